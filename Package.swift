@@ -1,0 +1,115 @@
+// swift-tools-version: 6.1
+// Tollgate: an HAProxy-compatible proxy, an rsyslog-compatible sink and a query tool, in one package.
+// The layout follows docs/architecture.md; every target's role is written beside it below.
+import PackageDescription
+
+let package = Package(
+    name: "Tollgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "proxy", targets: ["ProxyCommand"]),
+        .executable(name: "syslog-sink", targets: ["SyslogSinkCommand"]),
+        .executable(name: "logquery", targets: ["LogQueryCommand"]),
+        .executable(name: "tollgate-demo", targets: ["TollgateDemo"]),
+        .library(name: "SyslogProtocol", targets: ["SyslogProtocol"]),
+        .library(name: "HAProxyLog", targets: ["HAProxyLog"]),
+        .library(name: "LogCore", targets: ["LogCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // What both log formats share: civil time in a zone (month table, calendar arithmetic, local offset)
+        // and appending decimal text to byte buffers.
+        .target(name: "LogCore"),
+        // The syslog wire: facilities, severities, RFC 3164/5424 parsing as rsyslog does it, rsyslog's
+        // templates, RFC 6587 framing, and a non-blocking sender.
+        .target(
+            name: "SyslogProtocol",
+            dependencies: [
+                "LogCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The HAProxy log record, its formats (tcplog, httplog, CLF, state messages) and a byte parser.
+        // No NIO: it must stay small and fast.
+        .target(name: "HAProxyLog", dependencies: ["LogCore"]),
+        // libsystemd (sd-journal, sd-daemon) for the journald action and sd_notify.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "SyslogProtocol", "HAProxyLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SyslogSink",
+            dependencies: [
+                "SyslogProtocol", "HAProxyLog", "CSystemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "LogQuery", dependencies: ["HAProxyLog"]),
+        .executableTarget(
+            name: "ProxyCommand",
+            dependencies: ["Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "SyslogSinkCommand",
+            dependencies: ["SyslogSink", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "LogQueryCommand",
+            dependencies: ["LogQuery", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // `make demo`: one log line through every part that exists, over a real socket.
+        .executableTarget(
+            name: "TollgateDemo",
+            dependencies: [
+                "SyslogProtocol", "HAProxyLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Helpers for tests only: loopback sockets, timeouts, temporary directories, process launchers.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SyslogProtocolTests",
+            dependencies: [
+                "SyslogProtocol", "LogCore", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "HAProxyLogTests",
+            dependencies: [
+                "HAProxyLog", "SyslogProtocol", "LogCore", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+    ]
+)

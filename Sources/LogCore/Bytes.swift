@@ -1,0 +1,97 @@
+/// Appending text to byte buffers without going through `String`: the formatters of every hot path use these.
+extension Array where Element == UInt8 {
+    /// Appends the decimal digits of `value` (with a leading `-` when negative).
+    @inlinable
+    public mutating func appendDecimal(_ value: Int) {
+        if value < 0 {
+            append(0x2D)
+            // -Int.min overflows; print its magnitude through UInt.
+            appendDecimal(UInt64(bitPattern: Int64(value)).twosComplementMagnitude)
+        } else {
+            appendDecimal(UInt64(value))
+        }
+    }
+
+    /// Appends the decimal digits of `value`.
+    @inlinable
+    public mutating func appendDecimal(_ value: UInt64) {
+        if value < 10 {
+            append(0x30 &+ UInt8(value))
+            return
+        }
+        var width = 1
+        var probe = value
+        while probe >= 10 {
+            probe /= 10
+            width += 1
+        }
+        let start = count
+        append(contentsOf: repeatElement(0x30, count: width))
+        var v = value
+        var i = start + width - 1
+        while v > 0 {
+            self[i] = 0x30 &+ UInt8(v % 10)
+            v /= 10
+            i -= 1
+        }
+    }
+
+    /// Appends `value` zero-padded to `width` digits (wider values are printed whole).
+    @inlinable
+    public mutating func appendDecimal(_ value: Int, width: Int) {
+        var magnitude = 1
+        var digits = 1
+        while digits < width {
+            magnitude *= 10
+            digits += 1
+        }
+        var v = value
+        if v < 0 {
+            append(0x2D)
+            v = -v
+        }
+        while magnitude > 1 && v < magnitude {
+            append(0x30)
+            magnitude /= 10
+        }
+        appendDecimal(v)
+    }
+
+    /// Appends `value` right-aligned in two columns with a leading space (`printf("%2d")`).
+    @inlinable
+    public mutating func appendSpacePadded2(_ value: Int) {
+        if value < 10 { append(0x20) }
+        appendDecimal(value)
+    }
+
+    /// Appends the UTF-8 bytes of `string`.
+    @inlinable
+    public mutating func append(string: String) {
+        append(contentsOf: string.utf8)
+    }
+}
+
+extension UInt64 {
+    /// The magnitude of this bit pattern read as a two's complement negative number.
+    @inlinable
+    public var twosComplementMagnitude: UInt64 { ~self &+ 1 }
+}
+
+/// Small predicates on ASCII bytes used by the parsers.
+public enum ASCII {
+    @inlinable public static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+    @inlinable public static func isAlpha(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 }
+    @inlinable public static func isAlnum(_ b: UInt8) -> Bool { isDigit(b) || isAlpha(b) }
+    /// `isprint` in the C locale: 0x20...0x7E.
+    @inlinable public static func isPrint(_ b: UInt8) -> Bool { b &- 0x20 < 0x5F }
+    @inlinable public static func hexValue(_ b: UInt8) -> UInt8? {
+        if isDigit(b) { return b &- 0x30 }
+        let l = b | 0x20
+        if l >= 0x61 && l <= 0x66 { return l &- 0x61 &+ 10 }
+        return nil
+    }
+    /// Upper-case hex digit for a nibble 0...15.
+    @inlinable public static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 &+ nibble : 0x41 &+ nibble &- 10
+    }
+}

@@ -1,0 +1,146 @@
+import LogCore
+
+/// The syslog header HAProxy puts in front of every log line, per `log … format <fmt>`.
+public enum HAProxyLogHeaderFormat: String, CaseIterable, Sendable {
+    /// `<134>Nov 26 08:51:02 haproxy[6296]: MSG` (no hostname: the receiver fills it in).
+    case local
+    /// `<134>Nov 26 08:51:02 HOST haproxy[6296]: MSG` (HOST falls back to `localhost`).
+    case rfc3164
+    /// `<134>1 2026-11-26T08:51:02.452387+00:00 HOST haproxy 6296 - - MSG` (HOST `-` unless set).
+    case rfc5424
+    /// `<134>MSG`
+    case priority
+    /// `<6>MSG`: the level only.
+    case short
+    /// `<6>2026-11-26T08:51:02.452414+00:00 MSG`
+    case timed
+    /// `2026-11-26T08:51:02.452419+00:00 MSG`
+    case iso
+    /// `MSG`
+    case raw
+}
+
+/// Builds the datagrams HAProxy 2.6 sends for one `log` target, byte for byte.
+///
+/// Every datagram is header + message + one `\n`. Trailing `\n` and NUL bytes of the message are dropped first;
+/// header + message are then cut to `maxLength` (HAProxy's `len`, default 1024) and the `\n` appended, so a
+/// datagram is at most `maxLength + 1` bytes.
+public struct HAProxySyslogHeader: Hashable, Sendable {
+    /// The target's `format`; nil when none was given (then `rfc3164` if a hostname is set, else `local`).
+    public var format: HAProxyLogHeaderFormat?
+    public var facility: Facility
+    /// `log-tag`, `haproxy` by default.
+    public var tag: String
+    public var pid: Int
+    /// `log-send-hostname`: nil when not configured.
+    public var hostname: String?
+    /// The target's `len` (80...65535).
+    public var maxLength: Int
+
+    public static let defaultMaxLength = 1024
+
+    public init(
+        format: HAProxyLogHeaderFormat? = nil, facility: Facility = .local0, tag: String = "haproxy", pid: Int,
+        hostname: String? = nil, maxLength: Int = HAProxySyslogHeader.defaultMaxLength
+    ) {
+        self.format = format
+        self.facility = facility
+        self.tag = tag
+        self.pid = pid
+        self.hostname = hostname
+        self.maxLength = maxLength
+    }
+
+    /// The format actually used: an explicit one, or HAProxy's choice at send time.
+    public var effectiveFormat: HAProxyLogHeaderFormat {
+        format ?? (hostname == nil ? .local : .rfc3164)
+    }
+
+    /// The datagram for one log line at `severity`, sent at `time` (local time, as HAProxy stamps it).
+    public func datagram(message: some Collection<UInt8>, severity: Severity, time: CivilTime) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(message.count, maxLength) + 64)
+        appendHeader(severity: severity, time: time, to: &out)
+        let body = Array(message)
+        var end = body.count
+        while end > 0 && (body[end - 1] == 0x0A || body[end - 1] == 0) { end -= 1 }
+        out.append(contentsOf: body[..<end])
+        if out.count > maxLength { out.removeLast(out.count - maxLength) }
+        out.append(0x0A)
+        return out
+    }
+
+    /// The datagram for a text log line.
+    public func datagram(_ message: String, severity: Severity, time: CivilTime) -> [UInt8] {
+        datagram(message: Array(message.utf8), severity: severity, time: time)
+    }
+
+    func appendHeader(severity: Severity, time: CivilTime, to out: inout [UInt8]) {
+        let pri = Priority(facility: facility, severity: severity).value
+        switch effectiveFormat {
+        case .local, .rfc3164:
+            appendPRI(pri, to: &out)
+            appendLegacyTime(time, to: &out)
+            if effectiveFormat == .rfc3164 {
+                out.append(string: hostname ?? "localhost")
+                out.append(0x20)
+            }
+            out.append(string: tag)
+            out.append(0x5B)
+            out.appendDecimal(pid)
+            out.append(contentsOf: "]: ".utf8)
+        case .rfc5424:
+            appendPRI(pri, to: &out)
+            out.append(contentsOf: "1 ".utf8)
+            HAProxySyslogHeader.appendISOTime(time, to: &out)
+            out.append(0x20)
+            out.append(string: hostname ?? "-")
+            out.append(0x20)
+            out.append(string: tag)
+            out.append(0x20)
+            out.appendDecimal(pid)
+            out.append(contentsOf: " - - ".utf8)
+        case .priority:
+            appendPRI(pri, to: &out)
+        case .short:
+            appendPRI(Int(severity.rawValue), to: &out)
+        case .timed:
+            appendPRI(Int(severity.rawValue), to: &out)
+            HAProxySyslogHeader.appendISOTime(time, to: &out)
+            out.append(0x20)
+        case .iso:
+            HAProxySyslogHeader.appendISOTime(time, to: &out)
+            out.append(0x20)
+        case .raw:
+            break
+        }
+    }
+
+    private func appendPRI(_ value: Int, to out: inout [UInt8]) {
+        out.append(0x3C)
+        out.appendDecimal(value)
+        out.append(0x3E)
+    }
+
+    /// `Nov  6 08:51:02 `: printf `"%s %2d %02d:%02d:%02d "`.
+    private func appendLegacyTime(_ t: CivilTime, to out: inout [UInt8]) {
+        let m = CivilTime.monthBytes(t.month)
+        out.append(m.0)
+        out.append(m.1)
+        out.append(m.2)
+        out.append(0x20)
+        out.appendSpacePadded2(t.day)
+        out.append(0x20)
+        out.appendDecimal(t.hour, width: 2)
+        out.append(0x3A)
+        out.appendDecimal(t.minute, width: 2)
+        out.append(0x3A)
+        out.appendDecimal(t.second, width: 2)
+        out.append(0x20)
+    }
+
+    /// `2026-11-26T08:51:02.452387+00:00`: always six fraction digits and a numeric offset.
+    public static func appendISOTime(_ t: CivilTime, to out: inout [UInt8]) {
+        SyslogTimestamp(t).appendRFC3339(to: &out)
+    }
+}

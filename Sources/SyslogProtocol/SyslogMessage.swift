@@ -1,0 +1,125 @@
+/// One syslog message with the properties rsyslog gives it.
+///
+/// Fields are byte slices, most of them views into `raw` (the message after sanitising), so parsing a message
+/// allocates nothing beyond its own bytes. Bytes, not `String`: a sender may put anything in a message and the
+/// product writes back exactly what it received.
+public struct SyslogMessage: Hashable, Sendable {
+    /// The message after reception sanitising (trailing NUL/LF dropped, control characters escaped).
+    public var raw: [UInt8]
+    public var priority: Priority
+    /// 0 for RFC 3164 (legacy), 1 for RFC 5424.
+    public var protocolVersion: Int
+    /// The time the sender wrote (`timereported`), or the reception time when it gave none.
+    public var timestamp: SyslogTimestamp
+    /// When the receiver got it (`timegenerated`).
+    public var receivedAt: SyslogTimestamp
+    /// The HOSTNAME field when the message carried one; nil when rsyslog would fall back to `fromHost`.
+    public var hostnameField: ArraySlice<UInt8>?
+    /// The sender's name as the receiver resolved it (rsyslog's `fromhost`).
+    public var fromHost: [UInt8]
+    /// The TAG as read from an RFC 3164 message (`haproxy[6553]:`), empty when none.
+    public var tagField: ArraySlice<UInt8>
+    /// RFC 5424 header fields; nil for legacy messages (or when the 5424 header stopped early).
+    public var appNameField: ArraySlice<UInt8>?
+    public var procIDField: ArraySlice<UInt8>?
+    public var msgIDField: ArraySlice<UInt8>?
+    public var structuredDataField: ArraySlice<UInt8>?
+    /// The MSG part. For RFC 3164 it usually starts with the space that followed the TAG.
+    public var msg: ArraySlice<UInt8>
+
+    public init(
+        raw: [UInt8] = [], priority: Priority, protocolVersion: Int = 0, timestamp: SyslogTimestamp,
+        receivedAt: SyslogTimestamp? = nil, hostname: ArraySlice<UInt8>? = nil, fromHost: [UInt8] = [],
+        tag: ArraySlice<UInt8> = [], appName: ArraySlice<UInt8>? = nil, procID: ArraySlice<UInt8>? = nil,
+        msgID: ArraySlice<UInt8>? = nil, structuredData: ArraySlice<UInt8>? = nil, msg: ArraySlice<UInt8>
+    ) {
+        self.raw = raw
+        self.priority = priority
+        self.protocolVersion = protocolVersion
+        self.timestamp = timestamp
+        self.receivedAt = receivedAt ?? timestamp
+        self.hostnameField = hostname
+        self.fromHost = fromHost
+        self.tagField = tag
+        self.appNameField = appName
+        self.procIDField = procID
+        self.msgIDField = msgID
+        self.structuredDataField = structuredData
+        self.msg = msg
+    }
+
+    /// A legacy message built from text, as a sender composes one.
+    public init(
+        priority: Priority, timestamp: SyslogTimestamp, hostname: String?, tag: String, msg: String,
+        fromHost: String = "localhost"
+    ) {
+        self.init(
+            priority: priority, timestamp: timestamp, hostname: hostname.map { ArraySlice($0.utf8) },
+            fromHost: Array(fromHost.utf8), tag: ArraySlice(tag.utf8), msg: ArraySlice(msg.utf8))
+    }
+
+    // MARK: rsyslog properties
+
+    /// `%hostname%`: the HOSTNAME field, or `fromhost` when the message had none.
+    public var hostname: ArraySlice<UInt8> {
+        hostnameField ?? fromHost[...]
+    }
+
+    /// `%syslogtag%`. For RFC 5424 rsyslog makes one up: `APP-NAME[PROCID]`, or `APP-NAME` when PROCID is `-`.
+    public var syslogTag: ArraySlice<UInt8> {
+        if protocolVersion == 1 && tagField.isEmpty {
+            guard let app = appNameField else { return [] }
+            guard let procID = procIDField, procID != SyslogMessage.nilValue else { return app }
+            var tag = Array(app)
+            tag.append(0x5B)
+            tag.append(contentsOf: procID)
+            tag.append(0x5D)
+            return tag[...]
+        }
+        return tagField
+    }
+
+    /// `%programname%`: the tag up to the first `:`, `[`, `/` or non-printable byte.
+    public var programName: ArraySlice<UInt8> {
+        let tag = syslogTag
+        var end = tag.startIndex
+        while end < tag.endIndex {
+            let b = tag[end]
+            if b == 0x3A || b == 0x5B || b == 0x2F || b < 0x20 || b > 0x7E { break }
+            end += 1
+        }
+        return tag[tag.startIndex..<end]
+    }
+
+    /// `%app-name%`: the RFC 5424 APP-NAME, or the program name for legacy messages.
+    public var appName: ArraySlice<UInt8> {
+        protocolVersion == 1 ? (appNameField ?? []) : programName
+    }
+
+    /// `%procid%`: the RFC 5424 PROCID, or for legacy messages the digits between `[` and `]` in the tag, else `-`.
+    public var procID: ArraySlice<UInt8> {
+        if protocolVersion == 1 { return procIDField ?? SyslogMessage.nilValue }
+        let tag = tagField
+        guard let open = tag.firstIndex(of: 0x5B) else { return SyslogMessage.nilValue }
+        var end = open + 1
+        while end < tag.endIndex && tag[end] >= 0x30 && tag[end] <= 0x39 { end += 1 }
+        guard end > open + 1, end < tag.endIndex, tag[end] == 0x5D else { return SyslogMessage.nilValue }
+        return tag[(open + 1)..<end]
+    }
+
+    /// `%msgid%`: `-` unless an RFC 5424 message gave one.
+    public var msgID: ArraySlice<UInt8> { msgIDField ?? SyslogMessage.nilValue }
+
+    /// `%structured-data%`: `-` unless an RFC 5424 message gave some.
+    public var structuredData: ArraySlice<UInt8> { structuredDataField ?? SyslogMessage.nilValue }
+
+    /// RFC 5424's NILVALUE.
+    public static let nilValue: ArraySlice<UInt8> = [0x2D]
+
+    // MARK: String views (for tests and diagnostics, not for hot paths)
+
+    public var hostnameString: String { String(decoding: hostname, as: UTF8.self) }
+    public var syslogTagString: String { String(decoding: syslogTag, as: UTF8.self) }
+    public var programNameString: String { String(decoding: programName, as: UTF8.self) }
+    public var msgString: String { String(decoding: msg, as: UTF8.self) }
+}

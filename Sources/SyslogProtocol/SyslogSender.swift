@@ -1,0 +1,269 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Sends syslog messages without ever making its caller wait: a log line that cannot leave now is dropped and
+/// counted, never queued without bound and never thrown at the caller (HAProxy's behaviour, which the proxy keeps).
+///
+/// - UDP and unix datagram targets use one unconnected non-blocking socket and one `sendto` per message. A unix
+///   target is looked up by path on every send, so a restarted receiver is reached again (HAProxy's chrooted
+///   `/dev/log` problem does not arise).
+/// - TCP targets use a SwiftNIO connection with octet-counted framing, reconnecting with backoff; while it is down
+///   or backed up, messages are dropped and counted.
+public final class SyslogSender: Sendable {
+    /// Where messages go.
+    public enum Target: Hashable, Sendable, CustomStringConvertible {
+        case udp(host: String, port: Int)
+        case tcp(host: String, port: Int)
+        case unixDatagram(path: String)
+
+        public var description: String {
+            switch self {
+            case .udp(let host, let port): "udp@\(host):\(port)"
+            case .tcp(let host, let port): "tcp@\(host):\(port)"
+            case .unixDatagram(let path): path
+            }
+        }
+    }
+
+    /// What happened to the messages handed over so far.
+    public struct Counters: Hashable, Sendable {
+        /// Handed to the kernel (UDP, unix) or written to the connection (TCP).
+        public var sent = 0
+        /// Not sent because the socket or connection was full or down (HAProxy's `DroppedLogs`).
+        public var dropped = 0
+        /// Refused with another error (no receiver on a unix path, network unreachable…).
+        public var failed = 0
+        /// The last error number seen, 0 when none.
+        public var lastErrno: Int32 = 0
+    }
+
+    public let target: Target
+    private let counters = CounterStore()
+    private let datagram: DatagramSocket?
+    private let stream: StreamConnection?
+
+    /// Opens a sender. Resolves a UDP host once, here; TCP connects in the background on `group`.
+    public init(target: Target, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.target = target
+        switch target {
+        case .udp(let host, let port):
+            let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            datagram = try DatagramSocket(address: address)
+            stream = nil
+        case .unixDatagram(let path):
+            datagram = try DatagramSocket(address: SocketAddress(unixDomainSocketPath: path))
+            stream = nil
+        case .tcp(let host, let port):
+            datagram = nil
+            stream = StreamConnection(host: host, port: port, group: group)
+        }
+        stream?.onResult = { [counters] result in
+            counters.state.withLock { c in
+                switch result {
+                case .sent: c.sent += 1
+                case .dropped: c.dropped += 1
+                }
+            }
+        }
+        stream?.start()
+    }
+
+    /// Hands one message over; returns at once whatever happens to it.
+    public func send(_ message: some Collection<UInt8>) {
+        if let datagram {
+            let result = datagram.send(message)
+            counters.state.withLock { c in
+                switch result {
+                case 0: c.sent += 1
+                case EAGAIN, EWOULDBLOCK, ENOBUFS:
+                    c.dropped += 1
+                    c.lastErrno = result
+                default:
+                    c.failed += 1
+                    c.lastErrno = result
+                }
+            }
+        } else if let stream {
+            stream.send(message)
+        }
+    }
+
+    /// The counters so far.
+    public var currentCounters: Counters { counters.state.withLock { $0 } }
+
+    /// Closes the socket or connection; later sends are counted as failed.
+    public func close() {
+        datagram?.close()
+        stream?.close()
+    }
+
+    deinit {
+        datagram?.close()
+    }
+}
+
+/// The counters behind a lock, in a class so that the TCP connection's callback can share them.
+private final class CounterStore: Sendable {
+    let state = Mutex(SyslogSender.Counters())
+}
+
+/// An unconnected non-blocking datagram socket bound to one destination.
+private final class DatagramSocket: Sendable {
+    private let fd: Mutex<Int32>
+    private let address: SocketAddress
+
+    init(address: SocketAddress) throws {
+        let family: Int32
+        switch address {
+        case .v4: family = AF_INET
+        case .v6: family = AF_INET6
+        case .unixDomainSocket: family = AF_UNIX
+        }
+        #if canImport(Darwin)
+        let type = SOCK_DGRAM
+        #else
+        let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        #endif
+        let fd = socket(family, type, 0)
+        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        self.fd = Mutex(fd)
+        self.address = address
+    }
+
+    /// 0 on success, else the errno of the failed `sendto`.
+    func send(_ message: some Collection<UInt8>) -> Int32 {
+        let bytes = Array(message)
+        return fd.withLock { fd -> Int32 in
+            guard fd >= 0 else { return EBADF }
+            let sent = bytes.withUnsafeBytes { buffer in
+                address.withSockAddr { sa, length in
+                    #if canImport(Darwin)
+                    sendto(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT, sa, socklen_t(length))
+                    #else
+                    sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sa,
+                        socklen_t(length))
+                    #endif
+                }
+            }
+            return sent >= 0 ? 0 : errno
+        }
+    }
+
+    func close() {
+        fd.withLock { fd in
+            if fd >= 0 {
+                _ = systemClose(fd)
+                fd = -1
+            }
+        }
+    }
+}
+
+private func systemClose(_ fd: Int32) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.close(fd)
+    #elseif canImport(Musl)
+    Musl.close(fd)
+    #else
+    Darwin.close(fd)
+    #endif
+}
+
+/// A TCP connection that reconnects by itself and refuses to buffer more than the kernel and NIO already do.
+private final class StreamConnection: Sendable {
+    enum Result { case sent, dropped }
+
+    private struct State {
+        var channel: (any Channel)?
+        var closed = false
+        var backoff: TimeAmount = .milliseconds(100)
+        var onResult: (@Sendable (Result) -> Void)?
+    }
+
+    private let host: String
+    private let port: Int
+    private let group: any EventLoopGroup
+    private let state = Mutex(State())
+
+    init(host: String, port: Int, group: any EventLoopGroup) {
+        self.host = host
+        self.port = port
+        self.group = group
+    }
+
+    var onResult: (@Sendable (Result) -> Void)? {
+        get { state.withLock { $0.onResult } }
+        set { state.withLock { $0.onResult = newValue } }
+    }
+
+    func start() { connect() }
+
+    private func connect() {
+        if state.withLock({ $0.closed }) { return }
+        let future = ClientBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        MessageToByteHandler(SyslogFrameEncoder(framing: .octetCounting)))
+                }
+            }
+            .connect(host: host, port: port)
+        future.whenSuccess { [self] channel in
+            let keep = state.withLock { s -> Bool in
+                guard !s.closed else { return false }
+                s.channel = channel
+                s.backoff = .milliseconds(100)
+                return true
+            }
+            guard keep else {
+                channel.close(promise: nil)
+                return
+            }
+            channel.closeFuture.whenComplete { [self] _ in
+                state.withLock { $0.channel = nil }
+                scheduleReconnect()
+            }
+        }
+        future.whenFailure { [self] _ in scheduleReconnect() }
+    }
+
+    private func scheduleReconnect() {
+        let delay = state.withLock { s -> TimeAmount? in
+            guard !s.closed else { return nil }
+            let d = s.backoff
+            s.backoff = min(s.backoff * 2, .seconds(5))
+            return d
+        }
+        guard let delay else { return }
+        group.next().scheduleTask(in: delay) { [self] in connect() }
+    }
+
+    func send(_ message: some Collection<UInt8>) {
+        let (channel, report) = state.withLock { ($0.channel, $0.onResult) }
+        guard let channel, channel.isActive, channel.isWritable else {
+            report?(.dropped)
+            return
+        }
+        channel.writeAndFlush(ByteBuffer(bytes: message), promise: nil)
+        report?(.sent)
+    }
+
+    func close() {
+        let channel = state.withLock { s -> (any Channel)? in
+            s.closed = true
+            return s.channel
+        }
+        channel?.close(promise: nil)
+    }
+}
