@@ -473,8 +473,12 @@ public enum HAProxyLogParser {
         if s.consume(0x2B) { out.logASAP = true }
         let start = s.p
         var value: Int64 = 0
-        while s.p < s.end && ASCII.isDigit(s.b[s.p]) && s.p - start < 18 {
-            value = value &* 10 &+ Int64(s.b[s.p] &- 0x30)
+        while s.p < s.end && ASCII.isDigit(s.b[s.p]) {
+            // 64-bit like HAProxy's counter; a count that does not fit is not a count.
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int64(s.b[s.p] &- 0x30))
+            if o1 || o2 { return false }
+            value = sum
             s.p += 1
         }
         guard s.p > start else { return false }

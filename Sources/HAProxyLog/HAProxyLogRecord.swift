@@ -45,7 +45,8 @@ public struct HAProxyLogRecord: Hashable, Sendable {
     public var status: Int
     /// `%B`: bytes sent to the client (headers included for HTTP).
     public var bytesRead: Int64
-    /// `%CC` / `%CS`: captured request and response cookies, `""` when none.
+    /// `%CC` / `%CS`: captured request and response cookies, `""` when none. They never contain a space
+    /// (HAProxy's cookie parser stops at one), which is what keeps the log's fields apart.
     public var requestCookie: String
     public var responseCookie: String
     /// `%tsc` (HTTP) or `%ts` (TCP, where the cookie characters are `--`).
