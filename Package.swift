@@ -79,9 +79,7 @@ let package = Package(
         .executableTarget(
             name: "TollgateDemo",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "SyslogProtocol", "HAProxyLog", "LogCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -109,6 +107,15 @@ let package = Package(
             dependencies: [
                 "HAProxyLog", "SyslogProtocol", "LogCore", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        // The real Debian peers: haproxy 2.6, halog, rsyslogd 8.2302 (installed by `make test`).
+        .testTarget(
+            name: "InteropTests",
+            dependencies: [
+                "HAProxyLog", "SyslogProtocol", "LogCore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ]

@@ -1,0 +1,60 @@
+# Tollgate: build, test, demo, benchmarks.
+#
+#   make demo     install what is missing, build, run the whole stack on its defaults and show the result
+#   make test     install what is missing, build, run every test (unit, loopback and real peers)
+#   make bench    micro-benchmarks of the parsers and formatters (Benchmarks/), results in bench/README.md
+#   make release  optimised binaries in .build/release
+#
+# Debian packages the build and the tests need. Their services are not started on install: the tests start
+# the peers they use (haproxy, rsyslogd) themselves, on loopback, and stop them.
+APT_PACKAGES := libsystemd-dev pkg-config haproxy rsyslog
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help deps build test demo bench release clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing:$$missing"; \
+	  blocker=""; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null && \
+	    $(SUDO) chmod +x /usr/sbin/policy-rc.d && blocker=yes; \
+	  fi; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing \
+	    >/dev/null; status=$$?; \
+	  if [ -n "$$blocker" ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; \
+	  exit $$status; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build
+	@rm -rf demo-run
+	.build/debug/tollgate-demo --output demo-run/haproxy.log
+	@echo
+	@echo "==> demo-run/haproxy.log"
+	@cat demo-run/haproxy.log
+
+bench: deps
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown
+
+release: deps
+	$(SWIFT) build -c release
+	@ls -l .build/release/proxy .build/release/syslog-sink .build/release/logquery
+
+clean:
+	rm -rf .build Benchmarks/.build demo-run

@@ -1,0 +1,191 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Finding and running the real programs Tollgate must agree with (haproxy, halog, rsyslogd…).
+public enum Peers {
+    /// The absolute path of a program, looked up in PATH and the sbin folders (where Debian puts daemons).
+    /// Fails with a message that says how to get it: `make test` installs every peer the tests use.
+    public static func find(_ name: String) throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let dirs = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        for dir in dirs where access("\(dir)/\(name)", X_OK) == 0 {
+            return "\(dir)/\(name)"
+        }
+        throw PeerMissing(name: name)
+    }
+
+    /// Runs a program to completion and returns its exit status, standard output and standard error.
+    public static func run(
+        _ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60
+    ) throws -> (status: Int32, stdout: Data, stderr: Data) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        // Read both pipes while the program runs, so a large output cannot fill a pipe and stall it.
+        let group = DispatchGroup()
+        let outBox = DataBox()
+        let errBox = DataBox()
+        DispatchQueue.global().async(group: group) { outBox.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            throw PeerFailed(description: "\(executable) did not finish within \(timeout) s")
+        }
+        process.waitUntilExit()
+        group.wait()
+        return (process.terminationStatus, outBox.data, errBox.data)
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (for peers whose configuration needs a number).
+    public static func freePort(udp: Bool = false) throws -> Int {
+        #if canImport(Darwin)
+        let fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)
+        #else
+        let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+        #endif
+        guard fd >= 0 else { throw PeerFailed(description: "socket: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
+                guard bind(fd, p, length) == 0 else { return -1 }
+                return getsockname(fd, p, &length)
+            }
+        }
+        guard bound == 0 else { throw PeerFailed(description: "bind: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:port.
+    public static func isListening(port: Int) -> Bool {
+        #if canImport(Darwin)
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #else
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #endif
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    /// Sends `request` to 127.0.0.1:port and returns everything the peer sends back until it closes (or 5 s pass).
+    public static func exchange(port: Int, _ request: [UInt8], halfClose: Bool = false) throws -> [UInt8] {
+        #if canImport(Darwin)
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #else
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #endif
+        guard fd >= 0 else { throw PeerFailed(description: "socket: errno \(errno)") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw PeerFailed(description: "connect to \(port): errno \(errno)") }
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        if halfClose { shutdown(fd, Int32(SHUT_WR)) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response.append(contentsOf: buffer[..<n])
+        }
+        return response
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `seconds` pass.
+    public static func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+}
+
+/// A long-running peer (a daemon in the foreground), stopped with SIGTERM when the test is done with it.
+public final class RunningPeer: @unchecked Sendable {
+    private let process = Process()
+    public let logPath: String
+
+    /// Starts `executable` with `arguments`; its output goes to `logPath`.
+    public init(_ executable: String, _ arguments: [String], logPath: String) throws {
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        self.logPath = logPath
+        try process.run()
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// What the peer printed so far.
+    public var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+public struct PeerMissing: Error, CustomStringConvertible {
+    public var name: String
+    public var description: String {
+        "\(name) is not installed: run `make test`, which installs the Debian packages the tests use"
+    }
+}
+
+public struct PeerFailed: Error, CustomStringConvertible {
+    public var description: String
+}
+
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
+}
