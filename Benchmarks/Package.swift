@@ -26,6 +26,12 @@ let package = Package(
             ],
             path: "Benchmarks/LogFormats",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        // Not a micro-benchmark: the parser over a whole file, run beside halog by bench/parser-vs-halog.sh.
+        .executableTarget(
+            name: "parse-file",
+            dependencies: [.product(name: "HAProxyLog", package: tollgate)],
+            path: "Tools/ParseFile"
+        ),
     ]
 )

@@ -79,6 +79,31 @@ public struct HAProxyLogLine: Hashable, Sendable {
 
     public init() {}
 
+    /// Puts back the defaults of every field a parse does not always write, so that one value can be reused
+    /// line after line without a full reset (what the scanning loop does).
+    mutating func resetOptionalFields() {
+        kind = .other
+        syslogTimestamp = 0..<0
+        host = 0..<0
+        program = 0..<0
+        pid = -1
+        clientIP = 0..<0
+        clientPort = 0
+        frontendTLS = false
+        requestTime = -1
+        responseTime = -1
+        logASAP = false
+        status = -1
+        requestCookie = 0..<0
+        responseCookie = 0..<0
+        requestCaptures = nil
+        responseCaptures = nil
+        requestLine = 0..<0
+        method = 0..<0
+        uri = 0..<0
+        httpVersion = 0..<0
+    }
+
     /// Whether this is a traffic line (tcplog, httplog or CLF).
     public var isTraffic: Bool { kind == .tcp || kind == .http || kind == .clf }
 

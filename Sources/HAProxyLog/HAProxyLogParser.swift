@@ -12,6 +12,14 @@ public enum HAProxyLogParseResult: Hashable, Sendable {
     case malformed(HAProxyLogParseError)
 }
 
+/// What a stored line turned out to be, when its fields went into a caller's ``HAProxyLogLine``.
+public enum HAProxyLogParseStatus: Hashable, Sendable {
+    case traffic
+    case event
+    case other
+    case malformed(HAProxyLogParseError)
+}
+
 /// Why a traffic line could not be read, and the byte offset where reading stopped.
 public struct HAProxyLogParseError: Error, Hashable, Sendable, CustomStringConvertible {
     public var reason: String
@@ -27,13 +35,37 @@ public struct HAProxyLogParseError: Error, Hashable, Sendable, CustomStringConve
 public enum HAProxyLogParser {
     /// Parses one line (without its newline; a trailing `\n` or `\r\n` is ignored).
     public static func parse(_ line: UnsafeBufferPointer<UInt8>) -> HAProxyLogParseResult {
+        var out = HAProxyLogLine()
+        switch parse(line, into: &out) {
+        case .traffic: return .traffic(out)
+        case .event: return .event(out)
+        case .other: return .other(out)
+        case .malformed(let error): return .malformed(error)
+        }
+    }
+
+    /// Parses one line into a caller-owned ``HAProxyLogLine`` (reset first): the fast path, which copies nothing.
+    public static func parse(
+        _ line: UnsafeBufferPointer<UInt8>, into out: inout HAProxyLogLine
+    ) -> HAProxyLogParseStatus {
         var end = line.count
         while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
         var s = Scan(b: line, p: 0, end: end)
-        var out = HAProxyLogLine()
+        out.resetOptionalFields()
         readPrefix(&s, &out)
         out.body = s.p..<end
-        return readBody(&s, &out)
+        let status = readBody(&s, &out)
+        if case .traffic = status { return status }
+        // Off the fast path: clear whatever a traffic attempt left, keeping the header and the body.
+        var clean = HAProxyLogLine()
+        clean.kind = out.kind
+        clean.syslogTimestamp = out.syslogTimestamp
+        clean.host = out.host
+        clean.program = out.program
+        clean.pid = out.pid
+        clean.body = out.body
+        out = clean
+        return status
     }
 
     /// Parses one line given as text.
@@ -187,7 +219,7 @@ public enum HAProxyLogParser {
 
     // MARK: Body
 
-    private static func readBody(_ s: inout Scan, _ out: inout HAProxyLogLine) -> HAProxyLogParseResult {
+    private static func readBody(_ s: inout Scan, _ out: inout HAProxyLogLine) -> HAProxyLogParseStatus {
         let start = s.p
         let client = s.wordRange()
         if !client.isEmpty && s.p + 1 < s.end && s.b[s.p] == 0x20 {
@@ -203,10 +235,10 @@ public enum HAProxyLogParser {
         s.p = start
         if looksLikeEvent(s) {
             out.kind = .event
-            return .event(out)
+            return .event
         }
         out.kind = .other
-        return .other(out)
+        return .other
     }
 
     private static func looksLikeEvent(_ s: Scan) -> Bool {
@@ -219,7 +251,7 @@ public enum HAProxyLogParser {
     /// `ip:port [date] ft b/s timers …`, `s.p` at the `[`.
     private static func readTraffic(
         _ s: inout Scan, _ out: inout HAProxyLogLine, client: Range<Int>
-    ) -> HAProxyLogParseResult {
+    ) -> HAProxyLogParseStatus {
         // Client: the port follows the last ':' (IPv6 addresses are printed bare).
         var colon = client.upperBound - 1
         while colon > client.lowerBound && s.b[colon] != 0x3A { colon -= 1 }
@@ -285,7 +317,7 @@ public enum HAProxyLogParser {
             guard ts.count == 2, s.consumeSpace() else { return fail("termination state is not 2 characters", s.p) }
             out.terminationState = TerminationState(cause: s.b[ts.lowerBound], phase: s.b[ts.lowerBound + 1])
             guard readCounters(&s, &out, separator: 0x2F) else { return fail("connection counts malformed", s.p) }
-            return .traffic(out)
+            return .traffic
         }
         guard count == 5 else { return fail("expected 3 or 5 timers", s.p) }
         out.kind = .http
@@ -326,7 +358,7 @@ public enum HAProxyLogParser {
         }
         guard s.consume(0x22) else { return fail("request line is not quoted", s.p) }
         readRequestLine(&s, &out)
-        return .traffic(out)
+        return .traffic
     }
 
     /// `"GET /x HTTP/1.1"` with `s.p` after the opening quote; a missing closing quote (a cut line) is accepted.
@@ -362,7 +394,7 @@ public enum HAProxyLogParser {
     /// sq bq "CC" "CS" [captures]`, `s.p` after the `[`.
     private static func readCLF(
         _ s: inout Scan, _ out: inout HAProxyLogLine, client: Range<Int>
-    ) -> HAProxyLogParseResult {
+    ) -> HAProxyLogParseStatus {
         out.kind = .clf
         out.clientIP = client
         guard var date = readDate(&s, milliseconds: false), s.hasPrefix(" +0000] \"", at: s.p) else {
@@ -431,7 +463,7 @@ public enum HAProxyLogParser {
             out.requestCaptures = s.p..<end
         }
         s.p = s.end
-        return .traffic(out)
+        return .traffic
     }
 
     // MARK: Fields
@@ -472,6 +504,12 @@ public enum HAProxyLogParser {
     private static func readBytes(_ s: inout Scan, _ out: inout HAProxyLogLine) -> Bool {
         if s.consume(0x2B) { out.logASAP = true }
         let start = s.p
+        // Up to 17 digits the fast reader is exact; longer counts take the overflow-checked loop.
+        if let value = s.digits(), s.p - start < 18, s.p == s.end || !ASCII.isDigit(s.b[s.p]) {
+            out.bytesRead = Int64(value)
+            return true
+        }
+        s.p = start
         var value: Int64 = 0
         while s.p < s.end && ASCII.isDigit(s.b[s.p]) {
             // 64-bit like HAProxy's counter; a count that does not fit is not a count.
@@ -511,7 +549,7 @@ public enum HAProxyLogParser {
     }
 
     @inline(__always)
-    private static func fail(_ reason: String, _ offset: Int) -> HAProxyLogParseResult {
+    private static func fail(_ reason: String, _ offset: Int) -> HAProxyLogParseStatus {
         .malformed(HAProxyLogParseError(reason: reason, offset: offset))
     }
 }
@@ -535,8 +573,22 @@ struct Scan {
     @inline(__always)
     mutating func consumeSpace() -> Bool { consume(0x20) }
 
+    /// Moves `p` to the next space or the end. Eight bytes at a time where eight remain (the has-zero-byte trick
+    /// on the bytes XORed with spaces), as halog does.
     @inline(__always)
     mutating func skipToSpace() {
+        if let base = b.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while end - p >= 8 {
+                let word = raw.loadUnaligned(fromByteOffset: p, as: UInt64.self) ^ 0x2020_2020_2020_2020
+                let zeroes = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+                if zeroes != 0 {
+                    p += (UInt64(littleEndian: zeroes).trailingZeroBitCount) >> 3
+                    return
+                }
+                p += 8
+            }
+        }
         while p < end && b[p] != 0x20 { p += 1 }
     }
 
@@ -580,6 +632,35 @@ struct Scan {
                 p += 1
             }
         }
+        guard let value = digits() else { return nil }
+        return negative ? -value : value
+    }
+
+    /// The decimal number at `p` (at most 18 digits), `p` moved past it; nil when no digit is there.
+    ///
+    /// Log fields are numbers of random lengths, and a byte-at-a-time loop mispredicts its exit on nearly every
+    /// field. Where eight bytes remain, this finds the length and the value of up to eight digits without a
+    /// data-dependent branch: mark the non-digit bytes, count the leading digits, and combine them pairwise with
+    /// three multiplications.
+    @inline(__always)
+    mutating func digits() -> Int? {
+        if end - p >= 8, let base = b.baseAddress {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            let x = word ^ 0x3030_3030_3030_3030
+            // A byte is a digit when x <= 9: adding 0x76 sets its high bit otherwise (or it was set already).
+            // Carries can only disturb bytes after the first non-digit, which are not looked at.
+            let nonDigit = ((x &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+            let count = nonDigit.trailingZeroBitCount >> 3
+            if count == 0 { return nil }
+            if count < 8 {
+                var v = x << UInt64((8 - count) * 8)
+                v = ((v & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) >> 8
+                v = ((v & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+                v = ((v & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+                p += count
+                return Int(v)
+            }
+        }
         let start = p
         var value = 0
         while p < end {
@@ -588,8 +669,7 @@ struct Scan {
             value = value &* 10 &+ Int(d)
             p += 1
         }
-        guard p > start else { return nil }
-        return negative ? -value : value
+        return p > start ? value : nil
     }
 
     /// Digits up to the next space, none other allowed.
@@ -600,12 +680,8 @@ struct Scan {
 
     func unsignedValue(in r: Range<Int>) -> Int? {
         guard !r.isEmpty, r.count <= 18 else { return nil }
-        var value = 0
-        for i in r {
-            let d = b[i] &- 0x30
-            guard d < 10 else { return nil }
-            value = value * 10 + Int(d)
-        }
+        var sub = Scan(b: b, p: r.lowerBound, end: r.upperBound)
+        guard let value = sub.digits(), sub.p == r.upperBound else { return nil }
         return value
     }
 

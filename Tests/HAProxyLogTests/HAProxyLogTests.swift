@@ -307,3 +307,32 @@ struct HAProxyEventTests {
         #expect(HAProxyEvent(message: "Proxy x started") == nil)
     }
 }
+
+@Suite("The scanning fast path")
+struct FastPathTests {
+    @Test func reusingOneLineValueGivesWhatFreshParsesGive() {
+        // The scanner parses every line into the same value: nothing from one line may leak into the next.
+        let lines = capturedTrafficDatagrams + capturedEventDatagrams + [
+            "garbage", "127.0.0.1:1 [26/Nov/2026:08:51:0", "",
+            "Nov 26 08:51:05 localhost haproxy[1]: " + body(capturedTrafficDatagrams[1]),
+        ]
+        var reused = HAProxyLogLine()
+        for order in [lines, lines.reversed(), lines.shuffled()] {
+            for line in order {
+                var copy = line
+                copy.withUTF8 { buffer in
+                    let status = HAProxyLogParser.parse(buffer, into: &reused)
+                    let fresh = HAProxyLogParser.parse(buffer)
+                    switch (status, fresh) {
+                    case (.traffic, .traffic(let f)), (.event, .event(let f)), (.other, .other(let f)):
+                        #expect(reused == f, "\(line)")
+                    case (.malformed(let a), .malformed(let b)):
+                        #expect(a == b)
+                    default:
+                        Issue.record("different outcomes for \(line)")
+                    }
+                }
+            }
+        }
+    }
+}
