@@ -156,7 +156,8 @@ public struct TerminationState: Hashable, Sendable, CustomStringConvertible {
         let b = Array(text.utf8)
         guard (b.count == 2 || b.count == 4), b.allSatisfy({ ASCII.isPrint($0) && $0 != 0x20 }) else { return nil }
         self.init(
-            cause: b[0], phase: b[1], clientCookie: b.count == 4 ? b[2] : 0x2D, serverCookie: b.count == 4 ? b[3] : 0x2D)
+            cause: b[0], phase: b[1], clientCookie: b.count == 4 ? b[2] : 0x2D, serverCookie: b.count == 4 ? b[3] : 0x2D
+        )
     }
 
     /// A normal end: `----`.

@@ -3,11 +3,11 @@ import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Sends syslog messages without ever making its caller wait: a log line that cannot leave now is dropped and
@@ -129,9 +129,9 @@ private final class DatagramSocket: Sendable {
         case .unixDomainSocket: family = AF_UNIX
         }
         #if canImport(Darwin)
-        let type = SOCK_DGRAM
+            let type = SOCK_DGRAM
         #else
-        let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+            let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         #endif
         let fd = socket(family, type, 0)
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
@@ -147,10 +147,11 @@ private final class DatagramSocket: Sendable {
             let sent = bytes.withUnsafeBytes { buffer in
                 address.withSockAddr { sa, length in
                     #if canImport(Darwin)
-                    sendto(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT, sa, socklen_t(length))
+                        sendto(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT, sa, socklen_t(length))
                     #else
-                    sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sa,
-                        socklen_t(length))
+                        sendto(
+                            fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sa,
+                            socklen_t(length))
                     #endif
                 }
             }
@@ -170,11 +171,11 @@ private final class DatagramSocket: Sendable {
 
 private func systemClose(_ fd: Int32) -> Int32 {
     #if canImport(Glibc)
-    Glibc.close(fd)
+        Glibc.close(fd)
     #elseif canImport(Musl)
-    Musl.close(fd)
+        Musl.close(fd)
     #else
-    Darwin.close(fd)
+        Darwin.close(fd)
     #endif
 }
 

@@ -2,9 +2,9 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A UDP socket on 127.0.0.1 with a kernel-chosen port that hands every datagram it gets to an async stream.
@@ -106,9 +106,9 @@ public final class UnixDatagramReceiver: Sendable {
     public init(path: String) throws {
         unlink(path)
         #if canImport(Darwin)
-        let fd = socket(AF_UNIX, SOCK_DGRAM, 0)
+            let fd = socket(AF_UNIX, SOCK_DGRAM, 0)
         #else
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         #endif
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         let address = try SocketAddress(unixDomainSocketPath: path)

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Finding and running the real programs Tollgate must agree with (haproxy, halog, rsyslogd…).
@@ -56,9 +56,9 @@ public enum Peers {
     /// A TCP port on 127.0.0.1 that was free a moment ago (for peers whose configuration needs a number).
     public static func freePort(udp: Bool = false) throws -> Int {
         #if canImport(Darwin)
-        let fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)
+            let fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)
         #else
-        let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
         #endif
         guard fd >= 0 else { throw PeerFailed(description: "socket: errno \(errno)") }
         defer { close(fd) }
@@ -79,9 +79,9 @@ public enum Peers {
     /// Whether something accepts TCP connections on 127.0.0.1:port.
     public static func isListening(port: Int) -> Bool {
         #if canImport(Darwin)
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #endif
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -99,9 +99,9 @@ public enum Peers {
     /// Sends `request` to 127.0.0.1:port and returns everything the peer sends back until it closes (or 5 s pass).
     public static func exchange(port: Int, _ request: [UInt8], halfClose: Bool = false) throws -> [UInt8] {
         #if canImport(Darwin)
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #endif
         guard fd >= 0 else { throw PeerFailed(description: "socket: errno \(errno)") }
         defer { close(fd) }

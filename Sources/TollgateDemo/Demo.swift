@@ -4,9 +4,9 @@ import LogCore
 import SyslogProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `make demo`: one log line through every part that exists so far, over a real socket.
@@ -46,13 +46,17 @@ struct TollgateDemo: ParsableCommand {
             let fileLine = SyslogTemplate.traditionalFileFormat.render(message)
             stored.append(String(decoding: fileLine, as: UTF8.self))
             print("1. proxy sent     \(printable(datagram))")
-            print("2. sink received  \(message.priority.text) from \(message.hostnameString), tag \(message.syslogTagString)")
+            print(
+                "2. sink received  \(message.priority.text) from \(message.hostnameString), tag \(message.syslogTagString)"
+            )
             print("3. file line      \(printable(fileLine))")
             print("4. query read     \(describe(String(decoding: fileLine, as: UTF8.self)))\n")
         }
         try write(stored.joined(), to: output)
         let counters = sender.currentCounters
-        print("Wrote \(stored.count) lines to \(output) (sender: \(counters.sent) sent, \(counters.dropped) dropped, \(counters.failed) failed).")
+        print(
+            "Wrote \(stored.count) lines to \(output) (sender: \(counters.sent) sent, \(counters.dropped) dropped, \(counters.failed) failed)."
+        )
         print("Try: tail \(output)")
     }
 
@@ -149,9 +153,9 @@ struct DemoReceiver {
 
     init() throws {
         #if canImport(Darwin)
-        let fd = socket(AF_INET, SOCK_DGRAM, 0)
+            let fd = socket(AF_INET, SOCK_DGRAM, 0)
         #else
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         #endif
         guard fd >= 0 else { throw ValidationError("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_in()

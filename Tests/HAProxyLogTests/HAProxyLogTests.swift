@@ -27,7 +27,8 @@ struct HAProxyLogTests {
         #expect(r.mode == .tcp)
         #expect(r.clientIP == "127.0.0.1")
         #expect(r.clientPort == 37748)
-        #expect(r.date == CivilTime(year: 2026, month: 11, day: 26, hour: 8, minute: 51, second: 5, microsecond: 487_000))
+        #expect(
+            r.date == CivilTime(year: 2026, month: 11, day: 26, hour: 8, minute: 51, second: 5, microsecond: 487_000))
         #expect(r.frontend == "fe_tcp")
         #expect(r.backend == "be_tcp")
         #expect(r.server == "t1")
@@ -81,7 +82,9 @@ struct HAProxyLogTests {
         #expect(r.requestLine == "GET / HTTP/1.1")
         // CLF prints GMT: a record stamped in another zone comes out converted.
         var east = r
-        east.date = CivilTime(year: 2026, month: 11, day: 26, hour: 9, minute: 51, second: 2, microsecond: 461_000, utcOffsetSeconds: 3600)
+        east.date = CivilTime(
+            year: 2026, month: 11, day: 26, hour: 9, minute: 51, second: 2, microsecond: 461_000, utcOffsetSeconds: 3600
+        )
         #expect(HAProxyLogFormat.clf.formatString(east) == body(capturedTrafficDatagrams[9]))
         // With captures, CLF lists them quoted after the cookies.
         var captured = r
@@ -139,7 +142,8 @@ struct HAProxyLogTests {
             #expect(p.text(p.httpVersion, in: buffer) == "HTTP/1.1")
         }
         // A URI cut short by tune.http.logurilen loses the version and the closing quote: still readable.
-        let cut = "127.0.0.1:1 [26/Nov/2026:08:51:02.451] fe be/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 \"GET /aaaaaaaa"
+        let cut =
+            "127.0.0.1:1 [26/Nov/2026:08:51:02.451] fe be/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 \"GET /aaaaaaaa"
         let r = HAProxyLogParser.record(cut)
         #expect(r?.requestLine == "GET /aaaaaaaa")
     }
@@ -151,19 +155,49 @@ struct HAProxyLogTests {
     }
 
     static let malformed: [Malformed] = [
-        Malformed(line: "127.0.0.1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 190 -- 1/1/0/0/0 0/0", reason: "client address is not ip:port"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05] fe be/s 1/0/1 190 -- 1/1/0/0/0 0/0", reason: "date is not [dd/Mon/yyyy:HH:MM:SS.mmm]"),
-        Malformed(line: "127.0.0.1:1 [26/Foo/2026:08:51:05.487] fe be/s 1/0/1 190 -- 1/1/0/0/0 0/0", reason: "date is not [dd/Mon/yyyy:HH:MM:SS.mmm]"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe bes 1/0/1 190 -- 1/1/0/0/0 0/0", reason: "backend/server missing"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/x/1 190 -- 1/1/0/0/0 0/0", reason: "timer is not a number"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1/4 190 -- 1/1/0/0/0 0/0", reason: "expected 3 or 5 timers"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 many -- 1/1/0/0/0 0/0", reason: "byte count is not a number"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 190 --- 1/1/0/0/0 0/0", reason: "termination state is not 2 characters"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 190 -- 1/1/0/0 0/0", reason: "connection counts malformed"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 2OO 1 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"", reason: "status is not a number"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 200 1 - - -- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"", reason: "termination state is not 4 characters"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 {open \"GET / HTTP/1.1\"", reason: "capture block not closed"),
-        Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 GET / HTTP/1.1", reason: "request line is not quoted"),
+        Malformed(
+            line: "127.0.0.1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 190 -- 1/1/0/0/0 0/0",
+            reason: "client address is not ip:port"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05] fe be/s 1/0/1 190 -- 1/1/0/0/0 0/0",
+            reason: "date is not [dd/Mon/yyyy:HH:MM:SS.mmm]"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Foo/2026:08:51:05.487] fe be/s 1/0/1 190 -- 1/1/0/0/0 0/0",
+            reason: "date is not [dd/Mon/yyyy:HH:MM:SS.mmm]"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe bes 1/0/1 190 -- 1/1/0/0/0 0/0",
+            reason: "backend/server missing"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/x/1 190 -- 1/1/0/0/0 0/0",
+            reason: "timer is not a number"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1/4 190 -- 1/1/0/0/0 0/0",
+            reason: "expected 3 or 5 timers"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 many -- 1/1/0/0/0 0/0",
+            reason: "byte count is not a number"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 190 --- 1/1/0/0/0 0/0",
+            reason: "termination state is not 2 characters"),
+        Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 190 -- 1/1/0/0 0/0",
+            reason: "connection counts malformed"),
+        Malformed(
+            line:
+                "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 2OO 1 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"",
+            reason: "status is not a number"),
+        Malformed(
+            line:
+                "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 200 1 - - -- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\"",
+            reason: "termination state is not 4 characters"),
+        Malformed(
+            line:
+                "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 {open \"GET / HTTP/1.1\"",
+            reason: "capture block not closed"),
+        Malformed(
+            line:
+                "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 0/0/0/0/0 200 1 - - ---- 1/1/0/0/0 0/0 GET / HTTP/1.1",
+            reason: "request line is not quoted"),
         Malformed(line: "127.0.0.1:1 [26/Nov/2026:08:51:0", reason: "date is not [dd/Mon/yyyy:HH:MM:SS.mmm]"),
     ]
 
@@ -223,7 +257,8 @@ struct HAProxyLogTests {
                 for cookies in [("-", "-"), ("N", "I"), ("V", "U"), ("D", "P")] {
                     var r = http
                     r.terminationState = TerminationState(
-                        cause: c, phase: p, clientCookie: cookies.0.utf8.first ?? 0, serverCookie: cookies.1.utf8.first ?? 0)
+                        cause: c, phase: p, clientCookie: cookies.0.utf8.first ?? 0,
+                        serverCookie: cookies.1.utf8.first ?? 0)
                     #expect(HAProxyLogParser.record(HAProxyLogFormat.httplog.formatString(r)) == r)
                     // CLF lists all captures in one run, which reads back as request captures.
                     var clf = r
@@ -285,16 +320,31 @@ struct HAProxyEventTests {
         }
         #expect(change.backend == "be_http")
         #expect(change.server == "s2")
-        #expect(change.reason == CheckReason(description: "Layer4 connection problem", info: "Connection refused", durationMilliseconds: 0))
+        #expect(
+            change.reason
+                == CheckReason(
+                    description: "Layer4 connection problem", info: "Connection refused", durationMilliseconds: 0))
         #expect(change.activeServers == 1)
         #expect(down.backendAndServer?.server == "s2")
     }
 
     @Test func otherShapes() throws {
         let events: [HAProxyEvent] = [
-            .serverDown(ServerStateChange(backend: "b", server: "s", backup: true, activeServers: 0, backupServers: 1, runningOnBackup: true, sessionsActive: 3, requeued: 2, queued: 1)),
-            .serverUp(ServerStateChange(backend: "b", server: "s", backup: true, reason: CheckReason(description: "Layer7 check passed", code: 200, durationMilliseconds: 5), activeServers: 0, backupServers: 1, runningOnBackup: true, requeued: 4, queued: 9)),
-            .healthCheck(HealthCheckReport(backend: "b", server: "s", backup: true, succeeded: true, conditionally: true, reason: CheckReason(description: "Layer7 check conditionally passed", code: 404, info: "a \"quoted\" \\ text", durationMilliseconds: 3), health: 1, threshold: 2, state: "DRAIN")),
+            .serverDown(
+                ServerStateChange(
+                    backend: "b", server: "s", backup: true, activeServers: 0, backupServers: 1, runningOnBackup: true,
+                    sessionsActive: 3, requeued: 2, queued: 1)),
+            .serverUp(
+                ServerStateChange(
+                    backend: "b", server: "s", backup: true,
+                    reason: CheckReason(description: "Layer7 check passed", code: 200, durationMilliseconds: 5),
+                    activeServers: 0, backupServers: 1, runningOnBackup: true, requeued: 4, queued: 9)),
+            .healthCheck(
+                HealthCheckReport(
+                    backend: "b", server: "s", backup: true, succeeded: true, conditionally: true,
+                    reason: CheckReason(
+                        description: "Layer7 check conditionally passed", code: 404, info: "a \"quoted\" \\ text",
+                        durationMilliseconds: 3), health: 1, threshold: 2, state: "DRAIN")),
             .noServerAvailable(kind: .proxy, name: "mycat_servers"),
             .noServerAvailable(kind: .frontend, name: "fe"),
             .proxyStarted(name: "admin_stats"),
@@ -312,10 +362,11 @@ struct HAProxyEventTests {
 struct FastPathTests {
     @Test func reusingOneLineValueGivesWhatFreshParsesGive() {
         // The scanner parses every line into the same value: nothing from one line may leak into the next.
-        let lines = capturedTrafficDatagrams + capturedEventDatagrams + [
-            "garbage", "127.0.0.1:1 [26/Nov/2026:08:51:0", "",
-            "Nov 26 08:51:05 localhost haproxy[1]: " + body(capturedTrafficDatagrams[1]),
-        ]
+        let lines =
+            capturedTrafficDatagrams + capturedEventDatagrams + [
+                "garbage", "127.0.0.1:1 [26/Nov/2026:08:51:0", "",
+                "Nov 26 08:51:05 localhost haproxy[1]: " + body(capturedTrafficDatagrams[1]),
+            ]
         var reused = HAProxyLogLine()
         for order in [lines, lines.reversed(), lines.shuffled()] {
             for line in order {

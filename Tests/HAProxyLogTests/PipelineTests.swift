@@ -1,7 +1,7 @@
 import LogCore
 import SyslogProtocol
-import Testing
 import TestSupport
+import Testing
 
 @testable import HAProxyLog
 

@@ -122,13 +122,14 @@ struct HAProxyRoundTripPropertyTests {
 extension String {
     /// Puts `-`, `_` and `.` (common in proxy and server names) into generated names.
     fileprivate func replacingSome() -> String {
-        String(map { c -> Character in
-            switch c {
-            case "1": "-"
-            case "2": "_"
-            case "3": "."
-            default: c
-            }
-        })
+        String(
+            map { c -> Character in
+                switch c {
+                case "1": "-"
+                case "2": "_"
+                case "3": "."
+                default: c
+                }
+            })
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import HAProxyLog
 import LogCore
 import SyslogProtocol
-import Testing
 import TestSupport
+import Testing
 
 /// Real HAProxy 2.6 (Debian) logs real traffic to our UDP receiver. Every datagram it sends must be understood,
 /// and rebuilt from the parsed record byte for byte: the formatter *is* HAProxy's, not a likeness.
@@ -74,7 +74,9 @@ struct HAProxyInteropTests {
             let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(headers)Connection: close\r\n\r\n"
             return String(decoding: try Peers.exchange(port: port, Array(request.utf8)), as: UTF8.self)
         }
-        #expect(try get(http, "/index.html?a=1", headers: "User-Agent: Mozilla/5.0 \"x\" {y|z}\r\n").hasPrefix("HTTP/1.1 200"))
+        #expect(
+            try get(http, "/index.html?a=1", headers: "User-Agent: Mozilla/5.0 \"x\" {y|z}\r\n").hasPrefix(
+                "HTTP/1.1 200"))
         #expect(try get(clf, "/clf").hasPrefix("HTTP/1.1 200"))
         #expect(try get(plain, "/deny").hasPrefix("HTTP/1.1 403"))
         #expect(try get(failing, "/").hasPrefix("HTTP/1.1 503"))
@@ -88,7 +90,9 @@ struct HAProxyInteropTests {
         var events = 0
         var understood: [String] = []
         while traffic < 7 || events < 2 {
-            let next = try await withTimeout(seconds: 15, "haproxy's log datagrams (\(understood))") { await logs.next() }
+            let next = try await withTimeout(seconds: 15, "haproxy's log datagrams (\(understood))") {
+                await logs.next()
+            }
             guard let datagram = next else { break }
             let text = String(decoding: datagram, as: UTF8.self)
             let (kind, rebuilt) = try rebuild(datagram)
@@ -124,7 +128,10 @@ struct HAProxyInteropTests {
         case .event:
             let event = try #require(HAProxyEvent(message: body), "\(body)")
             #expect(Int(message.priority.severity.rawValue) == event.level, "\(body)")
-            return ("event", header.datagram(message: Array(event.message.utf8), severity: message.priority.severity, time: time))
+            return (
+                "event",
+                header.datagram(message: Array(event.message.utf8), severity: message.priority.severity, time: time)
+            )
         case .other, .malformed:
             Issue.record("not understood: \(body)")
             return ("unknown", [])

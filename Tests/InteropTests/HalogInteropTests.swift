@@ -1,8 +1,8 @@
 import Foundation
 import HAProxyLog
 import LogCore
-import Testing
 import TestSupport
+import Testing
 
 /// HAProxy's own analyser reads the lines Tollgate writes and counts what Tollgate counts.
 @Suite("Real halog")
@@ -17,7 +17,9 @@ struct HalogInteropTests {
             out.append(
                 HAProxyLogRecord(
                     mode: .http, clientIP: "10.0.\(i % 7).\(i % 250)", clientPort: 40000 + i,
-                    date: CivilTime(year: 2026, month: 11, day: 26, hour: 8, minute: i / 60 % 60, second: i % 60, microsecond: (i % 1000) * 1000),
+                    date: CivilTime(
+                        year: 2026, month: 11, day: 26, hour: 8, minute: i / 60 % 60, second: i % 60,
+                        microsecond: (i % 1000) * 1000),
                     frontend: "fe_http", backend: "be_app", server: servers[i % servers.count], requestTime: i % 3,
                     queueTime: 0, connectTime: failed ? -1 : i % 5, responseTime: failed ? -1 : 10 + i % 90,
                     totalTime: 20 + i % 200, status: status, bytesRead: Int64(100 + i),
@@ -36,7 +38,8 @@ struct HalogInteropTests {
         }
         // TCP sessions in the same file, as a mixed listener set produces.
         let tcp = HAProxyLogRecord(
-            mode: .tcp, clientIP: "127.0.0.1", clientPort: 1, date: CivilTime(year: 2026, month: 11, day: 26, hour: 8, minute: 0, second: 0),
+            mode: .tcp, clientIP: "127.0.0.1", clientPort: 1,
+            date: CivilTime(year: 2026, month: 11, day: 26, hour: 8, minute: 0, second: 0),
             frontend: "mycat", backend: "mycat", server: "m1", queueTime: 0, connectTime: 1, totalTime: 5,
             bytesRead: 10, terminationState: .normal, activeConnections: 1, frontendConnections: 1,
             backendConnections: 1, serverConnections: 1, retries: 0, serverQueue: 0, backendQueue: 0)
@@ -91,7 +94,9 @@ struct HalogInteropTests {
         let expectedErrors = records.filter { $0.status >= 500 || $0.status < 0 }.count
         #expect(Int(errors.trimmingCharacters(in: .whitespacesAndNewlines)) == expectedErrors)
         let sc = try halog(["-q", "-tcn", "SC", "-c"], file)
-        #expect(Int(sc.trimmingCharacters(in: .whitespacesAndNewlines)) == records.filter { $0.terminationState.sessionState == "SC" }.count)
+        #expect(
+            Int(sc.trimmingCharacters(in: .whitespacesAndNewlines))
+                == records.filter { $0.terminationState.sessionState == "SC" }.count)
         let all = try halog(["-q", "-c"], file)
         #expect(Int(all.trimmingCharacters(in: .whitespacesAndNewlines)) == records.count + 1)
     }

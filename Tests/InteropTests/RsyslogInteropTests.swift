@@ -1,8 +1,8 @@
 import Foundation
 import LogCore
 import SyslogProtocol
-import Testing
 import TestSupport
+import Testing
 
 /// Real rsyslogd 8.2302 (Debian) receives the same datagrams as our parser; the files it writes with its
 /// built-in templates must equal what SyslogTemplate renders from SyslogParser's reading, byte for byte.
@@ -65,7 +65,9 @@ struct RsyslogInteropTests {
 
         let before = try lineCount(traditional)
         for m in Self.messages { sender.send(Array(m.utf8)) }
-        let written = Peers.waitUntil(seconds: 15) { ((try? lineCount(traditional)) ?? 0) >= before + Self.messages.count }
+        let written = Peers.waitUntil(seconds: 15) {
+            ((try? lineCount(traditional)) ?? 0) >= before + Self.messages.count
+        }
         let count = (try? lineCount(traditional)) ?? 0
         try #require(written, "rsyslogd wrote \(count - before) of \(Self.messages.count) lines")
         peer.stop()

@@ -89,7 +89,10 @@ struct FramingTests {
     @Test func nulTrailerAndLeftovers() {
         var config = SyslogFrameDecoder.Configuration()
         config.additionalDelimiter = 0
-        #expect(payloads(frames(Array("<13>a\u{0}<13>b\n<13>c".utf8), configuration: config)) == ["<13>a", "<13>b", "<13>c"])
+        #expect(
+            payloads(frames(Array("<13>a\u{0}<13>b\n<13>c".utf8), configuration: config)) == [
+                "<13>a", "<13>b", "<13>c",
+            ])
         // The peer closes in the middle of an octet-counted frame: what arrived is delivered.
         #expect(payloads(frames(Array("10 abc".utf8))) == ["abc"])
         #expect(payloads(frames(Array("".utf8))) == [])
@@ -121,8 +124,11 @@ struct FramingTests {
         var nothing = ByteBuffer()
         try encoder.encode(data: ByteBuffer(), out: &nothing)
         #expect(nothing.readableBytes == 0, "an empty message has no valid octet count and is not sent")
-        #expect(String(decoding: SyslogFrameEncoder.frame(Array("abc".utf8), framing: .lineFeed), as: UTF8.self) == "abc\n")
-        #expect(String(decoding: SyslogFrameEncoder.frame(Array("abc".utf8), framing: .octetCounting), as: UTF8.self) == "3 abc")
+        #expect(
+            String(decoding: SyslogFrameEncoder.frame(Array("abc".utf8), framing: .lineFeed), as: UTF8.self) == "abc\n")
+        #expect(
+            String(decoding: SyslogFrameEncoder.frame(Array("abc".utf8), framing: .octetCounting), as: UTF8.self)
+                == "3 abc")
     }
 
     @Test func decoderInAPipeline() throws {

@@ -7,7 +7,8 @@ import Testing
 struct HAProxySyslogHeaderTests {
     // 2026-11-26 08:51:02.452387 UTC, as in the captures HAProxy 2.6 produced.
     let time = CivilTime(year: 2026, month: 11, day: 26, hour: 8, minute: 51, second: 2, microsecond: 452_387)
-    let message = "127.0.0.1:44124 [26/Nov/2026:08:51:02.451] fe_http be_http/s1 0/0/0/0/0 200 185 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\""
+    let message =
+        "127.0.0.1:44124 [26/Nov/2026:08:51:02.451] fe_http be_http/s1 0/0/0/0/0 200 185 - - ---- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\""
 
     @Test func everyFormat() {
         func datagram(_ format: HAProxyLogHeaderFormat?, hostname: String? = nil) -> String {
@@ -20,7 +21,9 @@ struct HAProxySyslogHeaderTests {
         #expect(datagram(.local, hostname: "myhost") == "<134>Nov 26 08:51:02 haproxy[6296]: \(message)\n")
         #expect(datagram(.rfc3164) == "<134>Nov 26 08:51:02 localhost haproxy[6296]: \(message)\n")
         #expect(datagram(.rfc5424) == "<134>1 2026-11-26T08:51:02.452387+00:00 - haproxy 6296 - - \(message)\n")
-        #expect(datagram(.rfc5424, hostname: "h") == "<134>1 2026-11-26T08:51:02.452387+00:00 h haproxy 6296 - - \(message)\n")
+        #expect(
+            datagram(.rfc5424, hostname: "h")
+                == "<134>1 2026-11-26T08:51:02.452387+00:00 h haproxy 6296 - - \(message)\n")
         #expect(datagram(.priority) == "<134>\(message)\n")
         #expect(datagram(.short) == "<6>\(message)\n")
         #expect(datagram(.timed) == "<6>2026-11-26T08:51:02.452387+00:00 \(message)\n")
@@ -39,8 +42,11 @@ struct HAProxySyslogHeaderTests {
         #expect(String(decoding: emerg, as: UTF8.self).hasPrefix("<184>"))
         // A time east of UTC keeps its offset in the ISO forms.
         header.format = .iso
-        let east = CivilTime(year: 2026, month: 1, day: 2, hour: 3, minute: 4, second: 5, microsecond: 6, utcOffsetSeconds: 5400)
-        #expect(String(decoding: header.datagram("m", severity: .notice, time: east), as: UTF8.self) == "2026-01-02T03:04:05.000006+01:30 m\n")
+        let east = CivilTime(
+            year: 2026, month: 1, day: 2, hour: 3, minute: 4, second: 5, microsecond: 6, utcOffsetSeconds: 5400)
+        #expect(
+            String(decoding: header.datagram("m", severity: .notice, time: east), as: UTF8.self)
+                == "2026-01-02T03:04:05.000006+01:30 m\n")
     }
 
     @Test func truncationAndTrailingBytes() {
@@ -63,6 +69,8 @@ struct HAProxySyslogHeaderTests {
             datagram, reception: SyslogReception(receivedAt: SyslogTimestamp(time), fromHost: "localhost"))
         #expect(parsed.priority == Priority(facility: .local0, severity: .informational))
         #expect(parsed.programNameString == "haproxy")
-        #expect(SyslogTemplate.traditionalFileFormat.renderString(parsed) == "Nov 26 08:51:02 localhost haproxy[6296]: \(message)\n")
+        #expect(
+            SyslogTemplate.traditionalFileFormat.renderString(parsed)
+                == "Nov 26 08:51:02 localhost haproxy[6296]: \(message)\n")
     }
 }

@@ -1,4 +1,5 @@
 import LogCore
+import NIOCore
 import PropertyBased
 import Testing
 
@@ -75,7 +76,8 @@ struct RoundTripPropertyTests {
             #expect(got.hostnameString == host)
             #expect(got.syslogTagString == program + ":")
             #expect(got.msgString == " " + body)
-            #expect(SyslogTemplate.traditionalFileFormat.render(got) == SyslogTemplate.traditionalFileFormat.render(sent))
+            #expect(
+                SyslogTemplate.traditionalFileFormat.render(got) == SyslogTemplate.traditionalFileFormat.render(sent))
         }
     }
 
@@ -110,8 +112,6 @@ struct RoundTripPropertyTests {
     }
 }
 
-import NIOCore
-
 enum ByteBufferLike {
     static func make(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
 }
@@ -119,13 +119,14 @@ enum ByteBufferLike {
 extension String {
     /// Puts some `.`, `-` and `_` inside generated hostnames (never at the end).
     fileprivate func replacingDigitsWithDashesSometimes() -> String {
-        String(map { c -> Character in
-            switch c {
-            case "1": "-"
-            case "2": "."
-            case "3": "_"
-            default: c
-            }
-        })
+        String(
+            map { c -> Character in
+                switch c {
+                case "1": "-"
+                case "2": "."
+                case "3": "_"
+                default: c
+                }
+            })
     }
 }

@@ -1,8 +1,8 @@
 import LogCore
 import NIOCore
 import NIOPosix
-import Testing
 import TestSupport
+import Testing
 
 @testable import SyslogProtocol
 
@@ -56,8 +56,10 @@ struct SenderTests {
         let probes = sender.currentCounters.sent
         #expect(probes == 1)
         for m in messages { sender.send(Array(m.utf8)) }
-        let expected = (["<134>probe"] + messages).map { SyslogFrameEncoder.frame(Array($0.utf8), framing: .octetCounting) }
-            .flatMap { $0 }
+        let expected = (["<134>probe"] + messages).map {
+            SyslogFrameEncoder.frame(Array($0.utf8), framing: .octetCounting)
+        }
+        .flatMap { $0 }
         let received = try await withTimeout(seconds: 10, "tcp bytes") { await receiver.read(count: expected.count) }
         #expect(received == expected)
         #expect(sender.currentCounters.sent == 51)

@@ -30,9 +30,12 @@ struct SyslogParserTests {
     static let fileCases: [FileCase] = [
         // The datagram HAProxy sends (no hostname): rsyslog fills in fromhost.
         FileCase(
-            input: "<134>Nov 26 08:51:08 haproxy[6553]: 127.0.0.1:5 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 -- 1/1/0/0/0 0/0",
+            input:
+                "<134>Nov 26 08:51:08 haproxy[6553]: 127.0.0.1:5 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 -- 1/1/0/0/0 0/0",
             template: .traditionalFileFormat,
-            output: "Nov 26 08:51:08 localhost haproxy[6553]: 127.0.0.1:5 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 -- 1/1/0/0/0 0/0\n"),
+            output:
+                "Nov 26 08:51:08 localhost haproxy[6553]: 127.0.0.1:5 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 -- 1/1/0/0/0 0/0\n"
+        ),
         FileCase(
             input: "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
             template: .traditionalFileFormat,
@@ -56,11 +59,13 @@ struct SyslogParserTests {
             output: "2026-11-26T08:53:00.197040+00:00 localhost haproxy[123]: 10.0.0.1:1234 x\n"),
         // RFC 5424 input: the tag is made up, the MSG has no leading space.
         FileCase(
-            input: "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
+            input:
+                "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
             template: .traditionalFileFormat,
             output: "Aug 24 05:14:15 192.0.2.1 myproc[8710] %% It's time to make the do-nuts.\n"),
         FileCase(
-            input: "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
+            input:
+                "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
             template: .fileFormat,
             output: "2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc[8710] %% It's time to make the do-nuts.\n"),
         // Invalid PRI: invld.debug, whole line is MSG, empty TAG (hence two spaces).
@@ -174,7 +179,9 @@ struct SyslogParserTests {
     }
 
     @Test func rfc5424() {
-        var m = parse("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\"] \u{FEFF}An application event")
+        var m = parse(
+            "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\"] \u{FEFF}An application event"
+        )
         #expect(m.protocolVersion == 1)
         #expect(text(m.structuredData) == "[exampleSDID@32473 iut=\"3\"]")
         #expect(text(m.msgID) == "ID47")

@@ -3,9 +3,9 @@
 import HAProxyLog
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes to standard error (the results go to standard output).
@@ -36,7 +36,9 @@ let base = UnsafePointer(mapped.assumingMemoryBound(to: UInt8.self))
 let bytes = UnsafeBufferPointer(start: base, count: size)
 
 /// The scan, in a function: top-level variables would pay exclusivity checks on every access.
-func scan(_ bytes: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>) -> (lines: Int, malformed: Int, counts: [Int: Int]) {
+func scan(_ bytes: UnsafeBufferPointer<UInt8>, base: UnsafePointer<UInt8>) -> (
+    lines: Int, malformed: Int, counts: [Int: Int]
+) {
     var counts = [Int: Int]()
     var statusCounts = [Int](repeating: 0, count: 1001)
     var lines = 0
