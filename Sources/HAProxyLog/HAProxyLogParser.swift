@@ -338,11 +338,7 @@ public enum HAProxyLogParser {
         let cs = s.wordRange()
         guard !cs.isEmpty, s.consumeSpace() else { return fail("response cookie missing", s.p) }
         out.responseCookie = s.isDash(cs) ? cs.lowerBound..<cs.lowerBound : cs
-        let tsc = s.wordRange()
-        guard tsc.count == 4, s.consumeSpace() else { return fail("termination state is not 4 characters", s.p) }
-        out.terminationState = TerminationState(
-            cause: s.b[tsc.lowerBound], phase: s.b[tsc.lowerBound + 1], clientCookie: s.b[tsc.lowerBound + 2],
-            serverCookie: s.b[tsc.lowerBound + 3])
+        guard readTerminationState(&s, &out) else { return fail("termination state is not 4 characters", s.p) }
         guard readCounters(&s, &out, separator: 0x2F), s.consumeSpace() else {
             return fail("connection counts malformed", s.p)
         }
@@ -443,11 +439,7 @@ public enum HAProxyLogParser {
         out.connectTime = timers[2]
         out.responseTime = timers[3]
         out.totalTime = timers[4]
-        let tsc = s.wordRange()
-        guard tsc.count == 4, s.consumeSpace() else { return fail("termination state is not 4 characters", s.p) }
-        out.terminationState = TerminationState(
-            cause: s.b[tsc.lowerBound], phase: s.b[tsc.lowerBound + 1], clientCookie: s.b[tsc.lowerBound + 2],
-            serverCookie: s.b[tsc.lowerBound + 3])
+        guard readTerminationState(&s, &out) else { return fail("termination state is not 4 characters", s.p) }
         guard readCounters(&s, &out, separator: 0x20), s.consumeSpace() else {
             return fail("connection counts malformed", s.p)
         }
@@ -521,6 +513,16 @@ public enum HAProxyLogParser {
         }
         guard s.p > start else { return false }
         out.bytesRead = value
+        return true
+    }
+
+    /// `%tsc`: four characters and a space.
+    private static func readTerminationState(_ s: inout Scan, _ out: inout HAProxyLogLine) -> Bool {
+        let tsc = s.wordRange()
+        guard tsc.count == 4, s.consumeSpace() else { return false }
+        out.terminationState = TerminationState(
+            cause: s.b[tsc.lowerBound], phase: s.b[tsc.lowerBound + 1], clientCookie: s.b[tsc.lowerBound + 2],
+            serverCookie: s.b[tsc.lowerBound + 3])
         return true
     }
 

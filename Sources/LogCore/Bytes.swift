@@ -64,6 +64,25 @@ extension Array where Element == UInt8 {
         appendDecimal(value)
     }
 
+    /// Appends a month's English abbreviation (month 1...12), as every syslog and HAProxy date prints it.
+    @inlinable
+    public mutating func appendMonthAbbreviation(_ month: Int) {
+        let m = CivilTime.monthBytes(month)
+        append(m.0)
+        append(m.1)
+        append(m.2)
+    }
+
+    /// Appends `HH:MM:SS`, each part zero-padded to two digits.
+    @inlinable
+    public mutating func appendClock(hour: Int, minute: Int, second: Int) {
+        appendDecimal(hour, width: 2)
+        append(0x3A)
+        appendDecimal(minute, width: 2)
+        append(0x3A)
+        appendDecimal(second, width: 2)
+    }
+
     /// Appends the UTF-8 bytes of `string`.
     @inlinable
     public mutating func append(string: String) {

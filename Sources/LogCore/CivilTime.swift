@@ -89,11 +89,6 @@ public struct CivilTime: Hashable, Sendable {
         return Int(parts.tm_gmtoff)
     }
 
-    /// English month abbreviations, as every syslog and HAProxy date prints them regardless of locale.
-    public static let monthAbbreviations: [String] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-
     /// The three ASCII bytes of a month's abbreviation (month 1...12).
     @inlinable
     public static func monthBytes(_ month: Int) -> (UInt8, UInt8, UInt8) {

@@ -122,20 +122,9 @@ public struct HAProxySyslogHeader: Hashable, Sendable {
         out.append(0x3E)
     }
 
-    /// `Nov  6 08:51:02 `: printf `"%s %2d %02d:%02d:%02d "`.
+    /// `Nov  6 08:51:02 `: printf `"%s %2d %02d:%02d:%02d "`, the RFC 3164 stamp and a space.
     private func appendLegacyTime(_ t: CivilTime, to out: inout [UInt8]) {
-        let m = CivilTime.monthBytes(t.month)
-        out.append(m.0)
-        out.append(m.1)
-        out.append(m.2)
-        out.append(0x20)
-        out.appendSpacePadded2(t.day)
-        out.append(0x20)
-        out.appendDecimal(t.hour, width: 2)
-        out.append(0x3A)
-        out.appendDecimal(t.minute, width: 2)
-        out.append(0x3A)
-        out.appendDecimal(t.second, width: 2)
+        SyslogTimestamp(t).appendRFC3164(to: &out)
         out.append(0x20)
     }
 

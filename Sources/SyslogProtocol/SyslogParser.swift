@@ -253,6 +253,30 @@ public enum SyslogParser {
         return value
     }
 
+    /// `:mm:ss[.fraction]` after the hour, with rsyslog's ranges (a leap second allowed); the fraction's
+    /// digits are counted, as its precision is printed back.
+    private static func readClockRest(
+        _ raw: [UInt8], _ p: inout Int
+    ) -> (minute: Int, second: Int, fraction: Int, digits: Int)? {
+        let n = raw.count
+        guard p < n, raw[p] == 0x3A else { return nil }
+        p += 1
+        let minute = readInt(raw, &p)
+        guard (0...59).contains(minute), p < n, raw[p] == 0x3A else { return nil }
+        p += 1
+        let second = readInt(raw, &p)
+        guard (0...60).contains(second) else { return nil }
+        var fraction = 0
+        var digits = 0
+        if p < n && raw[p] == 0x2E {
+            p += 1
+            let fractionStart = p
+            fraction = readInt(raw, &p)
+            digits = p - fractionStart
+        }
+        return (minute, second, fraction, digits)
+    }
+
     /// An RFC 3339 timestamp as rsyslog accepts it (one-digit fields tolerated, `Z` or `±hh:mm` required),
     /// followed by a space (eaten) or the end.
     static func readRFC3339(_ raw: [UInt8], from start: Int) -> (SyslogTimestamp, Int)? {
@@ -268,22 +292,9 @@ public enum SyslogParser {
         guard (1...31).contains(day), p < n, raw[p] == 0x54 else { return nil }
         p += 1
         let hour = readInt(raw, &p)
-        guard (0...23).contains(hour), p < n, raw[p] == 0x3A else { return nil }
-        p += 1
-        let minute = readInt(raw, &p)
-        guard (0...59).contains(minute), p < n, raw[p] == 0x3A else { return nil }
-        p += 1
-        let second = readInt(raw, &p)
-        guard (0...60).contains(second) else { return nil }
-        var fraction = 0
-        var digits = 0
-        if p < n && raw[p] == 0x2E {
-            p += 1
-            let fractionStart = p
-            fraction = readInt(raw, &p)
-            digits = p - fractionStart
+        guard (0...23).contains(hour), let (minute, second, fraction, digits) = readClockRest(raw, &p), p < n else {
+            return nil
         }
-        guard p < n else { return nil }
         var ts = SyslogTimestamp(
             year: year, month: month, day: day, hour: hour, minute: minute, second: second,
             fraction: fraction, fractionDigits: digits)
@@ -342,20 +353,8 @@ public enum SyslogParser {
             p += 1
             hour = readInt(raw, &p)
         }
-        guard (0...23).contains(hour), p < n, raw[p] == 0x3A else { return nil }
-        p += 1
-        let minute = readInt(raw, &p)
-        guard (0...59).contains(minute), p < n, raw[p] == 0x3A else { return nil }
-        p += 1
-        let second = readInt(raw, &p)
-        guard (0...60).contains(second) else { return nil }
-        var fraction = 0
-        var digits = 0
-        if p < n && raw[p] == 0x2E {
-            p += 1
-            let fractionStart = p
-            fraction = readInt(raw, &p)
-            digits = p - fractionStart
+        guard (0...23).contains(hour), let (minute, second, fraction, digits) = readClockRest(raw, &p) else {
+            return nil
         }
         if p < n && raw[p] == 0x3A { p += 1 }
         if p < n {

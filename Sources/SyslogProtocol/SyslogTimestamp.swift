@@ -77,28 +77,27 @@ public struct SyslogTimestamp: Hashable, Sendable {
             microsecond: micros, utcOffsetSeconds: utcOffsetSeconds)
     }
 
-    /// Appends the RFC 3164 form `Mmm dd hh:mm:ss` (day padded with a space), rsyslog's `%TIMESTAMP%`.
+    /// Appends the RFC 3164 form `Mmm dd hh:mm:ss` (day padded with a space), rsyslog's `%TIMESTAMP%`. It is
+    /// also HAProxy's legacy header stamp (`"%s %2d %02d:%02d:%02d"`).
     public func appendRFC3164(to out: inout [UInt8]) {
-        let m = CivilTime.monthBytes(month)
-        out.append(m.0)
-        out.append(m.1)
-        out.append(m.2)
-        out.append(0x20)
-        out.appendSpacePadded2(day)
-        out.append(0x20)
-        appendClock(to: &out)
+        appendRFC3164(to: &out, zeroPaddedDay: false)
     }
 
     /// Appends rsyslog's `date-rfc3164-buggyday` form: like RFC 3164 but the day is zero-padded.
     public func appendRFC3164BuggyDay(to out: inout [UInt8]) {
-        let m = CivilTime.monthBytes(month)
-        out.append(m.0)
-        out.append(m.1)
-        out.append(m.2)
+        appendRFC3164(to: &out, zeroPaddedDay: true)
+    }
+
+    private func appendRFC3164(to out: inout [UInt8], zeroPaddedDay: Bool) {
+        out.appendMonthAbbreviation(month)
         out.append(0x20)
-        out.appendDecimal(day, width: 2)
+        if zeroPaddedDay {
+            out.appendDecimal(day, width: 2)
+        } else {
+            out.appendSpacePadded2(day)
+        }
         out.append(0x20)
-        appendClock(to: &out)
+        out.appendClock(hour: hour, minute: minute, second: second)
     }
 
     /// Appends the RFC 3339 form rsyslog's `date-rfc3339` prints: `2026-11-26T08:51:08.123+01:00` or `…Z`.
@@ -109,7 +108,7 @@ public struct SyslogTimestamp: Hashable, Sendable {
         out.append(0x2D)
         out.appendDecimal(day, width: 2)
         out.append(0x54)
-        appendClock(to: &out)
+        out.appendClock(hour: hour, minute: minute, second: second)
         if fractionDigits > 0 {
             out.append(0x2E)
             out.appendDecimal(fraction, width: fractionDigits)
@@ -123,14 +122,6 @@ public struct SyslogTimestamp: Hashable, Sendable {
             out.append(0x3A)
             out.appendDecimal(offsetMinutes, width: 2)
         }
-    }
-
-    private func appendClock(to out: inout [UInt8]) {
-        out.appendDecimal(hour, width: 2)
-        out.append(0x3A)
-        out.appendDecimal(minute, width: 2)
-        out.append(0x3A)
-        out.appendDecimal(second, width: 2)
     }
 
     /// The RFC 3164 text.
