@@ -27,34 +27,18 @@ public enum SyslogTemplate: String, CaseIterable, Sendable {
     public func render(_ message: SyslogMessage, into out: inout [UInt8]) {
         switch self {
         case .traditionalFileFormat, .fileFormat, .sysklogdFileFormat:
-            if self == .fileFormat {
-                message.timestamp.appendRFC3339(to: &out)
-            } else {
-                message.timestamp.appendRFC3164(to: &out)
-            }
-            out.append(0x20)
-            out.append(contentsOf: message.hostname)
-            out.append(0x20)
-            out.append(contentsOf: message.syslogTag)
-            appendSpaceIfNoFirstSpace(message.msg, to: &out)
-            if self == .sysklogdFileFormat {
+            // TIMESTAMP HOSTNAME syslogtag[ ]msg LF; all but the sysklogd form drop a last LF of the MSG.
+            appendLegacyLine(message, rfc3339: self == .fileFormat, tagLimit: nil, into: &out)
+            if self == .sysklogdFileFormat || message.msg.last != 0x0A {
                 out.append(contentsOf: message.msg)
             } else {
-                out.append(contentsOf: dropLastLF(message.msg))
+                out.append(contentsOf: message.msg.dropLast())
             }
             out.append(0x0A)
         case .traditionalForwardFormat, .forwardFormat:
+            // <PRI>TIMESTAMP HOSTNAME syslogtag:1:32[ ]msg, no LF (framing adds what the transport needs).
             appendPRI(message.priority, to: &out)
-            if self == .forwardFormat {
-                message.timestamp.appendRFC3339(to: &out)
-            } else {
-                message.timestamp.appendRFC3164(to: &out)
-            }
-            out.append(0x20)
-            out.append(contentsOf: message.hostname)
-            out.append(0x20)
-            out.append(contentsOf: message.syslogTag.prefix(32))
-            appendSpaceIfNoFirstSpace(message.msg, to: &out)
+            appendLegacyLine(message, rfc3339: self == .forwardFormat, tagLimit: 32, into: &out)
             out.append(contentsOf: message.msg)
         case .syslogProtocol23Format:
             appendPRI(message.priority, to: &out)
@@ -96,13 +80,19 @@ public enum SyslogTemplate: String, CaseIterable, Sendable {
         out.append(0x3E)
     }
 
-    /// `sp-if-no-1st-sp`: one space unless the MSG already starts with one.
-    private func appendSpaceIfNoFirstSpace(_ msg: ArraySlice<UInt8>, to out: inout [UInt8]) {
-        if msg.first != 0x20 { out.append(0x20) }
-    }
-
-    private func dropLastLF(_ msg: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        msg.last == 0x0A ? msg.dropLast() : msg
+    /// `TIMESTAMP HOSTNAME syslogtag` and, by `sp-if-no-1st-sp`, one space unless the MSG starts with one.
+    private func appendLegacyLine(_ m: SyslogMessage, rfc3339: Bool, tagLimit: Int?, into out: inout [UInt8]) {
+        if rfc3339 {
+            m.timestamp.appendRFC3339(to: &out)
+        } else {
+            m.timestamp.appendRFC3164(to: &out)
+        }
+        out.append(0x20)
+        out.append(contentsOf: m.hostname)
+        out.append(0x20)
+        let tag = m.syslogTag
+        out.append(contentsOf: tagLimit.map { tag.prefix($0) } ?? tag)
+        if m.msg.first != 0x20 { out.append(0x20) }
     }
 
     /// RFC 5424 header fields may not be empty: an empty one is written as NILVALUE.
