@@ -48,6 +48,10 @@ demo: build
 	@echo
 	@echo "==> demo-run/haproxy.log"
 	@cat demo-run/haproxy.log
+	@echo
+	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (traffic lines)"
+	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/haproxy.log
+	@$$(command -v halog || echo /usr/sbin/halog) -q -c < demo-run/haproxy.log
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown

@@ -53,6 +53,18 @@ public enum SyslogParser {
         return parseSanitized(raw, reception: reception, options: options)
     }
 
+    /// Parses one UDP datagram as imudp does: only the first `maxMessageSize` bytes are read (the rest of the
+    /// datagram is lost, as in rsyslog, whose receive buffer has that size); `truncated` says it happened so the
+    /// receiver can count it.
+    public static func parseDatagram(
+        _ datagram: some Collection<UInt8>, reception: SyslogReception,
+        options: SyslogParseOptions = SyslogParseOptions()
+    ) -> (message: SyslogMessage, truncated: Bool) {
+        let truncated = datagram.count > options.maxMessageSize
+        let kept = truncated ? Array(datagram.prefix(options.maxMessageSize)) : Array(datagram)
+        return (parse(kept, reception: reception, options: options), truncated)
+    }
+
     /// Applies rsyslog's reception sanitising: one trailing NUL dropped, one trailing LF dropped (optionally a CR),
     /// control characters (and optionally 8-bit bytes) escaped as `#ooo`.
     public static func sanitize(_ bytes: some Collection<UInt8>, options: SyslogParseOptions) -> [UInt8] {

@@ -50,7 +50,8 @@ struct TollgateDemo: ParsableCommand {
                 "2. sink received  \(message.priority.text) from \(message.hostnameString), tag \(message.syslogTagString)"
             )
             print("3. file line      \(printable(fileLine))")
-            print("4. query read     \(describe(String(decoding: fileLine, as: UTF8.self)))\n")
+            print("4. query read     \(describe(String(decoding: fileLine, as: UTF8.self)))")
+            print("   round trip     \(try sameAsSent(String(decoding: fileLine, as: UTF8.self), sent: line))\n")
         }
         try write(stored.joined(), to: output)
         let counters = sender.currentCounters
@@ -64,6 +65,26 @@ struct TollgateDemo: ParsableCommand {
         var text = String(decoding: bytes, as: UTF8.self)
         if text.hasSuffix("\n") { text.removeLast() }
         return text + "⏎"
+    }
+
+    /// Whether the stored line reads back as exactly what the proxy's side formatted; throws if not.
+    private func sameAsSent(_ stored: String, sent: String) throws -> String {
+        var copy = stored
+        let body = copy.withUTF8 { buffer -> String in
+            switch HAProxyLogParser.parse(buffer) {
+            case .traffic(let parsed):
+                guard let record = parsed.record(in: buffer) else { return "" }
+                return HAProxyLogFormat.default(for: record).formatString(record)
+            case .event(let parsed):
+                return parsed.event(in: buffer)?.message ?? ""
+            case .other, .malformed:
+                return ""
+            }
+        }
+        guard body == sent else {
+            throw ValidationError("the stored line did not read back as sent:\n  sent \(sent)\n  read \(body)")
+        }
+        return "what was read back formats to the very bytes the proxy sent"
     }
 
     private func describe(_ line: String) -> String {

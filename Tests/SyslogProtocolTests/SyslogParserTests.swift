@@ -178,6 +178,21 @@ struct SyslogParserTests {
         #expect(m.msgString == " a\tb#001")
     }
 
+    @Test func datagramSizeLimit() {
+        let long = "<13>Aug  2 11:31:11 h t: " + String(repeating: "x", count: 9000)
+        let (m, truncated) = SyslogParser.parseDatagram(Array(long.utf8), reception: reception)
+        #expect(truncated)
+        #expect(m.raw.count == 8096, "rsyslog's effective default is 8096 bytes, not 8192")
+        var small = SyslogParseOptions()
+        small.maxMessageSize = 128
+        let (cut, wasCut) = SyslogParser.parseDatagram(Array(long.utf8), reception: reception, options: small)
+        #expect(wasCut)
+        #expect(cut.raw.count == 128)
+        let (whole, notCut) = SyslogParser.parseDatagram(Array("<13>h t: short".utf8), reception: reception)
+        #expect(!notCut)
+        #expect(whole.msgString == " short")
+    }
+
     @Test func rfc5424() {
         var m = parse(
             "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\"] \u{FEFF}An application event"
