@@ -49,7 +49,7 @@ demo: build
 	@echo "==> demo-run/haproxy.log"
 	@cat demo-run/haproxy.log
 	@echo
-	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (traffic lines)"
+	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (lines)"
 	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/haproxy.log
 	@$$(command -v halog || echo /usr/sbin/halog) -q -c < demo-run/haproxy.log
 
