@@ -8,9 +8,9 @@ public enum SyslogSink {
     /// The product version printed by `syslog-sink --version`.
     public static let version = "0.1.0"
 
-    /// Whether the process was started by a service manager that listens for readiness notifications.
-    public static var isUnderServiceManager: Bool {
-        // sd_notify returns 0 when NOTIFY_SOCKET is unset: nothing was sent, nobody is listening.
-        sd_notify(0, "") > 0
+    /// Whether the machine runs systemd as its init (libsystemd's `sd_booted`): where journald and
+    /// `sd_notify` can be expected.
+    public static var bootedWithSystemd: Bool {
+        sd_booted() > 0
     }
 }
