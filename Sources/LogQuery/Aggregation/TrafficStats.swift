@@ -1,0 +1,161 @@
+import HAProxyLog
+
+/// What the by-backend and by-server views report for one group of lines.
+public struct TrafficStats: Sendable, Equatable {
+    /// HTTP requests and TCP sessions.
+    public var requests = 0
+    public var sessions = 0
+    /// HTTP status classes: index 1...5 for 1xx...5xx, 0 for anything else (-1, no status).
+    public var statusClasses = [Int](repeating: 0, count: 6)
+    /// Lines that meet `--errors`: 5xx, `<NOSRV>`, or a termination state other than `--`.
+    public var errors = 0
+    public var bytes: Int64 = 0
+    /// HTTP: server response time Tr and total active time Ta. TCP: connect time Tc and total time Tt.
+    public var responseTime = ExactHistogram()
+    public var totalTime = ExactHistogram()
+    public var connectTime = ExactHistogram()
+
+    public init() {}
+
+    @inline(__always)
+    mutating func add(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
+        if line.kind == .tcp {
+            sessions += 1
+        } else {
+            requests += 1
+            let s = line.status
+            statusClasses[s >= 100 && s < 600 ? s / 100 : 0] += 1
+            responseTime.add(line.responseTime)
+        }
+        if LineFilter.isError(line, in: buffer) { errors += 1 }
+        bytes &+= line.bytesRead
+        totalTime.add(line.totalTime)
+        connectTime.add(line.connectTime)
+    }
+
+    mutating func merge(_ o: TrafficStats) {
+        requests += o.requests
+        sessions += o.sessions
+        for i in 0..<6 { statusClasses[i] += o.statusClasses[i] }
+        errors += o.errors
+        bytes &+= o.bytes
+        responseTime.merge(o.responseTime)
+        totalTime.merge(o.totalTime)
+        connectTime.merge(o.connectTime)
+    }
+
+    /// Requests and sessions together.
+    public var total: Int { requests + sessions }
+
+    /// Errors in percent of all lines.
+    public var errorPercent: Double { total > 0 ? Double(errors) * 100 / Double(total) : 0 }
+}
+
+/// Per-backend statistics (`logquery backends`).
+public struct BackendReport: LineAccumulator {
+    public var groups = GroupTable<TrafficStats>()
+
+    public init(configuration: Void = ()) {}
+
+    public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
+        let i = groups.index(of: UnsafeBufferPointer(rebasing: buffer[line.backend]), make: TrafficStats.init)
+        groups[i].add(line, in: buffer)
+    }
+
+    public mutating func merge(_ other: BackendReport) {
+        groups.merge(other.groups, make: TrafficStats.init) { $0.merge($1) }
+    }
+}
+
+/// Per-server statistics, keyed `backend/server` (`logquery servers`), with the state changes seen.
+public struct ServerReport: LineAccumulator {
+    public var groups = GroupTable<TrafficStats>()
+    /// DOWN and UP messages per `backend/server`.
+    public var downs = GroupTable<Int>()
+    public var ups = GroupTable<Int>()
+
+    public init(configuration: Void = ()) {}
+
+    public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
+        // `be/srv` is contiguous in the line: backend, '/', server.
+        let key = UnsafeBufferPointer(rebasing: buffer[line.backend.lowerBound..<line.server.upperBound])
+        let i = groups.index(of: key, make: TrafficStats.init)
+        groups[i].add(line, in: buffer)
+    }
+
+    public mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
+        guard let event = line.event(in: buffer) else { return }
+        switch event {
+        case .serverDown(let c), .serverGoingDownForMaintenance(let c):
+            var key = Array("\(c.backend)/\(c.server)".utf8)
+            key.withUnsafeMutableBufferPointer { downs[downs.index(of: UnsafeBufferPointer($0), make: { 0 })] += 1 }
+        case .serverUp(let c):
+            var key = Array("\(c.backend)/\(c.server)".utf8)
+            key.withUnsafeMutableBufferPointer { ups[ups.index(of: UnsafeBufferPointer($0), make: { 0 })] += 1 }
+        default:
+            break
+        }
+    }
+
+    public mutating func merge(_ other: ServerReport) {
+        groups.merge(other.groups, make: TrafficStats.init) { $0.merge($1) }
+        downs.merge(other.downs, make: { 0 }) { $0 += $1 }
+        ups.merge(other.ups, make: { 0 }) { $0 += $1 }
+    }
+}
+
+/// Counts by HTTP status (`logquery status`); TCP sessions are counted apart.
+public struct StatusReport: LineAccumulator {
+    public var counts = [Int](repeating: 0, count: 1000)
+    public var unusual: [Int: Int] = [:]
+    public var tcpSessions = 0
+
+    public init(configuration: Void = ()) {}
+
+    public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
+        let status = line.status
+        if line.kind == .tcp {
+            tcpSessions += 1
+        } else if status >= 0 && status < 1000 {
+            counts[status] += 1
+        } else {
+            unusual[status, default: 0] += 1
+        }
+    }
+
+    public mutating func merge(_ other: StatusReport) {
+        for i in 0..<1000 { counts[i] += other.counts[i] }
+        for (k, v) in other.unusual { unusual[k, default: 0] += v }
+        tcpSessions += other.tcpSessions
+    }
+
+    /// (status, count) pairs in ascending status order (-1 first).
+    public var sorted: [(status: Int, count: Int)] {
+        var all = unusual
+        for (s, n) in counts.enumerated() where n > 0 { all[s] = n }
+        return all.keys.sorted().map { ($0, all[$0] ?? 0) }
+    }
+}
+
+/// Counts by termination state (`logquery terminations`), both TCP and HTTP lines (first two characters).
+public struct TerminationReport: LineAccumulator {
+    /// Indexed by cause byte * 256 + phase byte.
+    public var counts = [Int](repeating: 0, count: 65536)
+
+    public init(configuration: Void = ()) {}
+
+    public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
+        counts[Int(line.terminationState.cause) << 8 | Int(line.terminationState.phase)] += 1
+    }
+
+    public mutating func merge(_ other: TerminationReport) {
+        for i in 0..<65536 where other.counts[i] > 0 { counts[i] += other.counts[i] }
+    }
+
+    /// (two-character state, count) pairs in byte order.
+    public var sorted: [(state: String, count: Int)] {
+        counts.enumerated().filter { $0.element > 0 }.map {
+            (String(decoding: [UInt8($0.offset >> 8), UInt8($0.offset & 0xFF)], as: UTF8.self), $0.element)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import HAProxyLog
+
+/// The conditions a traffic line must meet to be counted; all given conditions must hold. Evaluated on the
+/// parsed line in place, without allocating.
+public struct LineFilter: Sendable {
+    public var backends: [Glob] = []
+    public var frontends: [Glob] = []
+    public var servers: [Glob] = []
+    /// HTTP status ranges (`5xx` = 500...599); TCP lines never match a status filter.
+    public var statuses: [ClosedRange<Int>] = []
+    /// 5xx, no server reached (`<NOSRV>`), or a termination state other than `--`.
+    public var errorsOnly = false
+    /// Termination states, by their first one or two characters (`SC`, `C`).
+    public var terminations: [[UInt8]] = []
+    public var mode: HAProxyLogRecord.Mode?
+    public var clients: [AddressMatcher] = []
+    /// Syslog hostnames of the stored lines (central logs from several proxies).
+    public var hosts: [Glob] = []
+    public var methods: [[UInt8]] = []
+    /// The URI starts with one of these.
+    public var pathPrefixes: [[UInt8]] = []
+    /// The total time (Ta for HTTP, Tt for TCP) is at least this many milliseconds.
+    public var slowerThan: Int?
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        backends.isEmpty && frontends.isEmpty && servers.isEmpty && statuses.isEmpty && !errorsOnly
+            && terminations.isEmpty && mode == nil && clients.isEmpty && hosts.isEmpty && methods.isEmpty
+            && pathPrefixes.isEmpty && slowerThan == nil
+    }
+
+    public func matches(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        @inline(__always) func bytes(_ r: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: buffer[r])
+        }
+        let isTCP = line.kind == .tcp
+        let status = line.status
+        let total = line.totalTime
+        let t = line.terminationState
+        if let mode, (mode == .tcp) != isTCP { return false }
+        if let slowerThan, total < slowerThan { return false }
+        if !statuses.isEmpty {
+            if isTCP || !statuses.contains(where: { $0.contains(status) }) { return false }
+        }
+        if errorsOnly {
+            guard LineFilter.isError(line, in: buffer) else { return false }
+        }
+        if !terminations.isEmpty {
+            guard terminations.contains(where: { $0[0] == t.cause && ($0.count < 2 || $0[1] == t.phase) }) else {
+                return false
+            }
+        }
+        let (backend, frontend, server, host, client) = (
+            bytes(line.backend), bytes(line.frontend), bytes(line.server), bytes(line.host), bytes(line.clientIP)
+        )
+        if !backends.isEmpty && !backends.contains(where: { $0.matches(backend) }) { return false }
+        if !frontends.isEmpty && !frontends.contains(where: { $0.matches(frontend) }) { return false }
+        if !servers.isEmpty && !servers.contains(where: { $0.matches(server) }) { return false }
+        if !hosts.isEmpty && !hosts.contains(where: { $0.matches(host) }) { return false }
+        if !clients.isEmpty && !clients.contains(where: { $0.matches(client) }) { return false }
+        if !methods.isEmpty {
+            let m = bytes(line.method)
+            guard methods.contains(where: { $0.elementsEqual(m) }) else { return false }
+        }
+        if !pathPrefixes.isEmpty {
+            let uri = bytes(line.uri)
+            guard pathPrefixes.contains(where: { uri.count >= $0.count && uri.prefix($0.count).elementsEqual($0) })
+            else { return false }
+        }
+        return true
+    }
+
+    /// The `--errors` condition: a 5xx, no server reached, or a session that did not end normally.
+    @inline(__always)
+    public static func isError(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        let status = line.status
+        if line.kind != .tcp {
+            if status >= 500 { return true }
+        }
+        let t = line.terminationState
+        if t.cause != 0x2D || t.phase != 0x2D { return true }
+        let server = UnsafeBufferPointer(rebasing: buffer[line.server])
+        return server.count == 7 && server.elementsEqual("<NOSRV>".utf8)
+    }
+}

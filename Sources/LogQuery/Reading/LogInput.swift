@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why an input could not be read, naming it.
+public struct InputError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// A regular file read with `pread` in large blocks: each worker reads its own byte range, so the file is
+/// never held in memory (a mapped file would count in the resident size).
+final class BlockFile {
+    let path: String
+    let fd: Int32
+    let size: Int
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw InputError(path: path, reason: String(cString: strerror(errno))) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw InputError(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw InputError(path: path, reason: "not a regular file")
+        }
+        #if os(Linux)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        #endif
+        self.path = path
+        self.fd = fd
+        size = Int(info.st_size)
+    }
+
+    deinit { close(fd) }
+
+    /// The offset just after the first newline at or after `offset` (or the end).
+    func lineStart(after offset: Int) throws -> Int {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var position = offset
+        while position < size {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(position)) }
+            guard n > 0 else { throw InputError(path: path, reason: String(cString: strerror(errno))) }
+            if let i = buffer[..<n].firstIndex(of: 0x0A) { return position + i + 1 }
+            position += n
+        }
+        return size
+    }
+
+    /// Calls `body` with blocks of whole lines covering `range` (which starts at a line start).
+    func forEachBlock(in range: Range<Int>, blockSize: Int = 4 << 20, _ body: (UnsafeBufferPointer<UInt8>) -> Void)
+        throws
+    {
+        var buffer = [UInt8](repeating: 0, count: blockSize)
+        var kept = 0
+        var position = range.lowerBound
+        while position < range.upperBound {
+            if kept == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let want = min(buffer.count - kept, range.upperBound - position)
+            let n = buffer.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return -1 }
+                return pread(fd, base + kept, want, off_t(position))
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw InputError(path: path, reason: n == 0 ? "file shrank while read" : String(cString: strerror(errno)))
+            }
+            position += n
+            let filled = kept + n
+            let atEnd = position >= range.upperBound
+            let cut: Int? = atEnd ? filled - 1 : buffer[..<filled].lastIndex(of: 0x0A)
+            guard let cut else {
+                kept = filled
+                continue
+            }
+            buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0...cut])) }
+            kept = filled - cut - 1
+            if kept > 0 {
+                buffer.withUnsafeMutableBufferPointer { b in
+                    guard let base = b.baseAddress else { return }
+                    memmove(base, base + cut + 1, kept)
+                }
+            }
+        }
+    }
+}
+
+/// Reads a stream (stdin, a pipe) in large blocks and hands over whole lines, keeping a partial last line for
+/// the next block.
+struct BlockReader {
+    let fd: Int32
+    let name: String
+    private var buffer: [UInt8]
+    private var kept = 0
+    private var finished = false
+
+    init(fd: Int32, name: String, blockSize: Int = 4 << 20) {
+        self.fd = fd
+        self.name = name
+        buffer = [UInt8](repeating: 0, count: blockSize)
+    }
+
+    /// Calls `body` with a buffer of whole lines (the last one possibly without its newline at the end of input);
+    /// returns false at the end.
+    mutating func next(_ body: (UnsafeBufferPointer<UInt8>) -> Void) throws -> Bool {
+        if finished { return false }
+        if kept == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+        let n = buffer.withUnsafeMutableBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            return read(fd, base + kept, raw.count - kept)
+        }
+        if n < 0 {
+            if errno == EINTR { return true }
+            throw InputError(path: name, reason: String(cString: strerror(errno)))
+        }
+        if n == 0 {
+            finished = true
+            if kept > 0 { buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<kept])) } }
+            return kept > 0
+        }
+        let filled = kept + n
+        let lastNewline = buffer.withUnsafeBufferPointer { b -> Int? in
+            var i = filled - 1
+            while i >= 0 {
+                if b[i] == 0x0A { return i }
+                i -= 1
+            }
+            return nil
+        }
+        guard let cut = lastNewline else {
+            kept = filled
+            return true
+        }
+        buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0...cut])) }
+        let rest = filled - cut - 1
+        if rest > 0 {
+            buffer.withUnsafeMutableBufferPointer { b in
+                guard let base = b.baseAddress else { return }
+                memmove(base, base + cut + 1, rest)
+            }
+        }
+        kept = rest
+        return true
+    }
+}

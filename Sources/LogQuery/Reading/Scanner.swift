@@ -1,0 +1,195 @@
+import Dispatch
+import HAProxyLog
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a query does with each line that passed the filter; one per worker, merged at the end.
+public protocol LineAccumulator: SendableMetatype {
+    /// What every worker's accumulator is made from (a query's settings); `Void` for most.
+    associatedtype Configuration: Sendable = Void
+    init(configuration: Configuration)
+    /// A traffic line (tcplog, httplog or CLF) that passed the filter.
+    mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>)
+    /// A state or lifecycle message (events are not filtered by traffic fields).
+    mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>)
+    mutating func merge(_ other: Self)
+}
+
+extension LineAccumulator {
+    public mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {}
+}
+
+/// How many lines of each kind a scan met.
+public struct ScanCounts: Hashable, Sendable {
+    public var lines = 0
+    public var traffic = 0
+    public var matched = 0
+    public var events = 0
+    public var other = 0
+    public var malformed = 0
+    /// The first few lines that were not understood (malformed), with the reason, for `--show-unparsed`.
+    public var samples: [String] = []
+
+    public init() {}
+
+    mutating func merge(_ o: ScanCounts) {
+        lines += o.lines
+        traffic += o.traffic
+        matched += o.matched
+        events += o.events
+        other += o.other
+        malformed += o.malformed
+        samples.append(contentsOf: o.samples.prefix(max(0, ScanCounts.sampleLimit - samples.count)))
+    }
+
+    static let sampleLimit = 5
+}
+
+/// Runs a query over inputs: each file is mapped and cut at line boundaries into one piece per core; stdin is
+/// read in blocks on one core. Every line is parsed in place into one reused ``HAProxyLogLine``.
+public struct Scanner: Sendable {
+    public var filter: LineFilter
+    public var workers: Int
+
+    public init(filter: LineFilter = LineFilter(), workers: Int = Scanner.defaultWorkers) {
+        self.filter = filter
+        self.workers = max(1, workers)
+    }
+
+    /// One worker per core.
+    public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Scans the files (`-` is stdin; no files means stdin). Unreadable files are reported in `errors` and the
+    /// others are still read.
+    public func run<A: LineAccumulator>(
+        _ paths: [String], into: A.Type
+    ) -> (result: A, counts: ScanCounts, errors: [InputError]) where A.Configuration == Void {
+        run(paths, into: A.self, configuration: ())
+    }
+
+    public func run<A: LineAccumulator>(
+        _ paths: [String], into: A.Type, configuration: A.Configuration
+    ) -> (result: A, counts: ScanCounts, errors: [InputError]) {
+        var result = A(configuration: configuration)
+        var counts = ScanCounts()
+        var errors: [InputError] = []
+        for path in paths.isEmpty ? ["-"] : paths {
+            do {
+                let (r, c): (A, ScanCounts) =
+                    try path == "-"
+                    ? scanStream(fd: 0, name: "stdin", configuration) : scanFile(path, configuration)
+                result.merge(r)
+                counts.merge(c)
+            } catch let error as InputError {
+                errors.append(error)
+            } catch {
+                errors.append(InputError(path: path, reason: "\(error)"))
+            }
+        }
+        return (result, counts, errors)
+    }
+
+    func scanFile<A: LineAccumulator>(_ path: String, _ configuration: A.Configuration) throws -> (A, ScanCounts) {
+        let file = try BlockFile(path: path)
+        // One piece per worker, cut after a newline; small files are not worth a thread.
+        var cuts = [0]
+        if file.size >= 8 << 20 {
+            for k in 1..<workers {
+                let cut = try file.lineStart(after: file.size * k / workers)
+                if cut > cuts[cuts.count - 1] && cut < file.size { cuts.append(cut) }
+            }
+        }
+        cuts.append(file.size)
+        let pieces = (0..<(cuts.count - 1)).map { cuts[$0]..<cuts[$0 + 1] }
+        let results = UnsafeMutableBufferPointer<Result<(A, ScanCounts), Error>?>.allocate(capacity: pieces.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        let slots = SendableSlots(results)
+        let shared = SendableSlots(UnsafeMutableBufferPointer<BlockFile>.allocate(capacity: 1))
+        shared.buffer.initialize(repeating: file)
+        defer {
+            shared.buffer.deinitialize()
+            shared.buffer.deallocate()
+        }
+        DispatchQueue.concurrentPerform(iterations: pieces.count) { i in
+            slots.buffer[i] = Result {
+                var result = A(configuration: configuration)
+                var counts = ScanCounts()
+                try shared.buffer[0].forEachBlock(in: pieces[i]) { block in
+                    scanBuffer(block, into: &result, counts: &counts)
+                }
+                return (result, counts)
+            }
+        }
+        var result = A(configuration: configuration)
+        var counts = ScanCounts()
+        for case let outcome? in results {
+            let (r, c) = try outcome.get()
+            result.merge(r)
+            counts.merge(c)
+        }
+        return (result, counts)
+    }
+
+    func scanStream<A: LineAccumulator>(
+        fd: Int32, name: String, _ configuration: A.Configuration
+    ) throws -> (A, ScanCounts) {
+        var reader = BlockReader(fd: fd, name: name)
+        var result = A(configuration: configuration)
+        var counts = ScanCounts()
+        while try reader.next({ block in scanBuffer(block, into: &result, counts: &counts) }) {}
+        return (result, counts)
+    }
+
+    /// The inner loop: memchr to the next newline, parse in place, filter, accumulate.
+    func scanBuffer<A: LineAccumulator>(
+        _ bytes: UnsafeBufferPointer<UInt8>, into result: inout A, counts: inout ScanCounts
+    ) {
+        guard let base = bytes.baseAddress else { return }
+        var parsed = HAProxyLogLine()
+        var offset = 0
+        let size = bytes.count
+        let filter = self.filter
+        while offset < size {
+            let end: Int
+            if let nl = memchr(base + offset, 0x0A, size - offset) {
+                end = UnsafePointer(nl.assumingMemoryBound(to: UInt8.self)) - base
+            } else {
+                end = size
+            }
+            let line = UnsafeBufferPointer(rebasing: bytes[offset..<end])
+            offset = end + 1
+            counts.lines += 1
+            switch HAProxyLogParser.parse(line, into: &parsed) {
+            case .traffic:
+                counts.traffic += 1
+                if filter.isEmpty || filter.matches(parsed, in: line) {
+                    counts.matched += 1
+                    result.addTraffic(parsed, in: line)
+                }
+            case .event:
+                counts.events += 1
+                result.addEvent(parsed, in: line)
+            case .other:
+                counts.other += 1
+            case .malformed(let error):
+                counts.malformed += 1
+                if counts.samples.count < ScanCounts.sampleLimit {
+                    counts.samples.append("\(String(decoding: line, as: UTF8.self)) (\(error))")
+                }
+            }
+        }
+    }
+}
+
+/// Result slots written by the workers of `concurrentPerform`, each its own index.
+private struct SendableSlots<T>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<T>
+    init(_ buffer: UnsafeMutableBufferPointer<T>) { self.buffer = buffer }
+}

@@ -1,0 +1,140 @@
+/// Output formats of every report.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case table, json, csv, ndjson
+}
+
+/// One value of a report: text, a whole number, a decimal (printed with fixed places) or nothing.
+public enum Cell: Equatable, Sendable {
+    case text(String)
+    case int(Int)
+    case decimal(Double, places: Int)
+    case none
+
+    var plain: String {
+        switch self {
+        case .text(let s): s
+        case .int(let n): String(n)
+        case .decimal(let d, let places): Cell.fixed(d, places)
+        case .none: "-"
+        }
+    }
+
+    var json: String {
+        switch self {
+        case .text(let s): Cell.jsonString(s)
+        case .int(let n): String(n)
+        case .decimal(let d, let places): d.isFinite ? Cell.fixed(d, places) : "null"
+        case .none: "null"
+        }
+    }
+
+    var csv: String {
+        switch self {
+        case .text(let s):
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + s.replacingAll("\"", with: "\"\"") + "\"" : s
+        case .none: ""
+        default: plain
+        }
+    }
+
+    var isNumeric: Bool {
+        switch self {
+        case .int, .decimal, .none: true
+        case .text: false
+        }
+    }
+
+    /// `d` with `places` decimals, rounded half away from zero (no Foundation formatting on the hot path).
+    static func fixed(_ d: Double, _ places: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        let scaled = (abs(d) * scale).rounded()
+        let whole = Int(scaled / scale)
+        let frac = Int(scaled) - whole * Int(scale)
+        let sign = d < 0 && scaled != 0 ? "-" : ""
+        guard places > 0 else { return sign + String(whole) }
+        let digits = String(frac)
+        return sign + String(whole) + "." + String(repeating: "0", count: places - digits.count) + digits
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A report: named columns and rows, rendered as an aligned table, JSON (an array of objects with the columns
+/// in order), CSV with a header, or NDJSON (one object a line).
+public struct Report: Equatable, Sendable {
+    public var columns: [String]
+    public var rows: [[Cell]]
+
+    public init(columns: [String], rows: [[Cell]] = []) {
+        self.columns = columns
+        self.rows = rows
+    }
+
+    public func render(_ format: OutputFormat) -> String {
+        switch format {
+        case .table: table()
+        case .csv: ([columns.joined(separator: ",")] + rows.map { $0.map(\.csv).joined(separator: ",") })
+            .joined(separator: "\n") + "\n"
+        case .json:
+            rows.isEmpty ? "[]\n" : "[\n" + rows.map { "  " + object($0) }.joined(separator: ",\n") + "\n]\n"
+        case .ndjson: rows.map { object($0) + "\n" }.joined()
+        }
+    }
+
+    private func object(_ row: [Cell]) -> String {
+        "{" + zip(columns, row).map { Cell.jsonString($0) + ":" + $1.json }.joined(separator: ",") + "}"
+    }
+
+    /// Columns padded to their widest cell: text left-aligned, numbers right-aligned.
+    private func table() -> String {
+        var widths = columns.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.plain.count) }
+        }
+        let numeric = columns.indices.map { i in !rows.isEmpty && rows.allSatisfy { i < $0.count && $0[i].isNumeric } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, text in
+                let pad = String(repeating: " ", count: widths[i] - text.count)
+                return numeric[i] ? pad + text : text + pad
+            }.joined(separator: "  ").replacingTrailingSpaces()
+        }
+        var out = line(columns) + "\n"
+        for row in rows { out += line(row.map(\.plain)) + "\n" }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+
+    fileprivate func replacingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}
