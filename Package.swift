@@ -87,6 +87,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "HAProxyLog", "LogCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -109,11 +110,18 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(
+            name: "LogQueryTests",
+            dependencies: [
+                "LogQuery", "HAProxyLog", "LogCore", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         // The real Debian peers: haproxy 2.6, halog, rsyslogd 8.2302 (installed by `make test`).
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "HAProxyLog", "SyslogProtocol", "LogCore", "TestSupport",
+                "HAProxyLog", "SyslogProtocol", "LogQuery", "LogCore", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

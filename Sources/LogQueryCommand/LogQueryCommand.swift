@@ -2,11 +2,11 @@ import ArgumentParser
 import LogQuery
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @main
@@ -101,7 +101,9 @@ struct QueryOptions: ParsableArguments {
             }
         }
         f.clients = try client.map { c in
-            guard let m = AddressMatcher(c) else { throw ValidationError("--client: '\(c)' is not an address or network") }
+            guard let m = AddressMatcher(c) else {
+                throw ValidationError("--client: '\(c)' is not an address or network")
+            }
             return m
         }
         f.methods = method.map { Array($0.utf8) }

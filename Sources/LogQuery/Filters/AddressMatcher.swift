@@ -20,6 +20,11 @@ public struct AddressMatcher: Hashable, Sendable, CustomStringConvertible {
         description = text
     }
 
+    public func matches(_ text: String) -> Bool {
+        var copy = text
+        return copy.withUTF8 { matches($0) }
+    }
+
     public func matches(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let candidate = AddressMatcher.parse(Array(text)), candidate.count == address.count else { return false }
         var remaining = prefixLength

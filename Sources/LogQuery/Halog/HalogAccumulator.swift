@@ -1,11 +1,11 @@
 import HAProxyLog
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// halog's per-server counters (`-srv`).
@@ -147,7 +147,8 @@ public struct HalogAccumulator: LineAccumulator {
         case .lines:
             var text = String(decoding: lines, as: UTF8.self)
             if let max = query.maxLines {
-                text = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(max)
+                text =
+                    text.split(separator: "\n", omittingEmptySubsequences: false).prefix(max)
                     .joined(separator: "\n") + (max > 0 ? "\n" : "")
             }
             return (text, min(matched, limit))

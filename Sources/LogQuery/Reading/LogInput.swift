@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why an input could not be read, naming it.
@@ -33,7 +33,7 @@ final class BlockFile {
             throw InputError(path: path, reason: "not a regular file")
         }
         #if os(Linux)
-        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+            posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         #endif
         self.path = path
         self.fd = fd
@@ -71,7 +71,8 @@ final class BlockFile {
             }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw InputError(path: path, reason: n == 0 ? "file shrank while read" : String(cString: strerror(errno)))
+                throw InputError(
+                    path: path, reason: n == 0 ? "file shrank while read" : String(cString: strerror(errno)))
             }
             position += n
             let filled = kept + n

@@ -2,11 +2,11 @@ import Dispatch
 import HAProxyLog
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What a query does with each line that passed the filter; one per worker, merged at the end.

@@ -4,7 +4,7 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 }
 
 /// One value of a report: text, a whole number, a decimal (printed with fixed places) or nothing.
-public enum Cell: Equatable, Sendable {
+public enum Cell: Hashable, Sendable {
     case text(String)
     case int(Int)
     case decimal(Double, places: Int)
@@ -94,8 +94,9 @@ public struct Report: Equatable, Sendable {
     public func render(_ format: OutputFormat) -> String {
         switch format {
         case .table: table()
-        case .csv: ([columns.joined(separator: ",")] + rows.map { $0.map(\.csv).joined(separator: ",") })
-            .joined(separator: "\n") + "\n"
+        case .csv:
+            ([columns.joined(separator: ",")] + rows.map { $0.map(\.csv).joined(separator: ",") })
+                .joined(separator: "\n") + "\n"
         case .json:
             rows.isEmpty ? "[]\n" : "[\n" + rows.map { "  " + object($0) }.joined(separator: ",\n") + "\n]\n"
         case .ndjson: rows.map { object($0) + "\n" }.joined()

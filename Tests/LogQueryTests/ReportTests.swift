@@ -1,0 +1,235 @@
+import Foundation
+import HAProxyLog
+import TestSupport
+import Testing
+
+@testable import LogQuery
+
+/// A small log whose answers are worked out by hand in the tests below.
+let handLog = """
+    Nov 26 08:51:02 lb1 haproxy[1]: 10.0.0.1:1000 [26/Nov/2026:08:51:02.001] fe be_app/s1 0/0/1/10/20 200 100 - - ---- 1/1/1/1/0 0/0 "GET /api/a HTTP/1.1"
+    Nov 26 08:51:02 lb1 haproxy[1]: 10.0.0.2:1000 [26/Nov/2026:08:51:02.002] fe be_app/s1 0/0/1/30/40 200 200 - - ---- 1/1/1/1/0 0/0 "GET /api/b HTTP/1.1"
+    Nov 26 08:51:02 lb1 haproxy[1]: 10.0.0.3:1000 [26/Nov/2026:08:51:02.003] fe be_app/s2 0/0/2/50/60 404 300 - - ---- 1/1/1/1/0 0/0 "POST /api/c HTTP/1.1"
+    Nov 26 08:51:02 lb2 haproxy[1]: 10.1.0.4:1000 [26/Nov/2026:08:51:02.004] fe be_app/s2 0/0/-1/-1/3003 503 217 - - SC-- 1/1/1/1/3 0/0 "GET /api/d HTTP/1.1"
+    Nov 26 08:51:02 lb2 haproxy[1]: 10.1.0.5:1000 [26/Nov/2026:08:51:02.005] fe be_static/<NOSRV> 0/-1/-1/-1/0 403 192 - - PR-- 1/1/1/1/0 0/0 "GET /static/x HTTP/1.1"
+    Nov 26 08:51:02 lb2 haproxy[1]: 127.0.0.1:2000 [26/Nov/2026:08:51:02.006] mycat mycat/m1 0/1/5000 2048 -- 3/2/2/1/0 0/0
+    Nov 26 08:51:02 lb2 haproxy[1]: 127.0.0.1:2001 [26/Nov/2026:08:51:02.007] mycat mycat/m2 0/1/7000 4096 CD 3/2/2/1/0 0/0
+    Nov 26 08:51:03 lb2 haproxy[1]: Server mycat/m2 is DOWN, reason: Layer4 connection problem, info: "Connection refused", check duration: 0ms. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.
+    Nov 26 08:51:04 lb2 haproxy[1]: Server mycat/m2 is UP, reason: Layer4 check passed, check duration: 0ms. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.
+    Nov 26 08:51:05 lb2 sshd[7]: Accepted publickey for root
+    Nov 26 08:51:05 lb2 haproxy[1]: 10.0.0.9:1000 [26/Nov/2026:08:51:0
+
+    """
+
+func withLog<T>(_ text: String, _ body: (String) throws -> T) throws -> T {
+    let dir = try TemporaryDirectory(prefix: "logquery")
+    let path = dir.file("haproxy.log")
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return try withExtendedLifetime(dir) { try body(path) }
+}
+
+@Suite("logquery reports on a hand-made log")
+struct ReportTests {
+    func run<A: LineAccumulator>(_ type: A.Type, _ filter: LineFilter = LineFilter(), log: String = handLog) throws
+        -> (A, ScanCounts)
+    where A.Configuration == Void {
+        try withLog(log) { path in
+            let (r, c, errors) = Scanner(filter: filter).run([path], into: A.self)
+            #expect(errors.isEmpty)
+            return (r, c)
+        }
+    }
+
+    @Test func counts() throws {
+        let (_, c) = try run(StatusReport.self)
+        #expect(c.lines == 11)
+        #expect(c.traffic == 7)
+        #expect(c.events == 2)
+        #expect(c.other == 1, "the sshd line")
+        #expect(c.malformed == 1)
+        #expect(c.samples.first?.contains("date is not") == true)
+    }
+
+    @Test func backends() throws {
+        let (r, _) = try run(BackendReport.self)
+        let report = Views.traffic(r.groups, keyColumn: "backend")
+        let rows = Dictionary(uniqueKeysWithValues: report.rows.map { ($0[0], $0) })
+        let app = try #require(rows[.text("be_app")])
+        // requests, sessions, 1xx..5xx, other, errors, error%, p50, p90, p99 (Ta), Tr p50, Tr p99, bytes
+        let counts: [Cell] = [.int(4), .int(0), .int(0), .int(2), .int(0), .int(1), .int(1), .int(0), .int(1)]
+        #expect(Array(app[1...9]) == counts)
+        #expect(app[10] == .decimal(25, places: 1))
+        let times: [Cell] = [.int(40), .int(3003), .int(3003), .int(30), .int(50), .int(817)]
+        #expect(Array(app[11...16]) == times)
+        let mycat = try #require(rows[.text("mycat")])
+        #expect(mycat[1] == .int(0))
+        #expect(mycat[2] == .int(2))
+        #expect(mycat[9] == .int(1), "CD is an abnormal end")
+        #expect(mycat[11] == .int(5000))
+        #expect(mycat[12] == .int(7000))
+        #expect(mycat[16] == .int(6144))
+        let statics = try #require(rows[.text("be_static")])
+        #expect(statics[9] == .int(1), "<NOSRV> and PR")
+    }
+
+    @Test func serversWithStateChanges() throws {
+        let (r, _) = try run(ServerReport.self)
+        let report = Views.traffic(r.groups, keyColumn: "server", extra: r)
+        #expect(
+            report.rows.map { $0[0] } == [
+                .text("be_app/s1"), .text("be_app/s2"), .text("be_static/<NOSRV>"), .text("mycat/m1"),
+                .text("mycat/m2"),
+            ])
+        let m2 = try #require(report.rows.last)
+        #expect(m2[m2.count - 2] == .int(1))
+        #expect(m2[m2.count - 1] == .int(1))
+    }
+
+    @Test func statusAndTerminations() throws {
+        let (s, _) = try run(StatusReport.self)
+        #expect(Views.status(s).render(.csv) == "status,count\n200,2\n403,1\n404,1\n503,1\ntcp,2\n")
+        let (t, _) = try run(TerminationReport.self)
+        #expect(Views.terminations(t).render(.csv) == "termination,count\n--,4\nCD,1\nPR,1\nSC,1\n")
+    }
+
+    struct FilterCase: CustomTestStringConvertible, Sendable {
+        let name: String
+        let make: @Sendable () -> LineFilter
+        let matched: Int
+        var testDescription: String { name }
+    }
+
+    static let filterCases: [FilterCase] = [
+        FilterCase(
+            name: "backend exact",
+            make: {
+                var f = LineFilter(); f.backends = [Glob("be_app")]; return f
+            }, matched: 4),
+        FilterCase(
+            name: "backend glob",
+            make: {
+                var f = LineFilter(); f.backends = [Glob("be_*")]; return f
+            }, matched: 5),
+        FilterCase(
+            name: "server",
+            make: {
+                var f = LineFilter(); f.servers = [Glob("s?")]; return f
+            }, matched: 4),
+        FilterCase(
+            name: "status 5xx",
+            make: {
+                var f = LineFilter(); f.statuses = [500...599]; return f
+            }, matched: 1),
+        FilterCase(
+            name: "status 400-499",
+            make: {
+                var f = LineFilter(); f.statuses = [400...499]; return f
+            }, matched: 2),
+        FilterCase(
+            name: "errors",
+            make: {
+                var f = LineFilter(); f.errorsOnly = true; return f
+            }, matched: 3),
+        FilterCase(
+            name: "termination SC",
+            make: {
+                var f = LineFilter(); f.terminations = [Array("SC".utf8)]; return f
+            }, matched: 1),
+        FilterCase(
+            name: "termination C",
+            make: {
+                var f = LineFilter(); f.terminations = [Array("C".utf8)]; return f
+            }, matched: 1),
+        FilterCase(
+            name: "mode tcp",
+            make: {
+                var f = LineFilter(); f.mode = .tcp; return f
+            }, matched: 2),
+        FilterCase(
+            name: "mode http",
+            make: {
+                var f = LineFilter(); f.mode = .http; return f
+            }, matched: 5),
+        FilterCase(
+            name: "client /16",
+            make: {
+                var f = LineFilter(); f.clients = [AddressMatcher("10.1.0.0/16")!]; return f
+            }, matched: 2),
+        FilterCase(
+            name: "client exact",
+            make: {
+                var f = LineFilter(); f.clients = [AddressMatcher("127.0.0.1")!]; return f
+            }, matched: 2),
+        FilterCase(
+            name: "host",
+            make: {
+                var f = LineFilter(); f.hosts = [Glob("lb1")]; return f
+            }, matched: 3),
+        FilterCase(
+            name: "method",
+            make: {
+                var f = LineFilter(); f.methods = [Array("POST".utf8)]; return f
+            }, matched: 1),
+        FilterCase(
+            name: "path",
+            make: {
+                var f = LineFilter(); f.pathPrefixes = [Array("/api/".utf8)]; return f
+            }, matched: 4),
+        FilterCase(
+            name: "slower than 3s",
+            make: {
+                var f = LineFilter(); f.slowerThan = 3000; return f
+            }, matched: 3),
+        FilterCase(
+            name: "combined",
+            make: {
+                var f = LineFilter(); f.backends = [Glob("be_app")]; f.errorsOnly = true; return f
+            }, matched: 1),
+    ]
+
+    @Test("filters", arguments: filterCases)
+    func filters(_ c: FilterCase) throws {
+        let (_, counts) = try run(StatusReport.self, c.make())
+        #expect(counts.matched == c.matched)
+    }
+
+    @Test func formats() {
+        let report = Report(
+            columns: ["name", "n", "pct"],
+            rows: [
+                [.text("a,\"b\""), .int(3), .decimal(12.345, places: 1)], [.text("c"), .none, .decimal(0, places: 1)],
+            ])
+        #expect(report.render(.csv) == "name,n,pct\n\"a,\"\"b\"\"\",3,12.3\nc,,0.0\n")
+        #expect(
+            report.render(.ndjson)
+                == "{\"name\":\"a,\\\"b\\\"\",\"n\":3,\"pct\":12.3}\n{\"name\":\"c\",\"n\":null,\"pct\":0.0}\n")
+        #expect(report.render(.json).hasPrefix("[\n  {\"name\":"))
+        #expect(report.render(.table) == "name   n   pct\na,\"b\"  3  12.3\nc      -   0.0\n")
+    }
+
+    @Test func unreadableFilesAreNamedAndOthersStillRead() throws {
+        try withLog(handLog) { path in
+            let (r, c, errors) = Scanner().run(["/nonexistent/haproxy.log", path], into: StatusReport.self)
+            #expect(errors.count == 1)
+            #expect(errors.first?.description.hasPrefix("/nonexistent/haproxy.log: ") == true)
+            #expect(c.traffic == 7)
+            #expect(r.tcpSessions == 2)
+        }
+    }
+
+    @Test func largeFilesSplitAcrossCoresGiveTheSameAnswer() throws {
+        // Over 8 MB, so the file is cut into pieces and read in 4 MB blocks; lines straddle every cut.
+        var generator = LogGenerator(seed: 7)
+        let log = generator.storedLog(lines: 60_000, tcpShare: 10)
+        try withLog(log) { path in
+            let (one, c1, _) = Scanner(workers: 1).run([path], into: ServerReport.self)
+            let (many, c2, _) = Scanner(workers: 3).run([path], into: ServerReport.self)
+            #expect(c1.lines == 60_000)
+            #expect(c1.traffic == 60_000)
+            #expect(c1 == c2)
+            #expect(
+                Views.traffic(one.groups, keyColumn: "s").render(.csv)
+                    == Views.traffic(many.groups, keyColumn: "s").render(.csv))
+        }
+    }
+}
