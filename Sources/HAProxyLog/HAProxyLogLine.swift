@@ -39,6 +39,8 @@ public struct HAProxyLogLine: Hashable, Sendable {
     public var clientPort: Int = 0
     /// The accept (TCP) or request (HTTP) date; for CLF the GMT date with the `%ms` milliseconds.
     public var date = CivilTime(year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0)
+    /// Where the date is in the line (inside the brackets; for CLF, the GMT date).
+    public var dateRange: Range<Int> = 0..<0
     /// The frontend name without a TLS `~`.
     public var frontend: Range<Int> = 0..<0
     public var frontendTLS = false
@@ -90,6 +92,7 @@ public struct HAProxyLogLine: Hashable, Sendable {
         clientIP = 0..<0
         clientPort = 0
         frontendTLS = false
+        dateRange = 0..<0
         requestTime = -1
         responseTime = -1
         logASAP = false

@@ -12,6 +12,15 @@ public enum HAProxyLogParseResult: Hashable, Sendable {
     case malformed(HAProxyLogParseError)
 }
 
+/// How much of a traffic line to read. A query that needs only the fields up to the termination state (status,
+/// timers, bytes, names) can skip the connection counts, queues, captures and request line, and the date's
+/// value (its place is checked and kept in `dateRange`): those fields are then left at their defaults, and a
+/// line broken only in a skipped field reads as traffic.
+public enum HAProxyLogParseDepth: Hashable, Sendable {
+    case all
+    case throughTermination
+}
+
 /// What a stored line turned out to be, when its fields went into a caller's ``HAProxyLogLine``.
 public enum HAProxyLogParseStatus: Hashable, Sendable {
     case traffic
@@ -46,7 +55,7 @@ public enum HAProxyLogParser {
 
     /// Parses one line into a caller-owned ``HAProxyLogLine`` (reset first): the fast path, which copies nothing.
     public static func parse(
-        _ line: UnsafeBufferPointer<UInt8>, into out: inout HAProxyLogLine
+        _ line: UnsafeBufferPointer<UInt8>, into out: inout HAProxyLogLine, depth: HAProxyLogParseDepth = .all
     ) -> HAProxyLogParseStatus {
         var end = line.count
         while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
@@ -54,7 +63,7 @@ public enum HAProxyLogParser {
         out.resetOptionalFields()
         readPrefix(&s, &out)
         out.body = s.p..<end
-        let status = readBody(&s, &out)
+        let status = readBody(&s, &out, depth)
         if case .traffic = status { return status }
         // Off the fast path: clear whatever a traffic attempt left, keeping the header and the body.
         var clean = HAProxyLogLine()
@@ -219,17 +228,19 @@ public enum HAProxyLogParser {
 
     // MARK: Body
 
-    private static func readBody(_ s: inout Scan, _ out: inout HAProxyLogLine) -> HAProxyLogParseStatus {
+    private static func readBody(
+        _ s: inout Scan, _ out: inout HAProxyLogLine, _ depth: HAProxyLogParseDepth
+    ) -> HAProxyLogParseStatus {
         let start = s.p
         let client = s.wordRange()
         if !client.isEmpty && s.p + 1 < s.end && s.b[s.p] == 0x20 {
             if s.b[s.p + 1] == 0x5B {
                 s.p += 1
-                return readTraffic(&s, &out, client: client)
+                return readTraffic(&s, &out, client: client, depth)
             }
             if s.hasPrefix(" - - [", at: s.p) {
                 s.p += 6
-                return readCLF(&s, &out, client: client)
+                return readCLF(&s, &out, client: client, depth)
             }
         }
         s.p = start
@@ -250,7 +261,7 @@ public enum HAProxyLogParser {
 
     /// `ip:port [date] ft b/s timers …`, `s.p` at the `[`.
     private static func readTraffic(
-        _ s: inout Scan, _ out: inout HAProxyLogLine, client: Range<Int>
+        _ s: inout Scan, _ out: inout HAProxyLogLine, client: Range<Int>, _ depth: HAProxyLogParseDepth
     ) -> HAProxyLogParseStatus {
         // Client: the port follows the last ':' (IPv6 addresses are printed bare).
         var colon = client.upperBound - 1
@@ -262,10 +273,19 @@ public enum HAProxyLogParser {
         out.clientPort = port
 
         s.p += 1  // '['
-        guard let date = readDate(&s, milliseconds: true), s.consume(0x5D), s.consumeSpace() else {
-            return fail("date is not [dd/Mon/yyyy:HH:MM:SS.mmm]", s.p)
+        out.dateRange = s.p..<(s.p + 24)
+        if depth == .throughTermination {
+            // Only its shape: halog's check (a day digit 0-3) and the closing bracket where it belongs.
+            guard s.end - s.p > 25, s.b[s.p] &- 0x30 < 4, s.b[s.p + 24] == 0x5D, s.b[s.p + 25] == 0x20 else {
+                return fail("date is not [dd/Mon/yyyy:HH:MM:SS.mmm]", s.p)
+            }
+            s.p += 26
+        } else {
+            guard let date = readDate(&s, milliseconds: true), s.consume(0x5D), s.consumeSpace() else {
+                return fail("date is not [dd/Mon/yyyy:HH:MM:SS.mmm]", s.p)
+            }
+            out.date = date
         }
-        out.date = date
 
         let frontend = s.wordRange()
         guard !frontend.isEmpty, s.consumeSpace() else { return fail("frontend missing", s.p) }
@@ -316,6 +336,7 @@ public enum HAProxyLogParser {
             let ts = s.wordRange()
             guard ts.count == 2, s.consumeSpace() else { return fail("termination state is not 2 characters", s.p) }
             out.terminationState = TerminationState(cause: s.b[ts.lowerBound], phase: s.b[ts.lowerBound + 1])
+            if depth == .throughTermination { return .traffic }
             guard readCounters(&s, &out, separator: 0x2F) else { return fail("connection counts malformed", s.p) }
             return .traffic
         }
@@ -339,6 +360,7 @@ public enum HAProxyLogParser {
         guard !cs.isEmpty, s.consumeSpace() else { return fail("response cookie missing", s.p) }
         out.responseCookie = s.isDash(cs) ? cs.lowerBound..<cs.lowerBound : cs
         guard readTerminationState(&s, &out) else { return fail("termination state is not 4 characters", s.p) }
+        if depth == .throughTermination { return .traffic }
         guard readCounters(&s, &out, separator: 0x2F), s.consumeSpace() else {
             return fail("connection counts malformed", s.p)
         }
@@ -389,10 +411,11 @@ public enum HAProxyLogParser {
     /// `ip - - [dd/Mon/yyyy:HH:MM:SS +0000] "req" ST B "" "" cp ms "ft" "b" "s" TR Tw Tc Tr Ta tsc ac fc bc sc rc
     /// sq bq "CC" "CS" [captures]`, `s.p` after the `[`.
     private static func readCLF(
-        _ s: inout Scan, _ out: inout HAProxyLogLine, client: Range<Int>
+        _ s: inout Scan, _ out: inout HAProxyLogLine, client: Range<Int>, _ depth: HAProxyLogParseDepth
     ) -> HAProxyLogParseStatus {
         out.kind = .clf
         out.clientIP = client
+        out.dateRange = s.p..<(s.p + 20)
         guard var date = readDate(&s, milliseconds: false), s.hasPrefix(" +0000] \"", at: s.p) else {
             return fail("date is not [dd/Mon/yyyy:HH:MM:SS +0000]", s.p)
         }

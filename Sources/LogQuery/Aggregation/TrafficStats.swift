@@ -21,6 +21,8 @@ public struct TrafficStats: Sendable, Equatable {
     mutating func add(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
         if line.kind == .tcp {
             sessions += 1
+            // The server-side time of a TCP session is its connect time (HTTP reports Tr instead).
+            connectTime.add(line.connectTime)
         } else {
             requests += 1
             let s = line.status
@@ -30,7 +32,6 @@ public struct TrafficStats: Sendable, Equatable {
         if LineFilter.isError(line, in: buffer) { errors += 1 }
         bytes &+= line.bytesRead
         totalTime.add(line.totalTime)
-        connectTime.add(line.connectTime)
     }
 
     mutating func merge(_ o: TrafficStats) {
@@ -53,6 +54,8 @@ public struct TrafficStats: Sendable, Equatable {
 
 /// Per-backend statistics (`logquery backends`).
 public struct BackendReport: LineAccumulator {
+    public static func depth(for configuration: Void) -> HAProxyLogParseDepth { .throughTermination }
+
     public var groups = GroupTable<TrafficStats>()
 
     public init(configuration: Void = ()) {}
@@ -69,6 +72,8 @@ public struct BackendReport: LineAccumulator {
 
 /// Per-server statistics, keyed `backend/server` (`logquery servers`), with the state changes seen.
 public struct ServerReport: LineAccumulator {
+    public static func depth(for configuration: Void) -> HAProxyLogParseDepth { .throughTermination }
+
     public var groups = GroupTable<TrafficStats>()
     /// DOWN and UP messages per `backend/server`.
     public var downs = GroupTable<Int>()
@@ -106,6 +111,8 @@ public struct ServerReport: LineAccumulator {
 
 /// Counts by HTTP status (`logquery status`); TCP sessions are counted apart.
 public struct StatusReport: LineAccumulator {
+    public static func depth(for configuration: Void) -> HAProxyLogParseDepth { .throughTermination }
+
     public var counts = [Int](repeating: 0, count: 1000)
     public var unusual: [Int: Int] = [:]
     public var tcpSessions = 0
@@ -139,6 +146,8 @@ public struct StatusReport: LineAccumulator {
 
 /// Counts by termination state (`logquery terminations`), both TCP and HTTP lines (first two characters).
 public struct TerminationReport: LineAccumulator {
+    public static func depth(for configuration: Void) -> HAProxyLogParseDepth { .throughTermination }
+
     /// Indexed by cause byte * 256 + phase byte.
     public var counts = [Int](repeating: 0, count: 65536)
 

@@ -30,6 +30,9 @@ public struct LineFilter: Sendable {
             && pathPrefixes.isEmpty && slowerThan == nil
     }
 
+    /// Whether a condition looks at the request line (method, path), which a partial parse leaves out.
+    public var needsRequestLine: Bool { !methods.isEmpty || !pathPrefixes.isEmpty }
+
     public func matches(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) -> Bool {
         @inline(__always) func bytes(_ r: Range<Int>) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(rebasing: buffer[r])

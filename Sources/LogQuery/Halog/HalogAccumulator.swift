@@ -51,6 +51,13 @@ public struct HalogAccumulator: LineAccumulator {
         query = configuration
     }
 
+    public var configuration: HalogQuery { query }
+
+    /// Everything but the queue filters reads only up to the termination state, like halog.
+    public static func depth(for q: HalogQuery) -> HAProxyLogParseDepth {
+        q.queuedOnly || q.serverQueuedOnly ? .all : .throughTermination
+    }
+
     public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
         let q = query
         if line.kind == .clf {

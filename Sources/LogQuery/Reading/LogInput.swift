@@ -19,6 +19,20 @@ final class BlockFile {
     let path: String
     let fd: Int32
     let size: Int
+    /// Where reading starts (a redirected stdin may have been read from already).
+    let start: Int
+    private let owned: Bool
+
+    /// Standard input when it is a regular file (`logquery halog < haproxy.log`): read in parallel too.
+    init?(standardInputNamed name: String) {
+        var info = stat()
+        guard fstat(0, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        path = name
+        fd = 0
+        size = Int(info.st_size)
+        start = max(0, Int(lseek(0, 0, SEEK_CUR)))
+        owned = false
+    }
 
     init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -38,9 +52,11 @@ final class BlockFile {
         self.path = path
         self.fd = fd
         size = Int(info.st_size)
+        start = 0
+        owned = true
     }
 
-    deinit { close(fd) }
+    deinit { if owned { close(fd) } }
 
     /// The offset just after the first newline at or after `offset` (or the end).
     func lineStart(after offset: Int) throws -> Int {

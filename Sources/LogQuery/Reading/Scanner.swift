@@ -16,12 +16,22 @@ public protocol LineAccumulator: SendableMetatype {
     init(configuration: Configuration)
     /// A traffic line (tcplog, httplog or CLF) that passed the filter.
     mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>)
+    /// The configuration it was made from.
+    var configuration: Configuration { get }
     /// A state or lifecycle message (events are not filtered by traffic fields).
     mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>)
     mutating func merge(_ other: Self)
+    /// How much of each traffic line this query needs parsed (less is faster).
+    static func depth(for configuration: Configuration) -> HAProxyLogParseDepth
+}
+
+extension LineAccumulator where Configuration == Void {
+    public var configuration: Void { () }
 }
 
 extension LineAccumulator {
+    public static func depth(for configuration: Configuration) -> HAProxyLogParseDepth { .all }
+
     public mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {}
 }
 
@@ -81,9 +91,14 @@ public struct Scanner: Sendable {
         var errors: [InputError] = []
         for path in paths.isEmpty ? ["-"] : paths {
             do {
-                let (r, c): (A, ScanCounts) =
-                    try path == "-"
-                    ? scanStream(fd: 0, name: "stdin", configuration) : scanFile(path, configuration)
+                let (r, c): (A, ScanCounts)
+                if path != "-" {
+                    (r, c) = try scanFile(try BlockFile(path: path), configuration)
+                } else if let file = BlockFile(standardInputNamed: "stdin") {
+                    (r, c) = try scanFile(file, configuration)
+                } else {
+                    (r, c) = try scanStream(fd: 0, name: "stdin", configuration)
+                }
                 result.merge(r)
                 counts.merge(c)
             } catch let error as InputError {
@@ -95,13 +110,13 @@ public struct Scanner: Sendable {
         return (result, counts, errors)
     }
 
-    func scanFile<A: LineAccumulator>(_ path: String, _ configuration: A.Configuration) throws -> (A, ScanCounts) {
-        let file = try BlockFile(path: path)
+    func scanFile<A: LineAccumulator>(_ file: BlockFile, _ configuration: A.Configuration) throws -> (A, ScanCounts) {
         // One piece per worker, cut after a newline; small files are not worth a thread.
-        var cuts = [0]
-        if file.size >= 8 << 20 {
+        var cuts = [file.start]
+        let length = file.size - file.start
+        if length >= 8 << 20 {
             for k in 1..<workers {
-                let cut = try file.lineStart(after: file.size * k / workers)
+                let cut = try file.lineStart(after: file.start + length * k / workers)
                 if cut > cuts[cuts.count - 1] && cut < file.size { cuts.append(cut) }
             }
         }
@@ -156,6 +171,8 @@ public struct Scanner: Sendable {
         var offset = 0
         let size = bytes.count
         let filter = self.filter
+        let depth: HAProxyLogParseDepth =
+            filter.needsRequestLine ? .all : A.depth(for: result.configuration)
         while offset < size {
             let end: Int
             if let nl = memchr(base + offset, 0x0A, size - offset) {
@@ -166,7 +183,7 @@ public struct Scanner: Sendable {
             let line = UnsafeBufferPointer(rebasing: bytes[offset..<end])
             offset = end + 1
             counts.lines += 1
-            switch HAProxyLogParser.parse(line, into: &parsed) {
+            switch HAProxyLogParser.parse(line, into: &parsed, depth: depth) {
             case .traffic:
                 counts.traffic += 1
                 if filter.isEmpty || filter.matches(parsed, in: line) {
