@@ -20,7 +20,10 @@ struct LogQueryCommand: ParsableCommand {
             Files are scanned on every core; with no file (or -), standard input is read.
             """,
         version: LogQuery.version,
-        subcommands: [Backends.self, Servers.self, Status.self, Terminations.self, Halog.self]
+        subcommands: [
+            Backends.self, Servers.self, Status.self, Terminations.self, URLs.self, Clients.self, Timeline.self,
+            Lines.self, Events.self, Halog.self,
+        ]
     )
 }
 
@@ -44,7 +47,7 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "Only these HTTP statuses: 404, 5xx or 400-499 (repeatable).")
     var status: [String] = []
 
-    @Flag(help: "Only errors: 5xx, <NOSRV>, or a termination state other than --.")
+    @Flag(help: "Only errors: 5xx, <NOSRV>, or a termination state other than -- (L, handled locally, is not one).")
     var errors = false
 
     @Option(help: "Only these termination states, by first one or two characters: SC, CD, s (repeatable).")
@@ -67,6 +70,12 @@ struct QueryOptions: ParsableArguments {
 
     @Option(help: "Only lines whose total time (Ta for HTTP, Tt for TCP) is at least this: 500ms, 2s, 1m.")
     var slowerThan: String?
+
+    @Option(help: "Only lines dated at or after this: 2026-11-26, 2026-11-26T08:00, 08:00 (today), today, -1h, -30m.")
+    var since: String?
+
+    @Option(help: "Only lines dated before this (same forms as --since).")
+    var until: String?
 
     @Flag(help: "Print the first lines that were not understood, and why.")
     var showUnparsed = false
@@ -114,7 +123,30 @@ struct QueryOptions: ParsableArguments {
             }
             f.slowerThan = ms
         }
+        if let since {
+            guard let t = WallTime.parse(since) else {
+                throw ValidationError("--since: cannot read '\(since)' as a time")
+            }
+            f.since = t
+        }
+        if let until {
+            guard let t = WallTime.parse(until) else {
+                throw ValidationError("--until: cannot read '\(until)' as a time")
+            }
+            f.until = t
+        }
         return f
+    }
+
+    /// Runs a report with a configuration, printing read errors and not-understood counts to stderr.
+    func run<A: LineAccumulator>(_ type: A.Type, configuration: A.Configuration, workers: Int = Scanner.defaultWorkers)
+        throws -> A
+    {
+        let scanner = Scanner(filter: try filter(), workers: workers)
+        let (result, counts, errors) = scanner.run(files, into: A.self, configuration: configuration)
+        report(counts: counts, errors: errors, showUnparsed: showUnparsed)
+        if !errors.isEmpty && errors.count == max(1, files.count) { throw ExitCode(1) }
+        return result
     }
 
     /// Runs a report over the inputs, printing read errors and not-understood counts to stderr.
@@ -156,9 +188,9 @@ enum StatusRange {
 }
 
 enum Duration {
-    /// `500ms`, `2s`, `1m`, `1h`, or a bare number of milliseconds (HAProxy's own time syntax).
+    /// `500ms`, `2s`, `1m`, `1h`, `1d`, or a bare number of milliseconds (HAProxy's own time syntax).
     static func milliseconds(_ text: String) -> Int? {
-        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             guard let n = Int(text.dropLast(suffix.count)), n >= 0 else { return nil }
             return n * factor
@@ -214,6 +246,92 @@ struct Terminations: ParsableCommand {
     func run() throws {
         let format = try options.outputFormat()
         print(Views.terminations(try options.run(TerminationReport.self)).render(format), terminator: "")
+    }
+}
+
+struct URLs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "urls",
+        abstract: "Per URL: requests, errors, times and bytes (halog's -u columns), HTTP lines only.",
+        discussion: """
+            errors are requests with a -1 timer; total_ms sums Tr (Ta when Tr is -1), ok_* only requests without             error. The URL is cut at '?' or ';' unless --query. Sorted by --sort (halog's -u, -uc, -ue, -ua, -ut,             -uao, -uto, -uba, -ubt are url, count, errors, avg, total, ok-avg, ok-total, bytes-avg, bytes-total).
+            """)
+    @OptionGroup var options: QueryOptions
+
+    @Option(help: "Sort key: url, count, errors, avg, total, ok-avg, ok-total, bytes-avg, bytes-total.")
+    var sort = "count"
+
+    @Option(help: "Show only the first N URLs.")
+    var top: Int?
+
+    @Flag(help: "Keep the query string in the URL.")
+    var query = false
+
+    func run() throws {
+        let format = try options.outputFormat()
+        guard let order = Views.URLOrder(rawValue: sort) else {
+            throw ValidationError(
+                "--sort must be one of \(Views.URLOrder.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let r = try options.run(URLReport.self, configuration: query)
+        print(Views.urls(r, order: order, top: top).render(format), terminator: "")
+    }
+}
+
+struct Clients: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Per client address, busiest first.")
+    @OptionGroup var options: QueryOptions
+
+    @Option(help: "Show only the first N clients.")
+    var top: Int?
+
+    func run() throws {
+        let format = try options.outputFormat()
+        print(Views.clients(try options.run(ClientReport.self), top: top).render(format), terminator: "")
+    }
+}
+
+struct Timeline: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Counts, errors and error rate per interval of the lines' own dates, with a bar in tables.")
+    @OptionGroup var options: QueryOptions
+
+    @Option(help: "Interval: 10s, 1m, 5m, 1h, 1d.")
+    var every = "1m"
+
+    func run() throws {
+        let format = try options.outputFormat()
+        guard let ms = Duration.milliseconds(every), ms > 0 else {
+            throw ValidationError("--every takes an interval like 10s, 1m, 1h or 1d, not '\(every)'")
+        }
+        let r = try options.run(TimelineReport.self, configuration: Int64(ms))
+        print(Views.timeline(r, bars: format == .table).render(format), terminator: "")
+    }
+}
+
+struct Lines: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The matching traffic lines, unchanged and in order: grep by field.")
+    @OptionGroup var options: QueryOptions
+
+    @Option(help: "Stop after N lines.")
+    var max: Int?
+
+    func run() throws {
+        let output = OutputBuffer(limit: max ?? Int.max)
+        _ = try options.run(MatchingLines.self, configuration: output, workers: 1)
+        output.flush()
+    }
+}
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Server state changes, health checks and proxy start/stop messages, in order.")
+    @OptionGroup var options: QueryOptions
+
+    func run() throws {
+        let format = try options.outputFormat()
+        print(Views.events(try options.run(EventList.self)).render(format), terminator: "")
     }
 }
 

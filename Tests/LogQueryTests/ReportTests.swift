@@ -1,5 +1,6 @@
 import Foundation
 import HAProxyLog
+import LogCore
 import TestSupport
 import Testing
 
@@ -231,5 +232,81 @@ struct ReportTests {
                 Views.traffic(one.groups, keyColumn: "s").render(.csv)
                     == Views.traffic(many.groups, keyColumn: "s").render(.csv))
         }
+    }
+}
+
+@Suite("logquery's other views")
+struct MoreViewTests {
+    func run<A: LineAccumulator>(_ type: A.Type, _ configuration: A.Configuration, _ filter: LineFilter = LineFilter())
+        throws -> A
+    {
+        try withLog(handLog) { path in
+            Scanner(filter: filter).run([path], into: A.self, configuration: configuration).result
+        }
+    }
+
+    @Test func urls() throws {
+        let r = try run(URLReport.self, false)
+        let report = Views.urls(r, order: .count, top: nil)
+        #expect(report.rows.count == 5)
+        let c = try #require(report.rows.first { $0[0] == .text("/api/c") })
+        // requests, errors, ttot (Tr), avg, oktot, okavg, bytes avg, bytes total
+        #expect(Array(c[1...8]) == [.int(1), .int(0), .int(50), .int(50), .int(50), .int(50), .int(300), .int(300)])
+        let d = try #require(report.rows.first { $0[0] == .text("/api/d") })
+        #expect(Array(d[1...4]) == [.int(1), .int(1), .int(3003), .int(3003)], "Tr -1: total time counts Ta")
+        let byTotal = Views.urls(r, order: .total, top: 2)
+        #expect(byTotal.rows.map { $0[0] } == [.text("/api/d"), .text("/api/c")])
+    }
+
+    @Test func timeline() throws {
+        let r = try run(TimelineReport.self, 1000)
+        let t = Views.timeline(r, bars: false)
+        #expect(t.rows == [[.text("2026-11-26 08:51:02"), .int(7), .int(3), .decimal(300.0 / 7, places: 1)]])
+    }
+
+    @Test func clientsAndEvents() throws {
+        let c = Views.clients(try run(ClientReport.self, ()), top: 1)
+        #expect(c.rows.first?[0] == .text("127.0.0.1"))
+        #expect(c.rows.first?[2] == .int(2))
+        let e = Views.events(try run(EventList.self, ()))
+        #expect(e.rows.map { $0[2] } == [.text("down"), .text("up")])
+        #expect(e.rows.first?[0] == .text("Nov 26 08:51:03"))
+        #expect(e.rows.first?[1] == .text("lb2"))
+        #expect(e.rows.first?[4] == .text("m2"))
+    }
+
+    @Test func sinceAndUntil() throws {
+        var f = LineFilter()
+        f.since = WallTime.parse("2026-11-26T08:51:02.004".replacingOccurrences(of: ".004", with: ""))
+        f.until = WallTime.parse("2026-11-26 08:52")
+        let all = try run(StatusReport.self, (), f)
+        #expect(all.tcpSessions == 2)
+        f.since = WallTime.parse("2026-11-26 08:51:03")
+        let none = try run(StatusReport.self, (), f)
+        #expect(none.sorted.isEmpty && none.tcpSessions == 0)
+    }
+
+    @Test func timeForms() {
+        let now = WallTime(CivilTime(year: 2026, month: 11, day: 26, hour: 10, minute: 30, second: 15))
+        func text(_ s: String) -> String? { WallTime.parse(s, now: now)?.text }
+        #expect(text("today") == "2026-11-26 00:00:00")
+        #expect(text("yesterday") == "2026-11-25 00:00:00")
+        #expect(text("-1h") == "2026-11-26 09:30:15")
+        #expect(text("-2d") == "2026-11-24 10:30:15")
+        #expect(text("08:00") == "2026-11-26 08:00:00")
+        #expect(text("2026-01-02") == "2026-01-02 00:00:00")
+        #expect(text("2026-01-02T03:04:05") == "2026-01-02 03:04:05")
+        #expect(text("2026-01-02 03:04") == "2026-01-02 03:04:00")
+        for bad in ["", "soon", "25:00", "2026-13-01", "-1y", "1 2 3"] { #expect(text(bad) == nil, "\(bad)") }
+    }
+
+    @Test func handledLocallyIsNotAnError() throws {
+        let log = """
+            Nov 26 08:52:25 h haproxy[1]: 127.0.0.1:51784 [26/Nov/2026:08:52:25.624] stats stats/<STATS> 0/0/0/0/0 200 26086 - - LR-- 1/1/0/0/0 0/0 "GET /stats HTTP/1.1"
+            Nov 26 08:52:25 h haproxy[1]: 127.0.0.1:43088 [26/Nov/2026:08:52:25.617] fe fe/<NOSRV> 0/-1/-1/-1/0 302 83 - - LR-- 1/1/0/0/0 0/0 "GET /redir HTTP/1.1"
+
+            """
+        let r = try withLog(log) { Scanner().run([$0], into: BackendReport.self).result }
+        #expect(r.groups.values.allSatisfy { $0.errors == 0 })
     }
 }

@@ -21,17 +21,23 @@ public struct LineFilter: Sendable {
     public var pathPrefixes: [[UInt8]] = []
     /// The total time (Ta for HTTP, Tt for TCP) is at least this many milliseconds.
     public var slowerThan: Int?
+    /// The line's date (accept date for TCP, request date for HTTP) is at or after `since` and before `until`.
+    public var since: WallTime?
+    public var until: WallTime?
 
     public init() {}
 
     public var isEmpty: Bool {
         backends.isEmpty && frontends.isEmpty && servers.isEmpty && statuses.isEmpty && !errorsOnly
             && terminations.isEmpty && mode == nil && clients.isEmpty && hosts.isEmpty && methods.isEmpty
-            && pathPrefixes.isEmpty && slowerThan == nil
+            && pathPrefixes.isEmpty && slowerThan == nil && since == nil && until == nil
     }
 
     /// Whether a condition looks at the request line (method, path), which a partial parse leaves out.
     public var needsRequestLine: Bool { !methods.isEmpty || !pathPrefixes.isEmpty }
+
+    /// Whether a condition needs the full parse (the request line, or the date's value).
+    public var needsFullParse: Bool { needsRequestLine || since != nil || until != nil }
 
     public func matches(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) -> Bool {
         @inline(__always) func bytes(_ r: Range<Int>) -> UnsafeBufferPointer<UInt8> {
@@ -43,6 +49,11 @@ public struct LineFilter: Sendable {
         let t = line.terminationState
         if let mode, (mode == .tcp) != isTCP { return false }
         if let slowerThan, total < slowerThan { return false }
+        if since != nil || until != nil {
+            let when = WallTime(line.date)
+            if let since, when < since { return false }
+            if let until, !(when < until) { return false }
+        }
         if !statuses.isEmpty {
             if isTCP || !statuses.contains(where: { $0.contains(status) }) { return false }
         }
@@ -74,7 +85,8 @@ public struct LineFilter: Sendable {
         return true
     }
 
-    /// The `--errors` condition: a 5xx, no server reached, or a session that did not end normally.
+    /// The `--errors` condition: a 5xx, no server reached, or a session that did not end normally. As in
+    /// HAProxy's own notion of an error line, what HAProxy handled itself (`L`: stats page, redirect) is not one.
     @inline(__always)
     public static func isError(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) -> Bool {
         let status = line.status
@@ -82,6 +94,7 @@ public struct LineFilter: Sendable {
             if status >= 500 { return true }
         }
         let t = line.terminationState
+        if t.cause == 0x4C { return false }
         if t.cause != 0x2D || t.phase != 0x2D { return true }
         let server = UnsafeBufferPointer(rebasing: buffer[line.server])
         return server.count == 7 && server.elementsEqual("<NOSRV>".utf8)

@@ -172,7 +172,7 @@ public struct Scanner: Sendable {
         let size = bytes.count
         let filter = self.filter
         let depth: HAProxyLogParseDepth =
-            filter.needsRequestLine ? .all : A.depth(for: result.configuration)
+            filter.needsFullParse ? .all : A.depth(for: result.configuration)
         while offset < size {
             let end: Int
             if let nl = memchr(base + offset, 0x0A, size - offset) {
