@@ -7,7 +7,7 @@
 #
 # Debian packages the build and the tests need. Their services are not started on install: the tests start
 # the peers they use (haproxy, rsyslogd) themselves, on loopback, and stop them.
-APT_PACKAGES := libsystemd-dev pkg-config haproxy rsyslog
+APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -62,7 +62,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "LogQuery", dependencies: ["HAProxyLog"]),
+        // zlib, for reading rotated `.gz` logs as a stream (apt zlib1g-dev).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),
         .executableTarget(
             name: "ProxyCommand",
             dependencies: ["Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")]

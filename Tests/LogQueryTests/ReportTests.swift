@@ -310,3 +310,54 @@ struct MoreViewTests {
         #expect(r.groups.values.allSatisfy { $0.errors == 0 })
     }
 }
+
+@Suite("logquery inputs")
+struct InputTests {
+    @Test func rotatedSetsReadOldestFirst() {
+        #expect(
+            InputPaths.inRotationOrder(["haproxy.log", "haproxy.log.1", "haproxy.log.2.gz", "other.log", "haproxy.log.10.gz"])
+                == ["haproxy.log.10.gz", "haproxy.log.2.gz", "haproxy.log.1", "haproxy.log", "other.log"])
+        #expect(InputPaths.rotation("/var/log/haproxy.log.3.gz") == ("/var/log/haproxy.log", 3))
+        #expect(InputPaths.rotation("/var/log/haproxy.log") == ("/var/log/haproxy.log", 0))
+    }
+
+    @Test func gzipAndGlobsAndOrder() throws {
+        let dir = try TemporaryDirectory(prefix: "rotated")
+        // Three generations with one event each, named in the wrong order and as a pattern.
+        for (generation, hour) in [(0, 10), (1, 9), (2, 8)] {
+            let line = "Nov 26 0\(hour % 10):00:00 h haproxy[1]: Proxy gen\(generation) started.\n"
+            let name = generation == 0 ? "haproxy.log" : "haproxy.log.\(generation)"
+            try line.write(toFile: dir.file(name), atomically: true, encoding: .utf8)
+            if generation == 2 {
+                let gz = try Peers.run("/bin/gzip", ["-f", dir.file(name)])
+                #expect(gz.status == 0)
+            }
+        }
+        let (events, counts, errors) = Scanner().run([dir.file("haproxy.log*")], into: EventList.self)
+        #expect(errors.isEmpty)
+        #expect(counts.events == 3)
+        #expect(events.entries.map(\.message) == ["Proxy gen2 started.", "Proxy gen1 started.", "Proxy gen0 started."])
+    }
+
+    @Test func gzipStreamsGiveWhatThePlainFileGives() throws {
+        var generator = LogGenerator(seed: 3)
+        let log = generator.storedLog(lines: 30_000, tcpShare: 5)
+        let dir = try TemporaryDirectory(prefix: "gz")
+        try log.write(toFile: dir.file("a.log"), atomically: true, encoding: .utf8)
+        _ = try Peers.run("/bin/sh", ["-c", "gzip -c \(dir.file("a.log")) > \(dir.file("a.log.1.gz"))"])
+        // Two members back to back, as `cat x.gz y.gz` makes.
+        _ = try Peers.run("/bin/sh", ["-c", "cat \(dir.file("a.log.1.gz")) \(dir.file("a.log.1.gz")) > \(dir.file("b.gz"))"])
+        let plain = Scanner().run([dir.file("a.log")], into: StatusReport.self)
+        let gz = Scanner().run([dir.file("a.log.1.gz")], into: StatusReport.self)
+        let twice = Scanner().run([dir.file("b.gz")], into: StatusReport.self)
+        #expect(plain.counts.lines == 30_000)
+        #expect(gz.counts == plain.counts)
+        #expect(gz.result.sorted.map(\.count) == plain.result.sorted.map(\.count))
+        #expect(twice.counts.lines == 60_000)
+        try "not gzip".write(toFile: dir.file("bad.gz"), atomically: true, encoding: .utf8)
+        let bad = Scanner().run([dir.file("bad.gz"), dir.file("a.log")], into: StatusReport.self)
+        #expect(bad.errors.count == 1)
+        #expect(bad.errors.first?.description.contains("not a valid gzip file") == true)
+        #expect(bad.counts.lines == 30_000, "the other file is still read")
+    }
+}

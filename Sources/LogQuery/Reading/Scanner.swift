@@ -89,10 +89,15 @@ public struct Scanner: Sendable {
         var result = A(configuration: configuration)
         var counts = ScanCounts()
         var errors: [InputError] = []
-        for path in paths.isEmpty ? ["-"] : paths {
+        for path in paths.isEmpty ? ["-"] : InputPaths.resolve(paths) {
             do {
                 let (r, c): (A, ScanCounts)
-                if path != "-" {
+                if path.hasSuffix(".gz") {
+                    var result = A(configuration: configuration)
+                    var counts = ScanCounts()
+                    try GzipReader(path: path).forEachBlock { scanBuffer($0, into: &result, counts: &counts) }
+                    (r, c) = (result, counts)
+                } else if path != "-" {
                     (r, c) = try scanFile(try BlockFile(path: path), configuration)
                 } else if let file = BlockFile(standardInputNamed: "stdin") {
                     (r, c) = try scanFile(file, configuration)

@@ -1,0 +1,82 @@
+import CZlib
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A `.gz` file inflated as a stream (never to disk): whole lines handed over block by block. Concatenated gzip
+/// members (as `cat a.gz b.gz` makes) are read one after the other.
+struct GzipReader {
+    let path: String
+
+    func forEachBlock(_ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw InputError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var stream = z_stream()
+        guard tollgate_inflate_init_gzip(&stream) == Z_OK else {
+            throw InputError(path: path, reason: "zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        let inSize = 1 << 20
+        var input = [UInt8](repeating: 0, count: inSize)
+        var output = [UInt8](repeating: 0, count: 4 << 20)
+        var kept = 0
+        var finished = false
+        while !finished {
+            let n = input.withUnsafeMutableBytes { read(fd, $0.baseAddress, inSize) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw InputError(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            var offset = 0
+            while offset < n {
+                if kept == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }
+                let (status, used, produced) = input.withUnsafeMutableBufferPointer { inBuf in
+                    output.withUnsafeMutableBufferPointer { outBuf -> (Int32, Int, Int) in
+                        stream.next_in = inBuf.baseAddress.map { $0 + offset }
+                        stream.avail_in = UInt32(n - offset)
+                        stream.next_out = outBuf.baseAddress.map { $0 + kept }
+                        stream.avail_out = UInt32(outBuf.count - kept)
+                        let status = inflate(&stream, Z_NO_FLUSH)
+                        return (status, n - offset - Int(stream.avail_in), outBuf.count - kept - Int(stream.avail_out))
+                    }
+                }
+                offset += used
+                kept += produced
+                switch status {
+                case Z_OK, Z_BUF_ERROR:
+                    break
+                case Z_STREAM_END:
+                    // Another member may follow.
+                    if offset < n { inflateReset(&stream) } else { finished = true }
+                default:
+                    throw InputError(path: path, reason: "not a valid gzip file (zlib error \(status))")
+                }
+                // Hand over the whole lines produced so far.
+                if let cut = output[..<kept].lastIndex(of: 0x0A) {
+                    output.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0...cut])) }
+                    let rest = kept - cut - 1
+                    if rest > 0 {
+                        output.withUnsafeMutableBufferPointer { b in
+                            guard let base = b.baseAddress else { return }
+                            memmove(base, base + cut + 1, rest)
+                        }
+                    }
+                    kept = rest
+                }
+                if used == 0 && produced == 0 { break }
+            }
+            if finished {
+                // Bytes after the last member that are not another member: stop like gzip -d would warn.
+                break
+            }
+        }
+        if kept > 0 { output.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<kept])) } }
+    }
+}
