@@ -339,8 +339,10 @@ struct Halog: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "halog's options and output formats, for scripts written for halog.",
         discussion: """
-            Reads standard input like halog. Supported: -c -st -srv -tc -cc, -H -e -E -hs/-HS -rt/-RT \
-            -tcn/-TCN -Q -QS, -v -q -m. On HTTP lines the numbers are halog's. TCP lines differ where halog \
+            Reads standard input like halog (a redirected file is read on every core). Supported: -c -st -srv \
+            -tc -cc -pct -u -uc -ue -ua -ut -uao -uto -uba -ubt -ic, -H -e -E -hs/-HS -rt/-RT -tcn/-TCN -Q -QS, \
+            -v -q -m -query. Not yet: -gt -hdr -hdr-match -time -ad -ac -s (refused, never ignored). On HTTP \
+            lines the numbers are halog's. TCP lines differ where halog \
             misreads them by position: -st leaves them out, -tc counts them, -srv counts each session as a \
             request with an "other" status; status filters never match them.
             """)

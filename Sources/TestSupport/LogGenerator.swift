@@ -44,7 +44,10 @@ public struct LogGenerator {
                 "\(["GET", "POST", "HEAD"][g.next(3)]) /\(["", "api/v1/items", "static/app.js", "login"][g.next(4)])?id=\(g.next(100)) HTTP/1.1"
         )
         self = g
-        return r
+        var out = r
+        // A request HAProxy could not parse is logged as <BADREQ>.
+        if out.status == 400 && next(2) == 0 { out.requestLine = HAProxyLogRecord.badRequest }
+        return out
     }
 
     /// `count` stored lines, joined with newlines.

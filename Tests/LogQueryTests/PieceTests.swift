@@ -85,7 +85,7 @@ struct PieceTests {
         #expect(try HalogQuery.parse(["-hs", "404"]).statusRange == 404...404)
         #expect(try HalogQuery.parse(["-HS", ":499"]).statusRange == 0...499)
         #expect(throws: HalogUsageError.self) { try HalogQuery.parse(["-st", "-srv"]) }
-        #expect(throws: HalogUsageError.self) { try HalogQuery.parse(["-pct"]) }
+        #expect(throws: HalogUsageError.self) { try HalogQuery.parse(["-gt"]) }
         #expect(throws: HalogUsageError.self) { try HalogQuery.parse(["-bogus"]) }
         #expect(throws: HalogUsageError.self) { try HalogQuery.parse(["-m"]) }
     }

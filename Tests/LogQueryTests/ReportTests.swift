@@ -315,7 +315,9 @@ struct MoreViewTests {
 struct InputTests {
     @Test func rotatedSetsReadOldestFirst() {
         #expect(
-            InputPaths.inRotationOrder(["haproxy.log", "haproxy.log.1", "haproxy.log.2.gz", "other.log", "haproxy.log.10.gz"])
+            InputPaths.inRotationOrder([
+                "haproxy.log", "haproxy.log.1", "haproxy.log.2.gz", "other.log", "haproxy.log.10.gz",
+            ])
                 == ["haproxy.log.10.gz", "haproxy.log.2.gz", "haproxy.log.1", "haproxy.log", "other.log"])
         #expect(InputPaths.rotation("/var/log/haproxy.log.3.gz") == ("/var/log/haproxy.log", 3))
         #expect(InputPaths.rotation("/var/log/haproxy.log") == ("/var/log/haproxy.log", 0))
@@ -346,7 +348,8 @@ struct InputTests {
         try log.write(toFile: dir.file("a.log"), atomically: true, encoding: .utf8)
         _ = try Peers.run("/bin/sh", ["-c", "gzip -c \(dir.file("a.log")) > \(dir.file("a.log.1.gz"))"])
         // Two members back to back, as `cat x.gz y.gz` makes.
-        _ = try Peers.run("/bin/sh", ["-c", "cat \(dir.file("a.log.1.gz")) \(dir.file("a.log.1.gz")) > \(dir.file("b.gz"))"])
+        _ = try Peers.run(
+            "/bin/sh", ["-c", "cat \(dir.file("a.log.1.gz")) \(dir.file("a.log.1.gz")) > \(dir.file("b.gz"))"])
         let plain = Scanner().run([dir.file("a.log")], into: StatusReport.self)
         let gz = Scanner().run([dir.file("a.log.1.gz")], into: StatusReport.self)
         let twice = Scanner().run([dir.file("b.gz")], into: StatusReport.self)

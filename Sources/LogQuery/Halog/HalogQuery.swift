@@ -15,6 +15,18 @@ public struct HalogQuery: Sendable, Equatable {
         case terminationCodes
         /// `-cc`
         case cookieCodes
+        /// `-pct`
+        case percentiles
+        /// `-u`, `-uc`, `-ue`, `-ua`, `-ut`, `-uao`, `-uto`, `-uba`, `-ubt`
+        case urls(URLSort)
+        /// `-ic`: the URL columns per client address, by count.
+        case clients
+    }
+
+    /// The sort of halog's URL outputs.
+    public enum URLSort: String, Sendable, Equatable {
+        case url = "-u", count = "-uc", errors = "-ue", average = "-ua", total = "-ut", okAverage = "-uao"
+        case okTotal = "-uto", bytesAverage = "-uba", bytesTotal = "-ubt"
     }
 
     public var output = Output.lines
@@ -39,14 +51,13 @@ public struct HalogQuery: Sendable, Equatable {
     public var quiet = false
     /// `-m`
     public var maxLines: Int?
+    /// `-query`: keep the query string in URL keys.
+    public var keepQuery = false
 
     public init() {}
 
     /// Options halog has and logquery does not implement yet: refused with a clear message, never ignored.
-    static let notYet: Set<String> = [
-        "-pct", "-gt", "-u", "-uc", "-ue", "-ua", "-ut", "-uao", "-uto", "-uba", "-ubt", "-ic", "-hdr", "-hdr-match",
-        "-time", "-ad", "-ac", "-query", "-s",
-    ]
+    static let notYet: Set<String> = ["-gt", "-hdr", "-hdr-match", "-time", "-ad", "-ac", "-s"]
 
     /// Reads halog's arguments; the error names the option.
     public static func parse(_ arguments: [String]) throws -> HalogQuery {
@@ -71,6 +82,9 @@ public struct HalogQuery: Sendable, Equatable {
             case "-srv": q.output = .servers; outputs += 1
             case "-tc": q.output = .terminationCodes; outputs += 1
             case "-cc": q.output = .cookieCodes; outputs += 1
+            case "-pct": q.output = .percentiles; outputs += 1
+            case "-ic": q.output = .clients; outputs += 1
+            case "-query": q.keepQuery = true
             case "-H": q.httpOnly = true
             case "-e": q.errors = true
             case "-E": q.errors = false
@@ -97,6 +111,11 @@ public struct HalogQuery: Sendable, Equatable {
                 q.statusRange = low...max(low, high)
                 q.statusRangeInverted = a == "-HS"
             default:
+                if let sort = URLSort(rawValue: a) {
+                    q.output = .urls(sort)
+                    outputs += 1
+                    break
+                }
                 if notYet.contains(a) {
                     throw HalogUsageError("\(a) is a halog option logquery does not implement yet")
                 }

@@ -1,11 +1,11 @@
 import CZlib
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A `.gz` file inflated as a stream (never to disk): whole lines handed over block by block. Concatenated gzip
