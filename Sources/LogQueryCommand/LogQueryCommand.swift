@@ -142,7 +142,8 @@ struct QueryOptions: ParsableArguments {
     func run<A: LineAccumulator>(_ type: A.Type, configuration: A.Configuration, workers: Int = Scanner.defaultWorkers)
         throws -> A
     {
-        let scanner = Scanner(filter: try filter(), workers: workers)
+        var scanner = Scanner(filter: try filter(), workers: workers)
+        scanner.showsProgress = isatty(2) != 0
         let (result, counts, errors) = scanner.run(files, into: A.self, configuration: configuration)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
         if !errors.isEmpty && errors.count == max(1, files.count) { throw ExitCode(1) }
@@ -151,7 +152,8 @@ struct QueryOptions: ParsableArguments {
 
     /// Runs a report over the inputs, printing read errors and not-understood counts to stderr.
     func run<A: LineAccumulator>(_ type: A.Type) throws -> A where A.Configuration == Void {
-        let scanner = Scanner(filter: try filter())
+        var scanner = Scanner(filter: try filter())
+        scanner.showsProgress = isatty(2) != 0
         let (result, counts, errors) = scanner.run(files, into: A.self)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
         if !errors.isEmpty && errors.count == max(1, files.count) { throw ExitCode(1) }
@@ -317,9 +319,23 @@ struct Lines: ParsableCommand {
     @Option(help: "Stop after N lines.")
     var max: Int?
 
+    @Flag(name: [.customShort("F"), .long], help: "Keep reading as the file grows, across rotation (like tail -F).")
+    var follow = false
+
     func run() throws {
         let output = OutputBuffer(limit: max ?? Int.max)
-        _ = try options.run(MatchingLines.self, configuration: output, workers: 1)
+        guard follow else {
+            _ = try options.run(MatchingLines.self, configuration: output, workers: 1)
+            output.flush()
+            return
+        }
+        guard options.files.count == 1, let path = options.files.first, path != "-" else {
+            throw ValidationError("--follow takes exactly one file")
+        }
+        var lines = MatchingLines(configuration: output)
+        try Scanner(filter: try options.filter(), workers: 1).follow(
+            path, into: &lines, afterBlock: { _ in output.flush() },
+            shouldStop: { output.lines >= output.limit })
         output.flush()
     }
 }

@@ -74,3 +74,36 @@ struct LogqueryHalogTests {
         #expect(String(decoding: missing.stderr, as: UTF8.self).contains("/nonexistent.log"))
     }
 }
+
+@Suite("logquery lines --follow")
+struct FollowTests {
+    @Test func followsAcrossRotation() async throws {
+        let logquery = try Products.path("logquery")
+        let dir = try TemporaryDirectory(prefix: "follow")
+        let path = dir.file("haproxy.log")
+        var generator = LogGenerator(seed: 11)
+        let lines = generator.storedLog(lines: 30).split(separator: "\n").map(String.init)
+        func append(_ chunk: ArraySlice<String>, to file: String) throws {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(chunk.map { $0 + "\n" }.joined().utf8))
+            try handle.close()
+        }
+        try Data(lines[0..<10].map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path))
+        let out = dir.file("out.txt")
+        let peer = try RunningPeer(logquery, ["lines", "--follow", path, "--max", "30"], logPath: out)
+        defer { peer.stop() }
+        func seen() -> Int { ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        #expect(Peers.waitUntil(seconds: 10) { seen() == 10 })
+        try append(lines[10..<20], to: path)
+        #expect(Peers.waitUntil(seconds: 10) { seen() == 20 })
+        // logrotate: move the file away, the writer goes on in the old one a moment, then a new file starts.
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        try append(lines[20..<25], to: path + ".1")
+        try Data(lines[25..<30].map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path))
+        #expect(Peers.waitUntil(seconds: 10) { seen() == 30 })
+        #expect(Peers.waitUntil(seconds: 10) { !peer.isRunning }, "--max 30 ends the follow")
+        let got = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(got == lines)
+    }
+}

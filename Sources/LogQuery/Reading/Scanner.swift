@@ -1,5 +1,6 @@
 import Dispatch
 import HAProxyLog
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -66,6 +67,8 @@ public struct ScanCounts: Hashable, Sendable {
 public struct Scanner: Sendable {
     public var filter: LineFilter
     public var workers: Int
+    /// Show a progress line on stderr for large files (the command sets it when stderr is a terminal).
+    public var showsProgress = false
 
     public init(filter: LineFilter = LineFilter(), workers: Int = Scanner.defaultWorkers) {
         self.filter = filter
@@ -137,16 +140,19 @@ public struct Scanner: Sendable {
             shared.buffer.deinitialize()
             shared.buffer.deallocate()
         }
+        let progress = showsProgress && length >= 64 << 20 ? Progress(name: file.path, total: length) : nil
         DispatchQueue.concurrentPerform(iterations: pieces.count) { i in
             slots.buffer[i] = Result {
                 var result = A(configuration: configuration)
                 var counts = ScanCounts()
                 try shared.buffer[0].forEachBlock(in: pieces[i]) { block in
                     scanBuffer(block, into: &result, counts: &counts)
+                    progress?.advance(by: block.count)
                 }
                 return (result, counts)
             }
         }
+        progress?.finish()
         var result = A(configuration: configuration)
         var counts = ScanCounts()
         for case let outcome? in results {
@@ -207,6 +213,41 @@ public struct Scanner: Sendable {
                 }
             }
         }
+    }
+}
+
+/// A progress line on stderr, redrawn at most five times a second, erased at the end.
+final class Progress: Sendable {
+    private let name: String
+    private let total: Int
+    private let state = Mutex((done: 0, lastDraw: UInt64(0)))
+
+    init(name: String, total: Int) {
+        self.name = name
+        self.total = total
+    }
+
+    func advance(by bytes: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let ms = UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec / 1_000_000)
+        let line: String? = state.withLock { s in
+            s.done += bytes
+            guard ms - s.lastDraw >= 200 else { return nil }
+            s.lastDraw = ms
+            let width = 30
+            let filled = min(width, s.done * width / max(1, total))
+            return "\r" + name + " [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+                + "] \(s.done * 100 / max(1, total))% \(s.done >> 20)/\(total >> 20) MB"
+        }
+        if let line { Progress.draw(line) }
+    }
+
+    func finish() { Progress.draw("\r\u{1B}[K") }
+
+    static func draw(_ text: String) {
+        var copy = text
+        copy.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 }
 
