@@ -65,11 +65,17 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "Only this HTTP method (repeatable).")
     var method: [String] = []
 
-    @Option(help: "Only URIs starting with this path (repeatable).")
+    @Option(
+        help:
+            "Only URIs starting with this path, or matching it as a regular expression when it has regex characters (repeatable)."
+    )
     var path: [String] = []
 
-    @Option(help: "Only lines whose total time (Ta for HTTP, Tt for TCP) is at least this: 500ms, 2s, 1m.")
+    @Option(help: "Only lines whose timer (--timer) is at least this: 500ms, 2s, 1m.")
     var slowerThan: String?
+
+    @Option(help: "The timer --slower-than looks at: Ta (total: Ta for HTTP, Tt for TCP), TR, Tw, Tc or Tr.")
+    var timer = "Ta"
 
     @Option(help: "Only lines dated at or after this: 2026-11-26, 2026-11-26T08:00, 08:00 (today), today, -1h, -30m.")
     var since: String?
@@ -116,7 +122,13 @@ struct QueryOptions: ParsableArguments {
             return m
         }
         f.methods = method.map { Array($0.utf8) }
-        f.pathPrefixes = path.map { Array($0.utf8) }
+        f.paths = try path.map { p in
+            do { return try PathPattern(p) } catch { throw ValidationError("\(error)") }
+        }
+        guard let t = Timer(rawValue: timer) else {
+            throw ValidationError("--timer must be one of \(Timer.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        f.slowTimer = t
         if let slowerThan {
             guard let ms = Duration.milliseconds(slowerThan) else {
                 throw ValidationError("--slower-than takes a time like 500ms, 2s or 1m, not '\(slowerThan)'")
@@ -166,8 +178,11 @@ func report(counts: ScanCounts, errors: [InputError], showUnparsed: Bool) {
     if counts.malformed > 0 {
         printError(
             "logquery: \(counts.malformed) lines not understood"
-                + (showUnparsed ? ":" : " (--show-unparsed shows the first ones)"))
-        if showUnparsed { for s in counts.samples { printError("  \(s)") } }
+                + (showUnparsed ? "" : " (--show-unparsed shows the first ones)"))
+    }
+    if showUnparsed {
+        printError("logquery: \(counts.other) other lines, \(counts.malformed) not understood; the first ones:")
+        for s in counts.samples { printError("  \(s)") }
     }
 }
 
@@ -357,7 +372,8 @@ struct Halog: ParsableCommand {
         discussion: """
             Reads standard input like halog (a redirected file is read on every core). Supported: -c -st -srv \
             -tc -cc -pct -u -uc -ue -ua -ut -uao -uto -uba -ubt -ic, -H -e -E -hs/-HS -rt/-RT -tcn/-TCN -Q -QS, \
-            -v -q -m -query. Not yet: -gt -hdr -hdr-match -time -ad -ac -s (refused, never ignored). On HTTP \
+            -v -q -m -query -time; -s is accepted and changes nothing (prefixes are recognised). Not yet: -gt -hdr \
+            -hdr-match -ad -ac (refused, never ignored). On HTTP \
             lines the numbers are halog's. TCP lines differ where halog \
             misreads them by position: -st leaves them out, -tc counts them, -srv counts each session as a \
             request with an "other" status; status filters never match them.
@@ -373,6 +389,9 @@ struct Halog: ParsableCommand {
         } catch let error as HalogUsageError {
             printError("logquery halog: \(error)")
             throw ExitCode(1)
+        }
+        if query.skipFieldsGiven {
+            printError("logquery halog: -s is not needed (the syslog prefix is recognised) and changes nothing")
         }
         let (result, counts, errors) = Scanner().run(["-"], into: HalogAccumulator.self, configuration: query)
         for e in errors { printError("logquery: \(e)") }

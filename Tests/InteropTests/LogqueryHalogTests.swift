@@ -1,4 +1,5 @@
 import Foundation
+import LogCore
 import LogQuery
 import TestSupport
 import Testing
@@ -12,8 +13,16 @@ struct LogqueryHalogTests {
         ["-RT", "100", "-st"], ["-tcn", "SC", "-st"], ["-TCN", "--", "-tc"], ["-Q", "-c"], ["-QS", "-srv"],
         ["-v", "-e", "-st"], ["-m", "3", "-st"], ["-m", "2", "-srv"], ["-e"], ["-hs", "503", "-m", "5"],
         ["-pct"], ["-e", "-pct"], ["-u"], ["-uc"], ["-ue"], ["-ua"], ["-ut"], ["-uao"], ["-uto"], ["-uba"], ["-ubt"],
-        ["-u", "-query"], ["-m", "10", "-uc"], ["-ic"], ["-H", "-e", "-ic"],
+        ["-u", "-query"], ["-m", "10", "-uc"], ["-ic"], ["-H", "-e", "-ic"], ["-s", "1", "-st"],
+        ["-time", "\(LogqueryHalogTests.midday)", "-c"], ["-time", ":\(LogqueryHalogTests.midday)", "-srv"],
     ]
+
+    /// 2026-11-26 08:06:00 local time as a Unix time: the generated lines span 08:00 to 08:12.
+    static var midday: Int64 {
+        let wall =
+            WallTime(CivilTime(year: 2026, month: 11, day: 26, hour: 8, minute: 6, second: 0)).milliseconds / 1000
+        return wall - Int64(CivilTime.localUTCOffset(atEpochSeconds: Int(wall)))
+    }
 
     static let log: Data = {
         var generator = LogGenerator(seed: 2026)

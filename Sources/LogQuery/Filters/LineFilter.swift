@@ -1,5 +1,15 @@
 import HAProxyLog
 
+/// The timers `--slower-than` can look at.
+public enum Timer: String, CaseIterable, Sendable {
+    /// Ta (HTTP) or Tt (TCP).
+    case total = "Ta"
+    case request = "TR"
+    case queue = "Tw"
+    case connect = "Tc"
+    case response = "Tr"
+}
+
 /// The conditions a traffic line must meet to be counted; all given conditions must hold. Evaluated on the
 /// parsed line in place, without allocating.
 public struct LineFilter: Sendable {
@@ -17,10 +27,11 @@ public struct LineFilter: Sendable {
     /// Syslog hostnames of the stored lines (central logs from several proxies).
     public var hosts: [Glob] = []
     public var methods: [[UInt8]] = []
-    /// The URI starts with one of these.
-    public var pathPrefixes: [[UInt8]] = []
-    /// The total time (Ta for HTTP, Tt for TCP) is at least this many milliseconds.
+    /// The URI starts with one of these prefixes or matches one of these regular expressions.
+    public var paths: [PathPattern] = []
+    /// The timer `slowTimer` (by default the total time: Ta for HTTP, Tt for TCP) is at least this many ms.
     public var slowerThan: Int?
+    public var slowTimer = Timer.total
     /// The line's date (accept date for TCP, request date for HTTP) is at or after `since` and before `until`.
     public var since: WallTime?
     public var until: WallTime?
@@ -30,11 +41,11 @@ public struct LineFilter: Sendable {
     public var isEmpty: Bool {
         backends.isEmpty && frontends.isEmpty && servers.isEmpty && statuses.isEmpty && !errorsOnly
             && terminations.isEmpty && mode == nil && clients.isEmpty && hosts.isEmpty && methods.isEmpty
-            && pathPrefixes.isEmpty && slowerThan == nil && since == nil && until == nil
+            && paths.isEmpty && slowerThan == nil && since == nil && until == nil
     }
 
     /// Whether a condition looks at the request line (method, path), which a partial parse leaves out.
-    public var needsRequestLine: Bool { !methods.isEmpty || !pathPrefixes.isEmpty }
+    public var needsRequestLine: Bool { !methods.isEmpty || !paths.isEmpty }
 
     /// Whether a condition needs the full parse (the request line, or the date's value).
     public var needsFullParse: Bool { needsRequestLine || since != nil || until != nil }
@@ -48,7 +59,17 @@ public struct LineFilter: Sendable {
         let total = line.totalTime
         let t = line.terminationState
         if let mode, (mode == .tcp) != isTCP { return false }
-        if let slowerThan, total < slowerThan { return false }
+        if let slowerThan {
+            let value: Int
+            switch slowTimer {
+            case .total: value = total
+            case .request: value = line.requestTime
+            case .queue: value = line.queueTime
+            case .connect: value = line.connectTime
+            case .response: value = line.responseTime
+            }
+            if value < slowerThan { return false }
+        }
         if since != nil || until != nil {
             let when = WallTime(line.date)
             if let since, when < since { return false }
@@ -77,10 +98,9 @@ public struct LineFilter: Sendable {
             let m = bytes(line.method)
             guard methods.contains(where: { $0.elementsEqual(m) }) else { return false }
         }
-        if !pathPrefixes.isEmpty {
+        if !paths.isEmpty {
             let uri = bytes(line.uri)
-            guard pathPrefixes.contains(where: { uri.count >= $0.count && uri.prefix($0.count).elementsEqual($0) })
-            else { return false }
+            guard paths.contains(where: { $0.matches(uri) }) else { return false }
         }
         return true
     }

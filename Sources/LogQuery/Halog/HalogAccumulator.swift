@@ -1,4 +1,5 @@
 import HAProxyLog
+import LogCore
 
 #if canImport(Glibc)
     import Glibc
@@ -86,7 +87,7 @@ public struct HalogAccumulator: LineAccumulator {
     /// Everything but the queue filters and the URL outputs reads only up to the termination state, like halog.
     public static func depth(for q: HalogQuery) -> HAProxyLogParseDepth {
         if case .urls = q.output { return .all }
-        return q.queuedOnly || q.serverQueuedOnly ? .all : .throughTermination
+        return q.queuedOnly || q.serverQueuedOnly || q.timeRange != nil ? .all : .throughTermination
     }
 
     public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
@@ -118,6 +119,11 @@ public struct HalogAccumulator: LineAccumulator {
         if q.queuedOnly { test = test && (serverQueue > 0 || backendQueue > 0) }
         if let code = q.terminationCode {
             test = test && ((t.cause == code[0] && t.phase == code[1]) != q.terminationCodeInverted)
+        }
+        if let range = q.timeRange {
+            let wall = WallTime(line.date).milliseconds / 1000
+            let epoch = wall - Int64(CivilTime.localUTCOffset(atEpochSeconds: Int(wall)))
+            test = test && range.contains(epoch)
         }
         if test == q.invert { return }
         matched += 1

@@ -53,11 +53,15 @@ public struct HalogQuery: Sendable, Equatable {
     public var maxLines: Int?
     /// `-query`: keep the query string in URL keys.
     public var keepQuery = false
+    /// `-time [min][:max]`: the accept date as a Unix time (read in the local zone, as halog's mktime does).
+    public var timeRange: ClosedRange<Int64>?
+    /// `-s N` was given: logquery recognises the syslog prefix itself, so it changes nothing.
+    public var skipFieldsGiven = false
 
     public init() {}
 
     /// Options halog has and logquery does not implement yet: refused with a clear message, never ignored.
-    static let notYet: Set<String> = ["-gt", "-hdr", "-hdr-match", "-time", "-ad", "-ac", "-s"]
+    static let notYet: Set<String> = ["-gt", "-hdr", "-hdr-match", "-ad", "-ac"]
 
     /// Reads halog's arguments; the error names the option.
     public static func parse(_ arguments: [String]) throws -> HalogQuery {
@@ -85,6 +89,18 @@ public struct HalogQuery: Sendable, Equatable {
             case "-pct": q.output = .percentiles; outputs += 1
             case "-ic": q.output = .clients; outputs += 1
             case "-query": q.keepQuery = true
+            case "-s":
+                _ = try number(a)
+                q.skipFieldsGiven = true
+            case "-time":
+                let text = try value(a)
+                let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                let low = parts[0].isEmpty ? 0 : Int64(parts[0])
+                let high = parts.count < 2 ? 0xFFFF_FFFF : Int64(parts[1])
+                guard let low, let high else {
+                    throw HalogUsageError("-time takes [min][:max] Unix times, not '\(text)'")
+                }
+                q.timeRange = low...max(low, high)
             case "-H": q.httpOnly = true
             case "-e": q.errors = true
             case "-E": q.errors = false
@@ -130,7 +146,7 @@ public struct HalogQuery: Sendable, Equatable {
     /// Whether any input filter is set (halog's plain `-c` counts every line without looking at it).
     var hasInputFilter: Bool {
         httpOnly || errors != nil || statusRange != nil || responseTime != nil || terminationCode != nil || queuedOnly
-            || serverQueuedOnly
+            || serverQueuedOnly || timeRange != nil
     }
 }
 

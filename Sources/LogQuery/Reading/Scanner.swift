@@ -44,7 +44,8 @@ public struct ScanCounts: Hashable, Sendable {
     public var events = 0
     public var other = 0
     public var malformed = 0
-    /// The first few lines that were not understood (malformed), with the reason, for `--show-unparsed`.
+    /// The first few lines that were not understood (malformed or another program's), with the reason, for
+    /// `--show-unparsed`.
     public var samples: [String] = []
 
     public init() {}
@@ -206,6 +207,9 @@ public struct Scanner: Sendable {
                 result.addEvent(parsed, in: line)
             case .other:
                 counts.other += 1
+                if counts.samples.count < ScanCounts.sampleLimit && !line.isEmpty {
+                    counts.samples.append("\(String(decoding: line, as: UTF8.self)) (not an HAProxy line)")
+                }
             case .malformed(let error):
                 counts.malformed += 1
                 if counts.samples.count < ScanCounts.sampleLimit {
@@ -237,7 +241,8 @@ final class Progress: Sendable {
             s.lastDraw = ms
             let width = 30
             let filled = min(width, s.done * width / max(1, total))
-            return "\r" + name + " [" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+            return "\r" + name + " [" + String(repeating: "#", count: filled)
+                + String(repeating: " ", count: width - filled)
                 + "] \(s.done * 100 / max(1, total))% \(s.done >> 20)/\(total >> 20) MB"
         }
         if let line { Progress.draw(line) }
