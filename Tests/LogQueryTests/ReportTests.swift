@@ -83,8 +83,9 @@ struct ReportTests {
                 .text("mycat/m2"),
             ])
         let m2 = try #require(report.rows.last)
-        #expect(m2[m2.count - 2] == .int(1))
-        #expect(m2[m2.count - 1] == .int(1))
+        // downs, ups, seconds down (DOWN 08:51:03, UP 08:51:04), still down
+        let states: [Cell] = [.int(1), .int(1), .int(1), .text("no")]
+        #expect(Array(m2.suffix(4)) == states)
     }
 
     @Test func statusAndTerminations() throws {
@@ -281,9 +282,19 @@ struct MoreViewTests {
         #expect(c.rows.first?[2] == .int(2))
         let e = Views.events(try run(EventList.self, ()))
         #expect(e.rows.map { $0[2] } == [.text("down"), .text("up")])
-        #expect(e.rows.first?[0] == .text("Nov 26 08:51:03"))
+        #expect(e.rows.first?[0] == .text("2026-11-26 08:51:03"), "the year of the file's modification")
         #expect(e.rows.first?[1] == .text("lb2"))
         #expect(e.rows.first?[4] == .text("m2"))
+    }
+
+    @Test func yearsOfTraditionalStamps() {
+        let january = CivilTime(year: 2027, month: 1, day: 2, hour: 3, minute: 0, second: 0)
+        #expect(StoredTime.wallTime(Array("Dec 31 23:59:59".utf8), reference: january)?.text == "2026-12-31 23:59:59")
+        #expect(StoredTime.wallTime(Array("Jan  2 01:00:00".utf8), reference: january)?.text == "2027-01-02 01:00:00")
+        #expect(
+            StoredTime.wallTime(Array("2025-06-01T10:00:00.123+02:00".utf8), reference: january)?.text
+                == "2025-06-01 10:00:00")
+        #expect(StoredTime.wallTime(Array("garbage".utf8), reference: january) == nil)
     }
 
     @Test func sinceAndUntil() throws {

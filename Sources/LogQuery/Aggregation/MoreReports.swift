@@ -107,21 +107,29 @@ public struct EventList: LineAccumulator {
     public struct Entry: Sendable, Equatable {
         /// The syslog stamp of the stored line (`Nov 26 08:51:03`, or an RFC 3339 stamp).
         public var time: String
+        /// That stamp as a date (the year of a traditional stamp taken from the file's modification time).
+        public var when: WallTime?
         public var host: String
         public var event: HAProxyEvent?
         public var message: String
     }
 
     public var entries: [Entry] = []
+    private var reference = CivilTime.now()
 
     public init(configuration: Void = ()) {}
+
+    public mutating func begin(_ file: FileContext) { reference = file.modified }
 
     public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {}
 
     public mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
         entries.append(
             Entry(
-                time: line.text(line.syslogTimestamp, in: buffer), host: line.text(line.host, in: buffer),
+                time: line.text(line.syslogTimestamp, in: buffer),
+                when: StoredTime.wallTime(
+                    UnsafeBufferPointer(rebasing: buffer[line.syslogTimestamp]), reference: reference),
+                host: line.text(line.host, in: buffer),
                 event: line.event(in: buffer), message: line.text(line.body, in: buffer)))
     }
 

@@ -1,4 +1,5 @@
 import HAProxyLog
+import LogCore
 
 /// What the by-backend and by-server views report for one group of lines.
 public struct TrafficStats: Sendable, Equatable {
@@ -74,12 +75,20 @@ public struct BackendReport: LineAccumulator {
 public struct ServerReport: LineAccumulator {
     public static func depth(for configuration: Void) -> HAProxyLogParseDepth { .throughTermination }
 
+    /// One DOWN (or going down for maintenance) or UP message.
+    public struct StateChange: Sendable, Equatable {
+        public var server: String
+        public var when: WallTime?
+        public var down: Bool
+    }
+
     public var groups = GroupTable<TrafficStats>()
-    /// DOWN and UP messages per `backend/server`.
-    public var downs = GroupTable<Int>()
-    public var ups = GroupTable<Int>()
+    public var changes: [StateChange] = []
+    private var reference = CivilTime.now()
 
     public init(configuration: Void = ()) {}
+
+    public mutating func begin(_ file: FileContext) { reference = file.modified }
 
     public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
         // `be/srv` is contiguous in the line: backend, '/', server.
@@ -90,13 +99,13 @@ public struct ServerReport: LineAccumulator {
 
     public mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
         guard let event = line.event(in: buffer) else { return }
+        let when = StoredTime.wallTime(
+            UnsafeBufferPointer(rebasing: buffer[line.syslogTimestamp]), reference: reference)
         switch event {
         case .serverDown(let c), .serverGoingDownForMaintenance(let c):
-            var key = Array("\(c.backend)/\(c.server)".utf8)
-            key.withUnsafeMutableBufferPointer { downs[downs.index(of: UnsafeBufferPointer($0), make: { 0 })] += 1 }
+            changes.append(StateChange(server: "\(c.backend)/\(c.server)", when: when, down: true))
         case .serverUp(let c):
-            var key = Array("\(c.backend)/\(c.server)".utf8)
-            key.withUnsafeMutableBufferPointer { ups[ups.index(of: UnsafeBufferPointer($0), make: { 0 })] += 1 }
+            changes.append(StateChange(server: "\(c.backend)/\(c.server)", when: when, down: false))
         default:
             break
         }
@@ -104,8 +113,34 @@ public struct ServerReport: LineAccumulator {
 
     public mutating func merge(_ other: ServerReport) {
         groups.merge(other.groups, make: TrafficStats.init) { $0.merge($1) }
-        downs.merge(other.downs, make: { 0 }) { $0 += $1 }
-        ups.merge(other.ups, make: { 0 }) { $0 += $1 }
+        changes.append(contentsOf: other.changes)
+    }
+
+    /// Per server: DOWN and UP counts, seconds spent DOWN between a DOWN and the next UP, and whether the last
+    /// change left it DOWN.
+    public func downtime() -> [String: (downs: Int, ups: Int, seconds: Int, downAtEnd: Bool)] {
+        var out: [String: (downs: Int, ups: Int, seconds: Int, downAtEnd: Bool)] = [:]
+        var since: [String: WallTime] = [:]
+        let ordered = changes.enumerated().sorted { a, b in
+            let (ta, tb) = (a.element.when?.milliseconds ?? 0, b.element.when?.milliseconds ?? 0)
+            return ta != tb ? ta < tb : a.offset < b.offset
+        }.map(\.element)
+        for c in ordered {
+            var entry = out[c.server] ?? (0, 0, 0, false)
+            if c.down {
+                entry.downs += 1
+                if since[c.server] == nil, let when = c.when { since[c.server] = when }
+                entry.downAtEnd = true
+            } else {
+                entry.ups += 1
+                if let start = since.removeValue(forKey: c.server), let end = c.when {
+                    entry.seconds += Int((end.milliseconds - start.milliseconds) / 1000)
+                }
+                entry.downAtEnd = false
+            }
+            out[c.server] = entry
+        }
+        return out
     }
 }
 

@@ -12,9 +12,19 @@ public enum Views {
             keyColumn, "requests", "sessions", "1xx", "2xx", "3xx", "4xx", "5xx", "other", "errors", "error_pct",
             "p50_ms", "p90_ms", "p99_ms", "tr_p50_ms", "tr_p99_ms", "bytes",
         ]
-        if extra != nil { columns += ["downs", "ups"] }
+        if extra != nil { columns += ["downs", "ups", "downtime_s", "down_now"] }
+        let states = extra?.downtime() ?? [:]
         var report = Report(columns: columns)
-        for (key, s) in table.sorted() {
+        var entries = table.sorted()
+        if let extra {
+            // A server that only appears in state messages still gets its row.
+            let known = Set(entries.map(\.key))
+            for server in Set(extra.changes.map(\.server)).subtracting(known).sorted() {
+                entries.append((server, TrafficStats()))
+            }
+            entries.sort { $0.key < $1.key }
+        }
+        for (key, s) in entries {
             // Total time: Ta for HTTP, Tt for TCP; server time: Tr for HTTP, Tc for TCP.
             let server = s.requests > 0 ? s.responseTime : s.connectTime
             var row: [Cell] = [
@@ -24,11 +34,9 @@ public enum Views {
                 ms(s.totalTime.percentile(50)), ms(s.totalTime.percentile(90)), ms(s.totalTime.percentile(99)),
                 ms(server.percentile(50)), ms(server.percentile(99)), .int(Int(s.bytes)),
             ]
-            if let extra {
-                let k = Array(key.utf8)
-                let downs = extra.downs.keys.firstIndex(of: k).map { extra.downs.values[$0] } ?? 0
-                let ups = extra.ups.keys.firstIndex(of: k).map { extra.ups.values[$0] } ?? 0
-                row += [.int(downs), .int(ups)]
+            if extra != nil {
+                let st = states[key] ?? (0, 0, 0, false)
+                row += [.int(st.downs), .int(st.ups), .int(st.seconds), .text(st.downAtEnd ? "yes" : "no")]
             }
             report.rows.append(row)
         }
@@ -130,10 +138,14 @@ extension Views {
     /// `logquery events`: state changes in order.
     public static func events(_ r: EventList) -> Report {
         var report = Report(columns: ["time", "host", "kind", "backend", "server", "level", "message"])
-        for e in r.entries {
+        for e in r.entries.enumerated().sorted(by: { a, b in
+            let (ta, tb) = (a.element.when?.milliseconds ?? 0, b.element.when?.milliseconds ?? 0)
+            return ta != tb ? ta < tb : a.offset < b.offset
+        }).map(\.element) {
             let (backend, server) = e.event?.backendAndServer ?? ("", "")
             report.rows.append([
-                .text(e.time), .text(e.host), .text(e.event.map(kind) ?? "unknown"), .text(backend), .text(server),
+                .text(e.when?.text ?? e.time), .text(e.host), .text(e.event.map(kind) ?? "unknown"), .text(backend),
+                .text(server),
                 e.event.map { .int($0.level) } ?? .none, .text(e.message),
             ])
         }

@@ -1,5 +1,6 @@
 import Dispatch
 import HAProxyLog
+import LogCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,6 +23,8 @@ public protocol LineAccumulator: SendableMetatype {
     /// A state or lifecycle message (events are not filtered by traffic fields).
     mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>)
     mutating func merge(_ other: Self)
+    /// Called before the lines of each file (or stream) this accumulator sees.
+    mutating func begin(_ file: FileContext)
     /// How much of each traffic line this query needs parsed (less is faster).
     static func depth(for configuration: Configuration) -> HAProxyLogParseDepth
 }
@@ -32,6 +35,7 @@ extension LineAccumulator where Configuration == Void {
 
 extension LineAccumulator {
     public static func depth(for configuration: Configuration) -> HAProxyLogParseDepth { .all }
+    public mutating func begin(_ file: FileContext) {}
 
     public mutating func addEvent(_ line: HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {}
 }
@@ -98,6 +102,7 @@ public struct Scanner: Sendable {
                 let (r, c): (A, ScanCounts)
                 if path.hasSuffix(".gz") {
                     var result = A(configuration: configuration)
+                    result.begin(FileContext(path: path, modified: Scanner.modified(path)))
                     var counts = ScanCounts()
                     try GzipReader(path: path).forEachBlock { scanBuffer($0, into: &result, counts: &counts) }
                     (r, c) = (result, counts)
@@ -145,6 +150,8 @@ public struct Scanner: Sendable {
         DispatchQueue.concurrentPerform(iterations: pieces.count) { i in
             slots.buffer[i] = Result {
                 var result = A(configuration: configuration)
+                result.begin(
+                    FileContext(path: shared.buffer[0].path, modified: Scanner.modified(fd: shared.buffer[0].fd)))
                 var counts = ScanCounts()
                 try shared.buffer[0].forEachBlock(in: pieces[i]) { block in
                     scanBuffer(block, into: &result, counts: &counts)
@@ -169,9 +176,27 @@ public struct Scanner: Sendable {
     ) throws -> (A, ScanCounts) {
         var reader = BlockReader(fd: fd, name: name)
         var result = A(configuration: configuration)
+        result.begin(FileContext(path: name, modified: CivilTime.now()))
         var counts = ScanCounts()
         while try reader.next({ block in scanBuffer(block, into: &result, counts: &counts) }) {}
         return (result, counts)
+    }
+
+    /// A file's modification time in the local zone (now when it cannot be read).
+    static func modified(fd: Int32) -> CivilTime {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return CivilTime.now() }
+        let seconds = Int(info.st_mtim.tv_sec)
+        return CivilTime(
+            epochMicroseconds: Int64(seconds) * 1_000_000,
+            utcOffsetSeconds: CivilTime.localUTCOffset(atEpochSeconds: seconds))
+    }
+
+    static func modified(_ path: String) -> CivilTime {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return CivilTime.now() }
+        defer { close(fd) }
+        return modified(fd: fd)
     }
 
     /// The inner loop: memchr to the next newline, parse in place, filter, accumulate.
