@@ -26,9 +26,9 @@ public struct HAProxyLogLine: Hashable, Sendable {
     public var syslogTimestamp: Range<Int> = 0..<0
     /// The syslog hostname (`localhost` in `Nov 26 08:51:08 localhost haproxy[6553]: …`).
     public var host: Range<Int> = 0..<0
-    /// The program name of the tag (`haproxy`).
+    /// The program name of the tag (`haproxy`); after a partial parse, the whole tag without its colon.
     public var program: Range<Int> = 0..<0
-    /// The pid of the tag, -1 when the tag has none.
+    /// The pid of the tag, -1 when the tag has none (or after a partial parse).
     public var pid: Int = -1
     /// The message after the syslog header (the whole line when there is no header).
     public var body: Range<Int> = 0..<0

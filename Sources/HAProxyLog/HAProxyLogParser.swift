@@ -19,6 +19,8 @@ public enum HAProxyLogParseResult: Hashable, Sendable {
 public enum HAProxyLogParseDepth: Hashable, Sendable {
     case all
     case throughTermination
+    /// Up to the HTTP status (TCP: the timers): the names, the timers and the status, nothing after.
+    case throughStatus
 }
 
 /// What a stored line turned out to be, when its fields went into a caller's ``HAProxyLogLine``.
@@ -61,7 +63,7 @@ public enum HAProxyLogParser {
         while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
         var s = Scan(b: line, p: 0, end: end)
         out.resetOptionalFields()
-        readPrefix(&s, &out)
+        readPrefix(&s, &out, depth)
         out.body = s.p..<end
         let status = readBody(&s, &out, depth)
         if case .traffic = status { return status }
@@ -94,7 +96,7 @@ public enum HAProxyLogParser {
 
     // MARK: Syslog prefix
 
-    private static func readPrefix(_ s: inout Scan, _ out: inout HAProxyLogLine) {
+    private static func readPrefix(_ s: inout Scan, _ out: inout HAProxyLogLine, _ depth: HAProxyLogParseDepth) {
         let start = s.p
         if s.peek == 0x3C {
             // A datagram as sent: <PRI> first.
@@ -131,7 +133,7 @@ public enum HAProxyLogParser {
             return
         }
         if s.b[first.upperBound - 1] == 0x3A {
-            setTag(first, &s, &out)
+            setTag(first, &s, &out, depth)
             _ = s.consumeSpace()
             return
         }
@@ -140,7 +142,7 @@ public enum HAProxyLogParser {
         let afterHost = s.p
         let tag = s.wordRange()
         if !tag.isEmpty && s.b[tag.upperBound - 1] == 0x3A {
-            setTag(tag, &s, &out)
+            setTag(tag, &s, &out, depth)
             _ = s.consumeSpace()
         } else {
             // A host and then something that is not a tag: leave it to the body.
@@ -149,8 +151,15 @@ public enum HAProxyLogParser {
     }
 
     /// `name[pid]:` or `name:`.
-    private static func setTag(_ tag: Range<Int>, _ s: inout Scan, _ out: inout HAProxyLogLine) {
+    private static func setTag(
+        _ tag: Range<Int>, _ s: inout Scan, _ out: inout HAProxyLogLine, _ depth: HAProxyLogParseDepth
+    ) {
         let colon = tag.upperBound - 1
+        // A partial parse keeps the tag whole; the program name and pid are for the full one.
+        guard depth == .all else {
+            out.program = tag.lowerBound..<colon
+            return
+        }
         var nameEnd = tag.lowerBound
         while nameEnd < colon && s.b[nameEnd] != 0x5B { nameEnd += 1 }
         out.program = tag.lowerBound..<nameEnd
@@ -207,15 +216,28 @@ public enum HAProxyLogParser {
         _ = s.consumeSpace()
     }
 
+    /// `Mmm dd hh:mm:ss ` at `s.p`, checked two words at a time: separators by mask, digits by the has-no-
+    /// non-digit test (as in `Scan.digits`).
     private static func isBSDTimestamp(_ s: Scan) -> Bool {
         let b = s.b
         let p = s.p
-        guard s.end - p >= 16 else { return false }
-        return ASCII.isAlpha(b[p]) && ASCII.isAlpha(b[p + 1]) && ASCII.isAlpha(b[p + 2]) && b[p + 3] == 0x20
-            && (b[p + 4] == 0x20 || ASCII.isDigit(b[p + 4])) && ASCII.isDigit(b[p + 5]) && b[p + 6] == 0x20
-            && ASCII.isDigit(b[p + 7]) && ASCII.isDigit(b[p + 8]) && b[p + 9] == 0x3A && ASCII.isDigit(b[p + 10])
-            && ASCII.isDigit(b[p + 11]) && b[p + 12] == 0x3A && ASCII.isDigit(b[p + 13])
-            && ASCII.isDigit(b[p + 14]) && b[p + 15] == 0x20
+        guard s.end - p >= 16, let base = b.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        let w0 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p + 8, as: UInt64.self))
+        // Spaces at 3 and 6; ':' at 9 and 12, a space at 15.
+        guard w0 & 0x00FF_0000_FF00_0000 == 0x0020_0000_2000_0000,
+            w1 & 0xFF00_00FF_0000_FF00 == 0x2000_003A_0000_3A00
+        else { return false }
+        func nonDigits(_ w: UInt64) -> UInt64 {
+            let x = w ^ 0x3030_3030_3030_3030
+            return ((x &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+        }
+        // Digits at 5 and 7, and at 8, 10, 11, 13, 14; the day's first place is a digit or a space.
+        guard nonDigits(w0) & 0x8000_8000_0000_0000 == 0, nonDigits(w1) & 0x0080_8000_8080_0080 == 0,
+            b[p + 4] == 0x20 || ASCII.isDigit(b[p + 4])
+        else { return false }
+        return ASCII.isAlpha(b[p]) && ASCII.isAlpha(b[p + 1]) && ASCII.isAlpha(b[p + 2])
     }
 
     private static func isRFC3339Start(_ s: Scan) -> Bool {
@@ -266,15 +288,20 @@ public enum HAProxyLogParser {
         // Client: the port follows the last ':' (IPv6 addresses are printed bare).
         var colon = client.upperBound - 1
         while colon > client.lowerBound && s.b[colon] != 0x3A { colon -= 1 }
-        guard colon > client.lowerBound, colon + 1 < client.upperBound,
-            let port = s.unsignedValue(in: (colon + 1)..<client.upperBound)
-        else { return fail("client address is not ip:port", client.lowerBound) }
+        guard colon > client.lowerBound, colon + 1 < client.upperBound else {
+            return fail("client address is not ip:port", client.lowerBound)
+        }
+        if depth == .all {
+            guard let port = s.unsignedValue(in: (colon + 1)..<client.upperBound) else {
+                return fail("client address is not ip:port", client.lowerBound)
+            }
+            out.clientPort = port
+        }
         out.clientIP = client.lowerBound..<colon
-        out.clientPort = port
 
         s.p += 1  // '['
         out.dateRange = s.p..<(s.p + 24)
-        if depth == .throughTermination {
+        if depth != .all {
             // Only its shape: halog's check (a day digit 0-3) and the closing bracket where it belongs.
             guard s.end - s.p > 25, s.b[s.p] &- 0x30 < 4, s.b[s.p + 24] == 0x5D, s.b[s.p + 25] == 0x20 else {
                 return fail("date is not [dd/Mon/yyyy:HH:MM:SS.mmm]", s.p)
@@ -332,6 +359,7 @@ public enum HAProxyLogParser {
             out.queueTime = timers.0
             out.connectTime = timers.1
             out.totalTime = timers.2
+            if depth == .throughStatus { return .traffic }
             guard readBytes(&s, &out), s.consumeSpace() else { return fail("byte count is not a number", s.p) }
             let ts = s.wordRange()
             guard ts.count == 2, s.consumeSpace() else { return fail("termination state is not 2 characters", s.p) }
@@ -352,6 +380,7 @@ public enum HAProxyLogParser {
             return fail("status is not a number", s.p)
         }
         out.status = status
+        if depth == .throughStatus { return .traffic }
         guard readBytes(&s, &out), s.consumeSpace() else { return fail("byte count is not a number", s.p) }
         let cc = s.wordRange()
         guard !cc.isEmpty, s.consumeSpace() else { return fail("request cookie missing", s.p) }

@@ -87,7 +87,14 @@ public struct HalogAccumulator: LineAccumulator {
     /// Everything but the queue filters and the URL outputs reads only up to the termination state, like halog.
     public static func depth(for q: HalogQuery) -> HAProxyLogParseDepth {
         if case .urls = q.output { return .all }
-        return q.queuedOnly || q.serverQueuedOnly || q.timeRange != nil ? .all : .throughTermination
+        if q.queuedOnly || q.serverQueuedOnly || q.timeRange != nil { return .all }
+        switch q.output {
+        case .count, .statuses, .servers, .percentiles, .lines:
+            // Names, timers and status are all these read (the `+` of logasap is on Ta, a timer).
+            return q.terminationCode == nil ? .throughStatus : .throughTermination
+        case .terminationCodes, .cookieCodes, .clients, .urls:
+            return .throughTermination
+        }
     }
 
     public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
@@ -194,11 +201,9 @@ public struct HalogAccumulator: LineAccumulator {
         case .servers:
             let key = UnsafeBufferPointer(rebasing: buffer[line.backend.lowerBound..<line.server.upperBound])
             let i = servers.index(of: key, make: HalogServer.init)
-            let timers =
-                http
-                ? [line.requestTime, line.queueTime, line.connectTime, line.responseTime, line.totalTime]
-                : [line.queueTime, line.connectTime, line.totalTime]
-            if !timers.contains(where: { $0 < 0 }) { servers[i].ok += 1 }
+            let (tw, tc, tt, treq) = (line.queueTime, line.connectTime, line.totalTime, line.requestTime)
+            let ok = tw >= 0 && tc >= 0 && tt >= 0 && (!http || (treq >= 0 && responseTime >= 0))
+            if ok { servers[i].ok += 1 }
             if line.connectTime >= 0 {
                 servers[i].connectSum += line.connectTime
                 servers[i].connectCount += 1
@@ -207,9 +212,9 @@ public struct HalogAccumulator: LineAccumulator {
                 servers[i].responseSum += responseTime
                 servers[i].responseCount += 1
             }
-            let s = line.status
             // halog looks at the first character only: 1-5 are classes, anything else (-1, 0xx) is "other".
-            let first = http && s >= 100 ? Int(String(s).utf8.first.map { $0 &- 0x30 } ?? 0) : 0
+            var first = http && status > 0 ? status : 0
+            while first >= 10 { first /= 10 }
             servers[i].statuses[(1...5).contains(first) ? first : 0] += 1
         }
     }
