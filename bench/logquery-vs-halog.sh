@@ -48,6 +48,7 @@ row "backends (p50/p90/p99) / -pct" "$lq" backends "$log" -- -q -pct
 row "halog -pct / -pct" sh -c "$lq halog -q -pct < $log" -- -q -pct
 row "urls / -u" "$lq" urls "$log" -- -q -u
 row "halog -uc / -uc" sh -c "$lq halog -q -uc < $log" -- -q -uc
-row "status --errors (count) / -e -c" "$lq" status --errors "$log" -- -q -e -c
+row "halog -e -c / -e -c" sh -c "$lq halog -q -e -c < $log" -- -q -e -c
+row "status --errors (a report) / -e -c" "$lq" status --errors "$log" -- -q -e -c
 row "halog -tcn SC -c / -tcn SC -c" sh -c "$lq halog -q -tcn SC -c < $log" -- -q -tcn SC -c
 row "terminations / -tc" "$lq" terminations "$log" -- -q -tc
