@@ -49,6 +49,12 @@ demo: build
 	@echo "==> demo-run/haproxy.log"
 	@cat demo-run/haproxy.log
 	@echo
+	@echo "==> logquery backends demo-run/haproxy.log"
+	@.build/debug/logquery backends demo-run/haproxy.log
+	@echo
+	@echo "==> logquery servers demo-run/haproxy.log"
+	@.build/debug/logquery servers demo-run/haproxy.log
+	@echo
 	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (lines)"
 	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/haproxy.log
 	@$$(command -v halog || echo /usr/sbin/halog) -q -c < demo-run/haproxy.log

@@ -220,7 +220,7 @@ struct Backends: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per backend: requests and sessions, status classes, errors, time percentiles, bytes.",
         discussion: """
-            p50/p90/p99 are of the total time (Ta for HTTP, Tt for TCP), tr_p50/tr_p99 of the server's time \
+            p50/p90/p99 are of the total time (Ta for HTTP, Tt for TCP), srv_p50/srv_p99 of the server's time \
             (Tr for HTTP, Tc for TCP), nearest-rank, in ms; -1 timers are left out. error_pct counts 5xx, \
             <NOSRV> and sessions that did not end normally.
             """)

@@ -10,7 +10,7 @@ public enum Views {
     {
         var columns = [
             keyColumn, "requests", "sessions", "1xx", "2xx", "3xx", "4xx", "5xx", "other", "errors", "error_pct",
-            "p50_ms", "p90_ms", "p99_ms", "tr_p50_ms", "tr_p99_ms", "bytes",
+            "p50_ms", "p90_ms", "p99_ms", "srv_p50_ms", "srv_p99_ms", "bytes",
         ]
         if extra != nil { columns += ["downs", "ups", "downtime_s", "down_now"] }
         let states = extra?.downtime() ?? [:]

@@ -87,28 +87,28 @@ public struct Scanner: Sendable {
     /// others are still read.
     // Specialised here for every report, so that the command (another module) gets code without generic
     // dispatch: an unspecialised scan copies each parsed line to call the accumulator.
-    @_specialize(exported: true, where A == BackendReport)
-    @_specialize(exported: true, where A == ServerReport)
-    @_specialize(exported: true, where A == StatusReport)
-    @_specialize(exported: true, where A == TerminationReport)
-    @_specialize(exported: true, where A == ClientReport)
-    @_specialize(exported: true, where A == EventList)
+    @_specialize(exported:true,where A == BackendReport)
+    @_specialize(exported:true,where A == ServerReport)
+    @_specialize(exported:true,where A == StatusReport)
+    @_specialize(exported:true,where A == TerminationReport)
+    @_specialize(exported:true,where A == ClientReport)
+    @_specialize(exported:true,where A == EventList)
     public func run<A: LineAccumulator>(
         _ paths: [String], into: A.Type
     ) -> (result: A, counts: ScanCounts, errors: [InputError]) where A.Configuration == Void {
         run(paths, into: A.self, configuration: ())
     }
 
-    @_specialize(exported: true, where A == BackendReport)
-    @_specialize(exported: true, where A == ServerReport)
-    @_specialize(exported: true, where A == StatusReport)
-    @_specialize(exported: true, where A == TerminationReport)
-    @_specialize(exported: true, where A == ClientReport)
-    @_specialize(exported: true, where A == EventList)
-    @_specialize(exported: true, where A == HalogAccumulator)
-    @_specialize(exported: true, where A == TimelineReport)
-    @_specialize(exported: true, where A == URLReport)
-    @_specialize(exported: true, where A == MatchingLines)
+    @_specialize(exported:true,where A == BackendReport)
+    @_specialize(exported:true,where A == ServerReport)
+    @_specialize(exported:true,where A == StatusReport)
+    @_specialize(exported:true,where A == TerminationReport)
+    @_specialize(exported:true,where A == ClientReport)
+    @_specialize(exported:true,where A == EventList)
+    @_specialize(exported:true,where A == HalogAccumulator)
+    @_specialize(exported:true,where A == TimelineReport)
+    @_specialize(exported:true,where A == URLReport)
+    @_specialize(exported:true,where A == MatchingLines)
     public func run<A: LineAccumulator>(
         _ paths: [String], into: A.Type, configuration: A.Configuration
     ) -> (result: A, counts: ScanCounts, errors: [InputError]) {
