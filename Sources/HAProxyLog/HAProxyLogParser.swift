@@ -338,6 +338,8 @@ public enum HAProxyLogParser {
         while true {
             var plus = false
             guard let value = s.signedValue(plus: &plus) else { return fail("timer is not a number", s.p) }
+            // HAProxy's timers are 32-bit milliseconds: anything larger is not a timer (and would spoil sums).
+            guard value <= Int(Int32.max) else { return fail("timer out of range", s.p) }
             if plus { out.logASAP = true }
             switch count {
             case 0: timers.0 = value
@@ -482,7 +484,9 @@ public enum HAProxyLogParser {
         var timers = [0, 0, 0, 0, 0]
         for k in 0..<5 {
             var asap = false
-            guard let v = s.signedValue(plus: &asap), s.consumeSpace() else { return fail("timer malformed", s.p) }
+            guard let v = s.signedValue(plus: &asap), v <= Int(Int32.max), s.consumeSpace() else {
+                return fail("timer malformed", s.p)
+            }
             if asap { out.logASAP = true }
             timers[k] = v
         }

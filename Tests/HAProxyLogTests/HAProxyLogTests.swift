@@ -174,6 +174,9 @@ struct HAProxyLogTests {
             line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1/4 190 -- 1/1/0/0/0 0/0",
             reason: "expected 3 or 5 timers"),
         Malformed(
+            line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/99999999999 190 -- 1/1/0/0/0 0/0",
+            reason: "timer out of range"),
+        Malformed(
             line: "127.0.0.1:1 [26/Nov/2026:08:51:05.487] fe be/s 1/0/1 many -- 1/1/0/0/0 0/0",
             reason: "byte count is not a number"),
         Malformed(

@@ -64,7 +64,7 @@ public struct URLReport: LineAccumulator {
         let timers = (line.requestTime, line.queueTime, line.connectTime, line.responseTime, line.totalTime)
         let failed = timers.0 < 0 || timers.1 < 0 || timers.2 < 0 || timers.3 < 0 || timers.4 < 0
         groups[i].requests += 1
-        groups[i].bytes &+= line.bytesRead
+        groups[i].bytes = TrafficStats.saturating(groups[i].bytes, line.bytesRead)
         groups[i].totalTime += timers.3 >= 0 ? timers.3 : max(0, timers.4)
         if failed {
             groups[i].errors += 1
@@ -79,7 +79,7 @@ public struct URLReport: LineAccumulator {
             a.errors += b.errors
             a.totalTime += b.totalTime
             a.okTime += b.okTime
-            a.bytes &+= b.bytes
+            a.bytes = TrafficStats.saturating(a.bytes, b.bytes)
         }
     }
 }

@@ -31,7 +31,7 @@ public struct TrafficStats: Sendable, Equatable {
             responseTime.add(line.responseTime)
         }
         if LineFilter.isError(line, in: buffer) { errors += 1 }
-        bytes &+= line.bytesRead
+        bytes = TrafficStats.saturating(bytes, line.bytesRead)
         totalTime.add(line.totalTime)
     }
 
@@ -40,10 +40,17 @@ public struct TrafficStats: Sendable, Equatable {
         sessions += o.sessions
         for i in 0..<6 { statusClasses[i] += o.statusClasses[i] }
         errors += o.errors
-        bytes &+= o.bytes
+        bytes = TrafficStats.saturating(bytes, o.bytes)
         responseTime.merge(o.responseTime)
         totalTime.merge(o.totalTime)
         connectTime.merge(o.connectTime)
+    }
+
+    /// A byte sum that stops at the largest value instead of wrapping (only absurd inputs get there).
+    @inline(__always)
+    static func saturating(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int64.max : sum
     }
 
     /// Requests and sessions together.
