@@ -31,19 +31,7 @@ public struct Follower {
                 return read(fd, base + kept, raw.count - kept)
             }
             if n > 0 {
-                let filled = kept + n
-                if let cut = buffer[..<filled].lastIndex(of: 0x0A) {
-                    buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0...cut])) }
-                    kept = filled - cut - 1
-                    if kept > 0 {
-                        buffer.withUnsafeMutableBufferPointer { b in
-                            guard let base = b.baseAddress else { return }
-                            memmove(base, base + cut + 1, kept)
-                        }
-                    }
-                } else {
-                    kept = filled
-                }
+                kept = deliverWholeLines(&buffer, filled: kept + n, body)
                 continue
             }
             if n < 0 && errno != EINTR { throw InputError(path: path, reason: String(cString: strerror(errno))) }

@@ -59,17 +59,7 @@ struct GzipReader {
                     throw InputError(path: path, reason: "not a valid gzip file (zlib error \(status))")
                 }
                 // Hand over the whole lines produced so far.
-                if let cut = output[..<kept].lastIndex(of: 0x0A) {
-                    output.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0...cut])) }
-                    let rest = kept - cut - 1
-                    if rest > 0 {
-                        output.withUnsafeMutableBufferPointer { b in
-                            guard let base = b.baseAddress else { return }
-                            memmove(base, base + cut + 1, rest)
-                        }
-                    }
-                    kept = rest
-                }
+                kept = deliverWholeLines(&output, filled: kept, body)
                 if used == 0 && produced == 0 { break }
             }
             if finished {

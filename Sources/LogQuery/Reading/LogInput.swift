@@ -6,6 +6,21 @@
     import Darwin
 #endif
 
+/// Hands the whole lines of `buffer[0..<filled]` to `body` and moves the unfinished last line to the front;
+/// returns its length (what is kept for the next read).
+func deliverWholeLines(_ buffer: inout [UInt8], filled: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
+    guard let cut = buffer[..<filled].lastIndex(of: 0x0A) else { return filled }
+    buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0...cut])) }
+    let rest = filled - cut - 1
+    if rest > 0 {
+        buffer.withUnsafeMutableBufferPointer { b in
+            guard let base = b.baseAddress else { return }
+            memmove(base, base + cut + 1, rest)
+        }
+    }
+    return rest
+}
+
 /// Why an input could not be read, naming it.
 public struct InputError: Error, CustomStringConvertible, Sendable {
     public var path: String
@@ -148,28 +163,7 @@ struct BlockReader {
             if kept > 0 { buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<kept])) } }
             return kept > 0
         }
-        let filled = kept + n
-        let lastNewline = buffer.withUnsafeBufferPointer { b -> Int? in
-            var i = filled - 1
-            while i >= 0 {
-                if b[i] == 0x0A { return i }
-                i -= 1
-            }
-            return nil
-        }
-        guard let cut = lastNewline else {
-            kept = filled
-            return true
-        }
-        buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0...cut])) }
-        let rest = filled - cut - 1
-        if rest > 0 {
-            buffer.withUnsafeMutableBufferPointer { b in
-                guard let base = b.baseAddress else { return }
-                memmove(base, base + cut + 1, rest)
-            }
-        }
-        kept = rest
+        kept = deliverWholeLines(&buffer, filled: kept + n, body)
         return true
     }
 }

@@ -83,10 +83,10 @@ public struct Scanner: Sendable {
     /// One worker per core.
     public static var defaultWorkers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-    /// Scans the files (`-` is stdin; no files means stdin). Unreadable files are reported in `errors` and the
-    /// others are still read.
     // Specialised here for every report, so that the command (another module) gets code without generic
     // dispatch: an unspecialised scan copies each parsed line to call the accumulator.
+    /// Scans the files (`-` is stdin; no files means stdin). Unreadable files are reported in `errors` and the
+    /// others are still read.
     @_specialize(exported:true,where A == BackendReport)
     @_specialize(exported:true,where A == ServerReport)
     @_specialize(exported:true,where A == StatusReport)
