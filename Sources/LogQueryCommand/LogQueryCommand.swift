@@ -15,8 +15,9 @@ struct LogQueryCommand: ParsableCommand {
         commandName: "logquery",
         abstract: "Query stored HAProxy logs by backend, server, status, termination state and client.",
         discussion: """
-            Reads /var/log/haproxy.log-style files (traditional or RFC 3339 syslog prefix, or bare lines): \
-            tcplog, httplog and CLF lines, server state messages, anything else counted as not understood. \
+            Reads /var/log/haproxy.log-style files (traditional or RFC 3339 syslog prefix, or bare lines; .gz \
+            too; rotated sets oldest first): tcplog, httplog and CLF lines and server state messages. Other \
+            programs' lines are counted as other, broken lines as not understood (--show-unparsed shows them). \
             Files are scanned on every core; with no file (or -), standard input is read.
             """,
         version: LogQuery.version,
@@ -177,7 +178,7 @@ func report(counts: ScanCounts, errors: [InputError], showUnparsed: Bool) {
     for e in errors { printError("logquery: \(e)") }
     if counts.malformed > 0 {
         printError(
-            "logquery: \(counts.malformed) lines not understood"
+            "logquery: \(counts.malformed) line\(counts.malformed == 1 ? "" : "s") not understood"
                 + (showUnparsed ? "" : " (--show-unparsed shows the first ones)"))
     }
     if showUnparsed {

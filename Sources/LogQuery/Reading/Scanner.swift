@@ -65,6 +65,21 @@ public struct ScanCounts: Hashable, Sendable {
     }
 
     static let sampleLimit = 5
+
+    /// A line as it can be shown on a terminal: printable ASCII kept, every other byte as `\xNN`, at most 300
+    /// characters.
+    static func printable(_ line: UnsafeBufferPointer<UInt8>) -> String {
+        var out: [UInt8] = []
+        for b in line.prefix(300) {
+            if b >= 0x20 && b < 0x7F {
+                out.append(b)
+            } else {
+                out.append(contentsOf: [0x5C, 0x78, ASCII.hexDigit(b >> 4), ASCII.hexDigit(b & 0x0F)])
+            }
+        }
+        if line.count > 300 { out.append(contentsOf: "…".utf8) }
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 /// Runs a query over inputs: each file is mapped and cut at line boundaries into one piece per core; stdin is
@@ -251,12 +266,12 @@ public struct Scanner: Sendable {
             case .other:
                 counts.other += 1
                 if counts.samples.count < ScanCounts.sampleLimit && !line.isEmpty {
-                    counts.samples.append("\(String(decoding: line, as: UTF8.self)) (not an HAProxy line)")
+                    counts.samples.append("\(ScanCounts.printable(line)) (not an HAProxy line)")
                 }
             case .malformed(let error):
                 counts.malformed += 1
                 if counts.samples.count < ScanCounts.sampleLimit {
-                    counts.samples.append("\(String(decoding: line, as: UTF8.self)) (\(error))")
+                    counts.samples.append("\(ScanCounts.printable(line)) (\(error))")
                 }
             }
         }
