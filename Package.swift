@@ -113,6 +113,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SyslogSinkTests",
+            dependencies: ["SyslogSink", "SyslogProtocol", "TestSupport"]
+        ),
+        .testTarget(
             name: "LogQueryTests",
             dependencies: [
                 "LogQuery", "HAProxyLog", "LogCore", "TestSupport",

@@ -1,0 +1,314 @@
+import SyslogProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension RsyslogConfigParser {
+    /// `$Directive value`: the legacy settings, each affecting the lines after it.
+    mutating func directive(_ line: String, _ location: SourceLocation) throws {
+        let parts = line.dropFirst().split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" })
+        let name = String(parts.first ?? "").lowercased()
+        let value = parts.count > 1 ? String(parts[1]).trimmingSpaces() : ""
+        func onOff() throws -> Bool {
+            switch value.lowercased() {
+            case "on", "yes", "1": return true
+            case "off", "no", "0": return false
+            default:
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$\(name) takes on or off, not '\(value)'")
+            }
+        }
+        func mode() throws -> UInt16 {
+            guard let m = UInt16(value, radix: 8), m <= 0o7777 else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$\(name) takes an octal mode, not '\(value)'")
+            }
+            return m
+        }
+        func port() throws -> Int {
+            if value.isEmpty { return 514 }
+            guard let p = Int(value), (1...65535).contains(p) else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$\(name): '\(value)' is not a port")
+            }
+            return p
+        }
+        func requireModule(_ module: String) -> Bool {
+            if configuration.loadedModules.contains(module) { return true }
+            warn(
+                location,
+                "invalid or yet-unknown config file command '$\(name)' - have you forgotten to load a module (\(module))?"
+            )
+            return false
+        }
+        switch name {
+        case "modload":
+            let module = value.lowercased()
+            if module == "imudp" || module == "imtcp" || module == "imuxsock" || module == "omjournal"
+                || module == "imklog"
+            {
+                if configuration.loadedModules.contains(module) {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location, message: "module '\(module)' already in this config")
+                }
+                configuration.loadedModules.insert(module)
+                if module == "imklog" { warn(location, "module imklog (kernel log) is accepted and not run") }
+            } else {
+                warn(location, "module '\(value)' is not supported and is ignored")
+            }
+        case "udpserveraddress":
+            state.udpAddress = value == "*" || value.isEmpty ? nil : value
+        case "udpserverrun":
+            if requireModule("imudp") { configuration.inputs.append(.udp(address: state.udpAddress, port: try port())) }
+        case "inputtcpserverrun":
+            if requireModule("imtcp") {
+                configuration.inputs.append(.tcp(address: nil, port: try port(), maxSessions: 200))
+            }
+        case "includeconfig":
+            for path in RsyslogConfigParser.expandInclude(value) { try include(path, from: location) }
+        case "template":
+            let pieces = value.split(separator: ",", maxSplits: 1)
+            guard pieces.count == 2, let quoted = pieces.last.map({ String($0).trimmingSpaces() }),
+                quoted.hasPrefix("\""),
+                quoted.count >= 2
+            else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "$template takes name,\"string\"")
+            }
+            var text = quoted.dropFirst()
+            if let end = text.lastIndex(of: "\"") { text = text[..<end] }
+            configuration.templates[String(pieces[0]).trimmingSpaces().lowercased()] = String(text)
+        case "actionfiledefaulttemplate":
+            guard SyslogTemplate(name: value) != nil || configuration.templates[value.lowercased()] != nil else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "template '\(value)' is not defined")
+            }
+            state.defaultTemplate = value
+        case "filecreatemode": state.fileCreateMode = try mode()
+        case "dircreatemode": state.dirCreateMode = try mode()
+        case "actionfileenablesync": state.sync = try onOff()
+        case "maxmessagesize":
+            var text = value.lowercased()
+            var factor = 1
+            if text.hasSuffix("k") {
+                factor = 1024
+                text.removeLast()
+            } else if text.hasSuffix("m") {
+                factor = 1 << 20
+                text.removeLast()
+            }
+            guard let n = Int(text), n * factor >= 128 else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$MaxMessageSize: '\(value)' (at least 128)")
+            }
+            configuration.maxMessageSize = n * factor
+            configuration.parseOptions.maxMessageSize = n * factor
+        case "escapecontrolcharactersonreceive": configuration.parseOptions.escapeControlCharacters = try onOff()
+        case "escape8bitcharactersonreceive": configuration.parseOptions.escape8BitCharacters = try onOff()
+        case "droptrailinglfonreception": configuration.parseOptions.dropTrailingLF = try onOff()
+        case "repeatedmsgreduction": configuration.repeatedMessageReduction = try onOff()
+        case "preservefqdn": configuration.preserveFQDN = try onOff()
+        case "workdirectory": configuration.workDirectory = value
+        case "fileowner", "filegroup", "dirowner", "dirgroup", "umask", "createdirs", "allowedsender",
+            "failonchownfailure", "controlcharacterescapeprefix", "inputtcpmaxsessions", "addunixlistensocket",
+            "systemlogsocketname", "omitlocallogging":
+            // Read and kept for the runtime of the sink's issue; accepted here.
+            if name == "addunixlistensocket" { configuration.inputs.append(.unixSocket(path: value)) }
+        default:
+            warn(location, "unknown directive '$\(name)' ignored")
+        }
+    }
+
+    /// `$IncludeConfig`: a glob, its matches in sorted order; a directory ending in '/' includes its files
+    /// (dot-files skipped).
+    static func expandInclude(_ pattern: String) -> [String] {
+        var target = pattern
+        if target.hasSuffix("/") { target += "*" }
+        var result = glob_t()
+        defer { globfree(&result) }
+        guard glob(target, 0, nil, &result) == 0 else { return [] }
+        var paths: [String] = []
+        for i in 0..<Int(result.gl_pathc) {
+            guard let p = result.gl_pathv[i] else { continue }
+            let path = String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
+            if path.split(separator: "/").last?.hasPrefix(".") == true { continue }
+            paths.append(path)
+        }
+        return paths.sorted()
+    }
+
+    // MARK: RainerScript objects
+
+    static func objectName(_ line: String) -> String? {
+        for name in [
+            "module", "input", "global", "template", "action", "ruleset", "main_queue", "parser", "lookup_table",
+        ] {
+            let rest = line.dropFirst(name.count).drop { $0 == " " }
+            if line.lowercased().hasPrefix(name) && rest.hasPrefix("(") { return name }
+        }
+        return nil
+    }
+
+    /// Whether the parentheses (outside quotes) are balanced.
+    static func balanced(_ text: String) -> Bool {
+        var depth = 0
+        var quote: Character?
+        var escaped = false
+        for c in text {
+            if escaped {
+                escaped = false
+                continue
+            }
+            if c == "\\" {
+                escaped = true
+                continue
+            }
+            if let q = quote {
+                if c == q { quote = nil }
+                continue
+            }
+            if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "(" {
+                depth += 1
+            } else if c == ")" {
+                depth -= 1
+            }
+        }
+        return depth <= 0
+    }
+
+    /// `name(key="value" key="value" …)` into its parameters (keys lower-cased).
+    static func parameters(_ statement: String, _ location: SourceLocation) throws -> [String: String] {
+        guard let open = statement.firstIndex(of: "("), let close = statement.lastIndex(of: ")"), open < close else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "unbalanced parentheses")
+        }
+        var params: [String: String] = [:]
+        var s = Substring(statement[statement.index(after: open)..<close])
+        while true {
+            s = s.drop { $0 == " " || $0 == "\t" }
+            if s.isEmpty { break }
+            guard let eq = s.firstIndex(of: "=") else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "expected name=\"value\" in '\(s.prefix(40))'")
+            }
+            let key = s[..<eq].trimmingCharacters().lowercased()
+            s = s[s.index(after: eq)...].drop { $0 == " " }
+            guard let q = s.first, q == "\"" || q == "'" else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "the value of \(key) must be quoted")
+            }
+            s = s.dropFirst()
+            var value = ""
+            var closed = false
+            while let c = s.first {
+                s = s.dropFirst()
+                if c == "\\", let next = s.first {
+                    value.append(next)
+                    s = s.dropFirst()
+                    continue
+                }
+                if c == q {
+                    closed = true
+                    break
+                }
+                value.append(c)
+            }
+            guard closed else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "the value of \(key) is not closed")
+            }
+            params[key] = value
+        }
+        return params
+    }
+
+    mutating func object(_ name: String, _ statement: String, _ location: SourceLocation) throws {
+        let p = try RsyslogConfigParser.parameters(statement, location)
+        func port(_ text: String?) throws -> Int {
+            guard let text, let n = Int(text), (1...65535).contains(n) else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "'\(text ?? "")' is not a port")
+            }
+            return n
+        }
+        switch name {
+        case "module":
+            guard let module = p["load"]?.lowercased() else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "module() needs load=")
+            }
+            if configuration.loadedModules.contains(module) {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "module '\(module)' already in this config")
+            }
+            configuration.loadedModules.insert(module)
+            if !["imudp", "imtcp", "imuxsock", "omjournal", "builtin:omfile"].contains(module) {
+                warn(location, "module '\(module)' is not supported and is ignored")
+            }
+        case "input":
+            switch p["type"]?.lowercased() {
+            case "imudp":
+                configuration.inputs.append(.udp(address: p["address"], port: try port(p["port"] ?? "514")))
+            case "imtcp":
+                configuration.inputs.append(
+                    .tcp(
+                        address: p["address"], port: try port(p["port"]),
+                        maxSessions: Int(p["maxsessions"] ?? "") ?? 200))
+            case "imuxsock":
+                configuration.inputs.append(.unixSocket(path: p["socket"] ?? "/dev/log"))
+            default:
+                warn(location, "input type '\(p["type"] ?? "")' is not supported and is ignored")
+            }
+        case "global":
+            if let dir = p["workdirectory"] { configuration.workDirectory = dir }
+            if let size = p["maxmessagesize"], let n = Int(size.lowercased().replacingOccurrences("k", "")) {
+                let bytes = size.lowercased().hasSuffix("k") ? n * 1024 : n
+                configuration.maxMessageSize = bytes
+                configuration.parseOptions.maxMessageSize = bytes
+            }
+        case "template":
+            guard let templateName = p["name"] else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "template() needs name=")
+            }
+            if p["type"]?.lowercased() == "string", let string = p["string"] {
+                configuration.templates[templateName.lowercased()] = string
+            } else {
+                warn(location, "template '\(templateName)' of type '\(p["type"] ?? "")' is not supported yet")
+            }
+        default:
+            warn(location, "\(name)() is not supported yet and is ignored")
+        }
+    }
+
+    /// Removes a `#` comment: at the start of a line or after a blank, outside quotes.
+    static func stripComment(_ line: String) -> String {
+        var quote: Character?
+        var previous: Character = " "
+        var out = ""
+        for c in line {
+            if let q = quote {
+                if c == q { quote = nil }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "#" && (previous == " " || previous == "\t") {
+                break
+            }
+            out.append(c)
+            previous = c
+        }
+        return out
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters() -> String { String(self).trimmingSpaces() }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(_ target: String, _ replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

@@ -1,0 +1,430 @@
+import SyslogProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads rsyslog.conf as rsyslog 8 does for what Tollgate supports: the legacy syntax (selectors and actions,
+/// `&` continuations, property filters, `$` directives with their order-sensitivity, `$IncludeConfig`) and the
+/// RainerScript object statements `module()`, `input()`, `global()`, `template()`. Errors name the file and
+/// line; unknown directives and not-yet-supported statements are warnings, and the rest still loads, as
+/// rsyslog does.
+public struct RsyslogConfigParser {
+    /// Settings that `$` directives change for the lines after them.
+    struct State {
+        var defaultTemplate = SyslogTemplate.fileFormat.rawValue
+        var fileCreateMode: UInt16 = 0o644
+        var dirCreateMode: UInt16 = 0o700
+        var udpAddress: String?
+        var sync = false
+    }
+
+    var configuration = SinkConfiguration()
+    var state = State()
+    var includeDepth = 0
+
+    public init() {}
+
+    /// Parses `path` and everything it includes.
+    public static func parse(file path: String) throws -> SinkConfiguration {
+        var parser = RsyslogConfigParser()
+        try parser.include(path, from: nil)
+        return parser.configuration
+    }
+
+    /// Parses configuration text (for tests); `name` stands for its file in messages.
+    public static func parse(text: String, name: String = "rsyslog.conf") throws -> SinkConfiguration {
+        var parser = RsyslogConfigParser()
+        try parser.parse(text, file: name)
+        return parser.configuration
+    }
+
+    mutating func include(_ path: String, from location: SourceLocation?) throws {
+        guard includeDepth < 16 else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location ?? SourceLocation(file: path, line: 0),
+                message: "includes nested too deep (a loop?)")
+        }
+        guard let text = RsyslogConfigParser.read(path) else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location ?? SourceLocation(file: path, line: 0),
+                message: "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        includeDepth += 1
+        defer { includeDepth -= 1 }
+        configuration.files.append(path)
+        try parse(text, file: path)
+    }
+
+    static func read(_ path: String) -> String? {
+        guard let f = fopen(path, "r") else { return nil }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: Lines
+
+    mutating func parse(_ text: String, file: String) throws {
+        let rawLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var logical: [(String, Int)] = []
+        var pending = ""
+        var startLine = 0
+        for (i, raw) in rawLines.enumerated() {
+            var line = RsyslogConfigParser.stripComment(raw)
+            if pending.isEmpty { startLine = i + 1 }
+            if line.hasSuffix("\\") {
+                line.removeLast()
+                pending += line + " "
+                continue
+            }
+            logical.append((pending + line, startLine))
+            pending = ""
+        }
+        if !pending.isEmpty { logical.append((pending, startLine)) }
+
+        var i = 0
+        var pendingSelector: (SinkFilter, SourceLocation)?
+        while i < logical.count {
+            let (line, number) = logical[i]
+            i += 1
+            let trimmed = line.trimmingSpaces()
+            if trimmed.isEmpty { continue }
+            let location = SourceLocation(file: file, line: number)
+            if let (filter, at) = pendingSelector {
+                // A selector whose action is on the next line.
+                pendingSelector = nil
+                if trimmed == "{" {
+                    i = try addBlock(filter, from: i, lines: logical, file: file, at: at)
+                } else {
+                    try addRule(filter, actionText: trimmed, at: at, location: location)
+                }
+                continue
+            }
+            if trimmed.hasPrefix("$") {
+                try directive(trimmed, location)
+            } else if trimmed.hasPrefix("&") {
+                let actionText = String(trimmed.dropFirst()).trimmingSpaces()
+                guard !configuration.rules.isEmpty else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location, message: "'&' continues no rule: nothing precedes it")
+                }
+                if let action = try action(actionText, location) {
+                    configuration.rules[configuration.rules.count - 1].actions.append(action)
+                }
+            } else if trimmed.hasPrefix(":") && !trimmed.hasPrefix(":om") {
+                let (filter, rest) = try propertyFilter(trimmed, location)
+                if rest.isEmpty {
+                    pendingSelector = (filter, location)
+                } else if rest == "{" {
+                    i = try addBlock(filter, from: i, lines: logical, file: file, at: location)
+                } else {
+                    try addRule(filter, actionText: rest, at: location, location: location)
+                }
+            } else if RsyslogConfigParser.objectName(trimmed) == "action" {
+                // A bare action() applies to every message.
+                var statement = trimmed
+                while !RsyslogConfigParser.balanced(statement) && i < logical.count {
+                    statement += " " + logical[i].0
+                    i += 1
+                }
+                let all = try PriorityFilter("*.*")
+                try addRule(.priority(all), actionText: statement, at: location, location: location)
+            } else if let open = RsyslogConfigParser.objectName(trimmed) {
+                // module(...), input(...), global(...), template(...): may span lines.
+                var statement = trimmed
+                while !RsyslogConfigParser.balanced(statement) && i < logical.count {
+                    statement += " " + logical[i].0
+                    i += 1
+                }
+                try object(open, statement, location)
+            } else if RsyslogConfigParser.isSelector(trimmed) {
+                let parts = trimmed.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" })
+                let filter: PriorityFilter
+                do {
+                    filter = try PriorityFilter(String(parts[0]))
+                } catch let e as PriorityFilter.Error {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: e.description)
+                }
+                if parts.count < 2 {
+                    pendingSelector = (.priority(filter), location)
+                } else if String(parts[1]).trimmingSpaces() == "{" {
+                    i = try addBlock(.priority(filter), from: i, lines: logical, file: file, at: location)
+                } else {
+                    try addRule(
+                        .priority(filter), actionText: String(parts[1]).trimmingSpaces(), at: location,
+                        location: location)
+                }
+            } else if let first = trimmed.first, first.isLetter || first == "*",
+                trimmed.prefix(while: { $0 != " " && $0 != "\t" }).contains("."),
+                !trimmed.hasPrefix("if "), !trimmed.hasPrefix("ruleset")
+            {
+                // Shaped like a selector but not lexing as one (`bsd_security.*`): say which name is wrong.
+                do {
+                    _ = try PriorityFilter(String(trimmed.prefix(while: { $0 != " " && $0 != "\t" })))
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "cannot read '\(trimmed)'")
+                } catch let e as PriorityFilter.Error {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: e.description)
+                }
+            } else {
+                warn(location, "statement not supported (yet): \(trimmed.prefix(60))")
+            }
+        }
+        if let (_, at) = pendingSelector {
+            throw ConfigDiagnostic(severity: .error, location: at, message: "selector without an action")
+        }
+    }
+
+    mutating func addRule(_ filter: SinkFilter, actionText: String, at: SourceLocation, location: SourceLocation) throws
+    {
+        var rule = SinkRule(filter: filter, actions: [], location: at)
+        if let a = try action(actionText, location) { rule.actions.append(a) }
+        configuration.rules.append(rule)
+    }
+
+    /// `filter {` action lines `}`: one rule with each line an action (`stop` included). Returns the index of
+    /// the line after the closing brace.
+    mutating func addBlock(
+        _ filter: SinkFilter, from start: Int, lines: [(String, Int)], file: String, at: SourceLocation
+    ) throws -> Int {
+        var rule = SinkRule(filter: filter, actions: [], location: at)
+        var i = start
+        while i < lines.count {
+            let (line, number) = lines[i]
+            i += 1
+            let text = line.trimmingSpaces()
+            if text.isEmpty { continue }
+            if text == "}" {
+                configuration.rules.append(rule)
+                return i
+            }
+            if let a = try action(text, SourceLocation(file: file, line: number)) { rule.actions.append(a) }
+        }
+        throw ConfigDiagnostic(severity: .error, location: at, message: "'{' is never closed")
+    }
+
+    mutating func warn(_ location: SourceLocation, _ message: String) {
+        configuration.warnings.append(ConfigDiagnostic(severity: .warning, location: location, message: message))
+    }
+
+    // MARK: Actions
+
+    mutating func action(_ text: String, _ location: SourceLocation) throws -> SinkAction? {
+        if text == "~" {
+            warn(location, "~ action is deprecated, consider using the 'stop' statement")
+            return .stop
+        }
+        if text == "stop" { return .stop }
+        if text.hasPrefix("action(") || text.hasPrefix("action (") {
+            return try actionObject(RsyslogConfigParser.parameters(text, location), location)
+        }
+        var body = text
+        var template: String?
+        if let semicolon = body.lastIndex(of: ";"), !body.hasPrefix(":omusrmsg:") {
+            template = String(body[body.index(after: semicolon)...]).trimmingSpaces()
+            body = String(body[..<semicolon])
+        }
+        func checkTemplate(_ name: String) -> Bool {
+            if SyslogTemplate(name: name) != nil || configuration.templates[name.lowercased()] != nil { return true }
+            warn(location, "Could not find template '\(name)' - action disabled")
+            return false
+        }
+        if body.hasPrefix(":omfile:") { body = String(body.dropFirst(8)) }
+        if body.hasPrefix("-/") || body.hasPrefix("/") || body.hasPrefix("./") || body.hasPrefix("-.") {
+            let path = body.hasPrefix("-") ? String(body.dropFirst()) : body
+            let name = template ?? state.defaultTemplate
+            guard checkTemplate(name) else { return nil }
+            return .file(
+                path: path, template: name, sync: state.sync && !body.hasPrefix("-"),
+                createMode: state.fileCreateMode, dirCreateMode: state.dirCreateMode)
+        }
+        if body.hasPrefix("?") || body.hasPrefix("-?") {
+            let dyna = String(body.drop { $0 == "-" || $0 == "?" })
+            guard configuration.templates[dyna.lowercased()] != nil else {
+                warn(location, "Could not find template '\(dyna)' - action disabled")
+                return nil
+            }
+            let name = template ?? state.defaultTemplate
+            guard checkTemplate(name) else { return nil }
+            return .dynamicFile(template: name, fileTemplate: dyna)
+        }
+        if body.hasPrefix("@") {
+            var rest = Substring(body.dropFirst())
+            let tcp = rest.hasPrefix("@")
+            if tcp { rest = rest.dropFirst() }
+            var octet = false
+            if rest.hasPrefix("(") {
+                guard let close = rest.firstIndex(of: ")") else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "unclosed '(' in \(text)")
+                }
+                octet = rest[rest.index(after: rest.startIndex)..<close].contains("o")
+                rest = rest[rest.index(after: close)...]
+            }
+            var host = String(rest)
+            var port = 514
+            if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+                let after = host[host.index(after: close)...]
+                if after.hasPrefix(":") {
+                    guard let p = Int(after.dropFirst()), (1...65535).contains(p) else {
+                        throw ConfigDiagnostic(severity: .error, location: location, message: "bad port in \(text)")
+                    }
+                    port = p
+                }
+                host = String(host[host.index(after: host.startIndex)..<close])
+            } else if let colon = host.lastIndex(of: ":") {
+                guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "bad port in \(text)")
+                }
+                port = p
+                host = String(host[..<colon])
+            }
+            guard !host.isEmpty else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "no host in \(text)")
+            }
+            let name = template ?? SyslogTemplate.traditionalForwardFormat.rawValue
+            guard checkTemplate(name) else { return nil }
+            return .forward(host: host, port: port, tcp: tcp, octetCounted: octet, template: name)
+        }
+        if body.hasPrefix(":omusrmsg:") || body.hasPrefix("|") || body == "*" {
+            warn(location, "action '\(text)' (user messages, pipes) is accepted and not carried out")
+            return .ignored(text)
+        }
+        if body.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "," || $0 == "_" }) {
+            warn(location, "action '\(text)' (messages to users) is accepted and not carried out")
+            return .ignored(text)
+        }
+        throw ConfigDiagnostic(severity: .error, location: location, message: "cannot read action '\(text)'")
+    }
+
+    /// `action(type="omfile" file=… | dynaFile=…, type="omfwd" target= port= protocol= TCP_Framing=,
+    /// type="omjournal")`.
+    mutating func actionObject(_ p: [String: String], _ location: SourceLocation) throws -> SinkAction? {
+        func templateName(_ fallback: String) -> String? {
+            let name = p["template"] ?? fallback
+            if SyslogTemplate(name: name) != nil || configuration.templates[name.lowercased()] != nil { return name }
+            warn(location, "Could not find template '\(name)' - action disabled")
+            return nil
+        }
+        switch p["type"]?.lowercased() {
+        case "omfile":
+            guard let name = templateName(state.defaultTemplate) else { return nil }
+            if let file = p["file"] {
+                return .file(
+                    path: file, template: name, sync: (p["sync"] ?? "off") == "on",
+                    createMode: p["filecreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.fileCreateMode,
+                    dirCreateMode: p["dircreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.dirCreateMode)
+            }
+            if let dyna = p["dynafile"] {
+                guard configuration.templates[dyna.lowercased()] != nil else {
+                    warn(location, "Could not find template '\(dyna)' - action disabled")
+                    return nil
+                }
+                return .dynamicFile(template: name, fileTemplate: dyna)
+            }
+            throw ConfigDiagnostic(severity: .error, location: location, message: "omfile needs file= or dynaFile=")
+        case "omfwd":
+            guard let target = p["target"] else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "omfwd needs target=")
+            }
+            guard let port = Int(p["port"] ?? "514"), (1...65535).contains(port) else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "omfwd: '\(p["port"] ?? "")' is not a port")
+            }
+            guard let name = templateName(SyslogTemplate.traditionalForwardFormat.rawValue) else { return nil }
+            return .forward(
+                host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",
+                octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name)
+        case "omjournal":
+            return .journal
+        default:
+            warn(location, "action type '\(p["type"] ?? "")' is not supported and is ignored")
+            return nil
+        }
+    }
+
+    // MARK: Filters
+
+    /// `:property, [!]operation, "value"` and what follows it (the action, possibly empty).
+    mutating func propertyFilter(_ text: String, _ location: SourceLocation) throws -> (SinkFilter, String) {
+        let b = Array(text.utf8.dropFirst())
+        guard let comma = b.firstIndex(of: 0x2C) else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "property filter without ','")
+        }
+        let property = String(decoding: b[..<comma], as: UTF8.self).trimmingSpaces().lowercased()
+        let rest = b[(comma + 1)...]
+        guard let comma2 = rest.firstIndex(of: 0x2C) else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "property filter without operation")
+        }
+        var operation = String(decoding: rest[..<comma2], as: UTF8.self).trimmingSpaces()
+        let negated = operation.hasPrefix("!")
+        if negated { operation.removeFirst() }
+        let known = ["contains", "isequal", "startswith", "regex", "ereregex", "isempty"]
+        guard known.contains(operation) else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "unknown property filter operation '\(operation)'")
+        }
+        var p = comma2 + 1
+        while p < b.count && (b[p] == 0x20 || b[p] == 0x09) { p += 1 }
+        guard p < b.count, b[p] == 0x22 else {
+            if operation == "isempty" {
+                return (
+                    .property(name: property, operation: operation, negated: negated, value: ""),
+                    String(decoding: b[p...], as: UTF8.self).trimmingSpaces()
+                )
+            }
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "property filter value must be quoted")
+        }
+        p += 1
+        var value: [UInt8] = []
+        var closed = false
+        while p < b.count {
+            if b[p] == 0x5C && p + 1 < b.count && (b[p + 1] == 0x22 || b[p + 1] == 0x5C) {
+                value.append(b[p + 1])
+                p += 2
+                continue
+            }
+            if b[p] == 0x22 {
+                closed = true
+                p += 1
+                break
+            }
+            value.append(b[p])
+            p += 1
+        }
+        guard closed else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "property filter value is not closed")
+        }
+        return (
+            .property(
+                name: property, operation: operation, negated: negated, value: String(decoding: value, as: UTF8.self)),
+            String(decoding: b[p...], as: UTF8.self).trimmingSpaces()
+        )
+    }
+
+    /// The selector token as rsyslog's lexer accepts it: `[*a-z][*a-z]*[0-7]*[.,][,!=;.*a-z0-7]+`.
+    static func isSelector(_ line: String) -> Bool {
+        let token = line.prefix { $0 != " " && $0 != "\t" }.lowercased()
+        guard let first = token.first, first == "*" || first.isLetter, token.contains(".") else { return false }
+        return token.allSatisfy { $0.isLetter || $0.isNumber || "*.,;!=".contains($0) }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+}

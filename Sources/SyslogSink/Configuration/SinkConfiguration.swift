@@ -1,0 +1,73 @@
+import SyslogProtocol
+
+/// A place in a configuration file, for messages that name it.
+public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var description: String { "\(file):\(line)" }
+}
+
+/// A warning or error about the configuration, with its place, worded for the person who wrote it.
+public struct ConfigDiagnostic: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case warning, error }
+    public var severity: Severity
+    public var location: SourceLocation
+    public var message: String
+    public var description: String { "\(location): \(severity.rawValue): \(message)" }
+}
+
+/// What a rule does with a matching message.
+public enum SinkAction: Hashable, Sendable {
+    /// Write to a file (`/var/log/x`, `-/var/log/x`, `action(type="omfile" file=…)`).
+    case file(path: String, template: String, sync: Bool, createMode: UInt16, dirCreateMode: UInt16)
+    /// Write to a file whose name a template makes (`?Template`).
+    case dynamicFile(template: String, fileTemplate: String)
+    /// Forward over UDP (`@host:port`) or TCP (`@@host:port`, octet-counted with `@@(o)`).
+    case forward(host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String)
+    /// Send to journald.
+    case journal
+    /// Stop processing this message (`stop`, `~`).
+    case stop
+    /// Accepted and not carried out (`:omusrmsg:`, pipes): a warning says so.
+    case ignored(String)
+}
+
+/// What selects messages for a rule.
+public enum SinkFilter: Hashable, Sendable {
+    case priority(PriorityFilter)
+    /// `:property, [!]operation, "value"`
+    case property(name: String, operation: String, negated: Bool, value: String)
+}
+
+/// A filter and the actions run for the messages it selects (a selector line and its `&` lines).
+public struct SinkRule: Hashable, Sendable {
+    public var filter: SinkFilter
+    public var actions: [SinkAction]
+    public var location: SourceLocation
+}
+
+/// A listening input.
+public enum SinkInput: Hashable, Sendable {
+    case udp(address: String?, port: Int)
+    case tcp(address: String?, port: Int, maxSessions: Int)
+    case unixSocket(path: String)
+}
+
+/// An rsyslog.conf read into values: inputs, rules in order, templates, global settings, and what was said
+/// about it.
+public struct SinkConfiguration: Sendable {
+    public var inputs: [SinkInput] = []
+    public var rules: [SinkRule] = []
+    /// Templates defined by `$template` / `template()`, by name (lower-cased, as rsyslog looks them up).
+    public var templates: [String: String] = [:]
+    public var loadedModules: Set<String> = []
+    public var workDirectory: String?
+    public var maxMessageSize = SyslogParseOptions.defaultMaxMessageSize
+    public var parseOptions = SyslogParseOptions()
+    public var repeatedMessageReduction = false
+    public var preserveFQDN = false
+    public var files: [String] = []
+    public var warnings: [ConfigDiagnostic] = []
+
+    public init() {}
+}

@@ -1,0 +1,187 @@
+import Foundation
+import SyslogProtocol
+import TestSupport
+import Testing
+
+@testable import SyslogSink
+
+@Suite("rsyslog.conf")
+struct ConfigParserTests {
+    @Test func theSeedsConfigurationWithItsInclude() throws {
+        let dir = try TemporaryDirectory(prefix: "rsyslog-conf")
+        try FileManager.default.createDirectory(atPath: dir.file("rsyslog.d"), withIntermediateDirectories: true)
+        try "$ModLoad imudp\n$UDPServerRun 514\n$IncludeConfig \(dir.file("rsyslog.d"))/*.conf\n"
+            .write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try "local0.*    /var/log/haproxy.log\n&~\n"
+            .write(toFile: dir.file("rsyslog.d/haproxy.conf"), atomically: true, encoding: .utf8)
+        try "# a dot-file is skipped\nbogus line\n".write(
+            toFile: dir.file("rsyslog.d/.hidden.conf"), atomically: true, encoding: .utf8)
+        let c = try RsyslogConfigParser.parse(file: dir.file("rsyslog.conf"))
+        #expect(c.inputs == [.udp(address: nil, port: 514)])
+        #expect(c.rules.count == 1)
+        let rule = try #require(c.rules.first)
+        guard case .priority(let filter) = rule.filter else {
+            Issue.record("not a selector")
+            return
+        }
+        #expect(filter.matches(Priority(facility: .local0, severity: .debug)))
+        #expect(!filter.matches(Priority(facility: .local1, severity: .emergency)))
+        #expect(rule.actions.count == 2)
+        guard case .file(let path, let template, _, let mode, let dirMode) = rule.actions[0] else {
+            Issue.record("not a file action")
+            return
+        }
+        #expect(path == "/var/log/haproxy.log")
+        #expect(template == "RSYSLOG_FileFormat", "rsyslog 8's omfile default")
+        #expect(mode == 0o644 && dirMode == 0o700)
+        #expect(rule.actions[1] == .stop)
+        #expect(c.warnings.map(\.message) == ["~ action is deprecated, consider using the 'stop' statement"])
+        #expect(c.warnings.first?.location.description == dir.file("rsyslog.d/haproxy.conf") + ":2")
+    }
+
+    @Test func orderSensitiveDirectives() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                local0.* /var/log/before.log
+                $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+                $FileCreateMode 0640
+                $DirCreateMode 0755
+                local0.* -/var/log/after.log
+                $template Short,"%msg%\\n"
+                local1.* /var/log/short.log;Short
+                local2.* /var/log/missing.log;Undefined
+                $ModLoad imudp
+                $UDPServerAddress 127.0.0.1
+                $UDPServerRun 5514
+                $UDPServerAddress *
+                $UDPServerRun 5515
+                """)
+        let actions = c.rules.flatMap(\.actions)
+        #expect(actions.count == 3, "the action with an undefined template is disabled")
+        #expect(
+            actions[0]
+                == .file(
+                    path: "/var/log/before.log", template: "RSYSLOG_FileFormat", sync: false, createMode: 0o644,
+                    dirCreateMode: 0o700))
+        #expect(
+            actions[1]
+                == .file(
+                    path: "/var/log/after.log", template: "RSYSLOG_TraditionalFileFormat", sync: false,
+                    createMode: 0o640, dirCreateMode: 0o755))
+        #expect(
+            actions[2]
+                == .file(
+                    path: "/var/log/short.log", template: "Short", sync: false, createMode: 0o640, dirCreateMode: 0o755)
+        )
+        #expect(
+            c.warnings.contains { $0.message.contains("Could not find template 'Undefined'") && $0.location.line == 8 })
+        #expect(c.inputs == [.udp(address: "127.0.0.1", port: 5514), .udp(address: nil, port: 5515)])
+    }
+
+    @Test func filtersActionsAndBlocks() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                :programname, startswith, "haproxy" {
+                  /var/log/haproxy.log
+                  stop
+                }
+                :msg, !contains, "sec\\"ret" /var/log/clean.log
+                *.info;mail.none
+                    -/var/log/messages
+                & @@(o)collector.example.net:10514
+                & @[2001:db8::1]:1514
+                & :omusrmsg:*
+                module(load="omjournal")
+                local3.* action(type="omjournal")
+                action(type="omfwd" target="10.0.0.9" port="6514" protocol="tcp" TCP_Framing="octet-counted")
+                module(load="imtcp" maxSessions="500")
+                input(type="imtcp" port="10514")
+                """)
+        #expect(c.rules.count == 5)
+        #expect(
+            c.rules[0].filter
+                == .property(name: "programname", operation: "startswith", negated: false, value: "haproxy"))
+        #expect(c.rules[0].actions.count == 2 && c.rules[0].actions[1] == .stop)
+        #expect(c.rules[1].filter == .property(name: "msg", operation: "contains", negated: true, value: "sec\"ret"))
+        #expect(c.rules[2].actions.count == 4)
+        #expect(
+            c.rules[2].actions[1]
+                == .forward(
+                    host: "collector.example.net", port: 10514, tcp: true, octetCounted: true,
+                    template: "RSYSLOG_TraditionalForwardFormat"))
+        #expect(
+            c.rules[2].actions[2]
+                == .forward(
+                    host: "2001:db8::1", port: 1514, tcp: false, octetCounted: false,
+                    template: "RSYSLOG_TraditionalForwardFormat"))
+        #expect(c.rules[3].actions == [.journal])
+        #expect(
+            c.rules[4].actions == [
+                .forward(
+                    host: "10.0.0.9", port: 6514, tcp: true, octetCounted: true,
+                    template: "RSYSLOG_TraditionalForwardFormat")
+            ])
+        #expect(c.inputs == [.tcp(address: nil, port: 10514, maxSessions: 200)])
+        #expect(c.warnings.contains { $0.message.contains(":omusrmsg:*") })
+    }
+
+    struct Bad: CustomTestStringConvertible, Sendable {
+        let text: String
+        let line: Int
+        let message: String
+        var testDescription: String { message }
+    }
+
+    static let bad: [Bad] = [
+        Bad(text: "# comment\nlocal0.bogus /x", line: 2, message: "unknown priority name \"bogus\""),
+        Bad(text: "\n\nbsd_security.* /x", line: 3, message: "unknown facility name \"bsd_security\""),
+        Bad(text: "& /x", line: 1, message: "'&' continues no rule: nothing precedes it"),
+        Bad(text: "local0.*", line: 1, message: "selector without an action"),
+        Bad(text: "$ModLoad imudp\nmodule(load=\"imudp\")", line: 2, message: "module 'imudp' already in this config"),
+        Bad(text: "$ModLoad imudp\n$UDPServerRun 99999", line: 2, message: "$udpserverrun: '99999' is not a port"),
+        Bad(text: ":msg, matches, \"x\" /x", line: 1, message: "unknown property filter operation 'matches'"),
+        Bad(text: "local0.* @host:notaport", line: 1, message: "bad port in @host:notaport"),
+        Bad(text: "local0.* {\n /x\n", line: 1, message: "'{' is never closed"),
+        Bad(text: "$FileCreateMode 0999", line: 1, message: "$filecreatemode takes an octal mode, not '0999'"),
+    ]
+
+    @Test("errors name the file and line", arguments: bad)
+    func errors(_ b: Bad) {
+        do {
+            _ = try RsyslogConfigParser.parse(text: b.text, name: "test.conf")
+            Issue.record("accepted: \(b.text)")
+        } catch let d as ConfigDiagnostic {
+            #expect(d.location == SourceLocation(file: "test.conf", line: b.line))
+            #expect(d.message == b.message)
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func unknownThingsAreWarningsAndTheRestLoads() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $SomethingNew on
+                $ModLoad imfancy
+                if $programname == 'x' then /var/log/x.log
+                local0.* /var/log/haproxy.log
+                """, name: "w.conf")
+        #expect(c.rules.count == 1)
+        #expect(c.warnings.map(\.location.line) == [1, 2, 3])
+    }
+
+    @Test func theCommandChecksLikeRsyslogdN1() throws {
+        let sink = try Products.path("syslog-sink")
+        let dir = try TemporaryDirectory(prefix: "n1")
+        try "$ModLoad imudp\n$UDPServerRun 514\nlocal0.* /var/log/haproxy.log\n& stop\n"
+            .write(toFile: dir.file("ok.conf"), atomically: true, encoding: .utf8)
+        let ok = try Peers.run(sink, ["-N1", "-f", dir.file("ok.conf")])
+        #expect(ok.status == 0)
+        #expect(String(decoding: ok.stderr, as: UTF8.self).contains("End of config validation run"))
+        try "local0.* /x\nmail.wrong /y\n".write(toFile: dir.file("bad.conf"), atomically: true, encoding: .utf8)
+        let bad = try Peers.run(sink, ["-N1", "-f", dir.file("bad.conf")])
+        #expect(bad.status == 1)
+        #expect(
+            String(decoding: bad.stderr, as: UTF8.self).contains("bad.conf:2: error: unknown priority name \"wrong\""))
+    }
+}
