@@ -1,4 +1,6 @@
 import ArgumentParser
+import Dispatch
+import Foundation
 import SyslogSink
 
 #if canImport(Glibc)
@@ -15,8 +17,10 @@ struct SyslogSinkCommand: ParsableCommand {
         discussion: """
             Reads rsyslog.conf: the legacy syntax (selectors, actions, & continuations, property filters, $ \
             directives, $IncludeConfig) and the RainerScript statements module(), input(), global(), \
-            template() and action(). -N1 checks a configuration the way rsyslogd -N1 does. Receiving and \
-            writing are not in this build yet: without -N, the sink says so and exits with an error.
+            template() and action(). -N1 checks a configuration the way rsyslogd -N1 does. This build receives \
+            UDP and TCP (octet-counted or LF-framed) and writes files with rsyslog's built-in templates; \
+            SIGHUP closes the files (logrotate), SIGTERM/SIGINT write what is buffered and stop. Other actions \
+            are named on start and not carried out yet.
             """,
         version: SyslogSink.version
     )
@@ -54,12 +58,82 @@ struct SyslogSinkCommand: ParsableCommand {
             report("syslog-sink: End of config validation run. Bye.")
             return
         }
-        throw NotInThisBuild(feature: "receiving")
+        try serve(configuration)
     }
 
-    private func report(_ text: String) {
-        var line = text + "\n"
-        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    private func serve(_ configuration: SinkConfiguration) throws {
+        let server = try SinkServer(configuration: configuration, root: root)
+        for note in server.notes { report("syslog-sink: \(note)") }
+        let bound = LockedBox<[String]>([])
+        let failure = LockedBox<String?>(nil)
+        let started = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                bound.value = try await server.start().map { "\($0)" }
+            } catch {
+                failure.value = "\(error)"
+            }
+            started.signal()
+        }
+        started.wait()
+        if let failure = failure.value {
+            report("syslog-sink: cannot start: \(failure)")
+            throw ExitCode(1)
+        }
+        if let pidFile {
+            let text = "\(getpid())\n"
+            if let f = fopen(pidFile, "w") {
+                fputs(text, f)
+                fclose(f)
+            }
+        }
+        report("syslog-sink: started, listening on \(bound.value.joined(separator: ", "))")
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
+        hup.setEventHandler { server.reopen() }
+        hup.resume()
+        let done = DispatchSemaphore(value: 0)
+        var stops: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler { done.signal() }
+            source.resume()
+            stops.append(source)
+        }
+        done.wait()
+        let stopped = DispatchSemaphore(value: 0)
+        Task {
+            let c = try? await server.counters()
+            try? await server.stop()
+            if let c {
+                report(
+                    "syslog-sink: stopping: \(c.processed) messages, \(c.written) bytes written, \(c.failed) write failures"
+                )
+            }
+            stopped.signal()
+        }
+        stopped.wait()
+        if let pidFile { unlink(pidFile) }
+        withExtendedLifetime((hup, stops)) {}
+    }
+
+}
+
+func report(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+/// A value shared between the command and the tasks it waits for.
+final class LockedBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
 

@@ -230,7 +230,8 @@ extension RsyslogConfigParser {
     mutating func object(_ name: String, _ statement: String, _ location: SourceLocation) throws {
         let p = try RsyslogConfigParser.parameters(statement, location)
         func port(_ text: String?) throws -> Int {
-            guard let text, let n = Int(text), (1...65535).contains(n) else {
+            // 0 lets the system choose (tests read the bound port back).
+            guard let text, let n = Int(text), (0...65535).contains(n) else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "'\(text ?? "")' is not a port")
             }
             return n

@@ -1,0 +1,213 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SyslogProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The running sink: its inputs and rules on one event loop (so the rules and files need no locks), batches
+/// flushed to the files at the end of each read burst.
+public final class SinkServer: Sendable {
+    private let group: MultiThreadedEventLoopGroup
+    private let loop: any EventLoop
+    private let state: NIOLoopBound<Ruleset>
+    private let configuration: SinkConfiguration
+    private let channels: NIOLockedValueBox<[any Channel]>
+
+    /// Notes about parts of the configuration this build does not carry out (to be logged at start).
+    public let notes: [String]
+
+    public init(configuration: SinkConfiguration, root: String? = nil) throws {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        self.loop = loop
+        // The rules (and their files) are made on the loop that will run them.
+        let made = try loop.submit {
+            let ruleset = Ruleset(configuration, root: root)
+            return (NIOLoopBound(ruleset, eventLoop: loop), ruleset.notes)
+        }.wait()
+        state = made.0
+        notes = made.1
+        self.configuration = configuration
+        channels = NIOLockedValueBox([])
+    }
+
+    /// Binds every input; returns what each is bound to, in configuration order.
+    public func start() async throws -> [BoundInput] {
+        var bound: [BoundInput] = []
+        let options = configuration.parseOptions
+        for input in configuration.inputs {
+            switch input {
+            case .udp(let address, let port):
+                let ruleset = state
+                let channel = try await DatagramBootstrap(group: loop)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                    .channelOption(.datagramVectorReadMessageCount, value: 32)
+                    .channelOption(
+                        .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: options.maxMessageSize + 1)
+                    )
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                DatagramInputHandler(ruleset: ruleset, options: options))
+                        }
+                    }
+                    .bind(host: address ?? "0.0.0.0", port: port).get()
+                channels.withLockedValue { $0.append(channel) }
+                if let a = channel.localAddress { bound.append(BoundInput(transport: "udp", address: a)) }
+            case .tcp(let address, let port, _):
+                let ruleset = state
+                let channel = try await ServerBootstrap(group: loop)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            var decoder = SyslogFrameDecoder.Configuration()
+                            decoder.maxMessageSize = options.maxMessageSize
+                            try channel.pipeline.syncOperations.addHandler(
+                                ByteToMessageHandler(SyslogFrameDecoder(configuration: decoder)))
+                            try channel.pipeline.syncOperations.addHandler(
+                                StreamInputHandler(ruleset: ruleset, options: options))
+                        }
+                    }
+                    .bind(host: address ?? "0.0.0.0", port: port).get()
+                channels.withLockedValue { $0.append(channel) }
+                if let a = channel.localAddress { bound.append(BoundInput(transport: "tcp", address: a)) }
+            case .unixSocket:
+                // The /dev/log input (its own receive loop) comes with the rest of the sink.
+                continue
+            }
+        }
+        return bound
+    }
+
+    /// SIGHUP: close every file, so that the next line reopens it by path.
+    public func reopen() {
+        let state = self.state
+        loop.execute { state.value.reopen() }
+    }
+
+    /// Counters: messages processed, bytes written to files, write failures.
+    public func counters() async throws -> (processed: Int, written: Int, failed: Int) {
+        let state = self.state
+        return try await loop.submit {
+            state.value.flush()
+            return (state.value.processed, state.value.written, state.value.failed)
+        }.get()
+    }
+
+    /// Stops the inputs, writes what is buffered, and ends the event loop.
+    public func stop() async throws {
+        for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
+        let state = self.state
+        try await loop.submit { state.value.flush() }.get()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Where an input listens.
+public struct BoundInput: Sendable, CustomStringConvertible {
+    public var transport: String
+    public var address: SocketAddress
+    public var port: Int { address.port ?? 0 }
+    public var description: String { "\(transport) \(address.ipAddress ?? "?"):\(port)" }
+}
+
+/// The name rsyslog gives a sender (`fromhost`): its reverse DNS name, lower-cased, or the address when it has
+/// none (127.0.0.1 is `localhost`). Looked up once per address.
+final class SenderNames {
+    private var cache: [String: [UInt8]] = [:]
+
+    func name(_ address: SocketAddress?) -> [UInt8] {
+        guard let address, let ip = address.ipAddress else { return Array("localhost".utf8) }
+        if let known = cache[ip] { return known }
+        var host = [CChar](repeating: 0, count: 256)
+        let rc = address.withSockAddr { sa, length in
+            getnameinfo(sa, socklen_t(length), &host, socklen_t(host.count), nil, 0, NI_NAMEREQD)
+        }
+        let name: [UInt8]
+        if rc == 0 {
+            name = Array(host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }).map {
+                $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0
+            }
+        } else {
+            name = Array(ip.utf8)
+        }
+        if cache.count > 10_000 { cache.removeAll() }
+        cache[ip] = name
+        return name
+    }
+}
+
+/// UDP datagrams (read 32 at a time) → parse → rules; one reception time per read burst.
+final class DatagramInputHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let ruleset: NIOLoopBound<Ruleset>
+    private let options: SyslogParseOptions
+    private let names = SenderNames()
+    private var batchTime: SyslogTimestamp?
+    private(set) var truncated = 0
+
+    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions) {
+        self.ruleset = ruleset
+        self.options = options
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let now = batchTime ?? SyslogTimestamp.now()
+        batchTime = now
+        let reception = SyslogReception(receivedAt: now, fromHost: names.name(envelope.remoteAddress))
+        let (message, cut) = SyslogParser.parseDatagram(
+            envelope.data.readableBytesView, reception: reception, options: options)
+        if cut { truncated += 1 }
+        ruleset.value.process(message)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        batchTime = nil
+        ruleset.value.flush()
+        context.fireChannelReadComplete()
+    }
+}
+
+/// TCP frames (RFC 6587, per frame) → parse → rules.
+final class StreamInputHandler: ChannelInboundHandler {
+    typealias InboundIn = SyslogFrame
+    private let ruleset: NIOLoopBound<Ruleset>
+    private let options: SyslogParseOptions
+    private let names = SenderNames()
+    private var batchTime: SyslogTimestamp?
+
+    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions) {
+        self.ruleset = ruleset
+        self.options = options
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let now = batchTime ?? SyslogTimestamp.now()
+        batchTime = now
+        let reception = SyslogReception(receivedAt: now, fromHost: names.name(context.channel.remoteAddress))
+        ruleset.value.process(
+            SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        batchTime = nil
+        ruleset.value.flush()
+        context.fireChannelReadComplete()
+    }
+}
+
+@available(*, unavailable)
+extension DatagramInputHandler: Sendable {}
+
+@available(*, unavailable)
+extension StreamInputHandler: Sendable {}

@@ -1,0 +1,87 @@
+import Foundation
+import LogCore
+import SyslogProtocol
+import TestSupport
+import Testing
+
+@testable import SyslogSink
+
+@Suite("The sink over real sockets", .serialized)
+struct SinkServerTests {
+    func config(_ text: String) throws -> SinkConfiguration {
+        try RsyslogConfigParser.parse(text: text, name: "test.conf")
+    }
+
+    @Test func udpAndTcpIntoFilesWithFirstMatchAndReopen() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink")
+        let c = try config(
+            """
+            $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="0")
+            module(load="imtcp")
+            input(type="imtcp" address="127.0.0.1" port="0")
+            local0.*    /var/log/haproxy.log
+            & stop
+            :programname, isequal, "sshd" /var/log/auth.log
+            *.*;local0.none -/var/log/syslog
+            """)
+        let server = try SinkServer(configuration: c, root: dir.path)
+        let bound = try await server.start()
+        #expect(bound.map(\.transport) == ["udp", "tcp"])
+        let udp = try SyslogSender(target: .udp(host: "127.0.0.1", port: bound[0].port))
+        let tcp = try SyslogSender(target: .tcp(host: "127.0.0.1", port: bound[1].port))
+        let now = CivilTime.now()
+        let header = HAProxySyslogHeader(facility: .local0, pid: 77)
+        let lines = (1...20).map { "127.0.0.1:\($0) [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 -- 1/1/0/0/0 0/0" }
+        for line in lines { udp.send(header.datagram(line, severity: .informational, time: now)) }
+        udp.send(Array("<38>Nov 26 08:51:09 host1 sshd[9]: Accepted key".utf8))
+        udp.send(Array("<13>Nov 26 08:51:10 host1 app: line with\u{1B}escape\nand a second".utf8))
+        udp.send(Array("<999>bad pri".utf8))
+        // TCP: once connected (the sender drops while connecting), one octet-counted message.
+        let start = ContinuousClock.now
+        while tcp.currentCounters.sent == 0 && ContinuousClock.now - start < .seconds(10) {
+            tcp.send(Array("<14>Nov 26 08:51:11 host2 tcpapp: over tcp".utf8))
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await server.counters().processed < 24 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await server.counters().processed == 24)
+        // logrotate: rename, HUP, next line in a new file.
+        try FileManager.default.moveItem(
+            atPath: dir.file("var/log/haproxy.log"), toPath: dir.file("var/log/haproxy.log.1"))
+        server.reopen()
+        udp.send(header.datagram("after rotation", severity: .informational, time: now))
+        while try await server.counters().processed < 25 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await server.stop()
+        udp.close()
+        tcp.close()
+
+        let stamp = SyslogTimestamp(now).rfc3164
+        let rotated = try String(contentsOfFile: dir.file("var/log/haproxy.log.1"), encoding: .utf8)
+        #expect(rotated == lines.map { "\(stamp) localhost haproxy[77]: \($0)\n" }.joined())
+        #expect(
+            try String(contentsOfFile: dir.file("var/log/haproxy.log"), encoding: .utf8)
+                == "\(stamp) localhost haproxy[77]: after rotation\n")
+        #expect(
+            try String(contentsOfFile: dir.file("var/log/auth.log"), encoding: .utf8)
+                == "Nov 26 08:51:09 host1 sshd[9]: Accepted key\n")
+        let syslog = try String(contentsOfFile: dir.file("var/log/syslog"), encoding: .utf8).split(separator: "\n")
+        #expect(syslog.contains("Nov 26 08:51:09 host1 sshd[9]: Accepted key"))
+        #expect(
+            syslog.contains("Nov 26 08:51:10 host1 app: line with#033escape#012and a second"),
+            "a message cannot forge a second line")
+        #expect(syslog.contains { $0.hasSuffix(" localhost  <999>bad pri") })
+        #expect(syslog.contains { $0.hasPrefix("Nov 26 08:51:11 host2 tcpapp: over tcp") })
+        #expect(!syslog.contains { $0.contains("haproxy[77]") }, "& stop keeps HAProxy out of the other files")
+        var info = stat()
+        stat(dir.file("var/log/haproxy.log"), &info)
+        #expect(info.st_mode & 0o777 == 0o644)
+        stat(dir.file("var"), &info)
+        #expect(info.st_mode & 0o777 == 0o700, "rsyslog's default $DirCreateMode")
+    }
+}
