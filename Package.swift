@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "HAProxyLog", "SyslogProtocol", "LogQuery", "LogCore", "TestSupport",
+                "HAProxyLog", "SyslogProtocol", "SyslogSink", "LogQuery", "LogCore", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
