@@ -42,22 +42,36 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+DEMO_PORT ?= 5514
+
 demo: build
-	@rm -rf demo-run
-	.build/debug/tollgate-demo --output demo-run/haproxy.log
+	@rm -rf demo-run && mkdir -p demo-run
+	@sed 's/port="5514"/port="$(DEMO_PORT)"/' conf/demo/rsyslog.conf > demo-run/rsyslog.conf
+	@echo "==> syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root   (UDP 127.0.0.1:$(DEMO_PORT))"
+	@.build/debug/syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root -i demo-run/sink.pid \
+	  2> demo-run/sink.log & \
+	for i in $$(seq 50); do [ -s demo-run/sink.pid ] && break; sleep 0.1; done; \
+	[ -s demo-run/sink.pid ] || { cat demo-run/sink.log; exit 1; }; \
+	.build/debug/tollgate-demo --output demo-run/haproxy.log --sink 127.0.0.1:$(DEMO_PORT); status=$$?; \
+	sleep 0.3; kill $$(cat demo-run/sink.pid); \
+	for i in $$(seq 50); do [ -e demo-run/sink.pid ] || break; sleep 0.1; done; \
+	cat demo-run/sink.log; exit $$status
 	@echo
-	@echo "==> demo-run/haproxy.log"
-	@cat demo-run/haproxy.log
+	@echo "==> demo-run/root/var/log/haproxy.log, written by syslog-sink"
+	@cat demo-run/root/var/log/haproxy.log
+	@cmp -s demo-run/root/var/log/haproxy.log demo-run/haproxy.log \
+	  && echo "(the same bytes as the demo's own rsyslog rendering in demo-run/haproxy.log)" \
+	  || { echo "differs from demo-run/haproxy.log:"; diff demo-run/haproxy.log demo-run/root/var/log/haproxy.log; }
 	@echo
-	@echo "==> logquery backends demo-run/haproxy.log"
-	@.build/debug/logquery backends demo-run/haproxy.log
+	@echo "==> logquery backends demo-run/root/var/log/haproxy.log"
+	@.build/debug/logquery backends demo-run/root/var/log/haproxy.log
 	@echo
-	@echo "==> logquery servers demo-run/haproxy.log"
-	@.build/debug/logquery servers demo-run/haproxy.log
+	@echo "==> logquery servers demo-run/root/var/log/haproxy.log"
+	@.build/debug/logquery servers demo-run/root/var/log/haproxy.log
 	@echo
 	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (lines)"
-	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/haproxy.log
-	@$$(command -v halog || echo /usr/sbin/halog) -q -c < demo-run/haproxy.log
+	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/root/var/log/haproxy.log
+	@$$(command -v halog || echo /usr/sbin/halog) -q -c < demo-run/root/var/log/haproxy.log
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown

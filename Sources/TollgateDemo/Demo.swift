@@ -23,10 +23,22 @@ struct TollgateDemo: ParsableCommand {
     @Option(help: "Where to write the demo's haproxy.log.")
     var output = "demo-run/haproxy.log"
 
+    @Option(help: "Also send every datagram to a running syslog-sink at HOST:PORT.")
+    var sink: String?
+
     mutating func run() throws {
         let receiver = try DemoReceiver()
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: receiver.port))
         defer { sender.close() }
+        var sinkSender: SyslogSender?
+        if let sink {
+            let parts = sink.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else {
+                throw ValidationError("--sink takes HOST:PORT, not '\(sink)'")
+            }
+            sinkSender = try SyslogSender(target: .udp(host: String(parts[0]), port: port))
+        }
+        defer { sinkSender?.close() }
         let now = CivilTime.now()
         var date = now
         date.microsecond -= date.microsecond % 1000
@@ -38,6 +50,7 @@ struct TollgateDemo: ParsableCommand {
         for (severity, line) in lines {
             let datagram = header.datagram(message: Array(line.utf8), severity: severity, time: now)
             sender.send(datagram)
+            sinkSender?.send(datagram)
             guard let received = receiver.receive() else {
                 throw ValidationError("no datagram arrived on 127.0.0.1:\(receiver.port) within 5 s")
             }

@@ -2,8 +2,8 @@ import Foundation
 import LogCore
 import SyslogProtocol
 import SyslogSink
-import Testing
 import TestSupport
+import Testing
 
 /// The same configuration and the same datagrams to Debian's rsyslogd and to syslog-sink: the files must be
 /// identical.
@@ -54,8 +54,12 @@ struct SinkVersusRsyslogTests {
         let now = CivilTime.now()
         let haproxy = HAProxySyslogHeader(facility: .local0, pid: 6553)
         var corpus: [[UInt8]] = [
-            haproxy.datagram("127.0.0.1:5 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 -- 1/1/0/0/0 0/0", severity: .informational, time: now),
-            haproxy.datagram("Server be/s2 is DOWN. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.", severity: .alert, time: now),
+            haproxy.datagram(
+                "127.0.0.1:5 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 -- 1/1/0/0/0 0/0", severity: .informational,
+                time: now),
+            haproxy.datagram(
+                "Server be/s2 is DOWN. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
+                severity: .alert, time: now),
             haproxy.datagram("backend be has no server available!", severity: .emergency, time: now),
         ]
         corpus += [
