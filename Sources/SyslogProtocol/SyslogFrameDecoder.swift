@@ -175,7 +175,7 @@ public struct SyslogFrameDecoder: ByteToMessageDecoder {
 public struct SyslogFrameEncoder: MessageToByteEncoder, Sendable {
     public typealias OutboundIn = ByteBuffer
 
-    public enum Framing: Sendable {
+    public enum Framing: Hashable, Sendable {
         /// `MSG-LEN SP MSG`: binary-safe, what rsyslog's `@@(o)` and TLS syslog use.
         case octetCounting
         /// `MSG LF`: what `@@host` sends; a LF inside a message breaks it.

@@ -22,13 +22,14 @@ public final class SyslogSender: Sendable {
     /// Where messages go.
     public enum Target: Hashable, Sendable, CustomStringConvertible {
         case udp(host: String, port: Int)
-        case tcp(host: String, port: Int)
+        /// TCP with RFC 6587 framing: octet-counted (`@@(o)`, the default here) or LF-terminated (`@@`).
+        case tcp(host: String, port: Int, framing: SyslogFrameEncoder.Framing = .octetCounting)
         case unixDatagram(path: String)
 
         public var description: String {
             switch self {
             case .udp(let host, let port): "udp@\(host):\(port)"
-            case .tcp(let host, let port): "tcp@\(host):\(port)"
+            case .tcp(let host, let port, _): "tcp@\(host):\(port)"
             case .unixDatagram(let path): path
             }
         }
@@ -62,9 +63,9 @@ public final class SyslogSender: Sendable {
         case .unixDatagram(let path):
             datagram = try DatagramSocket(address: SocketAddress(unixDomainSocketPath: path))
             stream = nil
-        case .tcp(let host, let port):
+        case .tcp(let host, let port, let framing):
             datagram = nil
-            stream = StreamConnection(host: host, port: port, group: group)
+            stream = StreamConnection(host: host, port: port, framing: framing, group: group)
         }
         stream?.onResult = { [counters] result in
             counters.state.withLock { c in
@@ -192,12 +193,14 @@ private final class StreamConnection: Sendable {
 
     private let host: String
     private let port: Int
+    private let framing: SyslogFrameEncoder.Framing
     private let group: any EventLoopGroup
     private let state = Mutex(State())
 
-    init(host: String, port: Int, group: any EventLoopGroup) {
+    init(host: String, port: Int, framing: SyslogFrameEncoder.Framing, group: any EventLoopGroup) {
         self.host = host
         self.port = port
+        self.framing = framing
         self.group = group
     }
 
@@ -210,13 +213,14 @@ private final class StreamConnection: Sendable {
 
     private func connect() {
         if state.withLock({ $0.closed }) { return }
+        let framing = self.framing
         let future = ClientBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        MessageToByteHandler(SyslogFrameEncoder(framing: .octetCounting)))
+                        MessageToByteHandler(SyslogFrameEncoder(framing: framing)))
                 }
             }
             .connect(host: host, port: port)

@@ -85,3 +85,41 @@ struct SinkServerTests {
         #expect(info.st_mode & 0o777 == 0o700, "rsyslog's default $DirCreateMode")
     }
 }
+
+@Suite("The sink forwards", .serialized)
+struct SinkForwardTests {
+    @Test func udpAndLineFramedTCP() async throws {
+        let udpPeer = try await LoopbackUDPReceiver()
+        let tcpPeer = try await LoopbackTCPReceiver()
+        let c = try RsyslogConfigParser.parse(text: """
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="0")
+            local0.* @127.0.0.1:\(udpPeer.port)
+            & @@127.0.0.1:\(tcpPeer.port)
+            """)
+        let server = try SinkServer(configuration: c)
+        let bound = try await server.start()
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: bound[0].port))
+        let message = "<134>Nov 26 08:51:08 lb1 haproxy[6553]: forwarded line"
+        // The TCP forward connects in the background: send until the collector has a line.
+        var received: [UInt8] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            sender.send(Array(message.utf8))
+            try await Task.sleep(for: .milliseconds(100))
+            let c = try await server.counters()
+            if c.processed > 0, let got = try? await withTimeout(seconds: 0.5, "tcp", { await tcpPeer.read(count: 1) }) {
+                received = got
+                break
+            }
+        }
+        let expected = "<134>Nov 26 08:51:08 lb1 haproxy[6553]: forwarded line"
+        let datagram = try await withTimeout(seconds: 5, "udp forward") { await udpPeer.next() }
+        #expect(datagram.map { String(decoding: $0, as: UTF8.self) } == expected, "RSYSLOG_TraditionalForwardFormat")
+        #expect(String(decoding: received, as: UTF8.self).hasPrefix(expected + "\n"), "@@ frames with LF")
+        try await server.stop()
+        sender.close()
+        try await udpPeer.close()
+        try await tcpPeer.close()
+    }
+}

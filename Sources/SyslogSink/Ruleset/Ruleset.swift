@@ -5,6 +5,7 @@ import SyslogProtocol
 final class Ruleset {
     enum Action {
         case file(FileWriter, SyslogTemplate)
+        case forward(SyslogSender, SyslogTemplate)
         case stop
         case skip
     }
@@ -39,7 +40,22 @@ final class Ruleset {
                     actions.append(.file(writer, template))
                 case .stop:
                     actions.append(.stop)
-                case .dynamicFile, .forward, .journal:
+                case .forward(let host, let port, let tcp, let octet, let templateName):
+                    guard let template = SyslogTemplate(name: templateName) else {
+                        notes.append("\(rule.location): template '\(templateName)' (property replacer) is not supported yet: action disabled")
+                        actions.append(.skip)
+                        continue
+                    }
+                    let target: SyslogSender.Target =
+                        tcp ? .tcp(host: host, port: port, framing: octet ? .octetCounting : .lineFeed)
+                        : .udp(host: host, port: port)
+                    do {
+                        actions.append(.forward(try SyslogSender(target: target), template))
+                    } catch {
+                        notes.append("\(rule.location): cannot forward to \(target): \(error): action disabled")
+                        actions.append(.skip)
+                    }
+                case .dynamicFile, .journal:
                     notes.append("\(rule.location): \(action) is not carried out in this build yet")
                     actions.append(.skip)
                 case .ignored:
@@ -58,6 +74,8 @@ final class Ruleset {
                 switch action {
                 case .file(let writer, let template):
                     writer.append(template.render(message))
+                case .forward(let sender, let template):
+                    sender.send(template.render(message))
                 case .stop:
                     return
                 case .skip:
