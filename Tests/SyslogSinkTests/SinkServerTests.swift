@@ -91,12 +91,13 @@ struct SinkForwardTests {
     @Test func udpAndLineFramedTCP() async throws {
         let udpPeer = try await LoopbackUDPReceiver()
         let tcpPeer = try await LoopbackTCPReceiver()
-        let c = try RsyslogConfigParser.parse(text: """
-            module(load="imudp")
-            input(type="imudp" address="127.0.0.1" port="0")
-            local0.* @127.0.0.1:\(udpPeer.port)
-            & @@127.0.0.1:\(tcpPeer.port)
-            """)
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                module(load="imudp")
+                input(type="imudp" address="127.0.0.1" port="0")
+                local0.* @127.0.0.1:\(udpPeer.port)
+                & @@127.0.0.1:\(tcpPeer.port)
+                """)
         let server = try SinkServer(configuration: c)
         let bound = try await server.start()
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: bound[0].port))
@@ -108,7 +109,8 @@ struct SinkForwardTests {
             sender.send(Array(message.utf8))
             try await Task.sleep(for: .milliseconds(100))
             let c = try await server.counters()
-            if c.processed > 0, let got = try? await withTimeout(seconds: 0.5, "tcp", { await tcpPeer.read(count: 1) }) {
+            if c.processed > 0, let got = try? await withTimeout(seconds: 0.5, "tcp", { await tcpPeer.read(count: 1) })
+            {
                 received = got
                 break
             }
@@ -121,5 +123,38 @@ struct SinkForwardTests {
         sender.close()
         try await udpPeer.close()
         try await tcpPeer.close()
+    }
+}
+
+@Suite("The sink's local socket", .serialized)
+struct SinkUnixSocketTests {
+    @Test func loggerToDevLogUnderRoot() async throws {
+        let dir = try TemporaryDirectory(prefix: "devlog")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+                module(load="imuxsock")
+                user.* /var/log/user.log
+                """)
+        #expect(c.inputs == [.unixSocket(path: "/dev/log")], "imuxsock listens on /dev/log as in Debian")
+        let server = try SinkServer(configuration: c, root: dir.path)
+        let bound = try await server.start()
+        #expect(bound.map(\.description) == ["unix \(dir.path)/dev/log"])
+        // util-linux logger, unbound, as syslog(3) clients are.
+        let logger = try Peers.find("logger")
+        let result = try Peers.run(
+            logger, ["-u", dir.file("dev/log"), "-t", "myapp", "-p", "user.notice", "hello local"])
+        #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await server.counters().processed < 1 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await server.stop()
+        let line = try String(contentsOfFile: dir.file("var/log/user.log"), encoding: .utf8)
+        let host = String(decoding: localHostName(preserveFQDN: false), as: UTF8.self)
+        #expect(line.contains(" \(host) myapp"), "\(line)")
+        #expect(line.hasSuffix(": hello local\n") || line.hasSuffix(" hello local\n"), "\(line)")
+        let omitted = try RsyslogConfigParser.parse(text: "$ModLoad imuxsock\n$OmitLocalLogging on\n")
+        #expect(omitted.inputs.isEmpty)
     }
 }

@@ -113,9 +113,10 @@ extension RsyslogConfigParser {
         case "repeatedmsgreduction": configuration.repeatedMessageReduction = try onOff()
         case "preservefqdn": configuration.preserveFQDN = try onOff()
         case "workdirectory": configuration.workDirectory = value
+        case "omitlocallogging": state.systemSocket = !(try onOff())
+        case "systemlogsocketname": state.systemSocketName = value
         case "fileowner", "filegroup", "dirowner", "dirgroup", "umask", "createdirs", "allowedsender",
-            "failonchownfailure", "controlcharacterescapeprefix", "inputtcpmaxsessions", "addunixlistensocket",
-            "systemlogsocketname", "omitlocallogging":
+            "failonchownfailure", "controlcharacterescapeprefix", "inputtcpmaxsessions", "addunixlistensocket":
             // Read and kept for the runtime of the sink's issue; accepted here.
             if name == "addunixlistensocket" { configuration.inputs.append(.unixSocket(path: value)) }
         default:
@@ -246,6 +247,10 @@ extension RsyslogConfigParser {
                     severity: .error, location: location, message: "module '\(module)' already in this config")
             }
             configuration.loadedModules.insert(module)
+            if module == "imuxsock" {
+                if p["syssock.use"]?.lowercased() == "off" { state.systemSocket = false }
+                if let name = p["syssock.name"] { state.systemSocketName = name }
+            }
             if !["imudp", "imtcp", "imuxsock", "omjournal", "builtin:omfile"].contains(module) {
                 warn(location, "module '\(module)' is not supported and is ignored")
             }

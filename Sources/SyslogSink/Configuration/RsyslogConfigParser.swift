@@ -21,6 +21,9 @@ public struct RsyslogConfigParser {
         var dirCreateMode: UInt16 = 0o700
         var udpAddress: String?
         var sync = false
+        /// imuxsock's system socket: on unless `$OmitLocalLogging on` / `SysSock.Use="off"`.
+        var systemSocket = true
+        var systemSocketName = "/dev/log"
     }
 
     var configuration = SinkConfiguration()
@@ -33,6 +36,7 @@ public struct RsyslogConfigParser {
     public static func parse(file path: String) throws -> SinkConfiguration {
         var parser = RsyslogConfigParser()
         try parser.include(path, from: nil)
+        parser.finish()
         return parser.configuration
     }
 
@@ -40,7 +44,15 @@ public struct RsyslogConfigParser {
     public static func parse(text: String, name: String = "rsyslog.conf") throws -> SinkConfiguration {
         var parser = RsyslogConfigParser()
         try parser.parse(text, file: name)
+        parser.finish()
         return parser.configuration
+    }
+
+    /// What only the whole file decides: imuxsock's system socket (/dev/log) when the module is loaded.
+    mutating func finish() {
+        if configuration.loadedModules.contains("imuxsock") && state.systemSocket {
+            configuration.inputs.insert(.unixSocket(path: state.systemSocketName), at: 0)
+        }
     }
 
     mutating func include(_ path: String, from location: SourceLocation?) throws {

@@ -19,6 +19,7 @@ public final class SinkServer: Sendable {
     private let state: NIOLoopBound<Ruleset>
     private let configuration: SinkConfiguration
     private let channels: NIOLockedValueBox<[any Channel]>
+    private let sockets: NIOLockedValueBox<[UnixSocketInput]>
 
     /// Notes about parts of the configuration this build does not carry out (to be logged at start).
     public let notes: [String]
@@ -36,7 +37,11 @@ public final class SinkServer: Sendable {
         notes = made.1
         self.configuration = configuration
         channels = NIOLockedValueBox([])
+        sockets = NIOLockedValueBox([])
+        self.root = root
     }
+
+    private let root: String?
 
     /// Binds every input; returns what each is bound to, in configuration order.
     public func start() async throws -> [BoundInput] {
@@ -79,9 +84,27 @@ public final class SinkServer: Sendable {
                     .bind(host: address ?? "0.0.0.0", port: port).get()
                 channels.withLockedValue { $0.append(channel) }
                 if let a = channel.localAddress { bound.append(BoundInput(transport: "tcp", address: a)) }
-            case .unixSocket:
-                // The /dev/log input (its own receive loop) comes with the rest of the sink.
-                continue
+            case .unixSocket(let path):
+                let mapped = root.map { $0 + (path.hasPrefix("/") ? path : "/" + path) } ?? path
+                let input = try UnixSocketInput(path: mapped)
+                let local = {
+                    var o = options
+                    o.parseHostname = false
+                    return o
+                }()
+                let host = localHostName(preserveFQDN: configuration.preserveFQDN)
+                let ruleset = state
+                input.start(loop: loop, maxMessageSize: options.maxMessageSize) { batch, now in
+                    let reception = SyslogReception(receivedAt: now, fromHost: host)
+                    for datagram in batch {
+                        var (message, _) = SyslogParser.parseDatagram(datagram, reception: reception, options: local)
+                        message.timestamp = now
+                        ruleset.value.process(message)
+                    }
+                    ruleset.value.flush()
+                }
+                sockets.withLockedValue { $0.append(input) }
+                bound.append(BoundInput(transport: "unix", address: try SocketAddress(unixDomainSocketPath: mapped)))
             }
         }
         return bound
@@ -105,6 +128,7 @@ public final class SinkServer: Sendable {
     /// Stops the inputs, writes what is buffered, and ends the event loop.
     public func stop() async throws {
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
+        for socket in sockets.withLockedValue({ $0 }) { socket.stop() }
         let state = self.state
         try await loop.submit { state.value.flush() }.get()
         try await group.shutdownGracefully()
@@ -116,7 +140,10 @@ public struct BoundInput: Sendable, CustomStringConvertible {
     public var transport: String
     public var address: SocketAddress
     public var port: Int { address.port ?? 0 }
-    public var description: String { "\(transport) \(address.ipAddress ?? "?"):\(port)" }
+    public var description: String {
+        if case .unixDomainSocket = address { return "\(transport) \(address.pathname ?? "?")" }
+        return "\(transport) \(address.ipAddress ?? "?"):\(port)"
+    }
 }
 
 /// The name rsyslog gives a sender (`fromhost`): its reverse DNS name, lower-cased, or the address when it has

@@ -42,12 +42,15 @@ final class Ruleset {
                     actions.append(.stop)
                 case .forward(let host, let port, let tcp, let octet, let templateName):
                     guard let template = SyslogTemplate(name: templateName) else {
-                        notes.append("\(rule.location): template '\(templateName)' (property replacer) is not supported yet: action disabled")
+                        notes.append(
+                            "\(rule.location): template '\(templateName)' (property replacer) is not supported yet: action disabled"
+                        )
                         actions.append(.skip)
                         continue
                     }
                     let target: SyslogSender.Target =
-                        tcp ? .tcp(host: host, port: port, framing: octet ? .octetCounting : .lineFeed)
+                        tcp
+                        ? .tcp(host: host, port: port, framing: octet ? .octetCounting : .lineFeed)
                         : .udp(host: host, port: port)
                     do {
                         actions.append(.forward(try SyslogSender(target: target), template))

@@ -1,0 +1,88 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import SyslogProtocol
+
+/// The local socket (/dev/log, `$AddUnixListenSocket`), read with plain POSIX calls on a thread of its own:
+/// NIO's datagram channel drops datagrams from unbound senders such as `logger` and `syslog(3)`.
+///
+/// As rsyslog's imuxsock: the hostname is not parsed (local messages carry none) but is this machine's name,
+/// and the timestamp in the message is ignored in favour of the reception time (`SysSock.IgnoreTimestamp`).
+final class UnixSocketInput: Sendable {
+    let path: String
+    private let fd: Int32
+    private let running = NIOLockedValueBox(true)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(path: String, mode: mode_t = 0o666) throws {
+        // The folder may not exist under a --root (demo-run/root/dev).
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try? FileManager.default.createDirectory(
+                atPath: String(path[..<slash]), withIntermediateDirectories: true)
+        }
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        let address = try SocketAddress(unixDomainSocketPath: path)
+        let rc = address.withSockAddr { sa, length in bind(fd, sa, socklen_t(length)) }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw IOError(errnoCode: e, reason: "bind \(path)")
+        }
+        chmod(path, mode)
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var size: Int32 = 4 << 20
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Starts the receive thread; each burst of datagrams is handed to `deliver` on `loop`.
+    func start(
+        loop: any EventLoop, maxMessageSize: Int,
+        deliver: @escaping @Sendable ([[UInt8]], SyslogTimestamp) -> Void
+    ) {
+        let fd = self.fd
+        let running = self.running
+        let finished = self.finished
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: maxMessageSize + 1)
+            while running.withLockedValue({ $0 }) {
+                var batch: [[UInt8]] = []
+                var flags: Int32 = 0
+                while batch.count < 256 {
+                    let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, flags) }
+                    if n < 0 { break }
+                    batch.append(Array(buffer[..<min(n, buffer.count)]))
+                    flags = Int32(MSG_DONTWAIT)
+                }
+                if !batch.isEmpty {
+                    let now = SyslogTimestamp.now()
+                    let received = batch
+                    loop.execute { deliver(received, now) }
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "syslog-sink unix \(path)"
+        thread.start()
+    }
+
+    func stop() {
+        running.withLockedValue { $0 = false }
+        finished.wait()
+        close(fd)
+        unlink(path)
+    }
+}
+
+/// This machine's name as rsyslog records it for local messages: short unless `$PreserveFQDN on`.
+func localHostName(preserveFQDN: Bool) -> [UInt8] {
+    var name = [CChar](repeating: 0, count: 256)
+    gethostname(&name, name.count)
+    var bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    if !preserveFQDN, let dot = bytes.firstIndex(of: 0x2E) { bytes = Array(bytes[..<dot]) }
+    return bytes.isEmpty ? Array("localhost".utf8) : bytes
+}
