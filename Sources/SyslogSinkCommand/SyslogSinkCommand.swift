@@ -92,7 +92,7 @@ struct SyslogSinkCommand: ParsableCommand {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
-        hup.setEventHandler { server.reopen() }
+        hup.setEventHandler { server.requestReopen() }
         hup.resume()
         let done = DispatchSemaphore(value: 0)
         var stops: [any DispatchSourceSignal] = []

@@ -110,8 +110,15 @@ public final class SinkServer: Sendable {
         return bound
     }
 
-    /// SIGHUP: close every file, so that the next line reopens it by path.
-    public func reopen() {
+    /// SIGHUP: close every file, so that the next line reopens it by path. Returns once done: lines that
+    /// arrive after it go to the new files.
+    public func reopen() async throws {
+        let state = self.state
+        try await loop.submit { state.value.reopen() }.get()
+    }
+
+    /// Asks for a reopen without waiting (from a signal handler).
+    public func requestReopen() {
         let state = self.state
         loop.execute { state.value.reopen() }
     }
