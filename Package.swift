@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "SyslogSink",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "CSystemd",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -76,7 +76,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LogQueryCommand",
-            dependencies: ["LogQuery", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LogQuery", "LogCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // `make demo`: one log line through every part that exists, over a real socket.
         .executableTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LogCore
 import LogQuery
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import LogCore
 import PropertyBased
 import Testing
 

@@ -1,3 +1,4 @@
+import LogCore
 import HAProxyLog
 
 /// The timers `--slower-than` can look at.

@@ -1,5 +1,5 @@
-/// An IPv4 or IPv6 address or network (`10.0.0.0/8`, `2001:db8::/32`, `::1`), matched against the client
-/// field of a line.
+/// An IPv4 or IPv6 address or network (`10.0.0.0/8`, `2001:db8::/32`, `::1`): logquery's `--client`, the sink's
+/// `$AllowedSender`.
 public struct AddressMatcher: Hashable, Sendable, CustomStringConvertible {
     let address: [UInt8]
     let prefixLength: Int
