@@ -19,8 +19,8 @@ struct SyslogSinkCommand: ParsableCommand {
             directives, $IncludeConfig) and the RainerScript statements module(), input(), global(), \
             template() and action(). -N1 checks a configuration the way rsyslogd -N1 does. This build receives \
             UDP and TCP (octet-counted or LF-framed) and writes files with rsyslog's built-in templates; \
-            SIGHUP closes the files (logrotate), SIGTERM/SIGINT write what is buffered and stop. Other actions \
-            are named on start and not carried out yet.
+            SIGHUP closes the files (logrotate), SIGUSR1 prints the counters, SIGTERM/SIGINT write what is \
+            buffered, print the counters and stop. Other actions are named on start and not carried out yet.
             """,
         version: SyslogSink.version
     )
@@ -94,6 +94,12 @@ struct SyslogSinkCommand: ParsableCommand {
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
         hup.setEventHandler { server.requestReopen() }
         hup.resume()
+        signal(SIGUSR1, SIG_IGN)
+        let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1)
+        usr1.setEventHandler {
+            Task { for line in (try? await server.statistics()) ?? [] { report("syslog-sink: stats: \(line)") } }
+        }
+        usr1.resume()
         let done = DispatchSemaphore(value: 0)
         var stops: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
@@ -106,6 +112,7 @@ struct SyslogSinkCommand: ParsableCommand {
         let stopped = DispatchSemaphore(value: 0)
         Task {
             let c = try? await server.counters()
+            for line in (try? await server.statistics()) ?? [] { report("syslog-sink: stats: \(line)") }
             try? await server.stop()
             if let c {
                 report(
@@ -116,7 +123,7 @@ struct SyslogSinkCommand: ParsableCommand {
         }
         stopped.wait()
         if let pidFile { unlink(pidFile) }
-        withExtendedLifetime((hup, stops)) {}
+        withExtendedLifetime((hup, usr1, stops)) {}
     }
 
 }

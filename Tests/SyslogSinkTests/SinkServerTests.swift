@@ -159,3 +159,65 @@ struct SinkUnixSocketTests {
         #expect(omitted.inputs.isEmpty)
     }
 }
+
+@Suite("The sink's filters and access list", .serialized)
+struct SinkFilterTests {
+    @Test func regexFiltersAndAllowedSenders() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-filters")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+                module(load="imudp")
+                input(type="imudp" address="127.0.0.1" port="0")
+                :msg, ereregex, "err[0-9]{2}" /var/log/ere.log
+                :msg, regex, "err[0-9]\\\\{2\\\\}" /var/log/bre.log
+                :msg, regex, "err[0-9]\\{2\\}" /var/log/bre-single.log
+                :hostname, !startswith, "web" /var/log/notweb.log
+                """)
+        let server = try SinkServer(configuration: c, root: dir.path)
+        let bound = try await server.start()
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: bound[0].port))
+        for m in ["<13>Nov 26 08:00:00 web1 app: err42 happened", "<13>Nov 26 08:00:00 db1 app: all fine"] {
+            sender.send(Array(m.utf8))
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await server.counters().processed < 2 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let stats = try await server.statistics()
+        try await server.stop()
+        sender.close()
+        func read(_ name: String) -> String {
+            (try? String(contentsOfFile: dir.file("var/log/\(name)"), encoding: .utf8)) ?? ""
+        }
+        #expect(read("ere.log") == "Nov 26 08:00:00 web1 app: err42 happened\n")
+        #expect(
+            read("bre.log") == "Nov 26 08:00:00 web1 app: err42 happened\n", "the doubled backslashes rsyslog requires")
+        #expect(read("bre-single.log") == "", "single backslashes silently never match in rsyslog")
+        #expect(read("notweb.log") == "Nov 26 08:00:00 db1 app: all fine\n")
+        #expect(stats.contains { $0.hasPrefix("imudp(127.0.0.1:0): received=2 truncated=0 disallowed=0") })
+
+        let acl = try RsyslogConfigParser.parse(
+            text: """
+                $AllowedSender UDP, 10.0.0.0/8, [::1]/128, *.example.net
+                module(load="imudp")
+                input(type="imudp" address="127.0.0.1" port="0")
+                *.* /var/log/all.log
+                """)
+        #expect(acl.allowedSenders["udp"]?.count == 3)
+        let guarded = try SinkServer(configuration: acl, root: dir.path)
+        let port = try await guarded.start()[0].port
+        let outsider = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+        outsider.send(Array("<13>from loopback, not allowed".utf8))
+        var disallowed = false
+        while !disallowed && ContinuousClock.now < deadline + .seconds(10) {
+            disallowed = try await guarded.statistics().contains { $0.contains("disallowed=1") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(disallowed)
+        try await guarded.stop()
+        outsider.close()
+        #expect(read("all.log") == "")
+        #expect(throws: ConfigDiagnostic.self) { try RsyslogConfigParser.parse(text: "$AllowedSender UDP, 0.0.0.0/0") }
+    }
+}

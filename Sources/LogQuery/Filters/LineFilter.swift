@@ -1,5 +1,5 @@
-import LogCore
 import HAProxyLog
+import LogCore
 
 /// The timers `--slower-than` can look at.
 public enum Timer: String, CaseIterable, Sendable {

@@ -115,7 +115,24 @@ extension RsyslogConfigParser {
         case "workdirectory": configuration.workDirectory = value
         case "omitlocallogging": state.systemSocket = !(try onOff())
         case "systemlogsocketname": state.systemSocketName = value
-        case "fileowner", "filegroup", "dirowner", "dirgroup", "umask", "createdirs", "allowedsender",
+        case "allowedsender":
+            let items = value.split(separator: ",").map { String($0).trimmingSpaces() }
+            guard let proto = items.first?.lowercased(), proto == "udp" || proto == "tcp", items.count > 1 else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$AllowedSender takes UDP|TCP, then senders")
+            }
+            for item in items.dropFirst() {
+                guard let pattern = SenderPattern(item) else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location, message: "$AllowedSender: cannot read '\(item)'")
+                }
+                if case .network(let m) = pattern, m.description.hasSuffix("/0") {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location, message: "$AllowedSender: /0 is not allowed")
+                }
+                configuration.allowedSenders[proto, default: []].append(pattern)
+            }
+        case "fileowner", "filegroup", "dirowner", "dirgroup", "umask", "createdirs",
             "failonchownfailure", "controlcharacterescapeprefix", "inputtcpmaxsessions", "addunixlistensocket":
             // Read and kept for the runtime of the sink's issue; accepted here.
             if name == "addunixlistensocket" { configuration.inputs.append(.unixSocket(path: value)) }

@@ -401,7 +401,9 @@ public struct RsyslogConfigParser {
         var value: [UInt8] = []
         var closed = false
         while p < b.count {
-            if b[p] == 0x5C && p + 1 < b.count && (b[p + 1] == 0x22 || b[p + 1] == 0x5C) {
+            // A backslash takes the next character as it is (so `\\{` gives a BRE `\{`, and a single `\{` a
+            // literal brace that never matches an interval: rsyslog's behaviour).
+            if b[p] == 0x5C && p + 1 < b.count {
                 value.append(b[p + 1])
                 p += 2
                 continue

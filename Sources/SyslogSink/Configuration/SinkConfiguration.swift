@@ -1,3 +1,4 @@
+import LogCore
 import SyslogProtocol
 
 /// A place in a configuration file, for messages that name it.
@@ -67,7 +68,51 @@ public struct SinkConfiguration: Sendable {
     public var repeatedMessageReduction = false
     public var preserveFQDN = false
     public var files: [String] = []
+    /// `$AllowedSender UDP|TCP, …`: per protocol (lower-case), none configured = everyone allowed.
+    public var allowedSenders: [String: [SenderPattern]] = [:]
     public var warnings: [ConfigDiagnostic] = []
 
     public init() {}
+}
+
+/// One `$AllowedSender` entry: an address or network, or a host name pattern (`*.example.net`) matched against
+/// the sender's resolved name.
+public enum SenderPattern: Hashable, Sendable {
+    case network(AddressMatcher)
+    case name(String)
+
+    public init?(_ text: String) {
+        var t = text
+        if t.hasPrefix("[") {
+            // [::1]/128
+            t = t.replacingOccurrences("[", "").replacingOccurrences("]", "")
+        }
+        if let m = AddressMatcher(t) {
+            self = .network(m)
+        } else if !t.isEmpty, t.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "*" }) {
+            self = .name(t.lowercased())
+        } else {
+            return nil
+        }
+    }
+
+    func allows(ip: String, name: String) -> Bool {
+        switch self {
+        case .network(let m): return m.matches(ip)
+        case .name(let pattern):
+            if pattern.hasPrefix("*") { return name.hasSuffix(String(pattern.dropFirst())) }
+            return name == pattern
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(_ a: String, _ b: String) -> String {
+        components(separatedBy: a).joined(separator: b)
+    }
+
+    fileprivate func components(separatedBy separator: String) -> [String] {
+        guard let c = separator.first, separator.count == 1 else { return [self] }
+        return split(separator: c, omittingEmptySubsequences: false).map(String.init)
+    }
 }

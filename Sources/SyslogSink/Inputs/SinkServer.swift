@@ -51,6 +51,7 @@ public final class SinkServer: Sendable {
             switch input {
             case .udp(let address, let port):
                 let ruleset = state
+                let allowedUDP = configuration.allowedSenders["udp"]
                 let channel = try await DatagramBootstrap(group: loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
@@ -61,7 +62,9 @@ public final class SinkServer: Sendable {
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
-                                DatagramInputHandler(ruleset: ruleset, options: options))
+                                DatagramInputHandler(
+                                    ruleset: ruleset, options: options, name: "imudp(\(address ?? "*"):\(port))",
+                                    allowed: allowedUDP))
                         }
                     }
                     .bind(host: address ?? "0.0.0.0", port: port).get()
@@ -69,6 +72,7 @@ public final class SinkServer: Sendable {
                 if let a = channel.localAddress { bound.append(BoundInput(transport: "udp", address: a)) }
             case .tcp(let address, let port, _):
                 let ruleset = state
+                let allowedTCP = configuration.allowedSenders["tcp"]
                 let channel = try await ServerBootstrap(group: loop)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
@@ -78,7 +82,9 @@ public final class SinkServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 ByteToMessageHandler(SyslogFrameDecoder(configuration: decoder)))
                             try channel.pipeline.syncOperations.addHandler(
-                                StreamInputHandler(ruleset: ruleset, options: options))
+                                StreamInputHandler(
+                                    ruleset: ruleset, options: options, name: "imtcp(\(address ?? "*"):\(port))",
+                                    allowed: allowedTCP))
                         }
                     }
                     .bind(host: address ?? "0.0.0.0", port: port).get()
@@ -123,6 +129,12 @@ public final class SinkServer: Sendable {
         loop.execute { state.value.reopen() }
     }
 
+    /// Every counter, as `name: key=value …` lines.
+    public func statistics() async throws -> [String] {
+        let state = self.state
+        return try await loop.submit { state.value.statistics() }.get()
+    }
+
     /// Counters: messages processed, bytes written to files, write failures.
     public func counters() async throws -> (processed: Int, written: Int, failed: Int) {
         let state = self.state
@@ -140,6 +152,12 @@ public final class SinkServer: Sendable {
         try await loop.submit { state.value.flush() }.get()
         try await group.shutdownGracefully()
     }
+}
+
+/// The sink's own messages (rsyslog's `rsyslogd:` lines): standard error, which the service manager keeps.
+func sinkLog(_ text: String) {
+    var line = "syslog-sink: " + text + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
 /// Where an input listens.
@@ -185,22 +203,40 @@ final class DatagramInputHandler: ChannelInboundHandler {
     private let ruleset: NIOLoopBound<Ruleset>
     private let options: SyslogParseOptions
     private let names = SenderNames()
+    private let name: String
+    private let allowed: [SenderPattern]?
     private var batchTime: SyslogTimestamp?
-    private(set) var truncated = 0
+    private var warnedDisallowed = false
 
-    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions) {
+    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?) {
         self.ruleset = ruleset
         self.options = options
+        self.name = name
+        self.allowed = allowed
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        let fromHost = names.name(envelope.remoteAddress)
+        if let allowed {
+            let ip = envelope.remoteAddress.ipAddress ?? ""
+            let host = String(decoding: fromHost, as: UTF8.self)
+            guard allowed.contains(where: { $0.allows(ip: ip, name: host) }) else {
+                ruleset.value.inputs[name, default: .init()].disallowed += 1
+                if !warnedDisallowed {
+                    warnedDisallowed = true
+                    sinkLog("imudp: UDP message from disallowed sender \(ip) discarded (counted from now on)")
+                }
+                return
+            }
+        }
         let now = batchTime ?? SyslogTimestamp.now()
         batchTime = now
-        let reception = SyslogReception(receivedAt: now, fromHost: names.name(envelope.remoteAddress))
+        let reception = SyslogReception(receivedAt: now, fromHost: fromHost)
         let (message, cut) = SyslogParser.parseDatagram(
             envelope.data.readableBytesView, reception: reception, options: options)
-        if cut { truncated += 1 }
+        ruleset.value.inputs[name, default: .init()].received += 1
+        if cut { ruleset.value.inputs[name, default: .init()].truncated += 1 }
         ruleset.value.process(message)
     }
 
@@ -217,15 +253,35 @@ final class StreamInputHandler: ChannelInboundHandler {
     private let ruleset: NIOLoopBound<Ruleset>
     private let options: SyslogParseOptions
     private let names = SenderNames()
+    private let name: String
+    private let allowed: [SenderPattern]?
     private var batchTime: SyslogTimestamp?
 
-    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions) {
+    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?) {
         self.ruleset = ruleset
         self.options = options
+        self.name = name
+        self.allowed = allowed
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let allowed {
+            let address = context.channel.remoteAddress
+            let ip = address?.ipAddress ?? ""
+            let host = String(decoding: names.name(address), as: UTF8.self)
+            if !allowed.contains(where: { $0.allows(ip: ip, name: host) }) {
+                ruleset.value.inputs[name, default: .init()].disallowed += 1
+                context.close(promise: nil)
+                return
+            }
+        }
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        ruleset.value.inputs[name, default: .init()].received += 1
+        if frame.truncated || frame.split { ruleset.value.inputs[name, default: .init()].truncated += 1 }
         let now = batchTime ?? SyslogTimestamp.now()
         batchTime = now
         let reception = SyslogReception(receivedAt: now, fromHost: names.name(context.channel.remoteAddress))

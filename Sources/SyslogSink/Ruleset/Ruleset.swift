@@ -1,5 +1,13 @@
 import SyslogProtocol
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The running form of a configuration's rules: filters evaluated in order, actions run, `stop` honoured.
 /// Lives on one thread (the input's event loop); not Sendable.
 final class Ruleset {
@@ -13,9 +21,21 @@ final class Ruleset {
     struct Rule {
         var filter: SinkFilter
         var actions: [Action]
+        /// The compiled expression of a `regex` / `ereregex` property filter.
+        var regex: CompiledRegex?
+    }
+
+    /// Per input: messages received, datagrams truncated to the size limit, senders refused by
+    /// `$AllowedSender`.
+    struct InputCounters {
+        var received = 0
+        var truncated = 0
+        var disallowed = 0
     }
 
     private(set) var rules: [Rule] = []
+    var inputs: [String: InputCounters] = [:]
+    private var forwarders: [(String, SyslogSender)] = []
     private var writers: [String: FileWriter] = [:]
     private(set) var notes: [String] = []
     var processed = 0
@@ -53,7 +73,9 @@ final class Ruleset {
                         ? .tcp(host: host, port: port, framing: octet ? .octetCounting : .lineFeed)
                         : .udp(host: host, port: port)
                     do {
-                        actions.append(.forward(try SyslogSender(target: target), template))
+                        let sender = try SyslogSender(target: target)
+                        forwarders.append(("\(target)", sender))
+                        actions.append(.forward(sender, template))
                     } catch {
                         notes.append("\(rule.location): cannot forward to \(target): \(error): action disabled")
                         actions.append(.skip)
@@ -65,14 +87,21 @@ final class Ruleset {
                     actions.append(.skip)
                 }
             }
-            rules.append(Rule(filter: rule.filter, actions: actions))
+            var regex: CompiledRegex?
+            if case .property(_, let op, _, let value) = rule.filter, op == "regex" || op == "ereregex" {
+                regex = CompiledRegex(value, extended: op == "ereregex")
+                if regex == nil {
+                    notes.append("\(rule.location): cannot compile '\(value)': the filter never matches")
+                }
+            }
+            rules.append(Rule(filter: rule.filter, actions: actions, regex: regex))
         }
     }
 
     /// Runs one message through the rules.
     func process(_ message: SyslogMessage) {
         processed += 1
-        for rule in rules where matches(rule.filter, message) {
+        for rule in rules where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
                 switch action {
                 case .file(let writer, let template):
@@ -98,10 +127,27 @@ final class Ruleset {
         for writer in writers.values { writer.reopen() }
     }
 
+    /// The counters as `name: key=value …` lines, like rsyslog's impstats.
+    func statistics() -> [String] {
+        var lines: [String] = []
+        for (name, c) in inputs.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(name): received=\(c.received) truncated=\(c.truncated) disallowed=\(c.disallowed)")
+        }
+        lines.append("ruleset: processed=\(processed)")
+        for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
+            lines.append("omfile \(path): written=\(w.written) failed=\(w.failed)")
+        }
+        for (name, sender) in forwarders {
+            let c = sender.currentCounters
+            lines.append("omfwd \(name): sent=\(c.sent) dropped=\(c.dropped) failed=\(c.failed)")
+        }
+        return lines
+    }
+
     var written: Int { writers.values.reduce(0) { $0 + $1.written } }
     var failed: Int { writers.values.reduce(0) { $0 + $1.failed } }
 
-    private func matches(_ filter: SinkFilter, _ m: SyslogMessage) -> Bool {
+    private func matches(_ filter: SinkFilter, _ regex: CompiledRegex?, _ m: SyslogMessage) -> Bool {
         switch filter {
         case .priority(let p):
             return p.matches(m.priority)
@@ -114,7 +160,8 @@ final class Ruleset {
             case "startswith": result = text.starts(with: v)
             case "contains": result = v.isEmpty || Ruleset.contains(text, v)
             case "isempty": result = text.isEmpty
-            default: result = false  // regex filters: not carried out yet (a note says so at start)
+            case "regex", "ereregex": result = regex?.matches(text) ?? false
+            default: result = false
             }
             return result != negated
         }
@@ -146,5 +193,23 @@ final class Ruleset {
         case "syslogseverity-text", "syslogpriority-text": return ArraySlice(m.priority.severity.name.utf8)
         default: return []
         }
+    }
+}
+
+/// A POSIX regular expression (basic for `regex`, extended for `ereregex`, as rsyslog's property filters).
+final class CompiledRegex {
+    private var regex = regex_t()
+
+    init?(_ pattern: String, extended: Bool) {
+        let flags = (extended ? REG_EXTENDED : 0) | REG_NOSUB
+        guard regcomp(&regex, pattern, flags) == 0 else { return nil }
+    }
+
+    deinit { regfree(&regex) }
+
+    func matches(_ text: ArraySlice<UInt8>) -> Bool {
+        var c = text.map { CChar(bitPattern: $0) }
+        c.append(0)
+        return regexec(&regex, c, 0, nil, 0) == 0
     }
 }
