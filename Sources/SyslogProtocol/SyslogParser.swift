@@ -72,7 +72,18 @@ public enum SyslogParser {
         if input.last == 0 { input.removeLast() }
         if options.dropTrailingLF && input.last == 0x0A { input.removeLast() }
         if options.dropTrailingCR && input.last == 0x0D { input.removeLast() }
-        guard let first = input.firstIndex(where: { needsEscape($0, options) }) else { return input }
+        // Nearly every message needs nothing escaped: find out with a plain loop over the bytes.
+        let firstToEscape: Int? = input.withUnsafeBufferPointer { b in
+            let escape8Bit = options.escape8BitCharacters
+            for i in 0..<b.count {
+                let c = b[i]
+                if c < 0x20 || (escape8Bit && c > 0x7F) {
+                    if needsEscape(c, options) { return i }
+                }
+            }
+            return nil
+        }
+        guard let first = firstToEscape else { return input }
         var out: [UInt8] = []
         out.reserveCapacity(input.count + 16)
         out.append(contentsOf: input[..<first])

@@ -1,3 +1,5 @@
+import SyslogProtocol
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -34,6 +36,12 @@ final class FileWriter {
 
     func append(_ line: [UInt8]) {
         buffer.append(contentsOf: line)
+        if buffer.count >= 64 << 10 { flush() }
+    }
+
+    /// Renders a line straight into the buffer (no intermediate array).
+    func append(_ message: SyslogMessage, as template: SyslogTemplate) {
+        template.render(message, into: &buffer)
         if buffer.count >= 64 << 10 { flush() }
     }
 

@@ -77,14 +77,16 @@ public final class SinkServer: Sendable {
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            var decoder = SyslogFrameDecoder.Configuration()
-                            decoder.maxMessageSize = options.maxMessageSize
+                            let name = "imtcp(\(address ?? "*"):\(port))"
+                            if let allowedTCP {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    StreamAccessHandler(ruleset: ruleset, name: name, allowed: allowedTCP))
+                            }
                             try channel.pipeline.syncOperations.addHandler(
-                                ByteToMessageHandler(SyslogFrameDecoder(configuration: decoder)))
-                            try channel.pipeline.syncOperations.addHandler(
-                                StreamInputHandler(
-                                    ruleset: ruleset, options: options, name: "imtcp(\(address ?? "*"):\(port))",
-                                    allowed: allowedTCP))
+                                ByteToMessageHandler(
+                                    StreamInputDecoder(
+                                        ruleset: ruleset, options: options, name: name, allowed: allowedTCP),
+                                    maximumBufferSize: 16 << 20))
                         }
                     }
                     .bind(host: address ?? "0.0.0.0", port: port).get()
@@ -175,9 +177,19 @@ public struct BoundInput: Sendable, CustomStringConvertible {
 /// none (127.0.0.1 is `localhost`). Looked up once per address.
 final class SenderNames {
     private var cache: [String: [UInt8]] = [:]
+    // The last sender, by its socket address: formatting an address as text costs more than a datagram's parse.
+    private var last: (SocketAddress, [UInt8])?
 
     func name(_ address: SocketAddress?) -> [UInt8] {
-        guard let address, let ip = address.ipAddress else { return Array("localhost".utf8) }
+        guard let address else { return Array("localhost".utf8) }
+        if let last, last.0 == address { return last.1 }
+        let resolved = lookup(address)
+        last = (address, resolved)
+        return resolved
+    }
+
+    private func lookup(_ address: SocketAddress) -> [UInt8] {
+        guard let ip = address.ipAddress else { return Array("localhost".utf8) }
         if let known = cache[ip] { return known }
         var host = [CChar](repeating: 0, count: 256)
         let rc = address.withSockAddr { sa, length in
@@ -222,7 +234,7 @@ final class DatagramInputHandler: ChannelInboundHandler {
             let ip = envelope.remoteAddress.ipAddress ?? ""
             let host = String(decoding: fromHost, as: UTF8.self)
             guard allowed.contains(where: { $0.allows(ip: ip, name: host) }) else {
-                ruleset.value.inputs[name, default: .init()].disallowed += 1
+                ruleset.value.counters(for: name).disallowed += 1
                 if !warnedDisallowed {
                     warnedDisallowed = true
                     sinkLog("imudp: UDP message from disallowed sender \(ip) discarded (counted from now on)")
@@ -235,8 +247,9 @@ final class DatagramInputHandler: ChannelInboundHandler {
         let reception = SyslogReception(receivedAt: now, fromHost: fromHost)
         let (message, cut) = SyslogParser.parseDatagram(
             envelope.data.readableBytesView, reception: reception, options: options)
-        ruleset.value.inputs[name, default: .init()].received += 1
-        if cut { ruleset.value.inputs[name, default: .init()].truncated += 1 }
+        let counters = ruleset.value.counters(for: name)
+        counters.received += 1
+        if cut { counters.truncated += 1 }
         ruleset.value.process(message)
     }
 
@@ -247,57 +260,87 @@ final class DatagramInputHandler: ChannelInboundHandler {
     }
 }
 
-/// TCP frames (RFC 6587, per frame) → parse → rules.
-final class StreamInputHandler: ChannelInboundHandler {
-    typealias InboundIn = SyslogFrame
+/// TCP frames (RFC 6587, decided per frame) → parse → rules, in the decoder itself: no pipeline hop per
+/// message. The sender's name is looked up once per connection.
+struct StreamInputDecoder: ByteToMessageDecoder {
+    typealias InboundOut = Never
     private let ruleset: NIOLoopBound<Ruleset>
     private let options: SyslogParseOptions
-    private let names = SenderNames()
     private let name: String
     private let allowed: [SenderPattern]?
-    private var batchTime: SyslogTimestamp?
+    private var frames: SyslogFrameDecoder
+    private var fromHost: [UInt8] = []
+    private var counters: Ruleset.InputCounters?
 
     init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?) {
         self.ruleset = ruleset
         self.options = options
         self.name = name
         self.allowed = allowed
+        var configuration = SyslogFrameDecoder.Configuration()
+        configuration.maxMessageSize = options.maxMessageSize
+        frames = SyslogFrameDecoder(configuration: configuration)
+    }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        try process(context: context, buffer: &buffer, atEnd: false)
+    }
+
+    mutating func decodeLast(
+        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+    ) throws -> DecodingState {
+        try process(context: context, buffer: &buffer, atEnd: true)
+    }
+
+    private mutating func process(
+        context: ChannelHandlerContext, buffer: inout ByteBuffer, atEnd: Bool
+    ) throws -> DecodingState {
+        let counters = self.counters ?? ruleset.value.counters(for: name)
+        self.counters = counters
+        if fromHost.isEmpty { fromHost = SenderNames().name(context.channel.remoteAddress) }
+        let now = SyslogTimestamp.now()
+        let reception = SyslogReception(receivedAt: now, fromHost: fromHost)
+        let rules = ruleset.value
+        var any = false
+        while let frame = frames.nextFrame(&buffer, atEnd: atEnd) {
+            counters.received += 1
+            if frame.truncated || frame.split { counters.truncated += 1 }
+            rules.process(SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options))
+            any = true
+        }
+        if any { rules.flush() }
+        return .needMoreData
+    }
+}
+
+/// Refuses TCP connections from senders outside `$AllowedSender` (counted), before any byte is read.
+final class StreamAccessHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let ruleset: NIOLoopBound<Ruleset>
+    private let name: String
+    private let allowed: [SenderPattern]
+
+    init(ruleset: NIOLoopBound<Ruleset>, name: String, allowed: [SenderPattern]) {
+        self.ruleset = ruleset
+        self.name = name
+        self.allowed = allowed
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let allowed {
-            let address = context.channel.remoteAddress
-            let ip = address?.ipAddress ?? ""
-            let host = String(decoding: names.name(address), as: UTF8.self)
-            if !allowed.contains(where: { $0.allows(ip: ip, name: host) }) {
-                ruleset.value.inputs[name, default: .init()].disallowed += 1
-                context.close(promise: nil)
-                return
-            }
+        let address = context.channel.remoteAddress
+        let ip = address?.ipAddress ?? ""
+        let host = String(decoding: SenderNames().name(address), as: UTF8.self)
+        if !allowed.contains(where: { $0.allows(ip: ip, name: host) }) {
+            ruleset.value.counters(for: name).disallowed += 1
+            context.close(promise: nil)
+            return
         }
         context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        ruleset.value.inputs[name, default: .init()].received += 1
-        if frame.truncated || frame.split { ruleset.value.inputs[name, default: .init()].truncated += 1 }
-        let now = batchTime ?? SyslogTimestamp.now()
-        batchTime = now
-        let reception = SyslogReception(receivedAt: now, fromHost: names.name(context.channel.remoteAddress))
-        ruleset.value.process(
-            SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options))
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        batchTime = nil
-        ruleset.value.flush()
-        context.fireChannelReadComplete()
     }
 }
 
 @available(*, unavailable)
-extension DatagramInputHandler: Sendable {}
+extension StreamAccessHandler: Sendable {}
 
 @available(*, unavailable)
-extension StreamInputHandler: Sendable {}
+extension DatagramInputHandler: Sendable {}

@@ -26,11 +26,19 @@ final class Ruleset {
     }
 
     /// Per input: messages received, datagrams truncated to the size limit, senders refused by
-    /// `$AllowedSender`.
-    struct InputCounters {
+    /// `$AllowedSender`. A class: the input's handlers count into it directly, the statistics read it.
+    final class InputCounters {
         var received = 0
         var truncated = 0
         var disallowed = 0
+    }
+
+    /// The counters of an input, made on first use.
+    func counters(for input: String) -> InputCounters {
+        if let c = inputs[input] { return c }
+        let c = InputCounters()
+        inputs[input] = c
+        return c
     }
 
     private(set) var rules: [Rule] = []
@@ -105,7 +113,7 @@ final class Ruleset {
             for action in rule.actions {
                 switch action {
                 case .file(let writer, let template):
-                    writer.append(template.render(message))
+                    writer.append(message, as: template)
                 case .forward(let sender, let template):
                     sender.send(template.render(message))
                 case .stop:

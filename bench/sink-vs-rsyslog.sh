@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# syslog-sink beside rsyslogd 8 (Debian) with the same configuration, in one run.
+#   UDP: COUNT numbered messages offered at 100k/s, 200k/s and as fast as one sender can; loss from the files;
+#        RUNS runs each, alternating which receiver goes first; medians reported.
+#   TCP: TCP_COUNT octet-counted messages over 1 and over 8 connections: msg/s until all are in the file.
+#   Peak RSS (VmHWM) of each after the TCP bursts.
+# Usage: bench/sink-vs-rsyslog.sh [COUNT=500000] [TCP_COUNT=1000000] [RUNS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-500000}
+tcp_count=${2:-1000000}
+runs=${3:-3}
+rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
+swift build -c release --product syslog-sink >/dev/null
+swift build -c release --package-path Benchmarks --product syslog-load >/dev/null
+sink=.build/release/syslog-sink
+load=Benchmarks/.build/release/syslog-load
+work=$(mktemp -d /tmp/tollgate-sink-bench.XXXXXX)
+trap 'kill $(cat $work/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf $work' EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+config() {  # udp-port tcp-port output-file
+    cat <<EOC
+global(workDirectory="$work")
+\$ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="$1")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="$2")
+*.* $3
+EOC
+}
+start() {  # name -> sets UDP_PORT TCP_PORT OUT PID
+    local name=$1
+    UDP_PORT=$(free_port); TCP_PORT=$(free_port); OUT=$work/$name.log
+    rm -f "$OUT"
+    config "$UDP_PORT" "$TCP_PORT" "$OUT" > "$work/$name.conf"
+    if [ "$name" = rsyslog ]; then
+        "$rsyslogd" -n -f "$work/$name.conf" -i "$work/$name.pid" 2>>"$work/$name.err" &
+    else
+        "$sink" -n -f "$work/$name.conf" -i "$work/$name.pid" 2>>"$work/$name.err" &
+    fi
+    for _ in $(seq 100); do [ -s "$work/$name.pid" ] && break; sleep 0.05; done
+    sleep 0.3
+}
+stop() { local pid; pid=$(cat "$work/$1.pid" 2>/dev/null || true); [ -n "$pid" ] && kill "$pid" 2>/dev/null; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done; rm -f "$work/$1.pid"; }
+settle() {  # file expected -> prints the line count once it stops growing (or reaches expected)
+    local last=-1 n=0 same=0
+    while true; do
+        n=$( [ -f "$1" ] && wc -l < "$1" || echo 0 )
+        [ "$n" -ge "$2" ] && break
+        if [ "$n" -eq "$last" ]; then same=$((same + 1)); [ $same -ge 10 ] && break; else same=0; fi
+        last=$n; sleep 0.1
+    done
+    echo "$n"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "UDP: $count messages per run, $runs runs per rate, loss in percent (median, and each run)"
+printf '| rate | rsyslog lost %% | syslog-sink lost %% |\n|---|---|---|\n'
+for rate in 100000 200000 0; do
+    rs=(); sk=()
+    for run in $(seq "$runs"); do
+        order="rsyslog sink"; [ $((run % 2)) -eq 0 ] && order="sink rsyslog"
+        for who in $order; do
+            start "$who"
+            "$load" udp "$UDP_PORT" "$count" "$rate" > "$work/load.out"
+            got=$(settle "$OUT" "$count")
+            stop "$who"
+            lost=$(python3 -c "print(round(100 * ($count - $got) / $count, 3))")
+            if [ "$who" = rsyslog ]; then rs+=("$lost"); else sk+=("$lost"); fi
+        done
+    done
+    label=$rate; [ "$rate" = 0 ] && label="max ($(awk '{print $(NF-1)}' "$work/load.out") msg/s last run)"
+    printf '| %s | %s (%s) | %s (%s) |\n' "$label" "$(printf '%s\n' "${rs[@]}" | median)" "${rs[*]}" \
+        "$(printf '%s\n' "${sk[@]}" | median)" "${sk[*]}"
+done
+
+echo
+echo "TCP: $tcp_count octet-counted messages; msg/s until all are in the file; peak RSS"
+printf '| connections | rsyslog msg/s | syslog-sink msg/s | rsyslog RSS | syslog-sink RSS |\n|---|---|---|---|---|\n'
+for conns in 1 8; do
+    declare -A rate_of rss_of
+    for who in rsyslog sink; do
+        start "$who"
+        pid=$(cat "$work/$who.pid")
+        t0=$(date +%s.%N)
+        "$load" tcp "$TCP_PORT" "$tcp_count" "$conns" > /dev/null
+        got=$(settle "$OUT" "$tcp_count")
+        t1=$(date +%s.%N)
+        rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+        stop "$who"
+        rate_of[$who]=$(python3 -c "print(int($got / ($t1 - $t0)))")
+        rss_of[$who]="$((rss / 1024)) MB"
+        [ "$got" -eq "$tcp_count" ] || rate_of[$who]="${rate_of[$who]} ($((tcp_count - got)) lost)"
+    done
+    printf '| %s | %s | %s | %s | %s |\n' "$conns" "${rate_of[rsyslog]}" "${rate_of[sink]}" "${rss_of[rsyslog]}" "${rss_of[sink]}"
+done
