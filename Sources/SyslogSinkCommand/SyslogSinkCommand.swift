@@ -18,9 +18,11 @@ struct SyslogSinkCommand: ParsableCommand {
             Reads rsyslog.conf: the legacy syntax (selectors, actions, & continuations, property filters, $ \
             directives, $IncludeConfig) and the RainerScript statements module(), input(), global(), \
             template() and action(). -N1 checks a configuration the way rsyslogd -N1 does. This build receives \
-            UDP and TCP (octet-counted or LF-framed) and writes files with rsyslog's built-in templates; \
-            SIGHUP closes the files (logrotate), SIGUSR1 prints the counters, SIGTERM/SIGINT write what is \
-            buffered, print the counters and stop. Other actions are named on start and not carried out yet.
+            UDP, TCP (octet-counted or LF-framed) and the local socket (/dev/log, imuxsock), writes files with \
+            rsyslog's built-in templates and forwards to other syslog servers (@host, @@host, omfwd); SIGHUP \
+            closes the files (logrotate), SIGUSR1 prints the counters, SIGTERM/SIGINT write what is buffered, \
+            print the counters and stop. Other actions (omjournal, dynaFile, custom templates) are named on \
+            start and not carried out yet.
             """,
         version: SyslogSink.version
     )
