@@ -121,7 +121,8 @@ struct ConfigParserTests {
                     host: "10.0.0.9", port: 6514, tcp: true, octetCounted: true,
                     template: "RSYSLOG_TraditionalForwardFormat")
             ])
-        #expect(c.inputs == [.tcp(address: nil, port: 10514, maxSessions: 200)])
+        #expect(
+            c.inputs == [.tcp(address: nil, port: 10514, maxSessions: 500)], "the module's limit applies to its inputs")
         #expect(c.warnings.contains { $0.message.contains(":omusrmsg:*") })
     }
 

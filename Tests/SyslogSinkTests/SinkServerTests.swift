@@ -103,19 +103,18 @@ struct SinkForwardTests {
         let bound = try await server.start()
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: bound[0].port))
         let message = "<134>Nov 26 08:51:08 lb1 haproxy[6553]: forwarded line"
-        // The TCP forward connects in the background: send until the collector has a line.
-        var received: [UInt8] = []
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            sender.send(Array(message.utf8))
-            try await Task.sleep(for: .milliseconds(100))
-            let c = try await server.counters()
-            if c.processed > 0, let got = try? await withTimeout(seconds: 0.5, "tcp", { await tcpPeer.read(count: 1) })
-            {
-                received = got
-                break
+        // The TCP forward connects in the background and drops what comes before (counted): keep sending until the
+        // collector has a whole line. (One read, never cancelled midway: a cancelled AsyncStream ends for good.)
+        let pump = Task {
+            while !Task.isCancelled {
+                sender.send(Array(message.utf8))
+                try? await Task.sleep(for: .milliseconds(100))
             }
         }
+        let received = try await withTimeout(seconds: 10, "tcp forward") {
+            await tcpPeer.read(count: message.utf8.count + 1)
+        }
+        pump.cancel()
         let expected = "<134>Nov 26 08:51:08 lb1 haproxy[6553]: forwarded line"
         let datagram = try await withTimeout(seconds: 5, "udp forward") { await udpPeer.next() }
         #expect(datagram.map { String(decoding: $0, as: UTF8.self) } == expected, "RSYSLOG_TraditionalForwardFormat")
@@ -219,5 +218,56 @@ struct SinkFilterTests {
         outsider.close()
         #expect(read("all.log") == "")
         #expect(throws: ConfigDiagnostic.self) { try RsyslogConfigParser.parse(text: "$AllowedSender UDP, 0.0.0.0/0") }
+    }
+
+    @Test func tcpSessionsBeyondMaxSessionsAreRefusedAndCounted() async throws {
+        #expect(
+            try RsyslogConfigParser.parse(text: "$ModLoad imtcp\n$InputTCPMaxSessions 7\n$InputTCPServerRun 10514")
+                .inputs == [
+                    .tcp(address: nil, port: 10514, maxSessions: 7)
+                ])
+        #expect(throws: ConfigDiagnostic.self) { try RsyslogConfigParser.parse(text: "$InputTCPMaxSessions none") }
+        let dir = try TemporaryDirectory(prefix: "sink-sessions")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+                module(load="imtcp" maxSessions="2")
+                input(type="imtcp" address="127.0.0.1" port="0")
+                *.* /var/log/all.log
+                """)
+        let server = try SinkServer(configuration: c, root: dir.path)
+        let port = try await server.start()[0].port
+        func waitFor(_ what: String) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if try await server.statistics().contains(where: { $0.contains(what) }) { return true }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return false
+        }
+        let first = try SyslogSender(target: .tcp(host: "127.0.0.1", port: port))
+        let second = try SyslogSender(target: .tcp(host: "127.0.0.1", port: port))
+        #expect(try await waitFor("sessions=2 refused=0"))
+        first.send(Array("<13>Nov 26 08:00:01 h app: one".utf8))
+        #expect(try await waitFor("processed=1"))  // two connections: no order between them otherwise
+        second.send(Array("<13>Nov 26 08:00:02 h app: two".utf8))
+        #expect(try await waitFor("processed=2"))
+        let third = try Peers.exchange(port: port, Array("<13>Nov 26 08:00:03 h app: three\n".utf8), halfClose: true)
+        #expect(third.isEmpty)
+        #expect(try await waitFor("sessions=2 refused=1"))
+        first.close()
+        #expect(try await waitFor("sessions=1 refused=1"), "a closed session frees its place")
+        _ = try Peers.exchange(port: port, Array("<13>Nov 26 08:00:04 h app: four\n".utf8), halfClose: true)
+        #expect(try await waitFor("processed=3"))
+        try await server.stop()
+        second.close()
+        let written = (try? String(contentsOfFile: dir.file("var/log/all.log"), encoding: .utf8)) ?? ""
+        #expect(
+            written == """
+                Nov 26 08:00:01 h app: one
+                Nov 26 08:00:02 h app: two
+                Nov 26 08:00:04 h app: four
+
+                """)
     }
 }

@@ -61,13 +61,15 @@ extension RsyslogConfigParser {
             } else {
                 warn(location, "module '\(value)' is not supported and is ignored")
             }
+        case "inputtcpmaxsessions":
+            state.tcpMaxSessions = try sessionLimit(value, location)
         case "udpserveraddress":
             state.udpAddress = value == "*" || value.isEmpty ? nil : value
         case "udpserverrun":
             if requireModule("imudp") { configuration.inputs.append(.udp(address: state.udpAddress, port: try port())) }
         case "inputtcpserverrun":
             if requireModule("imtcp") {
-                configuration.inputs.append(.tcp(address: nil, port: try port(), maxSessions: 200))
+                configuration.inputs.append(.tcp(address: nil, port: try port(), maxSessions: state.tcpMaxSessions))
             }
         case "includeconfig":
             for path in RsyslogConfigParser.expandInclude(value) { try include(path, from: location) }
@@ -133,7 +135,7 @@ extension RsyslogConfigParser {
                 configuration.allowedSenders[proto, default: []].append(pattern)
             }
         case "fileowner", "filegroup", "dirowner", "dirgroup", "umask", "createdirs",
-            "failonchownfailure", "controlcharacterescapeprefix", "inputtcpmaxsessions", "addunixlistensocket":
+            "failonchownfailure", "controlcharacterescapeprefix", "addunixlistensocket":
             // Read and kept for the runtime of the sink's issue; accepted here.
             if name == "addunixlistensocket" { configuration.inputs.append(.unixSocket(path: value)) }
         default:
@@ -268,6 +270,9 @@ extension RsyslogConfigParser {
                 if p["syssock.use"]?.lowercased() == "off" { state.systemSocket = false }
                 if let name = p["syssock.name"] { state.systemSocketName = name }
             }
+            if module == "imtcp", let limit = p["maxsessions"] {
+                state.tcpMaxSessions = try sessionLimit(limit, location)
+            }
             if !["imudp", "imtcp", "imuxsock", "omjournal", "builtin:omfile"].contains(module) {
                 warn(location, "module '\(module)' is not supported and is ignored")
             }
@@ -279,7 +284,8 @@ extension RsyslogConfigParser {
                 configuration.inputs.append(
                     .tcp(
                         address: p["address"], port: try port(p["port"]),
-                        maxSessions: Int(p["maxsessions"] ?? "") ?? 200))
+                        maxSessions: try p["maxsessions"].map { try sessionLimit($0, location) } ?? state.tcpMaxSessions
+                    ))
             case "imuxsock":
                 configuration.inputs.append(.unixSocket(path: p["socket"] ?? "/dev/log"))
             default:
@@ -324,6 +330,15 @@ extension RsyslogConfigParser {
         }
         return out
     }
+}
+
+/// imtcp's session limit: a positive number.
+private func sessionLimit(_ text: String, _ location: SourceLocation) throws -> Int {
+    guard let n = Int(text), n > 0 else {
+        throw ConfigDiagnostic(
+            severity: .error, location: location, message: "maxSessions takes a positive number, not '\(text)'")
+    }
+    return n
 }
 
 extension Substring {

@@ -20,6 +20,8 @@ public struct RsyslogConfigParser {
         var fileCreateMode: UInt16 = 0o644
         var dirCreateMode: UInt16 = 0o700
         var udpAddress: String?
+        /// imtcp's session limit (`$InputTCPMaxSessions`, `module(load="imtcp" maxSessions=…)`); rsyslog's default 200.
+        var tcpMaxSessions = 200
         var sync = false
         /// imuxsock's system socket: on unless `$OmitLocalLogging on` / `SysSock.Use="off"`.
         var systemSocket = true

@@ -70,7 +70,7 @@ public final class SinkServer: Sendable {
                     .bind(host: address ?? "0.0.0.0", port: port).get()
                 channels.withLockedValue { $0.append(channel) }
                 if let a = channel.localAddress { bound.append(BoundInput(transport: "udp", address: a)) }
-            case .tcp(let address, let port, _):
+            case .tcp(let address, let port, let maxSessions):
                 let ruleset = state
                 let allowedTCP = configuration.allowedSenders["tcp"]
                 let channel = try await ServerBootstrap(group: loop)
@@ -78,10 +78,9 @@ public final class SinkServer: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             let name = "imtcp(\(address ?? "*"):\(port))"
-                            if let allowedTCP {
-                                try channel.pipeline.syncOperations.addHandler(
-                                    StreamAccessHandler(ruleset: ruleset, name: name, allowed: allowedTCP))
-                            }
+                            try channel.pipeline.syncOperations.addHandler(
+                                StreamSessionHandler(
+                                    ruleset: ruleset, name: name, allowed: allowedTCP, maxSessions: maxSessions))
                             try channel.pipeline.syncOperations.addHandler(
                                 ByteToMessageHandler(
                                     StreamInputDecoder(
@@ -314,33 +313,60 @@ struct StreamInputDecoder: ByteToMessageDecoder {
 }
 
 /// Refuses TCP connections from senders outside `$AllowedSender` (counted), before any byte is read.
-final class StreamAccessHandler: ChannelInboundHandler {
+/// Admits a TCP session: the sender must be in `$AllowedSender` (when set), and fewer than `maxSessions`
+/// sessions may be open on this input (rsyslog closes the newcomer and says so; here it is counted as refused).
+final class StreamSessionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     private let ruleset: NIOLoopBound<Ruleset>
     private let name: String
-    private let allowed: [SenderPattern]
+    private let allowed: [SenderPattern]?
+    private let maxSessions: Int
+    private var admitted = false
 
-    init(ruleset: NIOLoopBound<Ruleset>, name: String, allowed: [SenderPattern]) {
+    init(ruleset: NIOLoopBound<Ruleset>, name: String, allowed: [SenderPattern]?, maxSessions: Int) {
         self.ruleset = ruleset
         self.name = name
         self.allowed = allowed
+        self.maxSessions = maxSessions
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let address = context.channel.remoteAddress
-        let ip = address?.ipAddress ?? ""
-        let host = String(decoding: SenderNames().name(address), as: UTF8.self)
-        if !allowed.contains(where: { $0.allows(ip: ip, name: host) }) {
-            ruleset.value.counters(for: name).disallowed += 1
+        let counters = ruleset.value.counters(for: name)
+        if let allowed {
+            let address = context.channel.remoteAddress
+            let ip = address?.ipAddress ?? ""
+            let host = String(decoding: SenderNames().name(address), as: UTF8.self)
+            if !allowed.contains(where: { $0.allows(ip: ip, name: host) }) {
+                counters.disallowed += 1
+                context.close(promise: nil)
+                return
+            }
+        }
+        if counters.sessions >= maxSessions {
+            counters.refused += 1
+            if counters.refused == 1 {
+                sinkLog(
+                    "\(name): too many tcp sessions (\(maxSessions)) - dropping incoming request (counted from now on)")
+            }
             context.close(promise: nil)
             return
         }
+        counters.sessions += 1
+        admitted = true
         context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if admitted {
+            admitted = false
+            ruleset.value.counters(for: name).sessions -= 1
+        }
+        context.fireChannelInactive()
     }
 }
 
 @available(*, unavailable)
-extension StreamAccessHandler: Sendable {}
+extension StreamSessionHandler: Sendable {}
 
 @available(*, unavailable)
 extension DatagramInputHandler: Sendable {}

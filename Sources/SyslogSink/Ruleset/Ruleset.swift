@@ -31,6 +31,9 @@ final class Ruleset {
         var received = 0
         var truncated = 0
         var disallowed = 0
+        /// TCP: sessions open now, and connections closed at once because `maxSessions` were open.
+        var sessions = 0
+        var refused = 0
     }
 
     /// The counters of an input, made on first use.
@@ -139,7 +142,9 @@ final class Ruleset {
     func statistics() -> [String] {
         var lines: [String] = []
         for (name, c) in inputs.sorted(by: { $0.key < $1.key }) {
-            lines.append("\(name): received=\(c.received) truncated=\(c.truncated) disallowed=\(c.disallowed)")
+            var line = "\(name): received=\(c.received) truncated=\(c.truncated) disallowed=\(c.disallowed)"
+            if name.hasPrefix("imtcp") { line += " sessions=\(c.sessions) refused=\(c.refused)" }
+            lines.append(line)
         }
         lines.append("ruleset: processed=\(processed)")
         for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
