@@ -17,6 +17,8 @@ public struct SyslogMessage: Hashable, Sendable {
     public var hostnameField: ArraySlice<UInt8>?
     /// The sender's name as the receiver resolved it (rsyslog's `fromhost`).
     public var fromHost: [UInt8]
+    /// The sender's address as text (rsyslog's `fromhost-ip`).
+    public var fromHostIP: [UInt8] = []
     /// The TAG as read from an RFC 3164 message (`haproxy[6553]:`), empty when none.
     public var tagField: ArraySlice<UInt8>
     /// RFC 5424 header fields; nil for legacy messages (or when the 5424 header stopped early).

@@ -30,10 +30,13 @@ public struct SyslogReception: Sendable {
     public var receivedAt: SyslogTimestamp
     /// The sender's name (rsyslog's `fromhost`): the hostname of messages that carry none.
     public var fromHost: [UInt8]
+    /// The sender's address as text (rsyslog's `fromhost-ip`); `127.0.0.1` for local sockets, as rsyslog has it.
+    public var fromHostIP: [UInt8]
 
-    public init(receivedAt: SyslogTimestamp, fromHost: [UInt8]) {
+    public init(receivedAt: SyslogTimestamp, fromHost: [UInt8], fromHostIP: [UInt8] = Array("127.0.0.1".utf8)) {
         self.receivedAt = receivedAt
         self.fromHost = fromHost
+        self.fromHostIP = fromHostIP
     }
 
     public init(receivedAt: SyslogTimestamp = .now(), fromHost: String) {
@@ -117,6 +120,7 @@ public enum SyslogParser {
         var message = SyslogMessage(
             raw: raw, priority: .missing, timestamp: reception.receivedAt, receivedAt: reception.receivedAt,
             fromHost: reception.fromHost, msg: raw[...])
+        message.fromHostIP = reception.fromHostIP
         var offset = 0
         if raw.first == 0x3C {
             if let (value, after) = readPRI(raw), let priority = Priority(value: value) {

@@ -10,12 +10,8 @@ import Testing
 @Suite("syslog-sink against real rsyslog", .serialized)
 struct SinkVersusRsyslogTests {
     @Test func identicalFiles() async throws {
-        let rsyslogd = try Peers.find("rsyslogd")
-        let sinkBinary = try Products.path("syslog-sink")
         let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog")
         let out = dir.file("logs")
-        let rsPort = try Peers.freePort(udp: true)
-        let sinkPort = try Peers.freePort(udp: true)
         func config(port: Int) -> String {
             """
             $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
@@ -29,27 +25,6 @@ struct SinkVersusRsyslogTests {
             *.=crit;kern.none  \(out)/crit.log
 
             """
-        }
-        try config(port: rsPort).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
-        try config(port: sinkPort).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: dir.file("work"), withIntermediateDirectories: true)
-        let rsyslog = try RunningPeer(
-            rsyslogd, ["-n", "-f", dir.file("rsyslog.conf"), "-i", dir.file("rsyslogd.pid")],
-            logPath: dir.file("rsyslogd.out"))
-        defer { rsyslog.stop() }
-        let sink = try RunningPeer(
-            sinkBinary, ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("sink")], logPath: dir.file("sink.out"))
-        defer { sink.stop() }
-
-        let toRsyslog = try SyslogSender(target: .udp(host: "127.0.0.1", port: rsPort))
-        let toSink = try SyslogSender(target: .udp(host: "127.0.0.1", port: sinkPort))
-        // Both must be listening: a probe each until its syslog file shows it.
-        for (sender, file) in [(toRsyslog, "\(out)/syslog"), (toSink, dir.file("sink") + "\(out)/syslog")] {
-            let up = Peers.waitUntil(seconds: 15) {
-                sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
-                return ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains("probe: ready")
-            }
-            try #require(up, "not listening: \(rsyslog.output) \(sink.output)")
         }
         let now = CivilTime.now()
         let haproxy = HAProxySyslogHeader(facility: .local0, pid: 6553)
@@ -75,25 +50,7 @@ struct SinkVersusRsyslogTests {
             "<14>Aug 30 23:00:05 X4711 AAAAAAAAAAAAAAAAA",
             "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
         ].map { Array($0.utf8) }
-        for m in corpus {
-            toRsyslog.send(m)
-            toSink.send(m)
-        }
-        // Wait for the last one in both syslog files, then stop both (files flushed).
-        let marker = "Use the BFG!"
-        for file in ["\(out)/syslog", dir.file("sink") + "\(out)/syslog"] {
-            let done = Peers.waitUntil(seconds: 15) {
-                ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains(marker)
-            }
-            #expect(done, "\(file)")
-        }
-        rsyslog.stop()
-        sink.stop()
-        // The probes (as many as each needed before it listened) are left out of the comparison.
-        func content(_ path: String) throws -> String {
-            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-                .filter { !$0.contains("probe: ready") }.joined(separator: "\n")
-        }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/syslog", marker: "Use the BFG!", corpus: corpus)
         for name in ["haproxy.log", "auth.log", "syslog", "crit.log"] {
             let theirs = try content("\(out)/\(name)")
             let ours = try content(dir.file("sink") + "\(out)/\(name)")
@@ -105,5 +62,97 @@ struct SinkVersusRsyslogTests {
             stat(dir.file("sink") + "\(out)/\(name)", &b)
             #expect(a.st_mode & 0o777 == b.st_mode & 0o777, "mode of \(name)")
         }
+    }
+
+    /// A file without the probes (as many as each receiver needed before it listened).
+    func content(_ path: String) throws -> String {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("probe: ready") }.joined(separator: "\n")
+    }
+
+    @Test func identicalFilesThroughUserTemplatesAndDynaFiles() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-templates")
+        let out = dir.file("logs")
+        func config(port: Int) -> String {
+            #"""
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\#(port)")
+            $template Legacy,"L %HOSTNAME% [%syslogtag:1:3%] %msg:F,58:2% tab\there back\\slash pct\%x q\"x dec\101 %pri-text% %syslogfacility-text%.%syslogseverity-text% %pri% %syslogfacility% %syslogseverity% %syslogpriority-text% %programname:::uppercase% %timereported:::date-mysql% %timereported:::date-unixtimestamp% %timestamp:::date-rfc3164% %timereported:::date-rfc3339% %fromhost-ip% %fromhost% %app-name% %procid% %msgid% %structured-data% %protocol-version% %msg:2:5% %msg:::drop-last-lf,lowercase% %rawmsg:::escape-cc% %msg:F:1%\n"
+            template(name="Str" type="string" string="S %source% %syslogtag%%msg:::sp-if-no-1st-sp%%msg% tab\there back\\slash q\"x nl\\n %syslogtag:::secpath-replace% %hostname:::secpath-drop% %timestamp:::date-year%-%timestamp:::date-month%-%timestamp:::date-day%T%timestamp:::date-hour%:%timestamp:::date-minute%:%timestamp:::date-second% %$year% %syslogtag:2:4:uppercase%\n")
+            template(name="Dyn" type="string" string="\#(out)/dyn-%programname:::secpath-replace%.log")
+            $template LegacyDyn,"\#(out)/ldyn-%syslogfacility-text%.log"
+            *.* \#(out)/legacy.log;Legacy
+            *.* action(type="omfile" file="\#(out)/str.log" template="Str")
+            *.* ?Dyn;RSYSLOG_TraditionalFileFormat
+            local0.* -?LegacyDyn;RSYSLOG_SyslogProtocol23Format
+
+            """#
+        }
+        let corpus = [
+            "<134>Nov 26 08:51:08 lb1 haproxy[6553]: 10.0.0.1:5678 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 --",
+            "<13>Nov 26 08:51:09 h/x ../evil/tag: MiXeD:Case 42 trailing",
+            "<165>1 2026-11-26T08:51:10.123+01:00 host5 app 77 ID47 [ex@1 a=\"b\"] five424 msg",
+            "<13>Nov 26 08:51:10 host1 ..: dots for a name",
+            "<13>Nov 26 08:51:10 host1 app: tab\there and\u{1B}escape",
+            "<14>Aug 30 23:00:05 X4711 AAAAAAAAAAAAAAAAA",
+            "<38>Nov  2 08:51:09 host1 sshd[9]: Accepted publickey for root",
+            "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
+            "<142>Nov 26 08:51:11 lb1 haproxy[6554]: local1 line",
+            "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
+        ].map { Array($0.utf8) }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/legacy.log", marker: "BFG!", corpus: corpus)
+        let names = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        #expect(names.contains("dyn-haproxy.log") && names.contains("ldyn-local0.log") && names.count > 6, "\(names)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("sink") + out).sorted() == names)
+        for name in names {
+            let theirs = try content("\(out)/\(name)")
+            let ours = try content(dir.file("sink") + "\(out)/\(name)")
+            #expect(ours == theirs, "\(name)")
+        }
+    }
+
+    /// Starts rsyslogd and syslog-sink (under `dir/sink`) with `config(port)`, waits until each has written a probe
+    /// to `probe`, sends `corpus` to both, waits for `marker` in both copies of `probe`, and stops both.
+    func feedBoth(
+        dir: TemporaryDirectory, config: (Int) -> String, probe: String, marker: String, corpus: [[UInt8]]
+    ) throws {
+        let rsyslogd = try Peers.find("rsyslogd")
+        let sinkBinary = try Products.path("syslog-sink")
+        let rsPort = try Peers.freePort(udp: true)
+        let sinkPort = try Peers.freePort(udp: true)
+        try config(rsPort).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(sinkPort).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir.file("work"), withIntermediateDirectories: true)
+        let rsyslog = try RunningPeer(
+            rsyslogd, ["-n", "-f", dir.file("rsyslog.conf"), "-i", dir.file("rsyslogd.pid")],
+            logPath: dir.file("rsyslogd.out"))
+        defer { rsyslog.stop() }
+        let sink = try RunningPeer(
+            sinkBinary, ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("sink")], logPath: dir.file("sink.out"))
+        defer { sink.stop() }
+
+        let toRsyslog = try SyslogSender(target: .udp(host: "127.0.0.1", port: rsPort))
+        let toSink = try SyslogSender(target: .udp(host: "127.0.0.1", port: sinkPort))
+        // Both must be listening: a probe each until its syslog file shows it.
+        for (sender, file) in [(toRsyslog, probe), (toSink, dir.file("sink") + probe)] {
+            let up = Peers.waitUntil(seconds: 15) {
+                sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
+                return ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains("probe: ready")
+            }
+            try #require(up, "not listening: \(rsyslog.output) \(sink.output)")
+        }
+        for m in corpus {
+            toRsyslog.send(m)
+            toSink.send(m)
+        }
+        // Wait for the last one in both syslog files, then stop both (files flushed).
+        for file in [probe, dir.file("sink") + probe] {
+            let done = Peers.waitUntil(seconds: 15) {
+                ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains(marker)
+            }
+            #expect(done, "\(file)")
+        }
+        rsyslog.stop()
+        sink.stop()
     }
 }

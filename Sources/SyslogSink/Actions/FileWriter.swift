@@ -40,7 +40,7 @@ final class FileWriter {
     }
 
     /// Renders a line straight into the buffer (no intermediate array).
-    func append(_ message: SyslogMessage, as template: SyslogTemplate) {
+    func append(_ message: SyslogMessage, as template: OutputTemplate) {
         template.render(message, into: &buffer)
         if buffer.count >= 64 << 10 { flush() }
     }

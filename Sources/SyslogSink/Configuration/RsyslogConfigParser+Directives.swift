@@ -83,7 +83,7 @@ extension RsyslogConfigParser {
             }
             var text = quoted.dropFirst()
             if let end = text.lastIndex(of: "\"") { text = text[..<end] }
-            configuration.templates[String(pieces[0]).trimmingSpaces().lowercased()] = String(text)
+            define(String(pieces[0]).trimmingSpaces(), String(text), escapes: .legacy, location)
         case "actionfiledefaulttemplate":
             guard SyslogTemplate(name: value) != nil || configuration.templates[value.lowercased()] != nil else {
                 throw ConfigDiagnostic(
@@ -228,7 +228,13 @@ extension RsyslogConfigParser {
             while let c = s.first {
                 s = s.dropFirst()
                 if c == "\\", let next = s.first {
-                    value.append(next)
+                    // RainerScript string escapes (the common C ones); any other character stands for itself.
+                    switch next {
+                    case "n": value.append("\n")
+                    case "t": value.append("\t")
+                    case "r": value.append("\r")
+                    default: value.append(next)
+                    }
                     s = s.dropFirst()
                     continue
                 }
@@ -303,7 +309,7 @@ extension RsyslogConfigParser {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "template() needs name=")
             }
             if p["type"]?.lowercased() == "string", let string = p["string"] {
-                configuration.templates[templateName.lowercased()] = string
+                define(templateName, string, escapes: .none, location)
             } else {
                 warn(location, "template '\(templateName)' of type '\(p["type"] ?? "")' is not supported yet")
             }
@@ -329,6 +335,21 @@ extension RsyslogConfigParser {
             previous = c
         }
         return out
+    }
+}
+
+extension RsyslogConfigParser {
+    /// Records a user template; one the property replacer here cannot render is kept with its reason and warned
+    /// about (rsyslog would run it; actions naming it are disabled rather than writing other bytes).
+    mutating func define(_ name: String, _ text: String, escapes: PropertyTemplate.Escapes, _ location: SourceLocation)
+    {
+        let compiled = Result { () throws(PropertyTemplate.ParseError) in
+            try PropertyTemplate(parsing: text, escapes: escapes)
+        }
+        if case .failure(let problem) = compiled {
+            warn(location, "template '\(name)': \(problem): actions using it are disabled")
+        }
+        configuration.templates[name.lowercased()] = UserTemplate(text: text, compiled: compiled)
     }
 }
 

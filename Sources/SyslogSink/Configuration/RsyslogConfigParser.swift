@@ -270,7 +270,9 @@ public struct RsyslogConfigParser {
             }
             let name = template ?? state.defaultTemplate
             guard checkTemplate(name) else { return nil }
-            return .dynamicFile(template: name, fileTemplate: dyna)
+            return .dynamicFile(
+                template: name, fileTemplate: dyna, createMode: state.fileCreateMode,
+                dirCreateMode: state.dirCreateMode)
         }
         if body.hasPrefix("@") {
             var rest = Substring(body.dropFirst())
@@ -343,7 +345,10 @@ public struct RsyslogConfigParser {
                     warn(location, "Could not find template '\(dyna)' - action disabled")
                     return nil
                 }
-                return .dynamicFile(template: name, fileTemplate: dyna)
+                return .dynamicFile(
+                    template: name, fileTemplate: dyna,
+                    createMode: p["filecreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.fileCreateMode,
+                    dirCreateMode: p["dircreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.dirCreateMode)
             }
             throw ConfigDiagnostic(severity: .error, location: location, message: "omfile needs file= or dynaFile=")
         case "omfwd":

@@ -22,7 +22,7 @@ public enum SinkAction: Hashable, Sendable {
     /// Write to a file (`/var/log/x`, `-/var/log/x`, `action(type="omfile" file=…)`).
     case file(path: String, template: String, sync: Bool, createMode: UInt16, dirCreateMode: UInt16)
     /// Write to a file whose name a template makes (`?Template`).
-    case dynamicFile(template: String, fileTemplate: String)
+    case dynamicFile(template: String, fileTemplate: String, createMode: UInt16, dirCreateMode: UInt16)
     /// Forward over UDP (`@host:port`) or TCP (`@@host:port`, octet-counted with `@@(o)`).
     case forward(host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String)
     /// Send to journald.
@@ -47,6 +47,13 @@ public struct SinkRule: Hashable, Sendable {
     public var location: SourceLocation
 }
 
+/// A template defined in the configuration (`$template`, `template()`): its text, and what it compiled to, or
+/// why it could not be used (actions naming it are then disabled, with a message).
+public struct UserTemplate: Sendable {
+    public var text: String
+    public var compiled: Result<PropertyTemplate, PropertyTemplate.ParseError>
+}
+
 /// A listening input.
 public enum SinkInput: Hashable, Sendable {
     case udp(address: String?, port: Int)
@@ -60,7 +67,8 @@ public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
     public var rules: [SinkRule] = []
     /// Templates defined by `$template` / `template()`, by name (lower-cased, as rsyslog looks them up).
-    public var templates: [String: String] = [:]
+    /// User templates by lower-cased name.
+    public var templates: [String: UserTemplate] = [:]
     public var loadedModules: Set<String> = []
     public var workDirectory: String?
     public var maxMessageSize = SyslogParseOptions.defaultMaxMessageSize

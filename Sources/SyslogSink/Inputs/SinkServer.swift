@@ -175,20 +175,28 @@ public struct BoundInput: Sendable, CustomStringConvertible {
 /// The name rsyslog gives a sender (`fromhost`): its reverse DNS name, lower-cased, or the address when it has
 /// none (127.0.0.1 is `localhost`). Looked up once per address.
 final class SenderNames {
+    /// A sender as rsyslog names it: `fromhost` (reverse DNS, else the address) and `fromhost-ip`.
+    struct Sender {
+        var name: [UInt8]
+        var ip: [UInt8]
+    }
+    private static let local = Sender(name: Array("localhost".utf8), ip: Array("127.0.0.1".utf8))
     private var cache: [String: [UInt8]] = [:]
     // The last sender, by its socket address: formatting an address as text costs more than a datagram's parse.
-    private var last: (SocketAddress, [UInt8])?
+    private var last: (SocketAddress, Sender)?
 
-    func name(_ address: SocketAddress?) -> [UInt8] {
-        guard let address else { return Array("localhost".utf8) }
+    func name(_ address: SocketAddress?) -> [UInt8] { sender(address).name }
+
+    func sender(_ address: SocketAddress?) -> Sender {
+        guard let address else { return SenderNames.local }
         if let last, last.0 == address { return last.1 }
-        let resolved = lookup(address)
+        guard let ip = address.ipAddress else { return SenderNames.local }
+        let resolved = Sender(name: lookup(address, ip), ip: Array(ip.utf8))
         last = (address, resolved)
         return resolved
     }
 
-    private func lookup(_ address: SocketAddress) -> [UInt8] {
-        guard let ip = address.ipAddress else { return Array("localhost".utf8) }
+    private func lookup(_ address: SocketAddress, _ ip: String) -> [UInt8] {
         if let known = cache[ip] { return known }
         var host = [CChar](repeating: 0, count: 256)
         let rc = address.withSockAddr { sa, length in
@@ -228,7 +236,8 @@ final class DatagramInputHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let fromHost = names.name(envelope.remoteAddress)
+        let sender = names.sender(envelope.remoteAddress)
+        let fromHost = sender.name
         if let allowed {
             let ip = envelope.remoteAddress.ipAddress ?? ""
             let host = String(decoding: fromHost, as: UTF8.self)
@@ -243,7 +252,7 @@ final class DatagramInputHandler: ChannelInboundHandler {
         }
         let now = batchTime ?? SyslogTimestamp.now()
         batchTime = now
-        let reception = SyslogReception(receivedAt: now, fromHost: fromHost)
+        let reception = SyslogReception(receivedAt: now, fromHost: fromHost, fromHostIP: sender.ip)
         let (message, cut) = SyslogParser.parseDatagram(
             envelope.data.readableBytesView, reception: reception, options: options)
         let counters = ruleset.value.counters(for: name)
@@ -269,6 +278,7 @@ struct StreamInputDecoder: ByteToMessageDecoder {
     private let allowed: [SenderPattern]?
     private var frames: SyslogFrameDecoder
     private var fromHost: [UInt8] = []
+    private var fromHostIP: [UInt8] = []
     private var counters: Ruleset.InputCounters?
 
     init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?) {
@@ -296,9 +306,13 @@ struct StreamInputDecoder: ByteToMessageDecoder {
     ) throws -> DecodingState {
         let counters = self.counters ?? ruleset.value.counters(for: name)
         self.counters = counters
-        if fromHost.isEmpty { fromHost = SenderNames().name(context.channel.remoteAddress) }
+        if fromHost.isEmpty {
+            let sender = SenderNames().sender(context.channel.remoteAddress)
+            fromHost = sender.name
+            fromHostIP = sender.ip
+        }
         let now = SyslogTimestamp.now()
-        let reception = SyslogReception(receivedAt: now, fromHost: fromHost)
+        let reception = SyslogReception(receivedAt: now, fromHost: fromHost, fromHostIP: fromHostIP)
         let rules = ruleset.value
         var any = false
         while let frame = frames.nextFrame(&buffer, atEnd: atEnd) {

@@ -12,8 +12,9 @@ import SyslogProtocol
 /// Lives on one thread (the input's event loop); not Sendable.
 final class Ruleset {
     enum Action {
-        case file(FileWriter, SyslogTemplate)
-        case forward(SyslogSender, SyslogTemplate)
+        case file(FileWriter, OutputTemplate)
+        case dynamicFile(DynamicFiles, OutputTemplate)
+        case forward(SyslogSender, OutputTemplate)
         case stop
         case skip
     }
@@ -48,6 +49,7 @@ final class Ruleset {
     var inputs: [String: InputCounters] = [:]
     private var forwarders: [(String, SyslogSender)] = []
     private var writers: [String: FileWriter] = [:]
+    private var dynamicFiles: [DynamicFiles] = []
     private(set) var notes: [String] = []
     var processed = 0
 
@@ -58,10 +60,7 @@ final class Ruleset {
             for action in rule.actions {
                 switch action {
                 case .file(let path, let templateName, _, let mode, let dirMode):
-                    guard let template = SyslogTemplate(name: templateName) else {
-                        notes.append(
-                            "\(rule.location): template '\(templateName)' (property replacer) is not supported yet: action disabled"
-                        )
+                    guard let template = output(templateName, rule.location, configuration) else {
                         actions.append(.skip)
                         continue
                     }
@@ -69,13 +68,21 @@ final class Ruleset {
                     let writer = writers[mapped] ?? FileWriter(path: mapped, createMode: mode, dirCreateMode: dirMode)
                     writers[mapped] = writer
                     actions.append(.file(writer, template))
+                case .dynamicFile(let templateName, let fileTemplate, let mode, let dirMode):
+                    guard let template = output(templateName, rule.location, configuration),
+                        case .custom(let names)? = output(fileTemplate, rule.location, configuration)
+                    else {
+                        actions.append(.skip)
+                        continue
+                    }
+                    let files = DynamicFiles(
+                        name: fileTemplate, paths: names, root: root, createMode: mode, dirCreateMode: dirMode)
+                    dynamicFiles.append(files)
+                    actions.append(.dynamicFile(files, template))
                 case .stop:
                     actions.append(.stop)
                 case .forward(let host, let port, let tcp, let octet, let templateName):
-                    guard let template = SyslogTemplate(name: templateName) else {
-                        notes.append(
-                            "\(rule.location): template '\(templateName)' (property replacer) is not supported yet: action disabled"
-                        )
+                    guard let template = output(templateName, rule.location, configuration) else {
                         actions.append(.skip)
                         continue
                     }
@@ -91,7 +98,7 @@ final class Ruleset {
                         notes.append("\(rule.location): cannot forward to \(target): \(error): action disabled")
                         actions.append(.skip)
                     }
-                case .dynamicFile, .journal:
+                case .journal:
                     notes.append("\(rule.location): \(action) is not carried out in this build yet")
                     actions.append(.skip)
                 case .ignored:
@@ -117,6 +124,8 @@ final class Ruleset {
                 switch action {
                 case .file(let writer, let template):
                     writer.append(message, as: template)
+                case .dynamicFile(let files, let template):
+                    files.append(message, as: template)
                 case .forward(let sender, let template):
                     sender.send(template.render(message))
                 case .stop:
@@ -131,11 +140,30 @@ final class Ruleset {
     /// End of a batch: everything buffered goes to the files.
     func flush() {
         for writer in writers.values { writer.flush() }
+        for files in dynamicFiles { files.flush() }
+    }
+
+    /// The template a name refers to: a built-in one or a user template that compiled; nil (with a note) else.
+    private func output(_ name: String, _ location: SourceLocation, _ configuration: SinkConfiguration)
+        -> OutputTemplate?
+    {
+        if let user = configuration.templates[name.lowercased()] {
+            switch user.compiled {
+            case .success(let template): return .custom(template)
+            case .failure(let problem):
+                notes.append("\(location): template '\(name)' cannot be used (\(problem)): action disabled")
+                return nil
+            }
+        }
+        if let builtin = SyslogTemplate(name: name) { return .builtin(builtin) }
+        notes.append("\(location): template '\(name)' is not defined: action disabled")
+        return nil
     }
 
     /// SIGHUP: close every file; the next line reopens it by path.
     func reopen() {
         for writer in writers.values { writer.reopen() }
+        for files in dynamicFiles { files.reopen() }
     }
 
     /// The counters as `name: key=value …` lines, like rsyslog's impstats.
@@ -150,6 +178,10 @@ final class Ruleset {
         for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
             lines.append("omfile \(path): written=\(w.written) failed=\(w.failed)")
         }
+        for files in dynamicFiles {
+            lines.append(
+                "omfile ?\(files.name): files=\(files.openFiles) written=\(files.written) failed=\(files.failed)")
+        }
         for (name, sender) in forwarders {
             let c = sender.currentCounters
             lines.append("omfwd \(name): sent=\(c.sent) dropped=\(c.dropped) failed=\(c.failed)")
@@ -157,8 +189,10 @@ final class Ruleset {
         return lines
     }
 
-    var written: Int { writers.values.reduce(0) { $0 + $1.written } }
-    var failed: Int { writers.values.reduce(0) { $0 + $1.failed } }
+    var written: Int {
+        writers.values.reduce(0) { $0 + $1.written } + dynamicFiles.reduce(0) { $0 + $1.written }
+    }
+    var failed: Int { writers.values.reduce(0) { $0 + $1.failed } + dynamicFiles.reduce(0) { $0 + $1.failed } }
 
     private func matches(_ filter: SinkFilter, _ regex: CompiledRegex?, _ m: SyslogMessage) -> Bool {
         switch filter {

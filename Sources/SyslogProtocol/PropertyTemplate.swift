@@ -1,0 +1,342 @@
+import LogCore
+
+/// A user template in rsyslog's property-replacer syntax: constant text and `%property:from:to:options%`
+/// references, as `$template Name,"…"` and `template(name=… type="string" string="…")` define them.
+///
+/// Covered: the message properties (msg, rawmsg, hostname/source, fromhost, fromhost-ip, syslogtag, programname,
+/// pri, pri-text, syslogfacility[-text], syslogseverity[-text]/syslogpriority[-text], timereported/timestamp,
+/// timegenerated/timereceived, protocol-version, app-name, procid, msgid, structured-data) and the system ones
+/// ($year $month $day $hour $minute $now, with -utc); character ranges (`:1:32:`) and fields (`:F,58:2:`); the
+/// options date-rfc3164, date-rfc3164-buggyday, date-rfc3339, date-mysql, date-unixtimestamp, date-year …
+/// date-second, lowercase, uppercase, escape-cc, space-cc, drop-cc, drop-last-lf, sp-if-no-1st-sp, secpath-drop,
+/// secpath-replace. Anything else (regular expressions, json/csv, unknown names) is refused with a message, so
+/// an action is never fed a template rendered differently from rsyslog's.
+public struct PropertyTemplate: Sendable, Hashable {
+    /// How backslashes in constant text are read. `$template` strings use rsyslog's template escapes (`\n`, `\r`,
+    /// `\\`, `\%`, `\ddd` decimal, any other character stands for itself); `template(string=…)` values were
+    /// already unescaped by the configuration parser.
+    public enum Escapes: Sendable { case legacy, none }
+
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    enum Part: Hashable, Sendable {
+        case constant([UInt8])
+        case property(Reference)
+    }
+
+    enum Property: String, Hashable, Sendable {
+        case msg, rawmsg, hostname, fromhost, fromhostIP = "fromhost-ip", syslogtag, programname, pri
+        case priText = "pri-text", facility = "syslogfacility", facilityText = "syslogfacility-text"
+        case severity = "syslogseverity", severityText = "syslogseverity-text", timereported, timegenerated
+        case protocolVersion = "protocol-version", appName = "app-name", procid, msgid
+        case structuredData = "structured-data"
+        case year = "$year", month = "$month", day = "$day", hour = "$hour", minute = "$minute", now = "$now"
+        case yearUTC = "$year-utc", monthUTC = "$month-utc", dayUTC = "$day-utc", hourUTC = "$hour-utc"
+        case minuteUTC = "$minute-utc", nowUTC = "$now-utc"
+
+        static func named(_ name: String) -> Property? {
+            switch name {
+            case "source": return .hostname
+            case "timestamp": return .timereported
+            case "timereceived": return .timegenerated
+            case "syslogpriority": return .severity
+            case "syslogpriority-text": return .severityText
+            default: return Property(rawValue: name)
+            }
+        }
+    }
+
+    enum DateFormat: String, Hashable, Sendable {
+        case rfc3164 = "date-rfc3164", rfc3164BuggyDay = "date-rfc3164-buggyday", rfc3339 = "date-rfc3339"
+        case mysql = "date-mysql", unixTimestamp = "date-unixtimestamp", year = "date-year"
+        case month = "date-month", day = "date-day", hour = "date-hour", minute = "date-minute"
+        case second = "date-second"
+    }
+
+    enum Case: Hashable, Sendable { case lower, upper }
+    enum Control: Hashable, Sendable { case escape, space, drop }
+    enum SecurePath: Hashable, Sendable { case drop, replace }
+
+    struct Reference: Hashable, Sendable {
+        var property: Property
+        /// 1-based inclusive character range; 0 when not given.
+        var from = 0
+        var to = 0
+        /// `F,delimiter:number`: the number-th field; 0 when not given.
+        var fieldDelimiter: UInt8 = 9
+        var fieldNumber = 0
+        var date: DateFormat?
+        var letterCase: Case?
+        var control: Control?
+        var securePath: SecurePath?
+        var dropLastLF = false
+        var spaceIfNoFirstSpace = false
+    }
+
+    let parts: [Part]
+
+    /// Reads a template string; `ParseError` says what rsyslog's property replacer would not accept here.
+    public init(parsing text: String, escapes: Escapes) throws(ParseError) {
+        var parts: [Part] = []
+        var constant: [UInt8] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x5C, escapes == .legacy, i + 1 < bytes.count {
+                i += 1
+                switch bytes[i] {
+                case 0x6E: constant.append(0x0A)
+                case 0x72: constant.append(0x0D)
+                case 0x30...0x39:
+                    var value = 0
+                    while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39, value < 256 {
+                        value = value * 10 + Int(bytes[i] - 0x30)
+                        i += 1
+                    }
+                    constant.append(UInt8(truncatingIfNeeded: value))
+                    continue
+                default: constant.append(bytes[i])
+                }
+                i += 1
+                continue
+            }
+            if b == 0x25 {  // %
+                guard let end = bytes[(i + 1)...].firstIndex(of: 0x25) else {
+                    throw ParseError(description: "'%' without its closing '%' in template \"\(text)\"")
+                }
+                if !constant.isEmpty {
+                    parts.append(.constant(constant))
+                    constant = []
+                }
+                parts.append(
+                    .property(try PropertyTemplate.reference(String(decoding: bytes[(i + 1)..<end], as: UTF8.self))))
+                i = end + 1
+                continue
+            }
+            constant.append(b)
+            i += 1
+        }
+        if !constant.isEmpty { parts.append(.constant(constant)) }
+        self.parts = parts
+    }
+
+    /// `name[:from:to[:options]]`.
+    static func reference(_ spec: String) throws(ParseError) -> Reference {
+        let pieces = spec.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+        let name = pieces[0].lowercased()
+        guard let property = Property.named(name) else {
+            if name.hasPrefix("$!") || name.hasPrefix("$.") || name.hasPrefix("$/") {
+                throw ParseError(description: "variables (%\(name)%) in templates are not supported yet")
+            }
+            throw ParseError(description: "property '\(pieces[0])' is unknown or not supported yet")
+        }
+        var r = Reference(property: property)
+        let from = pieces.count > 1 ? pieces[1] : ""
+        let to = pieces.count > 2 ? pieces[2] : ""
+        if from.hasPrefix("R") {
+            throw ParseError(description: "regular expressions in templates (%\(spec)%) are not supported yet")
+        } else if from.hasPrefix("F") {
+            let delimiter = from.dropFirst()
+            if delimiter.hasPrefix(",") {
+                guard let d = UInt8(delimiter.dropFirst()) else {
+                    throw ParseError(description: "field delimiter in %\(spec)% must be a decimal character code")
+                }
+                r.fieldDelimiter = d
+            } else if !delimiter.isEmpty {
+                throw ParseError(description: "field delimiter in %\(spec)% must be written F,code")
+            }
+            guard let n = Int(to.isEmpty ? "1" : to), n > 0 else {
+                throw ParseError(description: "field number in %\(spec)% must be a positive number")
+            }
+            r.fieldNumber = n
+        } else if !from.isEmpty || !to.isEmpty {
+            guard let f = Int(from.isEmpty ? "1" : from), f > 0, let t = to.isEmpty ? Int.max : Int(to), t >= f else {
+                throw ParseError(description: "character range in %\(spec)% must be from:to with 1 ≤ from ≤ to")
+            }
+            r.from = f
+            r.to = t
+        }
+        if pieces.count > 3 {
+            for option in pieces[3].split(separator: ",").map({ $0.lowercased() }) {
+                if let date = DateFormat(rawValue: option) {
+                    r.date = date
+                    continue
+                }
+                switch option {
+                case "lowercase": r.letterCase = .lower
+                case "uppercase": r.letterCase = .upper
+                case "escape-cc": r.control = .escape
+                case "space-cc": r.control = .space
+                case "drop-cc": r.control = .drop
+                case "secpath-drop": r.securePath = .drop
+                case "secpath-replace": r.securePath = .replace
+                case "drop-last-lf": r.dropLastLF = true
+                case "sp-if-no-1st-sp": r.spaceIfNoFirstSpace = true
+                default:
+                    throw ParseError(
+                        description: "property replacer option '\(option)' is unknown or not supported yet")
+                }
+            }
+        }
+        return r
+    }
+
+    /// Renders `message` and appends it to `out`.
+    public func render(_ message: SyslogMessage, into out: inout [UInt8]) {
+        for part in parts {
+            switch part {
+            case .constant(let bytes): out.append(contentsOf: bytes)
+            case .property(let r): PropertyTemplate.append(r, of: message, to: &out)
+            }
+        }
+    }
+
+    /// Renders `message` as a new byte array.
+    public func render(_ message: SyslogMessage) -> [UInt8] {
+        var out: [UInt8] = []
+        render(message, into: &out)
+        return out
+    }
+
+    private static let fieldNotFound = Array("**FIELD NOT FOUND**".utf8)
+
+    static func append(_ r: Reference, of m: SyslogMessage, to out: inout [UInt8]) {
+        var value: [UInt8] = []
+        value.reserveCapacity(64)
+        appendValue(r, of: m, to: &value)
+        var slice = value[...]
+        if r.fieldNumber > 0 {
+            var start = slice.startIndex
+            for _ in 1..<r.fieldNumber {
+                guard let d = slice[start...].firstIndex(of: r.fieldDelimiter) else {
+                    slice = fieldNotFound[...]
+                    start = -1
+                    break
+                }
+                start = d + 1
+            }
+            if start >= 0 {
+                let end = slice[start...].firstIndex(of: r.fieldDelimiter) ?? slice.endIndex
+                slice = slice[start..<end]
+            }
+        } else if r.from > 0 {
+            let lower = min(slice.startIndex + r.from - 1, slice.endIndex)
+            let upper = r.to >= slice.count ? slice.endIndex : slice.startIndex + r.to
+            slice = slice[lower..<max(lower, upper)]
+        }
+        var result = Array(slice)
+        switch r.letterCase {
+        case .lower?: result = result.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
+        case .upper?: result = result.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }
+        case nil: break
+        }
+        switch r.control {
+        case .escape?:
+            var escaped: [UInt8] = []
+            for b in result {
+                if b < 0x20 || b == 0x7F {
+                    escaped.append(0x23)
+                    escaped.append(0x30 + b / 64)
+                    escaped.append(0x30 + (b / 8) % 8)
+                    escaped.append(0x30 + b % 8)
+                } else {
+                    escaped.append(b)
+                }
+            }
+            result = escaped
+        case .space?: result = result.map { $0 < 0x20 || $0 == 0x7F ? 0x20 : $0 }
+        case .drop?: result.removeAll { $0 < 0x20 || $0 == 0x7F }
+        case nil: break
+        }
+        if let securePath = r.securePath {
+            if securePath == .drop {
+                result.removeAll { $0 == 0x2F }
+            } else {
+                result = result.map { $0 == 0x2F ? 0x5F : $0 }
+            }
+            // An empty name, "." and ".." would leave the folder: rsyslog makes them "_", "_" and "_.".
+            if result.isEmpty {
+                result = [0x5F]
+            } else if result == [0x2E] || result == [0x2E, 0x2E] {
+                result[0] = 0x5F
+            }
+        }
+        if r.dropLastLF, result.last == 0x0A { result.removeLast() }
+        if r.spaceIfNoFirstSpace {
+            // One space when the value has content that does not start with one (an empty MSG gets none).
+            if let first = result.first, first != 0x20 { out.append(0x20) }
+            return
+        }
+        out.append(contentsOf: result)
+    }
+
+    /// The property's own text before ranges and options (dates in the option's format).
+    static func appendValue(_ r: Reference, of m: SyslogMessage, to out: inout [UInt8]) {
+        switch r.property {
+        case .msg: out.append(contentsOf: m.msg)
+        case .rawmsg: out.append(contentsOf: m.raw)
+        case .hostname: out.append(contentsOf: m.hostname)
+        case .fromhost: out.append(contentsOf: m.fromHost)
+        case .fromhostIP: out.append(contentsOf: m.fromHostIP)
+        case .syslogtag: out.append(contentsOf: m.syslogTag)
+        case .programname: out.append(contentsOf: m.programName)
+        case .pri: out.appendDecimal(m.priority.value)
+        case .priText: out.append(contentsOf: m.priority.text.utf8)
+        case .facility: out.appendDecimal(Int(m.priority.facility.rawValue))
+        case .facilityText: out.append(contentsOf: m.priority.facility.rsyslogName.utf8)
+        case .severity: out.appendDecimal(Int(m.priority.severity.rawValue))
+        case .severityText: out.append(contentsOf: m.priority.severity.name.utf8)
+        case .timereported: appendDate(m.timestamp, r.date ?? .rfc3164, to: &out)
+        case .timegenerated: appendDate(m.receivedAt, r.date ?? .rfc3164, to: &out)
+        case .protocolVersion: out.appendDecimal(m.protocolVersion)
+        case .appName: out.append(contentsOf: m.appName)
+        case .procid: out.append(contentsOf: m.procID)
+        case .msgid: out.append(contentsOf: m.msgID)
+        case .structuredData: out.append(contentsOf: m.structuredData)
+        case .year, .month, .day, .hour, .minute, .now, .yearUTC, .monthUTC, .dayUTC, .hourUTC, .minuteUTC, .nowUTC:
+            var t = m.receivedAt.civilTime
+            if r.property.rawValue.hasSuffix("-utc") { t = t.converted(toUTCOffset: 0) }
+            switch r.property {
+            case .year, .yearUTC: out.appendDecimal(t.year, width: 4)
+            case .month, .monthUTC: out.appendDecimal(t.month, width: 2)
+            case .day, .dayUTC: out.appendDecimal(t.day, width: 2)
+            case .hour, .hourUTC: out.appendDecimal(t.hour, width: 2)
+            case .minute, .minuteUTC: out.appendDecimal(t.minute, width: 2)
+            default:
+                out.appendDecimal(t.year, width: 4)
+                out.append(0x2D)
+                out.appendDecimal(t.month, width: 2)
+                out.append(0x2D)
+                out.appendDecimal(t.day, width: 2)
+            }
+        }
+    }
+
+    static func appendDate(_ t: SyslogTimestamp, _ format: DateFormat, to out: inout [UInt8]) {
+        switch format {
+        case .rfc3164: t.appendRFC3164(to: &out)
+        case .rfc3164BuggyDay:
+            // Zero-padded day, as rsyslogd writes it (checked). rsyslogd caches one RFC 3164 text per message, so
+            // when an earlier action already printed the same message with date-rfc3164 it repeats that
+            // (space-padded) text here; that ordering quirk is not copied.
+            t.appendRFC3164BuggyDay(to: &out)
+        case .rfc3339: t.appendRFC3339(to: &out)
+        case .mysql:
+            out.appendDecimal(t.year, width: 4)
+            for v in [t.month, t.day, t.hour, t.minute, t.second] { out.appendDecimal(v, width: 2) }
+        case .unixTimestamp:
+            let seconds = t.civilTime.epochMicroseconds / 1_000_000
+            if seconds < 0 { out.append(0x2D) }
+            out.appendDecimal(Int(seconds.magnitude))
+        case .year: out.appendDecimal(t.year, width: 4)
+        case .month: out.appendDecimal(t.month, width: 2)
+        case .day: out.appendDecimal(t.day, width: 2)
+        case .hour: out.appendDecimal(t.hour, width: 2)
+        case .minute: out.appendDecimal(t.minute, width: 2)
+        case .second: out.appendDecimal(t.second, width: 2)
+        }
+    }
+}

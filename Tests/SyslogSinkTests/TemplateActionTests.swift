@@ -1,0 +1,47 @@
+import Foundation
+import SyslogProtocol
+import TestSupport
+import Testing
+
+@testable import SyslogSink
+
+@Suite("User templates and dynaFile")
+struct TemplateActionTests {
+    func message(_ text: String) -> SyslogMessage {
+        SyslogParser.parse(Array(text.utf8), reception: SyslogReception(fromHost: "localhost"))
+    }
+
+    @Test func dynaFilesStayWithinTheirCacheAndLoseNothing() throws {
+        let dir = try TemporaryDirectory(prefix: "dynafile")
+        let paths = try PropertyTemplate(parsing: "/logs/%hostname%/%programname%.log", escapes: .none)
+        let files = DynamicFiles(
+            name: "PerHost", paths: paths, root: dir.path, createMode: 0o640, dirCreateMode: 0o750, cacheSize: 2)
+        let template = OutputTemplate.builtin(.traditionalFileFormat)
+        for round in 1...3 {
+            for host in ["a", "b", "c"] {
+                files.append(message("<13>Nov 26 08:00:0\(round) \(host) app: round \(round)"), as: template)
+                #expect(files.openFiles <= 2)
+            }
+        }
+        files.flush()
+        for host in ["a", "b", "c"] {
+            let text = try String(contentsOfFile: dir.file("logs/\(host)/app.log"), encoding: .utf8)
+            #expect(text == (1...3).map { "Nov 26 08:00:0\($0) \(host) app: round \($0)\n" }.joined())
+        }
+        #expect(files.written > 0 && files.failed == 0)
+    }
+
+    @Test func templatesTheReplacerCannotRenderDisableTheirActionsWithAReason() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $template Numbers,"%msg:R,ERE,1,FIELD:([0-9]+)--end%\\n"
+                template(name="Fine" type="string" string="%hostname% %msg%\\n")
+                *.* /var/log/numbers.log;Numbers
+                *.* /var/log/fine.log;Fine
+                """, name: "t.conf")
+        #expect(c.warnings.contains { $0.message.contains("regular expressions") && $0.location.line == 1 })
+        let rules = Ruleset(c, root: nil)
+        #expect(rules.notes.count == 1)
+        #expect(rules.notes.first?.contains("t.conf:3: template 'Numbers' cannot be used") == true)
+    }
+}
