@@ -6,8 +6,8 @@
 #   make release  optimised binaries in .build/release
 #
 # Debian packages the build and the tests need. Their services are not started on install: the tests start
-# the peers they use (haproxy, rsyslogd) themselves, on loopback, and stop them.
-APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog
+# the peers they use (haproxy, rsyslogd, systemd-journald) themselves, on loopback, and stop them.
+APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -38,9 +38,22 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The journald tests need a systemd-journald: when none runs (containers, CI), one is started for the run and
+# stopped after it.
+JOURNALD := /lib/systemd/systemd-journald
+
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@started=""; \
+	if ! pgrep -x systemd-journal >/dev/null; then \
+	  echo "==> starting $(JOURNALD) for the tests"; \
+	  $(SUDO) mkdir -p /run/systemd/journal; \
+	  $(SUDO) $(JOURNALD) >/dev/null 2>&1 & started=$$!; \
+	  for i in $$(seq 50); do [ -S /run/systemd/journal/socket ] && pgrep -x systemd-journal >/dev/null && break; sleep 0.1; done; \
+	fi; \
+	$(SWIFT) test --skip-build; status=$$?; \
+	if [ -n "$$started" ]; then $(SUDO) kill $$started 2>/dev/null; wait $$started 2>/dev/null; fi; \
+	exit $$status
 
 DEMO_PORT ?= 5514
 

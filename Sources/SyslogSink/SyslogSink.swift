@@ -2,8 +2,8 @@ import CSystemd
 
 /// The rsyslog-compatible receiver.
 ///
-/// This module grows with the sink issues: rsyslog.conf, inputs, rulesets and actions. What it already has is
-/// the link to libsystemd, which later issues use for the journald action and `sd_notify`.
+/// rsyslog.conf (Configuration/), inputs (Inputs/), the rules (Ruleset/) and the actions (Actions/: files,
+/// dynaFiles, forwarding, journald through libsystemd).
 public enum SyslogSink {
     /// The product version printed by `syslog-sink --version`.
     public static let version = "0.1.0"

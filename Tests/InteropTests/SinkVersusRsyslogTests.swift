@@ -111,6 +111,58 @@ struct SinkVersusRsyslogTests {
         }
     }
 
+    @Test func journalEntriesLikeRsyslogsOmjournal() async throws {
+        let journalctl = try Peers.find("journalctl")
+        try #require(
+            Peers.waitUntil(seconds: 5) { access("/run/systemd/journal/socket", W_OK) == 0 },
+            "systemd-journald is not running (make test starts it)")
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-journal")
+        let out = dir.file("logs")
+        func config(port: Int) -> String {
+            """
+            $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            module(load="omjournal")
+            local3.*;local4.* action(type="omjournal")
+            *.* \(out)/all.log
+
+            """
+        }
+        let token = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        let corpus = [
+            "<155>Nov 26 08:51:08 lb1 haproxy[6553]: \(token) one, trailing spaces cut   ",
+            "<165>1 2026-11-26T08:51:10.123+01:00 host5 app 77 ID47 - \(token) five424",
+            "<158>Nov 26 08:51:09 h tag:\(token) nospace",
+            "<166>Nov 26 08:51:09 h sshd[9]: \(token) tab\there",
+            "<13>Nov 26 08:51:09 h user: \(token) not for the journal, last",
+        ].map { Array($0.utf8) }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "not for the journal", corpus: corpus)
+        // Entries carrying the token, as (sender, fields) from journalctl's JSON.
+        func entries() throws -> [(rsyslog: Bool, fields: [String])] {
+            let run = try Peers.run(journalctl, ["-o", "json", "--no-pager", "--since", "-10min"])
+            return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in
+                guard line.contains(token),
+                    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                else { return nil }
+                let fields = ["MESSAGE", "PRIORITY", "SYSLOG_FACILITY", "SYSLOG_IDENTIFIER"].map {
+                    "\($0)=\(object[$0].map { "\($0)" } ?? "(none)")"
+                }
+                return ((object["_EXE"] as? String ?? "").hasSuffix("rsyslogd"), fields)
+            }
+        }
+        var found: [(rsyslog: Bool, fields: [String])] = []
+        _ = try Peers.waitUntil(seconds: 10) {
+            found = try entries()
+            return found.filter(\.rsyslog).count >= 4 && found.filter { !$0.rsyslog }.count >= 4
+        }
+        let theirs = found.filter(\.rsyslog).map(\.fields)
+        let ours = found.filter { !$0.rsyslog }.map(\.fields)
+        #expect(theirs.count == 4, "\(found)")
+        #expect(ours == theirs)
+        #expect(ours.first?.first == "MESSAGE= \(token) one, trailing spaces cut")
+    }
+
     /// Starts rsyslogd and syslog-sink (under `dir/sink`) with `config(port)`, waits until each has written a probe
     /// to `probe`, sends `corpus` to both, waits for `marker` in both copies of `probe`, and stops both.
     func feedBoth(

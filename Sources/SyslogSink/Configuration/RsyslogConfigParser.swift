@@ -364,6 +364,10 @@ public struct RsyslogConfigParser {
                 host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",
                 octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name)
         case "omjournal":
+            if p["template"] != nil || p["namespace"] != nil {
+                warn(location, "omjournal with template= or namespace= is not supported yet: action disabled")
+                return nil
+            }
             return .journal
         default:
             warn(location, "action type '\(p["type"] ?? "")' is not supported and is ignored")

@@ -15,6 +15,7 @@ final class Ruleset {
         case file(FileWriter, OutputTemplate)
         case dynamicFile(DynamicFiles, OutputTemplate)
         case forward(SyslogSender, OutputTemplate)
+        case journal(JournalWriter)
         case stop
         case skip
     }
@@ -50,6 +51,8 @@ final class Ruleset {
     private var forwarders: [(String, SyslogSender)] = []
     private var writers: [String: FileWriter] = [:]
     private var dynamicFiles: [DynamicFiles] = []
+    /// One connection to journald serves every omjournal action.
+    private var journal: JournalWriter?
     private(set) var notes: [String] = []
     var processed = 0
 
@@ -99,8 +102,9 @@ final class Ruleset {
                         actions.append(.skip)
                     }
                 case .journal:
-                    notes.append("\(rule.location): \(action) is not carried out in this build yet")
-                    actions.append(.skip)
+                    let writer = journal ?? JournalWriter()
+                    journal = writer
+                    actions.append(.journal(writer))
                 case .ignored:
                     actions.append(.skip)
                 }
@@ -128,6 +132,8 @@ final class Ruleset {
                     files.append(message, as: template)
                 case .forward(let sender, let template):
                     sender.send(template.render(message))
+                case .journal(let writer):
+                    writer.send(message)
                 case .stop:
                     return
                 case .skip:
@@ -177,6 +183,9 @@ final class Ruleset {
         lines.append("ruleset: processed=\(processed)")
         for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
             lines.append("omfile \(path): written=\(w.written) failed=\(w.failed)")
+        }
+        if let journal {
+            lines.append("omjournal: sent=\(journal.sent) failed=\(journal.failed)")
         }
         for files in dynamicFiles {
             lines.append(
