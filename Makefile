@@ -45,11 +45,12 @@ JOURNALD := /lib/systemd/systemd-journald
 test: deps
 	$(SWIFT) build --build-tests
 	@started=""; \
-	if ! pgrep -x systemd-journal >/dev/null; then \
+	journald_up() { ps -eo stat=,comm= | awk '$$2 == "systemd-journal" && $$1 !~ /Z/ { up = 1 } END { exit !up }'; }; \
+	if ! journald_up; then \
 	  echo "==> starting $(JOURNALD) for the tests"; \
 	  $(SUDO) mkdir -p /run/systemd/journal; \
 	  $(SUDO) $(JOURNALD) >/dev/null 2>&1 & started=$$!; \
-	  for i in $$(seq 50); do [ -S /run/systemd/journal/socket ] && pgrep -x systemd-journal >/dev/null && break; sleep 0.1; done; \
+	  for i in $$(seq 50); do [ -S /run/systemd/journal/socket ] && journald_up && break; sleep 0.1; done; \
 	fi; \
 	$(SWIFT) test --skip-build; status=$$?; \
 	if [ -n "$$started" ]; then $(SUDO) kill $$started 2>/dev/null; wait $$started 2>/dev/null; fi; \
