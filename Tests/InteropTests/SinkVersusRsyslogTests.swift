@@ -111,7 +111,7 @@ struct SinkVersusRsyslogTests {
         }
     }
 
-    @Test func journalEntriesLikeRsyslogsOmjournal() async throws {
+    @Test func journalEntriesBesideRsyslogsOmjournal() async throws {
         let journalctl = try Peers.find("journalctl")
         try #require(
             Peers.waitUntil(seconds: 5) { access("/run/systemd/journal/socket", W_OK) == 0 },
@@ -130,37 +130,79 @@ struct SinkVersusRsyslogTests {
             """
         }
         let token = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        let api = "api\(token)"
+        let errorLine =
+            "10.0.0.2:5679 [26/Nov/2026:08:51:12.001] fe \(api)/s2 0/0/-1/-1/4 503 217 - - SCNN 1/1/0/0/0 0/0 "
+            + "\"POST /\(token)/b HTTP/1.1\""
         let corpus = [
             "<155>Nov 26 08:51:08 lb1 haproxy[6553]: \(token) one, trailing spaces cut   ",
             "<165>1 2026-11-26T08:51:10.123+01:00 host5 app 77 ID47 - \(token) five424",
             "<158>Nov 26 08:51:09 h tag:\(token) nospace",
             "<166>Nov 26 08:51:09 h sshd[9]: \(token) tab\there",
+            "<158>Nov 26 08:51:11 lb1 haproxy[6553]: 10.0.0.1:5678 [26/Nov/2026:08:51:11.248] fe \(api)/s1 "
+                + "0/0/1/2/3 200 512 - - ---- 1/1/0/0/0 0/0 \"GET /\(token)/a HTTP/1.1\"",
+            "<155>Nov 26 08:51:12 lb1 haproxy[6553]: " + errorLine,
+            "<158>Nov 26 08:51:13 lb1 haproxy[6553]: 10.0.0.3:5680 [26/Nov/2026:08:51:13.001] fe other/s1 "
+                + "0/0/1/2/3 200 1 - - ---- 1/1/0/0/0 0/0 \"GET /\(token)/c HTTP/1.1\"",
             "<13>Nov 26 08:51:09 h user: \(token) not for the journal, last",
         ].map { Array($0.utf8) }
         try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "not for the journal", corpus: corpus)
-        // Entries carrying the token, as (sender, fields) from journalctl's JSON.
-        func entries() throws -> [(rsyslog: Bool, fields: [String])] {
-            let run = try Peers.run(journalctl, ["-o", "json", "--no-pager", "--since", "-10min"])
+        let names = [
+            "MESSAGE", "PRIORITY", "SYSLOG_FACILITY", "SYSLOG_IDENTIFIER", "SYSLOG_PID", "SYSLOG_HOSTNAME",
+            "SYSLOG_TIMESTAMP", "REMOTE_ADDR", "HAPROXY_BACKEND", "HAPROXY_SERVER", "HAPROXY_STATUS",
+            "HAPROXY_TERMINATION", "HAPROXY_METHOD", "HAPROXY_PATH", "HAPROXY_TT", "HAPROXY_CLIENT",
+        ]
+        // Entries carrying the token, as (sent by rsyslogd?, fields) from journalctl's JSON.
+        func entries(_ filters: [String] = []) throws -> [(rsyslog: Bool, fields: [String: String])] {
+            let run = try Peers.run(journalctl, ["-o", "json", "--no-pager", "--since", "-10min"] + filters)
             return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in
                 guard line.contains(token),
                     let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
                 else { return nil }
-                let fields = ["MESSAGE", "PRIORITY", "SYSLOG_FACILITY", "SYSLOG_IDENTIFIER"].map {
-                    "\($0)=\(object[$0].map { "\($0)" } ?? "(none)")"
-                }
+                var fields: [String: String] = [:]
+                for name in names { if let v = object[name] { fields[name] = "\(v)" } }
                 return ((object["_EXE"] as? String ?? "").hasSuffix("rsyslogd"), fields)
             }
         }
-        var found: [(rsyslog: Bool, fields: [String])] = []
+        var found: [(rsyslog: Bool, fields: [String: String])] = []
         _ = try Peers.waitUntil(seconds: 10) {
             found = try entries()
-            return found.filter(\.rsyslog).count >= 4 && found.filter { !$0.rsyslog }.count >= 4
+            return found.filter(\.rsyslog).count >= 7 && found.filter { !$0.rsyslog }.count >= 7
         }
         let theirs = found.filter(\.rsyslog).map(\.fields)
         let ours = found.filter { !$0.rsyslog }.map(\.fields)
-        #expect(theirs.count == 4, "\(found)")
-        #expect(ours == theirs)
-        #expect(ours.first?.first == "MESSAGE= \(token) one, trailing spaces cut")
+        try #require(theirs.count == 7 && ours.count == 7, "\(found)")
+        for (o, t) in zip(ours, theirs) {
+            // Severity and facility as rsyslog sends them; MESSAGE without the leading space rsyslog keeps.
+            #expect(o["PRIORITY"] == t["PRIORITY"] && o["SYSLOG_FACILITY"] == t["SYSLOG_FACILITY"])
+            #expect(o["MESSAGE"].map { " " + $0 } == t["MESSAGE"] || o["MESSAGE"] == t["MESSAGE"], "\(o) \(t)")
+        }
+        #expect(theirs[0]["SYSLOG_IDENTIFIER"] == "haproxy[6553]:", "what rsyslog 8.2302 sends: -t haproxy misses it")
+        #expect(
+            ours[0] == [
+                "MESSAGE": "\(token) one, trailing spaces cut", "PRIORITY": "3", "SYSLOG_FACILITY": "19",
+                "SYSLOG_IDENTIFIER": "haproxy", "SYSLOG_PID": "6553", "SYSLOG_HOSTNAME": "lb1",
+                "SYSLOG_TIMESTAMP": "Nov 26 08:51:08", "REMOTE_ADDR": "127.0.0.1",
+            ])
+        #expect(ours[1]["SYSLOG_IDENTIFIER"] == "app" && ours[1]["SYSLOG_PID"] == "77")
+        #expect(ours[1]["SYSLOG_TIMESTAMP"] == "2026-11-26T08:51:10.123+01:00")
+        #expect(ours[2]["SYSLOG_IDENTIFIER"] == "tag" && ours[2]["SYSLOG_PID"] == nil)
+        #expect(ours[3]["MESSAGE"] == "\(token) tab#011here")
+        // One backend's traffic, and its errors, the way an operator asks journalctl.
+        let backend = try entries(["-t", "haproxy", "HAPROXY_BACKEND=\(api)"])
+        #expect(backend.map { $0.fields["HAPROXY_PATH"] } == ["/\(token)/a", "/\(token)/b"])
+        #expect(backend.allSatisfy { !$0.rsyslog })
+        #expect(
+            backend.last?.fields == [
+                "MESSAGE": errorLine,
+                "PRIORITY": "3", "SYSLOG_FACILITY": "19", "SYSLOG_IDENTIFIER": "haproxy", "SYSLOG_PID": "6553",
+                "SYSLOG_HOSTNAME": "lb1", "SYSLOG_TIMESTAMP": "Nov 26 08:51:12", "REMOTE_ADDR": "127.0.0.1",
+                "HAPROXY_BACKEND": api, "HAPROXY_SERVER": "s2", "HAPROXY_STATUS": "503", "HAPROXY_TERMINATION": "SCNN",
+                "HAPROXY_METHOD": "POST", "HAPROXY_PATH": "/\(token)/b", "HAPROXY_TT": "4",
+                "HAPROXY_CLIENT": "10.0.0.2:5679",
+            ])
+        let errors = try entries(["-t", "haproxy", "-p", "err", "HAPROXY_BACKEND=\(api)"])
+        #expect(errors.map { $0.fields["HAPROXY_STATUS"] } == ["503"])
     }
 
     /// Starts rsyslogd and syslog-sink (under `dir/sink`) with `config(port)`, waits until each has written a probe

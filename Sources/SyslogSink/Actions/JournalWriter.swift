@@ -1,4 +1,5 @@
 import CSystemd
+import HAProxyLog
 import LogCore
 import SyslogProtocol
 
@@ -8,38 +9,71 @@ import SyslogProtocol
     import Musl
 #endif
 
-/// omjournal without a template: each message goes to systemd-journald through libsystemd's `sd_journal_sendv`
-/// with the fields rsyslog 8.2302 sends: MESSAGE (the MSG as stored, leading space kept, trailing whitespace cut
-/// as `sd_journal_send` does), PRIORITY (the severity), SYSLOG_FACILITY and SYSLOG_IDENTIFIER (the whole TAG,
-/// `sshd[123]:`). Journald adds its own fields (_PID, _TRANSPORT=journal, timestamps). Lives on the ruleset's
-/// thread.
+/// The journald action (`action(type="omjournal")`): each message goes to systemd-journald through libsystemd's
+/// `sd_journal_sendv`, with fields that make journalctl useful on what a sink receives from many hosts:
+///
+/// - MESSAGE: the MSG without its leading space (and, as `sd_journal_send` does, without trailing whitespace);
+///   PRIORITY: the severity 0–7 (not the whole PRI, where rsyslog's omjournal later regressed); SYSLOG_FACILITY;
+///   SYSLOG_IDENTIFIER: the program name, so `journalctl -t haproxy` works (rsyslog 8.2302 sends the whole TAG,
+///   `haproxy[6553]:`, which `-t haproxy` does not match); SYSLOG_PID; SYSLOG_TIMESTAMP (as the sender wrote
+///   it); SYSLOG_HOSTNAME (journald stamps its own host in _HOSTNAME); REMOTE_ADDR (the sender's address).
+/// - For HAProxy traffic lines, the record as fields: HAPROXY_CLIENT, _FRONTEND, _BACKEND, _SERVER, _TERMINATION,
+///   _BYTES, _RETRIES, the timers by halog's names (_TQ _TW _TC _TR _TT; TCP lines have _TW _TC _TT) and, for
+///   HTTP, _STATUS, _METHOD, _PATH — so `journalctl -t haproxy HAPROXY_BACKEND=api` lists one backend's traffic.
+///
+/// Lives on the ruleset's thread.
 final class JournalWriter {
     private(set) var sent = 0
     private(set) var failed = 0
     private(set) var lastError: String?
     private var fields: [UInt8] = []
+    private var ends: [Int] = []
+
+    private func add(_ name: String, _ value: some Sequence<UInt8>) {
+        fields.append(contentsOf: name.utf8)
+        fields.append(0x3D)
+        fields.append(contentsOf: value)
+        ends.append(fields.count)
+    }
+
+    private func add(_ name: String, _ value: Int) {
+        fields.append(contentsOf: name.utf8)
+        fields.append(0x3D)
+        fields.appendDecimal(value)
+        ends.append(fields.count)
+    }
 
     func send(_ message: SyslogMessage) {
         fields.removeAll(keepingCapacity: true)
-        var ends: [Int] = []
-        ends.reserveCapacity(4)
+        ends.removeAll(keepingCapacity: true)
         var msg = message.msg
+        if msg.first == 0x20 { msg.removeFirst() }
         while let last = msg.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D { msg.removeLast() }
-        fields.append(contentsOf: "MESSAGE=".utf8)
-        fields.append(contentsOf: msg)
-        ends.append(fields.count)
-        fields.append(contentsOf: "PRIORITY=".utf8)
-        fields.appendDecimal(Int(message.priority.severity.rawValue))
-        ends.append(fields.count)
-        fields.append(contentsOf: "SYSLOG_FACILITY=".utf8)
-        fields.appendDecimal(Int(message.priority.facility.rawValue))
-        ends.append(fields.count)
-        fields.append(contentsOf: "SYSLOG_IDENTIFIER=".utf8)
-        fields.append(contentsOf: message.syslogTag)
-        ends.append(fields.count)
+        add("MESSAGE", msg)
+        add("PRIORITY", Int(message.priority.severity.rawValue))
+        add("SYSLOG_FACILITY", Int(message.priority.facility.rawValue))
+        let program = message.programName
+        if !program.isEmpty { add("SYSLOG_IDENTIFIER", program) }
+        let pid = message.procID
+        if pid != SyslogMessage.nilValue { add("SYSLOG_PID", pid) }
+        var stamp: [UInt8] = []
+        if message.protocolVersion == 1 {
+            message.timestamp.appendRFC3339(to: &stamp)
+        } else {
+            message.timestamp.appendRFC3164(to: &stamp)
+        }
+        add("SYSLOG_TIMESTAMP", stamp)
+        add("SYSLOG_HOSTNAME", message.hostname)
+        if !message.fromHostIP.isEmpty { add("REMOTE_ADDR", message.fromHostIP) }
+        if program.elementsEqual("haproxy".utf8),
+            let record = HAProxyLogParser.record(String(decoding: msg, as: UTF8.self))
+        {
+            addHAProxyFields(record)
+        }
         let rc = fields.withUnsafeMutableBytes { bytes -> Int32 in
             guard let base = bytes.baseAddress else { return -EINVAL }
             var vectors: [iovec] = []
+            vectors.reserveCapacity(ends.count)
             var start = 0
             for end in ends {
                 vectors.append(iovec(iov_base: base + start, iov_len: end - start))
@@ -52,6 +86,35 @@ final class JournalWriter {
             lastError = "sd_journal_sendv: \(String(cString: strerror(-rc)))"
         } else {
             sent += 1
+        }
+    }
+
+    private func addHAProxyFields(_ r: HAProxyLogRecord) {
+        add("HAPROXY_CLIENT", "\(r.clientIP):\(r.clientPort)".utf8)
+        add("HAPROXY_FRONTEND", r.frontend.utf8)
+        add("HAPROXY_BACKEND", r.backend.utf8)
+        add("HAPROXY_SERVER", r.server.utf8)
+        add(
+            "HAPROXY_TERMINATION",
+            (r.mode == .http ? r.terminationState.description : r.terminationState.sessionState).utf8)
+        add("HAPROXY_BYTES", Int(r.bytesRead))
+        add("HAPROXY_RETRIES", r.retries)
+        if r.mode == .http {
+            add("HAPROXY_TQ", r.requestTime)
+            add("HAPROXY_TW", r.queueTime)
+            add("HAPROXY_TC", r.connectTime)
+            add("HAPROXY_TR", r.responseTime)
+            add("HAPROXY_TT", r.totalTime)
+            add("HAPROXY_STATUS", r.status)
+            let parts = r.requestLine.split(separator: " ", maxSplits: 2)
+            if parts.count >= 2 {
+                add("HAPROXY_METHOD", parts[0].utf8)
+                add("HAPROXY_PATH", parts[1].utf8)
+            }
+        } else {
+            add("HAPROXY_TW", r.queueTime)
+            add("HAPROXY_TC", r.connectTime)
+            add("HAPROXY_TT", r.totalTime)
         }
     }
 }
