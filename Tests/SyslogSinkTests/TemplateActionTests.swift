@@ -5,7 +5,7 @@ import Testing
 
 @testable import SyslogSink
 
-@Suite("User templates and dynaFile")
+@Suite("User templates, dynaFile and journald actions")
 struct TemplateActionTests {
     func message(_ text: String) -> SyslogMessage {
         SyslogParser.parse(Array(text.utf8), reception: SyslogReception(fromHost: "localhost"))
@@ -43,5 +43,12 @@ struct TemplateActionTests {
         let rules = Ruleset(c, root: nil)
         #expect(rules.notes.count == 1)
         #expect(rules.notes.first?.contains("t.conf:3: template 'Numbers' cannot be used") == true)
+    }
+
+    @Test func journaldAbsentIsCountedNotSilentlyLost() {
+        let writer = JournalWriter(socketPath: "/nonexistent/journal/socket")
+        writer.send(message("<13>Nov 26 08:00:00 h app: nobody listens"))
+        writer.send(message("<13>Nov 26 08:00:01 h app: still nobody"))
+        #expect(writer.absent == 2 && writer.sent == 0 && writer.failed == 0)
     }
 }

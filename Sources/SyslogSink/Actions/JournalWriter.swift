@@ -25,6 +25,24 @@ import SyslogProtocol
 final class JournalWriter {
     private(set) var sent = 0
     private(set) var failed = 0
+    /// Messages dropped because journald's socket was missing: libsystemd then returns success and drops them
+    /// silently, so the socket is looked at (at most once a second) and the loss counted here instead.
+    private(set) var absent = 0
+    private let socketPath: String
+    private var socketPresent = false
+    private var checkedAt: ContinuousClock.Instant?
+
+    init(socketPath: String = "/run/systemd/journal/socket") {
+        self.socketPath = socketPath
+    }
+
+    private var journaldPresent: Bool {
+        let now = ContinuousClock.now
+        if let checkedAt, now - checkedAt < .seconds(1) { return socketPresent }
+        checkedAt = now
+        socketPresent = access(socketPath, W_OK) == 0
+        return socketPresent
+    }
     private(set) var lastError: String?
     private var fields: [UInt8] = []
     private var ends: [Int] = []
@@ -44,6 +62,10 @@ final class JournalWriter {
     }
 
     func send(_ message: SyslogMessage) {
+        guard journaldPresent else {
+            absent += 1
+            return
+        }
         fields.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         var msg = message.msg

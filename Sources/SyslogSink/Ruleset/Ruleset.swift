@@ -185,7 +185,7 @@ final class Ruleset {
             lines.append("omfile \(path): written=\(w.written) failed=\(w.failed)")
         }
         if let journal {
-            lines.append("omjournal: sent=\(journal.sent) failed=\(journal.failed)")
+            lines.append("omjournal: sent=\(journal.sent) failed=\(journal.failed) journald-absent=\(journal.absent)")
         }
         for files in dynamicFiles {
             lines.append(
