@@ -335,7 +335,6 @@ final class StreamSessionHandler: ChannelInboundHandler {
     private let name: String
     private let allowed: [SenderPattern]?
     private let maxSessions: Int
-    private var admitted = false
 
     init(ruleset: NIOLoopBound<Ruleset>, name: String, allowed: [SenderPattern]?, maxSessions: Int) {
         self.ruleset = ruleset
@@ -366,16 +365,13 @@ final class StreamSessionHandler: ChannelInboundHandler {
             return
         }
         counters.sessions += 1
-        admitted = true
+        // The place is given back when the connection closes; this handler then leaves the pipeline so that
+        // reads go straight to the decoder.
+        let ruleset = self.ruleset
+        let name = self.name
+        context.channel.closeFuture.whenComplete { _ in ruleset.value.counters(for: name).sessions -= 1 }
         context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if admitted {
-            admitted = false
-            ruleset.value.counters(for: name).sessions -= 1
-        }
-        context.fireChannelInactive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }
 
