@@ -184,6 +184,15 @@ public struct PropertyTemplate: Sendable, Hashable {
         return r
     }
 
+    /// A property's text in its default form (`msg`, `syslogseverity`, `$year`, …; names as in templates), or nil
+    /// for a name the property replacer does not know.
+    public static func value(of name: String, in message: SyslogMessage) -> [UInt8]? {
+        guard let property = Property.named(name.lowercased()) else { return nil }
+        var out: [UInt8] = []
+        appendValue(Reference(property: property), of: message, to: &out)
+        return out
+    }
+
     /// Renders `message` and appends it to `out`.
     public func render(_ message: SyslogMessage, into out: inout [UInt8]) {
         for part in parts {

@@ -17,7 +17,7 @@ struct SyslogSinkCommand: ParsableCommand {
         discussion: """
             Reads rsyslog.conf: the legacy syntax (selectors, actions, & continuations, property filters, $ \
             directives, $IncludeConfig) and the RainerScript statements module(), input(), global(), \
-            template() and action(). -N1 checks a configuration the way rsyslogd -N1 does. This build receives \
+            template(), action() and if … then … else. -N1 checks a configuration the way rsyslogd -N1 does. This build receives \
             UDP, TCP (octet-counted or LF-framed) and the local socket (/dev/log, imuxsock), writes files with \
             rsyslog's built-in templates or string templates (property replacer), dynaFiles included, and \
             forwards to other syslog servers (@host, @@host, omfwd) and to systemd-journald (omjournal); SIGHUP \

@@ -101,14 +101,22 @@ struct SinkVersusRsyslogTests {
             "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
         ].map { Array($0.utf8) }
         try feedBoth(dir: dir, config: config, probe: "\(out)/legacy.log", marker: "BFG!", corpus: corpus)
-        let names = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        let names = try expectSameFiles(out, dir: dir)
         #expect(names.contains("dyn-haproxy.log") && names.contains("ldyn-local0.log") && names.count > 6, "\(names)")
+    }
+
+    /// rsyslogd's folder `out` and the sink's copy (under `dir/sink`) hold the same files with the same lines
+    /// (probes aside); returns the names.
+    @discardableResult
+    func expectSameFiles(_ out: String, dir: TemporaryDirectory) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("sink") + out).sorted() == names)
         for name in names {
             let theirs = try content("\(out)/\(name)")
             let ours = try content(dir.file("sink") + "\(out)/\(name)")
             #expect(ours == theirs, "\(name)")
         }
+        return names
     }
 
     @Test func journalEntriesBesideRsyslogsOmjournal() async throws {
@@ -203,6 +211,50 @@ struct SinkVersusRsyslogTests {
             ])
         let errors = try entries(["-t", "haproxy", "-p", "err", "HAPROXY_BACKEND=\(api)"])
         #expect(errors.map { $0.fields["HAPROXY_STATUS"] } == ["503"])
+    }
+
+    @Test func identicalFilesThroughRainerScriptIfThenElse() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-if")
+        let out = dir.file("logs")
+        func config(port: Int) -> String {
+            """
+            $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            if $programname == 'haproxy' then \(out)/haproxy.log
+            & stop
+            if $programname startswith 'ssh' and $syslogseverity <= 5 then {
+                action(type="omfile" file="\(out)/auth.log")
+                stop
+            } else {
+                action(type="omfile" file="\(out)/other.log")
+            }
+            if prifilt("local1.*") or re_match($msg, "err[0-9]+") then \(out)/special.log
+            if not ($hostname contains 'web') and $syslogfacility-text != "local1" then \(out)/notweb.log
+            if $syslogfacility-text == 'user' then {
+                if $msg contains_i 'ALERT' then {
+                    action(type="omfile" file="\(out)/alerts.log")
+                }
+                action(type="omfile" file="\(out)/user.log")
+            }
+            if $fromhost-ip == '127.0.0.1' and $pri > 100 then \(out)/high.log
+            *.* \(out)/all.log
+
+            """
+        }
+        let corpus = [
+            "<134>Nov 26 08:51:08 lb1 haproxy[6553]: 10.0.0.1:5678 [26/Nov/2026:08:51:08.248] fe be/s 0/0/1 5 --",
+            "<37>Nov 26 08:51:09 host1 sshd[9]: Accepted publickey for root",
+            "<39>Nov 26 08:51:09 host1 sshd[9]: debug, so not auth.log",
+            "<13>Nov 26 08:51:10 web1 app: err42 happened",
+            "<13>Nov 26 08:51:10 db1 app: an Alert in mixed case",
+            "<141>Nov 26 08:51:11 web2 cron[5]: local1 notice",
+            "<165>1 2026-11-26T08:51:12.123+01:00 web3 app 77 - - five424 msg",
+            "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
+        ].map { Array($0.utf8) }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "BFG!", corpus: corpus)
+        let names = try expectSameFiles(out, dir: dir)
+        #expect(names.count == 9, "\(names)")
     }
 
     /// Starts rsyslogd and syslog-sink (under `dir/sink`) with `config(port)`, waits until each has written a probe

@@ -164,7 +164,7 @@ struct ConfigParserTests {
             text: """
                 $SomethingNew on
                 $ModLoad imfancy
-                if $programname == 'x' then /var/log/x.log
+                call remote
                 local0.* /var/log/haproxy.log
                 """, name: "w.conf")
         #expect(c.rules.count == 1)

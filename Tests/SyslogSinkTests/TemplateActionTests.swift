@@ -52,3 +52,53 @@ struct TemplateActionTests {
         #expect(writer.absent == 2 && writer.sent == 0 && writer.failed == 0)
     }
 }
+
+@Suite("RainerScript if/then/else")
+struct RainerScriptIfTests {
+    @Test func branchesBecomeRulesWithTheirConditions() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                if $programname == 'haproxy' then /var/log/haproxy.log
+                & stop
+                if $syslogseverity <= 3
+                   and not ($msg contains "noise") then {
+                    /var/log/errors.log
+                    if prifilt("local0.*") then {
+                        stop
+                    }
+                    /var/log/errors-not-local0.log
+                } else {
+                    action(type="omfile"
+                           file="/var/log/calm.log")
+                }
+                """, name: "if.conf")
+        #expect(c.rules.count == 5)
+        #expect(c.rules[0].actions.count == 2, "& stop continues the single-line if")
+        let severity = SinkCondition.compare(.property("syslogseverity"), "<=", .number(3))
+        let quiet = SinkCondition.not(.compare(.property("msg"), "contains", .string("noise")))
+        let both = SinkCondition.and(severity, quiet)
+        #expect(c.rules[1].filter == .expression(both))
+        #expect(c.rules[2].filter == .expression(.and(both, .prifilt(try PriorityFilter("local0.*")))))
+        #expect(c.rules[2].actions == [.stop])
+        #expect(c.rules[3].filter == .expression(both))
+        #expect(c.rules[4].filter == .expression(.not(both)))
+        #expect(c.rules.map(\.location.line) == [1, 5, 7, 9, 11], "each rule at its first action")
+    }
+
+    @Test(arguments: [
+        ("if $msg == 'x' /var/log/x", "'if' without 'then'"),
+        ("if $msg = 'x' then /var/log/x", "unexpected"),
+        ("if $msg == 'x' ; then /var/log/x", "unexpected character ';'"),
+        ("if prifilt(\"bogus.*\") then /var/log/x", "prifilt"),
+        ("if re_match($msg, \"(\") then /var/log/x", "cannot compile"),
+        ("if $msg == 'x' then {\n/var/log/x\n", "never closed"),
+        ("if ($msg == 'x' then /var/log/x", "')' missing"),
+    ])
+    func errorsNameTheLine(text: String, problem: String) {
+        #expect {
+            _ = try RsyslogConfigParser.parse(text: "# first\n" + text, name: "bad.conf")
+        } throws: { error in
+            "\(error)".contains(problem) && "\(error)".contains("bad.conf:2")
+        }
+    }
+}

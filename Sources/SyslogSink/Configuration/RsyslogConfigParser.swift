@@ -190,6 +190,8 @@ public struct RsyslogConfigParser {
                 } catch let e as PriorityFilter.Error {
                     throw ConfigDiagnostic(severity: .error, location: location, message: e.description)
                 }
+            } else if trimmed.hasPrefix("if ") || trimmed.hasPrefix("if(") {
+                i = try ifStatement(trimmed, from: i, lines: logical, file: file, at: location, outer: nil)
             } else {
                 warn(location, "statement not supported (yet): \(trimmed.prefix(60))")
             }

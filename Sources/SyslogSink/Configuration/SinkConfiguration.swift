@@ -38,6 +38,28 @@ public enum SinkFilter: Hashable, Sendable {
     case priority(PriorityFilter)
     /// `:property, [!]operation, "value"`
     case property(name: String, operation: String, negated: Bool, value: String)
+    /// RainerScript `if EXPRESSION then …` (an `else` branch is the negated expression; a nested `if` is the
+    /// conjunction with its enclosing ones).
+    case expression(SinkCondition)
+}
+
+/// A RainerScript condition: comparisons of properties and constants, `and`/`or`/`not`, `prifilt()`, `re_match()`.
+public indirect enum SinkCondition: Hashable, Sendable {
+    public enum Operand: Hashable, Sendable {
+        case property(String)
+        case string(String)
+        case number(Int)
+    }
+    case and(SinkCondition, SinkCondition)
+    case or(SinkCondition, SinkCondition)
+    case not(SinkCondition)
+    /// `==`, `!=`, `<>`, `<`, `<=`, `>`, `>=`, `contains`, `contains_i`, `startswith`, `startswith_i`.
+    case compare(Operand, String, Operand)
+    case prifilt(PriorityFilter)
+    /// `re_match(value, "ERE")`.
+    case reMatch(Operand, String)
+    /// A bare operand: true when it is not empty and not 0.
+    case value(Operand)
 }
 
 /// A filter and the actions run for the messages it selects (a selector line and its `&` lines).

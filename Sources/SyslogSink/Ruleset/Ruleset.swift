@@ -220,7 +220,88 @@ final class Ruleset {
             default: result = false
             }
             return result != negated
+        case .expression(let condition):
+            return evaluate(condition, m)
         }
+    }
+
+    /// Compiled `re_match()` patterns, by pattern.
+    private var expressionRegexes: [String: CompiledRegex] = [:]
+
+    private func evaluate(_ c: SinkCondition, _ m: SyslogMessage) -> Bool {
+        switch c {
+        case .and(let a, let b): return evaluate(a, m) && evaluate(b, m)
+        case .or(let a, let b): return evaluate(a, m) || evaluate(b, m)
+        case .not(let a): return !evaluate(a, m)
+        case .prifilt(let p): return p.matches(m.priority)
+        case .value(let o):
+            let v = value(o, m)
+            return !v.isEmpty && !v.elementsEqual("0".utf8)
+        case .reMatch(let o, let pattern):
+            let regex = expressionRegexes[pattern] ?? CompiledRegex(pattern, extended: true)
+            expressionRegexes[pattern] = regex
+            return regex?.matches(value(o, m)) ?? false
+        case .compare(let l, let op, let r):
+            let a = value(l, m)
+            let b = value(r, m)
+            switch op {
+            case "==", "!=", "<", "<=", ">", ">=":
+                let order: Int
+                if let x = Ruleset.number(a), let y = Ruleset.number(b) {
+                    order = x < y ? -1 : (x > y ? 1 : 0)
+                } else {
+                    order = a.lexicographicallyPrecedes(b) ? -1 : (a.elementsEqual(b) ? 0 : 1)
+                }
+                switch op {
+                case "==": return order == 0
+                case "!=": return order != 0
+                case "<": return order < 0
+                case "<=": return order <= 0
+                case ">": return order > 0
+                default: return order >= 0
+                }
+            case "contains": return b.isEmpty || Ruleset.contains(a, Array(b))
+            case "contains_i": return b.isEmpty || Ruleset.contains(Ruleset.lowered(a), Array(Ruleset.lowered(b)))
+            case "startswith": return a.starts(with: b)
+            case "startswith_i": return Ruleset.lowered(a).starts(with: Ruleset.lowered(b))
+            default: return false
+            }
+        }
+    }
+
+    private func value(_ o: SinkCondition.Operand, _ m: SyslogMessage) -> ArraySlice<UInt8> {
+        switch o {
+        case .string(let s): return ArraySlice(s.utf8)
+        case .number(let n): return ArraySlice(String(n).utf8)
+        case .property(let name):
+            let fast = Ruleset.property(name, m)
+            if !fast.isEmpty || Ruleset.sliceProperties.contains(name) { return fast }
+            return PropertyTemplate.value(of: name, in: m)?[...] ?? []
+        }
+    }
+
+    private static let sliceProperties: Set<String> = [
+        "msg", "programname", "syslogtag", "hostname", "source", "fromhost", "app-name", "procid", "msgid", "rawmsg",
+    ]
+
+    private static func number(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count < 19 else { return nil }
+        var n = 0
+        var i = bytes.startIndex
+        let negative = bytes.first == 0x2D
+        if negative { i += 1 }
+        guard i < bytes.endIndex else { return nil }
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            n = n * 10 + Int(b - 0x30)
+            i += 1
+        }
+        return negative ? -n : n
+    }
+
+    private static func lowered(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        ArraySlice(bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 })
     }
 
     static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
