@@ -65,6 +65,7 @@ struct SyslogSinkCommand: ParsableCommand {
     }
 
     private func serve(_ configuration: SinkConfiguration) throws {
+        if let mask = configuration.umask { umask(mode_t(mask)) }  // $Umask, as rsyslogd applies it
         let server = try SinkServer(configuration: configuration, root: root)
         for note in server.notes { report("syslog-sink: \(note)") }
         let bound = LockedBox<[String]>([])

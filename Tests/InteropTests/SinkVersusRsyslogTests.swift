@@ -15,6 +15,9 @@ struct SinkVersusRsyslogTests {
         func config(port: Int) -> String {
             """
             $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+            $FileOwner nobody
+            $FileGroup adm
+            $Umask 0022
             $FileCreateMode 0640
             module(load="imudp")
             input(type="imudp" address="127.0.0.1" port="\(port)")
@@ -61,6 +64,10 @@ struct SinkVersusRsyslogTests {
             stat("\(out)/\(name)", &a)
             stat(dir.file("sink") + "\(out)/\(name)", &b)
             #expect(a.st_mode & 0o777 == b.st_mode & 0o777, "mode of \(name)")
+            #expect(a.st_uid == b.st_uid && a.st_gid == b.st_gid, "owner and group of \(name)")
+            if getuid() == 0 {
+                #expect(a.st_gid == getgrnam("adm")?.pointee.gr_gid, "$FileGroup adm, as root")
+            }
         }
     }
 

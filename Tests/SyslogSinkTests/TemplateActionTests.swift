@@ -45,6 +45,36 @@ struct TemplateActionTests {
         #expect(rules.notes.first?.contains("t.conf:3: template 'Numbers' cannot be used") == true)
     }
 
+    @Test func ownersGroupsAndUmaskAsDirectivesSayInOrder() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                *.* /var/log/before.log
+                $FileOwner no-such-user-here
+                $FileGroup 4
+                $DirOwnerNum 0
+                $Umask 0027
+                *.* /var/log/after.log
+                action(type="omfile" file="/var/log/param.log" fileGroup="0")
+                """, name: "own.conf")
+        #expect(c.warnings.contains { $0.message == "ID for user 'no-such-user-here' could not be found" })
+        #expect(c.umask == 0o027)
+        try #require(c.rules.count == 3)
+        var expected = FileOwnership()
+        expected.fileGroup = 4
+        expected.dirOwner = 0
+        guard case .file(_, _, _, _, _, let before) = c.rules[0].actions[0],
+            case .file(_, _, _, _, _, let after) = c.rules[1].actions[0],
+            case .file(_, _, _, _, _, let param) = c.rules[2].actions[0]
+        else {
+            Issue.record("not three file actions: \(c.rules)")
+            return
+        }
+        #expect(before == FileOwnership())
+        #expect(after == expected)
+        expected.fileGroup = 0
+        #expect(param == expected)
+    }
+
     @Test func journaldAbsentIsCountedNotSilentlyLost() {
         let writer = JournalWriter(socketPath: "/nonexistent/journal/socket")
         writer.send(message("<13>Nov 26 08:00:00 h app: nobody listens"))

@@ -9,6 +9,7 @@ final class DynamicFiles {
     private let root: String?
     private let createMode: UInt16
     private let dirCreateMode: UInt16
+    private let ownership: FileOwnership
     private let cacheSize: Int
     private var open: [String: FileWriter] = [:]
     /// Paths from least to most recently used.
@@ -21,8 +22,9 @@ final class DynamicFiles {
 
     init(
         name: String, paths: PropertyTemplate, root: String?, createMode: UInt16, dirCreateMode: UInt16,
-        cacheSize: Int = 10
+        ownership: FileOwnership = FileOwnership(), cacheSize: Int = 10
     ) {
+        self.ownership = ownership
         self.name = name
         self.paths = paths
         self.root = root
@@ -60,7 +62,8 @@ final class DynamicFiles {
             }
         }
         let mapped = root.map { $0 + (path.hasPrefix("/") ? path : "/" + path) } ?? path
-        let writer = FileWriter(path: mapped, createMode: createMode, dirCreateMode: dirCreateMode)
+        let writer = FileWriter(
+            path: mapped, createMode: createMode, dirCreateMode: dirCreateMode, ownership: ownership)
         open[path] = writer
         order.append(path)
         return writer

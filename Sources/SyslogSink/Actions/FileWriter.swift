@@ -22,10 +22,13 @@ final class FileWriter {
     /// The last error, for the sink's own log.
     private(set) var lastError: String?
 
-    init(path: String, createMode: UInt16, dirCreateMode: UInt16) {
+    let ownership: FileOwnership
+
+    init(path: String, createMode: UInt16, dirCreateMode: UInt16, ownership: FileOwnership = FileOwnership()) {
         self.path = path
         self.createMode = mode_t(createMode)
         self.dirCreateMode = mode_t(dirCreateMode)
+        self.ownership = ownership
         buffer.reserveCapacity(64 << 10)
     }
 
@@ -76,8 +79,17 @@ final class FileWriter {
 
     private func open() -> Bool {
         makeDirectories(for: path)
-        let flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC
-        fd = Glibc.open(path, flags, createMode)
+        let flags = O_WRONLY | O_APPEND | O_CLOEXEC
+        fd = Glibc.open(path, flags)
+        if fd < 0 && errno == ENOENT {
+            // Created here: it gets the configured owner and group, as omfile gives them to files it creates.
+            fd = Glibc.open(path, flags | O_CREAT, createMode)
+            if fd >= 0 && (ownership.fileOwner != nil || ownership.fileGroup != nil) {
+                if fchown(fd, ownership.fileOwner ?? UInt32.max, ownership.fileGroup ?? UInt32.max) != 0 {
+                    lastError = "cannot change the owner of \(path): \(String(cString: strerror(errno)))"
+                }
+            }
+        }
         if fd < 0 {
             failed += 1
             lastError = "cannot open \(path): \(String(cString: strerror(errno)))"
@@ -92,7 +104,11 @@ final class FileWriter {
         var current = file.hasPrefix("/") ? "" : "."
         for part in parts where !part.isEmpty {
             current += "/" + part
-            if access(current, F_OK) != 0 { mkdir(current, dirCreateMode) }
+            if access(current, F_OK) != 0 && mkdir(current, dirCreateMode) == 0
+                && (ownership.dirOwner != nil || ownership.dirGroup != nil)
+            {
+                _ = chown(current, ownership.dirOwner ?? UInt32.max, ownership.dirGroup ?? UInt32.max)
+            }
         }
     }
 }

@@ -134,8 +134,22 @@ extension RsyslogConfigParser {
                 }
                 configuration.allowedSenders[proto, default: []].append(pattern)
             }
-        case "fileowner", "filegroup", "dirowner", "dirgroup", "umask", "createdirs",
-            "failonchownfailure", "controlcharacterescapeprefix", "addunixlistensocket":
+        case "fileowner", "filegroup", "dirowner", "dirgroup", "fileownernum", "filegroupnum", "dirownernum",
+            "dirgroupnum":
+            let user = name.contains("owner")
+            guard let id = RsyslogConfigParser.accountID(value, user: user) else {
+                warn(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
+                break
+            }
+            switch name {
+            case "fileowner", "fileownernum": state.ownership.fileOwner = id
+            case "filegroup", "filegroupnum": state.ownership.fileGroup = id
+            case "dirowner", "dirownernum": state.ownership.dirOwner = id
+            default: state.ownership.dirGroup = id
+            }
+        case "umask":
+            configuration.umask = try mode()
+        case "createdirs", "failonchownfailure", "controlcharacterescapeprefix", "addunixlistensocket":
             // Read and kept for the runtime of the sink's issue; accepted here.
             if name == "addunixlistensocket" { configuration.inputs.append(.unixSocket(path: value)) }
         default:
@@ -350,6 +364,19 @@ extension RsyslogConfigParser {
             warn(location, "template '\(name)': \(problem): actions using it are disabled")
         }
         configuration.templates[name.lowercased()] = UserTemplate(text: text, compiled: compiled)
+    }
+}
+
+extension RsyslogConfigParser {
+    /// A user's or group's numeric ID from its name (or the number itself), as rsyslog looks it up.
+    static func accountID(_ value: String, user: Bool) -> UInt32? {
+        if let n = UInt32(value) { return n }
+        if user {
+            guard let entry = getpwnam(value) else { return nil }
+            return entry.pointee.pw_uid
+        }
+        guard let entry = getgrnam(value) else { return nil }
+        return entry.pointee.gr_gid
     }
 }
 

@@ -19,6 +19,7 @@ public struct RsyslogConfigParser {
         var defaultTemplate = SyslogTemplate.fileFormat.rawValue
         var fileCreateMode: UInt16 = 0o644
         var dirCreateMode: UInt16 = 0o700
+        var ownership = FileOwnership()
         var udpAddress: String?
         /// imtcp's session limit (`$InputTCPMaxSessions`, `module(load="imtcp" maxSessions=…)`); rsyslog's default 200.
         var tcpMaxSessions = 200
@@ -262,7 +263,7 @@ public struct RsyslogConfigParser {
             guard checkTemplate(name) else { return nil }
             return .file(
                 path: path, template: name, sync: state.sync && !body.hasPrefix("-"),
-                createMode: state.fileCreateMode, dirCreateMode: state.dirCreateMode)
+                createMode: state.fileCreateMode, dirCreateMode: state.dirCreateMode, ownership: state.ownership)
         }
         if body.hasPrefix("?") || body.hasPrefix("-?") {
             let dyna = String(body.drop { $0 == "-" || $0 == "?" })
@@ -274,7 +275,7 @@ public struct RsyslogConfigParser {
             guard checkTemplate(name) else { return nil }
             return .dynamicFile(
                 template: name, fileTemplate: dyna, createMode: state.fileCreateMode,
-                dirCreateMode: state.dirCreateMode)
+                dirCreateMode: state.dirCreateMode, ownership: state.ownership)
         }
         if body.hasPrefix("@") {
             var rest = Substring(body.dropFirst())
@@ -336,11 +337,26 @@ public struct RsyslogConfigParser {
         switch p["type"]?.lowercased() {
         case "omfile":
             guard let name = templateName(state.defaultTemplate) else { return nil }
+            var ownership = state.ownership
+            for (key, user) in [("fileowner", true), ("filegroup", false), ("dirowner", true), ("dirgroup", false)] {
+                guard let value = p[key] ?? p[key + "num"] else { continue }
+                guard let id = RsyslogConfigParser.accountID(value, user: user) else {
+                    warn(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
+                    continue
+                }
+                switch key {
+                case "fileowner": ownership.fileOwner = id
+                case "filegroup": ownership.fileGroup = id
+                case "dirowner": ownership.dirOwner = id
+                default: ownership.dirGroup = id
+                }
+            }
             if let file = p["file"] {
                 return .file(
                     path: file, template: name, sync: (p["sync"] ?? "off") == "on",
                     createMode: p["filecreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.fileCreateMode,
-                    dirCreateMode: p["dircreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.dirCreateMode)
+                    dirCreateMode: p["dircreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.dirCreateMode,
+                    ownership: ownership)
             }
             if let dyna = p["dynafile"] {
                 guard configuration.templates[dyna.lowercased()] != nil else {
@@ -350,7 +366,8 @@ public struct RsyslogConfigParser {
                 return .dynamicFile(
                     template: name, fileTemplate: dyna,
                     createMode: p["filecreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.fileCreateMode,
-                    dirCreateMode: p["dircreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.dirCreateMode)
+                    dirCreateMode: p["dircreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.dirCreateMode,
+                    ownership: ownership)
             }
             throw ConfigDiagnostic(severity: .error, location: location, message: "omfile needs file= or dynaFile=")
         case "omfwd":

@@ -20,9 +20,13 @@ public struct ConfigDiagnostic: Error, Hashable, Sendable, CustomStringConvertib
 /// What a rule does with a matching message.
 public enum SinkAction: Hashable, Sendable {
     /// Write to a file (`/var/log/x`, `-/var/log/x`, `action(type="omfile" file=…)`).
-    case file(path: String, template: String, sync: Bool, createMode: UInt16, dirCreateMode: UInt16)
+    case file(
+        path: String, template: String, sync: Bool, createMode: UInt16, dirCreateMode: UInt16,
+        ownership: FileOwnership = FileOwnership())
     /// Write to a file whose name a template makes (`?Template`).
-    case dynamicFile(template: String, fileTemplate: String, createMode: UInt16, dirCreateMode: UInt16)
+    case dynamicFile(
+        template: String, fileTemplate: String, createMode: UInt16, dirCreateMode: UInt16,
+        ownership: FileOwnership = FileOwnership())
     /// Forward over UDP (`@host:port`) or TCP (`@@host:port`, octet-counted with `@@(o)`).
     case forward(host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String)
     /// Send to journald.
@@ -31,6 +35,16 @@ public enum SinkAction: Hashable, Sendable {
     case stop
     /// Accepted and not carried out (`:omusrmsg:`, pipes): a warning says so.
     case ignored(String)
+}
+
+/// Who owns the files and directories an action creates (`$FileOwner`, `$FileGroup`, `$DirOwner`, `$DirGroup`,
+/// their `…Num` forms, and omfile's `fileOwner=` … parameters); nil leaves the sink's own user or group.
+public struct FileOwnership: Hashable, Sendable {
+    public var fileOwner: UInt32?
+    public var fileGroup: UInt32?
+    public var dirOwner: UInt32?
+    public var dirGroup: UInt32?
+    public init() {}
 }
 
 /// What selects messages for a rule.
@@ -93,6 +107,8 @@ public struct SinkConfiguration: Sendable {
     public var templates: [String: UserTemplate] = [:]
     public var loadedModules: Set<String> = []
     public var workDirectory: String?
+    /// `$Umask`: the process umask rsyslogd sets when it reads the directive (the last one wins).
+    public var umask: UInt16?
     public var maxMessageSize = SyslogParseOptions.defaultMaxMessageSize
     public var parseOptions = SyslogParseOptions()
     public var repeatedMessageReduction = false

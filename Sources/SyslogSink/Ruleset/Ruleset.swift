@@ -62,16 +62,18 @@ final class Ruleset {
             var actions: [Action] = []
             for action in rule.actions {
                 switch action {
-                case .file(let path, let templateName, _, let mode, let dirMode):
+                case .file(let path, let templateName, _, let mode, let dirMode, let ownership):
                     guard let template = output(templateName, rule.location, configuration) else {
                         actions.append(.skip)
                         continue
                     }
                     let mapped = root.map { $0 + (path.hasPrefix("/") ? path : "/" + path) } ?? path
-                    let writer = writers[mapped] ?? FileWriter(path: mapped, createMode: mode, dirCreateMode: dirMode)
+                    let writer =
+                        writers[mapped]
+                        ?? FileWriter(path: mapped, createMode: mode, dirCreateMode: dirMode, ownership: ownership)
                     writers[mapped] = writer
                     actions.append(.file(writer, template))
-                case .dynamicFile(let templateName, let fileTemplate, let mode, let dirMode):
+                case .dynamicFile(let templateName, let fileTemplate, let mode, let dirMode, let ownership):
                     guard let template = output(templateName, rule.location, configuration),
                         case .custom(let names)? = output(fileTemplate, rule.location, configuration)
                     else {
@@ -79,7 +81,8 @@ final class Ruleset {
                         continue
                     }
                     let files = DynamicFiles(
-                        name: fileTemplate, paths: names, root: root, createMode: mode, dirCreateMode: dirMode)
+                        name: fileTemplate, paths: names, root: root, createMode: mode, dirCreateMode: dirMode,
+                        ownership: ownership)
                     dynamicFiles.append(files)
                     actions.append(.dynamicFile(files, template))
                 case .stop:
