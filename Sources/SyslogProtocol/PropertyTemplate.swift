@@ -86,21 +86,9 @@ public struct PropertyTemplate: Sendable, Hashable {
         while i < bytes.count {
             let b = bytes[i]
             if b == 0x5C, escapes == .legacy, i + 1 < bytes.count {
-                i += 1
-                switch bytes[i] {
-                case 0x6E: constant.append(0x0A)
-                case 0x72: constant.append(0x0D)
-                case 0x30...0x39:
-                    var value = 0
-                    while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39, value < 256 {
-                        value = value * 10 + Int(bytes[i] - 0x30)
-                        i += 1
-                    }
-                    constant.append(UInt8(truncatingIfNeeded: value))
-                    continue
-                default: constant.append(bytes[i])
-                }
-                i += 1
+                let (byte, next) = PropertyTemplate.escape(bytes, after: i)
+                constant.append(byte)
+                i = next
                 continue
             }
             if b == 0x25 {  // %
@@ -121,6 +109,119 @@ public struct PropertyTemplate: Sendable, Hashable {
         }
         if !constant.isEmpty { parts.append(.constant(constant)) }
         self.parts = parts
+    }
+
+    /// One statement of a `type="list"` template: `constant(value=…)` or `property(name=… …)` with its
+    /// parameters (names lower-cased, values unescaped).
+    public enum ListItem: Sendable {
+        case constant(String)
+        case property([String: String])
+    }
+
+    /// Builds a `type="list"` template. Property parameters: name, position.from/position.to, field.number /
+    /// field.delimiter, dateFormat, caseConversion, controlCharacters, securePath, dropLastLf, spIfNo1stSp;
+    /// outName is accepted (it only matters to structured outputs); format (json, csv) and regex are refused.
+    public init(list items: [ListItem]) throws(ParseError) {
+        var parts: [Part] = []
+        for item in items {
+            switch item {
+            case .constant(let text):
+                // rsyslog reads template escapes in a constant once more (`value="\\n"` is a line feed).
+                let bytes = Array(text.utf8)
+                var value: [UInt8] = []
+                var i = 0
+                while i < bytes.count {
+                    if bytes[i] == 0x5C && i + 1 < bytes.count {
+                        let (byte, next) = PropertyTemplate.escape(bytes, after: i)
+                        value.append(byte)
+                        i = next
+                    } else {
+                        value.append(bytes[i])
+                        i += 1
+                    }
+                }
+                parts.append(.constant(value))
+            case .property(let p): parts.append(.property(try PropertyTemplate.reference(parameters: p)))
+            }
+        }
+        self.parts = parts
+    }
+
+    static func reference(parameters p: [String: String]) throws(ParseError) -> Reference {
+        guard let name = p["name"] else { throw ParseError(description: "property() needs name=") }
+        guard let property = Property.named(name.lowercased()) else {
+            throw ParseError(description: "property '\(name)' is unknown or not supported yet")
+        }
+        var r = Reference(property: property)
+        func flag(_ key: String) -> Bool { ["on", "yes", "1"].contains(p[key]?.lowercased() ?? "") }
+        for key in p.keys.sorted() {
+            let value = p[key] ?? ""
+            switch key {
+            case "name", "outname": break
+            case "position.from", "position.to", "field.number", "field.delimiter":
+                guard let n = Int(value), n >= 0 else {
+                    throw ParseError(description: "\(key) takes a number, not '\(value)'")
+                }
+                switch key {
+                case "position.from": r.from = n
+                case "position.to": r.to = n
+                case "field.number": r.fieldNumber = n
+                default:
+                    guard n < 256 else { throw ParseError(description: "field.delimiter takes a character code") }
+                    r.fieldDelimiter = UInt8(n)
+                }
+            case "dateformat":
+                guard let date = DateFormat(rawValue: "date-" + value.lowercased()) else {
+                    throw ParseError(description: "dateFormat '\(value)' is unknown or not supported yet")
+                }
+                r.date = date
+            case "caseconversion":
+                switch value.lowercased() {
+                case "lower": r.letterCase = .lower
+                case "upper": r.letterCase = .upper
+                default: throw ParseError(description: "caseConversion takes lower or upper, not '\(value)'")
+                }
+            case "controlcharacters":
+                switch value.lowercased() {
+                case "escape": r.control = .escape
+                case "space": r.control = .space
+                case "drop": r.control = .drop
+                default: throw ParseError(description: "controlCharacters takes escape, space or drop")
+                }
+            case "securepath":
+                switch value.lowercased() {
+                case "drop": r.securePath = .drop
+                case "replace": r.securePath = .replace
+                default: throw ParseError(description: "securePath takes drop or replace")
+                }
+            case "droplastlf": r.dropLastLF = flag(key)
+            case "spifno1stsp": r.spaceIfNoFirstSpace = flag(key)
+            default:
+                throw ParseError(description: "property() parameter '\(key)' is not supported yet")
+            }
+        }
+        if r.from > 0 && r.to == 0 { r.to = Int.max }
+        if r.to > 0 && r.from == 0 { r.from = 1 }
+        guard r.from <= r.to else { throw ParseError(description: "position.from is after position.to") }
+        return r
+    }
+
+    /// The byte a template escape stands for (`bytes[backslash]` is the backslash) and the index after it:
+    /// `\n`, `\r`, `\ddd` (decimal), any other character itself.
+    static func escape(_ bytes: [UInt8], after backslash: Int) -> (UInt8, Int) {
+        var i = backslash + 1
+        switch bytes[i] {
+        case 0x6E: return (0x0A, i + 1)
+        case 0x72: return (0x0D, i + 1)
+        case 0x30...0x39:
+            var value = 0
+            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39, value < 256 {
+                value = value * 10 + Int(bytes[i] - 0x30)
+                i += 1
+            }
+            return (UInt8(truncatingIfNeeded: value), i)
+        default: return (bytes[i], i + 1)
+        }
     }
 
     /// `name[:from:to[:options]]`.

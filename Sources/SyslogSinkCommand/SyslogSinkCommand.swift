@@ -19,11 +19,11 @@ struct SyslogSinkCommand: ParsableCommand {
             directives, $IncludeConfig) and the RainerScript statements module(), input(), global(), \
             template(), action() and if … then … else. -N1 checks a configuration the way rsyslogd -N1 does. This build receives \
             UDP, TCP (octet-counted or LF-framed) and the local socket (/dev/log, imuxsock), writes files with \
-            rsyslog's built-in templates or string templates (property replacer), dynaFiles included, and \
+            rsyslog's built-in templates or string and list templates (property replacer), dynaFiles included, and \
             forwards to other syslog servers (@host, @@host, omfwd) and to systemd-journald (omjournal); SIGHUP \
             closes the files (logrotate), SIGUSR1 prints the counters, SIGTERM/SIGINT write what is buffered, \
             print the counters and stop. Actions not carried out yet (templates with regular expressions or \
-            json/csv, list templates, omjournal with a template) are named on start.
+            json/csv, omjournal with a template) are named on start.
             """,
         version: SyslogSink.version
     )

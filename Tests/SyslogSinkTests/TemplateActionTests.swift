@@ -75,6 +75,28 @@ struct TemplateActionTests {
         #expect(param == expected)
     }
 
+    @Test func listTemplatesOnOneLineOrManyAndWhatTheyRefuse() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                template(name="Inline" type="list") { constant(value="<") property(name="hostname") constant(value=">\\n") }
+                template(name="Json" type="list")
+                {
+                    property(name="msg" format="json")
+                }
+                *.* /var/log/inline.log;Inline
+                *.* /var/log/json.log;Json
+                """, name: "list.conf")
+        let m = message("<13>Nov 26 08:00:00 web1 app: x")
+        guard case .success(let inline)? = c.templates["inline"]?.compiled else {
+            Issue.record("Inline did not compile: \(c.warnings)")
+            return
+        }
+        #expect(String(decoding: inline.render(m), as: UTF8.self) == "<web1>\n")
+        #expect(c.warnings.map(\.location.line) == [2])
+        #expect(c.warnings.first?.message.contains("parameter 'format'") == true)
+        #expect(c.rules.count == 2)
+    }
+
     @Test func journaldAbsentIsCountedNotSilentlyLost() {
         let writer = JournalWriter(socketPath: "/nonexistent/journal/socket")
         writer.send(message("<13>Nov 26 08:00:00 h app: nobody listens"))

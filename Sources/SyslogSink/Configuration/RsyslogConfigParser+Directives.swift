@@ -357,9 +357,17 @@ extension RsyslogConfigParser {
     /// about (rsyslog would run it; actions naming it are disabled rather than writing other bytes).
     mutating func define(_ name: String, _ text: String, escapes: PropertyTemplate.Escapes, _ location: SourceLocation)
     {
-        let compiled = Result { () throws(PropertyTemplate.ParseError) in
-            try PropertyTemplate(parsing: text, escapes: escapes)
-        }
+        store(
+            name, text,
+            Result { () throws(PropertyTemplate.ParseError) in try PropertyTemplate(parsing: text, escapes: escapes) },
+            location)
+    }
+
+    /// Keeps a compiled template, or warns why actions naming it will be disabled.
+    mutating func store(
+        _ name: String, _ text: String, _ compiled: Result<PropertyTemplate, PropertyTemplate.ParseError>,
+        _ location: SourceLocation
+    ) {
         if case .failure(let problem) = compiled {
             warn(location, "template '\(name)': \(problem): actions using it are disabled")
         }
@@ -377,6 +385,76 @@ extension RsyslogConfigParser {
         }
         guard let entry = getgrnam(value) else { return nil }
         return entry.pointee.gr_gid
+    }
+}
+
+extension RsyslogConfigParser {
+    /// The index of the `)` that closes the statement's first `(`, outside quotes.
+    static func closingParenthesis(of statement: String) -> String.Index? {
+        var depth = 0
+        var quote: Character?
+        var i = statement.startIndex
+        while i < statement.endIndex {
+            let c = statement[i]
+            if let q = quote {
+                if c == "\\" {
+                    i = statement.index(after: i)
+                } else if c == q {
+                    quote = nil
+                }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "(" {
+                depth += 1
+            } else if c == ")" {
+                depth -= 1
+                if depth == 0 { return i }
+            }
+            if i < statement.endIndex { i = statement.index(after: i) }
+        }
+        return nil
+    }
+
+    /// `template(name=… type="list") { constant(value=…) property(name=…) … }`.
+    mutating func listTemplate(_ head: String, _ body: String, _ location: SourceLocation) throws {
+        let p = try RsyslogConfigParser.parameters(head, location)
+        guard let name = p["name"] else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "template() needs name=")
+        }
+        guard p["type"]?.lowercased() == "list" else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "template '\(name)': a { } block needs type=\"list\"")
+        }
+        guard let open = body.firstIndex(of: "{"), let close = body.lastIndex(of: "}"), open < close else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "template '\(name)': '{' is never closed")
+        }
+        var rest = Substring(body[body.index(after: open)..<close])
+        var items: [PropertyTemplate.ListItem] = []
+        while true {
+            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+            if rest.isEmpty { break }
+            let word = rest.prefix { $0.isLetter }.lowercased()
+            guard word == "constant" || word == "property",
+                let end = RsyslogConfigParser.closingParenthesis(of: String(rest))
+            else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location,
+                    message: "template '\(name)': expected constant(…) or property(…), not '\(rest.prefix(30))'")
+            }
+            let text = String(rest)
+            let item = String(text[...end])
+            let values = try RsyslogConfigParser.parameters(item, location)
+            if word == "constant" {
+                items.append(.constant(values["value"] ?? ""))
+            } else {
+                items.append(.property(values))
+            }
+            rest = Substring(text[text.index(after: end)...])
+        }
+        store(
+            name, body, Result { () throws(PropertyTemplate.ParseError) in try PropertyTemplate(list: items) }, location
+        )
     }
 }
 

@@ -162,6 +162,26 @@ public struct RsyslogConfigParser {
                     statement += " " + logical[i].0
                     i += 1
                 }
+                if open == "template", let close = RsyslogConfigParser.closingParenthesis(of: statement) {
+                    // type="list": a `{ constant(…) property(…) }` block follows, on this line or the next ones.
+                    let head = String(statement[...close])
+                    var body = String(statement[statement.index(after: close)...]).trimmingSpaces()
+                    if body.isEmpty, head.lowercased().contains("list"), i < logical.count,
+                        logical[i].0.trimmingSpaces().hasPrefix("{")
+                    {
+                        body = logical[i].0.trimmingSpaces()
+                        i += 1
+                    }
+                    if body.hasPrefix("{") {
+                        while !body.contains("}") && i < logical.count {
+                            body += " " + logical[i].0.trimmingSpaces()
+                            i += 1
+                        }
+                        try listTemplate(head, body, location)
+                        continue
+                    }
+                    statement = head
+                }
                 try object(open, statement, location)
             } else if RsyslogConfigParser.isSelector(trimmed) {
                 let parts = trimmed.split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" })
