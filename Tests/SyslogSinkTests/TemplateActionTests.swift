@@ -154,3 +154,28 @@ struct RainerScriptIfTests {
         }
     }
 }
+
+@Suite("Properties in filters")
+struct FilterPropertyTests {
+    @Test func everyTemplatePropertyCanBeFilteredOn() throws {
+        let dir = try TemporaryDirectory(prefix: "filter-properties")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+                :fromhost-ip, isequal, "192.0.2.7" /logs/by-ip.log
+                :syslogseverity, isequal, "5" /logs/by-severity.log
+                if $$year > 2000 and $pri == 13 and $fromhost-ip startswith '192.' then /logs/by-expression.log
+                :fromhost-ip, isequal, "10.9.9.9" /logs/never.log
+                """, name: "props.conf")
+        let rules = Ruleset(c, root: dir.path)
+        let reception = SyslogReception(
+            receivedAt: .now(), fromHost: Array("gw".utf8), fromHostIP: Array("192.0.2.7".utf8))
+        rules.process(SyslogParser.parse(Array("<13>Nov 26 08:00:00 h app: hello".utf8), reception: reception))
+        rules.flush()
+        for name in ["by-ip", "by-severity", "by-expression"] {
+            let text = try String(contentsOfFile: dir.file("logs/\(name).log"), encoding: .utf8)
+            #expect(text == "Nov 26 08:00:00 h app: hello\n", "\(name)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("logs/never.log")))
+    }
+}

@@ -308,9 +308,11 @@ struct ConditionReader {
             if c == " " || c == "\t" {
                 i += 1
             } else if c == "$" {
-                var j = i + 1
+                // `$msg` is the property msg; `$$year` the system property `$year`.
+                let start = i + 1 < chars.count && chars[i + 1] == "$" ? i + 1 : i
+                var j = start + 1
                 while j < chars.count && isNameChar(chars[j]) { j += 1 }
-                tokens.append(.property(String(chars[(i + 1)..<j]).lowercased()))
+                tokens.append(.property(String(chars[(start == i ? i + 1 : start)..<j]).lowercased()))
                 i = j
             } else if c == "'" || c == "\"" {
                 var value = ""

@@ -276,16 +276,9 @@ final class Ruleset {
         switch o {
         case .string(let s): return ArraySlice(s.utf8)
         case .number(let n): return ArraySlice(String(n).utf8)
-        case .property(let name):
-            let fast = Ruleset.property(name, m)
-            if !fast.isEmpty || Ruleset.sliceProperties.contains(name) { return fast }
-            return PropertyTemplate.value(of: name, in: m)?[...] ?? []
+        case .property(let name): return Ruleset.property(name, m)
         }
     }
-
-    private static let sliceProperties: Set<String> = [
-        "msg", "programname", "syslogtag", "hostname", "source", "fromhost", "app-name", "procid", "msgid", "rawmsg",
-    ]
 
     private static func number(_ bytes: ArraySlice<UInt8>) -> Int? {
         guard !bytes.isEmpty, bytes.count < 19 else { return nil }
@@ -318,7 +311,8 @@ final class Ruleset {
     }
 
     static func property(_ name: String, _ m: SyslogMessage) -> ArraySlice<UInt8> {
-        switch name.hasPrefix("$") ? String(name.dropFirst()) : name {
+        // The message's own fields without a copy; every other property as the templates render it.
+        switch name {
         case "msg": return m.msg
         case "programname": return m.programName
         case "syslogtag": return m.syslogTag
@@ -328,10 +322,12 @@ final class Ruleset {
         case "procid": return m.procID
         case "msgid": return m.msgID
         case "rawmsg": return m.raw[...]
-        case "pri-text": return ArraySlice(m.priority.text.utf8)
-        case "syslogfacility-text": return ArraySlice(m.priority.facility.rsyslogName.utf8)
-        case "syslogseverity-text", "syslogpriority-text": return ArraySlice(m.priority.severity.name.utf8)
-        default: return []
+        default:
+            // `$year` (written `$$year` in RainerScript) is a system property; `$msg` is `msg`.
+            let value =
+                PropertyTemplate.value(of: name, in: m)
+                ?? (name.hasPrefix("$") ? PropertyTemplate.value(of: String(name.dropFirst()), in: m) : nil)
+            return value?[...] ?? []
         }
     }
 }
