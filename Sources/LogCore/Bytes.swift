@@ -109,6 +109,10 @@ public enum ASCII {
         if l >= 0x61 && l <= 0x66 { return l &- 0x61 &+ 10 }
         return nil
     }
+    /// `A`–`Z` to `a`–`z`; every other byte unchanged.
+    @inlinable public static func lowercased(_ b: UInt8) -> UInt8 { b &- 0x41 < 26 ? b | 0x20 : b }
+    /// `a`–`z` to `A`–`Z`; every other byte unchanged.
+    @inlinable public static func uppercased(_ b: UInt8) -> UInt8 { b &- 0x61 < 26 ? b & 0xDF : b }
     /// Upper-case hex digit for a nibble 0...15.
     @inlinable public static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 &+ nibble : 0x41 &+ nibble &- 10

@@ -339,8 +339,8 @@ public struct PropertyTemplate: Sendable, Hashable {
         }
         var result = Array(slice)
         switch r.letterCase {
-        case .lower?: result = result.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
-        case .upper?: result = result.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }
+        case .lower?: result = result.map(ASCII.lowercased)
+        case .upper?: result = result.map(ASCII.uppercased)
         case nil: break
         }
         switch r.control {

@@ -1,3 +1,4 @@
+import LogCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -204,9 +205,7 @@ final class SenderNames {
         }
         let name: [UInt8]
         if rc == 0 {
-            name = Array(host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }).map {
-                $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0
-            }
+            name = host.prefix { $0 != 0 }.map { ASCII.lowercased(UInt8(bitPattern: $0)) }
         } else {
             name = Array(ip.utf8)
         }

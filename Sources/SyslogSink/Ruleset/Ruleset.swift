@@ -1,3 +1,4 @@
+import LogCore
 import SyslogProtocol
 
 #if canImport(Glibc)
@@ -297,7 +298,7 @@ final class Ruleset {
     }
 
     private static func lowered(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        ArraySlice(bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 })
+        ArraySlice(bytes.map(ASCII.lowercased))
     }
 
     static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
