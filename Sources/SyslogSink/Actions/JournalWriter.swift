@@ -78,19 +78,22 @@ final class JournalWriter {
         if !program.isEmpty { add("SYSLOG_IDENTIFIER", program) }
         let pid = message.procID
         if pid != SyslogMessage.nilValue { add("SYSLOG_PID", pid) }
-        var stamp: [UInt8] = []
+        fields.append(contentsOf: "SYSLOG_TIMESTAMP=".utf8)
         if message.protocolVersion == 1 {
-            message.timestamp.appendRFC3339(to: &stamp)
+            message.timestamp.appendRFC3339(to: &fields)
         } else {
-            message.timestamp.appendRFC3164(to: &stamp)
+            message.timestamp.appendRFC3164(to: &fields)
         }
-        add("SYSLOG_TIMESTAMP", stamp)
+        ends.append(fields.count)
         add("SYSLOG_HOSTNAME", message.hostname)
         if !message.fromHostIP.isEmpty { add("REMOTE_ADDR", message.fromHostIP) }
-        if program.elementsEqual("haproxy".utf8),
-            let record = HAProxyLogParser.record(String(decoding: msg, as: UTF8.self))
-        {
-            addHAProxyFields(record)
+        if program.elementsEqual("haproxy".utf8) {
+            // Parsed in place from the message's bytes (no String for the line).
+            let record = msg.withUnsafeBufferPointer { line -> HAProxyLogRecord? in
+                guard case .traffic(let parsed) = HAProxyLogParser.parse(line) else { return nil }
+                return parsed.record(in: line)
+            }
+            if let record { addHAProxyFields(record) }
         }
         let rc = fields.withUnsafeMutableBytes { bytes -> Int32 in
             guard let base = bytes.baseAddress else { return -EINVAL }
