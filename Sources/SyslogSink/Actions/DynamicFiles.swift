@@ -11,9 +11,10 @@ final class DynamicFiles {
     private let dirCreateMode: UInt16
     private let ownership: FileOwnership
     private let cacheSize: Int
-    private var open: [String: FileWriter] = [:]
-    /// Paths from least to most recently used.
-    private var order: [String] = []
+    /// Open files by the bytes of their rendered name (no String per message).
+    private var open: [[UInt8]: FileWriter] = [:]
+    /// Names from least to most recently used.
+    private var order: [[UInt8]] = []
     private var closedWritten = 0
     private var closedFailed = 0
     private var pathBuffer: [UInt8] = []
@@ -40,11 +41,10 @@ final class DynamicFiles {
             emptyNames += 1
             return
         }
-        let path = String(decoding: pathBuffer, as: UTF8.self)
-        writer(for: path).append(message, as: template)
+        writer(for: pathBuffer).append(message, as: template)
     }
 
-    private func writer(for path: String) -> FileWriter {
+    private func writer(for path: [UInt8]) -> FileWriter {
         if let writer = open[path] {
             if order.last != path, let i = order.firstIndex(of: path) {
                 order.remove(at: i)
@@ -61,7 +61,8 @@ final class DynamicFiles {
                 closedFailed += evicted.failed
             }
         }
-        let mapped = root.map { $0 + (path.hasPrefix("/") ? path : "/" + path) } ?? path
+        let name = String(decoding: path, as: UTF8.self)
+        let mapped = underRoot(name, root)
         let writer = FileWriter(
             path: mapped, createMode: createMode, dirCreateMode: dirCreateMode, ownership: ownership)
         open[path] = writer

@@ -93,7 +93,7 @@ public final class SinkServer: Sendable {
                 channels.withLockedValue { $0.append(channel) }
                 if let a = channel.localAddress { bound.append(BoundInput(transport: "tcp", address: a)) }
             case .unixSocket(let path):
-                let mapped = root.map { $0 + (path.hasPrefix("/") ? path : "/" + path) } ?? path
+                let mapped = underRoot(path, root)
                 let input = try UnixSocketInput(path: mapped)
                 let local = {
                     var o = options

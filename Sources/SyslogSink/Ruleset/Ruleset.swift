@@ -68,7 +68,7 @@ final class Ruleset {
                         actions.append(.skip)
                         continue
                     }
-                    let mapped = root.map { $0 + (path.hasPrefix("/") ? path : "/" + path) } ?? path
+                    let mapped = underRoot(path, root)
                     let writer =
                         writers[mapped]
                         ?? FileWriter(path: mapped, createMode: mode, dirCreateMode: dirMode, ownership: ownership)
