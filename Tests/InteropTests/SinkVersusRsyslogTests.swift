@@ -283,17 +283,83 @@ struct SinkVersusRsyslogTests {
         #expect(names.count == 9, "\(names)")
     }
 
+    @Test func identicalFilesThroughRulesetsAndCall() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-rulesets")
+        let out = dir.file("logs")
+        func config(ports: [Int]) -> String {
+            """
+            $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(ports[0])")
+            input(type="imudp" address="127.0.0.1" port="\(ports[1])" ruleset="remote" rcvbufSize="1m")
+            ruleset(name="remote") {
+                action(type="omfile" file="\(out)/remote.log")
+                if $msg contains 'callme' then {
+                    call sub
+                }
+                action(type="omfile" file="\(out)/remote-after.log")
+            }
+            $RuleSet legacy
+            *.* \(out)/legacy.log
+            :msg, contains, "stopme" stop
+            *.* \(out)/legacy-after.log
+            $RuleSet RSYSLOG_DefaultRuleset
+            ruleset(name="sub")
+            {
+                action(type="omfile" file="\(out)/sub.log")
+                if $msg contains 'subonly' then stop
+                call legacy
+            }
+            local0.* \(out)/main.log
+            call sub
+            *.* \(out)/all.log
+
+            """
+        }
+        func line(_ text: String) -> [UInt8] { Array("<134>Nov 26 09:00:00 h1 app: \(text)".utf8) }
+        let corpus: [(input: Int, bytes: [UInt8])] =
+            ["plain remote", "remote callme", "remote callme subonly", "remote callme stopme", "remote again"].map {
+                (1, line($0))
+            } + ["plain main", "main callme subonly", "main stopme", "main last"].map { (0, line($0)) }
+        try feedBoth(
+            dir: dir, inputs: 2, config: config, probe: "\(out)/all.log", marker: "main last", corpus: corpus)
+        let names = try expectSameFiles(out, dir: dir)
+        #expect(names.count == 7, "\(names)")
+        let remoteAfter = try content("\(out)/remote-after.log")
+        #expect(remoteAfter.contains("remote again") && !remoteAfter.contains("stopme"))
+    }
+
     /// Starts rsyslogd and syslog-sink (under `dir/sink`) with `config(port)`, waits until each has written a probe
     /// to `probe`, sends `corpus` to both, waits for `marker` in both copies of `probe`, and stops both.
     func feedBoth(
         dir: TemporaryDirectory, config: (Int) -> String, probe: String, marker: String, corpus: [[UInt8]]
     ) throws {
+        try feedBoth(
+            dir: dir, inputs: 1, config: { config($0[0]) }, probe: probe, marker: marker,
+            corpus: corpus.map { (0, $0) })
+    }
+
+    /// The same with `inputs` UDP ports each (the probe goes to the first): each message of `corpus` names the
+    /// input it is sent to; when that changes, a pause lets the daemons finish the previous input's messages
+    /// (datagrams on two sockets have no order of their own).
+    func feedBoth(
+        dir: TemporaryDirectory, inputs: Int, config: ([Int]) -> String, probe: String, marker: String,
+        corpus: [(input: Int, bytes: [UInt8])]
+    ) throws {
         let rsyslogd = try Peers.find("rsyslogd")
         let sinkBinary = try Products.path("syslog-sink")
-        let rsPort = try Peers.freePort(udp: true)
-        let sinkPort = try Peers.freePort(udp: true)
-        try config(rsPort).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
-        try config(sinkPort).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        var rsPorts: [Int] = []
+        var sinkPorts: [Int] = []
+        while rsPorts.count < inputs {
+            let p = try Peers.freePort(udp: true)
+            if !rsPorts.contains(p) { rsPorts.append(p) }
+        }
+        while sinkPorts.count < inputs {
+            let p = try Peers.freePort(udp: true)
+            if !sinkPorts.contains(p) && !rsPorts.contains(p) { sinkPorts.append(p) }
+        }
+        try config(rsPorts).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(sinkPorts).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir.file("work"), withIntermediateDirectories: true)
         let rsyslog = try RunningPeer(
             rsyslogd, ["-n", "-f", dir.file("rsyslog.conf"), "-i", dir.file("rsyslogd.pid")],
@@ -303,19 +369,22 @@ struct SinkVersusRsyslogTests {
             sinkBinary, ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("sink")], logPath: dir.file("sink.out"))
         defer { sink.stop() }
 
-        let toRsyslog = try SyslogSender(target: .udp(host: "127.0.0.1", port: rsPort))
-        let toSink = try SyslogSender(target: .udp(host: "127.0.0.1", port: sinkPort))
+        let toRsyslog = try rsPorts.map { try SyslogSender(target: .udp(host: "127.0.0.1", port: $0)) }
+        let toSink = try sinkPorts.map { try SyslogSender(target: .udp(host: "127.0.0.1", port: $0)) }
         // Both must be listening: a probe each until its syslog file shows it.
-        for (sender, file) in [(toRsyslog, probe), (toSink, dir.file("sink") + probe)] {
+        for (sender, file) in [(toRsyslog[0], probe), (toSink[0], dir.file("sink") + probe)] {
             let up = Peers.waitUntil(seconds: 15) {
                 sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
                 return ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains("probe: ready")
             }
             try #require(up, "not listening: \(rsyslog.output) \(sink.output)")
         }
+        var previous = corpus.first?.input
         for m in corpus {
-            toRsyslog.send(m)
-            toSink.send(m)
+            if m.input != previous { Thread.sleep(forTimeInterval: 0.4) }
+            previous = m.input
+            toRsyslog[m.input].send(m.bytes)
+            toSink[m.input].send(m.bytes)
         }
         // Wait for the last one in both syslog files, then stop both (files flushed).
         for file in [probe, dir.file("sink") + probe] {

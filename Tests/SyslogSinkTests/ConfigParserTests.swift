@@ -144,6 +144,19 @@ struct ConfigParserTests {
         Bad(text: "local0.* @host:notaport", line: 1, message: "bad port in @host:notaport"),
         Bad(text: "local0.* {\n /x\n", line: 1, message: "'{' is never closed"),
         Bad(text: "$FileCreateMode 0999", line: 1, message: "$filecreatemode takes an octal mode, not '0999'"),
+        Bad(text: "local0.* /x\ncall nowhere\n", line: 2, message: "ruleset 'nowhere' cannot be found"),
+        Bad(
+            text: "ruleset(name=\"a\") {\n}\nruleset(name=\"a\") {\n}", line: 3,
+            message: "ruleset 'a' specified more than once"),
+        Bad(text: "ruleset(name=\"a\") {\n*.* /x\n", line: 1, message: "'{' is never closed"),
+        Bad(text: "*.* /x\n}", line: 2, message: "'}' closes nothing"),
+        Bad(
+            text: "ruleset(name=\"a\") { stop }", line: 1,
+            message: "put the statements of ruleset 'a' on lines of their own after '{'"),
+        Bad(
+            text: "module(load=\"imudp\")\ninput(type=\"imudp\" rcvbufSize=\"lots\")", line: 2,
+            message: "rcvbufSize: 'lots' is not a size"),
+        Bad(text: "$MaxMessageSize 100", line: 1, message: "$MaxMessageSize: '100' (at least 128)"),
     ]
 
     @Test("errors name the file and line", arguments: bad)
@@ -164,11 +177,56 @@ struct ConfigParserTests {
             text: """
                 $SomethingNew on
                 $ModLoad imfancy
-                call remote
+                set $!x = 1;
                 local0.* /var/log/haproxy.log
                 """, name: "w.conf")
         #expect(c.rules.count == 1)
         #expect(c.warnings.map(\.location.line) == [1, 2, 3])
+    }
+
+    @Test func rulesetsCallsAndBoundInputs() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                module(load="imudp")
+                module(load="imtcp")
+                input(type="imudp" port="514" ruleset="remote" rcvbufSize="256k")
+                input(type="imtcp" port="10514" ruleset="missing")
+                call early
+                ruleset(name="remote" queue.type="LinkedList") {
+                    if $msg contains 'x' then {
+                        call early
+                    }
+                    local0.* /var/log/remote.log
+                    & stop
+                }
+                ruleset(name="early")
+                {
+                    *.* /var/log/early.log
+                }
+                $RuleSet legacy
+                *.* /var/log/legacy.log
+                $InputUDPServerBindRuleset legacy
+                $UDPServerRun 1514
+                $RuleSet RSYSLOG_DefaultRuleset
+                *.* /var/log/all.log
+                """, name: "r.conf")
+        #expect(
+            c.inputs == [
+                .udp(address: nil, port: 514, ruleset: "remote", receiveBuffer: 256 << 10),
+                .tcp(address: nil, port: 10514, maxSessions: 200),
+                .udp(address: nil, port: 1514, ruleset: "legacy"),
+            ])
+        #expect(c.rules.count == 2, "the call, then all.log")
+        #expect(c.rules.first?.actions == [.call("early")])
+        #expect(c.rulesets.keys.sorted() == ["early", "legacy", "remote"])
+        #expect(c.rulesets["remote"]?.count == 2)
+        #expect(c.rulesets["remote"]?.first?.actions == [.call("early")])
+        #expect(c.rulesets["remote"]?.last?.actions.last == .stop)
+        #expect(c.rulesets["early"]?.count == 1)
+        #expect(c.rulesets["legacy"]?.count == 1)
+        let warnings = c.warnings.map(\.description)
+        #expect(warnings.contains("r.conf:4: warning: ruleset 'missing' not found - using default ruleset instead"))
+        #expect(warnings.contains { $0.hasPrefix("r.conf:6: warning: ruleset parameter 'queue.type'") })
     }
 
     @Test func theCommandChecksLikeRsyslogdN1() throws {

@@ -178,4 +178,32 @@ struct FilterPropertyTests {
         }
         #expect(!FileManager.default.fileExists(atPath: dir.file("logs/never.log")))
     }
+
+    @Test func aRulesetThatCallsItselfIsCutNotEndless() throws {
+        let dir = try TemporaryDirectory(prefix: "ruleset-loop")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+                ruleset(name="a") {
+                    *.* /logs/a.log
+                    call b
+                }
+                ruleset(name="b") {
+                    call a
+                }
+                call a
+                *.* /logs/after.log
+                """, name: "loop.conf")
+        let rules = Ruleset(c, root: dir.path)
+        rules.process(
+            SyslogParser.parse(
+                Array("<13>Nov 26 08:00:00 h app: round and round".utf8),
+                reception: SyslogReception(fromHost: "localhost")))
+        rules.flush()
+        let a = try String(contentsOfFile: dir.file("logs/a.log"), encoding: .utf8)
+        #expect(a.split(separator: "\n").count == Ruleset.maximumCallDepth / 2)
+        let after = try String(contentsOfFile: dir.file("logs/after.log"), encoding: .utf8)
+        #expect(after == "Nov 26 08:00:00 h app: round and round\n")
+        #expect(rules.statistics().contains("ruleset: processed=1 calls-cut=1"))
+    }
 }

@@ -66,11 +66,28 @@ extension RsyslogConfigParser {
         case "udpserveraddress":
             state.udpAddress = value == "*" || value.isEmpty ? nil : value
         case "udpserverrun":
-            if requireModule("imudp") { configuration.inputs.append(.udp(address: state.udpAddress, port: try port())) }
+            if requireModule("imudp") {
+                addInput(.udp(address: state.udpAddress, port: try port(), ruleset: state.udpRuleset), location)
+            }
         case "inputtcpserverrun":
             if requireModule("imtcp") {
-                configuration.inputs.append(.tcp(address: nil, port: try port(), maxSessions: state.tcpMaxSessions))
+                addInput(
+                    .tcp(address: nil, port: try port(), maxSessions: state.tcpMaxSessions, ruleset: state.tcpRuleset),
+                    location)
             }
+        case "inputudpserverbindruleset":
+            if requireModule("imudp") { state.udpRuleset = RsyslogConfigParser.rulesetName(value) }
+        case "inputtcpserverbindruleset":
+            if requireModule("imtcp") { state.tcpRuleset = RsyslogConfigParser.rulesetName(value) }
+        case "ruleset":
+            guard !value.isEmpty else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "$RuleSet needs a name")
+            }
+            guard rulesetBlock == nil else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$RuleSet inside a ruleset's { }")
+            }
+            switchRuleset(to: RsyslogConfigParser.rulesetName(value))
         case "includeconfig":
             for path in RsyslogConfigParser.expandInclude(value) { try include(path, from: location) }
         case "template":
@@ -94,21 +111,7 @@ extension RsyslogConfigParser {
         case "dircreatemode": state.dirCreateMode = try mode()
         case "actionfileenablesync": state.sync = try onOff()
         case "maxmessagesize":
-            var text = value.lowercased()
-            var factor = 1
-            if text.hasSuffix("k") {
-                factor = 1024
-                text.removeLast()
-            } else if text.hasSuffix("m") {
-                factor = 1 << 20
-                text.removeLast()
-            }
-            guard let n = Int(text), n * factor >= 128 else {
-                throw ConfigDiagnostic(
-                    severity: .error, location: location, message: "$MaxMessageSize: '\(value)' (at least 128)")
-            }
-            configuration.maxMessageSize = n * factor
-            configuration.parseOptions.maxMessageSize = n * factor
+            try setMaxMessageSize(value, "$MaxMessageSize", location)
         case "escapecontrolcharactersonreceive": configuration.parseOptions.escapeControlCharacters = try onOff()
         case "escape8bitcharactersonreceive": configuration.parseOptions.escape8BitCharacters = try onOff()
         case "droptrailinglfonreception": configuration.parseOptions.dropTrailingLF = try onOff()
@@ -151,10 +154,48 @@ extension RsyslogConfigParser {
             configuration.umask = try mode()
         case "createdirs", "failonchownfailure", "controlcharacterescapeprefix", "addunixlistensocket":
             // Read and kept for the runtime of the sink's issue; accepted here.
-            if name == "addunixlistensocket" { configuration.inputs.append(.unixSocket(path: value)) }
+            if name == "addunixlistensocket" { addInput(.unixSocket(path: value), location) }
         default:
             warn(location, "unknown directive '$\(name)' ignored")
         }
+    }
+
+    /// Adds a listener; one bound to a named ruleset is checked once every ruleset is known.
+    mutating func addInput(_ input: SinkInput, _ location: SourceLocation) {
+        if input.ruleset != nil { inputBindings.append((configuration.inputs.count, location)) }
+        configuration.inputs.append(input)
+    }
+
+    /// `$MaxMessageSize` / `global(maxMessageSize=)`: at least 128 bytes.
+    mutating func setMaxMessageSize(_ text: String, _ name: String, _ location: SourceLocation) throws {
+        let bytes = try RsyslogConfigParser.size(text, name, location)
+        guard bytes >= 128 else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "\(name): '\(text)' (at least 128)")
+        }
+        configuration.maxMessageSize = bytes
+        configuration.parseOptions.maxMessageSize = bytes
+    }
+
+    /// A ruleset name as the legacy directives give it; `RSYSLOG_DefaultRuleset` is the default one (nil).
+    static func rulesetName(_ value: String) -> String? {
+        value.isEmpty || value == "RSYSLOG_DefaultRuleset" ? nil : value
+    }
+
+    /// A size with rsyslog's suffixes: `256k`, `4m`, `1g` (powers of 1024), or bytes.
+    static func size(_ text: String, _ name: String, _ location: SourceLocation) throws -> Int {
+        var digits = text.lowercased()
+        var factor = 1
+        switch digits.last {
+        case "k": factor = 1 << 10
+        case "m": factor = 1 << 20
+        case "g": factor = 1 << 30
+        default: break
+        }
+        if factor > 1 { digits.removeLast() }
+        guard let n = Int(digits), n >= 0, n <= Int(Int32.max) / factor else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "\(name): '\(text)' is not a size")
+        }
+        return n * factor
     }
 
     /// `$IncludeConfig`: a glob, its matches in sorted order; a directory ending in '/' includes its files
@@ -299,25 +340,28 @@ extension RsyslogConfigParser {
         case "input":
             switch p["type"]?.lowercased() {
             case "imudp":
-                configuration.inputs.append(.udp(address: p["address"], port: try port(p["port"] ?? "514")))
+                addInput(
+                    .udp(
+                        address: p["address"], port: try port(p["port"] ?? "514"), ruleset: p["ruleset"],
+                        receiveBuffer: try p["rcvbufsize"].map {
+                            try RsyslogConfigParser.size($0, "rcvbufSize", location)
+                        }
+                    ), location)
             case "imtcp":
-                configuration.inputs.append(
+                addInput(
                     .tcp(
                         address: p["address"], port: try port(p["port"]),
-                        maxSessions: try p["maxsessions"].map { try sessionLimit($0, location) } ?? state.tcpMaxSessions
-                    ))
+                        maxSessions: try p["maxsessions"].map { try sessionLimit($0, location) }
+                            ?? state.tcpMaxSessions,
+                        ruleset: p["ruleset"]), location)
             case "imuxsock":
-                configuration.inputs.append(.unixSocket(path: p["socket"] ?? "/dev/log"))
+                addInput(.unixSocket(path: p["socket"] ?? "/dev/log", ruleset: p["ruleset"]), location)
             default:
                 warn(location, "input type '\(p["type"] ?? "")' is not supported and is ignored")
             }
         case "global":
             if let dir = p["workdirectory"] { configuration.workDirectory = dir }
-            if let size = p["maxmessagesize"], let n = Int(size.lowercased().replacingOccurrences("k", "")) {
-                let bytes = size.lowercased().hasSuffix("k") ? n * 1024 : n
-                configuration.maxMessageSize = bytes
-                configuration.parseOptions.maxMessageSize = bytes
-            }
+            if let size = p["maxmessagesize"] { try setMaxMessageSize(size, "maxMessageSize", location) }
         case "template":
             guard let templateName = p["name"] else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "template() needs name=")
@@ -469,10 +513,4 @@ private func sessionLimit(_ text: String, _ location: SourceLocation) throws -> 
 
 extension Substring {
     fileprivate func trimmingCharacters() -> String { String(self).trimmingSpaces() }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(_ target: String, _ replacement: String) -> String {
-        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
-    }
 }

@@ -112,7 +112,7 @@ extension RsyslogConfigParser {
                     statement += " " + lines[i].0
                     i += 1
                 }
-            } else if statement.hasPrefix("call ") || statement.hasPrefix("set ") || statement.hasPrefix("unset ") {
+            } else if statement.hasPrefix("set ") || statement.hasPrefix("unset ") {
                 warn(here, "statement not supported (yet): \(statement.prefix(60))")
                 continue
             }

@@ -27,7 +27,23 @@ public struct RsyslogConfigParser {
         /// imuxsock's system socket: on unless `$OmitLocalLogging on` / `SysSock.Use="off"`.
         var systemSocket = true
         var systemSocketName = "/dev/log"
+        /// `$InputUDPServerBindRuleset` / `$InputTCPServerBindRuleset`: the ruleset of the next listeners.
+        var udpRuleset: String?
+        var tcpRuleset: String?
     }
+
+    /// Where rules go while parsing: nil for the default ruleset, else a ruleset's name (`$RuleSet`, or inside
+    /// `ruleset(name=…) { … }`); the rules of the others wait in `configuration.rulesets` / `defaultRules`.
+    var currentRuleset: String?
+    var defaultRules: [SinkRule] = []
+    /// Rulesets defined by `ruleset()` (defining one twice is an error, as in rsyslog).
+    var definedRulesets: Set<String> = []
+    /// The open `ruleset(…) {` block: the ruleset to return to at its `}`, and where it began.
+    var rulesetBlock: (previous: String?, location: SourceLocation)?
+    /// `call NAME` statements, resolved when the whole configuration is read (a ruleset may be defined later).
+    var calls: [(name: String, location: SourceLocation)] = []
+    /// Inputs bound to a ruleset by name, checked at the end: (index in `inputs`, where it was configured).
+    var inputBindings: [(index: Int, location: SourceLocation)] = []
 
     var configuration = SinkConfiguration()
     var state = State()
@@ -39,7 +55,7 @@ public struct RsyslogConfigParser {
     public static func parse(file path: String) throws -> SinkConfiguration {
         var parser = RsyslogConfigParser()
         try parser.include(path, from: nil)
-        parser.finish()
+        try parser.finish()
         return parser.configuration
     }
 
@@ -47,12 +63,28 @@ public struct RsyslogConfigParser {
     public static func parse(text: String, name: String = "rsyslog.conf") throws -> SinkConfiguration {
         var parser = RsyslogConfigParser()
         try parser.parse(text, file: name)
-        parser.finish()
+        try parser.finish()
         return parser.configuration
     }
 
-    /// What only the whole file decides: imuxsock's system socket (/dev/log) when the module is loaded.
-    mutating func finish() {
+    /// What only the whole file decides: the rulesets that `call` and inputs name, and imuxsock's system socket
+    /// (/dev/log) when the module is loaded.
+    mutating func finish() throws {
+        if let block = rulesetBlock {
+            throw ConfigDiagnostic(severity: .error, location: block.location, message: "'{' is never closed")
+        }
+        switchRuleset(to: nil)
+        for call in calls where configuration.rulesets[call.name] == nil {
+            throw ConfigDiagnostic(
+                severity: .error, location: call.location, message: "ruleset '\(call.name)' cannot be found")
+        }
+        for binding in inputBindings {
+            let input = configuration.inputs[binding.index]
+            if let name = input.ruleset, configuration.rulesets[name] == nil {
+                warn(binding.location, "ruleset '\(name)' not found - using default ruleset instead")
+                configuration.inputs[binding.index] = input.unbound()
+            }
+        }
         if configuration.loadedModules.contains("imuxsock") && state.systemSocket {
             configuration.inputs.insert(.unixSocket(path: state.systemSocketName), at: 0)
         }
@@ -146,6 +178,31 @@ public struct RsyslogConfigParser {
                 } else {
                     try addRule(filter, actionText: rest, at: location, location: location)
                 }
+            } else if trimmed == "}" {
+                guard let block = rulesetBlock else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "'}' closes nothing")
+                }
+                switchRuleset(to: block.previous)
+                rulesetBlock = nil
+            } else if RsyslogConfigParser.objectName(trimmed) == "ruleset" {
+                var statement = trimmed
+                while !RsyslogConfigParser.balanced(statement) && i < logical.count {
+                    statement += " " + logical[i].0
+                    i += 1
+                }
+                var body = ""
+                if let close = RsyslogConfigParser.closingParenthesis(of: statement) {
+                    body = String(statement[statement.index(after: close)...]).trimmingSpaces()
+                    statement = String(statement[...close])
+                }
+                if body.isEmpty, i < logical.count, logical[i].0.trimmingSpaces() == "{" {
+                    body = "{"
+                    i += 1
+                }
+                try rulesetStatement(statement, body: body, location)
+            } else if trimmed.hasPrefix("call ") || trimmed.hasPrefix("call\t") {
+                let all = try PriorityFilter("*.*")
+                try addRule(.priority(all), actionText: trimmed, at: location, location: location)
             } else if RsyslogConfigParser.objectName(trimmed) == "action" {
                 // A bare action() applies to every message.
                 var statement = trimmed
@@ -250,6 +307,51 @@ public struct RsyslogConfigParser {
         throw ConfigDiagnostic(severity: .error, location: at, message: "'{' is never closed")
     }
 
+    /// `ruleset(name="…" …) {`: the statements up to the matching `}` go to that ruleset.
+    mutating func rulesetStatement(_ statement: String, body: String, _ location: SourceLocation) throws {
+        let p = try RsyslogConfigParser.parameters(statement, location)
+        guard let name = p["name"], !name.isEmpty else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "ruleset() needs name=")
+        }
+        guard rulesetBlock == nil else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "ruleset '\(name)' inside another ruleset's { }")
+        }
+        guard !definedRulesets.contains(name), name != "RSYSLOG_DefaultRuleset" else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "ruleset '\(name)' specified more than once")
+        }
+        definedRulesets.insert(name)
+        for key in p.keys.sorted() where key != "name" {
+            warn(
+                location,
+                "ruleset parameter '\(key)' is not supported and is ignored (the ruleset runs on its input's thread)")
+        }
+        switch body {
+        case "{":
+            rulesetBlock = (currentRuleset, location)
+            switchRuleset(to: name)
+        case "":
+            throw ConfigDiagnostic(severity: .error, location: location, message: "ruleset '\(name)' without '{'")
+        default:
+            throw ConfigDiagnostic(
+                severity: .error, location: location,
+                message: "put the statements of ruleset '\(name)' on lines of their own after '{'")
+        }
+    }
+
+    /// Sends the next rules to the ruleset `name` (nil: the default one), keeping those read so far.
+    mutating func switchRuleset(to name: String?) {
+        if let current = currentRuleset {
+            configuration.rulesets[current] = configuration.rules
+        } else {
+            defaultRules = configuration.rules
+        }
+        configuration.rules = name.map { configuration.rulesets[$0] ?? [] } ?? defaultRules
+        if let name, configuration.rulesets[name] == nil { configuration.rulesets[name] = [] }
+        currentRuleset = name
+    }
+
     mutating func warn(_ location: SourceLocation, _ message: String) {
         configuration.warnings.append(ConfigDiagnostic(severity: .warning, location: location, message: message))
     }
@@ -262,6 +364,14 @@ public struct RsyslogConfigParser {
             return .stop
         }
         if text == "stop" { return .stop }
+        if text.hasPrefix("call ") || text.hasPrefix("call\t") {
+            let name = String(text.dropFirst(5)).trimmingSpaces()
+            guard !name.isEmpty, !name.contains(" "), !name.contains("\t") else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "call needs one ruleset name")
+            }
+            calls.append((name, location))
+            return .call(name)
+        }
         if text.hasPrefix("action(") || text.hasPrefix("action (") {
             return try actionObject(RsyslogConfigParser.parameters(text, location), location)
         }

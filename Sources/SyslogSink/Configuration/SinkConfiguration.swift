@@ -33,6 +33,8 @@ public enum SinkAction: Hashable, Sendable {
     case journal
     /// Stop processing this message (`stop`, `~`).
     case stop
+    /// Run the message through a named ruleset (`call NAME`); a `stop` there ends the message here too.
+    case call(String)
     /// Accepted and not carried out (`:omusrmsg:`, pipes): a warning says so.
     case ignored(String)
 }
@@ -90,18 +92,39 @@ public struct UserTemplate: Sendable {
     public var compiled: Result<PropertyTemplate, PropertyTemplate.ParseError>
 }
 
-/// A listening input.
+/// A listening input, and the ruleset its messages go to (nil: the default ruleset, where the top-level rules
+/// live).
 public enum SinkInput: Hashable, Sendable {
-    case udp(address: String?, port: Int)
-    case tcp(address: String?, port: Int, maxSessions: Int)
-    case unixSocket(path: String)
+    /// `receiveBuffer`: imudp's `rcvbufSize` (nil: Tollgate's 4 MiB, raised from the system's default).
+    case udp(address: String?, port: Int, ruleset: String? = nil, receiveBuffer: Int? = nil)
+    case tcp(address: String?, port: Int, maxSessions: Int, ruleset: String? = nil)
+    case unixSocket(path: String, ruleset: String? = nil)
+
+    /// The ruleset named by `ruleset=` / `$Input…BindRuleset`.
+    public var ruleset: String? {
+        switch self {
+        case .udp(_, _, let r, _), .tcp(_, _, _, let r), .unixSocket(_, let r): return r
+        }
+    }
+
+    /// The same input bound to the default ruleset.
+    func unbound() -> SinkInput {
+        switch self {
+        case .udp(let a, let p, _, let b): return .udp(address: a, port: p, receiveBuffer: b)
+        case .tcp(let a, let p, let m, _): return .tcp(address: a, port: p, maxSessions: m)
+        case .unixSocket(let p, _): return .unixSocket(path: p)
+        }
+    }
 }
 
 /// An rsyslog.conf read into values: inputs, rules in order, templates, global settings, and what was said
 /// about it.
 public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
+    /// The default ruleset (`RSYSLOG_DefaultRuleset`): the top-level rules, in order.
     public var rules: [SinkRule] = []
+    /// Rulesets defined by `ruleset(name=…) { … }` or `$RuleSet NAME`, by name (case-sensitive, as rsyslog).
+    public var rulesets: [String: [SinkRule]] = [:]
     /// Templates defined by `$template` / `template()`, by name (lower-cased, as rsyslog looks them up).
     /// User templates by lower-cased name.
     public var templates: [String: UserTemplate] = [:]

@@ -50,12 +50,12 @@ public final class SinkServer: Sendable {
         let options = configuration.parseOptions
         for input in configuration.inputs {
             switch input {
-            case .udp(let address, let port):
+            case .udp(let address, let port, let rulesetName, let receiveBuffer):
                 let ruleset = state
                 let allowedUDP = configuration.allowedSenders["udp"]
                 let channel = try await DatagramBootstrap(group: loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                    .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer ?? 4 << 20))
                     .channelOption(.datagramVectorReadMessageCount, value: 32)
                     .channelOption(
                         .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: options.maxMessageSize + 1)
@@ -65,13 +65,13 @@ public final class SinkServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 DatagramInputHandler(
                                     ruleset: ruleset, options: options, name: "imudp(\(address ?? "*"):\(port))",
-                                    allowed: allowedUDP))
+                                    allowed: allowedUDP, boundTo: rulesetName))
                         }
                     }
                     .bind(host: address ?? "0.0.0.0", port: port).get()
                 channels.withLockedValue { $0.append(channel) }
                 if let a = channel.localAddress { bound.append(BoundInput(transport: "udp", address: a)) }
-            case .tcp(let address, let port, let maxSessions):
+            case .tcp(let address, let port, let maxSessions, let rulesetName):
                 let ruleset = state
                 let allowedTCP = configuration.allowedSenders["tcp"]
                 let channel = try await ServerBootstrap(group: loop)
@@ -85,14 +85,15 @@ public final class SinkServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 ByteToMessageHandler(
                                     StreamInputDecoder(
-                                        ruleset: ruleset, options: options, name: name, allowed: allowedTCP),
+                                        ruleset: ruleset, options: options, name: name, allowed: allowedTCP,
+                                        boundTo: rulesetName),
                                     maximumBufferSize: 16 << 20))
                         }
                     }
                     .bind(host: address ?? "0.0.0.0", port: port).get()
                 channels.withLockedValue { $0.append(channel) }
                 if let a = channel.localAddress { bound.append(BoundInput(transport: "tcp", address: a)) }
-            case .unixSocket(let path):
+            case .unixSocket(let path, let rulesetName):
                 let mapped = underRoot(path, root)
                 let input = try UnixSocketInput(path: mapped)
                 let local = {
@@ -104,10 +105,11 @@ public final class SinkServer: Sendable {
                 let ruleset = state
                 input.start(loop: loop, maxMessageSize: options.maxMessageSize) { batch, now in
                     let reception = SyslogReception(receivedAt: now, fromHost: host)
+                    let target = ruleset.value.index(of: rulesetName)
                     for datagram in batch {
                         var (message, _) = SyslogParser.parseDatagram(datagram, reception: reception, options: local)
                         message.timestamp = now
-                        ruleset.value.process(message)
+                        ruleset.value.process(message, ruleset: target)
                     }
                     ruleset.value.flush()
                 }
@@ -225,12 +227,19 @@ final class DatagramInputHandler: ChannelInboundHandler {
     private let allowed: [SenderPattern]?
     private var batchTime: SyslogTimestamp?
     private var warnedDisallowed = false
+    /// The ruleset this input's messages go to.
+    private let target: Int
 
-    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?) {
+    /// Made on the loop that runs the rules.
+    init(
+        ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?,
+        boundTo rulesetName: String? = nil
+    ) {
         self.ruleset = ruleset
         self.options = options
         self.name = name
         self.allowed = allowed
+        target = ruleset.value.index(of: rulesetName)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -257,7 +266,7 @@ final class DatagramInputHandler: ChannelInboundHandler {
         let counters = ruleset.value.counters(for: name)
         counters.received += 1
         if cut { counters.truncated += 1 }
-        ruleset.value.process(message)
+        ruleset.value.process(message, ruleset: target)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -279,12 +288,19 @@ struct StreamInputDecoder: ByteToMessageDecoder {
     private var fromHost: [UInt8] = []
     private var fromHostIP: [UInt8] = []
     private var counters: Ruleset.InputCounters?
+    /// The ruleset this input's messages go to.
+    private let target: Int
 
-    init(ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?) {
+    /// Made on the loop that runs the rules.
+    init(
+        ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?,
+        boundTo rulesetName: String? = nil
+    ) {
         self.ruleset = ruleset
         self.options = options
         self.name = name
         self.allowed = allowed
+        target = ruleset.value.index(of: rulesetName)
         var configuration = SyslogFrameDecoder.Configuration()
         configuration.maxMessageSize = options.maxMessageSize
         frames = SyslogFrameDecoder(configuration: configuration)
@@ -317,7 +333,9 @@ struct StreamInputDecoder: ByteToMessageDecoder {
         while let frame = frames.nextFrame(&buffer, atEnd: atEnd) {
             counters.received += 1
             if frame.truncated || frame.split { counters.truncated += 1 }
-            rules.process(SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options))
+            rules.process(
+                SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options),
+                ruleset: target)
             any = true
         }
         if any { rules.flush() }

@@ -17,6 +17,8 @@ final class Ruleset {
         case dynamicFile(DynamicFiles, OutputTemplate)
         case forward(SyslogSender, OutputTemplate)
         case journal(JournalWriter)
+        /// `call`: the index of the ruleset in `sets`.
+        case call(Int)
         case stop
         case skip
     }
@@ -47,7 +49,10 @@ final class Ruleset {
         return c
     }
 
-    private(set) var rules: [Rule] = []
+    /// The rulesets: the default one (the top-level rules) first, then the named ones.
+    private(set) var sets: [[Rule]] = []
+    /// Where each named ruleset is in `sets`.
+    private(set) var setIndex: [String: Int] = [:]
     var inputs: [String: InputCounters] = [:]
     private var forwarders: [(String, SyslogSender)] = []
     private var writers: [String: FileWriter] = [:]
@@ -59,7 +64,20 @@ final class Ruleset {
 
     /// Builds the rules; `root` maps every absolute output path under a folder (demos and tests).
     init(_ configuration: SinkConfiguration, root: String?) {
-        for rule in configuration.rules {
+        let names = configuration.rulesets.keys.sorted()
+        for (i, name) in names.enumerated() { setIndex[name] = i + 1 }
+        sets.append(build(configuration.rules, configuration, root: root))
+        for name in names { sets.append(build(configuration.rulesets[name] ?? [], configuration, root: root)) }
+    }
+
+    /// The index in `sets` of the ruleset an input names (the default one for nil or a name not defined).
+    func index(of ruleset: String?) -> Int {
+        ruleset.flatMap { setIndex[$0] } ?? 0
+    }
+
+    private func build(_ rules: [SinkRule], _ configuration: SinkConfiguration, root: String?) -> [Rule] {
+        var built: [Rule] = []
+        for rule in rules {
             var actions: [Action] = []
             for action in rule.actions {
                 switch action {
@@ -88,6 +106,8 @@ final class Ruleset {
                     actions.append(.dynamicFile(files, template))
                 case .stop:
                     actions.append(.stop)
+                case .call(let name):
+                    actions.append(setIndex[name].map { .call($0) } ?? .skip)
                 case .forward(let host, let port, let tcp, let octet, let templateName):
                     guard let template = output(templateName, rule.location, configuration) else {
                         actions.append(.skip)
@@ -120,14 +140,21 @@ final class Ruleset {
                     notes.append("\(rule.location): cannot compile '\(value)': the filter never matches")
                 }
             }
-            rules.append(Rule(filter: rule.filter, actions: actions, regex: regex))
+            built.append(Rule(filter: rule.filter, actions: actions, regex: regex))
         }
+        return built
     }
 
-    /// Runs one message through the rules.
-    func process(_ message: SyslogMessage) {
+    /// Runs one message through a ruleset (the default one unless its input is bound to another).
+    func process(_ message: SyslogMessage, ruleset: Int = 0) {
         processed += 1
-        for rule in rules where matches(rule.filter, rule.regex, message) {
+        _ = run(ruleset, message, depth: 0)
+    }
+
+    /// Runs the rules of `sets[index]`; false when a `stop` ended the message (in a called ruleset too: a call
+    /// without a queue runs synchronously, and rsyslog then stops the caller as well).
+    private func run(_ index: Int, _ message: SyslogMessage, depth: Int) -> Bool {
+        for rule in sets[index] where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
                 switch action {
                 case .file(let writer, let template):
@@ -138,14 +165,26 @@ final class Ruleset {
                     sender.send(template.render(message))
                 case .journal(let writer):
                     writer.send(message)
+                case .call(let target):
+                    // A ruleset that calls itself, directly or not, would never end: the chain is cut.
+                    guard depth < Ruleset.maximumCallDepth else {
+                        callsCut += 1
+                        continue
+                    }
+                    if !run(target, message, depth: depth + 1) { return false }
                 case .stop:
-                    return
+                    return false
                 case .skip:
                     break
                 }
             }
         }
+        return true
     }
+
+    static let maximumCallDepth = 32
+    /// Calls not made because the chain of calls was deeper than `maximumCallDepth` (a loop in the rulesets).
+    private(set) var callsCut = 0
 
     /// End of a batch: everything buffered goes to the files.
     func flush() {
@@ -184,7 +223,7 @@ final class Ruleset {
             if name.hasPrefix("imtcp") { line += " sessions=\(c.sessions) refused=\(c.refused)" }
             lines.append(line)
         }
-        lines.append("ruleset: processed=\(processed)")
+        lines.append("ruleset: processed=\(processed)" + (callsCut > 0 ? " calls-cut=\(callsCut)" : ""))
         for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
             lines.append("omfile \(path): written=\(w.written) failed=\(w.failed)")
         }
