@@ -80,6 +80,13 @@ public final class SyslogSender: Sendable {
 
     /// Hands one message over; returns at once whatever happens to it.
     public func send(_ message: some Collection<UInt8>) {
+        trySend(message)
+    }
+
+    /// `send`, saying whether the message was handed over (a datagram to the kernel, a TCP message to the
+    /// connection's queue).
+    @discardableResult
+    public func trySend(_ message: some Collection<UInt8>) -> Bool {
         if let datagram {
             let result = datagram.send(message)
             counters.state.withLock { c in
@@ -93,9 +100,11 @@ public final class SyslogSender: Sendable {
                     c.lastErrno = result
                 }
             }
+            return result == 0
         } else if let stream {
             stream.send(message)
         }
+        return true
     }
 
     /// The counters so far.

@@ -92,11 +92,22 @@ struct SyslogSinkCommand: ParsableCommand {
             }
         }
         report("syslog-sink: started, listening on \(bound.value.joined(separator: ", "))")
+        // Our own messages from now on: through our local socket's rules when we read one, else to the system's
+        // (not under --root, which is for demos and tests), as rsyslogd hands its own to syslog(3).
+        if let deliver = server.ownMessageDelivery() {
+            InternalLog.use(deliver)
+        } else if root == nil {
+            InternalLog.use(socket: "/dev/log")
+        }
+        InternalLog.log("\(InternalLog.origin) start")
         signal(SIGHUP, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
-        hup.setEventHandler { server.requestReopen() }
+        hup.setEventHandler {
+            InternalLog.log("\(InternalLog.origin) syslog-sink was HUPed")
+            server.requestReopen()
+        }
         hup.resume()
         signal(SIGUSR1, SIG_IGN)
         let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1)
@@ -108,7 +119,10 @@ struct SyslogSinkCommand: ParsableCommand {
         var stops: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
             let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler { done.signal() }
+            source.setEventHandler {
+                InternalLog.log("\(InternalLog.origin) exiting on signal \(sig).")
+                done.signal()
+            }
             source.resume()
             stops.append(source)
         }

@@ -161,6 +161,11 @@ public final class RunningPeer: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// Sends `signal` (SIGHUP, SIGUSR1…) to the peer.
+    public func send(signal: Int32) {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+    }
+
     /// What the peer printed so far.
     public var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 

@@ -271,3 +271,63 @@ struct SinkFilterTests {
                 """)
     }
 }
+
+@Suite("The sink's own log and failing files", .serialized)
+struct OwnLogTests {
+    @Test func ownMessagesGoThroughItsRulesAndAFailingFileHoldsItsLines() throws {
+        let dir = try TemporaryDirectory(prefix: "own-log")
+        let root = dir.file("root")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        // A file where the action's directory should be: the open fails until it is removed.
+        try "not a directory".write(toFile: root + "/blocked", atomically: true, encoding: .utf8)
+        try """
+        $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+        module(load="imuxsock")
+        syslog.* /var/log/syslog
+        user.* /blocked/app.log
+        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let sink = try RunningPeer(
+            try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf"), "--root", root],
+            logPath: dir.file("sink.out"))
+        defer { sink.stop() }
+        func syslog() -> String { (try? String(contentsOfFile: root + "/var/log/syslog", encoding: .utf8)) ?? "" }
+        func waitFor(_ text: String, in read: () -> String) -> Bool {
+            Peers.waitUntil(seconds: 15) { read().contains(text) }
+        }
+        #expect(waitFor("[origin software=\"syslog-sink\"", in: syslog), "\(sink.output)")
+        #expect(syslog().contains("] start\n") && syslog().contains(" syslog-sink["))
+        let logger = try Peers.find("logger")
+        for n in 1...3 {
+            _ = try Peers.run(logger, ["-u", root + "/dev/log", "-t", "app", "-p", "user.info", "held \(n)"])
+        }
+        #expect(waitFor("lines are held and retried every second", in: syslog), "\(syslog())")
+        #expect(syslog().contains("cannot open \(root)/blocked/app.log: Not a directory"))
+        try FileManager.default.removeItem(atPath: root + "/blocked")
+        let app = { (try? String(contentsOfFile: root + "/blocked/app.log", encoding: .utf8)) ?? "" }
+        #expect(waitFor("held 3", in: app))
+        #expect(
+            app().split(separator: "\n").map { $0.split(separator: " ").suffix(2).joined(separator: " ") } == [
+                "held 1", "held 2", "held 3",
+            ])
+        #expect(waitFor("is written again after", in: syslog))
+        #expect(syslog().contains("nothing was lost"))
+        sink.send(signal: SIGHUP)
+        #expect(waitFor("] syslog-sink was HUPed", in: syslog))
+        sink.stop()
+        #expect(syslog().contains("] exiting on signal 15.\n"), "\(syslog())")
+    }
+
+    @Test func aFullDiskIsCountedAndTheLinesKept() throws {
+        let writer = FileWriter(path: "/dev/full", createMode: 0o644, dirCreateMode: 0o755)
+        writer.append(Array("one line\n".utf8))
+        writer.flush()
+        #expect(writer.failed == 1 && writer.written == 0)
+        #expect(writer.lastError == "write error on /dev/full: No space left on device")
+        writer.append(Array("two\n".utf8))
+        writer.flush()
+        #expect(writer.failed == 1, "the next attempt waits a second: no system call per line")
+        writer.reopen()
+        #expect(writer.failed == 2, "a reopen (SIGHUP) tries again at once")
+        #expect(writer.dropped == 0)
+    }
+}

@@ -18,9 +18,19 @@ final class FileWriter {
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     private(set) var written = 0
+    /// Failed opens and writes (each retry that fails counts).
     private(set) var failed = 0
+    /// Lines refused because `maximumHeld` bytes were already waiting for a disk that keeps failing.
+    private(set) var dropped = 0
     /// The last error, for the sink's own log.
     private(set) var lastError: String?
+    /// While writes fail: when (monotonic nanoseconds) the next attempt may be made, and the failures since the
+    /// last success. Lines keep arriving into the buffer meanwhile.
+    private var retryAt: UInt64?
+    private var failuresInARow = 0
+
+    /// What is kept for a failing file before new lines are refused (and counted).
+    static let maximumHeld = 64 << 20
 
     let ownership: FileOwnership
 
@@ -38,43 +48,88 @@ final class FileWriter {
     }
 
     func append(_ line: [UInt8]) {
+        guard holds() else { return }
         buffer.append(contentsOf: line)
-        if buffer.count >= 64 << 10 { flush() }
+        if buffer.count >= 64 << 10 && retryAt == nil { flush() }
     }
 
     /// Renders a line straight into the buffer (no intermediate array).
     func append(_ message: SyslogMessage, as template: OutputTemplate) {
+        guard holds() else { return }
         template.render(message, into: &buffer)
-        if buffer.count >= 64 << 10 { flush() }
+        if buffer.count >= 64 << 10 && retryAt == nil { flush() }
     }
 
-    /// Writes what is buffered; on failure the bytes are kept for the next flush (nothing accepted is lost
-    /// while the disk is full) and the failure is counted.
+    /// Whether another line can be kept: false (and counted) once `maximumHeld` bytes wait for a failing disk.
+    private func holds() -> Bool {
+        if buffer.count < FileWriter.maximumHeld { return true }
+        if dropped == 0 {
+            sinkLog("omfile: \(path): \(buffer.count) bytes held while writes fail; new lines are dropped and counted")
+        }
+        dropped += 1
+        return false
+    }
+
+    /// Writes what is buffered. On failure (disk full, I/O error, cannot open) the bytes are kept, the failure
+    /// is counted and logged once, and the next attempt waits a second: nothing accepted is lost while the disk
+    /// is full, and a failing disk costs no system call per line.
     func flush() {
         guard !buffer.isEmpty else { return }
-        if fd < 0 && !open() { return }
+        if let retryAt, FileWriter.monotonicNow() < retryAt { return }
+        if fd < 0 && !open() {
+            failing()
+            return
+        }
         var offset = 0
         while offset < buffer.count {
             let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + offset }, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
+                let code = errno
                 failed += 1
-                lastError = "write error on \(path): \(String(cString: strerror(errno)))"
-                if errno == EBADF || errno == EIO { reopen() }
+                lastError = "write error on \(path): \(String(cString: strerror(code)))"
+                if code == EBADF || code == EIO || code == ENOTCONN {
+                    close(fd)
+                    fd = -1
+                }
                 buffer.removeFirst(offset)
+                written += offset
+                failing()
                 return
             }
             offset += n
         }
         written += offset
         buffer.removeAll(keepingCapacity: true)
+        if retryAt != nil {
+            sinkLog(
+                "omfile: \(path) is written again after \(failuresInARow) failed attempts"
+                    + (dropped > 0 ? "; \(dropped) lines were dropped meanwhile" : "; nothing was lost"),
+                severity: .notice)
+            retryAt = nil
+            failuresInARow = 0
+        }
     }
 
-    /// Closes the file; the next write opens the path again.
+    private func failing() {
+        if failuresInARow == 0 { sinkLog("omfile: \(lastError ?? path); lines are held and retried every second") }
+        failuresInARow += 1
+        retryAt = FileWriter.monotonicNow() + 1_000_000_000
+    }
+
+    static func monotonicNow() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    /// Closes the file; the next write opens the path again (a failing one is tried again at once).
     func reopen() {
+        if retryAt != nil { retryAt = 0 }
         flush()
         if fd >= 0 { close(fd) }
         fd = -1
+        if retryAt != nil { retryAt = 0 }
     }
 
     private func open() -> Bool {

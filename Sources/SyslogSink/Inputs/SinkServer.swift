@@ -21,6 +21,7 @@ public final class SinkServer: Sendable {
     private let configuration: SinkConfiguration
     private let channels: NIOLockedValueBox<[any Channel]>
     private let sockets: NIOLockedValueBox<[UnixSocketInput]>
+    private let ticker = NIOLockedValueBox<RepeatedTask?>(nil)
 
     /// Notes about parts of the configuration this build does not carry out (to be logged at start).
     public let notes: [String]
@@ -48,6 +49,13 @@ public final class SinkServer: Sendable {
     public func start() async throws -> [BoundInput] {
         var bound: [BoundInput] = []
         let options = configuration.parseOptions
+        // Besides the end of each batch, once a second: a file whose writes failed is retried even when no new
+        // line arrives.
+        let ticking = state
+        let tick = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            ticking.value.flush()
+        }
+        ticker.withLockedValue { $0 = tick }
         for input in configuration.inputs {
             switch input {
             case .udp(let address, let port, let rulesetName, let receiveBuffer):
@@ -96,28 +104,47 @@ public final class SinkServer: Sendable {
             case .unixSocket(let path, let rulesetName):
                 let mapped = underRoot(path, root)
                 let input = try UnixSocketInput(path: mapped)
-                let local = {
-                    var o = options
-                    o.parseHostname = false
-                    return o
-                }()
-                let host = localHostName(preserveFQDN: configuration.preserveFQDN)
-                let ruleset = state
-                input.start(loop: loop, maxMessageSize: options.maxMessageSize) { batch, now in
-                    let reception = SyslogReception(receivedAt: now, fromHost: host)
-                    let target = ruleset.value.index(of: rulesetName)
-                    for datagram in batch {
-                        var (message, _) = SyslogParser.parseDatagram(datagram, reception: reception, options: local)
-                        message.timestamp = now
-                        ruleset.value.process(message, ruleset: target)
-                    }
-                    ruleset.value.flush()
-                }
+                let deliver = localDelivery(rulesetName)
+                input.start(loop: loop, maxMessageSize: options.maxMessageSize) { batch, now in deliver(batch, now) }
                 sockets.withLockedValue { $0.append(input) }
                 bound.append(BoundInput(transport: "unix", address: try SocketAddress(unixDomainSocketPath: mapped)))
             }
         }
         return bound
+    }
+
+    /// What the local socket delivers (on the loop): datagrams read without a hostname (the local host's), stamped
+    /// with their reception time, through the ruleset `rulesetName`, then flushed.
+    private func localDelivery(_ rulesetName: String?) -> @Sendable ([[UInt8]], SyslogTimestamp) -> Void {
+        var options = configuration.parseOptions
+        options.parseHostname = false
+        let local = options
+        let host = localHostName(preserveFQDN: configuration.preserveFQDN)
+        let ruleset = state
+        return { batch, now in
+            let reception = SyslogReception(receivedAt: now, fromHost: host)
+            let target = ruleset.value.index(of: rulesetName)
+            for datagram in batch {
+                var (message, _) = SyslogParser.parseDatagram(datagram, reception: reception, options: local)
+                message.timestamp = now
+                ruleset.value.process(message, ruleset: target)
+            }
+            ruleset.value.flush()
+        }
+    }
+
+    /// Hands the sink's own messages to its rules as if they came through its first local socket (which is where
+    /// `InternalLog` would send them): no round trip through a socket that is about to close at shutdown. Nil when
+    /// the sink reads no local socket.
+    public func ownMessageDelivery() -> (@Sendable ([UInt8]) -> Void)? {
+        let local = configuration.inputs.lazy.compactMap { input -> String?? in
+            if case .unixSocket(_, let rulesetName) = input { return .some(rulesetName) }
+            return nil
+        }.first
+        guard let rulesetName = local else { return nil }
+        let deliver = localDelivery(rulesetName)
+        let loop = self.loop
+        return { datagram in loop.execute { deliver([datagram], .now()) } }
     }
 
     /// SIGHUP: close every file, so that the next line reopens it by path. Returns once done: lines that
@@ -150,18 +177,13 @@ public final class SinkServer: Sendable {
 
     /// Stops the inputs, writes what is buffered, and ends the event loop.
     public func stop() async throws {
+        ticker.withLockedValue { $0?.cancel() }
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
         for socket in sockets.withLockedValue({ $0 }) { socket.stop() }
         let state = self.state
         try await loop.submit { state.value.flush() }.get()
         try await group.shutdownGracefully()
     }
-}
-
-/// The sink's own messages (rsyslog's `rsyslogd:` lines): standard error, which the service manager keeps.
-func sinkLog(_ text: String) {
-    var line = "syslog-sink: " + text + "\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
 /// Where an input listens.

@@ -225,7 +225,9 @@ final class Ruleset {
         }
         lines.append("ruleset: processed=\(processed)" + (callsCut > 0 ? " calls-cut=\(callsCut)" : ""))
         for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
-            lines.append("omfile \(path): written=\(w.written) failed=\(w.failed)")
+            lines.append(
+                "omfile \(path): written=\(w.written) failed=\(w.failed)"
+                    + (w.dropped > 0 ? " dropped=\(w.dropped)" : ""))
         }
         if let journal {
             lines.append("omjournal: sent=\(journal.sent) failed=\(journal.failed) journald-absent=\(journal.absent)")
