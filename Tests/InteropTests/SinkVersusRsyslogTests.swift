@@ -329,22 +329,61 @@ struct SinkVersusRsyslogTests {
         #expect(remoteAfter.contains("remote again") && !remoteAfter.contains("stopme"))
     }
 
+    @Test func identicalFilesWithRepeatedMessageReduction() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-repeats")
+        let out = dir.file("logs")
+        func config(port: Int) -> String {
+            """
+            $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            $RepeatedMsgReduction off
+            user.* \(out)/notice.log
+            $RepeatedMsgReduction on
+            user.=info \(out)/reduced.log
+            user.=info action(type="omfile" file="\(out)/reduced-object.log" template="RSYSLOG_FileFormat")
+
+            """
+        }
+        var corpus: [[UInt8]] = []
+        for (n, text) in ["A", "A", "A", "B", "C", "D", "D", "E", "F", "G", "G", "G"].enumerated() {
+            corpus.append(Array("<14>Nov 26 10:00:\(10 + n) h1 app[7]: \(text)".utf8))
+        }
+        // Same text from another host or process id: not a repeat.
+        corpus.append(Array("<14>Nov 26 10:00:30 h2 app[7]: G".utf8))
+        corpus.append(Array("<14>Nov 26 10:00:31 h2 app[8]: G".utf8))
+        corpus.append(Array("<14>Nov 26 10:00:32 h2 app[8]: G".utf8))
+        corpus.append(Array("<14>Nov 26 10:00:33 h2 app[8]: G".utf8))
+        // One setting for all actions, the last one read (notice.log is reduced too). A notice goes only to
+        // notice.log, so the last repeats of the others are still held when both daemons stop.
+        corpus.append(Array("<13>Nov 26 10:00:40 h1 app: end".utf8))
+        try feedBoth(
+            dir: dir, config: config, probe: "\(out)/notice.log", marker: "end", corpus: corpus, spacing: 0.05)
+        let names = try expectSameFiles(out, dir: dir)
+        #expect(names.count == 3, "\(names)")
+        let reduced = try content("\(out)/reduced.log")
+        #expect(reduced.contains("h1 app[7]: message repeated 2 times: [ A]\n"), "\(reduced)")
+        #expect(reduced.hasSuffix("h2 app[8]: message repeated 2 times: [ G]\n"), "written when the daemon stops")
+    }
+
     /// Starts rsyslogd and syslog-sink (under `dir/sink`) with `config(port)`, waits until each has written a probe
     /// to `probe`, sends `corpus` to both, waits for `marker` in both copies of `probe`, and stops both.
     func feedBoth(
-        dir: TemporaryDirectory, config: (Int) -> String, probe: String, marker: String, corpus: [[UInt8]]
+        dir: TemporaryDirectory, config: (Int) -> String, probe: String, marker: String, corpus: [[UInt8]],
+        spacing: Double = 0
     ) throws {
         try feedBoth(
             dir: dir, inputs: 1, config: { config($0[0]) }, probe: probe, marker: marker,
-            corpus: corpus.map { (0, $0) })
+            corpus: corpus.map { (0, $0) }, spacing: spacing)
     }
 
     /// The same with `inputs` UDP ports each (the probe goes to the first): each message of `corpus` names the
     /// input it is sent to; when that changes, a pause lets the daemons finish the previous input's messages
-    /// (datagrams on two sockets have no order of their own).
+    /// (datagrams on two sockets have no order of their own). `spacing` seconds between messages make each its
+    /// own batch in rsyslogd (whose repeat reduction looks only across batches).
     func feedBoth(
         dir: TemporaryDirectory, inputs: Int, config: ([Int]) -> String, probe: String, marker: String,
-        corpus: [(input: Int, bytes: [UInt8])]
+        corpus: [(input: Int, bytes: [UInt8])], spacing: Double = 0
     ) throws {
         let rsyslogd = try Peers.find("rsyslogd")
         let sinkBinary = try Products.path("syslog-sink")
@@ -382,6 +421,7 @@ struct SinkVersusRsyslogTests {
         var previous = corpus.first?.input
         for m in corpus {
             if m.input != previous { Thread.sleep(forTimeInterval: 0.4) }
+            if spacing > 0 { Thread.sleep(forTimeInterval: spacing) }
             previous = m.input
             toRsyslog[m.input].send(m.bytes)
             toSink[m.input].send(m.bytes)

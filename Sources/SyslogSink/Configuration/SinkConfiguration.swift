@@ -134,6 +134,8 @@ public struct SinkConfiguration: Sendable {
     public var umask: UInt16?
     public var maxMessageSize = SyslogParseOptions.defaultMaxMessageSize
     public var parseOptions = SyslogParseOptions()
+    /// `$RepeatedMsgReduction`: one setting for every output action, the last one read wins (as in rsyslogd 8,
+    /// which applies it when the whole configuration is loaded).
     public var repeatedMessageReduction = false
     public var preserveFQDN = false
     public var files: [String] = []

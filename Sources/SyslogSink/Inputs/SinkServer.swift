@@ -181,7 +181,7 @@ public final class SinkServer: Sendable {
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
         for socket in sockets.withLockedValue({ $0 }) { socket.stop() }
         let state = self.state
-        try await loop.submit { state.value.flush() }.get()
+        try await loop.submit { state.value.finish() }.get()
         try await group.shutdownGracefully()
     }
 }

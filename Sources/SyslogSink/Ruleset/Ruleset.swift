@@ -19,6 +19,8 @@ final class Ruleset {
         case journal(JournalWriter)
         /// `call`: the index of the ruleset in `sets`.
         case call(Int)
+        /// `$RepeatedMsgReduction on`: an output action behind what holds its repeats back.
+        indirect case reduced(RepeatReducer, Action)
         case stop
         case skip
     }
@@ -57,6 +59,8 @@ final class Ruleset {
     private var forwarders: [(String, SyslogSender)] = []
     private var writers: [String: FileWriter] = [:]
     private var dynamicFiles: [DynamicFiles] = []
+    /// Every repeat reduction, with its action (drained at shutdown).
+    private var reducers: [(RepeatReducer, Action)] = []
     /// One connection to journald serves every omjournal action.
     private var journal: JournalWriter?
     private(set) var notes: [String] = []
@@ -78,59 +82,16 @@ final class Ruleset {
     private func build(_ rules: [SinkRule], _ configuration: SinkConfiguration, root: String?) -> [Rule] {
         var built: [Rule] = []
         for rule in rules {
-            var actions: [Action] = []
-            for action in rule.actions {
-                switch action {
-                case .file(let path, let templateName, _, let mode, let dirMode, let ownership):
-                    guard let template = output(templateName, rule.location, configuration) else {
-                        actions.append(.skip)
-                        continue
-                    }
-                    let mapped = underRoot(path, root)
-                    let writer =
-                        writers[mapped]
-                        ?? FileWriter(path: mapped, createMode: mode, dirCreateMode: dirMode, ownership: ownership)
-                    writers[mapped] = writer
-                    actions.append(.file(writer, template))
-                case .dynamicFile(let templateName, let fileTemplate, let mode, let dirMode, let ownership):
-                    guard let template = output(templateName, rule.location, configuration),
-                        case .custom(let names)? = output(fileTemplate, rule.location, configuration)
-                    else {
-                        actions.append(.skip)
-                        continue
-                    }
-                    let files = DynamicFiles(
-                        name: fileTemplate, paths: names, root: root, createMode: mode, dirCreateMode: dirMode,
-                        ownership: ownership)
-                    dynamicFiles.append(files)
-                    actions.append(.dynamicFile(files, template))
-                case .stop:
-                    actions.append(.stop)
-                case .call(let name):
-                    actions.append(setIndex[name].map { .call($0) } ?? .skip)
-                case .forward(let host, let port, let tcp, let octet, let templateName):
-                    guard let template = output(templateName, rule.location, configuration) else {
-                        actions.append(.skip)
-                        continue
-                    }
-                    let target: SyslogSender.Target =
-                        tcp
-                        ? .tcp(host: host, port: port, framing: octet ? .octetCounting : .lineFeed)
-                        : .udp(host: host, port: port)
-                    do {
-                        let sender = try SyslogSender(target: target)
-                        forwarders.append(("\(target)", sender))
-                        actions.append(.forward(sender, template))
-                    } catch {
-                        notes.append("\(rule.location): cannot forward to \(target): \(error): action disabled")
-                        actions.append(.skip)
-                    }
-                case .journal:
-                    let writer = journal ?? JournalWriter()
-                    journal = writer
-                    actions.append(.journal(writer))
-                case .ignored:
-                    actions.append(.skip)
+            let actions = rule.actions.map { action -> Action in
+                let made = make(action, rule.location, configuration, root: root)
+                guard configuration.repeatedMessageReduction else { return made }
+                switch made {
+                case .file, .dynamicFile, .forward, .journal:
+                    let reducer = RepeatReducer()
+                    reducers.append((reducer, made))
+                    return .reduced(reducer, made)
+                default:
+                    return made
                 }
             }
             var regex: CompiledRegex?
@@ -145,6 +106,55 @@ final class Ruleset {
         return built
     }
 
+    /// The running form of one action; `.skip` (with a note) for one that cannot run.
+    private func make(
+        _ action: SinkAction, _ location: SourceLocation, _ configuration: SinkConfiguration, root: String?
+    ) -> Action {
+        switch action {
+        case .file(let path, let templateName, _, let mode, let dirMode, let ownership):
+            guard let template = output(templateName, location, configuration) else { return .skip }
+            let mapped = underRoot(path, root)
+            let writer =
+                writers[mapped]
+                ?? FileWriter(path: mapped, createMode: mode, dirCreateMode: dirMode, ownership: ownership)
+            writers[mapped] = writer
+            return .file(writer, template)
+        case .dynamicFile(let templateName, let fileTemplate, let mode, let dirMode, let ownership):
+            guard let template = output(templateName, location, configuration),
+                case .custom(let names)? = output(fileTemplate, location, configuration)
+            else { return .skip }
+            let files = DynamicFiles(
+                name: fileTemplate, paths: names, root: root, createMode: mode, dirCreateMode: dirMode,
+                ownership: ownership)
+            dynamicFiles.append(files)
+            return .dynamicFile(files, template)
+        case .stop:
+            return .stop
+        case .call(let name):
+            return setIndex[name].map { .call($0) } ?? .skip
+        case .forward(let host, let port, let tcp, let octet, let templateName):
+            guard let template = output(templateName, location, configuration) else { return .skip }
+            let target: SyslogSender.Target =
+                tcp
+                ? .tcp(host: host, port: port, framing: octet ? .octetCounting : .lineFeed)
+                : .udp(host: host, port: port)
+            do {
+                let sender = try SyslogSender(target: target)
+                forwarders.append(("\(target)", sender))
+                return .forward(sender, template)
+            } catch {
+                notes.append("\(location): cannot forward to \(target): \(error): action disabled")
+                return .skip
+            }
+        case .journal:
+            let writer = journal ?? JournalWriter()
+            journal = writer
+            return .journal(writer)
+        case .ignored:
+            return .skip
+        }
+    }
+
     /// Runs one message through a ruleset (the default one unless its input is bound to another).
     func process(_ message: SyslogMessage, ruleset: Int = 0) {
         processed += 1
@@ -157,14 +167,10 @@ final class Ruleset {
         for rule in sets[index] where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
                 switch action {
-                case .file(let writer, let template):
-                    writer.append(message, as: template)
-                case .dynamicFile(let files, let template):
-                    files.append(message, as: template)
-                case .forward(let sender, let template):
-                    sender.send(template.render(message))
-                case .journal(let writer):
-                    writer.send(message)
+                case .file, .dynamicFile, .forward, .journal:
+                    perform(action, message)
+                case .reduced(let reducer, let inner):
+                    reducer.admit(message) { perform(inner, $0) }
                 case .call(let target):
                     // A ruleset that calls itself, directly or not, would never end: the chain is cut.
                     guard depth < Ruleset.maximumCallDepth else {
@@ -180,6 +186,30 @@ final class Ruleset {
             }
         }
         return true
+    }
+
+    /// Carries out an output action (the others are the rule engine's: `run` handles them).
+    private func perform(_ action: Action, _ message: SyslogMessage) {
+        switch action {
+        case .file(let writer, let template):
+            writer.append(message, as: template)
+        case .dynamicFile(let files, let template):
+            files.append(message, as: template)
+        case .forward(let sender, let template):
+            sender.send(template.render(message))
+        case .journal(let writer):
+            writer.send(message)
+        case .reduced(let reducer, let inner):
+            reducer.admit(message) { perform(inner, $0) }
+        case .call, .stop, .skip:
+            break
+        }
+    }
+
+    /// Shutdown: what repeat reductions still hold is written (as rsyslogd does when it stops), then flushed.
+    func finish() {
+        for (reducer, action) in reducers { reducer.drain { perform(action, $0) } }
+        flush()
     }
 
     static let maximumCallDepth = 32
@@ -389,5 +419,46 @@ final class CompiledRegex {
         var c = text.map { CChar(bitPattern: $0) }
         c.append(0)
         return regexec(&regex, c, 0, nil, 0) == 0
+    }
+}
+
+/// `$RepeatedMsgReduction` for one action, as rsyslogd 8 does it: a message with the same msg, hostname, procid
+/// and app-name as the one before is held back and counted; when a different one comes (or the sink stops), the
+/// held repeats are written first: the last repeat itself when there was one, else `message repeated N times:
+/// [msg]` with the last repeat's other fields.
+final class RepeatReducer {
+    private var previous: SyslogMessage?
+    private var repeats = 0
+
+    func admit(_ message: SyslogMessage, _ perform: (SyslogMessage) -> Void) {
+        if let previous, RepeatReducer.same(previous, message) {
+            repeats += 1
+            self.previous = message
+            return
+        }
+        drain(perform)
+        perform(message)
+        previous = message
+    }
+
+    /// Writes what is held back, if anything.
+    func drain(_ perform: (SyslogMessage) -> Void) {
+        guard let previous, repeats > 0 else { return }
+        if repeats == 1 {
+            perform(previous)
+        } else {
+            var summary = previous
+            var text = Array("message repeated \(repeats) times: [".utf8)
+            text.append(contentsOf: previous.msg)
+            text.append(0x5D)
+            summary.msg = text[...]
+            perform(summary)
+        }
+        repeats = 0
+    }
+
+    private static func same(_ a: SyslogMessage, _ b: SyslogMessage) -> Bool {
+        a.msg.elementsEqual(b.msg) && a.hostname.elementsEqual(b.hostname) && a.procID.elementsEqual(b.procID)
+            && a.appName.elementsEqual(b.appName)
     }
 }
