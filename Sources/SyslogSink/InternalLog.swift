@@ -37,7 +37,7 @@ public enum InternalLog {
     /// The identification rsyslogd puts in its start, HUP and stop messages.
     public static var origin: String {
         "[origin software=\"syslog-sink\" swVersion=\"\(SyslogSink.version)\" x-pid=\"\(getpid())\" "
-            + "x-info=\"https://github.com/tollgate/tollgate\"]"
+            + "x-info=\"Tollgate\"]"
     }
 
     /// Logs `text` at `severity` (facility syslog).

@@ -17,13 +17,16 @@ struct SyslogSinkCommand: ParsableCommand {
         discussion: """
             Reads rsyslog.conf: the legacy syntax (selectors, actions, & continuations, property filters, $ \
             directives, $IncludeConfig) and the RainerScript statements module(), input(), global(), \
-            template(), action() and if … then … else. -N1 checks a configuration the way rsyslogd -N1 does. This build receives \
-            UDP, TCP (octet-counted or LF-framed) and the local socket (/dev/log, imuxsock), writes files with \
-            rsyslog's built-in templates or string and list templates (property replacer), dynaFiles included, and \
-            forwards to other syslog servers (@host, @@host, omfwd) and to systemd-journald (omjournal); SIGHUP \
-            closes the files (logrotate), SIGUSR1 prints the counters, SIGTERM/SIGINT write what is buffered, \
-            print the counters and stop. Actions not carried out yet (templates with regular expressions or \
-            json/csv, omjournal with a template) are named on start.
+            template(), action(), ruleset() with call, and if … then … else; $RepeatedMsgReduction. -N1 checks a \
+            configuration the way rsyslogd -N1 does. This build receives UDP, TCP (octet-counted or LF-framed) and \
+            the local socket (/dev/log, imuxsock), writes files with rsyslog's built-in templates or string and \
+            list templates (property replacer), dynaFiles included, and forwards to other syslog servers (@host, \
+            @@host, omfwd) and to systemd-journald (omjournal); SIGHUP closes the files (logrotate), SIGUSR1 \
+            prints the counters, --metrics serves them to Prometheus, SIGTERM/SIGINT write what is buffered, print \
+            the counters and stop. Its own messages (start, HUP, stop, errors) go, as syslog.* lines tagged \
+            syslog-sink, through its own /dev/log rules (else the system's /dev/log, else standard error). Actions \
+            not carried out yet (templates with regular expressions or json/csv, omjournal with a template) are \
+            named on start.
             """,
         version: SyslogSink.version
     )
@@ -43,6 +46,35 @@ struct SyslogSinkCommand: ParsableCommand {
 
     @Option(help: "Map every absolute output path under this folder (for demos and tests).")
     var root: String?
+
+    @Option(
+        name: .customLong("metrics"),
+        help: "Serve the counters to Prometheus over HTTP on [HOST:]PORT (HOST defaults to 127.0.0.1).")
+    var metricsAddress: String?
+
+    @Option(help: "The path the counters are served at.")
+    var metricsPath = "/metrics"
+
+    mutating func validate() throws {
+        if let metricsAddress, SyslogSinkCommand.hostAndPort(metricsAddress) == nil {
+            throw ValidationError("--metrics takes [HOST:]PORT, such as 9514 or 0.0.0.0:9514, not '\(metricsAddress)'")
+        }
+        guard metricsPath.hasPrefix("/") else { throw ValidationError("--metrics-path must start with '/'") }
+    }
+
+    /// `[HOST:]PORT` (an IPv6 host in brackets: `[::1]:9514`).
+    static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+        var host = "127.0.0.1"
+        var portText = Substring(text)
+        if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = text[text.index(after: colon)...]
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            if host.isEmpty { return nil }
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (host, port)
+    }
 
     mutating func run() throws {
         let configuration: SinkConfiguration
@@ -71,9 +103,16 @@ struct SyslogSinkCommand: ParsableCommand {
         let bound = LockedBox<[String]>([])
         let failure = LockedBox<String?>(nil)
         let started = DispatchSemaphore(value: 0)
+        let metrics = metricsAddress.flatMap(SyslogSinkCommand.hostAndPort)
+        let metricsPath = self.metricsPath
         Task {
             do {
                 bound.value = try await server.start().map { "\($0)" }
+                if let metrics {
+                    let endpoint = try await server.serveMetrics(
+                        host: metrics.host, port: metrics.port, path: metricsPath)
+                    bound.value.append("\(endpoint)\(metricsPath)")
+                }
             } catch {
                 failure.value = "\(error)"
             }

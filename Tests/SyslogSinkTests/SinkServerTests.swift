@@ -44,10 +44,7 @@ struct SinkServerTests {
             tcp.send(Array("<14>Nov 26 08:51:11 host2 tcpapp: over tcp".utf8))
             try await Task.sleep(for: .milliseconds(50))
         }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await server.counters().processed < 24 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await server.waitUntilProcessed(24)
         #expect(try await server.counters().processed == 24)
         // logrotate: rename, HUP, next line in a new file.
         try FileManager.default.moveItem(
@@ -145,10 +142,7 @@ struct SinkUnixSocketTests {
         let result = try Peers.run(
             logger, ["-u", dir.file("dev/log"), "-t", "myapp", "-p", "user.notice", "hello local"])
         #expect(result.status == 0, "\(String(decoding: result.stderr, as: UTF8.self))")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await server.counters().processed < 1 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await server.waitUntilProcessed(1)
         try await server.stop()
         let line = try String(contentsOfFile: dir.file("var/log/user.log"), encoding: .utf8)
         let host = String(decoding: localHostName(preserveFQDN: false), as: UTF8.self)
@@ -179,10 +173,7 @@ struct SinkFilterTests {
         for m in ["<13>Nov 26 08:00:00 web1 app: err42 happened", "<13>Nov 26 08:00:00 db1 app: all fine"] {
             sender.send(Array(m.utf8))
         }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await server.counters().processed < 2 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await server.waitUntilProcessed(2)
         let stats = try await server.statistics()
         try await server.stop()
         sender.close()
@@ -209,7 +200,8 @@ struct SinkFilterTests {
         let outsider = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
         outsider.send(Array("<13>from loopback, not allowed".utf8))
         var disallowed = false
-        while !disallowed && ContinuousClock.now < deadline + .seconds(10) {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !disallowed && ContinuousClock.now < deadline {
             disallowed = try await guarded.statistics().contains { $0.contains("disallowed=1") }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -329,5 +321,77 @@ struct OwnLogTests {
         writer.reopen()
         #expect(writer.failed == 2, "a reopen (SIGHUP) tries again at once")
         #expect(writer.dropped == 0)
+    }
+}
+
+@Suite("The sink's counters for Prometheus", .serialized)
+struct SinkMetricsTests {
+    @Test func countersAreServedInPrometheusTextFormat() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-metrics")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                module(load="imudp")
+                module(load="imtcp")
+                input(type="imudp" address="127.0.0.1" port="0")
+                input(type="imtcp" address="127.0.0.1" port="0")
+                local0.* /var/log/haproxy.log
+                """)
+        let server = try SinkServer(configuration: c, root: dir.path)
+        let bound = try await server.start()
+        let endpoint = try await server.serveMetrics(host: "127.0.0.1", port: 0)
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: bound[0].port))
+        for n in 1...3 { sender.send(Array("<134>Nov 26 08:00:0\(n) lb haproxy[1]: line \(n)".utf8)) }
+        try await server.waitUntilProcessed(3)
+        func get(_ path: String, method: String = "GET") throws -> String {
+            let request = "\(method) \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            return String(decoding: try Peers.exchange(port: endpoint.port, Array(request.utf8)), as: UTF8.self)
+        }
+        let response = try get("/metrics")
+        try await server.stop()
+        sender.close()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(response)")
+        #expect(response.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"))
+        let body = response.split(separator: "\r\n\r\n", maxSplits: 1).last.map(String.init) ?? ""
+        let lines = Set(body.split(separator: "\n").map(String.init))
+        #expect(lines.contains("# TYPE tollgate_sink_input_received_total counter"), "\(body)")
+        #expect(lines.contains("tollgate_sink_input_received_total{input=\"imudp(127.0.0.1:0)\"} 3"), "\(body)")
+        #expect(lines.contains("tollgate_sink_input_received_total{input=\"imtcp(127.0.0.1:0)\"} 0"), "shown at 0")
+        #expect(lines.contains("tollgate_sink_input_sessions{input=\"imtcp(127.0.0.1:0)\"} 0.0"), "a gauge")
+        #expect(lines.contains("tollgate_sink_ruleset_processed_total 3"))
+        let file = dir.path + "/var/log/haproxy.log"
+        let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? -1
+        #expect(lines.contains("tollgate_sink_omfile_written_bytes_total{file=\"\(file)\"} \(size)"), "\(body)")
+        #expect(lines.contains("# TYPE tollgate_sink_omfile_failed_total counter"))
+    }
+
+    @Test func otherPathsAndMethodsAreRefused() async throws {
+        let c = try RsyslogConfigParser.parse(text: "*.* /var/log/all.log\n")
+        let dir = try TemporaryDirectory(prefix: "sink-metrics-404")
+        let server = try SinkServer(configuration: c, root: dir.path)
+        _ = try await server.start()
+        let endpoint = try await server.serveMetrics(host: "127.0.0.1", port: 0, path: "/stats")
+        func exchange(_ request: String) throws -> String {
+            String(decoding: try Peers.exchange(port: endpoint.port, Array(request.utf8)), as: UTF8.self)
+        }
+        let notFound = try exchange("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let post = try exchange("POST /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        // Two scrapes on one kept-alive connection, then close.
+        let twice = try exchange(
+            "GET /stats HTTP/1.1\r\nHost: x\r\n\r\nGET /stats?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        try await server.stop()
+        #expect(notFound.hasPrefix("HTTP/1.1 404 Not Found\r\n") && notFound.contains("the metrics are at /stats"))
+        #expect(post.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n"))
+        #expect(twice.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 3, "\(twice)")
+        #expect(twice.contains("tollgate_sink_ruleset_processed_total 0"))
+    }
+}
+
+extension SinkServer {
+    /// Waits (up to 10 s) until `count` messages have been run through the rules.
+    func waitUntilProcessed(_ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await counters().processed < count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }

@@ -1,6 +1,7 @@
 import LogCore
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import SyslogProtocol
 
@@ -60,6 +61,8 @@ public final class SinkServer: Sendable {
             switch input {
             case .udp(let address, let port, let rulesetName, let receiveBuffer):
                 let ruleset = state
+                let name = "imudp(\(address ?? "*"):\(port))"
+                register(name)
                 let allowedUDP = configuration.allowedSenders["udp"]
                 let channel = try await DatagramBootstrap(group: loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -72,7 +75,7 @@ public final class SinkServer: Sendable {
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
                                 DatagramInputHandler(
-                                    ruleset: ruleset, options: options, name: "imudp(\(address ?? "*"):\(port))",
+                                    ruleset: ruleset, options: options, name: name,
                                     allowed: allowedUDP, boundTo: rulesetName))
                         }
                     }
@@ -81,12 +84,13 @@ public final class SinkServer: Sendable {
                 if let a = channel.localAddress { bound.append(BoundInput(transport: "udp", address: a)) }
             case .tcp(let address, let port, let maxSessions, let rulesetName):
                 let ruleset = state
+                let name = "imtcp(\(address ?? "*"):\(port))"
+                register(name)
                 let allowedTCP = configuration.allowedSenders["tcp"]
                 let channel = try await ServerBootstrap(group: loop)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            let name = "imtcp(\(address ?? "*"):\(port))"
                             try channel.pipeline.syncOperations.addHandler(
                                 StreamSessionHandler(
                                     ruleset: ruleset, name: name, allowed: allowedTCP, maxSessions: maxSessions))
@@ -111,6 +115,12 @@ public final class SinkServer: Sendable {
             }
         }
         return bound
+    }
+
+    /// Makes an input's counters now, so that they are shown (as zeros) before its first message.
+    private func register(_ input: String) {
+        let state = self.state
+        loop.execute { _ = state.value.counters(for: input) }
     }
 
     /// What the local socket delivers (on the loop): datagrams read without a hostname (the local host's), stamped
@@ -158,6 +168,37 @@ public final class SinkServer: Sendable {
     public func requestReopen() {
         let state = self.state
         loop.execute { state.value.reopen() }
+    }
+
+    private let metrics = SinkMetrics()
+
+    /// Serves the counters in Prometheus' text format at `http://host:port/path` (scrapes are rare: the
+    /// sink's own loop answers them). Returns the bound address.
+    public func serveMetrics(host: String, port: Int, path: String = "/metrics") async throws -> BoundInput {
+        let state = self.state
+        let loop = self.loop
+        let metrics = self.metrics
+        let body: @Sendable () -> EventLoopFuture<[UInt8]> = {
+            loop.submit { state.value.counters() }.map { metrics.render($0) }
+        }
+        let channel = try await ServerBootstrap(group: loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(path: path, body: body))
+                }
+            }
+            .bind(host: host, port: port).get()
+        channels.withLockedValue { $0.append(channel) }
+        guard let address = channel.localAddress else { throw IOError(errnoCode: EINVAL, reason: "metrics bind") }
+        return BoundInput(transport: "http", address: address)
+    }
+
+    /// The counters, as Prometheus' text format (what `/metrics` answers).
+    public func metricsText() async throws -> String {
+        let state = self.state
+        let snapshot = try await loop.submit { state.value.counters() }.get()
+        return String(decoding: metrics.render(snapshot), as: UTF8.self)
     }
 
     /// Every counter, as `name: key=value …` lines.

@@ -248,29 +248,63 @@ final class Ruleset {
     /// The counters as `name: key=value …` lines, like rsyslog's impstats.
     func statistics() -> [String] {
         var lines: [String] = []
-        for (name, c) in inputs.sorted(by: { $0.key < $1.key }) {
-            var line = "\(name): received=\(c.received) truncated=\(c.truncated) disallowed=\(c.disallowed)"
-            if name.hasPrefix("imtcp") { line += " sessions=\(c.sessions) refused=\(c.refused)" }
-            lines.append(line)
+        var current: (group: SinkCounter.Group, text: String)?
+        for counter in counters() {
+            if current?.group != counter.group {
+                if let current { lines.append(current.text) }
+                current = (counter.group, counter.group.title + ":")
+            }
+            current?.text += " \(counter.name)=\(counter.value)"
         }
-        lines.append("ruleset: processed=\(processed)" + (callsCut > 0 ? " calls-cut=\(callsCut)" : ""))
+        if let current { lines.append(current.text) }
+        return lines
+    }
+
+    /// Every counter, grouped by input or action, in the order `statistics()` prints them.
+    func counters() -> [SinkCounter] {
+        var all: [SinkCounter] = []
+        func add(_ group: SinkCounter.Group, _ name: String, _ value: Int, gauge: Bool = false) {
+            all.append(SinkCounter(group: group, name: name, value: value, isGauge: gauge))
+        }
+        for (name, c) in inputs.sorted(by: { $0.key < $1.key }) {
+            let group = SinkCounter.Group(kind: .input, instance: name)
+            add(group, "received", c.received)
+            add(group, "truncated", c.truncated)
+            add(group, "disallowed", c.disallowed)
+            if name.hasPrefix("imtcp") {
+                add(group, "sessions", c.sessions, gauge: true)
+                add(group, "refused", c.refused)
+            }
+        }
+        let rules = SinkCounter.Group(kind: .ruleset, instance: nil)
+        add(rules, "processed", processed)
+        if callsCut > 0 { add(rules, "calls-cut", callsCut) }
         for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
-            lines.append(
-                "omfile \(path): written=\(w.written) failed=\(w.failed)"
-                    + (w.dropped > 0 ? " dropped=\(w.dropped)" : ""))
+            let group = SinkCounter.Group(kind: .file, instance: path)
+            add(group, "written", w.written)
+            add(group, "failed", w.failed)
+            if w.dropped > 0 { add(group, "dropped", w.dropped) }
         }
         if let journal {
-            lines.append("omjournal: sent=\(journal.sent) failed=\(journal.failed) journald-absent=\(journal.absent)")
+            let group = SinkCounter.Group(kind: .journal, instance: nil)
+            add(group, "sent", journal.sent)
+            add(group, "failed", journal.failed)
+            add(group, "journald-absent", journal.absent)
         }
         for files in dynamicFiles {
-            lines.append(
-                "omfile ?\(files.name): files=\(files.openFiles) written=\(files.written) failed=\(files.failed)")
+            let group = SinkCounter.Group(kind: .dynamicFile, instance: files.name)
+            add(group, "files", files.openFiles, gauge: true)
+            add(group, "written", files.written)
+            add(group, "failed", files.failed)
         }
         for (name, sender) in forwarders {
             let c = sender.currentCounters
-            lines.append("omfwd \(name): sent=\(c.sent) dropped=\(c.dropped) failed=\(c.failed)")
+            let group = SinkCounter.Group(kind: .forward, instance: name)
+            add(group, "sent", c.sent)
+            add(group, "dropped", c.dropped)
+            add(group, "failed", c.failed)
         }
-        return lines
+        return all
     }
 
     var written: Int {
