@@ -395,3 +395,55 @@ extension SinkServer {
         }
     }
 }
+
+@Suite("The sink over IPv6", .serialized)
+struct SinkIPv6Tests {
+    @Test func inputsWithoutAnAddressListenOnIPv4AndIPv6() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-ipv6")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                module(load="imudp")
+                module(load="imtcp")
+                input(type="imudp" port="0")
+                input(type="imtcp" port="0")
+                input(type="imudp" address="::1" port="0")
+                template(name="ip" type="string" string="%fromhost-ip% %msg%\\n")
+                *.* action(type="omfile" file="/var/log/all.log" template="ip")
+                """)
+        let server = try SinkServer(configuration: c, root: dir.path)
+        let bound = try await server.start()
+        #expect(
+            bound.map { $0.description.replacingPorts() } == [
+                "udp 0.0.0.0:P", "udp [::]:P", "tcp 0.0.0.0:P", "tcp [::]:P", "udp [::1]:P",
+            ], "\(bound)")
+        #expect(bound[0].port == bound[1].port && bound[2].port == bound[3].port)
+        let senders = [
+            try SyslogSender(target: .udp(host: "127.0.0.1", port: bound[0].port)),
+            try SyslogSender(target: .udp(host: "::1", port: bound[1].port)),
+            try SyslogSender(target: .tcp(host: "::1", port: bound[3].port, framing: .octetCounting)),
+            try SyslogSender(target: .udp(host: "::1", port: bound[4].port)),
+        ]
+        for (n, sender) in senders.enumerated() {
+            // The TCP sender drops what comes before its connection is up (as HAProxy's does): until one is sent.
+            let deadline = ContinuousClock.now + .seconds(5)
+            repeat {
+                sender.send(Array("<13>Nov 26 08:00:00 h app: m\(n)".utf8))
+                if sender.currentCounters.sent == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            } while sender.currentCounters.sent == 0 && ContinuousClock.now < deadline
+        }
+        try await server.waitUntilProcessed(4)
+        try await server.stop()
+        for sender in senders { sender.close() }
+        let lines = try String(contentsOfFile: dir.file("var/log/all.log"), encoding: .utf8)
+            .split(separator: "\n").map(String.init).sorted { $0.suffix(2) < $1.suffix(2) }
+        #expect(lines == ["127.0.0.1  m0", "::1  m1", "::1  m2", "::1  m3"], "\(lines)")
+    }
+}
+
+extension String {
+    /// `udp 0.0.0.0:40213` → `udp 0.0.0.0:P`.
+    fileprivate func replacingPorts() -> String {
+        guard let colon = lastIndex(of: ":") else { return self }
+        return self[...colon] + "P"
+    }
+}

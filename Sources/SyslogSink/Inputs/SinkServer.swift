@@ -64,7 +64,7 @@ public final class SinkServer: Sendable {
                 let name = "imudp(\(address ?? "*"):\(port))"
                 register(name)
                 let allowedUDP = configuration.allowedSenders["udp"]
-                let channel = try await DatagramBootstrap(group: loop)
+                let bootstrap = DatagramBootstrap(group: loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer ?? 4 << 20))
                     .channelOption(.datagramVectorReadMessageCount, value: 32)
@@ -79,15 +79,16 @@ public final class SinkServer: Sendable {
                                     allowed: allowedUDP, boundTo: rulesetName))
                         }
                     }
-                    .bind(host: address ?? "0.0.0.0", port: port).get()
-                channels.withLockedValue { $0.append(channel) }
-                if let a = channel.localAddress { bound.append(BoundInput(transport: "udp", address: a)) }
+                try await bindEverywhere(address, port, "udp", &bound) { host, port, v6only in
+                    try await (v6only ? bootstrap.channelOption(SinkServer.v6only, value: 1) : bootstrap)
+                        .bind(host: host, port: port).get()
+                }
             case .tcp(let address, let port, let maxSessions, let rulesetName):
                 let ruleset = state
                 let name = "imtcp(\(address ?? "*"):\(port))"
                 register(name)
                 let allowedTCP = configuration.allowedSenders["tcp"]
-                let channel = try await ServerBootstrap(group: loop)
+                let bootstrap = ServerBootstrap(group: loop)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
@@ -102,9 +103,10 @@ public final class SinkServer: Sendable {
                                     maximumBufferSize: 16 << 20))
                         }
                     }
-                    .bind(host: address ?? "0.0.0.0", port: port).get()
-                channels.withLockedValue { $0.append(channel) }
-                if let a = channel.localAddress { bound.append(BoundInput(transport: "tcp", address: a)) }
+                try await bindEverywhere(address, port, "tcp", &bound) { host, port, v6only in
+                    try await (v6only ? bootstrap.serverChannelOption(SinkServer.v6only, value: 1) : bootstrap)
+                        .bind(host: host, port: port).get()
+                }
             case .unixSocket(let path, let rulesetName):
                 let mapped = underRoot(path, root)
                 let input = try UnixSocketInput(path: mapped)
@@ -115,6 +117,28 @@ public final class SinkServer: Sendable {
             }
         }
         return bound
+    }
+
+    private static let v6only = ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only)
+
+    /// Binds one listener at `address`, or, with none given, as rsyslogd does: on every IPv4 address and on every
+    /// IPv6 one (a second socket, IPv6 only, on the same port; skipped with a message where IPv6 is off).
+    private func bindEverywhere(
+        _ address: String?, _ port: Int, _ transport: String, _ bound: inout [BoundInput],
+        _ bind: (String, Int, Bool) async throws -> any Channel
+    ) async throws {
+        let first = try await bind(address ?? "0.0.0.0", port, false)
+        channels.withLockedValue { $0.append(first) }
+        if let a = first.localAddress { bound.append(BoundInput(transport: transport, address: a)) }
+        guard address == nil else { return }
+        do {
+            // Port 0 (tests): the IPv6 socket takes the port the IPv4 one was given.
+            let second = try await bind("::", first.localAddress?.port ?? port, true)
+            channels.withLockedValue { $0.append(second) }
+            if let a = second.localAddress { bound.append(BoundInput(transport: transport, address: a)) }
+        } catch {
+            sinkLog("\(transport) port \(port): no IPv6 listener (\(error)); IPv4 only", severity: .notice)
+        }
     }
 
     /// Makes an input's counters now, so that they are shown (as zeros) before its first message.
@@ -234,6 +258,7 @@ public struct BoundInput: Sendable, CustomStringConvertible {
     public var port: Int { address.port ?? 0 }
     public var description: String {
         if case .unixDomainSocket = address { return "\(transport) \(address.pathname ?? "?")" }
+        if case .v6 = address { return "\(transport) [\(address.ipAddress ?? "?")]:\(port)" }
         return "\(transport) \(address.ipAddress ?? "?"):\(port)"
     }
 }
