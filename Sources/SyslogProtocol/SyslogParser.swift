@@ -64,29 +64,55 @@ public enum SyslogParser {
         options: SyslogParseOptions = SyslogParseOptions()
     ) -> (message: SyslogMessage, truncated: Bool) {
         let truncated = datagram.count > options.maxMessageSize
-        let kept = truncated ? Array(datagram.prefix(options.maxMessageSize)) : Array(datagram)
-        return (parse(kept, reception: reception, options: options), truncated)
+        // `parse` makes the message's own copy of the bytes it keeps (sanitising): none is made here.
+        if truncated {
+            return (parse(datagram.prefix(options.maxMessageSize), reception: reception, options: options), true)
+        }
+        return (parse(datagram, reception: reception, options: options), false)
     }
 
     /// Applies rsyslog's reception sanitising: one trailing NUL dropped, one trailing LF dropped (optionally a CR),
     /// control characters (and optionally 8-bit bytes) escaped as `#ooo`.
     public static func sanitize(_ bytes: some Collection<UInt8>, options: SyslogParseOptions) -> [UInt8] {
-        var input = Array(bytes)
-        if input.last == 0 { input.removeLast() }
-        if options.dropTrailingLF && input.last == 0x0A { input.removeLast() }
-        if options.dropTrailingCR && input.last == 0x0D { input.removeLast() }
-        // Nearly every message needs nothing escaped: find out with a plain loop over the bytes.
-        let firstToEscape: Int? = input.withUnsafeBufferPointer { b in
-            let escape8Bit = options.escape8BitCharacters
-            for i in 0..<b.count {
-                let c = b[i]
-                if c < 0x20 || (escape8Bit && c > 0x7F) {
-                    if needsEscape(c, options) { return i }
+        // Generic callers in other modules reach this unspecialised: one dynamic call for the contiguous bytes
+        // (a frame in a ByteBuffer, an array), then concrete loops.
+        if let done = bytes.withContiguousStorageIfAvailable({ sanitize(buffer: $0, options: options) }) {
+            return done
+        }
+        return Array(bytes).withUnsafeBufferPointer { sanitize(buffer: $0, options: options) }
+    }
+
+    private static func sanitize(buffer bytes: UnsafeBufferPointer<UInt8>, options: SyslogParseOptions) -> [UInt8] {
+        var count = bytes.count
+        if count > 0 && bytes[count - 1] == 0 { count -= 1 }
+        if options.dropTrailingLF && count > 0 && bytes[count - 1] == 0x0A { count -= 1 }
+        if options.dropTrailingCR && count > 0 && bytes[count - 1] == 0x0D { count -= 1 }
+        let input = UnsafeBufferPointer(rebasing: bytes[..<count])
+        // Nearly every message needs nothing escaped: find out eight bytes at a time (a word with a byte below
+        // 0x20, or above 0x7F when those are escaped, is looked at byte by byte).
+        var firstToEscape: Int?
+        let escape8Bit = options.escape8BitCharacters
+        var start = 0
+        if let base = input.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while start + 8 <= input.count {
+                let w = UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self)
+                let control = (w &- ones &* 0x20) & ~w & highs
+                if control != 0 || (escape8Bit && w & highs != 0) { break }
+                start += 8
+            }
+        }
+        for i in start..<input.count {
+            let c = input[i]
+            if c < 0x20 || (escape8Bit && c > 0x7F) {
+                if needsEscape(c, options) {
+                    firstToEscape = i
+                    break
                 }
             }
-            return nil
         }
-        guard let first = firstToEscape else { return input }
+        guard let first = firstToEscape else { return Array(input) }
         var out: [UInt8] = []
         out.reserveCapacity(input.count + 16)
         out.append(contentsOf: input[..<first])

@@ -359,7 +359,7 @@ final class DatagramInputHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         batchTime = nil
-        ruleset.value.flush()
+        ruleset.flushSoon()
         context.fireChannelReadComplete()
     }
 }
@@ -426,7 +426,7 @@ struct StreamInputDecoder: ByteToMessageDecoder {
                 ruleset: target)
             any = true
         }
-        if any { rules.flush() }
+        if any { ruleset.flushSoon() }
         return .needMoreData
     }
 }
@@ -485,3 +485,18 @@ extension StreamSessionHandler: Sendable {}
 
 @available(*, unavailable)
 extension DatagramInputHandler: Sendable {}
+
+extension NIOLoopBound where Value == Ruleset {
+    /// The end of a read: the files are written once the loop has handled every socket that was ready (one
+    /// `write` for what eight TCP sessions and the UDP socket brought in the same wake-up, not one each).
+    func flushSoon() {
+        let rules = value
+        guard !rules.flushScheduled else { return }
+        rules.flushScheduled = true
+        let bound = self
+        eventLoop.execute {
+            bound.value.flushScheduled = false
+            bound.value.flush()
+        }
+    }
+}

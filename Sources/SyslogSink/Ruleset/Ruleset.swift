@@ -216,6 +216,9 @@ final class Ruleset {
     /// Calls not made because the chain of calls was deeper than `maximumCallDepth` (a loop in the rulesets).
     private(set) var callsCut = 0
 
+    /// A flush is queued on the loop (see `flushSoon`).
+    var flushScheduled = false
+
     /// End of a batch: everything buffered goes to the files.
     func flush() {
         for writer in writers.values { writer.flush() }
