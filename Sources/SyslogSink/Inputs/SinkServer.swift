@@ -90,6 +90,12 @@ public final class SinkServer: Sendable {
                 let allowedTCP = configuration.allowedSenders["tcp"]
                 let bootstrap = ServerBootstrap(group: loop)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    // Large reads: fewer wake-ups and fewer frames cut across reads (each one copied) when many
+                    // senders stream at once.
+                    .childChannelOption(
+                        .recvAllocator,
+                        value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65_536, maximum: 1 << 20)
+                    )
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
