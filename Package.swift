@@ -45,6 +45,8 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // Living as a system service: sd_notify (READY, RELOADING, STOPPING, STATUS, WATCHDOG).
+        .target(name: "SystemdSupport", dependencies: ["CSystemd"]),
         .target(
             name: "Proxy",
             dependencies: [
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "SyslogSink",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "SystemdSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -75,7 +77,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "SyslogSinkCommand",
-            dependencies: ["SyslogSink", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "SyslogSink", "SystemdSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "LogQueryCommand",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import SyslogSink
+import SystemdSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -97,6 +98,7 @@ struct SyslogSinkCommand: ParsableCommand {
     }
 
     private func serve(_ configuration: SinkConfiguration) throws {
+        DaemonSignals.unblockAll()
         if let mask = configuration.umask { umask(mode_t(mask)) }  // $Umask, as rsyslogd applies it
         let server = try SinkServer(configuration: configuration, root: root)
         for note in server.notes { report("syslog-sink: \(note)") }
@@ -139,13 +141,19 @@ struct SyslogSinkCommand: ParsableCommand {
             InternalLog.use(socket: "/dev/log")
         }
         InternalLog.log("\(InternalLog.origin) start")
+        ServiceNotifier.ready(status: "listening on \(bound.value.joined(separator: ", "))")
+        server.notifyServiceManager()
         signal(SIGHUP, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
         hup.setEventHandler {
             InternalLog.log("\(InternalLog.origin) syslog-sink was HUPed")
-            server.requestReopen()
+            ServiceNotifier.reloading()
+            Task {
+                try? await server.reopen()
+                ServiceNotifier.ready(status: "files reopened")
+            }
         }
         hup.resume()
         signal(SIGUSR1, SIG_IGN)
@@ -160,6 +168,7 @@ struct SyslogSinkCommand: ParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: sig)
             source.setEventHandler {
                 InternalLog.log("\(InternalLog.origin) exiting on signal \(sig).")
+                ServiceNotifier.stopping()
                 done.signal()
             }
             source.resume()

@@ -147,12 +147,18 @@ public final class RunningPeer: @unchecked Sendable {
     private let process = Process()
     public let logPath: String
 
-    /// Starts `executable` with `arguments`; its output goes to `logPath`.
-    public init(_ executable: String, _ arguments: [String], logPath: String) throws {
+    /// Starts `executable` with `arguments` (and `environment` added to this process's); its output goes to
+    /// `logPath`.
+    public init(
+        _ executable: String, _ arguments: [String], logPath: String, environment: [String: String] = [:]
+    ) throws {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = log
         process.standardError = log
         self.logPath = logPath

@@ -447,3 +447,79 @@ extension String {
         return self[...colon] + "P"
     }
 }
+
+@Suite("The sink under a service manager", .serialized)
+struct ServiceNotificationTests {
+    @Test func readyReloadingWatchdogAndStoppingReachTheNotifySocket() throws {
+        let dir = try TemporaryDirectory(prefix: "sd-notify")
+        let notify = try UnixDatagramReceiver(path: dir.file("notify"))
+        try """
+        module(load="imudp")
+        input(type="imudp" address="127.0.0.1" port="0")
+        *.* /var/log/all.log
+        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let sink = try RunningPeer(
+            try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("root")],
+            logPath: dir.file("sink.out"), environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
+        defer { sink.stop() }
+        /// The next notification that is not a watchdog ping (counting those).
+        var pings = 0
+        func next() -> String? {
+            while let datagram = notify.receive() {
+                let text = String(decoding: datagram, as: UTF8.self)
+                if text == "WATCHDOG=1" {
+                    pings += 1
+                    continue
+                }
+                return text
+            }
+            return nil
+        }
+        let ready = try #require(next(), "\(sink.output)")
+        #expect(ready.hasPrefix("READY=1\nSTATUS=listening on udp 127.0.0.1:"), "\(ready)")
+        // Pings come at half the interval: wait for a few.
+        let deadline = Date().addingTimeInterval(5)
+        while pings < 3 && Date() < deadline {
+            _ = notify.receive().map { if $0 == Array("WATCHDOG=1".utf8) { pings += 1 } }
+        }
+        #expect(pings >= 3)
+        sink.send(signal: SIGHUP)
+        #expect(next() == "RELOADING=1")
+        #expect(next() == "READY=1\nSTATUS=files reopened")
+        sink.send(signal: SIGTERM)
+        #expect(next() == "STOPPING=1")
+    }
+
+    @Test func theSystemSocketIsTheOneTheServiceManagerPasses() throws {
+        let activate = try Peers.find("systemd-socket-activate")
+        let dir = try TemporaryDirectory(prefix: "socket-activation")
+        try """
+        module(load="imuxsock" SysSock.Name="\(dir.file("syslog"))")
+        *.* \(dir.file("all.log"))
+        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        // As syslog.socket: the manager binds the socket and passes it (it starts the sink on the first datagram).
+        let sink = try RunningPeer(
+            activate,
+            [
+                "-d", "-l", dir.file("syslog"), "--", try Products.path("syslog-sink"), "-n", "-f",
+                dir.file("sink.conf"),
+            ],
+            logPath: dir.file("sink.out"))
+        defer { sink.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: dir.file("syslog")) })
+        var inode = stat()
+        stat(dir.file("syslog"), &inode)
+        // A syslog(3)-style datagram (not `logger`: a child started while this one runs would stay unreaped by
+        // Foundation here).
+        let local = try SyslogSender(target: .unixDatagram(path: dir.file("syslog")))
+        local.send(Array("<13>Nov 26 08:00:00 app: through the passed socket".utf8))
+        defer { local.close() }
+        let all = { (try? String(contentsOfFile: dir.file("all.log"), encoding: .utf8)) ?? "" }
+        #expect(Peers.waitUntil(seconds: 10) { all().contains(" app: through the passed socket") }, "\(sink.output)")
+        #expect(sink.output.contains("syslog-sink: started, listening on unix \(dir.file("syslog"))"))
+        sink.stop()
+        var after = stat()
+        #expect(
+            stat(dir.file("syslog"), &after) == 0 && after.st_ino == inode.st_ino, "the manager's socket is left alone")
+    }
+}

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SyslogProtocol
+import SystemdSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -23,6 +24,7 @@ public final class SinkServer: Sendable {
     private let channels: NIOLockedValueBox<[any Channel]>
     private let sockets: NIOLockedValueBox<[UnixSocketInput]>
     private let ticker = NIOLockedValueBox<RepeatedTask?>(nil)
+    private let notifications = NIOLockedValueBox<[RepeatedTask]>([])
 
     /// Notes about parts of the configuration this build does not carry out (to be logged at start).
     public let notes: [String]
@@ -57,6 +59,7 @@ public final class SinkServer: Sendable {
             ticking.value.flush()
         }
         ticker.withLockedValue { $0 = tick }
+        var activated = SocketActivation.unixDatagramSockets()
         for input in configuration.inputs {
             switch input {
             case .udp(let address, let port, let rulesetName, let receiveBuffer):
@@ -115,11 +118,20 @@ public final class SinkServer: Sendable {
                 }
             case .unixSocket(let path, let rulesetName):
                 let mapped = underRoot(path, root)
-                let input = try UnixSocketInput(path: mapped)
+                let input: UnixSocketInput
+                if root == nil, let i = activated.firstIndex(where: { $0.path == path || path == "/dev/log" }) {
+                    // Socket activation, as rsyslogd: a passed socket bound at this path, or, for /dev/log (which
+                    // journald owns under systemd), the one syslog.socket passes (/run/systemd/journal/syslog).
+                    let passed = activated.remove(at: i)
+                    input = UnixSocketInput(inheritedSocket: passed.fd, path: passed.path)
+                } else {
+                    input = try UnixSocketInput(path: mapped)
+                }
                 let deliver = localDelivery(rulesetName)
                 input.start(loop: loop, maxMessageSize: options.maxMessageSize) { batch, now in deliver(batch, now) }
                 sockets.withLockedValue { $0.append(input) }
-                bound.append(BoundInput(transport: "unix", address: try SocketAddress(unixDomainSocketPath: mapped)))
+                bound.append(
+                    BoundInput(transport: "unix", address: try SocketAddress(unixDomainSocketPath: input.path)))
             }
         }
         return bound
@@ -187,6 +199,27 @@ public final class SinkServer: Sendable {
         return { datagram in loop.execute { deliver([datagram], .now()) } }
     }
 
+    /// Under a service manager (`Type=notify`): `STATUS=` with the counters every `statusEvery`, and, when the
+    /// unit sets `WatchdogSec=`, `WATCHDOG=1` at half that interval, both from the sink's own loop (a loop that
+    /// stops turning stops the pings, and the manager restarts the sink).
+    public func notifyServiceManager(statusEvery: TimeAmount = .seconds(10)) {
+        guard ServiceNotifier.isSupervised else { return }
+        let state = self.state
+        var tasks = [
+            loop.scheduleRepeatedTask(initialDelay: statusEvery, delay: statusEvery) { _ in
+                let rules = state.value
+                ServiceNotifier.status(
+                    "\(rules.processed) messages, \(rules.written) bytes written, \(rules.failed) write failures")
+            }
+        ]
+        if let usec = ServiceNotifier.watchdogInterval {
+            let half = TimeAmount.microseconds(Int64(max(usec / 2, 1)))
+            tasks.append(
+                loop.scheduleRepeatedTask(initialDelay: .zero, delay: half) { _ in ServiceNotifier.watchdog() })
+        }
+        notifications.withLockedValue { $0 = tasks }
+    }
+
     /// SIGHUP: close every file, so that the next line reopens it by path. Returns once done: lines that
     /// arrive after it go to the new files.
     public func reopen() async throws {
@@ -249,6 +282,7 @@ public final class SinkServer: Sendable {
     /// Stops the inputs, writes what is buffered, and ends the event loop.
     public func stop() async throws {
         ticker.withLockedValue { $0?.cancel() }
+        for task in notifications.withLockedValue({ $0 }) { task.cancel() }
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
         for socket in sockets.withLockedValue({ $0 }) { socket.stop() }
         let state = self.state

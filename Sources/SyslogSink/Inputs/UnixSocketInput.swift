@@ -11,8 +11,21 @@ import SyslogProtocol
 final class UnixSocketInput: Sendable {
     let path: String
     private let fd: Int32
+    /// A socket the service manager passed (`syslog.socket`): not ours to unlink.
+    private let inherited: Bool
     private let running = NIOLockedValueBox(true)
     private let finished = DispatchSemaphore(value: 0)
+
+    /// Reads a socket the service manager opened and passed (socket activation), as rsyslog's imuxsock takes
+    /// `syslog.socket` (/run/systemd/journal/syslog, where journald forwards) instead of binding /dev/log, which
+    /// journald owns on a systemd machine.
+    init(inheritedSocket fd: Int32, path: String) {
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        self.fd = fd
+        self.path = path
+        inherited = true
+    }
 
     init(path: String, mode: mode_t = 0o666) throws {
         // The folder may not exist under a --root (demo-run/root/dev).
@@ -37,6 +50,7 @@ final class UnixSocketInput: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         self.fd = fd
         self.path = path
+        inherited = false
     }
 
     /// Starts the receive thread; each burst of datagrams is handed to `deliver` on `loop`.
@@ -74,7 +88,7 @@ final class UnixSocketInput: Sendable {
         running.withLockedValue { $0 = false }
         finished.wait()
         close(fd)
-        unlink(path)
+        if !inherited { unlink(path) }
     }
 }
 
