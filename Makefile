@@ -4,14 +4,16 @@
 #   make test     install what is missing, build, run every test (unit, loopback and real peers)
 #   make bench    micro-benchmarks of the parsers and formatters (Benchmarks/), results in bench/README.md
 #   make release  optimised binaries in .build/release
+#   make install  release build, man pages, then install-files (PREFIX=/usr/local, DESTDIR, SYSCONFDIR=/etc)
+#   make uninstall  remove what install-files put in place (configuration files in SYSCONFDIR are kept)
 #
 # Debian packages the build and the tests need. Their services are not started on install: the tests start
 # the peers they use (haproxy, rsyslogd, systemd-journald) themselves, on loopback, and stop them.
-APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd
+APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build test demo bench release clean
+.PHONY: help deps build test demo bench release install manpages install-files uninstall clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -93,6 +95,51 @@ bench: deps
 release: deps
 	$(SWIFT) build -c release
 	@ls -l .build/release/proxy .build/release/syslog-sink .build/release/logquery
+
+# Installation. `make install` builds and installs; `install-files` only copies what is built (BUILD=debug for a
+# debug build). Configuration files are installed only where none exists yet: yours are never overwritten.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+BUILD ?= release
+BINDIR := $(PREFIX)/bin
+DOCDIR := $(PREFIX)/share/doc/tollgate
+MANDIR := $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANPAGES := .build/plugins/GenerateManual/outputs
+PROGRAMS := proxy syslog-sink logquery
+
+install: release manpages install-files
+
+manpages:
+	$(SWIFT) package plugin generate-manual --configuration $(BUILD) --section 8 --authors Tollgate >/dev/null
+
+install-files:
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)/examples/rsyslog.d $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/tollgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(MANDIR)/man8
+	for p in $(PROGRAMS); do install -m 755 .build/$(BUILD)/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(PROGRAMS); do \
+	  m=$$(ls $(MANPAGES)/*/$$p.8 2>/dev/null | head -1); \
+	  if [ -n "$$m" ]; then install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/$$p.8; fi; \
+	done
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 conf/haproxy.cfg conf/rsyslog.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 conf/rsyslog.d/*.conf $(DESTDIR)$(DOCDIR)/examples/rsyslog.d/
+	for f in haproxy.cfg rsyslog.conf; do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/tollgate/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/tollgate/$$f; \
+	done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tollgate ] || \
+	  install -m 644 conf/logrotate.d/tollgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tollgate
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/tollgate|$(DOCDIR)|g' \
+	  -e 's|/etc/tollgate/|$(SYSCONFDIR)/tollgate/|g' conf/systemd/tollgate-syslog-sink.service \
+	  > $(DESTDIR)$(UNITDIR)/tollgate-syslog-sink.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/tollgate-syslog-sink.service
+	@echo "==> installed under $(DESTDIR)$(PREFIX); configuration in $(DESTDIR)$(SYSCONFDIR)/tollgate"
+
+uninstall:
+	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man8/$$p.8; done
+	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(UNITDIR)/tollgate-syslog-sink.service
 
 clean:
 	rm -rf .build Benchmarks/.build demo-run

@@ -13,4 +13,10 @@ public enum Products {
         }
         throw PeerFailed(description: "\(name) was not built next to the tests: run `swift build --build-tests`")
     }
+
+    /// The package's folder (for its conf/ files).
+    public static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }
 }
