@@ -40,22 +40,24 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# The journald tests need a systemd-journald: when none runs (containers, CI), one is started for the run and
-# stopped after it.
+# The journald tests and the demo need a systemd-journald: when none runs (containers, CI), one is started for
+# the run and stopped after it (its files stay in /run/log/journal for journalctl).
 JOURNALD := /lib/systemd/systemd-journald
-
-test: deps
-	$(SWIFT) build --build-tests
-	@started=""; \
+JOURNALD_START := started=""; \
 	journald_up() { ps -eo stat=,comm= | awk '$$2 == "systemd-journal" && $$1 !~ /Z/ { up = 1 } END { exit !up }'; }; \
 	if ! journald_up; then \
-	  echo "==> starting $(JOURNALD) for the tests"; \
+	  echo "==> starting $(JOURNALD) for this run"; \
 	  $(SUDO) mkdir -p /run/systemd/journal; \
 	  $(SUDO) $(JOURNALD) >/dev/null 2>&1 & started=$$!; \
 	  for i in $$(seq 50); do [ -S /run/systemd/journal/socket ] && journald_up && break; sleep 0.1; done; \
-	fi; \
+	fi
+JOURNALD_STOP := if [ -n "$$started" ]; then $(SUDO) kill $$started 2>/dev/null; wait $$started 2>/dev/null; fi
+
+test: deps
+	$(SWIFT) build --build-tests
+	@$(JOURNALD_START); \
 	$(SWIFT) test --skip-build; status=$$?; \
-	if [ -n "$$started" ]; then $(SUDO) kill $$started 2>/dev/null; wait $$started 2>/dev/null; fi; \
+	$(JOURNALD_STOP); \
 	exit $$status
 
 DEMO_PORT ?= 5514
@@ -64,13 +66,16 @@ demo: build
 	@rm -rf demo-run && mkdir -p demo-run
 	@sed 's/port="5514"/port="$(DEMO_PORT)"/' conf/demo/rsyslog.conf > demo-run/rsyslog.conf
 	@echo "==> syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root   (UDP 127.0.0.1:$(DEMO_PORT))"
-	@.build/debug/syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root -i demo-run/sink.pid \
+	@$(JOURNALD_START); \
+	.build/debug/syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root -i demo-run/sink.pid \
 	  2> demo-run/sink.log & \
 	for i in $$(seq 50); do [ -s demo-run/sink.pid ] && break; sleep 0.1; done; \
-	[ -s demo-run/sink.pid ] || { cat demo-run/sink.log; exit 1; }; \
+	[ -s demo-run/sink.pid ] || { cat demo-run/sink.log; $(JOURNALD_STOP); exit 1; }; \
+	cp demo-run/sink.pid demo-run/sink.pid.kept; \
 	.build/debug/tollgate-demo --output demo-run/haproxy.log --sink 127.0.0.1:$(DEMO_PORT); status=$$?; \
 	sleep 0.3; kill $$(cat demo-run/sink.pid); \
 	for i in $$(seq 50); do [ -e demo-run/sink.pid ] || break; sleep 0.1; done; \
+	$(JOURNALD_STOP); \
 	cat demo-run/sink.log; exit $$status
 	@echo
 	@echo "==> demo-run/root/var/log/haproxy.log, written by syslog-sink"
@@ -88,6 +93,12 @@ demo: build
 	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (lines)"
 	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/root/var/log/haproxy.log
 	@$$(command -v halog || echo /usr/sbin/halog) -q -c < demo-run/root/var/log/haproxy.log
+	@echo
+	@echo "==> the same lines in journald (omjournal): journalctl -t haproxy HAPROXY_BACKEND=mycat_servers"
+	@journalctl --no-pager -o short-iso -t haproxy HAPROXY_BACKEND=mycat_servers _PID=$$(cat demo-run/sink.pid.kept) \
+	  2>/dev/null || echo "(journalctl cannot read the journal here)"
+	@echo "==> journalctl -t haproxy -p err (errors only: the refused connection and the server going DOWN)"
+	@journalctl --no-pager -o short-iso -t haproxy -p err _PID=$$(cat demo-run/sink.pid.kept) 2>/dev/null || true
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown

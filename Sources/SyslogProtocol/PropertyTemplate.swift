@@ -3,7 +3,8 @@ import LogCore
 /// A user template in rsyslog's property-replacer syntax: constant text and `%property:from:to:options%`
 /// references, as `$template Name,"…"` and `template(name=… type="string" string="…")` define them.
 ///
-/// Covered: the message properties (msg, rawmsg, hostname/source, fromhost, fromhost-ip, syslogtag, programname,
+/// Covered: the message properties (msg, rawmsg, hostname/source, fromhost, fromhost-ip, fromhost-port, syslogtag,
+/// programname,
 /// pri, pri-text, syslogfacility[-text], syslogseverity[-text]/syslogpriority[-text], timereported/timestamp,
 /// timegenerated/timereceived, protocol-version, app-name, procid, msgid, structured-data) and the system ones
 /// ($year $month $day $hour $minute $now, with -utc); character ranges (`:1:32:`) and fields (`:F,58:2:`); the
@@ -27,7 +28,8 @@ public struct PropertyTemplate: Sendable, Hashable {
     }
 
     enum Property: String, Hashable, Sendable {
-        case msg, rawmsg, hostname, fromhost, fromhostIP = "fromhost-ip", syslogtag, programname, pri
+        case msg, rawmsg, hostname, fromhost, fromhostIP = "fromhost-ip", fromhostPort = "fromhost-port", syslogtag
+        case programname, pri
         case priText = "pri-text", facility = "syslogfacility", facilityText = "syslogfacility-text"
         case severity = "syslogseverity", severityText = "syslogseverity-text", timereported, timegenerated
         case protocolVersion = "protocol-version", appName = "app-name", procid, msgid
@@ -391,6 +393,7 @@ public struct PropertyTemplate: Sendable, Hashable {
         case .hostname: out.append(contentsOf: m.hostname)
         case .fromhost: out.append(contentsOf: m.fromHost)
         case .fromhostIP: out.append(contentsOf: m.fromHostIP)
+        case .fromhostPort: if let port = m.fromHostPort { out.appendDecimal(port) }
         case .syslogtag: out.append(contentsOf: m.syslogTag)
         case .programname: out.append(contentsOf: m.programName)
         case .pri: out.appendDecimal(m.priority.value)

@@ -19,6 +19,8 @@ public struct SyslogMessage: Hashable, Sendable {
     public var fromHost: [UInt8]
     /// The sender's address as text (rsyslog's `fromhost-ip`).
     public var fromHostIP: [UInt8] = []
+    /// The sender's port (rsyslog's `fromhost-port`); nil for local sockets.
+    public var fromHostPort: Int?
     /// The TAG as read from an RFC 3164 message (`haproxy[6553]:`), empty when none.
     public var tagField: ArraySlice<UInt8>
     /// RFC 5424 header fields; nil for legacy messages (or when the 5424 header stopped early).

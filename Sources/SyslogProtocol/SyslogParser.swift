@@ -32,11 +32,17 @@ public struct SyslogReception: Sendable {
     public var fromHost: [UInt8]
     /// The sender's address as text (rsyslog's `fromhost-ip`); `127.0.0.1` for local sockets, as rsyslog has it.
     public var fromHostIP: [UInt8]
+    /// The sender's port (`fromhost-port`), nil for local sockets.
+    public var fromHostPort: Int?
 
-    public init(receivedAt: SyslogTimestamp, fromHost: [UInt8], fromHostIP: [UInt8] = Array("127.0.0.1".utf8)) {
+    public init(
+        receivedAt: SyslogTimestamp, fromHost: [UInt8], fromHostIP: [UInt8] = Array("127.0.0.1".utf8),
+        fromHostPort: Int? = nil
+    ) {
         self.receivedAt = receivedAt
         self.fromHost = fromHost
         self.fromHostIP = fromHostIP
+        self.fromHostPort = fromHostPort
     }
 
     public init(receivedAt: SyslogTimestamp = .now(), fromHost: String) {
@@ -147,6 +153,7 @@ public enum SyslogParser {
             raw: raw, priority: .missing, timestamp: reception.receivedAt, receivedAt: reception.receivedAt,
             fromHost: reception.fromHost, msg: raw[...])
         message.fromHostIP = reception.fromHostIP
+        message.fromHostPort = reception.fromHostPort
         var offset = 0
         if raw.first == 0x3C {
             if let (value, after) = readPRI(raw), let priority = Priority(value: value) {

@@ -56,6 +56,11 @@ struct SyslogSinkCommand: ParsableCommand {
     @Option(help: "The path the counters are served at.")
     var metricsPath = "/metrics"
 
+    @Flag(
+        name: .customLong("journal"),
+        help: "Also send every message received to systemd-journald, whatever the rules do with it.")
+    var journalEverything = false
+
     mutating func validate() throws {
         if let metricsAddress, SyslogSinkCommand.hostAndPort(metricsAddress) == nil {
             throw ValidationError("--metrics takes [HOST:]PORT, such as 9514 or 0.0.0.0:9514, not '\(metricsAddress)'")
@@ -94,7 +99,9 @@ struct SyslogSinkCommand: ParsableCommand {
             report("syslog-sink: End of config validation run. Bye.")
             return
         }
-        try serve(configuration)
+        var running = configuration
+        running.journalEverything = journalEverything
+        try serve(running)
     }
 
     private func serve(_ configuration: SinkConfiguration) throws {

@@ -197,6 +197,7 @@ public struct PeerMissing: Error, CustomStringConvertible {
 
 public struct PeerFailed: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 private final class DataBox: @unchecked Sendable {

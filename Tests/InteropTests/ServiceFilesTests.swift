@@ -42,15 +42,8 @@ struct ServiceFilesTests {
         #expect(local != snippet)
         try local.write(toFile: dir.file("logrotate.conf"), atomically: true, encoding: .utf8)
 
-        let sink = try RunningPeer(
-            try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf"), "-i", pid],
-            logPath: dir.file("sink.out"))
+        let (sink, port) = try startSink(["-n", "-f", dir.file("sink.conf"), "-i", pid], log: dir.file("sink.out"))
         defer { sink.stop() }
-        #expect(Peers.waitUntil(seconds: 10) { sink.output.contains("listening on udp 127.0.0.1:") })
-        let port = try #require(
-            sink.output.split(separator: "listening on udp 127.0.0.1:").last.flatMap {
-                Int($0.prefix { $0.isNumber })
-            })
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
         defer { sender.close() }
         // 30,000 numbered lines at about 10,000/s; two forced rotations while they flow.
@@ -118,4 +111,56 @@ struct ServiceFilesTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("usr/bin/syslog-sink")))
         #expect(FileManager.default.fileExists(atPath: dir.file("etc/tollgate/rsyslog.conf")))
     }
+}
+
+@Suite("syslog-sink --journal", .serialized)
+struct JournalEverythingTests {
+    @Test func everyMessageReachesJournaldWhateverTheRulesDo() throws {
+        let journalctl = try Peers.find("journalctl")
+        try #require(
+            Peers.waitUntil(seconds: 5) { access("/run/systemd/journal/socket", W_OK) == 0 },
+            "systemd-journald is not running (make test starts it)")
+        let dir = try TemporaryDirectory(prefix: "journal-everything")
+        try """
+        module(load="imudp")
+        input(type="imudp" address="127.0.0.1" port="0")
+        local0.* stop
+        *.* \(dir.file("all.log"))
+        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (sink, port) = try startSink(["-n", "-f", dir.file("sink.conf"), "--journal"], log: dir.file("sink.out"))
+        defer { sink.stop() }
+        let token = "everything-\(getpid())-\(Int(Date().timeIntervalSince1970))"
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+        defer { sender.close() }
+        sender.send(Array("<134>Nov 26 08:00:00 lb haproxy[7]: \(token) stopped by the rules".utf8))
+        sender.send(Array("<13>Nov 26 08:00:01 lb app: \(token) written to a file".utf8))
+        var lines: [String] = []
+        _ = Peers.waitUntil(seconds: 10) {
+            let run = try? Peers.run(journalctl, ["-o", "json", "--no-pager", "--since", "-10min"])
+            lines = String(decoding: run?.stdout ?? Data(), as: UTF8.self).split(separator: "\n").map(String.init)
+                .filter { $0.contains(token) }
+            return lines.count >= 2
+        }
+        #expect(lines.count == 2, "\(lines)")
+        let fields = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(Set(fields.compactMap { $0["SYSLOG_IDENTIFIER"] as? String }) == ["haproxy", "app"])
+        #expect(fields.allSatisfy { ($0["REMOTE_PORT"] as? String).flatMap(Int.init).map { $0 > 0 } == true })
+        #expect(fields.allSatisfy { $0["REMOTE_ADDR"] as? String == "127.0.0.1" })
+    }
+}
+
+/// Starts the syslog-sink binary with `arguments` (its configuration has one UDP input on 127.0.0.1, port 0) and
+/// returns it with the port it was given.
+func startSink(_ arguments: [String], log: String) throws -> (RunningPeer, Int) {
+    let sink = try RunningPeer(try Products.path("syslog-sink"), arguments, logPath: log)
+    _ = Peers.waitUntil(seconds: 10) { sink.output.contains("listening on udp 127.0.0.1:") }
+    guard
+        let port = sink.output.split(separator: "listening on udp 127.0.0.1:").dropFirst().first.flatMap({
+            Int($0.prefix { $0.isNumber })
+        })
+    else {
+        sink.stop()
+        throw PeerFailed(description: "syslog-sink did not start: \(sink.output)")
+    }
+    return (sink, port)
 }

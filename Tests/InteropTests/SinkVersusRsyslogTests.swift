@@ -183,7 +183,7 @@ struct SinkVersusRsyslogTests {
         try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "not for the journal", corpus: corpus)
         let names = [
             "MESSAGE", "PRIORITY", "SYSLOG_FACILITY", "SYSLOG_IDENTIFIER", "SYSLOG_PID", "SYSLOG_HOSTNAME",
-            "SYSLOG_TIMESTAMP", "REMOTE_ADDR", "HAPROXY_BACKEND", "HAPROXY_SERVER", "HAPROXY_STATUS",
+            "SYSLOG_TIMESTAMP", "REMOTE_ADDR", "REMOTE_PORT", "HAPROXY_BACKEND", "HAPROXY_SERVER", "HAPROXY_STATUS",
             "HAPROXY_TERMINATION", "HAPROXY_METHOD", "HAPROXY_PATH", "HAPROXY_TT", "HAPROXY_CLIENT",
         ]
         // Entries carrying the token, as (sent by rsyslogd?, fields) from journalctl's JSON.
@@ -195,6 +195,8 @@ struct SinkVersusRsyslogTests {
                 else { return nil }
                 var fields: [String: String] = [:]
                 for name in names { if let v = object[name] { fields[name] = "\(v)" } }
+                // The sender's ephemeral port: any port number will do.
+                if let port = fields["REMOTE_PORT"], let n = Int(port), n > 0 { fields["REMOTE_PORT"] = "a port" }
                 return ((object["_EXE"] as? String ?? "").hasSuffix("rsyslogd"), fields)
             }
         }
@@ -216,7 +218,7 @@ struct SinkVersusRsyslogTests {
             ours[0] == [
                 "MESSAGE": "\(token) one, trailing spaces cut", "PRIORITY": "3", "SYSLOG_FACILITY": "19",
                 "SYSLOG_IDENTIFIER": "haproxy", "SYSLOG_PID": "6553", "SYSLOG_HOSTNAME": "lb1",
-                "SYSLOG_TIMESTAMP": "Nov 26 08:51:08", "REMOTE_ADDR": "127.0.0.1",
+                "SYSLOG_TIMESTAMP": "Nov 26 08:51:08", "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "a port",
             ])
         #expect(ours[1]["SYSLOG_IDENTIFIER"] == "app" && ours[1]["SYSLOG_PID"] == "77")
         #expect(ours[1]["SYSLOG_TIMESTAMP"] == "2026-11-26T08:51:10.123+01:00")
@@ -231,7 +233,8 @@ struct SinkVersusRsyslogTests {
                 "MESSAGE": errorLine,
                 "PRIORITY": "3", "SYSLOG_FACILITY": "19", "SYSLOG_IDENTIFIER": "haproxy", "SYSLOG_PID": "6553",
                 "SYSLOG_HOSTNAME": "lb1", "SYSLOG_TIMESTAMP": "Nov 26 08:51:12", "REMOTE_ADDR": "127.0.0.1",
-                "HAPROXY_BACKEND": api, "HAPROXY_SERVER": "s2", "HAPROXY_STATUS": "503", "HAPROXY_TERMINATION": "SCNN",
+                "REMOTE_PORT": "a port", "HAPROXY_BACKEND": api, "HAPROXY_SERVER": "s2", "HAPROXY_STATUS": "503",
+                "HAPROXY_TERMINATION": "SCNN",
                 "HAPROXY_METHOD": "POST", "HAPROXY_PATH": "/\(token)/b", "HAPROXY_TT": "4",
                 "HAPROXY_CLIENT": "10.0.0.2:5679",
             ])

@@ -87,6 +87,11 @@ final class JournalWriter {
         ends.append(fields.count)
         add("SYSLOG_HOSTNAME", message.hostname)
         if !message.fromHostIP.isEmpty { add("REMOTE_ADDR", message.fromHostIP) }
+        if let port = message.fromHostPort {
+            fields.append(contentsOf: "REMOTE_PORT=".utf8)
+            fields.appendDecimal(port)
+            ends.append(fields.count)
+        }
         if program.elementsEqual("haproxy".utf8) {
             // Parsed in place from the message's bytes (no String for the line).
             let record = msg.withUnsafeBufferPointer { line -> HAProxyLogRecord? in

@@ -137,6 +137,8 @@ public struct SinkConfiguration: Sendable {
     /// `$RepeatedMsgReduction`: one setting for every output action, the last one read wins (as in rsyslogd 8,
     /// which applies it when the whole configuration is loaded).
     public var repeatedMessageReduction = false
+    /// `syslog-sink --journal`: every message received also goes to journald, whatever the rules do with it.
+    public var journalEverything = false
     public var preserveFQDN = false
     public var files: [String] = []
     /// `$AllowedSender UDP|TCP, …`: per protocol (lower-case), none configured = everyone allowed.

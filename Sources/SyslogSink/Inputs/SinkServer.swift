@@ -388,7 +388,8 @@ final class DatagramInputHandler: ChannelInboundHandler {
         }
         let now = batchTime ?? SyslogTimestamp.now()
         batchTime = now
-        let reception = SyslogReception(receivedAt: now, fromHost: fromHost, fromHostIP: sender.ip)
+        let reception = SyslogReception(
+            receivedAt: now, fromHost: fromHost, fromHostIP: sender.ip, fromHostPort: envelope.remoteAddress.port)
         let (message, cut) = SyslogParser.parseDatagram(
             envelope.data.readableBytesView, reception: reception, options: options)
         let counters = ruleset.value.counters(for: name)
@@ -415,6 +416,7 @@ struct StreamInputDecoder: ByteToMessageDecoder {
     private var frames: SyslogFrameDecoder
     private var fromHost: [UInt8] = []
     private var fromHostIP: [UInt8] = []
+    private var fromHostPort: Int?
     private var counters: Ruleset.InputCounters?
     /// The ruleset this input's messages go to.
     private let target: Int
@@ -453,9 +455,11 @@ struct StreamInputDecoder: ByteToMessageDecoder {
             let sender = SenderNames().sender(context.channel.remoteAddress)
             fromHost = sender.name
             fromHostIP = sender.ip
+            fromHostPort = context.channel.remoteAddress?.port
         }
         let now = SyslogTimestamp.now()
-        let reception = SyslogReception(receivedAt: now, fromHost: fromHost, fromHostIP: fromHostIP)
+        let reception = SyslogReception(
+            receivedAt: now, fromHost: fromHost, fromHostIP: fromHostIP, fromHostPort: fromHostPort)
         let rules = ruleset.value
         var any = false
         while let frame = frames.nextFrame(&buffer, atEnd: atEnd) {

@@ -72,7 +72,15 @@ final class Ruleset {
         for (i, name) in names.enumerated() { setIndex[name] = i + 1 }
         sets.append(build(configuration.rules, configuration, root: root))
         for name in names { sets.append(build(configuration.rulesets[name] ?? [], configuration, root: root)) }
+        if configuration.journalEverything {
+            let writer = journal ?? JournalWriter()
+            journal = writer
+            everything = writer
+        }
     }
+
+    /// `--journal`: the journald connection every message goes to before the rules.
+    private var everything: JournalWriter?
 
     /// The index in `sets` of the ruleset an input names (the default one for nil or a name not defined).
     func index(of ruleset: String?) -> Int {
@@ -158,6 +166,7 @@ final class Ruleset {
     /// Runs one message through a ruleset (the default one unless its input is bound to another).
     func process(_ message: SyslogMessage, ruleset: Int = 0) {
         processed += 1
+        everything?.send(message)
         _ = run(ruleset, message, depth: 0)
     }
 
