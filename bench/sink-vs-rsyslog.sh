@@ -10,15 +10,7 @@ cd "$(dirname "$0")/.."
 count=${1:-500000}
 tcp_count=${2:-1000000}
 runs=${3:-3}
-rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
-swift build -c release --product syslog-sink >/dev/null
-swift build -c release --package-path Benchmarks --product syslog-load >/dev/null
-sink=.build/release/syslog-sink
-load=Benchmarks/.build/release/syslog-load
-work=$(mktemp -d /tmp/tollgate-sink-bench.XXXXXX)
-trap 'kill $(cat $work/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf $work' EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/common.sh
 config() {  # udp-port tcp-port output-file
     cat <<EOC
 global(workDirectory="$work")
@@ -35,12 +27,7 @@ start() {  # name -> sets UDP_PORT TCP_PORT OUT PID
     UDP_PORT=$(free_port); TCP_PORT=$(free_port); OUT=$work/$name.log
     rm -f "$OUT"
     config "$UDP_PORT" "$TCP_PORT" "$OUT" > "$work/$name.conf"
-    if [ "$name" = rsyslog ]; then
-        "$rsyslogd" -n -f "$work/$name.conf" -i "$work/$name.pid" 2>>"$work/$name.err" &
-    else
-        "$sink" -n -f "$work/$name.conf" -i "$work/$name.pid" 2>>"$work/$name.err" &
-    fi
-    for _ in $(seq 100); do [ -s "$work/$name.pid" ] && break; sleep 0.05; done
+    launch "$name"
     sleep 0.3
 }
 stop() { local pid; pid=$(cat "$work/$1.pid" 2>/dev/null || true); [ -n "$pid" ] && kill "$pid" 2>/dev/null; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done; rm -f "$work/$1.pid"; }

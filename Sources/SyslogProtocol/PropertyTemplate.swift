@@ -78,6 +78,9 @@ public struct PropertyTemplate: Sendable, Hashable {
     }
 
     let parts: [Part]
+    /// A list template's `outname=` per part (nil where none was given; empty for string templates): the field
+    /// names of structured outputs such as omjournal.
+    let outnames: [String?]
 
     /// Reads a template string; `ParseError` says what rsyslog's property replacer would not accept here.
     public init(parsing text: String, escapes: Escapes) throws(ParseError) {
@@ -111,12 +114,13 @@ public struct PropertyTemplate: Sendable, Hashable {
         }
         if !constant.isEmpty { parts.append(.constant(constant)) }
         self.parts = parts
+        outnames = []
     }
 
     /// One statement of a `type="list"` template: `constant(value=…)` or `property(name=… …)` with its
     /// parameters (names lower-cased, values unescaped).
     public enum ListItem: Sendable {
-        case constant(String)
+        case constant(String, outname: String? = nil)
         case property([String: String])
     }
 
@@ -125,9 +129,11 @@ public struct PropertyTemplate: Sendable, Hashable {
     /// outName is accepted (it only matters to structured outputs); format (json, csv) and regex are refused.
     public init(list items: [ListItem]) throws(ParseError) {
         var parts: [Part] = []
+        var outnames: [String?] = []
         for item in items {
             switch item {
-            case .constant(let text):
+            case .constant(let text, let outname):
+                outnames.append(outname)
                 // rsyslog reads template escapes in a constant once more (`value="\\n"` is a line feed).
                 let bytes = Array(text.utf8)
                 var value: [UInt8] = []
@@ -143,11 +149,35 @@ public struct PropertyTemplate: Sendable, Hashable {
                     }
                 }
                 parts.append(.constant(value))
-            case .property(let p): parts.append(.property(try PropertyTemplate.reference(parameters: p)))
+            case .property(let p):
+                outnames.append(p["outname"])
+                parts.append(.property(try PropertyTemplate.reference(parameters: p)))
             }
         }
         self.parts = parts
+        self.outnames = outnames
     }
+
+    /// The named parts of a list template (`outname=`), each rendered on its own: the fields omjournal sends.
+    public func fields(of message: SyslogMessage) -> [(name: String, value: [UInt8])] {
+        var fields: [(String, [UInt8])] = []
+        for (part, name) in zip(parts, outnames) {
+            guard let name else { continue }
+            var value: [UInt8] = []
+            switch part {
+            case .constant(let bytes): value = bytes
+            case .property(let r): PropertyTemplate.append(r, of: message, to: &value)
+            }
+            fields.append((name, value))
+        }
+        return fields
+    }
+
+    /// Whether this is a list template with at least one `outname=`.
+    public var hasFields: Bool { outnames.contains { $0 != nil } }
+
+    /// The `outname=` of a list template's parts, in order.
+    public var fieldNames: [String] { outnames.compactMap { $0 } }
 
     static func reference(parameters p: [String: String]) throws(ParseError) -> Reference {
         guard let name = p["name"] else { throw ParseError(description: "property() needs name=") }

@@ -26,7 +26,7 @@ struct SyslogSinkCommand: ParsableCommand {
             prints the counters, --metrics serves them to Prometheus, SIGTERM/SIGINT write what is buffered, print \
             the counters and stop. Its own messages (start, HUP, stop, errors) go, as syslog.* lines tagged \
             syslog-sink, through its own /dev/log rules (else the system's /dev/log, else standard error). Actions \
-            not carried out yet (templates with regular expressions or json/csv, omjournal with a template) are \
+            not carried out yet (templates with regular expressions or json/csv, omjournal with a namespace) are \
             named on start.
             """,
         version: SyslogSink.version

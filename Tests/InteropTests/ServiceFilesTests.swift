@@ -116,10 +116,7 @@ struct ServiceFilesTests {
 @Suite("syslog-sink --journal", .serialized)
 struct JournalEverythingTests {
     @Test func everyMessageReachesJournaldWhateverTheRulesDo() throws {
-        let journalctl = try Peers.find("journalctl")
-        try #require(
-            Peers.waitUntil(seconds: 5) { access("/run/systemd/journal/socket", W_OK) == 0 },
-            "systemd-journald is not running (make test starts it)")
+        let journalctl = try requireJournald()
         let dir = try TemporaryDirectory(prefix: "journal-everything")
         try """
         module(load="imudp")

@@ -146,10 +146,7 @@ struct SinkVersusRsyslogTests {
     }
 
     @Test func journalEntriesBesideRsyslogsOmjournal() async throws {
-        let journalctl = try Peers.find("journalctl")
-        try #require(
-            Peers.waitUntil(seconds: 5) { access("/run/systemd/journal/socket", W_OK) == 0 },
-            "systemd-journald is not running (make test starts it)")
+        let journalctl = try requireJournald()
         let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-journal")
         let out = dir.file("logs")
         func config(port: Int) -> String {
@@ -240,6 +237,62 @@ struct SinkVersusRsyslogTests {
             ])
         let errors = try entries(["-t", "haproxy", "-p", "err", "HAPROXY_BACKEND=\(api)"])
         #expect(errors.map { $0.fields["HAPROXY_STATUS"] } == ["503"])
+    }
+
+    @Test func omjournalWithAListTemplateSendsItsFieldsLikeRsyslog() async throws {
+        let journalctl = try requireJournald()
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-journal-template")
+        let out = dir.file("logs")
+        let token = "jt-\(getpid())-\(Int(Date().timeIntervalSince1970))"
+        func config(port: Int) -> String {
+            """
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            module(load="omjournal")
+            template(name="edge" type="list") {
+                property(name="msg" outname="MESSAGE")
+                property(name="hostname" outname="ORIGIN_HOST")
+                property(name="syslogseverity" outname="PRIORITY")
+                constant(value="edge-proxy" outname="SYSLOG_IDENTIFIER")
+                constant(value=" not a field ")
+                property(name="programname" outname="ORIGIN_PROGRAM" caseConversion="upper")
+            }
+            local3.* action(type="omjournal" template="edge")
+            *.* \(out)/all.log
+
+            """
+        }
+        let corpus = [
+            "<155>Nov 26 08:51:08 lb1 haproxy[6553]: \(token) first",
+            "<158>Nov 26 08:51:09 lb2 app: \(token) second, last",
+        ].map { Array($0.utf8) }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "second, last", corpus: corpus)
+        var entries: [(rsyslog: Bool, fields: [String: String])] = []
+        _ = try Peers.waitUntil(seconds: 10) {
+            let run = try Peers.run(
+                journalctl, ["-o", "json", "--no-pager", "--since", "-10min", "SYSLOG_IDENTIFIER=edge-proxy"])
+            entries = String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").compactMap { line in
+                guard line.contains(token),
+                    let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                else { return nil }
+                var fields: [String: String] = [:]
+                // Not journald's own fields (_…), nor where in rsyslog's source the entry was sent (CODE_…).
+                for (key, value) in object where !key.hasPrefix("_") && !key.hasPrefix("CODE_") {
+                    fields[key] = "\(value)"
+                }
+                return ((object["_EXE"] as? String ?? "").hasSuffix("rsyslogd"), fields)
+            }
+            return entries.count >= 4
+        }
+        let theirs = entries.filter(\.rsyslog).map(\.fields)
+        let ours = entries.filter { !$0.rsyslog }.map(\.fields)
+        try #require(theirs.count == 2 && ours.count == 2, "\(entries)")
+        #expect(ours == theirs)
+        #expect(
+            ours.first == [
+                "MESSAGE": " \(token) first", "ORIGIN_HOST": "lb1", "PRIORITY": "3",
+                "SYSLOG_IDENTIFIER": "edge-proxy", "ORIGIN_PROGRAM": "HAPROXY",
+            ])
     }
 
     @Test func identicalFilesThroughRainerScriptIfThenElse() async throws {
@@ -439,4 +492,13 @@ struct SinkVersusRsyslogTests {
         rsyslog.stop()
         sink.stop()
     }
+}
+
+/// journalctl, once journald's socket takes entries (`make test` starts a journald when none runs).
+func requireJournald() throws -> String {
+    let journalctl = try Peers.find("journalctl")
+    try #require(
+        Peers.waitUntil(seconds: 5) { access("/run/systemd/journal/socket", W_OK) == 0 },
+        "systemd-journald is not running (make test starts it)")
+    return journalctl
 }

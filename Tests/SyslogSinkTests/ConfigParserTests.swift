@@ -114,7 +114,7 @@ struct ConfigParserTests {
                 == .forward(
                     host: "2001:db8::1", port: 1514, tcp: false, octetCounted: false,
                     template: "RSYSLOG_TraditionalForwardFormat"))
-        #expect(c.rules[3].actions == [.journal])
+        #expect(c.rules[3].actions == [.journal()])
         #expect(
             c.rules[4].actions == [
                 .forward(

@@ -97,6 +97,27 @@ struct TemplateActionTests {
         #expect(c.rules.count == 2)
     }
 
+    @Test func omjournalTemplatesMustNameJournalFields() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                template(name="plain" type="string" string="%msg%")
+                template(name="lower" type="list") { property(name="msg" outname="message") }
+                template(name="fine" type="list") { property(name="msg" outname="MESSAGE") }
+                *.* action(type="omjournal" template="plain")
+                *.* action(type="omjournal" template="lower")
+                *.* action(type="omjournal" template="fine")
+                *.* action(type="omjournal" template="missing")
+                """, name: "j.conf")
+        #expect(
+            c.warnings.map(\.description) == ["j.conf:7: warning: Could not find template 'missing' - action disabled"])
+        let notes = Ruleset(c, root: nil).notes
+        #expect(
+            notes == [
+                "j.conf:4: omjournal template 'plain' is not a list template with outname= fields: action disabled",
+                "j.conf:5: 'message' is not a journal field name ([A-Z0-9_], no leading _): action disabled",
+            ])
+    }
+
     @Test func journaldAbsentIsCountedNotSilentlyLost() {
         let writer = JournalWriter(socketPath: "/nonexistent/journal/socket")
         writer.send(message("<13>Nov 26 08:00:00 h app: nobody listens"))

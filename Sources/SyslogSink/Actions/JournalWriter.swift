@@ -61,6 +61,28 @@ final class JournalWriter {
         ends.append(fields.count)
     }
 
+    /// journald's rule for a field name: upper-case letters, digits and underscores, not starting with an
+    /// underscore (those are journald's own), at most 64 bytes.
+    static func isValidFieldName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, first != 0x5F, bytes.count <= 64, !(0x30...0x39).contains(first) else {
+            return false
+        }
+        return bytes.allSatisfy { (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F }
+    }
+
+    /// omjournal with a template: exactly the template's fields (names checked when the rules were built).
+    func send(fields named: [(name: String, value: [UInt8])]) {
+        guard journaldPresent else {
+            absent += 1
+            return
+        }
+        fields.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        for (name, value) in named { add(name, value[...]) }
+        submit()
+    }
+
     func send(_ message: SyslogMessage) {
         guard journaldPresent else {
             absent += 1
@@ -100,6 +122,11 @@ final class JournalWriter {
             }
             if let record { addHAProxyFields(record) }
         }
+        submit()
+    }
+
+    /// Sends the fields gathered in `fields` (ended at `ends`), counting the outcome.
+    private func submit() {
         let rc = fields.withUnsafeMutableBytes { bytes -> Int32 in
             guard let base = bytes.baseAddress else { return -EINVAL }
             var vectors: [iovec] = []

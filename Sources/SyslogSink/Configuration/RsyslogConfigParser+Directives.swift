@@ -490,7 +490,7 @@ extension RsyslogConfigParser {
             let item = String(text[...end])
             let values = try RsyslogConfigParser.parameters(item, location)
             if word == "constant" {
-                items.append(.constant(values["value"] ?? ""))
+                items.append(.constant(values["value"] ?? "", outname: values["outname"]))
             } else {
                 items.append(.property(values))
             }

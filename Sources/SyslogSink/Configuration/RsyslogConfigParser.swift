@@ -513,11 +513,17 @@ public struct RsyslogConfigParser {
                 host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",
                 octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name)
         case "omjournal":
-            if p["template"] != nil || p["namespace"] != nil {
-                warn(location, "omjournal with template= or namespace= is not supported yet: action disabled")
+            if p["namespace"] != nil {
+                warn(location, "omjournal with namespace= is not supported yet: action disabled")
                 return nil
             }
-            return .journal
+            if let template = p["template"] {
+                guard configuration.templates[template.lowercased()] != nil else {
+                    warn(location, "Could not find template '\(template)' - action disabled")
+                    return nil
+                }
+            }
+            return .journal(template: p["template"])
         default:
             warn(location, "action type '\(p["type"] ?? "")' is not supported and is ignored")
             return nil

@@ -29,8 +29,8 @@ public enum SinkAction: Hashable, Sendable {
         ownership: FileOwnership = FileOwnership())
     /// Forward over UDP (`@host:port`) or TCP (`@@host:port`, octet-counted with `@@(o)`).
     case forward(host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String)
-    /// Send to journald.
-    case journal
+    /// Send to journald: the usual fields, or, with a list template (`template=`), the template's `outname=` fields.
+    case journal(template: String? = nil)
     /// Stop processing this message (`stop`, `~`).
     case stop
     /// Run the message through a named ruleset (`call NAME`); a `stop` there ends the message here too.

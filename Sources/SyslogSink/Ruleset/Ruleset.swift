@@ -17,6 +17,8 @@ final class Ruleset {
         case dynamicFile(DynamicFiles, OutputTemplate)
         case forward(SyslogSender, OutputTemplate)
         case journal(JournalWriter)
+        /// omjournal with a list template: its `outname=` fields only.
+        case journalFields(JournalWriter, PropertyTemplate)
         /// `call`: the index of the ruleset in `sets`.
         case call(Int)
         /// `$RepeatedMsgReduction on`: an output action behind what holds its repeats back.
@@ -94,7 +96,7 @@ final class Ruleset {
                 let made = make(action, rule.location, configuration, root: root)
                 guard configuration.repeatedMessageReduction else { return made }
                 switch made {
-                case .file, .dynamicFile, .forward, .journal:
+                case .file, .dynamicFile, .forward, .journal, .journalFields:
                     let reducer = RepeatReducer()
                     reducers.append((reducer, made))
                     return .reduced(reducer, made)
@@ -154,10 +156,23 @@ final class Ruleset {
                 notes.append("\(location): cannot forward to \(target): \(error): action disabled")
                 return .skip
             }
-        case .journal:
+        case .journal(let templateName):
             let writer = journal ?? JournalWriter()
             journal = writer
-            return .journal(writer)
+            guard let templateName else { return .journal(writer) }
+            guard case .custom(let template)? = output(templateName, location, configuration), template.hasFields
+            else {
+                notes.append(
+                    "\(location): omjournal template '\(templateName)' is not a list template with outname= fields: "
+                        + "action disabled")
+                return .skip
+            }
+            if let bad = template.fieldNames.first(where: { !JournalWriter.isValidFieldName($0) }) {
+                notes.append(
+                    "\(location): '\(bad)' is not a journal field name ([A-Z0-9_], no leading _): action disabled")
+                return .skip
+            }
+            return .journalFields(writer, template)
         case .ignored:
             return .skip
         }
@@ -176,7 +191,7 @@ final class Ruleset {
         for rule in sets[index] where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
                 switch action {
-                case .file, .dynamicFile, .forward, .journal:
+                case .file, .dynamicFile, .forward, .journal, .journalFields:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
                     reducer.admit(message) { perform(inner, $0) }
@@ -208,6 +223,8 @@ final class Ruleset {
             sender.send(template.render(message))
         case .journal(let writer):
             writer.send(message)
+        case .journalFields(let writer, let template):
+            writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
             reducer.admit(message) { perform(inner, $0) }
         case .call, .stop, .skip:
