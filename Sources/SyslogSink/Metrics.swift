@@ -60,6 +60,8 @@ public struct SinkCounter: Sendable, Equatable {
         case (.input, "disallowed"): return "Messages or connections refused by $AllowedSender."
         case (.input, "sessions"): return "TCP sessions open now."
         case (.input, "refused"): return "TCP connections closed at once because maxSessions were open."
+        case (.input, "parse-fallbacks"): return "Messages without a valid PRI, read with rsyslog's defaults."
+        case (.input, "framing-errors"): return "TCP frames with a bad octet count, read as LF-delimited."
         case (.ruleset, "processed"): return "Messages run through the rules."
         case (.ruleset, "calls-cut"): return "Ruleset calls not made because the chain of calls was too deep."
         case (_, "written"): return "Bytes written to the file(s)."

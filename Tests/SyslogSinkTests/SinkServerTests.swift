@@ -324,6 +324,44 @@ struct OwnLogTests {
     }
 }
 
+@Suite("Malformed input is counted", .serialized)
+struct MalformedInputTests {
+    @Test func badOctetCountsAndMissingPRIsAreCountedAndKept() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-malformed")
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+                module(load="imtcp")
+                input(type="imtcp" address="127.0.0.1" port="0")
+                *.* /var/log/all.log
+                """)
+        let server = try SinkServer(configuration: c, root: dir.path)
+        let port = try await server.start()[0].port
+        // A good octet-counted frame, an absurd count (read as a line, as rsyslog does after a framing error),
+        // a line without PRI, one with a PRI out of range, and binary garbage with a NUL.
+        let good = "<13>Nov 26 08:00:00 h app: fine"
+        var stream = Array("\(good.utf8.count) \(good)".utf8)
+        stream += Array("99999999999 <13>Nov 26 08:00:01 h app: after a bad count\n".utf8)
+        stream += Array("no pri at all\n".utf8)
+        stream += Array("<999>Nov 26 08:00:02 h app: bad pri\n".utf8)
+        stream += [0x3C, 0x31, 0x33, 0x3E, 0x00, 0xFF, 0x07, 0x0A]
+        _ = try Peers.exchange(port: port, stream, halfClose: true)
+        try await server.waitUntilProcessed(5)
+        let stats = try await server.statistics()
+        try await server.stop()
+        let line = try #require(stats.first { $0.hasPrefix("imtcp(127.0.0.1:0):") })
+        // No PRI: the line after the bad count, "no pri at all"; out of range: <999>.
+        #expect(line.contains(" received=5 ") && line.contains(" parse-fallbacks=3 "), "\(line)")
+        #expect(line.hasSuffix(" framing-errors=1"), "\(line)")
+        // 0xFF passes through as rsyslog passes 8-bit bytes: read the file as bytes.
+        let text = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: dir.file("var/log/all.log"))), as: UTF8.self)
+        #expect(text.contains("h app: fine\n") && text.contains("h app: after a bad count\n"))
+        #expect(text.contains("#000"), "NUL escaped: a message never forges a line: \(text)")
+        #expect(text.split(separator: "\n").count == 5)
+    }
+}
+
 @Suite("The sink's counters for Prometheus", .serialized)
 struct SinkMetricsTests {
     @Test func countersAreServedInPrometheusTextFormat() async throws {

@@ -395,6 +395,7 @@ final class DatagramInputHandler: ChannelInboundHandler {
         let counters = ruleset.value.counters(for: name)
         counters.received += 1
         if cut { counters.truncated += 1 }
+        if message.withoutPRI { counters.parseFallbacks += 1 }
         ruleset.value.process(message, ruleset: target)
     }
 
@@ -465,9 +466,10 @@ struct StreamInputDecoder: ByteToMessageDecoder {
         while let frame = frames.nextFrame(&buffer, atEnd: atEnd) {
             counters.received += 1
             if frame.truncated || frame.split { counters.truncated += 1 }
-            rules.process(
-                SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options),
-                ruleset: target)
+            if frame.framingError { counters.framingErrors += 1 }
+            let message = SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options)
+            if message.withoutPRI { counters.parseFallbacks += 1 }
+            rules.process(message, ruleset: target)
             any = true
         }
         if any { ruleset.flushSoon() }
@@ -543,4 +545,10 @@ extension NIOLoopBound where Value == Ruleset {
             bound.value.flush()
         }
     }
+}
+
+extension SyslogMessage {
+    /// Read without a valid PRI (none, or not one rsyslog accepts): rsyslog's defaults applied (user.notice, or
+    /// the whole text as MSG at invld.debug). Counted as a parse fallback.
+    var withoutPRI: Bool { raw.first != 0x3C || priority.facility == .invalid }
 }

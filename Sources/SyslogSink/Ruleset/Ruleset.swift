@@ -43,6 +43,10 @@ final class Ruleset {
         /// TCP: sessions open now, and connections closed at once because `maxSessions` were open.
         var sessions = 0
         var refused = 0
+        /// Messages read without a valid PRI (rsyslog's defaults applied).
+        var parseFallbacks = 0
+        /// TCP: frames that began like an octet count but were not one (read as LF-delimited, as rsyslog does).
+        var framingErrors = 0
     }
 
     /// The counters of an input, made on first use.
@@ -300,9 +304,11 @@ final class Ruleset {
             add(group, "received", c.received)
             add(group, "truncated", c.truncated)
             add(group, "disallowed", c.disallowed)
+            add(group, "parse-fallbacks", c.parseFallbacks)
             if name.hasPrefix("imtcp") {
                 add(group, "sessions", c.sessions, gauge: true)
                 add(group, "refused", c.refused)
+                add(group, "framing-errors", c.framingErrors)
             }
         }
         let rules = SinkCounter.Group(kind: .ruleset, instance: nil)
