@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog",
+                "SyslogProtocol", "HAProxyLog", "LogCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -123,6 +123,10 @@ let package = Package(
         .testTarget(
             name: "SyslogSinkTests",
             dependencies: ["SyslogSink", "SyslogProtocol", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ProxyTests",
+            dependencies: ["Proxy", "SyslogProtocol", "TestSupport"]
         ),
         .testTarget(
             name: "LogQueryTests",

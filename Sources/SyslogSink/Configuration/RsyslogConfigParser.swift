@@ -1,3 +1,4 @@
+import LogCore
 import SyslogProtocol
 
 #if canImport(Glibc)
@@ -96,7 +97,7 @@ public struct RsyslogConfigParser {
                 severity: .error, location: location ?? SourceLocation(file: path, line: 0),
                 message: "includes nested too deep (a loop?)")
         }
-        guard let text = RsyslogConfigParser.read(path) else {
+        guard let text = TextFile.read(path) else {
             throw ConfigDiagnostic(
                 severity: .error, location: location ?? SourceLocation(file: path, line: 0),
                 message: "cannot read \(path): \(String(cString: strerror(errno)))")
@@ -105,19 +106,6 @@ public struct RsyslogConfigParser {
         defer { includeDepth -= 1 }
         configuration.files.append(path)
         try parse(text, file: path)
-    }
-
-    static func read(_ path: String) -> String? {
-        guard let f = fopen(path, "r") else { return nil }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: Lines

@@ -1,0 +1,703 @@
+import LogCore
+import SyslogProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads haproxy.cfg as HAProxy 2.6 does for what Tollgate supports: the sections `global`, `defaults` (each
+/// applying to the proxies after it), `frontend`, `backend`, `listen`; HAProxy's word splitting (quotes,
+/// backslash escapes, `${VAR}` in double quotes); times with units. A keyword Tollgate does not carry out is a
+/// warning naming file, line and keyword; a real mistake (unknown section, bad address, bad number, a keyword in
+/// the wrong section) is an alert, and the file is refused, as `haproxy -c` refuses it.
+public struct HAProxyConfigParser {
+    var configuration = ProxyConfiguration()
+    var alerts: [ConfigProblem] = []
+
+    private enum Section {
+        case none
+        case global
+        case defaults
+        case proxy(Int)
+        /// A section Tollgate does not read (peers, resolvers, userlist…): its lines are skipped.
+        case ignored
+    }
+    private var section = Section.none
+    private var defaults = ProxySettings()
+
+    public init() {}
+
+    /// Reads `paths` in order (HAProxy reads several `-f` files as one). Throws the alerts, all of them.
+    public static func parse(files paths: [String]) throws(ConfigProblems) -> ProxyConfiguration {
+        var parser = HAProxyConfigParser()
+        for path in paths {
+            guard let text = TextFile.read(path) else {
+                parser.alerts.append(
+                    ConfigProblem(
+                        level: .alert, location: ConfigLocation(file: path, line: 0),
+                        message: "cannot open configuration file '\(path)' : \(String(cString: strerror(errno)))"))
+                continue
+            }
+            parser.configuration.files.append(path)
+            parser.parse(text, file: path)
+        }
+        return try parser.finish()
+    }
+
+    /// Reads configuration text (tests); `name` stands for its file in messages.
+    public static func parse(text: String, name: String = "haproxy.cfg") throws(ConfigProblems) -> ProxyConfiguration {
+        var parser = HAProxyConfigParser()
+        parser.parse(text, file: name)
+        return try parser.finish()
+    }
+
+    mutating func finish() throws(ConfigProblems) -> ProxyConfiguration {
+        checkReferences()
+        guard alerts.isEmpty else { throw ConfigProblems(alerts: alerts, warnings: configuration.warnings) }
+        return configuration
+    }
+
+    // MARK: Lines
+
+    mutating func parse(_ text: String, file: String) {
+        section = .none
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let location = ConfigLocation(file: file, line: index + 1)
+            let words: [String]
+            do {
+                words = try HAProxyConfigParser.words(of: String(raw))
+            } catch {
+                alert(location, error.message)
+                continue
+            }
+            guard let keyword = words.first else { continue }
+            line(keyword, Array(words.dropFirst()), location)
+        }
+    }
+
+    private mutating func line(_ keyword: String, _ args: [String], _ at: ConfigLocation) {
+        switch keyword {
+        case "global":
+            section = .global
+            return
+        case "defaults":
+            defaults = ProxySettings()
+            section = .defaults
+            return
+        case "frontend", "backend", "listen":
+            guard let name = args.first else {
+                alert(at, "'\(keyword)' cannot handle unexpected argument ''.")
+                return
+            }
+            guard let kind = ProxySection.Kind(rawValue: keyword) else { return }
+            if let other = configuration.proxies.first(where: {
+                $0.name == name && ($0.isFrontend && kind != .backend || $0.isBackend && kind != .frontend)
+            }) {
+                alert(
+                    at,
+                    "\(keyword) '\(name)' has the same name as \(other.kind.rawValue) '\(name)' declared at "
+                        + "\(other.location).")
+            }
+            configuration.proxies.append(ProxySection(kind: kind, name: name, settings: defaults, location: at))
+            section = .proxy(configuration.proxies.count - 1)
+            return
+        case "peers", "resolvers", "userlist", "program", "cache", "ring", "log-forward", "mailers", "http-errors":
+            warn(at, "section '\(keyword)' is not supported by this build and is ignored.")
+            section = .ignored
+            return
+        default:
+            break
+        }
+        switch section {
+        case .none:
+            alert(at, "unknown keyword '\(keyword)' out of section.")
+        case .ignored:
+            break
+        case .global:
+            globalKeyword(keyword, args, at)
+        case .defaults:
+            var settings = defaults
+            _ =
+                settingsKeyword(keyword, args, at, &settings, sectionName: "defaults")
+                || notInDefaults(keyword, at)
+            defaults = settings
+        case .proxy(let i):
+            var proxy = configuration.proxies[i]
+            proxyKeyword(keyword, args, at, &proxy)
+            configuration.proxies[i] = proxy
+        }
+    }
+
+    // MARK: global
+
+    private mutating func globalKeyword(_ keyword: String, _ args: [String], _ at: ConfigLocation) {
+        var g = configuration.global
+        defer { configuration.global = g }
+        switch keyword {
+        case "log":
+            if let target = logTarget(args, at) { g.logs.append(target) }
+        case "log-send-hostname":
+            g.logSendHostname = args.first ?? HAProxyConfigParser.hostName()
+        case "log-tag":
+            guard let tag = args.first else { return alert(at, "'log-tag' expects a tag for use in syslog.") }
+            g.logTag = tag
+        case "maxconn":
+            g.maxconn = number(args, at, keyword, range: 1...Int(Int32.max))
+        case "daemon": g.daemon = true
+        case "pidfile": g.pidfile = required(args, at, keyword)
+        case "chroot": g.chroot = required(args, at, keyword)
+        case "user", "uid": g.user = required(args, at, keyword)
+        case "group", "gid": g.group = required(args, at, keyword)
+        case "nbthread": g.nbthread = number(args, at, keyword, range: 1...4096)
+        case "nbproc":
+            warn(
+                at,
+                "nbproc is not supported any more since HAProxy 2.5 and is ignored: the proxy uses threads "
+                    + "(nbthread) on multi-processor machines.")
+        case "node": g.node = args.first
+        case "description": g.description = args.joined(separator: " ")
+        case "quiet", "master-worker", "spread-checks", "ulimit-n", "hard-stop-after", "localpeer":
+            warn(at, "'\(keyword)' is accepted and has no effect in this build.")
+        case "stats":
+            warn(at, "'stats \(args.first ?? "")' (the runtime API) is not supported by this build and is ignored.")
+        default:
+            if keyword.hasPrefix("tune.") || keyword.hasPrefix("ssl-") || keyword.hasSuffix("-base") {
+                warn(at, "'\(keyword)' is not supported by this build and is ignored.")
+            } else {
+                alert(at, "unknown keyword '\(keyword)' in 'global' section")
+            }
+        }
+    }
+
+    // MARK: proxies
+
+    /// The keywords `defaults` shares with the proxies; false when `keyword` is not one of them.
+    private mutating func settingsKeyword(
+        _ keyword: String, _ args: [String], _ at: ConfigLocation, _ s: inout ProxySettings, sectionName: String
+    ) -> Bool {
+        switch keyword {
+        case "mode":
+            guard let value = args.first, let mode = ProxyMode(rawValue: value) else {
+                alert(at, "unknown proxy mode '\(args.first ?? "")'.")
+                return true
+            }
+            s.mode = mode
+        case "log":
+            if args.first == "global" {
+                s.logGlobal = true
+            } else if let target = logTarget(args, at) {
+                s.logs.append(target)
+            }
+        case "option", "no":
+            let negated = keyword == "no"
+            var words = args
+            if negated {
+                guard words.first == "option" else {
+                    alert(at, "'no' only applies to 'option' here.")
+                    return true
+                }
+                words.removeFirst()
+            }
+            guard let name = words.first else {
+                alert(at, "'option' expects an option name.")
+                return true
+            }
+            option(name, Array(words.dropFirst()), negated: negated, at, &s)
+        case "retries":
+            if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
+        case "maxconn":
+            if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.maxconn = n }
+        case "timeout":
+            timeout(args, at, &s.timeouts)
+        case "contimeout", "clitimeout", "srvtimeout":
+            alert(at, "the '\(keyword)' directive is not supported anymore since HAProxy 2.1. Use 'timeout'.")
+        case "balance":
+            guard let name = args.first, let algorithm = BalanceAlgorithm(rawValue: name) else {
+                alert(at, "'balance' : unknown balancing algorithm '\(args.first ?? "")'.")
+                return true
+            }
+            if args.count > 1 { warn(at, "'balance \(name)' arguments are ignored by this build.") }
+            s.balance = algorithm
+        case "http-check":
+            if args.first == "expect" {
+                var rest = Array(args.dropFirst())
+                let negated = rest.first == "!"
+                if negated { rest.removeFirst() }
+                guard rest.count >= 2, ["status", "string", "rstatus", "rstring"].contains(rest[0]) else {
+                    alert(at, "'http-check expect' expects 'status', 'string', 'rstatus' or 'rstring' and a pattern.")
+                    return true
+                }
+                s.httpCheckExpect = HTTPCheckExpect(
+                    negated: negated, kind: rest[0], pattern: rest.dropFirst().joined(separator: " "))
+            } else {
+                warn(at, "'http-check \(args.first ?? "")' is not supported by this build and is ignored.")
+            }
+        default:
+            return false
+        }
+        return true
+    }
+
+    private mutating func notInDefaults(_ keyword: String, _ at: ConfigLocation) -> Bool {
+        if ["bind", "server", "default_backend", "use_backend", "stats", "acl", "capture"].contains(keyword) {
+            alert(at, "'\(keyword)' not allowed in 'defaults' section.")
+        } else {
+            warn(at, "'\(keyword)' is not supported by this build and is ignored.")
+        }
+        return true
+    }
+
+    private mutating func proxyKeyword(
+        _ keyword: String, _ args: [String], _ at: ConfigLocation, _ p: inout ProxySection
+    ) {
+        if settingsKeyword(keyword, args, at, &p.settings, sectionName: p.kind.rawValue) { return }
+        switch keyword {
+        case "bind":
+            guard p.isFrontend else {
+                return warn(at, "'bind' ignored because backend '\(p.name)' has no frontend capability.")
+            }
+            guard let addresses = args.first else {
+                return alert(at, "'bind' expects [addr1]:port1[-end1]{,[addr]:port[-end]}... as arguments.")
+            }
+            p.binds += bindAddresses(addresses, at)
+            if args.count > 1 {
+                warn(
+                    at,
+                    "bind options '\(args.dropFirst().joined(separator: " "))' are not supported by this build and are ignored."
+                )
+            }
+        case "server":
+            guard p.isBackend else {
+                return alert(at, "'server' not allowed because frontend '\(p.name)' has no backend capability.")
+            }
+            if let server = serverLine(args, at) {
+                if p.servers.contains(where: { $0.name == server.name }) {
+                    alert(at, "'server' : another server named '\(server.name)' was already defined in the proxy.")
+                }
+                p.servers.append(server)
+            }
+        case "default_backend":
+            guard p.isFrontend else {
+                return warn(at, "'default_backend' ignored because backend '\(p.name)' has no frontend capability.")
+            }
+            p.defaultBackend = required(args, at, keyword)
+        case "stats":
+            stats(args, at, &p.stats)
+        case "description":
+            break
+        case "use_backend", "acl", "capture", "http-request", "http-response", "tcp-request", "tcp-response",
+            "errorfile", "redirect", "fullconn", "hash-type", "cookie", "monitor-uri":
+            warn(at, "'\(keyword)' is not supported by this build and is ignored.")
+        default:
+            alert(at, "unknown keyword '\(keyword)' in '\(p.kind.rawValue)' section")
+        }
+    }
+
+    private static let supportedOptions: Set<String> = [
+        "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
+        "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
+        "httpclose", "http-keep-alive", "log-health-checks", "abortonclose",
+    ]
+
+    private mutating func option(
+        _ name: String, _ args: [String], negated: Bool, _ at: ConfigLocation, _ s: inout ProxySettings
+    ) {
+        guard HAProxyConfigParser.supportedOptions.contains(name) else {
+            warn(at, "'option \(name)' is not supported by this build and is ignored.")
+            return
+        }
+        s.options[name] = !negated
+        switch name {
+        case "httplog":
+            s.httplogCLF = args.first == "clf"
+            if s.option("tcplog") { s.options["tcplog"] = false }
+        case "tcplog":
+            if s.option("httplog") { s.options["httplog"] = false }
+        case "httpchk":
+            guard !negated else {
+                s.httpCheck = nil
+                return
+            }
+            var check = HTTPCheck()
+            switch args.count {
+            case 0: break
+            case 1: check.uri = args[0]
+            default:
+                check.method = args[0]
+                check.uri = args[1]
+                if args.count > 2 {
+                    check.version = args.dropFirst(2).joined(separator: " ")
+                    if check.version.utf8.contains(0x0D) || check.version.utf8.contains(0x0A) {
+                        warn(
+                            at,
+                            "'option httpchk' : hiding headers or body at the end of the version string is "
+                                + "deprecated (HAProxy suggests 'http-check send'); they are sent as written.")
+                    }
+                }
+            }
+            s.httpCheck = check
+        default:
+            break
+        }
+    }
+
+    private mutating func timeout(_ args: [String], _ at: ConfigLocation, _ t: inout Timeouts) {
+        guard args.count >= 2 else { return alert(at, "'timeout' expects a name and a time.") }
+        guard let value = ConfigTime(args[1]) else {
+            return alert(
+                at, "'timeout \(args[0])' : unexpected character in '\(args[1])' (a number and us, ms, s, m, h or d).")
+        }
+        guard args.count == 2 else {
+            return alert(at, "'timeout \(args[0])' : unexpected extra argument '\(args[2])' after value '\(args[1])'.")
+        }
+        switch args[0] {
+        case "connect": t.connect = value
+        case "client": t.client = value
+        case "server": t.server = value
+        case "queue": t.queue = value
+        case "check": t.check = value
+        case "tunnel": t.tunnel = value
+        case "http-request": t.httpRequest = value
+        case "http-keep-alive": t.httpKeepAlive = value
+        case "client-fin": t.clientFin = value
+        case "server-fin": t.serverFin = value
+        case "tarpit":
+            warn(at, "'timeout tarpit' is not supported by this build and is ignored.")
+        default:
+            alert(
+                at,
+                "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '\(args[0])')"
+            )
+        }
+    }
+
+    private mutating func stats(_ args: [String], _ at: ConfigLocation, _ s: inout StatsSettings) {
+        guard let what = args.first else { return alert(at, "'stats' expects a keyword.") }
+        switch what {
+        case "enable": s.enabled = true
+        case "uri":
+            guard let uri = args.dropFirst().first, uri.hasPrefix("/") else {
+                return alert(at, "'stats uri' needs a URI prefix.")
+            }
+            s.uri = uri
+            s.enabled = true
+        case "auth":
+            guard let pair = args.dropFirst().first, let colon = pair.firstIndex(of: ":") else {
+                return alert(at, "'stats auth' needs a user:password account.")
+            }
+            s.credentials.append((String(pair[..<colon]), String(pair[pair.index(after: colon)...])))
+            s.enabled = true
+        case "realm":
+            s.realm = args.dropFirst().joined(separator: " ")
+            s.enabled = true
+        case "refresh":
+            guard let value = args.dropFirst().first.flatMap({ ConfigTime($0) }) else {
+                return alert(at, "'stats refresh' needs a time.")
+            }
+            s.refresh = value
+            s.enabled = true
+        case "hide-version":
+            s.hideVersion = true
+            s.enabled = true
+        case "admin", "show-node", "show-desc", "show-legends", "scope", "http-request":
+            warn(at, "'stats \(what)' is not supported by this build and is ignored.")
+        default:
+            alert(at, "'stats' : unknown stats parameter '\(what)'.")
+        }
+    }
+
+    // MARK: Values
+
+    private mutating func logTarget(_ args: [String], _ at: ConfigLocation) -> LogTarget? {
+        guard let addressText = args.first else {
+            alert(at, "'log' expects either <address[:port]> and <facility> or 'global' as arguments.")
+            return nil
+        }
+        var rest = Array(args.dropFirst())
+        var maxLength = HAProxySyslogHeader.defaultMaxLength
+        var format: HAProxyLogHeaderFormat?
+        if rest.first == "len" {
+            guard rest.count > 1, let n = Int(rest[1]), (80...65535).contains(n) else {
+                alert(at, "'log len' expects a value between 80 and 65535.")
+                return nil
+            }
+            maxLength = n
+            rest.removeFirst(2)
+        }
+        if rest.first == "format" {
+            guard rest.count > 1, let f = HAProxyLogHeaderFormat(rawValue: rest[1]) else {
+                alert(at, "'log format' expects one of local, rfc3164, rfc5424, priority, short, timed, iso, raw.")
+                return nil
+            }
+            format = f
+            rest.removeFirst(2)
+        }
+        if rest.first == "sample" {
+            warn(at, "'log … sample' is not supported by this build: every line is sent.")
+            rest.removeFirst(min(2, rest.count))
+        }
+        guard let facilityName = rest.first else {
+            alert(at, "'log' expects <facility> after the address.")
+            return nil
+        }
+        guard let facility = Facility(haproxyName: facilityName) else {
+            alert(at, "unknown log facility '\(facilityName)'")
+            return nil
+        }
+        var maxLevel = Severity.debug
+        var minLevel = Severity.emergency
+        if rest.count > 1 {
+            guard let level = Severity(name: rest[1]) else {
+                alert(at, "unknown optional log level '\(rest[1])'")
+                return nil
+            }
+            maxLevel = level
+        }
+        if rest.count > 2 {
+            guard let level = Severity(name: rest[2]) else {
+                alert(at, "unknown optional minimum log level '\(rest[2])'")
+                return nil
+            }
+            minLevel = level
+        }
+        guard let address = logAddress(addressText, at) else { return nil }
+        return LogTarget(
+            address: address, maxLength: maxLength, format: format, facility: facility, maxLevel: maxLevel,
+            minLevel: minLevel)
+    }
+
+    private mutating func logAddress(_ text: String, _ at: ConfigLocation) -> LogTarget.Address? {
+        if text.hasPrefix("/") { return .unix(path: text) }
+        if text.hasPrefix("unix@") { return .unix(path: String(text.dropFirst(5))) }
+        var rest = Substring(text)
+        var tcp = false
+        for prefix in ["udp@", "udp4@", "udp6@", "ipv4@", "ipv6@"] where rest.hasPrefix(prefix) {
+            rest = rest.dropFirst(prefix.count)
+        }
+        if rest.hasPrefix("tcp@") || rest.hasPrefix("tcp4@") || rest.hasPrefix("tcp6@") {
+            tcp = true
+            rest = rest.drop { $0 != "@" }.dropFirst()
+        }
+        guard let (host, port) = hostAndPort(String(rest)), let host else {
+            alert(at, "'log' : invalid address '\(text)'.")
+            return nil
+        }
+        return tcp ? .tcp(host: host, port: port ?? 514) : .udp(host: host, port: port ?? 514)
+    }
+
+    /// `HOST[:PORT]`, `[V6]:PORT`, `V6:PORT` (the last colon starts the port when there are several),
+    /// `:PORT` (host nil), `*:PORT`. Nil when malformed.
+    func hostAndPort(_ text: String) -> (String?, Int?)? {
+        var host: Substring
+        var portText: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
+            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { return nil }
+        } else if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        } else {
+            host = Substring(text)
+        }
+        var port: Int?
+        if let portText {
+            guard let p = Int(portText), (1...65535).contains(p) else { return nil }
+            port = p
+        }
+        if host.isEmpty || host == "*" { return (nil, port) }
+        guard HAProxyConfigParser.isAddressOrHostName(host) else { return nil }
+        return (String(host), port)
+    }
+
+    static func isAddressOrHostName(_ host: Substring) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, String(host), &v4) == 1 || inet_pton(AF_INET6, String(host), &v6) == 1 { return true }
+        // A name: letters, digits, dots and dashes, not only digits and dots (999.1.1.1 is a bad address).
+        let allowed = host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+        return allowed && host.contains { $0.isLetter } && !host.hasPrefix("-")
+    }
+
+    private mutating func bindAddresses(_ text: String, _ at: ConfigLocation) -> [BindAddress] {
+        var result: [BindAddress] = []
+        for item in text.split(separator: ",") {
+            var address = String(item)
+            for prefix in ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"] where address.hasPrefix(prefix) {
+                address.removeFirst(prefix.count)
+            }
+            // A port range: `:8000-8002`.
+            var last: Int?
+            if let colon = address.lastIndex(of: ":"), let dash = address[colon...].firstIndex(of: "-") {
+                guard let end = Int(address[address.index(after: dash)...]), (1...65535).contains(end) else {
+                    alert(at, "invalid port range in '\(item)'")
+                    continue
+                }
+                last = end
+                address = String(address[..<dash])
+            }
+            guard let (host, port) = hostAndPort(address), let port else {
+                alert(at, "'bind' : invalid address: '\(item)' (expected [address]:port)")
+                continue
+            }
+            let end = last ?? port
+            guard end >= port, end - port < 1024 else {
+                alert(at, "invalid port range in '\(item)'")
+                continue
+            }
+            for p in port...end { result.append(BindAddress(host: host, port: p)) }
+        }
+        return result
+    }
+
+    private mutating func serverLine(_ args: [String], _ at: ConfigLocation) -> ServerLine? {
+        guard args.count >= 2 else {
+            alert(at, "'server' expects <name> and <addr>[:<port>] as arguments.")
+            return nil
+        }
+        guard let (hostOrNil, port) = hostAndPort(args[1]), let host = hostOrNil else {
+            alert(at, "'server \(args[0])' : invalid address: '\(args[1])'")
+            return nil
+        }
+        var server = ServerLine(name: args[0], host: host, port: port, location: at)
+        var i = 2
+        func value(_ keyword: String) -> String? {
+            guard i + 1 < args.count else {
+                alert(at, "'server \(server.name)' : '\(keyword)' expects a value.")
+                return nil
+            }
+            i += 1
+            return args[i]
+        }
+        func count(_ keyword: String, _ range: ClosedRange<Int>) -> Int? {
+            guard let text = value(keyword) else { return nil }
+            guard let n = Int(text), range.contains(n) else {
+                alert(
+                    at,
+                    "'server \(server.name)' : '\(keyword)' expects an integer between \(range.lowerBound) and \(range.upperBound), not '\(text)'."
+                )
+                return nil
+            }
+            return n
+        }
+        func time(_ keyword: String) -> ConfigTime? {
+            guard let text = value(keyword) else { return nil }
+            guard let t = ConfigTime(text), t.microseconds > 0 else {
+                alert(at, "'server \(server.name)' : '\(keyword)' expects a positive time, not '\(text)'.")
+                return nil
+            }
+            return t
+        }
+        while i < args.count {
+            let word = args[i]
+            switch word {
+            case "check": server.check = true
+            case "no-check": server.check = false
+            case "port": if let n = count(word, 1...65535) { server.checkPort = n }
+            case "addr":
+                if let text = value(word) {
+                    if HAProxyConfigParser.isAddressOrHostName(Substring(text)) {
+                        server.checkAddress = text
+                    } else {
+                        alert(at, "'server \(server.name)' : invalid 'addr' '\(text)'.")
+                    }
+                }
+            case "inter": if let t = time(word) { server.inter = t }
+            case "fastinter": if let t = time(word) { server.fastinter = t }
+            case "downinter": if let t = time(word) { server.downinter = t }
+            case "rise": if let n = count(word, 1...Int(Int32.max)) { server.rise = n }
+            case "fall": if let n = count(word, 1...Int(Int32.max)) { server.fall = n }
+            case "weight": if let n = count(word, 0...256) { server.weight = n }
+            case "maxconn": if let n = count(word, 0...Int(Int32.max)) { server.maxconn = n }
+            case "backup": server.backup = true
+            case "disabled": server.disabled = true
+            case "enabled": server.disabled = false
+            case "send-proxy", "send-proxy-v2", "ssl", "verify", "sni", "cookie", "slowstart", "observe",
+                "on-error", "resolvers", "init-addr", "agent-check", "agent-port", "agent-inter", "track",
+                "maxqueue", "minconn", "check-ssl", "id":
+                warn(at, "'server \(server.name)' : '\(word)' is not supported by this build and is ignored.")
+                // Those that take a value: skip it.
+                if [
+                    "verify", "sni", "cookie", "slowstart", "observe", "on-error", "resolvers", "init-addr",
+                    "agent-port", "agent-inter", "track", "maxqueue", "minconn", "id",
+                ].contains(word) {
+                    i += 1
+                }
+            default:
+                alert(at, "'server \(server.name)' unknown keyword '\(word)'.")
+            }
+            i += 1
+        }
+        return server
+    }
+
+    private mutating func number(_ args: [String], _ at: ConfigLocation, _ keyword: String, range: ClosedRange<Int>)
+        -> Int?
+    {
+        guard let text = args.first, let n = Int(text), range.contains(n) else {
+            alert(
+                at,
+                "'\(keyword)' expects an integer argument between \(range.lowerBound) and \(range.upperBound), not '\(args.first ?? "")'."
+            )
+            return nil
+        }
+        return n
+    }
+
+    private mutating func required(_ args: [String], _ at: ConfigLocation, _ keyword: String) -> String? {
+        guard let value = args.first else {
+            alert(at, "'\(keyword)' expects an argument.")
+            return nil
+        }
+        return value
+    }
+
+    /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
+    private mutating func checkReferences() {
+        for p in configuration.proxies {
+            if let name = p.defaultBackend, !configuration.proxies.contains(where: { $0.name == name && $0.isBackend })
+            {
+                alert(
+                    p.location, "\(p.kind.rawValue) '\(p.name)' : unable to find required default_backend: '\(name)'.")
+            }
+            if p.isFrontend && p.binds.isEmpty {
+                alert(
+                    p.location,
+                    "\(p.kind.rawValue) '\(p.name)' has no 'bind' directive. Please declare it as a backend if this was intended."
+                )
+            }
+            if p.settings.option("httplog") && p.settings.mode == .tcp {
+                warn(
+                    p.location,
+                    "'option httplog' not usable with \(p.kind.rawValue) '\(p.name)' (needs 'mode http'). Falling back to 'option tcplog'."
+                )
+            }
+        }
+    }
+
+    private mutating func alert(_ at: ConfigLocation, _ message: String) {
+        alerts.append(ConfigProblem(level: .alert, location: at, message: message))
+    }
+
+    private mutating func warn(_ at: ConfigLocation, _ message: String) {
+        configuration.warnings.append(ConfigProblem(level: .warning, location: at, message: message))
+    }
+
+    static func hostName() -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Every alert of a refused configuration, with the warnings read until then.
+public struct ConfigProblems: Error, Sendable, CustomStringConvertible {
+    public var alerts: [ConfigProblem]
+    public var warnings: [ConfigProblem]
+    public var description: String { alerts.map(\.description).joined(separator: "\n") }
+}

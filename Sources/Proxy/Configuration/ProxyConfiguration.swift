@@ -1,0 +1,223 @@
+import SyslogProtocol
+
+/// A place in a configuration file.
+public struct ConfigLocation: Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var description: String { "\(file):\(line)" }
+}
+
+/// An alert (the file cannot be used) or a warning, worded as `haproxy -c` words its own:
+/// `parsing [haproxy.cfg:7] : message`.
+public struct ConfigProblem: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Level: String, Sendable { case alert = "ALERT", warning = "WARNING" }
+    public var level: Level
+    public var location: ConfigLocation
+    public var message: String
+    public var description: String { "[\(level.rawValue)] parsing [\(location)] : \(message)" }
+}
+
+/// A duration as haproxy.cfg writes it (`5000ms`, `50s`, `2m`; a bare number is milliseconds), kept in
+/// microseconds.
+public struct ConfigTime: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var microseconds: Int64
+    public init(microseconds: Int64) { self.microseconds = microseconds }
+    public static func milliseconds(_ ms: Int64) -> ConfigTime { ConfigTime(microseconds: ms * 1000) }
+    public var milliseconds: Int64 { microseconds / 1000 }
+    public static func < (a: ConfigTime, b: ConfigTime) -> Bool { a.microseconds < b.microseconds }
+    public var description: String {
+        microseconds % 1000 == 0 ? "\(microseconds / 1000)ms" : "\(microseconds)us"
+    }
+
+    /// `123`, `123ms`, `1.5s` is not accepted by HAProxy (integers only); units us, ms, s, m, h, d.
+    public init?(_ text: some StringProtocol) {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, let value = Int64(digits) else { return nil }
+        let factor: Int64
+        switch text.dropFirst(digits.count) {
+        case "", "ms": factor = 1000
+        case "us": factor = 1
+        case "s": factor = 1_000_000
+        case "m": factor = 60_000_000
+        case "h": factor = 3_600_000_000
+        case "d": factor = 86_400_000_000
+        default: return nil
+        }
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        guard !overflow else { return nil }
+        microseconds = product
+    }
+}
+
+/// One `log` target: `log 127.0.0.1 local0 info`, `log /dev/log len 2048 format rfc5424 daemon notice err`.
+public struct LogTarget: Hashable, Sendable {
+    public enum Address: Hashable, Sendable {
+        case udp(host: String, port: Int)
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+    }
+    public var address: Address
+    public var maxLength: Int
+    public var format: HAProxyLogHeaderFormat?
+    public var facility: Facility
+    /// Lines above this severity (less severe) are not sent.
+    public var maxLevel: Severity
+    /// Lines below this severity (more severe) are sent at it.
+    public var minLevel: Severity
+}
+
+/// How the proxy forwards: layer 4 or HTTP.
+public enum ProxyMode: String, Hashable, Sendable { case tcp, http }
+
+/// `balance …`.
+public enum BalanceAlgorithm: String, Hashable, Sendable {
+    case roundrobin, staticRoundRobin = "static-rr", leastconn, source, first
+}
+
+/// The timeouts a proxy may set.
+public struct Timeouts: Hashable, Sendable {
+    public var connect: ConfigTime?
+    public var client: ConfigTime?
+    public var server: ConfigTime?
+    public var queue: ConfigTime?
+    public var check: ConfigTime?
+    public var tunnel: ConfigTime?
+    public var httpRequest: ConfigTime?
+    public var httpKeepAlive: ConfigTime?
+    public var clientFin: ConfigTime?
+    public var serverFin: ConfigTime?
+}
+
+/// What a `defaults` section sets and the proxies after it inherit (and may override).
+public struct ProxySettings: Hashable, Sendable {
+    public var mode: ProxyMode = .tcp
+    /// `log global` (the global targets) and the proxy's own `log` lines.
+    public var logGlobal = false
+    public var logs: [LogTarget] = []
+    /// `option NAME` / `no option NAME`, the last one read wins.
+    public var options: [String: Bool] = [:]
+    /// `option httplog clf`.
+    public var httplogCLF = false
+    /// `option httpchk [METHOD] [URI] [VERSION]` as written (HAProxy's escapes applied).
+    public var httpCheck: HTTPCheck?
+    public var httpCheckExpect: HTTPCheckExpect?
+    public var retries = 3
+    public var maxconn: Int?
+    public var timeouts = Timeouts()
+    public var balance: BalanceAlgorithm = .roundrobin
+
+    public func option(_ name: String) -> Bool { options[name] ?? false }
+}
+
+/// `option httpchk`: the request a check sends.
+public struct HTTPCheck: Hashable, Sendable {
+    public var method = "OPTIONS"
+    public var uri = "/"
+    /// The version string, and anything written after it (the seed's `HTTP/1.1\r\nHost:\ www`), sent as is.
+    public var version = "HTTP/1.0"
+}
+
+/// `http-check expect [!] status|string|rstatus|rstring PATTERN`.
+public struct HTTPCheckExpect: Hashable, Sendable {
+    public var negated: Bool
+    public var kind: String
+    public var pattern: String
+}
+
+/// `bind [ADDRESS]:PORT[-PORT][,…]`.
+public struct BindAddress: Hashable, Sendable {
+    /// nil: every address.
+    public var host: String?
+    public var port: Int
+}
+
+/// One `server` line.
+public struct ServerLine: Hashable, Sendable {
+    public var name: String
+    public var host: String
+    /// nil: the port the client connected to (HAProxy's "no port" form).
+    public var port: Int?
+    public var check = false
+    public var checkPort: Int?
+    public var checkAddress: String?
+    public var inter: ConfigTime = .milliseconds(2000)
+    public var fastinter: ConfigTime?
+    public var downinter: ConfigTime?
+    public var rise = 2
+    public var fall = 3
+    public var weight = 1
+    public var backup = false
+    public var maxconn: Int?
+    public var disabled = false
+    public var location: ConfigLocation
+}
+
+/// A `frontend`, `backend` or `listen` section.
+public struct ProxySection: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable { case frontend, backend, listen }
+    public var kind: Kind
+    public var name: String
+    public var settings: ProxySettings
+    public var binds: [BindAddress] = []
+    public var servers: [ServerLine] = []
+    public var defaultBackend: String?
+    public var stats = StatsSettings()
+    public var location: ConfigLocation
+
+    public var isFrontend: Bool { kind != .backend }
+    public var isBackend: Bool { kind != .frontend }
+}
+
+/// `stats …` in a proxy.
+public struct StatsSettings: Hashable, Sendable {
+    public var enabled = false
+    public var uri = "/haproxy?stats"
+    public var credentials: [(user: String, password: String)] = []
+    public var realm: String?
+    public var refresh: ConfigTime?
+    public var hideVersion = false
+
+    public static func == (a: StatsSettings, b: StatsSettings) -> Bool {
+        a.enabled == b.enabled && a.uri == b.uri && a.realm == b.realm && a.refresh == b.refresh
+            && a.hideVersion == b.hideVersion && a.credentials.map(\.user) == b.credentials.map(\.user)
+            && a.credentials.map(\.password) == b.credentials.map(\.password)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(enabled)
+        hasher.combine(uri)
+        for c in credentials {
+            hasher.combine(c.user)
+            hasher.combine(c.password)
+        }
+    }
+}
+
+/// The `global` section.
+public struct GlobalSettings: Hashable, Sendable {
+    public var logs: [LogTarget] = []
+    /// `log-send-hostname [NAME]`: nil when absent; the machine's name when given without one.
+    public var logSendHostname: String?
+    public var logTag = "haproxy"
+    public var maxconn: Int?
+    public var daemon = false
+    public var pidfile: String?
+    public var chroot: String?
+    public var user: String?
+    public var group: String?
+    public var nbthread: Int?
+    public var node: String?
+    public var description: String?
+}
+
+/// A haproxy.cfg read into values.
+public struct ProxyConfiguration: Sendable {
+    public var global = GlobalSettings()
+    public var proxies: [ProxySection] = []
+    public var warnings: [ConfigProblem] = []
+    public var files: [String] = []
+
+    public init() {}
+
+    public func proxy(named name: String) -> ProxySection? { proxies.first { $0.name == name } }
+}
