@@ -1,0 +1,77 @@
+/// One server's health as HAProxy's checks keep it: a counter from 0 to rise + fall - 1, the server UP while it
+/// is at least `rise`. A success raises it (the server comes UP when it reaches `rise`); a failure while UP
+/// lowers it, and the failure that would take it below `rise` takes the server DOWN with the counter at 0; a
+/// failure while DOWN resets it to 0. A server starts UP at `rise` (so one failed first check takes it down, as
+/// in HAProxy), and the time to the next check is `inter` when steady, `fastinter` in transition (not yet
+/// checked, going up or going down) and `downinter` while fully DOWN, each falling back to `inter`.
+public struct HealthState: Hashable, Sendable {
+    public let rise: Int
+    public let fall: Int
+    public private(set) var health: Int
+    public private(set) var isUp: Bool
+    private let inter: ConfigTime
+    private let fastinter: ConfigTime?
+    private let downinter: ConfigTime?
+
+    /// What a check result did to the server.
+    public enum Transition: Hashable, Sendable {
+        case none
+        case wentUp
+        case wentDown
+    }
+
+    public init(rise: Int, fall: Int, inter: ConfigTime, fastinter: ConfigTime? = nil, downinter: ConfigTime? = nil) {
+        self.rise = max(1, rise)
+        self.fall = max(1, fall)
+        self.inter = inter
+        self.fastinter = fastinter
+        self.downinter = downinter
+        health = self.rise
+        isUp = true
+    }
+
+    public init(_ server: ServerLine) {
+        self.init(
+            rise: server.rise, fall: server.fall, inter: server.inter, fastinter: server.fastinter,
+            downinter: server.downinter)
+    }
+
+    private var top: Int { rise + fall - 1 }
+
+    public mutating func record(success: Bool) -> Transition {
+        if success {
+            guard health < top else { return .none }
+            health += 1
+            if !isUp && health >= rise {
+                isUp = true
+                health = top
+                return .wentUp
+            }
+            return .none
+        }
+        if !isUp {
+            health = 0
+            return .none
+        }
+        if health > rise {
+            health -= 1
+            return .none
+        }
+        health = 0
+        isUp = false
+        return .wentDown
+    }
+
+    /// When the next check is due.
+    public var nextInterval: ConfigTime {
+        if isUp && health == top { return inter }
+        if !isUp && health == 0 { return downinter ?? inter }
+        return fastinter ?? inter
+    }
+
+    /// The `health/threshold` HAProxy prints in health-check log lines and on the stats page, e.g. `2/3` going
+    /// down or `1/2` coming up.
+    public var progress: (value: Int, threshold: Int) {
+        isUp ? (health - rise + 1, fall) : (health, rise)
+    }
+}

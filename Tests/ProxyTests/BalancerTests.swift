@@ -1,0 +1,152 @@
+import Testing
+
+@testable import Proxy
+
+@Suite("Balancing")
+struct BalancerTests {
+    func balancer(_ algorithm: BalanceAlgorithm, _ weights: [Int], backups: Set<Int> = [], allBackups: Bool = false)
+        -> Balancer
+    {
+        Balancer(
+            algorithm: algorithm,
+            servers: weights.enumerated().map {
+                Balancer.Server(name: "s\($0.offset)", weight: $0.element, backup: backups.contains($0.offset))
+            }, allBackups: allBackups)
+    }
+
+    @Test func roundRobinGivesEachItsWeightSpreadEvenly() {
+        var b = balancer(.roundrobin, [5, 1, 1])
+        let first = (0..<7).compactMap { _ in b.pick() }
+        #expect(first == [0, 0, 1, 0, 2, 0, 0], "smooth: the heavy server's turns are spread, not in a burst")
+        var counts = [0, 0, 0]
+        for _ in 0..<700 { if let i = b.pick() { counts[i] += 1 } }
+        #expect(counts == [500, 100, 100])
+    }
+
+    @Test func theSeedsTwoEqualServersAlternate() {
+        var b = balancer(.roundrobin, [10, 10])
+        #expect((0..<6).compactMap { _ in b.pick() } == [0, 1, 0, 1, 0, 1])
+    }
+
+    @Test func weightZeroTakesNoNewSessionsAndDownServersAreSkipped() {
+        var b = balancer(.roundrobin, [0, 3, 1])
+        #expect(!(0..<100).contains { _ in b.pick() == 0 })
+        b.setUp(1, false)
+        #expect((0..<10).allSatisfy { _ in b.pick() == 2 })
+        b.setUp(2, false)
+        #expect(b.pick() == nil, "no usable server: HAProxy's <NOSRV>")
+    }
+
+    @Test func backupsOnlyWhenNoActiveServerIsUp() {
+        var b = balancer(.roundrobin, [1, 1, 1, 1], backups: [2, 3])
+        #expect((0..<20).allSatisfy { _ in (b.pick() ?? -1) < 2 })
+        b.setUp(0, false)
+        b.setUp(1, false)
+        #expect((0..<20).allSatisfy { _ in b.pick() == 2 }, "only the first backup without allbackups")
+        var all = balancer(.roundrobin, [1, 1, 1, 1], backups: [2, 3], allBackups: true)
+        all.setUp(0, false)
+        all.setUp(1, false)
+        #expect(Set((0..<20).compactMap { _ in all.pick() }) == [2, 3])
+        b.setUp(0, true)
+        #expect(b.pick() == 0, "back to the active server as soon as one is up")
+    }
+
+    @Test func leastconnPrefersTheLightestAndRotatesAmongEquals() {
+        var b = balancer(.leastconn, [1, 1, 1])
+        for _ in 0..<3 { b.opened(0) }
+        b.opened(1)
+        #expect(b.pick() == 2)
+        b.opened(2)
+        #expect(b.pick() == 1, "1 and 2 tie: round-robin goes on past 2")
+        var equal = balancer(.leastconn, [1, 1, 1])
+        #expect((0..<6).compactMap { _ in equal.pick() } == [0, 1, 2, 0, 1, 2])
+        var weighted = balancer(.leastconn, [2, 1])
+        weighted.opened(0)
+        #expect(weighted.pick() == 0, "(1+1)/2 is lighter than (0+1)/1: weights count")
+    }
+
+    @Test func sourceKeepsAClientOnItsServerAndSpreadsClientsByWeight() {
+        var b = balancer(.source, [3, 1])
+        let client: [UInt8] = [10, 0, 0, 42]
+        let first = b.pick(client: client)
+        #expect((0..<10).allSatisfy { _ in b.pick(client: client) == first })
+        var counts = [0, 0]
+        for n in 0..<4000 {
+            if let i = b.pick(client: [10, UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)]) {
+                counts[i] += 1
+            }
+        }
+        #expect(abs(counts[0] - 3000) < 200 && abs(counts[1] - 1000) < 200, "\(counts)")
+    }
+
+    @Test func firstFillsServersInOrderUpToTheirMaxconn() {
+        var b = Balancer(
+            algorithm: .first,
+            servers: [
+                Balancer.Server(name: "a", weight: 1, maxconn: 2), Balancer.Server(name: "b", weight: 1, maxconn: 2),
+            ])
+        var picks: [Int] = []
+        for _ in 0..<4 {
+            if let i = b.pick() {
+                picks.append(i)
+                b.opened(i)
+            }
+        }
+        #expect(picks == [0, 0, 1, 1])
+        #expect(b.pick() == nil, "every slot taken")
+        b.closed(0)
+        #expect(b.pick() == 0)
+    }
+
+    @Test func redispatchPicksAnotherServerThanTheOneThatFailed() {
+        var b = balancer(.roundrobin, [1, 1])
+        #expect((0..<10).allSatisfy { _ in b.pick(excluding: 0) == 1 })
+        var single = balancer(.roundrobin, [1])
+        #expect(single.pick(excluding: 0) == 0, "with one server the retry goes to it again")
+    }
+}
+
+@Suite("Health checks: rise and fall")
+struct HealthStateTests {
+    @Test func aSteadyServerGoesDownAfterFallFailuresAndUpAfterRiseSuccesses() {
+        var h = HealthState(rise: 2, fall: 3, inter: .milliseconds(2000), fastinter: .milliseconds(500))
+        #expect(h.isUp && h.health == 2)
+        #expect(h.record(success: true) == .none)
+        #expect(h.record(success: true) == .none)
+        #expect(h.health == 4 && h.nextInterval == .milliseconds(2000), "steady: inter")
+        #expect(h.record(success: false) == .none)
+        #expect(h.progress == (2, 3) && h.nextInterval == .milliseconds(500), "going down: fastinter")
+        #expect(h.record(success: false) == .none)
+        #expect(h.record(success: false) == .wentDown)
+        #expect(!h.isUp && h.health == 0)
+        #expect(h.record(success: true) == .none)
+        #expect(h.progress == (1, 2))
+        #expect(h.record(success: false) == .none && h.health == 0, "a failure while down starts over")
+        #expect(h.record(success: true) == .none)
+        #expect(h.record(success: true) == .wentUp)
+        #expect(h.isUp && h.health == 4)
+    }
+
+    @Test func aServerThatFailsItsFirstCheckIsDownAtOnce() {
+        var h = HealthState(rise: 2, fall: 3, inter: .milliseconds(2000))
+        #expect(h.record(success: false) == .wentDown)
+    }
+
+    @Test func downIsNoticedWithinInterPlusFastintersWithAManualClock() {
+        // The seed's servers: inter 2000ms rise 2 fall 3 (no fastinter: inter throughout).
+        var h = HealthState(rise: 2, fall: 3, inter: .milliseconds(2000), downinter: .milliseconds(10_000))
+        var clock: Int64 = 0
+        while h.health < 4 {
+            _ = h.record(success: true)
+            clock += h.nextInterval.milliseconds
+        }
+        let failedAt = clock
+        var transition = HealthState.Transition.none
+        while transition == .none {
+            clock += h.nextInterval.milliseconds
+            transition = h.record(success: false)
+        }
+        #expect(transition == .wentDown && clock - failedAt == 3 * 2000, "fall × inter")
+        #expect(h.nextInterval == .milliseconds(10_000), "fully down: downinter")
+    }
+}
