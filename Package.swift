@@ -53,6 +53,7 @@ let package = Package(
                 "SyslogProtocol", "HAProxyLog", "LogCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -126,7 +127,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxyTests",
-            dependencies: ["Proxy", "SyslogProtocol", "TestSupport"]
+            dependencies: [
+                "Proxy", "SyslogProtocol", "HAProxyLog", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "LogQueryTests",

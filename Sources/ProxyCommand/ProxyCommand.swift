@@ -1,4 +1,6 @@
 import ArgumentParser
+import Dispatch
+import Foundation
 import Proxy
 
 #if canImport(Glibc)
@@ -17,8 +19,12 @@ struct ProxyCommand: ParsableCommand {
             escapes and time units) and checks it like haproxy -c: `proxy -c -f haproxy.cfg` prints each \
             warning and alert with its file and line, then "Configuration file is valid" (exit 0) or the fatal \
             errors (exit 1). A keyword this build does not carry out is a warning naming it, never silently \
-            ignored. Forwarding, health checks and logging sessions are not in this build yet: without -c the \
-            proxy checks the configuration and exits with an error rather than pretend to run.
+            ignored. Without -c it runs in the foreground: each frontend/listen bind accepts TCP connections, \
+            its backend's balancer (roundrobin, static-rr, leastconn, source, first; backup servers) picks a \
+            server, connections are retried (option redispatch moves the last retry), both directions are \
+            relayed with back-pressure and half-close, and each session is logged as an option tcplog line to \
+            the log targets. SIGTERM, SIGINT and SIGUSR1 stop it. Not in this build yet: health checks, HTTP \
+            mode (relayed as TCP, with a warning), maxconn queues, the stats page.
             """,
         version: Proxy.version
     )
@@ -31,6 +37,12 @@ struct ProxyCommand: ParsableCommand {
 
     @Flag(name: .customShort("q"), help: "Quiet: print no warnings, only alerts.")
     var quiet = false
+
+    @Option(name: .customShort("p"), help: "Write the process id to this file.")
+    var pidFile: String?
+
+    @Flag(name: .customLong("db", withSingleDash: true), help: "Stay in the foreground (this build always does).")
+    var foreground = false
 
     mutating func validate() throws {
         if configFiles.isEmpty { throw ValidationError("No configuration file: use -f FILE.") }
@@ -51,12 +63,73 @@ struct ProxyCommand: ParsableCommand {
             print("Configuration file is valid")
             return
         }
-        report("[ALERT] proxy: forwarding is not implemented in this build; the configuration is valid.")
-        throw ExitCode(1)
+        try serve(loaded)
+    }
+
+    private func serve(_ configuration: ProxyConfiguration) throws {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGUSR1, SIG_IGN)
+        let runtime = try ProxyRuntime(configuration: configuration)
+        for note in runtime.notes { report("[WARNING] \(note)") }
+        let started = DispatchSemaphore(value: 0)
+        let outcome = LockedResult()
+        Task {
+            do {
+                let bound = try await runtime.start()
+                outcome.set(
+                    "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", "))
+            } catch {
+                outcome.set(nil, failure: "\(error)")
+            }
+            started.signal()
+        }
+        started.wait()
+        if let failure = outcome.failure {
+            report("[ALERT] cannot start: \(failure)")
+            throw ExitCode(1)
+        }
+        report("[NOTICE] proxy \(Proxy.version): \(outcome.text ?? "")")
+        if let pidFile, let f = fopen(pidFile, "w") {
+            fputs("\(getpid())\n", f)
+            fclose(f)
+        }
+        let done = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT, SIGUSR1] {
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        let stopped = DispatchSemaphore(value: 0)
+        Task {
+            try? await runtime.stop()
+            stopped.signal()
+        }
+        stopped.wait()
+        if let pidFile { unlink(pidFile) }
+        withExtendedLifetime(sources) {}
     }
 }
 
 func report(_ text: String) {
     var line = text + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+/// What the start task reports to the command's thread.
+final class LockedResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storedText: String?
+    private var storedFailure: String?
+    func set(_ text: String?, failure: String? = nil) {
+        lock.withLock {
+            storedText = text
+            storedFailure = failure
+        }
+    }
+    var text: String? { lock.withLock { storedText } }
+    var failure: String? { lock.withLock { storedFailure } }
 }

@@ -100,14 +100,55 @@ public enum Peers {
 
     /// Sends `request` to 127.0.0.1:port and returns everything the peer sends back until it closes (or 5 s pass).
     public static func exchange(port: Int, _ request: [UInt8], halfClose: Bool = false) throws -> [UInt8] {
+        let fd = try connectLoopback(port: port, timeoutSeconds: 5)
+        defer { close(fd) }
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        if halfClose { shutdown(fd, Int32(SHUT_WR)) }
+        return readUntilClosed(fd)
+    }
+
+    /// Sends `request` to 127.0.0.1:port from another thread (then half-closes) while reading everything the peer
+    /// sends back until it closes (or 10 s pass without a byte): for payloads larger than the socket buffers.
+    public static func exchangeStreaming(port: Int, _ request: [UInt8]) throws -> [UInt8] {
+        let fd = try connectLoopback(port: port, timeoutSeconds: 10)
+        defer { close(fd) }
+        let sender = Thread {
+            var offset = 0
+            while offset < request.count {
+                let n = request.withUnsafeBytes { bytes -> Int in
+                    guard let base = bytes.baseAddress else { return -1 }
+                    return send(fd, base + offset, bytes.count - offset, 0)
+                }
+                if n <= 0 { break }
+                offset += n
+            }
+            shutdown(fd, Int32(SHUT_WR))
+        }
+        sender.start()
+        return readUntilClosed(fd)
+    }
+
+    /// Everything `fd` receives until the peer closes (or the receive timeout passes).
+    static func readUntilClosed(_ fd: Int32) -> [UInt8] {
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response.append(contentsOf: buffer[..<n])
+        }
+        return response
+    }
+
+    /// A TCP socket connected to 127.0.0.1:port whose reads give up after `timeoutSeconds` of silence.
+    static func connectLoopback(port: Int, timeoutSeconds: Int) throws -> Int32 {
         #if canImport(Darwin)
             let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #endif
         guard fd >= 0 else { throw PeerFailed(description: "socket: errno \(errno)") }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -118,17 +159,12 @@ public enum Peers {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { throw PeerFailed(description: "connect to \(port): errno \(errno)") }
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        if halfClose { shutdown(fd, Int32(SHUT_WR)) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            response.append(contentsOf: buffer[..<n])
+        guard connected == 0 else {
+            let e = errno
+            close(fd)
+            throw PeerFailed(description: "connect to \(port): errno \(e)")
         }
-        return response
+        return fd
     }
 
     /// Polls `condition` every 20 ms until it holds or `seconds` pass.

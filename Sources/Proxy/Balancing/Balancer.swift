@@ -8,8 +8,8 @@
 ///   `source`: the client address hashed onto the servers' weights (the same client keeps its server while the
 ///   set of usable servers stays the same); `first`: the first server in declaration order with a free slot.
 ///
-/// Not Sendable: it lives on the loop that accepts the backend's sessions.
-public struct Balancer {
+/// Shared by the sessions of a backend behind a lock (see `ProxyRuntime`).
+public struct Balancer: Sendable {
     public struct Server: Hashable, Sendable {
         public var name: String
         public var weight: Int

@@ -1,0 +1,346 @@
+import HAProxyLog
+import LogCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SyslogProtocol
+
+/// The running proxy, layer 4: each `frontend`/`listen` bind accepts connections, its backend's balancer picks a
+/// server, the proxy connects (retrying on failure, `option redispatch` moving the last retry to another server),
+/// relays both ways with back-pressure and half-close, and when both sides have closed logs one `option tcplog`
+/// line through the proxy's `log` targets (HAProxyLog formats it). `mode http` proxies are relayed as TCP by this
+/// build (a warning at start says so).
+public final class ProxyRuntime: Sendable {
+    private let configuration: ProxyConfiguration
+    private let group: MultiThreadedEventLoopGroup
+    private let channels = NIOLockedValueBox<[any Channel]>([])
+    private let counters = Counters()
+    public let notes: [String]
+    private let frontends: [Frontend]
+
+    /// Live counts for the log's `actconn/feconn/beconn/srv_conn`.
+    final class Counters: Sendable {
+        let state = NIOLockedValueBox([String: Int]())
+        func change(_ key: String, by delta: Int) -> Int {
+            state.withLockedValue { d in
+                let v = (d[key] ?? 0) + delta
+                d[key] = v
+                return v
+            }
+        }
+        func value(_ key: String) -> Int { state.withLockedValue { $0[key] ?? 0 } }
+    }
+
+    /// A backend as the sessions share it: its servers' addresses and its balancer, behind a lock.
+    final class Backend: Sendable {
+        let name: String
+        let servers: [ServerLine]
+        let addresses: [SocketAddress?]
+        let balancer: NIOLockedValueBox<Balancer>
+        let retries: Int
+        let redispatch: Bool
+        let connectTimeout: TimeAmount
+        let serverTimeout: TimeAmount?
+        let tcpKeepAlive: Bool
+
+        init(_ section: ProxySection) {
+            name = section.name
+            servers = section.servers
+            addresses = section.servers.map { s in
+                s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.host, port: $0) }
+            }
+            balancer = NIOLockedValueBox(Balancer(section))
+            retries = section.settings.retries
+            redispatch = section.settings.option("redispatch")
+            connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
+            serverTimeout = ProxyRuntime.amount(section.settings.timeouts.server)
+            tcpKeepAlive = section.settings.option("tcpka") || section.settings.option("srvtcpka")
+        }
+    }
+
+    struct Frontend: Sendable {
+        let section: ProxySection
+        let backend: Backend?
+        let log: LogEmitter
+        let clientTimeout: TimeAmount?
+        let tcpKeepAlive: Bool
+        let dontLogNull: Bool
+    }
+
+    public init(configuration: ProxyConfiguration, threads: Int? = nil) throws {
+        self.configuration = configuration
+        group = MultiThreadedEventLoopGroup(
+            numberOfThreads: threads ?? configuration.global.nbthread ?? System.coreCount)
+        var backends: [String: Backend] = [:]
+        for p in configuration.proxies where p.isBackend { backends[p.name] = Backend(p) }
+        var notes: [String] = []
+        var frontends: [Frontend] = []
+        for p in configuration.proxies where p.isFrontend {
+            let backendName = p.kind == .listen ? p.name : p.defaultBackend
+            let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
+            if p.settings.mode == .http {
+                notes.append("\(p.kind.rawValue) '\(p.name)': mode http is relayed as TCP by this build")
+            }
+            frontends.append(
+                Frontend(
+                    section: p, backend: backendName.flatMap { backends[$0] },
+                    log: try LogEmitter(targets: targets, global: configuration.global),
+                    clientTimeout: ProxyRuntime.amount(p.settings.timeouts.client),
+                    tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
+                    dontLogNull: p.settings.option("dontlognull")))
+        }
+        self.frontends = frontends
+        self.notes = notes
+    }
+
+    static func amount(_ t: ConfigTime?) -> TimeAmount? { t.map { .microseconds($0.microseconds) } }
+
+    /// Binds every frontend; returns the bound addresses and logs each proxy's start, as HAProxy does.
+    public func start() async throws -> [SocketAddress] {
+        var bound: [SocketAddress] = []
+        for frontend in frontends {
+            for bind in frontend.section.binds {
+                let counters = self.counters
+                let channel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .childChannelOption(.allowRemoteHalfClosure, value: true)
+                    .childChannelOption(.socketOption(.so_keepalive), value: frontend.tcpKeepAlive ? 1 : 0)
+                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            // The session starts once the accepted channel is active.
+                            let session = Session(frontend: frontend, counters: counters, client: channel)
+                            try channel.pipeline.syncOperations.addHandler(SessionStarter(session))
+                        }
+                    }
+                    .bind(host: bind.host ?? "0.0.0.0", port: bind.port).get()
+                channels.withLockedValue { $0.append(channel) }
+                if let address = channel.localAddress { bound.append(address) }
+            }
+            frontend.log.send("Proxy \(frontend.section.name) started.", severity: .notice)
+        }
+        return bound
+    }
+
+    /// Stops accepting, closes what is open and ends the event loops.
+    public func stop() async throws {
+        for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
+        for frontend in frontends {
+            frontend.log.send(
+                "Proxy \(frontend.section.name) stopped (cumulated conns: FE: \(counters.value("fe-total:" + frontend.section.name)), BE: \(counters.value("be-total:" + (frontend.backend?.name ?? "")))).",
+                severity: .warning)
+        }
+        try await group.shutdownGracefully()
+    }
+}
+
+/// One client connection through the proxy, on its channel's event loop.
+final class Session {
+    private let frontend: ProxyRuntime.Frontend
+    private let counters: ProxyRuntime.Counters
+    private let client: any Channel
+    private let acceptedAt = CivilTime.now()
+    private let started = NIODeadline.now()
+    private var connectedAfter: Int = -1
+    private var attempts = 0
+    private var server: Int?
+    private var redispatched = false
+    private var termination = TerminationState.normal
+    private let front = RelayHandler()
+    /// The server side of the relay (a new one for each connection attempt).
+    fileprivate var back = RelayHandler()
+    private var openSides = 1
+    private var logged = false
+    private var timeoutSide: UInt8?
+
+    init(frontend: ProxyRuntime.Frontend, counters: ProxyRuntime.Counters, client: any Channel) {
+        self.frontend = frontend
+        self.counters = counters
+        self.client = client
+    }
+
+    /// Sets up the client side and starts connecting to a server.
+    func begin() {
+        _ = counters.change("actconn", by: 1)
+        _ = counters.change("fe:" + frontend.section.name, by: 1)
+        _ = counters.change("fe-total:" + frontend.section.name, by: 1)
+        let pipeline = client.pipeline.syncOperations
+        if let timeout = frontend.clientTimeout {
+            try? pipeline.addHandler(IdleStateHandler(allTimeout: timeout))
+            try? pipeline.addHandler(TimeoutWatcher { [self] in clientTimedOut() })
+        }
+        try? pipeline.addHandler(front)
+        front.onClose = { [self] error in sideClosed(client: true, error: error) }
+        connect()
+    }
+
+    private func clientTimedOut() {
+        if termination == .normal { termination = TerminationState(cause: 0x63, phase: 0x44) }  // cD
+        client.close(promise: nil)
+    }
+
+    fileprivate func serverTimedOut() {
+        if termination == .normal { termination = TerminationState(cause: 0x73, phase: 0x44) }  // sD
+        back.timedOut()
+    }
+
+    private func connect() {
+        guard let backend = frontend.backend else { return fail(noServer: true) }
+        // The last retry goes to another server with `option redispatch`.
+        let redispatch = backend.redispatch && attempts > 0 && attempts == backend.retries
+        let previous = server
+        let picked: Int? = backend.balancer.withLockedValue { b in
+            if let previous, !redispatch { return previous }
+            return b.pick(client: Session.addressBytes(client.remoteAddress), excluding: redispatch ? previous : nil)
+        }
+        guard let index = picked, let address = backend.addresses[index] else { return fail(noServer: picked == nil) }
+        if redispatch && index != previous { redispatched = true }
+        if let previous, previous != index { backend.balancer.withLockedValue { $0.closed(previous) } }
+        if server != index {
+            server = index
+            backend.balancer.withLockedValue { $0.opened(index) }
+        }
+        attempts += 1
+        let loop = client.eventLoop
+        let relay = RelayHandler()
+        back = relay
+        let serverTimeout = backend.serverTimeout
+        // The server's channel is made on the client's loop: both sides of the relay share it. Each attempt has
+        // its own relay handler.
+        let bound = NIOLoopBound((self, relay), eventLoop: loop)
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(backend.connectTimeout)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.socketOption(.so_keepalive), value: backend.tcpKeepAlive ? 1 : 0)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let (session, relay) = bound.value
+                    if let serverTimeout {
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: serverTimeout))
+                        try channel.pipeline.syncOperations.addHandler(
+                            TimeoutWatcher { [session] in session.serverTimedOut() })
+                    }
+                    try channel.pipeline.syncOperations.addHandler(relay)
+                }
+            }
+        bootstrap.connect(to: address).whenComplete { result in
+            let (session, relay) = bound.value
+            switch result {
+            case .success(let channel): session.connected(channel, relay)
+            case .failure: session.connectFailed()
+            }
+        }
+    }
+
+    private func connected(_ channel: any Channel, _ relay: RelayHandler) {
+        back = relay
+        connectedAfter = elapsedMilliseconds()
+        openSides = 2
+        _ = counters.change("be:" + (frontend.backend?.name ?? ""), by: 1)
+        _ = counters.change("be-total:" + (frontend.backend?.name ?? ""), by: 1)
+        _ = counters.change("srv:" + serverKey, by: 1)
+        back.onClose = { [self] error in sideClosed(client: false, error: error) }
+        back.attach(front)
+        front.attach(back)
+        if !client.isActive {
+            // The client left while we connected.
+            channel.close(promise: nil)
+        }
+    }
+
+    private func connectFailed() {
+        guard let backend = frontend.backend else { return fail(noServer: true) }
+        if attempts <= backend.retries && client.isActive {
+            connect()
+        } else {
+            fail(noServer: false)
+        }
+    }
+
+    /// No server could be reached: `SC` (or `<NOSRV>` when none was usable), the client closed.
+    private func fail(noServer: Bool) {
+        termination = TerminationState(cause: 0x53, phase: 0x43)  // SC
+        if noServer { server = nil }
+        front.onClose = nil
+        client.close(promise: nil)
+        finish()
+    }
+
+    private func sideClosed(client isClient: Bool, error: Bool) {
+        if error && termination == .normal {
+            termination = TerminationState(cause: isClient ? 0x43 : 0x53, phase: 0x44)  // CD / SD
+        }
+        openSides -= 1
+        if openSides <= 0 || connectedAfter < 0 { finish() }
+    }
+
+    private var serverKey: String {
+        "\(frontend.backend?.name ?? "")/\(server.map { frontend.backend?.servers[$0].name ?? "" } ?? "")"
+    }
+
+    private func finish() {
+        guard !logged else { return }
+        logged = true
+        let backendName = frontend.backend?.name ?? frontend.section.name
+        let serverName = server.flatMap { frontend.backend?.servers[$0].name } ?? "<NOSRV>"
+        let record = HAProxyLogRecord(
+            mode: .tcp, clientIP: client.remoteAddress?.ipAddress ?? "-", clientPort: client.remoteAddress?.port ?? 0,
+            date: acceptedAt, frontend: frontend.section.name, backend: backendName, server: serverName,
+            queueTime: 0, connectTime: connectedAfter, totalTime: elapsedMilliseconds(),
+            bytesRead: back.bytesIn, terminationState: termination,
+            activeConnections: counters.value("actconn"),
+            frontendConnections: counters.value("fe:" + frontend.section.name),
+            backendConnections: connectedAfter >= 0 ? counters.value("be:" + backendName) : 0,
+            serverConnections: connectedAfter >= 0 ? counters.value("srv:" + serverKey) : 0,
+            retries: max(0, attempts - 1), redispatched: redispatched, serverQueue: 0, backendQueue: 0)
+        let empty = back.bytesIn == 0 && front.bytesIn == 0
+        if !(frontend.dontLogNull && empty && termination == .normal) {
+            let line = HAProxyLogFormat.default(for: record).format(record)
+            frontend.log.send(line, severity: termination == .normal ? .informational : .error)
+        }
+        _ = counters.change("actconn", by: -1)
+        _ = counters.change("fe:" + frontend.section.name, by: -1)
+        if connectedAfter >= 0 {
+            _ = counters.change("be:" + backendName, by: -1)
+            _ = counters.change("srv:" + serverKey, by: -1)
+        }
+        if let server { frontend.backend?.balancer.withLockedValue { $0.closed(server) } }
+    }
+
+    private func elapsedMilliseconds() -> Int {
+        Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
+    }
+
+    static func addressBytes(_ address: SocketAddress?) -> [UInt8] {
+        guard let text = address?.ipAddress else { return [] }
+        return Array(text.utf8)
+    }
+}
+
+/// Turns the idle handler's event into a callback (the side timed out).
+final class TimeoutWatcher: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    private let onTimeout: () -> Void
+    init(_ onTimeout: @escaping () -> Void) { self.onTimeout = onTimeout }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            onTimeout()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
+
+/// Starts a session when its client's channel becomes active, then steps aside.
+final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let session: Session
+    init(_ session: Session) { self.session = session }
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        session.begin()
+    }
+}

@@ -1,0 +1,124 @@
+import NIOCore
+
+/// One side of a TCP relay: what it reads goes to the other side's channel, with back-pressure (a side reads
+/// only while the other can take more: NIO's writability), half-close passed on (a side's end of input shuts
+/// the other's output), and a close passed on. Both channels live on the same event loop.
+final class RelayHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private(set) var partner: RelayHandler?
+    private var context: ChannelHandlerContext?
+    /// What arrived before the other side was connected (NIO delivers data and the end of input of a half-closed
+    /// peer even without a read request): handed over by `attach`.
+    private var early: [ByteBuffer] = []
+    private var earlyEnd = false
+    private var readPending = false
+    /// Bytes read on this side (and handed to the other).
+    private(set) var bytesIn: Int64 = 0
+    /// Called once when this side's channel has closed, with whether it ended by an error (reset).
+    var onClose: ((_ error: Bool) -> Void)?
+    private var sawError = false
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: From this side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        bytesIn += Int64(buffer.readableBytes)
+        if let partner {
+            partner.forward(buffer)
+        } else {
+            early.append(buffer)
+        }
+    }
+
+    /// Connects this side to the other: what arrived early goes over now.
+    func attach(_ other: RelayHandler) {
+        partner = other
+        for buffer in early { other.forward(buffer) }
+        early = []
+        if earlyEnd { other.shutOutput() } else { other.flushForwarded() }
+        resumeReading()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        partner?.flushForwarded()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { partner?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
+            if let partner { partner.shutOutput() } else { earlyEnd = true }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        sawError = true
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let close = onClose
+        onClose = nil
+        close?(sawError)
+        partner?.closeAfterWrites()
+        context.fireChannelInactive()
+    }
+
+    /// The channel's reads (autoRead asks for one after each batch) go through only while the other side is
+    /// connected and can take more; otherwise the read waits for `resumeReading`.
+    func read(context: ChannelHandlerContext) {
+        if let partner, partner.canTakeMore {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    // MARK: From the other side
+
+    private var canTakeMore: Bool { context?.channel.isWritable ?? false }
+
+    private func forward(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func flushForwarded() { context?.flush() }
+
+    private func resumeReading() {
+        guard readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    private func shutOutput() {
+        guard let context else { return }
+        context.flush()
+        context.close(mode: .output, promise: nil)
+    }
+
+    /// The other side closed: what is queued goes out, then this side closes too.
+    private func closeAfterWrites() {
+        guard let context else { return }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        partner = nil
+    }
+
+    /// This side failed by a timeout: remembered for the termination state, then closed.
+    func timedOut() {
+        context?.close(promise: nil)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import HAProxyLog
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import Proxy
+
+/// A loopback TCP server that sends back what it reads and closes when the client has finished.
+final class EchoServer: Sendable {
+    let port: Int
+    private let channel: any Channel
+
+    init() async throws {
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress?.port ?? 0
+    }
+
+    func close() async throws { try await channel.close() }
+
+    private final class Echo: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.write(data, promise: nil)
+        }
+        func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
+                let channel = context.channel
+                context.writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                    channel.close(promise: nil)
+                }
+            }
+        }
+    }
+}
+
+@Suite("Forwarding TCP sessions, logged as tcplog", .serialized)
+struct ForwardingTests {
+    func config(proxyPort: Int, logPort: Int, servers: [String], extra: String = "") -> String {
+        """
+        global
+            log 127.0.0.1:\(logPort) local0 info
+        defaults
+            log global
+            mode tcp
+            option tcplog
+            retries 2
+            option redispatch
+            timeout connect 1s
+            timeout client 10s
+            timeout server 10s
+        listen mycat_servers
+            bind 127.0.0.1:\(proxyPort)
+            balance roundrobin
+        \(servers.map { "    server " + $0 }.joined(separator: "\n"))
+        \(extra)
+        """
+    }
+
+    /// The next traffic line among the datagrams (skipping the proxies' start lines), read back by HAProxyLog.
+    func nextTraffic(_ logs: LoopbackUDPReceiver) async -> (datagram: String, line: HAProxyLogRecord?)? {
+        while let d = await logs.next() {
+            let text = String(decoding: d, as: UTF8.self)
+            guard let colon = text.range(of: "]: ") else { continue }
+            let message = Array(String(text[colon.upperBound...]).trimmingCharacters(in: .newlines).utf8)
+            let record = message.withUnsafeBufferPointer { p -> HAProxyLogRecord? in
+                guard case .traffic(let line) = HAProxyLogParser.parse(p) else { return nil }
+                return line.record(in: p)
+            }
+            if record != nil { return (text, record) }
+        }
+        return nil
+    }
+
+    @Test func sessionsAreRelayedBalancedAndLoggedAsHAProxyLogsThem() async throws {
+        let a = try await EchoServer()
+        let b = try await EchoServer()
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let c = try HAProxyConfigParser.parse(
+            text: config(
+                proxyPort: port, logPort: logs.port,
+                servers: ["mycat_01 127.0.0.1:\(a.port) weight 10", "mycat_02 127.0.0.1:\(b.port) weight 10"]))
+        let proxy = try ProxyRuntime(configuration: c, threads: 2)
+        _ = try await proxy.start()
+        var servers: [String] = []
+        for n in 1...4 {
+            let request = Array("query \(n)".utf8)
+            let reply = try Peers.exchange(port: port, request, halfClose: true)
+            #expect(reply == request)
+            let logged = try #require(await nextTraffic(logs))
+            #expect(logged.datagram.hasPrefix("<134>"), "local0.info: \(logged.datagram)")
+            let line = try #require(logged.line)
+            #expect(line.frontend == "mycat_servers" && line.backend == "mycat_servers")
+            #expect(line.terminationState == .normal && line.bytesRead == Int64(request.count))
+            servers.append(line.server)
+        }
+        #expect(servers == ["mycat_01", "mycat_02", "mycat_01", "mycat_02"])
+        try await proxy.stop()
+        try await a.close()
+        try await b.close()
+        try await logs.close()
+    }
+
+    @Test func aRefusingServerIsRetriedThenRedispatchedAndNoServerGivesSC() async throws {
+        let a = try await EchoServer()
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let dead = try Peers.freePort()  // nothing listens there
+        let c = try HAProxyConfigParser.parse(
+            text: config(
+                proxyPort: port, logPort: logs.port, servers: ["dead 127.0.0.1:\(dead)", "alive 127.0.0.1:\(a.port)"]))
+        let proxy = try ProxyRuntime(configuration: c, threads: 1)
+        _ = try await proxy.start()
+        let reply = try Peers.exchange(port: port, Array("to dead first".utf8), halfClose: true)
+        #expect(reply == Array("to dead first".utf8), "the last retry went to the other server")
+        let line = try #require(await nextTraffic(logs)?.line)
+        #expect(line.server == "alive" && line.retries == 2 && line.redispatched)
+        try await proxy.stop()
+        try await logs.close()
+
+        // Every server refuses: SC after the retries, the client closed, the line at err.
+        let logs2 = try await LoopbackUDPReceiver()
+        let port2 = try Peers.freePort()
+        let c2 = try HAProxyConfigParser.parse(
+            text: config(proxyPort: port2, logPort: logs2.port, servers: ["dead 127.0.0.1:\(dead)"]))
+        let proxy2 = try ProxyRuntime(configuration: c2, threads: 1)
+        _ = try await proxy2.start()
+        let none = try Peers.exchange(port: port2, Array("x".utf8), halfClose: true)
+        #expect(none.isEmpty)
+        let failed = try #require(await nextTraffic(logs2))
+        #expect(failed.datagram.hasPrefix("<131>"), "local0.err: \(failed.datagram)")
+        #expect(failed.line?.terminationState == TerminationState("SC") && failed.line?.connectTime == -1)
+        try await proxy2.stop()
+        try await logs2.close()
+        try await a.close()
+    }
+
+    @Test func eightMegabytesEachWayArriveIntactThroughBackPressure() async throws {
+        let a = try await EchoServer()
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let c = try HAProxyConfigParser.parse(
+            text: config(proxyPort: port, logPort: logs.port, servers: ["a 127.0.0.1:\(a.port)"]))
+        let proxy = try ProxyRuntime(configuration: c, threads: 2)
+        _ = try await proxy.start()
+        var payload = [UInt8](repeating: 0, count: 8 << 20)
+        for i in payload.indices { payload[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+        // Sent from a thread while this one reads the echo: neither side may wait for the other.
+        let sent = payload
+        let reply = try await Task.detached { try Peers.exchangeStreaming(port: port, sent) }.value
+        #expect(reply.count == payload.count && reply == payload)
+        let line = try #require(await nextTraffic(logs)?.line)
+        #expect(line.bytesRead == Int64(payload.count) && line.terminationState == .normal)
+        try await proxy.stop()
+        try await a.close()
+        try await logs.close()
+    }
+}
