@@ -128,6 +128,18 @@ public enum Peers {
         return readUntilClosed(fd)
     }
 
+    /// Connects to 127.0.0.1:port, sends `request`, waits a moment for the echo, then resets the connection
+    /// (SO_LINGER 0): a client that aborts.
+    public static func resetAfterSending(port: Int, _ request: [UInt8]) throws {
+        let fd = try connectLoopback(port: port, timeoutSeconds: 5)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        usleep(200_000)
+        var abort = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+        usleep(200_000)
+    }
+
     /// Everything `fd` receives until the peer closes (or the receive timeout passes).
     static func readUntilClosed(_ fd: Int32) -> [UInt8] {
         var response: [UInt8] = []

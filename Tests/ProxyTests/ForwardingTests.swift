@@ -7,41 +7,6 @@ import Testing
 
 @testable import Proxy
 
-/// A loopback TCP server that sends back what it reads and closes when the client has finished.
-final class EchoServer: Sendable {
-    let port: Int
-    private let channel: any Channel
-
-    init() async throws {
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress?.port ?? 0
-    }
-
-    func close() async throws { try await channel.close() }
-
-    private final class Echo: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        typealias OutboundOut = ByteBuffer
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            context.write(data, promise: nil)
-        }
-        func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
-                let channel = context.channel
-                context.writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-                    channel.close(promise: nil)
-                }
-            }
-        }
-    }
-}
-
 @Suite("Forwarding TCP sessions, logged as tcplog", .serialized)
 struct ForwardingTests {
     func config(proxyPort: Int, logPort: Int, servers: [String], extra: String = "") -> String {
@@ -57,6 +22,7 @@ struct ForwardingTests {
             timeout connect 1s
             timeout client 10s
             timeout server 10s
+            option log-separate-errors
         listen mycat_servers
             bind 127.0.0.1:\(proxyPort)
             balance roundrobin
@@ -81,8 +47,8 @@ struct ForwardingTests {
     }
 
     @Test func sessionsAreRelayedBalancedAndLoggedAsHAProxyLogsThem() async throws {
-        let a = try await EchoServer()
-        let b = try await EchoServer()
+        let a = try await EchoBackend()
+        let b = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()
         let port = try Peers.freePort()
         let c = try HAProxyConfigParser.parse(
@@ -111,7 +77,7 @@ struct ForwardingTests {
     }
 
     @Test func aRefusingServerIsRetriedThenRedispatchedAndNoServerGivesSC() async throws {
-        let a = try await EchoServer()
+        let a = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()
         let port = try Peers.freePort()
         let dead = try Peers.freePort()  // nothing listens there
@@ -123,7 +89,7 @@ struct ForwardingTests {
         let reply = try Peers.exchange(port: port, Array("to dead first".utf8), halfClose: true)
         #expect(reply == Array("to dead first".utf8), "the last retry went to the other server")
         let line = try #require(await nextTraffic(logs)?.line)
-        #expect(line.server == "alive" && line.retries == 2 && line.redispatched)
+        #expect(line.server == "alive" && line.retries == 1 && line.redispatched, "HAProxy 2.6 logs +1 here")
         try await proxy.stop()
         try await logs.close()
 
@@ -145,7 +111,7 @@ struct ForwardingTests {
     }
 
     @Test func eightMegabytesEachWayArriveIntactThroughBackPressure() async throws {
-        let a = try await EchoServer()
+        let a = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()
         let port = try Peers.freePort()
         let c = try HAProxyConfigParser.parse(

@@ -64,7 +64,6 @@ public final class ProxyRuntime: Sendable {
         let log: LogEmitter
         let clientTimeout: TimeAmount?
         let tcpKeepAlive: Bool
-        let dontLogNull: Bool
     }
 
     public init(configuration: ProxyConfiguration, threads: Int? = nil) throws {
@@ -86,8 +85,7 @@ public final class ProxyRuntime: Sendable {
                     section: p, backend: backendName.flatMap { backends[$0] },
                     log: try LogEmitter(targets: targets, global: configuration.global),
                     clientTimeout: ProxyRuntime.amount(p.settings.timeouts.client),
-                    tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
-                    dontLogNull: p.settings.option("dontlognull")))
+                    tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka")))
         }
         self.frontends = frontends
         self.notes = notes
@@ -187,8 +185,9 @@ final class Session {
 
     private func connect() {
         guard let backend = frontend.backend else { return fail(noServer: true) }
-        // The last retry goes to another server with `option redispatch`.
-        let redispatch = backend.redispatch && attempts > 0 && attempts == backend.retries
+        // With `option redispatch` a retry goes to another server: HAProxy 2.6 does so from the first retry after a
+        // refused connection (seen: `+1` in the log whatever `retries` is), not only on the last one.
+        let redispatch = backend.redispatch && attempts == 1
         let previous = server
         let picked: Int? = backend.balancer.withLockedValue { b in
             if let previous, !redispatch { return previous }
@@ -284,6 +283,12 @@ final class Session {
         guard !logged else { return }
         logged = true
         let backendName = frontend.backend?.name ?? frontend.section.name
+        // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
+        // the process's and the frontend's still do.
+        if connectedAfter >= 0 {
+            _ = counters.change("be:" + backendName, by: -1)
+            _ = counters.change("srv:" + serverKey, by: -1)
+        }
         let serverName = server.flatMap { frontend.backend?.servers[$0].name } ?? "<NOSRV>"
         let record = HAProxyLogRecord(
             mode: .tcp, clientIP: client.remoteAddress?.ipAddress ?? "-", clientPort: client.remoteAddress?.port ?? 0,
@@ -292,20 +297,24 @@ final class Session {
             bytesRead: back.bytesIn, terminationState: termination,
             activeConnections: counters.value("actconn"),
             frontendConnections: counters.value("fe:" + frontend.section.name),
-            backendConnections: connectedAfter >= 0 ? counters.value("be:" + backendName) : 0,
-            serverConnections: connectedAfter >= 0 ? counters.value("srv:" + serverKey) : 0,
+            backendConnections: counters.value("be:" + backendName),
+            serverConnections: server == nil ? 0 : counters.value("srv:" + serverKey),
             retries: max(0, attempts - 1), redispatched: redispatched, serverQueue: 0, backendQueue: 0)
+        // HAProxy's rule (strm_log): an error is a redispatch, a retry, or an end caused by anything but a normal
+        // close; `dontlog-normal` keeps only errors, `log-separate-errors` sends them at err, `dontlognull` drops
+        // sessions that carried nothing.
+        let isError = redispatched || attempts > 1 || termination.cause != 0x2D
         let empty = back.bytesIn == 0 && front.bytesIn == 0
-        if !(frontend.dontLogNull && empty && termination == .normal) {
+        let settings = frontend.section.settings
+        let skip =
+            (settings.option("dontlognull") && empty && !isError) || (settings.option("dontlog-normal") && !isError)
+        if !skip {
             let line = HAProxyLogFormat.default(for: record).format(record)
-            frontend.log.send(line, severity: termination == .normal ? .informational : .error)
+            let separate = settings.option("log-separate-errors") && isError
+            frontend.log.send(line, severity: separate ? .error : .informational)
         }
         _ = counters.change("actconn", by: -1)
         _ = counters.change("fe:" + frontend.section.name, by: -1)
-        if connectedAfter >= 0 {
-            _ = counters.change("be:" + backendName, by: -1)
-            _ = counters.change("srv:" + serverKey, by: -1)
-        }
         if let server { frontend.backend?.balancer.withLockedValue { $0.closed(server) } }
     }
 

@@ -1,0 +1,100 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The same configuration and the same sessions through Debian's HAProxy 2.6 and through `proxy`: the tcplog
+/// lines must be the same apart from pids, client ports, dates and timers.
+@Suite("proxy's tcplog beside real HAProxy's", .serialized)
+struct ProxyVersusHAProxyTests {
+    /// A line with what differs between two runs blanked: `haproxy[PID]`, the client port, the dates, the timers.
+    static func normalized(_ datagram: String) -> String {
+        var words = datagram.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
+        // <134>Nov 26 08:00:00 haproxy[1]: 127.0.0.1:5 [26/Nov/2026:08:00:00.000] fe be/srv Tw/Tc/Tt bytes ts a/f/b/s/r q/q
+        guard words.count >= 13 else { return datagram }
+        words[0] = String(words[0].prefix { $0 != ">" }) + ">MMM"
+        words[1] = "DD"
+        words[2] = "HH:MM:SS"
+        words[3] = "haproxy[PID]:"
+        if let colon = words[4].lastIndex(of: ":") { words[4] = words[4][..<colon] + ":PORT" }
+        words[5] = "[DATE]"
+        words[8] = words[8].split(separator: "/").map { $0 == "-1" ? "-1" : "T" }.joined(separator: "/")
+        return words.joined(separator: " ")
+    }
+
+    @Test func tcplogLinesEqualHAProxys() async throws {
+        let haproxy = try Peers.find("haproxy")
+        let dir = try TemporaryDirectory(prefix: "proxy-vs-haproxy")
+        let echo = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        let dead = try Peers.freePort()
+        func config(_ port: Int) -> String {
+            """
+            global
+                log 127.0.0.1:\(logs.port) local0 info
+            defaults
+                log global
+                mode tcp
+                option tcplog
+                option log-separate-errors
+                option dontlognull
+                retries 2
+                option redispatch
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            listen mycat_servers
+                bind 127.0.0.1:\(port)
+                balance roundrobin
+                server dead 127.0.0.1:\(dead) weight 1
+                server mycat_01 127.0.0.1:\(echo.port) weight 10
+
+            """
+        }
+        let theirPort = try Peers.freePort()
+        let ourPort = try Peers.freePort()
+        try config(theirPort).write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
+        try config(ourPort).write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
+        let theirs = try RunningPeer(haproxy, ["-db", "-f", dir.file("haproxy.cfg")], logPath: dir.file("haproxy.out"))
+        defer { theirs.stop() }
+        let ours = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
+        defer { ours.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: theirPort) && Peers.isListening(port: ourPort) })
+
+        // Eleven sessions each (the smooth 1:10 weights send one to the dead server: retried, then redispatched),
+        // then a client that resets its connection. `dontlognull` keeps the readiness probes out of the logs.
+        // One session at a time: the next starts once the previous one is logged (the counts in a line depend on
+        // what else is open).
+        func nextLine() async -> String? {
+            while let datagram = await logs.next() {
+                let text = String(decoding: datagram, as: UTF8.self)
+                if text.contains(" mycat_servers/") { return Self.normalized(text) }
+            }
+            return nil
+        }
+        var lines: [Int: [String]] = [:]
+        for port in [theirPort, ourPort] {
+            var got: [String] = []
+            for n in 1...11 {
+                // All the same length: which session meets the dead server differs (see below).
+                let request = Array("hello \(n < 10 ? "0" : "")\(n)".utf8)
+                let reply = try Peers.exchange(port: port, request, halfClose: true)
+                #expect(reply == request, "port \(port) session \(n)")
+                if let line = await nextLine() { got.append(line) }
+            }
+            try Peers.resetAfterSending(port: port, Array("abort".utf8))
+            if let line = await nextLine() { got.append(line) }
+            lines[port] = got
+        }
+        let their = try #require(lines[theirPort])
+        let our = try #require(lines[ourPort])
+        #expect(our.count == 12 && their.count == 12)
+        // The same lines; HAProxy sends the weight-1 server its turn at the end of the cycle, the smooth round-robin
+        // here in the middle, so the order differs.
+        #expect(
+            our.sorted() == their.sorted(),
+            "\nours:\n\(our.joined(separator: "\n"))\ntheirs:\n\(their.joined(separator: "\n"))")
+        try await echo.close()
+        try await logs.close()
+    }
+}
