@@ -23,8 +23,10 @@ struct ProxyCommand: ParsableCommand {
             its backend's balancer (roundrobin, static-rr, leastconn, source, first; backup servers) picks a \
             server, connections are retried (option redispatch moves the last retry), both directions are \
             relayed with back-pressure and half-close, and each session is logged as an option tcplog line to \
-            the log targets. SIGTERM, SIGINT and SIGUSR1 stop it. Not in this build yet: health checks, HTTP \
-            mode (relayed as TCP, with a warning), maxconn queues, the stats page.
+            the log targets. Servers with `check` are health-checked (TCP connect or option httpchk, rise/fall, \
+            inter/fastinter/downinter) and their state changes logged as HAProxy logs them. SIGTERM, SIGINT and \
+            SIGUSR1 stop it. Not in this build yet: HTTP mode (relayed as TCP, with a warning), maxconn queues, \
+            the stats page.
             """,
         version: Proxy.version
     )

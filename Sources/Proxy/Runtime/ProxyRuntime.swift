@@ -17,6 +17,7 @@ public final class ProxyRuntime: Sendable {
     private let counters = Counters()
     public let notes: [String]
     private let frontends: [Frontend]
+    private let checkers: [HealthChecker]
 
     /// Live counts for the log's `actconn/feconn/beconn/srv_conn`.
     final class Counters: Sendable {
@@ -88,6 +89,16 @@ public final class ProxyRuntime: Sendable {
                     tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka")))
         }
         self.frontends = frontends
+        var checkers: [HealthChecker] = []
+        for p in configuration.proxies where p.isBackend && p.servers.contains(where: \.check) {
+            guard let backend = backends[p.name] else { continue }
+            let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
+            checkers.append(
+                HealthChecker(
+                    backend: backend, section: p, log: try LogEmitter(targets: targets, global: configuration.global),
+                    group: group))
+        }
+        self.checkers = checkers
         self.notes = notes
     }
 
@@ -118,11 +129,13 @@ public final class ProxyRuntime: Sendable {
             }
             frontend.log.send("Proxy \(frontend.section.name) started.", severity: .notice)
         }
+        for checker in checkers { checker.start() }
         return bound
     }
 
     /// Stops accepting, closes what is open and ends the event loops.
     public func stop() async throws {
+        for checker in checkers { checker.stop() }
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
         for frontend in frontends {
             frontend.log.send(

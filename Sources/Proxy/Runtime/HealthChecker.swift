@@ -1,0 +1,249 @@
+import HAProxyLog
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The health checks of one backend's servers (`check`): a TCP connect to the server (or its `addr`/`port`),
+/// and with `option httpchk` the HTTP request HAProxy 2.6 sends, passing on a 2xx/3xx status or what
+/// `http-check expect` asks for. Each result moves the server's health counter (`HealthState`); a change of
+/// state takes the server in or out of the balancer and is logged with HAProxy's exact lines (alert for DOWN,
+/// notice for UP, emerg when no server is left).
+final class HealthChecker: Sendable {
+    private let backend: ProxyRuntime.Backend
+    private let section: ProxySection
+    private let log: LogEmitter
+    private let group: any EventLoopGroup
+    private let states: NIOLockedValueBox<[HealthState]>
+    /// The next check of each server.
+    private let tasks = NIOLockedValueBox<[Int: Scheduled<Void>]>([:])
+    private let stopped = NIOLockedValueBox(false)
+
+    init(backend: ProxyRuntime.Backend, section: ProxySection, log: LogEmitter, group: any EventLoopGroup) {
+        self.backend = backend
+        self.section = section
+        self.log = log
+        self.group = group
+        states = NIOLockedValueBox(section.servers.map(HealthState.init))
+    }
+
+    /// Starts every checked server's checks, spread over the first interval as HAProxy spreads them.
+    func start() {
+        for (i, server) in section.servers.enumerated() where server.check {
+            let spread = Int64(server.inter.microseconds) * Int64(i) / Int64(max(section.servers.count, 1))
+            schedule(i, after: .microseconds(spread))
+        }
+    }
+
+    func stop() {
+        stopped.withLockedValue { $0 = true }
+        for task in tasks.withLockedValue({ $0.values }) { task.cancel() }
+    }
+
+    private func schedule(_ i: Int, after delay: TimeAmount) {
+        guard !stopped.withLockedValue({ $0 }) else { return }
+        let task = group.next().scheduleTask(in: delay) { [self] in check(i) }
+        tasks.withLockedValue { $0[i] = task }
+    }
+
+    private func check(_ i: Int) {
+        let server = section.servers[i]
+        let host = server.checkAddress ?? server.host
+        guard let port = server.checkPort ?? server.port,
+            let address = try? SocketAddress.makeAddressResolvingHost(host, port: port)
+        else {
+            record(i, .init(passed: false, description: "Layer4 connection problem", info: "no address to check"))
+            return
+        }
+        let timeout = ProxyRuntime.amount(section.settings.timeouts.check ?? server.inter) ?? .seconds(2)
+        let started = NIODeadline.now()
+        let request = section.settings.httpCheck.map(HealthChecker.request)
+        let expect = section.settings.httpCheckExpect
+        let loop = group.next()
+        let result = loop.makePromise(of: CheckResult.self)
+        ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let request {
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPCheckHandler(request: request, expect: expect, result: result))
+                    }
+                }
+            }
+            .connect(to: address)
+            .whenComplete { outcome in
+                switch outcome {
+                case .failure(let error):
+                    let info = HealthChecker.describe(error)
+                    let timedOut = info.contains("timed out")
+                    result.succeed(
+                        CheckResult(
+                            passed: false,
+                            description: timedOut ? "Layer4 timeout" : "Layer4 connection problem",
+                            info: timedOut ? nil : info))
+                case .success(let channel):
+                    if request == nil {
+                        result.succeed(CheckResult(passed: true, description: "Layer4 check passed"))
+                        channel.close(promise: nil)
+                    } else {
+                        // The HTTP answer must come within the timeout.
+                        let deadline = loop.scheduleTask(in: timeout) {
+                            result.succeed(CheckResult(passed: false, description: "Layer7 timeout"))
+                            channel.close(promise: nil)
+                        }
+                        result.futureResult.whenComplete { _ in
+                            deadline.cancel()
+                            channel.close(promise: nil)
+                        }
+                    }
+                }
+            }
+        result.futureResult.whenSuccess { [self] outcome in
+            var timed = outcome
+            timed.milliseconds = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
+            record(i, timed)
+        }
+    }
+
+    struct CheckResult: Sendable {
+        var passed: Bool
+        var description: String
+        var code: Int?
+        var info: String?
+        var milliseconds = 0
+    }
+
+    private func record(_ i: Int, _ result: CheckResult) {
+        let (transition, next) = states.withLockedValue { s -> (HealthState.Transition, ConfigTime) in
+            let t = s[i].record(success: result.passed)
+            return (t, s[i].nextInterval)
+        }
+        if transition != .none {
+            let up = transition == .wentUp
+            let counts = backend.balancer.withLockedValue { b -> (active: Int, backup: Int, sessions: Int) in
+                b.setUp(i, up)
+                return (b.upCounts.active, b.upCounts.backup, b.servers[i].connections)
+            }
+            let server = section.servers[i]
+            let change = ServerStateChange(
+                backend: section.name, server: server.name, backup: server.backup,
+                reason: CheckReason(
+                    description: result.description, code: result.code, info: result.info,
+                    durationMilliseconds: result.milliseconds),
+                activeServers: counts.active, backupServers: counts.backup,
+                runningOnBackup: counts.active == 0 && counts.backup > 0, sessionsActive: up ? 0 : counts.sessions)
+            let event: HAProxyEvent = up ? .serverUp(change) : .serverDown(change)
+            log.send(event.message, severity: up ? .notice : .alert)
+            if !up && counts.active == 0 && counts.backup == 0 {
+                let kind: HAProxyEvent.ProxyKind = section.kind == .listen ? .proxy : .backend
+                log.send(HAProxyEvent.noServerAvailable(kind: kind, name: section.name).message, severity: .emergency)
+            }
+        }
+        schedule(i, after: .microseconds(next.microseconds))
+    }
+
+    /// The request HAProxy 2.6 sends for `option httpchk`: the request line, headers hidden after the version
+    /// (the 1.x trick) with lower-case names, and `connection: close` for HTTP/1.1.
+    static func request(_ check: HTTPCheck) -> [UInt8] {
+        // "\r\n" is one Character in Swift: split the bytes.
+        let parts = Array(check.version.utf8).split(separator: 0x0A).map { line -> String in
+            String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+        }
+        let version = parts.first ?? "HTTP/1.0"
+        var text = "\(check.method) \(check.uri) \(version)\r\n"
+        for header in parts.dropFirst() where !header.isEmpty {
+            guard let colon = header.firstIndex(of: ":") else { continue }
+            let name: String = header[..<colon].lowercased()
+            let value: String = String(header[header.index(after: colon)...].drop { $0 == " " })
+            text += name + ": " + value + "\r\n"
+        }
+        if version == "HTTP/1.1" { text += "connection: close\r\n" }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED: return "Connection refused"
+            case ETIMEDOUT: return "Connection timed out"
+            case EHOSTUNREACH: return "No route to host"
+            case ENETUNREACH: return "Network is unreachable"
+            default: break
+            }
+        }
+        if error is ChannelError { return "Connection timed out" }
+        if let connect = error as? NIOConnectionError, let first = connect.connectionErrors.first {
+            return describe(first.error)
+        }
+        return "\(error)"
+    }
+}
+
+/// Sends the check request and reads the status line of the answer.
+final class HTTPCheckHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let request: [UInt8]
+    private let expect: HTTPCheckExpect?
+    private let result: EventLoopPromise<HealthChecker.CheckResult>
+    private var received: [UInt8] = []
+    private var done = false
+
+    init(request: [UInt8], expect: HTTPCheckExpect?, result: EventLoopPromise<HealthChecker.CheckResult>) {
+        self.request = request
+        self.expect = expect
+        self.result = result
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: request.count)
+        buffer.writeBytes(request)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        if let bytes = buffer.readBytes(length: buffer.readableBytes) { received.append(contentsOf: bytes) }
+        if received.count > 16_384 || received.contains(0x0A) && expect?.kind != "string" { conclude() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        conclude()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        conclude()
+        context.close(promise: nil)
+    }
+
+    private func conclude() {
+        guard !done else { return }
+        done = true
+        let text = String(decoding: received, as: UTF8.self)
+        let statusLine = text.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? ""
+        let words = statusLine.split(separator: " ", maxSplits: 2)
+        guard words.count >= 2, words[0].hasPrefix("HTTP/"), let code = Int(words[1]) else {
+            result.succeed(
+                .init(
+                    passed: false, description: "Layer7 invalid response", info: statusLine.isEmpty ? nil : statusLine))
+            return
+        }
+        let reasonText = words.count > 2 ? String(words[2]) : nil
+        var passed = (200..<400).contains(code)
+        if let expect {
+            switch expect.kind {
+            case "status": passed = expect.pattern.split(separator: ",").contains { Int($0) == code }
+            case "string": passed = text.contains(expect.pattern)
+            default: break
+            }
+            if expect.negated { passed.toggle() }
+        }
+        result.succeed(
+            .init(
+                passed: passed, description: passed ? "Layer7 check passed" : "Layer7 wrong status", code: code,
+                info: passed ? nil : reasonText))
+    }
+}

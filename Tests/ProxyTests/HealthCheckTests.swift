@@ -1,0 +1,155 @@
+import Foundation
+import HAProxyLog
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import Proxy
+
+/// The seed's check agent (xinetd + a script on 48700): answers each connection `HTTP/1.1 200 OK` or
+/// `HTTP/1.1 503 Service Unavailable`, and keeps the last request it got.
+final class CheckAgent: Sendable {
+    let port: Int
+    let healthy = NIOLockedValueBox(true)
+    let lastRequest = NIOLockedValueBox<[UInt8]>([])
+    private let channel: any Channel
+
+    init() async throws {
+        let healthy = self.healthy
+        let lastRequest = self.lastRequest
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Agent(healthy: healthy, lastRequest: lastRequest))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        port = channel.localAddress?.port ?? 0
+    }
+
+    func close() async throws { try await channel.close() }
+
+    private final class Agent: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let healthy: NIOLockedValueBox<Bool>
+        let lastRequest: NIOLockedValueBox<[UInt8]>
+        init(healthy: NIOLockedValueBox<Bool>, lastRequest: NIOLockedValueBox<[UInt8]>) {
+            self.healthy = healthy
+            self.lastRequest = lastRequest
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let bytes = Array(unwrapInboundIn(data).readableBytesView)
+            lastRequest.withLockedValue { $0 = bytes }
+            let answer =
+                healthy.withLockedValue { $0 } ? "HTTP/1.1 200 OK\r\n\r\n" : "HTTP/1.1 503 Service Unavailable\r\n\r\n"
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: answer))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+}
+
+@Suite("Health checks on real sockets", .serialized)
+struct HealthCheckTests {
+    @Test func theRequestsHAProxy26Sends() {
+        #expect(
+            String(
+                decoding: HealthChecker.request(
+                    HTTPCheck(method: "OPTIONS", uri: "*", version: "HTTP/1.1\r\nHost: www")), as: UTF8.self)
+                == "OPTIONS * HTTP/1.1\r\nhost: www\r\nconnection: close\r\n\r\n")
+        #expect(String(decoding: HealthChecker.request(HTTPCheck()), as: UTF8.self) == "OPTIONS / HTTP/1.0\r\n\r\n")
+    }
+
+    /// The next server-state line among the datagrams.
+    func nextState(_ logs: LoopbackUDPReceiver) async -> String? {
+        while let d = await logs.next() {
+            let text = String(decoding: d, as: UTF8.self)
+            if text.contains("Server ") || text.contains("has no server available") { return text }
+        }
+        return nil
+    }
+
+    @Test func theSeedsHttpchkOnACheckPortTakesServersDownAndUp() async throws {
+        let a = try await EchoBackend()
+        let b = try await EchoBackend()
+        let agent = try await CheckAgent()
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let deadCheck = try Peers.freePort()
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                defaults
+                    log global
+                    mode tcp
+                    option tcplog
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                listen mycat_servers
+                    bind 127.0.0.1:\(port)
+                    option httpchk OPTIONS * HTTP/1.1\\r\\nHost:\\ www
+                    balance roundrobin
+                    server mycat_01 127.0.0.1:\(a.port) check port \(agent.port) inter 100ms rise 2 fall 2 weight 10
+                    server mycat_02 127.0.0.1:\(b.port) check port \(deadCheck) inter 100ms rise 2 fall 2 weight 10
+                """)
+        let proxy = try ProxyRuntime(configuration: c, threads: 1)
+        _ = try await proxy.start()
+        // mycat_02's check port refuses: DOWN at its first check (servers start at `rise`, one failure below).
+        let down = try #require(await nextState(logs))
+        #expect(down.hasPrefix("<129>"), "alert: \(down)")
+        #expect(
+            down.contains(
+                "Server mycat_servers/mycat_02 is DOWN, reason: Layer4 connection problem, info: \"Connection refused\", check duration: "
+            ), "\(down)")
+        #expect(
+            down.hasSuffix(
+                ". 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.\n"))
+        #expect(
+            String(decoding: agent.lastRequest.withLockedValue { $0 }, as: UTF8.self)
+                == "OPTIONS * HTTP/1.1\r\nhost: www\r\nconnection: close\r\n\r\n")
+        // Traffic goes to the server that is up only.
+        for n in 1...4 {
+            #expect(try Peers.exchange(port: port, Array("q\(n)".utf8), halfClose: true) == Array("q\(n)".utf8))
+        }
+        // The agent says 503: mycat_01 goes DOWN after fall (2) checks, and nothing is left.
+        agent.healthy.withLockedValue { $0 = false }
+        let down1 = try #require(await nextState(logs))
+        #expect(
+            down1.contains(
+                "Server mycat_servers/mycat_01 is DOWN, reason: Layer7 wrong status, code: 503, info: \"Service Unavailable\", check duration: "
+            ),
+            "\(down1)")
+        #expect(down1.contains(". 0 active and 0 backup servers left."))
+        let none = try #require(await nextState(logs))
+        #expect(none.hasPrefix("<128>") && none.contains("proxy mycat_servers has no server available!"), "\(none)")
+        #expect(
+            try Peers.exchange(port: port, Array("x".utf8), halfClose: true).isEmpty, "no server: the client is closed")
+        // Healthy again: UP after rise (2) checks.
+        agent.healthy.withLockedValue { $0 = true }
+        var up: String?
+        while let line = await nextState(logs) {
+            if line.contains(" is UP") {
+                up = line
+                break
+            }
+        }
+        let upLine = try #require(up)
+        #expect(upLine.hasPrefix("<133>"))
+        #expect(
+            upLine.contains(
+                "Server mycat_servers/mycat_01 is UP, reason: Layer7 check passed, code: 200, check duration: "))
+        #expect(upLine.hasSuffix(". 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.\n"))
+        #expect(try Peers.exchange(port: port, Array("back".utf8), halfClose: true) == Array("back".utf8))
+        try await proxy.stop()
+        try await agent.close()
+        try await a.close()
+        try await b.close()
+        try await logs.close()
+    }
+}
