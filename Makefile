@@ -11,6 +11,8 @@
 # the peers they use (haproxy, rsyslogd, systemd-journald) themselves, on loopback, and stop them.
 APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate
 SWIFT ?= swift
+# The demo's client uses bash's /dev/tcp.
+SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help deps build test demo bench release install manpages install-files uninstall clean
@@ -65,6 +67,7 @@ DEMO_PORT ?= 5514
 demo: build
 	@rm -rf demo-run && mkdir -p demo-run
 	@sed 's/port="5514"/port="$(DEMO_PORT)"/' conf/demo/rsyslog.conf > demo-run/rsyslog.conf
+	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/' conf/demo/haproxy.cfg > demo-run/haproxy.cfg
 	@echo "==> syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root   (UDP 127.0.0.1:$(DEMO_PORT))"
 	@$(JOURNALD_START); \
 	.build/debug/syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root -i demo-run/sink.pid \
@@ -73,15 +76,25 @@ demo: build
 	[ -s demo-run/sink.pid ] || { cat demo-run/sink.log; $(JOURNALD_STOP); exit 1; }; \
 	cp demo-run/sink.pid demo-run/sink.pid.kept; \
 	.build/debug/tollgate-demo --output demo-run/haproxy.log --sink 127.0.0.1:$(DEMO_PORT); status=$$?; \
+	echo; echo "==> the proxy itself: proxy -f demo-run/haproxy.cfg (mycat_servers on 127.0.0.1:13307, two demo backends, checks)"; \
+	.build/debug/tollgate-demo --backends 18066,18067 --agents 48700 > demo-run/backends.log 2>&1 & backends=$$!; \
+	.build/debug/proxy -f demo-run/haproxy.cfg -p demo-run/proxy.pid 2> demo-run/proxy.log & \
+	for i in $$(seq 50); do [ -s demo-run/proxy.pid ] && break; sleep 0.1; done; \
+	sleep 1.5; \
+	for n in 1 2 3 4; do \
+	  exec 3<>/dev/tcp/127.0.0.1/13307 && printf 'SELECT %s;' $$n >&3 && \
+	  echo "   client sent 'SELECT $$n;', got back '$$(timeout 2 head -c 9 <&3)'"; exec 3<&-; \
+	done; \
+	sleep 0.5; kill $$(cat demo-run/proxy.pid) $$backends 2>/dev/null; sleep 0.3; \
 	sleep 0.3; kill $$(cat demo-run/sink.pid); \
 	for i in $$(seq 50); do [ -e demo-run/sink.pid ] || break; sleep 0.1; done; \
 	$(JOURNALD_STOP); \
 	cat demo-run/sink.log; exit $$status
 	@echo
-	@echo "==> demo-run/root/var/log/haproxy.log, written by syslog-sink"
+	@echo "==> demo-run/root/var/log/haproxy.log, written by syslog-sink (the sample lines, then the proxy's own)"
 	@cat demo-run/root/var/log/haproxy.log
-	@cmp -s demo-run/root/var/log/haproxy.log demo-run/haproxy.log \
-	  && echo "(the same bytes as the demo's own rsyslog rendering in demo-run/haproxy.log)" \
+	@head -n $$(wc -l < demo-run/haproxy.log) demo-run/root/var/log/haproxy.log | cmp -s - demo-run/haproxy.log \
+	  && echo "(the sample lines: the same bytes as the demo's own rsyslog rendering in demo-run/haproxy.log)" \
 	  || { echo "differs from demo-run/haproxy.log:"; diff demo-run/haproxy.log demo-run/root/var/log/haproxy.log; }
 	@echo
 	@echo "==> logquery backends demo-run/root/var/log/haproxy.log"

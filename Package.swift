@@ -90,8 +90,11 @@ let package = Package(
         .executableTarget(
             name: "TollgateDemo",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "TestSupport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Helpers for tests only: loopback sockets, timeouts, temporary directories, process launchers.

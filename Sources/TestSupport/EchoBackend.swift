@@ -1,18 +1,21 @@
 import NIOCore
 import NIOPosix
 
-/// A loopback TCP server that sends back what it reads and closes when the client has finished.
+/// A loopback TCP server that sends back what it reads and closes when the client has finished (the tests' and
+/// the demo's backend).
 public final class EchoBackend: Sendable {
     public let port: Int
     private let channel: any Channel
 
-    public init() async throws {
+    /// On `port` of 127.0.0.1 (0: one the system chooses).
+    public init(port requested: Int = 0) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: requested).get()
         port = channel.localAddress?.port ?? 0
     }
 

@@ -26,7 +26,17 @@ struct TollgateDemo: ParsableCommand {
     @Option(help: "Also send every datagram to a running syslog-sink at HOST:PORT.")
     var sink: String?
 
+    @Option(help: "Instead: run the demo's backends (echo servers) on these 127.0.0.1 ports, comma-separated.")
+    var backends: String?
+
+    @Option(help: "With --backends: run check agents (answering HTTP/1.1 200 OK) on these ports.")
+    var agents: String?
+
     mutating func run() throws {
+        if let backends {
+            let ports = { (text: String?) in (text ?? "").split(separator: ",").compactMap { Int($0) } }
+            try DemoBackends.run(backends: ports(backends), agents: ports(agents))
+        }
         let receiver = try DemoReceiver()
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: receiver.port))
         defer { sender.close() }
