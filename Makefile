@@ -154,16 +154,17 @@ install-files:
 	done
 	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tollgate ] || \
 	  install -m 644 conf/logrotate.d/tollgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tollgate
-	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/tollgate|$(DOCDIR)|g' \
-	  -e 's|/etc/tollgate/|$(SYSCONFDIR)/tollgate/|g' conf/systemd/tollgate-syslog-sink.service \
-	  > $(DESTDIR)$(UNITDIR)/tollgate-syslog-sink.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/tollgate-syslog-sink.service
+	for u in tollgate-syslog-sink tollgate-proxy; do \
+	  sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/tollgate|$(DOCDIR)|g' \
+	    -e 's|/etc/tollgate/|$(SYSCONFDIR)/tollgate/|g' conf/systemd/$$u.service > $(DESTDIR)$(UNITDIR)/$$u.service; \
+	  chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service; \
+	done
 	@echo "==> installed under $(DESTDIR)$(PREFIX); configuration in $(DESTDIR)$(SYSCONFDIR)/tollgate"
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANDIR)/man8/$$p.8; done
 	rm -rf $(DESTDIR)$(DOCDIR)
-	rm -f $(DESTDIR)$(UNITDIR)/tollgate-syslog-sink.service
+	rm -f $(DESTDIR)$(UNITDIR)/tollgate-syslog-sink.service $(DESTDIR)$(UNITDIR)/tollgate-proxy.service
 
 clean:
 	rm -rf .build Benchmarks/.build demo-run

@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -74,7 +74,9 @@ let package = Package(
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),
         .executableTarget(
             name: "ProxyCommand",
-            dependencies: ["Proxy", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Proxy", "SystemdSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "SyslogSinkCommand",

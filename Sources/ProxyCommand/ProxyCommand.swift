@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Proxy
+import SystemdSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -69,6 +70,7 @@ struct ProxyCommand: ParsableCommand {
     }
 
     private func serve(_ configuration: ProxyConfiguration) throws {
+        DaemonSignals.unblockAll()
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGUSR1, SIG_IGN)
@@ -92,6 +94,8 @@ struct ProxyCommand: ParsableCommand {
             throw ExitCode(1)
         }
         report("[NOTICE] proxy \(Proxy.version): \(outcome.text ?? "")")
+        ServiceNotifier.ready(status: outcome.text)
+        runtime.notifyServiceManager()
         if let pidFile, let f = fopen(pidFile, "w") {
             fputs("\(getpid())\n", f)
             fclose(f)
@@ -100,7 +104,10 @@ struct ProxyCommand: ParsableCommand {
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGUSR1] {
             let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler { done.signal() }
+            source.setEventHandler {
+                ServiceNotifier.stopping()
+                done.signal()
+            }
             source.resume()
             sources.append(source)
         }

@@ -6,20 +6,21 @@ import Testing
 /// conf/systemd and conf/logrotate.d as the real tools read them.
 @Suite("Service files with systemd and logrotate", .serialized)
 struct ServiceFilesTests {
-    @Test func theUnitPassesSystemdAnalyzeVerify() throws {
+    @Test(arguments: [("tollgate-syslog-sink", "syslog-sink"), ("tollgate-proxy", "proxy")])
+    func theUnitsPassSystemdAnalyzeVerify(unitName: String, program: String) throws {
         let analyze = try Peers.find("systemd-analyze")
         let dir = try TemporaryDirectory(prefix: "unit-verify")
         let unit = try String(
-            contentsOfFile: Products.packageRoot + "/conf/systemd/tollgate-syslog-sink.service", encoding: .utf8)
+            contentsOfFile: Products.packageRoot + "/conf/systemd/\(unitName).service", encoding: .utf8)
         // The unit names the installed binary; here the one just built stands in for it.
-        let sink = try Products.path("syslog-sink")
-        let local = unit.replacingOccurrences(of: "/usr/local/bin/syslog-sink", with: sink)
+        let binary = try Products.path(program)
+        let local = unit.replacingOccurrences(of: "/usr/local/bin/\(program)", with: binary)
         #expect(local != unit)
-        try local.write(toFile: dir.file("tollgate-syslog-sink.service"), atomically: true, encoding: .utf8)
-        let result = try Peers.run(analyze, ["verify", "--man=no", dir.file("tollgate-syslog-sink.service")])
+        try local.write(toFile: dir.file("\(unitName).service"), atomically: true, encoding: .utf8)
+        let result = try Peers.run(analyze, ["verify", "--man=no", dir.file("\(unitName).service")])
         let said = String(decoding: result.stdout + result.stderr, as: UTF8.self)
         #expect(result.status == 0, "\(said)")
-        #expect(!said.contains("tollgate-syslog-sink.service:"), "no warning about the unit: \(said)")
+        #expect(!said.contains("\(unitName).service:"), "no warning about the unit: \(said)")
     }
 
     @Test func logrotateRotatesWhileMessagesFlowAndNoneIsLost() throws {

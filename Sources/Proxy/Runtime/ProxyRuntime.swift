@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SyslogProtocol
+import SystemdSupport
 
 /// The running proxy, layer 4: each `frontend`/`listen` bind accepts connections, its backend's balancer picks a
 /// server, the proxy connects (retrying on failure, `option redispatch` moving the last retry to another server),
@@ -133,8 +134,30 @@ public final class ProxyRuntime: Sendable {
         return bound
     }
 
+    private let notifications = NIOLockedValueBox<[RepeatedTask]>([])
+
+    /// Under a service manager (`Type=notify`): `STATUS=` with the session counts every `statusEvery`, and
+    /// `WATCHDOG=1` at half `WatchdogSec=` from an event loop of the proxy (a stuck loop stops the pings).
+    public func notifyServiceManager(statusEvery: TimeAmount = .seconds(10)) {
+        guard ServiceNotifier.isSupervised else { return }
+        let counters = self.counters
+        let loop = group.next()
+        var tasks = [
+            loop.scheduleRepeatedTask(initialDelay: statusEvery, delay: statusEvery) { _ in
+                ServiceNotifier.status("\(counters.value("actconn")) sessions open")
+            }
+        ]
+        if let usec = ServiceNotifier.watchdogInterval {
+            let half = TimeAmount.microseconds(Int64(max(usec / 2, 1)))
+            tasks.append(
+                loop.scheduleRepeatedTask(initialDelay: .zero, delay: half) { _ in ServiceNotifier.watchdog() })
+        }
+        notifications.withLockedValue { $0 = tasks }
+    }
+
     /// Stops accepting, closes what is open and ends the event loops.
     public func stop() async throws {
+        for task in notifications.withLockedValue({ $0 }) { task.cancel() }
         for checker in checkers { checker.stop() }
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
         for frontend in frontends {
