@@ -136,7 +136,7 @@ struct ForwardingTests {
 struct ProxyServiceTests {
     @Test func readyWatchdogAndStoppingReachTheNotifySocket() async throws {
         let dir = try TemporaryDirectory(prefix: "proxy-notify")
-        let notify = try UnixDatagramReceiver(path: dir.file("notify"))
+        let notify = try NotifySocket(path: dir.file("notify"))
         let backend = try await EchoBackend()
         let port = try Peers.freePort()
         try """
@@ -151,28 +151,12 @@ struct ProxyServiceTests {
             try Products.path("proxy"), ["-f", dir.file("haproxy.cfg")], logPath: dir.file("proxy.out"),
             environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
         defer { proxy.stop() }
-        var pings = 0
-        func next() -> String? {
-            while let datagram = notify.receive() {
-                let text = String(decoding: datagram, as: UTF8.self)
-                if text == "WATCHDOG=1" {
-                    pings += 1
-                    continue
-                }
-                return text
-            }
-            return nil
-        }
-        let ready = try #require(next(), "\(proxy.output)")
+        let ready = try #require(notify.next(), "\(proxy.output)")
         #expect(ready == "READY=1\nSTATUS=listening on 127.0.0.1:\(port)")
         #expect(try Peers.exchange(port: port, Array("up".utf8), halfClose: true) == Array("up".utf8))
-        let deadline = Date().addingTimeInterval(5)
-        while pings < 2 && Date() < deadline {
-            if notify.receive() == Array("WATCHDOG=1".utf8) { pings += 1 }
-        }
-        #expect(pings >= 2)
+        #expect(notify.waitForPings(2))
         proxy.send(signal: SIGTERM)
-        #expect(next() == "STOPPING=1")
+        #expect(notify.next() == "STOPPING=1")
         try await backend.close()
     }
 }

@@ -490,7 +490,7 @@ extension String {
 struct ServiceNotificationTests {
     @Test func readyReloadingWatchdogAndStoppingReachTheNotifySocket() throws {
         let dir = try TemporaryDirectory(prefix: "sd-notify")
-        let notify = try UnixDatagramReceiver(path: dir.file("notify"))
+        let notify = try NotifySocket(path: dir.file("notify"))
         try """
         module(load="imudp")
         input(type="imudp" address="127.0.0.1" port="0")
@@ -500,32 +500,15 @@ struct ServiceNotificationTests {
             try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("root")],
             logPath: dir.file("sink.out"), environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
         defer { sink.stop() }
-        /// The next notification that is not a watchdog ping (counting those).
-        var pings = 0
-        func next() -> String? {
-            while let datagram = notify.receive() {
-                let text = String(decoding: datagram, as: UTF8.self)
-                if text == "WATCHDOG=1" {
-                    pings += 1
-                    continue
-                }
-                return text
-            }
-            return nil
-        }
-        let ready = try #require(next(), "\(sink.output)")
+        let ready = try #require(notify.next(), "\(sink.output)")
         #expect(ready.hasPrefix("READY=1\nSTATUS=listening on udp 127.0.0.1:"), "\(ready)")
         // Pings come at half the interval: wait for a few.
-        let deadline = Date().addingTimeInterval(5)
-        while pings < 3 && Date() < deadline {
-            _ = notify.receive().map { if $0 == Array("WATCHDOG=1".utf8) { pings += 1 } }
-        }
-        #expect(pings >= 3)
+        #expect(notify.waitForPings(3))
         sink.send(signal: SIGHUP)
-        #expect(next() == "RELOADING=1")
-        #expect(next() == "READY=1\nSTATUS=files reopened")
+        #expect(notify.next() == "RELOADING=1")
+        #expect(notify.next() == "READY=1\nSTATUS=files reopened")
         sink.send(signal: SIGTERM)
-        #expect(next() == "STOPPING=1")
+        #expect(notify.next() == "STOPPING=1")
     }
 
     @Test func theSystemSocketIsTheOneTheServiceManagerPasses() throws {
