@@ -29,7 +29,7 @@ EOC
     # The load's messages are numbered from 0; wait for the last number in this daemon's entries.
     last=$(printf 'msgnum:%08d:' $((count - 1)))
     for _ in $(seq 600); do
-        journalctl --no-pager -o cat _PID="$pid" -n 20 2>/dev/null | grep -q "$last" && break
+        journalctl --no-pager -o cat _PID="$pid" --grep "$last" -n 1 2>/dev/null | grep -q "$last" && break
         sleep 0.1
     done
     t1=$(date +%s.%N)

@@ -1,4 +1,5 @@
 import CSystemd
+import Foundation
 import HAProxyLog
 import LogCore
 import SyslogProtocol
@@ -21,10 +22,14 @@ import SyslogProtocol
 ///   _BYTES, _RETRIES, the timers by halog's names (_TQ _TW _TC _TR _TT; TCP lines have _TW _TC _TT) and, for
 ///   HTTP, _STATUS, _METHOD, _PATH — so `journalctl -t haproxy HAPROXY_BACKEND=api` lists one backend's traffic.
 ///
-/// Lives on the ruleset's thread.
+/// Lives on the ruleset's thread; the entries are handed to a thread of their own (`JournalQueue`), so that a
+/// slow or stopped journald never holds up the files: when its queue is full, entries are dropped and counted.
 final class JournalWriter {
-    private(set) var sent = 0
-    private(set) var failed = 0
+    private let queue = JournalQueue()
+    var sent: Int { queue.counts.sent }
+    var failed: Int { queue.counts.failed }
+    /// Entries dropped because journald did not keep up (the queue was full).
+    private(set) var dropped = 0
     /// Messages dropped because journald's socket was missing: libsystemd then returns success and drops them
     /// silently, so the socket is looked at (at most once a second) and the loss counted here instead.
     private(set) var absent = 0
@@ -43,8 +48,11 @@ final class JournalWriter {
         socketPresent = access(socketPath, W_OK) == 0
         return socketPresent
     }
-    private(set) var lastError: String?
+    var lastError: String? { queue.counts.lastError }
     private var fields: [UInt8] = []
+
+    /// Waits until what is queued has gone to journald (at stop).
+    func drain() { queue.drain() }
     private var ends: [Int] = []
 
     private func add(_ name: String, _ value: some Sequence<UInt8>) {
@@ -125,25 +133,9 @@ final class JournalWriter {
         submit()
     }
 
-    /// Sends the fields gathered in `fields` (ended at `ends`), counting the outcome.
+    /// Hands the fields gathered in `fields` (ended at `ends`) to the sending thread.
     private func submit() {
-        let rc = fields.withUnsafeMutableBytes { bytes -> Int32 in
-            guard let base = bytes.baseAddress else { return -EINVAL }
-            var vectors: [iovec] = []
-            vectors.reserveCapacity(ends.count)
-            var start = 0
-            for end in ends {
-                vectors.append(iovec(iov_base: base + start, iov_len: end - start))
-                start = end
-            }
-            return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
-        }
-        if rc < 0 {
-            failed += 1
-            lastError = "sd_journal_sendv: \(String(cString: strerror(-rc)))"
-        } else {
-            sent += 1
-        }
+        if !queue.enqueue(fields: fields, ends: ends) { dropped += 1 }
     }
 
     private func addHAProxyFields(_ r: HAProxyLogRecord) {
@@ -172,6 +164,110 @@ final class JournalWriter {
             add("HAPROXY_TW", r.queueTime)
             add("HAPROXY_TC", r.connectTime)
             add("HAPROXY_TT", r.totalTime)
+        }
+    }
+}
+
+/// The thread that talks to journald: `sd_journal_sendv` blocks when journald is slow (its socket buffer full), so
+/// it runs here, behind a bounded queue, never on the sink's loop.
+final class JournalQueue: @unchecked Sendable {
+    struct Counts {
+        var sent = 0
+        var failed = 0
+        var lastError: String?
+    }
+    private let condition = NSCondition()
+    private var entries: [(fields: [UInt8], ends: [Int])] = []
+    private var countsStorage = Counts()
+    private var stopping = false
+    /// How many entries may wait; beyond, new ones are dropped (and counted by the writer).
+    static let capacity = 65_536
+
+    init() {
+        let thread = Thread { [self] in run() }
+        thread.name = "syslog-sink journald"
+        thread.start()
+    }
+
+    deinit {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    var counts: Counts {
+        condition.lock()
+        defer { condition.unlock() }
+        return countsStorage
+    }
+
+    /// Queues one entry; false when the queue is full.
+    func enqueue(fields: [UInt8], ends: [Int]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard entries.count < JournalQueue.capacity else { return false }
+        entries.append((fields, ends))
+        condition.signal()
+        return true
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while entries.isEmpty && !stopping { condition.wait() }
+            if entries.isEmpty && stopping {
+                condition.unlock()
+                return
+            }
+            let batch = entries
+            entries.removeAll(keepingCapacity: true)
+            condition.unlock()
+            var sent = 0
+            var failed = 0
+            var lastError: String?
+            for entry in batch {
+                let rc = JournalQueue.send(entry.fields, entry.ends)
+                if rc < 0 {
+                    failed += 1
+                    lastError = "sd_journal_sendv: \(String(cString: strerror(-rc)))"
+                } else {
+                    sent += 1
+                }
+            }
+            condition.lock()
+            countsStorage.sent += sent
+            countsStorage.failed += failed
+            if let lastError { countsStorage.lastError = lastError }
+            condition.unlock()
+        }
+    }
+
+    /// Waits until every queued entry has been handed to journald (tests; shutdown).
+    func drain(timeout: Double = 5) {
+        var waited = 0.0
+        while waited < timeout {
+            condition.lock()
+            let empty = entries.isEmpty
+            condition.unlock()
+            if empty { break }
+            usleep(10_000)
+            waited += 0.01
+        }
+    }
+
+    private static func send(_ fields: [UInt8], _ ends: [Int]) -> Int32 {
+        var fields = fields
+        return fields.withUnsafeMutableBytes { bytes -> Int32 in
+            guard let base = bytes.baseAddress else { return -EINVAL }
+            var vectors: [iovec] = []
+            vectors.reserveCapacity(ends.count)
+            var start = 0
+            for end in ends {
+                vectors.append(iovec(iov_base: base + start, iov_len: end - start))
+                start = end
+            }
+            return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
         }
     }
 }

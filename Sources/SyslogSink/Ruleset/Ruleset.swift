@@ -240,6 +240,7 @@ final class Ruleset {
     func finish() {
         for (reducer, action) in reducers { reducer.drain { perform(action, $0) } }
         flush()
+        journal?.drain()
     }
 
     static let maximumCallDepth = 32
@@ -325,6 +326,7 @@ final class Ruleset {
             add(group, "sent", journal.sent)
             add(group, "failed", journal.failed)
             add(group, "journald-absent", journal.absent)
+            if journal.dropped > 0 { add(group, "dropped", journal.dropped) }
         }
         for files in dynamicFiles {
             let group = SinkCounter.Group(kind: .dynamicFile, instance: files.name)
