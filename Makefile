@@ -76,8 +76,10 @@ demo: build
 	[ -s demo-run/sink.pid ] || { cat demo-run/sink.log; $(JOURNALD_STOP); exit 1; }; \
 	cp demo-run/sink.pid demo-run/sink.pid.kept; \
 	.build/debug/tollgate-demo --output demo-run/haproxy.log --sink 127.0.0.1:$(DEMO_PORT); status=$$?; \
-	echo; echo "==> the proxy itself: proxy -f demo-run/haproxy.cfg (mycat_servers on 127.0.0.1:13307, two demo backends, checks)"; \
-	.build/debug/tollgate-demo --backends 18066,18067 --agents 48700 > demo-run/backends.log 2>&1 & backends=$$!; \
+	echo; echo "==> the proxy itself: proxy -f demo-run/haproxy.cfg (mycat_servers on 127.0.0.1:13307, two demo backends, proxy check-agent on 48700)"; \
+	.build/debug/tollgate-demo --backends 18066,18067 > demo-run/backends.log 2>&1 & backends=$$!; \
+	.build/debug/proxy check-agent --listen 127.0.0.1:48700 --probe tcp://127.0.0.1:18066 \
+	  > demo-run/agent.log 2>&1 & agent=$$!; \
 	.build/debug/proxy -f demo-run/haproxy.cfg -p demo-run/proxy.pid 2> demo-run/proxy.log & \
 	for i in $$(seq 50); do [ -s demo-run/proxy.pid ] && break; sleep 0.1; done; \
 	sleep 1.5; \
@@ -85,7 +87,7 @@ demo: build
 	  exec 3<>/dev/tcp/127.0.0.1/13307 && printf 'SELECT %s;' $$n >&3 && \
 	  echo "   client sent 'SELECT $$n;', got back '$$(timeout 2 head -c 9 <&3)'"; exec 3<&-; \
 	done; \
-	sleep 0.5; kill $$(cat demo-run/proxy.pid) $$backends 2>/dev/null; sleep 0.3; \
+	sleep 0.5; kill $$(cat demo-run/proxy.pid) $$backends $$agent 2>/dev/null; sleep 0.3; \
 	sleep 0.3; kill $$(cat demo-run/sink.pid); \
 	for i in $$(seq 50); do [ -e demo-run/sink.pid ] || break; sleep 0.1; done; \
 	$(JOURNALD_STOP); \

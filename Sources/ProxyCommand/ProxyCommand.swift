@@ -15,6 +15,82 @@ struct ProxyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
         abstract: "An HAProxy-compatible TCP and HTTP load balancer that logs every session over syslog.",
+        version: Proxy.version,
+        subcommands: [Serve.self, CheckAgentCommand.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// `proxy check-agent`: the node-side health agent (the seed's xinetd script on 48700).
+struct CheckAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-agent",
+        abstract: "Answer health checks: HTTP/1.1 200 OK when the node is fine, 503 Service Unavailable when not.",
+        discussion: """
+            Replaces the seed's xinetd + shell script on each database node: every connection to --listen is \
+            answered after a probe — a TCP connection to --probe tcp://HOST:PORT within --timeout, or \
+            --probe-command CMD exiting with 0. Works with option httpchk from this proxy and from HAProxy.
+            """)
+
+    @Option(help: "Where to listen: [HOST:]PORT (HOST defaults to 0.0.0.0).")
+    var listen: String
+
+    @Option(help: "Probe a TCP address: tcp://HOST:PORT.")
+    var probe: String?
+
+    @Option(help: "Probe by running this command with /bin/sh -c (exit status 0: up).")
+    var probeCommand: String?
+
+    @Option(help: "Probe timeout in milliseconds.")
+    var timeout = 2000
+
+    mutating func validate() throws {
+        guard (probe == nil) != (probeCommand == nil) else {
+            throw ValidationError("Give one of --probe tcp://HOST:PORT and --probe-command CMD.")
+        }
+        if let probe, CheckAgentCommand.tcpTarget(probe) == nil {
+            throw ValidationError("--probe takes tcp://HOST:PORT, not '\(probe)'")
+        }
+        if CheckAgentCommand.listenAddress(listen) == nil {
+            throw ValidationError("--listen takes [HOST:]PORT, not '\(listen)'")
+        }
+    }
+
+    static func tcpTarget(_ text: String) -> (String, Int)? {
+        guard text.hasPrefix("tcp://"), let colon = text.lastIndex(of: ":"),
+            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
+        let host = String(text.dropFirst(6)[..<colon])
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    static func listenAddress(_ text: String) -> (String, Int)? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard let port = parts.last.flatMap({ Int($0) }), (0...65535).contains(port) else { return nil }
+        let host = parts.count > 1 ? parts.dropLast().joined(separator: ":") : ""
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    mutating func run() throws {
+        guard let (host, port) = CheckAgentCommand.listenAddress(listen) else { throw ExitCode(2) }
+        let chosen: CheckAgent.Probe =
+            probe.flatMap(CheckAgentCommand.tcpTarget).map { .tcp(host: $0.0, port: $0.1) }
+            ?? .command(probeCommand ?? "false")
+        let timeout = self.timeout
+        let listening = try startOrExit("the check agent") {
+            let agent = try await CheckAgent(
+                host: host, port: port, probe: chosen, timeout: .milliseconds(Int64(timeout)))
+            return "check agent listening on \(host):\(agent.port)"
+        }
+        report("[NOTICE] \(listening)")
+        while true { pause() }
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the proxy (the default): proxy [-c] -f haproxy.cfg.",
         discussion: """
             This build reads haproxy.cfg (global, defaults, frontend, backend, listen; HAProxy's quoting, \
             escapes and time units) and checks it like haproxy -c: `proxy -c -f haproxy.cfg` prints each \
@@ -28,8 +104,7 @@ struct ProxyCommand: ParsableCommand {
             inter/fastinter/downinter) and their state changes logged as HAProxy logs them. SIGTERM, SIGINT and \
             SIGUSR1 stop it. Not in this build yet: HTTP mode (relayed as TCP, with a warning), maxconn queues, \
             the stats page.
-            """,
-        version: Proxy.version
+            """
     )
 
     @Option(name: .customShort("f"), help: "A haproxy.cfg file to load (several are read in order, as one).")
@@ -76,25 +151,12 @@ struct ProxyCommand: ParsableCommand {
         signal(SIGUSR1, SIG_IGN)
         let runtime = try ProxyRuntime(configuration: configuration)
         for note in runtime.notes { report("[WARNING] \(note)") }
-        let started = DispatchSemaphore(value: 0)
-        let outcome = LockedResult()
-        Task {
-            do {
-                let bound = try await runtime.start()
-                outcome.set(
-                    "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", "))
-            } catch {
-                outcome.set(nil, failure: "\(error)")
-            }
-            started.signal()
+        let listening = try startOrExit("the proxy") {
+            let bound = try await runtime.start()
+            return "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
         }
-        started.wait()
-        if let failure = outcome.failure {
-            report("[ALERT] cannot start: \(failure)")
-            throw ExitCode(1)
-        }
-        report("[NOTICE] proxy \(Proxy.version): \(outcome.text ?? "")")
-        ServiceNotifier.ready(status: outcome.text)
+        report("[NOTICE] proxy \(Proxy.version): \(listening)")
+        ServiceNotifier.ready(status: listening)
         runtime.notifyServiceManager()
         if let pidFile, let f = fopen(pidFile, "w") {
             fputs("\(getpid())\n", f)
@@ -141,4 +203,25 @@ final class LockedResult: @unchecked Sendable {
     }
     var text: String? { lock.withLock { storedText } }
     var failure: String? { lock.withLock { storedFailure } }
+}
+
+/// Runs `start` (binding sockets) from the command's thread and waits for it: its description, or an alert and
+/// exit status 1.
+func startOrExit(_ what: String, _ start: @escaping @Sendable () async throws -> String) throws -> String {
+    let started = DispatchSemaphore(value: 0)
+    let outcome = LockedResult()
+    Task {
+        do {
+            outcome.set(try await start())
+        } catch {
+            outcome.set(nil, failure: "\(error)")
+        }
+        started.signal()
+    }
+    started.wait()
+    if let failure = outcome.failure {
+        report("[ALERT] cannot start \(what): \(failure)")
+        throw ExitCode(1)
+    }
+    return outcome.text ?? ""
 }

@@ -29,13 +29,10 @@ struct TollgateDemo: ParsableCommand {
     @Option(help: "Instead: run the demo's backends (echo servers) on these 127.0.0.1 ports, comma-separated.")
     var backends: String?
 
-    @Option(help: "With --backends: run check agents (answering HTTP/1.1 200 OK) on these ports.")
-    var agents: String?
-
     mutating func run() throws {
         if let backends {
             let ports = { (text: String?) in (text ?? "").split(separator: ",").compactMap { Int($0) } }
-            try DemoBackends.run(backends: ports(backends), agents: ports(agents))
+            try DemoBackends.run(backends: ports(backends))
         }
         let receiver = try DemoReceiver()
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: receiver.port))

@@ -10,7 +10,7 @@ import Testing
 
 /// The seed's check agent (xinetd + a script on 48700): answers each connection `HTTP/1.1 200 OK` or
 /// `HTTP/1.1 503 Service Unavailable`, and keeps the last request it got.
-final class CheckAgent: Sendable {
+final class SwitchableAgent: Sendable {
     let port: Int
     let healthy = NIOLockedValueBox(true)
     let lastRequest = NIOLockedValueBox<[UInt8]>([])
@@ -76,7 +76,7 @@ struct HealthCheckTests {
     @Test func theSeedsHttpchkOnACheckPortTakesServersDownAndUp() async throws {
         let a = try await EchoBackend()
         let b = try await EchoBackend()
-        let agent = try await CheckAgent()
+        let agent = try await SwitchableAgent()
         let logs = try await LoopbackUDPReceiver()
         let port = try Peers.freePort()
         let deadCheck = try Peers.freePort()
@@ -151,5 +151,32 @@ struct HealthCheckTests {
         try await a.close()
         try await b.close()
         try await logs.close()
+    }
+}
+
+@Suite("proxy check-agent", .serialized)
+struct CheckAgentTests {
+    func ask(_ port: Int) throws -> String {
+        let request = Array("OPTIONS * HTTP/1.1\r\nhost: www\r\nconnection: close\r\n\r\n".utf8)
+        return String(decoding: try Peers.exchange(port: port, request), as: UTF8.self)
+    }
+
+    @Test func answers200WhileTheProbedPortAcceptsAnd503Otherwise() async throws {
+        let node = try await EchoBackend()
+        let agent = try await CheckAgent(
+            host: "127.0.0.1", port: 0, probe: .tcp(host: "127.0.0.1", port: node.port), timeout: .milliseconds(500))
+        #expect(try ask(agent.port).hasPrefix("HTTP/1.1 200 OK\r\n"))
+        try await node.close()
+        #expect(try ask(agent.port).hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
+        try await agent.stop()
+    }
+
+    @Test func aProbeCommandDecidesByItsExitStatus() async throws {
+        let up = try await CheckAgent(host: "127.0.0.1", port: 0, probe: .command("test 1 -eq 1"))
+        let down = try await CheckAgent(host: "127.0.0.1", port: 0, probe: .command("exit 3"))
+        #expect(try ask(up.port).hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(try ask(down.port).hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
+        try await up.stop()
+        try await down.stop()
     }
 }
