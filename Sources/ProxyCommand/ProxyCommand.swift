@@ -101,8 +101,9 @@ struct Serve: ParsableCommand {
             server, connections are retried (option redispatch moves the last retry), both directions are \
             relayed with back-pressure and half-close, and each session is logged as an option tcplog line to \
             the log targets. Servers with `check` are health-checked (TCP connect or option httpchk, rise/fall, \
-            inter/fastinter/downinter) and their state changes logged as HAProxy logs them. SIGTERM, SIGINT and \
-            SIGUSR1 stop it. Not in this build yet: HTTP mode (relayed as TCP, with a warning), maxconn queues, \
+            inter/fastinter/downinter) and their state changes logged as HAProxy logs them. SIGUSR1 is HAProxy's \
+            soft stop (stop accepting, let open sessions finish; -sf PIDS sends it to the old processes once this \
+            one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. Not in this build yet: HTTP mode (relayed as TCP, with a warning), maxconn queues, \
             the stats page.
             """
     )
@@ -121,6 +122,16 @@ struct Serve: ParsableCommand {
 
     @Flag(name: .customLong("db", withSingleDash: true), help: "Stay in the foreground (this build always does).")
     var foreground = false
+
+    @Option(
+        name: .customLong("sf", withSingleDash: true), parsing: .upToNextOption,
+        help: "Once listening, ask these processes to finish their sessions and stop (HAProxy's soft stop).")
+    var finishPIDs: [Int32] = []
+
+    @Option(
+        name: .customLong("st", withSingleDash: true), parsing: .upToNextOption,
+        help: "Once listening, stop these processes at once.")
+    var terminatePIDs: [Int32] = []
 
     mutating func validate() throws {
         if configFiles.isEmpty { throw ValidationError("No configuration file: use -f FILE.") }
@@ -162,12 +173,17 @@ struct Serve: ParsableCommand {
             fputs("\(getpid())\n", f)
             fclose(f)
         }
+        // Now that this process listens, the old ones stop: softly (-sf, they finish their sessions) or at once (-st).
+        for pid in finishPIDs { kill(pid, SIGUSR1) }
+        for pid in terminatePIDs { kill(pid, SIGTERM) }
         let done = DispatchSemaphore(value: 0)
+        let soft = LockedResult()
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT, SIGUSR1] {
             let source = DispatchSource.makeSignalSource(signal: sig)
             source.setEventHandler {
                 ServiceNotifier.stopping()
+                if sig == SIGUSR1 { soft.set("soft") }
                 done.signal()
             }
             source.resume()
@@ -175,11 +191,26 @@ struct Serve: ParsableCommand {
         }
         done.wait()
         let stopped = DispatchSemaphore(value: 0)
+        let gentle = soft.text != nil
         Task {
+            // SIGUSR1: HAProxy's soft stop, the open sessions finish first (another SIGTERM/SIGINT cuts them).
+            if gentle { await runtime.softStop() }
             try? await runtime.stop()
             stopped.signal()
         }
-        stopped.wait()
+        if gentle {
+            let hard = DispatchSemaphore(value: 0)
+            for source in sources { source.setEventHandler { hard.signal() } }
+            while stopped.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+                if hard.wait(timeout: .now()) == .success {
+                    Task { try? await runtime.stop() }
+                    stopped.wait()
+                    break
+                }
+            }
+        } else {
+            stopped.wait()
+        }
         if let pidFile { unlink(pidFile) }
         withExtendedLifetime(sources) {}
     }

@@ -141,7 +141,7 @@ public enum Peers {
     }
 
     /// Everything `fd` receives until the peer closes (or the receive timeout passes).
-    static func readUntilClosed(_ fd: Int32) -> [UInt8] {
+    public static func readUntilClosed(_ fd: Int32) -> [UInt8] {
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -153,7 +153,7 @@ public enum Peers {
     }
 
     /// A TCP socket connected to 127.0.0.1:port whose reads give up after `timeoutSeconds` of silence.
-    static func connectLoopback(port: Int, timeoutSeconds: Int) throws -> Int32 {
+    public static func connectLoopback(port: Int, timeoutSeconds: Int) throws -> Int32 {
         #if canImport(Darwin)
             let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
@@ -214,6 +214,9 @@ public final class RunningPeer: @unchecked Sendable {
     }
 
     public var isRunning: Bool { process.isRunning }
+
+    /// The peer's process id.
+    public var pid: Int32 { process.processIdentifier }
 
     /// Sends `signal` (SIGHUP, SIGUSR1…) to the peer.
     public func send(signal: Int32) {

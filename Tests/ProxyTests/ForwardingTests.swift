@@ -160,3 +160,60 @@ struct ProxyServiceTests {
         try await backend.close()
     }
 }
+
+@Suite("Soft stop and takeover", .serialized)
+struct SoftStopTests {
+    func config(_ port: Int, _ backend: Int) -> String {
+        """
+        defaults
+            mode tcp
+            timeout connect 1s
+            timeout client 10s
+            timeout server 10s
+        listen l
+            bind 127.0.0.1:\(port)
+            server s 127.0.0.1:\(backend)
+        """
+    }
+
+    @Test func sigusr1StopsAcceptingAndLetsOpenSessionsFinish() async throws {
+        let dir = try TemporaryDirectory(prefix: "soft-stop")
+        let backend = try await EchoBackend()
+        let port = try Peers.freePort()
+        try config(port, backend.port).write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
+        defer { proxy.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { proxy.output.contains("listening on") })
+        // A session that is open when the soft stop comes, and finishes after it.
+        let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+        defer { close(fd) }
+        try await Task.sleep(for: .milliseconds(200))
+        proxy.send(signal: SIGUSR1)
+        #expect(Peers.waitUntil(seconds: 5) { !Peers.isListening(port: port) }, "no new connections")
+        #expect(proxy.isRunning, "the open session keeps the process")
+        _ = Array("late".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        shutdown(fd, Int32(SHUT_WR))
+        #expect(Peers.readUntilClosed(fd) == Array("late".utf8))
+        #expect(Peers.waitUntil(seconds: 5) { !proxy.isRunning }, "gone once its last session ended")
+        try await backend.close()
+    }
+
+    @Test func aNewProcessTakesThePortsWithSf() async throws {
+        let dir = try TemporaryDirectory(prefix: "takeover")
+        let backend = try await EchoBackend()
+        let port = try Peers.freePort()
+        try config(port, backend.port).write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let old = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("old.out"))
+        defer { old.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { old.output.contains("listening on") })
+        let new = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("p.cfg"), "-sf", "\(old.pid)"], logPath: dir.file("new.out"))
+        defer { new.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { new.output.contains("listening on") }, "\(new.output)")
+        #expect(Peers.waitUntil(seconds: 5) { !old.isRunning }, "the old process finished and left")
+        #expect(
+            try Peers.exchange(port: port, Array("to the new one".utf8), halfClose: true)
+                == Array("to the new one".utf8))
+        try await backend.close()
+    }
+}

@@ -113,6 +113,10 @@ public final class ProxyRuntime: Sendable {
                 let counters = self.counters
                 let channel = try await ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    // A new process (`-sf`) binds the same ports while this one still listens.
+                    .serverChannelOption(
+                        .socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1
+                    )
                     .serverChannelOption(.backlog, value: 1024)
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
                     .childChannelOption(.socketOption(.so_keepalive), value: frontend.tcpKeepAlive ? 1 : 0)
@@ -155,16 +159,36 @@ public final class ProxyRuntime: Sendable {
         notifications.withLockedValue { $0 = tasks }
     }
 
-    /// Stops accepting, closes what is open and ends the event loops.
-    public func stop() async throws {
-        for task in notifications.withLockedValue({ $0 }) { task.cancel() }
-        for checker in checkers { checker.stop() }
-        for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
+    /// Stops accepting (once): the listeners close and each proxy logs HAProxy's "stopped" line.
+    private func closeListeners() async {
+        let open = channels.withLockedValue { list -> [any Channel] in
+            defer { list = [] }
+            return list
+        }
+        guard !open.isEmpty else { return }
+        for channel in open { try? await channel.close() }
         for frontend in frontends {
             frontend.log.send(
                 "Proxy \(frontend.section.name) stopped (cumulated conns: FE: \(counters.value("fe-total:" + frontend.section.name)), BE: \(counters.value("be-total:" + (frontend.backend?.name ?? "")))).",
                 severity: .warning)
         }
+    }
+
+    /// HAProxy's soft stop (SIGUSR1, or a new process's `-sf`): stop accepting, let the open sessions finish.
+    /// Returns when none is left.
+    public func softStop() async {
+        await closeListeners()
+        while counters.value("actconn") > 0 { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    /// The sessions open now.
+    public var openSessions: Int { counters.value("actconn") }
+
+    /// Stops accepting, closes what is open (sessions included) and ends the event loops.
+    public func stop() async throws {
+        for task in notifications.withLockedValue({ $0 }) { task.cancel() }
+        for checker in checkers { checker.stop() }
+        await closeListeners()
         try await group.shutdownGracefully()
     }
 }
