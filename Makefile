@@ -8,8 +8,8 @@
 #   make uninstall  remove what install-files put in place (configuration files in SYSCONFDIR are kept)
 #
 # Debian packages the build and the tests need. Their services are not started on install: the tests start
-# the peers they use (haproxy, rsyslogd, systemd-journald) themselves, on loopback, and stop them.
-APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate
+# the peers they use (haproxy, rsyslogd, mariadbd, systemd-journald) themselves, on loopback, and stop them.
+APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate mariadb-server mariadb-client
 SWIFT ?= swift
 # The demo's client uses bash's /dev/tcp.
 SHELL := /bin/bash
