@@ -8,7 +8,7 @@ import Testing
 @Suite("MariaDB behind the proxy", .serialized)
 struct MariaDBThroughProxyTests {
     /// One MariaDB server on loopback with its own data folder (no grant tables: the tests' client needs none).
-    final class Node {
+    final class Node: @unchecked Sendable {
         let port: Int
         let dir: String
         private(set) var server: RunningPeer?
@@ -57,9 +57,9 @@ struct MariaDBThroughProxyTests {
 
     @Test func queriesGoOnWhileANodeIsDownAndItComesBack() async throws {
         let dir = try TemporaryDirectory(prefix: "mariadb")
-        let n1 = try Node(in: dir, name: "n1")
+        let n1 = try await blocking { try Node(in: dir, name: "n1") }
         defer { n1.stop() }
-        let n2 = try Node(in: dir, name: "n2")
+        let n2 = try await blocking { try Node(in: dir, name: "n2") }
         defer { n2.stop() }
         let logs = try await LoopbackUDPReceiver()
         let port = try Peers.freePort()
@@ -89,11 +89,11 @@ struct MariaDBThroughProxyTests {
         #expect(Peers.waitUntil(seconds: 10) { proxy.output.contains("listening on") }, "\(proxy.output)")
 
         // Both nodes answer, in turn.
-        let answered = try (1...4).map { _ in try Self.query(port: port) }
+        let answered = try await blocking { try (1...4).map { _ in try Self.query(port: port) } }
         #expect(Set(answered.compactMap { $0 }) == [n1.port, n2.port], "\(answered)")
 
         // Node 2 stops: DOWN within fall × inter (3 × 200 ms) after its port closes, queries keep working on node 1.
-        n2.stop()
+        _ = try await blocking { n2.stop() }
         let stoppedAt = ContinuousClock.now
         var down: String?
         while down == nil, ContinuousClock.now - stoppedAt < .seconds(10), let d = await logs.next() {
@@ -102,11 +102,11 @@ struct MariaDBThroughProxyTests {
         }
         let noticed = ContinuousClock.now - stoppedAt
         #expect(down != nil && noticed < .milliseconds(3 * 200 + 700), "noticed after \(noticed)")
-        let during = try (1...4).map { _ in try Self.query(port: port) }
+        let during = try await blocking { try (1...4).map { _ in try Self.query(port: port) } }
         #expect(during == [n1.port, n1.port, n1.port, n1.port], "\(during)")
 
         // Back: UP after rise (2) good checks.
-        try n2.start()
+        try await blocking { try n2.start() }
         var up: String?
         let restartedAt = ContinuousClock.now
         while up == nil, ContinuousClock.now - restartedAt < .seconds(10), let d = await logs.next() {
@@ -114,7 +114,7 @@ struct MariaDBThroughProxyTests {
             if text.contains("Server mycat_servers/mycat_02 is UP") { up = text }
         }
         #expect(up?.contains("reason: Layer4 check passed") == true, "\(up ?? "no UP line")")
-        let after = try (1...4).map { _ in try Self.query(port: port) }
+        let after = try await blocking { try (1...4).map { _ in try Self.query(port: port) } }
         #expect(Set(after.compactMap { $0 }) == [n1.port, n2.port], "\(after)")
         try await logs.close()
     }
