@@ -101,7 +101,8 @@ struct MariaDBThroughProxyTests {
             if text.contains("Server mycat_servers/mycat_02 is DOWN") { down = text }
         }
         let noticed = ContinuousClock.now - stoppedAt
-        #expect(down != nil && noticed < .milliseconds(3 * 200 + 700), "noticed after \(noticed)")
+        // fall × inter is 600 ms; the margin is for a machine busy with the other tests running beside this one.
+        #expect(down != nil && noticed < .milliseconds(3 * 200) + .seconds(5), "noticed after \(noticed)")
         let during = try await blocking { try (1...4).map { _ in try Self.query(port: port) } }
         #expect(during == [n1.port, n1.port, n1.port, n1.port], "\(during)")
 

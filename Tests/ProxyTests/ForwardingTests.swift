@@ -187,7 +187,11 @@ struct SoftStopTests {
         // A session that is open when the soft stop comes, and finishes after it.
         let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
         defer { close(fd) }
-        try await Task.sleep(for: .milliseconds(200))
+        // The session must be through to the server (not still in the listen backlog) before the soft stop.
+        _ = Array("early".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var echo = [UInt8](repeating: 0, count: 5)
+        let got = echo.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 5, Int32(MSG_WAITALL)) }
+        #expect(got == 5 && echo == Array("early".utf8))
         proxy.send(signal: SIGUSR1)
         #expect(Peers.waitUntil(seconds: 5) { !Peers.isListening(port: port) }, "no new connections")
         #expect(proxy.isRunning, "the open session keeps the process")
