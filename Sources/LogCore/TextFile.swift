@@ -22,3 +22,15 @@ public enum TextFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+/// This machine's name (gethostname).
+public enum HostName {
+    /// The full name, or the part before the first dot with `short`; `localhost` when the system has none.
+    public static func current(short: Bool = false) -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        var bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        if short, let dot = bytes.firstIndex(of: 0x2E) { bytes = Array(bytes[..<dot]) }
+        return bytes.isEmpty ? "localhost" : String(decoding: bytes, as: UTF8.self)
+    }
+}

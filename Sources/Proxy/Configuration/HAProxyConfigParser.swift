@@ -141,7 +141,7 @@ public struct HAProxyConfigParser {
         case "log":
             if let target = logTarget(args, at) { g.logs.append(target) }
         case "log-send-hostname":
-            g.logSendHostname = args.first ?? HAProxyConfigParser.hostName()
+            g.logSendHostname = args.first ?? HostName.current()
         case "log-tag":
             guard let tag = args.first else { return alert(at, "'log-tag' expects a tag for use in syslog.") }
             g.logTag = tag
@@ -688,11 +688,6 @@ public struct HAProxyConfigParser {
         configuration.warnings.append(ConfigProblem(level: .warning, location: at, message: message))
     }
 
-    static func hostName() -> String {
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count)
-        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 }
 
 /// Every alert of a refused configuration, with the warnings read until then.

@@ -15,22 +15,20 @@ public final class ProxyRuntime: Sendable {
     private let configuration: ProxyConfiguration
     private let group: MultiThreadedEventLoopGroup
     private let channels = NIOLockedValueBox<[any Channel]>([])
-    private let counters = Counters()
+    /// The process's sessions (`actconn`).
+    private let sessions = Tally()
     public let notes: [String]
     private let frontends: [Frontend]
     private let checkers: [HealthChecker]
 
-    /// Live counts for the log's `actconn/feconn/beconn/srv_conn`.
-    final class Counters: Sendable {
-        let state = NIOLockedValueBox([String: Int]())
-        func change(_ key: String, by delta: Int) -> Int {
-            state.withLockedValue { d in
-                let v = (d[key] ?? 0) + delta
-                d[key] = v
-                return v
-            }
-        }
-        func value(_ key: String) -> Int { state.withLockedValue { $0[key] ?? 0 } }
+    /// Sessions open now and since the start, for one of the log's `actconn/feconn/beconn/srv_conn` and the
+    /// "stopped" line's cumulated counts.
+    final class Tally: Sendable {
+        private let counts = NIOLockedValueBox((open: 0, total: 0))
+        func opened() { counts.withLockedValue { $0 = ($0.open + 1, $0.total + 1) } }
+        func closed() { counts.withLockedValue { $0.open -= 1 } }
+        var open: Int { counts.withLockedValue { $0.open } }
+        var total: Int { counts.withLockedValue { $0.total } }
     }
 
     /// A backend as the sessions share it: its servers' addresses and its balancer, behind a lock.
@@ -44,9 +42,13 @@ public final class ProxyRuntime: Sendable {
         let connectTimeout: TimeAmount
         let serverTimeout: TimeAmount?
         let tcpKeepAlive: Bool
+        /// `beconn`, and each server's `srv_conn`.
+        let sessions = Tally()
+        let serverSessions: [Tally]
 
         init(_ section: ProxySection) {
             name = section.name
+            serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
             addresses = section.servers.map { s in
                 s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.host, port: $0) }
@@ -66,6 +68,8 @@ public final class ProxyRuntime: Sendable {
         let log: LogEmitter
         let clientTimeout: TimeAmount?
         let tcpKeepAlive: Bool
+        /// `feconn`.
+        let sessions = Tally()
     }
 
     public init(configuration: ProxyConfiguration, threads: Int? = nil) throws {
@@ -110,7 +114,7 @@ public final class ProxyRuntime: Sendable {
         var bound: [SocketAddress] = []
         for frontend in frontends {
             for bind in frontend.section.binds {
-                let counters = self.counters
+                let sessions = self.sessions
                 let channel = try await ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     // A new process (`-sf`) binds the same ports while this one still listens.
@@ -124,7 +128,7 @@ public final class ProxyRuntime: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             // The session starts once the accepted channel is active.
-                            let session = Session(frontend: frontend, counters: counters, client: channel)
+                            let session = Session(frontend: frontend, sessions: sessions, client: channel)
                             try channel.pipeline.syncOperations.addHandler(SessionStarter(session))
                         }
                     }
@@ -144,11 +148,11 @@ public final class ProxyRuntime: Sendable {
     /// `WATCHDOG=1` at half `WatchdogSec=` from an event loop of the proxy (a stuck loop stops the pings).
     public func notifyServiceManager(statusEvery: TimeAmount = .seconds(10)) {
         guard ServiceNotifier.isSupervised else { return }
-        let counters = self.counters
+        let sessions = self.sessions
         let loop = group.next()
         var tasks = [
             loop.scheduleRepeatedTask(initialDelay: statusEvery, delay: statusEvery) { _ in
-                ServiceNotifier.status("\(counters.value("actconn")) sessions open")
+                ServiceNotifier.status("\(sessions.open) sessions open")
             }
         ]
         if let usec = ServiceNotifier.watchdogInterval {
@@ -169,7 +173,7 @@ public final class ProxyRuntime: Sendable {
         for channel in open { try? await channel.close() }
         for frontend in frontends {
             frontend.log.send(
-                "Proxy \(frontend.section.name) stopped (cumulated conns: FE: \(counters.value("fe-total:" + frontend.section.name)), BE: \(counters.value("be-total:" + (frontend.backend?.name ?? "")))).",
+                "Proxy \(frontend.section.name) stopped (cumulated conns: FE: \(frontend.sessions.total), BE: \(frontend.backend?.sessions.total ?? 0)).",
                 severity: .warning)
         }
     }
@@ -178,11 +182,11 @@ public final class ProxyRuntime: Sendable {
     /// Returns when none is left.
     public func softStop() async {
         await closeListeners()
-        while counters.value("actconn") > 0 { try? await Task.sleep(for: .milliseconds(50)) }
+        while sessions.open > 0 { try? await Task.sleep(for: .milliseconds(50)) }
     }
 
     /// The sessions open now.
-    public var openSessions: Int { counters.value("actconn") }
+    public var openSessions: Int { sessions.open }
 
     /// Stops accepting, closes what is open (sessions included) and ends the event loops.
     public func stop() async throws {
@@ -196,7 +200,8 @@ public final class ProxyRuntime: Sendable {
 /// One client connection through the proxy, on its channel's event loop.
 final class Session {
     private let frontend: ProxyRuntime.Frontend
-    private let counters: ProxyRuntime.Counters
+    /// The process's sessions (`actconn`).
+    private let sessions: ProxyRuntime.Tally
     private let client: any Channel
     private let acceptedAt = CivilTime.now()
     private let started = NIODeadline.now()
@@ -210,19 +215,17 @@ final class Session {
     fileprivate var back = RelayHandler()
     private var openSides = 1
     private var logged = false
-    private var timeoutSide: UInt8?
 
-    init(frontend: ProxyRuntime.Frontend, counters: ProxyRuntime.Counters, client: any Channel) {
+    init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel) {
         self.frontend = frontend
-        self.counters = counters
+        self.sessions = sessions
         self.client = client
     }
 
     /// Sets up the client side and starts connecting to a server.
     func begin() {
-        _ = counters.change("actconn", by: 1)
-        _ = counters.change("fe:" + frontend.section.name, by: 1)
-        _ = counters.change("fe-total:" + frontend.section.name, by: 1)
+        sessions.opened()
+        frontend.sessions.opened()
         let pipeline = client.pipeline.syncOperations
         if let timeout = frontend.clientTimeout {
             try? pipeline.addHandler(IdleStateHandler(allTimeout: timeout))
@@ -251,7 +254,9 @@ final class Session {
         let previous = server
         let picked: Int? = backend.balancer.withLockedValue { b in
             if let previous, !redispatch { return previous }
-            return b.pick(client: Session.addressBytes(client.remoteAddress), excluding: redispatch ? previous : nil)
+            // Only `balance source` needs the client's address.
+            let address = b.algorithm == .source ? Session.addressBytes(client.remoteAddress) : []
+            return b.pick(client: address, excluding: redispatch ? previous : nil)
         }
         guard let index = picked, let address = backend.addresses[index] else { return fail(noServer: picked == nil) }
         if redispatch && index != previous { redispatched = true }
@@ -297,9 +302,8 @@ final class Session {
         back = relay
         connectedAfter = elapsedMilliseconds()
         openSides = 2
-        _ = counters.change("be:" + (frontend.backend?.name ?? ""), by: 1)
-        _ = counters.change("be-total:" + (frontend.backend?.name ?? ""), by: 1)
-        _ = counters.change("srv:" + serverKey, by: 1)
+        frontend.backend?.sessions.opened()
+        serverSessions?.opened()
         back.onClose = { [self] error in sideClosed(client: false, error: error) }
         back.attach(front)
         front.attach(back)
@@ -335,9 +339,8 @@ final class Session {
         if openSides <= 0 || connectedAfter < 0 { finish() }
     }
 
-    private var serverKey: String {
-        "\(frontend.backend?.name ?? "")/\(server.map { frontend.backend?.servers[$0].name ?? "" } ?? "")"
-    }
+    /// The chosen server's `srv_conn`.
+    private var serverSessions: ProxyRuntime.Tally? { server.flatMap { frontend.backend?.serverSessions[$0] } }
 
     private func finish() {
         guard !logged else { return }
@@ -346,8 +349,8 @@ final class Session {
         // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
         // the process's and the frontend's still do.
         if connectedAfter >= 0 {
-            _ = counters.change("be:" + backendName, by: -1)
-            _ = counters.change("srv:" + serverKey, by: -1)
+            frontend.backend?.sessions.closed()
+            serverSessions?.closed()
         }
         let serverName = server.flatMap { frontend.backend?.servers[$0].name } ?? "<NOSRV>"
         let record = HAProxyLogRecord(
@@ -355,10 +358,10 @@ final class Session {
             date: acceptedAt, frontend: frontend.section.name, backend: backendName, server: serverName,
             queueTime: 0, connectTime: connectedAfter, totalTime: elapsedMilliseconds(),
             bytesRead: back.bytesIn, terminationState: termination,
-            activeConnections: counters.value("actconn"),
-            frontendConnections: counters.value("fe:" + frontend.section.name),
-            backendConnections: counters.value("be:" + backendName),
-            serverConnections: server == nil ? 0 : counters.value("srv:" + serverKey),
+            activeConnections: sessions.open,
+            frontendConnections: frontend.sessions.open,
+            backendConnections: frontend.backend?.sessions.open ?? 0,
+            serverConnections: serverSessions?.open ?? 0,
             retries: max(0, attempts - 1), redispatched: redispatched, serverQueue: 0, backendQueue: 0)
         // HAProxy's rule (strm_log): an error is a redispatch, a retry, or an end caused by anything but a normal
         // close; `dontlog-normal` keeps only errors, `log-separate-errors` sends them at err, `dontlognull` drops
@@ -373,8 +376,8 @@ final class Session {
             let separate = settings.option("log-separate-errors") && isError
             frontend.log.send(line, severity: separate ? .error : .informational)
         }
-        _ = counters.change("actconn", by: -1)
-        _ = counters.change("fe:" + frontend.section.name, by: -1)
+        sessions.closed()
+        frontend.sessions.closed()
         if let server { frontend.backend?.balancer.withLockedValue { $0.closed(server) } }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LogCore
 import NIOConcurrencyHelpers
 import NIOCore
 import SyslogProtocol
@@ -94,9 +95,5 @@ final class UnixSocketInput: Sendable {
 
 /// This machine's name as rsyslog records it for local messages: short unless `$PreserveFQDN on`.
 func localHostName(preserveFQDN: Bool) -> [UInt8] {
-    var name = [CChar](repeating: 0, count: 256)
-    gethostname(&name, name.count)
-    var bytes = name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-    if !preserveFQDN, let dot = bytes.firstIndex(of: 0x2E) { bytes = Array(bytes[..<dot]) }
-    return bytes.isEmpty ? Array("localhost".utf8) : bytes
+    Array(HostName.current(short: !preserveFQDN).utf8)
 }
