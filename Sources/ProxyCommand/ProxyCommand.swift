@@ -100,11 +100,14 @@ struct Serve: ParsableCommand {
             its backend's balancer (roundrobin, static-rr, leastconn, source, first; backup servers) picks a \
             server, connections are retried (option redispatch moves the last retry), both directions are \
             relayed with back-pressure and half-close, and each session is logged as an option tcplog line to \
-            the log targets. Servers with `check` are health-checked (TCP connect or option httpchk, rise/fall, \
+            the log targets. maxconn on a server queues the sessions beyond it (in the backend's queue, or the server's \
+            own for balance source) until a slot frees or `timeout queue` ends them (503, sQ), with the queue time and \
+            positions in the log; maxconn on a frontend or in global holds new connections back until a session ends. \
+            Servers with `check` are health-checked (TCP connect or option httpchk, rise/fall, \
             inter/fastinter/downinter) and their state changes logged as HAProxy logs them. SIGUSR1 is HAProxy's \
             soft stop (stop accepting, let open sessions finish; -sf PIDS sends it to the old processes once this \
-            one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. Not in this build yet: HTTP mode (relayed as TCP, with a warning), maxconn queues, \
-            the stats page.
+            one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. Not in this build yet: HTTP mode (relayed as TCP, with a \
+            warning), the stats page.
             """
     )
 

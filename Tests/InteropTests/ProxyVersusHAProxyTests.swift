@@ -21,8 +21,23 @@ struct ProxyVersusHAProxyTests {
         return words.joined(separator: " ")
     }
 
-    @Test func tcplogLinesEqualHAProxys() async throws {
+    /// HAProxy and `proxy` on the same configuration (`config(port)`), each on a port of its own, both listening.
+    static func startBoth(in dir: TemporaryDirectory, _ config: (Int) -> String) throws -> (
+        their: Int, our: Int, peers: [RunningPeer]
+    ) {
         let haproxy = try Peers.find("haproxy")
+        let theirPort = try Peers.freePort()
+        let ourPort = try Peers.freePort()
+        try config(theirPort).write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
+        try config(ourPort).write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
+        let theirs = try RunningPeer(haproxy, ["-db", "-f", dir.file("haproxy.cfg")], logPath: dir.file("haproxy.out"))
+        let ours = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
+        #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: theirPort) && Peers.isListening(port: ourPort) })
+        return (theirPort, ourPort, [theirs, ours])
+    }
+
+    @Test func tcplogLinesEqualHAProxys() async throws {
         let dir = try TemporaryDirectory(prefix: "proxy-vs-haproxy")
         let echo = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()
@@ -50,16 +65,8 @@ struct ProxyVersusHAProxyTests {
 
             """
         }
-        let theirPort = try Peers.freePort()
-        let ourPort = try Peers.freePort()
-        try config(theirPort).write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
-        try config(ourPort).write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
-        let theirs = try RunningPeer(haproxy, ["-db", "-f", dir.file("haproxy.cfg")], logPath: dir.file("haproxy.out"))
-        defer { theirs.stop() }
-        let ours = try RunningPeer(
-            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
-        defer { ours.stop() }
-        #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: theirPort) && Peers.isListening(port: ourPort) })
+        let (theirPort, ourPort, peers) = try Self.startBoth(in: dir, config)
+        defer { for peer in peers { peer.stop() } }
         // The readiness probes are sessions too (connected to the server, then closed, not logged under
         // dontlognull): let them end, or the first line's counts include one of them.
         try await Task.sleep(for: .seconds(1))
@@ -96,6 +103,87 @@ struct ProxyVersusHAProxyTests {
         // here in the middle, so the order differs.
         #expect(
             our.sorted() == their.sorted(),
+            "\nours:\n\(our.joined(separator: "\n"))\ntheirs:\n\(their.joined(separator: "\n"))")
+        try await echo.close()
+        try await logs.close()
+    }
+
+    /// A server at its maxconn: the second session waits in the backend's queue and gets the slot when the first
+    /// ends (`Tw` > 0, backend queue position 1); the third waits longer than `timeout queue` and ends with 503 /
+    /// `sQ`, `<NOSRV>`, position 2 (the second left the queue while it waited). The three lines equal HAProxy's.
+    @Test func queuedSessionsLogAsHAProxys() async throws {
+        let dir = try TemporaryDirectory(prefix: "proxy-vs-haproxy-queue")
+        let echo = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        func config(_ port: Int) -> String {
+            """
+            global
+                log 127.0.0.1:\(logs.port) local0 info
+            defaults
+                log global
+                mode tcp
+                option tcplog
+                option dontlognull
+                timeout connect 1s
+                timeout queue 1500ms
+                timeout client 10s
+                timeout server 10s
+            listen queued
+                bind 127.0.0.1:\(port)
+                server only 127.0.0.1:\(echo.port) maxconn 1
+
+            """
+        }
+        let (theirPort, ourPort, peers) = try Self.startBoth(in: dir, config)
+        defer { for peer in peers { peer.stop() } }
+        try await Task.sleep(for: .seconds(1))
+
+        var lines: [Int: [String]] = [:]
+        for port in [theirPort, ourPort] {
+            let (first, second, third) = try await blocking {
+                () -> (replies: [UInt8], [UInt8], [UInt8]) in
+                // The first session takes the only slot (its echo proves it reached the server).
+                let a = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+                _ = send(a, "first", 5, 0)
+                var buffer = [UInt8](repeating: 0, count: 16)
+                let n = recv(a, &buffer, buffer.count, 0)
+                let first = Array(buffer[..<max(n, 0)])
+                // Two more wait in the backend's queue.
+                let b = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+                _ = send(b, "second", 6, 0)
+                usleep(100_000)
+                let c = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+                _ = send(c, "third", 5, 0)
+                shutdown(c, Int32(SHUT_WR))
+                usleep(500_000)
+                // The first ends: the second gets the slot and keeps it past the third's timeout queue.
+                shutdown(a, Int32(SHUT_WR))
+                _ = Peers.readUntilClosed(a)
+                close(a)
+                let n2 = recv(b, &buffer, buffer.count, 0)
+                let second = Array(buffer[..<max(n2, 0)])
+                let third = Peers.readUntilClosed(c)
+                close(c)
+                shutdown(b, Int32(SHUT_WR))
+                _ = Peers.readUntilClosed(b)
+                close(b)
+                return (first, second, third)
+            }
+            #expect(first == Array("first".utf8), "port \(port)")
+            #expect(second == Array("second".utf8), "port \(port)")
+            #expect(third.isEmpty, "port \(port): the queue timeout closes the third session without a byte")
+            var got: [String] = []
+            while got.count < 3, let datagram = await logs.next() {
+                let text = String(decoding: datagram, as: UTF8.self)
+                if text.contains(" queued queued/") { got.append(Self.normalized(text)) }
+            }
+            lines[port] = got
+        }
+        let their = try #require(lines[theirPort])
+        let our = try #require(lines[ourPort])
+        #expect(their.contains { $0.contains(" sQ 2/2/1/0/0 0/2") }, "\(their)")
+        #expect(
+            our == their,
             "\nours:\n\(our.joined(separator: "\n"))\ntheirs:\n\(their.joined(separator: "\n"))")
         try await echo.close()
         try await logs.close()

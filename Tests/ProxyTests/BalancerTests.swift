@@ -98,6 +98,54 @@ struct BalancerTests {
         #expect(b.pick() == 0)
     }
 
+    @Test func fullServersQueueInTheBackendOrInTheirOwnQueueForSource() {
+        let full = [
+            Balancer.Server(name: "a", weight: 1, maxconn: 1), Balancer.Server(name: "b", weight: 1, maxconn: 1),
+        ]
+        var rr = Balancer(algorithm: .roundrobin, servers: full)
+        for _ in 0..<2 {
+            if case .server(let i) = rr.choose() { rr.opened(i) }
+        }
+        #expect(rr.choose() == .queue(server: nil), "every slot taken: the backend's queue")
+        rr.setUp(0, false)
+        rr.setUp(1, false)
+        #expect(rr.choose() == .unavailable, "no server up: 503 at once, no queue")
+
+        var source = Balancer(algorithm: .source, servers: full)
+        let client = Array("192.0.2.7".utf8)
+        guard case .server(let mine) = source.choose(client: client) else {
+            Issue.record("a free server")
+            return
+        }
+        source.opened(mine)
+        #expect(source.choose(client: client) == .queue(server: mine), "source waits for its own server")
+        var unlimited = Balancer(algorithm: .roundrobin, servers: [Balancer.Server(name: "z", weight: 1, maxconn: 0)])
+        for _ in 0..<5 { unlimited.opened(0) }
+        #expect(unlimited.choose() == .server(0), "maxconn 0 means no limit")
+    }
+
+    @Test func queuesServeTheOldestFirstAndCountPositionsAsHAProxy() {
+        var q = PendingQueues<String>(servers: 2)
+        let b1 = q.enqueue("b1")
+        _ = q.enqueue("s0", server: 0)
+        let b2 = q.enqueue("b2")
+        #expect(q.total == 3 && q.backendCount == 2 && q.count(server: 0) == 1)
+        // Server 1 takes from the backend's queue only; server 0 takes the oldest of its own and the backend's.
+        let first = q.next(for: 1)
+        #expect(first?.element == "b1" && first?.backendPosition == 1 && first?.serverPosition == 0)
+        #expect(q.remove(b1) == nil, "already gone")
+        let second = q.next(for: 0)
+        #expect(second?.element == "s0" && second?.serverPosition == 1)
+        // b2 waited while b1 left the backend's queue: position 2, whether it times out or gets a slot.
+        let timedOut = q.remove(b2)
+        #expect(timedOut?.element == "b2" && timedOut?.backendPosition == 2)
+        #expect(q.next(for: 0) == nil && q.total == 0)
+        #expect(q.next(for: 0, backendToo: false) == nil)
+        _ = q.enqueue("x", server: 1)
+        _ = q.enqueue("y", server: 1)
+        #expect(q.takeAll(server: 1).map(\.element) == ["x", "y"], "a server going down gives its queue back")
+    }
+
     @Test func redispatchPicksAnotherServerThanTheOneThatFailed() {
         var b = balancer(.roundrobin, [1, 1])
         #expect((0..<10).allSatisfy { _ in b.pick(excluding: 0) == 1 })

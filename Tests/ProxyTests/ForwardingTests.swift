@@ -76,6 +76,67 @@ struct ForwardingTests {
         try await logs.close()
     }
 
+    /// `maxconn` on a frontend and on the process: a connection beyond the limit is not refused, it waits (nothing
+    /// relayed) until a session ends, then goes through as a session of its own.
+    @Test(arguments: ["frontend", "global"])
+    func maxconnHoldsConnectionsUntilASlotFrees(level: String) async throws {
+        let echo = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        let first = try Peers.freePort()
+        let second = try Peers.freePort()
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                    \(level == "global" ? "maxconn 1" : "")
+                defaults
+                    log global
+                    mode tcp
+                    option tcplog
+                    timeout connect 1s
+                    timeout client 10s
+                    timeout server 10s
+                    \(level == "frontend" ? "maxconn 1" : "")
+                listen one
+                    bind 127.0.0.1:\(first)
+                    server s 127.0.0.1:\(echo.port)
+                listen two
+                    bind 127.0.0.1:\(second)
+                    server s 127.0.0.1:\(echo.port)
+                """)
+        let proxy = try ProxyRuntime(configuration: c, threads: 2)
+        _ = try await proxy.start()
+        // Frontend limit: the waiting connection is on the same frontend; process limit: on another one.
+        let otherPort = level == "global" ? second : first
+        let replies = try await blocking { () -> [String] in
+            var buffer = [UInt8](repeating: 0, count: 16)
+            let a = try Peers.connectLoopback(port: first, timeoutSeconds: 5)
+            _ = send(a, "held", 4, 0)
+            let n1 = recv(a, &buffer, buffer.count, 0)
+            let held = String(decoding: buffer[..<max(n1, 0)], as: UTF8.self)
+            let b = try Peers.connectLoopback(port: otherPort, timeoutSeconds: 1)
+            _ = send(b, "waiting", 7, 0)
+            let n2 = recv(b, &buffer, buffer.count, 0)
+            let early = n2 > 0 ? String(decoding: buffer[..<n2], as: UTF8.self) : "(nothing)"
+            close(a)
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let n3 = recv(b, &buffer, buffer.count, 0)
+            let late = String(decoding: buffer[..<max(n3, 0)], as: UTF8.self)
+            close(b)
+            return [held, early, late]
+        }
+        #expect(replies == ["held", "(nothing)", "waiting"], "\(level) maxconn 1")
+        var lines: [HAProxyLogRecord] = []
+        while lines.count < 2, let logged = await nextTraffic(logs), let line = logged.line { lines.append(line) }
+        #expect(lines.map(\.terminationState) == [.normal, .normal])
+        #expect(lines.map(\.bytesRead) == [4, 7])
+        #expect(lines.last?.frontendConnections == 1, "the held connection became a session once the first ended")
+        try await proxy.stop()
+        try await echo.close()
+        try await logs.close()
+    }
+
     @Test func aRefusingServerIsRetriedThenRedispatchedAndNoServerGivesSC() async throws {
         let a = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()

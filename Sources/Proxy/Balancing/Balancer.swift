@@ -2,7 +2,8 @@
 ///
 /// - active servers first; backup servers only when no active server is usable (only the first usable backup,
 ///   in declaration order, unless `option allbackups`);
-/// - a server is usable when it is up, not disabled, has a weight above 0 and, with `maxconn`, a free slot;
+/// - a server is available when it is up, not disabled and has a weight above 0; with `maxconn` it takes a new
+///   session only while it has a free slot, otherwise the session queues (see `Choice`);
 /// - `roundrobin` / `static-rr`: smooth weighted round-robin (each server gets its weight's share, spread
 ///   evenly rather than in bursts); `leastconn`: the lowest (connections + 1) / weight, round-robin among equals;
 ///   `source`: the client address hashed onto the servers' weights (the same client keeps its server while the
@@ -27,9 +28,9 @@ public struct Balancer: Sendable {
             self.maxconn = maxconn
         }
 
-        var usable: Bool {
-            up && !disabled && weight > 0 && (maxconn.map { connections < $0 } ?? true)
-        }
+        public var available: Bool { up && !disabled && weight > 0 }
+        /// Below its `maxconn`.
+        public var hasSlot: Bool { maxconn.map { $0 == 0 || connections < $0 } ?? true }
     }
 
     public let algorithm: BalanceAlgorithm
@@ -57,21 +58,63 @@ public struct Balancer: Sendable {
             }, allBackups: section.settings.option("allbackups"))
     }
 
-    /// The servers a new session may go to now: the usable active ones, else the usable backups (the first one
-    /// only, unless `allbackups`).
+    /// The servers that serve the backend now: the available active ones, else the available backups (the first
+    /// one only, unless `allbackups`), full or not.
     public func candidates() -> [Int] {
-        let active = servers.indices.filter { !servers[$0].backup && servers[$0].usable }
+        let active = servers.indices.filter { !servers[$0].backup && servers[$0].available }
         if !active.isEmpty { return active }
-        let backups = servers.indices.filter { servers[$0].backup && servers[$0].usable }
+        let backups = servers.indices.filter { servers[$0].backup && servers[$0].available }
         return allBackups ? backups : Array(backups.prefix(1))
     }
 
-    /// Picks a server for a session from `client` (its address bytes, for `source`), or nil when none is usable
-    /// (HAProxy's 503 / `SC` with `<NOSRV>`). `excluding` skips a server (redispatch away from a failed one).
+    /// Where a new session goes.
+    public enum Choice: Equatable, Sendable {
+        /// This server, which has a free slot.
+        case server(Int)
+        /// Every candidate is at its `maxconn`: wait in the backend's queue (nil), or in this server's queue when
+        /// the algorithm chose the server itself (`source`).
+        case queue(server: Int?)
+        /// No server is available: HAProxy's 503 / `SC` with `<NOSRV>`.
+        case unavailable
+    }
+
+    /// Picks a server with a free slot, or nil (see `choose` for why).
     public mutating func pick(client: [UInt8] = [], excluding: Int? = nil) -> Int? {
-        var pool = candidates()
-        if let excluding, pool.count > 1 { pool.removeAll { $0 == excluding } }
-        guard !pool.isEmpty else { return nil }
+        if case .server(let i) = choose(client: client, excluding: excluding) { return i }
+        return nil
+    }
+
+    /// Chooses for a session from `client` (its address bytes, for `source`). `excluding` skips a server
+    /// (redispatch away from a failed one) when there is another.
+    public mutating func choose(client: [UInt8] = [], excluding: Int? = nil) -> Choice {
+        var all = candidates()
+        if let excluding, all.count > 1 { all.removeAll { $0 == excluding } }
+        guard !all.isEmpty else { return .unavailable }
+        if algorithm == .source {
+            guard let i = hashed(client, over: all) else { return .unavailable }
+            return servers[i].hasSlot ? .server(i) : .queue(server: i)
+        }
+        let pool = all.filter { servers[$0].hasSlot }
+        guard !pool.isEmpty else { return .queue(server: nil) }
+        return .server(pick(from: pool))
+    }
+
+    /// Whether server `i` takes sessions from the backend's queue when it frees a slot: it is one of the servers
+    /// the backend uses now.
+    public func servesBackend(_ i: Int) -> Bool { candidates().contains(i) }
+
+    private func hashed(_ client: [UInt8], over pool: [Int]) -> Int? {
+        let total = pool.reduce(0) { $0 + servers[$1].weight }
+        var slot = Int(Balancer.hash(client) % UInt32(max(total, 1)))
+        for i in pool {
+            if slot < servers[i].weight { return i }
+            slot -= servers[i].weight
+        }
+        return pool.last
+    }
+
+    /// The algorithm's pick among `pool` (not empty; source is handled by `choose`).
+    private mutating func pick(from pool: [Int]) -> Int {
         switch algorithm {
         case .roundrobin, .staticRoundRobin:
             var total = 0
@@ -97,16 +140,8 @@ public struct Balancer: Sendable {
             for i in ordered.dropFirst() where lighter(i, best) { best = i }
             nextIndex = best + 1
             return best
-        case .source:
-            let total = pool.reduce(0) { $0 + servers[$1].weight }
-            var slot = Int(Balancer.hash(client) % UInt32(max(total, 1)))
-            for i in pool {
-                if slot < servers[i].weight { return i }
-                slot -= servers[i].weight
-            }
-            return pool.last
-        case .first:
-            return pool.first
+        case .source, .first:
+            return pool[0]
         }
     }
 

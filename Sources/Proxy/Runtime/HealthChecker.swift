@@ -120,10 +120,7 @@ final class HealthChecker: Sendable {
         }
         if transition != .none {
             let up = transition == .wentUp
-            let counts = backend.balancer.withLockedValue { b -> (active: Int, backup: Int, sessions: Int) in
-                b.setUp(i, up)
-                return (b.upCounts.active, b.upCounts.backup, b.servers[i].connections)
-            }
+            let counts = backend.setUp(i, up)
             let server = section.servers[i]
             let change = ServerStateChange(
                 backend: section.name, server: server.name, backup: server.backup,
@@ -131,7 +128,8 @@ final class HealthChecker: Sendable {
                     description: result.description, code: result.code, info: result.info,
                     durationMilliseconds: result.milliseconds),
                 activeServers: counts.active, backupServers: counts.backup,
-                runningOnBackup: counts.active == 0 && counts.backup > 0, sessionsActive: up ? 0 : counts.sessions)
+                runningOnBackup: counts.active == 0 && counts.backup > 0, sessionsActive: up ? 0 : counts.sessions,
+                requeued: counts.requeued, queued: counts.queued)
             let event: HAProxyEvent = up ? .serverUp(change) : .serverDown(change)
             log.send(event.message, severity: up ? .notice : .alert)
             if !up && counts.active == 0 && counts.backup == 0 {

@@ -31,18 +31,38 @@ public final class ProxyRuntime: Sendable {
         var total: Int { counts.withLockedValue { $0.total } }
     }
 
-    /// A backend as the sessions share it: its servers' addresses and its balancer, behind a lock.
+    /// A backend as the sessions share it: its servers' addresses, its balancer and its queues, behind one lock.
     final class Backend: Sendable {
+        /// Called (on any thread) when a queued session leaves its queue for a server (nil: choose again, its
+        /// server went down), with its positions in the server's and the backend's queue.
+        typealias Resume = @Sendable (_ server: Int?, _ serverPosition: Int, _ backendPosition: Int) -> Void
+        typealias Ticket = PendingQueues<Resume>.Ticket
+        typealias Departure = PendingQueues<Resume>.Departure
+
+        struct Shared: Sendable {
+            var balancer: Balancer
+            var queues: PendingQueues<Resume>
+        }
+
+        enum Assignment {
+            /// A slot on this server is the session's.
+            case server(Int)
+            case queued(Ticket)
+            case unavailable
+        }
+
         let name: String
         let servers: [ServerLine]
         let addresses: [SocketAddress?]
-        let balancer: NIOLockedValueBox<Balancer>
+        let shared: NIOLockedValueBox<Shared>
         let retries: Int
         let redispatch: Bool
         let connectTimeout: TimeAmount
         let serverTimeout: TimeAmount?
+        /// `timeout queue`, else `timeout connect` (as HAProxy).
+        let queueTimeout: TimeAmount
         let tcpKeepAlive: Bool
-        /// `beconn`, and each server's `srv_conn`.
+        /// `beconn` (queued sessions included), and each server's `srv_conn`.
         let sessions = Tally()
         let serverSessions: [Tally]
 
@@ -53,12 +73,146 @@ public final class ProxyRuntime: Sendable {
             addresses = section.servers.map { s in
                 s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.host, port: $0) }
             }
-            balancer = NIOLockedValueBox(Balancer(section))
+            shared = NIOLockedValueBox(
+                Shared(balancer: Balancer(section), queues: PendingQueues(servers: section.servers.count)))
             retries = section.settings.retries
             redispatch = section.settings.option("redispatch")
             connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
             serverTimeout = ProxyRuntime.amount(section.settings.timeouts.server)
+            queueTimeout =
+                ProxyRuntime.amount(section.settings.timeouts.queue ?? section.settings.timeouts.connect)
+                ?? .seconds(5)
             tcpKeepAlive = section.settings.option("tcpka") || section.settings.option("srvtcpka")
+        }
+
+        /// A slot on a server for a new session, or a place in a queue when every server is at its maxconn.
+        func assign(client: SocketAddress?, excluding: Int?, resume: @escaping Resume) -> Assignment {
+            shared.withLockedValue { s in
+                // Only `balance source` needs the client's address.
+                let address = s.balancer.algorithm == .source ? Session.addressBytes(client) : []
+                switch s.balancer.choose(client: address, excluding: excluding) {
+                case .server(let i):
+                    s.balancer.opened(i)
+                    return .server(i)
+                case .queue(let server):
+                    return .queued(s.queues.enqueue(resume, server: server))
+                case .unavailable:
+                    return .unavailable
+                }
+            }
+        }
+
+        /// A session gives up its slot on server `i`: the oldest session waiting for it takes the slot.
+        func release(_ i: Int) {
+            let next = shared.withLockedValue { s -> Departure? in
+                s.balancer.closed(i)
+                return Backend.handOut(i, &s)
+            }
+            if let next { next.element(i, next.serverPosition, next.backendPosition) }
+        }
+
+        /// A queued session leaves its queue without a slot (timeout, abort); nil when a slot reached it first.
+        func withdraw(_ ticket: Ticket) -> Departure? {
+            shared.withLockedValue { $0.queues.remove(ticket) }
+        }
+
+        /// The next waiting session for server `i`, which takes a slot there, if the server can serve it now.
+        private static func handOut(_ i: Int, _ s: inout Shared) -> Departure? {
+            guard s.queues.count(server: i) > 0 || s.queues.backendCount > 0 else { return nil }
+            let server = s.balancer.servers[i]
+            guard server.available, server.hasSlot,
+                let next = s.queues.next(for: i, backendToo: s.balancer.servesBackend(i))
+            else { return nil }
+            s.balancer.opened(i)
+            return next
+        }
+
+        /// A health check's verdict on server `i`: a server going down sends the sessions queued for it to
+        /// choose again ("requeued"); a server coming up takes sessions from the backend's queue while it has slots.
+        /// Returns the figures of HAProxy's DOWN/UP lines.
+        func setUp(_ i: Int, _ up: Bool) -> (
+            active: Int, backup: Int, sessions: Int, requeued: Int, queued: Int
+        ) {
+            var moved: [(Departure, Int?)] = []
+            let counts = shared.withLockedValue { s in
+                s.balancer.setUp(i, up)
+                if up {
+                    while let next = Backend.handOut(i, &s) { moved.append((next, i)) }
+                } else {
+                    moved = s.queues.takeAll(server: i).map { ($0, nil) }
+                }
+                let upCounts = s.balancer.upCounts
+                return (
+                    upCounts.active, upCounts.backup, s.balancer.servers[i].connections, moved.count,
+                    s.queues.count(server: i)
+                )
+            }
+            for (departure, server) in moved {
+                departure.element(server, departure.serverPosition, departure.backendPosition)
+            }
+            return counts
+        }
+    }
+
+    /// HAProxy's `maxconn` on a frontend or on the process: at the limit the listeners stop accepting (new
+    /// connections wait in the kernel's backlog, as with HAProxy) and a connection accepted meanwhile waits here
+    /// for a free slot before its session starts.
+    final class ConnectionLimit: Sendable {
+        let limit: Int
+        private struct State {
+            var open = 0
+            var waiting = CircularBuffer<@Sendable () -> Void>()
+            var listeners: [any Channel] = []
+        }
+        private let state = NIOLockedValueBox(State())
+
+        init?(_ limit: Int?) {
+            guard let limit, limit > 0 else { return nil }
+            self.limit = limit
+        }
+
+        func add(listener: any Channel) { state.withLockedValue { $0.listeners.append(listener) } }
+
+        private var full: Bool { state.withLockedValue { $0.open >= limit } }
+
+        /// Runs `start` now if a slot is free, else once one is.
+        func admit(_ start: @escaping @Sendable () -> Void) {
+            let (admitted, nowFull) = state.withLockedValue { s -> (Bool, Bool) in
+                guard s.open < limit else {
+                    s.waiting.append(start)
+                    return (false, true)
+                }
+                s.open += 1
+                return (true, s.open == limit)
+            }
+            if nowFull { syncListeners() }
+            if admitted { start() }
+        }
+
+        /// A session ends: its slot goes to the connection waiting longest, or back to the listeners.
+        func release() {
+            let (next, wasFull) = state.withLockedValue { s -> ((@Sendable () -> Void)?, Bool) in
+                if let next = s.waiting.popFirst() { return (next, false) }
+                s.open -= 1
+                return (nil, s.open == limit - 1)
+            }
+            if let next { next() } else if wasFull { syncListeners() }
+        }
+
+        /// Each listener accepts only while there is a slot. The value is read on the listener's loop, so the last
+        /// of several racing updates sees the final count.
+        private func syncListeners() {
+            for listener in state.withLockedValue({ $0.listeners }) {
+                listener.eventLoop.execute { [self] in
+                    listener.setOption(.autoRead, value: !full).whenFailure { _ in }
+                }
+            }
+        }
+
+        /// Runs `start` once every limit of `limits` has admitted it.
+        static func admit(_ limits: ArraySlice<ConnectionLimit>, _ start: @escaping @Sendable () -> Void) {
+            guard let first = limits.first else { return start() }
+            first.admit { admit(limits.dropFirst(), start) }
         }
     }
 
@@ -68,6 +222,8 @@ public final class ProxyRuntime: Sendable {
         let log: LogEmitter
         let clientTimeout: TimeAmount?
         let tcpKeepAlive: Bool
+        /// The frontend's `maxconn`, then the process's: a session starts once both admit it.
+        let limits: [ConnectionLimit]
         /// `feconn`.
         let sessions = Tally()
     }
@@ -80,6 +236,7 @@ public final class ProxyRuntime: Sendable {
         for p in configuration.proxies where p.isBackend { backends[p.name] = Backend(p) }
         var notes: [String] = []
         var frontends: [Frontend] = []
+        let processLimit = ConnectionLimit(configuration.global.maxconn)
         for p in configuration.proxies where p.isFrontend {
             let backendName = p.kind == .listen ? p.name : p.defaultBackend
             let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
@@ -91,7 +248,8 @@ public final class ProxyRuntime: Sendable {
                     section: p, backend: backendName.flatMap { backends[$0] },
                     log: try LogEmitter(targets: targets, global: configuration.global),
                     clientTimeout: ProxyRuntime.amount(p.settings.timeouts.client),
-                    tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka")))
+                    tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
+                    limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 }))
         }
         self.frontends = frontends
         var checkers: [HealthChecker] = []
@@ -127,13 +285,14 @@ public final class ProxyRuntime: Sendable {
                     .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            // The session starts once the accepted channel is active.
+                            // The session starts once the accepted channel is active and maxconn admits it.
                             let session = Session(frontend: frontend, sessions: sessions, client: channel)
                             try channel.pipeline.syncOperations.addHandler(SessionStarter(session))
                         }
                     }
                     .bind(host: bind.host ?? "0.0.0.0", port: bind.port).get()
                 channels.withLockedValue { $0.append(channel) }
+                for limit in frontend.limits { limit.add(listener: channel) }
                 if let address = channel.localAddress { bound.append(address) }
             }
             frontend.log.send("Proxy \(frontend.section.name) started.", severity: .notice)
@@ -203,13 +362,27 @@ final class Session {
     /// The process's sessions (`actconn`).
     private let sessions: ProxyRuntime.Tally
     private let client: any Channel
-    private let acceptedAt = CivilTime.now()
-    private let started = NIODeadline.now()
-    private var connectedAfter: Int = -1
+    /// The accept date and clock, reset when maxconn held the connection back (HAProxy accepts it only then).
+    private var acceptedAt = CivilTime.now()
+    private var started = NIODeadline.now()
+    /// When the session left the queues (`Tw`), 0 if it never waited; when it reached its server (`Tw + Tc`).
+    private var dequeuedAfter = 0
+    private var connectedAfter = -1
     private var attempts = 0
+    /// The server shown in the log, and the one whose slot this session holds.
     private var server: Int?
+    private var slot: Int?
     private var redispatched = false
     private var termination = TerminationState.normal
+    /// While queued: the ticket and the `timeout queue` timer.
+    private var ticket: ProxyRuntime.Backend.Ticket?
+    private var queueTimer: Scheduled<Void>?
+    private var serverQueuePosition = 0
+    private var backendQueuePosition = 0
+    /// Counted in `beconn` (from the moment it has a server or a queue place).
+    private var inBackend = false
+    /// Holds a slot of each of the frontend's maxconn limits.
+    private var admitted = false
     private let front = RelayHandler()
     /// The server side of the relay (a new one for each connection attempt).
     fileprivate var back = RelayHandler()
@@ -220,6 +393,24 @@ final class Session {
         self.frontend = frontend
         self.sessions = sessions
         self.client = client
+    }
+
+    var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
+
+    /// The frontend's maxconn limits have admitted the connection (held back until now, its reads paused).
+    func admit() {
+        admitted = true
+        guard client.isActive else { return releaseLimits() }
+        acceptedAt = CivilTime.now()
+        started = NIODeadline.now()
+        begin()
+        try? client.syncOptions?.setOption(.autoRead, value: true)
+    }
+
+    private func releaseLimits() {
+        guard admitted else { return }
+        admitted = false
+        for limit in frontend.limits.reversed() { limit.release() }
     }
 
     /// Sets up the client side and starts connecting to a server.
@@ -246,25 +437,91 @@ final class Session {
         back.timedOut()
     }
 
+    /// Chooses a server (or waits in a queue for one) and connects.
     private func connect() {
         guard let backend = frontend.backend else { return fail(noServer: true) }
+        if !inBackend {
+            inBackend = true
+            backend.sessions.opened()
+        }
         // With `option redispatch` a retry goes to another server: HAProxy 2.6 does so from the first retry after a
         // refused connection (seen: `+1` in the log whatever `retries` is), not only on the last one.
         let redispatch = backend.redispatch && attempts == 1
-        let previous = server
-        let picked: Int? = backend.balancer.withLockedValue { b in
-            if let previous, !redispatch { return previous }
-            // Only `balance source` needs the client's address.
-            let address = b.algorithm == .source ? Session.addressBytes(client.remoteAddress) : []
-            return b.pick(client: address, excluding: redispatch ? previous : nil)
+        if let held = slot, !redispatch { return attempt(held, backend) }
+        let previous = slot
+        if let previous {
+            slot = nil
+            backend.release(previous)
         }
-        guard let index = picked, let address = backend.addresses[index] else { return fail(noServer: picked == nil) }
-        if redispatch && index != previous { redispatched = true }
-        if let previous, previous != index { backend.balancer.withLockedValue { $0.closed(previous) } }
-        if server != index {
+        let loop = client.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let assignment = backend.assign(client: client.remoteAddress, excluding: redispatch ? previous : nil) {
+            server, serverPosition, backendPosition in
+            if loop.inEventLoop {
+                bound.value.dequeued(server, serverPosition, backendPosition)
+            } else {
+                loop.execute { bound.value.dequeued(server, serverPosition, backendPosition) }
+            }
+        }
+        switch assignment {
+        case .server(let index):
+            if redispatch && index != previous { redispatched = true }
             server = index
-            backend.balancer.withLockedValue { $0.opened(index) }
+            slot = index
+            attempt(index, backend)
+        case .queued(let ticket):
+            self.ticket = ticket
+            if let chosen = ticket.server { server = chosen }
+            queueTimer = loop.assumeIsolated().scheduleTask(in: backend.queueTimeout) { [self] in queueTimedOut() }
+        case .unavailable:
+            fail(noServer: true)
         }
+    }
+
+    /// A slot came free for this queued session (or, `server` nil, its server went down: choose again).
+    private func dequeued(_ granted: Int?, _ serverPosition: Int, _ backendPosition: Int) {
+        serverQueuePosition += serverPosition
+        backendQueuePosition += backendPosition
+        ticket = nil
+        queueTimer?.cancel()
+        queueTimer = nil
+        guard !logged, let backend = frontend.backend else {
+            if let granted { frontend.backend?.release(granted) }
+            return
+        }
+        dequeuedAfter = elapsedMilliseconds()
+        guard let granted else {
+            server = nil
+            return connect()
+        }
+        server = granted
+        slot = granted
+        attempt(granted, backend)
+    }
+
+    /// `timeout queue` expired: 503 / `sQ`, unless a slot reached the session first.
+    private func queueTimedOut() {
+        queueTimer = nil
+        guard let ticket, let departure = frontend.backend?.withdraw(ticket) else { return }
+        leftQueue(departure, termination: TerminationState(cause: 0x73, phase: 0x51))  // sQ
+        front.onClose = nil
+        client.close(promise: nil)
+        finish()
+    }
+
+    private func leftQueue(_ departure: ProxyRuntime.Backend.Departure, termination: TerminationState) {
+        ticket = nil
+        queueTimer?.cancel()
+        queueTimer = nil
+        serverQueuePosition += departure.serverPosition
+        backendQueuePosition += departure.backendPosition
+        dequeuedAfter = elapsedMilliseconds()
+        self.termination = termination
+    }
+
+    /// One connection attempt to server `index`, whose slot this session holds.
+    private func attempt(_ index: Int, _ backend: ProxyRuntime.Backend) {
+        guard let address = backend.addresses[index] else { return fail(noServer: false) }
         attempts += 1
         let loop = client.eventLoop
         let relay = RelayHandler()
@@ -302,7 +559,6 @@ final class Session {
         back = relay
         connectedAfter = elapsedMilliseconds()
         openSides = 2
-        frontend.backend?.sessions.opened()
         serverSessions?.opened()
         back.onClose = { [self] error in sideClosed(client: false, error: error) }
         back.attach(front)
@@ -332,6 +588,13 @@ final class Session {
     }
 
     private func sideClosed(client isClient: Bool, error: Bool) {
+        if isClient, let ticket {
+            // The client left while queued: `CQ`.
+            if let departure = frontend.backend?.withdraw(ticket) {
+                leftQueue(departure, termination: TerminationState(cause: 0x43, phase: 0x51))
+            }
+            return finish()
+        }
         if error && termination == .normal {
             termination = TerminationState(cause: isClient ? 0x43 : 0x53, phase: 0x44)  // CD / SD
         }
@@ -348,21 +611,20 @@ final class Session {
         let backendName = frontend.backend?.name ?? frontend.section.name
         // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
         // the process's and the frontend's still do.
-        if connectedAfter >= 0 {
-            frontend.backend?.sessions.closed()
-            serverSessions?.closed()
-        }
+        if inBackend { frontend.backend?.sessions.closed() }
+        if connectedAfter >= 0 { serverSessions?.closed() }
         let serverName = server.flatMap { frontend.backend?.servers[$0].name } ?? "<NOSRV>"
         let record = HAProxyLogRecord(
             mode: .tcp, clientIP: client.remoteAddress?.ipAddress ?? "-", clientPort: client.remoteAddress?.port ?? 0,
             date: acceptedAt, frontend: frontend.section.name, backend: backendName, server: serverName,
-            queueTime: 0, connectTime: connectedAfter, totalTime: elapsedMilliseconds(),
-            bytesRead: back.bytesIn, terminationState: termination,
+            queueTime: dequeuedAfter, connectTime: connectedAfter < 0 ? -1 : connectedAfter - dequeuedAfter,
+            totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, terminationState: termination,
             activeConnections: sessions.open,
             frontendConnections: frontend.sessions.open,
             backendConnections: frontend.backend?.sessions.open ?? 0,
             serverConnections: serverSessions?.open ?? 0,
-            retries: max(0, attempts - 1), redispatched: redispatched, serverQueue: 0, backendQueue: 0)
+            retries: max(0, attempts - 1), redispatched: redispatched, serverQueue: serverQueuePosition,
+            backendQueue: backendQueuePosition)
         // HAProxy's rule (strm_log): an error is a redispatch, a retry, or an end caused by anything but a normal
         // close; `dontlog-normal` keeps only errors, `log-separate-errors` sends them at err, `dontlognull` drops
         // sessions that carried nothing.
@@ -378,7 +640,11 @@ final class Session {
         }
         sessions.closed()
         frontend.sessions.closed()
-        if let server { frontend.backend?.balancer.withLockedValue { $0.closed(server) } }
+        if let slot {
+            self.slot = nil
+            frontend.backend?.release(slot)
+        }
+        releaseLimits()
     }
 
     private func elapsedMilliseconds() -> Int {
@@ -413,6 +679,14 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        session.begin()
+        let limits = session.limits
+        guard !limits.isEmpty else { return session.begin() }
+        // Under maxconn: nothing is read until the session may start.
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(session, eventLoop: loop)
+        ProxyRuntime.ConnectionLimit.admit(limits[...]) {
+            if loop.inEventLoop { bound.value.admit() } else { loop.execute { bound.value.admit() } }
+        }
     }
 }
