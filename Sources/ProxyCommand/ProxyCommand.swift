@@ -104,7 +104,9 @@ struct Serve: ParsableCommand {
             own for balance source) until a slot frees or `timeout queue` ends them (503, sQ), with the queue time and \
             positions in the log; maxconn on a frontend or in global holds new connections back until a session ends. \
             Servers with `check` are health-checked (TCP connect or option httpchk, rise/fall, \
-            inter/fastinter/downinter) and their state changes logged as HAProxy logs them. SIGUSR1 is HAProxy's \
+            inter/fastinter/downinter) and their state changes logged as HAProxy logs them. Once listening it does what the global section asks, in HAProxy's order: writes the \
+            pidfile (or -p), enters the chroot, gives up root for user/group, and with daemon (or -D) returns while \
+            it goes on in the background (-db keeps it in the foreground). SIGUSR1 is HAProxy's \
             soft stop (stop accepting, let open sessions finish; -sf PIDS sends it to the old processes once this \
             one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. Not in this build yet: HTTP mode (relayed as TCP, with a \
             warning), the stats page.
@@ -123,8 +125,16 @@ struct Serve: ParsableCommand {
     @Option(name: .customShort("p"), help: "Write the process id to this file.")
     var pidFile: String?
 
-    @Flag(name: .customLong("db", withSingleDash: true), help: "Stay in the foreground (this build always does).")
+    @Flag(name: .customLong("db", withSingleDash: true), help: "Stay in the foreground, whatever -D or daemon say.")
     var foreground = false
+
+    @Flag(
+        name: .customShort("D"),
+        help: "Run as a daemon (as the global 'daemon' keyword): return once the proxy listens, in the background.")
+    var daemon = false
+
+    @Option(help: "Put the configuration's absolute pidfile and chroot paths under this directory (tests, demos).")
+    var root: String?
 
     @Option(
         name: .customLong("sf", withSingleDash: true), parsing: .upToNextOption,
@@ -141,24 +151,38 @@ struct Serve: ParsableCommand {
     }
 
     mutating func run() throws {
+        ProcessSetup.closeInherited()
         let loaded: ProxyConfiguration
         do {
             loaded = try HAProxyConfigParser.parse(files: configFiles)
         } catch {
-            if !quiet { for warning in error.warnings { report(warning.description) } }
+            if !quiet && !ProcessSetup.isDaemonCopy { for warning in error.warnings { report(warning.description) } }
             for alert in error.alerts { report(alert.description) }
             report("[ALERT] config : Fatal errors found in configuration.")
             throw ExitCode(1)
         }
-        if !quiet { for warning in loaded.warnings { report(warning.description) } }
+        // The daemon copy (see ProcessSetup.detach) does not repeat what its parent printed.
+        if !quiet && !ProcessSetup.isDaemonCopy { for warning in loaded.warnings { report(warning.description) } }
         if checkOnly {
             print("Configuration file is valid")
             return
+        }
+        if (daemon || loaded.global.daemon) && !foreground && !ProcessSetup.isDaemonCopy {
+            throw ExitCode(ProcessSetup.detach())
         }
         try serve(loaded)
     }
 
     private func serve(_ configuration: ProxyConfiguration) throws {
+        let ids: (uid: uid_t, gid: gid_t, name: String)?
+        do {
+            ids = try ProcessSetup.ids(user: configuration.global.user, group: configuration.global.group)
+        } catch {
+            report("\(error)")
+            throw ExitCode(1)
+        }
+        let jail = ProcessSetup.mapped(configuration.global.chroot, root: root)
+        let pidPath = ProcessSetup.mapped(pidFile ?? configuration.global.pidfile, root: root)
         DaemonSignals.unblockAll()
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
@@ -172,13 +196,28 @@ struct Serve: ParsableCommand {
         report("[NOTICE] proxy \(Proxy.version): \(listening)")
         ServiceNotifier.ready(status: listening)
         runtime.notifyServiceManager()
-        if let pidFile, let f = fopen(pidFile, "w") {
+        if let pidPath, let f = fopen(pidPath, "w") {
             fputs("\(getpid())\n", f)
             fclose(f)
         }
         // Now that this process listens, the old ones stop: softly (-sf, they finish their sessions) or at once (-st).
         for pid in finishPIDs { kill(pid, SIGUSR1) }
         for pid in terminatePIDs { kill(pid, SIGTERM) }
+        // Then, as HAProxy: chroot, give up root, and (daemon) tell the parent it may return.
+        let devNull = ProcessSetup.isDaemonCopy ? open("/dev/null", O_RDWR) : -1
+        do {
+            try ProcessSetup.confine(chroot: jail, ids: ids)
+        } catch {
+            report("\(error)")
+            let stopped = DispatchSemaphore(value: 0)
+            Task {
+                try? await runtime.stop()
+                stopped.signal()
+            }
+            stopped.wait()
+            throw ExitCode(1)
+        }
+        ProcessSetup.reportReady(devNull: devNull)
         let done = DispatchSemaphore(value: 0)
         let soft = LockedResult()
         var sources: [any DispatchSourceSignal] = []
@@ -214,7 +253,8 @@ struct Serve: ParsableCommand {
         } else {
             stopped.wait()
         }
-        if let pidFile { unlink(pidFile) }
+        // Inside a chroot the path would name another file.
+        if let pidPath, jail == nil { unlink(pidPath) }
         withExtendedLifetime(sources) {}
     }
 }

@@ -282,3 +282,76 @@ struct SoftStopTests {
         try await backend.close()
     }
 }
+
+@Suite("Daemon, pidfile, chroot and user", .serialized)
+struct ProcessSetupTests {
+    /// HAProxy's order, as the seed's global section asks: bind, pidfile, chroot, give up root, detach. Runs as root
+    /// (as CI and `make test` do): giving up root needs it.
+    @Test func aDaemonListensChrootedAsNobodyAndWritesItsPidfile() async throws {
+        try #require(getuid() == 0, "the test gives up root: run it as root, as make test does")
+        let dir = try TemporaryDirectory(prefix: "proxy-daemon")
+        try FileManager.default.createDirectory(atPath: dir.file("jail"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.file("run"), withIntermediateDirectories: true)
+        let echo = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        func config(chroot: String) -> String {
+            """
+            global
+                log 127.0.0.1:\(logs.port) local0 info
+                daemon
+                pidfile /run/proxy.pid
+                chroot \(chroot)
+                user nobody
+                group nogroup
+            defaults
+                log global
+                mode tcp
+                option tcplog
+                timeout connect 1s
+                timeout client 10s
+                timeout server 10s
+            listen l
+                bind 127.0.0.1:\(port)
+                server s 127.0.0.1:\(echo.port)
+            """
+        }
+        try config(chroot: "/jail").write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let started = try await blocking {
+            try Peers.run(try Products.path("proxy"), ["-f", dir.file("p.cfg"), "--root", dir.path], timeout: 20)
+        }
+        #expect(started.status == 0, "\(String(decoding: started.stderr, as: UTF8.self))")
+        #expect(Peers.isListening(port: port), "listening when the command returns")
+        let pidText = try String(contentsOfFile: dir.file("run/proxy.pid"), encoding: .utf8)
+        let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(pid, SIGTERM) }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/root") == dir.file("jail"))
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
+        let nogroup = try #require(getgrnam("nogroup")).pointee.gr_gid
+        #expect(status.contains("\nUid:\t\(nobody)\t\(nobody)\t\(nobody)\t\(nobody)\n"), "\(status)")
+        #expect(status.contains("\nGid:\t\(nogroup)\t\(nogroup)\t\(nogroup)\t\(nogroup)\n"), "\(status)")
+        #expect(status.contains("\nGroups:\t\(nogroup) \n") || status.contains("\nGroups:\t\(nogroup)\n"), "\(status)")
+        let reply = try await blocking { try Peers.exchange(port: port, Array("jailed".utf8), halfClose: true) }
+        #expect(reply == Array("jailed".utf8))
+        var logged = false
+        while !logged, let datagram = await logs.next() {
+            logged = String(decoding: datagram, as: UTF8.self).contains(" l l/s ")
+        }
+        #expect(logged, "the log lines still go out from the chroot")
+        kill(pid, SIGTERM)
+        #expect(Peers.waitUntil(seconds: 5) { kill(pid, 0) != 0 }, "SIGTERM stops the daemon")
+
+        // A chroot that cannot be entered: the daemon's alert on the caller's terminal, exit status 1.
+        try config(chroot: "/missing").write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let failed = try await blocking {
+            try Peers.run(try Products.path("proxy"), ["-f", dir.file("p.cfg"), "--root", dir.path], timeout: 20)
+        }
+        #expect(failed.status == 1)
+        #expect(
+            String(decoding: failed.stderr, as: UTF8.self).contains("[ALERT] cannot chroot(\(dir.file("missing")))"))
+        #expect(Peers.waitUntil(seconds: 5) { !Peers.isListening(port: port) })
+        try await echo.close()
+        try await logs.close()
+    }
+}
