@@ -128,16 +128,16 @@ public enum Peers {
         return readUntilClosed(fd)
     }
 
-    /// Connects to 127.0.0.1:port, sends `request`, waits a moment for the echo, then resets the connection
-    /// (SO_LINGER 0): a client that aborts.
-    public static func resetAfterSending(port: Int, _ request: [UInt8]) throws {
+    /// Connects to 127.0.0.1:port, sends `request`, waits `pause` microseconds (for the echo), then resets the
+    /// connection (SO_LINGER 0) and waits `pause` again: a client that aborts.
+    public static func resetAfterSending(port: Int, _ request: [UInt8], pause: UInt32 = 200_000) throws {
         let fd = try connectLoopback(port: port, timeoutSeconds: 5)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        usleep(200_000)
+        if pause > 0 { usleep(pause) }
         var abort = linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
         close(fd)
-        usleep(200_000)
+        if pause > 0 { usleep(pause) }
     }
 
     /// Everything `fd` receives until the peer closes (or the receive timeout passes).

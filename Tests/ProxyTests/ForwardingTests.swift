@@ -1,5 +1,6 @@
 import Foundation
 import HAProxyLog
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TestSupport
@@ -351,6 +352,143 @@ struct ProcessSetupTests {
         #expect(
             String(decoding: failed.stderr, as: UTF8.self).contains("[ALERT] cannot chroot(\(dir.file("missing")))"))
         #expect(Peers.waitUntil(seconds: 5) { !Peers.isListening(port: port) })
+        try await echo.close()
+        try await logs.close()
+    }
+}
+
+@Suite("Bad peers leave no descriptor behind", .serialized)
+struct DescriptorTests {
+    static func openDescriptors(_ pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    /// A server that accepts and resets at once (it vanished mid-session), on a thread of its own.
+    final class ResettingServer: @unchecked Sendable {
+        let fd: Int32
+        let port: Int
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            self.fd = fd
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                    bind(fd, p, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, p, &length) == 0
+                }
+            }
+            port = Int(UInt16(bigEndian: address.sin_port))
+            Thread { [fd] in
+                while true {
+                    let client = accept(fd, nil, nil)
+                    if client < 0 { return }
+                    var abort = linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
+                    close(client)
+                }
+            }.start()
+        }
+        func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    /// 10,000 sessions of every kind — normal, client reset, client gone before a byte, refused server, server
+    /// reset, stalled server (timeout server), queued past timeout queue — and the proxy's open descriptors come
+    /// back to what they were.
+    @Test func tenThousandSessionsOfEveryKindLeaveTheDescriptorCountAsItWas() async throws {
+        let dir = try TemporaryDirectory(prefix: "proxy-fds")
+        let echo = try await EchoBackend()
+        let resetting = try ResettingServer()
+        defer { resetting.stop() }
+        // A server that never accepts: connections complete in its backlog and then nothing comes back.
+        let stalled = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(stalled) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(stalled, p, length) == 0 && listen(stalled, 1024) == 0 && getsockname(stalled, p, &length) == 0
+            }
+        }
+        let stalledPort = Int(UInt16(bigEndian: address.sin_port))
+        let logs = try await LoopbackUDPReceiver()
+        let ports = try (0..<5).map { _ in try Peers.freePort() }
+        let dead = try Peers.freePort()
+        try """
+        global
+            log 127.0.0.1:\(logs.port) local0 info
+        defaults
+            log global
+            mode tcp
+            option tcplog
+            retries 1
+            timeout connect 1s
+            timeout client 5s
+            timeout server 5s
+        listen ok
+            bind 127.0.0.1:\(ports[0])
+            server s 127.0.0.1:\(echo.port)
+        listen refused
+            bind 127.0.0.1:\(ports[1])
+            server dead 127.0.0.1:\(dead)
+        listen resetting
+            bind 127.0.0.1:\(ports[2])
+            server r 127.0.0.1:\(resetting.port)
+        listen stalled
+            bind 127.0.0.1:\(ports[3])
+            timeout server 200ms
+            server st 127.0.0.1:\(stalledPort)
+        listen queued
+            bind 127.0.0.1:\(ports[4])
+            timeout queue 100ms
+            timeout server 300ms
+            server q 127.0.0.1:\(stalledPort) maxconn 1
+        """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
+        defer { proxy.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { proxy.output.contains("listening on") })
+        // One session first: whatever is opened once, lazily, belongs to the baseline.
+        #expect(try Peers.exchange(port: ports[0], Array("warm".utf8), halfClose: true) == Array("warm".utf8))
+        let baseline = Self.openDescriptors(proxy.pid)
+        #expect(baseline > 0)
+
+        let failures = try await blocking { () -> Int in
+            let failed = NIOLockedValueBox(0)
+            DispatchQueue.concurrentPerform(iterations: 10_000) { n in
+                do {
+                    switch n % 20 {
+                    case 0:
+                        try Peers.resetAfterSending(port: ports[0], Array("abort".utf8), pause: 0)
+                    case 1:
+                        close(try Peers.connectLoopback(port: ports[0], timeoutSeconds: 5))
+                    case 2:
+                        _ = try Peers.exchange(port: ports[1], Array("refused".utf8), halfClose: true)
+                    case 3:
+                        _ = try Peers.exchange(port: ports[2], Array("reset".utf8), halfClose: true)
+                    case 4 where n % 200 == 4:
+                        _ = try Peers.exchange(port: ports[3], Array("stall".utf8), halfClose: true)
+                    case 5 where n % 200 == 5:
+                        _ = try Peers.exchange(port: ports[4], Array("queue".utf8), halfClose: true)
+                    default:
+                        let request = Array("session \(n)".utf8)
+                        if try Peers.exchange(port: ports[0], request, halfClose: true) != request {
+                            failed.withLockedValue { $0 += 1 }
+                        }
+                    }
+                } catch {
+                    failed.withLockedValue { $0 += 1 }
+                }
+            }
+            return failed.withLockedValue { $0 }
+        }
+        #expect(failures == 0)
+        #expect(
+            Peers.waitUntil(seconds: 15) { Self.openDescriptors(proxy.pid) <= baseline },
+            "descriptors: \(Self.openDescriptors(proxy.pid)) open, \(baseline) before")
+        #expect(proxy.isRunning)
         try await echo.close()
         try await logs.close()
     }
