@@ -401,19 +401,9 @@ struct DescriptorTests {
         let echo = try await EchoBackend()
         let resetting = try ResettingServer()
         defer { resetting.stop() }
-        // A server that never accepts: connections complete in its backlog and then nothing comes back.
-        let stalled = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(stalled) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                bind(stalled, p, length) == 0 && listen(stalled, 1024) == 0 && getsockname(stalled, p, &length) == 0
-            }
-        }
-        let stalledPort = Int(UInt16(bigEndian: address.sin_port))
+        let stalled = try StalledServer()
+        defer { stalled.stop() }
+        let stalledPort = stalled.port
         let logs = try await LoopbackUDPReceiver()
         let ports = try (0..<5).map { _ in try Peers.freePort() }
         let dead = try Peers.freePort()

@@ -1,0 +1,99 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The whole path of the seed: the proxy's tcplog lines over syslog to the sink, filed in haproxy.log as rsyslog
+/// files them, read by Debian's halog without a parsing error and counted (by logquery) as the sessions were.
+@Suite("halog over the proxy's own log file")
+struct ProxyHalogTests {
+    @Test func halogCountsTheProxysSessionsByTerminationState() async throws {
+        let halog = try Peers.find("halog")
+        let dir = try TemporaryDirectory(prefix: "proxy-halog")
+        try """
+        module(load="imudp")
+        input(type="imudp" address="127.0.0.1" port="0")
+        $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+        local0.* \(dir.file("haproxy.log"))
+        & stop
+        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (sink, logPort) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
+        defer { sink.stop() }
+        let echo = try await EchoBackend()
+        let stalled = try StalledServer()
+        defer { stalled.stop() }
+        let stalledPort = stalled.port
+        let ports = try (0..<4).map { _ in try Peers.freePort() }
+        let dead = try Peers.freePort()
+        try """
+        global
+            log 127.0.0.1:\(logPort) local0 info
+        defaults
+            log global
+            mode tcp
+            option tcplog
+            option dontlognull
+            retries 1
+            timeout connect 1s
+            timeout client 5s
+            timeout server 5s
+        listen ok
+            bind 127.0.0.1:\(ports[0])
+            server s 127.0.0.1:\(echo.port)
+        listen refused
+            bind 127.0.0.1:\(ports[1])
+            server dead 127.0.0.1:\(dead)
+        listen stalled
+            bind 127.0.0.1:\(ports[2])
+            timeout server 200ms
+            server st 127.0.0.1:\(stalledPort)
+        listen queued
+            bind 127.0.0.1:\(ports[3])
+            timeout server 1500ms
+            timeout queue 300ms
+            server q 127.0.0.1:\(stalledPort) maxconn 1
+        """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
+        defer { proxy.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { proxy.output.contains("listening on") })
+        try await blocking {
+            for n in 0..<30 { _ = try Peers.exchange(port: ports[0], Array("session \(n)".utf8), halfClose: true) }
+            for _ in 0..<5 { _ = try Peers.exchange(port: ports[1], Array("refused".utf8), halfClose: true) }
+            for _ in 0..<3 { _ = try Peers.exchange(port: ports[2], Array("stalled".utf8), halfClose: true) }
+            // One session holds the only slot (and ends by timeout server); the next waits past timeout queue.
+            let holder = try Peers.connectLoopback(port: ports[3], timeoutSeconds: 5)
+            _ = send(holder, "hold", 4, 0)
+            usleep(100_000)
+            _ = try Peers.exchange(port: ports[3], Array("queued".utf8), halfClose: true)
+            _ = Peers.readUntilClosed(holder)
+            close(holder)
+        }
+        let file = dir.file("haproxy.log")
+        func traffic() -> Data {
+            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            return Data(
+                text.split(separator: "\n").filter { $0.contains(" [26/") || $0.contains("]: 127.0.0.1:") }
+                    .map { $0 + "\n" }.joined().utf8)
+        }
+        #expect(
+            Peers.waitUntil(seconds: 10) {
+                String(decoding: traffic(), as: UTF8.self).split(separator: "\n").count >= 40
+            })
+        // halog reads every traffic line (the start lines are not traffic: halog counts them as parsing errors,
+        // as it does HAProxy's own). Its per-field reports (-tc, -st, -srv) assume the httplog layout and read
+        // tcplog lines, HAProxy's included, at the wrong place; logquery counts them.
+        let counted = try Peers.run(halog, ["-c"], stdin: traffic())
+        let summary = String(decoding: counted.stderr, as: UTF8.self) + String(decoding: counted.stdout, as: UTF8.self)
+        #expect(String(decoding: counted.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "40")
+        // -H -v: the lines that are not HTTP lines, that is all of them, each read as a TCP line.
+        let checked = try Peers.run(halog, ["-H", "-v"], stdin: traffic())
+        #expect(checked.stdout == traffic())
+        #expect(
+            String(decoding: checked.stderr, as: UTF8.self).contains("40 lines in, 40 lines out, 0 parsing errors"),
+            "\(summary) \(String(decoding: checked.stderr, as: UTF8.self))")
+        let states = try Peers.run(try Products.path("logquery"), ["terminations", "--format", "csv", file])
+        #expect(
+            String(decoding: states.stdout, as: UTF8.self) == "termination,count\n--,30\nSC,5\nsD,4\nsQ,1\n",
+            "the mix sent: 30 normal, 5 refused, 4 server timeouts, 1 queue timeout")
+        try await echo.close()
+    }
+}
