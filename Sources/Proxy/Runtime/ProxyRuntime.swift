@@ -175,6 +175,27 @@ public final class ProxyRuntime: Sendable {
 
         private var full: Bool { state.withLockedValue { $0.open >= limit } }
 
+        /// Takes a slot if one is free and nobody waits for it.
+        func tryTake() -> Bool {
+            let (taken, nowFull) = state.withLockedValue { s -> (Bool, Bool) in
+                guard s.open < limit, s.waiting.isEmpty else { return (false, false) }
+                s.open += 1
+                return (true, s.open == limit)
+            }
+            if nowFull { syncListeners() }
+            return taken
+        }
+
+        /// Takes a slot of each of `limits` if all have one free now (the common case, without pausing the
+        /// connection's reads); otherwise takes none.
+        static func tryTake(_ limits: [ConnectionLimit]) -> Bool {
+            for (i, limit) in limits.enumerated() where !limit.tryTake() {
+                for taken in limits[..<i].reversed() { taken.release() }
+                return false
+            }
+            return true
+        }
+
         /// Runs `start` now if a slot is free, else once one is.
         func admit(_ start: @escaping @Sendable () -> Void) {
             let (admitted, nowFull) = state.withLockedValue { s -> (Bool, Bool) in
@@ -281,8 +302,9 @@ public final class ProxyRuntime: Sendable {
                     )
                     .serverChannelOption(.backlog, value: 1024)
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
-                    .childChannelOption(.socketOption(.so_keepalive), value: frontend.tcpKeepAlive ? 1 : 0)
                     .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    // SO_KEEPALIVE only when asked (off is the socket's default: no system call per session).
+                    .childChannelOption(.socketOption(.so_keepalive), value: 1, when: frontend.tcpKeepAlive)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             // The session starts once the accepted channel is active and maxconn admits it.
@@ -383,7 +405,7 @@ final class Session {
     private var inBackend = false
     /// Holds a slot of each of the frontend's maxconn limits.
     private var admitted = false
-    private let front = RelayHandler()
+    private let front: RelayHandler
     /// The server side of the relay (a new one for each connection attempt).
     fileprivate var back = RelayHandler()
     private var openSides = 1
@@ -393,18 +415,21 @@ final class Session {
         self.frontend = frontend
         self.sessions = sessions
         self.client = client
+        front = RelayHandler(idleTimeout: frontend.clientTimeout)
     }
 
     var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
 
     /// The frontend's maxconn limits have admitted the connection (held back until now, its reads paused).
-    func admit() {
+    func admit(paused: Bool = true) {
         admitted = true
         guard client.isActive else { return releaseLimits() }
-        acceptedAt = CivilTime.now()
-        started = NIODeadline.now()
+        if paused {
+            acceptedAt = CivilTime.now()
+            started = NIODeadline.now()
+        }
         begin()
-        try? client.syncOptions?.setOption(.autoRead, value: true)
+        if paused { try? client.syncOptions?.setOption(.autoRead, value: true) }
     }
 
     private func releaseLimits() {
@@ -417,12 +442,8 @@ final class Session {
     func begin() {
         sessions.opened()
         frontend.sessions.opened()
-        let pipeline = client.pipeline.syncOperations
-        if let timeout = frontend.clientTimeout {
-            try? pipeline.addHandler(IdleStateHandler(allTimeout: timeout))
-            try? pipeline.addHandler(TimeoutWatcher { [self] in clientTimedOut() })
-        }
-        try? pipeline.addHandler(front)
+        front.onTimeout = { [self] in clientTimedOut() }
+        try? client.pipeline.syncOperations.addHandler(front)
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
         connect()
     }
@@ -524,25 +545,20 @@ final class Session {
         guard let address = backend.addresses[index] else { return fail(noServer: false) }
         attempts += 1
         let loop = client.eventLoop
-        let relay = RelayHandler()
+        let relay = RelayHandler(idleTimeout: backend.serverTimeout)
         back = relay
-        let serverTimeout = backend.serverTimeout
         // The server's channel is made on the client's loop: both sides of the relay share it. Each attempt has
         // its own relay handler.
         let bound = NIOLoopBound((self, relay), eventLoop: loop)
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(backend.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.socketOption(.so_keepalive), value: backend.tcpKeepAlive ? 1 : 0)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (session, relay) = bound.value
-                    if let serverTimeout {
-                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: serverTimeout))
-                        try channel.pipeline.syncOperations.addHandler(
-                            TimeoutWatcher { [session] in session.serverTimedOut() })
-                    }
+                    relay.onTimeout = { [session] in session.serverTimedOut() }
                     try channel.pipeline.syncOperations.addHandler(relay)
                 }
             }
@@ -657,20 +673,6 @@ final class Session {
     }
 }
 
-/// Turns the idle handler's event into a callback (the side timed out).
-final class TimeoutWatcher: ChannelInboundHandler {
-    typealias InboundIn = NIOAny
-    private let onTimeout: () -> Void
-    init(_ onTimeout: @escaping () -> Void) { self.onTimeout = onTimeout }
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            onTimeout()
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-}
-
 /// Starts a session when its client's channel becomes active, then steps aside.
 final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
@@ -681,6 +683,7 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         let limits = session.limits
         guard !limits.isEmpty else { return session.begin() }
+        if ProxyRuntime.ConnectionLimit.tryTake(limits) { return session.admit(paused: false) }
         // Under maxconn: nothing is read until the session may start.
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)
         let loop = context.eventLoop
@@ -688,5 +691,20 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
         ProxyRuntime.ConnectionLimit.admit(limits[...]) {
             if loop.inEventLoop { bound.value.admit() } else { loop.execute { bound.value.admit() } }
         }
+    }
+}
+
+extension ServerBootstrap {
+    /// A child channel option set only when `condition` holds.
+    func childChannelOption<Option: ChannelOption>(_ option: Option, value: Option.Value, when condition: Bool) -> Self
+    {
+        condition ? childChannelOption(option, value: value) : self
+    }
+}
+
+extension ClientBootstrap {
+    /// A channel option set only when `condition` holds.
+    func channelOption<Option: ChannelOption>(_ option: Option, value: Option.Value, when condition: Bool) -> Self {
+        condition ? channelOption(option, value: value) : self
     }
 }

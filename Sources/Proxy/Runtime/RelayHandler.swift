@@ -2,7 +2,9 @@ import NIOCore
 
 /// One side of a TCP relay: what it reads goes to the other side's channel, with back-pressure (a side reads
 /// only while the other can take more: NIO's writability), half-close passed on (a side's end of input shuts
-/// the other's output), and a close passed on. Both channels live on the same event loop.
+/// the other's output), and a close passed on. Both channels live on the same event loop. With an idle timeout
+/// (`timeout client` / `timeout server`), a side that neither reads nor writes for that long calls `onTimeout`
+/// (kept here rather than in two more handlers per side: fewer allocations and hops per session).
 final class RelayHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -20,16 +22,45 @@ final class RelayHandler: ChannelDuplexHandler {
     /// Called once when this side's channel has closed, with whether it ended by an error (reset).
     var onClose: ((_ error: Bool) -> Void)?
     private var sawError = false
+    private let idleTimeout: TimeAmount?
+    /// Called when the side has been idle for `idleTimeout`.
+    var onTimeout: (() -> Void)?
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    init(idleTimeout: TimeAmount? = nil) { self.idleTimeout = idleTimeout }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let idleTimeout { scheduleIdleCheck(context, at: .now() + idleTimeout) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        idleCheck?.cancel()
+        idleCheck = nil
+        onTimeout = nil
+    }
+
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            guard let idleTimeout, let context = self.context else { return }
+            let due = lastActivity + idleTimeout
+            if due <= .now() {
+                idleCheck = nil
+                onTimeout?()
+            } else {
+                scheduleIdleCheck(context, at: due)
+            }
+        }
+    }
 
     // MARK: From this side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         bytesIn += Int64(buffer.readableBytes)
+        if idleTimeout != nil { lastActivity = .now() }
         if let partner {
             partner.forward(buffer)
         } else {
@@ -68,6 +99,10 @@ final class RelayHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+        // The callbacks hold the session: let go of them, or the session and this handler keep each other.
+        onTimeout = nil
         let close = onClose
         onClose = nil
         close?(sawError)
@@ -90,6 +125,7 @@ final class RelayHandler: ChannelDuplexHandler {
     private var canTakeMore: Bool { context?.channel.isWritable ?? false }
 
     private func forward(_ buffer: ByteBuffer) {
+        if idleTimeout != nil { lastActivity = .now() }
         context?.write(wrapOutboundOut(buffer), promise: nil)
     }
 

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# proxy beside HAProxy 2.6 (Debian), same configuration, same run, TCP mode (layer 4):
+#  1. new connection per request: wrk -c50 with `Connection: close` through each proxy to two nginx backends
+#     (conn/s and p99 latency; ROUNDS runs each, alternating, median reported);
+#  2. bulk: BULK_MB megabytes through one connection (socat → proxy → socat), best of 3;
+#  3. memory: IDLE idle client connections held open through each proxy, RSS growth per connection.
+# Every session is logged (option tcplog) over UDP syslog to a receiver that discards.
+# Needs wrk, nginx, socat, haproxy (apt install wrk nginx-light socat haproxy). Usage: bench/proxy-vs-haproxy.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+BULK_MB=${BULK_MB:-2048}
+IDLE=${IDLE:-10000}
+THREADS=${THREADS:-1}
+
+for tool in wrk nginx socat haproxy python3; do
+    command -v $tool >/dev/null || { echo "missing: $tool (apt install wrk nginx-light socat haproxy)" >&2; exit 1; }
+done
+swift build -c release --product proxy >/dev/null
+proxy=$PWD/.build/release/proxy
+work=$(mktemp -d /tmp/tollgate-proxy-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Waits until something listens on 127.0.0.1:PORT (without connecting: that would be a session).
+wait_port() {
+    for _ in $(seq 200); do [ -n "$(ss -Hltn "sport = :$1")" ] && return 0; sleep 0.05; done
+    echo "nothing listens on $1:" >&2; cat "$work"/*.err >&2; return 1
+}
+# Each idle client connection takes two descriptors in the proxy: IDLE is cut to what the hard limit allows.
+ulimit -n "$(ulimit -Hn)"
+max_idle=$(( ($(ulimit -n) - 1000) / 2 ))
+[ "$IDLE" -gt "$max_idle" ] && IDLE=$max_idle
+
+# Two nginx backends (one worker each) answering "ok".
+n1=$(free_port); n2=$(free_port)
+cat > "$work/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 30000; }
+http {
+    access_log off;
+    keepalive_timeout 300s;
+    client_header_timeout 300s;
+    server { listen 127.0.0.1:$n1 backlog=4096; location / { return 200 "ok\n"; } }
+    server { listen 127.0.0.1:$n2 backlog=4096; location / { return 200 "ok\n"; } }
+}
+EOF
+nginx -c "$work/nginx.conf" -e "$work/nginx.err" & pids+=($!)
+logport=$(free_port)
+socat -u UDP-RECV:$logport,bind=127.0.0.1 /dev/null & pids+=($!)
+bulkport=$(free_port)
+wait_port $n1; wait_port $n2
+
+config() { # config PORT BACKEND_PORT_1 BACKEND_PORT_2
+    cat <<EOF
+global
+    log 127.0.0.1:$logport local0 info
+    maxconn $((max_idle + 100))
+    nbthread $THREADS
+defaults
+    log global
+    mode tcp
+    option tcplog
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+listen web
+    bind 127.0.0.1:$1 backlog 4096
+    balance roundrobin
+    server n1 127.0.0.1:$2
+    server n2 127.0.0.1:$3
+EOF
+}
+start() { # start NAME CONFIG → pid in $started
+    if [ "$1" = haproxy ]; then haproxy -db -f "$2" 2>>"$work/$1.err" & else "$proxy" -q -f "$2" 2>>"$work/$1.err" & fi
+    started=$!
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+echo "# proxy vs HAProxy $(haproxy -v | head -1 | awk '{print $3}'), TCP mode, nbthread $THREADS, $(nproc) cores, $(date -u +%F)"
+
+# 1. Connection per request.
+declare -A cps p99
+for name in haproxy proxy; do cps[$name]=""; p99[$name]=""; done
+for round in $(seq "$ROUNDS"); do
+    for name in haproxy proxy; do
+        port=$(free_port)
+        config "$port" "$n1" "$n2" > "$work/$name.cfg"
+        start $name "$work/$name.cfg"; pid=$started
+        wait_port "$port"
+        out=$(wrk -t1 -c50 -d${SECONDS_PER_RUN}s --latency -H "Connection: close" "http://127.0.0.1:$port/")
+        kill $pid; wait $pid 2>/dev/null || true
+        rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+        lat=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+        errs=$(awk '/Socket errors|Non-2xx/ {print}' <<<"$out" | tr '\n' ' ')
+        echo "round $round $name: $rps conn/s, p99 $lat ms ${errs}"
+        cps[$name]+="$rps "; p99[$name]+="$lat "
+    done
+done
+hc=$(tr ' ' '\n' <<<"${cps[haproxy]}" | grep . | median); pc=$(tr ' ' '\n' <<<"${cps[proxy]}" | grep . | median)
+hl=$(tr ' ' '\n' <<<"${p99[haproxy]}" | grep . | median); pl=$(tr ' ' '\n' <<<"${p99[proxy]}" | grep . | median)
+echo "conn/s median: haproxy $hc, proxy $pc, ratio $(awk "BEGIN {printf \"%.2f\", $pc/$hc}") (floor 1.0)"
+echo "p99 median: haproxy $hl ms, proxy $pl ms, ratio $(awk "BEGIN {printf \"%.2f\", $pl/$hl}") (ceiling 1.25)"
+
+# 2. Bulk through one connection.
+for name in haproxy proxy; do
+    best=0
+    for _ in 1 2 3; do
+        port=$(free_port)
+        config "$port" "$bulkport" "$bulkport" > "$work/$name.cfg"
+        socat -u -b 262144 TCP-LISTEN:$bulkport,bind=127.0.0.1,reuseaddr /dev/null & sink=$!
+        start $name "$work/$name.cfg"; pid=$started
+        wait_port "$port"; sleep 0.2
+        t0=$(date +%s.%N)
+        head -c ${BULK_MB}M /dev/zero | socat -u -b 262144 - TCP:127.0.0.1:$port
+        wait $sink 2>/dev/null || true
+        t1=$(date +%s.%N)
+        kill $pid; wait $pid 2>/dev/null || true
+        mbs=$(awk "BEGIN {printf \"%.0f\", $BULK_MB/($t1-$t0)}")
+        [ "$mbs" -gt "$best" ] && best=$mbs
+    done
+    echo "bulk $name: $best MB/s (best of 3, $BULK_MB MB)"
+    eval "bulk_$name=$best"
+done
+echo "bulk ratio: $(awk "BEGIN {printf \"%.2f\", $bulk_proxy/$bulk_haproxy}") (floor 1.0)"
+
+# 3. Idle connections: RSS growth per connection.
+cat > "$work/hold.py" <<'EOF'
+import socket, sys, time
+port, count, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+held = []
+for _ in range(count):
+    s = socket.socket()
+    s.connect(("127.0.0.1", port))
+    held.append(s)
+open(ready, "w").write("ok")
+time.sleep(600)
+EOF
+for name in haproxy proxy; do
+    port=$(free_port)
+    config "$port" "$n1" "$n2" > "$work/$name.cfg"
+    start $name "$work/$name.cfg"; pid=$started
+    wait_port "$port"
+    # One session through first: what is allocated once belongs to the baseline.
+    curl -s -o /dev/null -H "Connection: close" "http://127.0.0.1:$port/" || true
+    sleep 0.5
+    before=$(rss_kb $pid)
+    rm -f "$work/ready"
+    python3 "$work/hold.py" "$port" "$IDLE" "$work/ready" & holder=$!
+    for _ in $(seq 600); do [ -f "$work/ready" ] && break; sleep 0.1; done
+    # Until every held connection reached its server (two sockets each).
+    for _ in $(seq 100); do
+        [ "$(ls /proc/$pid/fd | wc -l)" -ge $((IDLE * 2)) ] && break; sleep 0.1
+    done
+    sleep 1
+    after=$(rss_kb $pid)
+    per=$(awk "BEGIN {printf \"%.1f\", ($after-$before)/$IDLE}")
+    echo "idle $name: RSS $before KB → $after KB with $IDLE idle connections: $per KB per connection"
+    eval "idle_$name=$per"
+    kill $holder; wait $holder 2>/dev/null || true
+    kill $pid; wait $pid 2>/dev/null || true
+done
+echo "idle KB per connection: haproxy $idle_haproxy, proxy $idle_proxy (ceiling 32)"
