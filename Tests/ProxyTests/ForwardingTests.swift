@@ -77,6 +77,45 @@ struct ForwardingTests {
         try await logs.close()
     }
 
+    /// `timeout client` counts from the last byte either way: a client that talks, then goes quiet, is cut after
+    /// the timeout with `cD`; `timeout server` the same for a server that goes quiet, `sD`.
+    @Test(arguments: [("client", "cD"), ("server", "sD")])
+    func anIdleSideIsCutByItsTimeout(side: String, state: String) async throws {
+        let echo = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let c = try HAProxyConfigParser.parse(
+            text: config(
+                proxyPort: port, logPort: logs.port, servers: ["s 127.0.0.1:\(echo.port)"],
+                extra: "    timeout \(side) 400ms"))
+        let proxy = try ProxyRuntime(configuration: c, threads: 1)
+        _ = try await proxy.start()
+        let (first, second, closedAfter) = try await blocking { () -> (String, String, Double) in
+            let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 16)
+            _ = send(fd, "one", 3, 0)
+            let n1 = recv(fd, &buffer, buffer.count, 0)
+            let first = String(decoding: buffer[..<max(n1, 0)], as: UTF8.self)
+            // Activity after the first 300 ms keeps the session: the timeout counts from the last byte.
+            usleep(300_000)
+            _ = send(fd, "two", 3, 0)
+            let n2 = recv(fd, &buffer, buffer.count, 0)
+            let second = String(decoding: buffer[..<max(n2, 0)], as: UTF8.self)
+            let quiet = Date()
+            _ = Peers.readUntilClosed(fd)
+            return (first, second, Date().timeIntervalSince(quiet))
+        }
+        #expect(first == "one" && second == "two")
+        #expect(closedAfter >= 0.3 && closedAfter < 4, "closed \(closedAfter) s after the last byte")
+        let line = try #require(await nextTraffic(logs)?.line)
+        #expect(line.terminationState == TerminationState(state), "\(line)")
+        #expect(line.bytesRead == 6)
+        try await proxy.stop()
+        try await echo.close()
+        try await logs.close()
+    }
+
     /// `maxconn` on a frontend and on the process: a connection beyond the limit is not refused, it waits (nothing
     /// relayed) until a session ends, then goes through as a session of its own.
     @Test(arguments: ["frontend", "global"])
