@@ -300,7 +300,7 @@ public struct HAProxyConfigParser {
     private static let supportedOptions: Set<String> = [
         "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
         "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
-        "httpclose", "http-keep-alive", "log-health-checks", "abortonclose",
+        "httpclose", "http-keep-alive",
     ]
 
     private mutating func option(
@@ -363,10 +363,8 @@ public struct HAProxyConfigParser {
         case "tunnel": t.tunnel = value
         case "http-request": t.httpRequest = value
         case "http-keep-alive": t.httpKeepAlive = value
-        case "client-fin": t.clientFin = value
-        case "server-fin": t.serverFin = value
-        case "tarpit":
-            warn(at, "'timeout tarpit' is not supported by this build and is ignored.")
+        case "client-fin", "server-fin", "tarpit":
+            warn(at, "'timeout \(args[0])' is not supported by this build and is ignored.")
         default:
             alert(
                 at,

@@ -84,8 +84,6 @@ public struct Timeouts: Hashable, Sendable {
     public var tunnel: ConfigTime?
     public var httpRequest: ConfigTime?
     public var httpKeepAlive: ConfigTime?
-    public var clientFin: ConfigTime?
-    public var serverFin: ConfigTime?
 }
 
 /// What a `defaults` section sets and the proxies after it inherit (and may override).

@@ -78,7 +78,8 @@ public final class ProxyRuntime: Sendable {
             retries = section.settings.retries
             redispatch = section.settings.option("redispatch")
             connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
-            serverTimeout = ProxyRuntime.amount(section.settings.timeouts.server)
+            // `timeout tunnel` replaces the client and server timeouts of an established TCP session.
+            serverTimeout = ProxyRuntime.amount(section.settings.timeouts.tunnel ?? section.settings.timeouts.server)
             queueTimeout =
                 ProxyRuntime.amount(section.settings.timeouts.queue ?? section.settings.timeouts.connect)
                 ?? .seconds(5)
@@ -268,7 +269,7 @@ public final class ProxyRuntime: Sendable {
                 Frontend(
                     section: p, backend: backendName.flatMap { backends[$0] },
                     log: try LogEmitter(targets: targets, global: configuration.global),
-                    clientTimeout: ProxyRuntime.amount(p.settings.timeouts.client),
+                    clientTimeout: ProxyRuntime.amount(p.settings.timeouts.tunnel ?? p.settings.timeouts.client),
                     tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
                     limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 }))
         }
