@@ -3,6 +3,11 @@
 // The layout follows docs/architecture.md; every target's role is written beside it below.
 import PackageDescription
 
+/// The hot paths (parsing, formatting, relaying) skip the run-time exclusivity checks in release builds: the
+/// checks cost 2–3% of the sink's TCP ingest in perf and the code holds no overlapping accesses that debug builds
+/// (and the tests) would not catch.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Tollgate",
     platforms: [.macOS(.v15)],
@@ -25,7 +30,7 @@ let package = Package(
     targets: [
         // What both log formats share: civil time in a zone (month table, calendar arithmetic, local offset)
         // and appending decimal text to byte buffers.
-        .target(name: "LogCore"),
+        .target(name: "LogCore", swiftSettings: hotPath),
         // The syslog wire: facilities, severities, RFC 3164/5424 parsing as rsyslog does it, rsyslog's
         // templates, RFC 6587 framing, and a non-blocking sender.
         .target(
@@ -34,11 +39,12 @@ let package = Package(
                 "LogCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // The HAProxy log record, its formats (tcplog, httplog, CLF, state messages) and a byte parser.
         // No NIO: it must stay small and fast.
-        .target(name: "HAProxyLog", dependencies: ["LogCore"]),
+        .target(name: "HAProxyLog", dependencies: ["LogCore"], swiftSettings: hotPath),
         // libsystemd (sd-journal, sd-daemon) for the journald action and sd_notify.
         .systemLibrary(
             name: "CSystemd",
@@ -55,7 +61,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         .target(
             name: "SyslogSink",
@@ -67,7 +74,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // zlib, for reading rotated `.gz` logs as a stream (apt zlib1g-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),

@@ -149,11 +149,7 @@ public enum SyslogParser {
     public static func parseSanitized(
         _ raw: [UInt8], reception: SyslogReception, options: SyslogParseOptions = SyslogParseOptions()
     ) -> SyslogMessage {
-        var message = SyslogMessage(
-            raw: raw, priority: .missing, timestamp: reception.receivedAt, receivedAt: reception.receivedAt,
-            fromHost: reception.fromHost, msg: raw[...])
-        message.fromHostIP = reception.fromHostIP
-        message.fromHostPort = reception.fromHostPort
+        var message = SyslogMessage(parsed: raw, reception: reception)
         var offset = 0
         if raw.first == 0x3C {
             if let (value, after) = readPRI(raw), let priority = Priority(value: value) {
@@ -203,29 +199,29 @@ public enum SyslogParser {
             proceed = false
         }
         if proceed {
-            m.hostnameField = readField(raw, &p)
-            m.appNameField = readField(raw, &p)
-            m.procIDField = readField(raw, &p)
-            m.msgIDField = readField(raw, &p)
-            m.structuredDataField = readStructuredData(raw, &p)
+            m.hostnameSpan = readField(raw, &p)
+            m.appNameSpan = readField(raw, &p)
+            m.procIDSpan = readField(raw, &p)
+            m.msgIDSpan = readField(raw, &p)
+            m.structuredDataSpan = readStructuredData(raw, &p)
         }
-        m.msg = raw[min(p, n)...]
+        m.msgSpan = SyslogMessage.Span(min(p, n)..<n)
     }
 
     /// Bytes up to the next space, and the space eaten when present (rsyslog does not insist on it).
-    private static func readField(_ raw: [UInt8], _ p: inout Int) -> ArraySlice<UInt8> {
+    private static func readField(_ raw: [UInt8], _ p: inout Int) -> SyslogMessage.Span {
         let start = p
         while p < raw.count && raw[p] != 0x20 { p += 1 }
-        let field = raw[start..<p]
+        let field = SyslogMessage.Span(start..<p)
         if p < raw.count { p += 1 }
         return field
     }
 
     /// `-` or `[…]` elements up to the first `]` that a space follows (`\]` does not end one).
-    private static func readStructuredData(_ raw: [UInt8], _ p: inout Int) -> ArraySlice<UInt8> {
+    private static func readStructuredData(_ raw: [UInt8], _ p: inout Int) -> SyslogMessage.Span {
         let n = raw.count
         let start = p
-        guard p < n, raw[p] == 0x5B || raw[p] == 0x2D else { return raw[p..<p] }
+        guard p < n, raw[p] == 0x5B || raw[p] == 0x2D else { return SyslogMessage.Span(p..<p) }
         if raw[p] == 0x2D {
             p += 1
         } else {
@@ -243,7 +239,7 @@ public enum SyslogParser {
                 }
             }
         }
-        let field = raw[start..<p]
+        let field = SyslogMessage.Span(start..<p)
         if p < n && raw[p] == 0x20 { p += 1 }
         return field
     }
@@ -259,7 +255,7 @@ public enum SyslogParser {
         var q = p
         while q < n && (raw[q] == 0x20 || raw[q] == 0x09) { q += 1 }
         if q < n && (raw[q] == 0x7B || raw[q] == 0x5B) {
-            m.msg = raw[p...]
+            m.msgSpan = SyslogMessage.Span(p..<n)
             return
         }
 
@@ -284,10 +280,10 @@ public enum SyslogParser {
                 i += 1
             }
             if i == n {
-                m.hostnameField = raw[p..<n]
+                m.hostnameSpan = SyslogMessage.Span(p..<n)
                 p = n
             } else if i > p && ASCII.isAlnum(raw[i - 1]) && raw[i] == 0x20 {
-                m.hostnameField = raw[p..<i]
+                m.hostnameSpan = SyslogMessage.Span(p..<i)
                 p = i + 1
             }
         }
@@ -296,8 +292,8 @@ public enum SyslogParser {
         let tagStart = p
         while p < n && raw[p] != 0x3A && raw[p] != 0x20 && p - tagStart < 510 { p += 1 }
         if p < n && raw[p] == 0x3A { p += 1 }
-        m.tagField = raw[tagStart..<p]
-        m.msg = raw[p...]
+        m.tagSpan = SyslogMessage.Span(tagStart..<p)
+        m.msgSpan = SyslogMessage.Span(p..<n)
     }
 
     // MARK: Timestamps
