@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.0"),
     ],
     targets: [
         // What both log formats share: civil time in a zone (month table, calendar arithmetic, local offset)
@@ -67,7 +68,7 @@ let package = Package(
         .target(
             name: "SyslogSink",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "SystemdSupport",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "SystemdSupport", "Seal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -80,6 +81,8 @@ let package = Package(
         // zlib, for reading rotated `.gz` logs as a stream (apt zlib1g-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),
+        // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
+        .target(name: "Seal", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .executableTarget(
             name: "ProxyCommand",
             dependencies: [
@@ -94,7 +97,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LogQueryCommand",
-            dependencies: ["LogQuery", "LogCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LogQuery", "LogCore", "Seal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // `make demo`: one log line through every part that exists, over a real socket.
         .executableTarget(
@@ -149,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "LogQueryTests",
             dependencies: [
-                "LogQuery", "HAProxyLog", "LogCore", "TestSupport",
+                "LogQuery", "HAProxyLog", "LogCore", "TestSupport", "Seal", "SyslogSink", "SyslogProtocol",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -24,7 +24,7 @@ struct LogQueryCommand: ParsableCommand {
         version: LogQuery.version,
         subcommands: [
             Backends.self, Servers.self, Status.self, Terminations.self, URLs.self, Clients.self, Timeline.self,
-            Lines.self, Events.self, Halog.self,
+            Lines.self, Events.self, Halog.self, Verify.self, SealKeyCommand.self,
         ]
     )
 }

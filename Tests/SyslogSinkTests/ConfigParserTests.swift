@@ -27,7 +27,7 @@ struct ConfigParserTests {
         #expect(filter.matches(Priority(facility: .local0, severity: .debug)))
         #expect(!filter.matches(Priority(facility: .local1, severity: .emergency)))
         #expect(rule.actions.count == 2)
-        guard case .file(let path, let template, _, let mode, let dirMode, _) = rule.actions[0] else {
+        guard case .file(let path, let template, _, let mode, let dirMode, _, _) = rule.actions[0] else {
             Issue.record("not a file action")
             return
         }

@@ -62,9 +62,9 @@ struct TemplateActionTests {
         var expected = FileOwnership()
         expected.fileGroup = 4
         expected.dirOwner = 0
-        guard case .file(_, _, _, _, _, let before) = c.rules[0].actions[0],
-            case .file(_, _, _, _, _, let after) = c.rules[1].actions[0],
-            case .file(_, _, _, _, _, let param) = c.rules[2].actions[0]
+        guard case .file(_, _, _, _, _, let before, _) = c.rules[0].actions[0],
+            case .file(_, _, _, _, _, let after, _) = c.rules[1].actions[0],
+            case .file(_, _, _, _, _, let param, _) = c.rules[2].actions[0]
         else {
             Issue.record("not three file actions: \(c.rules)")
             return

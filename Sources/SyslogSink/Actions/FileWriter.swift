@@ -1,3 +1,4 @@
+import Seal
 import SyslogProtocol
 
 #if canImport(Glibc)
@@ -33,9 +34,15 @@ final class FileWriter {
     static let maximumHeld = 64 << 20
 
     let ownership: FileOwnership
+    /// Keeps the seal sidecar when the file is sealed: told of every byte written.
+    private let sealer: Sealer?
 
-    init(path: String, createMode: UInt16, dirCreateMode: UInt16, ownership: FileOwnership = FileOwnership()) {
+    init(
+        path: String, createMode: UInt16, dirCreateMode: UInt16, ownership: FileOwnership = FileOwnership(),
+        sealer: Sealer? = nil
+    ) {
         self.path = path
+        self.sealer = sealer
         self.createMode = mode_t(createMode)
         self.dirCreateMode = mode_t(dirCreateMode)
         self.ownership = ownership
@@ -44,7 +51,18 @@ final class FileWriter {
 
     deinit {
         flush()
+        closeSeal()
         if fd >= 0 { close(fd) }
+    }
+
+    /// The seal's last checkpoint (at stop): everything written is covered.
+    func closeSeal() {
+        sealer?.close()
+        reportSealProblems()
+    }
+
+    private func reportSealProblems() {
+        for problem in sealer?.takeProblems() ?? [] { sinkLog(problem) }
     }
 
     func append(_ line: [UInt8]) {
@@ -74,15 +92,24 @@ final class FileWriter {
     /// is counted and logged once, and the next attempt waits a second: nothing accepted is lost while the disk
     /// is full, and a failing disk costs no system call per line.
     func flush() {
-        guard !buffer.isEmpty else { return }
+        guard !buffer.isEmpty else {
+            // The once-a-second tick: a sealed file gets its checkpoint even when no new line comes.
+            sealer?.checkpoint(force: false)
+            return
+        }
         if let retryAt, FileWriter.monotonicNow() < retryAt { return }
         if fd < 0 && !open() {
             failing()
             return
         }
         var offset = 0
+        defer { reportSealProblems() }
         while offset < buffer.count {
             let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + offset }, $0.count - offset) }
+            if n > 0, let sealer {
+                // Only what the kernel took is sealed.
+                buffer.withUnsafeBytes { sealer.written(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) }
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 let code = errno
@@ -127,6 +154,7 @@ final class FileWriter {
     func reopen() {
         if retryAt != nil { retryAt = 0 }
         flush()
+        closeSeal()
         if fd >= 0 { close(fd) }
         fd = -1
         if retryAt != nil { retryAt = 0 }
@@ -150,6 +178,7 @@ final class FileWriter {
             lastError = "cannot open \(path): \(String(cString: strerror(errno)))"
             return false
         }
+        sealer?.opened(logDescriptor: fd)
         return true
     }
 

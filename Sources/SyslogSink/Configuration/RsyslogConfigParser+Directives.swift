@@ -110,6 +110,8 @@ extension RsyslogConfigParser {
         case "filecreatemode": state.fileCreateMode = try mode()
         case "dircreatemode": state.dirCreateMode = try mode()
         case "actionfileenablesync": state.sync = try onOff()
+        case "actionfileseal": state.seal = try onOff()
+        case "actionfilesealkey": state.sealKey = value
         case "maxmessagesize":
             try setMaxMessageSize(value, "$MaxMessageSize", location)
         case "escapecontrolcharactersonreceive": configuration.parseOptions.escapeControlCharacters = try onOff()

@@ -31,6 +31,20 @@ public struct RsyslogConfigParser {
         /// `$InputUDPServerBindRuleset` / `$InputTCPServerBindRuleset`: the ruleset of the next listeners.
         var udpRuleset: String?
         var tcpRuleset: String?
+        /// `$ActionFileSeal on` and `$ActionFileSealKey FILE`: the file actions after them are sealed.
+        var seal = false
+        var sealKey: String?
+    }
+
+    /// The key file of a sealed file action, or nil when it is not sealed; sealing without a key is an error.
+    func sealKey(_ seal: Bool, _ key: String?, _ location: SourceLocation) throws -> String? {
+        guard seal else { return nil }
+        guard let key, !key.isEmpty else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location,
+                message: "a sealed file needs a key: $ActionFileSealKey FILE or sealKey=\"FILE\"")
+        }
+        return key
     }
 
     /// Where rules go while parsing: nil for the default ruleset, else a ruleset's name (`$RuleSet`, or inside
@@ -381,7 +395,8 @@ public struct RsyslogConfigParser {
             guard checkTemplate(name) else { return nil }
             return .file(
                 path: path, template: name, sync: state.sync && !body.hasPrefix("-"),
-                createMode: state.fileCreateMode, dirCreateMode: state.dirCreateMode, ownership: state.ownership)
+                createMode: state.fileCreateMode, dirCreateMode: state.dirCreateMode, ownership: state.ownership,
+                sealKey: try sealKey(state.seal, state.sealKey, location))
         }
         if body.hasPrefix("?") || body.hasPrefix("-?") {
             let dyna = String(body.drop { $0 == "-" || $0 == "?" })
@@ -474,7 +489,10 @@ public struct RsyslogConfigParser {
                     path: file, template: name, sync: (p["sync"] ?? "off") == "on",
                     createMode: p["filecreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.fileCreateMode,
                     dirCreateMode: p["dircreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.dirCreateMode,
-                    ownership: ownership)
+                    ownership: ownership,
+                    sealKey: try sealKey(
+                        p["seal"].map { ["on", "yes", "1"].contains($0.lowercased()) } ?? state.seal,
+                        p["sealkey"] ?? state.sealKey, location))
             }
             if let dyna = p["dynafile"] {
                 guard configuration.templates[dyna.lowercased()] != nil else {

@@ -19,10 +19,11 @@ public struct ConfigDiagnostic: Error, Hashable, Sendable, CustomStringConvertib
 
 /// What a rule does with a matching message.
 public enum SinkAction: Hashable, Sendable {
-    /// Write to a file (`/var/log/x`, `-/var/log/x`, `action(type="omfile" file=…)`).
+    /// Write to a file (`/var/log/x`, `-/var/log/x`, `action(type="omfile" file=…)`); `sealKey`: the file is
+    /// sealed (`$ActionFileSeal on`, `seal="on"`) with the key in that file.
     case file(
         path: String, template: String, sync: Bool, createMode: UInt16, dirCreateMode: UInt16,
-        ownership: FileOwnership = FileOwnership())
+        ownership: FileOwnership = FileOwnership(), sealKey: String? = nil)
     /// Write to a file whose name a template makes (`?Template`).
     case dynamicFile(
         template: String, fileTemplate: String, createMode: UInt16, dirCreateMode: UInt16,

@@ -1,4 +1,5 @@
 import LogCore
+import Seal
 import SyslogProtocol
 
 #if canImport(Glibc)
@@ -125,12 +126,22 @@ final class Ruleset {
         _ action: SinkAction, _ location: SourceLocation, _ configuration: SinkConfiguration, root: String?
     ) -> Action {
         switch action {
-        case .file(let path, let templateName, _, let mode, let dirMode, let ownership):
+        case .file(let path, let templateName, _, let mode, let dirMode, let ownership, let sealKey):
             guard let template = output(templateName, location, configuration) else { return .skip }
             let mapped = underRoot(path, root)
+            var sealer: Sealer?
+            if let sealKey, writers[mapped] == nil {
+                do {
+                    sealer = Sealer(logPath: mapped, key: try SealKey(file: sealKey))
+                } catch {
+                    // The lines are still written: losing them would be worse than an unsealed file.
+                    notes.append("\(location): \(error): \(mapped) is written WITHOUT a seal")
+                }
+            }
             let writer =
                 writers[mapped]
-                ?? FileWriter(path: mapped, createMode: mode, dirCreateMode: dirMode, ownership: ownership)
+                ?? FileWriter(
+                    path: mapped, createMode: mode, dirCreateMode: dirMode, ownership: ownership, sealer: sealer)
             writers[mapped] = writer
             return .file(writer, template)
         case .dynamicFile(let templateName, let fileTemplate, let mode, let dirMode, let ownership):
@@ -240,6 +251,7 @@ final class Ruleset {
     func finish() {
         for (reducer, action) in reducers { reducer.drain { perform(action, $0) } }
         flush()
+        for writer in writers.values { writer.closeSeal() }
         journal?.drain()
     }
 

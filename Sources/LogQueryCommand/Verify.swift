@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import Seal
+
+/// `logquery verify FILE…`: is each sealed file what the sink wrote?
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check sealed log files against their FILE.seal sidecars.",
+        discussion: """
+            A file the sink sealed ($ActionFileSeal on, or seal="on" on an omfile action) has a sidecar FILE.seal: \
+            a digest of every line and signed checkpoints over a SHA-256 chain. verify recomputes the chain from \
+            the file, checks each signature and compares the lines, then says OK or which lines were modified, \
+            inserted, deleted, reordered or cut off, and which lines no signed checkpoint covers (written before \
+            sealing began, or after the last checkpoint: a crash). Several files are a rotated set, oldest first: \
+            each must continue the chain of the one before. A rotated file's sidecar is found by its inode \
+            (FILE.seal.INODE, kept by the sink when the file was rotated away). Give the public key (--key, as logquery seal-key \
+            wrote it) to trust the signatures; without it only the sidecar's own key is used, which proves that \
+            file and sidecar agree, not who wrote them. Exit status: 0 OK, 1 tampered, 3 lines not covered, \
+            2 cannot verify.
+            """)
+
+    @Argument(help: "Sealed log files (each with FILE.seal beside it).")
+    var files: [String]
+
+    @Option(help: "The trusted key: an Ed25519 public key (64 hex digits, or a file holding them), or hmac:HEX.")
+    var key: String?
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format = "text"
+
+    mutating func validate() throws {
+        guard ["text", "json"].contains(format) else { throw ValidationError("--format is text or json") }
+    }
+
+    mutating func run() throws {
+        let trusted: SealVerificationKey?
+        do {
+            trusted = try key.map { try SealVerificationKey(argument: $0) }
+        } catch {
+            throw ValidationError("--key: \(error)")
+        }
+        var worst: Int32 = 0
+        var reports: [SealVerifier.Report] = []
+        for file in files {
+            do {
+                let report = try SealVerifier.verify(path: file, key: trusted)
+                reports.append(report)
+                let code: Int32 =
+                    switch report.status {
+                    case .ok: 0
+                    case .unsealed: 3
+                    case .tampered: 1
+                    }
+                worst = worst == 1 || code == 1 ? 1 : max(worst, code)
+                if format == "text" { print(Verify.describe(report)) }
+            } catch {
+                FileHandle.standardError.write(Data("logquery verify: \(error)\n".utf8))
+                if worst == 0 { worst = 2 }
+            }
+        }
+        // A rotated set, oldest first: each file's chain must start at the previous file's last checkpoint.
+        for (older, newer) in zip(reports, reports.dropFirst()) where newer.follows != older.lastCheckpoint {
+            let text = "\(newer.file) does not follow \(older.file): a file of the set is missing or was replaced"
+            if format == "text" { print(text) }
+            FileHandle.standardError.write(Data("logquery verify: \(text)\n".utf8))
+            worst = 1
+        }
+        if format == "json" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(reports)
+            print(String(decoding: data, as: UTF8.self))
+        }
+        if worst != 0 { throw ExitCode(worst) }
+    }
+
+    static func describe(_ report: SealVerifier.Report) -> String {
+        var text: String
+        switch report.status {
+        case .ok:
+            text = "\(report.file): OK (\(report.lines) lines sealed, \(report.checkpoints) checkpoints)"
+        case .unsealed:
+            text = "\(report.file): no change found, but not every line is covered by a signed checkpoint"
+        case .tampered:
+            text = "\(report.file): TAMPERED"
+        }
+        for problem in report.problems {
+            let place: String
+            switch problem.kind {
+            case .modified: place = "line \(problem.line ?? 0): modified"
+            case .inserted: place = "line \(problem.line ?? 0): inserted (not written by the sink)"
+            case .deleted: place = "sealed line \(problem.sealedLine ?? 0): deleted"
+            case .reordered:
+                place = "line \(problem.line ?? 0): moved (it was sealed as line \(problem.sealedLine ?? 0))"
+            case .truncated: place = "cut off from sealed line \(problem.sealedLine ?? 0) on"
+            case .checkpoint, .seal: place = problem.detail ?? problem.kind.rawValue
+            }
+            text += "\n  " + place + (problem.detail.map { problem.kind == .modified ? " (\($0))" : "" } ?? "")
+        }
+        for range in report.uncoveredLines {
+            text +=
+                "\n  lines \(range.lowerBound)–\(range.upperBound): not covered by a signed checkpoint"
+        }
+        if report.key != "given" { text += "\n  signatures checked with \(report.key)" }
+        return text
+    }
+}
+
+/// `logquery seal-key`: makes the Ed25519 key pair a sealed file action signs with.
+struct SealKeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal-key",
+        abstract: "Make an Ed25519 key pair for sealing: the private key for the sink, the public one for verify.")
+
+    @Option(help: "Where to write the private key (created with mode 0600; never overwritten).")
+    var privateKey: String
+
+    @Option(help: "Where to write the public key.")
+    var publicKey: String
+
+    mutating func run() throws {
+        let (secret, shared) = SealKey.generate()
+        let fd = open(privateKey, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else {
+            throw ValidationError("cannot create \(privateKey): \(String(cString: strerror(errno)))")
+        }
+        let text = secret + "\n"
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        try (shared + "\n").write(toFile: publicKey, atomically: true, encoding: .utf8)
+        print("public key: \(shared)")
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# syslog-sink's TCP ingest with and without sealing (issue: sealing may cost at most 10%), same run, alternating:
+# 1M octet-counted messages over one connection into one file, msg/s until the last line is in the file, ROUNDS
+# rounds; medians and their ratio. Usage: bench/seal-overhead.sh [MESSAGES] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-1000000}
+rounds=${2:-5}
+. bench/common.sh
+swift build -c release --product logquery >/dev/null
+.build/release/logquery seal-key --private-key "$work/seal.key" --public-key "$work/seal.pub" >/dev/null
+config() {  # tcp-port output-file sealed
+    echo "\$ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat"
+    echo "module(load=\"imtcp\")"
+    echo "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"$1\")"
+    if [ "$3" = yes ]; then
+        echo "action(type=\"omfile\" file=\"$2\" seal=\"on\" sealKey=\"$work/seal.key\")"
+    else
+        echo "action(type=\"omfile\" file=\"$2\")"
+    fi
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+plain=(); sealed=()
+for round in $(seq "$rounds"); do
+    for who in plain sealed; do
+        port=$(free_port); out=$work/$who.log; rm -f "$out" "$out".seal*
+        config "$port" "$out" "$([ $who = sealed ] && echo yes || echo no)" > "$work/$who.conf"
+        launch "$who"; sleep 0.3
+        t0=$(date +%s.%N)
+        "$load" tcp "$port" "$count" 1 > /dev/null
+        while [ "$( [ -f "$out" ] && wc -l < "$out" || echo 0)" -lt "$count" ]; do sleep 0.02; done
+        t1=$(date +%s.%N)
+        kill "$(cat "$work/$who.pid")"; sleep 0.3; rm -f "$work/$who.pid"
+        rate=$(python3 -c "print(int($count / ($t1 - $t0)))")
+        echo "round $round $who: $rate msg/s"
+        if [ $who = plain ]; then plain+=("$rate"); else sealed+=("$rate"); fi
+        if [ $who = sealed ]; then .build/release/logquery verify --key "$work/seal.pub" "$out" | head -1; fi
+    done
+done
+p=$(printf '%s\n' "${plain[@]}" | median); s=$(printf '%s\n' "${sealed[@]}" | median)
+echo "median: plain $p msg/s, sealed $s msg/s, sealed/plain $(python3 -c "print(round($s / $p, 2))") (floor 0.90)"
