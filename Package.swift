@@ -87,6 +87,7 @@ let package = Package(
             name: "ProxyCommand",
             dependencies: [
                 "Proxy", "SystemdSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(

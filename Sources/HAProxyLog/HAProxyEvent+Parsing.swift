@@ -11,6 +11,10 @@ extension HAProxyEvent {
     }
 
     private static func read(_ s: inout TextScanner) -> HAProxyEvent? {
+        if s.consume(HAProxyEvent.auditPrefix) {
+            let text = s.readRest()
+            return text.isEmpty ? nil : .audit(text)
+        }
         if s.consume("Proxy ") {
             guard let name = s.readWord() else { return nil }
             if s.consume(" started.") { return .proxyStarted(name: name) }
@@ -136,6 +140,12 @@ struct TextScanner {
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     var atEnd: Bool { position == bytes.count }
+
+    /// Everything left.
+    mutating func readRest() -> String {
+        defer { position = bytes.count }
+        return String(decoding: bytes[position...], as: UTF8.self)
+    }
 
     mutating func trimTrailingNewlines() {
         var end = bytes.count

@@ -23,6 +23,12 @@ public enum HAProxyEvent: Hashable, Sendable {
     case proxyStarted(name: String)
     /// `Proxy X stopped (cumulated conns: FE: n, BE: m).` (warning)
     case proxyStopped(name: String, frontendConnections: Int, backendConnections: Int)
+    /// Tollgate's audit trail of what changes the gate (`audit: start pid=… config=sha256:…`, `audit: stop …`):
+    /// the text after `audit: `, sent at notice level with the proxy's usual tag.
+    case audit(String)
+
+    /// The stable prefix of audit messages.
+    public static let auditPrefix = "audit: "
 
     public enum ProxyKind: String, Hashable, Sendable {
         case frontend, backend, proxy
@@ -34,7 +40,7 @@ public enum HAProxyEvent: Hashable, Sendable {
         case .serverDown, .serverGoingDownForMaintenance: 1
         case .noServerAvailable: 0
         case .proxyStopped: 4
-        case .serverUp, .serverEntersMaintenance, .serverLeavesMaintenance, .healthCheck, .proxyStarted: 5
+        case .serverUp, .serverEntersMaintenance, .serverLeavesMaintenance, .healthCheck, .proxyStarted, .audit: 5
         }
     }
 
@@ -44,7 +50,7 @@ public enum HAProxyEvent: Hashable, Sendable {
         case .serverDown(let c), .serverUp(let c), .serverGoingDownForMaintenance(let c): (c.backend, c.server)
         case .serverEntersMaintenance(let b, let s, _), .serverLeavesMaintenance(let b, let s, _, _): (b, s)
         case .healthCheck(let h): (h.backend, h.server)
-        case .noServerAvailable, .proxyStarted, .proxyStopped: nil
+        case .noServerAvailable, .proxyStarted, .proxyStopped, .audit: nil
         }
     }
 }
@@ -167,6 +173,8 @@ extension HAProxyEvent {
             s = "Proxy \(name) started."
         case .proxyStopped(let name, let fe, let be):
             s = "Proxy \(name) stopped (cumulated conns: FE: \(fe), BE: \(be))."
+        case .audit(let text):
+            s = HAProxyEvent.auditPrefix + text
         }
         return s
     }

@@ -278,7 +278,7 @@ public enum HAProxyLogParser {
         s.hasPrefix("Server ", at: s.p) || s.hasPrefix("Backup Server ", at: s.p)
             || s.hasPrefix("Health check for ", at: s.p) || s.hasPrefix("Proxy ", at: s.p)
             || s.hasPrefix("backend ", at: s.p) || s.hasPrefix("proxy ", at: s.p)
-            || s.hasPrefix("frontend ", at: s.p)
+            || s.hasPrefix("frontend ", at: s.p) || s.hasPrefix("audit: ", at: s.p)
     }
 
     /// `ip:port [date] ft b/s timers …`, `s.p` at the `[`.

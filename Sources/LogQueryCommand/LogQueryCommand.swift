@@ -359,12 +359,29 @@ struct Lines: ParsableCommand {
 
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Server state changes, health checks and proxy start/stop messages, in order.")
+        abstract: "Server state changes, health checks and proxy start/stop messages, in order.",
+        discussion: """
+            --audit keeps what changes the gate: the proxy's audit lines (audit: start, stop, soft-stop, \
+            takeover, with the configuration's SHA-256), proxies started and stopped, servers going DOWN, UP or \
+            into maintenance and backends left without a server; health-check results are left out.
+            """)
     @OptionGroup var options: QueryOptions
+
+    @Flag(help: "Only the audit trail: audit lines, proxy start/stop, server state changes.")
+    var audit = false
 
     func run() throws {
         let format = try options.outputFormat()
-        print(Views.events(try options.run(EventList.self)).render(format), terminator: "")
+        var list = try options.run(EventList.self)
+        if audit {
+            list.entries.removeAll { entry in
+                switch entry.event {
+                case .healthCheck, nil: true
+                default: false
+                }
+            }
+        }
+        print(Views.events(list).render(format), terminator: "")
     }
 }
 

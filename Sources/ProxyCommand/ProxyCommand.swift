@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Dispatch
 import Foundation
 import Proxy
@@ -194,6 +195,12 @@ struct Serve: ParsableCommand {
             return "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
         }
         report("[NOTICE] proxy \(Proxy.version): \(listening)")
+        // The audit trail: who started, on which configuration (its SHA-256), taking over from whom.
+        var started = "start pid=\(getpid()) version=\(Proxy.version) config=sha256:\(configurationHash())"
+        started += " files=" + configFiles.joined(separator: ",")
+        if !finishPIDs.isEmpty { started += " takeover-soft=" + finishPIDs.map(String.init).joined(separator: ",") }
+        if !terminatePIDs.isEmpty { started += " takeover=" + terminatePIDs.map(String.init).joined(separator: ",") }
+        runtime.audit(started)
         ServiceNotifier.ready(status: listening)
         runtime.notifyServiceManager()
         if let pidPath, let f = fopen(pidPath, "w") {
@@ -226,6 +233,8 @@ struct Serve: ParsableCommand {
             source.setEventHandler {
                 ServiceNotifier.stopping()
                 if sig == SIGUSR1 { soft.set("soft") }
+                let name = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM" : "SIGINT"
+                runtime.audit("\(sig == SIGUSR1 ? "soft-stop" : "stop") pid=\(getpid()) signal=\(name)")
                 done.signal()
             }
             source.resume()
@@ -256,6 +265,17 @@ struct Serve: ParsableCommand {
         // Inside a chroot the path would name another file.
         if let pidPath, jail == nil { unlink(pidPath) }
         withExtendedLifetime(sources) {}
+    }
+}
+
+extension Serve {
+    /// SHA-256 of the configuration files' bytes, in the order given (what `audit: start` names).
+    func configurationHash() -> String {
+        var hasher = SHA256()
+        for file in configFiles {
+            if let data = FileManager.default.contents(atPath: file) { hasher.update(data: data) }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -303,6 +303,42 @@ struct SoftStopTests {
         try await backend.close()
     }
 
+    /// The audit trail: `audit: start` with the configuration's SHA-256 when the proxy listens, `audit: soft-stop`
+    /// on SIGUSR1, at notice level through the global log targets, read back as audit events.
+    @Test func startAndStopAreAuditedWithTheConfigurationsHash() async throws {
+        let dir = try TemporaryDirectory(prefix: "audit")
+        let backend = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        try ("global\n    log 127.0.0.1:\(logs.port) local0 info\n" + config(port, backend.port))
+            .write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let sum = try Peers.run("/usr/bin/sha256sum", [dir.file("p.cfg")])
+        let hash = String(String(decoding: sum.stdout, as: UTF8.self).prefix(64))
+        let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
+        defer { proxy.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { proxy.output.contains("listening on") })
+        proxy.send(signal: SIGUSR1)
+        var audit: [String] = []
+        while audit.count < 2, let datagram = await logs.next() {
+            let text = String(decoding: datagram, as: UTF8.self)
+            guard let colon = text.range(of: "]: "), text.contains("audit: ") else { continue }
+            #expect(text.hasPrefix("<133>"), "local0.notice: \(text)")
+            let message = String(text[colon.upperBound...])
+            guard case .audit(let what)? = HAProxyEvent(message: message) else {
+                Issue.record("not read back as an audit event: \(message)")
+                continue
+            }
+            audit.append(what)
+        }
+        #expect(audit.count == 2)
+        #expect(
+            audit.first?.hasPrefix("start pid=\(proxy.pid) version=") == true
+                && audit.first?.contains(" config=sha256:\(hash) files=\(dir.file("p.cfg"))") == true, "\(audit)")
+        #expect(audit.last == "soft-stop pid=\(proxy.pid) signal=SIGUSR1", "\(audit)")
+        try await backend.close()
+        try await logs.close()
+    }
+
     @Test func aNewProcessTakesThePortsWithSf() async throws {
         let dir = try TemporaryDirectory(prefix: "takeover")
         let backend = try await EchoBackend()

@@ -163,6 +163,7 @@ extension Views {
         case .healthCheck(let h): h.succeeded ? "check-ok" : "check-failed"
         case .proxyStarted: "proxy-started"
         case .proxyStopped: "proxy-stopped"
+        case .audit: "audit"
         }
     }
 }

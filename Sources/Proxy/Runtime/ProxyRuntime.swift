@@ -20,6 +20,8 @@ public final class ProxyRuntime: Sendable {
     public let notes: [String]
     private let frontends: [Frontend]
     private let checkers: [HealthChecker]
+    /// The global log targets, for the audit trail.
+    private let auditLog: LogEmitter
 
     /// Sessions open now and since the start, for one of the log's `actconn/feconn/beconn/srv_conn` and the
     /// "stopped" line's cumulated counts.
@@ -285,6 +287,12 @@ public final class ProxyRuntime: Sendable {
         }
         self.checkers = checkers
         self.notes = notes
+        auditLog = try LogEmitter(targets: configuration.global.logs, global: configuration.global)
+    }
+
+    /// One line of the audit trail (`audit: …`, notice, to the global log targets): what changed the gate.
+    public func audit(_ text: String) {
+        auditLog.send(HAProxyEvent.audit(text).message, severity: .notice)
     }
 
     static func amount(_ t: ConfigTime?) -> TimeAmount? { t.map { .microseconds($0.microseconds) } }
