@@ -68,6 +68,7 @@ demo: build
 	@rm -rf demo-run && mkdir -p demo-run
 	@sed 's/port="5514"/port="$(DEMO_PORT)"/' conf/demo/rsyslog.conf > demo-run/rsyslog.conf
 	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/' conf/demo/haproxy.cfg > demo-run/haproxy.cfg
+	@.build/debug/logquery seal-key --private-key demo-run/seal.key --public-key demo-run/seal.pub > /dev/null
 	@echo "==> syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root   (UDP 127.0.0.1:$(DEMO_PORT))"
 	@$(JOURNALD_START); \
 	.build/debug/syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root -i demo-run/sink.pid \
@@ -114,6 +115,16 @@ demo: build
 	  2>/dev/null || echo "(journalctl cannot read the journal here)"
 	@echo "==> journalctl -t haproxy -p err (errors only: the refused connection and the server going DOWN)"
 	@journalctl --no-pager -o short-iso -t haproxy -p err _PID=$$(cat demo-run/sink.pid.kept) 2>/dev/null || true
+	@echo
+	@echo "==> the file is sealed: logquery verify --key demo-run/seal.pub demo-run/root/var/log/haproxy.log"
+	@.build/debug/logquery verify --key demo-run/seal.pub demo-run/root/var/log/haproxy.log
+	@echo "==> a copy with one byte changed on line 3 (sed -i '3s/^N/M/'), verified"
+	@cp demo-run/root/var/log/haproxy.log demo-run/tampered.log
+	@cp demo-run/root/var/log/haproxy.log.seal demo-run/tampered.log.seal
+	@sed -i '3s/^N/M/' demo-run/tampered.log
+	@.build/debug/logquery verify --key demo-run/seal.pub demo-run/tampered.log || true
+	@echo "==> the audit trail: logquery events --audit demo-run/root/var/log/haproxy.log"
+	@.build/debug/logquery events --audit demo-run/root/var/log/haproxy.log
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown

@@ -112,6 +112,9 @@ public enum SealVerifier {
                     Seal.segmentPrefix(inode: segment.inode, offset: segment.offset, previous: segment.previous)
                         .utf8))
             var at = segment.offset
+            // After the first checkpoint that does not match, the later ones of the segment cannot either: one
+            // report says it.
+            var broken = false
             for checkpoint in segment.checkpoints {
                 checkpointCount += 1
                 guard checkpoint.offset <= data.count, at <= checkpoint.offset else {
@@ -130,10 +133,13 @@ public enum SealVerifier {
                     inode: segment.inode, segmentOffset: segment.offset, lines: checkpoint.lines,
                     offset: checkpoint.offset, hash: checkpoint.hash)
                 if hash != checkpoint.hash {
-                    problems.append(
-                        Problem(
-                            kind: .checkpoint, line: nil, sealedLine: checkpoint.lines,
-                            detail: "the bytes up to line \(checkpoint.lines) are not the ones sealed"))
+                    if !broken {
+                        problems.append(
+                            Problem(
+                                kind: .checkpoint, line: nil, sealedLine: checkpoint.lines,
+                                detail: "the bytes up to line \(checkpoint.lines) are not the ones sealed"))
+                    }
+                    broken = true
                 } else if !(verifier?.isValid(checkpoint.signature, for: signed) ?? false) {
                     problems.append(
                         Problem(
