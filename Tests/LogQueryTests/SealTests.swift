@@ -181,6 +181,34 @@ struct SealTests {
         #expect(old.follows == "-")
     }
 
+    /// Three files rotated one after the other verify as one chain, oldest first; without the middle one the set
+    /// does not follow.
+    @Test func aRotatedSetOfThreeVerifiesAsOneChain() throws {
+        let dir = try TemporaryDirectory(prefix: "seal-rotated")
+        let path = dir.file("haproxy.log")
+        let lines = Self.sampleLines(90)
+        _ = try Self.write(Array(lines[0..<30]), to: path)
+        try FileManager.default.moveItem(atPath: path, toPath: dir.file("haproxy.log.2"))
+        _ = try Self.write(Array(lines[30..<60]), to: path)
+        try FileManager.default.moveItem(atPath: path, toPath: dir.file("haproxy.log.1"))
+        _ = try Self.write(Array(lines[60..<90]), to: path)
+        let keyFile = dir.file("seal.pub")
+        try Self.keys.publicKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let logquery = try Products.path("logquery")
+        let set = [dir.file("haproxy.log.2"), dir.file("haproxy.log.1"), path]
+        let whole = try Peers.run(logquery, ["verify", "--key", keyFile] + set)
+        let text = String(decoding: whole.stdout, as: UTF8.self)
+        #expect(whole.status == 0, "\(text)")
+        #expect(text.components(separatedBy: ": OK (30 lines sealed").count == 4, "\(text)")
+        let json = try Peers.run(logquery, ["verify", "--format", "json", "--key", keyFile] + set)
+        let reports = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [[String: Any]])
+        #expect(reports.map { $0["status"] as? String } == ["ok", "ok", "ok"])
+        #expect(reports.map { $0["lines"] as? Int } == [30, 30, 30])
+        let gap = try Peers.run(logquery, ["verify", "--key", keyFile, set[0], set[2]])
+        #expect(gap.status == 1)
+        #expect(String(decoding: gap.stdout, as: UTF8.self).contains("does not follow"))
+    }
+
     /// Any edit of a sealed file — a byte changed, a line added, removed or swapped, the end cut — is detected.
     @Test func randomEditsAreAlwaysDetected() async throws {
         let lines = Self.sampleLines(60)
