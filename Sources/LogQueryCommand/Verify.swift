@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LogQuery
 import Seal
 
 /// `logquery verify FILE…`: is each sealed file what the sink wrote?
@@ -13,7 +14,8 @@ struct Verify: ParsableCommand {
             inserted, deleted, reordered or cut off, and which lines no signed checkpoint covers (written before \
             sealing began, or after the last checkpoint: a crash). Several files are a rotated set, oldest first: \
             each must continue the chain of the one before. A rotated file's sidecar is found by its inode \
-            (FILE.seal.INODE, kept by the sink when the file was rotated away). Give the public key (--key, as logquery seal-key \
+            (FILE.seal.INODE, kept by the sink when the file was rotated away); a compressed one (.gz) is inflated \
+            in memory and paired with the sidecar beside it that starts with its lines. Give the public key (--key, as logquery seal-key \
             wrote it) to trust the signatures; without it only the sidecar's own key is used, which proves that \
             file and sidecar agree, not who wrote them. Exit status: 0 OK, 1 tampered, 3 lines not covered, \
             2 cannot verify.
@@ -43,7 +45,17 @@ struct Verify: ParsableCommand {
         var reports: [SealVerifier.Report] = []
         for file in files {
             do {
-                let report = try SealVerifier.verify(path: file, key: trusted)
+                let report: SealVerifier.Report
+                if file.hasSuffix(".gz") {
+                    // A compressed rotated file: inflated in memory, its sidecar found by its first lines.
+                    let data = Data(try fileContents(file))
+                    guard let sidecar = SealVerifier.findSidecar(matching: data, near: file) else {
+                        throw SealVerifier.Failure(description: "\(file): no seal file beside it starts with its lines")
+                    }
+                    report = try SealVerifier.verify(contents: data, of: file, sealPath: sidecar, key: trusted)
+                } else {
+                    report = try SealVerifier.verify(path: file, key: trusted)
+                }
                 reports.append(report)
                 let code: Int32 =
                     switch report.status {

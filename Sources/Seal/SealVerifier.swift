@@ -54,6 +54,7 @@ public enum SealVerifier {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Verifies `path` against `path.seal`; `key` is the trusted key (nil: the sidecar's own public key, which
@@ -62,7 +63,41 @@ public enum SealVerifier {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(description: "\(path): cannot read it")
         }
-        let sidecar = sealPath ?? findSidecar(for: path)
+        return try verify(contents: data, of: path, sealPath: sealPath ?? findSidecar(for: path), key: key)
+    }
+
+    /// A sidecar beside `path` whose first sealed lines are the first lines of `data` (for a file the sink no
+    /// longer knows by its inode: compressed, copied); nil when none is.
+    public static func findSidecar(matching data: Data, near path: String) -> String? {
+        let folder = (path as NSString).deletingLastPathComponent
+        let prefix = folder.isEmpty ? "" : folder + "/"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
+        var firstLines: [UInt32] = []
+        data.withUnsafeBytes { bytes in
+            var start = 0
+            while firstLines.count < 8, start < bytes.count, let base = bytes.baseAddress {
+                let end =
+                    memchr(base + start, 0x0A, bytes.count - start).map { base.distance(to: UnsafeRawPointer($0)) }
+                    ?? bytes.count
+                firstLines.append(Seal.lineDigest(UnsafeRawBufferPointer(rebasing: bytes[start..<end])))
+                start = end + 1
+            }
+        }
+        // The sidecar that agrees with most of the first eight lines (an edit among them must not hide the pair).
+        var best: (name: String, matches: Int)?
+        for name in names.sorted() where name.contains(Seal.sidecarSuffix) {
+            guard let seal = SealFile.read(path: prefix + name), let first = seal.segments.first, first.line == 0
+            else { continue }
+            let matches = zip(first.digests, firstLines).filter { $0 == $1 }.count
+            if matches * 2 >= max(firstLines.count, 1), matches > (best?.matches ?? 0) { best = (name, matches) }
+        }
+        return best.map { prefix + $0.name }
+    }
+
+    /// Verifies `data` (the contents of `path`, inflated when it was compressed) against the sidecar `sealPath`.
+    public static func verify(contents data: Data, of path: String, sealPath sidecar: String, key: SealVerificationKey?)
+        throws -> Report
+    {
         guard let seal = SealFile.read(path: sidecar) else { throw Failure(description: "\(sidecar): cannot read it") }
         var problems: [Problem] = seal.damaged.map {
             Problem(kind: .seal, line: nil, sealedLine: nil, detail: "\(sidecar) line \($0) is not a seal record")

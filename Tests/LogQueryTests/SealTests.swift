@@ -207,6 +207,18 @@ struct SealTests {
         let gap = try Peers.run(logquery, ["verify", "--key", keyFile, set[0], set[2]])
         #expect(gap.status == 1)
         #expect(String(decoding: gap.stdout, as: UTF8.self).contains("does not follow"))
+        // logrotate's compress: the oldest as .gz (a new file, a new inode) still verifies within the set, and an
+        // edit inside it is found.
+        #expect(try Peers.run("/bin/gzip", [set[0]]).status == 0)
+        let compressed = [set[0] + ".gz", set[1], set[2]]
+        let withGzip = try Peers.run(logquery, ["verify", "--key", keyFile] + compressed)
+        #expect(withGzip.status == 0, "\(String(decoding: withGzip.stdout + withGzip.stderr, as: UTF8.self))")
+        #expect(try Peers.run("/bin/gzip", ["-d", compressed[0]]).status == 0)
+        try Self.edit(set[0]) { $0[1] = $0[1].replacingOccurrences(of: "be/s", with: "be/x") }
+        #expect(try Peers.run("/bin/gzip", [set[0]]).status == 0)
+        let editedGzip = try Peers.run(logquery, ["verify", "--key", keyFile, compressed[0]])
+        #expect(editedGzip.status == 1)
+        #expect(String(decoding: editedGzip.stdout, as: UTF8.self).contains("line 2: modified"))
     }
 
     /// Any edit of a sealed file — a byte changed, a line added, removed or swapped, the end cut — is detected.

@@ -1,4 +1,5 @@
 import CZlib
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -69,4 +70,17 @@ struct GzipReader {
         }
         if kept > 0 { output.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<kept])) } }
     }
+}
+
+/// The whole contents of a file, inflated when its name ends in `.gz` (for `logquery verify`).
+public func fileContents(_ path: String) throws -> [UInt8] {
+    guard path.hasSuffix(".gz") else {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(path: path, reason: "cannot read it")
+        }
+        return [UInt8](data)
+    }
+    var out: [UInt8] = []
+    try GzipReader(path: path).forEachBlock { out.append(contentsOf: $0) }
+    return out
 }
