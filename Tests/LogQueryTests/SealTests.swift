@@ -181,6 +181,33 @@ struct SealTests {
         #expect(old.follows == "-")
     }
 
+    /// The HMAC fallback: the same secret seals and verifies; another secret does not.
+    @Test func hmacKeysSealAndVerify() throws {
+        let dir = try TemporaryDirectory(prefix: "seal-hmac")
+        let secret = "hmac:" + String(repeating: "5a", count: 32)
+        try secret.write(toFile: dir.file("hmac.key"), atomically: true, encoding: .utf8)
+        let path = dir.file("haproxy.log")
+        let sealer = Sealer(logPath: path, key: try SealKey(file: dir.file("hmac.key")), checkpointEvery: .zero)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        sealer.opened(logDescriptor: fd)
+        let bytes = Array(Self.sampleLines(20).joined().utf8)
+        bytes.withUnsafeBytes { raw in
+            _ = Glibc.write(fd, raw.baseAddress, raw.count)
+            sealer.written(raw)
+        }
+        sealer.close()
+        Glibc.close(fd)
+        #expect(
+            try String(contentsOfFile: path + ".seal", encoding: .utf8).hasPrefix("tollgate-seal 1 hmac-sha256 -\n"))
+        let good = try SealVerifier.verify(path: path, key: try SealVerificationKey(argument: secret))
+        #expect(good.status == .ok && good.lines == 20)
+        let other = try SealVerifier.verify(
+            path: path, key: try SealVerificationKey(argument: "hmac:" + String(repeating: "a5", count: 32)))
+        #expect(other.status == .tampered, "another secret does not verify")
+        let none = try SealVerifier.verify(path: path, key: nil)
+        #expect(none.status == .tampered, "an HMAC seal cannot be checked without its secret")
+    }
+
     /// Three files rotated one after the other verify as one chain, oldest first; without the middle one the set
     /// does not follow.
     @Test func aRotatedSetOfThreeVerifiesAsOneChain() throws {
