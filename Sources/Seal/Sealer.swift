@@ -70,6 +70,18 @@ public final class Sealer: @unchecked Sendable {
         enqueue(.bytes(copy))
     }
 
+    /// Bytes just written, handed over whole: `buffer` goes to the sealing thread and comes back as an empty
+    /// buffer (with capacity) for the writer to fill again.
+    public func take(_ buffer: inout [UInt8]) {
+        guard !buffer.isEmpty else { return }
+        condition.lock()
+        var empty = spare.popLast() ?? []
+        condition.unlock()
+        empty.reserveCapacity(buffer.capacity)
+        swap(&empty, &buffer)
+        enqueue(.bytes(empty))
+    }
+
     /// Buffers handed back by the sealing thread.
     private var spare: [[UInt8]] = []
 

@@ -107,7 +107,13 @@ final class FileWriter {
         while offset < buffer.count {
             let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + offset }, $0.count - offset) }
             if n > 0, let sealer {
-                // Only what the kernel took is sealed.
+                // Only what the kernel took is sealed. All of it at once (the usual case): the buffer itself goes
+                // to the sealing thread and an empty one comes back, no copy.
+                if offset == 0 && n == buffer.count {
+                    sealer.take(&buffer)
+                    written += n
+                    break
+                }
                 buffer.withUnsafeBytes { sealer.written(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) }
             }
             if n < 0 {
