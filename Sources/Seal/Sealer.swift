@@ -13,8 +13,9 @@ import Foundation
 /// checkpoint, and what follows is reported as not covered.
 ///
 /// The hashing runs on a thread of its own, in the order the writes happened, so that sealing costs the writer
-/// (the sink's ingest loop) only a copy of the bytes: the SHA-256 chain alone is ~10% of a core at a million lines
-/// a second. `close()` waits until everything queued is sealed.
+/// (the sink's ingest loop) only the hand-over of the buffer it wrote: the SHA-256 chain alone is ~10% of a core at
+/// a million lines a second. `close()` waits until everything queued is sealed; a writer that gets more than
+/// `maximumQueued` bytes ahead of the thread waits for it (memory stays bounded when a disk is slow).
 public final class Sealer: @unchecked Sendable {
     public let logPath: String
     public let sidecarPath: String
@@ -110,9 +111,16 @@ public final class Sealer: @unchecked Sendable {
     private var busy = false
     /// Which thread is the current one: an older one leaves at its next wake-up.
     private var generation = 0
+    /// Bytes handed over and not yet sealed.
+    private var queuedBytes = 0
+    static let maximumQueued = 64 << 20
 
     private func enqueue(_ operation: Operation) {
         condition.lock()
+        if case .bytes(let bytes) = operation {
+            while queuedBytes > Sealer.maximumQueued && worker != nil { condition.wait() }
+            queuedBytes += bytes.count
+        }
         queue.append(operation)
         if worker == nil {
             let mine = generation
@@ -138,11 +146,13 @@ public final class Sealer: @unchecked Sendable {
             busy = true
             condition.unlock()
             var returned: [[UInt8]] = []
+            var sealedBytes = 0
             for i in batch.indices {
                 switch batch[i] {
                 case .opened(let inode, let size): state.opened(inode: inode, size: size)
                 case .bytes(var bytes):
                     batch[i] = .checkpoint(force: false)
+                    sealedBytes += bytes.count
                     bytes.withUnsafeBytes { state.written($0) }
                     // Handed back empty for the next write (its storage kept).
                     bytes.removeAll(keepingCapacity: true)
@@ -158,6 +168,7 @@ public final class Sealer: @unchecked Sendable {
                 returned = []
             }
             busy = false
+            queuedBytes -= sealedBytes
             problemsSeen += state.takeProblems()
             condition.broadcast()
             condition.unlock()
