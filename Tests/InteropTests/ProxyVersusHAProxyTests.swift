@@ -111,7 +111,11 @@ struct ProxyVersusHAProxyTests {
     /// A server at its maxconn: the second session waits in the backend's queue and gets the slot when the first
     /// ends (`Tw` > 0, backend queue position 1); the third waits longer than `timeout queue` and ends with 503 /
     /// `sQ`, `<NOSRV>`, position 2 (the second left the queue while it waited). The three lines equal HAProxy's.
-    @Test func queuedSessionsLogAsHAProxys() async throws {
+    ///
+    /// With `balance source` the sessions wait in the server's own queue instead (the algorithm chose the server):
+    /// the positions move to the server column and the timed-out session names its server.
+    @Test(arguments: ["roundrobin", "source"])
+    func queuedSessionsLogAsHAProxys(balance: String) async throws {
         let dir = try TemporaryDirectory(prefix: "proxy-vs-haproxy-queue")
         let echo = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()
@@ -130,6 +134,7 @@ struct ProxyVersusHAProxyTests {
                 timeout server 10s
             listen queued
                 bind 127.0.0.1:\(port)
+                balance \(balance)
                 server only 127.0.0.1:\(echo.port) maxconn 1
 
             """
@@ -181,7 +186,10 @@ struct ProxyVersusHAProxyTests {
         }
         let their = try #require(lines[theirPort])
         let our = try #require(lines[ourPort])
-        #expect(their.contains { $0.contains(" sQ 2/2/1/0/0 0/2") }, "\(their)")
+        // In the server's queue the session has its server: named in the line, its sessions counted.
+        let timedOut =
+            balance == "source" ? "queued/only T/-1/T 0 sQ 2/2/1/1/0 2/0" : "queued/<NOSRV> T/-1/T 0 sQ 2/2/1/0/0 0/2"
+        #expect(their.contains { $0.contains(timedOut) }, "\(their)")
         #expect(
             our == their,
             "\nours:\n\(our.joined(separator: "\n"))\ntheirs:\n\(their.joined(separator: "\n"))")
