@@ -190,6 +190,23 @@ struct Serve: ParsableCommand {
         signal(SIGUSR1, SIG_IGN)
         let runtime = try ProxyRuntime(configuration: configuration)
         for note in runtime.notes { report("[WARNING] \(note)") }
+        // The signals are watched before the proxy listens: one sent as soon as it does (a test, a `-sf` of the
+        // next process) is not lost.
+        let done = DispatchSemaphore(value: 0)
+        let soft = LockedResult()
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT, SIGUSR1] {
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler {
+                ServiceNotifier.stopping()
+                if sig == SIGUSR1 { soft.set("soft") }
+                let name = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM" : "SIGINT"
+                runtime.audit("\(sig == SIGUSR1 ? "soft-stop" : "stop") pid=\(getpid()) signal=\(name)")
+                done.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
         let listening = try startOrExit("the proxy") {
             let bound = try await runtime.start()
             return "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
@@ -225,21 +242,6 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         ProcessSetup.reportReady(devNull: devNull)
-        let done = DispatchSemaphore(value: 0)
-        let soft = LockedResult()
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT, SIGUSR1] {
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler {
-                ServiceNotifier.stopping()
-                if sig == SIGUSR1 { soft.set("soft") }
-                let name = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM" : "SIGINT"
-                runtime.audit("\(sig == SIGUSR1 ? "soft-stop" : "stop") pid=\(getpid()) signal=\(name)")
-                done.signal()
-            }
-            source.resume()
-            sources.append(source)
-        }
         done.wait()
         let stopped = DispatchSemaphore(value: 0)
         let gentle = soft.text != nil
