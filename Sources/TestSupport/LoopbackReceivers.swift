@@ -27,23 +27,10 @@ public final class LoopbackUDPReceiver: Sendable {
         self.datagrams = stream
     }
 
-    /// The next datagram, or nil when the receiver was closed or nothing came within `seconds` (a test waiting
-    /// for a line that never comes fails instead of hanging; after such a timeout the receiver gives nothing more).
-    public func next(within seconds: Double = 30) async -> [UInt8]? {
-        let stream = datagrams
-        return await withTaskGroup(of: [UInt8]?.self) { group in
-            group.addTask {
-                var iterator = stream.makeAsyncIterator()
-                return await iterator.next()
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(seconds))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+    /// The next datagram, or nil when the receiver was closed.
+    public func next() async -> [UInt8]? {
+        var iterator = datagrams.makeAsyncIterator()
+        return await iterator.next()
     }
 
     public func close() async throws {

@@ -535,8 +535,9 @@ final class Session {
         guard let ticket, let departure = frontend.backend?.withdraw(ticket) else { return }
         leftQueue(departure, termination: TerminationState(cause: 0x73, phase: 0x51))  // sQ
         front.onClose = nil
-        client.close(promise: nil)
+        // Logged before the client sees the close (as HAProxy): nothing the client does next can log first.
         finish()
+        client.close(promise: nil)
     }
 
     private func leftQueue(_ departure: ProxyRuntime.Backend.Departure, termination: TerminationState) {
@@ -608,8 +609,8 @@ final class Session {
         termination = TerminationState(cause: 0x53, phase: 0x43)  // SC
         if noServer { server = nil }
         front.onClose = nil
-        client.close(promise: nil)
         finish()
+        client.close(promise: nil)
     }
 
     private func sideClosed(client isClient: Bool, error: Bool) {
