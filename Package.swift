@@ -82,11 +82,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),
         // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
-        .target(name: "Seal", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
+        .target(
+            name: "Seal", dependencies: ["LogCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
         .executableTarget(
             name: "ProxyCommand",
             dependencies: [
-                "Proxy", "SystemdSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Proxy", "LogCore", "SystemdSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -117,4 +117,31 @@ public enum ASCII {
     @inlinable public static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 &+ nibble : 0x41 &+ nibble &- 10
     }
+    /// Lower-case hex digit for a nibble 0...15.
+    @inlinable public static func lowerHexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 &+ nibble : 0x61 &+ nibble &- 10
+    }
+    /// Bytes as lower-case hex text (digests, keys).
+    public static func lowerHex(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        for b in bytes {
+            out.append(lowerHexDigit(b >> 4))
+            out.append(lowerHexDigit(b & 15))
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+    /// Hex text as bytes (either case); nil when it is not an even run of hex digits.
+    public static func bytes(hex text: some StringProtocol) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count / 2)
+        var i = 0
+        while i < digits.count {
+            guard let hi = hexValue(digits[i]), let lo = hexValue(digits[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
 }

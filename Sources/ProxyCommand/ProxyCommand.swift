@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Dispatch
 import Foundation
+import LogCore
 import Proxy
 import SystemdSupport
 
@@ -277,7 +278,7 @@ extension Serve {
         for file in configFiles {
             if let data = FileManager.default.contents(atPath: file) { hasher.update(data: data) }
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return ASCII.lowerHex(hasher.finalize())
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LogCore
 
 /// Tamper-evident log files: a file is left exactly as it is written (tail, halog and goaccess read it as before)
 /// and a sidecar, `FILE.seal`, records what was written so that an auditor can prove later that it was not edited.
@@ -43,39 +44,17 @@ public enum Seal {
         return UInt32(truncatingIfNeeded: h)
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        var out = ""
-        for b in bytes {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 15)])
-        }
-        return out
-    }
+    static func hex(_ bytes: some Sequence<UInt8>) -> String { ASCII.lowerHex(bytes) }
 
-    static let hexDigits = Array("0123456789abcdef")
-    static let hexBytes = Array("0123456789abcdef".utf8)
+    static func bytes(hex text: some StringProtocol) -> [UInt8]? { ASCII.bytes(hex: text) }
 
-    static func bytes(hex text: some StringProtocol) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            guard let hi = nibble(digits[i]), let lo = nibble(digits[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
+    /// `hmac:` and at least 32 hex digits: an HMAC-SHA256 secret (signing and verifying keys alike).
+    static func hmacSecret(_ text: String, origin: String) throws -> SymmetricKey? {
+        guard text.hasPrefix("hmac:") else { return nil }
+        guard let secret = bytes(hex: text.dropFirst(5)), secret.count >= 16 else {
+            throw SealKey.Failure(description: "\(origin): an HMAC seal key is hmac: and at least 32 hex digits")
         }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
-        }
+        return SymmetricKey(data: secret)
     }
 
     static func segmentPrefix(inode: UInt64, offset: Int, previous: String) -> String {
@@ -107,11 +86,8 @@ public enum SealKey: Sendable {
     }
 
     init(text: String, origin: String) throws {
-        if text.hasPrefix("hmac:") {
-            guard let secret = Seal.bytes(hex: text.dropFirst(5)), secret.count >= 16 else {
-                throw Failure(description: "\(origin): an HMAC seal key is hmac: and at least 32 hex digits")
-            }
-            self = .hmac(SymmetricKey(data: secret))
+        if let secret = try Seal.hmacSecret(text, origin: origin) {
+            self = .hmac(secret)
             return
         }
         guard let raw = Seal.bytes(hex: text), raw.count == 32,
@@ -157,11 +133,8 @@ public enum SealVerificationKey: Sendable {
             (FileManager.default.fileExists(atPath: argument)
             ? (try? String(contentsOfFile: argument, encoding: .utf8)) : argument)?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if text.hasPrefix("hmac:") {
-            guard let secret = Seal.bytes(hex: text.dropFirst(5)), secret.count >= 16 else {
-                throw SealKey.Failure(description: "an HMAC key is hmac: and at least 32 hex digits")
-            }
-            self = .hmac(SymmetricKey(data: secret))
+        if let secret = try Seal.hmacSecret(text, origin: "--key") {
+            self = .hmac(secret)
             return
         }
         guard let raw = Seal.bytes(hex: text), raw.count == 32,

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LogCore
 
 #if canImport(Glibc)
     import Glibc
@@ -310,13 +311,11 @@ final class SealState {
         var digits: (UInt64, UInt8) = (0, 0x0A)
         var packed: UInt64 = 0
         for shift in stride(from: 28, through: 0, by: -4) {
-            packed = packed >> 8 | UInt64(SealState.hexTable[Int((value >> UInt32(shift)) & 15)]) << 56
+            packed = packed >> 8 | UInt64(ASCII.lowerHexDigit(UInt8((value >> UInt32(shift)) & 15))) << 56
         }
         digits.0 = packed
         withUnsafeBytes(of: &digits) { records.append(contentsOf: $0[0..<9]) }
     }
-
-    private static let hexTable: [UInt8] = Array("0123456789abcdef".utf8)
 
     private func writeRecords() {
         guard sidecar >= 0, !records.isEmpty else { return }
