@@ -212,13 +212,14 @@ struct Serve: ParsableCommand {
             let bound = try await runtime.start()
             return "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
         }
-        report("[NOTICE] proxy \(Proxy.version): \(listening)")
-        // The audit trail: who started, on which configuration (its SHA-256), taking over from whom.
+        // The audit trail: who started, on which configuration (its SHA-256), taking over from whom. Sent before the
+        // "listening" notice, so that nothing a watcher does on seeing it (a signal) is audited first.
         var started = "start pid=\(getpid()) version=\(Proxy.version) config=sha256:\(configurationHash())"
         started += " files=" + configFiles.joined(separator: ",")
         if !finishPIDs.isEmpty { started += " takeover-soft=" + finishPIDs.map(String.init).joined(separator: ",") }
         if !terminatePIDs.isEmpty { started += " takeover=" + terminatePIDs.map(String.init).joined(separator: ",") }
         runtime.audit(started)
+        report("[NOTICE] proxy \(Proxy.version): \(listening)")
         ServiceNotifier.ready(status: listening)
         runtime.notifyServiceManager()
         if let pidPath, let f = fopen(pidPath, "w") {

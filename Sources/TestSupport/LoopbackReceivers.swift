@@ -1,3 +1,5 @@
+import Foundation
+import HAProxyLog
 import NIOCore
 import NIOPosix
 
@@ -136,5 +138,32 @@ public final class UnixDatagramReceiver: Sendable {
     deinit {
         close(fd)
         unlink(path)
+    }
+}
+
+extension LoopbackUDPReceiver {
+    /// The next traffic line (tcplog/httplog) among the datagrams, skipping the proxy's other lines, with the
+    /// record HAProxyLog reads back from it.
+    public func nextTraffic() async -> (datagram: String, line: HAProxyLogRecord?)? {
+        while let d = await next() {
+            let text = String(decoding: d, as: UTF8.self)
+            guard let colon = text.range(of: "]: ") else { continue }
+            let message = Array(String(text[colon.upperBound...]).trimmingCharacters(in: .newlines).utf8)
+            let record = message.withUnsafeBufferPointer { p -> HAProxyLogRecord? in
+                guard case .traffic(let line) = HAProxyLogParser.parse(p) else { return nil }
+                return line.record(in: p)
+            }
+            if record != nil { return (text, record) }
+        }
+        return nil
+    }
+
+    /// The next line whose message starts with `prefix` (e.g. `audit: `), as text.
+    public func nextMessage(startingWith prefix: String) async -> String? {
+        while let d = await next() {
+            let text = String(decoding: d, as: UTF8.self)
+            if let colon = text.range(of: "]: "), text[colon.upperBound...].hasPrefix(prefix) { return text }
+        }
+        return nil
     }
 }

@@ -32,19 +32,8 @@ struct ForwardingTests {
         """
     }
 
-    /// The next traffic line among the datagrams (skipping the proxies' start lines), read back by HAProxyLog.
     func nextTraffic(_ logs: LoopbackUDPReceiver) async -> (datagram: String, line: HAProxyLogRecord?)? {
-        while let d = await logs.next() {
-            let text = String(decoding: d, as: UTF8.self)
-            guard let colon = text.range(of: "]: ") else { continue }
-            let message = Array(String(text[colon.upperBound...]).trimmingCharacters(in: .newlines).utf8)
-            let record = message.withUnsafeBufferPointer { p -> HAProxyLogRecord? in
-                guard case .traffic(let line) = HAProxyLogParser.parse(p) else { return nil }
-                return line.record(in: p)
-            }
-            if record != nil { return (text, record) }
-        }
-        return nil
+        await logs.nextTraffic()
     }
 
     @Test func sessionsAreRelayedBalancedAndLoggedAsHAProxyLogsThem() async throws {

@@ -3,6 +3,12 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The health checks of one backend's servers (`check`): a TCP connect to the server (or its `addr`/`port`),
 /// and with `option httpchk` the HTTP request HAProxy 2.6 sends, passing on a 2xx/3xx status or what
 /// `http-check expect` asks for. Each result moves the server's health counter (`HealthState`); a change of
@@ -114,9 +120,34 @@ final class HealthChecker: Sendable {
     }
 
     private func record(_ i: Int, _ result: CheckResult) {
-        let (transition, next) = states.withLockedValue { s -> (HealthState.Transition, ConfigTime) in
+        let (transition, next, state) = states.withLockedValue {
+            s -> (HealthState.Transition, ConfigTime, HealthState) in
             let t = s[i].record(success: result.passed)
-            return (t, s[i].nextInterval)
+            return (t, s[i].nextInterval, s[i])
+        }
+        let now = time(nil)
+        backend.health.withLockedValue { all in
+            var h = all[i]
+            h.checkStatus = ServerHealth.checkStatus(for: result.description)
+            h.checkCode = result.code
+            h.checkDuration = result.milliseconds
+            if !result.passed { h.failedChecks += 1 }
+            h.health = state.health
+            let progress = state.progress
+            let steady = state.isUp ? state.health == state.rise + state.fall - 1 : state.health == 0
+            h.transition = steady ? nil : "\(state.isUp ? "UP" : "DOWN") \(progress.value)/\(progress.threshold)"
+            if transition != .none {
+                h.lastChange = now
+                h.up = transition == .wentUp
+                if h.up {
+                    if let since = h.downSince { h.downtime += now - since }
+                    h.downSince = nil
+                } else {
+                    h.downTransitions += 1
+                    h.downSince = now
+                }
+            }
+            all[i] = h
         }
         if transition != .none {
             let up = transition == .wentUp

@@ -2,36 +2,27 @@ import HAProxyLog
 import LogCore
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import SyslogProtocol
 import SystemdSupport
 
-/// The running proxy, layer 4: each `frontend`/`listen` bind accepts connections, its backend's balancer picks a
-/// server, the proxy connects (retrying on failure, `option redispatch` moving the last retry to another server),
-/// relays both ways with back-pressure and half-close, and when both sides have closed logs one `option tcplog`
-/// line through the proxy's `log` targets (HAProxyLog formats it). `mode http` proxies are relayed as TCP by this
-/// build (a warning at start says so).
+/// The running proxy: each `frontend`/`listen` bind accepts connections. In `mode tcp` its backend's balancer
+/// picks a server, the proxy connects (retrying on failure, `option redispatch` moving the last retry to another
+/// server), relays both ways with back-pressure and half-close, and when both sides have closed logs one
+/// `option tcplog` line through the proxy's `log` targets (HAProxyLog formats it). In `mode http` each request
+/// is balanced, relayed and logged on its own (`HTTPSession`), and a frontend with `stats` serves the stats page.
 public final class ProxyRuntime: Sendable {
-    private let configuration: ProxyConfiguration
+    let configuration: ProxyConfiguration
     private let group: MultiThreadedEventLoopGroup
     private let channels = NIOLockedValueBox<[any Channel]>([])
     /// The process's sessions (`actconn`).
     private let sessions = Tally()
     public let notes: [String]
-    private let frontends: [Frontend]
+    let frontends: [Frontend]
     private let checkers: [HealthChecker]
     /// The global log targets, for the audit trail.
     private let auditLog: LogEmitter
-
-    /// Sessions open now and since the start, for one of the log's `actconn/feconn/beconn/srv_conn` and the
-    /// "stopped" line's cumulated counts.
-    final class Tally: Sendable {
-        private let counts = NIOLockedValueBox((open: 0, total: 0))
-        func opened() { counts.withLockedValue { $0 = ($0.open + 1, $0.total + 1) } }
-        func closed() { counts.withLockedValue { $0.open -= 1 } }
-        var open: Int { counts.withLockedValue { $0.open } }
-        var total: Int { counts.withLockedValue { $0.total } }
-    }
 
     /// A backend as the sessions share it: its servers' addresses, its balancer and its queues, behind one lock.
     final class Backend: Sendable {
@@ -67,9 +58,19 @@ public final class ProxyRuntime: Sendable {
         /// `beconn` (queued sessions included), and each server's `srv_conn`.
         let sessions = Tally()
         let serverSessions: [Tally]
+        /// HTTP mode: idle server connections, and `option forwardfor`.
+        let pool = HTTPServerPool()
+        let forwardFor: Bool
+        /// Each server's health as the stats page shows it (kept by the health checks).
+        let health: NIOLockedValueBox<[ServerHealth]>
+        let section: ProxySection
 
         init(_ section: ProxySection) {
+            self.section = section
             name = section.name
+            forwardFor = section.settings.option("forwardfor")
+            let now = time(nil)
+            health = NIOLockedValueBox(section.servers.map { ServerHealth($0, now: now) })
             serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
             addresses = section.servers.map { s in
@@ -250,6 +251,25 @@ public final class ProxyRuntime: Sendable {
         let limits: [ConnectionLimit]
         /// `feconn`.
         let sessions = Tally()
+        /// HTTP mode: the stats page if enabled here, `option forwardfor`, and the request head's size limits
+        /// (HAProxy's `tune.bufsize`, 16 kB).
+        let stats: StatsPage?
+        let forwardFor: Bool
+        let bufferLimits: NIOHTTPDecoderLimitConfiguration
+
+        /// Logs one traffic line as HAProxy's `strm_log` decides: an error is a redispatch, a retry, a termination
+        /// cause other than `-`/`L` or a 5xx; `dontlog-normal` keeps only errors, `log-separate-errors` sends them
+        /// at err, `dontlognull` drops what carried nothing.
+        func logTraffic(_ record: HAProxyLogRecord, empty: Bool = false) {
+            let settings = section.settings
+            let isError = record.isError
+            if settings.option("dontlog-normal") && !isError { return }
+            if settings.option("dontlognull") && empty && !isError { return }
+            let format: HAProxyLogFormat =
+                record.mode == .http && settings.httplogCLF ? .clf : HAProxyLogFormat.default(for: record)
+            let separate = settings.option("log-separate-errors") && isError
+            log.send(format.format(record), severity: separate ? .error : .informational)
+        }
     }
 
     public init(configuration: ProxyConfiguration, threads: Int? = nil) throws {
@@ -260,12 +280,25 @@ public final class ProxyRuntime: Sendable {
         for p in configuration.proxies where p.isBackend { backends[p.name] = Backend(p) }
         var notes: [String] = []
         var frontends: [Frontend] = []
+        var statsPages: [StatsPage] = []
+        // The stats pages audit logins through the runtime, built after them.
+        let auditBox = AuditBox()
         let processLimit = ConnectionLimit(configuration.global.maxconn)
         for p in configuration.proxies where p.isFrontend {
             let backendName = p.kind == .listen ? p.name : p.defaultBackend
             let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
-            if p.settings.mode == .http {
-                notes.append("\(p.kind.rawValue) '\(p.name)': mode http is relayed as TCP by this build")
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderListSize = ProxyRuntime.bufferSize
+            limits.maxHeaderFieldSize = ProxyRuntime.bufferSize
+            let stats =
+                p.stats.enabled
+                ? StatsPage(
+                    proxy: p.name, settings: p.stats, global: configuration.global, version: Proxy.version,
+                    audit: { [weak auditBox] text in auditBox?.value?(text) })
+                : nil
+            if let stats { statsPages.append(stats) }
+            if p.stats.enabled && p.settings.mode != .http {
+                notes.append("\(p.kind.rawValue) '\(p.name)': the stats page needs mode http")
             }
             frontends.append(
                 Frontend(
@@ -273,7 +306,8 @@ public final class ProxyRuntime: Sendable {
                     log: try LogEmitter(targets: targets, global: configuration.global),
                     clientTimeout: ProxyRuntime.amount(p.settings.timeouts.tunnel ?? p.settings.timeouts.client),
                     tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
-                    limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 }))
+                    limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 }, stats: stats,
+                    forwardFor: p.settings.option("forwardfor"), bufferLimits: limits))
         }
         self.frontends = frontends
         var checkers: [HealthChecker] = []
@@ -287,12 +321,30 @@ public final class ProxyRuntime: Sendable {
         }
         self.checkers = checkers
         self.notes = notes
+        self.backends = configuration.proxies.compactMap { backends[$0.name] }
         auditLog = try LogEmitter(targets: configuration.global.logs, global: configuration.global)
+        let log = auditLog
+        auditBox.value = { text in log.send(HAProxyEvent.audit(text).message, severity: .notice) }
+        self.auditBox = auditBox
+        for page in statsPages {
+            page.setSource { [weak self] in self?.statsSnapshot() ?? [] }
+        }
     }
+
+    /// HAProxy's `tune.bufsize`: the most a request's line and headers may take.
+    static let bufferSize = 16_384
+
+    /// Holds the audit action for objects made before the runtime.
+    final class AuditBox: @unchecked Sendable {
+        // Set once in `init`, before any listener runs; read only afterwards.
+        var value: (@Sendable (String) -> Void)?
+    }
+    private let auditBox: AuditBox
+    let backends: [Backend]
 
     /// One line of the audit trail (`audit: …`, notice, to the global log targets): what changed the gate.
     public func audit(_ text: String) {
-        auditLog.send(HAProxyEvent.audit(text).message, severity: .notice)
+        auditBox.value?(text)
     }
 
     static func amount(_ t: ConfigTime?) -> TimeAmount? { t.map { .microseconds($0.microseconds) } }
@@ -317,7 +369,10 @@ public final class ProxyRuntime: Sendable {
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             // The session starts once the accepted channel is active and maxconn admits it.
-                            let session = Session(frontend: frontend, sessions: sessions, client: channel)
+                            let session: any ClientSession =
+                                frontend.section.settings.mode == .http
+                                ? HTTPSession(frontend: frontend, process: sessions, client: channel)
+                                : Session(frontend: frontend, sessions: sessions, client: channel)
                             try channel.pipeline.syncOperations.addHandler(SessionStarter(session))
                         }
                     }
@@ -388,7 +443,7 @@ public final class ProxyRuntime: Sendable {
 }
 
 /// One client connection through the proxy, on its channel's event loop.
-final class Session {
+final class Session: ClientSession {
     private let frontend: ProxyRuntime.Frontend
     /// The process's sessions (`actconn`).
     private let sessions: ProxyRuntime.Tally
@@ -430,7 +485,7 @@ final class Session {
     var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
 
     /// The frontend's maxconn limits have admitted the connection (held back until now, its reads paused).
-    func admit(paused: Bool = true) {
+    func admit(paused: Bool) {
         admitted = true
         guard client.isActive else { return releaseLimits() }
         if paused {
@@ -586,6 +641,7 @@ final class Session {
         connectedAfter = elapsedMilliseconds()
         openSides = 2
         serverSessions?.opened()
+        serverSessions?.update { $0.balanced += 1 }
         back.onClose = { [self] error in sideClosed(client: false, error: error) }
         back.attach(front)
         front.attach(back)
@@ -651,19 +707,18 @@ final class Session {
             serverConnections: serverSessions?.open ?? 0,
             retries: max(0, attempts - 1), redispatched: redispatched, serverQueue: serverQueuePosition,
             backendQueue: backendQueuePosition)
-        // HAProxy's rule (strm_log): an error is a redispatch, a retry, or an end caused by anything but a normal
-        // close; `dontlog-normal` keeps only errors, `log-separate-errors` sends them at err, `dontlognull` drops
-        // sessions that carried nothing.
-        let isError = redispatched || attempts > 1 || termination.cause != 0x2D
         let empty = back.bytesIn == 0 && front.bytesIn == 0
-        let settings = frontend.section.settings
-        let skip =
-            (settings.option("dontlognull") && empty && !isError) || (settings.option("dontlog-normal") && !isError)
-        if !skip {
-            let line = HAProxyLogFormat.default(for: record).format(record)
-            let separate = settings.option("log-separate-errors") && isError
-            frontend.log.send(line, severity: separate ? .error : .informational)
+        let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
+        for tally in [frontend.sessions, frontend.backend?.sessions, serverSessions].compactMap({ $0 }) {
+            tally.update {
+                $0.bytesIn += bytesIn
+                $0.bytesOut += bytesOut
+                if termination.cause == 0x43 { $0.clientAborts += 1 }
+                if termination.cause == 0x53 && connectedAfter >= 0 { $0.serverAborts += 1 }
+            }
         }
+        if connectedAfter < 0, termination.cause == 0x53 { frontend.backend?.sessions.update { $0.connectErrors += 1 } }
+        frontend.logTraffic(record, empty: empty)
         sessions.closed()
         frontend.sessions.closed()
         if let slot {
@@ -686,8 +741,8 @@ final class Session {
 /// Starts a session when its client's channel becomes active, then steps aside.
 final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
-    private let session: Session
-    init(_ session: Session) { self.session = session }
+    private let session: any ClientSession
+    init(_ session: any ClientSession) { self.session = session }
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
@@ -699,7 +754,11 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound(session, eventLoop: loop)
         ProxyRuntime.ConnectionLimit.admit(limits[...]) {
-            if loop.inEventLoop { bound.value.admit() } else { loop.execute { bound.value.admit() } }
+            if loop.inEventLoop {
+                bound.value.admit(paused: true)
+            } else {
+                loop.execute { bound.value.admit(paused: true) }
+            }
         }
     }
 }

@@ -1,0 +1,62 @@
+/// The answers the proxy gives itself, as HAProxy 2.6 sends them (captured from it): a page refused while the
+/// request was read (400, 408) goes out as written, with `Connection: close`, and is logged with 0 bytes; one
+/// produced by the stream (502, 503, 504) goes through its HTTP layer (lower-case names, no `connection`), and is
+/// logged with the size HAProxy counts for it.
+enum HTTPErrorPages {
+    struct Page {
+        let bytes: [UInt8]
+        /// The log's `%B` for this page.
+        let logged: Int64
+    }
+
+    private static func body(_ code: Int, _ reason: String, _ text: String) -> String {
+        "<html><body><h1>\(code) \(reason)</h1>\n\(text)\n</body></html>\n"
+    }
+
+    /// A page of the request parser: `HTTP/1.1 400 Bad request` with HAProxy's capitalised headers.
+    private static func parserPage(_ code: Int, _ reason: String, _ text: String) -> Page {
+        let body = body(code, reason, text)
+        let head =
+            "HTTP/1.1 \(code) \(reason)\r\nContent-length: \(body.utf8.count)\r\nCache-Control: no-cache\r\n"
+            + "Connection: close\r\nContent-Type: text/html\r\n\r\n"
+        return Page(bytes: Array((head + body).utf8), logged: 0)
+    }
+
+    /// A page of the stream: lower-case header names, and HAProxy counts three bytes more than it sends.
+    private static func streamPage(_ code: Int, _ reason: String, _ text: String) -> Page {
+        let body = body(code, reason, text)
+        let head =
+            "HTTP/1.1 \(code) \(reason)\r\ncontent-length: \(body.utf8.count)\r\ncache-control: no-cache\r\n"
+            + "content-type: text/html\r\n\r\n"
+        let bytes = Array((head + body).utf8)
+        return Page(bytes: bytes, logged: Int64(bytes.count + 3))
+    }
+
+    static let badRequest = parserPage(400, "Bad request", "Your browser sent an invalid request.")
+    static let requestTimeout = parserPage(
+        408, "Request Time-out", "Your browser didn't send a complete request in time.")
+    /// 414 and 431 are this proxy's own (HAProxy 2.6 answers 400 to both), in the parser's form.
+    static let uriTooLong = parserPage(
+        414, "Request-URI Too Long", "The request URI is longer than this proxy accepts.")
+    static let headersTooLarge = parserPage(
+        431, "Request Header Fields Too Large", "The request headers are larger than this proxy accepts.")
+    static let forbidden = streamPage(403, "Forbidden", "Request forbidden by administrative rules.")
+    static let internalError = streamPage(500, "Internal Server Error", "An internal server error occurred.")
+    static let badGateway = streamPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.")
+    static let unavailable = streamPage(503, "Service Unavailable", "No server is available to handle this request.")
+    static let gatewayTimeout = streamPage(504, "Gateway Time-out", "The server didn't respond in time.")
+
+    static func page(_ status: Int) -> Page {
+        switch status {
+        case 400: badRequest
+        case 403: forbidden
+        case 408: requestTimeout
+        case 414: uriTooLong
+        case 431: headersTooLarge
+        case 502: badGateway
+        case 503: unavailable
+        case 504: gatewayTimeout
+        default: internalError
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import HAProxyLog
+import LogCore
+import NIOCore
+import NIOHTTP1
+
+/// One request and its response on a client connection: what the log line needs and where the exchange is.
+final class Exchange {
+    let head: HTTPRequestHead
+    /// The head sent to the server (an `Expect` answered here is taken out).
+    var forwardHead: HTTPRequestHead
+    /// `%r`: `METHOD URI VERSION`, or `<BADREQ>`.
+    var requestLine: String
+    /// `%tr`: when the request's first byte arrived.
+    let date: CivilTime
+    let start: NIODeadline
+    /// When the headers were complete (nil: never).
+    let headersAt: NIODeadline?
+    /// The client's byte count when the exchange began (the log's `%B` is what was written since).
+    let bytesOutStart: Int64
+    let clientKeepAlive: Bool
+
+    var requestDone = false
+    var requestBytes: Int64 = 0
+    /// Body parts read before a server connection was ready.
+    var body: [ByteBuffer] = []
+    var requestSent = false
+    /// A stats request's body is read and dropped.
+    var discardBody = false
+
+    var backend: ProxyRuntime.Backend?
+    var backendName: String?
+    /// A name logged instead of a server's (`<STATS>`).
+    var serverName: String?
+    var server: Int?
+    /// The server whose slot the exchange holds.
+    var slot: Int?
+    var inBackend = false
+    var attempts = 0
+    var redispatched = false
+    var ticket: ProxyRuntime.Backend.Ticket?
+    var queueTimer: Scheduled<Void>?
+    var serverQueue = 0
+    var backendQueue = 0
+    var dequeuedAt: NIODeadline?
+    /// Set when the log's `Tw` is not measured (the stats page logs 0).
+    var queueTime: Int?
+    var connection: HTTPServerConnection?
+    var reused = false
+    var connectedAt: NIODeadline?
+    var serverCounted = false
+    var serverIdle = IdleTimer(timeout: nil)
+
+    var responseHead: HTTPResponseHead?
+    var responseAt: NIODeadline?
+    /// The response's size as HAProxy 2.6 logs it (`%B`): its head as stored inside HAProxy, then the body.
+    var countedBytes: Int64 = 0
+    var status = -1
+    var chunked = false
+    var closeDelimited = false
+    var serverKeepAlive = false
+    var statsAnswered = false
+    /// The log shows no timer before the response (a refused request, a frontend without a backend).
+    var requestTimeUnknown = false
+    /// The log's `%B` when the proxy answered itself (HAProxy's own count for its pages).
+    var loggedBytes: Int64?
+    var termination = TerminationState(cause: 0x2D, phase: 0x2D)
+    var logged = false
+
+    init(head: HTTPRequestHead, meter: HTTPWireMeter, frontend: ProxyRuntime.Frontend, client: any Channel) {
+        self.head = head
+        forwardHead = head
+        requestLine = "\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)"
+        date = meter.firstByteDate ?? CivilTime.now()
+        let now = NIODeadline.now()
+        start = meter.firstByte ?? now
+        headersAt = now
+        bytesOutStart = meter.bytesOut
+        clientKeepAlive = head.isKeepAlive
+    }
+
+    /// A request that never completed (bad, cut short, or timed out), dated from its first byte, else from
+    /// `accepted`.
+    init(badRequestAt meter: HTTPWireMeter, accepted: (date: CivilTime, clock: NIODeadline)?) {
+        head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+        forwardHead = head
+        requestLine = HAProxyLogRecord.badRequest
+        date = meter.firstByteDate ?? accepted?.date ?? CivilTime.now()
+        start = meter.firstByte ?? accepted?.clock ?? .now()
+        headersAt = nil
+        bytesOutStart = meter.bytesOut
+        clientKeepAlive = false
+        requestDone = true
+    }
+
+    /// The phase a client abort happened in (the termination state's second character).
+    var phase: UInt8 {
+        if responseHead != nil { return 0x44 }  // D
+        if connection != nil { return 0x48 }  // H
+        if ticket != nil { return 0x51 }  // Q
+        if headersAt != nil && !statsAnswered { return 0x43 }  // C
+        return 0x52  // R
+    }
+}

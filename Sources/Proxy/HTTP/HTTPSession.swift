@@ -1,0 +1,832 @@
+import HAProxyLog
+import LogCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One client connection of a `mode http` frontend, on its channel's event loop, last in the client's pipeline
+/// (after the byte meter and NIO's request decoder).
+///
+/// Requests are served one at a time in order (pipelined ones wait, their bytes unread until their turn): each
+/// is balanced on its own, sent over an idle connection to the chosen server when one is pooled or a new one
+/// (retries and `option redispatch` as in TCP mode), its body streamed with back-pressure, and the response
+/// relayed as the server framed it. Each exchange is logged as HAProxy 2.6's `option httplog` line. The proxy
+/// answers itself for the stats page and for errors, with HAProxy's pages and termination states.
+final class HTTPSession: ChannelDuplexHandler, ClientSession {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let frontend: ProxyRuntime.Frontend
+    private let process: ProxyRuntime.Tally
+    private let client: any Channel
+    private let meter: HTTPWireMeter
+    private var context: ChannelHandlerContext?
+    /// The request being served.
+    private var exchange: Exchange?
+    /// Parts of later (pipelined) requests, served when their turn comes.
+    private var waiting = CircularBuffer<HTTPServerRequestPart>()
+    private var readPending = false
+    /// Requests served on this connection so far.
+    private var served = 0
+    /// `timeout http-request` / `http-keep-alive` while waiting for a request.
+    private var requestTimer: Scheduled<Void>?
+    /// `timeout client` while an exchange waits on the client.
+    private let clientIdle: IdleTimer
+    private var closing = false
+    /// The client shut its side down: the requests it sent are answered, then the connection closes.
+    private var clientDone = false
+    /// The proxy closed the connection (after a last response): no request is pending.
+    private var closeRequested = false
+    private var ended = false
+    private var admitted = false
+    /// When the connection was accepted (or admitted by maxconn).
+    private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
+
+    init(frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel) {
+        self.frontend = frontend
+        self.process = process
+        self.client = client
+        meter = HTTPWireMeter(headLimit: frontend.bufferLimits.maxHeaderListSize)
+        clientIdle = IdleTimer(timeout: frontend.clientTimeout)
+    }
+
+    var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
+
+    // MARK: Life cycle
+
+    func admit(paused: Bool) {
+        admitted = true
+        guard client.isActive else { return releaseLimits() }
+        if paused { accepted = (CivilTime.now(), NIODeadline.now()) }
+        begin()
+        if paused { try? client.syncOptions?.setOption(.autoRead, value: true) }
+    }
+
+    func begin() {
+        process.opened()
+        frontend.sessions.opened()
+        let limits = frontend.bufferLimits
+        do {
+            let operations = client.pipeline.syncOperations
+            try operations.addHandler(meter)
+            try operations.addHandler(
+                ByteToMessageHandler(
+                    HTTPRequestDecoder(
+                        leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
+                        limitConfiguration: limits)))
+            try operations.addHandler(self)
+        } catch {
+            client.close(promise: nil)
+        }
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        awaitRequest(first: true)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// An exchange for a request that never completed: it started with its first byte, or (the connection's first)
+    /// at the accept.
+    private func badRequest() -> Exchange {
+        Exchange(badRequestAt: meter, accepted: served == 0 ? accepted : nil)
+    }
+
+    private func releaseLimits() {
+        guard admitted else { return }
+        admitted = false
+        for limit in frontend.limits.reversed() { limit.release() }
+    }
+
+    /// Waits for the next request: `timeout http-request` for the first, `timeout http-keep-alive` (else
+    /// http-request) between requests.
+    private func awaitRequest(first: Bool) {
+        meter.expectRequest()
+        requestTimer?.cancel()
+        let settings = frontend.section.settings.timeouts
+        let timeout =
+            first
+            ? (settings.httpRequest ?? settings.client)
+            : (settings.httpKeepAlive ?? settings.httpRequest ?? settings.client)
+        guard let amount = ProxyRuntime.amount(timeout), let context else { return }
+        requestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [self] in
+            requestTimer = nil
+            requestTimedOut(idle: !first)
+        }
+    }
+
+    /// No complete request in time: `cR`, a 408 if anything was received (HAProxy logs the silent kind with 0
+    /// bytes), and a keep-alive connection that saw nothing is closed without a line.
+    private func requestTimedOut(idle: Bool) {
+        guard exchange == nil, !ended else { return }
+        if idle && meter.firstByte == nil { return closeClient() }
+        let local = badRequest()
+        local.termination = TerminationState(cause: 0x63, phase: 0x52)  // cR
+        exchange = local
+        respondLocally(status: 408)
+    }
+
+    // MARK: From the client
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if let exchange, !exchange.requestDone {
+            return requestPart(part, of: exchange)
+        }
+        if exchange != nil || !waiting.isEmpty {
+            waiting.append(part)
+            return
+        }
+        guard case .head(let head) = part else { return }
+        start(head)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.connection?.flush()
+    }
+
+    private func requestPart(_ part: HTTPServerRequestPart, of exchange: Exchange) {
+        clientIdle.touch()
+        switch part {
+        case .head:
+            // Cannot happen (the decoder ends a request before the next head); treat as the next request.
+            waiting.append(part)
+        case .body(let buffer):
+            exchange.requestBytes += Int64(buffer.readableBytes)
+            if exchange.discardBody { return }
+            if let connection = exchange.connection, exchange.requestSent {
+                connection.send(.body(.byteBuffer(buffer)), flush: false)
+            } else {
+                exchange.body.append(buffer)
+            }
+        case .end:
+            exchange.requestDone = true
+            if exchange.discardBody { return finish(exchange) }
+            if let connection = exchange.connection, exchange.requestSent {
+                connection.send(.end(nil), flush: true)
+            }
+        }
+    }
+
+    /// A request's head arrived: the stats page, a refusal, or a server.
+    private func start(_ head: HTTPRequestHead) {
+        requestTimer?.cancel()
+        requestTimer = nil
+        meter.headReceived()
+        let exchange = Exchange(head: head, meter: meter, frontend: frontend, client: client)
+        self.exchange = exchange
+        served += 1
+        frontend.sessions.update { $0.requests += 1 }
+        if let context {
+            // `timeout client`: the client stops sending its body, or stops reading the response.
+            clientIdle.arm(on: context.eventLoop, excused: { [weak self] in self?.clientIsBusy ?? true }) {
+                [weak self, weak exchange] in
+                guard let self, let exchange, self.exchange === exchange, !exchange.logged else { return }
+                self.clientTimedOut(exchange)
+            }
+        }
+        // HAProxy refuses a `#` in the request target (a fragment is never sent on the wire).
+        if head.uri.utf8.contains(UInt8(ascii: "#")) {
+            return refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
+        }
+        if let stats = frontend.stats, stats.matches(head.uri) {
+            exchange.backendName = frontend.section.name
+            exchange.serverName = HAProxyLogRecord.statsServer
+            return serveStats(stats, head)
+        }
+        guard let backend = frontend.backend else {
+            // As HAProxy 2.6 logs it: no timer at all, not even the request's.
+            exchange.requestTimeUnknown = true
+            exchange.termination = TerminationState(cause: 0x53, phase: 0x43)  // SC: no server
+            frontend.sessions.update { $0.connectErrors += 1 }
+            return respondLocally(status: 503)
+        }
+        exchange.backend = backend
+        exchange.backendName = backend.name
+        exchange.inBackend = true
+        // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
+        // header is not passed on.
+        exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
+        exchange.forwardHead.headers.remove(name: "connection")
+        backend.sessions.opened()
+        if head.headers.hasToken("100-continue", in: "expect") {
+            // Answered here: the body follows to whichever server is chosen.
+            var buffer = client.allocator.buffer(capacity: 25)
+            buffer.writeString("HTTP/1.1 100 Continue\r\n\r\n")
+            context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            exchange.forwardHead.headers.remove(name: "expect")
+        }
+        connect(exchange, backend)
+    }
+
+    // MARK: To a server
+
+    /// Chooses a server (or waits in a queue for one) and gets a connection to it.
+    private func connect(_ exchange: Exchange, _ backend: ProxyRuntime.Backend) {
+        let redispatch = backend.redispatch && exchange.attempts == 1
+        if let held = exchange.slot, !redispatch { return attempt(exchange, held, backend) }
+        let previous = exchange.slot
+        if let previous {
+            exchange.slot = nil
+            backend.release(previous)
+        }
+        let loop = client.eventLoop
+        let bound = NIOLoopBound((self, exchange), eventLoop: loop)
+        let assignment = backend.assign(client: client.remoteAddress, excluding: redispatch ? previous : nil) {
+            server, serverPosition, backendPosition in
+            if loop.inEventLoop {
+                let (session, exchange) = bound.value
+                session.dequeued(exchange, server, serverPosition, backendPosition)
+            } else {
+                loop.execute {
+                    let (session, exchange) = bound.value
+                    session.dequeued(exchange, server, serverPosition, backendPosition)
+                }
+            }
+        }
+        switch assignment {
+        case .server(let index):
+            if redispatch && index != previous {
+                exchange.redispatched = true
+                backend.sessions.update { $0.redispatches += 1 }
+            }
+            exchange.server = index
+            exchange.slot = index
+            exchange.dequeuedAt = exchange.dequeuedAt ?? .now()
+            attempt(exchange, index, backend)
+        case .queued(let ticket):
+            exchange.ticket = ticket
+            if let chosen = ticket.server { exchange.server = chosen }
+            exchange.queueTimer = loop.assumeIsolated().scheduleTask(in: backend.queueTimeout) { [self] in
+                queueTimedOut(exchange)
+            }
+        case .unavailable:
+            exchange.server = nil
+            exchange.termination = TerminationState(cause: 0x53, phase: 0x43)  // SC
+            backend.sessions.update { $0.connectErrors += 1 }
+            respondLocally(status: 503)
+        }
+    }
+
+    private func dequeued(_ exchange: Exchange, _ granted: Int?, _ serverPosition: Int, _ backendPosition: Int) {
+        exchange.serverQueue += serverPosition
+        exchange.backendQueue += backendPosition
+        exchange.ticket = nil
+        exchange.queueTimer?.cancel()
+        exchange.queueTimer = nil
+        guard self.exchange === exchange, !exchange.logged, let backend = exchange.backend else {
+            if let granted { exchange.backend?.release(granted) }
+            return
+        }
+        exchange.dequeuedAt = .now()
+        guard let granted else {
+            exchange.server = nil
+            return connect(exchange, backend)
+        }
+        exchange.server = granted
+        exchange.slot = granted
+        attempt(exchange, granted, backend)
+    }
+
+    private func queueTimedOut(_ exchange: Exchange) {
+        exchange.queueTimer = nil
+        guard let ticket = exchange.ticket, let departure = exchange.backend?.withdraw(ticket) else { return }
+        exchange.ticket = nil
+        exchange.serverQueue += departure.serverPosition
+        exchange.backendQueue += departure.backendPosition
+        exchange.dequeuedAt = .now()
+        exchange.termination = TerminationState(cause: 0x73, phase: 0x51)  // sQ
+        respondLocally(status: 503)
+    }
+
+    /// One attempt on server `index`: a pooled connection if there is one, else a new connection.
+    private func attempt(_ exchange: Exchange, _ index: Int, _ backend: ProxyRuntime.Backend) {
+        exchange.attempts += 1
+        if exchange.attempts > 1 {
+            backend.sessions.update { $0.retries += 1 }
+            backend.serverSessions[index].update { $0.retries += 1 }
+        }
+        let loop = client.eventLoop
+        if let pooled = backend.pool.take(server: index, on: loop) {
+            exchange.reused = true
+            return connected(exchange, pooled)
+        }
+        guard let address = backend.addresses[index] else { return connectFailed(exchange) }
+        let connection = HTTPServerConnection(server: index)
+        let bound = NIOLoopBound((self, exchange, connection), eventLoop: loop)
+        ClientBootstrap(group: loop)
+            .connectTimeout(backend.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let (_, _, connection) = bound.value
+                    let operations = channel.pipeline.syncOperations
+                    try operations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+                    try operations.addHandler(connection)
+                }
+            }
+            .connect(to: address)
+            .whenComplete { result in
+                let (session, exchange, connection) = bound.value
+                switch result {
+                case .success: session.connected(exchange, connection)
+                case .failure: session.connectFailed(exchange)
+                }
+            }
+    }
+
+    private func connected(_ exchange: Exchange, _ connection: HTTPServerConnection) {
+        guard self.exchange === exchange, !exchange.logged else {
+            // The client left meanwhile.
+            connection.close()
+            return
+        }
+        exchange.connection = connection
+        exchange.connectedAt = .now()
+        connection.owner = self
+        if let server = exchange.server, let backend = exchange.backend {
+            backend.serverSessions[server].opened()
+            backend.serverSessions[server].update { $0.balanced += 1 }
+            exchange.serverCounted = true
+        }
+        var head = exchange.forwardHead
+        if frontend.forwardFor || exchange.backend?.forwardFor == true, let ip = client.remoteAddress?.ipAddress {
+            head.headers.add(name: "x-forwarded-for", value: ip)
+        }
+        connection.send(.head(head), flush: false)
+        for buffer in exchange.body { connection.send(.body(.byteBuffer(buffer)), flush: false) }
+        exchange.body = []
+        exchange.requestSent = true
+        if exchange.requestDone { connection.send(.end(nil), flush: false) }
+        connection.flush()
+        exchange.serverIdle = IdleTimer(timeout: exchange.backend?.serverTimeout)
+        armServerTimeout(exchange)
+        resumeClientReads()
+    }
+
+    private func connectFailed(_ exchange: Exchange) {
+        guard self.exchange === exchange, !exchange.logged, let backend = exchange.backend else { return }
+        if let server = exchange.server { backend.serverSessions[server].update { $0.connectErrors += 1 } }
+        if exchange.attempts <= backend.retries && client.isActive {
+            return connect(exchange, backend)
+        }
+        backend.sessions.update { $0.connectErrors += 1 }
+        exchange.termination = TerminationState(cause: 0x53, phase: 0x43)  // SC
+        respondLocally(status: 503)
+    }
+
+    /// `timeout server` while waiting for the response (or for more of it).
+    private func armServerTimeout(_ exchange: Exchange) {
+        guard let context else { return }
+        // A server that waits because the client does not read its response is not timed out.
+        exchange.serverIdle.arm(on: context.eventLoop, excused: { [weak self] in !(self?.clientCanTakeMore ?? true) }) {
+            [weak self, weak exchange] in
+            guard let self, let exchange, self.exchange === exchange, !exchange.logged else { return }
+            self.serverTimedOut(exchange)
+        }
+    }
+
+    /// Whether the client side is doing its part: not waiting on the client (the request is complete, nothing to
+    /// write is held back).
+    private var clientIsBusy: Bool { (exchange?.requestDone ?? true) && client.isWritable }
+
+    private func clientTimedOut(_ exchange: Exchange) {
+        exchange.termination = TerminationState(cause: 0x63, phase: exchange.responseHead == nil ? 0x48 : 0x44)  // cH/cD
+        abort(exchange)
+    }
+
+    private func serverTimedOut(_ exchange: Exchange) {
+        exchange.backend?.sessions.update { $0.responseErrors += 1 }
+        if let connection = exchange.connection {
+            connection.owner = nil
+            exchange.connection = nil
+            connection.close()
+        }
+        if exchange.responseHead == nil {
+            exchange.termination = TerminationState(cause: 0x73, phase: 0x48)  // sH
+            respondLocally(status: 504)
+        } else {
+            exchange.termination = TerminationState(cause: 0x73, phase: 0x44)  // sD
+            abort(exchange)
+        }
+    }
+
+    // MARK: From the server
+
+    func serverSent(_ part: HTTPClientResponsePart, on connection: HTTPServerConnection) {
+        guard let exchange, exchange.connection === connection, let context else { return }
+        exchange.serverIdle.touch()
+        switch part {
+        case .head(let head):
+            exchange.responseHead = head
+            exchange.responseAt = .now()
+            exchange.status = Int(head.status.code)
+            let noBody =
+                exchange.head.method == .HEAD || head.status.code == 204 || head.status.code == 304
+                || head.status.code < 200
+            exchange.chunked =
+                !noBody && head.version.atLeast11 && head.headers.hasToken("chunked", in: "transfer-encoding")
+            exchange.closeDelimited =
+                !noBody && !exchange.chunked && !head.headers.contains(name: "content-length")
+            exchange.serverKeepAlive =
+                !exchange.closeDelimited
+                && (head.version.atLeast11
+                    ? !head.headers.hasToken("close", in: "connection")
+                    : head.headers.hasToken("keep-alive", in: "connection"))
+            if exchange.closeDelimited || !exchange.clientKeepAlive { closing = true }
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            exchange.countedBytes = HTTPHeadWriter.response(
+                head, into: &buffer,
+                connection: closing || (clientDone && waiting.isEmpty)
+                    ? "close" : exchange.head.version.atLeast11 ? nil : "keep-alive")
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        case .body(let body):
+            exchange.countedBytes += Int64(body.readableBytes)
+            if exchange.chunked {
+                var framed = context.channel.allocator.buffer(capacity: body.readableBytes + 16)
+                framed.writeString(String(body.readableBytes, radix: 16))
+                framed.writeString("\r\n")
+                context.write(wrapOutboundOut(framed), promise: nil)
+                context.write(wrapOutboundOut(body), promise: nil)
+                var end = context.channel.allocator.buffer(capacity: 2)
+                end.writeString("\r\n")
+                context.write(wrapOutboundOut(end), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(body), promise: nil)
+            }
+        case .end:
+            if exchange.chunked {
+                var last = context.channel.allocator.buffer(capacity: 5)
+                last.writeString("0\r\n\r\n")
+                context.write(wrapOutboundOut(last), promise: nil)
+            }
+            context.flush()
+            exchange.connection = nil
+            connection.owner = nil
+            if exchange.serverKeepAlive && exchange.requestDone, let backend = exchange.backend {
+                backend.pool.give(connection, on: context.eventLoop)
+            } else {
+                connection.close()
+            }
+            finish(exchange)
+        }
+    }
+
+    func flushToClient() { context?.flush() }
+
+    /// The server's connection closed while an exchange used it.
+    func serverClosed(_ connection: HTTPServerConnection, error: Bool) {
+        guard let exchange, exchange.connection === connection, !exchange.logged else { return }
+        exchange.connection = nil
+        if exchange.responseHead == nil {
+            if exchange.reused && exchange.requestBytes == 0
+                && exchange.attempts <= 1 + (exchange.backend?.retries ?? 0)
+            {
+                // A pooled connection the server had just closed: try again on a fresh one.
+                exchange.reused = false
+                exchange.requestSent = false
+                if let server = exchange.server, let backend = exchange.backend {
+                    if exchange.serverCounted {
+                        backend.serverSessions[server].closed()
+                        exchange.serverCounted = false
+                    }
+                    return attempt(exchange, server, backend)
+                }
+            }
+            exchange.backend?.sessions.update { $0.responseErrors += 1 }
+            // PH: an invalid response; SH: none before the close.
+            exchange.termination = TerminationState(
+                cause: connection.sawInvalidResponse ? 0x50 : 0x53, phase: 0x48)
+            respondLocally(status: 502)
+        } else {
+            exchange.backend?.sessions.update { $0.serverAborts += 1 }
+            exchange.termination = TerminationState(cause: 0x53, phase: 0x44)  // SD
+            abort(exchange)
+        }
+    }
+
+    var clientCanTakeMore: Bool { client.isWritable }
+
+    func serverWritable() { resumeClientReads() }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.connection?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Reads from the client
+
+    /// Reads go on while no request is being served, or while the current request's body can go to its server.
+    func read(context: ChannelHandlerContext) {
+        if mayRead {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    private var mayRead: Bool {
+        guard let exchange else { return waiting.isEmpty }
+        if exchange.requestDone { return false }
+        guard let connection = exchange.connection else { return exchange.body.isEmpty }
+        return connection.isWritable
+    }
+
+    private func resumeClientReads() {
+        guard readPending, mayRead, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Answers from the proxy
+
+    /// A request the proxy refuses (400/414/431, `PR--`): answered and the connection closed.
+    private func refuse(status: Int, requestLine: String) {
+        guard let exchange else { return }
+        exchange.requestLine = requestLine
+        exchange.requestTimeUnknown = true
+        exchange.termination = TerminationState(cause: 0x50, phase: 0x52)  // PR
+        frontend.sessions.update { $0.requestErrors += 1 }
+        exchange.requestDone = true
+        respondLocally(status: status)
+    }
+
+    /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
+    private func respondLocally(status: Int?, logStatus: Int? = nil) {
+        guard let exchange, let context else { return }
+        if let connection = exchange.connection {
+            exchange.connection = nil
+            connection.owner = nil
+            connection.close()
+        }
+        if let status {
+            let page = HTTPErrorPages.page(status)
+            var buffer = context.channel.allocator.buffer(capacity: page.bytes.count)
+            buffer.writeBytes(page.bytes)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            exchange.loggedBytes = page.logged
+        } else {
+            exchange.loggedBytes = 0
+        }
+        exchange.status = logStatus ?? status ?? -1
+        closing = true
+        finish(exchange)
+    }
+
+    private func serveStats(_ stats: StatsPage, _ head: HTTPRequestHead) {
+        guard let exchange, let context else { return }
+        let client = self.client.remoteAddress?.ipAddress ?? "-"
+        let answer = stats.answer(head, client: client)
+        exchange.termination = TerminationState(cause: 0x4C, phase: 0x52)  // LR
+        exchange.status = answer.status
+        exchange.queueTime = 0
+        exchange.statsAnswered = true
+        var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
+        buffer.writeBytes(answer.bytes)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if !exchange.clientKeepAlive { closing = true }
+        if exchange.requestDone {
+            finish(exchange)
+        } else {
+            // The rest of the request (a body nobody reads) is skipped before the next one; logged at its end.
+            exchange.discardBody = true
+        }
+    }
+
+    /// The client or server side failed mid-response: logged, both sides closed.
+    private func abort(_ exchange: Exchange) {
+        closing = true
+        finish(exchange)
+    }
+
+    // MARK: The end of an exchange
+
+    /// Logs the exchange, gives back its server slot, and goes on with the next request (or closes).
+    private func finish(_ exchange: Exchange) {
+        guard !exchange.logged else { return }
+        exchange.logged = true
+        exchange.serverIdle.cancel()
+        clientIdle.cancel()
+        exchange.queueTimer?.cancel()
+        if let ticket = exchange.ticket, let backend = exchange.backend {
+            _ = backend.withdraw(ticket)
+            exchange.ticket = nil
+        }
+        log(exchange)
+        if let slot = exchange.slot {
+            exchange.slot = nil
+            exchange.backend?.release(slot)
+        }
+        self.exchange = nil
+        // A response that ended before its request's body (a server that answered early) leaves the connection in
+        // an unknown state: it is closed, as is one that must close.
+        if closing || !client.isActive || !exchange.requestDone || (clientDone && waiting.isEmpty) {
+            return closeClient()
+        }
+        awaitRequest(first: false)
+        // Pipelined requests already decoded go first.
+        while self.exchange == nil, let part = waiting.popFirst() {
+            guard case .head(let head) = part else { continue }
+            start(head)
+            while let exchange = self.exchange, !exchange.requestDone, let next = waiting.popFirst() {
+                requestPart(next, of: exchange)
+            }
+        }
+        resumeClientReads()
+    }
+
+    private func log(_ exchange: Exchange) {
+        let backend = exchange.backend
+        let server = exchange.server
+        let serverTally = server.flatMap { backend?.serverSessions[$0] }
+        if exchange.inBackend { backend?.sessions.closed() }
+        if exchange.serverCounted { serverTally?.closed() }
+        // A relayed response is counted as HAProxy counts it (see `HTTPHeadWriter.response`); the proxy's own
+        // answers as HAProxy logs them, or as sent.
+        let bytesOut =
+            exchange.loggedBytes
+            ?? (exchange.responseHead != nil
+                ? exchange.countedBytes : meter.bytesOut - exchange.bytesOutStart)
+        let now = NIODeadline.now()
+        func ms(_ a: NIODeadline?, _ b: NIODeadline?) -> Int {
+            guard let a, let b else { return -1 }
+            return max(0, Int((b - a).nanoseconds / 1_000_000))
+        }
+        let requestTime =
+            exchange.headersAt == nil || exchange.requestTimeUnknown ? -1 : ms(exchange.start, exchange.headersAt)
+        let queueTime =
+            exchange.requestTimeUnknown ? -1 : exchange.queueTime ?? ms(exchange.headersAt, exchange.dequeuedAt)
+        let connectTime: Int
+        if exchange.statsAnswered {
+            connectTime = 0
+        } else {
+            connectTime = exchange.connectedAt == nil ? -1 : ms(exchange.dequeuedAt, exchange.connectedAt)
+        }
+        let responseTime: Int
+        if exchange.statsAnswered {
+            responseTime = 0
+        } else {
+            responseTime = exchange.responseAt == nil ? -1 : ms(exchange.connectedAt, exchange.responseAt)
+        }
+        let status = exchange.status
+        let tallies = [frontend.sessions, backend?.sessions, serverTally].compactMap { $0 }
+        for tally in tallies {
+            tally.update {
+                $0.bytesOut += bytesOut
+                $0.bytesIn += exchange.requestBytes
+                if status > 0 { $0.count(status: status) }
+            }
+        }
+        if exchange.termination.cause == 0x43 { tallies.forEach { $0.update { $0.clientAborts += 1 } } }
+        let serverName =
+            exchange.serverName ?? server.flatMap { backend?.servers[$0].name } ?? HAProxyLogRecord.noServer
+        let address = client.remoteAddress
+        let record = HAProxyLogRecord(
+            mode: .http, clientIP: address?.ipAddress ?? "-", clientPort: address?.port ?? 0, date: exchange.date,
+            frontend: frontend.section.name, backend: exchange.backendName ?? frontend.section.name,
+            server: serverName, requestTime: requestTime, queueTime: queueTime, connectTime: connectTime,
+            responseTime: responseTime, totalTime: ms(exchange.start, now), status: status, bytesRead: bytesOut,
+            terminationState: exchange.termination, activeConnections: process.open,
+            frontendConnections: frontend.sessions.open, backendConnections: backend?.sessions.open ?? 0,
+            serverConnections: serverTally?.open ?? 0, retries: max(0, exchange.attempts - 1),
+            redispatched: exchange.redispatched, serverQueue: exchange.serverQueue,
+            backendQueue: exchange.backendQueue, requestLine: exchange.requestLine)
+        frontend.logTraffic(record)
+    }
+
+    // MARK: Closing
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
+            // The client sent all it will: what it asked is answered, then the connection closes.
+            clientDone = true
+            if exchange == nil && waiting.isEmpty {
+                // Nothing (more) asked: a connection that never completed a request gets HAProxy's 400 and `CR`.
+                guard served == 0 || meter.firstByte != nil else { return closeClient() }
+                let local = badRequest()
+                local.termination = TerminationState(cause: 0x43, phase: 0x52)  // CR
+                exchange = local
+                respondLocally(status: 400)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        clientGone()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError || error is HeadTooLarge {
+            waiting.removeAll()
+            guard exchange == nil else {
+                // Garbage after a request being served: that one finishes, then the connection closes.
+                closing = true
+                return
+            }
+            // A request the decoder could not read: refused as HAProxy refuses it (`PR--`, nothing logged as sent).
+            exchange = badRequest()
+            let status: Int
+            switch error {
+            case HTTPParserError.headerOverflow, HeadTooLarge.headers: status = 431
+            case HeadTooLarge.uri: status = 414
+            default: status = 400
+            }
+            return refuse(status: status, requestLine: HAProxyLogRecord.badRequest)
+        }
+        if let exchange, !exchange.logged {
+            exchange.termination = TerminationState(cause: 0x43, phase: exchange.phase)
+            abort(exchange)
+        } else {
+            closeClient()
+        }
+    }
+
+    private func clientGone() {
+        guard !ended else { return }
+        ended = true
+        requestTimer?.cancel()
+        requestTimer = nil
+        clientIdle.cancel()
+        if let exchange, !exchange.logged {
+            exchange.termination = TerminationState(cause: 0x43, phase: exchange.phase)
+            if let connection = exchange.connection {
+                exchange.connection = nil
+                connection.owner = nil
+                connection.close()
+            }
+            finish(exchange)
+        } else if exchange == nil, !closeRequested, served == 0 || meter.firstByte != nil {
+            // The client left in the middle of a request: HAProxy logs `CR--` with a 400 it could not send.
+            exchange = badRequest()
+            exchange?.termination = TerminationState(cause: 0x43, phase: 0x52)  // CR
+            exchange?.status = 400
+            if let exchange { log(exchange) }
+        }
+        process.closed()
+        frontend.sessions.closed()
+        releaseLimits()
+    }
+
+    private func closeClient() {
+        closeRequested = true
+        guard let context else { return }
+        context.close(promise: nil)
+    }
+}
+
+/// Started once the accepted channel is active and maxconn admits it.
+protocol ClientSession: AnyObject {
+    var limits: [ProxyRuntime.ConnectionLimit] { get }
+    func begin()
+    func admit(paused: Bool)
+}
+
+/// An inactivity timer (`timeout client`, `timeout server`): `touch` only notes the time; when the timer fires
+/// before the side has been idle for the whole timeout it waits for the rest, and `stillWaiting` may postpone it
+/// (a side that is idle only because the other one does not read is not at fault).
+final class IdleTimer {
+    let timeout: TimeAmount?
+    private var lastActivity = NIODeadline.now()
+    private var task: Scheduled<Void>?
+
+    init(timeout: TimeAmount?) { self.timeout = timeout }
+
+    func touch() { if timeout != nil { lastActivity = .now() } }
+
+    func cancel() {
+        task?.cancel()
+        task = nil
+    }
+
+    func arm(on loop: any EventLoop, excused: @escaping () -> Bool = { false }, _ expired: @escaping () -> Void) {
+        guard let timeout else { return }
+        lastActivity = .now()
+        schedule(on: loop, at: lastActivity + timeout, excused: excused, expired)
+    }
+
+    private func schedule(
+        on loop: any EventLoop, at deadline: NIODeadline, excused: @escaping () -> Bool,
+        _ expired: @escaping () -> Void
+    ) {
+        task = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            guard let timeout else { return }
+            let due = lastActivity + timeout
+            if due > .now() { return schedule(on: loop, at: due, excused: excused, expired) }
+            if excused() {
+                lastActivity = .now()
+                return schedule(on: loop, at: lastActivity + timeout, excused: excused, expired)
+            }
+            task = nil
+            expired()
+        }
+    }
+}
+
+extension HTTPVersion {
+    var atLeast11: Bool { major > 1 || (major == 1 && minor >= 1) }
+}

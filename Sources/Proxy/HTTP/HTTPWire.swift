@@ -1,0 +1,123 @@
+import LogCore
+import NIOCore
+import NIOHTTP1
+
+/// The client side's byte counter, first in the client's pipeline: bytes read and written (the log's `%B` is
+/// the bytes written for one response) and when the first byte of the next request arrived (the start of `TR`
+/// and of `Ta`, the request's date).
+final class HTTPWireMeter: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private(set) var bytesIn: Int64 = 0
+    private(set) var bytesOut: Int64 = 0
+    /// When the first byte since `expectRequest()` arrived; nil while none has.
+    private(set) var firstByte: NIODeadline?
+    private(set) var firstByteDate: CivilTime?
+
+    /// The most a request's line and headers may take (HAProxy's `tune.bufsize`).
+    let headLimit: Int
+    /// Bytes of the awaited request's head read so far, and whether its request line is complete; nil once the
+    /// head has been parsed.
+    private var headBytes: Int? = 0
+    /// Where the request line ended within the head, once it has.
+    private var lineEnd: Int?
+
+    init(headLimit: Int) { self.headLimit = headLimit }
+
+    /// The next byte read starts a new request.
+    func expectRequest() {
+        firstByte = nil
+        firstByteDate = nil
+        headBytes = 0
+        lineEnd = nil
+    }
+
+    /// The awaited request's head is complete.
+    func headReceived() { headBytes = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if firstByte == nil && buffer.readableBytes > 0 {
+            firstByte = .now()
+            firstByteDate = CivilTime.now()
+        }
+        bytesIn += Int64(buffer.readableBytes)
+        if let counted = headBytes {
+            // A head that never ends is refused before it fills memory: 414 while the request line is still
+            // coming, 431 once headers are.
+            if lineEnd == nil, let index = buffer.readableBytesView.firstIndex(of: 0x0A) {
+                lineEnd = counted + index - buffer.readerIndex
+            }
+            headBytes = counted + buffer.readableBytes
+            if counted + buffer.readableBytes > headLimit {
+                headBytes = nil
+                let lineTooLong = lineEnd.map { $0 > headLimit } ?? true
+                context.fireErrorCaught(lineTooLong ? HeadTooLarge.uri : HeadTooLarge.headers)
+                return
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        bytesOut += Int64(unwrapOutboundIn(data).readableBytes)
+        context.write(data, promise: promise)
+    }
+}
+
+/// A request whose head is larger than the proxy accepts.
+enum HeadTooLarge: Error { case uri, headers }
+
+/// HTTP/1 heads written as HAProxy 2.6 writes them: header names in lower case (its HTX representation keeps
+/// them so), values as received.
+enum HTTPHeadWriter {
+    /// A request's headers with lower-case names, as HAProxy sends them on.
+    static func lowerCased(_ headers: HTTPHeaders) -> HTTPHeaders {
+        guard headers.contains(where: { $0.name.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } }) else { return headers }
+        return HTTPHeaders(headers.map { ($0.name.lowercased(), $0.value) })
+    }
+
+    /// Writes a server's response head as HAProxy 2.6 passes it on: `HTTP/1.1` whatever the server spoke, the
+    /// server's `Connection` header dropped (the client's connection is the proxy's own) and, when `connection` is
+    /// given, `connection: close` or `keep-alive` added for the client. Returns the size HAProxy logs for the head
+    /// (`%B` counts its internal form: 21 bytes of start-line structure, the version, status and reason text, and
+    /// each header's name and value, the dropped and added ones aside; checked against HAProxy 2.6.12).
+    static func response(_ head: HTTPResponseHead, into out: inout ByteBuffer, connection: String?) -> Int64 {
+        let code = String(head.status.code)
+        let reason = head.status.reasonPhrase
+        out.writeString("HTTP/1.1 \(code) ")
+        out.writeString(reason)
+        out.writeString("\r\n")
+        var counted = 21 + 8 + code.utf8.count + reason.utf8.count
+        for (name, value) in head.headers where !isConnection(name) {
+            writeHeader(name, value, into: &out)
+            counted += name.utf8.count + value.utf8.count
+        }
+        if let connection { writeHeader("connection", connection, into: &out) }
+        out.writeString("\r\n")
+        return Int64(counted)
+    }
+
+    private static func isConnection(_ name: String) -> Bool {
+        name.utf8.count == 10 && zip(name.utf8, "connection".utf8).allSatisfy { $0 | 0x20 == $1 }
+    }
+
+    private static func writeHeader(_ name: String, _ value: String, into out: inout ByteBuffer) {
+        for byte in name.utf8 {
+            out.writeInteger((byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte)
+        }
+        out.writeString(": ")
+        out.writeString(value)
+        out.writeString("\r\n")
+    }
+}
+
+extension HTTPHeaders {
+    /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token`, case-insensitively.
+    func hasToken(_ token: String, in name: String) -> Bool {
+        self[canonicalForm: name].contains { $0.lowercased() == token }
+    }
+}

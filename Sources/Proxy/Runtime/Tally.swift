@@ -1,0 +1,60 @@
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension ProxyRuntime {
+    /// The counters of the process, a frontend, a backend or a server: sessions open now (one of the log's
+    /// `actconn/feconn/beconn/srv_conn`), their peak and total, and what the stats page and `/metrics` show
+    /// (bytes, HTTP responses by class, errors, retries, aborts).
+    final class Tally: Sendable {
+        struct Values: Sendable {
+            var open = 0
+            var max = 0
+            var total = 0
+            var bytesIn: Int64 = 0
+            var bytesOut: Int64 = 0
+            var requests = 0
+            /// HTTP responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
+            var responses = [0, 0, 0, 0, 0, 0]
+            var deniedRequests = 0
+            var requestErrors = 0
+            var connectErrors = 0
+            var responseErrors = 0
+            var retries = 0
+            var redispatches = 0
+            var clientAborts = 0
+            var serverAborts = 0
+            /// Sessions a balancer sent to this server (`lbtot`).
+            var balanced = 0
+            /// Seconds since the epoch of the last session, 0 if none.
+            var lastSession = 0
+
+            mutating func count(status: Int) {
+                let index = (100..<600).contains(status) ? status / 100 - 1 : 5
+                responses[index] += 1
+            }
+        }
+        private let values = NIOLockedValueBox(Values())
+
+        func opened() {
+            let now = time(nil)
+            values.withLockedValue {
+                $0.open += 1
+                $0.total += 1
+                if $0.open > $0.max { $0.max = $0.open }
+                $0.lastSession = now
+            }
+        }
+        func closed() { values.withLockedValue { $0.open -= 1 } }
+        var open: Int { values.withLockedValue { $0.open } }
+        var total: Int { values.withLockedValue { $0.total } }
+        var snapshot: Values { values.withLockedValue { $0 } }
+
+        /// Changes some counters under the lock.
+        func update(_ change: (inout Values) -> Void) { values.withLockedValue { change(&$0) } }
+    }
+}

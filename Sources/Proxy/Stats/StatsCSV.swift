@@ -1,0 +1,145 @@
+/// The stats page's `;csv` export with HAProxy 2.6's columns in its order (through `agg_check_status`, the last
+/// fixed one: what follows in 2.6 are module statistics, absent here), `# ` before the header, a `,` at the end of
+/// every line, empty fields where a column does not apply.
+enum StatsCSV {
+    static let columns = [
+        "pxname", "svname", "qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout", "dreq", "dresp", "ereq",
+        "econ", "eresp", "wretr", "wredis", "status", "weight", "act", "bck", "chkfail", "chkdown", "lastchg",
+        "downtime", "qlimit", "pid", "iid", "sid", "throttle", "lbtot", "tracked", "type", "rate", "rate_lim",
+        "rate_max", "check_status", "check_code", "check_duration", "hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx",
+        "hrsp_5xx", "hrsp_other", "hanafail", "req_rate", "req_rate_max", "req_tot", "cli_abrt", "srv_abrt",
+        "comp_in", "comp_out", "comp_byp", "comp_rsp", "lastsess", "last_chk", "last_agt", "qtime", "ctime",
+        "rtime", "ttime", "agent_status", "agent_code", "agent_duration", "check_desc", "agent_desc", "check_rise",
+        "check_fall", "check_health", "agent_rise", "agent_fall", "agent_health", "addr", "cookie", "mode", "algo",
+        "conn_rate", "conn_rate_max", "conn_tot", "intercepted", "dcon", "dses", "wrew", "connect", "reuse",
+        "cache_lookups", "cache_hits", "srv_icur", "src_ilim", "qtime_max", "ctime_max", "rtime_max", "ttime_max",
+        "eint", "idle_conn_cur", "safe_conn_cur", "used_conn_cur", "need_conn_est", "uweight", "agg_server_status",
+        "agg_server_check_status", "agg_check_status",
+    ]
+
+    static func render(_ proxies: [StatsProxy], now: Int = Int(time(nil))) -> String {
+        var out = "# " + columns.joined(separator: ",") + ",\n"
+        for (index, proxy) in proxies.enumerated() {
+            let iid = "\(index + 1)"
+            if let row = proxy.frontend { out += line(frontend(proxy, row, iid: iid)) }
+            for (sid, server) in proxy.servers.enumerated() {
+                out += line(self.server(proxy, server, iid: iid, sid: "\(sid + 1)", now: now))
+            }
+            if let row = proxy.backend { out += line(backend(proxy, row, iid: iid, now: now)) }
+        }
+        return out
+    }
+
+    private static func line(_ fields: [String: String]) -> String {
+        var out = ""
+        for column in columns {
+            out += quoted(fields[column] ?? "")
+            out += ","
+        }
+        return out + "\n"
+    }
+
+    /// A field is quoted only when it must be, a quote doubled.
+    static func quoted(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return value }
+        return "\"" + value.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+
+    private static func common(_ proxy: StatsProxy, _ row: StatsRow, name: String, iid: String, sid: String)
+        -> [String: String]
+    {
+        let v = row.values
+        var f: [String: String] = [
+            "pxname": proxy.name, "svname": name, "scur": "\(v.open)", "smax": "\(v.max)", "stot": "\(v.total)",
+            "bin": "\(v.bytesIn)", "bout": "\(v.bytesOut)", "status": row.status, "pid": "1", "iid": iid,
+            "sid": sid, "mode": proxy.mode.rawValue,
+        ]
+        if let limit = row.limit { f["slim"] = "\(limit)" }
+        if proxy.mode == .http {
+            let classes = ["hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"]
+            for (i, column) in classes.enumerated() { f[column] = "\(v.responses[i])" }
+        }
+        return f
+    }
+
+    private static func frontend(_ proxy: StatsProxy, _ row: StatsRow, iid: String) -> [String: String] {
+        let v = row.values
+        var f = common(proxy, row, name: "FRONTEND", iid: iid, sid: "0")
+        f["dreq"] = "\(v.deniedRequests)"
+        f["dresp"] = "0"
+        f["ereq"] = "\(v.requestErrors)"
+        f["type"] = "0"
+        f["conn_tot"] = "\(v.total)"
+        if proxy.mode == .http { f["req_tot"] = "\(v.requests)" }
+        return f
+    }
+
+    private static func server(_ proxy: StatsProxy, _ s: StatsServer, iid: String, sid: String, now: Int)
+        -> [String: String]
+    {
+        let h = s.health
+        var f = common(proxy, s.row, name: s.name, iid: iid, sid: sid)
+        serverSide(&f, s.row, now: now)
+        f["act"] = s.backup ? "0" : "1"
+        f["bck"] = s.backup ? "1" : "0"
+        f["lastchg"] = "\(now - h.lastChange)"
+        f["type"] = "2"
+        f["addr"] = s.address
+        f["qlimit"] = ""
+        if h.checked {
+            f["chkfail"] = "\(h.failedChecks)"
+            f["chkdown"] = "\(h.downTransitions)"
+            f["downtime"] = "\(h.totalDowntime(now: now))"
+            f["check_status"] = h.checkStatus
+            f["check_code"] = h.checkCode.map { "\($0)" } ?? ""
+            f["check_duration"] = h.checkDuration.map { "\($0)" } ?? ""
+            f["check_desc"] = StatsHTML.checkDescription(h.checkStatus)
+            f["check_rise"] = "\(h.rise)"
+            f["check_fall"] = "\(h.fall)"
+            f["check_health"] = "\(h.health)"
+            f["last_chk"] = ""
+        }
+        return f
+    }
+
+    /// The columns backends and servers share: queues, errors, warnings, balancing, aborts.
+    private static func serverSide(_ f: inout [String: String], _ row: StatsRow, now: Int) {
+        let v = row.values
+        f["qcur"] = "\(row.queueCurrent)"
+        f["qmax"] = "\(row.queueMax)"
+        f["dresp"] = "0"
+        f["econ"] = "\(v.connectErrors)"
+        f["eresp"] = "\(v.responseErrors)"
+        f["wretr"] = "\(v.retries)"
+        f["wredis"] = "\(v.redispatches)"
+        f["weight"] = "\(row.weight)"
+        f["lbtot"] = "\(v.balanced)"
+        f["cli_abrt"] = "\(v.clientAborts)"
+        f["srv_abrt"] = "\(v.serverAborts)"
+        f["lastsess"] = v.lastSession == 0 ? "-1" : "\(now - v.lastSession)"
+        f["uweight"] = "\(row.weight)"
+    }
+
+    private static func backend(_ proxy: StatsProxy, _ row: StatsRow, iid: String, now: Int) -> [String: String] {
+        let v = row.values
+        var f = common(proxy, row, name: "BACKEND", iid: iid, sid: "0")
+        serverSide(&f, row, now: now)
+        f["dreq"] = "\(v.deniedRequests)"
+        f["act"] = "\(row.active)"
+        f["bck"] = "\(row.backup)"
+        f["chkdown"] = "\(row.downTransitions)"
+        f["lastchg"] = "\(row.lastChange)"
+        f["downtime"] = "\(row.downtime)"
+        f["type"] = "1"
+        f["algo"] = proxy.balance.rawValue
+        f["conn_tot"] = "\(v.total)"
+        if proxy.mode == .http { f["req_tot"] = "\(v.requests)" }
+        return f
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif

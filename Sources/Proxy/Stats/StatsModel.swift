@@ -1,0 +1,96 @@
+/// What the stats page, its CSV and `/metrics` show: one entry per proxy, read from the live counters when asked.
+struct StatsProxy: Sendable {
+    var name: String
+    var mode: ProxyMode
+    /// The frontend row (a `frontend` or `listen`), nil for a `backend`.
+    var frontend: StatsRow?
+    /// The server rows and the backend row, nil for a `frontend`.
+    var servers: [StatsServer] = []
+    var backend: StatsRow?
+    var balance: BalanceAlgorithm = .roundrobin
+}
+
+/// The counters of a frontend, backend or server row.
+struct StatsRow: Sendable {
+    var values: ProxyRuntime.Tally.Values
+    var limit: Int?
+    var queueCurrent = 0
+    var queueMax = 0
+    /// `OPEN`, `UP`, `DOWN`, `no check`, `MAINT`…
+    var status: String
+    var weight = 0
+    var active = 0
+    var backup = 0
+    /// DOWN transitions and seconds spent DOWN (backend: no server left).
+    var downTransitions = 0
+    var downtime = 0
+    /// Seconds since the last state change.
+    var lastChange = 0
+}
+
+/// A server row: its counters and its health.
+struct StatsServer: Sendable {
+    var name: String
+    var address: String
+    var row: StatsRow
+    var backup: Bool
+    var health: ServerHealth
+}
+
+/// A server's health as its checks last saw it.
+struct ServerHealth: Sendable {
+    var checked: Bool
+    var up = true
+    var disabled = false
+    /// HAProxy's check status (`L4OK`, `L4CON`, `L7OK`, `L7STS`, `L4TOUT`, `L7TOUT`, `L7RSP`), "" before the first.
+    var checkStatus = ""
+    var checkCode: Int?
+    var checkDuration: Int?
+    var failedChecks = 0
+    var downTransitions = 0
+    /// When the state last changed (seconds since the epoch) and, while DOWN, since when.
+    var lastChange: Int
+    var downSince: Int?
+    /// Seconds DOWN before the current state.
+    var downtime = 0
+    var rise: Int
+    var fall: Int
+    /// The health counter: 0 ... rise+fall-1, UP from `rise` on.
+    var health: Int
+    /// A transitional state (`UP 1/3` going down, `DOWN 1/2` going up), as the page shows it.
+    var transition: String?
+
+    init(_ server: ServerLine, now: Int) {
+        checked = server.check
+        disabled = server.disabled
+        lastChange = now
+        rise = server.rise
+        fall = server.fall
+        health = server.rise + server.fall - 1
+    }
+
+    /// The `status` column.
+    var status: String {
+        if disabled { return "MAINT" }
+        if !checked { return "no check" }
+        if let transition { return transition }
+        return up ? "UP" : "DOWN"
+    }
+
+    /// Seconds DOWN in all, up to `now`.
+    func totalDowntime(now: Int) -> Int { downtime + (downSince.map { now - $0 } ?? 0) }
+
+    /// HAProxy's check status code for one of the checker's result descriptions.
+    static func checkStatus(for description: String) -> String {
+        switch description {
+        case "Layer4 check passed": "L4OK"
+        case "Layer4 timeout": "L4TOUT"
+        case "Layer4 connection problem": "L4CON"
+        case "Layer7 check passed": "L7OK"
+        case "Layer7 wrong status": "L7STS"
+        case "Layer7 timeout": "L7TOUT"
+        case "Layer7 invalid response": "L7RSP"
+        default: "UNK"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension ProxyRuntime {
+    /// Every proxy's figures now, in the configuration's order, for the stats page and `/metrics`.
+    func statsSnapshot() -> [StatsProxy] {
+        let now = Int(time(nil))
+        var out: [StatsProxy] = []
+        for section in configuration.proxies {
+            var proxy = StatsProxy(name: section.name, mode: section.settings.mode)
+            if section.isFrontend, let frontend = frontends.first(where: { $0.section.name == section.name }) {
+                proxy.frontend = StatsRow(
+                    values: frontend.sessions.snapshot, limit: section.settings.maxconn, status: "OPEN")
+            }
+            if section.isBackend, let backend = backends.first(where: { $0.name == section.name }) {
+                proxy.balance = section.settings.balance
+                let (servers, backendQueue, serverQueues) = backend.shared.withLockedValue { s in
+                    (
+                        s.balancer.servers, s.queues.backendCount,
+                        (0..<section.servers.count).map { s.queues.count(server: $0) }
+                    )
+                }
+                let health = backend.health.withLockedValue { $0 }
+                var active = 0
+                var backup = 0
+                var weight = 0
+                for (i, line) in section.servers.enumerated() {
+                    let state = servers[i]
+                    var h = health[i]
+                    h.up = state.up
+                    h.disabled = state.disabled
+                    if state.available {
+                        if line.backup { backup += 1 } else { active += 1 }
+                        if !line.backup { weight += state.weight }
+                    }
+                    proxy.servers.append(
+                        StatsServer(
+                            name: line.name, address: line.port.map { "\(line.host):\($0)" } ?? line.host,
+                            row: StatsRow(
+                                values: backend.serverSessions[i].snapshot, limit: line.maxconn,
+                                queueCurrent: serverQueues[i], status: h.status, weight: state.weight),
+                            backup: line.backup, health: h))
+                }
+                let up = active + backup > 0 || section.servers.isEmpty
+                let downtime = health.reduce(0) { max($0, $1.totalDowntime(now: now)) }
+                proxy.backend = StatsRow(
+                    values: backend.sessions.snapshot, limit: section.settings.maxconn,
+                    queueCurrent: backendQueue, status: up ? "UP" : "DOWN", weight: weight, active: active,
+                    backup: backup, downTransitions: 0, downtime: up ? 0 : downtime,
+                    lastChange: now - (health.map(\.lastChange).max() ?? now))
+            }
+            out.append(proxy)
+        }
+        return out
+    }
+}

@@ -1,0 +1,95 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A keep-alive HTTP/1.1 origin on 127.0.0.1 built on NIOHTTP1, for the proxy's HTTP tests:
+/// - `GET /chunked`: a chunked response in three parts;
+/// - `POST /echo` (any body, either framing): `got N bytes`;
+/// - `GET /hang`: never answers; `GET /drop`: closes without answering;
+/// - anything else: `200 OK` with `origin NAME\n` and a `Content-Length`.
+/// It counts the connections it accepted (to see server-side reuse) and keeps the last request head it read.
+public final class HTTPOrigin: Sendable {
+    public let port: Int
+    public let name: String
+    private let channel: any Channel
+    private let state = NIOLockedValueBox((connections: 0, lastHead: HTTPRequestHead?.none))
+
+    public var connections: Int { state.withLockedValue { $0.connections } }
+    public var lastHead: HTTPRequestHead? { state.withLockedValue { $0.lastHead } }
+
+    public init(name: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
+        self.name = name
+        let state = self.state
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                state.withLockedValue { $0.connections += 1 }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Handler(name: name, state: state))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        self.channel = channel
+        port = channel.localAddress?.port ?? 0
+    }
+
+    public func close() async throws { try await channel.close() }
+
+    private final class Handler: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let name: String
+        let state: NIOLockedValueBox<(connections: Int, lastHead: HTTPRequestHead?)>
+        var head: HTTPRequestHead?
+        var received = 0
+
+        init(name: String, state: NIOLockedValueBox<(connections: Int, lastHead: HTTPRequestHead?)>) {
+            self.name = name
+            self.state = state
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let h):
+                head = h
+                received = 0
+                state.withLockedValue { $0.lastHead = h }
+            case .body(let b):
+                received += b.readableBytes
+            case .end:
+                guard let head else { return }
+                respond(context, head)
+            }
+        }
+
+        private func respond(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+            switch head.uri {
+            case "/hang":
+                return
+            case "/drop":
+                context.close(promise: nil)
+                return
+            case "/chunked":
+                var headers = HTTPHeaders()
+                headers.add(name: "Transfer-Encoding", value: "chunked")
+                context.write(
+                    wrapOutboundOut(.head(.init(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                for part in ["one ", "two ", "three\n"] {
+                    context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: part)))), promise: nil)
+                }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            default:
+                let text = head.uri == "/echo" ? "got \(received) bytes\n" : "origin \(name)\n"
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: "text/plain")
+                headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+                context.write(
+                    wrapOutboundOut(.head(.init(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import HAProxyLog
+import NIOCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import Proxy
+
+/// `mode http` through the proxy in this process, against NIO origins on loopback: relaying, keep-alive and
+/// server-side reuse, pipelining, bodies, the proxy's own answers (each with HAProxy's status, termination state
+/// and log fields), and the stats page.
+@Suite("HTTP mode, httplog and the stats page", .serialized)
+struct HTTPModeTests {
+    static func config(proxyPort: Int, statsPort: Int, logPort: Int, servers: [String], extra: String = "") -> String {
+        """
+        global
+            log 127.0.0.1:\(logPort) local0 info
+        defaults
+            log global
+            mode http
+            option httplog
+            retries 1
+            timeout connect 1s
+            timeout client 5s
+            timeout server 2s
+            timeout http-request 1s
+        frontend fe
+            bind 127.0.0.1:\(proxyPort)
+            default_backend be
+        backend be
+            balance roundrobin
+        \(servers.map { "    server " + $0 }.joined(separator: "\n"))
+        \(extra)
+        listen admin_stats
+            bind 127.0.0.1:\(statsPort)
+            stats uri /admin-status
+            stats auth admin:admin
+            stats refresh 5s
+        """
+    }
+
+    struct Setup {
+        let proxy: ProxyRuntime
+        let logs: LoopbackUDPReceiver
+        let port: Int
+        let statsPort: Int
+        let origins: [HTTPOrigin]
+    }
+
+    func start(origins count: Int = 2, extraServers: [String] = [], extra: String = "") async throws -> Setup {
+        var origins: [HTTPOrigin] = []
+        for i in 0..<count { origins.append(try await HTTPOrigin(name: "s\(i + 1)")) }
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let statsPort = try Peers.freePort()
+        let servers = origins.map { "\($0.name) 127.0.0.1:\($0.port)" } + extraServers
+        let c = try HAProxyConfigParser.parse(
+            text: Self.config(proxyPort: port, statsPort: statsPort, logPort: logs.port, servers: servers, extra: extra)
+        )
+        let proxy = try ProxyRuntime(configuration: c, threads: 1)
+        _ = try await proxy.start()
+        return Setup(proxy: proxy, logs: logs, port: port, statsPort: statsPort, origins: origins)
+    }
+
+    func stop(_ s: Setup) async throws {
+        try await s.proxy.stop()
+        for o in s.origins { try await o.close() }
+        try await s.logs.close()
+    }
+
+    func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func keepAliveRequestsAreBalancedRelayedAndLoggedEach() async throws {
+        let s = try await start()
+        let request = "GET /a HTTP/1.1\r\nHost: t\r\nX-Mixed-Case: V\r\n\r\n"
+        // Two requests pipelined in one write, then the client half-closes: both are answered, in order.
+        let answer = text(
+            try await blocking { [port = s.port] in
+                try Peers.exchange(port: port, Array((request + request).utf8), halfClose: true)
+            })
+        let responses = answer.components(separatedBy: "HTTP/1.1 200 OK\r\n").dropFirst()
+        #expect(responses.count == 2)
+        #expect(answer.contains("origin s1\n") && answer.contains("origin s2\n"))
+        // HAProxy's forms: lower-case names, the server's Connection header replaced, the last one says close.
+        #expect(answer.contains("content-length: 10\r\n"))
+        #expect(responses.last?.contains("connection: close\r\n") == true)
+        #expect(s.origins[0].lastHead?.headers["x-mixed-case"].first == "V")
+        for expected in ["s1", "s2"] {
+            let line = try #require(await s.logs.nextTraffic()?.line)
+            #expect(line.mode == .http && line.frontend == "fe" && line.backend == "be" && line.server == expected)
+            #expect(line.status == 200 && line.terminationState.description == "----")
+            #expect(line.requestLine == "GET /a HTTP/1.1")
+            #expect(line.requestTime >= 0 && line.queueTime == 0 && line.connectTime >= 0 && line.responseTime >= 0)
+            // HAProxy's count: 21 + "HTTP/1.1" + "200" + "OK" + names and values + body.
+            let counted = 21 + 8 + 3 + 2 + ("content-type" + "text/plain" + "content-length" + "10").count + 10
+            #expect(line.bytesRead == Int64(counted))
+        }
+        try await stop(s)
+    }
+
+    @Test func serverConnectionsAreReusedAcrossRequests() async throws {
+        let s = try await start(origins: 1)
+        for _ in 0..<5 {
+            let answer = text(
+                try await blocking { [port = s.port] in
+                    try Peers.exchange(port: port, Array("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+                })
+            #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            _ = try #require(await s.logs.nextTraffic())
+        }
+        // Five client connections, one server connection (idle in the pool between them).
+        #expect(s.origins[0].connections == 1)
+        try await stop(s)
+    }
+
+    @Test func bodiesStreamBothWaysInEitherFraming() async throws {
+        let s = try await start(origins: 1)
+        let big = String(repeating: "x", count: 200_000)
+        let sized = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \(big.utf8.count)\r\n\r\n\(big)"
+        let chunked =
+            "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n"
+        let get = "GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n"
+        let answer = text(
+            try await blocking { [port = s.port] in
+                try Peers.exchangeStreaming(port: port, Array((sized + chunked + get).utf8))
+            })
+        #expect(answer.contains("got 200000 bytes\n"))
+        #expect(answer.contains("got 8 bytes\n"))
+        // The client has shut its side: the last response says the connection closes.
+        #expect(
+            answer.contains(
+                "transfer-encoding: chunked\r\nconnection: close\r\n\r\n4\r\none \r\n4\r\ntwo \r\n6\r\nthree\n\r\n0\r\n\r\n"
+            ))
+        for _ in 0..<3 { #expect(try #require(await s.logs.nextTraffic()?.line).status == 200) }
+        try await stop(s)
+    }
+
+    /// Each kind of request the proxy answers itself: the status sent, the termination state and the log's fields
+    /// as HAProxy 2.6 logs them (captured from it for the same requests).
+    @Test(arguments: [
+        ("GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
+        ("HELLO\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
+        ("GET / HTTP/1.1\r\nHost: t\r\nNoColonHere\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
+        (
+            "GET /\(String(repeating: "u", count: 17_000)) HTTP/1.1\r\n\r\n", 414, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1",
+            "<BADREQ>"
+        ),
+        (
+            "GET / HTTP/1.1\r\nX-Big: \(String(repeating: "a", count: 17_000))\r\n\r\n", 431, "PR--", "fe/<NOSRV>",
+            "-1/-1/-1/-1", "<BADREQ>"
+        ),
+        ("GET /drop HTTP/1.1\r\nHost: t\r\n\r\n", 502, "SH--", "be/s1", "T/0/T/-1", "GET /drop HTTP/1.1"),
+        ("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n", 504, "sH--", "be/s1", "T/0/T/-1", "GET /hang HTTP/1.1"),
+    ])
+    func theProxysOwnAnswers(
+        request: String, status: Int, termination: String, route: String, timers: String, requestLine: String
+    ) async throws {
+        let s = try await start(origins: 1)
+        let answer = text(try await blocking { [port = s.port] in try Peers.exchange(port: port, Array(request.utf8)) })
+        #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "\(answer.prefix(80))")
+        let logged = try #require(await s.logs.nextTraffic())
+        let line = try #require(logged.line)
+        #expect(line.status == status)
+        #expect(line.terminationState.description == termination)
+        #expect("\(line.backend)/\(line.server)" == route)
+        let shown = [line.requestTime, line.queueTime, line.connectTime, line.responseTime].map {
+            $0 == -1 ? "-1" : $0 == 0 ? "0" : "T"
+        }
+        let expected = timers.split(separator: "/").map { $0 == "T" ? ["0", "T"] : [String($0)] }
+        #expect(zip(shown, expected).allSatisfy { $1.contains($0) }, "\(logged.datagram)")
+        #expect(line.requestLine == requestLine)
+        // The parser's refusals are logged with 0 bytes (HAProxy's count); the stream's with its own count.
+        if termination == "PR--" { #expect(line.bytesRead == 0) }
+        try await stop(s)
+    }
+
+    @Test func clientsThatStopEarlyAreLoggedAsHAProxyLogsThem() async throws {
+        let s = try await start(origins: 1)
+        // Connects and closes without a byte: `CR--`, 400 that could not be sent.
+        let fd = try Peers.connectLoopback(port: s.port, timeoutSeconds: 5)
+        close(fd)
+        var line = try #require(await s.logs.nextTraffic()?.line)
+        #expect(line.status == 400 && line.terminationState.description == "CR--" && line.requestLine == "<BADREQ>")
+        // Half a request then nothing: `timeout http-request` (1 s) answers 408, `cR--`.
+        let answer = text(
+            try await blocking { [port = s.port] in
+                try Peers.exchange(port: port, Array("GET / HTTP/1.1\r\nHost".utf8))
+            })
+        #expect(answer.hasPrefix("HTTP/1.1 408 Request Time-out\r\n"))
+        line = try #require(await s.logs.nextTraffic()?.line)
+        #expect(line.status == 408 && line.terminationState.description == "cR--" && line.totalTime >= 900)
+        try await stop(s)
+    }
+
+    @Test func noServerIs503SC() async throws {
+        let dead = try Peers.freePort()
+        let s = try await start(origins: 0, extraServers: ["dead 127.0.0.1:\(dead)"])
+        let answer = text(
+            try await blocking { [port = s.port] in
+                try Peers.exchange(port: port, Array("GET / HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
+            })
+        #expect(answer.hasPrefix("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\n"))
+        let line = try #require(await s.logs.nextTraffic()?.line)
+        #expect(line.status == 503 && line.terminationState.description == "SC--" && line.server == "dead")
+        #expect(line.retries == 1 && line.connectTime == -1 && line.bytesRead == 217)
+        try await stop(s)
+    }
+
+    @Test func theStatsPageAsksForCredentialsAndAuditsLogins() async throws {
+        let s = try await start(origins: 1)
+        func get(_ path: String, auth: String?) async throws -> String {
+            let header = auth.map { "Authorization: Basic \(Data($0.utf8).base64EncodedString())\r\n" } ?? ""
+            let request = "GET \(path) HTTP/1.1\r\nHost: t\r\n\(header)Connection: close\r\n\r\n"
+            return text(
+                try await blocking { [port = s.statsPort] in try Peers.exchange(port: port, Array(request.utf8)) })
+        }
+        let anonymous = try await get("/admin-status", auth: nil)
+        #expect(anonymous.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
+        #expect(anonymous.contains("www-authenticate: Basic realm=\"HAProxy Statistics\"\r\n"))
+        var line = try #require(await s.logs.nextTraffic()?.line)
+        #expect("\(line.frontend) \(line.backend)/\(line.server)" == "admin_stats admin_stats/<STATS>")
+        #expect(line.status == 401 && line.terminationState.description == "LR--")
+
+        let wrong = try await get("/admin-status", auth: "admin:nope")
+        #expect(wrong.hasPrefix("HTTP/1.1 401 "))
+        let refused = try #require(await s.logs.nextMessage(startingWith: "audit: "))
+        #expect(refused.contains("audit: stats login refused user=admin client=127.0.0.1 proxy=admin_stats"))
+        #expect(refused.hasPrefix("<133>"))
+
+        let page = try await get("/admin-status", auth: "admin:admin")
+        #expect(page.hasPrefix("HTTP/1.1 200 OK\r\n") && page.contains("refresh: 5\r\n"))
+        #expect(page.contains("<section class=\"px\"><h2>be<span>mode http"))
+        let granted = try #require(await s.logs.nextMessage(startingWith: "audit: "))
+        #expect(granted.contains("audit: stats login granted user=admin client=127.0.0.1 proxy=admin_stats"))
+        line = try #require(await s.logs.nextTraffic()?.line)
+        #expect(line.status == 200 && line.requestLine == "GET /admin-status HTTP/1.1")
+
+        // The CSV: HAProxy 2.6's columns in its order; one row per frontend, server and backend.
+        let csv = try await get("/admin-status;csv;norefresh", auth: "admin:admin")
+        let body = try #require(csv.components(separatedBy: "\r\n\r\n").last)
+        let rows = body.split(separator: "\n").map(String.init)
+        #expect(
+            rows.first?.hasPrefix("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,")
+                == true)
+        #expect(rows.first?.contains(",check_status,check_code,check_duration,hrsp_1xx,") == true)
+        #expect(rows.allSatisfy { $0.hasSuffix(",") })
+        #expect(
+            rows.map { $0.split(separator: ",", omittingEmptySubsequences: false).count }.allSatisfy {
+                $0 == StatsCSV.columns.count + 1
+            })
+        #expect(rows.contains { $0.hasPrefix("be,s1,") } && rows.contains { $0.hasPrefix("be,BACKEND,") })
+        #expect(rows.contains { $0.hasPrefix("fe,FRONTEND,") })
+
+        // Prometheus, haproxy_exporter's names.
+        let metrics = try await get("/metrics", auth: "admin:admin")
+        #expect(metrics.contains("haproxy_server_up{backend=\"be\",server=\"s1\"} 1"))
+        #expect(metrics.contains("haproxy_frontend_http_requests_total{frontend=\"fe\"}"))
+        try await stop(s)
+    }
+
+    @Test func basicAuthDecodingAndComparison() {
+        #expect(Base64.decode("YWRtaW46YWRtaW4=") == Array("admin:admin".utf8))
+        #expect(Base64.decode("YQ==") == Array("a".utf8))
+        #expect(Base64.decode("***") == nil)
+        #expect(StatsPage.constantTimeEqual(Array("ab".utf8), Array("ab".utf8)))
+        #expect(!StatsPage.constantTimeEqual(Array("ab".utf8), Array("abc".utf8)))
+        #expect(!StatsPage.constantTimeEqual(Array("ab".utf8), Array("ac".utf8)))
+    }
+}
