@@ -9,7 +9,7 @@
 #
 # Debian packages the build and the tests need. Their services are not started on install: the tests start
 # the peers they use (haproxy, rsyslogd, mariadbd, systemd-journald) themselves, on loopback, and stop them.
-APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate mariadb-server mariadb-client
+APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light
 SWIFT ?= swift
 # The demo's client uses bash's /dev/tcp.
 SHELL := /bin/bash

@@ -14,47 +14,12 @@ BULK_MB=${BULK_MB:-2048}
 IDLE=${IDLE:-10000}
 THREADS=${THREADS:-1}
 
-for tool in wrk nginx socat haproxy python3; do
-    command -v $tool >/dev/null || { echo "missing: $tool (apt install wrk nginx-light socat haproxy)" >&2; exit 1; }
-done
-swift build -c release --product proxy >/dev/null
-proxy=$PWD/.build/release/proxy
-work=$(mktemp -d /tmp/tollgate-proxy-bench.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# Waits until something listens on 127.0.0.1:PORT (without connecting: that would be a session).
-wait_port() {
-    for _ in $(seq 200); do [ -n "$(ss -Hltn "sport = :$1")" ] && return 0; sleep 0.05; done
-    echo "nothing listens on $1:" >&2; cat "$work"/*.err >&2; return 1
-}
+. bench/proxy-common.sh
 # Each idle client connection takes two descriptors in the proxy: IDLE is cut to what the hard limit allows.
 ulimit -n "$(ulimit -Hn)"
 max_idle=$(( ($(ulimit -n) - 1000) / 2 ))
 [ "$IDLE" -gt "$max_idle" ] && IDLE=$max_idle
-
-# Two nginx backends (one worker each) answering "ok".
-n1=$(free_port); n2=$(free_port)
-cat > "$work/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/nginx.pid;
-error_log $work/nginx.err;
-events { worker_connections 30000; }
-http {
-    access_log off;
-    keepalive_timeout 300s;
-    client_header_timeout 300s;
-    server { listen 127.0.0.1:$n1 backlog=4096; location / { return 200 "ok\n"; } }
-    server { listen 127.0.0.1:$n2 backlog=4096; location / { return 200 "ok\n"; } }
-}
-EOF
-nginx -c "$work/nginx.conf" -e "$work/nginx.err" & pids+=($!)
-logport=$(free_port)
-socat -u UDP-RECV:$logport,bind=127.0.0.1 /dev/null & pids+=($!)
 bulkport=$(free_port)
-wait_port $n1; wait_port $n2
 
 config() { # config PORT BACKEND_PORT_1 BACKEND_PORT_2
     cat <<EOF
@@ -76,12 +41,7 @@ listen web
     server n2 127.0.0.1:$3
 EOF
 }
-start() { # start NAME CONFIG → pid in $started
-    if [ "$1" = haproxy ]; then haproxy -db -f "$2" 2>>"$work/$1.err" & else "$proxy" -q -f "$2" 2>>"$work/$1.err" & fi
-    started=$!
-}
 rss_kb() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "# proxy vs HAProxy $(haproxy -v | head -1 | awk '{print $3}'), TCP mode, nbthread $THREADS, $(nproc) cores, $(date -u +%F)"
 
@@ -97,7 +57,7 @@ for round in $(seq "$ROUNDS"); do
         out=$(wrk -t1 -c50 -d${SECONDS_PER_RUN}s --latency -H "Connection: close" "http://127.0.0.1:$port/")
         kill $pid; wait $pid 2>/dev/null || true
         rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-        lat=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+        lat=$(p99_of <<<"$out")
         errs=$(awk '/Socket errors|Non-2xx/ {print}' <<<"$out" | tr '\n' ' ')
         echo "round $round $name: $rps conn/s, p99 $lat ms ${errs}"
         cps[$name]+="$rps "; p99[$name]+="$lat "

@@ -1,5 +1,6 @@
 import Foundation
 import HAProxyLog
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -165,5 +166,23 @@ extension LoopbackUDPReceiver {
             if let colon = text.range(of: "]: "), text[colon.upperBound...].hasPrefix(prefix) { return text }
         }
         return nil
+    }
+}
+
+extension LoopbackUDPReceiver {
+    /// The next datagram if one comes within `seconds`, else nil. The wait is not cancelled (a cancelled wait would
+    /// end the stream): after a nil the receiver must not be read again, only closed (which ends the wait).
+    public func next(within seconds: Double) async -> [UInt8]? {
+        let box = NIOLockedValueBox<(done: Bool, value: [UInt8]?)>((false, nil))
+        Task {
+            let value = await self.next()
+            box.withLockedValue { $0 = (true, value) }
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if let result = box.withLockedValue({ $0.done ? $0 : nil }) { return result.value }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return box.withLockedValue { $0.value }
     }
 }

@@ -1,12 +1,24 @@
 /// The answers the proxy gives itself, as HAProxy 2.6 sends them (captured from it): a page refused while the
 /// request was read (400, 408) goes out as written, with `Connection: close`, and is logged with 0 bytes; one
-/// produced by the stream (502, 503, 504) goes through its HTTP layer (lower-case names, no `connection`), and is
-/// logged with the size HAProxy counts for it.
+/// produced by the stream (502, 503, 504) goes through its HTTP layer (lower-case names, the client's connection
+/// kept unless it closes, then `connection: close` last), and is logged with the size HAProxy counts for it.
 enum HTTPErrorPages {
     struct Page {
+        /// The page with the connection kept open (for a parser page: as it is always sent).
         let bytes: [UInt8]
         /// The log's `%B` for this page.
         let logged: Int64
+        /// A stream page may leave the client's connection open; a parser page always closes it.
+        let keepsConnection: Bool
+
+        /// The page as sent: a stream page that closes the connection says so in a last header.
+        func bytes(closing: Bool) -> [UInt8] {
+            guard closing, keepsConnection, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else {
+                return bytes
+            }
+            return Array(bytes[..<end.lowerBound]) + Array("\r\nconnection: close".utf8)
+                + Array(bytes[end.lowerBound...])
+        }
     }
 
     private static func body(_ code: Int, _ reason: String, _ text: String) -> String {
@@ -19,7 +31,7 @@ enum HTTPErrorPages {
         let head =
             "HTTP/1.1 \(code) \(reason)\r\nContent-length: \(body.utf8.count)\r\nCache-Control: no-cache\r\n"
             + "Connection: close\r\nContent-Type: text/html\r\n\r\n"
-        return Page(bytes: Array((head + body).utf8), logged: 0)
+        return Page(bytes: Array((head + body).utf8), logged: 0, keepsConnection: false)
     }
 
     /// A page of the stream: lower-case header names, and HAProxy counts three bytes more than it sends.
@@ -29,7 +41,7 @@ enum HTTPErrorPages {
             "HTTP/1.1 \(code) \(reason)\r\ncontent-length: \(body.utf8.count)\r\ncache-control: no-cache\r\n"
             + "content-type: text/html\r\n\r\n"
         let bytes = Array((head + body).utf8)
-        return Page(bytes: bytes, logged: Int64(bytes.count + 3))
+        return Page(bytes: bytes, logged: Int64(bytes.count + 3), keepsConnection: true)
     }
 
     static let badRequest = parserPage(400, "Bad request", "Your browser sent an invalid request.")

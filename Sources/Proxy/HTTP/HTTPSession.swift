@@ -210,6 +210,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         // header is not passed on.
         exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
         exchange.forwardHead.headers.remove(name: "connection")
+        if !exchange.forwardHead.version.atLeast11 {
+            // As HAProxy: an HTTP/1.0 request asks the server to keep the connection (the proxy's own).
+            exchange.forwardHead.headers.add(name: "connection", value: "keep-alive")
+        }
         backend.sessions.opened()
         if head.headers.hasToken("100-continue", in: "expect") {
             // Answered here: the body follows to whichever server is chosen.
@@ -439,15 +443,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             if exchange.closeDelimited || !exchange.clientKeepAlive { closing = true }
             var buffer = context.channel.allocator.buffer(capacity: 256)
             exchange.countedBytes = HTTPHeadWriter.response(
-                head, into: &buffer,
-                connection: closing || (clientDone && waiting.isEmpty)
-                    ? "close" : exchange.head.version.atLeast11 ? nil : "keep-alive")
+                head, into: &buffer, connection: HTTPSession.connectionHeader(exchange))
             context.write(wrapOutboundOut(buffer), promise: nil)
         case .body(let body):
             exchange.countedBytes += Int64(body.readableBytes)
             if exchange.chunked {
                 var framed = context.channel.allocator.buffer(capacity: body.readableBytes + 16)
-                framed.writeString(String(body.readableBytes, radix: 16))
+                framed.writeString(String(body.readableBytes, radix: 16, uppercase: true))
                 framed.writeString("\r\n")
                 context.write(wrapOutboundOut(framed), promise: nil)
                 context.write(wrapOutboundOut(body), promise: nil)
@@ -459,6 +461,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             }
         case .end:
             if exchange.chunked {
+                // HAProxy counts one byte more for a chunked body (its end-of-message marker).
+                exchange.countedBytes += 1
                 var last = context.channel.allocator.buffer(capacity: 5)
                 last.writeString("0\r\n\r\n")
                 context.write(wrapOutboundOut(last), promise: nil)
@@ -476,6 +480,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     }
 
     func flushToClient() { context?.flush() }
+
+    /// The `connection` header HAProxy writes last in a response: `close` when the client asked for it (or the
+    /// response ends with the connection), `keep-alive` for an HTTP/1.0 client keeping it, none otherwise. A client
+    /// that only shut its side down is not told.
+    static func connectionHeader(_ exchange: Exchange) -> String? {
+        if !exchange.clientKeepAlive || exchange.closeDelimited { return "close" }
+        return exchange.head.version.atLeast11 ? nil : "keep-alive"
+    }
 
     /// The server's connection closed while an exchange used it.
     func serverClosed(_ connection: HTTPServerConnection, error: Bool) {
@@ -564,15 +576,22 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         }
         if let status {
             let page = HTTPErrorPages.page(status)
-            var buffer = context.channel.allocator.buffer(capacity: page.bytes.count)
-            buffer.writeBytes(page.bytes)
+            // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full keeps its
+            // connection.
+            let keep =
+                page.keepsConnection && exchange.clientKeepAlive && exchange.requestDone && !closing
+                && !(clientDone && waiting.isEmpty)
+            if !keep { closing = true }
+            let bytes = page.bytes(closing: !exchange.clientKeepAlive)
+            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             exchange.loggedBytes = page.logged
         } else {
+            closing = true
             exchange.loggedBytes = 0
         }
         exchange.status = logStatus ?? status ?? -1
-        closing = true
         finish(exchange)
     }
 
@@ -694,6 +713,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             serverConnections: serverTally?.open ?? 0, retries: max(0, exchange.attempts - 1),
             redispatched: exchange.redispatched, serverQueue: exchange.serverQueue,
             backendQueue: exchange.backendQueue, requestLine: exchange.requestLine)
+        // `option dontlognull`: a connection that never sent a byte (a probe, a scanner) is not logged, even as the
+        // error it ends in (HAProxy's HTTP layer drops it before its log).
+        if exchange.headersAt == nil && meter.bytesIn == 0 && frontend.section.settings.option("dontlognull") {
+            return
+        }
         frontend.logTraffic(record)
     }
 

@@ -1,0 +1,140 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The same HTTP configuration and the same requests through Debian's HAProxy 2.6 and through `proxy`, to a real
+/// nginx: the httplog lines must be the same apart from pids, client ports, dates and timers.
+@Suite("proxy's httplog beside real HAProxy's", .serialized)
+struct HTTPVersusHAProxyTests {
+    /// An httplog line with what differs between two runs blanked: the pid, the client port, the dates and the
+    /// timers' values (their -1s stay: which phases happened must be the same).
+    static func normalized(_ datagram: String) -> String {
+        var words = ProxyVersusHAProxyTests.normalized(datagram).split(separator: " ").map(String.init)
+        // <134>MMM DD HH:MM:SS haproxy[PID]: ip:PORT [DATE] fe be/srv TR/Tw/Tc/Tr/Ta status bytes …
+        if words.count > 8 {
+            words[8] = words[8].split(separator: "/").map { $0 == "-1" ? "-1" : "T" }.joined(separator: "/")
+        }
+        return words.joined(separator: " ")
+    }
+
+    @Test func httplogLinesEqualHAProxys() async throws {
+        let dir = try TemporaryDirectory(prefix: "http-vs-haproxy")
+        let nginx = try Nginx(in: dir)
+        defer { nginx.stop() }
+        let logs = try await LoopbackUDPReceiver()
+        let dead = try Peers.freePort()
+        func config(_ ports: [Int]) -> String {
+            """
+            global
+                log 127.0.0.1:\(logs.port) local0 info
+            defaults
+                log global
+                mode http
+                option httplog
+                option dontlognull
+                retries 1
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+                timeout http-request 2s
+            frontend fe
+                bind 127.0.0.1:\(ports[0])
+                default_backend web
+            backend web
+                balance roundrobin
+                server n1 127.0.0.1:\(nginx.port)
+                server n2 127.0.0.1:\(nginx.port)
+            frontend fe_dead
+                bind 127.0.0.1:\(ports[1])
+                default_backend dead
+            backend dead
+                server d1 127.0.0.1:\(dead)
+            frontend fe_nosrv
+                bind 127.0.0.1:\(ports[2])
+
+            """
+        }
+        let haproxy = try Peers.find("haproxy")
+        let theirPorts = try (0..<3).map { _ in try Peers.freePort() }
+        let ourPorts = try (0..<3).map { _ in try Peers.freePort() }
+        try config(theirPorts).write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
+        try config(ourPorts).write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
+        let theirs = try RunningPeer(haproxy, ["-db", "-f", dir.file("haproxy.cfg")], logPath: dir.file("haproxy.out"))
+        let ours = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
+        defer {
+            theirs.stop()
+            ours.stop()
+        }
+        #expect(Peers.waitUntil(seconds: 10) { (theirPorts + ourPorts).allSatisfy { Peers.isListening(port: $0) } })
+        try await Task.sleep(for: .milliseconds(500))
+
+        // Each exchange on its own connection, one at a time (the counts in a line depend on what else is open); the
+        // client half-closes after its requests.
+        let exchanges: [(frontend: Int, request: String, lines: Int, halfClose: Bool)] = [
+            (0, "GET /index.html HTTP/1.1\r\nHost: t\r\nUser-Agent: Test/1.0\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "HEAD /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /index.html HTTP/1.0\r\n\r\n", 1, true),
+            (0, "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 1, true),
+            (
+                0,
+                "POST /post HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                1, true
+            ),
+            // Two requests in one write (pipelined), the second closing: two lines. (Not half-closed: HAProxy drops a
+            // pipelined request when the client's end of input comes before it is served.)
+            (
+                0,
+                "GET /index.html HTTP/1.1\r\nHost: t\r\n\r\nGET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                2, false
+            ),
+            // Refused requests, sent without shutting the client's side (HAProxy reports a refused request that
+            // arrives with the end of its input as `CR` or `PR`, as it reads one or the other first).
+            (0, "GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 1, false),
+            (0, "NOT HTTP AT ALL\r\n\r\n", 1, false),
+            (1, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
+            (2, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
+        ]
+        var lines: [[String]] = []
+        var answers: [[String]] = []
+        for ports in [theirPorts, ourPorts] {
+            var got: [String] = []
+            var received: [String] = []
+            for exchange in exchanges {
+                let port = ports[exchange.frontend]
+                let answer = try await blocking {
+                    try Peers.exchange(port: port, Array(exchange.request.utf8), halfClose: exchange.halfClose)
+                }
+                received.append(Self.withoutDates(String(decoding: answer, as: UTF8.self)))
+                var wanted = exchange.lines
+                while wanted > 0 {
+                    guard let datagram = await logs.next(within: 10) else {
+                        Issue.record("no log line from port \(port) for \(exchange.request.debugDescription)")
+                        try await logs.close()
+                        return
+                    }
+                    let text = String(decoding: datagram, as: UTF8.self)
+                    guard text.contains("]: 127.0.0.1:") else { continue }
+                    got.append(Self.normalized(text))
+                    wanted -= 1
+                }
+            }
+            lines.append(got)
+            answers.append(received)
+        }
+        let (their, our) = (lines[0], lines[1])
+        #expect(their.count == exchanges.map(\.lines).reduce(0, +))
+        #expect(
+            our == their,
+            "\nours:\n\(our.joined(separator: "\n"))\ntheirs:\n\(their.joined(separator: "\n"))")
+        // What the clients received is the same too (nginx's Date header aside).
+        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        try await logs.close()
+    }
+
+    static func withoutDates(_ response: String) -> String {
+        response.split(separator: "\r\n", omittingEmptySubsequences: false)
+            .filter { !$0.lowercased().hasPrefix("date: ") }.joined(separator: "\r\n")
+    }
+}
