@@ -78,7 +78,8 @@ demo: build
 	cp demo-run/sink.pid demo-run/sink.pid.kept; \
 	.build/debug/tollgate-demo --output demo-run/haproxy.log --sink 127.0.0.1:$(DEMO_PORT); status=$$?; \
 	echo; echo "==> the proxy itself: proxy -f demo-run/haproxy.cfg (mycat_servers on 127.0.0.1:13307, two demo backends, proxy check-agent on 48700)"; \
-	.build/debug/tollgate-demo --backends 18066,18067 > demo-run/backends.log 2>&1 & backends=$$!; \
+	.build/debug/tollgate-demo --backends 18066,18067 --http-backends 18081,18082 > demo-run/backends.log 2>&1 & \
+	  backends=$$!; \
 	.build/debug/proxy check-agent --listen 127.0.0.1:48700 --probe tcp://127.0.0.1:18066 \
 	  > demo-run/agent.log 2>&1 & agent=$$!; \
 	.build/debug/proxy -f demo-run/haproxy.cfg -p demo-run/proxy.pid 2> demo-run/proxy.log & \
@@ -88,6 +89,23 @@ demo: build
 	  exec 3<>/dev/tcp/127.0.0.1/13307 && printf 'SELECT %s;' $$n >&3 && \
 	  echo "   client sent 'SELECT $$n;', got back '$$(timeout 2 head -c 9 <&3)'"; exec 3<&-; \
 	done; \
+	echo; echo "==> HTTP through the web listener (mode http, httplog): 4 requests, then the stats page"; \
+	for path in / /index.html / /missing; do \
+	  exec 3<>/dev/tcp/127.0.0.1/18080 && printf 'GET %s HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n' $$path >&3 && \
+	  echo "   GET $$path -> $$(timeout 2 cat <&3 | tr -d '\r' | awk 'NR==1 {s=$$0} /^$$/ {b=1; next} b {print s " | " $$0; exit}')"; \
+	  exec 3<&-; \
+	done; \
+	echo "   stats page: http://127.0.0.1:48800/admin-status (user admin, password admin; ;csv for CSV, /metrics for Prometheus)"; \
+	exec 3<>/dev/tcp/127.0.0.1/48800 && printf 'GET /admin-status HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n' >&3 && \
+	  echo "   without credentials: $$(timeout 2 head -n1 <&3 | tr -d '\r')"; exec 3<&-; \
+	exec 3<>/dev/tcp/127.0.0.1/48800 && \
+	  printf 'GET /admin-status HTTP/1.1\r\nHost: demo\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n' \
+	    "$$(printf admin:guess | base64)" >&3 && \
+	  echo "   wrong password:      $$(timeout 2 head -n1 <&3 | tr -d '\r')"; exec 3<&-; \
+	exec 3<>/dev/tcp/127.0.0.1/48800 && \
+	  printf 'GET /admin-status;csv HTTP/1.1\r\nHost: demo\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n' \
+	    "$$(printf admin:admin | base64)" >&3 && \
+	  timeout 2 cat <&3 | tr -d '\r' | awk '/^$$/ {b=1; next} b' | cut -d, -f1,2,5,8,18,37 | sed 's/^/   csv: /'; exec 3<&-; \
 	sleep 0.5; kill $$(cat demo-run/proxy.pid) $$backends $$agent 2>/dev/null; sleep 0.3; \
 	sleep 0.3; kill $$(cat demo-run/sink.pid); \
 	for i in $$(seq 50); do [ -e demo-run/sink.pid ] || break; sleep 0.1; done; \
@@ -105,6 +123,11 @@ demo: build
 	@echo
 	@echo "==> logquery servers demo-run/root/var/log/haproxy.log"
 	@.build/debug/logquery servers demo-run/root/var/log/haproxy.log
+	@echo
+	@echo "==> the proxy's HTTP lines and stats-page accesses: logquery lines --backend web --backend admin_stats"
+	@.build/debug/logquery lines --backend web --backend admin_stats demo-run/root/var/log/haproxy.log
+	@echo "==> logquery status --backend web"
+	@.build/debug/logquery status --backend web demo-run/root/var/log/haproxy.log
 	@echo
 	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (lines)"
 	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/root/var/log/haproxy.log

@@ -16,7 +16,7 @@ config() { # config PORT
     cat <<EOF
 global
     log 127.0.0.1:$logport local0 info
-    maxconn 20000
+    maxconn 5000
     nbthread $THREADS
 defaults
     log global

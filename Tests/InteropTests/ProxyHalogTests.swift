@@ -101,4 +101,103 @@ struct ProxyHalogTests {
         #expect(rows.filter { $0.contains(",proxy-started,") }.count == 4, "\(rows)")
         try await echo.close()
     }
+
+    /// HTTP mode: a known mix of requests through the proxy, its httplog lines filed by the sink, and halog's
+    /// per-server (-srv), per-status (-st) and percentile (-pct) reports give the counts the mix implies.
+    @Test func halogReportsTheProxysHTTPLines() async throws {
+        let halog = try Peers.find("halog")
+        let dir = try TemporaryDirectory(prefix: "proxy-halog-http")
+        try """
+        module(load="imudp")
+        input(type="imudp" address="127.0.0.1" port="0")
+        $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+        local0.* \(dir.file("haproxy.log"))
+        & stop
+        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (sink, logPort) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
+        defer { sink.stop() }
+        let a = try await HTTPOrigin(name: "a")
+        let b = try await HTTPOrigin(name: "b")
+        let ports = try (0..<3).map { _ in try Peers.freePort() }
+        let dead = try Peers.freePort()
+        try """
+        global
+            log 127.0.0.1:\(logPort) local0 info
+        defaults
+            log global
+            mode http
+            option httplog
+            retries 1
+            timeout connect 1s
+            timeout client 5s
+            timeout server 5s
+        listen web
+            bind 127.0.0.1:\(ports[0])
+            balance roundrobin
+            server a 127.0.0.1:\(a.port)
+            server b 127.0.0.1:\(b.port)
+        listen gone
+            bind 127.0.0.1:\(ports[1])
+            server dead 127.0.0.1:\(dead)
+        listen admin_stats
+            bind 127.0.0.1:\(ports[2])
+            stats uri /admin-status
+            stats auth admin:admin
+        """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
+        defer { proxy.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { proxy.output.contains("listening on") })
+        @Sendable func get(_ port: Int, _ path: String) throws {
+            _ = try Peers.exchange(
+                port: port, Array("GET \(path) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))
+        }
+        // The mix: 20 answered (10 by each server), 4 dropped by the servers (502, 2 each), 3 with no server
+        // reachable (503), 2 stats-page requests without credentials (401).
+        try await blocking {
+            for _ in 0..<20 { try get(ports[0], "/") }
+            for _ in 0..<4 { try get(ports[0], "/drop") }
+            for _ in 0..<3 { try get(ports[1], "/") }
+            for _ in 0..<2 { try get(ports[2], "/admin-status") }
+        }
+        let file = dir.file("haproxy.log")
+        func traffic() -> Data {
+            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            return Data(
+                text.split(separator: "\n").filter { $0.contains("]: 127.0.0.1:") }.map { $0 + "\n" }.joined().utf8)
+        }
+        #expect(
+            Peers.waitUntil(seconds: 10) {
+                String(decoding: traffic(), as: UTF8.self).split(separator: "\n").count >= 29
+            })
+        // Every line is an HTTP line to halog: -H -v lets none through, with no parsing error.
+        let checked = try Peers.run(halog, ["-H", "-v"], stdin: traffic())
+        #expect(checked.stdout.isEmpty)
+        #expect(String(decoding: checked.stderr, as: UTF8.self).contains("29 lines in, 0 lines out, 0 parsing errors"))
+        // -st: the statuses of the mix.
+        let statuses = String(decoding: try Peers.run(halog, ["-st", "-q"], stdin: traffic()).stdout, as: UTF8.self)
+        let counts = Dictionary(
+            uniqueKeysWithValues: statuses.split(separator: "\n").compactMap { row -> (String, Int)? in
+                let f = row.split(separator: " ")
+                guard f.count == 2, let n = Int(f[1]) else { return nil }
+                return (String(f[0]), n)
+            })
+        #expect(counts == ["200": 20, "401": 2, "502": 4, "503": 3], "\(statuses)")
+        // -srv: per server, the requests and the 2xx/5xx among them.
+        let servers = String(decoding: try Peers.run(halog, ["-srv", "-q"], stdin: traffic()).stdout, as: UTF8.self)
+        func row(_ name: String) -> [String] {
+            servers.split(separator: "\n").first { $0.hasPrefix(name + " ") }?.split(separator: " ").map(String.init)
+                ?? []
+        }
+        // Columns: name 1xx 2xx 3xx 4xx 5xx other tot_req req_ok pct_ok avg_ct avg_rt.
+        #expect(row("web/a").dropFirst().prefix(7) == ["0", "10", "0", "0", "2", "0", "12"], "\(servers)")
+        #expect(row("web/b").dropFirst().prefix(7) == ["0", "10", "0", "0", "2", "0", "12"], "\(servers)")
+        #expect(row("gone/dead").dropFirst().prefix(7) == ["0", "0", "0", "0", "3", "0", "3"], "\(servers)")
+        // -pct: the percentile table covers the lines with every timer set (halog leaves out those with a -1): the 20
+        // answered and the 2 stats-page ones.
+        let percentiles = try Peers.run(halog, ["-pct", "-q"], stdin: traffic())
+        let last = String(decoding: percentiles.stdout, as: UTF8.self).split(separator: "\n").last ?? ""
+        #expect(last.hasPrefix("100.0 22 "), "\(String(decoding: percentiles.stdout, as: UTF8.self))")
+        try await a.close()
+        try await b.close()
+    }
 }

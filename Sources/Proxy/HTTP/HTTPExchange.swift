@@ -48,7 +48,6 @@ final class Exchange {
     var reused = false
     var connectedAt: NIODeadline?
     var serverCounted = false
-    var serverIdle = IdleTimer(timeout: nil)
 
     var responseHead: HTTPResponseHead?
     var responseAt: NIODeadline?

@@ -24,13 +24,16 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private var context: ChannelHandlerContext?
     /// The request being served.
     private var exchange: Exchange?
-    /// Parts of later (pipelined) requests, served when their turn comes.
+    /// Parts of later (pipelined) requests, served when their turn comes; reading stops at `waitingLimit` of them.
     private var waiting = CircularBuffer<HTTPServerRequestPart>()
+    static let waitingLimit = 16
     private var readPending = false
     /// Requests served on this connection so far.
     private var served = 0
     /// `timeout http-request` / `http-keep-alive` while waiting for a request.
-    private var requestTimer: Scheduled<Void>?
+    private let requestTimer = IdleTimer(timeout: nil)
+    /// `timeout server` while an exchange waits on its server.
+    private let serverIdle: IdleTimer
     /// `timeout client` while an exchange waits on the client.
     private let clientIdle: IdleTimer
     private var closing = false
@@ -49,6 +52,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         self.client = client
         meter = HTTPWireMeter(headLimit: frontend.bufferLimits.maxHeaderListSize)
         clientIdle = IdleTimer(timeout: frontend.clientTimeout)
+        serverIdle = IdleTimer(timeout: frontend.backend?.serverTimeout)
     }
 
     var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
@@ -104,16 +108,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// http-request) between requests.
     private func awaitRequest(first: Bool) {
         meter.expectRequest()
-        requestTimer?.cancel()
         let settings = frontend.section.settings.timeouts
         let timeout =
             first
             ? (settings.httpRequest ?? settings.client)
             : (settings.httpKeepAlive ?? settings.httpRequest ?? settings.client)
-        guard let amount = ProxyRuntime.amount(timeout), let context else { return }
-        requestTimer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [self] in
-            requestTimer = nil
-            requestTimedOut(idle: !first)
+        guard let amount = ProxyRuntime.amount(timeout), let context else { return requestTimer.stop() }
+        requestTimer.start(on: context.eventLoop, timeout: amount) { [weak self] in
+            self?.requestTimedOut(idle: !first)
         }
     }
 
@@ -172,8 +174,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     /// A request's head arrived: the stats page, a refusal, or a server.
     private func start(_ head: HTTPRequestHead) {
-        requestTimer?.cancel()
-        requestTimer = nil
+        requestTimer.stop()
         meter.headReceived()
         let exchange = Exchange(head: head, meter: meter, frontend: frontend, client: client)
         self.exchange = exchange
@@ -181,7 +182,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         frontend.sessions.update { $0.requests += 1 }
         if let context {
             // `timeout client`: the client stops sending its body, or stops reading the response.
-            clientIdle.arm(on: context.eventLoop, excused: { [weak self] in self?.clientIsBusy ?? true }) {
+            clientIdle.start(on: context.eventLoop, excused: { [weak self] in self?.clientIsBusy ?? true }) {
                 [weak self, weak exchange] in
                 guard let self, let exchange, self.exchange === exchange, !exchange.logged else { return }
                 self.clientTimedOut(exchange)
@@ -328,7 +329,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
                 channel.eventLoop.makeCompletedFuture {
                     let (_, _, connection) = bound.value
                     let operations = channel.pipeline.syncOperations
-                    try operations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+                    // The headers sent were parsed (and so checked) on the client's side already.
+                    try operations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
                     try operations.addHandler(connection)
                 }
             }
@@ -366,7 +369,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         exchange.requestSent = true
         if exchange.requestDone { connection.send(.end(nil), flush: false) }
         connection.flush()
-        exchange.serverIdle = IdleTimer(timeout: exchange.backend?.serverTimeout)
         armServerTimeout(exchange)
         resumeClientReads()
     }
@@ -386,7 +388,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private func armServerTimeout(_ exchange: Exchange) {
         guard let context else { return }
         // A server that waits because the client does not read its response is not timed out.
-        exchange.serverIdle.arm(on: context.eventLoop, excused: { [weak self] in !(self?.clientCanTakeMore ?? true) }) {
+        serverIdle.start(on: context.eventLoop, excused: { [weak self] in !(self?.clientCanTakeMore ?? true) }) {
             [weak self, weak exchange] in
             guard let self, let exchange, self.exchange === exchange, !exchange.logged else { return }
             self.serverTimedOut(exchange)
@@ -422,7 +424,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     func serverSent(_ part: HTTPClientResponsePart, on connection: HTTPServerConnection) {
         guard let exchange, exchange.connection === connection, let context else { return }
-        exchange.serverIdle.touch()
+        serverIdle.touch()
         switch part {
         case .head(let head):
             exchange.responseHead = head
@@ -541,8 +543,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     }
 
     private var mayRead: Bool {
-        guard let exchange else { return waiting.isEmpty }
-        if exchange.requestDone { return false }
+        // Between requests and while a complete request is served, reading goes on (a keep-alive client's next
+        // request, or its close, is seen without asking the kernel again), up to a few pipelined parts.
+        guard let exchange else { return waiting.count < HTTPSession.waitingLimit }
+        if exchange.requestDone { return waiting.count < HTTPSession.waitingLimit }
         guard let connection = exchange.connection else { return exchange.body.isEmpty }
         return connection.isWritable
     }
@@ -627,8 +631,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private func finish(_ exchange: Exchange) {
         guard !exchange.logged else { return }
         exchange.logged = true
-        exchange.serverIdle.cancel()
-        clientIdle.cancel()
+        serverIdle.stop()
+        clientIdle.stop()
         exchange.queueTimer?.cancel()
         if let ticket = exchange.ticket, let backend = exchange.backend {
             _ = backend.withdraw(ticket)
@@ -773,9 +777,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private func clientGone() {
         guard !ended else { return }
         ended = true
-        requestTimer?.cancel()
-        requestTimer = nil
+        requestTimer.cancel()
         clientIdle.cancel()
+        serverIdle.cancel()
         if let exchange, !exchange.logged {
             exchange.termination = TerminationState(cause: 0x43, phase: exchange.phase)
             if let connection = exchange.connection {
@@ -810,43 +814,70 @@ protocol ClientSession: AnyObject {
     func admit(paused: Bool)
 }
 
-/// An inactivity timer (`timeout client`, `timeout server`): `touch` only notes the time; when the timer fires
-/// before the side has been idle for the whole timeout it waits for the rest, and `stillWaiting` may postpone it
-/// (a side that is idle only because the other one does not read is not at fault).
+/// A timeout of the session (`timeout http-request`, `client`, `server`), armed and disarmed for each request
+/// without a system call or an allocation: the scheduled check stays in place and, when it fires, looks at where
+/// the session is. `touch` notes activity (the timeout counts from the last); `excused` may postpone the expiry (a
+/// side that is idle only because the other does not read is not at fault). A new deadline earlier than the
+/// scheduled check moves the check.
 final class IdleTimer {
-    let timeout: TimeAmount?
+    private var timeout: TimeAmount?
     private var lastActivity = NIODeadline.now()
     private var task: Scheduled<Void>?
+    private var scheduledFor = NIODeadline.distantFuture
+    private var active = false
+    private var excused: () -> Bool = { false }
+    private var expired: () -> Void = {}
 
     init(timeout: TimeAmount?) { self.timeout = timeout }
 
-    func touch() { if timeout != nil { lastActivity = .now() } }
+    func touch() { if active { lastActivity = .now() } }
 
+    /// Starts the timeout now (with `timeout`, or the one given at creation).
+    func start(
+        on loop: any EventLoop, timeout: TimeAmount? = nil, excused: @escaping () -> Bool = { false },
+        _ expired: @escaping () -> Void
+    ) {
+        if let timeout { self.timeout = timeout }
+        guard let current = self.timeout else { return }
+        active = true
+        lastActivity = .now()
+        self.excused = excused
+        self.expired = expired
+        let due = lastActivity + current
+        if task != nil && scheduledFor <= due { return }
+        task?.cancel()
+        schedule(on: loop, at: due)
+    }
+
+    /// Stops the timeout (the scheduled check stays and finds nothing to do).
+    func stop() {
+        active = false
+        excused = { false }
+        expired = {}
+    }
+
+    /// Stops the timeout and its scheduled check (the session ends).
     func cancel() {
+        stop()
         task?.cancel()
         task = nil
     }
 
-    func arm(on loop: any EventLoop, excused: @escaping () -> Bool = { false }, _ expired: @escaping () -> Void) {
-        guard let timeout else { return }
-        lastActivity = .now()
-        schedule(on: loop, at: lastActivity + timeout, excused: excused, expired)
-    }
-
-    private func schedule(
-        on loop: any EventLoop, at deadline: NIODeadline, excused: @escaping () -> Bool,
-        _ expired: @escaping () -> Void
-    ) {
+    private func schedule(on loop: any EventLoop, at deadline: NIODeadline) {
+        scheduledFor = deadline
         task = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard let timeout else { return }
+            task = nil
+            scheduledFor = .distantFuture
+            guard active, let timeout else { return }
             let due = lastActivity + timeout
-            if due > .now() { return schedule(on: loop, at: due, excused: excused, expired) }
+            if due > .now() { return schedule(on: loop, at: due) }
             if excused() {
                 lastActivity = .now()
-                return schedule(on: loop, at: lastActivity + timeout, excused: excused, expired)
+                return schedule(on: loop, at: lastActivity + timeout)
             }
-            task = nil
-            expired()
+            let action = expired
+            stop()
+            action()
         }
     }
 }

@@ -116,8 +116,24 @@ enum HTTPHeadWriter {
 }
 
 extension HTTPHeaders {
-    /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token`, case-insensitively.
+    /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token` (lower case),
+    /// case-insensitively, without building strings: it runs for each request and response.
     func hasToken(_ token: String, in name: String) -> Bool {
-        self[canonicalForm: name].contains { $0.lowercased() == token }
+        for (field, value) in self where HTTPHeaders.equalsIgnoringCase(field, name) {
+            for item in value.utf8.split(separator: UInt8(ascii: ",")) {
+                let trimmed = item.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
+                if trimmed.count == token.utf8.count
+                    && zip(trimmed.reversed(), token.utf8).allSatisfy({ ($0 | 0x20) == $1 })
+                {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    /// ASCII case-insensitive equality, `b` in lower case.
+    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { ($0 | 0x20) == $1 }
     }
 }
