@@ -15,7 +15,7 @@ SWIFT ?= swift
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build test demo bench release install manpages install-files uninstall clean
+.PHONY: help deps build test demo screenshot bench release install manpages install-files uninstall clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -64,6 +64,34 @@ test: deps
 
 DEMO_PORT ?= 5514
 
+# The stats page in a browser: the demo's proxy and backends, a little traffic, the page fetched with the demo's
+# credentials and rendered by headless Chromium (apt install chromium) into docs/stats-page.png (desktop) and
+# docs/stats-page-phone.png.
+screenshot: build
+	@command -v chromium >/dev/null || { echo "make screenshot needs chromium (apt install chromium)"; exit 1; }
+	@rm -rf demo-run && mkdir -p demo-run
+	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/' conf/demo/haproxy.cfg > demo-run/haproxy.cfg
+	@.build/debug/tollgate-demo --backends 18066,18067 --http-backends 18081,18082 > demo-run/backends.log 2>&1 & \
+	  backends=$$!; \
+	.build/debug/proxy check-agent --listen 127.0.0.1:48700 --probe tcp://127.0.0.1:18066 \
+	  > demo-run/agent.log 2>&1 & agent=$$!; \
+	.build/debug/proxy -f demo-run/haproxy.cfg -p demo-run/proxy.pid 2> demo-run/proxy.log & \
+	sleep 2.5; \
+	for n in $$(seq 12); do \
+	  exec 3<>/dev/tcp/127.0.0.1/18080 && printf 'GET / HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n' >&3 && \
+	    timeout 2 cat <&3 > /dev/null; exec 3<&-; \
+	done; \
+	exec 3<>/dev/tcp/127.0.0.1/18800 && \
+	  printf 'GET /admin-status;norefresh HTTP/1.1\r\nHost: demo\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n' \
+	    "$$(printf admin:admin | base64)" >&3 && \
+	  timeout 2 cat <&3 | awk 'b {print} /^\r?$$/ {b=1}' > demo-run/stats.html; exec 3<&-; \
+	kill $$(cat demo-run/proxy.pid) $$backends $$agent 2>/dev/null; \
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1500,760 \
+	  --screenshot=$(CURDIR)/docs/stats-page.png file://$(CURDIR)/demo-run/stats.html 2>/dev/null; \
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=412,900 \
+	  --screenshot=$(CURDIR)/docs/stats-page-phone.png file://$(CURDIR)/demo-run/stats.html 2>/dev/null; \
+	ls -l docs/stats-page.png docs/stats-page-phone.png
+
 demo: build
 	@rm -rf demo-run && mkdir -p demo-run
 	@sed 's/port="5514"/port="$(DEMO_PORT)"/' conf/demo/rsyslog.conf > demo-run/rsyslog.conf
@@ -95,14 +123,14 @@ demo: build
 	  echo "   GET $$path -> $$(timeout 2 cat <&3 | tr -d '\r' | awk 'NR==1 {s=$$0} /^$$/ {b=1; next} b {print s " | " $$0; exit}')"; \
 	  exec 3<&-; \
 	done; \
-	echo "   stats page: http://127.0.0.1:48800/admin-status (user admin, password admin; ;csv for CSV, /metrics for Prometheus)"; \
-	exec 3<>/dev/tcp/127.0.0.1/48800 && printf 'GET /admin-status HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n' >&3 && \
+	echo "   stats page: http://127.0.0.1:18800/admin-status (user admin, password admin; ;csv for CSV, /metrics for Prometheus)"; \
+	exec 3<>/dev/tcp/127.0.0.1/18800 && printf 'GET /admin-status HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n' >&3 && \
 	  echo "   without credentials: $$(timeout 2 head -n1 <&3 | tr -d '\r')"; exec 3<&-; \
-	exec 3<>/dev/tcp/127.0.0.1/48800 && \
+	exec 3<>/dev/tcp/127.0.0.1/18800 && \
 	  printf 'GET /admin-status HTTP/1.1\r\nHost: demo\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n' \
 	    "$$(printf admin:guess | base64)" >&3 && \
 	  echo "   wrong password:      $$(timeout 2 head -n1 <&3 | tr -d '\r')"; exec 3<&-; \
-	exec 3<>/dev/tcp/127.0.0.1/48800 && \
+	exec 3<>/dev/tcp/127.0.0.1/18800 && \
 	  printf 'GET /admin-status;csv HTTP/1.1\r\nHost: demo\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n' \
 	    "$$(printf admin:admin | base64)" >&3 && \
 	  timeout 2 cat <&3 | tr -d '\r' | awk '/^$$/ {b=1; next} b' | cut -d, -f1,2,5,8,18,37 | sed 's/^/   csv: /'; exec 3<&-; \

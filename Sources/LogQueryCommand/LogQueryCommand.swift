@@ -361,7 +361,7 @@ struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Server state changes, health checks and proxy start/stop messages, in order.",
         discussion: """
-            --audit keeps what changes the gate: the proxy's audit lines (audit: start, stop, soft-stop, \
+            --audit keeps what changes the gate: the proxy's audit lines (audit: start, stop, soft-stop, stats logins, \
             takeover, with the configuration's SHA-256), proxies started and stopped, servers going DOWN, UP or \
             into maintenance and backends left without a server; health-check results are left out.
             """)

@@ -7,6 +7,7 @@ import NIOPosix
 /// - `GET /chunked`: a chunked response in three parts;
 /// - `POST /echo` (any body, either framing): `got N bytes`;
 /// - `GET /hang`: never answers; `GET /drop`: closes without answering;
+/// - `GET /missing`: `404 Not Found`;
 /// - anything else: `200 OK` with `origin NAME\n` and a `Content-Length`.
 /// It counts the connections it accepted (to see server-side reuse) and keeps the last request head it read.
 public final class HTTPOrigin: Sendable {
@@ -18,7 +19,9 @@ public final class HTTPOrigin: Sendable {
     public var connections: Int { state.withLockedValue { $0.connections } }
     public var lastHead: HTTPRequestHead? { state.withLockedValue { $0.lastHead } }
 
-    public init(name: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
+    public init(
+        name: String, port requested: Int = 0, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
         self.name = name
         let state = self.state
         let channel = try await ServerBootstrap(group: group)
@@ -30,7 +33,7 @@ public final class HTTPOrigin: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Handler(name: name, state: state))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: requested).get()
         self.channel = channel
         port = channel.localAddress?.port ?? 0
     }

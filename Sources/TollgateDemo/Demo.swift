@@ -29,10 +29,13 @@ struct TollgateDemo: ParsableCommand {
     @Option(help: "Instead: run the demo's backends (echo servers) on these 127.0.0.1 ports, comma-separated.")
     var backends: String?
 
+    @Option(help: "With --backends: also run HTTP origins (keep-alive HTTP/1.1) on these 127.0.0.1 ports.")
+    var httpBackends: String?
+
     mutating func run() throws {
-        if let backends {
+        if backends != nil || httpBackends != nil {
             let ports = { (text: String?) in (text ?? "").split(separator: ",").compactMap { Int($0) } }
-            try DemoBackends.run(backends: ports(backends))
+            try DemoBackends.run(backends: ports(backends), http: ports(httpBackends))
         }
         let receiver = try DemoReceiver()
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: receiver.port))

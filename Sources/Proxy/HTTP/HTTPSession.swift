@@ -24,10 +24,16 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private var context: ChannelHandlerContext?
     /// The request being served.
     private var exchange: Exchange?
+    /// `option httpclose`: each response closes the client's connection and the server's; `option
+    /// http-server-close`: the server's only (on the frontend or the backend, as HAProxy reads them).
+    private let closesBothSides: Bool
+    private let closesServerSide: Bool
     /// Parts of later (pipelined) requests, served when their turn comes; reading stops at `waitingLimit` of them.
     private var waiting = CircularBuffer<HTTPServerRequestPart>()
     static let waitingLimit = 16
     private var readPending = false
+    /// The client's bytes already counted in the stats.
+    private var countedIn: Int64 = 0
     /// Requests served on this connection so far.
     private var served = 0
     /// `timeout http-request` / `http-keep-alive` while waiting for a request.
@@ -52,6 +58,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         self.client = client
         meter = HTTPWireMeter(headLimit: frontend.bufferLimits.maxHeaderListSize)
         clientIdle = IdleTimer(timeout: frontend.clientTimeout)
+        func option(_ name: String) -> Bool {
+            frontend.section.settings.option(name) || (frontend.backend?.section.settings.option(name) ?? false)
+        }
+        closesBothSides = option("httpclose")
+        closesServerSide = option("http-server-close") || closesBothSides
         serverIdle = IdleTimer(timeout: frontend.backend?.serverTimeout)
     }
 
@@ -87,6 +98,23 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // The timers' actions, made once per connection (they find the exchange in progress when they fire).
+        requestTimer.expired = { [weak self] in
+            guard let self else { return }
+            requestTimedOut(idle: served > 0)
+        }
+        // `timeout client`: the client stops sending its body, or stops reading the response.
+        clientIdle.excused = { [weak self] in self?.clientIsBusy ?? true }
+        clientIdle.expired = { [weak self] in
+            guard let self, let exchange, !exchange.logged else { return }
+            clientTimedOut(exchange)
+        }
+        // `timeout server`; a server that waits because the client does not read its response is not timed out.
+        serverIdle.excused = { [weak self] in !(self?.clientCanTakeMore ?? true) }
+        serverIdle.expired = { [weak self] in
+            guard let self, let exchange, !exchange.logged else { return }
+            serverTimedOut(exchange)
+        }
         awaitRequest(first: true)
     }
 
@@ -114,9 +142,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             ? (settings.httpRequest ?? settings.client)
             : (settings.httpKeepAlive ?? settings.httpRequest ?? settings.client)
         guard let amount = ProxyRuntime.amount(timeout), let context else { return requestTimer.stop() }
-        requestTimer.start(on: context.eventLoop, timeout: amount) { [weak self] in
-            self?.requestTimedOut(idle: !first)
-        }
+        requestTimer.start(on: context.eventLoop, timeout: amount)
     }
 
     /// No complete request in time: `cR`, a 408 if anything was received (HAProxy logs the silent kind with 0
@@ -180,14 +206,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         self.exchange = exchange
         served += 1
         frontend.sessions.update { $0.requests += 1 }
-        if let context {
-            // `timeout client`: the client stops sending its body, or stops reading the response.
-            clientIdle.start(on: context.eventLoop, excused: { [weak self] in self?.clientIsBusy ?? true }) {
-                [weak self, weak exchange] in
-                guard let self, let exchange, self.exchange === exchange, !exchange.logged else { return }
-                self.clientTimedOut(exchange)
-            }
-        }
+        if let context { clientIdle.start(on: context.eventLoop) }
         // HAProxy refuses a `#` in the request target (a fragment is never sent on the wire).
         if head.uri.utf8.contains(UInt8(ascii: "#")) {
             return refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
@@ -387,12 +406,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// `timeout server` while waiting for the response (or for more of it).
     private func armServerTimeout(_ exchange: Exchange) {
         guard let context else { return }
-        // A server that waits because the client does not read its response is not timed out.
-        serverIdle.start(on: context.eventLoop, excused: { [weak self] in !(self?.clientCanTakeMore ?? true) }) {
-            [weak self, weak exchange] in
-            guard let self, let exchange, self.exchange === exchange, !exchange.logged else { return }
-            self.serverTimedOut(exchange)
-        }
+        serverIdle.start(on: context.eventLoop)
     }
 
     /// Whether the client side is doing its part: not waiting on the client (the request is complete, nothing to
@@ -442,10 +456,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
                 && (head.version.atLeast11
                     ? !head.headers.hasToken("close", in: "connection")
                     : head.headers.hasToken("keep-alive", in: "connection"))
-            if exchange.closeDelimited || !exchange.clientKeepAlive { closing = true }
+            if exchange.closeDelimited || !exchange.clientKeepAlive || closesBothSides { closing = true }
             var buffer = context.channel.allocator.buffer(capacity: 256)
             exchange.countedBytes = HTTPHeadWriter.response(
-                head, into: &buffer, connection: HTTPSession.connectionHeader(exchange))
+                head, into: &buffer, connection: connectionHeader(exchange))
             context.write(wrapOutboundOut(buffer), promise: nil)
         case .body(let body):
             exchange.countedBytes += Int64(body.readableBytes)
@@ -472,7 +486,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             context.flush()
             exchange.connection = nil
             connection.owner = nil
-            if exchange.serverKeepAlive && exchange.requestDone, let backend = exchange.backend {
+            if exchange.serverKeepAlive && exchange.requestDone && !closesServerSide, let backend = exchange.backend {
                 backend.pool.give(connection, on: context.eventLoop)
             } else {
                 connection.close()
@@ -486,8 +500,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// The `connection` header HAProxy writes last in a response: `close` when the client asked for it (or the
     /// response ends with the connection), `keep-alive` for an HTTP/1.0 client keeping it, none otherwise. A client
     /// that only shut its side down is not told.
-    static func connectionHeader(_ exchange: Exchange) -> String? {
-        if !exchange.clientKeepAlive || exchange.closeDelimited { return "close" }
+    private func connectionHeader(_ exchange: Exchange) -> String? {
+        if !exchange.clientKeepAlive || exchange.closeDelimited || closesBothSides { return "close" }
         return exchange.head.version.atLeast11 ? nil : "keep-alive"
     }
 
@@ -695,11 +709,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             responseTime = exchange.responseAt == nil ? -1 : ms(exchange.connectedAt, exchange.responseAt)
         }
         let status = exchange.status
+        // The stats' `bin`: what the client sent since the previous exchange was logged (heads and bodies).
+        let bytesIn = meter.bytesIn - countedIn
+        countedIn = meter.bytesIn
         let tallies = [frontend.sessions, backend?.sessions, serverTally].compactMap { $0 }
         for tally in tallies {
             tally.update {
                 $0.bytesOut += bytesOut
-                $0.bytesIn += exchange.requestBytes
+                $0.bytesIn += bytesIn
                 if status > 0 { $0.count(status: status) }
             }
         }
@@ -825,24 +842,20 @@ final class IdleTimer {
     private var task: Scheduled<Void>?
     private var scheduledFor = NIODeadline.distantFuture
     private var active = false
-    private var excused: () -> Bool = { false }
-    private var expired: () -> Void = {}
+    /// Set once by the session (not per request: no closure is made per request).
+    var excused: () -> Bool = { false }
+    var expired: () -> Void = {}
 
     init(timeout: TimeAmount?) { self.timeout = timeout }
 
     func touch() { if active { lastActivity = .now() } }
 
     /// Starts the timeout now (with `timeout`, or the one given at creation).
-    func start(
-        on loop: any EventLoop, timeout: TimeAmount? = nil, excused: @escaping () -> Bool = { false },
-        _ expired: @escaping () -> Void
-    ) {
+    func start(on loop: any EventLoop, timeout: TimeAmount? = nil) {
         if let timeout { self.timeout = timeout }
         guard let current = self.timeout else { return }
         active = true
         lastActivity = .now()
-        self.excused = excused
-        self.expired = expired
         let due = lastActivity + current
         if task != nil && scheduledFor <= due { return }
         task?.cancel()
@@ -850,17 +863,15 @@ final class IdleTimer {
     }
 
     /// Stops the timeout (the scheduled check stays and finds nothing to do).
-    func stop() {
-        active = false
-        excused = { false }
-        expired = {}
-    }
+    func stop() { active = false }
 
-    /// Stops the timeout and its scheduled check (the session ends).
+    /// Stops the timeout and its scheduled check, and lets go of the session (it ends).
     func cancel() {
         stop()
         task?.cancel()
         task = nil
+        excused = { false }
+        expired = {}
     }
 
     private func schedule(on loop: any EventLoop, at deadline: NIODeadline) {
@@ -875,9 +886,8 @@ final class IdleTimer {
                 lastActivity = .now()
                 return schedule(on: loop, at: lastActivity + timeout)
             }
-            let action = expired
             stop()
-            action()
+            expired()
         }
     }
 }

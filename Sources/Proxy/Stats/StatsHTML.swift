@@ -7,7 +7,7 @@
 /// The stats page as HTML: one table per proxy (frontend row, server rows, backend row) with HAProxy's column
 /// groups — queue, sessions, bytes, denied, errors, warnings, server — and its status colours (UP green, DOWN
 /// red, going up or down orange, NOLB/MAINT grey, backup servers blue). It fits a phone: the tables scroll
-/// sideways inside the page.
+/// sideways inside the page with the names kept in view, and each server's status shows beside its name.
 enum StatsHTML {
     struct Context {
         var uri: String
@@ -49,6 +49,12 @@ enum StatsHTML {
             tr.maint td.s,tr.nocheck td.s{background:#e4e6eb}
             tr.bck td.n{color:#1d4ed8}
             .legend span{display:inline-block;padding:1px 8px;margin-right:6px;border-radius:3px}
+            td.n,th.n{position:sticky;left:0;background:#fff;z-index:1}
+            tr.fe td.n,tr.be td.n{background:#eef3ff}
+            .mb{display:none;margin-left:6px;padding:0 5px;border-radius:3px;font-size:11px;font-weight:600}
+            tr.up .mb{background:#c9f2cf}tr.down .mb{background:#ffc9c9}tr.going .mb{background:#ffe2b0}
+            tr.maint .mb,tr.nocheck .mb{background:#e4e6eb}
+            @media (max-width:700px){.mb{display:inline-block}}
             </style></head><body>
             <header><h1>Statistics Report\(c.version.map { " &mdash; Tollgate " + escape($0) } ?? "")</h1>
             <p>\(c.node.map { "node " + escape($0) + " &middot; " } ?? "")\(c.description.map { escape($0) + " &middot; " } ?? "")uptime \(duration(c.uptime))\(c.refresh.map { " &middot; refresh every \($0) s" } ?? "")</p></header>
@@ -98,7 +104,9 @@ enum StatsHTML {
             let h = s.health
             var classes = [statusClass(h)]
             if s.backup { classes.append("bck") }
-            out += "<tr class=\"\(classes.joined(separator: " "))\"><td class=\"n\">\(escape(s.name))</td>"
+            // On a phone the status also shows beside the name (the status column is off to the right).
+            out += "<tr class=\"\(classes.joined(separator: " "))\"><td class=\"n\">\(escape(s.name))"
+            out += "<span class=\"mb\">\(escape(h.status))</span></td>"
             out += cells([n(s.row.queueCurrent), n(s.row.queueMax), ""], first: true)
             out += cells([n(v.open), n(v.max), s.row.limit.map(n) ?? "", n(v.total), n(v.balanced)], first: true)
             out += cells([bytes(v.bytesIn), bytes(v.bytesOut)], first: true)

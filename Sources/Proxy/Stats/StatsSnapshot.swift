@@ -44,10 +44,12 @@ extension ProxyRuntime {
                                 queueCurrent: serverQueues[i], status: h.status, weight: state.weight),
                             backup: line.backup, health: h))
                 }
+                var values = backend.sessions.snapshot
+                values.balanced = proxy.servers.reduce(0) { $0 + $1.row.values.balanced }
                 let up = active + backup > 0 || section.servers.isEmpty
                 let downtime = health.reduce(0) { max($0, $1.totalDowntime(now: now)) }
                 proxy.backend = StatsRow(
-                    values: backend.sessions.snapshot, limit: section.settings.maxconn,
+                    values: values, limit: section.settings.maxconn,
                     queueCurrent: backendQueue, status: up ? "UP" : "DOWN", weight: weight, active: active,
                     backup: backup, downTransitions: 0, downtime: up ? 0 : downtime,
                     lastChange: now - (health.map(\.lastChange).max() ?? now))
