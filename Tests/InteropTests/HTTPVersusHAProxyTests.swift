@@ -39,7 +39,15 @@ struct HTTPVersusHAProxyTests {
                 timeout http-request 2s
             frontend fe
                 bind 127.0.0.1:\(ports[0])
+                capture request header User-Agent len 8
+                capture response header Content-Type len 20
+                acl api path_beg -i /API
+                http-request deny if { path_beg /forbidden }
+                http-request set-header X-From tollgate
+                use_backend api if api
                 default_backend web
+            backend api
+                server a1 127.0.0.1:\(nginx.port)
             backend web
                 balance roundrobin
                 server n1 127.0.0.1:\(nginx.port)
@@ -74,6 +82,8 @@ struct HTTPVersusHAProxyTests {
         let exchanges: [(frontend: Int, request: String, lines: Int, halfClose: Bool)] = [
             (0, "GET /index.html HTTP/1.1\r\nHost: t\r\nUser-Agent: Test/1.0\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /api/v1 HTTP/1.1\r\nHost: t\r\nUser-Agent: curl/7.88.1\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /forbidden HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
             (0, "HEAD /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /index.html HTTP/1.0\r\n\r\n", 1, true),
             (0, "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", 1, true),

@@ -187,7 +187,9 @@ struct ConfigTests {
                     option forwardfor
                     option http-use-htx
                     acl api path_beg /api
+                    acl odd path_reg ^/x
                     use_backend b if api
+                    http-request redirect location /
                     default_backend b
                 backend b
                     server s 10.0.0.1:80 check send-proxy slowstart 10s
@@ -199,10 +201,10 @@ struct ConfigTests {
                 "4: section 'userlist' is not supported by this build and is ignored.",
                 "7: bind options 'ssl crt /etc/x.pem' are not supported by this build and are ignored.",
                 "9: 'option http-use-htx' is not supported by this build and is ignored.",
-                "10: 'acl' is not supported by this build and is ignored.",
-                "11: 'use_backend' is not supported by this build and is ignored.",
-                "14: 'server s' : 'send-proxy' is not supported by this build and is ignored.",
-                "14: 'server s' : 'slowstart' is not supported by this build and is ignored.",
+                "11: ACL criterion 'path_reg' is not supported by this build: the rule using it never matches.",
+                "13: 'http-request redirect' is not supported by this build and is ignored.",
+                "16: 'server s' : 'send-proxy' is not supported by this build and is ignored.",
+                "16: 'server s' : 'slowstart' is not supported by this build and is ignored.",
             ])
         #expect(c.proxy(named: "b")?.servers.first?.check == true)
     }

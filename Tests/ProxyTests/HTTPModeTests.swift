@@ -271,3 +271,89 @@ struct HTTPModeTests {
         #expect(!StatsPage.constantTimeEqual(Array("ab".utf8), Array("ac".utf8)))
     }
 }
+
+/// `acl`, `use_backend`, `http-request` and `capture` in HTTP mode: read from the configuration (mistakes named
+/// with their line) and carried out on requests.
+@Suite("HTTP rules: acl, use_backend, http-request, capture", .serialized)
+struct HTTPRulesTests {
+    @Test func rulesRouteRewriteDenyAndCapture() async throws {
+        let web = try await HTTPOrigin(name: "web")
+        let api = try await HTTPOrigin(name: "api")
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                defaults
+                    mode http
+                    log global
+                    option httplog
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                frontend fe
+                    bind 127.0.0.1:\(port)
+                    capture request header Host len 4
+                    capture response header Content-Type len 40
+                    acl is_api path_beg /api
+                    acl from_test hdr(x-client) -i Test
+                    http-request deny deny_status 403 if { path_end .bak } or from_test !is_api
+                    http-request set-header X-Tollgate yes
+                    http-request del-header X-Secret
+                    use_backend be_api if is_api
+                    default_backend be_web
+                backend be_web
+                    server web 127.0.0.1:\(web.port)
+                backend be_api
+                    server api 127.0.0.1:\(api.port)
+                """)
+        let proxy = try ProxyRuntime(configuration: c, threads: 1)
+        _ = try await proxy.start()
+        func get(_ path: String, _ headers: String = "") async throws -> String {
+            let request = "GET \(path) HTTP/1.1\r\nHost: example.org\r\n\(headers)Connection: close\r\n\r\n"
+            return String(
+                decoding: try await blocking { try Peers.exchange(port: port, Array(request.utf8)) }, as: UTF8.self)
+        }
+        #expect(try await get("/api/users", "X-Secret: s\r\n").hasSuffix("origin api\n"))
+        #expect(api.lastHead?.headers["x-tollgate"] == ["yes"] && api.lastHead?.headers["x-secret"] == [])
+        var line = try #require(await logs.nextTraffic()?.line)
+        #expect(line.backend == "be_api" && line.server == "api")
+        #expect(line.requestHeaders == ["exam"] && line.responseHeaders == ["text/plain"])
+        #expect(try await get("/index.html").hasSuffix("origin web\n"))
+        line = try #require(await logs.nextTraffic()?.line)
+        #expect(line.backend == "be_web")
+        // Denied: by an inline ACL, and by a named ACL (case-insensitive) combined with a negated one.
+        for (path, headers) in [("/site.bak", ""), ("/index.html", "X-Client: TEST\r\n")] {
+            #expect(try await get(path, headers).hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
+            line = try #require(await logs.nextTraffic()?.line)
+            #expect(line.status == 403 && line.terminationState.description == "PR--" && line.server == "<NOSRV>")
+            #expect(line.backend == "fe" && line.bytesRead == 192)
+        }
+        #expect(try await get("/api/x", "X-Client: test\r\n").hasSuffix("origin api\n"))
+        try await proxy.stop()
+        try await web.close()
+        try await api.close()
+        try await logs.close()
+    }
+
+    @Test(arguments: [
+        ("    use_backend nowhere if { path_beg /x }", "unable to find required use_backend: 'nowhere'."),
+        ("    use_backend be if unknown_acl", "no such ACL : 'unknown_acl'."),
+        ("    use_backend be when x", "expected 'if' or 'unless' followed by a condition, got 'when'."),
+        (
+            "    capture request header Host",
+            "'capture' expects 'request header NAME len N' or 'response header NAME len N'."
+        ),
+    ])
+    func mistakesAreNamedWithTheirLine(line: String, message: String) {
+        let text = "defaults\n    mode http\nfrontend fe\n    bind :8080\n\(line)\n    default_backend be\nbackend be\n"
+        do {
+            _ = try HAProxyConfigParser.parse(text: text)
+            Issue.record("accepted: \(line)")
+        } catch {
+            #expect(error.alerts.first?.location.line == 5, "\(error)")
+            #expect(error.alerts.first?.message == message, "\(error)")
+        }
+    }
+}

@@ -289,7 +289,38 @@ public struct HAProxyConfigParser {
             stats(args, at, &p.stats)
         case "description":
             break
-        case "use_backend", "acl", "capture", "http-request", "http-response", "tcp-request", "tcp-response",
+        case "acl":
+            guard p.isFrontend else { return warn(at, "'acl' in backend '\(p.name)' is not used by this build.") }
+            guard args.count >= 2, let test = aclTest(Array(args.dropFirst()), at) else {
+                return alert(at, "'acl' expects a name, a criterion and values.")
+            }
+            p.rules.acls[args[0], default: []].append(test)
+        case "use_backend":
+            guard p.isFrontend else {
+                return warn(at, "'use_backend' ignored because backend '\(p.name)' has no frontend capability.")
+            }
+            guard let name = args.first else { return alert(at, "'use_backend' expects a backend name.") }
+            guard let condition = ruleCondition(Array(args.dropFirst()), at, p.rules) else { return }
+            p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at))
+        case "http-request":
+            guard p.isFrontend else {
+                return warn(at, "'http-request' in backend '\(p.name)' is not carried out by this build.")
+            }
+            httpRequestRule(args, at, &p.rules)
+        case "capture":
+            guard p.isFrontend else { return alert(at, "'capture' not allowed in backend '\(p.name)'.") }
+            guard args.count == 5, args[1] == "header", args[3] == "len", let length = Int(args[4]), length > 0,
+                args[0] == "request" || args[0] == "response"
+            else {
+                return alert(at, "'capture' expects 'request header NAME len N' or 'response header NAME len N'.")
+            }
+            let capture = HeaderCapture(name: args[2], length: length)
+            if args[0] == "request" {
+                p.rules.requestCaptures.append(capture)
+            } else {
+                p.rules.responseCaptures.append(capture)
+            }
+        case "http-response", "tcp-request", "tcp-response",
             "errorfile", "redirect", "fullconn", "hash-type", "cookie", "monitor-uri":
             warn(at, "'\(keyword)' is not supported by this build and is ignored.")
         default:
@@ -406,6 +437,123 @@ public struct HAProxyConfigParser {
         default:
             alert(at, "'stats' : unknown stats parameter '\(what)'.")
         }
+    }
+
+    // MARK: HTTP rules
+
+    /// `CRITERION[(HEADER)] [-i] VALUE…`.
+    private mutating func aclTest(_ words: [String], _ at: ConfigLocation) -> ACLTest? {
+        guard let first = words.first else { return nil }
+        var criterion = first
+        var header: String?
+        if let open = first.firstIndex(of: "("), first.hasSuffix(")") {
+            criterion = String(first[..<open])
+            header = String(first[first.index(after: open)..<first.index(before: first.endIndex)]).lowercased()
+        }
+        guard ACLTest.criteria.contains(criterion), criterion.hasPrefix("hdr") == (header != nil) else {
+            warn(at, "ACL criterion '\(first)' is not supported by this build: the rule using it never matches.")
+            return ACLTest(criterion: "never", header: nil, caseInsensitive: false, values: [])
+        }
+        var rest = Array(words.dropFirst())
+        var insensitive = false
+        while let flag = rest.first, flag.hasPrefix("-"), flag != "-" {
+            if flag == "-i" {
+                insensitive = true
+            } else if flag == "--" {
+                rest.removeFirst()
+                break
+            } else {
+                warn(at, "ACL flag '\(flag)' is not supported by this build and is ignored.")
+            }
+            rest.removeFirst()
+        }
+        guard !rest.isEmpty else { return nil }
+        return ACLTest(
+            criterion: criterion, header: header, caseInsensitive: insensitive,
+            values: insensitive ? rest.map { $0.lowercased() } : rest)
+    }
+
+    /// Nothing (no condition), or `if|unless TERMS`; nil after an alert.
+    private mutating func ruleCondition(_ words: [String], _ at: ConfigLocation, _ rules: HTTPRules)
+        -> (value: RuleCondition?, Void)?
+    {
+        guard let keyword = words.first else { return (nil, ()) }
+        guard keyword == "if" || keyword == "unless" else {
+            alert(at, "expected 'if' or 'unless' followed by a condition, got '\(keyword)'.")
+            return nil
+        }
+        var alternatives: [[RuleCondition.Term]] = [[]]
+        var i = 1
+        while i < words.count {
+            var word = words[i]
+            if word == "or" || word == "||" {
+                alternatives.append([])
+                i += 1
+                continue
+            }
+            var negated = false
+            if word.hasPrefix("!") {
+                negated = true
+                word.removeFirst()
+                if word.isEmpty {
+                    i += 1
+                    guard i < words.count else { break }
+                    word = words[i]
+                }
+            }
+            if word == "{" {
+                guard let close = words[i...].firstIndex(of: "}"), let test = aclTest(Array(words[(i + 1)..<close]), at)
+                else {
+                    alert(at, "an anonymous ACL ('{ … }') needs a criterion and a value, and a closing '}'.")
+                    return nil
+                }
+                alternatives[alternatives.count - 1].append(.init(negated: negated, tests: [test]))
+                i = close + 1
+                continue
+            }
+            guard let tests = rules.acls[word] else {
+                alert(at, "no such ACL : '\(word)'.")
+                return nil
+            }
+            alternatives[alternatives.count - 1].append(.init(negated: negated, tests: tests))
+            i += 1
+        }
+        guard alternatives.allSatisfy({ !$0.isEmpty }) else {
+            alert(at, "a condition is missing after 'if', 'unless' or 'or'.")
+            return nil
+        }
+        return (RuleCondition(unless: keyword == "unless", alternatives: alternatives), ())
+    }
+
+    private mutating func httpRequestRule(_ args: [String], _ at: ConfigLocation, _ rules: inout HTTPRules) {
+        guard let verb = args.first else { return alert(at, "'http-request' expects an action.") }
+        let action: HTTPRequestRule.Action
+        var rest: [String]
+        switch verb {
+        case "set-header", "add-header":
+            guard args.count >= 3 else { return alert(at, "'http-request \(verb)' expects a name and a value.") }
+            if args[2].contains("%[") || args[2].contains("%") && args[2] != "%" {
+                warn(at, "'http-request \(verb)': log-format values are not evaluated by this build; sent as written.")
+            }
+            action = verb == "set-header" ? .setHeader(args[1], args[2]) : .addHeader(args[1], args[2])
+            rest = Array(args.dropFirst(3))
+        case "del-header":
+            guard args.count >= 2 else { return alert(at, "'http-request del-header' expects a name.") }
+            action = .delHeader(args[1])
+            rest = Array(args.dropFirst(2))
+        case "deny":
+            rest = Array(args.dropFirst())
+            var status = 403
+            if rest.first == "deny_status", rest.count >= 2, let n = Int(rest[1]) {
+                status = n
+                rest.removeFirst(2)
+            }
+            action = .deny(status: status)
+        default:
+            return warn(at, "'http-request \(verb)' is not supported by this build and is ignored.")
+        }
+        guard let condition = ruleCondition(rest, at, rules) else { return }
+        rules.requestRules.append(HTTPRequestRule(action: action, condition: condition.value))
     }
 
     // MARK: Values
@@ -662,6 +810,10 @@ public struct HAProxyConfigParser {
             {
                 alert(
                     p.location, "\(p.kind.rawValue) '\(p.name)' : unable to find required default_backend: '\(name)'.")
+            }
+            for rule in p.rules.backendRules
+            where !configuration.proxies.contains(where: { $0.name == rule.backend && $0.isBackend }) {
+                alert(rule.location, "unable to find required use_backend: '\(rule.backend)'.")
             }
             if p.isFrontend && p.binds.isEmpty {
                 alert(

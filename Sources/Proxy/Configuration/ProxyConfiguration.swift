@@ -160,6 +160,8 @@ public struct ProxySection: Hashable, Sendable {
     public var servers: [ServerLine] = []
     public var defaultBackend: String?
     public var stats = StatsSettings()
+    /// `acl`, `use_backend`, `http-request`, `capture`.
+    public var rules = HTTPRules()
     public var location: ConfigLocation
 
     public var isFrontend: Bool { kind != .backend }
@@ -218,4 +220,64 @@ public struct ProxyConfiguration: Sendable {
     public init() {}
 
     public func proxy(named name: String) -> ProxySection? { proxies.first { $0.name == name } }
+}
+
+/// One ACL test (`acl NAME CRITERION [-i] VALUE…`, or written inline between `{ }`): HTTP criteria on the request
+/// line and headers.
+public struct ACLTest: Hashable, Sendable {
+    /// `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`, `hdr_beg`, `hdr_end`, `hdr_sub`.
+    public var criterion: String
+    /// The header name of the `hdr*` criteria.
+    public var header: String?
+    public var caseInsensitive: Bool
+    public var values: [String]
+
+    public static let criteria: Set<String> = [
+        "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub",
+    ]
+}
+
+/// `if|unless A B or !C { path_beg /x }`: alternatives (`or`) of terms that must all hold.
+public struct RuleCondition: Hashable, Sendable {
+    public struct Term: Hashable, Sendable {
+        public var negated: Bool
+        /// The tests of a named ACL (any may match) or the one inline test.
+        public var tests: [ACLTest]
+    }
+    public var unless: Bool
+    public var alternatives: [[Term]]
+}
+
+/// `use_backend NAME [if|unless …]`.
+public struct BackendRule: Hashable, Sendable {
+    public var backend: String
+    public var condition: RuleCondition?
+    public var location: ConfigLocation
+}
+
+/// `http-request set-header|add-header|del-header|deny …  [if|unless …]`.
+public struct HTTPRequestRule: Hashable, Sendable {
+    public enum Action: Hashable, Sendable {
+        case setHeader(String, String)
+        case addHeader(String, String)
+        case delHeader(String)
+        case deny(status: Int)
+    }
+    public var action: Action
+    public var condition: RuleCondition?
+}
+
+/// `capture request|response header NAME len N`.
+public struct HeaderCapture: Hashable, Sendable {
+    public var name: String
+    public var length: Int
+}
+
+/// The HTTP rules of a frontend or listen section.
+public struct HTTPRules: Hashable, Sendable {
+    public var acls: [String: [ACLTest]] = [:]
+    public var backendRules: [BackendRule] = []
+    public var requestRules: [HTTPRequestRule] = []
+    public var requestCaptures: [HeaderCapture] = []
+    public var responseCaptures: [HeaderCapture] = []
 }

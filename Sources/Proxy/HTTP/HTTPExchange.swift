@@ -58,6 +58,9 @@ final class Exchange {
     var closeDelimited = false
     var serverKeepAlive = false
     var statsAnswered = false
+    /// `capture request|response header` values, nil until taken.
+    var requestCaptures: [String]?
+    var responseCaptures: [String]?
     /// The log shows no timer before the response (a refused request, a frontend without a backend).
     var requestTimeUnknown = false
     /// The log's `%B` when the proxy answered itself (HAProxy's own count for its pages).

@@ -216,7 +216,28 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             exchange.serverName = HAProxyLogRecord.statsServer
             return serveStats(stats, head)
         }
-        guard let backend = frontend.backend else {
+        let rules = frontend.section.rules
+        let path = head.path
+        if !rules.requestCaptures.isEmpty {
+            exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
+        }
+        // `http-request` rules, in order: a deny answers here (`PR--`, HAProxy's 403 page).
+        for rule in rules.requestRules where rule.condition.holds(head, path: path) {
+            switch rule.action {
+            case .deny(let status):
+                exchange.termination = TerminationState(cause: 0x50, phase: 0x52)  // PR
+                frontend.sessions.update { $0.deniedRequests += 1 }
+                return respondLocally(status: status)
+            case .setHeader(let name, let value):
+                exchange.forwardHead.headers.replaceOrAdd(name: name, value: value)
+            case .addHeader(let name, let value):
+                exchange.forwardHead.headers.add(name: name, value: value)
+            case .delHeader(let name):
+                exchange.forwardHead.headers.remove(name: name)
+            }
+        }
+        let chosen = frontend.routes.first { $0.condition.holds(head, path: path) }?.backend ?? frontend.backend
+        guard let backend = chosen else {
             // As HAProxy 2.6 logs it: no timer at all, not even the request's.
             exchange.requestTimeUnknown = true
             exchange.termination = TerminationState(cause: 0x53, phase: 0x43)  // SC: no server
@@ -406,7 +427,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// `timeout server` while waiting for the response (or for more of it).
     private func armServerTimeout(_ exchange: Exchange) {
         guard let context else { return }
-        serverIdle.start(on: context.eventLoop)
+        serverIdle.start(on: context.eventLoop, timeout: exchange.backend?.serverTimeout)
     }
 
     /// Whether the client side is doing its part: not waiting on the client (the request is complete, nothing to
@@ -443,6 +464,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         case .head(let head):
             exchange.responseHead = head
             exchange.responseAt = .now()
+            let captures = frontend.section.rules.responseCaptures
+            if !captures.isEmpty { exchange.responseCaptures = captures.map { $0.value(in: head.headers) } }
             exchange.status = Int(head.status.code)
             let noBody =
                 exchange.head.method == .HEAD || head.status.code == 204 || head.status.code == 304
@@ -721,6 +744,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             }
         }
         if exchange.termination.cause == 0x43 { tallies.forEach { $0.update { $0.clientAborts += 1 } } }
+        let rules = frontend.section.rules
+        let unparsed = exchange.requestLine == HAProxyLogRecord.badRequest
         let serverName =
             exchange.serverName ?? server.flatMap { backend?.servers[$0].name } ?? HAProxyLogRecord.noServer
         let address = client.remoteAddress
@@ -733,7 +758,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             frontendConnections: frontend.sessions.open, backendConnections: backend?.sessions.open ?? 0,
             serverConnections: serverTally?.open ?? 0, retries: max(0, exchange.attempts - 1),
             redispatched: exchange.redispatched, serverQueue: exchange.serverQueue,
-            backendQueue: exchange.backendQueue, requestLine: exchange.requestLine)
+            backendQueue: exchange.backendQueue,
+            // A request HAProxy could not parse is logged without its capture blocks (it had none to fill).
+            requestHeaders: rules.requestCaptures.isEmpty || unparsed
+                ? nil : exchange.requestCaptures ?? rules.requestCaptures.map { _ in "" },
+            responseHeaders: rules.responseCaptures.isEmpty || unparsed
+                ? nil : exchange.responseCaptures ?? rules.responseCaptures.map { _ in "" },
+            requestLine: exchange.requestLine)
         // `option dontlognull`: a connection that never sent a byte (a probe, a scanner) is not logged, even as the
         // error it ends in (HAProxy's HTTP layer drops it before its log).
         if exchange.headersAt == nil && meter.bytesIn == 0 && frontend.section.settings.option("dontlognull") {

@@ -256,6 +256,8 @@ public final class ProxyRuntime: Sendable {
         let stats: StatsPage?
         let forwardFor: Bool
         let bufferLimits: NIOHTTPDecoderLimitConfiguration
+        /// HTTP mode: `use_backend` rules in order (the first that holds chooses), before `backend`.
+        let routes: [(condition: RuleCondition?, backend: Backend)]
 
         /// Logs one traffic line as HAProxy's `strm_log` decides: an error is a redispatch, a retry, a termination
         /// cause other than `-`/`L` or a 5xx; `dontlog-normal` keeps only errors, `log-separate-errors` sends them
@@ -300,6 +302,11 @@ public final class ProxyRuntime: Sendable {
             if p.stats.enabled && p.settings.mode != .http {
                 notes.append("\(p.kind.rawValue) '\(p.name)': the stats page needs mode http")
             }
+            if p.settings.mode != .http && p.rules != HTTPRules() {
+                notes.append(
+                    "\(p.kind.rawValue) '\(p.name)': acl, use_backend, http-request and capture apply in mode http only"
+                )
+            }
             frontends.append(
                 Frontend(
                     section: p, backend: backendName.flatMap { backends[$0] },
@@ -307,7 +314,10 @@ public final class ProxyRuntime: Sendable {
                     clientTimeout: ProxyRuntime.amount(p.settings.timeouts.tunnel ?? p.settings.timeouts.client),
                     tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
                     limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 }, stats: stats,
-                    forwardFor: p.settings.option("forwardfor"), bufferLimits: limits))
+                    forwardFor: p.settings.option("forwardfor"), bufferLimits: limits,
+                    routes: p.rules.backendRules.compactMap { rule in
+                        backends[rule.backend].map { (rule.condition, $0) }
+                    }))
         }
         self.frontends = frontends
         var checkers: [HealthChecker] = []
