@@ -148,3 +148,56 @@ struct HTTPVersusHAProxyTests {
             .filter { !$0.lowercased().hasPrefix("date: ") }.joined(separator: "\r\n")
     }
 }
+
+/// The seed's own conf/haproxy.cfg (ports and log target moved to free ones, its chroot, user and group kept):
+/// `listen admin_stats` serves the stats page with the seed's credentials, refuses others with 401, and logs each
+/// access as the stats backend.
+@Suite("The seed's haproxy.cfg in HTTP mode")
+struct SeedStatsPageTests {
+    @Test func theSeedsStatsPageAnswersItsCredentials() async throws {
+        let dir = try TemporaryDirectory(prefix: "seed-stats")
+        let logs = try await LoopbackUDPReceiver()
+        let stats = try Peers.freePort()
+        let mycat = try Peers.freePort()
+        let seed = try String(contentsOfFile: Products.packageRoot + "/conf/haproxy.cfg", encoding: .utf8)
+        let config =
+            seed
+            .replacingOccurrences(of: "log 127.0.0.1 local0 info", with: "log 127.0.0.1:\(logs.port) local0 info")
+            .replacingOccurrences(of: "bind :48800", with: "bind 127.0.0.1:\(stats)")
+            .replacingOccurrences(of: "bind :3307", with: "bind 127.0.0.1:\(mycat)")
+        try config.write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
+        // The seed's chroot (/usr/share/haproxy) under --root, and its user and group (Debian's haproxy package
+        // makes them) applied when run as root (make test, CI); -db keeps its `daemon` in the foreground.
+        try FileManager.default.createDirectory(
+            atPath: dir.file("root/usr/share/haproxy"), withIntermediateDirectories: true)
+        let proxy = try RunningPeer(
+            try Products.path("proxy"), ["-db", "--root", dir.file("root"), "-f", dir.file("haproxy.cfg")],
+            logPath: dir.file("proxy.out"))
+        defer { proxy.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: stats) }, "\(proxy.output)")
+        func get(_ auth: String?) async throws -> String {
+            let header = auth.map { "Authorization: Basic \(Data($0.utf8).base64EncodedString())\r\n" } ?? ""
+            let request = "GET /admin-status HTTP/1.1\r\nHost: t\r\n\(header)Connection: close\r\n\r\n"
+            return String(
+                decoding: try await blocking { try Peers.exchange(port: stats, Array(request.utf8)) }, as: UTF8.self)
+        }
+        #expect(try await get(nil).hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
+        #expect(try await get("admin:wrong").hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
+        let page = try await get("admin:admin")
+        #expect(page.hasPrefix("HTTP/1.1 200 OK\r\n") && page.contains("<h2>mycat_servers<span>mode tcp"))
+        var statuses: [Int] = []
+        var audits: [String] = []
+        while statuses.count < 3 || audits.count < 2, let datagram = await logs.next(within: 10) {
+            let text = String(decoding: datagram, as: UTF8.self)
+            if text.contains("audit: stats login") { audits.append(text) }
+            guard text.contains(" admin_stats admin_stats/<STATS> ") else { continue }
+            if let word = text.split(separator: " ").first(where: { ["200", "401"].contains($0) }) {
+                statuses.append(Int(word) ?? 0)
+            }
+        }
+        #expect(statuses == [401, 401, 200])
+        #expect(
+            audits.count == 2 && audits[0].contains("refused user=admin") && audits[1].contains("granted user=admin"))
+        try await logs.close()
+    }
+}
