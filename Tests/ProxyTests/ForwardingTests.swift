@@ -546,4 +546,104 @@ struct DescriptorTests {
         try await echo.close()
         try await logs.close()
     }
+
+    /// HTTP mode: 2,000 connections of every kind — answered, pipelined, bodies, garbage and random bytes, a head
+    /// too large, clients that reset or leave mid-request, a server that drops the request, one that never
+    /// answers, one that refuses, the stats page without credentials — and the proxy is still running with its
+    /// descriptors back to what they were (`http-server-close`: no idle server connection is kept).
+    @Test func twoThousandHTTPConnectionsOfEveryKindLeaveTheDescriptorCountAsItWas() async throws {
+        let dir = try TemporaryDirectory(prefix: "proxy-fds-http")
+        let origin = try await HTTPOrigin(name: "o")
+        let logs = try await LoopbackUDPReceiver()
+        let ports = try (0..<3).map { _ in try Peers.freePort() }
+        let dead = try Peers.freePort()
+        try """
+        global
+            log 127.0.0.1:\(logs.port) local0 info
+        defaults
+            log global
+            mode http
+            option httplog
+            option http-server-close
+            retries 1
+            timeout connect 1s
+            timeout client 2s
+            timeout server 300ms
+            timeout http-request 500ms
+        listen web
+            bind 127.0.0.1:\(ports[0])
+            server o 127.0.0.1:\(origin.port)
+        listen refused
+            bind 127.0.0.1:\(ports[1])
+            server dead 127.0.0.1:\(dead)
+        listen admin
+            bind 127.0.0.1:\(ports[2])
+            stats uri /stats
+            stats auth a:b
+        """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
+        defer { proxy.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { proxy.output.contains("listening on") })
+        let get = "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+        #expect(try Peers.exchange(port: ports[0], Array(get.utf8), halfClose: true).count > 0)
+        let baseline = Self.openDescriptors(proxy.pid)
+
+        let failures = try await blocking { () -> Int in
+            let failed = NIOLockedValueBox(0)
+            DispatchQueue.concurrentPerform(iterations: 2_000) { n in
+                var random = LogGenerator(seed: UInt64(n))
+                do {
+                    switch n % 16 {
+                    case 0: try Peers.resetAfterSending(port: ports[0], Array("GET / HTTP/1.1\r\nHo".utf8), pause: 0)
+                    case 1: close(try Peers.connectLoopback(port: ports[0], timeoutSeconds: 5))
+                    case 2: _ = try Peers.exchange(port: ports[1], Array(get.utf8), halfClose: true)
+                    case 3:
+                        _ = try Peers.exchange(
+                            port: ports[0], Array("GET /drop HTTP/1.1\r\n\r\n".utf8), halfClose: true)
+                    case 4 where n % 160 == 4:
+                        _ = try Peers.exchange(
+                            port: ports[0], Array("GET /hang HTTP/1.1\r\n\r\n".utf8), halfClose: true)
+                    case 5:
+                        // Random bytes, sometimes after a valid request line.
+                        let noise = (0..<(random.next(300) + 1)).map { _ in UInt8(truncatingIfNeeded: random.next(256))
+                        }
+                        let prefix = n % 32 == 5 ? Array("GET / HTTP/1.1\r\n".utf8) : []
+                        _ = try Peers.exchange(port: ports[0], prefix + noise, halfClose: true)
+                    case 6:
+                        _ = try Peers.exchange(
+                            port: ports[0],
+                            Array("GET / HTTP/1.1\r\nX: \(String(repeating: "a", count: 20_000))\r\n\r\n".utf8))
+                    case 7:
+                        _ = try Peers.exchange(
+                            port: ports[2], Array("GET /stats HTTP/1.1\r\n\r\n".utf8), halfClose: true)
+                    case 8:
+                        let body = String(repeating: "b", count: random.next(5000))
+                        let post = "POST /echo HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                        let answer = try Peers.exchange(port: ports[0], Array((post + get).utf8), halfClose: true)
+                        if !String(decoding: answer, as: UTF8.self).contains("got \(body.utf8.count) bytes") {
+                            failed.withLockedValue { $0 += 1 }
+                        }
+                    case 9:
+                        let chunked = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n"
+                        _ = try Peers.exchange(port: ports[0], Array(chunked.utf8), halfClose: true)
+                    default:
+                        let answer = try Peers.exchange(port: ports[0], Array((get + get).utf8), halfClose: true)
+                        if String(decoding: answer, as: UTF8.self).components(separatedBy: "origin o").count != 3 {
+                            failed.withLockedValue { $0 += 1 }
+                        }
+                    }
+                } catch {
+                    failed.withLockedValue { $0 += 1 }
+                }
+            }
+            return failed.withLockedValue { $0 }
+        }
+        #expect(failures == 0)
+        #expect(
+            Peers.waitUntil(seconds: 15) { Self.openDescriptors(proxy.pid) <= baseline },
+            "descriptors: \(Self.openDescriptors(proxy.pid)) open, \(baseline) before")
+        #expect(proxy.isRunning)
+        try await origin.close()
+        try await logs.close()
+    }
 }
