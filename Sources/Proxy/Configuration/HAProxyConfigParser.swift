@@ -544,8 +544,12 @@ public struct HAProxyConfigParser {
         case "deny":
             rest = Array(args.dropFirst())
             var status = 403
-            if rest.first == "deny_status", rest.count >= 2, let n = Int(rest[1]) {
-                status = n
+            if rest.first == "deny_status", rest.count >= 2 {
+                if let n = Int(rest[1]), HTTPErrorPages.denyStatuses.contains(n) {
+                    status = n
+                } else {
+                    warn(at, "'http-request deny': status code '\(rest[1])' not handled, using default code 403.")
+                }
                 rest.removeFirst(2)
             }
             action = .deny(status: status)

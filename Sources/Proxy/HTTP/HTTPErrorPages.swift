@@ -52,7 +52,22 @@ enum HTTPErrorPages {
         414, "Request-URI Too Long", "The request URI is longer than this proxy accepts.")
     static let headersTooLarge = parserPage(
         431, "Request Header Fields Too Large", "The request headers are larger than this proxy accepts.")
+    static let unauthorized = streamPage(
+        401, "Unauthorized", "You need a valid user and password to access this content.")
     static let forbidden = streamPage(403, "Forbidden", "Request forbidden by administrative rules.")
+    static let notFound = streamPage(404, "Not Found", "The resource could not be found.")
+    static let methodNotAllowed = streamPage(
+        405, "Method Not Allowed",
+        "A request was made of a resource using a request method not supported by that resource")
+    static let gone = streamPage(410, "Gone", "The resource is no longer available and will not be available again.")
+    static let tooEarly = streamPage(425, "Too Early", "Your browser sent early data.")
+    static let tooManyRequests = streamPage(
+        429, "Too Many Requests", "You have sent too many requests in a given amount of time.")
+    static let notImplemented = streamPage(
+        501, "Not Implemented", ".The server does not support the functionality required to fulfill the request.")
+
+    /// The statuses `http-request deny deny_status` may give (HAProxy's own pages).
+    static let denyStatuses: Set<Int> = [400, 401, 403, 404, 405, 408, 410, 425, 429, 500, 501, 502, 503, 504]
     static let internalError = streamPage(500, "Internal Server Error", "An internal server error occurred.")
     static let badGateway = streamPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.")
     static let unavailable = streamPage(503, "Service Unavailable", "No server is available to handle this request.")
@@ -61,7 +76,14 @@ enum HTTPErrorPages {
     static func page(_ status: Int) -> Page {
         switch status {
         case 400: badRequest
+        case 401: unauthorized
         case 403: forbidden
+        case 404: notFound
+        case 405: methodNotAllowed
+        case 410: gone
+        case 425: tooEarly
+        case 429: tooManyRequests
+        case 501: notImplemented
         case 408: requestTimeout
         case 414: uriTooLong
         case 431: headersTooLarge
