@@ -159,6 +159,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     // MARK: From the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Once the proxy has decided to close, what the client still sends is dropped.
+        guard !closeRequested else { return }
         let part = unwrapInboundIn(data)
         if let exchange, !exchange.requestDone {
             return requestPart(part, of: exchange)
@@ -797,6 +799,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if closeRequested { return }
         if error is HTTPParserError || error is HeadTooLarge {
             waiting.removeAll()
             guard exchange == nil else {
