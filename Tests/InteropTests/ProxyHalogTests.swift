@@ -6,9 +6,8 @@ import Testing
 /// files them, read by Debian's halog without a parsing error and counted (by logquery) as the sessions were.
 @Suite("halog over the proxy's own log file")
 struct ProxyHalogTests {
-    @Test func halogCountsTheProxysSessionsByTerminationState() async throws {
-        let halog = try Peers.find("halog")
-        let dir = try TemporaryDirectory(prefix: "proxy-halog")
+    /// A syslog-sink on a UDP port of its own that files local0 in `dir`/haproxy.log as rsyslog would.
+    static func startFilingSink(in dir: TemporaryDirectory) throws -> (RunningPeer, Int) {
         try """
         module(load="imudp")
         input(type="imudp" address="127.0.0.1" port="0")
@@ -16,7 +15,13 @@ struct ProxyHalogTests {
         local0.* \(dir.file("haproxy.log"))
         & stop
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
-        let (sink, logPort) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
+        return try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
+    }
+
+    @Test func halogCountsTheProxysSessionsByTerminationState() async throws {
+        let halog = try Peers.find("halog")
+        let dir = try TemporaryDirectory(prefix: "proxy-halog")
+        let (sink, logPort) = try Self.startFilingSink(in: dir)
         defer { sink.stop() }
         let echo = try await EchoBackend()
         let stalled = try StalledServer()
@@ -107,14 +112,7 @@ struct ProxyHalogTests {
     @Test func halogReportsTheProxysHTTPLines() async throws {
         let halog = try Peers.find("halog")
         let dir = try TemporaryDirectory(prefix: "proxy-halog-http")
-        try """
-        module(load="imudp")
-        input(type="imudp" address="127.0.0.1" port="0")
-        $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
-        local0.* \(dir.file("haproxy.log"))
-        & stop
-        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
-        let (sink, logPort) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
+        let (sink, logPort) = try Self.startFilingSink(in: dir)
         defer { sink.stop() }
         let a = try await HTTPOrigin(name: "a")
         let b = try await HTTPOrigin(name: "b")

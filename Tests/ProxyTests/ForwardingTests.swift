@@ -423,6 +423,17 @@ struct ProcessSetupTests {
 
 @Suite("Bad peers leave no descriptor behind", .serialized)
 struct DescriptorTests {
+    /// Runs `count` client sessions on every core; `body(n)` false or throwing counts as a failure.
+    static func failures(running count: Int, _ body: @escaping @Sendable (Int) throws -> Bool) async throws -> Int {
+        try await blocking {
+            let failed = NIOLockedValueBox(0)
+            DispatchQueue.concurrentPerform(iterations: count) { n in
+                if !((try? body(n)) ?? false) { failed.withLockedValue { $0 += 1 } }
+            }
+            return failed.withLockedValue { $0 }
+        }
+    }
+
     static func openDescriptors(_ pid: Int32) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
@@ -509,34 +520,27 @@ struct DescriptorTests {
         let baseline = Self.openDescriptors(proxy.pid)
         #expect(baseline > 0)
 
-        let failures = try await blocking { () -> Int in
-            let failed = NIOLockedValueBox(0)
-            DispatchQueue.concurrentPerform(iterations: 10_000) { n in
-                do {
-                    switch n % 20 {
-                    case 0:
-                        try Peers.resetAfterSending(port: ports[0], Array("abort".utf8), pause: 0)
-                    case 1:
-                        close(try Peers.connectLoopback(port: ports[0], timeoutSeconds: 5))
-                    case 2:
-                        _ = try Peers.exchange(port: ports[1], Array("refused".utf8), halfClose: true)
-                    case 3:
-                        _ = try Peers.exchange(port: ports[2], Array("reset".utf8), halfClose: true)
-                    case 4 where n % 200 == 4:
-                        _ = try Peers.exchange(port: ports[3], Array("stall".utf8), halfClose: true)
-                    case 5 where n % 200 == 5:
-                        _ = try Peers.exchange(port: ports[4], Array("queue".utf8), halfClose: true)
-                    default:
-                        let request = Array("session \(n)".utf8)
-                        if try Peers.exchange(port: ports[0], request, halfClose: true) != request {
-                            failed.withLockedValue { $0 += 1 }
-                        }
-                    }
-                } catch {
-                    failed.withLockedValue { $0 += 1 }
+        let failures = try await Self.failures(running: 10_000) { n in
+            switch n % 20 {
+            case 0:
+                try Peers.resetAfterSending(port: ports[0], Array("abort".utf8), pause: 0)
+            case 1:
+                close(try Peers.connectLoopback(port: ports[0], timeoutSeconds: 5))
+            case 2:
+                _ = try Peers.exchange(port: ports[1], Array("refused".utf8), halfClose: true)
+            case 3:
+                _ = try Peers.exchange(port: ports[2], Array("reset".utf8), halfClose: true)
+            case 4 where n % 200 == 4:
+                _ = try Peers.exchange(port: ports[3], Array("stall".utf8), halfClose: true)
+            case 5 where n % 200 == 5:
+                _ = try Peers.exchange(port: ports[4], Array("queue".utf8), halfClose: true)
+            default:
+                let request = Array("session \(n)".utf8)
+                if try Peers.exchange(port: ports[0], request, halfClose: true) != request {
+                    return false
                 }
             }
-            return failed.withLockedValue { $0 }
+            return true
         }
         #expect(failures == 0)
         #expect(
@@ -588,55 +592,48 @@ struct DescriptorTests {
         #expect(try Peers.exchange(port: ports[0], Array(get.utf8), halfClose: true).count > 0)
         let baseline = Self.openDescriptors(proxy.pid)
 
-        let failures = try await blocking { () -> Int in
-            let failed = NIOLockedValueBox(0)
-            DispatchQueue.concurrentPerform(iterations: 2_000) { n in
-                var random = LogGenerator(seed: UInt64(n))
-                do {
-                    switch n % 16 {
-                    case 0: try Peers.resetAfterSending(port: ports[0], Array("GET / HTTP/1.1\r\nHo".utf8), pause: 0)
-                    case 1: close(try Peers.connectLoopback(port: ports[0], timeoutSeconds: 5))
-                    case 2: _ = try Peers.exchange(port: ports[1], Array(get.utf8), halfClose: true)
-                    case 3:
-                        _ = try Peers.exchange(
-                            port: ports[0], Array("GET /drop HTTP/1.1\r\n\r\n".utf8), halfClose: true)
-                    case 4 where n % 160 == 4:
-                        _ = try Peers.exchange(
-                            port: ports[0], Array("GET /hang HTTP/1.1\r\n\r\n".utf8), halfClose: true)
-                    case 5:
-                        // Random bytes, sometimes after a valid request line.
-                        let noise = (0..<(random.next(300) + 1)).map { _ in UInt8(truncatingIfNeeded: random.next(256))
-                        }
-                        let prefix = n % 32 == 5 ? Array("GET / HTTP/1.1\r\n".utf8) : []
-                        _ = try Peers.exchange(port: ports[0], prefix + noise, halfClose: true)
-                    case 6:
-                        _ = try Peers.exchange(
-                            port: ports[0],
-                            Array("GET / HTTP/1.1\r\nX: \(String(repeating: "a", count: 20_000))\r\n\r\n".utf8))
-                    case 7:
-                        _ = try Peers.exchange(
-                            port: ports[2], Array("GET /stats HTTP/1.1\r\n\r\n".utf8), halfClose: true)
-                    case 8:
-                        let body = String(repeating: "b", count: random.next(5000))
-                        let post = "POST /echo HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-                        let answer = try Peers.exchange(port: ports[0], Array((post + get).utf8), halfClose: true)
-                        if !String(decoding: answer, as: UTF8.self).contains("got \(body.utf8.count) bytes") {
-                            failed.withLockedValue { $0 += 1 }
-                        }
-                    case 9:
-                        let chunked = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n"
-                        _ = try Peers.exchange(port: ports[0], Array(chunked.utf8), halfClose: true)
-                    default:
-                        let answer = try Peers.exchange(port: ports[0], Array((get + get).utf8), halfClose: true)
-                        if String(decoding: answer, as: UTF8.self).components(separatedBy: "origin o").count != 3 {
-                            failed.withLockedValue { $0 += 1 }
-                        }
-                    }
-                } catch {
-                    failed.withLockedValue { $0 += 1 }
+        let failures = try await Self.failures(running: 2_000) { n in
+            var random = LogGenerator(seed: UInt64(n))
+            switch n % 16 {
+            case 0: try Peers.resetAfterSending(port: ports[0], Array("GET / HTTP/1.1\r\nHo".utf8), pause: 0)
+            case 1: close(try Peers.connectLoopback(port: ports[0], timeoutSeconds: 5))
+            case 2: _ = try Peers.exchange(port: ports[1], Array(get.utf8), halfClose: true)
+            case 3:
+                _ = try Peers.exchange(
+                    port: ports[0], Array("GET /drop HTTP/1.1\r\n\r\n".utf8), halfClose: true)
+            case 4 where n % 160 == 4:
+                _ = try Peers.exchange(
+                    port: ports[0], Array("GET /hang HTTP/1.1\r\n\r\n".utf8), halfClose: true)
+            case 5:
+                // Random bytes, sometimes after a valid request line.
+                let noise = (0..<(random.next(300) + 1)).map { _ in UInt8(truncatingIfNeeded: random.next(256))
+                }
+                let prefix = n % 32 == 5 ? Array("GET / HTTP/1.1\r\n".utf8) : []
+                _ = try Peers.exchange(port: ports[0], prefix + noise, halfClose: true)
+            case 6:
+                _ = try Peers.exchange(
+                    port: ports[0],
+                    Array("GET / HTTP/1.1\r\nX: \(String(repeating: "a", count: 20_000))\r\n\r\n".utf8))
+            case 7:
+                _ = try Peers.exchange(
+                    port: ports[2], Array("GET /stats HTTP/1.1\r\n\r\n".utf8), halfClose: true)
+            case 8:
+                let body = String(repeating: "b", count: random.next(5000))
+                let post = "POST /echo HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                let answer = try Peers.exchange(port: ports[0], Array((post + get).utf8), halfClose: true)
+                if !String(decoding: answer, as: UTF8.self).contains("got \(body.utf8.count) bytes") {
+                    return false
+                }
+            case 9:
+                let chunked = "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n"
+                _ = try Peers.exchange(port: ports[0], Array(chunked.utf8), halfClose: true)
+            default:
+                let answer = try Peers.exchange(port: ports[0], Array((get + get).utf8), halfClose: true)
+                if String(decoding: answer, as: UTF8.self).components(separatedBy: "origin o").count != 3 {
+                    return false
                 }
             }
-            return failed.withLockedValue { $0 }
+            return true
         }
         #expect(failures == 0)
         #expect(
