@@ -178,6 +178,44 @@ struct HTTPModeTests {
         try await stop(s)
     }
 
+    /// What review found: a body in the same read as its head is not counted as head (no false 431); an upgrade
+    /// is refused (501) and the connection closed; a partial head then the client's end is answered and logged
+    /// once.
+    @Test func headsBodiesUpgradesAndEndsOfInput() async throws {
+        let s = try await start(origins: 1)
+        let body = String(repeating: "p", count: 40_000)
+        let post = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        var answer = text(
+            try await blocking { [port = s.port] in
+                try Peers.exchange(port: port, Array((post + post).utf8), halfClose: true)
+            })
+        #expect(answer.components(separatedBy: "got 40000 bytes").count == 3, "\(answer.prefix(200))")
+        for _ in 0..<2 { #expect(try #require(await s.logs.nextTraffic()?.line).status == 200) }
+        answer = text(
+            try await blocking { [port = s.port] in
+                try Peers.exchange(
+                    port: port,
+                    Array("GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nxxxx".utf8))
+            })
+        #expect(answer.hasPrefix("HTTP/1.1 501 Not Implemented\r\n"))
+        var line = try #require(await s.logs.nextTraffic()?.line)
+        #expect(line.status == 501 && line.terminationState.description == "PR--")
+        answer = text(
+            try await blocking { [port = s.port] in
+                try Peers.exchange(port: port, Array("GET / HT".utf8), halfClose: true)
+            })
+        #expect(answer.hasPrefix("HTTP/1.1 400 Bad request\r\n"))
+        line = try #require(await s.logs.nextTraffic()?.line)
+        #expect(line.status == 400)
+        // Then the next line is the next request's, not a second one for the same connection.
+        _ = try await blocking { [port = s.port] in
+            try Peers.exchange(port: port, Array("GET /next HTTP/1.1\r\nHost: t\r\n\r\n".utf8), halfClose: true)
+        }
+        line = try #require(await s.logs.nextTraffic()?.line)
+        #expect(line.requestLine == "GET /next HTTP/1.1")
+        try await stop(s)
+    }
+
     @Test func clientsThatStopEarlyAreLoggedAsHAProxyLogsThem() async throws {
         let s = try await start(origins: 1)
         // Connects and closes without a byte: `CR--`, 400 that could not be sent.

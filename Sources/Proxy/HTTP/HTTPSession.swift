@@ -32,6 +32,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private var waiting = CircularBuffer<HTTPServerRequestPart>()
     static let waitingLimit = 16
     private var readPending = false
+    /// Inside `drainWaiting` (an exchange that ends there does not start the next itself).
+    private var draining = false
     /// The client's bytes already counted in the stats.
     private var countedIn: Int64 = 0
     /// Requests served on this connection so far.
@@ -89,7 +91,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
                 ByteToMessageHandler(
                     HTTPRequestDecoder(
                         leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
-                        limitConfiguration: limits)))
+                        limitConfiguration: limits),
+                    // Bytes the decoder holds without reading them (after a request it stopped at) are bounded.
+                    maximumBufferSize: 1 << 20))
             try operations.addHandler(self)
         } catch {
             client.close(promise: nil)
@@ -187,6 +191,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             exchange.requestBytes += Int64(buffer.readableBytes)
             if exchange.discardBody { return }
             if let connection = exchange.connection, exchange.requestSent {
+                // An upload in progress is not the server being late.
+                serverIdle.touch()
                 connection.send(.body(.byteBuffer(buffer)), flush: false)
             } else {
                 exchange.body.append(buffer)
@@ -209,6 +215,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         served += 1
         frontend.sessions.update { $0.requests += 1 }
         if let context { clientIdle.start(on: context.eventLoop) }
+        // CONNECT and protocol upgrades (WebSocket) are not relayed by this build: refused (the parser stops at
+        // them, so nothing after them on this connection could be read).
+        if head.method == .CONNECT || head.headers.hasToken("upgrade", in: "connection") {
+            closing = true
+            return refuse(status: 501, requestLine: exchange.requestLine)
+        }
         // HAProxy refuses a `#` in the request target (a fragment is never sent on the wire).
         if head.uri.utf8.contains(UInt8(ascii: "#")) {
             return refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
@@ -481,6 +493,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
                 && (head.version.atLeast11
                     ? !head.headers.hasToken("close", in: "connection")
                     : head.headers.hasToken("keep-alive", in: "connection"))
+            var head = head
+            if exchange.chunked && !exchange.head.version.atLeast11 {
+                // An HTTP/1.0 client cannot read chunks: the body goes as it is, ended by the close.
+                exchange.chunked = false
+                exchange.closeDelimited = true
+                head.headers.remove(name: "transfer-encoding")
+            }
             if exchange.closeDelimited || !exchange.clientKeepAlive || closesBothSides { closing = true }
             var buffer = context.channel.allocator.buffer(capacity: 256)
             exchange.countedBytes = HTTPHeadWriter.response(
@@ -488,6 +507,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             context.write(wrapOutboundOut(buffer), promise: nil)
         case .body(let body):
             exchange.countedBytes += Int64(body.readableBytes)
+            clientIdle.touch()
             if exchange.chunked {
                 var framed = context.channel.allocator.buffer(capacity: body.readableBytes + 16)
                 framed.writeString(String(body.readableBytes, radix: 16, uppercase: true))
@@ -566,7 +586,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     func serverWritable() { resumeClientReads() }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { exchange?.connection?.resumeReading() }
+        if context.channel.isWritable {
+            // The client took what was queued for it: progress for `timeout client`.
+            clientIdle.touch()
+            exchange?.connection?.resumeReading()
+            if exchange == nil { drainWaiting() }
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -584,8 +609,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private var mayRead: Bool {
         // Between requests and while a complete request is served, reading goes on (a keep-alive client's next
         // request, or its close, is seen without asking the kernel again), up to a few pipelined parts.
-        guard let exchange else { return waiting.count < HTTPSession.waitingLimit }
-        if exchange.requestDone { return waiting.count < HTTPSession.waitingLimit }
+        guard let exchange else { return waiting.count < HTTPSession.waitingLimit && client.isWritable }
+        if exchange.requestDone { return waiting.count < HTTPSession.waitingLimit && client.isWritable }
         guard let connection = exchange.connection else { return exchange.body.isEmpty }
         return connection.isWritable
     }
@@ -670,6 +695,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private func finish(_ exchange: Exchange) {
         guard !exchange.logged else { return }
         exchange.logged = true
+        if let connection = exchange.connection {
+            // An exchange that ends without its response (an abort, a timeout): its server connection goes too.
+            exchange.connection = nil
+            connection.owner = nil
+            connection.close()
+        }
         serverIdle.stop()
         clientIdle.stop()
         exchange.queueTimer?.cancel()
@@ -689,8 +720,17 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             return closeClient()
         }
         awaitRequest(first: false)
-        // Pipelined requests already decoded go first.
-        while self.exchange == nil, let part = waiting.popFirst() {
+        drainWaiting()
+    }
+
+    /// Serves the pipelined requests already decoded, one after the other (in a loop, not by recursion: an
+    /// exchange answered at once, like the stats page, ends inside `start`), while the client takes what it is
+    /// sent.
+    private func drainWaiting() {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        while self.exchange == nil, client.isWritable, !closeRequested, let part = waiting.popFirst() {
             guard case .head(let head) = part else { continue }
             start(head)
             while let exchange = self.exchange, !exchange.requestDone, let next = waiting.popFirst() {
@@ -778,7 +818,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     // MARK: Closing
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent, !closeRequested, !ended {
             // The client sent all it will: what it asked is answered, then the connection closes.
             clientDone = true
             if exchange == nil && waiting.isEmpty {
@@ -802,10 +842,15 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         if closeRequested { return }
         if error is HTTPParserError || error is HeadTooLarge {
             waiting.removeAll()
-            guard exchange == nil else {
-                // Garbage after a request being served: that one finishes, then the connection closes.
+            if let exchange {
                 closing = true
-                return
+                guard !exchange.requestDone, !exchange.logged else {
+                    // Garbage after a request being served: that one finishes, then the connection closes.
+                    return
+                }
+                // A body that breaks its framing (a bad chunk size, the end before its length): the exchange ends.
+                exchange.termination = TerminationState(cause: 0x50, phase: exchange.phase)  // P
+                return abort(exchange)
             }
             // A request the decoder could not read: refused as HAProxy refuses it (`PR--`, nothing logged as sent).
             exchange = badRequest()

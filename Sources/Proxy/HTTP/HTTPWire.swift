@@ -24,6 +24,8 @@ final class HTTPWireMeter: ChannelDuplexHandler, RemovableChannelHandler {
     private var headBytes: Int? = 0
     /// Where the request line ended within the head, once it has.
     private var lineEnd: Int?
+    /// Line ends just read with nothing between them (the blank line that ends a head may span two reads).
+    private var newlines = 0
 
     init(headLimit: Int) { self.headLimit = headLimit }
 
@@ -33,6 +35,25 @@ final class HTTPWireMeter: ChannelDuplexHandler, RemovableChannelHandler {
         firstByteDate = nil
         headBytes = 0
         lineEnd = nil
+        newlines = 0
+    }
+
+    /// The offset just past the first `\r\n\r\n` (or `\n\n`) in `view`, if there is one; `newlines` carries the
+    /// line ends seen at the end of the previous read (a blank line split between two reads).
+    static func headEnd(in view: ByteBufferView, newlines: inout Int) -> Int? {
+        for (offset, byte) in view.enumerated() {
+            switch byte {
+            case 0x0A:
+                newlines += 1
+                if newlines == 2 {
+                    newlines = 0
+                    return offset + 1
+                }
+            case 0x0D: continue
+            default: newlines = 0
+            }
+        }
+        return nil
     }
 
     /// The awaited request's head is complete.
@@ -46,13 +67,21 @@ final class HTTPWireMeter: ChannelDuplexHandler, RemovableChannelHandler {
         }
         bytesIn += Int64(buffer.readableBytes)
         if let counted = headBytes {
+            // Only the head counts (a body in the same read does not): up to its blank line, if it is here.
+            let view = buffer.readableBytesView
+            var length = view.count
+            if let end = HTTPWireMeter.headEnd(in: view, newlines: &newlines) {
+                length = end
+                headBytes = nil
+            } else {
+                headBytes = counted + length
+            }
+            if lineEnd == nil, let index = view.firstIndex(of: 0x0A) {
+                lineEnd = counted + index - view.startIndex
+            }
             // A head that never ends is refused before it fills memory: 414 while the request line is still
             // coming, 431 once headers are.
-            if lineEnd == nil, let index = buffer.readableBytesView.firstIndex(of: 0x0A) {
-                lineEnd = counted + index - buffer.readerIndex
-            }
-            headBytes = counted + buffer.readableBytes
-            if counted + buffer.readableBytes > headLimit {
+            if counted + length > headLimit {
                 headBytes = nil
                 let lineTooLong = lineEnd.map { $0 > headLimit } ?? true
                 context.fireErrorCaught(lineTooLong ? HeadTooLarge.uri : HeadTooLarge.headers)

@@ -78,7 +78,7 @@ struct ServerHealth: Sendable {
     }
 
     /// Seconds DOWN in all, up to `now`.
-    func totalDowntime(now: Int) -> Int { downtime + (downSince.map { now - $0 } ?? 0) }
+    func totalDowntime(now: Int) -> Int { max(0, downtime + (downSince.map { now - $0 } ?? 0)) }
 
     /// HAProxy's check status code for one of the checker's result descriptions.
     static func checkStatus(for description: String) -> String {
