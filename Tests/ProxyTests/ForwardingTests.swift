@@ -434,6 +434,14 @@ struct DescriptorTests {
         }
     }
 
+    /// The proxy is still running and its open descriptors come back to `baseline` (within 15 s).
+    static func expectDescriptorsBack(_ proxy: RunningPeer, to baseline: Int) {
+        #expect(
+            Peers.waitUntil(seconds: 15) { openDescriptors(proxy.pid) <= baseline },
+            "descriptors: \(openDescriptors(proxy.pid)) open, \(baseline) before")
+        #expect(proxy.isRunning)
+    }
+
     static func openDescriptors(_ pid: Int32) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
@@ -543,10 +551,7 @@ struct DescriptorTests {
             return true
         }
         #expect(failures == 0)
-        #expect(
-            Peers.waitUntil(seconds: 15) { Self.openDescriptors(proxy.pid) <= baseline },
-            "descriptors: \(Self.openDescriptors(proxy.pid)) open, \(baseline) before")
-        #expect(proxy.isRunning)
+        Self.expectDescriptorsBack(proxy, to: baseline)
         try await echo.close()
         try await logs.close()
     }
@@ -636,10 +641,7 @@ struct DescriptorTests {
             return true
         }
         #expect(failures == 0)
-        #expect(
-            Peers.waitUntil(seconds: 15) { Self.openDescriptors(proxy.pid) <= baseline },
-            "descriptors: \(Self.openDescriptors(proxy.pid)) open, \(baseline) before")
-        #expect(proxy.isRunning)
+        Self.expectDescriptorsBack(proxy, to: baseline)
         try await origin.close()
         try await logs.close()
     }

@@ -807,12 +807,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             responseHeaders: rules.responseCaptures.isEmpty || unparsed
                 ? nil : exchange.responseCaptures ?? rules.responseCaptures.map { _ in "" },
             requestLine: exchange.requestLine)
-        // `option dontlognull`: a connection that never sent a byte (a probe, a scanner) is not logged, even as the
-        // error it ends in (HAProxy's HTTP layer drops it before its log).
-        if exchange.headersAt == nil && meter.bytesIn == 0 && frontend.section.settings.option("dontlognull") {
-            return
-        }
-        frontend.logTraffic(record)
+        frontend.logTraffic(record, probe: exchange.headersAt == nil && meter.bytesIn == 0)
     }
 
     // MARK: Closing

@@ -259,18 +259,33 @@ public final class ProxyRuntime: Sendable {
         /// HTTP mode: `use_backend` rules in order (the first that holds chooses), before `backend`.
         let routes: [(condition: RuleCondition?, backend: Backend)]
 
+        /// What decides whether and how a traffic line is logged, read from the options once (not per line).
+        struct LogRules: Sendable {
+            let dontlogNormal: Bool
+            let dontlogNull: Bool
+            let separateErrors: Bool
+            let clf: Bool
+            init(_ settings: ProxySettings) {
+                dontlogNormal = settings.option("dontlog-normal")
+                dontlogNull = settings.option("dontlognull")
+                separateErrors = settings.option("log-separate-errors")
+                clf = settings.httplogCLF
+            }
+        }
+        let logRules: LogRules
+
         /// Logs one traffic line as HAProxy's `strm_log` decides: an error is a redispatch, a retry, a termination
         /// cause other than `-`/`L` or a 5xx; `dontlog-normal` keeps only errors, `log-separate-errors` sends them
-        /// at err, `dontlognull` drops what carried nothing.
-        func logTraffic(_ record: HAProxyLogRecord, empty: Bool = false) {
-            let settings = section.settings
+        /// at err. `dontlognull` drops a session that carried nothing unless it is an error (TCP, `empty`), and an
+        /// HTTP connection that never sent a byte even as the error it ends in (`probe`: HAProxy's HTTP layer
+        /// drops it before its log).
+        func logTraffic(_ record: HAProxyLogRecord, empty: Bool = false, probe: Bool = false) {
             let isError = record.isError
-            if settings.option("dontlog-normal") && !isError { return }
-            if settings.option("dontlognull") && empty && !isError { return }
+            if logRules.dontlogNormal && !isError { return }
+            if logRules.dontlogNull && (probe || (empty && !isError)) { return }
             let format: HAProxyLogFormat =
-                record.mode == .http && settings.httplogCLF ? .clf : HAProxyLogFormat.default(for: record)
-            let separate = settings.option("log-separate-errors") && isError
-            log.send(format.format(record), severity: separate ? .error : .informational)
+                record.mode == .http && logRules.clf ? .clf : HAProxyLogFormat.default(for: record)
+            log.send(format.format(record), severity: logRules.separateErrors && isError ? .error : .informational)
         }
     }
 
@@ -317,7 +332,8 @@ public final class ProxyRuntime: Sendable {
                     forwardFor: p.settings.option("forwardfor"), bufferLimits: limits,
                     routes: p.rules.backendRules.compactMap { rule in
                         backends[rule.backend].map { (rule.condition, $0) }
-                    }))
+                    },
+                    logRules: Frontend.LogRules(p.settings)))
         }
         self.frontends = frontends
         var checkers: [HealthChecker] = []
