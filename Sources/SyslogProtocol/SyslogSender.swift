@@ -172,14 +172,16 @@ private final class DatagramSocket: Sendable {
     func close() {
         fd.withLock { fd in
             if fd >= 0 {
-                _ = systemClose(fd)
+                _ = closeDescriptor(fd)
                 fd = -1
             }
         }
     }
 }
 
-private func systemClose(_ fd: Int32) -> Int32 {
+/// `close(2)` under whichever C library this is built on.
+@discardableResult
+public func closeDescriptor(_ fd: Int32) -> Int32 {
     #if canImport(Glibc)
         Glibc.close(fd)
     #elseif canImport(Musl)

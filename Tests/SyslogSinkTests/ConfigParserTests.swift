@@ -157,7 +157,55 @@ struct ConfigParserTests {
             text: "module(load=\"imudp\")\ninput(type=\"imudp\" rcvbufSize=\"lots\")", line: 2,
             message: "rcvbufSize: 'lots' is not a size"),
         Bad(text: "$MaxMessageSize 100", line: 1, message: "$MaxMessageSize: '100' (at least 128)"),
+        Bad(
+            text: "*.* action(type=\"omfwd\" target=\"c\" protocol=\"tcp\" queue.type=\"Disk\")", line: 1,
+            message: "a Disk queue needs queue.filename"),
+        Bad(
+            text: "$ActionQueueType LinkedList\n$ActionQueueFileName fwd\n*.* @@c:514", line: 3,
+            message: "queue.filename needs a work directory: $WorkDirectory or global(workDirectory=…) before it"),
+        Bad(
+            text: "$ActionQueueType Bogus", line: 1,
+            message: "queue.type must be Direct, LinkedList, FixedArray or Disk, not 'Bogus'"),
+        Bad(
+            text: "*.* action(type=\"omfwd\" target=\"c\" action.resumeRetryCount=\"-2\")", line: 1,
+            message: "action.resumeretrycount takes a number from -1 to 2147483647, not '-2'"),
     ]
+
+    /// rsyslog's reliable-forwarding recipes, legacy and RainerScript: the queue settings go to the next action
+    /// only.
+    @Test func forwardingQueuesInBothSyntaxes() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $WorkDirectory /var/spool/rsyslog
+                $ActionQueueType LinkedList
+                $ActionQueueFileName srvrfwd
+                $ActionResumeRetryCount -1
+                $ActionQueueSaveOnShutdown on
+                $ActionQueueMaxDiskSpace 10g
+                *.* @@collector:10514
+                *.* @@other:514
+                local0.* action(type="omfwd" target="central" port="514" protocol="tcp" queue.type="FixedArray"
+                    queue.size="50000" queue.filename="central" queue.highWatermark="40000" action.resumeRetryCount="-1"
+                    action.resumeInterval="5" queue.saveOnShutdown="on" writeTimeout="20" queue.workerThreads="2")
+                """)
+        guard case .forward(_, 10514, true, false, _, let q1) = c.rules[0].actions[0],
+            case .forward(_, 514, true, false, _, let q2) = c.rules[1].actions[0],
+            case .forward("central", 514, true, false, _, let q3) = c.rules[2].actions[0]
+        else {
+            Issue.record("\(c.rules)")
+            return
+        }
+        #expect(q1.kind == .linkedList && q1.fileName == "srvrfwd" && q1.resumeRetryCount == -1 && q1.saveOnShutdown)
+        #expect(q1.maxDiskSpace == 10 << 30 && q1.workDirectory == "/var/spool/rsyslog")
+        #expect(
+            q2
+                == {
+                    var d = ActionQueueSettings(); d.workDirectory = "/var/spool/rsyslog"; return d
+                }())
+        #expect(q3.kind == .fixedArray && q3.size == 50000 && q3.spillMark == 40000 && q3.resumeInterval == 5)
+        #expect(q3.writeTimeout == 20 && q3.saveOnShutdown)
+        #expect(c.warnings.contains { $0.message.contains("queue.workerthreads is accepted and has no effect") })
+    }
 
     @Test("errors name the file and line", arguments: bad)
     func errors(_ b: Bad) {

@@ -158,6 +158,13 @@ extension RsyslogConfigParser {
             // Read and kept for the runtime of the sink's issue; accepted here.
             if name == "addunixlistensocket" { addInput(.unixSocket(path: value), location) }
         default:
+            if let parameter = RsyslogConfigParser.legacyQueueDirectives[name] {
+                // These apply to the next action only (rsyslog resets them once an action is read).
+                var queue = state.queue
+                _ = try applyQueueSetting(parameter, value, to: &queue, location)
+                state.queue = queue
+                break
+            }
             warn(location, "unknown directive '$\(name)' ignored")
         }
     }
@@ -184,7 +191,9 @@ extension RsyslogConfigParser {
     }
 
     /// A size with rsyslog's suffixes: `256k`, `4m`, `1g` (powers of 1024), or bytes.
-    static func size(_ text: String, _ name: String, _ location: SourceLocation) throws -> Int {
+    static func size(_ text: String, _ name: String, _ location: SourceLocation, limit: Int = Int(Int32.max)) throws
+        -> Int
+    {
         var digits = text.lowercased()
         var factor = 1
         switch digits.last {
@@ -194,7 +203,7 @@ extension RsyslogConfigParser {
         default: break
         }
         if factor > 1 { digits.removeLast() }
-        guard let n = Int(digits), n >= 0, n <= Int(Int32.max) / factor else {
+        guard let n = Int(digits), n >= 0, n <= limit / factor else {
             throw ConfigDiagnostic(severity: .error, location: location, message: "\(name): '\(text)' is not a size")
         }
         return n * factor

@@ -34,6 +34,8 @@ public struct RsyslogConfigParser {
         /// `$ActionFileSeal on` and `$ActionFileSealKey FILE`: the file actions after them are sealed.
         var seal = false
         var sealKey: String?
+        /// `$ActionQueue…` / `$ActionResume…`: the settings of the next action.
+        var queue = ActionQueueSettings()
     }
 
     /// The key file of a sealed file action, or nil when it is not sealed; sealing without a key is an error.
@@ -178,7 +180,14 @@ public struct RsyslogConfigParser {
                 } else if rest == "{" {
                     i = try addBlock(filter, from: i, lines: logical, file: file, at: location)
                 } else {
-                    try addRule(filter, actionText: rest, at: location, location: location)
+                    var actionText = rest
+                    while RsyslogConfigParser.objectName(actionText) == "action"
+                        && !RsyslogConfigParser.balanced(actionText) && i < logical.count
+                    {
+                        actionText += " " + logical[i].0
+                        i += 1
+                    }
+                    try addRule(filter, actionText: actionText, at: location, location: location)
                 }
             } else if trimmed == "}" {
                 guard let block = rulesetBlock else {
@@ -255,9 +264,15 @@ public struct RsyslogConfigParser {
                 } else if String(parts[1]).trimmingSpaces() == "{" {
                     i = try addBlock(.priority(filter), from: i, lines: logical, file: file, at: location)
                 } else {
-                    try addRule(
-                        .priority(filter), actionText: String(parts[1]).trimmingSpaces(), at: location,
-                        location: location)
+                    // `local0.* action(type="omfwd" …` may go on over the next lines.
+                    var actionText = String(parts[1]).trimmingSpaces()
+                    while RsyslogConfigParser.objectName(actionText) == "action"
+                        && !RsyslogConfigParser.balanced(actionText) && i < logical.count
+                    {
+                        actionText += " " + logical[i].0
+                        i += 1
+                    }
+                    try addRule(.priority(filter), actionText: actionText, at: location, location: location)
                 }
             } else if let first = trimmed.first, first.isLetter || first == "*",
                 trimmed.prefix(while: { $0 != " " && $0 != "\t" }).contains("."),
@@ -377,6 +392,10 @@ public struct RsyslogConfigParser {
         if text.hasPrefix("action(") || text.hasPrefix("action (") {
             return try actionObject(RsyslogConfigParser.parameters(text, location), location)
         }
+        // The `$ActionQueue…` settings read so far belong to this action, and only to it.
+        var queue = state.queue
+        queue.workDirectory = configuration.workDirectory
+        state.queue = ActionQueueSettings()
         var body = text
         var template: String?
         if let semicolon = body.lastIndex(of: ";"), !body.hasPrefix(":omusrmsg:") {
@@ -445,7 +464,8 @@ public struct RsyslogConfigParser {
             }
             let name = template ?? SyslogTemplate.traditionalForwardFormat.rawValue
             guard checkTemplate(name) else { return nil }
-            return .forward(host: host, port: port, tcp: tcp, octetCounted: octet, template: name)
+            try checkQueue(queue, location)
+            return .forward(host: host, port: port, tcp: tcp, octetCounted: octet, template: name, queue: queue)
         }
         if body.hasPrefix(":omusrmsg:") || body.hasPrefix("|") || body == "*" {
             warn(location, "action '\(text)' (user messages, pipes) is accepted and not carried out")
@@ -515,9 +535,10 @@ public struct RsyslogConfigParser {
                     severity: .error, location: location, message: "omfwd: '\(p["port"] ?? "")' is not a port")
             }
             guard let name = templateName(SyslogTemplate.traditionalForwardFormat.rawValue) else { return nil }
+            let queue = try queueSettings(p, location)
             return .forward(
                 host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",
-                octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name)
+                octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name, queue: queue)
         case "omjournal":
             if p["namespace"] != nil {
                 warn(location, "omjournal with namespace= is not supported yet: action disabled")

@@ -28,8 +28,11 @@ public enum SinkAction: Hashable, Sendable {
     case dynamicFile(
         template: String, fileTemplate: String, createMode: UInt16, dirCreateMode: UInt16,
         ownership: FileOwnership = FileOwnership())
-    /// Forward over UDP (`@host:port`) or TCP (`@@host:port`, octet-counted with `@@(o)`).
-    case forward(host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String)
+    /// Forward over UDP (`@host:port`) or TCP (`@@host:port`, octet-counted with `@@(o)`); a TCP forward holds
+    /// what it cannot send now in its queue (`queue.*`, `action.resume*`, or the `$ActionQueue…` lines before it).
+    case forward(
+        host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String,
+        queue: ActionQueueSettings = ActionQueueSettings())
     /// Send to journald: the usual fields, or, with a list template (`template=`), the template's `outname=` fields.
     case journal(template: String? = nil)
     /// Stop processing this message (`stop`, `~`).
@@ -38,6 +41,52 @@ public enum SinkAction: Hashable, Sendable {
     case call(String)
     /// Accepted and not carried out (`:omusrmsg:`, pipes): a warning says so.
     case ignored(String)
+}
+
+/// An action's queue and retry settings, rsyslog's names and defaults: `queue.type` Direct (no queue of its own:
+/// what the peer cannot take now waits only as long as the main queue would hold it), `LinkedList`/`FixedArray`
+/// (in memory, `queue.size` messages), `Disk`; a memory queue with `queue.filename` is disk-assisted (spills to
+/// `$WorkDirectory` from `queue.highWatermark` on). `action.resumeRetryCount` -1 retries for ever.
+public struct ActionQueueSettings: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable {
+        case direct = "Direct"
+        case linkedList = "LinkedList"
+        case fixedArray = "FixedArray"
+        case disk = "Disk"
+    }
+    public var kind = Kind.direct
+    /// `queue.size`: messages the memory part holds (rsyslog's action-queue default 1000).
+    public var size = 1000
+    /// `queue.filename`: the disk part's file prefix in the work directory; nil = memory only.
+    public var fileName: String?
+    /// `queue.highWatermark`: from this many messages in memory, new ones go to disk; nil = 90% of `size`.
+    public var highWatermark: Int?
+    /// `queue.lowWatermark`: accepted (the disk part is used until it is empty; see docs/scale-out.md).
+    public var lowWatermark: Int?
+    /// `queue.maxDiskSpace` in bytes; 0 = no limit.
+    public var maxDiskSpace = 0
+    /// `queue.maxFileSize`: the size of one disk segment (rsyslog's default 1 MiB).
+    public var maxFileSize = 1 << 20
+    /// `queue.saveOnShutdown`: what is still in memory at stop goes to disk (needs `queue.filename`).
+    public var saveOnShutdown = false
+    /// `queue.dequeueBatchSize` (accepted: the sender writes what is queued, up to 256 KiB at a time).
+    public var dequeueBatchSize = 128
+    /// `action.resumeRetryCount`: tries after the first failure before a batch is dropped; -1 = for ever.
+    public var resumeRetryCount = 0
+    /// `action.resumeInterval` in seconds: the pause between tries (longer after every 10 tries, as rsyslog).
+    public var resumeInterval = 30
+    /// `action.resumeIntervalMax` in seconds.
+    public var resumeIntervalMax = 1800
+    /// Tollgate's `writeTimeout` (seconds): a peer that takes no byte for this long is dropped and reconnected.
+    public var writeTimeout = 10
+    /// The work directory (`$WorkDirectory`, `global(workDirectory=)`) when the action was read.
+    public var workDirectory: String?
+
+    public init() {}
+
+    /// The memory part's limit: `queue.size`, or for a Direct action the main queue's 100,000.
+    public var memoryLimit: Int { kind == .direct ? 100_000 : max(1, size) }
+    public var spillMark: Int { min(memoryLimit, highWatermark ?? max(1, memoryLimit * 9 / 10)) }
 }
 
 /// Who owns the files and directories an action creates (`$FileOwner`, `$FileGroup`, `$DirOwner`, `$DirGroup`,

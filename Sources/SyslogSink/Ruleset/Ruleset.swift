@@ -17,6 +17,8 @@ final class Ruleset {
         case file(FileWriter, OutputTemplate)
         case dynamicFile(DynamicFiles, OutputTemplate)
         case forward(SyslogSender, OutputTemplate)
+        /// TCP forwarding, through the action's queue.
+        case forwardQueued(Forwarder, OutputTemplate)
         case journal(JournalWriter)
         /// omjournal with a list template: its `outname=` fields only.
         case journalFields(JournalWriter, PropertyTemplate)
@@ -64,6 +66,7 @@ final class Ruleset {
     private(set) var setIndex: [String: Int] = [:]
     var inputs: [String: InputCounters] = [:]
     private var forwarders: [(String, SyslogSender)] = []
+    private var queued: [Forwarder] = []
     private var writers: [String: FileWriter] = [:]
     private var dynamicFiles: [DynamicFiles] = []
     /// Every repeat reduction, with its action (drained at shutdown).
@@ -101,7 +104,7 @@ final class Ruleset {
                 let made = make(action, rule.location, configuration, root: root)
                 guard configuration.repeatedMessageReduction else { return made }
                 switch made {
-                case .file, .dynamicFile, .forward, .journal, .journalFields:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields:
                     let reducer = RepeatReducer()
                     reducers.append((reducer, made))
                     return .reduced(reducer, made)
@@ -157,12 +160,21 @@ final class Ruleset {
             return .stop
         case .call(let name):
             return setIndex[name].map { .call($0) } ?? .skip
-        case .forward(let host, let port, let tcp, let octet, let templateName):
+        case .forward(let host, let port, let tcp, let octet, let templateName, let queue):
             guard let template = output(templateName, location, configuration) else { return .skip }
-            let target: SyslogSender.Target =
-                tcp
-                ? .tcp(host: host, port: port, framing: octet ? .octetCounting : .lineFeed)
-                : .udp(host: host, port: port)
+            if tcp {
+                do {
+                    let forwarder = try Forwarder(
+                        host: host, port: port, framing: octet ? .octetCounting : .lineFeed, settings: queue,
+                        root: root)
+                    queued.append(forwarder)
+                    return .forwardQueued(forwarder, template)
+                } catch {
+                    notes.append("\(location): cannot open the queue of tcp@\(host):\(port): \(error): action disabled")
+                    return .skip
+                }
+            }
+            let target = SyslogSender.Target.udp(host: host, port: port)
             do {
                 let sender = try SyslogSender(target: target)
                 forwarders.append(("\(target)", sender))
@@ -206,7 +218,7 @@ final class Ruleset {
         for rule in sets[index] where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
                 switch action {
-                case .file, .dynamicFile, .forward, .journal, .journalFields:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
                     reducer.admit(message) { perform(inner, $0) }
@@ -236,6 +248,8 @@ final class Ruleset {
             files.append(message, as: template)
         case .forward(let sender, let template):
             sender.send(template.render(message))
+        case .forwardQueued(let forwarder, let template):
+            forwarder.enqueue(template.render(message))
         case .journal(let writer):
             writer.send(message)
         case .journalFields(let writer, let template):
@@ -253,6 +267,7 @@ final class Ruleset {
         flush()
         for writer in writers.values { writer.closeSeal() }
         journal?.drain()
+        for forwarder in queued { forwarder.stop() }
     }
 
     static let maximumCallDepth = 32
@@ -266,6 +281,7 @@ final class Ruleset {
     func flush() {
         for writer in writers.values { writer.flush() }
         for files in dynamicFiles { files.flush() }
+        for forwarder in queued { forwarder.flush() }
     }
 
     /// The template a name refers to: a built-in one or a user template that compiled; nil (with a note) else.
@@ -345,6 +361,18 @@ final class Ruleset {
             add(group, "files", files.openFiles, gauge: true)
             add(group, "written", files.written)
             add(group, "failed", files.failed)
+        }
+        for forwarder in queued {
+            let c = forwarder.counts
+            let group = SinkCounter.Group(kind: .forward, instance: forwarder.name)
+            add(group, "sent", c.sent)
+            add(group, "dropped", c.dropped)
+            add(group, "failed", c.failed)
+            add(group, "resent", c.resent)
+            add(group, "suspended", c.suspended)
+            add(group, "queued", c.queued, gauge: true)
+            add(group, "disk-bytes", c.diskBytes, gauge: true)
+            if c.lostAtStop > 0 { add(group, "lost-at-stop", c.lostAtStop) }
         }
         for (name, sender) in forwarders {
             let c = sender.currentCounters

@@ -1,0 +1,473 @@
+import Foundation
+import SyslogProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A TCP forward action (`@@host:port`, `@@(o)host:port`, `action(type="omfwd" protocol="tcp" …)`) with its queue,
+/// on a thread of its own so that a slow or absent collector never holds up the files.
+///
+/// - The queue: messages wait in memory (`queue.size`; a Direct action holds up to the main queue's 100,000), and
+///   with `queue.filename` spill to a `DiskQueue` from `queue.highWatermark` on (a `Disk` queue keeps them all on
+///   disk). While the disk part holds anything, new messages go behind it, so they leave in the order they came.
+/// - The connection: made when there is something to send; a failure suspends the action for
+///   `action.resumeInterval` (longer after every 10 failures, at most `action.resumeIntervalMax`), as rsyslog's omfwd.
+///   After `action.resumeRetryCount` failed tries (0 by default) what could not be sent is dropped and counted; -1
+///   keeps it for ever. A collector that takes no byte for `writeTimeout` seconds is treated as gone.
+/// - Delivery is at least once: plain TCP syslog has no acknowledgement, and a collector that stops may lose what
+///   its kernel had accepted. So every write is kept (the replay window) until the collector's kernel has
+///   acknowledged all of it and a second has passed with the connection up; when the connection breaks, the window is
+///   sent again first on the next one. The collector may see those messages twice; none is lost.
+/// - At stop, with `queue.saveOnShutdown`, what is still in memory (the window included) is written in front of the
+///   disk part and sent first after the next start.
+final class Forwarder: @unchecked Sendable {
+    struct Counts {
+        /// Messages written to a connection (a message sent again after a break counts again).
+        var sent = 0
+        /// Messages dropped: the queue was full, the disk limit reached, or the retries were used up.
+        var dropped = 0
+        /// Connections that failed or broke.
+        var failed = 0
+        /// Messages sent again after a break (the at-least-once window).
+        var resent = 0
+        /// Times the action was suspended (the collector could not be reached).
+        var suspended = 0
+        /// Messages lost at stop (in memory without `queue.saveOnShutdown`).
+        var lostAtStop = 0
+        var queued = 0
+        var diskBytes = 0
+        var lastError: String?
+    }
+
+    private struct Entry {
+        var sequence: UInt64
+        var bytes: [UInt8]
+        var fromDisk: Bool
+    }
+
+    /// One write: its messages, where it ends in the connection's byte stream, and when it was written.
+    private struct Batch {
+        var entries: [Entry]
+        var end: UInt64 = 0
+        var writtenAt = ContinuousClock.now
+    }
+
+    let host: String
+    let port: Int
+    let framing: SyslogFrameEncoder.Framing
+    let settings: ActionQueueSettings
+    var name: String { "tcp@\(host):\(port)" }
+
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var memory: [Entry] = []
+    private var memoryHead = 0
+    private var disk: DiskQueue?
+    private var nextSequence: UInt64 = 1
+    private var stopping = false
+    private var finished = false
+    private var workerWaiting = false
+    private var countsStorage = Counts()
+    private var leftover: [Entry] = []
+
+    /// How long a written batch stays in the replay window after the collector's kernel acknowledged it.
+    static let confirmDelay: Duration = .seconds(1)
+    /// How long the sender goes on at stop while the collector takes what is queued.
+    static let drainAtStop: Duration = .seconds(2)
+    static let writeLimit = 256 * 1024
+
+    /// Opens the queue (and its disk part, reading what an earlier run left) and starts the sender thread.
+    init(host: String, port: Int, framing: SyslogFrameEncoder.Framing, settings: ActionQueueSettings, root: String?)
+        throws
+    {
+        self.host = host
+        self.port = port
+        self.framing = framing
+        self.settings = settings
+        if settings.kind != .direct, let file = settings.fileName, let work = settings.workDirectory {
+            let directory = root.map { $0 + (work.hasPrefix("/") ? work : "/" + work) } ?? work
+            let queue = try DiskQueue(
+                directory: directory, name: file, maxFileSize: settings.maxFileSize,
+                maxDiskSpace: settings.maxDiskSpace)
+            disk = queue
+            nextSequence = queue.highestStored + 1
+        }
+        let thread = Thread { [self] in run() }
+        thread.name = "syslog-sink omfwd \(host):\(port)"
+        thread.start()
+    }
+
+    var counts: Counts {
+        condition.lock()
+        defer { condition.unlock() }
+        var c = countsStorage
+        c.queued = memory.count - memoryHead + (disk?.unread ?? 0)
+        c.diskBytes = disk?.bytesOnDisk ?? 0
+        return c
+    }
+
+    /// Queues one rendered message (never waits: a full queue drops it and counts it).
+    func enqueue(_ message: [UInt8]) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else {
+            countsStorage.dropped += 1
+            return
+        }
+        let sequence = nextSequence
+        nextSequence += 1
+        let inMemory = memory.count - memoryHead
+        if let disk, settings.kind == .disk || disk.unread > 0 || inMemory >= settings.spillMark {
+            if !disk.append(sequence, message) { countsStorage.dropped += 1 }
+        } else if inMemory >= settings.memoryLimit {
+            countsStorage.dropped += 1
+        } else {
+            memory.append(Entry(sequence: sequence, bytes: message, fromDisk: false))
+        }
+        if workerWaiting { condition.signal() }
+    }
+
+    /// End of a batch of input: what the disk part buffers goes to its file.
+    func flush() {
+        condition.lock()
+        disk?.flush()
+        condition.unlock()
+    }
+
+    /// Stops the sender: it goes on for up to two seconds while the collector takes what is queued, then what is
+    /// left is saved (`queue.saveOnShutdown`) or counted as lost.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        let fromMemory = Array(memory[memoryHead...])
+        memory.removeAll()
+        memoryHead = 0
+        let unsent = leftover + fromMemory
+        if let disk {
+            if settings.saveOnShutdown {
+                do {
+                    try disk.prepend(unsent.map { DiskQueue.Record(sequence: $0.sequence, bytes: $0.bytes) })
+                } catch {
+                    countsStorage.lostAtStop += unsent.count
+                    countsStorage.lastError = "\(error)"
+                }
+            } else {
+                countsStorage.lostAtStop += unsent.filter { !$0.fromDisk }.count
+            }
+            disk.close()
+        } else {
+            countsStorage.lostAtStop += unsent.count
+        }
+        condition.unlock()
+    }
+
+    // MARK: The sender thread
+
+    private var connection: Int32 = -1
+    /// Bytes written on the current connection.
+    private var written: UInt64 = 0
+    private var window: [Batch] = []
+    /// Taken from the queue (or brought back from the window after a break) and not written yet.
+    private var held: [Batch] = []
+    private var failures = 0
+    private var suspendedUntil: ContinuousClock.Instant?
+    private var lastAcknowledged: UInt64 = 0
+    private var acknowledgedAt = ContinuousClock.now
+
+    private func run() {
+        var stopAt: ContinuousClock.Instant?
+        while true {
+            condition.lock()
+            if stopping && stopAt == nil { stopAt = .now + Self.drainAtStop }
+            let idle = held.isEmpty && (memory.count - memoryHead) == 0 && (disk?.unread ?? 0) == 0
+            if idle && !stopping {
+                if window.isEmpty {
+                    workerWaiting = true
+                    condition.wait()
+                    workerWaiting = false
+                } else {
+                    workerWaiting = true
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: 0.1))
+                    workerWaiting = false
+                }
+            }
+            if held.isEmpty, let batch = takeBatch() { held.append(batch) }
+            let stop = stopping
+            condition.unlock()
+
+            if connection >= 0 { checkConnection() }
+            if stop, let stopAt,
+                held.isEmpty || connection < 0 && suspendedUntil != nil || ContinuousClock.now >= stopAt
+            {
+                finish()
+                return
+            }
+            guard !held.isEmpty else { continue }
+            if connection < 0 && !reconnect() { continue }
+            let batch = held.removeFirst()
+            if !write(batch) {
+                held.insert(batch, at: 0)
+                broken("write to \(name) failed or stalled")
+            }
+        }
+    }
+
+    /// The next messages from the queue: memory first (older), then disk, up to 256 KiB.
+    private func takeBatch() -> Batch? {
+        var entries: [Entry] = []
+        var bytes = 0
+        while bytes < Self.writeLimit {
+            if memoryHead < memory.count {
+                entries.append(memory[memoryHead])
+                bytes += memory[memoryHead].bytes.count + 8
+                memoryHead += 1
+            } else if let disk, disk.unread > 0, let record = disk.next() {
+                entries.append(Entry(sequence: record.sequence, bytes: record.bytes, fromDisk: true))
+                bytes += record.bytes.count + 8
+            } else {
+                break
+            }
+        }
+        if memoryHead > 4096 && memoryHead * 2 > memory.count {
+            memory.removeFirst(memoryHead)
+            memoryHead = 0
+        }
+        return entries.isEmpty ? nil : Batch(entries: entries)
+    }
+
+    /// Connects unless the action is suspended; false (having waited or dropped) when there is no connection.
+    private func reconnect() -> Bool {
+        if let until = suspendedUntil, ContinuousClock.now < until {
+            if settings.resumeRetryCount >= 0 && failures > settings.resumeRetryCount {
+                // Retries used up: what waits is dropped while the action stays suspended.
+                let n = held.reduce(0) { $0 + $1.entries.count }
+                held.removeAll()
+                condition.lock()
+                countsStorage.dropped += n
+                condition.unlock()
+                return false
+            }
+            condition.lock()
+            if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.2, seconds(until - .now)))) }
+            condition.unlock()
+            return false
+        }
+        let result = Self.connect(host: host, port: port, timeout: 5)
+        switch result {
+        case .success(let fd):
+            connection = fd
+            written = 0
+            lastAcknowledged = 0
+            acknowledgedAt = .now
+            failures = 0
+            suspendedUntil = nil
+            return true
+        case .failure(let error):
+            suspend("cannot connect to \(name): \(error)")
+            return false
+        }
+    }
+
+    private func suspend(_ reason: String) {
+        failures += 1
+        let factor = 1 + failures / 10
+        let pause = min(settings.resumeInterval * factor, settings.resumeIntervalMax)
+        suspendedUntil = .now + .seconds(pause)
+        condition.lock()
+        countsStorage.failed += 1
+        countsStorage.suspended += 1
+        countsStorage.lastError = reason
+        condition.unlock()
+    }
+
+    /// The connection broke: it is closed, and the window goes back in front of what waits.
+    private func broken(_ reason: String) {
+        if connection >= 0 { closeDescriptor(connection) }
+        connection = -1
+        let replay = window.reduce(0) { $0 + $1.entries.count }
+        held = window + held
+        window = []
+        condition.lock()
+        countsStorage.resent += replay
+        countsStorage.failed += 1
+        countsStorage.lastError = reason
+        condition.unlock()
+        // The first reconnection is tried at once; a failure there suspends the action.
+        suspendedUntil = nil
+    }
+
+    /// Writes one batch, framed; false when the connection failed or made no progress for `writeTimeout`.
+    private func write(_ batch: Batch) -> Bool {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(batch.entries.reduce(0) { $0 + $1.bytes.count + 8 })
+        for entry in batch.entries {
+            switch framing {
+            case .octetCounting:
+                buffer.appendDecimal(entry.bytes.count)
+                buffer.append(0x20)
+                buffer.append(contentsOf: entry.bytes)
+            case .lineFeed:
+                buffer.append(contentsOf: entry.bytes)
+                if entry.bytes.last != 0x0A { buffer.append(0x0A) }
+            }
+        }
+        let ok = buffer.withUnsafeBytes { raw -> Bool in
+            var done = 0
+            var lastProgress = ContinuousClock.now
+            while done < raw.count {
+                let n = send(
+                    connection, raw.baseAddress?.advanced(by: done), raw.count - done,
+                    Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                if n > 0 {
+                    done += n
+                    lastProgress = .now
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) else { return false }
+                if ContinuousClock.now - lastProgress > .seconds(settings.writeTimeout) { return false }
+                var p = pollfd(fd: connection, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, 200)
+                condition.lock()
+                let stop = stopping
+                condition.unlock()
+                if stop && ContinuousClock.now - lastProgress > .seconds(1) { return false }
+            }
+            return true
+        }
+        guard ok else { return false }
+        written += UInt64(buffer.count)
+        var sent = batch
+        sent.end = written
+        sent.writtenAt = .now
+        window.append(sent)
+        condition.lock()
+        countsStorage.sent += batch.entries.count
+        condition.unlock()
+        return true
+    }
+
+    /// Confirms what the collector's kernel acknowledged a second ago; notices a collector that closed or stalls.
+    private func checkConnection() {
+        var p = pollfd(fd: connection, events: Int16(POLLIN) | 0x2000 /* POLLRDHUP */, revents: 0)
+        if poll(&p, 1, 0) > 0 {
+            var scratch = [UInt8](repeating: 0, count: 4096)
+            let n = scratch.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || p.revents & Int16(POLLERR | POLLHUP) != 0
+            {
+                broken("\(name) closed the connection")
+                return
+            }
+        }
+        var outstanding: Int32 = 0
+        guard ioctl(connection, UInt(TIOCOUTQ), &outstanding) == 0 else { return }
+        let acknowledged = written - UInt64(max(0, outstanding))
+        let now = ContinuousClock.now
+        if acknowledged != lastAcknowledged || outstanding == 0 {
+            lastAcknowledged = acknowledged
+            acknowledgedAt = now
+        } else if now - acknowledgedAt > .seconds(settings.writeTimeout) {
+            broken("\(name) took nothing for \(settings.writeTimeout) s")
+            return
+        }
+        var delivered: UInt64?
+        while let first = window.first, first.end <= acknowledged, now - first.writtenAt >= Self.confirmDelay {
+            delivered = first.entries.last?.sequence
+            window.removeFirst()
+        }
+        if let delivered {
+            condition.lock()
+            disk?.confirm(upTo: delivered)
+            condition.unlock()
+        }
+    }
+
+    /// At stop: a collector that acknowledged everything has it all (it is still up); the rest is left over.
+    private func finish() {
+        if connection >= 0 {
+            let deadline = ContinuousClock.now + .seconds(1)
+            var outstanding: Int32 = 1
+            while ContinuousClock.now < deadline, ioctl(connection, UInt(TIOCOUTQ), &outstanding) == 0, outstanding > 0
+            {
+                usleep(10_000)
+            }
+            if outstanding == 0 {
+                if let last = window.last?.entries.last?.sequence {
+                    condition.lock()
+                    disk?.confirm(upTo: last)
+                    condition.unlock()
+                }
+                window = []
+            }
+            closeDescriptor(connection)
+            connection = -1
+        }
+        let rest = (window + held).flatMap(\.entries)
+        window = []
+        held = []
+        condition.lock()
+        leftover = rest
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    // MARK: Sockets
+
+    /// A blocking connect with a timeout, to the first address of `host` that answers; the connection is left
+    /// non-blocking with keep-alive on.
+    static func connect(host: String, port: Int, timeout: Int) -> Result<Int32, ForwardError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0, let first = list else {
+            return .failure(ForwardError(message: "cannot resolve \(host): \(String(cString: gai_strerror(rc)))"))
+        }
+        defer { freeaddrinfo(list) }
+        var lastError = ForwardError(message: "no address for \(host)")
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let info = cursor {
+            cursor = info.pointee.ai_next
+            let fd = socket(
+                info.pointee.ai_family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { continue }
+            var on: Int32 = 1
+            _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+            if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return .success(fd) }
+            guard errno == EINPROGRESS else {
+                lastError = ForwardError(message: String(cString: strerror(errno)))
+                closeDescriptor(fd)
+                continue
+            }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&p, 1, Int32(timeout * 1000)) == 1 {
+                var problem: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &problem, &length)
+                if problem == 0 { return .success(fd) }
+                lastError = ForwardError(message: String(cString: strerror(problem)))
+            } else {
+                lastError = ForwardError(message: "connect timed out")
+            }
+            closeDescriptor(fd)
+        }
+        return .failure(lastError)
+    }
+}
+
+struct ForwardError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
