@@ -8,10 +8,10 @@ load=Benchmarks/.build/release/syslog-load
 work=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
 trap 'kill $(cat $work/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf $work' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# launch NAME: starts rsyslogd (NAME=rsyslog) or syslog-sink with $work/NAME.conf; waits for its pid file.
+# launch NAME: starts rsyslogd (NAME=rsyslog…) or syslog-sink with $work/NAME.conf; waits for its pid file.
 launch() {
     local name=$1
-    if [ "$name" = rsyslog ]; then
+    if [ "${name#rsyslog}" != "$name" ]; then
         "$rsyslogd" -n -f "$work/$name.conf" -i "$work/$name.pid" 2>>"$work/$name.err" &
     else
         "$sink" -n -f "$work/$name.conf" -i "$work/$name.pid" 2>>"$work/$name.err" &

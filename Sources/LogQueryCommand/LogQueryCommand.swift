@@ -23,7 +23,8 @@ struct LogQueryCommand: ParsableCommand {
             """,
         version: LogQuery.version,
         subcommands: [
-            Backends.self, Servers.self, Status.self, Terminations.self, URLs.self, Clients.self, Timeline.self,
+            Backends.self, Servers.self, Hosts.self, Status.self, Terminations.self, URLs.self, Clients.self,
+            Timeline.self,
             Lines.self, Events.self, Halog.self, Verify.self, SealKeyCommand.self,
         ]
     )
@@ -244,6 +245,23 @@ struct Servers: ParsableCommand {
         let format = try options.outputFormat()
         let r = try options.run(ServerReport.self)
         print(Views.traffic(r.groups, keyColumn: "server", extra: r).render(format), terminator: "")
+    }
+}
+
+struct Hosts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per syslog host (one row per proxy in a central log): the backends columns.",
+        discussion: """
+            The host is the one the stored line names (rsyslog writes the sender's hostname, or its address when \
+            the message had none); a line stored without one is under -. Several files (one per host, or rotated \
+            sets) are read as one.
+            """)
+    @OptionGroup var options: QueryOptions
+
+    func run() throws {
+        let format = try options.outputFormat()
+        let r = try options.run(HostReport.self)
+        print(Views.traffic(r.groups, keyColumn: "host").render(format), terminator: "")
     }
 }
 

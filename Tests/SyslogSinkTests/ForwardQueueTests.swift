@@ -97,6 +97,7 @@ struct ForwardQueueTests {
         let forwarder = try Forwarder(
             host: "127.0.0.1", port: port, framing: .lineFeed, settings: settings, root: nil)
         for n in 1...500 { forwarder.enqueue(message(n)) }
+        forwarder.flush()
         #expect(collector.waitFor(lines: 500, seconds: 10))
         let before = collector.lines
         collector.stop()
@@ -136,7 +137,6 @@ struct ForwardQueueTests {
         settings.resumeInterval = 1
         let first = try Forwarder(host: "127.0.0.1", port: port, framing: .octetCounting, settings: settings, root: nil)
         for n in 1...1000 { first.enqueue(message(n)) }
-        first.flush()
         first.stop()
         #expect(first.counts.lostAtStop == 0)
 
@@ -144,6 +144,7 @@ struct ForwardQueueTests {
         let second = try Forwarder(
             host: "127.0.0.1", port: port, framing: .lineFeed, settings: settings, root: nil)
         for n in 1001...1100 { second.enqueue(message(n)) }
+        second.flush()
         #expect(collector.waitFor(lines: 1100, seconds: 15))
         usleep(300_000)
         #expect(numbers(collector.lines) == Array(1...1100), "exactly once, in order")
@@ -159,8 +160,12 @@ struct ForwardQueueTests {
         let forwarder = try Forwarder(host: "127.0.0.1", port: port, framing: .lineFeed, settings: settings, root: nil)
         for n in 1...100 {
             forwarder.enqueue(message(n))
-            if n == 1 { usleep(200_000) }
+            if n == 1 {
+                forwarder.flush()
+                usleep(200_000)
+            }
         }
+        forwarder.flush()
         #expect(Peers.waitUntil(seconds: 5) { forwarder.counts.dropped == 100 })
         let c = forwarder.counts
         #expect(c.suspended == 1 && c.sent == 0, "\(c)")
@@ -181,6 +186,7 @@ struct ForwardQueueTests {
             host: "127.0.0.1", port: stalled.port, framing: .lineFeed, settings: settings, root: nil)
         let big = [UInt8](repeating: 0x61, count: 4000)
         for _ in 0..<5000 { forwarder.enqueue(big) }
+        forwarder.flush()
         #expect(Peers.waitUntil(seconds: 10) { forwarder.counts.failed >= 1 }, "\(forwarder.counts)")
         #expect(forwarder.counts.dropped == 0)
         forwarder.stop()

@@ -78,6 +78,32 @@ public struct BackendReport: LineAccumulator {
     }
 }
 
+/// Per-host statistics, keyed by the syslog hostname of the stored line (`logquery hosts`): a central file that
+/// holds many proxies' lines, one row per proxy. Lines stored without a hostname are under `-`.
+public struct HostReport: LineAccumulator {
+    public static func depth(for configuration: Void) -> HAProxyLogParseDepth { .throughTermination }
+
+    public var groups = GroupTable<TrafficStats>()
+
+    public init(configuration: Void = ()) {}
+
+    public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
+        let i: Int
+        if line.host.isEmpty {
+            i = HostReport.noHost.withUnsafeBufferPointer { groups.index(of: $0, make: TrafficStats.init) }
+        } else {
+            i = groups.index(of: UnsafeBufferPointer(rebasing: buffer[line.host]), make: TrafficStats.init)
+        }
+        groups[i].add(line, in: buffer)
+    }
+
+    private static let noHost: [UInt8] = [0x2D]
+
+    public mutating func merge(_ other: HostReport) {
+        groups.merge(other.groups, make: TrafficStats.init) { $0.merge($1) }
+    }
+}
+
 /// Per-server statistics, keyed `backend/server` (`logquery servers`), with the state changes seen.
 public struct ServerReport: LineAccumulator {
     public static func depth(for configuration: Void) -> HAProxyLogParseDepth { .throughTermination }

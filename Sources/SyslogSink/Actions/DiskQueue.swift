@@ -60,6 +60,8 @@ final class DiskQueue {
     private var persistedAt = ContinuousClock.now
 
     static let firstSegment = 10_000_000
+    /// Queue files hold log lines: readable by the sink's user only (as rsyslog's, 0600).
+    static var `private`: [FileAttributeKey: Any] { [.posixPermissions: 0o600] }
     static let recordHeader = 12
 
     /// Opens the queue in `directory`, reading what an earlier run left.
@@ -304,7 +306,7 @@ final class DiskQueue {
         guard stateDirty else { return }
         let temporary = statePath + ".tmp"
         let text = "tollgate-queue 1\nconfirmed \(confirmed)\n"
-        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) {
+        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: Self.private) {
             rename(temporary, statePath)
         }
         stateDirty = false
@@ -326,7 +328,8 @@ final class DiskQueue {
             }
             bytes.append(contentsOf: r.bytes)
         }
-        guard FileManager.default.createFile(atPath: path(number), contents: Data(bytes)) else {
+        guard FileManager.default.createFile(atPath: path(number), contents: Data(bytes), attributes: Self.private)
+        else {
             throw DiskQueueError(message: "cannot write \(path(number))")
         }
         segments.insert(

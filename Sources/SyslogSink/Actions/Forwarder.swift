@@ -109,29 +109,44 @@ final class Forwarder: @unchecked Sendable {
         return c
     }
 
-    /// Queues one rendered message (never waits: a full queue drops it and counts it).
+    /// Messages taken from the ruleset's thread and not yet in the queue: they go in together (one lock per batch
+    /// of input, not per message) at the end of the batch, or every 512. Only the ruleset's thread touches it.
+    private var staged: [[UInt8]] = []
+
+    /// Queues one rendered message (never waits: a full queue drops it and counts it). Called on the ruleset's
+    /// thread, which calls `flush()` at the end of each batch of input.
     func enqueue(_ message: [UInt8]) {
+        staged.append(message)
+        if staged.count >= 512 { push() }
+    }
+
+    private func push() {
+        guard !staged.isEmpty else { return }
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping else {
-            countsStorage.dropped += 1
-            return
+        for message in staged {
+            guard !stopping else {
+                countsStorage.dropped += 1
+                continue
+            }
+            let sequence = nextSequence
+            nextSequence += 1
+            let inMemory = memory.count - memoryHead
+            if let disk, settings.kind == .disk || disk.unread > 0 || inMemory >= settings.spillMark {
+                if !disk.append(sequence, message) { countsStorage.dropped += 1 }
+            } else if inMemory >= settings.memoryLimit {
+                countsStorage.dropped += 1
+            } else {
+                memory.append(Entry(sequence: sequence, bytes: message, fromDisk: false))
+            }
         }
-        let sequence = nextSequence
-        nextSequence += 1
-        let inMemory = memory.count - memoryHead
-        if let disk, settings.kind == .disk || disk.unread > 0 || inMemory >= settings.spillMark {
-            if !disk.append(sequence, message) { countsStorage.dropped += 1 }
-        } else if inMemory >= settings.memoryLimit {
-            countsStorage.dropped += 1
-        } else {
-            memory.append(Entry(sequence: sequence, bytes: message, fromDisk: false))
-        }
+        staged.removeAll(keepingCapacity: true)
         if workerWaiting { condition.signal() }
     }
 
-    /// End of a batch of input: what the disk part buffers goes to its file.
+    /// End of a batch of input: the staged messages go into the queue, what the disk part buffers to its file.
     func flush() {
+        push()
         condition.lock()
         disk?.flush()
         condition.unlock()
@@ -140,6 +155,7 @@ final class Forwarder: @unchecked Sendable {
     /// Stops the sender: it goes on for up to two seconds while the collector takes what is queued, then what is
     /// left is saved (`queue.saveOnShutdown`) or counted as lost.
     func stop() {
+        push()
         condition.lock()
         stopping = true
         condition.broadcast()
@@ -175,9 +191,13 @@ final class Forwarder: @unchecked Sendable {
     /// Taken from the queue (or brought back from the window after a break) and not written yet.
     private var held: [Batch] = []
     private var failures = 0
+    /// Since when the collector could not be reached (nil while it can).
+    private var suspendedSince: ContinuousClock.Instant?
     private var suspendedUntil: ContinuousClock.Instant?
     private var lastAcknowledged: UInt64 = 0
     private var acknowledgedAt = ContinuousClock.now
+    /// When the connection was last looked at (at most every 5 ms while there is work).
+    private var checkedAt = ContinuousClock.now
 
     private func run() {
         var stopAt: ContinuousClock.Instant?
@@ -200,7 +220,10 @@ final class Forwarder: @unchecked Sendable {
             let stop = stopping
             condition.unlock()
 
-            if connection >= 0 { checkConnection() }
+            if connection >= 0 && (held.isEmpty || ContinuousClock.now - checkedAt > .milliseconds(5)) {
+                checkConnection()
+                checkedAt = .now
+            }
             if stop, let stopAt,
                 held.isEmpty || connection < 0 && suspendedUntil != nil || ContinuousClock.now >= stopAt
             {
@@ -260,6 +283,13 @@ final class Forwarder: @unchecked Sendable {
         let result = Self.connect(host: host, port: port, timeout: 5)
         switch result {
         case .success(let fd):
+            if let since = suspendedSince {
+                let waiting = counts.queued + held.reduce(0) { $0 + $1.entries.count }
+                report(
+                    "action '\(name)' resumed after \(Int(seconds(.now - since))) s (\(waiting) messages waiting)",
+                    severity: .informational)
+                suspendedSince = nil
+            }
             connection = fd
             written = 0
             lastAcknowledged = 0
@@ -278,6 +308,13 @@ final class Forwarder: @unchecked Sendable {
         let factor = 1 + failures / 10
         let pause = min(settings.resumeInterval * factor, settings.resumeIntervalMax)
         suspendedUntil = .now + .seconds(pause)
+        if suspendedSince == nil {
+            suspendedSince = .now
+            let keep =
+                settings.resumeRetryCount < 0
+                ? "messages are held" : "messages are dropped after \(settings.resumeRetryCount) more tries"
+            report("action '\(name)' suspended: \(reason); next try in \(pause) s, \(keep)", severity: .warning)
+        }
         condition.lock()
         countsStorage.failed += 1
         countsStorage.suspended += 1
@@ -299,6 +336,9 @@ final class Forwarder: @unchecked Sendable {
         condition.unlock()
         // The first reconnection is tried at once; a failure there suspends the action.
         suspendedUntil = nil
+        report(
+            replay > 0 ? "\(reason); the last \(replay) messages go again on the next connection" : reason,
+            severity: .warning)
     }
 
     /// Writes one batch, framed; false when the connection failed or made no progress for `writeTimeout`.
@@ -415,6 +455,14 @@ final class Forwarder: @unchecked Sendable {
         finished = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// The sink's own message about this action (not while stopping: the loop that takes them is ending).
+    private func report(_ text: String, severity: Severity) {
+        condition.lock()
+        let quiet = stopping
+        condition.unlock()
+        if !quiet { sinkLog(text, severity: severity) }
     }
 
     private func seconds(_ d: Duration) -> Double {
