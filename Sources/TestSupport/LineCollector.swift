@@ -17,6 +17,7 @@ public final class LineCollector: Sendable {
 
     private struct State {
         var lines: [String] = []
+        var raw: [UInt8] = []
         var connections: [Int32] = []
         var accepted = 0
         var stopped = false
@@ -50,6 +51,8 @@ public final class LineCollector: Sendable {
 
     /// The lines received so far.
     public var lines: [String] { state.withLock { $0.lines } }
+    /// Every byte received, in order (connections one after the other as their reads came).
+    public var bytes: [UInt8] { state.withLock { $0.raw } }
     public var connectionsAccepted: Int { state.withLock { $0.accepted } }
 
     /// Waits until `count` lines have come (or `seconds` passed); true when they have.
@@ -107,6 +110,7 @@ public final class LineCollector: Sendable {
             guard poll(&p, 1, 100) > 0, !stopped else { continue }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             guard n > 0 else { return }
+            state.withLock { $0.raw.append(contentsOf: buffer[0..<n]) }
             partial.append(contentsOf: buffer[0..<n])
             guard let last = partial.lastIndex(of: 0x0A) else { continue }
             let complete = partial[..<last].split(separator: 0x0A, omittingEmptySubsequences: false).map {
