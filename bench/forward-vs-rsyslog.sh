@@ -27,7 +27,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/
 lines() { [ -f "$central" ] && wc -l < "$central" || echo 0; }
 launch rsyslog-collector
 for _ in $(seq 100); do ss -ltn | grep -q ":$collector_port " && break; sleep 0.05; done
-ours=(); theirs=()
+ours=(); theirs=(); ourcpu=(); theircpu=()
 for round in $(seq "$rounds"); do
     for who in sink rsyslog-relay; do
         port=$(free_port)
@@ -39,12 +39,17 @@ for round in $(seq "$rounds"); do
         "$load" tcp "$port" "$count" 1 > /dev/null
         while [ "$(lines)" -lt $((before + count)) ]; do sleep 0.02; done
         t1=$(date +%s.%N)
-        kill "$(cat "$work/$who.pid")"; sleep 0.5; rm -f "$work/$who.pid"
+        pid=$(cat "$work/$who.pid")
+        ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+        kill "$pid"; sleep 0.5; rm -f "$work/$who.pid"
         rate=$(python3 -c "print(int($count / ($t1 - $t0)))")
-        echo "round $round $who: $rate msg/s"
-        if [ $who = sink ]; then ours+=("$rate"); else theirs+=("$rate"); fi
+        cpu=$(python3 -c "print(round($ticks * 1e6 / $(getconf CLK_TCK) / $count, 2))")
+        echo "round $round $who: $rate msg/s, relay CPU $cpu us/msg"
+        if [ $who = sink ]; then ours+=("$rate"); ourcpu+=("$cpu"); else theirs+=("$rate"); theircpu+=("$cpu"); fi
     done
 done
 o=$(printf '%s\n' "${ours[@]}" | median); t=$(printf '%s\n' "${theirs[@]}" | median)
 echo "median: syslog-sink $o msg/s, rsyslogd $t msg/s, ratio $(python3 -c "print(round($o / $t, 2))") (floor 1.0)"
+oc=$(printf '%s\n' "${ourcpu[@]}" | median); tc=$(printf '%s\n' "${theircpu[@]}" | median)
+echo "median relay CPU (user+sys, whole run): syslog-sink $oc us/msg, rsyslogd $tc us/msg"
 echo "collector file: $(lines) lines for $((count * rounds * 2)) sent"

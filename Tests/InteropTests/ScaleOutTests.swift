@@ -2,6 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import SyslogSink
+
 /// Three syslog-sinks forward over TCP, with disk-assisted queues, to a real rsyslogd as the central collector.
 /// The collector is stopped for 30 seconds while the numbered messages flow, and one sink is restarted in the
 /// middle of the outage; when the collector is back every message reaches it, in order per sender. Plain TCP
@@ -183,6 +185,27 @@ struct ScaleOutTests {
         for s in sinks { s.stop() }
         for s in sinks {
             #expect(!s.output.contains("lost"), "\(s.output)")
+        }
+    }
+
+    /// The examples in conf/scale-out read without a warning here and pass rsyslogd's own check (`-N1`).
+    @Test func theExampleConfigurationsAreValidForBoth() throws {
+        let rsyslogd = try Peers.find("rsyslogd")
+        for name in ["node-forward.conf", "collector.conf"] {
+            let path = Products.packageRoot + "/conf/scale-out/" + name
+            let c = try RsyslogConfigParser.parse(file: path)
+            #expect(c.warnings.isEmpty, "\(name): \(c.warnings)")
+            let check = try Peers.run(rsyslogd, ["-N1", "-f", path])
+            let said = String(decoding: check.stdout + check.stderr, as: UTF8.self)
+            #expect(check.status == 0 && !said.contains("error"), "\(name): \(said)")
+            if name == "node-forward.conf" {
+                guard case .forward(_, 514, true, true, _, let q) = c.rules.first?.actions.first else {
+                    Issue.record("\(c.rules)")
+                    continue
+                }
+                #expect(q.fileName == "fwd_central" && q.resumeRetryCount == -1 && q.saveOnShutdown)
+                #expect(q.maxDiskSpace == 2 << 30 && q.workDirectory == "/var/spool/rsyslog")
+            }
         }
     }
 

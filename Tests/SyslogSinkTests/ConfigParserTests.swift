@@ -187,6 +187,9 @@ struct ConfigParserTests {
                 local0.* action(type="omfwd" target="central" port="514" protocol="tcp" queue.type="FixedArray"
                     queue.size="50000" queue.filename="central" queue.highWatermark="40000" action.resumeRetryCount="-1"
                     action.resumeInterval="5" queue.saveOnShutdown="on" writeTimeout="20" queue.workerThreads="2")
+                local1.* action(type="omfile" file="/var/log/x" queue.type="LinkedList")
+                $ActionQueueType LinkedList
+                local2.* /var/log/y
                 """)
         guard case .forward(_, 10514, true, false, _, let q1) = c.rules[0].actions[0],
             case .forward(_, 514, true, false, _, let q2) = c.rules[1].actions[0],
@@ -205,6 +208,15 @@ struct ConfigParserTests {
         #expect(q3.kind == .fixedArray && q3.size == 50000 && q3.spillMark == 40000 && q3.resumeInterval == 5)
         #expect(q3.writeTimeout == 20 && q3.saveOnShutdown)
         #expect(c.warnings.contains { $0.message.contains("queue.workerthreads is accepted and has no effect") })
+        #expect(
+            c.warnings.contains {
+                $0.message == "queue.type on omfile is accepted and not used: only forwarding has a queue here"
+                    && $0.location.line == 12
+            })
+        #expect(
+            c.warnings.contains {
+                $0.message.contains("$ActionQueue… settings before this action are not used") && $0.location.line == 14
+            })
     }
 
     @Test("errors name the file and line", arguments: bad)

@@ -396,6 +396,11 @@ public struct RsyslogConfigParser {
         var queue = state.queue
         queue.workDirectory = configuration.workDirectory
         state.queue = ActionQueueSettings()
+        if queue != ActionQueueSettings(workDirectory: queue.workDirectory) && !text.hasPrefix("@") {
+            warn(
+                location, "the $ActionQueue… settings before this action are not used: only forwarding has a queue here"
+            )
+        }
         var body = text
         var template: String?
         if let semicolon = body.lastIndex(of: ";"), !body.hasPrefix(":omusrmsg:") {
@@ -487,7 +492,15 @@ public struct RsyslogConfigParser {
             warn(location, "Could not find template '\(name)' - action disabled")
             return nil
         }
-        switch p["type"]?.lowercased() {
+        let type = p["type"]?.lowercased()
+        if type != "omfwd",
+            let key = p.keys.sorted().first(where: { $0.hasPrefix("queue.") || $0.hasPrefix("action.") })
+        {
+            warn(
+                location,
+                "\(key) on \(type ?? "this action") is accepted and not used: only forwarding has a queue here")
+        }
+        switch type {
         case "omfile":
             guard let name = templateName(state.defaultTemplate) else { return nil }
             var ownership = state.ownership

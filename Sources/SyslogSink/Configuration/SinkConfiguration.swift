@@ -82,7 +82,7 @@ public struct ActionQueueSettings: Hashable, Sendable {
     /// The work directory (`$WorkDirectory`, `global(workDirectory=)`) when the action was read.
     public var workDirectory: String?
 
-    public init() {}
+    public init(workDirectory: String? = nil) { self.workDirectory = workDirectory }
 
     /// The memory part's limit: `queue.size`, or for a Direct action the main queue's 100,000.
     public var memoryLimit: Int { kind == .direct ? 100_000 : max(1, size) }
