@@ -117,8 +117,20 @@ struct ScaleOutTests {
                 // What node2's sink has taken in is processed before it stops; it saves its queue and the next run
                 // sends it.
                 close(connections[1])
-                try await Task.sleep(for: .milliseconds(300))
+                let taken = sent[1]
+                let sink = sinks[1]
+                let processed = try await blocking {
+                    Peers.waitUntil(seconds: 30) {
+                        sink.send(signal: SIGUSR1)
+                        usleep(200_000)
+                        return Self.received(in: sink.output) >= taken
+                    }
+                }
+                #expect(processed, "node2's sink did not take in its \(taken) messages: \(sink.output)")
                 sinks[1].stop()
+                #expect(
+                    sink.output.contains("syslog-sink: stopping:"),
+                    "node2's sink stopped in time (not killed): \(sink.output)")
                 sinks[1] = try startSink(1, 2)
                 connections[1] = try Peers.connectLoopback(port: inputs[1], timeoutSeconds: 5)
                 restarted = true
@@ -156,7 +168,15 @@ struct ScaleOutTests {
             var firsts: [Int] = []
             for n in got where seen.insert(n).inserted { firsts.append(n) }
             let missing = Set(1...Self.perNode).subtracting(seen)
-            #expect(missing.isEmpty, "\(host): \(missing.count) lost, first \(missing.sorted().prefix(5))")
+            let logs = (1...2).map { run in
+                (try? String(
+                    contentsOfFile: dir.file("\(host.replacingOccurrences(of: "node", with: "sink"))-\(run).out"),
+                    encoding: .utf8)) ?? ""
+            }
+            #expect(
+                missing.isEmpty,
+                "\(host): \(missing.count) lost, from \(missing.min() ?? 0) to \(missing.max() ?? 0); its sink said: \(logs)"
+            )
             #expect(firsts == Array(1...Self.perNode) || !missing.isEmpty, "\(host): out of order")
             repeats[host] = got.count - firsts.count
         }
@@ -207,6 +227,16 @@ struct ScaleOutTests {
                 #expect(q.maxDiskSpace == 2 << 30 && q.workDirectory == "/var/spool/rsyslog")
             }
         }
+    }
+
+    /// The last `received=` count of an imtcp input in a sink's SIGUSR1 statistics.
+    static func received(in output: String) -> Int {
+        var last = 0
+        for line in output.split(separator: "\n") where line.contains("imtcp(") {
+            guard let r = line.range(of: "received=") else { continue }
+            last = Int(line[r.upperBound...].prefix { $0.isNumber }) ?? last
+        }
+        return last
     }
 
     static func write(_ fd: Int32, _ bytes: [UInt8]) throws {
