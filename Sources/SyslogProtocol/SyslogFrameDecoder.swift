@@ -201,13 +201,22 @@ public struct SyslogFrameEncoder: MessageToByteEncoder, Sendable {
             out.writeImmutableBuffer(data)
         case .lineFeed:
             out.writeImmutableBuffer(data)
-            out.writeInteger(UInt8(0x0A))
+            if data.getInteger(at: data.readerIndex + data.readableBytes - 1, as: UInt8.self) != 0x0A {
+                out.writeInteger(UInt8(0x0A))
+            }
         }
     }
 
     /// The framed bytes of one message.
     public static func frame(_ message: some Collection<UInt8>, framing: Framing) -> [UInt8] {
         var out: [UInt8] = []
+        append(message, framing: framing, to: &out)
+        return out
+    }
+
+    /// Appends one framed message to `out`. LF framing adds no second LF to a message that already ends in one
+    /// (a template such as `RSYSLOG_SyslogProtocol23Format`), as rsyslog's omfwd does.
+    public static func append(_ message: some Collection<UInt8>, framing: Framing, to out: inout [UInt8]) {
         switch framing {
         case .octetCounting:
             out.appendDecimal(message.count)
@@ -215,8 +224,7 @@ public struct SyslogFrameEncoder: MessageToByteEncoder, Sendable {
             out.append(contentsOf: message)
         case .lineFeed:
             out.append(contentsOf: message)
-            out.append(0x0A)
+            if message.isEmpty || out.last != 0x0A { out.append(0x0A) }
         }
-        return out
     }
 }

@@ -129,6 +129,12 @@ struct FramingTests {
         #expect(
             String(decoding: SyslogFrameEncoder.frame(Array("abc".utf8), framing: .octetCounting), as: UTF8.self)
                 == "3 abc")
+        // rsyslog's omfwd adds no second LF to a message that ends in one (checked beside it in InteropTests).
+        #expect(SyslogFrameEncoder.frame(Array("abc\n".utf8), framing: .lineFeed) == Array("abc\n".utf8))
+        var lf = ByteBuffer()
+        try SyslogFrameEncoder(framing: .lineFeed).encode(data: ByteBuffer(string: "abc\n"), out: &lf)
+        try SyslogFrameEncoder(framing: .lineFeed).encode(data: ByteBuffer(string: "def"), out: &lf)
+        #expect(String(buffer: lf) == "abc\ndef\n")
     }
 
     @Test func decoderInAPipeline() throws {

@@ -345,17 +345,7 @@ final class Forwarder: @unchecked Sendable {
     private func write(_ batch: Batch) -> Bool {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(batch.entries.reduce(0) { $0 + $1.bytes.count + 8 })
-        for entry in batch.entries {
-            switch framing {
-            case .octetCounting:
-                buffer.appendDecimal(entry.bytes.count)
-                buffer.append(0x20)
-                buffer.append(contentsOf: entry.bytes)
-            case .lineFeed:
-                buffer.append(contentsOf: entry.bytes)
-                if entry.bytes.last != 0x0A { buffer.append(0x0A) }
-            }
-        }
+        for entry in batch.entries { SyslogFrameEncoder.append(entry.bytes, framing: framing, to: &buffer) }
         let ok = buffer.withUnsafeBytes { raw -> Bool in
             var done = 0
             var lastProgress = ContinuousClock.now
