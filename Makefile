@@ -203,7 +203,7 @@ manpages:
 	$(SWIFT) package plugin generate-manual --configuration $(BUILD) --section 8 --authors Tollgate >/dev/null
 
 install-files:
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)/examples/rsyslog.d $(DESTDIR)$(UNITDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)/examples/rsyslog.d $(DESTDIR)$(DOCDIR)/examples/scale-out $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSCONFDIR)/tollgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(MANDIR)/man8
 	for p in $(PROGRAMS); do install -m 755 .build/$(BUILD)/$$p $(DESTDIR)$(BINDIR)/$$p; done
 	for p in $(PROGRAMS); do \
@@ -213,6 +213,7 @@ install-files:
 	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 conf/haproxy.cfg conf/rsyslog.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -m 644 conf/rsyslog.d/*.conf $(DESTDIR)$(DOCDIR)/examples/rsyslog.d/
+	install -m 644 conf/scale-out/*.conf $(DESTDIR)$(DOCDIR)/examples/scale-out/
 	for f in haproxy.cfg rsyslog.conf; do \
 	  [ -e $(DESTDIR)$(SYSCONFDIR)/tollgate/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/tollgate/$$f; \
 	done

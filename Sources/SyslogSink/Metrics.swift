@@ -71,7 +71,8 @@ public struct SinkCounter: Sendable, Equatable {
         case (_, "files"): return "dynaFiles open now."
         case (.forward, "resent"): return "Messages sent again after the connection broke (the at-least-once window)."
         case (.forward, "suspended"): return "Times the forward was suspended: the collector could not be reached."
-        case (.forward, "queued"): return "Messages waiting in the forward's queue (memory and disk)."
+        case (.forward, "queued"):
+            return "Messages in the forward's queue (memory, disk, and the sender's batch and replay window)."
         case (.forward, "disk-bytes"): return "Bytes the forward's disk queue takes."
         case (.forward, "lost-at-stop"): return "Messages in memory at stop without queue.saveOnShutdown."
         case (.journal, "journald-absent"): return "Messages not sent because journald's socket is missing."

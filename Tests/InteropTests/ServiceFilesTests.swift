@@ -93,6 +93,7 @@ struct ServiceFilesTests {
             "etc/tollgate/haproxy.cfg", "etc/logrotate.d/tollgate",
             "usr/lib/systemd/system/tollgate-syslog-sink.service",
             "usr/share/doc/tollgate/syslog-sink.md", "usr/share/doc/tollgate/examples/rsyslog.d/haproxy.conf",
+            "usr/share/doc/tollgate/examples/scale-out/node-forward.conf",
         ] {
             #expect(FileManager.default.fileExists(atPath: dir.file(file)), "\(file)")
         }

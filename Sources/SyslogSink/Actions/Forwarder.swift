@@ -72,6 +72,8 @@ final class Forwarder: @unchecked Sendable {
     private var workerWaiting = false
     private var countsStorage = Counts()
     private var leftover: [Entry] = []
+    /// What the sender thread holds (taken and not yet written, or in the replay window), as of its last turn.
+    private var holding = 0
 
     /// How long a written batch stays in the replay window after the collector's kernel acknowledged it.
     static let confirmDelay: Duration = .seconds(1)
@@ -104,7 +106,7 @@ final class Forwarder: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         var c = countsStorage
-        c.queued = memory.count - memoryHead + (disk?.unread ?? 0)
+        c.queued = memory.count - memoryHead + (disk?.unread ?? 0) + holding
         c.diskBytes = disk?.bytesOnDisk ?? 0
         return c
     }
@@ -204,6 +206,7 @@ final class Forwarder: @unchecked Sendable {
         while true {
             condition.lock()
             if stopping && stopAt == nil { stopAt = .now + Self.drainAtStop }
+            holding = (held + window).reduce(0) { $0 + $1.entries.count }
             let idle = held.isEmpty && (memory.count - memoryHead) == 0 && (disk?.unread ?? 0) == 0
             if idle && !stopping {
                 if window.isEmpty {
@@ -284,7 +287,7 @@ final class Forwarder: @unchecked Sendable {
         switch result {
         case .success(let fd):
             if let since = suspendedSince {
-                let waiting = counts.queued + held.reduce(0) { $0 + $1.entries.count }
+                let waiting = counts.queued
                 report(
                     "action '\(name)' resumed after \(Int(seconds(.now - since))) s (\(waiting) messages waiting)",
                     severity: .informational)
