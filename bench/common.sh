@@ -1,5 +1,6 @@
 # Shared by the benchmarks that run syslog-sink beside rsyslogd: release builds of the sink and of the load
 # generator, a work folder removed at exit (with any daemon still running), and a free loopback port.
+. bench/helpers.sh
 rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 swift build -c release --product syslog-sink >/dev/null
 swift build -c release --package-path Benchmarks --product syslog-load >/dev/null
@@ -7,7 +8,6 @@ sink=.build/release/syslog-sink
 load=Benchmarks/.build/release/syslog-load
 work=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
 trap 'kill $(cat $work/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf $work' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # launch NAME: starts rsyslogd (NAME=rsyslog…) or syslog-sink with $work/NAME.conf; waits for its pid file.
 launch() {
     local name=$1

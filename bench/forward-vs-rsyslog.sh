@@ -23,7 +23,6 @@ relay_config() {  # input-port
     echo "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"$collector_port\" protocol=\"tcp\" TCP_Framing=\"octet-counted\""
     echo "    queue.type=\"LinkedList\" queue.size=\"100000\" action.resumeRetryCount=\"-1\")"
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 lines() { [ -f "$central" ] && wc -l < "$central" || echo 0; }
 launch rsyslog-collector
 for _ in $(seq 100); do ss -ltn | grep -q ":$collector_port " && break; sleep 0.05; done

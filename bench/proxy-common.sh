@@ -4,19 +4,18 @@
 for tool in wrk nginx socat haproxy python3; do
     command -v $tool >/dev/null || { echo "missing: $tool (apt install wrk nginx-light socat haproxy)" >&2; exit 1; }
 done
+. bench/helpers.sh
 swift build -c release --product proxy >/dev/null
 proxy=$PWD/.build/release/proxy
 work=$(mktemp -d /tmp/tollgate-proxy-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # Waits until something listens on 127.0.0.1:PORT (without connecting: that would be a session).
 wait_port() {
     for _ in $(seq 200); do [ -n "$(ss -Hltn "sport = :$1")" ] && return 0; sleep 0.05; done
     echo "nothing listens on $1:" >&2; cat "$work"/*.err >&2; return 1
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # The p99 latency of a `wrk --latency` report, in ms.
 p99_of() {
     awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}'

@@ -19,7 +19,6 @@ config() {  # tcp-port output-file sealed
         echo "action(type=\"omfile\" file=\"$2\")"
     fi
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 plain=(); sealed=()
 for round in $(seq "$rounds"); do
     for who in plain sealed; do

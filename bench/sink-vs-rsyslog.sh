@@ -41,7 +41,6 @@ settle() {  # file expected -> prints the line count once it stops growing (or r
     done
     echo "$n"
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2==1) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "UDP: $count messages per run, $runs runs per rate, loss in percent (median, and each run)"
 printf '| rate | rsyslog lost %% | syslog-sink lost %% |\n|---|---|---|\n'
