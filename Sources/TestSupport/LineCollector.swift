@@ -53,6 +53,8 @@ public final class LineCollector: Sendable {
     public var lines: [String] { state.withLock { $0.lines } }
     /// Every byte received, in order (connections one after the other as their reads came).
     public var bytes: [UInt8] { state.withLock { $0.raw } }
+    /// The last `count` bytes received (cheap to poll while a large stream arrives).
+    public func tail(_ count: Int) -> [UInt8] { state.withLock { Array($0.raw.suffix(count)) } }
     public var connectionsAccepted: Int { state.withLock { $0.accepted } }
 
     /// Waits until `count` lines have come (or `seconds` passed); true when they have.

@@ -123,6 +123,51 @@ struct ForwardQueueTests {
         collector.stop()
     }
 
+    /// A collector that dies while messages stream at full speed: what its kernel had taken and it had not read is
+    /// gone with it. The replay window sends that again: nothing is lost, and the repeats stay within what was
+    /// resent.
+    @Test func aCollectorKilledMidStreamLosesNothing() throws {
+        let first = try LineCollector()
+        let port = first.port
+        var second: LineCollector?
+        var settings = ActionQueueSettings()
+        settings.kind = .linkedList
+        settings.size = 200_000
+        settings.resumeRetryCount = -1
+        settings.resumeInterval = 1
+        let forwarder = try Forwarder(
+            host: "127.0.0.1", port: port, framing: .octetCounting, settings: settings, root: nil)
+        let total = 100_000
+        for n in 1...total {
+            forwarder.enqueue(message(n))
+            if n % 1000 == 0 { forwarder.flush() }
+            if n == 30_000 { first.stop() }
+            if n == 50_000 { second = try LineCollector(port: port) }
+        }
+        forwarder.flush()
+        let last = Array("msgnum:\(total):".utf8)
+        #expect(
+            Peers.waitUntil(seconds: 30) {
+                second.map { Ruleset.contains($0.tail(200)[...], last) } ?? false
+            })
+        usleep(200_000)
+        let c = forwarder.counts
+        forwarder.stop()
+        second?.stop()
+        // Octet-counted frames carry no LF: the numbers are read from the bytes, the first collector's then the
+        // second's.
+        func received(_ collector: LineCollector?) -> [Int] {
+            numbers(String(decoding: collector?.bytes ?? [], as: UTF8.self).components(separatedBy: "<134>"))
+        }
+        let got = received(first) + received(second)
+        let repeats = expectAllInOrder(got, total)
+        #expect(c.failed >= 1 && c.dropped == 0, "\(c)")
+        #expect(repeats <= c.resent, "\(repeats) repeats, \(c.resent) resent")
+        print(
+            "collector killed mid-stream: it had read \(received(first).count) of the messages sent to it; "
+                + "\(c.resent) sent again, \(repeats) of them twice")
+    }
+
     /// Stopped while the collector is down: with queue.saveOnShutdown the next run sends everything, once.
     @Test func whatIsQueuedAtStopIsSentByTheNextRun() throws {
         let dir = try TemporaryDirectory(prefix: "fwd-save")
