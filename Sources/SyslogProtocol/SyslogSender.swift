@@ -145,15 +145,42 @@ private final class DatagramSocket: Sendable {
         #endif
         let fd = socket(family, type, 0)
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        // A UDP socket is connected to its one destination: the kernel keeps the route instead of looking it up
+        // for every datagram. A unix datagram socket stays unconnected, so that a restarted receiver (a new
+        // socket at the same path) is reached without reconnecting.
+        var connected = false
+        if family != AF_UNIX {
+            connected = address.withSockAddr { sa, length in connect(fd, sa, socklen_t(length)) } == 0
+        }
         self.fd = Mutex(fd)
         self.address = address
+        self.connected = connected
     }
+
+    private let connected: Bool
 
     /// 0 on success, else the errno of the failed `sendto`.
     func send(_ message: some Collection<UInt8>) -> Int32 {
         let bytes = Array(message)
         return fd.withLock { fd -> Int32 in
             guard fd >= 0 else { return EBADF }
+            if connected {
+                return bytes.withUnsafeBytes { buffer in
+                    // A refusal reported by the previous datagram's ICMP fails this call without sending it: once
+                    // more, the error now cleared (a receiver that was restarted misses nothing).
+                    for _ in 0..<2 {
+                        #if canImport(Darwin)
+                            let sent = Darwin.send(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT)
+                        #else
+                            let sent = Glibc.send(
+                                fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+                        #endif
+                        if sent >= 0 { return 0 }
+                        if errno != ECONNREFUSED { return errno }
+                    }
+                    return ECONNREFUSED
+                }
+            }
             let sent = bytes.withUnsafeBytes { buffer in
                 address.withSockAddr { sa, length in
                     #if canImport(Darwin)

@@ -300,6 +300,82 @@ struct HTTPModeTests {
         try await stop(s)
     }
 
+    /// The server side reads responses itself: heads and bodies split across reads, interim responses, chunk
+    /// extensions and trailers, a response to HEAD, a body ended by the close, a broken head (`PH`), and a server that
+    /// sends more than its response (its connection is not used again).
+    @Test func responsesAreReadHoweverServersSendThem() async throws {
+        let origin = try await ScriptedOrigin { path in
+            switch path {
+            case "/split": return ["HTTP/1.1 200 OK\r\nContent-Le", "ngth: 5\r\n\r", "\nhel", "lo"]
+            case "/interim":
+                return ["HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]
+            case "/chunks":
+                return [
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "3;x=y\r\nabc\r", "\n0\r\nT: v\r\n\r\n",
+                ]
+            case "/head": return ["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"]
+            case "/eof": return ["HTTP/1.0 200 OK\r\nServer: old\r\n\r\nuntil ", "the close", ScriptedOrigin.close]
+            case "/bad": return ["HTTP/1.1 200 OK\r\nBad Header\r\n\r\n"]
+            case "/extra": return ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK"]
+            default: return ["HTTP/1.1 200 Fine\r\nContent-Length: 4\r\n\r\nnext"]
+            }
+        }
+        let logs = try await LoopbackUDPReceiver()
+        let port = try Peers.freePort()
+        let c = try HAProxyConfigParser.parse(
+            text: Self.config(
+                proxyPort: port, statsPort: try Peers.freePort(), logPort: logs.port,
+                servers: ["s1 127.0.0.1:\(origin.port)"]))
+        let proxy = try ProxyRuntime(configuration: c, threads: 1)
+        _ = try await proxy.start()
+        func ask(_ requests: String...) async throws -> String {
+            let bytes = Array(requests.joined().utf8)
+            return text(try await blocking { try Peers.exchange(port: port, bytes, halfClose: true) })
+        }
+        func get(_ path: String, method: String = "GET") -> String { "\(method) \(path) HTTP/1.1\r\nHost: t\r\n\r\n" }
+
+        var answer = try await ask(get("/split"))
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"), "\(answer)")
+        var line = try #require(await logs.nextTraffic()?.line)
+        #expect(line.status == 200 && line.terminationState.description == "----")
+        // HAProxy's count: 21 + "HTTP/1.1" + "200" + "OK" + "content-length" + "5" + the body.
+        let counted: Int64 = 21 + 8 + 3 + 2 + 14 + 1 + 5
+        #expect(line.bytesRead == counted)
+
+        answer = try await ask(get("/interim"))
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.hasSuffix("\r\n\r\nok") && !answer.contains("103"))
+        _ = try #require(await logs.nextTraffic())
+
+        answer = try await ask(get("/chunks"))
+        #expect(answer.hasSuffix("transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), "\(answer)")
+        _ = try #require(await logs.nextTraffic())
+
+        // HEAD then GET on one connection: the first response has no body, so the second is read right.
+        answer = try await ask(get("/head", method: "HEAD"), get("/next"))
+        #expect(
+            answer == "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nHTTP/1.1 200 Fine\r\ncontent-length: 4\r\n\r\nnext")
+        for _ in 0..<2 { #expect(try #require(await logs.nextTraffic()?.line).terminationState.description == "----") }
+
+        answer = try await ask(get("/eof"))
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\nserver: old\r\nconnection: close\r\n\r\nuntil the close"))
+        line = try #require(await logs.nextTraffic()?.line)
+        #expect(line.status == 200 && line.terminationState.description == "----")
+
+        answer = try await ask(get("/bad"))
+        #expect(answer.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+        line = try #require(await logs.nextTraffic()?.line)
+        #expect(line.status == 502 && line.terminationState.description == "PH--")
+
+        let before = origin.connections
+        answer = try await ask(get("/extra"), get("/next"))
+        #expect(answer.contains("\r\n\r\nok") && answer.hasSuffix("next") && !answer.contains("JUNK"))
+        for _ in 0..<2 { #expect(try #require(await logs.nextTraffic()?.line).status == 200) }
+        #expect(origin.connections >= before + 1, "the connection that sent JUNK was not reused")
+        try await proxy.stop()
+        try await origin.close()
+        try await logs.close()
+    }
+
     @Test func basicAuthDecodingAndComparison() {
         #expect(Base64.decode("YWRtaW46YWRtaW4=") == Array("admin:admin".utf8))
         #expect(Base64.decode("YQ==") == Array("a".utf8))

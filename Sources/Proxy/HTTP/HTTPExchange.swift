@@ -49,7 +49,7 @@ final class Exchange {
     var connectedAt: NIODeadline?
     var serverCounted = false
 
-    var responseHead: HTTPResponseHead?
+    var responseHead: HTTPHead?
     var responseAt: NIODeadline?
     /// The response's size as HAProxy 2.6 logs it (`%B`): its head as stored inside HAProxy, then the body.
     var countedBytes: Int64 = 0

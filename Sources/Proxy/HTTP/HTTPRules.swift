@@ -47,4 +47,7 @@ extension HeaderCapture {
         guard let value = headers[name].first else { return "" }
         return String(value.utf8.prefix(length)) ?? String(value.prefix(length))
     }
+
+    /// The same, from a response head as received.
+    func value(in head: HTTPHead) -> String { head.firstValue(of: name, limit: length) ?? "" }
 }

@@ -2,13 +2,22 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
-/// One connection to a server in HTTP mode, last in its pipeline (after NIO's request encoder and response
-/// decoder). While an exchange owns it, responses go to that exchange's session and reads go on only while the
-/// client can take more; idle in its backend's pool, anything the server sends (or its close) ends it.
+/// One connection to a server in HTTP mode, alone in its pipeline: it writes requests as bytes and reads responses
+/// in place (`HTTPHead`, `ChunkedBodyDecoder`), with no string made per header and no codec handlers between the
+/// socket and the session. While an exchange owns it, responses go to that exchange's session and reads go on only
+/// while the client can take more; idle in its backend's pool, anything the server sends (or its close) ends it.
 final class HTTPServerConnection: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Where the response being read is.
+    private enum Reading {
+        case head
+        case sized(remaining: Int)
+        case chunked(ChunkedBodyDecoder)
+        case untilClose
+    }
 
     /// The session whose exchange uses this connection now; nil while idle in the pool.
     var owner: HTTPSession?
@@ -19,6 +28,16 @@ final class HTTPServerConnection: ChannelDuplexHandler {
     private(set) var closed = false
     /// Set while the connection is idle in a pool, to take it out when it closes.
     var onIdleClose: (() -> Void)?
+    private var reading = Reading.head
+    /// The start of a response head that has not all arrived, and how far it was searched for its end.
+    private var partialHead: ByteBuffer?
+    private var searched = 0
+    /// The request sent is `HEAD` (its response has no body).
+    private var headRequest = false
+    /// The request's body goes in chunks (it came so: the client's decoder took the framing off).
+    private var chunkedRequest = false
+    /// False once the server sent more than the response asked for: the connection is not used again.
+    private(set) var reusable = true
 
     init(server: Int) { self.server = server }
 
@@ -28,14 +47,96 @@ final class HTTPServerConnection: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    // MARK: Responses
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard let owner else {
+        var input = unwrapInboundIn(data)
+        guard owner != nil else {
             // A pooled connection has nothing to say: the server broke the protocol or is closing.
+            reusable = false
             context.close(promise: nil)
             return
         }
-        owner.serverSent(part, on: self)
+        if var held = partialHead {
+            partialHead = nil
+            held.writeBuffer(&input)
+            input = held
+        }
+        do {
+            try consume(&input)
+        } catch {
+            sawInvalidResponse = true
+            sawError = true
+            reusable = false
+            context.close(promise: nil)
+        }
+    }
+
+    private func consume(_ input: inout ByteBuffer) throws {
+        while input.readableBytes > 0 {
+            guard let owner else {
+                // Bytes after the end of a response, with no request sent for them.
+                reusable = false
+                context?.close(promise: nil)
+                return
+            }
+            switch reading {
+            case .head:
+                guard let length = HTTPHead.headLength(in: input, from: searched) else {
+                    guard input.readableBytes <= ProxyRuntime.bufferSize else {
+                        throw InvalidResponse(offset: input.readableBytes)
+                    }
+                    searched = input.readableBytes
+                    partialHead = input
+                    return
+                }
+                searched = 0
+                guard length <= ProxyRuntime.bufferSize, let bytes = input.readSlice(length: length) else {
+                    throw InvalidResponse(offset: length)
+                }
+                let head = try HTTPHead.response(bytes, headRequest: headRequest)
+                if head.status < 200 {
+                    // An interim response (`100 Continue`, `103 Early Hints`) is not passed on; a protocol switch
+                    // was never asked for.
+                    guard head.status != 101 else { throw InvalidResponse(offset: 0) }
+                    continue
+                }
+                switch head.framing {
+                case .none, .sized(0): reading = .head
+                case .sized(let length): reading = .sized(remaining: length)
+                case .chunked: reading = .chunked(ChunkedBodyDecoder())
+                case .untilClose: reading = .untilClose
+                }
+                owner.serverHead(head, on: self)
+                if case .head = reading { ended(owner, leftover: input.readableBytes) }
+            case .sized(let remaining):
+                let count = min(remaining, input.readableBytes)
+                guard let body = input.readSlice(length: count) else { return }
+                reading = count == remaining ? .head : .sized(remaining: remaining - count)
+                owner.serverBody(body, on: self)
+                if case .head = reading { ended(owner, leftover: input.readableBytes) }
+            case .chunked(var decoder):
+                reading = .head  // the decoder is held outside the enum while it works (no copy of its line)
+                let event = try decoder.next(&input)
+                reading = .chunked(decoder)
+                switch event {
+                case .data(let body)?: owner.serverBody(body, on: self)
+                case .end?:
+                    reading = .head
+                    ended(owner, leftover: input.readableBytes)
+                case nil: return
+                }
+            case .untilClose:
+                owner.serverBody(input, on: self)
+                input.moveReaderIndex(to: input.writerIndex)
+            }
+        }
+    }
+
+    /// The response is complete; more bytes already here mean a server that cannot be trusted with another request.
+    private func ended(_ owner: HTTPSession, leftover: Int) {
+        if leftover > 0 { reusable = false }
+        owner.serverEnd(on: self)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { owner?.flushToClient() }
@@ -47,7 +148,6 @@ final class HTTPServerConnection: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         sawError = true
-        if error is HTTPParserError { sawInvalidResponse = true }
         context.close(promise: nil)
     }
 
@@ -59,6 +159,11 @@ final class HTTPServerConnection: ChannelDuplexHandler {
         let idleClose = onIdleClose
         onIdleClose = nil
         idleClose?()
+        if case .untilClose = reading, let owner {
+            // The close is the end of a response without a length.
+            reading = .head
+            owner.serverEnd(on: self)
+        }
         let owner = self.owner
         self.owner = nil
         owner?.serverClosed(self, error: sawError)
@@ -80,15 +185,147 @@ final class HTTPServerConnection: ChannelDuplexHandler {
         context.read()
     }
 
-    func send(_ part: HTTPClientRequestPart, flush: Bool) {
+    // MARK: Requests
+
+    /// Writes a request's head: its line and its headers as given (the session has already shaped them).
+    func sendHead(_ head: HTTPRequestHead) {
         guard let context else { return }
-        context.write(wrapOutboundOut(part), promise: nil)
-        if flush { context.flush() }
+        headRequest = head.method == .HEAD
+        chunkedRequest = head.headers.hasToken("chunked", in: "transfer-encoding")
+        var out = context.channel.allocator.buffer(capacity: 256)
+        out.writeString(head.method.rawValue)
+        out.writeInteger(UInt8(ascii: " "))
+        out.writeString(head.uri)
+        out.writeString(head.version.minor >= 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")
+        for (name, value) in head.headers {
+            out.writeString(name)
+            out.writeString(": ")
+            out.writeString(value)
+            out.writeString("\r\n")
+        }
+        out.writeString("\r\n")
+        context.write(wrapOutboundOut(out), promise: nil)
+    }
+
+    /// Writes part of the request's body (framed as a chunk when the request is chunked).
+    func sendBody(_ body: ByteBuffer) {
+        guard let context, body.readableBytes > 0 else { return }
+        if chunkedRequest {
+            ChunkFraming.write(body, on: context)
+        } else {
+            context.write(wrapOutboundOut(body), promise: nil)
+        }
+    }
+
+    /// The request is complete (a chunked one gets its last chunk).
+    func sendEnd() {
+        guard let context else { return }
+        if chunkedRequest { context.write(NIOAny(ChunkFraming.lastChunk), promise: nil) }
     }
 
     func flush() { context?.flush() }
 
     func close() { context?.close(promise: nil) }
+}
+
+/// Chunked framing as HAProxy writes it (sizes in upper-case hex), for bodies whose framing was taken off on the
+/// way in.
+enum ChunkFraming {
+    /// Writes `body` as one chunk.
+    static func write(_ body: ByteBuffer, on context: ChannelHandlerContext) {
+        var size = context.channel.allocator.buffer(capacity: 18)
+        size.writeString(String(body.readableBytes, radix: 16, uppercase: true))
+        size.writeString("\r\n")
+        context.write(NIOAny(size), promise: nil)
+        context.write(NIOAny(body), promise: nil)
+        context.write(NIOAny(ByteBuffer(string: "\r\n")), promise: nil)
+    }
+
+    /// The last chunk, with no trailers.
+    static var lastChunk: ByteBuffer { ByteBuffer(string: "0\r\n\r\n") }
+}
+
+/// Takes the chunked framing off a body as it arrives: sizes in hex (extensions ignored), data handed on as slices
+/// of what was read, trailers dropped. Framing lines may be split across reads; each is at most 4 KiB.
+struct ChunkedBodyDecoder {
+    enum Event {
+        case data(ByteBuffer)
+        case end
+    }
+
+    private enum State { case sizeLine, data(Int), dataEnd, trailer }
+    private var state = State.sizeLine
+    /// The framing line being read (it may come in pieces).
+    private var line: [UInt8] = []
+    static let lineLimit = 4096
+
+    /// The next piece of the body in `input` (consumed from it), or nil when `input` holds no more of it yet.
+    mutating func next(_ input: inout ByteBuffer) throws -> Event? {
+        while input.readableBytes > 0 {
+            if case .data(let remaining) = state {
+                let count = min(remaining, input.readableBytes)
+                guard let data = input.readSlice(length: count) else { return nil }
+                state = count == remaining ? .dataEnd : .data(remaining - count)
+                return .data(data)
+            }
+            guard try readLine(&input) else { return nil }
+            switch state {
+            case .sizeLine:
+                let size = try chunkSize()
+                state = size == 0 ? .trailer : .data(size)
+            case .dataEnd:
+                guard line.isEmpty else { throw InvalidResponse(offset: input.readerIndex) }
+                state = .sizeLine
+            case .trailer:
+                if line.isEmpty {
+                    state = .sizeLine
+                    return .end
+                }
+                line.removeAll(keepingCapacity: true)
+            case .data: break
+            }
+        }
+        return nil
+    }
+
+    /// Reads up to the next line end into `line` (without it); false when the line goes on in a later read.
+    private mutating func readLine(_ input: inout ByteBuffer) throws -> Bool {
+        let end = input.readableBytesView.firstIndex(of: 0x0A)
+        let available = (end ?? input.writerIndex) - input.readerIndex
+        guard line.count + available <= ChunkedBodyDecoder.lineLimit else {
+            throw InvalidResponse(offset: input.readerIndex)
+        }
+        line.append(contentsOf: input.readableBytesView.prefix(available))
+        input.moveReaderIndex(forwardBy: available)
+        guard end != nil else { return false }
+        input.moveReaderIndex(forwardBy: 1)
+        if line.last == 0x0D { line.removeLast() }
+        return true
+    }
+
+    /// The size on a chunk's line: hex digits, then optionally blanks and `;` extensions.
+    private mutating func chunkSize() throws -> Int {
+        defer { line.removeAll(keepingCapacity: true) }
+        var size = 0
+        var digits = 0
+        for byte in line {
+            let value: Int
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - 0x30)
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - 0x57)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - 0x37)
+            default: value = -1
+            }
+            if value < 0 { break }
+            digits += 1
+            guard digits <= 15 else { throw InvalidResponse(offset: 0) }
+            size = size * 16 + value
+        }
+        // After the digits, only blanks, then an extension (`;name=value`) or nothing.
+        let rest = line[digits...].trimmingBlanks
+        guard digits > 0, rest.isEmpty || rest.first == UInt8(ascii: ";") else { throw InvalidResponse(offset: 0) }
+        return size
+    }
 }
 
 /// The idle server connections of a backend, per event loop and server (HAProxy's `http-reuse safe`: a session

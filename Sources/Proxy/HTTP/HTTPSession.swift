@@ -193,7 +193,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             if let connection = exchange.connection, exchange.requestSent {
                 // An upload in progress is not the server being late.
                 serverIdle.touch()
-                connection.send(.body(.byteBuffer(buffer)), flush: false)
+                connection.sendBody(buffer)
             } else {
                 exchange.body.append(buffer)
             }
@@ -201,7 +201,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             exchange.requestDone = true
             if exchange.discardBody { return finish(exchange) }
             if let connection = exchange.connection, exchange.requestSent {
-                connection.send(.end(nil), flush: true)
+                connection.sendEnd()
+                connection.flush()
             }
         }
     }
@@ -382,11 +383,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (_, _, connection) = bound.value
-                    let operations = channel.pipeline.syncOperations
-                    // The headers sent were parsed (and so checked) on the client's side already.
-                    try operations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
-                    try operations.addHandler(connection)
+                    // Alone in the pipeline: it writes requests and reads responses itself.
+                    try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
             .connect(to: address)
@@ -417,11 +415,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         if frontend.forwardFor || exchange.backend?.forwardFor == true, let ip = client.remoteAddress?.ipAddress {
             head.headers.add(name: "x-forwarded-for", value: ip)
         }
-        connection.send(.head(head), flush: false)
-        for buffer in exchange.body { connection.send(.body(.byteBuffer(buffer)), flush: false) }
+        connection.sendHead(head)
+        for buffer in exchange.body { connection.sendBody(buffer) }
         exchange.body = []
         exchange.requestSent = true
-        if exchange.requestDone { connection.send(.end(nil), flush: false) }
+        if exchange.requestDone { connection.sendEnd() }
         connection.flush()
         armServerTimeout(exchange)
         resumeClientReads()
@@ -471,73 +469,68 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     // MARK: From the server
 
-    func serverSent(_ part: HTTPClientResponsePart, on connection: HTTPServerConnection) {
+    /// A response's head arrived: passed on to the client as HAProxy writes it.
+    func serverHead(_ head: HTTPHead, on connection: HTTPServerConnection) {
         guard let exchange, exchange.connection === connection, let context else { return }
         serverIdle.touch()
-        switch part {
-        case .head(let head):
-            exchange.responseHead = head
-            exchange.responseAt = .now()
-            let captures = frontend.section.rules.responseCaptures
-            if !captures.isEmpty { exchange.responseCaptures = captures.map { $0.value(in: head.headers) } }
-            exchange.status = Int(head.status.code)
-            let noBody =
-                exchange.head.method == .HEAD || head.status.code == 204 || head.status.code == 304
-                || head.status.code < 200
-            exchange.chunked =
-                !noBody && head.version.atLeast11 && head.headers.hasToken("chunked", in: "transfer-encoding")
-            exchange.closeDelimited =
-                !noBody && !exchange.chunked && !head.headers.contains(name: "content-length")
-            exchange.serverKeepAlive =
-                !exchange.closeDelimited
-                && (head.version.atLeast11
-                    ? !head.headers.hasToken("close", in: "connection")
-                    : head.headers.hasToken("keep-alive", in: "connection"))
-            var head = head
-            if exchange.chunked && !exchange.head.version.atLeast11 {
-                // An HTTP/1.0 client cannot read chunks: the body goes as it is, ended by the close.
-                exchange.chunked = false
-                exchange.closeDelimited = true
-                head.headers.remove(name: "transfer-encoding")
-            }
-            if exchange.closeDelimited || !exchange.clientKeepAlive || closesBothSides { closing = true }
-            var buffer = context.channel.allocator.buffer(capacity: 256)
-            exchange.countedBytes = HTTPHeadWriter.response(
-                head, into: &buffer, connection: connectionHeader(exchange))
-            context.write(wrapOutboundOut(buffer), promise: nil)
-        case .body(let body):
-            exchange.countedBytes += Int64(body.readableBytes)
-            clientIdle.touch()
-            if exchange.chunked {
-                var framed = context.channel.allocator.buffer(capacity: body.readableBytes + 16)
-                framed.writeString(String(body.readableBytes, radix: 16, uppercase: true))
-                framed.writeString("\r\n")
-                context.write(wrapOutboundOut(framed), promise: nil)
-                context.write(wrapOutboundOut(body), promise: nil)
-                var end = context.channel.allocator.buffer(capacity: 2)
-                end.writeString("\r\n")
-                context.write(wrapOutboundOut(end), promise: nil)
-            } else {
-                context.write(wrapOutboundOut(body), promise: nil)
-            }
-        case .end:
-            if exchange.chunked {
-                // HAProxy counts one byte more for a chunked body (its end-of-message marker).
-                exchange.countedBytes += 1
-                var last = context.channel.allocator.buffer(capacity: 5)
-                last.writeString("0\r\n\r\n")
-                context.write(wrapOutboundOut(last), promise: nil)
-            }
-            context.flush()
-            exchange.connection = nil
-            connection.owner = nil
-            if exchange.serverKeepAlive && exchange.requestDone && !closesServerSide, let backend = exchange.backend {
-                backend.pool.give(connection, on: context.eventLoop)
-            } else {
-                connection.close()
-            }
-            finish(exchange)
+        exchange.responseHead = head
+        exchange.responseAt = .now()
+        let captures = frontend.section.rules.responseCaptures
+        if !captures.isEmpty { exchange.responseCaptures = captures.map { $0.value(in: head) } }
+        exchange.status = head.status
+        exchange.chunked = head.framing == .chunked
+        exchange.closeDelimited = head.framing == .untilClose
+        exchange.serverKeepAlive =
+            !exchange.closeDelimited
+            && (head.isHTTP11
+                ? !head.hasToken("close", in: "connection") : head.hasToken("keep-alive", in: "connection"))
+        var dropTransferEncoding = false
+        if exchange.chunked && !exchange.head.version.atLeast11 {
+            // An HTTP/1.0 client cannot read chunks: the body goes as it is, ended by the close.
+            exchange.chunked = false
+            exchange.closeDelimited = true
+            dropTransferEncoding = true
         }
+        if exchange.closeDelimited || !exchange.clientKeepAlive || closesBothSides { closing = true }
+        var buffer = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 32)
+        exchange.countedBytes = HTTPHeadWriter.response(
+            head, into: &buffer, connection: connectionHeader(exchange), dropTransferEncoding: dropTransferEncoding)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Part of a response's body (without its chunk framing), passed on (framed again when the client takes
+    /// chunks).
+    func serverBody(_ body: ByteBuffer, on connection: HTTPServerConnection) {
+        guard let exchange, exchange.connection === connection, let context else { return }
+        serverIdle.touch()
+        exchange.countedBytes += Int64(body.readableBytes)
+        clientIdle.touch()
+        if exchange.chunked {
+            ChunkFraming.write(body, on: context)
+        } else {
+            context.write(wrapOutboundOut(body), promise: nil)
+        }
+    }
+
+    /// The response is complete: the server's connection goes back to the pool (or closes), the exchange ends.
+    func serverEnd(on connection: HTTPServerConnection) {
+        guard let exchange, exchange.connection === connection, let context else { return }
+        if exchange.chunked {
+            // HAProxy counts one byte more for a chunked body (its end-of-message marker).
+            exchange.countedBytes += 1
+            context.write(wrapOutboundOut(ChunkFraming.lastChunk), promise: nil)
+        }
+        context.flush()
+        exchange.connection = nil
+        connection.owner = nil
+        if exchange.serverKeepAlive && connection.reusable && exchange.requestDone && !closesServerSide,
+            let backend = exchange.backend
+        {
+            backend.pool.give(connection, on: context.eventLoop)
+        } else {
+            connection.close()
+        }
+        finish(exchange)
     }
 
     func flushToClient() { context?.flush() }

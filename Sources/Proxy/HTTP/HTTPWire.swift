@@ -114,24 +114,30 @@ enum HTTPHeadWriter {
     /// given, `connection: close` or `keep-alive` added for the client. Returns the size HAProxy logs for the head
     /// (`%B` counts its internal form: 21 bytes of start-line structure, the version, status and reason text, and
     /// each header's name and value, the dropped and added ones aside; checked against HAProxy 2.6.12).
-    static func response(_ head: HTTPResponseHead, into out: inout ByteBuffer, connection: String?) -> Int64 {
-        let code = String(head.status.code)
-        let reason = head.status.reasonPhrase
-        out.writeString("HTTP/1.1 \(code) ")
-        out.writeString(reason)
+    static func response(
+        _ head: HTTPHead, into out: inout ByteBuffer, connection: String?, dropTransferEncoding: Bool = false
+    ) -> Int64 {
+        let reason = head.view(head.reason)
+        out.writeString("HTTP/1.1 ")
+        out.writeString(String(head.status))
+        out.writeInteger(UInt8(ascii: " "))
+        out.writeBytes(reason)
         out.writeString("\r\n")
-        var counted = 21 + 8 + code.utf8.count + reason.utf8.count
-        for (name, value) in head.headers where !isConnection(name) {
-            writeHeader(name, value, into: &out)
-            counted += name.utf8.count + value.utf8.count
+        var counted = 21 + 8 + 3 + reason.count
+        for field in head.fields {
+            if head.field(field, isNamed: "connection") { continue }
+            if dropTransferEncoding && head.field(field, isNamed: "transfer-encoding") { continue }
+            let name = head.view(field.name)
+            let value = head.view(field.value)
+            for byte in name { out.writeInteger((byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte) }
+            out.writeString(": ")
+            out.writeBytes(value)
+            out.writeString("\r\n")
+            counted += name.count + value.count
         }
         if let connection { writeHeader("connection", connection, into: &out) }
         out.writeString("\r\n")
         return Int64(counted)
-    }
-
-    private static func isConnection(_ name: String) -> Bool {
-        name.utf8.count == 10 && zip(name.utf8, "connection".utf8).allSatisfy { $0 | 0x20 == $1 }
     }
 
     private static func writeHeader(_ name: String, _ value: String, into out: inout ByteBuffer) {

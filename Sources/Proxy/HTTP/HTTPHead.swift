@@ -1,0 +1,273 @@
+import NIOCore
+
+/// An HTTP/1 response head as a server sent it: its bytes (status line to blank line) and where each part lies in
+/// them. Nothing is turned into a `String` on the way through: most headers pass on untouched, and a string is
+/// made only for what is looked at (a capture).
+struct HTTPHead {
+    /// A header line: the offsets of its name and of its value (without surrounding blanks) in `bytes`.
+    struct Field {
+        let name: Range<Int>
+        let value: Range<Int>
+    }
+
+    /// How the body that follows the head is delimited (RFC 9112 §6.3).
+    enum Framing: Equatable {
+        /// No body (a response to HEAD, 1xx, 204, 304).
+        case none
+        /// `Content-Length` bytes.
+        case sized(Int)
+        /// `Transfer-Encoding: chunked`.
+        case chunked
+        /// Everything until the server closes.
+        case untilClose
+    }
+
+    /// The head's bytes, from the status line to the blank line included (reader index 0).
+    let bytes: ByteBuffer
+    let fields: [Field]
+    let versionMinor: Int
+    let status: Int
+    /// The reason phrase's offsets in `bytes`.
+    let reason: Range<Int>
+    let framing: Framing
+
+    var isHTTP11: Bool { versionMinor >= 1 }
+
+    /// The bytes at `range` of the head.
+    func view(_ range: Range<Int>) -> ByteBufferView {
+        bytes.viewBytes(at: range.lowerBound, length: range.count) ?? ByteBufferView()
+    }
+
+    /// Whether field `field` is named `name` (lower case), compared without regard to case.
+    func field(_ field: Field, isNamed name: StaticString) -> Bool {
+        guard field.name.count == name.utf8CodeUnitCount else { return false }
+        return bytes.withUnsafeReadableBytes { raw in
+            name.withUTF8Buffer { expected in
+                var i = 0
+                for offset in field.name {
+                    if raw[offset] | 0x20 != expected[i] { return false }
+                    i += 1
+                }
+                return true
+            }
+        }
+    }
+
+    func contains(_ name: StaticString) -> Bool { fields.contains { field($0, isNamed: name) } }
+
+    /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token` (lower case).
+    func hasToken(_ token: StaticString, in name: StaticString) -> Bool {
+        fields.contains { field($0, isNamed: name) && HTTPHead.list(view($0.value), holds: token) }
+    }
+
+    /// The first value of header `name` (compared without regard to case), cut to `limit` bytes, as a string.
+    func firstValue(of name: String, limit: Int) -> String? {
+        let lower = Array(name.utf8).map { $0 | 0x20 }
+        for f in fields where f.name.count == lower.count {
+            if zip(view(f.name), lower).allSatisfy({ $0 | 0x20 == $1 }) {
+                return HTTPHead.string(view(f.value).prefix(limit))
+            }
+        }
+        return nil
+    }
+
+    /// The bytes as a string, cut back to a whole UTF-8 character when a cut split one.
+    static func string(_ bytes: some Collection<UInt8>) -> String {
+        var array = Array(bytes)
+        for _ in 0..<3 {
+            if let s = String(validating: array, as: UTF8.self) { return s }
+            if array.isEmpty { break }
+            array.removeLast()
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether a comma-separated list holds `token` as one of its items, compared without regard to case.
+    static func list(_ value: ByteBufferView, holds token: StaticString) -> Bool {
+        token.withUTF8Buffer { token in
+            for item in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
+                let trimmed = item.trimmingBlanks
+                if trimmed.count == token.count && zip(trimmed, token).allSatisfy({ $0 | 0x20 == $1 }) {
+                    return true
+                }
+            }
+            return false
+        }
+    }
+
+    /// The last item of a comma-separated list is `token` (how `Transfer-Encoding` says the body is chunked).
+    static func list(_ value: ByteBufferView, endsWith token: StaticString) -> Bool {
+        guard let last = value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true).last else {
+            return false
+        }
+        let trimmed = last.trimmingBlanks
+        return token.withUTF8Buffer { token in
+            trimmed.count == token.count && zip(trimmed, token).allSatisfy { $0 | 0x20 == $1 }
+        }
+    }
+}
+
+/// A server's response head broke HTTP/1 (HAProxy's `PH`), with the byte offset where.
+struct InvalidResponse: Error, Equatable {
+    let offset: Int
+}
+
+extension HTTPHead {
+    /// Where the head in `buffer`'s readable bytes ends: the offset just past its blank line, nil while it has not
+    /// arrived. `from` is where to resume a search that found nothing (offset of the first byte not yet looked at).
+    static func headLength(in buffer: ByteBuffer, from: Int = 0) -> Int? {
+        buffer.withUnsafeReadableBytes { raw -> Int? in
+            var i = max(0, from - 3)
+            while i < raw.count {
+                guard let lf = raw[i...].firstIndex(of: 0x0A) else { return nil }
+                if lf + 1 < raw.count && raw[lf + 1] == 0x0A { return lf + 2 }
+                if lf + 2 < raw.count && raw[lf + 1] == 0x0D && raw[lf + 2] == 0x0A { return lf + 3 }
+                i = lf + 1
+            }
+            return nil
+        }
+    }
+
+    /// Parses a response head (exactly the bytes `headLength` delimited). `headRequest`: the request was `HEAD`
+    /// (its response has no body whatever its headers say).
+    static func response(_ bytes: ByteBuffer, headRequest: Bool) throws -> HTTPHead {
+        try bytes.withUnsafeReadableBytes { raw in
+            var p = 0
+            func fail() -> InvalidResponse { InvalidResponse(offset: p) }
+            // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF.
+            let prefix: [UInt8] = Array("HTTP/1.".utf8)
+            // Every scan below stops at a line end, and the head ends with one.
+            guard raw.last == 0x0A, raw.count > 12, raw.prefix(7).elementsEqual(prefix) else { throw fail() }
+            p = 7
+            guard let minor = raw[p].decimalDigit else { throw fail() }
+            p += 1
+            guard raw[p] == 0x20 else { throw fail() }
+            p += 1
+            var status = 0
+            for _ in 0..<3 {
+                guard let d = raw[p].decimalDigit else { throw fail() }
+                status = status * 10 + d
+                p += 1
+            }
+            var reasonStart = p
+            if raw[p] == 0x20 {
+                p += 1
+                reasonStart = p
+                while raw[p] != 0x0D && raw[p] != 0x0A {
+                    guard raw[p].isFieldContent else { throw fail() }
+                    p += 1
+                }
+            }
+            let reason = reasonStart..<p
+            try endLine(raw, &p)
+            // Header lines up to the blank line.
+            var fields: [Field] = []
+            fields.reserveCapacity(12)
+            var length: Int?
+            var transferEncoding = false
+            var chunked = false
+            while raw[p] != 0x0D && raw[p] != 0x0A {
+                let nameStart = p
+                while raw[p].isTokenCharacter { p += 1 }
+                // No name, a blank before the colon, or a folded line: refused (a desync waiting to happen).
+                guard p > nameStart, raw[p] == UInt8(ascii: ":") else { throw fail() }
+                let name = nameStart..<p
+                p += 1
+                while raw[p] == 0x20 || raw[p] == 0x09 { p += 1 }
+                let valueStart = p
+                var valueEnd = p
+                while raw[p] != 0x0D && raw[p] != 0x0A {
+                    guard raw[p].isFieldContent else { throw fail() }
+                    if raw[p] != 0x20 && raw[p] != 0x09 { valueEnd = p + 1 }
+                    p += 1
+                }
+                try endLine(raw, &p)
+                let field = Field(name: name, value: valueStart..<valueEnd)
+                fields.append(field)
+                switch name.count {
+                case 14 where equalsLower(raw, name, "content-length"):
+                    var value = 0
+                    guard valueEnd > valueStart, valueEnd - valueStart <= 18 else { throw fail() }
+                    for i in valueStart..<valueEnd {
+                        guard let d = raw[i].decimalDigit else { throw fail() }
+                        value = value * 10 + d
+                    }
+                    // Two lengths that differ: which one the client would believe is unknown.
+                    if let length, length != value { throw fail() }
+                    length = value
+                case 17 where equalsLower(raw, name, "transfer-encoding"):
+                    transferEncoding = true
+                    let view = bytes.viewBytes(at: valueStart, length: valueEnd - valueStart) ?? ByteBufferView()
+                    chunked = HTTPHead.list(view, endsWith: "chunked")
+                default: break
+                }
+            }
+            try endLine(raw, &p)
+            let framing: Framing
+            if headRequest || status < 200 || status == 204 || status == 304 {
+                framing = .none
+            } else if transferEncoding {
+                framing = chunked ? .chunked : .untilClose
+            } else if let length {
+                framing = .sized(length)
+            } else {
+                framing = .untilClose
+            }
+            return HTTPHead(
+                bytes: bytes, fields: fields, versionMinor: minor, status: status, reason: reason, framing: framing)
+        }
+    }
+
+    /// Steps over a line end (CRLF, or a bare LF as servers are forgiven).
+    private static func endLine(_ raw: UnsafeRawBufferPointer, _ p: inout Int) throws {
+        if raw[p] == 0x0D { p += 1 }
+        guard raw[p] == 0x0A else { throw InvalidResponse(offset: p) }
+        p += 1
+    }
+
+    private static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lower: StaticString) -> Bool {
+        lower.withUTF8Buffer { lower in
+            var i = 0
+            for offset in range {
+                if raw[offset] | 0x20 != lower[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+}
+
+extension UInt8 {
+    var decimalDigit: Int? { self >= 0x30 && self <= 0x39 ? Int(self - 0x30) : nil }
+
+    /// RFC 9110 `tchar`.
+    var isTokenCharacter: Bool {
+        switch self {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default: return false
+        }
+    }
+
+    /// A byte a field value or reason phrase may hold: visible characters, blanks and `obs-text`.
+    var isFieldContent: Bool { self == 0x09 || (self >= 0x20 && self != 0x7F) }
+}
+
+extension Collection<UInt8> {
+    /// Without leading and trailing spaces and tabs.
+    var trimmingBlanks: SubSequence {
+        let start = firstIndex { $0 != 0x20 && $0 != 0x09 } ?? endIndex
+        var end = endIndex
+        while end > start {
+            let before = index(start, offsetBy: distance(from: start, to: end) - 1)
+            if self[before] != 0x20 && self[before] != 0x09 { break }
+            end = before
+        }
+        return self[start..<end]
+    }
+}

@@ -1,0 +1,121 @@
+import NIOCore
+import Testing
+
+@testable import Proxy
+
+/// The server side's own HTTP/1 reading: response heads parsed in place, and chunked bodies taken apart however
+/// the reads split them.
+@Suite("Response heads and chunked bodies, read in place")
+struct HTTPHeadTests {
+    func head(_ text: String, headRequest: Bool = false) throws -> HTTPHead {
+        let buffer = ByteBuffer(string: text)
+        let length = try #require(HTTPHead.headLength(in: buffer))
+        #expect(length == buffer.readableBytes, "the head is the whole text")
+        return try HTTPHead.response(buffer.getSlice(at: 0, length: length) ?? buffer, headRequest: headRequest)
+    }
+
+    @Test func aTypicalResponse() throws {
+        let h = try head(
+            "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
+                + "Connection: keep-alive\r\nX-Blank:   padded value  \r\n\r\n")
+        #expect(h.status == 200 && h.isHTTP11 && String(buffer: ByteBuffer(h.view(h.reason))) == "OK")
+        #expect(h.framing == .sized(3))
+        #expect(h.fields.count == 5)
+        #expect(h.hasToken("keep-alive", in: "connection") && !h.hasToken("close", in: "connection"))
+        #expect(h.firstValue(of: "X-BLANK", limit: 100) == "padded value")
+        #expect(h.firstValue(of: "server", limit: 3) == "ngi")
+        #expect(h.firstValue(of: "absent", limit: 3) == nil)
+    }
+
+    @Test(arguments: [
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n", HTTPHead.Framing.chunked),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", .untilClose),
+        ("HTTP/1.0 200 OK\r\n\r\n", .untilClose),
+        ("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", .none),
+        ("HTTP/1.1 304 Not Modified\r\n\r\n", .none),
+        ("HTTP/1.1 100 Continue\r\n\r\n", .none),
+        ("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", .sized(0)),
+        ("HTTP/1.1 200 OK\nContent-Length: 7\nContent-Length: 7\n\n", .sized(7)),
+    ])
+    func framing(text: String, expected: HTTPHead.Framing) throws {
+        #expect(try head(text).framing == expected)
+    }
+
+    @Test func aResponseToHEADHasNoBody() throws {
+        #expect(try head("HTTP/1.1 200 OK\r\nContent-Length: 512\r\n\r\n", headRequest: true).framing == .none)
+    }
+
+    /// What a desync or a broken server looks like is refused (the proxy answers 502 and logs `PH`).
+    @Test(arguments: [
+        "HTTP/2 200 OK\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "HTTP/1.1 20 OK\r\n\r\n",
+        "ICY 200 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nName : x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\n: x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nA: b\u{01}c\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n",
+    ])
+    func invalidHeads(text: String) throws {
+        #expect(throws: InvalidResponse.self) { try head(text) }
+    }
+
+    @Test func theEndOfAHeadIsFoundAcrossReads() {
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nA: b\r\n\r")
+        #expect(HTTPHead.headLength(in: buffer) == nil)
+        let searched = buffer.readableBytes
+        buffer.writeString("\nbody")
+        #expect(HTTPHead.headLength(in: buffer, from: searched) == buffer.readableBytes - 4)
+        #expect(HTTPHead.headLength(in: ByteBuffer(string: "HTTP/1.1 200 OK\n\nrest")) == 17)
+    }
+
+    /// A chunked body split at every possible place gives the same data and one end.
+    @Test func chunkedBodiesDecodeHoweverTheyAreSplit() throws {
+        let wire = "4;name=value\r\nWiki\r\n5\r\npedia\r\nE \r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\nNEXT"
+        let bytes = Array(wire.utf8)
+        for cut in 0...bytes.count {
+            for second in cut...bytes.count where second == cut || second == bytes.count || (second - cut) % 7 == 0 {
+                var decoder = ChunkedBodyDecoder()
+                var data: [UInt8] = []
+                var ends = 0
+                var rest: [UInt8] = []
+                for piece in [bytes[0..<cut], bytes[cut..<second], bytes[second...]] {
+                    var input = ByteBuffer(bytes: piece)
+                    while ends == 0, let event = try decoder.next(&input) {
+                        switch event {
+                        case .data(let b): data += Array(b.readableBytesView)
+                        case .end: ends += 1
+                        }
+                    }
+                    if ends == 1 { rest += Array(input.readableBytesView) }
+                }
+                let decoded = String(decoding: data, as: UTF8.self)
+                let after = String(decoding: rest, as: UTF8.self)
+                let ended = ends
+                #expect(decoded == "Wikipedia in\r\n\r\nchunks.", "cut at \(cut)")
+                #expect(ended == 1 && after == "NEXT", "cut at \(cut), \(second)")
+            }
+        }
+    }
+
+    @Test(arguments: ["x\r\n", "\r\n", "4\r\nWikiXX\r\n", "10000000000000000\r\n", "4 4\r\n"])
+    func invalidChunks(text: String) {
+        var decoder = ChunkedBodyDecoder()
+        var input = ByteBuffer(string: text + "Wiki\r\n0\r\n\r\n")
+        #expect(throws: InvalidResponse.self) {
+            while try decoder.next(&input) != nil {}
+        }
+    }
+
+    @Test func aFramingLineWithoutEndIsRefusedOnceTooLong() {
+        var decoder = ChunkedBodyDecoder()
+        var input = ByteBuffer(string: "4;" + String(repeating: "e", count: 5000))
+        #expect(throws: InvalidResponse.self) { _ = try decoder.next(&input) }
+    }
+}
