@@ -1,11 +1,13 @@
 import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import Testing
 
 @testable import Proxy
 
-/// The server side's own HTTP/1 reading: response heads parsed in place, and chunked bodies taken apart however
-/// the reads split them.
-@Suite("Response heads and chunked bodies, read in place")
+/// The proxy's own HTTP/1 reading: request and response heads parsed in place, chunked bodies taken apart however
+/// the reads split them, and the client side's reader passing on the same parts whatever the reads.
+@Suite("Request and response heads and chunked bodies, read in place")
 struct HTTPHeadTests {
     func head(_ text: String, headRequest: Bool = false) throws -> HTTPHead {
         let buffer = ByteBuffer(string: text)
@@ -63,7 +65,7 @@ struct HTTPHeadTests {
         "HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n",
     ])
     func invalidHeads(text: String) throws {
-        #expect(throws: InvalidResponse.self) { try head(text) }
+        #expect(throws: MalformedHTTP.self) { try head(text) }
     }
 
     @Test func theEndOfAHeadIsFoundAcrossReads() {
@@ -108,7 +110,7 @@ struct HTTPHeadTests {
     func invalidChunks(text: String) {
         var decoder = ChunkedBodyDecoder()
         var input = ByteBuffer(string: text + "Wiki\r\n0\r\n\r\n")
-        #expect(throws: InvalidResponse.self) {
+        #expect(throws: MalformedHTTP.self) {
             while try decoder.next(&input) != nil {}
         }
     }
@@ -116,6 +118,97 @@ struct HTTPHeadTests {
     @Test func aFramingLineWithoutEndIsRefusedOnceTooLong() {
         var decoder = ChunkedBodyDecoder()
         var input = ByteBuffer(string: "4;" + String(repeating: "e", count: 5000))
-        #expect(throws: InvalidResponse.self) { _ = try decoder.next(&input) }
+        #expect(throws: MalformedHTTP.self) { _ = try decoder.next(&input) }
+    }
+
+    func request(_ text: String) throws -> (HTTPRequestHead, HTTPHead.RequestFraming) {
+        let buffer = ByteBuffer(string: text)
+        let length = try #require(HTTPHead.headLength(in: buffer))
+        return try HTTPHead.request(buffer.getSlice(at: 0, length: length) ?? buffer)
+    }
+
+    @Test func typicalRequests() throws {
+        var (head, framing) = try request("GET /a?b=c HTTP/1.1\r\nHost: example.org\r\nX-Pad:  v  \r\n\r\n")
+        #expect(head.method == .GET && head.uri == "/a?b=c" && head.version == .http1_1 && framing == .none)
+        #expect(head.headers["host"] == ["example.org"] && head.headers["x-pad"] == ["v"])
+        (head, framing) = try request("POST /p HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n")
+        #expect(head.method == .POST && framing == .sized(5))
+        (head, framing) = try request("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+        #expect(framing == .chunked)
+        (head, framing) = try request("PURGE /x HTTP/1.0\nContent-Length: 0\n\n")
+        #expect(head.method == .RAW(value: "PURGE") && head.version == .http1_0 && framing == .none)
+    }
+
+    /// Requests a proxy must not pass on: each is a 400 (`PR--`) before any server sees it.
+    @Test(arguments: [
+        "GET  / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/2.0\r\n\r\n",
+        "GET / HTTP/1.1 \r\n\r\n",
+        "GET / HTTP/1.10\r\n\r\n",
+        "GET /\u{7F} HTTP/1.1\r\n\r\n",
+        "GET /\u{E9} HTTP/1.1\r\n\r\n",
+        "G@T / HTTP/1.1\r\n\r\n",
+        "GET /\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 3 3\r\n\r\n",
+        "GET / HTTP/1.1\r\nX : y\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: y\r\n folded\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: a\u{0}b\r\n\r\n",
+        "GET / HTTP/1.1\r\n" + String(repeating: "X: y\r\n", count: 102) + "\r\n",
+    ])
+    func invalidRequests(text: String) {
+        #expect(throws: MalformedHTTP.self) { try request(text) }
+    }
+
+    /// Pipelined requests with both body framings, split into two reads at every place: the reader passes on the
+    /// same parts (bodies joined) each time.
+    @Test func theReaderPassesOnTheSamePartsWhateverTheReads() throws {
+        let wire =
+            "\r\nGET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+            + "POST /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n1;e\r\nz\r\n0\r\n\r\n"
+            + "GET /4 HTTP/1.0\r\n\r\n"
+        let bytes = Array(wire.utf8)
+        let expected = "head GET /1|end|head POST /2|body abc|end|head POST /3|body xyz|end|head GET /4|end"
+        for cut in 0...bytes.count {
+            let channel = EmbeddedChannel()
+            let reader = HTTPRequestReader(headLimit: 16_384)
+            try channel.pipeline.syncOperations.addHandler(reader)
+            try channel.writeInbound(ByteBuffer(bytes: bytes[0..<cut]))
+            try channel.writeInbound(ByteBuffer(bytes: bytes[cut...]))
+            var parts: [String] = []
+            var body = ""
+            while let part = try channel.readInbound(as: HTTPServerRequestPart.self) {
+                switch part {
+                case .head(let h): parts.append("head \(h.method.rawValue) \(h.uri)")
+                case .body(let b): body += String(buffer: b)
+                case .end:
+                    if !body.isEmpty { parts.append("body \(body)") }
+                    body = ""
+                    parts.append("end")
+                }
+            }
+            let seen = parts.joined(separator: "|")
+            #expect(seen == expected, "cut at \(cut)")
+            #expect(reader.bytesIn == Int64(bytes.count))
+            _ = try channel.finish()
+        }
+    }
+
+    @Test func headsOverTheLimitAre414Or431() throws {
+        for (text, expected) in [
+            ("GET /" + String(repeating: "u", count: 200), HeadTooLarge.uri),
+            ("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 200), HeadTooLarge.headers),
+            ("GET / HTTP/1.1\r\nX: " + String(repeating: "v", count: 200) + "\r\n\r\n", HeadTooLarge.headers),
+        ] {
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(HTTPRequestReader(headLimit: 100))
+            #expect(throws: expected) { try channel.writeInbound(ByteBuffer(string: text)) }
+            _ = try? channel.finish()
+        }
     }
 }

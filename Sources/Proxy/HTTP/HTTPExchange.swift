@@ -68,7 +68,7 @@ final class Exchange {
     var termination = TerminationState(cause: 0x2D, phase: 0x2D)
     var logged = false
 
-    init(head: HTTPRequestHead, meter: HTTPWireMeter, frontend: ProxyRuntime.Frontend, client: any Channel) {
+    init(head: HTTPRequestHead, meter: HTTPRequestReader, frontend: ProxyRuntime.Frontend, client: any Channel) {
         self.head = head
         forwardHead = head
         requestLine = "\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)"
@@ -82,7 +82,7 @@ final class Exchange {
 
     /// A request that never completed (bad, cut short, or timed out), dated from its first byte, else from
     /// `accepted`.
-    init(badRequestAt meter: HTTPWireMeter, accepted: (date: CivilTime, clock: NIODeadline)?) {
+    init(badRequestAt meter: HTTPRequestReader, accepted: (date: CivilTime, clock: NIODeadline)?) {
         head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
         forwardHead = head
         requestLine = HAProxyLogRecord.badRequest

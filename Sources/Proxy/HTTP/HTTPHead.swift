@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// An HTTP/1 response head as a server sent it: its bytes (status line to blank line) and where each part lies in
 /// them. Nothing is turned into a `String` on the way through: most headers pass on untouched, and a string is
@@ -107,8 +108,9 @@ struct HTTPHead {
     }
 }
 
-/// A server's response head broke HTTP/1 (HAProxy's `PH`), with the byte offset where.
-struct InvalidResponse: Error, Equatable {
+/// A head or a body's framing broke HTTP/1 (HAProxy's `PR` from a client, `PH` from a server), with the byte
+/// offset where.
+struct MalformedHTTP: Error, Equatable {
     let offset: Int
 }
 
@@ -133,7 +135,7 @@ extension HTTPHead {
     static func response(_ bytes: ByteBuffer, headRequest: Bool) throws -> HTTPHead {
         try bytes.withUnsafeReadableBytes { raw in
             var p = 0
-            func fail() -> InvalidResponse { InvalidResponse(offset: p) }
+            func fail() -> MalformedHTTP { MalformedHTTP(offset: p) }
             // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF.
             let prefix: [UInt8] = Array("HTTP/1.".utf8)
             // Every scan below stops at a line end, and the head ends with one.
@@ -167,37 +169,18 @@ extension HTTPHead {
             var transferEncoding = false
             var chunked = false
             while raw[p] != 0x0D && raw[p] != 0x0A {
-                let nameStart = p
-                while raw[p].isTokenCharacter { p += 1 }
-                // No name, a blank before the colon, or a folded line: refused (a desync waiting to happen).
-                guard p > nameStart, raw[p] == UInt8(ascii: ":") else { throw fail() }
-                let name = nameStart..<p
-                p += 1
-                while raw[p] == 0x20 || raw[p] == 0x09 { p += 1 }
-                let valueStart = p
-                var valueEnd = p
-                while raw[p] != 0x0D && raw[p] != 0x0A {
-                    guard raw[p].isFieldContent else { throw fail() }
-                    if raw[p] != 0x20 && raw[p] != 0x09 { valueEnd = p + 1 }
-                    p += 1
-                }
-                try endLine(raw, &p)
-                let field = Field(name: name, value: valueStart..<valueEnd)
+                let field = try fieldLine(raw, &p)
                 fields.append(field)
-                switch name.count {
-                case 14 where equalsLower(raw, name, "content-length"):
-                    var value = 0
-                    guard valueEnd > valueStart, valueEnd - valueStart <= 18 else { throw fail() }
-                    for i in valueStart..<valueEnd {
-                        guard let d = raw[i].decimalDigit else { throw fail() }
-                        value = value * 10 + d
-                    }
+                switch field.name.count {
+                case 14 where equalsLower(raw, field.name, "content-length"):
+                    let value = try contentLength(raw, field.value)
                     // Two lengths that differ: which one the client would believe is unknown.
                     if let length, length != value { throw fail() }
                     length = value
-                case 17 where equalsLower(raw, name, "transfer-encoding"):
+                case 17 where equalsLower(raw, field.name, "transfer-encoding"):
                     transferEncoding = true
-                    let view = bytes.viewBytes(at: valueStart, length: valueEnd - valueStart) ?? ByteBufferView()
+                    let view =
+                        bytes.viewBytes(at: field.value.lowerBound, length: field.value.count) ?? ByteBufferView()
                     chunked = HTTPHead.list(view, endsWith: "chunked")
                 default: break
                 }
@@ -218,10 +201,121 @@ extension HTTPHead {
         }
     }
 
+    /// How a request's body is delimited: none, `Content-Length` bytes, or chunks.
+    enum RequestFraming: Equatable {
+        case none
+        case sized(Int)
+        case chunked
+    }
+
+    /// HAProxy's `tune.http.maxhdr`: more header lines than this is a bad request.
+    static let maxRequestFields = 101
+
+    /// Parses a request head (exactly the bytes `headLength` delimited, leading blank lines already skipped),
+    /// as strictly as a proxy must that passes requests on to servers that may read them differently: one space
+    /// between the parts of the request line, a visible-ASCII target, HTTP/1.0 or 1.1, token header names
+    /// right before their colon, no folded lines or control bytes, one body length (`Transfer-Encoding` ending
+    /// in `chunked`, or `Content-Length`s that agree, never both).
+    static func request(_ bytes: ByteBuffer) throws -> (HTTPRequestHead, RequestFraming) {
+        try bytes.withUnsafeReadableBytes { raw in
+            var p = 0
+            guard raw.last == 0x0A, raw.count >= 16 else { throw MalformedHTTP(offset: 0) }
+            while raw[p].isTokenCharacter { p += 1 }
+            guard p > 0, raw[p] == 0x20 else { throw MalformedHTTP(offset: p) }
+            let method = String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<p]), as: UTF8.self)
+            p += 1
+            let targetStart = p
+            while raw[p] > 0x20 && raw[p] < 0x7F { p += 1 }
+            guard p > targetStart, raw[p] == 0x20 else { throw MalformedHTTP(offset: p) }
+            let target = String(decoding: UnsafeRawBufferPointer(rebasing: raw[targetStart..<p]), as: UTF8.self)
+            p += 1
+            guard p + 8 < raw.count, raw[p..<(p + 7)].elementsEqual("HTTP/1.".utf8),
+                let minor = raw[p + 7].decimalDigit, minor <= 1
+            else { throw MalformedHTTP(offset: p) }
+            p += 8
+            try endLine(raw, &p)
+            var headers: [(String, String)] = []
+            headers.reserveCapacity(8)
+            var length: Int?
+            var transferEncoding: Bool?
+            while raw[p] != 0x0D && raw[p] != 0x0A {
+                let field = try fieldLine(raw, &p)
+                guard headers.count < maxRequestFields else { throw MalformedHTTP(offset: p) }
+                // Names in lower case, as HAProxy passes them on (NIO's look-ups ignore case anyway).
+                let name = String(unsafeUninitializedCapacity: field.name.count) { out in
+                    for (i, byte) in raw[field.name].enumerated() {
+                        out[i] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                    }
+                    return field.name.count
+                }
+                let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[field.value]), as: UTF8.self)
+                headers.append((name, value))
+                switch field.name.count {
+                case 14 where equalsLower(raw, field.name, "content-length"):
+                    let value = try contentLength(raw, field.value)
+                    if let length, length != value { throw MalformedHTTP(offset: field.value.lowerBound) }
+                    length = value
+                case 17 where equalsLower(raw, field.name, "transfer-encoding"):
+                    // Only one coding list, ending in chunked, in HTTP/1.1.
+                    let view =
+                        bytes.viewBytes(at: field.value.lowerBound, length: field.value.count) ?? ByteBufferView()
+                    guard transferEncoding == nil, minor == 1, HTTPHead.list(view, endsWith: "chunked") else {
+                        throw MalformedHTTP(offset: field.value.lowerBound)
+                    }
+                    transferEncoding = true
+                default: break
+                }
+            }
+            try endLine(raw, &p)
+            let framing: RequestFraming
+            switch (transferEncoding, length) {
+            case (true?, nil): framing = .chunked
+            case (nil, let n?): framing = n == 0 ? .none : .sized(n)
+            case (nil, nil): framing = .none
+            default: throw MalformedHTTP(offset: 0)  // both: which one the server believes is unknown
+            }
+            let head = HTTPRequestHead(
+                version: HTTPVersion(major: 1, minor: minor), method: HTTPMethod(rawValue: method), uri: target,
+                headers: HTTPHeaders(headers))
+            return (head, framing)
+        }
+    }
+
+    /// One header line at `p` (stepped over): the offsets of its name and of its value without blanks around.
+    private static func fieldLine(_ raw: UnsafeRawBufferPointer, _ p: inout Int) throws -> Field {
+        let nameStart = p
+        while raw[p].isTokenCharacter { p += 1 }
+        // No name, a blank before the colon, or a folded line: refused (a desync waiting to happen).
+        guard p > nameStart, raw[p] == UInt8(ascii: ":") else { throw MalformedHTTP(offset: p) }
+        let name = nameStart..<p
+        p += 1
+        while raw[p] == 0x20 || raw[p] == 0x09 { p += 1 }
+        let valueStart = p
+        var valueEnd = p
+        while raw[p] != 0x0D && raw[p] != 0x0A {
+            guard raw[p].isFieldContent else { throw MalformedHTTP(offset: p) }
+            if raw[p] != 0x20 && raw[p] != 0x09 { valueEnd = p + 1 }
+            p += 1
+        }
+        try endLine(raw, &p)
+        return Field(name: name, value: valueStart..<valueEnd)
+    }
+
+    /// A `Content-Length` value: decimal digits only, at most 18 of them.
+    private static func contentLength(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws -> Int {
+        guard !range.isEmpty, range.count <= 18 else { throw MalformedHTTP(offset: range.lowerBound) }
+        var value = 0
+        for i in range {
+            guard let d = raw[i].decimalDigit else { throw MalformedHTTP(offset: i) }
+            value = value * 10 + d
+        }
+        return value
+    }
+
     /// Steps over a line end (CRLF, or a bare LF as servers are forgiven).
     private static func endLine(_ raw: UnsafeRawBufferPointer, _ p: inout Int) throws {
         if raw[p] == 0x0D { p += 1 }
-        guard raw[p] == 0x0A else { throw InvalidResponse(offset: p) }
+        guard raw[p] == 0x0A else { throw MalformedHTTP(offset: p) }
         p += 1
     }
 

@@ -84,7 +84,7 @@ final class HTTPServerConnection: ChannelDuplexHandler {
             case .head:
                 guard let length = HTTPHead.headLength(in: input, from: searched) else {
                     guard input.readableBytes <= ProxyRuntime.bufferSize else {
-                        throw InvalidResponse(offset: input.readableBytes)
+                        throw MalformedHTTP(offset: input.readableBytes)
                     }
                     searched = input.readableBytes
                     partialHead = input
@@ -92,13 +92,13 @@ final class HTTPServerConnection: ChannelDuplexHandler {
                 }
                 searched = 0
                 guard length <= ProxyRuntime.bufferSize, let bytes = input.readSlice(length: length) else {
-                    throw InvalidResponse(offset: length)
+                    throw MalformedHTTP(offset: length)
                 }
                 let head = try HTTPHead.response(bytes, headRequest: headRequest)
                 if head.status < 200 {
                     // An interim response (`100 Continue`, `103 Early Hints`) is not passed on; a protocol switch
                     // was never asked for.
-                    guard head.status != 101 else { throw InvalidResponse(offset: 0) }
+                    guard head.status != 101 else { throw MalformedHTTP(offset: 0) }
                     continue
                 }
                 switch head.framing {
@@ -274,7 +274,7 @@ struct ChunkedBodyDecoder {
                 let size = try chunkSize()
                 state = size == 0 ? .trailer : .data(size)
             case .dataEnd:
-                guard line.isEmpty else { throw InvalidResponse(offset: input.readerIndex) }
+                guard line.isEmpty else { throw MalformedHTTP(offset: input.readerIndex) }
                 state = .sizeLine
             case .trailer:
                 if line.isEmpty {
@@ -293,7 +293,7 @@ struct ChunkedBodyDecoder {
         let end = input.readableBytesView.firstIndex(of: 0x0A)
         let available = (end ?? input.writerIndex) - input.readerIndex
         guard line.count + available <= ChunkedBodyDecoder.lineLimit else {
-            throw InvalidResponse(offset: input.readerIndex)
+            throw MalformedHTTP(offset: input.readerIndex)
         }
         line.append(contentsOf: input.readableBytesView.prefix(available))
         input.moveReaderIndex(forwardBy: available)
@@ -318,12 +318,12 @@ struct ChunkedBodyDecoder {
             }
             if value < 0 { break }
             digits += 1
-            guard digits <= 15 else { throw InvalidResponse(offset: 0) }
+            guard digits <= 15 else { throw MalformedHTTP(offset: 0) }
             size = size * 16 + value
         }
         // After the digits, only blanks, then an extension (`;name=value`) or nothing.
         let rest = line[digits...].trimmingBlanks
-        guard digits > 0, rest.isEmpty || rest.first == UInt8(ascii: ";") else { throw InvalidResponse(offset: 0) }
+        guard digits > 0, rest.isEmpty || rest.first == UInt8(ascii: ";") else { throw MalformedHTTP(offset: 0) }
         return size
     }
 }

@@ -5,7 +5,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// One client connection of a `mode http` frontend, on its channel's event loop, last in the client's pipeline
-/// (after the byte meter and NIO's request decoder).
+/// (after the request reader).
 ///
 /// Requests are served one at a time in order (pipelined ones wait, their bytes unread until their turn): each
 /// is balanced on its own, sent over an idle connection to the chosen server when one is pooled or a new one
@@ -20,7 +20,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private let frontend: ProxyRuntime.Frontend
     private let process: ProxyRuntime.Tally
     private let client: any Channel
-    private let meter: HTTPWireMeter
+    private let meter: HTTPRequestReader
     private var context: ChannelHandlerContext?
     /// The request being served.
     private var exchange: Exchange?
@@ -58,7 +58,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         self.frontend = frontend
         self.process = process
         self.client = client
-        meter = HTTPWireMeter(headLimit: frontend.bufferLimits.maxHeaderListSize)
+        meter = HTTPRequestReader(headLimit: frontend.headLimit)
         clientIdle = IdleTimer(timeout: frontend.clientTimeout)
         func option(_ name: String) -> Bool {
             frontend.section.settings.option(name) || (frontend.backend?.section.settings.option(name) ?? false)
@@ -83,17 +83,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     func begin() {
         process.opened()
         frontend.sessions.opened()
-        let limits = frontend.bufferLimits
         do {
             let operations = client.pipeline.syncOperations
             try operations.addHandler(meter)
-            try operations.addHandler(
-                ByteToMessageHandler(
-                    HTTPRequestDecoder(
-                        leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop,
-                        limitConfiguration: limits),
-                    // Bytes the decoder holds without reading them (after a request it stopped at) are bounded.
-                    maximumBufferSize: 1 << 20))
             try operations.addHandler(self)
         } catch {
             client.close(promise: nil)
@@ -210,7 +202,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// A request's head arrived: the stats page, a refusal, or a server.
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
-        meter.headReceived()
         let exchange = Exchange(head: head, meter: meter, frontend: frontend, client: client)
         self.exchange = exchange
         served += 1
@@ -263,7 +254,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         exchange.backendName = backend.name
         exchange.inBackend = true
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
-        // header is not passed on.
+        // header is not passed on. Names go in lower case (the reader made the client's so; a rule's may not be).
         exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
         exchange.forwardHead.headers.remove(name: "connection")
         if !exchange.forwardHead.version.atLeast11 {
@@ -828,7 +819,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if closeRequested { return }
-        if error is HTTPParserError || error is HeadTooLarge {
+        if error is MalformedHTTP || error is HeadTooLarge {
             waiting.removeAll()
             if let exchange {
                 closing = true
@@ -844,7 +835,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             exchange = badRequest()
             let status: Int
             switch error {
-            case HTTPParserError.headerOverflow, HeadTooLarge.headers: status = 431
+            case HeadTooLarge.headers: status = 431
             case HeadTooLarge.uri: status = 414
             default: status = 400
             }

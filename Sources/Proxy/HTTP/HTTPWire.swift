@@ -2,14 +2,25 @@ import LogCore
 import NIOCore
 import NIOHTTP1
 
-/// The client side's byte counter, first in the client's pipeline: bytes read and written (the log's `%B` is
-/// the bytes written for one response) and when the first byte of the next request arrived (the start of `TR`
-/// and of `Ta`, the request's date).
-final class HTTPWireMeter: ChannelDuplexHandler, RemovableChannelHandler {
+/// The client side's reader, first in the client's pipeline: it parses requests where they lie in what was read
+/// (`HTTPHead.request`, `ChunkedBodyDecoder`) and passes them on as request parts, one handler where NIO's codec
+/// took two and a string per header; and it counts bytes read and written (the log's `%B` is the bytes written
+/// for one response) and when the first byte of the next request arrived (the start of `TR` and of `Ta`, the
+/// request's date). A head larger than `headLimit` is refused (414 while its request line is still coming, 431
+/// after); anything malformed ends the reading (`MalformedHTTP`: 400).
+final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+    typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case head
+        case sized(remaining: Int)
+        case chunked(ChunkedBodyDecoder)
+        /// After an error: nothing more is read.
+        case failed
+    }
 
     private(set) var bytesIn: Int64 = 0
     private(set) var bytesOut: Int64 = 0
@@ -19,76 +30,108 @@ final class HTTPWireMeter: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The most a request's line and headers may take (HAProxy's `tune.bufsize`).
     let headLimit: Int
-    /// Bytes of the awaited request's head read so far, and whether its request line is complete; nil once the
-    /// head has been parsed.
-    private var headBytes: Int? = 0
-    /// Where the request line ended within the head, once it has.
-    private var lineEnd: Int?
-    /// Line ends just read with nothing between them (the blank line that ends a head may span two reads).
-    private var newlines = 0
+    private var state = State.head
+    /// The start of a head that has not all arrived, and how far it was searched for its end.
+    private var partialHead: ByteBuffer?
+    private var searched = 0
 
     init(headLimit: Int) { self.headLimit = headLimit }
 
-    /// The next byte read starts a new request.
+    /// The next byte read starts a new request (for its timers).
     func expectRequest() {
         firstByte = nil
         firstByteDate = nil
-        headBytes = 0
-        lineEnd = nil
-        newlines = 0
     }
-
-    /// The offset just past the first `\r\n\r\n` (or `\n\n`) in `view`, if there is one; `newlines` carries the
-    /// line ends seen at the end of the previous read (a blank line split between two reads).
-    static func headEnd(in view: ByteBufferView, newlines: inout Int) -> Int? {
-        for (offset, byte) in view.enumerated() {
-            switch byte {
-            case 0x0A:
-                newlines += 1
-                if newlines == 2 {
-                    newlines = 0
-                    return offset + 1
-                }
-            case 0x0D: continue
-            default: newlines = 0
-            }
-        }
-        return nil
-    }
-
-    /// The awaited request's head is complete.
-    func headReceived() { headBytes = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        if firstByte == nil && buffer.readableBytes > 0 {
+        var input = unwrapInboundIn(data)
+        if firstByte == nil && input.readableBytes > 0 {
             firstByte = .now()
             firstByteDate = CivilTime.now()
         }
-        bytesIn += Int64(buffer.readableBytes)
-        if let counted = headBytes {
-            // Only the head counts (a body in the same read does not): up to its blank line, if it is here.
-            let view = buffer.readableBytesView
-            var length = view.count
-            if let end = HTTPWireMeter.headEnd(in: view, newlines: &newlines) {
-                length = end
-                headBytes = nil
-            } else {
-                headBytes = counted + length
-            }
-            if lineEnd == nil, let index = view.firstIndex(of: 0x0A) {
-                lineEnd = counted + index - view.startIndex
-            }
-            // A head that never ends is refused before it fills memory: 414 while the request line is still
-            // coming, 431 once headers are.
-            if counted + length > headLimit {
-                headBytes = nil
-                let lineTooLong = lineEnd.map { $0 > headLimit } ?? true
-                context.fireErrorCaught(lineTooLong ? HeadTooLarge.uri : HeadTooLarge.headers)
+        bytesIn += Int64(input.readableBytes)
+        if var held = partialHead {
+            partialHead = nil
+            held.writeBuffer(&input)
+            input = held
+        }
+        do {
+            try consume(&input, context)
+        } catch {
+            state = .failed
+            partialHead = nil
+            context.fireErrorCaught(error)
+        }
+    }
+
+    private func consume(_ input: inout ByteBuffer, _ context: ChannelHandlerContext) throws {
+        while input.readableBytes > 0 {
+            switch state {
+            case .failed:
                 return
+            case .head:
+                if searched == 0 {
+                    // Blank lines before a request line are skipped (RFC 9112 §2.2).
+                    let blanks = input.readableBytesView.prefix { $0 == 0x0D || $0 == 0x0A }.count
+                    input.moveReaderIndex(forwardBy: blanks)
+                    if input.readableBytes == 0 { return }
+                }
+                guard let length = HTTPHead.headLength(in: input, from: searched) else {
+                    try checkLimit(input, headLength: nil)
+                    searched = input.readableBytes
+                    partialHead = input
+                    return
+                }
+                searched = 0
+                try checkLimit(input, headLength: length)
+                guard let bytes = input.readSlice(length: length) else { return }
+                let (head, framing) = try HTTPHead.request(bytes)
+                context.fireChannelRead(wrapInboundOut(.head(head)))
+                switch framing {
+                case .none: context.fireChannelRead(wrapInboundOut(.end(nil)))
+                case .sized(let length): state = .sized(remaining: length)
+                case .chunked: state = .chunked(ChunkedBodyDecoder())
+                }
+            case .sized(let remaining):
+                let count = min(remaining, input.readableBytes)
+                guard let body = input.readSlice(length: count) else { return }
+                state = count == remaining ? .head : .sized(remaining: remaining - count)
+                context.fireChannelRead(wrapInboundOut(.body(body)))
+                if case .head = state { context.fireChannelRead(wrapInboundOut(.end(nil))) }
+            case .chunked(var decoder):
+                state = .head  // the decoder is held outside the enum while it works (no copy of its line)
+                let event = try decoder.next(&input)
+                state = .chunked(decoder)
+                switch event {
+                case .data(let body)?: context.fireChannelRead(wrapInboundOut(.body(body)))
+                case .end?:
+                    state = .head
+                    context.fireChannelRead(wrapInboundOut(.end(nil)))
+                case nil: return
+                }
             }
         }
-        context.fireChannelRead(data)
+    }
+
+    /// A head over the limit: 414 while its request line has not ended within it, 431 after.
+    private func checkLimit(_ input: ByteBuffer, headLength: Int?) throws {
+        let length = headLength ?? input.readableBytes
+        guard length > headLimit else { return }
+        let lineEnd = input.readableBytesView.prefix(headLimit + 1).firstIndex(of: 0x0A)
+        throw lineEnd == nil ? HeadTooLarge.uri : HeadTooLarge.headers
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
+            switch state {
+            case .sized, .chunked:
+                // The client's end in the middle of a body: the request cannot complete.
+                state = .failed
+                context.fireErrorCaught(MalformedHTTP(offset: Int(bytesIn)))
+            case .head, .failed: break
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

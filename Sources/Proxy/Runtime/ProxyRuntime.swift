@@ -255,7 +255,7 @@ public final class ProxyRuntime: Sendable {
         /// (HAProxy's `tune.bufsize`, 16 kB).
         let stats: StatsPage?
         let forwardFor: Bool
-        let bufferLimits: NIOHTTPDecoderLimitConfiguration
+        let headLimit: Int
         /// HTTP mode: `use_backend` rules in order (the first that holds chooses), before `backend`.
         let routes: [(condition: RuleCondition?, backend: Backend)]
 
@@ -304,9 +304,6 @@ public final class ProxyRuntime: Sendable {
         for p in configuration.proxies where p.isFrontend {
             let backendName = p.kind == .listen ? p.name : p.defaultBackend
             let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderListSize = ProxyRuntime.bufferSize
-            limits.maxHeaderFieldSize = ProxyRuntime.bufferSize
             let stats =
                 p.stats.enabled
                 ? StatsPage(
@@ -329,7 +326,7 @@ public final class ProxyRuntime: Sendable {
                     clientTimeout: ProxyRuntime.amount(p.settings.timeouts.tunnel ?? p.settings.timeouts.client),
                     tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
                     limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 }, stats: stats,
-                    forwardFor: p.settings.option("forwardfor"), bufferLimits: limits,
+                    forwardFor: p.settings.option("forwardfor"), headLimit: ProxyRuntime.bufferSize,
                     routes: p.rules.backendRules.compactMap { rule in
                         backends[rule.backend].map { (rule.condition, $0) }
                     },
