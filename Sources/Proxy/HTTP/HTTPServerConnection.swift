@@ -27,7 +27,7 @@ final class HTTPServerConnection: ChannelDuplexHandler {
     private var sawError = false
     private(set) var closed = false
     /// Set while the connection is idle in a pool, to take it out when it closes.
-    var onIdleClose: (() -> Void)?
+    fileprivate var idleIn: (pool: HTTPServerPool, loop: ObjectIdentifier)?
     private var reading = Reading.head
     /// The start of a response head that has not all arrived, and how far it was searched for its end.
     private var partialHead: ByteBuffer?
@@ -156,9 +156,10 @@ final class HTTPServerConnection: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        let idleClose = onIdleClose
-        onIdleClose = nil
-        idleClose?()
+        if let (pool, loop) = idleIn {
+            idleIn = nil
+            pool.remove(self, loop: loop)
+        }
         if case .untilClose = reading, let owner {
             // The close is the end of a response without a length.
             reading = .head
@@ -349,10 +350,16 @@ final class HTTPServerPool: Sendable {
         let key = Key(loop: ObjectIdentifier(loop), server: server)
         while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
             let connection = entry.connection
-            connection.onIdleClose = nil
+            connection.idleIn = nil
             if !connection.closed, connection.channel?.isActive == true { return connection }
         }
         return nil
+    }
+
+    /// Takes a connection that closed while idle out of the pool.
+    fileprivate func remove(_ connection: HTTPServerConnection, loop: ObjectIdentifier) {
+        let key = Key(loop: loop, server: connection.server)
+        idle.withLockedValue { pool in pool[key]?.removeAll { $0.connection === connection } }
     }
 
     /// Keeps `connection` for a later request (or closes it when the pool is full).
@@ -364,12 +371,9 @@ final class HTTPServerPool: Sendable {
             return true
         }
         guard kept else { return connection.close() }
-        connection.onIdleClose = { [weak self, weak connection] in
-            guard let self, let connection else { return }
-            self.idle.withLockedValue { pool in
-                pool[key]?.removeAll { $0.connection === connection }
-            }
-        }
+        // No closure with weak references here: a weak reference gives the connection a side table, and each of its
+        // retains the slow path, for as long as it lives.
+        connection.idleIn = (self, key.loop)
         // Idle: a read is asked for so that a close by the server is seen.
         connection.resumeReading()
     }

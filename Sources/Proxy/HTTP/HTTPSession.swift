@@ -94,27 +94,36 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // The timers' actions, made once per connection (they find the exchange in progress when they fire).
-        requestTimer.expired = { [weak self] in
-            guard let self else { return }
-            requestTimedOut(idle: served > 0)
-        }
+        // The timers' actions, made once per connection (they find the exchange in progress when they fire). They
+        // hold the session until `cancel` (when the client's channel closes or lets go of the session): a weak
+        // reference would give the session a side table, and every retain of it the slow path.
+        requestTimer.expired = { [self] in requestTimedOut(idle: served > 0) }
         // `timeout client`: the client stops sending its body, or stops reading the response.
-        clientIdle.excused = { [weak self] in self?.clientIsBusy ?? true }
-        clientIdle.expired = { [weak self] in
-            guard let self, let exchange, !exchange.logged else { return }
+        clientIdle.excused = { [self] in clientIsBusy }
+        clientIdle.expired = { [self] in
+            guard let exchange, !exchange.logged else { return }
             clientTimedOut(exchange)
         }
         // `timeout server`; a server that waits because the client does not read its response is not timed out.
-        serverIdle.excused = { [weak self] in !(self?.clientCanTakeMore ?? true) }
-        serverIdle.expired = { [weak self] in
-            guard let self, let exchange, !exchange.logged else { return }
+        serverIdle.excused = { [self] in !clientCanTakeMore }
+        serverIdle.expired = { [self] in
+            guard let exchange, !exchange.logged else { return }
             serverTimedOut(exchange)
         }
         awaitRequest(first: true)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        cancelTimers()
+    }
+
+    /// Stops the timers and lets go of their actions (which hold the session).
+    private func cancelTimers() {
+        requestTimer.cancel()
+        clientIdle.cancel()
+        serverIdle.cancel()
+    }
 
     /// An exchange for a request that never completed: it started with its first byte, or (the connection's first)
     /// at the accept.
@@ -852,9 +861,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private func clientGone() {
         guard !ended else { return }
         ended = true
-        requestTimer.cancel()
-        clientIdle.cancel()
-        serverIdle.cancel()
+        cancelTimers()
         if let exchange, !exchange.logged {
             exchange.termination = TerminationState(cause: 0x43, phase: exchange.phase)
             if let connection = exchange.connection {
