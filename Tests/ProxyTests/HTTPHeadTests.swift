@@ -24,6 +24,9 @@ struct HTTPHeadTests {
         #expect(h.framing == .sized(3))
         #expect(h.fields.count == 5)
         #expect(h.hasToken("keep-alive", in: "connection") && !h.hasToken("close", in: "connection"))
+        let listed = try head("HTTP/1.1 200 OK\r\nConnection: Upgrade , CLOSE,\r\n\r\n")
+        #expect(listed.hasToken("close", in: "connection") && listed.hasToken("upgrade", in: "connection"))
+        #expect(!listed.hasToken("keep-alive", in: "connection"))
         #expect(h.firstValue(of: "X-BLANK", limit: 100) == "padded value")
         #expect(h.firstValue(of: "server", limit: 3) == "ngi")
         #expect(h.firstValue(of: "absent", limit: 3) == nil)
@@ -32,6 +35,8 @@ struct HTTPHeadTests {
     @Test(arguments: [
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 9\r\n\r\n", HTTPHead.Framing.chunked),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", .untilClose),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,chunked , \r\n\r\n", .chunked),
+        ("HTTP/1.1 200 OK\r\nConnection: keep-alive,close\r\nContent-Length: 1\r\n\r\n", .sized(1)),
         ("HTTP/1.0 200 OK\r\n\r\n", .untilClose),
         ("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", .none),
         ("HTTP/1.1 304 Not Modified\r\n\r\n", .none),

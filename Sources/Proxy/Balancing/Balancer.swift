@@ -87,6 +87,10 @@ public struct Balancer: Sendable {
     /// Chooses for a session from `client` (its address bytes, for `source`). `excluding` skips a server
     /// (redispatch away from a failed one) when there is another.
     public mutating func choose(client: [UInt8] = [], excluding: Int? = nil) -> Choice {
+        switch algorithm {
+        case .roundrobin, .staticRoundRobin, .first: return chooseInPlace(excluding: excluding)
+        case .leastconn, .source: break
+        }
         var all = candidates()
         if let excluding, all.count > 1 { all.removeAll { $0 == excluding } }
         guard !all.isEmpty else { return .unavailable }
@@ -97,6 +101,32 @@ public struct Balancer: Sendable {
         let pool = all.filter { servers[$0].hasSlot }
         guard !pool.isEmpty else { return .queue(server: nil) }
         return .server(pick(from: pool))
+    }
+
+    /// `choose` for round-robin and `first` without building the lists (it runs for every request): the same
+    /// candidates, in the same order, with the same ties.
+    private mutating func chooseInPlace(excluding: Int?) -> Choice {
+        let useBackups = !servers.contains { !$0.backup && $0.available }
+        let onlyBackup = useBackups && !allBackups ? servers.firstIndex { $0.backup && $0.available } : nil
+        func isCandidate(_ i: Int) -> Bool {
+            guard servers[i].available, servers[i].backup == useBackups else { return false }
+            return onlyBackup.map { $0 == i } ?? true
+        }
+        var count = 0
+        for i in servers.indices where isCandidate(i) { count += 1 }
+        guard count > 0 else { return .unavailable }
+        let skipped = count > 1 ? excluding : nil
+        var total = 0
+        var best: Int?
+        for i in servers.indices where i != skipped && isCandidate(i) && servers[i].hasSlot {
+            if algorithm == .first { return .server(i) }
+            credit[i] += servers[i].weight
+            total += servers[i].weight
+            if best.map({ credit[i] > credit[$0] }) ?? true { best = i }
+        }
+        guard let best else { return .queue(server: nil) }
+        credit[best] -= total
+        return .server(best)
     }
 
     /// Whether server `i` takes sessions from the backend's queue when it frees a slot: it is one of the servers

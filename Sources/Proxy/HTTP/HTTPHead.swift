@@ -86,11 +86,15 @@ struct HTTPHead {
     /// Whether a comma-separated list holds `token` as one of its items, compared without regard to case.
     static func list(_ value: ByteBufferView, holds token: StaticString) -> Bool {
         token.withUTF8Buffer { token in
-            for item in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
-                let trimmed = item.trimmingBlanks
+            // Item by item, without making the list (it runs for each response).
+            var rest = value[...]
+            while !rest.isEmpty {
+                let comma = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+                let trimmed = rest[..<comma].trimmingBlanks
                 if trimmed.count == token.count && zip(trimmed, token).allSatisfy({ $0 | 0x20 == $1 }) {
                     return true
                 }
+                rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
             }
             return false
         }
@@ -98,10 +102,16 @@ struct HTTPHead {
 
     /// The last item of a comma-separated list is `token` (how `Transfer-Encoding` says the body is chunked).
     static func list(_ value: ByteBufferView, endsWith token: StaticString) -> Bool {
-        guard let last = value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true).last else {
-            return false
+        // Empty items at the end (`chunked, `) do not count.
+        var end = value.endIndex
+        while end > value.startIndex {
+            let byte = value[value.index(before: end)]
+            guard byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: ",") else { break }
+            end = value.index(before: end)
         }
-        let trimmed = last.trimmingBlanks
+        let items = value[..<end]
+        let start = items.lastIndex(of: UInt8(ascii: ",")).map { items.index(after: $0) } ?? items.startIndex
+        let trimmed = items[start...].trimmingBlanks
         return token.withUTF8Buffer { token in
             trimmed.count == token.count && zip(trimmed, token).allSatisfy { $0 | 0x20 == $1 }
         }
@@ -137,9 +147,8 @@ extension HTTPHead {
             var p = 0
             func fail() -> MalformedHTTP { MalformedHTTP(offset: p) }
             // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF.
-            let prefix: [UInt8] = Array("HTTP/1.".utf8)
             // Every scan below stops at a line end, and the head ends with one.
-            guard raw.last == 0x0A, raw.count > 12, raw.prefix(7).elementsEqual(prefix) else { throw fail() }
+            guard raw.last == 0x0A, raw.count > 12, raw.prefix(7).elementsEqual("HTTP/1.".utf8) else { throw fail() }
             p = 7
             guard let minor = raw[p].decimalDigit else { throw fail() }
             p += 1

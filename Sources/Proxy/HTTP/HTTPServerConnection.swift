@@ -337,19 +337,20 @@ final class HTTPServerPool: Sendable {
         let loop: ObjectIdentifier
         let server: Int
     }
-    /// An idle connection, touched only on its key's event loop (see above).
-    private struct Entry: @unchecked Sendable {
-        let connection: HTTPServerConnection
+    /// The idle connections of one key, touched only on its key's event loop (see above). A class, so that taking
+    /// one is a dictionary read and an in-place change (a dictionary's in-place modify allocates its coroutine's
+    /// frame on each call).
+    private final class Idle: @unchecked Sendable {
+        var connections: [HTTPServerConnection] = []
     }
-    private let idle = NIOLockedValueBox<[Key: [Entry]]>([:])
+    private let idle = NIOLockedValueBox<[Key: Idle]>([:])
     /// Idle connections kept per event loop and server; more are closed.
     static let limit = 64
 
     /// An open idle connection to server `server` made on `loop`, if there is one.
     func take(server: Int, on loop: any EventLoop) -> HTTPServerConnection? {
         let key = Key(loop: ObjectIdentifier(loop), server: server)
-        while let entry = idle.withLockedValue({ $0[key]?.popLast() }) {
-            let connection = entry.connection
+        while let connection = idle.withLockedValue({ $0[key]?.connections.popLast() }) {
             connection.idleIn = nil
             if !connection.closed, connection.channel?.isActive == true { return connection }
         }
@@ -359,15 +360,22 @@ final class HTTPServerPool: Sendable {
     /// Takes a connection that closed while idle out of the pool.
     fileprivate func remove(_ connection: HTTPServerConnection, loop: ObjectIdentifier) {
         let key = Key(loop: loop, server: connection.server)
-        idle.withLockedValue { pool in pool[key]?.removeAll { $0.connection === connection } }
+        idle.withLockedValue { pool in pool[key]?.connections.removeAll { $0 === connection } }
     }
 
     /// Keeps `connection` for a later request (or closes it when the pool is full).
     func give(_ connection: HTTPServerConnection, on loop: any EventLoop) {
         let key = Key(loop: ObjectIdentifier(loop), server: connection.server)
         let kept = idle.withLockedValue { pool -> Bool in
-            guard (pool[key]?.count ?? 0) < HTTPServerPool.limit else { return false }
-            pool[key, default: []].append(Entry(connection: connection))
+            let slot: Idle
+            if let existing = pool[key] {
+                slot = existing
+            } else {
+                slot = Idle()
+                pool[key] = slot
+            }
+            guard slot.connections.count < HTTPServerPool.limit else { return false }
+            slot.connections.append(connection)
             return true
         }
         guard kept else { return connection.close() }

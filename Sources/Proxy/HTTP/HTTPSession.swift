@@ -51,6 +51,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private var closeRequested = false
     private var ended = false
     private var admitted = false
+    /// The client's address and its text, read once per connection (not per request).
+    private lazy var peer: (address: SocketAddress?, ip: String?) = {
+        let address = client.remoteAddress
+        return (address, address?.ipAddress)
+    }()
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
 
@@ -265,7 +270,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
         // header is not passed on. Names go in lower case (the reader made the client's so; a rule's may not be).
         exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
-        exchange.forwardHead.headers.remove(name: "connection")
+        if exchange.forwardHead.headers.contains(name: "connection") {
+            exchange.forwardHead.headers.remove(name: "connection")
+        }
         if !exchange.forwardHead.version.atLeast11 {
             // As HAProxy: an HTTP/1.0 request asks the server to keep the connection (the proxy's own).
             exchange.forwardHead.headers.add(name: "connection", value: "keep-alive")
@@ -293,16 +300,17 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             backend.release(previous)
         }
         let loop = client.eventLoop
-        let bound = NIOLoopBound((self, exchange), eventLoop: loop)
-        let assignment = backend.assign(client: client.remoteAddress, excluding: redispatch ? previous : nil) {
-            server, serverPosition, backendPosition in
-            if loop.inEventLoop {
-                let (session, exchange) = bound.value
-                session.dequeued(exchange, server, serverPosition, backendPosition)
-            } else {
-                loop.execute {
+        let assignment = backend.assign(client: peer.address, excluding: redispatch ? previous : nil) {
+            let bound = NIOLoopBound((self, exchange), eventLoop: loop)
+            return { server, serverPosition, backendPosition in
+                if loop.inEventLoop {
                     let (session, exchange) = bound.value
                     session.dequeued(exchange, server, serverPosition, backendPosition)
+                } else {
+                    loop.execute {
+                        let (session, exchange) = bound.value
+                        session.dequeued(exchange, server, serverPosition, backendPosition)
+                    }
                 }
             }
         }
@@ -412,7 +420,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             exchange.serverCounted = true
         }
         var head = exchange.forwardHead
-        if frontend.forwardFor || exchange.backend?.forwardFor == true, let ip = client.remoteAddress?.ipAddress {
+        if frontend.forwardFor || exchange.backend?.forwardFor == true, let ip = peer.ip {
             head.headers.add(name: "x-forwarded-for", value: ip)
         }
         connection.sendHead(head)
@@ -658,7 +666,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     private func serveStats(_ stats: StatsPage, _ head: HTTPRequestHead) {
         guard let exchange, let context else { return }
-        let client = self.client.remoteAddress?.ipAddress ?? "-"
+        let client = peer.ip ?? "-"
         let answer = stats.answer(head, client: client)
         exchange.termination = TerminationState(cause: 0x4C, phase: 0x52)  // LR
         exchange.status = answer.status
@@ -770,22 +778,25 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         // The stats' `bin`: what the client sent since the previous exchange was logged (heads and bodies).
         let bytesIn = meter.bytesIn - countedIn
         countedIn = meter.bytesIn
-        let tallies = [frontend.sessions, backend?.sessions, serverTally].compactMap { $0 }
-        for tally in tallies {
-            tally.update {
+        let clientAbort = exchange.termination.cause == 0x43
+        // Each of the three tallies in turn (no array of them made per request).
+        func account(_ tally: ProxyRuntime.Tally?) {
+            tally?.update {
                 $0.bytesOut += bytesOut
                 $0.bytesIn += bytesIn
                 if status > 0 { $0.count(status: status) }
+                if clientAbort { $0.clientAborts += 1 }
             }
         }
-        if exchange.termination.cause == 0x43 { tallies.forEach { $0.update { $0.clientAborts += 1 } } }
+        account(frontend.sessions)
+        account(backend?.sessions)
+        account(serverTally)
         let rules = frontend.section.rules
         let unparsed = exchange.requestLine == HAProxyLogRecord.badRequest
         let serverName =
             exchange.serverName ?? server.flatMap { backend?.servers[$0].name } ?? HAProxyLogRecord.noServer
-        let address = client.remoteAddress
         let record = HAProxyLogRecord(
-            mode: .http, clientIP: address?.ipAddress ?? "-", clientPort: address?.port ?? 0, date: exchange.date,
+            mode: .http, clientIP: peer.ip ?? "-", clientPort: peer.address?.port ?? 0, date: exchange.date,
             frontend: frontend.section.name, backend: exchange.backendName ?? frontend.section.name,
             server: serverName, requestTime: requestTime, queueTime: queueTime, connectTime: connectTime,
             responseTime: responseTime, totalTime: ms(exchange.start, now), status: status, bytesRead: bytesOut,

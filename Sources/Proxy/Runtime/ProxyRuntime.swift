@@ -90,7 +90,9 @@ public final class ProxyRuntime: Sendable {
         }
 
         /// A slot on a server for a new session, or a place in a queue when every server is at its maxconn.
-        func assign(client: SocketAddress?, excluding: Int?, resume: @escaping Resume) -> Assignment {
+        /// `resume` makes what the queue calls when a slot comes; it is called only for a queued session (no closure
+        /// is made for the common case).
+        func assign(client: SocketAddress?, excluding: Int?, resume: () -> Resume) -> Assignment {
             shared.withLockedValue { s in
                 // Only `balance source` needs the client's address.
                 let address = s.balancer.algorithm == .source ? Session.addressBytes(client) : []
@@ -99,7 +101,7 @@ public final class ProxyRuntime: Sendable {
                     s.balancer.opened(i)
                     return .server(i)
                 case .queue(let server):
-                    return .queued(s.queues.enqueue(resume, server: server))
+                    return .queued(s.queues.enqueue(resume(), server: server))
                 case .unavailable:
                     return .unavailable
                 }
@@ -562,13 +564,14 @@ final class Session: ClientSession {
             backend.release(previous)
         }
         let loop = client.eventLoop
-        let bound = NIOLoopBound(self, eventLoop: loop)
         let assignment = backend.assign(client: client.remoteAddress, excluding: redispatch ? previous : nil) {
-            server, serverPosition, backendPosition in
-            if loop.inEventLoop {
-                bound.value.dequeued(server, serverPosition, backendPosition)
-            } else {
-                loop.execute { bound.value.dequeued(server, serverPosition, backendPosition) }
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            return { server, serverPosition, backendPosition in
+                if loop.inEventLoop {
+                    bound.value.dequeued(server, serverPosition, backendPosition)
+                } else {
+                    loop.execute { bound.value.dequeued(server, serverPosition, backendPosition) }
+                }
             }
         }
         switch assignment {
