@@ -167,16 +167,30 @@ enum HTTPHeadWriter {
         out.writeBytes(reason)
         out.writeString("\r\n")
         var counted = 21 + 8 + 3 + reason.count
-        for field in head.fields {
-            if head.field(field, isNamed: "connection") { continue }
-            if dropTransferEncoding && head.field(field, isNamed: "transfer-encoding") { continue }
-            let name = head.view(field.name)
-            let value = head.view(field.value)
-            for byte in name { out.writeInteger((byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte) }
-            out.writeString(": ")
-            out.writeBytes(value)
-            out.writeString("\r\n")
-            counted += name.count + value.count
+        head.bytes.withUnsafeReadableBytes { raw in
+            for field in head.fields {
+                if head.field(field, isNamed: "connection") { continue }
+                if dropTransferEncoding && head.field(field, isNamed: "transfer-encoding") { continue }
+                let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
+                let value = UnsafeRawBufferPointer(rebasing: raw[field.value])
+                // The line in one piece: the name lower-cased as it is copied.
+                out.writeWithUnsafeMutableBytes(minimumWritableBytes: name.count + value.count + 4) { space in
+                    var i = 0
+                    for byte in name {
+                        space[i] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                        i += 1
+                    }
+                    space[i] = UInt8(ascii: ":")
+                    space[i + 1] = UInt8(ascii: " ")
+                    i += 2
+                    UnsafeMutableRawBufferPointer(rebasing: space[i..<(i + value.count)]).copyMemory(from: value)
+                    i += value.count
+                    space[i] = 0x0D
+                    space[i + 1] = 0x0A
+                    return i + 2
+                }
+                counted += name.count + value.count
+            }
         }
         if let connection { writeHeader("connection", connection, into: &out) }
         out.writeString("\r\n")
