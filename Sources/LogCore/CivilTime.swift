@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -81,13 +83,26 @@ public struct CivilTime: Hashable, Sendable {
         return CivilTime(epochMicroseconds: micros, utcOffsetSeconds: localUTCOffset(atEpochSeconds: Int(spec.tv_sec)))
     }
 
-    /// The local zone's offset from UTC at an instant, as the C library computes it for `localtime_r`.
+    /// The local zone's offset from UTC at an instant, as the C library computes it for `localtime_r`. The last
+    /// second asked for is remembered with its offset (the proxy and the sink ask for the current second many
+    /// times a second; `localtime_r` takes a lock and walks the zone's rules each time).
     public static func localUTCOffset(atEpochSeconds seconds: Int) -> Int {
+        let remembered = lastOffset.load(ordering: .relaxed)
+        if seconds >= 0, remembered != 0, Int(remembered >> 18) == seconds {
+            return Int(remembered & 0x3_FFFF) - 131_072
+        }
         var t = time_t(seconds)
         var parts = tm()
         guard localtime_r(&t, &parts) != nil else { return 0 }
-        return Int(parts.tm_gmtoff)
+        let offset = Int(parts.tm_gmtoff)
+        // Seconds in the upper bits, the offset (within ±36 h) shifted to be positive in the lower 18.
+        if seconds >= 0, seconds < 1 << 45, abs(offset) < 131_072 {
+            lastOffset.store(UInt64(seconds) << 18 | UInt64(offset + 131_072), ordering: .relaxed)
+        }
+        return offset
     }
+
+    private static let lastOffset = Atomic<UInt64>(0)
 
     /// The three ASCII bytes of a month's abbreviation (month 1...12).
     @inlinable

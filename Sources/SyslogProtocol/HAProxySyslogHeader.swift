@@ -58,13 +58,22 @@ public struct HAProxySyslogHeader: Hashable, Sendable {
 
     /// The datagram for one log line at `severity`, sent at `time` (local time, as HAProxy stamps it).
     public func datagram(message: some Collection<UInt8>, severity: Severity, time: CivilTime) -> [UInt8] {
+        datagram(severity: severity, time: time, capacity: min(message.count, maxLength) + 64) {
+            $0.append(contentsOf: message)
+        }
+    }
+
+    /// The same, the message written by `write` straight after the header (no array of its own is made for it).
+    public func datagram(
+        severity: Severity, time: CivilTime, capacity: Int = 320, message write: (inout [UInt8]) -> Void
+    ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(min(message.count, maxLength) + 64)
+        out.reserveCapacity(capacity)
         appendHeader(severity: severity, time: time, to: &out)
-        let body = Array(message)
-        var end = body.count
-        while end > 0 && (body[end - 1] == 0x0A || body[end - 1] == 0) { end -= 1 }
-        out.append(contentsOf: body[..<end])
+        let start = out.count
+        write(&out)
+        // A message's own line end (or C string end) is not doubled.
+        while out.count > start, out[out.count - 1] == 0x0A || out[out.count - 1] == 0 { out.removeLast() }
         if out.count > maxLength { out.removeLast(out.count - maxLength) }
         out.append(0x0A)
         return out

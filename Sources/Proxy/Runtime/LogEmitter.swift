@@ -49,6 +49,16 @@ public final class LogEmitter: Sendable {
         }
     }
 
+    /// Sends the line `write` appends, written straight into each target's datagram.
+    public func send(severity: Severity, _ write: (inout [UInt8]) -> Void) {
+        guard !targets.isEmpty else { return }
+        let now = CivilTime.now()
+        for t in targets where severity <= t.maxLevel {
+            let level = severity < t.minLevel ? t.minLevel : severity
+            t.sender.send(t.header.datagram(severity: level, time: now, message: write))
+        }
+    }
+
     public func send(_ line: String, severity: Severity) { send(Array(line.utf8), severity: severity) }
 
     func close() { for t in targets { t.sender.close() } }

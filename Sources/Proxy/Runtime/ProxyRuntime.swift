@@ -287,7 +287,9 @@ public final class ProxyRuntime: Sendable {
             if logRules.dontlogNull && (probe || (empty && !isError)) { return }
             let format: HAProxyLogFormat =
                 record.mode == .http && logRules.clf ? .clf : HAProxyLogFormat.default(for: record)
-            log.send(format.format(record), severity: logRules.separateErrors && isError ? .error : .informational)
+            log.send(severity: logRules.separateErrors && isError ? .error : .informational) {
+                format.format(record, into: &$0)
+            }
         }
     }
 
