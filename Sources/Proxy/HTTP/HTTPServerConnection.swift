@@ -14,9 +14,7 @@ final class HTTPServerConnection: ChannelDuplexHandler {
     /// Where the response being read is.
     private enum Reading {
         case head
-        case sized(remaining: Int)
-        case chunked(ChunkedBodyDecoder)
-        case untilClose
+        case body(HTTPBodyReader)
     }
 
     /// The session whose exchange uses this connection now; nil while idle in the pool.
@@ -73,15 +71,18 @@ final class HTTPServerConnection: ChannelDuplexHandler {
     }
 
     private func consume(_ input: inout ByteBuffer) throws {
-        while input.readableBytes > 0 {
+        while true {
             guard let owner else {
-                // Bytes after the end of a response, with no request sent for them.
-                reusable = false
-                context?.close(promise: nil)
+                if input.readableBytes > 0 {
+                    // Bytes after the end of a response, with no request sent for them.
+                    reusable = false
+                    context?.close(promise: nil)
+                }
                 return
             }
             switch reading {
             case .head:
+                guard input.readableBytes > 0 else { return }
                 guard let length = HTTPHead.headLength(in: input, from: searched) else {
                     guard input.readableBytes <= ProxyRuntime.bufferSize else {
                         throw MalformedHTTP(offset: input.readableBytes)
@@ -102,33 +103,23 @@ final class HTTPServerConnection: ChannelDuplexHandler {
                     continue
                 }
                 switch head.framing {
-                case .none, .sized(0): reading = .head
-                case .sized(let length): reading = .sized(remaining: length)
-                case .chunked: reading = .chunked(ChunkedBodyDecoder())
-                case .untilClose: reading = .untilClose
+                case .none: reading = .body(HTTPBodyReader(sized: 0))
+                case .sized(let length): reading = .body(HTTPBodyReader(sized: length))
+                case .chunked: reading = .body(.chunked)
+                case .untilClose: reading = .body(.untilClose)
                 }
                 owner.serverHead(head, on: self)
-                if case .head = reading { ended(owner, leftover: input.readableBytes) }
-            case .sized(let remaining):
-                let count = min(remaining, input.readableBytes)
-                guard let body = input.readSlice(length: count) else { return }
-                reading = count == remaining ? .head : .sized(remaining: remaining - count)
-                owner.serverBody(body, on: self)
-                if case .head = reading { ended(owner, leftover: input.readableBytes) }
-            case .chunked(var decoder):
-                reading = .head  // the decoder is held outside the enum while it works (no copy of its line)
-                let event = try decoder.next(&input)
-                reading = .chunked(decoder)
-                switch event {
-                case .data(let body)?: owner.serverBody(body, on: self)
-                case .end?:
-                    reading = .head
-                    ended(owner, leftover: input.readableBytes)
-                case nil: return
+            case .body(var body):
+                reading = .head  // the reader is held outside the enum while it works (no copy of its state)
+                switch try body.next(&input) {
+                case .data(let data)?:
+                    reading = .body(body)
+                    owner.serverBody(data, on: self)
+                case .end?: ended(owner, leftover: input.readableBytes)
+                case nil:
+                    reading = .body(body)
+                    return
                 }
-            case .untilClose:
-                owner.serverBody(input, on: self)
-                input.moveReaderIndex(to: input.writerIndex)
             }
         }
     }
@@ -160,7 +151,7 @@ final class HTTPServerConnection: ChannelDuplexHandler {
             idleIn = nil
             pool.remove(self, loop: loop)
         }
-        if case .untilClose = reading, let owner {
+        if case .body(let body) = reading, body.endsWithTheClose, let owner {
             // The close is the end of a response without a length.
             reading = .head
             owner.serverEnd(on: self)
@@ -227,106 +218,6 @@ final class HTTPServerConnection: ChannelDuplexHandler {
     func flush() { context?.flush() }
 
     func close() { context?.close(promise: nil) }
-}
-
-/// Chunked framing as HAProxy writes it (sizes in upper-case hex), for bodies whose framing was taken off on the
-/// way in.
-enum ChunkFraming {
-    /// Writes `body` as one chunk.
-    static func write(_ body: ByteBuffer, on context: ChannelHandlerContext) {
-        var size = context.channel.allocator.buffer(capacity: 18)
-        size.writeString(String(body.readableBytes, radix: 16, uppercase: true))
-        size.writeString("\r\n")
-        context.write(NIOAny(size), promise: nil)
-        context.write(NIOAny(body), promise: nil)
-        context.write(NIOAny(ByteBuffer(string: "\r\n")), promise: nil)
-    }
-
-    /// The last chunk, with no trailers.
-    static var lastChunk: ByteBuffer { ByteBuffer(string: "0\r\n\r\n") }
-}
-
-/// Takes the chunked framing off a body as it arrives: sizes in hex (extensions ignored), data handed on as slices
-/// of what was read, trailers dropped. Framing lines may be split across reads; each is at most 4 KiB.
-struct ChunkedBodyDecoder {
-    enum Event {
-        case data(ByteBuffer)
-        case end
-    }
-
-    private enum State { case sizeLine, data(Int), dataEnd, trailer }
-    private var state = State.sizeLine
-    /// The framing line being read (it may come in pieces).
-    private var line: [UInt8] = []
-    static let lineLimit = 4096
-
-    /// The next piece of the body in `input` (consumed from it), or nil when `input` holds no more of it yet.
-    mutating func next(_ input: inout ByteBuffer) throws -> Event? {
-        while input.readableBytes > 0 {
-            if case .data(let remaining) = state {
-                let count = min(remaining, input.readableBytes)
-                guard let data = input.readSlice(length: count) else { return nil }
-                state = count == remaining ? .dataEnd : .data(remaining - count)
-                return .data(data)
-            }
-            guard try readLine(&input) else { return nil }
-            switch state {
-            case .sizeLine:
-                let size = try chunkSize()
-                state = size == 0 ? .trailer : .data(size)
-            case .dataEnd:
-                guard line.isEmpty else { throw MalformedHTTP(offset: input.readerIndex) }
-                state = .sizeLine
-            case .trailer:
-                if line.isEmpty {
-                    state = .sizeLine
-                    return .end
-                }
-                line.removeAll(keepingCapacity: true)
-            case .data: break
-            }
-        }
-        return nil
-    }
-
-    /// Reads up to the next line end into `line` (without it); false when the line goes on in a later read.
-    private mutating func readLine(_ input: inout ByteBuffer) throws -> Bool {
-        let end = input.readableBytesView.firstIndex(of: 0x0A)
-        let available = (end ?? input.writerIndex) - input.readerIndex
-        guard line.count + available <= ChunkedBodyDecoder.lineLimit else {
-            throw MalformedHTTP(offset: input.readerIndex)
-        }
-        line.append(contentsOf: input.readableBytesView.prefix(available))
-        input.moveReaderIndex(forwardBy: available)
-        guard end != nil else { return false }
-        input.moveReaderIndex(forwardBy: 1)
-        if line.last == 0x0D { line.removeLast() }
-        return true
-    }
-
-    /// The size on a chunk's line: hex digits, then optionally blanks and `;` extensions.
-    private mutating func chunkSize() throws -> Int {
-        defer { line.removeAll(keepingCapacity: true) }
-        var size = 0
-        var digits = 0
-        for byte in line {
-            let value: Int
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - 0x30)
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - 0x57)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - 0x37)
-            default: value = -1
-            }
-            if value < 0 { break }
-            digits += 1
-            guard digits <= 15 else { throw MalformedHTTP(offset: 0) }
-            size = size * 16 + value
-        }
-        // After the digits, only blanks, then an extension (`;name=value`) or nothing.
-        let rest = line[digits...].trimmingBlanks
-        guard digits > 0, rest.isEmpty || rest.first == UInt8(ascii: ";") else { throw MalformedHTTP(offset: 0) }
-        return size
-    }
 }
 
 /// The idle server connections of a backend, per event loop and server (HAProxy's `http-reuse safe`: a session

@@ -16,8 +16,7 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State {
         case head
-        case sized(remaining: Int)
-        case chunked(ChunkedBodyDecoder)
+        case body(HTTPBodyReader)
         /// After an error: nothing more is read.
         case failed
     }
@@ -65,7 +64,7 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func consume(_ input: inout ByteBuffer, _ context: ChannelHandlerContext) throws {
-        while input.readableBytes > 0 {
+        while true {
             switch state {
             case .failed:
                 return
@@ -74,8 +73,8 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
                     // Blank lines before a request line are skipped (RFC 9112 §2.2).
                     let blanks = input.readableBytesView.prefix { $0 == 0x0D || $0 == 0x0A }.count
                     input.moveReaderIndex(forwardBy: blanks)
-                    if input.readableBytes == 0 { return }
                 }
+                guard input.readableBytes > 0 else { return }
                 guard let length = HTTPHead.headLength(in: input, from: searched) else {
                     try checkLimit(input, headLength: nil)
                     searched = input.readableBytes
@@ -88,26 +87,20 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
                 let (head, framing) = try HTTPHead.request(bytes)
                 context.fireChannelRead(wrapInboundOut(.head(head)))
                 switch framing {
-                case .none: context.fireChannelRead(wrapInboundOut(.end(nil)))
-                case .sized(let length): state = .sized(remaining: length)
-                case .chunked: state = .chunked(ChunkedBodyDecoder())
+                case .none: state = .body(HTTPBodyReader(sized: 0))
+                case .sized(let length): state = .body(HTTPBodyReader(sized: length))
+                case .chunked: state = .body(.chunked)
                 }
-            case .sized(let remaining):
-                let count = min(remaining, input.readableBytes)
-                guard let body = input.readSlice(length: count) else { return }
-                state = count == remaining ? .head : .sized(remaining: remaining - count)
-                context.fireChannelRead(wrapInboundOut(.body(body)))
-                if case .head = state { context.fireChannelRead(wrapInboundOut(.end(nil))) }
-            case .chunked(var decoder):
-                state = .head  // the decoder is held outside the enum while it works (no copy of its line)
-                let event = try decoder.next(&input)
-                state = .chunked(decoder)
-                switch event {
-                case .data(let body)?: context.fireChannelRead(wrapInboundOut(.body(body)))
-                case .end?:
-                    state = .head
-                    context.fireChannelRead(wrapInboundOut(.end(nil)))
-                case nil: return
+            case .body(var body):
+                state = .head  // the reader is held outside the enum while it works (no copy of its state)
+                switch try body.next(&input) {
+                case .data(let data)?:
+                    state = .body(body)
+                    context.fireChannelRead(wrapInboundOut(.body(data)))
+                case .end?: context.fireChannelRead(wrapInboundOut(.end(nil)))
+                case nil:
+                    state = .body(body)
+                    return
                 }
             }
         }
@@ -124,7 +117,7 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
             switch state {
-            case .sized, .chunked:
+            case .body:
                 // The client's end in the middle of a body: the request cannot complete.
                 state = .failed
                 context.fireErrorCaught(MalformedHTTP(offset: Int(bytesIn)))
