@@ -68,28 +68,28 @@ final class Exchange {
     var termination = TerminationState(cause: 0x2D, phase: 0x2D)
     var logged = false
 
-    init(head: HTTPRequestHead, meter: HTTPRequestReader, frontend: ProxyRuntime.Frontend, client: any Channel) {
+    init(head: HTTPRequestHead, reader: HTTPRequestReader, frontend: ProxyRuntime.Frontend, client: any Channel) {
         self.head = head
         forwardHead = head
         requestLine = "\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)"
-        date = meter.firstByteDate ?? CivilTime.now()
+        date = reader.firstByteDate ?? CivilTime.now()
         let now = NIODeadline.now()
-        start = meter.firstByte ?? now
+        start = reader.firstByte ?? now
         headersAt = now
-        bytesOutStart = meter.bytesOut
+        bytesOutStart = reader.bytesOut
         clientKeepAlive = head.isKeepAlive
     }
 
     /// A request that never completed (bad, cut short, or timed out), dated from its first byte, else from
     /// `accepted`.
-    init(badRequestAt meter: HTTPRequestReader, accepted: (date: CivilTime, clock: NIODeadline)?) {
+    init(badRequestAt reader: HTTPRequestReader, accepted: (date: CivilTime, clock: NIODeadline)?) {
         head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
         forwardHead = head
         requestLine = HAProxyLogRecord.badRequest
-        date = meter.firstByteDate ?? accepted?.date ?? CivilTime.now()
-        start = meter.firstByte ?? accepted?.clock ?? .now()
+        date = reader.firstByteDate ?? accepted?.date ?? CivilTime.now()
+        start = reader.firstByte ?? accepted?.clock ?? .now()
         headersAt = nil
-        bytesOutStart = meter.bytesOut
+        bytesOutStart = reader.bytesOut
         clientKeepAlive = false
         requestDone = true
     }

@@ -20,7 +20,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private let frontend: ProxyRuntime.Frontend
     private let process: ProxyRuntime.Tally
     private let client: any Channel
-    private let meter: HTTPRequestReader
+    private let reader: HTTPRequestReader
     private var context: ChannelHandlerContext?
     /// The request being served.
     private var exchange: Exchange?
@@ -63,7 +63,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         self.frontend = frontend
         self.process = process
         self.client = client
-        meter = HTTPRequestReader(headLimit: frontend.headLimit)
+        reader = HTTPRequestReader(headLimit: frontend.headLimit)
         clientIdle = IdleTimer(timeout: frontend.clientTimeout)
         func option(_ name: String) -> Bool {
             frontend.section.settings.option(name) || (frontend.backend?.section.settings.option(name) ?? false)
@@ -90,7 +90,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         frontend.sessions.opened()
         do {
             let operations = client.pipeline.syncOperations
-            try operations.addHandler(meter)
+            try operations.addHandler(reader)
             try operations.addHandler(self)
         } catch {
             client.close(promise: nil)
@@ -133,7 +133,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// An exchange for a request that never completed: it started with its first byte, or (the connection's first)
     /// at the accept.
     private func badRequest() -> Exchange {
-        Exchange(badRequestAt: meter, accepted: served == 0 ? accepted : nil)
+        Exchange(badRequestAt: reader, accepted: served == 0 ? accepted : nil)
     }
 
     private func releaseLimits() {
@@ -145,7 +145,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// Waits for the next request: `timeout http-request` for the first, `timeout http-keep-alive` (else
     /// http-request) between requests.
     private func awaitRequest(first: Bool) {
-        meter.expectRequest()
+        reader.expectRequest()
         let settings = frontend.section.settings.timeouts
         let timeout =
             first
@@ -159,7 +159,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// bytes), and a keep-alive connection that saw nothing is closed without a line.
     private func requestTimedOut(idle: Bool) {
         guard exchange == nil, !ended else { return }
-        if idle && meter.firstByte == nil { return closeClient() }
+        if idle && reader.firstByte == nil { return closeClient() }
         let local = badRequest()
         local.termination = TerminationState(cause: 0x63, phase: 0x52)  // cR
         exchange = local
@@ -216,7 +216,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     /// A request's head arrived: the stats page, a refusal, or a server.
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
-        let exchange = Exchange(head: head, meter: meter, frontend: frontend, client: client)
+        let exchange = Exchange(head: head, reader: reader, frontend: frontend, client: client)
         self.exchange = exchange
         served += 1
         frontend.sessions.update { $0.requests += 1 }
@@ -752,7 +752,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         let bytesOut =
             exchange.loggedBytes
             ?? (exchange.responseHead != nil
-                ? exchange.countedBytes : meter.bytesOut - exchange.bytesOutStart)
+                ? exchange.countedBytes : reader.bytesOut - exchange.bytesOutStart)
         let now = NIODeadline.now()
         func ms(_ a: NIODeadline?, _ b: NIODeadline?) -> Int {
             guard let a, let b else { return -1 }
@@ -776,8 +776,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         }
         let status = exchange.status
         // The stats' `bin`: what the client sent since the previous exchange was logged (heads and bodies).
-        let bytesIn = meter.bytesIn - countedIn
-        countedIn = meter.bytesIn
+        let bytesIn = reader.bytesIn - countedIn
+        countedIn = reader.bytesIn
         let clientAbort = exchange.termination.cause == 0x43
         // Each of the three tallies in turn (no array of them made per request).
         func account(_ tally: ProxyRuntime.Tally?) {
@@ -811,7 +811,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             responseHeaders: rules.responseCaptures.isEmpty || unparsed
                 ? nil : exchange.responseCaptures ?? rules.responseCaptures.map { _ in "" },
             requestLine: exchange.requestLine)
-        frontend.logTraffic(record, probe: exchange.headersAt == nil && meter.bytesIn == 0)
+        frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0)
     }
 
     // MARK: Closing
@@ -822,7 +822,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             clientDone = true
             if exchange == nil && waiting.isEmpty {
                 // Nothing (more) asked: a connection that never completed a request gets HAProxy's 400 and `CR`.
-                guard served == 0 || meter.firstByte != nil else { return closeClient() }
+                guard served == 0 || reader.firstByte != nil else { return closeClient() }
                 let local = badRequest()
                 local.termination = TerminationState(cause: 0x43, phase: 0x52)  // CR
                 exchange = local
@@ -881,7 +881,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
                 connection.close()
             }
             finish(exchange)
-        } else if exchange == nil, !closeRequested, served == 0 || meter.firstByte != nil {
+        } else if exchange == nil, !closeRequested, served == 0 || reader.firstByte != nil {
             // The client left in the middle of a request: HAProxy logs `CR--` with a 400 it could not send.
             exchange = badRequest()
             exchange?.termination = TerminationState(cause: 0x43, phase: 0x52)  // CR
