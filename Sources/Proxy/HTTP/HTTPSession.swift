@@ -415,8 +415,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         exchange.connectedAt = .now()
         connection.owner = self
         if let server = exchange.server, let backend = exchange.backend {
-            backend.serverSessions[server].opened()
-            backend.serverSessions[server].update { $0.balanced += 1 }
+            backend.serverSessions[server].opened(balanced: true)
             exchange.serverCounted = true
         }
         var head = exchange.forwardHead

@@ -668,8 +668,7 @@ final class Session: ClientSession {
         back = relay
         connectedAfter = elapsedMilliseconds()
         openSides = 2
-        serverSessions?.opened()
-        serverSessions?.update { $0.balanced += 1 }
+        serverSessions?.opened(balanced: true)
         back.onClose = { [self] error in sideClosed(client: false, error: error) }
         back.attach(front)
         front.attach(back)

@@ -40,13 +40,15 @@ extension ProxyRuntime {
         }
         private let values = NIOLockedValueBox(Values())
 
-        func opened() {
+        /// A session opens here; `balanced`: a balancer chose this server for it (`lbtot`).
+        func opened(balanced: Bool = false) {
             let now = time(nil)
             values.withLockedValue {
                 $0.open += 1
                 $0.total += 1
                 if $0.open > $0.max { $0.max = $0.open }
                 $0.lastSession = now
+                if balanced { $0.balanced += 1 }
             }
         }
         func closed() { values.withLockedValue { $0.open -= 1 } }
