@@ -48,6 +48,14 @@ struct HTTPHeadTests {
         #expect(try head(text).framing == expected)
     }
 
+    @Test func offsetsCountFromTheReaderIndex() throws {
+        var buffer = ByteBuffer(string: "XXXXHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nServer: s\r\n\r\n")
+        buffer.moveReaderIndex(forwardBy: 4)
+        let h = try HTTPHead.response(buffer, headRequest: false)
+        #expect(h.framing == .chunked && h.firstValue(of: "server", limit: 9) == "s")
+        #expect(h.hasToken("chunked", in: "transfer-encoding"))
+    }
+
     @Test func aResponseToHEADHasNoBody() throws {
         #expect(try head("HTTP/1.1 200 OK\r\nContent-Length: 512\r\n\r\n", headRequest: true).framing == .none)
     }

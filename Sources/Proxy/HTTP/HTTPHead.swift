@@ -23,7 +23,7 @@ struct HTTPHead {
         case untilClose
     }
 
-    /// The head's bytes, from the status line to the blank line included (reader index 0).
+    /// The head's bytes, from the status line to the blank line included (offsets count from its reader index).
     let bytes: ByteBuffer
     let fields: [Field]
     let versionMinor: Int
@@ -36,7 +36,7 @@ struct HTTPHead {
 
     /// The bytes at `range` of the head.
     func view(_ range: Range<Int>) -> ByteBufferView {
-        bytes.viewBytes(at: range.lowerBound, length: range.count) ?? ByteBufferView()
+        bytes.viewBytes(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ByteBufferView()
     }
 
     /// Whether field `field` is named `name` (lower case), compared without regard to case.
@@ -53,8 +53,6 @@ struct HTTPHead {
             }
         }
     }
-
-    func contains(_ name: StaticString) -> Bool { fields.contains { field($0, isNamed: name) } }
 
     /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token` (lower case).
     func hasToken(_ token: StaticString, in name: StaticString) -> Bool {
@@ -189,7 +187,8 @@ extension HTTPHead {
                 case 17 where equalsLower(raw, field.name, "transfer-encoding"):
                     transferEncoding = true
                     let view =
-                        bytes.viewBytes(at: field.value.lowerBound, length: field.value.count) ?? ByteBufferView()
+                        bytes.viewBytes(at: bytes.readerIndex + field.value.lowerBound, length: field.value.count)
+                        ?? ByteBufferView()
                     chunked = HTTPHead.list(view, endsWith: "chunked")
                 default: break
                 }
@@ -267,7 +266,8 @@ extension HTTPHead {
                 case 17 where equalsLower(raw, field.name, "transfer-encoding"):
                     // Only one coding list, ending in chunked, in HTTP/1.1.
                     let view =
-                        bytes.viewBytes(at: field.value.lowerBound, length: field.value.count) ?? ByteBufferView()
+                        bytes.viewBytes(at: bytes.readerIndex + field.value.lowerBound, length: field.value.count)
+                        ?? ByteBufferView()
                     guard transferEncoding == nil, minor == 1, HTTPHead.list(view, endsWith: "chunked") else {
                         throw MalformedHTTP(offset: field.value.lowerBound)
                     }
