@@ -14,26 +14,6 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 swift build -c release --package-path bench/nio-floor >/dev/null
 floor=$PWD/bench/nio-floor/.build/release/nio-floor
 
-config() { # config PORT
-    cat <<CFG
-global
-    log 127.0.0.1:$logport local0 info
-    maxconn 5000
-    nbthread 1
-defaults
-    log global
-    mode tcp
-    option tcplog
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-listen web
-    bind 127.0.0.1:$1 backlog 4096
-    balance roundrobin
-    server n1 127.0.0.1:$n1
-    server n2 127.0.0.1:$n2
-CFG
-}
 cpu() { awk '{print $14 + $15}' /proc/$1/stat; }
 
 echo "# NIO's floor beside HAProxy $(haproxy -v | head -1 | awk '{print $3}') and the proxy, TCP mode, connection per request, $(nproc) cores, $(date -u +%F)"
@@ -45,7 +25,7 @@ for round in $(seq "$ROUNDS"); do
         if [ $name = nio-floor ]; then
             "$floor" "$port" "$n1" "$n2" & pid=$!
         else
-            config "$port" > "$work/$name.cfg"
+            tcp_config "$port" "$n1" "$n2" 5000 > "$work/$name.cfg"
             start $name "$work/$name.cfg"; pid=$started
         fi
         wait_port "$port"

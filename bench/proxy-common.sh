@@ -1,6 +1,6 @@
-# Shared by bench/proxy-vs-haproxy.sh and bench/http-vs-haproxy.sh (sourced, not run): the tools check, the release
-# build, a work directory cleaned on exit, free ports, two nginx backends answering "ok", a UDP log receiver that
-# discards, and starting HAProxy or the proxy on a configuration.
+# Shared by bench/proxy-vs-haproxy.sh, bench/http-vs-haproxy.sh and bench/nio-floor.sh (sourced, not run): the
+# tools check, the release build, a work directory cleaned on exit, free ports, two nginx backends answering "ok", a
+# UDP log receiver that discards, starting HAProxy or the proxy on a configuration, and the TCP-mode configuration.
 for tool in wrk nginx socat haproxy python3; do
     command -v $tool >/dev/null || { echo "missing: $tool (apt install wrk nginx-light socat haproxy)" >&2; exit 1; }
 done
@@ -46,3 +46,26 @@ nginx -c "$work/nginx.conf" -e "$work/nginx.err" & pids+=($!)
 logport=$(free_port)
 socat -u UDP-RECV:$logport,bind=127.0.0.1 /dev/null & pids+=($!)
 wait_port $n1; wait_port $n2
+
+# The TCP-mode haproxy.cfg of the TCP benchmarks: tcplog over UDP to the discarding receiver, roundrobin over two
+# backends, `nbthread $THREADS` (default 1).
+tcp_config() { # tcp_config PORT BACKEND_PORT_1 BACKEND_PORT_2 MAXCONN
+    cat <<CFG
+global
+    log 127.0.0.1:$logport local0 info
+    maxconn $4
+    nbthread ${THREADS:-1}
+defaults
+    log global
+    mode tcp
+    option tcplog
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+listen web
+    bind 127.0.0.1:$1 backlog 4096
+    balance roundrobin
+    server n1 127.0.0.1:$2
+    server n2 127.0.0.1:$3
+CFG
+}

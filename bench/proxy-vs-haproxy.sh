@@ -21,26 +21,7 @@ max_idle=$(( ($(ulimit -n) - 1000) / 2 ))
 [ "$IDLE" -gt "$max_idle" ] && IDLE=$max_idle
 bulkport=$(free_port)
 
-config() { # config PORT BACKEND_PORT_1 BACKEND_PORT_2
-    cat <<EOF
-global
-    log 127.0.0.1:$logport local0 info
-    maxconn $((max_idle + 100))
-    nbthread $THREADS
-defaults
-    log global
-    mode tcp
-    option tcplog
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-listen web
-    bind 127.0.0.1:$1 backlog 4096
-    balance roundrobin
-    server n1 127.0.0.1:$2
-    server n2 127.0.0.1:$3
-EOF
-}
+config() { tcp_config "$1" "$2" "$3" $((max_idle + 100)); } # config PORT BACKEND_PORT_1 BACKEND_PORT_2
 rss_kb() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
 
 echo "# proxy vs HAProxy $(haproxy -v | head -1 | awk '{print $3}'), TCP mode, nbthread $THREADS, $(nproc) cores, $(date -u +%F)"
