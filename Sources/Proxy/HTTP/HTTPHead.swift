@@ -42,16 +42,7 @@ struct HTTPHead {
     /// Whether field `field` is named `name` (lower case), compared without regard to case.
     func field(_ field: Field, isNamed name: StaticString) -> Bool {
         guard field.name.count == name.utf8CodeUnitCount else { return false }
-        return bytes.withUnsafeReadableBytes { raw in
-            name.withUTF8Buffer { expected in
-                var i = 0
-                for offset in field.name {
-                    if raw[offset] | 0x20 != expected[i] { return false }
-                    i += 1
-                }
-                return true
-            }
-        }
+        return bytes.withUnsafeReadableBytes { HTTPHead.equalsLower($0, field.name, name) }
     }
 
     /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token` (lower case).
@@ -82,7 +73,7 @@ struct HTTPHead {
     }
 
     /// Whether a comma-separated list holds `token` as one of its items, compared without regard to case.
-    static func list(_ value: ByteBufferView, holds token: StaticString) -> Bool {
+    static func list(_ value: some Collection<UInt8>, holds token: StaticString) -> Bool {
         token.withUTF8Buffer { token in
             // Item by item, without making the list (it runs for each response).
             var rest = value[...]
@@ -328,6 +319,7 @@ extension HTTPHead {
         p += 1
     }
 
+    /// Whether the bytes at `range` are `lower` (lower case), compared without regard to case.
     private static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lower: StaticString) -> Bool {
         lower.withUTF8Buffer { lower in
             var i = 0

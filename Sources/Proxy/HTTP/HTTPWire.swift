@@ -202,19 +202,9 @@ enum HTTPHeadWriter {
 
 extension HTTPHeaders {
     /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token` (lower case),
-    /// case-insensitively, without building strings: it runs for each request and response.
-    func hasToken(_ token: String, in name: String) -> Bool {
-        for (field, value) in self where HTTPHeaders.equalsIgnoringCase(field, name) {
-            for item in value.utf8.split(separator: UInt8(ascii: ",")) {
-                let trimmed = item.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
-                if trimmed.count == token.utf8.count
-                    && zip(trimmed.reversed(), token.utf8).allSatisfy({ ($0 | 0x20) == $1 })
-                {
-                    return true
-                }
-            }
-        }
-        return false
+    /// case-insensitively, without building strings (the same list reading as a response head's).
+    func hasToken(_ token: StaticString, in name: String) -> Bool {
+        contains { HTTPHeaders.equalsIgnoringCase($0.name, name) && HTTPHead.list($0.value.utf8, holds: token) }
     }
 
     /// ASCII case-insensitive equality, `b` in lower case.

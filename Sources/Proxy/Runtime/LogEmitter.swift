@@ -41,12 +41,7 @@ public final class LogEmitter: Sendable {
 
     /// Sends `line` at `severity` to every target that takes it.
     public func send(_ line: some Collection<UInt8>, severity: Severity) {
-        guard !targets.isEmpty else { return }
-        let now = CivilTime.now()
-        for t in targets where severity <= t.maxLevel {
-            let level = severity < t.minLevel ? t.minLevel : severity
-            t.sender.send(t.header.datagram(message: line, severity: level, time: now))
-        }
+        send(severity: severity) { $0.append(contentsOf: line) }
     }
 
     /// Sends the line `write` appends, written straight into each target's datagram.
@@ -59,7 +54,9 @@ public final class LogEmitter: Sendable {
         }
     }
 
-    public func send(_ line: String, severity: Severity) { send(Array(line.utf8), severity: severity) }
+    public func send(_ line: String, severity: Severity) {
+        send(severity: severity) { $0.append(contentsOf: line.utf8) }
+    }
 
     func close() { for t in targets { t.sender.close() } }
 }
