@@ -6,7 +6,7 @@ import NIOHTTP1
 /// in place (`HTTPHead`, `ChunkedBodyDecoder`), with no string made per header and no codec handlers between the
 /// socket and the session. While an exchange owns it, responses go to that exchange's session and reads go on only
 /// while the client can take more; idle in its backend's pool, anything the server sends (or its close) ends it.
-final class HTTPServerConnection: ChannelDuplexHandler {
+final class HTTPServerConnection: ChannelDuplexHandler, BatchFlushing {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -42,7 +42,14 @@ final class HTTPServerConnection: ChannelDuplexHandler {
     var channel: (any Channel)? { context?.channel }
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    /// Its requests are flushed at the end of the event loop's batch (see `FlushBatch`).
+    private var batch: FlushBatch?
+    var flushQueued = false
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        batch = FlushBatch.current(on: context.eventLoop)
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     // MARK: Responses
@@ -215,7 +222,10 @@ final class HTTPServerConnection: ChannelDuplexHandler {
         if chunkedRequest { context.write(NIOAny(ChunkFraming.lastChunk), promise: nil) }
     }
 
-    func flush() { context?.flush() }
+    /// Flushes what was written, at the end of the event loop's batch.
+    func flush() { batch?.flush(self) }
+
+    func flushNow() { context?.flush() }
 
     func close() { context?.close(promise: nil) }
 }

@@ -12,7 +12,7 @@ import NIOPosix
 /// (retries and `option redispatch` as in TCP mode), its body streamed with back-pressure, and the response
 /// relayed as the server framed it. Each exchange is logged as HAProxy 2.6's `option httplog` line. The proxy
 /// answers itself for the stats page and for errors, with HAProxy's pages and termination states.
-final class HTTPSession: ChannelDuplexHandler, ClientSession {
+final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -22,6 +22,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private let client: any Channel
     private let reader: HTTPRequestReader
     private var context: ChannelHandlerContext?
+    /// Responses are flushed at the end of the event loop's batch (see `FlushBatch`).
+    private var batch: FlushBatch?
+    var flushQueued = false
     /// The request being served.
     private var exchange: Exchange?
     /// `option httpclose`: each response closes the client's connection and the server's; `option
@@ -99,6 +102,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        batch = FlushBatch.current(on: context.eventLoop)
         // The timers' actions, made once per connection (they find the exchange in progress when they fire). They
         // hold the session until `cancel` (when the client's channel closes or lets go of the session): a weak
         // reference would give the session a side table, and every retain of it the slow path.
@@ -527,7 +531,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
             exchange.countedBytes += 1
             context.write(wrapOutboundOut(ChunkFraming.lastChunk), promise: nil)
         }
-        context.flush()
+        flushToClient()
         exchange.connection = nil
         connection.owner = nil
         if exchange.serverKeepAlive && connection.reusable && exchange.requestDone && !closesServerSide,
@@ -540,7 +544,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
         finish(exchange)
     }
 
-    func flushToClient() { context?.flush() }
+    /// Flushes what was written to the client, at the end of the event loop's batch.
+    func flushToClient() { batch?.flush(self) }
+
+    func flushNow() { context?.flush() }
 
     /// The `connection` header HAProxy writes last in a response: `close` when the client asked for it (or the
     /// response ends with the connection), `keep-alive` for an HTTP/1.0 client keeping it, none otherwise. A client
@@ -895,6 +902,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession {
     private func closeClient() {
         closeRequested = true
         guard let context else { return }
+        // What waits for the batch's flush goes first (a close drops unflushed writes).
+        context.flush()
         context.close(promise: nil)
     }
 }

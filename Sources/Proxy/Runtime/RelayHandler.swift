@@ -5,7 +5,7 @@ import NIOCore
 /// the other's output), and a close passed on. Both channels live on the same event loop. With an idle timeout
 /// (`timeout client` / `timeout server`), a side that neither reads nor writes for that long calls `onTimeout`
 /// (kept here rather than in two more handlers per side: fewer allocations and hops per session).
-final class RelayHandler: ChannelDuplexHandler {
+final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -30,8 +30,13 @@ final class RelayHandler: ChannelDuplexHandler {
 
     init(idleTimeout: TimeAmount? = nil) { self.idleTimeout = idleTimeout }
 
+    /// What is forwarded is flushed at the end of the event loop's batch (see `FlushBatch`).
+    private var batch: FlushBatch?
+    var flushQueued = false
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        batch = FlushBatch.current(on: context.eventLoop)
         if let idleTimeout { scheduleIdleCheck(context, at: .now() + idleTimeout) }
     }
 
@@ -129,7 +134,9 @@ final class RelayHandler: ChannelDuplexHandler {
         context?.write(wrapOutboundOut(buffer), promise: nil)
     }
 
-    private func flushForwarded() { context?.flush() }
+    private func flushForwarded() { batch?.flush(self) }
+
+    func flushNow() { context?.flush() }
 
     private func resumeReading() {
         guard readPending, let context else { return }
