@@ -32,12 +32,14 @@ let package = Package(
         // What both log formats share: civil time in a zone (month table, calendar arithmetic, local offset)
         // and appending decimal text to byte buffers.
         .target(name: "LogCore", swiftSettings: hotPath),
+        // sendmmsg(2) for the sender's batches of datagrams (Swift's Glibc module does not declare it).
+        .target(name: "CDatagrams"),
         // The syslog wire: facilities, severities, RFC 3164/5424 parsing as rsyslog does it, rsyslog's
         // templates, RFC 6587 framing, and a non-blocking sender.
         .target(
             name: "SyslogProtocol",
             dependencies: [
-                "LogCore",
+                "LogCore", "CDatagrams",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

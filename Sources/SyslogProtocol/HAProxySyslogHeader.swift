@@ -69,14 +69,22 @@ public struct HAProxySyslogHeader: Hashable, Sendable {
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(capacity)
+        append(severity: severity, time: time, to: &out, message: write)
+        return out
+    }
+
+    /// Appends the datagram to `out` (after what it holds: several datagrams can share one array).
+    public func append(
+        severity: Severity, time: CivilTime, to out: inout [UInt8], message write: (inout [UInt8]) -> Void
+    ) {
+        let datagramStart = out.count
         appendHeader(severity: severity, time: time, to: &out)
         let start = out.count
         write(&out)
         // A message's own line end (or C string end) is not doubled.
         while out.count > start, out[out.count - 1] == 0x0A || out[out.count - 1] == 0 { out.removeLast() }
-        if out.count > maxLength { out.removeLast(out.count - maxLength) }
+        if out.count - datagramStart > maxLength { out.removeLast(out.count - datagramStart - maxLength) }
         out.append(0x0A)
-        return out
     }
 
     /// The datagram for a text log line.

@@ -1,3 +1,4 @@
+import CDatagrams
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -13,8 +14,9 @@ import Synchronization
 /// Sends syslog messages without ever making its caller wait: a log line that cannot leave now is dropped and
 /// counted, never queued without bound and never thrown at the caller (HAProxy's behaviour, which the proxy keeps).
 ///
-/// - UDP and unix datagram targets use one unconnected non-blocking socket and one `sendto` per message. A unix
-///   target is looked up by path on every send, so a restarted receiver is reached again (HAProxy's chrooted
+/// - UDP and unix datagram targets use one non-blocking socket: a UDP one connected to its target, one `send` per
+///   message or one `sendmmsg` per batch of up to 64 (`send(_:messages:)`); a unix one unconnected, one `sendto`
+///   per message, looked up by path on every send, so a restarted receiver is reached again (HAProxy's chrooted
 ///   `/dev/log` problem does not arise).
 /// - TCP targets use a SwiftNIO connection with octet-counted framing, reconnecting with backoff; while it is down
 ///   or backed up, messages are dropped and counted.
@@ -107,6 +109,22 @@ public final class SyslogSender: Sendable {
         return true
     }
 
+    /// Hands over several messages at once, each a range of `bytes`: a UDP target sends up to 64 datagrams per
+    /// system call (`sendmmsg`), the others take them one by one.
+    public func send(_ bytes: [UInt8], messages: [Range<Int>]) {
+        if let datagram, datagram.isConnected {
+            let outcome = datagram.send(bytes, messages: messages)
+            counters.state.withLock { c in
+                c.sent += outcome.sent
+                c.dropped += outcome.dropped
+                c.failed += outcome.failed
+                if outcome.lastErrno != 0 { c.lastErrno = outcome.lastErrno }
+            }
+        } else {
+            for range in messages { trySend(bytes[range]) }
+        }
+    }
+
     /// The counters so far.
     public var currentCounters: Counters { counters.state.withLock { $0 } }
 
@@ -158,6 +176,61 @@ private final class DatagramSocket: Sendable {
     }
 
     private let connected: Bool
+    var isConnected: Bool { connected }
+
+    /// Sends each range of `bytes` as a datagram on the connected socket, 64 per `sendmmsg`; what was sent, and what
+    /// was not (dropped when the socket was full, failed otherwise).
+    func send(_ bytes: [UInt8], messages: [Range<Int>]) -> SyslogSender.Counters {
+        var outcome = SyslogSender.Counters()
+        let perCall = Int(TOLLGATE_DATAGRAMS_PER_CALL)
+        fd.withLock { fd in
+            bytes.withUnsafeBytes { buffer in
+                withUnsafeTemporaryAllocation(of: iovec.self, capacity: perCall) { iov in
+                    guard let base = buffer.baseAddress, let vectors = iov.baseAddress else { return }
+                    var index = 0
+                    while index < messages.count {
+                        let count = min(perCall, messages.count - index)
+                        for i in 0..<count {
+                            let range = messages[index + i]
+                            vectors[i] = iovec(
+                                iov_base: UnsafeMutableRawPointer(mutating: base + range.lowerBound),
+                                iov_len: range.count)
+                        }
+                        var sent: Int32 = -1
+                        var error: Int32 = EBADF
+                        // As for one datagram: a refusal reported by an earlier datagram's ICMP is cleared by the
+                        // failed call, which is made once more.
+                        for _ in 0..<2 where fd >= 0 {
+                            sent = tollgate_send_datagrams(fd, vectors, UInt32(count), Self.flags)
+                            if sent >= 0 { break }
+                            error = errno
+                            if error != ECONNREFUSED { break }
+                        }
+                        if sent > 0 {
+                            outcome.sent += Int(sent)
+                            index += Int(sent)
+                        } else {
+                            // The first of these could not leave: counted, and the rest tried after it.
+                            if error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS {
+                                outcome.dropped += 1
+                            } else {
+                                outcome.failed += 1
+                            }
+                            outcome.lastErrno = error
+                            index += 1
+                        }
+                    }
+                }
+            }
+        }
+        return outcome
+    }
+
+    #if canImport(Darwin)
+        private static let flags = Int32(MSG_DONTWAIT)
+    #else
+        private static let flags = Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)
+    #endif
 
     /// 0 on success, else the errno of the failed `sendto`.
     func send(_ message: some Collection<UInt8>) -> Int32 {

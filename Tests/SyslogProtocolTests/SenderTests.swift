@@ -23,6 +23,37 @@ struct SenderTests {
         try await receiver.close()
     }
 
+    @Test func udpBatchesLeaveAsTheSameDatagramsInOrder() async throws {
+        let receiver = try await LoopbackUDPReceiver()
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: receiver.port))
+        // A short `len`, so that some lines are cut: each datagram is cut from its own start.
+        let header = HAProxySyslogHeader(facility: .local0, pid: 42, maxLength: 100)
+        let time = CivilTime.now()
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        var expected: [[UInt8]] = []
+        // More than one `sendmmsg` takes (64).
+        for i in 0..<150 {
+            let text = "line \(i) " + String(repeating: "x", count: i) + "\n"
+            let start = bytes.count
+            header.append(severity: .informational, time: time, to: &bytes) { $0.append(contentsOf: text.utf8) }
+            ranges.append(start..<bytes.count)
+            expected.append(header.datagram(text, severity: .informational, time: time))
+        }
+        #expect(expected.contains { $0.count == 101 } && expected.contains { $0.count < 100 })
+        sender.send(bytes, messages: ranges)
+        var got: [[UInt8]] = []
+        for _ in 0..<150 {
+            got.append(try await withTimeout(seconds: 10, "batched datagram") { await receiver.next() } ?? [])
+        }
+        #expect(got == expected)
+        #expect(sender.currentCounters.sent == 150)
+        sender.close()
+        sender.send(bytes, messages: ranges)
+        #expect(sender.currentCounters.failed == 150, "each datagram of a batch that cannot leave is counted")
+        try await receiver.close()
+    }
+
     @Test func unixDatagramLikeDevLog() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("log.sock")

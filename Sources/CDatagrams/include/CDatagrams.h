@@ -1,0 +1,14 @@
+#ifndef TOLLGATE_CDATAGRAMS_H
+#define TOLLGATE_CDATAGRAMS_H
+
+#include <sys/uio.h>
+
+/// The most datagrams one call sends.
+#define TOLLGATE_DATAGRAMS_PER_CALL 64
+
+/// Sends up to TOLLGATE_DATAGRAMS_PER_CALL datagrams, the i-th made of iov[i], on the connected socket fd: one
+/// sendmmsg(2) on Linux (Swift's Glibc module does not declare it), one send(2) each elsewhere. Returns how many
+/// were sent from the first on, or -1 with errno set when the first could not be.
+int tollgate_send_datagrams(int fd, const struct iovec *iov, unsigned int count, int flags);
+
+#endif
