@@ -51,6 +51,28 @@ struct HAProxyRoundTripPropertyTests {
             serverQueue: counters[5], backendQueue: counters[6])
     }
 
+    @Test func decimalsAsPrintfWritesThem() async {
+        for edge in [0, 9, 10, 99, 100, Int.max, Int.min, -1, -10] as [Int] {
+            var out: [UInt8] = []
+            out.appendDecimal(edge)
+            #expect(String(decoding: out, as: UTF8.self) == String(edge))
+        }
+        var widest: [UInt8] = Array("x".utf8)
+        widest.appendDecimal(UInt64.max)
+        #expect(String(decoding: widest, as: UTF8.self) == "x\(UInt64.max)", "appended after what is there")
+        await propertyCheck(count: 2000, input: Gen.int(in: Int.min...Int.max), Gen.int(in: 0...12)) { value, width in
+            var out: [UInt8] = []
+            out.appendDecimal(value)
+            #expect(String(decoding: out, as: UTF8.self) == String(value))
+            var padded: [UInt8] = []
+            padded.appendDecimal(value / 1000, width: width)
+            let expected =
+                value / 1000 < 0
+                ? "-" + String(-(value / 1000)).leftPadded(width) : String(value / 1000).leftPadded(width)
+            #expect(String(decoding: padded, as: UTF8.self) == expected)
+        }
+    }
+
     @Test func tcplog() async {
         await propertyCheck(
             count: 500,
@@ -131,5 +153,12 @@ extension String {
                 default: c
                 }
             })
+    }
+}
+
+extension String {
+    /// Zero-padded to `width` characters, as printf's `%0Nd` pads a magnitude.
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
