@@ -117,6 +117,81 @@ struct HTTPModeTests {
         try await stop(s)
     }
 
+    /// Many clients at once, each asking in turn on one keep-alive connection: the writes and log lines of a
+    /// wake-up leave together (`FlushBatch`, `LogBatch`), and none is lost, late or given to another client.
+    @Test func concurrentKeepAliveClientsEachGetTheirOwnAnswers() async throws {
+        let s = try await start()
+        let clients = 12
+        let requests = 30
+        let answers = try await withThrowingTaskGroup(of: [String].self) { group in
+            for client in 0..<clients {
+                group.addTask { [port = s.port] in
+                    try await blocking {
+                        let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 10)
+                        defer { close(fd) }
+                        var got: [String] = []
+                        for i in 0..<requests {
+                            // A body of a length no other request has: the answer names it.
+                            let body = String(repeating: "b", count: 1 + client * requests + i)
+                            let last = i == requests - 1 ? "Connection: close\r\n" : ""
+                            let request =
+                                "POST /echo HTTP/1.1\r\nHost: t\r\n\(last)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                            _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                            got.append(Self.readResponse(fd))
+                        }
+                        return got
+                    }
+                }
+            }
+            var all: [[String]] = []
+            for try await answers in group { all.append(answers) }
+            return all
+        }
+        #expect(answers.count == clients)
+        var expected = Set<String>()
+        for client in 0..<clients {
+            for i in 0..<requests { expected.insert("got \(1 + client * requests + i) bytes\n") }
+        }
+        let bodies = answers.flatMap { $0 }
+        #expect(bodies.count == clients * requests && Set(bodies) == expected)
+        for answers in answers {
+            // In order on each connection: the lengths one client sent grow by one.
+            let lengths = answers.compactMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
+            #expect(lengths.count == requests && zip(lengths, lengths.dropFirst()).allSatisfy { $1 == $0 + 1 })
+        }
+        var logged = 0
+        for _ in 0..<(clients * requests) {
+            let line = try #require(await s.logs.nextTraffic()?.line)
+            #expect(line.status == 200 && line.terminationState.description == "----")
+            logged += 1
+        }
+        #expect(logged == clients * requests)
+        try await stop(s)
+    }
+
+    /// One response read from `fd`: its head, then the body its `content-length` gives (the body is returned).
+    static func readResponse(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var bodyStart: Int?
+        var length = 0
+        while true {
+            if bodyStart == nil, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) {
+                bodyStart = end.upperBound
+                let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).lowercased()
+                if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
+                    length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+            }
+            if let start = bodyStart, bytes.count >= start + length {
+                return String(decoding: bytes[start..<(start + length)], as: UTF8.self)
+            }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return "(closed after \(bytes.count) bytes)" }
+            bytes.append(contentsOf: buffer[..<n])
+        }
+    }
+
     @Test func bodiesStreamBothWaysInEitherFraming() async throws {
         let s = try await start(origins: 1)
         let big = String(repeating: "x", count: 200_000)
