@@ -144,9 +144,13 @@ private final class CounterStore: Sendable {
     let state = Mutex(SyslogSender.Counters())
 }
 
-/// An unconnected non-blocking datagram socket bound to one destination.
+/// A non-blocking datagram socket for one destination, shared by every thread that logs. Sends take no lock (two
+/// event loops sending at once would otherwise wait on each other for the length of a system call): `close` only
+/// marks the socket closed, later sends fail with `EBADF`, and the descriptor is released when the socket goes
+/// (so that no send can use a number the process has meanwhile given to another file).
 private final class DatagramSocket: Sendable {
-    private let fd: Mutex<Int32>
+    private let fd: Int32
+    private let closed = Atomic<Bool>(false)
     private let address: SocketAddress
 
     init(address: SocketAddress) throws {
@@ -170,7 +174,7 @@ private final class DatagramSocket: Sendable {
         if family != AF_UNIX {
             connected = address.withSockAddr { sa, length in connect(fd, sa, socklen_t(length)) } == 0
         }
-        self.fd = Mutex(fd)
+        self.fd = fd
         self.address = address
         self.connected = connected
     }
@@ -183,42 +187,41 @@ private final class DatagramSocket: Sendable {
     func send(_ bytes: [UInt8], messages: [Range<Int>]) -> SyslogSender.Counters {
         var outcome = SyslogSender.Counters()
         let perCall = Int(TOLLGATE_DATAGRAMS_PER_CALL)
-        fd.withLock { fd in
-            bytes.withUnsafeBytes { buffer in
-                withUnsafeTemporaryAllocation(of: iovec.self, capacity: perCall) { iov in
-                    guard let base = buffer.baseAddress, let vectors = iov.baseAddress else { return }
-                    var index = 0
-                    while index < messages.count {
-                        let count = min(perCall, messages.count - index)
-                        for i in 0..<count {
-                            let range = messages[index + i]
-                            vectors[i] = iovec(
-                                iov_base: UnsafeMutableRawPointer(mutating: base + range.lowerBound),
-                                iov_len: range.count)
-                        }
-                        var sent: Int32 = -1
-                        var error: Int32 = EBADF
-                        // As for one datagram: a refusal reported by an earlier datagram's ICMP is cleared by the
-                        // failed call, which is made once more.
-                        for _ in 0..<2 where fd >= 0 {
-                            sent = tollgate_send_datagrams(fd, vectors, UInt32(count), Self.flags)
-                            if sent >= 0 { break }
-                            error = errno
-                            if error != ECONNREFUSED { break }
-                        }
-                        if sent > 0 {
-                            outcome.sent += Int(sent)
-                            index += Int(sent)
+        let fd = closed.load(ordering: .acquiring) ? -1 : self.fd
+        bytes.withUnsafeBytes { buffer in
+            withUnsafeTemporaryAllocation(of: iovec.self, capacity: perCall) { iov in
+                guard let base = buffer.baseAddress, let vectors = iov.baseAddress else { return }
+                var index = 0
+                while index < messages.count {
+                    let count = min(perCall, messages.count - index)
+                    for i in 0..<count {
+                        let range = messages[index + i]
+                        vectors[i] = iovec(
+                            iov_base: UnsafeMutableRawPointer(mutating: base + range.lowerBound),
+                            iov_len: range.count)
+                    }
+                    var sent: Int32 = -1
+                    var error: Int32 = EBADF
+                    // As for one datagram: a refusal reported by an earlier datagram's ICMP is cleared by the
+                    // failed call, which is made once more.
+                    for _ in 0..<2 where fd >= 0 {
+                        sent = tollgate_send_datagrams(fd, vectors, UInt32(count), Self.flags)
+                        if sent >= 0 { break }
+                        error = errno
+                        if error != ECONNREFUSED { break }
+                    }
+                    if sent > 0 {
+                        outcome.sent += Int(sent)
+                        index += Int(sent)
+                    } else {
+                        // The first of these could not leave: counted, and the rest tried after it.
+                        if error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS {
+                            outcome.dropped += 1
                         } else {
-                            // The first of these could not leave: counted, and the rest tried after it.
-                            if error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS {
-                                outcome.dropped += 1
-                            } else {
-                                outcome.failed += 1
-                            }
-                            outcome.lastErrno = error
-                            index += 1
+                            outcome.failed += 1
                         }
+                        outcome.lastErrno = error
+                        index += 1
                     }
                 }
             }
@@ -235,48 +238,41 @@ private final class DatagramSocket: Sendable {
     /// 0 on success, else the errno of the failed `sendto`.
     func send(_ message: some Collection<UInt8>) -> Int32 {
         let bytes = Array(message)
-        return fd.withLock { fd -> Int32 in
-            guard fd >= 0 else { return EBADF }
-            if connected {
-                return bytes.withUnsafeBytes { buffer in
-                    // A refusal reported by the previous datagram's ICMP fails this call without sending it: once
-                    // more, the error now cleared (a receiver that was restarted misses nothing).
-                    for _ in 0..<2 {
-                        #if canImport(Darwin)
-                            let sent = Darwin.send(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT)
-                        #else
-                            let sent = Glibc.send(
-                                fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
-                        #endif
-                        if sent >= 0 { return 0 }
-                        if errno != ECONNREFUSED { return errno }
-                    }
-                    return ECONNREFUSED
-                }
-            }
-            let sent = bytes.withUnsafeBytes { buffer in
-                address.withSockAddr { sa, length in
+        guard !closed.load(ordering: .acquiring) else { return EBADF }
+        if connected {
+            return bytes.withUnsafeBytes { buffer in
+                // A refusal reported by the previous datagram's ICMP fails this call without sending it: once
+                // more, the error now cleared (a receiver that was restarted misses nothing).
+                for _ in 0..<2 {
                     #if canImport(Darwin)
-                        sendto(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT, sa, socklen_t(length))
+                        let sent = Darwin.send(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT)
                     #else
-                        sendto(
-                            fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sa,
-                            socklen_t(length))
+                        let sent = Glibc.send(
+                            fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
                     #endif
+                    if sent >= 0 { return 0 }
+                    if errno != ECONNREFUSED { return errno }
                 }
+                return ECONNREFUSED
             }
-            return sent >= 0 ? 0 : errno
         }
+        let sent = bytes.withUnsafeBytes { buffer in
+            address.withSockAddr { sa, length in
+                #if canImport(Darwin)
+                    sendto(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT, sa, socklen_t(length))
+                #else
+                    sendto(
+                        fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sa,
+                        socklen_t(length))
+                #endif
+            }
+        }
+        return sent >= 0 ? 0 : errno
     }
 
-    func close() {
-        fd.withLock { fd in
-            if fd >= 0 {
-                _ = closeDescriptor(fd)
-                fd = -1
-            }
-        }
-    }
+    func close() { closed.store(true, ordering: .releasing) }
+
+    deinit { _ = closeDescriptor(fd) }
 }
 
 /// `close(2)` under whichever C library this is built on.
