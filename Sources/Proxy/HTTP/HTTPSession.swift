@@ -326,7 +326,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             }
             exchange.server = index
             exchange.slot = index
-            exchange.dequeuedAt = exchange.dequeuedAt ?? .now()
+            // Assigned at once: no time in a queue (`Tw` 0), whatever the thread's scheduling since the head.
+            exchange.dequeuedAt = exchange.dequeuedAt ?? exchange.headersAt ?? .now()
             attempt(exchange, index, backend)
         case .queued(let ticket):
             exchange.ticket = ticket
