@@ -47,6 +47,20 @@ public final class SyslogSender: Sendable {
         public var failed = 0
         /// The last error number seen, 0 when none.
         public var lastErrno: Int32 = 0
+
+        /// Counts a message that could not leave, by its error: a full socket (or no buffers) drops it, anything
+        /// else fails it.
+        mutating func notSent(errno error: Int32) {
+            if error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS { dropped += 1 } else { failed += 1 }
+            lastErrno = error
+        }
+
+        mutating func add(_ other: Counters) {
+            sent += other.sent
+            dropped += other.dropped
+            failed += other.failed
+            if other.lastErrno != 0 { lastErrno = other.lastErrno }
+        }
     }
 
     public let target: Target
@@ -90,19 +104,9 @@ public final class SyslogSender: Sendable {
     @discardableResult
     public func trySend(_ message: some Collection<UInt8>) -> Bool {
         if let datagram {
-            let result = datagram.send(message)
-            counters.state.withLock { c in
-                switch result {
-                case 0: c.sent += 1
-                case EAGAIN, EWOULDBLOCK, ENOBUFS:
-                    c.dropped += 1
-                    c.lastErrno = result
-                default:
-                    c.failed += 1
-                    c.lastErrno = result
-                }
-            }
-            return result == 0
+            let outcome = datagram.send(message)
+            counters.state.withLock { $0.add(outcome) }
+            return outcome.sent == 1
         } else if let stream {
             stream.send(message)
         }
@@ -114,12 +118,7 @@ public final class SyslogSender: Sendable {
     public func send(_ bytes: [UInt8], messages: [Range<Int>]) {
         if let datagram, datagram.isConnected {
             let outcome = datagram.send(bytes, messages: messages)
-            counters.state.withLock { c in
-                c.sent += outcome.sent
-                c.dropped += outcome.dropped
-                c.failed += outcome.failed
-                if outcome.lastErrno != 0 { c.lastErrno = outcome.lastErrno }
-            }
+            counters.state.withLock { $0.add(outcome) }
         } else {
             for range in messages { trySend(bytes[range]) }
         }
@@ -184,7 +183,7 @@ private final class DatagramSocket: Sendable {
 
     /// Sends each range of `bytes` as a datagram on the connected socket, 64 per `sendmmsg`; what was sent, and what
     /// was not (dropped when the socket was full, failed otherwise).
-    func send(_ bytes: [UInt8], messages: [Range<Int>]) -> SyslogSender.Counters {
+    func send(_ bytes: [UInt8], messages: some RandomAccessCollection<Range<Int>>) -> SyslogSender.Counters {
         var outcome = SyslogSender.Counters()
         let perCall = Int(TOLLGATE_DATAGRAMS_PER_CALL)
         let fd = closed.load(ordering: .acquiring) ? -1 : self.fd
@@ -195,7 +194,7 @@ private final class DatagramSocket: Sendable {
                 while index < messages.count {
                     let count = min(perCall, messages.count - index)
                     for i in 0..<count {
-                        let range = messages[index + i]
+                        let range = messages[messages.index(messages.startIndex, offsetBy: index + i)]
                         vectors[i] = iovec(
                             iov_base: UnsafeMutableRawPointer(mutating: base + range.lowerBound),
                             iov_len: range.count)
@@ -215,12 +214,7 @@ private final class DatagramSocket: Sendable {
                         index += Int(sent)
                     } else {
                         // The first of these could not leave: counted, and the rest tried after it.
-                        if error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS {
-                            outcome.dropped += 1
-                        } else {
-                            outcome.failed += 1
-                        }
-                        outcome.lastErrno = error
+                        outcome.notSent(errno: error)
                         index += 1
                     }
                 }
@@ -235,39 +229,22 @@ private final class DatagramSocket: Sendable {
         private static let flags = Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)
     #endif
 
-    /// 0 on success, else the errno of the failed `sendto`.
-    func send(_ message: some Collection<UInt8>) -> Int32 {
+    /// Sends one datagram: on a connected socket as a batch of one (the same refusal handling), else by `sendto`.
+    func send(_ message: some Collection<UInt8>) -> SyslogSender.Counters {
         let bytes = Array(message)
-        guard !closed.load(ordering: .acquiring) else { return EBADF }
-        if connected {
-            return bytes.withUnsafeBytes { buffer in
-                // A refusal reported by the previous datagram's ICMP fails this call without sending it: once
-                // more, the error now cleared (a receiver that was restarted misses nothing).
-                for _ in 0..<2 {
-                    #if canImport(Darwin)
-                        let sent = Darwin.send(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT)
-                    #else
-                        let sent = Glibc.send(
-                            fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
-                    #endif
-                    if sent >= 0 { return 0 }
-                    if errno != ECONNREFUSED { return errno }
-                }
-                return ECONNREFUSED
-            }
+        if connected { return send(bytes, messages: CollectionOfOne(0..<bytes.count)) }
+        var outcome = SyslogSender.Counters()
+        guard !closed.load(ordering: .acquiring) else {
+            outcome.notSent(errno: EBADF)
+            return outcome
         }
         let sent = bytes.withUnsafeBytes { buffer in
             address.withSockAddr { sa, length in
-                #if canImport(Darwin)
-                    sendto(fd, buffer.baseAddress, buffer.count, MSG_DONTWAIT, sa, socklen_t(length))
-                #else
-                    sendto(
-                        fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), sa,
-                        socklen_t(length))
-                #endif
+                sendto(fd, buffer.baseAddress, buffer.count, Self.flags, sa, socklen_t(length))
             }
         }
-        return sent >= 0 ? 0 : errno
+        if sent >= 0 { outcome.sent = 1 } else { outcome.notSent(errno: errno) }
+        return outcome
     }
 
     func close() { closed.store(true, ordering: .releasing) }
