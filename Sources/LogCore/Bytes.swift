@@ -16,45 +16,57 @@ extension Array where Element == UInt8 {
     @inlinable
     public mutating func appendDecimal(_ value: UInt64) {
         if value < 10 {
-            append(0x30 &+ UInt8(value))
+            append(0x30 &+ UInt8(truncatingIfNeeded: value))
             return
         }
-        var width = 1
-        var probe = value
-        while probe >= 10 {
-            probe /= 10
-            width += 1
-        }
-        let start = count
-        append(contentsOf: repeatElement(0x30, count: width))
-        var v = value
-        var i = start + width - 1
-        while v > 0 {
-            self[i] = 0x30 &+ UInt8(v % 10)
-            v /= 10
-            i -= 1
-        }
+        appendDigits(value, width: 0)
     }
 
     /// Appends `value` zero-padded to `width` digits (wider values are printed whole).
     @inlinable
     public mutating func appendDecimal(_ value: Int, width: Int) {
-        var magnitude = 1
-        var digits = 1
-        while digits < width {
-            magnitude *= 10
-            digits += 1
-        }
-        var v = value
-        if v < 0 {
+        if value < 0 {
             append(0x2D)
-            v = -v
+            appendDigits(UInt64(bitPattern: Int64(value)).twosComplementMagnitude, width: width)
+        } else {
+            appendDigits(UInt64(value), width: width)
         }
-        while magnitude > 1 && v < magnitude {
+    }
+
+    /// The digits of `value`, zero-padded to `width`. These run a dozen times for every log line: up to four
+    /// digits (timers, ports, counts, dates) are appended one by one, longer numbers are made on the stack and
+    /// appended in one piece.
+    @inlinable
+    internal mutating func appendDigits(_ value: UInt64, width: Int) {
+        var digits = 1
+        var limit: UInt64 = 10
+        while digits < 20 && value >= limit {
+            digits += 1
+            limit = limit &* 10
+        }
+        var padding = width - digits
+        while padding > 0 {
             append(0x30)
-            magnitude /= 10
+            padding -= 1
         }
-        appendDecimal(v)
+        if digits <= 4 {
+            let v = Int(truncatingIfNeeded: value)
+            if digits >= 4 { append(0x30 &+ UInt8(truncatingIfNeeded: v / 1000)) }
+            if digits >= 3 { append(0x30 &+ UInt8(truncatingIfNeeded: v / 100 % 10)) }
+            if digits >= 2 { append(0x30 &+ UInt8(truncatingIfNeeded: v / 10 % 10)) }
+            append(0x30 &+ UInt8(truncatingIfNeeded: v % 10))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { space in
+            var i = 20
+            var v = value
+            repeat {
+                i -= 1
+                space.initializeElement(at: i, to: 0x30 &+ UInt8(truncatingIfNeeded: v % 10))
+                v /= 10
+            } while v > 0
+            append(contentsOf: UnsafeBufferPointer(rebasing: space[i...]))
+        }
     }
 
     /// Appends `value` right-aligned in two columns with a leading space (`printf("%2d")`).

@@ -52,7 +52,7 @@ struct HAProxyRoundTripPropertyTests {
     }
 
     @Test func decimalsAsPrintfWritesThem() async {
-        for edge in [0, 9, 10, 99, 100, Int.max, Int.min, -1, -10] as [Int] {
+        for edge in [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, Int.max, Int.min, -1, -10] as [Int] {
             var out: [UInt8] = []
             out.appendDecimal(edge)
             #expect(String(decoding: out, as: UTF8.self) == String(edge))
@@ -70,6 +70,13 @@ struct HAProxyRoundTripPropertyTests {
                 value / 1000 < 0
                 ? "-" + String(-(value / 1000)).leftPadded(width) : String(value / 1000).leftPadded(width)
             #expect(String(decoding: padded, as: UTF8.self) == expected)
+        }
+        // The short numbers every log line has (one to four digits take their own path), padded beyond 20 too.
+        await propertyCheck(count: 2000, input: Gen.int(in: -99_999...99_999), Gen.int(in: 0...24)) { value, width in
+            var padded: [UInt8] = Array("x".utf8)
+            padded.appendDecimal(value, width: width)
+            let magnitude = String(value.magnitude).leftPadded(width)
+            #expect(String(decoding: padded, as: UTF8.self) == "x" + (value < 0 ? "-" : "") + magnitude)
         }
     }
 

@@ -68,16 +68,35 @@ final class Exchange {
     var termination = TerminationState(cause: 0x2D, phase: 0x2D)
     var logged = false
 
-    init(head: HTTPRequestHead, reader: HTTPRequestReader, frontend: ProxyRuntime.Frontend, client: any Channel) {
+    init(head: HTTPRequestHead, reader: HTTPRequestReader) {
         self.head = head
         forwardHead = head
-        requestLine = "\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)"
+        requestLine = Exchange.requestLine(head)
         date = reader.firstByteDate ?? CivilTime.now()
         let now = NIODeadline.now()
         start = reader.firstByte ?? now
         headersAt = now
         bytesOutStart = reader.bytesOut
         clientKeepAlive = head.isKeepAlive
+    }
+
+    /// `METHOD URI HTTP/x.y`, made by appending (an interpolation formats each version number through
+    /// `description`, and this runs for every request).
+    static func requestLine(_ head: HTTPRequestHead) -> String {
+        let method = head.method.rawValue
+        let version: String
+        switch (head.version.major, head.version.minor) {
+        case (1, 1): version = " HTTP/1.1"
+        case (1, 0): version = " HTTP/1.0"
+        case (let major, let minor): version = " HTTP/" + String(major) + "." + String(minor)
+        }
+        var line = ""
+        line.reserveCapacity(method.utf8.count + 1 + head.uri.utf8.count + version.utf8.count)
+        line += method
+        line += " "
+        line += head.uri
+        line += version
+        return line
     }
 
     /// A request that never completed (bad, cut short, or timed out), dated from its first byte, else from

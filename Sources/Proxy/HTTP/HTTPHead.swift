@@ -1,6 +1,10 @@
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// An HTTP/1 response head as a server sent it: its bytes (status line to blank line) and where each part lies in
 /// them. Nothing is turned into a `String` on the way through: most headers pass on untouched, and a string is
 /// made only for what is looked at (a capture).
@@ -47,7 +51,13 @@ struct HTTPHead {
 
     /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token` (lower case).
     func hasToken(_ token: StaticString, in name: StaticString) -> Bool {
-        fields.contains { field($0, isNamed: name) && HTTPHead.list(view($0.value), holds: token) }
+        // One look at the bytes for all the fields (it runs for each response).
+        bytes.withUnsafeReadableBytes { raw in
+            fields.contains { field in
+                field.name.count == name.utf8CodeUnitCount && HTTPHead.equalsLower(raw, field.name, name)
+                    && HTTPHead.list(UnsafeRawBufferPointer(rebasing: raw[field.value]), holds: token)
+            }
+        }
     }
 
     /// The first value of header `name` (compared without regard to case), cut to `limit` bytes, as a string.
@@ -118,9 +128,12 @@ extension HTTPHead {
     /// arrived. `from` is where to resume a search that found nothing (offset of the first byte not yet looked at).
     static func headLength(in buffer: ByteBuffer, from: Int = 0) -> Int? {
         buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard let base = raw.baseAddress else { return nil }
             var i = max(0, from - 3)
             while i < raw.count {
-                guard let lf = raw[i...].firstIndex(of: 0x0A) else { return nil }
+                // memchr: the line ends are far apart, and this runs over every head.
+                guard let found = memchr(base + i, 0x0A, raw.count - i) else { return nil }
+                let lf = base.distance(to: UnsafeRawPointer(found))
                 if lf + 1 < raw.count && raw[lf + 1] == 0x0A { return lf + 2 }
                 if lf + 2 < raw.count && raw[lf + 1] == 0x0D && raw[lf + 2] == 0x0A { return lf + 3 }
                 i = lf + 1
@@ -137,7 +150,7 @@ extension HTTPHead {
             func fail() -> MalformedHTTP { MalformedHTTP(offset: p) }
             // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF.
             // Every scan below stops at a line end, and the head ends with one.
-            guard raw.last == 0x0A, raw.count > 12, raw.prefix(7).elementsEqual("HTTP/1.".utf8) else { throw fail() }
+            guard raw.last == 0x0A, raw.count > 12, HTTPHead.isVersionPrefix(raw, at: 0) else { throw fail() }
             p = 7
             guard let minor = raw[p].decimalDigit else { throw fail() }
             p += 1
@@ -228,7 +241,7 @@ extension HTTPHead {
             guard p > targetStart, raw[p] == 0x20 else { throw MalformedHTTP(offset: p) }
             let target = String(decoding: UnsafeRawBufferPointer(rebasing: raw[targetStart..<p]), as: UTF8.self)
             p += 1
-            guard p + 8 < raw.count, raw[p..<(p + 7)].elementsEqual("HTTP/1.".utf8),
+            guard p + 8 < raw.count, HTTPHead.isVersionPrefix(raw, at: p),
                 let minor = raw[p + 7].decimalDigit, minor <= 1
             else { throw MalformedHTTP(offset: p) }
             p += 8
@@ -320,7 +333,16 @@ extension HTTPHead {
     }
 
     /// Whether the bytes at `range` are `lower` (lower case), compared without regard to case.
-    private static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lower: StaticString) -> Bool {
+    /// Whether `HTTP/1.` is at `offset` (7 bytes the caller knows are there), compared as one 7-byte word.
+    @inline(__always)
+    static func isVersionPrefix(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        // "HTTP/1." little-endian in the low 7 bytes of a word.
+        var word: UInt64 = 0
+        for i in 0..<7 { word |= UInt64(raw[offset + i]) << (8 * UInt64(i)) }
+        return word == 0x2E_31_2F_50_54_54_48
+    }
+
+    static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lower: StaticString) -> Bool {
         lower.withUTF8Buffer { lower in
             var i = 0
             for offset in range {

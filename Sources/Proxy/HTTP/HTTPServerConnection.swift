@@ -191,19 +191,7 @@ final class HTTPServerConnection: ChannelDuplexHandler, BatchFlushing {
         guard let context else { return }
         headRequest = head.method == .HEAD
         chunkedRequest = head.headers.hasToken("chunked", in: "transfer-encoding")
-        var out = context.channel.allocator.buffer(capacity: 256)
-        out.writeString(head.method.rawValue)
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(head.uri)
-        out.writeString(head.version.minor >= 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")
-        for (name, value) in head.headers {
-            out.writeString(name)
-            out.writeString(": ")
-            out.writeString(value)
-            out.writeString("\r\n")
-        }
-        out.writeString("\r\n")
-        context.write(wrapOutboundOut(out), promise: nil)
+        context.write(wrapOutboundOut(HTTPHeadWriter.request(head, allocator: context.channel.allocator)), promise: nil)
     }
 
     /// Writes part of the request's body (framed as a chunk when the request is chunked).

@@ -103,6 +103,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         batch = FlushBatch.current(on: context.eventLoop)
+        reader.receiver = self
         // The timers' actions, made once per connection (they find the exchange in progress when they fire). They
         // hold the session until `cancel` (when the client's channel closes or lets go of the session): a weak
         // reference would give the session a side table, and every retain of it the slow path.
@@ -124,6 +125,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        reader.receiver = nil
         cancelTimers()
     }
 
@@ -173,9 +175,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     // MARK: From the client
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        received(unwrapInboundIn(data))
+    }
+
+    /// A part of a request, from the reader (called directly while the session is in the pipeline).
+    func received(_ part: HTTPServerRequestPart) {
         // Once the proxy has decided to close, what the client still sends is dropped.
         guard !closeRequested else { return }
-        let part = unwrapInboundIn(data)
         if let exchange, !exchange.requestDone {
             return requestPart(part, of: exchange)
         }
@@ -220,7 +226,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     /// A request's head arrived: the stats page, a refusal, or a server.
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
-        let exchange = Exchange(head: head, reader: reader, frontend: frontend, client: client)
+        let exchange = Exchange(head: head, reader: reader)
         self.exchange = exchange
         served += 1
         frontend.sessions.update { $0.requests += 1 }
@@ -241,7 +247,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             return serveStats(stats, head)
         }
         let rules = frontend.section.rules
-        let path = head.path
+        // Only rules look at the path (and most configurations have none).
+        let path = rules.requestRules.isEmpty && frontend.routes.isEmpty ? "" : head.path
         if !rules.requestCaptures.isEmpty {
             exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
         }
@@ -504,10 +511,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             dropTransferEncoding = true
         }
         if exchange.closeDelimited || !exchange.clientKeepAlive || closesBothSides { closing = true }
-        var buffer = context.channel.allocator.buffer(capacity: head.bytes.readableBytes + 32)
-        exchange.countedBytes = HTTPHeadWriter.response(
-            head, into: &buffer, connection: connectionHeader(exchange), dropTransferEncoding: dropTransferEncoding)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        let written = HTTPHeadWriter.response(
+            head, allocator: context.channel.allocator, connection: connectionHeader(exchange),
+            dropTransferEncoding: dropTransferEncoding)
+        exchange.countedBytes = written.counted
+        context.write(wrapOutboundOut(written.bytes), promise: nil)
     }
 
     /// Part of a response's body (without its chunk framing), passed on (framed again when the client takes

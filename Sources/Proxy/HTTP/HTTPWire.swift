@@ -36,6 +36,19 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(headLimit: Int) { self.headLimit = headLimit }
 
+    /// The session the parts go to, called directly: set by the session while it is in the pipeline right after
+    /// this reader (and cleared when it leaves it). Without one (a reader alone, in tests) the parts go down the
+    /// pipeline. A direct call spares each part NIO's boxing and its type check on the way out of `NIOAny`.
+    var receiver: HTTPSession?
+
+    private func deliver(_ part: HTTPServerRequestPart, _ context: ChannelHandlerContext) {
+        if let receiver {
+            receiver.received(part)
+        } else {
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
     /// The next byte read starts a new request (for its timers).
     func expectRequest() {
         firstByte = nil
@@ -85,7 +98,7 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
                 try checkLimit(input, headLength: length)
                 guard let bytes = input.readSlice(length: length) else { return }
                 let (head, framing) = try HTTPHead.request(bytes)
-                context.fireChannelRead(wrapInboundOut(.head(head)))
+                deliver(.head(head), context)
                 switch framing {
                 case .none: state = .body(HTTPBodyReader(sized: 0))
                 case .sized(let length): state = .body(HTTPBodyReader(sized: length))
@@ -96,8 +109,8 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
                 switch try body.next(&input) {
                 case .data(let data)?:
                     state = .body(body)
-                    context.fireChannelRead(wrapInboundOut(.body(data)))
-                case .end?: context.fireChannelRead(wrapInboundOut(.end(nil)))
+                    deliver(.body(data), context)
+                case .end?: deliver(.end(nil), context)
                 case nil:
                     state = .body(body)
                     return
@@ -151,52 +164,114 @@ enum HTTPHeadWriter {
     /// (`%B` counts its internal form: 21 bytes of start-line structure, the version, status and reason text, and
     /// each header's name and value, the dropped and added ones aside; checked against HAProxy 2.6.12).
     static func response(
-        _ head: HTTPHead, into out: inout ByteBuffer, connection: String?, dropTransferEncoding: Bool = false
-    ) -> Int64 {
-        let reason = head.view(head.reason)
-        out.writeString("HTTP/1.1 ")
-        out.writeString(String(head.status))
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeBytes(reason)
-        out.writeString("\r\n")
+        _ head: HTTPHead, allocator: ByteBufferAllocator, connection: String?, dropTransferEncoding: Bool = false
+    ) -> (bytes: ByteBuffer, counted: Int64) {
+        let reason = head.reason
         var counted = 21 + 8 + 3 + reason.count
-        head.bytes.withUnsafeReadableBytes { raw in
-            for field in head.fields {
-                if head.field(field, isNamed: "connection") { continue }
-                if dropTransferEncoding && head.field(field, isNamed: "transfer-encoding") { continue }
-                let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
-                let value = UnsafeRawBufferPointer(rebasing: raw[field.value])
-                // The line in one piece: the name lower-cased as it is copied.
-                out.writeWithUnsafeMutableBytes(minimumWritableBytes: name.count + value.count + 4) { space in
-                    var i = 0
-                    for byte in name {
-                        space[i] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+        // The whole head in one reservation (each write to a ByteBuffer checks its capacity and ownership).
+        var length = 9 + 3 + 1 + reason.count + 2 + 2
+        for field in head.fields { length += field.name.count + field.value.count + 4 }
+        if let connection { length += 12 + connection.utf8.count + 2 }
+        var out = allocator.buffer(capacity: length)
+        _ = head.bytes.withUnsafeReadableBytes { raw in
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space in
+                var i = 0
+                space.put("HTTP/1.1 ", at: &i)
+                // Three digits: the parser takes no other status.
+                space[i] = 0x30 &+ UInt8(truncatingIfNeeded: head.status / 100 % 10)
+                space[i + 1] = 0x30 &+ UInt8(truncatingIfNeeded: head.status / 10 % 10)
+                space[i + 2] = 0x30 &+ UInt8(truncatingIfNeeded: head.status % 10)
+                space[i + 3] = 0x20
+                i += 4
+                space.put(UnsafeRawBufferPointer(rebasing: raw[reason]), at: &i)
+                space.putLineEnd(at: &i)
+                for field in head.fields {
+                    if field.name.count == 10 && HTTPHead.equalsLower(raw, field.name, "connection") { continue }
+                    if dropTransferEncoding && field.name.count == 17
+                        && HTTPHead.equalsLower(raw, field.name, "transfer-encoding")
+                    {
+                        continue
+                    }
+                    // The name lower-cased as it is copied.
+                    for offset in field.name {
+                        space[i] = ASCII.lowercased(raw[offset])
                         i += 1
                     }
                     space[i] = UInt8(ascii: ":")
                     space[i + 1] = UInt8(ascii: " ")
                     i += 2
-                    UnsafeMutableRawBufferPointer(rebasing: space[i..<(i + value.count)]).copyMemory(from: value)
-                    i += value.count
-                    space[i] = 0x0D
-                    space[i + 1] = 0x0A
-                    return i + 2
+                    space.put(UnsafeRawBufferPointer(rebasing: raw[field.value]), at: &i)
+                    space.putLineEnd(at: &i)
+                    counted += field.name.count + field.value.count
                 }
-                counted += name.count + value.count
+                if let connection {
+                    space.put("connection: ", at: &i)
+                    space.put(connection, at: &i)
+                    space.putLineEnd(at: &i)
+                }
+                space.putLineEnd(at: &i)
+                return i
             }
         }
-        if let connection { writeHeader("connection", connection, into: &out) }
-        out.writeString("\r\n")
-        return Int64(counted)
+        return (out, Int64(counted))
     }
 
-    private static func writeHeader(_ name: String, _ value: String, into out: inout ByteBuffer) {
-        for byte in name.utf8 {
-            out.writeInteger((byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte)
+    /// Writes a request's head as the proxy sends it to a server: its line, then its headers as given (the
+    /// session has already shaped them), in one reservation.
+    static func request(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let method = head.method.rawValue
+        let version = head.version.minor >= 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n"
+        var length = method.utf8.count + 1 + head.uri.utf8.count + 11 + 2
+        for (name, value) in head.headers { length += name.utf8.count + value.utf8.count + 4 }
+        var out = allocator.buffer(capacity: length)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space in
+            var i = 0
+            space.put(method, at: &i)
+            space[i] = 0x20
+            i += 1
+            space.put(head.uri, at: &i)
+            space.put(version, at: &i)
+            for (name, value) in head.headers {
+                space.put(name, at: &i)
+                space[i] = UInt8(ascii: ":")
+                space[i + 1] = UInt8(ascii: " ")
+                i += 2
+                space.put(value, at: &i)
+                space.putLineEnd(at: &i)
+            }
+            space.putLineEnd(at: &i)
+            return i
         }
-        out.writeString(": ")
-        out.writeString(value)
-        out.writeString("\r\n")
+        return out
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    /// Copies `bytes` at `offset` and moves `offset` past them (the space was reserved for them).
+    @inline(__always)
+    func put(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) {
+        UnsafeMutableRawBufferPointer(rebasing: self[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+        offset += bytes.count
+    }
+
+    /// Copies `text`'s UTF-8 at `offset` and moves `offset` past it.
+    @inline(__always)
+    func put(_ text: String, at offset: inout Int) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { put(UnsafeRawBufferPointer($0), at: &offset) }
+        if copied == nil {
+            for byte in text.utf8 {
+                self[offset] = byte
+                offset += 1
+            }
+        }
+    }
+
+    /// Writes CR LF at `offset` and moves `offset` past them.
+    @inline(__always)
+    func putLineEnd(at offset: inout Int) {
+        self[offset] = 0x0D
+        self[offset + 1] = 0x0A
+        offset += 2
     }
 }
 

@@ -243,7 +243,9 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
-    struct Frontend: Sendable {
+    /// A class: every request refers to it, and a struct of this size would be copied (and its references
+    /// retained) each time.
+    final class Frontend: Sendable {
         let section: ProxySection
         let backend: Backend?
         let log: LogEmitter
@@ -275,6 +277,24 @@ public final class ProxyRuntime: Sendable {
             }
         }
         let logRules: LogRules
+
+        init(
+            section: ProxySection, backend: Backend?, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
+            limits: [ConnectionLimit], stats: StatsPage?, forwardFor: Bool, headLimit: Int,
+            routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules
+        ) {
+            self.section = section
+            self.backend = backend
+            self.log = log
+            self.clientTimeout = clientTimeout
+            self.tcpKeepAlive = tcpKeepAlive
+            self.limits = limits
+            self.stats = stats
+            self.forwardFor = forwardFor
+            self.headLimit = headLimit
+            self.routes = routes
+            self.logRules = logRules
+        }
 
         /// Logs one traffic line as HAProxy's `strm_log` decides: an error is a redispatch, a retry, a termination
         /// cause other than `-`/`L` or a 5xx; `dontlog-normal` keeps only errors, `log-separate-errors` sends them
