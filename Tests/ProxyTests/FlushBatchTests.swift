@@ -48,4 +48,32 @@ struct FlushBatchTests {
         #expect(Array(counts[6..<9]) == [0, 0, 0], "nothing left queued")
         #expect(counts[9] == 1, "one batch per event loop thread")
     }
+
+    @Test func sidesAskedLastAreFlushedAfterEveryOther() async throws {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let order = try await loop.flatSubmit { () -> EventLoopFuture<[String]> in
+            let batch = FlushBatch.current(on: loop)
+            var order: [String] = []
+            let log = Side()
+            let first = Side()
+            let second = Side()
+            let late = Side()
+            log.onFlush = { order.append("log") }
+            first.onFlush = {
+                order.append("first")
+                // Queued by a flush: still before the log.
+                batch.flush(late)
+            }
+            second.onFlush = { order.append("second") }
+            late.onFlush = { order.append("late") }
+            batch.flush(log, last: true)
+            batch.flush(first)
+            batch.flush(log, last: true)
+            batch.flush(second)
+            let promise = loop.makePromise(of: [String].self)
+            loop.assumeIsolated().execute { promise.succeed(order) }
+            return promise.futureResult
+        }.get()
+        #expect(order == ["first", "second", "late", "log"], "the log lines leave after the answers, once")
+    }
 }

@@ -392,6 +392,7 @@ struct HTTPModeTests {
             case "/eof": return ["HTTP/1.0 200 OK\r\nServer: old\r\n\r\nuntil ", "the close", ScriptedOrigin.close]
             case "/bad": return ["HTTP/1.1 200 OK\r\nBad Header\r\n\r\n"]
             case "/extra": return ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK"]
+            case "/stall": return ["HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"]
             default: return ["HTTP/1.1 200 Fine\r\nContent-Length: 4\r\n\r\nnext"]
             }
         }
@@ -446,6 +447,28 @@ struct HTTPModeTests {
         #expect(answer.contains("\r\n\r\nok") && answer.hasSuffix("next") && !answer.contains("JUNK"))
         for _ in 0..<2 { #expect(try #require(await logs.nextTraffic()?.line).status == 200) }
         #expect(origin.connections >= before + 1, "the connection that sent JUNK was not reused")
+
+        // A head whose body does not follow reaches the client anyway (it waits for the body only within a batch).
+        let stall = Array(get("/stall").utf8)
+        let head = try await blocking { () -> String in
+            let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+            defer { close(fd) }
+            let request = stall
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while bytes.firstRange(of: Array("\r\n\r\n".utf8)) == nil {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                bytes.append(contentsOf: buffer[..<n])
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(head == "HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n", "\(head)")
+        line = try #require(await logs.nextTraffic()?.line)
+        // The client's close is only the end of its side (nothing more is written to it): the server's timeout
+        // ends the exchange, as HAProxy's does.
+        #expect(line.terminationState.description == "sD--")
         try await proxy.stop()
         try await origin.close()
         try await logs.close()

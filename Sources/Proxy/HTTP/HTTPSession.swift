@@ -511,11 +511,29 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             dropTransferEncoding = true
         }
         if exchange.closeDelimited || !exchange.clientKeepAlive || closesBothSides { closing = true }
+        // Room for a small body of known length, which joins the head (see `heldHead`).
+        var room = 0
+        if case .sized(let length) = head.framing, length <= HTTPSession.joinedLimit / 2 { room = length }
         let written = HTTPHeadWriter.response(
             head, allocator: context.channel.allocator, connection: connectionHeader(exchange),
-            dropTransferEncoding: dropTransferEncoding)
+            dropTransferEncoding: dropTransferEncoding, room: room)
         exchange.countedBytes = written.counted
-        context.write(wrapOutboundOut(written.bytes), promise: nil)
+        // Held until the body's first part or the end of the batch: a small body goes out in the same buffer
+        // (one write and one iovec instead of two).
+        heldHead = written.bytes
+        flushToClient()
+    }
+
+    /// A response head waiting for its body's first part (see `serverHead`); written before anything else goes
+    /// to the client, and at the latest when the batch's flushes are made.
+    private var heldHead: ByteBuffer?
+    /// The most a head and the body parts joined to it take in one buffer.
+    private static let joinedLimit = 16_384
+
+    private func writeHeldHead() {
+        guard let head = heldHead else { return }
+        heldHead = nil
+        context?.write(wrapOutboundOut(head), promise: nil)
     }
 
     /// Part of a response's body (without its chunk framing), passed on (framed again when the client takes
@@ -525,6 +543,15 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         serverIdle.touch()
         exchange.countedBytes += Int64(body.readableBytes)
         clientIdle.touch()
+        if !exchange.chunked, var head = heldHead,
+            head.readableBytes + body.readableBytes <= HTTPSession.joinedLimit
+        {
+            heldHead = nil  // the buffer has one owner while it grows
+            head.writeImmutableBuffer(body)
+            heldHead = head
+            return
+        }
+        writeHeldHead()
         if exchange.chunked {
             ChunkFraming.write(body, on: context)
         } else {
@@ -535,6 +562,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     /// The response is complete: the server's connection goes back to the pool (or closes), the exchange ends.
     func serverEnd(on connection: HTTPServerConnection) {
         guard let exchange, exchange.connection === connection, let context else { return }
+        writeHeldHead()
         if exchange.chunked {
             // HAProxy counts one byte more for a chunked body (its end-of-message marker).
             exchange.countedBytes += 1
@@ -556,7 +584,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     /// Flushes what was written to the client, at the end of the event loop's batch.
     func flushToClient() { batch?.flush(self) }
 
-    func flushNow() { context?.flush() }
+    func flushNow() {
+        writeHeldHead()
+        context?.flush()
+    }
 
     /// The `connection` header HAProxy writes last in a response: `close` when the client asked for it (or the
     /// response ends with the connection), `keep-alive` for an HTTP/1.0 client keeping it, none otherwise. A client
@@ -653,6 +684,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
     private func respondLocally(status: Int?, logStatus: Int? = nil) {
         guard let exchange, let context else { return }
+        writeHeldHead()
         if let connection = exchange.connection {
             exchange.connection = nil
             connection.owner = nil
@@ -711,6 +743,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     private func finish(_ exchange: Exchange) {
         guard !exchange.logged else { return }
         exchange.logged = true
+        writeHeldHead()
         if let connection = exchange.connection {
             // An exchange that ends without its response (an abort, a timeout): its server connection goes too.
             exchange.connection = nil
@@ -912,6 +945,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         closeRequested = true
         guard let context else { return }
         // What waits for the batch's flush goes first (a close drops unflushed writes).
+        writeHeldHead()
         context.flush()
         context.close(promise: nil)
     }

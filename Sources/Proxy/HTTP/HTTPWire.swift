@@ -160,11 +160,13 @@ enum HTTPHeadWriter {
 
     /// Writes a server's response head as HAProxy 2.6 passes it on: `HTTP/1.1` whatever the server spoke, the
     /// server's `Connection` header dropped (the client's connection is the proxy's own) and, when `connection` is
-    /// given, `connection: close` or `keep-alive` added for the client. Returns the size HAProxy logs for the head
-    /// (`%B` counts its internal form: 21 bytes of start-line structure, the version, status and reason text, and
-    /// each header's name and value, the dropped and added ones aside; checked against HAProxy 2.6.12).
+    /// given, `connection: close` or `keep-alive` added for the client; `room` bytes are left free after it (for a
+    /// small body). Returns the size HAProxy logs for the head (`%B` counts its internal form: 21 bytes of
+    /// start-line structure, the version, status and reason text, and each header's name and value, the dropped and
+    /// added ones aside; checked against HAProxy 2.6.12).
     static func response(
-        _ head: HTTPHead, allocator: ByteBufferAllocator, connection: String?, dropTransferEncoding: Bool = false
+        _ head: HTTPHead, allocator: ByteBufferAllocator, connection: String?, dropTransferEncoding: Bool = false,
+        room: Int = 0
     ) -> (bytes: ByteBuffer, counted: Int64) {
         let reason = head.reason
         var counted = 21 + 8 + 3 + reason.count
@@ -172,7 +174,7 @@ enum HTTPHeadWriter {
         var length = 9 + 3 + 1 + reason.count + 2 + 2
         for field in head.fields { length += field.name.count + field.value.count + 4 }
         if let connection { length += 12 + connection.utf8.count + 2 }
-        var out = allocator.buffer(capacity: length)
+        var out = allocator.buffer(capacity: length + room)
         _ = head.bytes.withUnsafeReadableBytes { raw in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space in
                 var i = 0

@@ -21,6 +21,9 @@ protocol BatchFlushing: AnyObject {
 /// One per event loop thread, touched only there (`current`), so it needs no lock.
 final class FlushBatch: @unchecked Sendable {
     private var pending: [any BatchFlushing] = []
+    /// Flushed after every other of the batch: the log lines (a `sendmmsg` of many datagrams holds back no client's
+    /// answer, which keeps the latency's tail down).
+    private var pendingLast: [any BatchFlushing] = []
     private var scheduled = false
     private let loop: any EventLoop
 
@@ -37,11 +40,15 @@ final class FlushBatch: @unchecked Sendable {
         return batch
     }
 
-    /// Queues `side`'s flush for the end of the batch (once, however often it is asked).
-    func flush(_ side: any BatchFlushing) {
+    /// Queues `side`'s flush for the end of the batch (once, however often it is asked); `last`: after the others.
+    func flush(_ side: any BatchFlushing, last: Bool = false) {
         guard !side.flushQueued else { return }
         side.flushQueued = true
-        pending.append(side)
+        if last {
+            pendingLast.append(side)
+        } else {
+            pending.append(side)
+        }
         guard !scheduled else { return }
         scheduled = true
         loop.assumeIsolated().execute { [self] in run() }
@@ -50,13 +57,21 @@ final class FlushBatch: @unchecked Sendable {
     private func run() {
         // A flush can queue others (a write that completes lets a reader go on): they are made in this run too.
         var index = 0
-        while index < pending.count {
-            let side = pending[index]
-            index += 1
+        var lastIndex = 0
+        while index < pending.count || lastIndex < pendingLast.count {
+            let side: any BatchFlushing
+            if index < pending.count {
+                side = pending[index]
+                index += 1
+            } else {
+                side = pendingLast[lastIndex]
+                lastIndex += 1
+            }
             side.flushQueued = false
             side.flushNow()
         }
         pending.removeAll(keepingCapacity: true)
+        pendingLast.removeAll(keepingCapacity: true)
         scheduled = false
     }
 }

@@ -72,7 +72,8 @@ public final class LogEmitter: Sendable {
 /// The log datagrams written on one event loop during its batch of events, sent when the batch ends (see
 /// `FlushBatch`): each target's in one `sendmmsg` per 64, instead of one system call and one wake-up of the
 /// receiver per line. Every line is still its own datagram, byte for byte as HAProxy sends it; only the moment
-/// it leaves moves, by the rest of the batch (microseconds). A full batch is sent at once.
+/// it leaves moves, by the rest of the batch (microseconds). It leaves after the batch's connections are flushed,
+/// so no answer waits behind a `sendmmsg`. A full batch is sent at once.
 ///
 /// One per event loop thread, touched only there (`current`), so it needs no lock.
 final class LogBatch: BatchFlushing, @unchecked Sendable {
@@ -113,7 +114,7 @@ final class LogBatch: BatchFlushing, @unchecked Sendable {
         if ranges.count >= LogBatch.datagramLimit || bytes.count >= LogBatch.byteLimit {
             flushNow()
         } else {
-            flushes.flush(self)
+            flushes.flush(self, last: true)
         }
     }
 
