@@ -249,6 +249,13 @@ public enum HAProxyLogFormat: String, CaseIterable, Hashable, Sendable {
     /// HAProxy's log escaping: bytes outside 32...126, `"` and `#` become `#XX` (upper-case hex); in header
     /// captures `{`, `|` and `}` too. A space is kept.
     public static func appendEscaped(_ bytes: some Sequence<UInt8>, captures: Bool, into out: inout [UInt8]) {
+        // Most fields need no escape: copied whole.
+        let copied: Bool? = bytes.withContiguousStorageIfAvailable { buffer in
+            for b in buffer where needsEscape(b, captures: captures) { return false }
+            out.append(contentsOf: buffer)
+            return true
+        }
+        if copied == true { return }
         for b in bytes {
             if needsEscape(b, captures: captures) {
                 out.append(0x23)

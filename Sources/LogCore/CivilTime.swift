@@ -42,6 +42,13 @@ public struct CivilTime: Hashable, Sendable {
     }
 
     /// The time at `epochMicroseconds` in a zone `utcOffsetSeconds` east of UTC.
+    /// The same second of the same day in the same zone (the fraction aside).
+    @inlinable
+    public func isSameSecond(as other: CivilTime) -> Bool {
+        second == other.second && minute == other.minute && hour == other.hour && day == other.day
+            && month == other.month && year == other.year && utcOffsetSeconds == other.utcOffsetSeconds
+    }
+
     public init(epochMicroseconds: Int64, utcOffsetSeconds: Int) {
         let local = epochMicroseconds + Int64(utcOffsetSeconds) * 1_000_000
         var seconds = local / 1_000_000

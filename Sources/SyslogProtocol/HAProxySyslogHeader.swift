@@ -79,6 +79,34 @@ public struct HAProxySyslogHeader: Hashable, Sendable {
     ) {
         let datagramStart = out.count
         appendHeader(severity: severity, time: time, to: &out)
+        appendMessage(datagramStart: datagramStart, to: &out, message: write)
+    }
+
+    /// Whether the header is the same for every line of one second at one severity (its stamp has no fraction),
+    /// so that a sender of many lines can make it once per second (`header(severity:time:)`).
+    public var headerIsPerSecond: Bool {
+        switch effectiveFormat {
+        case .rfc5424, .timed, .iso: false
+        case .local, .rfc3164, .priority, .short, .raw: true
+        }
+    }
+
+    /// The header alone, for `append(header:to:message:)`.
+    public func header(severity: Severity, time: CivilTime) -> [UInt8] {
+        var out: [UInt8] = []
+        appendHeader(severity: severity, time: time, to: &out)
+        return out
+    }
+
+    /// Appends a datagram whose header was made before (the same bytes `append(severity:time:to:message:)` would
+    /// write for it).
+    public func append(header: [UInt8], to out: inout [UInt8], message write: (inout [UInt8]) -> Void) {
+        let datagramStart = out.count
+        out.append(contentsOf: header)
+        appendMessage(datagramStart: datagramStart, to: &out, message: write)
+    }
+
+    private func appendMessage(datagramStart: Int, to out: inout [UInt8], message write: (inout [UInt8]) -> Void) {
         let start = out.count
         write(&out)
         // A message's own line end (or C string end) is not doubled.

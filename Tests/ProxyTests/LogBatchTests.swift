@@ -47,4 +47,49 @@ struct LogBatchTests {
         try await first.close()
         try await second.close()
     }
+
+    /// A header stamped to the second is made once per second, severity and target: lines that alternate between
+    /// targets (one `local`, one `rfc3164`), severities and seconds are still, byte for byte, the datagrams each
+    /// target makes for them alone.
+    @Test func headersMadeOncePerSecondAreTheHeadersOfEachLine() async throws {
+        let first = try await LoopbackUDPReceiver()
+        let second = try await LoopbackUDPReceiver()
+        let emitter = try LogEmitter(
+            targets: [
+                LogTarget(
+                    address: .udp(host: "127.0.0.1", port: first.port), maxLength: 1024, format: nil,
+                    facility: .local0, maxLevel: .debug, minLevel: .emergency),
+                LogTarget(
+                    address: .udp(host: "127.0.0.1", port: second.port), maxLength: 1024, format: .rfc3164,
+                    facility: .local3, maxLevel: .debug, minLevel: .emergency),
+            ], global: GlobalSettings())
+        let base = Int64(1_795_000_000) * 1_000_000
+        var made: [(target: Int, severity: Severity, time: CivilTime)] = []
+        for i in 0..<24 {
+            let severity: Severity = i % 3 == 0 ? .error : .informational
+            // Four lines a second, a millisecond apart.
+            let micros: Int64 = base + Int64(i / 4) * 1_000_000 + Int64(i) * 1000
+            made.append((i % 2, severity, CivilTime(epochMicroseconds: micros, utcOffsetSeconds: 3600)))
+        }
+        let lines = made
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        try await loop.submit {
+            let batch = try #require(LogBatch.current)
+            for (i, line) in lines.enumerated() {
+                batch.add(emitter.targets[line.target], severity: line.severity, time: line.time) {
+                    $0.append(contentsOf: "line \(i)".utf8)
+                }
+            }
+        }.get()
+        for (index, receiver) in [first, second].enumerated() {
+            for (i, line) in lines.enumerated() where line.target == index {
+                let datagram = try await withTimeout(seconds: 10, "line \(i)") { await receiver.next() } ?? []
+                let alone = emitter.targets[index].header.datagram(
+                    "line \(i)", severity: line.severity, time: line.time)
+                #expect(datagram == alone, "\(String(decoding: datagram, as: UTF8.self))")
+            }
+        }
+        try await first.close()
+        try await second.close()
+    }
 }

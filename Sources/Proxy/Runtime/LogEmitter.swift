@@ -105,9 +105,20 @@ final class LogBatch: BatchFlushing, @unchecked Sendable {
         return batch
     }
 
+    /// The syslog header last made (for formats stamped to the second it serves every line of that second at that
+    /// severity to that target: one target and one severity are the usual case), and what it was made for.
+    private var header: [UInt8] = []
+    private var headerOf: HAProxySyslogHeader?
+    private var headerSeverity = Severity.informational
+    private var headerTime = CivilTime(epochMicroseconds: 0, utcOffsetSeconds: 0)
+
     func add(_ target: LogEmitter.Target, severity: Severity, time: CivilTime, _ write: (inout [UInt8]) -> Void) {
         let start = bytes.count
-        target.header.append(severity: severity, time: time, to: &bytes, message: write)
+        if target.header.headerIsPerSecond {
+            target.header.append(header: header(target, severity, time), to: &bytes, message: write)
+        } else {
+            target.header.append(severity: severity, time: time, to: &bytes, message: write)
+        }
         ranges.append(start..<bytes.count)
         senders.append(target.sender)
         if !distinct.contains(where: { $0 === target.sender }) { distinct.append(target.sender) }
@@ -116,6 +127,16 @@ final class LogBatch: BatchFlushing, @unchecked Sendable {
         } else {
             flushes.flush(self, last: true)
         }
+    }
+
+    private func header(_ target: LogEmitter.Target, _ severity: Severity, _ time: CivilTime) -> [UInt8] {
+        if severity != headerSeverity || !time.isSameSecond(as: headerTime) || headerOf != target.header {
+            header = target.header.header(severity: severity, time: time)
+            headerOf = target.header
+            headerSeverity = severity
+            headerTime = time
+        }
+        return header
     }
 
     func flushNow() {
