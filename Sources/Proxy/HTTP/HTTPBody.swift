@@ -50,14 +50,17 @@ struct HTTPBodyReader {
 /// Chunked framing as HAProxy writes it (sizes in upper-case hex), for bodies whose framing was taken off on the
 /// way in.
 enum ChunkFraming {
-    /// Writes `body` as one chunk.
-    static func write(_ body: ByteBuffer, on context: ChannelHandlerContext) {
+    /// Writes `body` as one chunk; returns the bytes written with the framing.
+    @discardableResult
+    static func write(_ body: ByteBuffer, on context: ChannelHandlerContext) -> Int {
         var size = context.channel.allocator.buffer(capacity: 18)
         size.writeString(String(body.readableBytes, radix: 16, uppercase: true))
         size.writeString("\r\n")
+        let framing = size.readableBytes + 2
         context.write(NIOAny(size), promise: nil)
         context.write(NIOAny(body), promise: nil)
         context.write(NIOAny(ByteBuffer(string: "\r\n")), promise: nil)
+        return body.readableBytes + framing
     }
 
     /// The last chunk, with no trailers.

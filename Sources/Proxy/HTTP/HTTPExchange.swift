@@ -68,7 +68,7 @@ final class Exchange {
     var termination = TerminationState(cause: 0x2D, phase: 0x2D)
     var logged = false
 
-    init(head: HTTPRequestHead, reader: HTTPRequestReader) {
+    init(head: HTTPRequestHead, reader: HTTPRequestReader, bytesOut: Int64) {
         self.head = head
         forwardHead = head
         requestLine = Exchange.requestLine(head)
@@ -76,7 +76,7 @@ final class Exchange {
         let now = NIODeadline.now()
         start = reader.firstByte ?? now
         headersAt = now
-        bytesOutStart = reader.bytesOut
+        bytesOutStart = bytesOut
         clientKeepAlive = head.isKeepAlive
     }
 
@@ -101,14 +101,14 @@ final class Exchange {
 
     /// A request that never completed (bad, cut short, or timed out), dated from its first byte, else from
     /// `accepted`.
-    init(badRequestAt reader: HTTPRequestReader, accepted: (date: CivilTime, clock: NIODeadline)?) {
+    init(badRequestAt reader: HTTPRequestReader, accepted: (date: CivilTime, clock: NIODeadline)?, bytesOut: Int64) {
         head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
         forwardHead = head
         requestLine = HAProxyLogRecord.badRequest
         date = reader.firstByteDate ?? accepted?.date ?? CivilTime.now()
         start = reader.firstByte ?? accepted?.clock ?? .now()
         headersAt = nil
-        bytesOutStart = reader.bytesOut
+        bytesOutStart = bytesOut
         clientKeepAlive = false
         requestDone = true
     }

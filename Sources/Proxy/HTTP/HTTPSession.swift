@@ -139,7 +139,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     /// An exchange for a request that never completed: it started with its first byte, or (the connection's first)
     /// at the accept.
     private func badRequest() -> Exchange {
-        Exchange(badRequestAt: reader, accepted: served == 0 ? accepted : nil)
+        Exchange(badRequestAt: reader, accepted: served == 0 ? accepted : nil, bytesOut: bytesOut)
     }
 
     private func releaseLimits() {
@@ -226,7 +226,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     /// A request's head arrived: the stats page, a refusal, or a server.
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
-        let exchange = Exchange(head: head, reader: reader)
+        let exchange = Exchange(head: head, reader: reader, bytesOut: bytesOut)
         self.exchange = exchange
         served += 1
         frontend.sessions.update { $0.requests += 1 }
@@ -293,7 +293,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             // Answered here: the body follows to whichever server is chosen.
             var buffer = client.allocator.buffer(capacity: 25)
             buffer.writeString("HTTP/1.1 100 Continue\r\n\r\n")
-            context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            send(buffer, flush: true)
             exchange.forwardHead.headers.remove(name: "expect")
         }
         connect(exchange, backend)
@@ -530,10 +530,24 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     /// The most a head and the body parts joined to it take in one buffer.
     private static let joinedLimit = 16_384
 
+    /// What the session wrote to the client so far (the log's `%B` for an answer of the proxy's own).
+    private var bytesOut: Int64 = 0
+
+    /// Writes to the client, counted.
+    private func send(_ buffer: ByteBuffer, flush: Bool = false) {
+        guard let context else { return }
+        bytesOut += Int64(buffer.readableBytes)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+    }
+
     private func writeHeldHead() {
         guard let head = heldHead else { return }
         heldHead = nil
-        context?.write(wrapOutboundOut(head), promise: nil)
+        send(head)
     }
 
     /// Part of a response's body (without its chunk framing), passed on (framed again when the client takes
@@ -553,9 +567,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         }
         writeHeldHead()
         if exchange.chunked {
-            ChunkFraming.write(body, on: context)
+            bytesOut += Int64(ChunkFraming.write(body, on: context))
         } else {
-            context.write(wrapOutboundOut(body), promise: nil)
+            send(body)
         }
     }
 
@@ -566,7 +580,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         if exchange.chunked {
             // HAProxy counts one byte more for a chunked body (its end-of-message marker).
             exchange.countedBytes += 1
-            context.write(wrapOutboundOut(ChunkFraming.lastChunk), promise: nil)
+            send(ChunkFraming.lastChunk)
         }
         flushToClient()
         exchange.connection = nil
@@ -701,7 +715,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             let bytes = page.bytes(closing: !exchange.clientKeepAlive)
             var buffer = context.channel.allocator.buffer(capacity: bytes.count)
             buffer.writeBytes(bytes)
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            send(buffer, flush: true)
             exchange.loggedBytes = page.logged
         } else {
             closing = true
@@ -721,7 +735,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         exchange.statsAnswered = true
         var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
         buffer.writeBytes(answer.bytes)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        send(buffer, flush: true)
         if !exchange.clientKeepAlive { closing = true }
         if exchange.requestDone {
             finish(exchange)
@@ -800,7 +814,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         let bytesOut =
             exchange.loggedBytes
             ?? (exchange.responseHead != nil
-                ? exchange.countedBytes : reader.bytesOut - exchange.bytesOutStart)
+                ? exchange.countedBytes : bytesOut - exchange.bytesOutStart)
         let now = NIODeadline.now()
         func ms(_ a: NIODeadline?, _ b: NIODeadline?) -> Int {
             guard let a, let b else { return -1 }

@@ -4,15 +4,13 @@ import NIOHTTP1
 
 /// The client side's reader, first in the client's pipeline: it parses requests where they lie in what was read
 /// (`HTTPHead.request`, `ChunkedBodyDecoder`) and passes them on as request parts, one handler where NIO's codec
-/// took two and a string per header; and it counts bytes read and written (the log's `%B` is the bytes written
-/// for one response) and when the first byte of the next request arrived (the start of `TR` and of `Ta`, the
-/// request's date). A head larger than `headLimit` is refused (414 while its request line is still coming, 431
+/// took two and a string per header; and it counts bytes read and when the first byte of the next request arrived
+/// (the start of `TR` and of `Ta`, the request's date). It is inbound only: what the session writes goes straight
+/// to the socket (the session counts it). A head larger than `headLimit` is refused (414 while its request line is still coming, 431
 /// after); anything malformed ends the reading (`MalformedHTTP`: 400).
-final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
+final class HTTPRequestReader: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     private enum State {
         case head
@@ -22,7 +20,6 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private(set) var bytesIn: Int64 = 0
-    private(set) var bytesOut: Int64 = 0
     /// When the first byte since `expectRequest()` arrived; nil while none has.
     private(set) var firstByte: NIODeadline?
     private(set) var firstByteDate: CivilTime?
@@ -138,11 +135,6 @@ final class HTTPRequestReader: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         context.fireUserInboundEventTriggered(event)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        bytesOut += Int64(unwrapOutboundIn(data).readableBytes)
-        context.write(data, promise: promise)
     }
 }
 
