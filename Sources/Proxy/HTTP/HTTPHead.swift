@@ -332,7 +332,6 @@ extension HTTPHead {
         p += 1
     }
 
-    /// Whether the bytes at `range` are `lower` (lower case), compared without regard to case.
     /// Whether `HTTP/1.` is at `offset` (7 bytes the caller knows are there), compared as one 7-byte word.
     @inline(__always)
     static func isVersionPrefix(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
@@ -342,6 +341,7 @@ extension HTTPHead {
         return word == 0x2E_31_2F_50_54_54_48
     }
 
+    /// Whether the bytes at `range` are `lower` (lower case), compared without regard to case.
     static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lower: StaticString) -> Bool {
         lower.withUTF8Buffer { lower in
             var i = 0
