@@ -841,18 +841,20 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         let bytesIn = reader.bytesIn - countedIn
         countedIn = reader.bytesIn
         let clientAbort = exchange.termination.cause == 0x43
-        // Each of the three tallies in turn (no array of them made per request).
-        func account(_ tally: ProxyRuntime.Tally?) {
+        // Each of the three tallies in turn (no array of them made per request), with its count of open sessions
+        // for the log read under the same lock.
+        func account(_ tally: ProxyRuntime.Tally?) -> Int {
             tally?.update {
                 $0.bytesOut += bytesOut
                 $0.bytesIn += bytesIn
                 if status > 0 { $0.count(status: status) }
                 if clientAbort { $0.clientAborts += 1 }
-            }
+                return $0.open
+            } ?? 0
         }
-        account(frontend.sessions)
-        account(backend?.sessions)
-        account(serverTally)
+        let frontendConnections = account(frontend.sessions)
+        let backendConnections = account(backend?.sessions)
+        let serverConnections = account(serverTally)
         let rules = frontend.section.rules
         let unparsed = exchange.requestLine == HAProxyLogRecord.badRequest
         let serverName =
@@ -863,8 +865,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             server: serverName, requestTime: requestTime, queueTime: queueTime, connectTime: connectTime,
             responseTime: responseTime, totalTime: ms(exchange.start, now), status: status, bytesRead: bytesOut,
             terminationState: exchange.termination, activeConnections: process.open,
-            frontendConnections: frontend.sessions.open, backendConnections: backend?.sessions.open ?? 0,
-            serverConnections: serverTally?.open ?? 0, retries: max(0, exchange.attempts - 1),
+            frontendConnections: frontendConnections, backendConnections: backendConnections,
+            serverConnections: serverConnections, retries: max(0, exchange.attempts - 1),
             redispatched: exchange.redispatched, serverQueue: exchange.serverQueue,
             backendQueue: exchange.backendQueue,
             // A request HAProxy could not parse is logged without its capture blocks (it had none to fill).

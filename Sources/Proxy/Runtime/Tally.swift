@@ -56,7 +56,8 @@ extension ProxyRuntime {
         var total: Int { values.withLockedValue { $0.total } }
         var snapshot: Values { values.withLockedValue { $0 } }
 
-        /// Changes some counters under the lock.
-        func update(_ change: (inout Values) -> Void) { values.withLockedValue { change(&$0) } }
+        /// Changes some counters under the lock (and reads what `change` returns under it too).
+        @discardableResult
+        func update<Result>(_ change: (inout Values) -> Result) -> Result { values.withLockedValue { change(&$0) } }
     }
 }
