@@ -12,26 +12,7 @@ command -v valgrind >/dev/null || { echo "missing: valgrind (apt install valgrin
 . bench/proxy-common.sh
 
 port=$(free_port)
-cat > "$work/p.cfg" <<CFG
-global
-    log 127.0.0.1:$logport local0 info
-    maxconn 5000
-    nbthread 1
-defaults
-    log global
-    mode http
-    option httplog
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-frontend web
-    bind 127.0.0.1:$port backlog 4096
-    default_backend nginx
-backend nginx
-    balance roundrobin
-    server n1 127.0.0.1:$n1
-    server n2 127.0.0.1:$n2
-CFG
+THREADS=1 http_config "$port" > "$work/p.cfg"
 # Valgrind 3.19 cannot read the DWARF 5 that Swift writes: the proxy runs from a copy without debug sections
 # (its symbols stay).
 cp "$proxy" "$work/proxy" && strip --strip-debug "$work/proxy"

@@ -12,29 +12,6 @@ THREADS=${THREADS:-1}
 
 . bench/proxy-common.sh
 
-config() { # config PORT
-    cat <<EOF
-global
-    log 127.0.0.1:$logport local0 info
-    maxconn 5000
-    nbthread $THREADS
-defaults
-    log global
-    mode http
-    option httplog
-    timeout connect 5s
-    timeout client 300s
-    timeout server 300s
-frontend web
-    bind 127.0.0.1:$1 backlog 4096
-    default_backend nginx
-backend nginx
-    balance roundrobin
-    server n1 127.0.0.1:$n1
-    server n2 127.0.0.1:$n2
-EOF
-}
-
 echo "# proxy vs HAProxy $(haproxy -v | head -1 | awk '{print $3}'), HTTP mode, nbthread $THREADS, $(nproc) cores, $(date -u +%F)"
 for kind in keepalive close; do
     declare -A rps=() p99=()
@@ -44,7 +21,7 @@ for kind in keepalive close; do
     for round in $(seq "$ROUNDS"); do
         for name in haproxy proxy; do
             port=$(free_port)
-            config "$port" > "$work/$name.cfg"
+            http_config "$port" > "$work/$name.cfg"
             start $name "$work/$name.cfg"; pid=$started
             wait_port "$port"
             out=$(wrk -t1 -c50 -d${SECONDS_PER_RUN}s --latency "${header[@]}" "http://127.0.0.1:$port/")

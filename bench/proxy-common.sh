@@ -1,6 +1,7 @@
-# Shared by bench/proxy-vs-haproxy.sh, bench/http-vs-haproxy.sh and bench/nio-floor.sh (sourced, not run): the
-# tools check, the release build, a work directory cleaned on exit, free ports, two nginx backends answering "ok", a
-# UDP log receiver that discards, starting HAProxy or the proxy on a configuration, and the TCP-mode configuration.
+# Shared by bench/proxy-vs-haproxy.sh, bench/http-vs-haproxy.sh, bench/http-instructions.sh and bench/nio-floor.sh
+# (sourced, not run): the tools check, the release build, a work directory cleaned on exit, free ports, two nginx
+# backends answering "ok", a UDP log receiver that discards, starting HAProxy or the proxy on a configuration, and
+# the TCP-mode and HTTP-mode configurations.
 for tool in wrk nginx socat haproxy python3; do
     command -v $tool >/dev/null || { echo "missing: $tool (apt install wrk nginx-light socat haproxy)" >&2; exit 1; }
 done
@@ -67,5 +68,30 @@ listen web
     balance roundrobin
     server n1 127.0.0.1:$2
     server n2 127.0.0.1:$3
+CFG
+}
+
+# The HTTP-mode haproxy.cfg of the HTTP benchmarks: httplog over UDP to the discarding receiver, roundrobin over the
+# two nginx backends, `nbthread $THREADS` (default 1).
+http_config() { # http_config PORT
+    cat <<CFG
+global
+    log 127.0.0.1:$logport local0 info
+    maxconn 5000
+    nbthread ${THREADS:-1}
+defaults
+    log global
+    mode http
+    option httplog
+    timeout connect 5s
+    timeout client 300s
+    timeout server 300s
+frontend web
+    bind 127.0.0.1:$1 backlog 4096
+    default_backend nginx
+backend nginx
+    balance roundrobin
+    server n1 127.0.0.1:$n1
+    server n2 127.0.0.1:$n2
 CFG
 }
