@@ -814,7 +814,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         let bytesOut =
             exchange.loggedBytes
             ?? (exchange.responseHead != nil
-                ? exchange.countedBytes : bytesOut - exchange.bytesOutStart)
+                ? exchange.countedBytes : self.bytesOut - exchange.bytesOutStart)
         let now = NIODeadline.now()
         func ms(_ a: NIODeadline?, _ b: NIODeadline?) -> Int {
             guard let a, let b else { return -1 }

@@ -6,8 +6,8 @@ import NIOHTTP1
 /// (`HTTPHead.request`, `ChunkedBodyDecoder`) and passes them on as request parts, one handler where NIO's codec
 /// took two and a string per header; and it counts bytes read and when the first byte of the next request arrived
 /// (the start of `TR` and of `Ta`, the request's date). It is inbound only: what the session writes goes straight
-/// to the socket (the session counts it). A head larger than `headLimit` is refused (414 while its request line is still coming, 431
-/// after); anything malformed ends the reading (`MalformedHTTP`: 400).
+/// to the socket (the session counts it). A head larger than `headLimit` is refused (414 while its request line
+/// is still coming, 431 after); anything malformed ends the reading (`MalformedHTTP`: 400).
 final class HTTPRequestReader: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = HTTPServerRequestPart
