@@ -41,7 +41,6 @@ public struct CivilTime: Hashable, Sendable {
         self.utcOffsetSeconds = utcOffsetSeconds
     }
 
-    /// The time at `epochMicroseconds` in a zone `utcOffsetSeconds` east of UTC.
     /// The same second of the same day in the same zone (the fraction aside).
     @inlinable
     public func isSameSecond(as other: CivilTime) -> Bool {
@@ -49,6 +48,7 @@ public struct CivilTime: Hashable, Sendable {
             && month == other.month && year == other.year && utcOffsetSeconds == other.utcOffsetSeconds
     }
 
+    /// The time at `epochMicroseconds` in a zone `utcOffsetSeconds` east of UTC.
     public init(epochMicroseconds: Int64, utcOffsetSeconds: Int) {
         let local = epochMicroseconds + Int64(utcOffsetSeconds) * 1_000_000
         var seconds = local / 1_000_000

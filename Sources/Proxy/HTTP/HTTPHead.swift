@@ -43,18 +43,12 @@ struct HTTPHead {
         bytes.viewBytes(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ByteBufferView()
     }
 
-    /// Whether field `field` is named `name` (lower case), compared without regard to case.
-    func field(_ field: Field, isNamed name: StaticString) -> Bool {
-        guard field.name.count == name.utf8CodeUnitCount else { return false }
-        return bytes.withUnsafeReadableBytes { HTTPHead.equalsLower($0, field.name, name) }
-    }
-
     /// Whether a comma-separated header (`Connection`, `Transfer-Encoding`) holds `token` (lower case).
     func hasToken(_ token: StaticString, in name: StaticString) -> Bool {
         // One look at the bytes for all the fields (it runs for each response).
         bytes.withUnsafeReadableBytes { raw in
             fields.contains { field in
-                field.name.count == name.utf8CodeUnitCount && HTTPHead.equalsLower(raw, field.name, name)
+                HTTPHead.equalsLower(raw, field.name, name)
                     && HTTPHead.list(UnsafeRawBufferPointer(rebasing: raw[field.value]), holds: token)
             }
         }
@@ -341,9 +335,10 @@ extension HTTPHead {
         return word == 0x2E_31_2F_50_54_54_48
     }
 
-    /// Whether the bytes at `range` are `lower` (lower case), compared without regard to case.
+    /// Whether the bytes at `range` are `lower` (lower case), compared without regard to case (lengths first).
     static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lower: StaticString) -> Bool {
-        lower.withUTF8Buffer { lower in
+        guard range.count == lower.utf8CodeUnitCount else { return false }
+        return lower.withUTF8Buffer { lower in
             var i = 0
             for offset in range {
                 if raw[offset] | 0x20 != lower[i] { return false }

@@ -180,12 +180,8 @@ enum HTTPHeadWriter {
                 space.put(UnsafeRawBufferPointer(rebasing: raw[reason]), at: &i)
                 space.putLineEnd(at: &i)
                 for field in head.fields {
-                    if field.name.count == 10 && HTTPHead.equalsLower(raw, field.name, "connection") { continue }
-                    if dropTransferEncoding && field.name.count == 17
-                        && HTTPHead.equalsLower(raw, field.name, "transfer-encoding")
-                    {
-                        continue
-                    }
+                    if HTTPHead.equalsLower(raw, field.name, "connection") { continue }
+                    if dropTransferEncoding && HTTPHead.equalsLower(raw, field.name, "transfer-encoding") { continue }
                     // The name lower-cased as it is copied.
                     for offset in field.name {
                         space[i] = ASCII.lowercased(raw[offset])
