@@ -70,9 +70,11 @@ public final class SinkServer: Sendable {
                 let bootstrap = DatagramBootstrap(group: loop)
                     .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer ?? 4 << 20))
-                    .channelOption(.datagramVectorReadMessageCount, value: 32)
+                    .channelOption(.datagramVectorReadMessageCount, value: SinkServer.datagramsPerRead)
                     .channelOption(
-                        .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: options.maxMessageSize + 1)
+                        .recvAllocator,
+                        value: FixedSizeRecvByteBufferAllocator(
+                            capacity: SinkServer.datagramReadCapacity(maxMessageSize: options.maxMessageSize))
                     )
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
@@ -138,6 +140,17 @@ public final class SinkServer: Sendable {
     }
 
     private static let v6only = ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only)
+
+    /// Datagrams taken by one vector read (recvmmsg).
+    static let datagramsPerRead = 32
+
+    /// The receive buffer of one vector read. NIO splits it into `datagramsPerRead` equal slots
+    /// (`DatagramVectorReadManager`: capacity / count each), so it holds a full slot per datagram: the maximum
+    /// message and one byte more, by which an over-long datagram is known and cut as rsyslogd cuts it (and
+    /// counted). A buffer of one slot cut every datagram at 8097 / 32 = 253 bytes, silently.
+    static func datagramReadCapacity(maxMessageSize: Int) -> Int {
+        datagramsPerRead * (maxMessageSize + 1)
+    }
 
     /// Binds one listener at `address`, or, with none given, as rsyslogd does: on every IPv4 address and on every
     /// IPv6 one (a second socket, IPv6 only, on the same port; skipped with a message where IPv6 is off).
