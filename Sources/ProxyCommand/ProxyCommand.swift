@@ -97,8 +97,11 @@ struct Serve: ParsableCommand {
             This build reads haproxy.cfg (global, defaults, frontend, backend, listen; HAProxy's quoting, \
             escapes and time units) and checks it like haproxy -c: `proxy -c -f haproxy.cfg` prints each \
             warning and alert with its file and line, then "Configuration file is valid" (exit 0) or the fatal \
-            errors (exit 1). A keyword this build does not carry out is a warning naming it, never silently \
-            ignored. Without -c it runs in the foreground: each frontend/listen bind accepts TCP connections, \
+            errors (exit 1). A keyword HAProxy knows and this build does not carry out is an alert, and the \
+            configuration is refused: TLS, authentication, ACL criteria and rules it cannot evaluate, stick tables, \
+            rewriting and the others listed in docs/not-in-this-build.md. Only tuning whose absence nobody can \
+            observe (tune.*, nbproc, ulimit-n…) is a warning, and -dW makes warnings fatal too. A word HAProxy does \
+            not know either is an alert with the nearest known word. Without -c it runs in the foreground: each frontend/listen bind accepts TCP connections, \
             its backend's balancer (roundrobin, static-rr, leastconn, source, first; backup servers) picks a \
             server, connections are retried (option redispatch moves the last retry), both directions are \
             relayed with back-pressure and half-close, and each session is logged as an option tcplog line to \
@@ -110,12 +113,15 @@ struct Serve: ParsableCommand {
             pidfile (or -p), enters the chroot, gives up root for user/group, and with daemon (or -D) returns while \
             it goes on in the background (-db keeps it in the foreground). SIGUSR1 is HAProxy's \
             soft stop (stop accepting, let open sessions finish; -sf PIDS sends it to the old processes once this \
-            one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. Not in this build yet: HTTP mode (relayed as TCP, with a \
-            warning), the stats page.
+            one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. In mode http it reads and \
+            answers HTTP/1.1 itself (keep-alive, httplog, use_backend and http-request rules on the request line \
+            and headers, the stats page).
             """
     )
 
-    @Option(name: .customShort("f"), help: "A haproxy.cfg file to load (several are read in order, as one).")
+    @Option(
+        name: .customShort("f"),
+        help: "A haproxy.cfg file to load (several are read in order, as one; a directory: its *.cfg files by name).")
     var configFiles: [String] = []
 
     @Flag(name: .customShort("c"), help: "Check the configuration and exit, like haproxy -c.")
@@ -123,6 +129,11 @@ struct Serve: ParsableCommand {
 
     @Flag(name: .customShort("q"), help: "Quiet: print no warnings, only alerts.")
     var quiet = false
+
+    @Flag(
+        name: .customLong("dW", withSingleDash: true),
+        help: "Zero-warning mode (HAProxy's -dW, or 'zero-warning' in global): any warning is fatal.")
+    var zeroWarning = false
 
     @Option(name: .customShort("p"), help: "Write the process id to this file.")
     var pidFile: String?
@@ -165,6 +176,16 @@ struct Serve: ParsableCommand {
         }
         // The daemon copy (see ProcessSetup.detach) does not repeat what its parent printed.
         if !quiet && !ProcessSetup.isDaemonCopy { for warning in loaded.warnings { report(warning.description) } }
+        if (zeroWarning || loaded.global.zeroWarning) && !loaded.warnings.isEmpty {
+            if quiet { for warning in loaded.warnings { report(warning.description) } }
+            report("[ALERT] config : Some warnings were found and 'zero-warning' is set. Aborting.")
+            throw ExitCode(1)
+        }
+        // As HAProxy: a configuration without a listener has no error, but the proxy would serve nothing.
+        guard loaded.hasListener else {
+            report("[ALERT] config : Configuration file has no error but will not start (no listener) => exit(2).")
+            throw ExitCode(2)
+        }
         if checkOnly {
             print("Configuration file is valid")
             return
@@ -190,7 +211,6 @@ struct Serve: ParsableCommand {
         signal(SIGINT, SIG_IGN)
         signal(SIGUSR1, SIG_IGN)
         let runtime = try ProxyRuntime(configuration: configuration)
-        for note in runtime.notes { report("[WARNING] \(note)") }
         // The signals are watched before the proxy listens: one sent as soon as it does (a test, a `-sf` of the
         // next process) is not lost.
         let done = DispatchSemaphore(value: 0)

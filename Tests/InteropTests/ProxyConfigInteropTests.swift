@@ -12,8 +12,6 @@ struct ProxyConfigInteropTests {
             + "  server a 10.0.0.1:80 weight 0\n  server b 10.0.0.2:80 backup\n",
         "global\n  log /dev/log local0 notice\n  log 127.0.0.1:514 len 2048 format rfc5424 local1 info err\n"
             + "listen s\n  bind :48800\n  mode http\n  stats uri /admin-status\n  stats auth admin:admin\n",
-        // A warning, not an alert, in both: the backend cannot bind.
-        "backend b\n  bind :80\n",
     ]
 
     static let refused = [
@@ -46,6 +44,82 @@ struct ProxyConfigInteropTests {
         let r = try check(text)
         #expect(r.theirs == 0, "haproxy refuses it")
         #expect(r.ours == 0 && r.said.contains("Configuration file is valid"), "\(r.said)")
+    }
+
+    /// A backend's `bind` is a warning in both; with no other section there is no listener: HAProxy's -c calls
+    /// it valid (its run refuses to start), the proxy says at once that it would serve nothing (exit 2, HAProxy's
+    /// words for an empty configuration).
+    @Test func aConfigurationWithoutAListenerWouldServeNothing() throws {
+        let r = try check("backend b\n  bind :80\n  server s 10.0.0.1:80\n")
+        #expect(r.theirs == 0)
+        #expect(r.ours == 2, "\(r.said)")
+        #expect(r.said.contains("'bind' ignored because backend 'b' has no frontend capability."), "\(r.said)")
+        #expect(r.said.contains("Configuration file has no error but will not start (no listener) => exit(2)."))
+        let empty = try check("global\n  log 127.0.0.1 local0\n")
+        #expect(empty.theirs == 2 && empty.ours == 2, "\(empty.said)")
+    }
+
+    /// `-f DIR`: the directory's `*.cfg` files in name order, as one configuration (others left out), as HAProxy.
+    @Test func aDirectoryIsItsCfgFilesInNameOrder() throws {
+        let haproxy = try Peers.find("haproxy")
+        let proxy = try Products.path("proxy")
+        let dir = try TemporaryDirectory(prefix: "proxy-c-dir")
+        try FileManager.default.createDirectory(atPath: dir.file("conf.d"), withIntermediateDirectories: true)
+        try "global\n  log 127.0.0.1 local0\n".write(toFile: dir.file("conf.d/10-global.cfg"), atomically: true, encoding: .utf8)
+        try "frontend f\n  mode http\n  bind :8080\n  default_backend b\n"
+            .write(toFile: dir.file("conf.d/20-frontend.cfg"), atomically: true, encoding: .utf8)
+        try "backend b\n  mode http\n  server s 10.0.0.1:80\n"
+            .write(toFile: dir.file("conf.d/30-backend.cfg"), atomically: true, encoding: .utf8)
+        try "this is not a configuration\n".write(toFile: dir.file("conf.d/README"), atomically: true, encoding: .utf8)
+        try "bogus\n".write(toFile: dir.file("conf.d/40.cfg.bak"), atomically: true, encoding: .utf8)
+        for program in [haproxy, proxy] {
+            let r = try Peers.run(program, ["-c", "-f", dir.file("conf.d")])
+            #expect(r.status == 0, "\(program): \(String(decoding: r.stdout + r.stderr, as: UTF8.self))")
+        }
+        // In name order: the backend named by the frontend comes from a later file, and a bad file is named.
+        try "frontend g\n  bind :8081\n  bogus x\n".write(toFile: dir.file("conf.d/25-bad.cfg"), atomically: true, encoding: .utf8)
+        let bad = try Peers.run(proxy, ["-c", "-f", dir.file("conf.d")])
+        #expect(bad.status == 1)
+        #expect(String(decoding: bad.stderr, as: UTF8.self).contains("25-bad.cfg:3] : unknown keyword 'bogus' in 'frontend' section"))
+    }
+
+    /// `-dW`: a warning is fatal, in both.
+    @Test func zeroWarningModeMakesWarningsFatal() throws {
+        let haproxy = try Peers.find("haproxy")
+        let proxy = try Products.path("proxy")
+        let dir = try TemporaryDirectory(prefix: "proxy-dW")
+        try "frontend f\n  mode tcp\n  bind :8080 backlog 100\n  default_backend b\nbackend b\n  bind :81\n  server s 10.0.0.1:80\n"
+            .write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
+        for program in [haproxy, proxy] {
+            let plain = try Peers.run(program, ["-c", "-f", dir.file("haproxy.cfg")])
+            #expect(plain.status == 0)
+            let strict = try Peers.run(program, ["-c", "-dW", "-f", dir.file("haproxy.cfg")])
+            let said = String(decoding: strict.stdout + strict.stderr, as: UTF8.self)
+            #expect(strict.status == 1, "\(program): \(said)")
+            #expect(said.contains("Some warnings were found and 'zero-warning' is set. Aborting."), "\(said)")
+        }
+    }
+
+    /// The configurations the project ships still load: the seed's, the demo's, the scale-out examples, and the
+    /// sink's as `make install` lays it out (its rules from conf/rsyslog.d, not the machine's /etc/rsyslog.d).
+    @Test func theShippedConfigurationsStillLoad() throws {
+        let proxy = try Products.path("proxy")
+        let sink = try Products.path("syslog-sink")
+        let root = Products.packageRoot
+        for file in ["conf/haproxy.cfg", "conf/demo/haproxy.cfg"] {
+            let r = try Peers.run(proxy, ["-c", "-f", "\(root)/\(file)"])
+            #expect(r.status == 0, "\(file): \(String(decoding: r.stderr, as: UTF8.self))")
+        }
+        let dir = try TemporaryDirectory(prefix: "shipped")
+        let installed = try String(contentsOfFile: "\(root)/conf/rsyslog.conf", encoding: .utf8)
+            .replacingOccurrences(of: "$IncludeConfig /etc/rsyslog.d/", with: "$IncludeConfig \(root)/conf/rsyslog.d/")
+        try installed.write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        for file in [dir.file("rsyslog.conf"), "\(root)/conf/demo/rsyslog.conf", "\(root)/conf/scale-out/collector.conf",
+            "\(root)/conf/scale-out/node-forward.conf"]
+        {
+            let r = try Peers.run(sink, ["-N1", "-f", file])
+            #expect(r.status == 0, "\(file): \(String(decoding: r.stderr, as: UTF8.self))")
+        }
     }
 
     @Test(arguments: refused)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import SyslogProtocol
 import TestSupport
 import Testing
@@ -39,7 +40,7 @@ struct ConfigTests {
         #expect(s1.inter == .milliseconds(2000) && s1.rise == 2 && s1.fall == 3 && s1.weight == 10 && !s1.backup)
         #expect(
             c.warnings.map { "\($0.location.line): \($0.message.prefix(40))" } == [
-                "7: nbproc is not supported any more since H",
+                "7: 'nbproc' has no effect in this build (re",
                 "35: 'option httpchk' : hiding headers or bod",
             ])
     }
@@ -145,7 +146,7 @@ struct ConfigTests {
             message: "'server s' : 'inter' expects a positive time, not 'soon'."),
         Bad(
             text: "listen l\n  bind :80\n  server s 10.0.0.1:80 chek", line: 3,
-            message: "'server s' unknown keyword 'chek'."),
+            message: "unknown server option 'chek'; did you mean 'check' maybe ?"),
         Bad(
             text: "listen l\n  bind :80\n  balance fastest", line: 3,
             message: "'balance' : unknown balancing algorithm 'fastest'."),
@@ -174,38 +175,302 @@ struct ConfigTests {
         }
     }
 
-    @Test func keywordsThisBuildDoesNotCarryOutAreWarningsNamingThem() throws {
+    /// One line of each family this build refuses, inside a configuration that is otherwise valid, and the alert
+    /// it must give (file, line and wording).
+    struct Refused: CustomTestStringConvertible, Sendable {
+        var family: String
+        /// Lines put into `frontend f` (or, starting with `global:` / `backend:` / `section:`, there).
+        var line: String
+        var message: String
+        var testDescription: String { "\(family): \(line)" }
+
+        var text: String {
+            var global = "global\n  log 127.0.0.1 local0\n"
+            var frontend = "frontend f\n  mode http\n  bind :80\n  default_backend b\n"
+            var backend = "backend b\n  mode http\n  server s 10.0.0.1:80\n"
+            var extra = ""
+            if line.hasPrefix("global:") {
+                global += "  " + line.dropFirst(7) + "\n"
+            } else if line.hasPrefix("backend:") {
+                backend += "  " + line.dropFirst(8) + "\n"
+            } else if line.hasPrefix("section:") {
+                extra = line.dropFirst(8) + "\n"
+            } else {
+                frontend += "  " + line + "\n"
+            }
+            return global + frontend + backend + extra
+        }
+        /// Where the line lands in `text`.
+        var lineNumber: Int {
+            if line.hasPrefix("global:") { return 3 }
+            if line.hasPrefix("backend:") { return 10 }
+            if line.hasPrefix("section:") { return 10 }
+            return 7
+        }
+    }
+
+    static let refused: [Refused] = [
+        Refused(
+            family: "TLS", line: "bind :443 ssl crt /etc/haproxy/site.pem",
+            message: "the bind option 'ssl' is HAProxy's, not in this build (TLS): refused, because it would serve or "
+                + "send clear text where TLS is asked for. See docs/not-in-this-build.md."),
+        Refused(
+            family: "TLS", line: "global:ssl-default-bind-ciphers ECDHE-RSA-AES128-GCM-SHA256",
+            message: "'ssl-default-bind-ciphers' is HAProxy's, not in this build (TLS): refused, because it would "
+                + "serve or send clear text where TLS is asked for. See docs/not-in-this-build.md."),
+        Refused(
+            family: "TLS", line: "backend:server t 10.0.0.2:443 ssl verify required ca-file /etc/ssl/ca.pem",
+            message: "the server option 'ssl' is HAProxy's, not in this build (TLS): refused, because it would serve "
+                + "or send clear text where TLS is asked for. See docs/not-in-this-build.md."),
+        Refused(
+            family: "authentication", line: "http-request auth realm admins",
+            message: "'http-request auth' is HAProxy's, not in this build (authentication): refused, because it "
+                + "would let in whom the configuration keeps out. See docs/not-in-this-build.md."),
+        Refused(
+            family: "ACL criterion", line: "acl blocked src 192.0.2.0/24",
+            message: "the ACL criterion 'src' is HAProxy's, not in this build (access rules and ACLs): refused, "
+                + "because it would let through what the rule is meant to stop or route. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "ACL criterion in an anonymous ACL", line: "http-request deny if { path_reg ^/admin }",
+            message: "the ACL criterion 'path_reg' is HAProxy's, not in this build (access rules and ACLs): "
+                + "refused, because it would let through what the rule is meant to stop or route. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "ACL flag", line: "acl static path_beg -f /etc/haproxy/static.lst",
+            message: "the ACL flag '-f' is HAProxy's, not in this build (access rules and ACLs): refused, because "
+                + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
+        Refused(
+            family: "rules in backends", line: "backend:http-request deny",
+            message: "'http-request' in backend 'b' is HAProxy's, not in this build (access rules and ACLs): "
+                + "refused, because it would let through what the rule is meant to stop. Move the rule to the "
+                + "frontend or listen section, or see docs/not-in-this-build.md."),
+        Refused(
+            family: "tcp-request", line: "tcp-request connection reject",
+            message: "'tcp-request' is HAProxy's, not in this build (access rules and ACLs): refused, because it "
+                + "would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
+        Refused(
+            family: "rewriting", line: "http-response set-header Strict-Transport-Security max-age=31536000",
+            message: "'http-response' is HAProxy's, not in this build (header, URL and response rewriting): "
+                + "refused, because servers or clients would see other bytes than the configuration asks. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "rewriting", line: "http-request set-header X-Client-IP %[src]",
+            message: "'http-request set-header' : the value '%[src]' is a log-format expression; evaluating them "
+                + "is HAProxy's, not in this build (header, URL and response rewriting): refused, because servers "
+                + "would see other bytes than the configuration asks."),
+        Refused(
+            family: "redirects", line: "redirect scheme https code 301",
+            message: "'redirect' is HAProxy's, not in this build (header, URL and response rewriting): refused, "
+                + "because servers or clients would see other bytes than the configuration asks. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "stick tables", line: "backend:stick-table type ip size 100k expire 30s store http_req_rate(10s)",
+            message: "'stick-table' is HAProxy's, not in this build (stick tables, trackers and rate limits): "
+                + "refused, because rate limits, trackers and persistence would not apply. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "trackers", line: "http-request track-sc0 src",
+            message: "'http-request track-sc0' is HAProxy's, not in this build (stick tables, trackers and rate "
+                + "limits): refused, because rate limits, trackers and persistence would not apply. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "timeouts", line: "timeout client-fin 30s",
+            message: "'timeout client-fin' is HAProxy's, not in this build (limits and timeouts): refused, because "
+                + "a limit or timeout that protects the servers or the proxy would not apply. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "runtime API", line: "global:stats socket /run/haproxy/admin.sock mode 660 level admin",
+            message: "'stats' is HAProxy's, not in this build (the runtime API and process management): refused, "
+                + "because an interface or process behaviour the configuration asks for would be missing. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "persistence", line: "backend:cookie SERVERID insert indirect nocache",
+            message: "'cookie' is HAProxy's, not in this build (routing, persistence and balancing): refused, "
+                + "because traffic would reach other servers than the configuration asks. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "balancing", line: "backend:balance uri",
+            message: "'balance uri' is HAProxy's, not in this build (routing, persistence and balancing): refused, "
+                + "because traffic would reach other servers than the configuration asks."),
+        Refused(
+            family: "health checks", line: "backend:option mysql-check user haproxy",
+            message: "'option mysql-check' is HAProxy's, not in this build (health checks): refused, because "
+                + "servers would be judged by another test than the configuration asks. See "
+                + "docs/not-in-this-build.md."),
+        Refused(
+            family: "logging", line: "log-format \"%ci:%cp [%tr] %ft %b/%s\"",
+            message: "'log-format' is HAProxy's, not in this build (logging): refused, because the log lines "
+                + "would differ from what the configuration asks. See docs/not-in-this-build.md."),
+        Refused(
+            family: "stats admin", line: "stats admin if TRUE",
+            message: "'stats admin' is HAProxy's, not in this build (the runtime API and process management): "
+                + "refused, because an interface or process behaviour the configuration asks for would be "
+                + "missing. See docs/not-in-this-build.md."),
+        Refused(
+            family: "sections that act", line: "section:program api\n  command /usr/bin/api",
+            message: "the section 'program' is HAProxy's, not in this build (the runtime API and process "
+                + "management): refused, because an interface or process behaviour the configuration asks for "
+                + "would be missing. See docs/not-in-this-build.md."),
+        Refused(
+            family: "typo (option)", line: "option htplog",
+            message: "unknown option 'htplog'; did you mean 'httplog' maybe ?"),
+        Refused(
+            family: "typo (option)", line: "option dontlognul",
+            message: "unknown option 'dontlognul'; did you mean 'dontlognull' maybe ?"),
+        Refused(
+            family: "typo (keyword)", line: "defualt_backend b",
+            message: "unknown keyword 'defualt_backend' in 'frontend' section; did you mean 'default_backend' maybe ?"
+        ),
+        Refused(
+            family: "typo (global)", line: "global:maxconnn 100",
+            message: "unknown keyword 'maxconnn' in 'global' section; did you mean 'maxconn' maybe ?"),
+    ]
+
+    @Test("what this build cannot honour is refused, naming file, line and word", arguments: refused)
+    func refusedFamilies(_ r: Refused) {
+        do {
+            let c = try HAProxyConfigParser.parse(text: r.text)
+            Issue.record("started with '\(r.line)' dropped; warnings: \(c.warnings)")
+        } catch {
+            let first = error.alerts.first
+            #expect(first?.location == ConfigLocation(file: "haproxy.cfg", line: r.lineNumber), "\(error)")
+            #expect(first?.message == r.message, "\(error)")
+        }
+    }
+
+    @Test func onlyTuningIsAWarning() throws {
         let c = try HAProxyConfigParser.parse(
             text: """
                 global
                     tune.bufsize 32768
-                    stats socket /run/haproxy.sock mode 660
+                    nbproc 1
+                    ulimit-n 65536
                 userlist admins
                     user bob password x
                 frontend f
-                    bind :80 ssl crt /etc/x.pem
+                    bind :80 backlog 1024 name web
                     option forwardfor
                     option http-use-htx
-                    acl api path_beg /api
-                    acl odd path_reg ^/x
-                    use_backend b if api
-                    http-request redirect location /
                     default_backend b
                 backend b
-                    server s 10.0.0.1:80 check send-proxy slowstart 10s
+                    fullconn 100
+                    server s 10.0.0.1:80 check id 3
                 """)
         #expect(
             c.warnings.map { "\($0.location.line): \($0.message)" } == [
-                "2: 'tune.bufsize' is not supported by this build and is ignored.",
-                "3: 'stats socket' (the runtime API) is not supported by this build and is ignored.",
-                "4: section 'userlist' is not supported by this build and is ignored.",
-                "7: bind options 'ssl crt /etc/x.pem' are not supported by this build and are ignored.",
-                "9: 'option http-use-htx' is not supported by this build and is ignored.",
-                "11: ACL criterion 'path_reg' is not supported by this build: the rule using it never matches.",
-                "13: 'http-request redirect' is not supported by this build and is ignored.",
-                "16: 'server s' : 'send-proxy' is not supported by this build and is ignored.",
-                "16: 'server s' : 'slowstart' is not supported by this build and is ignored.",
+                "2: 'tune.bufsize' has no effect in this build (tuning); it is ignored.",
+                "3: 'nbproc' has no effect in this build (removed in HAProxy 2.5; this proxy uses threads (nbthread)); "
+                    + "it is ignored.",
+                "4: 'ulimit-n' has no effect in this build (the proxy raises its own descriptor limit); it is ignored.",
+                "5: the section 'userlist' has no effect in this build (read, and not used: every keyword that would "
+                    + "use a user list is refused); it is ignored.",
+                "8: the bind option 'backlog' has no effect in this build (listen queue tuning); it is ignored.",
+                "8: the bind option 'name' has no effect in this build (a name for the runtime API, which is "
+                    + "refused); it is ignored.",
+                "10: 'option http-use-htx' has no effect in this build (HTX is the only engine since HAProxy 2.1); "
+                    + "it is ignored.",
+                "13: 'fullconn' has no effect in this build (only matters to server minconn, which is refused); it is "
+                    + "ignored.",
+                "14: the server option 'id' has no effect in this build (a number for the runtime API, which is "
+                    + "refused); it is ignored.",
             ])
         #expect(c.proxy(named: "b")?.servers.first?.check == true)
+    }
+
+    @Test func defaultServerOptionsApplyToTheServersAfterThem() throws {
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                defaults
+                    default-server inter 3s fall 2
+                backend b
+                    server a 10.0.0.1:80 check
+                    default-server rise 5 weight 20
+                    server b 10.0.0.2:80 check fall 4
+                    server c 10.0.0.3:80 no-check
+                listen l
+                    bind :80
+                    server d 10.0.0.4:80
+                """)
+        let b = try #require(c.proxy(named: "b"))
+        #expect(b.servers.map(\.inter) == [.milliseconds(3000), .milliseconds(3000), .milliseconds(3000)])
+        #expect(b.servers.map(\.fall) == [2, 4, 2])
+        #expect(b.servers.map(\.rise) == [2, 5, 5])
+        #expect(b.servers.map(\.weight) == [1, 20, 20])
+        #expect(b.servers.map(\.check) == [true, true, false])
+        #expect(b.servers.map(\.name) == ["a", "b", "c"] && b.servers[2].host == "10.0.0.3")
+        #expect(c.proxy(named: "l")?.servers.first?.inter == .milliseconds(3000), "from defaults")
+    }
+
+    @Test func tcpProxiesWithHTTPRulesAndStatsAreRefused() {
+        for (text, message) in [
+            (
+                "frontend f\n  mode tcp\n  bind :80\n  acl a path_beg /x\n  use_backend b if a\nbackend b\n",
+                "frontend 'f' is in mode tcp: its use_backend, http-request and capture rules apply to HTTP only, and "
+                    + "this build evaluates no layer-4 rule (HAProxy would ignore them with a warning; this build "
+                    + "refuses to run without them). Set 'mode http', or remove them."
+            ),
+            ("listen s\n  mode tcp\n  bind :80\n  stats uri /s\n", "listen 's' : the stats page needs 'mode http' (it would not be served)."),
+        ] {
+            #expect(throws: ConfigProblems.self) { try HAProxyConfigParser.parse(text: text) }
+            do {
+                _ = try HAProxyConfigParser.parse(text: text)
+            } catch {
+                #expect(error.alerts.map(\.message) == [message])
+            }
+        }
+    }
+
+    @Test func ambiguousHostsAreNoticed() {
+        func head(_ uri: String, _ hosts: [String]) -> HTTPRequestHead {
+            var h = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)
+            for host in hosts { h.headers.add(name: "Host", value: host) }
+            return h
+        }
+        #expect(!HTTPSession.hostIsAmbiguous(head("/", ["a.example"])))
+        #expect(!HTTPSession.hostIsAmbiguous(head("/", ["a.example", "A.example"])), "the same host twice")
+        #expect(HTTPSession.hostIsAmbiguous(head("/", ["a.example", "b.example"])))
+        #expect(!HTTPSession.hostIsAmbiguous(head("http://A.example/x?y", ["a.example"])))
+        #expect(HTTPSession.hostIsAmbiguous(head("http://b.example/admin", ["a.example"])))
+        #expect(HTTPSession.hostIsAmbiguous(head("https://b.example", ["a.example"])))
+        #expect(!HTTPSession.hostIsAmbiguous(head("http://b.example/", [])), "no Host to differ from")
+        #expect(!HTTPSession.hostIsAmbiguous(head("/http://b.example/", ["a.example"])), "origin form")
+    }
+}
+
+@Suite("docs/not-in-this-build.md")
+struct NotInThisBuildPageTests {
+    static let page =
+        """
+        # What this build does not do yet
+
+        Before migrating, read what Tollgate refuses. Each program keeps its list in one place in its source, and
+        this page is generated from it (`make docs`; a test fails when the page and the code differ). The sink's
+        list is in [not-in-this-build-sink.md](not-in-this-build-sink.md).
+
+
+        """ + BuildSupport.markdown()
+
+    /// The checked-in page is the one the code renders; `TOLLGATE_WRITE_DOCS=1` (`make docs`) writes it.
+    @Test func thePageIsTheOneTheCodeRenders() throws {
+        let path = Products.packageRoot + "/docs/not-in-this-build.md"
+        if ProcessInfo.processInfo.environment["TOLLGATE_WRITE_DOCS"] == "1" {
+            try NotInThisBuildPageTests.page.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let checkedIn = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(checkedIn == NotInThisBuildPageTests.page, "run `make docs` and commit docs/not-in-this-build.md")
+    }
+
+    @Test func everyRefusedWordIsHAProxysAndEveryCarriedOutOneIsNeverRefused() {
+        for context in BuildSupport.Context.allCases {
+            for word in BuildSupport.implemented[context, default: []] {
+                #expect(BuildSupport.isKnown(context, word), "\(context): \(word)")
+            }
+            for word in HAProxyKeywords.known(context) where !BuildSupport.implemented[context, default: []].contains(word) {
+                if case .unknown = BuildSupport.verdict(context, word) {
+                    Issue.record("\(context): HAProxy's '\(word)' is called unknown")
+                }
+            }
+        }
     }
 }

@@ -220,6 +220,9 @@ struct HTTPModeTests {
         ("GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
         ("HELLO\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
         ("GET / HTTP/1.1\r\nHost: t\r\nNoColonHere\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
+        // Two hosts in one request would walk past the Host ACLs: HAProxy's HTTP/1 parser refuses both forms.
+        ("GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
+        ("GET http://b.example/admin HTTP/1.1\r\nHost: a.example\r\n\r\n", 400, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1", "<BADREQ>"),
         (
             "GET /\(String(repeating: "u", count: 17_000)) HTTP/1.1\r\n\r\n", 414, "PR--", "fe/<NOSRV>", "-1/-1/-1/-1",
             "<BADREQ>"

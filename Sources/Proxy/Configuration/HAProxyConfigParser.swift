@@ -31,10 +31,11 @@ public struct HAProxyConfigParser {
 
     public init() {}
 
-    /// Reads `paths` in order (HAProxy reads several `-f` files as one). Throws the alerts, all of them.
+    /// Reads `paths` in order (HAProxy reads several `-f` files as one; a directory stands for its `*.cfg` files in
+    /// name order). Throws the alerts, all of them.
     public static func parse(files paths: [String]) throws(ConfigProblems) -> ProxyConfiguration {
         var parser = HAProxyConfigParser()
-        for path in paths {
+        for path in paths.flatMap(configurationFiles) {
             guard let text = TextFile.read(path) else {
                 parser.alerts.append(
                     ConfigProblem(
@@ -46,6 +47,23 @@ public struct HAProxyConfigParser {
             parser.parse(text, file: path)
         }
         return try parser.finish()
+    }
+
+    /// A `-f` argument's files: the file itself, or a directory's regular `*.cfg` files sorted by name (HAProxy's
+    /// rule; other files, hidden ones and subdirectories are left out).
+    static func configurationFiles(_ path: String) -> [String] {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, let dir = opendir(path) else { return [path] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasSuffix(".cfg"), !name.hasPrefix(".") else { continue }
+            let full = path.hasSuffix("/") ? path + name : path + "/" + name
+            var fileInfo = stat()
+            if stat(full, &fileInfo) == 0 && fileInfo.st_mode & S_IFMT == S_IFREG { names.append(full) }
+        }
+        return names.sorted()
     }
 
     /// Reads configuration text (tests); `name` stands for its file in messages.
@@ -105,8 +123,10 @@ public struct HAProxyConfigParser {
             configuration.proxies.append(ProxySection(kind: kind, name: name, settings: defaults, location: at))
             section = .proxy(configuration.proxies.count - 1)
             return
-        case "peers", "resolvers", "userlist", "program", "cache", "ring", "log-forward", "mailers", "http-errors":
-            warn(at, "section '\(keyword)' is not supported by this build and is ignored.")
+        case _ where BuildSupport.isKnown(.section, keyword):
+            // A section this build does not read: those that only define what other keywords use (each of which is
+            // refused) are skipped with a warning; one that acts by itself (program, log-forward) is refused.
+            notCarriedOut(.section, keyword, at, section: keyword)
             section = .ignored
             return
         default:
@@ -153,23 +173,11 @@ public struct HAProxyConfigParser {
         case "user", "uid": g.user = required(args, at, keyword)
         case "group", "gid": g.group = required(args, at, keyword)
         case "nbthread": g.nbthread = number(args, at, keyword, range: 1...4096)
-        case "nbproc":
-            warn(
-                at,
-                "nbproc is not supported any more since HAProxy 2.5 and is ignored: the proxy uses threads "
-                    + "(nbthread) on multi-processor machines.")
         case "node": g.node = args.first
         case "description": g.description = args.joined(separator: " ")
-        case "quiet", "master-worker", "spread-checks", "ulimit-n", "hard-stop-after", "localpeer":
-            warn(at, "'\(keyword)' is accepted and has no effect in this build.")
-        case "stats":
-            warn(at, "'stats \(args.first ?? "")' (the runtime API) is not supported by this build and is ignored.")
+        case "zero-warning": g.zeroWarning = true
         default:
-            if keyword.hasPrefix("tune.") || keyword.hasPrefix("ssl-") || keyword.hasSuffix("-base") {
-                warn(at, "'\(keyword)' is not supported by this build and is ignored.")
-            } else {
-                alert(at, "unknown keyword '\(keyword)' in 'global' section")
-            }
+            notCarriedOut(.global, keyword, at, section: "global")
         }
     }
 
@@ -207,6 +215,9 @@ public struct HAProxyConfigParser {
                 return true
             }
             option(name, Array(words.dropFirst()), negated: negated, at, &s)
+        case "default-server":
+            let start = s.defaultServer ?? ServerLine(name: "default-server", host: "", port: nil, location: at)
+            if let server = serverOptions(start, args, from: 0, at) { s.defaultServer = server }
         case "retries":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
         case "maxconn":
@@ -217,10 +228,26 @@ public struct HAProxyConfigParser {
             alert(at, "the '\(keyword)' directive is not supported anymore since HAProxy 2.1. Use 'timeout'.")
         case "balance":
             guard let name = args.first, let algorithm = BalanceAlgorithm(rawValue: name) else {
-                alert(at, "'balance' : unknown balancing algorithm '\(args.first ?? "")'.")
+                let name = args.first ?? ""
+                let base = name.split(separator: "(").first.map(String.init) ?? name
+                if HAProxyConfigParser.otherBalanceAlgorithms.contains(base) {
+                    alert(
+                        at,
+                        "'balance \(name)' is HAProxy's, not in this build (routing, persistence and balancing): "
+                            + "refused, because traffic would reach other servers than the configuration asks.")
+                } else {
+                    alert(at, "'balance' : unknown balancing algorithm '\(name)'.")
+                }
                 return true
             }
-            if args.count > 1 { warn(at, "'balance \(name)' arguments are ignored by this build.") }
+            if args.count > 1 {
+                alert(
+                    at,
+                    "'balance \(name)' arguments ('\(args.dropFirst().joined(separator: " "))') are HAProxy's, not in "
+                        + "this build (routing, persistence and balancing): refused, because traffic would reach "
+                        + "other servers than the configuration asks.")
+                return true
+            }
             s.balance = algorithm
         case "http-check":
             if args.first == "expect" {
@@ -234,7 +261,10 @@ public struct HAProxyConfigParser {
                 s.httpCheckExpect = HTTPCheckExpect(
                     negated: negated, kind: rest[0], pattern: rest.dropFirst().joined(separator: " "))
             } else {
-                warn(at, "'http-check \(args.first ?? "")' is not supported by this build and is ignored.")
+                alert(
+                    at,
+                    "'http-check \(args.first ?? "")' is HAProxy's, not in this build (health checks): refused, "
+                        + "because \(BuildSupport.Family.healthChecks.consequence).")
             }
         default:
             return false
@@ -243,10 +273,12 @@ public struct HAProxyConfigParser {
     }
 
     private mutating func notInDefaults(_ keyword: String, _ at: ConfigLocation) -> Bool {
-        if ["bind", "server", "default_backend", "use_backend", "stats", "acl", "capture"].contains(keyword) {
+        if ["bind", "server", "default_backend", "use_backend", "stats", "acl", "capture", "http-request"].contains(
+            keyword)
+        {
             alert(at, "'\(keyword)' not allowed in 'defaults' section.")
         } else {
-            warn(at, "'\(keyword)' is not supported by this build and is ignored.")
+            notCarriedOut(.proxy, keyword, at, section: "defaults")
         }
         return true
     }
@@ -264,17 +296,18 @@ public struct HAProxyConfigParser {
                 return alert(at, "'bind' expects [addr1]:port1[-end1]{,[addr]:port[-end]}... as arguments.")
             }
             p.binds += bindAddresses(addresses, at)
-            if args.count > 1 {
-                warn(
-                    at,
-                    "bind options '\(args.dropFirst().joined(separator: " "))' are not supported by this build and are ignored."
-                )
+            // No bind option is carried out: each is refused, or warned about when it is only tuning. Those that
+            // take a value skip it.
+            var i = 1
+            while i < args.count {
+                notCarriedOut(.bind, args[i], at, section: p.kind.rawValue)
+                i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }
         case "server":
             guard p.isBackend else {
                 return alert(at, "'server' not allowed because frontend '\(p.name)' has no backend capability.")
             }
-            if let server = serverLine(args, at) {
+            if let server = serverLine(args, at, template: p.settings.defaultServer) {
                 if p.servers.contains(where: { $0.name == server.name }) {
                     alert(at, "'server' : another server named '\(server.name)' was already defined in the proxy.")
                 }
@@ -290,10 +323,8 @@ public struct HAProxyConfigParser {
         case "description":
             break
         case "acl":
-            guard p.isFrontend else { return warn(at, "'acl' in backend '\(p.name)' is not used by this build.") }
-            guard args.count >= 2, let test = aclTest(Array(args.dropFirst()), at) else {
-                return alert(at, "'acl' expects a name, a criterion and values.")
-            }
+            guard args.count >= 2 else { return alert(at, "'acl' expects a name, a criterion and values.") }
+            guard let test = aclTest(Array(args.dropFirst()), at) else { return }
             p.rules.acls[args[0], default: []].append(test)
         case "use_backend":
             guard p.isFrontend else {
@@ -304,7 +335,11 @@ public struct HAProxyConfigParser {
             p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at))
         case "http-request":
             guard p.isFrontend else {
-                return warn(at, "'http-request' in backend '\(p.name)' is not carried out by this build.")
+                return alert(
+                    at,
+                    "'http-request' in backend '\(p.name)' is HAProxy's, not in this build (access rules and ACLs): "
+                        + "refused, because it would let through what the rule is meant to stop. Move the rule to "
+                        + "the frontend or listen section, or see docs/not-in-this-build.md.")
             }
             httpRequestRule(args, at, &p.rules)
         case "capture":
@@ -320,13 +355,15 @@ public struct HAProxyConfigParser {
             } else {
                 p.rules.responseCaptures.append(capture)
             }
-        case "http-response", "tcp-request", "tcp-response",
-            "errorfile", "redirect", "fullconn", "hash-type", "cookie", "monitor-uri":
-            warn(at, "'\(keyword)' is not supported by this build and is ignored.")
         default:
-            alert(at, "unknown keyword '\(keyword)' in '\(p.kind.rawValue)' section")
+            notCarriedOut(.proxy, keyword, at, section: p.kind.rawValue)
         }
     }
+
+    /// HAProxy 2.6's balancing algorithms that this build does not have.
+    static let otherBalanceAlgorithms: Set<String> = [
+        "uri", "url_param", "hdr", "random", "rdp-cookie", "hash",
+    ]
 
     private static let supportedOptions: Set<String> = [
         "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -338,8 +375,7 @@ public struct HAProxyConfigParser {
         _ name: String, _ args: [String], negated: Bool, _ at: ConfigLocation, _ s: inout ProxySettings
     ) {
         guard HAProxyConfigParser.supportedOptions.contains(name) else {
-            warn(at, "'option \(name)' is not supported by this build and is ignored.")
-            return
+            return notCarriedOut(.option, name, at, section: "")
         }
         s.options[name] = !negated
         switch name {
@@ -394,13 +430,8 @@ public struct HAProxyConfigParser {
         case "tunnel": t.tunnel = value
         case "http-request": t.httpRequest = value
         case "http-keep-alive": t.httpKeepAlive = value
-        case "client-fin", "server-fin", "tarpit":
-            warn(at, "'timeout \(args[0])' is not supported by this build and is ignored.")
         default:
-            alert(
-                at,
-                "'timeout' supports 'client', 'server', 'connect', 'check', 'queue', 'http-keep-alive', 'http-request', 'tunnel', 'tarpit', 'client-fin' and 'server-fin' (got '\(args[0])')"
-            )
+            notCarriedOut(.timeout, args[0], at, section: "")
         }
     }
 
@@ -432,27 +463,38 @@ public struct HAProxyConfigParser {
         case "hide-version":
             s.hideVersion = true
             s.enabled = true
-        case "admin", "show-node", "show-desc", "show-legends", "scope", "http-request":
-            warn(at, "'stats \(what)' is not supported by this build and is ignored.")
         default:
-            alert(at, "'stats' : unknown stats parameter '\(what)'.")
+            notCarriedOut(.stats, what, at, section: "")
         }
     }
 
     // MARK: HTTP rules
 
-    /// `CRITERION[(HEADER)] [-i] VALUE…`.
+    /// `CRITERION[(HEADER)] [-i] VALUE…`; nil after an alert.
     private mutating func aclTest(_ words: [String], _ at: ConfigLocation) -> ACLTest? {
-        guard let first = words.first else { return nil }
+        guard let first = words.first else {
+            alert(at, "an ACL needs a criterion and values.")
+            return nil
+        }
         var criterion = first
         var header: String?
         if let open = first.firstIndex(of: "("), first.hasSuffix(")") {
             criterion = String(first[..<open])
             header = String(first[first.index(after: open)..<first.index(before: first.endIndex)]).lowercased()
         }
-        guard ACLTest.criteria.contains(criterion), criterion.hasPrefix("hdr") == (header != nil) else {
-            warn(at, "ACL criterion '\(first)' is not supported by this build: the rule using it never matches.")
-            return ACLTest(criterion: "never", header: nil, caseInsensitive: false, values: [])
+        guard ACLTest.criteria.contains(criterion) else {
+            // An ACL this build cannot evaluate is refused, never taken as "never matches" (a blocklist that never
+            // fires lets everyone in).
+            notCarriedOut(.aclCriterion, criterion, at, section: "")
+            return nil
+        }
+        guard criterion.hasPrefix("hdr") == (header != nil) else {
+            alert(
+                at,
+                header == nil
+                    ? "ACL criterion '\(first)' needs a header name: \(criterion)(name)."
+                    : "ACL criterion '\(criterion)' takes no argument in this build, not '\(first)'.")
+            return nil
         }
         var rest = Array(words.dropFirst())
         var insensitive = false
@@ -463,11 +505,15 @@ public struct HAProxyConfigParser {
                 rest.removeFirst()
                 break
             } else {
-                warn(at, "ACL flag '\(flag)' is not supported by this build and is ignored.")
+                notCarriedOut(.aclFlag, flag, at, section: "")
+                return nil
             }
             rest.removeFirst()
         }
-        guard !rest.isEmpty else { return nil }
+        guard !rest.isEmpty else {
+            alert(at, "ACL criterion '\(first)' needs at least one value to match.")
+            return nil
+        }
         return ACLTest(
             criterion: criterion, header: header, caseInsensitive: insensitive,
             values: insensitive ? rest.map { $0.lowercased() } : rest)
@@ -502,11 +548,11 @@ public struct HAProxyConfigParser {
                 }
             }
             if word == "{" {
-                guard let close = words[i...].firstIndex(of: "}"), let test = aclTest(Array(words[(i + 1)..<close]), at)
-                else {
+                guard let close = words[i...].firstIndex(of: "}"), close > i + 1 else {
                     alert(at, "an anonymous ACL ('{ … }') needs a criterion and a value, and a closing '}'.")
                     return nil
                 }
+                guard let test = aclTest(Array(words[(i + 1)..<close]), at) else { return nil }
                 alternatives[alternatives.count - 1].append(.init(negated: negated, tests: [test]))
                 i = close + 1
                 continue
@@ -532,8 +578,14 @@ public struct HAProxyConfigParser {
         switch verb {
         case "set-header", "add-header":
             guard args.count >= 3 else { return alert(at, "'http-request \(verb)' expects a name and a value.") }
-            if args[2].contains("%[") || args[2].contains("%") && args[2] != "%" {
-                warn(at, "'http-request \(verb)': log-format values are not evaluated by this build; sent as written.")
+            // A value is a log-format string: `%%` is a literal percent sign, any other `%` starts a variable or a
+            // sample expression, which this build cannot evaluate (it would send the servers other bytes).
+            if HAProxyConfigParser.hasLogFormatVariable(args[2]) {
+                return alert(
+                    at,
+                    "'http-request \(verb)' : the value '\(args[2])' is a log-format expression; evaluating them is "
+                        + "HAProxy's, not in this build (header, URL and response rewriting): refused, because "
+                        + "servers would see other bytes than the configuration asks.")
             }
             action = verb == "set-header" ? .setHeader(args[1], args[2]) : .addHeader(args[1], args[2])
             rest = Array(args.dropFirst(3))
@@ -548,16 +600,31 @@ public struct HAProxyConfigParser {
                 if let n = Int(rest[1]), HTTPErrorPages.denyStatuses.contains(n) {
                     status = n
                 } else {
-                    warn(at, "'http-request deny': status code '\(rest[1])' not handled, using default code 403.")
+                    return alert(
+                        at, "'http-request deny': status code '\(rest[1])' is not one this build can answer with.")
                 }
                 rest.removeFirst(2)
             }
             action = .deny(status: status)
         default:
-            return warn(at, "'http-request \(verb)' is not supported by this build and is ignored.")
+            return notCarriedOut(.httpRequest, verb, at, section: "")
         }
         guard let condition = ruleCondition(rest, at, rules) else { return }
         rules.requestRules.append(HTTPRequestRule(action: action, condition: condition.value))
+    }
+
+    /// Whether a log-format string names a variable or a sample expression (`%ci`, `%[src]`), not only `%%`.
+    static func hasLogFormatVariable(_ text: String) -> Bool {
+        var percent = false
+        for byte in text.utf8 {
+            if percent {
+                if byte != UInt8(ascii: "%") { return true }
+                percent = false
+            } else if byte == UInt8(ascii: "%") {
+                percent = true
+            }
+        }
+        return percent
     }
 
     // MARK: Values
@@ -587,8 +654,11 @@ public struct HAProxyConfigParser {
             rest.removeFirst(2)
         }
         if rest.first == "sample" {
-            warn(at, "'log … sample' is not supported by this build: every line is sent.")
-            rest.removeFirst(min(2, rest.count))
+            alert(
+                at,
+                "'log … sample' is HAProxy's, not in this build (logging): refused, because "
+                    + "\(BuildSupport.Family.logging.consequence) (every line would be sent).")
+            return nil
         }
         guard let facilityName = rest.first else {
             alert(at, "'log' expects <facility> after the address.")
@@ -705,7 +775,8 @@ public struct HAProxyConfigParser {
         return result
     }
 
-    private mutating func serverLine(_ args: [String], _ at: ConfigLocation) -> ServerLine? {
+    /// `server NAME ADDRESS[:PORT] OPTIONS…`, starting from the `default-server` options read before it.
+    private mutating func serverLine(_ args: [String], _ at: ConfigLocation, template: ServerLine?) -> ServerLine? {
         guard args.count >= 2 else {
             alert(at, "'server' expects <name> and <addr>[:<port>] as arguments.")
             return nil
@@ -714,8 +785,20 @@ public struct HAProxyConfigParser {
             alert(at, "'server \(args[0])' : invalid address: '\(args[1])'")
             return nil
         }
-        var server = ServerLine(name: args[0], host: host, port: port, location: at)
-        var i = 2
+        var server = template ?? ServerLine(name: args[0], host: host, port: port, location: at)
+        server.name = args[0]
+        server.host = host
+        server.port = port
+        server.location = at
+        return serverOptions(server, args, from: 2, at)
+    }
+
+    /// The options of a `server` or `default-server` line from `args[start...]`, applied to `server`.
+    private mutating func serverOptions(_ start: ServerLine, _ args: [String], from first: Int, _ at: ConfigLocation)
+        -> ServerLine?
+    {
+        var server = start
+        var i = first
         func value(_ keyword: String) -> String? {
             guard i + 1 < args.count else {
                 alert(at, "'server \(server.name)' : '\(keyword)' expects a value.")
@@ -767,19 +850,9 @@ public struct HAProxyConfigParser {
             case "backup": server.backup = true
             case "disabled": server.disabled = true
             case "enabled": server.disabled = false
-            case "send-proxy", "send-proxy-v2", "ssl", "verify", "sni", "cookie", "slowstart", "observe",
-                "on-error", "resolvers", "init-addr", "agent-check", "agent-port", "agent-inter", "track",
-                "maxqueue", "minconn", "check-ssl", "id":
-                warn(at, "'server \(server.name)' : '\(word)' is not supported by this build and is ignored.")
-                // Those that take a value: skip it.
-                if [
-                    "verify", "sni", "cookie", "slowstart", "observe", "on-error", "resolvers", "init-addr",
-                    "agent-port", "agent-inter", "track", "maxqueue", "minconn", "id",
-                ].contains(word) {
-                    i += 1
-                }
             default:
-                alert(at, "'server \(server.name)' unknown keyword '\(word)'.")
+                notCarriedOut(.server, word, at, section: "")
+                if HAProxyKeywords.takesValue(.server, word) { i += 1 }
             }
             i += 1
         }
@@ -809,6 +882,7 @@ public struct HAProxyConfigParser {
 
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
     private mutating func checkReferences() {
+
         for p in configuration.proxies {
             if let name = p.defaultBackend, !configuration.proxies.contains(where: { $0.name == name && $0.isBackend })
             {
@@ -825,12 +899,41 @@ public struct HAProxyConfigParser {
                     "\(p.kind.rawValue) '\(p.name)' has no 'bind' directive. Please declare it as a backend if this was intended."
                 )
             }
+            // HAProxy ignores HTTP rules in a TCP proxy with a warning; here that would run a frontend without the
+            // rules that route or deny, so it is refused.
+            if p.isFrontend && p.settings.mode != .http
+                && !(p.rules.backendRules.isEmpty && p.rules.requestRules.isEmpty && p.rules.requestCaptures.isEmpty
+                    && p.rules.responseCaptures.isEmpty)
+            {
+                alert(
+                    p.location,
+                    "\(p.kind.rawValue) '\(p.name)' is in mode tcp: its use_backend, http-request and capture rules "
+                        + "apply to HTTP only, and this build evaluates no layer-4 rule (HAProxy would ignore them "
+                        + "with a warning; this build refuses to run without them). Set 'mode http', or remove them.")
+            }
+            if p.stats.enabled && p.settings.mode != .http {
+                alert(
+                    p.location,
+                    "\(p.kind.rawValue) '\(p.name)' : the stats page needs 'mode http' (it would not be served).")
+            }
             if p.settings.option("httplog") && p.settings.mode == .tcp {
                 warn(
                     p.location,
                     "'option httplog' not usable with \(p.kind.rawValue) '\(p.name)' (needs 'mode http'). Falling back to 'option tcplog'."
                 )
             }
+        }
+    }
+
+    /// A keyword this build does not carry out: a warning when its absence changes nothing a user can observe,
+    /// else an alert (see BuildSupport).
+    private mutating func notCarriedOut(
+        _ context: BuildSupport.Context, _ keyword: String, _ at: ConfigLocation, section: String
+    ) {
+        if let message = BuildSupport.alert(context, keyword, in: section) {
+            alert(at, message)
+        } else if let message = BuildSupport.warning(context, keyword) {
+            warn(at, message)
         }
     }
 

@@ -103,6 +103,8 @@ public struct ProxySettings: Hashable, Sendable {
     public var maxconn: Int?
     public var timeouts = Timeouts()
     public var balance: BalanceAlgorithm = .roundrobin
+    /// `default-server OPTIONS…`: the options every `server` line after it starts from.
+    public var defaultServer: ServerLine?
 
     public func option(_ name: String) -> Bool { options[name] ?? false }
 }
@@ -206,6 +208,8 @@ public struct GlobalSettings: Hashable, Sendable {
     public var user: String?
     public var group: String?
     public var nbthread: Int?
+    /// `zero-warning` (or `-dW`): a warning is as fatal as an alert.
+    public var zeroWarning = false
     public var node: String?
     public var description: String?
 }
@@ -214,6 +218,8 @@ public struct GlobalSettings: Hashable, Sendable {
 public struct ProxyConfiguration: Sendable {
     public var global = GlobalSettings()
     public var proxies: [ProxySection] = []
+    /// Whether any frontend or listen section accepts connections (HAProxy will not start without one).
+    public var hasListener: Bool { proxies.contains { $0.isFrontend && !$0.binds.isEmpty } }
     public var warnings: [ConfigProblem] = []
     public var files: [String] = []
 

@@ -223,6 +223,21 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         }
     }
 
+    /// Whether the request names two hosts: several Host headers that differ, or an absolute-form target
+    /// (`http://authority/path`) whose authority differs from the Host header (compared without regard to case).
+    static func hostIsAmbiguous(_ head: HTTPRequestHead) -> Bool {
+        let hosts = head.headers["host"].map { $0.lowercased() }
+        guard let host = hosts.first else { return false }
+        if hosts.contains(where: { $0 != host }) { return true }
+        let uri = head.uri.utf8
+        guard let colon = uri.firstIndex(of: UInt8(ascii: ":")), uri[colon...].starts(with: "://".utf8),
+            uri[..<colon].allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") })
+        else { return false }
+        let start = uri.index(colon, offsetBy: 3)
+        let end = uri[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? uri.endIndex
+        return String(decoding: uri[start..<end], as: UTF8.self).lowercased() != host
+    }
+
     /// A request's head arrived: the stats page, a refusal, or a server.
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
@@ -239,6 +254,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         }
         // HAProxy refuses a `#` in the request target (a fragment is never sent on the wire).
         if head.uri.utf8.contains(UInt8(ascii: "#")) {
+            return refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
+        }
+        // As HAProxy's HTTP/1 parser: two different Host headers, or an absolute-form target whose authority is not
+        // the Host header, are refused (either would walk past the Host ACLs that route and deny).
+        if HTTPSession.hostIsAmbiguous(head) {
             return refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
         }
         if let stats = frontend.stats, stats.matches(head.uri) {

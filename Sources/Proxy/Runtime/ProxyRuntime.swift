@@ -18,7 +18,6 @@ public final class ProxyRuntime: Sendable {
     private let channels = NIOLockedValueBox<[any Channel]>([])
     /// The process's sessions (`actconn`).
     private let sessions = Tally()
-    public let notes: [String]
     let frontends: [Frontend]
     private let checkers: [HealthChecker]
     /// The global log targets, for the audit trail.
@@ -319,7 +318,6 @@ public final class ProxyRuntime: Sendable {
             numberOfThreads: threads ?? configuration.global.nbthread ?? System.coreCount)
         var backends: [String: Backend] = [:]
         for p in configuration.proxies where p.isBackend { backends[p.name] = Backend(p) }
-        var notes: [String] = []
         var frontends: [Frontend] = []
         var statsPages: [StatsPage] = []
         // The stats pages audit logins through the runtime, built after them.
@@ -335,14 +333,6 @@ public final class ProxyRuntime: Sendable {
                     audit: { [weak auditBox] text in auditBox?.value?(text) })
                 : nil
             if let stats { statsPages.append(stats) }
-            if p.stats.enabled && p.settings.mode != .http {
-                notes.append("\(p.kind.rawValue) '\(p.name)': the stats page needs mode http")
-            }
-            if p.settings.mode != .http && p.rules != HTTPRules() {
-                notes.append(
-                    "\(p.kind.rawValue) '\(p.name)': acl, use_backend, http-request and capture apply in mode http only"
-                )
-            }
             frontends.append(
                 Frontend(
                     section: p, backend: backendName.flatMap { backends[$0] },
@@ -367,7 +357,6 @@ public final class ProxyRuntime: Sendable {
                     group: group))
         }
         self.checkers = checkers
-        self.notes = notes
         self.backends = configuration.proxies.compactMap { backends[$0.name] }
         auditLog = try LogEmitter(targets: configuration.global.logs, global: configuration.global)
         let log = auditLog
