@@ -63,6 +63,8 @@ public struct SinkCounter: Sendable, Equatable {
         case (.input, "parse-fallbacks"): return "Messages without a valid PRI, read with rsyslog's defaults."
         case (.input, "framing-errors"): return "TCP frames with a bad octet count, read as LF-delimited."
         case (.ruleset, "processed"): return "Messages run through the rules."
+        case (.ruleset, "config-errors"):
+            return "What the configuration asks and this build cannot honour (left out at start, see the log)."
         case (.ruleset, "calls-cut"): return "Ruleset calls not made because the chain of calls was too deep."
         case (_, "written"): return "Bytes written to the file(s)."
         case (_, "failed"): return "Failed attempts (open, write, send)."

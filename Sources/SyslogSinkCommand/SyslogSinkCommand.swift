@@ -25,9 +25,11 @@ struct SyslogSinkCommand: ParsableCommand {
             @@host, omfwd) and to systemd-journald (omjournal); SIGHUP closes the files (logrotate), SIGUSR1 \
             prints the counters, --metrics serves them to Prometheus, SIGTERM/SIGINT write what is buffered, print \
             the counters and stop. Its own messages (start, HUP, stop, errors) go, as syslog.* lines tagged \
-            syslog-sink, through its own /dev/log rules (else the system's /dev/log, else standard error). Actions \
-            not carried out yet (templates with regular expressions or json/csv, omjournal with a namespace) are \
-            named on start.
+            syslog-sink, through its own /dev/log rules (else the system's /dev/log, else standard error). What it \
+            cannot honour (a module, input or output not in this build, TLS settings, a parameter it does not \
+            honour or know, a missing included file) is an error naming file and line: -N1 exits 1, as rsyslogd's; \
+            at start each is named (standard error, its own log, the service status, a metric), the object is left \
+            out and the rest runs. See docs/not-in-this-build-sink.md.
             """,
         version: SyslogSink.version
     )
@@ -91,13 +93,25 @@ struct SyslogSinkCommand: ParsableCommand {
             throw ExitCode(1)
         }
         for warning in configuration.warnings { report("syslog-sink: \(warning)") }
+        for error in configuration.errors { report("syslog-sink: \(error)") }
         if checkLevel != nil {
+            // As rsyslogd -N1: any error fails the check (the daemon would start without what it names).
+            guard configuration.errors.isEmpty else {
+                report(
+                    "syslog-sink: \(configuration.errors.count) error(s) in the configuration: what they name would "
+                        + "not be carried out. See docs/not-in-this-build-sink.md.")
+                throw ExitCode(1)
+            }
             report(
                 "syslog-sink: version \(SyslogSink.version), config validation run (level \(checkLevel ?? 1)), "
                     + "master config \(configFile): \(configuration.rules.count) rules, "
                     + "\(configuration.inputs.count) inputs, \(configuration.files.count) files read")
             report("syslog-sink: End of config validation run. Bye.")
             return
+        }
+        if configuration.abortOnUncleanConfig && !configuration.errors.isEmpty {
+            report("syslog-sink: the configuration has errors and abortOnUncleanConfig is set: not starting.")
+            throw ExitCode(1)
         }
         var running = configuration
         running.journalEverything = journalEverything
@@ -148,7 +162,11 @@ struct SyslogSinkCommand: ParsableCommand {
             InternalLog.use(socket: "/dev/log")
         }
         InternalLog.log("\(InternalLog.origin) start")
-        ServiceNotifier.ready(status: "listening on \(bound.value.joined(separator: ", "))")
+        // As rsyslogd: it runs with what it can, and says what it left out, in its own log and its status.
+        for error in configuration.errors { InternalLog.log("syslog-sink: error during config processing: \(error)") }
+        let errors = configuration.errors.isEmpty
+            ? "" : "; \(configuration.errors.count) configuration error(s): parts not carried out, see the log"
+        ServiceNotifier.ready(status: "listening on \(bound.value.joined(separator: ", "))" + errors)
         server.notifyServiceManager()
         signal(SIGHUP, SIG_IGN)
         signal(SIGTERM, SIG_IGN)

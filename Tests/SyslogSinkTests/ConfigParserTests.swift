@@ -74,7 +74,7 @@ struct ConfigParserTests {
                     path: "/var/log/short.log", template: "Short", sync: false, createMode: 0o640, dirCreateMode: 0o755)
         )
         #expect(
-            c.warnings.contains { $0.message.contains("Could not find template 'Undefined'") && $0.location.line == 8 })
+            c.errors.contains { $0.message.contains("Could not find template 'Undefined'") && $0.location.line == 8 })
         #expect(c.inputs == [.udp(address: "127.0.0.1", port: 5514), .udp(address: nil, port: 5515)])
     }
 
@@ -232,7 +232,8 @@ struct ConfigParserTests {
         }
     }
 
-    @Test func unknownThingsAreWarningsAndTheRestLoads() throws {
+    /// As rsyslogd: what cannot be honoured is an error naming its line (-N1 fails), and the rest still loads.
+    @Test func unknownThingsAreErrorsAndTheRestLoads() throws {
         let c = try RsyslogConfigParser.parse(
             text: """
                 $SomethingNew on
@@ -241,7 +242,8 @@ struct ConfigParserTests {
                 local0.* /var/log/haproxy.log
                 """, name: "w.conf")
         #expect(c.rules.count == 1)
-        #expect(c.warnings.map(\.location.line) == [1, 2, 3])
+        #expect(c.errors.map(\.location.line) == [1, 2, 3])
+        #expect(c.warnings.isEmpty)
     }
 
     @Test func rulesetsCallsAndBoundInputs() throws {
@@ -285,7 +287,7 @@ struct ConfigParserTests {
         #expect(c.rulesets["early"]?.count == 1)
         #expect(c.rulesets["legacy"]?.count == 1)
         let warnings = c.warnings.map(\.description)
-        #expect(warnings.contains("r.conf:4: warning: ruleset 'missing' not found - using default ruleset instead"))
+        #expect(c.errors.map(\.description) == ["r.conf:4: error: ruleset 'missing' not found - using default ruleset instead"])
         #expect(warnings.contains { $0.hasPrefix("r.conf:6: warning: ruleset parameter 'queue.type'") })
     }
 

@@ -39,7 +39,7 @@ struct TemplateActionTests {
                 *.* /var/log/numbers.log;Numbers
                 *.* /var/log/fine.log;Fine
                 """, name: "t.conf")
-        #expect(c.warnings.contains { $0.message.contains("regular expressions") && $0.location.line == 1 })
+        #expect(c.errors.contains { $0.message.contains("regular expressions") && $0.location.line == 1 })
         let rules = Ruleset(c, root: nil)
         #expect(rules.notes.count == 1)
         #expect(rules.notes.first?.contains("t.conf:3: template 'Numbers' cannot be used") == true)
@@ -56,7 +56,7 @@ struct TemplateActionTests {
                 *.* /var/log/after.log
                 action(type="omfile" file="/var/log/param.log" fileGroup="0")
                 """, name: "own.conf")
-        #expect(c.warnings.contains { $0.message == "ID for user 'no-such-user-here' could not be found" })
+        #expect(c.errors.contains { $0.message == "ID for user 'no-such-user-here' could not be found" })
         #expect(c.umask == 0o027)
         try #require(c.rules.count == 3)
         var expected = FileOwnership()
@@ -92,8 +92,8 @@ struct TemplateActionTests {
             return
         }
         #expect(String(decoding: inline.render(m), as: UTF8.self) == "<web1>\n")
-        #expect(c.warnings.map(\.location.line) == [2])
-        #expect(c.warnings.first?.message.contains("parameter 'format'") == true)
+        #expect(c.errors.map(\.location.line) == [2])
+        #expect(c.errors.first?.message.contains("parameter 'format'") == true)
         #expect(c.rules.count == 2)
     }
 
@@ -109,7 +109,7 @@ struct TemplateActionTests {
                 *.* action(type="omjournal" template="missing")
                 """, name: "j.conf")
         #expect(
-            c.warnings.map(\.description) == ["j.conf:7: warning: Could not find template 'missing' - action disabled"])
+            c.errors.map(\.description) == ["j.conf:7: error: Could not find template 'missing' - action disabled"])
         let notes = Ruleset(c, root: nil).notes
         #expect(
             notes == [
@@ -225,6 +225,6 @@ struct FilterPropertyTests {
         #expect(a.split(separator: "\n").count == Ruleset.maximumCallDepth / 2)
         let after = try String(contentsOfFile: dir.file("logs/after.log"), encoding: .utf8)
         #expect(after == "Nov 26 08:00:00 h app: round and round\n")
-        #expect(rules.statistics().contains("ruleset: processed=1 calls-cut=1"))
+        #expect(rules.statistics().contains("ruleset: processed=1 config-errors=0 calls-cut=1"))
     }
 }

@@ -12,7 +12,8 @@ extension RsyslogConfigParser {
     /// `$Directive value`: the legacy settings, each affecting the lines after it.
     mutating func directive(_ line: String, _ location: SourceLocation) throws {
         let parts = line.dropFirst().split(maxSplits: 1, whereSeparator: { $0 == " " || $0 == "\t" })
-        let name = String(parts.first ?? "").lowercased()
+        let written = String(parts.first ?? "")
+        let name = written.lowercased()
         let value = parts.count > 1 ? String(parts[1]).trimmingSpaces() : ""
         func onOff() throws -> Bool {
             switch value.lowercased() {
@@ -40,26 +41,26 @@ extension RsyslogConfigParser {
         }
         func requireModule(_ module: String) -> Bool {
             if configuration.loadedModules.contains(module) { return true }
-            warn(
+            notHonoured(
                 location,
-                "invalid or yet-unknown config file command '$\(name)' - have you forgotten to load a module (\(module))?"
-            )
+                "invalid or yet-unknown config file command '$\(written)' - have you forgotten to load a module "
+                    + "(\(module))? The line is not carried out.")
             return false
         }
         switch name {
         case "modload":
             let module = value.lowercased()
-            if module == "imudp" || module == "imtcp" || module == "imuxsock" || module == "omjournal"
-                || module == "imklog"
-            {
+            if ["imudp", "imtcp", "imuxsock", "omjournal"].contains(module) {
                 if configuration.loadedModules.contains(module) {
                     throw ConfigDiagnostic(
                         severity: .error, location: location, message: "module '\(module)' already in this config")
                 }
                 configuration.loadedModules.insert(module)
-                if module == "imklog" { warn(location, "module imklog (kernel log) is accepted and not run") }
             } else {
-                warn(location, "module '\(value)' is not supported and is ignored")
+                notHonoured(
+                    location,
+                    "module '\(value)' is rsyslog's, not in this build: \(SinkSupport.moduleConsequence(module)). "
+                        + "See docs/not-in-this-build-sink.md.")
             }
         case "inputtcpmaxsessions":
             state.tcpMaxSessions = try sessionLimit(value, location)
@@ -89,7 +90,15 @@ extension RsyslogConfigParser {
             }
             switchRuleset(to: RsyslogConfigParser.rulesetName(value))
         case "includeconfig":
-            for path in RsyslogConfigParser.expandInclude(value) { try include(path, from: location) }
+            let paths = RsyslogConfigParser.expandInclude(value)
+            // A pattern that matches nothing is fine (rsyslogd's rule); a plain path that is not there is an error.
+            if paths.isEmpty && !value.contains("*") && !value.contains("?") && !value.contains("[") {
+                notHonoured(
+                    location,
+                    "error accessing config file or directory '\(value)': \(String(cString: strerror(ENOENT))); "
+                        + "what it holds is not read.")
+            }
+            for path in paths { try include(path, from: location) }
         case "template":
             let pieces = value.split(separator: ",", maxSplits: 1)
             guard pieces.count == 2, let quoted = pieces.last.map({ String($0).trimmingSpaces() }),
@@ -143,7 +152,7 @@ extension RsyslogConfigParser {
             "dirgroupnum":
             let user = name.contains("owner")
             guard let id = RsyslogConfigParser.accountID(value, user: user) else {
-                warn(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
+                notHonoured(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
                 break
             }
             switch name {
@@ -154,9 +163,8 @@ extension RsyslogConfigParser {
             }
         case "umask":
             configuration.umask = try mode()
-        case "createdirs", "failonchownfailure", "controlcharacterescapeprefix", "addunixlistensocket":
-            // Read and kept for the runtime of the sink's issue; accepted here.
-            if name == "addunixlistensocket" { addInput(.unixSocket(path: value), location) }
+        case "addunixlistensocket":
+            if requireModule("imuxsock") { addInput(.unixSocket(path: value), location) }
         default:
             if let parameter = RsyslogConfigParser.legacyQueueDirectives[name] {
                 // These apply to the next action only (rsyslog resets them once an action is read).
@@ -165,7 +173,17 @@ extension RsyslogConfigParser {
                 state.queue = queue
                 break
             }
-            warn(location, "unknown directive '$\(name)' ignored")
+            switch SinkSupport.legacyVerdict(name) {
+            case .honoured: break
+            case .noEffect(let reason): warn(location, "$\(written) has no effect in this build (\(reason))")
+            case .notInThisBuild(let why):
+                notHonoured(location, "$\(written) is rsyslog's, not in this build: \(why). See docs/not-in-this-build-sink.md.")
+            case .unknown(let suggestion):
+                notHonoured(
+                    location,
+                    "invalid or yet-unknown config file command '$\(written)' - have you forgotten to load a module?"
+                        + (suggestion.map { " (did you mean '$\($0)'?)" } ?? ""))
+            }
         }
     }
 
@@ -320,7 +338,17 @@ extension RsyslogConfigParser {
     }
 
     mutating func object(_ name: String, _ statement: String, _ location: SourceLocation) throws {
-        let p = try RsyslogConfigParser.parameters(statement, location)
+        var p = try RsyslogConfigParser.parameters(statement, location)
+        // An object with a parameter this build cannot honour is left out (an input does not listen wider than
+        // asked), except global(), whose other settings still apply.
+        let type = name == "module" ? p["load"]?.lowercased() : p["type"]?.lowercased()
+        if ["module", "input", "global", "template"].contains(name),
+            name == "global" || type.map({ SinkSupport.modules.contains($0) }) == true || name == "template",
+            !parametersHonoured(name, type: name == "global" || name == "template" ? nil : type, &p, location),
+            name != "global"
+        {
+            return
+        }
         func port(_ text: String?) throws -> Int {
             // 0 lets the system choose (tests read the bound port back).
             guard let text, let n = Int(text), (0...65535).contains(n) else {
@@ -345,8 +373,11 @@ extension RsyslogConfigParser {
             if module == "imtcp", let limit = p["maxsessions"] {
                 state.tcpMaxSessions = try sessionLimit(limit, location)
             }
-            if !["imudp", "imtcp", "imuxsock", "omjournal", "builtin:omfile"].contains(module) {
-                warn(location, "module '\(module)' is not supported and is ignored")
+            if !SinkSupport.modules.contains(module) {
+                notHonoured(
+                    location,
+                    "module '\(module)' is rsyslog's, not in this build: \(SinkSupport.moduleConsequence(module)). "
+                        + "See docs/not-in-this-build-sink.md.")
             }
         case "input":
             switch p["type"]?.lowercased() {
@@ -368,11 +399,19 @@ extension RsyslogConfigParser {
             case "imuxsock":
                 addInput(.unixSocket(path: p["socket"] ?? "/dev/log", ruleset: p["ruleset"]), location)
             default:
-                warn(location, "input type '\(p["type"] ?? "")' is not supported and is ignored")
+                let type = p["type"] ?? ""
+                notHonoured(
+                    location,
+                    "input type '\(type)' is rsyslog's, not in this build: \(SinkSupport.moduleConsequence(type)). "
+                        + "See docs/not-in-this-build-sink.md.")
             }
         case "global":
             if let dir = p["workdirectory"] { configuration.workDirectory = dir }
             if let size = p["maxmessagesize"] { try setMaxMessageSize(size, "maxMessageSize", location) }
+            if let abort = p["abortonuncleanconfig"] {
+                configuration.abortOnUncleanConfig = ["on", "yes", "1"].contains(abort.lowercased())
+            }
+            if let fqdn = p["preservefqdn"] { configuration.preserveFQDN = ["on", "yes", "1"].contains(fqdn.lowercased()) }
         case "template":
             guard let templateName = p["name"] else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "template() needs name=")
@@ -380,11 +419,46 @@ extension RsyslogConfigParser {
             if p["type"]?.lowercased() == "string", let string = p["string"] {
                 define(templateName, string, escapes: .none, location)
             } else {
-                warn(location, "template '\(templateName)' of type '\(p["type"] ?? "")' is not supported yet")
+                notHonoured(
+                    location,
+                    "template '\(templateName)' of type '\(p["type"] ?? "")' is not in this build: actions using it "
+                        + "are disabled.")
             }
         default:
-            warn(location, "\(name)() is not supported yet and is ignored")
+            notHonoured(location, "\(name)() is rsyslog's, not in this build: it is not carried out.")
         }
+    }
+
+    /// Checks `p`'s parameters against SinkSupport: honoured ones stay, tuning is a warning (and dropped), the others
+    /// are errors (dropped). False when any was an error.
+    mutating func parametersHonoured(
+        _ object: String, type: String?, _ p: inout [String: String], _ location: SourceLocation
+    ) -> Bool {
+        var clean = true
+        for key in p.keys.sorted() {
+            if object == "action" && (key.hasPrefix("queue.") || key.hasPrefix("action.") || key == "writetimeout") {
+                continue  // the queue settings, read (or warned about) by queueSettings
+            }
+            switch SinkSupport.verdict(object: object, type: type, parameter: key) {
+            case .honoured: continue
+            case .noEffect(let reason):
+                warn(location, "\(object)(): parameter '\(key)' has no effect in this build (\(reason))")
+            case .notInThisBuild(let why):
+                notHonoured(
+                    location,
+                    "\(object)(\(type.map { "type \($0)" } ?? "")): parameter '\(key)' is rsyslog's, not in this build: "
+                        + "\(why). See docs/not-in-this-build-sink.md.")
+                clean = false
+            case .unknown(let suggestion):
+                notHonoured(
+                    location,
+                    "\(object)(): parameter '\(key)' not known -- typo in config file?"
+                        + (suggestion.map { " (did you mean '\($0)'?)" } ?? ""))
+                clean = false
+            }
+            p[key] = nil
+        }
+        return clean
     }
 
     /// Removes a `#` comment: at the start of a line or after a blank, outside quotes.
@@ -424,7 +498,7 @@ extension RsyslogConfigParser {
         _ location: SourceLocation
     ) {
         if case .failure(let problem) = compiled {
-            warn(location, "template '\(name)': \(problem): actions using it are disabled")
+            notHonoured(location, "template '\(name)': \(problem): actions using it are disabled")
         }
         configuration.templates[name.lowercased()] = UserTemplate(text: text, compiled: compiled)
     }

@@ -81,7 +81,7 @@ extension RsyslogConfigParser {
         q.workDirectory = configuration.workDirectory
         for key in p.keys.sorted() where key.hasPrefix("queue.") || key.hasPrefix("action.") || key == "writetimeout" {
             if let value = p[key], try !applyQueueSetting(key, value, to: &q, location) {
-                warn(location, "unknown action parameter '\(key)' ignored")
+                notHonoured(location, "action(): parameter '\(key)' not known -- typo in config file?")
             }
         }
         try checkQueue(q, location)

@@ -113,7 +113,7 @@ extension RsyslogConfigParser {
                     i += 1
                 }
             } else if statement.hasPrefix("set ") || statement.hasPrefix("unset ") {
-                warn(here, "statement not supported (yet): \(statement.prefix(60))")
+                notHonoured(here, "statement not in this build, not carried out: \(statement.prefix(60))")
                 continue
             }
             if let a = try action(statement, here) {

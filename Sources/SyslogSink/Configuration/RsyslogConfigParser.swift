@@ -98,7 +98,7 @@ public struct RsyslogConfigParser {
         for binding in inputBindings {
             let input = configuration.inputs[binding.index]
             if let name = input.ruleset, configuration.rulesets[name] == nil {
-                warn(binding.location, "ruleset '\(name)' not found - using default ruleset instead")
+                notHonoured(binding.location, "ruleset '\(name)' not found - using default ruleset instead")
                 configuration.inputs[binding.index] = input.unbound()
             }
         }
@@ -288,7 +288,7 @@ public struct RsyslogConfigParser {
             } else if trimmed.hasPrefix("if ") || trimmed.hasPrefix("if(") {
                 i = try ifStatement(trimmed, from: i, lines: logical, file: file, at: location, outer: nil)
             } else {
-                warn(location, "statement not supported (yet): \(trimmed.prefix(60))")
+                notHonoured(location, "statement not in this build, not carried out: \(trimmed.prefix(60))")
             }
         }
         if let (_, at) = pendingSelector {
@@ -369,6 +369,11 @@ public struct RsyslogConfigParser {
         currentRuleset = name
     }
 
+    /// Something the configuration asks that this build cannot honour: an error, as rsyslogd's (see SinkSupport).
+    mutating func notHonoured(_ location: SourceLocation, _ message: String) {
+        configuration.errors.append(ConfigDiagnostic(severity: .error, location: location, message: message))
+    }
+
     mutating func warn(_ location: SourceLocation, _ message: String) {
         configuration.warnings.append(ConfigDiagnostic(severity: .warning, location: location, message: message))
     }
@@ -409,7 +414,7 @@ public struct RsyslogConfigParser {
         }
         func checkTemplate(_ name: String) -> Bool {
             if SyslogTemplate(name: name) != nil || configuration.templates[name.lowercased()] != nil { return true }
-            warn(location, "Could not find template '\(name)' - action disabled")
+            notHonoured(location, "Could not find template '\(name)' - action disabled")
             return false
         }
         if body.hasPrefix(":omfile:") { body = String(body.dropFirst(8)) }
@@ -425,7 +430,7 @@ public struct RsyslogConfigParser {
         if body.hasPrefix("?") || body.hasPrefix("-?") {
             let dyna = String(body.drop { $0 == "-" || $0 == "?" })
             guard configuration.templates[dyna.lowercased()] != nil else {
-                warn(location, "Could not find template '\(dyna)' - action disabled")
+                notHonoured(location, "Could not find template '\(dyna)' - action disabled")
                 return nil
             }
             let name = template ?? state.defaultTemplate
@@ -472,8 +477,12 @@ public struct RsyslogConfigParser {
             try checkQueue(queue, location)
             return .forward(host: host, port: port, tcp: tcp, octetCounted: octet, template: name, queue: queue)
         }
-        if body.hasPrefix(":omusrmsg:") || body.hasPrefix("|") || body == "*" {
-            warn(location, "action '\(text)' (user messages, pipes) is accepted and not carried out")
+        if body.hasPrefix("|") {
+            notHonoured(location, "action '\(text)' (a named pipe) is rsyslog's, not in this build: not delivered.")
+            return .ignored(text)
+        }
+        if body.hasPrefix(":omusrmsg:") || body == "*" {
+            warn(location, "action '\(text)' (messages to logged-in users) has no effect in this build")
             return .ignored(text)
         }
         if body.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "," || $0 == "_" }) {
@@ -485,11 +494,15 @@ public struct RsyslogConfigParser {
 
     /// `action(type="omfile" file=… | dynaFile=…, type="omfwd" target= port= protocol= TCP_Framing=,
     /// type="omjournal")`.
-    mutating func actionObject(_ p: [String: String], _ location: SourceLocation) throws -> SinkAction? {
+    mutating func actionObject(_ given: [String: String], _ location: SourceLocation) throws -> SinkAction? {
+        var p = given
+        if let type = p["type"]?.lowercased(), ["omfile", "omfwd", "omjournal"].contains(type) {
+            guard parametersHonoured("action", type: type, &p, location) else { return nil }
+        }
         func templateName(_ fallback: String) -> String? {
             let name = p["template"] ?? fallback
             if SyslogTemplate(name: name) != nil || configuration.templates[name.lowercased()] != nil { return name }
-            warn(location, "Could not find template '\(name)' - action disabled")
+            notHonoured(location, "Could not find template '\(name)' - action disabled")
             return nil
         }
         let type = p["type"]?.lowercased()
@@ -507,7 +520,7 @@ public struct RsyslogConfigParser {
             for (key, user) in [("fileowner", true), ("filegroup", false), ("dirowner", true), ("dirgroup", false)] {
                 guard let value = p[key] ?? p[key + "num"] else { continue }
                 guard let id = RsyslogConfigParser.accountID(value, user: user) else {
-                    warn(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
+                    notHonoured(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
                     continue
                 }
                 switch key {
@@ -529,7 +542,7 @@ public struct RsyslogConfigParser {
             }
             if let dyna = p["dynafile"] {
                 guard configuration.templates[dyna.lowercased()] != nil else {
-                    warn(location, "Could not find template '\(dyna)' - action disabled")
+                    notHonoured(location, "Could not find template '\(dyna)' - action disabled")
                     return nil
                 }
                 return .dynamicFile(
@@ -554,18 +567,22 @@ public struct RsyslogConfigParser {
                 octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name, queue: queue)
         case "omjournal":
             if p["namespace"] != nil {
-                warn(location, "omjournal with namespace= is not supported yet: action disabled")
+                notHonoured(location, "omjournal with namespace= is not in this build: action disabled")
                 return nil
             }
             if let template = p["template"] {
                 guard configuration.templates[template.lowercased()] != nil else {
-                    warn(location, "Could not find template '\(template)' - action disabled")
+                    notHonoured(location, "Could not find template '\(template)' - action disabled")
                     return nil
                 }
             }
             return .journal(template: p["template"])
         default:
-            warn(location, "action type '\(p["type"] ?? "")' is not supported and is ignored")
+            let type = p["type"] ?? ""
+            notHonoured(
+                location,
+                "action type '\(type)' is rsyslog's, not in this build: \(SinkSupport.moduleConsequence(type)). "
+                    + "See docs/not-in-this-build-sink.md.")
             return nil
         }
     }

@@ -194,6 +194,12 @@ public struct SinkConfiguration: Sendable {
     /// `$AllowedSender UDP|TCP, …`: per protocol (lower-case), none configured = everyone allowed.
     public var allowedSenders: [String: [SenderPattern]] = [:]
     public var warnings: [ConfigDiagnostic] = []
+    /// What the configuration asks and this build cannot honour (an input not read, an output not delivered, TLS not
+    /// applied, a parameter not known): as rsyslogd, `-N1` fails on them and the sink starts without those objects,
+    /// saying so. See SinkSupport.
+    public var errors: [ConfigDiagnostic] = []
+    /// `global(abortOnUncleanConfig="on")`: with any error, the sink does not start at all.
+    public var abortOnUncleanConfig = false
 
     public init() {}
 }

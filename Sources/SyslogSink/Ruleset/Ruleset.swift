@@ -75,9 +75,12 @@ final class Ruleset {
     private var journal: JournalWriter?
     private(set) var notes: [String] = []
     var processed = 0
+    /// What the configuration asks and this build could not honour (SinkConfiguration.errors), as a gauge.
+    let configurationErrors: Int
 
     /// Builds the rules; `root` maps every absolute output path under a folder (demos and tests).
     init(_ configuration: SinkConfiguration, root: String?) {
+        configurationErrors = configuration.errors.count
         let names = configuration.rulesets.keys.sorted()
         for (i, name) in names.enumerated() { setIndex[name] = i + 1 }
         sets.append(build(configuration.rules, configuration, root: root))
@@ -342,6 +345,7 @@ final class Ruleset {
         }
         let rules = SinkCounter.Group(kind: .ruleset, instance: nil)
         add(rules, "processed", processed)
+        add(rules, "config-errors", configurationErrors, gauge: true)
         if callsCut > 0 { add(rules, "calls-cut", callsCut) }
         for (path, w) in writers.sorted(by: { $0.key < $1.key }) {
             let group = SinkCounter.Group(kind: .file, instance: path)

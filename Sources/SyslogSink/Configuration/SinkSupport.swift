@@ -1,0 +1,269 @@
+import LogCore
+
+/// What this build does with each rsyslog module and parameter, in one place: the parser asks it about every
+/// `module()`, `input()`, `action()`, `global()` and `template()` parameter and every `$Directive` it does not carry
+/// out, and `docs/not-in-this-build-sink.md` is rendered from it.
+///
+/// The rule is fail-closed, in rsyslogd's manner. A construct that would lose, misroute or de-secure messages if it
+/// were skipped is an error naming file and line: `-N1` exits 1 (as rsyslogd's does), and at start the sink says so
+/// (standard error, its own log, the service manager's status and the `config_errors` metric), leaves out the
+/// object it cannot honour (an input with an unknown parameter does not listen wider than asked) and runs the rest,
+/// as rsyslogd starts with what it can. Only what changes nothing a user can observe (tuning) is a warning.
+public enum SinkSupport {
+    /// What a parameter or directive is, for this build.
+    public enum Verdict: Equatable, Sendable {
+        case honoured
+        /// Tuning whose absence changes nothing a user can observe: a warning.
+        case noEffect(String)
+        /// rsyslog's, not in this build: an error.
+        case notInThisBuild(String)
+        /// Not rsyslog's either: an error, as rsyslogd makes it.
+        case unknown(suggestion: String?)
+    }
+
+    /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
+    public static let modules: Set<String> = [
+        "imudp", "imtcp", "imuxsock", "omjournal", "builtin:omfile", "builtin:omfwd", "omfile", "omfwd",
+    ]
+
+    /// What an unsupported module would have done, in the user's terms.
+    static func moduleConsequence(_ module: String) -> String {
+        if module.hasPrefix("im") { return "its messages would not be read" }
+        if module.hasPrefix("mm") { return "the messages would not be parsed or changed as it asks" }
+        if module.hasPrefix("pm") { return "the messages would be parsed otherwise than it asks" }
+        if module == "lmnsd_gtls" || module == "lmnsd_ossl" || module.contains("gtls") || module.contains("ossl") {
+            return "messages would travel in clear text"
+        }
+        return "its messages would not be delivered"
+    }
+
+    // MARK: Objects
+
+    /// The verdict on `parameter` of `object` (`module`, `input`, `action`, `global`, `template`) for module `type`.
+    public static func verdict(object: String, type: String?, parameter: String) -> Verdict {
+        let key = object + ":" + (type ?? "")
+        if honoured[key, default: []].contains(parameter) || parameter == "type" && object != "global"
+            || parameter == "load" && object == "module"
+        {
+            return .honoured
+        }
+        if let reason = noEffect[key]?[parameter] ?? noEffect[object + ":*"]?[parameter] {
+            return .noEffect(reason)
+        }
+        let known = knownParameters(object: object, type: type)
+        if known.contains(parameter) { return .notInThisBuild(consequence(parameter)) }
+        return .unknown(suggestion: nearest(parameter, in: known))
+    }
+
+    static func knownParameters(object: String, type: String?) -> Set<String> {
+        let t = type.map { $0.hasPrefix("builtin:") ? String($0.dropFirst(8)) : $0 } ?? ""
+        switch object {
+        case "module": return RsyslogKeywords.moduleParameters[t] ?? []
+        case "input": return RsyslogKeywords.inputParameters[t] ?? []
+        case "action": return (RsyslogKeywords.actionParameters[t] ?? []).union(RsyslogKeywords.actionCommon)
+        case "global": return RsyslogKeywords.global
+        case "template": return RsyslogKeywords.template
+        default: return []
+        }
+    }
+
+    /// Why skipping a known parameter would matter.
+    static func consequence(_ parameter: String) -> String {
+        let p = parameter.lowercased()
+        if p.contains("streamdriver") || p.contains("tls") || p.contains("permittedpeer") || p.hasPrefix("cry.")
+            || p.hasPrefix("sig.") || p.contains("gnutls")
+        {
+            return "TLS and signatures are not in this build: messages would travel or be kept without them"
+        }
+        if p.hasPrefix("privdrop") { return "dropping privileges is not in this build yet" }
+        return "the messages would be received, routed or written otherwise than the configuration asks"
+    }
+
+    /// The parameters this build carries out, by `object:type`.
+    static let honoured: [String: Set<String>] = [
+        "module:imudp": [],
+        "module:imtcp": ["maxsessions"],
+        "module:imuxsock": ["syssock.use", "syssock.name"],
+        "module:omjournal": [],
+        "module:builtin:omfile": [],
+        "module:builtin:omfwd": [],
+        "input:imudp": ["address", "port", "ruleset", "rcvbufsize"],
+        "input:imtcp": ["address", "port", "maxsessions", "ruleset"],
+        "input:imuxsock": ["socket", "ruleset"],
+        "action:omfile": [
+            "file", "dynafile", "template", "sync", "filecreatemode", "dircreatemode", "fileowner", "filegroup",
+            "dirowner", "dirgroup", "fileownernum", "filegroupnum", "dirownernum", "dirgroupnum", "seal", "sealkey",
+        ],
+        "action:omfwd": ["target", "port", "protocol", "tcp_framing", "template"],
+        "action:omjournal": ["template"],
+        "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig"],
+        "template:": ["name", "type", "string"],
+    ]
+
+    /// Tuning whose absence changes nothing a user can observe, by `object:type` (`object:*` for every type).
+    static let noEffect: [String: [String: String]] = [
+        "action:*": [
+            "name": "an action's name shows only in rsyslog's statistics",
+        ],
+        "module:imudp": [
+            "threads": "receive threads", "batchsize": "receive batching", "timerequery": "time look-up tuning",
+            "schedulingpolicy": "thread scheduling", "schedulingpriority": "thread scheduling",
+        ],
+        "input:imudp": [
+            "name": "an input's name shows only in rsyslog's statistics", "ratelimit.interval": "this build keeps every message",
+            "ratelimit.burst": "this build keeps every message", "ratelimit.name": "this build keeps every message",
+        ],
+        "module:imtcp": [
+            "keepalive": "TCP keep-alive tuning", "keepalive.probes": "TCP keep-alive tuning",
+            "keepalive.time": "TCP keep-alive tuning", "keepalive.interval": "TCP keep-alive tuning",
+            "flowcontrol": "back-pressure tuning", "notifyonconnectionclose": "connection notices",
+            "notifyonconnectionopen": "connection notices", "maxlisteners": "a limit of listener count",
+            "workerthreads": "receive threads", "socketbacklog": "listen queue tuning",
+        ],
+        "input:imtcp": [
+            "name": "an input's name shows only in rsyslog's statistics", "keepalive": "TCP keep-alive tuning",
+            "keepalive.probes": "TCP keep-alive tuning", "keepalive.time": "TCP keep-alive tuning",
+            "keepalive.interval": "TCP keep-alive tuning", "flowcontrol": "back-pressure tuning",
+            "notifyonconnectionclose": "connection notices", "notifyonconnectionopen": "connection notices",
+            "ratelimit.interval": "this build keeps every message", "ratelimit.burst": "this build keeps every message",
+            "socketbacklog": "listen queue tuning",
+        ],
+        "module:imuxsock": [
+            "syssock.ratelimit.interval": "this build keeps every message",
+            "syssock.ratelimit.burst": "this build keeps every message",
+            "syssock.ratelimit.severity": "this build keeps every message",
+            "syssock.flowcontrol": "back-pressure tuning", "syssock.unlink": "socket clean-up",
+        ],
+        "input:imuxsock": [
+            "ratelimit.interval": "this build keeps every message", "ratelimit.burst": "this build keeps every message",
+            "ratelimit.severity": "this build keeps every message", "flowcontrol": "back-pressure tuning",
+            "unlink": "socket clean-up", "createpath": "the socket's folder is created when missing",
+        ],
+        "action:omfile": [
+            "dynafilecachesize": "open-file cache tuning", "flushinterval": "write batching",
+            "asyncwriting": "write batching", "flushontxend": "write batching", "iobuffersize": "write batching",
+            "closetimeout": "open-file cache tuning", "createdirs": "folders are always created",
+            "failonchownfailure": "ownership failures are reported either way",
+        ],
+        "action:omfwd": [
+            "keepalive": "TCP keep-alive tuning", "keepalive.probes": "TCP keep-alive tuning",
+            "keepalive.time": "TCP keep-alive tuning", "keepalive.interval": "TCP keep-alive tuning",
+            "conerrskip": "connection error reporting",
+        ],
+        "global:": [
+            "internalmsg.ratelimit.interval": "this build keeps every message",
+            "internalmsg.ratelimit.burst": "this build keeps every message",
+            "errormessagestostderr.maxnumber": "start-up messages", "debug.gnutls": "debugging",
+            "debug.logfile": "debugging", "debug.ondemand": "debugging", "debug.unloadmodules": "debugging",
+            "reportchildprocessexits": "start-up messages", "shutdown.enable.ctlc": "Ctrl-C handling",
+            "senders.keeptrack": "sender statistics", "senders.timeouttowarn": "sender statistics",
+            "senders.reportnew": "sender statistics", "senders.reportgoneaway": "sender statistics",
+            "privdrop.user.name": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+            "privdrop.user.id": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+            "privdrop.group.name": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+            "privdrop.group.id": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+            "privdrop.group.keepsupplemental": "dropping privileges is not in this build yet",
+        ],
+    ]
+
+    // MARK: Legacy directives
+
+    /// `$Directives` whose absence changes nothing a user can observe (lower case), with why.
+    static let legacyNoEffect: [String: String] = [
+        "privdroptouser": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+        "privdroptouserid": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+        "privdroptogroup": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+        "privdroptogroupid": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
+        "systemlogratelimitinterval": "this build keeps every message",
+        "systemlogratelimitburst": "this build keeps every message",
+        "imuxsockratelimitinterval": "this build keeps every message",
+        "imuxsockratelimitburst": "this build keeps every message",
+        "mainmsgqueuesize": "main queue tuning", "mainmsgqueuetype": "main queue tuning",
+        "mainmsgqueuehighwatermark": "main queue tuning", "mainmsgqueuelowwatermark": "main queue tuning",
+        "mainmsgqueuediscardmark": "main queue tuning", "mainmsgqueuediscardseverity": "main queue tuning",
+        "mainmsgqueueworkerthreads": "main queue tuning", "mainmsgqueuedequeuebatchsize": "main queue tuning",
+        "mainmsgqueuetimeoutenqueue": "main queue tuning", "mainmsgqueuefilename": "main queue tuning",
+        "mainmsgqueuemaxdiskspace": "main queue tuning", "mainmsgqueuesaveonshutdown": "main queue tuning",
+        "mainmsgqueuecheckpointinterval": "main queue tuning", "mainmsgqueuemaxfilesize": "main queue tuning",
+        "mainmsgqueuetimeoutshutdown": "main queue tuning", "mainmsgqueuetimeoutactioncompletion": "main queue tuning",
+        "mainmsgqueueworkertimeoutthreadshutdown": "main queue tuning",
+        "mainmsgqueueworkerthreadminimummessages": "main queue tuning",
+        "createdirs": "folders are always created", "failonchownfailure": "ownership failures are reported either way",
+        "actionfileenablesyncm": "write batching", "optimizeforuniprocessor": "tuning",
+        "inputtcpflowcontrol": "back-pressure tuning", "inputunixlistensocketflowcontrol": "back-pressure tuning",
+        "inputunixlistensocketcreatepath": "the socket's folder is created when missing",
+        "klogpermitnonkernelfacility": "only matters to imklog, which is refused",
+        "imudpschedulingpolicy": "thread scheduling", "imudpschedulingpriority": "thread scheduling",
+        "udpservertimerequery": "time look-up tuning", "dynafilecachesize": "open-file cache tuning",
+        "omfileflushinterval": "write batching", "omfileasyncwriting": "write batching",
+        "omfileflushontxend": "write batching", "omfileiobuffersize": "write batching",
+        "resetconfigvariables": "resets only tuning here", "debugprintcfsyslinehandlerlist": "debugging",
+        "debugprintmodulelist": "debugging", "debugprinttemplatelist": "debugging",
+    ]
+
+    /// The verdict on a `$Directive` this build does not carry out (lower-case name).
+    static func legacyVerdict(_ name: String) -> Verdict {
+        if let reason = legacyNoEffect[name] { return .noEffect(reason) }
+        if RsyslogKeywords.legacyDirectives.contains(name) {
+            if name.contains("streamdriver") || name.contains("netstreamdriver") || name.contains("gtls") {
+                return .notInThisBuild("TLS (stream drivers) is not in this build: messages would travel in clear text")
+            }
+            return .notInThisBuild("the messages would be received, routed or written otherwise than it asks")
+        }
+        return .unknown(suggestion: nearest(name, in: RsyslogKeywords.legacyDirectives))
+    }
+
+    static func nearest(_ word: String, in candidates: Set<String>) -> String? {
+        EditDistance.nearest(word.lowercased(), in: candidates)
+    }
+}
+
+// MARK: The page for users
+
+extension SinkSupport {
+    /// `docs/not-in-this-build-sink.md`: the modules and parameters the sink carries out, and what it only warns
+    /// about (a test keeps the checked-in page equal to this).
+    public static func markdown() -> String {
+        var out = """
+            # The sink: rsyslog 8.2302 constructs not in this build
+
+            `syslog-sink -N1` fails (exit 1), as `rsyslogd -N1` does, on anything below that is not carried out and
+            is not marked *no effect*: a module or input not read, an output not delivered, a TLS or stream-driver
+            setting, a template or statement not run, a parameter this build does not honour or does not know, a
+            missing included file. At start the sink names each one (standard error, its own log, the service
+            manager's status and the `tollgate_sink_ruleset_config_errors` metric), leaves out the object it cannot
+            honour (an input with an unknown parameter does not listen wider than asked) and runs the rest, as
+            rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
+
+            Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
+            (imjournal, imfile, imklog, immark, impstats, imptcp, imrelp, omrelp, omprog, omelasticsearch, omkafka,
+            ompgsql, ommysql, mmjsonparse, the TLS drivers…) is an error.
+
+
+            """
+        for key in honoured.keys.sorted() {
+            let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+            let object = parts[0]
+            let type = parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil
+            out += "## `\(object)(\(type.map { object == "module" ? "load=\"\($0)\"" : "type=\"\($0)\"" } ?? ""))`\n\n"
+            let carried = honoured[key, default: []].sorted()
+            out += "Carried out: " + (carried.isEmpty ? "nothing beyond the module itself" : carried.map { "`\($0)`" }.joined(separator: ", ")) + ".\n\n"
+            var quiet: [String] = []
+            var refused: [String] = []
+            for p in knownParameters(object: object, type: type).sorted() where !carried.contains(p) {
+                switch verdict(object: object, type: type, parameter: p) {
+                case .noEffect(let reason): quiet.append("`\(p)` (\(reason))")
+                case .notInThisBuild: refused.append("`\(p)`")
+                case .honoured, .unknown: break
+                }
+            }
+            if !refused.isEmpty { out += "- **error**: " + refused.joined(separator: ", ") + "\n" }
+            if !quiet.isEmpty { out += "- *no effect* (a warning): " + quiet.joined(separator: ", ") + "\n" }
+            out += "\n"
+        }
+        out += "## Legacy `$Directives` with no effect (a warning)\n\n"
+        for (name, reason) in legacyNoEffect.sorted(by: { $0.key < $1.key }) { out += "- `$\(name)`: \(reason)\n" }
+        out += "\nEvery other `$Directive` rsyslog knows and this build does not read is an error (the TLS ones say so).\n"
+        return out
+    }
+}
