@@ -2,6 +2,7 @@
 #
 #   make demo     install what is missing, build, run the whole stack on its defaults and show the result
 #   make test     install what is missing, build, run every test (unit, loopback and real peers)
+#   make docs     regenerate the pages made from the code (docs/not-in-this-build*.md)
 #   make bench    micro-benchmarks of the parsers and formatters (Benchmarks/), results in bench/README.md
 #   make release  optimised binaries in .build/release
 #   make install  release build, man pages, then install-files (PREFIX=/usr/local, DESTDIR, SYSCONFDIR=/etc)
@@ -9,13 +10,16 @@
 #
 # Debian packages the build and the tests need. Their services are not started on install: the tests start
 # the peers they use (haproxy, rsyslogd, mariadbd, systemd-journald) themselves, on loopback, and stop them.
-APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light
+# rsyslog's module packages let rsyslogd -N1 give its own verdict on the real-world configurations in Tests/Corpus.
+APT_PACKAGES := libsystemd-dev zlib1g-dev pkg-config haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
+  rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
+  rsyslog-kubernetes
 SWIFT ?= swift
 # The demo's client uses bash's /dev/tcp.
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build test demo screenshot bench release install manpages install-files uninstall clean
+.PHONY: help deps build test docs demo screenshot bench release install manpages install-files uninstall clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -32,6 +36,8 @@ deps:
 	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null && \
 	    $(SUDO) chmod +x /usr/sbin/policy-rc.d && blocker=yes; \
 	  fi; \
+	  printf '%s\n' 'rsyslog-mysql rsyslog-mysql/dbconfig-install boolean false' \
+	    'rsyslog-pgsql rsyslog-pgsql/dbconfig-install boolean false' | $(SUDO) debconf-set-selections; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing \
 	    >/dev/null; status=$$?; \
@@ -61,6 +67,11 @@ test: deps
 	$(SWIFT) test --skip-build; status=$$?; \
 	$(JOURNALD_STOP); \
 	exit $$status
+
+# The "not in this build" pages are rendered from the lists in the code; the tests that compare them write them.
+docs: deps
+	$(SWIFT) build --build-tests
+	TOLLGATE_WRITE_DOCS=1 $(SWIFT) test --skip-build --filter 'NotInThisBuild'
 
 DEMO_PORT ?= 5514
 
@@ -214,9 +225,27 @@ install-files:
 	install -m 644 conf/haproxy.cfg conf/rsyslog.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -m 644 conf/rsyslog.d/*.conf $(DESTDIR)$(DOCDIR)/examples/rsyslog.d/
 	install -m 644 conf/scale-out/*.conf $(DESTDIR)$(DOCDIR)/examples/scale-out/
-	for f in haproxy.cfg rsyslog.conf; do \
-	  [ -e $(DESTDIR)$(SYSCONFDIR)/tollgate/$$f ] || install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/tollgate/$$f; \
+	@# The live configurations are made safe on install (existing ones are kept): the stats page listens on
+	@# loopback with a password made now, the syslog receiver takes messages from this machine only, and the sink
+	@# reads its own rules folder (not rsyslogd's /etc/rsyslog.d). README's "Installed defaults" says how to open them.
+	install -d $(DESTDIR)$(SYSCONFDIR)/tollgate/rsyslog.d
+	for f in conf/rsyslog.d/*.conf; do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/tollgate/rsyslog.d/$$(basename $$f) ] || \
+	    install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/tollgate/rsyslog.d/; \
 	done
+	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/tollgate/haproxy.cfg ]; then \
+	  password=$$(head -c 18 /dev/urandom | base64 | tr -d '/+='); \
+	  sed -e 's/^\([[:space:]]*bind\) :48800/\1 127.0.0.1:48800/' -e "s/stats auth admin:admin/stats auth admin:$$password/" \
+	    conf/haproxy.cfg > $(DESTDIR)$(SYSCONFDIR)/tollgate/haproxy.cfg; \
+	  chmod 640 $(DESTDIR)$(SYSCONFDIR)/tollgate/haproxy.cfg; \
+	  echo "==> stats page: http://127.0.0.1:48800/admin-status, user admin, password $$password (in $(SYSCONFDIR)/tollgate/haproxy.cfg)"; \
+	fi
+	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/tollgate/rsyslog.conf ]; then \
+	  sed -e 's|^\$$UDPServerRun|$$AllowedSender UDP, 127.0.0.1, [::1]\n&|' \
+	    -e 's|^\$$IncludeConfig /etc/rsyslog.d/|$$IncludeConfig $(SYSCONFDIR)/tollgate/rsyslog.d/|' \
+	    conf/rsyslog.conf > $(DESTDIR)$(SYSCONFDIR)/tollgate/rsyslog.conf; \
+	  chmod 644 $(DESTDIR)$(SYSCONFDIR)/tollgate/rsyslog.conf; \
+	fi
 	[ -e $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tollgate ] || \
 	  install -m 644 conf/logrotate.d/tollgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tollgate
 	for u in tollgate-syslog-sink tollgate-proxy; do \
