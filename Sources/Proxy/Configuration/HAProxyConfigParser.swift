@@ -377,6 +377,15 @@ public struct HAProxyConfigParser {
         guard HAProxyConfigParser.supportedOptions.contains(name) else {
             return notCarriedOut(.option, name, at, section: "")
         }
+        // Only httplog (`clf`) and httpchk read arguments here: others (`forwardfor except 127.0.0.0/8 header X`,
+        // `httplog` with anything but `clf`) would run otherwise than written, so they are refused.
+        let readsArguments = name == "httpchk" || name == "httplog" && args == ["clf"]
+        if !args.isEmpty && !readsArguments {
+            return alert(
+                at,
+                "'option \(name)' arguments ('\(args.joined(separator: " "))') are HAProxy's, not in this build: "
+                    + "refused, because \(BuildSupport.Family.other.consequence).")
+        }
         s.options[name] = !negated
         switch name {
         case "httplog":
@@ -691,6 +700,15 @@ public struct HAProxyConfigParser {
     }
 
     private mutating func logAddress(_ text: String, _ at: ConfigLocation) -> LogTarget.Address? {
+        // Standard output and error, inherited descriptors and rings (containers log this way): not in this build,
+        // and never to be taken for a host named "stdout".
+        if ["stdout", "stderr"].contains(text) || ["fd@", "ring@", "stdout@", "stderr@"].contains(where: text.hasPrefix) {
+            alert(
+                at,
+                "'log \(text)' is HAProxy's, not in this build (logging): refused, because "
+                    + "\(BuildSupport.Family.logging.consequence). Log to a syslog address or a unix socket.")
+            return nil
+        }
         if text.hasPrefix("/") { return .unix(path: text) }
         if text.hasPrefix("unix@") { return .unix(path: String(text.dropFirst(5))) }
         var rest = Substring(text)

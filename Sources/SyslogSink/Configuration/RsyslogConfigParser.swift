@@ -340,9 +340,14 @@ public struct RsyslogConfigParser {
         }
         definedRulesets.insert(name)
         for key in p.keys.sorted() where key != "name" {
-            warn(
-                location,
-                "ruleset parameter '\(key)' is not supported and is ignored (the ruleset runs on its input's thread)")
+            if key.hasPrefix("queue.") {
+                warn(
+                    location,
+                    "ruleset parameter '\(key)' has no effect in this build (the ruleset runs on its input's thread)")
+            } else {
+                // `parser=` and the like: the messages would be parsed otherwise than asked.
+                notHonoured(location, "ruleset parameter '\(key)' is rsyslog's, not in this build: not carried out")
+            }
         }
         switch body {
         case "{":
