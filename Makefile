@@ -180,10 +180,10 @@ demo: build
 	@echo
 	@echo "==> the file is sealed: logquery verify --key demo-run/seal.pub demo-run/root/var/log/haproxy.log"
 	@.build/debug/logquery verify --key demo-run/seal.pub demo-run/root/var/log/haproxy.log
-	@echo "==> a copy with one byte changed on line 3 (sed -i '3s/^N/M/'), verified"
+	@echo "==> a copy with one byte changed on line 3 (scripts/tamper-line.sh 3: its first byte becomes X), verified"
 	@cp demo-run/root/var/log/haproxy.log demo-run/tampered.log
 	@cp demo-run/root/var/log/haproxy.log.seal demo-run/tampered.log.seal
-	@sed -i '3s/^N/M/' demo-run/tampered.log
+	@scripts/tamper-line.sh 3 demo-run/tampered.log
 	@.build/debug/logquery verify --key demo-run/seal.pub demo-run/tampered.log || true
 	@echo "==> the audit trail: logquery events --audit demo-run/root/var/log/haproxy.log"
 	@.build/debug/logquery events --audit demo-run/root/var/log/haproxy.log

@@ -286,7 +286,10 @@ public struct PropertyTemplate: Sendable, Hashable {
             }
             r.fieldNumber = n
         } else if !from.isEmpty || !to.isEmpty {
-            guard let f = Int(from.isEmpty ? "1" : from), f > 0, let t = to.isEmpty ? Int.max : Int(to), t >= f else {
+            // `to` may be `$`: up to the end (rsyslog's `%msg:2:$%`).
+            guard let f = Int(from.isEmpty ? "1" : from), f > 0, let t = to.isEmpty || to == "$" ? Int.max : Int(to),
+                t >= f
+            else {
                 throw ParseError(description: "character range in %\(spec)% must be from:to with 1 ≤ from ≤ to")
             }
             r.from = f

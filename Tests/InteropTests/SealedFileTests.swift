@@ -50,12 +50,39 @@ struct SealedFileTests {
         sink.stop()
         let clean = try verify(file, key: shared)
         #expect(clean.status == 0 && clean.text.contains("OK (300 lines sealed"), "\(clean.text)")
+        // make demo's tamper step on a copy: line 3's first byte changes, whatever it was (the month's initial).
+        let copy = dir.file("tampered.log")
+        try FileManager.default.copyItem(atPath: file, toPath: copy)
+        try FileManager.default.copyItem(atPath: file + ".seal", toPath: copy + ".seal")
+        #expect(try Peers.run(SealedFileTests.tamperScript, ["3", copy]).status == 0)
+        let demo = try verify(copy, key: shared)
+        #expect(demo.status == 1 && demo.text.contains("line 3: modified"), "\(demo.text)")
         // One byte changed on line 123, as `sed -i` would.
         let sed = try Peers.run("/bin/sed", ["-i", "123s/ -- / SD /", file])
         #expect(sed.status == 0)
         let edited = try verify(file, key: shared)
         #expect(edited.status == 1, "\(edited.text)")
         #expect(edited.text.contains("TAMPERED") && edited.text.contains("line 123: modified"), "\(edited.text)")
+    }
+
+    static var tamperScript: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/tamper-line.sh").path
+    }
+
+    /// The demo's tamper step changes a byte on any date: whatever line 3 starts with (each month's initial, the
+    /// script's own X, a multi-byte character), it differs afterwards and the other lines do not.
+    @Test(arguments: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "X", "Y", "é"])
+    func theDemoTamperStepChangesAByteWhateverTheDate(_ start: String) throws {
+        let dir = try TemporaryDirectory(prefix: "tamper")
+        let file = dir.file("haproxy.log")
+        let lines = ["\(start) 1 line one", "\(start) 1 line two", "\(start) 1 line three", "\(start) 1 line four"]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try Peers.run(SealedFileTests.tamperScript, ["3", file]).status == 0)
+        let after = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(after.count == 4)
+        #expect(after[2] != lines[2] && after[2].dropFirst() == lines[2].dropFirst(), "\(after[2])")
+        #expect(after[0] == lines[0] && after[1] == lines[1] && after[3] == lines[3])
     }
 
     /// kill -9 while lines pour in over TCP: the file verifies up to what was sealed and the rest is reported as

@@ -339,6 +339,82 @@ struct SinkVersusRsyslogTests {
         #expect(names.count == 9, "\(names)")
     }
 
+    /// The syntax real files use, beside rsyslogd: selectors continued with `\` (Debian's old stock file),
+    /// `include(file=…)` and `include(text=…)`, `/* */` comments, `if<TAB>(`, `} else if` chains, arrays and
+    /// functions in conditions, a bare `stop` in a ruleset, `%msg:2:$%`, a list template with `{`/`}` in its
+    /// constants, backtick values, the omfile module's default template.
+    @Test func identicalFilesThroughRealWorldSyntax() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-syntax")
+        let out = dir.file("logs")
+        try "if $programname == 'included' then \(out)/included.log\n"
+            .write(toFile: dir.file("included.conf"), atomically: true, encoding: .utf8)
+        func config(port: Int) -> String {
+            """
+            module(load="builtin:omfile" template="RSYSLOG_TraditionalFileFormat")
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            /* a comment
+               over lines */
+            include(file="\(dir.file("included.conf"))" mode="required")
+            include(file="\(dir.file("nothing-*.conf"))")
+            include(text="if $programname == 'fromtext' then \(out)/fromtext.log")
+            template(name="Json" type="list") {
+                constant(value="{\\"tag\\":\\"")  property(name="programname")
+                constant(value="\\",\\"msg\\":\\"")  property(name="msg" position.from="2")
+                constant(value="\\"}\\n")
+            }
+            template(name="Tail" type="string" string="%msg:2:$%|\\n")
+            template(name="Home" type="list") { constant(value=`echo $HOME`) constant(value="\\n") }
+            *.=debug;\\
+            \tauth,authpriv.none;\\
+            \tmail.none\t\t\(out)/debug.log
+            if\t($programname == ["web", "api"]) then {
+                action(type="omfile" file="\(out)/web.log" template="Json")
+            } else if $programname startswith "php" then {
+                action(type="omfile" file="\(out)/php.log" template="Tail")
+            } else if re_match($msg, "code=[0-9]+") == 1 and cnum(re_extract($msg, "code=([0-9]+)", 0, 1, "0")) >= 500 then {
+                action(type="omfile" file="\(out)/5xx.log")
+            } else {
+                action(type="omfile" file="\(out)/rest.log")
+            }
+            if tolower($programname) == "mixed" and field($msg, 32, 4) == "c" then \(out)/fields.log
+            if replace($msg, "secret", "xxx") contains "xxx" or strlen($msg) > 60 then \(out)/replaced.log
+            if substring($hostname, 0, 3) & "-" == "web-" then \(out)/byhost.log
+            if $programname == 'home' then \(out)/home.log;Home
+            ruleset(name="tail") {
+                action(type="omfile" file="\(out)/ruleset.log")
+                stop
+            }
+            if $programname == 'torule' then call tail
+            *.* \(out)/all.log
+
+            """
+        }
+        let corpus = [
+            "<15>Nov 26 08:51:08 h1 app: a debug line",
+            "<39>Nov 26 08:51:08 h1 app: auth debug, not in debug.log",
+            "<13>Nov 26 08:51:09 web1 web[9]: GET / 200",
+            "<13>Nov 26 08:51:09 web1 api: POST /x",
+            "<13>Nov 26 08:51:09 web1 php-fpm[3]: pool www started",
+            "<13>Nov 26 08:51:10 db1 app: code=503 upstream",
+            "<13>Nov 26 08:51:10 db1 app: code=404 missing",
+            "<13>Nov 26 08:51:10 db1 MIXED: a b c d",
+            "<13>Nov 26 08:51:10 db1 app: the secret is out",
+            "<13>Nov 26 08:51:11 db1 included: through include(file)",
+            "<13>Nov 26 08:51:11 db1 fromtext: through include(text)",
+            "<13>Nov 26 08:51:11 db1 home: backticks",
+            "<13>Nov 26 08:51:11 db1 torule: into the ruleset",
+            "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
+        ].map { Array($0.utf8) }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "BFG!", corpus: corpus)
+        let names = try expectSameFiles(out, dir: dir)
+        #expect(
+            Set(names).isSuperset(of: [
+                "debug.log", "web.log", "php.log", "5xx.log", "rest.log", "fields.log", "replaced.log", "included.log",
+                "fromtext.log", "home.log", "ruleset.log", "all.log",
+            ]), "\(names)")
+    }
+
     @Test func identicalFilesThroughRulesetsAndCall() async throws {
         let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-rulesets")
         let out = dir.file("logs")

@@ -139,11 +139,11 @@ struct ConfigParserTests {
         Bad(text: "& /x", line: 1, message: "'&' continues no rule: nothing precedes it"),
         Bad(text: "local0.*", line: 1, message: "selector without an action"),
         Bad(text: "$ModLoad imudp\nmodule(load=\"imudp\")", line: 2, message: "module 'imudp' already in this config"),
-        Bad(text: "$ModLoad imudp\n$UDPServerRun 99999", line: 2, message: "$udpserverrun: '99999' is not a port"),
+        Bad(text: "$ModLoad imudp\n$UDPServerRun 99999", line: 2, message: "$UDPServerRun: '99999' is not a port"),
         Bad(text: ":msg, matches, \"x\" /x", line: 1, message: "unknown property filter operation 'matches'"),
         Bad(text: "local0.* @host:notaport", line: 1, message: "bad port in @host:notaport"),
         Bad(text: "local0.* {\n /x\n", line: 1, message: "'{' is never closed"),
-        Bad(text: "$FileCreateMode 0999", line: 1, message: "$filecreatemode takes an octal mode, not '0999'"),
+        Bad(text: "$FileCreateMode 0999", line: 1, message: "$FileCreateMode takes an octal mode, not '0999'"),
         Bad(text: "local0.* /x\ncall nowhere\n", line: 2, message: "ruleset 'nowhere' cannot be found"),
         Bad(
             text: "ruleset(name=\"a\") {\n}\nruleset(name=\"a\") {\n}", line: 3,

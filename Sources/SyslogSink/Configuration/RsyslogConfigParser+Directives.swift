@@ -1,3 +1,4 @@
+import LogCore
 import SyslogProtocol
 
 #if canImport(Glibc)
@@ -21,13 +22,13 @@ extension RsyslogConfigParser {
             case "off", "no", "0": return false
             default:
                 throw ConfigDiagnostic(
-                    severity: .error, location: location, message: "$\(name) takes on or off, not '\(value)'")
+                    severity: .error, location: location, message: "$\(written) takes on or off, not '\(value)'")
             }
         }
         func mode() throws -> UInt16 {
             guard let m = UInt16(value, radix: 8), m <= 0o7777 else {
                 throw ConfigDiagnostic(
-                    severity: .error, location: location, message: "$\(name) takes an octal mode, not '\(value)'")
+                    severity: .error, location: location, message: "$\(written) takes an octal mode, not '\(value)'")
             }
             return m
         }
@@ -35,7 +36,7 @@ extension RsyslogConfigParser {
             if value.isEmpty { return 514 }
             guard let p = Int(value), (1...65535).contains(p) else {
                 throw ConfigDiagnostic(
-                    severity: .error, location: location, message: "$\(name): '\(value)' is not a port")
+                    severity: .error, location: location, message: "$\(written): '\(value)' is not a port")
             }
             return p
         }
@@ -49,8 +50,9 @@ extension RsyslogConfigParser {
         }
         switch name {
         case "modload":
-            let module = value.lowercased()
-            if ["imudp", "imtcp", "imuxsock", "omjournal"].contains(module) {
+            let module = RsyslogConfigParser.moduleName(value)
+            if SinkSupport.modules.contains(module) {
+                if module == "imuxsock" { state.imuxsockLocation = location }
                 if configuration.loadedModules.contains(module) {
                     throw ConfigDiagnostic(
                         severity: .error, location: location, message: "module '\(module)' already in this config")
@@ -110,12 +112,18 @@ extension RsyslogConfigParser {
             var text = quoted.dropFirst()
             if let end = text.lastIndex(of: "\"") { text = text[..<end] }
             define(String(pieces[0]).trimmingSpaces(), String(text), escapes: .legacy, location)
-        case "actionfiledefaulttemplate":
+        case "dropmsgswithmaliciousdnsptrrecords":
+            configuration.dropMaliciousPTR = try onOff()
+        case "actionfiledefaulttemplate", "actionforwarddefaulttemplate":
             guard SyslogTemplate(name: value) != nil || configuration.templates[value.lowercased()] != nil else {
                 throw ConfigDiagnostic(
                     severity: .error, location: location, message: "template '\(value)' is not defined")
             }
-            state.defaultTemplate = value
+            if name == "actionfiledefaulttemplate" {
+                state.defaultTemplate = value
+            } else {
+                state.forwardTemplate = value
+            }
         case "filecreatemode": state.fileCreateMode = try mode()
         case "dircreatemode": state.dirCreateMode = try mode()
         case "actionfileenablesync": state.sync = try onOff()
@@ -189,6 +197,7 @@ extension RsyslogConfigParser {
 
     /// Adds a listener; one bound to a named ruleset is checked once every ruleset is known.
     mutating func addInput(_ input: SinkInput, _ location: SourceLocation) {
+        configuration.inputOrigins[input] = location
         if input.ruleset != nil { inputBindings.append((configuration.inputs.count, location)) }
         configuration.inputs.append(input)
     }
@@ -245,11 +254,22 @@ extension RsyslogConfigParser {
         return paths.sorted()
     }
 
+    /// A module as `$ModLoad` and `module(load=…)` name it: `imuxsock`, `imuxsock.so` and a full path to it are one.
+    static func moduleName(_ text: String) -> String {
+        var name = text.lowercased()
+        if !name.hasPrefix("builtin:"), let slash = name.lastIndex(of: "/") {
+            name = String(name[name.index(after: slash)...])
+        }
+        if name.hasSuffix(".so") { name.removeLast(3) }
+        return name
+    }
+
     // MARK: RainerScript objects
 
     static func objectName(_ line: String) -> String? {
         for name in [
             "module", "input", "global", "template", "action", "ruleset", "main_queue", "parser", "lookup_table",
+            "include",
         ] {
             let rest = line.dropFirst(name.count).drop { $0 == " " }
             if line.lowercased().hasPrefix(name) && rest.hasPrefix("(") { return name }
@@ -301,47 +321,131 @@ extension RsyslogConfigParser {
                     severity: .error, location: location, message: "expected name=\"value\" in '\(s.prefix(40))'")
             }
             let key = s[..<eq].trimmingCharacters().lowercased()
-            s = s[s.index(after: eq)...].drop { $0 == " " }
-            guard let q = s.first, q == "\"" || q == "'" else {
+            s = s[s.index(after: eq)...].drop { $0 == " " || $0 == "\t" }
+            if s.first == "[" {
+                // An array, `["a", "b"]`: kept as its elements joined by ", " (what reads one splits it again).
+                s = s.dropFirst()
+                var elements: [String] = []
+                while true {
+                    s = s.drop { $0 == " " || $0 == "\t" || $0 == "," }
+                    if s.first == "]" {
+                        s = s.dropFirst()
+                        break
+                    }
+                    guard s.first == "\"" || s.first == "'" else {
+                        throw ConfigDiagnostic(
+                            severity: .error, location: location,
+                            message: "the elements of \(key)=[…] must be quoted strings separated by ','")
+                    }
+                    elements.append(try quotedValue(&s, key, location))
+                }
+                params[key] = elements.joined(separator: ", ")
+                continue
+            }
+            if s.first == "`" {
+                params[key] = try backtickValue(&s, key, location)
+                continue
+            }
+            guard s.first == "\"" || s.first == "'" else {
                 throw ConfigDiagnostic(
                     severity: .error, location: location, message: "the value of \(key) must be quoted")
             }
-            s = s.dropFirst()
-            var value = ""
-            var closed = false
-            while let c = s.first {
-                s = s.dropFirst()
-                if c == "\\", let next = s.first {
-                    // RainerScript string escapes (the common C ones); any other character stands for itself.
-                    switch next {
-                    case "n": value.append("\n")
-                    case "t": value.append("\t")
-                    case "r": value.append("\r")
-                    default: value.append(next)
-                    }
-                    s = s.dropFirst()
-                    continue
-                }
-                if c == q {
-                    closed = true
-                    break
-                }
-                value.append(c)
-            }
-            guard closed else {
-                throw ConfigDiagnostic(
-                    severity: .error, location: location, message: "the value of \(key) is not closed")
-            }
-            params[key] = value
+            params[key] = try quotedValue(&s, key, location)
         }
         return params
+    }
+
+    /// A quoted value at the start of `s` (which it consumes), with RainerScript's string escapes.
+    static func quotedValue(_ s: inout Substring, _ key: String, _ location: SourceLocation) throws -> String {
+        guard let q = s.first else { return "" }
+        s = s.dropFirst()
+        var value = ""
+        var closed = false
+        while let c = s.first {
+            s = s.dropFirst()
+            if c == "\\", let next = s.first {
+                // RainerScript string escapes (the common C ones); any other character stands for itself.
+                switch next {
+                case "n": value.append("\n")
+                case "t": value.append("\t")
+                case "r": value.append("\r")
+                default: value.append(next)
+                }
+                s = s.dropFirst()
+                continue
+            }
+            if c == q {
+                closed = true
+                break
+            }
+            value.append(c)
+        }
+        guard closed else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "the value of \(key) is not closed")
+        }
+        return value
+    }
+
+    /// A backtick value, `` `echo …` `` or `` `cat FILE` ``: the only two commands rsyslogd runs there (`echo`
+    /// with `$NAME` taken from the environment).
+    static func backtickValue(_ s: inout Substring, _ key: String, _ location: SourceLocation) throws -> String {
+        s = s.dropFirst()
+        guard let end = s.firstIndex(of: "`") else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "the value of \(key) is not closed")
+        }
+        let command = s[..<end].trimmingCharacters()
+        s = s[s.index(after: end)...]
+        if command.hasPrefix("echo ") || command == "echo" {
+            return expandEnvironment(String(command.dropFirst(4)).trimmingSpaces())
+        }
+        if command.hasPrefix("cat ") {
+            let path = String(command.dropFirst(4)).trimmingSpaces()
+            guard let text = TextFile.read(path) else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location,
+                    message: "\(key)=`\(command)`: cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            return text.hasSuffix("\n") ? String(text.dropLast()) : text
+        }
+        throw ConfigDiagnostic(
+            severity: .error, location: location,
+            message: "\(key)=`\(command)`: only `echo …` and `cat FILE` may be run in backticks (as rsyslogd)")
+    }
+
+    /// `$NAME` and `${NAME}` replaced by the environment's value (empty when unset).
+    static func expandEnvironment(_ text: String) -> String {
+        var out = ""
+        var chars = Substring(text)
+        while let c = chars.first {
+            chars = chars.dropFirst()
+            guard c == "$" else {
+                out.append(c)
+                continue
+            }
+            var name: Substring
+            if chars.first == "{", let close = chars.firstIndex(of: "}") {
+                name = chars[chars.index(after: chars.startIndex)..<close]
+                chars = chars[chars.index(after: close)...]
+            } else {
+                name = chars.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                chars = chars.dropFirst(name.count)
+            }
+            if name.isEmpty {
+                out.append("$")
+            } else if let value = getenv(String(name)) {
+                out += String(cString: value)
+            }
+        }
+        return out
     }
 
     mutating func object(_ name: String, _ statement: String, _ location: SourceLocation) throws {
         var p = try RsyslogConfigParser.parameters(statement, location)
         // An object with a parameter this build cannot honour is left out (an input does not listen wider than
         // asked), except global(), whose other settings still apply.
-        let type = name == "module" ? p["load"]?.lowercased() : p["type"]?.lowercased()
+        if name == "module", let load = p["load"] { p["load"] = RsyslogConfigParser.moduleName(load) }
+        let type = name == "module" ? p["load"] : p["type"]?.lowercased()
         if ["module", "input", "global", "template"].contains(name),
             name == "global" || type.map({ SinkSupport.modules.contains($0) }) == true || name == "template",
             !parametersHonoured(name, type: name == "global" || name == "template" ? nil : type, &p, location),
@@ -367,9 +471,17 @@ extension RsyslogConfigParser {
             }
             configuration.loadedModules.insert(module)
             if module == "imuxsock" {
+                state.imuxsockLocation = location
                 if p["syssock.use"]?.lowercased() == "off" { state.systemSocket = false }
                 if let name = p["syssock.name"] { state.systemSocketName = name }
             }
+            if module == "builtin:omfile" {
+                if let template = p["template"] { state.defaultTemplate = template }
+                state.ownership = ownership(p, state.ownership, location)
+                if let mode = p["filecreatemode"].flatMap({ UInt16($0, radix: 8) }) { state.fileCreateMode = mode }
+                if let mode = p["dircreatemode"].flatMap({ UInt16($0, radix: 8) }) { state.dirCreateMode = mode }
+            }
+            if module == "builtin:omfwd", let template = p["template"] { state.forwardTemplate = template }
             if module == "imtcp", let limit = p["maxsessions"] {
                 state.tcpMaxSessions = try sessionLimit(limit, location)
             }
@@ -411,6 +523,20 @@ extension RsyslogConfigParser {
             if let abort = p["abortonuncleanconfig"] {
                 configuration.abortOnUncleanConfig = ["on", "yes", "1"].contains(abort.lowercased())
             }
+            if let dns = p["net.enabledns"] { configuration.resolveSenderNames = ["on", "yes", "1"].contains(dns.lowercased()) }
+            if let drop = p["dropmsgswithmaliciousdnsptrrecords"] {
+                configuration.dropMaliciousPTR = ["on", "yes", "1"].contains(drop.lowercased())
+            }
+            if let process = p["processinternalmessages"] {
+                configuration.processInternalMessages = ["on", "yes", "1"].contains(process.lowercased())
+            }
+            if let mask = p["umask"] {
+                guard let m = UInt16(mask, radix: 8), m <= 0o777 else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location, message: "global(): umask takes an octal mode, not '\(mask)'")
+                }
+                configuration.umask = m
+            }
             if let fqdn = p["preservefqdn"] { configuration.preserveFQDN = ["on", "yes", "1"].contains(fqdn.lowercased()) }
         case "template":
             guard let templateName = p["name"] else {
@@ -424,8 +550,54 @@ extension RsyslogConfigParser {
                     "template '\(templateName)' of type '\(p["type"] ?? "")' is not in this build: actions using it "
                         + "are disabled.")
             }
+        case "include":
+            try includeObject(p, location)
+        case "main_queue":
+            // As the `$MainMsgQueue…` directives: the sink hands each message to its rules as it is read.
+            for key in p.keys.sorted() {
+                if key.hasPrefix("queue.") {
+                    warn(location, "main_queue(): parameter '\(key)' has no effect in this build (main queue tuning)")
+                } else {
+                    notHonoured(location, "main_queue(): parameter '\(key)' not known -- typo in config file?")
+                }
+            }
         default:
             notHonoured(location, "\(name)() is rsyslog's, not in this build: it is not carried out.")
+        }
+    }
+
+    /// `include(file="GLOB" mode="abort-if-missing|required|optional")` or `include(text="…")`, as rsyslogd: a
+    /// glob matching nothing is fine; a named file that is missing is an error, and with the default mode
+    /// (abort-if-missing) rsyslogd would not start.
+    mutating func includeObject(_ p: [String: String], _ location: SourceLocation) throws {
+        for key in p.keys.sorted() where !["file", "text", "mode"].contains(key) {
+            notHonoured(location, "include(): parameter '\(key)' not known -- typo in config file?")
+        }
+        let mode = p["mode"]?.lowercased() ?? "abort-if-missing"
+        guard ["abort-if-missing", "required", "optional"].contains(mode) else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location,
+                message: "include(): mode '\(p["mode"] ?? "")' is not abort-if-missing, required or optional")
+        }
+        switch (p["file"], p["text"]) {
+        case (let file?, nil):
+            let paths = RsyslogConfigParser.expandInclude(file)
+            if paths.isEmpty && !file.contains("*") && !file.contains("?") && !file.contains("[") && mode != "optional" {
+                let problem =
+                    "error accessing config file or directory '\(file)': \(String(cString: strerror(ENOENT)))"
+                if mode == "abort-if-missing" {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location,
+                        message: problem + "; include mode abort-if-missing: not starting")
+                }
+                notHonoured(location, problem + "; what it holds is not read.")
+            }
+            for path in paths { try include(path, from: location) }
+        case (nil, let text?):
+            try parse(text, file: location.file + " (include text at line \(location.line))")
+        default:
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "include() needs either file= or text=")
         }
     }
 
@@ -461,14 +633,65 @@ extension RsyslogConfigParser {
         return clean
     }
 
+    /// Removes RainerScript's `/* … */` comments (which may span lines: `inComment` carries that over). As in
+    /// rsyslogd's lexer, `/*` opens one only where a statement may start or after a blank, outside quotes and
+    /// outside `$` directives: `$IncludeConfig /etc/rsyslog.d/*.conf` keeps its glob.
+    static func stripBlockComments(_ line: String, inComment: inout Bool) -> String {
+        let chars = Array(line)
+        if !inComment, chars.first(where: { $0 != " " && $0 != "\t" }) == "$" { return line }
+        var out = ""
+        var quote: Character?
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if inComment {
+                if c == "*" && i + 1 < chars.count && chars[i + 1] == "/" {
+                    inComment = false
+                    i += 2
+                } else {
+                    i += 1
+                }
+                continue
+            }
+            if let q = quote {
+                if c == "\\" && i + 1 < chars.count {
+                    out.append(c)
+                    out.append(chars[i + 1])
+                    i += 2
+                    continue
+                }
+                if c == q { quote = nil }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "/" && i + 1 < chars.count && chars[i + 1] == "*"
+                && (i == 0 || chars[i - 1] == " " || chars[i - 1] == "\t")
+                && !(i + 2 < chars.count && (chars[i + 2] == "." || chars[i + 2] == "/"))
+            {
+                inComment = true
+                i += 2
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
     /// Removes a `#` comment: at the start of a line or after a blank, outside quotes.
     static func stripComment(_ line: String) -> String {
         var quote: Character?
         var previous: Character = " "
         var out = ""
+        var escaped = false
         for c in line {
             if let q = quote {
-                if c == q { quote = nil }
+                if escaped {
+                    escaped = false
+                } else if c == "\\" {
+                    escaped = true
+                } else if c == q {
+                    quote = nil
+                }
             } else if c == "\"" || c == "'" {
                 quote = c
             } else if c == "#" && (previous == " " || previous == "\t") {
@@ -520,6 +743,11 @@ extension RsyslogConfigParser {
 extension RsyslogConfigParser {
     /// The index of the `)` that closes the statement's first `(`, outside quotes.
     static func closingParenthesis(of statement: String) -> String.Index? {
+        closing(of: statement, open: "(", close: ")")
+    }
+
+    /// Where the bracket `close` matching the first `open` is, outside quotes.
+    static func closing(of statement: String, open: Character, close: Character) -> String.Index? {
         var depth = 0
         var quote: Character?
         var i = statement.startIndex
@@ -533,9 +761,9 @@ extension RsyslogConfigParser {
                 }
             } else if c == "\"" || c == "'" {
                 quote = c
-            } else if c == "(" {
+            } else if c == open {
                 depth += 1
-            } else if c == ")" {
+            } else if c == close {
                 depth -= 1
                 if depth == 0 { return i }
             }
@@ -554,7 +782,9 @@ extension RsyslogConfigParser {
             throw ConfigDiagnostic(
                 severity: .error, location: location, message: "template '\(name)': a { } block needs type=\"list\"")
         }
-        guard let open = body.firstIndex(of: "{"), let close = body.lastIndex(of: "}"), open < close else {
+        guard let open = body.firstIndex(of: "{"),
+            let close = RsyslogConfigParser.closing(of: body, open: "{", close: "}")
+        else {
             throw ConfigDiagnostic(
                 severity: .error, location: location, message: "template '\(name)': '{' is never closed")
         }

@@ -43,25 +43,35 @@ extension RsyslogConfigParser {
             i += 1
         }
         if rest == "{" {
-            var sawElse: Bool
-            (i, sawElse) = try ifBlock(full, from: i, lines: lines, file: file, at: location)
-            if !sawElse {
+            var after: String?
+            (i, after) = try ifBlock(full, from: i, lines: lines, file: file, at: location)
+            if after == nil {
+                // `}` alone: an `else` may start the next line.
                 var j = i
                 while j < lines.count && lines[j].0.trimmingSpaces().isEmpty { j += 1 }
-                if j < lines.count {
-                    let next = lines[j].0.trimmingSpaces()
-                    if next == "else {" || next == "else{" {
-                        sawElse = true
-                        i = j + 1
-                    } else if next == "else" && j + 1 < lines.count && lines[j + 1].0.trimmingSpaces() == "{" {
-                        sawElse = true
-                        i = j + 2
-                    }
+                if j < lines.count, RsyslogConfigParser.startsWithWord("else", lines[j].0.trimmingSpaces()) {
+                    after = lines[j].0.trimmingSpaces()
+                    i = j + 1
                 }
             }
-            if sawElse {
-                let otherwise = outer.map { SinkCondition.and($0, .not(condition)) } ?? .not(condition)
+            guard var branch = after else { return i }
+            branch = String(branch.dropFirst(4)).trimmingSpaces()
+            let otherwise = outer.map { SinkCondition.and($0, .not(condition)) } ?? .not(condition)
+            if branch.isEmpty {
+                while i < lines.count && lines[i].0.trimmingSpaces().isEmpty { i += 1 }
+                guard i < lines.count else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "'else' without a statement")
+                }
+                branch = lines[i].0.trimmingSpaces()
+                i += 1
+            }
+            if branch == "{" {
                 (i, _) = try ifBlock(otherwise, from: i, lines: lines, file: file, at: location)
+            } else if RsyslogConfigParser.startsWithWord("if", branch) || branch.hasPrefix("if(") {
+                // `} else if … then {`: the chain goes on, each branch under the negation of the ones before.
+                i = try ifStatement(branch, from: i, lines: lines, file: file, at: location, outer: otherwise)
+            } else {
+                try addRule(.expression(otherwise), actionText: branch, at: location, location: location)
             }
             return i
         }
@@ -80,11 +90,11 @@ extension RsyslogConfigParser {
         return i
     }
 
-    /// The statements of a `{ … }` branch up to its `}` (or `} else {`); returns the next index and whether the
-    /// closing line opened an `else` branch.
+    /// The statements of a `{ … }` branch up to its `}`; returns the next index and, when the closing line goes on
+    /// with `else …`, that text.
     private mutating func ifBlock(
         _ condition: SinkCondition, from start: Int, lines: [(String, Int)], file: String, at: SourceLocation
-    ) throws -> (Int, Bool) {
+    ) throws -> (Int, String?) {
         var rule = SinkRule(filter: .expression(condition), actions: [], location: at)
         var i = start
         func close(_ parser: inout RsyslogConfigParser) {
@@ -96,11 +106,14 @@ extension RsyslogConfigParser {
             let text = line.trimmingSpaces()
             let here = SourceLocation(file: file, line: number)
             if text.isEmpty || text.hasPrefix("#") { continue }
-            if text == "}" || text == "} else {" || text == "}else{" || text == "} else{" || text == "}else {" {
-                close(&self)
-                return (i, text != "}")
+            if text.hasPrefix("}") {
+                let after = String(text.dropFirst()).trimmingSpaces()
+                if after.isEmpty || RsyslogConfigParser.startsWithWord("else", after) {
+                    close(&self)
+                    return (i, after.isEmpty ? nil : after)
+                }
             }
-            if text.hasPrefix("if ") || text.hasPrefix("if(") {
+            if RsyslogConfigParser.startsWithWord("if", text) {
                 close(&self)
                 rule = SinkRule(filter: .expression(condition), actions: [], location: here)
                 i = try ifStatement(text, from: i, lines: lines, file: file, at: here, outer: condition)
@@ -122,6 +135,13 @@ extension RsyslogConfigParser {
             }
         }
         throw ConfigDiagnostic(severity: .error, location: at, message: "'{' is never closed")
+    }
+
+    /// Whether `text` starts with the keyword `word` (followed by a blank, `{`, `(` or nothing).
+    static func startsWithWord(_ word: String, _ text: String) -> Bool {
+        guard text.hasPrefix(word) else { return false }
+        guard let next = text.dropFirst(word.count).first else { return true }
+        return next == " " || next == "\t" || next == "{" || next == "("
     }
 
     /// Where the keyword `then` is, outside quotes.
@@ -235,24 +255,59 @@ struct ConditionReader {
             position += 1
             return inner
         }
-        if let word = peekWord(), word == "prifilt" || word == "re_match" {
-            return try function(word)
+        let left: SinkCondition.Operand
+        if let word = peekWord(), ConditionReader.conditionFunctions.contains(word),
+            position + 1 < tokens.count, tokens[position + 1] == .symbol("(")
+        {
+            let condition = try function(word)
+            guard let op = peekOperator() else { return condition }
+            _ = op
+            left = .condition(condition)
+        } else {
+            left = try operand()
         }
-        let left = try operand()
-        var op: String?
-        if position < tokens.count {
-            switch tokens[position] {
-            case .symbol(let s) where ConditionReader.operators.contains(s): op = s
-            case .word(let w) where ConditionReader.operators.contains(w.lowercased()): op = w.lowercased()
-            default: break
-            }
-        }
-        guard let op else { return .value(left) }
+        guard let op = peekOperator() else { return .value(left) }
         position += 1
         return .compare(left, op == "<>" ? "!=" : op, try operand())
     }
 
+    private func peekOperator() -> String? {
+        guard position < tokens.count else { return nil }
+        switch tokens[position] {
+        case .symbol(let s) where ConditionReader.operators.contains(s): return s
+        case .word(let w) where ConditionReader.operators.contains(w.lowercased()): return w.lowercased()
+        default: return nil
+        }
+    }
+
+    /// The functions whose value is true or false (their own conditions).
+    static let conditionFunctions: Set<String> = ["prifilt", "re_match", "re_match_i"]
+
+    /// RainerScript's functions with a string or number value that this build computes, with how many arguments
+    /// each takes (rsyslog 8.2302's).
+    static let valueFunctions: [String: ClosedRange<Int>] = [
+        "tolower": 1...1, "toupper": 1...1, "cstr": 1...1, "cnum": 1...1, "strlen": 1...1, "ltrim": 1...1,
+        "rtrim": 1...1, "getenv": 1...1, "field": 3...3, "re_extract": 5...5, "re_extract_i": 5...5,
+        "replace": 3...3, "substring": 3...3, "int2hex": 1...1, "num2ipv4": 1...1, "ipv42num": 1...1,
+    ]
+
+    /// RainerScript functions rsyslog knows that this build does not compute (variables, lookup tables, time).
+    static let otherFunctions: Set<String> = [
+        "exists", "lookup", "format_time", "parse_time", "is_time", "script_error", "previous_action_suspended",
+        "random", "http_request", "parse_json", "get_property", "dyn_inc", "wrap", "percentile_observe",
+        "exec_template", "unflatten", "b64_decode",
+    ]
+
     private mutating func operand() throws -> SinkCondition.Operand {
+        var left = try singleOperand()
+        while position < tokens.count, tokens[position] == .symbol("&") {
+            position += 1
+            left = .concat(left, try singleOperand())
+        }
+        return left
+    }
+
+    private mutating func singleOperand() throws -> SinkCondition.Operand {
         guard position < tokens.count else { throw error("condition ends too early") }
         let t = tokens[position]
         position += 1
@@ -260,7 +315,57 @@ struct ConditionReader {
         case .property(let p): return .property(p)
         case .string(let s): return .string(s)
         case .number(let n): return .number(n)
-        default: throw error("expected a property, a string or a number, not '\(describe(t))'")
+        case .symbol("["):
+            var elements: [String] = []
+            while position < tokens.count, tokens[position] != .symbol("]") {
+                switch tokens[position] {
+                case .string(let s): elements.append(s)
+                case .number(let n): elements.append(String(n))
+                case .symbol(","): break
+                default: throw error("an array holds strings and numbers, not '\(describe(tokens[position]))'")
+                }
+                position += 1
+            }
+            guard position < tokens.count else { throw error("']' missing") }
+            position += 1
+            return .array(elements)
+        case .word(let w) where position < tokens.count && tokens[position] == .symbol("("):
+            let name = w.lowercased()
+            if ConditionReader.conditionFunctions.contains(name) {
+                position -= 1
+                return .condition(try function(name))
+            }
+            guard let arity = ConditionReader.valueFunctions[name] else {
+                if ConditionReader.otherFunctions.contains(name) {
+                    throw error("function '\(name)()' is rsyslog's, not in this build")
+                }
+                throw error("function '\(name)()' is not known")
+            }
+            position += 1
+            var arguments: [SinkCondition.Operand] = []
+            if position < tokens.count, tokens[position] != .symbol(")") {
+                arguments.append(try operand())
+                while position < tokens.count, tokens[position] == .symbol(",") {
+                    position += 1
+                    arguments.append(try operand())
+                }
+            }
+            guard position < tokens.count, tokens[position] == .symbol(")") else {
+                throw error("')' missing after \(name)(")
+            }
+            position += 1
+            guard arity.contains(arguments.count) else {
+                throw error("\(name)() takes \(arity.lowerBound) argument\(arity.lowerBound == 1 ? "" : "s"), not \(arguments.count)")
+            }
+            if name == "re_extract" || name == "re_extract_i" {
+                guard case .string(let pattern) = arguments[1],
+                    CompiledRegex(pattern, extended: true, ignoringCase: name == "re_extract_i", capturing: true) != nil
+                else {
+                    throw error("\(name): the pattern must be a string that compiles as an ERE")
+                }
+            }
+            return .call(name, arguments)
+        default: throw error("expected a property, a string, a number or a function, not '\(describe(t))'")
         }
     }
 
@@ -286,11 +391,11 @@ struct ConditionReader {
             } catch let e as PriorityFilter.Error {
                 throw error("prifilt: \(e.description)")
             }
-        case ("re_match", 2, .string(let pattern)?):
+        case ("re_match", 2, .string(let pattern)?), ("re_match_i", 2, .string(let pattern)?):
             guard CompiledRegex(pattern, extended: true) != nil else {
-                throw error("re_match: cannot compile '\(pattern)'")
+                throw error("\(name): cannot compile '\(pattern)'")
             }
-            return .reMatch(arguments[0], pattern)
+            return .reMatch(arguments[0], pattern, ignoringCase: name == "re_match_i")
         default:
             throw error("\(name)() takes \(name == "prifilt" ? "one string" : "a value and a string")")
         }
@@ -352,7 +457,7 @@ struct ConditionReader {
                 if j < chars.count && (chars[j] == "=" || (c == "<" && chars[j] == ">")) { j += 1 }
                 tokens.append(.symbol(String(chars[i..<j])))
                 i = j
-            } else if "(),".contains(c) {
+            } else if "(),[]&".contains(c) {
                 tokens.append(.symbol(String(c)))
                 i += 1
             } else {

@@ -17,7 +17,10 @@ import SyslogProtocol
 public struct RsyslogConfigParser {
     /// Settings that `$` directives change for the lines after them.
     struct State {
+        /// omfile's default template: `$ActionFileDefaultTemplate`, `module(load="builtin:omfile" template=…)`.
         var defaultTemplate = SyslogTemplate.fileFormat.rawValue
+        /// omfwd's: `$ActionForwardDefaultTemplate`, `module(load="builtin:omfwd" template=…)`.
+        var forwardTemplate = SyslogTemplate.traditionalForwardFormat.rawValue
         var fileCreateMode: UInt16 = 0o644
         var dirCreateMode: UInt16 = 0o700
         var ownership = FileOwnership()
@@ -28,6 +31,8 @@ public struct RsyslogConfigParser {
         /// imuxsock's system socket: on unless `$OmitLocalLogging on` / `SysSock.Use="off"`.
         var systemSocket = true
         var systemSocketName = "/dev/log"
+        /// Where imuxsock was loaded: the system socket's origin.
+        var imuxsockLocation: SourceLocation?
         /// `$InputUDPServerBindRuleset` / `$InputTCPServerBindRuleset`: the ruleset of the next listeners.
         var udpRuleset: String?
         var tcpRuleset: String?
@@ -100,10 +105,12 @@ public struct RsyslogConfigParser {
             if let name = input.ruleset, configuration.rulesets[name] == nil {
                 notHonoured(binding.location, "ruleset '\(name)' not found - using default ruleset instead")
                 configuration.inputs[binding.index] = input.unbound()
+                configuration.inputOrigins[input.unbound()] = binding.location
             }
         }
         if configuration.loadedModules.contains("imuxsock") && state.systemSocket {
             configuration.inputs.insert(.unixSocket(path: state.systemSocketName), at: 0)
+            if let at = state.imuxsockLocation { configuration.inputOrigins[.unixSocket(path: state.systemSocketName)] = at }
         }
     }
 
@@ -131,9 +138,17 @@ public struct RsyslogConfigParser {
         var logical: [(String, Int)] = []
         var pending = ""
         var startLine = 0
+        var inComment = false
         for (i, raw) in rawLines.enumerated() {
-            var line = RsyslogConfigParser.stripComment(raw)
+            var line = RsyslogConfigParser.stripComment(
+                RsyslogConfigParser.stripBlockComments(raw, inComment: &inComment))
             if pending.isEmpty { startLine = i + 1 }
+            if !pending.isEmpty, let last = pending.last(where: { $0 != " " && $0 != "\t" }), last == ";" || last == "," {
+                // A selector continued after `;` or `,` (Debian's old stock file): the next line's indentation
+                // is not a separator.
+                while pending.last == " " || pending.last == "\t" { pending.removeLast() }
+                line = String(line.drop(while: { $0 == " " || $0 == "\t" }))
+            }
             if line.hasSuffix("\\") {
                 line.removeLast()
                 pending += line + " "
@@ -211,6 +226,10 @@ public struct RsyslogConfigParser {
                     i += 1
                 }
                 try rulesetStatement(statement, body: body, location)
+            } else if trimmed == "stop" || trimmed == "~" {
+                // A bare `stop` (in a ruleset's body, or after the rules for some messages): ends every message's run.
+                let all = try PriorityFilter("*.*")
+                try addRule(.priority(all), actionText: trimmed, at: location, location: location)
             } else if trimmed.hasPrefix("call ") || trimmed.hasPrefix("call\t") {
                 let all = try PriorityFilter("*.*")
                 try addRule(.priority(all), actionText: trimmed, at: location, location: location)
@@ -241,7 +260,9 @@ public struct RsyslogConfigParser {
                         i += 1
                     }
                     if body.hasPrefix("{") {
-                        while !body.contains("}") && i < logical.count {
+                        while RsyslogConfigParser.closing(of: body, open: "{", close: "}") == nil
+                            && i < logical.count
+                        {
                             body += " " + logical[i].0.trimmingSpaces()
                             i += 1
                         }
@@ -276,7 +297,7 @@ public struct RsyslogConfigParser {
                 }
             } else if let first = trimmed.first, first.isLetter || first == "*",
                 trimmed.prefix(while: { $0 != " " && $0 != "\t" }).contains("."),
-                !trimmed.hasPrefix("if "), !trimmed.hasPrefix("ruleset")
+                !RsyslogConfigParser.startsWithWord("if", trimmed), !trimmed.hasPrefix("ruleset")
             {
                 // Shaped like a selector but not lexing as one (`bsd_security.*`): say which name is wrong.
                 do {
@@ -285,7 +306,7 @@ public struct RsyslogConfigParser {
                 } catch let e as PriorityFilter.Error {
                     throw ConfigDiagnostic(severity: .error, location: location, message: e.description)
                 }
-            } else if trimmed.hasPrefix("if ") || trimmed.hasPrefix("if(") {
+            } else if RsyslogConfigParser.startsWithWord("if", trimmed) {
                 i = try ifStatement(trimmed, from: i, lines: logical, file: file, at: location, outer: nil)
             } else {
                 notHonoured(location, "statement not in this build, not carried out: \(trimmed.prefix(60))")
@@ -477,7 +498,7 @@ public struct RsyslogConfigParser {
             guard !host.isEmpty else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "no host in \(text)")
             }
-            let name = template ?? SyslogTemplate.traditionalForwardFormat.rawValue
+            let name = template ?? state.forwardTemplate
             guard checkTemplate(name) else { return nil }
             try checkQueue(queue, location)
             return .forward(host: host, port: port, tcp: tcp, octetCounted: octet, template: name, queue: queue)
@@ -495,6 +516,26 @@ public struct RsyslogConfigParser {
             return .ignored(text)
         }
         throw ConfigDiagnostic(severity: .error, location: location, message: "cannot read action '\(text)'")
+    }
+
+    /// `fileOwner`, `fileGroup`, `dirOwner`, `dirGroup` (names or their `…Num` ids) of an omfile action or of the
+    /// omfile module (the actions' default), over `base`.
+    mutating func ownership(_ p: [String: String], _ base: FileOwnership, _ location: SourceLocation) -> FileOwnership {
+        var ownership = base
+        for (key, user) in [("fileowner", true), ("filegroup", false), ("dirowner", true), ("dirgroup", false)] {
+            guard let value = p[key] ?? p[key + "num"] else { continue }
+            guard let id = RsyslogConfigParser.accountID(value, user: user) else {
+                notHonoured(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
+                continue
+            }
+            switch key {
+            case "fileowner": ownership.fileOwner = id
+            case "filegroup": ownership.fileGroup = id
+            case "dirowner": ownership.dirOwner = id
+            default: ownership.dirGroup = id
+            }
+        }
+        return ownership
     }
 
     /// `action(type="omfile" file=… | dynaFile=…, type="omfwd" target= port= protocol= TCP_Framing=,
@@ -521,20 +562,7 @@ public struct RsyslogConfigParser {
         switch type {
         case "omfile":
             guard let name = templateName(state.defaultTemplate) else { return nil }
-            var ownership = state.ownership
-            for (key, user) in [("fileowner", true), ("filegroup", false), ("dirowner", true), ("dirgroup", false)] {
-                guard let value = p[key] ?? p[key + "num"] else { continue }
-                guard let id = RsyslogConfigParser.accountID(value, user: user) else {
-                    notHonoured(location, "ID for \(user ? "user" : "group") '\(value)' could not be found")
-                    continue
-                }
-                switch key {
-                case "fileowner": ownership.fileOwner = id
-                case "filegroup": ownership.fileGroup = id
-                case "dirowner": ownership.dirOwner = id
-                default: ownership.dirGroup = id
-                }
-            }
+            let ownership = ownership(p, state.ownership, location)
             if let file = p["file"] {
                 return .file(
                     path: file, template: name, sync: (p["sync"] ?? "off") == "on",
@@ -565,7 +593,7 @@ public struct RsyslogConfigParser {
                 throw ConfigDiagnostic(
                     severity: .error, location: location, message: "omfwd: '\(p["port"] ?? "")' is not a port")
             }
-            guard let name = templateName(SyslogTemplate.traditionalForwardFormat.rawValue) else { return nil }
+            guard let name = templateName(state.forwardTemplate) else { return nil }
             let queue = try queueSettings(p, location)
             return .forward(
                 host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",

@@ -111,10 +111,18 @@ public enum SinkFilter: Hashable, Sendable {
 
 /// A RainerScript condition: comparisons of properties and constants, `and`/`or`/`not`, `prifilt()`, `re_match()`.
 public indirect enum SinkCondition: Hashable, Sendable {
-    public enum Operand: Hashable, Sendable {
+    public indirect enum Operand: Hashable, Sendable {
         case property(String)
         case string(String)
         case number(Int)
+        /// `["a", "b"]`: `==` and the string operators hold when they hold for one element; `!=` when for none.
+        case array([String])
+        /// A function's value: `tolower($msg)`, `field($msg, 32, 2)`, `re_extract(…)` (RainerScript.functions).
+        case call(String, [Operand])
+        /// A condition as a value: 1 or 0 (`re_match($msg, 'x') == 1`).
+        case condition(SinkCondition)
+        /// `a & b`: the two as one string.
+        case concat(Operand, Operand)
     }
     case and(SinkCondition, SinkCondition)
     case or(SinkCondition, SinkCondition)
@@ -122,8 +130,8 @@ public indirect enum SinkCondition: Hashable, Sendable {
     /// `==`, `!=`, `<>`, `<`, `<=`, `>`, `>=`, `contains`, `contains_i`, `startswith`, `startswith_i`.
     case compare(Operand, String, Operand)
     case prifilt(PriorityFilter)
-    /// `re_match(value, "ERE")`.
-    case reMatch(Operand, String)
+    /// `re_match(value, "ERE")`; `re_match_i` ignores case.
+    case reMatch(Operand, String, ignoringCase: Bool = false)
     /// A bare operand: true when it is not empty and not 0.
     case value(Operand)
 }
@@ -171,6 +179,8 @@ public enum SinkInput: Hashable, Sendable {
 /// about it.
 public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
+    /// Where each input was configured (for messages that name it: a port in use).
+    public var inputOrigins: [SinkInput: SourceLocation] = [:]
     /// The default ruleset (`RSYSLOG_DefaultRuleset`): the top-level rules, in order.
     public var rules: [SinkRule] = []
     /// Rulesets defined by `ruleset(name=…) { … }` or `$RuleSet NAME`, by name (case-sensitive, as rsyslog).
@@ -180,6 +190,13 @@ public struct SinkConfiguration: Sendable {
     public var templates: [String: UserTemplate] = [:]
     public var loadedModules: Set<String> = []
     public var workDirectory: String?
+    /// `global(processInternalMessages="on")`: the sink's own messages go through its rules directly, not
+    /// through the system's log socket.
+    public var processInternalMessages = false
+    /// `global(net.enableDNS=…)`: senders named by reverse DNS (rsyslog's default) or by address.
+    public var resolveSenderNames = true
+    /// `global(dropMsgsWithMaliciousDnsPtrRecords="on")`: a sender whose reverse name is an address is dropped.
+    public var dropMaliciousPTR = false
     /// `$Umask`: the process umask rsyslogd sets when it reads the directive (the last one wins).
     public var umask: UInt16?
     public var maxMessageSize = SyslogParseOptions.defaultMaxMessageSize

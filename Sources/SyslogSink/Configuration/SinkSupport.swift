@@ -85,8 +85,11 @@ public enum SinkSupport {
         "module:imtcp": ["maxsessions"],
         "module:imuxsock": ["syssock.use", "syssock.name"],
         "module:omjournal": [],
-        "module:builtin:omfile": [],
-        "module:builtin:omfwd": [],
+        "module:builtin:omfile": [
+            "template", "filecreatemode", "dircreatemode", "fileowner", "filegroup", "dirowner", "dirgroup",
+            "fileownernum", "filegroupnum", "dirownernum", "dirgroupnum",
+        ],
+        "module:builtin:omfwd": ["template"],
         "input:imudp": ["address", "port", "ruleset", "rcvbufsize"],
         "input:imtcp": ["address", "port", "maxsessions", "ruleset"],
         "input:imuxsock": ["socket", "ruleset"],
@@ -96,7 +99,9 @@ public enum SinkSupport {
         ],
         "action:omfwd": ["target", "port", "protocol", "tcp_framing", "template"],
         "action:omjournal": ["template"],
-        "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig"],
+        "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
+            "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords",
+        ],
         "template:": ["name", "type", "string"],
     ]
 

@@ -30,6 +30,9 @@ public final class SinkServer: Sendable {
     public let notes: [String]
 
     public init(configuration: SinkConfiguration, root: String? = nil) throws {
+        SenderNames.policy.withLockedValue {
+            $0 = .init(resolve: configuration.resolveSenderNames, dropMalicious: configuration.dropMaliciousPTR)
+        }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         self.loop = loop
@@ -61,6 +64,20 @@ public final class SinkServer: Sendable {
         ticker.withLockedValue { $0 = tick }
         var activated = SocketActivation.unixDatagramSockets()
         for input in configuration.inputs {
+            do {
+                try await start(input, &bound, &activated)
+            } catch {
+                throw InputStartError(input: input, origin: configuration.inputOrigins[input], cause: error)
+            }
+        }
+        return bound
+    }
+
+    /// Starts one input, appending what it is bound to.
+    private func start(
+        _ input: SinkInput, _ bound: inout [BoundInput], _ activated: inout [(fd: Int32, path: String)]
+    ) async throws {
+        let options = configuration.parseOptions
             switch input {
             case .udp(let address, let port, let rulesetName, let receiveBuffer):
                 let ruleset = state
@@ -135,8 +152,30 @@ public final class SinkServer: Sendable {
                 bound.append(
                     BoundInput(transport: "unix", address: try SocketAddress(unixDomainSocketPath: input.path)))
             }
+    }
+
+    /// An input that could not start, in the user's terms: which input, where it was configured, what the system
+    /// said (`imudp 0.0.0.0:514 (rsyslog.conf:12): cannot listen: Address already in use`).
+    public struct InputStartError: Error, CustomStringConvertible {
+        public let input: SinkInput
+        public let origin: SourceLocation?
+        public let cause: any Error
+
+        public var description: String {
+            let what: String
+            switch input {
+            case .udp(let address, let port, _, _): what = "imudp \(address ?? "*"):\(port)"
+            case .tcp(let address, let port, _, _): what = "imtcp \(address ?? "*"):\(port)"
+            case .unixSocket(let path, _): what = "imuxsock \(path)"
+            }
+            return "\(what)\(origin.map { " (\($0))" } ?? ""): cannot listen: \(SinkServer.reason(cause))"
         }
-        return bound
+    }
+
+    /// What the system said, without NIO's wording (`bind(descriptor:ptr:bytes:)`).
+    static func reason(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        return "\(error)"
     }
 
     private static let v6only = ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only)
@@ -168,7 +207,8 @@ public final class SinkServer: Sendable {
             channels.withLockedValue { $0.append(second) }
             if let a = second.localAddress { bound.append(BoundInput(transport: transport, address: a)) }
         } catch {
-            sinkLog("\(transport) port \(port): no IPv6 listener (\(error)); IPv4 only", severity: .notice)
+            sinkLog(
+                "\(transport) port \(port): no IPv6 listener (\(SinkServer.reason(error))); IPv4 only", severity: .notice)
         }
     }
 
@@ -200,13 +240,16 @@ public final class SinkServer: Sendable {
 
     /// Hands the sink's own messages to its rules as if they came through its first local socket (which is where
     /// `InternalLog` would send them): no round trip through a socket that is about to close at shutdown. Nil when
-    /// the sink reads no local socket.
+    /// the sink reads no local socket and the configuration does not ask for `processInternalMessages`.
     public func ownMessageDelivery() -> (@Sendable ([UInt8]) -> Void)? {
         let local = configuration.inputs.lazy.compactMap { input -> String?? in
             if case .unixSocket(_, let rulesetName) = input { return .some(rulesetName) }
             return nil
         }.first
-        guard let rulesetName = local else { return nil }
+        // `global(processInternalMessages="on")`: straight to the default ruleset even without a local socket.
+        guard let rulesetName = local ?? (configuration.processInternalMessages ? .some(nil) : nil) else {
+            return nil
+        }
         let deliver = localDelivery(rulesetName)
         let loop = self.loop
         return { datagram in loop.execute { deliver([datagram], .now()) } }
@@ -319,13 +362,22 @@ public struct BoundInput: Sendable, CustomStringConvertible {
 /// The name rsyslog gives a sender (`fromhost`): its reverse DNS name, lower-cased, or the address when it has
 /// none (127.0.0.1 is `localhost`). Looked up once per address.
 final class SenderNames {
-    /// A sender as rsyslog names it: `fromhost` (reverse DNS, else the address) and `fromhost-ip`.
+    /// A sender as rsyslog names it: `fromhost` (reverse DNS, else the address) and `fromhost-ip`; `drop` when its
+    /// reverse name is an address and `dropMsgsWithMaliciousDnsPtrRecords` is on.
     struct Sender {
         var name: [UInt8]
         var ip: [UInt8]
+        var drop = false
     }
+    /// `global(net.enableDNS=…)` and `global(dropMsgsWithMaliciousDnsPtrRecords=…)`, set once as the sink starts.
+    struct Policy: Sendable {
+        var resolve = true
+        var dropMalicious = false
+    }
+    static let policy = NIOLockedValueBox(Policy())
+    private let current = SenderNames.policy.withLockedValue { $0 }
     private static let local = Sender(name: Array("localhost".utf8), ip: Array("127.0.0.1".utf8))
-    private var cache: [String: [UInt8]] = [:]
+    private var cache: [String: ([UInt8], malicious: Bool)] = [:]
     // The last sender, by its socket address: formatting an address as text costs more than a datagram's parse.
     private var last: (SocketAddress, Sender)?
 
@@ -335,26 +387,33 @@ final class SenderNames {
         guard let address else { return SenderNames.local }
         if let last, last.0 == address { return last.1 }
         guard let ip = address.ipAddress else { return SenderNames.local }
-        let resolved = Sender(name: lookup(address, ip), ip: Array(ip.utf8))
+        let (name, malicious) = lookup(address, ip)
+        let resolved = Sender(name: name, ip: Array(ip.utf8), drop: malicious && current.dropMalicious)
         last = (address, resolved)
         return resolved
     }
 
-    private func lookup(_ address: SocketAddress, _ ip: String) -> [UInt8] {
+    private func lookup(_ address: SocketAddress, _ ip: String) -> ([UInt8], malicious: Bool) {
         if let known = cache[ip] { return known }
+        guard current.resolve else { return (Array(ip.utf8), false) }
         var host = [CChar](repeating: 0, count: 256)
         let rc = address.withSockAddr { sa, length in
             getnameinfo(sa, socklen_t(length), &host, socklen_t(host.count), nil, 0, NI_NAMEREQD)
         }
-        let name: [UInt8]
+        var result = (Array(ip.utf8), malicious: false)
         if rc == 0 {
-            name = host.prefix { $0 != 0 }.map { ASCII.lowercased(UInt8(bitPattern: $0)) }
-        } else {
-            name = Array(ip.utf8)
+            let name = host.prefix { $0 != 0 }.map { ASCII.lowercased(UInt8(bitPattern: $0)) }
+            // A PTR record that names an address is a forgery (rsyslog's check): the address stands instead.
+            let text = String(decoding: name, as: UTF8.self)
+            if !text.contains("/"), AddressMatcher(text) != nil {
+                result.malicious = true
+            } else {
+                result.0 = name
+            }
         }
         if cache.count > 10_000 { cache.removeAll() }
-        cache[ip] = name
-        return name
+        cache[ip] = result
+        return result
     }
 }
 
@@ -386,6 +445,10 @@ final class DatagramInputHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let sender = names.sender(envelope.remoteAddress)
+        if sender.drop {
+            ruleset.value.counters(for: name).disallowed += 1
+            return
+        }
         let fromHost = sender.name
         if let allowed {
             let ip = envelope.remoteAddress.ipAddress ?? ""
@@ -467,6 +530,12 @@ struct StreamInputDecoder: ByteToMessageDecoder {
         self.counters = counters
         if fromHost.isEmpty {
             let sender = SenderNames().sender(context.channel.remoteAddress)
+            if sender.drop {
+                counters.disallowed += 1
+                buffer.moveReaderIndex(to: buffer.writerIndex)
+                context.close(promise: nil)
+                return .needMoreData
+            }
             fromHost = sender.name
             fromHostIP = sender.ip
             fromHostPort = context.channel.remoteAddress?.port

@@ -427,13 +427,27 @@ final class Ruleset {
         case .value(let o):
             let v = value(o, m)
             return !v.isEmpty && !v.elementsEqual("0".utf8)
-        case .reMatch(let o, let pattern):
-            let regex = expressionRegexes[pattern] ?? CompiledRegex(pattern, extended: true)
-            expressionRegexes[pattern] = regex
-            return regex?.matches(value(o, m)) ?? false
-        case .compare(let l, let op, let r):
+        case .reMatch(let o, let pattern, let ignoringCase):
+            return regex(pattern, ignoringCase: ignoringCase)?.matches(value(o, m)) ?? false
+        case .compare(let l, let op, .array(let elements)):
+            // Against an array: true when the comparison holds for one element (`!=`: for none).
             let a = value(l, m)
-            let b = value(r, m)
+            if op == "!=" { return !elements.contains { compare(a, "==", ArraySlice($0.utf8)) } }
+            return elements.contains { compare(a, op, ArraySlice($0.utf8)) }
+        case .compare(let l, let op, let r):
+            return compare(value(l, m), op, value(r, m))
+        }
+    }
+
+    private func regex(_ pattern: String, ignoringCase: Bool, capturing: Bool = false) -> CompiledRegex? {
+        let key = "\(ignoringCase ? "i" : "-")\(capturing ? "c" : "-")" + pattern
+        if let known = expressionRegexes[key] { return known }
+        let made = CompiledRegex(pattern, extended: true, ignoringCase: ignoringCase, capturing: capturing)
+        expressionRegexes[key] = made
+        return made
+    }
+
+    private func compare(_ a: ArraySlice<UInt8>, _ op: String, _ b: ArraySlice<UInt8>) -> Bool {
             switch op {
             case "==", "!=", "<", "<=", ">", ">=":
                 let order: Int
@@ -456,7 +470,6 @@ final class Ruleset {
             case "startswith_i": return Ruleset.lowered(a).starts(with: Ruleset.lowered(b))
             default: return false
             }
-        }
     }
 
     private func value(_ o: SinkCondition.Operand, _ m: SyslogMessage) -> ArraySlice<UInt8> {
@@ -464,7 +477,104 @@ final class Ruleset {
         case .string(let s): return ArraySlice(s.utf8)
         case .number(let n): return ArraySlice(String(n).utf8)
         case .property(let name): return Ruleset.property(name, m)
+        case .array(let elements): return ArraySlice(elements.joined(separator: ", ").utf8)
+        case .condition(let c): return evaluate(c, m) ? [0x31] : [0x30]
+        case .concat(let a, let b): return value(a, m) + value(b, m)
+        case .call(let name, let arguments): return call(name, arguments, m)
         }
+    }
+
+    /// RainerScript's value functions, as rsyslog 8.2302 computes them.
+    private func call(_ name: String, _ arguments: [SinkCondition.Operand], _ m: SyslogMessage) -> ArraySlice<UInt8> {
+        let values = arguments.map { value($0, m) }
+        func number(_ i: Int) -> Int { values.indices.contains(i) ? Ruleset.leadingNumber(values[i]) : 0 }
+        func text(_ n: Int) -> ArraySlice<UInt8> { ArraySlice(String(n).utf8) }
+        switch name {
+        case "tolower": return Ruleset.lowered(values[0])
+        case "toupper": return ArraySlice(values[0].map(ASCII.uppercased))
+        case "cstr": return values[0]
+        case "cnum": return text(number(0))
+        case "strlen": return text(values[0].count)
+        case "ltrim": return values[0].drop { $0 == 0x20 }
+        case "rtrim":
+            var v = values[0]
+            while v.last == 0x20 { v.removeLast() }
+            return v
+        case "getenv":
+            return ArraySlice(getenv(String(decoding: values[0], as: UTF8.self)).map { Array(String(cString: $0).utf8) } ?? [])
+        case "int2hex": return ArraySlice(String(number(0), radix: 16).utf8)
+        case "field":
+            // field(str, delimiter, n): the delimiter a character code (a number) or a string.
+            let delimiter: [UInt8]
+            if case .number(let code) = arguments[1] { delimiter = [UInt8(truncatingIfNeeded: code)] } else { delimiter = Array(values[1]) }
+            let n = number(2)
+            guard n >= 1, !delimiter.isEmpty else { return ArraySlice("***FIELD NOT FOUND***".utf8) }
+            var rest = values[0]
+            for _ in 1..<n {
+                guard let at = Ruleset.find(delimiter, in: rest) else { return ArraySlice("***FIELD NOT FOUND***".utf8) }
+                rest = rest[(at + delimiter.count)...]
+            }
+            if let end = Ruleset.find(delimiter, in: rest) { return rest[..<end] }
+            return rest
+        case "re_extract", "re_extract_i":
+            guard case .string(let pattern) = arguments[1],
+                let r = regex(pattern, ignoringCase: name == "re_extract_i", capturing: true)
+            else { return values[4] }
+            return r.extract(values[0], match: number(2), submatch: number(3)) ?? values[4]
+        case "replace":
+            let old = Array(values[1])
+            guard !old.isEmpty else { return values[0] }
+            var out: [UInt8] = []
+            var rest = values[0]
+            while let at = Ruleset.find(old, in: rest) {
+                out.append(contentsOf: rest[..<at])
+                out.append(contentsOf: values[2])
+                rest = rest[(at + old.count)...]
+            }
+            out.append(contentsOf: rest)
+            return out[...]
+        case "substring":
+            let v = values[0]
+            let start = min(max(number(1), 0), v.count)
+            let length = min(max(number(2), 0), v.count - start)
+            return v[(v.startIndex + start)..<(v.startIndex + start + length)]
+        case "num2ipv4":
+            let n = UInt32(truncatingIfNeeded: number(0))
+            return ArraySlice("\(n >> 24).\((n >> 16) & 255).\((n >> 8) & 255).\(n & 255)".utf8)
+        case "ipv42num":
+            let parts = values[0].split(separator: 0x2E)
+            guard parts.count == 4 else { return ArraySlice("-1".utf8) }
+            var n = 0
+            for part in parts {
+                guard let octet = Ruleset.number(part), (0...255).contains(octet) else { return ArraySlice("-1".utf8) }
+                n = n * 256 + octet
+            }
+            return text(n)
+        default: return []
+        }
+    }
+
+    /// rsyslog's string-to-number: the leading digits (with a sign), 0 when there are none.
+    private static func leadingNumber(_ bytes: ArraySlice<UInt8>) -> Int {
+        var v = bytes.drop { $0 == 0x20 }
+        let negative = v.first == 0x2D
+        if negative || v.first == 0x2B { v = v.dropFirst() }
+        var n = 0
+        for b in v {
+            guard b >= 0x30 && b <= 0x39 else { break }
+            n = n &* 10 &+ Int(b - 0x30)
+        }
+        return negative ? -n : n
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        var i = haystack.startIndex
+        while i + needle.count <= haystack.endIndex {
+            if haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
     }
 
     private static func number(_ bytes: ArraySlice<UInt8>) -> Int? {
@@ -488,13 +598,7 @@ final class Ruleset {
     }
 
     static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard needle.count <= haystack.count else { return false }
-        var i = haystack.startIndex
-        while i + needle.count <= haystack.endIndex {
-            if haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
-            i += 1
-        }
-        return false
+        find(needle, in: haystack) != nil
     }
 
     static func property(_ name: String, _ m: SyslogMessage) -> ArraySlice<UInt8> {
@@ -523,8 +627,8 @@ final class Ruleset {
 final class CompiledRegex {
     private var regex = regex_t()
 
-    init?(_ pattern: String, extended: Bool) {
-        let flags = (extended ? REG_EXTENDED : 0) | REG_NOSUB
+    init?(_ pattern: String, extended: Bool, ignoringCase: Bool = false, capturing: Bool = false) {
+        let flags = (extended ? REG_EXTENDED : 0) | (capturing ? 0 : REG_NOSUB) | (ignoringCase ? REG_ICASE : 0)
         guard regcomp(&regex, pattern, flags) == 0 else { return nil }
     }
 
@@ -534,6 +638,32 @@ final class CompiledRegex {
         var c = text.map { CChar(bitPattern: $0) }
         c.append(0)
         return regexec(&regex, c, 0, nil, 0) == 0
+    }
+
+    /// The `submatch`-th group (0: the whole match) of the `match`-th match (0: the first), as rsyslog's
+    /// `re_extract()`; nil when there is none. Needs `capturing`.
+    func extract(_ text: ArraySlice<UInt8>, match: Int, submatch: Int) -> ArraySlice<UInt8>? {
+        guard submatch >= 0, submatch < 10 else { return nil }
+        var c = text.map { CChar(bitPattern: $0) }
+        c.append(0)
+        var groups = [regmatch_t](repeating: regmatch_t(), count: 10)
+        var offset = 0
+        for n in 0...max(match, 0) {
+            let rc = c.withUnsafeBufferPointer { buffer -> Int32 in
+                guard let base = buffer.baseAddress else { return 1 }
+                return regexec(&regex, base + offset, 10, &groups, offset > 0 ? REG_NOTBOL : 0)
+            }
+            guard rc == 0 else { return nil }
+            if n == match {
+                let g = groups[submatch]
+                guard g.rm_so >= 0 else { return nil }
+                let start = text.startIndex + offset + Int(g.rm_so)
+                return text[start..<(text.startIndex + offset + Int(g.rm_eo))]
+            }
+            offset += max(Int(groups[0].rm_eo), 1)
+            if offset > text.count { return nil }
+        }
+        return nil
     }
 }
 
