@@ -32,7 +32,8 @@ let package = Package(
         // What both log formats share: civil time in a zone (month table, calendar arithmetic, local offset)
         // and appending decimal text to byte buffers.
         .target(name: "LogCore", swiftSettings: hotPath),
-        // sendmmsg(2) for the sender's batches of datagrams (Swift's Glibc module does not declare it).
+        // sendmmsg(2) for the sender's batches of datagrams and klogctl(2) for imklog's console level (Swift's
+        // Glibc module declares neither).
         .target(name: "CDatagrams"),
         // The syslog wire: facilities, severities, RFC 3164/5424 parsing as rsyslog does it, rsyslog's
         // templates, RFC 6587 framing, and a non-blocking sender.
@@ -72,7 +73,7 @@ let package = Package(
         .target(
             name: "SyslogSink",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "SystemdSupport", "Seal",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "CDatagrams", "SystemdSupport", "Seal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -21,3 +21,15 @@ int tollgate_send_datagrams(int fd, const struct iovec *iov, unsigned int count,
     return (int)sent;
 #endif
 }
+
+#if defined(__linux__)
+#include <sys/klog.h>
+int tollgate_console_log_level(int level) { return klogctl(8, NULL, level); }
+#else
+#include <errno.h>
+int tollgate_console_log_level(int level) {
+    (void)level;
+    errno = ENOSYS;
+    return -1;
+}
+#endif

@@ -11,4 +11,8 @@
 /// were sent from the first on, or -1 with errno set when the first could not be.
 int tollgate_send_datagrams(int fd, const struct iovec *iov, unsigned int count, int flags);
 
+/// Sets the level of the kernel's console messages (klogctl(SYSLOG_ACTION_CONSOLE_LEVEL), as imklog's
+/// ConsoleLogLevel does; Swift's Glibc module does not declare klogctl). Returns 0, or -1 with errno set.
+int tollgate_console_log_level(int level);
+
 #endif

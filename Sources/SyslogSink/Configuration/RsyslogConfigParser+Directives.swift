@@ -53,6 +53,9 @@ extension RsyslogConfigParser {
             let module = RsyslogConfigParser.moduleName(value)
             if SinkSupport.modules.contains(module) {
                 if module == "imuxsock" { state.imuxsockLocation = location }
+                if module == "imklog" { state.kernelLog = (KernelLogSettings(), location, false) }
+                if module == "immark" { state.mark = (MarkSettings(), location, false) }
+                if module == "imjournal" { state.journal = (JournalInputSettings(), location) }
                 if configuration.loadedModules.contains(module) {
                     throw ConfigDiagnostic(
                         severity: .error, location: location, message: "module '\(module)' already in this config")
@@ -112,6 +115,55 @@ extension RsyslogConfigParser {
             var text = quoted.dropFirst()
             if let end = text.lastIndex(of: "\"") { text = text[..<end] }
             define(String(pieces[0]).trimmingSpaces(), String(text), escapes: .legacy, location)
+        case "klogpath", "klogpermitnonkernelfacility", "klogparsekerneltimestamp", "klogkeepkerneltimestamp",
+            "klogconsoleloglevel", "kloginternalmsgfacility":
+            guard requireModule("imklog"), var k = state.kernelLog else { break }
+            guard !k.byModuleParameters else {
+                // rsyslogd's rule: once module(load="imklog" …) set parameters, its legacy directives are refused.
+                notHonoured(
+                    location,
+                    "command '\(written)' is currently not permitted - did you already set it via a RainerScript "
+                        + "command (v6+ config)?")
+                break
+            }
+            switch name {
+            case "klogpath": k.0.path = value
+            case "klogpermitnonkernelfacility": k.0.permitNonKernelFacility = try onOff()
+            case "klogparsekerneltimestamp": k.0.parseKernelTimestamp = try onOff()
+            case "klogkeepkerneltimestamp": k.0.keepKernelTimestamp = try onOff()
+            case "klogconsoleloglevel": k.0.consoleLogLevel = try consoleLevel(value, location)
+            default: warn(location, "$\(written) has no effect (rsyslog 8.2302 reads it and does not use it either)")
+            }
+            state.kernelLog = k
+        case "markmessageperiod":
+            guard requireModule("immark"), var m = state.mark else { break }
+            if m.byModuleParameters {
+                warn(location, "$\(written) has no effect after module(load=\"immark\" …) with parameters (as rsyslogd)")
+                break
+            }
+            m.0.interval = try markInterval(value, location)
+            state.mark = m
+        case "imjournalstatefile", "imjournalignorepreviousmessages", "imjournalpersiststateinterval",
+            "imjournaldefaultseverity", "imjournaldefaultfacility", "imjournalusepidfromsystem",
+            "imjournalratelimitinterval", "imjournalratelimitburst":
+            guard requireModule("imjournal"), var j = state.journal else { break }
+            let parameter: String
+            switch name {
+            case "imjournalstatefile": parameter = "statefile"
+            case "imjournalignorepreviousmessages": parameter = "ignorepreviousmessages"
+            case "imjournalpersiststateinterval": parameter = "persiststateinterval"
+            case "imjournaldefaultseverity": parameter = "defaultseverity"
+            case "imjournaldefaultfacility": parameter = "defaultfacility"
+            case "imjournalusepidfromsystem": parameter = "usepidfromsystem"
+            case "imjournalratelimitinterval": parameter = "ratelimit.interval"
+            default: parameter = "ratelimit.burst"
+            }
+            if parameter.hasPrefix("ratelimit.") {
+                warn(location, "$\(written) has no effect in this build (this build keeps every message)")
+                break
+            }
+            try journalParameters([parameter: value], &j.0, location)
+            state.journal = j
         case "dropmsgswithmaliciousdnsptrrecords":
             configuration.dropMaliciousPTR = try onOff()
         case "actionfiledefaulttemplate", "actionforwarddefaulttemplate":
@@ -193,6 +245,65 @@ extension RsyslogConfigParser {
                         + (suggestion.map { " (did you mean '$\($0)'?)" } ?? ""))
             }
         }
+    }
+
+    /// rsyslog's binary parameter values.
+    func binary(_ value: String, _ name: String, _ location: SourceLocation) throws -> Bool {
+        switch value.lowercased() {
+        case "on", "yes", "1": return true
+        case "off", "no", "0": return false
+        default:
+            throw ConfigDiagnostic(severity: .error, location: location, message: "\(name) takes on or off, not '\(value)'")
+        }
+    }
+
+    func consoleLevel(_ value: String, _ location: SourceLocation) throws -> Int? {
+        guard let n = Int(value), (-1...8).contains(n) else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "ConsoleLogLevel: '\(value)' is not a level from -1 to 8")
+        }
+        return n < 0 ? nil : n
+    }
+
+    func markInterval(_ value: String, _ location: SourceLocation) throws -> Int {
+        guard let n = Int(value), n > 0 else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location,
+                message: "mark message period must not be 0, can not run ('\(value)')")
+        }
+        return n
+    }
+
+    /// imjournal's module parameters (and the `$IMJournal…` directives, named as the parameters).
+    func journalParameters(_ p: [String: String], _ j: inout JournalInputSettings, _ location: SourceLocation) throws {
+        if let v = p["statefile"] { j.stateFile = v }
+        if let v = p["persiststateinterval"] {
+            guard let n = Int(v), n >= 0 else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "PersistStateInterval: '\(v)' is not a number")
+            }
+            j.persistStateInterval = n
+        }
+        if let v = p["ignorepreviousmessages"] { j.ignorePreviousMessages = try binary(v, "IgnorePreviousMessages", location) }
+        if let v = p["defaultseverity"] {
+            guard let severity = Severity(name: v) ?? Int(v).flatMap({ Severity(rawValue: UInt8(clamping: $0)) }) else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "DefaultSeverity: '\(v)' is not a severity")
+            }
+            j.defaultSeverity = Int(severity.rawValue)
+        }
+        if let v = p["defaultfacility"] {
+            guard let facility = Facility(selectorName: v) ?? Int(v).flatMap({ Facility(rawValue: UInt8(clamping: $0)) }) else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "DefaultFacility: '\(v)' is not a facility")
+            }
+            j.defaultFacility = Int(facility.rawValue)
+        }
+        if p["usepidfromsystem"] != nil { j.usePID = "system" }  // deprecated: any value means UsePID="system"
+        if let v = p["usepid"]?.lowercased() {
+            guard ["both", "syslog", "system"].contains(v) else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "UsePID: '\(v)' is not both, syslog or system")
+            }
+            j.usePID = v
+        }
+        if let v = p["remote"] { j.remote = try binary(v, "Remote", location) }
     }
 
     /// Adds a listener; one bound to a named ruleset is checked once every ruleset is known.
@@ -482,6 +593,36 @@ extension RsyslogConfigParser {
                 if let mode = p["dircreatemode"].flatMap({ UInt16($0, radix: 8) }) { state.dirCreateMode = mode }
             }
             if module == "builtin:omfwd", let template = p["template"] { state.forwardTemplate = template }
+            // imklog's legacy directives are refused after any module(load="imklog") (rsyslogd's setModCnf);
+            // immark's $MarkMessagePeriod only after one with parameters.
+            let byParameters = module == "imklog" || p.keys.contains { $0 != "load" }
+            switch module {
+            case "imklog":
+                var k = KernelLogSettings()
+                if let path = p["logpath"] { k.path = path }
+                if let v = p["permitnonkernelfacility"] { k.permitNonKernelFacility = try binary(v, "PermitNonKernelFacility", location) }
+                if let v = p["parsekerneltimestamp"] { k.parseKernelTimestamp = try binary(v, "ParseKernelTimestamp", location) }
+                if let v = p["keepkerneltimestamp"] { k.keepKernelTimestamp = try binary(v, "KeepKernelTimestamp", location) }
+                if let v = p["consoleloglevel"] { k.consoleLogLevel = try consoleLevel(v, location) }
+                k.ruleset = p["ruleset"]
+                state.kernelLog = (k, location, byParameters)
+            case "immark":
+                var m = MarkSettings()
+                if let v = p["interval"] { m.interval = try markInterval(v, location) }
+                if let v = p["markmessagetext"] { m.text = v }
+                if let v = p["use.syslogcall"] { m.useSyslogCall = try binary(v, "use.syslogCall", location) }
+                if let r = p["ruleset"] {
+                    // rsyslogd: a ruleset turns the syslog call off (the mark must go to that ruleset).
+                    m.ruleset = r
+                    m.useSyslogCall = false
+                }
+                state.mark = (m, location, byParameters)
+            case "imjournal":
+                var j = JournalInputSettings()
+                try journalParameters(p, &j, location)
+                state.journal = (j, location)
+            default: break
+            }
             if module == "imtcp", let limit = p["maxsessions"] {
                 state.tcpMaxSessions = try sessionLimit(limit, location)
             }
@@ -501,7 +642,7 @@ extension RsyslogConfigParser {
                             try RsyslogConfigParser.size($0, "rcvbufSize", location)
                         }
                     ), location)
-            case "imtcp":
+            case "imtcp", "imptcp":
                 addInput(
                     .tcp(
                         address: p["address"], port: try port(p["port"]),

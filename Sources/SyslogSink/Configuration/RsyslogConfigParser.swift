@@ -33,6 +33,11 @@ public struct RsyslogConfigParser {
         var systemSocketName = "/dev/log"
         /// Where imuxsock was loaded: the system socket's origin.
         var imuxsockLocation: SourceLocation?
+        /// imklog, immark, imjournal: loaded (with where), their settings changed by `$KLog…`, `$MarkMessagePeriod`,
+        /// `$IMJournal…` after the load; the input is added once the whole file is read.
+        var kernelLog: (KernelLogSettings, SourceLocation, byModuleParameters: Bool)?
+        var mark: (MarkSettings, SourceLocation, byModuleParameters: Bool)?
+        var journal: (JournalInputSettings, SourceLocation)?
         /// `$InputUDPServerBindRuleset` / `$InputTCPServerBindRuleset`: the ruleset of the next listeners.
         var udpRuleset: String?
         var tcpRuleset: String?
@@ -100,6 +105,9 @@ public struct RsyslogConfigParser {
             throw ConfigDiagnostic(
                 severity: .error, location: call.location, message: "ruleset '\(call.name)' cannot be found")
         }
+        if let (settings, at, _) = state.kernelLog { addInput(.kernelLog(settings), at) }
+        if let (settings, at, _) = state.mark { addInput(.mark(settings), at) }
+        if let (settings, at) = state.journal { addInput(.journal(settings), at) }
         for binding in inputBindings {
             let input = configuration.inputs[binding.index]
             if let name = input.ruleset, configuration.rulesets[name] == nil {
@@ -507,7 +515,15 @@ public struct RsyslogConfigParser {
             notHonoured(location, "action '\(text)' (a named pipe) is rsyslog's, not in this build: not delivered.")
             return .ignored(text)
         }
-        if body.hasPrefix(":omusrmsg:") || body == "*" {
+        if body == "*" {
+            // rsyslogd warns here, and its -N1 fails on that warning: the same verdict.
+            notHonoured(
+                location,
+                "action '*' treated as ':omusrmsg:*' - please use ':omusrmsg:*' syntax instead, '*' will not be "
+                    + "supported in the future (messages to logged-in users are not in this build)")
+            return .ignored(text)
+        }
+        if body.hasPrefix(":omusrmsg:") {
             warn(location, "action '\(text)' (messages to logged-in users) has no effect in this build")
             return .ignored(text)
         }

@@ -157,11 +157,20 @@ public enum SinkInput: Hashable, Sendable {
     case udp(address: String?, port: Int, ruleset: String? = nil, receiveBuffer: Int? = nil)
     case tcp(address: String?, port: Int, maxSessions: Int, ruleset: String? = nil)
     case unixSocket(path: String, ruleset: String? = nil)
+    /// imklog: the kernel's log.
+    case kernelLog(KernelLogSettings)
+    /// immark: `-- MARK --` every interval.
+    case mark(MarkSettings)
+    /// imjournal: systemd's journal through sd-journal.
+    case journal(JournalInputSettings)
 
     /// The ruleset named by `ruleset=` / `$Input…BindRuleset`.
     public var ruleset: String? {
         switch self {
         case .udp(_, _, let r, _), .tcp(_, _, _, let r), .unixSocket(_, let r): return r
+        case .kernelLog(let k): return k.ruleset
+        case .mark(let m): return m.ruleset
+        case .journal: return nil
         }
     }
 
@@ -171,8 +180,62 @@ public enum SinkInput: Hashable, Sendable {
         case .udp(let a, let p, _, let b): return .udp(address: a, port: p, receiveBuffer: b)
         case .tcp(let a, let p, let m, _): return .tcp(address: a, port: p, maxSessions: m)
         case .unixSocket(let p, _): return .unixSocket(path: p)
+        case .kernelLog(var k):
+            k.ruleset = nil
+            return .kernelLog(k)
+        case .mark(var m):
+            m.ruleset = nil
+            return .mark(m)
+        case .journal: return self
         }
     }
+}
+
+/// imklog's settings (rsyslog 8.2302 on Linux reads /proc/kmsg).
+public struct KernelLogSettings: Hashable, Sendable {
+    /// `LogPath` / `$KLogPath`.
+    public var path = "/proc/kmsg"
+    /// `PermitNonKernelFacility`: off drops lines whose facility is not kern (user space writing to /dev/kmsg).
+    public var permitNonKernelFacility = false
+    /// `ParseKernelTimestamp`: the `[secs.usecs]` stamp becomes the message's time (after a one-digit PRI only).
+    public var parseKernelTimestamp = false
+    /// `KeepKernelTimestamp`: a parsed stamp stays in the text.
+    public var keepKernelTimestamp = false
+    /// `ConsoleLogLevel`: set the console's level at start (nil: leave it).
+    public var consoleLogLevel: Int?
+    public var ruleset: String?
+    public init() {}
+}
+
+/// immark's settings.
+public struct MarkSettings: Hashable, Sendable {
+    /// `interval` / `$MarkMessagePeriod`, seconds (rsyslog's default 1200).
+    public var interval = 1200
+    /// `markMessageText`.
+    public var text = "-- MARK --"
+    /// `use.syslogCall`: on (rsyslog's default), the mark goes out as the daemon's own message; off, it is made
+    /// directly (input immark, tag `rsyslogd:` in rsyslog).
+    public var useSyslogCall = true
+    public var ruleset: String?
+    public init() {}
+}
+
+/// imjournal's settings (all module parameters in rsyslog 8.2302).
+public struct JournalInputSettings: Hashable, Sendable {
+    /// `StateFile` / `$imjournalStateFile`: the cursor kept across restarts (relative: under the work directory).
+    public var stateFile: String?
+    /// `PersistStateInterval`: the cursor is written every this many messages (and at stop).
+    public var persistStateInterval = 10
+    /// `IgnorePreviousMessages`: with no state, start at the journal's end instead of its start.
+    public var ignorePreviousMessages = false
+    /// `DefaultSeverity` / `DefaultFacility`: for entries without a valid PRIORITY / SYSLOG_FACILITY.
+    public var defaultSeverity = 5
+    public var defaultFacility = 1
+    /// `UsePID`: which pid goes in the tag: `both` (SYSLOG_PID, else _PID), `syslog`, `system`.
+    public var usePID = "both"
+    /// `Remote`: journal files from other machines too.
+    public var remote = false
+    public init() {}
 }
 
 /// An rsyslog.conf read into values: inputs, rules in order, templates, global settings, and what was said

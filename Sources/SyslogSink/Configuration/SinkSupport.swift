@@ -23,7 +23,8 @@ public enum SinkSupport {
 
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
-        "imudp", "imtcp", "imuxsock", "omjournal", "builtin:omfile", "builtin:omfwd", "omfile", "omfwd",
+        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "omjournal", "builtin:omfile",
+        "builtin:omfwd", "omfile", "omfwd",
     ]
 
     /// What an unsupported module would have done, in the user's terms.
@@ -90,6 +91,17 @@ public enum SinkSupport {
             "fileownernum", "filegroupnum", "dirownernum", "dirgroupnum",
         ],
         "module:builtin:omfwd": ["template"],
+        "module:imptcp": ["maxsessions"],
+        "module:imklog": [
+            "logpath", "permitnonkernelfacility", "parsekerneltimestamp", "keepkerneltimestamp", "consoleloglevel",
+            "ruleset",
+        ],
+        "module:immark": ["interval", "markmessagetext", "use.syslogcall", "ruleset"],
+        "module:imjournal": [
+            "statefile", "persiststateinterval", "ignorepreviousmessages", "defaultseverity", "defaultfacility",
+            "usepid", "usepidfromsystem", "remote",
+        ],
+        "input:imptcp": ["address", "port", "ruleset"],
         "input:imudp": ["address", "port", "ruleset", "rcvbufsize"],
         "input:imtcp": ["address", "port", "maxsessions", "ruleset"],
         "input:imuxsock": ["socket", "ruleset"],
@@ -103,6 +115,16 @@ public enum SinkSupport {
             "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords",
         ],
         "template:": ["name", "type", "string"],
+    ]
+
+    /// imtcp's and imptcp's input tuning.
+    static let tcpInputNoEffect: [String: String] = [
+        "name": "an input's name shows only in rsyslog's statistics", "keepalive": "TCP keep-alive tuning",
+        "keepalive.probes": "TCP keep-alive tuning", "keepalive.time": "TCP keep-alive tuning",
+        "keepalive.interval": "TCP keep-alive tuning", "flowcontrol": "back-pressure tuning",
+        "notifyonconnectionclose": "connection notices", "notifyonconnectionopen": "connection notices",
+        "ratelimit.interval": "this build keeps every message", "ratelimit.burst": "this build keeps every message",
+        "socketbacklog": "listen queue tuning",
     ]
 
     /// Tuning whose absence changes nothing a user can observe, by `object:type` (`object:*` for every type).
@@ -125,13 +147,21 @@ public enum SinkSupport {
             "notifyonconnectionopen": "connection notices", "maxlisteners": "a limit of listener count",
             "workerthreads": "receive threads", "socketbacklog": "listen queue tuning",
         ],
-        "input:imtcp": [
-            "name": "an input's name shows only in rsyslog's statistics", "keepalive": "TCP keep-alive tuning",
-            "keepalive.probes": "TCP keep-alive tuning", "keepalive.time": "TCP keep-alive tuning",
-            "keepalive.interval": "TCP keep-alive tuning", "flowcontrol": "back-pressure tuning",
-            "notifyonconnectionclose": "connection notices", "notifyonconnectionopen": "connection notices",
+        "input:imtcp": tcpInputNoEffect,
+        "module:imptcp": ["threads": "receive threads", "processonpoller": "receive threads"],
+        "input:imptcp": tcpInputNoEffect,
+        "module:imklog": [
+            "internalmsgfacility": "rsyslog 8.2302 reads it and does not use it either",
+            "ratelimitinterval": "this build keeps every message", "ratelimitburst": "this build keeps every message",
+        ],
+        "module:immark": [
+            "use.markflag": "marks are never held back here (rsyslog's action.writeAllMarkMessages default)",
+        ],
+        "module:imjournal": [
             "ratelimit.interval": "this build keeps every message", "ratelimit.burst": "this build keeps every message",
-            "socketbacklog": "listen queue tuning",
+            "workaroundjournalbug": "rsyslog 8.2302 ignores it too",
+            "ignorenonvalidstatefile": "a state file without a valid cursor is always passed over, with a message",
+            "fsync": "the state file is replaced by a rename, never left half-written",
         ],
         "module:imuxsock": [
             "syssock.ratelimit.interval": "this build keeps every message",
@@ -197,7 +227,6 @@ public enum SinkSupport {
         "actionfileenablesyncm": "write batching", "optimizeforuniprocessor": "tuning",
         "inputtcpflowcontrol": "back-pressure tuning", "inputunixlistensocketflowcontrol": "back-pressure tuning",
         "inputunixlistensocketcreatepath": "the socket's folder is created when missing",
-        "klogpermitnonkernelfacility": "only matters to imklog, which is refused",
         "imudpschedulingpolicy": "thread scheduling", "imudpschedulingpriority": "thread scheduling",
         "udpservertimerequery": "time look-up tuning", "dynafilecachesize": "open-file cache tuning",
         "omfileflushinterval": "write batching", "omfileasyncwriting": "write batching",
@@ -241,8 +270,8 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (imjournal, imfile, imklog, immark, impstats, imptcp, imrelp, omrelp, omprog, omelasticsearch, omkafka,
-            ompgsql, ommysql, mmjsonparse, the TLS drivers…) is an error.
+            (imfile, impstats, imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmjsonparse, the
+            TLS drivers…) is an error.
 
 
             """

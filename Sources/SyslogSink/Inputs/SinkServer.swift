@@ -22,7 +22,8 @@ public final class SinkServer: Sendable {
     private let state: NIOLoopBound<Ruleset>
     private let configuration: SinkConfiguration
     private let channels: NIOLockedValueBox<[any Channel]>
-    private let sockets: NIOLockedValueBox<[UnixSocketInput]>
+    /// The inputs read by threads of their own (local sockets, the kernel's log, the journal).
+    private let sockets: NIOLockedValueBox<[any ThreadedInput]>
     private let ticker = NIOLockedValueBox<RepeatedTask?>(nil)
     private let notifications = NIOLockedValueBox<[RepeatedTask]>([])
 
@@ -151,6 +152,26 @@ public final class SinkServer: Sendable {
                 sockets.withLockedValue { $0.append(input) }
                 bound.append(
                     BoundInput(transport: "unix", address: try SocketAddress(unixDomainSocketPath: input.path)))
+            case .kernelLog(var settings):
+                settings.path = underRoot(settings.path, root)
+                let input = try KernelLogInput(
+                    settings: settings, host: localHostName(preserveFQDN: configuration.preserveFQDN),
+                    maxMessageSize: options.maxMessageSize, deliver: messageDelivery(settings.ruleset, input: "imklog"))
+                sockets.withLockedValue { $0.append(input) }
+                bound.append(BoundInput(transport: "imklog", source: settings.path))
+            case .journal(let settings):
+                let stateFile = settings.stateFile.map { name in
+                    underRoot(name.hasPrefix("/") ? name : (configuration.workDirectory ?? "") + "/" + name, root)
+                }
+                let input = try JournalInput(
+                    settings: settings, stateFile: stateFile, options: options,
+                    host: localHostName(preserveFQDN: configuration.preserveFQDN),
+                    deliver: messageDelivery(nil, input: "imjournal"))
+                sockets.withLockedValue { $0.append(input) }
+                bound.append(BoundInput(transport: "imjournal", source: "the journal"))
+            case .mark(let settings):
+                startMarks(settings)
+                bound.append(BoundInput(transport: "immark", source: "every \(settings.interval) s"))
             }
     }
 
@@ -167,8 +188,11 @@ public final class SinkServer: Sendable {
             case .udp(let address, let port, _, _): what = "imudp \(address ?? "*"):\(port)"
             case .tcp(let address, let port, _, _): what = "imtcp \(address ?? "*"):\(port)"
             case .unixSocket(let path, _): what = "imuxsock \(path)"
+            case .kernelLog(let k): what = "imklog \(k.path)"
+            case .journal: what = "imjournal"
+            case .mark: what = "immark"
             }
-            return "\(what)\(origin.map { " (\($0))" } ?? ""): cannot listen: \(SinkServer.reason(cause))"
+            return "\(what)\(origin.map { " (\($0))" } ?? ""): cannot start: \(SinkServer.reason(cause))"
         }
     }
 
@@ -236,6 +260,46 @@ public final class SinkServer: Sendable {
             }
             ruleset.value.flush()
         }
+    }
+
+    /// Hands messages made by an input (the kernel's log, the journal, marks) to the rules of `rulesetName`, on
+    /// the loop, in order.
+    private func messageDelivery(_ rulesetName: String?, input: String) -> @Sendable ([SyslogMessage]) -> Void {
+        let ruleset = state
+        let loop = self.loop
+        return { messages in
+            loop.execute {
+                let rules = ruleset.value
+                let target = rules.index(of: rulesetName)
+                rules.counters(for: input).received += messages.count
+                for message in messages { rules.process(message, ruleset: target) }
+                rules.flush()
+            }
+        }
+    }
+
+    /// immark: `-- MARK --` (or `markMessageText`) every interval, the first one interval after start. As
+    /// rsyslogd with `use.syslogCall` on (its default), the mark is the daemon's own message (syslog.info, through
+    /// its own log); off, it is made here: syslog.info under the sink's tag.
+    private func startMarks(_ settings: MarkSettings) {
+        let interval = TimeAmount.seconds(Int64(settings.interval))
+        let deliver = messageDelivery(settings.ruleset, input: "immark")
+        let host = localHostName(preserveFQDN: configuration.preserveFQDN)
+        let task = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            if settings.useSyslogCall {
+                InternalLog.log(settings.text)
+                return
+            }
+            let now = SyslogTimestamp.now()
+            let raw = Array(settings.text.utf8)
+            let tag = Array("syslog-sink:".utf8)
+            var mark = SyslogMessage(
+                raw: raw, priority: Priority(facility: .syslog, severity: .informational), timestamp: now,
+                hostname: host[...], fromHost: host, tag: tag[...], msg: raw[...])
+            mark.fromHostIP = Array("127.0.0.1".utf8)
+            deliver([mark])
+        }
+        notifications.withLockedValue { $0.append(task) }
     }
 
     /// Hands the sink's own messages to its rules as if they came through its first local socket (which is where
@@ -350,9 +414,24 @@ public final class SinkServer: Sendable {
 /// Where an input listens.
 public struct BoundInput: Sendable, CustomStringConvertible {
     public var transport: String
-    public var address: SocketAddress
-    public var port: Int { address.port ?? 0 }
+    /// The socket's address; nil for an input that reads no socket (the kernel's log, the journal, marks).
+    public var address: SocketAddress?
+    /// What a socketless input reads.
+    public var source: String?
+    public var port: Int { address?.port ?? 0 }
+
+    init(transport: String, address: SocketAddress) {
+        self.transport = transport
+        self.address = address
+    }
+
+    init(transport: String, source: String) {
+        self.transport = transport
+        self.source = source
+    }
+
     public var description: String {
+        guard let address else { return "\(transport) \(source ?? "")" }
         if case .unixDomainSocket = address { return "\(transport) \(address.pathname ?? "?")" }
         if case .v6 = address { return "\(transport) [\(address.ipAddress ?? "?")]:\(port)" }
         return "\(transport) \(address.ipAddress ?? "?"):\(port)"

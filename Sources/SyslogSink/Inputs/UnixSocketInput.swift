@@ -14,8 +14,7 @@ final class UnixSocketInput: Sendable {
     private let fd: Int32
     /// A socket the service manager passed (`syslog.socket`): not ours to unlink.
     private let inherited: Bool
-    private let running = NIOLockedValueBox(true)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread = NIOLockedValueBox<InputThread?>(nil)
 
     /// Reads a socket the service manager opened and passed (socket activation), as rsyslog's imuxsock takes
     /// `syslog.socket` (/run/systemd/journal/syslog, where journald forwards) instead of binding /dev/log, which
@@ -60,11 +59,9 @@ final class UnixSocketInput: Sendable {
         deliver: @escaping @Sendable ([[UInt8]], SyslogTimestamp) -> Void
     ) {
         let fd = self.fd
-        let running = self.running
-        let finished = self.finished
-        let thread = Thread {
+        let thread = InputThread(name: "syslog-sink unix \(path)") { running in
             var buffer = [UInt8](repeating: 0, count: maxMessageSize + 1)
-            while running.withLockedValue({ $0 }) {
+            while running() {
                 var batch: [[UInt8]] = []
                 var flags: Int32 = 0
                 while batch.count < 256 {
@@ -79,15 +76,12 @@ final class UnixSocketInput: Sendable {
                     loop.execute { deliver(received, now) }
                 }
             }
-            finished.signal()
         }
-        thread.name = "syslog-sink unix \(path)"
-        thread.start()
+        self.thread.withLockedValue { $0 = thread }
     }
 
     func stop() {
-        running.withLockedValue { $0 = false }
-        finished.wait()
+        thread.withLockedValue { $0 }?.stop()
         close(fd)
         if !inherited { unlink(path) }
     }

@@ -1,0 +1,196 @@
+import Foundation
+import SyslogProtocol
+import TestSupport
+import Testing
+
+/// The local inputs beside rsyslogd 8.2302 with the same configuration: imklog (its LogPath a FIFO each, fed the
+/// same kernel-shaped lines), imjournal (the real systemd-journald, entries written with systemd-cat and logger,
+/// and a restart with the state file in between), immark.
+@Suite("syslog-sink's local inputs against rsyslogd", .serialized)
+struct LocalInputInteropTests {
+    func content(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    /// Opens `fifo` for writing once its reader has it open (rsyslogd opens its LogPath blocking).
+    func openWriter(_ fifo: String) throws -> Int32 {
+        var fd: Int32 = -1
+        let opened = Peers.waitUntil(seconds: 15) {
+            fd = open(fifo, O_WRONLY | O_NONBLOCK)
+            return fd >= 0
+        }
+        try #require(opened, "nobody reads \(fifo)")
+        return fd
+    }
+
+    /// rsyslogd with `dir/rsyslog.conf` and syslog-sink with `dir/sink.conf` under `dir/sink`.
+    func startBoth(_ dir: TemporaryDirectory) throws -> (rsyslog: RunningPeer, sink: RunningPeer) {
+        (
+            try RunningPeer(
+                try Peers.find("rsyslogd"), ["-n", "-f", dir.file("rsyslog.conf"), "-i", dir.file("rsyslogd.pid")],
+                logPath: dir.file("rsyslogd.out")),
+            try RunningPeer(
+                try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("sink")],
+                logPath: dir.file("sink.out"))
+        )
+    }
+
+    @Test func kernelLinesThroughImklogAreFiledAsRsyslogdFilesThem() throws {
+        let dir = try TemporaryDirectory(prefix: "imklog")
+        let out = dir.file("logs")
+        let rsFifo = dir.file("rs.kmsg")
+        let sinkFifo = dir.file("sink") + dir.file("sink.kmsg")
+        try FileManager.default.createDirectory(atPath: dir.file("sink") + dir.path, withIntermediateDirectories: true)
+        #expect(mkfifo(rsFifo, 0o600) == 0 && mkfifo(sinkFifo, 0o600) == 0)
+        let rsPort = try Peers.freePort(udp: true)
+        let sinkPort = try Peers.freePort(udp: true)
+        func config(_ fifo: String, _ port: Int) -> String {
+            """
+            module(load="imklog" LogPath="\(fifo)" PermitNonKernelFacility="on" ParseKernelTimestamp="on")
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            template(name="k" type="string" string="%pri% %syslogtag% %programname% %hostname% %fromhost-ip% [%msg%]\\n")
+            :syslogtag, isequal, "kernel:" \(out)/kern.log;k
+            & stop
+            *.* \(out)/all.log
+            """
+        }
+        try config(rsFifo, rsPort).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(dir.file("sink.kmsg"), sinkPort).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        let writers = [try openWriter(rsFifo), try openWriter(sinkFifo)]
+        defer { for fd in writers { close(fd) } }
+        for (port, probe) in [(rsPort, "\(out)/all.log"), (sinkPort, dir.file("sink") + "\(out)/all.log")] {
+            let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+            defer { sender.close() }
+            #expect(
+                Peers.waitUntil(seconds: 15) {
+                    sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
+                    return content(probe).contains("probe: ready")
+                }, "\(rsyslog.output) \(sink.output)")
+        }
+        let lines = [
+            "<6>[ 2036.995927] bash (28056): drop_caches: 1",
+            "<4>[    0.000000] [Firmware Bug]: TSC doesn't count with P0 frequency!",
+            "<13>[ 1754.279805] user notice prefix",
+            "<6><30>systemd[1]: an old systemd line",
+            "<3> <27>two PRIs with a space",
+            "a line without PRI",
+            "<0>[12.5] short stamp",
+            "<6>[ not a stamp] text",
+            "<7>last",
+        ]
+        let text = Array((lines.joined(separator: "\n") + "\n").utf8)
+        for fd in writers { #expect(text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == text.count) }
+        for file in ["\(out)/kern.log", dir.file("sink") + "\(out)/kern.log"] {
+            #expect(Peers.waitUntil(seconds: 15) { content(file).contains("[last]") }, "\(file)")
+        }
+        rsyslog.stop()
+        sink.stop()
+        let theirs = content("\(out)/kern.log")
+        #expect(content(dir.file("sink") + "\(out)/kern.log") == theirs)
+        #expect(theirs.split(separator: "\n").count == lines.count, "\(theirs)")
+    }
+
+    @Test func journalEntriesThroughImjournalAreFiledAsRsyslogdFilesThem() throws {
+        _ = try requireJournald()
+        let dir = try TemporaryDirectory(prefix: "imjournal")
+        let out = dir.file("logs")
+        let tag = "tollgate-jtest-\(getpid())-\(Int.random(in: 1000...9999))"
+        try FileManager.default.createDirectory(atPath: dir.file("rswork"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: dir.file("sink") + dir.file("sinkwork"), withIntermediateDirectories: true)
+        func config(work: String) -> String {
+            """
+            global(workDirectory="\(work)")
+            template(name="props" type="string" string="PRI: %pri% %syslogtag% %programname% %hostname% %fromhost-ip% [%msg%]\\n")
+            module(load="imjournal" StateFile="imjournal.state" IgnorePreviousMessages="on" PersistStateInterval="1")
+            if $programname == "\(tag)" then {
+                action(type="omfile" file="\(out)/journal.log" template="RSYSLOG_TraditionalFileFormat")
+                action(type="omfile" file="\(out)/pri.log" template="props")
+            }
+            """
+        }
+        try config(work: dir.file("rswork")).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(work: dir.file("sinkwork")).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        func journal(_ arguments: [String], stdin: String) throws {
+            let run = try Peers.run(try Peers.find(arguments[0]), Array(arguments.dropFirst()), stdin: Data(stdin.utf8))
+            #expect(run.status == 0, "\(arguments): \(String(decoding: run.stderr, as: UTF8.self))")
+        }
+        let files = ["\(out)/journal.log", dir.file("sink") + "\(out)/journal.log"]
+        func waitBoth(_ marker: String) {
+            for file in files {
+                #expect(Peers.waitUntil(seconds: 20) { content(file).contains(marker) }, "\(file): \(marker)")
+            }
+        }
+        var (rsyslog, sink) = try startBoth(dir)
+        // Both read from the journal's end (no state yet): a probe until both have it.
+        var n = 0
+        let ready = Peers.waitUntil(seconds: 20) {
+            n += 1
+            try? journal(["systemd-cat", "-t", tag, "-p", "info"], stdin: "probe \(n)\n")
+            return files.allSatisfy { content($0).contains("probe") }
+        }
+        try #require(ready, "\(rsyslog.output) \(sink.output)")
+        try journal(["systemd-cat", "-t", tag, "-p", "warning"], stdin: "one\ntwo with\ttab\n")
+        try journal(
+            ["logger", "--journald"],
+            stdin: "MESSAGE=native fields\nPRIORITY=2\nSYSLOG_FACILITY=10\nSYSLOG_IDENTIFIER=\(tag)\nMYFIELD=x\n")
+        try journal(
+            ["logger", "--journald"], stdin: "MESSAGE=no facility no pid\nPRIORITY=6\nSYSLOG_IDENTIFIER=\(tag)\n")
+        try journal(
+            ["logger", "-u", "/run/systemd/journal/dev-log", "-t", tag, "-p", "local3.err", "--id=4242"],
+            stdin: "through the syslog socket\n")
+        waitBoth("through the syslog socket")
+        rsyslog.stop()
+        sink.stop()
+        // Down: these must be read once the daemons are back (the state file holds the cursor), and nothing twice.
+        try journal(["systemd-cat", "-t", tag, "-p", "notice"], stdin: "while both were down\n")
+        (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        try journal(["systemd-cat", "-t", tag, "-p", "notice"], stdin: "after the restart\n")
+        waitBoth("after the restart")
+        rsyslog.stop()
+        sink.stop()
+        let theirs = content(files[0])
+        // The probes may differ in number (each daemon needed its own); the rest is the same, line for line.
+        func withoutProbes(_ text: String) -> [Substring] { text.split(separator: "\n").filter { !$0.contains(" probe ") } }
+        #expect(withoutProbes(content(files[1])) == withoutProbes(theirs))
+        #expect(theirs.components(separatedBy: "while both were down").count == 2, "\(theirs)")
+        let theirPRI = content("\(out)/pri.log").split(separator: "\n").filter { $0.contains("PRI:") }
+        let ourPRI = content(dir.file("sink") + "\(out)/pri.log").split(separator: "\n").filter { $0.contains("PRI:") }
+        #expect(ourPRI.count >= 7 && ourPRI.suffix(7) == theirPRI.suffix(7), "\(ourPRI)")
+        #expect(FileManager.default.fileExists(atPath: dir.file("sink") + dir.file("sinkwork") + "/imjournal.state"))
+    }
+
+    @Test func marksComeEveryIntervalAsRsyslogdsDo() throws {
+        let dir = try TemporaryDirectory(prefix: "immark")
+        let out = dir.file("logs")
+        let config = """
+            module(load="immark" interval="1" use.syslogCall="off")
+            template(name="m" type="string" string="%pri% %syslogtag% [%msg%]\\n")
+            *.* \(out)/marks.log;m
+            """
+        try config.write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        func marks(_ file: String) -> [String] {
+            content(file).split(separator: "\n").filter { $0.contains("MARK") }.map(String.init)
+        }
+        for file in ["\(out)/marks.log", dir.file("sink") + "\(out)/marks.log"] {
+            #expect(Peers.waitUntil(seconds: 10) { marks(file).count >= 2 }, "\(file)")
+        }
+        // The same message; the tag names the daemon that made it.
+        #expect(marks("\(out)/marks.log").first == "46 rsyslogd: [-- MARK --]")
+        #expect(marks(dir.file("sink") + "\(out)/marks.log").first == "46 syslog-sink: [-- MARK --]")
+    }
+}

@@ -1,0 +1,199 @@
+import LogCore
+import SyslogProtocol
+import Testing
+
+@testable import SyslogSink
+
+/// imklog's and imjournal's message making, as rsyslog 8.2302 does it (facts from its imklog bsd.c/imklog.c and
+/// imjournal.c, checked by running it: see the interop tests for the same lines through rsyslogd).
+@Suite("Kernel log lines and journal entries as rsyslog makes them messages")
+struct LocalInputTests {
+    let host = Array("vm".utf8)
+    let now = CivilTime(epochMicroseconds: 1_796_561_946_000_000, utcOffsetSeconds: 0)
+    let boot: Int64 = 1_796_560_000_000_000
+
+    func kernel(_ line: String, _ configure: (inout KernelLogSettings) -> Void = { _ in }) -> SyslogMessage? {
+        var settings = KernelLogSettings()
+        configure(&settings)
+        return KernelLogLine(settings: settings, host: host)
+            .message(Array(line.utf8)[...], now: now, bootEpochMicroseconds: boot)
+    }
+
+    func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func aKernelLineKeepsItsStampInTheTextByDefault() throws {
+        let m = try #require(kernel("<6>[ 2036.995927] bash (28056): drop_caches: 1"))
+        #expect(m.priority.value == 6)
+        #expect(text(m.tagField) == "kernel:")
+        #expect(text(m.msg) == "[ 2036.995927] bash (28056): drop_caches: 1")
+        #expect(m.timestamp == SyslogTimestamp(now))
+        #expect(text(m.hostnameField ?? []) == "vm" && m.fromHostIP == Array("127.0.0.1".utf8))
+    }
+
+    @Test func aParsedStampIsTheTimeAndLeavesItsSpace() throws {
+        let m = try #require(kernel("<6>[ 2036.995927] bash (28056): drop_caches: 1") { $0.parseKernelTimestamp = true })
+        #expect(text(m.msg) == " bash (28056): drop_caches: 1")
+        #expect(m.timestamp.civilTime.epochMicroseconds == boot + 2_036_995_927)
+        #expect(m.receivedAt == m.timestamp)
+        let kept = try #require(
+            kernel("<6>[ 2036.995927] x") {
+                $0.parseKernelTimestamp = true
+                $0.keepKernelTimestamp = true
+            })
+        #expect(text(kept.msg) == "[ 2036.995927] x")
+        #expect(kept.timestamp.civilTime.epochMicroseconds == boot + 2_036_995_927)
+    }
+
+    @Test func aStampAfterATwoDigitPRIIsNotParsed() throws {
+        let m = try #require(
+            kernel("<13>[ 1754.279805] user notice prefix") {
+                $0.parseKernelTimestamp = true
+                $0.permitNonKernelFacility = true
+            })
+        #expect(m.priority.value == 13)
+        #expect(text(m.msg) == "[ 1754.279805] user notice prefix")
+        #expect(m.timestamp == SyslogTimestamp(now))
+    }
+
+    @Test func otherFacilitiesAreDroppedUnlessPermitted() {
+        #expect(kernel("<13>[ 1.0] from user space") == nil)
+        #expect(kernel("<46>[ 390.0] systemd-journald[1]: Received SIGTERM") == nil)
+        #expect(kernel("<13>x") { $0.permitNonKernelFacility = true } != nil)
+    }
+
+    @Test func aLineWithoutPRIIsKernInfo() throws {
+        let m = try #require(kernel("rol-vsock-port 5001"))
+        #expect(m.priority.value == 6)
+        #expect(text(m.msg) == "rol-vsock-port 5001")
+    }
+
+    @Test func aSecondPRIWins() throws {
+        let m = try #require(kernel("<6><30>systemd[1]: started") { $0.permitNonKernelFacility = true })
+        #expect(m.priority.value == 30)
+        #expect(text(m.msg) == "systemd[1]: started")
+        let spaced = try #require(kernel("<6> <30>systemd[1]: started") { $0.permitNonKernelFacility = true })
+        #expect(spaced.priority.value == 30)
+        // Out of 8…191: the first stands.
+        let low = try #require(kernel("<6><3>x"))
+        #expect(low.priority.value == 6 && text(low.msg) == "<3>x")
+    }
+
+    func entry(_ fields: [String: String], _ configure: (inout JournalInputSettings) -> Void = { _ in }) -> SyslogMessage {
+        var settings = JournalInputSettings()
+        configure(&settings)
+        return JournalEntry(settings: settings, options: SyslogParseOptions(), host: host)
+            .message({ fields[$0].map { Array($0.utf8) } }, realtimeMicroseconds: 1_796_561_946_889_257)
+    }
+
+    @Test func aJournalEntryFromTheSyslogSocket() {
+        let m = entry([
+            "MESSAGE": "hello via syslog socket", "PRIORITY": "3", "SYSLOG_FACILITY": "19",
+            "SYSLOG_IDENTIFIER": "mytag", "SYSLOG_PID": "4242", "_PID": "24931", "_HOSTNAME": "elsewhere",
+        ])
+        #expect(m.priority.value == 155)
+        #expect(text(m.tagField) == "mytag[4242]:")
+        #expect(text(m.msg) == "hello via syslog socket")
+        #expect(text(m.hostnameField ?? []) == "vm")
+        #expect(m.timestamp.civilTime.epochMicroseconds == 1_796_561_946_889_257 && m.receivedAt == m.timestamp)
+    }
+
+    @Test func journalDefaultsAndFallbacks() {
+        // systemd-cat: no SYSLOG_FACILITY (user), _PID for the pid.
+        let cat = entry(["MESSAGE": "x", "PRIORITY": "4", "SYSLOG_IDENTIFIER": "catty", "_PID": "24933"])
+        #expect(cat.priority.value == 12 && text(cat.tagField) == "catty[24933]:")
+        // A kernel record: no identifier, no pid.
+        let kernel = entry(["MESSAGE": "hello test", "PRIORITY": "5"])
+        #expect(text(kernel.tagField) == "journal:" && kernel.priority.value == 13)
+        let comm = entry(["MESSAGE": "x", "_COMM": "bash"])
+        #expect(text(comm.tagField) == "bash:" && comm.priority.value == 13)
+        // Invalid PRIORITY / SYSLOG_FACILITY: the configured defaults.
+        let odd = entry(["MESSAGE": "x", "PRIORITY": "12", "SYSLOG_FACILITY": "24"]) {
+            $0.defaultSeverity = 6
+            $0.defaultFacility = 16
+        }
+        #expect(odd.priority.value == 134)
+        let system = entry(["MESSAGE": "x", "SYSLOG_IDENTIFIER": "a", "SYSLOG_PID": "1", "_PID": "2"]) {
+            $0.usePID = "system"
+        }
+        #expect(text(system.tagField) == "a[2]:")
+    }
+
+    @Test func aJournalMessageIsSanitisedAsOnReception() {
+        let m = entry(["MESSAGE": "line one\nline two\twith tab\n", "SYSLOG_IDENTIFIER": "pyid"])
+        #expect(text(m.msg) == "line one#012line two#011with tab")
+        let nul = entry(["MESSAGE": "a\u{0}b", "SYSLOG_IDENTIFIER": "n"])
+        #expect(text(nul.msg) == "a b")
+    }
+}
+
+/// How the local inputs are configured, in both syntaxes, as rsyslogd 8.2302 reads them.
+@Suite("imklog, immark, imjournal and imptcp in rsyslog.conf")
+struct LocalInputConfigurationTests {
+    @Test func imklogInBothSyntaxes() throws {
+        let modern = try RsyslogConfigParser.parse(
+            text: #"module(load="imklog" LogPath="/dev/fake" ParseKernelTimestamp="on" PermitNonKernelFacility="on")"#)
+        var expected = KernelLogSettings()
+        expected.path = "/dev/fake"
+        expected.parseKernelTimestamp = true
+        expected.permitNonKernelFacility = true
+        #expect(modern.inputs == [.kernelLog(expected)] && modern.errors.isEmpty)
+        let legacy = try RsyslogConfigParser.parse(
+            text: "$ModLoad imklog.so\n$KLogParseKernelTimestamp on\n$KLogKeepKernelTimestamp on\n$KLogConsoleLogLevel 1")
+        var kept = KernelLogSettings()
+        kept.parseKernelTimestamp = true
+        kept.keepKernelTimestamp = true
+        kept.consoleLogLevel = 1
+        #expect(legacy.inputs == [.kernelLog(kept)] && legacy.errors.isEmpty)
+        // rsyslogd refuses imklog's legacy directives after module(load="imklog"), with or without parameters.
+        let mixed = try RsyslogConfigParser.parse(text: "module(load=\"imklog\")\n$KLogPermitNonKernelFacility on")
+        #expect(mixed.errors.map(\.location.line) == [2])
+        #expect(mixed.errors.first?.message.contains("currently not permitted") == true)
+        // Without the module, its directives are unknown.
+        #expect(try RsyslogConfigParser.parse(text: "$KLogPath /dev/x").errors.count == 1)
+    }
+
+    @Test func immarkAndItsPeriod() throws {
+        let legacy = try RsyslogConfigParser.parse(text: "$ModLoad immark\n$MarkMessagePeriod 600")
+        var m = MarkSettings()
+        m.interval = 600
+        #expect(legacy.inputs == [.mark(m)])
+        let modern = try RsyslogConfigParser.parse(
+            text: #"module(load="immark" interval="30" markMessageText="-- still here --" use.syslogCall="off")"#)
+        m.interval = 30
+        m.text = "-- still here --"
+        m.useSyslogCall = false
+        #expect(modern.inputs == [.mark(m)])
+        #expect(throws: ConfigDiagnostic.self) { try RsyslogConfigParser.parse(text: #"module(load="immark" interval="0")"#) }
+    }
+
+    @Test func imjournalAsRHELWritesIt() throws {
+        let rhel = try RsyslogConfigParser.parse(
+            text: """
+                $ModLoad imuxsock
+                $ModLoad imjournal
+                $OmitLocalLogging on
+                $IMJournalStateFile imjournal.state
+                $imjournalRatelimitInterval 0
+                """)
+        var j = JournalInputSettings()
+        j.stateFile = "imjournal.state"
+        #expect(rhel.inputs == [.journal(j)], "no /dev/log: the journal is the local input")
+        #expect(rhel.errors.isEmpty && rhel.warnings.count == 1)
+        let modern = try RsyslogConfigParser.parse(
+            text: #"module(load="imjournal" StateFile="/var/lib/s" IgnorePreviousMessages="on" DefaultFacility="local1" DefaultSeverity="info" UsePID="system" Ratelimit.Burst="5000")"#)
+        j.stateFile = "/var/lib/s"
+        j.ignorePreviousMessages = true
+        j.defaultFacility = 17
+        j.defaultSeverity = 6
+        j.usePID = "system"
+        #expect(modern.inputs == [.journal(j)] && modern.errors.isEmpty)
+        let typo = try RsyslogConfigParser.parse(text: #"module(load="imjournal" RateLimit.Intervall="600")"#)
+        #expect(typo.errors.first?.message.contains("not known -- typo in config file?") == true)
+    }
+
+    @Test func imptcpListensAsImtcp() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: "module(load=\"imptcp\")\ninput(type=\"imptcp\" port=\"10514\" address=\"127.0.0.1\")")
+        #expect(c.inputs == [.tcp(address: "127.0.0.1", port: 10514, maxSessions: 200)] && c.errors.isEmpty)
+    }
+}
