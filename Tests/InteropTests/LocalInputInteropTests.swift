@@ -194,3 +194,89 @@ struct LocalInputInteropTests {
         #expect(marks(dir.file("sink") + "\(out)/marks.log").first == "46 syslog-sink: [-- MARK --]")
     }
 }
+
+extension LocalInputInteropTests {
+    /// imfile beside rsyslogd: the same files (each daemon its own copy) followed through appends, a partial line
+    /// completed later, multi-line messages, a glob, a rotation, and a restart with lines added while down.
+    @Test func followedFilesAreFiledAsRsyslogdFilesThem() throws {
+        let dir = try TemporaryDirectory(prefix: "imfile")
+        let out = dir.file("logs")
+        // The followed files: rsyslogd's under dir/rs, the sink's under its root.
+        let rsApp = dir.file("rs/app")
+        let sinkApp = dir.file("sink") + rsApp
+        for folder in [rsApp, sinkApp, dir.file("rswork"), dir.file("sink") + dir.file("rswork")] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let config = """
+            global(workDirectory="\(dir.file("rswork"))")
+            module(load="imfile")
+            template(name="f" type="string" string="%syslogtag%|%programname%|%pri%|%hostname%|%fromhost%|[%msg%]\\n")
+            input(type="imfile" File="\(rsApp)/app.log" Tag="app:" Facility="local3" Severity="info" PersistStateInterval="1")
+            input(type="imfile" File="\(rsApp)/w*.log" Tag="wild" Severity="err" PersistStateInterval="1")
+            input(type="imfile" File="\(rsApp)/java.log" Tag="java:" startmsg.regex="^[0-9]{4}-" readTimeout="1" PersistStateInterval="1")
+            input(type="imfile" File="\(rsApp)/para.log" Tag="para:" readMode="1" PersistStateInterval="1")
+            input(type="imfile" File="\(rsApp)/indent.log" Tag="indent:" readMode="2" PersistStateInterval="1")
+            *.* \(out)/files.log;f
+            """
+        try config.write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        func append(_ name: String, _ text: String) throws {
+            for folder in [rsApp, sinkApp] {
+                let path = "\(folder)/\(name)"
+                if !FileManager.default.fileExists(atPath: path) {
+                    FileManager.default.createFile(atPath: path, contents: nil)
+                }
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+                handle.seekToEndOfFile()
+                handle.write(Data(text.utf8))
+                try handle.close()
+            }
+        }
+        let files = ["\(out)/files.log", dir.file("sink") + "\(out)/files.log"]
+        func waitBoth(_ marker: String) {
+            for file in files {
+                #expect(Peers.waitUntil(seconds: 20) { content(file).contains(marker) }, "\(file): \(marker)")
+            }
+        }
+        try append("app.log", "there before the start\n\n  leading spaces\nwith\ttab and CR\r\n")
+        var (rsyslog, sink) = try startBoth(dir)
+        waitBoth("with\ttab and CR")
+        try append("app.log", "partial ")
+        try append("w1.log", "wild one\n")
+        try append("java.log", "2026-12-06 first\n  at a.b(C.java:1)\n  at d.e(F.java:2)\n2026-12-06 second\n")
+        try append("para.log", "para line 1\npara line 2\n\nnext para\n\n")
+        try append("indent.log", "top 1\n  cont a\n\tcont b\ntop 2\n")
+        Thread.sleep(forTimeInterval: 0.5)
+        try append("app.log", "completed\n")
+        try append("w2.log", "wild two\n")
+        waitBoth("wild two")
+        waitBoth("2026-12-06 second")  // the last java message goes after its read timeout
+        // Rotation: renamed, and a new file under the name.
+        for folder in [rsApp, sinkApp] {
+            #expect(rename("\(folder)/app.log", "\(folder)/app.log.1") == 0)
+        }
+        try append("app.log", "after the rotation\n")
+        waitBoth("after the rotation")
+        rsyslog.stop()
+        sink.stop()
+        try append("app.log", "while both were down\n")
+        (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        try append("app.log", "after the restart\n")
+        waitBoth("after the restart")
+        rsyslog.stop()
+        sink.stop()
+        let theirs = content(files[0])
+        let ours = content(files[1])
+        // Files are looked at in their own order by each daemon: compare each tag's lines in order.
+        func byTag(_ text: String) -> [Substring: [Substring]] {
+            Dictionary(grouping: text.split(separator: "\n"), by: { $0.prefix { $0 != "|" } })
+        }
+        #expect(byTag(ours) == byTag(theirs), "ours:\n\(ours)\ntheirs:\n\(theirs)")
+        #expect(theirs.components(separatedBy: "while both were down").count == 2, "\(theirs)")
+        #expect(theirs.contains("[partial completed]"))
+    }
+}

@@ -47,8 +47,8 @@ struct FailClosedTests {
             message: "module 'impstats' is rsyslog's, not in this build: its messages would not be read. See "
                 + "docs/not-in-this-build-sink.md."),
         Refused(
-            family: "input not read, legacy", line: "$ModLoad imfile",
-            message: "module 'imfile' is rsyslog's, not in this build: its messages would not be read. See "
+            family: "input not read, legacy", line: "$ModLoad imgssapi",
+            message: "module 'imgssapi' is rsyslog's, not in this build: its messages would not be read. See "
                 + "docs/not-in-this-build-sink.md."),
         Refused(
             family: "output not delivered", line: #"*.* action(type="omelasticsearch" server="127.0.0.1")"#,
@@ -121,7 +121,7 @@ struct FailClosedTests {
         let said = String(decoding: run.stderr, as: UTF8.self)
         #expect(run.status == 1, "\(said)")
         #expect(said.contains("bad.conf:2: error: input(): parameter 'adress' not known"), "\(said)")
-        try "global(abortOnUncleanConfig=\"on\")\n$ModLoad imfile\n*.* /var/log/x\n"
+        try "global(abortOnUncleanConfig=\"on\")\n$ModLoad imgssapi\n*.* /var/log/x\n"
             .write(toFile: dir.file("abort.conf"), atomically: true, encoding: .utf8)
         let abort = try Peers.run(sink, ["-n", "-f", dir.file("abort.conf"), "--root", dir.file("root")], timeout: 20)
         #expect(abort.status == 1)

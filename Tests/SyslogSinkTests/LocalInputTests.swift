@@ -197,3 +197,72 @@ struct LocalInputConfigurationTests {
         #expect(c.inputs == [.tcp(address: "127.0.0.1", port: 10514, maxSessions: 200)] && c.errors.isEmpty)
     }
 }
+
+/// imfile's read modes, as rsyslog 8.2302's stream reader joins lines.
+@Suite("imfile's lines and multi-line messages")
+struct FileMessageAssemblerTests {
+    func feed(_ chunks: [String], _ configure: (inout FileInputSettings) -> Void = { _ in }) -> [String] {
+        var settings = FileInputSettings()
+        configure(&settings)
+        var assembler = FileMessageAssembler(settings: settings)
+        return chunks.flatMap { assembler.feed(Array($0.utf8)[...]) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test func linesSkipEmptyOnesKeepCRAndWaitForTheirLF() {
+        #expect(feed(["a\n\nb\r\nc", "d\n", "e"]) == ["a", "b\r", "cd"])
+    }
+
+    @Test func paragraphsIndentedLinesAndRegexes() {
+        #expect(feed(["p1\np2\n\nq\n\n"]) { $0.readMode = 1 } == ["p1#012p2", "q"])
+        #expect(feed(["top\n  a\n\tb\nnext\n"]) { $0.readMode = 2 } == ["top#012  a#012\tb"])
+        #expect(
+            feed(["2026 one\n at x\n2026 two\n"]) { $0.startRegex = "^[0-9]{4}" } == ["2026 one\\n at x"])
+        #expect(feed(["a\nb END\nc\n"]) { $0.endRegex = "END$" } == ["a\\nb END"])
+        #expect(
+            feed(["2026 one\n at x\n2026 two\n"]) {
+                $0.startRegex = "^[0-9]{4}"
+                $0.escapeLF = false
+            } == ["2026 one\n at x"])
+    }
+
+    @Test func overLongLinesAndTheirOptions() {
+        var s = FileInputSettings()
+        #expect(FileMessageAssembler.pieces(Array("abcdefg".utf8), settings: s, maxSize: 3).count == 3)
+        s.discardTruncatedMsg = true
+        #expect(FileMessageAssembler.pieces(Array("abcdefg".utf8), settings: s, maxSize: 3) == [Array("abc".utf8)])
+        s.trimLineOverBytes = 2
+        s.addCeeTag = true
+        #expect(FileMessageAssembler.pieces(Array("abcdefg".utf8), settings: s, maxSize: 100) == [Array("@cee:ab".utf8)])
+    }
+
+    @Test func legacyMonitorsAndTheirDefaults() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                $ModLoad imfile
+                $InputFileName /var/log/app.log
+                $InputFileTag app:
+                $InputFileStateFile stat-app
+                $InputFileSeverity info
+                $InputFileFacility local5
+                $InputRunFileMonitor
+                $InputFileName /var/log/b.log
+                $InputFileTag b:
+                $InputRunFileMonitor
+                """)
+        var a = FileInputSettings.legacy
+        a.file = "/var/log/app.log"
+        a.tag = "app:"
+        a.severity = 6
+        a.facility = 21
+        a.pollingInterval = 1
+        var b = FileInputSettings.legacy
+        b.file = "/var/log/b.log"
+        b.tag = "b:"
+        b.pollingInterval = 1
+        #expect(c.inputs == [.file(a), .file(b)], "settings reset after each monitor, as rsyslogd")
+        #expect(c.errors.isEmpty)
+        #expect(throws: ConfigDiagnostic.self) {
+            try RsyslogConfigParser.parse(text: "module(load=\"imfile\")\ninput(type=\"imfile\" File=\"/x\")")
+        }
+    }
+}

@@ -56,6 +56,7 @@ extension RsyslogConfigParser {
                 if module == "imklog" { state.kernelLog = (KernelLogSettings(), location, false) }
                 if module == "immark" { state.mark = (MarkSettings(), location, false) }
                 if module == "imjournal" { state.journal = (JournalInputSettings(), location) }
+                if module == "imfile" { state.fileModule = (true, 10, nil, 0) }
                 if configuration.loadedModules.contains(module) {
                     throw ConfigDiagnostic(
                         severity: .error, location: location, message: "module '\(module)' already in this config")
@@ -164,6 +165,39 @@ extension RsyslogConfigParser {
             }
             try journalParameters([parameter: value], &j.0, location)
             state.journal = j
+        case "inputfilename", "inputfiletag", "inputfilestatefile", "inputfileseverity", "inputfilefacility",
+            "inputfilepersiststateinterval", "inputfilereadmode", "inputfilemaxlinesatonce",
+            "inputfiletrimlineoverbytes", "inputfilebindruleset", "inputfilepollinterval", "inputrunfilemonitor":
+            guard requireModule("imfile"), let module = state.fileModule else { break }
+            var f = state.legacyFile
+            switch name {
+            case "inputfilename": f.file = value
+            case "inputfiletag": f.tag = value
+            case "inputfilestatefile":
+                warn(location, "$\(written) has no effect (rsyslog 8.2302 names state files itself and ignores it too)")
+            case "inputfileseverity": try fileParameters(["severity": value], &f, location)
+            case "inputfilefacility": try fileParameters(["facility": value], &f, location)
+            case "inputfilepersiststateinterval": try fileParameters(["persiststateinterval": value], &f, location)
+            case "inputfilereadmode": try fileParameters(["readmode": value], &f, location)
+            case "inputfiletrimlineoverbytes": try fileParameters(["trimlineoverbytes": value], &f, location)
+            case "inputfilebindruleset": f.ruleset = value
+            case "inputfilemaxlinesatonce":
+                warn(location, "$\(written) has no effect in this build (read batching)")
+            case "inputfilepollinterval":
+                // The sink looks at least every second, whatever the interval (rsyslog's default is 10 s).
+                _ = try number(value, "$InputFilePollInterval", location)
+            default:
+                guard !f.file.isEmpty, !f.tag.isEmpty else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location,
+                        message: "$InputRunFileMonitor needs $InputFileName and $InputFileTag before it")
+                }
+                f.pollingInterval = module.polling ? min(module.interval, 1) : 0.2
+                f.stateDirectory = module.stateDirectory
+                addInput(.file(f), location)
+                f = FileInputSettings.legacy  // rsyslog resets the $InputFile… settings after each monitor
+            }
+            state.legacyFile = f
         case "dropmsgswithmaliciousdnsptrrecords":
             configuration.dropMaliciousPTR = try onOff()
         case "actionfiledefaulttemplate", "actionforwarddefaulttemplate":
@@ -272,6 +306,77 @@ extension RsyslogConfigParser {
                 message: "mark message period must not be 0, can not run ('\(value)')")
         }
         return n
+    }
+
+    func number(_ value: String, _ name: String, _ location: SourceLocation) throws -> Int {
+        guard let n = Int(value), n >= 0 else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "\(name): '\(value)' is not a number")
+        }
+        return n
+    }
+
+    /// `input(type="imfile" …)`'s parameters (and the `$InputFile…` directives, named as the parameters).
+    func fileParameters(_ p: [String: String], _ f: inout FileInputSettings, _ location: SourceLocation) throws {
+        if let v = p["file"] { f.file = v }
+        if let v = p["tag"] { f.tag = v }
+        if let v = p["facility"] {
+            guard let facility = Facility(selectorName: v) ?? Int(v).flatMap({ Facility(rawValue: UInt8(clamping: $0 >> 3)) })
+            else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "imfile: '\(v)' is not a facility")
+            }
+            f.facility = Int(facility.rawValue)
+        }
+        if let v = p["severity"] {
+            guard let severity = Severity(name: v) ?? Int(v).flatMap({ Severity(rawValue: UInt8(clamping: $0)) }) else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "imfile: '\(v)' is not a severity")
+            }
+            f.severity = Int(severity.rawValue)
+        }
+        if let v = p["persiststateinterval"] { f.persistStateInterval = try number(v, "PersistStateInterval", location) }
+        if let v = p["readmode"] {
+            let mode = try number(v, "ReadMode", location)
+            guard mode <= 2 else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "imfile: ReadMode '\(v)' is not 0, 1 or 2")
+            }
+            f.readMode = mode
+        }
+        for key in ["startmsg.regex", "endmsg.regex"] {
+            guard let v = p[key] else { continue }
+            guard CompiledRegex(v, extended: true) != nil else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "imfile: cannot compile \(key) '\(v)'")
+            }
+            if key == "startmsg.regex" { f.startRegex = v } else { f.endRegex = v }
+        }
+        if [f.readMode != 0, f.startRegex != nil, f.endRegex != nil].filter({ $0 }).count > 1 {
+            throw ConfigDiagnostic(
+                severity: .error, location: location,
+                message: "imfile: only one of readMode, startmsg.regex and endmsg.regex can be given")
+        }
+        if let v = p["readtimeout"] { f.readTimeout = try number(v, "readTimeout", location) }
+        if let v = p["escapelf"] { f.escapeLF = try binary(v, "escapeLF", location) }
+        if let v = p["escapelf.replacement"] { f.escapeLFReplacement = v }
+        if let v = p["reopenontruncate"] { f.reopenOnTruncate = try binary(v, "reopenOnTruncate", location) }
+        if let v = p["freshstarttail"] { f.freshStartTail = try binary(v, "freshStartTail", location) }
+        if let v = p["deletestateonfiledelete"] ?? p["removestateondelete"] {
+            f.deleteStateOnFileDelete = try binary(v, "deleteStateOnFileDelete", location)
+        }
+        if let v = p["needparse"] { f.needParse = try binary(v, "needParse", location) }
+        if let v = p["addceetag"] { f.addCeeTag = try binary(v, "addCeeTag", location) }
+        if let v = p["trimlineoverbytes"] { f.trimLineOverBytes = try number(v, "trimLineOverBytes", location) }
+        if let v = p["discardtruncatedmsg"] { f.discardTruncatedMsg = try binary(v, "discardTruncatedMsg", location) }
+        if let v = p["ignoreolderthan"] { f.ignoreOlderThan = try number(v, "ignoreOlderThan", location) }
+        if let v = p["persiststateaftersubmission"] {
+            f.persistStateAfterSubmission = try binary(v, "persistStateAfterSubmission", location)
+        }
+        if let v = p["ruleset"] { f.ruleset = v }
+        if p["file"] != nil || p["tag"] != nil {
+            guard !f.file.isEmpty, !f.tag.isEmpty else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "imfile: an input needs both File= and Tag=")
+            }
+        } else if p.keys.contains("type") {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "imfile: an input needs File= and Tag=")
+        }
     }
 
     /// imjournal's module parameters (and the `$IMJournal…` directives, named as the parameters).
@@ -621,6 +726,17 @@ extension RsyslogConfigParser {
                 var j = JournalInputSettings()
                 try journalParameters(p, &j, location)
                 state.journal = (j, location)
+            case "imfile":
+                // module() makes inotify the mode on Linux (rsyslog's setModCnf); $ModLoad keeps polling.
+                let mode = p["mode"]?.lowercased() ?? "inotify"
+                guard ["inotify", "polling"].contains(mode) else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location, message: "imfile: mode '\(mode)' is not inotify or polling")
+                }
+                state.fileModule = (
+                    mode == "polling", try p["pollinginterval"].map { Double(try number($0, "PollingInterval", location)) } ?? 10,
+                    p["statefile.directory"], try p["readtimeout"].map { try number($0, "readTimeout", location) } ?? 0
+                )
             default: break
             }
             if module == "imtcp", let limit = p["maxsessions"] {
@@ -651,6 +767,17 @@ extension RsyslogConfigParser {
                         ruleset: p["ruleset"]), location)
             case "imuxsock":
                 addInput(.unixSocket(path: p["socket"] ?? "/dev/log", ruleset: p["ruleset"]), location)
+            case "imfile":
+                guard let module = state.fileModule else {
+                    notHonoured(location, "input type 'imfile' without module(load=\"imfile\"): the file is not read")
+                    break
+                }
+                var f = FileInputSettings()
+                f.readTimeout = module.readTimeout
+                try fileParameters(p, &f, location)
+                f.pollingInterval = module.polling ? min(module.interval, 1) : 0.2
+                f.stateDirectory = module.stateDirectory
+                addInput(.file(f), location)
             default:
                 let type = p["type"] ?? ""
                 notHonoured(

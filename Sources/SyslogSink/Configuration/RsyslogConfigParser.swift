@@ -38,6 +38,10 @@ public struct RsyslogConfigParser {
         var kernelLog: (KernelLogSettings, SourceLocation, byModuleParameters: Bool)?
         var mark: (MarkSettings, SourceLocation, byModuleParameters: Bool)?
         var journal: (JournalInputSettings, SourceLocation)?
+        /// imfile: loaded (`module()` switches to inotify mode, `$ModLoad` stays in polling mode), its module
+        /// settings, and the `$InputFile…` settings of the next `$InputRunFileMonitor`.
+        var fileModule: (polling: Bool, interval: Double, stateDirectory: String?, readTimeout: Int)?
+        var legacyFile = FileInputSettings.legacy
         /// `$InputUDPServerBindRuleset` / `$InputTCPServerBindRuleset`: the ruleset of the next listeners.
         var udpRuleset: String?
         var tcpRuleset: String?

@@ -163,6 +163,8 @@ public enum SinkInput: Hashable, Sendable {
     case mark(MarkSettings)
     /// imjournal: systemd's journal through sd-journal.
     case journal(JournalInputSettings)
+    /// imfile: a text file (or a glob of them) followed by name.
+    case file(FileInputSettings)
 
     /// The ruleset named by `ruleset=` / `$Input…BindRuleset`.
     public var ruleset: String? {
@@ -171,6 +173,7 @@ public enum SinkInput: Hashable, Sendable {
         case .kernelLog(let k): return k.ruleset
         case .mark(let m): return m.ruleset
         case .journal: return nil
+        case .file(let f): return f.ruleset
         }
     }
 
@@ -187,6 +190,9 @@ public enum SinkInput: Hashable, Sendable {
             m.ruleset = nil
             return .mark(m)
         case .journal: return self
+        case .file(var f):
+            f.ruleset = nil
+            return .file(f)
         }
     }
 }
@@ -218,6 +224,62 @@ public struct MarkSettings: Hashable, Sendable {
     public var useSyslogCall = true
     public var ruleset: String?
     public init() {}
+}
+
+/// One imfile input (`input(type="imfile" …)` or the `$InputFile…` directives and `$InputRunFileMonitor`), with
+/// rsyslog 8.2302's defaults for input(); the legacy directives' differ where noted.
+public struct FileInputSettings: Hashable, Sendable {
+    /// `File`: a path, wildcards allowed (the folders' too).
+    public var file = ""
+    /// `Tag`: used as written (no `:` is added).
+    public var tag = ""
+    public var facility = 16
+    public var severity = 5
+    /// `PersistStateInterval`: the state file is written every this many lines (0: when the file is closed and
+    /// at stop).
+    public var persistStateInterval = 0
+    /// `ReadMode`: 0 a line is a message, 1 a paragraph (an empty line ends it), 2 indented lines continue it.
+    public var readMode = 0
+    /// `startmsg.regex` / `endmsg.regex` (POSIX ERE): what starts or ends a multi-line message.
+    public var startRegex: String?
+    public var endRegex: String?
+    /// `readTimeout`: seconds after which an unfinished multi-line message goes as it is (0: never).
+    public var readTimeout = 0
+    /// `escapeLF` (legacy: off) and its replacement (default `#012` for read modes, `\n` for the regexes).
+    public var escapeLF = true
+    public var escapeLFReplacement: String?
+    /// `reopenOnTruncate`: a file that shrank is read again from its start (off: from the old offset on).
+    public var reopenOnTruncate = false
+    /// `freshStartTail`: a file first seen at start, with no state, is read from its end.
+    public var freshStartTail = false
+    /// `deleteStateOnFileDelete` (legacy: off).
+    public var deleteStateOnFileDelete = true
+    /// `needParse`: the line goes through the syslog parser (PRI, stamp, tag) instead of being the whole MSG.
+    public var needParse = false
+    /// `addCeeTag`: `@cee:` before the line.
+    public var addCeeTag = false
+    /// `trimLineOverBytes`: lines cut after this many bytes (0: not).
+    public var trimLineOverBytes = 0
+    /// `discardTruncatedMsg`: the rest of an over-long line is dropped instead of going as further messages.
+    public var discardTruncatedMsg = false
+    public var ruleset: String?
+    /// Seconds between looks at the files (the module's `PollingInterval` in polling mode).
+    public var pollingInterval: Double = 0.2
+    /// Where state files go (`statefile.directory`, else the work directory).
+    public var stateDirectory: String?
+    /// `ignoreOlderThan`: files last changed longer ago than this many seconds are not read (0: all are).
+    public var ignoreOlderThan = 0
+    /// `persistStateAfterSubmission`: the state file is written after each batch.
+    public var persistStateAfterSubmission = false
+    public init() {}
+
+    /// The `$InputFile…` directives' defaults (escapeLF and deleteStateOnFileDelete off).
+    public static var legacy: FileInputSettings {
+        var s = FileInputSettings()
+        s.escapeLF = false
+        s.deleteStateOnFileDelete = false
+        return s
+    }
 }
 
 /// imjournal's settings (all module parameters in rsyslog 8.2302).

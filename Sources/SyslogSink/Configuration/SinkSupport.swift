@@ -23,7 +23,7 @@ public enum SinkSupport {
 
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
-        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "omjournal", "builtin:omfile",
+        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "omjournal", "builtin:omfile",
         "builtin:omfwd", "omfile", "omfwd",
     ]
 
@@ -102,6 +102,13 @@ public enum SinkSupport {
             "usepid", "usepidfromsystem", "remote",
         ],
         "input:imptcp": ["address", "port", "ruleset"],
+        "module:imfile": ["mode", "pollinginterval", "statefile.directory", "readtimeout"],
+        "input:imfile": [
+            "file", "tag", "facility", "severity", "persiststateinterval", "readmode", "startmsg.regex", "endmsg.regex",
+            "readtimeout", "escapelf", "escapelf.replacement", "reopenontruncate", "freshstarttail",
+            "deletestateonfiledelete", "removestateondelete", "needparse", "addceetag", "trimlineoverbytes",
+            "discardtruncatedmsg", "ruleset", "ignoreolderthan", "persiststateaftersubmission", "addmetadata",
+        ],
         "input:imudp": ["address", "port", "ruleset", "rcvbufsize"],
         "input:imtcp": ["address", "port", "maxsessions", "ruleset"],
         "input:imuxsock": ["socket", "ruleset"],
@@ -150,6 +157,16 @@ public enum SinkSupport {
         "input:imtcp": tcpInputNoEffect,
         "module:imptcp": ["threads": "receive threads", "processonpoller": "receive threads"],
         "input:imptcp": tcpInputNoEffect,
+        "module:imfile": [
+            "timeoutgranularity": "timing of read timeouts", "sortfiles": "the order in which files are first read",
+            "normalizepath": "paths are used as written",
+        ],
+        "input:imfile": [
+            "statefile": "rsyslog 8.2302 names state files itself and ignores it too",
+            "maxsubmitatonce": "read batching", "maxlinesatonce": "read batching",
+            "msgdiscardingerror": "a message about cut lines", "filenotfounderror": "a message about a missing file",
+            "maxbytesperminute": "this build keeps every message", "maxlinesperminute": "this build keeps every message",
+        ],
         "module:imklog": [
             "internalmsgfacility": "rsyslog 8.2302 reads it and does not use it either",
             "ratelimitinterval": "this build keeps every message", "ratelimitburst": "this build keeps every message",
@@ -270,7 +287,7 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (imfile, impstats, imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmjsonparse, the
+            (impstats, imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmjsonparse, the
             TLS drivers…) is an error.
 
 

@@ -169,6 +169,14 @@ public final class SinkServer: Sendable {
                     deliver: messageDelivery(nil, input: "imjournal"))
                 sockets.withLockedValue { $0.append(input) }
                 bound.append(BoundInput(transport: "imjournal", source: "the journal"))
+            case .file(let settings):
+                let input = FileInput(
+                    settings: settings, pattern: underRoot(settings.file, root),
+                    stateDirectory: underRoot(settings.stateDirectory ?? configuration.workDirectory ?? "/", root),
+                    host: localHostName(preserveFQDN: configuration.preserveFQDN), options: options,
+                    deliver: messageDelivery(settings.ruleset, input: "imfile(\(settings.file))"))
+                sockets.withLockedValue { $0.append(input) }
+                bound.append(BoundInput(transport: "imfile", source: settings.file))
             case .mark(let settings):
                 startMarks(settings)
                 bound.append(BoundInput(transport: "immark", source: "every \(settings.interval) s"))
@@ -191,6 +199,7 @@ public final class SinkServer: Sendable {
             case .kernelLog(let k): what = "imklog \(k.path)"
             case .journal: what = "imjournal"
             case .mark: what = "immark"
+            case .file(let f): what = "imfile \(f.file)"
             }
             return "\(what)\(origin.map { " (\($0))" } ?? ""): cannot start: \(SinkServer.reason(cause))"
         }
