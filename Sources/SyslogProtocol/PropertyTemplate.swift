@@ -37,8 +37,13 @@ public struct PropertyTemplate: Sendable, Hashable {
         case year = "$year", month = "$month", day = "$day", hour = "$hour", minute = "$minute", now = "$now"
         case yearUTC = "$year-utc", monthUTC = "$month-utc", dayUTC = "$day-utc", hourUTC = "$hour-utc"
         case minuteUTC = "$minute-utc", nowUTC = "$now-utc"
+        case inputName = "inputname", jsonmesg
+        /// `$!…` and `$.…`: the message's variables (the path is in the reference).
+        case treeVariable = "$!", localVariable = "$."
 
         static func named(_ name: String) -> Property? {
+            if name.hasPrefix("$!") { return .treeVariable }
+            if name.hasPrefix("$.") { return .localVariable }
             switch name {
             case "source": return .hostname
             case "timestamp": return .timereported
@@ -75,15 +80,31 @@ public struct PropertyTemplate: Sendable, Hashable {
         var securePath: SecurePath?
         var dropLastLF = false
         var spaceIfNoFirstSpace = false
+        /// A variable's path below `$!` or `$.` (empty: the whole tree).
+        var path: [String] = []
+        /// `format=` / `:::json…`: the value JSON-escaped (`json`, `jsonr` without doubling backslashes), as a
+        /// `"name":"value"` field (`jsonf`, `jsonfr`), or as a CSV field.
+        var format: Format?
+        /// The field name of `jsonf` (the property's own name unless `outname=`).
+        var fieldName = ""
+        /// `date.inUTC`: dates in UTC.
+        var inUTC = false
     }
 
+    enum Format: String, Hashable, Sendable { case json, jsonf, jsonr, jsonfr, csv }
+
+    /// A template's `option.json` (every property value JSON-escaped) or `option.jsonf` (a list template's
+    /// fields as one JSON object and a line feed).
+    public enum Option: Hashable, Sendable { case json, jsonf }
+
     let parts: [Part]
+    let option: Option?
     /// A list template's `outname=` per part (nil where none was given; empty for string templates): the field
     /// names of structured outputs such as omjournal.
     let outnames: [String?]
 
     /// Reads a template string; `ParseError` says what rsyslog's property replacer would not accept here.
-    public init(parsing text: String, escapes: Escapes) throws(ParseError) {
+    public init(parsing text: String, escapes: Escapes, option: Option? = nil) throws(ParseError) {
         var parts: [Part] = []
         var constant: [UInt8] = []
         let bytes = Array(text.utf8)
@@ -115,6 +136,7 @@ public struct PropertyTemplate: Sendable, Hashable {
         if !constant.isEmpty { parts.append(.constant(constant)) }
         self.parts = parts
         outnames = []
+        self.option = option
     }
 
     /// One statement of a `type="list"` template: `constant(value=…)` or `property(name=… …)` with its
@@ -127,7 +149,7 @@ public struct PropertyTemplate: Sendable, Hashable {
     /// Builds a `type="list"` template. Property parameters: name, position.from/position.to, field.number /
     /// field.delimiter, dateFormat, caseConversion, controlCharacters, securePath, dropLastLf, spIfNo1stSp;
     /// outName is accepted (it only matters to structured outputs); format (json, csv) and regex are refused.
-    public init(list items: [ListItem]) throws(ParseError) {
+    public init(list items: [ListItem], option: Option? = nil) throws(ParseError) {
         var parts: [Part] = []
         var outnames: [String?] = []
         for item in items {
@@ -156,6 +178,7 @@ public struct PropertyTemplate: Sendable, Hashable {
         }
         self.parts = parts
         self.outnames = outnames
+        self.option = option
     }
 
     /// The named parts of a list template (`outname=`), each rendered on its own: the fields omjournal sends.
@@ -185,6 +208,8 @@ public struct PropertyTemplate: Sendable, Hashable {
             throw ParseError(description: "property '\(name)' is unknown or not supported yet")
         }
         var r = Reference(property: property)
+        r.fieldName = p["outname"] ?? PropertyTemplate.fieldName(name.lowercased())
+        if property == .treeVariable || property == .localVariable { r.path = variablePath(name.lowercased()) }
         func flag(_ key: String) -> Bool { ["on", "yes", "1"].contains(p[key]?.lowercased() ?? "") }
         for key in p.keys.sorted() {
             let value = p[key] ?? ""
@@ -228,6 +253,12 @@ public struct PropertyTemplate: Sendable, Hashable {
                 }
             case "droplastlf": r.dropLastLF = flag(key)
             case "spifno1stsp": r.spaceIfNoFirstSpace = flag(key)
+            case "date.inutc": r.inUTC = flag(key)
+            case "format":
+                guard let format = Format(rawValue: value.lowercased()) else {
+                    throw ParseError(description: "format '\(value)' is not json, jsonf, jsonr, jsonfr or csv")
+                }
+                r.format = format
             default:
                 throw ParseError(description: "property() parameter '\(key)' is not supported yet")
             }
@@ -261,12 +292,14 @@ public struct PropertyTemplate: Sendable, Hashable {
         let pieces = spec.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
         let name = pieces[0].lowercased()
         guard let property = Property.named(name) else {
-            if name.hasPrefix("$!") || name.hasPrefix("$.") || name.hasPrefix("$/") {
-                throw ParseError(description: "variables (%\(name)%) in templates are not supported yet")
+            if name.hasPrefix("$/") {
+                throw ParseError(description: "global variables (%\(name)%) in templates are not supported yet")
             }
             throw ParseError(description: "property '\(pieces[0])' is unknown or not supported yet")
         }
         var r = Reference(property: property)
+        r.fieldName = PropertyTemplate.fieldName(name)
+        if property == .treeVariable || property == .localVariable { r.path = PropertyTemplate.variablePath(name) }
         let from = pieces.count > 1 ? pieces[1] : ""
         let to = pieces.count > 2 ? pieces[2] : ""
         if from.hasPrefix("R") {
@@ -311,6 +344,7 @@ public struct PropertyTemplate: Sendable, Hashable {
                 case "secpath-replace": r.securePath = .replace
                 case "drop-last-lf": r.dropLastLF = true
                 case "sp-if-no-1st-sp": r.spaceIfNoFirstSpace = true
+                case "json", "jsonf", "jsonr", "jsonfr", "csv": r.format = Format(rawValue: option)
                 default:
                     throw ParseError(
                         description: "property replacer option '\(option)' is unknown or not supported yet")
@@ -331,12 +365,44 @@ public struct PropertyTemplate: Sendable, Hashable {
 
     /// Renders `message` and appends it to `out`.
     public func render(_ message: SyslogMessage, into out: inout [UInt8]) {
+        if option == .jsonf {
+            // rsyslog's option.jsonf: the fields as one object, then a line feed.
+            out.append(0x7B)
+            var first = true
+            for part in parts {
+                if !first { out.append(contentsOf: ", ".utf8) }
+                first = false
+                switch part {
+                case .constant(let bytes): out.append(contentsOf: bytes)
+                case .property(let r): PropertyTemplate.append(r, of: message, to: &out)
+                }
+            }
+            out.append(contentsOf: "}\n".utf8)
+            return
+        }
         for part in parts {
             switch part {
             case .constant(let bytes): out.append(contentsOf: bytes)
-            case .property(let r): PropertyTemplate.append(r, of: message, to: &out)
+            case .property(let r):
+                if option == .json {
+                    var value: [UInt8] = []
+                    PropertyTemplate.append(r, of: message, to: &value)
+                    JSONValue.escape(value, to: &out, slash: false)
+                } else {
+                    PropertyTemplate.append(r, of: message, to: &out)
+                }
             }
         }
+    }
+
+    /// The name `jsonf` gives a property: its own, a variable's without `$!` / `$.`.
+    static func fieldName(_ name: String) -> String {
+        name.hasPrefix("$!") || name.hasPrefix("$.") ? String(name.dropFirst(2)) : name
+    }
+
+    /// `$!a!b` → ["a", "b"]; `$!` → [] (names lower-cased, as rsyslog's variables are not case-sensitive).
+    static func variablePath(_ name: String) -> [String] {
+        name.dropFirst(2).split(separator: "!").map { $0.lowercased() }
     }
 
     /// Renders `message` as a new byte array.
@@ -410,6 +476,26 @@ public struct PropertyTemplate: Sendable, Hashable {
             }
         }
         if r.dropLastLF, result.last == 0x0A { result.removeLast() }
+        if let format = r.format {
+            switch format {
+            case .json, .jsonr:
+                JSONValue.escape(result, to: &out, slash: true, backslash: format == .json)
+            case .jsonf, .jsonfr:
+                out.append(0x22)
+                out.append(contentsOf: r.fieldName.utf8)
+                out.append(contentsOf: "\":\"".utf8)
+                JSONValue.escape(result, to: &out, slash: true, backslash: format == .jsonf)
+                out.append(0x22)
+            case .csv:
+                out.append(0x22)
+                for b in result {
+                    if b == 0x22 { out.append(0x22) }
+                    out.append(b)
+                }
+                out.append(0x22)
+            }
+            return
+        }
         if r.spaceIfNoFirstSpace {
             // One space when the value has content that does not start with one (an empty MSG gets none).
             if let first = result.first, first != 0x20 { out.append(0x20) }
@@ -435,8 +521,13 @@ public struct PropertyTemplate: Sendable, Hashable {
         case .facilityText: out.append(contentsOf: m.priority.facility.rsyslogName.utf8)
         case .severity: out.appendDecimal(Int(m.priority.severity.rawValue))
         case .severityText: out.append(contentsOf: m.priority.severity.name.utf8)
-        case .timereported: appendDate(m.timestamp, r.date ?? .rfc3164, to: &out)
-        case .timegenerated: appendDate(m.receivedAt, r.date ?? .rfc3164, to: &out)
+        case .timereported: appendDate(r.inUTC ? m.timestamp.inUTC : m.timestamp, r.date ?? .rfc3164, to: &out)
+        case .timegenerated: appendDate(r.inUTC ? m.receivedAt.inUTC : m.receivedAt, r.date ?? .rfc3164, to: &out)
+        case .inputName: out.append(contentsOf: InputNames.name(m.inputName).utf8)
+        case .treeVariable, .localVariable:
+            let tree = r.property == .treeVariable ? m.variables : m.localVariables
+            if let value = tree?.value(at: r.path[...]) { out.append(contentsOf: value.text) }
+        case .jsonmesg: appendJSONMessage(m, to: &out)
         case .protocolVersion: out.appendDecimal(m.protocolVersion)
         case .appName: out.append(contentsOf: m.appName)
         case .procid: out.append(contentsOf: m.procID)
@@ -459,6 +550,36 @@ public struct PropertyTemplate: Sendable, Hashable {
                 out.appendDecimal(t.day, width: 2)
             }
         }
+    }
+
+    /// `%jsonmesg%`: the message's properties and variables as one JSON object, as rsyslog 8.2302 writes it.
+    static func appendJSONMessage(_ m: SyslogMessage, to out: inout [UInt8]) {
+        func value(_ property: Property, date: DateFormat? = nil) -> [UInt8] {
+            var r = Reference(property: property)
+            r.date = date
+            var v: [UInt8] = []
+            appendValue(r, of: m, to: &v)
+            return v
+        }
+        let fields: [(String, [UInt8])] = [
+            ("msg", value(.msg)), ("rawmsg", value(.rawmsg)), ("timereported", value(.timereported, date: .rfc3339)),
+            ("hostname", value(.hostname)), ("syslogtag", value(.syslogtag)), ("inputname", value(.inputName)),
+            ("fromhost", value(.fromhost)), ("fromhost-ip", value(.fromhostIP)), ("pri", value(.pri)),
+            ("syslogfacility", value(.facility)), ("syslogseverity", value(.severity)),
+            ("timegenerated", value(.timegenerated, date: .rfc3339)), ("programname", value(.programname)),
+            ("protocol-version", value(.protocolVersion)), ("structured-data", value(.structuredData)),
+            ("app-name", value(.appName)), ("procid", value(.procid)), ("msgid", value(.msgid)),
+        ]
+        out.append(contentsOf: "{ ".utf8)
+        for (name, text) in fields {
+            JSONValue.writeString(Array(name.utf8), to: &out)
+            out.append(contentsOf: ": ".utf8)
+            JSONValue.writeString(text, to: &out)
+            out.append(contentsOf: ", ".utf8)
+        }
+        out.append(contentsOf: "\"uuid\": null, \"$!\": ".utf8)
+        if let tree = m.variables { tree.write(to: &out) } else { out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: " }".utf8)
     }
 
     static func appendDate(_ t: SyslogTimestamp, _ format: DateFormat, to out: inout [UInt8]) {

@@ -24,6 +24,13 @@ public struct SyslogMessage: Hashable, Sendable {
     public var fromHostIP: [UInt8] = []
     /// The sender's port (rsyslog's `fromhost-port`); nil for local sockets.
     public var fromHostPort: Int?
+    /// The input it came through (rsyslog's `inputname`), as an `InputNames` number.
+    public var inputName: UInt16 = 0
+    /// The message's variables: `$!` (set by `set`, mmjsonparse, imfile's metadata) and `$.`; nil when none.
+    public var variables: JSONValue?
+    public var localVariables: JSONValue?
+    /// mmjsonparse's verdict (`$parsesuccess`: OK or FAIL), nil before any.
+    public var parseSuccess: Bool?
 
     /// Where a field's bytes are: a range of `raw`, or of `extra` for a field that was given from elsewhere.
     struct Span: Hashable, Sendable {
@@ -148,6 +155,8 @@ public struct SyslogMessage: Hashable, Sendable {
             && a.fromHostIP == b.fromHostIP && a.fromHostPort == b.fromHostPort && a.hostnameField == b.hostnameField
             && a.tagField == b.tagField && a.appNameField == b.appNameField && a.procIDField == b.procIDField
             && a.msgIDField == b.msgIDField && a.structuredDataField == b.structuredDataField && a.msg == b.msg
+            && a.inputName == b.inputName && a.variables == b.variables && a.localVariables == b.localVariables
+            && a.parseSuccess == b.parseSuccess
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -58,6 +58,15 @@ public struct SyslogTimestamp: Hashable, Sendable {
     /// The current local time, as rsyslog stamps a message on reception.
     public static func now() -> SyslogTimestamp { SyslogTimestamp(CivilTime.now()) }
 
+    /// The same instant in UTC, as rsyslog's `date.inUTC` prints it: six fraction digits holding the fraction's
+    /// number as it was written (`.123` prints `.000123`: rsyslog's quirk, kept).
+    public var inUTC: SyslogTimestamp {
+        var utc = SyslogTimestamp(civilTime.converted(toUTCOffset: 0))
+        utc.fraction = fraction
+        utc.fractionDigits = 6
+        return utc
+    }
+
     /// The offset east of UTC in seconds (`Z` and `-00:00` are 0).
     public var utcOffsetSeconds: Int {
         let seconds = (offsetHours * 60 + offsetMinutes) * 60

@@ -415,6 +415,87 @@ struct SinkVersusRsyslogTests {
             ]), "\(names)")
     }
 
+    /// Message variables beside rsyslogd: mmjsonparse (`@cee:` and its failures), `set`/`reset`/`unset` with
+    /// arithmetic, `exists()`, an `if` whose branch changes what it tested, and the templates that show them:
+    /// `%$!…%`, `%$.…%`, `%jsonmesg%`, `format="json|jsonf|jsonr|csv"`, `:::json`, `option.json`, `option.jsonf`,
+    /// `date.inUTC`, `inputname` with an input's `name=`.
+    @Test func identicalFilesThroughVariablesAndJSONTemplates() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-vars")
+        let out = dir.file("logs")
+        func config(port: Int) -> String {
+            """
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)" name="edge")
+            module(load="mmjsonparse")
+            template(name="vars" type="string" string="[%inputname%] [%$!%] a=[%$!a%] deep=[%$!deep!x%] n=[%$!n%] loc=[%$.l%] ok=[%$!ok%] b=[%$!branch%]\\n")
+            template(name="mesg" type="string" string="%jsonmesg%\\n")
+            template(name="fmt" type="list") {
+                property(name="msg" format="json") constant(value="|")
+                property(name="msg" format="jsonf" outname="message") constant(value="|")
+                property(name="msg" format="jsonr") constant(value="|")
+                property(name="msg" format="csv") constant(value="|")
+                property(name="$!a" format="jsonf") constant(value="|")
+                property(name="timereported" dateFormat="rfc3339" date.inUTC="on") constant(value="\\n")
+            }
+            template(name="str" type="string" string="%msg:::json% %hostname:::jsonf%\\n")
+            template(name="escaped" type="string" string="%msg%|%programname%\\n" option.json="on")
+            template(name="fields" type="list" option.jsonf="on") {
+                property(outname="message" name="msg" format="jsonf")
+                property(outname="host" name="hostname" format="jsonf")
+            }
+            action(type="mmjsonparse")
+            if $parsesuccess == "OK" then {
+                set $!ok = "parsed";
+            } else {
+                set $!ok = "plain";
+            }
+            set $.l = "local " & $programname;
+            if exists($!n) then {
+                set $!n = cnum($!n) * 2 + 1;
+            } else {
+                set $!n = 0;
+            }
+            if not exists($!branch) then {
+                set $!branch = "then";
+            } else {
+                set $!branch = "else";
+            }
+            unset $!drop;
+            reset $!deep = $!deep;
+            action(type="omfile" file="\(out)/vars.log" template="vars")
+            action(type="omfile" file="\(out)/mesg.log" template="mesg")
+            action(type="omfile" file="\(out)/fmt.log" template="fmt")
+            action(type="omfile" file="\(out)/str.log" template="str")
+            action(type="omfile" file="\(out)/escaped.log" template="escaped")
+            action(type="omfile" file="\(out)/fields.log" template="fields")
+            *.* \(out)/all.log
+
+            """
+        }
+        let corpus = [
+            "<13>Nov 26 08:51:08 h1 app: he said \"hi\"\ttab\\back/slash,comma",
+            #"<13>Nov 26 08:51:08 h1 app: @cee: {"a":"fromcee","deep":{"x":1},"arr":[1,"two"],"n":20,"drop":"x"}"#,
+            #"<13>Nov 26 08:51:09 h1 app: @cee: {"a":"bad json"#,
+            #"<165>1 2026-11-26T08:51:12.123+01:00 web3 api 77 M1 [x@1 k="v"] five424 "q" a/b"#,
+            #"<13>Nov 26 08:51:09 h1 app:    @cee:{"branch":"given"}"#,
+            "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
+        ].map { Array($0.utf8) }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "BFG!", corpus: corpus)
+        // jsonmesg holds the reception time, which differs between the daemons: masked. Each daemon had its own
+        // number of readiness probes: left out.
+        let mask = try Regex(#""timegenerated": "[^"]*""#)
+        func lines(_ path: String) throws -> [String] {
+            try content(path).replacing(mask, with: "TG").split(separator: "\n").filter { !$0.contains("ready") }
+                .map(String.init)
+        }
+        for name in try FileManager.default.contentsOfDirectory(atPath: out).sorted() {
+            let theirs = try lines("\(out)/\(name)")
+            let ours = try lines(dir.file("sink") + "\(out)/\(name)")
+            #expect(theirs.count >= 6, "\(name)")
+            #expect(ours == theirs, "\(name)\nours:\n\(ours)\ntheirs:\n\(theirs)")
+        }
+    }
+
     @Test func identicalFilesThroughRulesetsAndCall() async throws {
         let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-rulesets")
         let out = dir.file("logs")

@@ -55,8 +55,8 @@ struct PropertyTemplateTests {
     @Test(arguments: [
         ("%msg:R,ERE,1,FIELD:([0-9]+)--end%", "regular expressions"),
         ("%nosuchproperty%", "unknown"),
-        ("%$!usr!field%", "variables"),
-        ("%msg:::json%", "option 'json'"),
+        ("%$/global%", "global variables"),
+        ("%msg:::xml%", "option 'xml'"),
         ("%msg", "closing '%'"),
         ("%msg:5:2%", "character range"),
         ("%msg:F,x:2%", "decimal character code"),

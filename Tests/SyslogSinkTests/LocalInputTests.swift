@@ -205,7 +205,19 @@ struct FileMessageAssemblerTests {
         var settings = FileInputSettings()
         configure(&settings)
         var assembler = FileMessageAssembler(settings: settings)
-        return chunks.flatMap { assembler.feed(Array($0.utf8)[...]) }.map { String(decoding: $0, as: UTF8.self) }
+        return chunks.flatMap { assembler.feed(Array($0.utf8)[...]) }.map { String(decoding: $0.text, as: UTF8.self) }
+    }
+
+    @Test func eachMessageKnowsWhereItStarts() {
+        var assembler = FileMessageAssembler(settings: FileInputSettings())
+        let first = assembler.feed(Array("ab\ncd".utf8)[...])
+        let second = assembler.feed(Array("e\n\nf\n".utf8)[...])
+        #expect(first.map(\.offset) == [0] && second.map(\.offset) == [3, 8])
+        #expect(assembler.position == 10)
+        var paragraphs = FileInputSettings()
+        paragraphs.readMode = 1
+        var p = FileMessageAssembler(settings: paragraphs, offset: 100, partialLine: Array("x".utf8), pendingMessage: nil)
+        #expect(p.feed(Array("y\nz\n\n".utf8)[...]).map(\.offset) == [99])
     }
 
     @Test func linesSkipEmptyOnesKeepCRAndWaitForTheirLF() {

@@ -81,7 +81,7 @@ struct TemplateActionTests {
                 template(name="Inline" type="list") { constant(value="<") property(name="hostname") constant(value=">\\n") }
                 template(name="Json" type="list")
                 {
-                    property(name="msg" format="json")
+                    property(name="msg" regex.expression="x")
                 }
                 *.* /var/log/inline.log;Inline
                 *.* /var/log/json.log;Json
@@ -93,7 +93,7 @@ struct TemplateActionTests {
         }
         #expect(String(decoding: inline.render(m), as: UTF8.self) == "<web1>\n")
         #expect(c.errors.map(\.location.line) == [2])
-        #expect(c.errors.first?.message.contains("parameter 'format'") == true)
+        #expect(c.errors.first?.message.contains("parameter 'regex.expression'") == true)
         #expect(c.rules.count == 2)
     }
 
@@ -145,17 +145,20 @@ struct RainerScriptIfTests {
                            file="/var/log/calm.log")
                 }
                 """, name: "if.conf")
-        #expect(c.rules.count == 5)
+        // A block's condition is decided once, where the `if` stands (a rule with no actions keeps it in a slot),
+        // and its branches recall it: a `set` in a branch cannot change which branch ran.
+        #expect(c.rules.count == 7)
         #expect(c.rules[0].actions.count == 2, "& stop continues the single-line if")
         let severity = SinkCondition.compare(.property("syslogseverity"), "<=", .number(3))
         let quiet = SinkCondition.not(.compare(.property("msg"), "contains", .string("noise")))
         let both = SinkCondition.and(severity, quiet)
-        #expect(c.rules[1].filter == .expression(both))
-        #expect(c.rules[2].filter == .expression(.and(both, .prifilt(try PriorityFilter("local0.*")))))
-        #expect(c.rules[2].actions == [.stop])
-        #expect(c.rules[3].filter == .expression(both))
-        #expect(c.rules[4].filter == .expression(.not(both)))
-        #expect(c.rules.map(\.location.line) == [1, 5, 7, 9, 11], "each rule at its first action")
+        #expect(c.rules[1].filter == .expression(.remember(0, both)) && c.rules[1].actions.isEmpty)
+        #expect(c.rules[2].filter == .expression(.recall(0)))
+        #expect(c.rules[3].filter == .expression(.remember(1, .and(.recall(0), .prifilt(try PriorityFilter("local0.*"))))))
+        #expect(c.rules[4].filter == .expression(.recall(1)) && c.rules[4].actions == [.stop])
+        #expect(c.rules[5].filter == .expression(.recall(0)))
+        #expect(c.rules[6].filter == .expression(.not(.recall(0))))
+        #expect(c.rules.map(\.location.line) == [1, 3, 5, 6, 7, 9, 11], "each rule at its if or first action")
     }
 
     @Test(arguments: [

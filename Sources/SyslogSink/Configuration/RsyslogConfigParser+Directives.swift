@@ -369,6 +369,7 @@ extension RsyslogConfigParser {
             f.persistStateAfterSubmission = try binary(v, "persistStateAfterSubmission", location)
         }
         if let v = p["ruleset"] { f.ruleset = v }
+        if let v = p["addmetadata"] { f.addMetadata = try binary(v, "addMetadata", location) }
         if p["file"] != nil || p["tag"] != nil {
             guard !f.file.isEmpty, !f.tag.isEmpty else {
                 throw ConfigDiagnostic(
@@ -414,6 +415,10 @@ extension RsyslogConfigParser {
     /// Adds a listener; one bound to a named ruleset is checked once every ruleset is known.
     mutating func addInput(_ input: SinkInput, _ location: SourceLocation) {
         configuration.inputOrigins[input] = location
+        if let name = pendingInputName {
+            configuration.inputNames[input] = name
+            pendingInputName = nil
+        }
         if input.ruleset != nil { inputBindings.append((configuration.inputs.count, location)) }
         configuration.inputs.append(input)
     }
@@ -751,6 +756,7 @@ extension RsyslogConfigParser {
         case "input":
             switch p["type"]?.lowercased() {
             case "imudp":
+                if let name = p["name"] { pendingInputName = name }
                 addInput(
                     .udp(
                         address: p["address"], port: try port(p["port"] ?? "514"), ruleset: p["ruleset"],
@@ -759,6 +765,9 @@ extension RsyslogConfigParser {
                         }
                     ), location)
             case "imtcp", "imptcp":
+                if let name = p["name"] ?? (p["type"]?.lowercased() == "imptcp" ? "imptcp" : nil) {
+                    pendingInputName = name
+                }
                 addInput(
                     .tcp(
                         address: p["address"], port: try port(p["port"]),
@@ -811,7 +820,7 @@ extension RsyslogConfigParser {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "template() needs name=")
             }
             if p["type"]?.lowercased() == "string", let string = p["string"] {
-                define(templateName, string, escapes: .none, location)
+                define(templateName, string, escapes: .none, option: try templateOption(p, location), location)
             } else {
                 notHonoured(
                     location,
@@ -975,12 +984,27 @@ extension RsyslogConfigParser {
 extension RsyslogConfigParser {
     /// Records a user template; one the property replacer here cannot render is kept with its reason and warned
     /// about (rsyslog would run it; actions naming it are disabled rather than writing other bytes).
-    mutating func define(_ name: String, _ text: String, escapes: PropertyTemplate.Escapes, _ location: SourceLocation)
-    {
+    mutating func define(
+        _ name: String, _ text: String, escapes: PropertyTemplate.Escapes, option: PropertyTemplate.Option? = nil,
+        _ location: SourceLocation
+    ) {
         store(
             name, text,
-            Result { () throws(PropertyTemplate.ParseError) in try PropertyTemplate(parsing: text, escapes: escapes) },
+            Result { () throws(PropertyTemplate.ParseError) in
+                try PropertyTemplate(parsing: text, escapes: escapes, option: option)
+            },
             location)
+    }
+
+    /// A template's `option.json` / `option.jsonf` (both on: rsyslogd's error).
+    func templateOption(_ p: [String: String], _ location: SourceLocation) throws -> PropertyTemplate.Option? {
+        let json = try p["option.json"].map { try binary($0, "option.json", location) } ?? false
+        let jsonf = try p["option.jsonf"].map { try binary($0, "option.jsonf", location) } ?? false
+        if json && jsonf {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "template '\(p["name"] ?? "")': only one option.* can be on")
+        }
+        return json ? .json : jsonf ? .jsonf : nil
     }
 
     /// Keeps a compiled template, or warns why actions naming it will be disabled.
@@ -1042,7 +1066,9 @@ extension RsyslogConfigParser {
 
     /// `template(name=… type="list") { constant(value=…) property(name=…) … }`.
     mutating func listTemplate(_ head: String, _ body: String, _ location: SourceLocation) throws {
-        let p = try RsyslogConfigParser.parameters(head, location)
+        var p = try RsyslogConfigParser.parameters(head, location)
+        guard parametersHonoured("template", type: nil, &p, location) else { return }
+        let option = try templateOption(p, location)
         guard let name = p["name"] else {
             throw ConfigDiagnostic(severity: .error, location: location, message: "template() needs name=")
         }
@@ -1080,7 +1106,8 @@ extension RsyslogConfigParser {
             rest = Substring(text[text.index(after: end)...])
         }
         store(
-            name, body, Result { () throws(PropertyTemplate.ParseError) in try PropertyTemplate(list: items) }, location
+            name, body, Result { () throws(PropertyTemplate.ParseError) in try PropertyTemplate(list: items, option: option) },
+            location
         )
     }
 }

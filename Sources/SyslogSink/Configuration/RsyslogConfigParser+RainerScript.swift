@@ -32,7 +32,7 @@ extension RsyslogConfigParser {
         let expression = String(statement[statement.index(statement.startIndex, offsetBy: 2)..<then.lowerBound])
         var reader = try ConditionReader(expression, location)
         let condition = try reader.read()
-        let full = outer.map { SinkCondition.and($0, condition) } ?? condition
+        var full = outer.map { SinkCondition.and($0, condition) } ?? condition
         var rest = String(statement[then.upperBound...]).trimmingSpaces()
         if rest.isEmpty {
             while i < lines.count && lines[i].0.trimmingSpaces().isEmpty { i += 1 }
@@ -43,6 +43,13 @@ extension RsyslogConfigParser {
             i += 1
         }
         if rest == "{" {
+            // A block may change what its condition tested (`set`, mmjsonparse): the condition is decided once,
+            // here, and its branches recall that decision.
+            let slot = conditionSlots
+            conditionSlots += 1
+            configuration.rules.append(
+                SinkRule(filter: .expression(.remember(slot, full)), actions: [], location: location))
+            full = .recall(slot)
             var after: String?
             (i, after) = try ifBlock(full, from: i, lines: lines, file: file, at: location)
             if after == nil {
@@ -56,7 +63,7 @@ extension RsyslogConfigParser {
             }
             guard var branch = after else { return i }
             branch = String(branch.dropFirst(4)).trimmingSpaces()
-            let otherwise = outer.map { SinkCondition.and($0, .not(condition)) } ?? .not(condition)
+            let otherwise = outer.map { SinkCondition.and($0, .not(full)) } ?? .not(full)
             if branch.isEmpty {
                 while i < lines.count && lines[i].0.trimmingSpaces().isEmpty { i += 1 }
                 guard i < lines.count else {
@@ -125,9 +132,6 @@ extension RsyslogConfigParser {
                     statement += " " + lines[i].0
                     i += 1
                 }
-            } else if statement.hasPrefix("set ") || statement.hasPrefix("unset ") {
-                notHonoured(here, "statement not in this build, not carried out: \(statement.prefix(60))")
-                continue
             }
             if let a = try action(statement, here) {
                 if rule.actions.isEmpty { rule.location = here }
@@ -193,6 +197,13 @@ struct ConditionReader {
 
     private func error(_ message: String) -> ConfigDiagnostic {
         ConfigDiagnostic(severity: .error, location: location, message: message)
+    }
+
+    /// A whole expression as a value (`set`'s right side).
+    mutating func readOperand() throws -> SinkCondition.Operand {
+        let value = try operand()
+        guard position == tokens.count else { throw error("unexpected '\(describe(tokens[position]))' in expression") }
+        return value
     }
 
     mutating func read() throws -> SinkCondition {
@@ -281,7 +292,7 @@ struct ConditionReader {
     }
 
     /// The functions whose value is true or false (their own conditions).
-    static let conditionFunctions: Set<String> = ["prifilt", "re_match", "re_match_i"]
+    static let conditionFunctions: Set<String> = ["prifilt", "re_match", "re_match_i", "exists"]
 
     /// RainerScript's functions with a string or number value that this build computes, with how many arguments
     /// each takes (rsyslog 8.2302's).
@@ -293,16 +304,35 @@ struct ConditionReader {
 
     /// RainerScript functions rsyslog knows that this build does not compute (variables, lookup tables, time).
     static let otherFunctions: Set<String> = [
-        "exists", "lookup", "format_time", "parse_time", "is_time", "script_error", "previous_action_suspended",
+        "lookup", "format_time", "parse_time", "is_time", "script_error", "previous_action_suspended",
         "random", "http_request", "parse_json", "get_property", "dyn_inc", "wrap", "percentile_observe",
         "exec_template", "unflatten", "b64_decode",
     ]
 
+    /// `&` (concatenation) < `+`/`-` < `*`/`/`/`%`, as RainerScript binds them.
     private mutating func operand() throws -> SinkCondition.Operand {
-        var left = try singleOperand()
+        var left = try sum()
         while position < tokens.count, tokens[position] == .symbol("&") {
             position += 1
-            left = .concat(left, try singleOperand())
+            left = .concat(left, try sum())
+        }
+        return left
+    }
+
+    private mutating func sum() throws -> SinkCondition.Operand {
+        var left = try product()
+        while position < tokens.count, case .symbol(let op) = tokens[position], op == "+" || op == "-" {
+            position += 1
+            left = .arithmetic(op, left, try product())
+        }
+        return left
+    }
+
+    private mutating func product() throws -> SinkCondition.Operand {
+        var left = try singleOperand()
+        while position < tokens.count, case .symbol(let op) = tokens[position], op == "*" || op == "/" || op == "%" {
+            position += 1
+            left = .arithmetic(op, left, try singleOperand())
         }
         return left
     }
@@ -329,6 +359,11 @@ struct ConditionReader {
             guard position < tokens.count else { throw error("']' missing") }
             position += 1
             return .array(elements)
+        case .symbol("("):
+            let inner = try operand()
+            guard position < tokens.count, tokens[position] == .symbol(")") else { throw error("')' missing") }
+            position += 1
+            return inner
         case .word(let w) where position < tokens.count && tokens[position] == .symbol("("):
             let name = w.lowercased()
             if ConditionReader.conditionFunctions.contains(name) {
@@ -375,6 +410,15 @@ struct ConditionReader {
             throw error("'(' missing after \(name)")
         }
         position += 1
+        if name == "exists" {
+            guard position < tokens.count, case .property(let variable) = tokens[position],
+                variable.hasPrefix("!") || variable.hasPrefix(".")
+            else { throw error("exists() takes a variable ($!name or $.name)") }
+            position += 1
+            guard position < tokens.count, tokens[position] == .symbol(")") else { throw error("')' missing after exists") }
+            position += 1
+            return .exists(variable)
+        }
         var arguments: [SinkCondition.Operand] = [try operand()]
         while position < tokens.count, tokens[position] == .symbol(",") {
             position += 1
@@ -457,7 +501,7 @@ struct ConditionReader {
                 if j < chars.count && (chars[j] == "=" || (c == "<" && chars[j] == ">")) { j += 1 }
                 tokens.append(.symbol(String(chars[i..<j])))
                 i = j
-            } else if "(),[]&".contains(c) {
+            } else if "(),[]&+*/%".contains(c) || (c == "-" && tokens.last.map { if case .symbol(let s) = $0 { return s == ")" } else { return true } } == true) {
                 tokens.append(.symbol(String(c)))
                 i += 1
             } else {

@@ -15,6 +15,10 @@ import SyslogProtocol
 /// line; unknown directives and not-yet-supported statements are warnings, and the rest still loads, as
 /// rsyslog does.
 public struct RsyslogConfigParser {
+    /// The `if` blocks read so far: each keeps its decision in a slot of the message's run.
+    var conditionSlots = 0
+    /// The `name=` of the input being added.
+    var pendingInputName: String?
     /// Settings that `$` directives change for the lines after them.
     struct State {
         /// omfile's default template: `$ActionFileDefaultTemplate`, `module(load="builtin:omfile" template=…)`.
@@ -109,6 +113,7 @@ public struct RsyslogConfigParser {
             throw ConfigDiagnostic(
                 severity: .error, location: call.location, message: "ruleset '\(call.name)' cannot be found")
         }
+        configuration.conditionSlots = conditionSlots
         if let (settings, at, _) = state.kernelLog { addInput(.kernelLog(settings), at) }
         if let (settings, at, _) = state.mark { addInput(.mark(settings), at) }
         if let (settings, at) = state.journal { addInput(.journal(settings), at) }
@@ -118,6 +123,7 @@ public struct RsyslogConfigParser {
                 notHonoured(binding.location, "ruleset '\(name)' not found - using default ruleset instead")
                 configuration.inputs[binding.index] = input.unbound()
                 configuration.inputOrigins[input.unbound()] = binding.location
+                configuration.inputNames[input.unbound()] = configuration.inputNames[input]
             }
         }
         if configuration.loadedModules.contains("imuxsock") && state.systemSocket {
@@ -238,6 +244,11 @@ public struct RsyslogConfigParser {
                     i += 1
                 }
                 try rulesetStatement(statement, body: body, location)
+            } else if RsyslogConfigParser.startsWithWord("set", trimmed) || RsyslogConfigParser.startsWithWord("unset", trimmed)
+                || RsyslogConfigParser.startsWithWord("reset", trimmed)
+            {
+                let all = try PriorityFilter("*.*")
+                try addRule(.priority(all), actionText: trimmed, at: location, location: location)
             } else if trimmed == "stop" || trimmed == "~" {
                 // A bare `stop` (in a ruleset's body, or after the rules for some messages): ends every message's run.
                 let all = try PriorityFilter("*.*")
@@ -424,6 +435,14 @@ public struct RsyslogConfigParser {
             return .stop
         }
         if text == "stop" { return .stop }
+        if RsyslogConfigParser.startsWithWord("set", text) || RsyslogConfigParser.startsWithWord("reset", text)
+            || RsyslogConfigParser.startsWithWord("unset", text)
+        {
+            return try variableStatement(text, location)
+        }
+        if text.hasPrefix(":mmjsonparse:") {
+            return .parseJSON(cookie: "@cee:", container: "!", useRawMessage: false)
+        }
         if text.hasPrefix("call ") || text.hasPrefix("call\t") {
             let name = String(text.dropFirst(5)).trimmingSpaces()
             guard !name.isEmpty, !name.contains(" "), !name.contains("\t") else {
@@ -538,6 +557,47 @@ public struct RsyslogConfigParser {
         throw ConfigDiagnostic(severity: .error, location: location, message: "cannot read action '\(text)'")
     }
 
+    /// `set $!x = expression;`, `reset $!x = expression;`, `unset $!x;`: the variable is `$!…` or `$.…` (rsyslog's
+    /// names, not case-sensitive); the `;` ends the statement.
+    mutating func variableStatement(_ text: String, _ location: SourceLocation) throws -> SinkAction {
+        var body = text.trimmingSpaces()
+        guard body.hasSuffix(";") else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "'\(body.prefix(40))' needs its ';'")
+        }
+        body.removeLast()
+        let word = body.prefix { $0.isLetter }
+        body = String(body.dropFirst(word.count)).trimmingSpaces()
+        let name: String
+        var rest = ""
+        if let eq = body.firstIndex(of: "=") {
+            name = String(body[..<eq]).trimmingSpaces()
+            rest = String(body[body.index(after: eq)...]).trimmingSpaces()
+        } else {
+            name = body
+        }
+        let lowered = name.lowercased()
+        guard lowered.hasPrefix("$!") || lowered.hasPrefix("$.") else {
+            if lowered.hasPrefix("$/") {
+                notHonoured(location, "global variables ($/…) are not in this build: '\(text.prefix(60))' not carried out")
+                return .ignored(text)
+            }
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "\(word) needs a variable ($!name or $.name), not '\(name)'")
+        }
+        let variable = String(lowered.dropFirst())  // "!a!b" / ".x", as conditions name them
+        if word == "unset" {
+            guard rest.isEmpty else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "unset takes no value")
+            }
+            return .unset(variable: variable)
+        }
+        guard !rest.isEmpty else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "\(word) \(name) needs '= value'")
+        }
+        var reader = try ConditionReader(rest, location)
+        return .set(variable: variable, value: try reader.readOperand(), reset: word == "reset")
+    }
+
     /// `fileOwner`, `fileGroup`, `dirOwner`, `dirGroup` (names or their `…Num` ids) of an omfile action or of the
     /// omfile module (the actions' default), over `base`.
     mutating func ownership(_ p: [String: String], _ base: FileOwnership, _ location: SourceLocation) -> FileOwnership {
@@ -562,7 +622,7 @@ public struct RsyslogConfigParser {
     /// type="omjournal")`.
     mutating func actionObject(_ given: [String: String], _ location: SourceLocation) throws -> SinkAction? {
         var p = given
-        if let type = p["type"]?.lowercased(), ["omfile", "omfwd", "omjournal"].contains(type) {
+        if let type = p["type"]?.lowercased(), ["omfile", "omfwd", "omjournal", "mmjsonparse"].contains(type) {
             guard parametersHonoured("action", type: type, &p, location) else { return nil }
         }
         func templateName(_ fallback: String) -> String? {
@@ -618,6 +678,16 @@ public struct RsyslogConfigParser {
             return .forward(
                 host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",
                 octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name, queue: queue)
+        case "mmjsonparse":
+            let container = p["container"]?.lowercased() ?? "$!"
+            guard container.hasPrefix("$!") || container.hasPrefix("$.") else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location,
+                    message: "mmjsonparse: container '\(container)' is not a variable ($!… or $.…)")
+            }
+            return .parseJSON(
+                cookie: p["cookie"] ?? "@cee:", container: String(container.dropFirst()),
+                useRawMessage: try p["userawmsg"].map { try binary($0, "useRawMsg", location) } ?? false)
         case "omjournal":
             if p["namespace"] != nil {
                 notHonoured(location, "omjournal with namespace= is not in this build: action disabled")

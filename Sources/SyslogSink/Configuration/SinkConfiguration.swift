@@ -41,6 +41,11 @@ public enum SinkAction: Hashable, Sendable {
     case call(String)
     /// Accepted and not carried out (`:omusrmsg:`, pipes): a warning says so.
     case ignored(String)
+    /// `set $!x = …;` (`reset`: replace rather than merge objects), `unset $!x;`: the message's variables.
+    case set(variable: String, value: SinkCondition.Operand, reset: Bool)
+    case unset(variable: String)
+    /// mmjsonparse: the JSON after `cookie` in the MSG (or the raw message) into the variables at `container`.
+    case parseJSON(cookie: String, container: String, useRawMessage: Bool)
 }
 
 /// An action's queue and retry settings, rsyslog's names and defaults: `queue.type` Direct (no queue of its own:
@@ -123,6 +128,8 @@ public indirect enum SinkCondition: Hashable, Sendable {
         case condition(SinkCondition)
         /// `a & b`: the two as one string.
         case concat(Operand, Operand)
+        /// `a + b`, `-`, `*`, `/`, `%`: integers, as rsyslog computes them.
+        case arithmetic(String, Operand, Operand)
     }
     case and(SinkCondition, SinkCondition)
     case or(SinkCondition, SinkCondition)
@@ -134,6 +141,12 @@ public indirect enum SinkCondition: Hashable, Sendable {
     case reMatch(Operand, String, ignoringCase: Bool = false)
     /// A bare operand: true when it is not empty and not 0.
     case value(Operand)
+    /// `exists($!x)`.
+    case exists(String)
+    /// Evaluates the condition and keeps the result in slot `Int` of the message's run: an `if` is decided once,
+    /// where it stands, even when a `set` in its branch changes what it tested (its branches `recall` it).
+    case remember(Int, SinkCondition)
+    case recall(Int)
 }
 
 /// A filter and the actions run for the messages it selects (a selector line and its `&` lines).
@@ -271,6 +284,8 @@ public struct FileInputSettings: Hashable, Sendable {
     public var ignoreOlderThan = 0
     /// `persistStateAfterSubmission`: the state file is written after each batch.
     public var persistStateAfterSubmission = false
+    /// `addMetadata`: `$!metadata!filename` and `$!metadata!fileoffset` (legacy: off).
+    public var addMetadata = true
     public init() {}
 
     /// The `$InputFile…` directives' defaults (escapeLF and deleteStateOnFileDelete off).
@@ -278,6 +293,7 @@ public struct FileInputSettings: Hashable, Sendable {
         var s = FileInputSettings()
         s.escapeLF = false
         s.deleteStateOnFileDelete = false
+        s.addMetadata = false
         return s
     }
 }
@@ -304,6 +320,10 @@ public struct JournalInputSettings: Hashable, Sendable {
 /// about it.
 public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
+    /// How many `if` blocks keep a decision for their branches (SinkCondition.remember).
+    public var conditionSlots = 0
+    /// Each input's `inputname` when it is not the module's (`name=`, imptcp).
+    public var inputNames: [SinkInput: String] = [:]
     /// Where each input was configured (for messages that name it: a port in use).
     public var inputOrigins: [SinkInput: SourceLocation] = [:]
     /// The default ruleset (`RSYSLOG_DefaultRuleset`): the top-level rules, in order.

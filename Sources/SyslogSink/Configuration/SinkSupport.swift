@@ -23,7 +23,8 @@ public enum SinkSupport {
 
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
-        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "omjournal", "builtin:omfile",
+        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "mmjsonparse", "omjournal",
+        "builtin:omfile",
         "builtin:omfwd", "omfile", "omfwd",
     ]
 
@@ -101,7 +102,7 @@ public enum SinkSupport {
             "statefile", "persiststateinterval", "ignorepreviousmessages", "defaultseverity", "defaultfacility",
             "usepid", "usepidfromsystem", "remote",
         ],
-        "input:imptcp": ["address", "port", "ruleset"],
+        "input:imptcp": ["address", "port", "ruleset", "name"],
         "module:imfile": ["mode", "pollinginterval", "statefile.directory", "readtimeout"],
         "input:imfile": [
             "file", "tag", "facility", "severity", "persiststateinterval", "readmode", "startmsg.regex", "endmsg.regex",
@@ -109,8 +110,8 @@ public enum SinkSupport {
             "deletestateonfiledelete", "removestateondelete", "needparse", "addceetag", "trimlineoverbytes",
             "discardtruncatedmsg", "ruleset", "ignoreolderthan", "persiststateaftersubmission", "addmetadata",
         ],
-        "input:imudp": ["address", "port", "ruleset", "rcvbufsize"],
-        "input:imtcp": ["address", "port", "maxsessions", "ruleset"],
+        "input:imudp": ["address", "port", "ruleset", "rcvbufsize", "name"],
+        "input:imtcp": ["address", "port", "maxsessions", "ruleset", "name"],
         "input:imuxsock": ["socket", "ruleset"],
         "action:omfile": [
             "file", "dynafile", "template", "sync", "filecreatemode", "dircreatemode", "fileowner", "filegroup",
@@ -118,15 +119,16 @@ public enum SinkSupport {
         ],
         "action:omfwd": ["target", "port", "protocol", "tcp_framing", "template"],
         "action:omjournal": ["template"],
+        "action:mmjsonparse": ["cookie", "container", "userawmsg"],
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
             "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords",
         ],
-        "template:": ["name", "type", "string"],
+        "template:": ["name", "type", "string", "option.json", "option.jsonf"],
     ]
 
     /// imtcp's and imptcp's input tuning.
     static let tcpInputNoEffect: [String: String] = [
-        "name": "an input's name shows only in rsyslog's statistics", "keepalive": "TCP keep-alive tuning",
+        "keepalive": "TCP keep-alive tuning",
         "keepalive.probes": "TCP keep-alive tuning", "keepalive.time": "TCP keep-alive tuning",
         "keepalive.interval": "TCP keep-alive tuning", "flowcontrol": "back-pressure tuning",
         "notifyonconnectionclose": "connection notices", "notifyonconnectionopen": "connection notices",
@@ -144,7 +146,7 @@ public enum SinkSupport {
             "schedulingpolicy": "thread scheduling", "schedulingpriority": "thread scheduling",
         ],
         "input:imudp": [
-            "name": "an input's name shows only in rsyslog's statistics", "ratelimit.interval": "this build keeps every message",
+            "ratelimit.interval": "this build keeps every message",
             "ratelimit.burst": "this build keeps every message", "ratelimit.name": "this build keeps every message",
         ],
         "module:imtcp": [
@@ -287,8 +289,8 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (impstats, imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmjsonparse, the
-            TLS drivers…) is an error.
+            (impstats, imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize, the TLS
+            drivers…) is an error.
 
 
             """

@@ -22,9 +22,10 @@ import SyslogProtocol
 final class FileInput: ThreadedInput {
     private let thread: InputThread
 
-    /// `pattern` and `stateDirectory` are the paths to use (already under --root).
+    /// `pattern` and `stateDirectory` are the paths to use (already under --root, whose folder is `root`: the
+    /// metadata names files as configured).
     init(
-        settings: FileInputSettings, pattern: String, stateDirectory: String, host: [UInt8],
+        settings: FileInputSettings, pattern: String, stateDirectory: String, root: String?, host: [UInt8],
         options: SyslogParseOptions, deliver: @escaping @Sendable ([SyslogMessage]) -> Void
     ) {
         thread = InputThread(name: "syslog-sink imfile \(settings.file)") { running in
@@ -34,14 +35,8 @@ final class FileInput: ThreadedInput {
             while running() {
                 var messages: [SyslogMessage] = []
                 let now = SyslogTimestamp.now()
-                func emit(_ texts: [[UInt8]]) {
-                    for text in texts {
-                        for piece in FileMessageAssembler.pieces(text, settings: settings, maxSize: options.maxMessageSize) {
-                            messages.append(
-                                FileMessageAssembler.message(
-                                    piece, settings: settings, host: host, options: options, now: now))
-                        }
-                    }
+                func emit(_ texts: [FileMessageAssembler.Message], _ file: FollowedFile) {
+                    messages += FileInput.messages(texts, file, settings, root, host, options, now)
                 }
                 for path in RsyslogConfigParser.expandInclude(pattern) where followed[path] == nil {
                     if settings.ignoreOlderThan > 0, FollowedFile.age(path) > Double(settings.ignoreOlderThan) {
@@ -55,7 +50,7 @@ final class FileInput: ThreadedInput {
                 }
                 first = false
                 for (path, file) in followed {
-                    emit(file.readNew())
+                    emit(file.readNew(), file)
                     switch file.checkName() {
                     case .same: break
                     case .replaced:
@@ -68,48 +63,55 @@ final class FileInput: ThreadedInput {
                         followed[path] = nil
                     }
                     if settings.readTimeout > 0, let pending = file.timedOut(after: settings.readTimeout) {
-                        emit([pending])
+                        emit([pending], file)
                     }
                 }
                 if !messages.isEmpty { deliver(messages) }
                 for file in followed.values { file.persistIfDue(afterBatch: !messages.isEmpty) }
                 usleep(useconds_t(interval * 1_000_000))
             }
+            // At stop, what the files still hold is read and handed on before their state is written.
+            var last: [SyslogMessage] = []
             for file in followed.values {
-                emit0(file, settings, host, options, deliver)
+                last += FileInput.messages(file.readNew(), file, settings, root, host, options, SyslogTimestamp.now())
                 file.close(deleteState: false)
             }
+            if !last.isEmpty { deliver(last) }
         }
+    }
+
+    /// The messages of `texts` read from `file`.
+    fileprivate static func messages(
+        _ texts: [FileMessageAssembler.Message], _ file: FollowedFile, _ settings: FileInputSettings, _ root: String?,
+        _ host: [UInt8], _ options: SyslogParseOptions, _ now: SyslogTimestamp
+    ) -> [SyslogMessage] {
+        var name = file.path
+        if let root, name.hasPrefix(root) { name.removeFirst(root.count) }
+        var out: [SyslogMessage] = []
+        for (text, offset) in texts {
+            for piece in FileMessageAssembler.pieces(text, settings: settings, maxSize: options.maxMessageSize) {
+                out.append(
+                    FileMessageAssembler.message(
+                        piece, settings: settings, host: host, options: options, now: now, file: name, offset: offset))
+            }
+        }
+        return out
     }
 
     func stop() { thread.stop() }
 }
 
-/// What is left in a file at stop: read and handed on before its state is written.
-private func emit0(
-    _ file: FollowedFile, _ settings: FileInputSettings, _ host: [UInt8], _ options: SyslogParseOptions,
-    _ deliver: @Sendable ([SyslogMessage]) -> Void
-) {
-    let now = SyslogTimestamp.now()
-    let texts = file.readNew()
-    let messages = texts.flatMap {
-        FileMessageAssembler.pieces($0, settings: settings, maxSize: options.maxMessageSize).map {
-            FileMessageAssembler.message($0, settings: settings, host: host, options: options, now: now)
-        }
-    }
-    if !messages.isEmpty { deliver(messages) }
-}
-
 /// One file being followed: its descriptor, identity, offset and unfinished line or message, and its state file.
-private final class FollowedFile {
+fileprivate final class FollowedFile {
     enum NameCheck { case same, replaced, gone }
 
     let path: String
     private let fd: Int32
     private let inode: UInt64
     private let device: UInt64
-    private var offset: Int64
     private var assembler: FileMessageAssembler
+    /// Where the next read starts.
+    private var offset: Int64 { assembler.position }
     private let settings: FileInputSettings
     private let stateFile: String
     private var linesSinceSaved = 0
@@ -131,30 +133,29 @@ private final class FollowedFile {
         device = UInt64(st.st_dev)
         stateFile = stateDirectory + "/imfile-state:\(st.st_ino)"
         if let state = FollowedFile.loadState(stateFile) ?? FollowedFile.loadRsyslogState(stateDirectory, st.st_ino) {
-            offset = state.offset
             assembler = FileMessageAssembler(
-                settings: settings, partialLine: state.partialLine, pendingMessage: state.pendingMessage)
+                settings: settings, offset: state.offset, partialLine: state.partialLine,
+                pendingMessage: state.pendingMessage)
         } else {
-            offset = settings.freshStartTail && atStart ? Int64(st.st_size) : 0
-            assembler = FileMessageAssembler(settings: settings)
+            assembler = FileMessageAssembler(
+                settings: settings, offset: settings.freshStartTail && atStart ? Int64(st.st_size) : 0,
+                partialLine: [], pendingMessage: nil)
         }
     }
 
     /// Reads what was added since the last look; the messages it completes.
-    func readNew() -> [[UInt8]] {
+    func readNew() -> [FileMessageAssembler.Message] {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return [] }
         if Int64(st.st_size) < offset && settings.reopenOnTruncate {
             sinkLog("imfile: file '\(path)': truncation detected - re-start reading from beginning", severity: .notice)
-            offset = 0
             assembler = FileMessageAssembler(settings: settings)
         }
-        var out: [[UInt8]] = []
+        var out: [FileMessageAssembler.Message] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
             guard n > 0 else { break }
-            offset += Int64(n)
             let messages = assembler.feed(buffer[..<n])
             linesSinceSaved += messages.count
             out.append(contentsOf: messages)
@@ -176,7 +177,7 @@ private final class FollowedFile {
     }
 
     /// The unfinished multi-line message when nothing was added for `seconds`.
-    func timedOut(after seconds: Int) -> [UInt8]? {
+    func timedOut(after seconds: Int) -> FileMessageAssembler.Message? {
         guard assembler.pendingMessage != nil, Date().timeIntervalSince(lastGrowth) >= Double(seconds) else {
             return nil
         }

@@ -83,6 +83,7 @@ public final class SinkServer: Sendable {
             case .udp(let address, let port, let rulesetName, let receiveBuffer):
                 let ruleset = state
                 let name = "imudp(\(address ?? "*"):\(port))"
+                let inputID = InputNames.id(configuration.inputNames[input] ?? "imudp")
                 register(name)
                 let allowedUDP = configuration.allowedSenders["udp"]
                 let bootstrap = DatagramBootstrap(group: loop)
@@ -98,7 +99,7 @@ public final class SinkServer: Sendable {
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
                                 DatagramInputHandler(
-                                    ruleset: ruleset, options: options, name: name,
+                                    ruleset: ruleset, options: options, name: name, input: inputID,
                                     allowed: allowedUDP, boundTo: rulesetName))
                         }
                     }
@@ -109,6 +110,7 @@ public final class SinkServer: Sendable {
             case .tcp(let address, let port, let maxSessions, let rulesetName):
                 let ruleset = state
                 let name = "imtcp(\(address ?? "*"):\(port))"
+                let inputID = InputNames.id(configuration.inputNames[input] ?? "imtcp")
                 register(name)
                 let allowedTCP = configuration.allowedSenders["tcp"]
                 let bootstrap = ServerBootstrap(group: loop)
@@ -127,8 +129,8 @@ public final class SinkServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 ByteToMessageHandler(
                                     StreamInputDecoder(
-                                        ruleset: ruleset, options: options, name: name, allowed: allowedTCP,
-                                        boundTo: rulesetName),
+                                        ruleset: ruleset, options: options, name: name, input: inputID,
+                                        allowed: allowedTCP, boundTo: rulesetName),
                                     maximumBufferSize: 16 << 20))
                         }
                     }
@@ -173,7 +175,7 @@ public final class SinkServer: Sendable {
                 let input = FileInput(
                     settings: settings, pattern: underRoot(settings.file, root),
                     stateDirectory: underRoot(settings.stateDirectory ?? configuration.workDirectory ?? "/", root),
-                    host: localHostName(preserveFQDN: configuration.preserveFQDN), options: options,
+                    root: root.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, host: localHostName(preserveFQDN: configuration.preserveFQDN), options: options,
                     deliver: messageDelivery(settings.ruleset, input: "imfile(\(settings.file))"))
                 sockets.withLockedValue { $0.append(input) }
                 bound.append(BoundInput(transport: "imfile", source: settings.file))
@@ -259,12 +261,14 @@ public final class SinkServer: Sendable {
         let local = options
         let host = localHostName(preserveFQDN: configuration.preserveFQDN)
         let ruleset = state
+        let input = InputNames.id("imuxsock")
         return { batch, now in
             let reception = SyslogReception(receivedAt: now, fromHost: host)
             let target = ruleset.value.index(of: rulesetName)
             for datagram in batch {
                 var (message, _) = SyslogParser.parseDatagram(datagram, reception: reception, options: local)
                 message.timestamp = now
+                message.inputName = input
                 ruleset.value.process(message, ruleset: target)
             }
             ruleset.value.flush()
@@ -276,12 +280,17 @@ public final class SinkServer: Sendable {
     private func messageDelivery(_ rulesetName: String?, input: String) -> @Sendable ([SyslogMessage]) -> Void {
         let ruleset = state
         let loop = self.loop
+        // inputname: the module's name (`imfile(/var/log/x)` counts under its file, is named imfile).
+        let id = InputNames.id(String(input.prefix { $0 != "(" }))
         return { messages in
             loop.execute {
                 let rules = ruleset.value
                 let target = rules.index(of: rulesetName)
                 rules.counters(for: input).received += messages.count
-                for message in messages { rules.process(message, ruleset: target) }
+                for var message in messages {
+                    message.inputName = id
+                    rules.process(message, ruleset: target)
+                }
                 rules.flush()
             }
         }
@@ -517,15 +526,18 @@ final class DatagramInputHandler: ChannelInboundHandler {
     private var warnedDisallowed = false
     /// The ruleset this input's messages go to.
     private let target: Int
+    /// The input's `inputname` (InputNames).
+    private let input: UInt16
 
     /// Made on the loop that runs the rules.
     init(
-        ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?,
-        boundTo rulesetName: String? = nil
+        ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, input: UInt16 = 0,
+        allowed: [SenderPattern]?, boundTo rulesetName: String? = nil
     ) {
         self.ruleset = ruleset
         self.options = options
         self.name = name
+        self.input = input
         self.allowed = allowed
         target = ruleset.value.index(of: rulesetName)
     }
@@ -554,8 +566,9 @@ final class DatagramInputHandler: ChannelInboundHandler {
         batchTime = now
         let reception = SyslogReception(
             receivedAt: now, fromHost: fromHost, fromHostIP: sender.ip, fromHostPort: envelope.remoteAddress.port)
-        let (message, cut) = SyslogParser.parseDatagram(
+        var (message, cut) = SyslogParser.parseDatagram(
             envelope.data.readableBytesView, reception: reception, options: options)
+        message.inputName = input
         let counters = ruleset.value.counters(for: name)
         counters.received += 1
         if cut { counters.truncated += 1 }
@@ -585,15 +598,18 @@ struct StreamInputDecoder: ByteToMessageDecoder {
     private var counters: Ruleset.InputCounters?
     /// The ruleset this input's messages go to.
     private let target: Int
+    /// The input's `inputname` (InputNames).
+    private let input: UInt16
 
     /// Made on the loop that runs the rules.
     init(
-        ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, allowed: [SenderPattern]?,
-        boundTo rulesetName: String? = nil
+        ruleset: NIOLoopBound<Ruleset>, options: SyslogParseOptions, name: String, input: UInt16 = 0,
+        allowed: [SenderPattern]?, boundTo rulesetName: String? = nil
     ) {
         self.ruleset = ruleset
         self.options = options
         self.name = name
+        self.input = input
         self.allowed = allowed
         target = ruleset.value.index(of: rulesetName)
         var configuration = SyslogFrameDecoder.Configuration()
@@ -637,7 +653,8 @@ struct StreamInputDecoder: ByteToMessageDecoder {
             counters.received += 1
             if frame.truncated || frame.split { counters.truncated += 1 }
             if frame.framingError { counters.framingErrors += 1 }
-            let message = SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options)
+            var message = SyslogParser.parse(frame.payload.readableBytesView, reception: reception, options: options)
+            message.inputName = input
             if message.withoutPRI { counters.parseFallbacks += 1 }
             rules.process(message, ruleset: target)
             any = true

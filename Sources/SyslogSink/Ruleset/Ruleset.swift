@@ -28,6 +28,11 @@ final class Ruleset {
         indirect case reduced(RepeatReducer, Action)
         case stop
         case skip
+        /// `set`/`reset`/`unset` on the message's variables (`!path` or `.path`).
+        case set(String, SinkCondition.Operand, reset: Bool)
+        case unset(String)
+        /// mmjsonparse.
+        case parseJSON(cookie: [UInt8], container: String, useRawMessage: Bool)
     }
 
     struct Rule {
@@ -81,6 +86,7 @@ final class Ruleset {
     /// Builds the rules; `root` maps every absolute output path under a folder (demos and tests).
     init(_ configuration: SinkConfiguration, root: String?) {
         configurationErrors = configuration.errors.count
+        slots = Array(repeating: false, count: configuration.conditionSlots)
         let names = configuration.rulesets.keys.sorted()
         for (i, name) in names.enumerated() { setIndex[name] = i + 1 }
         sets.append(build(configuration.rules, configuration, root: root))
@@ -205,22 +211,55 @@ final class Ruleset {
             return .journalFields(writer, template)
         case .ignored:
             return .skip
+        case .set(let variable, let value, let reset):
+            return .set(variable, value, reset: reset)
+        case .unset(let variable):
+            return .unset(variable)
+        case .parseJSON(let cookie, let container, let raw):
+            return .parseJSON(cookie: Array(cookie.utf8), container: container, useRawMessage: raw)
         }
     }
+
+    /// The decisions of the `if` blocks for the message being run (SinkCondition.remember / recall).
+    private var slots: [Bool]
 
     /// Runs one message through a ruleset (the default one unless its input is bound to another).
     func process(_ message: SyslogMessage, ruleset: Int = 0) {
         processed += 1
         everything?.send(message)
-        _ = run(ruleset, message, depth: 0)
+        for i in slots.indices { slots[i] = false }
+        var m = message
+        _ = run(ruleset, &m, depth: 0)
     }
 
     /// Runs the rules of `sets[index]`; false when a `stop` ended the message (in a called ruleset too: a call
-    /// without a queue runs synchronously, and rsyslog then stops the caller as well).
-    private func run(_ index: Int, _ message: SyslogMessage, depth: Int) -> Bool {
+    /// without a queue runs synchronously, and rsyslog then stops the caller as well). `set`, `unset` and
+    /// mmjsonparse change the message for the rules after them.
+    private func run(_ index: Int, _ message: inout SyslogMessage, depth: Int) -> Bool {
         for rule in sets[index] where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
                 switch action {
+                case .set(let variable, let operand, let reset):
+                    let value = json(operand, message)
+                    let path = variable.dropFirst().split(separator: "!").map { $0.lowercased() }[...]
+                    if variable.hasPrefix("!") {
+                        var tree = message.variables ?? .object(JSONObject())
+                        tree.set(value, at: path, merge: !reset)
+                        message.variables = tree
+                    } else {
+                        var tree = message.localVariables ?? .object(JSONObject())
+                        tree.set(value, at: path, merge: !reset)
+                        message.localVariables = tree
+                    }
+                case .unset(let variable):
+                    let path = variable.dropFirst().split(separator: "!").map { $0.lowercased() }[...]
+                    if variable.hasPrefix("!") {
+                        message.variables?.remove(at: path)
+                    } else {
+                        message.localVariables?.remove(at: path)
+                    }
+                case .parseJSON(let cookie, let container, let raw):
+                    Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
                 case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
@@ -231,7 +270,7 @@ final class Ruleset {
                         callsCut += 1
                         continue
                     }
-                    if !run(target, message, depth: depth + 1) { return false }
+                    if !run(target, &message, depth: depth + 1) { return false }
                 case .stop:
                     return false
                 case .skip:
@@ -259,9 +298,55 @@ final class Ruleset {
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
             reducer.admit(message) { perform(inner, $0) }
-        case .call, .stop, .skip:
+        case .call, .stop, .skip, .set, .unset, .parseJSON:
             break
         }
+    }
+
+    /// mmjsonparse, as rsyslog 8.2302 runs it: the MSG (or raw message) without its leading blanks must start with
+    /// the cookie (`@cee:` unless set; empty: none), then hold one JSON object, which goes into the variables at
+    /// `container` (`$parsesuccess` OK). Anything else: FAIL, and the text goes to `container!msg`.
+    static func parseJSON(_ m: inout SyslogMessage, cookie: [UInt8], container: String, useRawMessage: Bool) {
+        var text = useRawMessage ? m.raw[...] : m.msg
+        text = text.drop { $0 == 0x20 || $0 == 0x09 }
+        let path = container.dropFirst().split(separator: "!").map { $0.lowercased() }[...]
+        var parsed: JSONValue?
+        if text.starts(with: cookie) {
+            // What follows the cookie is the JSON, and what `msg` gets when it is not.
+            text = text.dropFirst(cookie.count)
+            if let value = JSONReader.parse(text.drop { $0 == 0x20 || $0 == 0x09 }), case .object = value {
+                parsed = value
+            }
+        }
+        var tree = (container.hasPrefix("!") ? m.variables : m.localVariables) ?? .object(JSONObject())
+        if let parsed {
+            tree.set(parsed, at: path, merge: true)
+            m.parseSuccess = true
+        } else {
+            tree.set(.string(Array(text)), at: path + ["msg"], merge: true)
+            m.parseSuccess = false
+        }
+        if container.hasPrefix("!") { m.variables = tree } else { m.localVariables = tree }
+    }
+
+    /// A `set` value as JSON: a variable's subtree as it is, a number (or arithmetic) as an integer, anything
+    /// else as a string.
+    private func json(_ o: SinkCondition.Operand, _ m: SyslogMessage) -> JSONValue {
+        switch o {
+        case .property(let name) where name.hasPrefix("!") || name.hasPrefix("."):
+            return Ruleset.variable(name, m) ?? .string([])
+        case .number(let n): return .integer(n)
+        case .arithmetic: return .integer(Ruleset.leadingNumber(value(o, m)))
+        case .call(let name, _) where name == "cnum" || name == "strlen" || name == "ipv42num":
+            return .integer(Ruleset.leadingNumber(value(o, m)))
+        default: return .string(Array(value(o, m)))
+        }
+    }
+
+    /// The variable `!a!b` / `.x` of a message, nil when it has none.
+    static func variable(_ name: String, _ m: SyslogMessage) -> JSONValue? {
+        let tree = name.hasPrefix("!") ? m.variables : m.localVariables
+        return tree?.value(at: name.dropFirst().split(separator: "!").map { $0.lowercased() }[...])
     }
 
     /// Shutdown: what repeat reductions still hold is written (as rsyslogd does when it stops), then flushed.
@@ -424,6 +509,14 @@ final class Ruleset {
         case .or(let a, let b): return evaluate(a, m) || evaluate(b, m)
         case .not(let a): return !evaluate(a, m)
         case .prifilt(let p): return p.matches(m.priority)
+        case .exists(let variable):
+            return Ruleset.variable(variable, m) != nil
+        case .remember(let slot, let condition):
+            let decided = evaluate(condition, m)
+            slots[slot] = decided
+            return decided
+        case .recall(let slot):
+            return slots[slot]
         case .value(let o):
             let v = value(o, m)
             return !v.isEmpty && !v.elementsEqual("0".utf8)
@@ -480,6 +573,18 @@ final class Ruleset {
         case .array(let elements): return ArraySlice(elements.joined(separator: ", ").utf8)
         case .condition(let c): return evaluate(c, m) ? [0x31] : [0x30]
         case .concat(let a, let b): return value(a, m) + value(b, m)
+        case .arithmetic(let op, let a, let b):
+            let x = Ruleset.leadingNumber(value(a, m))
+            let y = Ruleset.leadingNumber(value(b, m))
+            let result: Int
+            switch op {
+            case "+": result = x &+ y
+            case "-": result = x &- y
+            case "*": result = x &* y
+            case "/": result = y == 0 ? 0 : x / y
+            default: result = y == 0 ? 0 : x % y
+            }
+            return ArraySlice(String(result).utf8)
         case .call(let name, let arguments): return call(name, arguments, m)
         }
     }
@@ -603,7 +708,9 @@ final class Ruleset {
 
     static func property(_ name: String, _ m: SyslogMessage) -> ArraySlice<UInt8> {
         // The message's own fields without a copy; every other property as the templates render it.
+        if name.hasPrefix("!") || name.hasPrefix(".") { return variable(name, m).map { $0.text[...] } ?? [] }
         switch name {
+        case "parsesuccess": return m.parseSuccess.map { ArraySlice(($0 ? "OK" : "FAIL").utf8) } ?? []
         case "msg": return m.msg
         case "programname": return m.programName
         case "syslogtag": return m.syslogTag
