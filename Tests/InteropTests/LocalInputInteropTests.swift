@@ -280,3 +280,71 @@ extension LocalInputInteropTests {
         #expect(theirs.contains("[partial completed]"))
     }
 }
+
+extension LocalInputInteropTests {
+    /// Named pipes (Debian's old `|/dev/xconsole`) beside rsyslogd: a FIFO each, read by the test; the same bytes.
+    @Test func namedPipesGetWhatRsyslogdWritesThem() throws {
+        let dir = try TemporaryDirectory(prefix: "ompipe")
+        let out = dir.file("logs")
+        let rsFifo = dir.file("rs.fifo")
+        let sinkFifo = dir.file("sink") + dir.file("rs.fifo")
+        try FileManager.default.createDirectory(atPath: dir.file("sink") + dir.path, withIntermediateDirectories: true)
+        #expect(mkfifo(rsFifo, 0o600) == 0 && mkfifo(sinkFifo, 0o600) == 0)
+        let readers = [open(rsFifo, O_RDONLY | O_NONBLOCK), open(sinkFifo, O_RDONLY | O_NONBLOCK)]
+        defer { for fd in readers { close(fd) } }
+        let rsPort = try Peers.freePort(udp: true)
+        let sinkPort = try Peers.freePort(udp: true)
+        func config(_ port: Int) -> String {
+            """
+            $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            daemon.*;mail.*;news.err;*.=debug;*.=info |\(rsFifo)
+            local1.* action(type="ompipe" pipe="\(rsFifo)" template="RSYSLOG_SyslogProtocol23Format")
+            *.* \(out)/all.log
+            """
+        }
+        try config(rsPort).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(sinkPort).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        let corpus = [
+            "<30>Nov 26 08:51:08 h1 daemon1[1]: a daemon's line",
+            "<22>Nov 26 08:51:08 h1 postfix[2]: mail info",
+            "<13>Nov 26 08:51:08 h1 app: user notice, not piped",
+            "<139>Nov 26 08:51:08 h1 app: local1 error, 5424 format",
+            "<15>Nov 26 08:51:08 h1 app: debug",
+            "<13>Nov 26 08:51:09 h1 app: the end",
+        ]
+        for (port, probe) in [(rsPort, "\(out)/all.log"), (sinkPort, dir.file("sink") + "\(out)/all.log")] {
+            let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+            defer { sender.close() }
+            #expect(
+                Peers.waitUntil(seconds: 15) {
+                    sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
+                    return content(probe).contains("probe: ready")
+                }, "\(rsyslog.output) \(sink.output)")
+            for line in corpus { sender.send(Array(line.utf8)) }
+            #expect(Peers.waitUntil(seconds: 15) { content(probe).contains("the end") })
+        }
+        func drain(_ fd: Int32) -> String {
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                bytes += buffer[..<n]
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let theirs = drain(readers[0])
+        let ours = drain(readers[1])
+        #expect(theirs.split(separator: "\n").count == 4, "\(theirs)")
+        // The 5424 format stamps the reception time for legacy messages: masked.
+        let mask = try Regex(#"^<139>1 \S+"#).anchorsMatchLineEndings()
+        #expect(ours.replacing(mask, with: "<139>1 T") == theirs.replacing(mask, with: "<139>1 T"), "ours:\n\(ours)\ntheirs:\n\(theirs)")
+    }
+}

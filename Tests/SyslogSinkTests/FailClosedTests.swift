@@ -55,8 +55,9 @@ struct FailClosedTests {
             message: "action type 'omelasticsearch' is rsyslog's, not in this build: its messages would not be "
                 + "delivered. See docs/not-in-this-build-sink.md."),
         Refused(
-            family: "pipe not delivered", line: "daemon.* |/dev/xconsole",
-            message: "action '|/dev/xconsole' (a named pipe) is rsyslog's, not in this build: not delivered."),
+            family: "output not delivered", line: #"action(type="omhttp" server="x")"#,
+            message: "action type 'omhttp' is rsyslog's, not in this build: its messages would not be delivered. See "
+                + "docs/not-in-this-build-sink.md."),
         Refused(
             family: "statement not run", line: "foreach ($.x in $!list) do { stop }",
             message: "statement not in this build, not carried out: foreach ($.x in $!list) do { stop }"),

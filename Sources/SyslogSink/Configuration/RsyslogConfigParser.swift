@@ -25,6 +25,8 @@ public struct RsyslogConfigParser {
         var defaultTemplate = SyslogTemplate.fileFormat.rawValue
         /// omfwd's: `$ActionForwardDefaultTemplate`, `module(load="builtin:omfwd" template=…)`.
         var forwardTemplate = SyslogTemplate.traditionalForwardFormat.rawValue
+        /// ompipe's (rsyslog's built-in default, which `$ActionFileDefaultTemplate` does not change).
+        var pipeTemplate = SyslogTemplate.fileFormat.rawValue
         var fileCreateMode: UInt16 = 0o644
         var dirCreateMode: UInt16 = 0o700
         var ownership = FileOwnership()
@@ -535,8 +537,9 @@ public struct RsyslogConfigParser {
             return .forward(host: host, port: port, tcp: tcp, octetCounted: octet, template: name, queue: queue)
         }
         if body.hasPrefix("|") {
-            notHonoured(location, "action '\(text)' (a named pipe) is rsyslog's, not in this build: not delivered.")
-            return .ignored(text)
+            let name = template ?? state.pipeTemplate
+            guard checkTemplate(name) else { return nil }
+            return .pipe(path: String(body.dropFirst()).trimmingSpaces(), template: name)
         }
         if body == "*" {
             // rsyslogd warns here, and its -N1 fails on that warning: the same verdict.
@@ -622,7 +625,7 @@ public struct RsyslogConfigParser {
     /// type="omjournal")`.
     mutating func actionObject(_ given: [String: String], _ location: SourceLocation) throws -> SinkAction? {
         var p = given
-        if let type = p["type"]?.lowercased(), ["omfile", "omfwd", "omjournal", "mmjsonparse"].contains(type) {
+        if let type = p["type"]?.lowercased(), ["omfile", "omfwd", "omjournal", "mmjsonparse", "ompipe"].contains(type) {
             guard parametersHonoured("action", type: type, &p, location) else { return nil }
         }
         func templateName(_ fallback: String) -> String? {
@@ -678,6 +681,15 @@ public struct RsyslogConfigParser {
             return .forward(
                 host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",
                 octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name, queue: queue)
+        case "ompipe":
+            guard let pipe = p["pipe"] else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "ompipe needs pipe=")
+            }
+            guard let name = templateName(state.pipeTemplate) else { return nil }
+            return .pipe(path: pipe, template: name)
+        case "omusrmsg":
+            warn(location, "action(type=\"omusrmsg\") (messages to logged-in users) has no effect in this build")
+            return .ignored("omusrmsg")
         case "mmjsonparse":
             let container = p["container"]?.lowercased() ?? "$!"
             guard container.hasPrefix("$!") || container.hasPrefix("$.") else {

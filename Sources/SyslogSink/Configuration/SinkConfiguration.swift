@@ -33,6 +33,8 @@ public enum SinkAction: Hashable, Sendable {
     case forward(
         host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String,
         queue: ActionQueueSettings = ActionQueueSettings())
+    /// Write to a named pipe (`|/dev/xconsole`, `action(type="ompipe" pipe=…)`).
+    case pipe(path: String, template: String)
     /// Send to journald: the usual fields, or, with a list template (`template=`), the template's `outname=` fields.
     case journal(template: String? = nil)
     /// Stop processing this message (`stop`, `~`).

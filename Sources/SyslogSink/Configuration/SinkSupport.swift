@@ -24,7 +24,7 @@ public enum SinkSupport {
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
         "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "mmjsonparse", "omjournal",
-        "builtin:omfile",
+        "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg",
         "builtin:omfwd", "omfile", "omfwd",
     ]
 
@@ -120,6 +120,7 @@ public enum SinkSupport {
         "action:omfwd": ["target", "port", "protocol", "tcp_framing", "template"],
         "action:omjournal": ["template"],
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
+        "action:ompipe": ["pipe", "template"],
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
             "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords",
         ],

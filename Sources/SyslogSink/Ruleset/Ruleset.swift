@@ -20,6 +20,7 @@ final class Ruleset {
         /// TCP forwarding, through the action's queue.
         case forwardQueued(Forwarder, OutputTemplate)
         case journal(JournalWriter)
+        case pipe(PipeWriter, OutputTemplate)
         /// omjournal with a list template: its `outname=` fields only.
         case journalFields(JournalWriter, PropertyTemplate)
         /// `call`: the index of the ruleset in `sets`.
@@ -74,6 +75,7 @@ final class Ruleset {
     private var queued: [Forwarder] = []
     private var writers: [String: FileWriter] = [:]
     private var dynamicFiles: [DynamicFiles] = []
+    private var pipes: [PipeWriter] = []
     /// Every repeat reduction, with its action (drained at shutdown).
     private var reducers: [(RepeatReducer, Action)] = []
     /// One connection to journald serves every omjournal action.
@@ -113,7 +115,7 @@ final class Ruleset {
                 let made = make(action, rule.location, configuration, root: root)
                 guard configuration.repeatedMessageReduction else { return made }
                 switch made {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe:
                     let reducer = RepeatReducer()
                     reducers.append((reducer, made))
                     return .reduced(reducer, made)
@@ -211,6 +213,11 @@ final class Ruleset {
             return .journalFields(writer, template)
         case .ignored:
             return .skip
+        case .pipe(let path, let templateName):
+            guard let template = output(templateName, location, configuration) else { return .skip }
+            let writer = PipeWriter(path: underRoot(path, root))
+            pipes.append(writer)
+            return .pipe(writer, template)
         case .set(let variable, let value, let reset):
             return .set(variable, value, reset: reset)
         case .unset(let variable):
@@ -260,7 +267,7 @@ final class Ruleset {
                     }
                 case .parseJSON(let cookie, let container, let raw):
                     Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
                     reducer.admit(message) { perform(inner, $0) }
@@ -294,6 +301,8 @@ final class Ruleset {
             forwarder.enqueue(template.render(message))
         case .journal(let writer):
             writer.send(message)
+        case .pipe(let writer, let template):
+            writer.write(template.render(message))
         case .journalFields(let writer, let template):
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
@@ -392,6 +401,7 @@ final class Ruleset {
     /// SIGHUP: close every file; the next line reopens it by path.
     func reopen() {
         for writer in writers.values { writer.reopen() }
+        for pipe in pipes { pipe.reopen() }
         for files in dynamicFiles { files.reopen() }
     }
 
@@ -437,6 +447,12 @@ final class Ruleset {
             add(group, "written", w.written)
             add(group, "failed", w.failed)
             if w.dropped > 0 { add(group, "dropped", w.dropped) }
+        }
+        for pipe in pipes {
+            let group = SinkCounter.Group(kind: .file, instance: pipe.path)
+            add(group, "written", pipe.written)
+            add(group, "failed", pipe.failed)
+            add(group, "dropped", pipe.dropped)
         }
         if let journal {
             let group = SinkCounter.Group(kind: .journal, instance: nil)
