@@ -21,6 +21,17 @@ struct LocalInputInteropTests {
         return fd
     }
 
+    /// A sender to the daemon on UDP `port`, once a probe has reached its file `probe`.
+    func probed(_ port: Int, _ probe: String, _ output: @autoclosure () -> String) throws -> SyslogSender {
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+        #expect(
+            Peers.waitUntil(seconds: 15) {
+                sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
+                return content(probe).contains("probe: ready")
+            }, "\(output())")
+        return sender
+    }
+
     /// rsyslogd with `dir/rsyslog.conf` and syslog-sink with `dir/sink.conf` under `dir/sink`.
     func startBoth(_ dir: TemporaryDirectory) throws -> (rsyslog: RunningPeer, sink: RunningPeer) {
         (
@@ -63,13 +74,7 @@ struct LocalInputInteropTests {
         let writers = [try openWriter(rsFifo), try openWriter(sinkFifo)]
         defer { for fd in writers { close(fd) } }
         for (port, probe) in [(rsPort, "\(out)/all.log"), (sinkPort, dir.file("sink") + "\(out)/all.log")] {
-            let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
-            defer { sender.close() }
-            #expect(
-                Peers.waitUntil(seconds: 15) {
-                    sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
-                    return content(probe).contains("probe: ready")
-                }, "\(rsyslog.output) \(sink.output)")
+            _ = try probed(port, probe, "\(rsyslog.output) \(sink.output)")
         }
         let lines = [
             "<6>[ 2036.995927] bash (28056): drop_caches: 1",
@@ -320,13 +325,8 @@ extension LocalInputInteropTests {
             "<13>Nov 26 08:51:09 h1 app: the end",
         ]
         for (port, probe) in [(rsPort, "\(out)/all.log"), (sinkPort, dir.file("sink") + "\(out)/all.log")] {
-            let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+            let sender = try probed(port, probe, "\(rsyslog.output) \(sink.output)")
             defer { sender.close() }
-            #expect(
-                Peers.waitUntil(seconds: 15) {
-                    sender.send(Array("<13>Nov 26 08:00:00 probe: ready".utf8))
-                    return content(probe).contains("probe: ready")
-                }, "\(rsyslog.output) \(sink.output)")
             for line in corpus { sender.send(Array(line.utf8)) }
             #expect(Peers.waitUntil(seconds: 15) { content(probe).contains("the end") })
         }
