@@ -160,7 +160,9 @@ public struct SyslogFrameDecoder: ByteToMessageDecoder {
                 if next == nil && !atEnd { return nil }
                 let endsHere = next.map(isDelimiter) ?? false
                 guard let payload = buffer.readSlice(length: length) else { return nil }
-                if endsHere { buffer.moveReaderIndex(forwardBy: 1) }
+                // The delimiter goes; so does the byte that did not fit (rsyslog's tcps_sess drops the character
+                // that overflows its buffer: the next piece starts after it).
+                if next != nil { buffer.moveReaderIndex(forwardBy: 1) }
                 return SyslogFrame(
                     payload: payload, octetCounted: false, split: !endsHere && next != nil,
                     framingError: framingError)

@@ -111,18 +111,21 @@ public enum SyslogParser {
         }
         for i in start..<input.count {
             let c = input[i]
-            if c < 0x20 || (escape8Bit && c > 0x7F) {
-                if needsEscape(c, options) {
-                    firstToEscape = i
-                    break
-                }
+            // rsyslog sanitises when a byte may need it (a TAB too, even when TABs are kept as they are).
+            if (c < 0x20 && (c == 0 || options.escapeControlCharacters)) || (escape8Bit && c > 0x7F) {
+                firstToEscape = i
+                break
             }
         }
         guard let first = firstToEscape else { return Array(input) }
+        // As rsyslog's SanitizeMsg: the result stops short of the size limit, three bytes before it, so that an
+        // escape always fits (`iDst < maxDest - 3`, maxDest the lesser of four times the length and the limit).
+        let cap = min(input.count * 4, options.maxMessageSize) - 3
         var out: [UInt8] = []
         out.reserveCapacity(input.count + 16)
-        out.append(contentsOf: input[..<first])
+        out.append(contentsOf: input[..<min(first, max(cap, 0))])
         for b in input[first...] {
+            if out.count >= cap { break }
             if needsEscape(b, options) {
                 out.append(options.controlCharacterEscapePrefix)
                 out.append(0x30 &+ (b >> 6))

@@ -132,6 +132,8 @@ struct JournalEntry {
 
     func message(_ field: (String) -> [UInt8]?, realtimeMicroseconds: Int64) -> SyslogMessage {
         var text = field("MESSAGE") ?? []
+        // rsyslog keeps at most maxMessageSize bytes of it (sd-journal returns uncompressed fields whole).
+        if text.count > options.maxMessageSize { text.removeLast(text.count - options.maxMessageSize) }
         for i in text.indices where text[i] == 0 { text[i] = 0x20 }
         let raw = SyslogParser.sanitize(text, options: options)
         var severity = settings.defaultSeverity
