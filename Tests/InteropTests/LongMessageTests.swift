@@ -20,82 +20,37 @@ struct LongMessageTests {
     }
 
     @Test func everySizeOverEveryInputAsRsyslogdFilesIt() throws {
-        let dir = try TemporaryDirectory(prefix: "long-messages")
-        let out = dir.file("logs")
-        let rsyslogd = try Peers.find("rsyslogd")
         let logger = try Peers.find("logger")
-        let sinkBinary = try Products.path("syslog-sink")
-        let ports = (rs: (udp: try Peers.freePort(udp: true), tcp: try Peers.freePort()),
-                     sink: (udp: try Peers.freePort(udp: true), tcp: try Peers.freePort()))
         // The file lines leave out the time: each daemon gets its own run of logger, whose stamps may differ.
-        func config(udp: Int, tcp: Int, socket: String) -> String {
-            """
-            template(name="Body" type="string" string="%hostname% %syslogtag%%msg%\\n")
-            module(load="imudp")
-            input(type="imudp" address="127.0.0.1" port="\(udp)")
-            module(load="imtcp")
-            input(type="imtcp" address="127.0.0.1" port="\(tcp)")
-            module(load="imuxsock" SysSock.Use="off")
-            input(type="imuxsock" Socket="\(socket)")
-            local1.* action(type="omfile" file="\(out)/udp.log" template="Body")
-            local2.* action(type="omfile" file="\(out)/tcp.log" template="Body")
-            local3.* action(type="omfile" file="\(out)/unix.log" template="Body")
-
-            """
-        }
-        try config(udp: ports.rs.udp, tcp: ports.rs.tcp, socket: dir.file("rsyslog.sock"))
-            .write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
-        // Under --root the sink's socket /long.sock is dir/sink/long.sock, its files dir/sink/<out>.
-        try config(udp: ports.sink.udp, tcp: ports.sink.tcp, socket: "/long.sock")
-            .write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
-        let rsyslog = try RunningPeer(
-            rsyslogd, ["-n", "-f", dir.file("rsyslog.conf"), "-i", dir.file("rsyslogd.pid")],
-            logPath: dir.file("rsyslogd.out"))
-        defer { rsyslog.stop() }
-        let sink = try RunningPeer(
-            sinkBinary, ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("sink")], logPath: dir.file("sink.out"))
-        defer { sink.stop() }
-        let targets = [
-            (ports.rs, dir.file("rsyslog.sock"), out),
-            (ports.sink, dir.file("sink/long.sock"), dir.file("sink") + out),
-        ]
-        for (port, socket, files) in targets {
-            try #require(
-                Peers.waitUntil(seconds: 15) {
-                    Peers.isListening(port: port.tcp) && access(socket, W_OK) == 0
-                }, "not listening: \(rsyslog.output) \(sink.output)")
-            for size in LongMessageTests.sizes {
-                for (transport, flags) in [
-                    ("udp", ["-d", "-n", "127.0.0.1", "-P", "\(port.udp)", "-p", "local1.info"]),
-                    ("tcp", ["-T", "-n", "127.0.0.1", "-P", "\(port.tcp)", "-p", "local2.info"]),
-                    ("unix", ["-u", socket, "-p", "local3.info"]),
-                ] {
-                    let run = try Peers.run(
-                        logger,
-                        flags + ["--rfc3164", "--size", "30000", "-t", "long", LongMessageTests.message(size, transport)])
-                    #expect(run.status == 0, "logger \(transport) \(size): \(String(decoding: run.stderr, as: UTF8.self))")
-                    // Datagrams on one socket keep their order; a pause keeps the three files' lines in send order.
-                    usleep(2_000)
+        let ours = try besideRsyslogd(
+            "long-messages", names: ["udp.log", "tcp.log", "unix.log"],
+            config: LongMessageTests.threeInputs(body: "%hostname% %syslogtag%%msg%"),
+            send: { udp, tcp, socket, files in
+                for size in LongMessageTests.sizes {
+                    for (transport, flags) in [
+                        ("udp", ["-d", "-n", "127.0.0.1", "-P", "\(udp)", "-p", "local1.info"]),
+                        ("tcp", ["-T", "-n", "127.0.0.1", "-P", "\(tcp)", "-p", "local2.info"]),
+                        ("unix", ["-u", socket, "-p", "local3.info"]),
+                    ] {
+                        let run = try Peers.run(
+                            logger,
+                            flags + [
+                                "--rfc3164", "--size", "30000", "-t", "long", LongMessageTests.message(size, transport),
+                            ])
+                        #expect(run.status == 0, "logger \(transport) \(size): \(String(decoding: run.stderr, as: UTF8.self))")
+                        // Datagrams on one socket keep their order; a pause keeps the files' lines in send order.
+                        usleep(2_000)
+                    }
                 }
-            }
-            for name in ["udp.log", "tcp.log", "unix.log"] {
-                let path = "\(files)/\(name)"
-                let complete = Peers.waitUntil(seconds: 15) {
-                    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains("-20000-")
+                for name in ["udp.log", "tcp.log", "unix.log"] {
+                    #expect(LongMessageTests.waitFor("-20000-", in: "\(files)/\(name)"), "\(files)/\(name)")
                 }
-                #expect(complete, "\(path)")
-            }
-        }
-        rsyslog.stop()
-        sink.stop()
+            })
+        // Every message up to 8096 bytes is there whole (8097 and 20000 are cut at rsyslogd's limit).
         for name in ["udp.log", "tcp.log", "unix.log"] {
-            let theirs = try String(contentsOfFile: "\(out)/\(name)", encoding: .utf8)
-            let ours = try String(contentsOfFile: dir.file("sink") + "\(out)/\(name)", encoding: .utf8)
-            #expect(ours == theirs, "\(name): \(ours.count) bytes against rsyslogd's \(theirs.count)")
-            // Every message up to 8096 bytes is there whole (8097 and 20000 are cut at rsyslogd's limit).
             for size in LongMessageTests.sizes where size > 20 && size <= 8000 {
                 let transport = String(name.prefix { $0 != "." })
-                #expect(ours.contains(LongMessageTests.message(size, transport)), "\(name): \(size) bytes whole")
+                #expect(ours[name]?.contains(LongMessageTests.message(size, transport)) == true, "\(name): \(size) bytes whole")
             }
         }
     }
@@ -145,6 +100,25 @@ extension LongMessageTests {
         return ours
     }
 
+    /// UDP, TCP and a unix socket, local1/2/3 each to its file, lines rendered as `body`.
+    static func threeInputs(body: String) -> (Int, Int, String, String) -> String {
+        { udp, tcp, socket, out in
+            """
+            template(name="Body" type="string" string="\(body)\\n")
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(udp)")
+            module(load="imtcp")
+            input(type="imtcp" address="127.0.0.1" port="\(tcp)")
+            module(load="imuxsock" SysSock.Use="off")
+            input(type="imuxsock" Socket="\(socket)")
+            local1.* action(type="omfile" file="\(out)/udp.log" template="Body")
+            local2.* action(type="omfile" file="\(out)/tcp.log" template="Body")
+            local3.* action(type="omfile" file="\(out)/unix.log" template="Body")
+
+            """
+        }
+    }
+
     static func waitFor(_ marker: String, in path: String) -> Bool {
         Peers.waitUntil(seconds: 15) { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains(marker) }
     }
@@ -178,21 +152,7 @@ extension LongMessageTests {
         let sizes = LongMessageTests.sizes.map(String.init).joined(separator: ",")
         let ours = try besideRsyslogd(
             "python-syslog", names: ["udp.log", "tcp.log", "unix.log"],
-            config: { udp, tcp, socket, out in
-                """
-                template(name="Body" type="string" string="%pri% %syslogtag%%msg%\\n")
-                module(load="imudp")
-                input(type="imudp" address="127.0.0.1" port="\(udp)")
-                module(load="imtcp")
-                input(type="imtcp" address="127.0.0.1" port="\(tcp)")
-                module(load="imuxsock" SysSock.Use="off")
-                input(type="imuxsock" Socket="\(socket)")
-                local1.* action(type="omfile" file="\(out)/udp.log" template="Body")
-                local2.* action(type="omfile" file="\(out)/tcp.log" template="Body")
-                local3.* action(type="omfile" file="\(out)/unix.log" template="Body")
-
-                """
-            },
+            config: LongMessageTests.threeInputs(body: "%pri% %syslogtag%%msg%"),
             send: { udp, tcp, socket, files in
                 let run = try Peers.run(python, ["-c", script, "\(udp)", "\(tcp)", socket, sizes])
                 #expect(run.status == 0, "\(String(decoding: run.stderr, as: UTF8.self))")
