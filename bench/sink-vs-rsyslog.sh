@@ -4,12 +4,15 @@
 #        RUNS runs each, alternating which receiver goes first; medians reported.
 #   TCP: TCP_COUNT octet-counted messages over 1 and over 8 connections: msg/s until all are in the file.
 #   Peak RSS (VmHWM) of each after the TCP bursts.
+#   UDP, mixed sizes: COUNT datagrams of 60 to 4,000 bytes at 100k/s: lost and cut (each body says its length).
 # Usage: bench/sink-vs-rsyslog.sh [COUNT=500000] [TCP_COUNT=1000000] [RUNS=3]
+#        PARTS="udp mixed tcp" (the default) chooses the parts to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-500000}
 tcp_count=${2:-1000000}
 runs=${3:-3}
+parts=" ${PARTS:-udp mixed tcp} "
 . bench/common.sh
 config() {  # udp-port tcp-port output-file
     cat <<EOC
@@ -42,6 +45,7 @@ settle() {  # file expected -> prints the line count once it stops growing (or r
     echo "$n"
 }
 
+if [[ $parts == *" udp "* ]]; then
 echo "UDP: $count messages per run, $runs runs per rate, loss in percent (median, and each run)"
 printf '| rate | rsyslog lost %% | syslog-sink lost %% |\n|---|---|---|\n'
 for rate in 100000 200000 0; do
@@ -62,6 +66,33 @@ for rate in 100000 200000 0; do
         "$(printf '%s\n' "${sk[@]}" | median)" "${sk[*]}"
 done
 
+fi
+
+if [[ $parts == *" mixed "* ]]; then
+echo
+echo "UDP, mixed sizes (60 to 4,000 bytes): $count messages at 100k/s; lost, and cut (a body shorter than it says)"
+printf '| receiver | lost | cut |\n|---|---|---|\n'
+for who in rsyslog sink; do
+    start "$who"
+    "$load" udp-mixed "$UDP_PORT" "$count" 100000 > "$work/load.out"
+    got=$(settle "$OUT" "$count")
+    stop "$who"
+    cut=$(python3 - "$OUT" <<'EOP'
+import re, sys
+cut = 0
+for line in open(sys.argv[1], "rb"):
+    m = re.search(rb"\]: (msgnum:\d{8}:len:(\d{4}):[a-z]*)$", line.rstrip(b"\n"))
+    if m is None or len(m.group(1)) != int(m.group(2)):
+        cut += 1
+print(cut)
+EOP
+)
+    printf '| %s | %s | %s |\n' "$who" "$((count - got))" "$cut"
+done
+
+fi
+
+if [[ $parts == *" tcp "* ]]; then
 echo
 echo "TCP: $tcp_count octet-counted messages; msg/s until all are in the file; peak RSS"
 printf '| connections | rsyslog msg/s | syslog-sink msg/s | rsyslog RSS | syslog-sink RSS |\n|---|---|---|---|---|\n'
@@ -82,3 +113,4 @@ for conns in 1 8; do
     done
     printf '| %s | %s | %s | %s | %s |\n' "$conns" "${rate_of[rsyslog]}" "${rate_of[sink]}" "${rss_of[rsyslog]}" "${rss_of[sink]}"
 done
+fi

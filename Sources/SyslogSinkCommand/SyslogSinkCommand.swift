@@ -17,19 +17,23 @@ struct SyslogSinkCommand: ParsableCommand {
         abstract: "An rsyslog-compatible syslog receiver that writes the files rsyslog would write.",
         discussion: """
             Reads rsyslog.conf: the legacy syntax (selectors, actions, & continuations, property filters, $ \
-            directives, $IncludeConfig) and the RainerScript statements module(), input(), global(), \
-            template(), action(), ruleset() with call, and if … then … else; $RepeatedMsgReduction. -N1 checks a \
-            configuration the way rsyslogd -N1 does. This build receives UDP, TCP (octet-counted or LF-framed) and \
-            the local socket (/dev/log, imuxsock), writes files with rsyslog's built-in templates or string and \
-            list templates (property replacer), dynaFiles included, and forwards to other syslog servers (@host, \
-            @@host, omfwd) and to systemd-journald (omjournal); SIGHUP closes the files (logrotate), SIGUSR1 \
+            directives, $IncludeConfig) and RainerScript (module(), input(), global(), template(), action(), \
+            ruleset() with call, include(), if … then … else if … else, set/unset/reset with $! and $. variables, \
+            the common functions, mmjsonparse); $RepeatedMsgReduction. -N1 checks a configuration the way \
+            rsyslogd -N1 does. This build receives UDP, TCP (octet-counted or LF-framed; imtcp, imptcp), the local \
+            socket (/dev/log, imuxsock), the kernel's log (imklog), systemd's journal (imjournal), followed files \
+            (imfile) and marks (immark); writes files with rsyslog's built-in templates or string and list \
+            templates (property replacer, JSON and CSV formats, jsonmesg), dynaFiles and named pipes, and forwards \
+            to other syslog servers (@host, @@host, omfwd) and to systemd-journald (omjournal). Without -n it goes \
+            to the background once started (writing /run/syslog-sink.pid unless -i says otherwise), as rsyslogd; \
+            $PrivDropToUser/Group drop root once the inputs are bound. SIGHUP closes the files (logrotate), SIGUSR1 \
             prints the counters, --metrics serves them to Prometheus, SIGTERM/SIGINT write what is buffered, print \
-            the counters and stop. Its own messages (start, HUP, stop, errors) go, as syslog.* lines tagged \
-            syslog-sink, through its own /dev/log rules (else the system's /dev/log, else standard error). What it \
-            cannot honour (a module, input or output not in this build, TLS settings, a parameter it does not \
-            honour or know, a missing included file) is an error naming file and line: -N1 exits 1, as rsyslogd's; \
-            at start each is named (standard error, its own log, the service status, a metric), the object is left \
-            out and the rest runs. See docs/not-in-this-build-sink.md.
+            the counters (and any lines a file could not take) and stop. Its own messages (start, HUP, stop, errors) \
+            go, as syslog.* lines tagged syslog-sink, through its own /dev/log rules (else the system's /dev/log, \
+            else standard error). What it cannot honour (a module, input or output not in this build, TLS settings, \
+            a parameter it does not honour or know, a missing included file) is an error naming file and line: -N1 \
+            exits 1, as rsyslogd's; at start each is named (standard error, its own log, the service status, a \
+            metric), the object is left out and the rest runs. See docs/not-in-this-build-sink.md.
             """,
         version: SyslogSink.version
     )
@@ -41,10 +45,14 @@ struct SyslogSinkCommand: ParsableCommand {
         name: .customShort("N", allowingJoined: true), help: "Check the configuration and exit (-N1), like rsyslogd.")
     var checkLevel: Int?
 
-    @Flag(name: .customShort("n"), help: "Stay in the foreground.")
+    @Flag(
+        name: .customShort("n"),
+        help: "Stay in the foreground. Without it the sink goes to the background once it has started, as rsyslogd.")
     var foreground = false
 
-    @Option(name: .customShort("i"), help: "Write the process id to this file.")
+    @Option(
+        name: .customShort("i"),
+        help: "Write the process id to this file (in the background, /run/syslog-sink.pid unless given).")
     var pidFile: String?
 
     @Option(help: "Map every absolute output path under this folder (for demos and tests).")
@@ -85,6 +93,7 @@ struct SyslogSinkCommand: ParsableCommand {
     }
 
     mutating func run() throws {
+        // (pidFile may be set below: in the background it defaults to /run/syslog-sink.pid.)
         let configuration: SinkConfiguration
         do {
             configuration = try RsyslogConfigParser.parse(file: configFile)
@@ -115,10 +124,14 @@ struct SyslogSinkCommand: ParsableCommand {
         }
         var running = configuration
         running.journalEverything = journalEverything
-        try serve(running)
+        // As rsyslogd without -n: into the background, the parent exiting once the sink has started (or with the
+        // reason it could not). Done before any thread is made.
+        let ready = foreground ? nil : try Daemon.detach()
+        if ready != nil && pidFile == nil && root == nil { pidFile = "/run/syslog-sink.pid" }
+        try serve(running, ready: ready)
     }
 
-    private func serve(_ configuration: SinkConfiguration) throws {
+    private func serve(_ configuration: SinkConfiguration, ready: Daemon.Ready?) throws {
         DaemonSignals.unblockAll()
         if let mask = configuration.umask { umask(mode_t(mask)) }  // $Umask, as rsyslogd applies it
         let server = try SinkServer(configuration: configuration, root: root)
@@ -146,6 +159,14 @@ struct SyslogSinkCommand: ParsableCommand {
             report("syslog-sink: cannot start: \(failure)")
             throw ExitCode(1)
         }
+        // The inputs are bound: root is no longer needed, as rsyslogd drops it here.
+        if configuration.privilegeDrop.isRequested {
+            if let problem = configuration.privilegeDrop.apply() {
+                report("syslog-sink: cannot drop privileges (\(problem)): not going on as root")
+                throw ExitCode(1)
+            }
+            report("syslog-sink: now running as user \(getuid()), group \(getgid())")
+        }
         if let pidFile {
             let text = "\(getpid())\n"
             if let f = fopen(pidFile, "w") {
@@ -154,6 +175,7 @@ struct SyslogSinkCommand: ParsableCommand {
             }
         }
         report("syslog-sink: started, listening on \(bound.value.joined(separator: ", "))")
+        ready?.started()
         // Our own messages from now on: through our local socket's rules when we read one, else to the system's
         // (not under --root, which is for demos and tests), as rsyslogd hands its own to syslog(3).
         if let deliver = server.ownMessageDelivery() {
@@ -202,14 +224,16 @@ struct SyslogSinkCommand: ParsableCommand {
         done.wait()
         let stopped = DispatchSemaphore(value: 0)
         Task {
+            var lost = (try? await server.lastFlush()) ?? []
             let c = try? await server.counters()
             for line in (try? await server.statistics()) ?? [] { report("syslog-sink: stats: \(line)") }
-            try? await server.stop()
+            lost += (try? await server.stop()) ?? []
             if let c {
                 report(
                     "syslog-sink: stopping: \(c.processed) messages, \(c.written) bytes written, \(c.failed) write failures"
-                )
+                        + (lost.isEmpty ? "" : "; lines LOST in \(lost.count) file(s):"))
             }
+            for line in lost { report("syslog-sink: \(line)") }
             stopped.signal()
         }
         stopped.wait()
@@ -217,6 +241,66 @@ struct SyslogSinkCommand: ParsableCommand {
         withExtendedLifetime((hup, usr1, stops)) {}
     }
 
+}
+
+/// Going to the background as rsyslogd does without -n.
+enum Daemon {
+    /// The child's promise to its waiting parent.
+    struct Ready {
+        let fd: Int32
+        /// Tells the parent the sink has started (it exits 0), then lets go of the terminal.
+        func started() {
+            var ok: UInt8 = 1
+            _ = write(fd, &ok, 1)
+            close(fd)
+            let null = open("/dev/null", O_RDWR)
+            if null >= 0 {
+                for target in [Int32(0), 1, 2] { dup2(null, target) }
+                if null > 2 { close(null) }
+            }
+        }
+    }
+
+    /// Forks: the parent waits for the child's word and exits with it (1 when the child stops without a word:
+    /// it has said why on the shared standard error); the child starts a session of its own and goes on.
+    static func detach() throws -> Ready {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            report("syslog-sink: cannot go to the background: \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
+        let pid = fork()
+        if pid < 0 {
+            report("syslog-sink: cannot go to the background: \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
+        if pid > 0 {
+            close(fds[1])
+            var word: UInt8 = 0
+            let n = read(fds[0], &word, 1)
+            exit(n == 1 && word == 1 ? 0 : 1)
+        }
+        close(fds[0])
+        setsid()
+        closeInherited(except: fds[1])
+        return Ready(fd: fds[1])
+    }
+
+    /// Closes every descriptor the sink inherited besides the standard three and `keep`, as a daemon does: one
+    /// left open keeps whoever started the sink waiting for it (a pipe, or the socket a supervisor watches).
+    static func closeInherited(except keep: Int32) {
+        guard let dir = opendir("/proc/self/fd") else { return }
+        var open: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if let fd = Int32(name), fd > 2, fd != keep { open.append(fd) }
+        }
+        let listing = dirfd(dir)
+        closedir(dir)
+        for fd in open where fd != listing { close(fd) }
+    }
 }
 
 func report(_ text: String) {

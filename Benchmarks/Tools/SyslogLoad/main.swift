@@ -2,6 +2,7 @@
 // octet-counted over TCP connections. bench/sink-vs-rsyslog.sh drives it against syslog-sink and rsyslogd.
 //
 //   syslog-load udp PORT COUNT RATE     (RATE messages/s, 0 = as fast as possible)
+//   syslog-load udp-mixed PORT COUNT RATE   (datagrams of 60 to 4,000 bytes; each body says its own length)
 //   syslog-load tcp PORT COUNT CONNECTIONS
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ func fail(_ text: String) -> Never {
 
 let args = CommandLine.arguments
 guard args.count == 5, let port = UInt16(args[2]), let count = Int(args[3]), let fourth = Int(args[4]) else {
-    fail("usage: syslog-load udp|tcp PORT COUNT RATE|CONNECTIONS")
+    fail("usage: syslog-load udp|udp-mixed|tcp PORT COUNT RATE|CONNECTIONS")
 }
 
 /// `<134>Nov 26 08:51:08 haproxy[6553]: msgnum:00000042: ` and padding: about 150 bytes, like a tcplog line.
@@ -26,6 +27,22 @@ func message(_ n: Int) -> [UInt8] {
         "<134>Nov 26 08:51:08 haproxy[6553]: msgnum:\(digits): 127.0.0.1:51234 [26/Nov/2026:08:51:08.248] "
         + "mycat_servers mycat_servers/mycat_01 0/1/5012 2048 -- 3/2/2/1/0 0/0"
     return Array(text.utf8)
+}
+
+let header = Array("<134>Nov 26 08:51:08 haproxy[6553]: ".utf8)
+
+/// A datagram of 60 to 4,000 bytes (spread over the range by a fixed stride): the header, then a body
+/// `msgnum:NNNNNNNN:len:LLLL:` padded with letters to LLLL bytes, so a receiver's file shows any cut.
+func mixedMessage(_ n: Int) -> [UInt8] {
+    let total = 60 + (n &* 7919) % 3941
+    let length = total - header.count
+    var digits = String(n)
+    while digits.count < 8 { digits = "0" + digits }
+    var lengthDigits = String(length)
+    while lengthDigits.count < 4 { lengthDigits = "0" + lengthDigits }
+    var body = Array("msgnum:\(digits):len:\(lengthDigits):".utf8)
+    while body.count < length { body.append(0x61 &+ UInt8(body.count % 26)) }
+    return header + body
 }
 
 var address = sockaddr_in()
@@ -40,7 +57,8 @@ func now() -> Double {
 }
 
 let start = now()
-if args[1] == "udp" {
+if args[1] == "udp" || args[1] == "udp-mixed" {
+    let mixed = args[1] == "udp-mixed"
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
     var size: Int32 = 4 << 20
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -52,7 +70,7 @@ if args[1] == "udp" {
             let due = start + Double(i) / rate
             while now() < due { usleep(200) }
         }
-        let m = message(i)
+        let m = mixed ? mixedMessage(i) : message(i)
         let n = m.withUnsafeBytes { b in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

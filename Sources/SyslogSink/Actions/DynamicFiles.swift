@@ -78,6 +78,9 @@ final class DynamicFiles {
         for writer in open.values { writer.reopen() }
     }
 
+    /// At stop: each open file's last attempt (FileWriter.finalFlush).
+    func finalFlush() -> [String] { open.values.compactMap { $0.finalFlush() } }
+
     var openFiles: Int { open.count }
     var written: Int { closedWritten + open.values.reduce(0) { $0 + $1.written } }
     var failed: Int { closedFailed + open.values.reduce(0) { $0 + $1.failed } }

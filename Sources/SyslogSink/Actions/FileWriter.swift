@@ -78,6 +78,22 @@ final class FileWriter {
         if buffer.count >= 64 << 10 && retryAt == nil { flush() }
     }
 
+    /// At stop: one last attempt, then what still cannot be written is counted (`lost-at-stop`) and described
+    /// (nil when everything went out).
+    func finalFlush() -> String? {
+        retryAt = nil
+        flush()
+        guard !buffer.isEmpty else { return nil }
+        let lines = buffer.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+        lostAtStop += lines
+        defer { buffer.removeAll() }  // counted once
+        return "\(path): \(lines) line\(lines == 1 ? "" : "s") (\(buffer.count) bytes) could not be written before the "
+            + "stop and are lost" + (lastError.map { ": \($0)" } ?? "")
+    }
+
+    /// Lines still held when the sink stopped (see `finalFlush`).
+    private(set) var lostAtStop = 0
+
     /// Whether another line can be kept: false (and counted) once `maximumHeld` bytes wait for a failing disk.
     private func holds() -> Bool {
         if buffer.count < FileWriter.maximumHeld { return true }

@@ -200,6 +200,8 @@ extension RsyslogConfigParser {
             state.legacyFile = f
         case "dropmsgswithmaliciousdnsptrrecords":
             configuration.dropMaliciousPTR = try onOff()
+        case "privdroptouser", "privdroptouserid", "privdroptogroup", "privdroptogroupid":
+            privilegeDrop(user: name.hasPrefix("privdroptouser"), value, written, location)
         case "actionfiledefaulttemplate", "actionforwarddefaulttemplate":
             guard SyslogTemplate(name: value) != nil || configuration.templates[value.lowercased()] != nil else {
                 throw ConfigDiagnostic(
@@ -278,6 +280,19 @@ extension RsyslogConfigParser {
                     "invalid or yet-unknown config file command '$\(written)' - have you forgotten to load a module?"
                         + (suggestion.map { " (did you mean '$\($0)'?)" } ?? ""))
             }
+        }
+    }
+
+    /// A user or group to drop to, by name or number; one that does not exist is rsyslogd's error.
+    mutating func privilegeDrop(user: Bool, _ value: String, _ written: String, _ location: SourceLocation) {
+        guard let id = RsyslogConfigParser.accountID(value, user: user) else {
+            notHonoured(location, "ID for \(user ? "user" : "group") '\(value)' could not be found or error")
+            return
+        }
+        if user {
+            configuration.privilegeDrop.user = id
+        } else {
+            configuration.privilegeDrop.group = id
         }
     }
 
@@ -806,6 +821,15 @@ extension RsyslogConfigParser {
             }
             if let process = p["processinternalmessages"] {
                 configuration.processInternalMessages = ["on", "yes", "1"].contains(process.lowercased())
+            }
+            for (key, user) in [
+                ("privdrop.user.name", true), ("privdrop.user.id", true), ("privdrop.group.name", false),
+                ("privdrop.group.id", false),
+            ] {
+                if let value = p[key] { privilegeDrop(user: user, value, key, location) }
+            }
+            if let keep = p["privdrop.group.keepsupplemental"] {
+                configuration.privilegeDrop.keepSupplementalGroups = try binary(keep, "privdrop.group.keepSupplemental", location)
             }
             if let mask = p["umask"] {
                 guard let m = UInt16(mask, radix: 8), m <= 0o777 else {

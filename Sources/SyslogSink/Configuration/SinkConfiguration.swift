@@ -322,6 +322,8 @@ public struct JournalInputSettings: Hashable, Sendable {
 /// about it.
 public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
+    /// `$PrivDropToUser`, `$PrivDropToGroup`, `global(privdrop.*)`: applied once the inputs are bound.
+    public var privilegeDrop = PrivilegeDrop()
     /// How many `if` blocks keep a decision for their branches (SinkCondition.remember).
     public var conditionSlots = 0
     /// Each input's `inputname` when it is not the module's (`name=`, imptcp).

@@ -77,7 +77,6 @@ public enum SinkSupport {
         {
             return "TLS and signatures are not in this build: messages would travel or be kept without them"
         }
-        if p.hasPrefix("privdrop") { return "dropping privileges is not in this build yet" }
         return "the messages would be received, routed or written otherwise than the configuration asks"
     }
 
@@ -122,7 +121,8 @@ public enum SinkSupport {
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
         "action:ompipe": ["pipe", "template"],
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
-            "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords",
+            "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords", "privdrop.user.name",
+            "privdrop.user.id", "privdrop.group.name", "privdrop.group.id", "privdrop.group.keepsupplemental",
         ],
         "template:": ["name", "type", "string", "option.json", "option.jsonf"],
     ]
@@ -213,11 +213,6 @@ public enum SinkSupport {
             "reportchildprocessexits": "start-up messages", "shutdown.enable.ctlc": "Ctrl-C handling",
             "senders.keeptrack": "sender statistics", "senders.timeouttowarn": "sender statistics",
             "senders.reportnew": "sender statistics", "senders.reportgoneaway": "sender statistics",
-            "privdrop.user.name": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
-            "privdrop.user.id": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
-            "privdrop.group.name": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
-            "privdrop.group.id": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
-            "privdrop.group.keepsupplemental": "dropping privileges is not in this build yet",
         ],
     ]
 
@@ -225,10 +220,6 @@ public enum SinkSupport {
 
     /// `$Directives` whose absence changes nothing a user can observe (lower case), with why.
     static let legacyNoEffect: [String: String] = [
-        "privdroptouser": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
-        "privdroptouserid": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
-        "privdroptogroup": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
-        "privdroptogroupid": "dropping privileges is not in this build yet: the sink keeps the user it was started as",
         "systemlogratelimitinterval": "this build keeps every message",
         "systemlogratelimitburst": "this build keeps every message",
         "imuxsockratelimitinterval": "this build keeps every message",

@@ -186,7 +186,7 @@ public final class SinkServer: Sendable {
     }
 
     /// An input that could not start, in the user's terms: which input, where it was configured, what the system
-    /// said (`imudp 0.0.0.0:514 (rsyslog.conf:12): cannot listen: Address already in use`).
+    /// said (`imudp *:514 (rsyslog.conf:12): Address already in use`).
     public struct InputStartError: Error, CustomStringConvertible {
         public let input: SinkInput
         public let origin: SourceLocation?
@@ -203,7 +203,7 @@ public final class SinkServer: Sendable {
             case .mark: what = "immark"
             case .file(let f): what = "imfile \(f.file)"
             }
-            return "\(what)\(origin.map { " (\($0))" } ?? ""): cannot start: \(SinkServer.reason(cause))"
+            return "\(what)\(origin.map { " (\($0))" } ?? ""): \(SinkServer.reason(cause))"
         }
     }
 
@@ -417,15 +417,24 @@ public final class SinkServer: Sendable {
         }.get()
     }
 
-    /// Stops the inputs, writes what is buffered, and ends the event loop.
-    public func stop() async throws {
+    /// Before the stop: every file's last attempt; what still cannot be written is counted and returned.
+    public func lastFlush() async throws -> [String] {
+        let state = self.state
+        return try await loop.submit { state.value.lastFlush() }.get()
+    }
+
+    /// Stops the inputs, writes what is buffered, and ends the event loop. Returns what could not be written (one
+    /// line per file whose lines are lost: a disk still full, a file still unwritable).
+    @discardableResult
+    public func stop() async throws -> [String] {
         ticker.withLockedValue { $0?.cancel() }
         for task in notifications.withLockedValue({ $0 }) { task.cancel() }
         for channel in channels.withLockedValue({ $0 }) { try? await channel.close() }
         for socket in sockets.withLockedValue({ $0 }) { socket.stop() }
         let state = self.state
-        try await loop.submit { state.value.finish() }.get()
+        let lost = try await loop.submit { state.value.finish() }.get()
         try await group.shutdownGracefully()
+        return lost
     }
 }
 

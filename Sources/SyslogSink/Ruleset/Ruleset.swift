@@ -358,13 +358,25 @@ final class Ruleset {
         return tree?.value(at: name.dropFirst().split(separator: "!").map { $0.lowercased() }[...])
     }
 
-    /// Shutdown: what repeat reductions still hold is written (as rsyslogd does when it stops), then flushed.
-    func finish() {
+    /// Shutdown: what repeat reductions still hold is written (as rsyslogd does when it stops), then flushed; what a
+    /// file still cannot take is counted and returned, one line per file, for the exit message.
+    @discardableResult
+    func finish() -> [String] {
         for (reducer, action) in reducers { reducer.drain { perform(action, $0) } }
         flush()
+        let lost = lastFlush()
         for writer in writers.values { writer.closeSeal() }
         journal?.drain()
         for forwarder in queued { forwarder.stop() }
+        return lost
+    }
+
+    /// Every file's last attempt before the stop: what still cannot be written is counted (`lost-at-stop`) and
+    /// returned, one line per file.
+    func lastFlush() -> [String] {
+        var lost = writers.keys.sorted().compactMap { writers[$0]?.finalFlush() }
+        for files in dynamicFiles { lost += files.finalFlush() }
+        return lost
     }
 
     static let maximumCallDepth = 32
@@ -447,6 +459,7 @@ final class Ruleset {
             add(group, "written", w.written)
             add(group, "failed", w.failed)
             if w.dropped > 0 { add(group, "dropped", w.dropped) }
+            if w.lostAtStop > 0 { add(group, "lost-at-stop", w.lostAtStop) }
         }
         for pipe in pipes {
             let group = SinkCounter.Group(kind: .file, instance: pipe.path)
