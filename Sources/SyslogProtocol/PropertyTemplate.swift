@@ -10,8 +10,9 @@ import LogCore
 /// ($year $month $day $hour $minute $now, with -utc); character ranges (`:1:32:`) and fields (`:F,58:2:`); the
 /// options date-rfc3164, date-rfc3164-buggyday, date-rfc3339, date-mysql, date-unixtimestamp, date-year …
 /// date-second, lowercase, uppercase, escape-cc, space-cc, drop-cc, drop-last-lf, sp-if-no-1st-sp, secpath-drop,
-/// secpath-replace. Anything else (regular expressions, json/csv, unknown names) is refused with a message, so
-/// an action is never fed a template rendered differently from rsyslog's.
+/// secpath-replace, json/jsonf/jsonr/jsonfr/csv; regular expressions (`R,ERE,1,DFLT:…--end`); the variables
+/// (`$!…`, `$.…`), `inputname`, `jsonmesg`. Anything else (unknown names and options) is refused with a message,
+/// so an action is never fed a template rendered differently from rsyslog's.
 public struct PropertyTemplate: Sendable, Hashable {
     /// How backslashes in constant text are read. `$template` strings use rsyslog's template escapes (`\n`, `\r`,
     /// `\\`, `\%`, `\ddd` decimal, any other character stands for itself); `template(string=…)` values were
@@ -89,6 +90,55 @@ public struct PropertyTemplate: Sendable, Hashable {
         var fieldName = ""
         /// `date.inUTC`: dates in UTC.
         var inUTC = false
+        /// `:R,ERE,1,DFLT:regex--end:` / `regex.expression=`: the value is what the expression finds.
+        var regex: TemplateRegex?
+    }
+
+    /// The property replacer's regular expression: its type (BRE unless ERE), which match and which group of it,
+    /// and what stands when there is none (`**NO MATCH**`, nothing, `0`, or the whole value).
+    struct TemplateRegex: Hashable, Sendable {
+        enum NoMatch: String, Hashable, Sendable { case dflt = "DFLT", blank = "BLANK", zero = "ZERO", field = "FIELD" }
+        var pattern: String
+        var extended = false
+        var submatch = 0
+        var match = 0
+        var noMatch = NoMatch.dflt
+        /// nil when rsyslog's regcomp would fail too (it then prints `**NO MATCH** **BAD REGULAR EXPRESSION**`).
+        var compiled: CompiledRegex?
+
+        init(pattern: String, extended: Bool, submatch: Int, match: Int, noMatch: NoMatch) {
+            self.pattern = pattern
+            self.extended = extended
+            self.submatch = submatch
+            self.match = match
+            self.noMatch = noMatch
+            compiled = CompiledRegex(pattern, extended: extended, capturing: true)
+        }
+
+        static func == (a: TemplateRegex, b: TemplateRegex) -> Bool {
+            a.pattern == b.pattern && a.extended == b.extended && a.submatch == b.submatch && a.match == b.match
+                && a.noMatch == b.noMatch
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(pattern)
+            hasher.combine(submatch)
+            hasher.combine(match)
+        }
+
+        /// What the value becomes.
+        func apply(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            guard let compiled else { return ArraySlice("**NO MATCH** **BAD REGULAR EXPRESSION**".utf8) }
+            if let found = compiled.extract(value, match: match, submatch: submatch, unsetGroupIsEmpty: true) {
+                return found
+            }
+            switch noMatch {
+            case .dflt: return ArraySlice("**NO MATCH**".utf8)
+            case .blank: return []
+            case .zero: return ArraySlice("0".utf8)
+            case .field: return value
+            }
+        }
     }
 
     enum Format: String, Hashable, Sendable { case json, jsonf, jsonr, jsonfr, csv }
@@ -254,6 +304,8 @@ public struct PropertyTemplate: Sendable, Hashable {
             case "droplastlf": r.dropLastLF = flag(key)
             case "spifno1stsp": r.spaceIfNoFirstSpace = flag(key)
             case "date.inutc": r.inUTC = flag(key)
+            case "regex.expression", "regex.type", "regex.nomatchmode", "regex.match", "regex.submatch":
+                break  // read together below
             case "format":
                 guard let format = Format(rawValue: value.lowercased()) else {
                     throw ParseError(description: "format '\(value)' is not json, jsonf, jsonr, jsonfr or csv")
@@ -263,9 +315,19 @@ public struct PropertyTemplate: Sendable, Hashable {
                 throw ParseError(description: "property() parameter '\(key)' is not supported yet")
             }
         }
+        if let expression = p["regex.expression"] {
+            let type = p["regex.type"]?.uppercased() ?? "BRE"
+            guard type == "BRE" || type == "ERE" else { throw ParseError(description: "regex.type is BRE or ERE") }
+            guard let noMatch = TemplateRegex.NoMatch(rawValue: p["regex.nomatchmode"]?.uppercased() ?? "DFLT") else {
+                throw ParseError(description: "regex.nomatchmode is DFLT, BLANK, ZERO or FIELD")
+            }
+            r.regex = TemplateRegex(
+                pattern: expression, extended: type == "ERE", submatch: Int(p["regex.submatch"] ?? "0") ?? 0,
+                match: Int(p["regex.match"] ?? "0") ?? 0, noMatch: noMatch)
+        }
         if r.from > 0 && r.to == 0 { r.to = Int.max }
         if r.to > 0 && r.from == 0 { r.from = 1 }
-        guard r.from <= r.to else { throw ParseError(description: "position.from is after position.to") }
+        if r.from > r.to { swap(&r.from, &r.to) }  // rsyslog swaps them
         return r
     }
 
@@ -289,6 +351,7 @@ public struct PropertyTemplate: Sendable, Hashable {
 
     /// `name[:from:to[:options]]`.
     static func reference(_ spec: String) throws(ParseError) -> Reference {
+        if let regexReference = try regexReference(spec) { return regexReference }
         let pieces = spec.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
         let name = pieces[0].lowercased()
         guard let property = Property.named(name) else {
@@ -319,17 +382,79 @@ public struct PropertyTemplate: Sendable, Hashable {
             }
             r.fieldNumber = n
         } else if !from.isEmpty || !to.isEmpty {
-            // `to` may be `$`: up to the end (rsyslog's `%msg:2:$%`).
+            // `to` may be `$`: up to the end (rsyslog's `%msg:2:$%`); from after to: rsyslog swaps them.
             guard let f = Int(from.isEmpty ? "1" : from), f > 0, let t = to.isEmpty || to == "$" ? Int.max : Int(to),
-                t >= f
+                t > 0
             else {
-                throw ParseError(description: "character range in %\(spec)% must be from:to with 1 ≤ from ≤ to")
+                throw ParseError(description: "character range in %\(spec)% must be from:to, numbers from 1")
             }
-            r.from = f
-            r.to = t
+            r.from = min(f, t)
+            r.to = max(f, t)
         }
-        if pieces.count > 3 {
-            for option in pieces[3].split(separator: ",").map({ $0.lowercased() }) {
+        if pieces.count > 3 { try applyOptions(pieces[3], to: &r) }
+        return r
+    }
+
+    /// `name:R[,ERE|BRE][,submatch][,DFLT|BLANK|ZERO|FIELD][,match]:regex--end[:options]`, as rsyslog's template.c
+    /// reads it (the expression may hold `:`); nil when the spec has no regular expression.
+    static func regexReference(_ spec: String) throws(ParseError) -> Reference? {
+        guard let colon = spec.firstIndex(of: ":") else { return nil }
+        let afterName = spec[spec.index(after: colon)...]
+        guard afterName.hasPrefix("R"), let fromEnd = afterName.firstIndex(of: ":") else { return nil }
+        let name = spec[..<colon].lowercased()
+        guard let property = Property.named(name) else {
+            throw ParseError(description: "property '\(spec[..<colon])' is unknown or not supported yet")
+        }
+        let settings = afterName[afterName.index(after: afterName.startIndex)..<fromEnd].split(
+            separator: ",", omittingEmptySubsequences: false
+        ).dropFirst().map(String.init)
+        // rsyslog: [type][,submatch][,nomatch][,match], each optional in turn.
+        var extended = false
+        var submatch = 0
+        var noMatch = TemplateRegex.NoMatch.dflt
+        var match = 0
+        var rest = settings[...]
+        if let type = rest.first, type == "ERE" || type == "BRE" {
+            extended = type == "ERE"
+            rest = rest.dropFirst()
+        }
+        if let n = rest.first, n.count == 1, let digit = Int(n) {
+            submatch = digit
+            rest = rest.dropFirst()
+        } else if rest.first == "" {
+            rest = rest.dropFirst()
+        }
+        if let mode = rest.first, let value = TemplateRegex.NoMatch(rawValue: mode) {
+            noMatch = value
+            rest = rest.dropFirst()
+        } else if rest.first == "" {
+            rest = rest.dropFirst()
+        }
+        if let n = rest.first, n.count == 1, let digit = Int(n) {
+            match = digit
+            rest = rest.dropFirst()
+        }
+        guard rest.isEmpty else {
+            throw ParseError(description: "invalid settings after R in %\(spec)%: \(rest.joined(separator: ","))")
+        }
+        let expressionStart = afterName.index(after: fromEnd)
+        guard let end = afterName[expressionStart...].firstRange(of: "--end") else {
+            throw ParseError(description: "the regular expression in %\(spec)% has no --end")
+        }
+        var r = Reference(property: property)
+        r.fieldName = fieldName(name)
+        if property == .treeVariable || property == .localVariable { r.path = variablePath(name) }
+        r.regex = TemplateRegex(
+            pattern: String(afterName[expressionStart..<end.lowerBound]), extended: extended, submatch: submatch,
+            match: match, noMatch: noMatch)
+        let after = afterName[end.upperBound...]
+        if after.hasPrefix(":") { try applyOptions(String(after.dropFirst()), to: &r) }
+        return r
+    }
+
+    /// The `:options` part (`date-rfc3339,lowercase,…`).
+    static func applyOptions(_ text: String, to r: inout Reference) throws(ParseError) {
+            for option in text.split(separator: ",").map({ $0.lowercased() }) {
                 if let date = DateFormat(rawValue: option) {
                     r.date = date
                     continue
@@ -350,8 +475,6 @@ public struct PropertyTemplate: Sendable, Hashable {
                         description: "property replacer option '\(option)' is unknown or not supported yet")
                 }
             }
-        }
-        return r
     }
 
     /// A property's text in its default form (`msg`, `syslogseverity`, `$year`, …; names as in templates), or nil
@@ -419,7 +542,9 @@ public struct PropertyTemplate: Sendable, Hashable {
         value.reserveCapacity(64)
         appendValue(r, of: m, to: &value)
         var slice = value[...]
-        if r.fieldNumber > 0 {
+        if let regex = r.regex {
+            slice = regex.apply(slice)
+        } else if r.fieldNumber > 0 {
             var start = slice.startIndex
             for _ in 1..<r.fieldNumber {
                 guard let d = slice[start...].firstIndex(of: r.fieldDelimiter) else {

@@ -365,6 +365,13 @@ struct SinkVersusRsyslogTests {
             }
             template(name="Tail" type="string" string="%msg:2:$%|\\n")
             template(name="Home" type="list") { constant(value=`echo $HOME`) constant(value="\\n") }
+            template(name="Regex" type="string" string="[%msg:R,ERE,1,DFLT:code=([0-9]+)--end%] [%msg:R,ERE,0,BLANK:x(y)z--end%] [%msg:R,ERE,2,ZERO:(a)(b)?--end%] [%msg:R,ERE,1,FIELD,1:([a-z]+)--end:uppercase%] [%msg:R:[0-9][0-9]*--end%] [%msg:5:2%]\\n")
+            template(name="ListRegex" type="list") {
+                property(name="msg" regex.expression="([a-z]+)=([0-9]+)" regex.type="ERE" regex.submatch="2" regex.match="1" regex.nomatchmode="BLANK")
+                constant(value="|")
+                property(name="hostname" regex.expression="^(db|web)" regex.type="ERE" regex.submatch="1" regex.nomatchmode="FIELD")
+                constant(value="\\n")
+            }
             *.=debug;\\
             \tauth,authpriv.none;\\
             \tmail.none\t\t\(out)/debug.log
@@ -386,6 +393,8 @@ struct SinkVersusRsyslogTests {
                 stop
             }
             if $programname == 'torule' then call tail
+            *.* \(out)/regex.log;Regex
+            *.* \(out)/listregex.log;ListRegex
             *.* \(out)/all.log
 
             """
@@ -397,6 +406,7 @@ struct SinkVersusRsyslogTests {
             "<13>Nov 26 08:51:09 web1 api: POST /x",
             "<13>Nov 26 08:51:09 web1 php-fpm[3]: pool www started",
             "<13>Nov 26 08:51:10 db1 app: code=503 upstream",
+            "<13>Nov 26 08:51:10 db1 app: first=1 second=22 third=333",
             "<13>Nov 26 08:51:10 db1 app: code=404 missing",
             "<13>Nov 26 08:51:10 db1 MIXED: a b c d",
             "<13>Nov 26 08:51:10 db1 app: the secret is out",
@@ -411,7 +421,7 @@ struct SinkVersusRsyslogTests {
         #expect(
             Set(names).isSuperset(of: [
                 "debug.log", "web.log", "php.log", "5xx.log", "rest.log", "fields.log", "replaced.log", "included.log",
-                "fromtext.log", "home.log", "ruleset.log", "all.log",
+                "fromtext.log", "home.log", "ruleset.log", "all.log", "regex.log", "listregex.log",
             ]), "\(names)")
     }
 

@@ -53,12 +53,12 @@ struct PropertyTemplateTests {
     }
 
     @Test(arguments: [
-        ("%msg:R,ERE,1,FIELD:([0-9]+)--end%", "regular expressions"),
+        ("%msg:R,ERE,1,FIELD:([0-9]+)%", "--end"),
         ("%nosuchproperty%", "unknown"),
         ("%$/global%", "global variables"),
         ("%msg:::xml%", "option 'xml'"),
         ("%msg", "closing '%'"),
-        ("%msg:5:2%", "character range"),
+        ("%msg:x:2%", "character range"),
         ("%msg:F,x:2%", "decimal character code"),
     ])
     func refused(template: String, reason: String) {

@@ -1,3 +1,4 @@
+import SyslogProtocol
 /// RainerScript's `if … then` in its common shapes:
 ///
 ///     if $programname == 'haproxy' then /var/log/haproxy.log

@@ -760,49 +760,6 @@ final class Ruleset {
 }
 
 /// A POSIX regular expression (basic for `regex`, extended for `ereregex`, as rsyslog's property filters).
-final class CompiledRegex {
-    private var regex = regex_t()
-
-    init?(_ pattern: String, extended: Bool, ignoringCase: Bool = false, capturing: Bool = false) {
-        let flags = (extended ? REG_EXTENDED : 0) | (capturing ? 0 : REG_NOSUB) | (ignoringCase ? REG_ICASE : 0)
-        guard regcomp(&regex, pattern, flags) == 0 else { return nil }
-    }
-
-    deinit { regfree(&regex) }
-
-    func matches(_ text: ArraySlice<UInt8>) -> Bool {
-        var c = text.map { CChar(bitPattern: $0) }
-        c.append(0)
-        return regexec(&regex, c, 0, nil, 0) == 0
-    }
-
-    /// The `submatch`-th group (0: the whole match) of the `match`-th match (0: the first), as rsyslog's
-    /// `re_extract()`; nil when there is none. Needs `capturing`.
-    func extract(_ text: ArraySlice<UInt8>, match: Int, submatch: Int) -> ArraySlice<UInt8>? {
-        guard submatch >= 0, submatch < 10 else { return nil }
-        var c = text.map { CChar(bitPattern: $0) }
-        c.append(0)
-        var groups = [regmatch_t](repeating: regmatch_t(), count: 10)
-        var offset = 0
-        for n in 0...max(match, 0) {
-            let rc = c.withUnsafeBufferPointer { buffer -> Int32 in
-                guard let base = buffer.baseAddress else { return 1 }
-                return regexec(&regex, base + offset, 10, &groups, offset > 0 ? REG_NOTBOL : 0)
-            }
-            guard rc == 0 else { return nil }
-            if n == match {
-                let g = groups[submatch]
-                guard g.rm_so >= 0 else { return nil }
-                let start = text.startIndex + offset + Int(g.rm_so)
-                return text[start..<(text.startIndex + offset + Int(g.rm_eo))]
-            }
-            offset += max(Int(groups[0].rm_eo), 1)
-            if offset > text.count { return nil }
-        }
-        return nil
-    }
-}
-
 /// `$RepeatedMsgReduction` for one action, as rsyslogd 8 does it: a message with the same msg, hostname, procid
 /// and app-name as the one before is held back and counted; when a different one comes (or the sink stops), the
 /// held repeats are written first: the last repeat itself when there was one, else `message repeated N times:
