@@ -4,7 +4,7 @@
 #        RUNS runs each, alternating which receiver goes first; medians reported.
 #   TCP: TCP_COUNT octet-counted messages over 1 and over 8 connections: msg/s until all are in the file.
 #   Peak RSS (VmHWM) of each after the TCP bursts.
-#   UDP, mixed sizes: COUNT datagrams of 60 to 4,000 bytes at 100k/s: lost and cut (each body says its length).
+#   UDP, mixed sizes: COUNT datagrams of 64 to 4,000 bytes at 100k/s: lost and cut (each body says its length).
 # Usage: bench/sink-vs-rsyslog.sh [COUNT=500000] [TCP_COUNT=1000000] [RUNS=3]
 #        PARTS="udp mixed tcp" (the default) chooses the parts to run.
 set -euo pipefail
@@ -70,7 +70,7 @@ fi
 
 if [[ $parts == *" mixed "* ]]; then
 echo
-echo "UDP, mixed sizes (60 to 4,000 bytes): $count messages at 100k/s; lost, and cut (a body shorter than it says)"
+echo "UDP, mixed sizes (64 to 4,000 bytes): $count messages at 100k/s; lost, and cut (a body shorter than it says)"
 printf '| receiver | lost | cut |\n|---|---|---|\n'
 for who in rsyslog sink; do
     start "$who"

@@ -1,3 +1,5 @@
+import Foundation
+import SyslogProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
@@ -189,6 +191,47 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+/// The counters as impstats lines: rsyslog's legacy `name: key=value …` (what SIGUSR1 prints), or one JSON object
+/// per input or action (`{ "name": "imudp(*:514)", "origin": "input", "received": 12, … }`; keys with `.` written
+/// with `!` for json-elasticsearch; `@cee: ` before each for cee).
+enum StatisticsLines {
+    static func render(
+        _ counters: [SinkCounter], _ format: StatisticsSettings.Format,
+        value: (_ key: String, _ value: Int, _ gauge: Bool) -> Int = { _, value, _ in value }
+    ) -> [String] {
+        var groups: [(SinkCounter.Group, [(String, Int)])] = []
+        for counter in counters {
+            let v = value("\(counter.group.title) \(counter.name)", counter.value, counter.isGauge)
+            if let last = groups.last, last.0 == counter.group {
+                groups[groups.count - 1].1.append((counter.name, v))
+            } else {
+                groups.append((counter.group, [(counter.name, v)]))
+            }
+        }
+        return groups.map { group, values in
+            switch format {
+            case .legacy:
+                return group.title + ":" + values.map { " \($0.0)=\($0.1)" }.joined()
+            case .json, .jsonElasticsearch, .cee:
+                var out: [UInt8] = []
+                out.append(contentsOf: "{ \"name\": ".utf8)
+                JSONValue.writeString(Array(group.title.utf8), to: &out)
+                out.append(contentsOf: ", \"origin\": ".utf8)
+                JSONValue.writeString(Array(group.kind.rawValue.utf8), to: &out)
+                for (key, n) in values {
+                    out.append(contentsOf: ", ".utf8)
+                    let name = format == .jsonElasticsearch ? key.replacingOccurrences(of: ".", with: "!") : key
+                    JSONValue.writeString(Array(name.utf8), to: &out)
+                    out.append(contentsOf: ": \(n)".utf8)
+                }
+                out.append(contentsOf: " }".utf8)
+                let json = String(decoding: out, as: UTF8.self)
+                return format == .cee ? "@cee: " + json : json
+            }
         }
     }
 }

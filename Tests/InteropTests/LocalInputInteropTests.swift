@@ -348,3 +348,56 @@ extension LocalInputInteropTests {
         #expect(ours.replacing(mask, with: "<139>1 T") == theirs.replacing(mask, with: "<139>1 T"), "ours:\n\(ours)\ntheirs:\n\(theirs)")
     }
 }
+
+extension LocalInputInteropTests {
+    /// impstats beside rsyslogd's: every interval, one message per input or action, tagged `rsyslogd-pstats:` at
+    /// syslog.info, in JSON here; and the legacy lines in `log.file` after a ctime stamp. The counters are each
+    /// daemon's own (the names differ); the shape of the messages and files is rsyslog's.
+    @Test func statisticsComeAsRsyslogdsImpstatsMessages() throws {
+        let dir = try TemporaryDirectory(prefix: "impstats")
+        let out = dir.file("logs")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.file("sink") + out, withIntermediateDirectories: true)
+        let rsPort = try Peers.freePort(udp: true)
+        let sinkPort = try Peers.freePort(udp: true)
+        func config(_ port: Int) -> String {
+            """
+            module(load="impstats" interval="1" format="json" log.file="\(out)/stats-file.log" log.syslog="on")
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            template(name="m" type="string" string="%pri% %syslogtag% %inputname% %msg%\\n")
+            if $programname == "rsyslogd-pstats" then {
+                action(type="omfile" file="\(out)/stats.log" template="m")
+                stop
+            }
+            *.* \(out)/all.log
+            """
+        }
+        try config(rsPort).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(sinkPort).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        for file in ["\(out)/stats.log", dir.file("sink") + "\(out)/stats.log"] {
+            #expect(Peers.waitUntil(seconds: 10) { content(file).split(separator: "\n").count >= 4 }, "\(file)")
+        }
+        rsyslog.stop()
+        sink.stop()
+        for (who, base) in [("rsyslogd", out), ("syslog-sink", dir.file("sink") + out)] {
+            let lines = content("\(base)/stats.log").split(separator: "\n")
+            for line in lines.prefix(6) {
+                #expect(line.hasPrefix("46 rsyslogd-pstats: impstats { \"name\": "), "\(who): \(line)")
+                let json = line.split(separator: " ", maxSplits: 3).last.map { Data($0.utf8) } ?? Data()
+                let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any]
+                #expect(object?["name"] != nil && object?["origin"] != nil, "\(who): \(line)")
+            }
+            // log.file: "Sun Dec  6 13:59:14 2026: " then the line.
+            let stamped = try Regex(#"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}: \{ "name": "#)
+            let fileLines = content("\(base)/stats-file.log").split(separator: "\n")
+            #expect(!fileLines.isEmpty, "\(who)")
+            #expect(fileLines.allSatisfy { (try? stamped.prefixMatch(in: $0)) != nil }, "\(who): \(fileLines.prefix(3))")
+        }
+    }
+}

@@ -43,8 +43,8 @@ struct FailClosedTests {
                 + "signatures are not in this build: messages would travel or be kept without them. See "
                 + "docs/not-in-this-build-sink.md."),
         Refused(
-            family: "input not read", line: #"module(load="impstats" interval="60")"#,
-            message: "module 'impstats' is rsyslog's, not in this build: its messages would not be read. See "
+            family: "input not read", line: #"module(load="imkmsg")"#,
+            message: "module 'imkmsg' is rsyslog's, not in this build: its messages would not be read. See "
                 + "docs/not-in-this-build-sink.md."),
         Refused(
             family: "input not read, legacy", line: "$ModLoad imgssapi",

@@ -2,7 +2,7 @@
 // octet-counted over TCP connections. bench/sink-vs-rsyslog.sh drives it against syslog-sink and rsyslogd.
 //
 //   syslog-load udp PORT COUNT RATE     (RATE messages/s, 0 = as fast as possible)
-//   syslog-load udp-mixed PORT COUNT RATE   (datagrams of 60 to 4,000 bytes; each body says its own length)
+//   syslog-load udp-mixed PORT COUNT RATE   (datagrams of 64 to 4,000 bytes; each body says its own length)
 //   syslog-load tcp PORT COUNT CONNECTIONS
 #if canImport(Glibc)
 import Glibc
@@ -31,10 +31,10 @@ func message(_ n: Int) -> [UInt8] {
 
 let header = Array("<134>Nov 26 08:51:08 haproxy[6553]: ".utf8)
 
-/// A datagram of 60 to 4,000 bytes (spread over the range by a fixed stride): the header, then a body
-/// `msgnum:NNNNNNNN:len:LLLL:` padded with letters to LLLL bytes, so a receiver's file shows any cut.
+/// A datagram of 64 to 4,000 bytes (spread over the range by a fixed stride): the header, then a body
+/// `msgnum:NNNNNNNN:len:LLLL:` (25 bytes) padded with letters to LLLL bytes, so a receiver's file shows any cut.
 func mixedMessage(_ n: Int) -> [UInt8] {
-    let total = 60 + (n &* 7919) % 3941
+    let total = 64 + (n &* 7919) % 3937
     let length = total - header.count
     var digits = String(n)
     while digits.count < 8 { digits = "0" + digits }

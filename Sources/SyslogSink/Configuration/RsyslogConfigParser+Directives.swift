@@ -57,6 +57,7 @@ extension RsyslogConfigParser {
                 if module == "immark" { state.mark = (MarkSettings(), location, false) }
                 if module == "imjournal" { state.journal = (JournalInputSettings(), location) }
                 if module == "imfile" { state.fileModule = (true, 10, nil, 0) }
+                if module == "impstats" { state.statistics = (StatisticsSettings(), location) }
                 if configuration.loadedModules.contains(module) {
                     throw ConfigDiagnostic(
                         severity: .error, location: location, message: "module '\(module)' already in this config")
@@ -200,6 +201,17 @@ extension RsyslogConfigParser {
             state.legacyFile = f
         case "dropmsgswithmaliciousdnsptrrecords":
             configuration.dropMaliciousPTR = try onOff()
+        case "pstatinterval", "pstatfacility", "pstatseverity", "pstatjson":
+            guard requireModule("impstats"), var st = state.statistics else { break }
+            switch name {
+            case "pstatinterval": st.0.interval = try markInterval(value, location)
+            case "pstatfacility":
+                st.0.facility = try facilityNumber(value, "$\(written)", location)
+            case "pstatseverity":
+                st.0.severity = try severityNumber(value, "$\(written)", location)
+            default: st.0.format = try onOff() ? .json : .legacy
+            }
+            state.statistics = st
         case "privdroptouser", "privdroptouserid", "privdroptogroup", "privdroptogroupid":
             privilegeDrop(user: name.hasPrefix("privdroptouser"), value, written, location)
         case "actionfiledefaulttemplate", "actionforwarddefaulttemplate":
@@ -283,6 +295,22 @@ extension RsyslogConfigParser {
         }
     }
 
+    /// A facility by name (`local0`) or number, as module parameters take it.
+    func facilityNumber(_ v: String, _ what: String, _ location: SourceLocation) throws -> Int {
+        guard let f = Facility(selectorName: v) ?? Int(v).flatMap({ Facility(rawValue: UInt8(clamping: $0)) }) else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "\(what): '\(v)' is not a facility")
+        }
+        return Int(f.rawValue)
+    }
+
+    /// A severity by name (`info`) or number.
+    func severityNumber(_ v: String, _ what: String, _ location: SourceLocation) throws -> Int {
+        guard let sv = Severity(name: v) ?? Int(v).flatMap({ Severity(rawValue: UInt8(clamping: $0)) }) else {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "\(what): '\(v)' is not a severity")
+        }
+        return Int(sv.rawValue)
+    }
+
     /// A user or group to drop to, by name or number; one that does not exist is rsyslogd's error.
     mutating func privilegeDrop(user: Bool, _ value: String, _ written: String, _ location: SourceLocation) {
         guard let id = RsyslogConfigParser.accountID(value, user: user) else {
@@ -342,10 +370,7 @@ extension RsyslogConfigParser {
             f.facility = Int(facility.rawValue)
         }
         if let v = p["severity"] {
-            guard let severity = Severity(name: v) ?? Int(v).flatMap({ Severity(rawValue: UInt8(clamping: $0)) }) else {
-                throw ConfigDiagnostic(severity: .error, location: location, message: "imfile: '\(v)' is not a severity")
-            }
-            f.severity = Int(severity.rawValue)
+            f.severity = try severityNumber(v, "imfile", location)
         }
         if let v = p["persiststateinterval"] { f.persistStateInterval = try number(v, "PersistStateInterval", location) }
         if let v = p["readmode"] {
@@ -406,16 +431,10 @@ extension RsyslogConfigParser {
         }
         if let v = p["ignorepreviousmessages"] { j.ignorePreviousMessages = try binary(v, "IgnorePreviousMessages", location) }
         if let v = p["defaultseverity"] {
-            guard let severity = Severity(name: v) ?? Int(v).flatMap({ Severity(rawValue: UInt8(clamping: $0)) }) else {
-                throw ConfigDiagnostic(severity: .error, location: location, message: "DefaultSeverity: '\(v)' is not a severity")
-            }
-            j.defaultSeverity = Int(severity.rawValue)
+            j.defaultSeverity = try severityNumber(v, "DefaultSeverity", location)
         }
         if let v = p["defaultfacility"] {
-            guard let facility = Facility(selectorName: v) ?? Int(v).flatMap({ Facility(rawValue: UInt8(clamping: $0)) }) else {
-                throw ConfigDiagnostic(severity: .error, location: location, message: "DefaultFacility: '\(v)' is not a facility")
-            }
-            j.defaultFacility = Int(facility.rawValue)
+            j.defaultFacility = try facilityNumber(v, "DefaultFacility", location)
         }
         if p["usepidfromsystem"] != nil { j.usePID = "system" }  // deprecated: any value means UsePID="system"
         if let v = p["usepid"]?.lowercased() {
@@ -746,6 +765,28 @@ extension RsyslogConfigParser {
                 var j = JournalInputSettings()
                 try journalParameters(p, &j, location)
                 state.journal = (j, location)
+            case "impstats":
+                var st = StatisticsSettings()
+                if let v = p["interval"] { st.interval = try markInterval(v, location) }
+                if let v = p["facility"] {
+                    st.facility = try facilityNumber(v, "impstats", location)
+                }
+                if let v = p["severity"] {
+                    st.severity = try severityNumber(v, "impstats", location)
+                }
+                if let v = p["log.syslog"] { st.toRules = try binary(v, "log.syslog", location) }
+                st.file = p["log.file"]
+                if let v = p["format"] {
+                    guard let format = StatisticsSettings.Format(rawValue: v.lowercased()) else {
+                        throw ConfigDiagnostic(
+                            severity: .error, location: location,
+                            message: "impstats: format '\(v)' is not legacy, json, json-elasticsearch or cee")
+                    }
+                    st.format = format
+                }
+                if let v = p["resetcounters"] { st.resetCounters = try binary(v, "resetCounters", location) }
+                st.ruleset = p["ruleset"]
+                state.statistics = (st, location)
             case "imfile":
                 // module() makes inotify the mode on Linux (rsyslog's setModCnf); $ModLoad keeps polling.
                 let mode = p["mode"]?.lowercased() ?? "inotify"

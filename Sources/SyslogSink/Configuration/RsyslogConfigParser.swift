@@ -44,6 +44,7 @@ public struct RsyslogConfigParser {
         var kernelLog: (KernelLogSettings, SourceLocation, byModuleParameters: Bool)?
         var mark: (MarkSettings, SourceLocation, byModuleParameters: Bool)?
         var journal: (JournalInputSettings, SourceLocation)?
+        var statistics: (StatisticsSettings, SourceLocation)?
         /// imfile: loaded (`module()` switches to inotify mode, `$ModLoad` stays in polling mode), its module
         /// settings, and the `$InputFile…` settings of the next `$InputRunFileMonitor`.
         var fileModule: (polling: Bool, interval: Double, stateDirectory: String?, readTimeout: Int)?
@@ -119,6 +120,7 @@ public struct RsyslogConfigParser {
         if let (settings, at, _) = state.kernelLog { addInput(.kernelLog(settings), at) }
         if let (settings, at, _) = state.mark { addInput(.mark(settings), at) }
         if let (settings, at) = state.journal { addInput(.journal(settings), at) }
+        if let (settings, at) = state.statistics { addInput(.statistics(settings), at) }
         for binding in inputBindings {
             let input = configuration.inputs[binding.index]
             if let name = input.ruleset, configuration.rulesets[name] == nil {

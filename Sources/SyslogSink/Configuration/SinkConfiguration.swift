@@ -178,6 +178,8 @@ public enum SinkInput: Hashable, Sendable {
     case mark(MarkSettings)
     /// imjournal: systemd's journal through sd-journal.
     case journal(JournalInputSettings)
+    /// impstats: the sink's counters as messages every interval.
+    case statistics(StatisticsSettings)
     /// imfile: a text file (or a glob of them) followed by name.
     case file(FileInputSettings)
 
@@ -189,6 +191,7 @@ public enum SinkInput: Hashable, Sendable {
         case .mark(let m): return m.ruleset
         case .journal: return nil
         case .file(let f): return f.ruleset
+        case .statistics(let p): return p.ruleset
         }
     }
 
@@ -205,6 +208,9 @@ public enum SinkInput: Hashable, Sendable {
             m.ruleset = nil
             return .mark(m)
         case .journal: return self
+        case .statistics(var p):
+            p.ruleset = nil
+            return .statistics(p)
         case .file(var f):
             f.ruleset = nil
             return .file(f)
@@ -298,6 +304,27 @@ public struct FileInputSettings: Hashable, Sendable {
         s.addMetadata = false
         return s
     }
+}
+
+/// impstats' settings (rsyslog 8.2302's names and defaults).
+public struct StatisticsSettings: Hashable, Sendable {
+    public enum Format: String, Hashable, Sendable {
+        case legacy, json, cee
+        case jsonElasticsearch = "json-elasticsearch"
+    }
+    /// `interval`: seconds between two reports (300).
+    public var interval = 300
+    public var facility = 5
+    public var severity = 6
+    /// `log.syslog`: through the rules, as messages tagged `rsyslogd-pstats:` (on).
+    public var toRules = true
+    /// `log.file`: also appended to this file.
+    public var file: String?
+    public var format = Format.legacy
+    /// `resetCounters`: each report says what changed since the one before.
+    public var resetCounters = false
+    public var ruleset: String?
+    public init() {}
 }
 
 /// imjournal's settings (all module parameters in rsyslog 8.2302).

@@ -23,7 +23,8 @@ public enum SinkSupport {
 
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
-        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "mmjsonparse", "omjournal",
+        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
+        "omjournal",
         "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg",
         "builtin:omfwd", "omfile", "omfwd",
     ]
@@ -103,6 +104,9 @@ public enum SinkSupport {
         ],
         "input:imptcp": ["address", "port", "ruleset", "name"],
         "module:imfile": ["mode", "pollinginterval", "statefile.directory", "readtimeout"],
+        "module:impstats": [
+            "interval", "facility", "severity", "log.syslog", "log.file", "format", "resetcounters", "ruleset",
+        ],
         "input:imfile": [
             "file", "tag", "facility", "severity", "persiststateinterval", "readmode", "startmsg.regex", "endmsg.regex",
             "readtimeout", "escapelf", "escapelf.replacement", "reopenontruncate", "freshstarttail",
@@ -281,7 +285,7 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (impstats, imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize, the TLS
+            (imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize, the TLS
             drivers…) is an error.
 
 

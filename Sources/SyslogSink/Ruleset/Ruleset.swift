@@ -419,17 +419,7 @@ final class Ruleset {
 
     /// The counters as `name: key=value …` lines, like rsyslog's impstats.
     func statistics() -> [String] {
-        var lines: [String] = []
-        var current: (group: SinkCounter.Group, text: String)?
-        for counter in counters() {
-            if current?.group != counter.group {
-                if let current { lines.append(current.text) }
-                current = (counter.group, counter.group.title + ":")
-            }
-            current?.text += " \(counter.name)=\(counter.value)"
-        }
-        if let current { lines.append(current.text) }
-        return lines
+        StatisticsLines.render(counters(), .legacy)
     }
 
     /// Every counter, grouped by input or action, in the order `statistics()` prints them.
