@@ -134,6 +134,13 @@ struct SyslogSinkCommand: ParsableCommand {
     private func serve(_ configuration: SinkConfiguration, ready: Daemon.Ready?) throws {
         DaemonSignals.unblockAll()
         if let mask = configuration.umask { umask(mode_t(mask)) }  // $Umask, as rsyslogd applies it
+        if let files = configuration.maxOpenFiles {
+            // $MaxOpenFiles, as rsyslogd sets it (both limits; lowering is allowed, raising needs root).
+            var limit = rlimit(rlim_cur: rlim_t(files), rlim_max: rlim_t(files))
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+                report("syslog-sink: $MaxOpenFiles \(files): \(String(cString: strerror(errno)))")
+            }
+        }
         let server = try SinkServer(configuration: configuration, root: root)
         for note in server.notes { report("syslog-sink: \(note)") }
         let bound = LockedBox<[String]>([])

@@ -393,8 +393,14 @@ struct SinkVersusRsyslogTests {
                 stop
             }
             if $programname == 'torule' then call tail
-            *.* \(out)/regex.log;Regex
-            *.* \(out)/listregex.log;ListRegex
+            :programname, startswith, "nest" {
+                if $syslogseverity <= 3 then \(out)/nest-err.log
+                if $syslogseverity > 3 then \(out)/nest-info.log
+                stop
+            }
+            # (the readiness probes, as many as each daemon needed, stay out of these)
+            :programname, !isequal, "probe" \(out)/regex.log;Regex
+            & \(out)/listregex.log;ListRegex
             *.* \(out)/all.log
 
             """
@@ -407,6 +413,8 @@ struct SinkVersusRsyslogTests {
             "<13>Nov 26 08:51:09 web1 php-fpm[3]: pool www started",
             "<13>Nov 26 08:51:10 db1 app: code=503 upstream",
             "<13>Nov 26 08:51:10 db1 app: first=1 second=22 third=333",
+            "<11>Nov 26 08:51:10 db1 nestapp: an error inside the block",
+            "<14>Nov 26 08:51:10 db1 nestapp: info inside the block",
             "<13>Nov 26 08:51:10 db1 app: code=404 missing",
             "<13>Nov 26 08:51:10 db1 MIXED: a b c d",
             "<13>Nov 26 08:51:10 db1 app: the secret is out",
@@ -421,7 +429,8 @@ struct SinkVersusRsyslogTests {
         #expect(
             Set(names).isSuperset(of: [
                 "debug.log", "web.log", "php.log", "5xx.log", "rest.log", "fields.log", "replaced.log", "included.log",
-                "fromtext.log", "home.log", "ruleset.log", "all.log", "regex.log", "listregex.log",
+                "fromtext.log", "home.log", "ruleset.log", "all.log", "regex.log", "listregex.log", "nest-err.log",
+                "nest-info.log",
             ]), "\(names)")
     }
 

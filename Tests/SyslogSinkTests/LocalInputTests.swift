@@ -191,6 +191,26 @@ struct LocalInputConfigurationTests {
         #expect(typo.errors.first?.message.contains("not known -- typo in config file?") == true)
     }
 
+    @Test func portArraysListenOnEachPort() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                module(load="imudp")
+                input(type="imudp" port=["514", "1514"] ruleset="r")
+                module(load="imtcp")
+                input(type="imtcp" port=["10514", "20514"])
+                ruleset(name="r") {
+                    *.* /var/log/r.log
+                }
+                $MaxOpenFiles 4096
+                """)
+        #expect(
+            c.inputs == [
+                .udp(address: nil, port: 514, ruleset: "r"), .udp(address: nil, port: 1514, ruleset: "r"),
+                .tcp(address: nil, port: 10514, maxSessions: 200), .tcp(address: nil, port: 20514, maxSessions: 200),
+            ])
+        #expect(c.maxOpenFiles == 4096 && c.errors.isEmpty)
+    }
+
     @Test func imptcpListensAsImtcp() throws {
         let c = try RsyslogConfigParser.parse(
             text: "module(load=\"imptcp\")\ninput(type=\"imptcp\" port=\"10514\" address=\"127.0.0.1\")")

@@ -201,6 +201,11 @@ extension RsyslogConfigParser {
             state.legacyFile = f
         case "dropmsgswithmaliciousdnsptrrecords":
             configuration.dropMaliciousPTR = try onOff()
+        case "maxopenfiles":
+            guard let n = Int(value), n > 0 else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "$\(written): '\(value)' is not a number")
+            }
+            configuration.maxOpenFiles = n
         case "pstatinterval", "pstatfacility", "pstatseverity", "pstatjson":
             guard requireModule("impstats"), var st = state.statistics else { break }
             switch name {
@@ -785,6 +790,7 @@ extension RsyslogConfigParser {
                     st.format = format
                 }
                 if let v = p["resetcounters"] { st.resetCounters = try binary(v, "resetCounters", location) }
+                if let v = p["bracketing"] { st.bracketing = try binary(v, "bracketing", location) }
                 st.ruleset = p["ruleset"]
                 state.statistics = (st, location)
             case "imfile":
@@ -812,24 +818,29 @@ extension RsyslogConfigParser {
         case "input":
             switch p["type"]?.lowercased() {
             case "imudp":
-                if let name = p["name"] { pendingInputName = name }
-                addInput(
-                    .udp(
-                        address: p["address"], port: try port(p["port"] ?? "514"), ruleset: p["ruleset"],
-                        receiveBuffer: try p["rcvbufsize"].map {
-                            try RsyslogConfigParser.size($0, "rcvbufSize", location)
-                        }
-                    ), location)
-            case "imtcp", "imptcp":
-                if let name = p["name"] ?? (p["type"]?.lowercased() == "imptcp" ? "imptcp" : nil) {
-                    pendingInputName = name
+                // port=["514", "1514"]: one listener each.
+                for portText in (p["port"] ?? "514").components(separatedBy: ", ") {
+                    if let name = p["name"] { pendingInputName = name }
+                    addInput(
+                        .udp(
+                            address: p["address"], port: try port(portText), ruleset: p["ruleset"],
+                            receiveBuffer: try p["rcvbufsize"].map {
+                                try RsyslogConfigParser.size($0, "rcvbufSize", location)
+                            }
+                        ), location)
                 }
-                addInput(
-                    .tcp(
-                        address: p["address"], port: try port(p["port"]),
-                        maxSessions: try p["maxsessions"].map { try sessionLimit($0, location) }
-                            ?? state.tcpMaxSessions,
-                        ruleset: p["ruleset"]), location)
+            case "imtcp", "imptcp":
+                for portText in (p["port"] ?? "").components(separatedBy: ", ") {
+                    if let name = p["name"] ?? (p["type"]?.lowercased() == "imptcp" ? "imptcp" : nil) {
+                        pendingInputName = name
+                    }
+                    addInput(
+                        .tcp(
+                            address: p["address"], port: try port(portText.isEmpty ? nil : portText),
+                            maxSessions: try p["maxsessions"].map { try sessionLimit($0, location) }
+                                ?? state.tcpMaxSessions,
+                            ruleset: p["ruleset"]), location)
+                }
             case "imuxsock":
                 addInput(.unixSocket(path: p["socket"] ?? "/dev/log", ruleset: p["ruleset"]), location)
             case "imfile":

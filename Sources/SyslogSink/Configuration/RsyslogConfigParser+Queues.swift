@@ -81,11 +81,31 @@ extension RsyslogConfigParser {
         q.workDirectory = configuration.workDirectory
         for key in p.keys.sorted() where key.hasPrefix("queue.") || key.hasPrefix("action.") || key == "writetimeout" {
             if let value = p[key], try !applyQueueSetting(key, value, to: &q, location) {
-                notHonoured(location, "action(): parameter '\(key)' not known -- typo in config file?")
+                actionParameterNotApplied(key, type: p["type"], location)
             }
         }
         try checkQueue(q, location)
         return q
+    }
+
+    /// A queue or `action.*` parameter this build does not apply: tuning is a warning, the rest (failover with
+    /// `action.execOnlyWhenPreviousIsSuspended`, `action.execOnlyEveryNthTime`…) an error, a typo rsyslogd's error.
+    mutating func actionParameterNotApplied(_ key: String, type: String?, _ location: SourceLocation) {
+        switch SinkSupport.verdict(object: "action", type: type?.lowercased(), parameter: key) {
+        case .noEffect(let reason):
+            warn(location, "action(): parameter '\(key)' has no effect in this build (\(reason))")
+        case .notInThisBuild(let why):
+            notHonoured(
+                location,
+                "action(): parameter '\(key)' is rsyslog's, not in this build: \(why). See docs/not-in-this-build-sink.md.")
+        case .unknown(let suggestion):
+            notHonoured(
+                location,
+                "action(): parameter '\(key)' not known -- typo in config file?"
+                    + (suggestion.map { " (did you mean '\($0)'?)" } ?? ""))
+        case .honoured:
+            notHonoured(location, "action(): parameter '\(key)' is rsyslog's, not in this build")
+        }
     }
 
     /// A disk queue needs a file name and a work directory.

@@ -367,7 +367,25 @@ public struct RsyslogConfigParser {
                 configuration.rules.append(rule)
                 return i
             }
-            if let a = try action(text, SourceLocation(file: file, line: number)) { rule.actions.append(a) }
+            let here = SourceLocation(file: file, line: number)
+            if RsyslogConfigParser.startsWithWord("if", text) {
+                // An `if` inside the block: under the block's filter, in its place among the block's actions.
+                if !rule.actions.isEmpty { configuration.rules.append(rule) }
+                rule = SinkRule(filter: filter, actions: [], location: here)
+                i = try ifStatement(text, from: i, lines: lines, file: file, at: here, outer: .filter(filter))
+                continue
+            }
+            var statement = text
+            if RsyslogConfigParser.objectName(statement) == "action" {
+                while !RsyslogConfigParser.balanced(statement) && i < lines.count {
+                    statement += " " + lines[i].0
+                    i += 1
+                }
+            }
+            if let a = try action(statement, here) {
+                if rule.actions.isEmpty { rule.location = here }
+                rule.actions.append(a)
+            }
         }
         throw ConfigDiagnostic(severity: .error, location: at, message: "'{' is never closed")
     }
@@ -637,12 +655,18 @@ public struct RsyslogConfigParser {
             return nil
         }
         let type = p["type"]?.lowercased()
-        if type != "omfwd",
-            let key = p.keys.sorted().first(where: { $0.hasPrefix("queue.") || $0.hasPrefix("action.") })
-        {
-            warn(
-                location,
-                "\(key) on \(type ?? "this action") is accepted and not used: only forwarding has a queue here")
+        if type != "omfwd" {
+            // Queues and retries have nothing to do for actions that write at once; the other action.* settings
+            // change what is written and are checked as any parameter.
+            let resume: Set<String> = ["action.resumeretrycount", "action.resumeinterval", "action.resumeintervalmax"]
+            if let key = p.keys.sorted().first(where: { $0.hasPrefix("queue.") || resume.contains($0) }) {
+                warn(
+                    location,
+                    "\(key) on \(type ?? "this action") is accepted and not used: only forwarding has a queue here")
+            }
+            for key in p.keys.sorted() where key.hasPrefix("action.") && !resume.contains(key) {
+                actionParameterNotApplied(key, type: type, location)
+            }
         }
         switch type {
         case "omfile":

@@ -145,6 +145,8 @@ public indirect enum SinkCondition: Hashable, Sendable {
     case value(Operand)
     /// `exists($!x)`.
     case exists(String)
+    /// A selector or property filter, for the `if` statements inside its `{ }` block.
+    case filter(SinkFilter)
     /// Evaluates the condition and keeps the result in slot `Int` of the message's run: an `if` is decided once,
     /// where it stands, even when a `set` in its branch changes what it tested (its branches `recall` it).
     case remember(Int, SinkCondition)
@@ -323,6 +325,8 @@ public struct StatisticsSettings: Hashable, Sendable {
     public var format = Format.legacy
     /// `resetCounters`: each report says what changed since the one before.
     public var resetCounters = false
+    /// `bracketing`: a `BEGIN` message before each report and an `END` after it.
+    public var bracketing = false
     public var ruleset: String?
     public init() {}
 }
@@ -349,6 +353,8 @@ public struct JournalInputSettings: Hashable, Sendable {
 /// about it.
 public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
+    /// `$MaxOpenFiles`: the descriptor limit the sink sets for itself at start (RLIMIT_NOFILE), as rsyslogd does.
+    public var maxOpenFiles: Int?
     /// `$PrivDropToUser`, `$PrivDropToGroup`, `global(privdrop.*)`: applied once the inputs are bound.
     public var privilegeDrop = PrivilegeDrop()
     /// How many `if` blocks keep a decision for their branches (SinkCondition.remember).

@@ -106,6 +106,7 @@ public enum SinkSupport {
         "module:imfile": ["mode", "pollinginterval", "statefile.directory", "readtimeout"],
         "module:impstats": [
             "interval", "facility", "severity", "log.syslog", "log.file", "format", "resetcounters", "ruleset",
+            "bracketing",
         ],
         "input:imfile": [
             "file", "tag", "facility", "severity", "persiststateinterval", "readmode", "startmsg.regex", "endmsg.regex",
@@ -145,6 +146,9 @@ public enum SinkSupport {
     static let noEffect: [String: [String: String]] = [
         "action:*": [
             "name": "an action's name shows only in rsyslog's statistics",
+            "action.reportsuspension": "suspension notices", "action.reportsuspensioncontinuation": "suspension notices",
+            "action.copymsg": "internal message copies",
+            "action.writeallmarkmessages": "marks are never held back here (rsyslog's default)",
         ],
         "module:imudp": [
             "threads": "receive threads", "batchsize": "receive batching", "timerequery": "time look-up tuning",

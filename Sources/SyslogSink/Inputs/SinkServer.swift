@@ -347,13 +347,14 @@ public final class SinkServer: Sendable {
         let previous = NIOLockedValueBox<[String: Int]>([:])
         let task = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let counters = ruleset.value.counters()
-            let lines = StatisticsLines.render(counters, settings.format) { key, value, gauge in
+            var lines = StatisticsLines.render(counters, settings.format) { key, value, gauge in
                 guard settings.resetCounters, !gauge else { return value }
                 return previous.withLockedValue { last in
                     defer { last[key] = value }
                     return value - (last[key] ?? 0)
                 }
             }
+            if settings.bracketing { lines = ["BEGIN"] + lines + ["END"] }
             if let file {
                 let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
                 if fd >= 0 {

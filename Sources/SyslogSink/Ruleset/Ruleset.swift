@@ -530,6 +530,12 @@ final class Ruleset {
         case .prifilt(let p): return p.matches(m.priority)
         case .exists(let variable):
             return Ruleset.variable(variable, m) != nil
+        case .filter(let filter):
+            var compiled: CompiledRegex?
+            if case .property(_, let op, _, let value) = filter, op == "regex" || op == "ereregex" {
+                compiled = regex(value, ignoringCase: false, extended: op == "ereregex")
+            }
+            return matches(filter, compiled, m)
         case .remember(let slot, let condition):
             let decided = evaluate(condition, m)
             slots[slot] = decided
@@ -551,10 +557,12 @@ final class Ruleset {
         }
     }
 
-    private func regex(_ pattern: String, ignoringCase: Bool, capturing: Bool = false) -> CompiledRegex? {
-        let key = "\(ignoringCase ? "i" : "-")\(capturing ? "c" : "-")" + pattern
+    private func regex(
+        _ pattern: String, ignoringCase: Bool, capturing: Bool = false, extended: Bool = true
+    ) -> CompiledRegex? {
+        let key = "\(ignoringCase ? "i" : "-")\(capturing ? "c" : "-")\(extended ? "e" : "b")" + pattern
         if let known = expressionRegexes[key] { return known }
-        let made = CompiledRegex(pattern, extended: true, ignoringCase: ignoringCase, capturing: capturing)
+        let made = CompiledRegex(pattern, extended: extended, ignoringCase: ignoringCase, capturing: capturing)
         expressionRegexes[key] = made
         return made
     }
