@@ -103,7 +103,16 @@ extension RsyslogConfigParser {
     private mutating func ifBlock(
         _ condition: SinkCondition, from start: Int, lines: [(String, Int)], file: String, at: SourceLocation
     ) throws -> (Int, String?) {
-        var rule = SinkRule(filter: .expression(condition), actions: [], location: at)
+        try blockBody(.expression(condition), outer: condition, from: start, lines: lines, file: file, at: at)
+    }
+
+    /// A `{ … }` block's statements under `filter`: each run of actions a rule, each `if` inside it decided under
+    /// `outer`; returns the index after the closing `}` and what follows it on that line when it is `else …`.
+    mutating func blockBody(
+        _ filter: SinkFilter, outer: SinkCondition, from start: Int, lines: [(String, Int)], file: String,
+        at: SourceLocation
+    ) throws -> (Int, String?) {
+        var rule = SinkRule(filter: filter, actions: [], location: at)
         var i = start
         func close(_ parser: inout RsyslogConfigParser) {
             if !rule.actions.isEmpty { parser.configuration.rules.append(rule) }
@@ -123,8 +132,8 @@ extension RsyslogConfigParser {
             }
             if RsyslogConfigParser.startsWithWord("if", text) {
                 close(&self)
-                rule = SinkRule(filter: .expression(condition), actions: [], location: here)
-                i = try ifStatement(text, from: i, lines: lines, file: file, at: here, outer: condition)
+                rule = SinkRule(filter: filter, actions: [], location: here)
+                i = try ifStatement(text, from: i, lines: lines, file: file, at: here, outer: outer)
                 continue
             }
             var statement = text

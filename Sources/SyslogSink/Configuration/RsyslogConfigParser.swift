@@ -356,38 +356,12 @@ public struct RsyslogConfigParser {
     mutating func addBlock(
         _ filter: SinkFilter, from start: Int, lines: [(String, Int)], file: String, at: SourceLocation
     ) throws -> Int {
-        var rule = SinkRule(filter: filter, actions: [], location: at)
-        var i = start
-        while i < lines.count {
-            let (line, number) = lines[i]
-            i += 1
-            let text = line.trimmingSpaces()
-            if text.isEmpty { continue }
-            if text == "}" {
-                configuration.rules.append(rule)
-                return i
-            }
-            let here = SourceLocation(file: file, line: number)
-            if RsyslogConfigParser.startsWithWord("if", text) {
-                // An `if` inside the block: under the block's filter, in its place among the block's actions.
-                if !rule.actions.isEmpty { configuration.rules.append(rule) }
-                rule = SinkRule(filter: filter, actions: [], location: here)
-                i = try ifStatement(text, from: i, lines: lines, file: file, at: here, outer: .filter(filter))
-                continue
-            }
-            var statement = text
-            if RsyslogConfigParser.objectName(statement) == "action" {
-                while !RsyslogConfigParser.balanced(statement) && i < lines.count {
-                    statement += " " + lines[i].0
-                    i += 1
-                }
-            }
-            if let a = try action(statement, here) {
-                if rule.actions.isEmpty { rule.location = here }
-                rule.actions.append(a)
-            }
+        // An `if` inside the block is decided under the block's filter, in its place among the block's actions.
+        let (next, after) = try blockBody(filter, outer: .filter(filter), from: start, lines: lines, file: file, at: at)
+        if let after {
+            throw ConfigDiagnostic(severity: .error, location: at, message: "'\(after.prefix(20))' after a filter's '}'")
         }
-        throw ConfigDiagnostic(severity: .error, location: at, message: "'{' is never closed")
+        return next
     }
 
     /// `ruleset(name="…" …) {`: the statements up to the matching `}` go to that ruleset.
