@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/socket.h>
+#include <spawn.h>
 #include "CDatagrams.h"
 
 int tollgate_send_datagrams(int fd, const struct iovec *iov, unsigned int count, int flags) {
@@ -33,3 +34,13 @@ int tollgate_console_log_level(int level) {
     return -1;
 }
 #endif
+
+int tollgate_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowfd);
+#else
+    (void)actions;
+    (void)lowfd;
+    return 0;
+#endif
+}

@@ -11,7 +11,7 @@ public struct SinkCounter: Sendable, Equatable {
     public struct Group: Sendable, Hashable {
         public enum Kind: String, Sendable {
             case input, ruleset, file = "omfile", dynamicFile = "dynafile", journal = "omjournal",
-                forward = "omfwd"
+                forward = "omfwd", program = "omprog"
         }
         public var kind: Kind
         /// The input's name, the file's path, the dynaFile's template, the forward target; nil for the one
@@ -26,6 +26,7 @@ public struct SinkCounter: Sendable, Equatable {
             case .file: return "omfile \(instance ?? "")"
             case .dynamicFile: return "omfile ?\(instance ?? "")"
             case .forward: return "omfwd \(instance ?? "")"
+            case .program: return "omprog \(instance ?? "")"
             }
         }
 
@@ -36,6 +37,7 @@ public struct SinkCounter: Sendable, Equatable {
             case .file: return "file"
             case .dynamicFile: return "template"
             case .forward: return "target"
+            case .program: return "program"
             case .ruleset, .journal: return ""
             }
         }

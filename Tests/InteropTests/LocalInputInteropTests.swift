@@ -401,3 +401,59 @@ extension LocalInputInteropTests {
         }
     }
 }
+
+extension LocalInputInteropTests {
+    /// omprog beside rsyslogd's: a shell script that appends what it reads to a file (and one that confirms each
+    /// message with OK); the same lines reach both.
+    @Test func programsGetTheLinesRsyslogdGivesThem() throws {
+        let dir = try TemporaryDirectory(prefix: "omprog")
+        let out = dir.file("logs")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.file("sink") + out, withIntermediateDirectories: true)
+        // $1: the file to append to.
+        try "#!/bin/sh\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> \"$1\"; done\n"
+            .write(toFile: dir.file("append.sh"), atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho OK\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> \"$1\"; echo OK; done\n"
+            .write(toFile: dir.file("confirm.sh"), atomically: true, encoding: .utf8)
+        chmod(dir.file("append.sh"), 0o755)
+        chmod(dir.file("confirm.sh"), 0o755)
+        let rsPort = try Peers.freePort(udp: true)
+        let sinkPort = try Peers.freePort(udp: true)
+        func config(_ port: Int, _ base: String) -> String {
+            """
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            module(load="omprog")
+            template(name="line" type="string" string="%syslogtag%%msg%\\n")
+            if $programname == "app" then {
+                action(type="omprog" binary="\(dir.file("append.sh")) \(base)/plain.out" template="line")
+                action(type="omprog" binary="\(dir.file("confirm.sh")) \(base)/confirmed.out" template="line"
+                       confirmMessages="on" reportFailures="on")
+            }
+            *.* \(out)/all.log
+            """
+        }
+        try config(rsPort, out).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(sinkPort, dir.file("sink") + out).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        for (port, base) in [(rsPort, out), (sinkPort, dir.file("sink") + out)] {
+            let sender = try probed(port, base + "/all.log", "\(rsyslog.output) \(sink.output)")
+            defer { sender.close() }
+            for n in 1...20 { sender.send(Array("<13>Nov 26 08:00:00 h app: line \(n) with 'quotes' and \\ backslash".utf8)) }
+            for name in ["plain.out", "confirmed.out"] {
+                #expect(Peers.waitUntil(seconds: 15) { content("\(base)/\(name)").contains("line 20 ") }, "\(base)/\(name)")
+            }
+        }
+        rsyslog.stop()
+        sink.stop()
+        for name in ["plain.out", "confirmed.out"] {
+            let theirs = content("\(out)/\(name)")
+            #expect(theirs.split(separator: "\n").count == 20)
+            #expect(content(dir.file("sink") + "\(out)/\(name)") == theirs, "\(name)")
+        }
+    }
+}

@@ -2,6 +2,7 @@
 #define TOLLGATE_CDATAGRAMS_H
 
 #include <sys/uio.h>
+#include <spawn.h>
 
 /// The most datagrams one call sends.
 #define TOLLGATE_DATAGRAMS_PER_CALL 64
@@ -14,5 +15,10 @@ int tollgate_send_datagrams(int fd, const struct iovec *iov, unsigned int count,
 /// Sets the level of the kernel's console messages (klogctl(SYSLOG_ACTION_CONSOLE_LEVEL), as imklog's
 /// ConsoleLogLevel does; Swift's Glibc module does not declare klogctl). Returns 0, or -1 with errno set.
 int tollgate_console_log_level(int level);
+
+/// Adds "close every descriptor from `lowfd` up" to a posix_spawn file-actions list (glibc's
+/// posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not declare): a program the sink starts
+/// inherits only what it is given. Returns 0, or an error number.
+int tollgate_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
 
 #endif

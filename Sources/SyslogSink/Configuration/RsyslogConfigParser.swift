@@ -619,7 +619,9 @@ public struct RsyslogConfigParser {
     /// type="omjournal")`.
     mutating func actionObject(_ given: [String: String], _ location: SourceLocation) throws -> SinkAction? {
         var p = given
-        if let type = p["type"]?.lowercased(), ["omfile", "omfwd", "omjournal", "mmjsonparse", "ompipe"].contains(type) {
+        if let type = p["type"]?.lowercased(),
+            ["omfile", "omfwd", "omjournal", "mmjsonparse", "ompipe", "omprog"].contains(type)
+        {
             guard parametersHonoured("action", type: type, &p, location) else { return nil }
         }
         func templateName(_ fallback: String) -> String? {
@@ -687,6 +689,40 @@ public struct RsyslogConfigParser {
             }
             guard let name = templateName(state.pipeTemplate) else { return nil }
             return .pipe(path: pipe, template: name)
+        case "omprog":
+            guard let commandLine = p["binary"], !commandLine.trimmingSpaces().isEmpty else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "omprog needs binary=")
+            }
+            var settings = ProgramSettings(command: commandLine.split(separator: " ").map(String.init))
+            settings.output = p["output"]
+            if let mode = p["filecreatemode"] {
+                guard let m = UInt16(mode, radix: 8) else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "omprog: fileCreateMode '\(mode)'")
+                }
+                settings.outputMode = m
+            }
+            if let v = p["confirmmessages"] { settings.confirmMessages = try binary(v, "confirmMessages", location) }
+            if let v = p["confirmtimeout"] { settings.confirmTimeout = try number(v, "confirmTimeout", location) }
+            if let v = p["reportfailures"] { settings.reportFailures = try binary(v, "reportFailures", location) }
+            if let v = p["signalonclose"] { settings.signalOnClose = try binary(v, "signalOnClose", location) }
+            if let v = p["closetimeout"] { settings.closeTimeout = try number(v, "closeTimeout", location) }
+            if let v = p["killunresponsive"] { settings.killUnresponsive = try binary(v, "killUnresponsive", location) }
+            if let v = p["hup.signal"] {
+                let names: [String: Int32] = ["HUP": SIGHUP, "USR1": SIGUSR1, "USR2": SIGUSR2, "INT": SIGINT, "TERM": SIGTERM]
+                guard let signal = names[v.uppercased().replacingOccurrences(of: "SIG", with: "")] else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "omprog: hup.signal '\(v)'")
+                }
+                settings.hupSignal = signal
+            }
+            if access(settings.command[0], X_OK) != 0 {
+                // As rsyslogd: started when the first message comes, and tried again until it runs.
+                warn(
+                    location,
+                    "omprog: binary '\(settings.command[0])' cannot be run now (\(String(cString: strerror(errno)))): "
+                        + "it is tried again with each message")
+            }
+            guard let name = templateName(SyslogTemplate.fileFormat.rawValue) else { return nil }
+            return .program(settings, template: name)
         case "omusrmsg":
             warn(location, "action(type=\"omusrmsg\") (messages to logged-in users) has no effect in this build")
             return .ignored("omusrmsg")

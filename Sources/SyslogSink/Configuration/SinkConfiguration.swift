@@ -35,6 +35,8 @@ public enum SinkAction: Hashable, Sendable {
         queue: ActionQueueSettings = ActionQueueSettings())
     /// Write to a named pipe (`|/dev/xconsole`, `action(type="ompipe" pipe=…)`).
     case pipe(path: String, template: String)
+    /// omprog: each message a line on a program's standard input.
+    case program(ProgramSettings, template: String)
     /// Send to journald: the usual fields, or, with a list template (`template=`), the template's `outname=` fields.
     case journal(template: String? = nil)
     /// Stop processing this message (`stop`, `~`).

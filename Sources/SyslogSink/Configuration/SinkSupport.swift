@@ -25,7 +25,7 @@ public enum SinkSupport {
     public static let modules: Set<String> = [
         "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
         "omjournal",
-        "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg",
+        "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog",
         "builtin:omfwd", "omfile", "omfwd",
     ]
 
@@ -125,6 +125,10 @@ public enum SinkSupport {
         "action:omjournal": ["template"],
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
         "action:ompipe": ["pipe", "template"],
+        "action:omprog": [
+            "binary", "template", "output", "filecreatemode", "confirmmessages", "confirmtimeout", "reportfailures",
+            "signalonclose", "closetimeout", "killunresponsive", "hup.signal", "forcesingleinstance",
+        ],
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
             "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords", "privdrop.user.name",
             "privdrop.user.id", "privdrop.group.name", "privdrop.group.id", "privdrop.group.keepsupplemental",
@@ -289,7 +293,7 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (imrelp, omrelp, omprog, omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize, the TLS
+            (imrelp, omrelp, omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize, the TLS
             drivers…) is an error.
 
 

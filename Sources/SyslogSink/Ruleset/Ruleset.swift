@@ -21,6 +21,7 @@ final class Ruleset {
         case forwardQueued(Forwarder, OutputTemplate)
         case journal(JournalWriter)
         case pipe(PipeWriter, OutputTemplate)
+        case program(ProgramAction, OutputTemplate)
         /// omjournal with a list template: its `outname=` fields only.
         case journalFields(JournalWriter, PropertyTemplate)
         /// `call`: the index of the ruleset in `sets`.
@@ -76,6 +77,7 @@ final class Ruleset {
     private var writers: [String: FileWriter] = [:]
     private var dynamicFiles: [DynamicFiles] = []
     private var pipes: [PipeWriter] = []
+    private var programs: [ProgramAction] = []
     /// Every repeat reduction, with its action (drained at shutdown).
     private var reducers: [(RepeatReducer, Action)] = []
     /// One connection to journald serves every omjournal action.
@@ -115,7 +117,7 @@ final class Ruleset {
                 let made = make(action, rule.location, configuration, root: root)
                 guard configuration.repeatedMessageReduction else { return made }
                 switch made {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program:
                     let reducer = RepeatReducer()
                     reducers.append((reducer, made))
                     return .reduced(reducer, made)
@@ -218,6 +220,11 @@ final class Ruleset {
             let writer = PipeWriter(path: underRoot(path, root))
             pipes.append(writer)
             return .pipe(writer, template)
+        case .program(let settings, let templateName):
+            guard let template = output(templateName, location, configuration) else { return .skip }
+            let program = ProgramAction(settings: settings)
+            programs.append(program)
+            return .program(program, template)
         case .set(let variable, let value, let reset):
             return .set(variable, value, reset: reset)
         case .unset(let variable):
@@ -267,7 +274,7 @@ final class Ruleset {
                     }
                 case .parseJSON(let cookie, let container, let raw):
                     Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
                     reducer.admit(message) { perform(inner, $0) }
@@ -303,6 +310,8 @@ final class Ruleset {
             writer.send(message)
         case .pipe(let writer, let template):
             writer.write(template.render(message))
+        case .program(let program, let template):
+            program.send(template.render(message))
         case .journalFields(let writer, let template):
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
@@ -368,6 +377,7 @@ final class Ruleset {
         for writer in writers.values { writer.closeSeal() }
         journal?.drain()
         for forwarder in queued { forwarder.stop() }
+        for program in programs { program.stop() }
         return lost
     }
 
@@ -414,6 +424,7 @@ final class Ruleset {
     func reopen() {
         for writer in writers.values { writer.reopen() }
         for pipe in pipes { pipe.reopen() }
+        for program in programs { program.hup() }
         for files in dynamicFiles { files.reopen() }
     }
 
@@ -450,6 +461,14 @@ final class Ruleset {
             add(group, "failed", w.failed)
             if w.dropped > 0 { add(group, "dropped", w.dropped) }
             if w.lostAtStop > 0 { add(group, "lost-at-stop", w.lostAtStop) }
+        }
+        for program in programs {
+            let c = program.counts
+            let group = SinkCounter.Group(kind: .program, instance: program.name)
+            add(group, "sent", c.sent)
+            add(group, "failed", c.failed)
+            add(group, "dropped", c.dropped)
+            add(group, "starts", c.restarts)
         }
         for pipe in pipes {
             let group = SinkCounter.Group(kind: .file, instance: pipe.path)
