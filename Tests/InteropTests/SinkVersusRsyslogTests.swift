@@ -441,12 +441,18 @@ struct SinkVersusRsyslogTests {
     @Test func identicalFilesThroughVariablesAndJSONTemplates() async throws {
         let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-vars")
         let out = dir.file("logs")
+        try #"{ "version": 1, "nomatch": "unknown", "type": "string", "table": [ {"index": "h1", "value": "edge"}, {"index": "web3", "value": "web"} ] }"#
+            .write(toFile: dir.file("tiers.json"), atomically: true, encoding: .utf8)
+        try #"{ "version": 1, "nomatch": "none", "type": "sparseArray", "table": [ {"index": 0, "value": "low"}, {"index": 100, "value": "high"} ] }"#
+            .write(toFile: dir.file("bands.json"), atomically: true, encoding: .utf8)
         func config(port: Int) -> String {
             """
             module(load="imudp")
             input(type="imudp" address="127.0.0.1" port="\(port)" name="edge")
             module(load="mmjsonparse")
-            template(name="vars" type="string" string="[%inputname%] [%$!%] a=[%$!a%] deep=[%$!deep!x%] n=[%$!n%] loc=[%$.l%] ok=[%$!ok%] b=[%$!branch%]\\n")
+            lookup_table(name="tiers" file="\(dir.file("tiers.json"))")
+            lookup_table(name="bands" file="\(dir.file("bands.json"))" reloadOnHUP="off")
+            template(name="vars" type="string" string="[%inputname%] [%$!%] a=[%$!a%] deep=[%$!deep!x%] n=[%$!n%] loc=[%$.l%] ok=[%$!ok%] b=[%$!branch%] tier=[%$.tier%] band=[%$.band%]\\n")
             template(name="mesg" type="string" string="%jsonmesg%\\n")
             template(name="fmt" type="list") {
                 property(name="msg" format="json") constant(value="|")
@@ -469,6 +475,8 @@ struct SinkVersusRsyslogTests {
                 set $!ok = "plain";
             }
             set $.l = "local " & $programname;
+            set $.tier = lookup("tiers", $hostname);
+            set $.band = lookup("bands", $pri);
             if exists($!n) then {
                 set $!n = cnum($!n) * 2 + 1;
             } else {

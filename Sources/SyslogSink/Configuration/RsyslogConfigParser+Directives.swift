@@ -905,6 +905,19 @@ extension RsyslogConfigParser {
             }
         case "include":
             try includeObject(p, location)
+        case "lookup_table":
+            guard let tableName = p["name"], let file = p["file"] else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "lookup_table() needs name= and file=")
+            }
+            for key in p.keys.sorted() where !["name", "file", "reloadonhup"].contains(key) {
+                notHonoured(location, "lookup_table(): parameter '\(key)' not known -- typo in config file?")
+            }
+            let reload = try p["reloadonhup"].map { try binary($0, "reloadOnHUP", location) } ?? true
+            do throws(LookupTableError) {
+                configuration.lookupTables[tableName] = try LookupTable(file: file, reloadOnHUP: reload)
+            } catch {
+                notHonoured(location, "\(error.description): lookup('\(tableName)') finds nothing")
+            }
         case "main_queue":
             // As the `$MainMsgQueue…` directives: the sink hands each message to its rules as it is read.
             for key in p.keys.sorted() {

@@ -310,11 +310,12 @@ struct ConditionReader {
         "tolower": 1...1, "toupper": 1...1, "cstr": 1...1, "cnum": 1...1, "strlen": 1...1, "ltrim": 1...1,
         "rtrim": 1...1, "getenv": 1...1, "field": 3...3, "re_extract": 5...5, "re_extract_i": 5...5,
         "replace": 3...3, "substring": 3...3, "int2hex": 1...1, "num2ipv4": 1...1, "ipv42num": 1...1,
+        "lookup": 2...2,
     ]
 
     /// RainerScript functions rsyslog knows that this build does not compute (variables, lookup tables, time).
     static let otherFunctions: Set<String> = [
-        "lookup", "format_time", "parse_time", "is_time", "script_error", "previous_action_suspended",
+        "format_time", "parse_time", "is_time", "script_error", "previous_action_suspended",
         "random", "http_request", "parse_json", "get_property", "dyn_inc", "wrap", "percentile_observe",
         "exec_template", "unflatten", "b64_decode",
     ]

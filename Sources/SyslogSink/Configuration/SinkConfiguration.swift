@@ -355,6 +355,8 @@ public struct JournalInputSettings: Hashable, Sendable {
 /// about it.
 public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
+    /// `lookup_table(name=… file=…)`, by name.
+    public var lookupTables: [String: LookupTable] = [:]
     /// `$MaxOpenFiles`: the descriptor limit the sink sets for itself at start (RLIMIT_NOFILE), as rsyslogd does.
     public var maxOpenFiles: Int?
     /// `$PrivDropToUser`, `$PrivDropToGroup`, `global(privdrop.*)`: applied once the inputs are bound.

@@ -91,6 +91,7 @@ final class Ruleset {
     init(_ configuration: SinkConfiguration, root: String?) {
         configurationErrors = configuration.errors.count
         slots = Array(repeating: false, count: configuration.conditionSlots)
+        tables = configuration.lookupTables
         let names = configuration.rulesets.keys.sorted()
         for (i, name) in names.enumerated() { setIndex[name] = i + 1 }
         sets.append(build(configuration.rules, configuration, root: root))
@@ -233,6 +234,9 @@ final class Ruleset {
             return .parseJSON(cookie: Array(cookie.utf8), container: container, useRawMessage: raw)
         }
     }
+
+    /// The lookup tables (reloaded on HUP when they say so).
+    private var tables: [String: LookupTable]
 
     /// The decisions of the `if` blocks for the message being run (SinkCondition.remember / recall).
     private var slots: [Bool]
@@ -425,6 +429,13 @@ final class Ruleset {
         for writer in writers.values { writer.reopen() }
         for pipe in pipes { pipe.reopen() }
         for program in programs { program.hup() }
+        for (name, table) in tables where table.reloadOnHUP {
+            do throws(LookupTableError) {
+                tables[name] = try LookupTable(file: table.file, reloadOnHUP: true)
+            } catch {
+                sinkLog("\(error.description): lookup table '\(name)' keeps what it had")
+            }
+        }
         for files in dynamicFiles { files.reopen() }
     }
 
@@ -689,6 +700,9 @@ final class Ruleset {
             let start = min(max(number(1), 0), v.count)
             let length = min(max(number(2), 0), v.count - start)
             return v[(v.startIndex + start)..<(v.startIndex + start + length)]
+        case "lookup":
+            guard case .string(let table) = arguments[0], let lookup = tables[table] else { return [] }
+            return lookup.lookup(values[1])[...]
         case "num2ipv4":
             let n = UInt32(truncatingIfNeeded: number(0))
             return ArraySlice("\(n >> 24).\((n >> 16) & 255).\((n >> 8) & 255).\(n & 255)".utf8)
