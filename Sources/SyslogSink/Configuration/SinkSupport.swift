@@ -85,7 +85,7 @@ public enum SinkSupport {
     static let honoured: [String: Set<String>] = [
         "module:imudp": [],
         "module:imtcp": ["maxsessions"],
-        "module:imuxsock": ["syssock.use", "syssock.name"],
+        "module:imuxsock": ["syssock.use", "syssock.name", "syssock.usespecialparser"],
         "module:omjournal": [],
         "module:builtin:omfile": [
             "template", "filecreatemode", "dircreatemode", "fileowner", "filegroup", "dirowner", "dirgroup",
@@ -116,7 +116,7 @@ public enum SinkSupport {
         ],
         "input:imudp": ["address", "port", "ruleset", "rcvbufsize", "name"],
         "input:imtcp": ["address", "port", "maxsessions", "ruleset", "name"],
-        "input:imuxsock": ["socket", "ruleset"],
+        "input:imuxsock": ["socket", "ruleset", "usespecialparser"],
         "action:omfile": [
             "file", "dynafile", "template", "sync", "filecreatemode", "dircreatemode", "fileowner", "filegroup",
             "dirowner", "dirgroup", "fileownernum", "filegroupnum", "dirownernum", "dirgroupnum", "seal", "sealkey",
