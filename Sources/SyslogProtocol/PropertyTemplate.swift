@@ -508,9 +508,13 @@ public struct PropertyTemplate: Sendable, Hashable {
             case .constant(let bytes): out.append(contentsOf: bytes)
             case .property(let r):
                 if option == .json {
+                    // rsyslog's option.json (template.c doEscape, JSON_ESCAPE): `"` and `\` only.
                     var value: [UInt8] = []
                     PropertyTemplate.append(r, of: message, to: &value)
-                    JSONValue.escape(value, to: &out, slash: false)
+                    for b in value {
+                        if b == 0x22 || b == 0x5C { out.append(0x5C) }
+                        out.append(b)
+                    }
                 } else {
                     PropertyTemplate.append(r, of: message, to: &out)
                 }

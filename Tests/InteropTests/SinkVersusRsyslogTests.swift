@@ -447,6 +447,7 @@ struct SinkVersusRsyslogTests {
             .write(toFile: dir.file("bands.json"), atomically: true, encoding: .utf8)
         func config(port: Int) -> String {
             """
+            global(parser.escapeControlCharacterTab="off" parser.controlCharacterEscapePrefix="^" localHostname="renamed")
             module(load="imudp")
             input(type="imudp" address="127.0.0.1" port="\(port)" name="edge")
             module(load="mmjsonparse")
@@ -505,6 +506,7 @@ struct SinkVersusRsyslogTests {
             #"<13>Nov 26 08:51:09 h1 app: @cee: {"a":"bad json"#,
             #"<165>1 2026-11-26T08:51:12.123+01:00 web3 api 77 M1 [x@1 k="v"] five424 "q" a/b"#,
             #"<13>Nov 26 08:51:09 h1 app:    @cee:{"branch":"given"}"#,
+            "<13>Nov 26 08:51:09 h1 app: bell\u{07} and escape\u{1B}",
             "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
         ].map { Array($0.utf8) }
         try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "BFG!", corpus: corpus)

@@ -237,6 +237,14 @@ extension RsyslogConfigParser {
         case "maxmessagesize":
             try setMaxMessageSize(value, "$MaxMessageSize", location)
         case "escapecontrolcharactersonreceive": configuration.parseOptions.escapeControlCharacters = try onOff()
+        case "escapecontrolcharactertab": configuration.parseOptions.escapeTab = try onOff()
+        case "controlcharacterescapeprefix":
+            guard value.utf8.count == 1, let byte = value.utf8.first else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$\(written) takes one character, not '\(value)'")
+            }
+            configuration.parseOptions.controlCharacterEscapePrefix = byte
+        case "localhostname": configuration.localHostname = value
         case "escape8bitcharactersonreceive": configuration.parseOptions.escape8BitCharacters = try onOff()
         case "droptrailinglfonreception": configuration.parseOptions.dropTrailingLF = try onOff()
         case "repeatedmsgreduction": configuration.repeatedMessageReduction = try onOff()
@@ -866,6 +874,31 @@ extension RsyslogConfigParser {
             if let size = p["maxmessagesize"] { try setMaxMessageSize(size, "maxMessageSize", location) }
             if let abort = p["abortonuncleanconfig"] {
                 configuration.abortOnUncleanConfig = ["on", "yes", "1"].contains(abort.lowercased())
+            }
+            if let name = p["localhostname"] { configuration.localHostname = name }
+            if let protocolName = p["net.ipprotocol"]?.lowercased() {
+                guard ["unspecified", "ipv4-only", "ipv6-only"].contains(protocolName) else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location,
+                        message: "global(): net.ipProtocol is unspecified, ipv4-only or ipv6-only, not '\(protocolName)'")
+                }
+                configuration.ipProtocol = protocolName
+            }
+            for (key, apply) in [
+                ("parser.escapecontrolcharactersonreceive", { (o: inout SyslogParseOptions, v: Bool) in o.escapeControlCharacters = v }),
+                ("parser.escape8bitcharactersonreceive", { (o: inout SyslogParseOptions, v: Bool) in o.escape8BitCharacters = v }),
+                ("parser.droptrailinglfonreception", { (o: inout SyslogParseOptions, v: Bool) in o.dropTrailingLF = v }),
+                ("parser.escapecontrolcharactertab", { (o: inout SyslogParseOptions, v: Bool) in o.escapeTab = v }),
+            ] {
+                if let v = p[key] { apply(&configuration.parseOptions, try binary(v, key, location)) }
+            }
+            if let prefix = p["parser.controlcharacterescapeprefix"] {
+                guard prefix.utf8.count == 1, let byte = prefix.utf8.first else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location,
+                        message: "global(): parser.controlCharacterEscapePrefix is one character, not '\(prefix)'")
+                }
+                configuration.parseOptions.controlCharacterEscapePrefix = byte
             }
             if let dns = p["net.enabledns"] { configuration.resolveSenderNames = ["on", "yes", "1"].contains(dns.lowercased()) }
             if let drop = p["dropmsgswithmaliciousdnsptrrecords"] {

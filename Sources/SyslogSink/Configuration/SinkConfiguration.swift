@@ -355,6 +355,15 @@ public struct JournalInputSettings: Hashable, Sendable {
 /// about it.
 public struct SinkConfiguration: Sendable {
     public var inputs: [SinkInput] = []
+    /// `global(localHostname=…)` / `$LocalHostName`: the name local messages carry instead of the machine's.
+    public var localHostname: String?
+    /// `global(net.ipProtocol=…)`: an input without an address listens on IPv4 and IPv6 (`unspecified`), or on
+    /// one of them (`ipv4-only`, `ipv6-only`).
+    public var ipProtocol = "unspecified"
+    /// This machine's name as local messages carry it: `localHostname`, else short unless `$PreserveFQDN on`.
+    public var localHostNameBytes: [UInt8] {
+        localHostname.map { Array($0.utf8) } ?? Array(HostName.current(short: !preserveFQDN).utf8)
+    }
     /// `lookup_table(name=… file=…)`, by name.
     public var lookupTables: [String: LookupTable] = [:]
     /// `$MaxOpenFiles`: the descriptor limit the sink sets for itself at start (RLIMIT_NOFILE), as rsyslogd does.

@@ -132,6 +132,9 @@ public enum SinkSupport {
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
             "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords", "privdrop.user.name",
             "privdrop.user.id", "privdrop.group.name", "privdrop.group.id", "privdrop.group.keepsupplemental",
+            "localhostname", "net.ipprotocol", "parser.escapecontrolcharactersonreceive",
+            "parser.escape8bitcharactersonreceive", "parser.droptrailinglfonreception", "parser.escapecontrolcharactertab",
+            "parser.controlcharacterescapeprefix",
         ],
         "template:": ["name", "type", "string", "option.json", "option.jsonf"],
     ]

@@ -164,7 +164,7 @@ public final class SinkServer: Sendable {
             case .kernelLog(var settings):
                 settings.path = underRoot(settings.path, root)
                 let input = try KernelLogInput(
-                    settings: settings, host: localHostName(preserveFQDN: configuration.preserveFQDN),
+                    settings: settings, host: configuration.localHostNameBytes,
                     maxMessageSize: options.maxMessageSize, deliver: messageDelivery(settings.ruleset, input: "imklog"))
                 sockets.withLockedValue { $0.append(input) }
                 bound.append(BoundInput(transport: "imklog", source: settings.path))
@@ -174,7 +174,7 @@ public final class SinkServer: Sendable {
                 }
                 let input = try JournalInput(
                     settings: settings, stateFile: stateFile, options: options,
-                    host: localHostName(preserveFQDN: configuration.preserveFQDN),
+                    host: configuration.localHostNameBytes,
                     deliver: messageDelivery(nil, input: "imjournal"))
                 sockets.withLockedValue { $0.append(input) }
                 bound.append(BoundInput(transport: "imjournal", source: "the journal"))
@@ -182,7 +182,7 @@ public final class SinkServer: Sendable {
                 let input = FileInput(
                     settings: settings, pattern: underRoot(settings.file, root),
                     stateDirectory: underRoot(settings.stateDirectory ?? configuration.workDirectory ?? "/", root),
-                    root: root.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, host: localHostName(preserveFQDN: configuration.preserveFQDN), options: options,
+                    root: root.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, host: configuration.localHostNameBytes, options: options,
                     deliver: messageDelivery(settings.ruleset, input: "imfile(\(settings.file))"))
                 sockets.withLockedValue { $0.append(input) }
                 bound.append(BoundInput(transport: "imfile", source: settings.file))
@@ -247,10 +247,11 @@ public final class SinkServer: Sendable {
         _ address: String?, _ port: Int, _ transport: String, _ bound: inout [BoundInput],
         _ bind: (String, Int, Bool) async throws -> any Channel
     ) async throws {
-        let first = try await bind(address ?? "0.0.0.0", port, false)
+        let ipv6Only = address == nil && configuration.ipProtocol == "ipv6-only"
+        let first = try await bind(address ?? (ipv6Only ? "::" : "0.0.0.0"), port, ipv6Only)
         channels.withLockedValue { $0.append(first) }
         if let a = first.localAddress { bound.append(BoundInput(transport: transport, address: a)) }
-        guard address == nil else { return }
+        guard address == nil, configuration.ipProtocol == "unspecified" else { return }
         do {
             // Port 0 (tests): the IPv6 socket takes the port the IPv4 one was given.
             let second = try await bind("::", first.localAddress?.port ?? port, true)
@@ -274,7 +275,7 @@ public final class SinkServer: Sendable {
         var options = configuration.parseOptions
         options.parseHostname = false
         let local = options
-        let host = localHostName(preserveFQDN: configuration.preserveFQDN)
+        let host = configuration.localHostNameBytes
         let ruleset = state
         let input = InputNames.id("imuxsock")
         return { batch, now in
@@ -317,7 +318,7 @@ public final class SinkServer: Sendable {
     private func startMarks(_ settings: MarkSettings) {
         let interval = TimeAmount.seconds(Int64(settings.interval))
         let deliver = messageDelivery(settings.ruleset, input: "immark")
-        let host = localHostName(preserveFQDN: configuration.preserveFQDN)
+        let host = configuration.localHostNameBytes
         let task = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             if settings.useSyslogCall {
                 InternalLog.log(settings.text)
@@ -341,7 +342,7 @@ public final class SinkServer: Sendable {
     private func startStatistics(_ settings: StatisticsSettings) {
         let interval = TimeAmount.seconds(Int64(settings.interval))
         let deliver = messageDelivery(settings.ruleset, input: "impstats")
-        let host = localHostName(preserveFQDN: configuration.preserveFQDN)
+        let host = configuration.localHostNameBytes
         let ruleset = state
         let file = settings.file.map { underRoot($0, root) }
         let previous = NIOLockedValueBox<[String: Int]>([:])
