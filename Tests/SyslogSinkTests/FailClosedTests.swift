@@ -59,8 +59,8 @@ struct FailClosedTests {
             message: "action type 'omhttp' is rsyslog's, not in this build: its messages would not be delivered. See "
                 + "docs/not-in-this-build-sink.md."),
         Refused(
-            family: "statement not run", line: "foreach ($.x in $!list) do { stop }",
-            message: "statement not in this build, not carried out: foreach ($.x in $!list) do { stop }"),
+            family: "statement not run", line: "set $/count = 1;",
+            message: "global variables ($/…) are not in this build: 'set $/count = 1;' not carried out"),
         Refused(
             family: "socket without imuxsock", line: "$AddUnixListenSocket /var/lib/haproxy/dev/log",
             message: "invalid or yet-unknown config file command '$AddUnixListenSocket' - have you forgotten to load "

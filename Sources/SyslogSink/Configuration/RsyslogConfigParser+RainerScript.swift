@@ -136,6 +136,13 @@ extension RsyslogConfigParser {
                 i = try ifStatement(text, from: i, lines: lines, file: file, at: here, outer: outer)
                 continue
             }
+            if RsyslogConfigParser.startsWithWord("foreach", text) {
+                let (next, loop) = try foreachStatement(text, from: i, lines: lines, file: file, at: here)
+                i = next
+                if rule.actions.isEmpty { rule.location = here }
+                rule.actions.append(loop)
+                continue
+            }
             var statement = text
             if RsyslogConfigParser.objectName(statement) == "action" {
                 while !RsyslogConfigParser.balanced(statement) && i < lines.count {
@@ -149,6 +156,45 @@ extension RsyslogConfigParser {
             }
         }
         throw ConfigDiagnostic(severity: .error, location: at, message: "'{' is never closed")
+    }
+
+    /// `foreach ($.x in EXPRESSION) do {` … `}`: the block is read into rules of its own, run for each element.
+    /// Returns the index after the block and the loop as an action.
+    mutating func foreachStatement(
+        _ text: String, from start: Int, lines: [(String, Int)], file: String, at location: SourceLocation
+    ) throws -> (Int, SinkAction) {
+        var head = text
+        var i = start
+        while !head.hasSuffix("{") && i < lines.count {
+            head += " " + lines[i].0.trimmingSpaces()
+            i += 1
+        }
+        guard let opening = head.firstIndex(of: "("), let closing = RsyslogConfigParser.closingParenthesis(of: head),
+            String(head[head.index(after: closing)...]).trimmingSpaces() == "do {"
+        else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "foreach is written: foreach ($.x in $!list) do {")
+        }
+        let inside = String(head[head.index(after: opening)..<closing]).trimmingSpaces()
+        let parts = inside.components(separatedBy: " in ")
+        guard parts.count == 2, parts[0].trimmingSpaces().lowercased().hasPrefix("$.") else {
+            throw ConfigDiagnostic(
+                severity: .error, location: location, message: "foreach needs a local variable: foreach ($.x in …)")
+        }
+        var reader = try ConditionReader(parts[1], location)
+        let source = try reader.readOperand()
+        // The block's statements become rules of their own, kept apart from the ones around the loop.
+        let outside = configuration.rules
+        configuration.rules = []
+        let all = try PriorityFilter("*.*")
+        let (next, after) = try blockBody(.priority(all), outer: .prifilt(all), from: i, lines: lines, file: file, at: location)
+        let body = configuration.rules
+        configuration.rules = outside
+        if after != nil {
+            throw ConfigDiagnostic(severity: .error, location: location, message: "'else' after a foreach block")
+        }
+        let variable = String(parts[0].trimmingSpaces().lowercased().dropFirst())
+        return (next, .forEach(variable: variable, source: source, rules: body))
     }
 
     /// Whether `text` starts with the keyword `word` (followed by a blank, `{`, `(` or nothing).

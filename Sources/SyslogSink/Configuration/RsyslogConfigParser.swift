@@ -257,7 +257,14 @@ public struct RsyslogConfigParser {
                 // A bare `stop` (in a ruleset's body, or after the rules for some messages): ends every message's run.
                 let all = try PriorityFilter("*.*")
                 try addRule(.priority(all), actionText: trimmed, at: location, location: location)
-            } else if trimmed.hasPrefix("call ") || trimmed.hasPrefix("call\t") {
+            } else if RsyslogConfigParser.startsWithWord("foreach", trimmed) {
+                let all = try PriorityFilter("*.*")
+                let (next, loop) = try foreachStatement(trimmed, from: i, lines: logical, file: file, at: location)
+                i = next
+                configuration.rules.append(SinkRule(filter: .priority(all), actions: [loop], location: location))
+            } else if trimmed.hasPrefix("call ") || trimmed.hasPrefix("call\t")
+                || RsyslogConfigParser.startsWithWord("call_indirect", trimmed)
+            {
                 let all = try PriorityFilter("*.*")
                 try addRule(.priority(all), actionText: trimmed, at: location, location: location)
             } else if RsyslogConfigParser.objectName(trimmed) == "action" {
@@ -438,6 +445,15 @@ public struct RsyslogConfigParser {
         }
         if text.hasPrefix(":mmjsonparse:") {
             return .parseJSON(cookie: "@cee:", container: "!", useRawMessage: false)
+        }
+        if RsyslogConfigParser.startsWithWord("call_indirect", text) {
+            var expression = String(text.dropFirst("call_indirect".count)).trimmingSpaces()
+            guard expression.hasSuffix(";") else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "call_indirect needs its ';'")
+            }
+            expression.removeLast()
+            var reader = try ConditionReader(expression, location)
+            return .callIndirect(try reader.readOperand())
         }
         if text.hasPrefix("call ") || text.hasPrefix("call\t") {
             let name = String(text.dropFirst(5)).trimmingSpaces()

@@ -43,6 +43,11 @@ public enum SinkAction: Hashable, Sendable {
     case stop
     /// Run the message through a named ruleset (`call NAME`); a `stop` there ends the message here too.
     case call(String)
+    /// `call_indirect EXPRESSION;`: the ruleset whose name the expression gives (none such: nothing).
+    case callIndirect(SinkCondition.Operand)
+    /// `foreach ($.x in EXPRESSION) do { … }`: the block's rules for each element of a JSON array (or each
+    /// key/value pair of an object), the element in the variable.
+    indirect case forEach(variable: String, source: SinkCondition.Operand, rules: [SinkRule])
     /// Accepted and not carried out (`:omusrmsg:`, pipes): a warning says so.
     case ignored(String)
     /// `set $!x = …;` (`reset`: replace rather than merge objects), `unset $!x;`: the message's variables.

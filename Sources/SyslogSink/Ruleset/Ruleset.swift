@@ -26,6 +26,9 @@ final class Ruleset {
         case journalFields(JournalWriter, PropertyTemplate)
         /// `call`: the index of the ruleset in `sets`.
         case call(Int)
+        case callIndirect(SinkCondition.Operand)
+        /// foreach: the loop's variable, what it walks, and the block's rules.
+        indirect case forEach(String, SinkCondition.Operand, [Rule])
         /// `$RepeatedMsgReduction on`: an output action behind what holds its repeats back.
         indirect case reduced(RepeatReducer, Action)
         case stop
@@ -174,6 +177,10 @@ final class Ruleset {
             return .stop
         case .call(let name):
             return setIndex[name].map { .call($0) } ?? .skip
+        case .callIndirect(let operand):
+            return .callIndirect(operand)
+        case .forEach(let variable, let source, let rules):
+            return .forEach(variable, source, build(rules, configuration, root: root))
         case .forward(let host, let port, let tcp, let octet, let templateName, let queue):
             guard let template = output(templateName, location, configuration) else { return .skip }
             if tcp {
@@ -254,7 +261,11 @@ final class Ruleset {
     /// without a queue runs synchronously, and rsyslog then stops the caller as well). `set`, `unset` and
     /// mmjsonparse change the message for the rules after them.
     private func run(_ index: Int, _ message: inout SyslogMessage, depth: Int) -> Bool {
-        for rule in sets[index] where matches(rule.filter, rule.regex, message) {
+        run(sets[index], &message, depth: depth)
+    }
+
+    private func run(_ rules: [Rule], _ message: inout SyslogMessage, depth: Int) -> Bool {
+        for rule in rules where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
                 switch action {
                 case .set(let variable, let operand, let reset):
@@ -289,6 +300,37 @@ final class Ruleset {
                         continue
                     }
                     if !run(target, &message, depth: depth + 1) { return false }
+                case .callIndirect(let operand):
+                    let name = String(decoding: value(operand, message), as: UTF8.self)
+                    guard let target = setIndex[name], depth < Ruleset.maximumCallDepth else {
+                        callsCut += 1
+                        continue
+                    }
+                    if !run(target, &message, depth: depth + 1) { return false }
+                case .forEach(let variable, let source, let body):
+                    guard depth < Ruleset.maximumCallDepth else { continue }
+                    let elements: [JSONValue]
+                    switch json(source, message) {
+                    case .array(let items): elements = items
+                    case .object(let object):
+                        // Each pair as `{ "key": …, "value": … }`, as rsyslog walks an object.
+                        elements = object.pairs.map { pair in
+                            var item = JSONObject()
+                            item["key"] = .string(pair.key)
+                            item["value"] = pair.value
+                            return .object(item)
+                        }
+                    default: elements = []
+                    }
+                    let path = variable.dropFirst().split(separator: "!").map { String($0) }[...]
+                    for element in elements {
+                        var tree = message.localVariables ?? .object(JSONObject())
+                        tree.set(element, at: path, merge: false)
+                        message.localVariables = tree
+                        if !run(body, &message, depth: depth + 1) { return false }
+                    }
+                    // After the loop the variable is gone, as in rsyslog.
+                    if !elements.isEmpty { message.localVariables?.remove(at: path) }
                 case .stop:
                     return false
                 case .skip:
@@ -320,7 +362,7 @@ final class Ruleset {
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
             reducer.admit(message) { perform(inner, $0) }
-        case .call, .stop, .skip, .set, .unset, .parseJSON:
+        case .call, .callIndirect, .forEach, .stop, .skip, .set, .unset, .parseJSON:
             break
         }
     }
