@@ -457,3 +457,71 @@ extension LocalInputInteropTests {
         }
     }
 }
+
+extension LocalInputInteropTests {
+    /// Failover beside rsyslogd's: the primary collector is down (a port nobody listens on), so the action after it
+    /// with `action.execOnlyWhenPreviousIsSuspended` (and the legacy `$ActionExecOnlyWhenPreviousIsSuspended`)
+    /// takes the messages; a third one, after an action that works, takes none.
+    @Test func failoverActionsRunWhileThePreviousIsSuspended() throws {
+        let dir = try TemporaryDirectory(prefix: "failover")
+        let out = dir.file("logs")
+        let dead = try Peers.freePort()
+        let rsPort = try Peers.freePort(udp: true)
+        let sinkPort = try Peers.freePort(udp: true)
+        func config(_ port: Int) -> String {
+            """
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            template(name="t" type="string" string="%msg%\\n")
+            if $programname == "app" then {
+                action(type="omfwd" target="127.0.0.1" port="\(dead)" protocol="tcp" template="t")
+                action(type="omfile" file="\(out)/backup.log" template="t" action.execOnlyWhenPreviousIsSuspended="on")
+                action(type="omfile" file="\(out)/after-ok.log" template="t" action.execOnlyWhenPreviousIsSuspended="on")
+            }
+            :programname, isequal, "legacy" @@127.0.0.1:\(dead);t
+            $ActionExecOnlyWhenPreviousIsSuspended on
+            & \(out)/legacy-backup.log;t
+            $ActionExecOnlyWhenPreviousIsSuspended off
+            *.* \(out)/all.log
+            """
+        }
+        try config(rsPort).write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
+        try config(sinkPort).write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let (rsyslog, sink) = try startBoth(dir)
+        defer {
+            rsyslog.stop()
+            sink.stop()
+        }
+        var senders: [SyslogSender] = []
+        for (port, base) in [(rsPort, out), (sinkPort, dir.file("sink") + out)] {
+            let sender = try probed(port, base + "/all.log", "\(rsyslog.output) \(sink.output)")
+            senders.append(sender)
+            // A first message finds the collector down (the daemons notice it at their own pace).
+            sender.send(Array("<13>Nov 26 08:00:00 h app: first".utf8))
+            sender.send(Array("<13>Nov 26 08:00:00 h legacy: first".utf8))
+        }
+        Thread.sleep(forTimeInterval: 2)
+        for sender in senders {
+            for n in 2...5 {
+                sender.send(Array("<13>Nov 26 08:00:00 h app: message \(n)".utf8))
+                sender.send(Array("<13>Nov 26 08:00:00 h legacy: message \(n)".utf8))
+            }
+            sender.send(Array("<13>Nov 26 08:00:00 h app: the end".utf8))
+            sender.close()
+        }
+        for base in [out, dir.file("sink") + out] {
+            #expect(Peers.waitUntil(seconds: 10) { content(base + "/all.log").contains("the end") })
+        }
+        rsyslog.stop()
+        sink.stop()
+        for name in ["backup.log", "legacy-backup.log"] {
+            func after(_ path: String) -> [Substring] {
+                content(path).split(separator: "\n").filter { !$0.contains("first") }
+            }
+            let theirs = after("\(out)/\(name)")
+            #expect(theirs.count >= 4, "\(name): \(theirs)")
+            #expect(after(dir.file("sink") + "\(out)/\(name)") == theirs, "\(name)")
+        }
+        #expect(content("\(out)/after-ok.log").isEmpty && content(dir.file("sink") + "\(out)/after-ok.log").isEmpty)
+    }
+}

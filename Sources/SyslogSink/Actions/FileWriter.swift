@@ -91,6 +91,9 @@ final class FileWriter {
             + "stop and are lost" + (lastError.map { ": \($0)" } ?? "")
     }
 
+    /// Whether writes are failing now (the file is retried every second): a suspended action, for failover.
+    var isFailing: Bool { retryAt != nil || (fd < 0 && failed > 0 && !buffer.isEmpty) }
+
     /// Lines still held when the sink stopped (see `finalFlush`).
     private(set) var lostAtStop = 0
 

@@ -71,6 +71,8 @@ final class Forwarder: @unchecked Sendable {
     private var finished = false
     private var workerWaiting = false
     private var countsStorage = Counts()
+    /// Whether the collector cannot be reached now (rsyslog's suspended action), for failover actions.
+    private var suspendedFlag = false
     private var leftover: [Entry] = []
     /// What the sender thread holds (taken and not yet written, or in the replay window), as of its last turn.
     private var holding = 0
@@ -100,6 +102,14 @@ final class Forwarder: @unchecked Sendable {
         let thread = Thread { [self] in run() }
         thread.name = "syslog-sink omfwd \(host):\(port)"
         thread.start()
+    }
+
+    /// Whether the action is suspended (its collector could not be reached): what
+    /// `action.execOnlyWhenPreviousIsSuspended` looks at.
+    var isSuspended: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return suspendedFlag
     }
 
     var counts: Counts {
@@ -299,6 +309,9 @@ final class Forwarder: @unchecked Sendable {
             acknowledgedAt = .now
             failures = 0
             suspendedUntil = nil
+            condition.lock()
+            suspendedFlag = false
+            condition.unlock()
             return true
         case .failure(let error):
             suspend("cannot connect to \(name): \(error)")
@@ -322,6 +335,7 @@ final class Forwarder: @unchecked Sendable {
         countsStorage.failed += 1
         countsStorage.suspended += 1
         countsStorage.lastError = reason
+        suspendedFlag = true
         condition.unlock()
     }
 

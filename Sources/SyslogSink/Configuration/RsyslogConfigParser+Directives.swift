@@ -201,6 +201,8 @@ extension RsyslogConfigParser {
             state.legacyFile = f
         case "dropmsgswithmaliciousdnsptrrecords":
             configuration.dropMaliciousPTR = try onOff()
+        case "actionexeconlywhenpreviousissuspended":
+            state.failover = try onOff()
         case "maxopenfiles":
             guard let n = Int(value), n > 0 else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "$\(written): '\(value)' is not a number")

@@ -57,6 +57,8 @@ public struct RsyslogConfigParser {
         var sealKey: String?
         /// `$ActionQueue…` / `$ActionResume…`: the settings of the next action.
         var queue = ActionQueueSettings()
+        /// `$ActionExecOnlyWhenPreviousIsSuspended on`: the next action is a failover one.
+        var failover = false
     }
 
     /// The key file of a sealed file action, or nil when it is not sealed; sealing without a key is an error.
@@ -466,6 +468,13 @@ public struct RsyslogConfigParser {
         if text.hasPrefix("action(") || text.hasPrefix("action (") {
             return try actionObject(RsyslogConfigParser.parameters(text, location), location)
         }
+        if state.failover {
+            // `$ActionExecOnlyWhenPreviousIsSuspended on` holds for every action after it until it is turned off
+            // (rsyslogd does not reset it).
+            state.failover = false
+            defer { state.failover = true }
+            return try action(text, location).map { .whenPreviousSuspended($0) }
+        }
         // The `$ActionQueue…` settings read so far belong to this action, and only to it.
         var queue = state.queue
         queue.workDirectory = configuration.workDirectory
@@ -635,6 +644,13 @@ public struct RsyslogConfigParser {
     /// type="omjournal")`.
     mutating func actionObject(_ given: [String: String], _ location: SourceLocation) throws -> SinkAction? {
         var p = given
+        let failoverKey = "action.execonlywhenpreviousissuspended"
+        if let failover = p[failoverKey] {
+            p[failoverKey] = nil
+            if try binary(failover, "action.execOnlyWhenPreviousIsSuspended", location) {
+                return try actionObject(p, location).map { .whenPreviousSuspended($0) }
+            }
+        }
         if let type = p["type"]?.lowercased(),
             ["omfile", "omfwd", "omjournal", "mmjsonparse", "ompipe", "omprog"].contains(type)
         {

@@ -43,6 +43,9 @@ public enum SinkAction: Hashable, Sendable {
     case stop
     /// Run the message through a named ruleset (`call NAME`); a `stop` there ends the message here too.
     case call(String)
+    /// `action.execOnlyWhenPreviousIsSuspended="on"` (`$ActionExecOnlyWhenPreviousIsSuspended on`): the action runs
+    /// only while the one before it in the same list is suspended (failover to a second collector or a local file).
+    indirect case whenPreviousSuspended(SinkAction)
     /// `call_indirect EXPRESSION;`: the ruleset whose name the expression gives (none such: nothing).
     case callIndirect(SinkCondition.Operand)
     /// `foreach ($.x in EXPRESSION) do { … }`: the block's rules for each element of a JSON array (or each

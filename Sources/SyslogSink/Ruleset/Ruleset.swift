@@ -27,6 +27,8 @@ final class Ruleset {
         /// `call`: the index of the ruleset in `sets`.
         case call(Int)
         case callIndirect(SinkCondition.Operand)
+        /// Failover: the action runs only while the one before it is suspended.
+        indirect case whenPreviousSuspended(Action)
         /// foreach: the loop's variable, what it walks, and the block's rules.
         indirect case forEach(String, SinkCondition.Operand, [Rule])
         /// `$RepeatedMsgReduction on`: an output action behind what holds its repeats back.
@@ -179,6 +181,8 @@ final class Ruleset {
             return setIndex[name].map { .call($0) } ?? .skip
         case .callIndirect(let operand):
             return .callIndirect(operand)
+        case .whenPreviousSuspended(let inner):
+            return .whenPreviousSuspended(make(inner, location, configuration, root: root))
         case .forEach(let variable, let source, let rules):
             return .forEach(variable, source, build(rules, configuration, root: root))
         case .forward(let host, let port, let tcp, let octet, let templateName, let queue):
@@ -245,6 +249,10 @@ final class Ruleset {
     /// The lookup tables (reloaded on HUP when they say so).
     private var tables: [String: LookupTable]
 
+    /// Whether the last action run for the message being run is suspended (rsyslog's bPrevWasSuspended, across
+    /// rules): what failover actions look at.
+    private var previousSuspended = false
+
     /// The decisions of the `if` blocks for the message being run (SinkCondition.remember / recall).
     private var slots: [Bool]
 
@@ -253,6 +261,7 @@ final class Ruleset {
         processed += 1
         everything?.send(message)
         for i in slots.indices { slots[i] = false }
+        previousSuspended = false
         var m = message
         _ = run(ruleset, &m, depth: 0)
     }
@@ -267,6 +276,17 @@ final class Ruleset {
     private func run(_ rules: [Rule], _ message: inout SyslogMessage, depth: Int) -> Bool {
         for rule in rules where matches(rule.filter, rule.regex, message) {
             for action in rule.actions {
+                if case .whenPreviousSuspended(let inner) = action {
+                    guard previousSuspended else { continue }  // the one before is up: nothing to do here
+                    perform(inner, message)
+                    previousSuspended = Ruleset.isSuspended(inner)
+                    continue
+                }
+                switch action {
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .reduced:
+                    previousSuspended = Ruleset.isSuspended(action)
+                default: break  // statements (set, stop, call…) are not actions rsyslog tracks
+                }
                 switch action {
                 case .set(let variable, let operand, let reset):
                     let value = json(operand, message)
@@ -333,7 +353,7 @@ final class Ruleset {
                     if !elements.isEmpty { message.localVariables?.remove(at: path) }
                 case .stop:
                     return false
-                case .skip:
+                case .skip, .whenPreviousSuspended:
                     break
                 }
             }
@@ -362,8 +382,19 @@ final class Ruleset {
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
             reducer.admit(message) { perform(inner, $0) }
-        case .call, .callIndirect, .forEach, .stop, .skip, .set, .unset, .parseJSON:
+        case .call, .callIndirect, .forEach, .stop, .skip, .set, .unset, .parseJSON, .whenPreviousSuspended:
             break
+        }
+    }
+
+    /// Whether an output action is suspended: a TCP forward whose collector cannot be reached, a file whose writes
+    /// fail.
+    static func isSuspended(_ action: Action) -> Bool {
+        switch action {
+        case .forwardQueued(let forwarder, _): return forwarder.isSuspended
+        case .file(let writer, _): return writer.isFailing
+        case .reduced(_, let inner): return isSuspended(inner)
+        default: return false
         }
     }
 
