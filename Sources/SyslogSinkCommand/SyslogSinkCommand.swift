@@ -103,6 +103,13 @@ struct SyslogSinkCommand: ParsableCommand {
         }
         for warning in configuration.warnings { report("syslog-sink: \(warning)") }
         for error in configuration.errors { report("syslog-sink: \(error)") }
+        if !configuration.hasActiveActions && !journalEverything {
+            // As rsyslogd: nothing would be delivered anywhere, so it does not run (nor pass -N1).
+            report(
+                "syslog-sink: \(configFile): there are no active actions configured. Inputs would run, but no output "
+                    + "whatsoever were created.")
+            throw ExitCode(1)
+        }
         if checkLevel != nil {
             // As rsyslogd -N1: any error fails the check (the daemon would start without what it names).
             guard configuration.errors.isEmpty else {

@@ -54,6 +54,17 @@ struct RealWorldCorpusTests {
         print("haproxy.cfg corpus: HAProxy 2.6 accepts \(accepted) of \(files.count); the proxy runs \(ran) of them, refuses the rest")
     }
 
+    /// rsyslogd runs no configuration that delivers nothing (only `stop`s, or only inputs): neither does the sink.
+    @Test func aConfigurationWithoutActiveActionsIsRefusedAsRsyslogdRefusesIt() throws {
+        let dir = try TemporaryDirectory(prefix: "no-actions")
+        try "module(load=\"imudp\")\ninput(type=\"imudp\" port=\"5514\")\nif $programname == \"x\" then stop\n"
+            .write(toFile: dir.file("none.conf"), atomically: true, encoding: .utf8)
+        let theirs = try RealWorldCorpusTests.run(try Peers.find("rsyslogd"), ["-N1", "-f", dir.file("none.conf")], in: dir.path)
+        let ours = try RealWorldCorpusTests.run(try Products.path("syslog-sink"), ["-N1", "-f", dir.file("none.conf")], in: dir.path)
+        #expect(theirs.status != 0 && theirs.output.contains("there are no active actions configured"))
+        #expect(ours.status == 1 && ours.output.contains("there are no active actions configured"), "\(ours.output)")
+    }
+
     @Test func rsyslogConfigurations() throws {
         let rsyslogd = try Peers.find("rsyslogd")
         let sink = try Products.path("syslog-sink")

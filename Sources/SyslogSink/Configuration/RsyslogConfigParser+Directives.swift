@@ -115,8 +115,25 @@ extension RsyslogConfigParser {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "$template takes name,\"string\"")
             }
             var text = quoted.dropFirst()
-            if let end = text.lastIndex(of: "\"") { text = text[..<end] }
-            define(String(pieces[0]).trimmingSpaces(), String(text), escapes: .legacy, location)
+            var option: PropertyTemplate.Option?
+            if let end = text.lastIndex(of: "\"") {
+                // `$template Name,"…",json` (or jsonf, sql, stdsql): the option after the string.
+                let after = text[text.index(after: end)...].trimmingCharacters()
+                text = text[..<end]
+                if !after.isEmpty {
+                    switch String(after.drop(while: { $0 == "," })).lowercased().trimmingSpaces() {
+                    case "json": option = .json
+                    case "jsonf": option = .jsonf
+                    case "sql", "stdsql":
+                        notHonoured(location, "$template option '\(after)' is not in this build: actions using it are disabled")
+                        return
+                    default:
+                        throw ConfigDiagnostic(
+                            severity: .error, location: location, message: "$template: unknown option '\(after)'")
+                    }
+                }
+            }
+            define(String(pieces[0]).trimmingSpaces(), String(text), escapes: .legacy, option: option, location)
         case "klogpath", "klogpermitnonkernelfacility", "klogparsekerneltimestamp", "klogkeepkerneltimestamp",
             "klogconsoleloglevel", "kloginternalmsgfacility":
             guard requireModule("imklog"), var k = state.kernelLog else { break }

@@ -119,6 +119,7 @@ public struct RsyslogConfigParser {
                 severity: .error, location: call.location, message: "ruleset '\(call.name)' cannot be found")
         }
         configuration.conditionSlots = conditionSlots
+
         if let (settings, at, _) = state.kernelLog { addInput(.kernelLog(settings), at) }
         if let (settings, at, _) = state.mark { addInput(.mark(settings), at) }
         if let (settings, at) = state.journal { addInput(.journal(settings), at) }
@@ -618,6 +619,17 @@ public struct RsyslogConfigParser {
         }
         var reader = try ConditionReader(rest, location)
         return .set(variable: variable, value: try reader.readOperand(), reset: word == "reset")
+    }
+
+    /// Whether an action delivers messages somewhere (what rsyslogd counts as an active action).
+    static func delivers(_ action: SinkAction) -> Bool {
+        switch action {
+        case .file, .dynamicFile, .forward, .journal, .pipe, .program: return true
+        case .whenPreviousSuspended(let inner): return delivers(inner)
+        case .forEach(_, _, let rules): return rules.contains { $0.actions.contains(where: delivers) }
+        case .ignored(let text): return text.hasPrefix(":omusrmsg:") || text == "omusrmsg" || text == "*"
+        default: return false
+        }
     }
 
     /// `fileOwner`, `fileGroup`, `dirOwner`, `dirGroup` (names or their `…Num` ids) of an omfile action or of the

@@ -372,6 +372,12 @@ public struct SinkConfiguration: Sendable {
     public var localHostNameBytes: [UInt8] {
         localHostname.map { Array($0.utf8) } ?? Array(HostName.current(short: !preserveFQDN).utf8)
     }
+    /// Whether any rule delivers messages somewhere: rsyslogd does not run a configuration without an active
+    /// action ("there are no active actions configured").
+    public var hasActiveActions: Bool {
+        (rules + rulesets.values.flatMap { $0 }).contains { $0.actions.contains(where: RsyslogConfigParser.delivers) }
+    }
+
     /// `lookup_table(name=… file=…)`, by name.
     public var lookupTables: [String: LookupTable] = [:]
     /// `$MaxOpenFiles`: the descriptor limit the sink sets for itself at start (RLIMIT_NOFILE), as rsyslogd does.
