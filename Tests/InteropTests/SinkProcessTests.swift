@@ -113,3 +113,49 @@ struct SinkProcessTests {
         #expect(said.contains("lost-at-stop=3"), "\(said)")
     }
 }
+
+extension SinkProcessTests {
+    /// `$outchannel` (and omfile's `rotation.sizeLimit`): at the limit the command runs and the file starts again;
+    /// a command that makes no room leaves the file taking no more (counted). rsyslogd reads the same file.
+    @Test func outchannelsRotateAtTheirSizeLimit() throws {
+        let dir = try TemporaryDirectory(prefix: "outchannel")
+        try "#!/bin/sh\nmv \"$1\" \"$1.1\"\n".write(toFile: dir.file("rotate.sh"), atomically: true, encoding: .utf8)
+        chmod(dir.file("rotate.sh"), 0o755)
+        try """
+        module(load="imudp")
+        input(type="imudp" address="127.0.0.1" port="0")
+        $outchannel small,\(dir.file("small.log")),300,\(dir.file("rotate.sh")) \(dir.file("small.log"))
+        $outchannel stuck,\(dir.file("stuck.log")),300,/bin/true
+        local0.* :omfile:$small;RSYSLOG_TraditionalFileFormat
+        local1.* :omfile:$stuck;RSYSLOG_TraditionalFileFormat
+        local2.* action(type="omfile" file="\(dir.file("param.log"))" rotation.sizeLimit="300"
+                        rotation.sizeLimitCommand="\(dir.file("rotate.sh")) \(dir.file("param.log"))")
+        *.* \(dir.file("all.log"))
+        """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+        let check = try Peers.run(try Peers.find("rsyslogd"), ["-N1", "-f", dir.file("sink.conf")])
+        #expect(check.status == 0, "rsyslogd accepts it: \(String(decoding: check.stderr, as: UTF8.self))")
+        let (sink, port) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
+        defer { sink.stop() }
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+        defer { sender.close() }
+        for n in 1...12 {
+            for facility in [16, 17, 18] {
+                sender.send(Array("<\(facility * 8 + 6)>Nov 26 08:00:00 h app: line \(n) padded to some length".utf8))
+            }
+            usleep(50_000)  // each in a write of its own
+        }
+        sender.send(Array("<13>Nov 26 08:00:00 h app: marker".utf8))
+        #expect(Peers.waitUntil(seconds: 10) { content(dir.file("all.log")).contains("marker") })
+        sink.stop()
+        for name in ["small.log", "param.log"] {
+            let rotated = content(dir.file(name + ".1"))
+            let current = content(dir.file(name))
+            #expect(!rotated.isEmpty, "\(name) was rotated")
+            // Nothing lost: every line is in one of the two (a second rotation would overwrite .1).
+            #expect(current.contains("line 12 "), "\(name): \(current)")
+        }
+        let stuck = content(dir.file("stuck.log"))
+        #expect(!stuck.contains("line 12 ") && stuck.count < 400, "the stuck file takes no more: \(stuck.count) bytes")
+        #expect(sink.output.contains("did not resolve the situation"), "\(sink.output)")
+    }
+}

@@ -78,6 +78,29 @@ final class FileWriter {
         if buffer.count >= 64 << 10 && retryAt == nil { flush() }
     }
 
+    /// The file's size limit (`$outchannel`, `rotation.sizeLimit`), checked before each write: at the limit the
+    /// file is closed and the command run; when the file has not shrunk below the limit after it, the file takes
+    /// no more lines (counted as dropped), as rsyslog disables it.
+    var sizeLimit: FileSizeLimit?
+    private var disabledBySize = false
+
+    /// Before a write: the size limit's turn; false when the file takes no more.
+    private func withinSizeLimit() -> Bool {
+        guard let limit = sizeLimit else { return true }
+        if disabledBySize { return false }
+        var st = stat()
+        guard fd >= 0, fstat(fd, &st) == 0, Int(st.st_size) >= limit.bytes else { return true }
+        close(fd)
+        fd = -1
+        if !limit.command.isEmpty { _ = ProgramAction.runAndWait(limit.command) }
+        if stat(path, &st) == 0 && Int(st.st_size) >= limit.bytes {
+            sinkLog("omfile: file size limit cmd for file '\(path)' did not resolve the situation: the file takes no more lines")
+            disabledBySize = true
+            return false
+        }
+        return true
+    }
+
     /// At stop: one last attempt, then what still cannot be written is counted (`lost-at-stop`) and described
     /// (nil when everything went out).
     func finalFlush() -> String? {
@@ -117,6 +140,11 @@ final class FileWriter {
             return
         }
         if let retryAt, FileWriter.monotonicNow() < retryAt { return }
+        if !withinSizeLimit() {
+            dropped += buffer.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+            buffer.removeAll(keepingCapacity: true)
+            return
+        }
         if fd < 0 && !open() {
             failing()
             return

@@ -260,6 +260,23 @@ final class ProgramAction: Sendable {
         }
     }
 
+    /// Runs `argv` (nothing of the sink's inherited) and waits for it: an outchannel's command. Its exit status.
+    static func runAndWait(_ argv: [String]) -> Int32 {
+        guard let program = argv.first else { return -1 }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        _ = tollgate_spawn_close_from(&actions, 3)
+        let args = argv.map { strdup($0) } + [nil]
+        defer { for a in args { free(a) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, program, &actions, nil, args, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return status
+    }
+
     /// Reaps the program when it has ended.
     static func hasEnded(_ pid: pid_t) -> Bool {
         var status: Int32 = 0

@@ -218,6 +218,17 @@ extension RsyslogConfigParser {
             state.legacyFile = f
         case "dropmsgswithmaliciousdnsptrrecords":
             configuration.dropMaliciousPTR = try onOff()
+        case "outchannel":
+            // $outchannel name,file,max-size,command-at-max-size
+            let fields = value.split(separator: ",", maxSplits: 3).map { String($0).trimmingSpaces() }
+            guard fields.count >= 3, !fields[0].isEmpty, !fields[1].isEmpty else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "$\(written) takes name,file,max-size[,command]")
+            }
+            let limit = try RsyslogConfigParser.size(fields[2], "$\(written) max-size", location, limit: Int.max)
+            configuration.outchannels[fields[0]] = (
+                fields[1], FileSizeLimit(bytes: limit, command: fields.count > 3 ? FileSizeLimit.command(fields[3]) : [])
+            )
         case "actionexeconlywhenpreviousissuspended":
             state.failover = try onOff()
         case "maxopenfiles":

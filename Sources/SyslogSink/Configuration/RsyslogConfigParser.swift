@@ -496,6 +496,21 @@ public struct RsyslogConfigParser {
             notHonoured(location, "Could not find template '\(name)' - action disabled")
             return false
         }
+        if body.hasPrefix(":omfile:$") {
+            // `:omfile:$channel`: the outchannel's file, with its size limit.
+            let name = String(body.dropFirst(9)).trimmingSpaces()
+            guard let channel = configuration.outchannels[name] else {
+                notHonoured(location, "outchannel '\(name)' not found - ignoring action line")
+                return nil
+            }
+            let templateName = template ?? state.defaultTemplate
+            guard checkTemplate(templateName) else { return nil }
+            configuration.fileSizeLimits[channel.file] = channel.limit
+            return .file(
+                path: channel.file, template: templateName, sync: state.sync, createMode: state.fileCreateMode,
+                dirCreateMode: state.dirCreateMode, ownership: state.ownership,
+                sealKey: try sealKey(state.seal, state.sealKey, location))
+        }
         if body.hasPrefix(":omfile:") { body = String(body.dropFirst(8)) }
         if body.hasPrefix("-/") || body.hasPrefix("/") || body.hasPrefix("./") || body.hasPrefix("-.") {
             let path = body.hasPrefix("-") ? String(body.dropFirst()) : body
@@ -693,6 +708,11 @@ public struct RsyslogConfigParser {
             guard let name = templateName(state.defaultTemplate) else { return nil }
             let ownership = ownership(p, state.ownership, location)
             if let file = p["file"] {
+                if let limit = p["rotation.sizelimit"] {
+                    configuration.fileSizeLimits[file] = FileSizeLimit(
+                        bytes: try RsyslogConfigParser.size(limit, "rotation.sizeLimit", location, limit: Int.max),
+                        command: FileSizeLimit.command(p["rotation.sizelimitcommand"] ?? ""))
+                }
                 return .file(
                     path: file, template: name, sync: (p["sync"] ?? "off") == "on",
                     createMode: p["filecreatemode"].flatMap { UInt16($0, radix: 8) } ?? state.fileCreateMode,

@@ -378,6 +378,12 @@ public struct SinkConfiguration: Sendable {
         (rules + rulesets.values.flatMap { $0 }).contains { $0.actions.contains(where: RsyslogConfigParser.delivers) }
     }
 
+    /// Size limits of files (`$outchannel`, omfile's `rotation.sizeLimit`), by path: when a file has reached the
+    /// limit its command runs (rotating it away), and when it has not then made room, the file takes no more.
+    public var fileSizeLimits: [String: FileSizeLimit] = [:]
+    /// `$outchannel` definitions, by name.
+    public var outchannels: [String: (file: String, limit: FileSizeLimit)] = [:]
+
     /// `lookup_table(name=… file=…)`, by name.
     public var lookupTables: [String: LookupTable] = [:]
     /// `$MaxOpenFiles`: the descriptor limit the sink sets for itself at start (RLIMIT_NOFILE), as rsyslogd does.
@@ -469,5 +475,23 @@ extension String {
     fileprivate func components(separatedBy separator: String) -> [String] {
         guard let c = separator.first, separator.count == 1 else { return [self] }
         return split(separator: c, omittingEmptySubsequences: false).map(String.init)
+    }
+}
+
+/// A file's size limit and what to run when it is reached (rsyslog's outchannel: the program, and everything after
+/// its first blank as one argument).
+public struct FileSizeLimit: Hashable, Sendable {
+    public var bytes: Int
+    public var command: [String]
+    public init(bytes: Int, command: [String]) {
+        self.bytes = bytes
+        self.command = command
+    }
+
+    /// `program rest of the line` → [program, rest of the line], as rsyslog's stream.c splits it.
+    public static func command(_ text: String) -> [String] {
+        let trimmed = text.trimmingSpaces()
+        guard let space = trimmed.firstIndex(of: " ") else { return trimmed.isEmpty ? [] : [trimmed] }
+        return [String(trimmed[..<space]), String(trimmed[trimmed.index(after: space)...])]
     }
 }

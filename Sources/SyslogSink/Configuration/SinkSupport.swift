@@ -120,13 +120,14 @@ public enum SinkSupport {
         "action:omfile": [
             "file", "dynafile", "template", "sync", "filecreatemode", "dircreatemode", "fileowner", "filegroup",
             "dirowner", "dirgroup", "fileownernum", "filegroupnum", "dirownernum", "dirgroupnum", "seal", "sealkey",
+            "rotation.sizelimit", "rotation.sizelimitcommand", "action.execonlywhenpreviousissuspended",
         ],
-        "action:omfwd": ["target", "port", "protocol", "tcp_framing", "template"],
-        "action:omjournal": ["template"],
+        "action:omfwd": ["target", "port", "protocol", "tcp_framing", "template", "action.execonlywhenpreviousissuspended"],
+        "action:omjournal": ["template", "action.execonlywhenpreviousissuspended"],
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
-        "action:ompipe": ["pipe", "template"],
+        "action:ompipe": ["pipe", "template", "action.execonlywhenpreviousissuspended"],
         "action:omprog": [
-            "binary", "template", "output", "filecreatemode", "confirmmessages", "confirmtimeout", "reportfailures",
+            "action.execonlywhenpreviousissuspended", "binary", "template", "output", "filecreatemode", "confirmmessages", "confirmtimeout", "reportfailures",
             "signalonclose", "closetimeout", "killunresponsive", "hup.signal", "forcesingleinstance",
         ],
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",

@@ -164,6 +164,7 @@ final class Ruleset {
                 writers[mapped]
                 ?? FileWriter(
                     path: mapped, createMode: mode, dirCreateMode: dirMode, ownership: ownership, sealer: sealer)
+            if let limit = configuration.fileSizeLimits[path] { writer.sizeLimit = limit }
             writers[mapped] = writer
             return .file(writer, template)
         case .dynamicFile(let templateName, let fileTemplate, let mode, let dirMode, let ownership):
