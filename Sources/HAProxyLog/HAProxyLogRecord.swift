@@ -163,6 +163,61 @@ public struct TerminationState: Hashable, Sendable, CustomStringConvertible {
     /// A normal end: `----`.
     public static let normal = TerminationState(cause: 0x2D, phase: 0x2D)
 
+    /// The first character, named (HAProxy's configuration manual, "Session state at disconnection").
+    public enum Cause: UInt8, Sendable, CaseIterable {
+        /// `-`: the session ended normally.
+        case normal = 0x2D
+        /// `C`: the client aborted, or sent what the proxy could not read.
+        case clientAbort = 0x43
+        /// `S`: the server aborted, refused the connection, or could not be reached.
+        case serverAbort = 0x53
+        /// `P`: the proxy stopped it (a rule, a security check, a malformed response).
+        case proxy = 0x50
+        /// `L`: the proxy answered itself.
+        case local = 0x4C
+        /// `R`: a resource of the proxy ran out.
+        case resource = 0x52
+        /// `I`: an internal error.
+        case internalError = 0x49
+        /// `D`: killed because its server went down.
+        case serverDown = 0x44
+        /// `U`: killed because a backup server came up.
+        case backupUp = 0x55
+        /// `K`: killed by an administrator.
+        case killed = 0x4B
+        /// `c`: the client's timeout expired.
+        case clientTimeout = 0x63
+        /// `s`: the server's timeout expired.
+        case serverTimeout = 0x73
+    }
+
+    /// The second character, named: where the session stood.
+    public enum Phase: UInt8, Sendable, CaseIterable {
+        /// `-`: the session ended normally.
+        case normal = 0x2D
+        /// `R`: waiting for a complete request from the client.
+        case request = 0x52
+        /// `Q`: waiting in a queue for a server.
+        case queue = 0x51
+        /// `C`: waiting for the connection to the server.
+        case connect = 0x43
+        /// `H`: waiting for the server's complete response headers.
+        case headers = 0x48
+        /// `D`: the data phase.
+        case data = 0x44
+        /// `L`: sending the last data to the client.
+        case lastData = 0x4C
+        /// `T`: held in the tarpit.
+        case tarpit = 0x54
+    }
+
+    public init(_ cause: Cause, _ phase: Phase) {
+        self.init(cause: cause.rawValue, phase: phase.rawValue)
+    }
+
+    /// Whether the first character is `cause`.
+    public func endedBy(_ cause: Cause) -> Bool { self.cause == cause.rawValue }
+
     /// The two session characters (`%ts`).
     public var sessionState: String { String(decoding: [cause, phase], as: UTF8.self) }
 

@@ -276,6 +276,32 @@ struct HAProxyLogTests {
         }
     }
 
+    /// The named causes and phases are the letters of HAProxy's manual ("Session state at disconnection"), each
+    /// once: the proxy writes `TerminationState(.clientTimeout, .data)` where the log shows `cD`.
+    @Test func namedTerminationStatesAreHAProxysLetters() throws {
+        let causes: [(TerminationState.Cause, Character)] = [
+            (.normal, "-"), (.clientAbort, "C"), (.serverAbort, "S"), (.proxy, "P"), (.local, "L"), (.resource, "R"),
+            (.internalError, "I"), (.serverDown, "D"), (.backupUp, "U"), (.killed, "K"), (.clientTimeout, "c"),
+            (.serverTimeout, "s"),
+        ]
+        let phases: [(TerminationState.Phase, Character)] = [
+            (.normal, "-"), (.request, "R"), (.queue, "Q"), (.connect, "C"), (.headers, "H"), (.data, "D"),
+            (.lastData, "L"), (.tarpit, "T"),
+        ]
+        #expect(causes.count == TerminationState.Cause.allCases.count)
+        #expect(phases.count == TerminationState.Phase.allCases.count)
+        for (cause, c) in causes {
+            for (phase, p) in phases {
+                let state = TerminationState(cause, phase)
+                #expect(state == TerminationState("\(c)\(p)"))
+                #expect(state.description == "\(c)\(p)--")
+                #expect(state.endedBy(cause))
+            }
+        }
+        #expect(TerminationState(.normal, .normal) == .normal)
+        #expect(!TerminationState(.clientAbort, .data).endedBy(.serverAbort))
+    }
+
     @Test func timerShapes() throws {
         let http = try #require(HAProxyLogParser.record(body(capturedTrafficDatagrams[1])))
         let shapes: [(Int, Int, Int, Int, Int)] = [

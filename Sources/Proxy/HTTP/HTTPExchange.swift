@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 
 /// One request and its response on a client connection: what the log line needs and where the exchange is.
-final class Exchange {
+final class Exchange: BackendSeat {
     let head: HTTPRequestHead
     /// The head sent to the server (an `Expect` answered here is taken out).
     var forwardHead: HTTPRequestHead
@@ -31,16 +31,11 @@ final class Exchange {
     var backendName: String?
     /// A name logged instead of a server's (`<STATS>`).
     var serverName: String?
-    var server: Int?
-    /// The server whose slot the exchange holds.
-    var slot: Int?
     var inBackend = false
-    var attempts = 0
-    var redispatched = false
+    /// The request's place with its backend (see `BackendAssignee`).
+    var claim = BackendClaim()
     var ticket: ProxyRuntime.Backend.Ticket?
     var queueTimer: Scheduled<Void>?
-    var serverQueue = 0
-    var backendQueue = 0
     var dequeuedAt: NIODeadline?
     /// Set when the log's `Tw` is not measured (the stats page logs 0).
     var queueTime: Int?
@@ -65,7 +60,7 @@ final class Exchange {
     var requestTimeUnknown = false
     /// The log's `%B` when the proxy answered itself (HAProxy's own count for its pages).
     var loggedBytes: Int64?
-    var termination = TerminationState(cause: 0x2D, phase: 0x2D)
+    var termination = TerminationState(.normal, .normal)
     var logged = false
 
     init(head: HTTPRequestHead, reader: HTTPRequestReader, bytesOut: Int64) {
@@ -114,11 +109,11 @@ final class Exchange {
     }
 
     /// The phase a client abort happened in (the termination state's second character).
-    var phase: UInt8 {
-        if responseHead != nil { return 0x44 }  // D
-        if connection != nil { return 0x48 }  // H
-        if ticket != nil { return 0x51 }  // Q
-        if headersAt != nil && !statsAnswered { return 0x43 }  // C
-        return 0x52  // R
+    var phase: TerminationState.Phase {
+        if responseHead != nil { return .data }
+        if connection != nil { return .headers }
+        if ticket != nil { return .queue }
+        if headersAt != nil && !statsAnswered { return .connect }
+        return .request
     }
 }

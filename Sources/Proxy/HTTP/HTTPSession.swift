@@ -12,7 +12,7 @@ import NIOPosix
 /// (retries and `option redispatch` as in TCP mode), its body streamed with back-pressure, and the response
 /// relayed as the server framed it. Each exchange is logged as HAProxy 2.6's `option httplog` line. The proxy
 /// answers itself for the stats page and for errors, with HAProxy's pages and termination states.
-final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
+final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, BatchFlushing {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -167,7 +167,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         guard exchange == nil, !ended else { return }
         if idle && reader.firstByte == nil { return closeClient() }
         let local = badRequest()
-        local.termination = TerminationState(cause: 0x63, phase: 0x52)  // cR
+        local.termination = TerminationState(.clientTimeout, .request)
         exchange = local
         respondLocally(status: 408)
     }
@@ -276,7 +276,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         for rule in rules.requestRules where rule.condition.holds(head, path: path) {
             switch rule.action {
             case .deny(let status):
-                exchange.termination = TerminationState(cause: 0x50, phase: 0x52)  // PR
+                exchange.termination = TerminationState(.proxy, .request)
                 frontend.sessions.update { $0.deniedRequests += 1 }
                 return respondLocally(status: status)
             case .setHeader(let name, let value):
@@ -291,7 +291,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         guard let backend = chosen else {
             // As HAProxy 2.6 logs it: no timer at all, not even the request's.
             exchange.requestTimeUnknown = true
-            exchange.termination = TerminationState(cause: 0x53, phase: 0x43)  // SC: no server
+            exchange.termination = TerminationState(.serverAbort, .connect)
             frontend.sessions.update { $0.connectErrors += 1 }
             return respondLocally(status: 503)
         }
@@ -316,98 +316,28 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             send(buffer, flush: true)
             exchange.forwardHead.headers.remove(name: "expect")
         }
-        connect(exchange, backend)
+        assignServer(exchange, backend)
     }
 
     // MARK: To a server
 
-    /// Chooses a server (or waits in a queue for one) and gets a connection to it.
-    private func connect(_ exchange: Exchange, _ backend: ProxyRuntime.Backend) {
-        let redispatch = backend.redispatch && exchange.attempts == 1
-        if let held = exchange.slot, !redispatch { return attempt(exchange, held, backend) }
-        let previous = exchange.slot
-        if let previous {
-            exchange.slot = nil
-            backend.release(previous)
-        }
-        let loop = client.eventLoop
-        let assignment = backend.assign(client: peer.address, excluding: redispatch ? previous : nil) {
-            let bound = NIOLoopBound((self, exchange), eventLoop: loop)
-            return { server, serverPosition, backendPosition in
-                if loop.inEventLoop {
-                    let (session, exchange) = bound.value
-                    session.dequeued(exchange, server, serverPosition, backendPosition)
-                } else {
-                    loop.execute {
-                        let (session, exchange) = bound.value
-                        session.dequeued(exchange, server, serverPosition, backendPosition)
-                    }
-                }
-            }
-        }
-        switch assignment {
-        case .server(let index):
-            if redispatch && index != previous {
-                exchange.redispatched = true
-                backend.sessions.update { $0.redispatches += 1 }
-            }
-            exchange.server = index
-            exchange.slot = index
-            // Assigned at once: no time in a queue (`Tw` 0), whatever the thread's scheduling since the head.
-            exchange.dequeuedAt = exchange.dequeuedAt ?? exchange.headersAt ?? .now()
-            attempt(exchange, index, backend)
-        case .queued(let ticket):
-            exchange.ticket = ticket
-            if let chosen = ticket.server { exchange.server = chosen }
-            exchange.queueTimer = loop.assumeIsolated().scheduleTask(in: backend.queueTimeout) { [self] in
-                queueTimedOut(exchange)
-            }
-        case .unavailable:
-            exchange.server = nil
-            exchange.termination = TerminationState(cause: 0x53, phase: 0x43)  // SC
-            backend.sessions.update { $0.connectErrors += 1 }
-            respondLocally(status: 503)
-        }
-    }
+    // MARK: The backend path (`BackendAssignee`)
 
-    private func dequeued(_ exchange: Exchange, _ granted: Int?, _ serverPosition: Int, _ backendPosition: Int) {
-        exchange.serverQueue += serverPosition
-        exchange.backendQueue += backendPosition
-        exchange.ticket = nil
-        exchange.queueTimer?.cancel()
-        exchange.queueTimer = nil
-        guard self.exchange === exchange, !exchange.logged, let backend = exchange.backend else {
-            if let granted { exchange.backend?.release(granted) }
-            return
-        }
-        exchange.dequeuedAt = .now()
-        guard let granted else {
-            exchange.server = nil
-            return connect(exchange, backend)
-        }
-        exchange.server = granted
-        exchange.slot = granted
-        attempt(exchange, granted, backend)
-    }
+    var sessionLoop: any EventLoop { client.eventLoop }
+    var clientAddress: SocketAddress? { peer.address }
+    func wantsServer(_ exchange: Exchange) -> Bool { self.exchange === exchange && !exchange.logged }
 
-    private func queueTimedOut(_ exchange: Exchange) {
-        exchange.queueTimer = nil
-        guard let ticket = exchange.ticket, let departure = exchange.backend?.withdraw(ticket) else { return }
-        exchange.ticket = nil
-        exchange.serverQueue += departure.serverPosition
-        exchange.backendQueue += departure.backendPosition
-        exchange.dequeuedAt = .now()
-        exchange.termination = TerminationState(cause: 0x73, phase: 0x51)  // sQ
+    func assignmentFailed(_ exchange: Exchange, _ failure: AssignmentFailure) {
+        exchange.termination =
+            failure == .queueTimeout
+            ? TerminationState(.serverTimeout, .queue) : TerminationState(.serverAbort, .connect)
         respondLocally(status: 503)
     }
 
     /// One attempt on server `index`: a pooled connection if there is one, else a new connection.
-    private func attempt(_ exchange: Exchange, _ index: Int, _ backend: ProxyRuntime.Backend) {
-        exchange.attempts += 1
-        if exchange.attempts > 1 {
-            backend.sessions.update { $0.retries += 1 }
-            backend.serverSessions[index].update { $0.retries += 1 }
-        }
+    func attempt(_ exchange: Exchange, server index: Int, backend: ProxyRuntime.Backend) {
+        // Assigned at once: no time in a queue (`Tw` 0), whatever the thread's scheduling since the head.
+        exchange.dequeuedAt = exchange.dequeuedAt ?? exchange.headersAt ?? .now()
         let loop = client.eventLoop
         if let pooled = backend.pool.take(server: index, on: loop) {
             exchange.reused = true
@@ -446,7 +376,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         exchange.connection = connection
         exchange.connectedAt = .now()
         connection.owner = self
-        if let server = exchange.server, let backend = exchange.backend {
+        if let server = exchange.claim.server, let backend = exchange.backend {
             backend.serverSessions[server].opened(balanced: true)
             exchange.serverCounted = true
         }
@@ -466,13 +396,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
 
     private func connectFailed(_ exchange: Exchange) {
         guard self.exchange === exchange, !exchange.logged, let backend = exchange.backend else { return }
-        if let server = exchange.server { backend.serverSessions[server].update { $0.connectErrors += 1 } }
-        if exchange.attempts <= backend.retries && client.isActive {
-            return connect(exchange, backend)
-        }
-        backend.sessions.update { $0.connectErrors += 1 }
-        exchange.termination = TerminationState(cause: 0x53, phase: 0x43)  // SC
-        respondLocally(status: 503)
+        attemptFailed(exchange, backend, clientActive: client.isActive)
     }
 
     /// `timeout server` while waiting for the response (or for more of it).
@@ -486,7 +410,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
     private var clientIsBusy: Bool { (exchange?.requestDone ?? true) && client.isWritable }
 
     private func clientTimedOut(_ exchange: Exchange) {
-        exchange.termination = TerminationState(cause: 0x63, phase: exchange.responseHead == nil ? 0x48 : 0x44)  // cH/cD
+        exchange.termination = TerminationState(.clientTimeout, exchange.responseHead == nil ? .headers : .data)
         abort(exchange)
     }
 
@@ -498,10 +422,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             connection.close()
         }
         if exchange.responseHead == nil {
-            exchange.termination = TerminationState(cause: 0x73, phase: 0x48)  // sH
+            exchange.termination = TerminationState(.serverTimeout, .headers)
             respondLocally(status: 504)
         } else {
-            exchange.termination = TerminationState(cause: 0x73, phase: 0x44)  // sD
+            exchange.termination = TerminationState(.serverTimeout, .data)
             abort(exchange)
         }
     }
@@ -637,27 +561,26 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         exchange.connection = nil
         if exchange.responseHead == nil {
             if exchange.reused && exchange.requestBytes == 0
-                && exchange.attempts <= 1 + (exchange.backend?.retries ?? 0)
+                && exchange.claim.attempts <= 1 + (exchange.backend?.retries ?? 0)
             {
                 // A pooled connection the server had just closed: try again on a fresh one.
                 exchange.reused = false
                 exchange.requestSent = false
-                if let server = exchange.server, let backend = exchange.backend {
+                if let server = exchange.claim.server, let backend = exchange.backend {
                     if exchange.serverCounted {
                         backend.serverSessions[server].closed()
                         exchange.serverCounted = false
                     }
-                    return attempt(exchange, server, backend)
+                    return reattempt(exchange, backend)
                 }
             }
             exchange.backend?.sessions.update { $0.responseErrors += 1 }
             // PH: an invalid response; SH: none before the close.
-            exchange.termination = TerminationState(
-                cause: connection.sawInvalidResponse ? 0x50 : 0x53, phase: 0x48)
+            exchange.termination = TerminationState(connection.sawInvalidResponse ? .proxy : .serverAbort, .headers)
             respondLocally(status: 502)
         } else {
             exchange.backend?.sessions.update { $0.serverAborts += 1 }
-            exchange.termination = TerminationState(cause: 0x53, phase: 0x44)  // SD
+            exchange.termination = TerminationState(.serverAbort, .data)
             abort(exchange)
         }
     }
@@ -709,7 +632,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         guard let exchange else { return }
         exchange.requestLine = requestLine
         exchange.requestTimeUnknown = true
-        exchange.termination = TerminationState(cause: 0x50, phase: 0x52)  // PR
+        exchange.termination = TerminationState(.proxy, .request)
         frontend.sessions.update { $0.requestErrors += 1 }
         exchange.requestDone = true
         respondLocally(status: status)
@@ -749,7 +672,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         guard let exchange, let context else { return }
         let client = peer.ip ?? "-"
         let answer = stats.answer(head, client: client)
-        exchange.termination = TerminationState(cause: 0x4C, phase: 0x52)  // LR
+        exchange.termination = TerminationState(.local, .request)
         exchange.status = answer.status
         exchange.queueTime = 0
         exchange.statsAnswered = true
@@ -786,16 +709,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         }
         serverIdle.stop()
         clientIdle.stop()
-        exchange.queueTimer?.cancel()
-        if let ticket = exchange.ticket, let backend = exchange.backend {
-            _ = backend.withdraw(ticket)
-            exchange.ticket = nil
-        }
+        if let backend = exchange.backend { leaveQueue(exchange, backend, countingPlaces: false) }
         log(exchange)
-        if let slot = exchange.slot {
-            exchange.slot = nil
-            exchange.backend?.release(slot)
-        }
+        if let backend = exchange.backend { leaveBackend(exchange, backend) }
         self.exchange = nil
         // A response that ended before its request's body (a server that answered early) leaves the connection in
         // an unknown state: it is closed, as is one that must close.
@@ -825,7 +741,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
 
     private func log(_ exchange: Exchange) {
         let backend = exchange.backend
-        let server = exchange.server
+        let server = exchange.claim.server
         let serverTally = server.flatMap { backend?.serverSessions[$0] }
         if exchange.inBackend { backend?.sessions.closed() }
         if exchange.serverCounted { serverTally?.closed() }
@@ -860,7 +776,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         // The stats' `bin`: what the client sent since the previous exchange was logged (heads and bodies).
         let bytesIn = reader.bytesIn - countedIn
         countedIn = reader.bytesIn
-        let clientAbort = exchange.termination.cause == 0x43
+        let clientAbort = exchange.termination.endedBy(.clientAbort)
         // Each of the three tallies in turn (no array of them made per request), with its count of open sessions
         // for the log read under the same lock.
         func account(_ tally: ProxyRuntime.Tally?) -> Int {
@@ -886,9 +802,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             responseTime: responseTime, totalTime: ms(exchange.start, now), status: status, bytesRead: bytesOut,
             terminationState: exchange.termination, activeConnections: process.open,
             frontendConnections: frontendConnections, backendConnections: backendConnections,
-            serverConnections: serverConnections, retries: max(0, exchange.attempts - 1),
-            redispatched: exchange.redispatched, serverQueue: exchange.serverQueue,
-            backendQueue: exchange.backendQueue,
+            serverConnections: serverConnections, retries: exchange.claim.retries,
+            redispatched: exchange.claim.redispatched, serverQueue: exchange.claim.serverQueue,
+            backendQueue: exchange.claim.backendQueue,
             // A request HAProxy could not parse is logged without its capture blocks (it had none to fill).
             requestHeaders: rules.requestCaptures.isEmpty || unparsed
                 ? nil : exchange.requestCaptures ?? rules.requestCaptures.map { _ in "" },
@@ -908,7 +824,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
                 // Nothing (more) asked: a connection that never completed a request gets HAProxy's 400 and `CR`.
                 guard served == 0 || reader.firstByte != nil else { return closeClient() }
                 let local = badRequest()
-                local.termination = TerminationState(cause: 0x43, phase: 0x52)  // CR
+                local.termination = TerminationState(.clientAbort, .request)
                 exchange = local
                 respondLocally(status: 400)
             }
@@ -932,7 +848,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
                     return
                 }
                 // A body that breaks its framing (a bad chunk size, the end before its length): the exchange ends.
-                exchange.termination = TerminationState(cause: 0x50, phase: exchange.phase)  // P
+                exchange.termination = TerminationState(.proxy, exchange.phase)
                 return abort(exchange)
             }
             // A request the decoder could not read: refused as HAProxy refuses it (`PR--`, nothing logged as sent).
@@ -946,7 +862,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
             return refuse(status: status, requestLine: HAProxyLogRecord.badRequest)
         }
         if let exchange, !exchange.logged {
-            exchange.termination = TerminationState(cause: 0x43, phase: exchange.phase)
+            exchange.termination = TerminationState(.clientAbort, exchange.phase)
             abort(exchange)
         } else {
             closeClient()
@@ -958,7 +874,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         ended = true
         cancelTimers()
         if let exchange, !exchange.logged {
-            exchange.termination = TerminationState(cause: 0x43, phase: exchange.phase)
+            exchange.termination = TerminationState(.clientAbort, exchange.phase)
             if let connection = exchange.connection {
                 exchange.connection = nil
                 connection.owner = nil
@@ -968,7 +884,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         } else if exchange == nil, !closeRequested, served == 0 || reader.firstByte != nil {
             // The client left in the middle of a request: HAProxy logs `CR--` with a 400 it could not send.
             exchange = badRequest()
-            exchange?.termination = TerminationState(cause: 0x43, phase: 0x52)  // CR
+            exchange?.termination = TerminationState(.clientAbort, .request)
             exchange?.status = 400
             if let exchange { log(exchange) }
         }
@@ -984,74 +900,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BatchFlushing {
         writeHeldHead()
         context.flush()
         context.close(promise: nil)
-    }
-}
-
-/// Started once the accepted channel is active and maxconn admits it.
-protocol ClientSession: AnyObject {
-    var limits: [ProxyRuntime.ConnectionLimit] { get }
-    func begin()
-    func admit(paused: Bool)
-}
-
-/// A timeout of the session (`timeout http-request`, `client`, `server`), armed and disarmed for each request
-/// without a system call or an allocation: the scheduled check stays in place and, when it fires, looks at where
-/// the session is. `touch` notes activity (the timeout counts from the last); `excused` may postpone the expiry (a
-/// side that is idle only because the other does not read is not at fault). A new deadline earlier than the
-/// scheduled check moves the check.
-final class IdleTimer {
-    private var timeout: TimeAmount?
-    private var lastActivity = NIODeadline.now()
-    private var task: Scheduled<Void>?
-    private var scheduledFor = NIODeadline.distantFuture
-    private var active = false
-    /// Set once by the session (not per request: no closure is made per request).
-    var excused: () -> Bool = { false }
-    var expired: () -> Void = {}
-
-    init(timeout: TimeAmount?) { self.timeout = timeout }
-
-    func touch() { if active { lastActivity = .now() } }
-
-    /// Starts the timeout now (with `timeout`, or the one given at creation).
-    func start(on loop: any EventLoop, timeout: TimeAmount? = nil) {
-        if let timeout { self.timeout = timeout }
-        guard let current = self.timeout else { return }
-        active = true
-        lastActivity = .now()
-        let due = lastActivity + current
-        if task != nil && scheduledFor <= due { return }
-        task?.cancel()
-        schedule(on: loop, at: due)
-    }
-
-    /// Stops the timeout (the scheduled check stays and finds nothing to do).
-    func stop() { active = false }
-
-    /// Stops the timeout and its scheduled check, and lets go of the session (it ends).
-    func cancel() {
-        stop()
-        task?.cancel()
-        task = nil
-        excused = { false }
-        expired = {}
-    }
-
-    private func schedule(on loop: any EventLoop, at deadline: NIODeadline) {
-        scheduledFor = deadline
-        task = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            task = nil
-            scheduledFor = .distantFuture
-            guard active, let timeout else { return }
-            let due = lastActivity + timeout
-            if due > .now() { return schedule(on: loop, at: due) }
-            if excused() {
-                lastActivity = .now()
-                return schedule(on: loop, at: lastActivity + timeout)
-            }
-            stop()
-            expired()
-        }
     }
 }
 

@@ -17,9 +17,8 @@ import NIOHTTP1
 final class StatsPage: Sendable {
     let settings: StatsSettings
     let proxyName: String
-    /// The live figures, read at each request (set once the runtime is built).
-    private let source = NIOLockedValueBox<(@Sendable () -> [StatsProxy])?>(nil)
-    private let audit: @Sendable (String) -> Void
+    /// The live figures (read at each request) and the audit trail.
+    private let state: ProxyState
     private let version: String
     private let node: String?
     private let description: String?
@@ -29,18 +28,15 @@ final class StatsPage: Sendable {
     private let started = time(nil)
 
     init(
-        proxy: String, settings: StatsSettings, global: GlobalSettings, version: String,
-        audit: @escaping @Sendable (String) -> Void
+        proxy: String, settings: StatsSettings, global: GlobalSettings, version: String, state: ProxyState
     ) {
         self.settings = settings
         proxyName = proxy
-        self.audit = audit
+        self.state = state
         self.version = version
         node = global.node
         description = global.description
     }
-
-    func setSource(_ read: @escaping @Sendable () -> [StatsProxy]) { source.withLockedValue { $0 = read } }
 
     /// Whether a request is for the page (any URI starting with `stats uri`) or for `/metrics`.
     func matches(_ uri: String) -> Bool { uri.hasPrefix(settings.uri) || uri == StatsPage.metricsPath }
@@ -58,13 +54,13 @@ final class StatsPage: Sendable {
             case .missing:
                 return challenge()
             case .refused(let user):
-                audit("stats login refused user=\(AuditText.quoted(user)) client=\(client) proxy=\(proxyName)")
+                state.audit.record("stats login refused user=\(AuditText.quoted(user)) client=\(client) proxy=\(proxyName)")
                 return challenge()
             case .granted(let user):
                 noteLogin(user: user, client: client)
             }
         }
-        let proxies = source.withLockedValue { $0 }?() ?? []
+        let proxies = state.statsSnapshot()
         if head.uri == StatsPage.metricsPath {
             return Answer(
                 status: 200,
@@ -106,7 +102,7 @@ final class StatsPage: Sendable {
             if seen.count > 10_000 { seen = seen.filter { now - $0.value < StatsPage.loginQuiet } }
             return seen[key].map { now - $0 >= StatsPage.loginQuiet } ?? true
         }
-        if isNew { audit("stats login granted user=\(AuditText.quoted(user)) client=\(client) proxy=\(proxyName)") }
+        if isNew { state.audit.record("stats login granted user=\(AuditText.quoted(user)) client=\(client) proxy=\(proxyName)") }
     }
 
     // MARK: Authentication

@@ -4,18 +4,18 @@
     import Darwin
 #endif
 
-extension ProxyRuntime {
+extension ProxyState {
     /// Every proxy's figures now, in the configuration's order, for the stats page and `/metrics`.
     func statsSnapshot() -> [StatsProxy] {
         let now = Int(time(nil))
         var out: [StatsProxy] = []
         for section in configuration.proxies {
             var proxy = StatsProxy(name: section.name, mode: section.settings.mode)
-            if section.isFrontend, let frontend = frontends.first(where: { $0.section.name == section.name }) {
+            if section.isFrontend, let frontendSessions = frontendSessions[section.name] {
                 proxy.frontend = StatsRow(
-                    values: frontend.sessions.snapshot, limit: section.settings.maxconn, status: "OPEN")
+                    values: frontendSessions.snapshot, limit: section.settings.maxconn, status: "OPEN")
             }
-            if section.isBackend, let backend = backends.first(where: { $0.name == section.name }) {
+            if section.isBackend, let backend = backendsByName[section.name] {
                 proxy.balance = section.settings.balance
                 let (servers, backendQueue, serverQueues) = backend.shared.withLockedValue { s in
                     (

@@ -22,13 +22,12 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     /// Called once when this side's channel has closed, with whether it ended by an error (reset).
     var onClose: ((_ error: Bool) -> Void)?
     private var sawError = false
-    private let idleTimeout: TimeAmount?
-    /// Called when the side has been idle for `idleTimeout`.
+    /// The side's idle timeout (`timeout client` / `timeout server`), the sessions' one timer type; nil: none.
+    private let idle: IdleTimer?
+    /// Called when the side has been idle for its timeout.
     var onTimeout: (() -> Void)?
-    private var lastActivity = NIODeadline.now()
-    private var idleCheck: Scheduled<Void>?
 
-    init(idleTimeout: TimeAmount? = nil) { self.idleTimeout = idleTimeout }
+    init(idleTimeout: TimeAmount? = nil) { idle = idleTimeout.map { IdleTimer(timeout: $0) } }
 
     /// What is forwarded is flushed at the end of the event loop's batch (see `FlushBatch`).
     private var batch: FlushBatch?
@@ -37,27 +36,16 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         batch = FlushBatch.current(on: context.eventLoop)
-        if let idleTimeout { scheduleIdleCheck(context, at: .now() + idleTimeout) }
+        if let idle {
+            idle.expired = { [self] in onTimeout?() }
+            idle.start(on: context.eventLoop)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        idleCheck?.cancel()
-        idleCheck = nil
+        idle?.cancel()
         onTimeout = nil
-    }
-
-    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
-        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard let idleTimeout, let context = self.context else { return }
-            let due = lastActivity + idleTimeout
-            if due <= .now() {
-                idleCheck = nil
-                onTimeout?()
-            } else {
-                scheduleIdleCheck(context, at: due)
-            }
-        }
     }
 
     // MARK: From this side
@@ -65,7 +53,7 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         bytesIn += Int64(buffer.readableBytes)
-        if idleTimeout != nil { lastActivity = .now() }
+        idle?.touch()
         if let partner {
             partner.forward(buffer)
         } else {
@@ -104,8 +92,7 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleCheck?.cancel()
-        idleCheck = nil
+        idle?.cancel()
         // The callbacks hold the session: let go of them, or the session and this handler keep each other.
         onTimeout = nil
         let close = onClose
@@ -130,7 +117,7 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     private var canTakeMore: Bool { context?.channel.isWritable ?? false }
 
     private func forward(_ buffer: ByteBuffer) {
-        if idleTimeout != nil { lastActivity = .now() }
+        idle?.touch()
         context?.write(wrapOutboundOut(buffer), promise: nil)
     }
 

@@ -1,0 +1,150 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ProxyRuntime {
+    /// A backend as the sessions share it: its servers' addresses, its balancer and its queues, behind one lock.
+    final class Backend: Sendable {
+        /// Called (on any thread) when a queued session leaves its queue for a server (nil: choose again, its
+        /// server went down), with its positions in the server's and the backend's queue.
+        typealias Resume = @Sendable (_ server: Int?, _ serverPosition: Int, _ backendPosition: Int) -> Void
+        typealias Ticket = PendingQueues<Resume>.Ticket
+        typealias Departure = PendingQueues<Resume>.Departure
+
+        struct Shared: Sendable {
+            var balancer: Balancer
+            var queues: PendingQueues<Resume>
+        }
+
+        enum Assignment {
+            /// A slot on this server is the session's.
+            case server(Int)
+            case queued(Ticket)
+            case unavailable
+        }
+
+        let name: String
+        let servers: [ServerLine]
+        let addresses: [SocketAddress?]
+        let shared: NIOLockedValueBox<Shared>
+        let retries: Int
+        let redispatch: Bool
+        let connectTimeout: TimeAmount
+        let serverTimeout: TimeAmount?
+        /// `timeout queue`, else `timeout connect` (as HAProxy).
+        let queueTimeout: TimeAmount
+        let tcpKeepAlive: Bool
+        /// `beconn` (queued sessions included), and each server's `srv_conn`.
+        let sessions = Tally()
+        let serverSessions: [Tally]
+        /// HTTP mode: idle server connections, and `option forwardfor`.
+        let pool = HTTPServerPool()
+        let forwardFor: Bool
+        /// Each server's health as the stats page shows it (kept by the health checks).
+        let health: NIOLockedValueBox<[ServerHealth]>
+        let section: ProxySection
+
+        init(_ section: ProxySection) {
+            self.section = section
+            name = section.name
+            forwardFor = section.settings.option("forwardfor")
+            let now = time(nil)
+            health = NIOLockedValueBox(section.servers.map { ServerHealth($0, now: now) })
+            serverSessions = section.servers.map { _ in Tally() }
+            servers = section.servers
+            addresses = section.servers.map { s in
+                s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.host, port: $0) }
+            }
+            shared = NIOLockedValueBox(
+                Shared(balancer: Balancer(section), queues: PendingQueues(servers: section.servers.count)))
+            retries = section.settings.retries
+            redispatch = section.settings.option("redispatch")
+            connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
+            // `timeout tunnel` replaces the client and server timeouts of an established TCP session.
+            serverTimeout = ProxyRuntime.amount(section.settings.timeouts.tunnel ?? section.settings.timeouts.server)
+            queueTimeout =
+                ProxyRuntime.amount(section.settings.timeouts.queue ?? section.settings.timeouts.connect)
+                ?? .seconds(5)
+            tcpKeepAlive = section.settings.option("tcpka") || section.settings.option("srvtcpka")
+        }
+
+        /// A slot on a server for a new session, or a place in a queue when every server is at its maxconn.
+        /// `resume` makes what the queue calls when a slot comes; it is called only for a queued session (no closure
+        /// is made for the common case).
+        func assign(client: SocketAddress?, excluding: Int?, resume: () -> Resume) -> Assignment {
+            shared.withLockedValue { s in
+                // Only `balance source` needs the client's address.
+                let address = s.balancer.algorithm == .source ? Backend.addressBytes(client) : []
+                switch s.balancer.choose(client: address, excluding: excluding) {
+                case .server(let i):
+                    s.balancer.opened(i)
+                    return .server(i)
+                case .queue(let server):
+                    return .queued(s.queues.enqueue(resume(), server: server))
+                case .unavailable:
+                    return .unavailable
+                }
+            }
+        }
+
+        /// The client's address as `balance source` hashes it.
+        static func addressBytes(_ address: SocketAddress?) -> [UInt8] {
+            guard let text = address?.ipAddress else { return [] }
+            return Array(text.utf8)
+        }
+
+        /// A session gives up its slot on server `i`: the oldest session waiting for it takes the slot.
+        func release(_ i: Int) {
+            let next = shared.withLockedValue { s -> Departure? in
+                s.balancer.closed(i)
+                return Backend.handOut(i, &s)
+            }
+            if let next { next.element(i, next.serverPosition, next.backendPosition) }
+        }
+
+        /// A queued session leaves its queue without a slot (timeout, abort); nil when a slot reached it first.
+        func withdraw(_ ticket: Ticket) -> Departure? {
+            shared.withLockedValue { $0.queues.remove(ticket) }
+        }
+
+        /// The next waiting session for server `i`, which takes a slot there, if the server can serve it now.
+        private static func handOut(_ i: Int, _ s: inout Shared) -> Departure? {
+            guard s.queues.count(server: i) > 0 || s.queues.backendCount > 0 else { return nil }
+            let server = s.balancer.servers[i]
+            guard server.available, server.hasSlot,
+                let next = s.queues.next(for: i, backendToo: s.balancer.servesBackend(i))
+            else { return nil }
+            s.balancer.opened(i)
+            return next
+        }
+
+        /// A health check's verdict on server `i`: a server going down sends the sessions queued for it to
+        /// choose again ("requeued"); a server coming up takes sessions from the backend's queue while it has slots.
+        /// Returns the figures of HAProxy's DOWN/UP lines.
+        func setUp(_ i: Int, _ up: Bool) -> (
+            active: Int, backup: Int, sessions: Int, requeued: Int, queued: Int
+        ) {
+            var moved: [(Departure, Int?)] = []
+            let counts = shared.withLockedValue { s in
+                s.balancer.setUp(i, up)
+                if up {
+                    while let next = Backend.handOut(i, &s) { moved.append((next, i)) }
+                } else {
+                    moved = s.queues.takeAll(server: i).map { ($0, nil) }
+                }
+                let upCounts = s.balancer.upCounts
+                return (
+                    upCounts.active, upCounts.backup, s.balancer.servers[i].connections, moved.count,
+                    s.queues.count(server: i)
+                )
+            }
+            for (departure, server) in moved {
+                departure.element(server, departure.serverPosition, departure.backendPosition)
+            }
+            return counts
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import HAProxyLog
+import NIOCore
+
+extension ProxyRuntime {
+    /// A class: every request refers to it, and a struct of this size would be copied (and its references
+    /// retained) each time.
+    final class Frontend: Sendable {
+        let section: ProxySection
+        let backend: Backend?
+        let log: LogEmitter
+        let clientTimeout: TimeAmount?
+        let tcpKeepAlive: Bool
+        /// The frontend's `maxconn`, then the process's: a session starts once both admit it.
+        let limits: [ConnectionLimit]
+        /// `feconn` (kept in `ProxyState`).
+        let sessions: Tally
+        /// HTTP mode: the stats page if enabled here, `option forwardfor`, and the request head's size limits
+        /// (HAProxy's `tune.bufsize`, 16 kB).
+        let stats: StatsPage?
+        let forwardFor: Bool
+        let headLimit: Int
+        /// HTTP mode: `use_backend` rules in order (the first that holds chooses), before `backend`.
+        let routes: [(condition: RuleCondition?, backend: Backend)]
+
+        /// What decides whether and how a traffic line is logged, read from the options once (not per line).
+        struct LogRules: Sendable {
+            let dontlogNormal: Bool
+            let dontlogNull: Bool
+            let separateErrors: Bool
+            let clf: Bool
+            init(_ settings: ProxySettings) {
+                dontlogNormal = settings.option("dontlog-normal")
+                dontlogNull = settings.option("dontlognull")
+                separateErrors = settings.option("log-separate-errors")
+                clf = settings.httplogCLF
+            }
+        }
+        let logRules: LogRules
+
+        init(
+            section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
+            limits: [ConnectionLimit], stats: StatsPage?, forwardFor: Bool, headLimit: Int,
+            routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules
+        ) {
+            self.section = section
+            self.backend = backend
+            self.sessions = sessions
+            self.log = log
+            self.clientTimeout = clientTimeout
+            self.tcpKeepAlive = tcpKeepAlive
+            self.limits = limits
+            self.stats = stats
+            self.forwardFor = forwardFor
+            self.headLimit = headLimit
+            self.routes = routes
+            self.logRules = logRules
+        }
+
+        /// Logs one traffic line as HAProxy's `strm_log` decides: an error is a redispatch, a retry, a termination
+        /// cause other than `-`/`L` or a 5xx; `dontlog-normal` keeps only errors, `log-separate-errors` sends them
+        /// at err. `dontlognull` drops a session that carried nothing unless it is an error (TCP, `empty`), and an
+        /// HTTP connection that never sent a byte even as the error it ends in (`probe`: HAProxy's HTTP layer
+        /// drops it before its log).
+        func logTraffic(_ record: HAProxyLogRecord, empty: Bool = false, probe: Bool = false) {
+            let isError = record.isError
+            if logRules.dontlogNormal && !isError { return }
+            if logRules.dontlogNull && (probe || (empty && !isError)) { return }
+            let format: HAProxyLogFormat =
+                record.mode == .http && logRules.clf ? .clf : HAProxyLogFormat.default(for: record)
+            log.send(severity: logRules.separateErrors && isError ? .error : .informational) {
+                format.format(record, into: &$0)
+            }
+        }
+    }
+}

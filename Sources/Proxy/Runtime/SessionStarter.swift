@@ -1,0 +1,49 @@
+import NIOCore
+import NIOPosix
+
+/// Started once the accepted channel is active and maxconn admits it.
+protocol ClientSession: AnyObject {
+    var limits: [ProxyRuntime.ConnectionLimit] { get }
+    func begin()
+    func admit(paused: Bool)
+}
+
+/// Starts a session when its client's channel becomes active, then steps aside.
+final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let session: any ClientSession
+    init(_ session: any ClientSession) { self.session = session }
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        let limits = session.limits
+        guard !limits.isEmpty else { return session.begin() }
+        if ProxyRuntime.ConnectionLimit.tryTake(limits) { return session.admit(paused: false) }
+        // Under maxconn: nothing is read until the session may start.
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(session, eventLoop: loop)
+        ProxyRuntime.ConnectionLimit.admit(limits[...]) {
+            if loop.inEventLoop {
+                bound.value.admit(paused: true)
+            } else {
+                loop.execute { bound.value.admit(paused: true) }
+            }
+        }
+    }
+}
+
+extension ServerBootstrap {
+    /// A child channel option set only when `condition` holds.
+    func childChannelOption<Option: ChannelOption>(_ option: Option, value: Option.Value, when condition: Bool) -> Self
+    {
+        condition ? childChannelOption(option, value: value) : self
+    }
+}
+
+extension ClientBootstrap {
+    /// A channel option set only when `condition` holds.
+    func channelOption<Option: ChannelOption>(_ option: Option, value: Option.Value, when condition: Bool) -> Self {
+        condition ? channelOption(option, value: value) : self
+    }
+}

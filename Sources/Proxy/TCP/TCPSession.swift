@@ -1,0 +1,226 @@
+import HAProxyLog
+import LogCore
+import NIOCore
+import NIOPosix
+
+/// One client connection through the proxy, on its channel's event loop.
+final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
+    private let frontend: ProxyRuntime.Frontend
+    /// The process's sessions (`actconn`).
+    private let sessions: ProxyRuntime.Tally
+    private let client: any Channel
+    /// The accept date and clock, reset when maxconn held the connection back (HAProxy accepts it only then).
+    private var acceptedAt = CivilTime.now()
+    private var started = NIODeadline.now()
+    /// When the session reached its server (`Tw + Tc`, ms since the start; -1: never).
+    private var connectedAfter = -1
+    private var termination = TerminationState.normal
+    /// The session's place with its backend (see `BackendAssignee`).
+    var claim = BackendClaim()
+    var ticket: ProxyRuntime.Backend.Ticket?
+    var queueTimer: Scheduled<Void>?
+    var dequeuedAt: NIODeadline?
+    /// Counted in `beconn` (from the moment it has a server or a queue place).
+    private var inBackend = false
+    /// Holds a slot of each of the frontend's maxconn limits.
+    private var admitted = false
+    private let front: RelayHandler
+    /// The server side of the relay (a new one for each connection attempt).
+    fileprivate var back = RelayHandler()
+    private var openSides = 1
+    private var logged = false
+
+    init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel) {
+        self.frontend = frontend
+        self.sessions = sessions
+        self.client = client
+        front = RelayHandler(idleTimeout: frontend.clientTimeout)
+    }
+
+    var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
+
+    /// The frontend's maxconn limits have admitted the connection (held back until now, its reads paused).
+    func admit(paused: Bool) {
+        admitted = true
+        guard client.isActive else { return releaseLimits() }
+        if paused {
+            acceptedAt = CivilTime.now()
+            started = NIODeadline.now()
+        }
+        begin()
+        if paused { try? client.syncOptions?.setOption(.autoRead, value: true) }
+    }
+
+    private func releaseLimits() {
+        guard admitted else { return }
+        admitted = false
+        for limit in frontend.limits.reversed() { limit.release() }
+    }
+
+    /// Sets up the client side and starts connecting to a server.
+    func begin() {
+        sessions.opened()
+        frontend.sessions.opened()
+        front.onTimeout = { [self] in clientTimedOut() }
+        try? client.pipeline.syncOperations.addHandler(front)
+        front.onClose = { [self] error in sideClosed(client: true, error: error) }
+        connect()
+    }
+
+    private func clientTimedOut() {
+        if termination == .normal { termination = TerminationState(.clientTimeout, .data) }
+        client.close(promise: nil)
+    }
+
+    fileprivate func serverTimedOut() {
+        if termination == .normal { termination = TerminationState(.serverTimeout, .data) }
+        back.timedOut()
+    }
+
+    /// Enters the backend (counted in `beconn` from then on) and finds a server.
+    private func connect() {
+        guard let backend = frontend.backend else { return fail(noServer: true) }
+        if !inBackend {
+            inBackend = true
+            backend.sessions.opened()
+        }
+        assignServer(self, backend)
+    }
+
+    // MARK: The backend path (`BackendAssignee`)
+
+    var sessionLoop: any EventLoop { client.eventLoop }
+    var clientAddress: SocketAddress? { client.remoteAddress }
+    func wantsServer(_ seat: TCPSession) -> Bool { !logged }
+
+    func assignmentFailed(_ seat: TCPSession, _ failure: AssignmentFailure) {
+        switch failure {
+        case .noServer: fail(noServer: true)
+        case .unreachable: fail(noServer: false)
+        case .queueTimeout:
+            termination = TerminationState(.serverTimeout, .queue)
+            front.onClose = nil
+            // Logged before the client sees the close (as HAProxy): nothing the client does next can log first.
+            finish()
+            client.close(promise: nil)
+        }
+    }
+
+    /// One connection attempt to `server`, whose slot this session holds.
+    func attempt(_ seat: TCPSession, server index: Int, backend: ProxyRuntime.Backend) {
+        guard let address = backend.addresses[index] else { return connectFailed() }
+        let loop = client.eventLoop
+        let relay = RelayHandler(idleTimeout: backend.serverTimeout)
+        back = relay
+        // The server's channel is made on the client's loop: both sides of the relay share it. Each attempt has
+        // its own relay handler.
+        let bound = NIOLoopBound((self, relay), eventLoop: loop)
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(backend.connectTimeout)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let (session, relay) = bound.value
+                    relay.onTimeout = { [session] in session.serverTimedOut() }
+                    try channel.pipeline.syncOperations.addHandler(relay)
+                }
+            }
+        bootstrap.connect(to: address).whenComplete { result in
+            let (session, relay) = bound.value
+            switch result {
+            case .success(let channel): session.connected(channel, relay)
+            case .failure: session.connectFailed()
+            }
+        }
+    }
+
+    private func connected(_ channel: any Channel, _ relay: RelayHandler) {
+        back = relay
+        connectedAfter = elapsedMilliseconds()
+        openSides = 2
+        serverSessions?.opened(balanced: true)
+        back.onClose = { [self] error in sideClosed(client: false, error: error) }
+        back.attach(front)
+        front.attach(back)
+        if !client.isActive {
+            // The client left while we connected.
+            channel.close(promise: nil)
+        }
+    }
+
+    private func connectFailed() {
+        guard let backend = frontend.backend else { return fail(noServer: true) }
+        attemptFailed(self, backend, clientActive: client.isActive)
+    }
+
+    /// No server could be reached: `SC` (or `<NOSRV>` when none was usable), the client closed.
+    private func fail(noServer: Bool) {
+        termination = TerminationState(.serverAbort, .connect)
+        if noServer { claim.noServer() }
+        front.onClose = nil
+        finish()
+        client.close(promise: nil)
+    }
+
+    private func sideClosed(client isClient: Bool, error: Bool) {
+        if isClient, ticket != nil, let backend = frontend.backend {
+            // The client left while queued: `CQ`.
+            if leaveQueue(self, backend, countingPlaces: true) { termination = TerminationState(.clientAbort, .queue) }
+            return finish()
+        }
+        if error && termination == .normal {
+            termination = TerminationState(isClient ? .clientAbort : .serverAbort, .data)
+        }
+        openSides -= 1
+        if openSides <= 0 || connectedAfter < 0 { finish() }
+    }
+
+    /// The chosen server's `srv_conn`.
+    private var serverSessions: ProxyRuntime.Tally? { claim.server.flatMap { frontend.backend?.serverSessions[$0] } }
+
+    private func finish() {
+        guard !logged else { return }
+        logged = true
+        let backendName = frontend.backend?.name ?? frontend.section.name
+        // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
+        // the process's and the frontend's still do.
+        if inBackend { frontend.backend?.sessions.closed() }
+        if connectedAfter >= 0 { serverSessions?.closed() }
+        let serverName = claim.server.flatMap { frontend.backend?.servers[$0].name } ?? "<NOSRV>"
+        let dequeuedAfter = dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0
+        let record = HAProxyLogRecord(
+            mode: .tcp, clientIP: client.remoteAddress?.ipAddress ?? "-", clientPort: client.remoteAddress?.port ?? 0,
+            date: acceptedAt, frontend: frontend.section.name, backend: backendName, server: serverName,
+            queueTime: dequeuedAfter, connectTime: connectedAfter < 0 ? -1 : connectedAfter - dequeuedAfter,
+            totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, terminationState: termination,
+            activeConnections: sessions.open,
+            frontendConnections: frontend.sessions.open,
+            backendConnections: frontend.backend?.sessions.open ?? 0,
+            serverConnections: serverSessions?.open ?? 0,
+            retries: claim.retries, redispatched: claim.redispatched, serverQueue: claim.serverQueue,
+            backendQueue: claim.backendQueue)
+        let empty = back.bytesIn == 0 && front.bytesIn == 0
+        let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
+        for tally in [frontend.sessions, frontend.backend?.sessions, serverSessions].compactMap({ $0 }) {
+            tally.update {
+                $0.bytesIn += bytesIn
+                $0.bytesOut += bytesOut
+                if termination.endedBy(.clientAbort) { $0.clientAborts += 1 }
+                if termination.endedBy(.serverAbort) && connectedAfter >= 0 { $0.serverAborts += 1 }
+            }
+        }
+        frontend.logTraffic(record, empty: empty)
+        sessions.closed()
+        frontend.sessions.closed()
+        if let backend = frontend.backend { leaveBackend(self, backend) }
+        releaseLimits()
+    }
+
+    private func elapsedMilliseconds() -> Int { milliseconds(since: started, to: .now()) }
+
+    private func milliseconds(since start: NIODeadline, to end: NIODeadline) -> Int {
+        Int((end - start).nanoseconds / 1_000_000)
+    }
+}
