@@ -709,9 +709,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
         serverIdle.stop()
         clientIdle.stop()
-        if let backend = exchange.backend { leaveQueue(exchange, backend, countingPlaces: false) }
+        let backend = exchange.backend
+        if exchange.ticket != nil, let backend { leaveQueue(exchange, backend, countingPlaces: false) }
         log(exchange)
-        if let backend = exchange.backend { leaveBackend(exchange, backend) }
+        if let backend { leaveBackend(exchange, backend) }
         self.exchange = nil
         // A response that ended before its request's body (a server that answered early) leaves the connection in
         // an unknown state: it is closed, as is one that must close.

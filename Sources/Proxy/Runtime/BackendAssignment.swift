@@ -154,7 +154,8 @@ extension BackendAssignee {
     /// The session or request ends: out of any queue, and its slot back to the backend (the oldest waiting
     /// session takes it).
     func leaveBackend(_ seat: Seat, _ backend: ProxyRuntime.Backend) {
-        leaveQueue(seat, backend, countingPlaces: false)
+        // A seat holds a timer only while it holds a ticket.
+        if seat.ticket != nil { leaveQueue(seat, backend, countingPlaces: false) }
         if let slot = seat.claim.release() { backend.release(slot) }
     }
 }
