@@ -22,15 +22,15 @@ struct ConfigTests {
         #expect(c.proxies.map(\.name) == ["admin_stats", "mycat_servers"])
         let stats = try #require(c.proxy(named: "admin_stats"))
         #expect(stats.kind == .listen && stats.binds == [BindAddress(host: nil, port: 48800)])
-        #expect(stats.settings.mode == .http && stats.settings.option("httplog") && stats.settings.logGlobal)
+        #expect(stats.settings.mode == .http && stats.settings.option(.httplog) && stats.settings.logGlobal)
         #expect(stats.stats.enabled && stats.stats.uri == "/admin-status")
         #expect(stats.stats.credentials.map { "\($0.user):\($0.password)" } == ["admin:admin"])
-        #expect(stats.settings.retries == 3 && stats.settings.option("redispatch") && stats.settings.maxconn == 2000)
+        #expect(stats.settings.retries == 3 && stats.settings.option(.redispatch) && stats.settings.maxconn == 2000)
         #expect(stats.settings.timeouts.connect == .milliseconds(5000))
         #expect(stats.settings.timeouts.client == .milliseconds(50000))
         let mycat = try #require(c.proxy(named: "mycat_servers"))
-        #expect(mycat.settings.mode == .tcp && mycat.settings.option("tcplog") && !mycat.settings.option("httplog"))
-        #expect(mycat.settings.option("tcpka") && mycat.settings.balance == .roundrobin)
+        #expect(mycat.settings.mode == .tcp && mycat.settings.option(.tcplog) && !mycat.settings.option(.httplog))
+        #expect(mycat.settings.option(.tcpka) && mycat.settings.balance == .roundrobin)
         #expect(
             mycat.settings.httpCheck
                 == HTTPCheck(method: "OPTIONS", uri: "*", version: "HTTP/1.1\r\nHost: www"))
@@ -103,7 +103,7 @@ struct ConfigTests {
         #expect(db.settings.mode == .tcp && db.settings.timeouts.connect == nil, "a new defaults starts afresh")
         #expect(db.binds.map(\.port) == [3307, 3308])
         #expect(db.servers[0].fastinter == .milliseconds(200) && db.servers[0].downinter == .milliseconds(5000))
-        #expect(db.settings.options["tcplog"] == false)
+        #expect(db.settings.options[.tcplog] == false)
     }
 
     struct Bad: CustomTestStringConvertible, Sendable {

@@ -55,7 +55,7 @@ public struct Balancer: Sendable {
                 var s = Server(name: $0.name, weight: $0.weight, backup: $0.backup, maxconn: $0.maxconn)
                 s.disabled = $0.disabled
                 return s
-            }, allBackups: section.settings.option("allbackups"))
+            }, allBackups: section.settings.option(.allbackups))
     }
 
     /// The servers that serve the backend now: the available active ones, else the available backups (the first

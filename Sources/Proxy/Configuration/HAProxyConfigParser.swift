@@ -365,16 +365,10 @@ public struct HAProxyConfigParser {
         "uri", "url_param", "hdr", "random", "rdp-cookie", "hash",
     ]
 
-    private static let supportedOptions: Set<String> = [
-        "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
-        "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
-        "httpclose", "http-keep-alive",
-    ]
-
     private mutating func option(
         _ name: String, _ args: [String], negated: Bool, _ at: ConfigLocation, _ s: inout ProxySettings
     ) {
-        guard HAProxyConfigParser.supportedOptions.contains(name) else {
+        guard let option = ProxyOption(rawValue: name) else {
             return notCarriedOut(.option, name, at, section: "")
         }
         // Only httplog (`clf`) and httpchk read arguments here: others (`forwardfor except 127.0.0.0/8 header X`,
@@ -386,14 +380,14 @@ public struct HAProxyConfigParser {
                 "'option \(name)' arguments ('\(args.joined(separator: " "))') are HAProxy's, not in this build: "
                     + "refused, because \(BuildSupport.Family.other.consequence).")
         }
-        s.options[name] = !negated
-        switch name {
-        case "httplog":
+        s.options[option] = !negated
+        switch option {
+        case .httplog:
             s.httplogCLF = args.first == "clf"
-            if s.option("tcplog") { s.options["tcplog"] = false }
-        case "tcplog":
-            if s.option("httplog") { s.options["httplog"] = false }
-        case "httpchk":
+            if s.option(.tcplog) { s.options[.tcplog] = false }
+        case .tcplog:
+            if s.option(.httplog) { s.options[.httplog] = false }
+        case .httpchk:
             guard !negated else {
                 s.httpCheck = nil
                 return
@@ -934,7 +928,7 @@ public struct HAProxyConfigParser {
                     p.location,
                     "\(p.kind.rawValue) '\(p.name)' : the stats page needs 'mode http' (it would not be served).")
             }
-            if p.settings.option("httplog") && p.settings.mode == .tcp {
+            if p.settings.option(.httplog) && p.settings.mode == .tcp {
                 warn(
                     p.location,
                     "'option httplog' not usable with \(p.kind.rawValue) '\(p.name)' (needs 'mode http'). Falling back to 'option tcplog'."

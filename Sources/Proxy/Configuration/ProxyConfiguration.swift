@@ -92,8 +92,9 @@ public struct ProxySettings: Hashable, Sendable {
     /// `log global` (the global targets) and the proxy's own `log` lines.
     public var logGlobal = false
     public var logs: [LogTarget] = []
-    /// `option NAME` / `no option NAME`, the last one read wins.
-    public var options: [String: Bool] = [:]
+    /// `option NAME` / `no option NAME`, the last one read wins (a name this build does not carry out is refused
+    /// when the file is read: it never reaches here).
+    public var options: [ProxyOption: Bool] = [:]
     /// `option httplog clf`.
     public var httplogCLF = false
     /// `option httpchk [METHOD] [URI] [VERSION]` as written (HAProxy's escapes applied).
@@ -106,7 +107,18 @@ public struct ProxySettings: Hashable, Sendable {
     /// `default-server OPTIONS…`: the options every `server` line after it starts from.
     public var defaultServer: ServerLine?
 
-    public func option(_ name: String) -> Bool { options[name] ?? false }
+    public func option(_ option: ProxyOption) -> Bool { options[option] ?? false }
+}
+
+/// The `option` words this build carries out, typed when the file is read (HAProxy 2.6's names).
+public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
+    case tcplog, httplog, tcpka, clitcpka, srvtcpka, dontlognull
+    case dontlogNormal = "dontlog-normal"
+    case logSeparateErrors = "log-separate-errors"
+    case redispatch, httpchk, allbackups, forwardfor
+    case httpServerClose = "http-server-close"
+    case httpclose
+    case httpKeepAlive = "http-keep-alive"
 }
 
 /// `option httpchk`: the request a check sends.

@@ -68,11 +68,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         self.client = client
         reader = HTTPRequestReader(headLimit: frontend.headLimit)
         clientIdle = IdleTimer(timeout: frontend.clientTimeout)
-        func option(_ name: String) -> Bool {
-            frontend.section.settings.option(name) || (frontend.backend?.section.settings.option(name) ?? false)
-        }
-        closesBothSides = option("httpclose")
-        closesServerSide = option("http-server-close") || closesBothSides
+        closesBothSides = frontend.closesBothSides
+        closesServerSide = frontend.closesServerSide
         serverIdle = IdleTimer(timeout: frontend.backend?.serverTimeout)
     }
 

@@ -50,7 +50,7 @@ extension ProxyRuntime {
         init(_ section: ProxySection) {
             self.section = section
             name = section.name
-            forwardFor = section.settings.option("forwardfor")
+            forwardFor = section.settings.option(.forwardfor)
             let now = time(nil)
             health = NIOLockedValueBox(section.servers.map { ServerHealth($0, now: now) })
             serverSessions = section.servers.map { _ in Tally() }
@@ -61,14 +61,14 @@ extension ProxyRuntime {
             shared = NIOLockedValueBox(
                 Shared(balancer: Balancer(section), queues: PendingQueues(servers: section.servers.count)))
             retries = section.settings.retries
-            redispatch = section.settings.option("redispatch")
+            redispatch = section.settings.option(.redispatch)
             connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
             // `timeout tunnel` replaces the client and server timeouts of an established TCP session.
             serverTimeout = ProxyRuntime.amount(section.settings.timeouts.tunnel ?? section.settings.timeouts.server)
             queueTimeout =
                 ProxyRuntime.amount(section.settings.timeouts.queue ?? section.settings.timeouts.connect)
                 ?? .seconds(5)
-            tcpKeepAlive = section.settings.option("tcpka") || section.settings.option("srvtcpka")
+            tcpKeepAlive = section.settings.option(.tcpka) || section.settings.option(.srvtcpka)
         }
 
         /// A slot on a server for a new session, or a place in a queue when every server is at its maxconn.

@@ -29,13 +29,17 @@ extension ProxyRuntime {
             let separateErrors: Bool
             let clf: Bool
             init(_ settings: ProxySettings) {
-                dontlogNormal = settings.option("dontlog-normal")
-                dontlogNull = settings.option("dontlognull")
-                separateErrors = settings.option("log-separate-errors")
+                dontlogNormal = settings.option(.dontlogNormal)
+                dontlogNull = settings.option(.dontlognull)
+                separateErrors = settings.option(.logSeparateErrors)
                 clf = settings.httplogCLF
             }
         }
         let logRules: LogRules
+        /// HTTP mode: `option httpclose` (each response closes both sides) and `option http-server-close` (the
+        /// server's side only).
+        let closesBothSides: Bool
+        let closesServerSide: Bool
 
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
@@ -45,6 +49,12 @@ extension ProxyRuntime {
             self.section = section
             self.backend = backend
             self.sessions = sessions
+            // On the frontend or its default backend, as HAProxy reads them.
+            func option(_ option: ProxyOption) -> Bool {
+                section.settings.option(option) || (backend?.section.settings.option(option) ?? false)
+            }
+            closesBothSides = option(.httpclose)
+            closesServerSide = option(.httpServerClose) || closesBothSides
             self.log = log
             self.clientTimeout = clientTimeout
             self.tcpKeepAlive = tcpKeepAlive

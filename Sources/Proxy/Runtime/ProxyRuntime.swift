@@ -42,14 +42,14 @@ public final class ProxyRuntime: Sendable {
                     sessions: state.frontendSessions[p.name] ?? Tally(),
                     log: try LogEmitter(targets: targets, global: configuration.global),
                     clientTimeout: ProxyRuntime.amount(p.settings.timeouts.tunnel ?? p.settings.timeouts.client),
-                    tcpKeepAlive: p.settings.option("tcpka") || p.settings.option("clitcpka"),
+                    tcpKeepAlive: p.settings.option(.tcpka) || p.settings.option(.clitcpka),
                     limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 },
                     stats: p.stats.enabled
                         ? StatsPage(
                             proxy: p.name, settings: p.stats, global: configuration.global, version: Proxy.version,
                             state: state)
                         : nil,
-                    forwardFor: p.settings.option("forwardfor"), headLimit: ProxyRuntime.bufferSize,
+                    forwardFor: p.settings.option(.forwardfor), headLimit: ProxyRuntime.bufferSize,
                     routes: p.rules.backendRules.compactMap { rule in
                         state.backendsByName[rule.backend].map { (rule.condition, $0) }
                     },
