@@ -17,22 +17,22 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let frontend: ProxyRuntime.Frontend
+    let frontend: ProxyRuntime.Frontend
     private let process: ProxyRuntime.Tally
     private let client: any Channel
     private let reader: HTTPRequestReader
-    private var context: ChannelHandlerContext?
+    var context: ChannelHandlerContext?
     /// Responses are flushed at the end of the event loop's batch (see `FlushBatch`).
     private var batch: FlushBatch?
     var flushQueued = false
     /// The request being served.
-    private var exchange: Exchange?
+    var exchange: Exchange?
     /// `option httpclose`: each response closes the client's connection and the server's; `option
     /// http-server-close`: the server's only (on the frontend or the backend, as HAProxy reads them).
     private let closesBothSides: Bool
     private let closesServerSide: Bool
     /// Parts of later (pipelined) requests, served when their turn comes; reading stops at `waitingLimit` of them.
-    private var waiting = CircularBuffer<HTTPServerRequestPart>()
+    var waiting = CircularBuffer<HTTPServerRequestPart>()
     static let waitingLimit = 16
     private var readPending = false
     /// Inside `drainWaiting` (an exchange that ends there does not start the next itself).
@@ -47,15 +47,15 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private let serverIdle: IdleTimer
     /// `timeout client` while an exchange waits on the client.
     private let clientIdle: IdleTimer
-    private var closing = false
+    var closing = false
     /// The client shut its side down: the requests it sent are answered, then the connection closes.
-    private var clientDone = false
+    var clientDone = false
     /// The proxy closed the connection (after a last response): no request is pending.
     private var closeRequested = false
     private var ended = false
     private var admitted = false
     /// The client's address and its text, read once per connection (not per request).
-    private lazy var peer: (address: SocketAddress?, ip: String?) = {
+    lazy var peer: (address: SocketAddress?, ip: String?) = {
         let address = client.remoteAddress
         return (address, address?.ipAddress)
     }()
@@ -220,21 +220,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
     }
 
-    /// Whether the request names two hosts: several Host headers that differ, or an absolute-form target
-    /// (`http://authority/path`) whose authority differs from the Host header (compared without regard to case).
-    static func hostIsAmbiguous(_ head: HTTPRequestHead) -> Bool {
-        let hosts = head.headers["host"].map { $0.lowercased() }
-        guard let host = hosts.first else { return false }
-        if hosts.contains(where: { $0 != host }) { return true }
-        let uri = head.uri.utf8
-        guard let colon = uri.firstIndex(of: UInt8(ascii: ":")), uri[colon...].starts(with: "://".utf8),
-            uri[..<colon].allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") })
-        else { return false }
-        let start = uri.index(colon, offsetBy: 3)
-        let end = uri[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? uri.endIndex
-        return String(decoding: uri[start..<end], as: UTF8.self).lowercased() != host
-    }
-
     /// A request's head arrived: the stats page, a refusal, or a server.
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
@@ -243,26 +228,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         served += 1
         frontend.sessions.update { $0.requests += 1 }
         if let context { clientIdle.start(on: context.eventLoop) }
-        // CONNECT and protocol upgrades (WebSocket) are not relayed by this build: refused (the parser stops at
-        // them, so nothing after them on this connection could be read).
-        if head.method == .CONNECT || head.headers.hasToken("upgrade", in: "connection") {
-            closing = true
-            return refuse(status: 501, requestLine: exchange.requestLine)
-        }
-        // HAProxy refuses a `#` in the request target (a fragment is never sent on the wire).
-        if head.uri.utf8.contains(UInt8(ascii: "#")) {
-            return refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
-        }
-        // As HAProxy's HTTP/1 parser: two different Host headers, or an absolute-form target whose authority is not
-        // the Host header, are refused (either would walk past the Host ACLs that route and deny).
-        if HTTPSession.hostIsAmbiguous(head) {
-            return refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
-        }
-        if let stats = frontend.stats, stats.matches(head.uri) {
-            exchange.backendName = frontend.section.name
-            exchange.serverName = HAProxyLogRecord.statsServer
-            return serveStats(stats, head)
-        }
+        if answeredBeforeRules(head, exchange) { return }
         let rules = frontend.section.rules
         // Only rules look at the path (and most configurations have none).
         let path = rules.requestRules.isEmpty && frontend.routes.isEmpty ? "" : head.path
@@ -475,7 +441,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private var bytesOut: Int64 = 0
 
     /// Writes to the client, counted.
-    private func send(_ buffer: ByteBuffer, flush: Bool = false) {
+    func send(_ buffer: ByteBuffer, flush: Bool = false) {
         guard let context else { return }
         bytesOut += Int64(buffer.readableBytes)
         if flush {
@@ -485,7 +451,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
     }
 
-    private func writeHeldHead() {
+    func writeHeldHead() {
         guard let head = heldHead else { return }
         heldHead = nil
         send(head)
@@ -622,69 +588,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         context.read()
     }
 
-    // MARK: Answers from the proxy
-
-    /// A request the proxy refuses (400/414/431, `PR--`): answered and the connection closed.
-    private func refuse(status: Int, requestLine: String) {
-        guard let exchange else { return }
-        exchange.requestLine = requestLine
-        exchange.requestTimeUnknown = true
-        exchange.termination = TerminationState(.proxy, .request)
-        frontend.sessions.update { $0.requestErrors += 1 }
-        exchange.requestDone = true
-        respondLocally(status: status)
-    }
-
-    /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
-    private func respondLocally(status: Int?, logStatus: Int? = nil) {
-        guard let exchange, let context else { return }
-        writeHeldHead()
-        if let connection = exchange.connection {
-            exchange.connection = nil
-            connection.owner = nil
-            connection.close()
-        }
-        if let status {
-            let page = HTTPErrorPages.page(status)
-            // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full keeps its
-            // connection.
-            let keep =
-                page.keepsConnection && exchange.clientKeepAlive && exchange.requestDone && !closing
-                && !(clientDone && waiting.isEmpty)
-            if !keep { closing = true }
-            let bytes = page.bytes(closing: !exchange.clientKeepAlive)
-            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
-            buffer.writeBytes(bytes)
-            send(buffer, flush: true)
-            exchange.loggedBytes = page.logged
-        } else {
-            closing = true
-            exchange.loggedBytes = 0
-        }
-        exchange.status = logStatus ?? status ?? -1
-        finish(exchange)
-    }
-
-    private func serveStats(_ stats: StatsPage, _ head: HTTPRequestHead) {
-        guard let exchange, let context else { return }
-        let client = peer.ip ?? "-"
-        let answer = stats.answer(head, client: client)
-        exchange.termination = TerminationState(.local, .request)
-        exchange.status = answer.status
-        exchange.queueTime = 0
-        exchange.statsAnswered = true
-        var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
-        buffer.writeBytes(answer.bytes)
-        send(buffer, flush: true)
-        if !exchange.clientKeepAlive { closing = true }
-        if exchange.requestDone {
-            finish(exchange)
-        } else {
-            // The rest of the request (a body nobody reads) is skipped before the next one; logged at its end.
-            exchange.discardBody = true
-        }
-    }
-
     /// The client or server side failed mid-response: logged, both sides closed.
     private func abort(_ exchange: Exchange) {
         closing = true
@@ -694,7 +597,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     // MARK: The end of an exchange
 
     /// Logs the exchange, gives back its server slot, and goes on with the next request (or closes).
-    private func finish(_ exchange: Exchange) {
+    func finish(_ exchange: Exchange) {
         guard !exchange.logged else { return }
         exchange.logged = true
         writeHeldHead()
@@ -737,39 +640,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         resumeClientReads()
     }
 
+    /// Counts the exchange in the frontend's, backend's and server's tallies and logs its line.
     private func log(_ exchange: Exchange) {
         let backend = exchange.backend
-        let server = exchange.claim.server
-        let serverTally = server.flatMap { backend?.serverSessions[$0] }
+        let serverTally = exchange.claim.server.flatMap { backend?.serverSessions[$0] }
         if exchange.inBackend { backend?.sessions.closed() }
         if exchange.serverCounted { serverTally?.closed() }
-        // A relayed response is counted as HAProxy counts it (see `HTTPHeadWriter.response`); the proxy's own
-        // answers as HAProxy logs them, or as sent.
-        let bytesOut =
-            exchange.loggedBytes
-            ?? (exchange.responseHead != nil
-                ? exchange.countedBytes : self.bytesOut - exchange.bytesOutStart)
+        let bytesOut = exchange.loggedBytesOut(clientBytesOut: self.bytesOut)
         let now = NIODeadline.now()
-        func ms(_ a: NIODeadline?, _ b: NIODeadline?) -> Int {
-            guard let a, let b else { return -1 }
-            return max(0, Int((b - a).nanoseconds / 1_000_000))
-        }
-        let requestTime =
-            exchange.headersAt == nil || exchange.requestTimeUnknown ? -1 : ms(exchange.start, exchange.headersAt)
-        let queueTime =
-            exchange.requestTimeUnknown ? -1 : exchange.queueTime ?? ms(exchange.headersAt, exchange.dequeuedAt)
-        let connectTime: Int
-        if exchange.statsAnswered {
-            connectTime = 0
-        } else {
-            connectTime = exchange.connectedAt == nil ? -1 : ms(exchange.dequeuedAt, exchange.connectedAt)
-        }
-        let responseTime: Int
-        if exchange.statsAnswered {
-            responseTime = 0
-        } else {
-            responseTime = exchange.responseAt == nil ? -1 : ms(exchange.connectedAt, exchange.responseAt)
-        }
         let status = exchange.status
         // The stats' `bin`: what the client sent since the previous exchange was logged (heads and bodies).
         let bytesIn = reader.bytesIn - countedIn
@@ -786,29 +664,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 return $0.open
             } ?? 0
         }
-        let frontendConnections = account(frontend.sessions)
-        let backendConnections = account(backend?.sessions)
-        let serverConnections = account(serverTally)
-        let rules = frontend.section.rules
-        let unparsed = exchange.requestLine == HAProxyLogRecord.badRequest
-        let serverName =
-            exchange.serverName ?? server.flatMap { backend?.servers[$0].name } ?? HAProxyLogRecord.noServer
-        let record = HAProxyLogRecord(
-            mode: .http, clientIP: peer.ip ?? "-", clientPort: peer.address?.port ?? 0, date: exchange.date,
-            frontend: frontend.section.name, backend: exchange.backendName ?? frontend.section.name,
-            server: serverName, requestTime: requestTime, queueTime: queueTime, connectTime: connectTime,
-            responseTime: responseTime, totalTime: ms(exchange.start, now), status: status, bytesRead: bytesOut,
-            terminationState: exchange.termination, activeConnections: process.open,
-            frontendConnections: frontendConnections, backendConnections: backendConnections,
-            serverConnections: serverConnections, retries: exchange.claim.retries,
-            redispatched: exchange.claim.redispatched, serverQueue: exchange.claim.serverQueue,
-            backendQueue: exchange.claim.backendQueue,
-            // A request HAProxy could not parse is logged without its capture blocks (it had none to fill).
-            requestHeaders: rules.requestCaptures.isEmpty || unparsed
-                ? nil : exchange.requestCaptures ?? rules.requestCaptures.map { _ in "" },
-            responseHeaders: rules.responseCaptures.isEmpty || unparsed
-                ? nil : exchange.responseCaptures ?? rules.responseCaptures.map { _ in "" },
-            requestLine: exchange.requestLine)
+        let counts = HAProxyLogRecord.Connections(
+            active: process.open, frontend: account(frontend.sessions), backend: account(backend?.sessions),
+            server: account(serverTally))
+        let record = exchange.logRecord(
+            client: peer, frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
         frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0)
     }
 

@@ -183,24 +183,17 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private func finish() {
         guard !logged else { return }
         logged = true
-        let backendName = frontend.backend?.name ?? frontend.section.name
         // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
         // the process's and the frontend's still do.
         if inBackend { frontend.backend?.sessions.closed() }
         if connectedAfter >= 0 { serverSessions?.closed() }
-        let serverName = claim.server.flatMap { frontend.backend?.servers[$0].name } ?? "<NOSRV>"
-        let dequeuedAfter = dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0
-        let record = HAProxyLogRecord(
-            mode: .tcp, clientIP: client.remoteAddress?.ipAddress ?? "-", clientPort: client.remoteAddress?.port ?? 0,
-            date: acceptedAt, frontend: frontend.section.name, backend: backendName, server: serverName,
-            queueTime: dequeuedAfter, connectTime: connectedAfter < 0 ? -1 : connectedAfter - dequeuedAfter,
-            totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, terminationState: termination,
-            activeConnections: sessions.open,
-            frontendConnections: frontend.sessions.open,
-            backendConnections: frontend.backend?.sessions.open ?? 0,
-            serverConnections: serverSessions?.open ?? 0,
-            retries: claim.retries, redispatched: claim.redispatched, serverQueue: claim.serverQueue,
-            backendQueue: claim.backendQueue)
+        let counts = HAProxyLogRecord.Connections(
+            active: sessions.open, frontend: frontend.sessions.open, backend: frontend.backend?.sessions.open ?? 0,
+            server: serverSessions?.open ?? 0)
+        let record = HAProxyLogRecord.tcpSession(
+            client: client.remoteAddress, accepted: acceptedAt, frontend: frontend, claim: claim,
+            queueTime: dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0, connectedAfter: connectedAfter,
+            totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, termination: termination, counts: counts)
         let empty = back.bytesIn == 0 && front.bytesIn == 0
         let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
         for tally in [frontend.sessions, frontend.backend?.sessions, serverSessions].compactMap({ $0 }) {

@@ -1,0 +1,58 @@
+import HAProxyLog
+import NIOCore
+
+extension HAProxyLogRecord {
+    /// The four concurrent-connection counts of a line (`actconn/feconn/beconn/srv_conn`), read as the session
+    /// is logged.
+    struct Connections {
+        var active: Int
+        var frontend: Int
+        var backend: Int
+        var server: Int
+    }
+}
+
+extension Exchange {
+    /// The log's `%B` for this exchange: a relayed response as HAProxy counts it (see `HTTPHeadWriter.response`),
+    /// the proxy's own answers as HAProxy logs them, or else what was written to the client since it began.
+    func loggedBytesOut(clientBytesOut: Int64) -> Int64 {
+        loggedBytes ?? (responseHead != nil ? countedBytes : clientBytesOut - bytesOutStart)
+    }
+
+    /// The exchange's `option httplog` line, a function of what it recorded (no counter is touched here): its
+    /// timers from its clock readings (`-1` for a phase never reached, as HAProxy 2.6), its server, retries and
+    /// queue places from its claim, its captures.
+    func logRecord(
+        client: (address: SocketAddress?, ip: String?), frontend: ProxyRuntime.Frontend,
+        counts: HAProxyLogRecord.Connections, bytesOut: Int64, now: NIODeadline
+    ) -> HAProxyLogRecord {
+        func ms(_ a: NIODeadline?, _ b: NIODeadline?) -> Int {
+            guard let a, let b else { return -1 }
+            return max(0, Int((b - a).nanoseconds / 1_000_000))
+        }
+        let requestTime = headersAt == nil || requestTimeUnknown ? -1 : ms(start, headersAt)
+        let queueTime = requestTimeUnknown ? -1 : self.queueTime ?? ms(headersAt, dequeuedAt)
+        let connectTime = statsAnswered ? 0 : connectedAt == nil ? -1 : ms(dequeuedAt, connectedAt)
+        let responseTime = statsAnswered ? 0 : responseAt == nil ? -1 : ms(connectedAt, responseAt)
+        let rules = frontend.section.rules
+        let unparsed = requestLine == HAProxyLogRecord.badRequest
+        let server =
+            serverName ?? claim.server.flatMap { backend?.servers[$0].name } ?? HAProxyLogRecord.noServer
+        return HAProxyLogRecord(
+            mode: .http, clientIP: client.ip ?? "-", clientPort: client.address?.port ?? 0, date: date,
+            frontend: frontend.section.name, backend: backendName ?? frontend.section.name,
+            server: server, requestTime: requestTime, queueTime: queueTime, connectTime: connectTime,
+            responseTime: responseTime, totalTime: ms(start, now), status: status, bytesRead: bytesOut,
+            terminationState: termination, activeConnections: counts.active,
+            frontendConnections: counts.frontend, backendConnections: counts.backend,
+            serverConnections: counts.server, retries: claim.retries,
+            redispatched: claim.redispatched, serverQueue: claim.serverQueue,
+            backendQueue: claim.backendQueue,
+            // A request HAProxy could not parse is logged without its capture blocks (it had none to fill).
+            requestHeaders: rules.requestCaptures.isEmpty || unparsed
+                ? nil : requestCaptures ?? rules.requestCaptures.map { _ in "" },
+            responseHeaders: rules.responseCaptures.isEmpty || unparsed
+                ? nil : responseCaptures ?? rules.responseCaptures.map { _ in "" },
+            requestLine: requestLine)
+    }
+}

@@ -1,0 +1,113 @@
+import HAProxyLog
+import NIOCore
+import NIOHTTP1
+
+/// The proxy's own answers in HTTP mode, in one place: what it refuses before any rule (as HAProxy 2.6's HTTP/1
+/// parser does), its error pages (HAProxy's, byte for byte, with their termination states) and the stats page.
+extension HTTPSession {
+    /// Answers `head` here when the proxy refuses it outright or it is for the stats page; false: it goes on to
+    /// the rules and a backend.
+    func answeredBeforeRules(_ head: HTTPRequestHead, _ exchange: Exchange) -> Bool {
+        // CONNECT and protocol upgrades (WebSocket) are not relayed by this build: refused (the parser stops at
+        // them, so nothing after them on this connection could be read).
+        if head.method == .CONNECT || head.headers.hasToken("upgrade", in: "connection") {
+            closing = true
+            refuse(status: 501, requestLine: exchange.requestLine)
+            return true
+        }
+        // HAProxy refuses a `#` in the request target (a fragment is never sent on the wire).
+        if head.uri.utf8.contains(UInt8(ascii: "#")) {
+            refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
+            return true
+        }
+        // As HAProxy's HTTP/1 parser: two different Host headers, or an absolute-form target whose authority is not
+        // the Host header, are refused (either would walk past the Host ACLs that route and deny).
+        if HTTPSession.hostIsAmbiguous(head) {
+            refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
+            return true
+        }
+        if let stats = frontend.stats, stats.matches(head.uri) {
+            exchange.backendName = frontend.section.name
+            exchange.serverName = HAProxyLogRecord.statsServer
+            serveStats(stats, head)
+            return true
+        }
+        return false
+    }
+
+    /// Whether the request names two hosts: several Host headers that differ, or an absolute-form target
+    /// (`http://authority/path`) whose authority differs from the Host header (compared without regard to case).
+    static func hostIsAmbiguous(_ head: HTTPRequestHead) -> Bool {
+        let hosts = head.headers["host"].map { $0.lowercased() }
+        guard let host = hosts.first else { return false }
+        if hosts.contains(where: { $0 != host }) { return true }
+        let uri = head.uri.utf8
+        guard let colon = uri.firstIndex(of: UInt8(ascii: ":")), uri[colon...].starts(with: "://".utf8),
+            uri[..<colon].allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") })
+        else { return false }
+        let start = uri.index(colon, offsetBy: 3)
+        let end = uri[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? uri.endIndex
+        return String(decoding: uri[start..<end], as: UTF8.self).lowercased() != host
+    }
+
+    /// A request the proxy refuses (400/414/431, `PR--`): answered and the connection closed.
+    func refuse(status: Int, requestLine: String) {
+        guard let exchange else { return }
+        exchange.requestLine = requestLine
+        exchange.requestTimeUnknown = true
+        exchange.termination = TerminationState(.proxy, .request)
+        frontend.sessions.update { $0.requestErrors += 1 }
+        exchange.requestDone = true
+        respondLocally(status: status)
+    }
+
+    /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
+    func respondLocally(status: Int?, logStatus: Int? = nil) {
+        guard let exchange, let context else { return }
+        writeHeldHead()
+        if let connection = exchange.connection {
+            exchange.connection = nil
+            connection.owner = nil
+            connection.close()
+        }
+        if let status {
+            let page = HTTPErrorPages.page(status)
+            // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full keeps its
+            // connection.
+            let keep =
+                page.keepsConnection && exchange.clientKeepAlive && exchange.requestDone && !closing
+                && !(clientDone && waiting.isEmpty)
+            if !keep { closing = true }
+            let bytes = page.bytes(closing: !exchange.clientKeepAlive)
+            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            send(buffer, flush: true)
+            exchange.loggedBytes = page.logged
+        } else {
+            closing = true
+            exchange.loggedBytes = 0
+        }
+        exchange.status = logStatus ?? status ?? -1
+        finish(exchange)
+    }
+
+    func serveStats(_ stats: StatsPage, _ head: HTTPRequestHead) {
+        guard let exchange, let context else { return }
+        let client = peer.ip ?? "-"
+        let answer = stats.answer(head, client: client)
+        exchange.termination = TerminationState(.local, .request)
+        exchange.status = answer.status
+        exchange.queueTime = 0
+        exchange.statsAnswered = true
+        var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
+        buffer.writeBytes(answer.bytes)
+        send(buffer, flush: true)
+        if !exchange.clientKeepAlive { closing = true }
+        if exchange.requestDone {
+            finish(exchange)
+        } else {
+            // The rest of the request (a body nobody reads) is skipped before the next one; logged at its end.
+            exchange.discardBody = true
+        }
+    }
+}
