@@ -14,9 +14,16 @@ extension ProxyRuntime {
         typealias Ticket = PendingQueues<Resume>.Ticket
         typealias Departure = PendingQueues<Resume>.Departure
 
+        /// The servers' state, in one place behind one lock: whether each is up and its share (the balancer), the
+        /// sessions waiting for one (the queues), each one's health counter (`HealthState`) and what the stats page
+        /// shows of its checks (`ServerHealth`). The health checker, the sessions and the stats page all go
+        /// through it.
         struct Shared: Sendable {
             var balancer: Balancer
             var queues: PendingQueues<Resume>
+            var checks: [HealthState]
+            /// The check details; `up` there is the balancer's, copied in when read.
+            var health: [ServerHealth]
         }
 
         enum Assignment {
@@ -43,23 +50,23 @@ extension ProxyRuntime {
         /// HTTP mode: idle server connections, and `option forwardfor`.
         let pool = HTTPServerPool()
         let forwardFor: Bool
-        /// Each server's health as the stats page shows it (kept by the health checks).
-        let health: NIOLockedValueBox<[ServerHealth]>
         let section: ProxySection
 
         init(_ section: ProxySection) {
             self.section = section
             name = section.name
             forwardFor = section.settings.option(.forwardfor)
-            let now = time(nil)
-            health = NIOLockedValueBox(section.servers.map { ServerHealth($0, now: now) })
             serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
             addresses = section.servers.map { s in
                 s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.host, port: $0) }
             }
+            let now = time(nil)
             shared = NIOLockedValueBox(
-                Shared(balancer: Balancer(section), queues: PendingQueues(servers: section.servers.count)))
+                Shared(
+                    balancer: Balancer(section), queues: PendingQueues(servers: section.servers.count),
+                    checks: section.servers.map(HealthState.init),
+                    health: section.servers.map { ServerHealth($0, now: now) }))
             retries = section.settings.retries
             redispatch = section.settings.option(.redispatch)
             connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
@@ -121,14 +128,50 @@ extension ProxyRuntime {
             return next
         }
 
-        /// A health check's verdict on server `i`: a server going down sends the sessions queued for it to
-        /// choose again ("requeued"); a server coming up takes sessions from the backend's queue while it has slots.
-        /// Returns the figures of HAProxy's DOWN/UP lines.
-        func setUp(_ i: Int, _ up: Bool) -> (
-            active: Int, backup: Int, sessions: Int, requeued: Int, queued: Int
-        ) {
+        /// The figures of HAProxy's DOWN/UP lines after a change of state.
+        struct StateChange {
+            var up: Bool
+            var active: Int
+            var backup: Int
+            var sessions: Int
+            var requeued: Int
+            var queued: Int
+        }
+
+        /// One health check's result on server `i`, recorded under the one lock: the health counter moves, the check
+        /// details change, and when the server changes state the balancer takes it in or out (a server going down
+        /// sends the sessions queued for it to choose again, "requeued"; one coming up takes sessions from the
+        /// backend's queue while it has slots). Returns the state change if any, and when to check next.
+        func recordCheck(_ i: Int, passed: Bool, status: String, code: Int?, milliseconds: Int, now: Int)
+            -> (change: StateChange?, next: ConfigTime)
+        {
             var moved: [(Departure, Int?)] = []
-            let counts = shared.withLockedValue { s in
+            let result = shared.withLockedValue { s -> (StateChange?, ConfigTime) in
+                let transition = s.checks[i].record(success: passed)
+                let state = s.checks[i]
+                var h = s.health[i]
+                h.checkStatus = status
+                h.checkCode = code
+                h.checkDuration = milliseconds
+                if !passed { h.failedChecks += 1 }
+                h.health = state.health
+                let progress = state.progress
+                let steady = state.isUp ? state.health == state.rise + state.fall - 1 : state.health == 0
+                h.transition = steady ? nil : "\(state.isUp ? "UP" : "DOWN") \(progress.value)/\(progress.threshold)"
+                guard transition != .none else {
+                    s.health[i] = h
+                    return (nil, state.nextInterval)
+                }
+                let up = transition == .wentUp
+                h.lastChange = now
+                if up {
+                    if let since = h.downSince { h.downtime += now - since }
+                    h.downSince = nil
+                } else {
+                    h.downTransitions += 1
+                    h.downSince = now
+                }
+                s.health[i] = h
                 s.balancer.setUp(i, up)
                 if up {
                     while let next = Backend.handOut(i, &s) { moved.append((next, i)) }
@@ -136,15 +179,15 @@ extension ProxyRuntime {
                     moved = s.queues.takeAll(server: i).map { ($0, nil) }
                 }
                 let upCounts = s.balancer.upCounts
-                return (
-                    upCounts.active, upCounts.backup, s.balancer.servers[i].connections, moved.count,
-                    s.queues.count(server: i)
-                )
+                let change = StateChange(
+                    up: up, active: upCounts.active, backup: upCounts.backup, sessions: s.balancer.servers[i].connections,
+                    requeued: moved.count, queued: s.queues.count(server: i))
+                return (change, state.nextInterval)
             }
             for (departure, server) in moved {
                 departure.element(server, departure.serverPosition, departure.backendPosition)
             }
-            return counts
+            return result
         }
     }
 }

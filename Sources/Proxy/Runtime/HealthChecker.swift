@@ -19,7 +19,6 @@ final class HealthChecker: Sendable {
     private let section: ProxySection
     private let log: LogEmitter
     private let group: any EventLoopGroup
-    private let states: NIOLockedValueBox<[HealthState]>
     /// The next check of each server.
     private let tasks = NIOLockedValueBox<[Int: Scheduled<Void>]>([:])
     private let stopped = NIOLockedValueBox(false)
@@ -29,7 +28,6 @@ final class HealthChecker: Sendable {
         self.section = section
         self.log = log
         self.group = group
-        states = NIOLockedValueBox(section.servers.map(HealthState.init))
     }
 
     /// Starts every checked server's checks, spread over the first interval as HAProxy spreads them.
@@ -120,38 +118,11 @@ final class HealthChecker: Sendable {
     }
 
     private func record(_ i: Int, _ result: CheckResult) {
-        let (transition, next, state) = states.withLockedValue {
-            s -> (HealthState.Transition, ConfigTime, HealthState) in
-            let t = s[i].record(success: result.passed)
-            return (t, s[i].nextInterval, s[i])
-        }
-        let now = time(nil)
-        backend.health.withLockedValue { all in
-            var h = all[i]
-            h.checkStatus = ServerHealth.checkStatus(for: result.description)
-            h.checkCode = result.code
-            h.checkDuration = result.milliseconds
-            if !result.passed { h.failedChecks += 1 }
-            h.health = state.health
-            let progress = state.progress
-            let steady = state.isUp ? state.health == state.rise + state.fall - 1 : state.health == 0
-            h.transition = steady ? nil : "\(state.isUp ? "UP" : "DOWN") \(progress.value)/\(progress.threshold)"
-            if transition != .none {
-                h.lastChange = now
-                h.up = transition == .wentUp
-                if h.up {
-                    if let since = h.downSince { h.downtime += now - since }
-                    h.downSince = nil
-                } else {
-                    h.downTransitions += 1
-                    h.downSince = now
-                }
-            }
-            all[i] = h
-        }
-        if transition != .none {
-            let up = transition == .wentUp
-            let counts = backend.setUp(i, up)
+        let (change, next) = backend.recordCheck(
+            i, passed: result.passed, status: ServerHealth.checkStatus(for: result.description), code: result.code,
+            milliseconds: result.milliseconds, now: time(nil))
+        if let counts = change {
+            let up = counts.up
             let server = section.servers[i]
             let change = ServerStateChange(
                 backend: section.name, server: server.name, backup: server.backup,

@@ -40,6 +40,7 @@ struct StatsServer: Sendable {
 /// A server's health as its checks last saw it.
 struct ServerHealth: Sendable {
     var checked: Bool
+    /// The balancer's up/down state, copied in when the figures are read (the balancer keeps the one truth).
     var up = true
     var disabled = false
     /// HAProxy's check status (`L4OK`, `L4CON`, `L7OK`, `L7STS`, `L4TOUT`, `L7TOUT`, `L7RSP`), "" before the first.

@@ -17,13 +17,12 @@ extension ProxyState {
             }
             if section.isBackend, let backend = backendsByName[section.name] {
                 proxy.balance = section.settings.balance
-                let (servers, backendQueue, serverQueues) = backend.shared.withLockedValue { s in
+                let (servers, backendQueue, serverQueues, health) = backend.shared.withLockedValue { s in
                     (
                         s.balancer.servers, s.queues.backendCount,
-                        (0..<section.servers.count).map { s.queues.count(server: $0) }
+                        (0..<section.servers.count).map { s.queues.count(server: $0) }, s.health
                     )
                 }
-                let health = backend.health.withLockedValue { $0 }
                 var active = 0
                 var backup = 0
                 var weight = 0
