@@ -99,7 +99,8 @@ let package = Package(
         .executableTarget(
             name: "SyslogSinkCommand",
             dependencies: [
-                "SyslogSink", "SystemdSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SyslogSink", "SystemdSupport", "LogCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
@@ -148,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyslogSinkTests",
-            dependencies: ["SyslogSink", "SyslogProtocol", "TestSupport"]
+            dependencies: ["SyslogSink", "SyslogProtocol", "LogCore", "TestSupport"]
         ),
         .testTarget(
             name: "ProxyTests",

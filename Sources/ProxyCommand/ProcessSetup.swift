@@ -1,4 +1,5 @@
 import Foundation
+import LogCore
 
 #if canImport(Glibc)
     import Glibc
@@ -14,11 +15,7 @@ enum ProcessSetup {
     }
 
     /// `--root DIR` puts absolute paths of the configuration (pidfile, chroot) under DIR, for tests and the demo.
-    static func mapped(_ path: String?, root: String?) -> String? {
-        guard let path else { return nil }
-        guard let root, path.hasPrefix("/") else { return path }
-        return root.hasSuffix("/") ? root + path.dropFirst() : root + path
-    }
+    static func mapped(_ path: String?, root: String?) -> String? { path.map { underRoot($0, root) } }
 
     /// The ids of `user` and `group` (names, or numbers as `uid`/`gid` take them). Without `group`, the user's own
     /// group (HAProxy would keep root's: never wanted).

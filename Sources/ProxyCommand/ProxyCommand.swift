@@ -59,18 +59,15 @@ struct CheckAgentCommand: ParsableCommand {
     }
 
     static func tcpTarget(_ text: String) -> (String, Int)? {
-        guard text.hasPrefix("tcp://"), let colon = text.lastIndex(of: ":"),
-            let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        guard text.hasPrefix("tcp://"), let address = HostPort(text.dropFirst(6)), let host = address.host,
+            let port = address.port, port > 0
         else { return nil }
-        let host = String(text.dropFirst(6)[..<colon])
-        return host.isEmpty ? nil : (host, port)
+        return (host, port)
     }
 
     static func listenAddress(_ text: String) -> (String, Int)? {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard let port = parts.last.flatMap({ Int($0) }), (0...65535).contains(port) else { return nil }
-        let host = parts.count > 1 ? parts.dropLast().joined(separator: ":") : ""
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        guard let address = HostPort(text, bare: .port), let port = address.port else { return nil }
+        return (address.host ?? "0.0.0.0", port)
     }
 
     mutating func run() throws {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import LogCore
 import SyslogSink
 import SystemdSupport
 
@@ -78,18 +79,10 @@ struct SyslogSinkCommand: ParsableCommand {
         guard metricsPath.hasPrefix("/") else { throw ValidationError("--metrics-path must start with '/'") }
     }
 
-    /// `[HOST:]PORT` (an IPv6 host in brackets: `[::1]:9514`).
+    /// `[HOST:]PORT` (an IPv6 host in brackets: `[::1]:9514`), the host 127.0.0.1 when none is written.
     static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
-        var host = "127.0.0.1"
-        var portText = Substring(text)
-        if let colon = text.lastIndex(of: ":") {
-            host = String(text[..<colon])
-            portText = text[text.index(after: colon)...]
-            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            if host.isEmpty { return nil }
-        }
-        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
-        return (host, port)
+        guard let address = HostPort(text, bare: .port), let port = address.port else { return nil }
+        return (address.host ?? "127.0.0.1", port)
     }
 
     mutating func run() throws {

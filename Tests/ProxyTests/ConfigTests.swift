@@ -1,3 +1,4 @@
+import LogCore
 import Foundation
 import NIOHTTP1
 import SyslogProtocol
@@ -170,7 +171,7 @@ struct ConfigTests {
             _ = try HAProxyConfigParser.parse(text: b.text)
             Issue.record("accepted: \(b.text)")
         } catch {
-            #expect(error.alerts.first?.location == ConfigLocation(file: "haproxy.cfg", line: b.line), "\(error)")
+            #expect(error.alerts.first?.location == SourceLocation(file: "haproxy.cfg", line: b.line), "\(error)")
             #expect(error.alerts.first?.message == b.message)
         }
     }
@@ -342,7 +343,7 @@ struct ConfigTests {
             Issue.record("started with '\(r.line)' dropped; warnings: \(c.warnings)")
         } catch {
             let first = error.alerts.first
-            #expect(first?.location == ConfigLocation(file: "haproxy.cfg", line: r.lineNumber), "\(error)")
+            #expect(first?.location == SourceLocation(file: "haproxy.cfg", line: r.lineNumber), "\(error)")
             #expect(first?.message == r.message, "\(error)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LogCore
 import SyslogProtocol
 import TestSupport
 import Testing

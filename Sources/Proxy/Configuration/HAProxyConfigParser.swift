@@ -16,7 +16,7 @@ import SyslogProtocol
 /// the wrong section) is an alert, and the file is refused, as `haproxy -c` refuses it.
 public struct HAProxyConfigParser {
     var configuration = ProxyConfiguration()
-    var alerts: [ConfigProblem] = []
+    var alerts: [ConfigDiagnostic] = []
 
     private enum Section {
         case none
@@ -38,9 +38,10 @@ public struct HAProxyConfigParser {
         for path in paths.flatMap(configurationFiles) {
             guard let text = TextFile.read(path) else {
                 parser.alerts.append(
-                    ConfigProblem(
-                        level: .alert, location: ConfigLocation(file: path, line: 0),
-                        message: "cannot open configuration file '\(path)' : \(String(cString: strerror(errno)))"))
+                    ConfigDiagnostic(
+                        severity: .error, location: SourceLocation(file: path, line: 0),
+                        message: "cannot open configuration file '\(path)' : \(String(cString: strerror(errno)))",
+                        wording: .haproxy))
                 continue
             }
             parser.configuration.files.append(path)
@@ -84,7 +85,7 @@ public struct HAProxyConfigParser {
     mutating func parse(_ text: String, file: String) {
         section = .none
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let location = ConfigLocation(file: file, line: index + 1)
+            let location = SourceLocation(file: file, line: index + 1)
             let words: [String]
             do {
                 words = try HAProxyConfigParser.words(of: String(raw))
@@ -97,7 +98,7 @@ public struct HAProxyConfigParser {
         }
     }
 
-    private mutating func line(_ keyword: String, _ args: [String], _ at: ConfigLocation) {
+    private mutating func line(_ keyword: String, _ args: [String], _ at: SourceLocation) {
         switch keyword {
         case "global":
             section = .global
@@ -154,7 +155,7 @@ public struct HAProxyConfigParser {
 
     // MARK: global
 
-    private mutating func globalKeyword(_ keyword: String, _ args: [String], _ at: ConfigLocation) {
+    private mutating func globalKeyword(_ keyword: String, _ args: [String], _ at: SourceLocation) {
         var g = configuration.global
         defer { configuration.global = g }
         switch keyword {
@@ -185,7 +186,7 @@ public struct HAProxyConfigParser {
 
     /// The keywords `defaults` shares with the proxies; false when `keyword` is not one of them.
     private mutating func settingsKeyword(
-        _ keyword: String, _ args: [String], _ at: ConfigLocation, _ s: inout ProxySettings, sectionName: String
+        _ keyword: String, _ args: [String], _ at: SourceLocation, _ s: inout ProxySettings, sectionName: String
     ) -> Bool {
         switch keyword {
         case "mode":
@@ -272,7 +273,7 @@ public struct HAProxyConfigParser {
         return true
     }
 
-    private mutating func notInDefaults(_ keyword: String, _ at: ConfigLocation) -> Bool {
+    private mutating func notInDefaults(_ keyword: String, _ at: SourceLocation) -> Bool {
         if ["bind", "server", "default_backend", "use_backend", "stats", "acl", "capture", "http-request"].contains(
             keyword)
         {
@@ -284,7 +285,7 @@ public struct HAProxyConfigParser {
     }
 
     private mutating func proxyKeyword(
-        _ keyword: String, _ args: [String], _ at: ConfigLocation, _ p: inout ProxySection
+        _ keyword: String, _ args: [String], _ at: SourceLocation, _ p: inout ProxySection
     ) {
         if settingsKeyword(keyword, args, at, &p.settings, sectionName: p.kind.rawValue) { return }
         switch keyword {
@@ -366,7 +367,7 @@ public struct HAProxyConfigParser {
     ]
 
     private mutating func option(
-        _ name: String, _ args: [String], negated: Bool, _ at: ConfigLocation, _ s: inout ProxySettings
+        _ name: String, _ args: [String], negated: Bool, _ at: SourceLocation, _ s: inout ProxySettings
     ) {
         guard let option = ProxyOption(rawValue: name) else {
             return notCarriedOut(.option, name, at, section: "")
@@ -415,7 +416,7 @@ public struct HAProxyConfigParser {
         }
     }
 
-    private mutating func timeout(_ args: [String], _ at: ConfigLocation, _ t: inout Timeouts) {
+    private mutating func timeout(_ args: [String], _ at: SourceLocation, _ t: inout Timeouts) {
         guard args.count >= 2 else { return alert(at, "'timeout' expects a name and a time.") }
         guard let value = ConfigTime(args[1]) else {
             return alert(
@@ -438,7 +439,7 @@ public struct HAProxyConfigParser {
         }
     }
 
-    private mutating func stats(_ args: [String], _ at: ConfigLocation, _ s: inout StatsSettings) {
+    private mutating func stats(_ args: [String], _ at: SourceLocation, _ s: inout StatsSettings) {
         guard let what = args.first else { return alert(at, "'stats' expects a keyword.") }
         switch what {
         case "enable": s.enabled = true
@@ -474,7 +475,7 @@ public struct HAProxyConfigParser {
     // MARK: HTTP rules
 
     /// `CRITERION[(HEADER)] [-i] VALUE…`; nil after an alert.
-    private mutating func aclTest(_ words: [String], _ at: ConfigLocation) -> ACLTest? {
+    private mutating func aclTest(_ words: [String], _ at: SourceLocation) -> ACLTest? {
         guard let first = words.first else {
             alert(at, "an ACL needs a criterion and values.")
             return nil
@@ -523,7 +524,7 @@ public struct HAProxyConfigParser {
     }
 
     /// Nothing (no condition), or `if|unless TERMS`; nil after an alert.
-    private mutating func ruleCondition(_ words: [String], _ at: ConfigLocation, _ rules: HTTPRules)
+    private mutating func ruleCondition(_ words: [String], _ at: SourceLocation, _ rules: HTTPRules)
         -> (value: RuleCondition?, Void)?
     {
         guard let keyword = words.first else { return (nil, ()) }
@@ -574,7 +575,7 @@ public struct HAProxyConfigParser {
         return (RuleCondition(unless: keyword == "unless", alternatives: alternatives), ())
     }
 
-    private mutating func httpRequestRule(_ args: [String], _ at: ConfigLocation, _ rules: inout HTTPRules) {
+    private mutating func httpRequestRule(_ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules) {
         guard let verb = args.first else { return alert(at, "'http-request' expects an action.") }
         let action: HTTPRequestRule.Action
         var rest: [String]
@@ -632,7 +633,7 @@ public struct HAProxyConfigParser {
 
     // MARK: Values
 
-    private mutating func logTarget(_ args: [String], _ at: ConfigLocation) -> LogTarget? {
+    private mutating func logTarget(_ args: [String], _ at: SourceLocation) -> LogTarget? {
         guard let addressText = args.first else {
             alert(at, "'log' expects either <address[:port]> and <facility> or 'global' as arguments.")
             return nil
@@ -693,7 +694,7 @@ public struct HAProxyConfigParser {
             minLevel: minLevel)
     }
 
-    private mutating func logAddress(_ text: String, _ at: ConfigLocation) -> LogTarget.Address? {
+    private mutating func logAddress(_ text: String, _ at: SourceLocation) -> LogTarget.Address? {
         // Standard output and error, inherited descriptors and rings (containers log this way): not in this build,
         // and never to be taken for a host named "stdout".
         if ["stdout", "stderr"].contains(text) || ["fd@", "ring@", "stdout@", "stderr@"].contains(where: text.hasPrefix) {
@@ -724,27 +725,11 @@ public struct HAProxyConfigParser {
     /// `HOST[:PORT]`, `[V6]:PORT`, `V6:PORT` (the last colon starts the port when there are several),
     /// `:PORT` (host nil), `*:PORT`. Nil when malformed.
     func hostAndPort(_ text: String) -> (String?, Int?)? {
-        var host: Substring
-        var portText: Substring?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            let after = text[text.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty { return nil }
-        } else if let colon = text.lastIndex(of: ":") {
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        } else {
-            host = Substring(text)
-        }
-        var port: Int?
-        if let portText {
-            guard let p = Int(portText), (1...65535).contains(p) else { return nil }
-            port = p
-        }
-        if host.isEmpty || host == "*" { return (nil, port) }
-        guard HAProxyConfigParser.isAddressOrHostName(host) else { return nil }
-        return (String(host), port)
+        guard let address = HostPort(text) else { return nil }
+        if let port = address.port, port == 0 { return nil }
+        guard let host = address.host else { return (nil, address.port) }
+        guard HAProxyConfigParser.isAddressOrHostName(Substring(host)) else { return nil }
+        return (host, address.port)
     }
 
     static func isAddressOrHostName(_ host: Substring) -> Bool {
@@ -756,7 +741,7 @@ public struct HAProxyConfigParser {
         return allowed && host.contains { $0.isLetter } && !host.hasPrefix("-")
     }
 
-    private mutating func bindAddresses(_ text: String, _ at: ConfigLocation) -> [BindAddress] {
+    private mutating func bindAddresses(_ text: String, _ at: SourceLocation) -> [BindAddress] {
         var result: [BindAddress] = []
         for item in text.split(separator: ",") {
             var address = String(item)
@@ -788,7 +773,7 @@ public struct HAProxyConfigParser {
     }
 
     /// `server NAME ADDRESS[:PORT] OPTIONS…`, starting from the `default-server` options read before it.
-    private mutating func serverLine(_ args: [String], _ at: ConfigLocation, template: ServerLine?) -> ServerLine? {
+    private mutating func serverLine(_ args: [String], _ at: SourceLocation, template: ServerLine?) -> ServerLine? {
         guard args.count >= 2 else {
             alert(at, "'server' expects <name> and <addr>[:<port>] as arguments.")
             return nil
@@ -806,7 +791,7 @@ public struct HAProxyConfigParser {
     }
 
     /// The options of a `server` or `default-server` line from `args[start...]`, applied to `server`.
-    private mutating func serverOptions(_ start: ServerLine, _ args: [String], from first: Int, _ at: ConfigLocation)
+    private mutating func serverOptions(_ start: ServerLine, _ args: [String], from first: Int, _ at: SourceLocation)
         -> ServerLine?
     {
         var server = start
@@ -871,7 +856,7 @@ public struct HAProxyConfigParser {
         return server
     }
 
-    private mutating func number(_ args: [String], _ at: ConfigLocation, _ keyword: String, range: ClosedRange<Int>)
+    private mutating func number(_ args: [String], _ at: SourceLocation, _ keyword: String, range: ClosedRange<Int>)
         -> Int?
     {
         guard let text = args.first, let n = Int(text), range.contains(n) else {
@@ -884,7 +869,7 @@ public struct HAProxyConfigParser {
         return n
     }
 
-    private mutating func required(_ args: [String], _ at: ConfigLocation, _ keyword: String) -> String? {
+    private mutating func required(_ args: [String], _ at: SourceLocation, _ keyword: String) -> String? {
         guard let value = args.first else {
             alert(at, "'\(keyword)' expects an argument.")
             return nil
@@ -940,7 +925,7 @@ public struct HAProxyConfigParser {
     /// A keyword this build does not carry out: a warning when its absence changes nothing a user can observe,
     /// else an alert (see BuildSupport).
     private mutating func notCarriedOut(
-        _ context: BuildSupport.Context, _ keyword: String, _ at: ConfigLocation, section: String
+        _ context: BuildSupport.Context, _ keyword: String, _ at: SourceLocation, section: String
     ) {
         if let message = BuildSupport.alert(context, keyword, in: section) {
             alert(at, message)
@@ -949,19 +934,20 @@ public struct HAProxyConfigParser {
         }
     }
 
-    private mutating func alert(_ at: ConfigLocation, _ message: String) {
-        alerts.append(ConfigProblem(level: .alert, location: at, message: message))
+    private mutating func alert(_ at: SourceLocation, _ message: String) {
+        alerts.append(ConfigDiagnostic(severity: .error, location: at, message: message, wording: .haproxy))
     }
 
-    private mutating func warn(_ at: ConfigLocation, _ message: String) {
-        configuration.warnings.append(ConfigProblem(level: .warning, location: at, message: message))
+    private mutating func warn(_ at: SourceLocation, _ message: String) {
+        configuration.warnings.append(
+            ConfigDiagnostic(severity: .warning, location: at, message: message, wording: .haproxy))
     }
 
 }
 
 /// Every alert of a refused configuration, with the warnings read until then.
 public struct ConfigProblems: Error, Sendable, CustomStringConvertible {
-    public var alerts: [ConfigProblem]
-    public var warnings: [ConfigProblem]
+    public var alerts: [ConfigDiagnostic]
+    public var warnings: [ConfigDiagnostic]
     public var description: String { alerts.map(\.description).joined(separator: "\n") }
 }

@@ -1,21 +1,5 @@
+import LogCore
 import SyslogProtocol
-
-/// A place in a configuration file.
-public struct ConfigLocation: Hashable, Sendable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var description: String { "\(file):\(line)" }
-}
-
-/// An alert (the file cannot be used) or a warning, worded as `haproxy -c` words its own:
-/// `parsing [haproxy.cfg:7] : message`.
-public struct ConfigProblem: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Level: String, Sendable { case alert = "ALERT", warning = "WARNING" }
-    public var level: Level
-    public var location: ConfigLocation
-    public var message: String
-    public var description: String { "[\(level.rawValue)] parsing [\(location)] : \(message)" }
-}
 
 /// A duration as haproxy.cfg writes it (`5000ms`, `50s`, `2m`; a bare number is milliseconds), kept in
 /// microseconds.
@@ -161,7 +145,7 @@ public struct ServerLine: Hashable, Sendable {
     public var backup = false
     public var maxconn: Int?
     public var disabled = false
-    public var location: ConfigLocation
+    public var location: SourceLocation
 }
 
 /// A `frontend`, `backend` or `listen` section.
@@ -176,7 +160,7 @@ public struct ProxySection: Hashable, Sendable {
     public var stats = StatsSettings()
     /// `acl`, `use_backend`, `http-request`, `capture`.
     public var rules = HTTPRules()
-    public var location: ConfigLocation
+    public var location: SourceLocation
 
     public var isFrontend: Bool { kind != .backend }
     public var isBackend: Bool { kind != .frontend }
@@ -232,7 +216,7 @@ public struct ProxyConfiguration: Sendable {
     public var proxies: [ProxySection] = []
     /// Whether any frontend or listen section accepts connections (HAProxy will not start without one).
     public var hasListener: Bool { proxies.contains { $0.isFrontend && !$0.binds.isEmpty } }
-    public var warnings: [ConfigProblem] = []
+    public var warnings: [ConfigDiagnostic] = []
     public var files: [String] = []
 
     public init() {}
@@ -270,7 +254,7 @@ public struct RuleCondition: Hashable, Sendable {
 public struct BackendRule: Hashable, Sendable {
     public var backend: String
     public var condition: RuleCondition?
-    public var location: ConfigLocation
+    public var location: SourceLocation
 }
 
 /// `http-request set-header|add-header|del-header|deny …  [if|unless …]`.

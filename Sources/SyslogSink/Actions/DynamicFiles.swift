@@ -1,3 +1,4 @@
+import LogCore
 import SyslogProtocol
 
 /// omfile's `dynaFile`: the file of each message is named by a template (`?PerHost`), files open lazily and at

@@ -1,3 +1,4 @@
+import LogCore
 import Seal
 import SyslogProtocol
 
@@ -248,10 +249,4 @@ final class FileWriter {
             }
         }
     }
-}
-
-/// `--root`: every path of the configuration mapped under one folder (demos and tests); `path` itself without one.
-func underRoot(_ path: String, _ root: String?) -> String {
-    guard let root else { return path }
-    return root + (path.hasPrefix("/") ? path : "/" + path)
 }

@@ -1,3 +1,5 @@
+import LogCore
+
 extension RsyslogConfigParser {
     /// The legacy `$ActionQueue…` / `$ActionResume…` directives and the parameter each one stands for.
     static let legacyQueueDirectives: [String: String] = [

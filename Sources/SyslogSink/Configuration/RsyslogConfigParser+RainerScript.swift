@@ -1,3 +1,4 @@
+import LogCore
 import SyslogProtocol
 /// RainerScript's `if … then` in its common shapes:
 ///

@@ -545,27 +545,13 @@ public struct RsyslogConfigParser {
                 octet = rest[rest.index(after: rest.startIndex)..<close].contains("o")
                 rest = rest[rest.index(after: close)...]
             }
-            var host = String(rest)
-            var port = 514
-            if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
-                let after = host[host.index(after: close)...]
-                if after.hasPrefix(":") {
-                    guard let p = Int(after.dropFirst()), (1...65535).contains(p) else {
-                        throw ConfigDiagnostic(severity: .error, location: location, message: "bad port in \(text)")
-                    }
-                    port = p
-                }
-                host = String(host[host.index(after: host.startIndex)..<close])
-            } else if let colon = host.lastIndex(of: ":") {
-                guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else {
-                    throw ConfigDiagnostic(severity: .error, location: location, message: "bad port in \(text)")
-                }
-                port = p
-                host = String(host[..<colon])
+            guard let address = HostPort(rest), address.port.map({ $0 > 0 }) ?? true else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "bad port in \(text)")
             }
-            guard !host.isEmpty else {
+            guard let host = address.host else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "no host in \(text)")
             }
+            let port = address.port ?? 514
             let name = template ?? state.forwardTemplate
             guard checkTemplate(name) else { return nil }
             try checkQueue(queue, location)

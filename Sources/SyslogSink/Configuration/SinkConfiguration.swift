@@ -1,22 +1,6 @@
 import LogCore
 import SyslogProtocol
 
-/// A place in a configuration file, for messages that name it.
-public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var description: String { "\(file):\(line)" }
-}
-
-/// A warning or error about the configuration, with its place, worded for the person who wrote it.
-public struct ConfigDiagnostic: Error, Hashable, Sendable, CustomStringConvertible {
-    public enum Severity: String, Sendable { case warning, error }
-    public var severity: Severity
-    public var location: SourceLocation
-    public var message: String
-    public var description: String { "\(location): \(severity.rawValue): \(message)" }
-}
-
 /// What a rule does with a matching message.
 public enum SinkAction: Hashable, Sendable {
     /// Write to a file (`/var/log/x`, `-/var/log/x`, `action(type="omfile" file=…)`); `sealKey`: the file is
