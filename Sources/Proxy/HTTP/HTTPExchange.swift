@@ -35,7 +35,7 @@ final class Exchange: BackendSeat {
     /// The request's place with its backend (see `BackendAssignee`).
     var claim = BackendClaim()
     var ticket: ProxyRuntime.Backend.Ticket?
-    var queueTimer: Scheduled<Void>?
+    var queueTimer: (any SessionTimer)?
     var dequeuedAt: NIODeadline?
     /// Set when the log's `Tw` is not measured (the stats page logs 0).
     var queueTime: Int?

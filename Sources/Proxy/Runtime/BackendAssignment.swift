@@ -7,7 +7,7 @@ protocol BackendSeat: AnyObject, SendableMetatype {
     var claim: BackendClaim { get set }
     /// While queued.
     var ticket: ProxyRuntime.Backend.Ticket? { get set }
-    var queueTimer: Scheduled<Void>? { get set }
+    var queueTimer: (any SessionTimer)? { get set }
     /// When the seat left the queues (nil: it never waited).
     var dequeuedAt: NIODeadline? { get set }
 }
@@ -30,7 +30,7 @@ enum AssignmentFailure {
 protocol BackendAssignee: AnyObject, SendableMetatype {
     associatedtype Seat: BackendSeat
     /// The loop the session and its seats live on (a dequeued seat is handed back on it).
-    var sessionLoop: any EventLoop { get }
+    var sessionLoop: any SessionLoop { get }
     /// The client's address (for `balance source`).
     var clientAddress: SocketAddress? { get }
     /// Whether `seat` still wants a server (its session or request has not ended meanwhile).
@@ -55,7 +55,7 @@ extension BackendAssignee {
         }
         let loop = sessionLoop
         let assignment = backend.assign(client: clientAddress, excluding: excluding) {
-            let bound = NIOLoopBound((self, seat), eventLoop: loop)
+            let bound = LoopBound((self, seat), loop: loop)
             return { granted, serverPosition, backendPosition in
                 loop.runNowOrSoon {
                     let (session, seat) = bound.value
@@ -72,7 +72,7 @@ extension BackendAssignee {
         case .queued(let ticket):
             seat.ticket = ticket
             seat.claim.queued(for: ticket.server)
-            seat.queueTimer = loop.assumeIsolated().scheduleTask(in: backend.queueTimeout) { [self] in
+            seat.queueTimer = loop.schedule(after: backend.queueTimeout) { [self] in
                 queueTimedOut(seat, backend)
             }
         case .unavailable:
@@ -157,14 +157,5 @@ extension BackendAssignee {
         // A seat holds a timer only while it holds a ticket.
         if seat.ticket != nil { leaveQueue(seat, backend, countingPlaces: false) }
         if let slot = seat.claim.release() { backend.release(slot) }
-    }
-}
-
-extension EventLoop {
-    /// Runs `body` at once when called on this loop, else queued to it: the hop of a callback that may come from
-    /// another thread (a queue's slot, a maxconn admission) back to the session's loop.
-    @inlinable
-    func runNowOrSoon(_ body: @escaping @Sendable () -> Void) {
-        if inEventLoop { body() } else { execute(body) }
     }
 }

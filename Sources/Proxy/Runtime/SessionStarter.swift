@@ -21,14 +21,10 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
         if ProxyRuntime.ConnectionLimit.tryTake(limits) { return session.admit(paused: false) }
         // Under maxconn: nothing is read until the session may start.
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)
-        let loop = context.eventLoop
-        let bound = NIOLoopBound(session, eventLoop: loop)
+        let loop = NIOSessionLoop(loop: context.eventLoop)
+        let bound = LoopBound(session, loop: loop)
         ProxyRuntime.ConnectionLimit.admit(limits[...]) {
-            if loop.inEventLoop {
-                bound.value.admit(paused: true)
-            } else {
-                loop.execute { bound.value.admit(paused: true) }
-            }
+            loop.runNowOrSoon { bound.value.admit(paused: true) }
         }
     }
 }

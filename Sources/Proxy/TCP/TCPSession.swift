@@ -18,7 +18,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     /// The session's place with its backend (see `BackendAssignee`).
     var claim = BackendClaim()
     var ticket: ProxyRuntime.Backend.Ticket?
-    var queueTimer: Scheduled<Void>?
+    var queueTimer: (any SessionTimer)?
     var dequeuedAt: NIODeadline?
     /// Counted in `beconn` (from the moment it has a server or a queue place).
     private var inBackend = false
@@ -89,7 +89,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     // MARK: The backend path (`BackendAssignee`)
 
-    var sessionLoop: any EventLoop { client.eventLoop }
+    var sessionLoop: any SessionLoop { NIOSessionLoop(loop: client.eventLoop) }
     var clientAddress: SocketAddress? { client.remoteAddress }
     func wantsServer(_ seat: TCPSession) -> Bool { !logged }
 
