@@ -49,9 +49,8 @@ final class Exchange: BackendSeat {
     /// The response's size as HAProxy 2.6 logs it (`%B`): its head as stored inside HAProxy, then the body.
     var countedBytes: Int64 = 0
     var status = -1
-    var chunked = false
-    var closeDelimited = false
-    var serverKeepAlive = false
+    /// How the response goes back (decided when its head arrives; before that, nothing is relayed).
+    var plan = ResponsePlan.none
     var statsAnswered = false
     /// `capture request|response header` values, nil until taken.
     var requestCaptures: [String]?

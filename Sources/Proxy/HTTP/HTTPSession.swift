@@ -404,26 +404,17 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let captures = frontend.section.rules.responseCaptures
         if !captures.isEmpty { exchange.responseCaptures = captures.map { $0.value(in: head) } }
         exchange.status = head.status
-        exchange.chunked = head.framing == .chunked
-        exchange.closeDelimited = head.framing == .untilClose
-        exchange.serverKeepAlive =
-            !exchange.closeDelimited
-            && (head.isHTTP11
-                ? !head.hasToken("close", in: "connection") : head.hasToken("keep-alive", in: "connection"))
-        var dropTransferEncoding = false
-        if exchange.chunked && !exchange.head.version.atLeast11 {
-            // An HTTP/1.0 client cannot read chunks: the body goes as it is, ended by the close.
-            exchange.chunked = false
-            exchange.closeDelimited = true
-            dropTransferEncoding = true
-        }
-        if exchange.closeDelimited || !exchange.clientKeepAlive || closesBothSides { closing = true }
+        let plan = ResponsePlan(
+            response: head, requestVersion: exchange.head.version, clientKeepAlive: exchange.clientKeepAlive,
+            closesBothSides: closesBothSides)
+        exchange.plan = plan
+        if plan.closesClient { closing = true }
         // Room for a small body of known length, which joins the head (see `heldHead`).
         var room = 0
         if case .sized(let length) = head.framing, length <= HTTPSession.joinedLimit / 2 { room = length }
         let written = HTTPHeadWriter.response(
-            head, allocator: context.channel.allocator, connection: connectionHeader(exchange),
-            dropTransferEncoding: dropTransferEncoding, room: room)
+            head, allocator: context.channel.allocator, connection: plan.connectionHeader,
+            dropTransferEncoding: plan.dropTransferEncoding, room: room)
         exchange.countedBytes = written.counted
         // Held until the body's first part or the end of the batch: a small body goes out in the same buffer
         // (one write and one iovec instead of two).
@@ -464,7 +455,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         serverIdle.touch()
         exchange.countedBytes += Int64(body.readableBytes)
         clientIdle.touch()
-        if !exchange.chunked, var head = heldHead,
+        if !exchange.plan.chunked, var head = heldHead,
             head.readableBytes + body.readableBytes <= HTTPSession.joinedLimit
         {
             heldHead = nil  // the buffer has one owner while it grows
@@ -473,7 +464,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             return
         }
         writeHeldHead()
-        if exchange.chunked {
+        if exchange.plan.chunked {
             bytesOut += Int64(ChunkFraming.write(body, on: context))
         } else {
             send(body)
@@ -484,7 +475,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     func serverEnd(on connection: HTTPServerConnection) {
         guard let exchange, exchange.connection === connection, let context else { return }
         writeHeldHead()
-        if exchange.chunked {
+        if exchange.plan.chunked {
             // HAProxy counts one byte more for a chunked body (its end-of-message marker).
             exchange.countedBytes += 1
             send(ChunkFraming.lastChunk)
@@ -492,7 +483,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         flushToClient()
         exchange.connection = nil
         connection.owner = nil
-        if exchange.serverKeepAlive && connection.reusable && exchange.requestDone && !closesServerSide,
+        if exchange.plan.serverKeepAlive && connection.reusable && exchange.requestDone && !closesServerSide,
             let backend = exchange.backend
         {
             backend.pool.give(connection, on: context.eventLoop)
@@ -508,14 +499,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     func flushNow() {
         writeHeldHead()
         context?.flush()
-    }
-
-    /// The `connection` header HAProxy writes last in a response: `close` when the client asked for it (or the
-    /// response ends with the connection), `keep-alive` for an HTTP/1.0 client keeping it, none otherwise. A client
-    /// that only shut its side down is not told.
-    private func connectionHeader(_ exchange: Exchange) -> String? {
-        if !exchange.clientKeepAlive || exchange.closeDelimited || closesBothSides { return "close" }
-        return exchange.head.version.atLeast11 ? nil : "keep-alive"
     }
 
     /// The server's connection closed while an exchange used it.
