@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.0"),
+        // The daemons' process life (signals, soft stop, the services' order) as Hummingbird's server lives it:
+        // services in a ServiceGroup instead of semaphores and lock boxes around the event loops.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // What both log formats share: civil time in a zone (month table, calendar arithmetic, local offset)
@@ -92,8 +95,13 @@ let package = Package(
         .executableTarget(
             name: "ProxyCommand",
             dependencies: [
-                "Proxy", "LogCore", "SystemdSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Proxy", "LogCore", "SystemdSupport", "CDatagrams",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(

@@ -1,3 +1,4 @@
+import CDatagrams
 import Foundation
 import LogCore
 
@@ -96,6 +97,8 @@ enum ProcessSetup {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 3)
+        // Nothing else of this process's: closed at the spawn, before the copy's runtime opens its own descriptors.
+        _ = tollgate_spawn_close_from(&actions, 4)
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -116,14 +119,6 @@ enum ProcessSetup {
         var status: Int32 = 0
         waitpid(child, &status, 0)
         return 1
-    }
-
-    /// In the daemon copy, first of all: close what it inherited beyond descriptor 3 (see `detach`).
-    static func closeInherited() {
-        guard isDaemonCopy, let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else {
-            return
-        }
-        for fd in names.compactMap({ Int32($0) }) where fd > 3 { close(fd) }
     }
 
     /// In the daemon copy, once it listens: the waiting parent may go, and the terminal is let go (standard

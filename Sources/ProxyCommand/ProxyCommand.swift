@@ -2,6 +2,9 @@ import ArgumentParser
 import Crypto
 import Dispatch
 import Foundation
+import Synchronization
+import ServiceLifecycle
+import UnixSignals
 import LogCore
 import Proxy
 import SystemdSupport
@@ -76,13 +79,19 @@ struct CheckAgentCommand: ParsableCommand {
             probe.flatMap(CheckAgentCommand.tcpTarget).map { .tcp(host: $0.0, port: $0.1) }
             ?? .command(probeCommand ?? "false")
         let timeout = self.timeout
-        let listening = try startOrExit("the check agent") {
-            let agent = try await CheckAgent(
-                host: host, port: port, probe: chosen, timeout: .milliseconds(Int64(timeout)))
-            return "check agent listening on \(host):\(agent.port)"
+        try runBlocking {
+            let agent: CheckAgent
+            do {
+                agent = try await CheckAgent(
+                    host: host, port: port, probe: chosen, timeout: .milliseconds(Int64(timeout)))
+            } catch {
+                report("[ALERT] cannot start the check agent: \(error)")
+                throw ExitCode(1)
+            }
+            report("[NOTICE] check agent listening on \(host):\(agent.port)")
+            // It answers until the process is stopped.
+            while true { try await Task.sleep(for: .seconds(3600)) }
         }
-        report("[NOTICE] \(listening)")
-        while true { pause() }
     }
 }
 
@@ -143,7 +152,7 @@ struct Serve: ParsableCommand {
         help: "Run as a daemon (as the global 'daemon' keyword): return once the proxy listens, in the background.")
     var daemon = false
 
-    @Option(help: "Put the configuration's absolute pidfile and chroot paths under this directory (tests, demos).")
+    @Option(help: "Put the configuration's pidfile and chroot paths under this directory (tests, demos).")
     var root: String?
 
     @Option(
@@ -161,7 +170,6 @@ struct Serve: ParsableCommand {
     }
 
     mutating func run() throws {
-        ProcessSetup.closeInherited()
         let loaded: ProxyConfiguration
         do {
             loaded = try HAProxyConfigParser.parse(files: configFiles)
@@ -190,10 +198,13 @@ struct Serve: ParsableCommand {
         if (daemon || loaded.global.daemon) && !foreground && !ProcessSetup.isDaemonCopy {
             throw ExitCode(ProcessSetup.detach())
         }
-        try serve(loaded)
+        // The main thread waits here while the services run: it must stay alive (an async main would end it, and
+        // /proc and ps would go on showing the process as root after it gives up root).
+        let serve = self
+        try runBlocking { try await serve.serve(loaded) }
     }
 
-    private func serve(_ configuration: ProxyConfiguration) throws {
+    private func serve(_ configuration: ProxyConfiguration) async throws {
         let ids: (uid: uid_t, gid: gid_t, name: String)?
         do {
             ids = try ProcessSetup.ids(user: configuration.global.user, group: configuration.global.group)
@@ -204,88 +215,58 @@ struct Serve: ParsableCommand {
         let jail = ProcessSetup.mapped(configuration.global.chroot, root: root)
         let pidPath = ProcessSetup.mapped(pidFile ?? configuration.global.pidfile, root: root)
         DaemonSignals.unblockAll()
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        signal(SIGUSR1, SIG_IGN)
         let runtime = try ProxyRuntime(configuration: configuration)
-        // The signals are watched before the proxy listens: one sent as soon as it does (a test, a `-sf` of the
-        // next process) is not lost.
-        let done = DispatchSemaphore(value: 0)
-        let soft = LockedResult()
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT, SIGUSR1] {
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler {
-                ServiceNotifier.stopping()
-                if sig == SIGUSR1 { soft.set("soft") }
-                let name = sig == SIGUSR1 ? "SIGUSR1" : sig == SIGTERM ? "SIGTERM" : "SIGINT"
-                runtime.audit("\(sig == SIGUSR1 ? "soft-stop" : "stop") pid=\(getpid()) signal=\(name)")
-                done.signal()
+        // Trapped before the proxy listens: a signal sent as soon as it does is not lost.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)
+        let control = StopControl(runtime)
+        let (configFiles, finishPIDs, terminatePIDs) = (self.configFiles, self.finishPIDs, self.terminatePIDs)
+        let hash = configurationHash()
+        let proxy = ProxyService(runtime: runtime, control: control) { bound in
+            let listening = "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
+            // The audit trail: who started, on which configuration (its SHA-256), taking over from whom. Sent before
+            // the "listening" notice, so that nothing a watcher does on seeing it (a signal) is audited first.
+            var started = "start pid=\(getpid()) version=\(Proxy.version) config=sha256:\(hash)"
+            started += " files=" + configFiles.joined(separator: ",")
+            if !finishPIDs.isEmpty { started += " takeover-soft=" + finishPIDs.map(String.init).joined(separator: ",") }
+            if !terminatePIDs.isEmpty { started += " takeover=" + terminatePIDs.map(String.init).joined(separator: ",") }
+            runtime.audit(started)
+            report("[NOTICE] proxy \(Proxy.version): \(listening)")
+            ServiceNotifier.ready(status: listening)
+            runtime.notifyServiceManager()
+            if let pidPath, let f = fopen(pidPath, "w") {
+                fputs("\(getpid())\n", f)
+                fclose(f)
             }
-            source.resume()
-            sources.append(source)
+            // Now that this process listens, the old ones stop: softly (-sf, they finish their sessions) or at once
+            // (-st).
+            for pid in finishPIDs { kill(pid, SIGUSR1) }
+            for pid in terminatePIDs { kill(pid, SIGTERM) }
+            // Then, as HAProxy: chroot, give up root, and (daemon) tell the parent it may return.
+            let devNull = ProcessSetup.isDaemonCopy ? open("/dev/null", O_RDWR) : -1
+            do {
+                try ProcessSetup.confine(chroot: jail, ids: ids)
+            } catch {
+                throw StartFailure(description: "\(error)")
+            }
+            ProcessSetup.reportReady(devNull: devNull)
         }
-        let listening = try startOrExit("the proxy") {
-            let bound = try await runtime.start()
-            return "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
-        }
-        // The audit trail: who started, on which configuration (its SHA-256), taking over from whom. Sent before the
-        // "listening" notice, so that nothing a watcher does on seeing it (a signal) is audited first.
-        var started = "start pid=\(getpid()) version=\(Proxy.version) config=sha256:\(configurationHash())"
-        started += " files=" + configFiles.joined(separator: ",")
-        if !finishPIDs.isEmpty { started += " takeover-soft=" + finishPIDs.map(String.init).joined(separator: ",") }
-        if !terminatePIDs.isEmpty { started += " takeover=" + terminatePIDs.map(String.init).joined(separator: ",") }
-        runtime.audit(started)
-        report("[NOTICE] proxy \(Proxy.version): \(listening)")
-        ServiceNotifier.ready(status: listening)
-        runtime.notifyServiceManager()
-        if let pidPath, let f = fopen(pidPath, "w") {
-            fputs("\(getpid())\n", f)
-            fclose(f)
-        }
-        // Now that this process listens, the old ones stop: softly (-sf, they finish their sessions) or at once (-st).
-        for pid in finishPIDs { kill(pid, SIGUSR1) }
-        for pid in terminatePIDs { kill(pid, SIGTERM) }
-        // Then, as HAProxy: chroot, give up root, and (daemon) tell the parent it may return.
-        let devNull = ProcessSetup.isDaemonCopy ? open("/dev/null", O_RDWR) : -1
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(
+                        service: proxy, successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .cancelGroup),
+                    .init(service: StopSignals(signals: signals, control: control, runtime: runtime)),
+                ],
+                logger: .quiet))
         do {
-            try ProcessSetup.confine(chroot: jail, ids: ids)
-        } catch {
-            report("\(error)")
-            let stopped = DispatchSemaphore(value: 0)
-            Task {
-                try? await runtime.stop()
-                stopped.signal()
-            }
-            stopped.wait()
+            try await group.run()
+        } catch let failure as StartFailure {
+            report(failure.description.hasPrefix("cannot start") ? "[ALERT] \(failure)" : "\(failure)")
             throw ExitCode(1)
-        }
-        ProcessSetup.reportReady(devNull: devNull)
-        done.wait()
-        let stopped = DispatchSemaphore(value: 0)
-        let gentle = soft.text != nil
-        Task {
-            // SIGUSR1: HAProxy's soft stop, the open sessions finish first (another SIGTERM/SIGINT cuts them).
-            if gentle { await runtime.softStop() }
-            try? await runtime.stop()
-            stopped.signal()
-        }
-        if gentle {
-            let hard = DispatchSemaphore(value: 0)
-            for source in sources { source.setEventHandler { hard.signal() } }
-            while stopped.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
-                if hard.wait(timeout: .now()) == .success {
-                    Task { try? await runtime.stop() }
-                    stopped.wait()
-                    break
-                }
-            }
-        } else {
-            stopped.wait()
         }
         // Inside a chroot the path would name another file.
         if let pidPath, jail == nil { unlink(pidPath) }
-        withExtendedLifetime(sources) {}
     }
 }
 
@@ -305,38 +286,14 @@ func report(_ text: String) {
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
-/// What the start task reports to the command's thread.
-final class LockedResult: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storedText: String?
-    private var storedFailure: String?
-    func set(_ text: String?, failure: String? = nil) {
-        lock.withLock {
-            storedText = text
-            storedFailure = failure
-        }
-    }
-    var text: String? { lock.withLock { storedText } }
-    var failure: String? { lock.withLock { storedFailure } }
-}
-
-/// Runs `start` (binding sockets) from the command's thread and waits for it: its description, or an alert and
-/// exit status 1.
-func startOrExit(_ what: String, _ start: @escaping @Sendable () async throws -> String) throws -> String {
-    let started = DispatchSemaphore(value: 0)
-    let outcome = LockedResult()
+/// Runs `body` on the concurrency runtime and waits for it on this thread (the daemon's main thread).
+func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    let done = DispatchSemaphore(value: 0)
+    let failure = Mutex<(any Error)?>(nil)
     Task {
-        do {
-            outcome.set(try await start())
-        } catch {
-            outcome.set(nil, failure: "\(error)")
-        }
-        started.signal()
+        do { try await body() } catch { failure.withLock { $0 = error } }
+        done.signal()
     }
-    started.wait()
-    if let failure = outcome.failure {
-        report("[ALERT] cannot start \(what): \(failure)")
-        throw ExitCode(1)
-    }
-    return outcome.text ?? ""
+    done.wait()
+    if let error = failure.withLock({ $0 }) { throw error }
 }

@@ -156,7 +156,7 @@ public final class ProxyRuntime: Sendable {
     /// Returns when none is left.
     public func softStop() async {
         await closeListeners()
-        while sessions.open > 0 { try? await Task.sleep(for: .milliseconds(50)) }
+        await sessions.untilIdle()
     }
 
     /// The sessions open now.

@@ -33,6 +33,9 @@ extension ProxyRuntime {
             /// Seconds since the epoch of the last session, 0 if none.
             var lastSession = 0
 
+            /// Who waits for `open` to reach 0 (a soft stop).
+            fileprivate var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
             mutating func count(status: Int) {
                 let index = (100..<600).contains(status) ? status / 100 - 1 : 5
                 responses[index] += 1
@@ -51,7 +54,27 @@ extension ProxyRuntime {
                 if balanced { $0.balanced += 1 }
             }
         }
-        func closed() { values.withLockedValue { $0.open -= 1 } }
+        func closed() {
+            let waiters = values.withLockedValue { v -> [CheckedContinuation<Void, Never>] in
+                v.open -= 1
+                guard v.open == 0, !v.idleWaiters.isEmpty else { return [] }
+                defer { v.idleWaiters = [] }
+                return v.idleWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        /// Returns once no session is open here (at once if none is).
+        func untilIdle() async {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let idle = values.withLockedValue { v -> Bool in
+                    if v.open <= 0 { return true }
+                    v.idleWaiters.append(waiter)
+                    return false
+                }
+                if idle { waiter.resume() }
+            }
+        }
         var open: Int { values.withLockedValue { $0.open } }
         var total: Int { values.withLockedValue { $0.total } }
         var snapshot: Values { values.withLockedValue { $0 } }
