@@ -17,8 +17,7 @@ actor StopControl {
     private let runtime: ProxyRuntime
     private var soft: Task<Void, Never>?
     private var hard = false
-    private var stopped = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let stopped = Latch()
 
     init(_ runtime: ProxyRuntime) { self.runtime = runtime }
 
@@ -28,7 +27,7 @@ actor StopControl {
         soft = Task {
             await runtime.softStop()
             try? await runtime.stop()
-            self.finished()
+            await self.finished()
         }
     }
 
@@ -38,22 +37,14 @@ actor StopControl {
         let runtime = self.runtime
         Task {
             try? await runtime.stop()
-            self.finished()
+            await self.finished()
         }
     }
 
-    private func finished() {
-        guard !stopped else { return }
-        stopped = true
-        for waiter in waiters { waiter.resume() }
-        waiters = []
-    }
+    private func finished() async { await stopped.open() }
 
     /// Returns once the proxy has stopped.
-    func untilStopped() async {
-        if stopped { return }
-        await withCheckedContinuation { waiters.append($0) }
-    }
+    func untilStopped() async { await stopped.untilOpen() }
 }
 
 /// The proxy as a service: it listens, does what a started proxy does (`started`: the audit line, the pidfile, the

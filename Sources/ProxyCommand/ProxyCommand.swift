@@ -2,7 +2,6 @@ import ArgumentParser
 import Crypto
 import Dispatch
 import Foundation
-import Synchronization
 import ServiceLifecycle
 import UnixSignals
 import LogCore
@@ -284,16 +283,4 @@ extension Serve {
 func report(_ text: String) {
     var line = text + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-}
-
-/// Runs `body` on the concurrency runtime and waits for it on this thread (the daemon's main thread).
-func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-    let done = DispatchSemaphore(value: 0)
-    let failure = Mutex<(any Error)?>(nil)
-    Task {
-        do { try await body() } catch { failure.withLock { $0 = error } }
-        done.signal()
-    }
-    done.wait()
-    if let error = failure.withLock({ $0 }) { throw error }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import ServiceLifecycle
+import UnixSignals
 import LogCore
 import SyslogSink
 import SystemdSupport
@@ -143,45 +145,76 @@ struct SyslogSinkCommand: ParsableCommand {
         }
         let server = try SinkServer(configuration: configuration, root: root)
         for note in server.notes { report("syslog-sink: \(note)") }
-        let bound = LockedBox<[String]>([])
-        let failure = LockedBox<String?>(nil)
-        let started = DispatchSemaphore(value: 0)
         let metrics = metricsAddress.flatMap(SyslogSinkCommand.hostAndPort)
-        let metricsPath = self.metricsPath
-        Task {
-            do {
-                bound.value = try await server.start().map { "\($0)" }
-                if let metrics {
-                    let endpoint = try await server.serveMetrics(
-                        host: metrics.host, port: metrics.port, path: metricsPath)
-                    bound.value.append("\(endpoint)\(metricsPath)")
+        let (metricsPath, pidFile, root) = (self.metricsPath, self.pidFile, self.root)
+        // The main thread waits here while the services run (see runBlocking: it must stay alive for the
+        // privilege drop to show in /proc).
+        try runBlocking {
+            let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1, .sigterm, .sigint)
+            let stopRequest = Latch()
+            let sink = SinkService(stopRequest: stopRequest) {
+                var bound: [String]
+                do {
+                    bound = try await server.start().map { "\($0)" }
+                    if let metrics {
+                        let endpoint = try await server.serveMetrics(
+                            host: metrics.host, port: metrics.port, path: metricsPath)
+                        bound.append("\(endpoint)\(metricsPath)")
+                    }
+                } catch {
+                    throw StartFailure(description: "cannot start: \(error)")
                 }
-            } catch {
-                failure.value = "\(error)"
+                try Self.started(configuration, server: server, bound: bound, pidFile: pidFile, root: root, ready: ready)
+            } stop: {
+                var lost = (try? await server.lastFlush()) ?? []
+                let c = try? await server.counters()
+                for line in (try? await server.statistics()) ?? [] { report("syslog-sink: stats: \(line)") }
+                lost += (try? await server.stop()) ?? []
+                if let c {
+                    report(
+                        "syslog-sink: stopping: \(c.processed) messages, \(c.written) bytes written, \(c.failed) write failures"
+                            + (lost.isEmpty ? "" : "; lines LOST in \(lost.count) file(s):"))
+                }
+                for line in lost { report("syslog-sink: \(line)") }
             }
-            started.signal()
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [
+                        .init(
+                            service: sink, successTerminationBehavior: .gracefullyShutdownGroup,
+                            failureTerminationBehavior: .cancelGroup),
+                        .init(service: SinkSignals(signals: signals, server: server, stopRequest: stopRequest)),
+                    ],
+                    logger: .quiet))
+            do {
+                try await group.run()
+            } catch let failure as StartFailure {
+                report("syslog-sink: \(failure)")
+                _ = try? await server.stop()
+                throw ExitCode(1)
+            }
         }
-        started.wait()
-        if let failure = failure.value {
-            report("syslog-sink: cannot start: \(failure)")
-            throw ExitCode(1)
-        }
-        // The inputs are bound: root is no longer needed, as rsyslogd drops it here.
+        if let pidFile { unlink(pidFile) }
+    }
+
+    /// The inputs are bound: what a started sink does, as rsyslogd does it (the privilege drop, the pidfile, the
+    /// notices, its own messages from now on through its rules).
+    private static func started(
+        _ configuration: SinkConfiguration, server: SinkServer, bound: [String], pidFile: String?, root: String?,
+        ready: Daemon.Ready?
+    ) throws {
+        // Root is no longer needed, as rsyslogd drops it here.
         if configuration.privilegeDrop.isRequested {
             if let problem = configuration.privilegeDrop.apply() {
-                report("syslog-sink: cannot drop privileges (\(problem)): not going on as root")
-                throw ExitCode(1)
+                throw StartFailure(description: "cannot drop privileges (\(problem)): not going on as root")
             }
             report("syslog-sink: now running as user \(getuid()), group \(getgid())")
         }
-        if let pidFile {
-            let text = "\(getpid())\n"
-            if let f = fopen(pidFile, "w") {
-                fputs(text, f)
-                fclose(f)
-            }
+        if let pidFile, let f = fopen(pidFile, "w") {
+            fputs("\(getpid())\n", f)
+            fclose(f)
         }
-        report("syslog-sink: started, listening on \(bound.value.joined(separator: ", "))")
+        report("syslog-sink: started, listening on \(bound.joined(separator: ", "))")
         ready?.started()
         // Our own messages from now on: through our local socket's rules when we read one, else to the system's
         // (not under --root, which is for demos and tests), as rsyslogd hands its own to syslog(3).
@@ -193,61 +226,12 @@ struct SyslogSinkCommand: ParsableCommand {
         InternalLog.log("\(InternalLog.origin) start")
         // As rsyslogd: it runs with what it can, and says what it left out, in its own log and its status.
         for error in configuration.errors { InternalLog.log("syslog-sink: error during config processing: \(error)") }
-        let errors = configuration.errors.isEmpty
+        let errors =
+            configuration.errors.isEmpty
             ? "" : "; \(configuration.errors.count) configuration error(s): parts not carried out, see the log"
-        ServiceNotifier.ready(status: "listening on \(bound.value.joined(separator: ", "))" + errors)
+        ServiceNotifier.ready(status: "listening on \(bound.joined(separator: ", "))" + errors)
         server.notifyServiceManager()
-        signal(SIGHUP, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
-        hup.setEventHandler {
-            InternalLog.log("\(InternalLog.origin) syslog-sink was HUPed")
-            ServiceNotifier.reloading()
-            Task {
-                try? await server.reopen()
-                ServiceNotifier.ready(status: "files reopened")
-            }
-        }
-        hup.resume()
-        signal(SIGUSR1, SIG_IGN)
-        let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1)
-        usr1.setEventHandler {
-            Task { for line in (try? await server.statistics()) ?? [] { report("syslog-sink: stats: \(line)") } }
-        }
-        usr1.resume()
-        let done = DispatchSemaphore(value: 0)
-        var stops: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler {
-                InternalLog.log("\(InternalLog.origin) exiting on signal \(sig).")
-                ServiceNotifier.stopping()
-                done.signal()
-            }
-            source.resume()
-            stops.append(source)
-        }
-        done.wait()
-        let stopped = DispatchSemaphore(value: 0)
-        Task {
-            var lost = (try? await server.lastFlush()) ?? []
-            let c = try? await server.counters()
-            for line in (try? await server.statistics()) ?? [] { report("syslog-sink: stats: \(line)") }
-            lost += (try? await server.stop()) ?? []
-            if let c {
-                report(
-                    "syslog-sink: stopping: \(c.processed) messages, \(c.written) bytes written, \(c.failed) write failures"
-                        + (lost.isEmpty ? "" : "; lines LOST in \(lost.count) file(s):"))
-            }
-            for line in lost { report("syslog-sink: \(line)") }
-            stopped.signal()
-        }
-        stopped.wait()
-        if let pidFile { unlink(pidFile) }
-        withExtendedLifetime((hup, usr1, stops)) {}
     }
-
 }
 
 /// Going to the background as rsyslogd does without -n.
@@ -313,17 +297,6 @@ enum Daemon {
 func report(_ text: String) {
     var line = text + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-}
-
-/// A value shared between the command and the tasks it waits for.
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
 }
 
 /// The error a command reports for a feature that has not landed yet, so that it never pretends to work.

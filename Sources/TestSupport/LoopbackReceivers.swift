@@ -13,11 +13,13 @@ import NIOPosix
 /// A UDP socket on 127.0.0.1 with a kernel-chosen port that hands every datagram it gets to an async stream.
 public final class LoopbackUDPReceiver: Sendable {
     public let port: Int
-    public let datagrams: AsyncStream<[UInt8]>
+    /// Each datagram with when it arrived (stamped on the receiver's own thread, not when a test reads it: a test
+    /// process busy with other tests may read late).
+    public let arrivals: AsyncStream<(bytes: [UInt8], at: ContinuousClock.Instant)>
     private let channel: any Channel
 
     public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
-        let (stream, continuation) = AsyncStream.makeStream(of: [UInt8].self)
+        let (stream, continuation) = AsyncStream.makeStream(of: (bytes: [UInt8], at: ContinuousClock.Instant).self)
         let channel = try await DatagramBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -27,12 +29,17 @@ public final class LoopbackUDPReceiver: Sendable {
             .bind(host: "127.0.0.1", port: 0).get()
         self.channel = channel
         self.port = channel.localAddress?.port ?? 0
-        self.datagrams = stream
+        self.arrivals = stream
     }
 
     /// The next datagram, or nil when the receiver was closed.
     public func next() async -> [UInt8]? {
-        var iterator = datagrams.makeAsyncIterator()
+        await nextArrival()?.bytes
+    }
+
+    /// The next datagram and when it arrived, or nil when the receiver was closed.
+    public func nextArrival() async -> (bytes: [UInt8], at: ContinuousClock.Instant)? {
+        var iterator = arrivals.makeAsyncIterator()
         return await iterator.next()
     }
 
@@ -42,11 +49,13 @@ public final class LoopbackUDPReceiver: Sendable {
 
     private final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
-        let continuation: AsyncStream<[UInt8]>.Continuation
-        init(continuation: AsyncStream<[UInt8]>.Continuation) { self.continuation = continuation }
+        let continuation: AsyncStream<(bytes: [UInt8], at: ContinuousClock.Instant)>.Continuation
+        init(continuation: AsyncStream<(bytes: [UInt8], at: ContinuousClock.Instant)>.Continuation) {
+            self.continuation = continuation
+        }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
-            continuation.yield(Array(envelope.data.readableBytesView))
+            continuation.yield((Array(envelope.data.readableBytesView), ContinuousClock.now))
         }
         func channelInactive(context: ChannelHandlerContext) {
             continuation.finish()

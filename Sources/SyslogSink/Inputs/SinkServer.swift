@@ -55,7 +55,6 @@ public final class SinkServer: Sendable {
     /// Binds every input; returns what each is bound to, in configuration order.
     public func start() async throws -> [BoundInput] {
         var bound: [BoundInput] = []
-        let options = configuration.parseOptions
         // Besides the end of each batch, once a second: a file whose writes failed is retried even when no new
         // line arrives.
         let ticking = state
@@ -362,7 +361,8 @@ public final class SinkServer: Sendable {
                     var now = time(nil)
                     var stamp = [CChar](repeating: 0, count: 32)
                     ctime_r(&now, &stamp)
-                    let prefix = String(cString: stamp).trimmingCharacters(in: .newlines)
+                    let prefix = String(decoding: stamp.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                        .trimmingCharacters(in: .newlines)
                     let text = lines.map { prefix + ": " + $0 + "\n" }.joined()
                     _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
                     close(fd)
