@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LogCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -20,11 +21,11 @@ import LogCore
 public final class Sealer: @unchecked Sendable {
     public let logPath: String
     public let sidecarPath: String
-    private let state: SealState
-    private let condition = NSCondition()
-    private var queue: [Operation] = []
-    private var worker: Thread?
-    private var problemsSeen: [String] = []
+    /// What the sealing thread works on, and what it shares with the writer.
+    private let work: SealWork
+    /// The sealing thread.
+    private let worker: WorkerQueue<Operation>
+    static let maximumQueued = 64 << 20
 
     enum Operation {
         case opened(inode: UInt64, size: Int)
@@ -36,143 +37,101 @@ public final class Sealer: @unchecked Sendable {
     public init(logPath: String, key: SealKey, checkpointEvery interval: Duration = .seconds(1)) {
         self.logPath = logPath
         sidecarPath = logPath + Seal.sidecarSuffix
-        state = SealState(logPath: logPath, key: key, checkpointEvery: interval)
+        let work = SealWork(SealState(logPath: logPath, key: key, checkpointEvery: interval))
+        self.work = work
+        // A writer that gets more than `maximumQueued` bytes ahead of the thread waits for it.
+        worker = WorkerQueue(
+            name: "seal", limit: Sealer.maximumQueued,
+            cost: { if case .bytes(let bytes) = $0 { bytes.count } else { 0 } },
+            process: { work.seal($0) })
     }
 
     deinit { close() }
 
     /// Problems for the daemon's own log since the last call.
     public func takeProblems() -> [String] {
-        condition.lock()
-        defer { condition.unlock() }
-        defer { problemsSeen = [] }
-        return problemsSeen
+        work.shared.withLock { shared in
+            defer { shared.problems = [] }
+            return shared.problems
+        }
     }
 
     /// The log file was opened (or reopened after a HUP); see `SealState.opened`.
     public func opened(logDescriptor fd: Int32) {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            condition.lock()
-            problemsSeen.append("seal: cannot stat \(logPath): \(String(cString: strerror(errno)))")
-            condition.unlock()
+            let problem = "seal: cannot stat \(logPath): \(String(cString: strerror(errno)))"
+            work.shared.withLock { $0.problems.append(problem) }
             return
         }
-        enqueue(.opened(inode: UInt64(info.st_ino), size: Int(info.st_size)))
+        worker.submit(.opened(inode: UInt64(info.st_ino), size: Int(info.st_size)), whenFull: .wait)
     }
 
     /// Bytes the writer has just handed to the kernel for the log file.
     public func written(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         // A buffer the thread has finished with, when there is one (no allocation per write).
-        condition.lock()
-        var copy = spare.popLast() ?? []
-        condition.unlock()
+        var copy = work.shared.withLock { $0.spare.popLast() } ?? []
         copy.append(contentsOf: bytes)
-        enqueue(.bytes(copy))
+        worker.submit(.bytes(copy), whenFull: .wait)
     }
 
     /// Bytes just written, handed over whole: `buffer` goes to the sealing thread and comes back as an empty
     /// buffer (with capacity) for the writer to fill again.
     public func take(_ buffer: inout [UInt8]) {
         guard !buffer.isEmpty else { return }
-        condition.lock()
-        var empty = spare.popLast() ?? []
-        condition.unlock()
+        var empty = work.shared.withLock { $0.spare.popLast() } ?? []
         empty.reserveCapacity(buffer.capacity)
         swap(&empty, &buffer)
-        enqueue(.bytes(empty))
+        worker.submit(.bytes(empty), whenFull: .wait)
     }
-
-    /// Buffers handed back by the sealing thread.
-    private var spare: [[UInt8]] = []
 
     /// A signed checkpoint when one is due (or `force`).
-    public func checkpoint(force: Bool) { enqueue(.checkpoint(force: force)) }
+    public func checkpoint(force: Bool) { worker.submit(.checkpoint(force: force), whenFull: .wait) }
 
     /// The log file is closed (HUP, stop): everything queued is sealed, a last checkpoint written, the sidecar
-    /// closed; returns when that is done.
+    /// closed; returns when that is done. The thread ends; the next write after a reopen starts another.
     public func close() {
-        condition.lock()
-        guard worker != nil else {
-            condition.unlock()
-            return
-        }
-        queue.append(.checkpoint(force: true))
-        queue.append(.close)
-        condition.signal()
-        while !queue.isEmpty || busy { condition.wait() }
-        // The thread ends; the next write after a reopen starts another.
-        worker = nil
-        generation += 1
-        condition.broadcast()
-        condition.unlock()
+        guard worker.isRunning else { return }
+        worker.submit(.checkpoint(force: true), whenFull: .wait)
+        worker.submit(.close, whenFull: .wait)
+        worker.stop()
     }
+}
 
-    private var busy = false
-    /// Which thread is the current one: an older one leaves at its next wake-up.
-    private var generation = 0
-    /// Bytes handed over and not yet sealed.
-    private var queuedBytes = 0
-    static let maximumQueued = 64 << 20
-
-    private func enqueue(_ operation: Operation) {
-        condition.lock()
-        if case .bytes(let bytes) = operation {
-            while queuedBytes > Sealer.maximumQueued && worker != nil { condition.wait() }
-            queuedBytes += bytes.count
-        }
-        queue.append(operation)
-        if worker == nil {
-            let mine = generation
-            let thread = Thread { [self] in run(generation: mine) }
-            thread.name = "seal"
-            worker = thread
-            thread.start()
-        }
-        condition.signal()
-        condition.unlock()
+/// The sealing thread's side: the seal's state (touched only there) and, under its own lock, what goes back to the
+/// writer (emptied buffers, problems for the daemon's log).
+final class SealWork: @unchecked Sendable {
+    struct Shared {
+        var spare: [[UInt8]] = []
+        var problems: [String] = []
     }
+    private let state: SealState
+    let shared = Mutex(Shared())
 
-    private func run(generation mine: Int) {
-        while true {
-            condition.lock()
-            while queue.isEmpty && generation == mine { condition.wait() }
-            if generation != mine {
-                condition.unlock()
-                return
+    init(_ state: SealState) { self.state = state }
+
+    /// One batch, on the sealing thread, in the order the writes happened.
+    func seal(_ batch: [Sealer.Operation]) {
+        var batch = batch
+        var returned: [[UInt8]] = []
+        for i in batch.indices {
+            switch batch[i] {
+            case .opened(let inode, let size): state.opened(inode: inode, size: size)
+            case .bytes(var bytes):
+                batch[i] = .checkpoint(force: false)
+                bytes.withUnsafeBytes { state.written($0) }
+                // Handed back empty for the next write (its storage kept).
+                bytes.removeAll(keepingCapacity: true)
+                if returned.count < 8 { returned.append(bytes) }
+            case .checkpoint(let force): state.checkpoint(force: force)
+            case .close: state.close()
             }
-            var batch = queue
-            queue = []
-            busy = true
-            condition.unlock()
-            var returned: [[UInt8]] = []
-            var sealedBytes = 0
-            for i in batch.indices {
-                switch batch[i] {
-                case .opened(let inode, let size): state.opened(inode: inode, size: size)
-                case .bytes(var bytes):
-                    batch[i] = .checkpoint(force: false)
-                    sealedBytes += bytes.count
-                    bytes.withUnsafeBytes { state.written($0) }
-                    // Handed back empty for the next write (its storage kept).
-                    bytes.removeAll(keepingCapacity: true)
-                    if returned.count < 8 { returned.append(bytes) }
-                case .checkpoint(let force): state.checkpoint(force: force)
-                case .close: state.close()
-                }
-            }
-            batch = []
-            condition.lock()
-            if spare.isEmpty {
-                spare = returned
-                returned = []
-            }
-            busy = false
-            queuedBytes -= sealedBytes
-            problemsSeen += state.takeProblems()
-            condition.broadcast()
-            condition.unlock()
+        }
+        let problems = state.takeProblems()
+        shared.withLock {
+            if $0.spare.isEmpty { $0.spare = returned }
+            $0.problems += problems
         }
     }
 }

@@ -229,7 +229,7 @@ extension LocalInputInteropTests {
             for folder in [rsApp, sinkApp] {
                 let path = "\(folder)/\(name)"
                 if !FileManager.default.fileExists(atPath: path) {
-                    FileManager.default.createFile(atPath: path, contents: nil)
+                    _ = FileManager.default.createFile(atPath: path, contents: nil)
                 }
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
                 handle.seekToEndOfFile()

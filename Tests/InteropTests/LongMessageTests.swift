@@ -198,6 +198,8 @@ extension LongMessageTests {
                 let dir = try TemporaryDirectory(prefix: "haproxy-long-cfg")
                 try """
                     global
+                        # One thread: with two, two lines may reach the two daemons in different orders.
+                        nbthread 1
                         log 127.0.0.1:\(other) len 8192 local0 info
                         log 127.0.0.1:\(udp) len 8192 local0 info
                     defaults

@@ -2,6 +2,7 @@ import CSystemd
 import Foundation
 import HAProxyLog
 import LogCore
+import NIOConcurrencyHelpers
 import SyslogProtocol
 
 #if canImport(Glibc)
@@ -170,59 +171,23 @@ final class JournalWriter {
 
 /// The thread that talks to journald: `sd_journal_sendv` blocks when journald is slow (its socket buffer full), so
 /// it runs here, behind a bounded queue, never on the sink's loop.
-final class JournalQueue: @unchecked Sendable {
+final class JournalQueue: Sendable {
     struct Counts {
         var sent = 0
         var failed = 0
         var lastError: String?
     }
-    private let condition = NSCondition()
-    private var entries: [(fields: [UInt8], ends: [Int])] = []
-    private var countsStorage = Counts()
-    private var stopping = false
+    typealias Entry = (fields: [UInt8], ends: [Int])
+    private let worker: WorkerQueue<Entry>
+    /// The thread adds to them, the writer reads them.
+    private let countsStorage: NIOLockedValueBox<Counts>
     /// How many entries may wait; beyond, new ones are dropped (and counted by the writer).
     static let capacity = 65_536
 
     init() {
-        let thread = Thread { [self] in run() }
-        thread.name = "syslog-sink journald"
-        thread.start()
-    }
-
-    deinit {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
-    }
-
-    var counts: Counts {
-        condition.lock()
-        defer { condition.unlock() }
-        return countsStorage
-    }
-
-    /// Queues one entry; false when the queue is full.
-    func enqueue(fields: [UInt8], ends: [Int]) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard entries.count < JournalQueue.capacity else { return false }
-        entries.append((fields, ends))
-        condition.signal()
-        return true
-    }
-
-    private func run() {
-        while true {
-            condition.lock()
-            while entries.isEmpty && !stopping { condition.wait() }
-            if entries.isEmpty && stopping {
-                condition.unlock()
-                return
-            }
-            let batch = entries
-            entries.removeAll(keepingCapacity: true)
-            condition.unlock()
+        let counts = NIOLockedValueBox(Counts())
+        countsStorage = counts
+        worker = WorkerQueue<Entry>(name: "syslog-sink journald", limit: JournalQueue.capacity) { batch in
             var sent = 0
             var failed = 0
             var lastError: String?
@@ -235,25 +200,26 @@ final class JournalQueue: @unchecked Sendable {
                     sent += 1
                 }
             }
-            condition.lock()
-            countsStorage.sent += sent
-            countsStorage.failed += failed
-            if let lastError { countsStorage.lastError = lastError }
-            condition.unlock()
+            counts.withLockedValue {
+                $0.sent += sent
+                $0.failed += failed
+                if let lastError { $0.lastError = lastError }
+            }
         }
     }
 
-    /// Waits until every queued entry has been handed to journald (tests; shutdown).
+    deinit { worker.stop() }
+
+    var counts: Counts { countsStorage.withLockedValue { $0 } }
+
+    /// Queues one entry; false when the queue is full.
+    func enqueue(fields: [UInt8], ends: [Int]) -> Bool {
+        worker.submit((fields, ends))
+    }
+
+    /// Waits until every queued entry has been handed to journald (tests; shutdown), at most `timeout` seconds.
     func drain(timeout: Double = 5) {
-        var waited = 0.0
-        while waited < timeout {
-            condition.lock()
-            let empty = entries.isEmpty
-            condition.unlock()
-            if empty { break }
-            usleep(10_000)
-            waited += 0.01
-        }
+        worker.drain(timeout: .milliseconds(Int64(timeout * 1000)))
     }
 
     private static func send(_ fields: [UInt8], _ ends: [Int]) -> Int32 {
