@@ -518,8 +518,9 @@ public struct HAProxyConfigParser {
             alert(at, "ACL criterion '\(first)' needs at least one value to match.")
             return nil
         }
+        guard let (sample, match) = ACLTest.typed(criterion, header: header) else { return nil }
         return ACLTest(
-            criterion: criterion, header: header, caseInsensitive: insensitive,
+            sample: sample, match: match, caseInsensitive: insensitive,
             values: insensitive ? rest.map { $0.lowercased() } : rest)
     }
 

@@ -225,18 +225,42 @@ public struct ProxyConfiguration: Sendable {
 }
 
 /// One ACL test (`acl NAME CRITERION [-i] VALUE…`, or written inline between `{ }`): HTTP criteria on the request
-/// line and headers.
+/// line and headers, typed when the file is read (nothing is decided from the criterion's words per request).
 public struct ACLTest: Hashable, Sendable {
-    /// `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`, `hdr_beg`, `hdr_end`, `hdr_sub`.
-    public var criterion: String
-    /// The header name of the `hdr*` criteria.
-    public var header: String?
+    /// What the test reads from the request.
+    public enum Sample: Hashable, Sendable {
+        /// `path*`: the path, without the query.
+        case path
+        case method
+        /// `hdr*(NAME)`: every value of the header (its name in lower case).
+        case header(String)
+    }
+    /// How a value is compared: whole, or (HAProxy's `_beg`, `_end`, `_sub`) at the start, at the end, anywhere.
+    public enum Match: Hashable, Sendable { case exact, prefix, suffix, substring }
+
+    public var sample: Sample
+    public var match: Match
     public var caseInsensitive: Bool
+    /// In lower case when `caseInsensitive`.
     public var values: [String]
 
+    /// The criteria this build carries out: `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`,
+    /// `hdr_beg`, `hdr_end`, `hdr_sub`.
     public static let criteria: Set<String> = [
         "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub",
     ]
+
+    /// A criterion of `criteria`, typed (`header`: the `hdr*` criteria's argument).
+    public static func typed(_ criterion: String, header: String?) -> (Sample, Match)? {
+        guard criteria.contains(criterion) else { return nil }
+        let match: Match =
+            criterion.hasSuffix("_beg")
+            ? .prefix : criterion.hasSuffix("_end") ? .suffix : criterion.hasSuffix("_sub") ? .substring : .exact
+        if criterion == "method" { return (.method, match) }
+        if criterion.hasPrefix("path") { return (.path, match) }
+        guard let header else { return nil }
+        return (.header(header), match)
+    }
 }
 
 /// `if|unless A B or !C { path_beg /x }`: alternatives (`or`) of terms that must all hold.

@@ -3,22 +3,21 @@ import NIOHTTP1
 extension ACLTest {
     /// Whether the request matches: the path (without the query), the method, or any value of the header.
     func matches(_ head: HTTPRequestHead, path: Substring) -> Bool {
-        switch criterion {
-        case "path", "path_beg", "path_end", "path_sub": return compare(String(path))
-        case "method": return compare(head.method.rawValue)
-        case "hdr", "hdr_beg", "hdr_end", "hdr_sub":
-            guard let header else { return false }
-            return head.headers[header].contains { compare($0) }
-        default: return false
+        switch sample {
+        case .path: return compare(path)
+        case .method: return compare(head.method.rawValue)
+        case .header(let name): return head.headers[name].contains { compare($0) }
         }
     }
 
-    private func compare(_ sample: String) -> Bool {
-        let s = caseInsensitive ? sample.lowercased() : sample
-        if criterion.hasSuffix("_beg") { return values.contains { s.hasPrefix($0) } }
-        if criterion.hasSuffix("_end") { return values.contains { s.hasSuffix($0) } }
-        if criterion.hasSuffix("_sub") { return values.contains { s.contains($0) } }
-        return values.contains(s)
+    private func compare(_ sample: some StringProtocol) -> Bool {
+        let s = caseInsensitive ? sample.lowercased() : String(sample)
+        switch match {
+        case .exact: return values.contains(s)
+        case .prefix: return values.contains { s.hasPrefix($0) }
+        case .suffix: return values.contains { s.hasSuffix($0) }
+        case .substring: return values.contains { s.contains($0) }
+        }
     }
 }
 
