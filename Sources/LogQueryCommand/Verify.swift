@@ -113,6 +113,9 @@ struct Verify: ParsableCommand {
             text +=
                 "\n  lines \(range.lowerBound)–\(range.upperBound): not covered by a signed checkpoint"
         }
+        if report.unfinishedRecord {
+            text += "\n  the seal file ends inside a record: the sink was stopped while writing it (set aside)"
+        }
         if report.key != "given" { text += "\n  signatures checked with \(report.key)" }
         return text
     }

@@ -26,14 +26,23 @@ public struct SealFile: Sendable {
     public var segments: [Segment] = []
     /// Sidecar lines (1-based) that are none of the records: the sidecar itself was damaged.
     public var damaged: [Int] = []
+    /// The sidecar ends inside a record (no newline after it): the sink was stopped while writing it (kill -9,
+    /// power loss). That record is set aside, neither trusted nor taken for damage; the sink cuts it off when it
+    /// opens the sidecar again.
+    public var unfinishedRecord = false
 
     public static func read(path: String) -> SealFile? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         var file = SealFile()
         var number = 0
-        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+        let pieces = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        for (index, line) in pieces.enumerated() {
             number += 1
             if line.isEmpty { continue }
+            if index == pieces.count - 1 {
+                file.unfinishedRecord = true
+                continue
+            }
             if line.count == 8, let value = UInt32(String(decoding: line, as: UTF8.self), radix: 16),
                 !file.segments.isEmpty
             {
@@ -70,6 +79,30 @@ public struct SealFile: Sendable {
         guard let file = read(path: path), let last = file.segments.last else { return nil }
         let checkpoint = file.segments.reversed().lazy.compactMap(\.checkpoints.last).first
         return (last.inode, last.checkpoints.last?.offset ?? last.offset, checkpoint?.hash)
+    }
+
+    /// Cuts an unfinished last record (see `unfinishedRecord`) off the sidecar open (read-write) as `descriptor`,
+    /// so that what is appended next starts a line of its own. Returns false when the sidecar could not be read or cut.
+    static func cutUnfinishedRecord(descriptor: Int32) -> Bool {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return false }
+        var end = Int(info.st_size)
+        guard end > 0 else { return true }
+        var byte: UInt8 = 0
+        guard pread(descriptor, &byte, 1, off_t(end - 1)) == 1 else { return false }
+        if byte == 0x0A { return true }
+        // Back to the last newline, a block at a time (a record is a few hundred bytes at most).
+        var block = [UInt8](repeating: 0, count: 4096)
+        while end > 0 {
+            let start = max(0, end - block.count)
+            let count = block.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, end - start, off_t(start)) }
+            guard count == end - start else { return false }
+            if let newline = block[0..<count].lastIndex(of: 0x0A) {
+                return ftruncate(descriptor, off_t(start + newline + 1)) == 0
+            }
+            end = start
+        }
+        return ftruncate(descriptor, 0) == 0
     }
 
     /// Newlines in the first `size` bytes of a file.

@@ -50,6 +50,9 @@ public enum SealVerifier {
         /// checkpoint: a rotated set is one sequence when each file starts where the one before ended.
         public var follows: String
         public var lastCheckpoint: String
+        /// The sidecar ends inside a record: the sink was stopped while writing it (see
+        /// `SealFile.unfinishedRecord`).
+        public var unfinishedRecord = false
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -211,7 +214,8 @@ public enum SealVerifier {
             file: path, status: status, lines: actual.count,
             sealedLines: seal.segments.reduce(0) { $0 + $1.digests.count }, checkpoints: checkpointCount,
             uncoveredLines: uncovered, problems: problems, key: keyName,
-            follows: seal.segments.first?.previous ?? "-", lastCheckpoint: lastHash)
+            follows: seal.segments.first?.previous ?? "-", lastCheckpoint: lastHash,
+            unfinishedRecord: seal.unfinishedRecord)
     }
 
     /// FILE.seal when it describes FILE (same inode); else, for a rotated file, the sidecar the sink kept when the

@@ -193,10 +193,13 @@ final class SealState {
                 }
             }
         }
-        sidecar = Glibc.open(sidecarPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        sidecar = Glibc.open(sidecarPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard sidecar >= 0 else {
             problems.append("seal: cannot open \(sidecarPath): \(String(cString: strerror(errno)))")
             return
+        }
+        if !fresh && !SealFile.cutUnfinishedRecord(descriptor: sidecar) {
+            problems.append("seal: cannot cut the unfinished last record off \(sidecarPath)")
         }
         if fresh { records.append(contentsOf: Array((key.headerLine + "\n").utf8)) }
         // A segment starts where the file ends now; the lines before it are counted, not sealed again.

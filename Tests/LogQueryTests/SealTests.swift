@@ -181,6 +181,28 @@ struct SealTests {
         #expect(old.follows == "-")
     }
 
+    /// kill -9 inside the sidecar's write (Linux cuts a large write short on a fatal signal): the record left
+    /// without its newline is set aside, never taken for tampering; the next start cuts it off and continues.
+    @Test(arguments: [3, 9, 30])
+    func aSidecarCutInsideARecordIsNotTampering(cut: Int) throws {
+        let dir = try TemporaryDirectory(prefix: "seal")
+        let path = dir.file("haproxy.log")
+        _ = try Self.write(Array(Self.sampleLines(40)[..<20]), to: path)
+        let sidecar = path + Seal.sidecarSuffix
+        // A torn last record: a digest, a checkpoint or a segment header cut `cut` bytes in.
+        let handle = try #require(FileHandle(forWritingAtPath: sidecar))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("C 20 4000 \(String(repeating: "ab", count: 32)) signature".utf8.prefix(cut)))
+        try handle.close()
+        let torn = try SealVerifier.verify(path: path, key: try Self.trusted)
+        #expect(torn.status == .ok && torn.problems.isEmpty && torn.unfinishedRecord, "\(torn)")
+        // The sink starts again: the torn record is cut off, the new segment follows the last checkpoint.
+        _ = try Self.write(Array(Self.sampleLines(40)[20...]), to: path)
+        let continued = try SealVerifier.verify(path: path, key: try Self.trusted)
+        #expect(continued.status == .ok && continued.lines == 40 && !continued.unfinishedRecord, "\(continued)")
+        #expect(try SealFile.read(path: sidecar).map(\.damaged) == [])
+    }
+
     /// The HMAC fallback: the same secret seals and verifies; another secret does not.
     @Test func hmacKeysSealAndVerify() throws {
         let dir = try TemporaryDirectory(prefix: "seal-hmac")
