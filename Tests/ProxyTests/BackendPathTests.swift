@@ -40,7 +40,7 @@ struct BackendPathTests {
         var failure: AssignmentFailure?
         var ended = false
         init(_ loop: ManualLoop) { self.loop = loop }
-        var sessionLoop: any SessionLoop { loop }
+        var sessionLoop: ManualLoop { loop }
         var clientAddress: SocketAddress? { nil }
         func wantsServer(_ seat: FakeSession) -> Bool { !ended }
         func attempt(_ seat: FakeSession, server: Int, backend: ProxyRuntime.Backend) { attempted.append(server) }

@@ -286,7 +286,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     // MARK: The backend path (`BackendAssignee`)
 
-    var sessionLoop: any SessionLoop { NIOSessionLoop(loop: client.eventLoop) }
+    var sessionLoop: NIOSessionLoop { NIOSessionLoop(loop: client.eventLoop) }
     var clientAddress: SocketAddress? { peer.address }
     func wantsServer(_ exchange: Exchange) -> Bool { self.exchange === exchange && !exchange.logged }
 

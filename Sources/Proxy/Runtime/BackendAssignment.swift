@@ -29,8 +29,10 @@ enum AssignmentFailure {
 /// channel, a pooled connection, or another data plane), through `attempt`.
 protocol BackendAssignee: AnyObject, SendableMetatype {
     associatedtype Seat: BackendSeat
-    /// The loop the session and its seats live on (a dequeued seat is handed back on it).
-    var sessionLoop: any SessionLoop { get }
+    associatedtype Loop: SessionLoop
+    /// The loop the session and its seats live on (a dequeued seat is handed back on it). Read only when a seat
+    /// waits in a queue.
+    var sessionLoop: Loop { get }
     /// The client's address (for `balance source`).
     var clientAddress: SocketAddress? { get }
     /// Whether `seat` still wants a server (its session or request has not ended meanwhile).
@@ -53,8 +55,8 @@ extension BackendAssignee {
             if let released { backend.release(released) }
             excluding = excluded
         }
-        let loop = sessionLoop
         let assignment = backend.assign(client: clientAddress, excluding: excluding) {
+            let loop = sessionLoop
             let bound = LoopBound((self, seat), loop: loop)
             return { granted, serverPosition, backendPosition in
                 loop.runNowOrSoon {
@@ -72,7 +74,7 @@ extension BackendAssignee {
         case .queued(let ticket):
             seat.ticket = ticket
             seat.claim.queued(for: ticket.server)
-            seat.queueTimer = loop.schedule(after: backend.queueTimeout) { [self] in
+            seat.queueTimer = sessionLoop.schedule(after: backend.queueTimeout) { [self] in
                 queueTimedOut(seat, backend)
             }
         case .unavailable:

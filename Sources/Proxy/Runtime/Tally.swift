@@ -55,9 +55,17 @@ extension ProxyRuntime {
             }
         }
         func closed() {
-            let waiters = values.withLockedValue { v -> [CheckedContinuation<Void, Never>] in
+            let idleNow = values.withLockedValue { v -> Bool in
                 v.open -= 1
-                guard v.open == 0, !v.idleWaiters.isEmpty else { return [] }
+                return v.open == 0 && !v.idleWaiters.isEmpty
+            }
+            // Rare (a soft stop waits): the waiters are taken only then.
+            if idleNow { wakeIdleWaiters() }
+        }
+
+        private func wakeIdleWaiters() {
+            let waiters = values.withLockedValue { v -> [CheckedContinuation<Void, Never>] in
+                guard v.open == 0 else { return [] }
                 defer { v.idleWaiters = [] }
                 return v.idleWaiters
             }

@@ -89,7 +89,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     // MARK: The backend path (`BackendAssignee`)
 
-    var sessionLoop: any SessionLoop { NIOSessionLoop(loop: client.eventLoop) }
+    var sessionLoop: NIOSessionLoop { NIOSessionLoop(loop: client.eventLoop) }
     var clientAddress: SocketAddress? { client.remoteAddress }
     func wantsServer(_ seat: TCPSession) -> Bool { !logged }
 
