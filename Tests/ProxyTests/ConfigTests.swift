@@ -444,6 +444,11 @@ struct ConfigTests {
         #expect(HTTPSession.hostIsAmbiguous(head("https://b.example", ["a.example"])))
         #expect(!HTTPSession.hostIsAmbiguous(head("http://b.example/", [])), "no Host to differ from")
         #expect(!HTTPSession.hostIsAmbiguous(head("/http://b.example/", ["a.example"])), "origin form")
+        var upper = head("/", ["a.example"])
+        upper.headers.add(name: "HOST", value: "b.example")
+        #expect(HTTPSession.hostIsAmbiguous(upper), "a header name in capitals is the same header")
+        #expect(HTTPSession.hostIsAmbiguous(head("/", ["a[1]", "a{1}"])), "only letters are equal in either case")
+        #expect(HTTPSession.hostIsAmbiguous(head("/", ["a.example", "a.example.org"])))
     }
 }
 

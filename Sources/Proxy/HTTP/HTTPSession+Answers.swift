@@ -38,16 +38,31 @@ extension HTTPSession {
     /// Whether the request names two hosts: several Host headers that differ, or an absolute-form target
     /// (`http://authority/path`) whose authority differs from the Host header (compared without regard to case).
     static func hostIsAmbiguous(_ head: HTTPRequestHead) -> Bool {
-        let hosts = head.headers["host"].map { $0.lowercased() }
-        guard let host = hosts.first else { return false }
-        if hosts.contains(where: { $0 != host }) { return true }
+        // One pass over the headers, nothing allocated: this runs for every request.
+        var host: String?
+        for (name, value) in head.headers where sameIgnoringASCIICase(name.utf8, "host".utf8) {
+            guard let first = host else {
+                host = value
+                continue
+            }
+            if !sameIgnoringASCIICase(first.utf8, value.utf8) { return true }
+        }
+        guard let host else { return false }
         let uri = head.uri.utf8
         guard let colon = uri.firstIndex(of: UInt8(ascii: ":")), uri[colon...].starts(with: "://".utf8),
             uri[..<colon].allSatisfy({ ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") })
         else { return false }
         let start = uri.index(colon, offsetBy: 3)
         let end = uri[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? uri.endIndex
-        return String(decoding: uri[start..<end], as: UTF8.self).lowercased() != host
+        return !sameIgnoringASCIICase(uri[start..<end], host.utf8)
+    }
+
+    /// Whether two byte strings are equal but for the case of ASCII letters.
+    static func sameIgnoringASCIICase<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in
+            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= UInt8(ascii: "a") && (x | 0x20) <= UInt8(ascii: "z"))
+        }
     }
 
     /// A request the proxy refuses (400/414/431, `PR--`): answered and the connection closed.
