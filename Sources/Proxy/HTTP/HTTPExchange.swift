@@ -19,19 +19,18 @@ final class Exchange: BackendSeat {
     let bytesOutStart: Int64
     let clientKeepAlive: Bool
 
-    var requestDone = false
+    /// Where the exchange stands (read, answered by whom, how far its server leg came, logged).
+    var state = ExchangeState()
+    var requestDone: Bool { state.requestDone }
+    var logged: Bool { state.logged }
     var requestBytes: Int64 = 0
     /// Body parts read before a server connection was ready.
     var body: [ByteBuffer] = []
-    var requestSent = false
-    /// A stats request's body is read and dropped.
-    var discardBody = false
 
     var backend: ProxyRuntime.Backend?
     var backendName: String?
     /// A name logged instead of a server's (`<STATS>`).
     var serverName: String?
-    var inBackend = false
     /// The request's place with its backend (see `BackendAssignee`).
     var claim = BackendClaim()
     var ticket: ProxyRuntime.Backend.Ticket?
@@ -40,9 +39,7 @@ final class Exchange: BackendSeat {
     /// Set when the log's `Tw` is not measured (the stats page logs 0).
     var queueTime: Int?
     var connection: HTTPServerConnection?
-    var reused = false
     var connectedAt: NIODeadline?
-    var serverCounted = false
 
     var responseHead: HTTPHead?
     var responseAt: NIODeadline?
@@ -51,16 +48,12 @@ final class Exchange: BackendSeat {
     var status = -1
     /// How the response goes back (decided when its head arrives; before that, nothing is relayed).
     var plan = ResponsePlan.none
-    var statsAnswered = false
     /// `capture request|response header` values, nil until taken.
     var requestCaptures: [String]?
     var responseCaptures: [String]?
-    /// The log shows no timer before the response (a refused request, a frontend without a backend).
-    var requestTimeUnknown = false
     /// The log's `%B` when the proxy answered itself (HAProxy's own count for its pages).
     var loggedBytes: Int64?
     var termination = TerminationState(.normal, .normal)
-    var logged = false
 
     init(head: HTTPRequestHead, reader: HTTPRequestReader, bytesOut: Int64) {
         self.head = head
@@ -104,7 +97,7 @@ final class Exchange: BackendSeat {
         headersAt = nil
         bytesOutStart = bytesOut
         clientKeepAlive = false
-        requestDone = true
+        state = .badRequest
     }
 
     /// The phase a client abort happened in (the termination state's second character).
@@ -112,7 +105,7 @@ final class Exchange: BackendSeat {
         if responseHead != nil { return .data }
         if connection != nil { return .headers }
         if ticket != nil { return .queue }
-        if headersAt != nil && !statsAnswered { return .connect }
+        if headersAt != nil && !state.answeredByStatsPage { return .connect }
         return .request
     }
 }

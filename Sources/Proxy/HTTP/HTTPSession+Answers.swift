@@ -69,16 +69,17 @@ extension HTTPSession {
     func refuse(status: Int, requestLine: String) {
         guard let exchange else { return }
         exchange.requestLine = requestLine
-        exchange.requestTimeUnknown = true
+        exchange.state.answeredByProxy(timersKnown: false)
         exchange.termination = TerminationState(.proxy, .request)
         frontend.sessions.update { $0.requestErrors += 1 }
-        exchange.requestDone = true
+        _ = exchange.state.requestEnded()
         respondLocally(status: status)
     }
 
     /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
     func respondLocally(status: Int?, logStatus: Int? = nil) {
         guard let exchange, let context else { return }
+        exchange.state.answeredByProxy()
         writeHeldHead()
         if let connection = exchange.connection {
             exchange.connection = nil
@@ -113,16 +114,12 @@ extension HTTPSession {
         exchange.termination = TerminationState(.local, .request)
         exchange.status = answer.status
         exchange.queueTime = 0
-        exchange.statsAnswered = true
+        exchange.state.answeredByStats()
         var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
         buffer.writeBytes(answer.bytes)
         send(buffer, flush: true)
         if !exchange.clientKeepAlive { closing = true }
-        if exchange.requestDone {
-            finish(exchange)
-        } else {
-            // The rest of the request (a body nobody reads) is skipped before the next one; logged at its end.
-            exchange.discardBody = true
-        }
+        // Else the rest of the request (a body nobody reads) is dropped before the next one; logged at its end.
+        if exchange.requestDone { finish(exchange) }
     }
 }

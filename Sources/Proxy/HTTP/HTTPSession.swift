@@ -202,8 +202,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             waiting.append(part)
         case .body(let buffer):
             exchange.requestBytes += Int64(buffer.readableBytes)
-            if exchange.discardBody { return }
-            if let connection = exchange.connection, exchange.requestSent {
+            if exchange.state.dropsBody { return }
+            if let connection = exchange.connection, exchange.state.relaysToServer {
                 // An upload in progress is not the server being late.
                 serverIdle.touch()
                 connection.sendBody(buffer)
@@ -211,9 +211,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 exchange.body.append(buffer)
             }
         case .end:
-            exchange.requestDone = true
-            if exchange.discardBody { return finish(exchange) }
-            if let connection = exchange.connection, exchange.requestSent {
+            if exchange.state.requestEnded() { return finish(exchange) }
+            if let connection = exchange.connection, exchange.state.relaysToServer {
                 connection.sendEnd()
                 connection.flush()
             }
@@ -253,14 +252,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let chosen = frontend.routes.first { $0.condition.holds(head, path: path) }?.backend ?? frontend.backend
         guard let backend = chosen else {
             // As HAProxy 2.6 logs it: no timer at all, not even the request's.
-            exchange.requestTimeUnknown = true
+            exchange.state.answeredByProxy(timersKnown: false)
             exchange.termination = TerminationState(.serverAbort, .connect)
             frontend.sessions.update { $0.connectErrors += 1 }
             return respondLocally(status: 503)
         }
         exchange.backend = backend
         exchange.backendName = backend.name
-        exchange.inBackend = true
+        exchange.state.enteredBackend()
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
         // header is not passed on. Names go in lower case (the reader made the client's so; a rule's may not be).
         exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
@@ -303,8 +302,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         exchange.dequeuedAt = exchange.dequeuedAt ?? exchange.headersAt ?? .now()
         let loop = client.eventLoop
         if let pooled = backend.pool.take(server: index, on: loop) {
-            exchange.reused = true
-            return connected(exchange, pooled)
+            return connected(exchange, pooled, reused: true)
         }
         guard let address = backend.addresses[index] else { return connectFailed(exchange) }
         let connection = HTTPServerConnection(server: index)
@@ -324,14 +322,16 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             .whenComplete { result in
                 let (session, exchange, connection) = bound.value
                 switch result {
-                case .success: session.connected(exchange, connection)
+                case .success: session.connected(exchange, connection, reused: false)
                 case .failure: session.connectFailed(exchange)
                 }
             }
     }
 
-    private func connected(_ exchange: Exchange, _ connection: HTTPServerConnection) {
-        guard self.exchange === exchange, !exchange.logged else {
+    private func connected(_ exchange: Exchange, _ connection: HTTPServerConnection, reused: Bool) {
+        guard self.exchange === exchange, let server = exchange.claim.server, let backend = exchange.backend,
+            exchange.state.connected(reused: reused)
+        else {
             // The client left meanwhile.
             connection.close()
             return
@@ -339,18 +339,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         exchange.connection = connection
         exchange.connectedAt = .now()
         connection.owner = self
-        if let server = exchange.claim.server, let backend = exchange.backend {
-            backend.serverSessions[server].opened(balanced: true)
-            exchange.serverCounted = true
-        }
+        backend.serverSessions[server].opened(balanced: true)
         var head = exchange.forwardHead
-        if frontend.forwardFor || exchange.backend?.forwardFor == true, let ip = peer.ip {
+        if frontend.forwardFor || backend.forwardFor, let ip = peer.ip {
             head.headers.add(name: "x-forwarded-for", value: ip)
         }
         connection.sendHead(head)
         for buffer in exchange.body { connection.sendBody(buffer) }
         exchange.body = []
-        exchange.requestSent = true
         if exchange.requestDone { connection.sendEnd() }
         connection.flush()
         armServerTimeout(exchange)
@@ -506,19 +502,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         guard let exchange, exchange.connection === connection, !exchange.logged else { return }
         exchange.connection = nil
         if exchange.responseHead == nil {
-            if exchange.reused && exchange.requestBytes == 0
-                && exchange.claim.attempts <= 1 + (exchange.backend?.retries ?? 0)
+            if let server = exchange.claim.server, let backend = exchange.backend,
+                exchange.claim.attempts <= 1 + backend.retries,
+                exchange.state.pooledConnectionLost(bodySent: exchange.requestBytes > 0)
             {
-                // A pooled connection the server had just closed: try again on a fresh one.
-                exchange.reused = false
-                exchange.requestSent = false
-                if let server = exchange.claim.server, let backend = exchange.backend {
-                    if exchange.serverCounted {
-                        backend.serverSessions[server].closed()
-                        exchange.serverCounted = false
-                    }
-                    return reattempt(exchange, backend)
-                }
+                // A kept connection the server had just closed: try again on a fresh one.
+                backend.serverSessions[server].closed()
+                return reattempt(exchange, backend)
             }
             exchange.backend?.sessions.update { $0.responseErrors += 1 }
             // PH: an invalid response; SH: none before the close.
@@ -581,8 +571,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     /// Logs the exchange, gives back its server slot, and goes on with the next request (or closes).
     func finish(_ exchange: Exchange) {
-        guard !exchange.logged else { return }
-        exchange.logged = true
+        guard let opened = exchange.state.log() else { return }
         writeHeldHead()
         if let connection = exchange.connection {
             // An exchange that ends without its response (an abort, a timeout): its server connection goes too.
@@ -594,7 +583,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         clientIdle.stop()
         let backend = exchange.backend
         if exchange.ticket != nil, let backend { leaveQueue(exchange, backend, countingPlaces: false) }
-        log(exchange)
+        log(exchange, closing: opened)
         if let backend { leaveBackend(exchange, backend) }
         self.exchange = nil
         // A response that ended before its request's body (a server that answered early) leaves the connection in
@@ -623,12 +612,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         resumeClientReads()
     }
 
-    /// Counts the exchange in the frontend's, backend's and server's tallies and logs its line.
-    private func log(_ exchange: Exchange) {
+    /// Counts the exchange in the frontend's, backend's and server's tallies (`opened`: where it was counted
+    /// open, see `ExchangeState.log`) and logs its line.
+    private func log(_ exchange: Exchange, closing opened: (backend: Bool, server: Bool)) {
         let backend = exchange.backend
         let serverTally = exchange.claim.server.flatMap { backend?.serverSessions[$0] }
-        if exchange.inBackend { backend?.sessions.closed() }
-        if exchange.serverCounted { serverTally?.closed() }
+        if opened.backend { backend?.sessions.closed() }
+        if opened.server { serverTally?.closed() }
         let bytesOut = exchange.loggedBytesOut(clientBytesOut: self.bytesOut)
         let now = NIODeadline.now()
         let status = exchange.status
@@ -727,7 +717,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             exchange = badRequest()
             exchange?.termination = TerminationState(.clientAbort, .request)
             exchange?.status = 400
-            if let exchange { log(exchange) }
+            if let exchange, let opened = exchange.state.log() { log(exchange, closing: opened) }
         }
         process.closed()
         frontend.sessions.closed()
