@@ -6,8 +6,13 @@ for tool in wrk nginx socat haproxy python3; do
     command -v $tool >/dev/null || { echo "missing: $tool (apt install wrk nginx-light socat haproxy)" >&2; exit 1; }
 done
 . bench/helpers.sh
-swift build -c release --product proxy >/dev/null
-proxy=$PWD/.build/release/proxy
+# PROXY=path runs another build of the proxy (an earlier commit's, to compare before and after a change).
+if [ -n "${PROXY:-}" ]; then
+    proxy=$(realpath "$PROXY")
+else
+    swift build -c release --product proxy >/dev/null
+    proxy=$PWD/.build/release/proxy
+fi
 work=$(mktemp -d /tmp/tollgate-proxy-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }

@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import Testing
 
 @testable import Proxy
@@ -133,9 +134,9 @@ struct BackendPathTests {
         first.leaveBackend(first, be)
         #expect(gone.attempted.isEmpty)
         #expect(third.attempted == [0], "the slot passes over the session that left, to the next")
-        #expect(be.shared.withLockedValue { $0.balancer.servers[0].connections } == 1)
+        #expect(be.shared.withLock { $0.balancer.servers[0].connections } == 1)
         third.leaveBackend(third, be)
-        #expect(be.shared.withLockedValue { $0.balancer.servers[0].connections } == 0)
+        #expect(be.shared.withLock { $0.balancer.servers[0].connections } == 0)
     }
 
     @Test func noServerUpIsNoServer() throws {

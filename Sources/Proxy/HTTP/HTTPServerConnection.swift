@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// One connection to a server in HTTP mode, alone in its pipeline: it writes requests as bytes and reads responses
 /// in place (`HTTPHead`, `ChunkedBodyDecoder`), with no string made per header and no codec handlers between the
@@ -232,14 +233,14 @@ final class HTTPServerPool: Sendable {
     private final class Idle: @unchecked Sendable {
         var connections: [HTTPServerConnection] = []
     }
-    private let idle = NIOLockedValueBox<[Key: Idle]>([:])
+    private let idle = Mutex<[Key: Idle]>([:])
     /// Idle connections kept per event loop and server; more are closed.
     static let limit = 64
 
     /// An open idle connection to server `server` made on `loop`, if there is one.
     func take(server: Int, on loop: any EventLoop) -> HTTPServerConnection? {
         let key = Key(loop: ObjectIdentifier(loop), server: server)
-        while let connection = idle.withLockedValue({ $0[key]?.connections.popLast() }) {
+        while let connection = idle.withLock({ $0[key]?.connections.popLast() }) {
             connection.idleIn = nil
             if !connection.closed, connection.channel?.isActive == true { return connection }
         }
@@ -249,13 +250,13 @@ final class HTTPServerPool: Sendable {
     /// Takes a connection that closed while idle out of the pool.
     fileprivate func remove(_ connection: HTTPServerConnection, loop: ObjectIdentifier) {
         let key = Key(loop: loop, server: connection.server)
-        idle.withLockedValue { pool in pool[key]?.connections.removeAll { $0 === connection } }
+        idle.withLock { pool in pool[key]?.connections.removeAll { $0 === connection } }
     }
 
     /// Keeps `connection` for a later request (or closes it when the pool is full).
     func give(_ connection: HTTPServerConnection, on loop: any EventLoop) {
         let key = Key(loop: ObjectIdentifier(loop), server: connection.server)
-        let kept = idle.withLockedValue { pool -> Bool in
+        let kept = idle.withLock { pool -> Bool in
             let slot: Idle
             if let existing = pool[key] {
                 slot = existing

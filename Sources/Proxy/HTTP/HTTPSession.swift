@@ -627,15 +627,16 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         countedIn = reader.bytesIn
         let clientAbort = exchange.termination.endedBy(.clientAbort)
         // Each of the three tallies in turn (no array of them made per request), with its count of open sessions
-        // for the log read under the same lock.
+        // for the log.
         func account(_ tally: ProxyRuntime.Tally?) -> Int {
-            tally?.update {
+            guard let tally else { return 0 }
+            tally.update {
                 $0.bytesOut += bytesOut
                 $0.bytesIn += bytesIn
                 if status > 0 { $0.count(status: status) }
                 if clientAbort { $0.clientAborts += 1 }
-                return $0.open
-            } ?? 0
+            }
+            return tally.open
         }
         let counts = HAProxyLogRecord.Connections(
             active: process.open, frontend: account(frontend.sessions), backend: account(backend?.sessions),

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -36,7 +37,7 @@ extension ProxyRuntime {
         let name: String
         let servers: [ServerLine]
         let addresses: [SocketAddress?]
-        let shared: NIOLockedValueBox<Shared>
+        let shared: Mutex<Shared>
         let retries: Int
         let redispatch: Bool
         let connectTimeout: TimeAmount
@@ -62,7 +63,7 @@ extension ProxyRuntime {
                 s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.host, port: $0) }
             }
             let now = time(nil)
-            shared = NIOLockedValueBox(
+            shared = Mutex(
                 Shared(
                     balancer: Balancer(section), queues: PendingQueues(servers: section.servers.count),
                     checks: section.servers.map(HealthState.init),
@@ -82,7 +83,7 @@ extension ProxyRuntime {
         /// `resume` makes what the queue calls when a slot comes; it is called only for a queued session (no closure
         /// is made for the common case).
         func assign(client: SocketAddress?, excluding: Int?, resume: () -> Resume) -> Assignment {
-            shared.withLockedValue { s in
+            shared.withLock { s in
                 // Only `balance source` needs the client's address.
                 let address = s.balancer.algorithm == .source ? Backend.addressBytes(client) : []
                 switch s.balancer.choose(client: address, excluding: excluding) {
@@ -105,7 +106,7 @@ extension ProxyRuntime {
 
         /// A session gives up its slot on server `i`: the oldest session waiting for it takes the slot.
         func release(_ i: Int) {
-            let next = shared.withLockedValue { s -> Departure? in
+            let next = shared.withLock { s -> Departure? in
                 s.balancer.closed(i)
                 return Backend.handOut(i, &s)
             }
@@ -114,7 +115,7 @@ extension ProxyRuntime {
 
         /// A queued session leaves its queue without a slot (timeout, abort); nil when a slot reached it first.
         func withdraw(_ ticket: Ticket) -> Departure? {
-            shared.withLockedValue { $0.queues.remove(ticket) }
+            shared.withLock { $0.queues.remove(ticket) }
         }
 
         /// The next waiting session for server `i`, which takes a slot there, if the server can serve it now.
@@ -146,7 +147,7 @@ extension ProxyRuntime {
             -> (change: StateChange?, next: ConfigTime)
         {
             var moved: [(Departure, Int?)] = []
-            let result = shared.withLockedValue { s -> (StateChange?, ConfigTime) in
+            let result = shared.withLock { s -> (StateChange?, ConfigTime) in
                 let transition = s.checks[i].record(success: passed)
                 let state = s.checks[i]
                 var h = s.health[i]

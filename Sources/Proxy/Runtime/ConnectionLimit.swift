@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 extension ProxyRuntime {
     /// HAProxy's `maxconn` on a frontend or on the process: at the limit the listeners stop accepting (new
@@ -12,20 +13,20 @@ extension ProxyRuntime {
             var waiting = CircularBuffer<@Sendable () -> Void>()
             var listeners: [any Channel] = []
         }
-        private let state = NIOLockedValueBox(State())
+        private let state = Mutex(State())
 
         init?(_ limit: Int?) {
             guard let limit, limit > 0 else { return nil }
             self.limit = limit
         }
 
-        func add(listener: any Channel) { state.withLockedValue { $0.listeners.append(listener) } }
+        func add(listener: any Channel) { state.withLock { $0.listeners.append(listener) } }
 
-        private var full: Bool { state.withLockedValue { $0.open >= limit } }
+        private var full: Bool { state.withLock { $0.open >= limit } }
 
         /// Takes a slot if one is free and nobody waits for it.
         func tryTake() -> Bool {
-            let (taken, nowFull) = state.withLockedValue { s -> (Bool, Bool) in
+            let (taken, nowFull) = state.withLock { s -> (Bool, Bool) in
                 guard s.open < limit, s.waiting.isEmpty else { return (false, false) }
                 s.open += 1
                 return (true, s.open == limit)
@@ -46,7 +47,7 @@ extension ProxyRuntime {
 
         /// Runs `start` now if a slot is free, else once one is.
         func admit(_ start: @escaping @Sendable () -> Void) {
-            let (admitted, nowFull) = state.withLockedValue { s -> (Bool, Bool) in
+            let (admitted, nowFull) = state.withLock { s -> (Bool, Bool) in
                 guard s.open < limit else {
                     s.waiting.append(start)
                     return (false, true)
@@ -60,7 +61,7 @@ extension ProxyRuntime {
 
         /// A session ends: its slot goes to the connection waiting longest, or back to the listeners.
         func release() {
-            let (next, wasFull) = state.withLockedValue { s -> ((@Sendable () -> Void)?, Bool) in
+            let (next, wasFull) = state.withLock { s -> ((@Sendable () -> Void)?, Bool) in
                 if let next = s.waiting.popFirst() { return (next, false) }
                 s.open -= 1
                 return (nil, s.open == limit - 1)
@@ -71,7 +72,7 @@ extension ProxyRuntime {
         /// Each listener accepts only while there is a slot. The value is read on the listener's loop, so the last
         /// of several racing updates sees the final count.
         private func syncListeners() {
-            for listener in state.withLockedValue({ $0.listeners }) {
+            for listener in state.withLock({ $0.listeners }) {
                 listener.eventLoop.execute { [self] in
                     listener.setOption(.autoRead, value: !full).whenFailure { _ in }
                 }

@@ -2,6 +2,7 @@ import HAProxyLog
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -20,8 +21,8 @@ final class HealthChecker: Sendable {
     private let log: LogEmitter
     private let group: any EventLoopGroup
     /// The next check of each server.
-    private let tasks = NIOLockedValueBox<[Int: Scheduled<Void>]>([:])
-    private let stopped = NIOLockedValueBox(false)
+    private let tasks = Mutex<[Int: Scheduled<Void>]>([:])
+    private let stopped = Mutex(false)
 
     init(backend: ProxyRuntime.Backend, section: ProxySection, log: LogEmitter, group: any EventLoopGroup) {
         self.backend = backend
@@ -39,14 +40,14 @@ final class HealthChecker: Sendable {
     }
 
     func stop() {
-        stopped.withLockedValue { $0 = true }
-        for task in tasks.withLockedValue({ $0.values }) { task.cancel() }
+        stopped.withLock { $0 = true }
+        for task in tasks.withLock({ $0.values }) { task.cancel() }
     }
 
     private func schedule(_ i: Int, after delay: TimeAmount) {
-        guard !stopped.withLockedValue({ $0 }) else { return }
+        guard !stopped.withLock({ $0 }) else { return }
         let task = group.next().scheduleTask(in: delay) { [self] in check(i) }
-        tasks.withLockedValue { $0[i] = task }
+        tasks.withLock { $0[i] = task }
     }
 
     private func check(_ i: Int) {

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 import SyslogProtocol
 import SystemdSupport
 
@@ -21,7 +22,7 @@ public final class ProxyRuntime: Sendable {
     let frontends: [Frontend]
     private let checkers: [HealthChecker]
     private let group: MultiThreadedEventLoopGroup
-    private let channels = NIOLockedValueBox<[any Channel]>([])
+    private let channels = Mutex<[any Channel]>([])
     /// The process's sessions (`actconn`).
     private var sessions: Tally { state.sessions }
 
@@ -106,7 +107,7 @@ public final class ProxyRuntime: Sendable {
                         }
                     }
                     .bind(host: bind.host ?? "0.0.0.0", port: bind.port).get()
-                channels.withLockedValue { $0.append(channel) }
+                channels.withLock { $0.append(channel) }
                 for limit in frontend.limits { limit.add(listener: channel) }
                 if let address = channel.localAddress { bound.append(address) }
             }
@@ -116,7 +117,7 @@ public final class ProxyRuntime: Sendable {
         return bound
     }
 
-    private let notifications = NIOLockedValueBox<[RepeatedTask]>([])
+    private let notifications = Mutex<[RepeatedTask]>([])
 
     /// Under a service manager (`Type=notify`): `STATUS=` with the session counts every `statusEvery`, and
     /// `WATCHDOG=1` at half `WatchdogSec=` from an event loop of the proxy (a stuck loop stops the pings).
@@ -134,12 +135,12 @@ public final class ProxyRuntime: Sendable {
             tasks.append(
                 loop.scheduleRepeatedTask(initialDelay: .zero, delay: half) { _ in ServiceNotifier.watchdog() })
         }
-        notifications.withLockedValue { $0 = tasks }
+        notifications.withLock { $0 = tasks }
     }
 
     /// Stops accepting (once): the listeners close and each proxy logs HAProxy's "stopped" line.
     private func closeListeners() async {
-        let open = channels.withLockedValue { list -> [any Channel] in
+        let open = channels.withLock { list -> [any Channel] in
             defer { list = [] }
             return list
         }
@@ -164,7 +165,7 @@ public final class ProxyRuntime: Sendable {
 
     /// Stops accepting, closes what is open (sessions included) and ends the event loops.
     public func stop() async throws {
-        for task in notifications.withLockedValue({ $0 }) { task.cancel() }
+        for task in notifications.withLock({ $0 }) { task.cancel() }
         for checker in checkers { checker.stop() }
         await closeListeners()
         try await group.shutdownGracefully()

@@ -1,4 +1,6 @@
-import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -10,8 +12,13 @@ extension ProxyRuntime {
     /// The counters of the process, a frontend, a backend or a server: sessions open now (one of the log's
     /// `actconn/feconn/beconn/srv_conn`), their peak and total, and what the stats page and `/metrics` show
     /// (bytes, HTTP responses by class, errors, retries, aborts).
+    ///
+    /// Written from every event loop, so shaped for that: the open count (which the log, `maxconn` and a soft stop
+    /// read at once) and its peak are atomics; the cumulative counters live in one shard per event-loop thread,
+    /// each behind a lock of its own that only its thread takes on the request path (no lock and no cache line
+    /// passed between loops); the stats page adds the shards up.
     final class Tally: Sendable {
-        struct Values: Sendable {
+        struct Values: Sendable, Equatable {
             var open = 0
             var max = 0
             var total = 0
@@ -33,41 +40,69 @@ extension ProxyRuntime {
             /// Seconds since the epoch of the last session, 0 if none.
             var lastSession = 0
 
-            /// Who waits for `open` to reach 0 (a soft stop).
-            fileprivate var idleWaiters: [CheckedContinuation<Void, Never>] = []
-
             mutating func count(status: Int) {
                 let index = (100..<600).contains(status) ? status / 100 - 1 : 5
                 responses[index] += 1
             }
+
+            /// The cumulative counters of `other` added to these (a shard's to the sum of the others).
+            mutating func add(_ other: Values) {
+                total += other.total
+                bytesIn += other.bytesIn
+                bytesOut += other.bytesOut
+                requests += other.requests
+                for i in responses.indices { responses[i] += other.responses[i] }
+                deniedRequests += other.deniedRequests
+                requestErrors += other.requestErrors
+                connectErrors += other.connectErrors
+                responseErrors += other.responseErrors
+                retries += other.retries
+                redispatches += other.redispatches
+                clientAborts += other.clientAborts
+                serverAborts += other.serverAborts
+                balanced += other.balanced
+            }
         }
-        private let values = NIOLockedValueBox(Values())
+
+        private let openNow = Atomic<Int>(0)
+        private let peak = Atomic<Int>(0)
+        private let lastSession = Atomic<Int>(0)
+        private let shards: [Shard]
+        /// Who waits for `open` to reach 0 (a soft stop), and whether anyone does (read on every close).
+        private let idleWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+        private let awaited = Atomic<Bool>(false)
+
+        init() { shards = (0..<Shard.count).map { _ in Shard() } }
 
         /// A session opens here; `balanced`: a balancer chose this server for it (`lbtot`).
         func opened(balanced: Bool = false) {
+            let open = openNow.add(1, ordering: .relaxed).newValue
+            var seen = peak.load(ordering: .relaxed)
+            while open > seen {
+                let (exchanged, original) = peak.compareExchange(expected: seen, desired: open, ordering: .relaxed)
+                if exchanged { break }
+                seen = original
+            }
             let now = time(nil)
-            values.withLockedValue {
-                $0.open += 1
+            if lastSession.load(ordering: .relaxed) != now { lastSession.store(now, ordering: .relaxed) }
+            Shard.mine(of: shards).values.withLock {
                 $0.total += 1
-                if $0.open > $0.max { $0.max = $0.open }
-                $0.lastSession = now
                 if balanced { $0.balanced += 1 }
             }
         }
+
         func closed() {
-            let idleNow = values.withLockedValue { v -> Bool in
-                v.open -= 1
-                return v.open == 0 && !v.idleWaiters.isEmpty
-            }
+            let open = openNow.subtract(1, ordering: .sequentiallyConsistent).newValue
             // Rare (a soft stop waits): the waiters are taken only then.
-            if idleNow { wakeIdleWaiters() }
+            if open == 0 && awaited.load(ordering: .sequentiallyConsistent) { wakeIdleWaiters() }
         }
 
         private func wakeIdleWaiters() {
-            let waiters = values.withLockedValue { v -> [CheckedContinuation<Void, Never>] in
-                guard v.open == 0 else { return [] }
-                defer { v.idleWaiters = [] }
-                return v.idleWaiters
+            let waiters = idleWaiters.withLock { list -> [CheckedContinuation<Void, Never>] in
+                guard openNow.load(ordering: .sequentiallyConsistent) == 0 else { return [] }
+                awaited.store(false, ordering: .sequentiallyConsistent)
+                defer { list = [] }
+                return list
             }
             for waiter in waiters { waiter.resume() }
         }
@@ -75,20 +110,57 @@ extension ProxyRuntime {
         /// Returns once no session is open here (at once if none is).
         func untilIdle() async {
             await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-                let idle = values.withLockedValue { v -> Bool in
-                    if v.open <= 0 { return true }
-                    v.idleWaiters.append(waiter)
+                let idle = idleWaiters.withLock { list -> Bool in
+                    // Said before the count is read: a close that brings it to 0 after the read sees it.
+                    awaited.store(true, ordering: .sequentiallyConsistent)
+                    if openNow.load(ordering: .sequentiallyConsistent) <= 0 { return true }
+                    list.append(waiter)
                     return false
                 }
                 if idle { waiter.resume() }
             }
         }
-        var open: Int { values.withLockedValue { $0.open } }
-        var total: Int { values.withLockedValue { $0.total } }
-        var snapshot: Values { values.withLockedValue { $0 } }
 
-        /// Changes some counters under the lock (and reads what `change` returns under it too).
-        @discardableResult
-        func update<Result>(_ change: (inout Values) -> Result) -> Result { values.withLockedValue { change(&$0) } }
+        /// Sessions open now.
+        var open: Int { openNow.load(ordering: .relaxed) }
+        var total: Int { snapshot.total }
+
+        /// Every counter now: the shards added up (each read under its lock; together they are not one instant,
+        /// as HAProxy's own counters are not).
+        var snapshot: Values {
+            var sum = Values()
+            for shard in shards { sum.add(shard.values.withLock { $0 }) }
+            sum.open = openNow.load(ordering: .relaxed)
+            sum.max = peak.load(ordering: .relaxed)
+            sum.lastSession = lastSession.load(ordering: .relaxed)
+            return sum
+        }
+
+        /// Changes some cumulative counters, in the calling thread's shard (`open`, `max` and `lastSession` are
+        /// not changed this way: `opened` and `closed` keep them).
+        func update(_ change: (inout Values) -> Void) { Shard.mine(of: shards).values.withLock { change(&$0) } }
+
+        /// One thread's share of the counters.
+        final class Shard: Sendable {
+            let values = Mutex(Values())
+
+            /// As many shards as the machine has cores (the event loops' default count), at most 16; a thread
+            /// beyond them shares a shard (correct, only contended).
+            static let count = Swift.max(1, Swift.min(16, System.coreCount))
+            private static let slots = Atomic<Int>(0)
+            private static let slot = ThreadSpecificVariable<Slot>()
+            private final class Slot: Sendable {
+                let index: Int
+                init(_ index: Int) { self.index = index }
+            }
+
+            /// The calling thread's shard: each thread is given the next slot the first time it counts.
+            static func mine(of shards: [Shard]) -> Shard {
+                if let slot = slot.currentValue { return shards[slot.index] }
+                let index = slots.add(1, ordering: .relaxed).oldValue % count
+                slot.currentValue = Slot(index)
+                return shards[index]
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOHTTP1
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -23,7 +24,7 @@ final class StatsPage: Sendable {
     private let node: String?
     private let description: String?
     /// The last granted login of each `user client` pair (seconds since the epoch).
-    private let logins = NIOLockedValueBox<[String: Int]>([:])
+    private let logins = Mutex<[String: Int]>([:])
     static let loginQuiet = 600
     private let started = time(nil)
 
@@ -97,7 +98,7 @@ final class StatsPage: Sendable {
     private func noteLogin(user: String, client: String) {
         let now = time(nil)
         let key = "\(user) \(client)"
-        let isNew = logins.withLockedValue { seen -> Bool in
+        let isNew = logins.withLock { seen -> Bool in
             defer { seen[key] = now }
             if seen.count > 10_000 { seen = seen.filter { now - $0.value < StatsPage.loginQuiet } }
             return seen[key].map { now - $0 >= StatsPage.loginQuiet } ?? true

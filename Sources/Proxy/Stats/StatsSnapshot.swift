@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -17,7 +19,7 @@ extension ProxyState {
             }
             if section.isBackend, let backend = backendsByName[section.name] {
                 proxy.balance = section.settings.balance
-                let (servers, backendQueue, serverQueues, health) = backend.shared.withLockedValue { s in
+                let (servers, backendQueue, serverQueues, health) = backend.shared.withLock { s in
                     (
                         s.balancer.servers, s.queues.backendCount,
                         (0..<section.servers.count).map { s.queues.count(server: $0) }, s.health
