@@ -36,7 +36,8 @@ let package = Package(
         // and appending decimal text to byte buffers.
         .target(name: "LogCore", swiftSettings: hotPath),
         // sendmmsg(2) for the sender's batches of datagrams and klogctl(2) for imklog's console level (Swift's
-        // Glibc module declares neither).
+        // Glibc module declares neither), posix_spawn's closefrom, and a thread-local slot for the proxy's
+        // per-thread counters.
         .target(name: "CDatagrams"),
         // The syslog wire: facilities, severities, RFC 3164/5424 parsing as rsyslog does it, rsyslog's
         // templates, RFC 6587 framing, and a non-blocking sender.
@@ -63,7 +64,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport", "CDatagrams",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

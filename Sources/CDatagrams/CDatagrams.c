@@ -44,3 +44,5 @@ int tollgate_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd) {
     return 0;
 #endif
 }
+
+_Thread_local int tollgate_thread_slot = 0;

@@ -21,4 +21,11 @@ int tollgate_console_log_level(int level);
 /// inherits only what it is given. Returns 0, or an error number.
 int tollgate_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
 
+/// The calling thread's slot among the proxy's per-thread counter shards, 0 until one is given (Swift has no
+/// thread-local storage of its own; a C one is read inline, where NIO's ThreadSpecificVariable costs a
+/// pthread_getspecific, a cast and a retain on every counter update).
+extern _Thread_local int tollgate_thread_slot;
+static inline int tollgate_get_thread_slot(void) { return tollgate_thread_slot; }
+static inline void tollgate_set_thread_slot(int slot) { tollgate_thread_slot = slot; }
+
 #endif

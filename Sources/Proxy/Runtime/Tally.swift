@@ -1,3 +1,4 @@
+import CDatagrams
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -148,18 +149,17 @@ extension ProxyRuntime {
             /// beyond them shares a shard (correct, only contended).
             static let count = Swift.max(1, Swift.min(16, System.coreCount))
             private static let slots = Atomic<Int>(0)
-            private static let slot = ThreadSpecificVariable<Slot>()
-            private final class Slot: Sendable {
-                let index: Int
-                init(_ index: Int) { self.index = index }
-            }
 
-            /// The calling thread's shard: each thread is given the next slot the first time it counts.
+            /// The calling thread's shard: each thread is given the next slot the first time it counts (kept in
+            /// a C thread-local, read inline).
+            @inline(__always)
             static func mine(of shards: [Shard]) -> Shard {
-                if let slot = slot.currentValue { return shards[slot.index] }
-                let index = slots.add(1, ordering: .relaxed).oldValue % count
-                slot.currentValue = Slot(index)
-                return shards[index]
+                var slot = Int(tollgate_get_thread_slot())
+                if slot == 0 {
+                    slot = slots.add(1, ordering: .relaxed).oldValue % count + 1
+                    tollgate_set_thread_slot(Int32(slot))
+                }
+                return shards[slot - 1]
             }
         }
     }
