@@ -1,0 +1,116 @@
+import HAProxyLog
+import LogCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The HTTP session's side of the one backend path (`BackendAssignee`): how a request reaches a server — a kept
+/// connection from the backend's pool or a new one —, what it answers when the path gives up, and the server-side
+/// timeouts.
+extension HTTPSession {
+    // MARK: The backend path (`BackendAssignee`)
+
+    var sessionLoop: NIOSessionLoop { NIOSessionLoop(loop: client.eventLoop) }
+    var clientAddress: SocketAddress? { peer.address }
+    func wantsServer(_ exchange: Exchange) -> Bool { self.exchange === exchange && !exchange.logged }
+
+    func assignmentFailed(_ exchange: Exchange, _ failure: AssignmentFailure) {
+        exchange.termination =
+            failure == .queueTimeout
+            ? TerminationState(.serverTimeout, .queue) : TerminationState(.serverAbort, .connect)
+        respondLocally(status: 503)
+    }
+
+    /// One attempt on server `index`: a pooled connection if there is one, else a new connection.
+    func attempt(_ exchange: Exchange, server index: Int, backend: ProxyRuntime.Backend) {
+        // Assigned at once: no time in a queue (`Tw` 0), whatever the thread's scheduling since the head.
+        exchange.dequeuedAt = exchange.dequeuedAt ?? exchange.headersAt ?? .now()
+        let loop = client.eventLoop
+        if let pooled = backend.pool.take(server: index, on: loop) {
+            return connected(exchange, pooled, reused: true)
+        }
+        guard let address = backend.addresses[index] else { return connectFailed(exchange) }
+        let connection = HTTPServerConnection(server: index)
+        let bound = NIOLoopBound((self, exchange, connection), eventLoop: loop)
+        ClientBootstrap(group: loop)
+            .connectTimeout(backend.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let (_, _, connection) = bound.value
+                    // Alone in the pipeline: it writes requests and reads responses itself.
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
+            .connect(to: address)
+            .whenComplete { result in
+                let (session, exchange, connection) = bound.value
+                switch result {
+                case .success: session.connected(exchange, connection, reused: false)
+                case .failure: session.connectFailed(exchange)
+                }
+            }
+    }
+
+    func connected(_ exchange: Exchange, _ connection: HTTPServerConnection, reused: Bool) {
+        guard self.exchange === exchange, let server = exchange.claim.server, let backend = exchange.backend,
+            exchange.state.connected(reused: reused)
+        else {
+            // The client left meanwhile.
+            connection.close()
+            return
+        }
+        exchange.connection = connection
+        exchange.connectedAt = .now()
+        connection.owner = self
+        backend.serverSessions[server].opened(balanced: true)
+        var head = exchange.forwardHead
+        if frontend.forwardFor || backend.forwardFor, let ip = peer.ip {
+            head.headers.add(name: "x-forwarded-for", value: ip)
+        }
+        connection.sendHead(head)
+        for buffer in exchange.body { connection.sendBody(buffer) }
+        exchange.body = []
+        if exchange.requestDone { connection.sendEnd() }
+        connection.flush()
+        armServerTimeout(exchange)
+        resumeClientReads()
+    }
+
+    func connectFailed(_ exchange: Exchange) {
+        guard self.exchange === exchange, !exchange.logged, let backend = exchange.backend else { return }
+        attemptFailed(exchange, backend, clientActive: client.isActive)
+    }
+
+    /// `timeout server` while waiting for the response (or for more of it).
+    func armServerTimeout(_ exchange: Exchange) {
+        guard let context else { return }
+        serverIdle.start(on: context.eventLoop, timeout: exchange.backend?.serverTimeout)
+    }
+
+    /// Whether the client side is doing its part: not waiting on the client (the request is complete, nothing to
+    /// write is held back).
+    var clientIsBusy: Bool { (exchange?.requestDone ?? true) && client.isWritable }
+
+    func clientTimedOut(_ exchange: Exchange) {
+        exchange.termination = TerminationState(.clientTimeout, exchange.responseHead == nil ? .headers : .data)
+        abort(exchange)
+    }
+
+    func serverTimedOut(_ exchange: Exchange) {
+        exchange.backend?.sessions.update { $0.responseErrors += 1 }
+        if let connection = exchange.connection {
+            connection.owner = nil
+            exchange.connection = nil
+            connection.close()
+        }
+        if exchange.responseHead == nil {
+            exchange.termination = TerminationState(.serverTimeout, .headers)
+            respondLocally(status: 504)
+        } else {
+            exchange.termination = TerminationState(.serverTimeout, .data)
+            abort(exchange)
+        }
+    }
+}
