@@ -45,11 +45,19 @@ struct HTTPVersusHAProxyTests {
                 acl api path_beg -i /API
                 http-request deny if { path_beg /forbidden }
                 http-request set-header X-From tollgate
+                http-response set-header X-Content-Type-Options nosniff
                 use_backend api if api
                 default_backend web
             backend api
+                http-response del-header Server
+                http-response add-header Cache-Control no-store
+                http-response set-header X-Content-Type-Options "left for the frontend's rule"
                 server a1 127.0.0.1:\(nginx.port)
             backend web
+                http-response set-header Strict-Transport-Security "max-age=63072000; includeSubDomains"
+                http-response add-header X-Frame-Options DENY
+                http-response del-header x-frame-options
+                http-response add-header X-Frame-Options SAMEORIGIN
                 balance roundrobin
                 server n1 127.0.0.1:\(nginx.port)
                 server n2 127.0.0.1:\(nginx.port)
@@ -144,6 +152,14 @@ struct HTTPVersusHAProxyTests {
             "\nours:\n\(our.joined(separator: "\n"))\ntheirs:\n\(their.joined(separator: "\n"))")
         // What the clients received is the same too (nginx's Date header aside).
         for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        // The `http-response` rules were carried out (not merely ignored by both): the backend's, then the
+        // frontend's, after the server's fields.
+        let web = answers[1][0].lowercased()
+        #expect(web.contains("strict-transport-security: max-age=63072000; includesubdomains\r\n"))
+        #expect(web.contains("x-frame-options: sameorigin\r\n") && !web.contains("x-frame-options: deny"))
+        let api = answers[1][2].lowercased()
+        #expect(!api.contains("\r\nserver:") && api.contains("cache-control: no-store\r\n"))
+        #expect(api.contains("x-content-type-options: nosniff\r\n") && !api.contains("left for"))
         try await logs.close()
     }
 

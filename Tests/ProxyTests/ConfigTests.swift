@@ -251,10 +251,25 @@ struct ConfigTests {
             message: "'tcp-request' is HAProxy's, not in this build (access rules and ACLs): refused, because it "
                 + "would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "rewriting", line: "http-response set-header Strict-Transport-Security max-age=31536000",
-            message: "'http-response' is HAProxy's, not in this build (header, URL and response rewriting): "
-                + "refused, because servers or clients would see other bytes than the configuration asks. See "
-                + "docs/not-in-this-build.md."),
+            family: "rewriting", line: "http-response set-status 503",
+            message: "'http-response set-status' is HAProxy's, not in this build (header, URL and response "
+                + "rewriting): refused, because servers or clients would see other bytes than the configuration "
+                + "asks. See docs/not-in-this-build.md."),
+        Refused(
+            family: "access rules", line: "http-response deny",
+            message: "'http-response deny' is HAProxy's, not in this build (access rules and ACLs): refused, because "
+                + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
+        Refused(
+            family: "rewriting", line: "http-response set-header X-Client %[src]",
+            message: "'http-response set-header' : the value '%[src]' is a log-format expression; evaluating them "
+                + "is HAProxy's, not in this build (header, URL and response rewriting): refused, because clients "
+                + "would see other bytes than the configuration asks."),
+        Refused(
+            family: "access rules", line: "http-response set-header X-Frame-Options DENY if { path_beg /x }",
+            message: "'http-response set-header … if …' : a condition on a response rule is evaluated on the "
+                + "response (its status and headers), which this build's ACLs do not read (access rules and ACLs): "
+                + "refused, because the rule would apply where HAProxy would not, or the other way round. Without "
+                + "the condition the rule is carried out."),
         Refused(
             family: "rewriting", line: "http-request set-header X-Client-IP %[src]",
             message: "'http-request set-header' : the value '%[src]' is a log-format expression; evaluating them "
@@ -415,7 +430,8 @@ struct ConfigTests {
         for (text, message) in [
             (
                 "frontend f\n  mode tcp\n  bind :80\n  acl a path_beg /x\n  use_backend b if a\nbackend b\n",
-                "frontend 'f' is in mode tcp: its use_backend, http-request and capture rules apply to HTTP only, and "
+                "frontend 'f' is in mode tcp: its use_backend, http-request, http-response and capture rules apply to HTTP "
+                    + "only, and "
                     + "this build evaluates no layer-4 rule (HAProxy would ignore them with a warning; this build "
                     + "refuses to run without them). Set 'mode http', or remove them."
             ),

@@ -20,6 +20,7 @@ public enum BuildSupport {
         case server
         case stats
         case httpRequest = "http-request"
+        case httpResponse = "http-response"
         case aclCriterion = "acl criterion"
         case aclFlag = "acl flag"
 
@@ -35,6 +36,7 @@ public enum BuildSupport {
             case .server: return "`server` and `default-server` options"
             case .stats: return "`stats` keywords in proxies"
             case .httpRequest: return "`http-request` actions"
+            case .httpResponse: return "`http-response` actions"
             case .aclCriterion: return "ACL criteria (sample fetches)"
             case .aclFlag: return "ACL flags"
             }
@@ -47,6 +49,7 @@ public enum BuildSupport {
             case .timeout: return "'timeout \(keyword)'"
             case .stats: return "'stats \(keyword)'"
             case .httpRequest: return "'http-request \(keyword)'"
+            case .httpResponse: return "'http-response \(keyword)'"
             case .section: return "the section '\(keyword)'"
             case .bind: return "the bind option '\(keyword)'"
             case .server: return "the server option '\(keyword)'"
@@ -130,6 +133,7 @@ public enum BuildSupport {
             case .server: base = "unknown server option '\(keyword)'"
             case .stats: base = "'stats' : unknown stats parameter '\(keyword)'"
             case .httpRequest: base = "'http-request' : unknown action '\(keyword)'"
+            case .httpResponse: base = "'http-response' : unknown action '\(keyword)'"
             case .aclCriterion: base = "unknown fetch method '\(keyword)' in ACL expression"
             case .aclFlag: base = "unknown ACL flag '\(keyword)'"
             case .section, .global, .proxy: base = "unknown keyword '\(keyword)' in '\(section)' section"
@@ -176,7 +180,7 @@ extension BuildSupport {
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
-            "http-request", "capture",
+            "http-request", "http-response", "capture",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -193,6 +197,7 @@ extension BuildSupport {
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
         .httpRequest: ["set-header", "add-header", "del-header", "deny"],
+        .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
             "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub",
         ],
@@ -304,7 +309,7 @@ extension BuildSupport {
             "server-state-base": .routing, "server-state-file": .routing, "default-path": .other,
         ],
         .proxy: [
-            "http-response": .rewriting, "http-after-response": .rewriting, "tcp-request": .accessRules,
+            "http-after-response": .rewriting, "tcp-request": .accessRules,
             "tcp-response": .accessRules, "redirect": .rewriting, "cookie": .routing, "hash-type": .routing,
             "stick-table": .stickTables, "stick": .stickTables, "stick on": .stickTables, "stick match": .stickTables,
             "stick store-request": .stickTables, "stick store-response": .stickTables, "log-format": .logging,
@@ -363,6 +368,12 @@ extension BuildSupport {
             "normalize-uri": .rewriting, "early-hint": .rewriting, "send-spoe-group": .other,
             "set-bandwidth-limit": .limits, "set-timeout": .limits, "strict-mode": .rewriting,
         ],
+        .httpResponse: [
+            "allow": .accessRules, "deny": .accessRules, "silent-drop": .accessRules, "set-var": .accessRules,
+            "set-var-fmt": .accessRules, "unset-var": .accessRules, "wait-for-body": .accessRules,
+            "capture": .logging, "set-log-level": .logging, "send-spoe-group": .other, "lua": .other,
+            "set-timeout": .limits, "set-bandwidth-limit": .limits,
+        ],
         .aclCriterion: [:],
     ]
 
@@ -381,6 +392,7 @@ extension BuildSupport {
             "socks4": .routing],
         .httpRequest: ["set-": .rewriting, "add-": .rewriting, "del-": .rewriting, "replace-": .rewriting,
             "sc-": .stickTables, "track-": .stickTables],
+        .httpResponse: ["sc-": .stickTables, "track-": .stickTables],
         .aclCriterion: ["ssl_": .tls, "sc_": .stickTables, "sc0_": .stickTables, "sc1_": .stickTables,
             "sc2_": .stickTables, "src_": .stickTables, "table_": .stickTables, "http_auth": .authentication],
     ]
@@ -388,8 +400,8 @@ extension BuildSupport {
     /// The family of a refused keyword of each context, unless `families` says otherwise.
     static let defaultFamily: [Context: Family] = [
         .section: .other, .global: .other, .proxy: .other, .option: .other, .timeout: .limits, .bind: .accessRules,
-        .server: .routing, .stats: .runtimeAPI, .httpRequest: .accessRules, .aclCriterion: .accessRules,
-        .aclFlag: .accessRules,
+        .server: .routing, .stats: .runtimeAPI, .httpRequest: .accessRules, .httpResponse: .rewriting,
+        .aclCriterion: .accessRules, .aclFlag: .accessRules,
     ]
 }
 

@@ -274,9 +274,11 @@ public struct HAProxyConfigParser {
     }
 
     private mutating func notInDefaults(_ keyword: String, _ at: SourceLocation) -> Bool {
-        if ["bind", "server", "default_backend", "use_backend", "stats", "acl", "capture", "http-request"].contains(
-            keyword)
-        {
+        let proxyOnly = [
+            "bind", "server", "default_backend", "use_backend", "stats", "acl", "capture", "http-request",
+            "http-response",
+        ]
+        if proxyOnly.contains(keyword) {
             alert(at, "'\(keyword)' not allowed in 'defaults' section.")
         } else {
             notCarriedOut(.proxy, keyword, at, section: "defaults")
@@ -343,6 +345,8 @@ public struct HAProxyConfigParser {
                         + "the frontend or listen section, or see docs/not-in-this-build.md.")
             }
             httpRequestRule(args, at, &p.rules)
+        case "http-response":
+            httpResponseRule(args, at, &p.rules)
         case "capture":
             guard p.isFrontend else { return alert(at, "'capture' not allowed in backend '\(p.name)'.") }
             guard args.count == 5, args[1] == "header", args[3] == "len", let length = Int(args[4]), length > 0,
@@ -616,6 +620,44 @@ public struct HAProxyConfigParser {
         }
         guard let condition = ruleCondition(rest, at, rules) else { return }
         rules.requestRules.append(HTTPRequestRule(action: action, condition: condition.value))
+    }
+
+    private mutating func httpResponseRule(_ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules) {
+        guard let verb = args.first else { return alert(at, "'http-response' expects an action.") }
+        let action: HTTPResponseRule.Action
+        let rest: [String]
+        switch verb {
+        case "set-header", "add-header":
+            guard args.count >= 3 else { return alert(at, "'http-response \(verb)' expects a name and a value.") }
+            if HAProxyConfigParser.hasLogFormatVariable(args[2]) {
+                return alert(
+                    at,
+                    "'http-response \(verb)' : the value '\(args[2])' is a log-format expression; evaluating them is "
+                        + "HAProxy's, not in this build (header, URL and response rewriting): refused, because "
+                        + "clients would see other bytes than the configuration asks.")
+            }
+            action = verb == "set-header" ? .setHeader(args[1], args[2]) : .addHeader(args[1], args[2])
+            rest = Array(args.dropFirst(3))
+        case "del-header":
+            guard args.count >= 2 else { return alert(at, "'http-response del-header' expects a name.") }
+            action = .delHeader(args[1])
+            rest = Array(args.dropFirst(2))
+        default:
+            return notCarriedOut(.httpResponse, verb, at, section: "")
+        }
+        if let word = rest.first {
+            guard word == "if" || word == "unless" else {
+                let after = verb == "del-header" ? "name" : "value"
+                return alert(at, "'http-response \(verb)' : unexpected '\(word)' after the \(after).")
+            }
+            return alert(
+                at,
+                "'http-response \(verb) … \(word) …' : a condition on a response rule is evaluated on the response "
+                    + "(its status and headers), which this build's ACLs do not read (access rules and ACLs): refused, "
+                    + "because the rule would apply where HAProxy would not, or the other way round. Without the "
+                    + "condition the rule is carried out.")
+        }
+        rules.responseRules.append(HTTPResponseRule(action: action))
     }
 
     /// Whether a log-format string names a variable or a sample expression (`%ci`, `%[src]`), not only `%%`.
@@ -901,12 +943,12 @@ public struct HAProxyConfigParser {
             // rules that route or deny, so it is refused.
             if p.isFrontend && p.settings.mode != .http
                 && !(p.rules.backendRules.isEmpty && p.rules.requestRules.isEmpty && p.rules.requestCaptures.isEmpty
-                    && p.rules.responseCaptures.isEmpty)
+                    && p.rules.responseCaptures.isEmpty && p.rules.responseRules.isEmpty)
             {
                 alert(
                     p.location,
-                    "\(p.kind.rawValue) '\(p.name)' is in mode tcp: its use_backend, http-request and capture rules "
-                        + "apply to HTTP only, and this build evaluates no layer-4 rule (HAProxy would ignore them "
+                    "\(p.kind.rawValue) '\(p.name)' is in mode tcp: its use_backend, http-request, http-response and "
+                        + "capture rules apply to HTTP only, and this build evaluates no layer-4 rule (HAProxy would ignore them "
                         + "with a warning; this build refuses to run without them). Set 'mode http', or remove them.")
             }
             if p.stats.enabled && p.settings.mode != .http {

@@ -13,6 +13,7 @@ enum HAProxyKeywords {
         case .server: return Set(serverTakesValue.keys)
         case .stats: return stats
         case .httpRequest: return httpRequest
+        case .httpResponse: return httpResponse
         case .aclCriterion: return fetches
         case .aclFlag: return aclFlags
         }
@@ -121,6 +122,14 @@ enum HAProxyKeywords {
         "set-priority-class", "set-priority-offset", "set-query", "set-src", "set-src-port", "set-timeout",
         "set-tos", "set-uri", "set-var", "set-var-fmt", "silent-drop", "strict-mode", "tarpit", "track-sc0",
         "track-sc1", "track-sc2", "unset-var", "use-service", "wait-for-body", "wait-for-handshake",
+    ]
+
+    static let httpResponse: Set<String> = [
+        "add-acl", "add-header", "allow", "cache-store", "capture", "del-acl", "del-header", "del-map", "deny",
+        "redirect", "replace-header", "replace-value", "return", "sc-inc-gpc", "sc-inc-gpc0", "sc-inc-gpc1",
+        "sc-set-gpt", "sc-set-gpt0", "send-spoe-group", "set-header", "set-log-level", "set-map", "set-mark",
+        "set-nice", "set-status", "set-timeout", "set-tos", "set-var", "set-var-fmt", "silent-drop", "strict-mode",
+        "track-sc0", "track-sc1", "track-sc2", "unset-var", "wait-for-body",
     ]
 
     static let fetches: Set<String> = [

@@ -293,6 +293,17 @@ public struct HTTPRequestRule: Hashable, Sendable {
     public var condition: RuleCondition?
 }
 
+/// `http-response set-header|add-header|del-header …` on the responses a server sends (this build takes them
+/// without a condition: a condition there is evaluated on the response, whose fetches it does not have).
+public struct HTTPResponseRule: Hashable, Sendable {
+    public enum Action: Hashable, Sendable {
+        case setHeader(String, String)
+        case addHeader(String, String)
+        case delHeader(String)
+    }
+    public var action: Action
+}
+
 /// `capture request|response header NAME len N`.
 public struct HeaderCapture: Hashable, Sendable {
     public var name: String
@@ -304,6 +315,8 @@ public struct HTTPRules: Hashable, Sendable {
     public var acls: [String: [ACLTest]] = [:]
     public var backendRules: [BackendRule] = []
     public var requestRules: [HTTPRequestRule] = []
+    /// A frontend's and a backend's alike (a backend's apply first, as in HAProxy).
+    public var responseRules: [HTTPResponseRule] = []
     public var requestCaptures: [HeaderCapture] = []
     public var responseCaptures: [HeaderCapture] = []
 }

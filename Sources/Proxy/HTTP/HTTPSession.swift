@@ -302,7 +302,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if case .sized(let length) = head.framing, length <= HTTPSession.joinedLimit / 2 { room = length }
         let written = HTTPHeadWriter.response(
             head, allocator: context.channel.allocator, connection: plan.connectionHeader,
-            dropTransferEncoding: plan.dropTransferEncoding, room: room)
+            dropTransferEncoding: plan.dropTransferEncoding, edits: frontend.responseEdits(from: exchange.backend),
+            room: room)
         exchange.countedBytes = written.counted
         // Held until the body's first part or the end of the batch: a small body goes out in the same buffer
         // (one write and one iovec instead of two).

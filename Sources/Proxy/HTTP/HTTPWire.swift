@@ -158,13 +158,14 @@ enum HTTPHeadWriter {
     /// added ones aside; checked against HAProxy 2.6.12).
     static func response(
         _ head: HTTPHead, allocator: ByteBufferAllocator, connection: String?, dropTransferEncoding: Bool = false,
-        room: Int = 0
+        edits: ResponseHeaderEdits? = nil, room: Int = 0
     ) -> (bytes: ByteBuffer, counted: Int64) {
         let reason = head.reason
         var counted = 21 + 8 + 3 + reason.count
         // The whole head in one reservation (each write to a ByteBuffer checks its capacity and ownership).
         var length = 9 + 3 + 1 + reason.count + 2 + 2
         for field in head.fields { length += field.name.count + field.value.count + 4 }
+        for field in edits?.added ?? [] { length += field.name.count + field.value.count + 4 }
         if let connection { length += 12 + connection.utf8.count + 2 }
         var out = allocator.buffer(capacity: length + room)
         _ = head.bytes.withUnsafeReadableBytes { raw in
@@ -182,6 +183,11 @@ enum HTTPHeadWriter {
                 for field in head.fields {
                     if HTTPHead.equalsLower(raw, field.name, "connection") { continue }
                     if dropTransferEncoding && HTTPHead.equalsLower(raw, field.name, "transfer-encoding") { continue }
+                    if let edits, edits.removes(raw, field.name) {
+                        // HAProxy counts the head as the server sent it, before its rules.
+                        counted += field.name.count + field.value.count
+                        continue
+                    }
                     // The name lower-cased as it is copied.
                     for offset in field.name {
                         space[i] = ASCII.lowercased(raw[offset])
@@ -193,6 +199,16 @@ enum HTTPHeadWriter {
                     space.put(UnsafeRawBufferPointer(rebasing: raw[field.value]), at: &i)
                     space.putLineEnd(at: &i)
                     counted += field.name.count + field.value.count
+                }
+                // `http-response` rules' fields, after the server's, as HAProxy appends them (not counted in %B: it
+                // counts the head as received).
+                for field in edits?.added ?? [] {
+                    field.name.withUnsafeBytes { space.put($0, at: &i) }
+                    space[i] = UInt8(ascii: ":")
+                    space[i + 1] = UInt8(ascii: " ")
+                    i += 2
+                    field.value.withUnsafeBytes { space.put($0, at: &i) }
+                    space.putLineEnd(at: &i)
                 }
                 if let connection {
                     space.put("connection: ", at: &i)

@@ -52,11 +52,14 @@ extension ProxyRuntime {
         let pool = HTTPServerPool()
         let forwardFor: Bool
         let section: ProxySection
+        /// HTTP mode: the section's `http-response` header rules.
+        let responseEdits: ResponseHeaderEdits
 
         init(_ section: ProxySection) {
             self.section = section
             name = section.name
             forwardFor = section.settings.option(.forwardfor)
+            responseEdits = ResponseHeaderEdits(section.rules.responseRules)
             serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
             addresses = section.servers.map { s in

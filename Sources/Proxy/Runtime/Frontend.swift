@@ -40,6 +40,8 @@ extension ProxyRuntime {
         /// server's side only).
         let closesBothSides: Bool
         let closesServerSide: Bool
+        /// HTTP mode: the section's `http-response` header rules.
+        let responseEdits: ResponseHeaderEdits
 
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
@@ -64,6 +66,16 @@ extension ProxyRuntime {
             self.headLimit = headLimit
             self.routes = routes
             self.logRules = logRules
+            responseEdits = ResponseHeaderEdits(section.rules.responseRules)
+        }
+
+        /// What the `http-response` rules do to a response from `backend`: the backend's, then the frontend's (a
+        /// `listen` section's once); nil when nothing.
+        func responseEdits(from backend: Backend?) -> ResponseHeaderEdits? {
+            let edits =
+                backend.map { $0.section.name == section.name ? responseEdits : $0.responseEdits.then(responseEdits) }
+                ?? responseEdits
+            return edits.isEmpty ? nil : edits
         }
 
         /// Logs one traffic line as HAProxy's `strm_log` decides: an error is a redispatch, a retry, a termination

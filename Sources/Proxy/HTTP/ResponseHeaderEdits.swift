@@ -1,0 +1,71 @@
+import LogCore
+
+/// What `http-response set-header|add-header|del-header` rules do to a server's response head, decided once when
+/// the configuration is read: which of the server's header names are taken out, and which fields are added after
+/// the server's (as HAProxy appends them, in the rules' order). A backend's edits apply first, then its frontend's
+/// (`then`). A value type with no I/O: `HTTPHeadWriter.response` carries it out.
+struct ResponseHeaderEdits: Hashable, Sendable {
+    /// Lower-cased names whose fields the server sent are dropped.
+    private(set) var removed: [[UInt8]] = []
+    /// Fields added after the server's: lower-cased name, value.
+    private(set) var added: [(name: [UInt8], value: [UInt8])] = []
+
+    var isEmpty: Bool { removed.isEmpty && added.isEmpty }
+
+    init() {}
+
+    init(_ rules: [HTTPResponseRule]) {
+        for rule in rules {
+            switch rule.action {
+            case .setHeader(let name, let value):
+                remove(name)
+                add(name, value)
+            case .addHeader(let name, let value):
+                add(name, value)
+            case .delHeader(let name):
+                remove(name)
+            }
+        }
+    }
+
+    /// These edits, then `next`'s (a backend's, then its frontend's).
+    func then(_ next: ResponseHeaderEdits) -> ResponseHeaderEdits {
+        if next.isEmpty { return self }
+        if isEmpty { return next }
+        var both = self
+        for name in next.removed { both.remove(name) }
+        both.added += next.added
+        return both
+    }
+
+    private mutating func remove(_ name: String) { remove(Self.lower(name)) }
+
+    private mutating func remove(_ lower: [UInt8]) {
+        // A field added by an earlier rule goes too: the rules act on the head as it is at their turn.
+        added.removeAll { $0.name == lower }
+        if !removed.contains(lower) { removed.append(lower) }
+    }
+
+    private mutating func add(_ name: String, _ value: String) { added.append((Self.lower(name), Array(value.utf8))) }
+
+    private static func lower(_ name: String) -> [UInt8] { name.utf8.map { ASCII.lowercased($0) } }
+
+    /// Whether the server's field named by `range` of `raw` is taken out.
+    func removes(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        removed.contains { name in
+            name.count == range.count && zip(name, range).allSatisfy { $0 == ASCII.lowercased(raw[$1]) }
+        }
+    }
+
+    static func == (a: ResponseHeaderEdits, b: ResponseHeaderEdits) -> Bool {
+        a.removed == b.removed && a.added.elementsEqual(b.added) { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(removed)
+        for field in added {
+            hasher.combine(field.name)
+            hasher.combine(field.value)
+        }
+    }
+}
