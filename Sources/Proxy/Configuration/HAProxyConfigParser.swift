@@ -585,23 +585,14 @@ public struct HAProxyConfigParser {
         let action: HTTPRequestRule.Action
         var rest: [String]
         switch verb {
-        case "set-header", "add-header":
-            guard args.count >= 3 else { return alert(at, "'http-request \(verb)' expects a name and a value.") }
-            // A value is a log-format string: `%%` is a literal percent sign, any other `%` starts a variable or a
-            // sample expression, which this build cannot evaluate (it would send the servers other bytes).
-            if HAProxyConfigParser.hasLogFormatVariable(args[2]) {
-                return alert(
-                    at,
-                    "'http-request \(verb)' : the value '\(args[2])' is a log-format expression; evaluating them is "
-                        + "HAProxy's, not in this build (header, URL and response rewriting): refused, because "
-                        + "servers would see other bytes than the configuration asks.")
+        case "set-header", "add-header", "del-header":
+            guard let (header, words) = headerAction("http-request", args, at, seenBy: "servers") else { return }
+            switch header {
+            case .set(let name, let value): action = .setHeader(name, value)
+            case .add(let name, let value): action = .addHeader(name, value)
+            case .delete(let name): action = .delHeader(name)
             }
-            action = verb == "set-header" ? .setHeader(args[1], args[2]) : .addHeader(args[1], args[2])
-            rest = Array(args.dropFirst(3))
-        case "del-header":
-            guard args.count >= 2 else { return alert(at, "'http-request del-header' expects a name.") }
-            action = .delHeader(args[1])
-            rest = Array(args.dropFirst(2))
+            rest = words
         case "deny":
             rest = Array(args.dropFirst())
             var status = 403
@@ -627,21 +618,14 @@ public struct HAProxyConfigParser {
         let action: HTTPResponseRule.Action
         let rest: [String]
         switch verb {
-        case "set-header", "add-header":
-            guard args.count >= 3 else { return alert(at, "'http-response \(verb)' expects a name and a value.") }
-            if HAProxyConfigParser.hasLogFormatVariable(args[2]) {
-                return alert(
-                    at,
-                    "'http-response \(verb)' : the value '\(args[2])' is a log-format expression; evaluating them is "
-                        + "HAProxy's, not in this build (header, URL and response rewriting): refused, because "
-                        + "clients would see other bytes than the configuration asks.")
+        case "set-header", "add-header", "del-header":
+            guard let (header, words) = headerAction("http-response", args, at, seenBy: "clients") else { return }
+            switch header {
+            case .set(let name, let value): action = .setHeader(name, value)
+            case .add(let name, let value): action = .addHeader(name, value)
+            case .delete(let name): action = .delHeader(name)
             }
-            action = verb == "set-header" ? .setHeader(args[1], args[2]) : .addHeader(args[1], args[2])
-            rest = Array(args.dropFirst(3))
-        case "del-header":
-            guard args.count >= 2 else { return alert(at, "'http-response del-header' expects a name.") }
-            action = .delHeader(args[1])
-            rest = Array(args.dropFirst(2))
+            rest = words
         default:
             return notCarriedOut(.httpResponse, verb, at, section: "")
         }
@@ -658,6 +642,43 @@ public struct HAProxyConfigParser {
                     + "condition the rule is carried out.")
         }
         rules.responseRules.append(HTTPResponseRule(action: action))
+    }
+
+    /// A header action of an `http-request` or `http-response` rule (`args`: `set-header|add-header NAME VALUE`
+    /// or `del-header NAME`, then what follows), or nil with an alert when it cannot be carried out.
+    private enum HeaderAction {
+        case set(String, String)
+        case add(String, String)
+        case delete(String)
+    }
+
+    private mutating func headerAction(_ rule: String, _ args: [String], _ at: SourceLocation, seenBy: String)
+        -> (HeaderAction, [String])?
+    {
+        let verb = args.first ?? ""
+        if verb == "del-header" {
+            guard args.count >= 2 else {
+                alert(at, "'\(rule) del-header' expects a name.")
+                return nil
+            }
+            return (.delete(args[1]), Array(args.dropFirst(2)))
+        }
+        guard args.count >= 3 else {
+            alert(at, "'\(rule) \(verb)' expects a name and a value.")
+            return nil
+        }
+        // A value is a log-format string: `%%` is a literal percent sign, any other `%` starts a variable or a
+        // sample expression, which this build cannot evaluate (it would send other bytes than asked).
+        if HAProxyConfigParser.hasLogFormatVariable(args[2]) {
+            alert(
+                at,
+                "'\(rule) \(verb)' : the value '\(args[2])' is a log-format expression; evaluating them is "
+                    + "HAProxy's, not in this build (header, URL and response rewriting): refused, because "
+                    + "\(seenBy) would see other bytes than the configuration asks.")
+            return nil
+        }
+        let action: HeaderAction = verb == "set-header" ? .set(args[1], args[2]) : .add(args[1], args[2])
+        return (action, Array(args.dropFirst(3)))
     }
 
     /// Whether a log-format string names a variable or a sample expression (`%ci`, `%[src]`), not only `%%`.
