@@ -10,6 +10,11 @@
 public enum TextFile {
     /// The file's text (invalid UTF-8 repaired), or nil when it cannot be opened (`errno` says why).
     public static func read(_ path: String) -> String? {
+        bytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The file's bytes, or nil when it cannot be opened (`errno` says why).
+    public static func bytes(_ path: String) -> [UInt8]? {
         guard let f = fopen(path, "r") else { return nil }
         defer { fclose(f) }
         var bytes: [UInt8] = []
@@ -19,7 +24,7 @@ public enum TextFile {
             if n <= 0 { break }
             bytes.append(contentsOf: chunk[..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }
 

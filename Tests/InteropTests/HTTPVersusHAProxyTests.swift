@@ -17,6 +17,60 @@ struct HTTPVersusHAProxyTests {
         return words.joined(separator: " ")
     }
 
+    typealias Exchange = (frontend: Int, request: String, lines: Int, halfClose: Bool)
+
+    /// Runs HAProxy and the proxy on `config` (given each its ports), sends `exchanges` one at a time on their own
+    /// connections to both, and returns the log lines and the answers (nginx's dates out) of each: HAProxy's first.
+    static func run(
+        _ config: ([Int]) -> String, frontends: Int, logs: LoopbackUDPReceiver, in dir: TemporaryDirectory,
+        _ exchanges: [Exchange]
+    ) async throws -> (lines: [[String]], answers: [[String]])? {
+        let haproxy = try Peers.find("haproxy")
+        let theirPorts = try (0..<frontends).map { _ in try Peers.freePort() }
+        let ourPorts = try (0..<frontends).map { _ in try Peers.freePort() }
+        try config(theirPorts).write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
+        try config(ourPorts).write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
+        let theirs = try RunningPeer(haproxy, ["-db", "-f", dir.file("haproxy.cfg")], logPath: dir.file("haproxy.out"))
+        let ours = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
+        defer {
+            theirs.stop()
+            ours.stop()
+        }
+        #expect(Peers.waitUntil(seconds: 10) { (theirPorts + ourPorts).allSatisfy { Peers.isListening(port: $0) } })
+        try await Task.sleep(for: .milliseconds(500))
+        var lines: [[String]] = []
+        var answers: [[String]] = []
+        for ports in [theirPorts, ourPorts] {
+            var got: [String] = []
+            var received: [String] = []
+            for exchange in exchanges {
+                let port = ports[exchange.frontend]
+                let answer = try await blocking {
+                    try Peers.exchange(port: port, Array(exchange.request.utf8), halfClose: exchange.halfClose)
+                }
+                received.append(Self.withoutDates(String(decoding: answer, as: UTF8.self)))
+                var wanted = exchange.lines
+                while wanted > 0 {
+                    guard let datagram = await logs.next(within: 10) else {
+                        Issue.record("no log line from port \(port) for \(exchange.request.debugDescription)")
+                        return nil
+                    }
+                    let text = String(decoding: datagram, as: UTF8.self)
+                    guard text.contains("]: 127.0.0.1:") else { continue }
+                    got.append(Self.normalized(text))
+                    wanted -= 1
+                }
+                // A proxy sends the line before it frees the session: give it that moment, or the next line may count
+                // this session as still open.
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            lines.append(got)
+            answers.append(received)
+        }
+        return (lines, answers)
+    }
+
     @Test func httplogLinesEqualHAProxys() async throws {
         let dir = try TemporaryDirectory(prefix: "http-vs-haproxy")
         let nginx = try Nginx(in: dir)
@@ -71,24 +125,9 @@ struct HTTPVersusHAProxyTests {
 
             """
         }
-        let haproxy = try Peers.find("haproxy")
-        let theirPorts = try (0..<3).map { _ in try Peers.freePort() }
-        let ourPorts = try (0..<3).map { _ in try Peers.freePort() }
-        try config(theirPorts).write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
-        try config(ourPorts).write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
-        let theirs = try RunningPeer(haproxy, ["-db", "-f", dir.file("haproxy.cfg")], logPath: dir.file("haproxy.out"))
-        let ours = try RunningPeer(
-            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
-        defer {
-            theirs.stop()
-            ours.stop()
-        }
-        #expect(Peers.waitUntil(seconds: 10) { (theirPorts + ourPorts).allSatisfy { Peers.isListening(port: $0) } })
-        try await Task.sleep(for: .milliseconds(500))
-
         // Each exchange on its own connection, one at a time (the counts in a line depend on what else is open); the
         // client half-closes after its requests.
-        let exchanges: [(frontend: Int, request: String, lines: Int, halfClose: Bool)] = [
+        let exchanges: [Exchange] = [
             (0, "GET /index.html HTTP/1.1\r\nHost: t\r\nUser-Agent: Test/1.0\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /api/v1 HTTP/1.1\r\nHost: t\r\nUser-Agent: curl/7.88.1\r\nConnection: close\r\n\r\n", 1, true),
@@ -115,35 +154,9 @@ struct HTTPVersusHAProxyTests {
             (1, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
             (2, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
         ]
-        var lines: [[String]] = []
-        var answers: [[String]] = []
-        for ports in [theirPorts, ourPorts] {
-            var got: [String] = []
-            var received: [String] = []
-            for exchange in exchanges {
-                let port = ports[exchange.frontend]
-                let answer = try await blocking {
-                    try Peers.exchange(port: port, Array(exchange.request.utf8), halfClose: exchange.halfClose)
-                }
-                received.append(Self.withoutDates(String(decoding: answer, as: UTF8.self)))
-                var wanted = exchange.lines
-                while wanted > 0 {
-                    guard let datagram = await logs.next(within: 10) else {
-                        Issue.record("no log line from port \(port) for \(exchange.request.debugDescription)")
-                        try await logs.close()
-                        return
-                    }
-                    let text = String(decoding: datagram, as: UTF8.self)
-                    guard text.contains("]: 127.0.0.1:") else { continue }
-                    got.append(Self.normalized(text))
-                    wanted -= 1
-                }
-                // A proxy sends the line before it frees the session: give it that moment, or the next line may count
-                // this session as still open.
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            lines.append(got)
-            answers.append(received)
+        guard let (lines, answers) = try await Self.run(config, frontends: 3, logs: logs, in: dir, exchanges) else {
+            try await logs.close()
+            return
         }
         let (their, our) = (lines[0], lines[1])
         #expect(their.count == exchanges.map(\.lines).reduce(0, +))
@@ -160,6 +173,80 @@ struct HTTPVersusHAProxyTests {
         let api = answers[1][2].lowercased()
         #expect(!api.contains("\r\nserver:") && api.contains("cache-control: no-store\r\n"))
         #expect(api.contains("x-content-type-options: nosniff\r\n") && !api.contains("left for"))
+        try await logs.close()
+    }
+
+    /// `errorfile` as Debian's stock haproxy.cfg uses it (HTTP/1.0 pages with `Connection: close`, in `defaults`)
+    /// and as sites write their own (HTTP/1.1 with a length, in a frontend or a backend): the same bytes to the
+    /// client, the same connection kept or closed, the same `%B`.
+    @Test func errorFilesAreSentAsHAProxySendsThem() async throws {
+        let dir = try TemporaryDirectory(prefix: "errorfile-vs-haproxy")
+        let nginx = try Nginx(in: dir)
+        defer { nginx.stop() }
+        let logs = try await LoopbackUDPReceiver()
+        let dead = try Peers.freePort()
+        let debian =
+            "HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nConnection: close\r\n"
+            + "Content-Type: text/html\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\n"
+            + "No server is available to handle this request.\n</body></html>\n\n"
+        let debian403 =
+            "HTTP/1.0 403 Forbidden\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n"
+            + "\r\n<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n\n"
+        let json = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 17\r\n"
+            + "Retry-After: 5\r\n\r\n{\"error\":\"busy\"}\n"
+        try debian.write(toFile: dir.file("503.http"), atomically: true, encoding: .utf8)
+        try debian403.write(toFile: dir.file("403.http"), atomically: true, encoding: .utf8)
+        try json.write(toFile: dir.file("503-json.http"), atomically: true, encoding: .utf8)
+        func config(_ ports: [Int]) -> String {
+            """
+            global
+                log 127.0.0.1:\(logs.port) local0 info
+                nbthread 1
+            defaults
+                log global
+                mode http
+                option httplog
+                option dontlognull
+                retries 0
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+                errorfile 503 \(dir.file("503.http"))
+                errorfile 403 \(dir.file("403.http"))
+            frontend fe
+                bind 127.0.0.1:\(ports[0])
+                http-request deny if { path_beg /forbidden }
+                default_backend web
+            backend web
+                server n1 127.0.0.1:\(nginx.port)
+            frontend fe_dead
+                bind 127.0.0.1:\(ports[1])
+                default_backend dead
+            backend dead
+                errorfile 503 \(dir.file("503-json.http"))
+                server d1 127.0.0.1:\(dead)
+            frontend fe_nosrv
+                bind 127.0.0.1:\(ports[2])
+
+            """
+        }
+        let exchanges: [Exchange] = [
+            (0, "GET /forbidden HTTP/1.1\r\nHost: t\r\n\r\nGET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, false),
+            // The backend's own file, HTTP/1.1 with a length: the connection stays for the next request.
+            (1, "GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /two HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 2, false),
+            (1, "GET / HTTP/1.0\r\n\r\n", 1, true),
+            // No backend: the defaults' Debian page.
+            (2, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 1, false),
+        ]
+        guard let (lines, answers) = try await Self.run(config, frontends: 3, logs: logs, in: dir, exchanges) else {
+            try await logs.close()
+            return
+        }
+        #expect(lines[1] == lines[0], "\nours:\n\(lines[1].joined(separator: "\n"))\ntheirs:\n\(lines[0].joined(separator: "\n"))")
+        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        // The files were sent (not merely HAProxy's own pages by both).
+        #expect(answers[1][1].components(separatedBy: "{\"error\":\"busy\"}").count == 3, "two answers on one connection")
+        #expect(answers[1][3].hasPrefix("HTTP/1.0 503 Service Unavailable\r\ncache-control: no-cache\r\n"))
         try await logs.close()
     }
 

@@ -446,6 +446,38 @@ struct ConfigTests {
         }
     }
 
+    /// `errorfile` is read with the configuration: a file that cannot be sent as HAProxy would send it is an error
+    /// naming its line, never a page silently left as HAProxy's own.
+    @Test func errorFilesAreCheckedWhenTheFileIsRead() throws {
+        let dir = try TemporaryDirectory(prefix: "errorfile")
+        try "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\n<h1>down</h1>\n".write(
+            toFile: dir.file("503.http"), atomically: true, encoding: .utf8)
+        try "<html>not a response</html>\n".write(toFile: dir.file("bad.http"), atomically: true, encoding: .utf8)
+        func parse(_ line: String) throws(ConfigProblems) -> ProxyConfiguration {
+            try HAProxyConfigParser.parse(text: "defaults\n  mode http\n  \(line)\nlisten l\n  bind :80\n")
+        }
+        let good = try parse("errorfile 503 \(dir.file("503.http"))")
+        #expect(good.proxies.first?.settings.errorFiles[503]?.count == 75, "read, and inherited from defaults")
+        for (line, message) in [
+            ("errorfile 503 \(dir.file("missing.http"))", "'errorfile' : error opening file '\(dir.file("missing.http"))'."),
+            ("errorfile 302 \(dir.file("503.http"))", "'errorfile' : status code 302 is not one HAProxy answers with an error file."),
+            ("errorfile 503", "'errorfile' expects <status_code> and <file> as arguments."),
+            (
+                "errorfile 503 \(dir.file("bad.http"))",
+                "'errorfile' : '\(dir.file("bad.http"))' is not a whole HTTP response of at most 16 kB (a status line, "
+                    + "headers, an empty line, then the body)."
+            ),
+        ] {
+            do throws(ConfigProblems) {
+                _ = try parse(line)
+                Issue.record("accepted: \(line)")
+            } catch {
+                #expect(error.alerts.map(\.message) == [message])
+                #expect(error.alerts.first?.location.line == 3)
+            }
+        }
+    }
+
     @Test func ambiguousHostsAreNoticed() {
         func head(_ uri: String, _ hosts: [String]) -> HTTPRequestHead {
             var h = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)

@@ -180,7 +180,7 @@ extension BuildSupport {
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
-            "http-request", "http-response", "capture",
+            "http-request", "http-response", "capture", "errorfile",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -318,7 +318,7 @@ extension BuildSupport {
             "monitor fail": .other, "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
             "email-alert": .healthChecks, "rate-limit": .limits, "use-server": .routing, "force-persist": .routing,
             "ignore-persist": .routing, "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,
-            "source": .routing, "retry-on": .routing, "errorfile": .rewriting, "errorfiles": .rewriting, "errorloc": .rewriting,
+            "source": .routing, "retry-on": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,
             "errorloc302": .rewriting, "errorloc303": .rewriting, "http-error": .rewriting, "filter": .other,
             "declare": .logging, "load-server-state-from-file": .routing, "server-state-file-name": .routing,
             "hash-balance-factor": .routing, "http-send-name-header": .rewriting, "disabled": .other,

@@ -189,6 +189,8 @@ public struct HAProxyConfigParser {
         _ keyword: String, _ args: [String], _ at: SourceLocation, _ s: inout ProxySettings, sectionName: String
     ) -> Bool {
         switch keyword {
+        case "errorfile":
+            errorFile(args, at, &s)
         case "mode":
             guard let value = args.first, let mode = ProxyMode(rawValue: value) else {
                 alert(at, "unknown proxy mode '\(args.first ?? "")'.")
@@ -642,6 +644,32 @@ public struct HAProxyConfigParser {
                     + "condition the rule is carried out.")
         }
         rules.responseRules.append(HTTPResponseRule(action: action))
+    }
+
+    /// HAProxy 2.6's codes for `errorfile`.
+    static let errorFileCodes: Set<Int> = [
+        200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
+    ]
+
+    /// `errorfile CODE FILE`: the file is read now (a relative path from the current directory, as HAProxy reads
+    /// it) and must be a whole HTTP response of at most 16 kB (HAProxy's buffer).
+    private mutating func errorFile(_ args: [String], _ at: SourceLocation, _ s: inout ProxySettings) {
+        guard args.count == 2, let code = Int(args[0]) else {
+            return alert(at, "'errorfile' expects <status_code> and <file> as arguments.")
+        }
+        guard HAProxyConfigParser.errorFileCodes.contains(code) else {
+            return alert(at, "'errorfile' : status code \(code) is not one HAProxy answers with an error file.")
+        }
+        guard let bytes = TextFile.bytes(args[1]) else {
+            return alert(at, "'errorfile' : error opening file '\(args[1])'.")
+        }
+        guard bytes.count <= 16_384, HTTPErrorFile(bytes) != nil else {
+            return alert(
+                at,
+                "'errorfile' : '\(args[1])' is not a whole HTTP response of at most 16 kB (a status line, headers, "
+                    + "an empty line, then the body).")
+        }
+        s.errorFiles[code] = bytes
     }
 
     /// A header action of an `http-request` or `http-response` rule (`args`: `set-header|add-header NAME VALUE`

@@ -73,6 +73,9 @@ public struct Timeouts: Hashable, Sendable {
 /// What a `defaults` section sets and the proxies after it inherit (and may override).
 public struct ProxySettings: Hashable, Sendable {
     public var mode: ProxyMode = .tcp
+    /// `errorfile CODE FILE`: the response sent instead of HAProxy's page for CODE, as the file holds it (a
+    /// whole HTTP response: status line, headers, body), read when the configuration is.
+    public var errorFiles: [Int: [UInt8]] = [:]
     /// `log global` (the global targets) and the proxy's own `log` lines.
     public var logGlobal = false
     public var logs: [LogTarget] = []

@@ -86,7 +86,9 @@ extension HTTPSession {
             connection.owner = nil
             connection.close()
         }
-        if let status {
+        if let status, let file = exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status] {
+            sendErrorFile(file, exchange, context)
+        } else if let status {
             let page = HTTPErrorPages.page(status)
             // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full keeps its
             // connection.
@@ -105,6 +107,32 @@ extension HTTPSession {
         }
         exchange.status = logStatus ?? status ?? -1
         finish(exchange)
+    }
+
+    /// An `errorfile`'s response instead of HAProxy's page, as HAProxy 2.6 sends one (see `HTTPErrorFile`).
+    private func sendErrorFile(_ file: HTTPErrorFile, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+        if !HTTPErrorPages.page(file.head.status).keepsConnection {
+            // A page of the request parser (400, 408): the file as written, the connection closed, 0 bytes logged.
+            closing = true
+            var buffer = context.channel.allocator.buffer(capacity: file.raw.count)
+            buffer.writeBytes(file.raw)
+            send(buffer, flush: true)
+            exchange.loggedBytes = 0
+            return
+        }
+        let plan = ResponsePlan(
+            response: file.head, requestVersion: exchange.head.version, clientKeepAlive: exchange.clientKeepAlive,
+            closesBothSides: closesBothSides)
+        let keep = !plan.closesClient && exchange.requestDone && !closing && !(clientDone && waiting.isEmpty)
+        if !keep { closing = true }
+        // Closing, an HTTP/1.1 response says so; an HTTP/1.0 one says nothing (its version does).
+        let connection = keep ? plan.connectionHeader : (file.head.isHTTP11 ? "close" : nil)
+        var written = HTTPHeadWriter.response(
+            file.head, allocator: context.channel.allocator, connection: connection, keepVersion: true,
+            room: file.body.count)
+        written.bytes.writeBytes(file.body)
+        send(written.bytes, flush: true)
+        exchange.loggedBytes = file.logged
     }
 
     func serveStats(_ stats: StatsPage, _ head: HTTPRequestHead) {

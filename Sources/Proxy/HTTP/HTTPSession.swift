@@ -29,7 +29,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     var exchange: Exchange?
     /// `option httpclose`: each response closes the client's connection and the server's; `option
     /// http-server-close`: the server's only (on the frontend or the backend, as HAProxy reads them).
-    private let closesBothSides: Bool
+    let closesBothSides: Bool
     private let closesServerSide: Bool
     /// Parts of later (pipelined) requests, served when their turn comes; reading stops at `waitingLimit` of them.
     var waiting = CircularBuffer<HTTPServerRequestPart>()

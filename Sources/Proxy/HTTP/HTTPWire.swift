@@ -158,7 +158,7 @@ enum HTTPHeadWriter {
     /// added ones aside; checked against HAProxy 2.6.12).
     static func response(
         _ head: HTTPHead, allocator: ByteBufferAllocator, connection: String?, dropTransferEncoding: Bool = false,
-        edits: ResponseHeaderEdits? = nil, room: Int = 0
+        edits: ResponseHeaderEdits? = nil, keepVersion: Bool = false, room: Int = 0
     ) -> (bytes: ByteBuffer, counted: Int64) {
         let reason = head.reason
         var counted = 21 + 8 + 3 + reason.count
@@ -171,7 +171,7 @@ enum HTTPHeadWriter {
         _ = head.bytes.withUnsafeReadableBytes { raw in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space in
                 var i = 0
-                space.put("HTTP/1.1 ", at: &i)
+                space.put(keepVersion && !head.isHTTP11 ? "HTTP/1.0 " : "HTTP/1.1 ", at: &i)
                 // Three digits: the parser takes no other status.
                 space[i] = 0x30 &+ UInt8(truncatingIfNeeded: head.status / 100 % 10)
                 space[i + 1] = 0x30 &+ UInt8(truncatingIfNeeded: head.status / 10 % 10)

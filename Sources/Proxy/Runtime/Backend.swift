@@ -52,14 +52,16 @@ extension ProxyRuntime {
         let pool = HTTPServerPool()
         let forwardFor: Bool
         let section: ProxySection
-        /// HTTP mode: the section's `http-response` header rules.
+        /// HTTP mode: the section's `http-response` header rules and `errorfile` responses.
         let responseEdits: ResponseHeaderEdits
+        let errorFiles: [Int: HTTPErrorFile]
 
         init(_ section: ProxySection) {
             self.section = section
             name = section.name
             forwardFor = section.settings.option(.forwardfor)
             responseEdits = ResponseHeaderEdits(section.rules.responseRules)
+            errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
             serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
             addresses = section.servers.map { s in

@@ -40,8 +40,9 @@ extension ProxyRuntime {
         /// server's side only).
         let closesBothSides: Bool
         let closesServerSide: Bool
-        /// HTTP mode: the section's `http-response` header rules.
+        /// HTTP mode: the section's `http-response` header rules and `errorfile` responses.
         let responseEdits: ResponseHeaderEdits
+        let errorFiles: [Int: HTTPErrorFile]
 
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
@@ -67,6 +68,7 @@ extension ProxyRuntime {
             self.routes = routes
             self.logRules = logRules
             responseEdits = ResponseHeaderEdits(section.rules.responseRules)
+            errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
         }
 
         /// What the `http-response` rules do to a response from `backend`: the backend's, then the frontend's (a
