@@ -213,6 +213,7 @@ struct HTTPVersusHAProxyTests {
                 timeout server 5s
                 errorfile 503 \(dir.file("503.http"))
                 errorfile 403 \(dir.file("403.http"))
+                errorfile 400 \(dir.file("403.http"))
             frontend fe
                 bind 127.0.0.1:\(ports[0])
                 http-request deny if { path_beg /forbidden }
@@ -237,6 +238,8 @@ struct HTTPVersusHAProxyTests {
             (1, "GET / HTTP/1.0\r\n\r\n", 1, true),
             // No backend: the defaults' Debian page.
             (2, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 1, false),
+            // The request parser's 400 stays HAProxy's own page whatever `errorfile 400` says.
+            (0, "NOT HTTP AT ALL\r\n\r\n", 1, false),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 3, logs: logs, in: dir, exchanges) else {
             try await logs.close()
@@ -247,6 +250,7 @@ struct HTTPVersusHAProxyTests {
         // The files were sent (not merely HAProxy's own pages by both).
         #expect(answers[1][1].components(separatedBy: "{\"error\":\"busy\"}").count == 3, "two answers on one connection")
         #expect(answers[1][3].hasPrefix("HTTP/1.0 503 Service Unavailable\r\ncache-control: no-cache\r\n"))
+        #expect(answers[1][4].hasPrefix("HTTP/1.1 400 Bad request\r\n"))
         try await logs.close()
     }
 

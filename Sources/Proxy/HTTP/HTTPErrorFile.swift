@@ -7,8 +7,6 @@ import NIOCore
 struct HTTPErrorFile {
     let head: HTTPHead
     let body: [UInt8]
-    /// The file as written (a page of the request parser, 400 or 408, goes out so).
-    let raw: [UInt8]
     let logged: Int64
 
     init?(_ bytes: [UInt8]) {
@@ -18,7 +16,6 @@ struct HTTPErrorFile {
         else { return nil }
         self.head = head
         body = Array(bytes[length...])
-        raw = bytes
         var counted = 21 + 8 + 3 + head.reason.count + body.count
         for field in head.fields { counted += field.name.count + field.value.count }
         logged = Int64(counted)

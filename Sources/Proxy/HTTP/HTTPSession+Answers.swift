@@ -86,7 +86,10 @@ extension HTTPSession {
             connection.owner = nil
             connection.close()
         }
-        if let status, let file = exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status] {
+        // The request parser's pages (400, 408) stay HAProxy's own whatever `errorfile` says, as in HAProxy 2.6.
+        if let status, HTTPErrorPages.page(status).keepsConnection,
+            let file = exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status]
+        {
             sendErrorFile(file, exchange, context)
         } else if let status {
             let page = HTTPErrorPages.page(status)
@@ -111,15 +114,6 @@ extension HTTPSession {
 
     /// An `errorfile`'s response instead of HAProxy's page, as HAProxy 2.6 sends one (see `HTTPErrorFile`).
     private func sendErrorFile(_ file: HTTPErrorFile, _ exchange: Exchange, _ context: ChannelHandlerContext) {
-        if !HTTPErrorPages.page(file.head.status).keepsConnection {
-            // A page of the request parser (400, 408): the file as written, the connection closed, 0 bytes logged.
-            closing = true
-            var buffer = context.channel.allocator.buffer(capacity: file.raw.count)
-            buffer.writeBytes(file.raw)
-            send(buffer, flush: true)
-            exchange.loggedBytes = 0
-            return
-        }
         let plan = ResponsePlan(
             response: file.head, requestVersion: exchange.head.version, clientKeepAlive: exchange.clientKeepAlive,
             closesBothSides: closesBothSides)
