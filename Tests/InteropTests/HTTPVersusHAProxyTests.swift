@@ -178,8 +178,9 @@ struct HTTPVersusHAProxyTests {
 
     /// `errorfile` as Debian's stock haproxy.cfg uses it (HTTP/1.0 pages with `Connection: close`, in `defaults`)
     /// and as sites write their own (HTTP/1.1 with a length, in a frontend or a backend): the same bytes to the
-    /// client, the same connection kept or closed, the same `%B`.
-    @Test func errorFilesAreSentAsHAProxySendsThem() async throws {
+    /// client, the same connection kept or closed, the same `%B`. With them, `src` ACLs (inline networks and a `-f`
+    /// blocklist file with comments, a dotted mask and IPv6) deciding a deny and a route.
+    @Test func errorFilesAndSourceACLsAsHAProxy() async throws {
         let dir = try TemporaryDirectory(prefix: "errorfile-vs-haproxy")
         let nginx = try Nginx(in: dir)
         defer { nginx.stop() }
@@ -197,6 +198,8 @@ struct HTTPVersusHAProxyTests {
         try debian.write(toFile: dir.file("503.http"), atomically: true, encoding: .utf8)
         try debian403.write(toFile: dir.file("403.http"), atomically: true, encoding: .utf8)
         try json.write(toFile: dir.file("503-json.http"), atomically: true, encoding: .utf8)
+        try "# blocked sources\n10.0.0.0/8\n\n192.0.2.0/255.255.255.0\n2001:db8::/32\n127.0.0.1\n".write(
+            toFile: dir.file("blocklist.ips"), atomically: true, encoding: .utf8)
         func config(_ ports: [Int]) -> String {
             """
             global
@@ -216,7 +219,16 @@ struct HTTPVersusHAProxyTests {
                 errorfile 400 \(dir.file("403.http"))
             frontend fe
                 bind 127.0.0.1:\(ports[0])
+                acl lan src 10.0.0.0/8 192.168.0.0/16 ::1
+                acl loopback src 127.0.0.0/8
                 http-request deny if { path_beg /forbidden }
+                http-request deny if lan
+                use_backend web if loopback
+                default_backend dead
+            frontend fe_blocked
+                bind 127.0.0.1:\(ports[3])
+                acl blocked src -f \(dir.file("blocklist.ips"))
+                http-request deny if blocked
                 default_backend web
             backend web
                 server n1 127.0.0.1:\(nginx.port)
@@ -240,8 +252,11 @@ struct HTTPVersusHAProxyTests {
             (2, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 1, false),
             // The request parser's 400 stays HAProxy's own page whatever `errorfile 400` says.
             (0, "NOT HTTP AT ALL\r\n\r\n", 1, false),
+            // `src`: the client (127.0.0.1) is in the blocklist file; it is not in `lan`, and `loopback` routes it.
+            (3, "GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
         ]
-        guard let (lines, answers) = try await Self.run(config, frontends: 3, logs: logs, in: dir, exchanges) else {
+        guard let (lines, answers) = try await Self.run(config, frontends: 4, logs: logs, in: dir, exchanges) else {
             try await logs.close()
             return
         }
@@ -251,6 +266,7 @@ struct HTTPVersusHAProxyTests {
         #expect(answers[1][1].components(separatedBy: "{\"error\":\"busy\"}").count == 3, "two answers on one connection")
         #expect(answers[1][3].hasPrefix("HTTP/1.0 503 Service Unavailable\r\ncache-control: no-cache\r\n"))
         #expect(answers[1][4].hasPrefix("HTTP/1.1 400 Bad request\r\n"))
+        #expect(answers[1][5].hasPrefix("HTTP/1.0 403 Forbidden\r\n") && answers[1][6].hasPrefix("HTTP/1.1 200 OK"))
         try await logs.close()
     }
 

@@ -228,10 +228,21 @@ struct ConfigTests {
             message: "'http-request auth' is HAProxy's, not in this build (authentication): refused, because it "
                 + "would let in whom the configuration keeps out. See docs/not-in-this-build.md."),
         Refused(
-            family: "ACL criterion", line: "acl blocked src 192.0.2.0/24",
-            message: "the ACL criterion 'src' is HAProxy's, not in this build (access rules and ACLs): refused, "
+            family: "ACL criterion", line: "acl blocked src_port 1024",
+            message: "the ACL criterion 'src_port' is HAProxy's, not in this build (access rules and ACLs): refused, "
                 + "because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
+        Refused(
+            family: "src pattern", line: "acl blocked src 192.0.2.0/24 blocked.example",
+            message: "'src' : 'blocked.example' is not an IPv4 or IPv6 address or network (this build resolves no "
+                + "host name)."),
+        Refused(
+            family: "src pattern file", line: "acl blocked src -f /nonexistent/blocklist.ips",
+            message: "'src' : failed to open pattern file </nonexistent/blocklist.ips>."),
+        Refused(
+            family: "ACL flag", line: "acl blocked path -f /etc/haproxy/paths.lst",
+            message: "the ACL flag '-f' is HAProxy's, not in this build (access rules and ACLs): refused, because it "
+                + "would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
             family: "ACL criterion in an anonymous ACL", line: "http-request deny if { path_reg ^/admin }",
             message: "the ACL criterion 'path_reg' is HAProxy's, not in this build (access rules and ACLs): "

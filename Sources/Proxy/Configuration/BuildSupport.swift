@@ -199,7 +199,7 @@ extension BuildSupport {
         .httpRequest: ["set-header", "add-header", "del-header", "deny"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
-            "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub",
+            "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub", "src",
         ],
         .aclFlag: ["-i", "--"],
     ]
@@ -374,7 +374,8 @@ extension BuildSupport {
             "capture": .logging, "set-log-level": .logging, "send-spoe-group": .other, "lua": .other,
             "set-timeout": .limits, "set-bandwidth-limit": .limits,
         ],
-        .aclCriterion: [:],
+        // `src_*` are stick-table fetches, but for these two (the client's port, whether it is local).
+        .aclCriterion: ["src_port": .accessRules, "src_is_local": .accessRules],
     ]
 
     static let familyPrefixes: [Context: [String: Family]] = [

@@ -508,26 +508,58 @@ public struct HAProxyConfigParser {
         }
         var rest = Array(words.dropFirst())
         var insensitive = false
+        // `src`'s pattern files (`-f FILE`, HAProxy's one pattern a line, `#` comments).
+        var patternFiles: [String] = []
         while let flag = rest.first, flag.hasPrefix("-"), flag != "-" {
             if flag == "-i" {
                 insensitive = true
             } else if flag == "--" {
                 rest.removeFirst()
                 break
+            } else if criterion == "src" && flag == "-f" && rest.count >= 2 {
+                rest.removeFirst()
+                patternFiles.append(rest[0])
+            } else if criterion == "src" && flag == "-n" {
+                // No name resolution: this build resolves none.
             } else {
                 notCarriedOut(.aclFlag, flag, at, section: "")
                 return nil
             }
             rest.removeFirst()
         }
-        guard !rest.isEmpty else {
+        guard !rest.isEmpty || !patternFiles.isEmpty else {
             alert(at, "ACL criterion '\(first)' needs at least one value to match.")
             return nil
         }
         guard let (sample, match) = ACLTest.typed(criterion, header: header) else { return nil }
-        return ACLTest(
+        var test = ACLTest(
             sample: sample, match: match, caseInsensitive: insensitive,
             values: insensitive ? rest.map { $0.lowercased() } : rest)
+        if sample == .source {
+            var patterns = rest
+            for file in patternFiles {
+                guard let text = TextFile.read(file) else {
+                    alert(at, "'src' : failed to open pattern file <\(file)>.")
+                    return nil
+                }
+                for line in text.split(whereSeparator: \.isNewline) {
+                    let pattern = line.trimmingCharacters(in: .whitespaces)
+                    if pattern.isEmpty || pattern.hasPrefix("#") { continue }
+                    patterns.append(pattern)
+                }
+            }
+            switch AddressSet.parse(patterns) {
+            case .success(let set): test.addresses = set
+            case .failure(let error):
+                alert(
+                    at,
+                    "'src' : '\(error.pattern)' is not an IPv4 or IPv6 address or network (this build resolves no "
+                        + "host name).")
+                return nil
+            }
+            test.values = []
+        }
+        return test
     }
 
     /// Nothing (no condition), or `if|unless TERMS`; nil after an alert.

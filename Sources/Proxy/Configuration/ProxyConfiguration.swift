@@ -237,6 +237,8 @@ public struct ACLTest: Hashable, Sendable {
         case method
         /// `hdr*(NAME)`: every value of the header (its name in lower case).
         case header(String)
+        /// `src`: the client's address, against `addresses`.
+        case source
     }
     /// How a value is compared: whole, or (HAProxy's `_beg`, `_end`, `_sub`) at the start, at the end, anywhere.
     public enum Match: Hashable, Sendable { case exact, prefix, suffix, substring }
@@ -246,11 +248,13 @@ public struct ACLTest: Hashable, Sendable {
     public var caseInsensitive: Bool
     /// In lower case when `caseInsensitive`.
     public var values: [String]
+    /// `src`'s networks (its values and the lines of its `-f` files).
+    public var addresses = AddressSet()
 
     /// The criteria this build carries out: `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`,
-    /// `hdr_beg`, `hdr_end`, `hdr_sub`.
+    /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
     public static let criteria: Set<String> = [
-        "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub",
+        "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub", "src",
     ]
 
     /// A criterion of `criteria`, typed (`header`: the `hdr*` criteria's argument).
@@ -260,6 +264,7 @@ public struct ACLTest: Hashable, Sendable {
             criterion.hasSuffix("_beg")
             ? .prefix : criterion.hasSuffix("_end") ? .suffix : criterion.hasSuffix("_sub") ? .substring : .exact
         if criterion == "method" { return (.method, match) }
+        if criterion == "src" { return (.source, .exact) }
         if criterion.hasPrefix("path") { return (.path, match) }
         guard let header else { return nil }
         return (.header(header), match)

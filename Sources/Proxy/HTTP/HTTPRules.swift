@@ -1,12 +1,14 @@
 import NIOHTTP1
 
 extension ACLTest {
-    /// Whether the request matches: the path (without the query), the method, or any value of the header.
-    func matches(_ head: HTTPRequestHead, path: Substring) -> Bool {
+    /// Whether the request matches: the path (without the query), the method, any value of the header, or the
+    /// client's address (`client`, see `AddressSet`; nil for a client that has none, a unix socket's).
+    func matches(_ head: HTTPRequestHead, path: Substring, client: UInt128?) -> Bool {
         switch sample {
         case .path: return compare(path)
         case .method: return compare(head.method.rawValue)
         case .header(let name): return head.headers[name].contains { compare($0) }
+        case .source: return client.map(addresses.contains) ?? false
         }
     }
 
@@ -22,9 +24,11 @@ extension ACLTest {
 }
 
 extension RuleCondition {
-    func holds(_ head: HTTPRequestHead, path: Substring) -> Bool {
+    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?) -> Bool {
         let any = alternatives.contains { terms in
-            terms.allSatisfy { term in term.tests.contains { $0.matches(head, path: path) } != term.negated }
+            terms.allSatisfy { term in
+                term.tests.contains { $0.matches(head, path: path, client: client) } != term.negated
+            }
         }
         return unless ? !any : any
     }
@@ -32,7 +36,9 @@ extension RuleCondition {
 
 extension Optional where Wrapped == RuleCondition {
     /// No condition always holds.
-    func holds(_ head: HTTPRequestHead, path: Substring) -> Bool { self?.holds(head, path: path) ?? true }
+    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?) -> Bool {
+        self?.holds(head, path: path, client: client) ?? true
+    }
 }
 
 extension HTTPRequestHead {

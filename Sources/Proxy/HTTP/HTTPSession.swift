@@ -59,6 +59,17 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let address = client.remoteAddress
         return (address, address?.ipAddress)
     }()
+    /// The client's address as `src` ACLs compare it (see `AddressSet`), made once per connection when a rule
+    /// asks.
+    lazy var clientForRules: UInt128? = {
+        switch peer.address {
+        case .v4(let a): return AddressSet.mapped(UInt32(bigEndian: a.address.sin_addr.s_addr))
+        case .v6(let a):
+            var bytes = a.address.sin6_addr
+            return withUnsafeBytes(of: &bytes) { raw in raw.reduce(UInt128(0)) { $0 << 8 | UInt128($1) } }
+        default: return nil
+        }
+    }()
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
 
@@ -230,12 +241,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if answeredBeforeRules(head, exchange) { return }
         let rules = frontend.section.rules
         // Only rules look at the path (and most configurations have none).
-        let path = rules.requestRules.isEmpty && frontend.routes.isEmpty ? "" : head.path
+        let noRules = rules.requestRules.isEmpty && frontend.routes.isEmpty
+        let path = noRules ? "" : head.path
+        let clientKey = noRules ? nil : clientForRules
         if !rules.requestCaptures.isEmpty {
             exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
         }
         // `http-request` rules, in order: a deny answers here (`PR--`, HAProxy's 403 page).
-        for rule in rules.requestRules where rule.condition.holds(head, path: path) {
+        for rule in rules.requestRules where rule.condition.holds(head, path: path, client: clientKey) {
             switch rule.action {
             case .deny(let status):
                 exchange.termination = TerminationState(.proxy, .request)
@@ -249,7 +262,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 exchange.forwardHead.headers.remove(name: name)
             }
         }
-        let chosen = frontend.routes.first { $0.condition.holds(head, path: path) }?.backend ?? frontend.backend
+        let chosen =
+            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey) }?.backend ?? frontend.backend
         guard let backend = chosen else {
             // As HAProxy 2.6 logs it: no timer at all, not even the request's.
             exchange.state.answeredByProxy(timersKnown: false)
