@@ -270,6 +270,66 @@ struct HTTPVersusHAProxyTests {
         try await logs.close()
     }
 
+    /// `redirect` and `http-request redirect` as the real-world files write them (`redirect scheme https if
+    /// !{ ssl_fc }`, a moved page, a prefix with `drop-query`, every code): the same answers, the same `LR--` lines,
+    /// the connection kept or closed alike, and HAProxy's order (every `http-request` rule before `redirect`).
+    @Test func redirectsAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "redirect-vs-haproxy")
+        let nginx = try Nginx(in: dir)
+        defer { nginx.stop() }
+        let logs = try await LoopbackUDPReceiver()
+        func config(_ ports: [Int]) -> String {
+            """
+            global
+                log 127.0.0.1:\(logs.port) local0 info
+                nbthread 1
+            defaults
+                log global
+                mode http
+                option httplog
+                option dontlognull
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            frontend fe
+                bind 127.0.0.1:\(ports[0])
+                redirect scheme https code 301 if !{ ssl_fc } { path_beg /secure }
+                redirect location /new code 303 if { path /old }
+                redirect location /t code 307 if { path /t7 }
+                redirect prefix http://other.example drop-query if { path_beg /p/ }
+                redirect prefix / if { path_beg /same }
+                http-request redirect location /moved code 308 if { path /hr } || { path /old }
+                http-request redirect scheme https if { path_beg /hs }
+                default_backend web
+            backend web
+                server n1 127.0.0.1:\(nginx.port)
+
+            """
+        }
+        let exchanges: [Exchange] = [
+            (0, "GET /secure/x?q=1 HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n", 1, true),
+            // `http-request redirect` wins over the `redirect` written before it.
+            (0, "GET /old HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /t7 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /p/q?x=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /same/x?y=2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /hs HTTP/1.0\r\n\r\n", 1, true),
+            (0, "GET /secure HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 1, true),
+            // Kept alive: a redirect, then a page from the server on the same connection.
+            (0, "GET /hr HTTP/1.1\r\nHost: a\r\n\r\n", 1, true),
+            (0, "GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+        ]
+        guard let (lines, answers) = try await Self.run(config, frontends: 1, logs: logs, in: dir, exchanges) else {
+            try await logs.close()
+            return
+        }
+        #expect(lines[1] == lines[0], "\nours:\n\(lines[1].joined(separator: "\n"))\ntheirs:\n\(lines[0].joined(separator: "\n"))")
+        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        #expect(answers[1][0].contains("\r\nlocation: https://a.example/secure/x?q=1\r\n"))
+        #expect(answers[1][1].hasPrefix("HTTP/1.1 308 Permanent Redirect\r\n"))
+        try await logs.close()
+    }
+
     static func withoutDates(_ response: String) -> String {
         response.split(separator: "\r\n", omittingEmptySubsequences: false)
             .filter { !$0.lowercased().hasPrefix("date: ") }.joined(separator: "\r\n")

@@ -287,10 +287,17 @@ struct ConfigTests {
                 + "is HAProxy's, not in this build (header, URL and response rewriting): refused, because servers "
                 + "would see other bytes than the configuration asks."),
         Refused(
-            family: "redirects", line: "redirect scheme https code 301",
-            message: "'redirect' is HAProxy's, not in this build (header, URL and response rewriting): refused, "
-                + "because servers or clients would see other bytes than the configuration asks. See "
-                + "docs/not-in-this-build.md."),
+            family: "redirects", line: "redirect scheme https code 301 set-cookie SEEN=1",
+            message: "'redirect … set-cookie' is HAProxy's, not in this build (header, URL and response rewriting): "
+                + "refused, because clients would be sent elsewhere than the configuration asks."),
+        Refused(
+            family: "redirects", line: "http-request redirect location %[hdr(host)]/x",
+            message: "'http-request redirect' : the target '%[hdr(host)]/x' is a log-format expression; evaluating "
+                + "them is HAProxy's, not in this build (header, URL and response rewriting): refused, because "
+                + "clients would be sent elsewhere than the configuration asks."),
+        Refused(
+            family: "redirects", line: "redirect scheme https code 305",
+            message: "'redirect': unsupported HTTP code '305'."),
         Refused(
             family: "stick tables", line: "backend:stick-table type ip size 100k expire 30s store http_req_rate(10s)",
             message: "'stick-table' is HAProxy's, not in this build (stick tables, trackers and rate limits): "

@@ -92,6 +92,17 @@ struct ExchangeStateTests {
         #expect(state == logged)
     }
 
+    @Test func aProxyAnswerBeforeTheRequestsEndFinishesAtItsEnd() {
+        var state = ExchangeState()
+        let early = state.answeredByProxyBeforeRequestEnd()
+        #expect(early && state.dropsBody && state.answer == .proxy(timersKnown: true))
+        let ended = state.requestEnded()
+        #expect(ended, "the end of the request finishes the exchange answered early")
+        var read = ExchangeState.badRequest
+        let late = read.answeredByProxyBeforeRequestEnd()
+        #expect(!late, "a request read in full is finished at once, not at an end already read")
+    }
+
     @Test func aBadRequestIsReadInFull() {
         var state = ExchangeState.badRequest
         let r21 = state.requestEnded()

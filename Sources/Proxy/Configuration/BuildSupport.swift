@@ -180,7 +180,7 @@ extension BuildSupport {
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
-            "http-request", "http-response", "capture", "errorfile",
+            "http-request", "http-response", "capture", "errorfile", "redirect",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -196,10 +196,11 @@ extension BuildSupport {
             "maxconn", "backup", "disabled", "enabled",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
-        .httpRequest: ["set-header", "add-header", "del-header", "deny"],
+        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
             "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub", "src",
+            "ssl_fc",
         ],
         .aclFlag: ["-i", "--"],
     ]
@@ -310,7 +311,7 @@ extension BuildSupport {
         ],
         .proxy: [
             "http-after-response": .rewriting, "tcp-request": .accessRules,
-            "tcp-response": .accessRules, "redirect": .rewriting, "cookie": .routing, "hash-type": .routing,
+            "tcp-response": .accessRules, "cookie": .routing, "hash-type": .routing,
             "stick-table": .stickTables, "stick": .stickTables, "stick on": .stickTables, "stick match": .stickTables,
             "stick store-request": .stickTables, "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
@@ -358,7 +359,7 @@ extension BuildSupport {
         .stats: ["admin": .runtimeAPI, "scope": .accessRules, "http-request": .authentication, "socket": .runtimeAPI],
         .httpRequest: [
             "auth": .authentication, "allow": .accessRules, "reject": .accessRules, "tarpit": .accessRules,
-            "silent-drop": .accessRules, "return": .rewriting, "redirect": .rewriting,
+            "silent-drop": .accessRules, "return": .rewriting,
             "track-sc0": .stickTables, "track-sc1": .stickTables, "track-sc2": .stickTables,
             "sc-inc-gpc0": .stickTables, "sc-inc-gpc1": .stickTables, "sc-set-gpt0": .stickTables,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "use-service": .other, "cache-use": .rewriting,

@@ -349,6 +349,17 @@ public struct HAProxyConfigParser {
             httpRequestRule(args, at, &p.rules)
         case "http-response":
             httpResponseRule(args, at, &p.rules)
+        case "redirect":
+            guard p.isFrontend else {
+                return alert(
+                    at,
+                    "'redirect' in backend '\(p.name)' is HAProxy's, not in this build (header, URL and response "
+                        + "rewriting): refused. Move the rule to the frontend or listen section.")
+            }
+            guard let (redirect, rest) = redirect("redirect", args, at),
+                let condition = ruleCondition(rest, at, p.rules)
+            else { return }
+            p.rules.redirects.append(RedirectRule(redirect: redirect, condition: condition.value))
         case "capture":
             guard p.isFrontend else { return alert(at, "'capture' not allowed in backend '\(p.name)'.") }
             guard args.count == 5, args[1] == "header", args[3] == "len", let length = Int(args[4]), length > 0,
@@ -527,6 +538,14 @@ public struct HAProxyConfigParser {
             }
             rest.removeFirst()
         }
+        if criterion == "ssl_fc" {
+            // A boolean fetch: no value to match.
+            guard rest.isEmpty else {
+                alert(at, "ACL criterion 'ssl_fc' takes no value, not '\(rest[0])'.")
+                return nil
+            }
+            return ACLTest(sample: .tlsConnection, match: .exact, caseInsensitive: false, values: [])
+        }
         guard !rest.isEmpty || !patternFiles.isEmpty else {
             alert(at, "ACL criterion '\(first)' needs at least one value to match.")
             return nil
@@ -640,6 +659,10 @@ public struct HAProxyConfigParser {
                 rest.removeFirst(2)
             }
             action = .deny(status: status)
+        case "redirect":
+            guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at) else { return }
+            action = .redirect(redirect)
+            rest = words
         default:
             return notCarriedOut(.httpRequest, verb, at, section: "")
         }
@@ -676,6 +699,49 @@ public struct HAProxyConfigParser {
                     + "condition the rule is carried out.")
         }
         rules.responseRules.append(HTTPResponseRule(action: action))
+    }
+
+    /// `location|prefix|scheme TARGET [code N] [drop-query]`, then the words after it (a condition); nil after an
+    /// alert. A target with a log-format expression, `append-slash`, `set-cookie` and `clear-cookie` are refused.
+    private mutating func redirect(_ rule: String, _ args: [String], _ at: SourceLocation) -> (Redirect, [String])? {
+        guard args.count >= 2, let kind = Redirect.Kind(rawValue: args[0]) else {
+            alert(at, "'\(rule)' expects 'location', 'prefix' or 'scheme' followed by a target.")
+            return nil
+        }
+        if HAProxyConfigParser.hasLogFormatVariable(args[1]) {
+            alert(
+                at,
+                "'\(rule)' : the target '\(args[1])' is a log-format expression; evaluating them is HAProxy's, not "
+                    + "in this build (header, URL and response rewriting): refused, because clients would be sent "
+                    + "elsewhere than the configuration asks.")
+            return nil
+        }
+        var redirect = Redirect(kind: kind, target: args[1], code: 302, dropQuery: false)
+        var rest = Array(args.dropFirst(2))
+        while let word = rest.first, word != "if", word != "unless" {
+            switch word {
+            case "code":
+                guard rest.count >= 2, let code = Int(rest[1]), Redirect.reasons[code] != nil else {
+                    alert(at, "'\(rule)': unsupported HTTP code '\(rest.count >= 2 ? rest[1] : "")'.")
+                    return nil
+                }
+                redirect.code = code
+                rest.removeFirst(2)
+            case "drop-query":
+                redirect.dropQuery = true
+                rest.removeFirst()
+            case "append-slash", "set-cookie", "clear-cookie", "ignore-empty":
+                alert(
+                    at,
+                    "'\(rule) … \(word)' is HAProxy's, not in this build (header, URL and response rewriting): "
+                        + "refused, because clients would be sent elsewhere than the configuration asks.")
+                return nil
+            default:
+                alert(at, "'\(rule)': expects 'code', 'drop-query', 'if' or 'unless', not '\(word)'.")
+                return nil
+            }
+        }
+        return (redirect, rest)
     }
 
     /// HAProxy 2.6's codes for `errorfile`.
@@ -1024,7 +1090,7 @@ public struct HAProxyConfigParser {
             // rules that route or deny, so it is refused.
             if p.isFrontend && p.settings.mode != .http
                 && !(p.rules.backendRules.isEmpty && p.rules.requestRules.isEmpty && p.rules.requestCaptures.isEmpty
-                    && p.rules.responseCaptures.isEmpty && p.rules.responseRules.isEmpty)
+                    && p.rules.responseCaptures.isEmpty && p.rules.responseRules.isEmpty && p.rules.redirects.isEmpty)
             {
                 alert(
                     p.location,

@@ -239,6 +239,8 @@ public struct ACLTest: Hashable, Sendable {
         case header(String)
         /// `src`: the client's address, against `addresses`.
         case source
+        /// `ssl_fc`: the client's connection is TLS (never, in this build: a `bind … ssl` is refused).
+        case tlsConnection
     }
     /// How a value is compared: whole, or (HAProxy's `_beg`, `_end`, `_sub`) at the start, at the end, anywhere.
     public enum Match: Hashable, Sendable { case exact, prefix, suffix, substring }
@@ -255,6 +257,7 @@ public struct ACLTest: Hashable, Sendable {
     /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
     public static let criteria: Set<String> = [
         "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub", "src",
+        "ssl_fc",
     ]
 
     /// A criterion of `criteria`, typed (`header`: the `hdr*` criteria's argument).
@@ -265,6 +268,7 @@ public struct ACLTest: Hashable, Sendable {
             ? .prefix : criterion.hasSuffix("_end") ? .suffix : criterion.hasSuffix("_sub") ? .substring : .exact
         if criterion == "method" { return (.method, match) }
         if criterion == "src" { return (.source, .exact) }
+        if criterion == "ssl_fc" { return (.tlsConnection, .exact) }
         if criterion.hasPrefix("path") { return (.path, match) }
         guard let header else { return nil }
         return (.header(header), match)
@@ -289,13 +293,35 @@ public struct BackendRule: Hashable, Sendable {
     public var location: SourceLocation
 }
 
-/// `http-request set-header|add-header|del-header|deny …  [if|unless …]`.
+/// `redirect location|prefix|scheme TARGET [code N] [drop-query]` (and `http-request redirect …`).
+public struct Redirect: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable { case location, prefix, scheme }
+    public var kind: Kind
+    public var target: String
+    public var code: Int
+    public var dropQuery: Bool
+
+    /// The codes HAProxy 2.6 takes, with their reasons.
+    public static let reasons: [Int: String] = [
+        301: "Moved Permanently", 302: "Found", 303: "See Other", 307: "Temporary Redirect",
+        308: "Permanent Redirect",
+    ]
+}
+
+/// A `redirect` rule and its condition.
+public struct RedirectRule: Hashable, Sendable {
+    public var redirect: Redirect
+    public var condition: RuleCondition?
+}
+
+/// `http-request set-header|add-header|del-header|deny|redirect …  [if|unless …]`.
 public struct HTTPRequestRule: Hashable, Sendable {
     public enum Action: Hashable, Sendable {
         case setHeader(String, String)
         case addHeader(String, String)
         case delHeader(String)
         case deny(status: Int)
+        case redirect(Redirect)
     }
     public var action: Action
     public var condition: RuleCondition?
@@ -325,6 +351,8 @@ public struct HTTPRules: Hashable, Sendable {
     public var requestRules: [HTTPRequestRule] = []
     /// A frontend's and a backend's alike (a backend's apply first, as in HAProxy).
     public var responseRules: [HTTPResponseRule] = []
+    /// `redirect` rules: after every `http-request` rule, before `use_backend`, as HAProxy orders them.
+    public var redirects: [RedirectRule] = []
     public var requestCaptures: [HeaderCapture] = []
     public var responseCaptures: [HeaderCapture] = []
 }

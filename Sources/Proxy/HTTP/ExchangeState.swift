@@ -32,6 +32,9 @@ struct ExchangeState: Equatable, Sendable {
     private(set) var answer = Answer.server
     private(set) var leg = ServerLeg.none
     private(set) var logged = false
+    /// The proxy answered before the request's end was read (a redirect to a keep-alive client): the exchange
+    /// finishes when it is.
+    private(set) var awaitsRequestEnd = false
 
     /// A request that never completed (bad, cut short, timed out): nothing more of it will be read.
     static var badRequest: ExchangeState {
@@ -48,11 +51,11 @@ struct ExchangeState: Equatable, Sendable {
     mutating func requestEnded() -> Bool {
         guard !requestDone else { return false }
         requestDone = true
-        return answer == .stats && !logged
+        return (answer == .stats || awaitsRequestEnd) && !logged
     }
 
-    /// Whether a body part read now is dropped (the stats page answered the request).
-    var dropsBody: Bool { answer == .stats }
+    /// Whether a body part read now is dropped (the stats page or the proxy answered the request).
+    var dropsBody: Bool { answer == .stats || awaitsRequestEnd }
 
     /// Whether the request's parts go straight to the server (its head was sent) rather than being held.
     var relaysToServer: Bool {
@@ -80,6 +83,15 @@ struct ExchangeState: Equatable, Sendable {
         } else {
             answer = .proxy(timersKnown: timersKnown)
         }
+        return true
+    }
+
+    /// The proxy answered (see `answeredByProxy`) before the request's end was read, and the exchange finishes when
+    /// it is (`requestEnded` then returns true). False once the request was read in full.
+    @discardableResult
+    mutating func answeredByProxyBeforeRequestEnd() -> Bool {
+        guard !requestDone, answeredByProxy() else { return false }
+        awaitsRequestEnd = true
         return true
     }
 

@@ -9,6 +9,7 @@ extension ACLTest {
         case .method: return compare(head.method.rawValue)
         case .header(let name): return head.headers[name].contains { compare($0) }
         case .source: return client.map(addresses.contains) ?? false
+        case .tlsConnection: return false
         }
     }
 

@@ -112,6 +112,52 @@ extension HTTPSession {
         finish(exchange)
     }
 
+    /// A `redirect` (`LR--`), as HAProxy 2.6 answers one: an empty body, the location, `cache-control: no-cache`
+    /// for the temporary codes, the client's connection kept when it can be; logged with the size HAProxy counts.
+    func respondRedirect(_ redirect: Redirect, _ head: HTTPRequestHead) {
+        guard let exchange, let context else { return }
+        exchange.state.answeredByProxy()
+        exchange.termination = TerminationState(.local, .request)
+        let uri = redirect.dropQuery ? String(head.path) : head.uri
+        let location: String
+        switch redirect.kind {
+        case .location: location = redirect.target
+        // A prefix of exactly "/" adds nothing before the request's URI.
+        case .prefix: location = (redirect.target == "/" ? "" : redirect.target) + uri
+        case .scheme: location = redirect.target + "://" + (head.headers["host"].first ?? "") + uri
+        }
+        let reason = Redirect.reasons[redirect.code] ?? "Found"
+        let temporary = [302, 303, 307].contains(redirect.code)
+        // A body still to come closes the connection (HAProxy does not read it); a request without one is answered
+        // at once and the exchange ends with its end.
+        let bodyComing =
+            !exchange.requestDone
+            && (head.headers.contains(name: "transfer-encoding")
+                || head.headers["content-length"].contains { Int($0).map { $0 > 0 } ?? true })
+        let keep = exchange.clientKeepAlive && !bodyComing && !closing && !(clientDone && waiting.isEmpty)
+        if !keep { closing = true }
+        var text = "HTTP/1.1 \(redirect.code) \(reason)\r\ncontent-length: 0\r\nlocation: \(location)\r\n"
+        if temporary { text += "cache-control: no-cache\r\n" }
+        // As HAProxy: a close because of a body still coming is part of the reply (and counted); a client that
+        // asked to close is told so by the connection layer (not counted); one that half-closed is not told.
+        let closesForBody = exchange.clientKeepAlive && bodyComing
+        if !exchange.clientKeepAlive || closesForBody {
+            text += "connection: close\r\n"
+        } else if keep && !head.version.atLeast11 {
+            text += "connection: keep-alive\r\n"
+        }
+        text += "\r\n"
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        send(buffer, flush: true)
+        exchange.status = redirect.code
+        // As HAProxy counts a reply it makes: the status line and the fields as stored.
+        let fields = 15 + 8 + location.utf8.count + (temporary ? 21 : 0) + (closesForBody ? 15 : 0)
+        exchange.loggedBytes = Int64(21 + 8 + 3 + reason.utf8.count + fields)
+        if keep && exchange.state.answeredByProxyBeforeRequestEnd() { return }
+        finish(exchange)
+    }
+
     /// An `errorfile`'s response instead of HAProxy's page, as HAProxy 2.6 sends one (see `HTTPErrorFile`).
     private func sendErrorFile(_ file: HTTPErrorFile, _ exchange: Exchange, _ context: ChannelHandlerContext) {
         let plan = ResponsePlan(

@@ -241,7 +241,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if answeredBeforeRules(head, exchange) { return }
         let rules = frontend.section.rules
         // Only rules look at the path (and most configurations have none).
-        let noRules = rules.requestRules.isEmpty && frontend.routes.isEmpty
+        let noRules = rules.requestRules.isEmpty && frontend.routes.isEmpty && rules.redirects.isEmpty
         let path = noRules ? "" : head.path
         let clientKey = noRules ? nil : clientForRules
         if !rules.requestCaptures.isEmpty {
@@ -260,7 +260,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 exchange.forwardHead.headers.add(name: name, value: value)
             case .delHeader(let name):
                 exchange.forwardHead.headers.remove(name: name)
+            case .redirect(let redirect):
+                return respondRedirect(redirect, head)
             }
+        }
+        // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
+        if let rule = rules.redirects.first(where: { $0.condition.holds(head, path: path, client: clientKey) }) {
+            return respondRedirect(rule.redirect, head)
         }
         let chosen =
             frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey) }?.backend ?? frontend.backend
