@@ -17,6 +17,25 @@ struct HTTPVersusHAProxyTests {
         return words.joined(separator: " ")
     }
 
+    /// The `global` and `defaults` of a comparison: httplog to the receiver, one thread, short timeouts (a section's
+    /// own lines follow, indented for `defaults` or starting a section).
+    static func preamble(logPort: Int) -> String {
+        """
+        global
+            log 127.0.0.1:\(logPort) local0 info
+            nbthread 1
+        defaults
+            log global
+            mode http
+            option httplog
+            option dontlognull
+            timeout connect 1s
+            timeout client 5s
+            timeout server 5s
+
+        """
+    }
+
     typealias Exchange = (frontend: Int, request: String, lines: Int, halfClose: Bool)
 
     /// Runs HAProxy and the proxy on `config` (given each its ports), sends `exchanges` one at a time on their own
@@ -78,19 +97,9 @@ struct HTTPVersusHAProxyTests {
         let logs = try await LoopbackUDPReceiver()
         let dead = try Peers.freePort()
         func config(_ ports: [Int]) -> String {
-            """
-            global
-                log 127.0.0.1:\(logs.port) local0 info
-                nbthread 1
-            defaults
-                log global
-                mode http
-                option httplog
-                option dontlognull
+            Self.preamble(logPort: logs.port)
+                + """
                 retries 1
-                timeout connect 1s
-                timeout client 5s
-                timeout server 5s
                 timeout http-request 2s
             frontend fe
                 bind 127.0.0.1:\(ports[0])
@@ -201,19 +210,9 @@ struct HTTPVersusHAProxyTests {
         try "# blocked sources\n10.0.0.0/8\n\n192.0.2.0/255.255.255.0\n2001:db8::/32\n127.0.0.1\n".write(
             toFile: dir.file("blocklist.ips"), atomically: true, encoding: .utf8)
         func config(_ ports: [Int]) -> String {
-            """
-            global
-                log 127.0.0.1:\(logs.port) local0 info
-                nbthread 1
-            defaults
-                log global
-                mode http
-                option httplog
-                option dontlognull
+            Self.preamble(logPort: logs.port)
+                + """
                 retries 0
-                timeout connect 1s
-                timeout client 5s
-                timeout server 5s
                 errorfile 503 \(dir.file("503.http"))
                 errorfile 403 \(dir.file("403.http"))
                 errorfile 400 \(dir.file("403.http"))
@@ -279,18 +278,8 @@ struct HTTPVersusHAProxyTests {
         defer { nginx.stop() }
         let logs = try await LoopbackUDPReceiver()
         func config(_ ports: [Int]) -> String {
-            """
-            global
-                log 127.0.0.1:\(logs.port) local0 info
-                nbthread 1
-            defaults
-                log global
-                mode http
-                option httplog
-                option dontlognull
-                timeout connect 1s
-                timeout client 5s
-                timeout server 5s
+            Self.preamble(logPort: logs.port)
+                + """
             frontend fe
                 bind 127.0.0.1:\(ports[0])
                 redirect scheme https code 301 if !{ ssl_fc } { path_beg /secure }

@@ -708,12 +708,9 @@ public struct HAProxyConfigParser {
             alert(at, "'\(rule)' expects 'location', 'prefix' or 'scheme' followed by a target.")
             return nil
         }
-        if HAProxyConfigParser.hasLogFormatVariable(args[1]) {
-            alert(
-                at,
-                "'\(rule)' : the target '\(args[1])' is a log-format expression; evaluating them is HAProxy's, not "
-                    + "in this build (header, URL and response rewriting): refused, because clients would be sent "
-                    + "elsewhere than the configuration asks.")
+        if refusedLogFormat(
+            args[1], "'\(rule)' : the target", at, because: "clients would be sent elsewhere than the configuration asks")
+        {
             return nil
         }
         var redirect = Redirect(kind: kind, target: args[1], code: 302, dropQuery: false)
@@ -793,18 +790,28 @@ public struct HAProxyConfigParser {
             alert(at, "'\(rule) \(verb)' expects a name and a value.")
             return nil
         }
-        // A value is a log-format string: `%%` is a literal percent sign, any other `%` starts a variable or a
-        // sample expression, which this build cannot evaluate (it would send other bytes than asked).
-        if HAProxyConfigParser.hasLogFormatVariable(args[2]) {
-            alert(
-                at,
-                "'\(rule) \(verb)' : the value '\(args[2])' is a log-format expression; evaluating them is "
-                    + "HAProxy's, not in this build (header, URL and response rewriting): refused, because "
-                    + "\(seenBy) would see other bytes than the configuration asks.")
+        if refusedLogFormat(
+            args[2], "'\(rule) \(verb)' : the value", at,
+            because: "\(seenBy) would see other bytes than the configuration asks")
+        {
             return nil
         }
         let action: HeaderAction = verb == "set-header" ? .set(args[1], args[2]) : .add(args[1], args[2])
         return (action, Array(args.dropFirst(3)))
+    }
+
+    /// Whether `text` is a log-format expression (`%%` is a literal percent sign, any other `%` starts a variable or
+    /// a sample expression), which this build cannot evaluate: then it is refused with an alert (`what` names the
+    /// place, `consequence` what would go wrong).
+    private mutating func refusedLogFormat(
+        _ text: String, _ what: String, _ at: SourceLocation, because consequence: String
+    ) -> Bool {
+        guard HAProxyConfigParser.hasLogFormatVariable(text) else { return false }
+        alert(
+            at,
+            "\(what) '\(text)' is a log-format expression; evaluating them is HAProxy's, not in this build (header, "
+                + "URL and response rewriting): refused, because \(consequence).")
+        return true
     }
 
     /// Whether a log-format string names a variable or a sample expression (`%ci`, `%[src]`), not only `%%`.
