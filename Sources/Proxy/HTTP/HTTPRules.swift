@@ -1,3 +1,4 @@
+import LogCore
 import NIOHTTP1
 
 extension ACLTest {
@@ -5,22 +6,49 @@ extension ACLTest {
     /// client's address (`client`, see `AddressSet`; nil for a client that has none, a unix socket's).
     func matches(_ head: HTTPRequestHead, path: Substring, client: UInt128?) -> Bool {
         switch sample {
-        case .path: return compare(path)
-        case .method: return compare(head.method.rawValue)
-        case .header(let name): return head.headers[name].contains { compare($0) }
+        case .path: return compare(path.utf8)
+        case .method: return compare(head.method.rawValue.utf8)
+        case .header(let name):
+            // The reader lower-cased the client's names; one pass, no array of values made.
+            for (field, value) in head.headers where field == name {
+                if compare(value.utf8) { return true }
+            }
+            return false
         case .source: return client.map(addresses.contains) ?? false
         case .tlsConnection: return false
         }
     }
 
-    private func compare(_ sample: some StringProtocol) -> Bool {
-        let s = caseInsensitive ? sample.lowercased() : String(sample)
-        switch match {
-        case .exact: return values.contains(s)
-        case .prefix: return values.contains { s.hasPrefix($0) }
-        case .suffix: return values.contains { s.hasSuffix($0) }
-        case .substring: return values.contains { s.contains($0) }
+    /// The sample against the values, byte by byte (the values are in lower case when `caseInsensitive`): nothing is
+    /// allocated per request.
+    private func compare<Sample: Collection<UInt8>>(_ sample: Sample) -> Bool {
+        values.contains { value in
+            let pattern = value.utf8
+            switch match {
+            case .exact:
+                return sample.count == pattern.count && equal(sample, pattern)
+            case .prefix:
+                return sample.count >= pattern.count && equal(sample.prefix(pattern.count), pattern)
+            case .suffix:
+                return sample.count >= pattern.count && equal(sample.suffix(pattern.count), pattern)
+            case .substring:
+                guard pattern.count <= sample.count else { return false }
+                if pattern.isEmpty { return true }
+                var start = sample.startIndex
+                var left = sample.count
+                while left >= pattern.count {
+                    if equal(sample[start...].prefix(pattern.count), pattern) { return true }
+                    sample.formIndex(after: &start)
+                    left -= 1
+                }
+                return false
+            }
         }
+    }
+
+    /// Byte by byte, the sample's ASCII letters folded to lower case when `caseInsensitive` (HAProxy's `-i`).
+    private func equal<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
+        caseInsensitive ? zip(a, b).allSatisfy { ASCII.lowercased($0) == $1 } : zip(a, b).allSatisfy { $0 == $1 }
     }
 }
 
