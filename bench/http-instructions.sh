@@ -4,6 +4,7 @@
 # only while wrk -c10 sends requests for SECONDS_PER_RUN, and the count is divided by the requests wrk made. Unlike
 # req/s this hardly moves with the machine's load, so it shows what a change to the request path saves.
 # Needs valgrind besides the tools of bench/http-vs-haproxy.sh (apt install valgrind). Usage: bench/http-instructions.sh
+# (RULES=1: with bench/rules-vs-haproxy.sh's rules)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
@@ -12,7 +13,13 @@ command -v valgrind >/dev/null || { echo "missing: valgrind (apt install valgrin
 . bench/proxy-common.sh
 
 port=$(free_port)
-THREADS=1 http_config "$port" > "$work/p.cfg"
+if [ "${RULES:-0}" = 1 ]; then
+    # The rules configuration of bench/rules-vs-haproxy.sh instead of the bare one.
+    . bench/rules-config.sh
+    THREADS=1 rules_config "$port" > "$work/p.cfg"
+else
+    THREADS=1 http_config "$port" > "$work/p.cfg"
+fi
 # Valgrind 3.19 cannot read the DWARF 5 that Swift writes: the proxy runs from a copy without debug sections
 # (its symbols stay).
 cp "$proxy" "$work/proxy" && strip --strip-debug "$work/proxy"
