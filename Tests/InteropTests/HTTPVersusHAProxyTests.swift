@@ -230,6 +230,9 @@ struct HTTPVersusHAProxyTests {
                 http-request deny if blocked
                 default_backend web
             backend web
+                acl secret path_beg /secret
+                http-request deny if secret
+                http-request set-header X-Backend web
                 server n1 127.0.0.1:\(nginx.port)
             frontend fe_dead
                 bind 127.0.0.1:\(ports[1])
@@ -254,6 +257,8 @@ struct HTTPVersusHAProxyTests {
             // `src`: the client (127.0.0.1) is in the blocklist file; it is not in `lan`, and `loopback` routes it.
             (3, "GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
+            // The backend's own rules, after the frontend's and the route: a deny logged under the backend.
+            (0, "GET /secret/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 1, true),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 4, logs: logs, in: dir, exchanges) else {
             try await logs.close()
@@ -266,6 +271,7 @@ struct HTTPVersusHAProxyTests {
         #expect(answers[1][3].hasPrefix("HTTP/1.0 503 Service Unavailable\r\ncache-control: no-cache\r\n"))
         #expect(answers[1][4].hasPrefix("HTTP/1.1 400 Bad request\r\n"))
         #expect(answers[1][5].hasPrefix("HTTP/1.0 403 Forbidden\r\n") && answers[1][6].hasPrefix("HTTP/1.1 200 OK"))
+        #expect(answers[1][7].hasPrefix("HTTP/1.0 403 Forbidden\r\n") && lines[1].last?.contains(" fe web/<NOSRV> ") == true)
         try await logs.close()
     }
 

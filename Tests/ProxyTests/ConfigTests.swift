@@ -253,10 +253,9 @@ struct ConfigTests {
             message: "the ACL flag '-f' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "rules in backends", line: "backend:http-request deny",
-            message: "'http-request' in backend 'b' is HAProxy's, not in this build (access rules and ACLs): "
-                + "refused, because it would let through what the rule is meant to stop. Move the rule to the "
-                + "frontend or listen section, or see docs/not-in-this-build.md."),
+            family: "rules in backends", line: "backend:http-request tarpit",
+            message: "'http-request tarpit' is HAProxy's, not in this build (access rules and ACLs): refused, because "
+                + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
             family: "tcp-request", line: "tcp-request connection reject",
             message: "'tcp-request' is HAProxy's, not in this build (access rules and ACLs): refused, because it "
@@ -454,6 +453,12 @@ struct ConfigTests {
                     + "refuses to run without them). Set 'mode http', or remove them."
             ),
             ("listen s\n  mode tcp\n  bind :80\n  stats uri /s\n", "listen 's' : the stats page needs 'mode http' (it would not be served)."),
+            (
+                "backend b\n  mode tcp\n  http-request deny\n",
+                "backend 'b' is in mode tcp: its use_backend, http-request, http-response and capture rules apply to "
+                    + "HTTP only, and this build evaluates no layer-4 rule (HAProxy would ignore them with a warning; "
+                    + "this build refuses to run without them). Set 'mode http', or remove them."
+            ),
         ] {
             #expect(throws: ConfigProblems.self) { try HAProxyConfigParser.parse(text: text) }
             do {

@@ -339,13 +339,6 @@ public struct HAProxyConfigParser {
             guard let condition = ruleCondition(Array(args.dropFirst()), at, p.rules) else { return }
             p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at))
         case "http-request":
-            guard p.isFrontend else {
-                return alert(
-                    at,
-                    "'http-request' in backend '\(p.name)' is HAProxy's, not in this build (access rules and ACLs): "
-                        + "refused, because it would let through what the rule is meant to stop. Move the rule to "
-                        + "the frontend or listen section, or see docs/not-in-this-build.md.")
-            }
             httpRequestRule(args, at, &p.rules)
         case "http-response":
             httpResponseRule(args, at, &p.rules)
@@ -1095,7 +1088,7 @@ public struct HAProxyConfigParser {
             }
             // HAProxy ignores HTTP rules in a TCP proxy with a warning; here that would run a frontend without the
             // rules that route or deny, so it is refused.
-            if p.isFrontend && p.settings.mode != .http
+            if p.settings.mode != .http
                 && !(p.rules.backendRules.isEmpty && p.rules.requestRules.isEmpty && p.rules.requestCaptures.isEmpty
                     && p.rules.responseCaptures.isEmpty && p.rules.responseRules.isEmpty && p.rules.redirects.isEmpty)
             {

@@ -247,23 +247,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if !rules.requestCaptures.isEmpty {
             exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
         }
-        // `http-request` rules, in order: a deny answers here (`PR--`, HAProxy's 403 page).
-        for rule in rules.requestRules where rule.condition.holds(head, path: path, client: clientKey) {
-            switch rule.action {
-            case .deny(let status):
-                exchange.termination = TerminationState(.proxy, .request)
-                frontend.sessions.update { $0.deniedRequests += 1 }
-                return respondLocally(status: status)
-            case .setHeader(let name, let value):
-                exchange.forwardHead.headers.replaceOrAdd(name: name, value: value)
-            case .addHeader(let name, let value):
-                exchange.forwardHead.headers.add(name: name, value: value)
-            case .delHeader(let name):
-                exchange.forwardHead.headers.remove(name: name)
-            case .redirect(let redirect):
-                return respondRedirect(redirect, head)
-            }
-        }
+        if answeredByRequestRules(rules, head, exchange, path: path, client: clientKey) { return }
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
         if let rule = rules.redirects.first(where: { $0.condition.holds(head, path: path, client: clientKey) }) {
             return respondRedirect(rule.redirect, head)
@@ -280,6 +264,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         exchange.backend = backend
         exchange.backendName = backend.name
         exchange.state.enteredBackend()
+        backend.sessions.opened()
+        // The backend's own `http-request` rules, after the frontend's and the choice (a `listen` section's once).
+        if !backend.section.rules.requestRules.isEmpty && backend.section.name != frontend.section.name
+            && answeredByRequestRules(backend.section.rules, head, exchange, path: head.path, client: clientForRules)
+        {
+            return
+        }
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
         // header is not passed on. Names go in lower case (the reader made the client's so; a rule's may not be).
         exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
@@ -290,7 +281,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             // As HAProxy: an HTTP/1.0 request asks the server to keep the connection (the proxy's own).
             exchange.forwardHead.headers.add(name: "connection", value: "keep-alive")
         }
-        backend.sessions.opened()
         if head.headers.hasToken("100-continue", in: "expect") {
             // Answered here: the body follows to whichever server is chosen.
             var buffer = client.allocator.buffer(capacity: 25)
@@ -299,6 +289,33 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             exchange.forwardHead.headers.remove(name: "expect")
         }
         assignServer(exchange, backend)
+    }
+
+    /// A section's `http-request` rules, in order, on the request: true when one answered it (a deny: `PR--` and
+    /// HAProxy's 403 page or the status asked; a redirect), else the header rewrites are made on what goes to the
+    /// server.
+    private func answeredByRequestRules(
+        _ rules: HTTPRules, _ head: HTTPRequestHead, _ exchange: Exchange, path: Substring, client: UInt128?
+    ) -> Bool {
+        for rule in rules.requestRules where rule.condition.holds(head, path: path, client: client) {
+            switch rule.action {
+            case .deny(let status):
+                exchange.termination = TerminationState(.proxy, .request)
+                frontend.sessions.update { $0.deniedRequests += 1 }
+                respondLocally(status: status)
+                return true
+            case .setHeader(let name, let value):
+                exchange.forwardHead.headers.replaceOrAdd(name: name, value: value)
+            case .addHeader(let name, let value):
+                exchange.forwardHead.headers.add(name: name, value: value)
+            case .delHeader(let name):
+                exchange.forwardHead.headers.remove(name: name)
+            case .redirect(let redirect):
+                respondRedirect(redirect, head)
+                return true
+            }
+        }
+        return false
     }
 
     // MARK: From the server
