@@ -277,7 +277,8 @@ struct HTTPVersusHAProxyTests {
 
     /// `redirect` and `http-request redirect` as the real-world files write them (`redirect scheme https if
     /// !{ ssl_fc }`, a moved page, a prefix with `drop-query`, every code): the same answers, the same `LR--` lines,
-    /// the connection kept or closed alike, and HAProxy's order (every `http-request` rule before `redirect`).
+    /// the connection kept or closed alike, and HAProxy's order (every `http-request` rule before `redirect`). With
+    /// them, `monitor-uri`.
     @Test func redirectsAsHAProxy() async throws {
         let dir = try TemporaryDirectory(prefix: "redirect-vs-haproxy")
         let nginx = try Nginx(in: dir)
@@ -295,6 +296,7 @@ struct HTTPVersusHAProxyTests {
                 redirect prefix / if { path_beg /same }
                 http-request redirect location /moved code 308 if { path /hr } || { path /old }
                 http-request redirect scheme https if { path_beg /hs }
+                monitor-uri /healthz
                 default_backend web
             backend web
                 server n1 127.0.0.1:\(nginx.port)
@@ -313,6 +315,11 @@ struct HTTPVersusHAProxyTests {
             // Kept alive: a redirect, then a page from the server on the same connection.
             (0, "GET /hr HTTP/1.1\r\nHost: a\r\n\r\n", 1, true),
             (0, "GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            // `monitor-uri`: answered, not logged (no line to wait for); only the exact URI.
+            (0, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", 0, true),
+            (0, "HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 0, true),
+            (0, "GET /healthz HTTP/1.0\r\n\r\n", 0, true),
+            (0, "GET /healthz?full=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 1, logs: logs, in: dir, exchanges) else {
             try await logs.close()
@@ -322,6 +329,8 @@ struct HTTPVersusHAProxyTests {
         for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
         #expect(answers[1][0].contains("\r\nlocation: https://a.example/secure/x?q=1\r\n"))
         #expect(answers[1][1].hasPrefix("HTTP/1.1 308 Permanent Redirect\r\n"))
+        #expect(answers[1][9].hasSuffix("<h1>200 OK</h1>\nService ready.\n</body></html>\n"))
+        #expect(lines[1].count == exchanges.map(\.lines).reduce(0, +), "the monitor URI's requests are not logged")
         try await logs.close()
     }
 

@@ -94,13 +94,21 @@ struct ExchangeStateTests {
 
     @Test func aProxyAnswerBeforeTheRequestsEndFinishesAtItsEnd() {
         var state = ExchangeState()
-        let early = state.answeredByProxyBeforeRequestEnd()
+        state.answeredByProxy()
+        let early = state.finishesAtRequestEnd()
         #expect(early && state.dropsBody && state.answer == .proxy(timersKnown: true))
         let ended = state.requestEnded()
         #expect(ended, "the end of the request finishes the exchange answered early")
         var read = ExchangeState.badRequest
-        let late = read.answeredByProxyBeforeRequestEnd()
+        read.answeredByProxy()
+        let late = read.finishesAtRequestEnd()
         #expect(!late, "a request read in full is finished at once, not at an end already read")
+        var forServer = ExchangeState()
+        let notAnswered = forServer.finishesAtRequestEnd()
+        #expect(!notAnswered, "only an answer made here waits for the request's end")
+        var monitor = ExchangeState()
+        let asked = monitor.answeredByMonitor()
+        #expect(asked && !monitor.isLogged && ExchangeState().isLogged)
     }
 
     @Test func aBadRequestIsReadInFull() {

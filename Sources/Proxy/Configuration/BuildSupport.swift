@@ -180,7 +180,7 @@ extension BuildSupport {
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
-            "http-request", "http-response", "capture", "errorfile", "redirect",
+            "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -315,7 +315,7 @@ extension BuildSupport {
             "stick-table": .stickTables, "stick": .stickTables, "stick on": .stickTables, "stick match": .stickTables,
             "stick store-request": .stickTables, "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
-            "unique-id-header": .logging, "compression": .rewriting, "monitor-uri": .other, "monitor": .other,
+            "unique-id-header": .logging, "compression": .rewriting, "monitor": .other,
             "monitor fail": .other, "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
             "email-alert": .healthChecks, "rate-limit": .limits, "use-server": .routing, "force-persist": .routing,
             "ignore-persist": .routing, "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,

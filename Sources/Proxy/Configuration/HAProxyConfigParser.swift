@@ -191,6 +191,12 @@ public struct HAProxyConfigParser {
         switch keyword {
         case "errorfile":
             errorFile(args, at, &s)
+        case "monitor-uri":
+            if args.count == 1 {
+                s.monitorURI = args[0]
+            } else {
+                alert(at, "'monitor-uri' expects an URI.")
+            }
         case "mode":
             guard let value = args.first, let mode = ProxyMode(rawValue: value) else {
                 alert(at, "unknown proxy mode '\(args.first ?? "")'.")

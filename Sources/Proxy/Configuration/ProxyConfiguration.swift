@@ -76,6 +76,8 @@ public struct ProxySettings: Hashable, Sendable {
     /// `errorfile CODE FILE`: the response sent instead of HAProxy's page for CODE, as the file holds it (a
     /// whole HTTP response: status line, headers, body), read when the configuration is.
     public var errorFiles: [Int: [UInt8]] = [:]
+    /// `monitor-uri URI`: a request for exactly this URI is answered 200 by the proxy and not logged.
+    public var monitorURI: String?
     /// `log global` (the global targets) and the proxy's own `log` lines.
     public var logGlobal = false
     public var logs: [LogTarget] = []

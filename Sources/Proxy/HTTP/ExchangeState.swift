@@ -15,6 +15,8 @@ struct ExchangeState: Equatable, Sendable {
         /// false when HAProxy logs no timer at all, not even the request's (a request it could not parse, a
         /// frontend with no backend).
         case proxy(timersKnown: Bool)
+        /// The `monitor-uri` page: answered, and not logged (as HAProxy does not log it).
+        case monitor
     }
 
     /// The server leg, in the order it is walked. Each step is counted where HAProxy counts it: the backend's
@@ -86,14 +88,26 @@ struct ExchangeState: Equatable, Sendable {
         return true
     }
 
-    /// The proxy answered (see `answeredByProxy`) before the request's end was read, and the exchange finishes when
-    /// it is (`requestEnded` then returns true). False once the request was read in full.
+    /// The monitor URI was asked (see `Answer.monitor`). Only before a server was looked for.
     @discardableResult
-    mutating func answeredByProxyBeforeRequestEnd() -> Bool {
-        guard !requestDone, answeredByProxy() else { return false }
+    mutating func answeredByMonitor() -> Bool {
+        guard !logged, answer == .server, leg == .none else { return false }
+        answer = .monitor
+        return true
+    }
+
+    /// The proxy has answered (`answeredByProxy`, `answeredByMonitor`) before the request's end was read: the
+    /// exchange finishes when it is (`requestEnded` then returns true). False when the request was read in full
+    /// already (finish it now) or nobody but a server answers.
+    @discardableResult
+    mutating func finishesAtRequestEnd() -> Bool {
+        guard !requestDone, !logged, answer != .server, answer != .stats else { return false }
         awaitsRequestEnd = true
         return true
     }
+
+    /// Whether the exchange's line is written (the monitor URI's is not).
+    var isLogged: Bool { answer != .monitor }
 
     // MARK: The server leg
 

@@ -45,6 +45,8 @@ enum HTTPErrorPages {
     }
 
     static let badRequest = parserPage(400, "Bad request", "Your browser sent an invalid request.")
+    /// The `monitor-uri` page.
+    static let monitor = streamPage(200, "OK", "Service ready.")
     static let requestTimeout = parserPage(
         408, "Request Time-out", "Your browser didn't send a complete request in time.")
     /// 414 and 431 are this proxy's own (HAProxy 2.6 answers 400 to both), in the parser's form.

@@ -26,6 +26,10 @@ extension HTTPSession {
             refuse(status: 400, requestLine: HAProxyLogRecord.badRequest)
             return true
         }
+        if let monitor = frontend.section.settings.monitorURI, head.uri == monitor {
+            answerMonitor(head, exchange)
+            return true
+        }
         if let stats = frontend.stats, stats.matches(head.uri) {
             exchange.backendName = frontend.section.name
             exchange.serverName = HAProxyLogRecord.statsServer
@@ -112,6 +116,27 @@ extension HTTPSession {
         finish(exchange)
     }
 
+    /// `monitor-uri`: HAProxy's 200 page ("Service ready."), its body left out for HEAD, the client's connection
+    /// kept when it can be; not logged.
+    func answerMonitor(_ head: HTTPRequestHead, _ exchange: Exchange) {
+        exchange.state.answeredByMonitor()
+        let bodyComing =
+            head.headers.contains(name: "transfer-encoding")
+            || head.headers["content-length"].contains { Int($0).map { $0 > 0 } ?? true }
+        let keep = exchange.clientKeepAlive && !bodyComing && !closing && !(clientDone && waiting.isEmpty)
+        if !keep { closing = true }
+        var bytes = HTTPErrorPages.monitor.bytes(closing: !exchange.clientKeepAlive)
+        if head.method == .HEAD, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) {
+            bytes.removeSubrange(end.upperBound...)
+        }
+        var buffer = client.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        send(buffer, flush: true)
+        exchange.status = 200
+        if keep && exchange.state.finishesAtRequestEnd() { return }
+        finish(exchange)
+    }
+
     /// A `redirect` (`LR--`), as HAProxy 2.6 answers one: an empty body, the location, `cache-control: no-cache`
     /// for the temporary codes, the client's connection kept when it can be; logged with the size HAProxy counts.
     func respondRedirect(_ redirect: Redirect, _ head: HTTPRequestHead) {
@@ -154,7 +179,7 @@ extension HTTPSession {
         // As HAProxy counts a reply it makes: the status line and the fields as stored.
         let fields = 15 + 8 + location.utf8.count + (temporary ? 21 : 0) + (closesForBody ? 15 : 0)
         exchange.loggedBytes = Int64(21 + 8 + 3 + reason.utf8.count + fields)
-        if keep && exchange.state.answeredByProxyBeforeRequestEnd() { return }
+        if keep && exchange.state.finishesAtRequestEnd() { return }
         finish(exchange)
     }
 

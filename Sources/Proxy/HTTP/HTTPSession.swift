@@ -571,6 +571,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let counts = HAProxyLogRecord.Connections(
             active: process.open, frontend: account(frontend.sessions), backend: account(backend?.sessions),
             server: account(serverTally))
+        guard exchange.state.isLogged else { return }
         let record = exchange.logRecord(
             client: peer, frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
         frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0)
