@@ -29,6 +29,10 @@ public final class Nginx: Sendable {
                     listen 127.0.0.1:\(port);
                     root \(directory)/html;
                     location = /post { return 200 "posted\\n"; }
+                    # What reached the server, for the tests of header rules and forwardfor.
+                    location = /headers {
+                        return 200 "xff=$http_x_forwarded_for real=$http_x_real_ip gate=$http_x_gate\\n";
+                    }
                 }
             }
 

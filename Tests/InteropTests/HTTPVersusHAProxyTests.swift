@@ -334,6 +334,58 @@ struct HTTPVersusHAProxyTests {
         try await logs.close()
     }
 
+    /// What reaches the server (nginx echoes the headers at /headers): `option forwardfor` plain, with `except`, with
+    /// `header` and `if-none`, a backend's over its frontend's, and `http-request set-header`/`del-header`.
+    @Test func headersReachingTheServerAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "forwardfor-vs-haproxy")
+        let nginx = try Nginx(in: dir)
+        defer { nginx.stop() }
+        let logs = try await LoopbackUDPReceiver()
+        func config(_ ports: [Int]) -> String {
+            Self.preamble(logPort: logs.port)
+                + """
+            frontend plain
+                bind 127.0.0.1:\(ports[0])
+                option forwardfor
+                http-request set-header X-Gate tollgate
+                default_backend web
+            frontend trusted
+                bind 127.0.0.1:\(ports[1])
+                option forwardfor except 127.0.0.0/8
+                http-request del-header X-Gate
+                default_backend web
+            frontend named
+                bind 127.0.0.1:\(ports[2])
+                option forwardfor
+                default_backend real_ip
+            backend web
+                server n1 127.0.0.1:\(nginx.port)
+            backend real_ip
+                option forwardfor header X-Real-IP if-none
+                server n1 127.0.0.1:\(nginx.port)
+
+            """
+        }
+        let get = "GET /headers HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        let exchanges: [Exchange] = [
+            (0, get + "\r\n", 1, true),
+            (1, get + "X-Gate: from-client\r\n\r\n", 1, true),
+            (2, get + "\r\n", 1, true),
+            (2, get + "X-Real-IP: 192.0.2.9\r\n\r\n", 1, true),
+        ]
+        guard let (lines, answers) = try await Self.run(config, frontends: 3, logs: logs, in: dir, exchanges) else {
+            try await logs.close()
+            return
+        }
+        #expect(lines[1] == lines[0], "\nours:\n\(lines[1].joined(separator: "\n"))\ntheirs:\n\(lines[0].joined(separator: "\n"))")
+        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        #expect(answers[1][0].hasSuffix("xff=127.0.0.1 real= gate=tollgate\n"))
+        #expect(answers[1][1].hasSuffix("xff= real= gate=\n"), "a client in except gets no header")
+        #expect(answers[1][2].hasSuffix("xff= real=127.0.0.1 gate=\n"), "the backend's header, not the frontend's")
+        #expect(answers[1][3].hasSuffix("xff= real=192.0.2.9 gate=\n"), "if-none keeps the client's")
+        try await logs.close()
+    }
+
     static func withoutDates(_ response: String) -> String {
         response.split(separator: "\r\n", omittingEmptySubsequences: false)
             .filter { !$0.lowercased().hasPrefix("date: ") }.joined(separator: "\r\n")

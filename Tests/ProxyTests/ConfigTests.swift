@@ -346,9 +346,15 @@ struct ConfigTests {
                 + "management): refused, because an interface or process behaviour the configuration asks for "
                 + "would be missing. See docs/not-in-this-build.md."),
         Refused(
-            family: "option arguments", line: "option forwardfor except 127.0.0.0/8 header X-Real-IP",
-            message: "'option forwardfor' arguments ('except 127.0.0.0/8 header X-Real-IP') are HAProxy's, not in "
-                + "this build: refused, because the proxy would behave otherwise than the configuration asks."),
+            family: "option arguments", line: "option httpclose force",
+            message: "'option httpclose' arguments ('force') are HAProxy's, not in this build: refused, because the "
+                + "proxy would behave otherwise than the configuration asks."),
+        Refused(
+            family: "option arguments", line: "option forwardfor except 127.0.0.0/33",
+            message: "'option forwardfor' : invalid netmask '127.0.0.0/33' after 'except'."),
+        Refused(
+            family: "option arguments", line: "option forwardfor header",
+            message: "'option forwardfor' : missing header name after 'header'."),
         Refused(
             family: "logging to standard output", line: "global:log stdout format raw local0",
             message: "'log stdout' is HAProxy's, not in this build (logging): refused, because the log lines would "

@@ -377,6 +377,38 @@ public struct HAProxyConfigParser {
         }
     }
 
+    /// `option forwardfor`'s arguments: `except NETWORK`, `header NAME`, `if-none`; nil after an alert.
+    private mutating func forwardFor(_ args: [String], _ at: SourceLocation) -> ForwardFor? {
+        var rule = ForwardFor()
+        var rest = args[...]
+        while let word = rest.popFirst() {
+            switch word {
+            case "except":
+                guard let network = rest.popFirst() else {
+                    alert(at, "'option forwardfor' : missing netmask after 'except'.")
+                    return nil
+                }
+                guard case .success(let set) = AddressSet.parse([network]) else {
+                    alert(at, "'option forwardfor' : invalid netmask '\(network)' after 'except'.")
+                    return nil
+                }
+                rule.except = set
+            case "header":
+                guard let name = rest.popFirst(), !name.isEmpty else {
+                    alert(at, "'option forwardfor' : missing header name after 'header'.")
+                    return nil
+                }
+                rule.header = name.lowercased()
+            case "if-none":
+                rule.ifNone = true
+            default:
+                alert(at, "'option forwardfor' : unknown argument '\(word)' (expects 'except', 'header', 'if-none').")
+                return nil
+            }
+        }
+        return rule
+    }
+
     /// HAProxy 2.6's balancing algorithms that this build does not have.
     static let otherBalanceAlgorithms: Set<String> = [
         "uri", "url_param", "hdr", "random", "rdp-cookie", "hash",
@@ -390,7 +422,14 @@ public struct HAProxyConfigParser {
         }
         // Only httplog (`clf`) and httpchk read arguments here: others (`forwardfor except 127.0.0.0/8 header X`,
         // `httplog` with anything but `clf`) would run otherwise than written, so they are refused.
-        let readsArguments = name == "httpchk" || name == "httplog" && args == ["clf"]
+        let readsArguments = name == "httpchk" || name == "httplog" && args == ["clf"] || name == "forwardfor"
+        if name == "forwardfor" {
+            if negated {
+                s.forwardFor = nil
+            } else if let rule = forwardFor(args, at) {
+                s.forwardFor = rule
+            }
+        }
         if !args.isEmpty && !readsArguments {
             return alert(
                 at,

@@ -76,6 +76,8 @@ public struct ProxySettings: Hashable, Sendable {
     /// `errorfile CODE FILE`: the response sent instead of HAProxy's page for CODE, as the file holds it (a
     /// whole HTTP response: status line, headers, body), read when the configuration is.
     public var errorFiles: [Int: [UInt8]] = [:]
+    /// `option forwardfor [except NETWORK] [header NAME] [if-none]`.
+    public var forwardFor: ForwardFor?
     /// `monitor-uri URI`: a request for exactly this URI is answered 200 by the proxy and not logged.
     public var monitorURI: String?
     /// `log global` (the global targets) and the proxy's own `log` lines.
@@ -108,6 +110,15 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     case httpServerClose = "http-server-close"
     case httpclose
     case httpKeepAlive = "http-keep-alive"
+}
+
+/// `option forwardfor`: the client's address in a header to the server, unless the client is in `except`, or the
+/// request has the header already and `ifNone`.
+public struct ForwardFor: Hashable, Sendable {
+    public var except = AddressSet()
+    /// In lower case.
+    public var header = "x-forwarded-for"
+    public var ifNone = false
 }
 
 /// `option httpchk`: the request a check sends.

@@ -66,8 +66,13 @@ extension HTTPSession {
         connection.owner = self
         backend.serverSessions[server].opened(balanced: true)
         var head = exchange.forwardHead
-        if frontend.forwardFor || backend.forwardFor, let ip = peer.ip {
-            head.headers.add(name: "x-forwarded-for", value: ip)
+        // `option forwardfor`, the backend's before the frontend's: not for a client in `except`, nor when the
+        // request has the header already and `if-none` says so.
+        if let rule = backend.forwardFor ?? frontend.forwardFor, let ip = peer.ip,
+            !(clientForRules.map(rule.except.contains) ?? false),
+            !(rule.ifNone && head.headers.contains(name: rule.header))
+        {
+            head.headers.add(name: rule.header, value: ip)
         }
         connection.sendHead(head)
         for buffer in exchange.body { connection.sendBody(buffer) }

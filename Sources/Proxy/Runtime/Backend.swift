@@ -50,7 +50,7 @@ extension ProxyRuntime {
         let serverSessions: [Tally]
         /// HTTP mode: idle server connections, and `option forwardfor`.
         let pool = HTTPServerPool()
-        let forwardFor: Bool
+        let forwardFor: ForwardFor?
         let section: ProxySection
         /// HTTP mode: the section's `http-response` header rules and `errorfile` responses.
         let responseEdits: ResponseHeaderEdits
@@ -59,7 +59,7 @@ extension ProxyRuntime {
         init(_ section: ProxySection) {
             self.section = section
             name = section.name
-            forwardFor = section.settings.option(.forwardfor)
+            forwardFor = section.settings.forwardFor
             responseEdits = ResponseHeaderEdits(section.rules.responseRules)
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
             serverSessions = section.servers.map { _ in Tally() }

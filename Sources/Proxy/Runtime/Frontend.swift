@@ -17,7 +17,7 @@ extension ProxyRuntime {
         /// HTTP mode: the stats page if enabled here, `option forwardfor`, and the request head's size limits
         /// (HAProxy's `tune.bufsize`, 16 kB).
         let stats: StatsPage?
-        let forwardFor: Bool
+        let forwardFor: ForwardFor?
         let headLimit: Int
         /// HTTP mode: `use_backend` rules in order (the first that holds chooses), before `backend`.
         let routes: [(condition: RuleCondition?, backend: Backend)]
@@ -46,7 +46,7 @@ extension ProxyRuntime {
 
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
-            limits: [ConnectionLimit], stats: StatsPage?, forwardFor: Bool, headLimit: Int,
+            limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
             routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules
         ) {
             self.section = section

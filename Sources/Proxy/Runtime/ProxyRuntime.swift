@@ -50,7 +50,7 @@ public final class ProxyRuntime: Sendable {
                             proxy: p.name, settings: p.stats, global: configuration.global, version: Proxy.version,
                             state: state)
                         : nil,
-                    forwardFor: p.settings.option(.forwardfor), headLimit: ProxyRuntime.bufferSize,
+                    forwardFor: p.settings.forwardFor, headLimit: ProxyRuntime.bufferSize,
                     routes: p.rules.backendRules.compactMap { rule in
                         state.backendsByName[rule.backend].map { (rule.condition, $0) }
                     },
