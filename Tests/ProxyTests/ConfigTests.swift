@@ -507,6 +507,25 @@ struct ConfigTests {
         }
     }
 
+    /// `option tcp-check` without `tcp-check` rules is a connect check, as without a check option; the last check
+    /// option wins.
+    @Test func aBareTCPCheckIsAConnectCheck() throws {
+        let text = """
+            backend b
+              option httpchk GET /health
+              option tcp-check
+              server s 127.0.0.1:1 check
+            backend c
+              option tcp-check
+              option httpchk GET /health
+              server s 127.0.0.1:1 check
+
+            """
+        let proxies = try HAProxyConfigParser.parse(text: text).proxies
+        #expect(proxies[0].settings.httpCheck == nil && proxies[0].settings.option(.tcpCheck))
+        #expect(proxies[1].settings.httpCheck?.uri == "/health")
+    }
+
     @Test func ambiguousHostsAreNoticed() {
         func head(_ uri: String, _ hosts: [String]) -> HTTPRequestHead {
             var h = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)

@@ -185,7 +185,7 @@ extension BuildSupport {
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
-            "httpclose", "http-keep-alive",
+            "httpclose", "http-keep-alive", "tcp-check",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive",
@@ -327,7 +327,7 @@ extension BuildSupport {
         ],
         .option: [
             "log-health-checks": .logging, "logasap": .logging, "http-ignore-probes": .logging,
-            "dontlog-normal": .logging, "tcp-check": .healthChecks, "ssl-hello-chk": .healthChecks,
+            "dontlog-normal": .logging, "ssl-hello-chk": .healthChecks,
             "mysql-check": .healthChecks, "pgsql-check": .healthChecks, "redis-check": .healthChecks,
             "ldap-check": .healthChecks, "smtpchk": .healthChecks, "spop-check": .healthChecks,
             "external-check": .healthChecks, "persist": .routing, "prefer-last-server": .routing,

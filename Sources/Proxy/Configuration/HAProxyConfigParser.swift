@@ -466,6 +466,9 @@ public struct HAProxyConfigParser {
                 }
             }
             s.httpCheck = check
+        case .tcpCheck:
+            // The last check option wins, as in HAProxy: the check is a connect again.
+            if !negated { s.httpCheck = nil }
         default:
             break
         }

@@ -110,6 +110,8 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     case httpServerClose = "http-server-close"
     case httpclose
     case httpKeepAlive = "http-keep-alive"
+    /// Without `tcp-check` rules (refused): a check is a TCP connect, as without any check option.
+    case tcpCheck = "tcp-check"
 }
 
 /// `option forwardfor`: the client's address in a header to the server, unless the client is in `except`, or the
