@@ -216,8 +216,8 @@ struct ConfigTests {
             message: "the bind option 'ssl' is HAProxy's, not in this build (TLS): refused, because it would serve or "
                 + "send clear text where TLS is asked for. See docs/not-in-this-build.md."),
         Refused(
-            family: "TLS", line: "global:ssl-default-bind-ciphers ECDHE-RSA-AES128-GCM-SHA256",
-            message: "'ssl-default-bind-ciphers' is HAProxy's, not in this build (TLS): refused, because it would "
+            family: "TLS", line: "global:ssl-engine rdrand",
+            message: "'ssl-engine' is HAProxy's, not in this build (TLS): refused, because it would "
                 + "serve or send clear text where TLS is asked for. See docs/not-in-this-build.md."),
         Refused(
             family: "TLS", line: "backend:server t 10.0.0.2:443 ssl verify required ca-file /etc/ssl/ca.pem",
