@@ -297,6 +297,14 @@ struct HTTPVersusHAProxyTests {
                 http-request redirect location /moved code 308 if { path /hr } || { path /old }
                 http-request redirect scheme https if { path_beg /hs }
                 monitor-uri /healthz
+                acl example hdr_dom(host) -i example.com
+                acl images path_dir img
+                acl signed hdr(authorization) -m found
+                acl beta hdr(x-channel) -m beg -i BETA
+                http-request deny if signed
+                http-request redirect location /dom if example
+                http-request redirect location /dir if images
+                http-request redirect location /beta if beta
                 default_backend web
             backend web
                 server n1 127.0.0.1:\(nginx.port)
@@ -320,6 +328,13 @@ struct HTTPVersusHAProxyTests {
             (0, "HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 0, true),
             (0, "GET /healthz HTTP/1.0\r\n\r\n", 0, true),
             (0, "GET /healthz?full=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            // `_dom`, `_dir`, `-m found`, `-m beg -i`: matched and not matched.
+            (0, "GET / HTTP/1.1\r\nHost: www.EXAMPLE.com\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET / HTTP/1.1\r\nHost: notexample.com\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /static/img/a.png HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /static/imgs/a.png HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic eDp5\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET / HTTP/1.1\r\nHost: a\r\nX-Channel: beta-2\r\nConnection: close\r\n\r\n", 1, true),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 1, logs: logs, in: dir, exchanges) else {
             try await logs.close()

@@ -47,6 +47,19 @@ struct ACLMatchTests {
         #expect(!matches(test(.header("x-missing"), .prefix, [""]), head), "no such header: nothing matches")
     }
 
+    @Test func wholeComponentsAndPresence() {
+        let head = request("/static/img/a.png", headers: [("host", "www.Example.com")])
+        #expect(matches(test(.path, .directory, ["img"]), head))
+        #expect(matches(test(.path, .directory, ["/static/img/"]), head), "the pattern's own delimiters left out")
+        #expect(!matches(test(.path, .directory, ["im"]), head) && !matches(test(.path, .directory, ["static/i"]), head))
+        #expect(matches(test(.header("host"), .domain, ["example.com"], insensitive: true), head))
+        #expect(!matches(test(.header("host"), .domain, ["example.com"]), head), "-i folds the case")
+        #expect(!matches(test(.header("host"), .domain, ["ample.com"], insensitive: true), head))
+        #expect(matches(test(.header("host"), .domain, ["www"], insensitive: true), head))
+        #expect(matches(test(.header("host"), .found, []), head))
+        #expect(!matches(test(.header("authorization"), .found, []), head))
+    }
+
     @Test func aConditionTakesAlternativesOfTermsAndNegations() {
         let admin = test(.path, .prefix, ["/admin"])
         let post = test(.method, .exact, ["POST"])

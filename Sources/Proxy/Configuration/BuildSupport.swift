@@ -199,10 +199,10 @@ extension BuildSupport {
         .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
-            "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub", "src",
-            "ssl_fc",
+            "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "method", "hdr", "hdr_beg", "hdr_end",
+            "hdr_sub", "hdr_dir", "hdr_dom", "src", "ssl_fc",
         ],
-        .aclFlag: ["-i", "--"],
+        .aclFlag: ["-i", "--", "-m"],
     ]
 
     /// Keywords whose absence nobody can observe, with why.

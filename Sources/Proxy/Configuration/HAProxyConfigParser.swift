@@ -562,9 +562,20 @@ public struct HAProxyConfigParser {
         var insensitive = false
         // `src`'s pattern files (`-f FILE`, HAProxy's one pattern a line, `#` comments).
         var patternFiles: [String] = []
+        var method: ACLTest.Match?
         while let flag = rest.first, flag.hasPrefix("-"), flag != "-" {
             if flag == "-i" {
                 insensitive = true
+            } else if flag == "-m", rest.count >= 2, criterion != "src", criterion != "ssl_fc" {
+                guard let chosen = ACLTest.methods[rest[1]] else {
+                    alert(
+                        at,
+                        "the ACL match '-m \(rest[1])' is HAProxy's, not in this build (access rules and ACLs): refused, "
+                            + "because \(BuildSupport.Family.accessRules.consequence).")
+                    return nil
+                }
+                method = chosen
+                rest.removeFirst()
             } else if flag == "--" {
                 rest.removeFirst()
                 break
@@ -587,11 +598,16 @@ public struct HAProxyConfigParser {
             }
             return ACLTest(sample: .tlsConnection, match: .exact, caseInsensitive: false, values: [])
         }
-        guard !rest.isEmpty || !patternFiles.isEmpty else {
+        guard !rest.isEmpty || !patternFiles.isEmpty || method == .found else {
             alert(at, "ACL criterion '\(first)' needs at least one value to match.")
             return nil
         }
-        guard let (sample, match) = ACLTest.typed(criterion, header: header) else { return nil }
+        guard var (sample, match) = ACLTest.typed(criterion, header: header) else { return nil }
+        if let method { match = method }
+        if match == .found && !rest.isEmpty {
+            alert(at, "ACL criterion '\(first) -m found' takes no value, not '\(rest[0])'.")
+            return nil
+        }
         var test = ACLTest(
             sample: sample, match: match, caseInsensitive: insensitive,
             values: insensitive ? rest.map { $0.lowercased() } : rest)

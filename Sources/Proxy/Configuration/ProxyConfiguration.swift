@@ -258,7 +258,10 @@ public struct ACLTest: Hashable, Sendable {
         case tlsConnection
     }
     /// How a value is compared: whole, or (HAProxy's `_beg`, `_end`, `_sub`) at the start, at the end, anywhere.
-    public enum Match: Hashable, Sendable { case exact, prefix, suffix, substring }
+    /// How a value is compared (HAProxy's `-m` methods and criterion suffixes): whole (`str`), at the start
+    /// (`beg`), at the end (`end`), anywhere (`sub`), as whole `/`-delimited (`dir`) or `.`-delimited (`dom`)
+    /// components, or whether the sample exists at all (`found`, no value).
+    public enum Match: Hashable, Sendable { case exact, prefix, suffix, substring, directory, domain, found }
 
     public var sample: Sample
     public var match: Match
@@ -271,16 +274,28 @@ public struct ACLTest: Hashable, Sendable {
     /// The criteria this build carries out: `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`,
     /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
     public static let criteria: Set<String> = [
-        "path", "path_beg", "path_end", "path_sub", "method", "hdr", "hdr_beg", "hdr_end", "hdr_sub", "src",
-        "ssl_fc",
+        "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "method", "hdr", "hdr_beg", "hdr_end",
+        "hdr_sub", "hdr_dir", "hdr_dom", "src", "ssl_fc",
+    ]
+
+    /// The `-m` methods this build carries out, and the match each is.
+    public static let methods: [String: Match] = [
+        "str": .exact, "beg": .prefix, "end": .suffix, "sub": .substring, "dir": .directory, "dom": .domain,
+        "found": .found,
     ]
 
     /// A criterion of `criteria`, typed (`header`: the `hdr*` criteria's argument).
     public static func typed(_ criterion: String, header: String?) -> (Sample, Match)? {
         guard criteria.contains(criterion) else { return nil }
         let match: Match =
-            criterion.hasSuffix("_beg")
-            ? .prefix : criterion.hasSuffix("_end") ? .suffix : criterion.hasSuffix("_sub") ? .substring : .exact
+            switch criterion.split(separator: "_").dropFirst().first {
+            case "beg": .prefix
+            case "end": .suffix
+            case "sub": .substring
+            case "dir": .directory
+            case "dom": .domain
+            default: .exact
+            }
         if criterion == "method" { return (.method, match) }
         if criterion == "src" { return (.source, .exact) }
         if criterion == "ssl_fc" { return (.tlsConnection, .exact) }

@@ -22,7 +22,8 @@ extension ACLTest {
     /// The sample against the values, byte by byte (the values are in lower case when `caseInsensitive`): nothing is
     /// allocated per request.
     private func compare<Sample: Collection<UInt8>>(_ sample: Sample) -> Bool {
-        values.contains { value in
+        if match == .found { return true }
+        return values.contains { value in
             let pattern = value.utf8
             switch match {
             case .exact:
@@ -42,8 +43,29 @@ extension ACLTest {
                     left -= 1
                 }
                 return false
+            case .directory: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "/"), equal)
+            case .domain: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "."), equal)
+            case .found: return true
             }
         }
+    }
+
+    /// HAProxy's `dir` and `dom` matches: the pattern (its own leading and trailing delimiters left out) occurs in
+    /// the sample with a delimiter or an end of the sample on each side.
+    static func containsWord(
+        _ sample: [UInt8], _ pattern: [UInt8], delimiter: UInt8, _ equal: ([UInt8], ArraySlice<UInt8>) -> Bool
+    ) -> Bool {
+        var word = pattern[...]
+        while word.first == delimiter { word.removeFirst() }
+        while word.last == delimiter { word.removeLast() }
+        guard !word.isEmpty, word.count <= sample.count else { return false }
+        for start in 0...(sample.count - word.count) {
+            let end = start + word.count
+            guard start == 0 || sample[start - 1] == delimiter, end == sample.count || sample[end] == delimiter
+            else { continue }
+            if equal(Array(sample[start..<end]), word) { return true }
+        }
+        return false
     }
 
     /// Byte by byte, the sample's ASCII letters folded to lower case when `caseInsensitive` (HAProxy's `-i`).
