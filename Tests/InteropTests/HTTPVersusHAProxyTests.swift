@@ -305,6 +305,10 @@ struct HTTPVersusHAProxyTests {
                 http-request redirect location /dom if example
                 http-request redirect location /dir if images
                 http-request redirect location /beta if beta
+                http-request deny if METH_TRACE
+                http-request redirect location /never if FALSE || !TRUE
+                http-request redirect location /local if LOCALHOST METH_POST HTTP
+                http-request redirect location /got if METH_GET { path /g }
                 default_backend web
             backend web
                 server n1 127.0.0.1:\(nginx.port)
@@ -335,6 +339,10 @@ struct HTTPVersusHAProxyTests {
             (0, "GET /static/imgs/a.png HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic eDp5\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET / HTTP/1.1\r\nHost: a\r\nX-Channel: beta-2\r\nConnection: close\r\n\r\n", 1, true),
+            // Predefined ACLs: METH_TRACE, FALSE, TRUE, LOCALHOST, METH_POST, HTTP, METH_GET (GET and HEAD).
+            (0, "TRACE / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "POST /post HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "HEAD /g HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 1, logs: logs, in: dir, exchanges) else {
             try await logs.close()

@@ -233,6 +233,10 @@ struct ConfigTests {
                 + "because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
         Refused(
+            family: "predefined ACL", line: "http-request deny if HTTP_1.0",
+            message: "the predefined ACL 'HTTP_1.0' is HAProxy's, not in this build (access rules and ACLs): refused, "
+                + "because it would let through what the rule is meant to stop or route."),
+        Refused(
             family: "src pattern", line: "acl blocked src 192.0.2.0/24 blocked.example",
             message: "'src' : 'blocked.example' is not an IPv4 or IPv6 address or network (this build resolves no "
                 + "host name)."),

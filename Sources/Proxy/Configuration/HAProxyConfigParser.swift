@@ -676,8 +676,15 @@ public struct HAProxyConfigParser {
                 i = close + 1
                 continue
             }
-            guard let tests = rules.acls[word] else {
-                alert(at, "no such ACL : '\(word)'.")
+            guard let tests = rules.acls[word] ?? ACLTest.predefined[word] else {
+                if ACLTest.otherPredefined.contains(word) {
+                    alert(
+                        at,
+                        "the predefined ACL '\(word)' is HAProxy's, not in this build (access rules and ACLs): refused, "
+                            + "because \(BuildSupport.Family.accessRules.consequence).")
+                } else {
+                    alert(at, "no such ACL : '\(word)'.")
+                }
                 return nil
             }
             alternatives[alternatives.count - 1].append(.init(negated: negated, tests: tests))

@@ -278,6 +278,29 @@ public struct ACLTest: Hashable, Sendable {
         "hdr_sub", "hdr_dir", "hdr_dom", "src", "ssl_fc",
     ]
 
+    /// HAProxy 2.6's predefined ACLs that this build carries out (a section's own ACL of the same name comes first).
+    /// `FALSE` has no test, so it never holds; `METH_GET` is GET and HEAD, as in HAProxy.
+    public static let predefined: [String: [ACLTest]] = {
+        let always = ACLTest(sample: .method, match: .found, caseInsensitive: false, values: [])
+        func method(_ names: String...) -> [ACLTest] {
+            [ACLTest(sample: .method, match: .exact, caseInsensitive: false, values: names)]
+        }
+        var localhost = ACLTest(sample: .source, match: .exact, caseInsensitive: false, values: [])
+        if case .success(let set) = AddressSet.parse(["127.0.0.1/8", "::1"]) { localhost.addresses = set }
+        return [
+            "TRUE": [always], "FALSE": [], "HTTP": [always], "LOCALHOST": [localhost],
+            "METH_CONNECT": method("CONNECT"), "METH_DELETE": method("DELETE"), "METH_GET": method("GET", "HEAD"),
+            "METH_HEAD": method("HEAD"), "METH_OPTIONS": method("OPTIONS"), "METH_POST": method("POST"),
+            "METH_PUT": method("PUT"), "METH_TRACE": method("TRACE"),
+        ]
+    }()
+
+    /// HAProxy 2.6's other predefined ACLs (refused by name).
+    public static let otherPredefined: Set<String> = [
+        "HTTP_1.0", "HTTP_1.1", "HTTP_2.0", "HTTP_CONTENT", "HTTP_URL_ABS", "HTTP_URL_SLASH", "HTTP_URL_STAR",
+        "RDP_COOKIE", "REQ_CONTENT", "WAIT_END",
+    ]
+
     /// The `-m` methods this build carries out, and the match each is.
     public static let methods: [String: Match] = [
         "str": .exact, "beg": .prefix, "end": .suffix, "sub": .substring, "dir": .directory, "dom": .domain,
