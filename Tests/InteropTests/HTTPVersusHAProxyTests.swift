@@ -381,6 +381,12 @@ struct HTTPVersusHAProxyTests {
                 bind 127.0.0.1:\(ports[2])
                 option forwardfor
                 default_backend real_ip
+            frontend expressions
+                bind 127.0.0.1:\(ports[3])
+                http-request set-header X-Real-IP %[src]
+                http-request add-header X-Forwarded-For "%ci"
+                http-request set-header X-Gate "%[src] %[hdr(host)] [%[req.hdr(x-missing)]] 100%% %fi %[path] %[method] %[query] %[url] %f %[fe_name] %[ssl_fc]"
+                default_backend web
             backend web
                 server n1 127.0.0.1:\(nginx.port)
             backend real_ip
@@ -395,8 +401,10 @@ struct HTTPVersusHAProxyTests {
             (1, get + "X-Gate: from-client\r\n\r\n", 1, true),
             (2, get + "\r\n", 1, true),
             (2, get + "X-Real-IP: 192.0.2.9\r\n\r\n", 1, true),
+            // Log-format values: samples fetched, `%%` a percent sign, a missing header empty.
+            (3, "GET /headers?a=1&b=2 HTTP/1.1\r\nHost: first\r\nHost: first\r\nConnection: close\r\n\r\n", 1, true),
         ]
-        guard let (lines, answers) = try await Self.run(config, frontends: 3, logs: logs, in: dir, exchanges) else {
+        guard let (lines, answers) = try await Self.run(config, frontends: 4, logs: logs, in: dir, exchanges) else {
             try await logs.close()
             return
         }
@@ -406,6 +414,7 @@ struct HTTPVersusHAProxyTests {
         #expect(answers[1][1].hasSuffix("xff= real= gate=\n"), "a client in except gets no header")
         #expect(answers[1][2].hasSuffix("xff= real=127.0.0.1 gate=\n"), "the backend's header, not the frontend's")
         #expect(answers[1][3].hasSuffix("xff= real=192.0.2.9 gate=\n"), "if-none keeps the client's")
+        #expect(answers[1][4].contains("real=127.0.0.1 gate=127.0.0.1 first [] 100% 127.0.0.1 /headers GET"))
         try await logs.close()
     }
 

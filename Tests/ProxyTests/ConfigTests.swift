@@ -285,10 +285,11 @@ struct ConfigTests {
                 + "refused, because the rule would apply where HAProxy would not, or the other way round. Without "
                 + "the condition the rule is carried out."),
         Refused(
-            family: "rewriting", line: "http-request set-header X-Client-IP %[src]",
-            message: "'http-request set-header' : the value '%[src]' is a log-format expression; evaluating them "
-                + "is HAProxy's, not in this build (header, URL and response rewriting): refused, because servers "
-                + "would see other bytes than the configuration asks."),
+            family: "rewriting", line: "http-request set-header X-Client-Net %[src,ipmask(24)]",
+            message: "'http-request set-header' : the value '%[src,ipmask(24)]' uses '%[src,ipmask(24)]', which this "
+                + "build cannot evaluate (it takes src, src_port, dst, dst_port, hdr(), req.hdr(), path, method, url, "
+                + "query, fe_name, ssl_fc, %ci, %cp, %fi, %fp, %f, without converters): refused, because servers would "
+                + "see other bytes than the configuration asks."),
         Refused(
             family: "redirects", line: "redirect scheme https code 301 set-cookie SEEN=1",
             message: "'redirect … set-cookie' is HAProxy's, not in this build (header, URL and response rewriting): "

@@ -703,7 +703,8 @@ public struct HAProxyConfigParser {
         var rest: [String]
         switch verb {
         case "set-header", "add-header", "del-header":
-            guard let (header, words) = headerAction("http-request", args, at, seenBy: "servers") else { return }
+            guard let (header, words) = headerAction("http-request", args, at, seenBy: "servers", samples: true)
+            else { return }
             switch header {
             case .set(let name, let value): action = .setHeader(name, value)
             case .add(let name, let value): action = .addHeader(name, value)
@@ -740,10 +741,11 @@ public struct HAProxyConfigParser {
         let rest: [String]
         switch verb {
         case "set-header", "add-header", "del-header":
-            guard let (header, words) = headerAction("http-response", args, at, seenBy: "clients") else { return }
+            guard let (header, words) = headerAction("http-response", args, at, seenBy: "clients", samples: false)
+            else { return }
             switch header {
-            case .set(let name, let value): action = .setHeader(name, value)
-            case .add(let name, let value): action = .addHeader(name, value)
+            case .set(let name, let value): action = .setHeader(name, value.text)
+            case .add(let name, let value): action = .addHeader(name, value.text)
             case .delete(let name): action = .delHeader(name)
             }
             rest = words
@@ -834,14 +836,15 @@ public struct HAProxyConfigParser {
     /// A header action of an `http-request` or `http-response` rule (`args`: `set-header|add-header NAME VALUE`
     /// or `del-header NAME`, then what follows), or nil with an alert when it cannot be carried out.
     private enum HeaderAction {
-        case set(String, String)
-        case add(String, String)
+        case set(String, LogFormatValue)
+        case add(String, LogFormatValue)
         case delete(String)
     }
 
-    private mutating func headerAction(_ rule: String, _ args: [String], _ at: SourceLocation, seenBy: String)
-        -> (HeaderAction, [String])?
-    {
+    /// `samples`: the value may fetch samples (a request's rules); else it must be text (`%%` for a `%`).
+    private mutating func headerAction(
+        _ rule: String, _ args: [String], _ at: SourceLocation, seenBy: String, samples: Bool
+    ) -> (HeaderAction, [String])? {
         let verb = args.first ?? ""
         if verb == "del-header" {
             guard args.count >= 2 else {
@@ -854,13 +857,25 @@ public struct HAProxyConfigParser {
             alert(at, "'\(rule) \(verb)' expects a name and a value.")
             return nil
         }
-        if refusedLogFormat(
-            args[2], "'\(rule) \(verb)' : the value", at,
-            because: "\(seenBy) would see other bytes than the configuration asks")
-        {
+        let value: LogFormatValue
+        switch LogFormatValue.parse(args[2]) {
+        case .success(let parsed) where samples || parsed.isLiteral:
+            value = parsed
+        case .success:
+            _ = refusedLogFormat(
+                args[2], "'\(rule) \(verb)' : the value", at,
+                because: "\(seenBy) would see other bytes than the configuration asks")
+            return nil
+        case .failure(let unknown):
+            alert(
+                at,
+                "'\(rule) \(verb)' : the value '\(args[2])' uses '\(unknown.text)', which this build cannot evaluate "
+                    + "(it takes src, src_port, dst, dst_port, hdr(), req.hdr(), path, method, url, query, fe_name, "
+                    + "ssl_fc, %ci, %cp, %fi, %fp, %f, without converters): refused, because \(seenBy) would see other "
+                    + "bytes than the configuration asks.")
             return nil
         }
-        let action: HeaderAction = verb == "set-header" ? .set(args[1], args[2]) : .add(args[1], args[2])
+        let action: HeaderAction = verb == "set-header" ? .set(args[1], value) : .add(args[1], value)
         return (action, Array(args.dropFirst(3)))
     }
 

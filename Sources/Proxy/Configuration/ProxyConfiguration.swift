@@ -370,8 +370,8 @@ public struct RedirectRule: Hashable, Sendable {
 /// `http-request set-header|add-header|del-header|deny|redirect …  [if|unless …]`.
 public struct HTTPRequestRule: Hashable, Sendable {
     public enum Action: Hashable, Sendable {
-        case setHeader(String, String)
-        case addHeader(String, String)
+        case setHeader(String, LogFormatValue)
+        case addHeader(String, LogFormatValue)
         case delHeader(String)
         case deny(status: Int)
         case redirect(Redirect)

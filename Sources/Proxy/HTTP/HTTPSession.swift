@@ -239,6 +239,21 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         frontend.sessions.update { $0.requests += 1 }
         if let context { clientIdle.start(on: context.eventLoop) }
         if answeredBeforeRules(head, exchange) { return }
+        // Several Host headers that agree (the others were refused): one goes on, as HAProxy sends it.
+        var hosts = 0
+        for (name, _) in head.headers where name == "host" { hosts += 1 }
+        if hosts > 1 {
+            var seen = false
+            var kept = HTTPHeaders()
+            for (name, value) in exchange.forwardHead.headers {
+                if name == "host" {
+                    if seen { continue }
+                    seen = true
+                }
+                kept.add(name: name, value: value)
+            }
+            exchange.forwardHead.headers = kept
+        }
         let rules = frontend.section.rules
         // Only rules look at the path (and most configurations have none).
         let noRules = rules.requestRules.isEmpty && frontend.routes.isEmpty && rules.redirects.isEmpty
@@ -291,6 +306,32 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         assignServer(exchange, backend)
     }
 
+    /// A header value's text for this request (its samples fetched: see `LogFormatValue`).
+    private func render(_ value: LogFormatValue, _ head: HTTPRequestHead) -> String {
+        if value.isLiteral { return value.text }
+        var out = ""
+        for piece in value.pieces {
+            switch piece {
+            case .literal(let text): out += text
+            case .sample(let sample):
+                switch sample {
+                case .clientAddress: out += peer.ip ?? ""
+                case .clientPort: out += peer.address?.port.map(String.init) ?? ""
+                case .frontendAddress: out += client.localAddress?.ipAddress ?? ""
+                case .frontendPort: out += client.localAddress?.port.map(String.init) ?? ""
+                case .header(let name): out += head.headers[name].last ?? ""
+                case .path: out += head.path
+                case .method: out += head.method.rawValue
+                case .url: out += head.uri
+                case .query: out += head.uri.firstIndex(of: "?").map { head.uri[head.uri.index(after: $0)...] } ?? ""
+                case .frontendName: out += frontend.section.name
+                case .tlsFlag: out += "0"
+                }
+            }
+        }
+        return out
+    }
+
     /// A section's `http-request` rules, in order, on the request: true when one answered it (a deny: `PR--` and
     /// HAProxy's 403 page or the status asked; a redirect), else the header rewrites are made on what goes to the
     /// server.
@@ -305,9 +346,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 respondLocally(status: status)
                 return true
             case .setHeader(let name, let value):
-                exchange.forwardHead.headers.replaceOrAdd(name: name, value: value)
+                exchange.forwardHead.headers.replaceOrAdd(name: name, value: render(value, head))
             case .addHeader(let name, let value):
-                exchange.forwardHead.headers.add(name: name, value: value)
+                exchange.forwardHead.headers.add(name: name, value: render(value, head))
             case .delHeader(let name):
                 exchange.forwardHead.headers.remove(name: name)
             case .redirect(let redirect):

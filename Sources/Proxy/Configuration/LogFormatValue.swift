@@ -1,0 +1,95 @@
+/// A header value written in HAProxy's log-format (`X-Real-IP %[src]`, `"%ci:%cp"`, `100%%`), compiled when the
+/// file is read into literal text and the samples this build can fetch; a value naming anything else is refused
+/// (`parse` returns what it does not know), never sent as the literal text.
+public struct LogFormatValue: Hashable, Sendable {
+    public enum Sample: Hashable, Sendable {
+        /// `src`, `%ci`; `src_port`, `%cp`; `dst`, `%fi`; `dst_port`, `%fp`.
+        case clientAddress, clientPort, frontendAddress, frontendPort
+        /// `hdr(NAME)`, `req.hdr(NAME)`: the header's last value (its name in lower case).
+        case header(String)
+        /// `path`, `method`, `url`, `query`, `fe_name` (and `%f`), `ssl_fc` (always 0 in this build).
+        case path, method, url, query, frontendName, tlsFlag
+    }
+
+    public enum Piece: Hashable, Sendable {
+        case literal(String)
+        case sample(Sample)
+    }
+
+    public private(set) var pieces: [Piece] = []
+
+    /// Whether the value is text only (then `text` is it).
+    public var isLiteral: Bool { pieces.allSatisfy { if case .literal = $0 { true } else { false } } }
+    public var text: String {
+        pieces.map { if case .literal(let s) = $0 { s } else { "" } }.joined()
+    }
+
+    public init(literal: String) { pieces = [.literal(literal)] }
+
+    private static let variables: [String: Sample] = [
+        "ci": .clientAddress, "cp": .clientPort, "fi": .frontendAddress, "fp": .frontendPort, "f": .frontendName,
+    ]
+
+    private static func fetch(_ expression: String) -> Sample? {
+        switch expression {
+        case "src": return .clientAddress
+        case "src_port": return .clientPort
+        case "dst": return .frontendAddress
+        case "dst_port": return .frontendPort
+        case "path": return .path
+        case "method": return .method
+        case "url": return .url
+        case "query": return .query
+        case "fe_name": return .frontendName
+        case "ssl_fc": return .tlsFlag
+        default:
+            for prefix in ["hdr(", "req.hdr("] where expression.hasPrefix(prefix) && expression.hasSuffix(")") {
+                let name = expression.dropFirst(prefix.count).dropLast()
+                guard !name.isEmpty, !name.contains(","), !name.contains("(") else { return nil }
+                return .header(name.lowercased())
+            }
+            return nil
+        }
+    }
+
+    /// The value of `text`, or the part of it this build cannot evaluate (a converter, a flag, another fetch or
+    /// variable).
+    public static func parse(_ text: String) -> Result<LogFormatValue, UnknownPart> {
+        var value = LogFormatValue(literal: "")
+        value.pieces = []
+        var literal = ""
+        var rest = Substring(text)
+        while let percent = rest.firstIndex(of: "%") {
+            literal += rest[..<percent]
+            rest = rest[rest.index(after: percent)...]
+            if rest.first == "%" {
+                literal += "%"
+                rest = rest.dropFirst()
+                continue
+            }
+            let sample: Sample
+            if rest.first == "[" {
+                guard let close = rest.firstIndex(of: "]") else { return .failure(UnknownPart(text: "%" + rest)) }
+                let expression = String(rest[rest.index(after: rest.startIndex)..<close])
+                guard let known = fetch(expression) else { return .failure(UnknownPart(text: "%[\(expression)]")) }
+                sample = known
+                rest = rest[rest.index(after: close)...]
+            } else {
+                let name = String(rest.prefix { $0.isLetter })
+                guard let known = variables[name] else { return .failure(UnknownPart(text: "%" + rest.prefix(8))) }
+                sample = known
+                rest = rest.dropFirst(name.count)
+            }
+            if !literal.isEmpty { value.pieces.append(.literal(literal)) }
+            literal = ""
+            value.pieces.append(.sample(sample))
+        }
+        literal += rest
+        if !literal.isEmpty || value.pieces.isEmpty { value.pieces.append(.literal(literal)) }
+        return .success(value)
+    }
+
+    public struct UnknownPart: Error, Equatable {
+        public let text: String
+    }
+}
