@@ -309,6 +309,10 @@ struct HTTPVersusHAProxyTests {
                 http-request redirect location /never if FALSE || !TRUE
                 http-request redirect location /local if LOCALHOST METH_POST HTTP
                 http-request redirect location /got if METH_GET { path /g }
+                acl versioned path_reg ^/api/v[0-9]+/
+                acl crawler hdr_reg(user-agent) -i (bot|crawler)
+                http-request deny if crawler
+                http-request redirect location /regex if versioned
                 default_backend web
             backend web
                 server n1 127.0.0.1:\(nginx.port)
@@ -343,6 +347,10 @@ struct HTTPVersusHAProxyTests {
             (0, "TRACE / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
             (0, "POST /post HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 1, true),
             (0, "HEAD /g HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            // Regular expressions: `path_reg` anchored, `hdr_reg -i` anywhere; matched and not.
+            (0, "GET /api/v2/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /api/vx/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: MyCRAWLER/1\r\nConnection: close\r\n\r\n", 1, true),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 1, logs: logs, in: dir, exchanges) else {
             try await logs.close()

@@ -60,6 +60,21 @@ struct ACLMatchTests {
         #expect(!matches(test(.header("authorization"), .found, []), head))
     }
 
+    @Test func regularExpressionsAreSearchedUnlessAnchored() throws {
+        func regex(_ patterns: [String], insensitive: Bool = false) throws -> ACLTest {
+            var t = test(.path, .regex, patterns, insensitive: insensitive)
+            t.regexes = try PatternRegexes.compile(patterns, ignoringCase: insensitive).get()
+            return t
+        }
+        let head = request("/api/V2/users")
+        #expect(try matches(regex(["v[0-9]+/"], insensitive: true), head))
+        #expect(try !matches(regex(["v[0-9]+/"]), head))
+        #expect(try !matches(regex(["^/V2"]), head) && matches(regex(["^/api/"]), head))
+        #expect(throws: PatternRegexes.PatternError(pattern: "(unclosed")) {
+            try PatternRegexes.compile(["ok", "(unclosed"], ignoringCase: false).get()
+        }
+    }
+
     @Test func aConditionTakesAlternativesOfTermsAndNegations() {
         let admin = test(.path, .prefix, ["/admin"])
         let post = test(.method, .exact, ["POST"])

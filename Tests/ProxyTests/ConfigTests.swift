@@ -233,6 +233,9 @@ struct ConfigTests {
                 + "because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
         Refused(
+            family: "regular expression", line: "acl a path_reg ^/(admin",
+            message: "ACL criterion 'path_reg' : '^/(admin' is not a regular expression this build reads."),
+        Refused(
             family: "predefined ACL", line: "http-request deny if HTTP_1.0",
             message: "the predefined ACL 'HTTP_1.0' is HAProxy's, not in this build (access rules and ACLs): refused, "
                 + "because it would let through what the rule is meant to stop or route."),
@@ -248,8 +251,8 @@ struct ConfigTests {
             message: "the ACL flag '-f' is HAProxy's, not in this build (access rules and ACLs): refused, because it "
                 + "would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "ACL criterion in an anonymous ACL", line: "http-request deny if { path_reg ^/admin }",
-            message: "the ACL criterion 'path_reg' is HAProxy's, not in this build (access rules and ACLs): "
+            family: "ACL criterion in an anonymous ACL", line: "http-request deny if { url_reg ^/admin }",
+            message: "the ACL criterion 'url_reg' is HAProxy's, not in this build (access rules and ACLs): "
                 + "refused, because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
         Refused(

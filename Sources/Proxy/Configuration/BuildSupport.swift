@@ -199,8 +199,8 @@ extension BuildSupport {
         .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
-            "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "method", "hdr", "hdr_beg", "hdr_end",
-            "hdr_sub", "hdr_dir", "hdr_dom", "src", "ssl_fc",
+            "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
+            "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc",
         ],
         .aclFlag: ["-i", "--", "-m"],
     ]

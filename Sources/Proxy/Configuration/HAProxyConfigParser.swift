@@ -611,6 +611,14 @@ public struct HAProxyConfigParser {
         var test = ACLTest(
             sample: sample, match: match, caseInsensitive: insensitive,
             values: insensitive ? rest.map { $0.lowercased() } : rest)
+        if match == .regex {
+            switch PatternRegexes.compile(rest, ignoringCase: insensitive) {
+            case .success(let regexes): test.regexes = regexes
+            case .failure(let error):
+                alert(at, "ACL criterion '\(first)' : '\(error.pattern)' is not a regular expression this build reads.")
+                return nil
+            }
+        }
         if sample == .source {
             var patterns = rest
             for file in patternFiles {

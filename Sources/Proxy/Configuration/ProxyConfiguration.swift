@@ -261,7 +261,11 @@ public struct ACLTest: Hashable, Sendable {
     /// How a value is compared (HAProxy's `-m` methods and criterion suffixes): whole (`str`), at the start
     /// (`beg`), at the end (`end`), anywhere (`sub`), as whole `/`-delimited (`dir`) or `.`-delimited (`dom`)
     /// components, or whether the sample exists at all (`found`, no value).
-    public enum Match: Hashable, Sendable { case exact, prefix, suffix, substring, directory, domain, found }
+    public enum Match: Hashable, Sendable {
+        case exact, prefix, suffix, substring, directory, domain, found
+        /// `_reg`, `-m reg`: a regular expression found anywhere in the sample (see `PatternRegexes`).
+        case regex
+    }
 
     public var sample: Sample
     public var match: Match
@@ -270,12 +274,14 @@ public struct ACLTest: Hashable, Sendable {
     public var values: [String]
     /// `src`'s networks (its values and the lines of its `-f` files).
     public var addresses = AddressSet()
+    /// The values compiled, for `regex`.
+    public var regexes = PatternRegexes()
 
     /// The criteria this build carries out: `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`,
     /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
     public static let criteria: Set<String> = [
-        "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "method", "hdr", "hdr_beg", "hdr_end",
-        "hdr_sub", "hdr_dir", "hdr_dom", "src", "ssl_fc",
+        "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
+        "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc",
     ]
 
     /// HAProxy 2.6's predefined ACLs that this build carries out (a section's own ACL of the same name comes first).
@@ -304,7 +310,7 @@ public struct ACLTest: Hashable, Sendable {
     /// The `-m` methods this build carries out, and the match each is.
     public static let methods: [String: Match] = [
         "str": .exact, "beg": .prefix, "end": .suffix, "sub": .substring, "dir": .directory, "dom": .domain,
-        "found": .found,
+        "found": .found, "reg": .regex,
     ]
 
     /// A criterion of `criteria`, typed (`header`: the `hdr*` criteria's argument).
@@ -317,6 +323,7 @@ public struct ACLTest: Hashable, Sendable {
             case "sub": .substring
             case "dir": .directory
             case "dom": .domain
+            case "reg": .regex
             default: .exact
             }
         if criterion == "method" { return (.method, match) }

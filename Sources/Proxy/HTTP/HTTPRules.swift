@@ -23,6 +23,7 @@ extension ACLTest {
     /// allocated per request.
     private func compare<Sample: Collection<UInt8>>(_ sample: Sample) -> Bool {
         if match == .found { return true }
+        if match == .regex { return regexes.matches(String(decoding: sample, as: UTF8.self)) }
         return values.contains { value in
             let pattern = value.utf8
             switch match {
@@ -45,7 +46,7 @@ extension ACLTest {
                 return false
             case .directory: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "/"), equal)
             case .domain: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "."), equal)
-            case .found: return true
+            case .found, .regex: return true
             }
         }
     }
