@@ -36,6 +36,17 @@ struct HTTPVersusHAProxyTests {
         """
     }
 
+    /// HAProxy's and the proxy's log lines and answers (see `run`) are the same, each pair shown when not.
+    static func expectSame(
+        _ lines: [[String]], _ answers: [[String]], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            lines[1] == lines[0],
+            "\nours:\n\(lines[1].joined(separator: "\n"))\ntheirs:\n\(lines[0].joined(separator: "\n"))",
+            sourceLocation: sourceLocation)
+        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs, sourceLocation: sourceLocation) }
+    }
+
     typealias Exchange = (frontend: Int, request: String, lines: Int, halfClose: Bool)
 
     /// Runs HAProxy and the proxy on `config` (given each its ports), sends `exchanges` one at a time on their own
@@ -264,8 +275,7 @@ struct HTTPVersusHAProxyTests {
             try await logs.close()
             return
         }
-        #expect(lines[1] == lines[0], "\nours:\n\(lines[1].joined(separator: "\n"))\ntheirs:\n\(lines[0].joined(separator: "\n"))")
-        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        Self.expectSame(lines, answers)
         // The files were sent (not merely HAProxy's own pages by both).
         #expect(answers[1][1].components(separatedBy: "{\"error\":\"busy\"}").count == 3, "two answers on one connection")
         #expect(answers[1][3].hasPrefix("HTTP/1.0 503 Service Unavailable\r\ncache-control: no-cache\r\n"))
@@ -356,8 +366,7 @@ struct HTTPVersusHAProxyTests {
             try await logs.close()
             return
         }
-        #expect(lines[1] == lines[0], "\nours:\n\(lines[1].joined(separator: "\n"))\ntheirs:\n\(lines[0].joined(separator: "\n"))")
-        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        Self.expectSame(lines, answers)
         #expect(answers[1][0].contains("\r\nlocation: https://a.example/secure/x?q=1\r\n"))
         #expect(answers[1][1].hasPrefix("HTTP/1.1 308 Permanent Redirect\r\n"))
         #expect(answers[1][9].hasSuffix("<h1>200 OK</h1>\nService ready.\n</body></html>\n"))
@@ -416,8 +425,7 @@ struct HTTPVersusHAProxyTests {
             try await logs.close()
             return
         }
-        #expect(lines[1] == lines[0], "\nours:\n\(lines[1].joined(separator: "\n"))\ntheirs:\n\(lines[0].joined(separator: "\n"))")
-        for (theirs, ours) in zip(answers[0], answers[1]) { #expect(ours == theirs) }
+        Self.expectSame(lines, answers)
         #expect(answers[1][0].hasSuffix("xff=127.0.0.1 real= gate=tollgate\n"))
         #expect(answers[1][1].hasSuffix("xff= real= gate=\n"), "a client in except gets no header")
         #expect(answers[1][2].hasSuffix("xff= real=127.0.0.1 gate=\n"), "the backend's header, not the frontend's")
