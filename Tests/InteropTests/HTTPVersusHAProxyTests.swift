@@ -434,6 +434,73 @@ struct HTTPVersusHAProxyTests {
         try await logs.close()
     }
 
+    /// `log stdout` (containers log this way): `format raw` and the default header, a line each, as HAProxy writes
+    /// them.
+    @Test func logsOnStandardOutputAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "stdout-vs-haproxy")
+        func config(_ ports: [Int]) -> String {
+            """
+            global
+                log stdout format raw local0 info
+                nbthread 1
+            defaults
+                mode http
+                option httplog
+                option dontlognull
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            frontend f_raw
+                bind 127.0.0.1:\(ports[0])
+                log global
+                http-request deny
+            frontend f_full
+                bind 127.0.0.1:\(ports[1])
+                log stdout local0
+                http-request deny
+
+            """
+        }
+        let haproxy = try Peers.find("haproxy")
+        var outputs: [[String]] = []
+        for (index, command) in [haproxy, try Products.path("proxy")].enumerated() {
+            let ports = [try Peers.freePort(), try Peers.freePort()]
+            let file = dir.file("p\(index).cfg")
+            try config(ports).write(toFile: file, atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(command, ["-db", "-f", file], logPath: dir.file("out\(index)"))
+            #expect(Peers.waitUntil(seconds: 10) { ports.allSatisfy { Peers.isListening(port: $0) } })
+            for p in ports {
+                _ = try await blocking {
+                    try Peers.exchange(
+                        port: p, Array("GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            peer.stop()
+            let text = try String(contentsOfFile: dir.file("out\(index)"), encoding: .utf8)
+            outputs.append(
+                text.split(separator: "\n").map(String.init).filter { $0.contains("127.0.0.1:") && !$0.hasPrefix("[") }
+                    .map(Self.withoutVariables))
+        }
+        #expect(outputs[0].count == 2)
+        #expect(outputs[1] == outputs[0], "\nours:\n\(outputs[1].joined(separator: "\n"))\ntheirs:\n\(outputs[0].joined(separator: "\n"))")
+        #expect(outputs[1].first?.hasPrefix("127.0.0.1:PORT [DATE] f_raw f_raw/<NOSRV> ") == true, "raw: no header")
+        #expect(outputs[1].last?.hasPrefix("<134>") == true, "the default format has the syslog header")
+    }
+
+    /// A log line with its pid, syslog date, client port, accept date and timer values blanked.
+    static func withoutVariables(_ line: String) -> String {
+        var text = line
+        for (pattern, replacement) in [
+            (#"haproxy\[\d+\]"#, "haproxy[PID]"), (#"^<134>\w{3} [ \d]\d \d\d:\d\d:\d\d "#, "<134>DATE "),
+            (#"127\.0\.0\.1:\d+"#, "127.0.0.1:PORT"), (#"\[\d\d/\w{3}/\d{4}:[\d:.]+\]"#, "[DATE]"),
+            (#" \d+/-1/-1/-1/\d+ "#, " T/-1/-1/-1/T "),
+        ] {
+            text = text.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
+        }
+        return text
+    }
+
     static func withoutDates(_ response: String) -> String {
         response.split(separator: "\r\n", omittingEmptySubsequences: false)
             .filter { !$0.lowercased().hasPrefix("date: ") }.joined(separator: "\r\n")

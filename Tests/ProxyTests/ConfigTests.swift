@@ -364,8 +364,8 @@ struct ConfigTests {
             family: "option arguments", line: "option forwardfor header",
             message: "'option forwardfor' : missing header name after 'header'."),
         Refused(
-            family: "logging to standard output", line: "global:log stdout format raw local0",
-            message: "'log stdout' is HAProxy's, not in this build (logging): refused, because the log lines would "
+            family: "logging to a ring", line: "global:log ring@buffer format raw local0",
+            message: "'log ring@buffer' is HAProxy's, not in this build (logging): refused, because the log lines would "
                 + "differ from what the configuration asks. Log to a syslog address or a unix socket."),
         Refused(
             family: "typo (option)", line: "option htplog",

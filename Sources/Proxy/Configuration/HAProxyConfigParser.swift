@@ -979,9 +979,11 @@ public struct HAProxyConfigParser {
     }
 
     private mutating func logAddress(_ text: String, _ at: SourceLocation) -> LogTarget.Address? {
-        // Standard output and error, inherited descriptors and rings (containers log this way): not in this build,
-        // and never to be taken for a host named "stdout".
-        if ["stdout", "stderr"].contains(text) || ["fd@", "ring@", "stdout@", "stderr@"].contains(where: text.hasPrefix) {
+        // Standard output and error, a line per message, as HAProxy writes them (containers log this way).
+        if text == "stdout" || text == "fd@1" { return .stream(descriptor: 1) }
+        if text == "stderr" || text == "fd@2" { return .stream(descriptor: 2) }
+        // Other inherited descriptors and rings: not in this build, and never to be taken for a host name.
+        if ["fd@", "ring@", "stdout@", "stderr@"].contains(where: text.hasPrefix) {
             alert(
                 at,
                 "'log \(text)' is HAProxy's, not in this build (logging): refused, because "

@@ -39,6 +39,8 @@ public struct LogTarget: Hashable, Sendable {
         case udp(host: String, port: Int)
         case tcp(host: String, port: Int)
         case unix(path: String)
+        /// `stdout`, `stderr`: one line per message on the descriptor (containers log this way).
+        case stream(descriptor: Int32)
     }
     public var address: Address
     public var maxLength: Int

@@ -15,7 +15,9 @@ import SyslogProtocol
 /// level raised to it. Never blocks: a line that cannot leave is dropped and counted by the sender.
 public final class LogEmitter: Sendable {
     struct Target: Sendable {
-        let sender: SyslogSender
+        let sender: SyslogSender?
+        /// `stdout`/`stderr`: the descriptor each line is written to, with a newline (no sender then).
+        let stream: Int32?
         let header: HAProxySyslogHeader
         let maxLevel: Severity
         let minLevel: Severity
@@ -27,16 +29,23 @@ public final class LogEmitter: Sendable {
         var made: [Target] = []
         let pid = Int(getpid())
         for t in targets {
-            let sender: SyslogSender
+            var sender: SyslogSender?
+            var stream: Int32?
             switch t.address {
             case .udp(let host, let port): sender = try SyslogSender(target: .udp(host: host, port: port))
             case .tcp(let host, let port): sender = try SyslogSender(target: .tcp(host: host, port: port))
             case .unix(let path): sender = try SyslogSender(target: .unixDatagram(path: path))
+            case .stream(let descriptor):
+                // As HAProxy: never blocks; a line the reader is too slow for is dropped.
+                stream = descriptor
+                let flags = fcntl(descriptor, F_GETFL)
+                if flags >= 0 { _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) }
             }
             let header = HAProxySyslogHeader(
                 format: t.format, facility: t.facility, tag: global.logTag, pid: pid, hostname: global.logSendHostname,
                 maxLength: t.maxLength)
-            made.append(Target(sender: sender, header: header, maxLevel: t.maxLevel, minLevel: t.minLevel))
+            made.append(
+                Target(sender: sender, stream: stream, header: header, maxLevel: t.maxLevel, minLevel: t.minLevel))
         }
         self.targets = made
     }
@@ -54,10 +63,17 @@ public final class LogEmitter: Sendable {
         let batch = LogBatch.current
         for t in targets where severity <= t.maxLevel {
             let level = severity < t.minLevel ? t.minLevel : severity
-            if let batch {
-                batch.add(t, severity: level, time: now, write)
-            } else {
-                t.sender.send(t.header.datagram(severity: level, time: now, message: write))
+            if let descriptor = t.stream {
+                var line = t.header.datagram(severity: level, time: now, message: write)
+                line.append(0x0A)
+                // One write a line (a line up to PIPE_BUF reaches a pipe whole); a full pipe drops it.
+                _ = line.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            } else if let sender = t.sender {
+                if let batch {
+                    batch.add(t, sender: sender, severity: level, time: now, write)
+                } else {
+                    sender.send(t.header.datagram(severity: level, time: now, message: write))
+                }
             }
         }
     }
@@ -66,7 +82,7 @@ public final class LogEmitter: Sendable {
         send(severity: severity) { $0.append(contentsOf: line.utf8) }
     }
 
-    func close() { for t in targets { t.sender.close() } }
+    func close() { for t in targets { t.sender?.close() } }
 }
 
 /// The log datagrams written on one event loop during its batch of events, sent when the batch ends (see
@@ -112,7 +128,10 @@ final class LogBatch: BatchFlushing, @unchecked Sendable {
     private var headerSeverity = Severity.informational
     private var headerTime = CivilTime(epochMicroseconds: 0, utcOffsetSeconds: 0)
 
-    func add(_ target: LogEmitter.Target, severity: Severity, time: CivilTime, _ write: (inout [UInt8]) -> Void) {
+    func add(
+        _ target: LogEmitter.Target, sender: SyslogSender, severity: Severity, time: CivilTime,
+        _ write: (inout [UInt8]) -> Void
+    ) {
         let start = bytes.count
         if target.header.headerIsPerSecond {
             target.header.append(header: header(target, severity, time), to: &bytes, message: write)
@@ -120,8 +139,8 @@ final class LogBatch: BatchFlushing, @unchecked Sendable {
             target.header.append(severity: severity, time: time, to: &bytes, message: write)
         }
         ranges.append(start..<bytes.count)
-        senders.append(target.sender)
-        if !distinct.contains(where: { $0 === target.sender }) { distinct.append(target.sender) }
+        senders.append(sender)
+        if !distinct.contains(where: { $0 === sender }) { distinct.append(sender) }
         if ranges.count >= LogBatch.datagramLimit || bytes.count >= LogBatch.byteLimit {
             flushNow()
         } else {
