@@ -111,7 +111,6 @@ public final class ProxyRuntime: Sendable {
                 for limit in frontend.limits { limit.add(listener: channel) }
                 if let address = channel.localAddress { bound.append(address) }
             }
-            frontend.log.send("Proxy \(frontend.section.name) started.", severity: .notice)
         }
         for checker in checkers { checker.start() }
         return bound
