@@ -28,7 +28,11 @@ struct LogBatchTests {
             for i in 0..<count { emitter.send("line \(i)", severity: .informational) }
             return emitter.targets.map { ($0.sender?.currentCounters.sent ?? -1) }.reduce(0, +)
         }.get()
-        #expect(sentDuringBatch == 64, "a full batch left before the batch of events ended, the rest after it")
+        // A full batch (64) leaves before the batch of events ends, the rest after it. On a loaded machine the kernel
+        // may take fewer at once (a send that would wait is not retried on the loop): some, never all 80.
+        #expect(
+            (1...64).contains(sentDuringBatch),
+            "a full batch left before the batch of events ended, the rest after it (\(sentDuringBatch))")
         for receiver in [first, second] {
             var lines: [String] = []
             for _ in 0..<count {
