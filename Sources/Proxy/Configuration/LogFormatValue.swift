@@ -17,14 +17,17 @@ public struct LogFormatValue: Hashable, Sendable {
     }
 
     public private(set) var pieces: [Piece] = []
+    /// The value when it is text only (decided once, not per request), else nil.
+    public private(set) var literal: String?
 
     /// Whether the value is text only (then `text` is it).
-    public var isLiteral: Bool { pieces.allSatisfy { if case .literal = $0 { true } else { false } } }
-    public var text: String {
-        pieces.map { if case .literal(let s) = $0 { s } else { "" } }.joined()
-    }
+    public var isLiteral: Bool { literal != nil }
+    public var text: String { literal ?? "" }
 
-    public init(literal: String) { pieces = [.literal(literal)] }
+    public init(literal: String) {
+        pieces = [.literal(literal)]
+        self.literal = literal
+    }
 
     private static let variables: [String: Sample] = [
         "ci": .clientAddress, "cp": .clientPort, "fi": .frontendAddress, "fp": .frontendPort, "f": .frontendName,
@@ -86,6 +89,11 @@ public struct LogFormatValue: Hashable, Sendable {
         }
         literal += rest
         if !literal.isEmpty || value.pieces.isEmpty { value.pieces.append(.literal(literal)) }
+        if value.pieces.count == 1, case .literal(let text) = value.pieces[0] {
+            value.literal = text
+        } else {
+            value.literal = nil
+        }
         return .success(value)
     }
 

@@ -116,14 +116,19 @@ extension HTTPSession {
         finish(exchange)
     }
 
+    /// Whether the request's body is still to be read (a length above 0 or chunks): an answer made before it
+    /// closes the connection, as HAProxy does not read it.
+    static func bodyComing(_ head: HTTPRequestHead, _ exchange: Exchange) -> Bool {
+        !exchange.requestDone
+            && (head.headers.contains(name: "transfer-encoding")
+                || head.headers["content-length"].contains { Int($0).map { $0 > 0 } ?? true })
+    }
+
     /// `monitor-uri`: HAProxy's 200 page ("Service ready."), its body left out for HEAD, the client's connection
     /// kept when it can be; not logged.
     func answerMonitor(_ head: HTTPRequestHead, _ exchange: Exchange) {
         exchange.state.answeredByMonitor()
-        let bodyComing =
-            head.headers.contains(name: "transfer-encoding")
-            || head.headers["content-length"].contains { Int($0).map { $0 > 0 } ?? true }
-        let keep = exchange.clientKeepAlive && !bodyComing && !closing && !(clientDone && waiting.isEmpty)
+        let keep = exchange.clientKeepAlive && !Self.bodyComing(head, exchange) && !closing && !(clientDone && waiting.isEmpty)
         if !keep { closing = true }
         var bytes = HTTPErrorPages.monitor.bytes(closing: !exchange.clientKeepAlive)
         if head.method == .HEAD, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) {
@@ -155,10 +160,7 @@ extension HTTPSession {
         let temporary = [302, 303, 307].contains(redirect.code)
         // A body still to come closes the connection (HAProxy does not read it); a request without one is answered
         // at once and the exchange ends with its end.
-        let bodyComing =
-            !exchange.requestDone
-            && (head.headers.contains(name: "transfer-encoding")
-                || head.headers["content-length"].contains { Int($0).map { $0 > 0 } ?? true })
+        let bodyComing = Self.bodyComing(head, exchange)
         let keep = exchange.clientKeepAlive && !bodyComing && !closing && !(clientDone && waiting.isEmpty)
         if !keep { closing = true }
         var text = "HTTP/1.1 \(redirect.code) \(reason)\r\ncontent-length: 0\r\nlocation: \(location)\r\n"

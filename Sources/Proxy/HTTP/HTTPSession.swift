@@ -308,7 +308,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     /// A header value's text for this request (its samples fetched: see `LogFormatValue`).
     private func render(_ value: LogFormatValue, _ head: HTTPRequestHead) -> String {
-        if value.isLiteral { return value.text }
+        if let literal = value.literal { return literal }
         var out = ""
         for piece in value.pieces {
             switch piece {

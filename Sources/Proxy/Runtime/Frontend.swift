@@ -43,6 +43,8 @@ extension ProxyRuntime {
         /// HTTP mode: the section's `http-response` header rules and `errorfile` responses.
         let responseEdits: ResponseHeaderEdits
         let errorFiles: [Int: HTTPErrorFile]
+        /// The backends' edits then this frontend's, combined once per backend it can route to (not per response).
+        private let combinedEdits: [ObjectIdentifier: ResponseHeaderEdits]
 
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
@@ -67,16 +69,22 @@ extension ProxyRuntime {
             self.headLimit = headLimit
             self.routes = routes
             self.logRules = logRules
-            responseEdits = ResponseHeaderEdits(section.rules.responseRules)
+            let own = ResponseHeaderEdits(section.rules.responseRules)
+            responseEdits = own
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
+            var combined: [ObjectIdentifier: ResponseHeaderEdits] = [:]
+            for target in routes.map(\.backend) + [backend].compactMap({ $0 }) {
+                // A `listen` section's rules once.
+                combined[ObjectIdentifier(target)] =
+                    target.section.name == section.name ? own : target.responseEdits.then(own)
+            }
+            combinedEdits = combined
         }
 
         /// What the `http-response` rules do to a response from `backend`: the backend's, then the frontend's (a
         /// `listen` section's once); nil when nothing.
         func responseEdits(from backend: Backend?) -> ResponseHeaderEdits? {
-            let edits =
-                backend.map { $0.section.name == section.name ? responseEdits : $0.responseEdits.then(responseEdits) }
-                ?? responseEdits
+            let edits = backend.flatMap { combinedEdits[ObjectIdentifier($0)] } ?? responseEdits
             return edits.isEmpty ? nil : edits
         }
 
