@@ -30,6 +30,13 @@ let package = Package(
         // The daemons' process life (signals, soft stop, the services' order) as Hummingbird's server lives it:
         // services in a ServiceGroup instead of semaphores and lock boxes around the event loops.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // TLS syslog (RFC 5425, rsyslog's gtls/ossl stream drivers) in and out, and later the proxy's `ssl`: BoringSSL
+        // behind NIO's channel handlers, a TLS stack we would not write ourselves.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        // What a TLS peer's certificate says (names, key purposes) for rsyslog's peer checks; swift-nio-ssl's own
+        // dependency, so nothing new is built.
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.19.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
     ],
     targets: [
         // What both log formats share: civil time in a zone (month table, calendar arithmetic, local offset)
@@ -78,6 +85,11 @@ let package = Package(
             name: "SyslogSink",
             dependencies: [
                 "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "CDatagrams", "SystemdSupport", "Seal",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

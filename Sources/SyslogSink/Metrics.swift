@@ -66,6 +66,8 @@ public struct SinkCounter: Sendable, Equatable {
         case (.input, "refused"): return "TCP connections closed at once because maxSessions were open."
         case (.input, "parse-fallbacks"): return "Messages without a valid PRI, read with rsyslog's defaults."
         case (.input, "framing-errors"): return "TCP frames with a bad octet count, read as LF-delimited."
+        case (.input, "tls-refused"):
+            return "TLS peers refused: a failed handshake, or a name or fingerprint not permitted."
         case (.ruleset, "processed"): return "Messages run through the rules."
         case (.ruleset, "config-errors"):
             return "What the configuration asks and this build cannot honour (left out at start, see the log)."

@@ -219,7 +219,7 @@ struct ScaleOutTests {
             let said = String(decoding: check.stdout + check.stderr, as: UTF8.self)
             #expect(check.status == 0 && !said.contains("error"), "\(name): \(said)")
             if name == "node-forward.conf" {
-                guard case .forward(_, 514, true, true, _, let q) = c.rules.first?.actions.first else {
+                guard case .forward(_, 514, true, true, _, let q, _) = c.rules.first?.actions.first else {
                     Issue.record("\(c.rules)")
                     continue
                 }

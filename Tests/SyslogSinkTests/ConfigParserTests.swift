@@ -192,9 +192,9 @@ struct ConfigParserTests {
                 $ActionQueueType LinkedList
                 local2.* /var/log/y
                 """)
-        guard case .forward(_, 10514, true, false, _, let q1) = c.rules[0].actions[0],
-            case .forward(_, 514, true, false, _, let q2) = c.rules[1].actions[0],
-            case .forward("central", 514, true, false, _, let q3) = c.rules[2].actions[0]
+        guard case .forward(_, 10514, true, false, _, let q1, _) = c.rules[0].actions[0],
+            case .forward(_, 514, true, false, _, let q2, _) = c.rules[1].actions[0],
+            case .forward("central", 514, true, false, _, let q3, _) = c.rules[2].actions[0]
         else {
             Issue.record("\(c.rules)")
             return

@@ -24,23 +24,30 @@ struct FailClosedTests {
             message: "input(type imudp): parameter 'device' is rsyslog's, not in this build: the messages would be "
                 + "received, routed or written otherwise than the configuration asks. See docs/not-in-this-build-sink.md."),
         Refused(
-            family: "TLS on an input", line: #"input(type="imtcp" port="6514" StreamDriver.Mode="1")"#,
-            message: "input(type imtcp): parameter 'streamdriver.mode' is rsyslog's, not in this build: TLS and "
-                + "signatures are not in this build: messages would travel or be kept without them. See "
-                + "docs/not-in-this-build-sink.md."),
+            family: "TLS without a TLS driver", line: #"input(type="imtcp" port="6514" StreamDriver.Mode="1")"#,
+            message: "imtcp *:6514: driver mode 1 not supported by ptcp netstream driver: the listener is not started"),
         Refused(
-            family: "TLS globally", line: #"global(DefaultNetstreamDriver="gtls")"#,
-            message: "global(): parameter 'defaultnetstreamdriver' is rsyslog's, not in this build: TLS and "
-                + "signatures are not in this build: messages would travel or be kept without them. See "
-                + "docs/not-in-this-build-sink.md."),
+            family: "TLS listener without a certificate",
+            line: #"input(type="imtcp" port="6514" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")"#,
+            message: "imtcp *:6514: a TLS listener needs a certificate and key (DefaultNetstreamDriverCertFile/KeyFile "
+                + "or streamDriver.CertFile/KeyFile); anonymous TLS is not in this build: the listener is not started"),
         Refused(
-            family: "TLS, legacy", line: "$DefaultNetstreamDriver gtls",
-            message: "$DefaultNetstreamDriver is rsyslog's, not in this build: TLS (stream drivers) is not in this "
-                + "build: messages would travel in clear text. See docs/not-in-this-build-sink.md."),
+            family: "TLS files that cannot be read", line: "$DefaultNetstreamDriverCAFile /nonexistent/tollgate/ca.pem",
+            message: "$DefaultNetstreamDriverCAFile '/nonexistent/tollgate/ca.pem' could not be accessed: TLS cannot "
+                + "start without it"),
         Refused(
-            family: "TLS on a forward", line: #"*.* action(type="omfwd" target="10.0.0.9" StreamDriverMode="1")"#,
-            message: "action(type omfwd): parameter 'streamdrivermode' is rsyslog's, not in this build: TLS and "
-                + "signatures are not in this build: messages would travel or be kept without them. See "
+            family: "TLS asked of a UDP forward", line: #"*.* action(type="omfwd" target="10.0.0.9" StreamDriverMode="1")"#,
+            message: "omfwd: StreamDriverMode=\"1\" asks for TLS, which a forward has only with protocol=\"tcp\" (@@): "
+                + "over UDP the messages would travel in clear text. The action is left out"),
+        Refused(
+            family: "TLS authentication mode misspelt",
+            line: #"*.* action(type="omfwd" target="10.0.0.9" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/nam")"#,
+            message: "omfwd: authentication mode 'x509/nam' not supported by gtls netstream driver (anon, "
+                + "x509/certvalid, x509/name or x509/fingerprint): the action is disabled"),
+        Refused(
+            family: "TLS setting not in this build", line: #"input(type="imtcp" port="6514" gnutlsPriorityString="NORMAL")"#,
+            message: "input(type imtcp): parameter 'gnutlsprioritystring' is rsyslog's, not in this build: this TLS "
+                + "setting is not in this build (TLS itself is): the connection would not be secured as it asks. See "
                 + "docs/not-in-this-build-sink.md."),
         Refused(
             family: "input not read", line: #"module(load="imkmsg")"#,

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import SyslogProtocol
 
 #if canImport(Glibc)
@@ -59,7 +60,10 @@ final class Forwarder: @unchecked Sendable {
     let port: Int
     let framing: SyslogFrameEncoder.Framing
     let settings: ActionQueueSettings
-    var name: String { "tcp@\(host):\(port)" }
+    /// TLS (RFC 5425) to the collector, checked as `PeerAuthorization` says; nil: plain TCP.
+    let tls: StreamTLS?
+    private let tlsContext: NIOSSLContext?
+    var name: String { "\(tls == nil ? "tcp" : "tls")@\(host):\(port)" }
 
     private let condition = NSCondition()
     // Guarded by `condition`:
@@ -84,13 +88,17 @@ final class Forwarder: @unchecked Sendable {
     static let writeLimit = 256 * 1024
 
     /// Opens the queue (and its disk part, reading what an earlier run left) and starts the sender thread.
-    init(host: String, port: Int, framing: SyslogFrameEncoder.Framing, settings: ActionQueueSettings, root: String?)
-        throws
-    {
+    init(
+        host: String, port: Int, framing: SyslogFrameEncoder.Framing, settings: ActionQueueSettings, root: String?,
+        tls: StreamTLS? = nil
+    ) throws {
         self.host = host
         self.port = port
         self.framing = framing
         self.settings = settings
+        self.tls = tls
+        // The certificates and keys are read once, at start: a bad file disables the action with the reason.
+        self.tlsContext = try tls.map { try TLSContexts.client($0) }
         if settings.kind != .direct, let file = settings.fileName, let work = settings.workDirectory {
             let directory = root.map { $0 + (work.hasPrefix("/") ? work : "/" + work) } ?? work
             let queue = try DiskQueue(
@@ -197,7 +205,9 @@ final class Forwarder: @unchecked Sendable {
     // MARK: The sender thread
 
     private var connection: Int32 = -1
-    /// Bytes written on the current connection.
+    /// The TLS over `connection` (which it then owns), when the forward speaks TLS.
+    private var stream: TLSClientStream?
+    /// Bytes written on the current connection (with TLS: bytes on the wire, records and handshake).
     private var written: UInt64 = 0
     private var window: [Batch] = []
     /// Taken from the queue (or brought back from the window after a break) and not written yet.
@@ -207,6 +217,10 @@ final class Forwarder: @unchecked Sendable {
     private var suspendedSince: ContinuousClock.Instant?
     private var suspendedUntil: ContinuousClock.Instant?
     private var lastAcknowledged: UInt64 = 0
+    /// Whether the collector has confirmed a batch on the current connection: one that breaks before that (a TLS
+    /// collector that refuses us after the handshake, a port that accepts and closes) suspends the action rather
+    /// than being tried again at once.
+    private var confirmedOnConnection = false
     private var acknowledgedAt = ContinuousClock.now
     /// When the connection was last looked at (at most every 5 ms while there is work).
     private var checkedAt = ContinuousClock.now
@@ -293,7 +307,15 @@ final class Forwarder: @unchecked Sendable {
             condition.unlock()
             return false
         }
-        let result = Self.connect(host: host, port: port, timeout: 5)
+        var result = Self.connect(host: host, port: port, timeout: 5)
+        if case .success(let fd) = result, let tls, let tlsContext {
+            switch TLSClientStream.open(descriptor: fd, context: tlsContext, tls: tls, host: host, timeout: .seconds(5)) {
+            case .success(let s):
+                stream = s
+                written = s.wireBytes
+            case .failure(let error): result = .failure(error)
+            }
+        }
         switch result {
         case .success(let fd):
             if let since = suspendedSince {
@@ -304,7 +326,8 @@ final class Forwarder: @unchecked Sendable {
                 suspendedSince = nil
             }
             connection = fd
-            written = 0
+            written = stream?.wireBytes ?? 0
+            confirmedOnConnection = false
             lastAcknowledged = 0
             acknowledgedAt = .now
             failures = 0
@@ -341,8 +364,7 @@ final class Forwarder: @unchecked Sendable {
 
     /// The connection broke: it is closed, and the window goes back in front of what waits.
     private func broken(_ reason: String) {
-        if connection >= 0 { closeDescriptor(connection) }
-        connection = -1
+        closeConnection()
         let replay = window.reduce(0) { $0 + $1.entries.count }
         held = window + held
         window = []
@@ -351,11 +373,25 @@ final class Forwarder: @unchecked Sendable {
         countsStorage.failed += 1
         countsStorage.lastError = reason
         condition.unlock()
+        let message = replay > 0 ? "\(reason); the last \(replay) messages go again on the next connection" : reason
+        guard confirmedOnConnection else {
+            suspend(message)
+            return
+        }
         // The first reconnection is tried at once; a failure there suspends the action.
         suspendedUntil = nil
-        report(
-            replay > 0 ? "\(reason); the last \(replay) messages go again on the next connection" : reason,
-            severity: .warning)
+        report(message, severity: .warning)
+    }
+
+    /// Closes the connection (the TLS stream's, which owns the descriptor, or the plain one).
+    private func closeConnection() {
+        if let stream {
+            stream.close()
+        } else if connection >= 0 {
+            closeDescriptor(connection)
+        }
+        stream = nil
+        connection = -1
     }
 
     /// Writes one batch, framed; false when the connection failed or made no progress for `writeTimeout`.
@@ -363,6 +399,17 @@ final class Forwarder: @unchecked Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(batch.entries.reduce(0) { $0 + $1.bytes.count + 8 })
         for entry in batch.entries { SyslogFrameEncoder.append(entry.bytes, framing: framing, to: &buffer) }
+        if let stream {
+            let condition = self.condition
+            let ok = stream.write(buffer, timeout: .seconds(settings.writeTimeout)) {
+                condition.lock()
+                defer { condition.unlock() }
+                return self.stopping
+            }
+            guard ok else { return false }
+            written = stream.wireBytes
+            return record(batch)
+        }
         let ok = buffer.withUnsafeBytes { raw -> Bool in
             var done = 0
             var lastProgress = ContinuousClock.now
@@ -389,6 +436,11 @@ final class Forwarder: @unchecked Sendable {
         }
         guard ok else { return false }
         written += UInt64(buffer.count)
+        return record(batch)
+    }
+
+    /// A batch the kernel took: into the replay window, ending where the connection's byte count stands now.
+    private func record(_ batch: Batch) -> Bool {
         var sent = batch
         sent.end = written
         sent.writtenAt = .now
@@ -401,8 +453,12 @@ final class Forwarder: @unchecked Sendable {
 
     /// Confirms what the collector's kernel acknowledged a second ago; notices a collector that closed or stalls.
     private func checkConnection() {
+        if let stream, !stream.isOpen {
+            broken("\(name) closed the connection")
+            return
+        }
         var p = pollfd(fd: connection, events: Int16(POLLIN) | 0x2000 /* POLLRDHUP */, revents: 0)
-        if poll(&p, 1, 0) > 0 {
+        if stream == nil, poll(&p, 1, 0) > 0 {
             var scratch = [UInt8](repeating: 0, count: 4096)
             let n = scratch.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || p.revents & Int16(POLLERR | POLLHUP) != 0
@@ -428,6 +484,7 @@ final class Forwarder: @unchecked Sendable {
             window.removeFirst()
         }
         if let delivered {
+            confirmedOnConnection = true
             condition.lock()
             disk?.confirm(upTo: delivered)
             condition.unlock()
@@ -451,8 +508,7 @@ final class Forwarder: @unchecked Sendable {
                 }
                 window = []
             }
-            closeDescriptor(connection)
-            connection = -1
+            closeConnection()
         }
         let rest = (window + held).flatMap(\.entries)
         window = []

@@ -324,6 +324,12 @@ extension RsyslogConfigParser {
                 state.queue = queue
                 break
             }
+            if RsyslogConfigParser.netstreamDefaultKeys.contains(name) {
+                setNetstreamDefault(name, value, "$" + written, location)
+                break
+            }
+            if name.hasPrefix("inputtcpserverstreamdriver") && !requireModule("imtcp") { break }
+            if streamDriverDirective(name, value, location) { break }
             switch SinkSupport.legacyVerdict(name) {
             case .honoured: break
             case .noEffect(let reason): warn(location, "$\(written) has no effect in this build (\(reason))")
@@ -844,6 +850,7 @@ extension RsyslogConfigParser {
                 )
             default: break
             }
+            if module == "imtcp" { tcpModuleDriver(p, location) }
             if module == "imtcp", let limit = p["maxsessions"] {
                 state.tcpMaxSessions = try sessionLimit(limit, location)
             }
@@ -872,12 +879,14 @@ extension RsyslogConfigParser {
                     if let name = p["name"] ?? (p["type"]?.lowercased() == "imptcp" ? "imptcp" : nil) {
                         pendingInputName = name
                     }
-                    addInput(
-                        .tcp(
-                            address: p["address"], port: try port(portText.isEmpty ? nil : portText),
-                            maxSessions: try p["maxsessions"].map { try sessionLimit($0, location) }
-                                ?? state.tcpMaxSessions,
-                            ruleset: p["ruleset"]), location)
+                    let input = SinkInput.tcp(
+                        address: p["address"], port: try port(portText.isEmpty ? nil : portText),
+                        maxSessions: try p["maxsessions"].map { try sessionLimit($0, location) }
+                            ?? state.tcpMaxSessions,
+                        ruleset: p["ruleset"])
+                    let driver = streamDriverParameters(p, peersKey: "permittedpeer", location)
+                    if !driver.isEmpty { tcpInputDrivers[input] = driver }
+                    addInput(input, location)
                 }
             case "imuxsock":
                 addInput(.unixSocket(path: p["socket"] ?? "/dev/log", ruleset: p["ruleset"]), location)
@@ -901,6 +910,9 @@ extension RsyslogConfigParser {
             }
         case "global":
             if let dir = p["workdirectory"] { configuration.workDirectory = dir }
+            for key in RsyslogConfigParser.netstreamDefaultKeys {
+                if let value = p[key] { setNetstreamDefault(key, value, key, location) }
+            }
             if let size = p["maxmessagesize"] { try setMaxMessageSize(size, "maxMessageSize", location) }
             if let abort = p["abortonuncleanconfig"] {
                 configuration.abortOnUncleanConfig = ["on", "yes", "1"].contains(abort.lowercased())

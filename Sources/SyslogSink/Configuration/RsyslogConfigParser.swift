@@ -59,7 +59,18 @@ public struct RsyslogConfigParser {
         var queue = ActionQueueSettings()
         /// `$ActionExecOnlyWhenPreviousIsSuspended on`: the next action is a failover one.
         var failover = false
+        /// imtcp's stream driver: `module(load="imtcp" StreamDriver.*)`, and `$InputTCPServerStreamDriver…`, which
+        /// rsyslog applies to every listener wherever they stand.
+        var tcpDriver = StreamDriverSettings()
+        var tcpDriverLegacy = StreamDriverSettings()
+        /// `$ActionSendStreamDriver…`: the stream driver of the forwards after them.
+        var forwardDriver = StreamDriverSettings()
     }
+
+    /// Each listener's own `streamDriver.*` (input() parameters), laid over the module's at the end.
+    var tcpInputDrivers: [SinkInput: StreamDriverSettings] = [:]
+    /// Every TCP forward's stream-driver settings and where it is, checked at the end with the global defaults.
+    var forwardDrivers: [(StreamDriverSettings, SourceLocation)] = []
 
     /// The key file of a sealed file action, or nil when it is not sealed; sealing without a key is an error.
     func sealKey(_ seal: Bool, _ key: String?, _ location: SourceLocation) throws -> String? {
@@ -124,6 +135,7 @@ public struct RsyslogConfigParser {
         if let (settings, at, _) = state.mark { addInput(.mark(settings), at) }
         if let (settings, at) = state.journal { addInput(.journal(settings), at) }
         if let (settings, at) = state.statistics { addInput(.statistics(settings), at) }
+        let leftOut = resolveStreamDrivers()
         for binding in inputBindings {
             let input = configuration.inputs[binding.index]
             if let name = input.ruleset, configuration.rulesets[name] == nil {
@@ -133,6 +145,7 @@ public struct RsyslogConfigParser {
                 configuration.inputNames[input.unbound()] = configuration.inputNames[input]
             }
         }
+        for index in leftOut.reversed() { configuration.inputs.remove(at: index) }
         if configuration.loadedModules.contains("imuxsock") && state.systemSocket {
             configuration.inputs.insert(.unixSocket(path: state.systemSocketName), at: 0)
             if let at = state.imuxsockLocation { configuration.inputOrigins[.unixSocket(path: state.systemSocketName)] = at }
@@ -555,7 +568,11 @@ public struct RsyslogConfigParser {
             let name = template ?? state.forwardTemplate
             guard checkTemplate(name) else { return nil }
             try checkQueue(queue, location)
-            return .forward(host: host, port: port, tcp: tcp, octetCounted: octet, template: name, queue: queue)
+            guard tcp || !asksForTLS(state.forwardDriver, location) else { return nil }
+            if tcp { forwardDrivers.append((state.forwardDriver, location)) }
+            return .forward(
+                host: host, port: port, tcp: tcp, octetCounted: octet, template: name, queue: queue,
+                driver: tcp ? state.forwardDriver : StreamDriverSettings())
         }
         if body.hasPrefix("|") {
             let name = template ?? state.pipeTemplate
@@ -730,9 +747,15 @@ public struct RsyslogConfigParser {
             }
             guard let name = templateName(state.forwardTemplate) else { return nil }
             let queue = try queueSettings(p, location)
+            let tcp = p["protocol"]?.lowercased() == "tcp"
+            let asked = streamDriverParameters(p, peersKey: "streamdriverpermittedpeers", location)
+            guard tcp || !asksForTLS(asked, location) else { return nil }
+            let driver = tcp ? asked : StreamDriverSettings()
+            if tcp { forwardDrivers.append((driver, location)) }
             return .forward(
-                host: target, port: port, tcp: p["protocol"]?.lowercased() == "tcp",
-                octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name, queue: queue)
+                host: target, port: port, tcp: tcp,
+                octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name, queue: queue,
+                driver: driver)
         case "ompipe":
             guard let pipe = p["pipe"] else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "ompipe needs pipe=")

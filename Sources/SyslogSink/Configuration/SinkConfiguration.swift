@@ -14,9 +14,10 @@ public enum SinkAction: Hashable, Sendable {
         ownership: FileOwnership = FileOwnership())
     /// Forward over UDP (`@host:port`) or TCP (`@@host:port`, octet-counted with `@@(o)`); a TCP forward holds
     /// what it cannot send now in its queue (`queue.*`, `action.resume*`, or the `$ActionQueue…` lines before it).
+    /// `driver`: its stream driver (TLS), resolved with `SinkConfiguration.netstream` when the rules are built.
     case forward(
         host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String,
-        queue: ActionQueueSettings = ActionQueueSettings())
+        queue: ActionQueueSettings = ActionQueueSettings(), driver: StreamDriverSettings = StreamDriverSettings())
     /// Write to a named pipe (`|/dev/xconsole`, `action(type="ompipe" pipe=…)`).
     case pipe(path: String, template: String)
     /// omprog: each message a line on a program's standard input.
@@ -166,7 +167,8 @@ public struct UserTemplate: Sendable {
 public enum SinkInput: Hashable, Sendable {
     /// `receiveBuffer`: imudp's `rcvbufSize` (nil: Tollgate's 4 MiB, raised from the system's default).
     case udp(address: String?, port: Int, ruleset: String? = nil, receiveBuffer: Int? = nil)
-    case tcp(address: String?, port: Int, maxSessions: Int, ruleset: String? = nil)
+    /// `tls`: the listener speaks TLS (RFC 5425) and checks its peers so (nil: plain TCP).
+    case tcp(address: String?, port: Int, maxSessions: Int, ruleset: String? = nil, tls: StreamTLS? = nil)
     case unixSocket(path: String, ruleset: String? = nil)
     /// imklog: the kernel's log.
     case kernelLog(KernelLogSettings)
@@ -182,7 +184,7 @@ public enum SinkInput: Hashable, Sendable {
     /// The ruleset named by `ruleset=` / `$Input…BindRuleset`.
     public var ruleset: String? {
         switch self {
-        case .udp(_, _, let r, _), .tcp(_, _, _, let r), .unixSocket(_, let r): return r
+        case .udp(_, _, let r, _), .tcp(_, _, _, let r, _), .unixSocket(_, let r): return r
         case .kernelLog(let k): return k.ruleset
         case .mark(let m): return m.ruleset
         case .journal: return nil
@@ -195,7 +197,7 @@ public enum SinkInput: Hashable, Sendable {
     func unbound() -> SinkInput {
         switch self {
         case .udp(let a, let p, _, let b): return .udp(address: a, port: p, receiveBuffer: b)
-        case .tcp(let a, let p, let m, _): return .tcp(address: a, port: p, maxSessions: m)
+        case .tcp(let a, let p, let m, _, let t): return .tcp(address: a, port: p, maxSessions: m, tls: t)
         case .unixSocket(let p, _): return .unixSocket(path: p)
         case .kernelLog(var k):
             k.ruleset = nil
@@ -389,6 +391,9 @@ public struct SinkConfiguration: Sendable {
     public var templates: [String: UserTemplate] = [:]
     public var loadedModules: Set<String> = []
     public var workDirectory: String?
+    /// `global(DefaultNetstreamDriver…)` / `$DefaultNetstreamDriver…`: the stream driver (TLS) and its files for every
+    /// listener and forward that does not name its own.
+    public var netstream = NetstreamDefaults()
     /// `global(processInternalMessages="on")`: the sink's own messages go through its rules directly, not
     /// through the system's log socket.
     public var processInternalMessages = false

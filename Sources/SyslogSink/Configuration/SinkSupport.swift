@@ -23,7 +23,7 @@ public enum SinkSupport {
 
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
-        "imudp", "imtcp", "imptcp", "imuxsock", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
+        "imudp", "imtcp", "imptcp", "imuxsock", "lmnsd_gtls", "lmnsd_ossl", "lmnsd_ptcp", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
         "omjournal",
         "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog",
         "builtin:omfwd", "omfile", "omfwd",
@@ -73,10 +73,11 @@ public enum SinkSupport {
     /// Why skipping a known parameter would matter.
     static func consequence(_ parameter: String) -> String {
         let p = parameter.lowercased()
-        if p.contains("streamdriver") || p.contains("tls") || p.contains("permittedpeer") || p.hasPrefix("cry.")
-            || p.hasPrefix("sig.") || p.contains("gnutls")
-        {
-            return "TLS and signatures are not in this build: messages would travel or be kept without them"
+        if p.hasPrefix("cry.") || p.hasPrefix("sig.") {
+            return "signed and encrypted log files are not in this build: messages would be kept without them"
+        }
+        if p.contains("streamdriver") || p.contains("tls") || p.contains("permittedpeer") || p.contains("gnutls") {
+            return "this TLS setting is not in this build (TLS itself is): the connection would not be secured as it asks"
         }
         return "the messages would be received, routed or written otherwise than the configuration asks"
     }
@@ -84,7 +85,10 @@ public enum SinkSupport {
     /// The parameters this build carries out, by `object:type`.
     static let honoured: [String: Set<String>] = [
         "module:imudp": [],
-        "module:imtcp": ["maxsessions"],
+        "module:imtcp": [
+            "maxsessions", "streamdriver.name", "streamdriver.mode", "streamdriver.authmode", "permittedpeer",
+            "streamdriver.checkextendedkeypurpose", "streamdriver.prioritizesan",
+        ],
         "module:imuxsock": ["syssock.use", "syssock.name", "syssock.usespecialparser"],
         "module:omjournal": [],
         "module:builtin:omfile": [
@@ -115,14 +119,23 @@ public enum SinkSupport {
             "discardtruncatedmsg", "ruleset", "ignoreolderthan", "persiststateaftersubmission", "addmetadata",
         ],
         "input:imudp": ["address", "port", "ruleset", "rcvbufsize", "name"],
-        "input:imtcp": ["address", "port", "maxsessions", "ruleset", "name"],
+        "input:imtcp": [
+            "address", "port", "maxsessions", "ruleset", "name", "streamdriver.name", "streamdriver.mode", "streamdriver.authmode", "permittedpeer",
+            "streamdriver.checkextendedkeypurpose", "streamdriver.prioritizesan",
+            "streamdriver.cafile", "streamdriver.certfile", "streamdriver.keyfile",
+        ],
         "input:imuxsock": ["socket", "ruleset", "usespecialparser"],
         "action:omfile": [
             "file", "dynafile", "template", "sync", "filecreatemode", "dircreatemode", "fileowner", "filegroup",
             "dirowner", "dirgroup", "fileownernum", "filegroupnum", "dirownernum", "dirgroupnum", "seal", "sealkey",
             "rotation.sizelimit", "rotation.sizelimitcommand", "action.execonlywhenpreviousissuspended",
         ],
-        "action:omfwd": ["target", "port", "protocol", "tcp_framing", "template", "action.execonlywhenpreviousissuspended"],
+        "action:omfwd": [
+            "target", "port", "protocol", "tcp_framing", "template", "action.execonlywhenpreviousissuspended",
+            "streamdriver", "streamdrivermode", "streamdriverauthmode", "streamdriverpermittedpeers",
+            "streamdriver.checkextendedkeypurpose", "streamdriver.prioritizesan", "streamdriver.cafile",
+            "streamdriver.certfile", "streamdriver.keyfile",
+        ],
         "action:omjournal": ["template", "action.execonlywhenpreviousissuspended"],
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
         "action:ompipe": ["pipe", "template", "action.execonlywhenpreviousissuspended"],
@@ -135,7 +148,8 @@ public enum SinkSupport {
             "privdrop.user.id", "privdrop.group.name", "privdrop.group.id", "privdrop.group.keepsupplemental",
             "localhostname", "net.ipprotocol", "parser.escapecontrolcharactersonreceive",
             "parser.escape8bitcharactersonreceive", "parser.droptrailinglfonreception", "parser.escapecontrolcharactertab",
-            "parser.controlcharacterescapeprefix",
+            "parser.controlcharacterescapeprefix", "defaultnetstreamdriver", "defaultnetstreamdrivercafile",
+            "defaultnetstreamdrivercertfile", "defaultnetstreamdriverkeyfile",
         ],
         "template:": ["name", "type", "string", "option.json", "option.jsonf"],
     ]
@@ -267,7 +281,8 @@ public enum SinkSupport {
         if let reason = legacyNoEffect[name] { return .noEffect(reason) }
         if RsyslogKeywords.legacyDirectives.contains(name) {
             if name.contains("streamdriver") || name.contains("netstreamdriver") || name.contains("gtls") {
-                return .notInThisBuild("TLS (stream drivers) is not in this build: messages would travel in clear text")
+                return .notInThisBuild(
+                    "this TLS setting is not in this build (TLS itself is): the connection would not be secured as it asks")
             }
             return .notInThisBuild("the messages would be received, routed or written otherwise than it asks")
         }
@@ -297,8 +312,8 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (imrelp, omrelp, omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize, the TLS
-            drivers…) is an error.
+            (imrelp, omrelp, omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize…) is an error. TLS (the
+            gtls and ossl stream drivers) is carried out: see docs/syslog-sink.md, "TLS".
 
 
             """

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import SyslogProtocol
 import SystemdSupport
 
@@ -113,9 +114,14 @@ public final class SinkServer: Sendable {
                     }
                     return channel
                 }
-            case .tcp(let address, let port, let maxSessions, let rulesetName):
+            case .tcp(let address, let port, let maxSessions, let rulesetName, let tls):
                 let ruleset = state
                 let name = "imtcp(\(address ?? "*"):\(port))"
+                // TLS: the context is made once, here, so that a bad certificate or key stops this input at start.
+                let secure = try tls.map { tls in
+                    (context: try TLSContexts.server(tls), authorization: PeerAuthorization(tls, role: .server),
+                     anyChain: TLSContexts.acceptsAnyChain(tls))
+                }
                 let inputID = InputNames.id(configuration.inputNames[input] ?? "imtcp")
                 register(name)
                 let allowedTCP = configuration.allowedSenders["tcp"]
@@ -132,6 +138,20 @@ public final class SinkServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 StreamSessionHandler(
                                     ruleset: ruleset, name: name, allowed: allowedTCP, maxSessions: maxSessions))
+                            if let secure {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    secure.anyChain
+                                        ? NIOSSLServerHandler(
+                                            context: secure.context,
+                                            customVerificationCallback: { _, promise in
+                                                promise.succeed(.certificateVerified)
+                                            })
+                                        : NIOSSLServerHandler(context: secure.context))
+                                try channel.pipeline.syncOperations.addHandler(
+                                    TLSPeerCheckHandler(authorization: secure.authorization, name: name) {
+                                        ruleset.value.counters(for: name).tlsRefused += 1
+                                    })
+                            }
                             try channel.pipeline.syncOperations.addHandler(
                                 ByteToMessageHandler(
                                     StreamInputDecoder(
@@ -205,7 +225,8 @@ public final class SinkServer: Sendable {
             let what: String
             switch input {
             case .udp(let address, let port, _, _): what = "imudp \(address ?? "*"):\(port)"
-            case .tcp(let address, let port, _, _): what = "imtcp \(address ?? "*"):\(port)"
+            case .tcp(let address, let port, _, _, let tls):
+                what = "imtcp \(address ?? "*"):\(port)\(tls == nil ? "" : " (TLS)")"
             case .unixSocket(let path, _): what = "imuxsock \(path)"
             case .kernelLog(let k): what = "imklog \(k.path)"
             case .journal: what = "imjournal"

@@ -62,6 +62,8 @@ final class Ruleset {
         var parseFallbacks = 0
         /// TCP: frames that began like an octet count but were not one (read as LF-delimited, as rsyslog does).
         var framingErrors = 0
+        /// TLS: peers refused (a failed handshake, a name or fingerprint not permitted).
+        var tlsRefused = 0
     }
 
     /// The counters of an input, made on first use.
@@ -186,17 +188,21 @@ final class Ruleset {
             return .whenPreviousSuspended(make(inner, location, configuration, root: root))
         case .forEach(let variable, let source, let rules):
             return .forEach(variable, source, build(rules, configuration, root: root))
-        case .forward(let host, let port, let tcp, let octet, let templateName, let queue):
+        case .forward(let host, let port, let tcp, let octet, let templateName, let queue, let driver):
             guard let template = output(templateName, location, configuration) else { return .skip }
             if tcp {
+                // A driver rsyslogd would not run was reported with the configuration's errors.
+                guard case .success(let tls) = driver.resolve(configuration.netstream, role: .client) else {
+                    return .skip
+                }
                 do {
                     let forwarder = try Forwarder(
                         host: host, port: port, framing: octet ? .octetCounting : .lineFeed, settings: queue,
-                        root: root)
+                        root: root, tls: tls)
                     queued.append(forwarder)
                     return .forwardQueued(forwarder, template)
                 } catch {
-                    notes.append("\(location): cannot open the queue of tcp@\(host):\(port): \(error): action disabled")
+                    notes.append("\(location): cannot start the forward to \(host):\(port): \(error): action disabled")
                     return .skip
                 }
             }
@@ -534,6 +540,8 @@ final class Ruleset {
                 add(group, "sessions", c.sessions, gauge: true)
                 add(group, "refused", c.refused)
                 add(group, "framing-errors", c.framingErrors)
+                // Only TLS listeners refuse peers: the counter shows once one has.
+                if c.tlsRefused > 0 { add(group, "tls-refused", c.tlsRefused) }
             }
         }
         let rules = SinkCounter.Group(kind: .ruleset, instance: nil)
