@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOSSL
 import SyslogProtocol
 
@@ -63,7 +64,17 @@ final class Forwarder: @unchecked Sendable {
     /// TLS (RFC 5425) to the collector, checked as `PeerAuthorization` says; nil: plain TCP.
     let tls: StreamTLS?
     private let tlsContext: NIOSSLContext?
-    var name: String { "\(tls == nil ? "tcp" : "tls")@\(host):\(port)" }
+    /// RELP (omrelp): each message a `syslog` frame that the collector answers; nil: syslog over plain framing.
+    let relp: RELPSettings?
+    var name: String { "\(relp != nil ? "relp" : tls == nil ? "tcp" : "tls")@\(host):\(port)" }
+
+    /// omrelp's settings: `windowSize` (frames sent and not yet answered), `timeout` (for an answer), `conn.timeout`
+    /// (for the session's opening).
+    struct RELPSettings: Hashable, Sendable {
+        var window = 128
+        var timeout = 90
+        var connectTimeout = 10
+    }
 
     private let condition = NSCondition()
     // Guarded by `condition`:
@@ -90,13 +101,14 @@ final class Forwarder: @unchecked Sendable {
     /// Opens the queue (and its disk part, reading what an earlier run left) and starts the sender thread.
     init(
         host: String, port: Int, framing: SyslogFrameEncoder.Framing, settings: ActionQueueSettings, root: String?,
-        tls: StreamTLS? = nil
+        tls: StreamTLS? = nil, relp: RELPSettings? = nil
     ) throws {
         self.host = host
         self.port = port
         self.framing = framing
         self.settings = settings
         self.tls = tls
+        self.relp = relp
         // The certificates and keys are read once, at start: a bad file disables the action with the reason.
         self.tlsContext = try tls.map { try TLSContexts.client($0) }
         if settings.kind != .direct, let file = settings.fileName, let work = settings.workDirectory {
@@ -221,6 +233,11 @@ final class Forwarder: @unchecked Sendable {
     /// collector that refuses us after the handshake, a port that accepts and closes) suspends the action rather
     /// than being tried again at once.
     private var confirmedOnConnection = false
+    /// RELP: the next transaction number, the last one the collector answered, the bytes read and not yet framed.
+    private var relpNext = 1
+    private var relpAnswered = 0
+    private var relpInbound = ByteBuffer()
+    private var relpAnsweredAt = ContinuousClock.now
     private var acknowledgedAt = ContinuousClock.now
     /// When the connection was last looked at (at most every 5 ms while there is work).
     private var checkedAt = ContinuousClock.now
@@ -271,7 +288,8 @@ final class Forwarder: @unchecked Sendable {
     private func takeBatch() -> Batch? {
         var entries: [Entry] = []
         var bytes = 0
-        while bytes < Self.writeLimit {
+        let most = relp?.window ?? Int.max
+        while bytes < Self.writeLimit && entries.count < most {
             if memoryHead < memory.count {
                 entries.append(memory[memoryHead])
                 bytes += memory[memoryHead].bytes.count + 8
@@ -328,6 +346,11 @@ final class Forwarder: @unchecked Sendable {
             connection = fd
             written = stream?.wireBytes ?? 0
             confirmedOnConnection = false
+            if relp != nil, let failure = openRELPSession() {
+                closeConnection()
+                suspend("cannot open a RELP session with \(name): \(failure)")
+                return false
+            }
             lastAcknowledged = 0
             acknowledgedAt = .now
             failures = 0
@@ -396,46 +419,12 @@ final class Forwarder: @unchecked Sendable {
 
     /// Writes one batch, framed; false when the connection failed or made no progress for `writeTimeout`.
     private func write(_ batch: Batch) -> Bool {
+        if relp != nil { return writeRELP(batch) }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(batch.entries.reduce(0) { $0 + $1.bytes.count + 8 })
         for entry in batch.entries { SyslogFrameEncoder.append(entry.bytes, framing: framing, to: &buffer) }
-        if let stream {
-            let condition = self.condition
-            let ok = stream.write(buffer, timeout: .seconds(settings.writeTimeout)) {
-                condition.lock()
-                defer { condition.unlock() }
-                return self.stopping
-            }
-            guard ok else { return false }
-            written = stream.wireBytes
-            return record(batch)
-        }
-        let ok = buffer.withUnsafeBytes { raw -> Bool in
-            var done = 0
-            var lastProgress = ContinuousClock.now
-            while done < raw.count {
-                let n = send(
-                    connection, raw.baseAddress?.advanced(by: done), raw.count - done,
-                    Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                if n > 0 {
-                    done += n
-                    lastProgress = .now
-                    continue
-                }
-                if n < 0 && errno == EINTR { continue }
-                guard n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) else { return false }
-                if ContinuousClock.now - lastProgress > .seconds(settings.writeTimeout) { return false }
-                var p = pollfd(fd: connection, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 200)
-                condition.lock()
-                let stop = stopping
-                condition.unlock()
-                if stop && ContinuousClock.now - lastProgress > .seconds(1) { return false }
-            }
-            return true
-        }
-        guard ok else { return false }
-        written += UInt64(buffer.count)
+        guard send(buffer) else { return false }
+        written = stream?.wireBytes ?? written + UInt64(buffer.count)
         return record(batch)
     }
 
@@ -453,6 +442,10 @@ final class Forwarder: @unchecked Sendable {
 
     /// Confirms what the collector's kernel acknowledged a second ago; notices a collector that closed or stalls.
     private func checkConnection() {
+        if relp != nil {
+            checkRELP()
+            return
+        }
         if let stream, !stream.isOpen {
             broken("\(name) closed the connection")
             return
@@ -478,8 +471,14 @@ final class Forwarder: @unchecked Sendable {
             broken("\(name) took nothing for \(settings.writeTimeout) s")
             return
         }
+        confirmWindow(through: acknowledged, writtenBefore: now - Self.confirmDelay)
+    }
+
+    /// Takes out of the window the batches the collector has (ending at or before `reach` in the connection's count,
+    /// written before `writtenBefore`) and confirms them to the disk part.
+    private func confirmWindow(through reach: UInt64, writtenBefore: ContinuousClock.Instant = .now) {
         var delivered: UInt64?
-        while let first = window.first, first.end <= acknowledged, now - first.writtenAt >= Self.confirmDelay {
+        while let first = window.first, first.end <= reach, first.writtenAt <= writtenBefore {
             delivered = first.entries.last?.sequence
             window.removeFirst()
         }
@@ -493,6 +492,7 @@ final class Forwarder: @unchecked Sendable {
 
     /// At stop: a collector that acknowledged everything has it all (it is still up); the rest is left over.
     private func finish() {
+        if relp != nil && connection >= 0 { closeRELPSession() }
         if connection >= 0 {
             let deadline = ContinuousClock.now + .seconds(1)
             var outstanding: Int32 = 1
@@ -518,6 +518,153 @@ final class Forwarder: @unchecked Sendable {
         finished = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    // MARK: RELP
+
+    /// Sends `open` with librelp's offers and waits for the collector's `200`; the reason when it does not come.
+    private func openRELPSession() -> String? {
+        relpNext = 1
+        relpAnswered = 0
+        relpInbound.clear()
+        let open = RELPFrame(txnr: 1, command: "open", data: RELPFrame.offers).encoded()
+        guard send(open) else { return "the connection failed" }
+        relpNext = 2
+        let limit = relp?.connectTimeout ?? 10
+        let deadline = ContinuousClock.now + .seconds(limit)
+        while relpAnswered < 1 {
+            guard ContinuousClock.now < deadline else { return "no answer to 'open' within \(limit) s" }
+            if let failure = readRELP(wait: .milliseconds(100)) { return failure }
+        }
+        relpAnsweredAt = .now
+        return nil
+    }
+
+    /// Writes a batch as `syslog` frames once the window has room for it; false when the connection failed or the
+    /// collector answered nothing for `timeout`.
+    private func writeRELP(_ batch: Batch) -> Bool {
+        let window = relp?.window ?? 128
+        // A session's numbers run to 999,999,999; a new session starts again at 1.
+        guard relpNext + batch.entries.count < 999_999_999 else { return false }
+        while relpNext - 1 - relpAnswered + batch.entries.count > window {
+            if readRELP(wait: .milliseconds(50)) != nil { return false }
+            if ContinuousClock.now - relpAnsweredAt > .seconds(relp?.timeout ?? 90) { return false }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(batch.entries.reduce(0) { $0 + $1.bytes.count + 24 })
+        let first = relpNext
+        for entry in batch.entries {
+            var data = entry.bytes
+            if data.last == 0x0A { data.removeLast() }
+            RELPFrame(txnr: relpNext, command: "syslog", data: data).append(to: &bytes)
+            relpNext += 1
+        }
+        guard send(bytes) else { return false }
+        if relpAnswered >= first - 1 { relpAnsweredAt = .now }
+        written = UInt64(relpNext - 1)
+        return record(batch)
+    }
+
+    /// Reads the collector's answers; confirms every batch it answered in full; notices a collector that closed
+    /// the session or answered nothing for `timeout`.
+    private func checkRELP() {
+        if let failure = readRELP(wait: .zero) {
+            broken("\(name): \(failure)")
+            return
+        }
+        let limit = relp?.timeout ?? 90
+        if relpAnswered < relpNext - 1, ContinuousClock.now - relpAnsweredAt > .seconds(limit) {
+            broken("\(name) answered nothing for \(limit) s")
+            return
+        }
+        confirmWindow(through: UInt64(relpAnswered))
+    }
+
+    /// At stop: waits up to a second for the answers still due, confirms what they cover, and closes the session.
+    private func closeRELPSession() {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while relpAnswered < relpNext - 1 && ContinuousClock.now < deadline {
+            if readRELP(wait: .milliseconds(20)) != nil { break }
+        }
+        checkRELP()
+        if connection >= 0 { _ = send(RELPFrame(txnr: relpNext, command: "close").encoded()) }
+    }
+
+    /// Reads what the collector sent (waiting up to `wait` for something) and takes in its frames: `rsp` answers
+    /// (librelp's collectors answer in order), `serverclose`. The reason when the session is over.
+    private func readRELP(wait: Duration) -> String? {
+        var chunk: [UInt8]
+        if let stream {
+            guard let bytes = stream.read(wait: wait) else { return "the collector closed the connection" }
+            chunk = bytes
+        } else {
+            var p = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+            let ms = Int32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
+            guard poll(&p, 1, ms) > 0 else { return nil }
+            chunk = [UInt8](repeating: 0, count: 65_536)
+            let n = chunk.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n == 0 { return "the collector closed the connection" }
+            if n < 0 { return errno == EAGAIN || errno == EWOULDBLOCK ? nil : String(cString: strerror(errno)) }
+            chunk.removeSubrange(n...)
+        }
+        relpInbound.writeBytes(chunk)
+        let decoder = RELPFrameDecoder(maxDataSize: 1 << 20)
+        do {
+            while let frame = try decoder.next(&relpInbound) {
+                switch frame.command {
+                case "rsp":
+                    if let (code, text) = frame.responseCode, code != 200 {
+                        if frame.txnr == 1 && relpAnswered < 1 { return "the collector answered \(code) \(text)" }
+                        report("\(name) refused message \(frame.txnr): \(code) \(text)", severity: .warning)
+                    }
+                    relpAnswered = max(relpAnswered, frame.txnr)
+                    relpAnsweredAt = .now
+                case "serverclose":
+                    return "the collector closed the session"
+                default:
+                    return "the collector sent '\(frame.command)', which a RELP client is not sent"
+                }
+            }
+        } catch {
+            return "\(error)"
+        }
+        relpInbound.discardReadBytes()
+        return nil
+    }
+
+    /// Writes all of `bytes` to the connection (plain or TLS); false when it failed or stalled for `writeTimeout`.
+    private func send(_ bytes: [UInt8]) -> Bool {
+        if let stream {
+            let condition = self.condition
+            return stream.write(bytes, timeout: .seconds(settings.writeTimeout)) {
+                condition.lock()
+                defer { condition.unlock() }
+                return self.stopping
+            }
+        }
+        return bytes.withUnsafeBytes { raw -> Bool in
+            var done = 0
+            var lastProgress = ContinuousClock.now
+            while done < raw.count {
+                let n = Glibc.send(
+                    connection, raw.baseAddress?.advanced(by: done), raw.count - done, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                if n > 0 {
+                    done += n
+                    lastProgress = .now
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) else { return false }
+                if ContinuousClock.now - lastProgress > .seconds(settings.writeTimeout) { return false }
+                var p = pollfd(fd: connection, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, 200)
+                condition.lock()
+                let stop = stopping
+                condition.unlock()
+                if stop && ContinuousClock.now - lastProgress > .seconds(1) { return false }
+            }
+            return true
+        }
     }
 
     /// The sink's own message about this action (not while stopping: the loop that takes them is ending).

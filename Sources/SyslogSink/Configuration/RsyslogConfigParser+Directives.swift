@@ -890,6 +890,21 @@ extension RsyslogConfigParser {
                 }
             case "imuxsock":
                 addInput(.unixSocket(path: p["socket"] ?? "/dev/log", ruleset: p["ruleset"]), location)
+            case "imrelp":
+                guard configuration.loadedModules.contains("imrelp") else {
+                    notHonoured(location, "input type 'imrelp' without module(load=\"imrelp\"): nothing listens")
+                    break
+                }
+                guard let portText = p["port"] else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "imrelp needs port=")
+                }
+                switch relpTLS(p) {
+                case .success(let tls):
+                    if let name = p["name"] { pendingInputName = name }
+                    addInput(.relp(address: p["address"], port: try port(portText), ruleset: p["ruleset"], tls: tls), location)
+                case .failure(let error):
+                    notHonoured(location, "imrelp port \(portText): \(error): the input is not started")
+                }
             case "imfile":
                 guard let module = state.fileModule else {
                     notHonoured(location, "input type 'imfile' without module(load=\"imfile\"): the file is not read")

@@ -13,6 +13,7 @@ extension RsyslogConfigParser {
         "actionqueuecheckpointinterval": "queue.checkpointinterval",
         "actionqueuesyncqueuefiles": "queue.syncqueuefiles", "actionqueuetimeoutshutdown": "queue.timeoutshutdown",
         "actionqueuetimeoutactioncompletion": "queue.timeoutactioncompletion",
+        "actionqueuedequeueslowdown": "queue.dequeueslowdown",
     ]
 
     /// Parameters rsyslog has that change nothing here (one sender thread, no discard by severity): accepted with a
@@ -21,6 +22,7 @@ extension RsyslogConfigParser {
         "queue.timeoutenqueue", "queue.workerthreads", "queue.discardmark", "queue.discardseverity",
         "queue.checkpointinterval", "queue.syncqueuefiles", "queue.timeoutshutdown",
         "queue.timeoutactioncompletion", "queue.spooldirectory", "queue.workerthreadminimummessages",
+        "queue.dequeueslowdown",
     ]
 
     /// Applies one `queue.*` / `action.resume*` / `writeTimeout` setting; false when `name` is not one of them.

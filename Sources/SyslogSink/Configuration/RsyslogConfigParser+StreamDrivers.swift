@@ -121,4 +121,38 @@ extension RsyslogConfigParser {
                 + "over UDP the messages would travel in clear text. The action is left out")
         return true
     }
+
+    /// librelp's TLS (`tls="on"` with `tls.caCert`, `tls.myCert`, `tls.myPrivKey`, `tls.authMode`,
+    /// `tls.permittedPeer`) for an imrelp input or an omrelp action: `.success(nil)` without TLS. As librelp 1.11
+    /// with GnuTLS: no `tls.authMode` with a certificate is fingerprint mode, `name` and `fingerprint` with no
+    /// permitted peer let nobody in. Anonymous TLS (no `tls.myCert`) is not in this build; `certvalid` checks the
+    /// chain (librelp 1.11's GnuTLS path checked nothing, a bug fixed after it).
+    func relpTLS(_ p: [String: String]) -> Result<StreamTLS?, StreamDriverError> {
+        guard let on = p["tls"], ["on", "yes", "1"].contains(on.lowercased()) else { return .success(nil) }
+        guard let cert = p["tls.mycert"], let key = p["tls.myprivkey"] else {
+            return .failure(
+                StreamDriverError(
+                    "tls=\"on\" without tls.myCert and tls.myPrivKey is anonymous TLS, which is not in this build"))
+        }
+        let mode: StreamTLS.AuthMode
+        switch p["tls.authmode"]?.lowercased() {
+        case nil, "fingerprint": mode = .fingerprint
+        case "name": mode = .name
+        case "certvalid": mode = .certValid
+        case let other?:
+            return .failure(StreamDriverError("tls.authMode '\(other)' is not fingerprint, name or certvalid"))
+        }
+        if mode != .fingerprint && p["tls.cacert"] == nil {
+            return .failure(StreamDriverError("tls.authMode '\(mode.rawValue.dropFirst(5))' checks certificates against tls.caCert, which is not set"))
+        }
+        for file in [p["tls.cacert"], cert, key].compactMap({ $0 }) where access(file, R_OK) != 0 {
+            return .failure(StreamDriverError("'\(file)' could not be accessed"))
+        }
+        let peers = (p["tls.permittedpeer"] ?? "").split(separator: ",").map { String($0).trimmingSpaces() }
+            .filter { !$0.isEmpty }
+        return .success(
+            StreamTLS(
+                driver: .gtls, authMode: mode, permittedPeers: mode == .certValid ? [] : peers, caFile: p["tls.cacert"],
+                certFile: cert, keyFile: key))
+    }
 }

@@ -642,7 +642,7 @@ public struct RsyslogConfigParser {
     /// Whether an action delivers messages somewhere (what rsyslogd counts as an active action).
     static func delivers(_ action: SinkAction) -> Bool {
         switch action {
-        case .file, .dynamicFile, .forward, .journal, .pipe, .program: return true
+        case .file, .dynamicFile, .forward, .relpForward, .journal, .pipe, .program: return true
         case .whenPreviousSuspended(let inner): return delivers(inner)
         case .forEach(_, _, let rules): return rules.contains { $0.actions.contains(where: delivers) }
         case .ignored(let text): return text.hasPrefix(":omusrmsg:") || text == "omusrmsg" || text == "*"
@@ -682,7 +682,7 @@ public struct RsyslogConfigParser {
             }
         }
         if let type = p["type"]?.lowercased(),
-            ["omfile", "omfwd", "omjournal", "mmjsonparse", "ompipe", "omprog"].contains(type)
+            ["omfile", "omfwd", "omrelp", "omjournal", "mmjsonparse", "ompipe", "omprog"].contains(type)
         {
             guard parametersHonoured("action", type: type, &p, location) else { return nil }
         }
@@ -693,7 +693,7 @@ public struct RsyslogConfigParser {
             return nil
         }
         let type = p["type"]?.lowercased()
-        if type != "omfwd" {
+        if type != "omfwd" && type != "omrelp" {
             // Queues and retries have nothing to do for actions that write at once; the other action.* settings
             // change what is written and are checked as any parameter.
             let resume: Set<String> = ["action.resumeretrycount", "action.resumeinterval", "action.resumeintervalmax"]
@@ -756,6 +756,30 @@ public struct RsyslogConfigParser {
                 host: target, port: port, tcp: tcp,
                 octetCounted: p["tcp_framing"]?.lowercased() == "octet-counted", template: name, queue: queue,
                 driver: driver)
+        case "omrelp":
+            guard configuration.loadedModules.contains("omrelp") else {
+                notHonoured(location, "action type 'omrelp' without module(load=\"omrelp\"): nothing is sent")
+                return nil
+            }
+            guard let target = p["target"] else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "omrelp needs target=")
+            }
+            guard let port = Int(p["port"] ?? "514"), (1...65535).contains(port) else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "omrelp: '\(p["port"] ?? "")' is not a port")
+            }
+            guard let name = templateName("RSYSLOG_ForwardFormat") else { return nil }
+            let queue = try queueSettings(p, location)
+            switch relpTLS(p) {
+            case .success(let tls):
+                let window = Int(p["windowsize"] ?? "0") ?? 0
+                return .relpForward(
+                    host: target, port: port, template: name, queue: queue, tls: tls, window: window > 1 ? window : 128,
+                    timeout: max(1, Int(p["timeout"] ?? "90") ?? 90))
+            case .failure(let error):
+                notHonoured(location, "omrelp \(target):\(port): \(error): the action is disabled")
+                return nil
+            }
         case "ompipe":
             guard let pipe = p["pipe"] else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "ompipe needs pipe=")

@@ -18,6 +18,12 @@ public enum SinkAction: Hashable, Sendable {
     case forward(
         host: String, port: Int, tcp: Bool, octetCounted: Bool, template: String,
         queue: ActionQueueSettings = ActionQueueSettings(), driver: StreamDriverSettings = StreamDriverSettings())
+    /// omrelp: forward over RELP, every message answered by the collector and sent again on a new session until it
+    /// is, with the action's queue; `tls` as librelp's `tls="on"`; `window` frames may wait for their answer, each for
+    /// `timeout` seconds.
+    case relpForward(
+        host: String, port: Int, template: String, queue: ActionQueueSettings, tls: StreamTLS?, window: Int,
+        timeout: Int)
     /// Write to a named pipe (`|/dev/xconsole`, `action(type="ompipe" pipe=…)`).
     case pipe(path: String, template: String)
     /// omprog: each message a line on a program's standard input.
@@ -170,6 +176,8 @@ public enum SinkInput: Hashable, Sendable {
     /// `tls`: the listener speaks TLS (RFC 5425) and checks its peers so (nil: plain TCP).
     case tcp(address: String?, port: Int, maxSessions: Int, ruleset: String? = nil, tls: StreamTLS? = nil)
     case unixSocket(path: String, ruleset: String? = nil)
+    /// imrelp: RELP sessions, acknowledged message by message (`tls`: over TLS, as librelp's `tls="on"`).
+    case relp(address: String?, port: Int, ruleset: String? = nil, tls: StreamTLS? = nil)
     /// imklog: the kernel's log.
     case kernelLog(KernelLogSettings)
     /// immark: `-- MARK --` every interval.
@@ -184,7 +192,7 @@ public enum SinkInput: Hashable, Sendable {
     /// The ruleset named by `ruleset=` / `$Input…BindRuleset`.
     public var ruleset: String? {
         switch self {
-        case .udp(_, _, let r, _), .tcp(_, _, _, let r, _), .unixSocket(_, let r): return r
+        case .udp(_, _, let r, _), .tcp(_, _, _, let r, _), .unixSocket(_, let r), .relp(_, _, let r, _): return r
         case .kernelLog(let k): return k.ruleset
         case .mark(let m): return m.ruleset
         case .journal: return nil
@@ -199,6 +207,7 @@ public enum SinkInput: Hashable, Sendable {
         case .udp(let a, let p, _, let b): return .udp(address: a, port: p, receiveBuffer: b)
         case .tcp(let a, let p, let m, _, let t): return .tcp(address: a, port: p, maxSessions: m, tls: t)
         case .unixSocket(let p, _): return .unixSocket(path: p)
+        case .relp(let a, let p, _, let t): return .relp(address: a, port: p, tls: t)
         case .kernelLog(var k):
             k.ruleset = nil
             return .kernelLog(k)

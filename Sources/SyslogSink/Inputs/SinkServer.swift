@@ -117,11 +117,7 @@ public final class SinkServer: Sendable {
             case .tcp(let address, let port, let maxSessions, let rulesetName, let tls):
                 let ruleset = state
                 let name = "imtcp(\(address ?? "*"):\(port))"
-                // TLS: the context is made once, here, so that a bad certificate or key stops this input at start.
-                let secure = try tls.map { tls in
-                    (context: try TLSContexts.server(tls), authorization: PeerAuthorization(tls, role: .server),
-                     anyChain: TLSContexts.acceptsAnyChain(tls))
-                }
+                let secure = try tls.map { try TLSListener($0) }
                 let inputID = InputNames.id(configuration.inputNames[input] ?? "imtcp")
                 register(name)
                 let allowedTCP = configuration.allowedSenders["tcp"]
@@ -138,26 +134,37 @@ public final class SinkServer: Sendable {
                             try channel.pipeline.syncOperations.addHandler(
                                 StreamSessionHandler(
                                     ruleset: ruleset, name: name, allowed: allowedTCP, maxSessions: maxSessions))
-                            if let secure {
-                                try channel.pipeline.syncOperations.addHandler(
-                                    secure.anyChain
-                                        ? NIOSSLServerHandler(
-                                            context: secure.context,
-                                            customVerificationCallback: { _, promise in
-                                                promise.succeed(.certificateVerified)
-                                            })
-                                        : NIOSSLServerHandler(context: secure.context))
-                                try channel.pipeline.syncOperations.addHandler(
-                                    TLSPeerCheckHandler(authorization: secure.authorization, name: name) {
-                                        ruleset.value.counters(for: name).tlsRefused += 1
-                                    })
-                            }
+                            if let secure { try secure.add(to: channel, name: name, ruleset: ruleset) }
                             try channel.pipeline.syncOperations.addHandler(
                                 ByteToMessageHandler(
                                     StreamInputDecoder(
                                         ruleset: ruleset, options: options, name: name, input: inputID,
                                         allowed: allowedTCP, boundTo: rulesetName),
                                     maximumBufferSize: 16 << 20))
+                        }
+                    }
+                try await bindEverywhere(address, port, "tcp", &bound) { host, port, v6only in
+                    try await (v6only ? bootstrap.serverChannelOption(SinkServer.v6only, value: 1) : bootstrap)
+                        .bind(host: host, port: port).get()
+                }
+            case .relp(let address, let port, let rulesetName, let tls):
+                let ruleset = state
+                let name = "imrelp(\(address ?? "*"):\(port))"
+                let inputID = InputNames.id(configuration.inputNames[input] ?? "imrelp")
+                register(name)
+                let allowedTCP = configuration.allowedSenders["tcp"]
+                let secure = try tls.map { try TLSListener($0) }
+                let bootstrap = ServerBootstrap(group: loop)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                StreamSessionHandler(ruleset: ruleset, name: name, allowed: allowedTCP, maxSessions: .max))
+                            if let secure { try secure.add(to: channel, name: name, ruleset: ruleset) }
+                            try channel.pipeline.syncOperations.addHandler(
+                                RELPSessionHandler(
+                                    ruleset: ruleset, options: options, name: name, input: inputID,
+                                    boundTo: rulesetName))
                         }
                     }
                 try await bindEverywhere(address, port, "tcp", &bound) { host, port, v6only in
@@ -228,6 +235,8 @@ public final class SinkServer: Sendable {
             case .tcp(let address, let port, _, _, let tls):
                 what = "imtcp \(address ?? "*"):\(port)\(tls == nil ? "" : " (TLS)")"
             case .unixSocket(let path, _): what = "imuxsock \(path)"
+            case .relp(let address, let port, _, let tls):
+                what = "imrelp \(address ?? "*"):\(port)\(tls == nil ? "" : " (TLS)")"
             case .kernelLog(let k): what = "imklog \(k.path)"
             case .journal: what = "imjournal"
             case .mark: what = "immark"

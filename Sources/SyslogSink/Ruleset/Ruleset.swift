@@ -215,6 +215,18 @@ final class Ruleset {
                 notes.append("\(location): cannot forward to \(target): \(error): action disabled")
                 return .skip
             }
+        case .relpForward(let host, let port, let templateName, let queue, let tls, let window, let timeout):
+            guard let template = output(templateName, location, configuration) else { return .skip }
+            do {
+                let forwarder = try Forwarder(
+                    host: host, port: port, framing: .lineFeed, settings: queue, root: root, tls: tls,
+                    relp: Forwarder.RELPSettings(window: window, timeout: timeout))
+                queued.append(forwarder)
+                return .forwardQueued(forwarder, template)
+            } catch {
+                notes.append("\(location): cannot start the RELP forward to \(host):\(port): \(error): action disabled")
+                return .skip
+            }
         case .journal(let templateName):
             let writer = journal ?? JournalWriter()
             journal = writer

@@ -154,6 +154,33 @@ extension PeerAuthorization.Certificate {
     }
 }
 
+/// A TLS listener's parts: the context, made once at start (a bad certificate or key stops the input there), and
+/// what each connection's pipeline gets in front of the input's own handlers.
+struct TLSListener: Sendable {
+    let context: NIOSSLContext
+    let authorization: PeerAuthorization
+    let anyChain: Bool
+
+    init(_ tls: StreamTLS) throws {
+        context = try TLSContexts.server(tls)
+        authorization = PeerAuthorization(tls, role: .server)
+        anyChain = TLSContexts.acceptsAnyChain(tls)
+    }
+
+    /// The TLS handler and the peer check, counting refusals into the input's `tls-refused`.
+    func add(to channel: any Channel, name: String, ruleset: NIOLoopBound<Ruleset>) throws {
+        try channel.pipeline.syncOperations.addHandler(
+            anyChain
+                ? NIOSSLServerHandler(
+                    context: context, customVerificationCallback: { _, promise in promise.succeed(.certificateVerified) })
+                : NIOSSLServerHandler(context: context))
+        try channel.pipeline.syncOperations.addHandler(
+            TLSPeerCheckHandler(authorization: authorization, name: name) {
+                ruleset.value.counters(for: name).tlsRefused += 1
+            })
+    }
+}
+
 /// The listener's check of a TLS peer, just behind the TLS handler: once the handshake is done it asks
 /// `PeerAuthorization`; a refused peer is logged with rsyslog's reason, counted, and its connection closed before a
 /// byte of it reaches the rules. A failed handshake is logged and counted the same way.
@@ -230,10 +257,32 @@ final class TLSClientStream: @unchecked Sendable {
     let descriptor: Int32
     private let counter: WireCounter
 
-    private init(channel: any Channel, descriptor: Int32, counter: WireCounter) {
+    private init(channel: any Channel, descriptor: Int32, counter: WireCounter, inbound: Inbound) {
         self.channel = channel
         self.descriptor = descriptor
         self.counter = counter
+        self.inbound = inbound
+    }
+
+    /// What the collector sent since the last read (RELP's answers), and whether it closed.
+    final class Inbound: Sendable {
+        let state = Mutex<(bytes: [UInt8], closed: Bool)>(([], false))
+    }
+    private let inbound: Inbound
+
+    /// What the collector sent, waiting up to `wait` for something; nil once the connection is closed and read.
+    func read(wait: Duration) -> [UInt8]? {
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let (bytes, closed) = inbound.state.withLock { state -> ([UInt8], Bool) in
+                defer { state.bytes.removeAll(keepingCapacity: true) }
+                return (state.bytes, state.closed)
+            }
+            if !bytes.isEmpty { return bytes }
+            if closed || !channel.isActive { return nil }
+            if ContinuousClock.now >= deadline { return [] }
+            usleep(2_000)
+        }
     }
 
     /// Bytes handed to the kernel on this connection (handshake and records).
@@ -246,6 +295,7 @@ final class TLSClientStream: @unchecked Sendable {
         descriptor: Int32, context: NIOSSLContext, tls: StreamTLS, host: String, timeout: Duration
     ) -> Result<TLSClientStream, ForwardError> {
         let counter = WireCounter()
+        let inbound = Inbound()
         let authorization = PeerAuthorization(tls, role: .client, target: host)
         // gtls names the collector (SNI) unless the target is an address.
         let serverName = tls.driver == .gtls && !host.isAddressLiteral ? host : nil
@@ -262,7 +312,7 @@ final class TLSClientStream: @unchecked Sendable {
                         : try NIOSSLClientHandler(context: context, serverHostname: serverName)
                     try channel.pipeline.syncOperations.addHandler(handler)
                     try channel.pipeline.syncOperations.addHandler(
-                        ClientHandshakeWatcher(channel.eventLoop.makePromise()))
+                        ClientHandshakeWatcher(channel.eventLoop.makePromise(), inbound: inbound))
                 }
             }
         let channel: any Channel
@@ -288,7 +338,7 @@ final class TLSClientStream: @unchecked Sendable {
             channel.close(promise: nil)
             return .failure(ForwardError(message: TLSContexts.reason(error)))
         }
-        return .success(TLSClientStream(channel: channel, descriptor: descriptor, counter: counter))
+        return .success(TLSClientStream(channel: channel, descriptor: descriptor, counter: counter, inbound: inbound))
     }
 
     /// Writes `bytes` as TLS records and waits until the kernel took them; false when the connection failed, or
@@ -357,9 +407,12 @@ private final class ClientHandshakeWatcher: ChannelInboundHandler, @unchecked Se
     private var promise: EventLoopPromise<NIOSSLCertificate?>?
     private(set) var handshake: EventLoopFuture<NIOSSLCertificate?>
 
+    private let inbound: TLSClientStream.Inbound
+
     /// Made on the channel's loop, where every use of it happens.
-    init(_ promise: EventLoopPromise<NIOSSLCertificate?>) {
+    init(_ promise: EventLoopPromise<NIOSSLCertificate?>, inbound: TLSClientStream.Inbound) {
         self.promise = promise
+        self.inbound = inbound
         handshake = promise.futureResult
     }
 
@@ -378,7 +431,9 @@ private final class ClientHandshakeWatcher: ChannelInboundHandler, @unchecked Se
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // A collector says nothing on a syslog connection; what it might say is not ours to read.
+        // A syslog collector says nothing; a RELP one answers, and the forward's thread reads it.
+        let bytes = Array(unwrapInboundIn(data).readableBytesView)
+        inbound.state.withLock { $0.bytes.append(contentsOf: bytes) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -388,6 +443,7 @@ private final class ClientHandshakeWatcher: ChannelInboundHandler, @unchecked Se
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        inbound.state.withLock { $0.closed = true }
         promise?.fail(StreamDriverError("the collector closed the connection during the TLS handshake"))
         promise = nil
         context.fireChannelInactive()
