@@ -20,7 +20,21 @@ struct ScaleOutTests {
     }
 
     /// The three ways a user writes the forward: legacy `@@(o)`, omfwd octet-counted, omfwd with LF framing.
-    static func sinkConfig(node: Int, input: Int, collector: Int) -> String {
+    static func sinkConfig(node: Int, input: Int, collector: Int, relp: Bool = false) -> String {
+        if relp {
+            // omrelp: the collector answers every message; only the unanswered go again.
+            return """
+                global(workDirectory="/spool")
+                module(load="imtcp")
+                input(type="imtcp" address="127.0.0.1" port="\(input)")
+                module(load="omrelp")
+                local0.* action(type="omrelp" target="127.0.0.1" port="\(collector)"
+                    template="RSYSLOG_TraditionalForwardFormat"
+                    queue.type="LinkedList" queue.size="2000" queue.filename="relp" queue.saveOnShutdown="on"
+                    action.resumeRetryCount="-1" action.resumeInterval="1")
+
+                """
+        }
         switch node {
         case 0:
             return """
@@ -50,8 +64,11 @@ struct ScaleOutTests {
         }
     }
 
-    @Test func anOutageOfTheCollectorLosesNothing() async throws {
-        let dir = try TemporaryDirectory(prefix: "scale-out")
+    /// Over plain TCP (`tcp`) the replay window may repeat what the collector had; over RELP nothing repeats.
+    @Test(arguments: ["tcp", "relp"])
+    func anOutageOfTheCollectorLosesNothing(transport: String) async throws {
+        let relp = transport == "relp"
+        let dir = try TemporaryDirectory(prefix: "scale-out-\(transport)")
         let rsyslogd = try Peers.find("rsyslogd")
         let sinkBinary = try Products.path("syslog-sink")
         let collectorPort = try Peers.freePort()
@@ -59,8 +76,8 @@ struct ScaleOutTests {
         try FileManager.default.createDirectory(atPath: dir.file("collector"), withIntermediateDirectories: true)
         try """
         global(workDirectory="\(dir.file("collector"))")
-        module(load="imtcp")
-        input(type="imtcp" address="127.0.0.1" port="\(collectorPort)")
+        module(load="\(relp ? "imrelp" : "imtcp")")
+        input(type="\(relp ? "imrelp" : "imtcp")" address="127.0.0.1" port="\(collectorPort)")
         *.* action(type="omfile" file="\(central)" template="RSYSLOG_TraditionalFileFormat")
 
         """.write(toFile: dir.file("collector.conf"), atomically: true, encoding: .utf8)
@@ -81,7 +98,7 @@ struct ScaleOutTests {
         }
         func startSink(_ node: Int, _ run: Int) throws -> RunningPeer {
             let conf = dir.file("sink\(node + 1).conf")
-            try Self.sinkConfig(node: node, input: inputs[node], collector: collectorPort)
+            try Self.sinkConfig(node: node, input: inputs[node], collector: collectorPort, relp: relp)
                 .write(toFile: conf, atomically: true, encoding: .utf8)
             let peer = try RunningPeer(
                 sinkBinary, ["-n", "-f", conf, "--root", dir.file(Self.nodes[node])],
@@ -181,8 +198,9 @@ struct ScaleOutTests {
             repeats[host] = got.count - firsts.count
         }
         #expect(complete, "not everything arrived: \(byHost.mapValues { Set($0).count })")
+        if relp { #expect(repeats.values.allSatisfy { $0 == 0 }, "RELP repeats nothing: \(repeats)") }
         print(
-            "scale-out: \(Self.perNode * 3) messages, repeats (the at-least-once window) by sender: \(repeats.sorted { $0.key < $1.key })"
+            "scale-out over \(transport): \(Self.perNode * 3) messages, repeats by sender: \(repeats.sorted { $0.key < $1.key })"
         )
 
         // Many proxies, one query: the collected file, one host at a time.

@@ -226,10 +226,16 @@ struct TLSSyslogTests {
     }
 
     /// The sink forwards over TLS (`$ActionSendStreamDriver…`, octet-counted `@@(o)`) to a TLS rsyslogd, which files
-    /// every message; with a permitted peer the collector's certificate does not name, nothing leaves the sink.
+    /// every message; with a permitted peer the collector's certificate does not name, or trusting another CA, nothing
+    /// leaves the sink.
     @Test func theSinkForwardsOverTLSToRsyslogdAndRefusesAnotherCollector() throws {
-        for (permitted, delivers) in [("logs.example.net", true), ("wrong.example.net", false)] {
+        for (permitted, delivers, otherCA) in [
+            ("logs.example.net", true, false), ("wrong.example.net", false, false), ("logs.example.net", false, true),
+        ] {
             let s = try Setup("tls-out")
+            // The third run trusts another CA than the collector's.
+            try FileManager.default.createDirectory(atPath: s.dir.file("other"), withIntermediateDirectories: true)
+            let trusted = otherCA ? try TestCertificates(in: s.dir.file("other")).caFile : s.certs.caFile
             let port = try Peers.freePort()
             let input = try Peers.freePort(udp: true)
             let collector = try s.rsyslogd(
@@ -240,7 +246,7 @@ struct TLSSyslogTests {
             let ours = try s.sink(
                 """
                 $DefaultNetstreamDriver gtls
-                $DefaultNetstreamDriverCAFile \(s.certs.caFile)
+                $DefaultNetstreamDriverCAFile \(trusted)
                 $DefaultNetstreamDriverCertFile \(s.client.certificate)
                 $DefaultNetstreamDriverKeyFile \(s.client.key)
                 $ModLoad imudp
@@ -271,9 +277,12 @@ struct TLSSyslogTests {
                 #expect(Self.lines(s.dir.file("central.log")).contains { $0.contains("lb2 app[6296]: over RFC 5425") || $0.contains("over RFC 5425") })
             } else {
                 #expect(!arrived)
-                #expect(
-                    ours.output.contains("peer name not authorized -  not permitted to talk to it. Names: DNSname: localhost; "
-                        + "DNSname: logs.example.net; CN: localhost; "), "\(ours.output)")
+                let reason =
+                    otherCA
+                    ? "certificate invalid"
+                    : "peer name not authorized -  not permitted to talk to it. Names: DNSname: localhost; "
+                        + "DNSname: logs.example.net; CN: localhost; "
+                #expect(ours.output.contains(reason), "\(ours.output)")
                 #expect(!FileManager.default.fileExists(atPath: s.dir.file("central.log")))
             }
         }
