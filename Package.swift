@@ -72,6 +72,8 @@ let package = Package(
             name: "Proxy",
             dependencies: [
                 "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport", "CDatagrams",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -480,6 +480,7 @@ struct HTTPVersusHAProxyTests {
             try await Task.sleep(for: .milliseconds(300))
             peer.stop()
             let text = try String(contentsOfFile: dir.file("out\(index)"), encoding: .utf8)
+            #expect(!text.contains("\n\n"), "one line each, no empty line between: \(text)")
             outputs.append(
                 text.split(separator: "\n").map(String.init).filter { $0.contains("127.0.0.1:") && !$0.hasPrefix("[") }
                     .map(Self.withoutVariables))

@@ -212,9 +212,13 @@ struct ConfigTests {
 
     static let refused: [Refused] = [
         Refused(
-            family: "TLS", line: "bind :443 ssl crt /etc/haproxy/site.pem",
-            message: "the bind option 'ssl' is HAProxy's, not in this build (TLS): refused, because it would serve or "
-                + "send clear text where TLS is asked for. See docs/not-in-this-build.md."),
+            family: "TLS, a certificate that is not there", line: "bind :443 ssl crt /etc/haproxy/site.pem",
+            message: "'bind :443' in section 'frontend' : unable to stat SSL certificate from file "
+                + "'/etc/haproxy/site.pem' : No such file or directory."),
+        Refused(
+            family: "TLS, client certificates", line: "bind :443 ssl verify required crt /etc/haproxy/site.pem",
+            message: "'bind :443' : 'verify required' (client certificates) is not carried out by this build: clients "
+                + "would not be checked as it asks."),
         Refused(
             family: "TLS", line: "global:ssl-engine rdrand",
             message: "'ssl-engine' is HAProxy's, not in this build (TLS): refused, because it would "
@@ -421,8 +425,6 @@ struct ConfigTests {
                 "5: the section 'userlist' has no effect in this build (read, and not used: every keyword that would "
                     + "use a user list is refused); it is ignored.",
                 "8: the bind option 'backlog' has no effect in this build (listen queue tuning); it is ignored.",
-                "8: the bind option 'name' has no effect in this build (a name for the runtime API, which is "
-                    + "refused); it is ignored.",
                 "10: 'option http-use-htx' has no effect in this build (HTX is the only engine since HAProxy 2.1); "
                     + "it is ignored.",
                 "13: 'fullconn' has no effect in this build (only matters to server minconn, which is refused); it is "

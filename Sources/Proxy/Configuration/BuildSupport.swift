@@ -175,7 +175,8 @@ extension BuildSupport {
         .section: ["global", "defaults", "frontend", "backend", "listen"],
         .global: [
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
-            "gid", "nbthread", "node", "description", "zero-warning",
+            "gid", "nbthread", "node", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
+            "ssl-default-bind-ciphers",
         ],
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
@@ -190,7 +191,11 @@ extension BuildSupport {
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive",
         ],
-        .bind: [],
+        .bind: [
+            "ssl", "crt", "alpn", "strict-sni", "ciphers", "verify", "ca-file", "crl-file", "name", "ssl-min-ver",
+            "ssl-max-ver", "no-sslv3",
+            "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
+        ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
             "maxconn", "backup", "disabled", "enabled",
@@ -218,15 +223,13 @@ extension BuildSupport {
         ],
         .global: [
             "nbproc": "removed in HAProxy 2.5; this proxy uses threads (nbthread)",
-            "ssl-default-bind-ciphers": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
-            "ssl-default-bind-ciphersuites": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
-            "ssl-default-bind-options": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
-            "ssl-default-bind-curves": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
+            "ssl-default-bind-ciphersuites": "TLS 1.3's cipher suites are BoringSSL's own (all AEAD)",
+            "ssl-default-bind-curves": "the key-exchange groups are BoringSSL's own (X25519, P-256, P-384)",
             "ssl-default-server-ciphers": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
             "ssl-default-server-ciphersuites": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
             "ssl-default-server-options": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
             "ssl-server-verify": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
-            "tune.ssl.default-dh-param": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
+            "tune.ssl.default-dh-param": "key exchange is elliptic-curve here; there are no DH parameters",
             "ulimit-n": "the proxy raises its own descriptor limit",
             "maxcompcpuusage": "compression tuning; compression is refused",
             "maxcomprate": "compression tuning; compression is refused",
@@ -277,8 +280,12 @@ extension BuildSupport {
         ],
         .bind: [
             "backlog": "listen queue tuning",
-            "name": "a name for the runtime API, which is refused",
             "id": "a number for the runtime API, which is refused",
+            "ciphersuites": "TLS 1.3's cipher suites are BoringSSL's own (all AEAD)",
+            "curves": "the key-exchange groups are BoringSSL's own (X25519, P-256, P-384)",
+            "ecdhe": "the key-exchange groups are BoringSSL's own (X25519, P-256, P-384)",
+            "no-tls-tickets": "session tickets stay on, with BoringSSL's rotating keys",
+            "prefer-client-ciphers": "BoringSSL's cipher order",
             "nice": "scheduling tuning",
             "process": "removed with nbproc",
             "thread": "thread tuning",

@@ -177,6 +177,22 @@ public struct HAProxyConfigParser {
         case "node": g.node = args.first
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
+        case "crt-base": g.crtBase = required(args, at, keyword)
+        case "ca-base": _ = required(args, at, keyword)  // for ca-file, which only client certificates use
+        case "ssl-default-bind-options":
+            var i = 0
+            while i < args.count {
+                if args[i] == "no-tls-tickets" || args[i] == "prefer-client-ciphers" {
+                    warn(
+                        at,
+                        "'ssl-default-bind-options \(args[i])' has no effect in this build (session tickets and the "
+                            + "cipher order are BoringSSL's); it is ignored.")
+                } else if !tlsVersionOption(args, &i, into: &g.defaultBindTLS, at) {
+                    alert(at, "'ssl-default-bind-options' : '\(args[i])' is not a TLS option this build carries out.")
+                }
+                i += 1
+            }
+        case "ssl-default-bind-ciphers": g.defaultBindTLS.ciphers = required(args, at, keyword)
         default:
             notCarriedOut(.global, keyword, at, section: "global")
         }
@@ -303,17 +319,36 @@ public struct HAProxyConfigParser {
             guard p.isFrontend else {
                 return warn(at, "'bind' ignored because backend '\(p.name)' has no frontend capability.")
             }
-            guard let addresses = args.first else {
+            guard let list = args.first else {
                 return alert(at, "'bind' expects [addr1]:port1[-end1]{,[addr]:port[-end]}... as arguments.")
             }
-            p.binds += bindAddresses(addresses, at)
-            // No bind option is carried out: each is refused, or warned about when it is only tuning. Those that
-            // take a value skip it.
+            var addresses = bindAddresses(list, at)
+            // TLS options are carried out (bindTLS); every other bind option is refused, or warned about when it is
+            // only tuning. Those that take a value skip it.
+            var tls = BindTLS()
+            tls.options = configuration.global.defaultBindTLS
+            var ssl = false
             var i = 1
             while i < args.count {
+                if bindTLSOption(args, &i, &tls, &ssl, at) {
+                    i += 1
+                    continue
+                }
+                if args[i] == "name", i + 1 < args.count {
+                    for index in addresses.indices { addresses[index].name = args[i + 1] }
+                    i += 2
+                    continue
+                }
                 notCarriedOut(.bind, args[i], at, section: p.kind.rawValue)
                 i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }
+            if ssl {
+                if !tls.crtGiven {
+                    alert(at, "no SSL certificate specified for bind '\(args[0])' (use 'crt').")
+                }
+                for index in addresses.indices { addresses[index].tls = tls }
+            }
+            p.binds += addresses
         case "server":
             guard p.isBackend else {
                 return alert(at, "'server' not allowed because frontend '\(p.name)' has no backend capability.")
@@ -1220,11 +1255,11 @@ public struct HAProxyConfigParser {
         }
     }
 
-    private mutating func alert(_ at: SourceLocation, _ message: String) {
+    mutating func alert(_ at: SourceLocation, _ message: String) {
         alerts.append(ConfigDiagnostic(severity: .error, location: at, message: message, wording: .haproxy))
     }
 
-    private mutating func warn(_ at: SourceLocation, _ message: String) {
+    mutating func warn(_ at: SourceLocation, _ message: String) {
         configuration.warnings.append(
             ConfigDiagnostic(severity: .warning, location: at, message: message, wording: .haproxy))
     }

@@ -145,6 +145,36 @@ public struct BindAddress: Hashable, Sendable {
     /// nil: every address.
     public var host: String?
     public var port: Int
+    /// `ssl crt …`: the listener terminates TLS (nil: plain TCP).
+    public var tls: BindTLS? = nil
+    /// `name`: the listener's name in logs (nil: its number in the frontend).
+    public var name: String? = nil
+}
+
+/// A TLS listener's settings (`bind … ssl crt FILE|DIR alpn … ssl-min-ver …`), with the global
+/// `ssl-default-bind-*` applied.
+public struct BindTLS: Hashable, Sendable {
+    /// The `crt` arguments: PEM files (certificate, chain and key, or the key in FILE.key) or folders of them, in
+    /// order; the first certificate is the default, the others are chosen by SNI.
+    public var certificates: [String] = []
+    /// `alpn`: the protocols offered, without `h2`, which is not served.
+    public var alpn: [String] = []
+    public var options = BindTLSOptions()
+    /// `strict-sni`: a client whose SNI names no certificate is refused.
+    public var strictSNI = false
+    /// Whether a `crt` was written (one that could not be read is an alert of its own).
+    public var crtGiven = false
+    public init() {}
+}
+
+/// The version and cipher options `bind` and `ssl-default-bind-options` share.
+public struct BindTLSOptions: Hashable, Sendable {
+    /// `ssl-min-ver`, `ssl-max-ver` (`TLSv1.0`…`TLSv1.3`, as 10…13), and what `no-tlsv1x`/`force-tlsv1x` leave.
+    public var minVersion: Int?
+    public var maxVersion: Int?
+    /// `ciphers` / `ssl-default-bind-ciphers`: the TLS 1.2 cipher list, OpenSSL's syntax.
+    public var ciphers: String?
+    public init() {}
 }
 
 /// One `server` line.
@@ -228,6 +258,10 @@ public struct GlobalSettings: Hashable, Sendable {
     public var zeroWarning = false
     public var node: String?
     public var description: String?
+    /// `crt-base`: where relative `crt` paths are.
+    public var crtBase: String?
+    /// `ssl-default-bind-options` and `ssl-default-bind-ciphers`: what every TLS bind starts from.
+    public var defaultBindTLS = BindTLSOptions()
 }
 
 /// A haproxy.cfg read into values.

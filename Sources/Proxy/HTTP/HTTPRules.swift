@@ -4,7 +4,7 @@ import NIOHTTP1
 extension ACLTest {
     /// Whether the request matches: the path (without the query), the method, any value of the header, or the
     /// client's address (`client`, see `AddressSet`; nil for a client that has none, a unix socket's).
-    func matches(_ head: HTTPRequestHead, path: Substring, client: UInt128?) -> Bool {
+    func matches(_ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false) -> Bool {
         switch sample {
         case .path: return compare(path.utf8)
         case .method: return compare(head.method.rawValue.utf8)
@@ -15,7 +15,7 @@ extension ACLTest {
             }
             return false
         case .source: return client.map(addresses.contains) ?? false
-        case .tlsConnection: return false
+        case .tlsConnection: return tls
         }
     }
 
@@ -76,10 +76,10 @@ extension ACLTest {
 }
 
 extension RuleCondition {
-    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?) -> Bool {
+    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false) -> Bool {
         let any = alternatives.contains { terms in
             terms.allSatisfy { term in
-                term.tests.contains { $0.matches(head, path: path, client: client) } != term.negated
+                term.tests.contains { $0.matches(head, path: path, client: client, tls: tls) } != term.negated
             }
         }
         return unless ? !any : any
@@ -88,8 +88,8 @@ extension RuleCondition {
 
 extension Optional where Wrapped == RuleCondition {
     /// No condition always holds.
-    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?) -> Bool {
-        self?.holds(head, path: path, client: client) ?? true
+    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false) -> Bool {
+        self?.holds(head, path: path, client: client, tls: tls) ?? true
     }
 }
 

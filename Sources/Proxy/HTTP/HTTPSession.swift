@@ -18,6 +18,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     typealias OutboundOut = ByteBuffer
 
     let frontend: ProxyRuntime.Frontend
+    /// The client came through a TLS listener (`ssl_fc`, `%ft` logs `frontend~`).
+    let tls: Bool
     private let process: ProxyRuntime.Tally
     let client: any Channel
     private let reader: HTTPRequestReader
@@ -73,7 +75,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
 
-    init(frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel) {
+    init(frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel, tls: Bool = false) {
+        self.tls = tls
         self.frontend = frontend
         self.process = process
         self.client = client
@@ -264,11 +267,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
         if answeredByRequestRules(rules, head, exchange, path: path, client: clientKey) { return }
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
-        if let rule = rules.redirects.first(where: { $0.condition.holds(head, path: path, client: clientKey) }) {
+        if let rule = rules.redirects.first(where: { $0.condition.holds(head, path: path, client: clientKey, tls: tls) }) {
             return respondRedirect(rule.redirect, head)
         }
         let chosen =
-            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey) }?.backend ?? frontend.backend
+            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tls) }?.backend
+            ?? frontend.backend
         guard let backend = chosen else {
             // As HAProxy 2.6 logs it: no timer at all, not even the request's.
             exchange.state.answeredByProxy(timersKnown: false)
@@ -325,7 +329,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 case .url: out += head.uri
                 case .query: out += head.uri.firstIndex(of: "?").map { head.uri[head.uri.index(after: $0)...] } ?? ""
                 case .frontendName: out += frontend.section.name
-                case .tlsFlag: out += "0"
+                case .tlsFlag: out += tls ? "1" : "0"
                 }
             }
         }
@@ -338,7 +342,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private func answeredByRequestRules(
         _ rules: HTTPRules, _ head: HTTPRequestHead, _ exchange: Exchange, path: Substring, client: UInt128?
     ) -> Bool {
-        for rule in rules.requestRules where rule.condition.holds(head, path: path, client: client) {
+        for rule in rules.requestRules where rule.condition.holds(head, path: path, client: client, tls: tls) {
             switch rule.action {
             case .deny(let status):
                 exchange.termination = TerminationState(.proxy, .request)
@@ -613,8 +617,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             active: process.open, frontend: account(frontend.sessions), backend: account(backend?.sessions),
             server: account(serverTally))
         guard exchange.state.isLogged else { return }
-        let record = exchange.logRecord(
+        var record = exchange.logRecord(
             client: peer, frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
+        record.frontendTLS = tls
         frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0)
     }
 

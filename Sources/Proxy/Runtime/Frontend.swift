@@ -1,4 +1,5 @@
 import HAProxyLog
+import LogCore
 import NIOCore
 
 extension ProxyRuntime {
@@ -93,6 +94,20 @@ extension ProxyRuntime {
         /// at err. `dontlognull` drops a session that carried nothing unless it is an error (TCP, `empty`), and an
         /// HTTP connection that never sent a byte even as the error it ends in (`probe`: HAProxy's HTTP layer
         /// drops it before its log).
+        /// A connection to a TLS listener that failed its handshake, as HAProxy logs it (at info, whatever
+        /// `log-separate-errors` says): `CLIENT:PORT [DATE] FRONTEND/LISTENER: SSL handshake failure`. A client that
+        /// closed during the handshake without a word ("Connection closed during SSL handshake") is dropped by
+        /// `dontlognull`, as in HAProxy.
+        func logHandshakeFailure(client: SocketAddress?, at date: CivilTime, listener: String, closed: Bool) {
+            if closed && logRules.dontlogNull { return }
+            let reason = closed ? "Connection closed during SSL handshake" : "SSL handshake failure"
+            log.send(severity: .informational) { out in
+                out.append(contentsOf: "\(client?.ipAddress ?? "-"):\(client?.port ?? 0) [".utf8)
+                HAProxyLogFormat.appendDate(date, milliseconds: true, into: &out)
+                out.append(contentsOf: "] \(section.name)/\(listener): \(reason)\n".utf8)
+            }
+        }
+
         func logTraffic(_ record: HAProxyLogRecord, empty: Bool = false, probe: Bool = false) {
             let isError = record.isError
             if logRules.dontlogNormal && !isError { return }

@@ -65,7 +65,8 @@ public final class LogEmitter: Sendable {
             let level = severity < t.minLevel ? t.minLevel : severity
             if let descriptor = t.stream {
                 var line = t.header.datagram(severity: level, time: now, message: write)
-                line.append(0x0A)
+                // A traffic line already ends in LF (HAProxy's datagrams do); an event line gets one.
+                if line.last != 0x0A { line.append(0x0A) }
                 // One write a line (a line up to PIPE_BUF reaches a pipe whole); a full pipe drops it.
                 _ = line.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
             } else if let sender = t.sender {

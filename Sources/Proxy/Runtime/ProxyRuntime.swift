@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 import SyslogProtocol
 import SystemdSupport
@@ -83,8 +84,18 @@ public final class ProxyRuntime: Sendable {
     public func start() async throws -> [SocketAddress] {
         var bound: [SocketAddress] = []
         for frontend in frontends {
-            for bind in frontend.section.binds {
+            for (index, bind) in frontend.section.binds.enumerated() {
                 let sessions = self.sessions
+                // The listener's name in HAProxy's logs: `name`, else its number in the frontend.
+                let listenerName = bind.name ?? String(index + 1)
+                // TLS: certificates and keys are read once, here; a bad one stops the start with its reason.
+                let tls: ListenerTLS?
+                do {
+                    tls = try bind.tls.map { try ListenerTLS($0) }
+                } catch {
+                    throw ListenerStartError(
+                        "frontend '\(frontend.section.name)', bind \(bind.host ?? "*"):\(bind.port): \(error)")
+                }
                 let channel = try await ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     // A new process (`-sf`) binds the same ports while this one still listens.
@@ -98,11 +109,16 @@ public final class ProxyRuntime: Sendable {
                     .childChannelOption(.socketOption(.so_keepalive), value: 1, when: frontend.tcpKeepAlive)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            if let tls {
+                                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                                try channel.pipeline.syncOperations.addHandler(
+                                    HandshakeFailureLogger(frontend: frontend, listener: listenerName))
+                            }
                             // The session starts once the accepted channel is active and maxconn admits it.
                             let session: any ClientSession =
                                 frontend.section.settings.mode == .http
-                                ? HTTPSession(frontend: frontend, process: sessions, client: channel)
-                                : TCPSession(frontend: frontend, sessions: sessions, client: channel)
+                                ? HTTPSession(frontend: frontend, process: sessions, client: channel, tls: tls != nil)
+                                : TCPSession(frontend: frontend, sessions: sessions, client: channel, tls: tls != nil)
                             try channel.pipeline.syncOperations.addHandler(SessionStarter(session))
                         }
                     }
@@ -169,4 +185,10 @@ public final class ProxyRuntime: Sendable {
         await closeListeners()
         try await group.shutdownGracefully()
     }
+}
+
+/// A listener that cannot start, in the user's terms (which frontend and bind, and why).
+public struct ListenerStartError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -6,6 +6,8 @@ import NIOPosix
 /// One client connection through the proxy, on its channel's event loop.
 final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private let frontend: ProxyRuntime.Frontend
+    /// The client came through a TLS listener (`%ft` logs `frontend~`).
+    private let tls: Bool
     /// The process's sessions (`actconn`).
     private let sessions: ProxyRuntime.Tally
     private let client: any Channel
@@ -30,7 +32,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private var openSides = 1
     private var logged = false
 
-    init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel) {
+    init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel, tls: Bool = false) {
+        self.tls = tls
         self.frontend = frontend
         self.sessions = sessions
         self.client = client
@@ -190,10 +193,11 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         let counts = HAProxyLogRecord.Connections(
             active: sessions.open, frontend: frontend.sessions.open, backend: frontend.backend?.sessions.open ?? 0,
             server: serverSessions?.open ?? 0)
-        let record = HAProxyLogRecord.tcpSession(
+        var record = HAProxyLogRecord.tcpSession(
             client: client.remoteAddress, accepted: acceptedAt, frontend: frontend, claim: claim,
             queueTime: dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0, connectedAfter: connectedAfter,
             totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, termination: termination, counts: counts)
+        record.frontendTLS = tls
         let empty = back.bytesIn == 0 && front.bytesIn == 0
         let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
         for tally in [frontend.sessions, frontend.backend?.sessions, serverSessions].compactMap({ $0 }) {

@@ -1,0 +1,127 @@
+import Foundation
+import LogCore
+
+/// `bind … ssl crt …` and its TLS options, as HAProxy 2.6 reads them, and the certificate files checked as it checks
+/// them when it reads the configuration (a missing file, a certificate without its key are alerts).
+extension HAProxyConfigParser {
+    /// One TLS option of a `bind` line at `args[i]` (moving `i` past its value); false when it is not one.
+    mutating func bindTLSOption(
+        _ args: [String], _ i: inout Int, _ tls: inout BindTLS, _ ssl: inout Bool, _ at: SourceLocation
+    ) -> Bool {
+        let word = args[i]
+        func value() -> String? {
+            guard i + 1 < args.count else {
+                alert(at, "'bind \(args[0])' : '\(word)' : missing value.")
+                return nil
+            }
+            i += 1
+            return args[i]
+        }
+        switch word {
+        case "ssl":
+            ssl = true
+        case "crt":
+            tls.crtGiven = true
+            guard let path = value() else { return true }
+            let full = path.hasPrefix("/") ? path : (configuration.global.crtBase.map { $0 + "/" } ?? "") + path
+            if checkCertificatePath(full, bind: args[0], at) { tls.certificates.append(full) }
+        case "alpn":
+            guard let list = value() else { return true }
+            // h2 is not served here: advertise only what is (HTTP/1.1, HTTP/1.0).
+            tls.alpn = list.split(separator: ",").map(String.init).filter { $0 != "h2" }
+        case "strict-sni":
+            tls.strictSNI = true
+        case "ciphers":
+            guard let list = value() else { return true }
+            tls.options.ciphers = list
+        case "ca-file", "crl-file":
+            // Only client certificates use them, and `verify` other than none is refused.
+            _ = value()
+        case "verify":
+            guard let mode = value() else { return true }
+            guard mode == "none" else {
+                alert(
+                    at,
+                    "'bind \(args[0])' : 'verify \(mode)' (client certificates) is not carried out by this build: "
+                        + "clients would not be checked as it asks.")
+                return true
+            }
+        default:
+            return tlsVersionOption(args, &i, into: &tls.options, at)
+        }
+        return true
+    }
+
+    /// `ssl-min-ver`, `ssl-max-ver`, `no-sslv3`, `no-tlsv10`…`no-tlsv13`, `force-tlsv12`…: the version range.
+    mutating func tlsVersionOption(
+        _ args: [String], _ i: inout Int, into options: inout BindTLSOptions, _ at: SourceLocation
+    ) -> Bool {
+        let versions = ["SSLv3": 3, "TLSv1.0": 10, "TLSv1.1": 11, "TLSv1.2": 12, "TLSv1.3": 13]
+        let word = args[i]
+        switch word {
+        case "ssl-min-ver", "ssl-max-ver":
+            guard i + 1 < args.count, let v = versions[args[i + 1]] else {
+                alert(at, "'\(word)' : expects one of SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3.")
+                i += 1
+                return true
+            }
+            i += 1
+            if word == "ssl-min-ver" { options.minVersion = v } else { options.maxVersion = v }
+        case "no-sslv3":
+            break  // never offered here
+        case "no-tlsv10", "no-tlsv11", "no-tlsv12":
+            let v = word == "no-tlsv10" ? 10 : word == "no-tlsv11" ? 11 : 12
+            // Versions below the first one still allowed are off.
+            if options.minVersion ?? 10 <= v { options.minVersion = v + 1 }
+        case "no-tlsv13":
+            options.maxVersion = min(options.maxVersion ?? 13, 12)
+        case "force-tlsv12", "force-tlsv13":
+            let v = word == "force-tlsv12" ? 12 : 13
+            options.minVersion = v
+            options.maxVersion = v
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// HAProxy's load-time checks of a `crt` argument: the file or folder exists, and each certificate has its key
+    /// (in the PEM, or in FILE.key).
+    mutating func checkCertificatePath(_ path: String, bind: String, _ at: SourceLocation) -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            alert(
+                at,
+                "'bind \(bind)' in section 'frontend' : unable to stat SSL certificate from file '\(path)' : No such "
+                    + "file or directory.")
+            return false
+        }
+        let files = isDirectory.boolValue ? TLSCertificateFiles.inFolder(path) : [path]
+        for file in files where TLSCertificateFiles.keyFile(for: file) == nil {
+            alert(at, "'bind \(bind)' in section 'frontend' : No Private Key found in '\(file).key'.")
+            return false
+        }
+        return true
+    }
+}
+
+/// Where HAProxy finds certificates and keys: a `crt` folder's files (not `.key`, `.ocsp`, `.issuer`, `.sctl`,
+/// `.dh`), and a certificate's key in its own PEM or beside it in FILE.key.
+public enum TLSCertificateFiles {
+    public static func inFolder(_ folder: String) -> [String] {
+        let skipped = [".key", ".ocsp", ".issuer", ".sctl", ".dh"]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.sorted().filter { name in !name.hasPrefix(".") && !skipped.contains { name.hasSuffix($0) } }
+            .map { folder + "/" + $0 }
+    }
+
+    /// The file that holds the key of `certificate`: the PEM itself, or FILE.key; nil when neither does.
+    public static func keyFile(for certificate: String) -> String? {
+        for candidate in [certificate, certificate + ".key"] {
+            if let text = try? String(contentsOfFile: candidate, encoding: .utf8), text.contains("PRIVATE KEY-----") {
+                return candidate
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import HAProxyLog
+import LogCore
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// A TLS listener (`bind … ssl crt …`): its certificates loaded once at start, the default one first, the others
+/// chosen by the client's SNI as HAProxy chooses them (an exact name, then a wildcard certificate's `*.` for one
+/// label; `strict-sni` refuses a name that matches none), and the version range, ciphers and ALPN of the bind.
+struct ListenerTLS: Sendable {
+    struct Certificate: Sendable {
+        var names: [String]
+        var chain: [NIOSSLCertificate]
+        var key: NIOSSLPrivateKey
+    }
+
+    let context: NIOSSLContext
+
+    init(_ settings: BindTLS) throws {
+        var certificates: [Certificate] = []
+        for path in settings.certificates {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            for file in isDirectory.boolValue ? TLSCertificateFiles.inFolder(path) : [path] {
+                certificates.append(try Self.load(file))
+            }
+        }
+        guard let first = certificates.first else { throw ListenerTLSError("no certificate to serve") }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: first.chain.map { .certificate($0) }, privateKey: .privateKey(first.key))
+        configuration.minimumTLSVersion = Self.version(settings.options.minVersion ?? 10) ?? .tlsv1
+        configuration.maximumTLSVersion = settings.options.maxVersion.flatMap(Self.version)
+        if let ciphers = settings.options.ciphers { configuration.cipherSuites = ciphers }
+        configuration.applicationProtocols = settings.alpn
+        let strict = settings.strictSNI
+        if certificates.count > 1 || strict {
+            let all = certificates
+            configuration.sslContextCallback = { values, promise in
+                var override = NIOSSLContextConfigurationOverride()
+                if let name = values.serverHostname?.lowercased(), let chosen = Self.choose(name, among: all) {
+                    override.certificateChain = chosen.chain.map { .certificate($0) }
+                    override.privateKey = .privateKey(chosen.key)
+                } else if strict {
+                    promise.fail(ListenerTLSError("no certificate for the name the client asked (strict-sni)"))
+                    return
+                }
+                promise.succeed(override)
+            }
+        }
+        context = try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The certificate for an SNI name: an exact name first, then a wildcard one.
+    static func choose(_ name: String, among certificates: [Certificate]) -> Certificate? {
+        if let exact = certificates.first(where: { $0.names.contains(name) }) { return exact }
+        guard let dot = name.firstIndex(of: ".") else { return nil }
+        let wildcard = "*" + name[dot...]
+        return certificates.first { $0.names.contains(wildcard) }
+    }
+
+    /// A PEM's certificate chain and its key (in the PEM or in FILE.key), and the names it serves (its DNS names,
+    /// else its CN), as HAProxy indexes them.
+    static func load(_ file: String) throws -> Certificate {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(file)
+        } catch {
+            throw ListenerTLSError("cannot read the certificates in '\(file)'")
+        }
+        guard let leaf = chain.first, let keyFile = TLSCertificateFiles.keyFile(for: file) else {
+            throw ListenerTLSError("no certificate and key in '\(file)'")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+        } catch {
+            throw ListenerTLSError("cannot read the private key in '\(keyFile)'")
+        }
+        var names: [String] = []
+        for name in leaf._subjectAlternativeNames() where name.nameType == .dnsName {
+            names.append(String(decoding: name.contents, as: UTF8.self).lowercased())
+        }
+        if names.isEmpty {
+            names = leaf.subjectName.filter { $0.type == .commonName }.map { $0.value.lowercased() }
+        }
+        return Certificate(names: names, chain: chain, key: key)
+    }
+
+    static func version(_ v: Int) -> TLSVersion? {
+        switch v {
+        case 10: return .tlsv1
+        case 11: return .tlsv11
+        case 12: return .tlsv12
+        case 13: return .tlsv13
+        default: return nil
+        }
+    }
+}
+
+struct ListenerTLSError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Behind the TLS handler of a listener: a handshake that fails is logged as HAProxy logs it (see
+/// `Frontend.logHandshakeFailure`), then the error goes on to the session, which logs nothing more for a
+/// connection that never carried a request.
+final class HandshakeFailureLogger: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let frontend: ProxyRuntime.Frontend
+    private let listener: String
+    private let acceptedAt = CivilTime.now()
+    private var done = false
+
+    init(frontend: ProxyRuntime.Frontend, listener: String) {
+        self.frontend = frontend
+        self.listener = listener
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            done = true
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !done {
+            done = true
+            // The client went away (its EOF before the handshake's end) rather than speaking something else.
+            let closed: Bool
+            if case NIOSSLError.uncleanShutdown = error {
+                closed = true
+            } else {
+                closed = "\(error)".contains("EOF during handshake")
+            }
+            frontend.logHandshakeFailure(
+                client: context.channel.remoteAddress, at: acceptedAt, listener: listener, closed: closed)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            frontend.logHandshakeFailure(
+                client: context.channel.remoteAddress, at: acceptedAt, listener: listener, closed: true)
+        }
+        context.fireChannelInactive()
+    }
+}

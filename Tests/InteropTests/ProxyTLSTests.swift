@@ -1,0 +1,149 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Proxy
+
+/// `bind … ssl crt …` beside HAProxy 2.6, with certificates made by openssl and real clients (curl, openssl
+/// s_client): the same answers and the same httplog lines (`fe~` for the TLS listener, `ssl_fc` in a rule), the
+/// same certificate chosen by SNI from a `crt` folder (exact name, wildcard, the first file as default), the same
+/// refusal of a version below `ssl-min-ver` logged as HAProxy logs it, and the same verdicts on broken `crt`s.
+@Suite("TLS listeners beside HAProxy", .serialized)
+struct ProxyTLSTests {
+    struct Certificates {
+        let dir: TemporaryDirectory
+        let certs: TestCertificates
+        /// A `crt` folder: 10-site.pem (localhost; the default) and 20-b.pem (b.example.test, *.wild.test).
+        let folder: String
+
+        init() throws {
+            dir = try TemporaryDirectory(prefix: "proxy-tls")
+            try FileManager.default.createDirectory(atPath: dir.file("ca"), withIntermediateDirectories: true)
+            certs = try TestCertificates(in: dir.file("ca"))
+            folder = dir.file("crt")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (name, cn, dns) in [
+                ("10-site", "localhost", ["localhost"]), ("20-b", "b.example.test", ["b.example.test", "*.wild.test"]),
+            ] {
+                let (cert, key) = try certs.issue(name, commonName: cn, dnsNames: dns)
+                let pem = try String(contentsOfFile: cert, encoding: .utf8) + String(contentsOfFile: key, encoding: .utf8)
+                try pem.write(toFile: folder + "/\(name).pem", atomically: true, encoding: .utf8)
+            }
+        }
+    }
+
+    @Test func answersLogsAndCertificatesEqualHAProxys() async throws {
+        let c = try Certificates()
+        let nginx = try Nginx(in: c.dir)
+        defer { nginx.stop() }
+        let logs = try await LoopbackUDPReceiver()
+        func config(_ plain: Int, _ tls: Int) -> String {
+            HTTPVersusHAProxyTests.preamble(logPort: logs.port)
+                + """
+                frontend fe
+                    bind 127.0.0.1:\(plain)
+                    bind 127.0.0.1:\(tls) ssl crt \(c.folder) alpn h2,http/1.1 ssl-min-ver TLSv1.2
+                    http-request redirect scheme https code 301 if !{ ssl_fc }
+                    default_backend be
+                backend be
+                    server web 127.0.0.1:\(nginx.port)
+
+                """
+        }
+        let haproxy = try Peers.find("haproxy")
+        let curl = try Peers.find("curl")
+        let openssl = try Peers.find("openssl")
+        var lines: [[String]] = []
+        var answers: [[String]] = []
+        for who in ["haproxy", "proxy"] {
+            let plain = try Peers.freePort()
+            var tls = try Peers.freePort()
+            while tls == plain { tls = try Peers.freePort() }
+            try config(plain, tls).write(toFile: c.dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", c.dir.file("\(who).cfg")], logPath: c.dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: plain) && Peers.isListening(port: tls) })
+            // The listening probe closed during a handshake: dontlognull keeps that out of the log.
+            try await Task.sleep(for: .milliseconds(500))
+            var got: [String] = []
+            var said: [String] = []
+            func collect(_ count: Int) async {
+                var wanted = count
+                while wanted > 0, let datagram = await logs.next(within: 10) {
+                    let text = String(decoding: datagram, as: UTF8.self)
+                    guard text.contains("]: 127.0.0.1:") else { continue }
+                    got.append(
+                        text.contains("SSL handshake")
+                            ? HTTPVersusHAProxyTests.withoutVariables(
+                                text.trimmingCharacters(in: .whitespacesAndNewlines))
+                            : HTTPVersusHAProxyTests.normalized(text))
+                    wanted -= 1
+                }
+            }
+            // Plain HTTP is sent to HTTPS; over TLS the page comes (HTTP/1.1: h2 is not served here).
+            let redirect = try Peers.run(
+                curl, ["-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "http://127.0.0.1:\(plain)/x"])
+            said.append(String(decoding: redirect.stdout, as: UTF8.self).replacingOccurrences(of: "\(plain)", with: "PORT"))
+            await collect(1)
+            let page = try Peers.run(
+                curl,
+                [
+                    "-s", "--http1.1", "--cacert", c.certs.caFile, "--resolve", "localhost:\(tls):127.0.0.1",
+                    "https://localhost:\(tls)/",
+                ])
+            said.append(String(decoding: page.stdout, as: UTF8.self))
+            await collect(1)
+            // The certificate for each name the client asks.
+            for name in ["b.example.test", "x.wild.test", "other.test", "localhost"] {
+                let hello = try Peers.run(
+                    openssl, ["s_client", "-connect", "127.0.0.1:\(tls)", "-servername", name], stdin: Data(), timeout: 10)
+                let subject = String(decoding: hello.stdout, as: UTF8.self).split(separator: "\n")
+                    .first { $0.hasPrefix("subject=") }.map(String.init) ?? "no certificate"
+                said.append("\(name): \(subject)")
+            }
+            // Below ssl-min-ver: refused, and logged as a failed handshake on listener 2.
+            _ = try Peers.run(openssl, ["s_client", "-connect", "127.0.0.1:\(tls)", "-tls1_1"], stdin: Data(), timeout: 10)
+            await collect(1)
+            lines.append(got)
+            answers.append(said)
+        }
+        #expect(lines.count == 2 && lines[0].count == 3, "\(lines)")
+        HTTPVersusHAProxyTests.expectSame(lines, answers)
+        #expect(lines[1].contains { $0.contains(" fe~ be/web ") }, "\(lines)")
+        #expect(lines[1].last?.hasSuffix("fe/2: SSL handshake failure") ?? false, "\(lines)")
+        #expect(answers[1].contains("x.wild.test: subject=CN = b.example.test"), "\(answers)")
+        #expect(answers[1].contains("other.test: subject=CN = localhost"), "\(answers)")
+        #expect(answers[1].first?.hasPrefix("301 https://127.0.0.1:PORT/x") ?? false, "\(answers)")
+    }
+
+    /// A TLS bind without a certificate, a `crt` that does not exist, a certificate without its key: refused by both
+    /// with the file and line.
+    @Test func brokenCertificatesAreRefusedAsHAProxyRefusesThem() throws {
+        let c = try Certificates()
+        let (certOnly, _) = try c.certs.issue("nokey", commonName: "nokey")
+        let haproxy = try Peers.find("haproxy")
+        for bind in ["ssl", "ssl crt \(c.dir.file("missing.pem"))", "ssl crt \(certOnly)", "ssl crt \(c.folder)"] {
+            let text = """
+                defaults
+                    mode http
+                    timeout client 1s
+                    timeout server 1s
+                    timeout connect 1s
+                frontend fe
+                    bind 127.0.0.1:1 \(bind)
+                    default_backend be
+                backend be
+                    server s 127.0.0.1:2
+
+                """
+            try text.write(toFile: c.dir.file("check.cfg"), atomically: true, encoding: .utf8)
+            let theirs = try Peers.run(haproxy, ["-c", "-f", c.dir.file("check.cfg")])
+            let ours = try Peers.run(try Products.path("proxy"), ["-c", "-f", c.dir.file("check.cfg")])
+            let said = String(decoding: ours.stdout + ours.stderr, as: UTF8.self)
+            #expect((theirs.status == 0) == (ours.status == 0), "\(bind): \(said)")
+            if theirs.status != 0 { #expect(said.contains("check.cfg:7"), "\(bind): \(said)") }
+        }
+    }
+}
