@@ -230,7 +230,8 @@ struct SinkFilterTests {
         let server = try SinkServer(configuration: c, root: dir.path)
         let port = try await server.start()[0].port
         func waitFor(_ what: String) async throws -> Bool {
-            let deadline = ContinuousClock.now + .seconds(10)
+            // Generous: in a full run this suite shares two cores with the interop suites' daemons.
+            let deadline = ContinuousClock.now + .seconds(30)
             while ContinuousClock.now < deadline {
                 if try await server.statistics().contains(where: { $0.contains(what) }) { return true }
                 try await Task.sleep(for: .milliseconds(20))
