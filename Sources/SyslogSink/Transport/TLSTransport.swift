@@ -296,6 +296,9 @@ final class TLSClientStream: @unchecked Sendable {
     ) -> Result<TLSClientStream, ForwardError> {
         let counter = WireCounter()
         let inbound = Inbound()
+        // The watcher is made here, not looked up in the pipeline later: a handshake that fails at once removes it.
+        let watcher = ClientHandshakeWatcher(
+            MultiThreadedEventLoopGroup.singleton.any().makePromise(of: NIOSSLCertificate?.self), inbound: inbound)
         let authorization = PeerAuthorization(tls, role: .client, target: host)
         // gtls names the collector (SNI) unless the target is an address.
         let serverName = tls.driver == .gtls && !host.isAddressLiteral ? host : nil
@@ -311,8 +314,7 @@ final class TLSClientStream: @unchecked Sendable {
                             customVerificationCallback: { _, promise in promise.succeed(.certificateVerified) })
                         : try NIOSSLClientHandler(context: context, serverHostname: serverName)
                     try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ClientHandshakeWatcher(channel.eventLoop.makePromise(), inbound: inbound))
+                    try channel.pipeline.syncOperations.addHandler(watcher)
                 }
             }
         let channel: any Channel
@@ -323,7 +325,6 @@ final class TLSClientStream: @unchecked Sendable {
             return .failure(ForwardError(message: "TLS: \(SinkServer.reason(error))"))
         }
         do {
-            let watcher = try channel.pipeline.handler(type: ClientHandshakeWatcher.self).wait()
             let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
                 watcher.fail(StreamDriverError("the TLS handshake took longer than \(timeout)"))
             }
@@ -409,7 +410,7 @@ private final class ClientHandshakeWatcher: ChannelInboundHandler, @unchecked Se
 
     private let inbound: TLSClientStream.Inbound
 
-    /// Made on the channel's loop, where every use of it happens.
+    /// Its promise may be of any loop; the watcher is used on the channel's loop only.
     init(_ promise: EventLoopPromise<NIOSSLCertificate?>, inbound: TLSClientStream.Inbound) {
         self.promise = promise
         self.inbound = inbound
