@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "SyslogSink",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "CDatagrams", "SystemdSupport", "Seal",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "CDatagrams", "SystemdSupport", "Seal", "LognormShim",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -101,6 +101,11 @@ let package = Package(
             ],
             swiftSettings: hotPath
         ),
+        // liblognorm, the normalizer of rsyslog's mmnormalize (apt liblognorm-dev): rulebases read and run by the
+        // library rsyslogd itself uses, so a rulebase means the same to both.
+        .systemLibrary(name: "CLognorm", pkgConfig: "lognorm", providers: [.apt(["liblognorm-dev"])]),
+        // liblognorm's calls in plain C types (a small C layer of its own; see its header).
+        .target(name: "LognormShim", dependencies: ["CLognorm"]),
         // zlib, for reading rotated `.gz` logs as a stream (apt zlib1g-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),

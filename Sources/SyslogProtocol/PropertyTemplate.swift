@@ -528,8 +528,10 @@ public struct PropertyTemplate: Sendable, Hashable {
     }
 
     /// `$!a!b` → ["a", "b"]; `$!` → [] (names lower-cased, as rsyslog's variables are not case-sensitive).
+    /// `$!all-json` is rsyslog's name for the whole `$!` tree.
     static func variablePath(_ name: String) -> [String] {
-        name.dropFirst(2).split(separator: "!").map { $0.lowercased() }
+        if name.lowercased() == "$!all-json" { return [] }
+        return name.dropFirst(2).split(separator: "!").map { $0.lowercased() }
     }
 
     /// Renders `message` as a new byte array.

@@ -339,6 +339,50 @@ struct SinkVersusRsyslogTests {
         #expect(names.count == 9, "\(names)")
     }
 
+    /// mmnormalize with a liblognorm rulebase file and with inline `rule=` lines (`useRawMsg`, `path`), its verdict in
+    /// `$parsesuccess`, its fields and its `originalmsg`/`unparsed-data` in `$!` and `$!all-json`: the same files.
+    /// (A later action's change to `$!` is kept out of the earlier files' templates: rsyslogd renders an omfile
+    /// template when its batch ends, after the later actions ran, which the sink does not copy.)
+    @Test func identicalFilesThroughMmnormalize() async throws {
+        let dir = try TemporaryDirectory(prefix: "sink-vs-rsyslog-mmnormalize")
+        let out = dir.file("logs")
+        let rulebase = dir.file("sshd.rb")
+        try """
+        version=2
+        rule=sshd,login: Accepted %auth:word% for %user:word% from %src:ipv4% port %port:number% %proto:word%
+        rule=sshd,fail: Failed %auth:word% for %user:word% from %src:ipv4% port %port:number% %proto:word%
+
+        """.write(toFile: rulebase, atomically: true, encoding: .utf8)
+        func config(port: Int) -> String {
+            """
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            module(load="mmnormalize")
+            template(name="j1" type="string" string="%$!all-json% | %$!user%\\n")
+            template(name="j2" type="string" string="%$.inline!word% [%$.inline!rest%] %$!all-json%\\n")
+            action(type="mmnormalize" ruleBase="\(rulebase)")
+            if $parsesuccess == "OK" then {
+                action(type="omfile" file="\(out)/parsed.log" template="j1")
+            } else {
+                action(type="omfile" file="\(out)/unparsed.log" template="j1")
+            }
+            action(type="mmnormalize" rule=["rule=:%word:word% %rest:rest%"] path="$.inline" useRawMsg="on")
+            *.* action(type="omfile" file="\(out)/all.log" template="j2")
+
+            """
+        }
+        let corpus = [
+            "<38>Dec  6 10:00:00 host sshd[12]: Accepted publickey for bob from 10.0.0.5 port 52311 ssh2",
+            "<38>Dec  6 10:00:01 host sshd[12]: Failed password for root from 10.0.0.9 port 4000 ssh2",
+            "<38>Dec  6 10:00:02 host sshd[12]: Connection closed by 10.0.0.9 \"quoted\" end",
+            "<13>Dec  6 10:00:03 host app: the BFG!",
+        ].map { Array($0.utf8) }
+        try feedBoth(dir: dir, config: config, probe: "\(out)/all.log", marker: "BFG!", corpus: corpus)
+        let names = try expectSameFiles(out, dir: dir)
+        #expect(names == ["all.log", "parsed.log", "unparsed.log"], "\(names)")
+        #expect(try content(dir.file("sink") + "\(out)/parsed.log").contains("\"user\": \"bob\""))
+    }
+
     /// The syntax real files use, beside rsyslogd: selectors continued with `\` (Debian's old stock file),
     /// `include(file=…)` and `include(text=…)`, `/* */` comments, `if<TAB>(`, `} else if` chains, arrays and
     /// functions in conditions, a bare `stop` in a ruleset, `%msg:2:$%`, a list template with `{`/`}` in its

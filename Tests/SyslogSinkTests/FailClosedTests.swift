@@ -94,6 +94,22 @@ struct FailClosedTests {
         #expect(c.rules.contains { $0.actions.contains { if case .file(let p, _, _, _, _, _, _) = $0 { p == "/var/log/haproxy.log" } else { false } } })
     }
 
+    /// A rulebase liblognorm cannot load is an error on the action's line, in liblognorm's words (rsyslogd logs the
+    /// same words and runs the action with what it could load; the sink leaves the action out).
+    @Test func aBrokenRulebaseIsAnErrorInLiblognormsWords() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                module(load="mmnormalize")
+                action(type="mmnormalize" rule=["rule=:%x:nosuchparser%"])
+                action(type="mmnormalize" ruleBase="/nonexistent/tollgate.rb")
+                *.* /var/log/all.log
+
+                """, name: "t.conf")
+        #expect(c.errors.map(\.location.line) == [2, 3], "\(c.errors)")
+        #expect(c.errors.first?.message.contains("invalid field type 'nosuchparser'") ?? false, "\(c.errors)")
+        #expect(c.rules.flatMap(\.actions).allSatisfy { if case .normalize = $0 { false } else { true } })
+    }
+
     @Test func anInputWithAParameterItCannotHonourDoesNotListenAtAll() throws {
         let c = try RsyslogConfigParser.parse(
             text: """

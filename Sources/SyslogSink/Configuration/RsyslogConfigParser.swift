@@ -682,7 +682,7 @@ public struct RsyslogConfigParser {
             }
         }
         if let type = p["type"]?.lowercased(),
-            ["omfile", "omfwd", "omrelp", "omjournal", "mmjsonparse", "ompipe", "omprog"].contains(type)
+            ["omfile", "omfwd", "omrelp", "omjournal", "mmjsonparse", "mmnormalize", "ompipe", "omprog"].contains(type)
         {
             guard parametersHonoured("action", type: type, &p, location) else { return nil }
         }
@@ -833,6 +833,31 @@ public struct RsyslogConfigParser {
             return .parseJSON(
                 cookie: p["cookie"] ?? "@cee:", container: String(container.dropFirst()),
                 useRawMessage: try p["userawmsg"].map { try binary($0, "useRawMsg", location) } ?? false)
+        case "mmnormalize":
+            guard configuration.loadedModules.contains("mmnormalize") else {
+                notHonoured(location, "action type 'mmnormalize' without module(load=\"mmnormalize\"): nothing is parsed")
+                return nil
+            }
+            let rules = (p["rule"] ?? "").isEmpty ? [] : [p["rule"] ?? ""]
+            guard (p["rulebase"] != nil) != !rules.isEmpty else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "mmnormalize needs one of ruleBase= and rule=")
+            }
+            let path = p["path"]?.lowercased() ?? "$!"
+            guard path.hasPrefix("$!") || path.hasPrefix("$.") else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "mmnormalize: path '\(path)' is not a variable ($!… or $.…)")
+            }
+            let raw = try p["userawmsg"].map { try binary($0, "useRawMsg", location) } ?? false
+            // The rulebase is loaded now, as rsyslogd loads it when it reads the configuration (and -N1 fails on it).
+            do {
+                _ = try LogNormalizer(
+                    rulebase: p["rulebase"], rules: rules, path: String(path.dropFirst()), useRawMessage: raw)
+            } catch {
+                notHonoured(location, "\(error): action disabled")
+                return nil
+            }
+            return .normalize(rulebase: p["rulebase"], rules: rules, path: String(path.dropFirst()), useRawMessage: raw)
         case "omjournal":
             if p["namespace"] != nil {
                 notHonoured(location, "omjournal with namespace= is not in this build: action disabled")

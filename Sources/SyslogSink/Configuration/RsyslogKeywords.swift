@@ -67,6 +67,7 @@ enum RsyslogKeywords {
         "ommysql": [],
         "omusrmsg": [],
         "mmjsonparse": [],
+        "mmnormalize": ["allowregex"],
     ]
 
     /// `input(type=M …)` parameters, by module.
@@ -174,6 +175,9 @@ enum RsyslogKeywords {
         ],
         "mmjsonparse": [
             "container", "cookie", "userawmsg",
+        ],
+        "mmnormalize": [
+            "path", "rule", "rulebase", "userawmsg", "variable",
         ],
     ]
 

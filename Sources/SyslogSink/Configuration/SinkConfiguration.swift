@@ -49,6 +49,9 @@ public enum SinkAction: Hashable, Sendable {
     case unset(variable: String)
     /// mmjsonparse: the JSON after `cookie` in the MSG (or the raw message) into the variables at `container`.
     case parseJSON(cookie: String, container: String, useRawMessage: Bool)
+    /// mmnormalize: the MSG (or the raw message) through a liblognorm rulebase (a file, or `rule=` lines); the
+    /// fields it finds go into the variables at `path` (`$parsesuccess` OK), what it cannot parse too (FAIL).
+    case normalize(rulebase: String?, rules: [String], path: String, useRawMessage: Bool)
 }
 
 /// An action's queue and retry settings, rsyslog's names and defaults: `queue.type` Direct (no queue of its own:

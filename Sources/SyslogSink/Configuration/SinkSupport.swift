@@ -23,7 +23,7 @@ public enum SinkSupport {
 
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
-        "imudp", "imtcp", "imptcp", "imuxsock", "imrelp", "omrelp", "lmnsd_gtls", "lmnsd_ossl", "lmnsd_ptcp", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
+        "imudp", "imtcp", "imptcp", "imuxsock", "imrelp", "omrelp", "mmnormalize", "lmnsd_gtls", "lmnsd_ossl", "lmnsd_ptcp", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
         "omjournal",
         "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog",
         "builtin:omfwd", "omfile", "omfwd",
@@ -126,6 +126,7 @@ public enum SinkSupport {
         ],
         "input:imuxsock": ["socket", "ruleset", "usespecialparser"],
         "module:imrelp": [],
+        "module:mmnormalize": [],
         "input:imrelp": [
             "port", "address", "name", "ruleset", "tls", "tls.cacert", "tls.mycert", "tls.myprivkey", "tls.authmode",
             "tls.permittedpeer",
@@ -147,6 +148,7 @@ public enum SinkSupport {
         ],
         "action:omjournal": ["template", "action.execonlywhenpreviousissuspended"],
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
+        "action:mmnormalize": ["rulebase", "rule", "path", "userawmsg"],
         "action:ompipe": ["pipe", "template", "action.execonlywhenpreviousissuspended"],
         "action:omprog": [
             "action.execonlywhenpreviousissuspended", "binary", "template", "output", "filecreatemode", "confirmmessages", "confirmtimeout", "reportfailures",

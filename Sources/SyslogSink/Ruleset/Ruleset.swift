@@ -40,6 +40,7 @@ final class Ruleset {
         case unset(String)
         /// mmjsonparse.
         case parseJSON(cookie: [UInt8], container: String, useRawMessage: Bool)
+        case normalize(LogNormalizer)
     }
 
     struct Rule {
@@ -262,6 +263,13 @@ final class Ruleset {
             return .unset(variable)
         case .parseJSON(let cookie, let container, let raw):
             return .parseJSON(cookie: Array(cookie.utf8), container: container, useRawMessage: raw)
+        case .normalize(let rulebase, let rules, let path, let raw):
+            do {
+                return .normalize(try LogNormalizer(rulebase: rulebase, rules: rules, path: path, useRawMessage: raw))
+            } catch {
+                notes.append("\(location): \(error): action disabled")
+                return .skip
+            }
         }
     }
 
@@ -328,6 +336,8 @@ final class Ruleset {
                     }
                 case .parseJSON(let cookie, let container, let raw):
                     Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
+                case .normalize(let normalizer):
+                    normalizer.normalize(&message)
                 case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
@@ -401,7 +411,7 @@ final class Ruleset {
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
             reducer.admit(message) { perform(inner, $0) }
-        case .call, .callIndirect, .forEach, .stop, .skip, .set, .unset, .parseJSON, .whenPreviousSuspended:
+        case .call, .callIndirect, .forEach, .stop, .skip, .set, .unset, .parseJSON, .normalize, .whenPreviousSuspended:
             break
         }
     }
