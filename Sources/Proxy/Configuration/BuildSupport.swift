@@ -176,6 +176,7 @@ extension BuildSupport {
         .global: [
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
             "gid", "nbthread", "node", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
+            "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
             "ssl-default-bind-ciphers",
         ],
         .proxy: [
@@ -192,7 +193,8 @@ extension BuildSupport {
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive",
         ],
         .bind: [
-            "ssl", "crt", "alpn", "strict-sni", "ciphers", "verify", "ca-file", "crl-file", "name", "ssl-min-ver",
+            "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "verify", "ca-file",
+            "crl-file", "name", "ssl-min-ver",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],
@@ -223,8 +225,6 @@ extension BuildSupport {
         ],
         .global: [
             "nbproc": "removed in HAProxy 2.5; this proxy uses threads (nbthread)",
-            "ssl-default-bind-ciphersuites": "TLS 1.3's cipher suites are BoringSSL's own (all AEAD)",
-            "ssl-default-bind-curves": "the key-exchange groups are BoringSSL's own (X25519, P-256, P-384)",
             "ssl-default-server-ciphers": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
             "ssl-default-server-ciphersuites": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
             "ssl-default-server-options": "read, and not used: TLS binds and servers, the only ones it would apply to, are refused",
@@ -281,10 +281,6 @@ extension BuildSupport {
         .bind: [
             "backlog": "listen queue tuning",
             "id": "a number for the runtime API, which is refused",
-            "ciphersuites": "TLS 1.3's cipher suites are BoringSSL's own (all AEAD)",
-            "curves": "the key-exchange groups are BoringSSL's own (X25519, P-256, P-384)",
-            "ecdhe": "the key-exchange groups are BoringSSL's own (X25519, P-256, P-384)",
-            "no-tls-tickets": "session tickets stay on, with BoringSSL's rotating keys",
             "prefer-client-ciphers": "BoringSSL's cipher order",
             "nice": "scheduling tuning",
             "process": "removed with nbproc",

@@ -34,6 +34,14 @@ extension HAProxyConfigParser {
         case "ciphers":
             guard let list = value() else { return true }
             tls.options.ciphers = list
+        case "ciphersuites":
+            guard let list = value() else { return true }
+            checkTLS13Suites(list, word, at)
+        case "curves", "ecdhe":
+            guard let list = value() else { return true }
+            if let curves = curveList(list, word, at) { tls.options.curves = curves }
+        case "no-tls-tickets":
+            refuseNoTickets(word, at)
         case "ca-file", "crl-file":
             // Only client certificates use them, and `verify` other than none is refused.
             _ = value()
@@ -83,6 +91,45 @@ extension HAProxyConfigParser {
             return false
         }
         return true
+    }
+
+    /// TLS 1.3's cipher suites: BoringSSL offers always the same three, so a list is honoured when it allows all of
+    /// them (a longer list's others are simply not offered); one that leaves one out is refused.
+    mutating func checkTLS13Suites(_ list: String, _ keyword: String, _ at: SourceLocation) {
+        let offered: Set<String> = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]
+        let allowed = Set(list.split(separator: ":").map(String.init))
+        guard offered.isSubset(of: allowed) else {
+            alert(
+                at,
+                "'\(keyword)' : this build's TLS (BoringSSL) always offers TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 "
+                    + "and TLS_CHACHA20_POLY1305_SHA256; a list without all three cannot be honoured.")
+            return
+        }
+    }
+
+    /// `curves` (`X25519:P-256`…) as TLS code points; nil (and an alert) for a group this build does not offer.
+    mutating func curveList(_ list: String, _ keyword: String, _ at: SourceLocation) -> [UInt16]? {
+        let codes: [String: UInt16] = [
+            "x25519": 0x1D, "p-256": 0x17, "prime256v1": 0x17, "secp256r1": 0x17, "p-384": 0x18, "secp384r1": 0x18,
+            "p-521": 0x19, "secp521r1": 0x19,
+        ]
+        var result: [UInt16] = []
+        for name in list.split(separator: ":") {
+            guard let code = codes[name.lowercased()] else {
+                alert(at, "'\(keyword)' : '\(name)' is not a group this build offers (X25519, P-256, P-384, P-521).")
+                return nil
+            }
+            result.append(code)
+        }
+        return result
+    }
+
+    /// `no-tls-tickets`: session tickets cannot be turned off in this build's TLS, so the option is refused.
+    mutating func refuseNoTickets(_ context: String, _ at: SourceLocation) {
+        alert(
+            at,
+            "'\(context)' : session tickets cannot be turned off in this build's TLS (BoringSSL through swift-nio-ssl); "
+                + "refused, because clients would resume sessions the configuration forbids.")
     }
 
     /// HAProxy's load-time checks of a `crt` argument: the file or folder exists, and each certificate has its key

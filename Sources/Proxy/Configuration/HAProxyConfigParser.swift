@@ -182,17 +182,25 @@ public struct HAProxyConfigParser {
         case "ssl-default-bind-options":
             var i = 0
             while i < args.count {
-                if args[i] == "no-tls-tickets" || args[i] == "prefer-client-ciphers" {
+                if args[i] == "no-tls-tickets" {
+                    refuseNoTickets("ssl-default-bind-options no-tls-tickets", at)
+                } else if args[i] == "prefer-client-ciphers" {
                     warn(
                         at,
-                        "'ssl-default-bind-options \(args[i])' has no effect in this build (session tickets and the "
-                            + "cipher order are BoringSSL's); it is ignored.")
+                        "'ssl-default-bind-options prefer-client-ciphers' has no effect in this build (the order among "
+                            + "the allowed ciphers is BoringSSL's); it is ignored.")
                 } else if !tlsVersionOption(args, &i, into: &g.defaultBindTLS, at) {
                     alert(at, "'ssl-default-bind-options' : '\(args[i])' is not a TLS option this build carries out.")
                 }
                 i += 1
             }
         case "ssl-default-bind-ciphers": g.defaultBindTLS.ciphers = required(args, at, keyword)
+        case "ssl-default-bind-ciphersuites":
+            if let list = required(args, at, keyword) { checkTLS13Suites(list, keyword, at) }
+        case "ssl-default-bind-curves":
+            if let list = required(args, at, keyword), let curves = curveList(list, keyword, at) {
+                g.defaultBindTLS.curves = curves
+            }
         default:
             notCarriedOut(.global, keyword, at, section: "global")
         }

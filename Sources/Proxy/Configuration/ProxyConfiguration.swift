@@ -174,6 +174,8 @@ public struct BindTLSOptions: Hashable, Sendable {
     public var maxVersion: Int?
     /// `ciphers` / `ssl-default-bind-ciphers`: the TLS 1.2 cipher list, OpenSSL's syntax.
     public var ciphers: String?
+    /// `curves` / `ssl-default-bind-curves` (and `ecdhe`): the key-exchange groups offered, as TLS code points.
+    public var curves: [UInt16]?
     public init() {}
 }
 

@@ -32,6 +32,7 @@ struct ListenerTLS: Sendable {
         configuration.minimumTLSVersion = Self.version(settings.options.minVersion ?? 10) ?? .tlsv1
         configuration.maximumTLSVersion = settings.options.maxVersion.flatMap(Self.version)
         if let ciphers = settings.options.ciphers { configuration.cipherSuites = ciphers }
+        if let curves = settings.options.curves { configuration.curves = curves.map(NIOTLSCurve.init(rawValue:)) }
         configuration.applicationProtocols = settings.alpn
         let strict = settings.strictSNI
         if certificates.count > 1 || strict {
