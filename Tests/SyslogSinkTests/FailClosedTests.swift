@@ -110,6 +110,24 @@ struct FailClosedTests {
         #expect(c.rules.flatMap(\.actions).allSatisfy { if case .normalize = $0 { false } else { true } })
     }
 
+    /// omrelp's `rebindInterval` is not carried out: refused (the action left out) unless 0; `conn.timeout` is read.
+    @Test func omrelpsRebindIntervalIsRefusedAndItsConnectTimeoutRead() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                module(load="omrelp")
+                *.* action(type="omrelp" target="10.0.0.9" port="2514" rebindInterval="10000")
+                *.* action(type="omrelp" target="10.0.0.9" port="2514" rebindInterval="0" conn.timeout="3")
+
+                """, name: "t.conf")
+        #expect(c.errors.map(\.location.line) == [2], "\(c.errors)")
+        #expect(c.errors.first?.message.contains("rebindInterval=\"10000\"") ?? false, "\(c.errors)")
+        let relp = c.rules.flatMap(\.actions).compactMap { action -> Int? in
+            if case .relpForward(_, _, _, _, _, _, _, let connectTimeout) = action { return connectTimeout }
+            return nil
+        }
+        #expect(relp == [3])
+    }
+
     @Test func anInputWithAParameterItCannotHonourDoesNotListenAtAll() throws {
         let c = try RsyslogConfigParser.parse(
             text: """

@@ -772,10 +772,19 @@ public struct RsyslogConfigParser {
             let queue = try queueSettings(p, location)
             switch relpTLS(p) {
             case .success(let tls):
+                // rebindInterval (a new session every N messages) is not carried out: refused unless off.
+                if let rebind = p["rebindinterval"], Int(rebind) != 0 {
+                    notHonoured(
+                        location,
+                        "omrelp: rebindInterval=\"\(rebind)\" (a new session every \(rebind) messages) is not in this "
+                            + "build: the messages would not be spread over new sessions as it asks. The action is disabled")
+                    return nil
+                }
                 let window = Int(p["windowsize"] ?? "0") ?? 0
                 return .relpForward(
                     host: target, port: port, template: name, queue: queue, tls: tls, window: window > 1 ? window : 128,
-                    timeout: max(1, Int(p["timeout"] ?? "90") ?? 90))
+                    timeout: max(1, Int(p["timeout"] ?? "90") ?? 90),
+                    connectTimeout: max(1, Int(p["conn.timeout"] ?? "10") ?? 10))
             case .failure(let error):
                 notHonoured(location, "omrelp \(target):\(port): \(error): the action is disabled")
                 return nil

@@ -23,7 +23,7 @@ public enum SinkAction: Hashable, Sendable {
     /// `timeout` seconds.
     case relpForward(
         host: String, port: Int, template: String, queue: ActionQueueSettings, tls: StreamTLS?, window: Int,
-        timeout: Int)
+        timeout: Int, connectTimeout: Int = 10)
     /// Write to a named pipe (`|/dev/xconsole`, `action(type="ompipe" pipe=…)`).
     case pipe(path: String, template: String)
     /// omprog: each message a line on a program's standard input.

@@ -144,7 +144,8 @@ public enum SinkSupport {
         ],
         "action:omrelp": [
             "target", "port", "template", "timeout", "windowsize", "tls", "tls.cacert", "tls.mycert", "tls.myprivkey",
-            "tls.authmode", "tls.permittedpeer", "action.execonlywhenpreviousissuspended",
+            "tls.authmode", "tls.permittedpeer", "action.execonlywhenpreviousissuspended", "conn.timeout",
+            "rebindinterval",
         ],
         "action:omjournal": ["template", "action.execonlywhenpreviousissuspended"],
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
@@ -199,10 +200,7 @@ public enum SinkSupport {
             "tls.dhbits": "Diffie-Hellman parameters: this build uses elliptic-curve key exchange",
         ],
         "module:omrelp": ["tls.tlslib": "the TLS library (BoringSSL in this build)"],
-        "action:omrelp": [
-            "conn.timeout": "the connection's own time limit (10 s here, as omrelp's default)",
-            "rebindinterval": "reconnection tuning",
-        ],
+
         "module:imtcp": [
             "keepalive": "TCP keep-alive tuning", "keepalive.probes": "TCP keep-alive tuning",
             "keepalive.time": "TCP keep-alive tuning", "keepalive.interval": "TCP keep-alive tuning",

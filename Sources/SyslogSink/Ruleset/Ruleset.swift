@@ -216,12 +216,13 @@ final class Ruleset {
                 notes.append("\(location): cannot forward to \(target): \(error): action disabled")
                 return .skip
             }
-        case .relpForward(let host, let port, let templateName, let queue, let tls, let window, let timeout):
+        case .relpForward(
+            let host, let port, let templateName, let queue, let tls, let window, let timeout, let connectTimeout):
             guard let template = output(templateName, location, configuration) else { return .skip }
             do {
                 let forwarder = try Forwarder(
                     host: host, port: port, framing: .lineFeed, settings: queue, root: root, tls: tls,
-                    relp: Forwarder.RELPSettings(window: window, timeout: timeout))
+                    relp: Forwarder.RELPSettings(window: window, timeout: timeout, connectTimeout: connectTimeout))
                 queued.append(forwarder)
                 return .forwardQueued(forwarder, template)
             } catch {
