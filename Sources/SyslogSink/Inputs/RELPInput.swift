@@ -17,7 +17,8 @@ final class RELPSessionHandler: ChannelInboundHandler {
     private let name: String
     private let input: UInt16
     private let target: Int
-    private let decoder = RELPFrameDecoder(maxDataSize: 64 << 20)
+    /// A frame larger than imtcp's 16 MiB read bound is refused rather than held (a peer announcing more is dropped).
+    private let decoder = RELPFrameDecoder(maxDataSize: 16 << 20)
     private var pending: ByteBuffer?
     private var expected = 1
     private var opened = false
