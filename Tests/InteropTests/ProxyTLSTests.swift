@@ -121,6 +121,47 @@ struct ProxyTLSTests {
         #expect(answers[1].first?.hasPrefix("301 https://127.0.0.1:PORT/x") ?? false, "\(answers)")
     }
 
+    /// `prefer-client-ciphers`: HAProxy and the proxy take the client's order among the allowed ciphers (openssl
+    /// s_client offering AES-128 before AES-256, against a bind that lists AES-256 first).
+    @Test func preferClientCiphersChoosesAsHAProxyChooses() throws {
+        let c = try Certificates()
+        let haproxy = try Peers.find("haproxy")
+        let openssl = try Peers.find("openssl")
+        var chosen: [String] = []
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            try """
+            defaults
+                mode http
+                timeout client 2s
+                timeout server 2s
+                timeout connect 1s
+            frontend fe
+                bind 127.0.0.1:\(port) ssl crt \(c.folder) prefer-client-ciphers ciphers ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256
+                default_backend be
+            backend be
+                server s 127.0.0.1:1
+
+            """.write(toFile: c.dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", c.dir.file("\(who).cfg")], logPath: c.dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
+            let hello = try Peers.run(
+                openssl,
+                [
+                    "s_client", "-connect", "127.0.0.1:\(port)", "-tls1_2", "-cipher",
+                    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384",
+                ], stdin: Data(), timeout: 10)
+            chosen.append(
+                String(decoding: hello.stdout, as: UTF8.self).split(separator: "\n")
+                    .first { $0.contains("Cipher is") }.map(String.init) ?? "no cipher")
+        }
+        #expect(chosen[0].hasSuffix("ECDHE-RSA-AES128-GCM-SHA256"), "\(chosen)")
+        #expect(chosen[1] == chosen[0], "\(chosen)")
+    }
+
     /// A TLS bind without a certificate, a `crt` that does not exist, a certificate without its key: refused by both
     /// with the file and line.
     @Test func brokenCertificatesAreRefusedAsHAProxyRefusesThem() throws {

@@ -193,7 +193,8 @@ extension BuildSupport {
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive",
         ],
         .bind: [
-            "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "verify", "ca-file",
+            "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "prefer-client-ciphers",
+            "verify", "ca-file",
             "crl-file", "name", "ssl-min-ver",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
@@ -281,7 +282,6 @@ extension BuildSupport {
         .bind: [
             "backlog": "listen queue tuning",
             "id": "a number for the runtime API, which is refused",
-            "prefer-client-ciphers": "BoringSSL's cipher order",
             "nice": "scheduling tuning",
             "process": "removed with nbproc",
             "thread": "thread tuning",

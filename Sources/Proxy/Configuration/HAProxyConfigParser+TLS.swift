@@ -42,6 +42,8 @@ extension HAProxyConfigParser {
             if let curves = curveList(list, word, at) { tls.options.curves = curves }
         case "no-tls-tickets":
             refuseNoTickets(word, at)
+        case "prefer-client-ciphers":
+            break  // BoringSSL takes the client's order among the allowed ciphers: what this option asks
         case "ca-file", "crl-file":
             // Only client certificates use them, and `verify` other than none is refused.
             _ = value()

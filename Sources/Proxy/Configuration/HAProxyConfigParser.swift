@@ -185,10 +185,7 @@ public struct HAProxyConfigParser {
                 if args[i] == "no-tls-tickets" {
                     refuseNoTickets("ssl-default-bind-options no-tls-tickets", at)
                 } else if args[i] == "prefer-client-ciphers" {
-                    warn(
-                        at,
-                        "'ssl-default-bind-options prefer-client-ciphers' has no effect in this build (the order among "
-                            + "the allowed ciphers is BoringSSL's); it is ignored.")
+                    // Carried out: BoringSSL takes the client's order among the allowed ciphers.
                 } else if !tlsVersionOption(args, &i, into: &g.defaultBindTLS, at) {
                     alert(at, "'ssl-default-bind-options' : '\(args[i])' is not a TLS option this build carries out.")
                 }

@@ -254,12 +254,10 @@ extension TLSPeerCheckHandler: Sendable {}
 /// wire, so that the forward can still tell from the kernel's send queue what the collector has acknowledged.
 final class TLSClientStream: @unchecked Sendable {
     let channel: any Channel
-    let descriptor: Int32
     private let counter: WireCounter
 
-    private init(channel: any Channel, descriptor: Int32, counter: WireCounter, inbound: Inbound) {
+    private init(channel: any Channel, counter: WireCounter, inbound: Inbound) {
         self.channel = channel
-        self.descriptor = descriptor
         self.counter = counter
         self.inbound = inbound
     }
@@ -339,7 +337,7 @@ final class TLSClientStream: @unchecked Sendable {
             channel.close(promise: nil)
             return .failure(ForwardError(message: TLSContexts.reason(error)))
         }
-        return .success(TLSClientStream(channel: channel, descriptor: descriptor, counter: counter, inbound: inbound))
+        return .success(TLSClientStream(channel: channel, counter: counter, inbound: inbound))
     }
 
     /// Writes `bytes` as TLS records and waits until the kernel took them; false when the connection failed, or
