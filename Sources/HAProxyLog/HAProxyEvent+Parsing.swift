@@ -62,6 +62,16 @@ extension HAProxyEvent {
             else { return nil }
             return .serverLeavesMaintenance(backend: backend, server: server, backup: backup, state: word + "/" + rest)
         }
+        if s.consume(" remains in forced drain mode.") {
+            return .serverRemainsInDrain(backend: backend, server: server, backup: backup)
+        }
+        if s.consume(" enters drain state") {
+            guard let change = readChange(&s, backend, server, backup, up: true) else { return nil }
+            return .serverEntersDrain(change)
+        }
+        for word in ["UP", "DOWN"] where s.consume(" is \(word) (leaving forced drain).") {
+            return .serverLeavesDrain(backend: backend, server: server, backup: backup, state: word)
+        }
         if s.consume(" is going DOWN for maintenance") {
             guard let change = readChange(&s, backend, server, backup, up: false) else { return nil }
             return .serverGoingDownForMaintenance(change)

@@ -14,6 +14,13 @@ public enum HAProxyEvent: Hashable, Sendable {
     case serverEntersMaintenance(backend: String, server: String, backup: Bool)
     /// `[Backup ]Server be/srv is UP/READY (leaving forced maintenance).`, or another `STATE/READY` pair (notice)
     case serverLeavesMaintenance(backend: String, server: String, backup: Bool, state: String)
+    /// `[Backup ]Server be/srv enters drain state. A active and B backup servers online.[ Running on backup.]
+    /// R sessions requeued, Q total in queue.` (notice)
+    case serverEntersDrain(ServerStateChange)
+    /// `[Backup ]Server be/srv is UP (leaving forced drain).` (notice)
+    case serverLeavesDrain(backend: String, server: String, backup: Bool, state: String)
+    /// `[Backup ]Server be/srv remains in forced drain mode.` (notice)
+    case serverRemainsInDrain(backend: String, server: String, backup: Bool)
     /// `backend X has no server available!` (`proxy` for a listen section, `frontend` too) (emerg)
     case noServerAvailable(kind: ProxyKind, name: String)
     /// `Health check for [backup ]server be/srv [conditionally ]succeeded|failed, reason: …, status: x/y UP.`
@@ -40,15 +47,20 @@ public enum HAProxyEvent: Hashable, Sendable {
         case .serverDown, .serverGoingDownForMaintenance: 1
         case .noServerAvailable: 0
         case .proxyStopped: 4
-        case .serverUp, .serverEntersMaintenance, .serverLeavesMaintenance, .healthCheck, .proxyStarted, .audit: 5
+        case .serverUp, .serverEntersMaintenance, .serverLeavesMaintenance, .serverEntersDrain, .serverLeavesDrain,
+            .serverRemainsInDrain, .healthCheck, .proxyStarted, .audit:
+            5
         }
     }
 
     /// The backend and server the message is about, if it is about one.
     public var backendAndServer: (backend: String, server: String)? {
         switch self {
-        case .serverDown(let c), .serverUp(let c), .serverGoingDownForMaintenance(let c): (c.backend, c.server)
-        case .serverEntersMaintenance(let b, let s, _), .serverLeavesMaintenance(let b, let s, _, _): (b, s)
+        case .serverDown(let c), .serverUp(let c), .serverGoingDownForMaintenance(let c), .serverEntersDrain(let c):
+            (c.backend, c.server)
+        case .serverEntersMaintenance(let b, let s, _), .serverLeavesMaintenance(let b, let s, _, _),
+            .serverLeavesDrain(let b, let s, _, _), .serverRemainsInDrain(let b, let s, _):
+            (b, s)
         case .healthCheck(let h): (h.backend, h.server)
         case .noServerAvailable, .proxyStarted, .proxyStopped, .audit: nil
         }
@@ -151,10 +163,13 @@ extension HAProxyEvent {
             s = serverPrefix(c.backup, c.backend, c.server) + " is going DOWN for maintenance" + reasonText(c.reason)
             s += downTail(c)
         case .serverUp(let c):
-            s = serverPrefix(c.backup, c.backend, c.server) + " is UP" + reasonText(c.reason)
-            s += ". \(c.activeServers) active and \(c.backupServers) backup servers online."
-            if c.runningOnBackup { s += " Running on backup." }
-            s += " \(c.requeued) sessions requeued, \(c.queued) total in queue."
+            s = serverPrefix(c.backup, c.backend, c.server) + " is UP" + reasonText(c.reason) + upTail(c)
+        case .serverEntersDrain(let c):
+            s = serverPrefix(c.backup, c.backend, c.server) + " enters drain state" + reasonText(c.reason) + upTail(c)
+        case .serverLeavesDrain(let b, let srv, let backup, let state):
+            s = serverPrefix(backup, b, srv) + " is \(state) (leaving forced drain)."
+        case .serverRemainsInDrain(let b, let srv, let backup):
+            s = serverPrefix(backup, b, srv) + " remains in forced drain mode."
         case .serverEntersMaintenance(let b, let srv, let backup):
             s = serverPrefix(backup, b, srv) + " was DOWN and now enters maintenance."
         case .serverLeavesMaintenance(let b, let srv, let backup, let state):
@@ -190,6 +205,12 @@ extension HAProxyEvent {
         if let info = reason.info { s += ", info: \"" + HAProxyEvent.escapeInfo(info) + "\"" }
         if let d = reason.durationMilliseconds { s += ", check duration: \(d)ms" }
         return s
+    }
+
+    private func upTail(_ c: ServerStateChange) -> String {
+        var s = ". \(c.activeServers) active and \(c.backupServers) backup servers online."
+        if c.runningOnBackup { s += " Running on backup." }
+        return s + " \(c.requeued) sessions requeued, \(c.queued) total in queue."
     }
 
     private func downTail(_ c: ServerStateChange) -> String {

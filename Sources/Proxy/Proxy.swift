@@ -5,4 +5,6 @@
 public enum Proxy {
     /// The product version printed by `proxy -v`.
     public static let version = "0.1.0"
+    /// The day this version was made, as the runtime API's `show info` gives HAProxy's release date.
+    public static let releaseDate = "2026/12/06"
 }

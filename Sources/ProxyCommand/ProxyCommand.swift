@@ -120,7 +120,9 @@ struct Serve: ParsableCommand {
             soft stop (stop accepting, let open sessions finish; -sf PIDS sends it to the old processes once this \
             one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. In mode http it reads and \
             answers HTTP/1.1 itself (keep-alive, httplog, use_backend and http-request rules on the request line \
-            and headers, the stats page).
+            and headers, the stats page). `stats socket` in global serves HAProxy's runtime API (socat, hatop): \
+            show info/stat/servers state, set server state ready|drain|maint, weights, maxconn, frontends paused or \
+            shut down, each change in the audit trail.
             """
     )
 
@@ -151,7 +153,7 @@ struct Serve: ParsableCommand {
         help: "Run as a daemon (as the global 'daemon' keyword): return once the proxy listens, in the background.")
     var daemon = false
 
-    @Option(help: "Put the configuration's pidfile and chroot paths under this directory (tests, demos).")
+    @Option(help: "Put the configuration's pidfile, chroot and stats socket paths under this directory (tests, demos).")
     var root: String?
 
     @Option(
@@ -214,6 +216,14 @@ struct Serve: ParsableCommand {
         let jail = ProcessSetup.mapped(configuration.global.chroot, root: root)
         let pidPath = ProcessSetup.mapped(pidFile ?? configuration.global.pidfile, root: root)
         DaemonSignals.unblockAll()
+        var configuration = configuration
+        for i in configuration.global.statsSockets.indices {
+            if case .unix(let path) = configuration.global.statsSockets[i].address,
+                let mapped = ProcessSetup.mapped(path, root: root)
+            {
+                configuration.global.statsSockets[i].address = .unix(mapped)
+            }
+        }
         let runtime = try ProxyRuntime(configuration: configuration)
         // Trapped before the proxy listens: a signal sent as soon as it does is not lost.
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)

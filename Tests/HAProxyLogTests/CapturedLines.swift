@@ -25,4 +25,9 @@ let capturedEventDatagrams = [
     "<133>Nov 26 08:52:24 myhost haproxy[9031]: Health check for server be_l4/a1 succeeded, reason: Layer4 check passed, check duration: 0ms, status: 3/3 UP.",
     "<133>Nov 26 08:52:24 myhost haproxy[9031]: Server be_l4/a1 is UP. 1 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
     "<132>Nov 26 08:52:35 myhost haproxy[9031]: Proxy fe_asap stopped (cumulated conns: FE: 2, BE: 0).",
+    // From HAProxy 2.6.12's runtime API (`set server be/s1 state drain`, then `ready`).
+    "<133>Dec  6 21:01:49 haproxy[31012]: Server be/s1 enters drain state. 0 active and 0 backup servers online. 0 sessions requeued, 0 total in queue.",
+    "<133>Dec  6 21:01:49 haproxy[31012]: Server be/s1 is UP (leaving forced drain).",
+    "<133>Dec  6 21:02:38 haproxy[31012]: Server be/s2 is UP/DRAIN (leaving forced maintenance).",
+    "<133>Dec  6 21:02:38 haproxy[31012]: Server be/s2 remains in forced drain mode.",
 ]

@@ -1,3 +1,5 @@
+import LogCore
+
 /// Output formats of every report.
 public enum OutputFormat: String, CaseIterable, Sendable {
     case table, json, csv, ndjson
@@ -58,26 +60,7 @@ public enum Cell: Hashable, Sendable {
         return sign + String(whole) + "." + String(repeating: "0", count: places - digits.count) + digits
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ s: String) -> String { JSONText.quoted(s) }
 }
 
 /// A report: named columns and rows, rendered as an aligned table, JSON (an array of objects with the columns

@@ -2,8 +2,9 @@
 ///
 /// - active servers first; backup servers only when no active server is usable (only the first usable backup,
 ///   in declaration order, unless `option allbackups`);
-/// - a server is available when it is up, not disabled and has a weight above 0; with `maxconn` it takes a new
-///   session only while it has a free slot, otherwise the session queues (see `Choice`);
+/// - a server is available when it is up, neither in maintenance nor drained (`ServerAdmin`) and has a weight
+///   above 0; with `maxconn` it takes a new session only while it has a free slot, otherwise the session queues
+///   (see `Choice`);
 /// - `roundrobin` / `static-rr`: smooth weighted round-robin (each server gets its weight's share, spread
 ///   evenly rather than in bursts); `leastconn`: the lowest (connections + 1) / weight, round-robin among equals;
 ///   `source`: the client address hashed onto the servers' weights (the same client keeps its server while the
@@ -17,18 +18,22 @@ public struct Balancer: Sendable {
         public var backup: Bool
         public var maxconn: Int?
         public var up = true
-        public var disabled = false
+        /// Maintenance and drain, set by `disabled` in the configuration or by an operator.
+        public var admin = ServerAdmin(disabled: false)
+        /// The weight in the configuration (`set weight` percentages are of it; `show servers state` shows it).
+        public var initialWeight: Int
         /// Sessions open on this server now.
         public var connections = 0
 
         public init(name: String, weight: Int, backup: Bool = false, maxconn: Int? = nil) {
             self.name = name
             self.weight = weight
+            initialWeight = weight
             self.backup = backup
             self.maxconn = maxconn
         }
 
-        public var available: Bool { up && !disabled && weight > 0 }
+        public var available: Bool { up && !admin.maintenance && !admin.drain && weight > 0 }
         /// Below its `maxconn`.
         public var hasSlot: Bool { maxconn.map { $0 == 0 || connections < $0 } ?? true }
     }
@@ -53,7 +58,7 @@ public struct Balancer: Sendable {
             algorithm: section.settings.balance,
             servers: section.servers.map {
                 var s = Server(name: $0.name, weight: $0.weight, backup: $0.backup, maxconn: $0.maxconn)
-                s.disabled = $0.disabled
+                s.admin = ServerAdmin(disabled: $0.disabled)
                 return s
             }, allBackups: section.settings.option(.allbackups))
     }
@@ -182,13 +187,31 @@ public struct Balancer: Sendable {
     /// A health check's verdict, or an operator's.
     public mutating func setUp(_ i: Int, _ up: Bool) {
         servers[i].up = up
-        if !up { credit[i] = 0 }
+        if !servers[i].available { credit[i] = 0 }
     }
 
-    /// How many active and backup servers are up (for the DOWN/UP log lines).
+    /// An operator's `set server … state` on server `i`: what HAProxy logs for it (see `ServerAdmin`).
+    public mutating func setAdmin(_ i: Int, _ request: ServerAdmin.Request) -> [ServerAdmin.AdminEvent] {
+        let serving = servers[i].available
+        let events = servers[i].admin.apply(request, up: servers[i].up, serving: serving)
+        if !servers[i].available { credit[i] = 0 }
+        return events
+    }
+
+    /// An operator's `set weight` (0…256); 0 takes the server out of the balancing without marking it down.
+    public mutating func setWeight(_ i: Int, _ weight: Int) {
+        servers[i].weight = max(0, min(256, weight))
+        if !servers[i].available { credit[i] = 0 }
+    }
+
+    /// An operator's `set maxconn server` (0: no limit).
+    public mutating func setMaxconn(_ i: Int, _ maxconn: Int) { servers[i].maxconn = maxconn }
+
+    /// How many active and backup servers take traffic (for the DOWN/UP and maintenance log lines): up, neither in
+    /// maintenance nor drained, with a weight.
     public var upCounts: (active: Int, backup: Int) {
-        let up = servers.filter { $0.up && !$0.disabled }
-        return (up.filter { !$0.backup }.count, up.filter(\.backup).count)
+        let usable = servers.filter(\.available)
+        return (usable.filter { !$0.backup }.count, usable.filter(\.backup).count)
     }
 
     /// A 32-bit hash of the client address for `source`: a multiplicative hash of the bytes then Jenkins' integer

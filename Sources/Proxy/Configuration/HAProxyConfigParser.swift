@@ -177,6 +177,7 @@ public struct HAProxyConfigParser {
         case "node": g.node = args.first
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
+        case "stats": globalStats(args, at, &g)
         case "crt-base": g.crtBase = required(args, at, keyword)
         case "ca-base": _ = required(args, at, keyword)  // for ca-file, which only client certificates use
         case "ssl-default-bind-options":

@@ -264,6 +264,62 @@ public struct GlobalSettings: Hashable, Sendable {
     public var crtBase: String?
     /// `ssl-default-bind-options` and `ssl-default-bind-ciphers`: what every TLS bind starts from.
     public var defaultBindTLS = BindTLSOptions()
+    /// `stats socket`: where the runtime API listens (several may).
+    public var statsSockets: [StatsSocket] = []
+    /// `stats timeout`: how long a runtime API connection may stay idle (HAProxy's default, 10 s).
+    public var statsTimeout = ConfigTime.milliseconds(10_000)
+    /// `stats maxconn`: runtime API connections at once (HAProxy's default, 10).
+    public var statsMaxconn = 10
+}
+
+/// One `stats socket` line: the runtime API's address and who may do what through it.
+public struct StatsSocket: Hashable, Sendable {
+    public enum Address: Hashable, Sendable, CustomStringConvertible {
+        /// A UNIX stream socket (a path, or `unix@path`).
+        case unix(String)
+        /// `ipv4@ADDR:PORT`, `ipv6@ADDR:PORT`, or `ADDR:PORT`.
+        case tcp(host: String, port: Int)
+
+        public var description: String {
+            switch self {
+            case .unix(let path): path
+            case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            }
+        }
+    }
+
+    public var address: Address
+    /// What the socket's clients may do: `user` reads non-sensitive figures, `operator` (HAProxy's default) reads
+    /// everything and clears max counters, `admin` changes servers, frontends and limits.
+    public var level: RuntimeLevel = .operator
+    /// `mode` (octal), `uid`/`user`, `gid`/`group` of a UNIX socket's file.
+    public var mode: UInt32?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    /// `expose-fd listeners`: a new process may take the listening sockets through this one (`-x`).
+    public var exposeListeners = false
+
+    public init(address: Address) { self.address = address }
+}
+
+/// A runtime API access level, in order.
+public enum RuntimeLevel: Int, Hashable, Sendable, Comparable, CustomStringConvertible, CaseIterable {
+    case user, `operator`, admin
+
+    public init?(_ word: String) {
+        guard let level = RuntimeLevel.allCases.first(where: { $0.description == word }) else { return nil }
+        self = level
+    }
+
+    public var description: String {
+        switch self {
+        case .user: "user"
+        case .operator: "operator"
+        case .admin: "admin"
+        }
+    }
+
+    public static func < (a: RuntimeLevel, b: RuntimeLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// A haproxy.cfg read into values.

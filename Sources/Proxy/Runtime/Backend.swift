@@ -25,6 +25,8 @@ extension ProxyRuntime {
             var checks: [HealthState]
             /// The check details; `up` there is the balancer's, copied in when read.
             var health: [ServerHealth]
+            /// Whether each server's health checks run (`disable health` stops them; maintenance pauses them).
+            var checksEnabled: [Bool]
         }
 
         enum Assignment {
@@ -72,7 +74,8 @@ extension ProxyRuntime {
                 Shared(
                     balancer: Balancer(section), queues: PendingQueues(servers: section.servers.count),
                     checks: section.servers.map(HealthState.init),
-                    health: section.servers.map { ServerHealth($0, now: now) }))
+                    health: section.servers.map { ServerHealth($0, now: now) },
+                    checksEnabled: section.servers.map(\.check)))
             retries = section.settings.retries
             redispatch = section.settings.option(.redispatch)
             connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
@@ -144,6 +147,69 @@ extension ProxyRuntime {
             var queued: Int
         }
 
+        /// What an operator's change of a server's state did, with the figures HAProxy's lines give.
+        struct AdminChange {
+            var events: [ServerAdmin.AdminEvent]
+            var counts: StateChange
+            /// No server of the backend takes traffic any more (HAProxy's "has no server available!").
+            var noneLeft: Bool
+        }
+
+        /// An operator's `set server … state` on server `i`, under the one lock: the balancer takes the server in or
+        /// out; leaving it sends the sessions queued for it to choose again ("requeued"), joining it lets it take
+        /// sessions from the backend's queue; leaving maintenance restarts a checked server's health at `rise` (UP,
+        /// one failed check from DOWN), as HAProxy does.
+        func setAdmin(_ i: Int, _ request: ServerAdmin.Request, now: Int) -> AdminChange {
+            var moved: [(Departure, Int?)] = []
+            let change = shared.withLock { s -> AdminChange in
+                let wasAvailable = s.balancer.servers[i].available
+                let wasMaintenance = s.balancer.servers[i].admin.maintenance
+                let events = s.balancer.setAdmin(i, request)
+                if s.balancer.servers[i].admin.maintenance { s.health[i].beenInMaintenance = true }
+                if wasMaintenance && !s.balancer.servers[i].admin.maintenance && servers[i].check {
+                    s.checks[i] = HealthState(servers[i])
+                    s.balancer.setUp(i, true)
+                    let progress = s.checks[i].progress
+                    s.health[i].health = s.checks[i].health
+                    s.health[i].transition =
+                        s.checks[i].health == s.checks[i].rise + s.checks[i].fall - 1
+                        ? nil : "UP \(progress.value)/\(progress.threshold)"
+                    if let since = s.health[i].downSince { s.health[i].downtime += now - since }
+                    s.health[i].downSince = nil
+                }
+                let available = s.balancer.servers[i].available
+                if available != wasAvailable { s.health[i].lastChange = now }
+                if available && !wasAvailable {
+                    while let next = Backend.handOut(i, &s) { moved.append((next, i)) }
+                } else if !available && wasAvailable {
+                    moved = s.queues.takeAll(server: i).map { ($0, nil) }
+                }
+                let upCounts = s.balancer.upCounts
+                let counts = StateChange(
+                    up: available, active: upCounts.active, backup: upCounts.backup,
+                    sessions: s.balancer.servers[i].connections, requeued: moved.count,
+                    queued: s.queues.count(server: i))
+                return AdminChange(
+                    events: events, counts: counts, noneLeft: wasAvailable && upCounts.active + upCounts.backup == 0)
+            }
+            for (departure, server) in moved {
+                departure.element(server, departure.serverPosition, departure.backendPosition)
+            }
+            return change
+        }
+
+        /// An operator's `set weight` or `set maxconn server` on server `i`: a server coming back into the
+        /// balancing, or given more slots, takes sessions waiting in the queues.
+        func adjust(_ i: Int, weight: Int? = nil, maxconn: Int? = nil) {
+            var moved: [Departure] = []
+            shared.withLock { s in
+                if let weight { s.balancer.setWeight(i, weight) }
+                if let maxconn { s.balancer.setMaxconn(i, maxconn) }
+                while let next = Backend.handOut(i, &s) { moved.append(next) }
+            }
+            for departure in moved { departure.element(i, departure.serverPosition, departure.backendPosition) }
+        }
+
         /// One health check's result on server `i`, recorded under the one lock: the health counter moves, the check
         /// details change, and when the server changes state the balancer takes it in or out (a server going down
         /// sends the sessions queued for it to choose again, "requeued"; one coming up takes sessions from the
@@ -153,13 +219,15 @@ extension ProxyRuntime {
         {
             var moved: [(Departure, Int?)] = []
             let result = shared.withLock { s -> (StateChange?, ConfigTime) in
+                // HAProxy's `chkfail` counts the checks that failed while the server was UP.
+                let wasUp = s.checks[i].isUp
                 let transition = s.checks[i].record(success: passed)
                 let state = s.checks[i]
                 var h = s.health[i]
                 h.checkStatus = status
                 h.checkCode = code
                 h.checkDuration = milliseconds
-                if !passed { h.failedChecks += 1 }
+                if !passed && wasUp { h.failedChecks += 1 }
                 h.health = state.health
                 let progress = state.progress
                 let steady = state.isUp ? state.health == state.rise + state.fall - 1 : state.health == 0

@@ -5,31 +5,38 @@ import Synchronization
 extension ProxyRuntime {
     /// HAProxy's `maxconn` on a frontend or on the process: at the limit the listeners stop accepting (new
     /// connections wait in the kernel's backlog, as with HAProxy) and a connection accepted meanwhile waits here
-    /// for a free slot before its session starts.
+    /// for a free slot before its session starts. The runtime API changes the limit (`set maxconn frontend|global`;
+    /// 0 is no limit), and pauses a frontend's listeners (`disable frontend`) through the same gates.
     final class ConnectionLimit: Sendable {
-        let limit: Int
         private struct State {
+            var limit: Int
             var open = 0
             var waiting = CircularBuffer<@Sendable () -> Void>()
-            var listeners: [any Channel] = []
-        }
-        private let state = Mutex(State())
+            var listeners: [ListenerGate] = []
 
+            var hasRoom: Bool { limit == 0 || open < limit }
+            var full: Bool { !hasRoom }
+        }
+        private let state: Mutex<State>
+
+        /// nil without a limit; `limit` 0 keeps one that the runtime API may set later.
         init?(_ limit: Int?) {
-            guard let limit, limit > 0 else { return nil }
-            self.limit = limit
+            guard let limit, limit >= 0 else { return nil }
+            state = Mutex(State(limit: limit))
         }
 
-        func add(listener: any Channel) { state.withLock { $0.listeners.append(listener) } }
+        var limit: Int { state.withLock { $0.limit } }
 
-        private var full: Bool { state.withLock { $0.open >= limit } }
+        func add(listener: ListenerGate) { state.withLock { $0.listeners.append(listener) } }
+
+        var full: Bool { state.withLock { $0.full } }
 
         /// Takes a slot if one is free and nobody waits for it.
         func tryTake() -> Bool {
             let (taken, nowFull) = state.withLock { s -> (Bool, Bool) in
-                guard s.open < limit, s.waiting.isEmpty else { return (false, false) }
+                guard s.hasRoom, s.waiting.isEmpty else { return (false, false) }
                 s.open += 1
-                return (true, s.open == limit)
+                return (true, s.full)
             }
             if nowFull { syncListeners() }
             return taken
@@ -48,12 +55,12 @@ extension ProxyRuntime {
         /// Runs `start` now if a slot is free, else once one is.
         func admit(_ start: @escaping @Sendable () -> Void) {
             let (admitted, nowFull) = state.withLock { s -> (Bool, Bool) in
-                guard s.open < limit else {
+                guard s.hasRoom else {
                     s.waiting.append(start)
                     return (false, true)
                 }
                 s.open += 1
-                return (true, s.open == limit)
+                return (true, s.full)
             }
             if nowFull { syncListeners() }
             if admitted { start() }
@@ -62,27 +69,67 @@ extension ProxyRuntime {
         /// A session ends: its slot goes to the connection waiting longest, or back to the listeners.
         func release() {
             let (next, wasFull) = state.withLock { s -> ((@Sendable () -> Void)?, Bool) in
-                if let next = s.waiting.popFirst() { return (next, false) }
+                // The slot passes to the connection waiting longest, unless a lowered limit takes it back.
+                if s.limit == 0 || s.open <= s.limit, let next = s.waiting.popFirst() { return (next, false) }
+                let wasFull = s.full
                 s.open -= 1
-                return (nil, s.open == limit - 1)
+                return (nil, wasFull && s.hasRoom)
             }
             if let next { next() } else if wasFull { syncListeners() }
         }
 
-        /// Each listener accepts only while there is a slot. The value is read on the listener's loop, so the last
-        /// of several racing updates sees the final count.
-        private func syncListeners() {
-            for listener in state.withLock({ $0.listeners }) {
-                listener.eventLoop.execute { [self] in
-                    listener.setOption(.autoRead, value: !full).whenFailure { _ in }
+        /// The runtime API's `set maxconn`: the connections waiting that the new limit admits start now.
+        func setLimit(_ limit: Int) {
+            let started = state.withLock { s -> [@Sendable () -> Void] in
+                s.limit = limit
+                var started: [@Sendable () -> Void] = []
+                while s.hasRoom, let next = s.waiting.popFirst() {
+                    s.open += 1
+                    started.append(next)
                 }
+                return started
             }
+            syncListeners()
+            for start in started { start() }
+        }
+
+        /// Each listener accepts only while there is a slot and it is not paused. The value is read on the
+        /// listener's loop, so the last of several racing updates sees the final count.
+        private func syncListeners() {
+            for listener in state.withLock({ $0.listeners }) { listener.sync() }
         }
 
         /// Runs `start` once every limit of `limits` has admitted it.
         static func admit(_ limits: ArraySlice<ConnectionLimit>, _ start: @escaping @Sendable () -> Void) {
             guard let first = limits.first else { return start() }
             first.admit { admit(limits.dropFirst(), start) }
+        }
+    }
+
+    /// One listening socket and what may hold its accepting back: the limits it serves (full) and the runtime API
+    /// (`disable frontend`, paused).
+    final class ListenerGate: Sendable {
+        let channel: any Channel
+        private let limits: [ConnectionLimit]
+        private let paused = Atomic<Bool>(false)
+
+        init(_ channel: any Channel, limits: [ConnectionLimit]) {
+            self.channel = channel
+            self.limits = limits
+        }
+
+        var isPaused: Bool { paused.load(ordering: .relaxed) }
+
+        func pause(_ on: Bool) {
+            paused.store(on, ordering: .relaxed)
+            sync()
+        }
+
+        func sync() {
+            channel.eventLoop.execute { [self] in
+                let accept = !paused.load(ordering: .relaxed) && !limits.contains(where: \.full)
+                channel.setOption(.autoRead, value: accept).whenFailure { _ in }
+            }
         }
     }
 }

@@ -52,6 +52,9 @@ final class HealthChecker: Sendable {
 
     private func check(_ i: Int) {
         let server = section.servers[i]
+        // Paused in maintenance and while an operator disabled them (`disable health`), as in HAProxy.
+        let paused = backend.shared.withLock { !$0.checksEnabled[i] || $0.balancer.servers[i].admin.maintenance }
+        if paused { return schedule(i, after: .microseconds(server.inter.microseconds)) }
         let host = server.checkAddress ?? server.host
         guard let port = server.checkPort ?? server.port,
             let address = try? SocketAddress.makeAddressResolvingHost(host, port: port)

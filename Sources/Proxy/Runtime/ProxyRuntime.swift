@@ -22,6 +22,8 @@ public final class ProxyRuntime: Sendable {
     let state: ProxyState
     let frontends: [Frontend]
     private let checkers: [HealthChecker]
+    /// The runtime API (`stats socket`), when the configuration has one.
+    private let statsSockets: StatsSocketListener?
     private let group: MultiThreadedEventLoopGroup
     private let channels = Mutex<[any Channel]>([])
     /// The process's sessions (`actconn`).
@@ -29,11 +31,11 @@ public final class ProxyRuntime: Sendable {
 
     public init(configuration: ProxyConfiguration, threads: Int? = nil) throws {
         self.configuration = configuration
-        let state = try ProxyState(configuration)
+        let threads = threads ?? configuration.global.nbthread ?? System.coreCount
+        let state = try ProxyState(configuration, threads: threads)
         self.state = state
-        group = MultiThreadedEventLoopGroup(
-            numberOfThreads: threads ?? configuration.global.nbthread ?? System.coreCount)
-        let processLimit = ConnectionLimit(configuration.global.maxconn)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let processLimit = state.processLimit
         var frontends: [Frontend] = []
         for p in configuration.proxies where p.isFrontend {
             let backendName = p.kind == .listen ? p.name : p.defaultBackend
@@ -45,7 +47,7 @@ public final class ProxyRuntime: Sendable {
                     log: try LogEmitter(targets: targets, global: configuration.global),
                     clientTimeout: ProxyRuntime.amount(p.settings.timeouts.tunnel ?? p.settings.timeouts.client),
                     tcpKeepAlive: p.settings.option(.tcpka) || p.settings.option(.clitcpka),
-                    limits: [ConnectionLimit(p.settings.maxconn), processLimit].compactMap { $0 },
+                    limits: [state.frontendControls[p.name]?.limit, processLimit].compactMap { $0 },
                     stats: p.stats.enabled
                         ? StatsPage(
                             proxy: p.name, settings: p.stats, global: configuration.global, version: Proxy.version,
@@ -58,16 +60,24 @@ public final class ProxyRuntime: Sendable {
                     logRules: Frontend.LogRules(p.settings)))
         }
         self.frontends = frontends
+        // Where each backend's server state changes are logged: its health checks' and the runtime API's.
+        var backendLogs: [String: LogEmitter] = [:]
+        for p in configuration.proxies where p.isBackend {
+            let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
+            backendLogs[p.name] = try LogEmitter(targets: targets, global: configuration.global)
+        }
         var checkers: [HealthChecker] = []
         for p in configuration.proxies where p.isBackend && p.servers.contains(where: \.check) {
-            guard let backend = state.backendsByName[p.name] else { continue }
-            let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
-            checkers.append(
-                HealthChecker(
-                    backend: backend, section: p, log: try LogEmitter(targets: targets, global: configuration.global),
-                    group: group))
+            guard let backend = state.backendsByName[p.name], let log = backendLogs[p.name] else { continue }
+            checkers.append(HealthChecker(backend: backend, section: p, log: log, group: group))
         }
         self.checkers = checkers
+        statsSockets =
+            configuration.global.statsSockets.isEmpty
+            ? nil
+            : StatsSocketListener(
+                api: RuntimeAPI(state: state, frontends: frontends, backendLogs: backendLogs),
+                global: configuration.global)
     }
 
     /// HAProxy's `tune.bufsize`: the most a request's line and headers may take.
@@ -124,10 +134,13 @@ public final class ProxyRuntime: Sendable {
                     }
                     .bind(host: bind.host ?? "0.0.0.0", port: bind.port).get()
                 channels.withLock { $0.append(channel) }
-                for limit in frontend.limits { limit.add(listener: channel) }
+                let gate = ListenerGate(channel, limits: frontend.limits)
+                for limit in frontend.limits { limit.add(listener: gate) }
+                state.frontendControls[frontend.section.name]?.listeners.withLock { $0.append(gate) }
                 if let address = channel.localAddress { bound.append(address) }
             }
         }
+        try await statsSockets?.start(group: group)
         for checker in checkers { checker.start() }
         return bound
     }
@@ -161,7 +174,7 @@ public final class ProxyRuntime: Sendable {
         }
         guard !open.isEmpty else { return }
         for channel in open { try? await channel.close() }
-        for frontend in frontends {
+        for frontend in frontends where !(state.frontendControls[frontend.section.name]?.shutDown.load(ordering: .relaxed) ?? false) {
             frontend.log.send(
                 "Proxy \(frontend.section.name) stopped (cumulated conns: FE: \(frontend.sessions.total), BE: \(frontend.backend?.sessions.total ?? 0)).",
                 severity: .warning)
@@ -171,6 +184,7 @@ public final class ProxyRuntime: Sendable {
     /// HAProxy's soft stop (SIGUSR1, or a new process's `-sf`): stop accepting, let the open sessions finish.
     /// Returns when none is left.
     public func softStop() async {
+        await statsSockets?.stop()
         await closeListeners()
         await sessions.untilIdle()
     }
@@ -182,6 +196,7 @@ public final class ProxyRuntime: Sendable {
     public func stop() async throws {
         for task in notifications.withLock({ $0 }) { task.cancel() }
         for checker in checkers { checker.stop() }
+        await statsSockets?.stop()
         await closeListeners()
         try await group.shutdownGracefully()
     }

@@ -1,4 +1,9 @@
 import HAProxyLog
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What changes while the proxy runs, in one place, made from the configuration before anything that reads it:
 /// the process's and each frontend's session counters, each backend's servers (balancer, queues, health, their
@@ -15,9 +20,18 @@ final class ProxyState: Sendable {
     let frontendSessions: [String: ProxyRuntime.Tally]
     /// The audit trail (`audit: …` lines at notice to the global log targets).
     let audit: AuditTrail
+    /// The process's `maxconn`, and what the runtime API changes on each frontend (by name).
+    let processLimit: ProxyRuntime.ConnectionLimit?
+    let frontendControls: [String: FrontendControl]
+    /// When the process started (seconds since the epoch), for `show info`.
+    let started = Int(time(nil))
 
-    init(_ configuration: ProxyConfiguration) throws {
+    /// The event loops' threads (`nbthread`).
+    let threads: Int
+
+    init(_ configuration: ProxyConfiguration, threads: Int = 1) throws {
         self.configuration = configuration
+        self.threads = threads
         var byName: [String: ProxyRuntime.Backend] = [:]
         var backends: [ProxyRuntime.Backend] = []
         for p in configuration.proxies where p.isBackend {
@@ -30,8 +44,26 @@ final class ProxyState: Sendable {
         var frontendSessions: [String: ProxyRuntime.Tally] = [:]
         for p in configuration.proxies where p.isFrontend { frontendSessions[p.name] = ProxyRuntime.Tally() }
         self.frontendSessions = frontendSessions
+        // With a runtime API, every frontend and the process keep a limit it can set (0: none until it does).
+        let adjustable = !configuration.global.statsSockets.isEmpty
+        processLimit = ProxyRuntime.ConnectionLimit(configuration.global.maxconn ?? (adjustable ? 0 : nil))
+        var controls: [String: FrontendControl] = [:]
+        for p in configuration.proxies where p.isFrontend {
+            controls[p.name] = FrontendControl(limit: ProxyRuntime.ConnectionLimit(p.settings.maxconn ?? (adjustable ? 0 : nil)))
+        }
+        frontendControls = controls
         audit = AuditTrail(try LogEmitter(targets: configuration.global.logs, global: configuration.global))
     }
+}
+
+/// What the runtime API changes on a frontend: its `maxconn`, and its listeners (paused by `disable frontend`,
+/// closed for good by `shutdown frontend`).
+final class FrontendControl: Sendable {
+    let limit: ProxyRuntime.ConnectionLimit?
+    let listeners = Mutex<[ProxyRuntime.ListenerGate]>([])
+    let shutDown = Atomic<Bool>(false)
+
+    init(limit: ProxyRuntime.ConnectionLimit?) { self.limit = limit }
 }
 
 /// The audit trail: what changed the gate (a start, a stop, a stats login), one line each.

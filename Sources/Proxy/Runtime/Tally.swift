@@ -137,6 +137,15 @@ extension ProxyRuntime {
             return sum
         }
 
+        /// The runtime API's `clear counters`: the peak goes back to what is open now; with `all`, every cumulative
+        /// counter goes back to 0 too.
+        func clear(all: Bool) {
+            peak.store(openNow.load(ordering: .relaxed), ordering: .relaxed)
+            guard all else { return }
+            for shard in shards { shard.values.withLock { $0 = Values() } }
+            lastSession.store(0, ordering: .relaxed)
+        }
+
         /// Changes some cumulative counters, in the calling thread's shard (`open`, `max` and `lastSession` are
         /// not changed this way: `opened` and `closed` keep them).
         func update(_ change: (inout Values) -> Void) { Shard.mine(of: shards).values.withLock { change(&$0) } }

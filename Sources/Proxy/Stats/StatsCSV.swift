@@ -17,20 +17,57 @@ enum StatsCSV {
         "agg_server_check_status", "agg_check_status",
     ]
 
-    static func render(_ proxies: [StatsProxy], now: Int = Int(time(nil))) -> String {
-        var out = "# " + columns.joined(separator: ",") + ",\n"
-        for (index, proxy) in proxies.enumerated() {
-            let iid = "\(index + 1)"
-            if let row = proxy.frontend { out += line(frontend(proxy, row, iid: iid)) }
-            for (sid, server) in proxy.servers.enumerated() {
-                out += line(self.server(proxy, server, iid: iid, sid: "\(sid + 1)", now: now))
+    /// One row of the export: a frontend, server or backend with its proxy's id (`iid`) and its own (`sid`).
+    struct Record {
+        enum Kind: String {
+            case frontend = "F", backend = "B", server = "S"
+            var objType: String {
+                switch self {
+                case .frontend: "Frontend"
+                case .backend: "Backend"
+                case .server: "Server"
+                }
             }
-            if let row = proxy.backend { out += line(backend(proxy, row, iid: iid, now: now)) }
+        }
+        var kind: Kind
+        var iid: Int
+        var sid: Int
+        var fields: [String: String]
+    }
+
+    /// The rows in HAProxy's order: each proxy's frontend, its servers, its backend.
+    static func records(_ proxies: [StatsProxy], now: Int = Int(time(nil))) -> [Record] {
+        var out: [Record] = []
+        for proxy in proxies {
+            let iid = "\(proxy.id)"
+            if let row = proxy.frontend {
+                out.append(Record(kind: .frontend, iid: proxy.id, sid: 0, fields: frontend(proxy, row, iid: iid)))
+            }
+            for (index, server) in proxy.servers.enumerated() {
+                let sid = server.id ?? index + 1
+                out.append(
+                    Record(
+                        kind: .server, iid: proxy.id, sid: sid,
+                        fields: self.server(proxy, server, iid: iid, sid: "\(sid)", now: now)))
+            }
+            if let row = proxy.backend {
+                out.append(Record(kind: .backend, iid: proxy.id, sid: 0, fields: backend(proxy, row, iid: iid, now: now)))
+            }
         }
         return out
     }
 
-    private static func line(_ fields: [String: String]) -> String {
+    static func render(_ proxies: [StatsProxy], now: Int = Int(time(nil))) -> String {
+        render(records(proxies, now: now))
+    }
+
+    static func render(_ records: [Record]) -> String {
+        var out = "# " + columns.joined(separator: ",") + ",\n"
+        for record in records { out += StatsCSV.line(record.fields) }
+        return out
+    }
+
+    static func line(_ fields: [String: String]) -> String {
         var out = ""
         for column in columns {
             out += quoted(fields[column] ?? "")

@@ -47,13 +47,14 @@ enum StatsHTML {
             tr.down td.s{background:#ffc9c9}
             tr.going td.s{background:#ffe2b0}
             tr.maint td.s,tr.nocheck td.s{background:#e4e6eb}
+            tr.draining td.s{background:#d9c9f2}
             tr.bck td.n{color:#1d4ed8}
             .legend span{display:inline-block;padding:1px 8px;margin-right:6px;border-radius:3px}
             td.n,th.n{position:sticky;left:0;background:#fff;z-index:1}
             tr.fe td.n,tr.be td.n{background:#eef3ff}
             .mb{display:none;margin-left:6px;padding:0 5px;border-radius:3px;font-size:11px;font-weight:600}
             tr.up .mb{background:#c9f2cf}tr.down .mb{background:#ffc9c9}tr.going .mb{background:#ffe2b0}
-            tr.maint .mb,tr.nocheck .mb{background:#e4e6eb}
+            tr.maint .mb,tr.nocheck .mb{background:#e4e6eb}tr.draining .mb{background:#d9c9f2}
             @media (max-width:700px){.mb{display:inline-block}}
             </style></head><body>
             <header><h1>Statistics Report\(c.version.map { " &mdash; Tollgate " + escape($0) } ?? "")</h1>
@@ -145,7 +146,8 @@ enum StatsHTML {
     }
 
     private static func statusClass(_ h: ServerHealth) -> String {
-        if h.disabled { return "maint" }
+        if h.maintenance { return "maint" }
+        if h.drain && h.up { return "draining" }
         if !h.checked { return "nocheck" }
         if h.transition != nil { return "going" }
         return h.up ? "up" : "down"

@@ -82,7 +82,7 @@ enum StatsMetrics {
             for server in proxy.servers {
                 let labels = [("backend", proxy.name), ("server", server.name)]
                 common("server", labels, server.row, http: http)
-                let up = !server.health.disabled && server.health.up
+                let up = !server.health.maintenance && server.health.up
                 gauge(
                     "haproxy_server_up", "Current health status of the server (1 = UP, 0 = DOWN).", labels, up ? 1 : 0)
                 gauge("haproxy_server_weight", "Current weight of the server.", labels, server.row.weight)

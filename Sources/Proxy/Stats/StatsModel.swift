@@ -2,6 +2,9 @@
 struct StatsProxy: Sendable {
     var name: String
     var mode: ProxyMode
+    /// HAProxy's proxy id (`iid`): the configuration's order from 1, from 2 when a `stats socket` exists (its
+    /// own proxy takes 1).
+    var id = 1
     /// The frontend row (a `frontend` or `listen`), nil for a `backend`.
     var frontend: StatsRow?
     /// The server rows and the backend row, nil for a `frontend`.
@@ -31,6 +34,8 @@ struct StatsRow: Sendable {
 /// A server row: its counters and its health.
 struct StatsServer: Sendable {
     var name: String
+    /// The server's id (`sid`), when not its place in the backend from 1.
+    var id: Int?
     var address: String
     var row: StatsRow
     var backup: Bool
@@ -42,7 +47,11 @@ struct ServerHealth: Sendable {
     var checked: Bool
     /// The balancer's up/down state, copied in when the figures are read (the balancer keeps the one truth).
     var up = true
-    var disabled = false
+    /// In maintenance (`disabled`, `set server … state maint`), or drained (`… state drain`).
+    var maintenance = false
+    var drain = false
+    /// Whether the server has been in maintenance: HAProxy keeps an unchecked server's health at 0 after it.
+    var beenInMaintenance = false
     /// HAProxy's check status (`L4OK`, `L4CON`, `L7OK`, `L7STS`, `L4TOUT`, `L7TOUT`, `L7RSP`), "" before the first.
     var checkStatus = ""
     var checkCode: Int?
@@ -63,7 +72,8 @@ struct ServerHealth: Sendable {
 
     init(_ server: ServerLine, now: Int) {
         checked = server.check
-        disabled = server.disabled
+        maintenance = server.disabled
+        beenInMaintenance = server.disabled
         lastChange = now
         rise = server.rise
         fall = server.fall
@@ -72,7 +82,8 @@ struct ServerHealth: Sendable {
 
     /// The `status` column.
     var status: String {
-        if disabled { return "MAINT" }
+        if maintenance { return "MAINT" }
+        if drain && up { return "DRAIN" }
         if !checked { return "no check" }
         if let transition { return transition }
         return up ? "UP" : "DOWN"

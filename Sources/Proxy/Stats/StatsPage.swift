@@ -91,7 +91,7 @@ final class StatsPage: Sendable {
 
     private static func upOnly(_ proxy: StatsProxy) -> StatsProxy {
         var p = proxy
-        p.servers = p.servers.filter { $0.health.up && !$0.health.disabled }
+        p.servers = p.servers.filter { $0.health.up && !$0.health.maintenance }
         return p
     }
 

@@ -11,8 +11,10 @@ extension ProxyState {
     func statsSnapshot() -> [StatsProxy] {
         let now = Int(time(nil))
         var out: [StatsProxy] = []
-        for section in configuration.proxies {
+        let firstID = configuration.global.statsSockets.isEmpty ? 1 : 2
+        for (index, section) in configuration.proxies.enumerated() {
             var proxy = StatsProxy(name: section.name, mode: section.settings.mode)
+            proxy.id = firstID + index
             if section.isFrontend, let frontendSessions = frontendSessions[section.name] {
                 proxy.frontend = StatsRow(
                     values: frontendSessions.snapshot, limit: section.settings.maxconn, status: "OPEN")
@@ -28,18 +30,20 @@ extension ProxyState {
                 var active = 0
                 var backup = 0
                 var weight = 0
+                var backupWeight = 0
                 for (i, line) in section.servers.enumerated() {
                     let state = servers[i]
                     var h = health[i]
                     h.up = state.up
-                    h.disabled = state.disabled
+                    h.maintenance = state.admin.maintenance
+                    h.drain = state.admin.drain
                     if state.available {
                         if line.backup { backup += 1 } else { active += 1 }
-                        if !line.backup { weight += state.weight }
+                        if line.backup { backupWeight += state.weight } else { weight += state.weight }
                     }
                     proxy.servers.append(
                         StatsServer(
-                            name: line.name, address: line.port.map { "\(line.host):\($0)" } ?? line.host,
+                            name: line.name, id: i + 1, address: line.port.map { "\(line.host):\($0)" } ?? line.host,
                             row: StatsRow(
                                 values: backend.serverSessions[i].snapshot, limit: line.maxconn,
                                 queueCurrent: serverQueues[i], status: h.status, weight: state.weight),
@@ -51,7 +55,9 @@ extension ProxyState {
                 let downtime = health.reduce(0) { max($0, $1.totalDowntime(now: now)) }
                 proxy.backend = StatsRow(
                     values: values, limit: section.settings.maxconn,
-                    queueCurrent: backendQueue, status: up ? "UP" : "DOWN", weight: weight, active: active,
+                    // As HAProxy: the weight of the servers in use, the backups' when no active one is.
+                    queueCurrent: backendQueue, status: up ? "UP" : "DOWN", weight: active > 0 ? weight : backupWeight,
+                    active: active,
                     backup: backup, downTransitions: 0, downtime: up ? 0 : downtime,
                     lastChange: now - (health.map(\.lastChange).max() ?? now))
             }

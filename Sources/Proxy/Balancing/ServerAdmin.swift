@@ -1,0 +1,84 @@
+/// A server's administrative state, as HAProxy 2.6's runtime API sets it (`set server BE/SRV state
+/// ready|drain|maint`, `disable server`, `enable server`) and `show servers state` reports it:
+///
+/// - **maintenance** (HAProxy's FMAINT): no traffic at all and no health checks; `disabled` in the configuration
+///   starts a server there (and sets CMAINT, which `show servers state` goes on reporting after `ready`, as 2.6
+///   does);
+/// - **drain** (FDRAIN): no new sessions from the balancer, the server stays UP and checked;
+/// - `ready` clears both; `drain` leaves maintenance into drain (HAProxy then says it "remains in forced drain
+///   mode"); `maint` clears drain.
+///
+/// `apply` returns what HAProxy logs for the change; the caller adds the server counts (see `AdminEvent`).
+public struct ServerAdmin: Hashable, Sendable {
+    public private(set) var maintenance: Bool
+    public private(set) var drain = false
+    /// `disabled` in the configuration (CMAINT): only reported.
+    public let configuredMaintenance: Bool
+
+    public init(disabled: Bool) {
+        maintenance = disabled
+        configuredMaintenance = disabled
+    }
+
+    /// What an operator asks.
+    public enum Request: String, Hashable, Sendable, CaseIterable {
+        case ready, drain, maint
+    }
+
+    /// A change HAProxy logs, in its order.
+    public enum AdminEvent: Hashable, Sendable {
+        /// `Server be/srv is going DOWN for maintenance. …left. …` (alert when the server was serving, else notice).
+        case goingDownForMaintenance(wasServing: Bool)
+        /// `Server be/srv was DOWN and now enters maintenance.` (a checked server that was DOWN; notice)
+        case downEntersMaintenance
+        /// `Server be/srv is UP/READY (leaving forced maintenance).`, or `UP/DRAIN` (notice)
+        case leavesMaintenance(intoDrain: Bool)
+        /// `Server be/srv enters drain state. …online. …` (notice)
+        case entersDrain
+        /// `Server be/srv is UP (leaving forced drain).` (notice)
+        case leavesDrain
+        /// `Server be/srv remains in forced drain mode.` (notice, after leaving maintenance into drain)
+        case remainsInDrain
+    }
+
+    /// Applies `request` to a server that is UP or DOWN by its health (`up`), and whether it took traffic before
+    /// (`serving`: up, not drained, weight above 0).
+    public mutating func apply(_ request: Request, up: Bool, serving: Bool) -> [AdminEvent] {
+        switch request {
+        case .ready:
+            // As HAProxy: drain is cleared first, then maintenance.
+            var events: [AdminEvent] = []
+            if drain {
+                drain = false
+                if !maintenance { events.append(.leavesDrain) }
+            }
+            if maintenance {
+                maintenance = false
+                events.append(.leavesMaintenance(intoDrain: false))
+            }
+            return events
+        case .drain:
+            if maintenance {
+                maintenance = false
+                drain = true
+                return [.leavesMaintenance(intoDrain: true), .remainsInDrain]
+            }
+            guard !drain else { return [] }
+            drain = true
+            return [.entersDrain]
+        case .maint:
+            guard !maintenance else {
+                drain = false
+                return []
+            }
+            maintenance = true
+            drain = false
+            return up ? [.goingDownForMaintenance(wasServing: serving)] : [.downEntersMaintenance]
+        }
+    }
+
+    /// `srv_admin_state` of `show servers state`: FMAINT 0x01, CMAINT 0x04, FDRAIN 0x08.
+    public var flags: Int {
+        (maintenance ? 0x01 : 0) | (configuredMaintenance ? 0x04 : 0) | (drain ? 0x08 : 0)
+    }
+}

@@ -1,0 +1,273 @@
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+/// The runtime API (`stats socket`) beside HAProxy 2.6, through the clients operators use: socat sends the same
+/// commands to both and gets the same answers (errors, levels, weights, `show servers state`, prompt mode); the
+/// same maintenance and drain sequence gives the same log lines; a server put in maintenance gets no traffic and
+/// the command is in the audit trail with who sent it; and Debian's hatop, a real client of this API, shows the
+/// proxy and disables a server through it.
+@Suite("Runtime API beside HAProxy", .serialized)
+struct RuntimeAPIInteropTests {
+    static func config(_ dir: TemporaryDirectory, _ who: String, logPort: Int, port: Int, servers: [Int]) -> String {
+        """
+        global
+            log 127.0.0.1:\(logPort) local0 info
+            nbthread 1
+            stats socket \(dir.file("\(who)-admin.sock")) mode 600 level admin
+            stats socket \(dir.file("\(who)-user.sock")) level user
+        defaults
+            log global
+            mode tcp
+            option tcplog
+            timeout connect 1s
+            timeout client 5s
+            timeout server 5s
+        frontend fe
+            bind 127.0.0.1:\(port)
+            default_backend be
+        backend be
+            server s1 127.0.0.1:\(servers[0]) weight 10
+            server s2 127.0.0.1:\(servers[1])
+        backend be2
+            server x 127.0.0.1:\(servers[0]) disabled
+            server y 127.0.0.1:\(servers[1]) backup maxconn 5
+
+        """
+    }
+
+    /// What socat gets back for `input` on the UNIX socket `path`.
+    static func socat(_ path: String, _ input: String) throws -> String {
+        let result = try Peers.run(
+            try Peers.find("socat"), ["-t2", "-", "UNIX-CONNECT:\(path)"], stdin: Data(input.utf8), timeout: 20)
+        return String(decoding: result.stdout, as: UTF8.self)
+    }
+
+    /// Every log message received, as `<PRI> text` (the syslog header's date and tag left out), kept by a task that
+    /// reads the receiver for the whole test.
+    final class Messages: Sendable {
+        private let received = Mutex<[String]>([])
+
+        init(_ logs: LoopbackUDPReceiver) {
+            Task { [self] in
+                for await arrival in logs.arrivals {
+                    let text = String(decoding: arrival.bytes, as: UTF8.self)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                    guard let close = text.firstIndex(of: ">"), let body = text.range(of: "]: ") else { continue }
+                    add(String(text[...close]) + " " + String(text[body.upperBound...]))
+                }
+            }
+        }
+
+        private func add(_ message: String) { received.withLock { $0.append(message) } }
+
+        /// What came so far, emptied.
+        func take() -> [String] {
+            received.withLock { list in
+                defer { list = [] }
+                return list
+            }
+        }
+
+        /// Waits until `count` messages with `filter` came (or `seconds` passed), then takes all.
+        func take(waitingFor count: Int, seconds: Double = 10, _ filter: @escaping (String) -> Bool) async -> [String] {
+            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            while ContinuousClock.now < deadline, received.withLock({ $0.filter(filter).count }) < count {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return take()
+        }
+    }
+
+    static let commands = [
+        "disable server be/nope", "disable server nope/s1", "disable server be", "set server be/s1 state foo",
+        "set server be/s1 weight 300", "set server be/s1 weight 7x", "set server be/s1 weight 5", "get weight be/s1",
+        "set weight be/s1 50%", "get weight be/s1", "set weight be2/y 300%", "get weight be2/y",
+        "set maxconn server be2/y x", "set maxconn frontend nope 1", "enable health be/s1", "show backend",
+        "show cli level", "operator;show cli level", "show servers state nope", "show sta",
+        "set timeout cli 0", "set timeout foo 1", "disable frontend nope", "enable frontend fe",
+        "prompt\nshow cli level;get weight be/s1\nquit",
+    ]
+
+    static let userCommands = ["disable server be/s1", "clear counters", "operator", "show cli level", "show backend"]
+
+    static let sequence = [
+        "set server be/s1 state maint", "set server be/s1 state ready", "set server be/s1 state drain",
+        "set server be/s1 state ready", "set server be/s2 state maint", "set server be/s2 state drain",
+        "set server be/s2 state maint", "set server be/s2 state drain", "set server be/s2 state ready",
+        "disable server be/s1", "disable server be/s2", "enable server be/s2", "enable server be/s1",
+        "set server be2/x state ready", "disable frontend fe", "enable frontend fe",
+    ]
+
+    @Test func answersAndLinesEqualHAProxys() async throws {
+        let dir = try TemporaryDirectory(prefix: "runtime-api")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = Messages(logs)
+        let servers = [try await EchoBackend(), try await EchoBackend()]
+        let haproxy = try Peers.find("haproxy")
+        var answers: [String: [String]] = [:]
+        var lines: [String: [String]] = [:]
+        var states: [String: String] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            try Self.config(dir, who, logPort: logs.port, port: port, servers: servers.map(\.port))
+                .write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
+            defer { peer.stop() }
+            let admin = dir.file("\(who)-admin.sock")
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(admin, F_OK) == 0 })
+            try await Task.sleep(for: .milliseconds(300))
+            _ = messages.take()
+            var said: [String] = []
+            for command in Self.commands { said.append(try Self.socat(admin, command + "\n")) }
+            for command in Self.userCommands { said.append(try Self.socat(dir.file("\(who)-user.sock"), command + "\n")) }
+            answers[who] = said
+            for command in Self.sequence { _ = try Self.socat(admin, command + "\n") }
+            // The ports and the seconds since the last change differ between the two runs.
+            states[who] = try Self.socat(admin, "show servers state\n").split(separator: "\n").map { line in
+                var fields = line.split(separator: " ").map(String.init)
+                if fields.count == 25 { (fields[9], fields[18]) = ("T", "P") }
+                return fields.joined(separator: " ")
+            }.joined(separator: "\n")
+            lines[who] = await messages.take(waitingFor: 18) { $0.contains(" Server ") || $0.contains(" frontend ") }
+                .filter { !$0.contains("audit:") }
+        }
+        for (i, command) in (Self.commands + Self.userCommands).enumerated() {
+            #expect(answers["proxy"]?[i] == answers["haproxy"]?[i], "\(command)")
+        }
+        #expect(lines["proxy"] == lines["haproxy"])
+        #expect(states["proxy"] == states["haproxy"])
+        #expect(lines["proxy"]?.count ?? 0 >= 14)
+    }
+
+    @Test func maintenanceMovesTrafficAndIsAudited() async throws {
+        let dir = try TemporaryDirectory(prefix: "runtime-api-traffic")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = Messages(logs)
+        let servers = [try await EchoBackend(), try await EchoBackend()]
+        let port = try Peers.freePort()
+        try Self.config(dir, "proxy", logPort: logs.port, port: port, servers: servers.map(\.port))
+            .replacingOccurrences(of: " weight 10", with: "")
+            .write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
+        let peer = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
+        defer { peer.stop() }
+        let admin = dir.file("proxy-admin.sock")
+        #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(admin, F_OK) == 0 })
+        // The socket is the configured mode, and its owner's.
+        var status = stat()
+        #expect(stat(admin, &status) == 0 && status.st_mode & 0o777 == 0o600)
+
+        /// The servers of `count` sessions, one after the other, from their tcplog lines; the other lines are kept.
+        var others: [String] = []
+        func servedBy(_ count: Int) async throws -> [String] {
+            var seen: [String] = []
+            for _ in 0..<count {
+                #expect(try Peers.exchange(port: port, Array("ping".utf8), halfClose: true) == Array("ping".utf8))
+                for line in await messages.take(waitingFor: 1, { $0.contains(" fe be/") }) {
+                    if let range = line.range(of: " fe be/") {
+                        seen.append(String(line[range.upperBound...].prefix { $0 != " " }))
+                    } else {
+                        others.append(line)
+                    }
+                }
+            }
+            return seen
+        }
+        #expect(Set(try await servedBy(4)) == ["s1", "s2"])
+        #expect(try Self.socat(admin, "disable server be/s1\n") == "\n")
+        #expect(try await servedBy(4) == ["s2", "s2", "s2", "s2"])
+        #expect(try Self.socat(admin, "show stat be 4 1\n").contains(",MAINT,"))
+        #expect(try Self.socat(admin, "enable server be/s1\n") == "\n")
+        #expect(Set(try await servedBy(4)) == ["s1", "s2"])
+        // Denied on the user socket, and audited as such.
+        #expect(try Self.socat(dir.file("proxy-user.sock"), "set weight be/s2 0\n") == "Permission denied\n\n")
+        _ = try Self.socat(admin, "set weight be/s2 0\n")
+        #expect(try await servedBy(2) == ["s1", "s1"])
+        others += messages.take()
+        let audit = others.filter { $0.contains(" audit: cli ") }
+        let me = "uid=\(getuid()) pid="
+        #expect(audit.count == 4, "\(audit)")
+        #expect(audit.first?.contains("command=\"disable server be/s1\" result=ok \(me)") == true, "\(audit)")
+        #expect(others.contains { $0.hasPrefix("<129> Server be/s1 is going DOWN for maintenance.") }, "\(others)")
+        #expect(
+            audit.dropFirst(2).first.map {
+                $0.hasPrefix("<133> audit: cli command=\"set weight be/s2 0\" result=denied \(me)")
+                    && $0.hasSuffix("socket=\(dir.file("proxy-user.sock"))")
+            } == true, "\(audit)")
+        #expect(audit.last?.contains("command=\"set weight be/s2 0\" result=ok \(me)") == true, "\(audit)")
+        // The maintenance lines came before, as HAProxy words them (checked beside it above).
+        peer.stop()
+        #expect(access(admin, F_OK) != 0, "the socket file is removed when the proxy stops")
+    }
+
+    /// A small pty driver for hatop (a curses program): waits for its screen, types `keys`, quits with `q`.
+    static let hatopDriver = """
+        import os, pty, sys, time, select, fcntl, termios, struct, signal
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.environ['TERM'] = 'xterm'
+            os.execvp('hatop', ['hatop', '-s', sys.argv[1], '-i', '1'])
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 140, 0, 0))
+        out = b''
+        def pump(seconds):
+            global out
+            end = time.time() + seconds
+            while time.time() < end:
+                r, _, _ = select.select([fd], [], [], 0.1)
+                if r:
+                    try:
+                        out += os.read(fd, 65536)
+                    except OSError:
+                        return
+        pump(3)
+        for k in sys.argv[2:] + ['q']:
+            os.write(fd, k.encode().decode('unicode_escape').encode('latin-1'))
+            pump(1.0)
+        code = 98
+        for i in range(200):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 97
+                break
+            if i % 30 == 29:
+                os.write(fd, b'q')
+            pump(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        sys.stdout.buffer.write(out)
+        sys.exit(code)
+
+        """
+
+    @Test func hatopDrivesTheProxy() async throws {
+        let hatop = try Peers.find("hatop")
+        let dir = try TemporaryDirectory(prefix: "runtime-api-hatop")
+        let logs = try await LoopbackUDPReceiver()
+        let servers = [try await EchoBackend(), try await EchoBackend()]
+        let port = try Peers.freePort()
+        try Self.config(dir, "proxy", logPort: logs.port, port: port, servers: servers.map(\.port))
+            .write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
+        try Self.hatopDriver.write(toFile: dir.file("drive.py"), atomically: true, encoding: .utf8)
+        let peer = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("proxy.cfg")], logPath: dir.file("proxy.out"))
+        defer { peer.stop() }
+        let admin = dir.file("proxy-admin.sock")
+        #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(admin, F_OK) == 0 })
+        // ESC-5: hatop's command line mode; the command; ESC-1 back to the status view; q.
+        let run = try Peers.run(
+            try Peers.find("python3"), [dir.file("drive.py"), admin, "\\x1b5", "disable server be/s1\\r", "\\x1b1"],
+            timeout: 60)
+        let screen = String(decoding: run.stdout, as: UTF8.self)
+        #expect(
+            run.status == 0,
+            "hatop (\(hatop)) ended with \(run.status): \(String(decoding: run.stderr, as: UTF8.self)) \(screen.suffix(600))")
+        #expect(screen.contains("Tollgate Version: 0.1.0"))
+        #expect(screen.contains("disable server be/s1"))
+        let state = try Self.socat(admin, "show servers state be\n").split(separator: "\n")
+        #expect(state.count == 4 && state[2].split(separator: " ")[6] == "1", "\(state)")
+    }
+}

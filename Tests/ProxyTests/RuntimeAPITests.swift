@@ -1,0 +1,279 @@
+import Testing
+
+@testable import Proxy
+
+/// The runtime API's parts that need no socket: how a line is cut, what HAProxy answers to words it does not know,
+/// how `stats socket` is read, a server's administrative state (HAProxy 2.6's transitions and lines), and the
+/// commands run on a proxy's state as HAProxy answers them.
+@Suite("Runtime API")
+struct RuntimeAPITests {
+    @Test(
+        "a line is cut into commands and words as HAProxy's CLI cuts it",
+        arguments: [
+            ("show info", [["show", "info"]]),
+            ("  show\tinfo  ", [["show", "info"]]),
+            ("show cli level;show cli level", [["show", "cli", "level"], ["show", "cli", "level"]]),
+            ("set server be/s1 state\\;maint", [["set", "server", "be/s1", "state;maint"]]),
+            ("a\\ b c\\\\", [["a b", "c\\"]]),
+            ("", [[]]),
+            ("x;;y", [["x"], [], ["y"]]),
+            ("show info\r", [["show", "info"]]),
+        ])
+    func commandLines(line: String, expected: [[String]]) {
+        #expect(CLICommandLine.commands(line) == expected)
+    }
+
+    @Test func atMost64WordsACommand() {
+        let line = (1...70).map(String.init).joined(separator: " ")
+        #expect(CLICommandLine.commands(line).first?.count == 64)
+    }
+
+    @Test func unknownCommandsAnswerAsHAProxy() {
+        // HAProxy 2.6.12's own answer to `show sta` (its closest command is one this build has too).
+        #expect(
+            CLIKeywords.usage(["show", "sta"])
+                == """
+                Unknown command, but maybe one of the following ones is a better match:
+                  show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server
+                  help [<command>]                        : list matching or all commands
+                  prompt                                  : toggle interactive mode with prompt
+                  quit                                    : disconnect
+
+                """)
+        let empty = CLIKeywords.usage([])
+        #expect(empty.hasPrefix("Unknown command. Please enter one of the following commands only:\n"))
+        let help = CLIKeywords.usage(["help", "show"])
+        #expect(help.hasPrefix("The following commands are valid at this level:\n  show backend "))
+        #expect(!help.contains("  set "))
+        // The whole list is sorted by usage line, help/prompt/quit last.
+        let all = CLIKeywords.usage(["help"]).split(separator: "\n").dropFirst().dropLast(3).map(String.init)
+        #expect(all == all.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        #expect(all.count == CLIKeywords.all.count - 3)
+    }
+
+    @Test func fingerprintDistance() {
+        var a = CLIKeywords.Fingerprint()
+        a.add("stat")
+        var b = CLIKeywords.Fingerprint()
+        b.add("stat")
+        #expect(a.distance(to: b) == 0)
+        var c = CLIKeywords.Fingerprint()
+        c.add("sta")
+        // "sta" has no a→t transition, and ends after a rather than after t.
+        #expect(a.distance(to: c) == 3)
+    }
+
+    // MARK: stats socket
+
+    static func parse(_ global: String) throws(ConfigProblems) -> ProxyConfiguration {
+        try HAProxyConfigParser.parse(
+            text: "global\n    \(global)\ndefaults\n    mode tcp\nlisten l\n    bind :80\n    server s 127.0.0.1:1\n")
+    }
+
+    @Test func statsSocketLines() throws {
+        var c = try Self.parse("stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners")
+        var socket = try #require(c.global.statsSockets.first)
+        #expect(socket.address == .unix("/run/haproxy/admin.sock"))
+        #expect(socket.mode == 0o660)
+        #expect(socket.level == .admin)
+        #expect(socket.exposeListeners)
+        c = try Self.parse("stats socket ipv4@127.0.0.1:9999 level user")
+        socket = try #require(c.global.statsSockets.first)
+        #expect(socket.address == .tcp(host: "127.0.0.1", port: 9999))
+        #expect(socket.level == .user)
+        // HAProxy's default level is operator.
+        c = try Self.parse("stats socket 127.0.0.1:9999")
+        #expect(c.global.statsSockets.first?.level == .operator)
+        c = try Self.parse("stats timeout 2m")
+        #expect(c.global.statsTimeout == .milliseconds(120_000))
+        c = try Self.parse("stats maxconn 3")
+        #expect(c.global.statsMaxconn == 3)
+    }
+
+    @Test(
+        "a wrong stats line is refused with HAProxy's words",
+        arguments: [
+            ("stats socket", "'stats socket' in global section expects an address or a path to a UNIX socket"),
+            (
+                "stats socket /x.sock level foo",
+                "'stats socket' : ''level' only supports 'user', 'operator', and 'admin' (got 'foo')'"
+            ),
+            (
+                "stats socket /x.sock mode", "'stats socket' : ''mode' : missing or invalid mode '' (octal integer expected)'"
+            ),
+            ("stats socket /x.sock bogus 1", "'stats socket' : unknown keyword 'bogus'."),
+            ("stats socket /x.sock expose-fd all", "'stats socket' : ''expose-fd' only supports 'listeners' (got 'all')'"),
+            ("stats socket /x.sock ssl crt x.pem", "'stats socket' : 'ssl' is not carried out on the runtime API socket"),
+            ("stats timeout 5x", "'stats timeout' : unexpected character 'x'"),
+            ("stats maxconn 0", "'stats maxconn' expects a positive value"),
+            ("stats socket /x.sock user no-such-user-here", "'stats socket' : ''user' : unknown user name 'no-such-user-here''"),
+            ("stats bogus", "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got 'bogus')"),
+        ])
+    func wrongStatsLines(line: String, message: String) {
+        do {
+            _ = try Self.parse(line)
+            Issue.record("accepted: \(line)")
+        } catch {
+            #expect(error.alerts.contains { $0.description.contains(message) }, "\(error.alerts)")
+            #expect(error.alerts.first?.description.contains("haproxy.cfg:2") == true)
+        }
+    }
+
+    // MARK: a server's administrative state
+
+    /// HAProxy 2.6.12's lines for `set server be/s2 state …` on a checked server that was DOWN, then UP.
+    @Test func adminTransitionsAsHAProxy() {
+        var a = ServerAdmin(disabled: false)
+        #expect(a.apply(.maint, up: false, serving: false) == [.downEntersMaintenance])
+        #expect(a.flags == 0x01)
+        #expect(a.apply(.ready, up: true, serving: false) == [.leavesMaintenance(intoDrain: false)])
+        #expect(a.apply(.drain, up: true, serving: true) == [.entersDrain])
+        #expect(a.flags == 0x08)
+        #expect(a.apply(.drain, up: true, serving: false) == [])
+        #expect(a.apply(.maint, up: true, serving: false) == [.goingDownForMaintenance(wasServing: false)])
+        #expect(!a.drain)
+        #expect(a.apply(.drain, up: true, serving: false) == [.leavesMaintenance(intoDrain: true), .remainsInDrain])
+        #expect(a.apply(.ready, up: true, serving: false) == [.leavesDrain])
+        #expect(a.flags == 0)
+        #expect(a.apply(.ready, up: true, serving: true) == [])
+        #expect(a.apply(.maint, up: true, serving: true) == [.goingDownForMaintenance(wasServing: true)])
+        // `disabled` in the configuration: maintenance, and CMAINT kept after `ready`, as 2.6 shows it.
+        var d = ServerAdmin(disabled: true)
+        #expect(d.flags == 0x05)
+        #expect(d.apply(.ready, up: true, serving: false) == [.leavesMaintenance(intoDrain: false)])
+        #expect(d.flags == 0x04)
+    }
+
+    @Test func balancerLeavesOutDrainedAndMaintainedServers() {
+        var b = Balancer(
+            algorithm: .roundrobin, servers: [.init(name: "a", weight: 1), .init(name: "b", weight: 1)])
+        _ = b.setAdmin(0, .drain)
+        #expect((0..<4).map { _ in b.pick() } == [1, 1, 1, 1])
+        #expect(b.upCounts.active == 1)
+        _ = b.setAdmin(0, .ready)
+        _ = b.setAdmin(1, .maint)
+        #expect((0..<3).map { _ in b.pick() } == [0, 0, 0])
+        _ = b.setAdmin(1, .ready)
+        b.setWeight(0, 0)
+        #expect((0..<3).map { _ in b.pick() } == [1, 1, 1])
+        b.setWeight(0, 300)
+        #expect(b.servers[0].weight == 256)
+    }
+
+    // MARK: commands on a proxy's state
+
+    static func api(_ extra: String = "") throws -> RuntimeAPI {
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                global
+                    stats socket /tmp/never-bound.sock level admin
+                defaults
+                    mode tcp
+                frontend fe
+                    bind :80
+                    default_backend be
+                backend be
+                    server s1 127.0.0.1:1 weight 10
+                    server s2 127.0.0.1:2 check
+                backend st
+                    balance static-rr
+                    server x 127.0.0.1:3
+                \(extra)
+                """)
+        return RuntimeAPI(state: try ProxyState(c), frontends: [], backendLogs: [:])
+    }
+
+    static func run(_ api: RuntimeAPI, _ line: String, level: RuntimeLevel = .admin) -> String {
+        var session = CLISession(level: level, timeout: .seconds(10), peer: "uid=0 pid=1", socket: "test")
+        return CLICommandLine.commands(line).map { api.execute($0, &session).text }.joined(separator: "|")
+    }
+
+    /// Answers HAProxy 2.6.12 gives to the same commands on the same configuration.
+    @Test(
+        "commands answer as HAProxy",
+        arguments: [
+            ("disable server be/nope", "No such server.\n"),
+            ("disable server nope/s1", "No such backend.\n"),
+            ("disable server be", "Require 'backend/server'.\n"),
+            ("disable server", "Require 'backend/server'.\n"),
+            ("set server be/s1 state foo", "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n"),
+            ("set server be/s1 weight 300", "Absolute weight can only be between 0 and 256 inclusive.\n"),
+            ("set server be/s1 weight abc", "Empty weight string empty or preceded by garbage"),
+            ("set server be/s1 weight 7x", "Trailing garbage in weight string"),
+            ("set server be/s1 weight 5;get weight be/s1", "|5 (initial 10)\n"),
+            ("set weight be/s1 50%;get weight be/s1", "|5 (initial 10)\n"),
+            ("set weight be/s1 1000%;get weight be/s1", "|100 (initial 10)\n"),
+            ("set weight be/s1 -5%", "Relative weight must be positive.\n"),
+            (
+                "set weight st/x 2",
+                "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
+            ),
+            ("set maxconn server be/s1 x", "maxconn string empty or preceded by garbage"),
+            ("set maxconn server be/s1", "Require <maxconn>.\n"),
+            ("set maxconn frontend nope 1", "No such frontend.\n"),
+            ("set maxconn frontend", "A frontend name is expected.\n"),
+            ("enable health be/s1", "Health check was not configured on this server, cannot enable.\n"),
+            ("enable agent be/s2", "Agent was not configured on this server, cannot enable.\n"),
+            ("disable health be/s2;enable health be/s2", "|"),
+            ("show servers state nope", "Can't find backend.\n"),
+            ("show backend", "# name\nbe\nst\n"),
+            ("set timeout cli 0", "Invalid timeout value.\n"),
+            ("set timeout foo 1", "'set timeout' only supports 'cli'.\n"),
+            ("set timeout cli", "Expects an integer value.\n"),
+            ("operator;show cli level;user;show cli level", "|operator\n||user\n"),
+        ])
+    func answers(line: String, expected: String) throws {
+        #expect(Self.run(try Self.api(), line) == expected)
+    }
+
+    @Test func levels() throws {
+        let api = try Self.api()
+        #expect(Self.run(api, "disable server be/s1", level: .operator) == "Permission denied\n")
+        #expect(Self.run(api, "clear counters", level: .user) == "Permission denied\n")
+        #expect(Self.run(api, "clear counters", level: .operator) == "")
+        #expect(Self.run(api, "clear counters all", level: .operator) == "Permission denied\n")
+        #expect(Self.run(api, "operator", level: .user) == "Permission denied\n")
+        #expect(Self.run(api, "show cli level", level: .user) == "user\n")
+        #expect(Self.run(api, "show servers state be", level: .user).hasPrefix("1\n# be_id "))
+    }
+
+    @Test func serversStateFollowsTheAdminState() throws {
+        let api = try Self.api()
+        _ = Self.run(api, "set server be/s1 state maint;set weight be/s1 4")
+        let lines = Self.run(api, "show servers state be").split(separator: "\n")
+        #expect(lines.count == 4)
+        let s1 = lines[2].split(separator: " ").map(String.init)
+        // be_id 3 (the stats socket's proxy is 1, fe 2), op_state 0 (stopped), admin FMAINT, weights 4 and 10.
+        #expect(Array(s1[0..<9]) == ["3", "be", "1", "s1", "127.0.0.1", "0", "1", "4", "10"])
+        #expect(s1.count == 25)
+        let s2 = lines[3].split(separator: " ").map(String.init)
+        // Checked, never checked yet: HCHK_STATUS_INI, result unknown, health at rise, CONFIGURED|ENABLED.
+        #expect(Array(s2[10..<14]) == ["1", "0", "2", "6"])
+        _ = Self.run(api, "set server be/s1 state drain")
+        let drained = Self.run(api, "show servers state be").split(separator: "\n")[2].split(separator: " ")
+        #expect(drained[5] == "2" && drained[6] == "8")
+        let stat = Self.run(api, "show stat")
+        #expect(stat.contains("\nbe,s1,") && stat.contains(",DRAIN,"))
+        #expect(Self.run(api, "show stat be 4 1").split(separator: "\n").count == 2)
+        #expect(Self.run(api, "show stat nope 4 1") == "No such proxy.\n")
+    }
+
+    @Test func typedAndJSONForms() throws {
+        let api = try Self.api()
+        let typed = Self.run(api, "show stat typed").split(separator: "\n")
+        #expect(typed.first == "F.2.0.0.pxname.1:KNS:str:fe")
+        #expect(typed.contains("S.3.1.18.weight.1:MaP:u32:10"))
+        let info = Self.run(api, "show info typed").split(separator: "\n")
+        #expect(info.first == "0.Name.1:POS:str:Tollgate")
+        let json = Self.run(api, "show info json")
+        #expect(json.hasPrefix("[{\"field\":{\"pos\":0,\"name\":\"Name\"},\"processNum\":1,"))
+        // hatop reads these fields and stops without any of them.
+        let plain = Self.run(api, "show info")
+        for field in [
+            "Name", "Version", "Release_date", "Nbproc", "Process_num", "Pid", "Uptime", "Maxconn", "CurrConns",
+            "Maxpipes", "PipesUsed", "Tasks", "Run_queue", "node",
+        ] {
+            #expect(plain.contains("\n\(field): ") || plain.hasPrefix("\(field): "), "\(field)")
+        }
+    }
+}
