@@ -14,7 +14,7 @@
 # curl and openssl are the TLS tests' clients and certificate makers; liblognorm-dev is mmnormalize's library.
 APT_PACKAGES := libsystemd-dev zlib1g-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
   rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
-  rsyslog-kubernetes
+  rsyslog-kubernetes socat hatop
 SWIFT ?= swift
 # The demo's client uses bash's /dev/tcp.
 SHELL := /bin/bash
@@ -82,7 +82,8 @@ DEMO_PORT ?= 5514
 screenshot: build
 	@command -v chromium >/dev/null || { echo "make screenshot needs chromium (apt install chromium)"; exit 1; }
 	@rm -rf demo-run && mkdir -p demo-run
-	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/' conf/demo/haproxy.cfg > demo-run/haproxy.cfg
+	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/; s#/run/haproxy/admin.sock#$(CURDIR)/demo-run/admin.sock#' \
+	  conf/demo/haproxy.cfg > demo-run/haproxy.cfg
 	@.build/debug/tollgate-demo --backends 18066,18067 --http-backends 18081,18082 > demo-run/backends.log 2>&1 & \
 	  backends=$$!; \
 	.build/debug/proxy check-agent --listen 127.0.0.1:48700 --probe tcp://127.0.0.1:18066 \
@@ -107,7 +108,8 @@ screenshot: build
 demo: build
 	@rm -rf demo-run && mkdir -p demo-run
 	@sed 's/port="5514"/port="$(DEMO_PORT)"/' conf/demo/rsyslog.conf > demo-run/rsyslog.conf
-	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/' conf/demo/haproxy.cfg > demo-run/haproxy.cfg
+	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/; s#/run/haproxy/admin.sock#$(CURDIR)/demo-run/admin.sock#' \
+	  conf/demo/haproxy.cfg > demo-run/haproxy.cfg
 	@.build/debug/logquery seal-key --private-key demo-run/seal.key --public-key demo-run/seal.pub > /dev/null
 	@echo "==> syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root   (UDP 127.0.0.1:$(DEMO_PORT))"
 	@$(JOURNALD_START); \
@@ -129,6 +131,26 @@ demo: build
 	  exec 3<>/dev/tcp/127.0.0.1/13307 && printf 'SELECT %s;' $$n >&3 && \
 	  echo "   client sent 'SELECT $$n;', got back '$$(timeout 2 head -c 9 <&3)'"; exec 3<&-; \
 	done; \
+	echo; echo "==> the runtime API (stats socket demo-run/admin.sock, level admin, driven with socat): mycat_01's maintenance"; \
+	.build/debug/proxy check-agent --listen 127.0.0.1:48701 --probe tcp://127.0.0.1:18067 \
+	  > demo-run/agent2.log 2>&1 & agent2=$$!; \
+	echo "   mycat_02's check agent starts: the node comes back (rise 2, inter 500ms)"; sleep 1.5; \
+	cli() { echo "   > $$1"; echo "$$1" | socat -t2 stdio UNIX-CONNECT:demo-run/admin.sock | sed '/^$$/d; s/^/     /'; }; \
+	served() { sleep 0.7; grep -a ' mycat_servers mycat_servers/' demo-run/root/var/log/haproxy.log | tail -n $$1 \
+	  | sed 's#.* mycat_servers/\([^ ]*\) .*#\1#' | paste -sd' ' | sed 's/^/   served by: /'; }; \
+	queries() { for n in $$(seq $$1); do exec 3<>/dev/tcp/127.0.0.1/13307 && printf 'SELECT 1;' >&3 && \
+	  timeout 2 head -c 9 <&3 > /dev/null; exec 3<&-; done; }; \
+	cli "show stat mycat_servers 4 -1" | cut -d, -f1,2,5,18,19; \
+	cli "set server mycat_servers/mycat_01 state maint"; \
+	queries 4; served 4; \
+	echo "   in haproxy.log: $$(grep -a 'audit: cli' demo-run/root/var/log/haproxy.log | tail -n1 | sed 's/.*\]: //')"; \
+	echo "                   $$(grep -a 'mycat_01 is going DOWN for maintenance' demo-run/root/var/log/haproxy.log \
+	  | tail -n1 | sed 's/.*\]: //')"; \
+	echo "   > show servers state mycat_servers"; \
+	echo "show servers state mycat_servers" | socat -t2 stdio UNIX-CONNECT:demo-run/admin.sock \
+	  | awk 'NR > 2 && NF { print "     " $$4 ": srv_op_state " $$6 ", srv_admin_state " $$7 }'; \
+	cli "set server mycat_servers/mycat_01 state ready"; \
+	queries 4; served 4; \
 	echo; echo "==> HTTP through the web listener (mode http, httplog): 4 requests, then the stats page"; \
 	for path in / /index.html / /missing; do \
 	  exec 3<>/dev/tcp/127.0.0.1/18080 && printf 'GET %s HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n' $$path >&3 && \
@@ -146,7 +168,7 @@ demo: build
 	  printf 'GET /admin-status;csv HTTP/1.1\r\nHost: demo\r\nAuthorization: Basic %s\r\nConnection: close\r\n\r\n' \
 	    "$$(printf admin:admin | base64)" >&3 && \
 	  timeout 2 cat <&3 | tr -d '\r' | awk '/^$$/ {b=1; next} b' | cut -d, -f1,2,5,8,18,37 | sed 's/^/   csv: /'; exec 3<&-; \
-	sleep 0.5; kill $$(cat demo-run/proxy.pid) $$backends $$agent 2>/dev/null; sleep 0.3; \
+	sleep 0.5; kill $$(cat demo-run/proxy.pid) $$backends $$agent $$agent2 2>/dev/null; sleep 0.3; \
 	sleep 0.3; kill $$(cat demo-run/sink.pid); \
 	for i in $$(seq 50); do [ -e demo-run/sink.pid ] || break; sleep 0.1; done; \
 	$(JOURNALD_STOP); \
