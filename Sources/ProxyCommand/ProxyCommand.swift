@@ -225,6 +225,9 @@ struct Serve: ParsableCommand {
             }
         }
         let runtime = try ProxyRuntime(configuration: configuration)
+        if !quiet && !ProcessSetup.isDaemonCopy {
+            for note in runtime.startupNotes { report("[WARNING] config : \(note)") }
+        }
         // Trapped before the proxy listens: a signal sent as soon as it does is not lost.
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)
         let control = StopControl(runtime)

@@ -204,6 +204,86 @@ struct RuntimeAPIInteropTests {
         #expect(access(admin, F_OK) != 0, "the socket file is removed when the proxy stops")
     }
 
+    /// A reload as HAProxy's operators do it: `show servers state` into the `server-state-file`, then a new process
+    /// with `-sf` taking over. Maintenance, drain, an operator's weight, disabled health checks and a DOWN server
+    /// come back in the new process as in HAProxy's, with the same warnings; the new process's socket replaced the
+    /// old one's and is still there once the old one has gone.
+    @Test func stateSurvivesAReloadAsInHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "runtime-api-reload")
+        let servers = [try await EchoBackend(), try await EchoBackend()]
+        let closed = try Peers.freePort()
+        let haproxy = try Peers.find("haproxy")
+        var states: [String: String] = [:]
+        var warnings: [String: [String]] = [:]
+        func masked(_ text: String) -> String {
+            text.split(separator: "\n").map { line in
+                var fields = line.split(separator: " ").map(String.init)
+                if fields.count == 25 { (fields[9], fields[18]) = ("T", "P") }
+                return fields.joined(separator: " ")
+            }.joined(separator: "\n")
+        }
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    stats socket \(socket) level admin
+                    server-state-file \(dir.file("\(who).state"))
+                defaults
+                    mode tcp
+                    load-server-state-from-file global
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                frontend fe
+                    bind 127.0.0.1:\(port)
+                    default_backend be
+                backend be
+                    server s1 127.0.0.1:\(servers[0].port) weight 10
+                    server s2 127.0.0.1:\(servers[1].port) weight 10
+                    server s3 127.0.0.1:\(closed) check inter 300ms
+                    server s4 127.0.0.1:\(servers[1].port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let program = who == "haproxy" ? haproxy : try Products.path("proxy")
+            let first = try RunningPeer(
+                program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")],
+                logPath: dir.file("\(who)-1.out"))
+            defer { first.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(socket, F_OK) == 0 })
+            for command in [
+                "set server be/s1 state maint", "set server be/s2 state drain", "set weight be/s4 3",
+            ] {
+                _ = try Self.socat(socket, command + "\n")
+            }
+            // s3's checks find it DOWN, then an operator stops them.
+            #expect(
+                try Peers.waitUntil(seconds: 10) {
+                    try Self.socat(socket, "show servers state be\n").contains(" s3 127.0.0.1 0 ")
+                })
+            _ = try Self.socat(socket, "disable health be/s3\n")
+            let saved = try Self.socat(socket, "show servers state\n")
+            try saved.write(toFile: dir.file("\(who).state"), atomically: true, encoding: .utf8)
+            let second = try RunningPeer(
+                program,
+                (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg"), "-sf", "\(first.pid)"],
+                logPath: dir.file("\(who)-2.out"))
+            defer { second.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { !first.isRunning }, "\(who): the old process did not stop")
+            #expect(access(socket, F_OK) == 0, "\(who): the new process's socket is gone")
+            let after = try Self.socat(socket, "show servers state\n")
+            // As HAProxy: the same states, but for the health of servers without checks (rise+fall-1 once running).
+            #expect(masked(after).replacingOccurrences(of: " 0 4 0 0 ", with: " 0 2 0 0 ") == masked(saved), "\(who)")
+            states[who] = masked(after)
+            warnings[who] = second.output.split(separator: "\n").compactMap { line in
+                line.range(of: "config : Server ").map { String(line[$0.lowerBound...].dropFirst("config : ".count)) }
+            }
+        }
+        #expect(states["proxy"] == states["haproxy"])
+        #expect(warnings["proxy"] == warnings["haproxy"])
+        #expect(warnings["proxy"]?.count == 3, "\(warnings)")
+    }
+
     /// A small pty driver for hatop (a curses program): waits for its screen, types `keys`, quits with `q`.
     static let hatopDriver = """
         import os, pty, sys, time, select, fcntl, termios, struct, signal
@@ -234,8 +314,12 @@ struct RuntimeAPIInteropTests {
                 code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 97
                 break
             if i % 30 == 29:
-                os.write(fd, b'q')
+                try:
+                    os.write(fd, b'q')
+                except OSError:
+                    pass
             pump(0.1)
+            time.sleep(0.05)
         else:
             os.kill(pid, signal.SIGKILL)
         sys.stdout.buffer.write(out)

@@ -277,3 +277,132 @@ struct RuntimeAPITests {
         }
     }
 }
+
+/// The server-state file a reload reads (`server-state-file`, `load-server-state-from-file`), as HAProxy 2.6 reads
+/// and applies it.
+@Suite("Server-state file")
+struct ServerStateFileTests {
+    static let header =
+        "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+        + "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+        + "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port "
+        + "srv_check_addr srv_agent_addr srv_agent_port\n"
+
+    @Test func readsHAProxysOwnOutput() throws {
+        // HAProxy 2.6.12's `show servers state` after maint, drain, a weight and `disable health`.
+        let text =
+            Self.header + """
+                3 be 1 s1 127.0.0.1 0 1 10 10 0 1 0 0 0 0 0 0 - 19991 - 0 0 - - 0
+                3 be 2 s2 127.0.0.1 2 8 10 10 0 1 0 2 0 0 0 0 - 19992 - 0 0 - - 0
+                3 be 3 s3 127.0.0.1 0 0 1 1 1 8 2 0 2 0 0 0 - 19993 - 0 0 - - 0
+                3 be 4 s4 127.0.0.1 2 0 3 1 1 1 0 2 0 0 0 0 - 19994 - 0 0 - - 0
+
+                """
+        let lines = try ServerStateFile.parse(text).get()
+        #expect(lines.map(\.serverName) == ["s1", "s2", "s3", "s4"])
+        #expect(lines[0].adminState == 1 && lines[0].operationalState == 0)
+        #expect(lines[3].userWeight == 3 && lines[3].initialWeight == 1)
+        #expect(lines[2].checkStatus == 8 && lines[2].checkState == 2)
+    }
+
+    @Test func refusesWhatHAProxyRefuses() {
+        #expect(ServerStateFile.parse("") == .failure(.noVersion))
+        #expect(ServerStateFile.parse("2\n") == .failure(.noVersion))
+        #expect(ServerStateFile.parse("1\n3 be 1 s1 127.0.0.1 0 1\n") == .failure(.corrupted(line: 2)))
+        // A last line without its line feed is a truncated one.
+        let truncated = Self.header + "3 be 1 s1 127.0.0.1 0 1 10 10 0 1 0 0 0 0 0 0 - 19991 - 0 0 - - 0"
+        #expect(ServerStateFile.parse(truncated) == .failure(.corrupted(line: 3)))
+        #expect((try? ServerStateFile.parse("1\n# nothing else\n\n").get()) == [])
+        #expect(ServerStateFile.path("state", base: "/var/lib/haproxy") == "/var/lib/haproxy/state")
+        #expect(ServerStateFile.path("/abs", base: "/var/lib/haproxy") == "/abs")
+        #expect(ServerStateFile.path("rel", base: nil) == "rel")
+    }
+
+    @Test func adminFlagsAsHAProxyRestoresThem() {
+        // Forced maintenance and drain hold.
+        var a = ServerAdmin(disabled: false)
+        a.restore(flags: 0x01, savedInitialWeight: 10, initialWeight: 10)
+        #expect(a.maintenance && !a.drain)
+        a = ServerAdmin(disabled: false)
+        a.restore(flags: 0x08, savedInitialWeight: 10, initialWeight: 10)
+        #expect(!a.maintenance && a.drain)
+        // A drain that came from a configured weight of 0, now positive, is dropped.
+        a = ServerAdmin(disabled: false)
+        a.restore(flags: 0x08, savedInitialWeight: 0, initialWeight: 5)
+        #expect(!a.drain)
+        // The configuration's `disabled` changed: the configuration wins.
+        var d = ServerAdmin(disabled: true)
+        d.restore(flags: 0x00, savedInitialWeight: 1, initialWeight: 1)
+        #expect(d.maintenance)
+        a = ServerAdmin(disabled: false)
+        a.restore(flags: 0x05, savedInitialWeight: 1, initialWeight: 1)
+        #expect(!a.maintenance)
+        // `disabled` in both, and the operator had set it ready: ready it stays.
+        d = ServerAdmin(disabled: true)
+        d.restore(flags: 0x04, savedInitialWeight: 1, initialWeight: 1)
+        #expect(!d.maintenance)
+    }
+
+    @Test func healthAsHAProxyRestoresIt() {
+        var h = HealthState(rise: 2, fall: 3, inter: .milliseconds(1000))
+        h.restore(operationalState: 0, health: 4)
+        #expect(!h.isUp && h.health == 0)
+        h.restore(operationalState: 1, health: 0)
+        #expect(!h.isUp && h.health == 1)
+        h.restore(operationalState: 2, health: 0)
+        #expect(h.isUp && h.health == 4)
+        h.restore(operationalState: 3, health: 9)
+        #expect(h.isUp && h.health == 2)
+    }
+
+    @Test(
+        "state-file keywords are read with HAProxy's words",
+        arguments: [
+            ("global:server-state-file", "'server-state-file' expect one argument: a file path."),
+            ("global:server-state-base", "'server-state-base' expects one argument: a directory path."),
+            (
+                "backend:load-server-state-from-file foo",
+                "'load-server-state-from-file' expects 'global', 'local' or 'none'. Got 'foo'"
+            ),
+            ("backend:server-state-file-name a b", "'server-state-file-name' cannot handle unexpected argument 'b'."),
+        ])
+    func wrongKeywords(line: String, message: String) {
+        let (section, text) = (line.prefix { $0 != ":" }, line.drop { $0 != ":" }.dropFirst())
+        let config =
+            (section == "global" ? "global\n    \(text)\n" : "")
+            + "defaults\n    mode tcp\nlisten l\n    bind :80\n    server s 127.0.0.1:1\n"
+            + (section == "backend" ? "backend b\n    \(text)\n    server s 127.0.0.1:1\n" : "")
+        do {
+            _ = try HAProxyConfigParser.parse(text: config)
+            Issue.record("accepted: \(line)")
+        } catch {
+            #expect(error.alerts.first?.message == message, "\(error.alerts)")
+        }
+    }
+
+    @Test func aMissingFileIsAWarningAsInHAProxy() throws {
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                global
+                    server-state-base /nonexistent-dir
+                    server-state-file state
+                defaults
+                    mode tcp
+                    load-server-state-from-file global
+                listen l
+                    bind :80
+                    server s 127.0.0.1:1
+                backend b
+                    load-server-state-from-file local
+                    server s 127.0.0.1:1
+
+                """)
+        let warnings = c.warnings.map(\.message)
+        #expect(
+            warnings.contains(
+                "Can't open global server state file '/nonexistent-dir/state': No such file or directory"))
+        #expect(
+            warnings.contains("Proxy 'b': Can't open server state file '/nonexistent-dir/b': No such file or directory."))
+        #expect(c.serverStates.isEmpty)
+    }
+}

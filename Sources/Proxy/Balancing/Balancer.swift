@@ -204,6 +204,13 @@ public struct Balancer: Sendable {
         if !servers[i].available { credit[i] = 0 }
     }
 
+    /// A reload's saved state for server `i`: its administrative flags, and the weight an operator had set.
+    public mutating func restore(_ i: Int, admin: ServerAdmin, weight: Int?) {
+        servers[i].admin = admin
+        if let weight { servers[i].weight = max(0, min(256, weight)) }
+        if !servers[i].available { credit[i] = 0 }
+    }
+
     /// An operator's `set maxconn server` (0: no limit).
     public mutating func setMaxconn(_ i: Int, _ maxconn: Int) { servers[i].maxconn = maxconn }
 

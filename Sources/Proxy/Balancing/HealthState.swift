@@ -62,6 +62,28 @@ public struct HealthState: Hashable, Sendable {
         return .wentDown
     }
 
+    /// A reload's `server-state-file`: the operational state the server had (HAProxy's SRV_ST_*: 0 stopped,
+    /// 1 starting, 2 running, 3 stopping) sets the counter as HAProxy 2.6 sets it.
+    public mutating func restore(operationalState: Int, health saved: Int) {
+        switch operationalState {
+        case 0:
+            health = 0
+            isUp = false
+        case 1 where rise > 1:
+            health = saved >= 1 && saved < rise ? saved : rise - 1
+            isUp = false
+        case 3 where fall > 1:
+            health = saved >= rise && saved <= top - 1 ? saved : rise
+            isUp = true
+        case 3:
+            health = 0
+            isUp = false
+        default:
+            health = top
+            isUp = true
+        }
+    }
+
     /// When the next check is due.
     public var nextInterval: ConfigTime {
         if isUp && health == top { return inter }

@@ -77,6 +77,21 @@ public struct ServerAdmin: Hashable, Sendable {
         }
     }
 
+    /// A reload's `server-state-file`: the flags the server had, with HAProxy 2.6's rules: a change of `disabled`
+    /// in the configuration wins over the file; otherwise the file's forced maintenance holds; its forced drain
+    /// holds outside maintenance unless it came only from a configured weight of 0 that is no longer 0.
+    public mutating func restore(flags saved: Int, savedInitialWeight: Int, initialWeight: Int) {
+        let savedConfigured = saved & 0x04 != 0
+        if savedConfigured != configuredMaintenance {
+            maintenance = configuredMaintenance
+        } else if saved & 0x01 != 0 && !configuredMaintenance {
+            maintenance = true
+        } else if saved & 0x01 == 0 && configuredMaintenance {
+            maintenance = false
+        }
+        if !maintenance && saved & 0x08 != 0 && (savedInitialWeight > 0 || initialWeight == 0) { drain = true }
+    }
+
     /// `srv_admin_state` of `show servers state`: FMAINT 0x01, CMAINT 0x04, FDRAIN 0x08.
     public var flags: Int {
         (maintenance ? 0x01 : 0) | (configuredMaintenance ? 0x04 : 0) | (drain ? 0x08 : 0)

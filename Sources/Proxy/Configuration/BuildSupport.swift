@@ -177,12 +177,13 @@ extension BuildSupport {
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
             "gid", "nbthread", "node", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
             "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
-            "ssl-default-bind-ciphers", "stats",
+            "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file",
         ],
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri",
+            "load-server-state-from-file", "server-state-file-name",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",

@@ -77,6 +77,7 @@ public struct HAProxyConfigParser {
     mutating func finish() throws(ConfigProblems) -> ProxyConfiguration {
         checkReferences()
         guard alerts.isEmpty else { throw ConfigProblems(alerts: alerts, warnings: configuration.warnings) }
+        loadServerStates()
         return configuration
     }
 
@@ -178,6 +179,15 @@ public struct HAProxyConfigParser {
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
         case "stats": globalStats(args, at, &g)
+        case "server-state-base":
+            guard args.count == 1 else { return alert(at, "'server-state-base' expects one argument: a directory path.") }
+            g.serverStateBase = args[0]
+        case "server-state-file":
+            guard let file = args.first else {
+                return alert(at, "'server-state-file' expect one argument: a file path.")
+            }
+            g.serverStateFile = file
+            g.serverStateFileLocation = at
         case "crt-base": g.crtBase = required(args, at, keyword)
         case "ca-base": _ = required(args, at, keyword)  // for ca-file, which only client certificates use
         case "ssl-default-bind-options":
@@ -249,6 +259,19 @@ public struct HAProxyConfigParser {
         case "default-server":
             let start = s.defaultServer ?? ServerLine(name: "default-server", host: "", port: nil, location: at)
             if let server = serverOptions(start, args, from: 0, at) { s.defaultServer = server }
+        case "load-server-state-from-file":
+            guard let source = args.first.flatMap(ServerStateSource.init(rawValue:)) else {
+                alert(at, "'load-server-state-from-file' expects 'global', 'local' or 'none'. Got '\(args.first ?? "")'")
+                return true
+            }
+            s.serverState = source
+            s.serverStateLocation = at
+        case "server-state-file-name":
+            guard args.count <= 1 else {
+                alert(at, "'server-state-file-name' cannot handle unexpected argument '\(args[1])'.")
+                return true
+            }
+            s.serverStateFileName = args.first == "use-backend-name" ? nil : args.first
         case "retries":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
         case "maxconn":

@@ -99,6 +99,10 @@ public struct ProxySettings: Hashable, Sendable {
     public var balance: BalanceAlgorithm = .roundrobin
     /// `default-server OPTIONS…`: the options every `server` line after it starts from.
     public var defaultServer: ServerLine?
+    /// `load-server-state-from-file global|local|none` (and where it is written), `server-state-file-name`.
+    public var serverState: ServerStateSource?
+    public var serverStateLocation: SourceLocation?
+    public var serverStateFileName: String?
 
     public func option(_ option: ProxyOption) -> Bool { options[option] ?? false }
 }
@@ -270,6 +274,11 @@ public struct GlobalSettings: Hashable, Sendable {
     public var statsTimeout = ConfigTime.milliseconds(10_000)
     /// `stats maxconn`: runtime API connections at once (HAProxy's default, 10).
     public var statsMaxconn = 10
+    /// `server-state-base DIR` and `server-state-file FILE` (where the `server-state-file` line is, for its
+    /// warnings).
+    public var serverStateBase: String?
+    public var serverStateFile: String?
+    public var serverStateFileLocation: SourceLocation?
 }
 
 /// One `stats socket` line: the runtime API's address and who may do what through it.
@@ -330,6 +339,8 @@ public struct ProxyConfiguration: Sendable {
     public var hasListener: Bool { proxies.contains { $0.isFrontend && !$0.binds.isEmpty } }
     public var warnings: [ConfigDiagnostic] = []
     public var files: [String] = []
+    /// The servers' previous states read from the server-state files, by backend and server name.
+    public var serverStates: [String: [String: ServerStateLine]] = [:]
 
     public init() {}
 

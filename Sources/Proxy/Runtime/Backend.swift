@@ -165,7 +165,7 @@ extension ProxyRuntime {
                 let wasAvailable = s.balancer.servers[i].available
                 let wasMaintenance = s.balancer.servers[i].admin.maintenance
                 let events = s.balancer.setAdmin(i, request)
-                if s.balancer.servers[i].admin.maintenance { s.health[i].beenInMaintenance = true }
+                if s.balancer.servers[i].admin.maintenance { s.health[i].uncheckedHealth = 0 }
                 if wasMaintenance && !s.balancer.servers[i].admin.maintenance && servers[i].check {
                     s.checks[i] = HealthState(servers[i])
                     s.balancer.setUp(i, true)

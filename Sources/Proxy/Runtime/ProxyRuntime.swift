@@ -80,6 +80,9 @@ public final class ProxyRuntime: Sendable {
                 global: configuration.global)
     }
 
+    /// What starting said that HAProxy prints as warnings (the server states a reload's state file restored).
+    public var startupNotes: [String] { state.startupNotes }
+
     /// HAProxy's `tune.bufsize`: the most a request's line and headers may take.
     static let bufferSize = 16_384
 

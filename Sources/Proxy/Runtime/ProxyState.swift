@@ -23,6 +23,8 @@ final class ProxyState: Sendable {
     /// The process's `maxconn`, and what the runtime API changes on each frontend (by name).
     let processLimit: ProxyRuntime.ConnectionLimit?
     let frontendControls: [String: FrontendControl]
+    /// What applying the server-state file said (HAProxy prints it as warnings when it starts).
+    let startupNotes: [String]
     /// When the process started (seconds since the epoch), for `show info`.
     let started = Int(time(nil))
 
@@ -41,6 +43,14 @@ final class ProxyState: Sendable {
         }
         self.backends = backends
         backendsByName = byName
+        // A reload's server-state file: the servers start as the previous process left them.
+        var notes: [String] = []
+        for backend in backends {
+            if let saved = configuration.serverStates[backend.name] {
+                notes += backend.restore(saved, now: Int(time(nil)))
+            }
+        }
+        startupNotes = notes
         var frontendSessions: [String: ProxyRuntime.Tally] = [:]
         for p in configuration.proxies where p.isFrontend { frontendSessions[p.name] = ProxyRuntime.Tally() }
         self.frontendSessions = frontendSessions

@@ -26,11 +26,11 @@ enum ServersState {
                 let h = health[i]
                 let maintenance = server.admin.maintenance
                 let op = server.up && !maintenance ? 2 : 0
-                // Checks paused, health 0: in maintenance, and (as 2.6 shows it) ever after for a server that was
-                // `disabled` in the configuration.
-                let paused = maintenance || server.admin.configuredMaintenance
+                // Checks paused: a checked server in maintenance, and (as 2.6 shows it) ever after a server that was
+                // `disabled` in the configuration; health 0 then too.
+                let paused = (line.check && maintenance) || server.admin.configuredMaintenance
                 let checkState = (line.check ? 0x02 | (enabled[i] ? 0x04 : 0) : 0) | (paused ? 0x08 : 0)
-                let checkHealth = paused ? 0 : (line.check ? checks[i].health : (h.beenInMaintenance ? 0 : line.rise))
+                let checkHealth = paused ? 0 : (line.check ? checks[i].health : (h.uncheckedHealth ?? line.rise))
                 let result = !line.check || h.checkStatus.isEmpty ? 0 : (h.checkStatus.hasSuffix("OK") ? 3 : 2)
                 let address = backend.addresses[i]?.ipAddress ?? line.host
                 let fqdn = address == line.host ? "-" : line.host
@@ -47,21 +47,15 @@ enum ServersState {
         return out
     }
 
-    /// HAProxy's `HCHK_STATUS_*` number for a check status: 1 (INI) before the first check.
-    static func checkStatusCode(_ status: String?) -> Int {
-        switch status {
-        case "L4OK": 6
-        case "L4TOUT": 7
-        case "L4CON": 8
-        case "L6OK": 9
-        case "L6TOUT": 10
-        case "L6RSP": 11
-        case "L7TOUT": 12
-        case "L7RSP": 13
-        case "L7OK": 15
-        case "L7OKC": 16
-        case "L7STS": 17
-        default: 1
-        }
-    }
+    /// HAProxy's `HCHK_STATUS_*` numbers of the check statuses.
+    static let statusCodes = [
+        "L4OK": 6, "L4TOUT": 7, "L4CON": 8, "L6OK": 9, "L6TOUT": 10, "L6RSP": 11, "L7TOUT": 12, "L7RSP": 13, "L7OK": 15,
+        "L7OKC": 16, "L7STS": 17,
+    ]
+
+    /// The check status a saved number stands for ("" before the first check).
+    static func checkStatusName(_ code: Int) -> String { statusCodes.first { $0.value == code }?.key ?? "" }
+
+    /// The number of a check status: 1 (INI) before the first check.
+    static func checkStatusCode(_ status: String?) -> Int { status.flatMap { statusCodes[$0] } ?? 1 }
 }

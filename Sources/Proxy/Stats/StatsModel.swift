@@ -50,8 +50,9 @@ struct ServerHealth: Sendable {
     /// In maintenance (`disabled`, `set server … state maint`), or drained (`… state drain`).
     var maintenance = false
     var drain = false
-    /// Whether the server has been in maintenance: HAProxy keeps an unchecked server's health at 0 after it.
-    var beenInMaintenance = false
+    /// The health `show servers state` gives a server without checks: nil for HAProxy's `rise`, 0 once it has
+    /// been in maintenance or DOWN, `rise + fall - 1` when a reload found it running.
+    var uncheckedHealth: Int?
     /// HAProxy's check status (`L4OK`, `L4CON`, `L7OK`, `L7STS`, `L4TOUT`, `L7TOUT`, `L7RSP`), "" before the first.
     var checkStatus = ""
     var checkCode: Int?
@@ -73,7 +74,7 @@ struct ServerHealth: Sendable {
     init(_ server: ServerLine, now: Int) {
         checked = server.check
         maintenance = server.disabled
-        beenInMaintenance = server.disabled
+        uncheckedHealth = server.disabled ? 0 : nil
         lastChange = now
         rise = server.rise
         fall = server.fall

@@ -1,0 +1,158 @@
+import LogCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// HAProxy's server-state file (format version 1, what `show servers state` prints): the state each server had
+/// in the process before a reload, so that maintenance, drain, weights and DOWN servers survive it
+/// (`server-state-file`, `load-server-state-from-file global|local`). Read as HAProxy 2.6 reads it: a first line
+/// with the version, `#` comments, 20 to 25 fields a line; a line of another shape makes the file corrupted.
+public struct ServerStateLine: Hashable, Sendable {
+    public var backendID: Int
+    public var backendName: String
+    public var serverName: String
+    /// SRV_ST_*: 0 stopped, 1 starting, 2 running, 3 stopping.
+    public var operationalState: Int
+    /// SRV_ADMF_*: FMAINT 0x01, CMAINT 0x04, FDRAIN 0x08…
+    public var adminState: Int
+    public var userWeight: Int
+    public var initialWeight: Int
+    public var secondsSinceChange: Int
+    public var checkStatus: Int
+    public var checkResult: Int
+    public var checkHealth: Int
+    /// CHK_ST_*: CONFIGURED 0x02, ENABLED 0x04, PAUSED 0x08.
+    public var checkState: Int
+}
+
+public enum ServerStateFile {
+    /// Why a file cannot be used.
+    public enum Problem: Error, Equatable {
+        case noVersion
+        case corrupted(line: Int)
+    }
+
+    /// The lines of a state file's text.
+    public static func parse(_ text: String) -> Result<[ServerStateLine], Problem> {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // As fgets: a last line without its line feed is a truncated one; an empty last piece is the file's end.
+        if lines.last == "" { lines.removeLast() } else if !text.isEmpty { return .failure(.corrupted(line: lines.count)) }
+        guard let first = lines.first, Int(first.trimmingCharacters(in: [" ", "\t"])) == 1 else {
+            return .failure(.noVersion)
+        }
+        var out: [ServerStateLine] = []
+        for (index, raw) in lines.enumerated().dropFirst() {
+            let content = raw.drop { $0 == " " || $0 == "\t" }
+            if content.isEmpty || content.hasPrefix("#") { continue }
+            let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard (20...25).contains(fields.count), let line = line(fields) else {
+                return .failure(.corrupted(line: index + 1))
+            }
+            out.append(line)
+        }
+        return .success(out)
+    }
+
+    private static func line(_ f: [String]) -> ServerStateLine? {
+        guard let backendID = Int(f[0]), let op = Int(f[5]), (0...3).contains(op), let admin = Int(f[6]),
+            let userWeight = Int(f[7]), let initialWeight = Int(f[8]), let since = Int(f[9]), let status = Int(f[10]),
+            let result = Int(f[11]), let health = Int(f[12]), let checkState = Int(f[13])
+        else { return nil }
+        return ServerStateLine(
+            backendID: backendID, backendName: f[1], serverName: f[3], operationalState: op, adminState: admin,
+            userWeight: userWeight, initialWeight: initialWeight, secondsSinceChange: since, checkStatus: status,
+            checkResult: result, checkHealth: health, checkState: checkState)
+    }
+
+    /// A state file's path: as written when absolute, else under `server-state-base` when there is one.
+    public static func path(_ name: String, base: String?) -> String {
+        guard !name.hasPrefix("/"), let base, !base.isEmpty else { return name }
+        return base.hasSuffix("/") ? base + name : base + "/" + name
+    }
+}
+
+/// Where a backend takes its servers' previous state from (`load-server-state-from-file`).
+public enum ServerStateSource: String, Hashable, Sendable {
+    case global, local, none
+}
+
+extension HAProxyConfigParser {
+    /// Reads the state files the configuration names and keeps, for each backend that loads one, its servers'
+    /// lines; what HAProxy only warns about (a file missing or corrupted, a backend's id or name not the file's)
+    /// is a warning here too, and the proxy starts without those states.
+    mutating func loadServerStates() {
+        let g = configuration.global
+        var global: [String: [String: ServerStateLine]]?
+        if let name = g.serverStateFile {
+            let file = ServerStateFile.path(name, base: g.serverStateBase)
+            let at = g.serverStateFileLocation ?? SourceLocation(file: "global", line: 0)
+            if let text = TextFile.read(file) {
+                switch ServerStateFile.parse(text) {
+                case .success(let lines):
+                    var byBackend: [String: [String: ServerStateLine]] = [:]
+                    for line in lines where byBackend[line.backendName]?[line.serverName] == nil {
+                        byBackend[line.backendName, default: [:]][line.serverName] = line
+                    }
+                    global = byBackend
+                case .failure(.noVersion):
+                    warn(at, "Can't get version of the global server state file '\(file)'.")
+                case .failure(.corrupted(let n)):
+                    warn(at, "corrupted global server state file '\(file)' at line \(n).")
+                }
+            } else {
+                warn(at, "Can't open global server state file '\(file)': \(String(cString: strerror(errno)))")
+            }
+        }
+        let firstID = g.statsSockets.isEmpty ? 1 : 2
+        for (index, p) in configuration.proxies.enumerated() where p.isBackend && !p.servers.isEmpty {
+            let at = p.settings.serverStateLocation ?? p.location
+            switch p.settings.serverState ?? ServerStateSource.none {
+            case .none:
+                continue
+            case .global:
+                if let lines = global?[p.name] { configuration.serverStates[p.name] = lines }
+            case .local:
+                let name = p.settings.serverStateFileName ?? p.name
+                let file = ServerStateFile.path(name, base: g.serverStateBase)
+                guard let text = TextFile.read(file) else {
+                    warn(
+                        at,
+                        "Proxy '\(p.name)': Can't open server state file '\(file)': \(String(cString: strerror(errno))).")
+                    continue
+                }
+                switch ServerStateFile.parse(text) {
+                case .success(let lines):
+                    var mine: [String: ServerStateLine] = [:]
+                    for line in lines {
+                        let sameID = line.backendID == firstID + index
+                        let sameName = line.backendName == p.name
+                        if !sameID && !sameName { continue }
+                        if !sameID {
+                            warn(
+                                at,
+                                "Proxy '\(p.name)': backend ID mismatch: from server state file: '\(line.backendID)', "
+                                    + "from running config '\(firstID + index)'")
+                        } else if !sameName {
+                            warn(
+                                at,
+                                "Proxy '\(p.name)': backend name mismatch: from server state file: "
+                                    + "'\(line.backendName)', from running config '\(p.name)'")
+                            continue
+                        }
+                        if mine[line.serverName] == nil { mine[line.serverName] = line }
+                    }
+                    for name in mine.keys where !p.servers.contains(where: { $0.name == name }) {
+                        warn(at, "Proxy '\(p.name)': can't find server '\(name)' in backend '\(p.name)'")
+                        mine[name] = nil
+                    }
+                    configuration.serverStates[p.name] = mine
+                case .failure(.noVersion):
+                    warn(at, "Proxy '\(p.name)': Can't get version of the server state file '\(file)'.")
+                case .failure(.corrupted(let n)):
+                    warn(at, "Proxy '\(p.name)': corrupted server state file '\(file)' at line \(n).")
+                }
+            }
+        }
+    }
+}
