@@ -7,13 +7,16 @@ import Testing
 /// fall × inter and clients keep working; restarted, it comes back UP after rise checks.
 @Suite("MariaDB behind the proxy", .serialized)
 struct MariaDBThroughProxyTests {
-    /// One MariaDB server on loopback with its own data folder (no grant tables: the tests' client needs none).
+    /// One MariaDB server on loopback with its own data folder (no grant tables: the tests' client needs none;
+    /// with `grants`, the server checks its users, root without a password).
     final class Node: @unchecked Sendable {
         let port: Int
         let dir: String
+        let grants: Bool
         private(set) var server: RunningPeer?
 
-        init(in root: TemporaryDirectory, name: String) throws {
+        init(in root: TemporaryDirectory, name: String, grants: Bool = false) throws {
+            self.grants = grants
             port = try Peers.freePort()
             dir = root.file(name)
             let install = try Peers.find("mariadb-install-db")
@@ -35,8 +38,8 @@ struct MariaDBThroughProxyTests {
                 mariadbd,
                 [
                     "--no-defaults", "--datadir=\(dir)", "--user=root", "--port=\(port)", "--bind-address=127.0.0.1",
-                    "--socket=\(dir).sock", "--pid-file=\(dir).pid", "--skip-grant-tables", "--skip-name-resolve",
-                ],
+                    "--socket=\(dir).sock", "--pid-file=\(dir).pid", "--skip-name-resolve",
+                ] + (grants ? [] : ["--skip-grant-tables"]),
                 logPath: dir + ".log")
             guard Peers.waitUntil(seconds: 30, { (try? MariaDBThroughProxyTests.query(port: port)) != nil }) else {
                 throw PeerFailed(description: "mariadbd did not start on \(port)")

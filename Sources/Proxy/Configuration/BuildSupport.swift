@@ -183,12 +183,12 @@ extension BuildSupport {
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri",
-            "load-server-state-from-file", "server-state-file-name",
+            "load-server-state-from-file", "server-state-file-name", "tcp-check",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
-            "httpclose", "http-keep-alive", "tcp-check",
+            "httpclose", "http-keep-alive", "tcp-check", "mysql-check", "redis-check",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive",

@@ -65,7 +65,8 @@ extension HAProxyConfigParser {
             }
             if quote == .none && b == 0x23 { break }  // # comment
             inWord = true
-            if b == 0x5C {  // backslash
+            // A backslash escapes outside single quotes only.
+            if b == 0x5C && quote != .single {
                 guard i + 1 < bytes.count else { throw WordError(message: "a '\\' ends the line '\(line)'") }
                 let next = bytes[i + 1]
                 i += 2
@@ -81,8 +82,9 @@ extension HAProxyConfigParser {
                     current.append(high << 4 | low)
                     i += 2
                 default:
-                    throw WordError(
-                        message: "unsupported escape sequence '\\\(Character(UnicodeScalar(next)))' in '\(line)'")
+                    // As HAProxy: any other pair is left as written (`\+` in a regular expression, `\1`).
+                    current.append(b)
+                    i -= 1
                 }
                 continue
             }

@@ -303,6 +303,8 @@ public struct HAProxyConfigParser {
                 return true
             }
             s.balance = algorithm
+        case "tcp-check":
+            tcpCheckRule(args, at, &s)
         case "http-check":
             if args.first == "expect" {
                 var rest = Array(args.dropFirst())
@@ -481,6 +483,7 @@ public struct HAProxyConfigParser {
     private mutating func option(
         _ name: String, _ args: [String], negated: Bool, _ at: SourceLocation, _ s: inout ProxySettings
     ) {
+        if protocolCheckOption(name, args, negated: negated, at, &s) { return }
         guard let option = ProxyOption(rawValue: name) else {
             return notCarriedOut(.option, name, at, section: "")
         }
@@ -530,9 +533,15 @@ public struct HAProxyConfigParser {
                 }
             }
             s.httpCheck = check
+            s.checkProtocol = nil
         case .tcpCheck:
-            // The last check option wins, as in HAProxy: the check is a connect again.
-            if !negated { s.httpCheck = nil }
+            // The last check option wins, as in HAProxy: the `tcp-check` rules (a connect without any).
+            if !negated {
+                s.httpCheck = nil
+                s.checkProtocol = .tcpCheck
+            } else if s.checkProtocol == .tcpCheck {
+                s.checkProtocol = nil
+            }
         default:
             break
         }
@@ -666,7 +675,8 @@ public struct HAProxyConfigParser {
             alert(at, "ACL criterion '\(first)' needs at least one value to match.")
             return nil
         }
-        guard var (sample, match) = ACLTest.typed(criterion, header: header) else { return nil }
+        guard let (sample, typedMatch) = ACLTest.typed(criterion, header: header) else { return nil }
+        var match = typedMatch
         if let method { match = method }
         if match == .found && !rest.isEmpty {
             alert(at, "ACL criterion '\(first) -m found' takes no value, not '\(rest[0])'.")

@@ -99,6 +99,12 @@ public struct ProxySettings: Hashable, Sendable {
     public var balance: BalanceAlgorithm = .roundrobin
     /// `default-server OPTIONS…`: the options every `server` line after it starts from.
     public var defaultServer: ServerLine?
+    /// `option tcp-check|mysql-check|redis-check`, and the `tcp-check` rules with their comments (a `comment`
+    /// line waits for the rule after it).
+    public var checkProtocol: CheckProtocol?
+    public var tcpCheckRules: [TCPCheck.Rule] = []
+    public var tcpCheckComments: [String?] = []
+    public var tcpCheckPendingComment: String?
     /// `load-server-state-from-file global|local|none` (and where it is written), `server-state-file-name`.
     public var serverState: ServerStateSource?
     public var serverStateLocation: SourceLocation?

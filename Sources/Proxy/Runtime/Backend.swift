@@ -225,6 +225,7 @@ extension ProxyRuntime {
                 let state = s.checks[i]
                 var h = s.health[i]
                 h.checkStatus = status
+                h.checkInProgress = false
                 h.checkCode = code
                 h.checkDuration = milliseconds
                 if !passed && wasUp { h.failedChecks += 1 }

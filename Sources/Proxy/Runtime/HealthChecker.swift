@@ -53,7 +53,12 @@ final class HealthChecker: Sendable {
     private func check(_ i: Int) {
         let server = section.servers[i]
         // Paused in maintenance and while an operator disabled them (`disable health`), as in HAProxy.
-        let paused = backend.shared.withLock { !$0.checksEnabled[i] || $0.balancer.servers[i].admin.maintenance }
+        let paused = backend.shared.withLock { s -> Bool in
+            let paused = !s.checksEnabled[i] || s.balancer.servers[i].admin.maintenance
+            // HAProxy's stats mark a check under way (`* L7OK`).
+            if !paused { s.health[i].checkInProgress = true }
+            return paused
+        }
         if paused { return schedule(i, after: .microseconds(server.inter.microseconds)) }
         let host = server.checkAddress ?? server.host
         guard let port = server.checkPort ?? server.port,
@@ -64,6 +69,9 @@ final class HealthChecker: Sendable {
         }
         let timeout = ProxyRuntime.amount(section.settings.timeouts.check ?? server.inter) ?? .seconds(2)
         let started = NIODeadline.now()
+        if let tcpCheck = section.settings.tcpCheck {
+            return runTCPCheck(i, tcpCheck, host: host, port: port, timeout: timeout, started: started)
+        }
         let request = section.settings.httpCheck.map(HealthChecker.request)
         let expect = section.settings.httpCheckExpect
         let loop = group.next()
@@ -110,6 +118,49 @@ final class HealthChecker: Sendable {
             var timed = outcome
             timed.milliseconds = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
             record(i, timed)
+        }
+    }
+
+    /// A tcp-check (`option tcp-check` rules, `option mysql-check`, `option redis-check`): its first connect goes
+    /// to the check port (or the rule's port), then `TCPCheckHandler` runs the rules.
+    private func runTCPCheck(
+        _ i: Int, _ check: TCPCheck, host: String, port: Int, timeout: TimeAmount, started: NIODeadline
+    ) {
+        var run = TCPCheckRun(check)
+        var connectPort = port
+        if case .connect(let rulePort)? = run.start().first, let rulePort { connectPort = rulePort }
+        let loop = group.next()
+        let verdict = loop.makePromise(of: TCPCheckRun.Verdict.self)
+        guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: connectPort) else {
+            record(i, .init(passed: false, description: "Layer4 connection problem", info: "no address to check"))
+            return
+        }
+        let firstRun = run
+        ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = TCPCheckHandler(firstRun, result: verdict)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    let context = try channel.pipeline.syncOperations.context(handler: handler)
+                    let deadline = channel.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                        handler.timedOut(context)
+                    }
+                    verdict.futureResult.whenComplete { _ in deadline.cancel() }
+                }
+            }
+            .connect(to: address)
+            .whenFailure { error in
+                let reason = HealthChecker.describe(error)
+                verdict.succeed(
+                    reason.contains("timed out") ? firstRun.timedOut() : firstRun.connectFailed(reason))
+            }
+        verdict.futureResult.whenSuccess { [self] v in
+            var result = CheckResult(
+                passed: v.status.passed, description: v.status.description,
+                code: v.code ?? (v.status.hasCode ? 0 : nil), info: v.info)
+            result.milliseconds = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
+            record(i, result)
         }
     }
 

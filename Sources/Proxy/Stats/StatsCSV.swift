@@ -127,7 +127,7 @@ enum StatsCSV {
             f["chkfail"] = "\(h.failedChecks)"
             f["chkdown"] = "\(h.downTransitions)"
             f["downtime"] = "\(h.totalDowntime(now: now))"
-            f["check_status"] = h.checkStatus
+            f["check_status"] = (h.checkInProgress ? "* " : "") + h.checkStatus
             f["check_code"] = h.checkCode.map { "\($0)" } ?? ""
             f["check_duration"] = h.checkDuration.map { "\($0)" } ?? ""
             f["check_desc"] = StatsHTML.checkDescription(h.checkStatus)

@@ -55,6 +55,8 @@ struct ServerHealth: Sendable {
     var uncheckedHealth: Int?
     /// HAProxy's check status (`L4OK`, `L4CON`, `L7OK`, `L7STS`, `L4TOUT`, `L7TOUT`, `L7RSP`), "" before the first.
     var checkStatus = ""
+    /// A check is under way now.
+    var checkInProgress = false
     var checkCode: Int?
     var checkDuration: Int?
     var failedChecks = 0

@@ -1,0 +1,123 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Health checks beyond a connect and HTTP, beside HAProxy 2.6 on the same servers: `option mysql-check` against
+/// Debian's MariaDB (a user that exists, one that does not, a stopped node, a server that never answers),
+/// `option redis-check` against line servers answering `+PONG` or an error, and `option tcp-check` rules (send,
+/// send-binary, expect string/rstring/binary, a connect to another port, a negated expect). The same servers end
+/// UP or DOWN with the same check status and code (`show stat`), and the DOWN lines are the same bytes.
+@Suite("Protocol health checks beside HAProxy", .serialized)
+struct HealthCheckProtocolTests {
+    @Test func sameVerdictsAndLinesAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "checks")
+        let node = try MariaDBThroughProxyTests.Node(in: dir, name: "db", grants: true)
+        defer { node.stop() }
+        let mariadb = try Peers.find("mariadb")
+        let made = try Peers.run(
+            mariadb, ["-h", "127.0.0.1", "-P", "\(node.port)", "-u", "root", "-e", "CREATE USER 'haproxy'@'%'"])
+        #expect(made.status == 0, "\(String(decoding: made.stderr, as: UTF8.self))")
+        let pong = try await LineResponder(reply: "+PONG\r\n")
+        let error = try await LineResponder(reply: "-ERR unknown command 'PING'\r\n")
+        let silent = try StalledServer()
+        defer { silent.stop() }
+        let closed = try Peers.freePort()
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let haproxy = try Peers.find("haproxy")
+        var lines: [String: [String]] = [:]
+        var stats: [String: String] = [:]
+        for who in ["haproxy", "proxy"] {
+            let base = try Peers.freePort()
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                    stats socket \(socket) level admin
+                defaults
+                    log global
+                    mode tcp
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                    timeout check 1s
+                    default-server check inter 400ms rise 1 fall 1
+                listen my
+                    bind 127.0.0.1:\(base)
+                    option mysql-check user haproxy
+                    server ok 127.0.0.1:\(node.port)
+                    server stopped 127.0.0.1:\(closed)
+                    server silent 127.0.0.1:\(silent.port)
+                listen my_denied
+                    bind 127.0.0.1:\(base + 1)
+                    option mysql-check user nobody
+                    server denied 127.0.0.1:\(node.port)
+                listen my_handshake
+                    bind 127.0.0.1:\(base + 2)
+                    option mysql-check
+                    server hs 127.0.0.1:\(node.port)
+                listen rd
+                    bind 127.0.0.1:\(base + 3)
+                    option redis-check
+                    server pong 127.0.0.1:\(pong.port)
+                    server err 127.0.0.1:\(error.port)
+                    server closed 127.0.0.1:\(closed)
+                listen tc
+                    bind 127.0.0.1:\(base + 4)
+                    option tcp-check
+                    tcp-check send PING\\r\\n
+                    tcp-check expect string +PONG
+                    tcp-check send-binary 50494e470d0a comment again
+                    tcp-check expect rstring ^\\+PO
+                    server pong 127.0.0.1:\(pong.port)
+                    server err 127.0.0.1:\(error.port)
+                    server closed 127.0.0.1:\(closed)
+                    server silent 127.0.0.1:\(silent.port)
+                listen tc_port
+                    bind 127.0.0.1:\(base + 5)
+                    option tcp-check
+                    tcp-check connect port \(pong.port)
+                    tcp-check send PING\\r\\n
+                    tcp-check expect binary 2b504f4e47
+                    tcp-check expect ! string ERR
+                    server via_port 127.0.0.1:\(closed)
+                listen tc_port_closed
+                    bind 127.0.0.1:\(base + 6)
+                    option tcp-check
+                    tcp-check connect port \(closed)
+                    server nothing 127.0.0.1:\(pong.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: base) && access(socket, F_OK) == 0 })
+            // Each server's first checks: a timeout takes the check's second.
+            try await Task.sleep(for: .seconds(3))
+            let stat = try RuntimeAPIInteropTests.socat(socket, "show stat\n")
+            stats[who] = stat.split(separator: "\n").dropFirst().map { row in
+                let f = row.split(separator: ",", omittingEmptySubsequences: false)
+                // pxname, svname, status, check_status, check_code
+                // "* " marks a check under way: whether one is at this instant is timing.
+                let status = f.count > 36 ? f[36].replacingOccurrences(of: "* ", with: "") : ""
+                return f.count > 37 ? "\(f[0]),\(f[1]),\(f[17]),\(status),\(f[37])" : String(row)
+            }.filter { !$0.contains("FRONTEND") && !$0.contains("BACKEND") }.joined(separator: "\n")
+            lines[who] = messages.take().filter { $0.contains(" is DOWN") || $0.contains(" is UP") }
+                .map { $0.replacingOccurrences(of: #"check duration: \d+ms"#, with: "check duration: Nms", options: .regularExpression) }
+                .sorted()
+        }
+        #expect(stats["proxy"] == stats["haproxy"])
+        #expect(lines["proxy"] == lines["haproxy"])
+        // What the seed's operator sees: the node UP with MariaDB's version, a stopped one DOWN with HAProxy's reason.
+        #expect(stats["proxy"]?.contains("my,ok,UP,L7OK,0") == true, "\(stats)")
+        #expect(
+            lines["proxy"]?.contains {
+                $0.contains("Server my/stopped is DOWN, reason: Layer4 connection problem, info: \"Connection refused\"")
+            } == true)
+        #expect(
+            lines["proxy"]?.contains {
+                $0.contains("Server my_denied/denied is DOWN, reason: Layer7 wrong status, code: 1045, info: \"#28000Access denied")
+            } == true, "\(lines)")
+    }
+}
