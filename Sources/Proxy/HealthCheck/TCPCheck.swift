@@ -1,3 +1,5 @@
+import LogCore
+
 /// A check made of steps, as HAProxy 2.6's tcp-check engine runs them: `option tcp-check` with `tcp-check
 /// connect [port N]`, `send STRING`, `send-binary HEX`, `expect [!] string|rstring|binary|rbinary PATTERN` and
 /// `comment`, and the protocol checks HAProxy builds on the same engine (`option mysql-check`, `option
@@ -148,38 +150,13 @@ public struct TCPCheck: Hashable, Sendable {
             ])
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// Bytes as HAProxy dumps them for `rbinary` (upper-case hexadecimal).
+    static func hex(_ bytes: [UInt8]) -> String { ASCII.lowerHex(bytes).uppercased() }
 
     /// `send-binary`/`expect binary` patterns: pairs of hexadecimal digits.
     public static func bytes(hex: String) -> [UInt8]? {
-        let chars = Array(hex.utf8)
-        guard chars.count % 2 == 0, !chars.isEmpty else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < chars.count {
-            guard let high = nibble(chars[i]), let low = nibble(chars[i + 1]) else { return nil }
-            out.append(high << 4 | low)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        guard !hex.isEmpty else { return nil }
+        return ASCII.bytes(hex: hex)
     }
 }
 
