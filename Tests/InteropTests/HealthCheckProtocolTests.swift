@@ -28,7 +28,13 @@ struct HealthCheckProtocolTests {
         var lines: [String: [String]] = [:]
         var stats: [String: String] = [:]
         for who in ["haproxy", "proxy"] {
-            let base = try Peers.freePort()
+            // Each listener on a port of its own that was free (tests run side by side: no port arithmetic).
+            var ports: [Int] = []
+            while ports.count < 7 {
+                let port = try Peers.freePort()
+                if !ports.contains(port) { ports.append(port) }
+            }
+            let base = ports[0]
             let socket = dir.file("\(who).sock")
             try """
                 global
@@ -49,21 +55,21 @@ struct HealthCheckProtocolTests {
                     server stopped 127.0.0.1:\(closed)
                     server silent 127.0.0.1:\(silent.port)
                 listen my_denied
-                    bind 127.0.0.1:\(base + 1)
+                    bind 127.0.0.1:\(ports[1])
                     option mysql-check user nobody
                     server denied 127.0.0.1:\(node.port)
                 listen my_handshake
-                    bind 127.0.0.1:\(base + 2)
+                    bind 127.0.0.1:\(ports[2])
                     option mysql-check
                     server hs 127.0.0.1:\(node.port)
                 listen rd
-                    bind 127.0.0.1:\(base + 3)
+                    bind 127.0.0.1:\(ports[3])
                     option redis-check
                     server pong 127.0.0.1:\(pong.port)
                     server err 127.0.0.1:\(error.port)
                     server closed 127.0.0.1:\(closed)
                 listen tc
-                    bind 127.0.0.1:\(base + 4)
+                    bind 127.0.0.1:\(ports[4])
                     option tcp-check
                     tcp-check send PING\\r\\n
                     tcp-check expect string +PONG
@@ -74,7 +80,7 @@ struct HealthCheckProtocolTests {
                     server closed 127.0.0.1:\(closed)
                     server silent 127.0.0.1:\(silent.port)
                 listen tc_port
-                    bind 127.0.0.1:\(base + 5)
+                    bind 127.0.0.1:\(ports[5])
                     option tcp-check
                     tcp-check connect port \(pong.port)
                     tcp-check send PING\\r\\n
@@ -82,7 +88,7 @@ struct HealthCheckProtocolTests {
                     tcp-check expect ! string ERR
                     server via_port 127.0.0.1:\(closed)
                 listen tc_port_closed
-                    bind 127.0.0.1:\(base + 6)
+                    bind 127.0.0.1:\(ports[6])
                     option tcp-check
                     tcp-check connect port \(closed)
                     server nothing 127.0.0.1:\(pong.port)
