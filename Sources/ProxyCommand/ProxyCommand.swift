@@ -19,6 +19,17 @@ struct ProxyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proxy",
         abstract: "An HAProxy-compatible TCP and HTTP load balancer that logs every session over syslog.",
+        usage: """
+            proxy [-c] [-q] [-dW] [-D | -db] [-p PIDFILE] [-sf PID...] [-st PID...] -f haproxy.cfg...
+            proxy -v | -vv
+            proxy check-agent --listen [HOST:]PORT (--probe tcp://HOST:PORT | --probe-command CMD)
+            """,
+        discussion: """
+            Without a subcommand it runs the proxy, as haproxy does: -f FILE (several, or a directory's *.cfg files), \
+            -c checks the configuration and exits, -q prints no warnings, -dW makes warnings fatal, -D runs it as a \
+            daemon and -db keeps it in the foreground, -p writes its pid, -sf/-st take over from running processes \
+            (soft or hard stop), -v/-vv print its version. See 'proxy help run' for every option.
+            """,
         version: Proxy.version,
         subcommands: [Serve.self, CheckAgentCommand.self],
         defaultSubcommand: Serve.self
@@ -166,11 +177,36 @@ struct Serve: ParsableCommand {
         help: "Once listening, stop these processes at once.")
     var terminatePIDs: [Int32] = []
 
+    @Flag(name: .customShort("v"), help: "Print the version and exit (-vv: and how this build is made).")
+    var versionLevel: Int
+
     mutating func validate() throws {
-        if configFiles.isEmpty { throw ValidationError("No configuration file: use -f FILE.") }
+        if configFiles.isEmpty && versionLevel == 0 { throw ValidationError("No configuration file: use -f FILE.") }
+    }
+
+    /// `-v`/`-vv`, as haproxy prints them: the version line, then the build's parts.
+    private func printVersion() {
+        var system = utsname()
+        uname(&system)
+        func text<T>(_ field: T) -> String {
+            withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        print("Tollgate proxy version \(Proxy.version) \(Proxy.releaseDate) - reads HAProxy 2.6 configurations")
+        print("Running on: \(text(system.sysname)) \(text(system.release)) \(text(system.version)) \(text(system.machine))")
+        guard versionLevel > 1 else { return }
+        print("Build options: Swift 6, SwiftNIO event loops (epoll), one per thread (nbthread)")
+        print("TLS: BoringSSL through swift-nio-ssl (bind ssl crt; no TLS to servers in this build)")
+        print("Logging: syslog over UDP, TCP and unix sockets (HAProxy's tcplog, httplog and state messages)")
+        print("Runtime API: stats socket (UNIX and TCP, levels user, operator, admin), server-state-file")
+        print("Health checks: TCP connect, httpchk, tcp-check rules, mysql-check, redis-check")
+        print("Service manager: sd_notify (READY, STATUS, WATCHDOG)")
     }
 
     mutating func run() throws {
+        if versionLevel > 0 {
+            printVersion()
+            return
+        }
         let loaded: ProxyConfiguration
         do {
             loaded = try HAProxyConfigParser.parse(files: configFiles)

@@ -2,6 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Proxy
+
 /// `proxy -c` beside Debian's `haproxy -c` on the same files: both accept or both refuse.
 @Suite("proxy -c against real haproxy -c")
 struct ProxyConfigInteropTests {
@@ -57,6 +59,23 @@ struct ProxyConfigInteropTests {
         #expect(r.said.contains("Configuration file has no error but will not start (no listener) => exit(2)."))
         let empty = try check("global\n  log 127.0.0.1 local0\n")
         #expect(empty.theirs == 2 && empty.ours == 2, "\(empty.said)")
+    }
+
+    /// `-v` and `-vv` as haproxy's (a version line a script can read, then the build's parts), and `--help` shows
+    /// how to run the proxy, not only the subcommands.
+    @Test func versionAndHelpAsHAProxys() throws {
+        let proxy = try Products.path("proxy")
+        let haproxy = try Peers.run(try Peers.find("haproxy"), ["-v"])
+        let theirs = String(decoding: haproxy.stdout, as: UTF8.self)
+        #expect(theirs.hasPrefix("HAProxy version 2.6"))
+        let v = try Peers.run(proxy, ["-v"])
+        let ours = String(decoding: v.stdout, as: UTF8.self).split(separator: "\n")
+        #expect(v.status == 0 && ours.first?.hasPrefix("Tollgate proxy version \(Proxy.version) ") == true, "\(ours)")
+        #expect(ours.contains { $0.hasPrefix("Running on: Linux") })
+        let vv = try Peers.run(proxy, ["-vv"])
+        #expect(vv.status == 0 && String(decoding: vv.stdout, as: UTF8.self).contains("Runtime API: stats socket"))
+        let help = String(decoding: try Peers.run(proxy, ["--help"]).stdout, as: UTF8.self)
+        #expect(help.contains("-f haproxy.cfg") && help.contains("-sf PID") && help.contains("proxy -v | -vv"))
     }
 
     /// `-f DIR`: the directory's `*.cfg` files in name order, as one configuration (others left out), as HAProxy.
