@@ -196,13 +196,14 @@ extension BuildSupport {
         .bind: [
             "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "prefer-client-ciphers",
             "verify", "ca-file",
-            "crl-file", "name", "ssl-min-ver",
+            "crl-file", "name", "ssl-min-ver", "accept-proxy",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
-            "maxconn", "backup", "disabled", "enabled",
+            "maxconn", "backup", "disabled", "enabled", "send-proxy", "send-proxy-v2", "no-send-proxy",
+            "no-send-proxy-v2",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
         .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect"],

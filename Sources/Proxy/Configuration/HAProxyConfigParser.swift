@@ -370,6 +370,11 @@ public struct HAProxyConfigParser {
                     i += 2
                     continue
                 }
+                if args[i] == "accept-proxy" {
+                    for index in addresses.indices { addresses[index].acceptProxy = true }
+                    i += 1
+                    continue
+                }
                 notCarriedOut(.bind, args[i], at, section: p.kind.rawValue)
                 i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }
@@ -1205,6 +1210,9 @@ public struct HAProxyConfigParser {
             case "weight": if let n = count(word, 0...256) { server.weight = n }
             case "maxconn": if let n = count(word, 0...Int(Int32.max)) { server.maxconn = n }
             case "backup": server.backup = true
+            case "send-proxy": server.sendProxy = .v1
+            case "send-proxy-v2": server.sendProxy = .v2
+            case "no-send-proxy", "no-send-proxy-v2": server.sendProxy = nil
             case "disabled": server.disabled = true
             case "enabled": server.disabled = false
             default:

@@ -159,6 +159,8 @@ public struct BindAddress: Hashable, Sendable {
     public var tls: BindTLS? = nil
     /// `name`: the listener's name in logs (nil: its number in the frontend).
     public var name: String? = nil
+    /// `accept-proxy`: each connection starts with a PROXY protocol header (v1 or v2) giving the client's address.
+    public var acceptProxy = false
 }
 
 /// A TLS listener's settings (`bind … ssl crt FILE|DIR alpn … ssl-min-ver …`), with the global
@@ -207,6 +209,8 @@ public struct ServerLine: Hashable, Sendable {
     public var backup = false
     public var maxconn: Int?
     public var disabled = false
+    /// `send-proxy` / `send-proxy-v2`: each connection to the server starts with a PROXY protocol header.
+    public var sendProxy: ProxyProtocol.Version?
     public var location: SourceLocation
 }
 

@@ -187,6 +187,12 @@ final class HTTPServerConnection: ChannelDuplexHandler, BatchFlushing {
 
     // MARK: Requests
 
+    /// Writes bytes as they are (a PROXY protocol header, before the first request).
+    func sendRaw(_ bytes: [UInt8]) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
     /// Writes a request's head: its line and its headers as given (the session has already shaped them).
     func sendHead(_ head: HTTPRequestHead) {
         guard let context else { return }

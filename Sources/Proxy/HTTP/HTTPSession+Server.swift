@@ -65,6 +65,10 @@ extension HTTPSession {
         exchange.connectedAt = .now()
         connection.owner = self
         backend.serverSessions[server].opened(balanced: true)
+        if !reused, let version = backend.servers[server].sendProxy {
+            connection.sendRaw(
+                ProxyProtocol.header(version, source: peer.address, destination: proxyDestination ?? client.localAddress))
+        }
         var head = exchange.forwardHead
         // `option forwardfor`, the backend's before the frontend's: not for a client in `except`, nor when the
         // request has the header already and `if-none` says so.

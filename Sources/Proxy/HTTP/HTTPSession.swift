@@ -58,9 +58,17 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private var admitted = false
     /// The client's address and its text, read once per connection (not per request).
     lazy var peer: (address: SocketAddress?, ip: String?) = {
-        let address = client.remoteAddress
+        let address = proxySource ?? client.remoteAddress
         return (address, address?.ipAddress)
     }()
+    /// What a PROXY protocol header said the client's and the frontend's addresses are.
+    private var proxySource: SocketAddress?
+    private(set) var proxyDestination: SocketAddress?
+
+    func useProxyAddresses(source: SocketAddress?, destination: SocketAddress?) {
+        proxySource = source
+        proxyDestination = destination
+    }
     /// The client's address as `src` ACLs compare it (see `AddressSet`), made once per connection when a rule
     /// asks.
     lazy var clientForRules: UInt128? = {
@@ -321,8 +329,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 switch sample {
                 case .clientAddress: out += peer.ip ?? ""
                 case .clientPort: out += peer.address?.port.map(String.init) ?? ""
-                case .frontendAddress: out += client.localAddress?.ipAddress ?? ""
-                case .frontendPort: out += client.localAddress?.port.map(String.init) ?? ""
+                case .frontendAddress: out += (proxyDestination ?? client.localAddress)?.ipAddress ?? ""
+                case .frontendPort: out += (proxyDestination ?? client.localAddress)?.port.map(String.init) ?? ""
                 case .header(let name): out += head.headers[name].last ?? ""
                 case .path: out += head.path
                 case .method: out += head.method.rawValue
@@ -454,8 +462,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         flushToClient()
         exchange.connection = nil
         connection.owner = nil
+        // A connection that began with a PROXY header speaks for this client only: it is not shared.
         if exchange.plan.serverKeepAlive && connection.reusable && exchange.requestDone && !closesServerSide,
-            let backend = exchange.backend
+            let backend = exchange.backend, backend.servers[connection.server].sendProxy == nil
         {
             backend.pool.give(connection, on: context.eventLoop)
         } else {

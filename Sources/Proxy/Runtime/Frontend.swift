@@ -99,8 +99,16 @@ extension ProxyRuntime {
         /// closed during the handshake without a word ("Connection closed during SSL handshake") is dropped by
         /// `dontlognull`, as in HAProxy.
         func logHandshakeFailure(client: SocketAddress?, at date: CivilTime, listener: String, closed: Bool) {
-            if closed && logRules.dontlogNull { return }
-            let reason = closed ? "Connection closed during SSL handshake" : "SSL handshake failure"
+            logConnectionError(
+                client: client, at: date, listener: listener,
+                reason: closed ? "Connection closed during SSL handshake" : "SSL handshake failure", empty: closed)
+        }
+
+        /// A connection that ended before its session began (a TLS handshake, a PROXY protocol header), as HAProxy
+        /// logs it: `CLIENT:PORT [DATE] FRONTEND/LISTENER: REASON`; one that closed without a word (`empty`) is
+        /// dropped by `dontlognull`.
+        func logConnectionError(client: SocketAddress?, at date: CivilTime, listener: String, reason: String, empty: Bool) {
+            if empty && logRules.dontlogNull { return }
             log.send(severity: .informational) { out in
                 out.append(contentsOf: "\(client?.ipAddress ?? "-"):\(client?.port ?? 0) [".utf8)
                 HAProxyLogFormat.appendDate(date, milliseconds: true, into: &out)

@@ -132,6 +132,12 @@ public final class ProxyRuntime: Sendable {
                                 frontend.section.settings.mode == .http
                                 ? HTTPSession(frontend: frontend, process: sessions, client: channel, tls: tls != nil)
                                 : TCPSession(frontend: frontend, sessions: sessions, client: channel, tls: tls != nil)
+                            if bind.acceptProxy {
+                                // First in the pipeline: the header comes before anything, a TLS handshake too.
+                                try channel.pipeline.syncOperations.addHandler(
+                                    ProxyProtocolReceiver(session: session, frontend: frontend, listener: listenerName),
+                                    position: .first)
+                            }
                             try channel.pipeline.syncOperations.addHandler(SessionStarter(session))
                         }
                     }

@@ -6,6 +6,9 @@ protocol ClientSession: AnyObject {
     var limits: [ProxyRuntime.ConnectionLimit] { get }
     func begin()
     func admit(paused: Bool)
+    /// The client's and the frontend's addresses a PROXY protocol header gave (`accept-proxy`), before the session
+    /// starts; nil: the connection's own.
+    func useProxyAddresses(source: SocketAddress?, destination: SocketAddress?)
 }
 
 /// Starts a session when its client's channel becomes active, then steps aside.

@@ -31,6 +31,14 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     fileprivate var back = RelayHandler()
     private var openSides = 1
     private var logged = false
+    /// What a PROXY protocol header said the client's and the frontend's addresses are.
+    private var proxySource: SocketAddress?
+    private var proxyDestination: SocketAddress?
+
+    func useProxyAddresses(source: SocketAddress?, destination: SocketAddress?) {
+        proxySource = source
+        proxyDestination = destination
+    }
 
     init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel, tls: Bool = false) {
         self.tls = tls
@@ -93,7 +101,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     // MARK: The backend path (`BackendAssignee`)
 
     var sessionLoop: NIOSessionLoop { NIOSessionLoop(loop: client.eventLoop) }
-    var clientAddress: SocketAddress? { client.remoteAddress }
+    var clientAddress: SocketAddress? { proxySource ?? client.remoteAddress }
     func wantsServer(_ seat: TCPSession) -> Bool { !logged }
 
     func assignmentFailed(_ seat: TCPSession, _ failure: AssignmentFailure) {
@@ -141,6 +149,12 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     private func connected(_ channel: any Channel, _ relay: RelayHandler) {
         back = relay
+        if let server = claim.server, let version = frontend.backend?.servers[server].sendProxy {
+            // `send-proxy`: the header goes first, before anything relayed.
+            let header = ProxyProtocol.header(
+                version, source: clientAddress, destination: proxyDestination ?? client.localAddress)
+            channel.writeAndFlush(channel.allocator.buffer(bytes: header), promise: nil)
+        }
         connectedAfter = elapsedMilliseconds()
         openSides = 2
         serverSessions?.opened(balanced: true)
@@ -194,7 +208,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             active: sessions.open, frontend: frontend.sessions.open, backend: frontend.backend?.sessions.open ?? 0,
             server: serverSessions?.open ?? 0)
         var record = HAProxyLogRecord.tcpSession(
-            client: client.remoteAddress, accepted: acceptedAt, frontend: frontend, claim: claim,
+            client: clientAddress, accepted: acceptedAt, frontend: frontend, claim: claim,
             queueTime: dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0, connectedAfter: connectedAfter,
             totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, termination: termination, counts: counts)
         record.frontendTLS = tls
