@@ -66,6 +66,42 @@ struct ForwardingTests {
         try await logs.close()
     }
 
+    /// `bind :::PORT v6only` takes IPv6 clients only; without it (or with `v4v6`) an IPv6 listener takes IPv4 ones
+    /// too, as HAProxy's on Linux.
+    @Test func v6onlyListenersRefuseIPv4Clients() async throws {
+        let echo = try await EchoBackend()
+        let (only, both) = (try Peers.freePort(), try Peers.freePort())
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                defaults
+                    mode tcp
+                listen six
+                    bind :::\(only) v6only
+                    server e 127.0.0.1:\(echo.port)
+                listen dual
+                    bind :::\(both) v4v6
+                    server e 127.0.0.1:\(echo.port)
+
+                """)
+        let proxy = try ProxyRuntime(configuration: c, threads: 1)
+        _ = try await proxy.start()
+        func connects(_ host: String, _ port: Int) -> Bool {
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var list: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, "\(port)", &hints, &list) == 0, let info = list else { return false }
+            defer { freeaddrinfo(list) }
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, 0)
+            defer { close(fd) }
+            return connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0
+        }
+        #expect(!connects("127.0.0.1", only))
+        #expect(connects("::1", only))
+        #expect(connects("127.0.0.1", both) && connects("::1", both))
+        try await proxy.stop()
+        try await echo.close()
+    }
+
     /// `timeout client` counts from the last byte either way: a client that talks, then goes quiet, is cut after
     /// the timeout with `cD`; `timeout server` the same for a server that goes quiet, `sD`.
     @Test(arguments: [("client", "cD"), ("server", "sD")])

@@ -375,6 +375,11 @@ public struct HAProxyConfigParser {
                     i += 1
                     continue
                 }
+                if args[i] == "v6only" || args[i] == "v4v6" {
+                    for index in addresses.indices { addresses[index].v6Only = args[i] == "v6only" }
+                    i += 1
+                    continue
+                }
                 notCarriedOut(.bind, args[i], at, section: p.kind.rawValue)
                 i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }

@@ -161,6 +161,8 @@ public struct BindAddress: Hashable, Sendable {
     public var name: String? = nil
     /// `accept-proxy`: each connection starts with a PROXY protocol header (v1 or v2) giving the client's address.
     public var acceptProxy = false
+    /// `v6only` (true) / `v4v6` (false) on an IPv6 address: IPV6_V6ONLY set or cleared (nil: the system's default).
+    public var v6Only: Bool?
 }
 
 /// A TLS listener's settings (`bind … ssl crt FILE|DIR alpn … ssl-min-ver …`), with the global

@@ -116,6 +116,10 @@ public final class ProxyRuntime: Sendable {
                         .socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1
                     )
                     .serverChannelOption(.backlog, value: 1024)
+                    // `v6only` / `v4v6` on an IPv6 listener.
+                    .serverChannelOption(
+                        ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: bind.v6Only == true ? 1 : 0,
+                        when: bind.v6Only != nil)
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
                     .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                     // SO_KEEPALIVE only when asked (off is the socket's default: no system call per session).

@@ -33,6 +33,13 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 extension ServerBootstrap {
+    /// A server channel option set only when `condition` holds.
+    func serverChannelOption<Option: ChannelOption>(_ option: Option, value: Option.Value, when condition: Bool)
+        -> Self
+    {
+        condition ? serverChannelOption(option, value: value) : self
+    }
+
     /// A child channel option set only when `condition` holds.
     func childChannelOption<Option: ChannelOption>(_ option: Option, value: Option.Value, when condition: Bool) -> Self
     {
