@@ -355,3 +355,70 @@ struct RuntimeAPIInteropTests {
         #expect(state.count == 4 && state[2].split(separator: " ")[6] == "1", "\(state)")
     }
 }
+
+/// Sessions ended from outside, beside HAProxy: `on-marked-down shutdown-sessions` when the server's check fails
+/// (logged `D-`), and the runtime API's `shutdown sessions server` (`K-`).
+@Suite("Sessions ended from outside beside HAProxy", .serialized)
+struct SessionShutdownTests {
+    @Test func markedDownAndShutdownSessionsEndAsInHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "shutdown-sessions")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let echo = try await EchoBackend()
+        let haproxy = try Peers.find("haproxy")
+        var states: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let check = try await LineResponder(reply: "")
+            let (down, killed) = (try Peers.freePort(), try Peers.freePort())
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                    stats socket \(socket) level admin
+                defaults
+                    log global
+                    mode tcp
+                    option tcplog
+                    timeout connect 1s
+                    timeout client 30s
+                    timeout server 30s
+                listen down
+                    bind 127.0.0.1:\(down)
+                    server s 127.0.0.1:\(echo.port) check port \(check.port) inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions
+                listen killed
+                    bind 127.0.0.1:\(killed)
+                    server k 127.0.0.1:\(echo.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: down) && access(socket, F_OK) == 0 })
+            // Two sessions that stay open, one on each server.
+            let a = try Peers.connectLoopback(port: down, timeoutSeconds: 10)
+            let b = try Peers.connectLoopback(port: killed, timeoutSeconds: 10)
+            defer {
+                close(a)
+                close(b)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            _ = messages.take()
+            try await check.close()
+            _ = try RuntimeAPIInteropTests.socat(socket, "shutdown sessions server killed/k\n")
+            // Both connections end from the proxy's side.
+            #expect(Peers.readUntilClosed(a).isEmpty && Peers.readUntilClosed(b).isEmpty, "\(who)")
+            let lines = await messages.take(waitingFor: 2, { $0.contains(" down down/s ") || $0.contains(" killed killed/k ") })
+            states[who] = lines.compactMap { line -> String? in
+                guard line.contains(" down down/s ") || line.contains(" killed killed/k ") else { return nil }
+                let words = line.split(separator: " ")
+                // The proxy/server and the termination state (the field after the bytes).
+                guard let at = words.firstIndex(where: { $0.hasSuffix("/s") || $0.hasSuffix("/k") }), at + 3 < words.count
+                else { return nil }
+                return "\(words[at]) \(words[at + 3])"
+            }.sorted()
+        }
+        #expect(states["proxy"] == states["haproxy"])
+        #expect(states["proxy"] == ["down/s D-", "killed/k K-"], "\(states)")
+    }
+}

@@ -119,6 +119,29 @@ struct RuntimeAPITests {
         }
     }
 
+    @Test func onMarkedDownIsReadAndRefusedWhereItWouldNotApply() throws {
+        let tcp = try HAProxyConfigParser.parse(
+            text: "defaults\n    mode tcp\nlisten l\n    bind :80\n    server s 127.0.0.1:1 check on-marked-down shutdown-sessions\n")
+        #expect(tcp.proxies.first?.servers.first?.shutdownSessionsOnDown == true)
+        for (text, message) in [
+            (
+                "defaults\n    mode http\nlisten l\n    bind :80\n    server s 127.0.0.1:1 check on-marked-down shutdown-sessions\n",
+                "'on-marked-down shutdown-sessions' is carried out by this build in 'mode tcp' only"
+            ),
+            (
+                "defaults\n    mode tcp\nlisten l\n    bind :80\n    server s 127.0.0.1:1 on-marked-down nothing\n",
+                "'on-marked-down' expects 'shutdown-sessions' but got 'nothing'"
+            ),
+        ] {
+            #expect(throws: ConfigProblems.self) { try HAProxyConfigParser.parse(text: text) }
+            do {
+                _ = try HAProxyConfigParser.parse(text: text)
+            } catch {
+                #expect(error.alerts.contains { $0.message.contains(message) }, "\(error.alerts)")
+            }
+        }
+    }
+
     // MARK: a server's administrative state
 
     /// HAProxy 2.6.12's lines for `set server be/s2 state …` on a checked server that was DOWN, then UP.

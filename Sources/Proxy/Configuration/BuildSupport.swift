@@ -202,7 +202,7 @@ extension BuildSupport {
         ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
-            "maxconn", "backup", "disabled", "enabled", "send-proxy", "send-proxy-v2", "no-send-proxy",
+            "maxconn", "backup", "disabled", "enabled", "send-proxy", "send-proxy-v2", "no-send-proxy", "on-marked-down",
             "no-send-proxy-v2",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],

@@ -1215,6 +1215,15 @@ public struct HAProxyConfigParser {
             case "weight": if let n = count(word, 0...256) { server.weight = n }
             case "maxconn": if let n = count(word, 0...Int(Int32.max)) { server.maxconn = n }
             case "backup": server.backup = true
+            case "on-marked-down":
+                i += 1
+                guard i < args.count, args[i] == "shutdown-sessions" else {
+                    alert(
+                        at,
+                        "'server \(server.name)' : 'on-marked-down' expects 'shutdown-sessions' but got '\(i < args.count ? args[i] : "")'")
+                    break
+                }
+                server.shutdownSessionsOnDown = true
             case "send-proxy": server.sendProxy = .v1
             case "send-proxy-v2": server.sendProxy = .v2
             case "no-send-proxy", "no-send-proxy-v2": server.sendProxy = nil
@@ -1254,6 +1263,13 @@ public struct HAProxyConfigParser {
     private mutating func checkReferences() {
 
         for p in configuration.proxies {
+            // HTTP sessions are not listed per server: their servers' `on-marked-down` would not end them.
+            for server in p.servers where server.shutdownSessionsOnDown && p.settings.mode == .http {
+                alert(
+                    server.location,
+                    "'server \(server.name)' : 'on-marked-down shutdown-sessions' is carried out by this build in "
+                        + "'mode tcp' only: refused, because the sessions of a server marked down would go on.")
+            }
             if let name = p.defaultBackend, !configuration.proxies.contains(where: { $0.name == name && $0.isBackend })
             {
                 alert(

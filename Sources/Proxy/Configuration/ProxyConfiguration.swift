@@ -213,6 +213,8 @@ public struct ServerLine: Hashable, Sendable {
     public var disabled = false
     /// `send-proxy` / `send-proxy-v2`: each connection to the server starts with a PROXY protocol header.
     public var sendProxy: ProxyProtocol.Version?
+    /// `on-marked-down shutdown-sessions`: its sessions end when its checks take it down.
+    public var shutdownSessionsOnDown = false
     public var location: SourceLocation
 }
 

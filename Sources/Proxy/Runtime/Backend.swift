@@ -50,6 +50,9 @@ extension ProxyRuntime {
         /// `beconn` (queued sessions included), and each server's `srv_conn`.
         let sessions = Tally()
         let serverSessions: [Tally]
+        /// Each server's open sessions, when something may end them from outside (`on-marked-down
+        /// shutdown-sessions`, the runtime API); nil otherwise.
+        let registries: [SessionRegistry]?
         /// HTTP mode: idle server connections, and `option forwardfor`.
         let pool = HTTPServerPool()
         let forwardFor: ForwardFor?
@@ -58,8 +61,11 @@ extension ProxyRuntime {
         let responseEdits: ResponseHeaderEdits
         let errorFiles: [Int: HTTPErrorFile]
 
-        init(_ section: ProxySection) {
+        init(_ section: ProxySection, trackSessions: Bool = false) {
             self.section = section
+            registries =
+                trackSessions || section.servers.contains(where: \.shutdownSessionsOnDown)
+                ? section.servers.map { _ in SessionRegistry() } : nil
             name = section.name
             forwardFor = section.settings.forwardFor
             responseEdits = ResponseHeaderEdits(section.rules.responseRules)

@@ -71,6 +71,15 @@ final class ProxyProtocolReceiver: ChannelDuplexHandler, RemovableChannelHandler
         if case .passing = state { context.fireChannelReadComplete() }
     }
 
+    /// A client that shuts its side before sending the header (the listeners allow half-closed connections):
+    /// closed, as HAProxy.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .waiting = state, let event = event as? ChannelEvent, event == .inputClosed {
+            return fail(.closed, channel: context.channel)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if case .waiting = state { fail(.closed, channel: context.channel) }
         timer?.cancel()

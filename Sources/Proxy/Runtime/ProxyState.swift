@@ -37,7 +37,7 @@ final class ProxyState: Sendable {
         var byName: [String: ProxyRuntime.Backend] = [:]
         var backends: [ProxyRuntime.Backend] = []
         for p in configuration.proxies where p.isBackend {
-            let backend = ProxyRuntime.Backend(p)
+            let backend = ProxyRuntime.Backend(p, trackSessions: !configuration.global.statsSockets.isEmpty)
             byName[p.name] = backend
             backends.append(backend)
         }

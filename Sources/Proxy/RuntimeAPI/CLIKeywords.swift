@@ -35,6 +35,7 @@ enum CLIKeywords {
         .init(["show", "stat"], "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server"),
         .init(["show", "version"], "show version                            : show version of the current process"),
         .init(["shutdown", "frontend"], "shutdown frontend <frontend>            : stop a specific frontend"),
+        .init(["shutdown", "sessions", "server"], "shutdown sessions server <bk>/<srv>     : kill sessions on a server"),
         .init(["user"], "user                                    : lower the level of the current CLI session to user"),
         // Always valid, shown at the end of every list rather than among the others.
         .init(["help"], ""), .init(["prompt"], ""), .init(["quit"], ""),

@@ -208,6 +208,14 @@ final class RuntimeAPI: Sendable {
                 frontend.log.send("Resumed \(self.kind(frontend)) \(frontend.section.name).", severity: .warning)
                 return .ok
             }
+        case ["shutdown", "sessions", "server"]:
+            return serverCommand(arg(3)) { backend, i in
+                guard backend.section.settings.mode == .tcp, let registry = backend.registries?[i] else {
+                    return CLIReply(text: "Sessions of 'mode http' servers are not tracked by this build.\n")
+                }
+                registry.killAll(.killed)
+                return .ok
+            }
         case ["shutdown", "frontend"]:
             return frontendCommand(arg(2)) { frontend, control in
                 guard !control.shutDown.exchange(true, ordering: .relaxed) else {

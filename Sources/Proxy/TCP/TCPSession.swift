@@ -31,6 +31,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     fileprivate var back = RelayHandler()
     private var openSides = 1
     private var logged = false
+    /// Where this session is listed for being ended from outside (see `SessionRegistry`).
+    private var registration: (registry: SessionRegistry, id: UInt64)?
     /// What a PROXY protocol header said the client's and the frontend's addresses are.
     private var proxySource: SocketAddress?
     private var proxyDestination: SocketAddress?
@@ -76,6 +78,13 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         try? client.pipeline.syncOperations.addHandler(front)
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
         connect()
+    }
+
+    /// Ended from outside (its server went down, an administrator): logged with `cause` and no phase, as HAProxy 2.6
+    /// logs such a session (`D-`, `K-`).
+    private func kill(_ cause: TerminationState.Cause) {
+        if termination == .normal { termination = TerminationState(cause, .normal) }
+        client.close(promise: nil)
     }
 
     private func clientTimedOut() {
@@ -149,6 +158,13 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     private func connected(_ channel: any Channel, _ relay: RelayHandler) {
         back = relay
+        if let server = claim.server, let registry = frontend.backend?.registries?[server] {
+            let bound = NIOLoopBound(self, eventLoop: client.eventLoop)
+            registration = (
+                registry,
+                registry.add { cause in bound.eventLoop.execute { bound.value.kill(cause) } }
+            )
+        }
         if let server = claim.server, let version = frontend.backend?.servers[server].sendProxy {
             // `send-proxy`: the header goes first, before anything relayed.
             let header = ProxyProtocol.header(
@@ -200,6 +216,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private func finish() {
         guard !logged else { return }
         logged = true
+        if let registration { registration.registry.remove(registration.id) }
         // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
         // the process's and the frontend's still do.
         if inBackend { frontend.backend?.sessions.closed() }
