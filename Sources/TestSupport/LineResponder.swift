@@ -2,7 +2,8 @@ import NIOCore
 import NIOPosix
 
 /// A loopback TCP server that answers every line it reads (up to a line feed) with the same bytes and keeps the
-/// connection open: a stand-in for a line protocol's server (Redis' `+PONG`, an error line) in health-check tests.
+/// connection open, even once the client has shut its side: a stand-in for a line protocol's server (Redis'
+/// `+PONG`, an error line) in health-check tests, and a server that never closes first.
 public final class LineResponder: Sendable {
     public let port: Int
     private let channel: any Channel
@@ -11,6 +12,8 @@ public final class LineResponder: Sendable {
         let bytes = Array(reply.utf8)
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A client's end of input leaves this side open (a server that never closes first).
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Responder(reply: bytes))

@@ -422,3 +422,54 @@ struct SessionShutdownTests {
         #expect(states["proxy"] == ["down/s D-", "killed/k K-"], "\(states)")
     }
 }
+
+
+/// `timeout server-fin` beside HAProxy: a client that sends and shuts its side, a server that never closes: the
+/// session ends after `server-fin` (not `timeout server`), logged `sD` by both.
+@Suite("Half-closed timeouts beside HAProxy", .serialized)
+struct HalfClosedTimeoutTests {
+    @Test func serverFinEndsAHalfClosedSession() async throws {
+        let dir = try TemporaryDirectory(prefix: "server-fin")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let silent = try await LineResponder(reply: "ok\n")
+        let haproxy = try Peers.find("haproxy")
+        var ends: [String: String] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                defaults
+                    log global
+                    mode tcp
+                    option tcplog
+                    timeout connect 1s
+                    timeout client 30s
+                    timeout server 30s
+                    timeout server-fin 1s
+                listen l
+                    bind 127.0.0.1:\(port)
+                    server s 127.0.0.1:\(silent.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) })
+            try await Task.sleep(for: .milliseconds(200))
+            _ = messages.take()
+            let started = ContinuousClock.now
+            // The answer comes, then the server keeps its side open: the proxy ends it after server-fin.
+            let answer = try Peers.exchange(port: port, Array("hello\n".utf8), halfClose: true)
+            let took = ContinuousClock.now - started
+            #expect(answer == Array("ok\n".utf8), "\(who)")
+            #expect(took < .seconds(10), "\(who): \(took)")
+            let lines = await messages.take(waitingFor: 1, { $0.contains(" l l/s ") })
+            ends[who] = lines.first { $0.contains(" l l/s ") }?.split(separator: " ").dropFirst(7).first.map(String.init)
+        }
+        #expect(ends["proxy"] == ends["haproxy"])
+        #expect(ends["proxy"] == "sD", "\(ends)")
+    }
+}

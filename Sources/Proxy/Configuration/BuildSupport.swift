@@ -191,7 +191,8 @@ extension BuildSupport {
             "httpclose", "http-keep-alive", "tcp-check", "mysql-check", "redis-check",
         ],
         .timeout: [
-            "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive",
+            "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",
+            "server-fin",
         ],
         .bind: [
             "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "prefer-client-ciphers",

@@ -575,6 +575,8 @@ public struct HAProxyConfigParser {
         case "tunnel": t.tunnel = value
         case "http-request": t.httpRequest = value
         case "http-keep-alive": t.httpKeepAlive = value
+        case "client-fin": t.clientFin = value
+        case "server-fin": t.serverFin = value
         default:
             notCarriedOut(.timeout, args[0], at, section: "")
         }

@@ -70,6 +70,10 @@ public struct Timeouts: Hashable, Sendable {
     public var tunnel: ConfigTime?
     public var httpRequest: ConfigTime?
     public var httpKeepAlive: ConfigTime?
+    /// `timeout client-fin` / `server-fin`: a side's inactivity timeout once the proxy has shut its output to it
+    /// (the connection half-closed), instead of `timeout client` / `server`.
+    public var clientFin: ConfigTime?
+    public var serverFin: ConfigTime?
 }
 
 /// What a `defaults` section sets and the proxies after it inherit (and may override).

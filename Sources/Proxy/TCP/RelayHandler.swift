@@ -27,7 +27,13 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     /// Called when the side has been idle for its timeout.
     var onTimeout: (() -> Void)?
 
-    init(idleTimeout: TimeAmount? = nil) { idle = idleTimeout.map { IdleTimer(timeout: $0) } }
+    /// `timeout client-fin` / `server-fin`: the idle timeout once this side's output is shut.
+    private let finTimeout: TimeAmount?
+
+    init(idleTimeout: TimeAmount? = nil, finTimeout: TimeAmount? = nil) {
+        idle = (idleTimeout ?? finTimeout).map { IdleTimer(timeout: $0) }
+        self.finTimeout = finTimeout
+    }
 
     /// What is forwarded is flushed at the end of the event loop's batch (see `FlushBatch`).
     private var batch: FlushBatch?
@@ -135,6 +141,11 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
         guard let context else { return }
         context.flush()
         context.close(mode: .output, promise: nil)
+        // Half-closed: this side now has its `-fin` timeout, from now.
+        if let finTimeout, let idle {
+            idle.stop()
+            idle.start(on: context.eventLoop, timeout: finTimeout)
+        }
     }
 
     /// The other side closed: what is queued goes out, then this side closes too.

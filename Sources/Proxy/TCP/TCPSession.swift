@@ -47,7 +47,9 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         self.frontend = frontend
         self.sessions = sessions
         self.client = client
-        front = RelayHandler(idleTimeout: frontend.clientTimeout)
+        front = RelayHandler(
+            idleTimeout: frontend.clientTimeout,
+            finTimeout: ProxyRuntime.amount(frontend.section.settings.timeouts.clientFin))
     }
 
     var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
@@ -130,7 +132,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     func attempt(_ seat: TCPSession, server index: Int, backend: ProxyRuntime.Backend) {
         guard let address = backend.addresses[index] else { return connectFailed() }
         let loop = client.eventLoop
-        let relay = RelayHandler(idleTimeout: backend.serverTimeout)
+        let relay = RelayHandler(
+            idleTimeout: backend.serverTimeout, finTimeout: ProxyRuntime.amount(backend.section.settings.timeouts.serverFin))
         back = relay
         // The server's channel is made on the client's loop: both sides of the relay share it. Each attempt has
         // its own relay handler.
