@@ -331,8 +331,8 @@ struct ConfigTests {
                 + "limits): refused, because rate limits, trackers and persistence would not apply. See "
                 + "docs/not-in-this-build.md."),
         Refused(
-            family: "timeouts", line: "timeout client-fin 30s",
-            message: "'timeout client-fin' is HAProxy's, not in this build (limits and timeouts): refused, because "
+            family: "timeouts", line: "timeout tarpit 30s",
+            message: "'timeout tarpit' is HAProxy's, not in this build (limits and timeouts): refused, because "
                 + "a limit or timeout that protects the servers or the proxy would not apply. See "
                 + "docs/not-in-this-build.md."),
         Refused(
