@@ -6,7 +6,8 @@ import Testing
 /// Debian's MariaDB (a user that exists, one that does not, a stopped node, a server that never answers),
 /// `option redis-check` against line servers answering `+PONG` or an error, and `option tcp-check` rules (send,
 /// send-binary, expect string/rstring/binary, a connect to another port, a negated expect). The same servers end
-/// UP or DOWN with the same check status and code (`show stat`), and the DOWN lines are the same bytes.
+/// UP or DOWN with the same check status and code (`show stat`), and the DOWN lines are the same bytes (with
+/// `option log-health-checks`, its `Health check for server …` lines too).
 @Suite("Protocol health checks beside HAProxy", .serialized)
 struct HealthCheckProtocolTests {
     @Test func sameVerdictsAndLinesAsHAProxy() async throws {
@@ -65,12 +66,14 @@ struct HealthCheckProtocolTests {
                 listen rd
                     bind 127.0.0.1:\(ports[3])
                     option redis-check
+                    option log-health-checks
                     server pong 127.0.0.1:\(pong.port)
                     server err 127.0.0.1:\(error.port)
                     server closed 127.0.0.1:\(closed)
                 listen tc
                     bind 127.0.0.1:\(ports[4])
                     option tcp-check
+                    option log-health-checks
                     tcp-check send PING\\r\\n
                     tcp-check expect string +PONG
                     tcp-check send-binary 50494e470d0a comment again
@@ -109,7 +112,8 @@ struct HealthCheckProtocolTests {
                 let status = f.count > 36 ? f[36].replacingOccurrences(of: "* ", with: "") : ""
                 return f.count > 37 ? "\(f[0]),\(f[1]),\(f[17]),\(status),\(f[37])" : String(row)
             }.filter { !$0.contains("FRONTEND") && !$0.contains("BACKEND") }.joined(separator: "\n")
-            lines[who] = messages.take().filter { $0.contains(" is DOWN") || $0.contains(" is UP") }
+            lines[who] = messages.take()
+                .filter { $0.contains(" is DOWN") || $0.contains(" is UP") || $0.contains("Health check for ") }
                 .map { $0.replacingOccurrences(of: #"check duration: \d+ms"#, with: "check duration: Nms", options: .regularExpression) }
                 .sorted()
         }

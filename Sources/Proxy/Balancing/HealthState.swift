@@ -1,5 +1,6 @@
 /// One server's health as HAProxy's checks keep it: a counter from 0 to rise + fall - 1, the server UP while it
-/// is at least `rise`. A success raises it (the server comes UP when it reaches `rise`); a failure while UP
+/// is at least `rise`. A success raises it, and once it reaches `rise` restores it to the top (the server comes UP
+/// if it was DOWN); a failure while UP
 /// lowers it, and the failure that would take it below `rise` takes the server DOWN with the counter at 0; a
 /// failure while DOWN resets it to 0. A server starts UP at `rise` (so one failed first check takes it down, as
 /// in HAProxy), and the time to the next check is `inter` when steady, `fastinter` in transition (not yet
@@ -42,12 +43,12 @@ public struct HealthState: Hashable, Sendable {
         if success {
             guard health < top else { return .none }
             health += 1
-            if !isUp && health >= rise {
-                isUp = true
-                health = top
-                return .wentUp
-            }
-            return .none
+            // As HAProxy 2.6: once at `rise`, one success restores full health (UP or not yet).
+            guard health >= rise else { return .none }
+            health = top
+            if isUp { return .none }
+            isUp = true
+            return .wentUp
         }
         if !isUp {
             health = 0

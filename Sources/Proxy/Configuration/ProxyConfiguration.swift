@@ -126,8 +126,10 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     case httpServerClose = "http-server-close"
     case httpclose
     case httpKeepAlive = "http-keep-alive"
-    /// Without `tcp-check` rules (refused): a check is a TCP connect, as without any check option.
+    /// The `tcp-check` rules (a connect alone without any).
     case tcpCheck = "tcp-check"
+    /// A line for each check result that moves a server's health (HAProxy's `Health check for server …`).
+    case logHealthChecks = "log-health-checks"
 }
 
 /// `option forwardfor`: the client's address in a header to the server, unless the client is in `except`, or the

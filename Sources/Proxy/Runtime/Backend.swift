@@ -221,10 +221,23 @@ extension ProxyRuntime {
         /// sends the sessions queued for it to choose again, "requeued"; one coming up takes sessions from the
         /// backend's queue while it has slots). Returns the state change if any, and when to check next.
         func recordCheck(_ i: Int, passed: Bool, status: String, code: Int?, milliseconds: Int, now: Int)
-            -> (change: StateChange?, next: ConfigTime)
+            -> (
+                change: StateChange?, next: ConfigTime, before: Int, after: HealthState, weight: Int,
+                previousStatus: String
+            )
         {
             var moved: [(Departure, Int?)] = []
+            var before = 0
+            var after = HealthState(servers[i])
+            var weight = 0
+            var previousStatus = ""
             let result = shared.withLock { s -> (StateChange?, ConfigTime) in
+                before = s.checks[i].health
+                previousStatus = s.health[i].checkStatus
+                defer {
+                    after = s.checks[i]
+                    weight = s.balancer.servers[i].weight
+                }
                 // HAProxy's `chkfail` counts the checks that failed while the server was UP.
                 let wasUp = s.checks[i].isUp
                 let transition = s.checks[i].record(success: passed)
@@ -268,7 +281,7 @@ extension ProxyRuntime {
             for (departure, server) in moved {
                 departure.element(server, departure.serverPosition, departure.backendPosition)
             }
-            return result
+            return (result.0, result.1, before, after, weight, previousStatus)
         }
     }
 }

@@ -173,17 +173,37 @@ final class HealthChecker: Sendable {
     }
 
     private func record(_ i: Int, _ result: CheckResult) {
-        let (change, next) = backend.recordCheck(
+        let recorded = backend.recordCheck(
             i, passed: result.passed, status: ServerHealth.checkStatus(for: result.description), code: result.code,
             milliseconds: result.milliseconds, now: time(nil))
+        let (change, next) = (recorded.change, recorded.next)
+        let server = section.servers[i]
+        let reason = CheckReason(
+            description: result.description, code: result.code, info: result.info,
+            durationMilliseconds: result.milliseconds)
+        // `option log-health-checks`: as HAProxy, a line when the check's status changes, for a failure while the
+        // server is not fully down and for a success while it is not fully up, with its health after the check;
+        // the DOWN/UP line then gives no reason (this line did).
+        let logsChecks = section.settings.option(.logHealthChecks)
+        if logsChecks {
+            let h = recorded.after
+            let top = h.rise + h.fall - 1
+            let moved = (!result.passed && recorded.before != 0) || (result.passed && recorded.before != top)
+            let status = ServerHealth.checkStatus(for: result.description)
+            if moved || status != recorded.previousStatus {
+                let up = h.health >= h.rise
+                let report = HealthCheckReport(
+                    backend: section.name, server: server.name, backup: server.backup, succeeded: result.passed,
+                    reason: reason, health: up ? h.health - h.rise + 1 : h.health, threshold: up ? h.fall : h.rise,
+                    state: up ? (recorded.weight > 0 ? "UP" : "DRAIN") : "DOWN")
+                log.send(HAProxyEvent.healthCheck(report).message, severity: .notice)
+            }
+        }
         if let counts = change {
             let up = counts.up
-            let server = section.servers[i]
             let change = ServerStateChange(
                 backend: section.name, server: server.name, backup: server.backup,
-                reason: CheckReason(
-                    description: result.description, code: result.code, info: result.info,
-                    durationMilliseconds: result.milliseconds),
+                reason: logsChecks ? nil : reason,
                 activeServers: counts.active, backupServers: counts.backup,
                 runningOnBackup: counts.active == 0 && counts.backup > 0, sessionsActive: up ? 0 : counts.sessions,
                 requeued: counts.requeued, queued: counts.queued)
