@@ -139,6 +139,20 @@ struct BackendPathTests {
         #expect(be.shared.withLock { $0.balancer.servers[0].connections } == 0)
     }
 
+    /// `maxqueue`: a server whose own queue is full (`balance source` keeps a client on its server) sends the next
+    /// session to another server with a slot, else to the backend's queue.
+    @Test func maxqueueSendsTheSessionElsewhere() throws {
+        let be = try backend(
+            "    balance source\n    server s1 127.0.0.1:1 maxconn 1 maxqueue 1\n    server s2 127.0.0.1:2 maxconn 1 maxqueue 1")
+        let sessions = (0..<4).map { _ in FakeSession(ManualLoop()) }
+        for session in sessions { session.assignServer(session, be) }
+        let hashed = try #require(sessions[0].attempted.first)
+        #expect(sessions[1].attempted.isEmpty && sessions[1].ticket != nil, "waits in its server's queue")
+        #expect(sessions[2].attempted == [1 - hashed], "the queue is full: the other server")
+        #expect(sessions[3].attempted.isEmpty && sessions[3].ticket != nil, "both full: the backend's queue")
+        #expect(be.shared.withLock { ($0.queues.count(server: hashed), $0.queues.backendCount) } == (1, 1))
+    }
+
     @Test func noServerUpIsNoServer() throws {
         let be = try backend("    server s1 127.0.0.1:1 disabled")
         let session = FakeSession(ManualLoop())

@@ -197,4 +197,28 @@ struct HealthStateTests {
         #expect(transition == .wentDown && clock - failedAt == 3 * 2000, "fall × inter")
         #expect(h.nextInterval == .milliseconds(10_000), "fully down: downinter")
     }
+
+    /// `slowstart`: a server that comes back UP takes a growing share of its weight (at least 1) until the period
+    /// ends; one that goes DOWN meanwhile starts over.
+    @Test func slowstartRampsTheWeightUp() {
+        var a = Balancer.Server(name: "a", weight: 10)
+        a.slowStart = 1000
+        var b = Balancer(algorithm: .roundrobin, servers: [a, .init(name: "b", weight: 10)])
+        b.setUp(0, false)
+        b.setUp(0, true, at: 5_000)
+        #expect(b.servers[0].effectiveWeight == 1 && b.warming)
+        b.updateWarmup(at: 5_100)
+        #expect(b.servers[0].effectiveWeight == 1)
+        b.updateWarmup(at: 5_500)
+        #expect(b.servers[0].effectiveWeight == 5)
+        // Half the weight: a third of the picks.
+        let picks = (0..<30).map { _ in b.pick() }
+        #expect(picks.filter { $0 == 0 }.count == 10, "\(picks)")
+        b.updateWarmup(at: 6_000)
+        #expect(b.servers[0].effectiveWeight == 10 && !b.warming)
+        // Without slowstart nothing ramps.
+        b.setUp(1, false)
+        b.setUp(1, true, at: 7_000)
+        #expect(b.servers[1].effectiveWeight == 10 && !b.warming)
+    }
 }

@@ -22,6 +22,18 @@ public struct Balancer: Sendable {
         public var admin = ServerAdmin(disabled: false)
         /// The weight in the configuration (`set weight` percentages are of it; `show servers state` shows it).
         public var initialWeight: Int
+        /// `slowstart` (milliseconds): after coming UP, the weight ramps up from a little to all of it over this
+        /// long; 0: at once.
+        public var slowStart: Int64 = 0
+        /// While ramping up: when it began (milliseconds on a monotonic clock) and the share reached (percent).
+        public var warmupStart: Int64?
+        public var warmup: Int?
+
+        /// The weight the balancer uses: `weight`, or its share while warming up (at least 1, as HAProxy).
+        public var effectiveWeight: Int {
+            guard let warmup, weight > 0 else { return weight }
+            return max(1, (weight * warmup + 99) / 100)
+        }
         /// Sessions open on this server now.
         public var connections = 0
 
@@ -58,6 +70,7 @@ public struct Balancer: Sendable {
             algorithm: section.settings.balance,
             servers: section.servers.map {
                 var s = Server(name: $0.name, weight: $0.weight, backup: $0.backup, maxconn: $0.maxconn)
+                s.slowStart = $0.slowStart.map { $0.microseconds / 1000 } ?? 0
                 s.admin = ServerAdmin(disabled: $0.disabled)
                 return s
             }, allBackups: section.settings.option(.allbackups))
@@ -125,8 +138,8 @@ public struct Balancer: Sendable {
         var best: Int?
         for i in servers.indices where i != skipped && isCandidate(i) && servers[i].hasSlot {
             if algorithm == .first { return .server(i) }
-            credit[i] += servers[i].weight
-            total += servers[i].weight
+            credit[i] += servers[i].effectiveWeight
+            total += servers[i].effectiveWeight
             if best.map({ credit[i] > credit[$0] }) ?? true { best = i }
         }
         guard let best else { return .queue(server: nil) }
@@ -139,11 +152,11 @@ public struct Balancer: Sendable {
     public func servesBackend(_ i: Int) -> Bool { candidates().contains(i) }
 
     private func hashed(_ client: [UInt8], over pool: [Int]) -> Int? {
-        let total = pool.reduce(0) { $0 + servers[$1].weight }
+        let total = pool.reduce(0) { $0 + servers[$1].effectiveWeight }
         var slot = Int(Balancer.hash(client) % UInt32(max(total, 1)))
         for i in pool {
-            if slot < servers[i].weight { return i }
-            slot -= servers[i].weight
+            if slot < servers[i].effectiveWeight { return i }
+            slot -= servers[i].effectiveWeight
         }
         return pool.last
     }
@@ -155,15 +168,15 @@ public struct Balancer: Sendable {
             var total = 0
             var best = pool[0]
             for i in pool {
-                credit[i] += servers[i].weight
-                total += servers[i].weight
+                credit[i] += servers[i].effectiveWeight
+                total += servers[i].effectiveWeight
                 if credit[i] > credit[best] { best = i }
             }
             credit[best] -= total
             return best
         case .leastconn:
             // Lowest (connections + 1) / weight, compared without division; ties go round-robin.
-            func load(_ i: Int) -> (Int, Int) { (servers[i].connections + 1, servers[i].weight) }
+            func load(_ i: Int) -> (Int, Int) { (servers[i].connections + 1, servers[i].effectiveWeight) }
             func lighter(_ a: Int, _ b: Int) -> Bool {
                 let (ca, wa) = load(a)
                 let (cb, wb) = load(b)
@@ -184,10 +197,37 @@ public struct Balancer: Sendable {
     public mutating func opened(_ i: Int) { servers[i].connections += 1 }
     public mutating func closed(_ i: Int) { servers[i].connections = max(0, servers[i].connections - 1) }
 
-    /// A health check's verdict, or an operator's.
-    public mutating func setUp(_ i: Int, _ up: Bool) {
+    /// A health check's verdict, or an operator's. A server that comes UP at `now` (milliseconds, monotonic) with
+    /// `slowstart` begins its warm-up.
+    public mutating func setUp(_ i: Int, _ up: Bool, at now: Int64? = nil) {
+        let wasUp = servers[i].up
         servers[i].up = up
         if !servers[i].available { credit[i] = 0 }
+        if up && !wasUp, let now { startWarmup(i, at: now) }
+        if !up { (servers[i].warmupStart, servers[i].warmup) = (nil, nil) }
+    }
+
+    /// The server starts taking traffic again (UP, or out of maintenance) with `slowstart`: its weight ramps up.
+    public mutating func startWarmup(_ i: Int, at now: Int64) {
+        guard servers[i].slowStart > 0 else { return }
+        servers[i].warmupStart = now
+        servers[i].warmup = 1
+    }
+
+    /// Whether a server is warming up (`updateWarmup` then has work).
+    public var warming: Bool { servers.contains { $0.warmupStart != nil } }
+
+    /// The warm-up shares at `now` (milliseconds, monotonic): elapsed over `slowstart`, in percent, until all of it.
+    public mutating func updateWarmup(at now: Int64) {
+        for i in servers.indices {
+            guard let start = servers[i].warmupStart else { continue }
+            let elapsed = max(0, now - start)
+            if elapsed >= servers[i].slowStart {
+                (servers[i].warmupStart, servers[i].warmup) = (nil, nil)
+            } else {
+                servers[i].warmup = max(1, Int(elapsed * 100 / servers[i].slowStart))
+            }
+        }
     }
 
     /// An operator's `set server … state` on server `i`: what HAProxy logs for it (see `ServerAdmin`).

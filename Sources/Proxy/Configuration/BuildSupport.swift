@@ -204,6 +204,7 @@ extension BuildSupport {
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
             "maxconn", "backup", "disabled", "enabled", "send-proxy", "send-proxy-v2", "no-send-proxy", "on-marked-down",
+            "slowstart", "maxqueue",
             "no-send-proxy-v2",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],

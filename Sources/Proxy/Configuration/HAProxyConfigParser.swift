@@ -1215,6 +1215,8 @@ public struct HAProxyConfigParser {
             case "rise": if let n = count(word, 1...Int(Int32.max)) { server.rise = n }
             case "fall": if let n = count(word, 1...Int(Int32.max)) { server.fall = n }
             case "weight": if let n = count(word, 0...256) { server.weight = n }
+            case "slowstart": if let t = time(word) { server.slowStart = t }
+            case "maxqueue": if let n = count(word, 0...Int(Int32.max)) { server.maxQueue = n }
             case "maxconn": if let n = count(word, 0...Int(Int32.max)) { server.maxconn = n }
             case "backup": server.backup = true
             case "on-marked-down":

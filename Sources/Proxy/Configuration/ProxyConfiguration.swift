@@ -221,6 +221,10 @@ public struct ServerLine: Hashable, Sendable {
     public var sendProxy: ProxyProtocol.Version?
     /// `on-marked-down shutdown-sessions`: its sessions end when its checks take it down.
     public var shutdownSessionsOnDown = false
+    /// `slowstart`: after coming UP, the weight ramps up over this long.
+    public var slowStart: ConfigTime?
+    /// `maxqueue`: at most this many sessions wait in this server's own queue (0: no limit).
+    public var maxQueue: Int?
     public var location: SourceLocation
 }
 

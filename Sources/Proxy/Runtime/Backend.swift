@@ -98,6 +98,8 @@ extension ProxyRuntime {
         /// is made for the common case).
         func assign(client: SocketAddress?, excluding: Int?, resume: () -> Resume) -> Assignment {
             shared.withLock { s in
+                // A server warming up (`slowstart`) gets its share of the weight as of now.
+                if s.balancer.warming { s.balancer.updateWarmup(at: Backend.milliseconds()) }
                 // Only `balance source` needs the client's address.
                 let address = s.balancer.algorithm == .source ? Backend.addressBytes(client) : []
                 switch s.balancer.choose(client: address, excluding: excluding) {
@@ -105,12 +107,24 @@ extension ProxyRuntime {
                     s.balancer.opened(i)
                     return .server(i)
                 case .queue(let server):
+                    // `maxqueue`: a server whose own queue is full sends the session elsewhere (another server
+                    // with a slot, else the backend's queue), as HAProxy.
+                    if let server, let limit = servers[server].maxQueue, limit > 0, s.queues.count(server: server) >= limit {
+                        if case .server(let other) = s.balancer.choose(client: address, excluding: server) {
+                            s.balancer.opened(other)
+                            return .server(other)
+                        }
+                        return .queued(s.queues.enqueue(resume(), server: nil))
+                    }
                     return .queued(s.queues.enqueue(resume(), server: server))
                 case .unavailable:
                     return .unavailable
                 }
             }
         }
+
+        /// A monotonic clock in milliseconds, for `slowstart`.
+        static func milliseconds() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
         /// The client's address as `balance source` hashes it.
         static func addressBytes(_ address: SocketAddress?) -> [UInt8] {
@@ -182,6 +196,10 @@ extension ProxyRuntime {
                         ? nil : "UP \(progress.value)/\(progress.threshold)"
                     if let since = s.health[i].downSince { s.health[i].downtime += now - since }
                     s.health[i].downSince = nil
+                }
+                // Out of maintenance, a server with `slowstart` warms up.
+                if wasMaintenance && !s.balancer.servers[i].admin.maintenance {
+                    s.balancer.startWarmup(i, at: Backend.milliseconds())
                 }
                 let available = s.balancer.servers[i].available
                 if available != wasAvailable { s.health[i].lastChange = now }
@@ -266,7 +284,7 @@ extension ProxyRuntime {
                     h.downSince = now
                 }
                 s.health[i] = h
-                s.balancer.setUp(i, up)
+                s.balancer.setUp(i, up, at: Backend.milliseconds())
                 if up {
                     while let next = Backend.handOut(i, &s) { moved.append((next, i)) }
                 } else {

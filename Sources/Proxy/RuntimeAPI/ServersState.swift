@@ -25,7 +25,8 @@ enum ServersState {
                 let server = servers[i]
                 let h = health[i]
                 let maintenance = server.admin.maintenance
-                let op = server.up && !maintenance ? 2 : 0
+                // SRV_ST_STARTING (1) while warming up after `slowstart`.
+                let op = server.up && !maintenance ? (server.warmupStart != nil ? 1 : 2) : 0
                 // Checks paused: a checked server in maintenance, and (as 2.6 shows it) ever after a server that was
                 // `disabled` in the configuration; health 0 then too.
                 let paused = (line.check && maintenance) || server.admin.configuredMaintenance

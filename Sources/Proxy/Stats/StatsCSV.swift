@@ -154,7 +154,7 @@ enum StatsCSV {
         f["cli_abrt"] = "\(v.clientAborts)"
         f["srv_abrt"] = "\(v.serverAborts)"
         f["lastsess"] = v.lastSession == 0 ? "-1" : "\(now - v.lastSession)"
-        f["uweight"] = "\(row.weight)"
+        f["uweight"] = "\(row.userWeight ?? row.weight)"
     }
 
     private static func backend(_ proxy: StatsProxy, _ row: StatsRow, iid: String, now: Int) -> [String: String] {

@@ -22,6 +22,8 @@ struct StatsRow: Sendable {
     /// `OPEN`, `UP`, `DOWN`, `no check`, `MAINT`…
     var status: String
     var weight = 0
+    /// The weight set (configured or by an operator), when it differs from the one in use (`slowstart`).
+    var userWeight: Int?
     var active = 0
     var backup = 0
     /// DOWN transitions and seconds spent DOWN (backend: no server left).

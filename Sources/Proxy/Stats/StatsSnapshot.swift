@@ -46,7 +46,8 @@ extension ProxyState {
                             name: line.name, id: i + 1, address: line.port.map { "\(line.host):\($0)" } ?? line.host,
                             row: StatsRow(
                                 values: backend.serverSessions[i].snapshot, limit: line.maxconn,
-                                queueCurrent: serverQueues[i], status: h.status, weight: state.weight),
+                                queueCurrent: serverQueues[i], status: h.status, weight: state.effectiveWeight,
+                                userWeight: state.weight),
                             backup: line.backup, health: h))
                 }
                 var values = backend.sessions.snapshot
