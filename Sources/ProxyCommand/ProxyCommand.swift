@@ -20,7 +20,7 @@ struct ProxyCommand: ParsableCommand {
         commandName: "proxy",
         abstract: "An HAProxy-compatible TCP and HTTP load balancer that logs every session over syslog.",
         usage: """
-            proxy [-c] [-q] [-dW] [-D | -db] [-p PIDFILE] [-sf PID...] [-st PID...] -f haproxy.cfg...
+            proxy [-c] [-q] [-dW] [-D | -db] [-p PIDFILE] [-x SOCKET] [-sf PID...] [-st PID...] -f haproxy.cfg...
             proxy -v | -vv
             proxy check-agent --listen [HOST:]PORT (--probe tcp://HOST:PORT | --probe-command CMD)
             """,
@@ -177,6 +177,11 @@ struct Serve: ParsableCommand {
         help: "Once listening, stop these processes at once.")
     var terminatePIDs: [Int32] = []
 
+    @Option(
+        name: .customShort("x"),
+        help: "Take the listening sockets over from the process behind this stats socket (expose-fd listeners).")
+    var takeOverSocket: String?
+
     @Flag(name: .customShort("v"), help: "Print the version and exit (-vv: and how this build is made).")
     var versionLevel: Int
 
@@ -260,7 +265,7 @@ struct Serve: ParsableCommand {
                 configuration.global.statsSockets[i].address = .unix(mapped)
             }
         }
-        let runtime = try ProxyRuntime(configuration: configuration)
+        let runtime = try ProxyRuntime(configuration: configuration, takingOverFrom: takeOverSocket)
         if !quiet && !ProcessSetup.isDaemonCopy {
             for note in runtime.startupNotes { report("[WARNING] config : \(note)") }
         }

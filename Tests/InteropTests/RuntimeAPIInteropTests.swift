@@ -473,3 +473,87 @@ struct HalfClosedTimeoutTests {
         #expect(ends["proxy"] == "sD", "\(ends)")
     }
 }
+
+/// Seamless reloads beside HAProxy: clients connect without pause while the program is reloaded 20 times, each new
+/// process taking the listening sockets over the stats socket (`-x`, `expose-fd listeners`) and the old one
+/// finishing softly (`-sf`): no connection fails, for HAProxy and for the proxy.
+@Suite("Seamless reloads beside HAProxy", .serialized)
+struct SeamlessReloadTests {
+    final class Load: @unchecked Sendable {
+        private let lock = NSLock()
+        private var running = true
+        private(set) var done = 0
+        private(set) var failures: [String] = []
+
+        var isRunning: Bool { lock.withLock { running } }
+        func stop() { lock.withLock { running = false } }
+        func record(_ failure: String?) {
+            lock.withLock {
+                done += 1
+                if let failure { failures.append(failure) }
+            }
+        }
+    }
+
+    @Test func twentyReloadsUnderLoadLoseNoConnection() async throws {
+        let dir = try TemporaryDirectory(prefix: "seamless")
+        let echo = try await EchoBackend()
+        let haproxy = try Peers.find("haproxy")
+        var results: [String: (done: Int, failures: [String])] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    stats socket \(socket) mode 600 level admin expose-fd listeners
+                defaults
+                    mode tcp
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                listen l
+                    bind 127.0.0.1:\(port)
+                    server e 127.0.0.1:\(echo.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let program = who == "haproxy" ? haproxy : try Products.path("proxy")
+            let foreground = who == "haproxy" ? ["-db"] : []
+            var current = try RunningPeer(
+                program, foreground + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who)-0.out"))
+            var all = [current]
+            defer { for peer in all { peer.stop() } }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(socket, F_OK) == 0 })
+            let load = Load()
+            let clients = (0..<4).map { _ in
+                Thread {
+                    while load.isRunning {
+                        do {
+                            let reply = try Peers.exchange(port: port, Array("ping".utf8), halfClose: true)
+                            load.record(reply == Array("ping".utf8) ? nil : "answer \(reply.count) bytes")
+                        } catch {
+                            load.record("\(error)")
+                        }
+                    }
+                }
+            }
+            for client in clients { client.start() }
+            for reload in 1...20 {
+                let next = try RunningPeer(
+                    program, foreground + ["-f", dir.file("\(who).cfg"), "-x", socket, "-sf", "\(current.pid)"],
+                    logPath: dir.file("\(who)-\(reload).out"))
+                all.append(next)
+                let old = current
+                #expect(Peers.waitUntil(seconds: 10) { !old.isRunning }, "\(who): reload \(reload): the old process stays")
+                current = next
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            load.stop()
+            try await Task.sleep(for: .milliseconds(300))
+            results[who] = (load.done, load.failures)
+        }
+        for (who, r) in results {
+            #expect(r.failures.isEmpty, "\(who): \(r.failures.count) of \(r.done) failed: \(r.failures.prefix(5))")
+            #expect(r.done > 100, "\(who): \(r.done) exchanges")
+        }
+    }
+}

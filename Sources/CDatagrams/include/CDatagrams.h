@@ -21,6 +21,23 @@ int tollgate_console_log_level(int level);
 /// inherits only what it is given. Returns 0, or an error number.
 int tollgate_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
 
+/// A listening TCP socket on `host` (numeric or a name; NULL: every address) and `port`, as the proxy's binds want
+/// it: SO_REUSEADDR and SO_REUSEPORT on (a new process binds beside the old one), IPV6_V6ONLY set or cleared when
+/// `v6only` is 1 or 0 (-1: the system's default), non-blocking, listening with `backlog`. Returns the descriptor,
+/// or -1 with errno set (the address did not resolve: EADDRNOTAVAIL).
+int tollgate_tcp_listener(const char *host, int port, int v6only, int backlog);
+
+/// Sends `count` descriptors (SCM_RIGHTS, at most 253) with `length` bytes of `data` on the UNIX stream socket
+/// `sock`, in one sendmsg(2). Returns the bytes sent, or -1 with errno set.
+long tollgate_send_fds(int sock, const int *fds, int count, const void *data, unsigned long length);
+
+/// Receives up to `max` descriptors (SCM_RIGHTS) and up to `capacity` bytes into `data` from `sock`, in one
+/// recvmsg(2); `*received` gets the number of descriptors. Returns the bytes read (0 at the end), or -1 with errno.
+long tollgate_recv_fds(int sock, int *fds, int max, int *received, void *data, unsigned long capacity);
+
+/// The numeric address (into `ip`, `length` bytes) and port a socket is bound to. Returns 0, or -1 with errno set.
+int tollgate_socket_name(int fd, char *ip, unsigned long length, int *port);
+
 /// The calling thread's slot among the proxy's per-thread counter shards, 0 until one is given (Swift has no
 /// thread-local storage of its own; a C one is read inline, where NIO's ThreadSpecificVariable costs a
 /// pthread_getspecific, a cast and a retain on every counter update).

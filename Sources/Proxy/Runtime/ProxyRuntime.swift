@@ -1,3 +1,4 @@
+import CDatagrams
 import HAProxyLog
 import LogCore
 import NIOConcurrencyHelpers
@@ -26,11 +27,27 @@ public final class ProxyRuntime: Sendable {
     private let statsSockets: StatsSocketListener?
     private let group: MultiThreadedEventLoopGroup
     private let channels = Mutex<[any Channel]>([])
+    /// The listening sockets' descriptors, for a new process that takes them over (`_getsocks`); and the ones a
+    /// previous process handed over (`-x`), taken by the binds they match.
+    private let listeners = Mutex<[Int32]>([])
+    private let inherited: Mutex<[ListenerHandoff.Inherited]>
     /// The process's sessions (`actconn`).
     private var sessions: Tally { state.sessions }
 
-    public init(configuration: ProxyConfiguration, threads: Int? = nil) throws {
+    public init(configuration: ProxyConfiguration, threads: Int? = nil, takingOverFrom socketPath: String? = nil) throws {
         self.configuration = configuration
+        // `-x`: the previous process's listening sockets; without them the binds are made anew (HAProxy warns).
+        var taken: [ListenerHandoff.Inherited] = []
+        var notes: [String] = []
+        if let socketPath {
+            do {
+                taken = try ListenerHandoff.fetch(from: socketPath)
+            } catch {
+                notes.append("Failed to get the sockets from the old process! (\(error))")
+            }
+        }
+        inherited = Mutex(taken)
+        handoffNotes = notes
         let threads = threads ?? configuration.global.nbthread ?? System.coreCount
         let state = try ProxyState(configuration, threads: threads)
         self.state = state
@@ -80,8 +97,54 @@ public final class ProxyRuntime: Sendable {
                 global: configuration.global)
     }
 
-    /// What starting said that HAProxy prints as warnings (the server states a reload's state file restored).
-    public var startupNotes: [String] { state.startupNotes }
+    /// What starting said that HAProxy prints as warnings (the server states a reload's state file restored, a
+    /// `-x` that got no socket).
+    public var startupNotes: [String] { handoffNotes + state.startupNotes }
+    private let handoffNotes: [String]
+
+    /// The listening sockets, for `_getsocks`.
+    var listeningDescriptors: [Int32] { listeners.withLock { $0 } }
+
+    /// Whether this process has begun stopping (its listeners are closing).
+    private let stopping = Atomic<Bool>(false)
+
+    /// `_getsocks`: the listening sockets go to a new process, and this one stops accepting on them at once, so that
+    /// only the new process accepts (the queued connections are its) until this one is told to stop; if that does
+    /// not come within 5 s (the new process failed), this one accepts again.
+    func handOverListeners() -> [Int32] {
+        var paused: [ListenerGate] = []
+        for control in state.frontendControls.values {
+            for gate in control.listeners.withLock({ $0 }) where !gate.isPaused {
+                gate.pause(true)
+                paused.append(gate)
+            }
+        }
+        let resumed = paused
+        group.next().scheduleTask(in: .seconds(5)) { [self] in
+            guard !stopping.load(ordering: .relaxed) else { return }
+            for gate in resumed { gate.pause(false) }
+        }
+        return listeningDescriptors
+    }
+
+    /// A listening socket for `bind`: the one a previous process handed over for its address and port, else a new
+    /// one (SO_REUSEADDR/SO_REUSEPORT, `v6only`, backlog 1024).
+    private func listeningSocket(_ bind: BindAddress, frontend: String) throws -> Int32 {
+        let host = bind.host ?? "0.0.0.0"
+        let wanted = (try? SocketAddress(ipAddress: host, port: bind.port))?.ipAddress ?? host
+        if let fd = inherited.withLock({ list -> Int32? in
+            guard let i = list.firstIndex(where: { $0.port == bind.port && $0.ip == wanted }) else { return nil }
+            return list.remove(at: i).descriptor
+        }) {
+            return fd
+        }
+        let fd = tollgate_tcp_listener(host, Int32(bind.port), bind.v6Only.map { $0 ? 1 : 0 } ?? -1, 1024)
+        guard fd >= 0 else {
+            throw ListenerStartError(
+                "frontend '\(frontend)': cannot bind socket (\(String(cString: strerror(errno)))) for [\(host):\(bind.port)]")
+        }
+        return fd
+    }
 
     /// HAProxy's `tune.bufsize`: the most a request's line and headers may take.
     static let bufferSize = 16_384
@@ -109,17 +172,10 @@ public final class ProxyRuntime: Sendable {
                     throw ListenerStartError(
                         "frontend '\(frontend.section.name)', bind \(bind.host ?? "*"):\(bind.port): \(error)")
                 }
+                // The socket is ours (or handed over by the previous process): its descriptor can be passed on.
+                let descriptor = try listeningSocket(bind, frontend: frontend.section.name)
+                listeners.withLock { $0.append(descriptor) }
                 let channel = try await ServerBootstrap(group: group)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    // A new process (`-sf`) binds the same ports while this one still listens.
-                    .serverChannelOption(
-                        .socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1
-                    )
-                    .serverChannelOption(.backlog, value: 1024)
-                    // `v6only` / `v4v6` on an IPv6 listener.
-                    .serverChannelOption(
-                        ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: bind.v6Only == true ? 1 : 0,
-                        when: bind.v6Only != nil)
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
                     .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                     // SO_KEEPALIVE only when asked (off is the socket's default: no system call per session).
@@ -145,7 +201,7 @@ public final class ProxyRuntime: Sendable {
                             try channel.pipeline.syncOperations.addHandler(SessionStarter(session))
                         }
                     }
-                    .bind(host: bind.host ?? "0.0.0.0", port: bind.port).get()
+                    .withBoundSocket(descriptor).get()
                 channels.withLock { $0.append(channel) }
                 let gate = ListenerGate(channel, limits: frontend.limits)
                 for limit in frontend.limits { limit.add(listener: gate) }
@@ -153,7 +209,14 @@ public final class ProxyRuntime: Sendable {
                 if let address = channel.localAddress { bound.append(address) }
             }
         }
-        try await statsSockets?.start(group: group)
+        // Handed-over sockets no bind took: closed (their addresses are no longer in the configuration).
+        for left in inherited.withLock({ list -> [ListenerHandoff.Inherited] in
+            defer { list = [] }
+            return list
+        }) {
+            close(left.descriptor)
+        }
+        try await statsSockets?.start(group: group, listeners: { [weak self] in self?.handOverListeners() ?? [] })
         for checker in checkers { checker.start() }
         return bound
     }
@@ -181,6 +244,7 @@ public final class ProxyRuntime: Sendable {
 
     /// Stops accepting (once): the listeners close and each proxy logs HAProxy's "stopped" line.
     private func closeListeners() async {
+        stopping.store(true, ordering: .relaxed)
         let open = channels.withLock { list -> [any Channel] in
             defer { list = [] }
             return list

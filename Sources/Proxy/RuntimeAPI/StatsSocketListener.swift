@@ -1,3 +1,5 @@
+import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -17,6 +19,7 @@ final class StatsSocketListener: Sendable {
     private let maxConnections: Int
     private let open = Atomic<Int>(0)
     private let channels = Mutex<[(channel: any Channel, path: String?, inode: ino_t)]>([])
+    private let acceptors = Mutex<[(acceptor: UnixAcceptor, path: String, inode: ino_t)]>([])
 
     init(api: RuntimeAPI, global: GlobalSettings) {
         self.api = api
@@ -25,48 +28,26 @@ final class StatsSocketListener: Sendable {
         maxConnections = global.statsMaxconn
     }
 
-    /// Binds every socket; a socket that cannot be made stops the start with its reason.
-    func start(group: any EventLoopGroup) async throws {
+    /// Binds every socket; a socket that cannot be made stops the start with its reason. `listeners` gives the
+    /// proxy's listening sockets for `_getsocks` (`expose-fd listeners`).
+    func start(group: any EventLoopGroup, listeners: @escaping @Sendable () -> [Int32]) async throws {
         for socket in sockets {
             let label = socket.address.description
-            let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        guard open.add(1, ordering: .relaxed).newValue <= maxConnections else {
-                            open.subtract(1, ordering: .relaxed)
-                            channel.close(promise: nil)
-                            return
-                        }
-                        channel.closeFuture.whenComplete { [self] _ in open.subtract(1, ordering: .relaxed) }
-                        try channel.pipeline.syncOperations.addHandler(
-                            CLIConnectionHandler(api: api, level: socket.level, timeout: timeout, socket: label))
-                    }
-                }
             do {
                 switch socket.address {
                 case .unix(let path):
-                    let temporary = "\(path).\(getpid()).tmp"
-                    let channel = try await bootstrap.bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: true)
-                        .get()
-                    if let mode = socket.mode, chmod(temporary, mode_t(mode)) != 0 {
-                        throw StartError("cannot set mode \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
-                    }
-                    if socket.uid != nil || socket.gid != nil,
-                        chown(temporary, socket.uid ?? UInt32.max, socket.gid ?? UInt32.max) != 0
-                    {
-                        throw StartError("cannot change its owner: \(String(cString: strerror(errno)))")
-                    }
-                    guard rename(temporary, path) == 0 else {
-                        let reason = String(cString: strerror(errno))
-                        unlink(temporary)
-                        throw StartError(reason)
-                    }
-                    var status = stat()
-                    let inode = stat(path, &status) == 0 ? status.st_ino : 0
-                    channels.withLock { $0.append((channel, path, inode)) }
+                    try startUnix(socket, path: path, label: label, group: group, listeners: listeners)
                 case .tcp(let host, let port):
-                    let channel = try await bootstrap.bind(host: host, port: port).get()
+                    let channel = try await ServerBootstrap(group: group)
+                        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                        .childChannelInitializer { [self] channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                guard admit(channel) else { return }
+                                try channel.pipeline.syncOperations.addHandler(
+                                    CLIConnectionHandler(api: api, level: socket.level, timeout: timeout, socket: label))
+                            }
+                        }
+                        .bind(host: host, port: port).get()
                     channels.withLock { $0.append((channel, nil, 0)) }
                 }
             } catch {
@@ -75,15 +56,74 @@ final class StatsSocketListener: Sendable {
         }
     }
 
+    /// `stats maxconn`: a connection beyond it is closed at once.
+    private func admit(_ channel: any Channel) -> Bool {
+        guard open.add(1, ordering: .relaxed).newValue <= maxConnections else {
+            open.subtract(1, ordering: .relaxed)
+            channel.close(promise: nil)
+            return false
+        }
+        channel.closeFuture.whenComplete { [self] _ in open.subtract(1, ordering: .relaxed) }
+        return true
+    }
+
+    /// A UNIX socket: made here (not by NIO) and accepted by a thread of its own, so that each connection's
+    /// descriptor is known for `_getsocks`; the connections are then served on the event loops. Bound under a
+    /// temporary name, given its mode and owner, then renamed over the path.
+    private func startUnix(
+        _ socket: StatsSocket, path: String, label: String, group: any EventLoopGroup,
+        listeners: @escaping @Sendable () -> [Int32]
+    ) throws {
+        let temporary = "\(path).\(getpid()).tmp"
+        unlink(temporary)
+        let fd = try ListenerHandoff.unixListener(temporary)
+        func fail(_ reason: String) throws -> Never {
+            close(fd)
+            unlink(temporary)
+            throw StartError(reason)
+        }
+        if let mode = socket.mode, chmod(temporary, mode_t(mode)) != 0 {
+            try fail("cannot set mode \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
+        }
+        if socket.uid != nil || socket.gid != nil,
+            chown(temporary, socket.uid ?? UInt32.max, socket.gid ?? UInt32.max) != 0
+        {
+            try fail("cannot change its owner: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temporary, path) == 0 else { try fail(String(cString: strerror(errno))) }
+        var status = stat()
+        let inode = stat(path, &status) == 0 ? status.st_ino : 0
+        let (api, timeout) = (self.api, self.timeout)
+        let acceptor = UnixAcceptor(fd: fd, name: "proxy stats socket \(path)") { [self] client in
+            ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard self.admit(channel) else { return }
+                        try channel.pipeline.syncOperations.addHandler(
+                            CLIConnectionHandler(
+                                api: api, level: socket.level, timeout: timeout, socket: label,
+                                handoff: socket.exposeListeners ? .init(descriptor: client, listeners: listeners) : nil))
+                    }
+                }
+                .withConnectedSocket(client)
+                .whenFailure { _ in close(client) }
+        }
+        acceptors.withLock { $0.append((acceptor, path, inode)) }
+    }
+
     /// Closes the sockets; a UNIX socket's file is removed unless a newer process has put its own there.
     func stop() async {
         let all = channels.withLock { list in
             defer { list = [] }
             return list
         }
-        for (channel, path, inode) in all {
-            try? await channel.close()
-            guard let path else { continue }
+        for (channel, _, _) in all { try? await channel.close() }
+        let unix = acceptors.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        for (acceptor, path, inode) in unix {
+            acceptor.stop()
             var status = stat()
             if stat(path, &status) == 0 && status.st_ino == inode { unlink(path) }
         }
@@ -105,14 +145,22 @@ final class CLIConnectionHandler: ChannelInboundHandler {
 
     static let maximumLine = 16_384
 
+    /// `expose-fd listeners`: this connection's descriptor and the proxy's listening sockets, for `_getsocks`.
+    struct Handoff {
+        let descriptor: Int32
+        let listeners: @Sendable () -> [Int32]
+    }
+
     private let api: RuntimeAPI
+    private let handoff: Handoff?
     private var session: CLISession
     private var pending: [UInt8] = []
     private var idle: Scheduled<Void>?
     private var closing = false
 
-    init(api: RuntimeAPI, level: RuntimeLevel, timeout: TimeAmount, socket: String) {
+    init(api: RuntimeAPI, level: RuntimeLevel, timeout: TimeAmount, socket: String, handoff: Handoff? = nil) {
         self.api = api
+        self.handoff = handoff
         session = CLISession(level: level, timeout: timeout, peer: "", socket: socket)
     }
 
@@ -146,6 +194,12 @@ final class CLIConnectionHandler: ChannelInboundHandler {
             let line = String(decoding: pending[..<newline], as: UTF8.self)
             pending.removeSubrange(...newline)
             for words in CLICommandLine.commands(line) {
+                if words == ["_getsocks"] {
+                    // A new process (`-x`) takes the listening sockets; the exchange is its own, then the connection
+                    // closes. Without `expose-fd listeners` nothing is sent.
+                    if let handoff { _ = ListenerHandoff.send(handoff.listeners(), on: handoff.descriptor) }
+                    return finish(context, "")
+                }
                 let reply = api.execute(words, &session)
                 if reply.quit {
                     return finish(context, out)
@@ -202,4 +256,43 @@ struct PeerCredentials {
     var pid: Int32 = 0
     var uid: UInt32 = 0
     var gid: UInt32 = 0
+}
+
+/// Accepts connections on a listening UNIX socket on a thread of its own (polling, so that `stop` ends it within a
+/// fifth of a second), handing each accepted descriptor to `accepted`.
+final class UnixAcceptor: Sendable {
+    private let fd: Int32
+    private let running = NIOLockedValueBox(true)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(fd: Int32, name: String, accepted: @escaping @Sendable (Int32) -> Void) {
+        self.fd = fd
+        let running = self.running
+        let finished = self.finished
+        let thread = Thread {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            while running.withLockedValue({ $0 }) {
+                guard poll(&poller, 1, 200) > 0 else { continue }
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { continue }
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+                accepted(client)
+            }
+            finished.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Stops accepting and closes the socket.
+    func stop() {
+        let wasRunning = running.withLockedValue { value -> Bool in
+            defer { value = false }
+            return value
+        }
+        guard wasRunning else { return }
+        finished.wait()
+        close(fd)
+    }
 }
