@@ -11,10 +11,11 @@
 # Debian packages the build and the tests need. Their services are not started on install: the tests start
 # the peers they use (haproxy, rsyslogd, mariadbd, systemd-journald) themselves, on loopback, and stop them.
 # rsyslog's module packages let rsyslogd -N1 give its own verdict on the real-world configurations in Tests/Corpus.
-# curl and openssl are the TLS tests' clients and certificate makers; liblognorm-dev is mmnormalize's library.
+# curl and openssl are the TLS tests' clients and certificate makers; liblognorm-dev is mmnormalize's library;
+# socat and hatop drive the runtime API; postgresql is pgsql-check's server (the tests start their own).
 APT_PACKAGES := libsystemd-dev zlib1g-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
   rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
-  rsyslog-kubernetes socat hatop
+  rsyslog-kubernetes socat hatop postgresql
 SWIFT ?= swift
 # The demo's client uses bash's /dev/tcp.
 SHELL := /bin/bash

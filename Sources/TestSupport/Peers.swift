@@ -8,11 +8,14 @@ import Foundation
 
 /// Finding and running the real programs Tollgate must agree with (haproxy, halog, rsyslogd…).
 public enum Peers {
-    /// The absolute path of a program, looked up in PATH and the sbin folders (where Debian puts daemons).
-    /// Fails with a message that says how to get it: `make test` installs every peer the tests use.
+    /// The absolute path of a program, looked up in PATH, the sbin folders (where Debian puts daemons) and
+    /// PostgreSQL's versioned folder (Debian keeps initdb and postgres out of PATH). Fails with a message that says
+    /// how to get it: `make test` installs every peer the tests use.
     public static func find(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let dirs = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+        let postgres = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .sorted().reversed().map { "/usr/lib/postgresql/\($0)/bin" }
+        let dirs = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] + postgres
         for dir in dirs where access("\(dir)/\(name)", X_OK) == 0 {
             return "\(dir)/\(name)"
         }

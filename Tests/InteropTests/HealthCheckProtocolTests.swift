@@ -131,3 +131,117 @@ struct HealthCheckProtocolTests {
             } == true, "\(lines)")
     }
 }
+
+/// `option pgsql-check user NAME` beside HAProxy on a real PostgreSQL (Debian's 15, trust authentication): a role
+/// it lets in (`PostgreSQL server is ok`), one its pg_hba.conf turns away (PostgreSQL's `FATAL`), a stopped server.
+@Suite("pgsql-check beside HAProxy", .serialized)
+struct PgsqlCheckTests {
+    /// A PostgreSQL server on loopback with its own data folder, run as the `postgres` user when the tests are root.
+    final class Postgres: @unchecked Sendable {
+        let port: Int
+        let dir: String
+        private var server: RunningPeer?
+
+        init(in root: TemporaryDirectory) throws {
+            port = try Peers.freePort()
+            dir = root.file("pg")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            if getuid() == 0 {
+                _ = try Peers.run("/bin/chown", ["-R", "postgres", root.path])
+                _ = try Peers.run("/bin/chmod", ["755", root.path])
+            }
+            let made = try Postgres.run(try Peers.find("initdb"), ["-D", dir, "-A", "trust", "-U", "postgres"])
+            guard made.status == 0 else {
+                throw PeerFailed(description: "initdb: \(String(decoding: made.stderr, as: UTF8.self))")
+            }
+            // The role `nobody` is turned away by pg_hba.conf: its check gets PostgreSQL's error (`E`).
+            let hba = dir + "/pg_hba.conf"
+            let rules = try String(contentsOfFile: hba, encoding: .utf8)
+            try ("host all nobody 127.0.0.1/32 reject\n" + rules).write(toFile: hba, atomically: false, encoding: .utf8)
+            let postgres = try Peers.find("postgres")
+            let (program, arguments) = Postgres.asPostgres(
+                postgres, ["-D", dir, "-p", "\(port)", "-k", dir, "-c", "listen_addresses=127.0.0.1"])
+            server = try RunningPeer(program, arguments, logPath: root.file("pg.log"))
+            guard Peers.waitUntil(seconds: 30, { Peers.isListening(port: port) }) else {
+                throw PeerFailed(description: "postgres did not start on \(port)")
+            }
+        }
+
+        static func asPostgres(_ program: String, _ arguments: [String]) -> (String, [String]) {
+            getuid() == 0 ? ("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments) : (program, arguments)
+        }
+
+        static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: Data) {
+            let (p, a) = asPostgres(program, arguments)
+            return try Peers.run(p, a, timeout: 120)
+        }
+
+        func sql(_ statement: String) throws -> Int32 {
+            try Postgres.run(
+                try Peers.find("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-c", statement]
+            ).status
+        }
+
+        func stop() { server?.stop() }
+    }
+
+    @Test func sameVerdictsAndLinesAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "pgsql-check")
+        let pg = try Postgres(in: dir)
+        defer { pg.stop() }
+        #expect(try pg.sql("CREATE ROLE haproxy LOGIN") == 0)
+        let closed = try Peers.freePort()
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let haproxy = try Peers.find("haproxy")
+        var lines: [String: [String]] = [:]
+        var stats: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let (a, b) = (try Peers.freePort(), try Peers.freePort())
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                    stats socket \(socket) level admin
+                defaults
+                    log global
+                    mode tcp
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                    timeout check 1s
+                    default-server check inter 400ms rise 1 fall 1
+                listen pg
+                    bind 127.0.0.1:\(a)
+                    option pgsql-check user haproxy
+                    server ok 127.0.0.1:\(pg.port)
+                    server stopped 127.0.0.1:\(closed)
+                listen pg_denied
+                    bind 127.0.0.1:\(b)
+                    option pgsql-check user nobody
+                    server denied 127.0.0.1:\(pg.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: a) && access(socket, F_OK) == 0 })
+            try await Task.sleep(for: .seconds(2))
+            stats[who] = try RuntimeAPIInteropTests.socat(socket, "show stat\n").split(separator: "\n").compactMap { row in
+                let f = row.split(separator: ",", omittingEmptySubsequences: false)
+                guard f.count > 37, f[1] != "FRONTEND", f[1] != "BACKEND", !row.hasPrefix("#") else { return nil }
+                return "\(f[0]),\(f[1]),\(f[17]),\(f[36].replacingOccurrences(of: "* ", with: "")),\(f[37])"
+            }
+            lines[who] = messages.take().filter { $0.contains(" is DOWN") || $0.contains(" is UP") }
+                .map {
+                    $0.replacingOccurrences(
+                        of: #"check duration: \d+ms"#, with: "check duration: Nms", options: .regularExpression)
+                }.sorted()
+        }
+        #expect(stats["proxy"] == stats["haproxy"])
+        #expect(lines["proxy"] == lines["haproxy"])
+        #expect(stats["proxy"]?.contains("pg,ok,UP,L7OK,0") == true, "\(stats)")
+        #expect(lines["proxy"]?.contains { $0.contains("pg_denied/denied is DOWN, reason: Layer7 invalid response, info: \"FATAL\"") } == true, "\(lines)")
+    }
+}

@@ -350,8 +350,8 @@ struct ConfigTests {
             message: "'balance uri' is HAProxy's, not in this build (routing, persistence and balancing): refused, "
                 + "because traffic would reach other servers than the configuration asks."),
         Refused(
-            family: "health checks", line: "backend:option pgsql-check user haproxy",
-            message: "'option pgsql-check' is HAProxy's, not in this build (health checks): refused, because "
+            family: "health checks", line: "backend:option smtpchk",
+            message: "'option smtpchk' is HAProxy's, not in this build (health checks): refused, because "
                 + "servers would be judged by another test than the configuration asks. See "
                 + "docs/not-in-this-build.md."),
         Refused(

@@ -130,6 +130,34 @@ struct TCPCheckTests {
             ])
     }
 
+    /// HAProxy's startup packet, then PostgreSQL's answers: an authentication request it knows, an error.
+    @Test func pgsql() {
+        var run = TCPCheckRun(.pgsql(user: "haproxy"))
+        #expect(run.start() == [.connect(port: nil)])
+        let opened = run.connectionOpened()
+        #expect(
+            opened.first
+                == .send([0, 0, 0, 22, 0, 3, 0, 0] + Self.bytes("user") + [0] + Self.bytes("haproxy") + [0, 0]))
+        // AuthenticationOk, then more the check does not read.
+        #expect(
+            run.received([0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x53]) == [
+                .done(.init(status: .l7ok, code: 0, info: "PostgreSQL server is ok"))
+            ])
+        var refused = TCPCheckRun(.pgsql(user: "nobody"))
+        _ = refused.start()
+        _ = refused.connectionOpened()
+        let error = [0x45, 0, 0, 0, 0x40, 0x53] + Self.bytes("FATAL") + [0, 0x56] + Self.bytes("FATAL") + [0]
+        #expect(refused.received(error) == [.done(.init(status: .l7response, code: nil, info: "FATAL"))])
+        // SCRAM (10) is not one HAProxy 2.6 knows: "unknown error".
+        var scram = TCPCheckRun(.pgsql(user: "haproxy"))
+        _ = scram.start()
+        _ = scram.connectionOpened()
+        #expect(
+            scram.received([0x52, 0, 0, 0, 0x17, 0, 0, 0, 0x0A] + Self.bytes("SCRAM-SHA-256") + [0, 0]) == [
+                .done(.init(status: .l7status, code: nil, info: "PostgreSQL unknown error"))
+            ])
+    }
+
     @Test func hexadecimalPatterns() {
         #expect(TCPCheck.bytes(hex: "50494e470d0a") == Self.bytes("PING\r\n"))
         #expect(TCPCheck.bytes(hex: "5") == nil)

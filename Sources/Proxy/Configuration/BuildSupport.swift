@@ -188,7 +188,7 @@ extension BuildSupport {
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
-            "httpclose", "http-keep-alive", "tcp-check", "mysql-check", "redis-check", "log-health-checks",
+            "httpclose", "http-keep-alive", "tcp-check", "mysql-check", "redis-check", "log-health-checks", "pgsql-check",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",

@@ -39,6 +39,21 @@ extension HAProxyConfigParser {
             }
             s.checkProtocol = .mysql(user: user, post41: post41)
             s.httpCheck = nil
+        case "pgsql-check":
+            guard !negated else {
+                s.checkProtocol = nil
+                return true
+            }
+            guard args.count >= 2, args[0] == "user", !args[1].isEmpty else {
+                alert(at, "'option pgsql-check' expects 'user <username>' as argument.")
+                return true
+            }
+            if args.count > 2 {
+                alert(at, "'option pgsql-check' cannot handle unexpected argument '\(args[2])'.")
+                return true
+            }
+            s.checkProtocol = .pgsql(user: args[1])
+            s.httpCheck = nil
         case "redis-check":
             guard !negated else {
                 s.checkProtocol = nil
@@ -221,6 +236,7 @@ public enum CheckProtocol: Hashable, Sendable {
     /// `option tcp-check`: the `tcp-check` rules (a connect alone without any).
     case tcpCheck
     case mysql(user: String?, post41: Bool)
+    case pgsql(user: String)
     case redis
 }
 
@@ -230,6 +246,7 @@ extension ProxySettings {
         switch checkProtocol {
         case .tcpCheck?: TCPCheck(kind: .generic, rules: tcpCheckRules, comments: tcpCheckComments)
         case .mysql(let user, let post41)?: TCPCheck.mysql(user: user, post41: post41)
+        case .pgsql(let user)?: TCPCheck.pgsql(user: user)
         case .redis?: TCPCheck.redis
         case nil: nil
         }

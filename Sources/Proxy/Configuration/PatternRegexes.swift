@@ -31,6 +31,12 @@ public struct PatternRegexes: Hashable, @unchecked Sendable {
         public let pattern: String
     }
 
+    /// An expression written in this build's code (not read from a file): compiled once; one that did not compile
+    /// would match nothing.
+    static func constant(_ pattern: String) -> PatternRegexes {
+        (try? compile([pattern], ignoringCase: false).get()) ?? PatternRegexes()
+    }
+
     /// Whether any expression is found in `sample`.
     public func matches(_ sample: some StringProtocol) -> Bool {
         let text = Substring(sample)

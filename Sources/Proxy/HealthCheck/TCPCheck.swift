@@ -11,6 +11,7 @@ public struct TCPCheck: Hashable, Sendable {
         case generic
         case mysql
         case redis
+        case pgsql
     }
 
     public enum Rule: Hashable, Sendable {
@@ -37,8 +38,14 @@ public struct TCPCheck: Hashable, Sendable {
         public var errorStatus: CheckStatus?
         /// `on-error`: HAProxy's redis check reports the answer's first line.
         public var reportsAnswerOnError = false
+        /// `on-error`: HAProxy's pgsql check reports the answer from this offset, as a C string (`res.payload`).
+        public var reportsPayloadFrom: Int?
+        /// `on-error` as fixed text.
+        public var onError: String?
         public var onSuccess: String?
         public var comment: String?
+        /// `min-recv`: the bytes to wait for before judging (a mismatch is then final).
+        public var minimumReceived: Int?
 
         public init(_ pattern: Pattern, inverse: Bool = false) {
             self.pattern = pattern
@@ -123,6 +130,28 @@ public struct TCPCheck: Hashable, Sendable {
         expect.onSuccess = "Redis server is ok"
         return TCPCheck(kind: .redis, rules: [.send(Array("*1\r\n$4\r\nPING\r\n".utf8)), .expect(expect)])
     }()
+
+    /// `option pgsql-check user NAME`: HAProxy's startup packet (protocol 3.0, the user), then an answer that is
+    /// not an error (`E`: its first field reported) and is an authentication request HAProxy knows (ok, Kerberos,
+    /// clear text, crypt, MD5, SCM).
+    public static func pgsql(user: String) -> TCPCheck {
+        let name = Array(user.utf8)
+        let length = 15 + name.count
+        var packet: [UInt8] = [UInt8(length >> 24 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF),
+            UInt8(length & 0xFF)]
+        packet += [0x00, 0x03, 0x00, 0x00] + Array("user".utf8) + [0] + name + [0, 0]
+        var notError = Expect(.regex(PatternRegexes.constant("^E")), inverse: true)
+        notError.minimumReceived = 5
+        notError.errorStatus = .l7response
+        notError.reportsPayloadFrom = 6
+        var request = Expect(.binaryRegex(PatternRegexes.constant("^52000000(08|0A|0C)000000(00|02|03|04|05|06)")))
+        request.minimumReceived = 9
+        request.errorStatus = .l7status
+        request.onSuccess = "PostgreSQL server is ok"
+        request.onError = "PostgreSQL unknown error"
+        return TCPCheck(
+            kind: .pgsql, rules: [.connect(port: nil, implicit: false), .send(packet), .expect(notError), .expect(request)])
+    }
 
     /// `option mysql-check [user NAME [post-41|pre-41]]`: the server's handshake; with a user, HAProxy's
     /// authentication packet (no password) and COM_QUIT, then the server's OK.
@@ -297,6 +326,7 @@ public struct TCPCheckRun: Sendable {
 
     private func evaluate(_ expect: TCPCheck.Expect) -> Evaluation {
         let lastRead = closed
+        if !lastRead, let minimum = expect.minimumReceived, input.count < minimum { return .wait }
         let match: Bool
         switch expect.pattern {
         case .mysqlHandshake: return mysqlPacket(at: 0, expect)
@@ -312,13 +342,19 @@ public struct TCPCheckRun: Sendable {
         case .binaryRegex(let r):
             match = r.matches(TCPCheck.hex(input))
         }
-        if !match && !lastRead { return .wait }
+        // Without `min-recv`, a mismatch waits for more; with it, the answer so far decides.
+        if !match && !lastRead && expect.minimumReceived == nil { return .wait }
         if match != expect.inverse { return .next }
         let status = expect.errorStatus ?? .l7response
         var info: String
         if expect.reportsAnswerOnError {
             // `%[res.payload(0,0),cut_crlf]`: the answer up to its first CR or LF.
             info = String(decoding: input.prefix { $0 != 0x0D && $0 != 0x0A }, as: UTF8.self)
+        } else if let offset = expect.reportsPayloadFrom {
+            // `%[res.payload(N,0)]`, printed as a C string: up to the first NUL.
+            info = String(decoding: input.dropFirst(offset).prefix { $0 != 0 }, as: UTF8.self)
+        } else if let text = expect.onError {
+            info = text
         } else if check.kind == .generic {
             info = (match ? "TCPCHK matched unwanted content" : "TCPCHK did not match content") + expect.described
             info += " at step \(check.steps[index])"
