@@ -177,6 +177,16 @@ struct Serve: ParsableCommand {
         help: "Once listening, stop these processes at once.")
     var terminatePIDs: [Int32] = []
 
+    @Flag(
+        name: .customShort("W"),
+        help: "Master-worker mode (as 'master-worker' in global): a master keeps a worker, and reloads it on SIGUSR2.")
+    var masterWorker = false
+
+    @Flag(
+        name: .customLong("Ws", withSingleDash: true),
+        help: "Master-worker mode for systemd: the master tells the service manager READY and RELOADING.")
+    var masterWorkerNotify = false
+
     @Option(
         name: .customShort("x"),
         help: "Take the listening sockets over from the process behind this stats socket (expose-fd listeners).")
@@ -237,6 +247,9 @@ struct Serve: ParsableCommand {
             print("Configuration file is valid")
             return
         }
+        if (masterWorker || masterWorkerNotify || loaded.global.masterWorker) && !MasterWorker.isWorker {
+            throw ExitCode(runMaster(loaded))
+        }
         if (daemon || loaded.global.daemon) && !foreground && !ProcessSetup.isDaemonCopy {
             throw ExitCode(ProcessSetup.detach())
         }
@@ -286,7 +299,9 @@ struct Serve: ParsableCommand {
             report("[NOTICE] proxy \(Proxy.version): \(listening)")
             ServiceNotifier.ready(status: listening)
             runtime.notifyServiceManager()
-            if let pidPath, let f = fopen(pidPath, "w") {
+            // A worker's master keeps the pidfile.
+            MasterWorker.reportReady()
+            if !MasterWorker.isWorker, let pidPath, let f = fopen(pidPath, "w") {
                 fputs("\(getpid())\n", f)
                 fclose(f)
             }
@@ -324,6 +339,33 @@ struct Serve: ParsableCommand {
 }
 
 extension Serve {
+    /// Master-worker mode: the worker is this command again without -W/-Ws/-D/-p, in the foreground; new workers
+    /// take the listeners from the first `stats socket … expose-fd listeners` (a UNIX one).
+    func runMaster(_ configuration: ProxyConfiguration) -> Int32 {
+        var arguments: [String] = []
+        var skipNext = false
+        for argument in CommandLine.arguments.dropFirst() {
+            if skipNext {
+                skipNext = false
+                continue
+            }
+            if ["-W", "-Ws", "-D", "run"].contains(argument) { continue }
+            if argument == "-p" {
+                skipNext = true
+                continue
+            }
+            arguments.append(argument)
+        }
+        arguments.append("-db")
+        let takeOver = configuration.global.statsSockets.first { $0.exposeListeners }.flatMap { socket -> String? in
+            if case .unix(let path) = socket.address { return ProcessSetup.mapped(path, root: root) }
+            return nil
+        }
+        return MasterWorker.run(
+            arguments: arguments, notify: masterWorkerNotify,
+            pidPath: ProcessSetup.mapped(pidFile ?? configuration.global.pidfile, root: root), takeOver: takeOver)
+    }
+
     /// SHA-256 of the configuration files' bytes, in the order given (what `audit: start` names).
     func configurationHash() -> String {
         var hasher = SHA256()

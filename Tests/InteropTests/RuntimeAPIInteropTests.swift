@@ -556,4 +556,68 @@ struct SeamlessReloadTests {
             #expect(r.done > 100, "\(who): \(r.done) exchanges")
         }
     }
+
+    /// Master-worker mode (`-W`): ten SIGUSR2 reloads of the master under the same load, a new worker each time,
+    /// nothing lost, for HAProxy and for the proxy; SIGTERM ends the master and its worker.
+    @Test func masterWorkerReloadsUnderLoadLoseNoConnection() async throws {
+        let dir = try TemporaryDirectory(prefix: "master-worker")
+        let echo = try await EchoBackend()
+        let haproxy = try Peers.find("haproxy")
+        var results: [String: (done: Int, failures: [String])] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    master-worker
+                    stats socket \(socket) mode 600 level admin expose-fd listeners
+                defaults
+                    mode tcp
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                listen l
+                    bind 127.0.0.1:\(port)
+                    server e 127.0.0.1:\(echo.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let master = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"), ["-f", dir.file("\(who).cfg")],
+                logPath: dir.file("\(who).out"))
+            defer { master.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) })
+            let load = Load()
+            let clients = (0..<4).map { _ in
+                Thread {
+                    while load.isRunning {
+                        do {
+                            let reply = try Peers.exchange(port: port, Array("ping".utf8), halfClose: true)
+                            load.record(reply == Array("ping".utf8) ? nil : "answer \(reply.count) bytes")
+                        } catch {
+                            load.record("\(error)")
+                        }
+                    }
+                }
+            }
+            for client in clients { client.start() }
+            for _ in 1...10 {
+                master.send(signal: SIGUSR2)
+                try await Task.sleep(for: .milliseconds(800))
+            }
+            load.stop()
+            try await Task.sleep(for: .milliseconds(300))
+            results[who] = (load.done, load.failures)
+            if who == "proxy" {
+                let reloads = master.output.components(separatedBy: "master: reloaded, worker").count - 1
+                #expect(reloads == 10, "\(master.output)")
+            }
+            master.send(signal: SIGTERM)
+            #expect(Peers.waitUntil(seconds: 10) { !master.isRunning && !Peers.isListening(port: port) }, "\(who)")
+        }
+        for (who, r) in results {
+            #expect(r.failures.isEmpty, "\(who): \(r.failures.count) of \(r.done) failed: \(r.failures.prefix(5))")
+            #expect(r.done > 100, "\(who): \(r.done) exchanges")
+        }
+        #expect(results.count == 2)
+    }
 }

@@ -177,7 +177,7 @@ extension BuildSupport {
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
             "gid", "nbthread", "node", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
             "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
-            "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file",
+            "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file", "master-worker",
         ],
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",

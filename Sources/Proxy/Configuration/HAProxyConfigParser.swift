@@ -179,6 +179,17 @@ public struct HAProxyConfigParser {
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
         case "stats": globalStats(args, at, &g)
+        case "master-worker":
+            if let extra = args.first, extra != "no-exit-on-failure" {
+                return alert(at, "'master-worker' only supports 'no-exit-on-failure' (got '\(extra)').")
+            }
+            if args.first == "no-exit-on-failure" {
+                return alert(
+                    at,
+                    "'master-worker no-exit-on-failure' is not carried out by this build: the master ends with its "
+                        + "worker.")
+            }
+            g.masterWorker = true
         case "server-state-base":
             guard args.count == 1 else { return alert(at, "'server-state-base' expects one argument: a directory path.") }
             g.serverStateBase = args[0]

@@ -292,6 +292,8 @@ public struct GlobalSettings: Hashable, Sendable {
     public var crtBase: String?
     /// `ssl-default-bind-options` and `ssl-default-bind-ciphers`: what every TLS bind starts from.
     public var defaultBindTLS = BindTLSOptions()
+    /// `master-worker` (or `-W`): a master process keeps the worker and reloads it.
+    public var masterWorker = false
     /// `stats socket`: where the runtime API listens (several may).
     public var statsSockets: [StatsSocket] = []
     /// `stats timeout`: how long a runtime API connection may stay idle (HAProxy's default, 10 s).
