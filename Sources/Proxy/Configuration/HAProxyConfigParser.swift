@@ -179,6 +179,11 @@ public struct HAProxyConfigParser {
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
         case "stats": globalStats(args, at, &g)
+        case "no":
+            // `no strict-limits` and the like: the keyword's own verdict (this build carries none of them out
+            // differently when negated).
+            guard let negated = args.first else { return alert(at, "'no' expects a keyword.") }
+            notCarriedOut(.global, negated, at, section: "global")
         case "master-worker":
             if let extra = args.first, extra != "no-exit-on-failure" {
                 return alert(at, "'master-worker' only supports 'no-exit-on-failure' (got '\(extra)').")
