@@ -336,8 +336,8 @@ struct ConfigTests {
                 + "a limit or timeout that protects the servers or the proxy would not apply. See "
                 + "docs/not-in-this-build.md."),
         Refused(
-            family: "runtime API", line: "global:master-worker",
-            message: "'master-worker' is HAProxy's, not in this build (the runtime API and process management): refused, "
+            family: "runtime API", line: "section:program api",
+            message: "the section 'program' is HAProxy's, not in this build (the runtime API and process management): refused, "
                 + "because an interface or process behaviour the configuration asks for would be missing. See "
                 + "docs/not-in-this-build.md."),
         Refused(
