@@ -479,11 +479,28 @@ struct HalfClosedTimeoutTests {
 /// finishing softly (`-sf`): no connection fails, for HAProxy and for the proxy.
 @Suite("Seamless reloads beside HAProxy", .serialized)
 struct SeamlessReloadTests {
+    /// Four clients connecting, sending `ping`, reading the echo and closing, without pause, until `stop`; each
+    /// exchange counted, each failure kept.
     final class Load: @unchecked Sendable {
         private let lock = NSLock()
         private var running = true
         private(set) var done = 0
         private(set) var failures: [String] = []
+
+        init(port: Int) {
+            for _ in 0..<4 {
+                Thread { [self] in
+                    while isRunning {
+                        do {
+                            let reply = try Peers.exchange(port: port, Array("ping".utf8), halfClose: true)
+                            record(reply == Array("ping".utf8) ? nil : "answer \(reply.count) bytes")
+                        } catch {
+                            record("\(error)")
+                        }
+                    }
+                }.start()
+            }
+        }
 
         var isRunning: Bool { lock.withLock { running } }
         func stop() { lock.withLock { running = false } }
@@ -523,20 +540,7 @@ struct SeamlessReloadTests {
             var all = [current]
             defer { for peer in all { peer.stop() } }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(socket, F_OK) == 0 })
-            let load = Load()
-            let clients = (0..<4).map { _ in
-                Thread {
-                    while load.isRunning {
-                        do {
-                            let reply = try Peers.exchange(port: port, Array("ping".utf8), halfClose: true)
-                            load.record(reply == Array("ping".utf8) ? nil : "answer \(reply.count) bytes")
-                        } catch {
-                            load.record("\(error)")
-                        }
-                    }
-                }
-            }
-            for client in clients { client.start() }
+            let load = Load(port: port)
             for reload in 1...20 {
                 let next = try RunningPeer(
                     program, foreground + ["-f", dir.file("\(who).cfg"), "-x", socket, "-sf", "\(current.pid)"],
@@ -586,20 +590,7 @@ struct SeamlessReloadTests {
                 logPath: dir.file("\(who).out"))
             defer { master.stop() }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) })
-            let load = Load()
-            let clients = (0..<4).map { _ in
-                Thread {
-                    while load.isRunning {
-                        do {
-                            let reply = try Peers.exchange(port: port, Array("ping".utf8), halfClose: true)
-                            load.record(reply == Array("ping".utf8) ? nil : "answer \(reply.count) bytes")
-                        } catch {
-                            load.record("\(error)")
-                        }
-                    }
-                }
-            }
-            for client in clients { client.start() }
+            let load = Load(port: port)
             for _ in 1...10 {
                 master.send(signal: SIGUSR2)
                 try await Task.sleep(for: .milliseconds(800))
