@@ -12,8 +12,9 @@ import SystemdSupport
 /// listeners`) and sends the old one its soft stop (`-sf`); a new worker that does not start leaves the old one in
 /// place. SIGTERM/SIGINT stop the worker at once, SIGUSR1 softly, and the master with it; a worker that ends on its
 /// own ends the master with its status. With `-Ws` the master tells the service manager READY, RELOADING and READY
-/// again (its pid stays the unit's main pid, so `ExecReload=kill -USR2 $MAINPID` works). A fresh program rather than
-/// fork(): the event loops' threads would not survive a fork.
+/// again (its pid stays the unit's main pid, so `ExecReload=kill -USR2 $MAINPID` works), and passes the workers'
+/// `WATCHDOG=1` and `STATUS=` on (they send them to a socket of the master's: a stuck worker stops the pings). A
+/// fresh program rather than fork(): the event loops' threads would not survive a fork.
 enum MasterWorker {
     /// Set in a worker's environment: where it reports that it listens, and that it is a worker (no pidfile).
     static let workerVariable = "TOLLGATE_PROXY_WORKER_FD"
@@ -41,7 +42,9 @@ enum MasterWorker {
             fclose(f)
         }
         defer { if let pidPath { unlink(pidPath) } }
-        guard var worker = start(arguments) else {
+        // The workers' notifications come to the master (an abstract UNIX datagram socket).
+        let relay = notify ? NotificationRelay() : nil
+        guard var worker = start(arguments, notifySocket: relay?.name) else {
             report("[ALERT] master: the worker did not start.")
             return 1
         }
@@ -49,14 +52,17 @@ enum MasterWorker {
         report("[NOTICE] master: worker \(worker) started.")
         while true {
             var caught: Int32 = 0
-            sigwait(&signals, &caught)
+            // A tenth of a second at most between two looks at the workers' notifications.
+            var wait = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            caught = sigtimedwait(&signals, nil, &wait)
+            relay?.forward()
             switch caught {
             case SIGUSR2, SIGHUP:
                 if notify { ServiceNotifier.reloading() }
                 var next = arguments
                 if let takeOver, access(takeOver, F_OK) == 0 { next += ["-x", takeOver] }
                 next += ["-sf", "\(worker)"]
-                if let started = start(next) {
+                if let started = start(next, notifySocket: relay?.name) {
                     report("[NOTICE] master: reloaded, worker \(started) took over from \(worker).")
                     worker = started
                 } else {
@@ -85,13 +91,15 @@ enum MasterWorker {
     }
 
     /// Starts a worker and waits until it listens; nil if it ends first.
-    private static func start(_ arguments: [String]) -> pid_t? {
+    private static func start(_ arguments: [String], notifySocket: String?) -> pid_t? {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return nil }
         var environment = ProcessInfo.processInfo.environment
         environment[workerVariable] = "3"
-        // The worker does not talk to the service manager: the master does.
-        environment["NOTIFY_SOCKET"] = nil
+        // The worker does not talk to the service manager: its notifications go to the master, which passes the
+        // watchdog and status ones on. WATCHDOG_PID names the master: the worker's check would refuse it.
+        environment["NOTIFY_SOCKET"] = notifySocket
+        environment["WATCHDOG_PID"] = nil
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -137,5 +145,50 @@ enum MasterWorker {
     private static func exitStatus(_ status: Int32) -> Int32 {
         // WIFEXITED / WEXITSTATUS, which Swift's Glibc does not import as functions.
         status & 0x7F == 0 ? (status >> 8) & 0xFF : 1
+    }
+}
+
+/// The master's end of its workers' sd_notify messages: an abstract UNIX datagram socket whose name the workers get
+/// as NOTIFY_SOCKET; `forward` passes their `WATCHDOG=1` and `STATUS=` lines to the service manager (READY,
+/// RELOADING and STOPPING are the master's own to say).
+final class NotificationRelay {
+    let name: String
+    private let fd: Int32
+
+    init?() {
+        let name = "@tollgate-proxy-master-\(getpid())"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8.dropFirst())
+        // Abstract: a NUL first, then the name (its length is the address's).
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw[0] = 0
+            for (i, b) in bytes.enumerated() { raw[i + 1] = b }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else {
+            close(fd)
+            return nil
+        }
+        self.name = name
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    func forward() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = recv(fd, &buffer, buffer.count, 0)
+            guard got > 0 else { return }
+            let text = String(decoding: buffer[..<got], as: UTF8.self)
+            let passed = text.split(separator: "\n").filter { $0 == "WATCHDOG=1" || $0.hasPrefix("STATUS=") }
+            if !passed.isEmpty { _ = ServiceNotifier.notify(passed.joined(separator: "\n")) }
+        }
     }
 }

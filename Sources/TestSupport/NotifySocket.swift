@@ -4,11 +4,14 @@ public final class NotifySocket {
     public var path: String { receiver.path }
     /// `WATCHDOG=1` messages seen so far.
     public private(set) var pings = 0
+    /// Other messages that came while `waitForPings` waited, for `next`.
+    private var kept: [String] = []
 
     public init(path: String) throws { receiver = try UnixDatagramReceiver(path: path) }
 
     /// The next message that is not a watchdog ping (counting those), or nil after 5 s of silence.
     public func next() -> String? {
+        if !kept.isEmpty { return kept.removeFirst() }
         while let datagram = receiver.receive() {
             let text = String(decoding: datagram, as: UTF8.self)
             if text == "WATCHDOG=1" {
@@ -24,7 +27,10 @@ public final class NotifySocket {
     public func waitForPings(_ count: Int, seconds: Double = 5) -> Bool {
         var waited = 0.0
         while pings < count && waited < seconds {
-            if let datagram = receiver.receive(), datagram == Array("WATCHDOG=1".utf8) { pings += 1 }
+            if let datagram = receiver.receive() {
+                let text = String(decoding: datagram, as: UTF8.self)
+                if text == "WATCHDOG=1" { pings += 1 } else { kept.append(text) }
+            }
             waited += 0.2
         }
         return pings >= count

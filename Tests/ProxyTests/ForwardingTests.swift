@@ -263,19 +263,29 @@ struct ForwardingTests {
 
 @Suite("The proxy under a service manager", .serialized)
 struct ProxyServiceTests {
-    @Test func readyWatchdogAndStoppingReachTheNotifySocket() async throws {
-        let dir = try TemporaryDirectory(prefix: "proxy-notify")
+    /// A directory with a notify socket and a TCP proxy's haproxy.cfg in front of an echo server (`takeOver`: with a
+    /// stats socket that hands the listeners to the next worker).
+    func setUp(_ prefix: String, takeOver: Bool = false) async throws
+        -> (TemporaryDirectory, NotifySocket, EchoBackend, Int)
+    {
+        let dir = try TemporaryDirectory(prefix: prefix)
         let notify = try NotifySocket(path: dir.file("notify"))
         let backend = try await EchoBackend()
         let port = try Peers.freePort()
+        let global = takeOver ? "global\n    stats socket \(dir.file("admin.sock")) level admin expose-fd listeners\n" : ""
         try """
-        defaults
+        \(global)defaults
             mode tcp
             timeout connect 1s
         listen l
             bind 127.0.0.1:\(port)
             server s 127.0.0.1:\(backend.port)
         """.write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
+        return (dir, notify, backend, port)
+    }
+
+    @Test func readyWatchdogAndStoppingReachTheNotifySocket() async throws {
+        let (dir, notify, backend, port) = try await setUp("proxy-notify")
         let proxy = try RunningPeer(
             try Products.path("proxy"), ["-f", dir.file("haproxy.cfg")], logPath: dir.file("proxy.out"),
             environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
@@ -286,6 +296,42 @@ struct ProxyServiceTests {
         #expect(notify.waitForPings(2))
         proxy.send(signal: SIGTERM)
         #expect(notify.next() == "STOPPING=1")
+        try await backend.close()
+    }
+
+    /// `-Ws`: the master is the unit's main process; it says READY with its pid, RELOADING and READY around a
+    /// SIGUSR2 reload, STOPPING at the end, and passes its workers' watchdog pings on (a worker cannot reach the
+    /// service manager itself: the unit's main pid is the master's).
+    @Test func theMasterSpeaksForItsWorkersUnderAServiceManager() async throws {
+        let (dir, notify, backend, port) = try await setUp("proxy-notify-master", takeOver: true)
+        let master = try RunningPeer(
+            try Products.path("proxy"), ["-Ws", "-f", dir.file("haproxy.cfg")], logPath: dir.file("proxy.out"),
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
+        defer { master.stop() }
+        // The master's own states, in order; the workers' STATUS= lines (relayed) are kept aside.
+        var statuses: [String] = []
+        func state() -> String? {
+            while let message = notify.next() {
+                if message.hasPrefix("STATUS=") { statuses.append(message) } else { return message }
+            }
+            return nil
+        }
+        let ready = try #require(state(), "\(master.output)")
+        #expect(ready == "READY=1\nMAINPID=\(master.pid)")
+        #expect(try Peers.exchange(port: port, Array("up".utf8), halfClose: true) == Array("up".utf8))
+        // The worker's pings, relayed: they keep coming while the worker's loop runs.
+        #expect(notify.waitForPings(3), "\(master.output)")
+        master.send(signal: SIGUSR2)
+        #expect(state() == "RELOADING=1")
+        #expect(state() == "READY=1", "\(master.output)")
+        #expect(master.output.contains("master: reloaded"))
+        let before = notify.pings
+        #expect(notify.waitForPings(before + 3), "the new worker's pings are relayed too")
+        #expect(try Peers.exchange(port: port, Array("again".utf8), halfClose: true) == Array("again".utf8))
+        master.send(signal: SIGTERM)
+        #expect(state() == "STOPPING=1")
+        #expect(statuses.contains("STATUS=listening on 127.0.0.1:\(port)"), "\(statuses)")
+        #expect(Peers.waitUntil(seconds: 10) { !master.isRunning })
         try await backend.close()
     }
 }
