@@ -37,11 +37,11 @@ enum MasterWorker {
         sigemptyset(&signals)
         for s in [SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT, SIGCHLD] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
-        if let pidPath, let f = fopen(pidPath, "w") {
-            fputs("\(getpid())\n", f)
-            fclose(f)
+        if let pidPath, !ProcessSetup.writePidFile(pidPath) {
+            report("[ALERT] master: cannot create pidfile \(pidPath): \(String(cString: strerror(errno))).")
+            return 1
         }
-        defer { if let pidPath { unlink(pidPath) } }
+        defer { if let pidPath { ProcessSetup.removePidFileIfOurs(pidPath) } }
         // The workers' notifications come to the master (an abstract UNIX datagram socket).
         let relay = notify ? NotificationRelay() : nil
         guard var worker = start(arguments, notifySocket: relay?.name) else {

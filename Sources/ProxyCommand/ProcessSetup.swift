@@ -15,6 +15,24 @@ enum ProcessSetup {
         let description: String
     }
 
+    /// Writes this process's pid to `path` (replacing what was there, as HAProxy: the file then names the newest
+    /// process); false when it cannot be created, which HAProxy refuses to start with.
+    static func writePidFile(_ path: String) -> Bool {
+        unlink(path)
+        guard let f = fopen(path, "w") else { return false }
+        let written = fputs("\(getpid())\n", f) >= 0
+        return fclose(f) == 0 && written
+    }
+
+    /// Removes the pidfile at exit only if it still names this process: after a reload it names the new one, which
+    /// the next `-sf $(cat pidfile)` needs.
+    static func removePidFileIfOurs(_ path: String) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) == getpid()
+        else { return }
+        unlink(path)
+    }
+
     /// `--root DIR` puts absolute paths of the configuration (pidfile, chroot) under DIR, for tests and the demo.
     static func mapped(_ path: String?, root: String?) -> String? { path.map { underRoot($0, root) } }
 

@@ -153,7 +153,7 @@ struct Serve: ParsableCommand {
         help: "Zero-warning mode (HAProxy's -dW, or 'zero-warning' in global): any warning is fatal.")
     var zeroWarning = false
 
-    @Option(name: .customShort("p"), help: "Write the process id to this file.")
+    @Option(name: .customShort("p"), help: "Write the process id to this file (a start that cannot create it fails).")
     var pidFile: String?
 
     @Flag(name: .customLong("db", withSingleDash: true), help: "Stay in the foreground, whatever -D or daemon say.")
@@ -288,6 +288,11 @@ struct Serve: ParsableCommand {
         let (configFiles, finishPIDs, terminatePIDs) = (self.configFiles, self.finishPIDs, self.terminatePIDs)
         let hash = configurationHash()
         let proxy = ProxyService(runtime: runtime, control: control) { bound in
+            // A worker's master keeps the pidfile. Written before anything says the proxy started, and before the old
+            // processes are told to stop: if it cannot be, they go on serving.
+            if !MasterWorker.isWorker, let pidPath, !ProcessSetup.writePidFile(pidPath) {
+                throw StartFailure(description: "[ALERT] cannot create pidfile \(pidPath): \(String(cString: strerror(errno))).")
+            }
             let listening = "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
             // The audit trail: who started, on which configuration (its SHA-256), taking over from whom. Sent before
             // the "listening" notice, so that nothing a watcher does on seeing it (a signal) is audited first.
@@ -299,12 +304,7 @@ struct Serve: ParsableCommand {
             report("[NOTICE] proxy \(Proxy.version): \(listening)")
             ServiceNotifier.ready(status: listening)
             runtime.notifyServiceManager()
-            // A worker's master keeps the pidfile.
             MasterWorker.reportReady()
-            if !MasterWorker.isWorker, let pidPath, let f = fopen(pidPath, "w") {
-                fputs("\(getpid())\n", f)
-                fclose(f)
-            }
             // Now that this process listens, the old ones stop: softly (-sf, they finish their sessions) or at once
             // (-st).
             for pid in finishPIDs { kill(pid, SIGUSR1) }
@@ -334,7 +334,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         // Inside a chroot the path would name another file.
-        if let pidPath, jail == nil { unlink(pidPath) }
+        if let pidPath, jail == nil { ProcessSetup.removePidFileIfOurs(pidPath) }
     }
 }
 

@@ -413,22 +413,47 @@ struct SoftStopTests {
         try await logs.close()
     }
 
-    @Test func aNewProcessTakesThePortsWithSf() async throws {
+    /// The usual reload, `proxy -p FILE -sf $(cat FILE)`: the pidfile names the new process afterwards (the old one
+    /// leaving must not remove it), so the next reload finds it.
+    @Test func aNewProcessTakesThePortsWithSfAndThePidfileNamesIt() async throws {
         let dir = try TemporaryDirectory(prefix: "takeover")
         let backend = try await EchoBackend()
         let port = try Peers.freePort()
         try config(port, backend.port).write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
-        let old = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("old.out"))
+        let pidfile = dir.file("p.pid")
+        func named() -> Int32? {
+            (try? String(contentsOfFile: pidfile, encoding: .utf8)).flatMap {
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+        }
+        let old = try RunningPeer(
+            try Products.path("proxy"), ["-f", dir.file("p.cfg"), "-p", pidfile], logPath: dir.file("old.out"))
         defer { old.stop() }
         #expect(Peers.waitUntil(seconds: 10) { old.output.contains("listening on") })
+        let first = try #require(named())
+        #expect(first == old.pid)
         let new = try RunningPeer(
-            try Products.path("proxy"), ["-f", dir.file("p.cfg"), "-sf", "\(old.pid)"], logPath: dir.file("new.out"))
+            try Products.path("proxy"), ["-f", dir.file("p.cfg"), "-p", pidfile, "-sf", "\(first)"],
+            logPath: dir.file("new.out"))
         defer { new.stop() }
         #expect(Peers.waitUntil(seconds: 10) { new.output.contains("listening on") }, "\(new.output)")
         #expect(Peers.waitUntil(seconds: 5) { !old.isRunning }, "the old process finished and left")
+        #expect(named() == new.pid, "the old process left the new one's pidfile in place")
         #expect(
             try Peers.exchange(port: port, Array("to the new one".utf8), halfClose: true)
                 == Array("to the new one".utf8))
+        // A pidfile that cannot be created stops the newcomer, as HAProxy; the running process goes on serving.
+        let refused = try Peers.run(
+            try Products.path("proxy"),
+            ["-f", dir.file("p.cfg"), "-p", dir.file("missing/p.pid"), "-sf", "\(new.pid)"])
+        let said = String(decoding: refused.stderr, as: UTF8.self)
+        #expect(refused.status == 1)
+        #expect(said.contains("[ALERT] cannot create pidfile \(dir.file("missing/p.pid"))"), "\(said)")
+        #expect(new.isRunning && named() == new.pid)
+        #expect(try Peers.exchange(port: port, Array("still".utf8), halfClose: true) == Array("still".utf8))
+        new.send(signal: SIGTERM)
+        #expect(Peers.waitUntil(seconds: 5) { !new.isRunning })
+        #expect(!FileManager.default.fileExists(atPath: pidfile), "a process removes its own pidfile as it stops")
         try await backend.close()
     }
 }
