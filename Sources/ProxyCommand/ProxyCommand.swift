@@ -114,26 +114,24 @@ struct Serve: ParsableCommand {
             escapes and time units) and checks it like haproxy -c: `proxy -c -f haproxy.cfg` prints each \
             warning and alert with its file and line, then "Configuration file is valid" (exit 0) or the fatal \
             errors (exit 1). A keyword HAProxy knows and this build does not carry out is an alert, and the \
-            configuration is refused: TLS, authentication, ACL criteria and rules it cannot evaluate, stick tables, \
-            rewriting and the others listed in docs/not-in-this-build.md. Only tuning whose absence nobody can \
+            configuration is refused (docs/not-in-this-build.md lists them); only tuning whose absence nobody can \
             observe (tune.*, nbproc, ulimit-n…) is a warning, and -dW makes warnings fatal too. A word HAProxy does \
-            not know either is an alert with the nearest known word. Without -c it runs in the foreground: each frontend/listen bind accepts TCP connections, \
-            its backend's balancer (roundrobin, static-rr, leastconn, source, first; backup servers) picks a \
-            server, connections are retried (option redispatch moves the last retry), both directions are \
-            relayed with back-pressure and half-close, and each session is logged as an option tcplog line to \
-            the log targets. maxconn on a server queues the sessions beyond it (in the backend's queue, or the server's \
-            own for balance source) until a slot frees or `timeout queue` ends them (503, sQ), with the queue time and \
-            positions in the log; maxconn on a frontend or in global holds new connections back until a session ends. \
-            Servers with `check` are health-checked (TCP connect or option httpchk, rise/fall, \
-            inter/fastinter/downinter) and their state changes logged as HAProxy logs them. Once listening it does what the global section asks, in HAProxy's order: writes the \
-            pidfile (or -p), enters the chroot, gives up root for user/group, and with daemon (or -D) returns while \
-            it goes on in the background (-db keeps it in the foreground). SIGUSR1 is HAProxy's \
-            soft stop (stop accepting, let open sessions finish; -sf PIDS sends it to the old processes once this \
-            one listens, -st PIDS stops them at once); SIGTERM and SIGINT stop at once. In mode http it reads and \
-            answers HTTP/1.1 itself (keep-alive, httplog, use_backend and http-request rules on the request line \
-            and headers, the stats page). `stats socket` in global serves HAProxy's runtime API (socat, hatop): \
-            show info/stat/servers state, set server state ready|drain|maint, weights, maxconn, frontends paused or \
-            shut down, each change in the audit trail.
+            not know either is an alert with the nearest known word. Without -c it serves in the foreground: binds \
+            (TCP, TLS with `ssl crt`, PROXY protocol with accept-proxy) take connections, the backend's balancer \
+            (roundrobin, static-rr, leastconn, source, first; backup servers, weights, slowstart) picks a server, \
+            connections are retried and redispatched, queued beyond maxconn, relayed with back-pressure and \
+            half-close, and each session is logged as HAProxy's tcplog or httplog line to the log targets. In mode \
+            http it reads and answers HTTP/1.1 itself (keep-alive, ACLs, use_backend and http-request rules, the \
+            stats page). Servers with `check` are health-checked (TCP, httpchk, mysql-check, pgsql-check, \
+            redis-check, tcp-check rules) and their state changes logged as HAProxy logs them. Once \
+            listening it does what the global section asks, in HAProxy's order: writes the pidfile (or -p), enters \
+            the chroot, gives up root for user/group, and with daemon (or -D) returns while it goes on in the \
+            background (-db keeps it in the foreground). SIGUSR1 is HAProxy's soft stop (stop accepting, let open \
+            sessions finish; -sf PIDS sends it to the old processes once this one listens, -st PIDS stops them at \
+            once, -x SOCKET takes their listening sockets over so a reload refuses nothing); SIGTERM and SIGINT \
+            stop at once. -W/-Ws run a master that reloads its worker on SIGUSR2. `stats socket` in global serves \
+            HAProxy's runtime API (socat, hatop): show info/stat/servers state, set server state \
+            ready|drain|maint, weights, maxconn, frontends paused or shut down, each change in the audit trail.
             """
     )
 
@@ -184,7 +182,7 @@ struct Serve: ParsableCommand {
 
     @Flag(
         name: .customLong("Ws", withSingleDash: true),
-        help: "Master-worker mode for systemd: the master tells the service manager READY and RELOADING.")
+        help: "Master-worker mode for systemd: the master tells the service manager READY and RELOADING, and passes its worker's watchdog pings on.")
     var masterWorkerNotify = false
 
     @Option(
@@ -213,7 +211,7 @@ struct Serve: ParsableCommand {
         print("TLS: BoringSSL through swift-nio-ssl (bind ssl crt; no TLS to servers in this build)")
         print("Logging: syslog over UDP, TCP and unix sockets (HAProxy's tcplog, httplog and state messages)")
         print("Runtime API: stats socket (UNIX and TCP, levels user, operator, admin), server-state-file")
-        print("Health checks: TCP connect, httpchk, tcp-check rules, mysql-check, redis-check")
+        print("Health checks: TCP connect, httpchk, tcp-check rules, mysql-check, pgsql-check, redis-check")
         print("Service manager: sd_notify (READY, STATUS, WATCHDOG)")
     }
 
