@@ -245,3 +245,74 @@ struct PgsqlCheckTests {
         #expect(lines["proxy"]?.contains { $0.contains("pg_denied/denied is DOWN, reason: Layer7 invalid response, info: \"FATAL\"") } == true, "\(lines)")
     }
 }
+
+/// `http-check send` (HAProxy 2.2's form of the check request) beside HAProxy: the requests its servers receive are
+/// the same bytes: request-line parts that replace `option httpchk`'s, its headers in place of the ones hidden after
+/// the version, a body with its `content-length`, `connection: close` for HTTP/1.1 only, and rules from `defaults`
+/// that a backend's own replace.
+@Suite("http-check send beside HAProxy", .serialized)
+struct HTTPCheckSendTests {
+    @Test func theServersReceiveTheSameRequests() async throws {
+        let dir = try TemporaryDirectory(prefix: "http-check-send")
+        let haproxy = try Peers.find("haproxy")
+        var seen: [String: [[UInt8]]] = [:]
+        for who in ["haproxy", "proxy"] {
+            // Each backend's check, as `http-check send` or `option httpchk` write it (nil: from defaults only).
+            let sends: [String?] = [
+                "http-check send meth GET uri /ping ver HTTP/1.1 hdr Host app.local hdr X-Two \"a b\"\n    http-check expect rstring ^pong",
+                "option httpchk HEAD /x HTTP/1.1\\r\\nHost:\\ www\n    http-check send hdr Accept text/plain hdr Content-Length 99 body \"hello\" comment \"a body\"",
+                "http-check send meth POST uri /_up",
+                nil,
+                "http-check send ver HTTP/1.1 hdr Host e hdr Connection keep-alive",
+                "option httpchk GET /own",
+                "http-check send hdr X-Own yes\n    option httpchk PUT /after",
+                "option httpchk HEAD /x HTTP/1.1\\r\\nHost:\\ www\\r\\nConnection:\\ keep-alive",
+                "option httpchk\n    http-check send meth GET ver HTTP/1.0 hdr Connection keep-alive",
+                "option httpchk\n    http-check send meth GET ver HTTP/1.1 hdr Connection close hdr Host x",
+                "option httpchk\n    http-check send meth GET ver HTTP/2.0 body abc",
+                "option httpchk\n    http-check send meth PATCH",
+                "option httpchk\n    http-check send meth DELETE uri /?q=1",
+            ]
+            var recorders: [RequestRecorder] = []
+            for _ in sends { recorders.append(try await RequestRecorder()) }
+            let port = try Peers.freePort()
+            var text = """
+                defaults
+                    mode http
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                    option httpchk GET /from-defaults
+                    http-check send hdr X-From defaults
+                    default-server check inter 300ms
+                frontend f
+                    bind 127.0.0.1:\(port)
+                    default_backend b0
+
+                """
+            for (n, send) in sends.enumerated() {
+                text += "backend b\(n)\n" + (send.map { "    \($0)\n" } ?? "")
+                text += "    server s 127.0.0.1:\(recorders[n].port)\n"
+            }
+            try text.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let program = who == "haproxy" ? haproxy : try Products.path("proxy")
+            let peer = try RunningPeer(
+                program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")],
+                logPath: dir.file("\(who).out"))
+            #expect(
+                Peers.waitUntil(seconds: 15) { recorders.allSatisfy { !$0.requests.isEmpty } }, "\(peer.output)")
+            peer.stop()
+            seen[who] = recorders.map { $0.requests.first ?? [] }
+            for r in recorders { try await r.close() }
+        }
+        let ours = try #require(seen["proxy"])
+        let theirs = try #require(seen["haproxy"])
+        for (n, (a, b)) in zip(ours, theirs).enumerated() {
+            #expect(
+                a == b,
+                "backend \(n): proxy sent \(String(decoding: a, as: UTF8.self).debugDescription), HAProxy \(String(decoding: b, as: UTF8.self).debugDescription)"
+            )
+        }
+        #expect(String(decoding: ours[0], as: UTF8.self).hasPrefix("GET /ping HTTP/1.1\r\nhost: app.local\r\n"))
+    }
+}

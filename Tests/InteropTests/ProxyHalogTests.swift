@@ -14,6 +14,7 @@ struct ProxyHalogTests {
         $ActionFileDefaultTemplate RSYSLOG_TraditionalFileFormat
         local0.* \(dir.file("haproxy.log"))
         & stop
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         return try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
     }
@@ -56,6 +57,7 @@ struct ProxyHalogTests {
             timeout server 1500ms
             timeout queue 300ms
             server q 127.0.0.1:\(stalledPort) maxconn 1
+
         """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
         let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
         defer { proxy.stop() }
@@ -143,6 +145,7 @@ struct ProxyHalogTests {
             bind 127.0.0.1:\(ports[2])
             stats uri /admin-status
             stats auth admin:admin
+
         """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
         let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
         defer { proxy.stop() }

@@ -31,6 +31,7 @@ struct SealedFileTests {
         $ActionFileSealKey \(secret)
         local0.* \(dir.file("haproxy.log"))
         & stop
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let (sink, port) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
         let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
@@ -97,6 +98,7 @@ struct SealedFileTests {
         module(load="imtcp")
         input(type="imtcp" address="127.0.0.1" port="\(tcpPort)")
         action(type="omfile" file="\(dir.file("haproxy.log"))" seal="on" sealKey="\(secret)")
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let (sink, _) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
         let file = dir.file("haproxy.log")

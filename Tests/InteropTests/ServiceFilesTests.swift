@@ -34,6 +34,7 @@ struct ServiceFilesTests {
         module(load="imudp")
         input(type="imudp" address="127.0.0.1" port="0")
         local0.* \(log)
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         // The snippet as shipped, pointed at this test's file and pid file.
         let snippet = try String(
@@ -125,6 +126,7 @@ struct JournalEverythingTests {
         input(type="imudp" address="127.0.0.1" port="0")
         local0.* stop
         *.* \(dir.file("all.log"))
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let (sink, port) = try startSink(["-n", "-f", dir.file("sink.conf"), "--journal"], log: dir.file("sink.out"))
         defer { sink.stop() }

@@ -20,6 +20,7 @@ struct SinkProcessTests {
         module(load="imtcp")
         input(type="imtcp" address="127.0.0.1" port="\(tcp)")
         *.* \(dir.file("all.log"))
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let sink = try Products.path("syslog-sink")
         let started = try Peers.run(sink, ["-f", dir.file("sink.conf"), "-i", dir.file("sink.pid")], timeout: 20)
@@ -63,6 +64,7 @@ struct SinkProcessTests {
         $PrivDropToGroup nogroup
         $PrivDropToUser nobody
         *.* \(dir.file("logs/all.log"))
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let sink = try RunningPeer(
             try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf")], logPath: dir.file("sink.out"))
@@ -97,6 +99,7 @@ struct SinkProcessTests {
         input(type="imudp" address="127.0.0.1" port="0")
         local0.* \(dir.file("not-a-folder/haproxy.log"))
         *.* \(dir.file("all.log"))
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let (sink, port) = try startSink(["-n", "-f", dir.file("sink.conf")], log: dir.file("sink.out"))
         defer { sink.stop() }
@@ -131,6 +134,7 @@ extension SinkProcessTests {
         local2.* action(type="omfile" file="\(dir.file("param.log"))" rotation.sizeLimit="300"
                         rotation.sizeLimitCommand="\(dir.file("rotate.sh")) \(dir.file("param.log"))")
         *.* \(dir.file("all.log"))
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let check = try Peers.run(try Peers.find("rsyslogd"), ["-N1", "-f", dir.file("sink.conf")])
         #expect(check.status == 0, "rsyslogd accepts it: \(String(decoding: check.stderr, as: UTF8.self))")

@@ -528,6 +528,25 @@ struct ConfigTests {
         }
     }
 
+    /// A file whose last line has no LF may have been cut while written: HAProxy refuses it, with the position.
+    @Test func aFileWithoutAFinalLineFeedIsRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "no-lf")
+        try "defaults\r\n    mode http\nbackend x\n    server s 127.0.0.1:12".write(
+            toFile: dir.file("cut.cfg"), atomically: true, encoding: .utf8)
+        do throws(ConfigProblems) {
+            _ = try HAProxyConfigParser.parse(files: [dir.file("cut.cfg")])
+            Issue.record("accepted")
+        } catch {
+            #expect(
+                error.alerts.map(\.message) == [
+                    "Missing LF on last line, file might have been truncated at position 26."
+                ])
+            #expect(error.alerts.first?.location.line == 4)
+        }
+        try "backend x\n    server s 127.0.0.1:12\n".write(toFile: dir.file("whole.cfg"), atomically: true, encoding: .utf8)
+        #expect(throws: Never.self) { try HAProxyConfigParser.parse(files: [dir.file("whole.cfg")]) }
+    }
+
     /// `option tcp-check` without `tcp-check` rules is a connect check, as without a check option; the last check
     /// option wins.
     @Test func aBareTCPCheckIsAConnectCheck() throws {

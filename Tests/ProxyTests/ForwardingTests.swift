@@ -280,6 +280,7 @@ struct ProxyServiceTests {
         listen l
             bind 127.0.0.1:\(port)
             server s 127.0.0.1:\(backend.port)
+
         """.write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
         return (dir, notify, backend, port)
     }
@@ -348,6 +349,7 @@ struct SoftStopTests {
         listen l
             bind 127.0.0.1:\(port)
             server s 127.0.0.1:\(backend)
+        
         """
     }
 
@@ -489,6 +491,7 @@ struct ProcessSetupTests {
             listen l
                 bind 127.0.0.1:\(port)
                 server s 127.0.0.1:\(echo.port)
+
             """
         }
         try config(chroot: "/jail").write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
@@ -629,6 +632,7 @@ struct DescriptorTests {
             timeout queue 100ms
             timeout server 300ms
             server q 127.0.0.1:\(stalledPort) maxconn 1
+
         """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
         let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
         defer { proxy.stop() }
@@ -699,6 +703,7 @@ struct DescriptorTests {
             bind 127.0.0.1:\(ports[2])
             stats uri /stats
             stats auth a:b
+
         """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
         let proxy = try RunningPeer(try Products.path("proxy"), ["-f", dir.file("p.cfg")], logPath: dir.file("p.out"))
         defer { proxy.stop() }

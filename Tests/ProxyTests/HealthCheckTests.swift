@@ -64,6 +64,65 @@ struct HealthCheckTests {
         #expect(String(decoding: HealthChecker.request(HTTPCheck()), as: UTF8.self) == "OPTIONS / HTTP/1.0\r\n\r\n")
     }
 
+    /// `http-check send` and `option httpchk` as HAProxy 2.6 combines them (checked byte for byte against HAProxy in
+    /// the interop tests): a section's own check lines replace what `defaults` had, a section whose own rules have no
+    /// send sends nothing, and what HAProxy refuses is refused with its words.
+    @Test func httpCheckSendRulesAsHAProxyCombinesThem() throws {
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                defaults
+                  option httpchk GET /d
+                  http-check send hdr X-D 1
+                backend inherits
+                  server s 127.0.0.1:1 check
+                backend expectOnly
+                  http-check expect status 200
+                  server s 127.0.0.1:1 check
+                backend merged
+                  http-check send hdr X-M 2 body ok
+                  option httpchk PUT /m HTTP/1.1
+                  server s 127.0.0.1:1 check
+                backend noCheck
+                  no option httpchk
+                  http-check send uri /x
+                  server s 127.0.0.1:1 check
+                """)
+        func sent(_ name: String) -> String? {
+            guard let p = c.proxies.first(where: { $0.name == name }), let check = p.settings.httpCheck else { return nil }
+            return String(decoding: HealthChecker.request(check, p.settings.httpCheckSend), as: UTF8.self)
+        }
+        #expect(sent("inherits") == "GET /d HTTP/1.0\r\nx-d: 1\r\n\r\n")
+        #expect(sent("expectOnly") == "")
+        #expect(sent("merged") == "PUT /m HTTP/1.1\r\nx-m: 2\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        #expect(sent("noCheck") == nil)
+        #expect(
+            c.warnings.map(\.message) == [
+                "backend 'noCheck' uses http-check rules without 'option httpchk', so the rules are ignored."
+            ])
+        for (lines, message) in [
+            (
+                "option httpchk\n  http-check send uri /a\n  http-check send uri /b",
+                "'http-check send' : unable to add http-check send rule at step 2 (missing connect rule)."
+            ),
+            (
+                "option httpchk\n  http-check send hdr host a hdr Host b",
+                "'http-check send' : 'Host' header already defined (previous value is 'a')."
+            ),
+            (
+                "option httpchk\n  http-check send hdr X-Src %[src]",
+                "'http-check send' : 'hdr X-Src %[src]' is HAProxy's, not in this build (health checks): refused, "
+                    + "because servers would be judged by another test than the configuration asks."
+            ),
+        ] {
+            do throws(ConfigProblems) {
+                _ = try HAProxyConfigParser.parse(text: "backend b\n  \(lines)\n  server s 127.0.0.1:1 check\n")
+                Issue.record("accepted: \(lines)")
+            } catch {
+                #expect(error.alerts.map(\.message) == [message])
+            }
+        }
+    }
+
     /// The next server-state line among the datagrams.
     func nextState(_ logs: LoopbackUDPReceiver) async -> String? {
         while let d = await logs.next() {

@@ -278,6 +278,7 @@ struct OwnLogTests {
         module(load="imuxsock")
         syslog.* /var/log/syslog
         user.* /blocked/app.log
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let sink = try RunningPeer(
             try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf"), "--root", root],
@@ -515,6 +516,7 @@ struct ServiceNotificationTests {
         module(load="imudp")
         input(type="imudp" address="127.0.0.1" port="0")
         *.* /var/log/all.log
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         let sink = try RunningPeer(
             try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf"), "--root", dir.file("root")],
@@ -537,6 +539,7 @@ struct ServiceNotificationTests {
         try """
         module(load="imuxsock" SysSock.Name="\(dir.file("syslog"))")
         *.* \(dir.file("all.log"))
+
         """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         // As syslog.socket: the manager binds the socket and passes it (it starts the sink on the first datagram).
         let sink = try RunningPeer(

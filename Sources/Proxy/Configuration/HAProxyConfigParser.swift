@@ -46,6 +46,15 @@ public struct HAProxyConfigParser {
             }
             parser.configuration.files.append(path)
             parser.parse(text, file: path)
+            // HAProxy refuses a file whose last line has no LF: it may have been cut while written.
+            let bytes = text.utf8
+            if let end = bytes.last, end != 0x0A {
+                let lastLine = bytes.count - (bytes.lastIndex(of: 0x0A).map { bytes.distance(from: bytes.startIndex, to: $0) + 1 } ?? 0)
+                let line = bytes.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+                parser.alert(
+                    SourceLocation(file: path, line: line),
+                    "Missing LF on last line, file might have been truncated at position \(lastLine + 1).")
+            }
         }
         return try parser.finish()
     }
@@ -122,7 +131,10 @@ public struct HAProxyConfigParser {
                     "\(keyword) '\(name)' has the same name as \(other.kind.rawValue) '\(name)' declared at "
                         + "\(other.location).")
             }
-            configuration.proxies.append(ProxySection(kind: kind, name: name, settings: defaults, location: at))
+            var settings = defaults
+            settings.httpCheckRulesHere = 0
+            settings.httpCheckOwn = false
+            configuration.proxies.append(ProxySection(kind: kind, name: name, settings: settings, location: at))
             section = .proxy(configuration.proxies.count - 1)
             return
         case _ where BuildSupport.isKnown(.section, keyword):
@@ -322,7 +334,20 @@ public struct HAProxyConfigParser {
         case "tcp-check":
             tcpCheckRule(args, at, &s)
         case "http-check":
-            if args.first == "expect" {
+            // A section's own rules replace the ones it would take from `defaults`, the request of its `option
+            // httpchk` with them.
+            if ["send", "expect", "connect"].contains(args.first ?? "") { ownHTTPCheck(&s, option: false) }
+            if args.first == "send" {
+                httpCheckSend(Array(args.dropFirst()), at, &s)
+            } else if args.first == "expect" {
+                guard s.httpCheckExpect == nil else {
+                    alert(
+                        at,
+                        "'http-check expect' : a second expectation on one response is HAProxy's, not in this build "
+                            + "(health checks): refused, because \(BuildSupport.Family.healthChecks.consequence).")
+                    return true
+                }
+                s.httpCheckRulesHere += 1
                 var rest = Array(args.dropFirst())
                 let negated = rest.first == "!"
                 if negated { rest.removeFirst() }
@@ -541,6 +566,7 @@ public struct HAProxyConfigParser {
                 s.httpCheck = nil
                 return
             }
+            ownHTTPCheck(&s, option: true)
             var check = HTTPCheck()
             switch args.count {
             case 0: break
@@ -554,7 +580,7 @@ public struct HAProxyConfigParser {
                         warn(
                             at,
                             "'option httpchk' : hiding headers or body at the end of the version string is "
-                                + "deprecated (HAProxy suggests 'http-check send'); they are sent as written.")
+                                + "deprecated (HAProxy suggests 'http-check send'); they are sent as written unless an 'http-check send' replaces them.")
                     }
                 }
             }
@@ -1281,6 +1307,14 @@ public struct HAProxyConfigParser {
 
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
     private mutating func checkReferences() {
+        for p in configuration.proxies where p.isBackend && p.settings.httpCheck == nil {
+            if p.settings.httpCheckSend != nil || p.settings.httpCheckExpect != nil {
+                warn(
+                    p.location,
+                    "\(p.kind.rawValue) '\(p.name)' uses http-check rules without 'option httpchk', so the rules are "
+                        + "ignored.")
+            }
+        }
 
         for p in configuration.proxies {
             // HTTP sessions are not listed per server: their servers' `on-marked-down` would not end them.

@@ -97,6 +97,12 @@ public struct ProxySettings: Hashable, Sendable {
     /// `option httpchk [METHOD] [URI] [VERSION]` as written (HAProxy's escapes applied).
     public var httpCheck: HTTPCheck?
     public var httpCheckExpect: HTTPCheckExpect?
+    public var httpCheckSend: HTTPCheckSend?
+    /// How many `http-check` rules this section wrote itself.
+    public var httpCheckRulesHere = 0
+    /// Whether this section wrote `option httpchk` or an `http-check` rule: its first one replaces the request and
+    /// rules of `defaults`.
+    public var httpCheckOwn = false
     public var retries = 3
     public var maxconn: Int?
     public var timeouts = Timeouts()
@@ -147,6 +153,37 @@ public struct HTTPCheck: Hashable, Sendable {
     public var uri = "/"
     /// The version string, and anything written after it (the seed's `HTTP/1.1\r\nHost:\ www`), sent as is.
     public var version = "HTTP/1.0"
+    /// False when the section's own `http-check` rules replaced those of `defaults` (its `option httpchk` request
+    /// with them) and none of its own sends: HAProxy 2.6 then sends nothing and waits for an answer.
+    public var sends = true
+}
+
+/// `http-check send [meth M] [uri U] [ver V] [hdr NAME VALUE]… [body TEXT]`: what it names replaces the request line
+/// parts of `option httpchk`; its headers and body replace the ones hidden after `option httpchk`'s version.
+public struct HTTPCheckSend: Hashable, Sendable {
+    public var method: String?
+    public var uri: String?
+    public var version: String?
+    public var headers: [(name: String, value: String)] = []
+    public var body: String?
+
+    public init() {}
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.method == b.method && a.uri == b.uri && a.version == b.version && a.body == b.body
+            && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(method)
+        hasher.combine(uri)
+        hasher.combine(version)
+        hasher.combine(body)
+        for h in headers {
+            hasher.combine(h.name)
+            hasher.combine(h.value)
+        }
+    }
 }
 
 /// `http-check expect [!] status|string|rstatus|rstring PATTERN`.

@@ -72,7 +72,8 @@ final class HealthChecker: Sendable {
         if let tcpCheck = section.settings.tcpCheck {
             return runTCPCheck(i, tcpCheck, host: host, port: port, timeout: timeout, started: started)
         }
-        let request = section.settings.httpCheck.map(HealthChecker.request)
+        let send = section.settings.httpCheckSend
+        let request = section.settings.httpCheck.map { HealthChecker.request($0, send) }
         let expect = section.settings.httpCheckExpect
         let loop = group.next()
         let result = loop.makePromise(of: CheckResult.self)
@@ -219,24 +220,69 @@ final class HealthChecker: Sendable {
         schedule(i, after: .microseconds(next.microseconds))
     }
 
-    /// The request HAProxy 2.6 sends for `option httpchk`: the request line, headers hidden after the version
-    /// (the 1.x trick) with lower-case names, and `connection: close` for HTTP/1.1.
-    static func request(_ check: HTTPCheck) -> [UInt8] {
+    /// The request HAProxy 2.6 sends for `option httpchk`, as its HTTP/1 layer writes it: the request line (a
+    /// version of 1.1 or above is written HTTP/1.1, others HTTP/1.0), the headers with lower-case names (the ones
+    /// hidden after `option httpchk`'s version, or those of `http-check send`, whose method, URI and version also
+    /// replace the option's), `content-length` when there is a body or the method is not one without
+    /// (GET, HEAD, OPTIONS, DELETE), then `connection: close` in HTTP/1.1 unless a `connection` header was given
+    /// (`close` is implied in 1.0 and `keep-alive` in 1.1, so those are left out). Empty when nothing is sent.
+    static func request(_ check: HTTPCheck, _ send: HTTPCheckSend? = nil) -> [UInt8] {
+        guard check.sends || send != nil else { return [] }
         // "\r\n" is one Character in Swift: split the bytes.
         let parts = Array(check.version.utf8).split(separator: 0x0A).map { line -> String in
             String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
         }
-        let version = parts.first ?? "HTTP/1.0"
-        var text = "\(check.method) \(check.uri) \(version)\r\n"
-        for header in parts.dropFirst() where !header.isEmpty {
-            guard let colon = header.firstIndex(of: ":") else { continue }
-            let name: String = header[..<colon].lowercased()
-            let value: String = String(header[header.index(after: colon)...].drop { $0 == " " })
-            text += name + ": " + value + "\r\n"
+        var headers: [(name: String, value: String)] = []
+        if let send {
+            headers = send.headers
+        } else {
+            for header in parts.dropFirst() where !header.isEmpty {
+                guard let colon = header.firstIndex(of: ":") else { continue }
+                let name: String = header[..<colon].lowercased()
+                headers.append((name, String(header[header.index(after: colon)...].drop { $0 == " " })))
+            }
         }
-        if version == "HTTP/1.1" { text += "connection: close\r\n" }
-        text += "\r\n"
+        let method = send?.method ?? check.method
+        let body = send?.body ?? ""
+        let http11 = isHTTP11(send?.version ?? parts.first ?? "HTTP/1.0")
+        // The connection header: `close` and `keep-alive` are the HTTP layer's to write, at the end.
+        var connection: String?
+        var given = false
+        var written: [(name: String, value: String)] = []
+        for header in headers {
+            guard header.name == "connection" else {
+                written.append(header)
+                continue
+            }
+            given = true
+            let tokens = header.value.split(separator: ",").map { token in
+                String(token.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+            }
+            for token in tokens where ["close", "keep-alive"].contains(token.lowercased()) {
+                connection = token.lowercased()
+            }
+            let others = tokens.filter { !["close", "keep-alive"].contains($0.lowercased()) }
+            if !others.isEmpty { written.append(("connection", others.joined(separator: ", "))) }
+        }
+        if !given { connection = "close" }
+        var text = "\(method) \(send?.uri ?? check.uri) \(http11 ? "HTTP/1.1" : "HTTP/1.0")\r\n"
+        for header in written { text += header.name + ": " + header.value + "\r\n" }
+        if !body.isEmpty || !["GET", "HEAD", "OPTIONS", "DELETE"].contains(method) {
+            text += "content-length: \(body.utf8.count)\r\n"
+        }
+        if http11 && connection == "close" || !http11 && connection == "keep-alive" {
+            text += "connection: \(connection ?? "")\r\n"
+        }
+        text += "\r\n" + body
         return Array(text.utf8)
+    }
+
+    /// HAProxy's reading of a check's version: `HTTP/2`, or `HTTP/x.y` at 1.1 or above.
+    static func isHTTP11(_ version: String) -> Bool {
+        let v = Array(version.utf8)
+        if v.count == 6 { return v[5] == UInt8(ascii: "2") }
+        guard v.count == 8 else { return false }
+        return v[5] > UInt8(ascii: "1") || v[5] == UInt8(ascii: "1") && v[7] >= UInt8(ascii: "1")
     }
 
     static func describe(_ error: any Error) -> String {
@@ -274,9 +320,12 @@ final class HTTPCheckHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: request.count)
-        buffer.writeBytes(request)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        // Empty: rules without a send of their own, HAProxy sends nothing and waits for the answer.
+        if !request.isEmpty {
+            var buffer = context.channel.allocator.buffer(capacity: request.count)
+            buffer.writeBytes(request)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        }
         context.fireChannelActive()
     }
 
