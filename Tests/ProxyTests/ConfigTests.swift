@@ -528,6 +528,47 @@ struct ConfigTests {
         }
     }
 
+    /// `tcp-request connection|content accept|reject` on `src` is read; what this build would not evaluate as written
+    /// (other actions, other criteria, `inspect-delay`, content rules of an HTTP backend) is refused.
+    @Test func tcpRequestRulesOnTheClientsAddress() throws {
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                frontend f
+                  bind :1
+                  acl lan src 10.0.0.0/8
+                  tcp-request connection accept if lan
+                  tcp-request connection reject
+                  tcp-request content reject unless { src 192.168.0.0/16 } or lan
+                  default_backend b
+                backend b
+                  acl lan src 10.0.0.0/8
+                  tcp-request connection reject
+                  tcp-request content reject if !lan
+                  server s 127.0.0.1:1
+                """)
+        let f = try #require(c.proxies.first)
+        #expect(f.rules.tcpConnectionRules.map(\.accept) == [true, false])
+        #expect(f.rules.tcpContentRules.count == 1 && f.rules.tcpContentRules[0].condition?.unless == true)
+        #expect(c.proxies[1].rules.tcpContentRules.count == 1 && c.proxies[1].rules.tcpConnectionRules.isEmpty)
+        #expect(c.warnings.map(\.message) == ["'tcp-request connection' ignored because backend 'b' has no frontend capability."])
+        for (line, start) in [
+            ("tcp-request content reject if { path /x }", "'tcp-request content reject' : this build evaluates these rules on the client's address ('src') only, and a condition here tests 'path'"),
+            ("tcp-request connection track-sc0 src", "'tcp-request connection track-sc0' is HAProxy's, not in this build"),
+            ("tcp-request inspect-delay 5s", "'tcp-request inspect-delay' is HAProxy's, not in this build"),
+            ("tcp-request sideways accept", "'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content', got 'sideways'."),
+        ] {
+            do throws(ConfigProblems) {
+                _ = try HAProxyConfigParser.parse(text: "frontend f\n  mode http\n  bind :1\n  \(line)\n")
+                Issue.record("accepted: \(line)")
+            } catch {
+                #expect(error.alerts.count == 1 && error.alerts[0].message.hasPrefix(start), "\(error.alerts)")
+            }
+        }
+        #expect(throws: ConfigProblems.self) {
+            try HAProxyConfigParser.parse(text: "backend b\n  mode http\n  tcp-request content reject\n  server s 127.0.0.1:1\n")
+        }
+    }
+
     /// A file whose last line has no LF may have been cut while written: HAProxy refuses it, with the position.
     @Test func aFileWithoutAFinalLineFeedIsRefused() throws {
         let dir = try TemporaryDirectory(prefix: "no-lf")

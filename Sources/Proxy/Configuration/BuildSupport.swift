@@ -183,7 +183,7 @@ extension BuildSupport {
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri",
-            "load-server-state-from-file", "server-state-file-name", "tcp-check",
+            "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -192,7 +192,7 @@ extension BuildSupport {
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",
-            "server-fin",
+            "server-fin", "tarpit",
         ],
         .bind: [
             "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "prefer-client-ciphers",

@@ -461,6 +461,8 @@ public struct HAProxyConfigParser {
             guard let name = args.first else { return alert(at, "'use_backend' expects a backend name.") }
             guard let condition = ruleCondition(Array(args.dropFirst()), at, p.rules) else { return }
             p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at))
+        case "tcp-request":
+            tcpRequestRule(args, at, &p)
         case "http-request":
             httpRequestRule(args, at, &p.rules)
         case "http-response":
@@ -619,6 +621,7 @@ public struct HAProxyConfigParser {
         case "http-keep-alive": t.httpKeepAlive = value
         case "client-fin": t.clientFin = value
         case "server-fin": t.serverFin = value
+        case "tarpit": t.tarpit = value
         default:
             notCarriedOut(.timeout, args[0], at, section: "")
         }
@@ -831,6 +834,52 @@ public struct HAProxyConfigParser {
             return nil
         }
         return (RuleCondition(unless: keyword == "unless", alternatives: alternatives), ())
+    }
+
+    /// `tcp-request connection|content accept|reject [if|unless …]` on `src` (what this build evaluates before any
+    /// byte is read); other actions, other criteria and `inspect-delay` are refused.
+    private mutating func tcpRequestRule(_ args: [String], _ at: SourceLocation, _ p: inout ProxySection) {
+        func refuse(_ what: String) {
+            alert(
+                at,
+                "'tcp-request \(what)' is HAProxy's, not in this build (access rules and ACLs): refused, because "
+                    + "\(BuildSupport.Family.accessRules.consequence).")
+        }
+        guard let stage = args.first, ["connection", "content", "session", "inspect-delay"].contains(stage) else {
+            return alert(
+                at,
+                "'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content', got '\(args.first ?? "")'.")
+        }
+        guard stage == "connection" || stage == "content" else { return refuse(stage) }
+        if stage == "connection" && !p.isFrontend {
+            return warn(at, "'tcp-request connection' ignored because backend '\(p.name)' has no frontend capability.")
+        }
+        guard args.count >= 2 else { return alert(at, "'tcp-request \(stage)' expects an action.") }
+        let verb = args[1]
+        guard verb == "accept" || verb == "reject" else { return refuse("\(stage) \(verb)") }
+        guard let condition = ruleCondition(Array(args.dropFirst(2)), at, p.rules) else { return }
+        // Only the client's address is known when these rules run here (no payload is waited for).
+        let tests = condition.value?.alternatives.flatMap { $0.flatMap(\.tests) } ?? []
+        if let other = tests.first(where: { $0.sample != .source }) {
+            return alert(
+                at,
+                "'tcp-request \(stage) \(verb)' : this build evaluates these rules on the client's address ('src') "
+                    + "only, and a condition here tests '\(other.sample.name)': refused, because "
+                    + "\(BuildSupport.Family.accessRules.consequence).")
+        }
+        if stage == "content" && p.kind == .backend && p.settings.mode == .http {
+            return alert(
+                at,
+                "'tcp-request content' in backend '\(p.name)' (mode http) is HAProxy's, not in this build (access rules "
+                    + "and ACLs): refused, because \(BuildSupport.Family.accessRules.consequence). Move the rule to "
+                    + "the frontend.")
+        }
+        let rule = TCPRequestRule(accept: verb == "accept", condition: condition.value)
+        if stage == "connection" {
+            p.rules.tcpConnectionRules.append(rule)
+        } else {
+            p.rules.tcpContentRules.append(rule)
+        }
     }
 
     private mutating func httpRequestRule(_ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules) {

@@ -74,6 +74,8 @@ public struct Timeouts: Hashable, Sendable {
     /// (the connection half-closed), instead of `timeout client` / `server`.
     public var clientFin: ConfigTime?
     public var serverFin: ConfigTime?
+    /// `timeout tarpit`: read, and without effect here, since the `tarpit` actions it times are refused.
+    public var tarpit: ConfigTime?
 }
 
 /// What a `defaults` section sets and the proxies after it inherit (and may override).
@@ -424,6 +426,17 @@ public struct ACLTest: Hashable, Sendable {
         case source
         /// `ssl_fc`: the client's connection is TLS (never, in this build: a `bind … ssl` is refused).
         case tlsConnection
+
+        /// The fetch as a configuration names it (in messages).
+        public var name: String {
+            switch self {
+            case .path: "path"
+            case .method: "method"
+            case .header(let h): "hdr(\(h))"
+            case .source: "src"
+            case .tlsConnection: "ssl_fc"
+            }
+        }
     }
     /// How a value is compared: whole, or (HAProxy's `_beg`, `_end`, `_sub`) at the start, at the end, anywhere.
     /// How a value is compared (HAProxy's `-m` methods and criterion suffixes): whole (`str`), at the start
@@ -521,6 +534,13 @@ public struct BackendRule: Hashable, Sendable {
     public var location: SourceLocation
 }
 
+/// `tcp-request connection|content accept|reject [if|unless …]`, on the client's address (this build's layer-4
+/// criteria: `src`).
+public struct TCPRequestRule: Hashable, Sendable {
+    public var accept: Bool
+    public var condition: RuleCondition?
+}
+
 /// `redirect location|prefix|scheme TARGET [code N] [drop-query]` (and `http-request redirect …`).
 public struct Redirect: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable { case location, prefix, scheme }
@@ -575,6 +595,10 @@ public struct HeaderCapture: Hashable, Sendable {
 /// The HTTP rules of a frontend or listen section.
 public struct HTTPRules: Hashable, Sendable {
     public var acls: [String: [ACLTest]] = [:]
+    /// `tcp-request connection …` (before anything, on the connection's own address) and `tcp-request content …`
+    /// (as the session starts, or enters this backend).
+    public var tcpConnectionRules: [TCPRequestRule] = []
+    public var tcpContentRules: [TCPRequestRule] = []
     public var backendRules: [BackendRule] = []
     public var requestRules: [HTTPRequestRule] = []
     /// A frontend's and a backend's alike (a backend's apply first, as in HAProxy).

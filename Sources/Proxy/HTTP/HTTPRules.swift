@@ -1,3 +1,4 @@
+import NIOCore
 import LogCore
 import NIOHTTP1
 
@@ -83,6 +84,41 @@ extension RuleCondition {
             }
         }
         return unless ? !any : any
+    }
+}
+
+extension RuleCondition {
+    /// On the client's address alone (the `tcp-request` rules, whose criteria the parser keeps to `src`).
+    func holds(client: UInt128?) -> Bool {
+        let any = alternatives.contains { terms in
+            terms.allSatisfy { term in
+                term.tests.contains { $0.sample == .source && client.map($0.addresses.contains) == true }
+                    != term.negated
+            }
+        }
+        return unless ? !any : any
+    }
+}
+
+extension TCPRequestRule {
+    /// HAProxy's order: the first rule whose condition holds (no condition: always) accepts or rejects; when none
+    /// does, the connection goes on.
+    static func accepts(_ rules: [TCPRequestRule], client: UInt128?) -> Bool {
+        for rule in rules where rule.condition?.holds(client: client) ?? true { return rule.accept }
+        return true
+    }
+}
+
+extension AddressSet {
+    /// A socket address as the sets hold it (IPv4 mapped into IPv6); nil for one without an IP address.
+    static func key(_ address: SocketAddress?) -> UInt128? {
+        switch address {
+        case .v4(let a)?: return mapped(UInt32(bigEndian: a.address.sin_addr.s_addr))
+        case .v6(let a)?:
+            var bytes = a.address.sin6_addr
+            return withUnsafeBytes(of: &bytes) { raw in raw.reduce(UInt128(0)) { $0 << 8 | UInt128($1) } }
+        default: return nil
+        }
     }
 }
 

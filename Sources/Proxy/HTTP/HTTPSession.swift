@@ -71,15 +71,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
     /// The client's address as `src` ACLs compare it (see `AddressSet`), made once per connection when a rule
     /// asks.
-    lazy var clientForRules: UInt128? = {
-        switch peer.address {
-        case .v4(let a): return AddressSet.mapped(UInt32(bigEndian: a.address.sin_addr.s_addr))
-        case .v6(let a):
-            var bytes = a.address.sin6_addr
-            return withUnsafeBytes(of: &bytes) { raw in raw.reduce(UInt128(0)) { $0 << 8 | UInt128($1) } }
-        default: return nil
-        }
-    }()
+    lazy var clientForRules: UInt128? = AddressSet.key(peer.address)
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
 
@@ -140,6 +132,20 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             serverTimedOut(exchange)
         }
         awaitRequest(first: true)
+    }
+
+    /// `tcp-request content` rules, as HAProxy's HTTP mode runs them: when a request arrives (a connection that
+    /// sends nothing is neither counted nor logged), before it is looked at. A rejected client gets no answer, and
+    /// the line HAProxy logs (`PR--`, `<BADREQ>`, status -1).
+    private func rejectedByContentRules() -> Bool {
+        let rules = frontend.section.rules.tcpContentRules
+        guard !rules.isEmpty && !TCPRequestRule.accepts(rules, client: clientForRules) else { return false }
+        let local = badRequest()
+        local.termination = TerminationState(.proxy, .request)
+        exchange = local
+        frontend.sessions.update { $0.deniedRequests += 1 }
+        respondLocally(status: nil)
+        return true
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -209,6 +215,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             return
         }
         guard case .head(let head) = part else { return }
+        if rejectedByContentRules() { return }
         start(head)
     }
 

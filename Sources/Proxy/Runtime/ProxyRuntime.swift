@@ -182,6 +182,16 @@ public final class ProxyRuntime: Sendable {
                     .childChannelOption(.socketOption(.so_keepalive), value: 1, when: frontend.tcpKeepAlive)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            // `tcp-request connection` rules: before anything (a TLS handshake, a PROXY header), on
+                            // the connection's own address; a rejected one is closed unlogged, counted in `dcon`.
+                            let connectionRules = frontend.section.rules.tcpConnectionRules
+                            if !connectionRules.isEmpty
+                                && !TCPRequestRule.accepts(connectionRules, client: AddressSet.key(channel.remoteAddress))
+                            {
+                                frontend.sessions.update { $0.deniedConnections += 1 }
+                                try channel.pipeline.syncOperations.addHandler(ClosedOnArrival())
+                                return
+                            }
                             if let tls {
                                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
                                 try channel.pipeline.syncOperations.addHandler(

@@ -32,6 +32,12 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
+/// A connection refused by a `tcp-request connection` rule: closed as soon as it is active, nothing read.
+final class ClosedOnArrival: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    func channelActive(context: ChannelHandlerContext) { context.close(promise: nil) }
+}
+
 extension ServerBootstrap {
     /// A server channel option set only when `condition` holds.
     func serverChannelOption<Option: ChannelOption>(_ option: Option, value: Option.Value, when condition: Bool)

@@ -105,6 +105,7 @@ enum StatsCSV {
         f["dreq"] = "\(v.deniedRequests)"
         f["dresp"] = "0"
         f["ereq"] = "\(v.requestErrors)"
+        f["dcon"] = "\(v.deniedConnections)"
         f["type"] = "0"
         f["conn_tot"] = "\(v.total)"
         if proxy.mode == .http { f["req_tot"] = "\(v.requests)" }

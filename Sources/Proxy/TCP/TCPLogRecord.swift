@@ -7,14 +7,16 @@ extension HAProxyLogRecord {
     /// here): `queueTime` and `connectedAfter` in milliseconds since its start (`connectedAfter` -1: it never
     /// reached a server), its server, retries and queue places from its claim.
     static func tcpSession(
-        client: SocketAddress?, accepted: CivilTime, frontend: ProxyRuntime.Frontend, claim: BackendClaim,
+        client: SocketAddress?, accepted: CivilTime, frontend: ProxyRuntime.Frontend, inBackend: Bool = true,
+        claim: BackendClaim,
         queueTime: Int, connectedAfter: Int, totalTime: Int, bytesRead: Int64, termination: TerminationState,
         counts: Connections
     ) -> HAProxyLogRecord {
         let backend = frontend.backend
         return HAProxyLogRecord(
             mode: .tcp, clientIP: client?.ipAddress ?? "-", clientPort: client?.port ?? 0, date: accepted,
-            frontend: frontend.section.name, backend: backend?.name ?? frontend.section.name,
+            // Before it enters its backend (rejected by the frontend's rules), a session names its frontend.
+            frontend: frontend.section.name, backend: inBackend ? backend?.name ?? frontend.section.name : frontend.section.name,
             server: claim.server.flatMap { backend?.servers[$0].name } ?? HAProxyLogRecord.noServer,
             queueTime: queueTime, connectTime: connectedAfter < 0 ? -1 : connectedAfter - queueTime,
             totalTime: totalTime, bytesRead: bytesRead, terminationState: termination,

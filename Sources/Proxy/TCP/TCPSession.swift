@@ -31,6 +31,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     fileprivate var back = RelayHandler()
     private var openSides = 1
     private var logged = false
+    /// Rejected by a `tcp-request content` rule (no queue time: `Tw` is -1).
+    private var denied = false
     /// Where this session is listed for being ended from outside (see `SessionRegistry`).
     private var registration: (registry: SessionRegistry, id: UInt64)?
     /// What a PROXY protocol header said the client's and the frontend's addresses are.
@@ -79,7 +81,22 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         front.onTimeout = { [self] in clientTimedOut() }
         try? client.pipeline.syncOperations.addHandler(front)
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
+        // `tcp-request content` rules of the frontend, as the session starts (on the address a PROXY protocol
+        // header gave, as HAProxy).
+        let rules = frontend.section.rules.tcpContentRules
+        if !rules.isEmpty && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress)) { return deny() }
         connect()
+    }
+
+    /// Rejected by a `tcp-request content` rule: `PR` with no server, logged, and the client closed without a byte.
+    private func deny() {
+        termination = TerminationState(.proxy, .request)
+        denied = true
+        claim.noServer()
+        frontend.sessions.update { $0.deniedRequests += 1 }
+        front.onClose = nil
+        finish()
+        client.close(promise: nil)
     }
 
     /// Ended from outside (its server went down, an administrator): logged with `cause` and no phase, as HAProxy 2.6
@@ -105,6 +122,13 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         if !inBackend {
             inBackend = true
             backend.sessions.opened()
+            // The backend's own `tcp-request content` rules as the session enters it (a `listen` section's once).
+            let rules = backend.section.rules.tcpContentRules
+            if backend.section.name != frontend.section.name && !rules.isEmpty
+                && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress))
+            {
+                return deny()
+            }
         }
         assignServer(self, backend)
     }
@@ -228,8 +252,9 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             active: sessions.open, frontend: frontend.sessions.open, backend: frontend.backend?.sessions.open ?? 0,
             server: serverSessions?.open ?? 0)
         var record = HAProxyLogRecord.tcpSession(
-            client: clientAddress, accepted: acceptedAt, frontend: frontend, claim: claim,
-            queueTime: dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0, connectedAfter: connectedAfter,
+            client: clientAddress, accepted: acceptedAt, frontend: frontend, inBackend: inBackend, claim: claim,
+            queueTime: denied ? -1 : dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0,
+            connectedAfter: connectedAfter,
             totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, termination: termination, counts: counts)
         record.frontendTLS = tls
         let empty = back.bytesIn == 0 && front.bytesIn == 0

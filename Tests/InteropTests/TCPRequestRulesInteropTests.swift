@@ -1,0 +1,130 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `tcp-request connection|content accept|reject` on `src` beside HAProxy 2.6, on the same configuration: the same
+/// clients are served or turned away (closed without a byte), rejected connections leave no line while rejected
+/// sessions leave the same `PR` lines (frontend and backend rules, TCP and HTTP mode), and `show stat` counts them
+/// alike (`dcon`, `dreq`).
+@Suite("tcp-request rules beside HAProxy", .serialized)
+struct TCPRequestRulesInteropTests {
+    /// `<PRI> CLIENT:PORT [DATE] FE BE/SRV TIMERS …` with the port, the date and the timers that are not -1 blanked.
+    static func normalized(_ message: String) -> String {
+        var words = message.split(separator: " ").map(String.init)
+        guard words.count > 5 else { return message }
+        if let colon = words[1].lastIndex(of: ":") { words[1] = words[1][..<colon] + ":PORT" }
+        words[2] = "[DATE]"
+        words[5] = words[5].split(separator: "/").map { $0 == "-1" ? "-1" : "T" }.joined(separator: "/")
+        return words.joined(separator: " ")
+    }
+
+    @Test func sameClientsServedSameLinesSameCounters() async throws {
+        let dir = try TemporaryDirectory(prefix: "tcp-request")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let echo = try await EchoBackend()
+        let origin = try await HTTPOrigin(name: "web", port: 0)
+        let haproxy = try Peers.find("haproxy")
+        let names = ["conn_reject", "conn_accept", "content_reject", "via_backend", "content_ok", "http_reject"]
+        var results: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            var ports: [Int] = []
+            while ports.count < names.count {
+                let port = try Peers.freePort()
+                if !ports.contains(port) { ports.append(port) }
+            }
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                    stats socket \(socket) level admin
+                defaults
+                    log global
+                    mode tcp
+                    option tcplog
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                frontend conn_reject
+                    bind 127.0.0.1:\(ports[0])
+                    acl lan src 10.0.0.0/8 192.168.0.0/16
+                    tcp-request connection reject if !lan
+                    default_backend echo
+                frontend conn_accept
+                    bind 127.0.0.1:\(ports[1])
+                    acl me src 127.0.0.1
+                    tcp-request connection accept if me
+                    tcp-request connection reject
+                    default_backend echo
+                frontend content_reject
+                    bind 127.0.0.1:\(ports[2])
+                    acl lan src 10.0.0.0/8
+                    tcp-request content reject if ! lan
+                    default_backend echo
+                frontend via_backend
+                    bind 127.0.0.1:\(ports[3])
+                    default_backend guarded
+                frontend content_ok
+                    bind 127.0.0.1:\(ports[4])
+                    tcp-request content reject unless { src 127.0.0.0/8 }
+                    default_backend echo
+                frontend http_reject
+                    mode http
+                    option httplog
+                    bind 127.0.0.1:\(ports[5])
+                    acl lan src 10.0.0.0/8 172.16.0.0/12
+                    tcp-request content accept if lan
+                    tcp-request content reject
+                    default_backend web
+                backend echo
+                    server e 127.0.0.1:\(echo.port)
+                backend guarded
+                    acl trusted src 192.168.0.0/16 10.0.0.0/8
+                    tcp-request content reject if !trusted
+                    server e 127.0.0.1:\(echo.port)
+                backend web
+                    mode http
+                    server w 127.0.0.1:\(origin.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let program = who == "haproxy" ? haproxy : try Products.path("proxy")
+            let peer = try RunningPeer(
+                program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")],
+                logPath: dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { ports.allSatisfy(Peers.isListening) }, "\(peer.output)")
+            _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
+            var seen: [String] = []
+            for (n, name) in names.enumerated() {
+                let fd = try Peers.connectLoopback(port: ports[n], timeoutSeconds: 5)
+                let request = name.hasPrefix("http") ? "GET / HTTP/1.1\r\nHost: x\r\n\r\n" : "hello"
+                _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                shutdown(fd, Int32(SHUT_WR))
+                let answer = Peers.readUntilClosed(fd)
+                close(fd)
+                seen.append("\(name): \(answer.isEmpty ? "closed, nothing" : "answered")")
+            }
+            // Two PR lines (TCP), one PR-- line (HTTP) and the two served sessions; none for the rejected connection.
+            let lines = await messages.take(waitingFor: 5, seconds: 10) { $0.contains(" [") }
+            seen += lines.filter { $0.contains(" [") }.map(Self.normalized).sorted()
+            let stat = try RuntimeAPIInteropTests.socat(socket, "show stat -1 1 -1\n")
+            let header = stat.split(separator: "\n").first.map { $0.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false) } ?? []
+            for row in stat.split(separator: "\n").dropFirst() {
+                let fields = row.split(separator: ",", omittingEmptySubsequences: false)
+                var named: [String: Substring] = [:]
+                for (key, value) in zip(header, fields) { named[String(key)] = value }
+                if let pxname = named["pxname"], names.contains(String(pxname)) {
+                    seen.append("\(pxname): dcon=\(named["dcon"] ?? "?") dreq=\(named["dreq"] ?? "?")")
+                }
+            }
+            results[who] = seen
+        }
+        #expect(results["proxy"] == results["haproxy"])
+        let ours = results["proxy"] ?? []
+        #expect(ours.contains("conn_reject: closed, nothing") && ours.contains("conn_accept: answered"), "\(ours)")
+        // The readiness probes count too (a connection each), in both.
+        #expect(ours.contains { $0.hasPrefix("conn_reject: dcon=") && !$0.hasPrefix("conn_reject: dcon=0") }, "\(ours)")
+        try await echo.close()
+        try await origin.close()
+    }
+}
