@@ -18,6 +18,24 @@ struct TCPRequestRulesInteropTests {
         return words.joined(separator: " ")
     }
 
+    /// Each frontend's `dcon` and `dreq` from `show stat`.
+    static func denials(_ socket: String, _ names: [String]) throws -> [String: (Int, Int)] {
+        let stat = try RuntimeAPIInteropTests.socat(socket, "show stat -1 1 -1\n")
+        let rows = stat.split(separator: "\n")
+        let header = rows.first.map { $0.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false) } ?? []
+        var counts: [String: (Int, Int)] = [:]
+        for row in rows.dropFirst() {
+            var named: [String: Substring] = [:]
+            for (key, value) in zip(header, row.split(separator: ",", omittingEmptySubsequences: false)) {
+                named[String(key)] = value
+            }
+            if let name = named["pxname"].map(String.init), names.contains(name) {
+                counts[name] = (Int(named["dcon"] ?? "") ?? -1, Int(named["dreq"] ?? "") ?? -1)
+            }
+        }
+        return counts
+    }
+
     @Test func sameClientsServedSameLinesSameCounters() async throws {
         let dir = try TemporaryDirectory(prefix: "tcp-request")
         let logs = try await LoopbackUDPReceiver()
@@ -94,6 +112,8 @@ struct TCPRequestRulesInteropTests {
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { ports.allSatisfy(Peers.isListening) }, "\(peer.output)")
             _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
+            // The counters before the clients (the readiness probes above count too, as many as it took).
+            let before = try Self.denials(socket, names)
             var seen: [String] = []
             for (n, name) in names.enumerated() {
                 let fd = try Peers.connectLoopback(port: ports[n], timeoutSeconds: 5)
@@ -107,23 +127,18 @@ struct TCPRequestRulesInteropTests {
             // Two PR lines (TCP), one PR-- line (HTTP) and the two served sessions; none for the rejected connection.
             let lines = await messages.take(waitingFor: 5, seconds: 10) { $0.contains(" [") }
             seen += lines.filter { $0.contains(" [") }.map(Self.normalized).sorted()
-            let stat = try RuntimeAPIInteropTests.socat(socket, "show stat -1 1 -1\n")
-            let header = stat.split(separator: "\n").first.map { $0.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false) } ?? []
-            for row in stat.split(separator: "\n").dropFirst() {
-                let fields = row.split(separator: ",", omittingEmptySubsequences: false)
-                var named: [String: Substring] = [:]
-                for (key, value) in zip(header, fields) { named[String(key)] = value }
-                if let pxname = named["pxname"], names.contains(String(pxname)) {
-                    seen.append("\(pxname): dcon=\(named["dcon"] ?? "?") dreq=\(named["dreq"] ?? "?")")
-                }
+            let after = try Self.denials(socket, names)
+            for name in names {
+                let (c0, r0) = before[name] ?? (0, 0)
+                let (c1, r1) = after[name] ?? (-1, -1)
+                seen.append("\(name): dcon+\(c1 - c0) dreq+\(r1 - r0)")
             }
             results[who] = seen
         }
         #expect(results["proxy"] == results["haproxy"])
         let ours = results["proxy"] ?? []
         #expect(ours.contains("conn_reject: closed, nothing") && ours.contains("conn_accept: answered"), "\(ours)")
-        // The readiness probes count too (a connection each), in both.
-        #expect(ours.contains { $0.hasPrefix("conn_reject: dcon=") && !$0.hasPrefix("conn_reject: dcon=0") }, "\(ours)")
+        #expect(ours.contains("conn_reject: dcon+1 dreq+0") && ours.contains("http_reject: dcon+0 dreq+1"), "\(ours)")
         try await echo.close()
         try await origin.close()
     }

@@ -279,9 +279,10 @@ struct ConfigTests {
             message: "'http-request tarpit' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "tcp-request", line: "tcp-request connection reject",
-            message: "'tcp-request' is HAProxy's, not in this build (access rules and ACLs): refused, because it "
-                + "would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
+            family: "tcp-request", line: "tcp-request connection track-sc0 src",
+            message: "'tcp-request connection track-sc0' is HAProxy's, not in this build (access rules and ACLs): "
+                + "refused, because it would let through what the rule is meant to stop or route. See "
+                + "docs/not-in-this-build.md."),
         Refused(
             family: "rewriting", line: "http-response set-status 503",
             message: "'http-response set-status' is HAProxy's, not in this build (header, URL and response "
@@ -329,11 +330,6 @@ struct ConfigTests {
             family: "trackers", line: "http-request track-sc0 src",
             message: "'http-request track-sc0' is HAProxy's, not in this build (stick tables, trackers and rate "
                 + "limits): refused, because rate limits, trackers and persistence would not apply. See "
-                + "docs/not-in-this-build.md."),
-        Refused(
-            family: "timeouts", line: "timeout tarpit 30s",
-            message: "'timeout tarpit' is HAProxy's, not in this build (limits and timeouts): refused, because "
-                + "a limit or timeout that protects the servers or the proxy would not apply. See "
                 + "docs/not-in-this-build.md."),
         Refused(
             family: "runtime API", line: "section:program api",

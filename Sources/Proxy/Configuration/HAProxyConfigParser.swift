@@ -843,7 +843,7 @@ public struct HAProxyConfigParser {
             alert(
                 at,
                 "'tcp-request \(what)' is HAProxy's, not in this build (access rules and ACLs): refused, because "
-                    + "\(BuildSupport.Family.accessRules.consequence).")
+                    + "\(BuildSupport.Family.accessRules.consequence). See docs/not-in-this-build.md.")
         }
         guard let stage = args.first, ["connection", "content", "session", "inspect-delay"].contains(stage) else {
             return alert(
