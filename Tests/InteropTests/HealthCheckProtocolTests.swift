@@ -254,7 +254,6 @@ struct PgsqlCheckTests {
 struct HTTPCheckSendTests {
     @Test func theServersReceiveTheSameRequests() async throws {
         let dir = try TemporaryDirectory(prefix: "http-check-send")
-        let haproxy = try Peers.find("haproxy")
         var seen: [String: [[UInt8]]] = [:]
         for who in ["haproxy", "proxy"] {
             // Each backend's check, as `http-check send` or `option httpchk` write it (nil: from defaults only).
@@ -295,10 +294,7 @@ struct HTTPCheckSendTests {
                 text += "    server s 127.0.0.1:\(recorders[n].port)\n"
             }
             try text.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
-            let program = who == "haproxy" ? haproxy : try Products.path("proxy")
-            let peer = try RunningPeer(
-                program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")],
-                logPath: dir.file("\(who).out"))
+            let peer = try startSide(who, in: dir)
             #expect(
                 Peers.waitUntil(seconds: 15) { recorders.allSatisfy { !$0.requests.isEmpty } }, "\(peer.output)")
             peer.stop()

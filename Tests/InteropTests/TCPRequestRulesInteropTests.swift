@@ -42,7 +42,6 @@ struct TCPRequestRulesInteropTests {
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let echo = try await EchoBackend()
         let origin = try await HTTPOrigin(name: "web", port: 0)
-        let haproxy = try Peers.find("haproxy")
         let names = ["conn_reject", "conn_accept", "content_reject", "via_backend", "content_ok", "http_reject"]
         var results: [String: [String]] = [:]
         for who in ["haproxy", "proxy"] {
@@ -105,10 +104,7 @@ struct TCPRequestRulesInteropTests {
                     server w 127.0.0.1:\(origin.port)
 
                 """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
-            let program = who == "haproxy" ? haproxy : try Products.path("proxy")
-            let peer = try RunningPeer(
-                program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")],
-                logPath: dir.file("\(who).out"))
+            let peer = try startSide(who, in: dir)
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { ports.allSatisfy(Peers.isListening) }, "\(peer.output)")
             _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
@@ -142,4 +138,12 @@ struct TCPRequestRulesInteropTests {
         try await echo.close()
         try await origin.close()
     }
+}
+
+/// HAProxy (`who` "haproxy", in the foreground) or the proxy on `DIR/WHO.cfg`, its output in `DIR/WHO.out`: the
+/// two sides of a beside-HAProxy comparison, run one after the other on the same configuration.
+func startSide(_ who: String, in dir: TemporaryDirectory) throws -> RunningPeer {
+    let program = who == "haproxy" ? try Peers.find("haproxy") : try Products.path("proxy")
+    return try RunningPeer(
+        program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
 }

@@ -337,9 +337,9 @@ struct ConfigTests {
                 + "because an interface or process behaviour the configuration asks for would be missing. See "
                 + "docs/not-in-this-build.md."),
         Refused(
-            family: "persistence", line: "backend:cookie SERVERID insert indirect nocache",
-            message: "'cookie' is HAProxy's, not in this build (routing, persistence and balancing): refused, "
-                + "because traffic would reach other servers than the configuration asks. See "
+            family: "persistence", line: "backend:cookie SERVERID prefix indirect nocache",
+            message: "'cookie SERVERID prefix' is HAProxy's, not in this build (routing, persistence and balancing): "
+                + "refused, because traffic would reach other servers than the configuration asks. See "
                 + "docs/not-in-this-build.md."),
         Refused(
             family: "balancing", line: "backend:balance uri",
@@ -562,6 +562,38 @@ struct ConfigTests {
         }
         #expect(throws: ConfigProblems.self) {
             try HAProxyConfigParser.parse(text: "backend b\n  mode http\n  tcp-request content reject\n  server s 127.0.0.1:1\n")
+        }
+    }
+
+    /// `cookie` in its insert and passive modes and `server … cookie`; the modes that rewrite the cookie are refused.
+    @Test func persistenceCookiesAreReadAsHAProxyReadsThem() throws {
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                defaults
+                  mode http
+                backend b
+                  cookie SRV insert indirect nocache postonly httponly secure domain .a.com domain .b.com attr SameSite=Lax
+                  server s 127.0.0.1:1 cookie s1
+                """)
+        let cookie = try #require(c.proxies.first?.settings.cookie)
+        #expect(cookie.name == "SRV" && cookie.insert && cookie.indirect && cookie.nocache && cookie.postOnly)
+        #expect(cookie.httpOnly && cookie.secure && cookie.domains == [".a.com", ".b.com"] && cookie.attributes == ["SameSite=Lax"])
+        #expect(c.proxies.first?.servers.first?.cookie == "s1")
+        for (line, message) in [
+            ("cookie SRV rewrite", "'cookie SRV rewrite' is HAProxy's, not in this build (routing, persistence and balancing): refused, because traffic would reach other servers than the configuration asks. See docs/not-in-this-build.md."),
+            ("cookie SRV insert maxidle 30m", "'cookie SRV maxidle' is HAProxy's, not in this build (routing, persistence and balancing): refused, because traffic would reach other servers than the configuration asks. See docs/not-in-this-build.md."),
+            ("cookie SRV insert sideways", "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', 'maxidle', 'dynamic', 'maxlife' and 'attr' options."),
+            ("cookie", "'cookie' expects <cookie_name> as argument."),
+        ] {
+            do throws(ConfigProblems) {
+                _ = try HAProxyConfigParser.parse(text: "backend b\n  mode http\n  \(line)\n  server s 127.0.0.1:1\n")
+                Issue.record("accepted: \(line)")
+            } catch {
+                #expect(error.alerts.map(\.message) == [message])
+            }
+        }
+        #expect(throws: ConfigProblems.self) {
+            try HAProxyConfigParser.parse(text: "backend b\n  mode tcp\n  cookie SRV insert\n  server s 127.0.0.1:1\n")
         }
     }
 

@@ -183,7 +183,7 @@ extension BuildSupport {
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri",
-            "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request",
+            "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -204,7 +204,7 @@ extension BuildSupport {
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
             "maxconn", "backup", "disabled", "enabled", "send-proxy", "send-proxy-v2", "no-send-proxy", "on-marked-down",
-            "slowstart", "maxqueue",
+            "slowstart", "maxqueue", "cookie",
             "no-send-proxy-v2",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
@@ -327,7 +327,7 @@ extension BuildSupport {
         ],
         .proxy: [
             "http-after-response": .rewriting, "tcp-request": .accessRules,
-            "tcp-response": .accessRules, "cookie": .routing, "hash-type": .routing,
+            "tcp-response": .accessRules, "hash-type": .routing,
             "stick-table": .stickTables, "stick": .stickTables, "stick on": .stickTables, "stick match": .stickTables,
             "stick store-request": .stickTables, "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
@@ -362,7 +362,7 @@ extension BuildSupport {
         ],
         .server: [
             "send-proxy": .rewriting, "send-proxy-v2": .rewriting, "send-proxy-v2-ssl": .rewriting,
-            "send-proxy-v2-ssl-cn": .rewriting, "proxy-v2-options": .rewriting, "cookie": .routing,
+            "send-proxy-v2-ssl-cn": .rewriting, "proxy-v2-options": .rewriting,
             "slowstart": .routing, "observe": .healthChecks, "on-error": .healthChecks, "on-marked-down": .healthChecks,
             "on-marked-up": .healthChecks, "agent-check": .healthChecks, "agent-port": .healthChecks,
             "agent-inter": .healthChecks, "agent-addr": .healthChecks, "agent-send": .healthChecks,

@@ -300,6 +300,8 @@ public struct HAProxyConfigParser {
                 return true
             }
             s.serverStateFileName = args.first == "use-backend-name" ? nil : args.first
+        case "cookie":
+            persistenceCookie(args, at, &s)
         case "retries":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
         case "maxconn":
@@ -836,6 +838,43 @@ public struct HAProxyConfigParser {
         return (RuleCondition(unless: keyword == "unless", alternatives: alternatives), ())
     }
 
+    /// `cookie NAME …`: the insert and passive modes with their options; what changes the cookie otherwise
+    /// (`rewrite`, `prefix`, `preserve`, dates, `dynamic`) is refused.
+    private mutating func persistenceCookie(_ args: [String], _ at: SourceLocation, _ s: inout ProxySettings) {
+        guard let name = args.first, !name.isEmpty else { return alert(at, "'cookie' expects <cookie_name> as argument.") }
+        var cookie = PersistenceCookie(name: name)
+        var i = 1
+        while i < args.count {
+            let word = args[i]
+            switch word {
+            case "insert": cookie.insert = true
+            case "indirect": cookie.indirect = true
+            case "nocache": cookie.nocache = true
+            case "postonly": cookie.postOnly = true
+            case "httponly": cookie.httpOnly = true
+            case "secure": cookie.secure = true
+            case "domain", "attr":
+                guard i + 1 < args.count else {
+                    return alert(at, "'cookie' : '\(word)' expects a \(word == "domain" ? "domain name" : "string") as argument.")
+                }
+                i += 1
+                if word == "domain" { cookie.domains.append(args[i]) } else { cookie.attributes.append(args[i]) }
+            case "rewrite", "prefix", "preserve", "maxidle", "maxlife", "dynamic":
+                return alert(
+                    at,
+                    "'cookie \(name) \(word)' is HAProxy's, not in this build (routing, persistence and balancing): "
+                        + "refused, because \(BuildSupport.Family.routing.consequence). See docs/not-in-this-build.md.")
+            default:
+                return alert(
+                    at,
+                    "'cookie' supports 'rewrite', 'insert', 'prefix', 'indirect', 'nocache', 'postonly', 'domain', "
+                        + "'maxidle', 'dynamic', 'maxlife' and 'attr' options.")
+            }
+            i += 1
+        }
+        s.cookie = cookie
+    }
+
     /// `tcp-request connection|content accept|reject [if|unless …]` on `src` (what this build evaluates before any
     /// byte is read); other actions, other criteria and `inspect-delay` are refused.
     private mutating func tcpRequestRule(_ args: [String], _ at: SourceLocation, _ p: inout ProxySection) {
@@ -1308,6 +1347,7 @@ public struct HAProxyConfigParser {
             case "weight": if let n = count(word, 0...256) { server.weight = n }
             case "slowstart": if let t = time(word) { server.slowStart = t }
             case "maxqueue": if let n = count(word, 0...Int(Int32.max)) { server.maxQueue = n }
+            case "cookie": if let v = value(word) { server.cookie = v }
             case "maxconn": if let n = count(word, 0...Int(Int32.max)) { server.maxconn = n }
             case "backup": server.backup = true
             case "on-marked-down":
@@ -1399,6 +1439,12 @@ public struct HAProxyConfigParser {
                     "\(p.kind.rawValue) '\(p.name)' is in mode tcp: its use_backend, http-request, http-response and "
                         + "capture rules apply to HTTP only, and this build evaluates no layer-4 rule (HAProxy would ignore them "
                         + "with a warning; this build refuses to run without them). Set 'mode http', or remove them.")
+            }
+            if p.isBackend && p.settings.cookie != nil && p.settings.mode != .http {
+                alert(
+                    p.location,
+                    "\(p.kind.rawValue) '\(p.name)' is in mode tcp: its 'cookie' persistence applies to HTTP only "
+                        + "(HAProxy would ignore it; this build refuses to run without it). Set 'mode http', or remove it.")
             }
             if p.stats.enabled && p.settings.mode != .http {
                 alert(

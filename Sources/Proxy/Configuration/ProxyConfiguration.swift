@@ -100,6 +100,8 @@ public struct ProxySettings: Hashable, Sendable {
     public var httpCheck: HTTPCheck?
     public var httpCheckExpect: HTTPCheckExpect?
     public var httpCheckSend: HTTPCheckSend?
+    /// `cookie …` (HTTP mode).
+    public var cookie: PersistenceCookie?
     /// How many `http-check` rules this section wrote itself.
     public var httpCheckRulesHere = 0
     /// Whether this section wrote `option httpchk` or an `http-check` rule: its first one replaces the request and
@@ -264,7 +266,26 @@ public struct ServerLine: Hashable, Sendable {
     public var slowStart: ConfigTime?
     /// `maxqueue`: at most this many sessions wait in this server's own queue (0: no limit).
     public var maxQueue: Int?
+    /// `cookie VALUE`: the value of the backend's persistence cookie that names this server.
+    public var cookie: String?
     public var location: SourceLocation
+}
+
+/// `cookie NAME [insert] [indirect] [nocache] [postonly] [httponly] [secure] [domain D]… [attr A]…`: cookie-based
+/// persistence as HAProxy 2.6 does it in its insert mode and its passive one (without `insert`: the servers set
+/// the cookie themselves).
+public struct PersistenceCookie: Hashable, Sendable {
+    public var name: String
+    public var insert = false
+    public var indirect = false
+    public var nocache = false
+    public var postOnly = false
+    public var httpOnly = false
+    public var secure = false
+    public var domains: [String] = []
+    public var attributes: [String] = []
+
+    public init(name: String) { self.name = name }
 }
 
 /// A `frontend`, `backend` or `listen` section.

@@ -33,6 +33,11 @@ final class Exchange: BackendSeat {
     var serverName: String?
     /// The request's place with its backend (see `BackendAssignee`).
     var claim = BackendClaim()
+    /// Cookie persistence: the server the request's cookie names (see `PersistenceCookies`), and the log's two
+    /// cookie characters (nil: `N`).
+    var persistTo: Int?
+    var cookieClient: UInt8?
+    var cookieServer: UInt8?
     var ticket: ProxyRuntime.Backend.Ticket?
     var queueTimer: (any SessionTimer)?
     var dequeuedAt: NIODeadline?

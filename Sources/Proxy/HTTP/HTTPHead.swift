@@ -65,6 +65,14 @@ struct HTTPHead {
         return nil
     }
 
+    /// Every value of header `name` (compared without regard to case), in order.
+    func values(of name: String) -> [String] {
+        let lower = Array(name.utf8).map { $0 | 0x20 }
+        return fields.filter { f in
+            f.name.count == lower.count && zip(view(f.name), lower).allSatisfy { $0 | 0x20 == $1 }
+        }.map { HTTPHead.string(view($0.value)) }
+    }
+
     /// The bytes as a string, cut back to a whole UTF-8 character when a cut split one.
     static func string(_ bytes: some Collection<UInt8>) -> String {
         var array = Array(bytes)

@@ -19,6 +19,16 @@ extension Exchange {
         loggedBytes ?? (responseHead != nil ? countedBytes : clientBytesOut - bytesOutStart)
     }
 
+    /// The termination state with the persistence cookie's two characters, when the backend has a cookie that
+    /// HAProxy reports (`insert` or `indirect`; else `--`).
+    func withCookies(_ state: TerminationState) -> TerminationState {
+        guard let cookie = backend?.section.settings.cookie, cookie.insert || cookie.indirect else { return state }
+        var s = state
+        s.clientCookie = cookieClient ?? PersistenceCookies.ClientStatus.none.rawValue
+        s.serverCookie = cookieServer ?? PersistenceCookies.ServerStatus.none.rawValue
+        return s
+    }
+
     /// The exchange's `option httplog` line, a function of what it recorded (no counter is touched here): its
     /// timers from its clock readings (`-1` for a phase never reached, as HAProxy 2.6), its server, retries and
     /// queue places from its claim, its captures.
@@ -43,7 +53,7 @@ extension Exchange {
             frontend: frontend.section.name, backend: backendName ?? frontend.section.name,
             server: server, requestTime: requestTime, queueTime: queueTime, connectTime: connectTime,
             responseTime: responseTime, totalTime: ms(start, now), status: status, bytesRead: bytesOut,
-            terminationState: termination, activeConnections: counts.active,
+            terminationState: withCookies(termination), activeConnections: counts.active,
             frontendConnections: counts.frontend, backendConnections: counts.backend,
             serverConnections: counts.server, retries: claim.retries,
             redispatched: claim.redispatched, serverQueue: claim.serverQueue,

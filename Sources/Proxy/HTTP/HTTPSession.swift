@@ -305,6 +305,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         {
             return
         }
+        if let cookie = backend.section.settings.cookie { persist(exchange, cookie, backend) }
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
         // header is not passed on. Names go in lower case (the reader made the client's so; a rule's may not be).
         exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
@@ -323,6 +324,29 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             exchange.forwardHead.headers.remove(name: "expect")
         }
         assignServer(exchange, backend)
+    }
+
+    /// Cookie persistence on the request (see `PersistenceCookies`): the server its cookie names, and the cookie
+    /// taken out of what the server sees in insert mode with `indirect`.
+    private func persist(_ exchange: Exchange, _ cookie: PersistenceCookie, _ backend: ProxyRuntime.Backend) {
+        let values = exchange.forwardHead.headers.compactMap { $0.name.lowercased() == "cookie" ? $0.value : nil }
+        guard !values.isEmpty else { return exchange.cookieClient = PersistenceCookies.ClientStatus.none.rawValue }
+        let decision = PersistenceCookies.request(
+            cookie, cookieHeaders: values, servers: backend.persistenceServers())
+        exchange.cookieClient = decision.status.rawValue
+        exchange.persistTo = decision.server
+        guard let rewritten = decision.headers else { return }
+        var headers = HTTPHeaders()
+        var n = 0
+        for (name, value) in exchange.forwardHead.headers {
+            guard name.lowercased() == "cookie" else {
+                headers.add(name: name, value: value)
+                continue
+            }
+            if let kept = rewritten[n] { headers.add(name: name, value: kept) }
+            n += 1
+        }
+        exchange.forwardHead.headers = headers
     }
 
     /// A header value's text for this request (its samples fetched: see `LogFormatValue`).
@@ -397,15 +421,49 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // Room for a small body of known length, which joins the head (see `heldHead`).
         var room = 0
         if case .sized(let length) = head.framing, length <= HTTPSession.joinedLimit / 2 { room = length }
+        var edits = frontend.responseEdits(from: exchange.backend)
+        if let backend = exchange.backend, let cookie = backend.section.settings.cookie, let server = exchange.claim.server,
+            head.status >= 200 || head.status == 101
+        {
+            edits = persist(exchange, cookie, backend.servers[server].cookie, server: server, head, edits)
+        }
         let written = HTTPHeadWriter.response(
             head, allocator: context.channel.allocator, connection: plan.connectionHeader,
-            dropTransferEncoding: plan.dropTransferEncoding, edits: frontend.responseEdits(from: exchange.backend),
-            room: room)
+            dropTransferEncoding: plan.dropTransferEncoding, edits: edits, room: room)
         exchange.countedBytes = written.counted
         // Held until the body's first part or the end of the batch: a small body goes out in the same buffer
         // (one write and one iovec instead of two).
         heldHead = written.bytes
         flushToClient()
+    }
+
+    /// Cookie persistence on a server's response, after the `http-response` rules (HAProxy's order): the server's
+    /// own cookie taken out, the proxy's `Set-Cookie` (and `Cache-control: private` with `nocache`) added.
+    private func persist(
+        _ exchange: Exchange, _ cookie: PersistenceCookie, _ serverCookie: String?, server: Int, _ head: HTTPHead,
+        _ edits: ResponseHeaderEdits?
+    ) -> ResponseHeaderEdits? {
+        let method = exchange.head.method.rawValue
+        let cacheable =
+            cookie.nocache
+            && PersistenceCookies.cacheable(
+                method: method, status: head.status, pragma: head.firstValue(of: "pragma", limit: 64),
+                cacheControl: head.values(of: "cache-control").flatMap {
+                    $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                }, expires: head.firstValue(of: "expires", limit: 1) != nil,
+                validator: head.firstValue(of: "etag", limit: 1) != nil || head.firstValue(of: "last-modified", limit: 1) != nil)
+        let names = head.values(of: "set-cookie").map {
+            String($0.prefix { $0 != "=" && $0 != ";" }).trimmingCharacters(in: .whitespaces)
+        }
+        let decision = PersistenceCookies.response(
+            cookie, serverCookie: serverCookie, direct: exchange.persistTo == server && !exchange.claim.redispatched,
+            method: method, setCookieNames: names, cacheable: cacheable)
+        exchange.cookieServer = decision.status.rawValue
+        guard decision.removesServerCookie || !decision.added.isEmpty else { return edits }
+        var changed = edits ?? ResponseHeaderEdits()
+        if decision.removesServerCookie { changed.removeSetCookie(named: cookie.name) }
+        for field in decision.added { changed.append(field.name, field.value) }
+        return changed
     }
 
     /// A response head waiting for its body's first part (see `serverHead`); written before anything else goes

@@ -183,7 +183,9 @@ enum HTTPHeadWriter {
                 for field in head.fields {
                     if HTTPHead.equalsLower(raw, field.name, "connection") { continue }
                     if dropTransferEncoding && HTTPHead.equalsLower(raw, field.name, "transfer-encoding") { continue }
-                    if let edits, edits.removes(raw, field.name) {
+                    if let edits,
+                        edits.removes(raw, field.name) || edits.removesCookie(raw, name: field.name, value: field.value)
+                    {
                         // HAProxy counts the head as the server sent it, before its rules.
                         counted += field.name.count + field.value.count
                         continue

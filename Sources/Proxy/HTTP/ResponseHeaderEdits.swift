@@ -10,7 +10,29 @@ struct ResponseHeaderEdits: Hashable, Sendable {
     /// Fields added after the server's: lower-cased name, value.
     private(set) var added: [(name: [UInt8], value: [UInt8])] = []
 
-    var isEmpty: Bool { removed.isEmpty && added.isEmpty }
+    /// Cookie persistence: the server's `Set-Cookie` fields for this cookie name are dropped.
+    private(set) var removedCookie: [UInt8]?
+
+    var isEmpty: Bool { removed.isEmpty && added.isEmpty && removedCookie == nil }
+
+    /// Drops the server's `Set-Cookie` fields that set cookie `name` (one response's edit, for persistence).
+    mutating func removeSetCookie(named name: String) { removedCookie = Array(name.utf8) }
+
+    /// Adds a field after the others (one response's edit, for persistence).
+    mutating func append(_ name: String, _ value: String) { add(name, value) }
+
+    /// Whether the server's field is a `Set-Cookie` for the persistence cookie (see `removeSetCookie`).
+    func removesCookie(_ raw: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>) -> Bool {
+        guard let cookie = removedCookie, name.count == 10,
+            zip(Array("set-cookie".utf8), name).allSatisfy({ $0 == ASCII.lowercased(raw[$1]) })
+        else { return false }
+        var start = value.lowerBound
+        while start < value.upperBound && (raw[start] == 0x20 || raw[start] == 0x09) { start += 1 }
+        var end = start
+        while end < value.upperBound && raw[end] != UInt8(ascii: "=") && raw[end] != UInt8(ascii: ";") { end += 1 }
+        while end > start && (raw[end - 1] == 0x20 || raw[end - 1] == 0x09) { end -= 1 }
+        return end - start == cookie.count && zip(cookie, start..<end).allSatisfy { $0 == raw[$1] }
+    }
 
     init() {}
 
@@ -58,11 +80,13 @@ struct ResponseHeaderEdits: Hashable, Sendable {
     }
 
     static func == (a: ResponseHeaderEdits, b: ResponseHeaderEdits) -> Bool {
-        a.removed == b.removed && a.added.elementsEqual(b.added) { $0.name == $1.name && $0.value == $1.value }
+        a.removed == b.removed && a.removedCookie == b.removedCookie
+            && a.added.elementsEqual(b.added) { $0.name == $1.name && $0.value == $1.value }
     }
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(removed)
+        hasher.combine(removedCookie)
         for field in added {
             hasher.combine(field.name)
             hasher.combine(field.value)

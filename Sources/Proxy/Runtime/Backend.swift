@@ -123,6 +123,31 @@ extension ProxyRuntime {
             }
         }
 
+        /// A slot on server `i`, which a persistence cookie names, or a place in its own queue when it is at its
+        /// maxconn; nil when it may not take the session (down or in maintenance: a drained server keeps the clients
+        /// that persist on it, as HAProxy), and the balancer chooses.
+        func assign(direct i: Int, resume: () -> Resume) -> Assignment? {
+            shared.withLock { s in
+                guard s.balancer.servers.indices.contains(i), Backend.persists(s.balancer.servers[i]) else { return nil }
+                guard s.balancer.servers[i].hasSlot else { return .queued(s.queues.enqueue(resume(), server: i)) }
+                s.balancer.opened(i)
+                return .server(i)
+            }
+        }
+
+        /// The servers as cookie persistence sees them now (their cookie values, and whether each may take a
+        /// session).
+        func persistenceServers() -> [PersistenceCookies.Server] {
+            shared.withLock { s in
+                servers.indices.map { i in
+                    PersistenceCookies.Server(cookie: servers[i].cookie, usable: Backend.persists(s.balancer.servers[i]))
+                }
+            }
+        }
+
+        /// Whether a server takes the sessions a cookie sends it: not stopped (HAProxy's test), drained or not.
+        static func persists(_ server: Balancer.Server) -> Bool { server.up && !server.admin.maintenance }
+
         /// A monotonic clock in milliseconds, for `slowstart`.
         static func milliseconds() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 

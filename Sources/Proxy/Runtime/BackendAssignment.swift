@@ -10,6 +10,12 @@ protocol BackendSeat: AnyObject, SendableMetatype {
     var queueTimer: (any SessionTimer)? { get set }
     /// When the seat left the queues (nil: it never waited).
     var dequeuedAt: NIODeadline? { get set }
+    /// The server a persistence cookie sends the seat to, past the balancer (nil: none).
+    var persistTo: Int? { get }
+}
+
+extension BackendSeat {
+    var persistTo: Int? { nil }
 }
 
 /// Why the backend path gave up on a seat.
@@ -55,7 +61,7 @@ extension BackendAssignee {
             if let released { backend.release(released) }
             excluding = excluded
         }
-        let assignment = backend.assign(client: clientAddress, excluding: excluding) {
+        func resume() -> ProxyRuntime.Backend.Resume {
             let loop = sessionLoop
             let bound = LoopBound((self, seat), loop: loop)
             return { granted, serverPosition, backendPosition in
@@ -65,6 +71,9 @@ extension BackendAssignee {
                 }
             }
         }
+        // A persistence cookie's server first (not after a failure moved the seat away), if it still may take it.
+        let direct = excluding == nil ? seat.persistTo.flatMap { backend.assign(direct: $0, resume: resume) } : nil
+        let assignment = direct ?? backend.assign(client: clientAddress, excluding: excluding, resume: resume)
         switch assignment {
         case .server(let server):
             let before = seat.claim.redispatched
