@@ -249,6 +249,13 @@ public struct HAProxyConfigParser {
         _ keyword: String, _ args: [String], _ at: SourceLocation, _ s: inout ProxySettings, sectionName: String
     ) -> Bool {
         switch keyword {
+        case "bind-process":
+            // One process: HAProxy 2.6 takes 1 (or all, odd) and refuses any other, with these words.
+            if let word = args.first(where: { !["all", "odd", "1", "1-1"].contains($0) }) {
+                alert(at, "bind-process : '\(word)' is not a valid number/range. It supports numbers from 1 to 1.")
+                return true
+            }
+            warn(at, "'bind-process' has no effect in this build (removed with nbproc); it is ignored.")
         case "errorfile":
             errorFile(args, at, &s)
         case "monitor-uri":
