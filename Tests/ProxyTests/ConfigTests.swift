@@ -597,6 +597,43 @@ struct ConfigTests {
         }
     }
 
+    /// `monitor fail if|unless …` and `nbsrv(BACKEND)` with HAProxy's integer patterns.
+    @Test func monitorFailAndNbsrv() throws {
+        #expect(ACLTest.integerRanges(["lt", "1"]) == [Int.min...0])
+        // The operator holds for the values after it, as in HAProxy.
+        #expect(ACLTest.integerRanges(["ge", "2", "5", "7:9", ":3", "4:"]) == [2...Int.max, 5...Int.max, 7...9, Int.min...3, 4...Int.max])
+        #expect(ACLTest.integerRanges(["x"]) == nil && ACLTest.integerRanges(["9:1"]) == nil)
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                frontend f
+                  mode http
+                  bind :1
+                  monitor-uri /health
+                  acl gone nbsrv(Be) eq 0
+                  monitor fail if gone
+                  monitor fail unless { nbsrv(Be) ge 2 }
+                  default_backend Be
+                backend Be
+                  mode http
+                  server s 127.0.0.1:1
+                """)
+        #expect(c.proxies[0].rules.monitorFail.count == 2)
+        #expect(c.proxies[0].rules.acls["gone"]?.first?.sample == .usableServers("Be"))
+        for (line, message) in [
+            ("monitor fail", "'monitor' expects 'fail' and an 'if' or 'unless' condition."),
+            ("monitor fail if { nbsrv(nowhere) lt 1 }", "'nbsrv' : no such backend 'nowhere'."),
+            ("monitor fail if { nbsrv(Be) few }", "ACL criterion 'nbsrv(Be)' expects integers, ranges (N:M) or 'lt|le|gt|ge|eq N'."),
+        ] {
+            do throws(ConfigProblems) {
+                _ = try HAProxyConfigParser.parse(
+                    text: "frontend f\n  mode http\n  bind :1\n  \(line)\nbackend Be\n  mode http\n  server s 127.0.0.1:1\n")
+                Issue.record("accepted: \(line)")
+            } catch {
+                #expect(error.alerts.map(\.message) == [message])
+            }
+        }
+    }
+
     /// A file whose last line has no LF may have been cut while written: HAProxy refuses it, with the position.
     @Test func aFileWithoutAFinalLineFeedIsRefused() throws {
         let dir = try TemporaryDirectory(prefix: "no-lf")

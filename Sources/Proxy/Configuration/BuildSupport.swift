@@ -182,7 +182,7 @@ extension BuildSupport {
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
-            "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri",
+            "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
         ],
         .option: [
@@ -212,7 +212,7 @@ extension BuildSupport {
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
-            "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc",
+            "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv",
         ],
         .aclFlag: ["-i", "--", "-m"],
     ]
@@ -331,8 +331,8 @@ extension BuildSupport {
             "stick-table": .stickTables, "stick": .stickTables, "stick on": .stickTables, "stick match": .stickTables,
             "stick store-request": .stickTables, "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
-            "unique-id-header": .logging, "compression": .rewriting, "monitor": .other,
-            "monitor fail": .other, "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
+            "unique-id-header": .logging, "compression": .rewriting,
+            "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
             "email-alert": .healthChecks, "rate-limit": .limits, "use-server": .routing, "force-persist": .routing,
             "ignore-persist": .routing, "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,
             "source": .routing, "retry-on": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,

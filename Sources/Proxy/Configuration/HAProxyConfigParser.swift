@@ -17,6 +17,8 @@ import SyslogProtocol
 public struct HAProxyConfigParser {
     var configuration = ProxyConfiguration()
     var alerts: [ConfigDiagnostic] = []
+    /// Each `nbsrv(BACKEND)` read, to check that the backend exists once every section is read.
+    var usableServerTests: [(String, SourceLocation)] = []
 
     private enum Section {
         case none
@@ -472,6 +474,16 @@ public struct HAProxyConfigParser {
             p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at))
         case "tcp-request":
             tcpRequestRule(args, at, &p)
+        case "monitor":
+            guard p.isFrontend else {
+                return warn(at, "'monitor' ignored because backend '\(p.name)' has no frontend capability.")
+            }
+            guard args.first == "fail", ["if", "unless"].contains(args.dropFirst().first ?? "") else {
+                return alert(at, "'monitor' expects 'fail' and an 'if' or 'unless' condition.")
+            }
+            guard let condition = ruleCondition(Array(args.dropFirst()), at, p.rules), let value = condition.value
+            else { return }
+            p.rules.monitorFail.append(value)
         case "http-request":
             httpRequestRule(args, at, &p.rules)
         case "http-response":
@@ -679,6 +691,23 @@ public struct HAProxyConfigParser {
         }
         var criterion = first
         var header: String?
+        if first.hasPrefix("nbsrv(") && first.hasSuffix(")") {
+            // `nbsrv(BACKEND)`: an integer, the backend's serving servers (the name as written: names have case).
+            let name = String(first.dropFirst(6).dropLast())
+            guard !name.isEmpty else {
+                alert(at, "ACL criterion 'nbsrv' needs a backend name in this build: nbsrv(backend).")
+                return nil
+            }
+            let values = Array(words.dropFirst().drop { $0 == "-m" || $0 == "int" })
+            guard !values.isEmpty, let ranges = ACLTest.integerRanges(values) else {
+                alert(at, "ACL criterion '\(first)' expects integers, ranges (N:M) or 'lt|le|gt|ge|eq N'.")
+                return nil
+            }
+            var test = ACLTest(sample: .usableServers(name), match: .exact, caseInsensitive: false, values: [])
+            test.ranges = ranges
+            usableServerTests.append((name, at))
+            return test
+        }
         if let open = first.firstIndex(of: "("), first.hasSuffix(")") {
             criterion = String(first[..<open])
             header = String(first[first.index(after: open)..<first.index(before: first.endIndex)]).lowercased()
@@ -1403,6 +1432,9 @@ public struct HAProxyConfigParser {
 
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
     private mutating func checkReferences() {
+        for (name, at) in usableServerTests where !configuration.proxies.contains(where: { $0.name == name && $0.isBackend }) {
+            alert(at, "'nbsrv' : no such backend '\(name)'.")
+        }
         for p in configuration.proxies where p.isBackend && p.settings.httpCheck == nil {
             if p.settings.httpCheckSend != nil || p.settings.httpCheckExpect != nil {
                 warn(

@@ -447,6 +447,8 @@ public struct ACLTest: Hashable, Sendable {
         case source
         /// `ssl_fc`: the client's connection is TLS (never, in this build: a `bind … ssl` is refused).
         case tlsConnection
+        /// `nbsrv(BACKEND)`: how many servers serve the backend now, against `ranges`.
+        case usableServers(String)
 
         /// The fetch as a configuration names it (in messages).
         public var name: String {
@@ -456,6 +458,7 @@ public struct ACLTest: Hashable, Sendable {
             case .header(let h): "hdr(\(h))"
             case .source: "src"
             case .tlsConnection: "ssl_fc"
+            case .usableServers(let b): "nbsrv(\(b))"
             }
         }
     }
@@ -478,13 +481,50 @@ public struct ACLTest: Hashable, Sendable {
     public var addresses = AddressSet()
     /// The values compiled, for `regex`.
     public var regexes = PatternRegexes()
+    /// An integer criterion's values (`nbsrv`): HAProxy's `N`, `N:M`, `:M`, `N:`, and `lt|le|gt|ge|eq N`.
+    public var ranges: [ClosedRange<Int>] = []
 
     /// The criteria this build carries out: `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`,
     /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
     public static let criteria: Set<String> = [
         "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
-        "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc",
+        "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv",
     ]
+
+    /// HAProxy's integer patterns: `N`, `N:M`, `:M`, `N:`, and an operator (`eq`, `lt`, `le`, `gt`, `ge`) that
+    /// applies to the next value; nil for a value that is none of these.
+    public static func integerRanges(_ words: [String]) -> [ClosedRange<Int>]? {
+        var ranges: [ClosedRange<Int>] = []
+        var op: String?
+        for word in words {
+            if ["eq", "lt", "le", "gt", "ge"].contains(word) {
+                op = word
+                continue
+            }
+            if let op, let n = Int(word) {
+                switch op {
+                case "lt": ranges.append(Int.min...(n - 1))
+                case "le": ranges.append(Int.min...n)
+                case "gt": ranges.append((n + 1)...Int.max)
+                case "ge": ranges.append(n...Int.max)
+                default: ranges.append(n...n)
+                }
+                continue
+            }
+            let parts = word.split(separator: ":", omittingEmptySubsequences: false)
+            if parts.count == 1, let n = Int(word) {
+                ranges.append(n...n)
+            } else if parts.count == 2 {
+                let low = parts[0].isEmpty ? Int.min : Int(parts[0])
+                let high = parts[1].isEmpty ? Int.max : Int(parts[1])
+                guard let low, let high, low <= high else { return nil }
+                ranges.append(low...high)
+            } else {
+                return nil
+            }
+        }
+        return ranges
+    }
 
     /// HAProxy 2.6's predefined ACLs that this build carries out (a section's own ACL of the same name comes first).
     /// `FALSE` has no test, so it never holds; `METH_GET` is GET and HEAD, as in HAProxy.
@@ -626,6 +666,8 @@ public struct HTTPRules: Hashable, Sendable {
     public var responseRules: [HTTPResponseRule] = []
     /// `redirect` rules: after every `http-request` rule, before `use_backend`, as HAProxy orders them.
     public var redirects: [RedirectRule] = []
+    /// `monitor fail if|unless …`: a request for `monitor-uri` is answered 503 when one holds.
+    public var monitorFail: [RuleCondition] = []
     public var requestCaptures: [HeaderCapture] = []
     public var responseCaptures: [HeaderCapture] = []
 }

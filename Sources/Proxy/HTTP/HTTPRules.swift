@@ -5,7 +5,11 @@ import NIOHTTP1
 extension ACLTest {
     /// Whether the request matches: the path (without the query), the method, any value of the header, or the
     /// client's address (`client`, see `AddressSet`; nil for a client that has none, a unix socket's).
-    func matches(_ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false) -> Bool {
+    /// `servers`: how many servers serve a backend now, by name (`nbsrv`).
+    func matches(
+        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false,
+        servers: (String) -> Int = { _ in 0 }
+    ) -> Bool {
         switch sample {
         case .path: return compare(path.utf8)
         case .method: return compare(head.method.rawValue.utf8)
@@ -17,6 +21,9 @@ extension ACLTest {
             return false
         case .source: return client.map(addresses.contains) ?? false
         case .tlsConnection: return tls
+        case .usableServers(let backend):
+            let count = servers(backend)
+            return ranges.contains { $0.contains(count) }
         }
     }
 
@@ -77,10 +84,14 @@ extension ACLTest {
 }
 
 extension RuleCondition {
-    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false) -> Bool {
+    func holds(
+        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false,
+        servers: (String) -> Int = { _ in 0 }
+    ) -> Bool {
         let any = alternatives.contains { terms in
             terms.allSatisfy { term in
-                term.tests.contains { $0.matches(head, path: path, client: client, tls: tls) } != term.negated
+                term.tests.contains { $0.matches(head, path: path, client: client, tls: tls, servers: servers) }
+                    != term.negated
             }
         }
         return unless ? !any : any
@@ -124,8 +135,11 @@ extension AddressSet {
 
 extension Optional where Wrapped == RuleCondition {
     /// No condition always holds.
-    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false) -> Bool {
-        self?.holds(head, path: path, client: client, tls: tls) ?? true
+    func holds(
+        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false,
+        servers: (String) -> Int = { _ in 0 }
+    ) -> Bool {
+        self?.holds(head, path: path, client: client, tls: tls, servers: servers) ?? true
     }
 }
 

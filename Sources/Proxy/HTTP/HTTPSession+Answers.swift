@@ -27,7 +27,11 @@ extension HTTPSession {
             return true
         }
         if let monitor = frontend.section.settings.monitorURI, head.uri == monitor {
-            answerMonitor(head, exchange)
+            // `monitor fail` conditions: a failing one answers 503 (HAProxy's page), still not logged.
+            let failed = frontend.section.rules.monitorFail.contains {
+                $0.holds(head, path: head.path, client: clientForRules, tls: tls, servers: frontend.usableServers)
+            }
+            answerMonitor(head, exchange, failed: failed)
             return true
         }
         if let stats = frontend.stats, stats.matches(head.uri) {
@@ -126,18 +130,18 @@ extension HTTPSession {
 
     /// `monitor-uri`: HAProxy's 200 page ("Service ready."), its body left out for HEAD, the client's connection
     /// kept when it can be; not logged.
-    func answerMonitor(_ head: HTTPRequestHead, _ exchange: Exchange) {
+    func answerMonitor(_ head: HTTPRequestHead, _ exchange: Exchange, failed: Bool = false) {
         exchange.state.answeredByMonitor()
         let keep = exchange.clientKeepAlive && !Self.bodyComing(head, exchange) && !closing && !(clientDone && waiting.isEmpty)
         if !keep { closing = true }
-        var bytes = HTTPErrorPages.monitor.bytes(closing: !exchange.clientKeepAlive)
+        var bytes = (failed ? HTTPErrorPages.page(503) : HTTPErrorPages.monitor).bytes(closing: !exchange.clientKeepAlive)
         if head.method == .HEAD, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) {
             bytes.removeSubrange(end.upperBound...)
         }
         var buffer = client.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         send(buffer, flush: true)
-        exchange.status = 200
+        exchange.status = failed ? 503 : 200
         if keep && exchange.state.finishesAtRequestEnd() { return }
         finish(exchange)
     }

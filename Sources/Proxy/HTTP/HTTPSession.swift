@@ -282,11 +282,15 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
         if answeredByRequestRules(rules, head, exchange, path: path, client: clientKey) { return }
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
-        if let rule = rules.redirects.first(where: { $0.condition.holds(head, path: path, client: clientKey, tls: tls) }) {
+        let servers = frontend.usableServers
+        if let rule = rules.redirects.first(where: {
+            $0.condition.holds(head, path: path, client: clientKey, tls: tls, servers: servers)
+        }) {
             return respondRedirect(rule.redirect, head)
         }
         let chosen =
-            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tls) }?.backend
+            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tls, servers: servers) }?
+            .backend
             ?? frontend.backend
         guard let backend = chosen else {
             // As HAProxy 2.6 logs it: no timer at all, not even the request's.
@@ -381,7 +385,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private func answeredByRequestRules(
         _ rules: HTTPRules, _ head: HTTPRequestHead, _ exchange: Exchange, path: Substring, client: UInt128?
     ) -> Bool {
-        for rule in rules.requestRules where rule.condition.holds(head, path: path, client: client, tls: tls) {
+        for rule in rules.requestRules
+        where rule.condition.holds(head, path: path, client: client, tls: tls, servers: frontend.usableServers) {
             switch rule.action {
             case .deny(let status):
                 exchange.termination = TerminationState(.proxy, .request)

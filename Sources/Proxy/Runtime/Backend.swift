@@ -145,6 +145,10 @@ extension ProxyRuntime {
             }
         }
 
+        /// How many servers serve the backend now (HAProxy's `nbsrv`): its available active servers, else the
+        /// backups that would take over.
+        func usableServers() -> Int { shared.withLock { $0.balancer.candidates().count } }
+
         /// Whether a server takes the sessions a cookie sends it: not stopped (HAProxy's test), drained or not.
         static func persists(_ server: Balancer.Server) -> Bool { server.up && !server.admin.maintenance }
 

@@ -22,6 +22,8 @@ extension ProxyRuntime {
         let headLimit: Int
         /// HTTP mode: `use_backend` rules in order (the first that holds chooses), before `backend`.
         let routes: [(condition: RuleCondition?, backend: Backend)]
+        /// How many servers serve a backend now, by name (`nbsrv`; 0 for a name that is no backend).
+        let usableServers: @Sendable (String) -> Int
 
         /// What decides whether and how a traffic line is logged, read from the options once (not per line).
         struct LogRules: Sendable {
@@ -50,8 +52,10 @@ extension ProxyRuntime {
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
             limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
-            routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules
+            routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules,
+            usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }
         ) {
+            self.usableServers = usableServers
             self.section = section
             self.backend = backend
             self.sessions = sessions

@@ -74,7 +74,8 @@ public final class ProxyRuntime: Sendable {
                     routes: p.rules.backendRules.compactMap { rule in
                         state.backendsByName[rule.backend].map { (rule.condition, $0) }
                     },
-                    logRules: Frontend.LogRules(p.settings)))
+                    logRules: Frontend.LogRules(p.settings),
+                    usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 }))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.

@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `monitor fail` and `nbsrv()` beside HAProxy 2.6: a `monitor-uri` request answers 200 while the named backend has
+/// servers and HAProxy's 503 page when it has none (unlogged either way), and `use_backend … if { nbsrv(B) lt 1 }`
+/// fails over to another backend; the same answers and lines from both.
+@Suite("monitor fail and nbsrv beside HAProxy", .serialized)
+struct MonitorFailInteropTests {
+    @Test func sameAnswersAndLines() async throws {
+        let dir = try TemporaryDirectory(prefix: "monitor-fail")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let live = try await HTTPOrigin(name: "live", port: 0)
+        let spare = try await HTTPOrigin(name: "spare", port: 0)
+        let dead = try Peers.freePort()
+        var results: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let ports = [try Peers.freePort(), try Peers.freePort(), try Peers.freePort()]
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                defaults
+                    log global
+                    mode http
+                    option httplog
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                frontend up
+                    bind 127.0.0.1:\(ports[0])
+                    monitor-uri /health
+                    monitor fail if { nbsrv(alive) lt 1 }
+                    default_backend alive
+                frontend down
+                    bind 127.0.0.1:\(ports[1])
+                    monitor-uri /health
+                    acl gone nbsrv(empty) eq 0
+                    monitor fail if gone
+                    monitor fail unless { nbsrv(alive) ge 1 }
+                    default_backend empty
+                frontend failover
+                    bind 127.0.0.1:\(ports[2])
+                    use_backend spare if { nbsrv(empty) lt 1 }
+                    default_backend empty
+                backend alive
+                    server a 127.0.0.1:\(live.port)
+                backend empty
+                    server d 127.0.0.1:\(dead) disabled
+                backend spare
+                    server s 127.0.0.1:\(spare.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { ports.allSatisfy(Peers.isListening) }, "\(peer.output)")
+            _ = await messages.take(waitingFor: 1, seconds: 0.3) { _ in false }
+            var seen: [String] = []
+            for (port, path) in [(ports[0], "/health"), (ports[1], "/health"), (ports[1], "/health?x"), (ports[2], "/")] {
+                let request = "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                seen.append(String(decoding: try Peers.exchange(port: port, Array(request.utf8)), as: UTF8.self))
+            }
+            let lines = await messages.take(waitingFor: 2, seconds: 10) { $0.contains(" [") }
+            seen += lines.filter { $0.contains(" [") }.map(TCPRequestRulesInteropTests.normalized)
+            results[who] = seen
+        }
+        let ours = results["proxy"] ?? []
+        #expect(ours == results["haproxy"] ?? [])
+        #expect(ours.first?.hasPrefix("HTTP/1.1 200 OK") == true && ours.dropFirst().first?.hasPrefix("HTTP/1.1 503") == true)
+        #expect(ours.count == 6, "two lines: the failover and the request that was no monitor request (\(ours))")
+        try await live.close()
+        try await spare.close()
+    }
+}
