@@ -18,15 +18,7 @@ struct MonitorFailInteropTests {
         for who in ["haproxy", "proxy"] {
             let ports = [try Peers.freePort(), try Peers.freePort(), try Peers.freePort()]
             try """
-                global
-                    log 127.0.0.1:\(logs.port) local0 info
-                defaults
-                    log global
-                    mode http
-                    option httplog
-                    timeout connect 1s
-                    timeout client 5s
-                    timeout server 5s
+                \(httpPreamble(logPort: logs.port))
                 frontend up
                     bind 127.0.0.1:\(ports[0])
                     monitor-uri /health

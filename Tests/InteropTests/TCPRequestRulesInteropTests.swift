@@ -147,3 +147,18 @@ func startSide(_ who: String, in dir: TemporaryDirectory) throws -> RunningPeer 
     return try RunningPeer(
         program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
 }
+
+/// The `global` and `defaults` sections of an HTTP comparison: lines to the test's receiver, httplog, short timeouts.
+func httpPreamble(logPort: Int) -> String {
+    """
+    global
+        log 127.0.0.1:\(logPort) local0 info
+    defaults
+        log global
+        mode http
+        option httplog
+        timeout connect 1s
+        timeout client 5s
+        timeout server 5s
+    """
+}
