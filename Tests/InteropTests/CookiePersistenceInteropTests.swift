@@ -97,12 +97,7 @@ struct CookiePersistenceInteropTests {
                 seen.append("\(method) \(headers.debugDescription) -> \(body.debugDescription) \(fields) server saw cookie: \(cookieSeen)")
             }
             let lines = await messages.take(waitingFor: requests.count, seconds: 10) { $0.contains(" [") }
-            // The connection counts depend on when the previous client's close was seen: only the retries are kept.
-            seen += lines.filter { $0.contains(" [") }.map(TCPRequestRulesInteropTests.normalized).map { line in
-                var words = line.split(separator: " ").map(String.init)
-                if words.count > 11 { words[11] = "A/F/B/S/" + (words[11].split(separator: "/").last ?? "") }
-                return words.joined(separator: " ")
-            }
+            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine)
             results[who] = seen
         }
         let ours = results["proxy"] ?? []

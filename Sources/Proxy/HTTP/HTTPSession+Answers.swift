@@ -87,6 +87,7 @@ extension HTTPSession {
     /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
     func respondLocally(status: Int?, logStatus: Int? = nil) {
         guard let exchange, let context else { return }
+        var keep = false
         exchange.state.answeredByProxy()
         writeHeldHead()
         if let connection = exchange.connection {
@@ -101,10 +102,11 @@ extension HTTPSession {
             sendErrorFile(file, exchange, context)
         } else if let status {
             let page = HTTPErrorPages.page(status)
-            // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full keeps its
-            // connection.
-            let keep =
-                page.keepsConnection && exchange.clientKeepAlive && exchange.requestDone && !closing
+            // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full (or has
+            // no body to come: its end is on its way) keeps its connection.
+            keep =
+                page.keepsConnection && exchange.clientKeepAlive
+                && (exchange.requestDone || !Self.bodyComing(exchange.head, exchange)) && !closing
                 && !(clientDone && waiting.isEmpty)
             if !keep { closing = true }
             let bytes = page.bytes(closing: !exchange.clientKeepAlive)
@@ -117,6 +119,8 @@ extension HTTPSession {
             exchange.loggedBytes = 0
         }
         exchange.status = logStatus ?? status ?? -1
+        // Answered before the request's end was read: the exchange ends with it.
+        if keep && exchange.state.finishesAtRequestEnd() { return }
         finish(exchange)
     }
 
