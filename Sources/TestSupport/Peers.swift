@@ -81,6 +81,17 @@ public enum Peers {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// `count` free ports, all different (two calls to `freePort` may give the same one: the port is free again
+    /// once it is closed).
+    public static func freePorts(_ count: Int) throws -> [Int] {
+        var ports: [Int] = []
+        while ports.count < count {
+            let port = try freePort()
+            if !ports.contains(port) { ports.append(port) }
+        }
+        return ports
+    }
+
     /// Whether something accepts TCP connections on 127.0.0.1:port.
     public static func isListening(port: Int) -> Bool {
         #if canImport(Darwin)

@@ -52,7 +52,7 @@ struct CookiePersistenceInteropTests {
         let paths = ["/", "/", "/", "/", "/", "/", "/", "/set", "/public", "/fresh", "/validated", "/private", "/fresh", "/", "/"]
         var results: [String: [String]] = [:]
         for who in ["haproxy", "proxy"] {
-            let ports = [try Peers.freePort(), try Peers.freePort(), try Peers.freePort()]
+            let ports = try Peers.freePorts(3)
             try """
                 \(httpPreamble(logPort: logs.port))
                 frontend web

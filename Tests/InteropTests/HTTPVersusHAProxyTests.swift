@@ -56,8 +56,10 @@ struct HTTPVersusHAProxyTests {
         _ exchanges: [Exchange]
     ) async throws -> (lines: [[String]], answers: [[String]])? {
         let haproxy = try Peers.find("haproxy")
-        let theirPorts = try (0..<frontends).map { _ in try Peers.freePort() }
-        let ourPorts = try (0..<frontends).map { _ in try Peers.freePort() }
+        // All different: two frontends on one port would share its connections.
+        let ports = try Peers.freePorts(2 * frontends)
+        let theirPorts = Array(ports[..<frontends])
+        let ourPorts = Array(ports[frontends...])
         try config(theirPorts).write(toFile: dir.file("haproxy.cfg"), atomically: true, encoding: .utf8)
         try config(ourPorts).write(toFile: dir.file("proxy.cfg"), atomically: true, encoding: .utf8)
         let theirs = try RunningPeer(haproxy, ["-db", "-f", dir.file("haproxy.cfg")], logPath: dir.file("haproxy.out"))

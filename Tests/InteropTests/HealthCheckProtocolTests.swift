@@ -30,11 +30,7 @@ struct HealthCheckProtocolTests {
         var stats: [String: String] = [:]
         for who in ["haproxy", "proxy"] {
             // Each listener on a port of its own that was free (tests run side by side: no port arithmetic).
-            var ports: [Int] = []
-            while ports.count < 7 {
-                let port = try Peers.freePort()
-                if !ports.contains(port) { ports.append(port) }
-            }
+            let ports = try Peers.freePorts(7)
             let base = ports[0]
             let socket = dir.file("\(who).sock")
             try """

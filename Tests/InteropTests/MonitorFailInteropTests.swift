@@ -16,7 +16,7 @@ struct MonitorFailInteropTests {
         let dead = try Peers.freePort()
         var results: [String: [String]] = [:]
         for who in ["haproxy", "proxy"] {
-            let ports = [try Peers.freePort(), try Peers.freePort(), try Peers.freePort()]
+            let ports = try Peers.freePorts(3)
             try """
                 \(httpPreamble(logPort: logs.port))
                 frontend up

@@ -14,11 +14,7 @@ struct ProxyProtocolInteropTests {
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let echo = try await EchoBackend()
         let origin = try await HTTPOrigin(name: "web", port: 0)
-        var ports: [Int] = []
-        while ports.count < 8 {
-            let port = try Peers.freePort()
-            if !ports.contains(port) { ports.append(port) }
-        }
+        let ports = try Peers.freePorts(8)
         // Front (plain) -> middle (accept-proxy) -> echo, for TCP v1, TCP v2 and HTTP v1; the front is one program,
         // the middle the other.
         func front(_ middle: Int) -> String {

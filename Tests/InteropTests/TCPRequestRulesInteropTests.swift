@@ -45,11 +45,7 @@ struct TCPRequestRulesInteropTests {
         let names = ["conn_reject", "conn_accept", "content_reject", "via_backend", "content_ok", "http_reject"]
         var results: [String: [String]] = [:]
         for who in ["haproxy", "proxy"] {
-            var ports: [Int] = []
-            while ports.count < names.count {
-                let port = try Peers.freePort()
-                if !ports.contains(port) { ports.append(port) }
-            }
+            let ports = try Peers.freePorts(names.count)
             let socket = dir.file("\(who).sock")
             try """
                 global

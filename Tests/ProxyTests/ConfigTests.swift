@@ -634,6 +634,19 @@ struct ConfigTests {
         }
     }
 
+    /// `http-request set-src` from a request header; other sample expressions are refused.
+    @Test func setSourceFromAHeader() throws {
+        let c = try HAProxyConfigParser.parse(
+            text: "frontend f\n  mode http\n  bind :1\n  http-request set-src req.hdr(X-Real-IP) if { src 10.0.0.0/8 }\n")
+        #expect(c.proxies[0].rules.requestRules.first?.action == .setSource(header: "x-real-ip"))
+        do throws(ConfigProblems) {
+            _ = try HAProxyConfigParser.parse(text: "frontend f\n  mode http\n  bind :1\n  http-request set-src src,ipmask(24)\n")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.alerts.first?.message.hasPrefix("'http-request set-src src,ipmask(24)' : this build fetches") == true)
+        }
+    }
+
     /// A file whose last line has no LF may have been cut while written: HAProxy refuses it, with the position.
     @Test func aFileWithoutAFinalLineFeedIsRefused() throws {
         let dir = try TemporaryDirectory(prefix: "no-lf")

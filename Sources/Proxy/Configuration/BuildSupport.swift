@@ -208,7 +208,7 @@ extension BuildSupport {
             "no-send-proxy-v2",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
-        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect"],
+        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect", "set-src"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
@@ -380,7 +380,7 @@ extension BuildSupport {
             "sc-inc-gpc0": .stickTables, "sc-inc-gpc1": .stickTables, "sc-set-gpt0": .stickTables,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "use-service": .other, "cache-use": .rewriting,
             "set-var": .accessRules, "unset-var": .accessRules, "capture": .logging, "set-log-level": .logging,
-            "set-dst": .routing, "set-dst-port": .routing, "set-src": .accessRules, "set-src-port": .accessRules,
+            "set-dst": .routing, "set-dst-port": .routing, "set-src-port": .accessRules,
             "do-resolve": .routing, "lua": .other, "wait-for-body": .accessRules, "wait-for-handshake": .tls,
             "normalize-uri": .rewriting, "early-hint": .rewriting, "send-spoe-group": .other,
             "set-bandwidth-limit": .limits, "set-timeout": .limits, "strict-mode": .rewriting,

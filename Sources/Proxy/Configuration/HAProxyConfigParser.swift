@@ -988,6 +988,27 @@ public struct HAProxyConfigParser {
             guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at) else { return }
             action = .redirect(redirect)
             rest = words
+        case "set-src":
+            // The sample this build fetches for it: a request header (`hdr(NAME)`, `req.hdr(NAME)`), its last value.
+            guard args.count >= 2 else { return alert(at, "'http-request set-src' expects a sample expression.") }
+            let expression = args[1]
+            var name: String?
+            for prefix in ["hdr(", "req.hdr("] where expression.hasPrefix(prefix) && expression.hasSuffix(")") {
+                let inside = expression.dropFirst(prefix.count).dropLast()
+                let parts = inside.split(separator: ",", omittingEmptySubsequences: false)
+                if let first = parts.first, !first.isEmpty, parts.count == 1 || (parts.count == 2 && parts[1] == "-1") {
+                    name = first.lowercased()
+                }
+            }
+            guard let name else {
+                return alert(
+                    at,
+                    "'http-request set-src \(expression)' : this build fetches the address from a request header only "
+                        + "(hdr(NAME), its last value): refused, because "
+                        + "\(BuildSupport.Family.accessRules.consequence).")
+            }
+            action = .setSource(header: name)
+            rest = Array(args.dropFirst(2))
         default:
             return notCarriedOut(.httpRequest, verb, at, section: "")
         }

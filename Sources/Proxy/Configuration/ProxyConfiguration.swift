@@ -631,6 +631,9 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case delHeader(String)
         case deny(status: Int)
         case redirect(Redirect)
+        /// `set-src hdr(NAME)`: the client's address becomes the header's last value when that is an IP address
+        /// (the port is kept), for this request: its log line, its later rules, `forwardfor`, `balance source`.
+        case setSource(header: String)
     }
     public var action: Action
     public var condition: RuleCondition?

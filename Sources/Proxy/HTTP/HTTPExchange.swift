@@ -36,6 +36,8 @@ final class Exchange: BackendSeat {
     /// Cookie persistence: the server the request's cookie names (see `PersistenceCookies`), and the log's two
     /// cookie characters (nil: `N`).
     var persistTo: Int?
+    /// `http-request set-src`: the client's address for this request (nil: the connection's).
+    var source: (address: SocketAddress?, ip: String?)?
     var cookieClient: UInt8?
     var cookieServer: UInt8?
     var ticket: ProxyRuntime.Backend.Ticket?

@@ -11,7 +11,7 @@ extension HTTPSession {
     // MARK: The backend path (`BackendAssignee`)
 
     var sessionLoop: NIOSessionLoop { NIOSessionLoop(loop: client.eventLoop) }
-    var clientAddress: SocketAddress? { peer.address }
+    var clientAddress: SocketAddress? { source(exchange).address }
     func wantsServer(_ exchange: Exchange) -> Bool { self.exchange === exchange && !exchange.logged }
 
     func assignmentFailed(_ exchange: Exchange, _ failure: AssignmentFailure) {
@@ -72,8 +72,8 @@ extension HTTPSession {
         var head = exchange.forwardHead
         // `option forwardfor`, the backend's before the frontend's: not for a client in `except`, nor when the
         // request has the header already and `if-none` says so.
-        if let rule = backend.forwardFor ?? frontend.forwardFor, let ip = peer.ip,
-            !(clientForRules.map(rule.except.contains) ?? false),
+        if let rule = backend.forwardFor ?? frontend.forwardFor, let ip = source(exchange).ip,
+            !(sourceKey(exchange).map(rule.except.contains) ?? false),
             !(rule.ifNone && head.headers.contains(name: rule.header))
         {
             head.headers.add(name: rule.header, value: ip)

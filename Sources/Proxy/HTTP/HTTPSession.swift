@@ -72,6 +72,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// The client's address as `src` ACLs compare it (see `AddressSet`), made once per connection when a rule
     /// asks.
     lazy var clientForRules: UInt128? = AddressSet.key(peer.address)
+
+    /// The client as `exchange` sees it: the address an `http-request set-src` gave it, else the connection's.
+    func source(_ exchange: Exchange?) -> (address: SocketAddress?, ip: String?) { exchange?.source ?? peer }
+
+    /// An IPv4 or IPv6 address written as text (nil for anything else), with `port`.
+    static func ipAddress(_ text: String, port: Int) -> SocketAddress? { try? SocketAddress(ipAddress: text, port: port) }
+
+    /// `source` as `src` ACLs compare it.
+    func sourceKey(_ exchange: Exchange?) -> UInt128? {
+        guard let source = exchange?.source else { return clientForRules }
+        return AddressSet.key(source.address)
+    }
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
 
@@ -276,11 +288,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // Only rules look at the path (and most configurations have none).
         let noRules = rules.requestRules.isEmpty && frontend.routes.isEmpty && rules.redirects.isEmpty
         let path = noRules ? "" : head.path
-        let clientKey = noRules ? nil : clientForRules
+        var clientKey = noRules ? nil : clientForRules
         if !rules.requestCaptures.isEmpty {
             exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
         }
         if answeredByRequestRules(rules, head, exchange, path: path, client: clientKey) { return }
+        // A `set-src` rule may have given the request another client.
+        if exchange.source != nil { clientKey = sourceKey(exchange) }
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
         let servers = frontend.usableServers
         if let rule = rules.redirects.first(where: {
@@ -305,7 +319,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         backend.sessions.opened()
         // The backend's own `http-request` rules, after the frontend's and the choice (a `listen` section's once).
         if !backend.section.rules.requestRules.isEmpty && backend.section.name != frontend.section.name
-            && answeredByRequestRules(backend.section.rules, head, exchange, path: head.path, client: clientForRules)
+            && answeredByRequestRules(backend.section.rules, head, exchange, path: head.path, client: sourceKey(exchange))
         {
             return
         }
@@ -362,8 +376,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             case .literal(let text): out += text
             case .sample(let sample):
                 switch sample {
-                case .clientAddress: out += peer.ip ?? ""
-                case .clientPort: out += peer.address?.port.map(String.init) ?? ""
+                case .clientAddress: out += source(exchange).ip ?? ""
+                case .clientPort: out += source(exchange).address?.port.map(String.init) ?? ""
                 case .frontendAddress: out += (proxyDestination ?? client.localAddress)?.ipAddress ?? ""
                 case .frontendPort: out += (proxyDestination ?? client.localAddress)?.port.map(String.init) ?? ""
                 case .header(let name): out += head.headers[name].last ?? ""
@@ -385,6 +399,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private func answeredByRequestRules(
         _ rules: HTTPRules, _ head: HTTPRequestHead, _ exchange: Exchange, path: Substring, client: UInt128?
     ) -> Bool {
+        var client = client
         for rule in rules.requestRules
         where rule.condition.holds(head, path: path, client: client, tls: tls, servers: frontend.usableServers) {
             switch rule.action {
@@ -402,6 +417,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             case .redirect(let redirect):
                 respondRedirect(redirect, head)
                 return true
+            case .setSource(let header):
+                // HAProxy's `hdr()` fetch: the last value of the last field (values split at commas).
+                guard let text = head.headers[header].last?.split(separator: ",").last.map({ $0.trimmingCharacters(in: .whitespaces) }),
+                    let address = Self.ipAddress(text, port: source(exchange).address?.port ?? 0)
+                else { continue }
+                exchange.source = (address, address.ipAddress)
+                client = AddressSet.key(address)
             }
         }
         return false
@@ -697,7 +719,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             server: account(serverTally))
         guard exchange.state.isLogged else { return }
         var record = exchange.logRecord(
-            client: peer, frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
+            client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
         record.frontendTLS = tls
         frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0)
     }
