@@ -81,13 +81,13 @@ public enum Peers {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// `count` free ports, all different (two calls to `freePort` may give the same one: the port is free again
-    /// once it is closed).
-    public static func freePorts(_ count: Int) throws -> [Int] {
+    /// `count` free ports, all different and none of `avoiding` (two calls to `freePort` may give the same one: the
+    /// port is free again once it is closed; a test's port that must stay closed goes in `avoiding`).
+    public static func freePorts(_ count: Int, avoiding: [Int] = []) throws -> [Int] {
         var ports: [Int] = []
         while ports.count < count {
             let port = try freePort()
-            if !ports.contains(port) { ports.append(port) }
+            if !ports.contains(port) && !avoiding.contains(port) { ports.append(port) }
         }
         return ports
     }

@@ -14,7 +14,9 @@ struct CookiePersistenceInteropTests {
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let a = try await HTTPOrigin(name: "a", port: 0)
         let b = try await HTTPOrigin(name: "b", port: 0)
-        let down = try Peers.freePort()
+        let downRefusing = try RefusingPort()
+        defer { downRefusing.close() }
+        let down = downRefusing.port
         let scripted = try await ScriptedOrigin { path in
             switch path {
             case "/public":
@@ -97,7 +99,8 @@ struct CookiePersistenceInteropTests {
                 seen.append("\(method) \(headers.debugDescription) -> \(body.debugDescription) \(fields) server saw cookie: \(cookieSeen)")
             }
             let lines = await messages.take(waitingFor: requests.count, seconds: 10) { $0.contains(" [") }
-            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine)
+            // Sorted: under load a line may leave after the next request's.
+            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
             results[who] = seen
         }
         let ours = results["proxy"] ?? []

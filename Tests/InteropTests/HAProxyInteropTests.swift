@@ -15,7 +15,9 @@ struct HAProxyInteropTests {
         let logs = try await LoopbackUDPReceiver()
         let origin = try await LoopbackHTTPResponder()
         let ports = try (0..<6).map { _ in try Peers.freePort() }
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         let (http, clf, plain, failing, tcp, stats) = (ports[0], ports[1], ports[2], ports[3], ports[4], ports[5])
         let config = """
             global

@@ -108,7 +108,9 @@ struct HTTPVersusHAProxyTests {
         let nginx = try Nginx(in: dir)
         defer { nginx.stop() }
         let logs = try await LoopbackUDPReceiver()
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         func config(_ ports: [Int]) -> String {
             Self.preamble(logPort: logs.port)
                 + """
@@ -207,7 +209,9 @@ struct HTTPVersusHAProxyTests {
         let nginx = try Nginx(in: dir)
         defer { nginx.stop() }
         let logs = try await LoopbackUDPReceiver()
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         let debian =
             "HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nConnection: close\r\n"
             + "Content-Type: text/html\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\n"

@@ -22,7 +22,9 @@ struct HealthCheckProtocolTests {
         let error = try await LineResponder(reply: "-ERR unknown command 'PING'\r\n")
         let silent = try StalledServer()
         defer { silent.stop() }
-        let closed = try Peers.freePort()
+        let closedRefusing = try RefusingPort()
+        defer { closedRefusing.close() }
+        let closed = closedRefusing.port
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let haproxy = try Peers.find("haproxy")
@@ -30,7 +32,8 @@ struct HealthCheckProtocolTests {
         var stats: [String: String] = [:]
         for who in ["haproxy", "proxy"] {
             // Each listener on a port of its own that was free (tests run side by side: no port arithmetic).
-            let ports = try Peers.freePorts(7)
+            // None of them the port that must refuse.
+            let ports = try Peers.freePorts(7, avoiding: [closed])
             let base = ports[0]
             let socket = dir.file("\(who).sock")
             try """
@@ -186,7 +189,9 @@ struct PgsqlCheckTests {
         let pg = try Postgres(in: dir)
         defer { pg.stop() }
         #expect(try pg.sql("CREATE ROLE haproxy LOGIN") == 0)
-        let closed = try Peers.freePort()
+        let closedRefusing = try RefusingPort()
+        defer { closedRefusing.close() }
+        let closed = closedRefusing.port
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let haproxy = try Peers.find("haproxy")

@@ -465,7 +465,9 @@ extension LocalInputInteropTests {
     @Test func failoverActionsRunWhileThePreviousIsSuspended() throws {
         let dir = try TemporaryDirectory(prefix: "failover")
         let out = dir.file("logs")
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         let rsPort = try Peers.freePort(udp: true)
         let sinkPort = try Peers.freePort(udp: true)
         func config(_ port: Int) -> String {

@@ -13,7 +13,9 @@ struct MonitorFailInteropTests {
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let live = try await HTTPOrigin(name: "live", port: 0)
         let spare = try await HTTPOrigin(name: "spare", port: 0)
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         var results: [String: [String]] = [:]
         for who in ["haproxy", "proxy"] {
             let ports = try Peers.freePorts(3)
@@ -59,7 +61,8 @@ struct MonitorFailInteropTests {
                 seen.append(String(decoding: try Peers.exchange(port: port, Array(request.utf8)), as: UTF8.self))
             }
             let lines = await messages.take(waitingFor: 3, seconds: 10) { $0.contains(" [") }
-            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine)
+            // Sorted: under load a line may leave after the next request's.
+            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
             results[who] = seen
         }
         let ours = results["proxy"] ?? []

@@ -29,7 +29,9 @@ struct ProxyHalogTests {
         defer { stalled.stop() }
         let stalledPort = stalled.port
         let ports = try (0..<4).map { _ in try Peers.freePort() }
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         try """
         global
             log 127.0.0.1:\(logPort) local0 info
@@ -121,7 +123,9 @@ struct ProxyHalogTests {
         let a = try await HTTPOrigin(name: "a")
         let b = try await HTTPOrigin(name: "b")
         let ports = try (0..<3).map { _ in try Peers.freePort() }
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         try """
         global
             log 127.0.0.1:\(logPort) local0 info

@@ -41,7 +41,9 @@ struct ProxyVersusHAProxyTests {
         let dir = try TemporaryDirectory(prefix: "proxy-vs-haproxy")
         let echo = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         func config(_ port: Int) -> String {
             """
             global

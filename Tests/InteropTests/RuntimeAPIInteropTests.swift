@@ -211,7 +211,9 @@ struct RuntimeAPIInteropTests {
     @Test func stateSurvivesAReloadAsInHAProxy() async throws {
         let dir = try TemporaryDirectory(prefix: "runtime-api-reload")
         let servers = [try await EchoBackend(), try await EchoBackend()]
-        let closed = try Peers.freePort()
+        let closedRefusing = try RefusingPort()
+        defer { closedRefusing.close() }
+        let closed = closedRefusing.port
         let haproxy = try Peers.find("haproxy")
         var states: [String: String] = [:]
         var warnings: [String: [String]] = [:]

@@ -209,7 +209,9 @@ struct ForwardingTests {
         let a = try await EchoBackend()
         let logs = try await LoopbackUDPReceiver()
         let port = try Peers.freePort()
-        let dead = try Peers.freePort()  // nothing listens there
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port  // nothing listens there
         let c = try HAProxyConfigParser.parse(
             text: config(
                 proxyPort: port, logPort: logs.port, servers: ["dead 127.0.0.1:\(dead)", "alive 127.0.0.1:\(a.port)"]))
@@ -602,7 +604,9 @@ struct DescriptorTests {
         let stalledPort = stalled.port
         let logs = try await LoopbackUDPReceiver()
         let ports = try (0..<5).map { _ in try Peers.freePort() }
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         try """
         global
             log 127.0.0.1:\(logs.port) local0 info
@@ -679,7 +683,9 @@ struct DescriptorTests {
         let origin = try await HTTPOrigin(name: "o")
         let logs = try await LoopbackUDPReceiver()
         let ports = try (0..<3).map { _ in try Peers.freePort() }
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         try """
         global
             log 127.0.0.1:\(logs.port) local0 info

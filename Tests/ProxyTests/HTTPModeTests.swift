@@ -313,7 +313,9 @@ struct HTTPModeTests {
     }
 
     @Test func noServerIs503SC() async throws {
-        let dead = try Peers.freePort()
+        let deadRefusing = try RefusingPort()
+        defer { deadRefusing.close() }
+        let dead = deadRefusing.port
         let s = try await start(origins: 0, extraServers: ["dead 127.0.0.1:\(dead)"])
         let answer = text(
             try await blocking { [port = s.port] in

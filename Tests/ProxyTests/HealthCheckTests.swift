@@ -138,7 +138,9 @@ struct HealthCheckTests {
         let agent = try await SwitchableAgent()
         let logs = try await LoopbackUDPReceiver()
         let port = try Peers.freePort()
-        let deadCheck = try Peers.freePort()
+        let deadCheckRefusing = try RefusingPort()
+        defer { deadCheckRefusing.close() }
+        let deadCheck = deadCheckRefusing.port
         let c = try HAProxyConfigParser.parse(
             text: """
                 global
