@@ -58,31 +58,35 @@ public enum Peers {
         return (process.terminationStatus, outBox.data, errBox.data)
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (for peers whose configuration needs a number).
+    /// A port on 127.0.0.1 that was free a moment ago (for peers whose configuration needs a number). Taken below
+    /// the kernel's ephemeral range, so no port the kernel hands out (to a `port 0` listener or an outgoing
+    /// connection of another test) can be it, and never twice in one test run: two tests whose proxies bound the
+    /// same port (with SO_REUSEPORT, as HAProxy's do) shared each other's connections.
     public static func freePort(udp: Bool = false) throws -> Int {
+        try PortAllocator.shared.next { port in portIsFree(port, udp: udp) }
+    }
+
+    /// Whether `port` on 127.0.0.1 can be bound now (without SO_REUSEADDR/SO_REUSEPORT, so one in use is not).
+    static func portIsFree(_ port: Int, udp: Bool) -> Bool {
         #if canImport(Darwin)
             let fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0)
         #else
             let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
         #endif
-        guard fd >= 0 else { throw PeerFailed(description: "socket: errno \(errno)") }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                guard bind(fd, p, length) == 0 else { return -1 }
-                return getsockname(fd, p, &length)
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        guard bound == 0 else { throw PeerFailed(description: "bind: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// `count` free ports, all different and none of `avoiding` (two calls to `freePort` may give the same one: the
-    /// port is free again once it is closed; a test's port that must stay closed goes in `avoiding`).
+    /// `count` free ports, all different and none of `avoiding` (a test's port that must stay closed goes there).
     public static func freePorts(_ count: Int, avoiding: [Int] = []) throws -> [Int] {
         var ports: [Int] = []
         while ports.count < count {

@@ -93,7 +93,7 @@ struct SinkProcessTests {
     @Test func linesAFileCannotTakeAreSaidAtTheStop() throws {
         let dir = try TemporaryDirectory(prefix: "sink-lost")
         // A path under a regular file: no open can succeed, even as root.
-        FileManager.default.createFile(atPath: dir.file("not-a-folder"), contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: dir.file("not-a-folder"), contents: Data("x".utf8))
         try """
         module(load="imudp")
         input(type="imudp" address="127.0.0.1" port="0")
