@@ -162,6 +162,66 @@ struct ProxyTLSTests {
         #expect(chosen[1] == chosen[0], "\(chosen)")
     }
 
+    /// Session resumption with openssl s_client (`-sess_out`, then `-sess_in`), TLS 1.2 and 1.3: without options
+    /// both resume; under `no-tls-tickets` (on the bind, or in `ssl-default-bind-options`) the proxy never resumes a
+    /// session (each connection's ticket key dies with it) where HAProxy still resumes TLS 1.2 from its session-ID
+    /// cache: the option's aim, no ticket accepted, holds in both.
+    @Test(arguments: ["", "bind", "global"])
+    func noTLSTicketsMeansNoTicketIsAccepted(_ placement: String) throws {
+        let c = try Certificates()
+        let haproxy = try Peers.find("haproxy")
+        let openssl = try Peers.find("openssl")
+        var resumed: [String: [String]] = [:]
+        // HAProxy reads the option the same way in both places: once beside it is enough.
+        for who in placement == "bind" ? ["proxy"] : ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            try """
+            global
+                \(placement == "global" ? "ssl-default-bind-options no-sslv3 no-tls-tickets" : "")
+            defaults
+                mode http
+                timeout client 2s
+                timeout server 2s
+                timeout connect 1s
+            frontend fe
+                bind 127.0.0.1:\(port) ssl crt \(c.folder) \(placement == "bind" ? "no-tls-tickets" : "")
+                monitor-uri /
+
+            """.write(toFile: c.dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try RunningPeer(
+                who == "haproxy" ? haproxy : try Products.path("proxy"),
+                (who == "haproxy" ? ["-db"] : []) + ["-f", c.dir.file("\(who).cfg")], logPath: c.dir.file("\(who).out"))
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
+            for version in ["-tls1_2", "-tls1_3"] {
+                let session = c.dir.file("\(who)\(version).session")
+                // A request, so s_client reads until the answer's end (a TLS 1.3 ticket comes after the handshake).
+                let request = Data("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+                var said: [String] = []
+                for step in ["-sess_out", "-sess_in"] {
+                    let run = try Peers.run(
+                        openssl,
+                        ["s_client", "-connect", "127.0.0.1:\(port)", version, "-ign_eof", step, session],
+                        stdin: request, timeout: 10)
+                    said.append(
+                        String(decoding: run.stdout, as: UTF8.self).split(separator: "\n")
+                            .first { $0.hasPrefix("New,") || $0.hasPrefix("Reused,") }
+                            .map { String($0.prefix { $0 != "," }) } ?? "no session")
+                }
+                resumed[who, default: []].append(said.joined(separator: "→"))
+            }
+        }
+        if placement.isEmpty {
+            #expect(resumed["haproxy"] == ["New→Reused", "New→Reused"], "\(resumed)")
+            #expect(resumed["proxy"] == resumed["haproxy"], "\(resumed)")
+        } else {
+            if placement == "global" {
+                #expect(resumed["haproxy"]?.first == "New→Reused", "HAProxy resumes from its cache: \(resumed)")
+            }
+            #expect(resumed["proxy"] == ["New→New", "New→New"], "\(resumed)")
+        }
+    }
+
     /// A TLS bind without a certificate, a `crt` that does not exist, a certificate without its key: refused by both
     /// with the file and line.
     @Test func brokenCertificatesAreRefusedAsHAProxyRefusesThem() throws {

@@ -216,11 +216,6 @@ struct ConfigTests {
             message: "'bind :443' in section 'frontend' : unable to stat SSL certificate from file "
                 + "'/etc/haproxy/site.pem' : No such file or directory."),
         Refused(
-            family: "TLS, tickets that cannot be turned off", line: "global:ssl-default-bind-options no-tls-tickets",
-            message: "'ssl-default-bind-options no-tls-tickets' : session tickets cannot be turned off in this build's "
-                + "TLS (BoringSSL through swift-nio-ssl); refused, because clients would resume sessions the "
-                + "configuration forbids."),
-        Refused(
             family: "TLS 1.3 suites narrower than BoringSSL's",
             line: "global:ssl-default-bind-ciphersuites TLS_AES_256_GCM_SHA384",
             message: "'ssl-default-bind-ciphersuites' : this build's TLS (BoringSSL) always offers "

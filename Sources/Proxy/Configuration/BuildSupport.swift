@@ -199,7 +199,7 @@ extension BuildSupport {
             "verify", "ca-file",
             "crl-file", "name", "ssl-min-ver", "accept-proxy", "v6only", "v4v6",
             "ssl-max-ver", "no-sslv3",
-            "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
+            "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "no-tls-tickets",
         ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",

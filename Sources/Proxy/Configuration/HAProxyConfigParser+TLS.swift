@@ -41,7 +41,7 @@ extension HAProxyConfigParser {
             guard let list = value() else { return true }
             if let curves = curveList(list, word, at) { tls.options.curves = curves }
         case "no-tls-tickets":
-            refuseNoTickets(word, at)
+            tls.options.noTickets = true
         case "prefer-client-ciphers":
             break  // BoringSSL takes the client's order among the allowed ciphers: what this option asks
         case "ca-file", "crl-file":
@@ -124,14 +124,6 @@ extension HAProxyConfigParser {
             result.append(code)
         }
         return result
-    }
-
-    /// `no-tls-tickets`: session tickets cannot be turned off in this build's TLS, so the option is refused.
-    mutating func refuseNoTickets(_ context: String, _ at: SourceLocation) {
-        alert(
-            at,
-            "'\(context)' : session tickets cannot be turned off in this build's TLS (BoringSSL through swift-nio-ssl); "
-                + "refused, because clients would resume sessions the configuration forbids.")
     }
 
     /// HAProxy's load-time checks of a `crt` argument: the file or folder exists, and each certificate has its key

@@ -224,7 +224,7 @@ public struct HAProxyConfigParser {
             var i = 0
             while i < args.count {
                 if args[i] == "no-tls-tickets" {
-                    refuseNoTickets("ssl-default-bind-options no-tls-tickets", at)
+                    g.defaultBindTLS.noTickets = true
                 } else if args[i] == "prefer-client-ciphers" {
                     // Carried out: BoringSSL takes the client's order among the allowed ciphers.
                 } else if !tlsVersionOption(args, &i, into: &g.defaultBindTLS, at) {

@@ -237,6 +237,8 @@ public struct BindTLSOptions: Hashable, Sendable {
     public var ciphers: String?
     /// `curves` / `ssl-default-bind-curves` (and `ecdhe`): the key-exchange groups offered, as TLS code points.
     public var curves: [UInt16]?
+    /// `no-tls-tickets`: no session resumes from a ticket (each connection's ticket key is its own).
+    public var noTickets = false
     public init() {}
 }
 

@@ -8,6 +8,12 @@ import NIOTLS
 /// A TLS listener (`bind … ssl crt …`): its certificates loaded once at start, the default one first, the others
 /// chosen by the client's SNI as HAProxy chooses them (an exact name, then a wildcard certificate's `*.` for one
 /// label; `strict-sni` refuses a name that matches none), and the version range, ciphers and ALPN of the bind.
+///
+/// `no-tls-tickets`: swift-nio-ssl cannot tell BoringSSL not to issue tickets, so each connection gets a context of
+/// its own (from the certificates parsed once), whose ticket key dies with it: no ticket is ever accepted, no
+/// session resumes from one, and no long-lived ticket key exists to weaken forward secrecy, which is what the
+/// option asks. The cost: no resumption at all (HAProxy still resumes from its session-ID cache), a full handshake
+/// each time.
 struct ListenerTLS: Sendable {
     struct Certificate: Sendable {
         var names: [String]
@@ -15,7 +21,15 @@ struct ListenerTLS: Sendable {
         var key: NIOSSLPrivateKey
     }
 
-    let context: NIOSSLContext
+    /// The context every connection shares; nil under `no-tls-tickets`.
+    private let shared: NIOSSLContext?
+    private let configuration: TLSConfiguration
+
+    /// The context for a new connection.
+    func connectionContext() throws -> NIOSSLContext {
+        if let shared { return shared }
+        return try NIOSSLContext(configuration: configuration)
+    }
 
     init(_ settings: BindTLS) throws {
         var certificates: [Certificate] = []
@@ -49,7 +63,10 @@ struct ListenerTLS: Sendable {
                 promise.succeed(override)
             }
         }
-        context = try NIOSSLContext(configuration: configuration)
+        self.configuration = configuration
+        // Built once here even under no-tls-tickets: a configuration BoringSSL refuses fails at start.
+        let built = try NIOSSLContext(configuration: configuration)
+        shared = settings.options.noTickets ? nil : built
     }
 
     /// The certificate for an SNI name: an exact name first, then a wildcard one.

@@ -194,7 +194,7 @@ public final class ProxyRuntime: Sendable {
                                 return
                             }
                             if let tls {
-                                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: try tls.connectionContext()))
                                 try channel.pipeline.syncOperations.addHandler(
                                     HandshakeFailureLogger(frontend: frontend, listener: listenerName))
                             }
