@@ -208,10 +208,10 @@ struct Serve: ParsableCommand {
         print("Running on: \(text(system.sysname)) \(text(system.release)) \(text(system.version)) \(text(system.machine))")
         guard versionLevel > 1 else { return }
         print("Build options: Swift 6, SwiftNIO event loops (epoll), one per thread (nbthread)")
-        print("TLS: BoringSSL through swift-nio-ssl (bind ssl crt; no TLS to servers in this build)")
+        print("TLS: BoringSSL through swift-nio-ssl (bind ssl crt; server ssl with verify, ca-file, sni, crt; check-ssl)")
         print("Logging: syslog over UDP, TCP and unix sockets (HAProxy's tcplog, httplog and state messages)")
         print("Runtime API: stats socket (UNIX and TCP, levels user, operator, admin), server-state-file")
-        print("Health checks: TCP connect, httpchk, tcp-check rules, mysql-check, pgsql-check, redis-check")
+        print("Health checks: TCP connect, TLS (check-ssl), httpchk, tcp-check rules, mysql-check, pgsql-check, redis-check")
         print("Service manager: sd_notify (READY, STATUS, WATCHDOG)")
     }
 

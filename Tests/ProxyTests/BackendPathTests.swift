@@ -59,7 +59,7 @@ struct BackendPathTests {
                 backend be
                 \(servers)
                 """)
-        return ProxyRuntime.Backend(try #require(configuration.proxy(named: "be")))
+        return try ProxyRuntime.Backend(try #require(configuration.proxy(named: "be")))
     }
 
     @Test func aQueuedSessionTakesTheSlotTheFirstGivesBack() throws {

@@ -230,9 +230,15 @@ struct ConfigTests {
             message: "'ssl-engine' is HAProxy's, not in this build (TLS): refused, because it would "
                 + "serve or send clear text where TLS is asked for. See docs/not-in-this-build.md."),
         Refused(
-            family: "TLS", line: "backend:server t 10.0.0.2:443 ssl verify required ca-file /etc/ssl/ca.pem",
-            message: "the server option 'ssl' is HAProxy's, not in this build (TLS): refused, because it would serve "
-                + "or send clear text where TLS is asked for. See docs/not-in-this-build.md."),
+            family: "TLS", line: "backend:server t 10.0.0.2:443 ssl verify none crl-file /etc/ssl/crl.pem",
+            message: "the server option 'crl-file' is HAProxy's, not in this build (TLS): refused, because it would "
+                + "serve or send clear text where TLS is asked for. See docs/not-in-this-build.md."),
+        Refused(
+            family: "TLS to a server, verified without a CA", line: "backend:server t 10.0.0.2:443 ssl",
+            message: "'server b/t' : verify is enabled by default but no CA file specified. If you're running on a "
+                + "LAN where you're certain to trust the server's certificate, please set an explicit 'verify none' "
+                + "statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable "
+                + "server-side verifications by default."),
         Refused(
             family: "authentication", line: "http-request auth realm admins",
             message: "'http-request auth' is HAProxy's, not in this build (authentication): refused, because it "

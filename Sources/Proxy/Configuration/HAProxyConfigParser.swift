@@ -219,7 +219,17 @@ public struct HAProxyConfigParser {
             g.serverStateFile = file
             g.serverStateFileLocation = at
         case "crt-base": g.crtBase = required(args, at, keyword)
-        case "ca-base": _ = required(args, at, keyword)  // for ca-file, which only client certificates use
+        case "ca-base": g.caBase = required(args, at, keyword)
+        case "ssl-server-verify":
+            switch args.first {
+            case "none": g.serverVerifyRequired = false
+            case "required": g.serverVerifyRequired = true
+            default: alert(at, "'ssl-server-verify' expects 'none' or 'required' as argument.")
+            }
+        case "ssl-default-server-options": defaultServerOptions(args, into: &g.defaultServerTLS, at)
+        case "ssl-default-server-ciphers": g.defaultServerTLS.ciphers = required(args, at, keyword)
+        case "ssl-default-server-ciphersuites":
+            if let list = required(args, at, keyword) { checkTLS13Suites(list, keyword, at) }
         case "ssl-default-bind-options":
             var i = 0
             while i < args.count {
@@ -294,7 +304,9 @@ public struct HAProxyConfigParser {
             }
             option(name, Array(words.dropFirst()), negated: negated, at, &s)
         case "default-server":
-            let start = s.defaultServer ?? ServerLine(name: "default-server", host: "", port: nil, location: at)
+            let start =
+                s.defaultServer
+                ?? ServerLine(name: "default-server", host: "", port: nil, tls: defaultServerTLS, location: at)
             if let server = serverOptions(start, args, from: 0, at) { s.defaultServer = server }
         case "load-server-state-from-file":
             guard let source = args.first.flatMap(ServerStateSource.init(rawValue:)) else {
@@ -1341,7 +1353,7 @@ public struct HAProxyConfigParser {
             alert(at, "'server \(args[0])' : invalid address: '\(args[1])'")
             return nil
         }
-        var server = template ?? ServerLine(name: args[0], host: host, port: port, location: at)
+        var server = template ?? ServerLine(name: args[0], host: host, port: port, tls: defaultServerTLS, location: at)
         server.name = args[0]
         server.host = host
         server.port = port
@@ -1422,6 +1434,7 @@ public struct HAProxyConfigParser {
             case "disabled": server.disabled = true
             case "enabled": server.disabled = false
             default:
+                if serverTLSOption(args, &i, &server.tls, server: server.name, at) { break }
                 notCarriedOut(.server, word, at, section: "")
                 if HAProxyKeywords.takesValue(.server, word) { i += 1 }
             }
@@ -1451,8 +1464,16 @@ public struct HAProxyConfigParser {
         return value
     }
 
+    /// A server's TLS before its line says anything: the global `ssl-default-server-*`.
+    private var defaultServerTLS: ServerTLS {
+        var tls = ServerTLS()
+        tls.options = configuration.global.defaultServerTLS
+        return tls
+    }
+
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
     private mutating func checkReferences() {
+        checkServerTLS()
         for (name, at) in usableServerTests where !configuration.proxies.contains(where: { $0.name == name && $0.isBackend }) {
             alert(at, "'nbsrv' : no such backend '\(name)'.")
         }

@@ -270,7 +270,48 @@ public struct ServerLine: Hashable, Sendable {
     public var maxQueue: Int?
     /// `cookie VALUE`: the value of the backend's persistence cookie that names this server.
     public var cookie: String?
+    /// `ssl`, `verify`, `ca-file`, `sni`, `check-ssl`…: TLS to this server.
+    public var tls = ServerTLS()
     public var location: SourceLocation
+}
+
+/// TLS to a server (`server … ssl verify required ca-file … sni …`), as HAProxy 2.6 reads it.
+public struct ServerTLS: Hashable, Sendable {
+    /// `ssl` (`no-ssl`): the traffic to the server is TLS.
+    public var enabled = false
+    /// `check-ssl` / `no-check-ssl`; nil: checks use TLS when the traffic does and go to the same address and port.
+    public var checkSSL: Bool?
+    /// `verify required` (true) / `verify none` (false); nil: the global `ssl-server-verify` (required unless said).
+    public var verify: Bool?
+    /// `ca-file`: the CAs the server's certificate must chain to (a PEM file or a folder of them; nil with
+    /// `systemCA` for `@system-ca`).
+    public var caFile: String?
+    public var systemCA = false
+    /// `crt`: a client certificate (and its key) sent when the server asks for one.
+    public var certificate: String?
+    /// `sni`: the name sent in the TLS SNI extension (and checked against the certificate under `verify required`).
+    public var sni: ServerSNI?
+    /// `check-sni`: the SNI of health checks.
+    public var checkSNI: String?
+    /// `verifyhost`: the name checked against the certificate when no SNI is sent; `no-verifyhost` clears it.
+    public var verifyHost: String?
+    /// `alpn`: the protocols offered to the server (HTTP/1.1 only is spoken to servers).
+    public var alpn: [String] = []
+    /// `ssl-min-ver`, `ssl-max-ver`, `no-tlsv1x`, `ciphers`… (from `ssl-default-server-options` and
+    /// `ssl-default-server-ciphers` first).
+    public var options = BindTLSOptions()
+    public init() {}
+
+    /// Whether `verify required` holds, given the global `ssl-server-verify`.
+    public func verifies(globalRequired: Bool) -> Bool { verify ?? globalRequired }
+}
+
+/// What a server's `sni` expression names.
+public enum ServerSNI: Hashable, Sendable {
+    /// `str(NAME)`: always this name.
+    case fixed(String)
+    /// `req.hdr(NAME)` / `hdr(NAME)` (HTTP): the request's header, its last value.
+    case requestHeader(String)
 }
 
 /// `cookie NAME [insert] [indirect] [nocache] [postonly] [httponly] [secure] [domain D]… [attr A]…`: cookie-based
@@ -354,6 +395,12 @@ public struct GlobalSettings: Hashable, Sendable {
     public var crtBase: String?
     /// `ssl-default-bind-options` and `ssl-default-bind-ciphers`: what every TLS bind starts from.
     public var defaultBindTLS = BindTLSOptions()
+    /// `ssl-default-server-options` and `ssl-default-server-ciphers`: what every server's TLS starts from.
+    public var defaultServerTLS = BindTLSOptions()
+    /// `ssl-server-verify none|required`: the servers' `verify` when they do not say (required by default).
+    public var serverVerifyRequired = true
+    /// `ca-base`: where relative `ca-file` paths are.
+    public var caBase: String?
     /// `master-worker` (or `-W`): a master process keeps the worker and reloads it.
     public var masterWorker = false
     /// `stats socket`: where the runtime API listens (several may).

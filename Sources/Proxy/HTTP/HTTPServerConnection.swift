@@ -38,7 +38,14 @@ final class HTTPServerConnection: ChannelDuplexHandler, BatchFlushing {
     /// False once the server sent more than the response asked for: the connection is not used again.
     private(set) var reusable = true
 
-    init(server: Int) { self.server = server }
+    /// The SNI its TLS handshake sent (a `sni req.hdr(host)` differs by request): a pooled connection serves only
+    /// requests that would send the same.
+    let sni: String?
+
+    init(server: Int, sni: String? = nil) {
+        self.server = server
+        self.sni = sni
+    }
 
     var channel: (any Channel)? { context?.channel }
     var isWritable: Bool { context?.channel.isWritable ?? false }
@@ -232,6 +239,7 @@ final class HTTPServerPool: Sendable {
     private struct Key: Hashable {
         let loop: ObjectIdentifier
         let server: Int
+        let sni: String?
     }
     /// The idle connections of one key, touched only on its key's event loop (see above). A class, so that taking
     /// one is a dictionary read and an in-place change (a dictionary's in-place modify allocates its coroutine's
@@ -243,9 +251,9 @@ final class HTTPServerPool: Sendable {
     /// Idle connections kept per event loop and server; more are closed.
     static let limit = 64
 
-    /// An open idle connection to server `server` made on `loop`, if there is one.
-    func take(server: Int, on loop: any EventLoop) -> HTTPServerConnection? {
-        let key = Key(loop: ObjectIdentifier(loop), server: server)
+    /// An open idle connection to server `server` made on `loop` (with this TLS SNI), if there is one.
+    func take(server: Int, sni: String? = nil, on loop: any EventLoop) -> HTTPServerConnection? {
+        let key = Key(loop: ObjectIdentifier(loop), server: server, sni: sni)
         while let connection = idle.withLock({ $0[key]?.connections.popLast() }) {
             connection.idleIn = nil
             if !connection.closed, connection.channel?.isActive == true { return connection }
@@ -255,13 +263,13 @@ final class HTTPServerPool: Sendable {
 
     /// Takes a connection that closed while idle out of the pool.
     fileprivate func remove(_ connection: HTTPServerConnection, loop: ObjectIdentifier) {
-        let key = Key(loop: loop, server: connection.server)
+        let key = Key(loop: loop, server: connection.server, sni: connection.sni)
         idle.withLock { pool in pool[key]?.connections.removeAll { $0 === connection } }
     }
 
     /// Keeps `connection` for a later request (or closes it when the pool is full).
     func give(_ connection: HTTPServerConnection, on loop: any EventLoop) {
-        let key = Key(loop: ObjectIdentifier(loop), server: connection.server)
+        let key = Key(loop: ObjectIdentifier(loop), server: connection.server, sni: connection.sni)
         let kept = idle.withLock { pool -> Bool in
             let slot: Idle
             if let existing = pool[key] {

@@ -26,12 +26,22 @@ extension HTTPSession {
         // Assigned at once: no time in a queue (`Tw` 0), whatever the thread's scheduling since the head.
         exchange.dequeuedAt = exchange.dequeuedAt ?? exchange.headersAt ?? .now()
         let loop = client.eventLoop
-        if let pooled = backend.pool.take(server: index, on: loop) {
+        // TLS to the server (`ssl`): the SNI `sni` names for this request (a pooled connection must have sent it).
+        let tls = backend.serverTLS[index].flatMap { $0.traffic ? $0 : nil }
+        let sni = tls?.trafficName { exchange.forwardHead.headers[$0].last }
+        if let pooled = backend.pool.take(server: index, sni: sni, on: loop) {
             return connected(exchange, pooled, reused: true)
         }
         guard let address = backend.addresses[index] else { return connectFailed(exchange) }
-        let connection = HTTPServerConnection(server: index)
+        let connection = HTTPServerConnection(server: index, sni: sni)
         let bound = NIOLoopBound((self, exchange, connection), eventLoop: loop)
+        // The handshake is part of the connect; a PROXY header goes before it, in clear.
+        let handshake = tls.map { _ in loop.makePromise(of: Void.self) }
+        let prefix: [UInt8]? = backend.servers[index].sendProxy.flatMap { version in
+            tls == nil
+                ? nil
+                : ProxyProtocol.header(version, source: peer.address, destination: proxyDestination ?? client.localAddress)
+        }
         ClientBootstrap(group: loop)
             .connectTimeout(backend.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -39,12 +49,20 @@ extension HTTPSession {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (_, _, connection) = bound.value
-                    // Alone in the pipeline: it writes requests and reads responses itself.
+                    // It writes requests and reads responses itself (under TLS's handlers when the server is TLS).
                     try channel.pipeline.syncOperations.addHandler(connection)
+                    if let tls, let handshake {
+                        try tls.addHandlers(to: channel, sni: sni, prefix: prefix, handshake: handshake)
+                    }
                 }
             }
             .connect(to: address)
+            .flatMap { channel -> EventLoopFuture<Void> in
+                handshake?.futureResult ?? loop.makeSucceededVoidFuture()
+            }
             .whenComplete { result in
+                // A connect that failed never started the handshake.
+                if case .failure(let error) = result { handshake?.fail(error) }
                 let (session, exchange, connection) = bound.value
                 switch result {
                 case .success: session.connected(exchange, connection, reused: false)
@@ -65,7 +83,7 @@ extension HTTPSession {
         exchange.connectedAt = .now()
         connection.owner = self
         backend.serverSessions[server].opened(balanced: true)
-        if !reused, let version = backend.servers[server].sendProxy {
+        if !reused, backend.serverTLS[server]?.traffic != true, let version = backend.servers[server].sendProxy {
             connection.sendRaw(
                 ProxyProtocol.header(version, source: peer.address, destination: proxyDestination ?? client.localAddress))
         }

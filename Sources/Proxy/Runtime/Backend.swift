@@ -39,6 +39,8 @@ extension ProxyRuntime {
         let name: String
         let servers: [ServerLine]
         let addresses: [SocketAddress?]
+        /// Each server's TLS (`ssl`, `check-ssl`), nil for a server spoken to in clear.
+        let serverTLS: [ServerTLSClient?]
         let shared: Mutex<Shared>
         let retries: Int
         let redispatch: Bool
@@ -61,8 +63,9 @@ extension ProxyRuntime {
         let responseEdits: ResponseHeaderEdits
         let errorFiles: [Int: HTTPErrorFile]
 
-        init(_ section: ProxySection, trackSessions: Bool = false) {
+        init(_ section: ProxySection, trackSessions: Bool = false, serverVerifyRequired: Bool = true) throws {
             self.section = section
+            serverTLS = try section.servers.map { try ServerTLSClient($0, globalVerifyRequired: serverVerifyRequired) }
             registries =
                 trackSessions || section.servers.contains(where: \.shutdownSessionsOnDown)
                 ? section.servers.map { _ in SessionRegistry() } : nil

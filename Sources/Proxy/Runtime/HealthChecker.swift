@@ -77,6 +77,9 @@ final class HealthChecker: Sendable {
         let expect = section.settings.httpCheckExpect
         let loop = group.next()
         let result = loop.makePromise(of: CheckResult.self)
+        // `check-ssl` (or `ssl` inherited): the check runs over TLS; its handshake is layer 6.
+        let tls = backend.serverTLS[i].flatMap { $0.checks ? $0 : nil }
+        let handshake = tls.map { _ in loop.makePromise(of: Void.self) }
         ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -85,12 +88,16 @@ final class HealthChecker: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPCheckHandler(request: request, expect: expect, result: result))
                     }
+                    if let tls, let handshake {
+                        try tls.addHandlers(to: channel, sni: tls.checkName, prefix: nil, handshake: handshake)
+                    }
                 }
             }
             .connect(to: address)
             .whenComplete { outcome in
                 switch outcome {
                 case .failure(let error):
+                    handshake?.fail(error)
                     let info = HealthChecker.describe(error)
                     let timedOut = info.contains("timed out")
                     result.succeed(
@@ -99,6 +106,31 @@ final class HealthChecker: Sendable {
                             description: timedOut ? "Layer4 timeout" : "Layer4 connection problem",
                             info: timedOut ? nil : info))
                 case .success(let channel):
+                    if let handshake {
+                        // HAProxy's layer 6: the handshake fails ("SSL handshake failure"), or does not end in time.
+                        let deadline = loop.scheduleTask(in: timeout) {
+                            result.succeed(CheckResult(passed: false, description: "Layer6 timeout"))
+                            channel.close(promise: nil)
+                        }
+                        handshake.futureResult.whenComplete { done in
+                            deadline.cancel()
+                            switch done {
+                            case .failure:
+                                result.succeed(
+                                    CheckResult(
+                                        passed: false, description: "Layer6 invalid response",
+                                        info: "SSL handshake failure"))
+                                channel.close(promise: nil)
+                            case .success where request == nil:
+                                result.succeed(CheckResult(passed: true, description: "Layer6 check passed"))
+                                channel.close(promise: nil)
+                            case .success:
+                                break
+                            }
+                        }
+                        result.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                        if request == nil { return }
+                    }
                     if request == nil {
                         result.succeed(CheckResult(passed: true, description: "Layer4 check passed"))
                         channel.close(promise: nil)

@@ -95,6 +95,11 @@ struct ListenerTLS: Sendable {
         } catch {
             throw ListenerTLSError("cannot read the private key in '\(keyFile)'")
         }
+        return Certificate(names: names(of: leaf), chain: chain, key: key)
+    }
+
+    /// A certificate's names as HAProxy reads them: its DNS names, else its CN; lowercased.
+    static func names(of leaf: NIOSSLCertificate) -> [String] {
         var names: [String] = []
         for name in leaf._subjectAlternativeNames() where name.nameType == .dnsName {
             names.append(String(decoding: name.contents, as: UTF8.self).lowercased())
@@ -102,7 +107,7 @@ struct ListenerTLS: Sendable {
         if names.isEmpty {
             names = leaf.subjectName.filter { $0.type == .commonName }.map { $0.value.lowercased() }
         }
-        return Certificate(names: names, chain: chain, key: key)
+        return names
     }
 
     static func version(_ v: Int) -> TLSVersion? {

@@ -37,7 +37,9 @@ final class ProxyState: Sendable {
         var byName: [String: ProxyRuntime.Backend] = [:]
         var backends: [ProxyRuntime.Backend] = []
         for p in configuration.proxies where p.isBackend {
-            let backend = ProxyRuntime.Backend(p, trackSessions: !configuration.global.statsSockets.isEmpty)
+            let backend = try ProxyRuntime.Backend(
+                p, trackSessions: !configuration.global.statsSockets.isEmpty,
+                serverVerifyRequired: configuration.global.serverVerifyRequired)
             byName[p.name] = backend
             backends.append(backend)
         }

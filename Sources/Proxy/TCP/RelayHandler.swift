@@ -17,6 +17,10 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     private var early: [ByteBuffer] = []
     private var earlyEnd = false
     private var readPending = false
+    /// Reads go on before `attach` (the server side of a TLS server: its handshake is read then; what comes
+    /// after it waits in `early`).
+    var readsBeforeAttach = false
+    private var attached = false
     /// Bytes read on this side (and handed to the other).
     private(set) var bytesIn: Int64 = 0
     /// Called once when this side's channel has closed, with whether it ended by an error (reset).
@@ -70,6 +74,7 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     /// Connects this side to the other: what arrived early goes over now.
     func attach(_ other: RelayHandler) {
         partner = other
+        attached = true
         for buffer in early { other.forward(buffer) }
         early = []
         if earlyEnd { other.shutOutput() } else { other.flushForwarded() }
@@ -112,6 +117,9 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     /// connected and can take more; otherwise the read waits for `resumeReading`.
     func read(context: ChannelHandlerContext) {
         if let partner, partner.canTakeMore {
+            context.read()
+        } else if readsBeforeAttach && !attached {
+            // A TLS handshake with the server, before the relay starts.
             context.read()
         } else {
             readPending = true

@@ -162,6 +162,10 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         // The server's channel is made on the client's loop: both sides of the relay share it. Each attempt has
         // its own relay handler.
         let bound = NIOLoopBound((self, relay), eventLoop: loop)
+        // TLS to the server (`ssl`): its handshake is part of the connect; a PROXY header goes before it, in clear.
+        let tls = backend.serverTLS[index].flatMap { $0.traffic ? $0 : nil }
+        let handshake = tls.map { _ in loop.makePromise(of: Void.self) }
+        let prefix = tls == nil ? nil : proxyHeader(for: backend.servers[index])
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(backend.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -172,9 +176,19 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
                     let (session, relay) = bound.value
                     relay.onTimeout = { [session] in session.serverTimedOut() }
                     try channel.pipeline.syncOperations.addHandler(relay)
+                    if let tls, let handshake {
+                        relay.readsBeforeAttach = true
+                        try tls.addHandlers(
+                            to: channel, sni: tls.trafficName { _ in nil }, prefix: prefix, handshake: handshake)
+                    }
                 }
             }
-        bootstrap.connect(to: address).whenComplete { result in
+        bootstrap.connect(to: address).flatMap { channel -> EventLoopFuture<any Channel> in
+            guard let handshake else { return loop.makeSucceededFuture(channel) }
+            return handshake.futureResult.map { channel }
+        }.whenComplete { result in
+            // A connect that failed never started the handshake.
+            if case .failure(let error) = result { handshake?.fail(error) }
             let (session, relay) = bound.value
             switch result {
             case .success(let channel): session.connected(channel, relay)
@@ -192,10 +206,10 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
                 registry.add { cause in bound.eventLoop.execute { bound.value.kill(cause) } }
             )
         }
-        if let server = claim.server, let version = frontend.backend?.servers[server].sendProxy {
-            // `send-proxy`: the header goes first, before anything relayed.
-            let header = ProxyProtocol.header(
-                version, source: clientAddress, destination: proxyDestination ?? client.localAddress)
+        if let server = claim.server, frontend.backend?.serverTLS[server]?.traffic != true,
+            let backend = frontend.backend, let header = proxyHeader(for: backend.servers[server])
+        {
+            // `send-proxy`: the header goes first, before anything relayed (to a TLS server, before the handshake).
             channel.writeAndFlush(channel.allocator.buffer(bytes: header), promise: nil)
         }
         connectedAfter = elapsedMilliseconds()
@@ -207,6 +221,13 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         if !client.isActive {
             // The client left while we connected.
             channel.close(promise: nil)
+        }
+    }
+
+    /// `send-proxy` / `send-proxy-v2`: the PROXY protocol header for a connection to `server`, nil without.
+    private func proxyHeader(for server: ServerLine) -> [UInt8]? {
+        server.sendProxy.map {
+            ProxyProtocol.header($0, source: clientAddress, destination: proxyDestination ?? client.localAddress)
         }
     }
 

@@ -1,0 +1,153 @@
+import Foundation
+import LogCore
+
+/// TLS to servers (`server … ssl verify required ca-file … sni …`, `check-ssl`, and the global
+/// `ssl-server-verify`, `ssl-default-server-*`), read as HAProxy 2.6 reads them, with its load-time checks (a
+/// `ca-file` or `crt` that cannot be read, `verify required` without a CA).
+extension HAProxyConfigParser {
+    /// One TLS option of a `server` or `default-server` line at `args[i]` (moving `i` past its value); false when it
+    /// is not one.
+    mutating func serverTLSOption(
+        _ args: [String], _ i: inout Int, _ tls: inout ServerTLS, server: String, _ at: SourceLocation
+    ) -> Bool {
+        let word = args[i]
+        func value() -> String? {
+            guard i + 1 < args.count else {
+                alert(at, "'server \(server)' : '\(word)' expects an argument.")
+                return nil
+            }
+            i += 1
+            return args[i]
+        }
+        switch word {
+        case "ssl": tls.enabled = true
+        case "no-ssl": tls.enabled = false
+        case "check-ssl": tls.checkSSL = true
+        case "no-check-ssl": tls.checkSSL = false
+        case "verify":
+            guard let mode = value() else { return true }
+            switch mode {
+            case "none": tls.verify = false
+            case "required": tls.verify = true
+            default:
+                alert(
+                    at,
+                    "'server \(server)' : 'verify' : unknown verify method '\(mode)', only 'none' and 'required' are "
+                        + "supported.")
+            }
+        case "ca-file":
+            guard let path = value() else { return true }
+            if path == "@system-ca" {
+                tls.systemCA = true
+                tls.caFile = nil
+            } else {
+                let full = path.hasPrefix("/") ? path : (configuration.global.caBase.map { $0 + "/" } ?? "") + path
+                tls.caFile = full
+                tls.systemCA = false
+                if !FileManager.default.isReadableFile(atPath: full) {
+                    alert(at, "'server \(server)' : Couldn't open the ca-file '\(full)' (No such file or directory).")
+                }
+            }
+        case "crt":
+            guard let path = value() else { return true }
+            let full = path.hasPrefix("/") ? path : (configuration.global.crtBase.map { $0 + "/" } ?? "") + path
+            if !FileManager.default.fileExists(atPath: full) {
+                alert(
+                    at,
+                    "'server \(server)' : unable to stat SSL certificate from file '\(full)' : No such file or "
+                        + "directory.")
+            } else if TLSCertificateFiles.keyFile(for: full) == nil {
+                alert(at, "'server \(server)' : No Private Key found in '\(full).key'.")
+            } else {
+                tls.certificate = full
+            }
+        case "sni":
+            guard let expression = value() else { return true }
+            if let sni = Self.serverSNI(expression) {
+                tls.sni = sni
+            } else {
+                alert(
+                    at,
+                    "'server \(server)' : 'sni \(expression)' is an expression this build cannot evaluate (it takes "
+                        + "str(NAME), req.hdr(NAME) and hdr(NAME)): refused, because the server would be "
+                        + "sent another name than the configuration asks.")
+            }
+        case "check-sni": if let name = value() { tls.checkSNI = name }
+        case "verifyhost": if let name = value() { tls.verifyHost = name }
+        case "alpn", "check-alpn":
+            guard let list = value() else { return true }
+            // Servers are spoken to in HTTP/1.1 only: h2 is not offered (as on binds), so none can choose it.
+            if word == "alpn" { tls.alpn = list.split(separator: ",").map(String.init).filter { $0 != "h2" } }
+        case "ciphers":
+            if let list = value() { tls.options.ciphers = list }
+        case "ciphersuites":
+            if let list = value() { checkTLS13Suites(list, word, at) }
+        case "no-tls-tickets": tls.options.noTickets = true
+        case "tls-tickets": tls.options.noTickets = false
+        case "ssl-reuse", "no-ssl-reuse":
+            // Sessions to servers are not resumed in this build: `no-ssl-reuse` holds, `ssl-reuse` (the default)
+            // is an optimisation whose absence only costs handshakes.
+            break
+        default:
+            return tlsVersionOption(args, &i, into: &tls.options, at)
+        }
+        return true
+    }
+
+    /// A server's `sni` expression, when it is one this build evaluates.
+    static func serverSNI(_ expression: String) -> ServerSNI? {
+        let lower = expression.lowercased()
+        guard expression.hasSuffix(")"), let open = expression.firstIndex(of: "(") else { return nil }
+        let fetch = lower[..<open]
+        let argument = String(expression[expression.index(after: open)..<expression.index(before: expression.endIndex)])
+        guard !argument.isEmpty, !argument.contains(","), !argument.contains(")") else { return nil }
+        switch fetch {
+        case "str": return .fixed(argument)
+        case "req.hdr", "hdr", "req.fhdr": return .requestHeader(argument.lowercased())
+        default: return nil
+        }
+    }
+
+    /// `ssl-default-server-options`, applied to `options`.
+    mutating func defaultServerOptions(_ args: [String], into options: inout BindTLSOptions, _ at: SourceLocation) {
+        var i = 0
+        while i < args.count {
+            switch args[i] {
+            case "no-tls-tickets": options.noTickets = true
+            case "ssl-reuse", "no-ssl-reuse": break  // see serverTLSOption
+            default:
+                if !tlsVersionOption(args, &i, into: &options, at) {
+                    alert(at, "'ssl-default-server-options' : '\(args[i])' is not a TLS option this build carries out.")
+                }
+            }
+            i += 1
+        }
+    }
+
+    /// What only the whole configuration tells: `verify required` (said, or the default) needs a CA.
+    mutating func checkServerTLS() {
+        let required = configuration.global.serverVerifyRequired
+        for p in configuration.proxies {
+            for server in p.servers where server.tls.enabled || server.tls.checkSSL == true {
+                let tls = server.tls
+                let checksOverTLS =
+                    tls.checkSSL ?? (tls.enabled && server.checkPort == nil && server.checkAddress == nil)
+                if server.check && checksOverTLS && p.settings.tcpCheck != nil {
+                    alert(
+                        server.location,
+                        "'server \(p.name)/\(server.name)' : checks over TLS run the connect check and 'option "
+                            + "httpchk' in this build, not tcp-check rules (mysql-check, redis-check…): refused, "
+                            + "because the server would be judged by another test than the configuration asks. Add "
+                            + "'no-check-ssl' with a 'port' to check it in clear.")
+                }
+                guard tls.verifies(globalRequired: required), tls.caFile == nil, !tls.systemCA else { continue }
+                alert(
+                    server.location,
+                    "'server \(p.name)/\(server.name)' : verify is enabled by default but no CA file specified. If "
+                        + "you're running on a LAN where you're certain to trust the server's certificate, please set "
+                        + "an explicit 'verify none' statement on the 'server' line, or use 'ssl-server-verify none' in "
+                        + "the global section to disable server-side verifications by default.")
+            }
+        }
+    }
+}
