@@ -170,14 +170,20 @@ public enum Peers {
         return response
     }
 
-    /// A TCP socket connected to 127.0.0.1:port whose reads give up after `timeoutSeconds` of silence.
-    public static func connectLoopback(port: Int, timeoutSeconds: Int) throws -> Int32 {
+    /// A new IPv4 TCP socket.
+    static func tcpSocket() throws -> Int32 {
         #if canImport(Darwin)
             let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #endif
         guard fd >= 0 else { throw PeerFailed(description: "socket: errno \(errno)") }
+        return fd
+    }
+
+    /// A TCP socket connected to 127.0.0.1:port whose reads give up after `timeoutSeconds` of silence.
+    public static func connectLoopback(port: Int, timeoutSeconds: Int) throws -> Int32 {
+        let fd = try tcpSocket()
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()

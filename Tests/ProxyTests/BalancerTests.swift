@@ -221,4 +221,33 @@ struct HealthStateTests {
         b.setUp(1, true, at: 7_000)
         #expect(b.servers[1].effectiveWeight == 10 && !b.warming)
     }
+
+    /// `balance random(N)`: drawn in proportion to the weights (one draw: the weights' shares), and with two draws
+    /// the lighter of the two (a loaded server is taken only when both draws land on it); the same seed replays.
+    @Test func randomDrawsByWeightAndTakesTheLighter() {
+        func make(_ weights: [Int], draws: Int, seed: UInt64 = 42) -> Balancer {
+            Balancer(
+                algorithm: .random,
+                servers: weights.enumerated().map { Balancer.Server(name: "s\($0.offset)", weight: $0.element) },
+                draws: draws, seed: seed)
+        }
+        var single = make([1, 3], draws: 1)
+        var counts = [0, 0]
+        for _ in 0..<4_000 { if let i = single.pick() { counts[i] += 1 } }
+        #expect((800...1_200).contains(counts[0]) && (2_800...3_200).contains(counts[1]), "\(counts)")
+        var two = make([1, 1], draws: 2)
+        for _ in 0..<50 { two.opened(0) }
+        counts = [0, 0]
+        for _ in 0..<4_000 { if let i = two.pick() { counts[i] += 1 } }
+        // Server 0 only when both draws are it: a quarter of the time.
+        #expect((800...1_200).contains(counts[0]), "\(counts)")
+        var a = make([1, 2, 3], draws: 2, seed: 7)
+        var b = make([1, 2, 3], draws: 2, seed: 7)
+        #expect((0..<50).map { _ in a.pick() } == (0..<50).map { _ in b.pick() })
+        var down = make([1, 1], draws: 2)
+        down.setUp(0, false)
+        #expect((0..<20).allSatisfy { _ in down.pick() == 1 })
+        down.setUp(1, false)
+        #expect(down.choose() == .unavailable)
+    }
 }

@@ -263,17 +263,16 @@ struct ConfigTests {
             family: "src pattern file", line: "acl blocked src -f /nonexistent/blocklist.ips",
             message: "'src' : failed to open pattern file </nonexistent/blocklist.ips>."),
         Refused(
-            family: "ACL flag", line: "acl blocked path -f /etc/haproxy/paths.lst",
-            message: "the ACL flag '-f' is HAProxy's, not in this build (access rules and ACLs): refused, because it "
-                + "would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
+            family: "ACL pattern file that is not there", line: "acl blocked path -f /etc/haproxy/paths.lst",
+            message: "'path' : failed to open pattern file </etc/haproxy/paths.lst>."),
         Refused(
             family: "ACL criterion in an anonymous ACL", line: "http-request deny if { url_reg ^/admin }",
             message: "the ACL criterion 'url_reg' is HAProxy's, not in this build (access rules and ACLs): "
                 + "refused, because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
         Refused(
-            family: "ACL flag", line: "acl static path_beg -f /etc/haproxy/static.lst",
-            message: "the ACL flag '-f' is HAProxy's, not in this build (access rules and ACLs): refused, because "
+            family: "ACL flag", line: "acl static path_beg -n /static",
+            message: "the ACL flag '-n' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
             family: "rules in backends", line: "backend:http-request tarpit",
@@ -471,17 +470,16 @@ struct ConfigTests {
         for (text, message) in [
             (
                 "frontend f\n  mode tcp\n  bind :80\n  acl a path_beg /x\n  use_backend b if a\nbackend b\n",
-                "frontend 'f' is in mode tcp: its use_backend, http-request, http-response and capture rules apply to HTTP "
-                    + "only, and "
-                    + "this build evaluates no layer-4 rule (HAProxy would ignore them with a warning; this build "
-                    + "refuses to run without them). Set 'mode http', or remove them."
+                "frontend 'f' " + "is in mode tcp: its http-request, http-response and capture rules, and use_backend rules on HTTP "
+                    + "criteria, apply to HTTP only (HAProxy would ignore them with a warning; this build refuses to "
+                    + "run without them). Set 'mode http', or remove them."
             ),
             ("listen s\n  mode tcp\n  bind :80\n  stats uri /s\n", "listen 's' : the stats page needs 'mode http' (it would not be served)."),
             (
                 "backend b\n  mode tcp\n  http-request deny\n",
-                "backend 'b' is in mode tcp: its use_backend, http-request, http-response and capture rules apply to "
-                    + "HTTP only, and this build evaluates no layer-4 rule (HAProxy would ignore them with a warning; "
-                    + "this build refuses to run without them). Set 'mode http', or remove them."
+                "backend 'b' " + "is in mode tcp: its http-request, http-response and capture rules, and use_backend rules on HTTP "
+                    + "criteria, apply to HTTP only (HAProxy would ignore them with a warning; this build refuses to "
+                    + "run without them). Set 'mode http', or remove them."
             ),
         ] {
             #expect(throws: ConfigProblems.self) { try HAProxyConfigParser.parse(text: text) }
@@ -549,9 +547,11 @@ struct ConfigTests {
         #expect(c.proxies[1].rules.tcpContentRules.count == 1 && c.proxies[1].rules.tcpConnectionRules.isEmpty)
         #expect(c.warnings.map(\.message) == ["'tcp-request connection' ignored because backend 'b' has no frontend capability."])
         for (line, start) in [
-            ("tcp-request content reject if { path /x }", "'tcp-request content reject' : this build evaluates these rules on the client's address ('src') only, and a condition here tests 'path'"),
+            ("tcp-request content reject if { path /x }", "'tcp-request content reject' : this build evaluates these rules on the client's address ('src') and the TLS ClientHello (req.ssl_sni, req.ssl_hello_type), and a condition here tests 'path'"),
+            ("tcp-request connection reject if { req.ssl_sni x }", "'tcp-request connection reject' : this build evaluates these rules on the client's address ('src'), and a condition here tests 'req.ssl_sni'"),
+            ("tcp-request content reject if { req.ssl_sni x }", "frontend 'f' : 'req.ssl_sni' (what the client sent first) is read by this build in the 'tcp-request content' and 'use_backend' rules of a frontend or listen in mode tcp only"),
+            ("tcp-request inspect-delay", "'tcp-request inspect-delay' expects a time value"),
             ("tcp-request connection track-sc0 src", "'tcp-request connection track-sc0' is HAProxy's, not in this build"),
-            ("tcp-request inspect-delay 5s", "'tcp-request inspect-delay' is HAProxy's, not in this build"),
             ("tcp-request sideways accept", "'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content', got 'sideways'."),
         ] {
             do throws(ConfigProblems) {

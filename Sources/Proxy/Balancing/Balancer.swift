@@ -8,7 +8,9 @@
 /// - `roundrobin` / `static-rr`: smooth weighted round-robin (each server gets its weight's share, spread
 ///   evenly rather than in bursts); `leastconn`: the lowest (connections + 1) / weight, round-robin among equals;
 ///   `source`: the client address hashed onto the servers' weights (the same client keeps its server while the
-///   set of usable servers stays the same); `first`: the first server in declaration order with a free slot.
+///   set of usable servers stays the same); `first`: the first server in declaration order with a free slot;
+///   `random(N)`: N servers drawn at random in proportion to their weights, the least loaded (connections / weight)
+///   taken, the first drawn among equals (HAProxy's "power of two choices" with its default N = 2).
 ///
 /// Shared by the sessions of a backend behind a lock (see `ProxyRuntime`).
 public struct Balancer: Sendable {
@@ -57,11 +59,19 @@ public struct Balancer: Sendable {
     private var credit: [Int]
     /// Where leastconn's round-robin among equals continues.
     private var nextIndex = 0
+    /// `random(N)`: the draws, and the generator (seeded, so a test can replay it).
+    public let draws: Int
+    private var generator: SplitMix
 
-    public init(algorithm: BalanceAlgorithm, servers: [Server], allBackups: Bool = false) {
+    public init(
+        algorithm: BalanceAlgorithm, servers: [Server], allBackups: Bool = false, draws: Int = 2,
+        seed: UInt64 = UInt64.random(in: 0...UInt64.max)
+    ) {
         self.algorithm = algorithm
         self.servers = servers
         self.allBackups = allBackups
+        self.draws = max(1, draws)
+        generator = SplitMix(state: seed)
         credit = Array(repeating: 0, count: servers.count)
     }
 
@@ -73,7 +83,7 @@ public struct Balancer: Sendable {
                 s.slowStart = $0.slowStart.map { $0.microseconds / 1000 } ?? 0
                 s.admin = ServerAdmin(disabled: $0.disabled)
                 return s
-            }, allBackups: section.settings.option(.allbackups))
+            }, allBackups: section.settings.option(.allbackups), draws: section.settings.randomDraws)
     }
 
     /// The servers that serve the backend now: the available active ones, else the available backups (the first
@@ -107,7 +117,7 @@ public struct Balancer: Sendable {
     public mutating func choose(client: [UInt8] = [], excluding: Int? = nil) -> Choice {
         switch algorithm {
         case .roundrobin, .staticRoundRobin, .first: return chooseInPlace(excluding: excluding)
-        case .leastconn, .source: break
+        case .leastconn, .source, .random: break
         }
         var all = candidates()
         if let excluding, all.count > 1 { all.removeAll { $0 == excluding } }
@@ -188,8 +198,44 @@ public struct Balancer: Sendable {
             for i in ordered.dropFirst() where lighter(i, best) { best = i }
             nextIndex = best + 1
             return best
+        case .random:
+            // Drawn in proportion to the weights; the least loaded of the draws, the first among equals.
+            let total = pool.reduce(0) { $0 + servers[$1].effectiveWeight }
+            var best: Int?
+            for _ in 0..<draws {
+                var slot = Int(generator.next() % UInt64(max(total, 1)))
+                var drawn = pool[pool.count - 1]
+                for i in pool {
+                    if slot < servers[i].effectiveWeight {
+                        drawn = i
+                        break
+                    }
+                    slot -= servers[i].effectiveWeight
+                }
+                if let current = best {
+                    let lighter =
+                        servers[drawn].connections * servers[current].effectiveWeight
+                        < servers[current].connections * servers[drawn].effectiveWeight
+                    if lighter { best = drawn }
+                } else {
+                    best = drawn
+                }
+            }
+            return best ?? pool[0]
         case .source, .first:
             return pool[0]
+        }
+    }
+
+    /// A small seeded generator (SplitMix64): `random`'s draws, replayable in tests.
+    struct SplitMix: Sendable {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
         }
     }
 

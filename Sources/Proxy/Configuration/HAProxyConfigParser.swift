@@ -332,6 +332,17 @@ public struct HAProxyConfigParser {
         case "contimeout", "clitimeout", "srvtimeout":
             alert(at, "the '\(keyword)' directive is not supported anymore since HAProxy 2.1. Use 'timeout'.")
         case "balance":
+            // `random(N)`: N servers drawn, the least loaded taken.
+            if let word = args.first, word.hasPrefix("random(") && word.hasSuffix(")") {
+                guard let draws = Int(word.dropFirst(7).dropLast()), draws >= 1 else {
+                    alert(at, "'balance random(N)' expects a positive number of draws, not '\(word)'.")
+                    return true
+                }
+                var rest = args
+                rest[0] = "random"
+                s.randomDraws = draws
+                return settingsKeyword("balance", rest, at, &s, sectionName: sectionName)
+            }
             guard let name = args.first, let algorithm = BalanceAlgorithm(rawValue: name) else {
                 let name = args.first ?? ""
                 let base = name.split(separator: "(").first.map(String.init) ?? name
@@ -563,7 +574,7 @@ public struct HAProxyConfigParser {
 
     /// HAProxy 2.6's balancing algorithms that this build does not have.
     static let otherBalanceAlgorithms: Set<String> = [
-        "uri", "url_param", "hdr", "random", "rdp-cookie", "hash",
+        "uri", "url_param", "hdr", "rdp-cookie", "hash",
     ]
 
     private mutating func option(
@@ -720,6 +731,16 @@ public struct HAProxyConfigParser {
             usableServerTests.append((name, at))
             return test
         }
+        if first == "req.ssl_hello_type" || first == "req_ssl_hello_type" {
+            let values = Array(words.dropFirst().drop { $0 == "-m" || $0 == "int" })
+            guard !values.isEmpty, let ranges = ACLTest.integerRanges(values) else {
+                alert(at, "ACL criterion '\(first)' expects integers, ranges (N:M) or 'lt|le|gt|ge|eq N'.")
+                return nil
+            }
+            var test = ACLTest(sample: .clientHelloType, match: .exact, caseInsensitive: false, values: [])
+            test.ranges = ranges
+            return test
+        }
         if let open = first.firstIndex(of: "("), first.hasSuffix(")") {
             criterion = String(first[..<open])
             header = String(first[first.index(after: open)..<first.index(before: first.endIndex)]).lowercased()
@@ -759,7 +780,7 @@ public struct HAProxyConfigParser {
             } else if flag == "--" {
                 rest.removeFirst()
                 break
-            } else if criterion == "src" && flag == "-f" && rest.count >= 2 {
+            } else if criterion != "ssl_fc" && flag == "-f" && rest.count >= 2 {
                 rest.removeFirst()
                 patternFiles.append(rest[0])
             } else if criterion == "src" && flag == "-n" {
@@ -783,6 +804,17 @@ public struct HAProxyConfigParser {
             return nil
         }
         guard let (sample, typedMatch) = ACLTest.typed(criterion, header: header) else { return nil }
+        if sample != .source {
+            // Pattern files of a string criterion: one pattern a line (blank lines and `#` comments skipped).
+            for file in patternFiles {
+                guard let text = TextFile.read(file) else {
+                    alert(at, "'\(criterion)' : failed to open pattern file <\(file)>.")
+                    return nil
+                }
+                rest += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            }
+        }
         var match = typedMatch
         if let method { match = method }
         if match == .found && !rest.isEmpty {
@@ -937,6 +969,13 @@ public struct HAProxyConfigParser {
                 at,
                 "'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content', got '\(args.first ?? "")'.")
         }
+        if stage == "inspect-delay" {
+            guard args.count == 2, let delay = ConfigTime(args[1]) else {
+                return alert(at, "'tcp-request inspect-delay' expects a time value, not '\(args.dropFirst().joined(separator: " "))'.")
+            }
+            p.settings.inspectDelay = delay
+            return
+        }
         guard stage == "connection" || stage == "content" else { return refuse(stage) }
         if stage == "connection" && !p.isFrontend {
             return warn(at, "'tcp-request connection' ignored because backend '\(p.name)' has no frontend capability.")
@@ -945,13 +984,17 @@ public struct HAProxyConfigParser {
         let verb = args[1]
         guard verb == "accept" || verb == "reject" else { return refuse("\(stage) \(verb)") }
         guard let condition = ruleCondition(Array(args.dropFirst(2)), at, p.rules) else { return }
-        // Only the client's address is known when these rules run here (no payload is waited for).
-        let tests = condition.value?.alternatives.flatMap { $0.flatMap(\.tests) } ?? []
-        if let other = tests.first(where: { $0.sample != .source }) {
+        // Connection rules see the client's address only; content rules also what a TCP frontend's client sent
+        // first (the ClientHello: `req.ssl_sni`, `req.ssl_hello_type`).
+        let tests = condition.value?.tests ?? []
+        let allowed: (ACLTest.Sample) -> Bool =
+            stage == "connection" ? { $0 == .source } : { $0 == .source || $0.readsPayload }
+        if let other = tests.first(where: { !allowed($0.sample) }) {
             return alert(
                 at,
-                "'tcp-request \(stage) \(verb)' : this build evaluates these rules on the client's address ('src') "
-                    + "only, and a condition here tests '\(other.sample.name)': refused, because "
+                "'tcp-request \(stage) \(verb)' : this build evaluates these rules on the client's address ('src')"
+                    + (stage == "content" ? " and the TLS ClientHello (req.ssl_sni, req.ssl_hello_type)" : "")
+                    + ", and a condition here tests '\(other.sample.name)': refused, because "
                     + "\(BuildSupport.Family.accessRules.consequence).")
         }
         if stage == "content" && p.kind == .backend && p.settings.mode == .http {
@@ -1509,16 +1552,29 @@ public struct HAProxyConfigParser {
                     "\(p.kind.rawValue) '\(p.name)' has no 'bind' directive. Please declare it as a backend if this was intended."
                 )
             }
+            // What the client sent first is read in TCP frontends only.
+            let payloadRules =
+                p.rules.tcpContentRules.compactMap(\.condition) + p.rules.backendRules.compactMap(\.condition)
+            if let test = payloadRules.flatMap(\.tests).first(where: \.sample.readsPayload),
+                p.settings.mode == .http || !p.isFrontend
+            {
+                alert(
+                    p.location,
+                    "\(p.kind.rawValue) '\(p.name)' : '\(test.sample.name)' (what the client sent first) is read by "
+                        + "this build in the 'tcp-request content' and 'use_backend' rules of a frontend or listen in "
+                        + "mode tcp only: refused, because \(BuildSupport.Family.accessRules.consequence).")
+            }
             // HAProxy ignores HTTP rules in a TCP proxy with a warning; here that would run a frontend without the
-            // rules that route or deny, so it is refused.
+            // rules that route or deny, so it is refused. `use_backend` on layer-4 criteria is carried out.
+            let layer4Routes = p.rules.backendRules.allSatisfy { $0.condition?.tests.allSatisfy(\.sample.isLayer4) ?? true }
             if p.settings.mode != .http
-                && !(p.rules.backendRules.isEmpty && p.rules.requestRules.isEmpty && p.rules.requestCaptures.isEmpty
+                && !(layer4Routes && p.rules.requestRules.isEmpty && p.rules.requestCaptures.isEmpty
                     && p.rules.responseCaptures.isEmpty && p.rules.responseRules.isEmpty && p.rules.redirects.isEmpty)
             {
                 alert(
                     p.location,
-                    "\(p.kind.rawValue) '\(p.name)' is in mode tcp: its use_backend, http-request, http-response and "
-                        + "capture rules apply to HTTP only, and this build evaluates no layer-4 rule (HAProxy would ignore them "
+                    "\(p.kind.rawValue) '\(p.name)' is in mode tcp: its http-request, http-response and capture "
+                        + "rules, and use_backend rules on HTTP criteria, apply to HTTP only (HAProxy would ignore them "
                         + "with a warning; this build refuses to run without them). Set 'mode http', or remove them.")
             }
             if p.isBackend && p.settings.cookie != nil && p.settings.mode != .http {

@@ -57,7 +57,7 @@ public enum ProxyMode: String, Hashable, Sendable { case tcp, http }
 
 /// `balance …`.
 public enum BalanceAlgorithm: String, Hashable, Sendable {
-    case roundrobin, staticRoundRobin = "static-rr", leastconn, source, first
+    case roundrobin, staticRoundRobin = "static-rr", leastconn, source, first, random
 }
 
 /// The timeouts a proxy may set.
@@ -110,7 +110,11 @@ public struct ProxySettings: Hashable, Sendable {
     public var retries = 3
     public var maxconn: Int?
     public var timeouts = Timeouts()
+    /// `tcp-request inspect-delay`: how long a TCP frontend waits for what its content rules read (the ClientHello).
+    public var inspectDelay: ConfigTime?
     public var balance: BalanceAlgorithm = .roundrobin
+    /// `balance random(N)`: how many servers are drawn (the least loaded is taken; HAProxy's default, 2).
+    public var randomDraws = 2
     /// `default-server OPTIONS…`: the options every `server` line after it starts from.
     public var defaultServer: ServerLine?
     /// `option tcp-check|mysql-check|redis-check`, and the `tcp-check` rules with their comments (a `comment`
@@ -498,6 +502,21 @@ public struct ACLTest: Hashable, Sendable {
         case tlsConnection
         /// `nbsrv(BACKEND)`: how many servers serve the backend now, against `ranges`.
         case usableServers(String)
+        /// `req.ssl_sni` (`req_ssl_sni`): the SNI of the ClientHello a TCP frontend holds (see `ClientHelloPeek`).
+        case clientHelloSNI
+        /// `req.ssl_hello_type` (`req_ssl_hello_type`): its handshake message's type, against `ranges`.
+        case clientHelloType
+
+        /// Whether a TCP frontend evaluates it (on the connection and what the client sent first).
+        public var isLayer4: Bool {
+            switch self {
+            case .source, .usableServers, .clientHelloSNI, .clientHelloType: true
+            case .path, .method, .header, .tlsConnection: false
+            }
+        }
+
+        /// Whether it reads what the client sent (a rule then waits for it, up to `tcp-request inspect-delay`).
+        public var readsPayload: Bool { self == .clientHelloSNI || self == .clientHelloType }
 
         /// The fetch as a configuration names it (in messages).
         public var name: String {
@@ -508,6 +527,8 @@ public struct ACLTest: Hashable, Sendable {
             case .source: "src"
             case .tlsConnection: "ssl_fc"
             case .usableServers(let b): "nbsrv(\(b))"
+            case .clientHelloSNI: "req.ssl_sni"
+            case .clientHelloType: "req.ssl_hello_type"
             }
         }
     }
@@ -537,7 +558,7 @@ public struct ACLTest: Hashable, Sendable {
     /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
     public static let criteria: Set<String> = [
         "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
-        "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv",
+        "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
     ]
 
     /// HAProxy's integer patterns: `N`, `N:M`, `:M`, `N:`, and an operator (`eq`, `lt`, `le`, `gt`, `ge`) that
@@ -620,6 +641,7 @@ public struct ACLTest: Hashable, Sendable {
         if criterion == "method" { return (.method, match) }
         if criterion == "src" { return (.source, .exact) }
         if criterion == "ssl_fc" { return (.tlsConnection, .exact) }
+        if criterion == "req.ssl_sni" || criterion == "req_ssl_sni" { return (.clientHelloSNI, .exact) }
         if criterion.hasPrefix("path") { return (.path, match) }
         guard let header else { return nil }
         return (.header(header), match)
@@ -635,6 +657,9 @@ public struct RuleCondition: Hashable, Sendable {
     }
     public var unless: Bool
     public var alternatives: [[Term]]
+
+    /// Every test of the condition.
+    public var tests: [ACLTest] { alternatives.flatMap { $0.flatMap(\.tests) } }
 }
 
 /// `use_backend NAME [if|unless …]`.

@@ -24,12 +24,15 @@ extension ACLTest {
         case .usableServers(let backend):
             let count = servers(backend)
             return ranges.contains { $0.contains(count) }
+        case .clientHelloSNI, .clientHelloType:
+            // TCP frontends only (the parser refuses them in HTTP mode).
+            return false
         }
     }
 
     /// The sample against the values, byte by byte (the values are in lower case when `caseInsensitive`): nothing is
     /// allocated per request.
-    private func compare<Sample: Collection<UInt8>>(_ sample: Sample) -> Bool {
+    func compare<Sample: Collection<UInt8>>(_ sample: Sample) -> Bool {
         if match == .found { return true }
         if match == .regex { return regexes.matches(String(decoding: sample, as: UTF8.self)) }
         return values.contains { value in

@@ -20,8 +20,13 @@ extension ProxyRuntime {
         let stats: StatsPage?
         let forwardFor: ForwardFor?
         let headLimit: Int
-        /// HTTP mode: `use_backend` rules in order (the first that holds chooses), before `backend`.
+        /// `use_backend` rules in order (the first that holds chooses), before `backend` (TCP mode: on layer-4
+        /// criteria).
         let routes: [(condition: RuleCondition?, backend: Backend)]
+        /// TCP mode: `tcp-request inspect-delay`, and whether a content or `use_backend` rule reads what the client
+        /// sent first (the session then waits for it before choosing).
+        let inspectDelay: TimeAmount?
+        let inspectsPayload: Bool
         /// How many servers serve a backend now, by name (`nbsrv`; 0 for a name that is no backend).
         let usableServers: @Sendable (String) -> Int
 
@@ -74,6 +79,9 @@ extension ProxyRuntime {
             self.headLimit = headLimit
             self.routes = routes
             self.logRules = logRules
+            inspectDelay = ProxyRuntime.amount(section.settings.inspectDelay)
+            inspectsPayload = (section.rules.tcpContentRules.compactMap(\.condition) + routes.compactMap(\.condition))
+                .flatMap(\.tests).contains { $0.sample.readsPayload }
             let own = ResponseHeaderEdits(section.rules.responseRules)
             responseEdits = own
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)

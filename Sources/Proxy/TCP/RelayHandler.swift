@@ -21,6 +21,21 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     /// after it waits in `early`).
     var readsBeforeAttach = false
     private var attached = false
+    /// Called after what arrived before `attach` grew, or its sender ended its side (a TCP frontend's content rules
+    /// read it: see `TCPSession.inspect`).
+    var onEarly: (() -> Void)?
+    private var earlyCount = 0
+
+    /// What arrived before `attach`, in one piece.
+    var earlyBytes: [UInt8] {
+        var all: [UInt8] = []
+        all.reserveCapacity(earlyCount)
+        for buffer in early { all += buffer.readableBytesView }
+        return all
+    }
+
+    /// Whether the sender ended its side before `attach`.
+    var earlyEnded: Bool { earlyEnd }
     /// Bytes read on this side (and handed to the other).
     private(set) var bytesIn: Int64 = 0
     /// Called once when this side's channel has closed, with whether it ended by an error (reset).
@@ -67,6 +82,7 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
         if let partner {
             partner.forward(buffer)
         } else {
+            earlyCount += buffer.readableBytes
             early.append(buffer)
         }
     }
@@ -77,12 +93,14 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
         attached = true
         for buffer in early { other.forward(buffer) }
         early = []
+        earlyCount = 0
+        onEarly = nil
         if earlyEnd { other.shutOutput() } else { other.flushForwarded() }
         resumeReading()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        partner?.flushForwarded()
+        if let partner { partner.flushForwarded() } else { onEarly?() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -92,7 +110,12 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
-            if let partner { partner.shutOutput() } else { earlyEnd = true }
+            if let partner {
+                partner.shutOutput()
+            } else {
+                earlyEnd = true
+                onEarly?()
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -106,6 +129,7 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
         idle?.cancel()
         // The callbacks hold the session: let go of them, or the session and this handler keep each other.
         onTimeout = nil
+        onEarly = nil
         let close = onClose
         onClose = nil
         close?(sawError)
@@ -118,8 +142,9 @@ final class RelayHandler: ChannelDuplexHandler, BatchFlushing {
     func read(context: ChannelHandlerContext) {
         if let partner, partner.canTakeMore {
             context.read()
-        } else if readsBeforeAttach && !attached {
-            // A TLS handshake with the server, before the relay starts.
+        } else if readsBeforeAttach && !attached && earlyCount < ProxyRuntime.bufferSize {
+            // A TLS handshake with the server, or the client's first bytes for the content rules, before the relay
+            // starts (up to a buffer's worth, as HAProxy's).
             context.read()
         } else {
             readPending = true

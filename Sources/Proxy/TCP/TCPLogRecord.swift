@@ -5,14 +5,13 @@ import NIOCore
 extension HAProxyLogRecord {
     /// A TCP session's `option tcplog` line, a function of what the session recorded (no counter is touched
     /// here): `queueTime` and `connectedAfter` in milliseconds since its start (`connectedAfter` -1: it never
-    /// reached a server), its server, retries and queue places from its claim.
+    /// reached a server), its backend (the default or a `use_backend` rule's), its server, retries and queue places from its claim.
     static func tcpSession(
-        client: SocketAddress?, accepted: CivilTime, frontend: ProxyRuntime.Frontend, inBackend: Bool = true,
-        claim: BackendClaim,
+        client: SocketAddress?, accepted: CivilTime, frontend: ProxyRuntime.Frontend, backend: ProxyRuntime.Backend?,
+        inBackend: Bool = true, claim: BackendClaim,
         queueTime: Int, connectedAfter: Int, totalTime: Int, bytesRead: Int64, termination: TerminationState,
         counts: Connections
     ) -> HAProxyLogRecord {
-        let backend = frontend.backend
         return HAProxyLogRecord(
             mode: .tcp, clientIP: client?.ipAddress ?? "-", clientPort: client?.port ?? 0, date: accepted,
             // Before it enters its backend (rejected by the frontend's rules), a session names its frontend.

@@ -35,6 +35,11 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private var denied = false
     /// Where this session is listed for being ended from outside (see `SessionRegistry`).
     private var registration: (registry: SessionRegistry, id: UInt64)?
+    /// The backend the session goes to: the frontend's default, or the one a `use_backend` rule chose.
+    private var backend: ProxyRuntime.Backend?
+    /// `tcp-request inspect-delay`: its end, while the content rules wait for what the client sends first.
+    private var inspectTimer: Scheduled<Void>?
+    private var inspecting = false
     /// What a PROXY protocol header said the client's and the frontend's addresses are.
     private var proxySource: SocketAddress?
     private var proxyDestination: SocketAddress?
@@ -49,6 +54,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         self.frontend = frontend
         self.sessions = sessions
         self.client = client
+        backend = frontend.backend
         front = RelayHandler(
             idleTimeout: frontend.clientTimeout,
             finTimeout: ProxyRuntime.amount(frontend.section.settings.timeouts.clientFin))
@@ -82,10 +88,55 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         try? client.pipeline.syncOperations.addHandler(front)
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
         // `tcp-request content` rules of the frontend, as the session starts (on the address a PROXY protocol
-        // header gave, as HAProxy).
+        // header gave, as HAProxy); rules on what the client sends first wait for it (`inspect-delay`).
+        if frontend.inspectsPayload {
+            inspecting = true
+            front.readsBeforeAttach = true
+            front.onEarly = { [self] in inspect(final: false) }
+            if let delay = frontend.inspectDelay {
+                inspectTimer = client.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+                    inspect(final: true)
+                }
+            }
+            return inspect(final: frontend.inspectDelay == nil)
+        }
         let rules = frontend.section.rules.tcpContentRules
         if !rules.isEmpty && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress)) { return deny() }
+        route(Layer4Input(client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true))
         connect()
+    }
+
+    /// The content rules on what the client sent so far: they wait for more, reject, or let the session go on to
+    /// its backend (`use_backend` then reads what came, without waiting).
+    private func inspect(final: Bool) {
+        guard inspecting else { return }
+        let bytes = front.earlyBytes
+        // HAProxy stops waiting when its buffer is full or the client ended its side.
+        let done = final || front.earlyEnded || bytes.count >= ProxyRuntime.bufferSize
+        var input = Layer4Input(
+            client: AddressSet.key(clientAddress), hello: ClientHelloPeek(bytes), final: done,
+            servers: frontend.usableServers)
+        let decision = TCPRequestRule.decide(frontend.section.rules.tcpContentRules, input)
+        if decision == .wait { return }
+        inspecting = false
+        inspectTimer?.cancel()
+        inspectTimer = nil
+        front.onEarly = nil
+        front.readsBeforeAttach = false
+        guard decision == .accept else { return deny() }
+        input.final = true
+        route(input)
+        connect()
+    }
+
+    /// `use_backend`: the first rule that holds chooses the backend, else the frontend's default.
+    private func route(_ input: Layer4Input) {
+        var input = input
+        input.servers = frontend.usableServers
+        for (condition, target) in frontend.routes where condition?.layer4(input) ?? .yes == .yes {
+            backend = target
+            return
+        }
     }
 
     /// Rejected by a `tcp-request content` rule: `PR` with no server, logged, and the client closed without a byte.
@@ -118,7 +169,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     /// Enters the backend (counted in `beconn` from then on) and finds a server.
     private func connect() {
-        guard let backend = frontend.backend else { return fail(noServer: true) }
+        guard let backend else { return fail(noServer: true) }
         if !inBackend {
             inBackend = true
             backend.sessions.opened()
@@ -199,15 +250,15 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     private func connected(_ channel: any Channel, _ relay: RelayHandler) {
         back = relay
-        if let server = claim.server, let registry = frontend.backend?.registries?[server] {
+        if let server = claim.server, let registry = backend?.registries?[server] {
             let bound = NIOLoopBound(self, eventLoop: client.eventLoop)
             registration = (
                 registry,
                 registry.add { cause in bound.eventLoop.execute { bound.value.kill(cause) } }
             )
         }
-        if let server = claim.server, frontend.backend?.serverTLS[server]?.traffic != true,
-            let backend = frontend.backend, let header = proxyHeader(for: backend.servers[server])
+        if let server = claim.server, let backend, backend.serverTLS[server]?.traffic != true,
+            let header = proxyHeader(for: backend.servers[server])
         {
             // `send-proxy`: the header goes first, before anything relayed (to a TLS server, before the handshake).
             channel.writeAndFlush(channel.allocator.buffer(bytes: header), promise: nil)
@@ -232,7 +283,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     }
 
     private func connectFailed() {
-        guard let backend = frontend.backend else { return fail(noServer: true) }
+        guard let backend else { return fail(noServer: true) }
         attemptFailed(self, backend, clientActive: client.isActive)
     }
 
@@ -246,7 +297,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     }
 
     private func sideClosed(client isClient: Bool, error: Bool) {
-        if isClient, ticket != nil, let backend = frontend.backend {
+        if isClient, ticket != nil, let backend {
             // The client left while queued: `CQ`.
             if leaveQueue(self, backend, countingPlaces: true) { termination = TerminationState(.clientAbort, .queue) }
             return finish()
@@ -259,28 +310,32 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     }
 
     /// The chosen server's `srv_conn`.
-    private var serverSessions: ProxyRuntime.Tally? { claim.server.flatMap { frontend.backend?.serverSessions[$0] } }
+    private var serverSessions: ProxyRuntime.Tally? { claim.server.flatMap { backend?.serverSessions[$0] } }
 
     private func finish() {
         guard !logged else { return }
         logged = true
+        inspecting = false
+        inspectTimer?.cancel()
+        inspectTimer = nil
         if let registration { registration.registry.remove(registration.id) }
         // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
         // the process's and the frontend's still do.
-        if inBackend { frontend.backend?.sessions.closed() }
+        if inBackend { backend?.sessions.closed() }
         if connectedAfter >= 0 { serverSessions?.closed() }
         let counts = HAProxyLogRecord.Connections(
-            active: sessions.open, frontend: frontend.sessions.open, backend: frontend.backend?.sessions.open ?? 0,
+            active: sessions.open, frontend: frontend.sessions.open, backend: backend?.sessions.open ?? 0,
             server: serverSessions?.open ?? 0)
         var record = HAProxyLogRecord.tcpSession(
-            client: clientAddress, accepted: acceptedAt, frontend: frontend, inBackend: inBackend, claim: claim,
+            client: clientAddress, accepted: acceptedAt, frontend: frontend, backend: backend, inBackend: inBackend,
+            claim: claim,
             queueTime: denied ? -1 : dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0,
             connectedAfter: connectedAfter,
             totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, termination: termination, counts: counts)
         record.frontendTLS = tls
         let empty = back.bytesIn == 0 && front.bytesIn == 0
         let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
-        for tally in [frontend.sessions, frontend.backend?.sessions, serverSessions].compactMap({ $0 }) {
+        for tally in [frontend.sessions, backend?.sessions, serverSessions].compactMap({ $0 }) {
             tally.update {
                 $0.bytesIn += bytesIn
                 $0.bytesOut += bytesOut
@@ -291,7 +346,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         frontend.logTraffic(record, empty: empty)
         sessions.closed()
         frontend.sessions.closed()
-        if let backend = frontend.backend { leaveBackend(self, backend) }
+        if let backend { leaveBackend(self, backend) }
         releaseLimits()
     }
 

@@ -1,0 +1,101 @@
+/// The rules of a TCP frontend on the connection and on what its client sent first (`tcp-request content`, then
+/// `use_backend`), as HAProxy 2.6 evaluates them while `tcp-request inspect-delay` lets it wait: a test whose sample
+/// needs more bytes is not yet known, and a rule that cannot be decided without it waits for them, until the delay
+/// ends (or the buffer is full, or the client ends its side); then what is missing is no match.
+enum Layer4Verdict: Equatable {
+    case yes, no, unknown
+
+    var negated: Layer4Verdict {
+        switch self {
+        case .yes: .no
+        case .no: .yes
+        case .unknown: .unknown
+        }
+    }
+}
+
+/// What the layer-4 rules can read.
+struct Layer4Input {
+    var client: UInt128?
+    var hello: ClientHelloPeek
+    /// No more bytes will be waited for: a sample still missing is no match.
+    var final: Bool
+    var servers: (String) -> Int = { _ in 0 }
+}
+
+extension ACLTest {
+    func layer4(_ input: Layer4Input) -> Layer4Verdict {
+        func known(_ holds: Bool) -> Layer4Verdict { holds ? .yes : .no }
+        switch sample {
+        case .source: return known(input.client.map(addresses.contains) ?? false)
+        case .usableServers(let backend):
+            let count = input.servers(backend)
+            return known(ranges.contains { $0.contains(count) })
+        case .clientHelloType:
+            switch input.hello.helloType {
+            case .value(let type): return known(ranges.contains { $0.contains(type) })
+            case .absent: return .no
+            case .needMore: return input.final ? .no : .unknown
+            }
+        case .clientHelloSNI:
+            switch input.hello.sni {
+            case .value(let name): return known(compare(name.utf8))
+            case .absent: return .no
+            case .needMore: return input.final ? .no : .unknown
+            }
+        case .path, .method, .header, .tlsConnection:
+            return .no
+        }
+    }
+}
+
+extension RuleCondition {
+    /// Three-valued: a term holds when one of its tests does, all terms of an alternative must, one alternative
+    /// must; what is not known yet stays unknown unless another part decides.
+    func layer4(_ input: Layer4Input) -> Layer4Verdict {
+        var result = Layer4Verdict.no
+        for terms in alternatives {
+            var all = Layer4Verdict.yes
+            for term in terms {
+                var any = Layer4Verdict.no
+                for test in term.tests {
+                    let verdict = test.layer4(input)
+                    if verdict == .yes {
+                        any = .yes
+                        break
+                    }
+                    if verdict == .unknown { any = .unknown }
+                }
+                let holds = term.negated ? any.negated : any
+                if holds == .no {
+                    all = .no
+                    break
+                }
+                if holds == .unknown { all = .unknown }
+            }
+            if all == .yes {
+                result = .yes
+                break
+            }
+            if all == .unknown { result = .unknown }
+        }
+        return unless ? result.negated : result
+    }
+}
+
+extension TCPRequestRule {
+    enum Decision: Equatable { case accept, reject, wait }
+
+    /// HAProxy's order: the first rule whose condition holds accepts or rejects; one not yet decidable waits (the
+    /// rules after it are not looked at); when none holds, the connection goes on.
+    static func decide(_ rules: [TCPRequestRule], _ input: Layer4Input) -> Decision {
+        for rule in rules {
+            switch rule.condition?.layer4(input) ?? .yes {
+            case .yes: return rule.accept ? .accept : .reject
+            case .unknown: return .wait
+            case .no: continue
+            }
+        }
+        return .accept
+    }
+}
