@@ -10,8 +10,8 @@ import Testing
 /// req.ssl_hello_type 1 }`, `use_backend … if { req.ssl_sni … }`) beside HAProxy 2.6, with curl as the client and
 /// nginx's TLS listeners as the servers (one behind a PROXY header, so each answer tells which backend it came
 /// through): the same backends chosen for the same names, a ClientHello sent in two parts waited for, a name
-/// rejected, plain text let through to the default, a frontend whose only rule is `use_backend` (HAProxy does not
-/// wait then: the default backend), and the same lines.
+/// rejected, plain text let through to the default, and the same lines; a frontend whose only rule is `use_backend`
+/// goes to its default backend (no content rule: no wait, as HAProxy documents; HAProxy's own outcome there races).
 @Suite("TLS passthrough by SNI beside HAProxy", .serialized)
 struct SNIRoutingInteropTests {
     @Test func sameBackendsForTheSameNames() async throws {
@@ -101,8 +101,15 @@ struct SNIRoutingInteropTests {
                 .sorted()
             results[who] = seen
         }
-        let ours = results["proxy"] ?? []
-        let theirs = results["haproxy"] ?? []
+        // A frontend whose only rule is `use_backend`: HAProxy does not wait for the hello, and routes on it only
+        // when it happened to come with the connection (racy: seen both ways); the proxy never waits then (the
+        // default backend), as HAProxy documents. Compared apart.
+        let raced = { (line: String) in line.contains("only_use_backend") }
+        let ours = (results["proxy"] ?? []).filter { !raced($0) }
+        let theirs = (results["haproxy"] ?? []).filter { !raced($0) }
+        #expect(
+            (results["proxy"] ?? []).filter(raced).allSatisfy { $0.contains("proxy=127.0.0.1") || $0.contains("web/w") },
+            "\(results["proxy"] ?? [])")
         #expect(ours == theirs, "\n\(ours.joined(separator: "\n"))\n--- HAProxy:\n\(theirs.joined(separator: "\n"))")
         #expect(ours.contains { $0.hasPrefix("passthrough git.wild.internal: status 0 sni=git.wild.internal") }, "\(ours)")
         #expect(ours.contains { $0.hasPrefix("passthrough www.wild.internal: status 0") && $0.contains("proxy=127.0.0.1") })

@@ -222,9 +222,10 @@ struct ConfigTests {
                 + "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256; a list without all "
                 + "three cannot be honoured."),
         Refused(
-            family: "TLS, client certificates", line: "bind :443 ssl verify required crt /etc/haproxy/site.pem",
-            message: "'bind :443' : 'verify required' (client certificates) is not carried out by this build: clients "
-                + "would not be checked as it asks."),
+            family: "TLS, client certificates checked against a CRL",
+            line: "bind :443 ssl verify required ca-file /etc/ssl/certs crl-file /etc/ssl/certs",
+            message: "'bind :443' : 'crl-file' (revoked client certificates) is not carried out by this build "
+                + "(swift-nio-ssl loads no CRL): refused, because a revoked certificate would be let in."),
         Refused(
             family: "TLS", line: "global:ssl-engine rdrand",
             message: "'ssl-engine' is HAProxy's, not in this build (TLS): refused, because it would "

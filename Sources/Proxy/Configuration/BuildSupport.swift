@@ -217,9 +217,11 @@ extension BuildSupport {
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
-            "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv",
+            "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
+            "req.ssl_hello_type", "req_ssl_hello_type", "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used",
+            "ssl_fc_has_crt", "ssl_c_verify",
         ],
-        .aclFlag: ["-i", "--", "-m"],
+        .aclFlag: ["-i", "--", "-m", "-f"],
     ]
 
     /// Keywords whose absence nobody can observe, with why.

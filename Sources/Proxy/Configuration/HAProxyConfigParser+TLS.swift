@@ -45,17 +45,22 @@ extension HAProxyConfigParser {
         case "prefer-client-ciphers":
             break  // BoringSSL takes the client's order among the allowed ciphers: what this option asks
         case "ca-file", "crl-file":
-            // Only client certificates use them, and `verify` other than none is refused.
-            _ = value()
+            guard let path = value() else { return true }
+            let full = path.hasPrefix("/") ? path : (configuration.global.caBase.map { $0 + "/" } ?? "") + path
+            if !FileManager.default.isReadableFile(atPath: full) {
+                alert(at, "Couldn't open the \(word) '\(full)' (No such file or directory).")
+            }
+            if word == "ca-file" { tls.caFile = full } else { tls.crlFile = full }
         case "verify":
             guard let mode = value() else { return true }
-            guard mode == "none" else {
+            guard let verify = BindTLS.ClientVerify(rawValue: mode) else {
                 alert(
                     at,
-                    "'bind \(args[0])' : 'verify \(mode)' (client certificates) is not carried out by this build: "
-                        + "clients would not be checked as it asks.")
+                    "'bind \(args[0])' : 'verify' : unknown verify method '\(mode)', only 'none', 'optional' and "
+                        + "'required' are supported.")
                 return true
             }
+            tls.clientVerify = verify
         default:
             return tlsVersionOption(args, &i, into: &tls.options, at)
         }

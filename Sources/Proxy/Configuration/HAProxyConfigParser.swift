@@ -459,8 +459,19 @@ public struct HAProxyConfigParser {
                 i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }
             if ssl {
+                if tls.clientVerify != .none && tls.crlFile != nil {
+                    alert(
+                        at,
+                        "'bind \(args[0])' : 'crl-file' (revoked client certificates) is not carried out by this "
+                            + "build (swift-nio-ssl loads no CRL): refused, because a revoked certificate would be let in.")
+                }
                 if !tls.crtGiven {
                     alert(at, "no SSL certificate specified for bind '\(args[0])' (use 'crt').")
+                }
+                if tls.clientVerify != .none && tls.caFile == nil {
+                    alert(
+                        at,
+                        "Proxy '\(p.name)': verify is enabled but no CA file specified for bind '\(args[0])'.")
                 }
                 for index in addresses.indices { addresses[index].tls = tls }
             }
@@ -731,13 +742,18 @@ public struct HAProxyConfigParser {
             usableServerTests.append((name, at))
             return test
         }
-        if first == "req.ssl_hello_type" || first == "req_ssl_hello_type" {
+        // The integer fetches without an argument: `ssl_c_verify`, `req.ssl_hello_type`.
+        let integers: [String: ACLTest.Sample] = [
+            "ssl_c_verify": .clientCertificateVerify, "req.ssl_hello_type": .clientHelloType,
+            "req_ssl_hello_type": .clientHelloType,
+        ]
+        if let sample = integers[first] {
             let values = Array(words.dropFirst().drop { $0 == "-m" || $0 == "int" })
             guard !values.isEmpty, let ranges = ACLTest.integerRanges(values) else {
                 alert(at, "ACL criterion '\(first)' expects integers, ranges (N:M) or 'lt|le|gt|ge|eq N'.")
                 return nil
             }
-            var test = ACLTest(sample: .clientHelloType, match: .exact, caseInsensitive: false, values: [])
+            var test = ACLTest(sample: sample, match: .exact, caseInsensitive: false, values: [])
             test.ranges = ranges
             return test
         }
@@ -767,7 +783,7 @@ public struct HAProxyConfigParser {
         while let flag = rest.first, flag.hasPrefix("-"), flag != "-" {
             if flag == "-i" {
                 insensitive = true
-            } else if flag == "-m", rest.count >= 2, criterion != "src", criterion != "ssl_fc" {
+            } else if flag == "-m", rest.count >= 2, !["src", "ssl_fc", "ssl_c_used", "ssl_fc_has_crt"].contains(criterion) {
                 guard let chosen = ACLTest.methods[rest[1]] else {
                     alert(
                         at,
@@ -780,7 +796,7 @@ public struct HAProxyConfigParser {
             } else if flag == "--" {
                 rest.removeFirst()
                 break
-            } else if criterion != "ssl_fc" && flag == "-f" && rest.count >= 2 {
+            } else if !["ssl_fc", "ssl_c_used", "ssl_fc_has_crt"].contains(criterion) && flag == "-f" && rest.count >= 2 {
                 rest.removeFirst()
                 patternFiles.append(rest[0])
             } else if criterion == "src" && flag == "-n" {
@@ -791,13 +807,15 @@ public struct HAProxyConfigParser {
             }
             rest.removeFirst()
         }
-        if criterion == "ssl_fc" {
+        if criterion == "ssl_fc" || criterion == "ssl_c_used" || criterion == "ssl_fc_has_crt" {
             // A boolean fetch: no value to match.
             guard rest.isEmpty else {
-                alert(at, "ACL criterion 'ssl_fc' takes no value, not '\(rest[0])'.")
+                alert(at, "ACL criterion '\(criterion)' takes no value, not '\(rest[0])'.")
                 return nil
             }
-            return ACLTest(sample: .tlsConnection, match: .exact, caseInsensitive: false, values: [])
+            return ACLTest(
+                sample: criterion == "ssl_fc" ? .tlsConnection : .clientCertificate, match: .exact,
+                caseInsensitive: false, values: [])
         }
         guard !rest.isEmpty || !patternFiles.isEmpty || method == .found else {
             alert(at, "ACL criterion '\(first)' needs at least one value to match.")

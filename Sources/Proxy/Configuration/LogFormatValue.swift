@@ -7,8 +7,11 @@ public struct LogFormatValue: Hashable, Sendable {
         case clientAddress, clientPort, frontendAddress, frontendPort
         /// `hdr(NAME)`, `req.hdr(NAME)`: the header's last value (its name in lower case).
         case header(String)
-        /// `path`, `method`, `url`, `query`, `fe_name` (and `%f`), `ssl_fc` (always 0 in this build).
+        /// `path`, `method`, `url`, `query`, `fe_name` (and `%f`), `ssl_fc` (1 on a TLS listener).
         case path, method, url, query, frontendName, tlsFlag
+        /// A TLS listener's client: `ssl_fc_sni`, `ssl_fc_protocol`, `ssl_c_used` / `ssl_fc_has_crt` (0 or 1),
+        /// `ssl_c_verify` (0: verified), `ssl_c_s_dn`, `ssl_c_i_dn`.
+        case tlsSNI, tlsProtocol, clientCertificateUsed, clientCertificateVerify, clientSubject, clientIssuer
     }
 
     public enum Piece: Hashable, Sendable {
@@ -45,6 +48,12 @@ public struct LogFormatValue: Hashable, Sendable {
         case "query": return .query
         case "fe_name": return .frontendName
         case "ssl_fc": return .tlsFlag
+        case "ssl_fc_sni": return .tlsSNI
+        case "ssl_fc_protocol": return .tlsProtocol
+        case "ssl_c_used", "ssl_fc_has_crt": return .clientCertificateUsed
+        case "ssl_c_verify": return .clientCertificateVerify
+        case "ssl_c_s_dn": return .clientSubject
+        case "ssl_c_i_dn": return .clientIssuer
         default:
             for prefix in ["hdr(", "req.hdr("] where expression.hasPrefix(prefix) && expression.hasSuffix(")") {
                 let name = expression.dropFirst(prefix.count).dropLast()
@@ -69,6 +78,14 @@ public struct LogFormatValue: Hashable, Sendable {
                 literal += "%"
                 rest = rest.dropFirst()
                 continue
+            }
+            // `%{+Q}`: HAProxy 2.6 adds no quotes in a header value with it (checked beside it); other flags are
+            // refused.
+            if rest.first == "{" {
+                guard let close = rest.firstIndex(of: "}") else { return .failure(UnknownPart(text: "%" + rest)) }
+                let flags = rest[rest.index(after: rest.startIndex)..<close]
+                guard flags == "+Q" else { return .failure(UnknownPart(text: "%{\(flags)}")) }
+                rest = rest[rest.index(after: close)...]
             }
             let sample: Sample
             if rest.first == "[" {

@@ -229,6 +229,12 @@ public struct BindTLS: Hashable, Sendable {
     public var strictSNI = false
     /// Whether a `crt` was written (one that could not be read is an alert of its own).
     public var crtGiven = false
+    /// `verify none|optional|required`: whether client certificates are asked for, and needed; verified against
+    /// `ca-file` (a certificate that fails ends the handshake, as HAProxy without `ca-ignore-err`/`crt-ignore-err`).
+    public enum ClientVerify: String, Hashable, Sendable { case none, optional, required }
+    public var clientVerify = ClientVerify.none
+    public var caFile: String?
+    public var crlFile: String?
     public init() {}
 }
 
@@ -506,12 +512,19 @@ public struct ACLTest: Hashable, Sendable {
         case clientHelloSNI
         /// `req.ssl_hello_type` (`req_ssl_hello_type`): its handshake message's type, against `ranges`.
         case clientHelloType
+        /// `ssl_fc_sni` (`_end`, `_reg`): the SNI a TLS listener's client asked for.
+        case tlsSNI
+        /// `ssl_c_used`, `ssl_fc_has_crt`: the client presented a certificate (a boolean, like `ssl_fc`).
+        case clientCertificate
+        /// `ssl_c_verify`: the client certificate's verification result (0: verified), against `ranges`.
+        case clientCertificateVerify
 
         /// Whether a TCP frontend evaluates it (on the connection and what the client sent first).
         public var isLayer4: Bool {
             switch self {
             case .source, .usableServers, .clientHelloSNI, .clientHelloType: true
-            case .path, .method, .header, .tlsConnection: false
+            // Known after the TLS handshake, which a TCP session does not wait for before choosing.
+            case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify: false
             }
         }
 
@@ -529,6 +542,9 @@ public struct ACLTest: Hashable, Sendable {
             case .usableServers(let b): "nbsrv(\(b))"
             case .clientHelloSNI: "req.ssl_sni"
             case .clientHelloType: "req.ssl_hello_type"
+            case .tlsSNI: "ssl_fc_sni"
+            case .clientCertificate: "ssl_c_used"
+            case .clientCertificateVerify: "ssl_c_verify"
             }
         }
     }
@@ -559,6 +575,7 @@ public struct ACLTest: Hashable, Sendable {
     public static let criteria: Set<String> = [
         "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
         "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
+        "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used", "ssl_fc_has_crt",
     ]
 
     /// HAProxy's integer patterns: `N`, `N:M`, `:M`, `N:`, and an operator (`eq`, `lt`, `le`, `gt`, `ge`) that
@@ -642,6 +659,9 @@ public struct ACLTest: Hashable, Sendable {
         if criterion == "src" { return (.source, .exact) }
         if criterion == "ssl_fc" { return (.tlsConnection, .exact) }
         if criterion == "req.ssl_sni" || criterion == "req_ssl_sni" { return (.clientHelloSNI, .exact) }
+        if criterion.hasPrefix("ssl_fc_sni") {
+            return (.tlsSNI, criterion.hasSuffix("_end") ? .suffix : criterion.hasSuffix("_reg") ? .regex : .exact)
+        }
         if criterion.hasPrefix("path") { return (.path, match) }
         guard let header else { return nil }
         return (.header(header), match)

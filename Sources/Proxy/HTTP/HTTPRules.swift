@@ -7,7 +7,7 @@ extension ACLTest {
     /// client's address (`client`, see `AddressSet`; nil for a client that has none, a unix socket's).
     /// `servers`: how many servers serve a backend now, by name (`nbsrv`).
     func matches(
-        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false,
+        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
         servers: (String) -> Int = { _ in 0 }
     ) -> Bool {
         switch sample {
@@ -20,13 +20,17 @@ extension ACLTest {
             }
             return false
         case .source: return client.map(addresses.contains) ?? false
-        case .tlsConnection: return tls
+        case .tlsConnection: return tls != nil
         case .usableServers(let backend):
             let count = servers(backend)
             return ranges.contains { $0.contains(count) }
         case .clientHelloSNI, .clientHelloType:
             // TCP frontends only (the parser refuses them in HTTP mode).
             return false
+        case .tlsSNI: return tls?.sni.map { compare($0.utf8) } ?? false
+        case .clientCertificate: return tls?.certificate != nil
+        // A certificate that fails its check ends the handshake here: a TLS client's result is 0.
+        case .clientCertificateVerify: return tls != nil && ranges.contains { $0.contains(0) }
         }
     }
 
@@ -88,7 +92,7 @@ extension ACLTest {
 
 extension RuleCondition {
     func holds(
-        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false,
+        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
         servers: (String) -> Int = { _ in 0 }
     ) -> Bool {
         let any = alternatives.contains { terms in
@@ -139,7 +143,7 @@ extension AddressSet {
 extension Optional where Wrapped == RuleCondition {
     /// No condition always holds.
     func holds(
-        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: Bool = false,
+        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
         servers: (String) -> Int = { _ in 0 }
     ) -> Bool {
         self?.holds(head, path: path, client: client, tls: tls, servers: servers) ?? true

@@ -29,7 +29,7 @@ extension HTTPSession {
         if let monitor = frontend.section.settings.monitorURI, head.uri == monitor {
             // `monitor fail` conditions: a failing one answers 503 (HAProxy's page), still not logged.
             let failed = frontend.section.rules.monitorFail.contains {
-                $0.holds(head, path: head.path, client: clientForRules, tls: tls, servers: frontend.usableServers)
+                $0.holds(head, path: head.path, client: clientForRules, tls: tlsInfo, servers: frontend.usableServers)
             }
             answerMonitor(head, exchange, failed: failed)
             return true

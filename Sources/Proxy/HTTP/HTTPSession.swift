@@ -18,8 +18,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     typealias OutboundOut = ByteBuffer
 
     let frontend: ProxyRuntime.Frontend
-    /// The client came through a TLS listener (`ssl_fc`, `%ft` logs `frontend~`).
-    let tls: Bool
+    /// The client came through a TLS listener (`ssl_fc`, `%ft` logs `frontend~`): what its TLS carried.
+    let tlsInfo: ClientTLS?
+    var tls: Bool { tlsInfo != nil }
     private let process: ProxyRuntime.Tally
     let client: any Channel
     private let reader: HTTPRequestReader
@@ -87,8 +88,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
 
-    init(frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel, tls: Bool = false) {
-        self.tls = tls
+    init(frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil) {
+        tlsInfo = tls
         self.frontend = frontend
         self.process = process
         self.client = client
@@ -298,12 +299,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
         let servers = frontend.usableServers
         if let rule = rules.redirects.first(where: {
-            $0.condition.holds(head, path: path, client: clientKey, tls: tls, servers: servers)
+            $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers)
         }) {
             return respondRedirect(rule.redirect, head)
         }
         let chosen =
-            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tls, servers: servers) }?
+            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers) }?
             .backend
             ?? frontend.backend
         guard let backend = chosen else {
@@ -374,23 +375,34 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         for piece in value.pieces {
             switch piece {
             case .literal(let text): out += text
-            case .sample(let sample):
-                switch sample {
-                case .clientAddress: out += source(exchange).ip ?? ""
-                case .clientPort: out += source(exchange).address?.port.map(String.init) ?? ""
-                case .frontendAddress: out += (proxyDestination ?? client.localAddress)?.ipAddress ?? ""
-                case .frontendPort: out += (proxyDestination ?? client.localAddress)?.port.map(String.init) ?? ""
-                case .header(let name): out += head.headers[name].last ?? ""
-                case .path: out += head.path
-                case .method: out += head.method.rawValue
-                case .url: out += head.uri
-                case .query: out += head.uri.firstIndex(of: "?").map { head.uri[head.uri.index(after: $0)...] } ?? ""
-                case .frontendName: out += frontend.section.name
-                case .tlsFlag: out += tls ? "1" : "0"
-                }
+            case .sample(let sample): out += fetch(sample, head)
             }
         }
         return out
+    }
+
+    /// One sample of a header value ("" when it has none, as HAProxy leaves it).
+    private func fetch(_ sample: LogFormatValue.Sample, _ head: HTTPRequestHead) -> String {
+        switch sample {
+        case .clientAddress: return source(exchange).ip ?? ""
+        case .clientPort: return source(exchange).address?.port.map(String.init) ?? ""
+        case .frontendAddress: return (proxyDestination ?? client.localAddress)?.ipAddress ?? ""
+        case .frontendPort: return (proxyDestination ?? client.localAddress)?.port.map(String.init) ?? ""
+        case .header(let name): return head.headers[name].last ?? ""
+        case .path: return String(head.path)
+        case .method: return head.method.rawValue
+        case .url: return head.uri
+        case .query: return head.uri.firstIndex(of: "?").map { String(head.uri[head.uri.index(after: $0)...]) } ?? ""
+        case .frontendName: return frontend.section.name
+        case .tlsFlag: return tls ? "1" : "0"
+        case .tlsSNI: return tlsInfo?.sni ?? ""
+        case .tlsProtocol: return tlsInfo?.protocolName ?? ""
+        case .clientCertificateUsed: return tlsInfo.map { $0.certificate == nil ? "0" : "1" } ?? ""
+        // A certificate that fails its check ends the handshake here, so one that came is verified (0).
+        case .clientCertificateVerify: return tlsInfo == nil ? "" : "0"
+        case .clientSubject: return tlsInfo?.subjectDN ?? ""
+        case .clientIssuer: return tlsInfo?.issuerDN ?? ""
+        }
     }
 
     /// A section's `http-request` rules, in order, on the request: true when one answered it (a deny: `PR--` and
@@ -401,7 +413,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     ) -> Bool {
         var client = client
         for rule in rules.requestRules
-        where rule.condition.holds(head, path: path, client: client, tls: tls, servers: frontend.usableServers) {
+        where rule.condition.holds(head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers) {
             switch rule.action {
             case .deny(let status):
                 exchange.termination = TerminationState(.proxy, .request)

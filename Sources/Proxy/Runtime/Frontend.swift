@@ -110,10 +110,16 @@ extension ProxyRuntime {
         /// `log-separate-errors` says): `CLIENT:PORT [DATE] FRONTEND/LISTENER: SSL handshake failure`. A client that
         /// closed during the handshake without a word ("Connection closed during SSL handshake") is dropped by
         /// `dontlognull`, as in HAProxy.
-        func logHandshakeFailure(client: SocketAddress?, at date: CivilTime, listener: String, closed: Bool) {
-            logConnectionError(
-                client: client, at: date, listener: listener,
-                reason: closed ? "Connection closed during SSL handshake" : "SSL handshake failure", empty: closed)
+        /// A client certificate that failed its check is `SSL client certificate not trusted`.
+        func logHandshakeFailure(
+            client: SocketAddress?, at date: CivilTime, listener: String, closed: Bool,
+            untrustedCertificate: Bool = false
+        ) {
+            let reason =
+                closed
+                ? "Connection closed during SSL handshake"
+                : untrustedCertificate ? "SSL client certificate not trusted" : "SSL handshake failure"
+            logConnectionError(client: client, at: date, listener: listener, reason: reason, empty: closed)
         }
 
         /// A connection that ended before its session began (a TLS handshake, a PROXY protocol header), as HAProxy

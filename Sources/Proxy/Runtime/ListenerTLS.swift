@@ -48,6 +48,13 @@ struct ListenerTLS: Sendable {
         if let ciphers = settings.options.ciphers { configuration.cipherSuites = ciphers }
         if let curves = settings.options.curves { configuration.curves = curves.map(NIOTLSCurve.init(rawValue:)) }
         configuration.applicationProtocols = settings.alpn
+        // Client certificates (`verify optional|required`): asked for with the CA's names, checked against it.
+        if settings.clientVerify != .none, let caFile = settings.caFile {
+            configuration.trustRoots = .certificates(try ServerTLSClient.certificates(at: caFile))
+            configuration.sendCANameList = true
+            configuration.certificateVerification =
+                settings.clientVerify == .required ? .noHostnameVerification : .optionalVerification
+        }
         let strict = settings.strictSNI
         if certificates.count > 1 || strict {
             let all = certificates
@@ -133,17 +140,24 @@ final class HandshakeFailureLogger: ChannelInboundHandler, RemovableChannelHandl
     typealias InboundIn = NIOAny
     private let frontend: ProxyRuntime.Frontend
     private let listener: String
+    private let info: ClientTLS?
     private let acceptedAt = CivilTime.now()
     private var done = false
 
-    init(frontend: ProxyRuntime.Frontend, listener: String) {
+    init(frontend: ProxyRuntime.Frontend, listener: String, info: ClientTLS? = nil) {
         self.frontend = frontend
         self.listener = listener
+        self.info = info
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
             done = true
+            // What the handshake agreed, for the session's fetches (`ssl_fc_protocol`, `ssl_c_*`).
+            if let info, let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+                info.version = tls.tlsVersion
+                info.certificate = tls.peerCertificate
+            }
             context.fireUserInboundEventTriggered(event)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
@@ -161,8 +175,11 @@ final class HandshakeFailureLogger: ChannelInboundHandler, RemovableChannelHandl
             } else {
                 closed = "\(error)".contains("EOF during handshake")
             }
+            // A client certificate the bind's CA does not vouch for: HAProxy's own words for it.
+            let untrusted = "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
             frontend.logHandshakeFailure(
-                client: context.channel.remoteAddress, at: acceptedAt, listener: listener, closed: closed)
+                client: context.channel.remoteAddress, at: acceptedAt, listener: listener, closed: closed,
+                untrustedCertificate: untrusted)
         }
         context.fireErrorCaught(error)
     }

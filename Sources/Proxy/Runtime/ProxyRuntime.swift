@@ -193,16 +193,20 @@ public final class ProxyRuntime: Sendable {
                                 try channel.pipeline.syncOperations.addHandler(ClosedOnArrival())
                                 return
                             }
-                            if let tls {
-                                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: try tls.connectionContext()))
-                                try channel.pipeline.syncOperations.addHandler(
-                                    HandshakeFailureLogger(frontend: frontend, listener: listenerName))
+                            // What the client's TLS carries (its SNI, read on the way in; its certificate).
+                            let clientTLS = tls.map { _ in ClientTLS() }
+                            if let tls, let clientTLS {
+                                let operations = channel.pipeline.syncOperations
+                                try operations.addHandler(ClientHelloSNIReader(clientTLS))
+                                try operations.addHandler(NIOSSLServerHandler(context: try tls.connectionContext()))
+                                try operations.addHandler(
+                                    HandshakeFailureLogger(frontend: frontend, listener: listenerName, info: clientTLS))
                             }
                             // The session starts once the accepted channel is active and maxconn admits it.
                             let session: any ClientSession =
                                 frontend.section.settings.mode == .http
-                                ? HTTPSession(frontend: frontend, process: sessions, client: channel, tls: tls != nil)
-                                : TCPSession(frontend: frontend, sessions: sessions, client: channel, tls: tls != nil)
+                                ? HTTPSession(frontend: frontend, process: sessions, client: channel, tls: clientTLS)
+                                : TCPSession(frontend: frontend, sessions: sessions, client: channel, tls: clientTLS)
                             if bind.acceptProxy {
                                 // First in the pipeline: the header comes before anything, a TLS handshake too.
                                 try channel.pipeline.syncOperations.addHandler(

@@ -43,7 +43,7 @@ extension ACLTest {
             case .absent: return .no
             case .needMore: return input.final ? .no : .unknown
             }
-        case .path, .method, .header, .tlsConnection:
+        case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify:
             return .no
         }
     }

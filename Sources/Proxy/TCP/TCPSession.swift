@@ -6,8 +6,9 @@ import NIOPosix
 /// One client connection through the proxy, on its channel's event loop.
 final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private let frontend: ProxyRuntime.Frontend
-    /// The client came through a TLS listener (`%ft` logs `frontend~`).
-    private let tls: Bool
+    /// The client came through a TLS listener (`%ft` logs `frontend~`): what its TLS carried.
+    private let tlsInfo: ClientTLS?
+    private var tls: Bool { tlsInfo != nil }
     /// The process's sessions (`actconn`).
     private let sessions: ProxyRuntime.Tally
     private let client: any Channel
@@ -49,8 +50,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         proxyDestination = destination
     }
 
-    init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel, tls: Bool = false) {
-        self.tls = tls
+    init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil) {
+        tlsInfo = tls
         self.frontend = frontend
         self.sessions = sessions
         self.client = client
