@@ -329,8 +329,13 @@ struct HTTPVersusHAProxyTests {
                 acl crawler hdr_reg(user-agent) -i (bot|crawler)
                 http-request deny if crawler
                 http-request redirect location /regex if versioned
+                use_backend to-https if { path_beg /tohttps }
                 default_backend web
             backend web
+                server n1 127.0.0.1:\(nginx.port)
+            backend to-https
+                redirect scheme https code 301 unless { path_end /stay }
+                http-request deny if { path /tohttps/deny }
                 server n1 127.0.0.1:\(nginx.port)
 
             """
@@ -367,6 +372,10 @@ struct HTTPVersusHAProxyTests {
             (0, "GET /api/v2/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /api/vx/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: MyCRAWLER/1\r\nConnection: close\r\n\r\n", 1, true),
+            // A backend's `redirect`, after its `http-request` rules; a request it lets through.
+            (0, "GET /tohttps/x?y=1 HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /tohttps/deny HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /tohttps/stay HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n", 1, true),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 1, logs: logs, in: dir, exchanges) else {
             try await logs.close()

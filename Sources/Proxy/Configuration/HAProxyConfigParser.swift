@@ -523,12 +523,6 @@ public struct HAProxyConfigParser {
         case "http-response":
             httpResponseRule(args, at, &p.rules)
         case "redirect":
-            guard p.isFrontend else {
-                return alert(
-                    at,
-                    "'redirect' in backend '\(p.name)' is HAProxy's, not in this build (header, URL and response "
-                        + "rewriting): refused. Move the rule to the frontend or listen section.")
-            }
             guard let (redirect, rest) = redirect("redirect", args, at),
                 let condition = ruleCondition(rest, at, p.rules)
             else { return }

@@ -318,11 +318,20 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         exchange.backendName = backend.name
         exchange.state.enteredBackend()
         backend.sessions.opened()
-        // The backend's own `http-request` rules, after the frontend's and the choice (a `listen` section's once).
-        if !backend.section.rules.requestRules.isEmpty && backend.section.name != frontend.section.name
-            && answeredByRequestRules(backend.section.rules, head, exchange, path: head.path, client: sourceKey(exchange))
-        {
-            return
+        // The backend's own `http-request` rules, then its `redirect` rules, after the frontend's and the choice (a
+        // `listen` section's once).
+        let own = backend.section.rules
+        if backend.section.name != frontend.section.name {
+            if !own.requestRules.isEmpty
+                && answeredByRequestRules(own, head, exchange, path: head.path, client: sourceKey(exchange))
+            {
+                return
+            }
+            if let rule = own.redirects.first(where: {
+                $0.condition.holds(head, path: head.path, client: sourceKey(exchange), tls: tlsInfo, servers: servers)
+            }) {
+                return respondRedirect(rule.redirect, head)
+            }
         }
         if let cookie = backend.section.settings.cookie { persist(exchange, cookie, backend) }
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
