@@ -13,7 +13,7 @@
 # rsyslog's module packages let rsyslogd -N1 give its own verdict on the real-world configurations in Tests/Corpus.
 # curl and openssl are the TLS tests' clients and certificate makers; liblognorm-dev is mmnormalize's library;
 # socat and hatop drive the runtime API; postgresql is pgsql-check's server (the tests start their own).
-APT_PACKAGES := libsystemd-dev zlib1g-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
+APT_PACKAGES := libsystemd-dev zlib1g-dev libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
   rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
   rsyslog-kubernetes socat hatop postgresql
 SWIFT ?= swift

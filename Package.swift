@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport", "CDatagrams",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport", "CDatagrams", "CCrypt",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -108,6 +108,9 @@ let package = Package(
         .target(name: "LognormShim", dependencies: ["CLognorm"]),
         // zlib, for reading rotated `.gz` logs as a stream (apt zlib1g-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // crypt(3), for the `password` hashes of HAProxy's userlists: a small C layer over libxcrypt's crypt_r (apt
+        // libcrypt-dev), a regular target so that every target importing Proxy sees its module.
+        .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),
         // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
         .target(
@@ -201,7 +204,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "HAProxyLog", "SyslogProtocol", "SyslogSink", "LogQuery", "LogCore", "TestSupport",
+                "HAProxyLog", "SyslogProtocol", "SyslogSink", "LogQuery", "LogCore", "TestSupport", "Proxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -241,8 +241,8 @@ struct ConfigTests {
                 + "statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable "
                 + "server-side verifications by default."),
         Refused(
-            family: "authentication", line: "http-request auth realm admins",
-            message: "'http-request auth' is HAProxy's, not in this build (authentication): refused, because it "
+            family: "authentication", line: "stats http-request auth realm admins",
+            message: "'stats http-request' is HAProxy's, not in this build (authentication): refused, because it "
                 + "would let in whom the configuration keeps out. See docs/not-in-this-build.md."),
         Refused(
             family: "ACL criterion", line: "acl blocked src_port 1024",
@@ -414,7 +414,7 @@ struct ConfigTests {
                     nbproc 1
                     ulimit-n 65536
                 userlist admins
-                    user bob password x
+                    user bob insecure-password x
                 frontend f
                     bind :80 backlog 1024 name web
                     option forwardfor
@@ -430,8 +430,6 @@ struct ConfigTests {
                 "3: 'nbproc' has no effect in this build (removed in HAProxy 2.5; this proxy uses threads (nbthread)); "
                     + "it is ignored.",
                 "4: 'ulimit-n' has no effect in this build (the proxy raises its own descriptor limit); it is ignored.",
-                "5: the section 'userlist' has no effect in this build (read, and not used: every keyword that would "
-                    + "use a user list is refused); it is ignored.",
                 "8: the bind option 'backlog' has no effect in this build (listen queue tuning); it is ignored.",
                 "10: 'option http-use-htx' has no effect in this build (HTX is the only engine since HAProxy 2.1); "
                     + "it is ignored.",

@@ -172,7 +172,7 @@ extension BuildSupport {
     /// What the parser carries out, by context (a test holds the parser to it: each of these loads without an
     /// alert or a not-in-this-build warning).
     public static let implemented: [Context: Set<String>] = [
-        .section: ["global", "defaults", "frontend", "backend", "listen"],
+        .section: ["global", "defaults", "frontend", "backend", "listen", "userlist"],
         .global: [
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
             "gid", "nbthread", "node", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
@@ -213,13 +213,13 @@ extension BuildSupport {
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
-        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect", "set-src"],
+        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
             "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
             "req.ssl_hello_type", "req_ssl_hello_type", "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used",
-            "ssl_fc_has_crt", "ssl_c_verify",
+            "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group",
         ],
         .aclFlag: ["-i", "--", "-m", "-f"],
     ]
@@ -227,7 +227,6 @@ extension BuildSupport {
     /// Keywords whose absence nobody can observe, with why.
     static let noEffect: [Context: [String: String]] = [
         .section: [
-            "userlist": "read, and not used: every keyword that would use a user list is refused",
             "peers": "read, and not used: stick tables, which peers synchronise, are refused",
             "resolvers": "read, and not used: every keyword that would use a resolver is refused",
             "cache": "read, and not used: the actions that use a cache are refused",

@@ -19,14 +19,19 @@ public struct HAProxyConfigParser {
     var alerts: [ConfigDiagnostic] = []
     /// Each `nbsrv(BACKEND)` read, to check that the backend exists once every section is read.
     var usableServerTests: [(String, SourceLocation)] = []
+    /// Each userlist an ACL names (`http_auth(L)`), to check it exists; where each userlist was declared.
+    var userlistTests: [(String, SourceLocation)] = []
+    var userlistOrder: [String: SourceLocation] = [:]
 
     private enum Section {
         case none
         case global
         case defaults
         case proxy(Int)
-        /// A section Tollgate does not read (peers, resolvers, userlist…): its lines are skipped.
+        /// A section Tollgate does not read (peers, resolvers…): its lines are skipped.
         case ignored
+        /// A `userlist` section, by name.
+        case userlist(String)
     }
     private var section = Section.none
     private var defaults = ProxySettings()
@@ -139,6 +144,17 @@ public struct HAProxyConfigParser {
             configuration.proxies.append(ProxySection(kind: kind, name: name, settings: settings, location: at))
             section = .proxy(configuration.proxies.count - 1)
             return
+        case "userlist":
+            guard let name = args.first else {
+                alert(at, "'userlist' expects <name> as arguments.")
+                section = .ignored
+                return
+            }
+            if configuration.userlists[name] != nil { alert(at, "userlist '\(name)' already declared.") }
+            configuration.userlists[name] = Userlist(name: name)
+            userlistOrder[name] = at
+            section = .userlist(name)
+            return
         case _ where BuildSupport.isKnown(.section, keyword):
             // A section this build does not read: those that only define what other keywords use (each of which is
             // refused) are skipped with a warning; one that acts by itself (program, log-forward) is refused.
@@ -153,6 +169,11 @@ public struct HAProxyConfigParser {
             alert(at, "unknown keyword '\(keyword)' out of section.")
         case .ignored:
             break
+        case .userlist(let name):
+            if var list = configuration.userlists[name] {
+                userlistKeyword(keyword, args, at, &list)
+                configuration.userlists[name] = list
+            }
         case .global:
             globalKeyword(keyword, args, at)
         case .defaults:
@@ -519,7 +540,7 @@ public struct HAProxyConfigParser {
             else { return }
             p.rules.monitorFail.append(value)
         case "http-request":
-            httpRequestRule(args, at, &p.rules)
+            httpRequestRule(args, at, &p.rules, section: p.name)
         case "http-response":
             httpResponseRule(args, at, &p.rules)
         case "redirect":
@@ -735,6 +756,28 @@ public struct HAProxyConfigParser {
             test.ranges = ranges
             usableServerTests.append((name, at))
             return test
+        }
+        // `http_auth(USERLIST)` (no value) and `http_auth_group(USERLIST) GROUP…`.
+        for (prefix, group) in [("http_auth(", false), ("http_auth_group(", true)]
+        where first.hasPrefix(prefix) && first.hasSuffix(")") {
+            let list = String(first.dropFirst(prefix.count).dropLast())
+            let values = Array(words.dropFirst())
+            guard !list.isEmpty else {
+                alert(at, "ACL criterion '\(first)' needs a userlist name.")
+                return nil
+            }
+            guard group != values.isEmpty else {
+                alert(
+                    at,
+                    group
+                        ? "ACL criterion '\(first)' needs at least one group to match."
+                        : "ACL criterion '\(first)' takes no value, not '\(values[0])'.")
+                return nil
+            }
+            userlistTests.append((list, at))
+            return ACLTest(
+                sample: group ? .httpAuthGroup(list) : .httpAuth(list), match: .exact, caseInsensitive: false,
+                values: values)
         }
         // The integer fetches without an argument: `ssl_c_verify`, `req.ssl_hello_type`.
         let integers: [String: ACLTest.Sample] = [
@@ -1024,7 +1067,9 @@ public struct HAProxyConfigParser {
         }
     }
 
-    private mutating func httpRequestRule(_ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules) {
+    private mutating func httpRequestRule(
+        _ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules, section: String
+    ) {
         guard let verb = args.first else { return alert(at, "'http-request' expects an action.") }
         let action: HTTPRequestRule.Action
         var rest: [String]
@@ -1055,6 +1100,16 @@ public struct HAProxyConfigParser {
             guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at) else { return }
             action = .redirect(redirect)
             rest = words
+        case "auth":
+            // `auth [realm REALM]`: the realm defaults to the section's name, as in HAProxy.
+            rest = Array(args.dropFirst())
+            var realm = section
+            if rest.first == "realm" {
+                guard rest.count >= 2 else { return alert(at, "'http-request auth' : missing realm value.") }
+                realm = rest[1]
+                rest.removeFirst(2)
+            }
+            action = .auth(realm: realm)
         case "set-src":
             // The sample this build fetches for it: a request header (`hdr(NAME)`, `req.hdr(NAME)`), its last value.
             guard args.count >= 2 else { return alert(at, "'http-request set-src' expects a sample expression.") }
@@ -1529,6 +1584,7 @@ public struct HAProxyConfigParser {
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
     private mutating func checkReferences() {
         checkServerTLS()
+        checkUserlists()
         for (name, at) in usableServerTests where !configuration.proxies.contains(where: { $0.name == name && $0.isBackend }) {
             alert(at, "'nbsrv' : no such backend '\(name)'.")
         }

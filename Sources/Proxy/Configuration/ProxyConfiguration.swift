@@ -486,6 +486,8 @@ public struct ProxyConfiguration: Sendable {
     public var files: [String] = []
     /// The servers' previous states read from the server-state files, by backend and server name.
     public var serverStates: [String: [String: ServerStateLine]] = [:]
+    /// The `userlist` sections, by name.
+    public var userlists: [String: Userlist] = [:]
 
     public init() {}
 
@@ -518,13 +520,19 @@ public struct ACLTest: Hashable, Sendable {
         case clientCertificate
         /// `ssl_c_verify`: the client certificate's verification result (0: verified), against `ranges`.
         case clientCertificateVerify
+        /// `http_auth(USERLIST)`: the request's Basic credentials are a user's of the list.
+        case httpAuth(String)
+        /// `http_auth_group(USERLIST) GROUP…`: and that user is in one of `values`' groups.
+        case httpAuthGroup(String)
 
         /// Whether a TCP frontend evaluates it (on the connection and what the client sent first).
         public var isLayer4: Bool {
             switch self {
             case .source, .usableServers, .clientHelloSNI, .clientHelloType: true
             // Known after the TLS handshake, which a TCP session does not wait for before choosing.
-            case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify: false
+            case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify,
+                .httpAuth, .httpAuthGroup:
+                false
             }
         }
 
@@ -545,6 +553,8 @@ public struct ACLTest: Hashable, Sendable {
             case .tlsSNI: "ssl_fc_sni"
             case .clientCertificate: "ssl_c_used"
             case .clientCertificateVerify: "ssl_c_verify"
+            case .httpAuth(let list): "http_auth(\(list))"
+            case .httpAuthGroup(let list): "http_auth_group(\(list))"
             }
         }
     }
@@ -728,6 +738,9 @@ public struct HTTPRequestRule: Hashable, Sendable {
         /// `set-src hdr(NAME)`: the client's address becomes the header's last value when that is an IP address
         /// (the port is kept), for this request: its log line, its later rules, `forwardfor`, `balance source`.
         case setSource(header: String)
+        /// `auth [realm REALM]`: HAProxy's 401 asking for Basic credentials (the realm: the section's name when
+        /// none is given).
+        case auth(realm: String)
     }
     public var action: Action
     public var condition: RuleCondition?

@@ -11,6 +11,16 @@ enum HTTPErrorPages {
         /// A stream page may leave the client's connection open; a parser page always closes it.
         let keepsConnection: Bool
 
+        /// The page with one more header after its own (`www-authenticate` on a 401), counted in the log's size as
+        /// HAProxy counts a header it adds: its name and value (its message blocks), not the `: ` and line end.
+        func adding(_ name: String, _ value: String) -> Page {
+            guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { return self }
+            let line = Array("\r\n\(name): \(value)".utf8)
+            return Page(
+                bytes: Array(bytes[..<end.lowerBound]) + line + Array(bytes[end.lowerBound...]),
+                logged: logged + Int64(name.utf8.count + value.utf8.count), keepsConnection: keepsConnection)
+        }
+
         /// The page as sent: a stream page that closes the connection says so in a last header.
         func bytes(closing: Bool) -> [UInt8] {
             guard closing, keepsConnection, let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else {

@@ -8,7 +8,7 @@ extension ACLTest {
     /// `servers`: how many servers serve a backend now, by name (`nbsrv`).
     func matches(
         _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }
+        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
     ) -> Bool {
         switch sample {
         case .path: return compare(path.utf8)
@@ -31,6 +31,10 @@ extension ACLTest {
         case .clientCertificate: return tls?.certificate != nil
         // A certificate that fails its check ends the handshake here: a TLS client's result is 0.
         case .clientCertificateVerify: return tls != nil && ranges.contains { $0.contains(0) }
+        case .httpAuth(let list): return users?.user(of: list, head.headers) != nil
+        case .httpAuthGroup(let list):
+            guard let user = users?.user(of: list, head.headers) else { return false }
+            return values.contains { user.groups.contains($0) }
         }
     }
 
@@ -93,11 +97,13 @@ extension ACLTest {
 extension RuleCondition {
     func holds(
         _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }
+        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
     ) -> Bool {
         let any = alternatives.contains { terms in
             terms.allSatisfy { term in
-                term.tests.contains { $0.matches(head, path: path, client: client, tls: tls, servers: servers) }
+                term.tests.contains {
+                    $0.matches(head, path: path, client: client, tls: tls, servers: servers, users: users)
+                }
                     != term.negated
             }
         }
@@ -144,9 +150,9 @@ extension Optional where Wrapped == RuleCondition {
     /// No condition always holds.
     func holds(
         _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }
+        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
     ) -> Bool {
-        self?.holds(head, path: path, client: client, tls: tls, servers: servers) ?? true
+        self?.holds(head, path: path, client: client, tls: tls, servers: servers, users: users) ?? true
     }
 }
 

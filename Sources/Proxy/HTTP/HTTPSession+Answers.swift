@@ -29,7 +29,7 @@ extension HTTPSession {
         if let monitor = frontend.section.settings.monitorURI, head.uri == monitor {
             // `monitor fail` conditions: a failing one answers 503 (HAProxy's page), still not logged.
             let failed = frontend.section.rules.monitorFail.contains {
-                $0.holds(head, path: head.path, client: clientForRules, tls: tlsInfo, servers: frontend.usableServers)
+                $0.holds(head, path: head.path, client: clientForRules, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users)
             }
             answerMonitor(head, exchange, failed: failed)
             return true
@@ -85,7 +85,7 @@ extension HTTPSession {
     }
 
     /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
-    func respondLocally(status: Int?, logStatus: Int? = nil) {
+    func respondLocally(status: Int?, logStatus: Int? = nil, header: (name: String, value: String)? = nil) {
         guard let exchange, let context else { return }
         var keep = false
         exchange.state.answeredByProxy()
@@ -101,7 +101,8 @@ extension HTTPSession {
         {
             sendErrorFile(file, exchange, context)
         } else if let status {
-            let page = HTTPErrorPages.page(status)
+            var page = HTTPErrorPages.page(status)
+            if let header { page = page.adding(header.name, header.value) }
             // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full (or has
             // no body to come: its end is on its way) keeps its connection.
             keep =

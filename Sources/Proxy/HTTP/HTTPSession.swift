@@ -299,12 +299,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
         let servers = frontend.usableServers
         if let rule = rules.redirects.first(where: {
-            $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers)
+            $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users)
         }) {
             return respondRedirect(rule.redirect, head)
         }
         let chosen =
-            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers) }?
+            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users) }?
             .backend
             ?? frontend.backend
         guard let backend = chosen else {
@@ -328,7 +328,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 return
             }
             if let rule = own.redirects.first(where: {
-                $0.condition.holds(head, path: head.path, client: sourceKey(exchange), tls: tlsInfo, servers: servers)
+                $0.condition.holds(head, path: head.path, client: sourceKey(exchange), tls: tlsInfo, servers: servers, users: frontend.users)
             }) {
                 return respondRedirect(rule.redirect, head)
             }
@@ -422,7 +422,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     ) -> Bool {
         var client = client
         for rule in rules.requestRules
-        where rule.condition.holds(head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers) {
+        where rule.condition.holds(head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users) {
             switch rule.action {
             case .deny(let status):
                 exchange.termination = TerminationState(.proxy, .request)
@@ -437,6 +437,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 exchange.forwardHead.headers.remove(name: name)
             case .redirect(let redirect):
                 respondRedirect(redirect, head)
+                return true
+            case .auth(let realm):
+                // HAProxy's 401 with its challenge; logged `LR--` (the proxy's own answer), not a denial.
+                exchange.termination = TerminationState(.local, .request)
+                let quoted = String(realm.filter { $0 != "\"" })
+                respondLocally(status: 401, header: ("www-authenticate", "Basic realm=\"\(quoted)\""))
                 return true
             case .setSource(let header):
                 // HAProxy's `hdr()` fetch: the last value of the last field (values split at commas).

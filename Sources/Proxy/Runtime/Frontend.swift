@@ -29,6 +29,8 @@ extension ProxyRuntime {
         let inspectsPayload: Bool
         /// How many servers serve a backend now, by name (`nbsrv`; 0 for a name that is no backend).
         let usableServers: @Sendable (String) -> Int
+        /// The userlists, for `http_auth` (nil without any).
+        let users: UserlistAuth?
 
         /// What decides whether and how a traffic line is logged, read from the options once (not per line).
         struct LogRules: Sendable {
@@ -58,9 +60,10 @@ extension ProxyRuntime {
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
             limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
             routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules,
-            usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }
+            usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
         ) {
             self.usableServers = usableServers
+            self.users = users
             self.section = section
             self.backend = backend
             self.sessions = sessions

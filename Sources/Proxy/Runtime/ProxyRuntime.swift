@@ -54,6 +54,7 @@ public final class ProxyRuntime: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let processLimit = state.processLimit
         var frontends: [Frontend] = []
+        let users = configuration.userlists.isEmpty ? nil : UserlistAuth(lists: configuration.userlists)
         for p in configuration.proxies where p.isFrontend {
             let backendName = p.kind == .listen ? p.name : p.defaultBackend
             let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
@@ -75,7 +76,8 @@ public final class ProxyRuntime: Sendable {
                         state.backendsByName[rule.backend].map { (rule.condition, $0) }
                     },
                     logRules: Frontend.LogRules(p.settings),
-                    usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 }))
+                    usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 },
+                    users: users))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.

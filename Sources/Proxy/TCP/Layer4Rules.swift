@@ -43,7 +43,8 @@ extension ACLTest {
             case .absent: return .no
             case .needMore: return input.final ? .no : .unknown
             }
-        case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify:
+        case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify, .httpAuth,
+            .httpAuthGroup:
             return .no
         }
     }

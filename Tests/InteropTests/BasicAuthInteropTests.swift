@@ -1,0 +1,82 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `userlist` sections (a SHA-512 crypt `password` made by `openssl passwd -6`, `insecure-password`, groups given
+/// both ways), `http-request auth [realm …]`, `http_auth(LIST)` and `http_auth_group(LIST) GROUP` beside HAProxy
+/// 2.6, with curl's credentials and raw requests: the same answers byte for byte (HAProxy's 401 with its
+/// challenge, kept alive or closed), the same denials, the same lines.
+@Suite("Basic authentication on userlists beside HAProxy", .serialized)
+struct BasicAuthInteropTests {
+    @Test func sameChallengesAnswersAndLines() async throws {
+        let dir = try TemporaryDirectory(prefix: "basic-auth")
+        let nginx = try Nginx(in: dir)
+        defer { nginx.stop() }
+        let openssl = try Peers.find("openssl")
+        let hashed = try Peers.run(openssl, ["passwd", "-6", "wonderland"])
+        let hash = String(decoding: hashed.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(hash.hasPrefix("$6$"))
+        let curl = try Peers.find("curl")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        var results: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let ports = try Peers.freePorts(2)
+            try """
+                \(httpPreamble(logPort: logs.port))
+                userlist console_users
+                    group admins users alice
+                    group viewers
+                    user alice password \(hash)
+                    user bob insecure-password readonly1 groups viewers
+                frontend console
+                    bind 127.0.0.1:\(ports[0])
+                    acl is_write method POST PUT DELETE
+                    http-request auth realm Console unless { http_auth(console_users) }
+                    http-request deny if is_write !{ http_auth_group(console_users) admins }
+                    default_backend web
+                frontend open
+                    bind 127.0.0.1:\(ports[1])
+                    http-request auth if { path_beg /private } !{ http_auth(console_users) }
+                    default_backend web
+                backend web
+                    server n 127.0.0.1:\(nginx.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { ports.allSatisfy { Peers.isListening(port: $0) } }, "\(peer.output)")
+            _ = await messages.take(waitingFor: 2, seconds: 0.5) { _ in false }
+            var seen: [String] = []
+            for (port, method, path, user) in [
+                (ports[0], "GET", "/", nil), (ports[0], "GET", "/", "alice:wonderland"), (ports[0], "GET", "/", "alice:wrong"),
+                (ports[0], "GET", "/", "bob:readonly1"), (ports[0], "POST", "/post", "bob:readonly1"),
+                (ports[0], "POST", "/post", "alice:wonderland"), (ports[0], "GET", "/", "nobody:x"),
+                (ports[1], "GET", "/private/a", nil), (ports[1], "GET", "/public", nil),
+                (ports[1], "GET", "/private/a", "bob:readonly1"),
+            ] {
+                let run = try Peers.run(
+                    curl,
+                    ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, "--max-time", "5",
+                     "http://127.0.0.1:\(port)\(path)"] + (user.map { ["-u", $0] } ?? []))
+                seen.append("\(port == ports[0] ? "console" : "open") \(method) \(path) \(user ?? "-"): "
+                    + String(decoding: run.stdout, as: UTF8.self))
+            }
+            // The challenge itself, byte for byte: kept alive (then a request on the same connection), and closed.
+            let keptAlive = try Peers.exchange(
+                port: ports[0],
+                Array("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            seen.append(String(decoding: keptAlive, as: UTF8.self))
+            let closed = try Peers.exchange(port: ports[1], Array("GET /private HTTP/1.0\r\n\r\n".utf8))
+            seen.append(String(decoding: closed, as: UTF8.self))
+            let lines = await messages.take(waitingFor: 13, seconds: 10) { $0.contains(" [") }
+            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
+            results[who] = seen
+        }
+        let ours = results["proxy"] ?? []
+        let theirs = results["haproxy"] ?? []
+        #expect(ours == theirs, "\n\(ours.joined(separator: "\n"))\n--- HAProxy:\n\(theirs.joined(separator: "\n"))")
+        #expect(ours.contains("console GET / alice:wonderland: 200") && ours.contains("console POST /post bob:readonly1: 403"))
+        #expect(ours.contains { $0.contains("www-authenticate: Basic realm=\"Console\"") }, "\(ours)")
+    }
+}
