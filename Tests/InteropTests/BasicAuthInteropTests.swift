@@ -20,6 +20,7 @@ struct BasicAuthInteropTests {
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         var results: [String: [String]] = [:]
+        var audited: [String] = []
         for who in ["haproxy", "proxy"] {
             let ports = try Peers.freePorts(2)
             try """
@@ -72,11 +73,17 @@ struct BasicAuthInteropTests {
             let lines = await messages.take(waitingFor: 13, seconds: 10) { $0.contains(" [") }
             seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
             results[who] = seen
+            if who == "proxy" { audited = lines.filter { $0.contains("login refused") } }
         }
         let ours = results["proxy"] ?? []
         let theirs = results["haproxy"] ?? []
         #expect(ours == theirs, "\n\(ours.joined(separator: "\n"))\n--- HAProxy:\n\(theirs.joined(separator: "\n"))")
         #expect(ours.contains("console GET / alice:wonderland: 200") && ours.contains("console POST /post bob:readonly1: 403"))
         #expect(ours.contains { $0.contains("www-authenticate: Basic realm=\"Console\"") }, "\(ours)")
+        // The refused logins in the proxy's audit trail (alice's wrong password, an unknown user), as the stats
+        // page's: who, from where, on which proxy.
+        #expect(
+            audited.contains { $0.hasSuffix("audit: http login refused user=alice client=127.0.0.1 proxy=console realm=Console") }
+                && audited.contains { $0.contains("user=nobody") } && audited.count == 2, "\(audited)")
     }
 }

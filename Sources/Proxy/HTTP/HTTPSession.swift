@@ -439,8 +439,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 respondRedirect(redirect, head)
                 return true
             case .auth(let realm):
-                // HAProxy's 401 with its challenge; logged `LR--` (the proxy's own answer), not a denial.
+                // HAProxy's 401 with its challenge; logged `LR--` (the proxy's own answer), not a denial. Credentials
+                // that were sent and refused go in the audit trail, as the stats page's.
                 exchange.termination = TerminationState(.local, .request)
+                if let user = UserlistAuth.claimedUser(head.headers) {
+                    frontend.users?.audit?.record(
+                        "http login refused user=\(AuditText.quoted(user)) client=\(source(exchange).ip ?? "-") "
+                            + "proxy=\(frontend.section.name) realm=\(AuditText.quoted(realm))")
+                }
                 let quoted = String(realm.filter { $0 != "\"" })
                 respondLocally(status: 401, header: ("www-authenticate", "Basic realm=\"\(quoted)\""))
                 return true

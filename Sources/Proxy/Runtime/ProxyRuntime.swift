@@ -54,7 +54,8 @@ public final class ProxyRuntime: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let processLimit = state.processLimit
         var frontends: [Frontend] = []
-        let users = configuration.userlists.isEmpty ? nil : UserlistAuth(lists: configuration.userlists)
+        let users =
+            configuration.userlists.isEmpty ? nil : UserlistAuth(lists: configuration.userlists, audit: state.audit)
         for p in configuration.proxies where p.isFrontend {
             let backendName = p.kind == .listen ? p.name : p.defaultBackend
             let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
