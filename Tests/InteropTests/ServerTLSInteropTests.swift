@@ -26,7 +26,12 @@ struct ServerTLSInteropTests {
         defer { nginx.stop() }
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
-        let names = ["ok", "hdr", "wrongca", "wrongname", "verifyhost", "none", "proxied", "tok", "twrong"]
+        let names = ["ok", "hdr", "wrongca", "wrongname", "verifyhost", "none", "proxied", "tok", "twrong", "bridged"]
+        // The bridged frontend terminates TLS with the servers' own certificate and passes the client's SNI on.
+        let sitePEM = dir.file("site.pem")
+        try (String(contentsOfFile: cert, encoding: .utf8) + String(contentsOfFile: key, encoding: .utf8))
+            .write(toFile: sitePEM, atomically: true, encoding: .utf8)
+        let curl = try Peers.find("curl")
         let server = "127.0.0.1:\(nginx.tlsPort)"
         let servers = [
             "ok": "\(server) ssl verify required ca-file \(certs.caFile) sni str(api.internal) crt \(clientPEM)",
@@ -38,6 +43,7 @@ struct ServerTLSInteropTests {
             "proxied": "127.0.0.1:\(nginx.tlsProxyPort) ssl verify none send-proxy sni str(p.wild.internal)",
             "tok": "\(server) ssl verify required ca-file \(certs.caFile) sni str(api.internal)",
             "twrong": "\(server) ssl verify required ca-file \(other.caFile)",
+            "bridged": "\(server) ssl verify required ca-file \(certs.caFile) sni ssl_fc_sni",
         ]
         var results: [String: [String]] = [:]
         for who in ["haproxy", "proxy"] {
@@ -45,9 +51,10 @@ struct ServerTLSInteropTests {
             var text = httpPreamble(logPort: logs.port) + "\n    option log-health-checks\n    retries 0\n"
             for (name, port) in zip(names, ports) {
                 let tcp = name.hasPrefix("t") ? "\n    mode tcp\n    option tcplog" : ""
+                let ssl = name == "bridged" ? " ssl crt \(sitePEM)" : ""
                 text += """
                     listen \(name)
-                        bind 127.0.0.1:\(port)\(tcp)
+                        bind 127.0.0.1:\(port)\(ssl)\(tcp)
                         server s \(servers[name] ?? "")
 
                     """
@@ -69,8 +76,13 @@ struct ServerTLSInteropTests {
             // The lines of those probes go (each made a connection); the checks' stay.
             var logged = await messages.take(waitingFor: 2 * names.count, seconds: 1) { $0.contains(" [") }
                 .filter { !$0.contains(" [") }
-            var seen: [String] = []
-            for (name, port) in zip(names, ports) {
+            let bridgedPort = ports[names.count - 1]
+            let bridged = try Peers.run(
+                curl,
+                ["-s", "--max-time", "5", "--cacert", certs.caFile, "--resolve", "b.wild.internal:\(bridgedPort):127.0.0.1",
+                 "https://b.wild.internal:\(bridgedPort)/sni"])
+            var seen = ["bridged: " + String(decoding: bridged.stdout, as: UTF8.self)]
+            for (name, port) in zip(names, ports) where name != "bridged" {
                 let hosts = name == "hdr" ? ["x.wild.internal", "api.internal"] : ["x"]
                 for host in hosts {
                     let request = name.hasPrefix("t")
@@ -82,7 +94,7 @@ struct ServerTLSInteropTests {
                     seen.append("\(name) \(host): \(lines.first ?? "") \(answer.hasPrefix("HTTP/1.1 200") || answer.hasPrefix("HTTP/1.0 200") ? String(lines.last ?? "") : "")")
                 }
             }
-            logged += await messages.take(waitingFor: names.count + 1, seconds: 10) { $0.contains(" [") }
+            logged += await messages.take(waitingFor: names.count + 2, seconds: 10) { $0.contains(" [") }
             seen += logged.filter { $0.contains(" [") }.map(normalizedHTTPLine).map(Self.connectionCountsBlanked).sorted()
             // The checks' verdicts: what changed, as each logs it (the duration varies).
             try await Task.sleep(for: .seconds(1))
@@ -100,6 +112,7 @@ struct ServerTLSInteropTests {
         #expect(ours == theirs, "\n\(ours.joined(separator: "\n"))\n--- HAProxy:\n\(theirs.joined(separator: "\n"))")
         #expect(ours.contains { $0.hasPrefix("ok x: HTTP/1.1 200") && $0.contains("sni=api.internal client=SUCCESS") }, "\(ours)")
         #expect(ours.contains { $0.contains("proxy=127.0.0.1") }, "\(ours)")
+        #expect(ours.first == "bridged: sni=b.wild.internal client=NONE  proxy=\n", "\(ours)")
         #expect(ours.contains { $0.contains("SC--") } && ours.contains { $0.contains("Layer6 invalid response") }, "\(ours)")
     }
 

@@ -69,7 +69,7 @@ extension HAProxyConfigParser {
                 alert(
                     at,
                     "'server \(server)' : 'sni \(expression)' is an expression this build cannot evaluate (it takes "
-                        + "str(NAME), req.hdr(NAME) and hdr(NAME)): refused, because the server would be "
+                        + "str(NAME), req.hdr(NAME), hdr(NAME) and ssl_fc_sni): refused, because the server would be "
                         + "sent another name than the configuration asks.")
             }
         case "check-sni": if let name = value() { tls.checkSNI = name }
@@ -97,6 +97,7 @@ extension HAProxyConfigParser {
     /// A server's `sni` expression, when it is one this build evaluates.
     static func serverSNI(_ expression: String) -> ServerSNI? {
         let lower = expression.lowercased()
+        if lower == "ssl_fc_sni" { return .clientSNI }
         guard expression.hasSuffix(")"), let open = expression.firstIndex(of: "(") else { return nil }
         let fetch = lower[..<open]
         let argument = String(expression[expression.index(after: open)..<expression.index(before: expression.endIndex)])
@@ -128,6 +129,13 @@ extension HAProxyConfigParser {
     mutating func checkServerTLS() {
         let required = configuration.global.serverVerifyRequired
         for p in configuration.proxies {
+            for server in p.servers where server.tls.sni == .clientSNI && p.settings.mode != .http {
+                alert(
+                    server.location,
+                    "'server \(p.name)/\(server.name)' : 'sni ssl_fc_sni' is carried out in mode http only (a TCP "
+                        + "session reaches its server before the client's handshake ends): refused, because the "
+                        + "server would be sent another name than the configuration asks.")
+            }
             for server in p.servers where server.tls.enabled || server.tls.checkSSL == true {
                 let tls = server.tls
                 let checksOverTLS =

@@ -322,6 +322,8 @@ public enum ServerSNI: Hashable, Sendable {
     case fixed(String)
     /// `req.hdr(NAME)` / `hdr(NAME)` (HTTP): the request's header, its last value.
     case requestHeader(String)
+    /// `ssl_fc_sni` (HTTP): the name the client asked a TLS listener for (bridged HTTPS).
+    case clientSNI
 }
 
 /// `cookie NAME [insert] [indirect] [nocache] [postonly] [httponly] [secure] [domain D]… [attr A]…`: cookie-based

@@ -28,7 +28,7 @@ extension HTTPSession {
         let loop = client.eventLoop
         // TLS to the server (`ssl`): the SNI `sni` names for this request (a pooled connection must have sent it).
         let tls = backend.serverTLS[index].flatMap { $0.traffic ? $0 : nil }
-        let sni = tls?.trafficName { exchange.forwardHead.headers[$0].last }
+        let sni = tls?.trafficName(clientSNI: tlsInfo?.sni) { exchange.forwardHead.headers[$0].last }
         if let pooled = backend.pool.take(server: index, sni: sni, on: loop) {
             return connected(exchange, pooled, reused: true)
         }

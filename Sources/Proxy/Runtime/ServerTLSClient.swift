@@ -82,11 +82,13 @@ struct ServerTLSClient: Sendable {
         return all
     }
 
-    /// The SNI for a connection of the traffic: `sni`'s value, given the request's headers for `req.hdr()`.
-    func trafficName(header: (String) -> String?) -> String? {
+    /// The SNI for a connection of the traffic: `sni`'s value, given the request's headers for `req.hdr()` and the
+    /// client's own SNI for `ssl_fc_sni`.
+    func trafficName(clientSNI: String? = nil, header: (String) -> String?) -> String? {
         switch sni {
         case .fixed(let name): return name
         case .requestHeader(let name): return header(name)
+        case .clientSNI: return clientSNI
         case nil: return nil
         }
     }
