@@ -94,7 +94,7 @@ struct ServerTLSInteropTests {
                     seen.append("\(name) \(host): \(lines.first ?? "") \(answer.hasPrefix("HTTP/1.1 200") || answer.hasPrefix("HTTP/1.0 200") ? String(lines.last ?? "") : "")")
                 }
             }
-            logged += await messages.take(waitingFor: names.count + 2, seconds: 10) { $0.contains(" [") }
+            logged += await messages.take(waitingFor: names.count + 1, seconds: 10) { $0.contains(" [") }
             seen += logged.filter { $0.contains(" [") }.map(normalizedHTTPLine).map(Self.connectionCountsBlanked).sorted()
             // The checks' verdicts: what changed, as each logs it (the duration varies).
             try await Task.sleep(for: .seconds(1))
