@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport", "CDatagrams", "CCrypt",
+                "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport", "CDatagrams", "CCrypt", "CTLSCheck",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +111,9 @@ let package = Package(
         // crypt(3), for the `password` hashes of HAProxy's userlists: a small C layer over libxcrypt's crypt_r (apt
         // libcrypt-dev), a regular target so that every target importing Proxy sees its module.
         .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+        // BoringSSL's verdict on a cipher list, asked before swift-nio-ssl is handed one (it traps on a refused
+        // list): a configuration's `ciphers` are an alert with their line, never a crash at start.
+        .target(name: "CTLSCheck", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),
         // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
         .target(

@@ -132,6 +132,7 @@ struct ServerTLSInteropTests {
             "ssl", "ssl verify required", "ssl verify required ca-file \(dir.file("missing.pem"))",
             "ssl verify none crt \(dir.file("missing.pem"))", "ssl verify optional", "ssl verify none",
             "check-ssl verify none", "ssl verify required ca-file @system-ca sni str(example.com)",
+            "ssl verify none ciphers PROFILE=SYSTEM", "ssl verify none ciphers ECDHE+AESGCM",
         ]
         for options in lines {
             let (theirs, ours, said) = try ProxyTLSTests.loadVerdicts(server: options, in: dir)

@@ -1,3 +1,4 @@
+import CTLSCheck
 import Foundation
 import LogCore
 
@@ -94,6 +95,12 @@ extension HAProxyConfigParser {
         return true
     }
 
+    /// Whether BoringSSL takes `list` (OpenSSL's cipher syntax) with at least one cipher it knows: swift-nio-ssl
+    /// would stop the process on one it refuses (RHEL's `PROFILE=SYSTEM`, a list of DHE ciphers only).
+    static func cipherListAccepted(_ list: String) -> Bool {
+        list.withCString { tollgate_cipher_list_accepted($0) == 1 }
+    }
+
     /// A server's `sni` expression, when it is one this build evaluates.
     static func serverSNI(_ expression: String) -> ServerSNI? {
         let lower = expression.lowercased()
@@ -138,6 +145,12 @@ extension HAProxyConfigParser {
             }
             for server in p.servers where server.tls.enabled || server.tls.checkSSL == true {
                 let tls = server.tls
+                if let ciphers = tls.options.ciphers, !Self.cipherListAccepted(ciphers) {
+                    alert(
+                        server.location,
+                        "Proxy '\(p.name)', server '\(server.name)': unable to set SSL cipher list to '\(ciphers)' "
+                            + "(this build's TLS, BoringSSL, knows none of its ciphers).")
+                }
                 let checksOverTLS =
                     tls.checkSSL ?? (tls.enabled && server.checkPort == nil && server.checkAddress == nil)
                 if server.check && checksOverTLS && p.settings.tcpCheck != nil {

@@ -480,6 +480,12 @@ public struct HAProxyConfigParser {
                 i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }
             if ssl {
+                if let ciphers = tls.options.ciphers, !Self.cipherListAccepted(ciphers) {
+                    alert(
+                        at,
+                        "Proxy '\(p.name)': unable to set SSL cipher list to '\(ciphers)' for bind '\(args[0])' (this "
+                            + "build's TLS, BoringSSL, knows none of its ciphers).")
+                }
                 if tls.clientVerify != .none && tls.crlFile != nil {
                     alert(
                         at,
