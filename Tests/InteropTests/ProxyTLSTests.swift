@@ -232,6 +232,9 @@ struct ProxyTLSTests {
         for bind in [
             "ssl", "ssl crt \(c.dir.file("missing.pem"))", "ssl crt \(certOnly)", "ssl crt \(c.folder)",
             "ssl crt \(c.folder) ciphers PROFILE=SYSTEM", "ssl crt \(c.folder) ciphers ECDHE+AESGCM:!aNULL",
+            // No version left; an ALPN name longer than 255 bytes (swift-nio-ssl would stop the process on it).
+            "ssl crt \(c.folder) ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.2",
+            "ssl crt \(c.folder) alpn \(String(repeating: "x", count: 300)),http/1.1",
         ] {
             let (theirs, ours, said) = try Self.loadVerdicts(bind: bind, in: c.dir)
             #expect(theirs == ours, "\(bind): \(said)")

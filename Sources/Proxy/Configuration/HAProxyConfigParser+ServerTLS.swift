@@ -95,6 +95,18 @@ extension HAProxyConfigParser {
         return true
     }
 
+    /// What in a version range or ALPN list no TLS connection could be made with, as HAProxy says it: a minimum
+    /// above the maximum, a protocol name longer than ALPN's 255 bytes (or empty); nil when none.
+    static func tlsSettingsProblem(_ options: BindTLSOptions, alpn: [String]) -> String? {
+        if let low = options.minVersion, let high = options.maxVersion, low > high {
+            return "all SSL/TLS versions are disabled"
+        }
+        if let bad = alpn.first(where: { $0.utf8.isEmpty || $0.utf8.count > 255 }) {
+            return "ALPN protocol name '\(bad.prefix(32))\(bad.utf8.count > 32 ? "…" : "")' is empty or longer than 255 bytes"
+        }
+        return nil
+    }
+
     /// Whether BoringSSL takes `list` (OpenSSL's cipher syntax) with at least one cipher it knows: swift-nio-ssl
     /// would stop the process on one it refuses (RHEL's `PROFILE=SYSTEM`, a list of DHE ciphers only).
     static func cipherListAccepted(_ list: String) -> Bool {
@@ -145,6 +157,9 @@ extension HAProxyConfigParser {
             }
             for server in p.servers where server.tls.enabled || server.tls.checkSSL == true {
                 let tls = server.tls
+                if let problem = Self.tlsSettingsProblem(tls.options, alpn: tls.alpn) {
+                    alert(server.location, "Proxy '\(p.name)', server '\(server.name)': \(problem).")
+                }
                 if let ciphers = tls.options.ciphers, !Self.cipherListAccepted(ciphers) {
                     alert(
                         server.location,

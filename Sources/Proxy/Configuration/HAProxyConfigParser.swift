@@ -480,6 +480,9 @@ public struct HAProxyConfigParser {
                 i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }
             if ssl {
+                if let problem = Self.tlsSettingsProblem(tls.options, alpn: tls.alpn) {
+                    alert(at, "Proxy '\(p.name)': \(problem) for bind '\(args[0])'.")
+                }
                 if let ciphers = tls.options.ciphers, !Self.cipherListAccepted(ciphers) {
                     alert(
                         at,
