@@ -213,7 +213,7 @@ extension BuildSupport {
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
-        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth"],
+        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",

@@ -1109,6 +1109,10 @@ public struct HAProxyConfigParser {
             guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at) else { return }
             action = .redirect(redirect)
             rest = words
+        case "return":
+            guard let (reply, words) = returnReply(Array(args.dropFirst()), at, section: section) else { return }
+            action = .returnReply(reply)
+            rest = words
         case "auth":
             // `auth [realm REALM]`: the realm defaults to the section's name, as in HAProxy.
             rest = Array(args.dropFirst())

@@ -708,6 +708,27 @@ public struct TCPRequestRule: Hashable, Sendable {
     public var condition: RuleCondition?
 }
 
+/// `http-request return`'s answer, as HAProxy 2.6 builds it: the status and its reason, the `hdr` fields, then
+/// `content-length` and `content-type` (when a payload is given).
+public struct ReturnReply: Hashable, Sendable {
+    public struct Header: Hashable, Sendable {
+        public var name: String
+        public var value: LogFormatValue
+    }
+    public enum Payload: Hashable, Sendable {
+        case none
+        /// `string` / `file`: fixed bytes.
+        case bytes([UInt8])
+        /// `lf-string` / `lf-file`: log-format, evaluated per request.
+        case format(LogFormatValue)
+    }
+    public var status = 200
+    public var contentType: String?
+    public var payload = Payload.none
+    public var headers: [Header] = []
+    public init() {}
+}
+
 /// `redirect location|prefix|scheme TARGET [code N] [drop-query]` (and `http-request redirect …`).
 public struct Redirect: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable { case location, prefix, scheme }
@@ -743,6 +764,9 @@ public struct HTTPRequestRule: Hashable, Sendable {
         /// `auth [realm REALM]`: HAProxy's 401 asking for Basic credentials (the realm: the section's name when
         /// none is given).
         case auth(realm: String)
+        /// `return [status N] [content-type T] [string|lf-string|file|lf-file …] [hdr NAME FMT]…`: the proxy's own
+        /// answer.
+        case returnReply(ReturnReply)
     }
     public var action: Action
     public var condition: RuleCondition?

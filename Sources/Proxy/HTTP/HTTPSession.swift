@@ -438,6 +438,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             case .redirect(let redirect):
                 respondRedirect(redirect, head)
                 return true
+            case .returnReply(let reply):
+                respondReturn(reply, head)
+                return true
             case .auth(let realm):
                 // HAProxy's 401 with its challenge; logged `LR--` (the proxy's own answer), not a denial. Credentials
                 // that were sent and refused go in the audit trail, as the stats page's.
@@ -460,6 +463,55 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             }
         }
         return false
+    }
+
+    /// `http-request return`: HAProxy's reply (its reason phrase, the `hdr` fields, `content-length`, then
+    /// `content-type`), logged `LR--` with the size HAProxy counts for a reply it makes (its stored blocks: the
+    /// status line's parts and 20 bytes, each field's name and value, one for the end of the head, the body).
+    private func respondReturn(_ reply: ReturnReply, _ head: HTTPRequestHead) {
+        guard let exchange, let context else { return }
+        exchange.state.answeredByProxy()
+        exchange.termination = TerminationState(.local, .request)
+        let reason = HTTPReasons.phrase(reply.status)
+        let body: [UInt8]
+        switch reply.payload {
+        case .none: body = []
+        case .bytes(let bytes): body = bytes
+        case .format(let format): body = Array(render(format, head).utf8)
+        }
+        let bodyComing = Self.bodyComing(head, exchange)
+        let keep = exchange.clientKeepAlive && !bodyComing && !closing && !(clientDone && waiting.isEmpty)
+        if !keep { closing = true }
+        var text = "HTTP/1.1 \(reply.status) \(reason)\r\n"
+        var stored = 20 + 8 + 3 + reason.utf8.count + 1 + body.count
+        for header in reply.headers {
+            let value = render(header.value, head)
+            text += "\(header.name): \(value)\r\n"
+            stored += header.name.utf8.count + value.utf8.count
+        }
+        text += "content-length: \(body.count)\r\n"
+        stored += 14 + String(body.count).utf8.count
+        if let type = reply.contentType {
+            text += "content-type: \(type)\r\n"
+            stored += 12 + type.utf8.count
+        }
+        // As for a redirect: a close for a body still coming is part of the reply (and counted).
+        let closesForBody = exchange.clientKeepAlive && bodyComing
+        if !exchange.clientKeepAlive || closesForBody {
+            text += "connection: close\r\n"
+            if closesForBody { stored += 15 }
+        } else if keep && !head.version.atLeast11 {
+            text += "connection: keep-alive\r\n"
+        }
+        text += "\r\n"
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + body.count)
+        buffer.writeString(text)
+        if head.method != .HEAD { buffer.writeBytes(body) }
+        send(buffer, flush: true)
+        exchange.status = reply.status
+        exchange.loggedBytes = Int64(stored)
+        if keep && exchange.state.finishesAtRequestEnd() { return }
+        finish(exchange)
     }
 
     // MARK: From the server
