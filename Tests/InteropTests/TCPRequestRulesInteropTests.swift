@@ -136,6 +136,35 @@ struct TCPRequestRulesInteropTests {
     }
 }
 
+/// A comparison beside HAProxy: for HAProxy, then the proxy, `count` ports, the configuration `config` makes for them
+/// written and started, its ports listening and the lines of those probes gone, then `exchange` run on the side
+/// ("haproxy", "proxy") and its ports; what each side's `exchange` returned, by side.
+func besideHAProxy(
+    ports count: Int, in dir: TemporaryDirectory, messages: RuntimeAPIInteropTests.Messages,
+    config: ([Int]) -> String, _ exchange: (_ side: String, _ ports: [Int]) async throws -> [String]
+) async throws -> [String: [String]] {
+    var results: [String: [String]] = [:]
+    for who in ["haproxy", "proxy"] {
+        let ports = try Peers.freePorts(count)
+        try config(ports).write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+        let peer = try startSide(who, in: dir)
+        defer { peer.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { ports.allSatisfy { Peers.isListening(port: $0) } }, "\(peer.output)")
+        _ = await messages.take(waitingFor: count, seconds: 0.5) { _ in false }
+        results[who] = try await exchange(who, ports)
+    }
+    return results
+}
+
+/// Both sides' results, equal, or both shown in full.
+func expectSameSides(_ results: [String: [String]], sourceLocation: SourceLocation = #_sourceLocation) {
+    let ours = results["proxy"] ?? []
+    let theirs = results["haproxy"] ?? []
+    #expect(
+        ours == theirs, "\n\(ours.joined(separator: "\n"))\n--- HAProxy:\n\(theirs.joined(separator: "\n"))",
+        sourceLocation: sourceLocation)
+}
+
 /// HAProxy (`who` "haproxy", in the foreground) or the proxy on `DIR/WHO.cfg`, its output in `DIR/WHO.out`: the
 /// two sides of a beside-HAProxy comparison, run one after the other on the same configuration.
 func startSide(_ who: String, in dir: TemporaryDirectory) throws -> RunningPeer {
