@@ -356,10 +356,8 @@ struct ConfigTests {
             message: "'log-format' is HAProxy's, not in this build (logging): refused, because the log lines "
                 + "would differ from what the configuration asks. See docs/not-in-this-build.md."),
         Refused(
-            family: "stats admin", line: "stats admin if TRUE",
-            message: "'stats admin' is HAProxy's, not in this build (the runtime API and process management): "
-                + "refused, because an interface or process behaviour the configuration asks for would be "
-                + "missing. See docs/not-in-this-build.md."),
+            family: "stats admin without a condition", line: "stats admin",
+            message: "'stats admin' requires either 'if' or 'unless' followed by a condition."),
         Refused(
             family: "sections that act", line: "section:program api\n  command /usr/bin/api",
             message: "the section 'program' is HAProxy's, not in this build (the runtime API and process "

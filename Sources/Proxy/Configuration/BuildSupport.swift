@@ -212,7 +212,7 @@ extension BuildSupport {
             "tls-tickets", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],
-        .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version"],
+        .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin"],
         .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return"],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: [
@@ -374,7 +374,7 @@ extension BuildSupport {
             "source": .routing, "usesrc": .routing, "namespace": .routing, "proto": .other, "max-reuse": .limits,
             "ws": .other, "shard": .stickTables, "non-stick": .stickTables, "stick": .stickTables,
         ],
-        .stats: ["admin": .runtimeAPI, "scope": .accessRules, "http-request": .authentication, "socket": .runtimeAPI],
+        .stats: ["scope": .accessRules, "http-request": .authentication, "socket": .runtimeAPI],
         .httpRequest: [
             "auth": .authentication, "allow": .accessRules, "reject": .accessRules, "tarpit": .accessRules,
             "silent-drop": .accessRules, "return": .rewriting,

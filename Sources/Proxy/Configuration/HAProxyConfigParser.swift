@@ -522,6 +522,16 @@ public struct HAProxyConfigParser {
             }
             p.defaultBackend = required(args, at, keyword)
         case "stats":
+            if args.first == "admin" {
+                // `stats admin if|unless COND`: a condition is required, as in HAProxy.
+                guard args.count >= 3, args[1] == "if" || args[1] == "unless" else {
+                    return alert(at, "'stats admin' requires either 'if' or 'unless' followed by a condition.")
+                }
+                guard let condition = ruleCondition(Array(args.dropFirst()), at, p.rules), let rule = condition.value
+                else { return }
+                p.stats.adminRules.append(rule)
+                return
+            }
             stats(args, at, &p.stats)
         case "description":
             break

@@ -369,10 +369,13 @@ public struct StatsSettings: Hashable, Sendable {
     public var realm: String?
     public var refresh: ConfigTime?
     public var hideVersion = false
+    /// `stats admin if|unless COND`: the conditions under which the page lets its user change servers' states (the
+    /// first that holds grants it).
+    public var adminRules: [RuleCondition] = []
 
     public static func == (a: StatsSettings, b: StatsSettings) -> Bool {
         a.enabled == b.enabled && a.uri == b.uri && a.realm == b.realm && a.refresh == b.refresh
-            && a.hideVersion == b.hideVersion && a.credentials.map(\.user) == b.credentials.map(\.user)
+            && a.hideVersion == b.hideVersion && a.adminRules == b.adminRules && a.credentials.map(\.user) == b.credentials.map(\.user)
             && a.credentials.map(\.password) == b.credentials.map(\.password)
     }
 

@@ -11,6 +11,8 @@ struct ExchangeState: Equatable, Sendable {
         case server
         /// The stats page; what is left of the request's body is read and dropped.
         case stats
+        /// The stats page's admin form (a POST under `stats admin`): its body is kept, and answered at its end.
+        case statsForm
         /// The proxy itself (a refusal, a deny, no backend, an error page after a server failed). `timersKnown`:
         /// false when HAProxy logs no timer at all, not even the request's (a request it could not parse, a
         /// frontend with no backend).
@@ -53,7 +55,7 @@ struct ExchangeState: Equatable, Sendable {
     mutating func requestEnded() -> Bool {
         guard !requestDone else { return false }
         requestDone = true
-        return (answer == .stats || awaitsRequestEnd) && !logged
+        return (answer == .stats || answer == .statsForm || awaitsRequestEnd) && !logged
     }
 
     /// Whether a body part read now is dropped (the stats page or the proxy answered the request).
@@ -74,6 +76,18 @@ struct ExchangeState: Equatable, Sendable {
         answer = .stats
         return true
     }
+
+    /// The stats page's admin form: its body is read and kept, and the answer waits for its end. Only before a
+    /// server was looked for.
+    @discardableResult
+    mutating func answeredByStatsForm() -> Bool {
+        guard !logged, answer == .server, leg == .none else { return false }
+        answer = .statsForm
+        return true
+    }
+
+    /// Whether the request is the stats page's admin form, waiting for its body.
+    var awaitsStatsForm: Bool { answer == .statsForm && !logged }
 
     /// The proxy answers itself; `timersKnown` false: the log shows no timer (see `Answer.proxy`). A later call
     /// keeps what an earlier one said of the timers.
@@ -101,7 +115,7 @@ struct ExchangeState: Equatable, Sendable {
     /// already (finish it now) or nobody but a server answers.
     @discardableResult
     mutating func finishesAtRequestEnd() -> Bool {
-        guard !requestDone, !logged, answer != .server, answer != .stats else { return false }
+        guard !requestDone, !logged, answer != .server, answer != .stats, answer != .statsForm else { return false }
         awaitsRequestEnd = true
         return true
     }
@@ -160,5 +174,5 @@ struct ExchangeState: Equatable, Sendable {
     /// The log shows no timer at all (`-1` for the request's too).
     var timersUnknown: Bool { answer == .proxy(timersKnown: false) }
     /// The stats page answered (HAProxy logs its connect and response times as 0).
-    var answeredByStatsPage: Bool { answer == .stats }
+    var answeredByStatsPage: Bool { answer == .stats || answer == .statsForm }
 }

@@ -211,14 +211,48 @@ extension HTTPSession {
         exchange.loggedBytes = file.logged
     }
 
+    /// The admin form's body is read: carried out, answered (a 303 to the page with its outcome) and logged.
+    func answerStatsForm(_ stats: StatsPage, _ exchange: Exchange) {
+        guard let context else { return }
+        var body: [UInt8] = []
+        for part in exchange.body { body += part.readableBytesView }
+        exchange.body = []
+        let user = UserlistAuth.claimedUser(exchange.head.headers).map { " user=\(AuditText.quoted($0))" } ?? ""
+        let answer =
+            exchange.requestBytes > Int64(ProxyRuntime.bufferSize)
+            ? stats.formTooLarge(exchange.head)
+            : stats.adminPost(exchange.head, body: body, peer: "client=\(peer.ip ?? "-")\(user)")
+        exchange.status = answer.status
+        if let logged = answer.logged { exchange.loggedBytes = logged }
+        var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
+        buffer.writeBytes(answer.bytes)
+        send(buffer, flush: true)
+        if !exchange.clientKeepAlive { closing = true }
+        finish(exchange)
+    }
+
     func serveStats(_ stats: StatsPage, _ head: HTTPRequestHead) {
         guard let exchange, let context else { return }
         let client = peer.ip ?? "-"
-        let answer = stats.answer(head, client: client)
+        // `stats admin`: the first rule that holds for this request grants the page's form.
+        let admin = stats.settings.adminRules.contains {
+            $0.holds(
+                head, path: head.path, client: clientForRules, tls: tlsInfo, servers: frontend.usableServers,
+                users: frontend.users)
+        }
+        let answer = stats.answer(head, client: client, admin: admin)
+        if answer.awaitsForm {
+            exchange.termination = TerminationState(.local, .request)
+            exchange.queueTime = 0
+            exchange.state.answeredByStatsForm()
+            if exchange.requestDone { answerStatsForm(stats, exchange) }
+            return
+        }
         exchange.termination = TerminationState(.local, .request)
         exchange.status = answer.status
         exchange.queueTime = 0
         exchange.state.answeredByStats()
+        if let logged = answer.logged { exchange.loggedBytes = logged }
         var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
         buffer.writeBytes(answer.bytes)
         send(buffer, flush: true)

@@ -245,6 +245,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         case .body(let buffer):
             exchange.requestBytes += Int64(buffer.readableBytes)
             if exchange.state.dropsBody { return }
+            // The stats page's admin form is kept up to a buffer's worth (more is HAProxy's EXCD).
+            if exchange.state.awaitsStatsForm && exchange.requestBytes > Int64(ProxyRuntime.bufferSize) { return }
             if let connection = exchange.connection, exchange.state.relaysToServer {
                 // An upload in progress is not the server being late.
                 serverIdle.touch()
@@ -253,7 +255,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 exchange.body.append(buffer)
             }
         case .end:
-            if exchange.state.requestEnded() { return finish(exchange) }
+            let form = exchange.state.awaitsStatsForm
+            if exchange.state.requestEnded() {
+                if form, let stats = frontend.stats { return answerStatsForm(stats, exchange) }
+                return finish(exchange)
+            }
             if let connection = exchange.connection, exchange.state.relaysToServer {
                 connection.sendEnd()
                 connection.flush()

@@ -93,12 +93,11 @@ public final class ProxyRuntime: Sendable {
             checkers.append(HealthChecker(backend: backend, section: p, log: log, group: group))
         }
         self.checkers = checkers
+        // One runtime API: the stats sockets' and the stats pages' admin forms (`stats admin`).
+        let api = RuntimeAPI(state: state, frontends: frontends, backendLogs: backendLogs)
+        for frontend in frontends { frontend.stats?.attach(api) }
         statsSockets =
-            configuration.global.statsSockets.isEmpty
-            ? nil
-            : StatsSocketListener(
-                api: RuntimeAPI(state: state, frontends: frontends, backendLogs: backendLogs),
-                global: configuration.global)
+            configuration.global.statsSockets.isEmpty ? nil : StatsSocketListener(api: api, global: configuration.global)
     }
 
     /// What starting said that HAProxy prints as warnings (the server states a reload's state file restored, a

@@ -17,6 +17,10 @@ enum StatsHTML {
         var refresh: Int?
         var upOnly: Bool
         var uptime: Int
+        /// `stats admin` holds: each backend's servers can be changed from the page (HAProxy's form).
+        var admin = false
+        /// What the last admin action came to (`;st=CODE`).
+        var notice: String?
     }
 
     static func render(_ proxies: [StatsProxy], context c: Context, now: Int = Int(time(nil))) -> String {
@@ -50,6 +54,8 @@ enum StatsHTML {
             tr.draining td.s{background:#d9c9f2}
             tr.bck td.n{color:#1d4ed8}
             .legend span{display:inline-block;padding:1px 8px;margin-right:6px;border-radius:3px}
+            .notice{background:#fff4cc;border:1px solid #e6cf73;border-radius:4px;padding:6px 10px}
+            .act{margin:6px 10px}
             td.n,th.n{position:sticky;left:0;background:#fff;z-index:1}
             tr.fe td.n,tr.be td.n{background:#eef3ff}
             .mb{display:none;margin-left:6px;padding:0 5px;border-radius:3px;font-size:11px;font-weight:600}
@@ -70,15 +76,21 @@ enum StatsHTML {
             <span style="background:#ffc9c9">DOWN</span><span style="background:#e4e6eb">MAINT / no check</span>\
             <span style="color:#1d4ed8">backup</span></p>\n
             """
-        for proxy in proxies { out += table(proxy, now: now) }
+        if let notice = c.notice { out += "<p class=\"notice\">\(escape(notice))</p>\n" }
+        for proxy in proxies { out += table(proxy, now: now, admin: c.admin ? base : nil) }
         out += "</main></body></html>\n"
         return out
     }
 
-    private static func table(_ p: StatsProxy, now: Int) -> String {
+    /// One proxy's table; `admin` (the page's URI): its servers get check boxes and the table HAProxy's form to act
+    /// on them.
+    private static func table(_ p: StatsProxy, now: Int, admin: String? = nil) -> String {
+        let form = admin != nil && p.backend != nil && !p.servers.isEmpty
         var out = "<section class=\"px\"><h2>\(escape(p.name))<span>mode \(p.mode.rawValue)"
         if p.backend != nil { out += " &middot; balance \(p.balance.rawValue)" }
-        out += "</span></h2><table>\n"
+        out += "</span></h2>"
+        if form, let admin { out += "<form method=\"post\" action=\"\(admin)\">" }
+        out += "<table>\n"
         out += """
             <tr><th class="n" rowspan="2"></th><th class="g" colspan="3">Queue</th><th class="g" colspan="5">Sessions</th>\
             <th class="g" colspan="2">Bytes</th><th class="g" colspan="2">Denied</th><th class="g" colspan="3">Errors</th>\
@@ -106,7 +118,9 @@ enum StatsHTML {
             var classes = [statusClass(h)]
             if s.backup { classes.append("bck") }
             // On a phone the status also shows beside the name (the status column is off to the right).
-            out += "<tr class=\"\(classes.joined(separator: " "))\"><td class=\"n\">\(escape(s.name))"
+            out += "<tr class=\"\(classes.joined(separator: " "))\"><td class=\"n\">"
+            if form { out += "<input type=\"checkbox\" name=\"s\" value=\"\(escape(s.name))\"> " }
+            out += escape(s.name)
             out += "<span class=\"mb\">\(escape(h.status))</span></td>"
             out += cells([n(s.row.queueCurrent), n(s.row.queueMax), ""], first: true)
             out += cells([n(v.open), n(v.max), s.row.limit.map(n) ?? "", n(v.total), n(v.balanced)], first: true)
@@ -142,7 +156,19 @@ enum StatsHTML {
             ])
             out += "</tr>\n"
         }
-        return out + "</table></section>\n"
+        out += "</table>"
+        if form {
+            // HAProxy's choices, by its names (the form posts `s`, `action` and `b` as HAProxy's page does).
+            out += """
+                <p class="act">Choose the action to perform on the checked servers : <select name="action">\
+                <option value="">---</option><option value="ready">Set state to READY</option>\
+                <option value="drain">Set state to DRAIN</option><option value="maint">Set state to MAINT</option>\
+                <option value="dhlth">Health: disable checks</option><option value="ehlth">Health: enable checks</option>\
+                <option value="shutdown">Kill Sessions</option></select>\
+                <input type="hidden" name="b" value="\(escape(p.name))"> <input type="submit" value="Apply"></p></form>
+                """
+        }
+        return out + "</section>\n"
     }
 
     private static func statusClass(_ h: ServerHealth) -> String {

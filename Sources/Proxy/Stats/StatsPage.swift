@@ -25,6 +25,11 @@ final class StatsPage: Sendable {
     private let description: String?
     /// The last granted login of each `user client` pair (seconds since the epoch).
     private let logins = Mutex<[String: Int]>([:])
+    /// What carries out the admin form's actions (`stats admin`): the runtime API's commands, logged and audited
+    /// as an operator's; set once the runtime is built.
+    private let api = Mutex<RuntimeAPI?>(nil)
+
+    func attach(_ api: RuntimeAPI) { self.api.withLock { $0 = api } }
     static let loginQuiet = 600
     private let started = time(nil)
 
@@ -47,9 +52,15 @@ final class StatsPage: Sendable {
     struct Answer {
         var status: Int
         var bytes: [UInt8]
+        /// The admin form's POST: the answer comes once its body is read (see `adminPost`).
+        var awaitsForm = false
+        /// The log's `%B` when HAProxy counts other than the bytes sent (a reply it builds: its stored blocks).
+        var logged: Int64?
     }
 
-    func answer(_ head: HTTPRequestHead, client: String) -> Answer {
+    /// The answer to a request for the page; `admin`: a `stats admin` rule holds for it (the page then offers its
+    /// form). A POST is the form's: without admin it is answered `st=DENY`; with it, see `adminPost`.
+    func answer(_ head: HTTPRequestHead, client: String, admin: Bool = false) -> Answer {
         if !settings.credentials.isEmpty {
             switch authenticate(head.headers["authorization"].first) {
             case .missing:
@@ -60,6 +71,12 @@ final class StatsPage: Sendable {
             case .granted(let user):
                 noteLogin(user: user, client: client)
             }
+        }
+        if head.method == .POST && head.uri != StatsPage.metricsPath {
+            return admin ? Answer(status: 303, bytes: [], awaitsForm: true) : redirect("DENY", head)
+        }
+        if head.method != .GET && head.method != .HEAD && head.uri != StatsPage.metricsPath {
+            return redirect("IVAL", head)
         }
         let proxies = state.statsSnapshot()
         if head.uri == StatsPage.metricsPath {
@@ -81,12 +98,77 @@ final class StatsPage: Sendable {
             shown,
             context: .init(
                 uri: settings.uri, version: settings.hideVersion ? nil : version, node: node,
-                description: description, refresh: refresh, upOnly: upOnly, uptime: Int(time(nil) - started)))
+                description: description, refresh: refresh, upOnly: upOnly, uptime: Int(time(nil) - started),
+                admin: admin,
+                notice: options.first { $0.hasPrefix("st=") }.flatMap { StatsAdminForm.message(String($0.dropFirst(3))) }))
         var extra: [(String, String)] = []
         if let refresh { extra.append(("refresh", "\(refresh)")) }
         return Answer(
             status: 200,
             bytes: response(200, "OK", contentType: "text/html", body: Array(html.utf8), headers: extra))
+    }
+
+    /// The admin form's POST (`body` read in full), carried out as HAProxy does (see `StatsAdminForm`) by the
+    /// runtime API's commands, on behalf of `peer` (`client=… user=…`, for the audit trail).
+    func adminPost(_ head: HTTPRequestHead, body: [UInt8], peer: String) -> Answer {
+        guard let form = StatsAdminForm.parse(body) else { return redirect("ERRP", head) }
+        // As HAProxy: an unknown backend or action is an error; without both, nothing is done.
+        if let name = form.backend, state.backendsByName[name] == nil { return redirect("ERRP", head) }
+        if let action = form.action, !StatsAdminForm.actions.contains(action) { return redirect("ERRP", head) }
+        guard let action = form.action, let backendName = form.backend, let backend = state.backendsByName[backendName]
+        else { return redirect("NONE", head) }
+        guard let api = api.withLock({ $0 }) else { return redirect("ERRP", head) }
+        var session = CLISession(level: .admin, timeout: .seconds(10), peer: peer, socket: "stats page \(proxyName)")
+        var total = 0
+        var altered = 0
+        for name in form.servers {
+            guard let i = backend.servers.firstIndex(where: { $0.name == name }) else {
+                total += 1
+                continue
+            }
+            let target = "\(backendName)/\(name)"
+            let admin = backend.shared.withLock { $0.balancer.servers[i].admin }
+            let command: [String]?
+            switch action {
+            case "ready", "drain", "maint": command = ["set", "server", target, "state", action]
+            case "disable": command = admin.maintenance ? nil : ["set", "server", target, "state", "maint"]
+            case "enable": command = admin.maintenance ? ["set", "server", target, "state", "ready"] : nil
+            case "stop": command = admin.drain ? nil : ["set", "server", target, "state", "drain"]
+            case "start": command = admin.drain ? ["set", "server", target, "state", "ready"] : nil
+            case "dhlth", "ehlth":
+                command = backend.servers[i].check ? [action == "dhlth" ? "disable" : "enable", "health", target] : nil
+            case "shutdown": command = ["shutdown", "sessions", "server", target]
+            case "hrunn", "hnolb", "hdown":
+                // Forcing a health state is not carried out here: counted, not done (the page says so).
+                total += 1
+                command = nil
+            default:
+                // The agent's actions: no server has an agent (agent-check is refused), so none counts.
+                command = nil
+            }
+            guard let command else { continue }
+            total += 1
+            if api.execute(command, &session).text.isEmpty { altered += 1 }
+        }
+        return redirect(StatsAdminForm.outcome(total: total, altered: altered), head)
+    }
+
+    /// A form whose body does not fit a buffer: HAProxy's `EXCD`.
+    func formTooLarge(_ head: HTTPRequestHead) -> Answer { redirect("EXCD", head) }
+
+    /// HAProxy's answer to the form: `303 See Other` to the page with the outcome (`;st=CODE`), and the page's own
+    /// `;up` / `;norefresh` kept.
+    private func redirect(_ code: String, _ head: HTTPRequestHead) -> Answer {
+        let options = head.uri.dropFirst(settings.uri.count).split(separator: ";").map(String.init)
+        let location =
+            settings.uri + ";st=\(code)" + (options.contains("up") ? ";up" : "")
+            + (options.contains("norefresh") ? ";norefresh" : "")
+        let text =
+            "HTTP/1.1 303 See Other\r\ncache-control: no-cache\r\ncontent-type: text/plain\r\ncontent-length: 0\r\n"
+            + "location: \(location)\r\n\r\n"
+        // As HAProxy counts it: 20 and the status line's parts, each field's name and value, the head's end.
+        let logged = 20 + 8 + 3 + 9 + (13 + 8) + (12 + 10) + (14 + 1) + (8 + location.utf8.count) + 1
+        return Answer(status: 303, bytes: Array(text.utf8), logged: Int64(logged))
     }
 
     private static func upOnly(_ proxy: StatsProxy) -> StatsProxy {

@@ -21,10 +21,10 @@ extension ProxyState {
             }
             if section.isBackend, let backend = backendsByName[section.name] {
                 proxy.balance = section.settings.balance
-                let (servers, backendQueue, serverQueues, health) = backend.shared.withLock { s in
+                let (servers, backendQueue, serverQueues, health, checking) = backend.shared.withLock { s in
                     (
                         s.balancer.servers, s.queues.backendCount,
-                        (0..<section.servers.count).map { s.queues.count(server: $0) }, s.health
+                        (0..<section.servers.count).map { s.queues.count(server: $0) }, s.health, s.checksEnabled
                     )
                 }
                 var active = 0
@@ -34,6 +34,8 @@ extension ProxyState {
                 for (i, line) in section.servers.enumerated() {
                     let state = servers[i]
                     var h = health[i]
+                    // Checks disabled (`disable health`, the admin form's `dhlth`): shown as unchecked, as HAProxy.
+                    h.checked = h.checked && checking[i]
                     h.up = state.up
                     h.maintenance = state.admin.maintenance
                     h.drain = state.admin.drain
