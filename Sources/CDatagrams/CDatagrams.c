@@ -56,6 +56,10 @@ _Thread_local int tollgate_thread_slot = 0;
 #include <unistd.h>
 
 int tollgate_tcp_listener(const char *host, int port, int v6only, int backlog) {
+    return tollgate_tcp_listener_on(host, port, v6only, backlog, NULL);
+}
+
+int tollgate_tcp_listener_on(const char *host, int port, int v6only, int backlog, const char *interface) {
     struct addrinfo hints, *list = NULL;
     char service[16];
     memset(&hints, 0, sizeof(hints));
@@ -78,6 +82,14 @@ int tollgate_tcp_listener(const char *host, int port, int v6only, int backlog) {
     if (list->ai_family == AF_INET6 && v6only >= 0) {
         int value = v6only;
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &value, sizeof(value));
+    }
+    if (interface != NULL
+        && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, interface, (socklen_t)strlen(interface) + 1) != 0) {
+        int saved = errno;
+        close(fd);
+        freeaddrinfo(list);
+        errno = saved;
+        return -1;
     }
     if (bind(fd, list->ai_addr, list->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
         int saved = errno;

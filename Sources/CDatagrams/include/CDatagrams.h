@@ -27,6 +27,10 @@ int tollgate_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
 /// or -1 with errno set (the address did not resolve: EADDRNOTAVAIL).
 int tollgate_tcp_listener(const char *host, int port, int v6only, int backlog);
 
+/// The same, bound to the network interface `interface` (SO_BINDTODEVICE, HAProxy's `bind … interface NAME`;
+/// NULL: any). Returns -1 with errno set (ENODEV for an unknown interface).
+int tollgate_tcp_listener_on(const char *host, int port, int v6only, int backlog, const char *interface);
+
 /// Sends `count` descriptors (SCM_RIGHTS, at most 253) with `length` bytes of `data` on the UNIX stream socket
 /// `sock`, in one sendmsg(2). Returns the bytes sent, or -1 with errno set.
 long tollgate_send_fds(int sock, const int *fds, int count, const void *data, unsigned long length);

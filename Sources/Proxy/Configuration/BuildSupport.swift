@@ -202,6 +202,7 @@ extension BuildSupport {
             "crl-file", "name", "ssl-min-ver", "accept-proxy", "v6only", "v4v6",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "no-tls-tickets",
+            "interface",
         ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
@@ -357,7 +358,7 @@ extension BuildSupport {
         .timeout: [:],
         .bind: [
             "ssl": .tls, "crt": .tls, "crt-list": .tls, "ca-file": .tls, "verify": .tls, "alpn": .tls, "npn": .tls,
-            "accept-proxy": .accessRules, "maxconn": .limits, "transparent": .routing, "interface": .routing,
+            "accept-proxy": .accessRules, "maxconn": .limits, "transparent": .routing,
             "v4v6": .routing, "v6only": .routing, "namespace": .routing, "mode": .accessRules, "user": .accessRules,
             "group": .accessRules, "uid": .accessRules, "gid": .accessRules, "level": .runtimeAPI,
             "expose-fd": .runtimeAPI, "accept-netscaler-cip": .accessRules, "proto": .tls,

@@ -471,6 +471,12 @@ public struct HAProxyConfigParser {
                     i += 1
                     continue
                 }
+                if args[i] == "interface", i + 1 < args.count {
+                    // SO_BINDTODEVICE: only connections arriving on that interface are accepted.
+                    for index in addresses.indices { addresses[index].interface = args[i + 1] }
+                    i += 2
+                    continue
+                }
                 if args[i] == "v6only" || args[i] == "v4v6" {
                     for index in addresses.indices { addresses[index].v6Only = args[i] == "v6only" }
                     i += 1

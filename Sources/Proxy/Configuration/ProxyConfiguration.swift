@@ -214,6 +214,8 @@ public struct BindAddress: Hashable, Sendable {
     public var acceptProxy = false
     /// `v6only` (true) / `v4v6` (false) on an IPv6 address: IPV6_V6ONLY set or cleared (nil: the system's default).
     public var v6Only: Bool?
+    /// `interface NAME`: the listener takes only connections arriving on that network interface (SO_BINDTODEVICE).
+    public var interface: String?
 }
 
 /// A TLS listener's settings (`bind … ssl crt FILE|DIR alpn … ssl-min-ver …`), with the global

@@ -141,7 +141,10 @@ public final class ProxyRuntime: Sendable {
         }) {
             return fd
         }
-        let fd = tollgate_tcp_listener(host, Int32(bind.port), bind.v6Only.map { $0 ? 1 : 0 } ?? -1, 1024)
+        let v6only: Int32 = bind.v6Only.map { $0 ? 1 : 0 } ?? -1
+        let fd =
+            bind.interface.map { tollgate_tcp_listener_on(host, Int32(bind.port), v6only, 1024, $0) }
+            ?? tollgate_tcp_listener(host, Int32(bind.port), v6only, 1024)
         guard fd >= 0 else {
             throw ListenerStartError(
                 "frontend '\(frontend)': cannot bind socket (\(String(cString: strerror(errno)))) for [\(host):\(bind.port)]")
