@@ -109,7 +109,16 @@ screenshot: build
 demo: build
 	@rm -rf demo-run && mkdir -p demo-run
 	@sed 's/port="5514"/port="$(DEMO_PORT)"/' conf/demo/rsyslog.conf > demo-run/rsyslog.conf
-	@sed 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/; s#/run/haproxy/admin.sock#$(CURDIR)/demo-run/admin.sock#' \
+	@mkdir -p demo-run/tls && cd demo-run/tls && \
+	  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 \
+	    -subj "/CN=Tollgate demo CA" 2> /dev/null && \
+	  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout site.key -out site.csr \
+	    -subj "/CN=demo.tollgate.test" 2> /dev/null && \
+	  printf 'subjectAltName=DNS:demo.tollgate.test\n' > site.ext && \
+	  openssl x509 -req -in site.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out site.crt -days 2 \
+	    -extfile site.ext 2> /dev/null && cat site.crt site.key > site.pem
+	@sed -e 's/127.0.0.1:5514/127.0.0.1:$(DEMO_PORT)/; s#/run/haproxy/admin.sock#$(CURDIR)/demo-run/admin.sock#' \
+	  -e 's#^    bind 127.0.0.1:18080$$#&\n    bind 127.0.0.1:18443 ssl crt $(CURDIR)/demo-run/tls/site.pem alpn http/1.1#' \
 	  conf/demo/haproxy.cfg > demo-run/haproxy.cfg
 	@.build/debug/logquery seal-key --private-key demo-run/seal.key --public-key demo-run/seal.pub > /dev/null
 	@echo "==> syslog-sink -n -f demo-run/rsyslog.conf --root demo-run/root   (UDP 127.0.0.1:$(DEMO_PORT))"
@@ -158,6 +167,11 @@ demo: build
 	  echo "   GET $$path -> $$(timeout 2 cat <&3 | tr -d '\r' | awk 'NR==1 {s=$$0} /^$$/ {b=1; next} b {print s " | " $$0; exit}')"; \
 	  exec 3<&-; \
 	done; \
+	echo "   over HTTPS (bind 127.0.0.1:18443 ssl crt, a demo CA made in demo-run/tls): curl --cacert demo-run/tls/ca.pem"; \
+	echo "   GET https://demo.tollgate.test:18443/ -> $$(curl -s -o /dev/null -w '%{http_code} over %{scheme}' \
+	  --cacert demo-run/tls/ca.pem --resolve demo.tollgate.test:18443:127.0.0.1 https://demo.tollgate.test:18443/)"; \
+	sleep 0.5; echo "   its httplog line (the TLS listener's frontend is web~): $$(grep -a ' web~ ' \
+	  demo-run/root/var/log/haproxy.log | tail -n1 | sed 's/.*\]: //')"; \
 	echo "   stats page: http://127.0.0.1:18800/admin-status (user admin, password admin; ;csv for CSV, /metrics for Prometheus)"; \
 	exec 3<>/dev/tcp/127.0.0.1/18800 && printf 'GET /admin-status HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n' >&3 && \
 	  echo "   without credentials: $$(timeout 2 head -n1 <&3 | tr -d '\r')"; exec 3<&-; \
