@@ -209,7 +209,7 @@ extension BuildSupport {
             "maxconn", "backup", "disabled", "enabled", "send-proxy", "send-proxy-v2", "no-send-proxy", "on-marked-down",
             "slowstart", "maxqueue", "cookie",
             "no-send-proxy-v2", "ssl", "no-ssl", "check-ssl", "no-check-ssl", "verify", "ca-file", "crt", "sni",
-            "check-sni", "verifyhost", "alpn", "check-alpn", "ciphers", "ciphersuites", "no-tls-tickets",
+            "check-sni", "verifyhost", "alpn", "ciphers", "ciphersuites", "no-tls-tickets",
             "tls-tickets", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],

@@ -75,10 +75,17 @@ extension HAProxyConfigParser {
             }
         case "check-sni": if let name = value() { tls.checkSNI = name }
         case "verifyhost": if let name = value() { tls.verifyHost = name }
-        case "alpn", "check-alpn":
+        case "alpn":
             guard let list = value() else { return true }
             // Servers are spoken to in HTTP/1.1 only: h2 is not offered (as on binds), so none can choose it.
-            if word == "alpn" { tls.alpn = list.split(separator: ",").map(String.init).filter { $0 != "h2" } }
+            tls.alpn = list.split(separator: ",").map(String.init).filter { $0 != "h2" }
+        case "check-alpn":
+            guard let list = value() else { return true }
+            alert(
+                at,
+                "'server \(server)' : 'check-alpn \(list)' is not carried out by this build (its checks offer the "
+                    + "traffic's 'alpn'): refused, because servers would be judged by another test than the "
+                    + "configuration asks.")
         case "ciphers":
             if let list = value() { tls.options.ciphers = list }
         case "ciphersuites":
