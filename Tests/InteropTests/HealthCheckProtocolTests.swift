@@ -100,7 +100,10 @@ struct HealthCheckProtocolTests {
                 who == "haproxy" ? haproxy : try Products.path("proxy"),
                 (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
             defer { peer.stop() }
-            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: base) && access(socket, F_OK) == 0 })
+            // Ready once its runtime API's socket is there (both make it after binding their listeners). No
+            // connection is made to see it: a probe through a frontend would open a session on one of the servers
+            // whose DOWN lines count their active sessions ("1 sessions active", under load).
+            #expect(Peers.waitUntil(seconds: 10) { access(socket, F_OK) == 0 })
             // Each server's first checks: a timeout takes the check's second.
             try await Task.sleep(for: .seconds(3))
             let stat = try RuntimeAPIInteropTests.socat(socket, "show stat\n")
