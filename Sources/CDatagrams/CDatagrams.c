@@ -56,10 +56,11 @@ _Thread_local int tollgate_thread_slot = 0;
 #include <unistd.h>
 
 int tollgate_tcp_listener(const char *host, int port, int v6only, int backlog) {
-    return tollgate_tcp_listener_on(host, port, v6only, backlog, NULL);
+    return tollgate_tcp_listener_on(host, port, v6only, backlog, NULL, 0);
 }
 
-int tollgate_tcp_listener_on(const char *host, int port, int v6only, int backlog, const char *interface) {
+int tollgate_tcp_listener_on(const char *host, int port, int v6only, int backlog, const char *interface,
+                             int transparent) {
     struct addrinfo hints, *list = NULL;
     char service[16];
     memset(&hints, 0, sizeof(hints));
@@ -85,6 +86,16 @@ int tollgate_tcp_listener_on(const char *host, int port, int v6only, int backlog
     }
     if (interface != NULL
         && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, interface, (socklen_t)strlen(interface) + 1) != 0) {
+        int saved = errno;
+        close(fd);
+        freeaddrinfo(list);
+        errno = saved;
+        return -1;
+    }
+    if (transparent
+        && (list->ai_family == AF_INET6 ? setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on, sizeof(on))
+                                         : setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof(on)))
+               != 0) {
         int saved = errno;
         close(fd);
         freeaddrinfo(list);

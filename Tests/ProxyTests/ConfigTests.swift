@@ -280,8 +280,8 @@ struct ConfigTests {
             message: "'http-request tarpit' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "tcp-request", line: "tcp-request connection track-sc0 src",
-            message: "'tcp-request connection track-sc0' is HAProxy's, not in this build (access rules and ACLs): "
+            family: "tcp-request", line: "tcp-request connection silent-drop",
+            message: "'tcp-request connection silent-drop' is HAProxy's, not in this build (access rules and ACLs): "
                 + "refused, because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
         Refused(
@@ -323,13 +323,13 @@ struct ConfigTests {
             family: "redirects", line: "redirect scheme https code 305",
             message: "'redirect': unsupported HTTP code '305'."),
         Refused(
-            family: "stick tables", line: "backend:stick-table type ip size 100k expire 30s store http_req_rate(10s)",
-            message: "'stick-table' is HAProxy's, not in this build (stick tables, trackers and rate limits): "
-                + "refused, because rate limits, trackers and persistence would not apply. See "
-                + "docs/not-in-this-build.md."),
+            family: "stick tables", line: "backend:stick-table type ip size 100k expire 30s peers mesh",
+            message: "stick-table: 'peers mesh' (a table shared with other proxies) is HAProxy's, not in this build "
+                + "(stick tables, trackers and rate limits): refused, because the counters would not be shared and a "
+                + "limit meant for the fleet would apply per proxy. See docs/not-in-this-build.md."),
         Refused(
-            family: "trackers", line: "http-request track-sc0 src",
-            message: "'http-request track-sc0' is HAProxy's, not in this build (stick tables, trackers and rate "
+            family: "trackers", line: "http-request sc-inc-gpc(1,0)",
+            message: "'http-request sc-inc-gpc' is HAProxy's, not in this build (stick tables, trackers and rate "
                 + "limits): refused, because rate limits, trackers and persistence would not apply. See "
                 + "docs/not-in-this-build.md."),
         Refused(
@@ -539,7 +539,7 @@ struct ConfigTests {
                   server s 127.0.0.1:1
                 """)
         let f = try #require(c.proxies.first)
-        #expect(f.rules.tcpConnectionRules.map(\.accept) == [true, false])
+        #expect(f.rules.tcpConnectionRules.map(\.action) == [.accept, .reject])
         #expect(f.rules.tcpContentRules.count == 1 && f.rules.tcpContentRules[0].condition?.unless == true)
         #expect(c.proxies[1].rules.tcpContentRules.count == 1 && c.proxies[1].rules.tcpConnectionRules.isEmpty)
         #expect(c.warnings.map(\.message) == ["'tcp-request connection' ignored because backend 'b' has no frontend capability."])
@@ -548,7 +548,10 @@ struct ConfigTests {
             ("tcp-request connection reject if { req.ssl_sni x }", "'tcp-request connection reject' : this build evaluates these rules on the client's address ('src'), and a condition here tests 'req.ssl_sni'"),
             ("tcp-request content reject if { req.ssl_sni x }", "frontend 'f' : 'req.ssl_sni' (what the client sent first) is read by this build in the 'tcp-request content' and 'use_backend' rules of a frontend or listen in mode tcp only"),
             ("tcp-request inspect-delay", "'tcp-request inspect-delay' expects a time value"),
-            ("tcp-request connection track-sc0 src", "'tcp-request connection track-sc0' is HAProxy's, not in this build"),
+            ("tcp-request connection silent-drop", "'tcp-request connection silent-drop' is HAProxy's, not in this build"),
+            ("tcp-request connection track-sc0 src", "Proxy 'f': unable to find table 'f' referenced by track-sc0."),
+            ("tcp-request connection track-sc0 hdr(host) table f", "'tcp-request connection track-sc0' : fetch method 'hdr(host)' extracts"),
+            ("tcp-request connection track-sc3 src", "'tcp-request connection track-sc3' : 3 track-sc number exceeding 2"),
             ("tcp-request sideways accept", "'tcp-request' expects 'inspect-delay', 'connection', 'session' or 'content', got 'sideways'."),
         ] {
             do throws(ConfigProblems) {

@@ -28,8 +28,11 @@ int tollgate_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
 int tollgate_tcp_listener(const char *host, int port, int v6only, int backlog);
 
 /// The same, bound to the network interface `interface` (SO_BINDTODEVICE, HAProxy's `bind … interface NAME`;
-/// NULL: any). Returns -1 with errno set (ENODEV for an unknown interface).
-int tollgate_tcp_listener_on(const char *host, int port, int v6only, int backlog, const char *interface);
+/// NULL: any), and with `transparent` set, allowed to bind an address that is not the host's (IP_TRANSPARENT or
+/// IPV6_TRANSPARENT, HAProxy's `bind … transparent`; needs CAP_NET_ADMIN). Returns -1 with errno set (ENODEV for
+/// an unknown interface, EPERM when the socket cannot be made transparent).
+int tollgate_tcp_listener_on(const char *host, int port, int v6only, int backlog, const char *interface,
+                             int transparent);
 
 /// Sends `count` descriptors (SCM_RIGHTS, at most 253) with `length` bytes of `data` on the UNIX stream socket
 /// `sock`, in one sendmsg(2). Returns the bytes sent, or -1 with errno set.

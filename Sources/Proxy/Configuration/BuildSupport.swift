@@ -186,6 +186,7 @@ extension BuildSupport {
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
+            "stick-table", "stick",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -202,7 +203,7 @@ extension BuildSupport {
             "crl-file", "name", "ssl-min-ver", "accept-proxy", "v6only", "v4v6",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "no-tls-tickets",
-            "interface",
+            "interface", "transparent",
         ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
@@ -214,21 +215,24 @@ extension BuildSupport {
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin"],
-        .httpRequest: ["set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return"],
+        .httpRequest: [
+            "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
+            "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0",
+        ],
         .httpResponse: ["set-header", "add-header", "del-header"],
-        .aclCriterion: [
+        .aclCriterion: Set<String>([
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
             "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
             "req.ssl_hello_type", "req_ssl_hello_type", "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used",
-            "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group",
-        ],
+            "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group", "req.hdr",
+        ]).union(HAProxyKeywords.fetches.filter { StickCounterFetch.parse($0) != nil }),
         .aclFlag: ["-i", "--", "-m", "-f"],
     ]
 
     /// Keywords whose absence nobody can observe, with why.
     static let noEffect: [Context: [String: String]] = [
         .section: [
-            "peers": "read, and not used: stick tables, which peers synchronise, are refused",
+            "peers": "read, and not used: a stick table that names peers is refused",
             "resolvers": "read, and not used: every keyword that would use a resolver is refused",
             "cache": "read, and not used: the actions that use a cache are refused",
             "ring": "read, and not used: log targets that name a ring are refused",
@@ -331,8 +335,7 @@ extension BuildSupport {
         .proxy: [
             "http-after-response": .rewriting, "tcp-request": .accessRules,
             "tcp-response": .accessRules, "hash-type": .routing,
-            "stick-table": .stickTables, "stick": .stickTables, "stick on": .stickTables, "stick match": .stickTables,
-            "stick store-request": .stickTables, "stick store-response": .stickTables, "log-format": .logging,
+            "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
             "unique-id-header": .logging, "compression": .rewriting,
             "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
@@ -358,7 +361,7 @@ extension BuildSupport {
         .timeout: [:],
         .bind: [
             "ssl": .tls, "crt": .tls, "crt-list": .tls, "ca-file": .tls, "verify": .tls, "alpn": .tls, "npn": .tls,
-            "accept-proxy": .accessRules, "maxconn": .limits, "transparent": .routing,
+            "accept-proxy": .accessRules, "maxconn": .limits,
             "v4v6": .routing, "v6only": .routing, "namespace": .routing, "mode": .accessRules, "user": .accessRules,
             "group": .accessRules, "uid": .accessRules, "gid": .accessRules, "level": .runtimeAPI,
             "expose-fd": .runtimeAPI, "accept-netscaler-cip": .accessRules, "proto": .tls,
@@ -379,8 +382,6 @@ extension BuildSupport {
         .httpRequest: [
             "auth": .authentication, "allow": .accessRules, "reject": .accessRules, "tarpit": .accessRules,
             "silent-drop": .accessRules, "return": .rewriting,
-            "track-sc0": .stickTables, "track-sc1": .stickTables, "track-sc2": .stickTables,
-            "sc-inc-gpc0": .stickTables, "sc-inc-gpc1": .stickTables, "sc-set-gpt0": .stickTables,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "use-service": .other, "cache-use": .rewriting,
             "set-var": .accessRules, "unset-var": .accessRules, "capture": .logging, "set-log-level": .logging,
             "set-dst": .routing, "set-dst-port": .routing, "set-src-port": .accessRules,

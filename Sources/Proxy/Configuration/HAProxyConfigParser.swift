@@ -22,6 +22,16 @@ public struct HAProxyConfigParser {
     /// Each userlist an ACL names (`http_auth(L)`), to check it exists; where each userlist was declared.
     var userlistTests: [(String, SourceLocation)] = []
     var userlistOrder: [String: SourceLocation] = [:]
+    /// Each stick table a rule or a criterion names, with HAProxy's message when it does not exist.
+    var tableReferences: [(table: String, at: SourceLocation, missing: String)] = []
+    /// Tables already refused (their references are not reported again).
+    var refusedTables: Set<String> = []
+
+    /// The frontend, backend or listen section being read.
+    var currentProxyName: String {
+        if case .proxy(let i) = section { return configuration.proxies[i].name }
+        return ""
+    }
 
     private enum Section {
         case none
@@ -477,6 +487,12 @@ public struct HAProxyConfigParser {
                     i += 2
                     continue
                 }
+                if args[i] == "transparent" {
+                    // IP_TRANSPARENT: the address (a virtual IP another host may hold) need not be this host's.
+                    for index in addresses.indices { addresses[index].transparent = true }
+                    i += 1
+                    continue
+                }
                 if args[i] == "v6only" || args[i] == "v4v6" {
                     for index in addresses.indices { addresses[index].v6Only = args[i] == "v6only" }
                     i += 1
@@ -554,6 +570,10 @@ public struct HAProxyConfigParser {
             p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at))
         case "tcp-request":
             tcpRequestRule(args, at, &p)
+        case "stick-table":
+            stickTable(args, at, &p)
+        case "stick":
+            stickRule(args, at, &p)
         case "monitor":
             guard p.isFrontend else {
                 return warn(at, "'monitor' ignored because backend '\(p.name)' has no frontend capability.")
@@ -782,6 +802,7 @@ public struct HAProxyConfigParser {
             usableServerTests.append((name, at))
             return test
         }
+        if let counter = counterTest(words, at) { return counter }
         // `http_auth(USERLIST)` (no value) and `http_auth_group(USERLIST) GROUP…`.
         for (prefix, group) in [("http_auth(", false), ("http_auth_group(", true)]
         where first.hasPrefix(prefix) && first.hasSuffix(")") {
@@ -821,6 +842,8 @@ public struct HAProxyConfigParser {
         }
         if let open = first.firstIndex(of: "("), first.hasSuffix(")") {
             criterion = String(first[..<open])
+            // `req.hdr(NAME)` is `hdr(NAME)` (the request's headers).
+            if criterion.hasPrefix("req.hdr") { criterion.removeFirst(4) }
             header = String(first[first.index(after: open)..<first.index(before: first.endIndex)]).lowercased()
         }
         guard ACLTest.criteria.contains(criterion) else {
@@ -940,7 +963,7 @@ public struct HAProxyConfigParser {
     }
 
     /// Nothing (no condition), or `if|unless TERMS`; nil after an alert.
-    private mutating func ruleCondition(_ words: [String], _ at: SourceLocation, _ rules: HTTPRules)
+    mutating func ruleCondition(_ words: [String], _ at: SourceLocation, _ rules: HTTPRules)
         -> (value: RuleCondition?, Void)?
     {
         guard let keyword = words.first else { return (nil, ()) }
@@ -1056,19 +1079,39 @@ public struct HAProxyConfigParser {
             p.settings.inspectDelay = delay
             return
         }
-        guard stage == "connection" || stage == "content" else { return refuse(stage) }
-        if stage == "connection" && !p.isFrontend {
-            return warn(at, "'tcp-request connection' ignored because backend '\(p.name)' has no frontend capability.")
+        if stage != "content" && !p.isFrontend {
+            return warn(at, "'tcp-request \(stage)' ignored because backend '\(p.name)' has no frontend capability.")
         }
         guard args.count >= 2 else { return alert(at, "'tcp-request \(stage)' expects an action.") }
         let verb = args[1]
-        guard verb == "accept" || verb == "reject" else { return refuse("\(stage) \(verb)") }
-        guard let condition = ruleCondition(Array(args.dropFirst(2)), at, p.rules) else { return }
+        let action: TCPRequestRule.Action
+        var words = Array(args.dropFirst(2))
+        if verb == "accept" || verb == "reject" {
+            action = verb == "accept" ? .accept : .reject
+        } else if verb.hasPrefix("track-sc") {
+            guard let (tracking, rest) = stickTracking("tcp-request \(stage)", Array(args.dropFirst()), at, layer4: true)
+            else { return }
+            action = .track(tracking)
+            words = rest
+        } else if verb.hasPrefix("sc-inc-gpc0") || verb.hasPrefix("sc-inc-gpc1") || verb.hasPrefix("sc-set-gpt0") {
+            guard let parsed = counterAction("tcp-request \(stage)", Array(args.dropFirst()), at) else { return }
+            if let gpc = parsed.gpc {
+                action = .incrementGPC(counter: parsed.counter, which: gpc)
+            } else {
+                action = .setGPT0(counter: parsed.counter, value: parsed.value ?? 0)
+            }
+            words = parsed.rest
+        } else {
+            return refuse("\(stage) \(verb)")
+        }
+        guard let condition = ruleCondition(words, at, p.rules) else { return }
         // Connection rules see the client's address only; content rules also what a TCP frontend's client sent
         // first (the ClientHello: `req.ssl_sni`, `req.ssl_hello_type`).
         let tests = condition.value?.tests ?? []
-        let allowed: (ACLTest.Sample) -> Bool =
-            stage == "connection" ? { $0 == .source } : { $0 == .source || $0.readsPayload }
+        let allowed: (ACLTest.Sample) -> Bool = { sample in
+            if case .counter = sample { return true }
+            return sample == .source || (stage == "content" && sample.readsPayload)
+        }
         if let other = tests.first(where: { !allowed($0.sample) }) {
             return alert(
                 at,
@@ -1084,9 +1127,11 @@ public struct HAProxyConfigParser {
                     + "and ACLs): refused, because \(BuildSupport.Family.accessRules.consequence). Move the rule to "
                     + "the frontend.")
         }
-        let rule = TCPRequestRule(accept: verb == "accept", condition: condition.value)
+        let rule = TCPRequestRule(action: action, condition: condition.value)
         if stage == "connection" {
             p.rules.tcpConnectionRules.append(rule)
+        } else if stage == "session" {
+            p.rules.tcpSessionRules.append(rule)
         } else {
             p.rules.tcpContentRules.append(rule)
         }
@@ -1160,8 +1205,21 @@ public struct HAProxyConfigParser {
             }
             action = .setSource(header: name)
             rest = Array(args.dropFirst(2))
+        case "track-sc0", "track-sc1", "track-sc2":
+            guard let (tracking, words) = stickTracking("http-request", args, at, layer4: false) else { return }
+            action = .track(tracking)
+            rest = words
+        case _ where verb.hasPrefix("sc-inc-gpc0(") || verb.hasPrefix("sc-inc-gpc1(") || verb.hasPrefix("sc-set-gpt0("):
+            guard let parsed = counterAction("http-request", args, at) else { return }
+            if let gpc = parsed.gpc {
+                action = .incrementGPC(counter: parsed.counter, which: gpc)
+            } else {
+                action = .setGPT0(counter: parsed.counter, value: parsed.value ?? 0)
+            }
+            rest = parsed.rest
         default:
-            return notCarriedOut(.httpRequest, verb, at, section: "")
+            // `sc-inc-gpc(1,0)`, `set-var(txn.x)`: HAProxy's keyword is the name before its arguments.
+            return notCarriedOut(.httpRequest, String(verb.prefix { $0 != "(" }), at, section: "")
         }
         guard let condition = ruleCondition(rest, at, rules) else { return }
         rules.requestRules.append(HTTPRequestRule(action: action, condition: condition.value))
@@ -1614,6 +1672,7 @@ public struct HAProxyConfigParser {
     private mutating func checkReferences() {
         checkServerTLS()
         checkUserlists()
+        checkStickTables()
         for (name, at) in usableServerTests where !configuration.proxies.contains(where: { $0.name == name && $0.isBackend }) {
             alert(at, "'nbsrv' : no such backend '\(name)'.")
         }

@@ -216,6 +216,9 @@ public struct BindAddress: Hashable, Sendable {
     public var v6Only: Bool?
     /// `interface NAME`: the listener takes only connections arriving on that network interface (SO_BINDTODEVICE).
     public var interface: String?
+    /// `transparent`: the address may be one this host does not hold (IP_TRANSPARENT: a virtual IP that moves
+    /// between hosts).
+    public var transparent = false
 }
 
 /// A TLS listener's settings (`bind … ssl crt FILE|DIR alpn … ssl-min-ver …`), with the global
@@ -357,6 +360,10 @@ public struct ProxySection: Hashable, Sendable {
     public var stats = StatsSettings()
     /// `acl`, `use_backend`, `http-request`, `capture`.
     public var rules = HTTPRules()
+    /// `stick-table …`: the section's table (named after the section).
+    public var stickTable: StickTableSchema?
+    /// `stick on|match|store-request …`, in order.
+    public var stickRules: [StickRule] = []
     public var location: SourceLocation
 
     public var isFrontend: Bool { kind != .backend }
@@ -499,6 +506,13 @@ public struct ProxyConfiguration: Sendable {
     public init() {}
 
     public func proxy(named name: String) -> ProxySection? { proxies.first { $0.name == name } }
+
+    /// The stick tables, by name (their sections').
+    public var stickTables: [String: StickTableSchema] {
+        var tables: [String: StickTableSchema] = [:]
+        for proxy in proxies { if let table = proxy.stickTable { tables[table.name] = table } }
+        return tables
+    }
 }
 
 /// One ACL test (`acl NAME CRITERION [-i] VALUE…`, or written inline between `{ }`): HTTP criteria on the request
@@ -531,11 +545,13 @@ public struct ACLTest: Hashable, Sendable {
         case httpAuth(String)
         /// `http_auth_group(USERLIST) GROUP…`: and that user is in one of `values`' groups.
         case httpAuthGroup(String)
+        /// `sc*_…`, `src_…`: a stick table's counter, against `ranges` (see `StickCounterFetch`).
+        case counter(StickCounterFetch)
 
         /// Whether a TCP frontend evaluates it (on the connection and what the client sent first).
         public var isLayer4: Bool {
             switch self {
-            case .source, .usableServers, .clientHelloSNI, .clientHelloType: true
+            case .source, .usableServers, .clientHelloSNI, .clientHelloType, .counter: true
             // Known after the TLS handshake, which a TCP session does not wait for before choosing.
             case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify,
                 .httpAuth, .httpAuthGroup:
@@ -562,6 +578,7 @@ public struct ACLTest: Hashable, Sendable {
             case .clientCertificateVerify: "ssl_c_verify"
             case .httpAuth(let list): "http_auth(\(list))"
             case .httpAuthGroup(let list): "http_auth_group(\(list))"
+            case .counter(let fetch): fetch.name
             }
         }
     }
@@ -706,11 +723,29 @@ public struct BackendRule: Hashable, Sendable {
     public var location: SourceLocation
 }
 
-/// `tcp-request connection|content accept|reject [if|unless …]`, on the client's address (this build's layer-4
-/// criteria: `src`).
+/// `tcp-request connection|session|content ACTION [if|unless …]`, on the client's address, its counters and (content)
+/// what a TCP frontend's client sent first.
 public struct TCPRequestRule: Hashable, Sendable {
-    public var accept: Bool
+    public enum Action: Hashable, Sendable {
+        /// Ends the evaluation: the connection goes on, or is closed.
+        case accept, reject
+        /// `track-scN KEY [table T]`: tracked from here on (the next rules see it).
+        case track(StickTracking)
+        /// `sc-inc-gpc0|1(N)`, `sc-set-gpt0(N) VALUE`.
+        case incrementGPC(counter: Int, which: Int)
+        case setGPT0(counter: Int, value: Int64)
+    }
+    public var action: Action
     public var condition: RuleCondition?
+
+    public init(action: Action, condition: RuleCondition?) {
+        self.action = action
+        self.condition = condition
+    }
+
+    public init(accept: Bool, condition: RuleCondition?) {
+        self.init(action: accept ? .accept : .reject, condition: condition)
+    }
 }
 
 /// `http-request return`'s answer, as HAProxy 2.6 builds it: the status and its reason, the `hdr` fields, then
@@ -772,6 +807,11 @@ public struct HTTPRequestRule: Hashable, Sendable {
         /// `return [status N] [content-type T] [string|lf-string|file|lf-file …] [hdr NAME FMT]…`: the proxy's own
         /// answer.
         case returnReply(ReturnReply)
+        /// `track-scN KEY [table T]`: the request tracks the key's entry (and counts as one of its requests).
+        case track(StickTracking)
+        /// `sc-inc-gpc0|1(N)`, `sc-set-gpt0(N) VALUE`: on counter N's entry.
+        case incrementGPC(counter: Int, which: Int)
+        case setGPT0(counter: Int, value: Int64)
     }
     public var action: Action
     public var condition: RuleCondition?
@@ -800,6 +840,8 @@ public struct HTTPRules: Hashable, Sendable {
     /// `tcp-request connection …` (before anything, on the connection's own address) and `tcp-request content …`
     /// (as the session starts, or enters this backend).
     public var tcpConnectionRules: [TCPRequestRule] = []
+    /// `tcp-request session …`: once per connection, after its handshakes, before the content rules.
+    public var tcpSessionRules: [TCPRequestRule] = []
     public var tcpContentRules: [TCPRequestRule] = []
     public var backendRules: [BackendRule] = []
     public var requestRules: [HTTPRequestRule] = []

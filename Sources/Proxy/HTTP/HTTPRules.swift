@@ -8,7 +8,7 @@ extension ACLTest {
     /// `servers`: how many servers serve a backend now, by name (`nbsrv`).
     func matches(
         _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
+        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil, counters: TrackedCounters? = nil
     ) -> Bool {
         switch sample {
         case .path: return compare(path.utf8)
@@ -35,7 +35,15 @@ extension ACLTest {
         case .httpAuthGroup(let list):
             guard let user = users?.user(of: list, head.headers) else { return false }
             return values.contains { user.groups.contains($0) }
+        case .counter(let fetch): return matches(counter: fetch, counters, client: client)
         }
+    }
+
+    /// A counter criterion: its value in `ranges` (no value, no match).
+    func matches(counter fetch: StickCounterFetch, _ counters: TrackedCounters?, client: UInt128?) -> Bool {
+        guard let value = counters?.fetch(fetch, client: client) else { return false }
+        let n = Int(clamping: value)
+        return ranges.contains { $0.contains(n) }
     }
 
     /// The sample against the values, byte by byte (the values are in lower case when `caseInsensitive`): nothing is
@@ -97,39 +105,18 @@ extension ACLTest {
 extension RuleCondition {
     func holds(
         _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
+        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil, counters: TrackedCounters? = nil
     ) -> Bool {
         let any = alternatives.contains { terms in
             terms.allSatisfy { term in
                 term.tests.contains {
-                    $0.matches(head, path: path, client: client, tls: tls, servers: servers, users: users)
+                    $0.matches(
+                        head, path: path, client: client, tls: tls, servers: servers, users: users, counters: counters)
                 }
                     != term.negated
             }
         }
         return unless ? !any : any
-    }
-}
-
-extension RuleCondition {
-    /// On the client's address alone (the `tcp-request` rules, whose criteria the parser keeps to `src`).
-    func holds(client: UInt128?) -> Bool {
-        let any = alternatives.contains { terms in
-            terms.allSatisfy { term in
-                term.tests.contains { $0.sample == .source && client.map($0.addresses.contains) == true }
-                    != term.negated
-            }
-        }
-        return unless ? !any : any
-    }
-}
-
-extension TCPRequestRule {
-    /// HAProxy's order: the first rule whose condition holds (no condition: always) accepts or rejects; when none
-    /// does, the connection goes on.
-    static func accepts(_ rules: [TCPRequestRule], client: UInt128?) -> Bool {
-        for rule in rules where rule.condition?.holds(client: client) ?? true { return rule.accept }
-        return true
     }
 }
 
@@ -150,9 +137,10 @@ extension Optional where Wrapped == RuleCondition {
     /// No condition always holds.
     func holds(
         _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
+        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil, counters: TrackedCounters? = nil
     ) -> Bool {
-        self?.holds(head, path: path, client: client, tls: tls, servers: servers, users: users) ?? true
+        self?.holds(head, path: path, client: client, tls: tls, servers: servers, users: users, counters: counters)
+            ?? true
     }
 }
 

@@ -88,7 +88,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
 
-    init(frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil) {
+    /// What the connection and its current request track (`track-sc`), with the stick tables; nil without tables.
+    let counters: TrackedCounters?
+
+    init(
+        frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil,
+        counters: TrackedCounters? = nil
+    ) {
+        self.counters = counters
         tlsInfo = tls
         self.frontend = frontend
         self.process = process
@@ -113,6 +120,21 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
 
     func begin() {
+        // `tcp-request session` rules (after a PROXY header, on the address it gave): a rejected session is closed
+        // without a word; an accepted one is counted in what the connection tracks.
+        let sessionRules = frontend.section.rules.tcpSessionRules
+        if !sessionRules.isEmpty
+            && !TCPRequestRule.accepts(sessionRules, client: clientForRules, counters: counters, perform: { [self] in
+                counters?.perform($0, level: .connection, samples: samples(nil))
+            })
+        {
+            frontend.sessions.update { $0.deniedConnections += 1 }
+            counters?.endSession()
+            releaseLimits()
+            client.close(promise: nil)
+            return
+        }
+        counters?.countSession()
         process.opened()
         frontend.sessions.opened()
         do {
@@ -152,7 +174,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// the line HAProxy logs (`PR--`, `<BADREQ>`, status -1).
     private func rejectedByContentRules() -> Bool {
         let rules = frontend.section.rules.tcpContentRules
-        guard !rules.isEmpty && !TCPRequestRule.accepts(rules, client: clientForRules) else { return false }
+        guard !rules.isEmpty
+            && !TCPRequestRule.accepts(rules, client: clientForRules, counters: counters, perform: { [self] in
+                counters?.perform($0, level: .request, samples: samples(nil))
+            })
+        else { return false }
         let local = badRequest()
         local.termination = TerminationState(.proxy, .request)
         exchange = local
@@ -162,6 +188,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        counters?.endSession()
         self.context = nil
         reader.receiver = nil
         cancelTimers()
@@ -274,6 +301,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         self.exchange = exchange
         served += 1
         frontend.sessions.update { $0.requests += 1 }
+        // Counted in what the connection (and a content rule) tracks before the rules look (HAProxy's order).
+        counters?.countRequest()
         if let context { clientIdle.start(on: context.eventLoop) }
         if answeredBeforeRules(head, exchange) { return }
         // Several Host headers that agree (the others were refused): one goes on, as HAProxy sends it.
@@ -305,12 +334,16 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
         let servers = frontend.usableServers
         if let rule = rules.redirects.first(where: {
-            $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users)
+            $0.condition.holds(
+                head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users,
+                counters: counters)
         }) {
             return respondRedirect(rule.redirect, head)
         }
         let chosen =
-            frontend.routes.first { $0.condition.holds(head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users) }?
+            frontend.routes.first { $0.condition.holds(
+                head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users,
+                counters: counters) }?
             .backend
             ?? frontend.backend
         guard let backend = chosen else {
@@ -334,12 +367,28 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 return
             }
             if let rule = own.redirects.first(where: {
-                $0.condition.holds(head, path: head.path, client: sourceKey(exchange), tls: tlsInfo, servers: servers, users: frontend.users)
+                $0.condition.holds(
+                    head, path: head.path, client: sourceKey(exchange), tls: tlsInfo, servers: servers,
+                    users: frontend.users, counters: counters)
             }) {
                 return respondRedirect(rule.redirect, head)
             }
         }
         if let cookie = backend.section.settings.cookie { persist(exchange, cookie, backend) }
+        // `stick match|on` when no cookie chose the server; `stick store-request|on` written with the response.
+        if !backend.section.stickRules.isEmpty {
+            let client = sourceKey(exchange)
+            let stickiness = StickPersistence(
+                backend.section.stickRules, tables: frontend.stickTables, samples: samples(head),
+                servers: backend.servers.count
+            ) {
+                $0.holds(
+                    head, path: head.path, client: client, tls: tlsInfo, servers: servers, users: frontend.users,
+                    counters: counters)
+            }
+            if exchange.persistTo == nil { exchange.persistTo = stickiness.server }
+            exchange.stickiness = stickiness
+        }
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
         // header is not passed on. Names go in lower case (the reader made the client's so; a rule's may not be).
         exchange.forwardHead.headers = HTTPHeadWriter.lowerCased(exchange.forwardHead.headers)
@@ -381,6 +430,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             n += 1
         }
         exchange.forwardHead.headers = headers
+    }
+
+    /// What keys are made from for this request (`exchange`: its client as `set-src` left it).
+    func samples(_ head: HTTPRequestHead?, _ exchange: Exchange? = nil) -> StickSampleSource {
+        StickSampleSource(
+            client: source(exchange ?? self.exchange).address, frontend: proxyDestination ?? client.localAddress,
+            head: head, sni: tlsInfo?.sni)
     }
 
     /// A header value's text for this request (its samples fetched: see `LogFormatValue`).
@@ -428,9 +484,19 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     ) -> Bool {
         var client = client
         for rule in rules.requestRules
-        where rule.condition.holds(head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users) {
+        where rule.condition.holds(
+            head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users,
+            counters: counters)
+        {
             switch rule.action {
+            case .track(let tracking):
+                counters?.track(tracking, samples(head, exchange).sample(tracking.key), level: .request, countsRequest: true)
+            case .incrementGPC(let counter, let which):
+                counters?.perform(incrementGPC: which, counter: counter)
+            case .setGPT0(let counter, let value):
+                counters?.perform(setGPT0: value, counter: counter)
             case .deny(let status):
+                counters?.countError()
                 exchange.termination = TerminationState(.proxy, .request)
                 frontend.sessions.update { $0.deniedRequests += 1 }
                 respondLocally(status: status)
@@ -531,6 +597,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let captures = frontend.section.rules.responseCaptures
         if !captures.isEmpty { exchange.responseCaptures = captures.map { $0.value(in: head) } }
         exchange.status = head.status
+        counters?.countResponse(status: head.status)
+        if let stickiness = exchange.stickiness, let server = exchange.claim.server, let backend = exchange.backend {
+            stickiness.commit(server: server, name: backend.servers[server].name)
+        }
         let plan = ResponsePlan(
             response: head, requestVersion: exchange.head.version, clientKeepAlive: exchange.clientKeepAlive,
             closesBothSides: closesBothSides)
@@ -808,6 +878,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let counts = HAProxyLogRecord.Connections(
             active: process.open, frontend: account(frontend.sessions), backend: account(backend?.sessions),
             server: account(serverTally))
+        if let counters {
+            counters.countBytes(in: bytesIn, out: bytesOut)
+            counters.endRequest()
+        }
         guard exchange.state.isLogged else { return }
         var record = exchange.logRecord(
             client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)

@@ -31,6 +31,8 @@ extension ProxyRuntime {
         let usableServers: @Sendable (String) -> Int
         /// The userlists, for `http_auth` (nil without any).
         let users: UserlistAuth?
+        /// The stick tables (nil without any): each session then keeps what it tracks.
+        let stickTables: StickTables?
 
         /// What decides whether and how a traffic line is logged, read from the options once (not per line).
         struct LogRules: Sendable {
@@ -60,8 +62,10 @@ extension ProxyRuntime {
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
             limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
             routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules,
-            usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil
+            usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
+            stickTables: StickTables? = nil
         ) {
+            self.stickTables = stickTables
             self.usableServers = usableServers
             self.users = users
             self.section = section

@@ -78,7 +78,7 @@ public final class ProxyRuntime: Sendable {
                     },
                     logRules: Frontend.LogRules(p.settings),
                     usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 },
-                    users: users))
+                    users: users, stickTables: state.stickTables))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.
@@ -143,8 +143,8 @@ public final class ProxyRuntime: Sendable {
         }
         let v6only: Int32 = bind.v6Only.map { $0 ? 1 : 0 } ?? -1
         let fd =
-            bind.interface.map { tollgate_tcp_listener_on(host, Int32(bind.port), v6only, 1024, $0) }
-            ?? tollgate_tcp_listener(host, Int32(bind.port), v6only, 1024)
+            bind.interface.map { tollgate_tcp_listener_on(host, Int32(bind.port), v6only, 1024, $0, bind.transparent ? 1 : 0) }
+            ?? tollgate_tcp_listener_on(host, Int32(bind.port), v6only, 1024, nil, bind.transparent ? 1 : 0)
         guard fd >= 0 else {
             throw ListenerStartError(
                 "frontend '\(frontend)': cannot bind socket (\(String(cString: strerror(errno)))) for [\(host):\(bind.port)]")
@@ -190,13 +190,20 @@ public final class ProxyRuntime: Sendable {
                         channel.eventLoop.makeCompletedFuture {
                             // `tcp-request connection` rules: before anything (a TLS handshake, a PROXY header), on
                             // the connection's own address; a rejected one is closed unlogged, counted in `dcon`.
+                            // What it tracks (`track-sc`) stays with the session.
+                            let counters = frontend.stickTables.map(TrackedCounters.init)
                             let connectionRules = frontend.section.rules.tcpConnectionRules
-                            if !connectionRules.isEmpty
-                                && !TCPRequestRule.accepts(connectionRules, client: AddressSet.key(channel.remoteAddress))
-                            {
-                                frontend.sessions.update { $0.deniedConnections += 1 }
-                                try channel.pipeline.syncOperations.addHandler(ClosedOnArrival())
-                                return
+                            if !connectionRules.isEmpty {
+                                let samples = StickSampleSource(client: channel.remoteAddress, frontend: channel.localAddress)
+                                let accepted = TCPRequestRule.accepts(
+                                    connectionRules, client: AddressSet.key(channel.remoteAddress), counters: counters
+                                ) { action in counters?.perform(action, level: .connection, samples: samples) }
+                                if !accepted {
+                                    counters?.endSession()
+                                    frontend.sessions.update { $0.deniedConnections += 1 }
+                                    try channel.pipeline.syncOperations.addHandler(ClosedOnArrival())
+                                    return
+                                }
                             }
                             // What the client's TLS carries (its SNI, read on the way in; its certificate).
                             let clientTLS = tls.map { _ in ClientTLS() }
@@ -210,8 +217,12 @@ public final class ProxyRuntime: Sendable {
                             // The session starts once the accepted channel is active and maxconn admits it.
                             let session: any ClientSession =
                                 frontend.section.settings.mode == .http
-                                ? HTTPSession(frontend: frontend, process: sessions, client: channel, tls: clientTLS)
-                                : TCPSession(frontend: frontend, sessions: sessions, client: channel, tls: clientTLS)
+                                ? HTTPSession(
+                                    frontend: frontend, process: sessions, client: channel, tls: clientTLS,
+                                    counters: counters)
+                                : TCPSession(
+                                    frontend: frontend, sessions: sessions, client: channel, tls: clientTLS,
+                                    counters: counters)
                             if bind.acceptProxy {
                                 // First in the pipeline: the header comes before anything, a TLS handshake too.
                                 try channel.pipeline.syncOperations.addHandler(

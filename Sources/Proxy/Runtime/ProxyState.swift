@@ -20,6 +20,8 @@ final class ProxyState: Sendable {
     let frontendSessions: [String: ProxyRuntime.Tally]
     /// The audit trail (`audit: …` lines at notice to the global log targets).
     let audit: AuditTrail
+    /// The stick tables (nil without any).
+    let stickTables: StickTables?
     /// The process's `maxconn`, and what the runtime API changes on each frontend (by name).
     let processLimit: ProxyRuntime.ConnectionLimit?
     let frontendControls: [String: FrontendControl]
@@ -32,6 +34,7 @@ final class ProxyState: Sendable {
     let threads: Int
 
     init(_ configuration: ProxyConfiguration, threads: Int = 1) throws {
+        stickTables = StickTables(configuration)
         self.configuration = configuration
         self.threads = threads
         var byName: [String: ProxyRuntime.Backend] = [:]

@@ -11,6 +11,7 @@ enum CLIKeywords {
 
     static let all: [Keyword] = [
         .init(["clear", "counters"], "clear counters [all]                    : clear max statistics counters (or all counters)"),
+        .init(["clear", "table"], "clear table <table> [<filter>]*         : remove an entry from a table (filter: data/key)"),
         .init(["disable", "agent"], "disable agent                           : disable agent checks"),
         .init(["disable", "frontend"], "disable frontend <frontend>             : temporarily disable specific frontend"),
         .init(["disable", "health"], "disable health                          : disable health checks"),
@@ -31,6 +32,7 @@ enum CLIKeywords {
         .init(["show", "cli", "level"], "show cli level                          : display the level of the current CLI session"),
         .init(["show", "cli", "sockets"], "show cli sockets                        : dump list of cli sockets"),
         .init(["show", "info"], "show info [desc|json|typed|float]*      : report information about the running process"),
+        .init(["show", "table"], "show table <table> [<filter>]*          : report table usage stats or dump this table's contents (filter: data/key)"),
         .init(["show", "servers", "state"], "show servers state [<backend>]          : dump volatile server information (all or for a single backend)"),
         .init(["show", "stat"], "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server"),
         .init(["show", "version"], "show version                            : show version of the current process"),

@@ -93,6 +93,10 @@ final class RuntimeAPI: Sendable {
                 return (CLIReply(text: "Can't find backend.\n"), false)
             }
             return (CLIReply(text: ServersState.render(state, backend: name.isEmpty ? nil : name)), false)
+        case ["show", "table"]: return (showTable(Array(args.dropFirst(2)), session), false)
+        case ["clear", "table"]:
+            guard session.level >= .operator else { return (.denied, true) }
+            return (clearTable(Array(args.dropFirst(2))), true)
         case ["get", "weight"]:
             return (serverCommand(arg(2), requireSlash: false) { backend, i in
                 let server = backend.shared.withLock { $0.balancer.servers[i] }
@@ -362,6 +366,68 @@ final class RuntimeAPI: Sendable {
     }
 
     // MARK: show
+
+    /// `show table`: every table's head line (by name); `show table NAME [key K]`: its head and its entries
+    /// (operators and admins only), as HAProxy 2.6 dumps them.
+    private func showTable(_ args: [String], _ session: CLISession) -> CLIReply {
+        guard let tables = state.stickTables else { return CLIReply(text: args.isEmpty ? "\n" : "No such table\n") }
+        func head(_ table: SharedStickTable) -> String {
+            let used = table.with { t, now in
+                t.purge(now: now)
+                return t.count
+            }
+            return "# table: \(table.schema.name), type: \(table.schema.typeName), size:\(table.schema.size), used:\(used)\n"
+        }
+        guard let name = args.first else {
+            return CLIReply(text: tables.order.sorted().compactMap { tables[$0].map(head) }.joined() + "\n")
+        }
+        guard let table = tables[name] else { return CLIReply(text: "No such table\n") }
+        var out = head(table)
+        guard session.level >= .operator else {
+            return CLIReply(text: out + "# contents not dumped due to insufficient privileges\n\n")
+        }
+        var only: StickKey?
+        if args.count > 1 {
+            guard args[1] == "key", args.count == 3 else {
+                return CLIReply(text: "this build's 'show table' takes one filter, 'key <key>' (no 'data.' filter).\n")
+            }
+            guard let key = table.schema.key(.text(Array(args[2].utf8))) else {
+                return CLIReply(text: "Unable to parse key for table type '\(table.schema.typeName)'.\n")
+            }
+            only = key
+        }
+        let base = 0x5500_0000_0000 + (tables.order.firstIndex(of: name) ?? 0) << 32
+        out += table.with { t, now in
+            var lines = ""
+            let slots = only.map { t.lookup($0, now: now).map { [$0] } ?? [] } ?? t.slots(now: now)
+            for slot in slots {
+                lines += "0x" + String(base + Int(slot) * 64, radix: 16) + ": " + t.dumpLine(slot, now: now) + "\n"
+            }
+            return lines
+        }
+        return CLIReply(text: out + "\n")
+    }
+
+    /// `clear table NAME [key K]`: its entries nobody tracks (or the one of `K`) removed.
+    private func clearTable(_ args: [String]) -> CLIReply {
+        guard let name = args.first else {
+            return CLIReply(
+                text: "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or <table> key <key>\n")
+        }
+        guard let table = state.stickTables?[name] else { return CLIReply(text: "No such table\n") }
+        if args.count > 1 {
+            guard args[1] == "key", args.count == 3 else {
+                return CLIReply(text: "this build's 'clear table' takes one filter, 'key <key>' (no 'data.' filter).\n")
+            }
+            guard let key = table.schema.key(.text(Array(args[2].utf8))) else {
+                return CLIReply(text: "Unable to parse key for table type '\(table.schema.typeName)'.\n")
+            }
+            _ = table.with { t, _ in t.remove(key) }
+        } else {
+            _ = table.with { t, _ in t.clear() }
+        }
+        return CLIReply(text: "\n")
+    }
 
     private func showSockets() -> CLIReply {
         var out = "# socket lvl processes\n"

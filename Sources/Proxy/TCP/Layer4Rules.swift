@@ -21,6 +21,8 @@ struct Layer4Input {
     /// No more bytes will be waited for: a sample still missing is no match.
     var final: Bool
     var servers: (String) -> Int = { _ in 0 }
+    /// What the session tracks, and the tables (`sc*_…`, `src_…`).
+    var counters: TrackedCounters? = nil
 }
 
 extension ACLTest {
@@ -43,6 +45,7 @@ extension ACLTest {
             case .absent: return .no
             case .needMore: return input.final ? .no : .unknown
             }
+        case .counter(let fetch): return known(matches(counter: fetch, input.counters, client: input.client))
         case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify, .httpAuth,
             .httpAuthGroup:
             return .no
@@ -87,16 +90,36 @@ extension RuleCondition {
 extension TCPRequestRule {
     enum Decision: Equatable { case accept, reject, wait }
 
-    /// HAProxy's order: the first rule whose condition holds accepts or rejects; one not yet decidable waits (the
-    /// rules after it are not looked at); when none holds, the connection goes on.
-    static func decide(_ rules: [TCPRequestRule], _ input: Layer4Input) -> Decision {
-        for rule in rules {
+    /// HAProxy's order, from rule `next` on: the first `accept` or `reject` whose condition holds ends it; the other
+    /// actions are carried out (`perform`) and the evaluation goes on; a rule not yet decidable waits (`next` is
+    /// left on it, so that nothing is carried out twice); when no rule ends it, the connection goes on.
+    static func decide(
+        _ rules: [TCPRequestRule], _ input: Layer4Input, from next: inout Int, perform: (Action) -> Void = { _ in }
+    ) -> Decision {
+        while next < rules.count {
+            let rule = rules[next]
             switch rule.condition?.layer4(input) ?? .yes {
-            case .yes: return rule.accept ? .accept : .reject
+            case .yes:
+                switch rule.action {
+                case .accept: return .accept
+                case .reject: return .reject
+                default: perform(rule.action)
+                }
             case .unknown: return .wait
-            case .no: continue
+            case .no: break
             }
+            next += 1
         }
         return .accept
+    }
+
+    /// The rules at once, on what a connection has before any byte (its address, its counters): whether it goes on.
+    static func accepts(
+        _ rules: [TCPRequestRule], client: UInt128?, counters: TrackedCounters? = nil,
+        perform: (Action) -> Void = { _ in }
+    ) -> Bool {
+        var next = 0
+        let input = Layer4Input(client: client, hello: ClientHelloPeek([]), final: true, counters: counters)
+        return decide(rules, input, from: &next, perform: perform) != .reject
     }
 }

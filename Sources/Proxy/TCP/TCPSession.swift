@@ -45,12 +45,24 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private var proxySource: SocketAddress?
     private var proxyDestination: SocketAddress?
 
+    /// What the session tracks (`track-sc`), with the stick tables; nil without tables.
+    private let counters: TrackedCounters?
+    /// The next `tcp-request content` rule to evaluate (a rule that waits for data is evaluated again).
+    private var contentRule = 0
+    /// The backend's `stick` rules for this session: the server a match found, the keys to store.
+    private var stickiness: StickPersistence?
+    var persistTo: Int? { stickiness?.server }
+
     func useProxyAddresses(source: SocketAddress?, destination: SocketAddress?) {
         proxySource = source
         proxyDestination = destination
     }
 
-    init(frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil) {
+    init(
+        frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil,
+        counters: TrackedCounters? = nil
+    ) {
+        self.counters = counters
         tlsInfo = tls
         self.frontend = frontend
         self.sessions = sessions
@@ -88,6 +100,17 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         front.onTimeout = { [self] in clientTimedOut() }
         try? client.pipeline.syncOperations.addHandler(front)
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
+        // `tcp-request session` rules (after a PROXY header, on the address it gave), then the session is counted
+        // in what the connection tracks.
+        let sessionRules = frontend.section.rules.tcpSessionRules
+        if !sessionRules.isEmpty
+            && !TCPRequestRule.accepts(sessionRules, client: AddressSet.key(clientAddress), counters: counters, perform: { [self] in
+                counters?.perform($0, level: .connection, samples: samples)
+            })
+        {
+            return deny()
+        }
+        counters?.countSession()
         // `tcp-request content` rules of the frontend, as the session starts (on the address a PROXY protocol
         // header gave, as HAProxy); rules on what the client sends first wait for it (`inspect-delay`).
         if frontend.inspectsPayload {
@@ -102,8 +125,16 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             return inspect(final: frontend.inspectDelay == nil)
         }
         let rules = frontend.section.rules.tcpContentRules
-        if !rules.isEmpty && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress)) { return deny() }
-        route(Layer4Input(client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true))
+        if !rules.isEmpty
+            && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress), counters: counters, perform: { [self] in
+                counters?.perform($0, level: .request, samples: samples)
+            })
+        {
+            return deny()
+        }
+        route(
+            Layer4Input(
+                client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true, counters: counters))
         connect()
     }
 
@@ -116,8 +147,10 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         let done = final || front.earlyEnded || bytes.count >= ProxyRuntime.bufferSize
         var input = Layer4Input(
             client: AddressSet.key(clientAddress), hello: ClientHelloPeek(bytes), final: done,
-            servers: frontend.usableServers)
-        let decision = TCPRequestRule.decide(frontend.section.rules.tcpContentRules, input)
+            servers: frontend.usableServers, counters: counters)
+        let decision = TCPRequestRule.decide(frontend.section.rules.tcpContentRules, input, from: &contentRule) {
+            [self] in counters?.perform($0, level: .request, samples: samples)
+        }
         if decision == .wait { return }
         inspecting = false
         inspectTimer?.cancel()
@@ -177,9 +210,21 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             // The backend's own `tcp-request content` rules as the session enters it (a `listen` section's once).
             let rules = backend.section.rules.tcpContentRules
             if backend.section.name != frontend.section.name && !rules.isEmpty
-                && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress))
+                && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress), counters: counters, perform: {
+                    [self] in counters?.perform($0, level: .request, samples: samples)
+                })
             {
                 return deny()
+            }
+            // `stick match|on`: the server the client's entry names; `stick store-request|on`: recorded once connected.
+            let stickRules = backend.section.stickRules
+            if !stickRules.isEmpty {
+                let input = Layer4Input(
+                    client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true,
+                    servers: frontend.usableServers, counters: counters)
+                stickiness = StickPersistence(
+                    stickRules, tables: frontend.stickTables, samples: samples, servers: backend.servers.count
+                ) { $0?.layer4(input) ?? .yes == .yes }
             }
         }
         assignServer(self, backend)
@@ -249,8 +294,14 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         }
     }
 
+    /// What the session's keys are made from.
+    private var samples: StickSampleSource {
+        StickSampleSource(client: clientAddress, frontend: proxyDestination ?? client.localAddress, sni: tlsInfo?.sni)
+    }
+
     private func connected(_ channel: any Channel, _ relay: RelayHandler) {
         back = relay
+        if let server = claim.server, let backend { stickiness?.commit(server: server, name: backend.servers[server].name) }
         if let server = claim.server, let registry = backend?.registries?[server] {
             let bound = NIOLoopBound(self, eventLoop: client.eventLoop)
             registration = (
@@ -345,6 +396,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             }
         }
         frontend.logTraffic(record, empty: empty)
+        counters?.countBytes(in: front.bytesIn, out: back.bytesIn)
+        counters?.endSession()
         sessions.closed()
         frontend.sessions.closed()
         if let backend { leaveBackend(self, backend) }

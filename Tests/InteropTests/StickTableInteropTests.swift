@@ -1,0 +1,184 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Stick tables beside HAProxy 2.6, through curl and plain sockets: a rate limit on `sc_http_req_rate` answers a
+/// flooding client with the same 200s and 429s, a `sc0_conn_cur` limit holds exactly, `stick on src` keeps each
+/// client on its server, and `show table` (socat on the stats socket) lists the same entries.
+@Suite("Stick tables beside HAProxy", .serialized)
+struct StickTableInteropTests {
+    /// `show table` as both print it, the entries' addresses and expiry dates left out (they differ by nature).
+    static func normalizedTable(_ text: String) -> [String] {
+        text.split(separator: "\n").map { line in
+            line.split(separator: " ").map { word -> String in
+                if word.hasPrefix("0x") && word.hasSuffix(":") { return "PTR:" }
+                if word.hasPrefix("exp=") { return "exp=T" }
+                return String(word)
+            }.joined(separator: " ")
+        }
+    }
+
+    @Test func aFloodIsHeldToItsRateLimitAsHAProxyHoldsIt() async throws {
+        let dir = try TemporaryDirectory(prefix: "stick-rate")
+        let curl = try Peers.find("curl")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        var tables: [String: [String]] = [:]
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            global
+                stats socket \(dir.file("rate.sock")) level admin
+            defaults
+                mode http
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            frontend site
+                bind 127.0.0.1:\(ports[0])
+                stick-table type ipv6 size 100k expire 10m store http_req_rate(2s),http_req_cnt,http_err_cnt,conn_cur
+                http-request track-sc0 src
+                http-request deny deny_status 429 if { sc_http_req_rate(0) gt 10 }
+                http-request return status 200 content-type text/plain string "ok"
+
+            """
+        } _: { who, ports in
+            // 10 s at 50 requests a second on one kept-alive connection: ten times the 5/s the limit lets through.
+            let run = try Peers.run(
+                curl,
+                ["-s", "-o", "/dev/null", "-w", "%{http_code}\n", "--rate", "50/s", "http://127.0.0.1:\(ports[0])/[1-500]"],
+                timeout: 60)
+            let codes = String(decoding: run.stdout, as: UTF8.self).split(separator: "\n")
+            // Two periods of silence later the window is empty again: the same client gets its 10, then a 429.
+            try await Task.sleep(for: .milliseconds(4_500))
+            let again = try Peers.run(
+                curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}\n", "http://127.0.0.1:\(ports[0])/[1-11]"],
+                timeout: 60)
+            let slowCodes = String(decoding: again.stdout, as: UTF8.self).split(separator: "\n")
+            tables[who] = Self.normalizedTable(try RuntimeAPIInteropTests.socat(dir.file("rate.sock"), "show table site\n"))
+            return [
+                "\(codes.filter { $0 == "200" }.count)", "\(codes.filter { $0 == "429" }.count)", "\(codes.count)",
+                "\(slowCodes.filter { $0 == "200" }.count)", "\(slowCodes.last ?? "")",
+            ]
+        }
+        let ours = (results["proxy"] ?? []).compactMap { Int($0) }
+        let theirs = (results["haproxy"] ?? []).compactMap { Int($0) }
+        #expect(ours.count == 5 && theirs.count == 5 && ours[2] == 500 && theirs[2] == 500, "\(results)")
+        guard ours.count == 5, theirs.count == 5 else { return }
+        // A client that keeps flooding stays over the limit (its refused requests count too): only the first
+        // window's 10 pass, on both sides. Once the window has slid past the flood, 10 pass again and the 11th
+        // is refused.
+        #expect(ours == [10, 490, 500, 10, 429] && theirs == ours, "\(results)")
+        // The client's entry, the IPv4 client mapped into the ipv6 table, every request counted, each 429 an
+        // error; the same data as HAProxy's in the same order.
+        let line = tables["proxy"]?.dropFirst().first ?? ""
+        #expect(line.hasPrefix("PTR: key=::ffff:127.0.0.1 use=0 exp=T conn_cur=0 http_req_cnt=511 http_req_rate(2000)=11 http_err_cnt=491"), "\(tables)")
+        func names(_ lines: [String]?) -> [String] {
+            (lines ?? []).map { $0.split(separator: " ").map { $0.split(separator: "=").first.map(String.init) ?? "" }.joined(separator: " ") }
+        }
+        #expect(names(tables["proxy"]) == names(tables["haproxy"]), "\(tables)")
+        #expect(tables["proxy"]?.first == tables["haproxy"]?.first, "\(tables)")
+    }
+
+    @Test func aConcurrentConnectionLimitHoldsExactly() async throws {
+        let dir = try TemporaryDirectory(prefix: "stick-conn")
+        let echo = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            defaults
+                mode tcp
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            frontend db
+                bind 127.0.0.1:\(ports[0])
+                stick-table type ip size 1k expire 1m store conn_cur,conn_cnt
+                tcp-request connection track-sc0 src
+                tcp-request connection reject if { sc0_conn_cur gt 3 }
+                default_backend echo
+            backend echo
+                server e 127.0.0.1:\(echo.port)
+
+            """
+        } _: { _, ports in
+            // Six connections held open: three pass, three are closed at once (which three depends on the order
+            // the threads accept them in, on both sides). One that passed leaves, and a seventh passes.
+            var sockets: [Int32] = []
+            for _ in 0..<6 { sockets.append(try Peers.connectLoopback(port: ports[0], timeoutSeconds: 2)) }
+            let open = sockets.filter { Self.echoes($0) }
+            var seen = ["\(open.count) of 6 open"]
+            if let leaving = open.first { close(leaving) }
+            try await Task.sleep(for: .milliseconds(300))
+            let seventh = try Peers.connectLoopback(port: ports[0], timeoutSeconds: 2)
+            seen.append(Self.echoes(seventh) ? "then open" : "then closed")
+            for fd in sockets where fd != open.first { close(fd) }
+            close(seventh)
+            return seen
+        }
+        expectSameSides(results)
+        #expect(results["proxy"] == ["3 of 6 open", "then open"], "\(results)")
+        try await echo.close()
+    }
+
+    /// Whether a byte sent on `fd` comes back (the connection was let through to the echo server).
+    static func echoes(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0x78
+        guard send(fd, &byte, 1, Int32(MSG_NOSIGNAL)) == 1 else { return false }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var answer: UInt8 = 0
+        return recv(fd, &answer, 1, 0) == 1 && answer == 0x78
+    }
+
+    @Test func stickOnSourceKeepsEachClientOnItsServer() async throws {
+        let dir = try TemporaryDirectory(prefix: "stick-on")
+        let curl = try Peers.find("curl")
+        let first = try await LoopbackHTTPResponder()
+        let second = try await LoopbackHTTPResponder()
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        var tables: [String: [String]] = [:]
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            httpPreamble(logPort: logs.port).replacingOccurrences(
+                of: "global\n    log ", with: "global\n    stats socket \(dir.file("stick.sock")) level admin\n    log ")
+                + """
+
+            frontend web
+                bind 127.0.0.1:\(ports[0])
+                default_backend app
+            backend app
+                balance roundrobin
+                stick-table type ip size 200k expire 30m
+                stick on src
+                server app1 127.0.0.1:\(first.port)
+                server app2 127.0.0.1:\(second.port)
+
+            """
+        } _: { who, ports in
+            // 500 requests from 127.0.0.1, then 500 from 127.0.0.2: round robin would alternate.
+            for source in ["127.0.0.1", "127.0.0.2"] {
+                _ = try Peers.run(
+                    curl,
+                    ["-s", "-o", "/dev/null", "--interface", source, "http://127.0.0.1:\(ports[0])/[1-500]"],
+                    timeout: 120)
+            }
+            let lines = await messages.take(waitingFor: 1_000, seconds: 30) { $0.contains(" app/") }
+            tables[who] = Self.normalizedTable(try RuntimeAPIInteropTests.socat(dir.file("stick.sock"), "show table app\n"))
+            var counts: [String: Int] = [:]
+            for line in lines where line.contains(" app/") {
+                let words = line.split(separator: " ")
+                guard let client = words.dropFirst().first?.split(separator: ":").first,
+                    let server = words.first(where: { $0.hasPrefix("app/") })
+                else { continue }
+                counts["\(client) \(server)", default: 0] += 1
+            }
+            return counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        }
+        expectSameSides(results)
+        #expect(results["proxy"] == ["127.0.0.1 app/app1 500", "127.0.0.2 app/app2 500"], "\(results)")
+        #expect(tables["proxy"] == tables["haproxy"], "\(tables)")
+        try await first.close()
+        try await second.close()
+    }
+}
