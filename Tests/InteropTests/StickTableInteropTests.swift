@@ -181,4 +181,105 @@ struct StickTableInteropTests {
         try await first.close()
         try await second.close()
     }
+
+    /// A connection to 127.0.0.1:`port` from `source` (another loopback address), reads timing out after 2 s.
+    static func connect(port: Int, from source: String) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func address(_ ip: String, _ port: Int) -> sockaddr_in {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_addr.s_addr = inet_addr(ip)
+            a.sin_port = UInt16(port).bigEndian
+            return a
+        }
+        var local = address(source, 0)
+        var remote = address("127.0.0.1", port)
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+        let connected = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, size) }
+        }
+        guard bound == 0, connected == 0 else {
+            close(fd)
+            throw PeerFailed(description: "connect from \(source) to \(port): errno \(errno)")
+        }
+        return fd
+    }
+
+    /// What a client gets for `request`: the answer, `closed`, `reset`, or `no answer` within `seconds`.
+    static func answer(port: Int, _ request: String, seconds: Int = 2) throws -> String {
+        let fd = try Peers.connectLoopback(port: port, timeoutSeconds: seconds)
+        defer { close(fd) }
+        let bytes = Array(request.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 {
+                received += buffer[..<n]
+                continue
+            }
+            if n == 0 { return received.isEmpty ? "closed" : String(decoding: received, as: UTF8.self) + "|closed" }
+            if errno == ECONNRESET { return received.isEmpty ? "reset" : String(decoding: received, as: UTF8.self) + "|reset" }
+            return received.isEmpty ? "no answer" : String(decoding: received, as: UTF8.self) + "|open"
+        }
+    }
+
+    @Test func silentDropAndTarpitAnswerAsHAProxyDoes() async throws {
+        let dir = try TemporaryDirectory(prefix: "stick-drop")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let echo = try await EchoBackend()
+        let results = try await besideHAProxy(ports: 2, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+                timeout tarpit 1s
+            frontend site
+                bind 127.0.0.1:\(ports[0])
+                stick-table type ip size 1k expire 1m store http_req_cnt,http_err_cnt
+                http-request track-sc0 src
+                http-request silent-drop if { path /drop }
+                http-request tarpit if { path /tarpit }
+                http-request tarpit deny_status 429 if { path /slow }
+                http-request return status 200 content-type text/plain string "ok"
+            frontend db
+                mode tcp
+                option tcplog
+                bind 127.0.0.1:\(ports[1])
+                tcp-request connection silent-drop if { src 127.0.0.2 }
+                default_backend echo
+            backend echo
+                mode tcp
+                server e 127.0.0.1:\(echo.port)
+
+            """
+        } _: { _, ports in
+            var seen: [String] = []
+            for path in ["/drop", "/tarpit", "/slow", "/ok"] {
+                let started = Date()
+                seen.append(try Self.answer(port: ports[0], "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n"))
+                // Held about a second (the tarpit) or not at all.
+                seen.append(Date().timeIntervalSince(started) > 0.9 ? "held" : "at once")
+            }
+            // TCP: a client from 127.0.0.2 is dropped at the connection (nothing logged), one from 127.0.0.1 passes.
+            for source in ["127.0.0.2", "127.0.0.1"] {
+                let fd = try Self.connect(port: ports[1], from: source)
+                var byte: UInt8 = 0x78
+                _ = send(fd, &byte, 1, Int32(MSG_NOSIGNAL))
+                let n = recv(fd, &byte, 1, 0)
+                seen.append("\(source): " + (n == 1 ? "echo" : n == 0 ? "closed" : errno == ECONNRESET ? "reset" : "no answer"))
+                close(fd)
+            }
+            let lines = await messages.take(waitingFor: 5, seconds: 10) { $0.contains(" [") }
+            return seen + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
+        }
+        expectSameSides(results)
+        let ours = results["proxy"] ?? []
+        #expect(ours.first == "no answer", "\(ours)")
+        #expect(ours.contains { $0.contains(" PT-- ") && $0.contains(" 429 ") }, "\(ours)")
+        try await echo.close()
+    }
 }

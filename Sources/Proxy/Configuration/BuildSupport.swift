@@ -217,7 +217,7 @@ extension BuildSupport {
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin"],
         .httpRequest: [
             "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
-            "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0",
+            "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit",
         ],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: Set<String>([
@@ -380,8 +380,7 @@ extension BuildSupport {
         ],
         .stats: ["scope": .accessRules, "http-request": .authentication, "socket": .runtimeAPI],
         .httpRequest: [
-            "auth": .authentication, "allow": .accessRules, "reject": .accessRules, "tarpit": .accessRules,
-            "silent-drop": .accessRules, "return": .rewriting,
+            "auth": .authentication, "allow": .accessRules, "reject": .accessRules, "return": .rewriting,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "use-service": .other, "cache-use": .rewriting,
             "set-var": .accessRules, "unset-var": .accessRules, "capture": .logging, "set-log-level": .logging,
             "set-dst": .routing, "set-dst-port": .routing, "set-src-port": .accessRules,

@@ -1088,6 +1088,8 @@ public struct HAProxyConfigParser {
         var words = Array(args.dropFirst(2))
         if verb == "accept" || verb == "reject" {
             action = verb == "accept" ? .accept : .reject
+        } else if verb == "silent-drop" {
+            action = .silentDrop
         } else if verb.hasPrefix("track-sc") {
             guard let (tracking, rest) = stickTracking("tcp-request \(stage)", Array(args.dropFirst()), at, layer4: true)
             else { return }
@@ -1153,19 +1155,22 @@ public struct HAProxyConfigParser {
             case .delete(let name): action = .delHeader(name)
             }
             rest = words
-        case "deny":
+        case "silent-drop":
+            action = .silentDrop
             rest = Array(args.dropFirst())
-            var status = 403
+        case "deny", "tarpit":
+            rest = Array(args.dropFirst())
+            var status = verb == "tarpit" ? 500 : 403
             if rest.first == "deny_status", rest.count >= 2 {
                 if let n = Int(rest[1]), HTTPErrorPages.denyStatuses.contains(n) {
                     status = n
                 } else {
                     return alert(
-                        at, "'http-request deny': status code '\(rest[1])' is not one this build can answer with.")
+                        at, "'http-request \(verb)': status code '\(rest[1])' is not one this build can answer with.")
                 }
                 rest.removeFirst(2)
             }
-            action = .deny(status: status)
+            action = verb == "tarpit" ? .tarpit(status: status) : .deny(status: status)
         case "redirect":
             guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at) else { return }
             action = .redirect(redirect)

@@ -74,7 +74,7 @@ public struct Timeouts: Hashable, Sendable {
     /// (the connection half-closed), instead of `timeout client` / `server`.
     public var clientFin: ConfigTime?
     public var serverFin: ConfigTime?
-    /// `timeout tarpit`: read, and without effect here, since the `tarpit` actions it times are refused.
+    /// `timeout tarpit`: how long `http-request tarpit` holds a request before its answer.
     public var tarpit: ConfigTime?
 }
 
@@ -734,6 +734,9 @@ public struct TCPRequestRule: Hashable, Sendable {
         /// `sc-inc-gpc0|1(N)`, `sc-set-gpt0(N) VALUE`.
         case incrementGPC(counter: Int, which: Int)
         case setGPT0(counter: Int, value: Int64)
+        /// `silent-drop`: the connection ends without a byte, not even a FIN or a reset when the system allows
+        /// (TCP_REPAIR; else a reset that dies at the first router).
+        case silentDrop
     }
     public var action: Action
     public var condition: RuleCondition?
@@ -812,6 +815,11 @@ public struct HTTPRequestRule: Hashable, Sendable {
         /// `sc-inc-gpc0|1(N)`, `sc-set-gpt0(N) VALUE`: on counter N's entry.
         case incrementGPC(counter: Int, which: Int)
         case setGPT0(counter: Int, value: Int64)
+        /// `silent-drop`: the connection ends without a byte (see `TCPRequestRule.Action.silentDrop`).
+        case silentDrop
+        /// `tarpit [deny_status N]`: the request is held `timeout tarpit`, then answered with the status's page
+        /// (500 by default), logged `PT--`.
+        case tarpit(status: Int)
     }
     public var action: Action
     public var condition: RuleCondition?

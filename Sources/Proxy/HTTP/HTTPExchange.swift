@@ -47,6 +47,8 @@ final class Exchange: BackendSeat {
     var dequeuedAt: NIODeadline?
     /// Set when the log's `Tw` is not measured (the stats page logs 0).
     var queueTime: Int?
+    /// The request's time is not logged (`-1`): a tarpitted request, as HAProxy logs it.
+    var requestTimeUnknown = false
     var connection: HTTPServerConnection?
     var connectedAt: NIODeadline?
 

@@ -40,7 +40,7 @@ extension Exchange {
             guard let a, let b else { return -1 }
             return max(0, Int((b - a).nanoseconds / 1_000_000))
         }
-        let requestTime = headersAt == nil || state.timersUnknown ? -1 : ms(start, headersAt)
+        let requestTime = headersAt == nil || state.timersUnknown || requestTimeUnknown ? -1 : ms(start, headersAt)
         let queueTime = state.timersUnknown ? -1 : self.queueTime ?? ms(headersAt, dequeuedAt)
         let connectTime = state.answeredByStatsPage ? 0 : connectedAt == nil ? -1 : ms(dequeuedAt, connectedAt)
         let responseTime = state.answeredByStatsPage ? 0 : responseAt == nil ? -1 : ms(connectedAt, responseAt)

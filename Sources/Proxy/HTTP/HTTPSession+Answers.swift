@@ -125,6 +125,22 @@ extension HTTPSession {
         finish(exchange)
     }
 
+    /// `http-request tarpit`: the request is held for `timeout tarpit` (none: answered at once), then answered with
+    /// `status`'s page (the connection kept alive as after a deny); logged `PT--` as HAProxy logs it (no request
+    /// time, the time held as the queue time).
+    func tarpit(_ exchange: Exchange, status: Int) {
+        guard let context else { return }
+        exchange.termination = TerminationState(.proxy, .tarpit)
+        frontend.sessions.update { $0.deniedRequests += 1 }
+        let delay = ProxyRuntime.amount(frontend.section.settings.timeouts.tarpit) ?? .zero
+        context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            guard self.exchange === exchange, !exchange.logged else { return }
+            exchange.requestTimeUnknown = true
+            exchange.queueTime = Int((NIODeadline.now() - exchange.start).nanoseconds / 1_000_000)
+            respondLocally(status: status)
+        }
+    }
+
     /// Whether the request's body is still to be read (a length above 0 or chunks): an answer made before it
     /// closes the connection, as HAProxy does not read it.
     static func bodyComing(_ head: HTTPRequestHead, _ exchange: Exchange) -> Bool {

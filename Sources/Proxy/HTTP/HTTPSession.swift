@@ -123,11 +123,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // `tcp-request session` rules (after a PROXY header, on the address it gave): a rejected session is closed
         // without a word; an accepted one is counted in what the connection tracks.
         let sessionRules = frontend.section.rules.tcpSessionRules
-        if !sessionRules.isEmpty
-            && !TCPRequestRule.accepts(sessionRules, client: clientForRules, counters: counters, perform: { [self] in
+        let verdict =
+            sessionRules.isEmpty
+            ? .accept
+            : TCPRequestRule.decide(sessionRules, client: clientForRules, counters: counters) { [self] in
                 counters?.perform($0, level: .connection, samples: samples(nil))
-            })
-        {
+            }
+        if verdict != .accept {
+            if verdict == .silentDrop { SilentDrop.silence(client) }
             frontend.sessions.update { $0.deniedConnections += 1 }
             counters?.endSession()
             releaseLimits()
@@ -174,11 +177,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// the line HAProxy logs (`PR--`, `<BADREQ>`, status -1).
     private func rejectedByContentRules() -> Bool {
         let rules = frontend.section.rules.tcpContentRules
-        guard !rules.isEmpty
-            && !TCPRequestRule.accepts(rules, client: clientForRules, counters: counters, perform: { [self] in
-                counters?.perform($0, level: .request, samples: samples(nil))
-            })
-        else { return false }
+        guard !rules.isEmpty else { return false }
+        let verdict = TCPRequestRule.decide(rules, client: clientForRules, counters: counters) { [self] in
+            counters?.perform($0, level: .request, samples: samples(nil))
+        }
+        guard verdict == .reject || verdict == .silentDrop else { return false }
+        if verdict == .silentDrop { SilentDrop.silence(client) }
         let local = badRequest()
         local.termination = TerminationState(.proxy, .request)
         exchange = local
@@ -495,6 +499,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 counters?.perform(incrementGPC: which, counter: counter)
             case .setGPT0(let counter, let value):
                 counters?.perform(setGPT0: value, counter: counter)
+            case .silentDrop:
+                // No answer, not even a close the client would see; logged with no timer, as HAProxy does.
+                exchange.state.answeredByProxy(timersKnown: false)
+                exchange.termination = TerminationState(.proxy, .request)
+                frontend.sessions.update { $0.deniedRequests += 1 }
+                SilentDrop.silence(self.client)
+                respondLocally(status: nil)
+                return true
+            case .tarpit(let status):
+                counters?.countError()
+                tarpit(exchange, status: status)
+                return true
             case .deny(let status):
                 counters?.countError()
                 exchange.termination = TerminationState(.proxy, .request)

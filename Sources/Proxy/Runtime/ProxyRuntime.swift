@@ -195,12 +195,18 @@ public final class ProxyRuntime: Sendable {
                             let connectionRules = frontend.section.rules.tcpConnectionRules
                             if !connectionRules.isEmpty {
                                 let samples = StickSampleSource(client: channel.remoteAddress, frontend: channel.localAddress)
-                                let accepted = TCPRequestRule.accepts(
+                                let decision = TCPRequestRule.decide(
                                     connectionRules, client: AddressSet.key(channel.remoteAddress), counters: counters
                                 ) { action in counters?.perform(action, level: .connection, samples: samples) }
-                                if !accepted {
+                                if decision != .accept {
                                     counters?.endSession()
-                                    frontend.sessions.update { $0.deniedConnections += 1 }
+                                    if decision == .silentDrop {
+                                        // Counted as HAProxy counts it: a denied request, not a denied connection.
+                                        SilentDrop.silence(channel)
+                                        frontend.sessions.update { $0.deniedRequests += 1 }
+                                    } else {
+                                        frontend.sessions.update { $0.deniedConnections += 1 }
+                                    }
                                     try channel.pipeline.syncOperations.addHandler(ClosedOnArrival())
                                     return
                                 }

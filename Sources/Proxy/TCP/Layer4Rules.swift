@@ -88,7 +88,7 @@ extension RuleCondition {
 }
 
 extension TCPRequestRule {
-    enum Decision: Equatable { case accept, reject, wait }
+    enum Decision: Equatable { case accept, reject, silentDrop, wait }
 
     /// HAProxy's order, from rule `next` on: the first `accept` or `reject` whose condition holds ends it; the other
     /// actions are carried out (`perform`) and the evaluation goes on; a rule not yet decidable waits (`next` is
@@ -103,6 +103,7 @@ extension TCPRequestRule {
                 switch rule.action {
                 case .accept: return .accept
                 case .reject: return .reject
+                case .silentDrop: return .silentDrop
                 default: perform(rule.action)
                 }
             case .unknown: return .wait
@@ -113,13 +114,13 @@ extension TCPRequestRule {
         return .accept
     }
 
-    /// The rules at once, on what a connection has before any byte (its address, its counters): whether it goes on.
-    static func accepts(
+    /// The rules at once, on what a connection has before any byte (its address, its counters).
+    static func decide(
         _ rules: [TCPRequestRule], client: UInt128?, counters: TrackedCounters? = nil,
         perform: (Action) -> Void = { _ in }
-    ) -> Bool {
+    ) -> Decision {
         var next = 0
         let input = Layer4Input(client: client, hello: ClientHelloPeek([]), final: true, counters: counters)
-        return decide(rules, input, from: &next, perform: perform) != .reject
+        return decide(rules, input, from: &next, perform: perform)
     }
 }

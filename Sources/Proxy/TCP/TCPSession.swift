@@ -102,14 +102,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
         // `tcp-request session` rules (after a PROXY header, on the address it gave), then the session is counted
         // in what the connection tracks.
-        let sessionRules = frontend.section.rules.tcpSessionRules
-        if !sessionRules.isEmpty
-            && !TCPRequestRule.accepts(sessionRules, client: AddressSet.key(clientAddress), counters: counters, perform: { [self] in
-                counters?.perform($0, level: .connection, samples: samples)
-            })
-        {
-            return deny()
-        }
+        if !passes(frontend.section.rules.tcpSessionRules, level: .connection) { return }
         counters?.countSession()
         // `tcp-request content` rules of the frontend, as the session starts (on the address a PROXY protocol
         // header gave, as HAProxy); rules on what the client sends first wait for it (`inspect-delay`).
@@ -124,14 +117,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             }
             return inspect(final: frontend.inspectDelay == nil)
         }
-        let rules = frontend.section.rules.tcpContentRules
-        if !rules.isEmpty
-            && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress), counters: counters, perform: { [self] in
-                counters?.perform($0, level: .request, samples: samples)
-            })
-        {
-            return deny()
-        }
+        if !passes(frontend.section.rules.tcpContentRules, level: .request) { return }
         route(
             Layer4Input(
                 client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true, counters: counters))
@@ -152,6 +138,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             [self] in counters?.perform($0, level: .request, samples: samples)
         }
         if decision == .wait { return }
+        if decision == .silentDrop { SilentDrop.silence(client) }
         inspecting = false
         inspectTimer?.cancel()
         inspectTimer = nil
@@ -161,6 +148,23 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         input.final = true
         route(input)
         connect()
+    }
+
+    /// `tcp-request session|content` rules at once (their actions carried out); false when they ended the
+    /// session (`reject`, `silent-drop`: logged `PR` with no server).
+    private func passes(_ rules: [TCPRequestRule], level: TrackedCounters.Level) -> Bool {
+        guard !rules.isEmpty else { return true }
+        let decision = TCPRequestRule.decide(rules, client: AddressSet.key(clientAddress), counters: counters) {
+            [self] in counters?.perform($0, level: level, samples: samples)
+        }
+        switch decision {
+        case .accept, .wait: return true
+        case .reject: deny()
+        case .silentDrop:
+            SilentDrop.silence(client)
+            deny()
+        }
+        return false
     }
 
     /// `use_backend`: the first rule that holds chooses the backend, else the frontend's default.
@@ -208,13 +212,10 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             inBackend = true
             backend.sessions.opened()
             // The backend's own `tcp-request content` rules as the session enters it (a `listen` section's once).
-            let rules = backend.section.rules.tcpContentRules
-            if backend.section.name != frontend.section.name && !rules.isEmpty
-                && !TCPRequestRule.accepts(rules, client: AddressSet.key(clientAddress), counters: counters, perform: {
-                    [self] in counters?.perform($0, level: .request, samples: samples)
-                })
+            if backend.section.name != frontend.section.name
+                && !passes(backend.section.rules.tcpContentRules, level: .request)
             {
-                return deny()
+                return
             }
             // `stick match|on`: the server the client's entry names; `stick store-request|on`: recorded once connected.
             let stickRules = backend.section.stickRules
