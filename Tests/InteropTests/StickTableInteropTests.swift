@@ -24,10 +24,12 @@ struct StickTableInteropTests {
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         var tables: [String: [String]] = [:]
+        var audited: [String] = []
         let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
             """
             global
                 stats socket \(dir.file("rate.sock")) level admin
+                log 127.0.0.1:\(logs.port) local0 info
             defaults
                 mode http
                 timeout connect 1s
@@ -55,6 +57,11 @@ struct StickTableInteropTests {
                 timeout: 60)
             let slowCodes = String(decoding: again.stdout, as: UTF8.self).split(separator: "\n")
             tables[who] = Self.normalizedTable(try RuntimeAPIInteropTests.socat(dir.file("rate.sock"), "show table site\n"))
+            // Ours: one audit line for the flooding client (a first block; the next would come a minute later).
+            if who == "proxy" {
+                let audit = await messages.take(waitingFor: 1, seconds: 5) { $0.contains("audit: limit blocked") }
+                audited = audit.filter { $0.contains("audit: limit blocked") }
+            }
             return [
                 "\(codes.filter { $0 == "200" }.count)", "\(codes.filter { $0 == "429" }.count)", "\(codes.count)",
                 "\(slowCodes.filter { $0 == "200" }.count)", "\(slowCodes.last ?? "")",
@@ -68,6 +75,11 @@ struct StickTableInteropTests {
         // window's 10 pass, on both sides. Once the window has slid past the flood, 10 pass again and the 11th
         // is refused.
         #expect(ours == [10, 490, 500, 10, 429] && theirs == ours, "\(results)")
+        #expect(audited.count == 1, "\(audited)")
+        #expect(
+            audited.first?.hasSuffix(
+                "audit: limit blocked client=127.0.0.1 proxy=site action=deny status=429 limit=sc_http_req_rate blocked=1")
+                == true, "\(audited)")
         // The client's entry, the IPv4 client mapped into the ipv6 table, every request counted, each 429 an
         // error; the same data as HAProxy's in the same order.
         let line = tables["proxy"]?.dropFirst().first ?? ""

@@ -151,4 +151,26 @@ struct StickTableTests {
         #expect(StickSampleSource.hash32(head, wholeURL: false) == 2_306_047_707)
         #expect(StickSampleSource.hash32(head, wholeURL: true) == 33_776_310)
     }
+
+    // MARK: Auditing limits
+
+    @Test func aBlockedSourceIsAuditedOnceAMinute() {
+        var schedule = LimitAuditSchedule()
+        #expect(schedule.blocked("10.0.0.1 site", now: 1_000) == 1, "the first block: a line at once")
+        for t in 1_001..<1_060 { #expect(schedule.blocked("10.0.0.1 site", now: UInt64(t)) == nil) }
+        #expect(schedule.blocked("10.0.0.2 site", now: 1_030) == 1, "another source: its own line")
+        #expect(schedule.blocked("10.0.0.1 site", now: 1_060) == 60, "a minute later: the 60 blocks since")
+        #expect(schedule.blocked("10.0.0.1 site", now: 1_061) == nil)
+        #expect(schedule.blocked("10.0.0.1 site", now: 5_000) == 2, "a block after a pause ends the minute")
+    }
+
+    @Test func theScheduleForgetsQuietSources() {
+        var schedule = LimitAuditSchedule(interval: 60, capacity: 3)
+        _ = schedule.blocked("a", now: 0)
+        _ = schedule.blocked("b", now: 10)
+        _ = schedule.blocked("c", now: 100)
+        // a and b are quiet: forgotten to make room, so a's next block is a first one again.
+        #expect(schedule.blocked("d", now: 101) == 1)
+        #expect(schedule.blocked("a", now: 102) == 1)
+    }
 }

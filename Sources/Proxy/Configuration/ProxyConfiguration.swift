@@ -714,6 +714,11 @@ public struct RuleCondition: Hashable, Sendable {
 
     /// Every test of the condition.
     public var tests: [ACLTest] { alternatives.flatMap { $0.flatMap(\.tests) } }
+
+    /// The stick-table counters it tests (`sc_http_req_rate(0)`…): a rule with any is a limit, audited when it blocks.
+    public var limits: [String] {
+        tests.compactMap { if case .counter(let fetch) = $0.sample { fetch.name } else { nil } }
+    }
 }
 
 /// `use_backend NAME [if|unless …]`.

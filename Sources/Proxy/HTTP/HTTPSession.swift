@@ -123,13 +123,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // `tcp-request session` rules (after a PROXY header, on the address it gave): a rejected session is closed
         // without a word; an accepted one is counted in what the connection tracks.
         let sessionRules = frontend.section.rules.tcpSessionRules
-        let verdict =
+        let (verdict, limits) =
             sessionRules.isEmpty
-            ? .accept
+            ? (.accept, [])
             : TCPRequestRule.decide(sessionRules, client: clientForRules, counters: counters) { [self] in
                 counters?.perform($0, level: .connection, samples: samples(nil))
             }
         if verdict != .accept {
+            frontend.limitBlocked(peer.ip, action: verdict == .silentDrop ? "silent-drop" : "reject", limits: limits)
             if verdict == .silentDrop { SilentDrop.silence(client) }
             frontend.sessions.update { $0.deniedConnections += 1 }
             counters?.endSession()
@@ -178,10 +179,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private func rejectedByContentRules() -> Bool {
         let rules = frontend.section.rules.tcpContentRules
         guard !rules.isEmpty else { return false }
-        let verdict = TCPRequestRule.decide(rules, client: clientForRules, counters: counters) { [self] in
+        let (verdict, limits) = TCPRequestRule.decide(rules, client: clientForRules, counters: counters) { [self] in
             counters?.perform($0, level: .request, samples: samples(nil))
         }
         guard verdict == .reject || verdict == .silentDrop else { return false }
+        frontend.limitBlocked(peer.ip, action: verdict == .silentDrop ? "silent-drop" : "reject", limits: limits)
         if verdict == .silentDrop { SilentDrop.silence(client) }
         let local = badRequest()
         local.termination = TerminationState(.proxy, .request)
@@ -500,6 +502,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             case .setGPT0(let counter, let value):
                 counters?.perform(setGPT0: value, counter: counter)
             case .silentDrop:
+                frontend.limitBlocked(source(exchange).ip, action: "silent-drop", limits: rule.condition?.limits ?? [])
                 // No answer, not even a close the client would see; logged with no timer, as HAProxy does.
                 exchange.state.answeredByProxy(timersKnown: false)
                 exchange.termination = TerminationState(.proxy, .request)
@@ -508,10 +511,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 respondLocally(status: nil)
                 return true
             case .tarpit(let status):
+                frontend.limitBlocked(source(exchange).ip, action: "tarpit status=\(status)", limits: rule.condition?.limits ?? [])
                 counters?.countError()
                 tarpit(exchange, status: status)
                 return true
             case .deny(let status):
+                frontend.limitBlocked(source(exchange).ip, action: "deny status=\(status)", limits: rule.condition?.limits ?? [])
                 counters?.countError()
                 exchange.termination = TerminationState(.proxy, .request)
                 frontend.sessions.update { $0.deniedRequests += 1 }

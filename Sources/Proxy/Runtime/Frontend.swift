@@ -33,6 +33,8 @@ extension ProxyRuntime {
         let users: UserlistAuth?
         /// The stick tables (nil without any): each session then keeps what it tracks.
         let stickTables: StickTables?
+        /// Where a limit's blocks are audited (see `AuditTrail.limitBlocked`).
+        let audit: AuditTrail?
 
         /// What decides whether and how a traffic line is logged, read from the options once (not per line).
         struct LogRules: Sendable {
@@ -63,9 +65,10 @@ extension ProxyRuntime {
             limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
             routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules,
             usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
-            stickTables: StickTables? = nil
+            stickTables: StickTables? = nil, audit: AuditTrail? = nil
         ) {
             self.stickTables = stickTables
+            self.audit = audit
             self.usableServers = usableServers
             self.users = users
             self.section = section
@@ -99,6 +102,12 @@ extension ProxyRuntime {
                     target.section.name == section.name ? own : target.responseEdits.then(own)
             }
             combinedEdits = combined
+        }
+
+        /// A limit (a rule on stick-table counters) blocked `client` with `action`: audited once a minute at most.
+        func limitBlocked(_ client: String?, action: String, limits: [String]) {
+            guard !limits.isEmpty else { return }
+            audit?.limitBlocked(client: client ?? "-", proxy: section.name, action: action, limits: limits)
         }
 
         /// What the `http-response` rules do to a response from `backend`: the backend's, then the frontend's (a

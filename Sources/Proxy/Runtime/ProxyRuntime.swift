@@ -78,7 +78,7 @@ public final class ProxyRuntime: Sendable {
                     },
                     logRules: Frontend.LogRules(p.settings),
                     usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 },
-                    users: users, stickTables: state.stickTables))
+                    users: users, stickTables: state.stickTables, audit: state.audit))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.
@@ -195,11 +195,14 @@ public final class ProxyRuntime: Sendable {
                             let connectionRules = frontend.section.rules.tcpConnectionRules
                             if !connectionRules.isEmpty {
                                 let samples = StickSampleSource(client: channel.remoteAddress, frontend: channel.localAddress)
-                                let decision = TCPRequestRule.decide(
+                                let (decision, limits) = TCPRequestRule.decide(
                                     connectionRules, client: AddressSet.key(channel.remoteAddress), counters: counters
                                 ) { action in counters?.perform(action, level: .connection, samples: samples) }
                                 if decision != .accept {
                                     counters?.endSession()
+                                    frontend.limitBlocked(
+                                        channel.remoteAddress?.ipAddress,
+                                        action: decision == .silentDrop ? "silent-drop" : "reject", limits: limits)
                                     if decision == .silentDrop {
                                         // Counted as HAProxy counts it: a denied request, not a denied connection.
                                         SilentDrop.silence(channel)

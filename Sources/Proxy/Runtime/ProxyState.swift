@@ -1,4 +1,5 @@
 import HAProxyLog
+import NIOCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -84,9 +85,20 @@ final class FrontendControl: Sendable {
 /// The audit trail: what changed the gate (a start, a stop, a stats login), one line each.
 final class AuditTrail: Sendable {
     private let log: LogEmitter
+    private let limits = Mutex(LimitAuditSchedule())
     init(_ log: LogEmitter) { self.log = log }
 
     func record(_ text: String) {
         log.send(HAProxyEvent.audit(text).message, severity: .notice)
+    }
+
+    /// A limit (a rule on a stick-table counter) blocked `client`: a line at its first block, then at most one a
+    /// minute with the blocks since (see `LimitAuditSchedule`).
+    func limitBlocked(client: String, proxy: String, action: String, limits criteria: [String]) {
+        let now = NIODeadline.now().uptimeNanoseconds / 1_000_000_000
+        guard let count = limits.withLock({ $0.blocked(client + " " + proxy, now: now) }) else { return }
+        record(
+            "limit blocked client=\(client) proxy=\(AuditText.quoted(proxy)) action=\(action) "
+                + "limit=\(AuditText.quoted(criteria.joined(separator: " "))) blocked=\(count)")
     }
 }

@@ -114,13 +114,15 @@ extension TCPRequestRule {
         return .accept
     }
 
-    /// The rules at once, on what a connection has before any byte (its address, its counters).
+    /// The rules at once, on what a connection has before any byte (its address, its counters); with the
+    /// decision, the counters the deciding rule tested (a limit: audited when it blocks).
     static func decide(
         _ rules: [TCPRequestRule], client: UInt128?, counters: TrackedCounters? = nil,
         perform: (Action) -> Void = { _ in }
-    ) -> Decision {
+    ) -> (decision: Decision, limits: [String]) {
         var next = 0
         let input = Layer4Input(client: client, hello: ClientHelloPeek([]), final: true, counters: counters)
-        return decide(rules, input, from: &next, perform: perform)
+        let decision = decide(rules, input, from: &next, perform: perform)
+        return (decision, next < rules.count ? rules[next].condition?.limits ?? [] : [])
     }
 }

@@ -139,6 +139,11 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         }
         if decision == .wait { return }
         if decision == .silentDrop { SilentDrop.silence(client) }
+        if decision == .reject || decision == .silentDrop, contentRule < frontend.section.rules.tcpContentRules.count {
+            frontend.limitBlocked(
+                clientAddress?.ipAddress, action: decision == .silentDrop ? "silent-drop" : "reject",
+                limits: frontend.section.rules.tcpContentRules[contentRule].condition?.limits ?? [])
+        }
         inspecting = false
         inspectTimer?.cancel()
         inspectTimer = nil
@@ -154,8 +159,12 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     /// session (`reject`, `silent-drop`: logged `PR` with no server).
     private func passes(_ rules: [TCPRequestRule], level: TrackedCounters.Level) -> Bool {
         guard !rules.isEmpty else { return true }
-        let decision = TCPRequestRule.decide(rules, client: AddressSet.key(clientAddress), counters: counters) {
+        let (decision, limits) = TCPRequestRule.decide(rules, client: AddressSet.key(clientAddress), counters: counters) {
             [self] in counters?.perform($0, level: level, samples: samples)
+        }
+        if decision == .reject || decision == .silentDrop {
+            frontend.limitBlocked(
+                clientAddress?.ipAddress, action: decision == .silentDrop ? "silent-drop" : "reject", limits: limits)
         }
         switch decision {
         case .accept, .wait: return true
