@@ -397,13 +397,24 @@ final class RuntimeAPI: Sendable {
             only = key
         }
         let base = 0x5500_0000_0000 + (tables.order.firstIndex(of: name) ?? 0) << 32
-        out += table.with { t, now in
-            var lines = ""
-            let slots = only.map { t.lookup($0, now: now).map { [$0] } ?? [] } ?? t.slots(now: now)
-            for slot in slots {
-                lines += "0x" + String(base + Int(slot) * 64, radix: 16) + ": " + t.dumpLine(slot, now: now) + "\n"
+        // The keys are copied out at once and sorted outside the table's lock; the lines are made a thousand at a
+        // time, each time under the lock (sessions wait for one chunk at most, never for the whole dump).
+        let entries = StickTable.inKeyOrder(
+            table.with { t, now in
+                guard let only else { return t.entries(now: now) }
+                return t.lookup(only, now: now).map { [($0, only)] } ?? []
+            })
+        var start = 0
+        while start < entries.count {
+            let chunk = entries[start..<min(start + 1_000, entries.count)]
+            out += table.with { t, now in
+                var lines = ""
+                for (slot, key) in chunk where t.key(of: slot) == key {
+                    lines += "0x" + String(base + Int(slot) * 64, radix: 16) + ": " + t.dumpLine(slot, now: now) + "\n"
+                }
+                return lines
             }
-            return lines
+            start += 1_000
         }
         return CLIReply(text: out + "\n")
     }

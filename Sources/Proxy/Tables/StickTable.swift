@@ -13,7 +13,9 @@ struct StickTable {
     /// Words per entry.
     private let stride: Int
 
-    private var index: [StickKey: Int32] = [:]
+    /// The keys' index: open addressing over the slots (linear probing, -1 empty, at most 3/4 full), so that a
+    /// key is held once, in `keys`, and the index costs 4 bytes per place.
+    private var buckets: [Int32] = []
     private var keys: [StickKey?] = []
     private var words: [UInt32] = []
     private var refs: [UInt32] = []
@@ -50,7 +52,7 @@ struct StickTable {
     /// nothing can be removed.
     mutating func entry(_ key: StickKey, now: UInt32) -> Int32? {
         purge(now: now)
-        if let slot = index[key] {
+        if let slot = find(key) {
             touch(slot, now: now)
             return slot
         }
@@ -66,6 +68,7 @@ struct StickTable {
             for i in 0..<stride { words[Int(slot) * stride + i] = 0 }
             refs[Int(slot)] = 0
         } else {
+            if keys.isEmpty { reserve() }
             slot = Int32(keys.count)
             keys.append(key)
             if schema.storesServerKey { serverKeys.append(nil) }
@@ -75,8 +78,8 @@ struct StickTable {
             newer.append(-1)
             older.append(-1)
         }
-        index[key] = slot
         count += 1
+        insert(slot, key)
         link(slot)
         expires[Int(slot)] = now &+ (schema.expire ?? 0)
         return slot
@@ -84,7 +87,7 @@ struct StickTable {
 
     /// The entry of `key` if there is one that has not expired (`stktable_lookup_key`); not touched.
     func lookup(_ key: StickKey, now: UInt32) -> Int32? {
-        guard let slot = index[key], !expired(slot, now: now) else { return nil }
+        guard let slot = find(key), !expired(slot, now: now) else { return nil }
         return slot
     }
 
@@ -99,19 +102,24 @@ struct StickTable {
         return max(0, Int(Int32(bitPattern: expires[Int(slot)] &- now)))
     }
 
-    /// The live entries in their keys' order (HAProxy's tree of keys: numbers by value, bytes as strings).
-    func slots(now: UInt32) -> [Int32] {
-        var out: [Int32] = []
+    /// The live entries and their keys, in no order (copied out quickly, to be sorted without the table's lock).
+    func entries(now: UInt32) -> [(slot: Int32, key: StickKey)] {
+        var out: [(slot: Int32, key: StickKey)] = []
+        out.reserveCapacity(count)
         var slot = newest
         while slot >= 0 {
-            if !expired(slot, now: now) || refs[Int(slot)] > 0 { out.append(slot) }
+            if !expired(slot, now: now) || refs[Int(slot)] > 0, let key = keys[Int(slot)] { out.append((slot, key)) }
             slot = older[Int(slot)]
         }
-        return out.sorted { a, b in
-            switch (keys[Int(a)], keys[Int(b)]) {
-            case (.number(let x)?, .number(let y)?): return x < y
-            case (.bytes(let x)?, .bytes(let y)?): return x.lexicographicallyPrecedes(y)
-            default: return a < b
+        return out
+    }
+
+    /// `entries` in their keys' order, as HAProxy's tree of keys lists them (numbers by value, bytes as strings).
+    static func inKeyOrder(_ entries: [(slot: Int32, key: StickKey)]) -> [(slot: Int32, key: StickKey)] {
+        entries.sorted { a, b in
+            switch (a.key, b.key) {
+            case (.number(let x), .number(let y)): return x < y
+            default: return (a.key.byteValue ?? []).lexicographicallyPrecedes(b.key.byteValue ?? [])
             }
         }
     }
@@ -165,7 +173,7 @@ struct StickTable {
 
     /// Removes one entry nobody tracks (`clear table … key K`); false when it is tracked or absent.
     mutating func remove(_ key: StickKey) -> Bool {
-        guard let slot = index[key], refs[Int(slot)] == 0 else { return false }
+        guard let slot = find(key), refs[Int(slot)] == 0 else { return false }
         remove(slot)
         return true
     }
@@ -194,12 +202,89 @@ struct StickTable {
     }
 
     private mutating func remove(_ slot: Int32) {
-        if let key = keys[Int(slot)] { index[key] = nil }
+        if let key = keys[Int(slot)] { erase(key) }
         keys[Int(slot)] = nil
         unlink(slot)
         newer[Int(slot)] = free
         free = slot
         count -= 1
+    }
+
+    // MARK: The index
+
+    /// The slots' arrays reserved for the table's size up front (at most 4M entries): memory the system gives
+    /// only as pages are written, and no copy each time they would have doubled.
+    private mutating func reserve() {
+        let n = min(schema.size, 1 << 22)
+        keys.reserveCapacity(n)
+        words.reserveCapacity(n * stride)
+        refs.reserveCapacity(n)
+        expires.reserveCapacity(n)
+        newer.reserveCapacity(n)
+        older.reserveCapacity(n)
+        if schema.storesServerKey { serverKeys.reserveCapacity(n) }
+    }
+
+    private func home(_ key: StickKey, _ mask: Int) -> Int { key.hashValue & mask }
+
+    private func find(_ key: StickKey) -> Int32? {
+        guard !buckets.isEmpty else { return nil }
+        let mask = buckets.count - 1
+        var i = home(key, mask)
+        while true {
+            let slot = buckets[i]
+            if slot < 0 { return nil }
+            if keys[Int(slot)] == key { return slot }
+            i = (i + 1) & mask
+        }
+    }
+
+    private mutating func insert(_ slot: Int32, _ key: StickKey) {
+        if count * 4 > buckets.count * 3 { grow() }
+        let mask = buckets.count - 1
+        var i = home(key, mask)
+        while buckets[i] >= 0 { i = (i + 1) & mask }
+        buckets[i] = slot
+    }
+
+    private mutating func grow() {
+        let old = buckets
+        buckets = Array(repeating: -1, count: max(16, old.count * 2))
+        let mask = buckets.count - 1
+        for slot in old where slot >= 0 {
+            guard let key = keys[Int(slot)] else { continue }
+            var i = home(key, mask)
+            while buckets[i] >= 0 { i = (i + 1) & mask }
+            buckets[i] = slot
+        }
+    }
+
+    /// Takes `key` out of the index, shifting back the places after it that probed past it.
+    private mutating func erase(_ key: StickKey) {
+        guard !buckets.isEmpty else { return }
+        let mask = buckets.count - 1
+        var hole = home(key, mask)
+        while true {
+            let slot = buckets[hole]
+            if slot < 0 { return }
+            if keys[Int(slot)] == key { break }
+            hole = (hole + 1) & mask
+        }
+        var i = hole
+        while true {
+            i = (i + 1) & mask
+            let slot = buckets[i]
+            if slot < 0 { break }
+            guard let moved = keys[Int(slot)] else { break }
+            let h = home(moved, mask)
+            // It may fill the hole unless its home lies cyclically after the hole and at or before it.
+            let between = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i)
+            if !between {
+                buckets[hole] = slot
+                hole = i
+            }
+        }
+        buckets[hole] = -1
     }
 
     private mutating func link(_ slot: Int32) {

@@ -92,8 +92,30 @@ public struct StickTableSchema: Hashable, Sendable {
 enum StickKey: Hashable, Sendable {
     /// `ip` (an IPv4 address as its 32 bits), `ipv6` (128 bits, IPv4 clients mapped), `integer` (32 bits).
     case number(UInt128)
-    /// `string` (its bytes, cut at `len`) and `binary` (cut at, and padded with zeros to, `len`).
-    case bytes([UInt8])
+    /// `string` (its bytes, cut at `len`) and `binary` (cut at, and padded with zeros to, `len`) of up to 15 bytes,
+    /// held inline (no allocation per entry): the bytes from the top, their count in the lowest byte.
+    case short(UInt128)
+    /// Longer ones.
+    case long([UInt8])
+
+    /// The key of `bytes` (inline when they fit: one form per value, so equal keys compare equal).
+    static func bytes(_ bytes: [UInt8]) -> StickKey {
+        guard bytes.count <= 15 else { return .long(bytes) }
+        var packed = UInt128(bytes.count)
+        for (i, b) in bytes.enumerated() { packed |= UInt128(b) << (120 - 8 * UInt128(i)) }
+        return .short(packed)
+    }
+
+    /// A string or binary key's bytes (nil for a number).
+    var byteValue: [UInt8]? {
+        switch self {
+        case .number: return nil
+        case .long(let bytes): return bytes
+        case .short(let packed):
+            let count = Int(packed & 0xFF)
+            return (0..<count).map { UInt8(truncatingIfNeeded: packed >> (120 - 8 * UInt128($0))) }
+        }
+    }
 }
 
 /// A sample a key is made from: what a `track-sc` or `stick` expression fetched.
@@ -165,10 +187,9 @@ extension StickTableSchema {
         case (.ip, .number(let n)): return StickKeyText.address(UInt128(0xFFFF) << 32 | n)
         case (.ipv6, .number(let n)): return StickKeyText.ipv6(n)
         case (.integer, .number(let n)): return String(UInt32(truncatingIfNeeded: n))
-        case (.string, .bytes(let b)): return StickKeyText.dumpText(b)
-        case (.binary, .bytes(let b)): return StickKeyText.dumpBinary(b)
         case (_, .number(let n)): return String(n)
-        case (_, .bytes(let b)): return StickKeyText.dumpBinary(b)
+        case (.string, _): return StickKeyText.dumpText(key.byteValue ?? [])
+        case (_, _): return StickKeyText.dumpBinary(key.byteValue ?? [])
         }
     }
 }
