@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -293,5 +294,52 @@ struct StickTableInteropTests {
         #expect(ours.first == "no answer", "\(ours)")
         #expect(ours.contains { $0.contains(" PT-- ") && $0.contains(" 429 ") }, "\(ours)")
         try await echo.close()
+    }
+
+    @Test func rateLimitSessionsSpreadsNewSessionsAsHAProxyDoes() async throws {
+        let dir = try TemporaryDirectory(prefix: "rate-limit")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            defaults
+                mode http
+                timeout connect 5s
+                timeout client 30s
+                timeout server 30s
+            frontend web
+                bind 127.0.0.1:\(ports[0])
+                rate-limit sessions 10
+                http-request return status 200
+
+            """
+        } _: { _, ports in
+            // The probes that saw the port open are sessions too: their window passes first.
+            try await Task.sleep(for: .milliseconds(2_100))
+            // 30 clients at once, each on its own thread: when each is answered, from the first one's start.
+            let answered = Mutex<[Double]>([])
+            let group = DispatchGroup()
+            let start = Date()
+            for _ in 0..<30 {
+                group.enter()
+                Thread.detachNewThread {
+                    if (try? Peers.exchange(port: ports[0], Array("GET / HTTP/1.0\r\n\r\n".utf8))) != nil {
+                        answered.withLock { $0.append(Date().timeIntervalSince(start)) }
+                    }
+                    group.leave()
+                }
+            }
+            group.wait()
+            let times = answered.withLock { $0 }.sorted()
+            // How many were answered in the first half second, and when the last one was (in tenths).
+            return ["\(times.count)", "\(times.filter { $0 < 0.5 }.count)", "\(Int((times.last ?? 0) * 10))"]
+        }
+        let ours = (results["proxy"] ?? []).compactMap { Int($0) }
+        let theirs = (results["haproxy"] ?? []).compactMap { Int($0) }
+        // A second's worth (about 11) at once, then 10 a second: the 30th about 2 s later, on both sides.
+        #expect(ours.count == 3 && theirs.count == 3 && ours[0] == 30 && theirs[0] == 30, "\(results)")
+        guard ours.count == 3, theirs.count == 3 else { return }
+        #expect((8...14).contains(ours[1]) && (8...14).contains(theirs[1]), "\(results)")
+        #expect((15...35).contains(ours[2]) && abs(ours[2] - theirs[2]) <= 6, "\(results)")
     }
 }

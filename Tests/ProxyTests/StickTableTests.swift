@@ -40,6 +40,23 @@ struct StickTableTests {
         #expect(c.rate(period: 1_000, now: 53_600) == 1)
     }
 
+    @Test func aRateLimitSaysHowManyMoreAndHowLongToWait() {
+        // `rate-limit sessions 10`: ten at once fill the window; HAProxy then looks again 1 ms later, until the
+        // window has slid a tenth of a second past them.
+        var c = FreqCounter()
+        for _ in 0..<10 { c.add(1, period: 1_000, now: 5_000) }
+        #expect(c.remaining(freq: 10, now: 5_000) == 0)
+        #expect(c.nextEventDelay(freq: 10, now: 5_000) == 1)
+        c.add(5, period: 1_000, now: 5_500)
+        #expect(c.nextEventDelay(freq: 10, now: 5_500) == 500, "five over: half a second")
+        var d = FreqCounter()
+        for _ in 0..<10 { d.add(1, period: 1_000, now: 5_000) }
+        #expect(d.nextEventDelay(freq: 10, now: 6_100) == 0 && d.remaining(freq: 10, now: 6_100) == 1)
+        c = d
+        #expect(c.remaining(freq: 10, now: 6_500) == 5)
+        #expect(c.remaining(freq: 10, now: 7_000) == 10)
+    }
+
     @Test func lowRatesDoNotFlap() {
         // One event last period and none now reads 1 until the window has moved past it (HAProxy's correction).
         var c = FreqCounter()

@@ -186,7 +186,7 @@ extension BuildSupport {
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
-            "stick-table", "stick",
+            "stick-table", "stick", "rate-limit",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -339,7 +339,7 @@ extension BuildSupport {
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
             "unique-id-header": .logging, "compression": .rewriting,
             "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
-            "email-alert": .healthChecks, "rate-limit": .limits, "use-server": .routing, "force-persist": .routing,
+            "email-alert": .healthChecks, "use-server": .routing, "force-persist": .routing,
             "ignore-persist": .routing, "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,
             "source": .routing, "retry-on": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,
             "errorloc302": .rewriting, "errorloc303": .rewriting, "http-error": .rewriting, "filter": .other,

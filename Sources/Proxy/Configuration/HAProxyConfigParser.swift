@@ -358,6 +358,14 @@ public struct HAProxyConfigParser {
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
         case "maxconn":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.maxconn = n }
+        case "rate-limit":
+            guard args.first == "sessions" else {
+                alert(at, "'rate-limit' expects 'sessions' followed by a number of sessions per second.")
+                return true
+            }
+            if let n = number(Array(args.dropFirst()), at, "rate-limit sessions", range: 0...Int(Int32.max)) {
+                s.sessionRateLimit = n == 0 ? nil : n
+            }
         case "timeout":
             timeout(args, at, &s.timeouts)
         case "contimeout", "clitimeout", "srvtimeout":

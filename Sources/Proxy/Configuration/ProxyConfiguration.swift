@@ -109,6 +109,8 @@ public struct ProxySettings: Hashable, Sendable {
     public var httpCheckOwn = false
     public var retries = 3
     public var maxconn: Int?
+    /// `rate-limit sessions N`: new sessions a second the frontend takes at most (the others wait unaccepted).
+    public var sessionRateLimit: Int?
     public var timeouts = Timeouts()
     /// `tcp-request inspect-delay`: how long a TCP frontend waits for what its content rules read (the ClientHello).
     public var inspectDelay: ConfigTime?

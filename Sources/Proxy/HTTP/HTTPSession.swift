@@ -108,6 +108,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
 
     var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
+    var sessionRate: ProxyRuntime.SessionRate? { frontend.sessionRate }
 
     // MARK: Life cycle
 

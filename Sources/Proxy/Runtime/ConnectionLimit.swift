@@ -106,16 +106,91 @@ extension ProxyRuntime {
         }
     }
 
+    /// `rate-limit sessions N`: a frontend's new sessions a second, counted in HAProxy's one-second sliding window.
+    /// At the limit its listeners stop accepting (new connections wait in the kernel's backlog, as with HAProxy)
+    /// until the window lets one more through; a connection accepted meanwhile waits here, in order.
+    final class SessionRate: Sendable {
+        private struct State {
+            var counter = FreqCounter()
+            var waiting = CircularBuffer<@Sendable () -> Void>()
+            var timerArmed = false
+            var listeners: [ListenerGate] = []
+        }
+        let limit: UInt32
+        private let state = Mutex(State())
+        private let loop: any EventLoop
+
+        init?(_ limit: Int?, loop: any EventLoop) {
+            guard let limit, limit > 0 else { return nil }
+            self.limit = UInt32(clamping: limit)
+            self.loop = loop
+        }
+
+        func add(listener: ListenerGate) { state.withLock { $0.listeners.append(listener) } }
+
+        /// Whether the window is full now (the listeners then wait).
+        var full: Bool {
+            state.withLock { !$0.waiting.isEmpty || $0.counter.remaining(freq: limit, now: StickClock.now()) == 0 }
+        }
+
+        /// Counts a session now if the window has room and nobody waits; otherwise nothing.
+        func tryTake() -> Bool {
+            let (taken, nowFull) = state.withLock { s -> (Bool, Bool) in
+                let now = StickClock.now()
+                guard s.waiting.isEmpty, s.counter.remaining(freq: limit, now: now) > 0 else { return (false, false) }
+                s.counter.add(1, period: 1_000, now: now)
+                return (true, s.counter.remaining(freq: limit, now: now) == 0)
+            }
+            if nowFull { pauseUntilRoom() }
+            return taken
+        }
+
+        /// Runs `start` once the window has room for it (in arrival order).
+        func admit(_ start: @escaping @Sendable () -> Void) {
+            state.withLock { $0.waiting.append(start) }
+            pauseUntilRoom()
+        }
+
+        /// The listeners stop, and a timer lets the waiting connections through as the window slides.
+        private func pauseUntilRoom() {
+            let (arm, delay, gates) = state.withLock { s -> (Bool, UInt32, [ListenerGate]) in
+                guard !s.timerArmed else { return (false, 0, []) }
+                s.timerArmed = true
+                return (true, s.counter.nextEventDelay(freq: limit, now: StickClock.now()), s.listeners)
+            }
+            guard arm else { return }
+            for gate in gates { gate.sync() }
+            loop.scheduleTask(in: .milliseconds(Int64(max(delay, 1)))) { [self] in release() }
+        }
+
+        private func release() {
+            let (started, again, gates) = state.withLock { s -> ([@Sendable () -> Void], Bool, [ListenerGate]) in
+                s.timerArmed = false
+                let now = StickClock.now()
+                var started: [@Sendable () -> Void] = []
+                while !s.waiting.isEmpty, s.counter.remaining(freq: limit, now: now) > 0, let next = s.waiting.popFirst() {
+                    s.counter.add(1, period: 1_000, now: now)
+                    started.append(next)
+                }
+                return (started, !s.waiting.isEmpty || s.counter.remaining(freq: limit, now: now) == 0, s.listeners)
+            }
+            for start in started { start() }
+            if again { pauseUntilRoom() } else { for gate in gates { gate.sync() } }
+        }
+    }
+
     /// One listening socket and what may hold its accepting back: the limits it serves (full) and the runtime API
     /// (`disable frontend`, paused).
     final class ListenerGate: Sendable {
         let channel: any Channel
         private let limits: [ConnectionLimit]
+        private let rate: SessionRate?
         private let paused = Atomic<Bool>(false)
 
-        init(_ channel: any Channel, limits: [ConnectionLimit]) {
+        init(_ channel: any Channel, limits: [ConnectionLimit], rate: SessionRate? = nil) {
             self.channel = channel
             self.limits = limits
+            self.rate = rate
         }
 
         var isPaused: Bool { paused.load(ordering: .relaxed) }
@@ -127,7 +202,8 @@ extension ProxyRuntime {
 
         func sync() {
             channel.eventLoop.execute { [self] in
-                let accept = !paused.load(ordering: .relaxed) && !limits.contains(where: \.full)
+                let accept =
+                    !paused.load(ordering: .relaxed) && !limits.contains(where: \.full) && !(rate?.full ?? false)
                 channel.setOption(.autoRead, value: accept).whenFailure { _ in }
             }
         }

@@ -35,6 +35,8 @@ extension ProxyRuntime {
         let stickTables: StickTables?
         /// Where a limit's blocks are audited (see `AuditTrail.limitBlocked`).
         let audit: AuditTrail?
+        /// `rate-limit sessions N`.
+        let sessionRate: SessionRate?
 
         /// What decides whether and how a traffic line is logged, read from the options once (not per line).
         struct LogRules: Sendable {
@@ -65,8 +67,9 @@ extension ProxyRuntime {
             limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
             routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules,
             usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
-            stickTables: StickTables? = nil, audit: AuditTrail? = nil
+            stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil
         ) {
+            self.sessionRate = sessionRate
             self.stickTables = stickTables
             self.audit = audit
             self.usableServers = usableServers

@@ -78,7 +78,8 @@ public final class ProxyRuntime: Sendable {
                     },
                     logRules: Frontend.LogRules(p.settings),
                     usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 },
-                    users: users, stickTables: state.stickTables, audit: state.audit))
+                    users: users, stickTables: state.stickTables, audit: state.audit,
+                    sessionRate: SessionRate(p.settings.sessionRateLimit, loop: group.next())))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.
@@ -243,7 +244,8 @@ public final class ProxyRuntime: Sendable {
                     }
                     .withBoundSocket(descriptor).get()
                 channels.withLock { $0.append(channel) }
-                let gate = ListenerGate(channel, limits: frontend.limits)
+                let gate = ListenerGate(channel, limits: frontend.limits, rate: frontend.sessionRate)
+                frontend.sessionRate?.add(listener: gate)
                 for limit in frontend.limits { limit.add(listener: gate) }
                 state.frontendControls[frontend.section.name]?.listeners.withLock { $0.append(gate) }
                 if let address = channel.localAddress { bound.append(address) }

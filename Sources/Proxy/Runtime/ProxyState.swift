@@ -76,6 +76,8 @@ final class ProxyState: Sendable {
 /// closed for good by `shutdown frontend`).
 final class FrontendControl: Sendable {
     let limit: ProxyRuntime.ConnectionLimit?
+    /// `rate-limit sessions` (set by the runtime once its event loops exist).
+    let rate = Mutex<ProxyRuntime.SessionRate?>(nil)
     let listeners = Mutex<[ProxyRuntime.ListenerGate]>([])
     let shutDown = Atomic<Bool>(false)
 

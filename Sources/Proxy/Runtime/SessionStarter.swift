@@ -4,6 +4,8 @@ import NIOPosix
 /// Started once the accepted channel is active and maxconn admits it.
 protocol ClientSession: AnyObject {
     var limits: [ProxyRuntime.ConnectionLimit] { get }
+    /// The frontend's `rate-limit sessions` (nil: none).
+    var sessionRate: ProxyRuntime.SessionRate? { get }
     func begin()
     func admit(paused: Bool)
     /// The client's and the frontend's addresses a PROXY protocol header gave (`accept-proxy`), before the session
@@ -19,12 +21,25 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        // `rate-limit sessions`: over the rate, nothing is read until the window lets the session through.
+        if let rate = session.sessionRate, !rate.tryTake() {
+            try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+            let loop = NIOSessionLoop(loop: context.eventLoop)
+            let bound = LoopBound(session, loop: loop)
+            rate.admit {
+                loop.runNowOrSoon { Self.start(bound.value, on: loop, held: true) }
+            }
+            return
+        }
+        Self.start(session, on: NIOSessionLoop(loop: context.eventLoop), held: false)
+    }
+
+    /// maxconn, then the session; `held`: its reads were paused (and its accept date is now).
+    private static func start(_ session: any ClientSession, on loop: NIOSessionLoop, held: Bool) {
         let limits = session.limits
-        guard !limits.isEmpty else { return session.begin() }
-        if ProxyRuntime.ConnectionLimit.tryTake(limits) { return session.admit(paused: false) }
+        guard !limits.isEmpty || held else { return session.begin() }
+        if ProxyRuntime.ConnectionLimit.tryTake(limits) { return session.admit(paused: held) }
         // Under maxconn: nothing is read until the session may start.
-        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
-        let loop = NIOSessionLoop(loop: context.eventLoop)
         let bound = LoopBound(session, loop: loop)
         ProxyRuntime.ConnectionLimit.admit(limits[...]) {
             loop.runNowOrSoon { bound.value.admit(paused: true) }

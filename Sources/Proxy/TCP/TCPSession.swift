@@ -74,6 +74,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     }
 
     var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
+    var sessionRate: ProxyRuntime.SessionRate? { frontend.sessionRate }
 
     /// The frontend's maxconn limits have admitted the connection (held back until now, its reads paused).
     func admit(paused: Bool) {

@@ -25,10 +25,9 @@ struct FreqCounter: Hashable, Sendable {
         }
     }
 
-    /// `read_freq_ctr_period`: the events over the last `period` as of `now` (the flapping correction at very low
-    /// rates included: nothing this period and at most one before reads as that one).
-    func rate(period: UInt32, now: UInt32) -> UInt32 {
-        guard period > 0 else { return current }
+    /// The window as of `now`: the current period's events and the previous one's, after the rotations that
+    /// `now` implies, and the part of the period still overlapping the previous one.
+    private func window(period: UInt32, now: UInt32) -> (current: UInt64, past: UInt64, remain: UInt64) {
         var current = UInt64(self.current)
         var past = UInt64(previous)
         var remain = Int64(Int32(bitPattern: tick &+ period &- now))
@@ -37,9 +36,37 @@ struct FreqCounter: Hashable, Sendable {
             past = remain >= 0 ? current : 0
             current = 0
         }
-        if current == 0 && past <= 1 { return UInt32(past) }
-        let total = past &* UInt64(max(remain, 0)) &+ current &* UInt64(period)
-        return UInt32(truncatingIfNeeded: total / UInt64(period))
+        return (current, past, UInt64(max(remain, 0)))
+    }
+
+    /// `read_freq_ctr_period`: the events over the last `period` as of `now` (the flapping correction at very low
+    /// rates included: nothing this period and at most one before reads as that one).
+    func rate(period: UInt32, now: UInt32) -> UInt32 {
+        guard period > 0 else { return current }
+        let w = window(period: period, now: now)
+        if w.current == 0 && w.past <= 1 { return UInt32(w.past) }
+        return UInt32(truncatingIfNeeded: (w.past &* w.remain &+ w.current &* UInt64(period)) / UInt64(period))
+    }
+
+    /// `freq_ctr_total` with `pending` events to come: the events of the window scaled by the period (no
+    /// correction at low rates).
+    func total(period: UInt32, now: UInt32, pending: UInt32 = 0) -> UInt64 {
+        let w = window(period: period, now: now)
+        return w.past &* w.remain &+ (w.current &+ UInt64(pending)) &* UInt64(period)
+    }
+
+    /// `freq_ctr_remain`: how many more events `freq` a second lets through now.
+    func remaining(freq: UInt32, now: UInt32) -> UInt32 {
+        let average = total(period: 1_000, now: now) / 1_000
+        return freq - UInt32(min(average, UInt64(freq)))
+    }
+
+    /// `next_event_delay`: milliseconds before one more event is let through at `freq` a second (0: now).
+    func nextEventDelay(freq: UInt32, now: UInt32) -> UInt32 {
+        let total = total(period: 1_000, now: now)
+        let limit = UInt64(freq) * 1_000
+        guard total >= limit else { return 0 }
+        return UInt32(max(1, min((total - limit) / UInt64(max(freq, 1)), 1_000)))
     }
 
     /// The current period's count as HAProxy's `inc_gpc0` fetch returns it (`curr_ctr`).
