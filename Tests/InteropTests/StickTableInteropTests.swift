@@ -342,4 +342,58 @@ struct StickTableInteropTests {
         #expect((8...14).contains(ours[1]) && (8...14).contains(theirs[1]), "\(results)")
         #expect((15...35).contains(ours[2]) && abs(ours[2] - theirs[2]) <= 6, "\(results)")
     }
+
+    @Test func stickOnInTCPModeKeepsEachClientOnItsServer() async throws {
+        let dir = try TemporaryDirectory(prefix: "stick-tcp")
+        let first = try await EchoBackend()
+        let second = try await EchoBackend()
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            global
+                log 127.0.0.1:\(logs.port) local0 info
+            defaults
+                log global
+                mode tcp
+                option tcplog
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            listen db
+                bind 127.0.0.1:\(ports[0])
+                balance roundrobin
+                stick-table type ip size 1000
+                stick on src
+                server db1 127.0.0.1:\(first.port)
+                server db2 127.0.0.1:\(second.port)
+
+            """
+        } _: { _, ports in
+            // 20 connections from 127.0.0.1, then 20 from 127.0.0.2, each sending a byte and reading it back.
+            for source in ["127.0.0.1", "127.0.0.2"] {
+                for _ in 0..<20 {
+                    let fd = try Self.connect(port: ports[0], from: source)
+                    var byte: UInt8 = 0x61
+                    _ = send(fd, &byte, 1, Int32(MSG_NOSIGNAL))
+                    _ = recv(fd, &byte, 1, 0)
+                    close(fd)
+                }
+            }
+            let lines = await messages.take(waitingFor: 40, seconds: 20) { $0.contains(" db/") }
+            var counts: [String: Int] = [:]
+            for line in lines where line.contains(" db/") {
+                let words = line.split(separator: " ")
+                guard let client = words.dropFirst().first?.split(separator: ":").first,
+                    let server = words.first(where: { $0.hasPrefix("db/") })
+                else { continue }
+                counts["\(client) \(server)", default: 0] += 1
+            }
+            return counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        }
+        expectSameSides(results)
+        #expect(results["proxy"] == ["127.0.0.1 db/db1 20", "127.0.0.2 db/db2 20"], "\(results)")
+        try await first.close()
+        try await second.close()
+    }
 }
