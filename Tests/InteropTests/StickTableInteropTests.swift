@@ -19,6 +19,19 @@ struct StickTableInteropTests {
         }
     }
 
+    /// How many lines each client address has with each server of `backend` (`127.0.0.1 app/app1 500`), sorted.
+    static func serversByClient(_ lines: [String], backend: String) -> [String] {
+        var counts: [String: Int] = [:]
+        for line in lines where line.contains(" \(backend)/") {
+            let words = line.split(separator: " ")
+            guard let client = words.dropFirst().first?.split(separator: ":").first,
+                let server = words.first(where: { $0.hasPrefix("\(backend)/") })
+            else { continue }
+            counts["\(client) \(server)", default: 0] += 1
+        }
+        return counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+    }
+
     @Test func aFloodIsHeldToItsRateLimitAsHAProxyHoldsIt() async throws {
         let dir = try TemporaryDirectory(prefix: "stick-rate")
         let curl = try Peers.find("curl")
@@ -178,15 +191,7 @@ struct StickTableInteropTests {
             }
             let lines = await messages.take(waitingFor: 1_000, seconds: 30) { $0.contains(" app/") }
             tables[who] = Self.normalizedTable(try RuntimeAPIInteropTests.socat(dir.file("stick.sock"), "show table app\n"))
-            var counts: [String: Int] = [:]
-            for line in lines where line.contains(" app/") {
-                let words = line.split(separator: " ")
-                guard let client = words.dropFirst().first?.split(separator: ":").first,
-                    let server = words.first(where: { $0.hasPrefix("app/") })
-                else { continue }
-                counts["\(client) \(server)", default: 0] += 1
-            }
-            return counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            return Self.serversByClient(lines, backend: "app")
         }
         expectSameSides(results)
         #expect(results["proxy"] == ["127.0.0.1 app/app1 500", "127.0.0.2 app/app2 500"], "\(results)")
@@ -351,15 +356,7 @@ struct StickTableInteropTests {
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
             """
-            global
-                log 127.0.0.1:\(logs.port) local0 info
-            defaults
-                log global
-                mode tcp
-                option tcplog
-                timeout connect 1s
-                timeout client 5s
-                timeout server 5s
+            \(httpPreamble(logPort: logs.port).replacingOccurrences(of: "mode http\n    option httplog", with: "mode tcp\n    option tcplog"))
             listen db
                 bind 127.0.0.1:\(ports[0])
                 balance roundrobin
@@ -381,15 +378,7 @@ struct StickTableInteropTests {
                 }
             }
             let lines = await messages.take(waitingFor: 40, seconds: 20) { $0.contains(" db/") }
-            var counts: [String: Int] = [:]
-            for line in lines where line.contains(" db/") {
-                let words = line.split(separator: " ")
-                guard let client = words.dropFirst().first?.split(separator: ":").first,
-                    let server = words.first(where: { $0.hasPrefix("db/") })
-                else { continue }
-                counts["\(client) \(server)", default: 0] += 1
-            }
-            return counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            return Self.serversByClient(lines, backend: "db")
         }
         expectSameSides(results)
         #expect(results["proxy"] == ["127.0.0.1 db/db1 20", "127.0.0.2 db/db2 20"], "\(results)")
