@@ -179,7 +179,7 @@ extension BuildSupport {
             "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
             "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file", "master-worker",
             "ssl-server-verify", "ssl-default-server-options", "ssl-default-server-ciphers",
-            "ssl-default-server-ciphersuites",
+            "ssl-default-server-ciphersuites", "unix-bind",
         ],
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
@@ -329,7 +329,7 @@ extension BuildSupport {
             "ca-base": .tls, "crt-base": .tls, "issuers-chain-path": .tls, "setenv": .other, "presetenv": .other,
             "unsetenv": .other, "resetenv": .other, "maxconnrate": .limits, "maxsessrate": .limits,
             "maxsslrate": .limits, "maxsslconn": .limits, "log-send-hostname": .logging, "external-check": .healthChecks,
-            "h1-case-adjust": .rewriting, "h1-case-adjust-file": .rewriting, "unix-bind": .other,
+            "h1-case-adjust": .rewriting, "h1-case-adjust-file": .rewriting,
             "server-state-base": .routing, "server-state-file": .routing, "default-path": .other,
         ],
         .proxy: [

@@ -32,6 +32,36 @@ extension HAProxyConfigParser {
         }
     }
 
+    /// `unix-bind [prefix P] [mode M] [user U|uid N] [group G|gid N]`: checked as HAProxy checks it. HAProxy 2.6
+    /// applies it to the UNIX-socket `bind` lines of proxies only (not to `stats socket`, compared side by side),
+    /// and this build takes no such bind (it refuses them): kept, with nothing to apply it to.
+    mutating func unixBind(_ args: [String], _ at: SourceLocation, _ g: inout GlobalSettings) {
+        var i = 0
+        while i < args.count {
+            let word = args[i]
+            let v = i + 1 < args.count ? args[i + 1] : ""
+            switch word {
+            case "prefix": g.unixBind.prefix = v
+            case "mode":
+                guard let mode = UInt32(v, radix: 8) else {
+                    return alert(at, "'unix-bind' : 'mode' : missing or invalid mode '\(v)' (octal integer expected)")
+                }
+                g.unixBind.mode = mode
+            case "uid", "gid":
+                guard let id = UInt32(v) else { return alert(at, "'unix-bind' : '\(word)' : missing or invalid \(word) '\(v)'") }
+                if word == "uid" { g.unixBind.uid = id } else { g.unixBind.gid = id }
+            case "user", "group":
+                let id = word == "user" ? getpwnam(v).map { $0.pointee.pw_uid } : getgrnam(v).map { $0.pointee.gr_gid }
+                guard let id else { return alert(at, "'unix-bind' : '\(word)' : unknown \(word) name '\(v)'") }
+                if word == "user" { g.unixBind.uid = id } else { g.unixBind.gid = id }
+            default:
+                return alert(
+                    at, "'unix-bind' only supports 'prefix', 'mode', 'uid', 'gid', 'user' and 'group' (got '\(word)').")
+            }
+            i += 2
+        }
+    }
+
     private mutating func statsSocket(_ args: [String], _ at: SourceLocation) -> StatsSocket? {
         guard let first = args.first, !first.isEmpty else {
             alert(at, "'stats socket' in global section expects an address or a path to a UNIX socket")

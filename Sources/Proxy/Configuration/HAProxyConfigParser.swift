@@ -224,6 +224,7 @@ public struct HAProxyConfigParser {
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
         case "stats": globalStats(args, at, &g)
+        case "unix-bind": unixBind(args, at, &g)
         case "no":
             // `no strict-limits` and the like: the keyword's own verdict (this build carries none of them out
             // differently when negated).

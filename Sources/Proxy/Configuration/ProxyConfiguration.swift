@@ -431,6 +431,9 @@ public struct GlobalSettings: Hashable, Sendable {
     public var masterWorker = false
     /// `stats socket`: where the runtime API listens (several may).
     public var statsSockets: [StatsSocket] = []
+    /// `unix-bind [prefix P] [mode M] [uid|user U] [gid|group G]`: the defaults of the UNIX-socket `bind` lines of
+    /// proxies (HAProxy 2.6 does not apply them to `stats socket`); this build takes no such bind.
+    public var unixBind = UnixBind()
     /// `stats timeout`: how long a runtime API connection may stay idle (HAProxy's default, 10 s).
     public var statsTimeout = ConfigTime.milliseconds(10_000)
     /// `stats maxconn`: runtime API connections at once (HAProxy's default, 10).
@@ -443,6 +446,14 @@ public struct GlobalSettings: Hashable, Sendable {
 }
 
 /// One `stats socket` line: the runtime API's address and who may do what through it.
+public struct UnixBind: Hashable, Sendable {
+    public var prefix: String?
+    public var mode: UInt32?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public init() {}
+}
+
 public struct StatsSocket: Hashable, Sendable {
     public enum Address: Hashable, Sendable, CustomStringConvertible {
         /// A UNIX stream socket (a path, or `unix@path`).
