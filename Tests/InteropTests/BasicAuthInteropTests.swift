@@ -79,4 +79,72 @@ struct BasicAuthInteropTests {
             audited.contains { $0.hasSuffix("audit: http login refused user=alice client=127.0.0.1 proxy=console realm=Console") }
                 && audited.contains { $0.contains("user=nobody") } && audited.count == 2, "\(audited)")
     }
+
+    /// The stats page guarded as real configurations guard it (corpus 20): `stats http-request deny unless LAN`,
+    /// `stats http-request auth unless { http_auth(L) }`, `stats admin if` a group, and a frontend `http-request
+    /// deny` that the page does not escape (it is checked after the section's rules, as in HAProxy).
+    @Test func statsPageRulesAnswerAsHAProxys() async throws {
+        let dir = try TemporaryDirectory(prefix: "stats-rules")
+        let curl = try Peers.find("curl")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let results = try await besideHAProxy(ports: 3, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+            userlist stats-users
+                group ops users alice
+                user alice insecure-password wonderland
+                user bob insecure-password readonly1
+            listen stats
+                bind 127.0.0.1:\(ports[0])
+                acl from_lan src 127.0.0.0/8
+                acl AUTH http_auth(stats-users)
+                acl AUTH_ADMIN http_auth_group(stats-users) ops
+                stats enable
+                stats uri /
+                stats http-request deny unless from_lan
+                stats http-request auth unless AUTH
+                stats admin if AUTH_ADMIN
+            listen faraway
+                bind 127.0.0.1:\(ports[1])
+                stats enable
+                stats uri /stats
+                stats http-request deny if { src 127.0.0.1 }
+                stats http-request allow
+            listen locked
+                bind 127.0.0.1:\(ports[2])
+                stats enable
+                stats uri /stats
+                http-request deny if { path_beg /stats }
+
+            """
+        } _: { _, ports in
+            var seen: [String] = []
+            for (port, path, user) in [
+                (ports[0], "/", nil), (ports[0], "/", "bob:readonly1"), (ports[0], "/", "bob:wrong"),
+                (ports[0], "/;csv", "alice:wonderland"), (ports[1], "/stats", nil), (ports[2], "/stats", nil),
+            ] {
+                let run = try Peers.run(
+                    curl,
+                    ["-s", "-o", "/dev/null", "-D", "-", "-w", "%{http_code}", "--max-time", "5",
+                     "http://127.0.0.1:\(port)\(path)"] + (user.map { ["-u", $0] } ?? []))
+                let out = String(decoding: run.stdout, as: UTF8.self)
+                let challenge = out.split(separator: "\r\n").first { $0.lowercased().hasPrefix("www-authenticate") }
+                let name = ["stats", "faraway", "locked"][ports.firstIndex(of: port) ?? 0]
+                seen.append("\(name) \(path) \(user ?? "-"): \(out.suffix(3)) \(challenge ?? "")")
+            }
+            let lines = await messages.take(waitingFor: 6, seconds: 10) { $0.contains(" [") }
+            // The pages themselves differ in size (HAProxy's HTML and CSV carry more fields): their bytes blanked.
+            return seen
+                + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).map { line in
+                    var words = line.split(separator: " ").map(String.init)
+                    if words.count > 7, words[6] == "200" { words[7] = "B" }
+                    return words.joined(separator: " ")
+                }.sorted()
+        }
+        expectSameSides(results)
+        let ours = results["proxy"] ?? []
+        #expect(ours.first?.contains("401 www-authenticate: Basic realm=\"HAProxy Statistics\"") == true, "\(ours)")
+        #expect(ours.prefix(6).suffix(2).allSatisfy { $0.contains(": 403") }, "\(ours)")
+    }
 }

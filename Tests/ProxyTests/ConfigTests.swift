@@ -241,9 +241,9 @@ struct ConfigTests {
                 + "statement on the 'server' line, or use 'ssl-server-verify none' in the global section to disable "
                 + "server-side verifications by default."),
         Refused(
-            family: "authentication", line: "stats http-request auth realm admins",
-            message: "'stats http-request' is HAProxy's, not in this build (authentication): refused, because it "
-                + "would let in whom the configuration keeps out. See docs/not-in-this-build.md."),
+            family: "authentication", line: "stats http-request redirect location /elsewhere",
+            message: "'stats http-request' : this build carries out 'allow', 'deny' and 'auth' on the stats page "
+                + "(HAProxy 2.6 acts on no other), not 'redirect'."),
         Refused(
             family: "ACL criterion", line: "acl blocked src_port 1024",
             message: "the ACL criterion 'src_port' is HAProxy's, not in this build (access rules and ACLs): refused, "

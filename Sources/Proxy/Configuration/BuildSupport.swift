@@ -214,10 +214,10 @@ extension BuildSupport {
             "tls-tickets", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
         ],
-        .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin"],
+        .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin", "http-request"],
         .httpRequest: [
             "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
-            "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit",
+            "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit", "allow",
         ],
         .httpResponse: ["set-header", "add-header", "del-header"],
         .aclCriterion: Set<String>([
@@ -378,9 +378,9 @@ extension BuildSupport {
             "source": .routing, "usesrc": .routing, "namespace": .routing, "proto": .other, "max-reuse": .limits,
             "ws": .other, "shard": .stickTables, "non-stick": .stickTables, "stick": .stickTables,
         ],
-        .stats: ["scope": .accessRules, "http-request": .authentication, "socket": .runtimeAPI],
+        .stats: ["scope": .accessRules, "socket": .runtimeAPI],
         .httpRequest: [
-            "auth": .authentication, "allow": .accessRules, "reject": .accessRules, "return": .rewriting,
+            "auth": .authentication, "reject": .accessRules, "return": .rewriting,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "use-service": .other, "cache-use": .rewriting,
             "set-var": .accessRules, "unset-var": .accessRules, "capture": .logging, "set-log-level": .logging,
             "set-dst": .routing, "set-dst-port": .routing, "set-src-port": .accessRules,

@@ -553,6 +553,24 @@ public struct HAProxyConfigParser {
             }
             p.defaultBackend = required(args, at, keyword)
         case "stats":
+            if args.first == "http-request" {
+                // Only `allow`, `deny` and `auth` act on the stats page in HAProxy 2.6.
+                guard let verb = args.dropFirst().first, ["allow", "deny", "auth"].contains(verb) else {
+                    return alert(
+                        at, "'stats http-request' : this build carries out 'allow', 'deny' and 'auth' on the stats page "
+                            + "(HAProxy 2.6 acts on no other), not '\(args.dropFirst().first ?? "")'.")
+                }
+                if let last = p.stats.requestRules.last, last.condition == nil {
+                    warn(at, "previous 'stats' action has no condition attached, further entries are NOOP.")
+                }
+                var own = p.rules
+                own.requestRules = []
+                httpRequestRule(Array(args.dropFirst()), at, &own, section: "HAProxy Statistics")
+                p.stats.requestRules += own.requestRules
+                p.stats.requestRulesAt = p.stats.requestRulesAt ?? at
+                p.stats.enabled = true
+                return
+            }
             if args.first == "admin" {
                 // `stats admin if|unless COND`: a condition is required, as in HAProxy.
                 guard args.count >= 3, args[1] == "if" || args[1] == "unless" else {
@@ -1167,6 +1185,9 @@ public struct HAProxyConfigParser {
         case "silent-drop":
             action = .silentDrop
             rest = Array(args.dropFirst())
+        case "allow":
+            action = .allow
+            rest = Array(args.dropFirst())
         case "deny", "tarpit":
             rest = Array(args.dropFirst())
             var status = verb == "tarpit" ? 500 : 403
@@ -1684,6 +1705,13 @@ public struct HAProxyConfigParser {
 
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
     private mutating func checkReferences() {
+        for p in configuration.proxies where !p.stats.requestRules.isEmpty {
+            if !p.stats.credentials.isEmpty || p.stats.realm != nil {
+                alert(
+                    p.stats.requestRulesAt ?? p.location,
+                    "\(p.kind.rawValue) '\(p.name)': stats 'auth'/'realm' and 'http-request' can't be used at the same time.")
+            }
+        }
         checkServerTLS()
         checkUserlists()
         checkStickTables()

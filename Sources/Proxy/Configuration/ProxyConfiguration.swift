@@ -383,10 +383,16 @@ public struct StatsSettings: Hashable, Sendable {
     /// `stats admin if|unless COND`: the conditions under which the page lets its user change servers' states (the
     /// first that holds grants it).
     public var adminRules: [RuleCondition] = []
+    /// `stats http-request allow|deny|auth … [if|unless COND]`: on requests for the page, after the section's
+    /// `http-request` rules (an `auth` without a realm asks for "HAProxy Statistics").
+    public var requestRules: [HTTPRequestRule] = []
+    /// Where the first `stats http-request` rule is (for the conflict with `stats auth`/`realm`).
+    public var requestRulesAt: SourceLocation?
 
     public static func == (a: StatsSettings, b: StatsSettings) -> Bool {
         a.enabled == b.enabled && a.uri == b.uri && a.realm == b.realm && a.refresh == b.refresh
-            && a.hideVersion == b.hideVersion && a.adminRules == b.adminRules && a.credentials.map(\.user) == b.credentials.map(\.user)
+            && a.hideVersion == b.hideVersion && a.adminRules == b.adminRules && a.requestRules == b.requestRules
+            && a.credentials.map(\.user) == b.credentials.map(\.user)
             && a.credentials.map(\.password) == b.credentials.map(\.password)
     }
 
@@ -838,6 +844,8 @@ public struct HTTPRequestRule: Hashable, Sendable {
         /// `tarpit [deny_status N]`: the request is held `timeout tarpit`, then answered with the status's page
         /// (500 by default), logged `PT--`.
         case tarpit(status: Int)
+        /// `allow`: the section's later `http-request` rules are skipped (the request goes on).
+        case allow
     }
     public var action: Action
     public var condition: RuleCondition?

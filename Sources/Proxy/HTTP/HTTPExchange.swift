@@ -49,6 +49,11 @@ final class Exchange: BackendSeat {
     var queueTime: Int?
     /// The request's time is not logged (`-1`): a tarpitted request, as HAProxy logs it.
     var requestTimeUnknown = false
+    /// A request for the stats page that its `stats http-request` rules answered (denied, asked for credentials).
+    /// HAProxy 2.6 starts the page's applet before those rules, and the applet then answers the request the rule
+    /// consumed with its own 400 (which the client never gets): the line says 400, counts both answers' bytes and
+    /// times the applet's "connection" (compared side by side).
+    var answeredByStatsRule = false
     var connection: HTTPServerConnection?
     var connectedAt: NIODeadline?
 

@@ -41,8 +41,10 @@ extension Exchange {
             return max(0, Int((b - a).nanoseconds / 1_000_000))
         }
         let requestTime = headersAt == nil || state.timersUnknown || requestTimeUnknown ? -1 : ms(start, headersAt)
-        let queueTime = state.timersUnknown ? -1 : self.queueTime ?? ms(headersAt, dequeuedAt)
-        let connectTime = state.answeredByStatsPage ? 0 : connectedAt == nil ? -1 : ms(dequeuedAt, connectedAt)
+        let statsRule = answeredByStatsRule && !state.answeredByStatsPage
+        let queueTime = statsRule ? 0 : state.timersUnknown ? -1 : self.queueTime ?? ms(headersAt, dequeuedAt)
+        let connectTime =
+            state.answeredByStatsPage || statsRule ? 0 : connectedAt == nil ? -1 : ms(dequeuedAt, connectedAt)
         let responseTime = state.answeredByStatsPage ? 0 : responseAt == nil ? -1 : ms(connectedAt, responseAt)
         let rules = frontend.section.rules
         let unparsed = requestLine == HAProxyLogRecord.badRequest
@@ -52,7 +54,8 @@ extension Exchange {
             mode: .http, clientIP: client.ip ?? "-", clientPort: client.address?.port ?? 0, date: date,
             frontend: frontend.section.name, backend: backendName ?? frontend.section.name,
             server: server, requestTime: requestTime, queueTime: queueTime, connectTime: connectTime,
-            responseTime: responseTime, totalTime: ms(start, now), status: status, bytesRead: bytesOut,
+            responseTime: responseTime, totalTime: ms(start, now), status: statsRule ? 400 : status,
+            bytesRead: statsRule ? bytesOut + HTTPErrorPages.statsAppletBadRequestLogged : bytesOut,
             terminationState: withCookies(termination), activeConnections: counts.active,
             frontendConnections: counts.frontend, backendConnections: counts.backend,
             serverConnections: counts.server, retries: claim.retries,

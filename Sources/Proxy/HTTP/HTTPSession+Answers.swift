@@ -34,12 +34,6 @@ extension HTTPSession {
             answerMonitor(head, exchange, failed: failed)
             return true
         }
-        if let stats = frontend.stats, stats.matches(head.uri) {
-            exchange.backendName = frontend.section.name
-            exchange.serverName = HAProxyLogRecord.statsServer
-            serveStats(stats, head)
-            return true
-        }
         return false
     }
 

@@ -335,9 +335,23 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if !rules.requestCaptures.isEmpty {
             exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
         }
-        if answeredByRequestRules(rules, head, exchange, path: path, client: clientKey) { return }
+        if answeredByRequestRules(rules.requestRules, head, exchange, path: path, client: clientKey) { return }
         // A `set-src` rule may have given the request another client.
         if exchange.source != nil { clientKey = sourceKey(exchange) }
+        // The stats page, once the `http-request` rules have let the request through (HAProxy's order), then its
+        // own `stats http-request` rules.
+        if let stats = frontend.stats, stats.matches(head.uri) {
+            exchange.backendName = frontend.section.name
+            exchange.serverName = HAProxyLogRecord.statsServer
+            let statsRules = frontend.section.stats.requestRules
+            if !statsRules.isEmpty {
+                exchange.answeredByStatsRule = true
+                if answeredByRequestRules(statsRules, head, exchange, path: head.path, client: sourceKey(exchange)) {
+                    return
+                }
+            }
+            return serveStats(stats, head)
+        }
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
         let servers = frontend.usableServers
         if let rule = rules.redirects.first(where: {
@@ -369,7 +383,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let own = backend.section.rules
         if backend.section.name != frontend.section.name {
             if !own.requestRules.isEmpty
-                && answeredByRequestRules(own, head, exchange, path: head.path, client: sourceKey(exchange))
+                && answeredByRequestRules(own.requestRules, head, exchange, path: head.path, client: sourceKey(exchange))
             {
                 return
             }
@@ -487,10 +501,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// HAProxy's 403 page or the status asked; a redirect), else the header rewrites are made on what goes to the
     /// server.
     private func answeredByRequestRules(
-        _ rules: HTTPRules, _ head: HTTPRequestHead, _ exchange: Exchange, path: Substring, client: UInt128?
+        _ rules: [HTTPRequestRule], _ head: HTTPRequestHead, _ exchange: Exchange, path: Substring, client: UInt128?
     ) -> Bool {
         var client = client
-        for rule in rules.requestRules
+        for rule in rules
         where rule.condition.holds(
             head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users,
             counters: counters)
@@ -502,6 +516,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 counters?.perform(incrementGPC: which, counter: counter)
             case .setGPT0(let counter, let value):
                 counters?.perform(setGPT0: value, counter: counter)
+            case .allow:
+                return false
             case .silentDrop:
                 frontend.limitBlocked(source(exchange).ip, action: "silent-drop", limits: rule.condition?.limits ?? [])
                 // No answer, not even a close the client would see; logged with no timer, as HAProxy does.
