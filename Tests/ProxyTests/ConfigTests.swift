@@ -87,13 +87,13 @@ struct ConfigTests {
                 backend app
                     balance leastconn
                     server a 10.0.0.1:80 maxconn 50
-                    server b app-2.internal:80 backup
+                    server b 10.0.0.2:80 backup
                 defaults
                     mode tcp
                 listen db
                     bind :3307-3308
                     no option tcplog
-                    server m ipv6.example:3306 check inter 1s fastinter 200ms downinter 5s rise 1 fall 2
+                    server m [2001:db8::5]:3306 check inter 1s fastinter 200ms downinter 5s rise 1 fall 2
                 """)
         let web = try #require(c.proxy(named: "web"))
         #expect(web.settings.mode == .http && web.settings.timeouts.connect == .milliseconds(1000))

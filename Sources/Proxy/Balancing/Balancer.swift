@@ -81,7 +81,7 @@ public struct Balancer: Sendable {
             servers: section.servers.map {
                 var s = Server(name: $0.name, weight: $0.weight, backup: $0.backup, maxconn: $0.maxconn)
                 s.slowStart = $0.slowStart.map { $0.microseconds / 1000 } ?? 0
-                s.admin = ServerAdmin(disabled: $0.disabled)
+                s.admin = ServerAdmin(disabled: $0.disabled, noAddress: $0.noAddress)
                 return s
             }, allBackups: section.settings.option(.allbackups), draws: section.settings.randomDraws)
     }

@@ -10,14 +10,22 @@
 ///
 /// `apply` returns what HAProxy logs for the change; the caller adds the server counts (see `AdminEvent`).
 public struct ServerAdmin: Hashable, Sendable {
-    public private(set) var maintenance: Bool
+    /// Forced maintenance (FMAINT), what the operator's requests set and clear.
+    public private(set) var forcedMaintenance: Bool
     public private(set) var drain = false
     /// `disabled` in the configuration (CMAINT): only reported.
     public let configuredMaintenance: Bool
+    /// No address (RMAINT: `init-addr … none` and nothing resolved): in maintenance whatever the operator asks,
+    /// as HAProxy keeps such a server until a resolver finds it an address (this build has none).
+    public let resolution: Bool
 
-    public init(disabled: Bool) {
-        maintenance = disabled
+    /// In maintenance: forced, or for want of an address.
+    public var maintenance: Bool { forcedMaintenance || resolution }
+
+    public init(disabled: Bool, noAddress: Bool = false) {
+        forcedMaintenance = disabled
         configuredMaintenance = disabled
+        resolution = noAddress
     }
 
     /// What an operator asks.
@@ -50,16 +58,16 @@ public struct ServerAdmin: Hashable, Sendable {
             var events: [AdminEvent] = []
             if drain {
                 drain = false
-                if !maintenance { events.append(.leavesDrain) }
+                if !forcedMaintenance { events.append(.leavesDrain) }
             }
-            if maintenance {
-                maintenance = false
+            if forcedMaintenance {
+                forcedMaintenance = false
                 events.append(.leavesMaintenance(intoDrain: false))
             }
             return events
         case .drain:
-            if maintenance {
-                maintenance = false
+            if forcedMaintenance {
+                forcedMaintenance = false
                 drain = true
                 return [.leavesMaintenance(intoDrain: true), .remainsInDrain]
             }
@@ -67,11 +75,11 @@ public struct ServerAdmin: Hashable, Sendable {
             drain = true
             return [.entersDrain]
         case .maint:
-            guard !maintenance else {
+            guard !forcedMaintenance else {
                 drain = false
                 return []
             }
-            maintenance = true
+            forcedMaintenance = true
             drain = false
             return up ? [.goingDownForMaintenance(wasServing: serving)] : [.downEntersMaintenance]
         }
@@ -83,17 +91,18 @@ public struct ServerAdmin: Hashable, Sendable {
     public mutating func restore(flags saved: Int, savedInitialWeight: Int, initialWeight: Int) {
         let savedConfigured = saved & 0x04 != 0
         if savedConfigured != configuredMaintenance {
-            maintenance = configuredMaintenance
+            forcedMaintenance = configuredMaintenance
         } else if saved & 0x01 != 0 && !configuredMaintenance {
-            maintenance = true
+            forcedMaintenance = true
         } else if saved & 0x01 == 0 && configuredMaintenance {
-            maintenance = false
+            forcedMaintenance = false
         }
-        if !maintenance && saved & 0x08 != 0 && (savedInitialWeight > 0 || initialWeight == 0) { drain = true }
+        if !forcedMaintenance && saved & 0x08 != 0 && (savedInitialWeight > 0 || initialWeight == 0) { drain = true }
     }
 
-    /// `srv_admin_state` of `show servers state`: FMAINT 0x01, CMAINT 0x04, FDRAIN 0x08.
+    /// `srv_admin_state` of `show servers state`: FMAINT 0x01, CMAINT 0x04, FDRAIN 0x08, RMAINT 0x20.
     public var flags: Int {
-        (maintenance ? 0x01 : 0) | (configuredMaintenance ? 0x04 : 0) | (drain ? 0x08 : 0)
+        (forcedMaintenance ? 0x01 : 0) | (configuredMaintenance ? 0x04 : 0) | (drain ? 0x08 : 0)
+            | (resolution ? 0x20 : 0)
     }
 }

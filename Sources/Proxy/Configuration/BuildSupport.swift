@@ -212,7 +212,7 @@ extension BuildSupport {
             "no-send-proxy-v2", "ssl", "no-ssl", "check-ssl", "no-check-ssl", "verify", "ca-file", "crt", "sni",
             "check-sni", "verifyhost", "alpn", "ciphers", "ciphersuites", "no-tls-tickets",
             "tls-tickets", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
-            "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13",
+            "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "init-addr",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin", "http-request"],
         .httpRequest: [
@@ -374,7 +374,7 @@ extension BuildSupport {
             "agent-inter": .healthChecks, "agent-addr": .healthChecks, "agent-send": .healthChecks,
             "track": .healthChecks, "check-send-proxy": .healthChecks, "error-limit": .healthChecks,
             "maxqueue": .limits, "minconn": .limits, "resolvers": .routing, "resolve-prefer": .routing,
-            "resolve-net": .routing, "resolve-opts": .routing, "init-addr": .routing, "redir": .routing,
+            "resolve-net": .routing, "resolve-opts": .routing, "redir": .routing,
             "source": .routing, "usesrc": .routing, "namespace": .routing, "proto": .other, "max-reuse": .limits,
             "ws": .other, "shard": .stickTables, "non-stick": .stickTables, "stick": .stickTables,
         ],

@@ -104,6 +104,8 @@ public struct HAProxyConfigParser {
         checkReferences()
         guard alerts.isEmpty else { throw ConfigProblems(alerts: alerts, warnings: configuration.warnings) }
         loadServerStates()
+        resolveServerAddresses()
+        guard alerts.isEmpty else { throw ConfigProblems(alerts: alerts, warnings: configuration.warnings) }
         return configuration
     }
 
@@ -1664,6 +1666,27 @@ public struct HAProxyConfigParser {
             case "send-proxy-v2": server.sendProxy = .v2
             case "no-send-proxy", "no-send-proxy-v2": server.sendProxy = nil
             case "disabled": server.disabled = true
+            case "init-addr":
+                i += 1
+                guard i < args.count else {
+                    alert(at, "'server \(server.name)' : 'init-addr' expects a list of methods (last, libc, none or an address).")
+                    return nil
+                }
+                var methods: [InitAddr] = []
+                for method in args[i].split(separator: ",").map(String.init) {
+                    switch method {
+                    case "last": methods.append(.last)
+                    case "libc": methods.append(.libc)
+                    case "none": methods.append(.none)
+                    default:
+                        guard AddressSet.address(method) != nil else {
+                            alert(at, "'server \(server.name)' : 'init-addr' : unknown method or address '\(method)'.")
+                            return nil
+                        }
+                        methods.append(.address(method))
+                    }
+                }
+                server.initAddr = methods
             case "enabled": server.disabled = false
             default:
                 if serverTLSOption(args, &i, &server.tls, server: server.name, at) { break }

@@ -277,6 +277,13 @@ public struct ServerLine: Hashable, Sendable {
     public var backup = false
     public var maxconn: Int?
     public var disabled = false
+    /// `init-addr last|libc|none|IP,…`: how the server's name becomes an address at start, in order (empty:
+    /// HAProxy's default, `last,libc`).
+    public var initAddr: [InitAddr] = []
+    /// The address its name resolved to when the file was read (nil: `host` is one, or `noAddress`).
+    public var resolvedIP: String?
+    /// `init-addr … none` and nothing resolved: the server starts in maintenance (`MAINT (resolution)`).
+    public var noAddress = false
     /// `send-proxy` / `send-proxy-v2`: each connection to the server starts with a PROXY protocol header.
     public var sendProxy: ProxyProtocol.Version?
     /// `on-marked-down shutdown-sessions`: its sessions end when its checks take it down.
@@ -293,6 +300,18 @@ public struct ServerLine: Hashable, Sendable {
 }
 
 /// TLS to a server (`server … ssl verify required ca-file … sni …`), as HAProxy 2.6 reads it.
+/// One method of `init-addr`.
+public enum InitAddr: Hashable, Sendable {
+    /// The address the server-state file gives it.
+    case last
+    /// The system's resolver (getaddrinfo).
+    case libc
+    /// No address: the server starts in maintenance.
+    case none
+    /// This address.
+    case address(String)
+}
+
 public struct ServerTLS: Hashable, Sendable {
     /// `ssl` (`no-ssl`): the traffic to the server is TLS.
     public var enabled = false

@@ -24,6 +24,8 @@ public struct ServerStateLine: Hashable, Sendable {
     public var checkHealth: Int
     /// CHK_ST_*: CONFIGURED 0x02, ENABLED 0x04, PAUSED 0x08.
     public var checkState: Int
+    /// `srv_addr`: the address the server had (nil for `-`), which `init-addr last` takes.
+    public var address: String? = nil
 }
 
 public enum ServerStateFile {
@@ -62,7 +64,7 @@ public enum ServerStateFile {
         return ServerStateLine(
             backendID: backendID, backendName: f[1], serverName: f[3], operationalState: op, adminState: admin,
             userWeight: userWeight, initialWeight: initialWeight, secondsSinceChange: since, checkStatus: status,
-            checkResult: result, checkHealth: health, checkState: checkState)
+            checkResult: result, checkHealth: health, checkState: checkState, address: f[4] == "-" ? nil : f[4])
     }
 
     /// A state file's path: as written when absolute, else under `server-state-base` when there is one.
@@ -154,5 +156,65 @@ extension HAProxyConfigParser {
                 }
             }
         }
+    }
+}
+
+extension HAProxyConfigParser {
+    /// Each server's name made an address as HAProxy 2.6 does at start (`init-addr`, default `last,libc`): the
+    /// server-state file's address, the system's resolver, a given address, or none (the server then starts in
+    /// maintenance, `MAINT (resolution)`). A name nothing resolves is an alert naming it, as HAProxy's "could not
+    /// resolve address" (this build has no `resolvers` to try again later).
+    mutating func resolveServerAddresses() {
+        for p in configuration.proxies.indices {
+            let backend = configuration.proxies[p].name
+            for i in configuration.proxies[p].servers.indices {
+                var server = configuration.proxies[p].servers[i]
+                guard AddressSet.address(server.host) == nil else { continue }
+                var resolved: String?
+                var none = false
+                for method in server.initAddr.isEmpty ? [.last, .libc] : server.initAddr {
+                    switch method {
+                    case .last:
+                        resolved = configuration.serverStates[backend]?[server.name]?.address
+                            .flatMap { AddressSet.address($0) == nil ? nil : $0 }
+                    case .libc: resolved = Self.resolve(server.host)
+                    case .address(let ip): resolved = ip
+                    case .none: none = true
+                    }
+                    if resolved != nil || none { break }
+                }
+                if let resolved {
+                    server.resolvedIP = resolved
+                } else if none {
+                    server.noAddress = true
+                } else {
+                    alert(server.location, "'server \(backend)/\(server.name)' : could not resolve address '\(server.host)'.")
+                }
+                configuration.proxies[p].servers[i] = server
+            }
+        }
+    }
+
+    /// The first address getaddrinfo gives for `host` (IPv4 first, as HAProxy's resolution prefers it), as text.
+    static func resolve(_ host: String) -> String? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return nil }
+        defer { freeaddrinfo(list) }
+        var chosen: UnsafeMutablePointer<addrinfo>? = first
+        var node: UnsafeMutablePointer<addrinfo>? = first
+        while let n = node {
+            if n.pointee.ai_family == AF_INET {
+                chosen = n
+                break
+            }
+            node = n.pointee.ai_next
+        }
+        guard let entry = chosen, let address = entry.pointee.ai_addr else { return nil }
+        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        guard getnameinfo(address, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0
+        else { return nil }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -76,7 +76,8 @@ extension ProxyRuntime {
             serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
             addresses = section.servers.map { s in
-                s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.host, port: $0) }
+                // The address `init-addr` found when the file was read (none: the server is in maintenance).
+                s.noAddress ? nil : s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.resolvedIP ?? s.host, port: $0) }
             }
             let now = time(nil)
             shared = Mutex(

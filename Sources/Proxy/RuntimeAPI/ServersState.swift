@@ -31,10 +31,13 @@ enum ServersState {
                 // `disabled` in the configuration; health 0 then too.
                 let paused = (line.check && maintenance) || server.admin.configuredMaintenance
                 let checkState = (line.check ? 0x02 | (enabled[i] ? 0x04 : 0) : 0) | (paused ? 0x08 : 0)
-                let checkHealth = paused ? 0 : (line.check ? checks[i].health : (h.uncheckedHealth ?? line.rise))
+                // A server without an address (RMAINT) has health 0, its address `-` and its name as the FQDN.
+                let checkHealth =
+                    paused || line.noAddress
+                    ? 0 : (line.check ? checks[i].health : (h.uncheckedHealth ?? line.rise))
                 let result = !line.check || h.checkStatus.isEmpty ? 0 : (h.checkStatus.hasSuffix("OK") ? 3 : 2)
-                let address = backend.addresses[i]?.ipAddress ?? line.host
-                let fqdn = address == line.host ? "-" : line.host
+                let address = line.noAddress ? "-" : backend.addresses[i]?.ipAddress ?? line.host
+                let fqdn = address == line.host || AddressSet.address(line.host) != nil ? "-" : line.host
                 let fields: [String] = [
                     "\(firstID + index)", section.name, "\(i + 1)", line.name, address, "\(op)",
                     "\(server.admin.flags)", "\(server.weight)", "\(server.initialWeight)", "\(max(0, now - h.lastChange))",

@@ -51,6 +51,8 @@ struct ServerHealth: Sendable {
     var up = true
     /// In maintenance (`disabled`, `set server … state maint`), or drained (`… state drain`).
     var maintenance = false
+    /// In maintenance for want of an address (`init-addr … none`): HAProxy's `MAINT (resolution)`.
+    var resolution = false
     var drain = false
     /// The health `show servers state` gives a server without checks: nil for HAProxy's `rise`, 0 once it has
     /// been in maintenance or DOWN, `rise + fall - 1` when a reload found it running.
@@ -77,7 +79,8 @@ struct ServerHealth: Sendable {
 
     init(_ server: ServerLine, now: Int) {
         checked = server.check
-        maintenance = server.disabled
+        maintenance = server.disabled || server.noAddress
+        resolution = server.noAddress && !server.disabled
         uncheckedHealth = server.disabled ? 0 : nil
         lastChange = now
         rise = server.rise
@@ -87,6 +90,7 @@ struct ServerHealth: Sendable {
 
     /// The `status` column.
     var status: String {
+        if resolution { return "MAINT (resolution)" }
         if maintenance { return "MAINT" }
         if drain && up { return "DRAIN" }
         if !checked { return "no check" }
