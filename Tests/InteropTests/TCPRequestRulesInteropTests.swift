@@ -118,7 +118,14 @@ struct TCPRequestRulesInteropTests {
             }
             // Two PR lines (TCP), one PR-- line (HTTP) and the two served sessions; none for the rejected connection.
             let lines = await messages.take(waitingFor: 5, seconds: 10) { $0.contains(" [") }
-            seen += lines.filter { $0.contains(" [") }.map(Self.normalized).sorted()
+            // The process's count of open sessions (`actconn`) depends on whether the previous client's session was
+            // seen ending yet (HAProxy under load shows it open): left out.
+            seen += lines.filter { $0.contains(" [") }.map(Self.normalized).map { line in
+                line.split(separator: " ").map { word in
+                    let parts = word.split(separator: "/")
+                    return parts.count == 5 && parts.allSatisfy({ Int($0) != nil }) ? "A/" + parts.dropFirst().joined(separator: "/") : String(word)
+                }.joined(separator: " ")
+            }.sorted()
             let after = try Self.denials(socket, names)
             for name in names {
                 let (c0, r0) = before[name] ?? (0, 0)
