@@ -348,7 +348,7 @@ extension BuildSupport {
             "enabled": .other, "guid": .other, "clitcpka-cnt": .limits, "srvtcpka-cnt": .limits,
         ],
         .option: [
-            "log-health-checks": .logging, "logasap": .logging, "http-ignore-probes": .logging,
+            "log-health-checks": .logging, "http-ignore-probes": .logging,
             "dontlog-normal": .logging, "ssl-hello-chk": .healthChecks,
             "mysql-check": .healthChecks, "pgsql-check": .healthChecks, "redis-check": .healthChecks,
             "ldap-check": .healthChecks, "smtpchk": .healthChecks, "spop-check": .healthChecks,

@@ -146,6 +146,9 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     case tcpCheck = "tcp-check"
     /// A line for each check result that moves a server's health (HAProxy's `Health check for server …`).
     case logHealthChecks = "log-health-checks"
+    /// A session's line as soon as its server is reached (TCP) or has sent its response's head (HTTP), its total
+    /// time and bytes so far marked `+`.
+    case logasap
 }
 
 /// `option forwardfor`: the client's address in a header to the server, unless the client is in `except`, or the

@@ -54,6 +54,8 @@ final class Exchange: BackendSeat {
     /// consumed with its own 400 (which the client never gets): the line says 400, counts both answers' bytes and
     /// times the applet's "connection" (compared side by side).
     var answeredByStatsRule = false
+    /// Logged when its response's head came (`option logasap`): not again at its end.
+    var loggedEarly = false
     var connection: HTTPServerConnection?
     var connectedAt: NIODeadline?
 

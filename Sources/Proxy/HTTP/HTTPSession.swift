@@ -657,6 +657,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             head, allocator: context.channel.allocator, connection: plan.connectionHeader,
             dropTransferEncoding: plan.dropTransferEncoding, edits: edits, room: room)
         exchange.countedBytes = written.counted
+        if frontend.logASAP { logEarly(exchange) }
         // Held until the body's first part or the end of the batch: a small body goes out in the same buffer
         // (one write and one iovec instead of two).
         heldHead = written.bytes
@@ -920,11 +921,29 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             counters.countBytes(in: bytesIn, out: bytesOut)
             counters.endRequest()
         }
-        guard exchange.state.isLogged else { return }
+        guard exchange.state.isLogged, !exchange.loggedEarly else { return }
         var record = exchange.logRecord(
             client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
         record.frontendTLS = tls
         frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0)
+    }
+
+    /// `option logasap`: the exchange's line as its response's head arrives, its total time and bytes so far (the
+    /// head's) marked `+`, the counts as they are now.
+    private func logEarly(_ exchange: Exchange) {
+        guard exchange.state.isLogged else { return }
+        let backend = exchange.backend
+        let serverTally = exchange.claim.server.flatMap { backend?.serverSessions[$0] }
+        let counts = HAProxyLogRecord.Connections(
+            active: process.open, frontend: frontend.sessions.open, backend: backend?.sessions.open ?? 0,
+            server: serverTally?.open ?? 0)
+        var record = exchange.logRecord(
+            client: source(exchange), frontend: frontend, counts: counts, bytesOut: exchange.countedBytes,
+            now: NIODeadline.now())
+        record.frontendTLS = tls
+        record.logASAP = true
+        exchange.loggedEarly = true
+        frontend.logTraffic(record, probe: false)
     }
 
     // MARK: Closing

@@ -52,6 +52,8 @@ extension ProxyRuntime {
             }
         }
         let logRules: LogRules
+        /// `option logasap` (the frontend's, as HAProxy reads it).
+        var logASAP: Bool { section.settings.option(.logasap) }
         /// HTTP mode: `option httpclose` (each response closes both sides) and `option http-server-close` (the
         /// server's side only).
         let closesBothSides: Bool

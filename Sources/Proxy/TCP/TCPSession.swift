@@ -329,6 +329,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         connectedAfter = elapsedMilliseconds()
         openSides = 2
         serverSessions?.opened(balanced: true)
+        if frontend.logASAP { logNow(final: false) }
         back.onClose = { [self] error in sideClosed(client: false, error: error) }
         back.attach(front)
         front.attach(back)
@@ -386,6 +387,28 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         // the process's and the frontend's still do.
         if inBackend { backend?.sessions.closed() }
         if connectedAfter >= 0 { serverSessions?.closed() }
+        if !loggedEarly { logNow(final: true) }
+        let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
+        for tally in [frontend.sessions, backend?.sessions, serverSessions].compactMap({ $0 }) {
+            tally.update {
+                $0.bytesIn += bytesIn
+                $0.bytesOut += bytesOut
+                if termination.endedBy(.clientAbort) { $0.clientAborts += 1 }
+                if termination.endedBy(.serverAbort) && connectedAfter >= 0 { $0.serverAborts += 1 }
+            }
+        }
+        counters?.countBytes(in: front.bytesIn, out: back.bytesIn)
+        counters?.endSession()
+        sessions.closed()
+        frontend.sessions.closed()
+        if let backend { leaveBackend(self, backend) }
+        releaseLimits()
+    }
+
+    /// The session's tcplog line, now: at its end, or (`option logasap`, `final` false) as it reaches its server,
+    /// its total time and bytes so far marked `+`.
+    private var loggedEarly = false
+    private func logNow(final: Bool) {
         let counts = HAProxyLogRecord.Connections(
             active: sessions.open, frontend: frontend.sessions.open, backend: backend?.sessions.open ?? 0,
             server: serverSessions?.open ?? 0)
@@ -396,23 +419,9 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             connectedAfter: connectedAfter,
             totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, termination: termination, counts: counts)
         record.frontendTLS = tls
-        let empty = back.bytesIn == 0 && front.bytesIn == 0
-        let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
-        for tally in [frontend.sessions, backend?.sessions, serverSessions].compactMap({ $0 }) {
-            tally.update {
-                $0.bytesIn += bytesIn
-                $0.bytesOut += bytesOut
-                if termination.endedBy(.clientAbort) { $0.clientAborts += 1 }
-                if termination.endedBy(.serverAbort) && connectedAfter >= 0 { $0.serverAborts += 1 }
-            }
-        }
-        frontend.logTraffic(record, empty: empty)
-        counters?.countBytes(in: front.bytesIn, out: back.bytesIn)
-        counters?.endSession()
-        sessions.closed()
-        frontend.sessions.closed()
-        if let backend { leaveBackend(self, backend) }
-        releaseLimits()
+        record.logASAP = !final
+        loggedEarly = !final
+        frontend.logTraffic(record, empty: final && back.bytesIn == 0 && front.bytesIn == 0)
     }
 
     private func elapsedMilliseconds() -> Int { milliseconds(since: started, to: .now()) }
