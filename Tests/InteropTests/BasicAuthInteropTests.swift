@@ -88,7 +88,7 @@ struct BasicAuthInteropTests {
         let curl = try Peers.find("curl")
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
-        let results = try await besideHAProxy(ports: 3, in: dir, messages: messages) { ports in
+        let results = try await besideHAProxy(ports: 4, in: dir, messages: messages) { ports in
             """
             \(httpPreamble(logPort: logs.port))
             userlist stats-users
@@ -116,6 +116,12 @@ struct BasicAuthInteropTests {
                 stats enable
                 stats uri /stats
                 http-request deny if { path_beg /stats }
+            listen classic
+                bind 127.0.0.1:\(ports[3])
+                stats enable
+                stats uri /stats
+                stats auth admin:admin
+                stats realm Ops
 
             """
         } _: { _, ports in
@@ -123,6 +129,7 @@ struct BasicAuthInteropTests {
             for (port, path, user) in [
                 (ports[0], "/", nil), (ports[0], "/", "bob:readonly1"), (ports[0], "/", "bob:wrong"),
                 (ports[0], "/;csv", "alice:wonderland"), (ports[1], "/stats", nil), (ports[2], "/stats", nil),
+                (ports[3], "/stats", nil), (ports[3], "/stats", "admin:wrong"), (ports[3], "/stats;csv", "admin:admin"),
             ] {
                 let run = try Peers.run(
                     curl,
@@ -130,10 +137,10 @@ struct BasicAuthInteropTests {
                      "http://127.0.0.1:\(port)\(path)"] + (user.map { ["-u", $0] } ?? []))
                 let out = String(decoding: run.stdout, as: UTF8.self)
                 let challenge = out.split(separator: "\r\n").first { $0.lowercased().hasPrefix("www-authenticate") }
-                let name = ["stats", "faraway", "locked"][ports.firstIndex(of: port) ?? 0]
+                let name = ["stats", "faraway", "locked", "classic"][ports.firstIndex(of: port) ?? 0]
                 seen.append("\(name) \(path) \(user ?? "-"): \(out.suffix(3)) \(challenge ?? "")")
             }
-            let lines = await messages.take(waitingFor: 6, seconds: 10) { $0.contains(" [") }
+            let lines = await messages.take(waitingFor: 9, seconds: 10) { $0.contains(" [") }
             // The pages themselves differ in size (HAProxy's HTML and CSV carry more fields): their bytes blanked.
             return seen
                 + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).map { line in

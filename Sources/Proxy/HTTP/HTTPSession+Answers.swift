@@ -259,6 +259,13 @@ extension HTTPSession {
             return
         }
         exchange.termination = TerminationState(.local, .request)
+        if answer.status == 401 {
+            // HAProxy makes `stats auth` a `stats http-request auth` rule: the same 401 as that rule's, logged as
+            // its answers are (see `Exchange.answeredByStatsRule`).
+            let realm = String((stats.settings.realm ?? "HAProxy Statistics").filter { $0 != "\"" })
+            exchange.answeredByStatsRule = true
+            return respondLocally(status: 401, header: ("www-authenticate", "Basic realm=\"\(realm)\""))
+        }
         exchange.status = answer.status
         exchange.queueTime = 0
         exchange.state.answeredByStats()
