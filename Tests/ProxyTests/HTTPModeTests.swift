@@ -341,7 +341,8 @@ struct HTTPModeTests {
         #expect(anonymous.contains("www-authenticate: Basic realm=\"HAProxy Statistics\"\r\n"))
         var line = try #require(await s.logs.nextTraffic()?.line)
         #expect("\(line.frontend) \(line.backend)/\(line.server)" == "admin_stats admin_stats/<STATS>")
-        #expect(line.status == 401 && line.terminationState.description == "LR--")
+        // Logged as HAProxy 2.6 logs a refused stats login: 400 (its stats applet answers the request too).
+        #expect(line.status == 400 && line.terminationState.description == "LR--")
 
         let wrong = try await get("/admin-status", auth: "admin:nope")
         #expect(wrong.hasPrefix("HTTP/1.1 401 "))
