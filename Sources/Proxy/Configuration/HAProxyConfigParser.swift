@@ -461,6 +461,9 @@ public struct HAProxyConfigParser {
     private mutating func proxyKeyword(
         _ keyword: String, _ args: [String], _ at: SourceLocation, _ p: inout ProxySection
     ) {
+        if keyword == "rate-limit" && !p.isFrontend {
+            return warn(at, "rate-limit sessions will be ignored because backend '\(p.name)' has no frontend capability")
+        }
         if settingsKeyword(keyword, args, at, &p.settings, sectionName: p.kind.rawValue) { return }
         switch keyword {
         case "bind":

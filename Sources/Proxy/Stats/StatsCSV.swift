@@ -108,6 +108,7 @@ enum StatsCSV {
         f["dcon"] = "\(v.deniedConnections)"
         f["type"] = "0"
         f["conn_tot"] = "\(v.total)"
+        if let limit = proxy.sessionRateLimit { f["rate_lim"] = "\(limit)" }
         if proxy.mode == .http { f["req_tot"] = "\(v.requests)" }
         return f
     }

@@ -7,6 +7,8 @@ struct StatsProxy: Sendable {
     var id = 1
     /// The frontend row (a `frontend` or `listen`), nil for a `backend`.
     var frontend: StatsRow?
+    /// `rate-limit sessions` (the frontend row's `rate_lim`).
+    var sessionRateLimit: Int?
     /// The server rows and the backend row, nil for a `frontend`.
     var servers: [StatsServer] = []
     var backend: StatsRow?

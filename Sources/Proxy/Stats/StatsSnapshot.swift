@@ -15,6 +15,7 @@ extension ProxyState {
         for (index, section) in configuration.proxies.enumerated() {
             var proxy = StatsProxy(name: section.name, mode: section.settings.mode)
             proxy.id = firstID + index
+            proxy.sessionRateLimit = section.isFrontend ? section.settings.sessionRateLimit : nil
             if section.isFrontend, let frontendSessions = frontendSessions[section.name] {
                 proxy.frontend = StatsRow(
                     values: frontendSessions.snapshot, limit: section.settings.maxconn, status: "OPEN")
