@@ -148,4 +148,40 @@ struct ProxyProtocolInteropTests {
         #expect(said["proxy"] == said["haproxy"])
         #expect(said["proxy"]?.count == 5, "\(said)")
     }
+
+    /// `tcp-request connection expect-proxy layer4 if …`: a PROXY header expected from the clients the condition
+    /// names (its address then logged), and read as data from the others, on both sides.
+    @Test func expectProxyByRuleAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "expect-proxy")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let echo = try await EchoBackend()
+        let results = try await besideHAProxy(ports: 2, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port).replacingOccurrences(of: "mode http\n    option httplog", with: "mode tcp\n    option tcplog"))
+            listen trusted
+                bind 127.0.0.1:\(ports[0])
+                tcp-request connection expect-proxy layer4 if { src 127.0.0.0/8 }
+                server e 127.0.0.1:\(echo.port)
+            listen untrusted
+                bind 127.0.0.1:\(ports[1])
+                tcp-request connection expect-proxy layer4 if { src 10.0.0.0/8 }
+                server e 127.0.0.1:\(echo.port)
+
+            """
+        } _: { _, ports in
+            var seen: [String] = []
+            for port in ports {
+                let answer = try Peers.exchange(
+                    port: port, Array("PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\nhello".utf8), halfClose: true)
+                seen.append(String(decoding: answer, as: UTF8.self))
+            }
+            let lines = await messages.take(waitingFor: 2, seconds: 10) { $0.contains(" [") }
+            return seen + lines.filter { $0.contains(" [") }.map(TCPRequestRulesInteropTests.normalized).sorted()
+        }
+        expectSameSides(results)
+        #expect(results["proxy"]?.first == "hello", "\(results)")
+        #expect(results["proxy"]?.contains { $0.contains("192.0.2.7:PORT") && $0.contains(" trusted ") } == true, "\(results)")
+        try await echo.close()
+    }
 }

@@ -280,8 +280,8 @@ struct ConfigTests {
             message: "'http-request reject' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "tcp-request", line: "tcp-request connection expect-proxy layer4",
-            message: "'tcp-request connection expect-proxy' is HAProxy's, not in this build (access rules and ACLs): "
+            family: "tcp-request", line: "tcp-request connection set-mark 1",
+            message: "'tcp-request connection set-mark' is HAProxy's, not in this build (access rules and ACLs): "
                 + "refused, because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
         Refused(
@@ -548,7 +548,8 @@ struct ConfigTests {
             ("tcp-request connection reject if { req.ssl_sni x }", "'tcp-request connection reject' : this build evaluates these rules on the client's address ('src'), and a condition here tests 'req.ssl_sni'"),
             ("tcp-request content reject if { req.ssl_sni x }", "frontend 'f' : 'req.ssl_sni' (what the client sent first) is read by this build in the 'tcp-request content' and 'use_backend' rules of a frontend or listen in mode tcp only"),
             ("tcp-request inspect-delay", "'tcp-request inspect-delay' expects a time value"),
-            ("tcp-request connection expect-proxy layer4", "'tcp-request connection expect-proxy' is HAProxy's, not in this build"),
+            ("tcp-request connection set-mark 1", "'tcp-request connection set-mark' is HAProxy's, not in this build"),
+            ("tcp-request content expect-proxy layer4", "'tcp-request content expect-proxy' : expects 'layer4', and only in"),
             ("tcp-request connection track-sc0 src", "Proxy 'f': unable to find table 'f' referenced by track-sc0."),
             ("tcp-request connection track-sc0 hdr(host) table f", "'tcp-request connection track-sc0' : fetch method 'hdr(host)' extracts"),
             ("tcp-request connection track-sc3 src", "'tcp-request connection track-sc3' : 3 track-sc number exceeding 2"),

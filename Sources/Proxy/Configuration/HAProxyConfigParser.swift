@@ -1122,6 +1122,14 @@ public struct HAProxyConfigParser {
             action = verb == "accept" ? .accept : .reject
         } else if verb == "silent-drop" {
             action = .silentDrop
+        } else if verb == "expect-proxy" {
+            guard stage == "connection", words.first == "layer4" else {
+                return alert(
+                    at, "'tcp-request \(stage) expect-proxy' : expects 'layer4', and only in 'tcp-request connection' "
+                        + "rules.")
+            }
+            action = .expectProxy
+            words.removeFirst()
         } else if verb.hasPrefix("track-sc") {
             guard let (tracking, rest) = stickTracking("tcp-request \(stage)", Array(args.dropFirst()), at, layer4: true)
             else { return }

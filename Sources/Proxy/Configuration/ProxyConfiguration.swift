@@ -783,6 +783,9 @@ public struct TCPRequestRule: Hashable, Sendable {
         /// `silent-drop`: the connection ends without a byte, not even a FIN or a reset when the system allows
         /// (TCP_REPAIR; else a reset that dies at the first router).
         case silentDrop
+        /// `expect-proxy layer4` (`tcp-request connection` only): this connection starts with a PROXY protocol
+        /// header, as on an `accept-proxy` bind.
+        case expectProxy
     }
     public var action: Action
     public var condition: RuleCondition?

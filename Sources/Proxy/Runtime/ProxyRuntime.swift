@@ -194,11 +194,16 @@ public final class ProxyRuntime: Sendable {
                             // What it tracks (`track-sc`) stays with the session.
                             let counters = frontend.stickTables.map(TrackedCounters.init)
                             let connectionRules = frontend.section.rules.tcpConnectionRules
+                            // `expect-proxy layer4`: a PROXY header first on this connection.
+                            var expectsProxy = bind.acceptProxy
                             if !connectionRules.isEmpty {
                                 let samples = StickSampleSource(client: channel.remoteAddress, frontend: channel.localAddress)
                                 let (decision, limits) = TCPRequestRule.decide(
                                     connectionRules, client: AddressSet.key(channel.remoteAddress), counters: counters
-                                ) { action in counters?.perform(action, level: .connection, samples: samples) }
+                                ) { action in
+                                    if action == .expectProxy { expectsProxy = true }
+                                    counters?.perform(action, level: .connection, samples: samples)
+                                }
                                 if decision != .accept {
                                     counters?.endSession()
                                     frontend.limitBlocked(
@@ -233,7 +238,7 @@ public final class ProxyRuntime: Sendable {
                                 : TCPSession(
                                     frontend: frontend, sessions: sessions, client: channel, tls: clientTLS,
                                     counters: counters)
-                            if bind.acceptProxy {
+                            if expectsProxy {
                                 // First in the pipeline: the header comes before anything, a TLS handshake too.
                                 try channel.pipeline.syncOperations.addHandler(
                                     ProxyProtocolReceiver(session: session, frontend: frontend, listener: listenerName),

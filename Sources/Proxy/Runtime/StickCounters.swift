@@ -296,7 +296,7 @@ extension TrackedCounters {
         case .track(let tracking): track(tracking, samples.sample(tracking.key), level: level)
         case .incrementGPC(let counter, let which): perform(incrementGPC: which, counter: counter)
         case .setGPT0(let counter, let value): perform(setGPT0: value, counter: counter)
-        case .accept, .reject, .silentDrop: break
+        case .accept, .reject, .silentDrop, .expectProxy: break
         }
     }
 }
