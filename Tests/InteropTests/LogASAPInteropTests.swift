@@ -49,7 +49,7 @@ struct LogASAPInteropTests {
                 let plus = line.split(separator: " ").first { $0.contains("/+") }.map { _ in "Tt+" } ?? "Tt"
                 var words = normalizedHTTPLine(line).split(separator: " ").map(String.init)
                 if words.count > 7, words[7].hasPrefix("+"), line.contains("HTTP/1.1") { words[7] = "+B" }
-                return plus + " " + words.joined(separator: " ")
+                return plus + " " + withoutActconn(words.joined(separator: " "))
             }.sorted()
         }
         expectSameSides(results)
