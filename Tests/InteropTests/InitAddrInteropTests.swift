@@ -7,6 +7,14 @@ import Testing
 /// compared through `show servers state` and `show stat` on the stats socket, and `-c`'s verdicts.
 @Suite("init-addr beside HAProxy", .serialized)
 struct InitAddrInteropTests {
+    static let defaults = """
+        defaults
+            mode tcp
+            timeout connect 1s
+            timeout client 1s
+            timeout server 1s
+        """
+
     @Test func serversStartWithTheAddressesHAProxyGivesThem() async throws {
         let dir = try TemporaryDirectory(prefix: "init-addr")
         let logs = try await LoopbackUDPReceiver()
@@ -15,11 +23,7 @@ struct InitAddrInteropTests {
             """
             global
                 stats socket \(dir.file("addr.sock")) level admin
-            defaults
-                mode tcp
-                timeout connect 1s
-                timeout client 1s
-                timeout server 1s
+            \(Self.defaults)
             listen a
                 bind 127.0.0.1:\(ports[0])
                 default-server init-addr last,libc,none
@@ -46,11 +50,7 @@ struct InitAddrInteropTests {
         // Without `none`, a name nothing resolves stops the start, on both sides.
         let refused = dir.file("refused.cfg")
         try """
-            defaults
-                mode tcp
-                timeout connect 1s
-                timeout client 1s
-                timeout server 1s
+            \(Self.defaults)
             listen a
                 bind 127.0.0.1:1
                 server s nonexistent.invalid:80
