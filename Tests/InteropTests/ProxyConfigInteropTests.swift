@@ -14,6 +14,9 @@ struct ProxyConfigInteropTests {
             + "  server a 10.0.0.1:80 weight 0\n  server b 10.0.0.2:80 backup\n",
         "global\n  log /dev/log local0 notice\n  log 127.0.0.1:514 len 2048 format rfc5424 local1 info err\n"
             + "listen s\n  bind :48800\n  mode http\n  stats uri /admin-status\n  stats auth admin:admin\n",
+        "global\n  log 127.0.0.1 local0\ndefaults\n  log global\n  mode http\n  timeout client 1s\n"
+            + "  timeout server 1s\n  timeout connect 1s\n  log-format '{\"client\":\"%ci\",\"status\":%ST,\"req\":\"%HM %HU\"}'\n"
+            + "listen l\n  bind :80\n  server s 10.0.0.1:80\n",
     ]
 
     static let refused = [
@@ -29,6 +32,13 @@ struct ProxyConfigInteropTests {
         "listen l\n  bind :80\n  balance fastest\n",
         "listen l\n  bind :80\n  option httpchk \"OPTIONS\n",
         "listen l\n  bind :80\n  server s 10.0.0.1:80 chek\n",
+        // log-format: an HTTP variable in a TCP proxy, a fetch with nothing left at log time, an unknown variable,
+        // a lone percent sign.
+        "global\n  log 127.0.0.1 local0\ndefaults\n  log global\n  log-format \"%ci %r\"\nlisten l\n  bind :80\n",
+        "global\n  log 127.0.0.1 local0\nlisten l\n  bind :80\n  mode http\n  log global\n"
+            + "  log-format \"%[req.hdr(host)]\"\n",
+        "global\n  log 127.0.0.1 local0\nlisten l\n  bind :80\n  log global\n  log-format \"%ci %fe\"\n",
+        "global\n  log 127.0.0.1 local0\nlisten l\n  bind :80\n  log global\n  log-format \"100%\"\n",
     ]
 
     func check(_ text: String) throws -> (ours: Int32, theirs: Int32, said: String) {

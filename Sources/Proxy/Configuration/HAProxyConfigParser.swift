@@ -316,6 +316,23 @@ public struct HAProxyConfigParser {
                 return true
             }
             s.mode = mode
+        case "log-format":
+            guard let text = args.first, !text.isEmpty else {
+                alert(at, "log-format expects an argument.")
+                return true
+            }
+            guard args.count == 1 else {
+                alert(at, "log-format expects only one argument, don't forget to escape spaces!")
+                return true
+            }
+            overridingLogFormat("log-format", at, s, sectionName)
+            s.logFormat = LogFormatText(text: text, location: at)
+            s.options[.httplog] = false
+            s.options[.tcplog] = false
+            s.httplogCLF = false
+            if sectionName == "backend" {
+                warn(at, "'log-format' directive is ignored in backends.")
+            }
         case "log":
             if args.first == "global" {
                 s.logGlobal = true
@@ -336,7 +353,7 @@ public struct HAProxyConfigParser {
                 alert(at, "'option' expects an option name.")
                 return true
             }
-            option(name, Array(words.dropFirst()), negated: negated, at, &s)
+            option(name, Array(words.dropFirst()), negated: negated, at, &s, sectionName)
         case "default-server":
             let start =
                 s.defaultServer
@@ -680,8 +697,21 @@ public struct HAProxyConfigParser {
         "uri", "url_param", "hdr", "rdp-cookie", "hash",
     ]
 
+    /// In `defaults`, a format that replaces an earlier one is warned about, as HAProxy warns.
+    private mutating func overridingLogFormat(
+        _ new: String, _ at: SourceLocation, _ s: ProxySettings, _ sectionName: String
+    ) {
+        guard sectionName == "defaults" else { return }
+        let old =
+            s.logFormat != nil
+            ? "log-format" : s.option(.httplog) ? (s.httplogCLF ? "option httplog clf" : "option httplog")
+            : s.option(.tcplog) ? "option tcplog" : nil
+        if let old { warn(at, "'\(new)' overrides previous '\(old)' in 'defaults' section.") }
+    }
+
     private mutating func option(
-        _ name: String, _ args: [String], negated: Bool, _ at: SourceLocation, _ s: inout ProxySettings
+        _ name: String, _ args: [String], negated: Bool, _ at: SourceLocation, _ s: inout ProxySettings,
+        _ sectionName: String
     ) {
         if protocolCheckOption(name, args, negated: negated, at, &s) { return }
         guard let option = ProxyOption(rawValue: name) else {
@@ -703,13 +733,18 @@ public struct HAProxyConfigParser {
                 "'option \(name)' arguments ('\(args.joined(separator: " "))') are HAProxy's, not in this build: "
                     + "refused, because \(BuildSupport.Family.other.consequence).")
         }
+        if !negated && (option == .httplog || option == .tcplog) {
+            overridingLogFormat("option \(name)" + (args.first == "clf" ? " clf" : ""), at, s, sectionName)
+        }
         s.options[option] = !negated
         switch option {
         case .httplog:
             s.httplogCLF = args.first == "clf"
             if s.option(.tcplog) { s.options[.tcplog] = false }
+            if !negated { s.logFormat = nil }
         case .tcplog:
             if s.option(.httplog) { s.options[.httplog] = false }
+            if !negated { s.logFormat = nil }
         case .httpchk:
             guard !negated else {
                 s.httpCheck = nil
@@ -1737,6 +1772,19 @@ public struct HAProxyConfigParser {
         return tls
     }
 
+    /// Each frontend's `log-format` (its own or its defaults'), compiled for its mode as HAProxy compiles it once
+    /// the file is read; a backend's is dropped (warned about where it was written), as is a proxy's without `log`.
+    private mutating func compileLogFormats() {
+        for i in configuration.proxies.indices {
+            let p = configuration.proxies[i]
+            guard let text = p.settings.logFormat, p.isFrontend else { continue }
+            switch CompiledLogFormat.compile(text.text, http: p.settings.mode == .http) {
+            case .success(let compiled): configuration.proxies[i].settings.customLogFormat = compiled
+            case .failure(let message): alert(text.location, "failed to parse log-format : \(message.description).")
+            }
+        }
+    }
+
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
     private mutating func checkReferences() {
         for p in configuration.proxies where !p.stats.requestRules.isEmpty {
@@ -1749,6 +1797,7 @@ public struct HAProxyConfigParser {
         checkServerTLS()
         checkUserlists()
         checkStickTables()
+        compileLogFormats()
         for (name, at) in usableServerTests where !configuration.proxies.contains(where: { $0.name == name && $0.isBackend }) {
             alert(at, "'nbsrv' : no such backend '\(name)'.")
         }

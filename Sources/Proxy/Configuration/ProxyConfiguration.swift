@@ -79,6 +79,12 @@ public struct Timeouts: Hashable, Sendable {
 }
 
 /// What a `defaults` section sets and the proxies after it inherit (and may override).
+/// A `log-format` line: its text and where it was written.
+public struct LogFormatText: Hashable, Sendable {
+    public let text: String
+    public let location: SourceLocation
+}
+
 public struct ProxySettings: Hashable, Sendable {
     public var mode: ProxyMode = .tcp
     /// `errorfile CODE FILE`: the response sent instead of HAProxy's page for CODE, as the file holds it (a
@@ -96,6 +102,10 @@ public struct ProxySettings: Hashable, Sendable {
     public var options: [ProxyOption: Bool] = [:]
     /// `option httplog clf`.
     public var httplogCLF = false
+    /// `log-format TEXT` as written and where (nil: `option tcplog`/`httplog` chose the format; the last of them
+    /// wins), compiled for the proxy's mode with its samples once the file is read (`customLogFormat`).
+    public var logFormat: LogFormatText?
+    public var customLogFormat: CompiledLogFormat?
     /// `option httpchk [METHOD] [URI] [VERSION]` as written (HAProxy's escapes applied).
     public var httpCheck: HTTPCheck?
     public var httpCheckExpect: HTTPCheckExpect?

@@ -24,6 +24,21 @@ final class Exchange: BackendSeat {
     var requestDone: Bool { state.requestDone }
     var logged: Bool { state.logged }
     var requestBytes: Int64 = 0
+    /// `%rt`: the exchange's number among the process's streams (HAProxy makes a stream per request).
+    let stream = ProxyRuntime.Frontend.nextStream()
+    /// The server connection's own and far addresses, kept for a `log-format` that names them.
+    var serverAddresses: (local: SocketAddress?, remote: SocketAddress?)?
+
+    /// `%U` as HAProxy 2.6 counts a request: its head in its internal form (21 bytes of start-line structure,
+    /// the method, URI and version, each header's name and value but `Connection`, which HAProxy's parser takes
+    /// out; checked against HAProxy 2.6.12), then the body.
+    var uploadedBytes: Int64 {
+        var size = 21 + head.method.rawValue.utf8.count + head.uri.utf8.count + 8
+        for (name, value) in head.headers where name.utf8.count != 10 || name.lowercased() != "connection" {
+            size += name.utf8.count + value.utf8.count
+        }
+        return Int64(size) + requestBytes
+    }
     /// Body parts read before a server connection was ready.
     var body: [ByteBuffer] = []
 

@@ -81,6 +81,9 @@ extension HTTPSession {
         }
         exchange.connection = connection
         exchange.connectedAt = .now()
+        if frontend.logRules.logsServerAddresses, let channel = connection.channel {
+            exchange.serverAddresses = (channel.localAddress, channel.remoteAddress)
+        }
         connection.owner = self
         backend.serverSessions[server].opened(balanced: true)
         if !reused, backend.serverTLS[server]?.traffic != true, let version = backend.servers[server].sendProxy {

@@ -87,6 +87,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
+    /// When the connection last had no request: its accept, then the end of each exchange (`%t`, `%Ti`).
+    private var idleSince = (date: CivilTime.now(), clock: NIODeadline.now())
 
     /// What the connection and its current request track (`track-sc`), with the stick tables; nil without tables.
     let counters: TrackedCounters?
@@ -115,7 +117,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     func admit(paused: Bool) {
         admitted = true
         guard client.isActive else { return releaseLimits() }
-        if paused { accepted = (CivilTime.now(), NIODeadline.now()) }
+        if paused {
+            accepted = (CivilTime.now(), NIODeadline.now())
+            idleSince = accepted
+        }
         begin()
         if paused { try? client.syncOptions?.setOption(.autoRead, value: true) }
     }
@@ -925,7 +930,28 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         var record = exchange.logRecord(
             client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
         record.frontendTLS = tls
-        frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0)
+        frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0, tls: tlsInfo) {
+            logContext(exchange, uploaded: exchange.requestLine == HAProxyLogRecord.badRequest ? bytesIn : exchange.uploadedBytes)
+        }
+        idleSince = (CivilTime.now(), now)
+    }
+
+    /// What a `log-format` names beyond the exchange's record: the stream's start (the connection's accept, or
+    /// the end of the previous exchange) and the wait for this request's first byte, the addresses, the counts.
+    private func logContext(_ exchange: Exchange, uploaded: Int64) -> HAProxyLogContext {
+        var c = HAProxyLogContext(acceptDate: idleSince.date)
+        c.idleTime = max(0, Int((exchange.start - idleSince.clock).nanoseconds / 1_000_000))
+        let local = proxyDestination ?? client.localAddress
+        c.frontendIP = local?.ipAddress
+        c.frontendPort = local?.port
+        c.serverIP = exchange.serverAddresses?.remote?.ipAddress
+        c.serverPort = exchange.serverAddresses?.remote?.port
+        c.backendSourceIP = exchange.serverAddresses?.local?.ipAddress
+        c.backendSourcePort = exchange.serverAddresses?.local?.port
+        c.bytesUploaded = uploaded
+        c.requestCounter = exchange.stream
+        c.tlsVersion = tlsInfo?.protocolName
+        return c
     }
 
     /// `option logasap`: the exchange's line as its response's head arrives, its total time and bytes so far (the
@@ -943,7 +969,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         record.frontendTLS = tls
         record.logASAP = true
         exchange.loggedEarly = true
-        frontend.logTraffic(record, probe: false)
+        frontend.logTraffic(record, probe: false, tls: tlsInfo) {
+            logContext(exchange, uploaded: exchange.uploadedBytes)
+        }
     }
 
     // MARK: Closing

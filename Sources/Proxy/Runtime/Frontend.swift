@@ -1,6 +1,14 @@
 import HAProxyLog
 import LogCore
 import NIOCore
+import Synchronization
+import SyslogProtocol
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension ProxyRuntime {
     /// A class: every request refers to it, and a struct of this size would be copied (and its references
@@ -44,14 +52,28 @@ extension ProxyRuntime {
             let dontlogNull: Bool
             let separateErrors: Bool
             let clf: Bool
+            /// `log-format`, compiled.
+            let custom: CompiledLogFormat?
+            /// Whether the custom format names the server's side's addresses (kept per session only then).
+            let logsServerAddresses: Bool
             init(_ settings: ProxySettings) {
                 dontlogNormal = settings.option(.dontlogNormal)
                 dontlogNull = settings.option(.dontlognull)
                 separateErrors = settings.option(.logSeparateErrors)
                 clf = settings.httplogCLF
+                custom = settings.customLogFormat
+                logsServerAddresses =
+                    custom?.format.uses([.serverIP, .serverPort, .backendSourceIP, .backendSourcePort]) ?? false
             }
         }
         let logRules: LogRules
+        /// `%lc`: the traffic lines this frontend logged.
+        private let linesLogged = Atomic<Int>(0)
+        /// `%rt`: the process's streams (each TCP session, each HTTP request), numbered as they begin.
+        private static let streams = Atomic<Int>(0)
+        static func nextStream() -> Int { streams.wrappingAdd(1, ordering: .relaxed).oldValue }
+        static let pid = Int(getpid())
+        static let hostname = HostName.current()
         /// `option logasap` (the frontend's, as HAProxy reads it).
         var logASAP: Bool { section.settings.option(.logasap) }
         /// HTTP mode: `option httpclose` (each response closes both sides) and `option http-server-close` (the
@@ -155,15 +177,29 @@ extension ProxyRuntime {
             }
         }
 
-        func logTraffic(_ record: HAProxyLogRecord, empty: Bool = false, probe: Bool = false) {
+        /// `context` tells what a `log-format` names beyond the record (asked for only with one): its samples and
+        /// counters are filled here.
+        func logTraffic(
+            _ record: HAProxyLogRecord, empty: Bool = false, probe: Bool = false, tls: ClientTLS? = nil,
+            context: () -> HAProxyLogContext
+        ) {
             let isError = record.isError
             if logRules.dontlogNormal && !isError { return }
             if logRules.dontlogNull && (probe || (empty && !isError)) { return }
+            let severity: Severity = logRules.separateErrors && isError ? .error : .informational
+            guard !log.targets.isEmpty else { return }
+            if let custom = logRules.custom {
+                var c = context()
+                c.logCounter = linesLogged.wrappingAdd(1, ordering: .relaxed).oldValue
+                c.pid = Self.pid
+                c.hostname = Self.hostname
+                c.samples = custom.samples.map { $0.value(record, c, tls: tls) }
+                log.send(severity: severity) { custom.format.format(record, c, into: &$0) }
+                return
+            }
             let format: HAProxyLogFormat =
                 record.mode == .http && logRules.clf ? .clf : HAProxyLogFormat.default(for: record)
-            log.send(severity: logRules.separateErrors && isError ? .error : .informational) {
-                format.format(record, into: &$0)
-            }
+            log.send(severity: severity) { format.format(record, into: &$0) }
         }
     }
 }

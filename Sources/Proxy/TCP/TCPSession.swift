@@ -14,6 +14,10 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private let client: any Channel
     /// The accept date and clock, reset when maxconn held the connection back (HAProxy accepts it only then).
     private var acceptedAt = CivilTime.now()
+    /// `%rt`: the session's number among the process's streams.
+    private let streamNumber = ProxyRuntime.Frontend.nextStream()
+    /// The server connection's own and far addresses, kept for a `log-format` that names them.
+    private var serverAddresses: (local: SocketAddress?, remote: SocketAddress?)?
     private var started = NIODeadline.now()
     /// When the session reached its server (`Tw + Tc`, ms since the start; -1: never).
     private var connectedAfter = -1
@@ -327,6 +331,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             channel.writeAndFlush(channel.allocator.buffer(bytes: header), promise: nil)
         }
         connectedAfter = elapsedMilliseconds()
+        if frontend.logRules.logsServerAddresses { serverAddresses = (channel.localAddress, channel.remoteAddress) }
         openSides = 2
         serverSessions?.opened(balanced: true)
         if frontend.logASAP { logNow(final: false) }
@@ -421,7 +426,20 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         record.frontendTLS = tls
         record.logASAP = !final
         loggedEarly = !final
-        frontend.logTraffic(record, empty: final && back.bytesIn == 0 && front.bytesIn == 0)
+        frontend.logTraffic(record, empty: final && back.bytesIn == 0 && front.bytesIn == 0, tls: tlsInfo) {
+            var c = HAProxyLogContext(acceptDate: acceptedAt)
+            let local = proxyDestination ?? client.localAddress
+            c.frontendIP = local?.ipAddress
+            c.frontendPort = local?.port
+            c.serverIP = serverAddresses?.remote?.ipAddress
+            c.serverPort = serverAddresses?.remote?.port
+            c.backendSourceIP = serverAddresses?.local?.ipAddress
+            c.backendSourcePort = serverAddresses?.local?.port
+            c.bytesUploaded = front.bytesIn
+            c.requestCounter = streamNumber
+            c.tlsVersion = tlsInfo?.protocolName
+            return c
+        }
     }
 
     private func elapsedMilliseconds() -> Int { milliseconds(since: started, to: .now()) }
