@@ -70,6 +70,9 @@ public struct CustomLogFormat: Hashable, Sendable {
     public private(set) var nodes: [Node] = []
     /// The `%[…]` expressions, in order (written as in the file, without the brackets).
     public private(set) var samples: [String] = []
+    /// A format whose output goes into an HTTP header (`unique-id-format`): samples are written as they are, their
+    /// control characters `%XX`-encoded, without quotes or `-` (HAProxy's `LOG_OPT_HTTP`).
+    public private(set) var forHeader = false
 
     /// Whether any item is one of `variables` (so a caller gathers what only those need).
     public func uses(_ variables: Set<Variable>) -> Bool {
@@ -91,10 +94,12 @@ public struct CustomLogFormat: Hashable, Sendable {
         public init(_ description: String) { self.description = description }
     }
 
-    /// Reads `text` for a proxy in `mode http` (`http`) or `mode tcp`.
-    public static func parse(_ text: String, http: Bool) throws(ParseError) -> CustomLogFormat {
+    /// Reads `text` for a proxy in `mode http` (`http`) or `mode tcp`: a traffic line's format, or (`forHeader`)
+    /// one whose output goes into a header, where items are not mandatory (HAProxy's `unique-id-format`).
+    public static func parse(_ text: String, http: Bool, forHeader: Bool = false) throws(ParseError) -> CustomLogFormat {
         var format = CustomLogFormat()
-        var flags: Flags = .mandatory
+        format.forHeader = forHeader
+        var flags: Flags = forHeader ? [] : .mandatory
         let b = Array(text.utf8)
         var literal: [UInt8] = []
         func flush() {
@@ -262,7 +267,19 @@ extension CustomLogFormat {
                 lastWasSpace = false
             case .sample(let index, let flags):
                 let value = index < c.samples.count ? c.samples[index] : nil
-                Self.appendText(value, flags, into: &out)
+                if forHeader {
+                    for b in (value ?? "").utf8 {
+                        if b < 0x20 && b != 0x09 || b == 0x7F {
+                            out.append(0x25)
+                            out.append(ASCII.hexDigit(b >> 4))
+                            out.append(ASCII.hexDigit(b & 0x0F))
+                        } else {
+                            out.append(b)
+                        }
+                    }
+                } else {
+                    Self.appendText(value, flags, into: &out)
+                }
                 lastWasSpace = false
             case .variable(let v, let flags):
                 if Self.append(v, flags, r, c, into: &out) { lastWasSpace = false }

@@ -86,4 +86,77 @@ struct LogFormatInteropTests {
         #expect(results["proxy"]?.count == 2, "\(results)")
         try await echo.close()
     }
+
+    /// Without `option httplog`, `option tcplog` or `log-format`, HAProxy logs no traffic line but `Connect from
+    /// …` as each stream begins: each TCP session, each HTTP request (a request it cannot parse makes none).
+    @Test func withoutAFormatEachStreamIsAConnectLine() async throws {
+        let dir = try TemporaryDirectory(prefix: "connect-from")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let web = try await LoopbackHTTPResponder()
+        let echo = try await EchoBackend()
+        let results = try await besideHAProxy(ports: 2, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port).replacingOccurrences(of: "    option httplog\n", with: ""))
+            frontend h
+                bind 127.0.0.1:\(ports[0])
+                default_backend web
+            backend web
+                server w 127.0.0.1:\(web.port)
+            listen t
+                mode tcp
+                bind 127.0.0.1:\(ports[1])
+                server e 127.0.0.1:\(echo.port)
+
+            """
+        } _: { _, ports in
+            _ = try Peers.exchange(
+                port: ports[0],
+                Array("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            _ = try Peers.exchange(port: ports[0], Array("GARBAGE\r\n\r\n".utf8))
+            _ = try Peers.exchange(port: ports[1], Array("hello".utf8), halfClose: true)
+            let lines = await messages.take(waitingFor: 4, seconds: 2) { $0.contains("Connect") || $0.contains(" [") }
+            return lines.filter { $0.contains("Connect") || $0.contains(" [") }.map { line in
+                line.replacingOccurrences(of: #":\d+ "#, with: ":PORT ", options: .regularExpression)
+                    .replacingOccurrences(of: #":\d+ \("#, with: ":PORT (", options: .regularExpression)
+            }.sorted()
+        }
+        expectSameSides(results)
+        #expect(results["proxy"]?.count == 3, "\(results)")
+        try await web.close()
+        try await echo.close()
+    }
+
+    /// `unique-id-format` and `unique-id-header`: the ID reaches the server in its header (before
+    /// `X-Forwarded-For`) and the log's `%ID` and `%[unique-id]` are the same ID.
+    @Test func uniqueIDsReachTheServerAndTheLogAsHAProxys() async throws {
+        let dir = try TemporaryDirectory(prefix: "unique-id")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let recorder = try await RequestRecorder()
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+            frontend u
+                bind 127.0.0.1:\(ports[0])
+                option forwardfor
+                unique-id-format "%{+X}o %ci_%f_%rt_%[src]-%[capture.req.method]%[hostname,lower]"
+                unique-id-header X-Unique-ID
+                log-format "id=%ID sample=%[unique-id] quoted=%{+Q}ID %ST"
+                default_backend rec
+            backend rec
+                server r 127.0.0.1:\(recorder.port)
+
+            """
+        } _: { _, ports in
+            _ = try Peers.exchange(port: ports[0], Array("GET /u HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            let lines = await messages.take(waitingFor: 1, seconds: 5) { $0.contains("id=") }
+            let head = recorder.requests.last.map { String(decoding: $0, as: UTF8.self) } ?? "nothing"
+            let host = HostName.current().lowercased()
+            return (lines + [head]).map { $0.replacingOccurrences(of: host, with: "HOST") }
+        }
+        expectSameSides(results)
+        #expect(results["proxy"]?.last?.contains("x-unique-id: 7F000001_u_") == true, "\(results)")
+        try await recorder.close()
+    }
 }

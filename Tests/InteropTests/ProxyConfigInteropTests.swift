@@ -39,6 +39,7 @@ struct ProxyConfigInteropTests {
             + "  log-format \"%[req.hdr(host)]\"\n",
         "global\n  log 127.0.0.1 local0\nlisten l\n  bind :80\n  log global\n  log-format \"%ci %fe\"\n",
         "global\n  log 127.0.0.1 local0\nlisten l\n  bind :80\n  log global\n  log-format \"100%\"\n",
+        "listen l\n  bind :80\n  unique-id-format \"%ci_%HU\"\n",
     ]
 
     func check(_ text: String) throws -> (ours: Int32, theirs: Int32, said: String) {

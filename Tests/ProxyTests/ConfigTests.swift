@@ -352,8 +352,8 @@ struct ConfigTests {
                 + "servers would be judged by another test than the configuration asks. See "
                 + "docs/not-in-this-build.md."),
         Refused(
-            family: "logging", line: "unique-id-format %{+X}o\\ %ci:%cp",
-            message: "'unique-id-format' is HAProxy's, not in this build (logging): refused, because the log lines "
+            family: "logging", line: "log-tag web",
+            message: "'log-tag' is HAProxy's, not in this build (logging): refused, because the log lines "
                 + "would differ from what the configuration asks. See docs/not-in-this-build.md."),
         Refused(
             family: "stats admin without a condition", line: "stats admin",

@@ -317,14 +317,7 @@ public struct HAProxyConfigParser {
             }
             s.mode = mode
         case "log-format":
-            guard let text = args.first, !text.isEmpty else {
-                alert(at, "log-format expects an argument.")
-                return true
-            }
-            guard args.count == 1 else {
-                alert(at, "log-format expects only one argument, don't forget to escape spaces!")
-                return true
-            }
+            guard let text = formatArgument(keyword, args, at) else { return true }
             overridingLogFormat("log-format", at, s, sectionName)
             s.logFormat = LogFormatText(text: text, location: at)
             s.options[.httplog] = false
@@ -332,6 +325,15 @@ public struct HAProxyConfigParser {
             s.httplogCLF = false
             if sectionName == "backend" {
                 warn(at, "'log-format' directive is ignored in backends.")
+            }
+        case "unique-id-format", "unique-id-header":
+            guard let text = formatArgument(keyword, args, at) else { return true }
+            if sectionName == "backend" {
+                warn(at, "'\(keyword)' ignored because backend has no frontend capability.")
+            } else if keyword == "unique-id-format" {
+                s.uniqueIDFormat = LogFormatText(text: text, location: at)
+            } else {
+                s.uniqueIDHeader = text
             }
         case "log":
             if args.first == "global" {
@@ -696,6 +698,19 @@ public struct HAProxyConfigParser {
     static let otherBalanceAlgorithms: Set<String> = [
         "uri", "url_param", "hdr", "rdp-cookie", "hash",
     ]
+
+    /// The one argument of `log-format` and `unique-id-*`, or nil (refused in HAProxy's words).
+    private mutating func formatArgument(_ keyword: String, _ args: [String], _ at: SourceLocation) -> String? {
+        guard let text = args.first, !text.isEmpty else {
+            alert(at, "\(keyword) expects an argument.")
+            return nil
+        }
+        guard args.count == 1 else {
+            alert(at, "\(keyword) expects only one argument, don't forget to escape spaces!")
+            return nil
+        }
+        return text
+    }
 
     /// In `defaults`, a format that replaces an earlier one is warned about, as HAProxy warns.
     private mutating func overridingLogFormat(
@@ -1777,10 +1792,18 @@ public struct HAProxyConfigParser {
     private mutating func compileLogFormats() {
         for i in configuration.proxies.indices {
             let p = configuration.proxies[i]
-            guard let text = p.settings.logFormat, p.isFrontend else { continue }
-            switch CompiledLogFormat.compile(text.text, http: p.settings.mode == .http) {
-            case .success(let compiled): configuration.proxies[i].settings.customLogFormat = compiled
-            case .failure(let message): alert(text.location, "failed to parse log-format : \(message.description).")
+            guard p.isFrontend else { continue }
+            if let text = p.settings.logFormat {
+                switch CompiledLogFormat.compile(text.text, http: p.settings.mode == .http) {
+                case .success(let compiled): configuration.proxies[i].settings.customLogFormat = compiled
+                case .failure(let message): alert(text.location, "failed to parse log-format : \(message.description).")
+                }
+            }
+            if let text = p.settings.uniqueIDFormat {
+                switch CompiledLogFormat.compile(text.text, http: p.settings.mode == .http, forHeader: true) {
+                case .success(let compiled): configuration.proxies[i].settings.uniqueID = compiled
+                case .failure(let message): alert(text.location, "failed to parse unique-id : \(message.description).")
+                }
             }
         }
     }

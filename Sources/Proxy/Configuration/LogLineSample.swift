@@ -8,10 +8,12 @@ public struct CompiledLogFormat: Hashable, Sendable {
 
     /// The format of `text` for a proxy in `mode http` (`http`) or `mode tcp`, or what is wrong with it in
     /// HAProxy's words (a sample this build cannot log is refused, never logged as `-`).
-    public static func compile(_ text: String, http: Bool) -> Result<CompiledLogFormat, CustomLogFormat.ParseError> {
+    public static func compile(
+        _ text: String, http: Bool, forHeader: Bool = false
+    ) -> Result<CompiledLogFormat, CustomLogFormat.ParseError> {
         let format: CustomLogFormat
         do {
-            format = try CustomLogFormat.parse(text, http: http)
+            format = try CustomLogFormat.parse(text, http: http, forHeader: forHeader)
         } catch {
             return .failure(error)
         }
@@ -50,6 +52,8 @@ public struct LogLineSample: Hashable, Sendable {
         /// `str(TEXT)`, `int(N)`, `env(NAME)` (read at start), `hostname`.
         case constant(String?)
         case hostname
+        /// `unique-id`: the stream's `unique-id-format` (as `%ID`).
+        case uniqueID
     }
 
     public enum Converter: String, Hashable, Sendable {
@@ -100,6 +104,7 @@ public struct LogLineSample: Hashable, Sendable {
         case ("ssl_c_s_dn", nil): fetch = .clientSubject
         case ("ssl_c_i_dn", nil): fetch = .clientIssuer
         case ("hostname", nil): fetch = .hostname
+        case ("unique-id", nil): fetch = .uniqueID
         case ("capture.req.hdr", let n?), ("capture.res.hdr", let n?):
             guard let index = Int(n), index >= 0 else {
                 return .failure(Problem("invalid args in fetch method '\(name)' : expects a capture index"))
@@ -115,7 +120,7 @@ public struct LogLineSample: Hashable, Sendable {
                 Problem(
                     "sample fetch <\(expression)> is HAProxy's, not one this build can log (it logs src, src_port, "
                         + "dst, dst_port, fe_name, be_name, srv_name, method, capture.req.*, capture.res.hdr, ssl_fc*, "
-                        + "ssl_c_*, hostname, str, int, env)"))
+                        + "ssl_c_*, hostname, unique-id, str, int, env)"))
         }
         var converters: [Converter] = []
         for part in parts {
@@ -183,6 +188,7 @@ public struct LogLineSample: Hashable, Sendable {
         case .clientIssuer: value = tls?.issuerDN
         case .constant(let text): value = text
         case .hostname: value = c.hostname
+        case .uniqueID: value = c.uniqueID
         }
         guard var text = value, !text.isEmpty else { return nil }
         for converter in converters {

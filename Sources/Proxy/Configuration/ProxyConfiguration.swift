@@ -106,6 +106,10 @@ public struct ProxySettings: Hashable, Sendable {
     /// wins), compiled for the proxy's mode with its samples once the file is read (`customLogFormat`).
     public var logFormat: LogFormatText?
     public var customLogFormat: CompiledLogFormat?
+    /// `unique-id-format` (compiled into `uniqueID` once the file is read) and `unique-id-header NAME`.
+    public var uniqueIDFormat: LogFormatText?
+    public var uniqueID: CompiledLogFormat?
+    public var uniqueIDHeader: String?
     /// `option httpchk [METHOD] [URI] [VERSION]` as written (HAProxy's escapes applied).
     public var httpCheck: HTTPCheck?
     public var httpCheckExpect: HTTPCheckExpect?

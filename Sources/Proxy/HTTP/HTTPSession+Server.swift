@@ -91,6 +91,12 @@ extension HTTPSession {
                 ProxyProtocol.header(version, source: peer.address, destination: proxyDestination ?? client.localAddress))
         }
         var head = exchange.forwardHead
+        // `unique-id-header`: the ID made as the request leaves for its backend (once, whatever the retries), before
+        // `X-Forwarded-For`, as HAProxy adds them.
+        if let name = frontend.logRules.uniqueIDHeader {
+            if exchange.uniqueID == nil { exchange.uniqueID = makeUniqueID(exchange) }
+            head.headers.add(name: name.lowercased(), value: exchange.uniqueID ?? "")
+        }
         // `option forwardfor`, the backend's before the frontend's: not for a client in `except`, nor when the
         // request has the header already and `if-none` says so.
         if let rule = backend.forwardFor ?? frontend.forwardFor, let ip = source(exchange).ip,

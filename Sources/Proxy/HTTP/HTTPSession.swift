@@ -311,6 +311,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         requestTimer.stop()
         let exchange = Exchange(head: head, reader: reader, bytesOut: bytesOut)
         self.exchange = exchange
+        frontend.logConnect(client: peer.address, to: proxyDestination ?? client.localAddress)
         served += 1
         frontend.sessions.update { $0.requests += 1 }
         // Counted in what the connection (and a content rule) tracks before the rules look (HAProxy's order).
@@ -938,7 +939,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     /// What a `log-format` names beyond the exchange's record: the stream's start (the connection's accept, or
     /// the end of the previous exchange) and the wait for this request's first byte, the addresses, the counts.
-    private func logContext(_ exchange: Exchange, uploaded: Int64) -> HAProxyLogContext {
+    func logContext(_ exchange: Exchange, uploaded: Int64) -> HAProxyLogContext {
         var c = HAProxyLogContext(acceptDate: idleSince.date)
         c.idleTime = max(0, Int((exchange.start - idleSince.clock).nanoseconds / 1_000_000))
         let local = proxyDestination ?? client.localAddress
@@ -951,22 +952,35 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         c.bytesUploaded = uploaded
         c.requestCounter = exchange.stream
         c.tlsVersion = tlsInfo?.protocolName
+        c.uniqueID = exchange.uniqueID
         return c
     }
 
-    /// `option logasap`: the exchange's line as its response's head arrives, its total time and bytes so far (the
-    /// head's) marked `+`, the counts as they are now.
-    private func logEarly(_ exchange: Exchange) {
-        guard exchange.state.isLogged else { return }
+    /// The exchange's record as it stands (its counts as they are now, its bytes so far), for a line or an ID made
+    /// before its end.
+    private func recordSoFar(_ exchange: Exchange, bytesOut: Int64) -> HAProxyLogRecord {
         let backend = exchange.backend
         let serverTally = exchange.claim.server.flatMap { backend?.serverSessions[$0] }
         let counts = HAProxyLogRecord.Connections(
             active: process.open, frontend: frontend.sessions.open, backend: backend?.sessions.open ?? 0,
             server: serverTally?.open ?? 0)
         var record = exchange.logRecord(
-            client: source(exchange), frontend: frontend, counts: counts, bytesOut: exchange.countedBytes,
-            now: NIODeadline.now())
+            client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: NIODeadline.now())
         record.frontendTLS = tls
+        return record
+    }
+
+    /// The exchange's `unique-id-format`, made from what it has as it goes to its server.
+    func makeUniqueID(_ exchange: Exchange) -> String? {
+        frontend.uniqueID(
+            recordSoFar(exchange, bytesOut: 0), logContext(exchange, uploaded: exchange.uploadedBytes), tls: tlsInfo)
+    }
+
+    /// `option logasap`: the exchange's line as its response's head arrives, its total time and bytes so far (the
+    /// head's) marked `+`, the counts as they are now.
+    private func logEarly(_ exchange: Exchange) {
+        guard exchange.state.isLogged else { return }
+        var record = recordSoFar(exchange, bytesOut: exchange.countedBytes)
         record.logASAP = true
         exchange.loggedEarly = true
         frontend.logTraffic(record, probe: false, tls: tlsInfo) {

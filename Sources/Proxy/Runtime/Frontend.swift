@@ -56,6 +56,12 @@ extension ProxyRuntime {
             let custom: CompiledLogFormat?
             /// Whether the custom format names the server's side's addresses (kept per session only then).
             let logsServerAddresses: Bool
+            /// `unique-id-format` and `unique-id-header`.
+            let uniqueID: CompiledLogFormat?
+            let uniqueIDHeader: String?
+            /// Neither `option httplog`/`tcplog` nor `log-format`: HAProxy's oldest format, a `Connect from …`
+            /// line as each stream begins and no traffic line.
+            let connectLines: Bool
             init(_ settings: ProxySettings) {
                 dontlogNormal = settings.option(.dontlogNormal)
                 dontlogNull = settings.option(.dontlognull)
@@ -64,6 +70,9 @@ extension ProxyRuntime {
                 custom = settings.customLogFormat
                 logsServerAddresses =
                     custom?.format.uses([.serverIP, .serverPort, .backendSourceIP, .backendSourcePort]) ?? false
+                connectLines = custom == nil && !settings.option(.httplog) && !settings.option(.tcplog)
+                uniqueID = settings.uniqueID
+                uniqueIDHeader = uniqueID == nil ? nil : settings.uniqueIDHeader
             }
         }
         let logRules: LogRules
@@ -177,6 +186,34 @@ extension ProxyRuntime {
             }
         }
 
+        /// The stream's `unique-id-format`, from what it has now (HAProxy makes it when the request goes to its
+        /// backend with `unique-id-header`, else when it is logged; at most 127 bytes).
+        func uniqueID(_ record: HAProxyLogRecord, _ context: HAProxyLogContext, tls: ClientTLS?) -> String? {
+            guard let format = logRules.uniqueID else { return nil }
+            var c = context
+            c.pid = Self.pid
+            c.hostname = Self.hostname
+            c.logCounter = linesLogged.load(ordering: .relaxed)
+            c.samples = format.samples.map { $0.value(record, c, tls: tls) }
+            let bytes = format.format.format(record, c)
+            return String(decoding: bytes.prefix(127), as: UTF8.self)
+        }
+
+        /// A stream begins (a TCP session past its `tcp-request session` rules, an HTTP request whose head was read)
+        /// in a frontend without a traffic format: HAProxy 2.6's `Connect from CLIENT:PORT to ADDRESS:PORT
+        /// (FRONTEND/HTTP|TCP)`, at info.
+        func logConnect(client: SocketAddress?, to local: SocketAddress?) {
+            guard logRules.connectLines, !log.targets.isEmpty else { return }
+            let mode = section.settings.mode == .http ? "HTTP" : "TCP"
+            guard let client, let ip = client.ipAddress, let port = client.port else {
+                return log.send("Connect from unknown source to listener 1 (\(section.name)/\(mode))\n", severity: .informational)
+            }
+            let destination = local.flatMap { l in l.ipAddress.map { ($0, l.port ?? 0) } } ?? ("undetermined address", 0)
+            log.send(
+                "Connect from \(ip):\(port) to \(destination.0):\(destination.1) (\(section.name)/\(mode))\n",
+                severity: .informational)
+        }
+
         /// `context` tells what a `log-format` names beyond the record (asked for only with one): its samples and
         /// counters are filled here.
         func logTraffic(
@@ -187,12 +224,13 @@ extension ProxyRuntime {
             if logRules.dontlogNormal && !isError { return }
             if logRules.dontlogNull && (probe || (empty && !isError)) { return }
             let severity: Severity = logRules.separateErrors && isError ? .error : .informational
-            guard !log.targets.isEmpty else { return }
+            guard !log.targets.isEmpty, !logRules.connectLines else { return }
             if let custom = logRules.custom {
                 var c = context()
                 c.logCounter = linesLogged.wrappingAdd(1, ordering: .relaxed).oldValue
                 c.pid = Self.pid
                 c.hostname = Self.hostname
+                if c.uniqueID == nil, logRules.uniqueID != nil { c.uniqueID = uniqueID(record, c, tls: tls) }
                 c.samples = custom.samples.map { $0.value(record, c, tls: tls) }
                 log.send(severity: severity) { custom.format.format(record, c, into: &$0) }
                 return

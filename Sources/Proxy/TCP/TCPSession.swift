@@ -109,6 +109,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         // in what the connection tracks.
         if !passes(frontend.section.rules.tcpSessionRules, level: .connection) { return }
         counters?.countSession()
+        frontend.logConnect(client: clientAddress, to: proxyDestination ?? client.localAddress)
         // `tcp-request content` rules of the frontend, as the session starts (on the address a PROXY protocol
         // header gave, as HAProxy); rules on what the client sends first wait for it (`inspect-delay`).
         if frontend.inspectsPayload {
