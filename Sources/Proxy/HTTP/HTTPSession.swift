@@ -88,7 +88,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// When the connection was accepted (or admitted by maxconn).
     private var accepted = (date: CivilTime.now(), clock: NIODeadline.now())
     /// When the connection last had no request: its accept, then the end of each exchange (`%t`, `%Ti`).
-    private var idleSince = (date: CivilTime.now(), clock: NIODeadline.now())
+    private var idleSince = NIODeadline.now()
 
     /// What the connection and its current request track (`track-sc`), with the stick tables; nil without tables.
     let counters: TrackedCounters?
@@ -119,7 +119,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         guard client.isActive else { return releaseLimits() }
         if paused {
             accepted = (CivilTime.now(), NIODeadline.now())
-            idleSince = accepted
+            idleSince = accepted.clock
         }
         begin()
         if paused { try? client.syncOptions?.setOption(.autoRead, value: true) }
@@ -934,14 +934,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0, tls: tlsInfo) {
             logContext(exchange, uploaded: exchange.requestLine == HAProxyLogRecord.badRequest ? bytesIn : exchange.uploadedBytes)
         }
-        idleSince = (CivilTime.now(), now)
+        idleSince = now
     }
 
     /// What a `log-format` names beyond the exchange's record: the stream's start (the connection's accept, or
     /// the end of the previous exchange) and the wait for this request's first byte, the addresses, the counts.
     func logContext(_ exchange: Exchange, uploaded: Int64) -> HAProxyLogContext {
-        var c = HAProxyLogContext(acceptDate: idleSince.date)
-        c.idleTime = max(0, Int((exchange.start - idleSince.clock).nanoseconds / 1_000_000))
+        // The stream's start read back from the request's first byte (no calendar time is taken per request).
+        let idle = max(0, (exchange.start - idleSince).nanoseconds / 1000)
+        var c = HAProxyLogContext(
+            acceptDate: CivilTime(
+                epochMicroseconds: exchange.date.epochMicroseconds - idle, utcOffsetSeconds: exchange.date.utcOffsetSeconds))
+        c.idleTime = Int(idle / 1000)
         let local = proxyDestination ?? client.localAddress
         c.frontendIP = local?.ipAddress
         c.frontendPort = local?.port
