@@ -343,8 +343,8 @@ struct ConfigTests {
                 + "refused, because traffic would reach other servers than the configuration asks. See "
                 + "docs/not-in-this-build.md."),
         Refused(
-            family: "balancing", line: "backend:balance uri",
-            message: "'balance uri' is HAProxy's, not in this build (routing, persistence and balancing): refused, "
+            family: "balancing", line: "backend:balance rdp-cookie",
+            message: "'balance rdp-cookie' is HAProxy's, not in this build (routing, persistence and balancing): refused, "
                 + "because traffic would reach other servers than the configuration asks."),
         Refused(
             family: "health checks", line: "backend:option smtpchk",

@@ -7,8 +7,10 @@
 ///   (see `Choice`);
 /// - `roundrobin` / `static-rr`: smooth weighted round-robin (each server gets its weight's share, spread
 ///   evenly rather than in bursts); `leastconn`: the lowest (connections + 1) / weight, round-robin among equals;
-///   `source`: the client address hashed onto the servers' weights (the same client keeps its server while the
-///   set of usable servers stays the same); `first`: the first server in declaration order with a free slot;
+///   `source`, `uri`, `url_param`, `hdr`: the client's address or the request's part hashed onto the servers as
+///   HAProxy hashes it (its map by weight, or its ring with `hash-type consistent`: see `HashBalancing`), so the
+///   same key reaches the same server through Tollgate as through HAProxy; a request without the part goes round
+///   robin; `first`: the first server in declaration order with a free slot;
 ///   `random(N)`: N servers drawn at random in proportion to their weights, the least loaded (connections / weight)
 ///   taken, the first drawn among equals (HAProxy's "power of two choices" with its default N = 2).
 ///
@@ -53,6 +55,13 @@ public struct Balancer: Sendable {
     }
 
     public let algorithm: BalanceAlgorithm
+    /// `hash-type`, for `source`, `uri`, `url_param` and `hdr` (see `HashBalancing`).
+    public let hashType: HashType
+    /// The greatest common divisor of the configured weights: the map's weights are divided by it, as HAProxy's.
+    private let weightDivisor: Int
+    /// The map or ring last built, and the servers and weights it was built for (rebuilt when they change).
+    private var map: ServerMap?
+    private var ring: ConsistentRing?
     public let allBackups: Bool
     public private(set) var servers: [Server]
     /// Smooth round-robin state: each server's current credit.
@@ -65,9 +74,17 @@ public struct Balancer: Sendable {
 
     public init(
         algorithm: BalanceAlgorithm, servers: [Server], allBackups: Bool = false, draws: Int = 2,
-        seed: UInt64 = UInt64.random(in: 0...UInt64.max)
+        hashType: HashType = HashType(), seed: UInt64 = UInt64.random(in: 0...UInt64.max)
     ) {
         self.algorithm = algorithm
+        self.hashType = hashType
+        var divisor = 0
+        for s in servers where s.weight > 0 {
+            var (a, b) = (divisor, s.weight)
+            while b != 0 { (a, b) = (b, a % b) }
+            divisor = a
+        }
+        weightDivisor = max(divisor, 1)
         self.servers = servers
         self.allBackups = allBackups
         self.draws = max(1, draws)
@@ -83,7 +100,8 @@ public struct Balancer: Sendable {
                 s.slowStart = $0.slowStart.map { $0.microseconds / 1000 } ?? 0
                 s.admin = ServerAdmin(disabled: $0.disabled, noAddress: $0.noAddress)
                 return s
-            }, allBackups: section.settings.option(.allbackups), draws: section.settings.randomDraws)
+            }, allBackups: section.settings.option(.allbackups), draws: section.settings.randomDraws,
+            hashType: section.settings.hashType)
     }
 
     /// The servers that serve the backend now: the available active ones, else the available backups (the first
@@ -112,19 +130,23 @@ public struct Balancer: Sendable {
         return nil
     }
 
-    /// Chooses for a session from `client` (its address bytes, for `source`). `excluding` skips a server
-    /// (redispatch away from a failed one) when there is another.
-    public mutating func choose(client: [UInt8] = [], excluding: Int? = nil) -> Choice {
+    /// Chooses for a session from `client` (its address bytes, for `source`), or with `key` (what `uri`,
+    /// `url_param` or `hdr` hashes of its request; nil: the request has none, and the session goes round robin, as
+    /// HAProxy sends it). `excluding` skips a server (redispatch away from a failed one) when there is another.
+    public mutating func choose(client: [UInt8] = [], key: ArraySlice<UInt8>? = nil, excluding: Int? = nil) -> Choice {
         switch algorithm {
         case .roundrobin, .staticRoundRobin, .first: return chooseInPlace(excluding: excluding)
-        case .leastconn, .source, .random: break
+        case .leastconn, .source, .random, .uri, .urlParameter, .header: break
         }
         var all = candidates()
         if let excluding, all.count > 1 { all.removeAll { $0 == excluding } }
         guard !all.isEmpty else { return .unavailable }
-        if algorithm == .source {
-            guard let i = hashed(client, over: all) else { return .unavailable }
-            return servers[i].hasSlot ? .server(i) : .queue(server: i)
+        if algorithm.hashes {
+            let hash = algorithm == .source ? hashType.hash(address: client) : key.map { hashType.hash($0) }
+            if let hash {
+                guard let i = hashed(hash, over: all) else { return .unavailable }
+                return servers[i].hasSlot ? .server(i) : .queue(server: i)
+            }
         }
         let pool = all.filter { servers[$0].hasSlot }
         guard !pool.isEmpty else { return .queue(server: nil) }
@@ -161,20 +183,27 @@ public struct Balancer: Sendable {
     /// the backend uses now.
     public func servesBackend(_ i: Int) -> Bool { candidates().contains(i) }
 
-    private func hashed(_ client: [UInt8], over pool: [Int]) -> Int? {
-        let total = pool.reduce(0) { $0 + servers[$1].effectiveWeight }
-        var slot = Int(Balancer.hash(client) % UInt32(max(total, 1)))
-        for i in pool {
-            if slot < servers[i].effectiveWeight { return i }
-            slot -= servers[i].effectiveWeight
+    /// The server `hash` lands on among `pool` (HAProxy's map, or its ring with `hash-type consistent`), built
+    /// again only when the servers or their weights changed.
+    private mutating func hashed(_ hash: UInt32, over pool: [Int]) -> Int? {
+        if hashType.consistent {
+            // The ring's weights are the servers' own (HAProxy's consistent hashing does not divide them).
+            let members = pool.map { ConsistentRing.Member(server: $0, puid: $0 + 1, weight: servers[$0].effectiveWeight) }
+            if ring?.weights != members { ring = ConsistentRing(members) }
+            return ring?.server(for: hash)
         }
-        return pool.last
+        let weights = pool.map {
+            ServerMap.Weight(server: $0, weight: (servers[$0].effectiveWeight + weightDivisor - 1) / weightDivisor)
+        }
+        if map?.weights != weights { map = ServerMap(weights) }
+        return map?.server(for: hash)
     }
 
     /// The algorithm's pick among `pool` (not empty; source is handled by `choose`).
     private mutating func pick(from pool: [Int]) -> Int {
         switch algorithm {
-        case .roundrobin, .staticRoundRobin:
+        case .roundrobin, .staticRoundRobin, .uri, .urlParameter, .header:
+            // The hashing algorithms go round robin for a request without what they hash.
             var total = 0
             var best = pool[0]
             for i in pool {
@@ -307,20 +336,4 @@ public struct Balancer: Sendable {
         return (usable.filter { !$0.backup }.count, usable.filter(\.backup).count)
     }
 
-    /// A 32-bit hash of the client address for `source`: a multiplicative hash of the bytes then Jenkins' integer
-    /// avalanche, so that neighbouring addresses spread over the servers. Stable for a given address and server
-    /// set, like HAProxy's map-based hashing, though not the same mapping as HAProxy's.
-    static func hash(_ bytes: [UInt8]) -> UInt32 {
-        var h: UInt32 = 0
-        for b in bytes {
-            h = h &* 31 &+ UInt32(b)
-        }
-        h = (h &+ 0x7ed5_5d16) &+ (h << 12)
-        h = (h ^ 0xc761_c23c) ^ (h >> 19)
-        h = (h &+ 0x1656_67b1) &+ (h << 5)
-        h = (h &+ 0xd3a2_646c) ^ (h << 9)
-        h = (h &+ 0xfd70_46c5) &+ (h << 3)
-        h = (h ^ 0xb55a_4f09) ^ (h >> 16)
-        return h
-    }
 }

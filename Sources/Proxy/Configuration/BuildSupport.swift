@@ -187,7 +187,7 @@ extension BuildSupport {
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
             "stick-table", "stick", "rate-limit", "log-format",
-            "unique-id-format", "unique-id-header",
+            "unique-id-format", "unique-id-header", "hash-type",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -335,7 +335,7 @@ extension BuildSupport {
         ],
         .proxy: [
             "http-after-response": .rewriting, "tcp-request": .accessRules,
-            "tcp-response": .accessRules, "hash-type": .routing,
+            "tcp-response": .accessRules,
             "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
             "unique-id-header": .logging, "compression": .rewriting,

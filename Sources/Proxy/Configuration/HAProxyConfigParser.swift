@@ -404,6 +404,12 @@ public struct HAProxyConfigParser {
                 s.randomDraws = draws
                 return settingsKeyword("balance", rest, at, &s, sectionName: sectionName)
             }
+            if let name = args.first, ["uri", "url_param"].contains(name) || name.hasPrefix("hdr(") {
+                guard let input = hashInput(args, at) else { return true }
+                s.balance = name == "uri" ? .uri : name == "url_param" ? .urlParameter : .header
+                s.hashInput = input
+                return true
+            }
             guard let name = args.first, let algorithm = BalanceAlgorithm(rawValue: name) else {
                 let name = args.first ?? ""
                 let base = name.split(separator: "(").first.map(String.init) ?? name
@@ -426,6 +432,9 @@ public struct HAProxyConfigParser {
                 return true
             }
             s.balance = algorithm
+            s.hashInput = nil
+        case "hash-type":
+            hashType(args, at, &s)
         case "tcp-check":
             tcpCheckRule(args, at, &s)
         case "http-check":
@@ -695,9 +704,97 @@ public struct HAProxyConfigParser {
     }
 
     /// HAProxy 2.6's balancing algorithms that this build does not have.
-    static let otherBalanceAlgorithms: Set<String> = [
-        "uri", "url_param", "hdr", "rdp-cookie", "hash",
-    ]
+    static let otherBalanceAlgorithms: Set<String> = ["rdp-cookie", "hash"]
+
+    /// `balance uri [len N] [depth N] [whole] [path-only]`, `url_param NAME`, `hdr(NAME) [use_domain_only]`, with
+    /// HAProxy's refusals in its words. `url_param … check_post` (a POST body's parameters) is refused: this build
+    /// does not read the body for it.
+    private mutating func hashInput(_ args: [String], _ at: SourceLocation) -> HashInput? {
+        let name = args[0]
+        if name == "uri" {
+            var (length, depth, whole, pathOnly) = (0, 0, false, false)
+            var i = 1
+            while i < args.count {
+                switch args[i] {
+                case "len", "depth":
+                    guard i + 1 < args.count, let n = Int(args[i + 1]), n > 0 else {
+                        alert(at, "uri : '\(args[i])' expects a positive integer (got '\(i + 1 < args.count ? args[i + 1] : "")').")
+                        return nil
+                    }
+                    if args[i] == "len" { length = n } else { depth = n }
+                    i += 2
+                case "whole":
+                    whole = true
+                    i += 1
+                case "path-only":
+                    pathOnly = true
+                    i += 1
+                default:
+                    alert(at, "uri only accepts parameters 'len', 'depth', 'path-only', and 'whole' (got '\(args[i])').")
+                    return nil
+                }
+            }
+            return .uri(length: length, depth: depth, whole: whole, pathOnly: pathOnly)
+        }
+        if name == "url_param" {
+            guard args.count > 1 else {
+                alert(at, "url_param requires an URL parameter name.")
+                return nil
+            }
+            if args.count > 2 {
+                guard args[2] == "check_post" else {
+                    alert(at, "url_param only accepts 'check_post' modifier (got '\(args[2])').")
+                    return nil
+                }
+                alert(
+                    at,
+                    "'balance url_param \(args[1]) check_post' is HAProxy's, not in this build (routing, persistence and "
+                        + "balancing): refused, because POST requests would reach other servers than the configuration asks.")
+                return nil
+            }
+            return .urlParameter(args[1])
+        }
+        let header = name.dropFirst(4).prefix { $0 != ")" }
+        guard !header.isEmpty, name.dropFirst(4 + header.count).first == ")" else {
+            alert(at, "hdr requires an http header field name.")
+            return nil
+        }
+        if args.count > 1, args[1] != "use_domain_only" {
+            alert(at, "\(name) only accepts 'use_domain_only' modifier (got '\(args[1])').")
+            return nil
+        }
+        return .header(String(header).lowercased(), domainOnly: args.count > 1)
+    }
+
+    /// `hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]`, as HAProxy reads it.
+    private mutating func hashType(_ args: [String], _ at: SourceLocation, _ s: inout ProxySettings) {
+        var type = HashType()
+        switch args.first {
+        case "consistent": type.consistent = true
+        case "map-based": break
+        case "avalanche":
+            return alert(
+                at,
+                "experimental feature 'hash-type avalanche' is not supported anymore, please use 'hash-type map-based "
+                    + "sdbm avalanche' instead.")
+        default: return alert(at, "'hash-type' only supports 'consistent' and 'map-based'.")
+        }
+        if args.count < 2 {
+            type.avalanche = type.consistent
+        } else {
+            guard let function = HashType.Function(rawValue: args[1]) else {
+                return alert(at, "'hash-type' only supports 'sdbm', 'djb2', 'crc32', or 'wt6' hash functions.")
+            }
+            type.function = function
+            if args.count > 2 {
+                guard args[2] == "avalanche", args.count == 3 else {
+                    return alert(at, "'hash-type' only supports 'avalanche' as a modifier for hash functions.")
+                }
+                type.avalanche = true
+            }
+        }
+        s.hashType = type
+    }
 
     /// The one argument of `log-format` and `unique-id-*`, or nil (refused in HAProxy's words).
     private mutating func formatArgument(_ keyword: String, _ args: [String], _ at: SourceLocation) -> String? {
@@ -1821,6 +1918,15 @@ public struct HAProxyConfigParser {
         checkUserlists()
         checkStickTables()
         compileLogFormats()
+        for i in configuration.proxies.indices where configuration.proxies[i].isBackend {
+            let p = configuration.proxies[i]
+            guard p.settings.hashInput != nil, p.settings.mode != .http else { continue }
+            warn(
+                p.location,
+                "Layer 7 hash not possible for \(p.kind.rawValue) '\(p.name)' (needs 'mode http'). Falling back to round robin.")
+            configuration.proxies[i].settings.balance = .roundrobin
+            configuration.proxies[i].settings.hashInput = nil
+        }
         for (name, at) in usableServerTests where !configuration.proxies.contains(where: { $0.name == name && $0.isBackend }) {
             alert(at, "'nbsrv' : no such backend '\(name)'.")
         }

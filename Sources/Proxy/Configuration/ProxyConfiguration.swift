@@ -58,6 +58,11 @@ public enum ProxyMode: String, Hashable, Sendable { case tcp, http }
 /// `balance …`.
 public enum BalanceAlgorithm: String, Hashable, Sendable {
     case roundrobin, staticRoundRobin = "static-rr", leastconn, source, first, random
+    /// `uri`, `url_param NAME`, `hdr(NAME)`: a request's part hashed (see `HashInput`).
+    case uri, urlParameter = "url_param", header = "hdr"
+
+    /// Whether the server is chosen by a hash (of the client's address or of the request).
+    public var hashes: Bool { self == .source || self == .uri || self == .urlParameter || self == .header }
 }
 
 /// The timeouts a proxy may set.
@@ -131,6 +136,9 @@ public struct ProxySettings: Hashable, Sendable {
     public var balance: BalanceAlgorithm = .roundrobin
     /// `balance random(N)`: how many servers are drawn (the least loaded is taken; HAProxy's default, 2).
     public var randomDraws = 2
+    /// `balance uri|url_param|hdr`'s arguments, and `hash-type`.
+    public var hashInput: HashInput?
+    public var hashType = HashType()
     /// `default-server OPTIONS…`: the options every `server` line after it starts from.
     public var defaultServer: ServerLine?
     /// `option tcp-check|mysql-check|redis-check`, and the `tcp-check` rules with their comments (a `comment`

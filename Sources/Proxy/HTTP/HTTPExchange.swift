@@ -26,6 +26,8 @@ final class Exchange: BackendSeat {
     var requestBytes: Int64 = 0
     /// `%rt`: the exchange's number among the process's streams (HAProxy makes a stream per request).
     let stream = ProxyRuntime.Frontend.nextStream()
+    /// The request as it goes to its backend, for `balance uri|url_param|hdr`.
+    var balanceRequest: HTTPRequestHead? { forwardHead }
     /// `unique-id-format`'s value, once made (`unique-id-header`).
     var uniqueID: String?
     /// The server connection's own and far addresses, kept for a `log-format` that names them.

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 #if canImport(Glibc)
@@ -100,13 +101,16 @@ extension ProxyRuntime {
         /// A slot on a server for a new session, or a place in a queue when every server is at its maxconn.
         /// `resume` makes what the queue calls when a slot comes; it is called only for a queued session (no closure
         /// is made for the common case).
-        func assign(client: SocketAddress?, excluding: Int?, resume: () -> Resume) -> Assignment {
-            shared.withLock { s in
+        func assign(
+            client: SocketAddress?, request: HTTPRequestHead? = nil, excluding: Int?, resume: () -> Resume
+        ) -> Assignment {
+            let key = hashKey(request)
+            return shared.withLock { s in
                 // A server warming up (`slowstart`) gets its share of the weight as of now.
                 if s.balancer.warming { s.balancer.updateWarmup(at: Backend.milliseconds()) }
                 // Only `balance source` needs the client's address.
                 let address = s.balancer.algorithm == .source ? Backend.addressBytes(client) : []
-                switch s.balancer.choose(client: address, excluding: excluding) {
+                switch s.balancer.choose(client: address, key: key, excluding: excluding) {
                 case .server(let i):
                     s.balancer.opened(i)
                     return .server(i)
@@ -114,7 +118,7 @@ extension ProxyRuntime {
                     // `maxqueue`: a server whose own queue is full sends the session elsewhere (another server
                     // with a slot, else the backend's queue), as HAProxy.
                     if let server, let limit = servers[server].maxQueue, limit > 0, s.queues.count(server: server) >= limit {
-                        if case .server(let other) = s.balancer.choose(client: address, excluding: server) {
+                        if case .server(let other) = s.balancer.choose(client: address, key: key, excluding: server) {
                             s.balancer.opened(other)
                             return .server(other)
                         }
@@ -160,9 +164,27 @@ extension ProxyRuntime {
         static func milliseconds() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
         /// The client's address as `balance source` hashes it.
+        /// The client's address in network order (4 or 16 bytes), as `balance source` hashes it.
         static func addressBytes(_ address: SocketAddress?) -> [UInt8] {
-            guard let text = address?.ipAddress else { return [] }
-            return Array(text.utf8)
+            switch address {
+            case .v4(let a)?: return withUnsafeBytes(of: a.address.sin_addr) { Array($0) }
+            case .v6(let a)?: return withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
+            default: return []
+            }
+        }
+
+        /// What `balance uri|url_param|hdr` hashes of `request` (nil: nothing, or not one of them).
+        func hashKey(_ request: HTTPRequestHead?) -> ArraySlice<UInt8>? {
+            guard let input = section.settings.hashInput, let request else { return nil }
+            var header: Substring?
+            if case .header(let name, _) = input, let value = request.headers[name].first {
+                // HAProxy's first value: up to the first comma, without the spaces around it.
+                header = value.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).first
+                    .map { $0.drop { $0 == " " || $0 == "\t" } }
+                    .map { $0.reversed().drop { $0 == " " || $0 == "\t" }.reversed() }
+                    .map { Substring(String($0)) }
+            }
+            return input.key(uri: Substring(request.uri), header: header)
         }
 
         /// A session gives up its slot on server `i`: the oldest session waiting for it takes the slot.

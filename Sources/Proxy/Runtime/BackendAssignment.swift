@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// One session's place with its backend, as the backend path keeps it: the claim (`BackendClaim`'s decisions),
 /// and while it waits in a queue its ticket and `timeout queue` timer. The TCP session is its own seat; in HTTP
@@ -12,10 +13,13 @@ protocol BackendSeat: AnyObject, SendableMetatype {
     var dequeuedAt: NIODeadline? { get set }
     /// The server a persistence cookie sends the seat to, past the balancer (nil: none).
     var persistTo: Int? { get }
+    /// The request `balance uri|url_param|hdr` hashes (nil: a TCP session).
+    var balanceRequest: HTTPRequestHead? { get }
 }
 
 extension BackendSeat {
     var persistTo: Int? { nil }
+    var balanceRequest: HTTPRequestHead? { nil }
 }
 
 /// Why the backend path gave up on a seat.
@@ -73,7 +77,8 @@ extension BackendAssignee {
         }
         // A persistence cookie's server first (not after a failure moved the seat away), if it still may take it.
         let direct = excluding == nil ? seat.persistTo.flatMap { backend.assign(direct: $0, resume: resume) } : nil
-        let assignment = direct ?? backend.assign(client: clientAddress, excluding: excluding, resume: resume)
+        let assignment = direct ?? backend.assign(
+            client: clientAddress, request: seat.balanceRequest, excluding: excluding, resume: resume)
         switch assignment {
         case .server(let server):
             let before = seat.claim.redispatched
