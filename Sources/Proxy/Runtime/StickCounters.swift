@@ -272,20 +272,7 @@ struct StickSampleSource {
         if target.first == UInt8(ascii: "/") {
             mix(wholeURL ? Array(target) : Array(target.prefix { $0 != UInt8(ascii: "?") }))
         }
-        return fullHash(hash)
-    }
-
-    /// Bob Jenkins' integer hash, as HAProxy's `full_hash`.
-    static func fullHash(_ value: UInt32) -> UInt32 {
-        var a = value
-        a = (a &+ 0x7ed5_5d16) &+ (a << 12)
-        a = (a ^ 0xc761_c23c) ^ (a >> 19)
-        a = (a &+ 0x1656_67b1) &+ (a << 5)
-        a = (a &+ 0xd3a2_646c) ^ (a << 9)
-        a = (a &+ 0xfd70_46c5) &+ (a << 3)
-        a = (a ^ 0xb55a_4f09) ^ (a >> 16)
-        // Spread over the tree, as HAProxy multiplies by a large prime.
-        return a &* 3_221_225_473
+        return HashType.fullHash(hash)
     }
 }
 
