@@ -72,6 +72,7 @@ let package = Package(
             name: "Proxy",
             dependencies: [
                 "SyslogProtocol", "HAProxyLog", "LogCore", "SystemdSupport", "CDatagrams", "CCrypt", "CTLSCheck",
+                "CZlib",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -179,7 +179,7 @@ extension BuildSupport {
             "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
             "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file", "master-worker",
             "ssl-server-verify", "ssl-default-server-options", "ssl-default-server-ciphers",
-            "ssl-default-server-ciphersuites", "unix-bind",
+            "ssl-default-server-ciphersuites", "unix-bind", "tune.comp.maxlevel",
         ],
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
@@ -187,7 +187,7 @@ extension BuildSupport {
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
             "stick-table", "stick", "rate-limit", "log-format",
-            "unique-id-format", "unique-id-header", "hash-type",
+            "unique-id-format", "unique-id-header", "hash-type", "compression",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -338,7 +338,7 @@ extension BuildSupport {
             "tcp-response": .accessRules,
             "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
-            "unique-id-header": .logging, "compression": .rewriting,
+            "unique-id-header": .logging,
             "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
             "email-alert": .healthChecks, "use-server": .routing, "force-persist": .routing,
             "ignore-persist": .routing, "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,

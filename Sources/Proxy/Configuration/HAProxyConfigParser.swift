@@ -217,6 +217,8 @@ public struct HAProxyConfigParser {
         case "maxconn":
             g.maxconn = number(args, at, keyword, range: 1...Int(Int32.max))
         case "daemon": g.daemon = true
+        case "tune.comp.maxlevel":
+            if let level = number(args, at, keyword, range: 1...9) { g.compressionLevel = level }
         case "pidfile": g.pidfile = required(args, at, keyword)
         case "chroot": g.chroot = required(args, at, keyword)
         case "user", "uid": g.user = required(args, at, keyword)
@@ -435,6 +437,8 @@ public struct HAProxyConfigParser {
             s.hashInput = nil
         case "hash-type":
             hashType(args, at, &s)
+        case "compression":
+            compression(args, at, &s, inDefaults: sectionName == "defaults")
         case "tcp-check":
             tcpCheckRule(args, at, &s)
         case "http-check":
@@ -764,6 +768,36 @@ public struct HAProxyConfigParser {
             return nil
         }
         return .header(String(header).lowercased(), domainOnly: args.count > 1)
+    }
+
+    /// `compression algo NAME…|type TYPE…|offload`, as HAProxy 2.6 reads it (lines add up; `offload` is a
+    /// proxy's own, ignored in `defaults` with HAProxy's warning).
+    private mutating func compression(
+        _ args: [String], _ at: SourceLocation, _ s: inout ProxySettings, inDefaults: Bool
+    ) {
+        var c = s.compression ?? CompressionSettings()
+        switch args.first {
+        case "algo":
+            guard args.count > 1 else { return alert(at, "'compression' expects <algorithm>.") }
+            for name in args.dropFirst() {
+                guard let algorithm = CompressionSettings.Algorithm(rawValue: name) else {
+                    return alert(at, "'compression' : '\(name)' is not a supported algorithm.")
+                }
+                c.algorithms.insert(algorithm, at: 0)
+            }
+        case "type":
+            guard args.count > 1 else { return alert(at, "'compression' expects <type>.") }
+            for type in args.dropFirst() { c.types.insert(type, at: 0) }
+        case "offload":
+            if inDefaults {
+                warn(at, "'compression' : 'offload' ignored in 'defaults' section.")
+            } else {
+                c.offload = true
+            }
+        default:
+            return alert(at, "'compression' expects 'algo', 'type' or 'offload'")
+        }
+        s.compression = c
     }
 
     /// `hash-type map-based|consistent [sdbm|djb2|wt6|crc32 [avalanche]]`, as HAProxy reads it.

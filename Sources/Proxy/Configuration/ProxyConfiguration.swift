@@ -136,6 +136,8 @@ public struct ProxySettings: Hashable, Sendable {
     public var balance: BalanceAlgorithm = .roundrobin
     /// `balance random(N)`: how many servers are drawn (the least loaded is taken; HAProxy's default, 2).
     public var randomDraws = 2
+    /// `compression algo|type|offload` (nil: none written).
+    public var compression: CompressionSettings?
     /// `balance uri|url_param|hdr`'s arguments, and `hash-type`.
     public var hashInput: HashInput?
     public var hashType = HashType()
@@ -452,6 +454,8 @@ public struct StatsSettings: Hashable, Sendable {
 
 /// The `global` section.
 public struct GlobalSettings: Hashable, Sendable {
+    /// `tune.comp.maxlevel`: zlib's compression level for `compression` (HAProxy's default, 1).
+    public var compressionLevel = 1
     public var logs: [LogTarget] = []
     /// `log-send-hostname [NAME]`: nil when absent; the machine's name when given without one.
     public var logSendHostname: String?

@@ -28,6 +28,11 @@ final class Exchange: BackendSeat {
     let stream = ProxyRuntime.Frontend.nextStream()
     /// The request as it goes to its backend, for `balance uri|url_param|hdr`.
     var balanceRequest: HTTPRequestHead? { forwardHead }
+    /// `compression`: the settings that apply and the algorithm the request asked for (decided as it first goes to
+    /// a server), then, once the response is found compressible, its compressor (nil for `identity`).
+    var compression: (settings: CompressionSettings, algorithm: CompressionSettings.Algorithm?, asked: Bool)?
+    var compressing: CompressionSettings.Algorithm?
+    var deflater: Deflater?
     /// `unique-id-format`'s value, once made (`unique-id-header`).
     var uniqueID: String?
     /// The server connection's own and far addresses, kept for a `log-format` that names them.

@@ -91,6 +91,19 @@ extension HTTPSession {
                 ProxyProtocol.header(version, source: peer.address, destination: proxyDestination ?? client.localAddress))
         }
         var head = exchange.forwardHead
+        // `compression`: the algorithm the request asks for, decided once; `offload` takes its Accept-Encoding out.
+        if exchange.compression == nil,
+            let settings = CompressionSettings.combined(
+                backend: backend.section.settings.compression, frontend: frontend.section.settings.compression)
+        {
+            let values = head.headers["accept-encoding"].flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let agent = head.headers["user-agent"].first.map { Substring($0) }
+            let asked = Compression.algorithm(acceptEncoding: values, userAgent: agent, settings)
+            exchange.compression = (settings, asked ?? Compression.fallback(settings), asked != nil)
+        }
+        if let compression = exchange.compression, compression.asked, compression.settings.offload {
+            head.headers.remove(name: "accept-encoding")
+        }
         // `unique-id-header`: the ID made as the request leaves for its backend (once, whatever the retries), before
         // `X-Forwarded-For`, as HAProxy adds them.
         if let name = frontend.logRules.uniqueIDHeader {

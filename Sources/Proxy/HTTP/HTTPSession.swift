@@ -645,9 +645,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if let stickiness = exchange.stickiness, let server = exchange.claim.server, let backend = exchange.backend {
             stickiness.commit(server: server, name: backend.servers[server].name)
         }
-        let plan = ResponsePlan(
+        var plan = ResponsePlan(
             response: head, requestVersion: exchange.head.version, clientKeepAlive: exchange.clientKeepAlive,
             closesBothSides: closesBothSides)
+        // `compression`: a response that qualifies goes in chunks, compressed as it comes.
+        if let compression = exchange.compression, let algorithm = compression.algorithm,
+            Compression.compresses(
+                head, requestMethod: exchange.head.method, requestVersion: exchange.head.version, compression.settings)
+        {
+            exchange.compressing = algorithm
+            exchange.deflater = algorithm.format.flatMap { Deflater($0, level: frontend.compressionLevel) }
+            plan.chunked = true
+        }
         exchange.plan = plan
         if plan.closesClient { closing = true }
         // Room for a small body of known length, which joins the head (see `heldHead`).
@@ -661,7 +670,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
         let written = HTTPHeadWriter.response(
             head, allocator: context.channel.allocator, connection: plan.connectionHeader,
-            dropTransferEncoding: plan.dropTransferEncoding, edits: edits, room: room)
+            dropTransferEncoding: plan.dropTransferEncoding, edits: edits, room: room,
+            compression: exchange.compressing.map {
+                ($0 == .identity ? nil : $0.token, head.framing != .chunked)
+            })
         exchange.countedBytes = written.counted
         if frontend.logASAP { logEarly(exchange) }
         // Held until the body's first part or the end of the batch: a small body goes out in the same buffer
@@ -741,7 +753,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             return
         }
         writeHeldHead()
-        if exchange.plan.chunked {
+        if let deflater = exchange.deflater {
+            // An empty part (nothing flushed yet) is not written: an empty chunk would end the body.
+            let compressed = deflater.compress(body, finish: false, allocator: context.channel.allocator)
+            if compressed.readableBytes > 0 { bytesOut += Int64(ChunkFraming.write(compressed, on: context)) }
+        } else if exchange.plan.chunked {
             bytesOut += Int64(ChunkFraming.write(body, on: context))
         } else {
             send(body)
@@ -752,9 +768,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     func serverEnd(on connection: HTTPServerConnection) {
         guard let exchange, exchange.connection === connection, let context else { return }
         writeHeldHead()
+        if let deflater = exchange.deflater {
+            let rest = deflater.compress(nil, finish: true, allocator: context.channel.allocator)
+            if rest.readableBytes > 0 { bytesOut += Int64(ChunkFraming.write(rest, on: context)) }
+        }
         if exchange.plan.chunked {
-            // HAProxy counts one byte more for a chunked body (its end-of-message marker).
-            exchange.countedBytes += 1
+            // HAProxy counts one byte more for a chunked body (its end-of-message marker), as received: not for a
+            // body of known length it compresses into chunks.
+            if exchange.responseHead?.framing == .chunked || exchange.compressing == nil { exchange.countedBytes += 1 }
             send(ChunkFraming.lastChunk)
         }
         flushToClient()

@@ -156,9 +156,13 @@ enum HTTPHeadWriter {
     /// small body). Returns the size HAProxy logs for the head (`%B` counts its internal form: 21 bytes of
     /// start-line structure, the version, status and reason text, and each header's name and value, the dropped and
     /// added ones aside; checked against HAProxy 2.6.12).
+    /// `compression`: the response is compressed (HAProxy's compression filter): its `Content-Length` taken out,
+    /// a strong `ETag` made weak, then `transfer-encoding: chunked` (unless it had it), `vary: Accept-Encoding` and
+    /// `content-encoding` (unless `identity`) added after the server's fields; the count is the head as received.
     static func response(
         _ head: HTTPHead, allocator: ByteBufferAllocator, connection: String?, dropTransferEncoding: Bool = false,
-        edits: ResponseHeaderEdits? = nil, keepVersion: Bool = false, room: Int = 0
+        edits: ResponseHeaderEdits? = nil, keepVersion: Bool = false, room: Int = 0,
+        compression: (encoding: String?, addChunked: Bool)? = nil
     ) -> (bytes: ByteBuffer, counted: Int64) {
         let reason = head.reason
         var counted = 21 + 8 + 3 + reason.count
@@ -167,6 +171,7 @@ enum HTTPHeadWriter {
         for field in head.fields { length += field.name.count + field.value.count + 4 }
         for field in edits?.added ?? [] { length += field.name.count + field.value.count + 4 }
         if let connection { length += 12 + connection.utf8.count + 2 }
+        if compression != nil { length += 2 + 18 + 15 + 27 + 32 }
         var out = allocator.buffer(capacity: length + room)
         _ = head.bytes.withUnsafeReadableBytes { raw in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space in
@@ -183,6 +188,10 @@ enum HTTPHeadWriter {
                 for field in head.fields {
                     if HTTPHead.equalsLower(raw, field.name, "connection") { continue }
                     if dropTransferEncoding && HTTPHead.equalsLower(raw, field.name, "transfer-encoding") { continue }
+                    if compression != nil && HTTPHead.equalsLower(raw, field.name, "content-length") {
+                        counted += field.name.count + field.value.count
+                        continue
+                    }
                     if let edits,
                         edits.removes(raw, field.name) || edits.removesCookie(raw, name: field.name, value: field.value)
                     {
@@ -198,9 +207,26 @@ enum HTTPHeadWriter {
                     space[i] = UInt8(ascii: ":")
                     space[i + 1] = UInt8(ascii: " ")
                     i += 2
+                    if compression != nil, HTTPHead.equalsLower(raw, field.name, "etag"), raw[field.value].first == 0x22 {
+                        space.put("W/", at: &i)
+                    }
                     space.put(UnsafeRawBufferPointer(rebasing: raw[field.value]), at: &i)
                     space.putLineEnd(at: &i)
                     counted += field.name.count + field.value.count
+                }
+                // In the order HAProxy 2.6 writes them (checked beside it).
+                if let compression {
+                    if compression.addChunked {
+                        space.put("transfer-encoding: chunked", at: &i)
+                        space.putLineEnd(at: &i)
+                    }
+                    space.put("vary: Accept-Encoding", at: &i)
+                    space.putLineEnd(at: &i)
+                    if let encoding = compression.encoding {
+                        space.put("content-encoding: ", at: &i)
+                        space.put(encoding, at: &i)
+                        space.putLineEnd(at: &i)
+                    }
                 }
                 // `http-response` rules' fields, after the server's, as HAProxy appends them (not counted in %B: it
                 // counts the head as received).

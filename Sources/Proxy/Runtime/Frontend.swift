@@ -76,6 +76,8 @@ extension ProxyRuntime {
             }
         }
         let logRules: LogRules
+        /// `tune.comp.maxlevel`: zlib's level for `compression`.
+        let compressionLevel: Int32
         /// `%lc`: the traffic lines this frontend logged.
         private let linesLogged = Atomic<Int>(0)
         /// `%rt`: the process's streams (each TCP session, each HTTP request), numbered as they begin.
@@ -100,8 +102,10 @@ extension ProxyRuntime {
             limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
             routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules,
             usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
-            stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil
+            stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil,
+            compressionLevel: Int = 1
         ) {
+            self.compressionLevel = Int32(compressionLevel)
             self.sessionRate = sessionRate
             self.stickTables = stickTables
             self.audit = audit

@@ -79,7 +79,8 @@ public final class ProxyRuntime: Sendable {
                     logRules: Frontend.LogRules(p.settings),
                     usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 },
                     users: users, stickTables: state.stickTables, audit: state.audit,
-                    sessionRate: SessionRate(p.settings.sessionRateLimit, loop: group.next())))
+                    sessionRate: SessionRate(p.settings.sessionRateLimit, loop: group.next()),
+                    compressionLevel: configuration.global.compressionLevel))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.
