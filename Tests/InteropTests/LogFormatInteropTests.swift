@@ -9,7 +9,7 @@ import Testing
 struct LogFormatInteropTests {
     /// Each `key=value` whose value changes from run to run, written `key=X`.
     static let volatile = try? NSRegularExpression(
-        pattern: #"\b(cp|bp|fp|sp|t|T|tr|trg|trl|Tl|Ts|ms|pid|H|timers|Tt|Td|Ta|Tu|Ti|Tq|Tw|Tc|Tr|TR|ac)=("[^"]*"|\[[^\]]*\]|[^ ,}]*)"#)
+        pattern: #"\b(cp|bp|fp|sp|t|T|tr|trg|trl|Tl|Ts|ms|pid|H|timers|Tt|Td|Ta|Tu|Ti|Tq|Tw|Tc|Tr|TR|ac|rt|lc)=("[^"]*"|\[[^\]]*\]|[^ ,}]*)"#)
 
     static func normalized(_ line: String) -> String {
         let body = line.split(separator: " ", maxSplits: 1).last.map(String.init) ?? line
@@ -54,7 +54,7 @@ struct LogFormatInteropTests {
         }
         expectSameSides(results)
         #expect(results["proxy"]?.count == 3, "\(results)")
-        #expect(results["proxy"]?.contains { $0.contains("\"ex.ample\"") && $0.contains("rt=") } == true, "\(results)")
+        #expect(results["proxy"]?.contains { $0.contains("\"ex.ample\"") && $0.contains("rt=X lc=X") } == true, "\(results)")
         try await web.close()
     }
 
@@ -140,7 +140,7 @@ struct LogFormatInteropTests {
             frontend u
                 bind 127.0.0.1:\(ports[0])
                 option forwardfor
-                unique-id-format "%{+X}o %ci_%f_%rt_%[src]-%[capture.req.method]%[hostname,lower]"
+                unique-id-format "%{+X}o %ci_%f_%[src]-%[capture.req.method]%[hostname,lower]"
                 unique-id-header X-Unique-ID
                 log-format "id=%ID sample=%[unique-id] quoted=%{+Q}ID %ST"
                 default_backend rec

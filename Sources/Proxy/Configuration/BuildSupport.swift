@@ -219,8 +219,9 @@ extension BuildSupport {
         .httpRequest: [
             "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
             "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit", "allow",
+            "set-path", "set-query", "set-uri", "replace-path", "replace-uri", "replace-header", "replace-value",
         ],
-        .httpResponse: ["set-header", "add-header", "del-header"],
+        .httpResponse: ["set-header", "add-header", "del-header", "replace-header", "replace-value"],
         .aclCriterion: Set<String>([
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
             "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",

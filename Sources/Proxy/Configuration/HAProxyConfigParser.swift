@@ -1376,6 +1376,27 @@ public struct HAProxyConfigParser {
             case .delete(let name): action = .delHeader(name)
             }
             rest = words
+        case "set-path", "set-query", "set-uri":
+            guard args.count >= 2 else { return alert(at, "'http-request \(verb)' expects exactly 1 argument.") }
+            guard let value = requestFormat(args[1], "'http-request \(verb)'", at) else { return }
+            let part: TargetRewrite.Part = verb == "set-path" ? .path : verb == "set-query" ? .query : .uri
+            action = .rewriteTarget(TargetRewrite(part: part, regex: nil, value: value))
+            rest = Array(args.dropFirst(2))
+        case "replace-path", "replace-uri":
+            guard args.count >= 3 else { return alert(at, "'http-request \(verb)' expects exactly 2 arguments.") }
+            guard let regex = rewriteRegex(args[1], "'http-request \(verb)'", at),
+                let value = requestFormat(args[2], "'http-request \(verb)'", at)
+            else { return }
+            action = .rewriteTarget(TargetRewrite(part: verb == "replace-path" ? .path : .uri, regex: regex, value: value))
+            rest = Array(args.dropFirst(3))
+        case "replace-header", "replace-value":
+            guard args.count >= 4 else { return alert(at, "'http-request \(verb)' expects exactly 3 arguments.") }
+            guard let regex = rewriteRegex(args[2], "'http-request \(verb)'", at),
+                let value = requestFormat(args[3], "'http-request \(verb)'", at)
+            else { return }
+            action = .rewriteHeader(
+                HeaderRewrite(name: args[1].lowercased(), regex: regex, value: value, eachValue: verb == "replace-value"))
+            rest = Array(args.dropFirst(4))
         case "silent-drop":
             action = .silentDrop
             rest = Array(args.dropFirst())
@@ -1454,6 +1475,28 @@ public struct HAProxyConfigParser {
         rules.requestRules.append(HTTPRequestRule(action: action, condition: condition.value))
     }
 
+    /// A rewriting rule's value: a log-format this build evaluates on the request (see `LogFormatValue`), or nil
+    /// after an alert.
+    private mutating func requestFormat(_ text: String, _ rule: String, _ at: SourceLocation) -> LogFormatValue? {
+        switch LogFormatValue.parse(text) {
+        case .success(let value): return value
+        case .failure(let unknown):
+            alert(
+                at,
+                "\(rule) : '\(unknown.text)' in '\(text)' is HAProxy's, not in this build (header, URL and response "
+                    + "rewriting): refused, because servers would see other bytes than the configuration asks.")
+            return nil
+        }
+    }
+
+    private mutating func rewriteRegex(_ pattern: String, _ rule: String, _ at: SourceLocation) -> RewriteRegex? {
+        guard let regex = RewriteRegex(pattern) else {
+            alert(at, "\(rule) : failed to parse the regex '\(pattern)'.")
+            return nil
+        }
+        return regex
+    }
+
     private mutating func httpResponseRule(_ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules) {
         guard let verb = args.first else { return alert(at, "'http-response' expects an action.") }
         let action: HTTPResponseRule.Action
@@ -1468,6 +1511,21 @@ public struct HAProxyConfigParser {
             case .delete(let name): action = .delHeader(name)
             }
             rest = words
+        case "replace-header", "replace-value":
+            guard args.count >= 4 else { return alert(at, "'http-response \(verb)' expects exactly 3 arguments.") }
+            guard let regex = rewriteRegex(args[2], "'http-response \(verb)'", at) else { return }
+            guard !HAProxyConfigParser.hasLogFormatVariable(args[3]) else {
+                return alert(
+                    at,
+                    "'http-response \(verb)' : the replacement '\(args[3])' is a log-format expression; on a response "
+                        + "this build takes text only (header, URL and response rewriting): refused, because clients "
+                        + "would see other bytes than the configuration asks.")
+            }
+            action = .rewriteHeader(
+                HeaderRewrite(
+                    name: args[1].lowercased(), regex: regex, value: LogFormatValue(literal: args[3].replacingOccurrences(of: "%%", with: "%")),
+                    eachValue: verb == "replace-value"))
+            rest = Array(args.dropFirst(4))
         default:
             return notCarriedOut(.httpResponse, verb, at, section: "")
         }

@@ -17,6 +17,103 @@ public struct LogFormatValue: Hashable, Sendable {
     public enum Piece: Hashable, Sendable {
         case literal(String)
         case sample(Sample)
+        /// A sample then its converters (`%[path,regsub(^/api/,/)]`).
+        case converted(Sample, [Converter])
+    }
+
+    /// The converters a value's samples may go through: `lower`, `upper`, `regsub(REGEX,SUBST[,FLAGS])` (flags
+    /// `g`: every match, `i`: without case).
+    public enum Converter: Hashable, Sendable {
+        case lower, upper
+        case regsub(RewriteRegex, String, global: Bool)
+
+        func apply(_ text: String) -> String {
+            switch self {
+            case .lower: text.lowercased()
+            case .upper: text.uppercased()
+            case .regsub(let regex, let template, let global): regex.substitute(Substring(text), with: template, global: global)
+            }
+        }
+
+        static func parse(_ text: Substring) -> Converter? {
+            if text == "lower" { return .lower }
+            if text == "upper" { return .upper }
+            guard text.hasPrefix("regsub("), text.hasSuffix(")") else { return nil }
+            let args = LogFormatValue.arguments(text.dropFirst(7).dropLast())
+            guard args.count == 2 || args.count == 3 else { return nil }
+            let flags = args.count == 3 ? args[2] : ""
+            guard flags.allSatisfy({ $0 == "g" || $0 == "i" }),
+                let regex = RewriteRegex(args[0], ignoringCase: flags.contains("i"))
+            else { return nil }
+            return .regsub(regex, args[1], global: flags.contains("g"))
+        }
+    }
+
+    /// A converter's arguments: split at commas, `\` escaping the next character, quotes kept together.
+    static func arguments(_ text: Substring) -> [String] {
+        var args: [String] = []
+        var current = ""
+        var quote: Character?
+        var escaped = false
+        for c in text {
+            if escaped {
+                current.append(c)
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else if let q = quote {
+                if c == q { quote = nil } else { current.append(c) }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "," {
+                args.append(current)
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        args.append(current)
+        return args
+    }
+
+    /// The `]` that ends an expression (one inside parentheses, as in `regsub([^/]+,x)`, belongs to it).
+    private static func expressionEnd(_ text: Substring) -> Substring.Index? {
+        var depth = 0
+        var i = text.startIndex
+        while i < text.endIndex {
+            switch text[i] {
+            case "\\":
+                i = text.index(after: i)
+                if i == text.endIndex { return nil }
+            case "(": depth += 1
+            case ")": depth -= 1
+            case "]" where depth <= 0: return i
+            default: break
+            }
+            i = text.index(after: i)
+        }
+        return nil
+    }
+
+    /// `fetch,conv1,conv2(…)`: the parts at commas outside parentheses.
+    private static func topLevelParts(_ text: String) -> [Substring] {
+        var parts: [Substring] = []
+        var depth = 0
+        var start = text.startIndex
+        var i = text.startIndex
+        while i < text.endIndex {
+            switch text[i] {
+            case "(": depth += 1
+            case ")": depth -= 1
+            case "," where depth == 0:
+                parts.append(text[start..<i])
+                start = text.index(after: i)
+            default: break
+            }
+            i = text.index(after: i)
+        }
+        parts.append(text[start...])
+        return parts
     }
 
     public private(set) var pieces: [Piece] = []
@@ -88,10 +185,18 @@ public struct LogFormatValue: Hashable, Sendable {
                 rest = rest[rest.index(after: close)...]
             }
             let sample: Sample
+            var converters: [Converter] = []
             if rest.first == "[" {
-                guard let close = rest.firstIndex(of: "]") else { return .failure(UnknownPart(text: "%" + rest)) }
+                guard let close = expressionEnd(rest.dropFirst()) else { return .failure(UnknownPart(text: "%" + rest)) }
                 let expression = String(rest[rest.index(after: rest.startIndex)..<close])
-                guard let known = fetch(expression) else { return .failure(UnknownPart(text: "%[\(expression)]")) }
+                var parts = topLevelParts(expression)
+                guard let known = fetch(String(parts.removeFirst())) else {
+                    return .failure(UnknownPart(text: "%[\(expression)]"))
+                }
+                for part in parts {
+                    guard let converter = Converter.parse(part) else { return .failure(UnknownPart(text: "%[\(expression)]")) }
+                    converters.append(converter)
+                }
                 sample = known
                 rest = rest[rest.index(after: close)...]
             } else {
@@ -102,7 +207,7 @@ public struct LogFormatValue: Hashable, Sendable {
             }
             if !literal.isEmpty { value.pieces.append(.literal(literal)) }
             literal = ""
-            value.pieces.append(.sample(sample))
+            value.pieces.append(converters.isEmpty ? .sample(sample) : .converted(sample, converters))
         }
         literal += rest
         if !literal.isEmpty || value.pieces.isEmpty { value.pieces.append(.literal(literal)) }

@@ -897,6 +897,11 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case tarpit(status: Int)
         /// `allow`: the section's later `http-request` rules are skipped (the request goes on).
         case allow
+        /// `set-path|set-query|set-uri FMT`, `replace-path|replace-uri REGEX FMT`: the target the server gets (the
+        /// log keeps the request line as the client sent it, as HAProxy's does).
+        case rewriteTarget(TargetRewrite)
+        /// `replace-header|replace-value NAME REGEX FMT`.
+        case rewriteHeader(HeaderRewrite)
     }
     public var action: Action
     public var condition: RuleCondition?
@@ -909,6 +914,8 @@ public struct HTTPResponseRule: Hashable, Sendable {
         case setHeader(String, String)
         case addHeader(String, String)
         case delHeader(String)
+        /// `replace-header|replace-value NAME REGEX REPLACEMENT` (a replacement without samples).
+        case rewriteHeader(HeaderRewrite)
     }
     public var action: Action
 }

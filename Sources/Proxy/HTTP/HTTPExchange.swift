@@ -26,6 +26,8 @@ final class Exchange: BackendSeat {
     var requestBytes: Int64 = 0
     /// `%rt`: the exchange's number among the process's streams (HAProxy makes a stream per request).
     let stream = ProxyRuntime.Frontend.nextStream()
+    /// A rule rewrote the request's target or a header's value (what follows the rules then reads `forwardHead`).
+    var rewritten = false
     /// The request as it goes to its backend, for `balance uri|url_param|hdr`.
     var balanceRequest: HTTPRequestHead? { forwardHead }
     /// `compression`: the settings that apply and the algorithm the request asked for (decided as it first goes to

@@ -336,12 +336,16 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let rules = frontend.section.rules
         // Only rules look at the path (and most configurations have none).
         let noRules = rules.requestRules.isEmpty && frontend.routes.isEmpty && rules.redirects.isEmpty
-        let path = noRules ? "" : head.path
+        var path = noRules ? "" : head.path
         var clientKey = noRules ? nil : clientForRules
         if !rules.requestCaptures.isEmpty {
             exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
         }
         if answeredByRequestRules(rules.requestRules, head, exchange, path: path, client: clientKey) { return }
+        // What comes next (the stats page, redirects, use_backend, the backend's rules) sees the request as the rules
+        // rewrote it, as in HAProxy.
+        let head = exchange.rewritten ? exchange.forwardHead : head
+        if exchange.rewritten && !noRules { path = head.path }
         // A `set-src` rule may have given the request another client.
         if exchange.source != nil { clientKey = sourceKey(exchange) }
         // The stats page, once the `http-request` rules have let the request through (HAProxy's order), then its
@@ -474,6 +478,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             switch piece {
             case .literal(let text): out += text
             case .sample(let sample): out += fetch(sample, head)
+            case .converted(let sample, let converters):
+                out += converters.reduce(fetch(sample, head)) { $1.apply($0) }
             }
         }
         return out
@@ -510,6 +516,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         _ rules: [HTTPRequestRule], _ head: HTTPRequestHead, _ exchange: Exchange, path: Substring, client: UInt128?
     ) -> Bool {
         var client = client
+        // The request as the rules leave it: each rule's condition sees what the rules before it rewrote, as in
+        // HAProxy (the rules' values are rendered from it too).
+        var head = head
+        var path = path
         for rule in rules
         where rule.condition.holds(
             head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users,
@@ -547,10 +557,28 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 return true
             case .setHeader(let name, let value):
                 exchange.forwardHead.headers.replaceOrAdd(name: name, value: render(value, head))
+                head.headers = exchange.forwardHead.headers
             case .addHeader(let name, let value):
                 exchange.forwardHead.headers.add(name: name, value: render(value, head))
+                head.headers = exchange.forwardHead.headers
             case .delHeader(let name):
                 exchange.forwardHead.headers.remove(name: name)
+                head.headers = exchange.forwardHead.headers
+            case .rewriteTarget(let rewrite):
+                guard let uri = rewrite.apply(to: exchange.forwardHead.uri, value: render(rewrite.value, head)) else { continue }
+                exchange.forwardHead.uri = uri
+                head.uri = uri
+                path = head.path
+                exchange.rewritten = true
+            case .rewriteHeader(let rewrite):
+                let replacement = render(rewrite.value, head)
+                var headers = HTTPHeaders()
+                for (name, value) in exchange.forwardHead.headers {
+                    headers.add(name: name, value: name.lowercased() == rewrite.name ? rewrite.apply(to: value, replacement: replacement) : value)
+                }
+                exchange.forwardHead.headers = headers
+                head.headers = headers
+                exchange.rewritten = true
             case .redirect(let redirect):
                 respondRedirect(redirect, head)
                 return true

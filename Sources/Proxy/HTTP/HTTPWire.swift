@@ -170,6 +170,14 @@ enum HTTPHeadWriter {
         var length = 9 + 3 + 1 + reason.count + 2 + 2
         for field in head.fields { length += field.name.count + field.value.count + 4 }
         for field in edits?.added ?? [] { length += field.name.count + field.value.count + 4 }
+        // A rewritten value may be longer than the server's (reckoned field by field when there are rewrites).
+        if let edits, !edits.rewrites.isEmpty {
+            _ = head.bytes.withUnsafeReadableBytes { raw in
+                for field in head.fields {
+                    if let value = edits.rewritten(raw, name: field.name, value: field.value) { length += value.count }
+                }
+            }
+        }
         if let connection { length += 12 + connection.utf8.count + 2 }
         if compression != nil { length += 2 + 18 + 15 + 27 + 32 }
         var out = allocator.buffer(capacity: length + room)
@@ -210,7 +218,11 @@ enum HTTPHeadWriter {
                     if compression != nil, HTTPHead.equalsLower(raw, field.name, "etag"), raw[field.value].first == 0x22 {
                         space.put("W/", at: &i)
                     }
-                    space.put(UnsafeRawBufferPointer(rebasing: raw[field.value]), at: &i)
+                    if let rewritten = edits?.rewritten(raw, name: field.name, value: field.value) {
+                        rewritten.withUnsafeBytes { space.put($0, at: &i) }
+                    } else {
+                        space.put(UnsafeRawBufferPointer(rebasing: raw[field.value]), at: &i)
+                    }
                     space.putLineEnd(at: &i)
                     counted += field.name.count + field.value.count
                 }

@@ -12,8 +12,11 @@ struct ResponseHeaderEdits: Hashable, Sendable {
 
     /// Cookie persistence: the server's `Set-Cookie` fields for this cookie name are dropped.
     private(set) var removedCookie: [UInt8]?
+    /// `replace-header|replace-value` on the server's fields, in the rules' order (each also rewrote the fields
+    /// added before it).
+    private(set) var rewrites: [(name: [UInt8], rewrite: HeaderRewrite)] = []
 
-    var isEmpty: Bool { removed.isEmpty && added.isEmpty && removedCookie == nil }
+    var isEmpty: Bool { removed.isEmpty && added.isEmpty && removedCookie == nil && rewrites.isEmpty }
 
     /// Drops the server's `Set-Cookie` fields that set cookie `name` (one response's edit, for persistence).
     mutating func removeSetCookie(named name: String) { removedCookie = Array(name.utf8) }
@@ -46,8 +49,31 @@ struct ResponseHeaderEdits: Hashable, Sendable {
                 add(name, value)
             case .delHeader(let name):
                 remove(name)
+            case .rewriteHeader(let rewrite):
+                self.rewrite(rewrite)
             }
         }
+    }
+
+    private mutating func rewrite(_ rewrite: HeaderRewrite) {
+        let lower = Self.lower(rewrite.name)
+        for i in added.indices where added[i].name == lower {
+            added[i].value = Array(rewrite.apply(to: String(decoding: added[i].value, as: UTF8.self), replacement: rewrite.value.text).utf8)
+        }
+        rewrites.append((lower, rewrite))
+    }
+
+    /// The server's field named by `name` of `raw`, with value `value`, as the `replace-*` rules leave it (nil: as
+    /// it came).
+    func rewritten(_ raw: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>) -> [UInt8]? {
+        guard !rewrites.isEmpty else { return nil }
+        var text: String?
+        for (lower, rewrite) in rewrites
+        where lower.count == name.count && zip(lower, name).allSatisfy({ $0 == ASCII.lowercased(raw[$1]) }) {
+            let current = text ?? String(decoding: UnsafeRawBufferPointer(rebasing: raw[value]), as: UTF8.self)
+            text = rewrite.apply(to: current, replacement: rewrite.value.text)
+        }
+        return text.map { Array($0.utf8) }
     }
 
     /// These edits, then `next`'s (a backend's, then its frontend's).
@@ -56,6 +82,7 @@ struct ResponseHeaderEdits: Hashable, Sendable {
         if isEmpty { return next }
         var both = self
         for name in next.removed { both.remove(name) }
+        for (_, rewrite) in next.rewrites { both.rewrite(rewrite) }
         both.added += next.added
         return both
     }
@@ -82,6 +109,7 @@ struct ResponseHeaderEdits: Hashable, Sendable {
     static func == (a: ResponseHeaderEdits, b: ResponseHeaderEdits) -> Bool {
         a.removed == b.removed && a.removedCookie == b.removedCookie
             && a.added.elementsEqual(b.added) { $0.name == $1.name && $0.value == $1.value }
+            && a.rewrites.elementsEqual(b.rewrites) { $0.rewrite == $1.rewrite }
     }
 
     func hash(into hasher: inout Hasher) {
@@ -91,5 +119,6 @@ struct ResponseHeaderEdits: Hashable, Sendable {
             hasher.combine(field.name)
             hasher.combine(field.value)
         }
+        for r in rewrites { hasher.combine(r.rewrite) }
     }
 }
