@@ -630,8 +630,13 @@ public struct HAProxyConfigParser {
                 return warn(at, "'use_backend' ignored because backend '\(p.name)' has no frontend capability.")
             }
             guard let name = args.first else { return alert(at, "'use_backend' expects a backend name.") }
+            var dynamic: LogFormatValue?
+            if HAProxyConfigParser.hasLogFormatVariable(name) {
+                guard let value = requestFormat(name, "'use_backend'", at) else { return }
+                dynamic = value
+            }
             guard let condition = ruleCondition(Array(args.dropFirst()), at, p.rules) else { return }
-            p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at))
+            p.rules.backendRules.append(BackendRule(backend: name, condition: condition.value, location: at, dynamic: dynamic))
         case "tcp-request":
             tcpRequestRule(args, at, &p)
         case "stick-table":
@@ -992,10 +997,43 @@ public struct HAProxyConfigParser {
 
     /// `CRITERION[(HEADER)] [-i] VALUE…`; nil after an alert.
     private mutating func aclTest(_ words: [String], _ at: SourceLocation) -> ACLTest? {
-        guard let first = words.first else {
+        guard let written = words.first else {
             alert(at, "an ACL needs a criterion and values.")
             return nil
         }
+        // `FETCH,CONV…`: converters on a string fetch (`hdr(host),lower,map_str(FILE)`).
+        var parts = LogFormatValue.topLevelParts(written)
+        let first = String(parts.removeFirst())
+        var converters: [LogFormatValue.Converter] = []
+        for part in parts {
+            switch LogFormatValue.Converter.parse(part) {
+            case .success(let converter)?: converters.append(converter)
+            case .failure(let unknown)?:
+                alert(at, "ACL criterion '\(written)' : \(unknown.problem ?? "converter '\(part)' unknown").")
+                return nil
+            case nil:
+                alert(
+                    at,
+                    "ACL criterion '\(written)' : the converter '\(part)' is HAProxy's, not in this build (it has lower, "
+                        + "upper, regsub and map*): refused, because \(BuildSupport.Family.accessRules.consequence).")
+                return nil
+            }
+        }
+        guard let test = aclTest(first, Array(words.dropFirst()), at) else { return nil }
+        guard !converters.isEmpty else { return test }
+        switch test.sample {
+        case .path, .method, .header, .tlsSNI:
+            var converted = test
+            converted.converters = converters
+            return converted
+        default:
+            alert(at, "ACL criterion '\(written)' : this build applies converters to string fetches only (path, method, hdr, ssl_fc_sni).")
+            return nil
+        }
+    }
+
+    private mutating func aclTest(_ first: String, _ values: [String], _ at: SourceLocation) -> ACLTest? {
+        let words = [first] + values
         var criterion = first
         var header: String?
         if first.hasPrefix("nbsrv(") && first.hasSuffix(")") {
@@ -1481,6 +1519,10 @@ public struct HAProxyConfigParser {
         switch LogFormatValue.parse(text) {
         case .success(let value): return value
         case .failure(let unknown):
+            if let problem = unknown.problem { 
+                alert(at, "\(rule) : \(problem).")
+                return nil
+            }
             alert(
                 at,
                 "\(rule) : '\(unknown.text)' in '\(text)' is HAProxy's, not in this build (header, URL and response "
@@ -1642,6 +1684,9 @@ public struct HAProxyConfigParser {
             _ = refusedLogFormat(
                 args[2], "'\(rule) \(verb)' : the value", at,
                 because: "\(seenBy) would see other bytes than the configuration asks")
+            return nil
+        case .failure(let unknown) where unknown.problem != nil:
+            alert(at, "'\(rule) \(verb)' : \(unknown.problem ?? "").")
             return nil
         case .failure(let unknown):
             alert(
@@ -2045,8 +2090,15 @@ public struct HAProxyConfigParser {
                     p.location, "\(p.kind.rawValue) '\(p.name)' : unable to find required default_backend: '\(name)'.")
             }
             for rule in p.rules.backendRules
-            where !configuration.proxies.contains(where: { $0.name == rule.backend && $0.isBackend }) {
+            where rule.dynamic == nil && !configuration.proxies.contains(where: { $0.name == rule.backend && $0.isBackend }) {
                 alert(rule.location, "unable to find required use_backend: '\(rule.backend)'.")
+            }
+            if p.settings.mode != .http, let rule = p.rules.backendRules.first(where: { $0.dynamic != nil }) {
+                alert(
+                    rule.location,
+                    "'use_backend \(rule.backend)' : a backend name made per session is carried out in 'mode http' only "
+                        + "in this build (routing, persistence and balancing): refused, because traffic would reach "
+                        + "other servers than the configuration asks.")
             }
             if p.isFrontend && p.binds.isEmpty {
                 alert(

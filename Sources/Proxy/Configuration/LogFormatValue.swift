@@ -1,3 +1,5 @@
+import LogCore
+
 /// A header value written in HAProxy's log-format (`X-Real-IP %[src]`, `"%ci:%cp"`, `100%%`), compiled when the
 /// file is read into literal text and the samples this build can fetch; a value naming anything else is refused
 /// (`parse` returns what it does not know), never sent as the literal text.
@@ -26,26 +28,56 @@ public struct LogFormatValue: Hashable, Sendable {
     public enum Converter: Hashable, Sendable {
         case lower, upper
         case regsub(RewriteRegex, String, global: Bool)
+        /// `map*(FILE[,DEFAULT])`: the value of the key the sample matches, else the default, else no sample.
+        case map(MapFile, default: String?)
 
-        func apply(_ text: String) -> String {
+        /// The converted sample; nil when it has none (a map without the key nor a default).
+        func apply(_ text: String) -> String? {
             switch self {
             case .lower: text.lowercased()
             case .upper: text.uppercased()
             case .regsub(let regex, let template, let global): regex.substitute(Substring(text), with: template, global: global)
+            case .map(let file, let fallback): file.lookup(text) ?? fallback
             }
         }
 
-        static func parse(_ text: Substring) -> Converter? {
-            if text == "lower" { return .lower }
-            if text == "upper" { return .upper }
-            guard text.hasPrefix("regsub("), text.hasSuffix(")") else { return nil }
-            let args = LogFormatValue.arguments(text.dropFirst(7).dropLast())
-            guard args.count == 2 || args.count == 3 else { return nil }
-            let flags = args.count == 3 ? args[2] : ""
-            guard flags.allSatisfy({ $0 == "g" || $0 == "i" }),
-                let regex = RewriteRegex(args[0], ignoringCase: flags.contains("i"))
-            else { return nil }
-            return .regsub(regex, args[1], global: flags.contains("g"))
+        /// The converter `text` names, or why it cannot be used (nil: not one this build has). Map files are read
+        /// here, when the configuration is.
+        static func parse(_ text: Substring) -> Result<Converter, UnknownPart>? {
+            if text == "lower" { return .success(.lower) }
+            if text == "upper" { return .success(.upper) }
+            if text.hasPrefix("regsub("), text.hasSuffix(")") {
+                let args = LogFormatValue.arguments(text.dropFirst(7).dropLast())
+                guard args.count == 2 || args.count == 3 else { return nil }
+                let flags = args.count == 3 ? args[2] : ""
+                guard flags.allSatisfy({ $0 == "g" || $0 == "i" }),
+                    let regex = RewriteRegex(args[0], ignoringCase: flags.contains("i"))
+                else { return nil }
+                return .success(.regsub(regex, args[1], global: flags.contains("g")))
+            }
+            guard text.hasPrefix("map"), let open = text.firstIndex(of: "("), text.hasSuffix(")") else { return nil }
+            let name = text[..<open]
+            let match: MapFile.Match
+            switch name {
+            case "map", "map_str": match = .str
+            case "map_beg": match = .beg
+            case "map_end": match = .end
+            case "map_sub": match = .sub
+            case "map_dom": match = .dom
+            case "map_reg", "map_regm": match = .reg
+            default: return nil
+            }
+            let args = LogFormatValue.arguments(text[text.index(after: open)..<text.index(before: text.endIndex)])
+            guard args.count == 1 || args.count == 2, !args[0].isEmpty else { return nil }
+            guard let content = TextFile.read(args[0]) else {
+                return .failure(UnknownPart(text: String(text), problem: "failed to open map file <\(args[0])>"))
+            }
+            switch MapFile.parse(content, path: args[0], match: match) {
+            case .success(let file): return .success(.map(file, default: args.count == 2 ? args[1] : nil))
+            case .failure(let bad):
+                return .failure(
+                    UnknownPart(text: String(text), problem: "'\(bad.key)' in map file <\(args[0])> is not a regular expression"))
+            }
         }
     }
 
@@ -96,7 +128,7 @@ public struct LogFormatValue: Hashable, Sendable {
     }
 
     /// `fetch,conv1,conv2(…)`: the parts at commas outside parentheses.
-    private static func topLevelParts(_ text: String) -> [Substring] {
+    static func topLevelParts(_ text: String) -> [Substring] {
         var parts: [Substring] = []
         var depth = 0
         var start = text.startIndex
@@ -194,8 +226,11 @@ public struct LogFormatValue: Hashable, Sendable {
                     return .failure(UnknownPart(text: "%[\(expression)]"))
                 }
                 for part in parts {
-                    guard let converter = Converter.parse(part) else { return .failure(UnknownPart(text: "%[\(expression)]")) }
-                    converters.append(converter)
+                    switch Converter.parse(part) {
+                    case .success(let converter)?: converters.append(converter)
+                    case .failure(let problem)?: return .failure(problem)
+                    case nil: return .failure(UnknownPart(text: "%[\(expression)]"))
+                    }
                 }
                 sample = known
                 rest = rest[rest.index(after: close)...]
@@ -221,5 +256,12 @@ public struct LogFormatValue: Hashable, Sendable {
 
     public struct UnknownPart: Error, Equatable {
         public let text: String
+        /// What is wrong when the part is known but cannot be used (a map file that cannot be read).
+        public var problem: String?
+
+        public init(text: String, problem: String? = nil) {
+            self.text = text
+            self.problem = problem
+        }
     }
 }

@@ -670,6 +670,9 @@ public struct ACLTest: Hashable, Sendable {
     public var regexes = PatternRegexes()
     /// An integer criterion's values (`nbsrv`): HAProxy's `N`, `N:M`, `:M`, `N:`, and `lt|le|gt|ge|eq N`.
     public var ranges: [ClosedRange<Int>] = []
+    /// `FETCH,CONV…`: the converters a string sample goes through before it is matched (`hdr(host),lower,
+    /// map_str(FILE) -m found`); one without a result leaves no sample (no match).
+    public var converters: [LogFormatValue.Converter] = []
 
     /// The criteria this build carries out: `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`,
     /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
@@ -793,6 +796,9 @@ public struct BackendRule: Hashable, Sendable {
     public var backend: String
     public var condition: RuleCondition?
     public var location: SourceLocation
+    /// `use_backend %[…]`: the name made per request (a name no backend has sends the request to the
+    /// `default_backend`, as HAProxy does); nil: `backend` as written.
+    public var dynamic: LogFormatValue?
 }
 
 /// `tcp-request connection|session|content ACTION [if|unless …]`, on the client's address, its counters and (content)

@@ -10,6 +10,15 @@ extension ACLTest {
         _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
         servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil, counters: TrackedCounters? = nil
     ) -> Bool {
+        if !converters.isEmpty {
+            switch sample {
+            case .path: return compareConverted(String(path))
+            case .method: return compareConverted(head.method.rawValue)
+            case .header(let name): return head.headers[name].contains { compareConverted($0) }
+            case .tlsSNI: return tls?.sni.map { compareConverted($0) } ?? false
+            default: break
+            }
+        }
         switch sample {
         case .path: return compare(path.utf8)
         case .method: return compare(head.method.rawValue.utf8)
@@ -37,6 +46,14 @@ extension ACLTest {
             return values.contains { user.groups.contains($0) }
         case .counter(let fetch): return matches(counter: fetch, counters, client: client)
         }
+    }
+
+    /// A sample through its converters, then compared (no result, no match).
+    private func compareConverted(_ text: String) -> Bool {
+        var value: String? = text
+        for converter in converters { value = value.flatMap(converter.apply) }
+        guard let value else { return false }
+        return compare(value.utf8)
     }
 
     /// A counter criterion: its value in `ranges` (no value, no match).

@@ -335,7 +335,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
         let rules = frontend.section.rules
         // Only rules look at the path (and most configurations have none).
-        let noRules = rules.requestRules.isEmpty && frontend.routes.isEmpty && rules.redirects.isEmpty
+        let noRules = rules.requestRules.isEmpty && frontend.routeTargets.isEmpty && rules.redirects.isEmpty
         var path = noRules ? "" : head.path
         var clientKey = noRules ? nil : clientForRules
         if !rules.requestCaptures.isEmpty {
@@ -371,12 +371,19 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }) {
             return respondRedirect(rule.redirect, head)
         }
-        let chosen =
-            frontend.routes.first { $0.condition.holds(
-                head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users,
-                counters: counters) }?
-            .backend
-            ?? frontend.backend
+        var chosen = frontend.backend
+        for route in frontend.routeTargets
+        where route.condition.holds(
+            head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users,
+            counters: counters)
+        {
+            switch route.target {
+            case .backend(let backend): chosen = backend
+            // A name no backend has: the default backend, the later rules unread (HAProxy's order).
+            case .named(let value): chosen = frontend.backendsByName[render(value, head)] ?? frontend.backend
+            }
+            break
+        }
         guard let backend = chosen else {
             // As HAProxy 2.6 logs it: no timer at all, not even the request's.
             exchange.state.answeredByProxy(timersKnown: false)
@@ -479,7 +486,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             case .literal(let text): out += text
             case .sample(let sample): out += fetch(sample, head)
             case .converted(let sample, let converters):
-                out += converters.reduce(fetch(sample, head)) { $1.apply($0) }
+                // A converter without a result leaves the value empty, as HAProxy's log-format does.
+                var value: String? = fetch(sample, head)
+                for converter in converters { value = value.flatMap(converter.apply) }
+                out += value ?? ""
             }
         }
         return out

@@ -31,6 +31,14 @@ extension ProxyRuntime {
         /// `use_backend` rules in order (the first that holds chooses), before `backend` (TCP mode: on layer-4
         /// criteria).
         let routes: [(condition: RuleCondition?, backend: Backend)]
+        /// HTTP mode: the same rules in order, the ones whose name is made per request (`use_backend %[…]`) among
+        /// them, and the backends such a name may find.
+        enum RouteTarget {
+            case backend(Backend)
+            case named(LogFormatValue)
+        }
+        let routeTargets: [(condition: RuleCondition?, target: RouteTarget)]
+        let backendsByName: [String: Backend]
         /// TCP mode: `tcp-request inspect-delay`, and whether a content or `use_backend` rule reads what the client
         /// sent first (the session then waits for it before choosing).
         let inspectDelay: TimeAmount?
@@ -100,11 +108,17 @@ extension ProxyRuntime {
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
             limits: [ConnectionLimit], stats: StatsPage?, forwardFor: ForwardFor?, headLimit: Int,
-            routes: [(condition: RuleCondition?, backend: Backend)], logRules: LogRules,
+            routes: [(condition: RuleCondition?, target: RouteTarget)], logRules: LogRules,
             usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
             stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil,
-            compressionLevel: Int = 1
+            compressionLevel: Int = 1, backendsByName: [String: Backend] = [:]
         ) {
+            self.backendsByName = backendsByName
+            routeTargets = routes
+            let routes = routes.compactMap { route -> (condition: RuleCondition?, backend: Backend)? in
+                if case .backend(let b) = route.target { return (route.condition, b) }
+                return nil
+            }
             self.compressionLevel = Int32(compressionLevel)
             self.sessionRate = sessionRate
             self.stickTables = stickTables
@@ -136,7 +150,9 @@ extension ProxyRuntime {
             responseEdits = own
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
             var combined: [ObjectIdentifier: ResponseHeaderEdits] = [:]
-            for target in routes.map(\.backend) + [backend].compactMap({ $0 }) {
+            let dynamic = routeTargets.contains { if case .named = $0.target { true } else { false } }
+            let reachable = dynamic ? Array(backendsByName.values) : routes.map(\.backend)
+            for target in reachable + [backend].compactMap({ $0 }) {
                 // A `listen` section's rules once.
                 combined[ObjectIdentifier(target)] =
                     target.section.name == section.name ? own : target.responseEdits.then(own)

@@ -74,13 +74,15 @@ public final class ProxyRuntime: Sendable {
                         : nil,
                     forwardFor: p.settings.forwardFor, headLimit: ProxyRuntime.bufferSize,
                     routes: p.rules.backendRules.compactMap { rule in
-                        state.backendsByName[rule.backend].map { (rule.condition, $0) }
+                        if let name = rule.dynamic { return (rule.condition, .named(name)) }
+                        return state.backendsByName[rule.backend].map { (rule.condition, .backend($0)) }
                     },
                     logRules: Frontend.LogRules(p.settings),
                     usableServers: { [backends = state.backendsByName] name in backends[name]?.usableServers() ?? 0 },
                     users: users, stickTables: state.stickTables, audit: state.audit,
                     sessionRate: SessionRate(p.settings.sessionRateLimit, loop: group.next()),
-                    compressionLevel: configuration.global.compressionLevel))
+                    compressionLevel: configuration.global.compressionLevel,
+                    backendsByName: p.rules.backendRules.contains { $0.dynamic != nil } ? state.backendsByName : [:]))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.
