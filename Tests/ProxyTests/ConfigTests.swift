@@ -431,12 +431,11 @@ struct ConfigTests {
                 "8: the bind option 'backlog' has no effect in this build (listen queue tuning); it is ignored.",
                 "10: 'option http-use-htx' has no effect in this build (HTX is the only engine since HAProxy 2.1); "
                     + "it is ignored.",
-                "13: 'fullconn' has no effect in this build (only matters to server minconn, which is refused); it is "
-                    + "ignored.",
                 "14: the server option 'id' has no effect in this build (a number for the runtime API, which is "
                     + "refused); it is ignored.",
             ])
         #expect(c.proxy(named: "b")?.servers.first?.check == true)
+        #expect(c.proxy(named: "b")?.settings.fullconn == 100, "carried out (server minconn)")
     }
 
     @Test func defaultServerOptionsApplyToTheServersAfterThem() throws {

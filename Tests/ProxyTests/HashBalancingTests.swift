@@ -61,3 +61,25 @@ struct HashBalancingTests {
         #expect(key(.header("host", domainOnly: false), "/", header: "") == nil)
     }
 }
+
+/// HAProxy's dynamic server limit (`minconn`, `maxconn`, the backend's `fullconn`), as a spec.
+@Suite("Dynamic server limits")
+struct DynamicLimitTests {
+    @Test func theLimitFollowsTheBackendsLoadFromMinconnToMaxconn() {
+        var server = Balancer.Server(name: "s", weight: 1, maxconn: 100)
+        server.minconn = 10
+        var b = Balancer(algorithm: .roundrobin, servers: [server])
+        b.fullconn = 1000
+        for (load, limit) in [(0, 10), (50, 10), (200, 20), (999, 99), (1000, 100), (5000, 100)] {
+            b.backendLoad = load
+            #expect(b.limit(0) == limit, "load \(load)")
+        }
+        var fixed = Balancer.Server(name: "f", weight: 1, maxconn: 5)
+        fixed.minconn = 5
+        var c = Balancer(algorithm: .roundrobin, servers: [fixed])
+        c.fullconn = 1000
+        #expect(c.limit(0) == 5, "minconn = maxconn: a static limit")
+        let none = Balancer(algorithm: .roundrobin, servers: [Balancer.Server(name: "n", weight: 1)])
+        #expect(none.limit(0) == nil && none.hasSlot(0))
+    }
+}

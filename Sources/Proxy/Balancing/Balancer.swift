@@ -21,6 +21,8 @@ public struct Balancer: Sendable {
         public var weight: Int
         public var backup: Bool
         public var maxconn: Int?
+        /// `minconn` (with `maxconn` above it: a dynamic limit, see `Balancer.limit`).
+        public var minconn: Int?
         public var up = true
         /// Maintenance and drain, set by `disabled` in the configuration or by an operator.
         public var admin = ServerAdmin(disabled: false)
@@ -55,6 +57,9 @@ public struct Balancer: Sendable {
     }
 
     public let algorithm: BalanceAlgorithm
+    /// `fullconn`, and the backend's load (its sessions now, queued ones included) that the `minconn` limits follow.
+    public var fullconn: Int?
+    public var backendLoad = 0
     /// `hash-type`, for `source`, `uri`, `url_param` and `hdr` (see `HashBalancing`).
     public let hashType: HashType
     /// The greatest common divisor of the configured weights: the map's weights are divided by it, as HAProxy's.
@@ -96,13 +101,30 @@ public struct Balancer: Sendable {
         self.init(
             algorithm: section.settings.balance,
             servers: section.servers.map {
-                var s = Server(name: $0.name, weight: $0.weight, backup: $0.backup, maxconn: $0.maxconn)
+                // HAProxy's reading: a `minconn` above `maxconn` (or without it) is the limit; `maxconn` alone is both.
+                var (maxconn, minconn) = ($0.maxconn ?? 0, $0.minconn ?? 0)
+                if minconn > maxconn { maxconn = minconn } else if maxconn > 0 && minconn == 0 { minconn = maxconn }
+                var s = Server(name: $0.name, weight: $0.weight, backup: $0.backup, maxconn: maxconn == 0 ? $0.maxconn : maxconn)
+                s.minconn = minconn == 0 ? nil : minconn
                 s.slowStart = $0.slowStart.map { $0.microseconds / 1000 } ?? 0
                 s.admin = ServerAdmin(disabled: $0.disabled, noAddress: $0.noAddress)
                 return s
             }, allBackups: section.settings.option(.allbackups), draws: section.settings.randomDraws,
             hashType: section.settings.hashType)
+        fullconn = section.settings.fullconn
     }
+
+    /// Server `i`'s limit now (nil: none): its `maxconn`, or while the backend's load is below `fullconn`, the
+    /// share of it the load reaches, never below `minconn` (HAProxy's `srv_dynamic_maxconn`).
+    public func limit(_ i: Int) -> Int? {
+        let s = servers[i]
+        guard let maxconn = s.maxconn, maxconn > 0 else { return nil }
+        guard let minconn = s.minconn, minconn < maxconn, let fullconn, backendLoad < fullconn else { return maxconn }
+        return max(minconn, backendLoad * maxconn / fullconn)
+    }
+
+    /// Whether server `i` is below its limit now.
+    public func hasSlot(_ i: Int) -> Bool { limit(i).map { servers[i].connections < $0 } ?? true }
 
     /// The servers that serve the backend now: the available active ones, else the available backups (the first
     /// one only, unless `allbackups`), full or not.
@@ -145,10 +167,10 @@ public struct Balancer: Sendable {
             let hash = algorithm == .source ? hashType.hash(address: client) : key.map { hashType.hash($0) }
             if let hash {
                 guard let i = hashed(hash, over: all) else { return .unavailable }
-                return servers[i].hasSlot ? .server(i) : .queue(server: i)
+                return hasSlot(i) ? .server(i) : .queue(server: i)
             }
         }
-        let pool = all.filter { servers[$0].hasSlot }
+        let pool = all.filter { hasSlot($0) }
         guard !pool.isEmpty else { return .queue(server: nil) }
         return .server(pick(from: pool))
     }
@@ -168,7 +190,7 @@ public struct Balancer: Sendable {
         let skipped = count > 1 ? excluding : nil
         var total = 0
         var best: Int?
-        for i in servers.indices where i != skipped && isCandidate(i) && servers[i].hasSlot {
+        for i in servers.indices where i != skipped && isCandidate(i) && hasSlot(i) {
             if algorithm == .first { return .server(i) }
             credit[i] += servers[i].effectiveWeight
             total += servers[i].effectiveWeight

@@ -186,13 +186,13 @@ extension BuildSupport {
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
-            "stick-table", "stick", "rate-limit", "log-format",
+            "stick-table", "stick", "rate-limit", "log-format", "fullconn",
             "unique-id-format", "unique-id-header", "hash-type", "compression",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
-            "httpclose", "http-keep-alive", "tcp-check", "mysql-check", "redis-check", "log-health-checks", "pgsql-check",
+            "httpclose", "http-keep-alive", "http-pretend-keepalive", "abortonclose", "tcp-check", "mysql-check", "redis-check", "log-health-checks", "pgsql-check",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",
@@ -209,7 +209,7 @@ extension BuildSupport {
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
             "maxconn", "backup", "disabled", "enabled", "send-proxy", "send-proxy-v2", "no-send-proxy", "on-marked-down",
-            "slowstart", "maxqueue", "cookie",
+            "slowstart", "maxqueue", "cookie", "minconn",
             "no-send-proxy-v2", "ssl", "no-ssl", "check-ssl", "no-check-ssl", "verify", "ca-file", "crt", "sni",
             "check-sni", "verifyhost", "alpn", "ciphers", "ciphersuites", "no-tls-tickets",
             "tls-tickets", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
@@ -273,7 +273,6 @@ extension BuildSupport {
             "grace": "soft-stop tuning",
         ],
         .proxy: [
-            "fullconn": "only matters to server minconn, which is refused",
             "backlog": "listen queue tuning",
             "id": "a number for the runtime API, which is refused",
             "http-reuse": "server connection reuse tuning",

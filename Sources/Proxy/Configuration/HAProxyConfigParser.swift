@@ -382,6 +382,8 @@ public struct HAProxyConfigParser {
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
         case "maxconn":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.maxconn = n }
+        case "fullconn":
+            if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.fullconn = n }
         case "rate-limit":
             guard args.first == "sessions" else {
                 alert(at, "'rate-limit' expects 'sessions' followed by a number of sessions per second.")
@@ -1947,6 +1949,7 @@ public struct HAProxyConfigParser {
             case "maxqueue": if let n = count(word, 0...Int(Int32.max)) { server.maxQueue = n }
             case "cookie": if let v = value(word) { server.cookie = v }
             case "maxconn": if let n = count(word, 0...Int(Int32.max)) { server.maxconn = n }
+            case "minconn": if let n = count(word, 0...Int(Int32.max)) { server.minconn = n }
             case "backup": server.backup = true
             case "on-marked-down":
                 i += 1
@@ -2021,6 +2024,27 @@ public struct HAProxyConfigParser {
         return tls
     }
 
+    /// HAProxy's `fullconn` where a backend's servers have `minconn` and it is not written: a tenth of the
+    /// `maxconn`s of the frontends that route to it (their own, else the global one; without either, half the
+    /// descriptor limit, about what HAProxy computes), at least 1.
+    private mutating func computeFullconn() {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let ideal = Int(min(limit.rlim_cur, 4_000_000)) / 2
+        for i in configuration.proxies.indices where configuration.proxies[i].isBackend {
+            let p = configuration.proxies[i]
+            guard p.settings.fullconn == nil, p.servers.contains(where: { $0.minconn != nil }) else { continue }
+            var total = 0
+            for fe in configuration.proxies where fe.isFrontend {
+                let routes =
+                    (fe.kind == .listen && fe.name == p.name) || fe.defaultBackend == p.name
+                    || fe.rules.backendRules.contains { $0.dynamic == nil && $0.backend == p.name }
+                if routes { total += fe.settings.maxconn ?? configuration.global.maxconn ?? ideal }
+            }
+            configuration.proxies[i].settings.fullconn = max(1, (total + 9) / 10)
+        }
+    }
+
     /// Each frontend's `log-format` (its own or its defaults'), compiled for its mode as HAProxy compiles it once
     /// the file is read; a backend's is dropped (warned about where it was written), as is a proxy's without `log`.
     private mutating func compileLogFormats() {
@@ -2055,6 +2079,7 @@ public struct HAProxyConfigParser {
         checkUserlists()
         checkStickTables()
         compileLogFormats()
+        computeFullconn()
         for i in configuration.proxies.indices where configuration.proxies[i].isBackend {
             let p = configuration.proxies[i]
             guard p.settings.hashInput != nil, p.settings.mode != .http else { continue }

@@ -136,6 +136,9 @@ public struct ProxySettings: Hashable, Sendable {
     public var balance: BalanceAlgorithm = .roundrobin
     /// `balance random(N)`: how many servers are drawn (the least loaded is taken; HAProxy's default, 2).
     public var randomDraws = 2
+    /// `fullconn`: the backend load at which its servers' `minconn` limits reach their `maxconn` (when not written,
+    /// a tenth of the `maxconn`s of the frontends that route to it, as HAProxy computes it).
+    public var fullconn: Int?
     /// `compression algo|type|offload` (nil: none written).
     public var compression: CompressionSettings?
     /// `balance uri|url_param|hdr`'s arguments, and `hash-type`.
@@ -166,6 +169,11 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     case httpServerClose = "http-server-close"
     case httpclose
     case httpKeepAlive = "http-keep-alive"
+    /// With `http-server-close` or `httpclose`, no `Connection: close` on the requests to the servers (the
+    /// connection is still closed after the response).
+    case httpPretendKeepalive = "http-pretend-keepalive"
+    /// A request still in a queue when its client shuts its side is dropped (`CQ`), not kept for the server.
+    case abortOnClose = "abortonclose"
     /// The `tcp-check` rules (a connect alone without any).
     case tcpCheck = "tcp-check"
     /// A line for each check result that moves a server's health (HAProxy's `Health check for server …`).
@@ -303,6 +311,9 @@ public struct ServerLine: Hashable, Sendable {
     public var weight = 1
     public var backup = false
     public var maxconn: Int?
+    /// `minconn`: with `maxconn`, the server's limit grows from it to `maxconn` as the backend's load reaches its
+    /// `fullconn` (HAProxy's dynamic limit).
+    public var minconn: Int?
     public var disabled = false
     /// `init-addr last|libc|none|IP,…`: how the server's name becomes an address at start, in order (empty:
     /// HAProxy's default, `last,libc`).

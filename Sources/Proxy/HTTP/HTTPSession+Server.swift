@@ -118,6 +118,13 @@ extension HTTPSession {
         {
             head.headers.add(name: rule.header, value: ip)
         }
+        // `option http-server-close` / `httpclose`: the server is told the connection closes after this request,
+        // unless the backend pretends keep-alive.
+        // (HTTP/1.0 closes by default: nothing is said then.)
+        if closesServerSide && !backend.section.settings.option(.httpPretendKeepalive) {
+            head.headers.remove(name: "connection")
+            if head.version.atLeast11 { head.headers.add(name: "connection", value: "close") }
+        }
         connection.sendHead(head)
         for buffer in exchange.body { connection.sendBody(buffer) }
         exchange.body = []

@@ -33,7 +33,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// `option httpclose`: each response closes the client's connection and the server's; `option
     /// http-server-close`: the server's only (on the frontend or the backend, as HAProxy reads them).
     let closesBothSides: Bool
-    private let closesServerSide: Bool
+    let closesServerSide: Bool
     /// Parts of later (pipelined) requests, served when their turn comes; reading stops at `waitingLimit` of them.
     var waiting = CircularBuffer<HTTPServerRequestPart>()
     static let waitingLimit = 16
@@ -1057,6 +1057,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent, !closeRequested, !ended {
             // The client sent all it will: what it asked is answered, then the connection closes.
             clientDone = true
+            // `option abortonclose`: a request still queued is dropped (HAProxy's `CQ`, nothing sent back).
+            if let exchange, !exchange.logged, exchange.ticket != nil, let backend = exchange.backend,
+                backend.section.settings.option(.abortOnClose)
+            {
+                // Its time and place in the queue are logged as of now, as HAProxy logs them.
+                _ = leaveQueue(exchange, backend, countingPlaces: true)
+                exchange.termination = TerminationState(.clientAbort, .queue)
+                abort(exchange)
+                closeClient()
+                context.fireUserInboundEventTriggered(event)
+                return
+            }
             if exchange == nil && waiting.isEmpty {
                 // Nothing (more) asked: a connection that never completed a request gets HAProxy's 400 and `CR`.
                 guard served == 0 || reader.firstByte != nil else { return closeClient() }

@@ -105,7 +105,9 @@ extension ProxyRuntime {
             client: SocketAddress?, request: HTTPRequestHead? = nil, excluding: Int?, resume: () -> Resume
         ) -> Assignment {
             let key = hashKey(request)
+            let load = sessions.open
             return shared.withLock { s in
+                s.balancer.backendLoad = load
                 // A server warming up (`slowstart`) gets its share of the weight as of now.
                 if s.balancer.warming { s.balancer.updateWarmup(at: Backend.milliseconds()) }
                 // Only `balance source` needs the client's address.
@@ -137,7 +139,7 @@ extension ProxyRuntime {
         func assign(direct i: Int, resume: () -> Resume) -> Assignment? {
             shared.withLock { s in
                 guard s.balancer.servers.indices.contains(i), Backend.persists(s.balancer.servers[i]) else { return nil }
-                guard s.balancer.servers[i].hasSlot else { return .queued(s.queues.enqueue(resume(), server: i)) }
+                guard s.balancer.hasSlot(i) else { return .queued(s.queues.enqueue(resume(), server: i)) }
                 s.balancer.opened(i)
                 return .server(i)
             }
@@ -189,7 +191,9 @@ extension ProxyRuntime {
 
         /// A session gives up its slot on server `i`: the oldest session waiting for it takes the slot.
         func release(_ i: Int) {
+            let load = sessions.open
             let next = shared.withLock { s -> Departure? in
+                s.balancer.backendLoad = load
                 s.balancer.closed(i)
                 return Backend.handOut(i, &s)
             }
@@ -205,7 +209,7 @@ extension ProxyRuntime {
         private static func handOut(_ i: Int, _ s: inout Shared) -> Departure? {
             guard s.queues.count(server: i) > 0 || s.queues.backendCount > 0 else { return nil }
             let server = s.balancer.servers[i]
-            guard server.available, server.hasSlot,
+            guard server.available, s.balancer.hasSlot(i),
                 let next = s.queues.next(for: i, backendToo: s.balancer.servesBackend(i))
             else { return nil }
             s.balancer.opened(i)

@@ -1,0 +1,45 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `option abortonclose` beside HAProxy 2.6: a request still queued when its client shuts its side is dropped and
+/// logged `CQ` with its queue time and place, the client getting nothing; without the option it is kept and served.
+@Suite("option abortonclose beside HAProxy", .serialized)
+struct AbortOnCloseInteropTests {
+    @Test(arguments: [true, false])
+    func queuedRequestsOfClientsThatLeaveAsHAProxy(_ abort: Bool) async throws {
+        let dir = try TemporaryDirectory(prefix: "abortonclose")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        // A slow answer (40 pieces 20 ms apart) holds the server's one slot.
+        let origin = try await ScriptedOrigin { _ in
+            ["HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n"] + Array(repeating: "x", count: 40)
+        }
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+                timeout queue 5s
+            listen l
+                bind 127.0.0.1:\(ports[0])
+                \(abort ? "option abortonclose" : "")
+                server s 127.0.0.1:\(origin.port) maxconn 1
+
+            """
+        } _: { _, ports in
+            let port = ports[0]
+            let first = Task.detached {
+                try Peers.exchange(port: port, Array("GET /first HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            let second = try Peers.exchange(
+                port: port, Array("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
+            _ = try await first.value
+            let lines = await messages.take(waitingFor: 2, seconds: 5) { $0.contains(" [") }
+            return ["second got \(second.isEmpty ? "nothing" : String(decoding: second.prefix(12), as: UTF8.self))"]
+                + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
+        }
+        expectSameSides(results)
+        #expect(results["proxy"]?.contains { $0.contains(abort ? "CQ--" : "/second") } == true, "\(results)")
+        try await origin.close()
+    }
+}
