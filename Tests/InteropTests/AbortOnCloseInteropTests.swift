@@ -11,9 +11,9 @@ struct AbortOnCloseInteropTests {
         let dir = try TemporaryDirectory(prefix: "abortonclose")
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
-        // A slow answer (40 pieces 20 ms apart) holds the server's one slot.
+        // A slow answer (80 pieces 20 ms apart) holds the server's one slot.
         let origin = try await ScriptedOrigin { _ in
-            ["HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n"] + Array(repeating: "x", count: 40)
+            ["HTTP/1.1 200 OK\r\nContent-Length: 80\r\n\r\n"] + Array(repeating: "x", count: 80)
         }
         let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
             """
@@ -27,19 +27,49 @@ struct AbortOnCloseInteropTests {
             """
         } _: { _, ports in
             let port = ports[0]
-            let first = Task.detached {
-                try Peers.exchange(port: port, Array("GET /first HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+            // The first client on a thread of its own (not the tasks' pool, which other suites may keep busy); the
+            // second once the server has the first's request.
+            let before = origin.requests
+            let first = Thread {
+                _ = try? Peers.exchange(port: port, Array("GET /first HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
             }
-            try await Task.sleep(for: .milliseconds(150))
+            first.start()
+            #expect(Peers.waitUntil(seconds: 10) { origin.requests > before })
             let second = try Peers.exchange(
                 port: port, Array("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
-            _ = try await first.value
-            let lines = await messages.take(waitingFor: 2, seconds: 5) { $0.contains(" [") }
+            let lines = await messages.take(waitingFor: 2, seconds: 10) { $0.contains(" [") }
             return ["second got \(second.isEmpty ? "nothing" : String(decoding: second.prefix(12), as: UTF8.self))"]
                 + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
         }
         expectSameSides(results)
         #expect(results["proxy"]?.contains { $0.contains(abort ? "CQ--" : "/second") } == true, "\(results)")
+        try await origin.close()
+    }
+
+    /// A request already at its server whose client shuts its side: with the option, HAProxy's 400 and `CH`.
+    @Test func aRequestAtItsServerIsAnswered400AsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "abortonclose-server")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let origin = try await ScriptedOrigin { _ in
+            ["HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n"] + Array(repeating: "x", count: 40)
+        }
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+            listen l
+                bind 127.0.0.1:\(ports[0])
+                option abortonclose
+                server s 127.0.0.1:\(origin.port)
+
+            """
+        } _: { _, ports in
+            let answer = try Peers.exchange(
+                port: ports[0], Array("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
+            let lines = await messages.take(waitingFor: 1, seconds: 10) { $0.contains(" [") }
+            return [String(decoding: answer.prefix(12), as: UTF8.self)] + lines.map(normalizedHTTPLine)
+        }
+        expectSameSides(results)
         try await origin.close()
     }
 }

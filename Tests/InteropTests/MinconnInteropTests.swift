@@ -11,7 +11,7 @@ struct MinconnInteropTests {
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let origin = try await ScriptedOrigin { _ in
-            ["HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n"] + Array(repeating: "x", count: 20)
+            ["HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n"] + Array(repeating: "x", count: 50)
         }
         let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
             """
@@ -25,16 +25,17 @@ struct MinconnInteropTests {
             """
         } _: { _, ports in
             let port = ports[0]
-            var clients: [Task<[UInt8], any Error>] = []
+            // Clients on threads of their own (not the tasks' pool, which other suites may keep busy), the later ones
+            // once the server has the first's request.
+            let before = origin.requests
             for n in 0..<3 {
-                clients.append(
-                    Task.detached {
-                        try Peers.exchange(port: port, Array("GET /\(n) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-                    })
+                Thread {
+                    _ = try? Peers.exchange(port: port, Array("GET /\(n) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+                }.start()
+                if n == 0 { #expect(Peers.waitUntil(seconds: 10) { origin.requests > before }) }
                 try await Task.sleep(for: .milliseconds(60))
             }
-            for client in clients { _ = try await client.value }
-            let lines = await messages.take(waitingFor: 3, seconds: 5) { $0.contains(" [") }
+            let lines = await messages.take(waitingFor: 3, seconds: 15) { $0.contains(" [") }
             // The queue places (`srv_queue/backend_queue`) tell who waited.
             return lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
         }

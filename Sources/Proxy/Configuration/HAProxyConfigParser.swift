@@ -1437,6 +1437,15 @@ public struct HAProxyConfigParser {
             action = .rewriteHeader(
                 HeaderRewrite(name: args[1].lowercased(), regex: regex, value: value, eachValue: verb == "replace-value"))
             rest = Array(args.dropFirst(4))
+        case "use-service":
+            guard args.count >= 2 else { return alert(at, "'http-request use-service' expects a service name.") }
+            guard args[1] == "prometheus-exporter" else {
+                return alert(
+                    at,
+                    "'http-request use-service \(args[1])' : unknown service (this build has 'prometheus-exporter').")
+            }
+            action = .prometheusExporter
+            rest = Array(args.dropFirst(2))
         case "silent-drop":
             action = .silentDrop
             rest = Array(args.dropFirst())

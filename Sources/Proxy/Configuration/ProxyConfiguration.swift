@@ -919,6 +919,8 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case rewriteTarget(TargetRewrite)
         /// `replace-header|replace-value NAME REGEX FMT`.
         case rewriteHeader(HeaderRewrite)
+        /// `use-service prometheus-exporter`: the stats in the text format of HAProxy's built-in exporter.
+        case prometheusExporter
     }
     public var action: Action
     public var condition: RuleCondition?

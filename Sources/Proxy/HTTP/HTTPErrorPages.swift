@@ -57,8 +57,10 @@ enum HTTPErrorPages {
     static let badRequest = parserPage(400, "Bad request", "Your browser sent an invalid request.")
     /// What HAProxy 2.6 counts for the 400 its stats applet makes (through the stream, closing) when a `stats
     /// http-request` rule has answered first: 206 bytes (see `Exchange.answeredByStatsRule`).
-    static let statsAppletBadRequestLogged =
-        streamPage(400, "Bad request", "Your browser sent an invalid request.").adding("connection", "close").logged
+    static let statsAppletBadRequestLogged = streamBadRequest.logged
+    /// The 400 of the stream (not the parser's): `option abortonclose` answering a client that left.
+    static let streamBadRequest =
+        streamPage(400, "Bad request", "Your browser sent an invalid request.").adding("connection", "close")
     /// The `monitor-uri` page.
     static let monitor = streamPage(200, "OK", "Service ready.")
     static let requestTimeout = parserPage(

@@ -79,7 +79,10 @@ extension HTTPSession {
     }
 
     /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
-    func respondLocally(status: Int?, logStatus: Int? = nil, header: (name: String, value: String)? = nil) {
+    func respondLocally(
+        status: Int?, logStatus: Int? = nil, header: (name: String, value: String)? = nil,
+        page streamPage: HTTPErrorPages.Page? = nil
+    ) {
         guard let exchange, let context else { return }
         var keep = false
         exchange.state.answeredByProxy()
@@ -95,7 +98,7 @@ extension HTTPSession {
         {
             sendErrorFile(file, exchange, context)
         } else if let status {
-            var page = HTTPErrorPages.page(status)
+            var page = streamPage ?? HTTPErrorPages.page(status)
             if let header { page = page.adding(header.name, header.value) }
             // As HAProxy: after a page of the stream, a keep-alive client whose request was read in full (or has
             // no body to come: its end is on its way) keeps its connection.
@@ -275,6 +278,40 @@ extension HTTPSession {
         send(buffer, flush: true)
         if !exchange.clientKeepAlive { closing = true }
         // Else the rest of the request (a body nobody reads) is dropped before the next one; logged at its end.
+        if exchange.requestDone { finish(exchange) }
+    }
+
+    /// `use-service prometheus-exporter`: the exporter's answer (chunked, as HAProxy's), logged as HAProxy logs its
+    /// applet (`<PROMEX>`, `LR--`, status 200).
+    func servePrometheus(_ exchange: Exchange, _ head: HTTPRequestHead) {
+        guard let context, let prometheus = frontend.prometheus else { return }
+        let query = head.uri.firstIndex(of: "?").map { head.uri[head.uri.index(after: $0)...] } ?? ""
+        let body = Array(prometheus(query).utf8)
+        exchange.backendName = frontend.section.name
+        exchange.serverName = "<PROMEX>"
+        exchange.termination = TerminationState(.local, .request)
+        exchange.status = 200
+        exchange.queueTime = 0
+        exchange.state.answeredByStats()
+        var text = "HTTP/1.1 200 OK\r\ncache-control: no-cache\r\ncontent-type: text/plain; version=0.0.4\r\n"
+        let chunked = head.version.atLeast11
+        text += chunked ? "transfer-encoding: chunked\r\n" : "content-length: \(body.count)\r\n"
+        if !exchange.clientKeepAlive && chunked { text += "connection: close\r\n" }
+        text += "\r\n"
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + body.count + 16)
+        buffer.writeString(text)
+        if head.method != .HEAD {
+            if chunked {
+                buffer.writeString(String(body.count, radix: 16) + "\r\n")
+                buffer.writeBytes(body)
+                buffer.writeString("\r\n0\r\n\r\n")
+            } else {
+                buffer.writeBytes(body)
+            }
+        }
+        exchange.loggedBytes = Int64(body.count)
+        send(buffer, flush: true)
+        if !exchange.clientKeepAlive || !chunked { closing = true }
         if exchange.requestDone { finish(exchange) }
     }
 }

@@ -130,6 +130,8 @@ extension HTTPSession {
         exchange.body = []
         if exchange.requestDone { connection.sendEnd() }
         connection.flush()
+        // A client that shut its side before its request left: with abortonclose, HAProxy's 400 at once.
+        if abortsWaitingResponse(exchange) { return }
         armServerTimeout(exchange)
         resumeClientReads()
     }

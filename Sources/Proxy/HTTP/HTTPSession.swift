@@ -544,6 +544,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 counters?.perform(setGPT0: value, counter: counter)
             case .allow:
                 return false
+            case .prometheusExporter:
+                servePrometheus(exchange, head)
+                return true
             case .silentDrop:
                 frontend.limitBlocked(source(exchange).ip, action: "silent-drop", limits: rule.condition?.limits ?? [])
                 // No answer, not even a close the client would see; logged with no timer, as HAProxy does.
@@ -1053,11 +1056,23 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     // MARK: Closing
 
+    /// `option abortonclose`: a request sent to its server whose client has shut its side, before the response
+    /// began, is answered HAProxy's 400 and logged `CH` (HAProxy checks it as it waits for the response's head).
+    func abortsWaitingResponse(_ exchange: Exchange) -> Bool {
+        guard clientDone, !exchange.logged, exchange.requestDone, exchange.connection != nil,
+            exchange.responseHead == nil, let backend = exchange.backend, backend.section.settings.option(.abortOnClose)
+        else { return false }
+        exchange.termination = TerminationState(.clientAbort, .headers)
+        backend.sessions.update { $0.clientAborts += 1 }
+        respondLocally(status: 400, page: HTTPErrorPages.streamBadRequest)
+        return true
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent, !closeRequested, !ended {
             // The client sent all it will: what it asked is answered, then the connection closes.
             clientDone = true
-            // `option abortonclose`: a request still queued is dropped (HAProxy's `CQ`, nothing sent back).
+            // `option abortonclose`: a request still queued is dropped (HAProxy's `CQ`, nothing sent back)…
             if let exchange, !exchange.logged, exchange.ticket != nil, let backend = exchange.backend,
                 backend.section.settings.option(.abortOnClose)
             {
@@ -1066,6 +1081,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 exchange.termination = TerminationState(.clientAbort, .queue)
                 abort(exchange)
                 closeClient()
+                context.fireUserInboundEventTriggered(event)
+                return
+            }
+            // …and one whose response has not begun is answered HAProxy's 400 (`CH`), its server connection closed.
+            if let exchange, abortsWaitingResponse(exchange) {
                 context.fireUserInboundEventTriggered(event)
                 return
             }

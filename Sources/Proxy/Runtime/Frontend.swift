@@ -84,6 +84,8 @@ extension ProxyRuntime {
             }
         }
         let logRules: LogRules
+        /// `use-service prometheus-exporter`: the exporter's text for a request's query string.
+        let prometheus: (@Sendable (Substring) -> String)?
         /// `tune.comp.maxlevel`: zlib's level for `compression`.
         let compressionLevel: Int32
         /// `%lc`: the traffic lines this frontend logged.
@@ -111,8 +113,10 @@ extension ProxyRuntime {
             routes: [(condition: RuleCondition?, target: RouteTarget)], logRules: LogRules,
             usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
             stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil,
-            compressionLevel: Int = 1, backendsByName: [String: Backend] = [:]
+            compressionLevel: Int = 1, backendsByName: [String: Backend] = [:],
+            prometheus: (@Sendable (Substring) -> String)? = nil
         ) {
+            self.prometheus = prometheus
             self.backendsByName = backendsByName
             routeTargets = routes
             let routes = routes.compactMap { route -> (condition: RuleCondition?, backend: Backend)? in
