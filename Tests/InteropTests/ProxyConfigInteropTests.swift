@@ -17,6 +17,8 @@ struct ProxyConfigInteropTests {
         "global\n  log 127.0.0.1 local0\ndefaults\n  log global\n  mode http\n  timeout client 1s\n"
             + "  timeout server 1s\n  timeout connect 1s\n  log-format '{\"client\":\"%ci\",\"status\":%ST,\"req\":\"%HM %HU\"}'\n"
             + "listen l\n  bind :80\n  server s 10.0.0.1:80\n",
+        ".if version_atleast(2.4) && !defined(TOLLGATE_UNSET) && streq(a,a)\nlisten l\n  bind :80\n.else\n  bogus\n"
+            + ".endif\n.if feature(NO_SUCH_FEATURE)\n  lua-load /nonexistent.lua\n.endif\n",
     ]
 
     static let refused = [
@@ -40,6 +42,10 @@ struct ProxyConfigInteropTests {
         "global\n  log 127.0.0.1 local0\nlisten l\n  bind :80\n  log global\n  log-format \"%ci %fe\"\n",
         "global\n  log 127.0.0.1 local0\nlisten l\n  bind :80\n  log global\n  log-format \"100%\"\n",
         "listen l\n  bind :80\n  unique-id-format \"%ci_%HU\"\n",
+        // Conditional blocks: a lone .endif, an unterminated .if, an unknown predicate.
+        ".endif\nlisten l\n  bind :80\n",
+        ".if 1\nlisten l\n  bind :80\n",
+        ".if nothing(x)\n.endif\nlisten l\n  bind :80\n",
     ]
 
     func check(_ text: String) throws -> (ours: Int32, theirs: Int32, said: String) {

@@ -113,17 +113,41 @@ public struct HAProxyConfigParser {
 
     mutating func parse(_ text: String, file: String) {
         section = .none
+        // `.if` blocks, one set per file (HAProxy's).
+        var conditions = ConfigConditions()
+        let environment: (String) -> Bool = { getenv($0) != nil }
+        var lastLine = 0
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let location = SourceLocation(file: file, line: index + 1)
+            lastLine = index + 1
             let words: [String]
             do {
                 words = try HAProxyConfigParser.words(of: String(raw))
             } catch {
-                alert(location, error.message)
+                if conditions.taking { alert(location, error.message) }
                 continue
             }
             guard let keyword = words.first else { continue }
+            switch keyword {
+            case ".if", ".elif", ".else", ".endif":
+                if let problem = conditions.directive(keyword, words.dropFirst().joined(separator: " "), environment: environment) {
+                    alert(location, problem)
+                }
+                continue
+            case ".alert", ".warning", ".notice", ".diag":
+                // `.notice` and `.diag` print in HAProxy only (its -dD mode for the latter): nothing to carry out.
+                guard conditions.taking else { continue }
+                let message = words.dropFirst().joined(separator: " ")
+                if keyword == ".alert" { alert(location, message) }
+                if keyword == ".warning" { warn(location, message) }
+                continue
+            default:
+                guard conditions.taking else { continue }
+            }
             line(keyword, Array(words.dropFirst()), location)
+        }
+        if conditions.unterminated {
+            alert(SourceLocation(file: file, line: lastLine), "non-terminated '.if' block.")
         }
     }
 
