@@ -25,13 +25,16 @@ struct MinconnInteropTests {
             """
         } _: { _, ports in
             let port = ports[0]
-            // Clients on threads of their own (not the tasks' pool, which other suites may keep busy), 300 ms apart.
-            for n in 0..<3 {
-                Thread {
-                    _ = try? Peers.exchange(port: port, Array("GET /\(n) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
-                }.start()
-                try await Task.sleep(for: .milliseconds(300))
-            }
+            // Clients on threads of their own, started 300 ms apart by a thread too (the tasks' pool, and so a task's
+            // sleep, may be held up for seconds by other suites on a loaded machine).
+            Thread {
+                for n in 0..<3 {
+                    Thread {
+                        _ = try? Peers.exchange(port: port, Array("GET /\(n) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+                    }.start()
+                    usleep(300_000)
+                }
+            }.start()
             let lines = await messages.take(waitingFor: 3, seconds: 15) { $0.contains(" [") }
             // The queue places (`srv_queue/backend_queue`) tell who waited.
             return lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()

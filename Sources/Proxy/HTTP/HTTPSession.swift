@@ -992,6 +992,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         guard exchange.state.isLogged, !exchange.loggedEarly else { return }
         var record = exchange.logRecord(
             client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
+        // HAProxy's time figures of the backend and server: for an exchange that reached its server and its response.
+        if record.connectTime >= 0 && record.responseTime >= 0 && record.queueTime >= 0 {
+            let idle = max(0, Int((exchange.start - idleSince).nanoseconds / 1_000_000))
+            let total = record.totalTime + idle
+            for tally in [backend?.sessions, serverTally].compactMap({ $0 }) {
+                tally.addTimes(queue: record.queueTime, connect: record.connectTime, data: record.responseTime, total: total)
+            }
+        }
         record.frontendTLS = tls
         frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0, tls: tlsInfo) {
             logContext(exchange, uploaded: exchange.requestLine == HAProxyLogRecord.badRequest ? bytesIn : exchange.uploadedBytes)

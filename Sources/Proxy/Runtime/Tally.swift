@@ -68,6 +68,51 @@ extension ProxyRuntime {
             }
         }
 
+        /// HAProxy's time figures of a backend or server (`qtime`, `ctime`, `rtime`, `ttime` and their maxima): a
+        /// sliding sum over the last 512 sessions that reached their server, as its `swrate_add_dynamic` keeps it.
+        /// One lock for the whole (a backend's sessions all add to it), taken once per finished session.
+        struct Times: Sendable, Equatable {
+            var queue: UInt32 = 0
+            var connect: UInt32 = 0
+            var data: UInt32 = 0
+            var total: UInt32 = 0
+            var maxima = (queue: 0, connect: 0, data: 0, total: 0)
+            /// Sessions added.
+            var samples = 0
+            static let window: UInt32 = 512
+
+            static func == (a: Times, b: Times) -> Bool {
+                a.queue == b.queue && a.connect == b.connect && a.data == b.data && a.total == b.total && a.samples == b.samples
+            }
+
+            /// One session's queue, connect, data (response) and total times, in milliseconds.
+            mutating func add(queue q: Int, connect c: Int, data d: Int, total t: Int) {
+                samples += 1
+                let n: UInt32 = samples > Int(Times.window) ? Times.window : 0
+                func slide(_ sum: inout UInt32, _ v: Int) {
+                    sum = sum &- (n == 0 ? 0 : (sum &+ n &- 1) / n) &+ UInt32(truncatingIfNeeded: max(0, v))
+                }
+                slide(&queue, q)
+                slide(&connect, c)
+                slide(&data, d)
+                slide(&total, t)
+                maxima = (max(maxima.queue, q), max(maxima.connect, c), max(maxima.data, d), max(maxima.total, t))
+            }
+
+            /// The averages `show stat` gives: the sum over the window (the samples so far while fewer than 512).
+            var averages: (queue: Int, connect: Int, data: Int, total: Int) {
+                let w = samples > 0 && samples < Int(Times.window) ? UInt32(samples) : Times.window
+                func avg(_ sum: UInt32) -> Int { Int((UInt64(sum) + UInt64(w) - 1) / UInt64(w)) }
+                return (avg(queue), avg(connect), avg(data), avg(total))
+            }
+        }
+        private let times = Mutex(Times())
+        /// A finished session's times (see `Times`).
+        func addTimes(queue: Int, connect: Int, data: Int, total: Int) {
+            times.withLock { $0.add(queue: queue, connect: connect, data: data, total: total) }
+        }
+        var timeFigures: Times { times.withLock { $0 } }
+
         private let openNow = Atomic<Int>(0)
         private let peak = Atomic<Int>(0)
         private let lastSession = Atomic<Int>(0)
@@ -146,6 +191,7 @@ extension ProxyRuntime {
             peak.store(openNow.load(ordering: .relaxed), ordering: .relaxed)
             guard all else { return }
             for shard in shards { shard.values.withLock { $0 = Values() } }
+            times.withLock { $0 = Times() }
             lastSession.store(0, ordering: .relaxed)
         }
 

@@ -108,8 +108,15 @@ enum StatsCSV {
         f["dcon"] = "\(v.deniedConnections)"
         f["type"] = "0"
         f["conn_tot"] = "\(v.total)"
+        f["wrew"] = "0"
+        f["eint"] = "0"
         if let limit = proxy.sessionRateLimit { f["rate_lim"] = "\(limit)" }
-        if proxy.mode == .http { f["req_tot"] = "\(v.requests)" }
+        if proxy.mode == .http {
+            f["req_tot"] = "\(v.requests)"
+            // No cache in this build: no lookup, no hit.
+            f["cache_lookups"] = "0"
+            f["cache_hits"] = "0"
+        }
         return f
     }
 
@@ -157,6 +164,20 @@ enum StatsCSV {
         f["srv_abrt"] = "\(v.serverAborts)"
         f["lastsess"] = v.lastSession == 0 ? "-1" : "\(now - v.lastSession)"
         f["uweight"] = "\(row.userWeight ?? row.weight)"
+        // Rewrites and internal errors never fail here: HAProxy's counters stay at 0 in this build.
+        f["wrew"] = "0"
+        f["eint"] = "0"
+        if let t = row.times {
+            let a = t.averages
+            f["qtime"] = "\(a.queue)"
+            f["ctime"] = "\(a.connect)"
+            f["rtime"] = "\(a.data)"
+            f["ttime"] = "\(a.total)"
+            f["qtime_max"] = "\(t.maxima.queue)"
+            f["ctime_max"] = "\(t.maxima.connect)"
+            f["rtime_max"] = "\(t.maxima.data)"
+            f["ttime_max"] = "\(t.maxima.total)"
+        }
     }
 
     private static func backend(_ proxy: StatsProxy, _ row: StatsRow, iid: String, now: Int) -> [String: String] {
@@ -172,7 +193,11 @@ enum StatsCSV {
         f["type"] = "1"
         f["algo"] = proxy.balance.rawValue
         f["conn_tot"] = "\(v.total)"
-        if proxy.mode == .http { f["req_tot"] = "\(v.requests)" }
+        if proxy.mode == .http {
+            f["req_tot"] = "\(v.requests)"
+            f["cache_lookups"] = "0"
+            f["cache_hits"] = "0"
+        }
         return f
     }
 }

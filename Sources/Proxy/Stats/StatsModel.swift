@@ -33,6 +33,8 @@ struct StatsRow: Sendable {
     var downtime = 0
     /// Seconds since the last state change.
     var lastChange = 0
+    /// A backend's or server's time figures (`qtime`…, `qtime_max`…).
+    var times: ProxyRuntime.Tally.Times?
 }
 
 /// A server row: its counters and its health.

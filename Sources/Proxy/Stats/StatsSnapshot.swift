@@ -51,7 +51,7 @@ extension ProxyState {
                             row: StatsRow(
                                 values: backend.serverSessions[i].snapshot, limit: line.maxconn,
                                 queueCurrent: serverQueues[i], status: h.status, weight: state.effectiveWeight,
-                                userWeight: state.weight),
+                                userWeight: state.weight, times: backend.serverSessions[i].timeFigures),
                             backup: line.backup, health: h))
                 }
                 var values = backend.sessions.snapshot
@@ -64,7 +64,7 @@ extension ProxyState {
                     queueCurrent: backendQueue, status: up ? "UP" : "DOWN", weight: active > 0 ? weight : backupWeight,
                     active: active,
                     backup: backup, downTransitions: 0, downtime: up ? 0 : downtime,
-                    lastChange: now - (health.map(\.lastChange).max() ?? now))
+                    lastChange: now - (health.map(\.lastChange).max() ?? now), times: backend.sessions.timeFigures)
             }
             out.append(proxy)
         }

@@ -394,6 +394,14 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         if inBackend { backend?.sessions.closed() }
         if connectedAfter >= 0 { serverSessions?.closed() }
         if !loggedEarly { logNow(final: true) }
+        // HAProxy's time figures of the backend and server, for a session that reached its server.
+        if connectedAfter >= 0, let backend {
+            let queue = denied ? 0 : dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0
+            let total = elapsedMilliseconds()
+            for tally in [backend.sessions, serverSessions].compactMap({ $0 }) {
+                tally.addTimes(queue: queue, connect: connectedAfter - queue, data: 0, total: total)
+            }
+        }
         let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
         for tally in [frontend.sessions, backend?.sessions, serverSessions].compactMap({ $0 }) {
             tally.update {
