@@ -30,9 +30,11 @@ extension HTTPSession {
         let tls = backend.serverTLS[index].flatMap { $0.traffic ? $0 : nil }
         let sni = tls?.trafficName(clientSNI: tlsInfo?.sni) { exchange.forwardHead.headers[$0].last }
         if let pooled = backend.pool.take(server: index, sni: sni, on: loop) {
+            for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.reuses += 1 } }
             return connected(exchange, pooled, reused: true)
         }
         guard let address = backend.addresses[index] else { return connectFailed(exchange) }
+        for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.connectAttempts += 1 } }
         let connection = HTTPServerConnection(server: index, sni: sni)
         let bound = NIOLoopBound((self, exchange, connection), eventLoop: loop)
         // The handshake is part of the connect; a PROXY header goes before it, in clear.

@@ -40,6 +40,9 @@ extension ProxyRuntime {
             var serverAborts = 0
             /// Sessions a balancer sent to this server (`lbtot`).
             var balanced = 0
+            /// New connections made to servers (`connect`) and idle ones used again (`reuse`).
+            var connectAttempts = 0
+            var reuses = 0
             /// Seconds since the epoch of the last session, 0 if none.
             var lastSession = 0
 
@@ -65,6 +68,8 @@ extension ProxyRuntime {
                 clientAborts += other.clientAborts
                 serverAborts += other.serverAborts
                 balanced += other.balanced
+                connectAttempts += other.connectAttempts
+                reuses += other.reuses
             }
         }
 

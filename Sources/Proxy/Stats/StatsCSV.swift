@@ -164,6 +164,8 @@ enum StatsCSV {
         f["srv_abrt"] = "\(v.serverAborts)"
         f["lastsess"] = v.lastSession == 0 ? "-1" : "\(now - v.lastSession)"
         f["uweight"] = "\(row.userWeight ?? row.weight)"
+        f["connect"] = "\(v.connectAttempts)"
+        f["reuse"] = "\(v.reuses)"
         // Rewrites and internal errors never fail here: HAProxy's counters stay at 0 in this build.
         f["wrew"] = "0"
         f["eint"] = "0"
