@@ -38,7 +38,7 @@ struct AbortOnCloseInteropTests {
             #expect(Peers.waitUntil(seconds: 10) { origin.requests > before })
             let second = try Peers.exchange(
                 port: port, Array("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
-            let lines = await messages.take(waitingFor: 2, seconds: 10) { $0.contains(" [") }
+            let lines = await messages.take(waitingFor: 2, seconds: 40) { $0.contains(" [") }
             return ["second got \(second.isEmpty ? "nothing" : String(decoding: second.prefix(12), as: UTF8.self))"]
                 + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
         }
