@@ -106,24 +106,24 @@ struct ConfigConditions {
         func fail(_ message: String) -> ExpressionError { ExpressionError(message: message, position: at + 1) }
 
         mutating func orExpression(depth: Int) throws -> Bool {
-            var value = try andExpression(depth: depth)
-            while true {
-                skipSpaces()
-                guard at + 1 < chars.count, chars[at] == "|", chars[at + 1] == "|" else { return value }
-                at += 2
-                let next = try andExpression(depth: depth)
-                value = value || next
-            }
+            try joined("|", depth: depth) { reader, depth in try reader.andExpression(depth: depth) } combine: { $0 || $1 }
         }
 
         mutating func andExpression(depth: Int) throws -> Bool {
-            var value = try term(depth: depth)
+            try joined("&", depth: depth) { reader, depth in try reader.term(depth: depth) } combine: { $0 && $1 }
+        }
+
+        /// Operands joined by a doubled operator (`||`, `&&`), read left to right.
+        mutating func joined(
+            _ op: Character, depth: Int, operand: (inout Reader, Int) throws -> Bool, combine: (Bool, Bool) -> Bool
+        ) throws -> Bool {
+            var value = try operand(&self, depth)
             while true {
                 skipSpaces()
-                guard at + 1 < chars.count, chars[at] == "&", chars[at + 1] == "&" else { return value }
+                guard at + 1 < chars.count, chars[at] == op, chars[at + 1] == op else { return value }
                 at += 2
-                let next = try term(depth: depth)
-                value = value && next
+                let next = try operand(&self, depth)
+                value = combine(value, next)
             }
         }
 

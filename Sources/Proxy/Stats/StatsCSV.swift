@@ -111,12 +111,7 @@ enum StatsCSV {
         f["wrew"] = "0"
         f["eint"] = "0"
         if let limit = proxy.sessionRateLimit { f["rate_lim"] = "\(limit)" }
-        if proxy.mode == .http {
-            f["req_tot"] = "\(v.requests)"
-            // No cache in this build: no lookup, no hit.
-            f["cache_lookups"] = "0"
-            f["cache_hits"] = "0"
-        }
+        httpCounts(&f, proxy, v)
         return f
     }
 
@@ -195,12 +190,16 @@ enum StatsCSV {
         f["type"] = "1"
         f["algo"] = proxy.balance.rawValue
         f["conn_tot"] = "\(v.total)"
-        if proxy.mode == .http {
-            f["req_tot"] = "\(v.requests)"
-            f["cache_lookups"] = "0"
-            f["cache_hits"] = "0"
-        }
+        httpCounts(&f, proxy, v)
         return f
+    }
+
+    /// A frontend's or backend's HTTP counts: requests, and (no cache in this build) no cache lookup nor hit.
+    private static func httpCounts(_ f: inout [String: String], _ proxy: StatsProxy, _ v: ProxyRuntime.Tally.Values) {
+        guard proxy.mode == .http else { return }
+        f["req_tot"] = "\(v.requests)"
+        f["cache_lookups"] = "0"
+        f["cache_hits"] = "0"
     }
 }
 
