@@ -535,23 +535,24 @@ struct RequestLineParts {
 
     private static func isSpace(_ c: Character) -> Bool { c == " " || c == "\t" }
 
-    func part(_ v: CustomLogFormat.Variable) -> String {
-        let bad = HAProxyLogRecord.badRequest
-        guard line != Substring(bad) else { return bad }
+    /// The part (a slice of the line, or one of HAProxy's fixed words: no string is made for it).
+    func part(_ v: CustomLogFormat.Variable) -> Substring {
+        let bad = Substring(HAProxyLogRecord.badRequest)
+        guard line != bad else { return bad }
         let methodEnd = line.firstIndex(where: Self.isSpace) ?? line.endIndex
-        if v == .method { return methodEnd == line.endIndex ? bad : String(line[..<methodEnd]) }
+        if v == .method { return methodEnd == line.endIndex ? bad : line[..<methodEnd] }
         if v == .query {
             guard let mark = line.firstIndex(of: "?") else { return "" }
             let end = line[mark...].firstIndex(where: Self.isSpace) ?? line.endIndex
-            return String(line[mark..<end])
+            return line[mark..<end]
         }
         let uriStart = line[methodEnd...].firstIndex(where: { !Self.isSpace($0) }) ?? line.endIndex
         guard uriStart > methodEnd else { return bad }
         let uriEnd = line[uriStart...].firstIndex(where: Self.isSpace) ?? line.endIndex
         let uri = line[uriStart..<uriEnd]
         switch v {
-        case .uri: return String(uri)
-        case .path: return String(uri.prefix { $0 != "?" })
+        case .uri: return uri
+        case .path: return uri.prefix { $0 != "?" }
         case .pathOnly:
             // An absolute URI's path: after the scheme and authority.
             var rest = uri
@@ -559,10 +560,10 @@ struct RequestLineParts {
                 rest = rest[scheme.upperBound...]
                 rest = rest.firstIndex(of: "/").map { rest[$0...] } ?? ""
             }
-            return String(rest.prefix { $0 != "?" })
+            return rest.prefix { $0 != "?" }
         default:
             let versionStart = line[uriEnd...].firstIndex(where: { !Self.isSpace($0) }) ?? line.endIndex
-            return versionStart == line.endIndex ? "HTTP/0.9" : String(line[versionStart...])
+            return versionStart == line.endIndex ? "HTTP/0.9" : line[versionStart...]
         }
     }
 }

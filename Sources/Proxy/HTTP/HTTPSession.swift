@@ -1016,9 +1016,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             acceptDate: CivilTime(
                 epochMicroseconds: exchange.date.epochMicroseconds - idle, utcOffsetSeconds: exchange.date.utcOffsetSeconds))
         c.idleTime = Int(idle / 1000)
-        let local = proxyDestination ?? client.localAddress
-        c.frontendIP = local?.ipAddress
-        c.frontendPort = local?.port
+        if frontend.logRules.logsFrontendAddress {
+            let local = proxyDestination ?? client.localAddress
+            c.frontendIP = local?.ipAddress
+            c.frontendPort = local?.port
+        }
         c.serverIP = exchange.serverAddresses?.remote?.ipAddress
         c.serverPort = exchange.serverAddresses?.remote?.port
         c.backendSourceIP = exchange.serverAddresses?.local?.ipAddress

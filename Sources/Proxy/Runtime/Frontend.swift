@@ -62,8 +62,10 @@ extension ProxyRuntime {
             let clf: Bool
             /// `log-format`, compiled.
             let custom: CompiledLogFormat?
-            /// Whether the custom format names the server's side's addresses (kept per session only then).
+            /// Whether the custom format names the server's side's addresses (kept per session only then), and the
+            /// frontend's (made into text per line only then).
             let logsServerAddresses: Bool
+            let logsFrontendAddress: Bool
             /// `unique-id-format` and `unique-id-header`.
             let uniqueID: CompiledLogFormat?
             let uniqueIDHeader: String?
@@ -78,6 +80,11 @@ extension ProxyRuntime {
                 custom = settings.customLogFormat
                 logsServerAddresses =
                     custom?.format.uses([.serverIP, .serverPort, .backendSourceIP, .backendSourcePort]) ?? false
+                let formats = [settings.customLogFormat, settings.uniqueID].compactMap { $0 }
+                logsFrontendAddress = formats.contains { f in
+                    f.format.uses([.frontendIP, .frontendPort])
+                        || f.samples.contains { $0.fetch == .destination || $0.fetch == .destinationPort }
+                }
                 connectLines = custom == nil && !settings.option(.httplog) && !settings.option(.tcplog)
                 uniqueID = settings.uniqueID
                 uniqueIDHeader = uniqueID == nil ? nil : settings.uniqueIDHeader

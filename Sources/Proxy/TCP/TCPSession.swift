@@ -438,9 +438,11 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         loggedEarly = !final
         frontend.logTraffic(record, empty: final && back.bytesIn == 0 && front.bytesIn == 0, tls: tlsInfo) {
             var c = HAProxyLogContext(acceptDate: acceptedAt)
-            let local = proxyDestination ?? client.localAddress
-            c.frontendIP = local?.ipAddress
-            c.frontendPort = local?.port
+            if frontend.logRules.logsFrontendAddress {
+                let local = proxyDestination ?? client.localAddress
+                c.frontendIP = local?.ipAddress
+                c.frontendPort = local?.port
+            }
             c.serverIP = serverAddresses?.remote?.ipAddress
             c.serverPort = serverAddresses?.remote?.port
             c.backendSourceIP = serverAddresses?.local?.ipAddress
