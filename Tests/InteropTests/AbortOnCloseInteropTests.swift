@@ -40,11 +40,20 @@ struct AbortOnCloseInteropTests {
                 port: port, Array("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
             let lines = await messages.take(waitingFor: 2, seconds: 40) { $0.contains(" [") }
             return ["second got \(second.isEmpty ? "nothing" : String(decoding: second.prefix(12), as: UTF8.self))"]
-                + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
+                + lines.filter { $0.contains(" [") }.map { Self.leftBeforeAServer(normalizedHTTPLine($0)) }.sorted()
         }
         expectSameSides(results)
         #expect(results["proxy"]?.contains { $0.contains(abort ? "CQ--" : "/second") } == true, "\(results)")
         try await origin.close()
+    }
+
+    /// A request dropped because its client left before any server answered: HAProxy 2.6 itself logs it `CQ`
+    /// (still queued) or, when it had already read the close and only looks again as the slot comes, `CC` with the
+    /// server named (seen under load): one outcome, written one way here.
+    static func leftBeforeAServer(_ line: String) -> String {
+        guard line.contains(" CQ-- ") || line.contains(" CC-- ") else { return line }
+        return line.replacingOccurrences(of: " CC-- ", with: " CQ-- ")
+            .replacingOccurrences(of: #" l/\S+ "#, with: " l/SERVER ", options: .regularExpression)
     }
 
     /// A request already at its server whose client shuts its side: with the option, HAProxy's 400 and `CH`.
