@@ -35,9 +35,13 @@ struct AbortOnCloseInteropTests {
                 _ = try? Peers.exchange(port: port, Array("GET /first HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
             }
             first.start()
-            #expect(Peers.waitUntil(seconds: 10) { origin.requests > before })
-            let second = try Peers.exchange(
-                port: port, Array("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
+            // The waits run on a thread of their own: blocking the tasks' pool (two threads here) for seconds would hold
+            // up every other suite.
+            let second = try await blocking {
+                _ = Peers.waitUntil(seconds: 10) { origin.requests > before }
+                return try Peers.exchange(
+                    port: port, Array("GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
+            }
             let lines = await messages.take(waitingFor: 2, seconds: 40) { $0.contains(" [") }
             return ["second got \(second.isEmpty ? "nothing" : String(decoding: second.prefix(12), as: UTF8.self))"]
                 + lines.filter { $0.contains(" [") }.map { Self.leftBeforeAServer(normalizedHTTPLine($0)) }.sorted()
@@ -74,8 +78,11 @@ struct AbortOnCloseInteropTests {
 
             """
         } _: { _, ports in
-            let answer = try Peers.exchange(
-                port: ports[0], Array("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
+            let port = ports[0]
+            let answer = try await blocking {
+                try Peers.exchange(
+                    port: port, Array("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), halfClose: true)
+            }
             let lines = await messages.take(waitingFor: 1, seconds: 10) { $0.contains(" [") }
             return [String(decoding: answer.prefix(12), as: UTF8.self)] + lines.map(normalizedHTTPLine)
         }
