@@ -140,6 +140,11 @@ struct Serve: ParsableCommand {
         help: "A haproxy.cfg file to load (several are read in order, as one; a directory: its *.cfg files by name).")
     var configFiles: [String] = []
 
+    @Option(
+        name: .customShort("L"),
+        help: "This process's name in the peers sections (as HAProxy's -L; default: 'localpeer' in global, else the host name).")
+    var localPeer: String?
+
     @Flag(name: .customShort("c"), help: "Check the configuration and exit, like haproxy -c.")
     var checkOnly = false
 
@@ -222,7 +227,7 @@ struct Serve: ParsableCommand {
         }
         let loaded: ProxyConfiguration
         do {
-            loaded = try HAProxyConfigParser.parse(files: configFiles)
+            loaded = try HAProxyConfigParser.parse(files: configFiles, localPeer: localPeer)
         } catch {
             if !quiet && !ProcessSetup.isDaemonCopy { for warning in error.warnings { report(warning.description) } }
             for alert in error.alerts { report(alert.description) }
@@ -236,8 +241,13 @@ struct Serve: ParsableCommand {
             report("[ALERT] config : Some warnings were found and 'zero-warning' is set. Aborting.")
             throw ExitCode(1)
         }
-        // As HAProxy: a configuration without a listener has no error, but the proxy would serve nothing.
-        guard loaded.hasListener else {
+        // As HAProxy: a configuration without a listener has no error, but the proxy would serve nothing (a
+        // `peers` section's frontend counts in a check, not in a start).
+        guard loaded.hasListener || (checkOnly && loaded.peers.contains(where: \.hasFrontend)) else {
+            if !checkOnly && loaded.peers.contains(where: \.hasFrontend) {
+                report("[ALERT] No enabled listener found (check for 'bind' directives) ! Exiting.")
+                throw ExitCode(1)
+            }
             report("[ALERT] config : Configuration file has no error but will not start (no listener) => exit(2).")
             throw ExitCode(2)
         }
@@ -276,7 +286,9 @@ struct Serve: ParsableCommand {
                 configuration.global.statsSockets[i].address = .unix(mapped)
             }
         }
-        let runtime = try ProxyRuntime(configuration: configuration, takingOverFrom: takeOverSocket)
+        let runtime = try ProxyRuntime(
+            configuration: configuration, takingOverFrom: takeOverSocket,
+            predecessor: !finishPIDs.isEmpty || !terminatePIDs.isEmpty)
         if !quiet && !ProcessSetup.isDaemonCopy {
             for note in runtime.startupNotes { report("[WARNING] config : \(note)") }
         }

@@ -323,10 +323,10 @@ struct ConfigTests {
             family: "redirects", line: "redirect scheme https code 305",
             message: "'redirect': unsupported HTTP code '305'."),
         Refused(
-            family: "stick tables", line: "backend:stick-table type ip size 100k expire 30s peers mesh",
-            message: "stick-table: 'peers mesh' (a table shared with other proxies) is HAProxy's, not in this build "
-                + "(stick tables, trackers and rate limits): refused, because the counters would not be shared and a "
-                + "limit meant for the fleet would apply per proxy. See docs/not-in-this-build.md."),
+            family: "stick tables", line: "backend:stick-table type ip size 100k expire 30s srvkey name",
+            message: "stick-table: 'srvkey' is HAProxy's, not in this build (stick tables, trackers and rate "
+                + "limits): refused, because rate limits, trackers and persistence would not apply. See "
+                + "docs/not-in-this-build.md."),
         Refused(
             family: "trackers", line: "http-request sc-inc-gpc(1,0)",
             message: "'http-request sc-inc-gpc' is HAProxy's, not in this build (stick tables, trackers and rate "

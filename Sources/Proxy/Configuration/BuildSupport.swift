@@ -172,10 +172,10 @@ extension BuildSupport {
     /// What the parser carries out, by context (a test holds the parser to it: each of these loads without an
     /// alert or a not-in-this-build warning).
     public static let implemented: [Context: Set<String>] = [
-        .section: ["global", "defaults", "frontend", "backend", "listen", "userlist"],
+        .section: ["global", "defaults", "frontend", "backend", "listen", "userlist", "peers"],
         .global: [
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
-            "gid", "nbthread", "node", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
+            "gid", "nbthread", "node", "localpeer", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
             "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
             "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file", "master-worker",
             "ssl-server-verify", "ssl-default-server-options", "ssl-default-server-ciphers",
@@ -235,7 +235,6 @@ extension BuildSupport {
     /// Keywords whose absence nobody can observe, with why.
     static let noEffect: [Context: [String: String]] = [
         .section: [
-            "peers": "read, and not used: a stick table that names peers is refused",
             "resolvers": "read, and not used: every keyword that would use a resolver is refused",
             "cache": "read, and not used: the actions that use a cache are refused",
             "ring": "read, and not used: log targets that name a ring are refused",
@@ -263,7 +262,6 @@ extension BuildSupport {
             "busy-polling": "event-loop tuning",
             "insecure-fork-wanted": "only matters to external checks and Lua, which are refused",
             "insecure-setuid-wanted": "only matters to external checks and Lua, which are refused",
-            "localpeer": "only matters to peers sections, which are not used",
             "numa-cpu-mapping": "CPU pinning",
             "thread-groups": "thread tuning",
             "strict-limits": "start-up limit checks",

@@ -17,44 +17,53 @@ extension HAProxyConfigParser {
                 at, "stick-table name '\(p.name)' conflicts with table declared in \(other.kind.rawValue) "
                     + "'\(other.name)' at \(earlier.location.file):\(earlier.location.line).")
         }
+        if let table = parseStickTable(args, at, name: p.name) { p.stickTable = table }
+    }
+
+    /// A `stick-table` line's words (a proxy's, or a `peers` section's `table` line after its name): nil after an
+    /// alert.
+    mutating func parseStickTable(_ args: [String], _ at: SourceLocation, name: String) -> StickTableSchema? {
         var type: StickTableSchema.KeyType?
+        var explicitLength = false
         var length: Int?
         var size: Int?
         var expire: UInt32?
         var noPurge = false
         var stored: [StickData: UInt32] = [:]
+        var peers: String?
         var i = 0
         func value() -> String? { i + 1 < args.count ? args[i + 1] : nil }
         while i < args.count {
             let word = args[i]
             switch word {
             case "type":
-                guard let name = value() else { return alert(at, "stick-table: missing type.") }
+                guard let name = value() else { return alerted(at, "stick-table: missing type.") }
                 guard let kind = StickTableSchema.KeyType(rawValue: name) else {
-                    return alert(at, "stick-table: unknown type '\(name)'.")
+                    return alerted(at, "stick-table: unknown type '\(name)'.")
                 }
                 type = kind
                 i += 2
                 if (kind == .string || kind == .binary), args.dropFirst(i).first == "len" {
                     guard let text = value(), let n = Int(text), n > 0 else {
-                        return alert(at, "stick-table: missing length for key type '\(name)'.")
+                        return alerted(at, "stick-table: missing length for key type '\(name)'.")
                     }
                     length = n
+                    explicitLength = true
                     i += 2
                 }
                 continue
             case "size":
                 guard let text = value(), let n = Self.sizeValue(text) else {
-                    return alert(at, "stick-table: invalid size '\(value() ?? "")'.")
+                    return alerted(at, "stick-table: invalid size '\(value() ?? "")'.")
                 }
                 size = n
             case "expire":
                 guard let text = value(), let time = ConfigTime(text) else {
                     let bad = value()?.first { !$0.isNumber } ?? " "
-                    return alert(at, "stick-table: unexpected character '\(bad)' in argument of 'expire'.")
+                    return alerted(at, "stick-table: unexpected character '\(bad)' in argument of 'expire'.")
                 }
                 guard time.milliseconds <= Int64(Int32.max) else {
-                    return alert(at, "stick-table: timer overflow in argument '\(text)' to 'expire' (maximum value is 2147483647 ms or ~24.8 days)")
+                    return alerted(at, "stick-table: timer overflow in argument '\(text)' to 'expire' (maximum value is 2147483647 ms or ~24.8 days)")
                 }
                 expire = UInt32(time.milliseconds)
             case "nopurge":
@@ -62,7 +71,7 @@ extension HAProxyConfigParser {
                 i += 1
                 continue
             case "store":
-                guard let list = value() else { return alert(at, "stick-table: missing data type list for 'store'.") }
+                guard let list = value() else { return alerted(at, "stick-table: missing data type list for 'store'.") }
                 for item in list.split(separator: ",") {
                     var name = String(item)
                     var period: UInt32 = 0
@@ -70,21 +79,21 @@ extension HAProxyConfigParser {
                         let inside = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
                         name = String(name[..<open])
                         guard let time = ConfigTime(inside), time.milliseconds > 0 else {
-                            return alert(at, "stick-table: invalid period '\(inside)' for data type '\(name)'.")
+                            return alerted(at, "stick-table: invalid period '\(inside)' for data type '\(name)'.")
                         }
                         period = UInt32(clamping: time.milliseconds)
                     }
                     guard let data = StickData.byName[name] else {
                         if Self.otherStickData.contains(name) {
-                            return alert(
+                            return alerted(
                                 at, "stick-table: the data type '\(name)' is HAProxy's, not in this build (stick "
                                     + "tables, trackers and rate limits): refused, because "
                                     + "\(BuildSupport.Family.stickTables.consequence). See docs/not-in-this-build.md.")
                         }
-                        return alert(at, "stick-table: unknown store option '\(name)'.")
+                        return alerted(at, "stick-table: unknown store option '\(name)'.")
                     }
                     guard data.isRate == (period > 0) else {
-                        return alert(
+                        return alerted(
                             at, data.isRate
                                 ? "stick-table: missing argument for data type '\(name)'."
                                 : "stick-table: data type '\(name)' takes no argument.")
@@ -92,32 +101,42 @@ extension HAProxyConfigParser {
                     stored[data] = period
                 }
             case "peers":
-                refusedTables.insert(p.name)
-                return alert(
-                    at, "stick-table: 'peers \(value() ?? "")' (a table shared with other proxies) is HAProxy's, not in "
-                        + "this build (stick tables, trackers and rate limits): refused, because the counters would "
-                        + "not be shared and a limit meant for the fleet would apply per proxy. See "
-                        + "docs/not-in-this-build.md.")
+                guard let section = value() else { return alerted(at, "stick-table: missing name for 'peers'.") }
+                peers = section
             case "srvkey", "write-to", "recv-only":
-                return alert(
+                return alerted(
                     at, "stick-table: '\(word)' is HAProxy's, not in this build (stick tables, trackers and rate "
                         + "limits): refused, because \(BuildSupport.Family.stickTables.consequence). See "
                         + "docs/not-in-this-build.md.")
             default:
-                return alert(
+                return alerted(
                     at, "stick-table: unknown argument '\(word)' (expects 'type', 'size', 'expire', 'nopurge', "
                         + "'peers' or 'store').")
             }
             i += 2
         }
-        guard let type else { return alert(at, "stick-table: missing type.") }
-        guard let size else { return alert(at, "stick-table: missing size.") }
-        var schema = StickTableSchema(name: p.name, keyType: type, size: size, location: at)
+        guard let type else {
+            alert(at, "stick-table: missing type.")
+            return nil
+        }
+        guard let size else {
+            alert(at, "stick-table: missing size.")
+            return nil
+        }
+        var schema = StickTableSchema(name: name, keyType: type, size: size, location: at)
         if let length { schema.keyLength = length }
+        schema.explicitLength = explicitLength
         schema.expire = expire
         schema.noPurge = noPurge
         schema.stored = stored
-        p.stickTable = schema
+        schema.peers = peers
+        return schema
+    }
+
+    /// `alert`, for a function that answers nil after one.
+    mutating func alerted<T>(_ at: SourceLocation, _ message: String) -> T? {
+        alert(at, message)
+        return nil
     }
 
     /// HAProxy's data types this build does not keep (the arrays of 2.5, the server's key).
@@ -304,7 +323,7 @@ extension HAProxyConfigParser {
     /// Every table named exists; a table used for persistence stores `server_id` (as HAProxy adds it).
     mutating func checkStickTables() {
         let tables = configuration.stickTables
-        for reference in tableReferences where tables[reference.table] == nil && !refusedTables.contains(reference.table) {
+        for reference in tableReferences where tables[reference.table] == nil {
             alert(reference.at, reference.missing)
         }
         for i in configuration.proxies.indices {

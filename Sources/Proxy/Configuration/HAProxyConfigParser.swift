@@ -24,8 +24,11 @@ public struct HAProxyConfigParser {
     var userlistOrder: [String: SourceLocation] = [:]
     /// Each stick table a rule or a criterion names, with HAProxy's message when it does not exist.
     var tableReferences: [(table: String, at: SourceLocation, missing: String)] = []
-    /// Tables already refused (their references are not reported again).
-    var refusedTables: Set<String> = []
+    /// `peers` sections with `peer` lines, with `bind` lines (HAProxy forbids mixing them), and those whose `bind`
+    /// still waits for the `server` line naming the local peer.
+    var peerLines: Set<String> = []
+    var bindLines: Set<String> = []
+    var pendingLocalBind: [String: SourceLocation] = [:]
 
     /// The frontend, backend or listen section being read.
     var currentProxyName: String {
@@ -42,16 +45,27 @@ public struct HAProxyConfigParser {
         case ignored
         /// A `userlist` section, by name.
         case userlist(String)
+        /// A `peers` section, by its place in `configuration.peers`.
+        case peers(Int)
     }
     private var section = Section.none
     private var defaults = ProxySettings()
 
-    public init() {}
+    /// The name of this process in `peers` sections: `-L`, else `localpeer` in global, else the host name.
+    var localPeer: String
+
+    public init(localPeer: String? = nil) {
+        self.localPeer = localPeer ?? HostName.current()
+        localPeerFromCommandLine = localPeer != nil
+    }
+
+    /// `-L` was given (it wins over `localpeer`, as in HAProxy).
+    let localPeerFromCommandLine: Bool
 
     /// Reads `paths` in order (HAProxy reads several `-f` files as one; a directory stands for its `*.cfg` files in
     /// name order). Throws the alerts, all of them.
-    public static func parse(files paths: [String]) throws(ConfigProblems) -> ProxyConfiguration {
-        var parser = HAProxyConfigParser()
+    public static func parse(files paths: [String], localPeer: String? = nil) throws(ConfigProblems) -> ProxyConfiguration {
+        var parser = HAProxyConfigParser(localPeer: localPeer)
         for path in paths.flatMap(configurationFiles) {
             guard let text = TextFile.read(path) else {
                 parser.alerts.append(
@@ -94,8 +108,10 @@ public struct HAProxyConfigParser {
     }
 
     /// Reads configuration text (tests); `name` stands for its file in messages.
-    public static func parse(text: String, name: String = "haproxy.cfg") throws(ConfigProblems) -> ProxyConfiguration {
-        var parser = HAProxyConfigParser()
+    public static func parse(
+        text: String, name: String = "haproxy.cfg", localPeer: String? = nil
+    ) throws(ConfigProblems) -> ProxyConfiguration {
+        var parser = HAProxyConfigParser(localPeer: localPeer)
         parser.parse(text, file: name)
         return try parser.finish()
     }
@@ -191,6 +207,9 @@ public struct HAProxyConfigParser {
             userlistOrder[name] = at
             section = .userlist(name)
             return
+        case "peers":
+            section = peersSection(args, at).map { .peers($0) } ?? .ignored
+            return
         case _ where BuildSupport.isKnown(.section, keyword):
             // A section this build does not read: those that only define what other keywords use (each of which is
             // refused) are skipped with a warning; one that acts by itself (program, log-forward) is refused.
@@ -205,6 +224,10 @@ public struct HAProxyConfigParser {
             alert(at, "unknown keyword '\(keyword)' out of section.")
         case .ignored:
             break
+        case .peers(let i):
+            var peers = configuration.peers[i]
+            peersKeyword(keyword, args, at, &peers)
+            configuration.peers[i] = peers
         case .userlist(let name):
             if var list = configuration.userlists[name] {
                 userlistKeyword(keyword, args, at, &list)
@@ -249,6 +272,7 @@ public struct HAProxyConfigParser {
         case "group", "gid": g.group = required(args, at, keyword)
         case "nbthread": g.nbthread = number(args, at, keyword, range: 1...4096)
         case "node": g.node = args.first
+        case "localpeer": localPeerKeyword(args, at)
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
         case "stats": globalStats(args, at, &g)
@@ -2111,6 +2135,7 @@ public struct HAProxyConfigParser {
         checkServerTLS()
         checkUserlists()
         checkStickTables()
+        checkPeers()
         compileLogFormats()
         computeFullconn()
         for i in configuration.proxies.indices where configuration.proxies[i].isBackend {

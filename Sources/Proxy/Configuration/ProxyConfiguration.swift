@@ -580,16 +580,25 @@ public struct ProxyConfiguration: Sendable {
     public var serverStates: [String: [String: ServerStateLine]] = [:]
     /// The `userlist` sections, by name.
     public var userlists: [String: Userlist] = [:]
+    /// The `peers` sections, in the order they are declared.
+    public var peers: [PeersSection] = []
+    /// This process's name in them (`-L`, `localpeer`, else the host name).
+    public var localPeer = ""
 
     public init() {}
 
     public func proxy(named name: String) -> ProxySection? { proxies.first { $0.name == name } }
 
-    /// The stick tables, by name (their sections').
+    /// The stick tables, by name (their sections', `PEERS/TABLE` for those a `peers` section declares).
     public var stickTables: [String: StickTableSchema] {
         var tables: [String: StickTableSchema] = [:]
-        for proxy in proxies { if let table = proxy.stickTable { tables[table.name] = table } }
+        for table in stickTableList { tables[table.name] = table }
         return tables
+    }
+
+    /// The stick tables in the order HAProxy lists them: the proxies', then those of the `peers` sections.
+    public var stickTableList: [StickTableSchema] {
+        proxies.compactMap(\.stickTable) + peers.flatMap(\.tables)
     }
 }
 

@@ -25,6 +25,8 @@ public final class ProxyRuntime: Sendable {
     private let checkers: [HealthChecker]
     /// The runtime API (`stats socket`), when the configuration has one.
     private let statsSockets: StatsSocketListener?
+    /// The `peers` sections that share tables.
+    let peers: [PeersService]
     private let group: MultiThreadedEventLoopGroup
     private let channels = Mutex<[any Channel]>([])
     /// The listening sockets' descriptors, for a new process that takes them over (`_getsocks`); and the ones a
@@ -34,7 +36,11 @@ public final class ProxyRuntime: Sendable {
     /// The process's sessions (`actconn`).
     private var sessions: Tally { state.sessions }
 
-    public init(configuration: ProxyConfiguration, threads: Int? = nil, takingOverFrom socketPath: String? = nil) throws {
+    /// `predecessor`: a previous process is being replaced (`-sf`/`-st`), and teaches its shared tables first.
+    public init(
+        configuration: ProxyConfiguration, threads: Int? = nil, takingOverFrom socketPath: String? = nil,
+        predecessor: Bool = false
+    ) throws {
         self.configuration = configuration
         // `-x`: the previous process's listening sockets; without them the binds are made anew (HAProxy warns).
         var taken: [ListenerHandoff.Inherited] = []
@@ -98,8 +104,19 @@ public final class ProxyRuntime: Sendable {
             checkers.append(HealthChecker(backend: backend, section: p, log: log, group: group))
         }
         self.checkers = checkers
+        var peers: [PeersService] = []
+        if let tables = state.stickTables {
+            for section in configuration.peers where !section.disabled && section.local != nil {
+                guard tables.order.contains(where: { tables[$0]?.schema.peers == section.name }) else { continue }
+                peers.append(
+                    PeersService(
+                        section: section, localName: configuration.localPeer, tables: tables, loop: group.next(),
+                        predecessor: predecessor))
+            }
+        }
+        self.peers = peers
         // One runtime API: the stats sockets' and the stats pages' admin forms (`stats admin`).
-        let api = RuntimeAPI(state: state, frontends: frontends, backendLogs: backendLogs)
+        let api = RuntimeAPI(state: state, frontends: frontends, backendLogs: backendLogs, peers: peers)
         for frontend in frontends { frontend.stats?.attach(api) }
         statsSockets =
             configuration.global.statsSockets.isEmpty ? nil : StatsSocketListener(api: api, global: configuration.global)
@@ -268,6 +285,7 @@ public final class ProxyRuntime: Sendable {
             close(left.descriptor)
         }
         try await statsSockets?.start(group: group, listeners: { [weak self] in self?.handOverListeners() ?? [] })
+        for service in peers { try await service.start(group: group) }
         for checker in checkers { checker.start() }
         return bound
     }
@@ -314,6 +332,8 @@ public final class ProxyRuntime: Sendable {
     public func softStop() async {
         await statsSockets?.stop()
         await closeListeners()
+        // The shared tables go to the process taking over (HAProxy's local peer lesson).
+        for service in peers { await service.handOverToSuccessor() }
         await sessions.untilIdle()
     }
 
@@ -325,6 +345,7 @@ public final class ProxyRuntime: Sendable {
         for task in notifications.withLock({ $0 }) { task.cancel() }
         for checker in checkers { checker.stop() }
         await statsSockets?.stop()
+        for service in peers { await service.stop() }
         await closeListeners()
         try await group.shutdownGracefully()
     }

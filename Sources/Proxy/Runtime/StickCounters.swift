@@ -16,12 +16,28 @@ final class SharedStickTable: Sendable {
     init(_ schema: StickTableSchema) {
         self.schema = schema
         table = Mutex(StickTable(schema))
+        shared = schema.peers != nil
     }
 
-    /// `body` on the table, with the clock read once.
+    /// `body` on the table, with the clock read once. A shared table's local changes wake its peers' sessions.
     func with<R: Sendable>(_ body: (inout StickTable, UInt32) -> R) -> R {
         let now = StickClock.now()
-        return table.withLock { body(&$0, now) }
+        guard shared else { return table.withLock { body(&$0, now) } }
+        let (result, changed) = table.withLock { t -> (R, Bool) in
+            let before = t.localUpdate
+            let result = body(&t, now)
+            return (result, t.localUpdate != before)
+        }
+        if changed, let hook = localUpdateHook.withLock({ $0 }) { hook() }
+        return result
+    }
+
+    private let shared: Bool
+    private let localUpdateHook = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// What runs after a local change (the peers' sync task's wake-up).
+    func setLocalUpdateHook(_ hook: @escaping @Sendable () -> Void) {
+        localUpdateHook.withLock { $0 = hook }
     }
 }
 
@@ -32,7 +48,7 @@ final class StickTables: Sendable {
     let order: [String]
 
     init?(_ configuration: ProxyConfiguration) {
-        let schemas = configuration.proxies.compactMap(\.stickTable)
+        let schemas = configuration.stickTableList
         guard !schemas.isEmpty else { return nil }
         var tables: [String: SharedStickTable] = [:]
         for schema in schemas where tables[schema.name] == nil { tables[schema.name] = SharedStickTable(schema) }
@@ -326,7 +342,7 @@ struct StickPersistence {
         for (table, key) in stores {
             table.with { t, now in
                 guard let slot = t.entry(key, now: now) else { return }
-                t.setServer(slot, id: Int64(server + 1), name: name)
+                t.setServer(slot, id: Int64(server + 1), name: name, now: now)
                 t.touch(slot, now: now)
             }
         }

@@ -32,6 +32,7 @@ enum CLIKeywords {
         .init(["show", "cli", "level"], "show cli level                          : display the level of the current CLI session"),
         .init(["show", "cli", "sockets"], "show cli sockets                        : dump list of cli sockets"),
         .init(["show", "info"], "show info [desc|json|typed|float]*      : report information about the running process"),
+        .init(["show", "peers"], "show peers [dict|-] [section]           : dump some information about all the peers or this peers section"),
         .init(["show", "table"], "show table <table> [<filter>]*          : report table usage stats or dump this table's contents (filter: data/key)"),
         .init(["show", "servers", "state"], "show servers state [<backend>]          : dump volatile server information (all or for a single backend)"),
         .init(["show", "stat"], "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server"),

@@ -38,10 +38,17 @@ final class RuntimeAPI: Sendable {
     /// Where each backend's server state changes are logged (its own and, with `log global`, the global targets).
     private let backendLogs: [String: LogEmitter]
 
-    init(state: ProxyState, frontends: [ProxyRuntime.Frontend], backendLogs: [String: LogEmitter]) {
+    /// The `peers` sections at work (`show peers`).
+    private let peers: [PeersService]
+
+    init(
+        state: ProxyState, frontends: [ProxyRuntime.Frontend], backendLogs: [String: LogEmitter],
+        peers: [PeersService] = []
+    ) {
         self.state = state
         self.frontends = frontends
         self.backendLogs = backendLogs
+        self.peers = peers
     }
 
     /// Runs one command (its words, see `CLICommandLine`).
@@ -94,6 +101,13 @@ final class RuntimeAPI: Sendable {
             }
             return (CLIReply(text: ServersState.render(state, backend: name.isEmpty ? nil : name)), false)
         case ["show", "table"]: return (showTable(Array(args.dropFirst(2)), session), false)
+        case ["show", "peers"]:
+            var name = arg(2)
+            if name == "dict" { name = arg(3) }
+            if !name.isEmpty && !peers.contains(where: { $0.section.name == name }) {
+                return (CLIReply(text: "No such peers\n"), false)
+            }
+            return (CLIReply(text: ShowPeers.render(peers.map(\.snapshot), only: name.isEmpty ? nil : name)), false)
         case ["clear", "table"]:
             guard session.level >= .operator else { return (.denied, true) }
             return (clearTable(Array(args.dropFirst(2))), true)

@@ -32,6 +32,20 @@ struct StickTable {
     /// Entries in the table (`used` in `show table`).
     private(set) var count = 0
 
+    /// A table shared through a `peers` section: each entry changed here takes the next update number (HAProxy's
+    /// `localupdate`), and the peers' sessions push the entries in that order from where each one stands.
+    let shared: Bool
+    /// The last update number given.
+    private(set) var localUpdate: UInt64 = 0
+    /// The farthest any peer has been sent (`commitupdate`): an entry changed again after it was pushed takes a
+    /// new number, one still waiting keeps its place.
+    var commitUpdate: UInt64 = 0
+    /// Each entry's update number (0: none, or only changed by the peers).
+    private var updateIDs: [UInt64] = []
+    /// The update numbers in order with their entries; an entry renumbered since leaves a stale pair, dropped
+    /// when the log grows past twice the table.
+    private var updateLog: [(id: UInt64, slot: Int32)] = []
+
     init(_ schema: StickTableSchema) {
         self.schema = schema
         var offsets = Array(repeating: -1, count: StickData.allCases.count)
@@ -42,6 +56,7 @@ struct StickTable {
         }
         self.offsets = offsets
         stride = next
+        shared = schema.peers != nil
     }
 
     func stores(_ data: StickData) -> Bool { offsets[data.rawValue] >= 0 }
@@ -50,10 +65,15 @@ struct StickTable {
 
     /// The entry of `key`, made when there is none (`stktable_get_entry`); touched. Nil when the table is full and
     /// nothing can be removed.
-    mutating func entry(_ key: StickKey, now: UInt32) -> Int32? {
+    mutating func entry(_ key: StickKey, now: UInt32, local: Bool = true) -> Int32? {
         purge(now: now)
         if let slot = find(key) {
-            touch(slot, now: now)
+            if local {
+                touch(slot, now: now)
+            } else if newest != slot {
+                unlink(slot)
+                link(slot)
+            }
             return slot
         }
         if count >= schema.size {
@@ -67,6 +87,7 @@ struct StickTable {
             if schema.storesServerKey { serverKeys[Int(slot)] = nil }
             for i in 0..<stride { words[Int(slot) * stride + i] = 0 }
             refs[Int(slot)] = 0
+            if shared { updateIDs[Int(slot)] = 0 }
         } else {
             if keys.isEmpty { reserve() }
             slot = Int32(keys.count)
@@ -77,6 +98,7 @@ struct StickTable {
             expires.append(0)
             newer.append(-1)
             older.append(-1)
+            if shared { updateIDs.append(0) }
         }
         count += 1
         insert(slot, key)
@@ -127,6 +149,7 @@ struct StickTable {
     /// Pushes the entry's expiry `expire` from now and makes it the newest (`stktable_touch_local`).
     mutating func touch(_ slot: Int32, now: UInt32) {
         expires[Int(slot)] = now &+ (schema.expire ?? 0)
+        if shared { markUpdated(slot) }
         guard newest != slot else { return }
         unlink(slot)
         link(slot)
@@ -203,6 +226,7 @@ struct StickTable {
 
     private mutating func remove(_ slot: Int32) {
         if let key = keys[Int(slot)] { erase(key) }
+        if shared { updateIDs[Int(slot)] = 0 }
         keys[Int(slot)] = nil
         unlink(slot)
         newer[Int(slot)] = free
@@ -223,6 +247,7 @@ struct StickTable {
         newer.reserveCapacity(n)
         older.reserveCapacity(n)
         if schema.storesServerKey { serverKeys.reserveCapacity(n) }
+        if shared { updateIDs.reserveCapacity(n) }
     }
 
     private func home(_ key: StickKey, _ mask: Int) -> Int { key.hashValue & mask }
@@ -350,9 +375,10 @@ struct StickTable {
     }
 
     /// `stick store`: the server's place (from 1) and name.
-    mutating func setServer(_ slot: Int32, id: Int64, name: String) {
+    mutating func setServer(_ slot: Int32, id: Int64, name: String, now: UInt32) {
         set(.serverID, slot, id)
         if schema.storesServerKey { serverKeys[Int(slot)] = name }
+        touch(slot, now: now)
     }
 
     /// A rate's current period count (HAProxy's `inc_gpc0` answers it when the table has no `gpc0`).
@@ -466,5 +492,132 @@ extension StickTable {
         }
         if !keyShown { serverKey() }
         return line
+    }
+}
+
+// MARK: Sharing (the peers protocol)
+
+/// A datum as the peers protocol carries it.
+enum SharedValue: Equatable, Sendable {
+    case number(UInt64)
+    /// A rate: milliseconds since its current period began, the events of that period and of the one before.
+    case rate(elapsed: UInt32, current: UInt32, previous: UInt32)
+}
+
+/// One entry as the peers are sent it, copied out under the table's lock.
+struct SharedEntry: Equatable, Sendable {
+    /// Its update number (0 for one only the peers changed, sent in a full resynchronisation).
+    var update: UInt64
+    var key: StickKey
+    /// Milliseconds before it expires.
+    var expiresIn: UInt32
+    /// The stored data, in `StickData` order.
+    var values: [SharedValue]
+    /// `server_key`, for a table that keeps it.
+    var serverKey: String?
+}
+
+extension StickTable {
+    /// A local change (`stktable_touch_local`): the entry takes the next update number, unless it still waits to
+    /// be pushed to some peer.
+    fileprivate mutating func markUpdated(_ slot: Int32) {
+        let id = updateIDs[Int(slot)]
+        if id != 0 && id > commitUpdate { return }
+        localUpdate += 1
+        updateIDs[Int(slot)] = localUpdate
+        updateLog.append((localUpdate, slot))
+        if updateLog.count > max(4_096, count * 2) {
+            updateLog.removeAll { updateIDs[Int($0.slot)] != $0.id }
+        }
+    }
+
+    /// The entries changed here after update `cursor`, in update order, `limit` at most; and the update the
+    /// answer goes through (the next call's cursor).
+    func updates(after cursor: UInt64, limit: Int, now: UInt32) -> (entries: [SharedEntry], through: UInt64) {
+        var lo = 0
+        var hi = updateLog.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if updateLog[mid].id <= cursor { lo = mid + 1 } else { hi = mid }
+        }
+        var out: [SharedEntry] = []
+        var through = cursor
+        for i in lo..<updateLog.count {
+            let (id, slot) = updateLog[i]
+            through = id
+            guard updateIDs[Int(slot)] == id, keys[Int(slot)] != nil else { continue }
+            out.append(sharedEntry(slot, update: id, now: now))
+            if out.count == limit { return (out, id) }
+        }
+        return (out, max(through, localUpdate))
+    }
+
+    /// The live entries from slot `start` on, `limit` at most (a full resynchronisation, in slot order), and the
+    /// slot to go on from (nil: done).
+    func allEntries(from start: Int, limit: Int, now: UInt32) -> (entries: [SharedEntry], next: Int?) {
+        var out: [SharedEntry] = []
+        var slot = start
+        while slot < keys.count {
+            defer { slot += 1 }
+            guard keys[slot] != nil, !expired(Int32(slot), now: now) || refs[slot] > 0 else { continue }
+            out.append(sharedEntry(Int32(slot), update: shared ? updateIDs[slot] : 0, now: now))
+            if out.count == limit { return (out, slot + 1 < keys.count ? slot + 1 : nil) }
+        }
+        return (out, nil)
+    }
+
+    private func sharedEntry(_ slot: Int32, update: UInt64, now: UInt32) -> SharedEntry {
+        var values: [SharedValue] = []
+        values.reserveCapacity(schema.stored.count)
+        for data in StickData.allCases {
+            let offset = offsets[data.rawValue]
+            guard offset >= 0 else { continue }
+            let base = Int(slot) * stride + offset
+            if data.isRate {
+                let c = counter(at: base)
+                values.append(.rate(elapsed: now &- c.tick, current: c.current, previous: c.previous))
+            } else if data.isWide {
+                values.append(.number(UInt64(words[base]) << 32 | UInt64(words[base + 1])))
+            } else if data == .serverID {
+                values.append(.number(UInt64(bitPattern: Int64(Int32(bitPattern: words[base])))))
+            } else {
+                values.append(.number(UInt64(words[base])))
+            }
+        }
+        let expiresIn = schema.expire == nil ? 0 : UInt32(max(0, Int32(bitPattern: expires[Int(slot)] &- now)))
+        return SharedEntry(
+            update: update, key: keys[Int(slot)] ?? .number(0), expiresIn: expiresIn, values: values,
+            serverKey: schema.storesServerKey ? serverKeys[Int(slot)] : nil)
+    }
+
+    /// A peer's update (`peer_treat_updatemsg`): the entry made or found, without a local update number, its data
+    /// set (`conn_cur` stays this process's own), expiring `expire` milliseconds from now. False when the table
+    /// is full.
+    @discardableResult
+    mutating func applyShared(
+        _ key: StickKey, values: [(StickData, SharedValue)], serverKey: String?, expire: UInt32, now: UInt32
+    ) -> Bool {
+        guard let slot = entry(key, now: now, local: false) else { return false }
+        for (data, value) in values where data != .connCurrent {
+            let offset = offsets[data.rawValue]
+            guard offset >= 0 else { continue }
+            let base = Int(slot) * stride + offset
+            switch value {
+            case .rate(let elapsed, let current, let previous) where data.isRate:
+                store(FreqCounter(tick: now &- elapsed, current: current, previous: previous), at: base)
+            case .number(let n) where !data.isRate:
+                if data.isWide {
+                    words[base] = UInt32(truncatingIfNeeded: n >> 32)
+                    words[base + 1] = UInt32(truncatingIfNeeded: n)
+                } else {
+                    words[base] = UInt32(truncatingIfNeeded: n)
+                }
+            default:
+                continue
+            }
+        }
+        if let serverKey, schema.storesServerKey { serverKeys[Int(slot)] = serverKey }
+        expires[Int(slot)] = now &+ expire
+        return true
     }
 }

@@ -65,6 +65,26 @@ public struct StickTableSchema: Hashable, Sendable {
     public var keyType: KeyType
     /// `len` of a string or binary key (HAProxy's default: 32).
     public var keyLength: Int = 32
+    /// Whether `len` was written (a string key then has room for `len` bytes and its NUL; by default, 32 with it).
+    public var explicitLength = false
+    /// `peers NAME`: the `peers` section the table is shared through.
+    public var peers: String?
+    /// The name the peers protocol knows it by: a proxy's table its proxy's name, a `peers` section's `TABLE` (not
+    /// `SECTION/TABLE`).
+    public var sharedName: String {
+        guard let slash = name.firstIndex(of: "/") else { return name }
+        return String(name[name.index(after: slash)...])
+    }
+    /// HAProxy's key size, as the peers protocol announces it: 4 (ip, integer), 16 (ipv6), a string's `len` and its
+    /// NUL, a binary's `len`.
+    public var wireKeySize: Int {
+        switch keyType {
+        case .ip, .integer: 4
+        case .ipv6: 16
+        case .string: explicitLength ? keyLength + 1 : keyLength
+        case .binary: keyLength
+        }
+    }
     /// Entries at most (`size`, with HAProxy's k/m/g suffixes).
     public var size: Int
     /// `expire`: an entry not touched for this long (milliseconds) is removed; nil: never (only evicted).
