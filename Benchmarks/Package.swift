@@ -27,6 +27,8 @@ let package = Package(
             path: "Benchmarks/LogFormats",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // A peer of HAProxy's peers protocol for bench/peers-vs-haproxy.sh (written apart from the proxy's code).
+        .executableTarget(name: "peers-load", path: "Tools/PeersLoad"),
         // A load generator for bench/sink-vs-rsyslog.sh: numbered syslog messages over UDP or TCP.
         .executableTarget(name: "syslog-load", path: "Tools/SyslogLoad"),
         // Not a micro-benchmark: the parser over a whole file, run beside halog by bench/parser-vs-halog.sh.

@@ -110,15 +110,17 @@ struct PeersInteropTests {
             // Past the start's resynchronisation (5 s at most): while a process waits for its lesson, HAProxy holds
             // back its own updates, and the two sides' counts then overwrite each other.
             for m in members { #expect(try await Self.waitResynchronised(m), "\(Self.socat(m, "show peers"))") }
-            // A client alternating between the two, a request every 150 ms: the shared count denies the sixth.
-            var codes: [String] = []
-            for i in 0..<12 {
-                let m = members[i % 2]
-                let run = try await blocking {
-                    try Peers.run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(m.port)/"])
+            // A client alternating between the two, a request every 150 ms: the shared count denies the sixth. On a
+            // thread of its own: the tasks' two threads may be held by other suites for seconds.
+            let codes = try await blocking {
+                var codes: [String] = []
+                for i in 0..<12 {
+                    let m = members[i % 2]
+                    let run = try Peers.run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(m.port)/"])
+                    codes.append(String(decoding: run.stdout, as: UTF8.self))
+                    usleep(150_000)
                 }
-                codes.append(String(decoding: run.stdout, as: UTF8.self))
-                try await Task.sleep(for: .milliseconds(150))
+                return codes
             }
             let label = programs.map { $0.hasSuffix("haproxy") ? "haproxy" : "proxy" }.joined(separator: "+")
             sequences[label] = codes

@@ -141,4 +141,15 @@ struct PeersConfigTests {
         let refused = alerts("peers p\n    peer lb1 127.0.0.1:9 ssl\nbackend b\n    stick-table type ip size 1k\n")
         #expect(refused.count == 1 && refused.first?.hasPrefix("10: 'peer lb1': the option 'ssl' is not carried out") == true, "\(refused)")
     }
+
+    @Test func peersOnPublicAddressesAreRefused() {
+        let refused = alerts("peers p\n    peer lb1 10.0.0.1:9\n    peer lb2 8.8.8.8:9\nbackend b\n    stick-table type ip size 1k peers p\n")
+        #expect(refused.count == 1 && refused.first?.hasPrefix("11: peers section 'p': peer 'lb2' is at 8.8.8.8, a public address") == true, "\(refused)")
+        for host in ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "100.64.0.1", "169.254.0.1", "192.0.2.7", "::1", "fd00::1", "fe80::1", "2001:db8::1", "db1.internal"] {
+            #expect(!HAProxyConfigParser.isPublicAddress(host), "\(host)")
+        }
+        for host in ["8.8.8.8", "172.32.0.1", "2a00:1450::1", "1.1.1.1"] {
+            #expect(HAProxyConfigParser.isPublicAddress(host), "\(host)")
+        }
+    }
 }

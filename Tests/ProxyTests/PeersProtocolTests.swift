@@ -221,16 +221,16 @@ struct PeersProtocolTests {
         t.count(.request, a, now: now)
         #expect(t.localUpdate == 2)
         var sent = t.updates(after: 0, limit: 10, now: now)
-        #expect(sent.entries.map(\.key) == [.number(1), .number(2)] && sent.through == 2)
+        #expect(sent.batch.entries.map(\.key) == [.number(1), .number(2)] && sent.through == 2)
         // Once pushed, a change takes a new number and comes after `b`.
         t.commitUpdate = 2
         t.count(.request, a, now: now)
         sent = t.updates(after: 2, limit: 10, now: now)
-        #expect(sent.entries.map(\.key) == [.number(1)] && sent.entries.first?.update == 3)
-        #expect(sent.entries.first?.values == [.number(3)])
+        #expect(sent.batch.entries.map(\.key) == [.number(1)] && sent.batch.entries.first?.update == 3)
+        #expect(sent.batch.entries.first?.values == [.number(3)])
         // Limited answers go on from where they stopped.
         let first = t.updates(after: 0, limit: 1, now: now)
-        #expect(first.entries.map(\.key) == [.number(2)] && first.through == 2)
+        #expect(first.batch.entries.map(\.key) == [.number(2)] && first.through == 2)
     }
 
     @Test func theLogStaysBoundedAndInOrderUnderManyChanges() {
@@ -245,7 +245,7 @@ struct PeersProtocolTests {
             now += 1
             _ = round
         }
-        let all = t.updates(after: 0, limit: 1_000, now: now).entries
+        let all = t.updates(after: 0, limit: 1_000, now: now).batch.entries
         #expect(all.count == 200)
         #expect(all.map(\.update) == all.map(\.update).sorted())
         #expect(all.allSatisfy { $0.values == [.number(50)] })
@@ -268,8 +268,8 @@ struct PeersProtocolTests {
         #expect(t.expiresIn(slot, now: now) == 2_000)
         // Its lesson (a full resynchronisation) carries it, rate and expiry as they are now.
         let lesson = t.allEntries(from: 0, limit: 10, now: now + 500)
-        #expect(lesson.next == nil && lesson.entries.count == 1)
-        #expect(lesson.entries.first?.expiresIn == 1_500)
-        #expect(lesson.entries.first?.values.contains(.rate(elapsed: 1_500, current: 6, previous: 0)) == true)
+        #expect(lesson.next == nil && lesson.batch.entries.count == 1)
+        #expect(lesson.batch.entries.first?.expiresIn == 1_500)
+        #expect(lesson.batch.entries.first?.values.contains(.rate(elapsed: 1_500, current: 6, previous: 0)) == true)
     }
 }

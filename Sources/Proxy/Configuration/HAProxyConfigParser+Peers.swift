@@ -155,6 +155,24 @@ extension HAProxyConfigParser {
         text.contains(":") || text.first?.isNumber == true
     }
 
+    /// An address literal that routes on the Internet (a host name is not judged: it is resolved when connecting).
+    static func isPublicAddress(_ host: String) -> Bool {
+        guard let a = AddressSet.address(host) else { return false }
+        if a >> 32 == 0xFFFF {
+            let v4 = UInt32(truncatingIfNeeded: a)
+            let privateRanges: [(UInt32, Int)] = [
+                (0x0A00_0000, 8), (0xAC10_0000, 12), (0xC0A8_0000, 16), (0x7F00_0000, 8), (0xA9FE_0000, 16),
+                (0x6440_0000, 10), (0xC000_0200, 24), (0xC633_6400, 24), (0xCB00_7100, 24), (0, 32),
+            ]
+            return !privateRanges.contains { net, bits in v4 >> (32 - bits) == net >> (32 - bits) }
+        }
+        let top = UInt16(truncatingIfNeeded: a >> 112)
+        if a == 1 || a == 0 { return false }
+        if top & 0xFE00 == 0xFC00 || top & 0xFFC0 == 0xFE80 { return false }
+        if top == 0x2001 && UInt16(truncatingIfNeeded: a >> 96) == 0x0DB8 { return false }
+        return true
+    }
+
     /// `localpeer NAME` in global (`-L` wins; after a `peers` section it comes too late, as HAProxy warns).
     mutating func localPeerKeyword(_ args: [String], _ at: SourceLocation) {
         guard let name = args.first, !name.isEmpty else { return alert(at, "'localpeer' expects a name as an argument.") }
@@ -206,6 +224,13 @@ extension HAProxyConfigParser {
                         + "name this process with 'localpeer' or -L.")
             } else if section.local == nil {
                 warn(section.location, "Removing incomplete section 'peers \(section.name)' (no peer named '\(localPeer)').")
+            } else if let open = section.peers.first(where: { $0.host.map(Self.isPublicAddress) == true }) {
+                alert(
+                    open.location,
+                    "peers section '\(section.name)': peer '\(open.name)' is at \(open.host ?? ""), a public address: the "
+                        + "peers protocol has neither authentication nor encryption, so its traffic is kept to private "
+                        + "networks (loopback, RFC 1918, RFC 6598, link-local, unique-local IPv6, documentation "
+                        + "ranges). Put the peers on a private network or a tunnel.")
             } else if section.listenAddress == nil {
                 alert(section.location, "peers section '\(section.name)': the local peer '\(localPeer)' has no address to listen on.")
             }

@@ -172,7 +172,7 @@ enum HTTPHeadWriter {
         for field in edits?.added ?? [] { length += field.name.count + field.value.count + 4 }
         // A rewritten value may be longer than the server's (reckoned field by field when there are rewrites).
         if let edits, !edits.rewrites.isEmpty {
-            _ = head.bytes.withUnsafeReadableBytes { raw in
+            head.bytes.withUnsafeReadableBytes { raw in
                 for field in head.fields {
                     if let value = edits.rewritten(raw, name: field.name, value: field.value) { length += value.count }
                 }

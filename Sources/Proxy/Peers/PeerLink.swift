@@ -130,10 +130,37 @@ final class PeerLink: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: Reading
 
+    /// Updates read and not applied yet: applied together, a table's lock taken once per read; their data side by
+    /// side in `incomingValues`.
+    private struct Incoming {
+        var table: Int
+        var key: StickKey
+        var values: Range<Int>
+        var serverKey: String?
+        var expire: UInt32
+    }
+    private var incoming: [Incoming] = []
+    private var incomingValues: [(StickData, SharedValue)] = []
+
+    private func applyIncoming() {
+        guard !incoming.isEmpty else { return }
+        for (i, shared) in service.tables.enumerated() where incoming.contains(where: { $0.table == i }) {
+            shared.table.with { t, now in
+                for u in self.incoming where u.table == i {
+                    t.applyShared(
+                        u.key, values: self.incomingValues[u.values], serverKey: u.serverKey, expire: u.expire, now: now)
+                }
+            }
+        }
+        incoming.removeAll(keepingCapacity: true)
+        incomingValues.removeAll(keepingCapacity: true)
+    }
+
     private func process() {
         var index = 0
         defer {
             if index > 0 { input.removeFirst(min(index, input.count)) }
+            applyIncoming()
         }
         while phase != .closed {
             switch phase {
@@ -329,10 +356,15 @@ final class PeerLink: ChannelInboundHandler, @unchecked Sendable {
             let withID = type == .update || type == .timedUpdate
             let timed = type == .timedUpdate || type == .incrementalTimedUpdate
             let shared = service.tables[current.index]
+            let failed = incomingValues.count
             guard
                 let update = PeerTableFormat.readUpdate(
-                    frame.body, withID: withID, timed: timed, remote: current.table, schema: shared.schema)
-            else { return protocolError() }
+                    frame.body, withID: withID, timed: timed, remote: current.table, schema: shared.schema,
+                    values: &incomingValues)
+            else {
+                incomingValues.removeSubrange(failed...)
+                return protocolError()
+            }
             cursors[current.index].lastGet = update.update ?? (cursors[current.index].lastGet &+ 1)
             var serverKey: String?
             if let (id, text) = update.serverKey {
@@ -340,9 +372,7 @@ final class PeerLink: ChannelInboundHandler, @unchecked Sendable {
                 serverKey = dictionary[id - 1]
             }
             let expire = update.expire ?? shared.schema.expire ?? 0
-            _ = shared.table.with { t, now in
-                t.applyShared(update.key, values: update.values, serverKey: serverKey, expire: expire, now: now)
-            }
+            incoming.append(Incoming(table: current.index, key: update.key, values: update.values, serverKey: serverKey, expire: expire))
         case .ack:
             // Ignored during a lesson, as HAProxy ignores them.
             guard teaching == nil else { return }
@@ -435,24 +465,20 @@ final class PeerLink: ChannelInboundHandler, @unchecked Sendable {
         var previous: UInt64?
         while context.channel.isWritable {
             let cursor = cursors[i].lastPushed
-            let batch = shared.table.with { t, now -> (entries: [SharedEntry], through: UInt64)? in
+            let found = shared.table.with { t, now -> (batch: SharedBatch, through: UInt64)? in
                 guard cursor < t.localUpdate else { return nil }
                 return t.updates(after: cursor, limit: 512, now: now)
             }
-            guard let batch else { return }
-            if !batch.entries.isEmpty && lastDefined != i { define(i, shared) }
-            var body: [UInt8] = []
-            for entry in batch.entries {
-                body.removeAll(keepingCapacity: true)
-                let withID = previous.map { entry.update != $0 + 1 } ?? true
-                PeerTableFormat.update(entry, schema: shared.schema, withID: withID, timed: false, into: &body)
-                send(PeerWire.tableMessage(withID ? .update : .incrementalUpdate, body))
-                previous = entry.update
+            guard let (batch, through) = found else { return }
+            if !batch.isEmpty && lastDefined != i { define(i, shared) }
+            for item in batch.items {
+                let withID = previous.map { item.update != $0 + 1 } ?? true
+                appendUpdate(item, batch, shared, type: withID ? .update : .incrementalUpdate, withID: withID, timed: false)
+                previous = item.update
             }
-            cursors[i].lastPushed = batch.through
-            let through = batch.through
+            cursors[i].lastPushed = through
             shared.table.with { t, _ in if through > t.commitUpdate { t.commitUpdate = through } }
-            if batch.entries.count < 512 { return }
+            if batch.count < 512 { return }
         }
     }
 
@@ -460,22 +486,34 @@ final class PeerLink: ChannelInboundHandler, @unchecked Sendable {
     private func teach(from start: (table: Int, slot: Int)) {
         guard let context, let peer else { return }
         var position = start
+        let timed = !peer.downgraded
         while position.table < service.tables.count, context.channel.isWritable {
             let shared = service.tables[position.table]
             let from = position.slot
-            let chunk = shared.table.with { t, now in t.allEntries(from: from, limit: 512, now: now) }
-            if !chunk.entries.isEmpty && lastDefined != position.table { define(position.table, shared) }
-            var body: [UInt8] = []
-            for entry in chunk.entries {
-                body.removeAll(keepingCapacity: true)
-                let timed = !peer.downgraded
-                PeerTableFormat.update(entry, schema: shared.schema, withID: true, timed: timed, into: &body)
-                send(PeerWire.tableMessage(timed ? .timedUpdate : .update, body))
+            let (batch, next) = shared.table.with { t, now in t.allEntries(from: from, limit: 1_024, now: now) }
+            if !batch.isEmpty && lastDefined != position.table { define(position.table, shared) }
+            for item in batch.items {
+                appendUpdate(item, batch, shared, type: timed ? .timedUpdate : .update, withID: true, timed: timed)
             }
             writePending()
-            position = chunk.next.map { (position.table, $0) } ?? (position.table + 1, 0)
+            position = next.map { (position.table, $0) } ?? (position.table + 1, 0)
         }
         teaching = position
+    }
+
+    private var body: [UInt8] = []
+
+    /// One update message, straight into what is to be sent.
+    private func appendUpdate(
+        _ item: SharedBatch.Item, _ batch: SharedBatch, _ shared: PeersService.Shared, type: PeerWire.TableMessage,
+        withID: Bool, timed: Bool
+    ) {
+        body.removeAll(keepingCapacity: true)
+        PeerTableFormat.update(
+            item.update, key: item.key, expiresIn: item.expiresIn, values: batch.values[item.values],
+            serverKey: item.serverKey, layout: shared.layout, withID: withID, timed: timed, into: &body)
+        PeerWire.appendTableMessage(type, body, to: &pending)
+        if pending.count >= 65_536 { writePending() }
     }
 
     private func define(_ i: Int, _ shared: PeersService.Shared) {

@@ -135,11 +135,17 @@ enum PeerWire {
 
     /// A stick-table message: class, type, the body's length, the body.
     static func tableMessage(_ type: TableMessage, _ body: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [tableClass, type.rawValue]
+        var out: [UInt8] = []
         out.reserveCapacity(body.count + 7)
+        appendTableMessage(type, body, to: &out)
+        return out
+    }
+
+    static func appendTableMessage(_ type: TableMessage, _ body: [UInt8], to out: inout [UInt8]) {
+        out.append(tableClass)
+        out.append(type.rawValue)
         appendVarint(UInt64(body.count), to: &out)
         out += body
-        return out
     }
 
     // MARK: Handshake
@@ -297,16 +303,36 @@ enum PeerTableFormat {
     static func update(
         _ entry: SharedEntry, schema: StickTableSchema, withID: Bool, timed: Bool, into out: inout [UInt8]
     ) {
-        if withID { PeerWire.appendU32(UInt32(truncatingIfNeeded: entry.update), to: &out) }
-        if timed { PeerWire.appendU32(entry.expiresIn, to: &out) }
-        appendKey(entry.key, schema: schema, to: &out)
-        var values = entry.values.makeIterator()
-        var serverKeyWritten = !schema.storesServerKey
-        for data in StickData.allCases where schema.stored[data] != nil {
-            if !serverKeyWritten && wireType(data) > serverKeyType {
-                appendServerKey(entry.serverKey, to: &out)
-                serverKeyWritten = true
-            }
+        update(
+            entry.update, key: entry.key, expiresIn: entry.expiresIn, values: entry.values[...],
+            serverKey: entry.serverKey, layout: Layout(schema), withID: withID, timed: timed, into: &out)
+    }
+
+    /// A table's data in the order updates carry them, worked out once: where `server_key` goes among them.
+    struct Layout: Sendable {
+        let schema: StickTableSchema
+        /// The stored data's count before `server_key` (nil: the table keeps none).
+        let serverKeyAt: Int?
+        let count: Int
+
+        init(_ schema: StickTableSchema) {
+            self.schema = schema
+            let stored = StickData.allCases.filter { schema.stored[$0] != nil }
+            count = stored.count
+            serverKeyAt = schema.storesServerKey ? stored.filter { wireType($0) < serverKeyType }.count : nil
+        }
+    }
+
+    static func update(
+        _ update: UInt64, key: StickKey, expiresIn: UInt32, values: ArraySlice<SharedValue>, serverKey: String?,
+        layout: Layout, withID: Bool, timed: Bool, into out: inout [UInt8]
+    ) {
+        if withID { PeerWire.appendU32(UInt32(truncatingIfNeeded: update), to: &out) }
+        if timed { PeerWire.appendU32(expiresIn, to: &out) }
+        appendKey(key, schema: layout.schema, to: &out)
+        var values = values.makeIterator()
+        for i in 0..<layout.count {
+            if i == layout.serverKeyAt { appendServerKey(serverKey, to: &out) }
             switch values.next() {
             case .number(let n): PeerWire.appendVarint(n, to: &out)
             case .rate(let elapsed, let current, let previous):
@@ -316,7 +342,7 @@ enum PeerTableFormat {
             case nil: PeerWire.appendVarint(0, to: &out)
             }
         }
-        if !serverKeyWritten { appendServerKey(entry.serverKey, to: &out) }
+        if layout.serverKeyAt == layout.count { appendServerKey(serverKey, to: &out) }
     }
 
     /// `server_key` as a dictionary entry sent whole (entry 1, its length, its text); 0 for none.
@@ -366,6 +392,27 @@ enum PeerTableFormat {
     static func readUpdate(
         _ body: ArraySlice<UInt8>, withID: Bool, timed: Bool, remote: RemoteTable, schema: StickTableSchema
     ) -> ReceivedUpdate? {
+        var values: [(StickData, SharedValue)] = []
+        guard let head = readUpdate(body, withID: withID, timed: timed, remote: remote, schema: schema, values: &values)
+        else { return nil }
+        return ReceivedUpdate(update: head.update, expire: head.expire, key: head.key, values: values, serverKey: head.serverKey)
+    }
+
+    /// A received update's head; its data appended to `values` (one array for many updates: no allocation per
+    /// update). Nil when the body is not an update of this definition.
+    struct UpdateHead {
+        var update: UInt32?
+        var expire: UInt32?
+        var key: StickKey
+        var serverKey: (id: Int, text: String?)?
+        var values: Range<Int>
+    }
+
+    static func readUpdate(
+        _ body: ArraySlice<UInt8>, withID: Bool, timed: Bool, remote: RemoteTable, schema: StickTableSchema,
+        values: inout [(StickData, SharedValue)]
+    ) -> UpdateHead? {
+        let first = values.count
         var i = body.startIndex
         var update: UInt32?
         var expire: UInt32?
@@ -398,9 +445,11 @@ enum PeerTableFormat {
             key = .bytes(Array(body[i..<(i + schema.wireKeySize)]))
             i += schema.wireKeySize
         }
-        var values: [(StickData, SharedValue)] = []
         var serverKey: (id: Int, text: String?)?
-        for t in 0..<64 where remote.bits & (1 << UInt64(t)) != 0 {
+        var bits = remote.bits
+        while bits != 0 {
+            let t = bits.trailingZeroBitCount
+            bits &= bits - 1
             guard let kind = kind(wireType: t) else { return nil }
             switch kind {
             case .integer:
@@ -441,7 +490,7 @@ enum PeerTableFormat {
                 i = end
             }
         }
-        return ReceivedUpdate(update: update, expire: expire, key: key, values: values, serverKey: serverKey)
+        return UpdateHead(update: update, expire: expire, key: key, serverKey: serverKey, values: first..<values.count)
     }
 
     /// The acknowledgement's body: the sender's id for the table, the last update received.

@@ -12,10 +12,18 @@ import Synchronization
 /// Its state lives on one event loop (`loop`); the tables are shared with the sessions behind their own locks.
 final class PeersService: @unchecked Sendable {
     /// A table shared through the section: its schema, the running table, and its id on the wire (from 1).
-    struct Shared {
+    final class Shared: Sendable {
         let schema: StickTableSchema
         let table: SharedStickTable
         let id: Int
+        let layout: PeerTableFormat.Layout
+
+        init(schema: StickTableSchema, table: SharedStickTable, id: Int, layout: PeerTableFormat.Layout) {
+            self.schema = schema
+            self.table = table
+            self.id = id
+            self.layout = layout
+        }
     }
 
     /// One peer of the section (the local one too: a previous or next process of this proxy) and what outlives
@@ -83,7 +91,9 @@ final class PeersService: @unchecked Sendable {
         self.localName = localName
         self.loop = loop
         let schemas = tables.order.compactMap { tables[$0] }.filter { $0.schema.peers == section.name }
-        self.tables = schemas.enumerated().map { Shared(schema: $1.schema, table: $1, id: $0 + 1) }
+        self.tables = schemas.enumerated().map {
+            Shared(schema: $1.schema, table: $1, id: $0 + 1, layout: PeerTableFormat.Layout($1.schema))
+        }
         peers = section.peers.map { Peer($0, tables: schemas.count) }
         published = Mutex(
             ShowPeers.Snapshot(

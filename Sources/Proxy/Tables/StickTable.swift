@@ -13,9 +13,10 @@ struct StickTable {
     /// Words per entry.
     private let stride: Int
 
-    /// The keys' index: open addressing over the slots (linear probing, -1 empty, at most 3/4 full), so that a
-    /// key is held once, in `keys`, and the index costs 4 bytes per place.
-    private var buckets: [Int32] = []
+    /// The keys' index: open addressing over the slots (linear probing, at most 3/4 full), so that a key is held
+    /// once, in `keys`. A place holds the key's 32-bit hash and its slot + 1 (0: empty): a lookup reads a key only
+    /// when the hashes agree, and growing or erasing never hashes a key again.
+    private var buckets: [UInt64] = []
     private var keys: [StickKey?] = []
     private var words: [UInt32] = []
     private var refs: [UInt32] = []
@@ -67,7 +68,8 @@ struct StickTable {
     /// nothing can be removed.
     mutating func entry(_ key: StickKey, now: UInt32, local: Bool = true) -> Int32? {
         purge(now: now)
-        if let slot = find(key) {
+        let h = hash(key)
+        if let slot = find(key, hash: h) {
             if local {
                 touch(slot, now: now)
             } else if newest != slot {
@@ -101,7 +103,7 @@ struct StickTable {
             if shared { updateIDs.append(0) }
         }
         count += 1
-        insert(slot, key)
+        insert(slot, hash: h)
         link(slot)
         expires[Int(slot)] = now &+ (schema.expire ?? 0)
         return slot
@@ -250,37 +252,41 @@ struct StickTable {
         if shared { updateIDs.reserveCapacity(n) }
     }
 
-    private func home(_ key: StickKey, _ mask: Int) -> Int { key.hashValue & mask }
+    private func hash(_ key: StickKey) -> UInt32 { UInt32(truncatingIfNeeded: key.hashValue) }
 
-    private func find(_ key: StickKey) -> Int32? {
+    private func find(_ key: StickKey) -> Int32? { find(key, hash: hash(key)) }
+
+    private func find(_ key: StickKey, hash h: UInt32) -> Int32? {
         guard !buckets.isEmpty else { return nil }
         let mask = buckets.count - 1
-        var i = home(key, mask)
+        var i = Int(h) & mask
         while true {
-            let slot = buckets[i]
-            if slot < 0 { return nil }
-            if keys[Int(slot)] == key { return slot }
+            let place = buckets[i]
+            if place == 0 { return nil }
+            if UInt32(truncatingIfNeeded: place >> 32) == h {
+                let slot = Int32(truncatingIfNeeded: place & 0xFFFF_FFFF) - 1
+                if keys[Int(slot)] == key { return slot }
+            }
             i = (i + 1) & mask
         }
     }
 
-    private mutating func insert(_ slot: Int32, _ key: StickKey) {
+    private mutating func insert(_ slot: Int32, hash h: UInt32) {
         if count * 4 > buckets.count * 3 { grow() }
         let mask = buckets.count - 1
-        var i = home(key, mask)
-        while buckets[i] >= 0 { i = (i + 1) & mask }
-        buckets[i] = slot
+        var i = Int(h) & mask
+        while buckets[i] != 0 { i = (i + 1) & mask }
+        buckets[i] = UInt64(h) << 32 | UInt64(UInt32(slot) + 1)
     }
 
     private mutating func grow() {
         let old = buckets
-        buckets = Array(repeating: -1, count: max(16, old.count * 2))
+        buckets = Array(repeating: 0, count: max(16, old.count * 2))
         let mask = buckets.count - 1
-        for slot in old where slot >= 0 {
-            guard let key = keys[Int(slot)] else { continue }
-            var i = home(key, mask)
-            while buckets[i] >= 0 { i = (i + 1) & mask }
-            buckets[i] = slot
+        for place in old where place != 0 {
+            var i = Int(UInt32(truncatingIfNeeded: place >> 32)) & mask
+            while buckets[i] != 0 { i = (i + 1) & mask }
+            buckets[i] = place
         }
     }
 
@@ -288,28 +294,32 @@ struct StickTable {
     private mutating func erase(_ key: StickKey) {
         guard !buckets.isEmpty else { return }
         let mask = buckets.count - 1
-        var hole = home(key, mask)
+        let h = hash(key)
+        var hole = Int(h) & mask
         while true {
-            let slot = buckets[hole]
-            if slot < 0 { return }
-            if keys[Int(slot)] == key { break }
+            let place = buckets[hole]
+            if place == 0 { return }
+            if UInt32(truncatingIfNeeded: place >> 32) == h,
+                keys[Int(Int32(truncatingIfNeeded: place & 0xFFFF_FFFF) - 1)] == key
+            {
+                break
+            }
             hole = (hole + 1) & mask
         }
         var i = hole
         while true {
             i = (i + 1) & mask
-            let slot = buckets[i]
-            if slot < 0 { break }
-            guard let moved = keys[Int(slot)] else { break }
-            let h = home(moved, mask)
+            let place = buckets[i]
+            if place == 0 { break }
+            let home = Int(UInt32(truncatingIfNeeded: place >> 32)) & mask
             // It may fill the hole unless its home lies cyclically after the hole and at or before it.
-            let between = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i)
+            let between = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i)
             if !between {
-                buckets[hole] = slot
+                buckets[hole] = place
                 hole = i
             }
         }
-        buckets[hole] = -1
+        buckets[hole] = 0
     }
 
     private mutating func link(_ slot: Int32) {
@@ -504,7 +514,7 @@ enum SharedValue: Equatable, Sendable {
     case rate(elapsed: UInt32, current: UInt32, previous: UInt32)
 }
 
-/// One entry as the peers are sent it, copied out under the table's lock.
+/// One entry as the peers are sent it.
 struct SharedEntry: Equatable, Sendable {
     /// Its update number (0 for one only the peers changed, sent in a full resynchronisation).
     var update: UInt64
@@ -515,6 +525,32 @@ struct SharedEntry: Equatable, Sendable {
     var values: [SharedValue]
     /// `server_key`, for a table that keeps it.
     var serverKey: String?
+}
+
+/// Entries copied out under the table's lock for the peers, their data side by side in one array (no allocation
+/// per entry).
+struct SharedBatch: Sendable {
+    struct Item: Sendable {
+        var update: UInt64
+        var key: StickKey
+        var expiresIn: UInt32
+        var serverKey: String?
+        var values: Range<Int>
+    }
+    var items: [Item] = []
+    var values: [SharedValue] = []
+
+    var count: Int { items.count }
+    var isEmpty: Bool { items.isEmpty }
+
+    /// The entries one by one (tests).
+    var entries: [SharedEntry] {
+        items.map {
+            SharedEntry(
+                update: $0.update, key: $0.key, expiresIn: $0.expiresIn, values: Array(values[$0.values]),
+                serverKey: $0.serverKey)
+        }
+    }
 }
 
 extension StickTable {
@@ -533,20 +569,21 @@ extension StickTable {
 
     /// The entries changed here after update `cursor`, in update order, `limit` at most; and the update the
     /// answer goes through (the next call's cursor).
-    func updates(after cursor: UInt64, limit: Int, now: UInt32) -> (entries: [SharedEntry], through: UInt64) {
+    func updates(after cursor: UInt64, limit: Int, now: UInt32) -> (batch: SharedBatch, through: UInt64) {
         var lo = 0
         var hi = updateLog.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if updateLog[mid].id <= cursor { lo = mid + 1 } else { hi = mid }
         }
-        var out: [SharedEntry] = []
+        var out = SharedBatch()
+        out.items.reserveCapacity(min(limit, updateLog.count - lo))
         var through = cursor
         for i in lo..<updateLog.count {
             let (id, slot) = updateLog[i]
             through = id
             guard updateIDs[Int(slot)] == id, keys[Int(slot)] != nil else { continue }
-            out.append(sharedEntry(slot, update: id, now: now))
+            append(slot, update: id, now: now, to: &out)
             if out.count == limit { return (out, id) }
         }
         return (out, max(through, localUpdate))
@@ -554,40 +591,41 @@ extension StickTable {
 
     /// The live entries from slot `start` on, `limit` at most (a full resynchronisation, in slot order), and the
     /// slot to go on from (nil: done).
-    func allEntries(from start: Int, limit: Int, now: UInt32) -> (entries: [SharedEntry], next: Int?) {
-        var out: [SharedEntry] = []
+    func allEntries(from start: Int, limit: Int, now: UInt32) -> (batch: SharedBatch, next: Int?) {
+        var out = SharedBatch()
+        out.items.reserveCapacity(limit)
         var slot = start
         while slot < keys.count {
             defer { slot += 1 }
             guard keys[slot] != nil, !expired(Int32(slot), now: now) || refs[slot] > 0 else { continue }
-            out.append(sharedEntry(Int32(slot), update: shared ? updateIDs[slot] : 0, now: now))
+            append(Int32(slot), update: shared ? updateIDs[slot] : 0, now: now, to: &out)
             if out.count == limit { return (out, slot + 1 < keys.count ? slot + 1 : nil) }
         }
         return (out, nil)
     }
 
-    private func sharedEntry(_ slot: Int32, update: UInt64, now: UInt32) -> SharedEntry {
-        var values: [SharedValue] = []
-        values.reserveCapacity(schema.stored.count)
+    private func append(_ slot: Int32, update: UInt64, now: UInt32, to batch: inout SharedBatch) {
+        let first = batch.values.count
         for data in StickData.allCases {
             let offset = offsets[data.rawValue]
             guard offset >= 0 else { continue }
             let base = Int(slot) * stride + offset
             if data.isRate {
                 let c = counter(at: base)
-                values.append(.rate(elapsed: now &- c.tick, current: c.current, previous: c.previous))
+                batch.values.append(.rate(elapsed: now &- c.tick, current: c.current, previous: c.previous))
             } else if data.isWide {
-                values.append(.number(UInt64(words[base]) << 32 | UInt64(words[base + 1])))
+                batch.values.append(.number(UInt64(words[base]) << 32 | UInt64(words[base + 1])))
             } else if data == .serverID {
-                values.append(.number(UInt64(bitPattern: Int64(Int32(bitPattern: words[base])))))
+                batch.values.append(.number(UInt64(bitPattern: Int64(Int32(bitPattern: words[base])))))
             } else {
-                values.append(.number(UInt64(words[base])))
+                batch.values.append(.number(UInt64(words[base])))
             }
         }
         let expiresIn = schema.expire == nil ? 0 : UInt32(max(0, Int32(bitPattern: expires[Int(slot)] &- now)))
-        return SharedEntry(
-            update: update, key: keys[Int(slot)] ?? .number(0), expiresIn: expiresIn, values: values,
-            serverKey: schema.storesServerKey ? serverKeys[Int(slot)] : nil)
+        batch.items.append(
+            SharedBatch.Item(
+                update: update, key: keys[Int(slot)] ?? .number(0), expiresIn: expiresIn,
+                serverKey: schema.storesServerKey ? serverKeys[Int(slot)] : nil, values: first..<batch.values.count))
     }
 
     /// A peer's update (`peer_treat_updatemsg`): the entry made or found, without a local update number, its data
@@ -595,7 +633,8 @@ extension StickTable {
     /// is full.
     @discardableResult
     mutating func applyShared(
-        _ key: StickKey, values: [(StickData, SharedValue)], serverKey: String?, expire: UInt32, now: UInt32
+        _ key: StickKey, values: some Collection<(StickData, SharedValue)>, serverKey: String?, expire: UInt32,
+        now: UInt32
     ) -> Bool {
         guard let slot = entry(key, now: now, local: false) else { return false }
         for (data, value) in values where data != .connCurrent {
