@@ -13,7 +13,7 @@
 # rsyslog's module packages let rsyslogd -N1 give its own verdict on the real-world configurations in Tests/Corpus.
 # curl and openssl are the TLS tests' clients and certificate makers; liblognorm-dev is mmnormalize's library;
 # socat and hatop drive the runtime API; postgresql is pgsql-check's server (the tests start their own).
-APT_PACKAGES := libsystemd-dev zlib1g-dev libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
+APT_PACKAGES := libsystemd-dev zlib1g-dev libsqlite3-dev lnav libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
   rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
   rsyslog-kubernetes socat hatop postgresql
 SWIFT ?= swift
@@ -205,6 +205,8 @@ demo: build
 	@.build/debug/logquery lines --backend web --backend admin_stats demo-run/root/var/log/haproxy.log
 	@echo "==> logquery status --backend web"
 	@.build/debug/logquery status --backend web demo-run/root/var/log/haproxy.log
+	@echo "==> SQL (lnav's haproxy_log columns): logquery sql \"SELECT backend_name, server_name, count(*), avg(tt) …\""
+	@.build/debug/logquery sql "SELECT backend_name, server_name, count(*) AS sessions, round(avg(tt), 1) AS avg_tt_ms, sum(status_code >= 500) AS errors_5xx FROM haproxy_log GROUP BY 1, 2" demo-run/root/var/log/haproxy.log
 	@echo
 	@echo "==> HAProxy's own halog reads it: halog -H -st (HTTP status counts), halog -c (lines)"
 	@$$(command -v halog || echo /usr/sbin/halog) -q -H -st < demo-run/root/var/log/haproxy.log

@@ -115,7 +115,11 @@ let package = Package(
         // BoringSSL's verdict on a cipher list, asked before swift-nio-ssl is handed one (it traps on a refused
         // list): a configuration's `ciphers` are an alert with their line, never a crash at start.
         .target(name: "CTLSCheck", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
-        .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib"]),
+        // SQLite (apt libsqlite3-dev), for `logquery sql`: its planner and aggregates over the log parser's rows,
+        // through a virtual table (rows fed as SQLite asks, only the columns a query names), rather than an SQL
+        // engine of our own.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib", "CSQLite"]),
         // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
         .target(
             name: "Seal", dependencies: ["LogCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),

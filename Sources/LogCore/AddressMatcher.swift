@@ -37,6 +37,9 @@ public struct AddressMatcher: Hashable, Sendable, CustomStringConvertible {
         return true
     }
 
+    /// The address bytes of a dotted IPv4 (4 bytes) or colon IPv6 (16 bytes) text; nil for anything else.
+    public static func addressBytes(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? { parse(Array(text)) }
+
     /// The address bytes of a dotted IPv4 or colon IPv6 text (`::` allowed, an IPv4 tail too); nil otherwise.
     static func parse(_ t: [UInt8]) -> [UInt8]? {
         if !t.contains(0x3A) { return parseIPv4(t[...]) }

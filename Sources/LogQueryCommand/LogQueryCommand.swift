@@ -25,7 +25,7 @@ struct LogQueryCommand: ParsableCommand {
         subcommands: [
             Backends.self, Servers.self, Hosts.self, Status.self, Terminations.self, URLs.self, Clients.self,
             Timeline.self,
-            Lines.self, Events.self, Halog.self, Verify.self, SealKeyCommand.self,
+            Lines.self, Events.self, SQL.self, Halog.self, Verify.self, SealKeyCommand.self,
         ]
     )
 }
@@ -80,10 +80,13 @@ struct QueryOptions: ParsableArguments {
     @Option(help: "The timer --slower-than looks at: Ta (total: Ta for HTTP, Tt for TCP), TR, Tw, Tc or Tr.")
     var timer = "Ta"
 
-    @Option(help: "Only lines dated at or after this: 2026-11-26, 2026-11-26T08:00, 08:00 (today), today, -1h, -30m.")
+    // `.unconditional`: the value may start with a dash (`--since -1h`), as documented.
+    @Option(
+        parsing: .unconditional,
+        help: "Only lines dated at or after this: 2026-11-26, 2026-11-26T08:00, 08:00 (today), today, -1h, -30m.")
     var since: String?
 
-    @Option(help: "Only lines dated before this (same forms as --since).")
+    @Option(parsing: .unconditional, help: "Only lines dated before this (same forms as --since).")
     var until: String?
 
     @Flag(help: "Print the first lines that were not understood, and why.")
@@ -162,6 +165,7 @@ struct QueryOptions: ParsableArguments {
         let (result, counts, errors) = scanner.run(files, into: A.self, configuration: configuration)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
         if !errors.isEmpty && errors.count == max(1, files.count) { throw ExitCode(1) }
+        try noHAProxyLines(counts, files: files)
         return result
     }
 
@@ -172,6 +176,7 @@ struct QueryOptions: ParsableArguments {
         let (result, counts, errors) = scanner.run(files, into: A.self)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
         if !errors.isEmpty && errors.count == max(1, files.count) { throw ExitCode(1) }
+        try noHAProxyLines(counts, files: files)
         return result
     }
 }
@@ -187,6 +192,15 @@ func report(counts: ScanCounts, errors: [InputError], showUnparsed: Bool) {
         printError("logquery: \(counts.other) other lines, \(counts.malformed) not understood; the first ones:")
         for s in counts.samples { printError("  \(s)") }
     }
+}
+
+/// Input that has lines but none of HAProxy's (`/etc/services`, another program's log): said, and a failure, rather
+/// than an empty report.
+func noHAProxyLines(_ counts: ScanCounts, files: [String]) throws {
+    guard counts.lines > 0, counts.traffic == 0, counts.events == 0, counts.malformed == 0 else { return }
+    let names = files.isEmpty ? "standard input" : files.joined(separator: ", ")
+    printError("logquery: no HAProxy lines in \(names) (\(counts.lines) lines read, none a tcplog, httplog, CLF or HAProxy message)")
+    throw ExitCode(1)
 }
 
 func printError(_ text: String) {
@@ -357,6 +371,14 @@ struct Lines: ParsableCommand {
     @Flag(name: [.customShort("F"), .long], help: "Keep reading as the file grows, across rotation (like tail -F).")
     var follow = false
 
+    func validate() throws {
+        guard options.format == "table" else {
+            throw ValidationError(
+                "'logquery lines' prints the lines as they are stored; --format \(options.format) is for the reports "
+                    + "(logquery sql \"SELECT … FROM haproxy_log\" --format \(options.format) gives the lines' fields)")
+        }
+    }
+
     func run() throws {
         let output = OutputBuffer(limit: max ?? Int.max)
         guard follow else {
@@ -400,6 +422,52 @@ struct Events: ParsableCommand {
             }
         }
         print(Views.events(list).render(format), terminator: "")
+    }
+}
+
+struct SQL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sql",
+        abstract: "Run an SQL query (SQLite's dialect) over the logs.",
+        discussion: """
+            Tables: haproxy_log (every tcplog, httplog and CLF line), http (httplog and CLF lines), tcp (tcplog \
+            lines), with lnav's haproxy_log columns: log_time (the accept or request date, 'YYYY-MM-DD \
+            HH:MM:SS.mmm'), logging_host, process_name, pid, client_ip, client_port, accept_date, frontend_name, ssl \
+            ('~' behind TLS), backend_name, server_name, tq, tw, tc, tr, tt (the timers in ms, NULL where HAProxy \
+            wrote -1), status_code, bytes_read, captured_request_cookie, captured_response_cookie, \
+            termination_state, actconn, feconn, beconn, srv_conn, retries, srv_queue, backend_queue, \
+            captured_request_headers, captured_response_headers, http_method, http_url, http_version, and mode \
+            (tcp, http, clf). events: log_time, logging_host, kind, backend_name, server_name, level, message. \
+            Only the columns a query names are read; its comparisons on backend_name, frontend_name, server_name, \
+            logging_host (=), status_code and log_time are applied while the files are scanned, with the filter \
+            options (--explain shows what was). Example: logquery sql "SELECT backend_name, count(*) FROM \
+            haproxy_log GROUP BY 1" /var/log/haproxy.log
+            """)
+
+    @Argument(help: "The query: one SELECT statement.")
+    var query: String
+
+    @OptionGroup var options: QueryOptions
+
+    @Flag(help: "Print, after the answer, each scan's columns and what was applied while scanning.")
+    var explain = false
+
+    func run() throws {
+        let format = try options.outputFormat()
+        var sql = SQLQuery(files: options.files, filter: try options.filter())
+        sql.showsProgress = isatty(2) != 0
+        let outcome: SQLQuery.Outcome
+        do {
+            outcome = try sql.run(query)
+        } catch {
+            printError("logquery sql: \(error)")
+            throw ExitCode(1)
+        }
+        report(counts: outcome.counts, errors: outcome.errors, showUnparsed: options.showUnparsed)
+        try noHAProxyLines(outcome.counts, files: options.files)
+        print(outcome.report.render(format), terminator: "")
+        if explain { for line in outcome.explain { printError("explain: " + line) } }
+        if !outcome.errors.isEmpty && outcome.errors.count >= max(1, options.files.count) { throw ExitCode(1) }
     }
 }
 
