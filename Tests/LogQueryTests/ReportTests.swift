@@ -220,6 +220,16 @@ struct ReportTests {
         #expect(report.render(.table) == "name   n   pct\na,\"b\"  3  12.3\nc      -   0.0\n")
     }
 
+    @Test func aLongCellIsCutInTablesOnly() {
+        let url = "/" + String(repeating: "x", count: 5_000)
+        let report = Report(columns: ["url", "n", "message"], rows: [[.text(url), .int(1), .text(url)]])
+        let table = report.render(.table).split(separator: "\n")
+        // The padding follows the cut cell, not the 5,000 characters.
+        #expect(table[0].count < 200 && table[1].hasPrefix("/" + String(repeating: "x", count: 118) + "…  1  /"), "\(table[1].prefix(140))")
+        #expect(table[1].count == 120 + 2 + 1 + 2 + 1_000)
+        #expect(report.render(.csv).contains(url) && report.render(.json).contains(url))
+    }
+
     @Test func unreadableFilesAreNamedAndOthersStillRead() throws {
         try withLog(handLog) { path in
             let (r, c, errors) = Scanner().run(["/nonexistent/haproxy.log", path], into: StatusReport.self)

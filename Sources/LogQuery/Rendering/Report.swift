@@ -90,11 +90,22 @@ public struct Report: Equatable, Sendable {
         "{" + zip(columns, row).map { Cell.jsonString($0) + ":" + $1.json }.joined(separator: ",") + "}"
     }
 
+    /// The longest cell a table shows (a longer one is cut, with `…`): 120 characters, 1,000 in the last column
+    /// (which is not padded). JSON and CSV are never cut.
+    static let cellLimit = 120
+    static let lastCellLimit = 1_000
+
     /// Columns padded to their widest cell: text left-aligned, numbers right-aligned.
     private func table() -> String {
+        func cut(_ text: String, _ column: Int) -> String {
+            let limit = column == columns.count - 1 ? Self.lastCellLimit : Self.cellLimit
+            guard text.utf8.count > limit, text.count > limit else { return text }
+            return String(text.prefix(limit - 1)) + "…"
+        }
+        let texts = rows.map { row in row.enumerated().map { cut($1.plain, $0) } }
         var widths = columns.map(\.count)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.plain.count) }
+        for row in texts {
+            for (i, text) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], text.count) }
         }
         let numeric = columns.indices.map { i in !rows.isEmpty && rows.allSatisfy { i < $0.count && $0[i].isNumeric } }
         func line(_ cells: [String]) -> String {
@@ -104,7 +115,7 @@ public struct Report: Equatable, Sendable {
             }.joined(separator: "  ").replacingTrailingSpaces()
         }
         var out = line(columns) + "\n"
-        for row in rows { out += line(row.map(\.plain)) + "\n" }
+        for row in texts { out += line(row) + "\n" }
         return out
     }
 }
