@@ -1,6 +1,11 @@
 import ArgumentParser
+import Foundation
 import LogCore
 import LogQuery
+import Synchronization
+
+/// Whether some input was only partly read (see `LogQueryCommand.main`).
+let partialInputs = Atomic<Bool>(false)
 
 #if canImport(Glibc)
     import Glibc
@@ -12,6 +17,18 @@ import LogQuery
 
 @main
 struct LogQueryCommand: ParsableCommand {
+    /// As ArgumentParser's, then exit 1 when an input was only partly read (a truncated `.gz`): its answer was
+    /// printed, with a warning, and a script must not take it as whole.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+        if partialInputs.load(ordering: .relaxed) { Foundation.exit(1) }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "logquery",
         abstract: "Query stored HAProxy logs by backend, server, status, termination state and client.",
@@ -164,7 +181,7 @@ struct QueryOptions: ParsableArguments {
         scanner.showsProgress = isatty(2) != 0
         let (result, counts, errors) = scanner.run(files, into: A.self, configuration: configuration)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
-        if !errors.isEmpty && errors.count == max(1, files.count) { throw ExitCode(1) }
+        if !errors.isEmpty && errors.count == max(1, files.count) && !errors.allSatisfy(\.partial) { throw ExitCode(1) }
         try noHAProxyLines(counts, files: files)
         return result
     }
@@ -175,7 +192,7 @@ struct QueryOptions: ParsableArguments {
         scanner.showsProgress = isatty(2) != 0
         let (result, counts, errors) = scanner.run(files, into: A.self)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
-        if !errors.isEmpty && errors.count == max(1, files.count) { throw ExitCode(1) }
+        if !errors.isEmpty && errors.count == max(1, files.count) && !errors.allSatisfy(\.partial) { throw ExitCode(1) }
         try noHAProxyLines(counts, files: files)
         return result
     }
@@ -183,6 +200,7 @@ struct QueryOptions: ParsableArguments {
 
 func report(counts: ScanCounts, errors: [InputError], showUnparsed: Bool) {
     for e in errors { printError("logquery: \(e)") }
+    if errors.contains(where: \.partial) { partialInputs.store(true, ordering: .relaxed) }
     if counts.malformed > 0 {
         printError(
             "logquery: \(counts.malformed) line\(counts.malformed == 1 ? "" : "s") not understood"
@@ -388,6 +406,10 @@ struct Lines: ParsableCommand {
         }
         guard options.files.count == 1, let path = options.files.first, path != "-" else {
             throw ValidationError("--follow takes exactly one file")
+        }
+        if access(path, F_OK) != 0 {
+            // As tail -F says it: the file may come (a rotation in progress, a service not started yet).
+            printError("logquery: \(path): \(String(cString: strerror(errno))); waiting for it to appear")
         }
         var lines = MatchingLines(configuration: output)
         try Scanner(filter: try options.filter(), workers: 1).follow(

@@ -101,7 +101,15 @@ public enum SealVerifier {
     public static func verify(contents data: Data, of path: String, sealPath sidecar: String, key: SealVerificationKey?)
         throws -> Report
     {
-        guard let seal = SealFile.read(path: sidecar) else { throw Failure(description: "\(sidecar): cannot read it") }
+        guard let seal = SealFile.read(path: sidecar) else {
+            let reason =
+                access(sidecar, F_OK) == 0
+                ? "cannot read it (\(String(cString: strerror(errno))))"
+                : "missing: \(path) has no seal beside it, so it cannot be checked. A sealed file has its sidecar "
+                    + "FILE.seal written by the sink as it writes the file ($ActionFileSeal on, or seal=\"on\" on an "
+                    + "omfile action); a rotated file keeps FILE.seal.INODE"
+            throw Failure(description: "\(sidecar): \(reason)")
+        }
         var problems: [Problem] = seal.damaged.map {
             Problem(kind: .seal, line: nil, sealedLine: nil, detail: "\(sidecar) line \($0) is not a seal record")
         }

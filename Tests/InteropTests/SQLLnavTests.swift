@@ -101,4 +101,49 @@ struct LogqueryRoughEdgesTests {
         #expect(run.status != 0 && text.contains("--format json is for the reports"), "\(text)")
         #expect(text.contains("Usage: logquery lines"), "\(text)")
     }
+
+    @Test func aTruncatedGzipIsCountedSaidAndFails() throws {
+        let logquery = try Products.path("logquery")
+        let gzip = try Peers.find("gzip")
+        let dir = try TemporaryDirectory(prefix: "lq-gz")
+        let path = dir.file("haproxy.log")
+        try SQLLnavTests.plainLog(lines: 20_000).write(toFile: path, atomically: true, encoding: .utf8)
+        _ = try Peers.run(gzip, ["-k", path])
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path + ".gz"))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: dir.file("cut.log.gz")))
+        let cut = try Peers.run(logquery, ["sql", "SELECT count(*) FROM haproxy_log", dir.file("cut.log.gz")])
+        let counted = Int(String(decoding: cut.stdout, as: UTF8.self).split(separator: "\n").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
+        #expect(cut.status == 1 && counted > 1_000 && counted < 20_000, "\(counted) \(cut)")
+        #expect(String(decoding: cut.stderr, as: UTF8.self).contains("cut.log.gz: truncated"))
+        let ok = try Peers.run(logquery, ["sql", "SELECT count(*) FROM haproxy_log", path + ".gz"])
+        #expect(ok.status == 0 && String(decoding: ok.stdout, as: UTF8.self).contains("20000"))
+        // Compressed data on standard input, redirected or piped.
+        let redirected = try Peers.run("/bin/sh", ["-c", "\(logquery) sql 'SELECT count(*) FROM haproxy_log' < \(path).gz"])
+        #expect(String(decoding: redirected.stdout, as: UTF8.self).contains("20000"), "\(redirected)")
+        let piped = try Peers.run("/bin/sh", ["-c", "cat \(path).gz | \(logquery) sql 'SELECT count(*) FROM haproxy_log'"])
+        #expect(String(decoding: piped.stdout, as: UTF8.self).contains("20000"), "\(piped)")
+    }
+
+    @Test func followingAMissingFileSaysItWaitsAndVerifyExplainsAMissingSeal() throws {
+        let logquery = try Products.path("logquery")
+        let dir = try TemporaryDirectory(prefix: "lq-follow")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: logquery)
+        process.arguments = ["lines", "-F", dir.file("later.log")]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        // The message comes at once (a blocking read of the first bytes), while the command goes on waiting.
+        let said = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(said.contains("later.log: No such file or directory; waiting for it to appear"), "\(said)")
+        #expect(process.isRunning)
+        // SIGKILL: the test runner's threads block SIGTERM, and a child inherits that mask.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try SQLLnavTests.plainLog(lines: 5).write(toFile: dir.file("plain.log"), atomically: true, encoding: .utf8)
+        let verify = try Peers.run(logquery, ["verify", dir.file("plain.log")])
+        #expect(verify.status == 2)
+        #expect(String(decoding: verify.stderr, as: UTF8.self).contains("has no seal beside it"), "\(verify)")
+    }
 }

@@ -286,6 +286,16 @@ struct MoreViewTests {
         #expect(t.rows == [[.text("2026-11-26 08:51:02"), .int(7), .int(3), .decimal(300.0 / 7, places: 1)]])
     }
 
+    @Test func aTimelineShowsTheEmptyIntervalsOfAnOutage() {
+        var r = TimelineReport(configuration: 60_000)
+        let start: Int64 = 1_000 * 60_000
+        r.buckets[start] = (10, 1)
+        r.buckets[start + 3 * 60_000] = (4, 0)
+        let t = Views.timeline(r, bars: true)
+        #expect(t.rows.map { $0[1] } == [.int(10), .int(0), .int(0), .int(4)])
+        #expect(t.rows[1][4] == .text(""), "no bar in the gap")
+    }
+
     @Test func clientsAndEvents() throws {
         let c = Views.clients(try run(ClientReport.self, ()), top: 1)
         #expect(c.rows.first?[0] == .text("127.0.0.1"))

@@ -60,7 +60,13 @@ extension Views {
     public static func timeline(_ r: TimelineReport, bars: Bool) -> Report {
         var report = Report(columns: ["time", "count", "errors", "error_pct"] + (bars ? ["bar"] : []))
         let peak = r.buckets.values.map(\.count).max() ?? 0
-        for start in r.buckets.keys.sorted() {
+        // Every interval from the first to the last, the empty ones too (an outage shows as zeros and a gap in the
+        // bars), unless that would be more than 100,000 rows.
+        var starts = r.buckets.keys.sorted()
+        if let first = starts.first, let last = starts.last, (last - first) / r.configuration < 100_000 {
+            starts = Array(stride(from: first, through: last, by: Int(r.configuration)))
+        }
+        for start in starts {
             let b = r.buckets[start] ?? (0, 0)
             var row: [Cell] = [
                 .text(WallTime(milliseconds: start).text), .int(b.count), .int(b.errors),

@@ -13,11 +13,26 @@ import Foundation
 /// members (as `cat a.gz b.gz` makes) are read one after the other.
 struct GzipReader {
     let path: String
+    /// An open descriptor to read instead of opening `path` (standard input), and bytes already read from it.
+    var descriptor: Int32? = nil
+    var prefix: [UInt8] = []
+
+    init(path: String) { self.path = path }
+
+    init(descriptor: Int32, name: String, prefix: [UInt8]) {
+        path = name
+        self.descriptor = descriptor
+        self.prefix = prefix
+    }
+
+    /// Whether bytes start as gzip data does (its magic number).
+    static func isGzip(_ start: [UInt8]) -> Bool { start.count >= 2 && start[0] == 0x1F && start[1] == 0x8B }
 
     func forEachBlock(_ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = descriptor ?? open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw InputError(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
+        defer { if descriptor == nil { close(fd) } }
+        var pending = prefix
         var stream = z_stream()
         guard tollgate_inflate_init_gzip(&stream) == Z_OK else {
             throw InputError(path: path, reason: "zlib could not start")
@@ -28,8 +43,17 @@ struct GzipReader {
         var output = [UInt8](repeating: 0, count: 4 << 20)
         var kept = 0
         var finished = false
+        // The last member has ended and nothing of another one came since: where a whole file stops.
+        var complete = false
         while !finished {
-            let n = input.withUnsafeMutableBytes { read(fd, $0.baseAddress, inSize) }
+            let n: Int
+            if !pending.isEmpty {
+                n = min(pending.count, inSize)
+                input.replaceSubrange(0..<n, with: pending.prefix(n))
+                pending.removeFirst(n)
+            } else {
+                n = input.withUnsafeMutableBytes { read(fd, $0.baseAddress, inSize) }
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw InputError(path: path, reason: String(cString: strerror(errno)))
@@ -52,23 +76,30 @@ struct GzipReader {
                 kept += produced
                 switch status {
                 case Z_OK, Z_BUF_ERROR:
-                    break
+                    if used > 0 || produced > 0 { complete = false }
                 case Z_STREAM_END:
                     // Another member may follow.
-                    if offset < n { inflateReset(&stream) } else { finished = true }
+                    inflateReset(&stream)
+                    complete = true
                 default:
-                    throw InputError(path: path, reason: "not a valid gzip file (zlib error \(status))")
+                    // Bytes after a whole member that are not another member: stop there, as gzip -d does (it
+                    // warns of trailing garbage); inside a member, the file is damaged.
+                    guard complete else {
+                        throw InputError(path: path, reason: "not a valid gzip file (zlib error \(status))")
+                    }
+                    finished = true
                 }
                 // Hand over the whole lines produced so far.
                 kept = deliverWholeLines(&output, filled: kept, body)
-                if used == 0 && produced == 0 { break }
-            }
-            if finished {
-                // Bytes after the last member that are not another member: stop like gzip -d would warn.
-                break
+                if finished || (used == 0 && produced == 0) { break }
             }
         }
         if kept > 0 { output.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<kept])) } }
+        guard complete else {
+            throw InputError(
+                path: path, reason: "truncated: the compressed data stops before its end (the lines before the cut are counted)",
+                partial: true)
+        }
     }
 }
 

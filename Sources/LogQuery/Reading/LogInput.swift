@@ -25,7 +25,15 @@ func deliverWholeLines(_ buffer: inout [UInt8], filled: Int, _ body: (UnsafeBuff
 public struct InputError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
+    /// What was read before the error counts (a truncated `.gz`): the lines are kept, the error still reported.
+    public var partial = false
     public var description: String { "\(path): \(reason)" }
+
+    public init(path: String, reason: String, partial: Bool = false) {
+        self.path = path
+        self.reason = reason
+        self.partial = partial
+    }
 }
 
 /// A regular file read with `pread` in large blocks: each worker reads its own byte range, so the file is
@@ -139,10 +147,12 @@ struct BlockReader {
     private var kept = 0
     private var finished = false
 
-    init(fd: Int32, name: String, blockSize: Int = 4 << 20) {
+    init(fd: Int32, name: String, blockSize: Int = 4 << 20, prefix: [UInt8] = []) {
         self.fd = fd
         self.name = name
-        buffer = [UInt8](repeating: 0, count: blockSize)
+        buffer = [UInt8](repeating: 0, count: max(blockSize, prefix.count * 2))
+        buffer.replaceSubrange(0..<prefix.count, with: prefix)
+        kept = prefix.count
     }
 
     /// Calls `body` with a buffer of whole lines (the last one possibly without its newline at the end of input);

@@ -134,17 +134,27 @@ public struct Scanner: Sendable {
             do {
                 let (r, c): (A, ScanCounts)
                 if path.hasSuffix(".gz") {
-                    var result = A(configuration: configuration)
-                    result.begin(FileContext(path: path, modified: Scanner.modified(path)))
-                    var counts = ScanCounts()
-                    try GzipReader(path: path).forEachBlock { scanBuffer($0, into: &result, counts: &counts) }
-                    (r, c) = (result, counts)
+                    (r, c) = try scanGzip(GzipReader(path: path), configuration, &errors)
                 } else if path != "-" {
                     (r, c) = try scanFile(try BlockFile(path: path), configuration)
                 } else if let file = BlockFile(standardInputNamed: "stdin") {
-                    (r, c) = try scanFile(file, configuration)
+                    // Compressed data on standard input is inflated as a `.gz` file is.
+                    var magic = [UInt8](repeating: 0, count: 2)
+                    let peeked = magic.withUnsafeMutableBytes { pread(0, $0.baseAddress, 2, off_t(file.start)) }
+                    if peeked == 2 && GzipReader.isGzip(magic) {
+                        (r, c) = try scanGzip(GzipReader(descriptor: 0, name: "stdin", prefix: []), configuration, &errors)
+                    } else {
+                        (r, c) = try scanFile(file, configuration)
+                    }
                 } else {
-                    (r, c) = try scanStream(fd: 0, name: "stdin", configuration)
+                    var start: [UInt8] = []
+                    var byte: UInt8 = 0
+                    while start.count < 2, read(0, &byte, 1) == 1 { start.append(byte) }
+                    if GzipReader.isGzip(start) {
+                        (r, c) = try scanGzip(GzipReader(descriptor: 0, name: "stdin", prefix: start), configuration, &errors)
+                    } else {
+                        (r, c) = try scanStream(fd: 0, name: "stdin", configuration, prefix: start)
+                    }
                 }
                 result.merge(r)
                 counts.merge(c)
@@ -204,10 +214,26 @@ public struct Scanner: Sendable {
         return (result, counts)
     }
 
-    func scanStream<A: LineAccumulator>(
-        fd: Int32, name: String, _ configuration: A.Configuration
+    /// A gzip stream, inflated; a truncated one keeps what was read before the cut and reports it in `errors`.
+    func scanGzip<A: LineAccumulator>(
+        _ reader: GzipReader, _ configuration: A.Configuration, _ errors: inout [InputError]
     ) throws -> (A, ScanCounts) {
-        var reader = BlockReader(fd: fd, name: name)
+        var result = A(configuration: configuration)
+        let modified = reader.descriptor.map { Scanner.modified(fd: $0) } ?? Scanner.modified(reader.path)
+        result.begin(FileContext(path: reader.path, modified: modified))
+        var counts = ScanCounts()
+        do {
+            try reader.forEachBlock { scanBuffer($0, into: &result, counts: &counts) }
+        } catch let e as InputError where e.partial {
+            errors.append(e)
+        }
+        return (result, counts)
+    }
+
+    func scanStream<A: LineAccumulator>(
+        fd: Int32, name: String, _ configuration: A.Configuration, prefix: [UInt8] = []
+    ) throws -> (A, ScanCounts) {
+        var reader = BlockReader(fd: fd, name: name, prefix: prefix)
         var result = A(configuration: configuration)
         result.begin(FileContext(path: name, modified: CivilTime.now()))
         var counts = ScanCounts()
