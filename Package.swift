@@ -119,7 +119,7 @@ let package = Package(
         // through a virtual table (rows fed as SQLite asks, only the columns a query names), rather than an SQL
         // engine of our own.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib", "CSQLite"]),
+        .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib", "CSQLite", "CSystemd"]),
         // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
         .target(
             name: "Seal", dependencies: ["LogCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),

@@ -109,6 +109,37 @@ struct QueryOptions: ParsableArguments {
     @Flag(help: "Print the first lines that were not understood, and why.")
     var showUnparsed = false
 
+    @Flag(help: "Read the systemd journal instead of files: the entries a sink filed there (omjournal), or HAProxy's.")
+    var journal = false
+
+    @Option(help: "With --journal: the entries of this SYSLOG_IDENTIFIER (as journalctl -t).")
+    var journalIdentifier = "haproxy"
+
+    @Option(help: "Read the journal files in this directory (as journalctl -D).")
+    var journalDirectory: String?
+
+    @Option(help: "Read this journal file (as journalctl --file; repeatable).")
+    var journalFile: [String] = []
+
+    /// The journal to read, when one is asked for.
+    var journalSelection: JournalSelection? {
+        guard journal || journalDirectory != nil || !journalFile.isEmpty else { return nil }
+        var selection = JournalSelection()
+        selection.identifier = journalIdentifier
+        selection.directory = journalDirectory
+        selection.files = journalFile
+        return selection
+    }
+
+    /// A bad value is refused before anything is read, with the subcommand's usage line.
+    func validate() throws {
+        _ = try outputFormat()
+        _ = try filter()
+        if journalSelection != nil && !files.isEmpty {
+            throw ValidationError("--journal reads the journal: name no file with it (\(files.joined(separator: " ")))")
+        }
+    }
+
     func outputFormat() throws -> OutputFormat {
         guard let f = OutputFormat(rawValue: format) else {
             throw ValidationError("--format must be table, json, csv or ndjson, not '\(format)'")
@@ -179,7 +210,9 @@ struct QueryOptions: ParsableArguments {
     {
         var scanner = Scanner(filter: try filter(), workers: workers)
         scanner.showsProgress = isatty(2) != 0
-        let (result, counts, errors) = scanner.run(files, into: A.self, configuration: configuration)
+        let (result, counts, errors) =
+            journalSelection.map { scanner.run(journal: $0, into: A.self, configuration: configuration) }
+            ?? scanner.run(files, into: A.self, configuration: configuration)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
         if !errors.isEmpty && errors.count == max(1, files.count) && !errors.allSatisfy(\.partial) { throw ExitCode(1) }
         try noHAProxyLines(counts, files: files)
@@ -190,7 +223,9 @@ struct QueryOptions: ParsableArguments {
     func run<A: LineAccumulator>(_ type: A.Type) throws -> A where A.Configuration == Void {
         var scanner = Scanner(filter: try filter())
         scanner.showsProgress = isatty(2) != 0
-        let (result, counts, errors) = scanner.run(files, into: A.self)
+        let (result, counts, errors) =
+            journalSelection.map { scanner.run(journal: $0, into: A.self, configuration: ()) }
+            ?? scanner.run(files, into: A.self)
         report(counts: counts, errors: errors, showUnparsed: showUnparsed)
         if !errors.isEmpty && errors.count == max(1, files.count) && !errors.allSatisfy(\.partial) { throw ExitCode(1) }
         try noHAProxyLines(counts, files: files)
@@ -216,7 +251,7 @@ func report(counts: ScanCounts, errors: [InputError], showUnparsed: Bool) {
 /// than an empty report.
 func noHAProxyLines(_ counts: ScanCounts, files: [String]) throws {
     guard counts.lines > 0, counts.traffic == 0, counts.events == 0, counts.malformed == 0 else { return }
-    let names = files.isEmpty ? "standard input" : files.joined(separator: ", ")
+    let names = files.isEmpty ? "the input" : files.joined(separator: ", ")
     printError("logquery: no HAProxy lines in \(names) (\(counts.lines) lines read, none a tcplog, httplog, CLF or HAProxy message)")
     throw ExitCode(1)
 }
@@ -478,6 +513,7 @@ struct SQL: ParsableCommand {
         let format = try options.outputFormat()
         var sql = SQLQuery(files: options.files, filter: try options.filter())
         sql.showsProgress = isatty(2) != 0
+        sql.journal = options.journalSelection
         let outcome: SQLQuery.Outcome
         do {
             outcome = try sql.run(query)

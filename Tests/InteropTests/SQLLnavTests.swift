@@ -146,4 +146,31 @@ struct LogqueryRoughEdgesTests {
         #expect(verify.status == 2)
         #expect(String(decoding: verify.stderr, as: UTF8.self).contains("has no seal beside it"), "\(verify)")
     }
+
+    @Test func theJournalIsAnInputForReportsAndSQL() throws {
+        let logquery = try Products.path("logquery")
+        let systemdCat = try Peers.find("systemd-cat")
+        let identifier = "haproxy-lq-\(UUID().uuidString.prefix(8))"
+        let stored = SQLLnavTests.plainLog(lines: 300)
+        // journald gets the messages as HAProxy's own would be (systemd-cat: MESSAGE, SYSLOG_IDENTIFIER).
+        let bodies = stored.split(separator: "\n").map { line in
+            line.range(of: "]: ").map { String(line[$0.upperBound...]) } ?? String(line)
+        }.joined(separator: "\n") + "\n"
+        let sent = try Peers.run(systemdCat, ["-t", identifier], stdin: Data(bodies.utf8))
+        #expect(sent.status == 0, "\(sent)")
+        let arrived = Peers.waitUntil(seconds: 15) {
+            let count = try? Peers.run(
+                logquery, ["sql", "--journal", "--journal-identifier", identifier, "--format", "csv", "SELECT count(*) FROM haproxy_log"])
+            return count.map { String(decoding: $0.stdout, as: UTF8.self).contains("300") } ?? false
+        }
+        #expect(arrived, "the 300 entries were not read back from the journal")
+        let dir = try TemporaryDirectory(prefix: "lq-journal")
+        try stored.write(toFile: dir.file("haproxy.log"), atomically: true, encoding: .utf8)
+        let fromJournal = try Peers.run(
+            logquery, ["backends", "--journal", "--journal-identifier", identifier, "--format", "csv"])
+        let fromFile = try Peers.run(logquery, ["backends", "--format", "csv", dir.file("haproxy.log")])
+        #expect(fromJournal.status == 0 && fromJournal.stdout == fromFile.stdout, "\(fromJournal)\n---\n\(fromFile)")
+        let refused = try Peers.run(logquery, ["backends", "--journal", dir.file("haproxy.log")])
+        #expect(refused.status != 0)
+    }
 }

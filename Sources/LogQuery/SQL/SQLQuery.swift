@@ -10,6 +10,8 @@ public struct SQLQuery {
     public var filter: LineFilter
     public var workers: Int
     public var showsProgress = false
+    /// Read the journal instead of `files`.
+    public var journal: JournalSelection?
 
     public init(files: [String], filter: LineFilter, workers: Int = Scanner.defaultWorkers) {
         self.files = files
@@ -67,6 +69,7 @@ public struct SQLQuery {
     {
         var scanner = Scanner(filter: filter, workers: workers)
         scanner.showsProgress = showsProgress
+        if let journal { return scanner.run(journal: journal, into: A.self, configuration: configuration) }
         return scanner.run(files, into: A.self, configuration: configuration)
     }
 }
