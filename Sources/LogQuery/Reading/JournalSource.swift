@@ -99,11 +99,10 @@ public struct JournalSelection: Sendable, Equatable {
         let t = CivilTime(
             epochMicroseconds: Int64(microseconds),
             utcOffsetSeconds: CivilTime.localUTCOffset(atEpochSeconds: seconds))
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        var out = Array(months[max(0, min(11, t.month - 1))].utf8)
+        var out: [UInt8] = []
+        out.appendMonthAbbreviation(t.month)
         out.append(0x20)
-        if t.day < 10 { out.append(0x20) }
-        out.appendDecimal(t.day)
+        out.appendSpacePadded2(t.day)
         out.append(0x20)
         out.appendClock(hour: t.hour, minute: t.minute, second: t.second)
         return out

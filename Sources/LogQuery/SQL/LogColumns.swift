@@ -57,7 +57,7 @@ public enum LogColumn: Int, CaseIterable, Sendable {
     static func appendLogTime(fromLogged range: Range<Int>, _ buffer: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
         guard range.count >= 24, range.upperBound <= buffer.count else { return false }
         let b = UnsafeBufferPointer(rebasing: buffer[range])
-        guard b[2] == 0x2F, b[6] == 0x2F, b[11] == 0x3A, b[20] == 0x2E, let month = monthNumber(b[3], b[4], b[5]) else {
+        guard b[2] == 0x2F, b[6] == 0x2F, b[11] == 0x3A, b[20] == 0x2E, let month = CivilTime.month(b[3], b[4], b[5]) else {
             return false
         }
         out.append(contentsOf: b[7..<11])
@@ -68,25 +68,6 @@ public enum LogColumn: Int, CaseIterable, Sendable {
         out.append(0x20)
         out.append(contentsOf: b[12..<24])
         return true
-    }
-
-    /// `Jan`…`Dec` as 1…12.
-    static func monthNumber(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int? {
-        switch (a, b, c) {
-        case (0x4A, 0x61, 0x6E): 1
-        case (0x46, 0x65, 0x62): 2
-        case (0x4D, 0x61, 0x72): 3
-        case (0x41, 0x70, 0x72): 4
-        case (0x4D, 0x61, 0x79): 5
-        case (0x4A, 0x75, 0x6E): 6
-        case (0x4A, 0x75, 0x6C): 7
-        case (0x41, 0x75, 0x67): 8
-        case (0x53, 0x65, 0x70): 9
-        case (0x4F, 0x63, 0x74): 10
-        case (0x4E, 0x6F, 0x76): 11
-        case (0x44, 0x65, 0x63): 12
-        default: nil
-        }
     }
 
     /// How far into a line the parser must read for this column.

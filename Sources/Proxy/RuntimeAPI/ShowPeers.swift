@@ -1,4 +1,5 @@
 import Foundation
+import LogCore
 import NIOCore
 
 /// `show peers [NAME]`, laid out as HAProxy 2.6 prints it: a line per `peers` section (when it last changed, its
@@ -138,8 +139,14 @@ enum ShowPeers {
         var t = time_t(d.timeIntervalSince1970)
         var tm = tm()
         localtime_r(&t, &tm)
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(two(tm.tm_mday))/\(months[Int(tm.tm_mon)])/\(tm.tm_year + 1900):\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))"
+        var out: [UInt8] = []
+        out.appendDecimal(Int(tm.tm_mday), width: 2)
+        out.append(0x2F)
+        out.appendMonthAbbreviation(Int(tm.tm_mon) + 1)
+        out.append(0x2F)
+        out.appendDecimal(Int(tm.tm_year) + 1900, width: 4)
+        out.append(0x3A)
+        out.appendClock(hour: Int(tm.tm_hour), minute: Int(tm.tm_min), second: Int(tm.tm_sec))
+        return String(decoding: out, as: UTF8.self)
     }
 }
