@@ -173,4 +173,21 @@ struct LogqueryRoughEdgesTests {
         let refused = try Peers.run(logquery, ["backends", "--journal", dir.file("haproxy.log")])
         #expect(refused.status != 0)
     }
+
+    @Test func aLargeGzipShowsProgressOnATerminal() throws {
+        let logquery = try Products.path("logquery")
+        let script = try Peers.find("script")
+        let dir = try TemporaryDirectory(prefix: "lq-progress")
+        let gz = dir.file("big.log.gz")
+        // 9 MB that do not compress: past the 8 MB of compressed input where the progress line starts.
+        let made = try Peers.run("/bin/sh", ["-c", "head -c 9000000 /dev/urandom | base64 -w 100 | gzip -1 > \(gz)"])
+        #expect(made.status == 0)
+        // `script` gives the command a terminal, as a user at a shell has.
+        let run = try Peers.run(script, ["-qec", "\(logquery) status \(gz) > /dev/null", "/dev/null"], timeout: 60)
+        let shown = String(decoding: run.stdout, as: UTF8.self)
+        #expect(shown.contains("big.log.gz [") && shown.contains("% "), "\(shown.prefix(300))")
+        // Not on a pipe.
+        let piped = try Peers.run(logquery, ["status", gz])
+        #expect(!String(decoding: piped.stderr, as: UTF8.self).contains("big.log.gz ["))
+    }
 }

@@ -28,7 +28,8 @@ struct GzipReader {
     /// Whether bytes start as gzip data does (its magic number).
     static func isGzip(_ start: [UInt8]) -> Bool { start.count >= 2 && start[0] == 0x1F && start[1] == 0x8B }
 
-    func forEachBlock(_ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
+    /// `compressed` hears how many compressed bytes each read took (a progress line's measure).
+    func forEachBlock(compressed: (Int) -> Void = { _ in }, _ body: (UnsafeBufferPointer<UInt8>) -> Void) throws {
         let fd = descriptor ?? open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw InputError(path: path, reason: String(cString: strerror(errno))) }
         defer { if descriptor == nil { close(fd) } }
@@ -59,6 +60,7 @@ struct GzipReader {
                 throw InputError(path: path, reason: String(cString: strerror(errno)))
             }
             if n == 0 { break }
+            compressed(n)
             var offset = 0
             while offset < n {
                 if kept == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }

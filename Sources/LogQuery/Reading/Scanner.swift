@@ -222,11 +222,20 @@ public struct Scanner: Sendable {
         let modified = reader.descriptor.map { Scanner.modified(fd: $0) } ?? Scanner.modified(reader.path)
         result.begin(FileContext(path: reader.path, modified: modified))
         var counts = ScanCounts()
+        // A progress line on a terminal for a large compressed file, measured in compressed bytes (the whole
+        // inflated size is not known before the end).
+        var info = stat()
+        let size = reader.descriptor == nil && stat(reader.path, &info) == 0 ? Int(info.st_size) : 0
+        let progress = showsProgress && size >= 8 << 20 ? Progress(name: reader.path, total: size) : nil
         do {
-            try reader.forEachBlock { scanBuffer($0, into: &result, counts: &counts) }
+            try reader.forEachBlock(compressed: { progress?.advance(by: $0) }) {
+                scanBuffer($0, into: &result, counts: &counts)
+            }
         } catch let e as InputError where e.partial {
+            progress?.finish()
             errors.append(e)
         }
+        progress?.finish()
         return (result, counts)
     }
 
