@@ -200,6 +200,23 @@ struct PeersInteropTests {
         #expect(all.filter { $0.hasPrefix("key=/k") }.allSatisfy { $0.hasSuffix("http_req_cnt=1") })
     }
 
+    @Test func aSoftStopWithNoProcessToTeachStopsAtOnce() async throws {
+        let proxy = try Products.path("proxy")
+        let dir = try TemporaryDirectory(prefix: "peers-alone")
+        let ports = try Peers.freePorts(3)
+        let me = Member(program: proxy, name: "lb1", port: ports[0], socket: dir.file("lb1.sock"))
+        let table = "stick-table type ip size 1k expire 1m store http_req_cnt"
+        let running = try Self.start(me, Self.config(me, peerPorts: [ports[1], ports[2]], table: table), in: dir)
+        defer { running.stop() }
+        #expect(try await blocking { Peers.waitUntil(seconds: 10) { Peers.isListening(port: me.port) } })
+        // SIGUSR1 without a new process: nobody listens on the local peer's address, nothing to teach (HAProxy
+        // gives up the lesson then too), and the old process does not linger for the lesson's 5 seconds.
+        let started = Date()
+        running.send(signal: SIGUSR1)
+        let stopped = try await blocking { Peers.waitUntil(seconds: 10) { !running.isRunning } }
+        #expect(stopped && Date().timeIntervalSince(started) < 3, "\(Date().timeIntervalSince(started)) s")
+    }
+
     @Test func whatIsNotTheProtocolEndsTheSessionNotTheProxy() async throws {
         let proxy = try Products.path("proxy")
         let dir = try TemporaryDirectory(prefix: "peers-abuse")

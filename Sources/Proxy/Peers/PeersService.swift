@@ -175,8 +175,10 @@ final class PeersService: @unchecked Sendable {
     private func teachSuccessor(_ local: Peer, host: String, port: Int, until deadline: NIODeadline) {
         guard handOver != nil, NIODeadline.now() < deadline else { return }
         connect(local, host: host, port: port) { [weak self] in
-            // Refused, "try again later", or closed before the confirmation: once more shortly.
             guard let self, self.handOver != nil else { return }
+            // "Try again later" (the new process is busy with another lesson): once more shortly. Nobody there, or
+            // another refusal: there is no process to teach, and this one stops now, as HAProxy's does.
+            guard local.status == PeerWire.Status.tryAgain.rawValue else { return self.handOverDone() }
             self.loop.scheduleTask(in: .milliseconds(100)) {
                 self.teachSuccessor(local, host: host, port: port, until: deadline)
             }
