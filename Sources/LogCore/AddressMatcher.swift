@@ -87,15 +87,33 @@ public struct AddressMatcher: Hashable, Sendable, CustomStringConvertible {
     }
 
     static func parseIPv4(_ t: ArraySlice<UInt8>) -> [UInt8]? {
-        let parts = t.split(separator: 0x2E, omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var out: [UInt8] = []
-        for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                let v = UInt8(String(decoding: p, as: UTF8.self))
-            else { return nil }
-            out.append(v)
+        guard let read = t.withContiguousStorageIfAvailable({ ipv4($0) }), let v = read else { return nil }
+        return [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+    }
+
+    /// A dotted IPv4 address (four parts of one to three digits, each at most 255) as its 32 bits, read in place;
+    /// nil for anything else.
+    public static func ipv4(_ t: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var value: UInt32 = 0
+        var part: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        for c in t {
+            if c == 0x2E {
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | part
+                part = 0
+                digits = 0
+                dots += 1
+            } else if c >= 0x30 && c <= 0x39 {
+                part = part * 10 + UInt32(c - 0x30)
+                digits += 1
+                guard part <= 255, digits <= 3 else { return nil }
+            } else {
+                return nil
+            }
         }
-        return out
+        guard dots == 3, digits > 0 else { return nil }
+        return value << 8 | part
     }
 }

@@ -372,7 +372,7 @@ final class SQLiteDatabase {
 enum IPAddressOrder {
     static func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
         // Most addresses are IPv4: read in place, no allocation.
-        if let x = ipv4(a), let y = ipv4(b) { return x < y ? -1 : (x == y ? 0 : 1) }
+        if let x = AddressMatcher.ipv4(a), let y = AddressMatcher.ipv4(b) { return x < y ? -1 : (x == y ? 0 : 1) }
         switch (AddressMatcher.addressBytes(a), AddressMatcher.addressBytes(b)) {
         case (let x?, let y?):
             if x.count != y.count { return x.count < y.count ? -1 : 1 }
@@ -383,31 +383,6 @@ enum IPAddressOrder {
             if a.elementsEqual(b) { return 0 }
             return a.lexicographicallyPrecedes(b) ? -1 : 1
         }
-    }
-
-    /// A dotted IPv4 address as its 32 bits (nil for anything else).
-    static func ipv4(_ t: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        var value: UInt32 = 0
-        var part: UInt32 = 0
-        var digits = 0
-        var dots = 0
-        for c in t {
-            if c == 0x2E {
-                guard digits > 0, dots < 3 else { return nil }
-                value = value << 8 | part
-                part = 0
-                digits = 0
-                dots += 1
-            } else if c >= 0x30 && c <= 0x39 {
-                part = part * 10 + UInt32(c - 0x30)
-                digits += 1
-                guard part <= 255, digits <= 3 else { return nil }
-            } else {
-                return nil
-            }
-        }
-        guard dots == 3, digits > 0 else { return nil }
-        return value << 8 | part
     }
 }
 
