@@ -200,6 +200,55 @@ struct PeersInteropTests {
         #expect(all.filter { $0.hasPrefix("key=/k") }.allSatisfy { $0.hasSuffix("http_req_cnt=1") })
     }
 
+    @Test func persistenceLearntFromHAProxyCarriesTheServerNameByItsDictionary() async throws {
+        let haproxy = try Peers.find("haproxy")
+        let proxy = try Products.path("proxy")
+        let curl = try Peers.find("curl")
+        let web = try await LoopbackHTTPResponder()
+        let dir = try TemporaryDirectory(prefix: "peers-stick")
+        let (members, peerPorts) = try pair([proxy, haproxy], in: dir)
+        func config(_ m: Member) -> String {
+            """
+            global
+                stats socket \(m.socket) level admin
+            defaults
+                mode http
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            peers mesh
+                peer lb1 127.0.0.1:\(peerPorts[0])
+                peer lb2 127.0.0.1:\(peerPorts[1])
+            frontend site
+                bind 127.0.0.1:\(m.port)
+                default_backend app
+            backend app
+                stick-table type ip size 1k expire 2m peers mesh
+                stick on src
+                server web1 127.0.0.1:\(web.port)
+
+            """
+        }
+        let running = try members.map { try Self.start($0, config($0), in: dir) }
+        defer { for r in running { r.stop() } }
+        for m in members { #expect(try await Self.waitEstablished(m)) }
+        // HAProxy stores the client's server; ours learns it, server_key sent as an entry of HAProxy's dictionary.
+        let answer = try await blocking {
+            try Peers.run(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(members[1].port)/"])
+        }
+        #expect(String(decoding: answer.stdout, as: UTF8.self) == "200")
+        let learnt = try await blocking {
+            Peers.waitUntil(seconds: 10) { Self.socat(members[0], "show table app").contains("server_id=1 server_key=web1") }
+        }
+        #expect(learnt, "\(Self.socat(members[0], "show table app"))")
+        // `show peers` is the state as of the sync task's last visit (every 100 ms).
+        let shown = try await blocking {
+            Peers.waitUntil(seconds: 5) { Self.socat(members[0], "show peers dict mesh").contains("  0 -> web1") }
+        }
+        #expect(shown, "\(Self.socat(members[0], "show peers dict mesh"))")
+        #expect(Self.socat(members[0], "show peers").contains("Dictionary cache not dumped (use \"show peers dict\")"))
+    }
+
     @Test func aSoftStopWithNoProcessToTeachStopsAtOnce() async throws {
         let proxy = try Products.path("proxy")
         let dir = try TemporaryDirectory(prefix: "peers-alone")

@@ -542,6 +542,9 @@ final class PeerLink: ChannelInboundHandler, @unchecked Sendable {
         return (cursor, cursor.remoteID.flatMap { remoteTables[$0]?.table.bits } ?? 0)
     }
 
+    /// The peer's `server_key` dictionary as received (`show peers dict`).
+    var receivedDictionary: [String?] { dictionary }
+
     /// When the session ends if the peer says nothing more.
     var aliveUntil: NIODeadline { lastReceived + PeersService.reconnectTimeout }
 

@@ -397,7 +397,8 @@ final class PeersService: @unchecked Sendable {
                 receivedHeartbeats: peer.receivedHeartbeats, missedHeartbeats: peer.missedHeartbeats,
                 newConnections: peer.newConnections, protocolErrors: peer.protocolErrors, collisions: peer.collisions,
                 established: link?.established ?? false, source: link?.channel?.localAddress.map(Self.text),
-                destination: link?.channel?.remoteAddress.map(Self.text), tables: tableStates)
+                destination: link?.channel?.remoteAddress.map(Self.text), tables: tableStates,
+                received: link?.receivedDictionary ?? [])
         }
         let snapshot = ShowPeers.Snapshot(
             name: section.name, disabled: section.disabled, lastChange: lastChange, resyncIn: resyncIn, flags: flags,

@@ -103,11 +103,13 @@ final class RuntimeAPI: Sendable {
         case ["show", "table"]: return (showTable(Array(args.dropFirst(2)), session), false)
         case ["show", "peers"]:
             var name = arg(2)
-            if name == "dict" { name = arg(3) }
+            let dictionary = name == "dict"
+            if name == "dict" || name == "-" { name = arg(3) }
             if !name.isEmpty && !peers.contains(where: { $0.section.name == name }) {
                 return (CLIReply(text: "No such peers\n"), false)
             }
-            return (CLIReply(text: ShowPeers.render(peers.map(\.snapshot), only: name.isEmpty ? nil : name)), false)
+            let text = ShowPeers.render(peers.map(\.snapshot), only: name.isEmpty ? nil : name, dictionary: dictionary)
+            return (CLIReply(text: text), false)
         case ["clear", "table"]:
             guard session.level >= .operator else { return (.denied, true) }
             return (clearTable(Array(args.dropFirst(2))), true)

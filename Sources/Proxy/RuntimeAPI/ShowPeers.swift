@@ -36,6 +36,8 @@ enum ShowPeers {
             var source: String?
             var destination: String?
             var tables: [Table]
+            /// The peer's `server_key` dictionary as this side received it (128 entries; nil: none yet).
+            var received: [String?] = []
         }
         var name: String
         var disabled: Bool
@@ -45,7 +47,9 @@ enum ShowPeers {
         var peers: [Peer]
     }
 
-    static func render(_ sections: [Snapshot], only name: String?) -> String {
+    /// `dict`: each table also lists the dictionary caches (the sent one is empty: this side sends each server key
+    /// whole, never by reference).
+    static func render(_ sections: [Snapshot], only name: String?, dictionary: Bool = false) -> String {
         var out = ""
         for (n, s) in sections.enumerated() where name == nil || s.name == name {
             if !out.isEmpty { out += "\n" }
@@ -83,8 +87,18 @@ enum ShowPeers {
                         out += " update=\(UInt32(truncatingIfNeeded: table.localUpdate))"
                         out += " localupdate=\(UInt32(truncatingIfNeeded: table.localUpdate))"
                         out += " commitupdate=\(UInt32(truncatingIfNeeded: table.commitUpdate)) refcnt=1"
+                        if dictionary {
+                            out += "\n        TX dictionary cache:\n        RX dictionary cache:"
+                            let received = peer.received + Array(repeating: nil, count: max(0, 128 - peer.received.count))
+                            for (i, value) in received.prefix(128).enumerated() {
+                                if i % 4 == 0 { out += "\n        " }
+                                out += "  " + String(repeating: " ", count: max(0, 3 - String(i).count)) + "\(i) -> "
+                                    + (value ?? "-")
+                            }
+                        } else {
+                            out += "\n        Dictionary cache not dumped (use \"show peers dict\")"
+                        }
                     }
-                    out += "\n        Dictionary cache not dumped (use \"show peers dict\")"
                 }
                 out += "\n"
             }
