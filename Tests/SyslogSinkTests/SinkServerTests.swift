@@ -238,22 +238,28 @@ struct SinkFilterTests {
             }
             return false
         }
-        let first = try SyslogSender(target: .tcp(host: "127.0.0.1", port: port))
-        let second = try SyslogSender(target: .tcp(host: "127.0.0.1", port: port))
+        // Plain connected sockets, as `logger --tcp` holds them: connected when connect(2) returns, with no
+        // event loop of the test process in between (a sender on the shared loops waited behind other suites).
+        let first = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+        let second = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+        func send(_ fd: Int32, _ line: String) {
+            let bytes = Array((line + "\n").utf8)
+            _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        }
         #expect(try await waitFor("sessions=2 refused=0"))
-        first.send(Array("<13>Nov 26 08:00:01 h app: one".utf8))
+        send(first, "<13>Nov 26 08:00:01 h app: one")
         #expect(try await waitFor("processed=1"))  // two connections: no order between them otherwise
-        second.send(Array("<13>Nov 26 08:00:02 h app: two".utf8))
+        send(second, "<13>Nov 26 08:00:02 h app: two")
         #expect(try await waitFor("processed=2"))
         let third = try Peers.exchange(port: port, Array("<13>Nov 26 08:00:03 h app: three\n".utf8), halfClose: true)
         #expect(third.isEmpty)
         #expect(try await waitFor("sessions=2 refused=1"))
-        first.close()
+        Glibc.close(first)
         #expect(try await waitFor("sessions=1 refused=1"), "a closed session frees its place")
         _ = try Peers.exchange(port: port, Array("<13>Nov 26 08:00:04 h app: four\n".utf8), halfClose: true)
         #expect(try await waitFor("processed=3"))
         try await server.stop()
-        second.close()
+        Glibc.close(second)
         let written = (try? String(contentsOfFile: dir.file("var/log/all.log"), encoding: .utf8)) ?? ""
         #expect(
             written == """
