@@ -147,7 +147,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "LogQueryCommand",
-            dependencies: ["LogQuery", "LogCore", "Seal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LogQuery", "HAProxyLog", "LogCore", "Seal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // `make demo`: one log line through every part that exists, over a real socket.
         .executableTarget(

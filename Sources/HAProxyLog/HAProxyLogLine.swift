@@ -78,6 +78,24 @@ public struct HAProxyLogLine: Hashable, Sendable {
     public var method: Range<Int> = 0..<0
     public var uri: Range<Int> = 0..<0
     public var httpVersion: Range<Int> = 0..<0
+    /// Fields a custom `log-format` does not write (read as absent, not as 0 or `--`); empty for the built-in
+    /// formats, which write them all.
+    public var absent: Absent = []
+
+    /// Fields a line may not have (see ``absent``).
+    public struct Absent: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let clientPort = Absent(rawValue: 1)
+        public static let date = Absent(rawValue: 2)
+        public static let terminationState = Absent(rawValue: 4)
+        public static let bytesRead = Absent(rawValue: 8)
+        /// `%ac/%fc/%bc/%sc`
+        public static let connectionCounts = Absent(rawValue: 16)
+        public static let retries = Absent(rawValue: 32)
+        /// `%sq/%bq`
+        public static let queues = Absent(rawValue: 64)
+    }
 
     public init() {}
 
@@ -105,6 +123,18 @@ public struct HAProxyLogLine: Hashable, Sendable {
         method = 0..<0
         uri = 0..<0
         httpVersion = 0..<0
+        absent = []
+    }
+
+    /// A line with only this one's syslog header and body (kind `other`, every traffic field at its default).
+    var headerOnly: HAProxyLogLine {
+        var line = HAProxyLogLine()
+        line.syslogTimestamp = syslogTimestamp
+        line.host = host
+        line.program = program
+        line.pid = pid
+        line.body = body
+        return line
     }
 
     /// Whether this is a traffic line (tcplog, httplog or CLF).

@@ -56,8 +56,12 @@ public enum HAProxyLogParser {
     }
 
     /// Parses one line into a caller-owned ``HAProxyLogLine`` (reset first): the fast path, which copies nothing.
+    ///
+    /// `formats`: custom `log-format`s the body is tried against first (in order); a line in none of them is read
+    /// as usual.
     public static func parse(
-        _ line: UnsafeBufferPointer<UInt8>, into out: inout HAProxyLogLine, depth: HAProxyLogParseDepth = .all
+        _ line: UnsafeBufferPointer<UInt8>, into out: inout HAProxyLogLine, depth: HAProxyLogParseDepth = .all,
+        formats: [LogFormatReader] = []
     ) -> HAProxyLogParseStatus {
         var end = line.count
         while end > 0 && (line[end - 1] == 0x0A || line[end - 1] == 0x0D) { end -= 1 }
@@ -65,17 +69,22 @@ public enum HAProxyLogParser {
         out.resetOptionalFields()
         readPrefix(&s, &out, depth)
         out.body = s.p..<end
+        if !formats.isEmpty {
+            // From a clean line: a field the format does not name must not keep the previous line's value.
+            let header = out.headerOnly
+            for format in formats {
+                var attempt = s
+                out = header
+                if format.read(&attempt, into: &out) { return .traffic }
+            }
+            out = header
+        }
         let status = readBody(&s, &out, depth)
         if case .traffic = status { return status }
         // Off the fast path: clear whatever a traffic attempt left, keeping the header and the body.
-        var clean = HAProxyLogLine()
-        clean.kind = out.kind
-        clean.syslogTimestamp = out.syslogTimestamp
-        clean.host = out.host
-        clean.program = out.program
-        clean.pid = out.pid
-        clean.body = out.body
-        out = clean
+        let kind = out.kind
+        out = out.headerOnly
+        out.kind = kind
         return status
     }
 
@@ -411,7 +420,7 @@ public enum HAProxyLogParser {
     }
 
     /// `"GET /x HTTP/1.1"` with `s.p` after the opening quote; a missing closing quote (a cut line) is accepted.
-    private static func readRequestLine(_ s: inout Scan, _ out: inout HAProxyLogLine) {
+    static func readRequestLine(_ s: inout Scan, _ out: inout HAProxyLogLine) {
         let start = s.p
         var end = s.end
         if end > start && s.b[end - 1] == 0x22 { end -= 1 }
@@ -517,7 +526,7 @@ public enum HAProxyLogParser {
     // MARK: Fields
 
     /// `dd/Mon/yyyy:HH:MM:SS[.mmm]`
-    private static func readDate(_ s: inout Scan, milliseconds: Bool) -> CivilTime? {
+    static func readDate(_ s: inout Scan, milliseconds: Bool) -> CivilTime? {
         let b = s.b
         let p = s.p
         let length = milliseconds ? 24 : 20

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HAProxyLog
 import LogCore
 import LogQuery
 import Synchronization
@@ -109,6 +110,16 @@ struct QueryOptions: ParsableArguments {
     @Flag(help: "Print the first lines that were not understood, and why.")
     var showUnparsed = false
 
+    @Option(
+        name: .customLong("log-format"),
+        help: ArgumentHelp(
+            "Also read traffic lines written with this log-format, as written in haproxy.cfg (repeatable).",
+            discussion: "Example: --log-format '%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %{+Q}r'"))
+    var logFormat: [String] = []
+
+    @Option(help: "Also read traffic lines written with the log-format lines of this haproxy.cfg.")
+    var config: String?
+
     @Flag(help: "Read the systemd journal instead of files: the entries a sink filed there (omjournal), or HAProxy's.")
     var journal = false
 
@@ -135,9 +146,30 @@ struct QueryOptions: ParsableArguments {
     func validate() throws {
         _ = try outputFormat()
         _ = try filter()
+        _ = try formats()
         if journalSelection != nil && !files.isEmpty {
             throw ValidationError("--journal reads the journal: name no file with it (\(files.joined(separator: " ")))")
         }
+    }
+
+    /// The custom formats lines are tried against: `--log-format`s first, then those of `--config`.
+    func formats() throws -> [LogFormatReader] {
+        var readers: [LogFormatReader] = []
+        for text in logFormat {
+            do {
+                readers.append(try LogFormatReader(text: text))
+            } catch {
+                throw ValidationError("--log-format '\(text)': \(error.description)")
+            }
+        }
+        if let config {
+            do {
+                readers += try ConfigFormats.read(path: config)
+            } catch {
+                throw ValidationError("--config: \(error.description)")
+            }
+        }
+        return readers
     }
 
     func outputFormat() throws -> OutputFormat {
@@ -209,6 +241,7 @@ struct QueryOptions: ParsableArguments {
         throws -> A
     {
         var scanner = Scanner(filter: try filter(), workers: workers)
+        scanner.formats = try formats()
         scanner.showsProgress = isatty(2) != 0
         let (result, counts, errors) =
             journalSelection.map { scanner.run(journal: $0, into: A.self, configuration: configuration) }
@@ -222,6 +255,7 @@ struct QueryOptions: ParsableArguments {
     /// Runs a report over the inputs, printing read errors and not-understood counts to stderr.
     func run<A: LineAccumulator>(_ type: A.Type) throws -> A where A.Configuration == Void {
         var scanner = Scanner(filter: try filter())
+        scanner.formats = try formats()
         scanner.showsProgress = isatty(2) != 0
         let (result, counts, errors) =
             journalSelection.map { scanner.run(journal: $0, into: A.self, configuration: ()) }
@@ -252,7 +286,9 @@ func report(counts: ScanCounts, errors: [InputError], showUnparsed: Bool) {
 func noHAProxyLines(_ counts: ScanCounts, files: [String]) throws {
     guard counts.lines > 0, counts.traffic == 0, counts.events == 0, counts.malformed == 0 else { return }
     let names = files.isEmpty ? "the input" : files.joined(separator: ", ")
-    printError("logquery: no HAProxy lines in \(names) (\(counts.lines) lines read, none a tcplog, httplog, CLF or HAProxy message)")
+    printError(
+        "logquery: no HAProxy lines in \(names) (\(counts.lines) lines read, none a tcplog, httplog, CLF or HAProxy "
+            + "message; lines of a custom log-format are read with --log-format or --config haproxy.cfg)")
     throw ExitCode(1)
 }
 
@@ -447,7 +483,9 @@ struct Lines: ParsableCommand {
             printError("logquery: \(path): \(String(cString: strerror(errno))); waiting for it to appear")
         }
         var lines = MatchingLines(configuration: output)
-        try Scanner(filter: try options.filter(), workers: 1).follow(
+        var scanner = Scanner(filter: try options.filter(), workers: 1)
+        scanner.formats = try options.formats()
+        try scanner.follow(
             path, into: &lines, afterBlock: { _ in output.flush() },
             shouldStop: { output.lines >= output.limit })
         output.flush()
@@ -512,6 +550,7 @@ struct SQL: ParsableCommand {
     func run() throws {
         let format = try options.outputFormat()
         var sql = SQLQuery(files: options.files, filter: try options.filter())
+        sql.formats = try options.formats()
         sql.showsProgress = isatty(2) != 0
         sql.journal = options.journalSelection
         let outcome: SQLQuery.Outcome

@@ -41,6 +41,23 @@ struct CustomLogFormatTests {
         return (r, c)
     }
 
+    /// An HTTP record from generated values: status, bytes, request line, cookies and captures after the common
+    /// fields.
+    static func httpRecord(
+        _ common: (String, Int, CivilTime, String, Bool, String, String), _ timers: [Int], _ counters: [Int],
+        _ termination: TerminationState, _ flags: (Bool, Bool), _ h: (Int, Int64, String, String, String),
+        _ captures: ([String]?, [String]?)
+    ) -> HAProxyLogRecord {
+        var r = G.record(.http, common, timers, counters, termination, flags, h.1)
+        r.status = h.0
+        r.requestLine = h.2
+        r.requestCookie = h.3
+        r.responseCookie = h.4
+        r.requestHeaders = captures.0
+        r.responseHeaders = captures.1
+        return r
+    }
+
     @Test func theBuiltInFormatsWrittenAsStringsRenderAsTheBuiltInRenderers() async {
         let http = Self.parse(CustomLogFormat.httplogText)
         let tcp = Self.parse(CustomLogFormat.tcplogText, http: false)
@@ -55,13 +72,7 @@ struct CustomLogFormatTests {
             zip(Gen.int(in: -1...599), Gen.int64(in: 0...Int64.max / 2), G.anyText, cookie, cookie),
             zip(G.anyText.array(of: 0...3).optional, G.anyText.array(of: 1...3).optional)
         ) { common, timers, counters, termination, flags, h, captures in
-            var r = G.record(.http, common, timers, counters, termination, flags, h.1)
-            r.status = h.0
-            r.requestLine = h.2
-            r.requestCookie = h.3
-            r.responseCookie = h.4
-            r.requestHeaders = captures.0
-            r.responseHeaders = captures.1
+            let r = Self.httpRecord(common, timers, counters, termination, flags, h, captures)
             let c = HAProxyLogContext(acceptDate: r.date)
             #expect(http?.format(r, c) == HAProxyLogFormat.httplog.format(r), "\(HAProxyLogFormat.httplog.formatString(r))")
             var list = r

@@ -1,3 +1,4 @@
+import HAProxyLog
 import LogCore
 import Foundation
 import NIOHTTP1
@@ -58,7 +59,7 @@ struct ConfigTests {
     ])
     func wordsAreSplitAsHAProxySplitsThem(line: String, words: [String]) throws {
         setenv("TOLLGATE_TEST_VAR", "set-by-test", 1)
-        #expect(try HAProxyConfigParser.words(of: line) == words)
+        #expect(try HAProxyConfigWords.split(line) == words)
     }
 
     @Test(arguments: [

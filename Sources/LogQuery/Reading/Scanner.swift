@@ -87,6 +87,8 @@ public struct ScanCounts: Hashable, Sendable {
 public struct Scanner: Sendable {
     public var filter: LineFilter
     public var workers: Int
+    /// Custom `log-format`s (`--log-format`, `--config`) each line is tried against before the built-in formats.
+    public var formats: [LogFormatReader] = []
     /// Show a progress line on stderr for large files (the command sets it when stderr is a terminal).
     public var showsProgress = false
 
@@ -276,6 +278,7 @@ public struct Scanner: Sendable {
         var offset = 0
         let size = bytes.count
         let filter = self.filter
+        let formats = self.formats
         let depth: HAProxyLogParseDepth =
             filter.needsFullParse ? .all : A.depth(for: result.configuration)
         while offset < size {
@@ -288,7 +291,7 @@ public struct Scanner: Sendable {
             let line = UnsafeBufferPointer(rebasing: bytes[offset..<end])
             offset = end + 1
             counts.lines += 1
-            switch HAProxyLogParser.parse(line, into: &parsed, depth: depth) {
+            switch HAProxyLogParser.parse(line, into: &parsed, depth: depth, formats: formats) {
             case .traffic:
                 counts.traffic += 1
                 if filter.isEmpty || filter.matches(parsed, in: line) {

@@ -103,21 +103,25 @@ public enum LogColumn: Int, CaseIterable, Sendable {
         func orNull(_ v: Int) -> Int64? { v < 0 ? nil : Int64(v) }
         switch self {
         case .pid: return orNull(line.pid)
-        case .clientPort: return Int64(line.clientPort)
+        case .clientPort: return line.absent.contains(.clientPort) ? nil : Int64(line.clientPort)
         case .tq: return orNull(line.requestTime)
         case .tw: return orNull(line.queueTime)
         case .tc: return orNull(line.connectTime)
         case .tr: return orNull(line.responseTime)
         case .tt: return orNull(line.totalTime)
         case .statusCode: return orNull(line.status)
-        case .bytesRead: return line.bytesRead
-        case .actconn: return Int64(line.activeConnections)
-        case .feconn: return Int64(line.frontendConnections)
-        case .beconn: return Int64(line.backendConnections)
-        case .srvConn: return Int64(line.serverConnections)
-        case .retries: return Int64(line.retries)
-        case .srvQueue: return Int64(line.serverQueue)
-        case .backendQueue: return Int64(line.backendQueue)
+        case .bytesRead: return line.absent.contains(.bytesRead) ? nil : line.bytesRead
+        case .actconn, .feconn, .beconn, .srvConn:
+            guard !line.absent.contains(.connectionCounts) else { return nil }
+            switch self {
+            case .actconn: return Int64(line.activeConnections)
+            case .feconn: return Int64(line.frontendConnections)
+            case .beconn: return Int64(line.backendConnections)
+            default: return Int64(line.serverConnections)
+            }
+        case .retries: return line.absent.contains(.retries) ? nil : Int64(line.retries)
+        case .srvQueue: return line.absent.contains(.queues) ? nil : Int64(line.serverQueue)
+        case .backendQueue: return line.absent.contains(.queues) ? nil : Int64(line.backendQueue)
         default: return nil
         }
     }
@@ -131,6 +135,7 @@ public enum LogColumn: Int, CaseIterable, Sendable {
         }
         switch self {
         case .logTime:
+            if line.absent.contains(.date) { return false }
             // A partial parse leaves the date unread: it is rewritten from its text, `26/Nov/2026:08:51:02.123`.
             if line.date.year == 1970, Self.appendLogTime(fromLogged: line.dateRange, buffer, to: &out) { return true }
             let t = line.date
@@ -158,6 +163,7 @@ public enum LogColumn: Int, CaseIterable, Sendable {
         case .capturedRequestCookie: return range(line.requestCookie)
         case .capturedResponseCookie: return range(line.responseCookie)
         case .terminationState:
+            if line.absent.contains(.terminationState) { return false }
             let t = line.terminationState
             out.append(t.cause)
             out.append(t.phase)

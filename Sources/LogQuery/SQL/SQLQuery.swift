@@ -10,6 +10,8 @@ public struct SQLQuery {
     public var filter: LineFilter
     public var workers: Int
     public var showsProgress = false
+    /// Custom `log-format`s the lines are tried against first.
+    public var formats: [LogFormatReader] = []
     /// Read the journal instead of `files`.
     public var journal: JournalSelection?
 
@@ -68,6 +70,7 @@ public struct SQLQuery {
         -> (A, ScanCounts, [InputError])
     {
         var scanner = Scanner(filter: filter, workers: workers)
+        scanner.formats = formats
         scanner.showsProgress = showsProgress
         if let journal { return scanner.run(journal: journal, into: A.self, configuration: configuration) }
         return scanner.run(files, into: A.self, configuration: configuration)

@@ -1,3 +1,4 @@
+import HAProxyLog
 import LogCore
 import SyslogProtocol
 
@@ -138,7 +139,7 @@ public struct HAProxyConfigParser {
             lastLine = index + 1
             let words: [String]
             do {
-                words = try HAProxyConfigParser.words(of: String(raw))
+                words = try HAProxyConfigWords.split(String(raw))
             } catch {
                 if conditions.taking { alert(location, error.message) }
                 continue

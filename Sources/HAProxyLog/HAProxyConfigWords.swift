@@ -6,16 +6,18 @@
     import Darwin
 #endif
 
-/// A line that cannot be split into words (an unclosed quote, an unknown escape).
-struct WordError: Error {
-    var message: String
-}
+/// A haproxy.cfg line split into words, as HAProxy 2.6 splits it: what the proxy's configuration parser and
+/// `logquery --config` (which reads the `log-format` lines) both read.
+public enum HAProxyConfigWords {
+    /// A line that cannot be split into words (an unclosed quote, an unknown escape).
+    public struct Failure: Error, Sendable {
+        public var message: String
+    }
 
-extension HAProxyConfigParser {
     /// Splits one line as HAProxy 2.6 does: words separated by spaces and tabs; `#` starts a comment; `\` escapes
     /// a space, `#`, a quote, `\`, `$`, and gives `\r`, `\n`, `\t`, `\xHH`; single quotes keep everything as
     /// written; double quotes allow the escapes and expand `${NAME}` from the environment.
-    static func words(of line: String) throws(WordError) -> [String] {
+    public static func split(_ line: String) throws(Failure) -> [String] {
         var words: [String] = []
         var current: [UInt8] = []
         var inWord = false
@@ -45,7 +47,7 @@ extension HAProxyConfigParser {
             case .double where b == 0x24 && i + 1 < bytes.count && bytes[i + 1] == 0x7B:
                 // ${NAME}
                 guard let close = bytes[(i + 2)...].firstIndex(of: 0x7D) else {
-                    throw WordError(message: "unterminated '${' in '\(line)'")
+                    throw Failure(message: "unterminated '${' in '\(line)'")
                 }
                 let name = String(decoding: bytes[(i + 2)..<close], as: UTF8.self)
                 if let value = getenv(name) { current.append(contentsOf: Array(String(cString: value).utf8)) }
@@ -67,7 +69,7 @@ extension HAProxyConfigParser {
             inWord = true
             // A backslash escapes outside single quotes only.
             if b == 0x5C && quote != .single {
-                guard i + 1 < bytes.count else { throw WordError(message: "a '\\' ends the line '\(line)'") }
+                guard i + 1 < bytes.count else { throw Failure(message: "a '\\' ends the line '\(line)'") }
                 let next = bytes[i + 1]
                 i += 2
                 switch next {
@@ -77,7 +79,7 @@ extension HAProxyConfigParser {
                 case 0x74: current.append(0x09)
                 case 0x78:
                     guard i + 1 < bytes.count, let high = hex(bytes[i]), let low = hex(bytes[i + 1]) else {
-                        throw WordError(message: "truncated or invalid hexadecimal sequence in '\(line)'")
+                        throw Failure(message: "truncated or invalid hexadecimal sequence in '\(line)'")
                     }
                     current.append(high << 4 | low)
                     i += 2
@@ -98,8 +100,8 @@ extension HAProxyConfigParser {
             i += 1
         }
         switch quote {
-        case .single: throw WordError(message: "unmatched quote in '\(line)'")
-        case .double: throw WordError(message: "unmatched double quote in '\(line)'")
+        case .single: throw Failure(message: "unmatched quote in '\(line)'")
+        case .double: throw Failure(message: "unmatched double quote in '\(line)'")
         case .none: break
         }
         if inWord { words.append(String(decoding: current, as: UTF8.self)) }
