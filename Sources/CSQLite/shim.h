@@ -13,6 +13,7 @@ typedef struct tollgate_cursor {
     sqlite3_vtab_cursor base;
     long long row;
     long long count;
+    void *rows;  // the rows this cursor reads (a retained Swift object), NULL before the first filter
 } tollgate_cursor;
 
 // SQLITE_TRANSIENT is a cast macro Swift cannot import: text results are copied by SQLite.
@@ -22,5 +23,10 @@ static inline void tollgate_sqlite_result_text(sqlite3_context *context, const c
 
 static inline int tollgate_sqlite_bind_text(sqlite3_stmt *statement, int index, const char *text, int length) {
     return sqlite3_bind_text(statement, index, text, length, SQLITE_TRANSIENT);
+}
+// SQLite's memory statistics take a global mutex around every allocation; logquery never reads them. Only takes
+// effect before SQLite's first use (sqlite3_config is variadic: Swift cannot call it).
+static inline int tollgate_sqlite_without_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 #endif

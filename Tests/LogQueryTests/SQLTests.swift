@@ -74,6 +74,31 @@ struct SQLTests {
         #expect(outcome.explain.first?.contains("grouped by backend_name") == true, "\(outcome.explain)")
     }
 
+    /// Two cursors on one table (a correlated subquery, a self-join) each read their own rows, in their own order,
+    /// whatever the other was filtered with in between.
+    @Test func cursorsOnOneTableReadTheirOwnRows() throws {
+        let correlated = try rows(
+            """
+            SELECT a.backend_name, a.server_name,
+                   (SELECT count(*) FROM haproxy_log b WHERE b.backend_name = a.backend_name) AS n
+            FROM haproxy_log a ORDER BY a.tt DESC
+            """)
+        let reference = try rows(
+            """
+            SELECT a.backend_name, a.server_name,
+                   (SELECT count(*) FROM haproxy_log b WHERE b.backend_name || '' = a.backend_name) AS n
+            FROM haproxy_log a ORDER BY a.tt + 0 DESC
+            """)
+        #expect(correlated == reference)
+        #expect(correlated.first == ["mysql", "m1", "1"] && correlated.count == 5, "\(correlated)")
+        let joined = try rows(
+            """
+            SELECT a.server_name, b.server_name FROM haproxy_log a JOIN haproxy_log b ON a.backend_name = b.backend_name
+            WHERE a.server_name < b.server_name GROUP BY 1, 2
+            """)
+        #expect(joined == [["s1", "s2"]], "\(joined)")
+    }
+
     @Test func sortingGivesWhatSQLitesOwnSortGives() throws {
         // Expressions (`+ 0`, `|| ''`) keep SQLite from handing the ORDER BY to the table.
         for (ours, theirs) in [

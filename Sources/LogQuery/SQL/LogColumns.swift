@@ -216,8 +216,34 @@ public enum TrafficTable: String, CaseIterable, Sendable {
     }
 }
 
-/// The rows a query needs, column by column (only the columns it names), gathered by the scanner's workers: numbers
-/// as they are (`Int64.min` for NULL), text side by side in one array per column.
+/// One run of rows, column by column: numbers as they are (`Int64.min` for NULL), text side by side in one array per
+/// column with each row's start and length (-1: NULL).
+struct ColumnChunk {
+    var numbers: [[Int64]]
+    var text: [[UInt8]]
+    var starts: [[Int]]
+    var lengths: [[Int32]]
+    var rows = 0
+
+    init(columns n: Int, rows: Int = 0, textBytes: [Int] = []) {
+        numbers = Array(repeating: [], count: n)
+        text = Array(repeating: [], count: n)
+        starts = Array(repeating: [], count: n)
+        lengths = Array(repeating: [], count: n)
+        guard rows > 0 else { return }
+        for i in 0..<n {
+            numbers[i].reserveCapacity(rows)
+            starts[i].reserveCapacity(rows)
+            lengths[i].reserveCapacity(rows)
+            if i < textBytes.count, textBytes[i] > 0 { text[i].reserveCapacity(textBytes[i]) }
+        }
+    }
+}
+
+/// The rows a query needs (only the columns it names), gathered by the scanner's workers in chunks of at most
+/// `chunkRows` rows, each allocated once at its full size (an array grown by doubling copies itself and touches
+/// twice the memory). Merging keeps the other workers' chunks as they are: `FrozenColumns` copies each chunk once,
+/// into place.
 public struct ColumnStore: LineAccumulator {
     public struct Configuration: Sendable {
         public var table: TrafficTable
@@ -228,22 +254,20 @@ public struct ColumnStore: LineAccumulator {
         }
     }
 
+    static let chunkRows = 32_768
+
     public let configuration: Configuration
     public private(set) var count = 0
-    /// Per column (in `configuration.columns` order): numbers, or text bytes with each row's start and length
-    /// (-1: NULL).
-    var numbers: [[Int64]]
-    var text: [[UInt8]]
-    var starts: [[Int]]
-    var lengths: [[Int32]]
+    /// Full chunks, in row order, then the one being filled.
+    private(set) var chunks: [ColumnChunk] = []
+    private var current: ColumnChunk
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        let n = configuration.columns.count
-        numbers = Array(repeating: [], count: n)
-        text = Array(repeating: [], count: n)
-        starts = Array(repeating: [], count: n)
-        lengths = Array(repeating: [], count: n)
+        // Reserved, not touched: pages a small input never writes cost nothing.
+        current = ColumnChunk(
+            columns: configuration.columns.count, rows: Self.chunkRows,
+            textBytes: Array(repeating: Self.chunkRows * 24, count: configuration.columns.count))
     }
 
     /// As little of each line as the columns need: most queries name only what comes before the status.
@@ -253,173 +277,38 @@ public struct ColumnStore: LineAccumulator {
 
     public mutating func addTraffic(_ line: borrowing HAProxyLogLine, in buffer: UnsafeBufferPointer<UInt8>) {
         guard configuration.table.takes(line.kind) else { return }
+        if current.rows == Self.chunkRows {
+            // The next chunk sized as this one ended up (text a little more), so it never grows.
+            let bytes = current.text.map { $0.count + $0.count / 8 }
+            chunks.append(current)
+            current = ColumnChunk(columns: configuration.columns.count, rows: Self.chunkRows, textBytes: bytes)
+        }
         count += 1
+        current.rows += 1
         for (i, column) in configuration.columns.enumerated() {
             if column.isText {
-                let start = text[i].count
-                let present = column.appendText(line, buffer, to: &text[i])
-                starts[i].append(start)
-                lengths[i].append(present ? Int32(text[i].count - start) : -1)
+                let start = current.text[i].count
+                let present = column.appendText(line, buffer, to: &current.text[i])
+                current.starts[i].append(start)
+                current.lengths[i].append(present ? Int32(current.text[i].count - start) : -1)
             } else {
-                numbers[i].append(column.integer(line) ?? Int64.min)
+                current.numbers[i].append(column.integer(line) ?? Int64.min)
             }
         }
     }
 
     public mutating func merge(_ other: ColumnStore) {
+        guard other.count > 0 else { return }
+        if count == 0 {
+            self = other
+            return
+        }
         count += other.count
-        for i in configuration.columns.indices {
-            numbers[i].append(contentsOf: other.numbers[i])
-            let base = text[i].count
-            text[i].append(contentsOf: other.text[i])
-            starts[i].append(contentsOf: other.starts[i].map { $0 + base })
-            lengths[i].append(contentsOf: other.lengths[i])
-        }
+        if current.rows > 0 { chunks.append(current) }
+        chunks += other.chunks
+        current = other.current
     }
 
-    /// Column `column`'s place in the store, nil when the query did not ask for it.
-    func slot(of column: LogColumn) -> Int? { configuration.columns.firstIndex(of: column) }
-
-    /// The rows' numbers with rows equal in `columns` next to each other (groups in the order first met): a hash
-    /// of each row's values, a table of groups, then a counting sort by group.
-    func groupedOrder(by columns: [LogColumn]) -> [Int32] {
-        let slots = columns.compactMap(slot(of:))
-        guard count > 0, slots.count == columns.count else { return Array(0..<Int32(count)) }
-        // Each place: the group's first row + 1 (0 empty); the group of each row.
-        var places = [Int32](repeating: 0, count: max(16, count * 2).nextPowerOfTwo)
-        let placeMask = places.count - 1
-        var groupOf = [Int32](repeating: 0, count: count)
-        var firstRows: [Int32] = []
-        var sizes: [Int32] = []
-        for row in 0..<count {
-            let h = hash(row, slots)
-            var i = h & placeMask
-            while true {
-                let place = places[i]
-                if place == 0 {
-                    places[i] = Int32(row + 1)
-                    groupOf[row] = Int32(firstRows.count)
-                    firstRows.append(Int32(row))
-                    sizes.append(1)
-                    break
-                }
-                let other = Int(place - 1)
-                if equal(row, other, slots) {
-                    let g = groupOf[other]
-                    groupOf[row] = g
-                    sizes[Int(g)] += 1
-                    break
-                }
-                i = (i + 1) & placeMask
-            }
-        }
-        // Groups in their values' order, as SQLite's own GROUP BY hands them (NULL first, numbers by value, text
-        // byte by byte), so that a query without ORDER BY answers in the same order either way; past 100,000 groups
-        // (client addresses, URLs) in the order first met, which SQL allows, rather than sort them all.
-        let sorted =
-            firstRows.count > 100_000
-            ? Array(firstRows.indices) : firstRows.indices.sorted { precedes(Int(firstRows[$0]), Int(firstRows[$1]), slots) }
-        var next = [Int32](repeating: 0, count: sizes.count)
-        var total: Int32 = 0
-        for g in sorted {
-            next[g] = total
-            total += sizes[g]
-        }
-        var order = [Int32](repeating: 0, count: count)
-        for row in 0..<count {
-            let g = Int(groupOf[row])
-            order[Int(next[g])] = Int32(row)
-            next[g] += 1
-        }
-        return order
-    }
-
-    private func hash(_ row: Int, _ slots: [Int]) -> Int {
-        var hasher = Hasher()
-        for slot in slots {
-            if configuration.columns[slot].isText {
-                let length = Int(lengths[slot][row])
-                hasher.combine(length)
-                if length > 0 {
-                    let start = starts[slot][row]
-                    text[slot].withUnsafeBytes { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
-                }
-            } else {
-                hasher.combine(numbers[slot][row])
-            }
-        }
-        return hasher.finalize()
-    }
-
-    /// Whether row `a` comes before row `b` in SQLite's order of their values in `slots`.
-    private func precedes(_ a: Int, _ b: Int, _ slots: [Int]) -> Bool {
-        for slot in slots {
-            let c = compare(a, b, slot)
-            if c != 0 { return c < 0 }
-        }
-        return false
-    }
-
-    /// SQLite's order of two rows' values in one column: NULL first, numbers by value, text byte by byte (client
-    /// addresses in `ipaddress` order).
-    private func compare(_ a: Int, _ b: Int, _ slot: Int) -> Int {
-        guard configuration.columns[slot].isText else {
-            let (x, y) = (numbers[slot][a], numbers[slot][b])
-            return x < y ? -1 : (x == y ? 0 : 1)  // NULL is Int64.min: first
-        }
-        let (la, lb) = (Int(lengths[slot][a]), Int(lengths[slot][b]))
-        if la < 0 || lb < 0 { return la == lb ? 0 : (la < 0 ? -1 : 1) }
-        let (sa, sb) = (starts[slot][a], starts[slot][b])
-        return text[slot].withUnsafeBufferPointer { t -> Int in
-            let x = UnsafeBufferPointer(rebasing: t[sa..<(sa + la)])
-            let y = UnsafeBufferPointer(rebasing: t[sb..<(sb + lb)])
-            if configuration.columns[slot] == .clientIP { return IPAddressOrder.compare(x, y) }
-            guard let xb = x.baseAddress, let yb = y.baseAddress else { return la == lb ? 0 : (la < lb ? -1 : 1) }
-            let c = memcmp(xb, yb, min(la, lb))
-            if c != 0 { return c < 0 ? -1 : 1 }
-            return la == lb ? 0 : (la < lb ? -1 : 1)
-        }
-    }
-
-    /// The rows' numbers in the order of `keys` (each ascending or descending), as SQLite's ORDER BY sorts them.
-    func sortedOrder(by keys: [(column: LogColumn, descending: Bool)]) -> [Int32] {
-        let slotted = keys.compactMap { key in slot(of: key.column).map { ($0, key.descending) } }
-        var order = Array(0..<Int32(count))
-        guard slotted.count == keys.count else { return order }
-        order.sort { a, b in
-            for (slot, descending) in slotted {
-                let c = compare(Int(a), Int(b), slot)
-                if c != 0 { return descending ? c > 0 : c < 0 }
-            }
-            return a < b
-        }
-        return order
-    }
-
-    private func equal(_ a: Int, _ b: Int, _ slots: [Int]) -> Bool {
-        for slot in slots {
-            if configuration.columns[slot].isText {
-                let (la, lb) = (lengths[slot][a], lengths[slot][b])
-                guard la == lb else { return false }
-                guard la > 0 else { continue }
-                let (sa, sb) = (starts[slot][a], starts[slot][b])
-                let same = text[slot].withUnsafeBufferPointer { t in
-                    guard let base = t.baseAddress else { return false }
-                    return memcmp(base + sa, base + sb, Int(la)) == 0
-                }
-                if !same { return false }
-            } else if numbers[slot][a] != numbers[slot][b] {
-                return false
-            }
-        }
-        return true
-    }
-}
-
-extension Int {
-    fileprivate var nextPowerOfTwo: Int {
-        var p = 1
-        while p < self { p <<= 1 }
-        return p
-    }
+    /// The chunks that hold the rows, in row order.
+    var segments: [ColumnChunk] { current.rows > 0 ? chunks + [current] : chunks }
 }

@@ -116,7 +116,7 @@ final class TrafficSQLTable: SQLTable {
     func groups(columns: [Int]) -> Bool { columns.allSatisfy { LogColumn(rawValue: $0) != nil } }
 
     func prepareRows(_ narrowing: [(column: Int, comparison: SQLComparison, value: SQLValue)], arrangement: SQLArrangement)
-        throws -> Int
+        throws -> SQLRows
     {
         var filter = query.filter
         var pushed: [String] = []
@@ -171,39 +171,36 @@ final class TrafficSQLTable: SQLTable {
         }
         let columns = self.columns
         let key = pushed.joined(separator: ", ") + " | " + columns.map(\.name).joined(separator: ",")
-        if let frozen, storeKey == key, arrangement == .asTheyCome {
-            frozen.setOrder(nil)
-            return frozen.count
+        let made: FrozenColumns
+        if let frozen, storeKey == key {
+            made = frozen
+        } else {
+            let (result, counts, errors) = query.scan(
+                ColumnStore.self, filter: filter,
+                configuration: ColumnStore.Configuration(table: table, columns: columns))
+            scans += 1
+            self.counts.merge(counts)
+            self.errors += errors
+            explain.append(
+                "\(table.rawValue): scan \(scans), columns \(columns.map(\.name).joined(separator: ", ")); pushed down: "
+                    + (pushed.isEmpty ? "nothing" : pushed.joined(separator: " AND ")) + "; \(result.count) rows")
+            made = FrozenColumns(result)
+            frozen = made
+            storeKey = key
         }
-        let (result, counts, errors) = query.scan(
-            ColumnStore.self, filter: filter, configuration: ColumnStore.Configuration(table: table, columns: columns))
-        scans += 1
-        self.counts.merge(counts)
-        self.errors += errors
-        explain.append(
-            "\(table.rawValue): scan \(scans), columns \(columns.map(\.name).joined(separator: ", ")); pushed down: "
-                + (pushed.isEmpty ? "nothing" : pushed.joined(separator: " AND ")) + "; \(result.count) rows")
-        let made = FrozenColumns(result)
         switch arrangement {
         case .asTheyCome:
-            made.setOrder(nil)
+            return TrafficRows(made, order: nil)
         case .grouped(let columns):
-            made.setOrder(result.groupedOrder(by: columns.compactMap { LogColumn(rawValue: $0) }))
-            explain[explain.count - 1] += "; grouped by " + columns.compactMap { LogColumn(rawValue: $0)?.name }.joined(separator: ", ")
+            let keys = columns.compactMap { LogColumn(rawValue: $0) }
+            explain[explain.count - 1] += "; grouped by " + keys.map(\.name).joined(separator: ", ")
+            return TrafficRows(made, order: made.groupedOrder(by: keys))
         case .sorted(let terms):
-            made.setOrder(result.sortedOrder(by: terms.compactMap { t in LogColumn(rawValue: t.column).map { ($0, t.descending) } }))
+            let keys = terms.compactMap { t in LogColumn(rawValue: t.column).map { (column: $0, descending: t.descending) } }
             explain[explain.count - 1] += "; sorted by "
-                + terms.compactMap { t in LogColumn(rawValue: t.column).map { $0.name + (t.descending ? " DESC" : "") } }
-                .joined(separator: ", ")
+                + keys.map { $0.column.name + ($0.descending ? " DESC" : "") }.joined(separator: ", ")
+            return TrafficRows(made, order: made.sortedOrder(by: keys))
         }
-        frozen = made
-        storeKey = key
-        return result.count
-    }
-
-    func value(row: Int, column: Int, into result: borrowing SQLResult) {
-        guard let frozen else { return result.null() }
-        frozen.value(row: row, column: column, into: result)
     }
 }
 
@@ -229,9 +226,9 @@ final class EventsSQLTable: SQLTable {
     func groups(columns: [Int]) -> Bool { false }
 
     func prepareRows(_ narrowing: [(column: Int, comparison: SQLComparison, value: SQLValue)], arrangement: SQLArrangement)
-        throws -> Int
+        throws -> SQLRows
     {
-        if let report { return report.rows.count }
+        if let report { return ReportRows(report) }
         let (list, counts, errors) = query.scan(EventList.self, filter: query.filter, configuration: ())
         scans += 1
         self.counts = counts
@@ -239,11 +236,20 @@ final class EventsSQLTable: SQLTable {
         let made = Views.events(list)
         explain.append("events: scan 1; \(made.rows.count) rows")
         report = made
-        return made.rows.count
+        return ReportRows(made)
+    }
+}
+
+/// A report's rows as a cursor reads them (the `events` table).
+final class ReportRows: SQLRows {
+    let report: Report
+    init(_ report: Report) {
+        self.report = report
+        super.init(count: report.rows.count)
     }
 
-    func value(row: Int, column: Int, into result: borrowing SQLResult) {
-        guard let report, row < report.rows.count, column < report.rows[row].count else { return result.null() }
+    override func value(row: Int, column: Int, into result: borrowing SQLResult) {
+        guard row >= 0, row < report.rows.count, column >= 0, column < report.rows[row].count else { return result.null() }
         switch report.rows[row][column] {
         case .text(let t): column == 0 || !t.isEmpty ? result.text(t) : result.null()
         case .int(let n): result.integer(Int64(n))

@@ -77,11 +77,20 @@ public protocol SQLTable: AnyObject {
     /// Whether the table can hand its rows with equal values in `columns` next to each other (what a GROUP BY or a
     /// DISTINCT needs), or sorted by them: SQLite then sorts nothing.
     func groups(columns: [Int]) -> Bool
-    /// Makes the rows for these comparisons ready, grouped or sorted as `arrangement` says; their number.
+    /// The rows for these comparisons, grouped or sorted as `arrangement` says: what one cursor reads.
     func prepareRows(_ narrowing: [(column: Int, comparison: SQLComparison, value: SQLValue)], arrangement: SQLArrangement)
-        throws -> Int
-    /// Writes the value of `column` in row `row` (of the rows last prepared).
-    func value(row: Int, column: Int, into result: borrowing SQLResult)
+        throws -> SQLRows
+}
+
+/// The rows one cursor reads: its table makes them (`prepareRows`), the cursor holds them until it is closed or
+/// filtered again, so two cursors on one table (a self-join, a subquery) never read each other's. A class, not a
+/// protocol: SQLite asks for each value of each row, and a class method called through an unretained reference
+/// costs no reference counting there.
+public class SQLRows {
+    public let count: Int
+    public init(count: Int) { self.count = count }
+    /// Writes the value of `column` in row `row`.
+    public func value(row: Int, column: Int, into result: borrowing SQLResult) { result.null() }
 }
 
 /// Why a query failed, in SQLite's words (or the table's).
@@ -118,12 +127,18 @@ final class SQLiteDatabase {
     /// The module's functions, kept at a fixed address for as long as the database lives.
     private let module: UnsafeMutablePointer<sqlite3_module>
 
+    /// SQLite set up once per process, before its first use.
+    private static let configured: Int32 = tollgate_sqlite_without_memory_statistics()
+
     init(tables: [String: any SQLTable], threads: Int = 1) throws {
         registry = Registry()
         registry.tables = tables
         module = UnsafeMutablePointer<sqlite3_module>.allocate(capacity: 1)
         module.initialize(to: Self.functions())
-        guard sqlite3_open(":memory:", &db) == SQLITE_OK else { throw SQLError("cannot open an SQLite database in memory") }
+        _ = Self.configured
+        // One thread uses the connection: no mutex around each call.
+        guard sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK
+        else { throw SQLError("cannot open an SQLite database in memory") }
         let aux = Unmanaged.passUnretained(registry).toOpaque()
         guard sqlite3_create_module(db, "logquery", module, aux) == SQLITE_OK else {
             throw SQLError(String(cString: sqlite3_errmsg(db)))
@@ -282,6 +297,7 @@ final class SQLiteDatabase {
             }
 
     private static let close: @convention(c) (UnsafeMutablePointer<sqlite3_vtab_cursor>?) -> Int32 = { cursor in
+        if let rows = state(cursor)?.pointee.rows { Unmanaged<SQLRows>.fromOpaque(rows).release() }
         sqlite3_free(cursor)
         return SQLITE_OK
     }
@@ -312,8 +328,10 @@ final class SQLiteDatabase {
                 narrowing.append((column, comparison, v))
             }
             do {
-                let count = try table.prepareRows(narrowing, arrangement: plan.arrangement)
-                state.pointee.count = Int64(count)
+                let rows = try table.prepareRows(narrowing, arrangement: plan.arrangement)
+                if let old = state.pointee.rows { Unmanaged<SQLRows>.fromOpaque(old).release() }
+                state.pointee.rows = Unmanaged.passRetained(rows).toOpaque()
+                state.pointee.count = Int64(rows.count)
                 state.pointee.row = 0
                 return SQLITE_OK
             } catch {
@@ -335,10 +353,11 @@ final class SQLiteDatabase {
     private static let column:
         @convention(c) (UnsafeMutablePointer<sqlite3_vtab_cursor>?, OpaquePointer?, Int32) -> Int32 = {
             cursor, context, column in
-            guard let cursor, let state = state(cursor), let (_, table) = table(cursor.pointee.pVtab) else {
-                return SQLITE_ERROR
+            guard let state = state(cursor), let rows = state.pointee.rows else { return SQLITE_ERROR }
+            // The cursor holds its rows: read them without a retain and a release per value.
+            Unmanaged<SQLRows>.fromOpaque(rows)._withUnsafeGuaranteedRef {
+                $0.value(row: Int(state.pointee.row), column: Int(column), into: SQLResult(context: context))
             }
-            table.value(row: Int(state.pointee.row), column: Int(column), into: SQLResult(context: context))
             return SQLITE_OK
         }
 
