@@ -12,8 +12,9 @@
 # the peers they use (haproxy, rsyslogd, mariadbd, systemd-journald) themselves, on loopback, and stop them.
 # rsyslog's module packages let rsyslogd -N1 give its own verdict on the real-world configurations in Tests/Corpus.
 # curl and openssl are the TLS tests' clients and certificate makers; liblognorm-dev is mmnormalize's library;
-# socat and hatop drive the runtime API; postgresql is pgsql-check's server (the tests start their own).
-APT_PACKAGES := libsystemd-dev zlib1g-dev libsqlite3-dev lnav libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
+# socat and hatop drive the runtime API; postgresql is pgsql-check's and ompgsql's server (the tests start their own);
+# libpq-dev is the sink's ompgsql client library.
+APT_PACKAGES := libsystemd-dev zlib1g-dev libsqlite3-dev libpq-dev lnav libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
   rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
   rsyslog-kubernetes socat hatop postgresql
 SWIFT ?= swift

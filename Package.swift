@@ -88,6 +88,7 @@ let package = Package(
             name: "SyslogSink",
             dependencies: [
                 "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "CDatagrams", "SystemdSupport", "Seal", "LognormShim",
+                "CPostgres",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -119,6 +120,9 @@ let package = Package(
         // through a virtual table (rows fed as SQLite asks, only the columns a query names), rather than an SQL
         // engine of our own.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The sink's ompgsql output speaks to PostgreSQL through libpq, as rsyslog's does (its protocol, TLS,
+        // authentication methods and connection strings are libpq's; a client of our own would differ from it).
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib", "CSQLite", "CSystemd"]),
         // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
         .target(

@@ -85,6 +85,18 @@ extension Array where Element == UInt8 {
         append(m.2)
     }
 
+    /// Appends `YYYY-MM-DD HH:MM:SS` (SQL's timestamp text: rsyslog's `date-pgsql`, lnav's and logquery's `log_time`).
+    @inlinable
+    public mutating func appendDateTime(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+        appendDecimal(year, width: 4)
+        append(0x2D)
+        appendDecimal(month, width: 2)
+        append(0x2D)
+        appendDecimal(day, width: 2)
+        append(0x20)
+        appendClock(hour: hour, minute: minute, second: second)
+    }
+
     /// Appends `HH:MM:SS`, each part zero-padded to two digits.
     @inlinable
     public mutating func appendClock(hour: Int, minute: Int, second: Int) {

@@ -8,10 +8,10 @@ import LogCore
 /// pri, pri-text, syslogfacility[-text], syslogseverity[-text]/syslogpriority[-text], timereported/timestamp,
 /// timegenerated/timereceived, protocol-version, app-name, procid, msgid, structured-data) and the system ones
 /// ($year $month $day $hour $minute $now, with -utc); character ranges (`:1:32:`) and fields (`:F,58:2:`); the
-/// options date-rfc3164, date-rfc3164-buggyday, date-rfc3339, date-mysql, date-unixtimestamp, date-year …
+/// options date-rfc3164, date-rfc3164-buggyday, date-rfc3339, date-mysql, date-pgsql, date-unixtimestamp, date-year …
 /// date-second, lowercase, uppercase, escape-cc, space-cc, drop-cc, drop-last-lf, sp-if-no-1st-sp, secpath-drop,
 /// secpath-replace, json/jsonf/jsonr/jsonfr/csv; regular expressions (`R,ERE,1,DFLT:…--end`); the variables
-/// (`$!…`, `$.…`), `inputname`, `jsonmesg`. Anything else (unknown names and options) is refused with a message,
+/// (`$!…`, `$.…`), `inputname`, `jsonmesg`, `iut`; the template options json, jsonf, sql and stdsql. Anything else (unknown names and options) is refused with a message,
 /// so an action is never fed a template rendered differently from rsyslog's.
 public struct PropertyTemplate: Sendable, Hashable {
     /// How backslashes in constant text are read. `$template` strings use rsyslog's template escapes (`\n`, `\r`,
@@ -39,6 +39,8 @@ public struct PropertyTemplate: Sendable, Hashable {
         case yearUTC = "$year-utc", monthUTC = "$month-utc", dayUTC = "$day-utc", hourUTC = "$hour-utc"
         case minuteUTC = "$minute-utc", nowUTC = "$now-utc"
         case inputName = "inputname", jsonmesg
+        /// `iut`: the InfoUnitType of the old MonitorWare schema, always 1 (a syslog message), as rsyslog writes it.
+        case iut
         /// `$!…` and `$.…`: the message's variables (the path is in the reference).
         case treeVariable = "$!", localVariable = "$."
 
@@ -58,7 +60,7 @@ public struct PropertyTemplate: Sendable, Hashable {
 
     enum DateFormat: String, Hashable, Sendable {
         case rfc3164 = "date-rfc3164", rfc3164BuggyDay = "date-rfc3164-buggyday", rfc3339 = "date-rfc3339"
-        case mysql = "date-mysql", unixTimestamp = "date-unixtimestamp", year = "date-year"
+        case mysql = "date-mysql", pgsql = "date-pgsql", unixTimestamp = "date-unixtimestamp", year = "date-year"
         case month = "date-month", day = "date-day", hour = "date-hour", minute = "date-minute"
         case second = "date-second"
     }
@@ -143,12 +145,14 @@ public struct PropertyTemplate: Sendable, Hashable {
 
     enum Format: String, Hashable, Sendable { case json, jsonf, jsonr, jsonfr, csv }
 
-    /// A template's `option.json` (every property value JSON-escaped) or `option.jsonf` (a list template's
-    /// fields as one JSON object and a line feed).
-    public enum Option: Hashable, Sendable { case json, jsonf }
+    /// A template's `option.json` (every property value JSON-escaped), `option.jsonf` (a list template's fields as
+    /// one JSON object and a line feed), `option.sql` (`'` and `\` in property values after a backslash, MySQL's
+    /// form) or `option.stdsql` (`'` doubled, standard SQL's): what rsyslog's template.c does to each property
+    /// value, never to the constant text.
+    public enum Option: Hashable, Sendable { case json, jsonf, sql, stdsql }
 
     let parts: [Part]
-    let option: Option?
+    public let option: Option?
     /// A list template's `outname=` per part (nil where none was given; empty for string templates): the field
     /// names of structured outputs such as omjournal.
     let outnames: [String?]
@@ -507,12 +511,17 @@ public struct PropertyTemplate: Sendable, Hashable {
             switch part {
             case .constant(let bytes): out.append(contentsOf: bytes)
             case .property(let r):
-                if option == .json {
-                    // rsyslog's option.json (template.c doEscape, JSON_ESCAPE): `"` and `\` only.
+                if let option, option != .jsonf {
+                    // rsyslog's doEscape: JSON_ESCAPE `"` and `\` after a backslash; SQL_ESCAPE `'` and `\` after a
+                    // backslash; STDSQL_ESCAPE `'` doubled.
                     var value: [UInt8] = []
                     PropertyTemplate.append(r, of: message, to: &value)
                     for b in value {
-                        if b == 0x22 || b == 0x5C { out.append(0x5C) }
+                        switch option {
+                        case .json where b == 0x22 || b == 0x5C, .sql where b == 0x27 || b == 0x5C: out.append(0x5C)
+                        case .stdsql where b == 0x27: out.append(0x27)
+                        default: break
+                        }
                         out.append(b)
                     }
                 } else {
@@ -655,6 +664,7 @@ public struct PropertyTemplate: Sendable, Hashable {
         case .timereported: appendDate(r.inUTC ? m.timestamp.inUTC : m.timestamp, r.date ?? .rfc3164, to: &out)
         case .timegenerated: appendDate(r.inUTC ? m.receivedAt.inUTC : m.receivedAt, r.date ?? .rfc3164, to: &out)
         case .inputName: out.append(contentsOf: InputNames.name(m.inputName).utf8)
+        case .iut: out.append(0x31)
         case .treeVariable, .localVariable:
             let tree = r.property == .treeVariable ? m.variables : m.localVariables
             if let value = tree?.value(at: r.path[...]) { out.append(contentsOf: value.text) }
@@ -725,6 +735,9 @@ public struct PropertyTemplate: Sendable, Hashable {
         case .mysql:
             out.appendDecimal(t.year, width: 4)
             for v in [t.month, t.day, t.hour, t.minute, t.second] { out.appendDecimal(v, width: 2) }
+        case .pgsql:
+            // rsyslog's formatTimestampToPgSQL.
+            out.appendDateTime(year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second)
         case .unixTimestamp:
             let seconds = t.civilTime.epochMicroseconds / 1_000_000
             if seconds < 0 { out.append(0x2D) }

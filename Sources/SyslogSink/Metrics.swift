@@ -11,7 +11,7 @@ public struct SinkCounter: Sendable, Equatable {
     public struct Group: Sendable, Hashable {
         public enum Kind: String, Sendable {
             case input, ruleset, file = "omfile", dynamicFile = "dynafile", journal = "omjournal",
-                forward = "omfwd", program = "omprog"
+                forward = "omfwd", program = "omprog", database = "ompgsql"
         }
         public var kind: Kind
         /// The input's name, the file's path, the dynaFile's template, the forward target; nil for the one
@@ -27,6 +27,7 @@ public struct SinkCounter: Sendable, Equatable {
             case .dynamicFile: return "omfile ?\(instance ?? "")"
             case .forward: return "omfwd \(instance ?? "")"
             case .program: return "omprog \(instance ?? "")"
+            case .database: return instance ?? "ompgsql"
             }
         }
 
@@ -38,6 +39,7 @@ public struct SinkCounter: Sendable, Equatable {
             case .dynamicFile: return "template"
             case .forward: return "target"
             case .program: return "program"
+            case .database: return "database"
             case .ruleset, .journal: return ""
             }
         }
@@ -83,6 +85,11 @@ public struct SinkCounter: Sendable, Equatable {
             return "Messages in the forward's queue (memory, disk, and the sender's batch and replay window)."
         case (.forward, "disk-bytes"): return "Bytes the forward's disk queue takes."
         case (.forward, "lost-at-stop"): return "Messages in memory at stop without queue.saveOnShutdown."
+        case (.database, "sent"): return "Statements the database committed."
+        case (.database, "failed"): return "Statements the database refused (each message dropped and logged)."
+        case (.database, "suspended"): return "Times the action was suspended: the database could not be reached."
+        case (.database, "queued"): return "Messages waiting for the database."
+        case (.database, "lost-at-stop"): return "Messages still waiting when the stop's time ran out."
         case (.journal, "journald-absent"): return "Messages not sent because journald's socket is missing."
         default: return name
         }

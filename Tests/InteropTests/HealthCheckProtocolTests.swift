@@ -138,54 +138,7 @@ struct HealthCheckProtocolTests {
 /// it lets in (`PostgreSQL server is ok`), one its pg_hba.conf turns away (PostgreSQL's `FATAL`), a stopped server.
 @Suite("pgsql-check beside HAProxy", .serialized)
 struct PgsqlCheckTests {
-    /// A PostgreSQL server on loopback with its own data folder, run as the `postgres` user when the tests are root.
-    final class Postgres: @unchecked Sendable {
-        let port: Int
-        let dir: String
-        private var server: RunningPeer?
-
-        init(in root: TemporaryDirectory) throws {
-            port = try Peers.freePort()
-            dir = root.file("pg")
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            if getuid() == 0 {
-                _ = try Peers.run("/bin/chown", ["-R", "postgres", root.path])
-                _ = try Peers.run("/bin/chmod", ["755", root.path])
-            }
-            let made = try Postgres.run(try Peers.find("initdb"), ["-D", dir, "-A", "trust", "-U", "postgres"])
-            guard made.status == 0 else {
-                throw PeerFailed(description: "initdb: \(String(decoding: made.stderr, as: UTF8.self))")
-            }
-            // The role `nobody` is turned away by pg_hba.conf: its check gets PostgreSQL's error (`E`).
-            let hba = dir + "/pg_hba.conf"
-            let rules = try String(contentsOfFile: hba, encoding: .utf8)
-            try ("host all nobody 127.0.0.1/32 reject\n" + rules).write(toFile: hba, atomically: false, encoding: .utf8)
-            let postgres = try Peers.find("postgres")
-            let (program, arguments) = Postgres.asPostgres(
-                postgres, ["-D", dir, "-p", "\(port)", "-k", dir, "-c", "listen_addresses=127.0.0.1"])
-            server = try RunningPeer(program, arguments, logPath: root.file("pg.log"))
-            guard Peers.waitUntil(seconds: 30, { Peers.isListening(port: port) }) else {
-                throw PeerFailed(description: "postgres did not start on \(port)")
-            }
-        }
-
-        static func asPostgres(_ program: String, _ arguments: [String]) -> (String, [String]) {
-            getuid() == 0 ? ("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments) : (program, arguments)
-        }
-
-        static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: Data) {
-            let (p, a) = asPostgres(program, arguments)
-            return try Peers.run(p, a, timeout: 120)
-        }
-
-        func sql(_ statement: String) throws -> Int32 {
-            try Postgres.run(
-                try Peers.find("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-c", statement]
-            ).status
-        }
-
-        func stop() { server?.stop() }
-    }
+    typealias Postgres = PostgresServer
 
     @Test func sameVerdictsAndLinesAsHAProxy() async throws {
         let dir = try TemporaryDirectory(prefix: "pgsql-check")

@@ -139,13 +139,7 @@ public enum LogColumn: Int, CaseIterable, Sendable {
             // A partial parse leaves the date unread: it is rewritten from its text, `26/Nov/2026:08:51:02.123`.
             if line.date.year == 1970, Self.appendLogTime(fromLogged: line.dateRange, buffer, to: &out) { return true }
             let t = line.date
-            out.appendDecimal(t.year, width: 4)
-            out.append(0x2D)
-            out.appendDecimal(t.month, width: 2)
-            out.append(0x2D)
-            out.appendDecimal(t.day, width: 2)
-            out.append(0x20)
-            out.appendClock(hour: t.hour, minute: t.minute, second: t.second)
+            out.appendDateTime(year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second)
             out.append(0x2E)
             out.appendDecimal(t.microsecond / 1000, width: 3)
             return true

@@ -107,6 +107,7 @@ final class Forwarder: @unchecked Sendable {
         self.port = port
         self.framing = framing
         self.settings = settings
+        suspension = ActionSuspension(settings)
         self.tls = tls
         self.relp = relp
         // The certificates and keys are read once, at start: a bad file disables the action with the reason.
@@ -224,10 +225,8 @@ final class Forwarder: @unchecked Sendable {
     private var window: [Batch] = []
     /// Taken from the queue (or brought back from the window after a break) and not written yet.
     private var held: [Batch] = []
-    private var failures = 0
+    private var suspension: ActionSuspension
     /// Since when the collector could not be reached (nil while it can).
-    private var suspendedSince: ContinuousClock.Instant?
-    private var suspendedUntil: ContinuousClock.Instant?
     private var lastAcknowledged: UInt64 = 0
     /// Whether the collector has confirmed a batch on the current connection: one that breaks before that (a TLS
     /// collector that refuses us after the handshake, a port that accepts and closes) suspends the action rather
@@ -269,7 +268,7 @@ final class Forwarder: @unchecked Sendable {
                 checkedAt = .now
             }
             if stop, let stopAt,
-                held.isEmpty || connection < 0 && suspendedUntil != nil || ContinuousClock.now >= stopAt
+                held.isEmpty || connection < 0 && suspension.until != nil || ContinuousClock.now >= stopAt
             {
                 finish()
                 return
@@ -310,8 +309,8 @@ final class Forwarder: @unchecked Sendable {
 
     /// Connects unless the action is suspended; false (having waited or dropped) when there is no connection.
     private func reconnect() -> Bool {
-        if let until = suspendedUntil, ContinuousClock.now < until {
-            if settings.resumeRetryCount >= 0 && failures > settings.resumeRetryCount {
+        if suspension.isWaiting(at: .now), let until = suspension.until {
+            if suspension.retriesUsedUp {
                 // Retries used up: what waits is dropped while the action stays suspended.
                 let n = held.reduce(0) { $0 + $1.entries.count }
                 held.removeAll()
@@ -336,13 +335,6 @@ final class Forwarder: @unchecked Sendable {
         }
         switch result {
         case .success(let fd):
-            if let since = suspendedSince {
-                let waiting = counts.queued
-                report(
-                    "action '\(name)' resumed after \(Int(seconds(.now - since))) s (\(waiting) messages waiting)",
-                    severity: .informational)
-                suspendedSince = nil
-            }
             connection = fd
             written = stream?.wireBytes ?? 0
             confirmedOnConnection = false
@@ -351,10 +343,13 @@ final class Forwarder: @unchecked Sendable {
                 suspend("cannot open a RELP session with \(name): \(failure)")
                 return false
             }
+            // Resumed once the session is open (a RELP refusal goes on with the suspension).
+            let waiting = suspension.since == nil ? 0 : counts.queued
+            if let notice = suspension.resumed(action: name, waiting: waiting, at: .now) {
+                report(notice, severity: .informational)
+            }
             lastAcknowledged = 0
             acknowledgedAt = .now
-            failures = 0
-            suspendedUntil = nil
             condition.lock()
             suspendedFlag = false
             condition.unlock()
@@ -366,17 +361,7 @@ final class Forwarder: @unchecked Sendable {
     }
 
     private func suspend(_ reason: String) {
-        failures += 1
-        let factor = 1 + failures / 10
-        let pause = min(settings.resumeInterval * factor, settings.resumeIntervalMax)
-        suspendedUntil = .now + .seconds(pause)
-        if suspendedSince == nil {
-            suspendedSince = .now
-            let keep =
-                settings.resumeRetryCount < 0
-                ? "messages are held" : "messages are dropped after \(settings.resumeRetryCount) more tries"
-            report("action '\(name)' suspended: \(reason); next try in \(pause) s, \(keep)", severity: .warning)
-        }
+        if let notice = suspension.failed(reason, action: name, at: .now).notice { report(notice, severity: .warning) }
         condition.lock()
         countsStorage.failed += 1
         countsStorage.suspended += 1
@@ -402,7 +387,7 @@ final class Forwarder: @unchecked Sendable {
             return
         }
         // The first reconnection is tried at once; a failure there suspends the action.
-        suspendedUntil = nil
+        suspension.tryAtOnce()
         report(message, severity: .warning)
     }
 

@@ -124,9 +124,8 @@ extension RsyslogConfigParser {
                     switch String(after.drop(while: { $0 == "," })).lowercased().trimmingSpaces() {
                     case "json": option = .json
                     case "jsonf": option = .jsonf
-                    case "sql", "stdsql":
-                        notHonoured(location, "$template option '\(after)' is not in this build: actions using it are disabled")
-                        return
+                    case "sql": option = .sql
+                    case "stdsql": option = .stdsql
                     default:
                         throw ConfigDiagnostic(
                             severity: .error, location: location, message: "$template: unknown option '\(after)'")
@@ -1175,15 +1174,19 @@ extension RsyslogConfigParser {
             location)
     }
 
-    /// A template's `option.json` / `option.jsonf` (both on: rsyslogd's error).
+    /// A template's `option.json` / `option.jsonf` / `option.sql` / `option.stdsql` (more than one on: rsyslogd's
+    /// error).
     func templateOption(_ p: [String: String], _ location: SourceLocation) throws -> PropertyTemplate.Option? {
-        let json = try p["option.json"].map { try binary($0, "option.json", location) } ?? false
-        let jsonf = try p["option.jsonf"].map { try binary($0, "option.jsonf", location) } ?? false
-        if json && jsonf {
-            throw ConfigDiagnostic(
-                severity: .error, location: location, message: "template '\(p["name"] ?? "")': only one option.* can be on")
+        var on: [PropertyTemplate.Option] = []
+        for (key, option) in [("option.stdsql", PropertyTemplate.Option.stdsql), ("option.sql", .sql), ("option.json", .json), ("option.jsonf", .jsonf)] {
+            if try p[key].map({ try binary($0, key, location) }) == true { on.append(option) }
         }
-        return json ? .json : jsonf ? .jsonf : nil
+        if on.count > 1 {
+            throw ConfigDiagnostic(
+                severity: .error, location: location,
+                message: "template '\(p["name"] ?? "")' has multiple incompatible options of sql, stdsql or json specified")
+        }
+        return on.first
     }
 
     /// Keeps a compiled template, or warns why actions naming it will be disabled.

@@ -493,7 +493,7 @@ public struct RsyslogConfigParser {
         var queue = state.queue
         queue.workDirectory = configuration.workDirectory
         state.queue = ActionQueueSettings()
-        if queue != ActionQueueSettings(workDirectory: queue.workDirectory) && !text.hasPrefix("@") {
+        if queue != ActionQueueSettings(workDirectory: queue.workDirectory) && !text.hasPrefix("@") && !text.hasPrefix(":ompgsql:") {
             warn(
                 location, "the $ActionQueue… settings before this action are not used: only forwarding has a queue here"
             )
@@ -587,6 +587,28 @@ public struct RsyslogConfigParser {
                     + "supported in the future (messages to logged-in users are not in this build)")
             return .ignored(text)
         }
+        if body.hasPrefix(":ompgsql:") {
+            // `:ompgsql:server,db,user,password[;template]`, each part required (rsyslog's parseSelectorAct).
+            guard configuration.loadedModules.contains("ompgsql") else {
+                notHonoured(location, "'\(text)' without $ModLoad ompgsql: nothing is written")
+                return nil
+            }
+            let parts = body.dropFirst(9).split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4, parts[0...2].allSatisfy({ !$0.isEmpty }) else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location,
+                    message: "Trouble with PgSQL connection properties. -PgSQL logging disabled")
+            }
+            var settings = PostgresSettings()
+            (settings.server, settings.database, settings.user, settings.password) = (parts[0], parts[1], parts[2], parts[3])
+            guard let name = sqlTemplate(template, location) else { return nil }
+            try checkQueue(queue, location)
+            guard queue.fileName == nil else {
+                notHonoured(location, "ompgsql: $ActionQueueFileName (a disk-assisted queue) is not in this build for ompgsql: the action is disabled")
+                return nil
+            }
+            return .postgres(settings, template: name, queue: queue)
+        }
         if body.hasPrefix(":omusrmsg:") {
             warn(location, "action '\(text)' (messages to logged-in users) has no effect in this build")
             return .ignored(text)
@@ -642,7 +664,7 @@ public struct RsyslogConfigParser {
     /// Whether an action delivers messages somewhere (what rsyslogd counts as an active action).
     static func delivers(_ action: SinkAction) -> Bool {
         switch action {
-        case .file, .dynamicFile, .forward, .relpForward, .journal, .pipe, .program: return true
+        case .file, .dynamicFile, .forward, .relpForward, .journal, .pipe, .program, .postgres: return true
         case .whenPreviousSuspended(let inner): return delivers(inner)
         case .forEach(_, _, let rules): return rules.contains { $0.actions.contains(where: delivers) }
         case .ignored(let text): return text.hasPrefix(":omusrmsg:") || text == "omusrmsg" || text == "*"
@@ -670,6 +692,39 @@ public struct RsyslogConfigParser {
         return ownership
     }
 
+    /// The template of an SQL action: `name`, or rsyslog's ` StdPgSQLFmt` (its built-in insert into the MonitorWare
+    /// schema's SystemEvents); nil, said, when it is unknown or has neither `option.sql` nor `option.stdsql` (the
+    /// values would reach the database unescaped), as rsyslogd disables such an action.
+    mutating func sqlTemplate(_ name: String?, _ location: SourceLocation) -> String? {
+        guard let name else {
+            let builtIn = " StdPgSQLFmt"
+            if configuration.templates[builtIn.lowercased()] == nil {
+                let text =
+                    "insert into SystemEvents (Message, Facility, FromHost, Priority, DeviceReportedTime, ReceivedAt, "
+                    + "InfoUnitID, SysLogTag) values ('%msg%', %syslogfacility%, '%HOSTNAME%', %syslogpriority%, "
+                    + "'%timereported:::date-pgsql%', '%timegenerated:::date-pgsql%', %iut%, '%syslogtag%')"
+                configuration.templates[builtIn.lowercased()] = UserTemplate(
+                    text: text,
+                    compiled: Result { () throws(PropertyTemplate.ParseError) in
+                        try PropertyTemplate(parsing: text, escapes: .none, option: .stdsql)
+                    })
+            }
+            return builtIn
+        }
+        guard let user = configuration.templates[name.lowercased()] else {
+            notHonoured(location, "Could not find template '\(name)' - action disabled")
+            return nil
+        }
+        guard case .success(let compiled) = user.compiled, compiled.option == .sql || compiled.option == .stdsql else {
+            notHonoured(
+                location,
+                "Action disabled. To use this action, you have to specify the SQL or stdSQL option in your template! "
+                    + "(template '\(name)')")
+            return nil
+        }
+        return name
+    }
+
     /// `action(type="omfile" file=… | dynaFile=…, type="omfwd" target= port= protocol= TCP_Framing=,
     /// type="omjournal")`.
     mutating func actionObject(_ given: [String: String], _ location: SourceLocation) throws -> SinkAction? {
@@ -682,7 +737,7 @@ public struct RsyslogConfigParser {
             }
         }
         if let type = p["type"]?.lowercased(),
-            ["omfile", "omfwd", "omrelp", "omjournal", "mmjsonparse", "mmnormalize", "ompipe", "omprog"].contains(type)
+            ["omfile", "omfwd", "omrelp", "omjournal", "mmjsonparse", "mmnormalize", "ompipe", "omprog", "ompgsql"].contains(type)
         {
             guard parametersHonoured("action", type: type, &p, location) else { return nil }
         }
@@ -693,7 +748,7 @@ public struct RsyslogConfigParser {
             return nil
         }
         let type = p["type"]?.lowercased()
-        if type != "omfwd" && type != "omrelp" {
+        if type != "omfwd" && type != "omrelp" && type != "ompgsql" {
             // Queues and retries have nothing to do for actions that write at once; the other action.* settings
             // change what is written and are checked as any parameter.
             let resume: Set<String> = ["action.resumeretrycount", "action.resumeinterval", "action.resumeintervalmax"]
@@ -829,6 +884,42 @@ public struct RsyslogConfigParser {
             }
             guard let name = templateName(SyslogTemplate.fileFormat.rawValue) else { return nil }
             return .program(settings, template: name)
+        case "ompgsql":
+            guard configuration.loadedModules.contains("ompgsql") else {
+                notHonoured(location, "action type 'ompgsql' without module(load=\"ompgsql\"): nothing is written")
+                return nil
+            }
+            // rsyslog reads these as words: a blank in one is its error.
+            for key in ["server", "db", "user", "uid", "pass", "pwd", "conninfo", "template"] where p[key]?.contains(where: \.isWhitespace) == true {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "parameter '\(key)' contains whitespace, which is not permitted")
+            }
+            var settings = PostgresSettings()
+            settings.server = p["server"] ?? ""
+            settings.database = p["db"] ?? ""
+            if let user = p["user"] ?? p["uid"] { settings.user = user }
+            if let password = p["pass"] ?? p["pwd"] { settings.password = password }
+            if let port = p["port"] ?? p["serverport"] {
+                guard let n = Int(port), (1...65535).contains(n) else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "ompgsql: '\(port)' is not a port")
+                }
+                settings.port = n
+            }
+            if let info = p["conninfo"], !info.isEmpty { settings.connectionInfo = info }
+            guard settings.connectionInfo != nil || (!settings.server.isEmpty && !settings.database.isEmpty) else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "ompgsql: must provide conninfo or server and dbname")
+            }
+            guard let name = sqlTemplate(p["template"], location) else { return nil }
+            let queue = try queueSettings(p, location)
+            guard queue.fileName == nil else {
+                notHonoured(
+                    location,
+                    "ompgsql: queue.filename (a disk-assisted queue) is not in this build for ompgsql: what waits for the "
+                        + "database would not be kept across a restart as asked. The action is disabled")
+                return nil
+            }
+            return .postgres(settings, template: name, queue: queue)
         case "omusrmsg":
             warn(location, "action(type=\"omusrmsg\") (messages to logged-in users) has no effect in this build")
             return .ignored("omusrmsg")

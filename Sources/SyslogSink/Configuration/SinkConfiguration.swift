@@ -28,6 +28,9 @@ public enum SinkAction: Hashable, Sendable {
     case pipe(path: String, template: String)
     /// omprog: each message a line on a program's standard input.
     case program(ProgramSettings, template: String)
+    /// ompgsql: each message an SQL statement (its template has `option.sql` or `option.stdsql`) run on a PostgreSQL
+    /// server, a batch in one transaction, with the action's queue and retries.
+    case postgres(PostgresSettings, template: String, queue: ActionQueueSettings)
     /// Send to journald: the usual fields, or, with a list template (`template=`), the template's `outname=` fields.
     case journal(template: String? = nil)
     /// Stop processing this message (`stop`, `~`).
@@ -98,6 +101,37 @@ public struct ActionQueueSettings: Hashable, Sendable {
     /// The memory part's limit: `queue.size`, or for a Direct action the main queue's 100,000.
     public var memoryLimit: Int { kind == .direct ? 100_000 : max(1, size) }
     public var spillMark: Int { min(memoryLimit, highWatermark ?? max(1, memoryLimit * 9 / 10)) }
+}
+
+/// Where ompgsql connects: `conninfo` (a libpq connection string, used as it is) or `server`, `port`, `db`, `user`
+/// and `pass` (rsyslog's defaults: port 5432, user and password `postgres`).
+public struct PostgresSettings: Hashable, Sendable {
+    public var server = ""
+    public var port = 5432
+    public var database = ""
+    public var user = "postgres"
+    public var password = "postgres"
+    public var connectionInfo: String?
+
+    public init() {}
+
+    /// The libpq connection string: `conninfo`, or the parts (each value quoted as libpq reads it) with
+    /// `standard_conforming_strings` on, as rsyslog's ompgsql asks, and connect and keep-alive timeouts so a server
+    /// that does not answer suspends the action rather than holding it.
+    public var connectionString: String {
+        if let connectionInfo { return connectionInfo }
+        func quoted(_ v: String) -> String {
+            "'" + v.replacingOccurrences("\\", "\\\\").replacingOccurrences("'", "\\'") + "'"
+        }
+        return "host=\(quoted(server)) port=\(port) dbname=\(quoted(database)) user=\(quoted(user)) "
+            + "password=\(quoted(password)) options='-c standard_conforming_strings=on' connect_timeout=5 "
+            + "keepalives_idle=10 keepalives_interval=5 keepalives_count=3 tcp_user_timeout=20000"
+    }
+
+    /// The server as the sink's messages name it (never the password).
+    public var description: String {
+        connectionInfo != nil ? "PostgreSQL (conninfo)" : "PostgreSQL \(database)@\(server):\(port)"
+    }
 }
 
 /// Who owns the files and directories an action creates (`$FileOwner`, `$FileGroup`, `$DirOwner`, `$DirGroup`,

@@ -25,7 +25,7 @@ public enum SinkSupport {
     public static let modules: Set<String> = [
         "imudp", "imtcp", "imptcp", "imuxsock", "imrelp", "omrelp", "mmnormalize", "lmnsd_gtls", "lmnsd_ossl", "lmnsd_ptcp", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
         "omjournal",
-        "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog",
+        "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog", "ompgsql",
         "builtin:omfwd", "omfile", "omfwd",
     ]
 
@@ -155,6 +155,10 @@ public enum SinkSupport {
             "action.execonlywhenpreviousissuspended", "binary", "template", "output", "filecreatemode", "confirmmessages", "confirmtimeout", "reportfailures",
             "signalonclose", "closetimeout", "killunresponsive", "hup.signal", "forcesingleinstance",
         ],
+        "action:ompgsql": [
+            "server", "port", "serverport", "db", "user", "uid", "pass", "pwd", "conninfo", "template",
+            "action.execonlywhenpreviousissuspended",
+        ],
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
             "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords", "privdrop.user.name",
             "privdrop.user.id", "privdrop.group.name", "privdrop.group.id", "privdrop.group.keepsupplemental",
@@ -163,7 +167,7 @@ public enum SinkSupport {
             "parser.controlcharacterescapeprefix", "defaultnetstreamdriver", "defaultnetstreamdrivercafile",
             "defaultnetstreamdrivercertfile", "defaultnetstreamdriverkeyfile",
         ],
-        "template:": ["name", "type", "string", "option.json", "option.jsonf"],
+        "template:": ["name", "type", "string", "option.json", "option.jsonf", "option.sql", "option.stdsql"],
     ]
 
     /// imtcp's and imptcp's input tuning.
@@ -175,6 +179,20 @@ public enum SinkSupport {
         "ratelimit.interval": "this build keeps every message", "ratelimit.burst": "this build keeps every message",
         "socketbacklog": "listen queue tuning",
     ]
+
+    /// The queue and retry settings an action with a queue reads (`queueSettings`): forwards keep a disk part,
+    /// ompgsql a memory queue only (its `queue.filename` is refused when read).
+    static let queueHonoured: [String: [String]] = {
+        let memory = [
+            "queue.type", "queue.size", "queue.dequeuebatchsize", "action.resumeretrycount", "action.resumeinterval",
+            "action.resumeintervalmax",
+        ]
+        let disk = memory + [
+            "queue.filename", "queue.highwatermark", "queue.lowwatermark", "queue.maxdiskspace", "queue.maxfilesize",
+            "queue.saveonshutdown",
+        ]
+        return ["action:omfwd": disk, "action:omrelp": disk, "action:ompgsql": memory]
+    }()
 
     /// Tuning whose absence changes nothing a user can observe, by `object:type` (`object:*` for every type).
     static let noEffect: [String: [String: String]] = [
@@ -200,6 +218,11 @@ public enum SinkSupport {
             "tls.dhbits": "Diffie-Hellman parameters: this build uses elliptic-curve key exchange",
         ],
         "module:omrelp": ["tls.tlslib": "the TLS library (BoringSSL in this build)"],
+        // rsyslog 8.2302's ompgsql reads these and does not use them (each batch is one transaction either way).
+        "action:ompgsql": [
+            "multirows": "rsyslog 8.2302 reads it and does not use it", "trans_size": "rsyslog 8.2302 reads it and does not use it",
+            "trans_age": "rsyslog 8.2302 reads it and does not use it",
+        ],
 
         "module:imtcp": [
             "keepalive": "TCP keep-alive tuning", "keepalive.probes": "TCP keep-alive tuning",
@@ -333,7 +356,7 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (omelasticsearch, omkafka, ompgsql, ommysql, mmnormalize…) is an error. TLS (the
+            (omelasticsearch, omkafka, ommysql…) is an error. TLS (the
             gtls and ossl stream drivers) is carried out: see docs/syslog-sink.md, "TLS".
 
 
@@ -343,7 +366,7 @@ extension SinkSupport {
             let object = parts[0]
             let type = parts.count > 1 && !parts[1].isEmpty ? parts[1] : nil
             out += "## `\(object)(\(type.map { object == "module" ? "load=\"\($0)\"" : "type=\"\($0)\"" } ?? ""))`\n\n"
-            let carried = honoured[key, default: []].sorted()
+            let carried = (honoured[key, default: []] + (queueHonoured[key] ?? [])).sorted()
             out += "Carried out: " + (carried.isEmpty ? "nothing beyond the module itself" : carried.map { "`\($0)`" }.joined(separator: ", ")) + ".\n\n"
             var quiet: [String] = []
             var refused: [String] = []

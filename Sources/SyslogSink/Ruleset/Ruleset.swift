@@ -22,6 +22,8 @@ final class Ruleset {
         case journal(JournalWriter)
         case pipe(PipeWriter, OutputTemplate)
         case program(ProgramAction, OutputTemplate)
+        /// ompgsql: each message a statement, through the action's queue.
+        case postgres(PostgresAction, OutputTemplate)
         /// omjournal with a list template: its `outname=` fields only.
         case journalFields(JournalWriter, PropertyTemplate)
         /// `call`: the index of the ruleset in `sets`.
@@ -86,6 +88,7 @@ final class Ruleset {
     private var dynamicFiles: [DynamicFiles] = []
     private var pipes: [PipeWriter] = []
     private var programs: [ProgramAction] = []
+    private var databases: [PostgresAction] = []
     /// Every repeat reduction, with its action (drained at shutdown).
     private var reducers: [(RepeatReducer, Action)] = []
     /// One connection to journald serves every omjournal action.
@@ -126,7 +129,7 @@ final class Ruleset {
                 let made = make(action, rule.location, configuration, root: root)
                 guard configuration.repeatedMessageReduction else { return made }
                 switch made {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .postgres:
                     let reducer = RepeatReducer()
                     reducers.append((reducer, made))
                     return .reduced(reducer, made)
@@ -258,6 +261,11 @@ final class Ruleset {
             let program = ProgramAction(settings: settings)
             programs.append(program)
             return .program(program, template)
+        case .postgres(let settings, let templateName, let queue):
+            guard let template = output(templateName, location, configuration) else { return .skip }
+            let database = PostgresAction(settings: settings, queue: queue)
+            databases.append(database)
+            return .postgres(database, template)
         case .set(let variable, let value, let reset):
             return .set(variable, value, reset: reset)
         case .unset(let variable):
@@ -311,7 +319,7 @@ final class Ruleset {
                     continue
                 }
                 switch action {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .reduced:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .postgres, .reduced:
                     previousSuspended = Ruleset.isSuspended(action)
                 default: break  // statements (set, stop, call…) are not actions rsyslog tracks
                 }
@@ -339,7 +347,7 @@ final class Ruleset {
                     Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
                 case .normalize(let normalizer):
                     normalizer.normalize(&message)
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .postgres:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
                     reducer.admit(message) { perform(inner, $0) }
@@ -408,6 +416,8 @@ final class Ruleset {
             writer.write(template.render(message))
         case .program(let program, let template):
             program.send(template.render(message))
+        case .postgres(let database, let template):
+            database.send(template.render(message))
         case .journalFields(let writer, let template):
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
@@ -422,6 +432,7 @@ final class Ruleset {
     static func isSuspended(_ action: Action) -> Bool {
         switch action {
         case .forwardQueued(let forwarder, _): return forwarder.isSuspended
+        case .postgres(let database, _): return database.isSuspended
         case .file(let writer, _): return writer.isFailing
         case .reduced(_, let inner): return isSuspended(inner)
         default: return false
@@ -485,6 +496,7 @@ final class Ruleset {
         journal?.drain()
         for forwarder in queued { forwarder.stop() }
         for program in programs { program.stop() }
+        for database in databases { database.stop() }
         return lost
     }
 
@@ -615,6 +627,16 @@ final class Ruleset {
             add(group, "suspended", c.suspended)
             add(group, "queued", c.queued, gauge: true)
             add(group, "disk-bytes", c.diskBytes, gauge: true)
+            if c.lostAtStop > 0 { add(group, "lost-at-stop", c.lostAtStop) }
+        }
+        for database in databases {
+            let c = database.counts
+            let group = SinkCounter.Group(kind: .database, instance: database.name)
+            add(group, "sent", c.sent)
+            add(group, "failed", c.failed)
+            add(group, "dropped", c.dropped)
+            add(group, "suspended", c.suspended)
+            add(group, "queued", c.queued, gauge: true)
             if c.lostAtStop > 0 { add(group, "lost-at-stop", c.lostAtStop) }
         }
         for (name, sender) in forwarders {
