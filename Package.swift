@@ -216,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: [
-                "HAProxyLog", "SyslogProtocol", "SyslogSink", "LogQuery", "LogCore", "TestSupport", "Proxy",
+                "HAProxyLog", "SyslogProtocol", "SyslogSink", "LogQuery", "LogCore", "TestSupport", "Proxy", "Seal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -13,7 +13,10 @@ struct Verify: ParsableCommand {
             the file, checks each signature and compares the lines, then says OK or which lines were modified, \
             inserted, deleted, reordered or cut off, and which lines no signed checkpoint covers (written before \
             sealing began, or after the last checkpoint: a crash). Several files are a rotated set, oldest first: \
-            each must continue the chain of the one before. A rotated file's sidecar is found by its inode \
+            each must continue the chain of the one before. --anchors checks the file against the checkpoints the \
+            sink sent off the host (its audit: seal checkpoint messages, filed by a central collector): a rewrite \
+            of anything anchored is caught even when the sidecar was made again with the key on the host. A \
+            rotated file's sidecar is found by its inode \
             (FILE.seal.INODE, kept by the sink when the file was rotated away); a compressed one (.gz) is inflated \
             in memory and paired with the sidecar beside it that starts with its lines. Give the public key (--key, as logquery seal-key \
             wrote it) to trust the signatures; without it only the sidecar's own key is used, which proves that \
@@ -26,6 +29,12 @@ struct Verify: ParsableCommand {
 
     @Option(help: "The trusted key: an Ed25519 public key (64 hex digits, or a file holding them), or hmac:HEX.")
     var key: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A collector's log holding the sink's anchors (audit: seal checkpoint …): each anchor of a file is checked against its bytes (repeatable).",
+            discussion: "An anchor names the file by its inode: verify the files on the host that sealed them."))
+    var anchors: [String] = []
 
     @Option(name: .long, help: "Output format: text or json.")
     var format = "text"
@@ -41,11 +50,20 @@ struct Verify: ParsableCommand {
         } catch {
             throw ValidationError("--key: \(error)")
         }
+        var anchored: [SealAnchor] = []
+        for path in anchors {
+            do {
+                anchored += SealAnchor.all(in: String(decoding: try fileContents(path), as: UTF8.self))
+            } catch {
+                throw ValidationError("--anchors: cannot read \(path): \(error)")
+            }
+        }
+        let givenInodes = Set(files.compactMap(Self.inode))
         var worst: Int32 = 0
         var reports: [SealVerifier.Report] = []
         for file in files {
             do {
-                let report: SealVerifier.Report
+                var report: SealVerifier.Report
                 if file.hasSuffix(".gz") {
                     // A compressed rotated file: inflated in memory, its sidecar found by its first lines.
                     let data = Data(try fileContents(file))
@@ -53,8 +71,23 @@ struct Verify: ParsableCommand {
                         throw SealVerifier.Failure(description: "\(file): no seal file beside it starts with its lines")
                     }
                     report = try SealVerifier.verify(contents: data, of: file, sealPath: sidecar, key: trusted)
+                } else if !anchors.isEmpty && access(SealVerifier.findSidecar(for: file), F_OK) != 0 {
+                    // No sidecar (deleted?): the anchors alone say whether the file is what left the host.
+                    report = .withoutSidecar(file)
                 } else {
                     report = try SealVerifier.verify(path: file, key: trusted)
+                }
+                if !anchors.isEmpty {
+                    // A file's anchors: those of its inode, and those of its path whose inode is none of the files
+                    // given (the file the path held before: `sed -i` and other replacements make a new inode, and
+                    // so does a rotation, whose older file should then be given too).
+                    let inode = Self.inode(file)
+                    let path = URL(fileURLWithPath: file).standardizedFileURL.path
+                    let mine = anchored.filter {
+                        $0.inode == inode || $0.file == path && !givenInodes.contains($0.inode)
+                    }
+                    report.check(mine, against: Data(try fileContents(file)))
+                    if report.status == .ok && mine.isEmpty { report.status = .unsealed }
                 }
                 reports.append(report)
                 let code: Int32 =
@@ -86,6 +119,12 @@ struct Verify: ParsableCommand {
         if worst != 0 { throw ExitCode(worst) }
     }
 
+    /// The inode of a file on disk (nil for a compressed rotated file: a new file, never the one anchored).
+    static func inode(_ file: String) -> UInt64? {
+        var info = stat()
+        return file.hasSuffix(".gz") || stat(file, &info) != 0 ? nil : UInt64(info.st_ino)
+    }
+
     static func describe(_ report: SealVerifier.Report) -> String {
         var text: String
         switch report.status {
@@ -106,12 +145,20 @@ struct Verify: ParsableCommand {
                 place = "line \(problem.line ?? 0): moved (it was sealed as line \(problem.sealedLine ?? 0))"
             case .truncated: place = "cut off from sealed line \(problem.sealedLine ?? 0) on"
             case .checkpoint, .seal: place = problem.detail ?? problem.kind.rawValue
+            case .anchor: place = "caught by the anchors: " + (problem.detail ?? "an anchor does not match")
             }
             text += "\n  " + place + (problem.detail.map { problem.kind == .modified ? " (\($0))" : "" } ?? "")
         }
         for range in report.uncoveredLines {
             text +=
                 "\n  lines \(range.lowerBound)–\(range.upperBound): not covered by a signed checkpoint"
+        }
+        if let checked = report.anchors {
+            let agreeing = report.anchorsAgreeing ?? 0
+            text +=
+                checked == 0
+                ? "\n  no anchor names this file (its inode): nothing off the host vouches for it"
+                : "\n  anchors: \(agreeing) of \(checked) agree"
         }
         if report.unfinishedRecord {
             text += "\n  the seal file ends inside a record: the sink was stopped while writing it (set aside)"

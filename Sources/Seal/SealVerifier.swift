@@ -20,6 +20,8 @@ public enum SealVerifier {
             case checkpoint
             /// The sidecar itself is damaged or its segments do not follow each other.
             case seal
+            /// A checkpoint anchored off the host does not match the file (`SealAnchor`): caught by the anchors.
+            case anchor
         }
         public var kind: Kind
         public var line: Int?
@@ -53,6 +55,32 @@ public enum SealVerifier {
         /// The sidecar ends inside a record: the sink was stopped while writing it (see
         /// `SealFile.unfinishedRecord`).
         public var unfinishedRecord = false
+        /// Anchors checked (`--anchors`), nil when none were asked for; those that matched.
+        public var anchors: Int?
+        public var anchorsAgreeing: Int?
+
+        /// A file without its sidecar, checked by its anchors alone: no line counts as sealed.
+        public static func withoutSidecar(_ file: String) -> Report {
+            Report(
+                file: file, status: .unsealed, lines: 0, sealedLines: 0, checkpoints: 0, uncoveredLines: [], problems: [],
+                key: "none (no seal file)", follows: "-", lastCheckpoint: "-")
+        }
+
+        /// Checks the anchors that name this file against its bytes: each that does not match is a problem, and
+        /// the file is tampered whatever its sidecar says.
+        public mutating func check(_ anchors: [SealAnchor], against data: Data) {
+            self.anchors = anchors.count
+            var agreeing = 0
+            for anchor in anchors {
+                if let why = anchor.mismatch(in: data) {
+                    problems.append(Problem(kind: .anchor, line: nil, sealedLine: anchor.lines, detail: why))
+                    status = .tampered
+                } else {
+                    agreeing += 1
+                }
+            }
+            anchorsAgreeing = agreeing
+        }
     }
 
     public struct Failure: Error, CustomStringConvertible {

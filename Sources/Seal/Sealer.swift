@@ -56,6 +56,15 @@ public final class Sealer: @unchecked Sendable {
         }
     }
 
+    /// The anchors of the checkpoints written since the last call (`SealAnchor`): messages for the daemon's own
+    /// log, which its rules send off the host.
+    public func takeAnchors() -> [String] {
+        work.shared.withLock { shared in
+            defer { shared.anchors = [] }
+            return shared.anchors
+        }
+    }
+
     /// The log file was opened (or reopened after a HUP); see `SealState.opened`.
     public func opened(logDescriptor fd: Int32) {
         var info = stat()
@@ -105,6 +114,7 @@ final class SealWork: @unchecked Sendable {
     struct Shared {
         var spare: [[UInt8]] = []
         var problems: [String] = []
+        var anchors: [String] = []
     }
     private let state: SealState
     let shared = Mutex(Shared())
@@ -129,9 +139,11 @@ final class SealWork: @unchecked Sendable {
             }
         }
         let problems = state.takeProblems()
+        let anchors = state.takeAnchors()
         shared.withLock {
             if $0.spare.isEmpty { $0.spare = returned }
             $0.problems += problems
+            $0.anchors += anchors
         }
     }
 }
@@ -145,6 +157,9 @@ final class SealState {
     private var sidecar: Int32 = -1
     private var inode: UInt64 = 0
     private var segmentOffset = 0
+    /// The segment's first line (0-based) and the hash it continues: what an anchor needs to stand alone.
+    private var segmentLine = 0
+    private var segmentPrevious = "-"
     private var previous = "-"
     private var hasher = SHA256()
     /// Whole lines and bytes of the file sealed so far (from its start).
@@ -157,6 +172,8 @@ final class SealState {
     private var lastCheckpoint: UInt64 = 0
     /// Problems for the daemon's own log (the caller reads and clears them).
     private(set) var problems: [String] = []
+    /// One anchor message per checkpoint (the caller reads and clears them).
+    private(set) var anchors: [String] = []
 
     init(logPath: String, key: SealKey, checkpointEvery interval: Duration) {
         self.logPath = logPath
@@ -172,6 +189,11 @@ final class SealState {
     func takeProblems() -> [String] {
         defer { problems = [] }
         return problems
+    }
+
+    func takeAnchors() -> [String] {
+        defer { anchors = [] }
+        return anchors
     }
 
     /// The log file was opened (or reopened after a HUP): the sidecar is continued with a new segment when it
@@ -207,6 +229,8 @@ final class SealState {
         lines = size == 0 ? 0 : SealFile.countLines(path: logPath, upTo: size)
         partial = []
         segmentOffset = size
+        segmentLine = lines
+        segmentPrevious = previous
         hasher = SHA256()
         hasher.update(data: Data(Seal.segmentPrefix(inode: inode, offset: size, previous: previous).utf8))
         records.append(contentsOf: Array("S \(inode) \(size) \(lines) \(previous)\n".utf8))
@@ -254,6 +278,11 @@ final class SealState {
         let signature = key.sign(
             Seal.signedText(inode: inode, segmentOffset: segmentOffset, lines: lines, offset: offset, hash: hash))
         records.append(contentsOf: Array("C \(lines) \(offset) \(hash) \(signature)\n".utf8))
+        anchors.append(
+            SealAnchor(
+                file: logPath, inode: inode, segmentOffset: segmentOffset, segmentLine: segmentLine,
+                previous: segmentPrevious, lines: lines, offset: offset, hash: hash
+            ).message)
         checkpointed = (lines, offset)
         lastCheckpoint = now
         previous = hash

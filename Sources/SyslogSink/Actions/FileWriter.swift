@@ -64,6 +64,8 @@ final class FileWriter {
 
     private func reportSealProblems() {
         for problem in sealer?.takeProblems() ?? [] { sinkLog(problem) }
+        // Each checkpoint also leaves through the rules (a central collector keeps what the host cannot rewrite).
+        for anchor in sealer?.takeAnchors() ?? [] { sinkLog(anchor, severity: .notice) }
     }
 
     func append(_ line: [UInt8]) {
@@ -136,8 +138,10 @@ final class FileWriter {
     /// is full, and a failing disk costs no system call per line.
     func flush() {
         guard !buffer.isEmpty else {
-            // The once-a-second tick: a sealed file gets its checkpoint even when no new line comes.
+            // The once-a-second tick: a sealed file gets its checkpoint even when no new line comes (and the
+            // anchors of the checkpoints made since leave).
             sealer?.checkpoint(force: false)
+            reportSealProblems()
             return
         }
         if let retryAt, FileWriter.monotonicNow() < retryAt { return }
