@@ -228,6 +228,15 @@ demo: build
 	@.build/debug/logquery verify --key demo-run/seal.pub demo-run/tampered.log || true
 	@echo "==> the audit trail: logquery events --audit demo-run/root/var/log/haproxy.log"
 	@.build/debug/logquery events --audit demo-run/root/var/log/haproxy.log
+	@echo "==> each checkpoint also left as an anchor (here in demo-run/root/var/log/syslog; in production at a central collector):"
+	@grep -a 'audit: seal checkpoint' demo-run/root/var/log/syslog | tail -n1 | sed 's/^/   /'
+	@echo "==> an intruder with root edits line 3 of the real file and deletes its sidecar: verify alone cannot check it"
+	@scripts/tamper-line.sh 3 demo-run/root/var/log/haproxy.log
+	@rm demo-run/root/var/log/haproxy.log.seal
+	@.build/debug/logquery verify --key demo-run/seal.pub demo-run/root/var/log/haproxy.log || true
+	@echo "==> the anchors still can: logquery verify --key demo-run/seal.pub --anchors demo-run/root/var/log/syslog …"
+	@.build/debug/logquery verify --key demo-run/seal.pub --anchors demo-run/root/var/log/syslog \
+	  demo-run/root/var/log/haproxy.log || true
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --format markdown

@@ -168,28 +168,64 @@ struct Verify: ParsableCommand {
     }
 }
 
-/// `logquery seal-key`: makes the Ed25519 key pair a sealed file action signs with.
+/// `logquery seal-key`: makes the Ed25519 key pair a sealed file action signs with, or a forward-secure chain.
 struct SealKeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal-key",
-        abstract: "Make an Ed25519 key pair for sealing: the private key for the sink, the public one for verify.")
+        abstract: "Make the keys for sealing: the private key for the sink, the one verify checks with.",
+        discussion: """
+            By default an Ed25519 key pair: the sink signs with the private key, anyone checks with the public one. \
+            With --forward-secure, a chain of keys, one per epoch (--epoch, 15m unless set): the sink's key file \
+            holds the current epoch's key only and is rewritten at each epoch's end, so a key taken from the host \
+            cannot sign anything older; --public-key then receives the verification key (the chain's first key, \
+            from which every epoch's is made): keep it off the host, as secret as the logs are precious.
+            """)
 
-    @Option(help: "Where to write the private key (created with mode 0600; never overwritten).")
+    @Option(help: "Where to write the sink's key (created with mode 0600; never overwritten).")
     var privateKey: String
 
-    @Option(help: "Where to write the public key.")
+    @Option(help: "Where to write the key verify checks with (the public key; with --forward-secure, the secret verification key, mode 0600).")
     var publicKey: String
 
-    mutating func run() throws {
-        let (secret, shared) = SealKey.generate()
-        let fd = open(privateKey, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else {
-            throw ValidationError("cannot create \(privateKey): \(String(cString: strerror(errno)))")
+    @Flag(help: "Make a forward-secure key chain instead of an Ed25519 pair.")
+    var forwardSecure = false
+
+    @Option(help: "With --forward-secure: how long each key lasts (30s, 15m, 1h; at least 1s).")
+    var epoch = "15m"
+
+    mutating func validate() throws {
+        guard let ms = Duration.milliseconds(epoch), ms >= 1000 else {
+            throw ValidationError("--epoch takes a time of at least 1s, like 15m or 1h, not '\(epoch)'")
         }
-        let text = secret + "\n"
+    }
+
+    mutating func run() throws {
+        let secret: String
+        let shared: String
+        if forwardSecure {
+            let interval = Int64((Duration.milliseconds(epoch) ?? 900_000) / 1000)
+            (secret, shared) = ForwardSecureKey.generate(interval: interval)
+        } else {
+            let (privateKey, publicKey) = SealKey.generate()
+            (secret, shared) = (privateKey + "\n", publicKey + "\n")
+        }
+        try Self.create(privateKey, secret)
+        if forwardSecure {
+            try Self.create(publicKey, shared)
+            print("forward-secure key chain, epochs of \(epoch): keep \(publicKey) off this host")
+        } else {
+            try shared.write(toFile: publicKey, atomically: true, encoding: .utf8)
+            print("public key: \(shared.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+
+    /// Writes a secret to a new file only its owner reads.
+    static func create(_ path: String, _ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else {
+            throw ValidationError("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
         _ = text.withCString { write(fd, $0, strlen($0)) }
         close(fd)
-        try (shared + "\n").write(toFile: publicKey, atomically: true, encoding: .utf8)
-        print("public key: \(shared)")
     }
 }

@@ -71,6 +71,8 @@ public enum Seal {
 public enum SealKey: Sendable {
     case ed25519(Curve25519.Signing.PrivateKey)
     case hmac(SymmetricKey)
+    /// A forward-secure key (`ForwardSecureKey`) and the file it is kept in (rewritten at each evolution).
+    case forwardSecure(ForwardSecureKey, file: String)
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -82,7 +84,18 @@ public enum SealKey: Sendable {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw Failure(description: "cannot read the seal key \(file)")
         }
-        try self.init(text: text.trimmingCharacters(in: .whitespacesAndNewlines), origin: file)
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix(ForwardSecureKey.prefix) {
+            guard let key = ForwardSecureKey(text: trimmed) else {
+                throw Failure(description: "\(file): a forward-secure seal key is fss1 START INTERVAL EPOCH KEY")
+            }
+            guard access(file, W_OK) == 0 else {
+                throw Failure(description: "\(file): a forward-secure key file must be writable: each new key replaces the last")
+            }
+            self = .forwardSecure(key, file: file)
+            return
+        }
+        try self.init(text: trimmed, origin: file)
     }
 
     init(text: String, origin: String) throws {
@@ -109,11 +122,13 @@ public enum SealKey: Sendable {
         switch self {
         case .ed25519(let key): "\(Seal.header) ed25519 \(Seal.hex(key.publicKey.rawRepresentation))"
         case .hmac: "\(Seal.header) hmac-sha256 -"
+        case .forwardSecure(let key, _): key.headerLine
         }
     }
 
     func sign(_ text: String) -> String {
         switch self {
+        case .forwardSecure(let key, _): return key.sign(text)
         case .ed25519(let key):
             return (try? key.signature(for: Data(text.utf8))).map { Seal.hex($0) } ?? "-"
         case .hmac(let secret):
@@ -126,6 +141,8 @@ public enum SealKey: Sendable {
 public enum SealVerificationKey: Sendable {
     case ed25519(Curve25519.Signing.PublicKey)
     case hmac(SymmetricKey)
+    /// The first key of a forward-secure chain (`fss1-verify …`).
+    case forwardSecure(ForwardSecureVerifier)
 
     /// `--key`: a file or the text itself — 64 hex digits of an Ed25519 public key, or `hmac:HEX`.
     public init(argument: String) throws {
@@ -137,6 +154,13 @@ public enum SealVerificationKey: Sendable {
             self = .hmac(secret)
             return
         }
+        if text.hasPrefix(ForwardSecureKey.verifyPrefix) {
+            guard let verifier = ForwardSecureVerifier(text: text) else {
+                throw SealKey.Failure(description: "a forward-secure verification key is fss1-verify START INTERVAL KEY")
+            }
+            self = .forwardSecure(verifier)
+            return
+        }
         guard let raw = Seal.bytes(hex: text), raw.count == 32,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
         else {
@@ -146,12 +170,15 @@ public enum SealVerificationKey: Sendable {
     }
 
     func isValid(_ signature: String, for text: String) -> Bool {
+        if case .forwardSecure(let verifier) = self { return verifier.check(signature, for: text)?.valid ?? false }
         guard let bytes = Seal.bytes(hex: signature) else { return false }
         switch self {
         case .ed25519(let key):
             return key.isValidSignature(bytes, for: Data(text.utf8))
         case .hmac(let secret):
             return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: Data(text.utf8), using: secret)
+        case .forwardSecure:
+            return false
         }
     }
 }

@@ -70,16 +70,13 @@ public enum SealVerifier {
         /// the file is tampered whatever its sidecar says.
         public mutating func check(_ anchors: [SealAnchor], against data: Data) {
             self.anchors = anchors.count
-            var agreeing = 0
-            for anchor in anchors {
-                if let why = anchor.mismatch(in: data) {
-                    problems.append(Problem(kind: .anchor, line: nil, sealedLine: anchor.lines, detail: why))
-                    status = .tampered
-                } else {
-                    agreeing += 1
-                }
+            // The earliest anchor that does not match says where; the later ones only repeat it.
+            let failing = anchors.compactMap { a in a.mismatch(in: data).map { (a, $0) } }.sorted { $0.0.lines < $1.0.lines }
+            if let (first, why) = failing.first {
+                problems.append(Problem(kind: .anchor, line: nil, sealedLine: first.lines, detail: why))
+                status = .tampered
             }
-            anchorsAgreeing = agreeing
+            anchorsAgreeing = anchors.count - failing.count
         }
     }
 
@@ -149,6 +146,16 @@ public enum SealVerifier {
                 verifier = try? SealVerificationKey(argument: text)
             }
         }
+        // A forward-secure seal is checked only with its verification key (nothing public vouches for it).
+        var chain: ForwardSecureVerifier?
+        if seal.algorithm == ForwardSecureKey.algorithm {
+            guard case .forwardSecure(let given)? = key else {
+                throw Failure(
+                    description: "\(sidecar): a forward-secure seal is checked with its verification key: give --key "
+                        + "with the fss1-verify key logquery seal-key --forward-secure wrote")
+            }
+            chain = given
+        }
 
         // The file's lines: (start, end) without the newline; a last line without one counts too.
         var bounds: [(Int, Int)] = []
@@ -173,6 +180,8 @@ public enum SealVerifier {
         var covered: [ClosedRange<Int>] = []
         var checkpointCount = 0
         var lastHash = "-"
+        var lastEpoch = 0
+        let currentEpoch = chain.map { c in Int((Int64(time(nil)) - c.start) / c.interval) } ?? 0
         for (index, segment) in seal.segments.enumerated() {
             if index > 0 && segment.previous != lastHash {
                 problems.append(
@@ -220,6 +229,15 @@ public enum SealVerifier {
                             kind: .checkpoint, line: nil, sealedLine: checkpoint.lines,
                             detail: "the checkpoint at line \(checkpoint.lines) has no valid signature"))
                 }
+                if let chain, hash == checkpoint.hash, let (epoch, valid) = chain.check(checkpoint.signature, for: signed),
+                    valid
+                {
+                    problems += Self.epochProblems(
+                        epoch: epoch, after: lastEpoch, now: currentEpoch, chain: chain, checkpoint: checkpoint,
+                        lines: (covered.last.map { max($0.upperBound, segment.line) } ?? segment.line)..<checkpoint.lines,
+                        bounds: bounds, data: data)
+                    lastEpoch = max(lastEpoch, epoch)
+                }
                 lastHash = checkpoint.hash
                 if checkpoint.lines > segment.line { covered.append((segment.line + 1)...checkpoint.lines) }
             }
@@ -252,6 +270,46 @@ public enum SealVerifier {
             uncoveredLines: uncovered, problems: problems, key: keyName,
             follows: seal.segments.first?.previous ?? "-", lastCheckpoint: lastHash,
             unfinishedRecord: seal.unfinishedRecord)
+    }
+
+    /// What a forward-secure checkpoint's epoch says: epochs only go forward along a file, none lies in the
+    /// future (its key can be made from today's, so one there was signed by whoever holds today's), and the lines
+    /// it is the first to cover (0-based `lines`) are not dated before its epoch by more than one epoch — a line
+    /// from before the epoch whose key signed it was sealed again later: with a key that was still on the host.
+    static func epochProblems(
+        epoch: Int, after lastEpoch: Int, now: Int, chain: ForwardSecureVerifier, checkpoint: SealFile.Checkpoint,
+        lines: Range<Int>, bounds: [(Int, Int)], data: Data
+    ) -> [Problem] {
+        if epoch < lastEpoch {
+            return [
+                Problem(
+                    kind: .checkpoint, line: nil, sealedLine: checkpoint.lines,
+                    detail: "the checkpoint at line \(checkpoint.lines) is signed in epoch \(epoch), after one in epoch \(lastEpoch)")
+            ]
+        }
+        if epoch > now + 1 {
+            return [
+                Problem(
+                    kind: .checkpoint, line: nil, sealedLine: checkpoint.lines,
+                    detail: "the checkpoint at line \(checkpoint.lines) is signed with the key of epoch \(epoch), which has not begun")
+            ]
+        }
+        let earliest = chain.begins(epoch) - chain.interval
+        for index in lines where index < bounds.count {
+            let (start, end) = bounds[index]
+            let stamp = data.withUnsafeBytes {
+                LineStamp.seconds(UnsafeRawBufferPointer(rebasing: $0[start..<min(end, start + 40)]), near: chain.begins(epoch))
+            }
+            guard let stamp, stamp < earliest else { continue }
+            return [
+                Problem(
+                    kind: .checkpoint, line: index + 1, sealedLine: index + 1,
+                    detail: "line \(index + 1) is dated \(LineStamp.text(stamp)) but was first sealed in epoch \(epoch) "
+                        + "(from \(LineStamp.text(chain.begins(epoch)))): sealed again after its time, with a key the host "
+                        + "still had (or the line reached the sink that late)")
+            ]
+        }
+        return []
     }
 
     /// FILE.seal when it describes FILE (same inode); else, for a rotated file, the sidecar the sink kept when the

@@ -152,7 +152,7 @@ final class SealWork: @unchecked Sendable {
 final class SealState {
     let logPath: String
     let sidecarPath: String
-    private let key: SealKey
+    private var key: SealKey
     private let interval: UInt64
     private var sidecar: Int32 = -1
     private var inode: UInt64 = 0
@@ -175,8 +175,12 @@ final class SealState {
     /// One anchor message per checkpoint (the caller reads and clears them).
     private(set) var anchors: [String] = []
 
+    /// The file's absolute path, as anchors name it (the sink may run with a relative `--root`).
+    private let anchorPath: String
+
     init(logPath: String, key: SealKey, checkpointEvery interval: Duration) {
         self.logPath = logPath
+        anchorPath = URL(fileURLWithPath: logPath).standardizedFileURL.path
         sidecarPath = logPath + Seal.sidecarSuffix
         self.key = key
         let (seconds, attoseconds) = interval.components
@@ -271,16 +275,38 @@ final class SealState {
 
     /// A signed checkpoint when one is due (or `force`) and something was written since the last one.
     func checkpoint(force: Bool) {
+        evolveIfDue()
         guard sidecar >= 0, (lines, offset) != checkpointed else { return }
         let now = SealState.monotonicNow()
         guard force || now &- lastCheckpoint >= interval else { return }
+        writeCheckpoint(at: now)
+    }
+
+    /// A forward-secure key whose epoch has ended: what was written under it is signed with it, then the next
+    /// epoch's key replaces it, in memory and in its file (several steps after a stop). Runs on every tick, so a
+    /// key is erased at its epoch's end even when nothing is written.
+    private func evolveIfDue() {
+        guard case .forwardSecure(var current, let file) = key else { return }
+        let target = current.epoch(at: Int64(time(nil)))
+        guard target > current.epoch else { return }
+        if sidecar >= 0 && (lines, offset) != checkpointed { writeCheckpoint(at: SealState.monotonicNow()) }
+        current.advance(to: target)
+        key = .forwardSecure(current, file: file)
+        if !current.persist(to: file) {
+            problems.append(
+                "seal: cannot write epoch \(current.epoch)'s key to \(file) (\(String(cString: strerror(errno)))): the "
+                    + "previous epoch's key may still be in it")
+        }
+    }
+
+    private func writeCheckpoint(at now: UInt64) {
         let hash = Seal.hex(hasher.finalize())
         let signature = key.sign(
             Seal.signedText(inode: inode, segmentOffset: segmentOffset, lines: lines, offset: offset, hash: hash))
         records.append(contentsOf: Array("C \(lines) \(offset) \(hash) \(signature)\n".utf8))
         anchors.append(
             SealAnchor(
-                file: logPath, inode: inode, segmentOffset: segmentOffset, segmentLine: segmentLine,
+                file: anchorPath, inode: inode, segmentOffset: segmentOffset, segmentLine: segmentLine,
                 previous: segmentPrevious, lines: lines, offset: offset, hash: hash
             ).message)
         checkpointed = (lines, offset)

@@ -158,3 +158,92 @@ struct SealAnchorTests {
         #expect(after.status == 1 && after.text.contains("caught by the anchors"), "\(after.text)")
     }
 }
+
+/// Forward-secure seals: the key on the host evolves every epoch and the old one is erased, so an intruder with root
+/// at time T holds only T's key. Made with `logquery seal-key --forward-secure --epoch 2s`; the lines carry the
+/// sink's reception time (sent without a stamp).
+@Suite("Forward-secure seals", .serialized)
+struct ForwardSecureSealTests {
+    let dir: TemporaryDirectory
+    let port: Int
+    var log: String { dir.file("haproxy.log") }
+
+    init() throws {
+        dir = try TemporaryDirectory(prefix: "fss")
+        port = try Peers.freePort(udp: true)
+        let made = try Peers.run(
+            try Products.path("logquery"),
+            ["seal-key", "--forward-secure", "--epoch", "2s", "--private-key", dir.file("seal.key"), "--public-key",
+             dir.file("verify.key")])
+        #expect(made.status == 0, "\(String(decoding: made.stderr, as: UTF8.self))")
+        try """
+            module(load="imudp")
+            input(type="imudp" address="127.0.0.1" port="\(port)")
+            local0.* action(type="omfile" file="\(log)" seal="on" sealKey="\(dir.file("seal.key"))" template="RSYSLOG_TraditionalFileFormat")
+            """.write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
+    }
+
+    func verify() throws -> (status: Int32, text: String) {
+        let run = try Peers.run(try Products.path("logquery"), ["verify", "--key", dir.file("verify.key"), log])
+        return (run.status, String(decoding: run.stdout + run.stderr, as: UTF8.self))
+    }
+
+    /// Three epochs of lines, each round its own epoch.
+    func writeRounds(_ rounds: Int) throws -> RunningPeer {
+        let sink = try RunningPeer(try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf")], logPath: dir.file("sink.out"))
+        #expect(Peers.waitUntil(seconds: 15) { sink.output.contains("listening on udp") }, "\(sink.output)")
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+        defer { sender.close() }
+        for round in 1...rounds {
+            for n in 1...5 { sender.send(Array("<134>haproxy[6296]: round \(round) line \(n) fe be/s1 0/0/1 10 -- 1/1/0/0/0 0/0".utf8)) }
+            usleep(2_300_000)
+        }
+        return sink
+    }
+
+    @Test func keysEvolveAndARewriteResealedWithTheHostsKeyIsDetected() throws {
+        let sink = try writeRounds(3)
+        sink.stop()
+        // fss1 START INTERVAL EPOCH KEY: three rounds of 2.3 s moved it three epochs on, and the first key is gone.
+        let key = try String(contentsOfFile: dir.file("seal.key"), encoding: .utf8).split(separator: " ")
+        let first = try String(contentsOfFile: dir.file("verify.key"), encoding: .utf8).split(separator: " ")
+        #expect(key.count == 5 && first.count == 4)
+        #expect((Int(key[3]) ?? 0) >= 3, "\(key)")
+        #expect(key[4].prefix(64) != first[3].prefix(64))
+        let clean = try verify()
+        #expect(clean.status == 0 && clean.text.contains("OK (15 lines sealed"), "\(clean.text)")
+
+        // The intruder, root at T: line 2 (of the first epoch) rewritten, the sidecar made again with the only key
+        // left on the host (this epoch's).
+        var lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        lines[1] = Substring(lines[1].replacingOccurrences(of: " -- ", with: " SD "))
+        let content = Array(lines.joined(separator: "\n").utf8)
+        try FileManager.default.removeItem(atPath: log + ".seal")
+        try FileManager.default.removeItem(atPath: log)
+        let fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
+        let sealer = Sealer(logPath: log, key: try SealKey(file: dir.file("seal.key")))
+        sealer.opened(logDescriptor: fd)
+        _ = content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        content.withUnsafeBytes { sealer.written($0) }
+        sealer.close()
+        close(fd)
+        let forged = try verify()
+        #expect(forged.status == 1, "\(forged.text)")
+        #expect(forged.text.contains("TAMPERED") && forged.text.contains("but was first sealed in epoch"), "\(forged.text)")
+    }
+
+    @Test func aCrashMidEpochIsNotCoveredNeverTampered() throws {
+        let sink = try writeRounds(2)
+        sink.send(signal: SIGKILL)
+        sink.stop()
+        let after = try verify()
+        #expect(after.status == 0 || after.status == 3, "\(after.text)")
+        #expect(!after.text.contains("TAMPERED"), "\(after.text)")
+        // The next run goes on with the key file as the killed one left it.
+        let again = try writeRounds(1)
+        again.stop()
+        let resumed = try verify()
+        #expect(resumed.status == 0 || resumed.status == 3, "\(resumed.text)")
+        #expect(!resumed.text.contains("TAMPERED"), "\(resumed.text)")
+    }
+}
