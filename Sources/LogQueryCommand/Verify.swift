@@ -130,6 +130,8 @@ struct Verify: ParsableCommand {
         switch report.status {
         case .ok:
             text = "\(report.file): OK (\(report.lines) lines sealed, \(report.checkpoints) checkpoints)"
+        case .unsealed where !report.lateLines.isEmpty:
+            text = "\(report.file): NOT VOUCHED FOR: lines sealed after their time (see below)"
         case .unsealed:
             text = "\(report.file): no change found, but not every line is covered by a signed checkpoint"
         case .tampered:
@@ -148,6 +150,9 @@ struct Verify: ParsableCommand {
             case .anchor: place = "caught by the anchors: " + (problem.detail ?? "an anchor does not match")
             }
             text += "\n  " + place + (problem.detail.map { problem.kind == .modified ? " (\($0))" : "" } ?? "")
+        }
+        for range in report.lateLines {
+            text += "\n  lines \(range.lowerBound)–\(range.upperBound): " + (report.lateNote ?? "sealed late")
         }
         for range in report.uncoveredLines {
             text +=

@@ -55,6 +55,10 @@ public enum SealVerifier {
         /// The sidecar ends inside a record: the sink was stopped while writing it (see
         /// `SealFile.unfinishedRecord`).
         public var unfinishedRecord = false
+        /// Forward-secure seals: lines (1-based) first sealed more than an epoch after the time they carry — not
+        /// vouched for by a seal of their own time — and what to say of them.
+        public var lateLines: [ClosedRange<Int>] = []
+        public var lateNote: String?
         /// Anchors checked (`--anchors`), nil when none were asked for; those that matched.
         public var anchors: Int?
         public var anchorsAgreeing: Int?
@@ -181,6 +185,9 @@ public enum SealVerifier {
         var checkpointCount = 0
         var lastHash = "-"
         var lastEpoch = 0
+        // Lines (1-based) dated before the epoch that first sealed them, and the first such with its epoch.
+        var late: [ClosedRange<Int>] = []
+        var lateEpoch: (line: Int, epoch: Int, begins: Int64)?
         let currentEpoch = chain.map { c in Int((Int64(time(nil)) - c.start) / c.interval) } ?? 0
         for (index, segment) in seal.segments.enumerated() {
             if index > 0 && segment.previous != lastHash {
@@ -232,10 +239,19 @@ public enum SealVerifier {
                 if let chain, hash == checkpoint.hash, let (epoch, valid) = chain.check(checkpoint.signature, for: signed),
                     valid
                 {
-                    problems += Self.epochProblems(
+                    let found = Self.epochProblems(
                         epoch: epoch, after: lastEpoch, now: currentEpoch, chain: chain, checkpoint: checkpoint,
                         lines: (covered.last.map { max($0.upperBound, segment.line) } ?? segment.line)..<checkpoint.lines,
                         bounds: bounds, data: data)
+                    problems += found.problems
+                    for line in found.late {
+                        if let last = late.last, last.upperBound + 1 == line {
+                            late[late.count - 1] = last.lowerBound...line
+                        } else {
+                            late.append(line...line)
+                        }
+                    }
+                    if let first = found.late.first, lateEpoch == nil { lateEpoch = (first, epoch, chain.begins(epoch)) }
                     lastEpoch = max(lastEpoch, epoch)
                 }
                 lastHash = checkpoint.hash
@@ -263,53 +279,49 @@ public enum SealVerifier {
         var uncovered: [ClosedRange<Int>] = []
         if firstSealed > 0 { uncovered.append(1...firstSealed) }
         if actual.count > lastCovered && problems.isEmpty { uncovered.append((lastCovered + 1)...actual.count) }
-        let status: Report.Status = !problems.isEmpty ? .tampered : (uncovered.isEmpty ? .ok : .unsealed)
-        return Report(
+        let status: Report.Status = !problems.isEmpty ? .tampered : (uncovered.isEmpty && late.isEmpty ? .ok : .unsealed)
+        var report = Report(
             file: path, status: status, lines: actual.count,
             sealedLines: seal.segments.reduce(0) { $0 + $1.digests.count }, checkpoints: checkpointCount,
             uncoveredLines: uncovered, problems: problems, key: keyName,
             follows: seal.segments.first?.previous ?? "-", lastCheckpoint: lastHash,
             unfinishedRecord: seal.unfinishedRecord)
+        report.lateLines = late
+        if let lateEpoch {
+            report.lateNote =
+                "first sealed in epoch \(lateEpoch.epoch) (from \(LineStamp.text(lateEpoch.begins))), more than an epoch after the "
+                + "time they carry: sealed again later with a key the host still had, or they reached the sink that late"
+        }
+        return report
     }
 
-    /// What a forward-secure checkpoint's epoch says: epochs only go forward along a file, none lies in the
-    /// future (its key can be made from today's, so one there was signed by whoever holds today's), and the lines
-    /// it is the first to cover (0-based `lines`) are not dated before its epoch by more than one epoch — a line
-    /// from before the epoch whose key signed it was sealed again later: with a key that was still on the host.
+    /// What a forward-secure checkpoint's epoch says: epochs only go forward along a file and none lies in the
+    /// future (its key can be made from today's, so one there was signed by whoever holds today's) — problems; and
+    /// which of the lines it is the first to cover (0-based `lines`) are dated more than an epoch before it — a
+    /// line from before the epoch whose key signed it was sealed again later with a key still on the host, or
+    /// reached the sink that late: not vouched for, returned as 1-based numbers.
     static func epochProblems(
         epoch: Int, after lastEpoch: Int, now: Int, chain: ForwardSecureVerifier, checkpoint: SealFile.Checkpoint,
         lines: Range<Int>, bounds: [(Int, Int)], data: Data
-    ) -> [Problem] {
+    ) -> (problems: [Problem], late: [Int]) {
         if epoch < lastEpoch {
-            return [
-                Problem(
-                    kind: .checkpoint, line: nil, sealedLine: checkpoint.lines,
-                    detail: "the checkpoint at line \(checkpoint.lines) is signed in epoch \(epoch), after one in epoch \(lastEpoch)")
-            ]
+            let detail = "the checkpoint at line \(checkpoint.lines) is signed in epoch \(epoch), after one in epoch \(lastEpoch)"
+            return ([Problem(kind: .checkpoint, line: nil, sealedLine: checkpoint.lines, detail: detail)], [])
         }
         if epoch > now + 1 {
-            return [
-                Problem(
-                    kind: .checkpoint, line: nil, sealedLine: checkpoint.lines,
-                    detail: "the checkpoint at line \(checkpoint.lines) is signed with the key of epoch \(epoch), which has not begun")
-            ]
+            let detail = "the checkpoint at line \(checkpoint.lines) is signed with the key of epoch \(epoch), which has not begun"
+            return ([Problem(kind: .checkpoint, line: nil, sealedLine: checkpoint.lines, detail: detail)], [])
         }
         let earliest = chain.begins(epoch) - chain.interval
+        var late: [Int] = []
         for index in lines where index < bounds.count {
             let (start, end) = bounds[index]
             let stamp = data.withUnsafeBytes {
                 LineStamp.seconds(UnsafeRawBufferPointer(rebasing: $0[start..<min(end, start + 40)]), near: chain.begins(epoch))
             }
-            guard let stamp, stamp < earliest else { continue }
-            return [
-                Problem(
-                    kind: .checkpoint, line: index + 1, sealedLine: index + 1,
-                    detail: "line \(index + 1) is dated \(LineStamp.text(stamp)) but was first sealed in epoch \(epoch) "
-                        + "(from \(LineStamp.text(chain.begins(epoch)))): sealed again after its time, with a key the host "
-                        + "still had (or the line reached the sink that late)")
-            ]
+            if let stamp, stamp < earliest { late.append(index + 1) }
         }
-        return []
+        return ([], late)
     }
 
     /// FILE.seal when it describes FILE (same inode); else, for a rotated file, the sidecar the sink kept when the
