@@ -91,6 +91,9 @@ struct PostgresOutputTests {
         // Only the probes fit in varchar(10): the other statements were refused, each dropped and said.
         sink.stop()
         #expect(sink.output.contains("statement refused, message dropped: ERROR:  value too long"), "\(sink.output)")
+        // Each refused once, counted once (the stats at stop: one line per action).
+        let short = sink.output.split(separator: "\n").first { $0.contains("ompgsql PostgreSQL sink@127.0.0.1:\(pg.port)") && $0.contains("failed=12") }
+        #expect(short != nil, "\(sink.output)")
     }
 
     /// The database stopped for a while under traffic (a fast shutdown: the sink's session is cut): with a

@@ -195,15 +195,12 @@ final class PostgresAction: @unchecked Sendable {
             switch execute(db, statement) {
             case .ok: continue
             case .connectionLost(let r): return .connectionLost(r)
-            case .refused(let reason):
-                if batch.count == 1 {
-                    condition.lock()
-                    countsStorage.failed += 1
-                    condition.unlock()
-                    report("\(name): statement refused, message dropped: \(reason)", severity: .error)
-                    return .committed
+            case .refused:
+                // The caller writes the batch again one statement at a time, dropping and naming the refused ones
+                // (a lone statement outside a transaction: nothing to roll back).
+                if batch.count > 1, case .connectionLost(let r) = execute(db, Array("ROLLBACK".utf8)) {
+                    return .connectionLost(r)
                 }
-                if case .connectionLost(let r) = execute(db, Array("ROLLBACK".utf8)) { return .connectionLost(r) }
                 return .refused
             }
         }
