@@ -203,6 +203,85 @@ struct PgsqlCheckTests {
     }
 }
 
+/// `option ssl-hello-chk` beside HAProxy: a TLS server (openssl s_server) passes at Layer 6, an HTTP server is a
+/// Layer 6 invalid response, one that accepts and never answers a Layer 6 timeout, a closed port a Layer 4 problem;
+/// the same server lines and stats statuses as HAProxy's.
+@Suite("ssl-hello-chk beside HAProxy", .serialized)
+struct SSLHelloCheckTests {
+    @Test func sameVerdictsAndLinesAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "ssl-hello-chk")
+        let tlsPort = try Peers.freePort()
+        let tls = try RunningPeer(
+            try Peers.find("openssl"), ["s_server", "-nocert", "-accept", "\(tlsPort)", "-quiet"], logPath: dir.file("tls.out"))
+        defer { tls.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: tlsPort) })
+        let web = try await LoopbackHTTPResponder()
+        let closedRefusing = try RefusingPort()
+        defer { closedRefusing.close() }
+        // Listening, never accepting: the connection is made by the kernel, the hello never answered.
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(silent, 16)
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
+        let silentPort = Int(UInt16(bigEndian: bound.sin_port))
+        defer { close(silent) }
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        var lines: [String: [String]] = [:]
+        var stats: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            let socket = dir.file("\(who).sock")
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                    stats socket \(socket) level admin
+                defaults
+                    log global
+                    mode tcp
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                    timeout check 500ms
+                    default-server check inter 400ms rise 1 fall 1
+                listen tls
+                    bind 127.0.0.1:\(port)
+                    option ssl-hello-chk
+                    server tls 127.0.0.1:\(tlsPort)
+                    server http 127.0.0.1:\(web.port)
+                    server silent 127.0.0.1:\(silentPort)
+                    server closed 127.0.0.1:\(closedRefusing.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(socket, F_OK) == 0 }, "\(peer.output)")
+            try await Task.sleep(for: .seconds(2))
+            stats[who] = try RuntimeAPIInteropTests.socat(socket, "show stat\n").split(separator: "\n").compactMap { row in
+                let f = row.split(separator: ",", omittingEmptySubsequences: false)
+                guard f.count > 37, f[1] != "FRONTEND", f[1] != "BACKEND", !row.hasPrefix("#") else { return nil }
+                return "\(f[0]),\(f[1]),\(f[17]),\(f[36].replacingOccurrences(of: "* ", with: ""))"
+            }.sorted()
+            lines[who] = messages.take().filter { $0.contains(" is DOWN") || $0.contains(" is UP") }
+                .map {
+                    $0.replacingOccurrences(of: #"check duration: \d+ms"#, with: "check duration: Nms", options: .regularExpression)
+                        .replacingOccurrences(of: #"\d+ active"#, with: "N active", options: .regularExpression)
+                }.sorted()
+        }
+        #expect(stats["proxy"] == stats["haproxy"], "\(stats)")
+        #expect(lines["proxy"] == lines["haproxy"], "\(lines)")
+        #expect(stats["proxy"]?.contains("tls,tls,UP,L6OK") == true, "\(stats)")
+        #expect(stats["proxy"]?.contains("tls,http,DOWN,L6RSP") == true, "\(stats)")
+        #expect(stats["proxy"]?.contains("tls,silent,DOWN,L6TOUT") == true, "\(stats)")
+        try await web.close()
+    }
+}
+
 /// `http-check send` (HAProxy 2.2's form of the check request) beside HAProxy: the requests its servers receive are
 /// the same bytes: request-line parts that replace `option httpchk`'s, its headers in place of the ones hidden after
 /// the version, a body with its `content-length`, `connection: close` for HTTP/1.1 only, and rules from `defaults`

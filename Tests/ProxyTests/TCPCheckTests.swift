@@ -158,6 +158,30 @@ struct TCPCheckTests {
             ])
     }
 
+    /// HAProxy 2.6's SSLv3 hello (src/tcpcheck.c): 126 bytes, the record and handshake lengths, the date of the check
+    /// at byte 11, then a TLS record (handshake 0x16 or alert 0x15) of at least 5 bytes passes at Layer 6.
+    @Test func sslHello() {
+        var run = TCPCheckRun(TCPCheck.sslHello, startedAt: 0x6575_ABCD)
+        #expect(run.start() == [.connect(port: nil)])
+        let sent = run.connectionOpened()
+        guard case .send(let hello) = sent.first else {
+            Issue.record("\(sent)")
+            return
+        }
+        #expect(hello.count == 126 && hello[0..<5] == [0x16, 0x03, 0x00, 0x00, 0x79] && hello[5..<9] == [0x01, 0x00, 0x00, 0x75])
+        #expect(hello[11..<15] == [0x65, 0x75, 0xAB, 0xCD])
+        #expect(String(decoding: hello[15..<43], as: UTF8.self) == "HAPROXYSSLCHK\nHAPROXYSSLCHK\n")
+        #expect(hello[43..<46] == [0x00, 0x00, 0x4E] && hello.suffix(2) == [0x01, 0x00])
+        #expect(sent.last == .wait)
+        #expect(run.received([0x15, 0x03]) == [.wait], "fewer than 5 bytes: wait")
+        #expect(run.received([0x00, 0x00, 0x02]).last == .done(TCPCheckRun.Verdict(status: .l6ok, code: nil, info: nil)))
+        var http = TCPCheckRun(TCPCheck.sslHello)
+        _ = http.start()
+        _ = http.connectionOpened()
+        #expect(http.received(Array("HTTP/1.1 400 Bad".utf8)).last == .done(TCPCheckRun.Verdict(status: .l6response, code: nil, info: nil)))
+        #expect(http.timedOut().status == .l6timeout)
+    }
+
     @Test func hexadecimalPatterns() {
         #expect(TCPCheck.bytes(hex: "50494e470d0a") == Self.bytes("PING\r\n"))
         #expect(TCPCheck.bytes(hex: "5") == nil)

@@ -193,6 +193,7 @@ extension BuildSupport {
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
             "httpclose", "http-keep-alive", "http-pretend-keepalive", "abortonclose", "tcp-check", "mysql-check", "redis-check", "log-health-checks", "pgsql-check",
+            "ssl-hello-chk",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",
@@ -349,7 +350,7 @@ extension BuildSupport {
         ],
         .option: [
             "log-health-checks": .logging, "http-ignore-probes": .logging,
-            "dontlog-normal": .logging, "ssl-hello-chk": .healthChecks,
+            "dontlog-normal": .logging,
             "mysql-check": .healthChecks, "pgsql-check": .healthChecks, "redis-check": .healthChecks,
             "ldap-check": .healthChecks, "smtpchk": .healthChecks, "spop-check": .healthChecks,
             "external-check": .healthChecks, "persist": .routing, "prefer-last-server": .routing,

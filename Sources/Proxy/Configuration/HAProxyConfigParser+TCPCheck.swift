@@ -54,6 +54,17 @@ extension HAProxyConfigParser {
             }
             s.checkProtocol = .pgsql(user: args[1])
             s.httpCheck = nil
+        case "ssl-hello-chk":
+            guard !negated else {
+                s.checkProtocol = nil
+                return true
+            }
+            if let extra = args.first {
+                alert(at, "'option ssl-hello-chk' cannot handle unexpected argument '\(extra)'.")
+                return true
+            }
+            s.checkProtocol = .sslHello
+            s.httpCheck = nil
         case "redis-check":
             guard !negated else {
                 s.checkProtocol = nil
@@ -238,6 +249,8 @@ public enum CheckProtocol: Hashable, Sendable {
     case mysql(user: String?, post41: Bool)
     case pgsql(user: String)
     case redis
+    /// `option ssl-hello-chk`.
+    case sslHello
 }
 
 extension ProxySettings {
@@ -248,6 +261,7 @@ extension ProxySettings {
         case .mysql(let user, let post41)?: TCPCheck.mysql(user: user, post41: post41)
         case .pgsql(let user)?: TCPCheck.pgsql(user: user)
         case .redis?: TCPCheck.redis
+        case .sslHello?: TCPCheck.sslHello
         case nil: nil
         }
     }

@@ -1,5 +1,9 @@
 import LogCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A check made of steps, as HAProxy 2.6's tcp-check engine runs them: `option tcp-check` with `tcp-check
 /// connect [port N]`, `send STRING`, `send-binary HEX`, `expect [!] string|rstring|binary|rbinary PATTERN` and
 /// `comment`, and the protocol checks HAProxy builds on the same engine (`option mysql-check`, `option
@@ -12,6 +16,8 @@ public struct TCPCheck: Hashable, Sendable {
         case mysql
         case redis
         case pgsql
+        /// `option ssl-hello-chk`: HAProxy's SSLv3 client hello, its date filled in when sent.
+        case sslHello
     }
 
     public enum Rule: Hashable, Sendable {
@@ -36,6 +42,9 @@ public struct TCPCheck: Hashable, Sendable {
         public var pattern: Pattern
         public var inverse = false
         public var errorStatus: CheckStatus?
+        /// `ok-status` and `tout-status` (Layer7 passed and timeout unless set).
+        public var okStatus: CheckStatus?
+        public var timeoutStatus: CheckStatus?
         /// `on-error`: HAProxy's redis check reports the answer's first line.
         public var reportsAnswerOnError = false
         /// `on-error`: HAProxy's pgsql check reports the answer from this offset, as a C string (`res.payload`).
@@ -78,6 +87,7 @@ public struct TCPCheck: Hashable, Sendable {
     /// HAProxy's check statuses, with the words its logs give them.
     public enum CheckStatus: String, Hashable, Sendable {
         case l4ok = "L4OK", l4timeout = "L4TOUT", l4connection = "L4CON"
+        case l6ok = "L6OK", l6timeout = "L6TOUT", l6response = "L6RSP"
         case l7ok = "L7OK", l7timeout = "L7TOUT", l7response = "L7RSP", l7status = "L7STS"
 
         public var description: String {
@@ -85,6 +95,9 @@ public struct TCPCheck: Hashable, Sendable {
             case .l4ok: "Layer4 check passed"
             case .l4timeout: "Layer4 timeout"
             case .l4connection: "Layer4 connection problem"
+            case .l6ok: "Layer6 check passed"
+            case .l6timeout: "Layer6 timeout"
+            case .l6response: "Layer6 invalid response"
             case .l7ok: "Layer7 check passed"
             case .l7timeout: "Layer7 timeout"
             case .l7response: "Layer7 invalid response"
@@ -92,7 +105,7 @@ public struct TCPCheck: Hashable, Sendable {
             }
         }
 
-        public var passed: Bool { self == .l4ok || self == .l7ok }
+        public var passed: Bool { self == .l4ok || self == .l6ok || self == .l7ok }
         /// HAProxy prints a code for the statuses with layer 5-7 data.
         public var hasCode: Bool { self == .l7ok || self == .l7status }
     }
@@ -152,6 +165,26 @@ public struct TCPCheck: Hashable, Sendable {
         return TCPCheck(
             kind: .pgsql, rules: [.connect(port: nil, implicit: false), .send(packet), .expect(notError), .expect(request)])
     }
+
+    /// `option ssl-hello-chk`: HAProxy 2.6's SSLv3 client hello (its date filled in when sent, its random the
+    /// text `HAPROXYSSLCHK\nHAPROXYSSLCHK\n`, 39 ciphers, no compression), then an answer whose first byte is a TLS
+    /// handshake or alert record (`rbinary ^1[56]`, at least 5 bytes): Layer6 passed, invalid response, timeout.
+    public static let sslHello: TCPCheck = {
+        var hello: [UInt8] = [0x16, 0x03, 0x00, 0x00, 0x79, 0x01, 0x00, 0x00, 0x75, 0x03, 0x00, 0, 0, 0, 0]
+        hello += Array("HAPROXYSSLCHK\nHAPROXYSSLCHK\n".utf8)
+        hello += [0x00, 0x00, 0x4E]
+        for cipher in Array(0x01...0x1B) + Array(0x2F...0x3A) { hello += [0x00, UInt8(cipher)] }
+        hello += [0x01, 0x00]
+        var expect = Expect(.binaryRegex(PatternRegexes.constant("^1[56]")))
+        expect.minimumReceived = 5
+        expect.okStatus = .l6ok
+        expect.errorStatus = .l6response
+        expect.timeoutStatus = .l6timeout
+        return TCPCheck(kind: .sslHello, rules: [.connect(port: nil, implicit: false), .send(hello), .expect(expect)])
+    }()
+
+    /// Where the hello's date goes (its gmt_unix_time, big-endian).
+    static let sslHelloDateOffset = 11
 
     /// `option mysql-check [user NAME [post-41|pre-41]]`: the server's handshake; with a user, HAProxy's
     /// authentication packet (no password) and COM_QUIT, then the server's OK.
@@ -216,7 +249,13 @@ public struct TCPCheckRun: Sendable {
     /// Data came since the expect that waits for a read began.
     private var readOccurred = false
 
-    public init(_ check: TCPCheck) { self.check = check }
+    /// When the check began, seconds since 1970 (the SSL hello's date).
+    private let startedAt: UInt32
+
+    public init(_ check: TCPCheck, startedAt: UInt32 = UInt32(truncatingIfNeeded: time(nil))) {
+        self.check = check
+        self.startedAt = startedAt
+    }
 
     /// The first actions: HAProxy always starts with a connect.
     public mutating func start() -> [Action] { advance() }
@@ -254,7 +293,9 @@ public struct TCPCheckRun: Sendable {
             return Verdict(status: .l4timeout, code: nil, info: suffix.isEmpty ? nil : suffix)
         }
         let suffix = stepSuffix(connecting: false)
-        return Verdict(status: .l7timeout, code: nil, info: suffix.isEmpty ? nil : suffix)
+        var status = TCPCheck.CheckStatus.l7timeout
+        if index < check.rules.count, case .expect(let e) = check.rules[index], let own = e.timeoutStatus { status = own }
+        return Verdict(status: status, code: nil, info: suffix.isEmpty ? nil : suffix)
     }
 
     /// What HAProxy appends to a connection error of a user's tcp-check: where it happened.
@@ -281,10 +322,14 @@ public struct TCPCheckRun: Sendable {
                 actions.append(.connect(port: port))
                 connected = false
                 return actions
-            case .send(let bytes):
+            case .send(var bytes):
                 input = []
                 mustRead = true
                 readOccurred = false
+                if check.kind == .sslHello && bytes.count >= TCPCheck.sslHelloDateOffset + 4 {
+                    // `%[date(),htonl,hex]`
+                    for k in 0..<4 { bytes[TCPCheck.sslHelloDateOffset + k] = UInt8(truncatingIfNeeded: startedAt >> (24 - 8 * k)) }
+                }
                 actions.append(.send(bytes))
                 index += 1
             case .expect(let expect):
@@ -389,6 +434,10 @@ public struct TCPCheckRun: Sendable {
         case .expect(let expect):
             if case .mysqlHandshake = expect.pattern { return mysqlVersion() }
             if case .mysqlOK = expect.pattern { return mysqlVersion() }
+            if let own = expect.okStatus {
+                // A protocol check's success says nothing more (HAProxy's "(tcp-check)" is for user rules).
+                return Verdict(status: own, code: nil, info: expect.onSuccess ?? (check.kind == .generic ? "(tcp-check)" : nil))
+            }
             return Verdict(status: .l7ok, code: 0, info: expect.onSuccess ?? "(tcp-check)")
         case .connect(_, let implicit):
             return Verdict(status: .l4ok, code: nil, info: implicit ? nil : "(tcp-check)")
