@@ -224,7 +224,9 @@ struct SSLHelloCheckTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(silent, 16)
+        // A backlog that never fills: every check's connection is made (the SYN queue of a short one would drop
+        // later checks' connects, a Layer 4 timeout instead of the Layer 6 one).
+        listen(silent, 4096)
         var bound = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
@@ -247,7 +249,7 @@ struct SSLHelloCheckTests {
                     timeout connect 1s
                     timeout client 5s
                     timeout server 5s
-                    timeout check 500ms
+                    timeout check 1s
                     default-server check inter 400ms rise 1 fall 1
                 listen tls
                     bind 127.0.0.1:\(port)
