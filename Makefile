@@ -13,8 +13,8 @@
 # rsyslog's module packages let rsyslogd -N1 give its own verdict on the real-world configurations in Tests/Corpus.
 # curl and openssl are the TLS tests' clients and certificate makers; liblognorm-dev is mmnormalize's library;
 # socat and hatop drive the runtime API; postgresql is pgsql-check's and ompgsql's server (the tests start their own);
-# libpq-dev is the sink's ompgsql client library.
-APT_PACKAGES := libsystemd-dev zlib1g-dev libsqlite3-dev libpq-dev lnav libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
+# libpq-dev and libmariadb-dev are the sink's ompgsql and ommysql client libraries.
+APT_PACKAGES := libsystemd-dev zlib1g-dev libsqlite3-dev libpq-dev libmariadb-dev lnav libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
   rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
   rsyslog-kubernetes socat hatop postgresql
 SWIFT ?= swift

@@ -88,7 +88,7 @@ let package = Package(
             name: "SyslogSink",
             dependencies: [
                 "SyslogProtocol", "HAProxyLog", "LogCore", "CSystemd", "CDatagrams", "SystemdSupport", "Seal", "LognormShim",
-                "CPostgres",
+                "CPostgres", "CMariaDB",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -123,6 +123,9 @@ let package = Package(
         // The sink's ompgsql output speaks to PostgreSQL through libpq, as rsyslog's does (its protocol, TLS,
         // authentication methods and connection strings are libpq's; a client of our own would differ from it).
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // ommysql speaks to MySQL and MariaDB through MariaDB's Connector/C, the library Debian builds rsyslog's
+        // ommysql with (its protocol, authentication plugins, TLS and option files are what users' servers expect).
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb", providers: [.apt(["libmariadb-dev"])]),
         .target(name: "LogQuery", dependencies: ["HAProxyLog", "LogCore", "CZlib", "CSQLite", "CSystemd"]),
         // Tamper-evident log files: the seal sidecar the sink writes and logquery verifies.
         .target(

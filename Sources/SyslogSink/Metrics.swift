@@ -11,7 +11,7 @@ public struct SinkCounter: Sendable, Equatable {
     public struct Group: Sendable, Hashable {
         public enum Kind: String, Sendable {
             case input, ruleset, file = "omfile", dynamicFile = "dynafile", journal = "omjournal",
-                forward = "omfwd", program = "omprog", database = "ompgsql"
+                forward = "omfwd", program = "omprog", database = "database"
         }
         public var kind: Kind
         /// The input's name, the file's path, the dynaFile's template, the forward target; nil for the one
@@ -27,7 +27,7 @@ public struct SinkCounter: Sendable, Equatable {
             case .dynamicFile: return "omfile ?\(instance ?? "")"
             case .forward: return "omfwd \(instance ?? "")"
             case .program: return "omprog \(instance ?? "")"
-            case .database: return instance ?? "ompgsql"
+            case .database: return instance ?? "database"
             }
         }
 

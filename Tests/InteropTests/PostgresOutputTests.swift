@@ -44,39 +44,13 @@ struct PostgresOutputTests {
         try config(ports[0], "rs").write(toFile: dir.file("rsyslog.conf"), atomically: true, encoding: .utf8)
         try config(ports[1], "sink").write(toFile: dir.file("sink.conf"), atomically: true, encoding: .utf8)
         // The legacy form takes no port: both daemons reach 5432 there, so that line is checked by -N1 only.
-        for (who, program, file) in [
-            ("rsyslogd", try Peers.find("rsyslogd"), "rsyslog.conf"), ("sink", try Products.path("syslog-sink"), "sink.conf"),
-        ] {
-            let check = try Peers.run(program, ["-N1", "-f", dir.file(file)])
-            #expect(check.status == 0, "\(who): \(String(decoding: check.stderr, as: UTF8.self))")
+        let (rsyslog, sink) = try sqlOutputBesideRsyslogd(dir, ports: ports) { db, pattern in
+            (try? pg.rows("SELECT count(*) FROM tagged WHERE body LIKE '\(pattern)'", database: db)) ?? ["0"]
         }
-        let rsyslog = try RunningPeer(
-            try Peers.find("rsyslogd"), ["-n", "-f", dir.file("rsyslog.conf"), "-i", dir.file("rsyslogd.pid")],
-            logPath: dir.file("rsyslogd.out"))
-        let sink = try RunningPeer(try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf")], logPath: dir.file("sink.out"))
         defer {
             rsyslog.stop()
             sink.stop()
         }
-        let messages = (1...12).map { n in
-            "<\(8 * (16 + n % 4) + n % 8)>Nov 26 08:00:\(String(format: "%02d", n)) web\(n % 3) app[\(100 + n)]: line \(n) it's \"quoted\" \\ and 'again'"
-        }
-        for (port, db) in [(ports[0], "rs"), (ports[1], "sink")] {
-            let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
-            defer { sender.close() }
-            // The daemon is ready when a probe reaches the database.
-            #expect(
-                Peers.waitUntil(seconds: 20) {
-                    sender.send(Array("<134>Nov 26 08:00:00 probe app: probe".utf8))
-                    return (try? pg.rows("SELECT count(*) FROM tagged WHERE body = ' probe'", database: db)) != ["0"]
-                }, "\(rsyslog.output) \(sink.output)")
-            for m in messages { sender.send(Array(m.utf8)) }
-            #expect(
-                Peers.waitUntil(seconds: 20) {
-                    (try? pg.rows("SELECT count(*) FROM tagged WHERE body LIKE '%line 12 %'", database: db)) == ["1"]
-                }, "\(db): \(rsyslog.output) \(sink.output)")
-        }
-        usleep(500_000)
         let queries = [
             "SELECT message, facility, fromhost, priority, devicereportedtime, infounitid, syslogtag FROM systemevents WHERE message NOT LIKE '%probe' ORDER BY id",
             "SELECT tag, body, severity FROM tagged WHERE body NOT LIKE '%probe' ORDER BY tag, body",
@@ -143,4 +117,40 @@ struct PostgresOutputTests {
         #expect(distinct == ["\(sent)|\(sent)"], "\(distinct) \(sink.output)")
         #expect(sink.output.contains("suspended") && sink.output.contains("resumed"), "\(sink.output)")
     }
+}
+
+/// An SQL output beside rsyslogd's: `dir/rsyslog.conf` and `dir/sink.conf` checked with `-N1`, both daemons started,
+/// and the same 12 messages (quotes, backslashes, four facilities) sent to each on its UDP port (rsyslogd's first)
+/// once a probe has reached its database (`rs`, `sink`); `count(database, LIKE pattern)` reads the rows of the
+/// `tagged` table. The running daemons.
+func sqlOutputBesideRsyslogd(
+    _ dir: TemporaryDirectory, ports: [Int], count: @escaping (String, String) -> [String]
+) throws -> (rsyslog: RunningPeer, sink: RunningPeer) {
+    for (who, program, file) in [
+        ("rsyslogd", try Peers.find("rsyslogd"), "rsyslog.conf"), ("sink", try Products.path("syslog-sink"), "sink.conf"),
+    ] {
+        let check = try Peers.run(program, ["-N1", "-f", dir.file(file)])
+        #expect(check.status == 0, "\(who): \(String(decoding: check.stderr, as: UTF8.self))")
+    }
+    let rsyslog = try RunningPeer(
+        try Peers.find("rsyslogd"), ["-n", "-f", dir.file("rsyslog.conf"), "-i", dir.file("rsyslogd.pid")],
+        logPath: dir.file("rsyslogd.out"))
+    let sink = try RunningPeer(try Products.path("syslog-sink"), ["-n", "-f", dir.file("sink.conf")], logPath: dir.file("sink.out"))
+    let messages = (1...12).map { n in
+        "<\(8 * (16 + n % 4) + n % 8)>Nov 26 08:00:\(String(format: "%02d", n)) web\(n % 3) app[\(100 + n)]: line \(n) it's \"quoted\" \\ and 'again'"
+    }
+    for (port, db) in [(ports[0], "rs"), (ports[1], "sink")] {
+        let sender = try SyslogSender(target: .udp(host: "127.0.0.1", port: port))
+        defer { sender.close() }
+        // The daemon is ready when a probe reaches the database.
+        #expect(
+            Peers.waitUntil(seconds: 20) {
+                sender.send(Array("<134>Nov 26 08:00:00 probe app: probe".utf8))
+                return count(db, " probe") != ["0"]
+            }, "\(rsyslog.output) \(sink.output)")
+        for m in messages { sender.send(Array(m.utf8)) }
+        #expect(Peers.waitUntil(seconds: 20) { count(db, "%line 12 %") == ["1"] }, "\(db): \(rsyslog.output) \(sink.output)")
+    }
+    usleep(500_000)
+    return (rsyslog, sink)
 }

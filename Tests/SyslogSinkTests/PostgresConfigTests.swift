@@ -29,8 +29,8 @@ struct PostgresConfigTests {
             local2.* :ompgsql:db.example,logs,writer,s3cr3t;Short
             """)
         #expect(c.errors.isEmpty, "\(c.errors)")
-        guard actions.count == 3, case .postgres(let a, let ta, let qa) = actions[0],
-            case .postgres(let b, let tb, let qb) = actions[1], case .postgres(let l, let tl, _) = actions[2]
+        guard actions.count == 3, case .database(.postgres(let a), let ta, let qa) = actions[0],
+            case .database(.postgres(let b), let tb, let qb) = actions[1], case .database(.postgres(let l), let tl, _) = actions[2]
         else {
             Issue.record("\(actions)")
             return
@@ -87,11 +87,55 @@ struct PostgresConfigTests {
             let c = try RsyslogConfigParser.parse(
                 text: "module(load=\"ompgsql\")\n$WorkDirectory /tmp\n\(text)\n*.* /var/log/all.log\n", name: "t.conf")
             #expect(c.errors.map(\.message) == [message])
-            #expect(!c.rules.flatMap(\.actions).contains { if case .postgres = $0 { true } else { false } })
+            #expect(!c.rules.flatMap(\.actions).contains { if case .database = $0 { true } else { false } })
         }
         let unloaded = try RsyslogConfigParser.parse(
             text: "*.* action(type=\"ompgsql\" server=\"h\" db=\"d\")\n*.* /var/log/all.log\n", name: "t.conf")
         #expect(unloaded.errors.count == 1, "\(unloaded.errors)")
+    }
+
+    /// ommysql, as rsyslog 8.2302's plugins/ommysql reads it: server, db, uid and pwd required, `StdDBFmt` (option
+    /// sql, date-mysql) by default, the legacy line with `$ActionOmmysqlServerPort` and the option file settings.
+    @Test func ommysqlsFormsAndDefaults() throws {
+        let (c, actions) = try Self.actions(
+            """
+            module(load="ommysql")
+            local0.* action(type="ommysql" server="db.example" db="Syslog" uid="rsyslog" pwd="pw" serverport="3307"
+                            socket="/run/mysqld/mysqld.sock" mysqlconfig.file="/etc/mysql/rsyslog.cnf" mysqlconfig.section="logs")
+            $ActionOmmysqlServerPort 3308
+            $OmMySQLConfigSection writer
+            local1.* :ommysql:127.0.0.1,Syslog,rsyslog,pw2
+            """)
+        #expect(c.errors.isEmpty, "\(c.errors)")
+        guard actions.count == 2, case .database(.mysql(let a), let ta, _) = actions[0],
+            case .database(.mysql(let l), let tl, _) = actions[1]
+        else {
+            Issue.record("\(actions)")
+            return
+        }
+        #expect(a.server == "db.example" && a.database == "Syslog" && a.user == "rsyslog" && a.password == "pw" && a.port == 3307)
+        #expect(a.socket == "/run/mysqld/mysqld.sock" && a.configFile == "/etc/mysql/rsyslog.cnf" && a.configSection == "logs")
+        #expect(ta == " StdDBFmt" && tl == " StdDBFmt")
+        #expect(l.server == "127.0.0.1" && l.port == 3308 && l.configSection == "writer" && l.password == "pw2")
+        guard case .success(let std)? = c.templates[" stddbfmt"]?.compiled else {
+            Issue.record("no StdDBFmt")
+            return
+        }
+        let m = SyslogParser.parse(Array("<134>Nov 26 08:00:05 web1 app[7]: it's \\".utf8), reception: Self.reception)
+        let rendered = String(decoding: std.render(m), as: UTF8.self)
+        #expect(rendered.contains("values (' it\\'s \\\\', 16, 'web1', 6, '2026"), "\(rendered)")
+        #expect(rendered.contains("1126080005'"), "date-mysql: \(rendered)")
+
+        func thrown(_ line: String) -> String? {
+            do {
+                _ = try RsyslogConfigParser.parse(text: "module(load=\"ommysql\")\n\(line)\n", name: "t.conf")
+                return nil
+            } catch {
+                return (error as? ConfigDiagnostic)?.message
+            }
+        }
+        #expect(thrown(#"*.* action(type="ommysql" server="h" db="d" uid="u")"#) == "parameter 'pwd' required but not specified - fix config")
+        #expect(thrown("*.* :ommysql:h,d,,p") == "Trouble with MySQL connection properties. -MySQL logging disabled")
     }
 
     @Test func sqlTemplatesEscapePropertiesNeverConstants() throws {

@@ -230,6 +230,18 @@ extension RsyslogConfigParser {
             )
         case "actionexeconlywhenpreviousissuspended":
             state.failover = try onOff()
+        case "actionommysqlserverport":
+            guard requireModule("ommysql") else { break }
+            guard let n = Int(value), (0...65535).contains(n) else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "$\(written): '\(value)' is not a port")
+            }
+            state.mysqlServerPort = n
+        case "ommysqlconfigfile":
+            guard requireModule("ommysql") else { break }
+            state.mysqlConfigFile = value
+        case "ommysqlconfigsection":
+            guard requireModule("ommysql") else { break }
+            state.mysqlConfigSection = value
         case "maxopenfiles":
             guard let n = Int(value), n > 0 else {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "$\(written): '\(value)' is not a number")

@@ -27,6 +27,11 @@ public struct RsyslogConfigParser {
         var forwardTemplate = SyslogTemplate.traditionalForwardFormat.rawValue
         /// ompipe's (rsyslog's built-in default, which `$ActionFileDefaultTemplate` does not change).
         var pipeTemplate = SyslogTemplate.fileFormat.rawValue
+        /// ommysql's legacy settings for the `:ommysql:` lines after them: `$ActionOmmysqlServerPort`,
+        /// `$OmMySQLConfigFile`, `$OmMySQLConfigSection`.
+        var mysqlServerPort = 0
+        var mysqlConfigFile: String?
+        var mysqlConfigSection: String?
         var fileCreateMode: UInt16 = 0o644
         var dirCreateMode: UInt16 = 0o700
         var ownership = FileOwnership()
@@ -493,7 +498,9 @@ public struct RsyslogConfigParser {
         var queue = state.queue
         queue.workDirectory = configuration.workDirectory
         state.queue = ActionQueueSettings()
-        if queue != ActionQueueSettings(workDirectory: queue.workDirectory) && !text.hasPrefix("@") && !text.hasPrefix(":ompgsql:") {
+        if queue != ActionQueueSettings(workDirectory: queue.workDirectory) && !text.hasPrefix("@")
+            && !text.hasPrefix(":ompgsql:") && !text.hasPrefix(":ommysql:")
+        {
             warn(
                 location, "the $ActionQueue… settings before this action are not used: only forwarding has a queue here"
             )
@@ -601,13 +608,39 @@ public struct RsyslogConfigParser {
             }
             var settings = PostgresSettings()
             (settings.server, settings.database, settings.user, settings.password) = (parts[0], parts[1], parts[2], parts[3])
-            guard let name = sqlTemplate(template, location) else { return nil }
+            guard let name = sqlTemplate(template, location, builtIn: .postgres) else { return nil }
             try checkQueue(queue, location)
             guard queue.fileName == nil else {
                 notHonoured(location, "ompgsql: $ActionQueueFileName (a disk-assisted queue) is not in this build for ompgsql: the action is disabled")
                 return nil
             }
-            return .postgres(settings, template: name, queue: queue)
+            return .database(.postgres(settings), template: name, queue: queue)
+        }
+        if body.hasPrefix(":ommysql:") {
+            // `:ommysql:server,db,uid,pwd[;template]`, each part required (rsyslog's parseSelectorAct), the port from
+            // `$ActionOmmysqlServerPort`.
+            guard configuration.loadedModules.contains("ommysql") else {
+                notHonoured(location, "'\(text)' without $ModLoad ommysql: nothing is written")
+                return nil
+            }
+            let parts = body.dropFirst(9).split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4, parts[0...2].allSatisfy({ !$0.isEmpty }) else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location,
+                    message: "Trouble with MySQL connection properties. -MySQL logging disabled")
+            }
+            var settings = MySQLSettings()
+            (settings.server, settings.database, settings.user, settings.password) = (parts[0], parts[1], parts[2], parts[3])
+            settings.port = state.mysqlServerPort
+            settings.configFile = state.mysqlConfigFile
+            settings.configSection = state.mysqlConfigSection
+            guard let name = sqlTemplate(template, location, builtIn: .mysql) else { return nil }
+            try checkQueue(queue, location)
+            guard queue.fileName == nil else {
+                notHonoured(location, "ommysql: $ActionQueueFileName (a disk-assisted queue) is not in this build for ommysql: the action is disabled")
+                return nil
+            }
+            return .database(.mysql(settings), template: name, queue: queue)
         }
         if body.hasPrefix(":omusrmsg:") {
             warn(location, "action '\(text)' (messages to logged-in users) has no effect in this build")
@@ -664,7 +697,7 @@ public struct RsyslogConfigParser {
     /// Whether an action delivers messages somewhere (what rsyslogd counts as an active action).
     static func delivers(_ action: SinkAction) -> Bool {
         switch action {
-        case .file, .dynamicFile, .forward, .relpForward, .journal, .pipe, .program, .postgres: return true
+        case .file, .dynamicFile, .forward, .relpForward, .journal, .pipe, .program, .database: return true
         case .whenPreviousSuspended(let inner): return delivers(inner)
         case .forEach(_, _, let rules): return rules.contains { $0.actions.contains(where: delivers) }
         case .ignored(let text): return text.hasPrefix(":omusrmsg:") || text == "omusrmsg" || text == "*"
@@ -692,21 +725,32 @@ public struct RsyslogConfigParser {
         return ownership
     }
 
-    /// The template of an SQL action: `name`, or rsyslog's ` StdPgSQLFmt` (its built-in insert into the MonitorWare
-    /// schema's SystemEvents); nil, said, when it is unknown or has neither `option.sql` nor `option.stdsql` (the
-    /// values would reach the database unescaped), as rsyslogd disables such an action.
-    mutating func sqlTemplate(_ name: String?, _ location: SourceLocation) -> String? {
+    /// rsyslog's built-in SQL templates: an insert into the MonitorWare schema's SystemEvents.
+    enum SQLDialect {
+        case postgres, mysql
+        var templateName: String { self == .postgres ? " StdPgSQLFmt" : " StdDBFmt" }
+        var text: String {
+            let date = self == .postgres ? "date-pgsql" : "date-mysql"
+            return "insert into SystemEvents (Message, Facility, FromHost, Priority, DeviceReportedTime, ReceivedAt, "
+                + "InfoUnitID, SysLogTag) values ('%msg%', %syslogfacility%, '%HOSTNAME%', %syslogpriority%, "
+                + "'%timereported:::\(date)%', '%timegenerated:::\(date)%', %iut%, '%syslogtag%')"
+        }
+        var option: PropertyTemplate.Option { self == .postgres ? .stdsql : .sql }
+    }
+
+    /// The template of an SQL action: `name`, or rsyslog's built-in one for the dialect (` StdPgSQLFmt` with
+    /// `stdsql`, ` StdDBFmt` with `sql`); nil, said, when it is unknown or has neither `option.sql` nor
+    /// `option.stdsql` (the values would reach the database unescaped), as rsyslogd disables such an action.
+    mutating func sqlTemplate(_ name: String?, _ location: SourceLocation, builtIn dialect: SQLDialect) -> String? {
         guard let name else {
-            let builtIn = " StdPgSQLFmt"
+            let builtIn = dialect.templateName
             if configuration.templates[builtIn.lowercased()] == nil {
-                let text =
-                    "insert into SystemEvents (Message, Facility, FromHost, Priority, DeviceReportedTime, ReceivedAt, "
-                    + "InfoUnitID, SysLogTag) values ('%msg%', %syslogfacility%, '%HOSTNAME%', %syslogpriority%, "
-                    + "'%timereported:::date-pgsql%', '%timegenerated:::date-pgsql%', %iut%, '%syslogtag%')"
+                let text = dialect.text
+                let option = dialect.option
                 configuration.templates[builtIn.lowercased()] = UserTemplate(
                     text: text,
                     compiled: Result { () throws(PropertyTemplate.ParseError) in
-                        try PropertyTemplate(parsing: text, escapes: .none, option: .stdsql)
+                        try PropertyTemplate(parsing: text, escapes: .none, option: option)
                     })
             }
             return builtIn
@@ -910,7 +954,7 @@ public struct RsyslogConfigParser {
                 throw ConfigDiagnostic(
                     severity: .error, location: location, message: "ompgsql: must provide conninfo or server and dbname")
             }
-            guard let name = sqlTemplate(p["template"], location) else { return nil }
+            guard let name = sqlTemplate(p["template"], location, builtIn: .postgres) else { return nil }
             let queue = try queueSettings(p, location)
             guard queue.fileName == nil else {
                 notHonoured(
@@ -919,7 +963,45 @@ public struct RsyslogConfigParser {
                         + "database would not be kept across a restart as asked. The action is disabled")
                 return nil
             }
-            return .postgres(settings, template: name, queue: queue)
+            return .database(.postgres(settings), template: name, queue: queue)
+        case "ommysql":
+            guard configuration.loadedModules.contains("ommysql") else {
+                notHonoured(location, "action type 'ommysql' without module(load=\"ommysql\"): nothing is written")
+                return nil
+            }
+            for key in ["server", "db", "uid", "pwd", "socket", "mysqlconfig.file", "mysqlconfig.section", "template"]
+            where p[key]?.contains(where: \.isWhitespace) == true {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "parameter '\(key)' contains whitespace, which is not permitted")
+            }
+            // rsyslog's required parameters.
+            for key in ["server", "db", "uid", "pwd"] where p[key] == nil {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location,
+                    message: "parameter '\(key)' required but not specified - fix config")
+            }
+            var settings = MySQLSettings()
+            (settings.server, settings.database) = (p["server"] ?? "", p["db"] ?? "")
+            (settings.user, settings.password) = (p["uid"] ?? "", p["pwd"] ?? "")
+            if let port = p["serverport"] {
+                guard let n = Int(port), (0...65535).contains(n) else {
+                    throw ConfigDiagnostic(severity: .error, location: location, message: "ommysql: '\(port)' is not a port")
+                }
+                settings.port = n
+            }
+            settings.socket = p["socket"]
+            settings.configFile = p["mysqlconfig.file"]
+            settings.configSection = p["mysqlconfig.section"]
+            guard let name = sqlTemplate(p["template"], location, builtIn: .mysql) else { return nil }
+            let queue = try queueSettings(p, location)
+            guard queue.fileName == nil else {
+                notHonoured(
+                    location,
+                    "ommysql: queue.filename (a disk-assisted queue) is not in this build for ommysql: what waits for the database "
+                        + "would not be kept across a restart as asked. The action is disabled")
+                return nil
+            }
+            return .database(.mysql(settings), template: name, queue: queue)
         case "omusrmsg":
             warn(location, "action(type=\"omusrmsg\") (messages to logged-in users) has no effect in this build")
             return .ignored("omusrmsg")

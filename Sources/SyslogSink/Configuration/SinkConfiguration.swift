@@ -28,9 +28,9 @@ public enum SinkAction: Hashable, Sendable {
     case pipe(path: String, template: String)
     /// omprog: each message a line on a program's standard input.
     case program(ProgramSettings, template: String)
-    /// ompgsql: each message an SQL statement (its template has `option.sql` or `option.stdsql`) run on a PostgreSQL
-    /// server, a batch in one transaction, with the action's queue and retries.
-    case postgres(PostgresSettings, template: String, queue: ActionQueueSettings)
+    /// ompgsql, ommysql: each message an SQL statement (its template has `option.sql` or `option.stdsql`) run on a
+    /// PostgreSQL or MySQL/MariaDB server, a batch in one transaction, with the action's queue and retries.
+    case database(DatabaseTarget, template: String, queue: ActionQueueSettings)
     /// Send to journald: the usual fields, or, with a list template (`template=`), the template's `outname=` fields.
     case journal(template: String? = nil)
     /// Stop processing this message (`stop`, `~`).
@@ -101,6 +101,30 @@ public struct ActionQueueSettings: Hashable, Sendable {
     /// The memory part's limit: `queue.size`, or for a Direct action the main queue's 100,000.
     public var memoryLimit: Int { kind == .direct ? 100_000 : max(1, size) }
     public var spillMark: Int { min(memoryLimit, highWatermark ?? max(1, memoryLimit * 9 / 10)) }
+}
+
+/// The database an SQL action writes to.
+public enum DatabaseTarget: Hashable, Sendable {
+    case postgres(PostgresSettings)
+    case mysql(MySQLSettings)
+}
+
+/// Where ommysql connects: `server`, `serverport` (0: the client library's default, 3306), `db`, `uid`, `pwd`,
+/// `socket`, and the option file and its section (`mysqlconfig.file`, `mysqlconfig.section`, `[client]` unless set).
+public struct MySQLSettings: Hashable, Sendable {
+    public var server = ""
+    public var port = 0
+    public var database = ""
+    public var user = ""
+    public var password = ""
+    public var socket: String?
+    public var configFile: String?
+    public var configSection: String?
+
+    public init() {}
+
+    /// The server as the sink's messages name it (never the password).
+    public var description: String { "MySQL \(database)@\(server)\(port > 0 ? ":\(port)" : "")" }
 }
 
 /// Where ompgsql connects: `conninfo` (a libpq connection string, used as it is) or `server`, `port`, `db`, `user`

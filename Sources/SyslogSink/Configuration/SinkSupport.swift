@@ -25,7 +25,7 @@ public enum SinkSupport {
     public static let modules: Set<String> = [
         "imudp", "imtcp", "imptcp", "imuxsock", "imrelp", "omrelp", "mmnormalize", "lmnsd_gtls", "lmnsd_ossl", "lmnsd_ptcp", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
         "omjournal",
-        "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog", "ompgsql",
+        "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog", "ompgsql", "ommysql",
         "builtin:omfwd", "omfile", "omfwd",
     ]
 
@@ -159,6 +159,10 @@ public enum SinkSupport {
             "server", "port", "serverport", "db", "user", "uid", "pass", "pwd", "conninfo", "template",
             "action.execonlywhenpreviousissuspended",
         ],
+        "action:ommysql": [
+            "server", "serverport", "db", "uid", "pwd", "socket", "mysqlconfig.file", "mysqlconfig.section", "template",
+            "action.execonlywhenpreviousissuspended",
+        ],
         "global:": ["workdirectory", "maxmessagesize", "preservefqdn", "abortonuncleanconfig", "umask",
             "processinternalmessages", "net.enabledns", "dropmsgswithmaliciousdnsptrrecords", "privdrop.user.name",
             "privdrop.user.id", "privdrop.group.name", "privdrop.group.id", "privdrop.group.keepsupplemental",
@@ -191,7 +195,7 @@ public enum SinkSupport {
             "queue.filename", "queue.highwatermark", "queue.lowwatermark", "queue.maxdiskspace", "queue.maxfilesize",
             "queue.saveonshutdown",
         ]
-        return ["action:omfwd": disk, "action:omrelp": disk, "action:ompgsql": memory]
+        return ["action:omfwd": disk, "action:omrelp": disk, "action:ompgsql": memory, "action:ommysql": memory]
     }()
 
     /// Tuning whose absence changes nothing a user can observe, by `object:type` (`object:*` for every type).
@@ -356,7 +360,7 @@ extension SinkSupport {
             rsyslogd starts with what it can. `global(abortOnUncleanConfig="on")` makes it refuse to start instead.
 
             Modules carried out: \(modules.sorted().map { "`\($0)`" }.joined(separator: ", ")). Every other module
-            (omelasticsearch, omkafka, ommysql…) is an error. TLS (the
+            (omelasticsearch, omkafka, mmkubernetes…) is an error. TLS (the
             gtls and ossl stream drivers) is carried out: see docs/syslog-sink.md, "TLS".
 
 

@@ -22,8 +22,8 @@ final class Ruleset {
         case journal(JournalWriter)
         case pipe(PipeWriter, OutputTemplate)
         case program(ProgramAction, OutputTemplate)
-        /// ompgsql: each message a statement, through the action's queue.
-        case postgres(PostgresAction, OutputTemplate)
+        /// ompgsql, ommysql: each message a statement, through the action's queue.
+        case database(DatabaseAction, OutputTemplate)
         /// omjournal with a list template: its `outname=` fields only.
         case journalFields(JournalWriter, PropertyTemplate)
         /// `call`: the index of the ruleset in `sets`.
@@ -88,7 +88,7 @@ final class Ruleset {
     private var dynamicFiles: [DynamicFiles] = []
     private var pipes: [PipeWriter] = []
     private var programs: [ProgramAction] = []
-    private var databases: [PostgresAction] = []
+    private var databases: [DatabaseAction] = []
     /// Every repeat reduction, with its action (drained at shutdown).
     private var reducers: [(RepeatReducer, Action)] = []
     /// One connection to journald serves every omjournal action.
@@ -129,7 +129,7 @@ final class Ruleset {
                 let made = make(action, rule.location, configuration, root: root)
                 guard configuration.repeatedMessageReduction else { return made }
                 switch made {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .postgres:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .database:
                     let reducer = RepeatReducer()
                     reducers.append((reducer, made))
                     return .reduced(reducer, made)
@@ -261,11 +261,16 @@ final class Ruleset {
             let program = ProgramAction(settings: settings)
             programs.append(program)
             return .program(program, template)
-        case .postgres(let settings, let templateName, let queue):
+        case .database(let target, let templateName, let queue):
             guard let template = output(templateName, location, configuration) else { return .skip }
-            let database = PostgresAction(settings: settings, queue: queue)
+            let driver: any DatabaseDriver =
+                switch target {
+                case .postgres(let settings): PostgresDriver(settings)
+                case .mysql(let settings): MySQLDriver(settings)
+                }
+            let database = DatabaseAction(driver: driver, queue: queue)
             databases.append(database)
-            return .postgres(database, template)
+            return .database(database, template)
         case .set(let variable, let value, let reset):
             return .set(variable, value, reset: reset)
         case .unset(let variable):
@@ -319,7 +324,7 @@ final class Ruleset {
                     continue
                 }
                 switch action {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .postgres, .reduced:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .database, .reduced:
                     previousSuspended = Ruleset.isSuspended(action)
                 default: break  // statements (set, stop, call…) are not actions rsyslog tracks
                 }
@@ -347,7 +352,7 @@ final class Ruleset {
                     Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
                 case .normalize(let normalizer):
                     normalizer.normalize(&message)
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .postgres:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .database:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
                     reducer.admit(message) { perform(inner, $0) }
@@ -416,7 +421,7 @@ final class Ruleset {
             writer.write(template.render(message))
         case .program(let program, let template):
             program.send(template.render(message))
-        case .postgres(let database, let template):
+        case .database(let database, let template):
             database.send(template.render(message))
         case .journalFields(let writer, let template):
             writer.send(fields: template.fields(of: message))
@@ -432,7 +437,7 @@ final class Ruleset {
     static func isSuspended(_ action: Action) -> Bool {
         switch action {
         case .forwardQueued(let forwarder, _): return forwarder.isSuspended
-        case .postgres(let database, _): return database.isSuspended
+        case .database(let database, _): return database.isSuspended
         case .file(let writer, _): return writer.isFailing
         case .reduced(_, let inner): return isSuspended(inner)
         default: return false
