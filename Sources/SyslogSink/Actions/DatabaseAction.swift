@@ -161,15 +161,11 @@ final class DatabaseAction: @unchecked Sendable {
             for statement in batch {
                 switch transaction([statement]) {
                 case .committed: count(sent: 1)
-                case .refused(let reason?):
+                case .refused(let reason):
                     condition.lock()
                     countsStorage.failed += 1
                     condition.unlock()
                     report("\(name): statement refused, message dropped: \(reason)", severity: .error)
-                case .refused(nil):
-                    condition.lock()
-                    countsStorage.failed += 1
-                    condition.unlock()
                 case .connectionLost(let reason):
                     suspend(reason)
                     return false
@@ -182,7 +178,7 @@ final class DatabaseAction: @unchecked Sendable {
     private enum TransactionOutcome {
         case committed
         /// A statement refused: the transaction rolled back (the refusal's reason).
-        case refused(String?)
+        case refused(String)
         case connectionLost(String)
     }
 
