@@ -992,6 +992,10 @@ public struct RsyslogConfigParser {
             settings.socket = p["socket"]
             settings.configFile = p["mysqlconfig.file"]
             settings.configSection = p["mysqlconfig.section"]
+            if let file = settings.configFile, access(file, R_OK) != 0 {
+                // As rsyslogd: said, and the connection made without it (each connect tries it again).
+                warn(location, "ommysql: mysql configuration error: Could not open '\(file)' for reading")
+            }
             guard let name = sqlTemplate(p["template"], location, builtIn: .mysql) else { return nil }
             let queue = try queueSettings(p, location)
             guard queue.fileName == nil else {
