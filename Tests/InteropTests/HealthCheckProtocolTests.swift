@@ -37,17 +37,7 @@ struct HealthCheckProtocolTests {
             let base = ports[0]
             let socket = dir.file("\(who).sock")
             try """
-                global
-                    log 127.0.0.1:\(logs.port) local0 info
-                    stats socket \(socket) level admin
-                defaults
-                    log global
-                    mode tcp
-                    timeout connect 1s
-                    timeout client 5s
-                    timeout server 5s
-                    timeout check 1s
-                    default-server check inter 400ms rise 1 fall 1
+                \(checkPreamble(logPort: logs.port, socket: socket))
                 listen my
                     bind 127.0.0.1:\(base)
                     option mysql-check user haproxy
@@ -157,17 +147,7 @@ struct PgsqlCheckTests {
             let (a, b) = (try Peers.freePort(), try Peers.freePort())
             let socket = dir.file("\(who).sock")
             try """
-                global
-                    log 127.0.0.1:\(logs.port) local0 info
-                    stats socket \(socket) level admin
-                defaults
-                    log global
-                    mode tcp
-                    timeout connect 1s
-                    timeout client 5s
-                    timeout server 5s
-                    timeout check 1s
-                    default-server check inter 400ms rise 1 fall 1
+                \(checkPreamble(logPort: logs.port, socket: socket))
                 listen pg
                     bind 127.0.0.1:\(a)
                     option pgsql-check user haproxy
@@ -185,16 +165,8 @@ struct PgsqlCheckTests {
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: a) && access(socket, F_OK) == 0 })
             try await Task.sleep(for: .seconds(2))
-            stats[who] = try RuntimeAPIInteropTests.socat(socket, "show stat\n").split(separator: "\n").compactMap { row in
-                let f = row.split(separator: ",", omittingEmptySubsequences: false)
-                guard f.count > 37, f[1] != "FRONTEND", f[1] != "BACKEND", !row.hasPrefix("#") else { return nil }
-                return "\(f[0]),\(f[1]),\(f[17]),\(f[36].replacingOccurrences(of: "* ", with: "")),\(f[37])"
-            }
-            lines[who] = messages.take().filter { $0.contains(" is DOWN") || $0.contains(" is UP") }
-                .map {
-                    $0.replacingOccurrences(
-                        of: #"check duration: \d+ms"#, with: "check duration: Nms", options: .regularExpression)
-                }.sorted()
+            stats[who] = try serverChecks(socket)
+            lines[who] = serverLines(messages)
         }
         #expect(stats["proxy"] == stats["haproxy"])
         #expect(lines["proxy"] == lines["haproxy"])
@@ -240,17 +212,7 @@ struct SSLHelloCheckTests {
             let port = try Peers.freePort()
             let socket = dir.file("\(who).sock")
             try """
-                global
-                    log 127.0.0.1:\(logs.port) local0 info
-                    stats socket \(socket) level admin
-                defaults
-                    log global
-                    mode tcp
-                    timeout connect 1s
-                    timeout client 5s
-                    timeout server 5s
-                    timeout check 1s
-                    default-server check inter 400ms rise 1 fall 1
+                \(checkPreamble(logPort: logs.port, socket: socket))
                 listen tls
                     bind 127.0.0.1:\(port)
                     option ssl-hello-chk
@@ -264,22 +226,17 @@ struct SSLHelloCheckTests {
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) && access(socket, F_OK) == 0 }, "\(peer.output)")
             try await Task.sleep(for: .seconds(2))
-            stats[who] = try RuntimeAPIInteropTests.socat(socket, "show stat\n").split(separator: "\n").compactMap { row in
-                let f = row.split(separator: ",", omittingEmptySubsequences: false)
-                guard f.count > 37, f[1] != "FRONTEND", f[1] != "BACKEND", !row.hasPrefix("#") else { return nil }
-                return "\(f[0]),\(f[1]),\(f[17]),\(f[36].replacingOccurrences(of: "* ", with: ""))"
+            stats[who] = try serverChecks(socket).sorted()
+            // How many servers are still active when each goes DOWN depends on the order the checks end in.
+            lines[who] = serverLines(messages).map {
+                $0.replacingOccurrences(of: #"\d+ active"#, with: "N active", options: .regularExpression)
             }.sorted()
-            lines[who] = messages.take().filter { $0.contains(" is DOWN") || $0.contains(" is UP") }
-                .map {
-                    $0.replacingOccurrences(of: #"check duration: \d+ms"#, with: "check duration: Nms", options: .regularExpression)
-                        .replacingOccurrences(of: #"\d+ active"#, with: "N active", options: .regularExpression)
-                }.sorted()
         }
         #expect(stats["proxy"] == stats["haproxy"], "\(stats)")
         #expect(lines["proxy"] == lines["haproxy"], "\(lines)")
-        #expect(stats["proxy"]?.contains("tls,tls,UP,L6OK") == true, "\(stats)")
-        #expect(stats["proxy"]?.contains("tls,http,DOWN,L6RSP") == true, "\(stats)")
-        #expect(stats["proxy"]?.contains("tls,silent,DOWN,L6TOUT") == true, "\(stats)")
+        #expect(stats["proxy"]?.contains("tls,tls,UP,L6OK,") == true, "\(stats)")
+        #expect(stats["proxy"]?.contains("tls,http,DOWN,L6RSP,") == true, "\(stats)")
+        #expect(stats["proxy"]?.contains("tls,silent,DOWN,L6TOUT,") == true, "\(stats)")
         try await web.close()
     }
 }
@@ -349,4 +306,39 @@ struct HTTPCheckSendTests {
         }
         #expect(String(decoding: ours[0], as: UTF8.self).hasPrefix("GET /ping HTTP/1.1\r\nhost: app.local\r\n"))
     }
+}
+
+/// The `global` and `defaults` of a health-check comparison: lines to the test's receiver, a runtime API socket,
+/// TCP mode, checks every 400 ms that decide at once.
+func checkPreamble(logPort: Int, socket: String) -> String {
+    """
+    global
+        log 127.0.0.1:\(logPort) local0 info
+        stats socket \(socket) level admin
+    defaults
+        log global
+        mode tcp
+        timeout connect 1s
+        timeout client 5s
+        timeout server 5s
+        timeout check 1s
+        default-server check inter 400ms rise 1 fall 1
+    """
+}
+
+/// Each server's `pxname,svname,status,check_status,check_code` from `show stat` (a `* ` marking a check under
+/// way left out: whether one is at that instant is timing).
+func serverChecks(_ socket: String) throws -> [String] {
+    try RuntimeAPIInteropTests.socat(socket, "show stat\n").split(separator: "\n").compactMap { row in
+        let f = row.split(separator: ",", omittingEmptySubsequences: false)
+        guard f.count > 37, f[1] != "FRONTEND", f[1] != "BACKEND", !row.hasPrefix("#") else { return nil }
+        return "\(f[0]),\(f[1]),\(f[17]),\(f[36].replacingOccurrences(of: "* ", with: "")),\(f[37])"
+    }
+}
+
+/// The servers' UP and DOWN lines received so far, their check durations written `Nms`, sorted.
+func serverLines(_ messages: RuntimeAPIInteropTests.Messages) -> [String] {
+    messages.take().filter { $0.contains(" is DOWN") || $0.contains(" is UP") }.map {
+        $0.replacingOccurrences(of: #"check duration: \d+ms"#, with: "check duration: Nms", options: .regularExpression)
+    }.sorted()
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SyslogSink
@@ -41,5 +42,9 @@ struct ActionSuspensionTests {
         #expect(s.retriesUsedUp)
         s.tryAtOnce()
         #expect(!s.isWaiting(at: t0))
+        // A suspended thread looks again within 0.2 s, or at the end of its wait when sooner.
+        let far = s.nextLook(until: t0 + .seconds(5), now: t0).timeIntervalSinceNow
+        let near = s.nextLook(until: t0 + .milliseconds(50), now: t0).timeIntervalSinceNow
+        #expect(far > 0.1 && far <= 0.2 && near <= 0.05 && near >= 0)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// rsyslog's suspension of an action whose peer cannot be reached (a collector, a database): after a failed try the
 /// action waits `action.resumeInterval` seconds (longer after every 10 failures, at most `action.resumeIntervalMax`);
 /// after `action.resumeRetryCount` failed tries (-1: never) what waits is dropped. The decisions only: the actions
@@ -24,6 +26,14 @@ struct ActionSuspension {
             settings.resumeRetryCount < 0
             ? "messages are held" : "messages are dropped after \(settings.resumeRetryCount) more tries"
         return (pause, "action '\(name)' suspended: \(reason); next try in \(pause) s, \(keep)")
+    }
+
+    /// When a suspended action's thread looks again (for a stop, or the end of the wait): at most 0.2 s on, never
+    /// after `until`.
+    func nextLook(until: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Date {
+        let left = until - now
+        let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+        return Date(timeIntervalSinceNow: min(0.2, max(0, seconds)))
     }
 
     /// Whether a try must wait at `now`.

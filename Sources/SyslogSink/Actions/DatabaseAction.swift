@@ -142,7 +142,7 @@ final class DatabaseAction: @unchecked Sendable {
                 return false
             }
             condition.lock()
-            if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.2, seconds(until - .now)))) }
+            if !stopping { _ = condition.wait(until: suspension.nextLook(until: until)) }
             let giveUp = stopping && stopDeadline.map { ContinuousClock.now >= $0 } ?? false
             condition.unlock()
             if giveUp { return false }
@@ -241,9 +241,6 @@ final class DatabaseAction: @unchecked Sendable {
         if !quiet { sinkLog(text, severity: severity) }
     }
 
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }
 
 /// What a statement did.

@@ -320,7 +320,7 @@ final class Forwarder: @unchecked Sendable {
                 return false
             }
             condition.lock()
-            if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.2, seconds(until - .now)))) }
+            if !stopping { _ = condition.wait(until: suspension.nextLook(until: until)) }
             condition.unlock()
             return false
         }
@@ -664,9 +664,6 @@ final class Forwarder: @unchecked Sendable {
         if !quiet { sinkLog(text, severity: severity) }
     }
 
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 
     // MARK: Sockets
 
