@@ -561,36 +561,6 @@ struct DescriptorTests {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
 
-    /// A server that accepts and resets at once (it vanished mid-session), on a thread of its own.
-    final class ResettingServer: @unchecked Sendable {
-        let fd: Int32
-        let port: Int
-        init() throws {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            self.fd = fd
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                    bind(fd, p, length) == 0 && listen(fd, 128) == 0 && getsockname(fd, p, &length) == 0
-                }
-            }
-            port = Int(UInt16(bigEndian: address.sin_port))
-            Thread { [fd] in
-                while true {
-                    let client = accept(fd, nil, nil)
-                    if client < 0 { return }
-                    var abort = linger(l_onoff: 1, l_linger: 0)
-                    setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
-                    close(client)
-                }
-            }.start()
-        }
-        func stop() { shutdown(fd, Int32(SHUT_RDWR)) }
-    }
-
     /// 10,000 sessions of every kind — normal, client reset, client gone before a byte, refused server, server
     /// reset, stalled server (timeout server), queued past timeout queue — and the proxy's open descriptors come
     /// back to what they were.

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
+import TCPPlane
 
 extension ProxyRuntime {
     /// HAProxy's `maxconn` on a frontend or on the process: at the limit the listeners stop accepting (new
@@ -182,13 +183,18 @@ extension ProxyRuntime {
     /// One listening socket and what may hold its accepting back: the limits it serves (full) and the runtime API
     /// (`disable frontend`, paused).
     final class ListenerGate: Sendable {
-        let channel: any Channel
+        /// The listening socket: a NIO server channel, or a listener of the TCP data plane.
+        enum Socket: Sendable {
+            case channel(any Channel)
+            case plane(PlaneListener)
+        }
+        let socket: Socket
         private let limits: [ConnectionLimit]
         private let rate: SessionRate?
         private let paused = Atomic<Bool>(false)
 
-        init(_ channel: any Channel, limits: [ConnectionLimit], rate: SessionRate? = nil) {
-            self.channel = channel
+        init(_ socket: Socket, limits: [ConnectionLimit], rate: SessionRate? = nil) {
+            self.socket = socket
             self.limits = limits
             self.rate = rate
         }
@@ -201,10 +207,25 @@ extension ProxyRuntime {
         }
 
         func sync() {
-            channel.eventLoop.execute { [self] in
-                let accept =
-                    !paused.load(ordering: .relaxed) && !limits.contains(where: \.full) && !(rate?.full ?? false)
-                channel.setOption(.autoRead, value: accept).whenFailure { _ in }
+            switch socket {
+            case .channel(let channel):
+                channel.eventLoop.execute { [self] in
+                    channel.setOption(.autoRead, value: accepting).whenFailure { _ in }
+                }
+            case .plane(let listener):
+                listener.accepting { [self] in accepting }
+            }
+        }
+
+        private var accepting: Bool {
+            !paused.load(ordering: .relaxed) && !limits.contains(where: \.full) && !(rate?.full ?? false)
+        }
+
+        /// Closes the listening socket for good (`shutdown frontend`).
+        func close() {
+            switch socket {
+            case .channel(let channel): channel.close(promise: nil)
+            case .plane(let listener): listener.close()
             }
         }
     }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import TCPPlane
 
 /// A side of a connection whose written bytes wait for the end of its event loop's batch of events to be flushed.
 protocol BatchFlushing: AnyObject {
@@ -25,9 +26,11 @@ final class FlushBatch: @unchecked Sendable {
     /// answer, which keeps the latency's tail down).
     private var pendingLast: [any BatchFlushing] = []
     private var scheduled = false
-    private let loop: any EventLoop
+    /// Runs the flushes once the loop's events of this wake-up are handled (NIO: a task queued behind them; the
+    /// TCP data plane: its end-of-batch work).
+    private let atBatchEnd: (@escaping () -> Void) -> Void
 
-    private init(loop: any EventLoop) { self.loop = loop }
+    private init(atBatchEnd: @escaping (@escaping () -> Void) -> Void) { self.atBatchEnd = atBatchEnd }
 
     private static let perThread = ThreadSpecificVariable<FlushBatch>()
 
@@ -35,7 +38,15 @@ final class FlushBatch: @unchecked Sendable {
     static func current(on loop: any EventLoop) -> FlushBatch {
         loop.preconditionInEventLoop()
         if let batch = perThread.currentValue { return batch }
-        let batch = FlushBatch(loop: loop)
+        let batch = FlushBatch { body in loop.assumeIsolated().execute(body) }
+        perThread.currentValue = batch
+        return batch
+    }
+
+    /// The batch of the calling thread, which must be `loop`'s (a TCP data plane loop).
+    static func current(on loop: PlaneLoop) -> FlushBatch {
+        if let batch = perThread.currentValue { return batch }
+        let batch = FlushBatch { body in loop.atBatchEnd(body) }
         perThread.currentValue = batch
         return batch
     }
@@ -51,7 +62,7 @@ final class FlushBatch: @unchecked Sendable {
         }
         guard !scheduled else { return }
         scheduled = true
-        loop.assumeIsolated().execute { [self] in run() }
+        atBatchEnd { [self] in run() }
     }
 
     private func run() {

@@ -233,13 +233,13 @@ extension ProxyRuntime {
         /// A stream begins (a TCP session past its `tcp-request session` rules, an HTTP request whose head was read)
         /// in a frontend without a traffic format: HAProxy 2.6's `Connect from CLIENT:PORT to ADDRESS:PORT
         /// (FRONTEND/HTTP|TCP)`, at info.
-        func logConnect(client: SocketAddress?, to local: SocketAddress?) {
+        func logConnect(client: SocketAddress?, to local: @autoclosure () -> SocketAddress?) {
             guard logRules.connectLines, !log.targets.isEmpty else { return }
             let mode = section.settings.mode == .http ? "HTTP" : "TCP"
             guard let client, let ip = client.ipAddress, let port = client.port else {
                 return log.send("Connect from unknown source to listener 1 (\(section.name)/\(mode))\n", severity: .informational)
             }
-            let destination = local.flatMap { l in l.ipAddress.map { ($0, l.port ?? 0) } } ?? ("undetermined address", 0)
+            let destination = local().flatMap { l in l.ipAddress.map { ($0, l.port ?? 0) } } ?? ("undetermined address", 0)
             log.send(
                 "Connect from \(ip):\(port) to \(destination.0):\(destination.1) (\(section.name)/\(mode))\n",
                 severity: .informational)
@@ -270,5 +270,50 @@ extension ProxyRuntime {
                 record.mode == .http && logRules.clf ? .clf : HAProxyLogFormat.default(for: record)
             log.send(severity: severity) { format.format(record, into: &$0) }
         }
+    }
+}
+
+extension ProxyRuntime.Frontend {
+    /// `tcp-request connection` rules on a new connection: before anything (a TLS handshake, a PROXY header), on the
+    /// connection's own addresses. A rejected one is counted (`dcon`, or a denied request for `silent-drop`, as
+    /// HAProxy counts it), `silence`d for `silent-drop`, and nil is returned: the caller closes it unlogged. Else
+    /// what the connection tracks (`track-sc`, kept by its session) and whether a PROXY header comes first
+    /// (`accept-proxy`, `expect-proxy layer4`).
+    func connectionAdmitted(
+        remote: SocketAddress?, local: @autoclosure () -> SocketAddress?, acceptProxy: Bool, silence: () -> Void
+    ) -> (counters: TrackedCounters?, expectsProxy: Bool)? {
+        let counters = stickTables.map(TrackedCounters.init)
+        let connectionRules = section.rules.tcpConnectionRules
+        var expectsProxy = acceptProxy
+        guard !connectionRules.isEmpty else { return (counters, expectsProxy) }
+        let samples = StickSampleSource(client: remote, frontend: local())
+        let (decision, limits) = TCPRequestRule.decide(
+            connectionRules, client: AddressSet.key(remote), counters: counters
+        ) { action in
+            if action == .expectProxy { expectsProxy = true }
+            counters?.perform(action, level: .connection, samples: samples)
+        }
+        guard decision != .accept else { return (counters, expectsProxy) }
+        counters?.endSession()
+        limitBlocked(remote?.ipAddress, action: decision == .silentDrop ? "silent-drop" : "reject", limits: limits)
+        if decision == .silentDrop {
+            silence()
+            sessions.update { $0.deniedRequests += 1 }
+        } else {
+            sessions.update { $0.deniedConnections += 1 }
+        }
+        return nil
+    }
+}
+
+extension ProxyRuntime.Frontend {
+    /// Whether `bind`'s sessions run on the TCP data plane: plain TCP in and out. A TLS listener, a PROXY protocol
+    /// header to read (`accept-proxy`, `expect-proxy`) or TLS to a server keep the frontend's sessions on NIO's
+    /// channels, where swift-nio-ssl and the PROXY protocol decoder live.
+    func runsOnDataPlane(_ bind: BindAddress) -> Bool {
+        guard section.settings.mode == .tcp, bind.tls == nil, !bind.acceptProxy else { return false }
+        if section.rules.tcpConnectionRules.contains(where: { $0.action == .expectProxy }) { return false }
+        let backends = [backend].compactMap { $0 } + routes.map(\.backend)
+        return !backends.contains { backend in backend.serverTLS.contains { $0?.traffic == true } }
     }
 }

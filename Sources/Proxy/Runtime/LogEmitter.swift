@@ -3,6 +3,7 @@ import LogCore
 import NIOCore
 import NIOPosix
 import SyslogProtocol
+import TCPPlane
 
 #if canImport(Glibc)
     import Glibc
@@ -116,8 +117,15 @@ final class LogBatch: BatchFlushing, @unchecked Sendable {
     /// The calling thread's batch if it is an event loop's, else nil.
     static var current: LogBatch? {
         if let batch = perThread.currentValue { return batch }
-        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
-        let batch = LogBatch(flushes: FlushBatch.current(on: loop))
+        let flushes: FlushBatch
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+            flushes = FlushBatch.current(on: loop)
+        } else if let plane = PlaneLoop.current {
+            flushes = FlushBatch.current(on: plane)
+        } else {
+            return nil
+        }
+        let batch = LogBatch(flushes: flushes)
         perThread.currentValue = batch
         return batch
     }

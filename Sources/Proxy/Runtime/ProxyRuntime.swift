@@ -9,6 +9,7 @@ import NIOSSL
 import Synchronization
 import SyslogProtocol
 import SystemdSupport
+import TCPPlane
 
 /// The running proxy: each `frontend`/`listen` bind accepts connections. In `mode tcp` its backend's balancer
 /// picks a server, the proxy connects (retrying on failure, `option redispatch` moving the last retry to another
@@ -29,6 +30,10 @@ public final class ProxyRuntime: Sendable {
     let peers: [PeersService]
     private let group: MultiThreadedEventLoopGroup
     private let channels = Mutex<[any Channel]>([])
+    /// The TCP data plane: its loops and the listeners it serves (plain TCP frontends).
+    private let plane = Mutex<[PlaneLoop]>([])
+    private let planeListeners = Mutex<[PlaneListener]>([])
+    private let threads: Int
     /// The listening sockets' descriptors, for a new process that takes them over (`_getsocks`); and the ones a
     /// previous process handed over (`-x`), taken by the binds they match.
     private let listeners = Mutex<[Int32]>([])
@@ -55,6 +60,7 @@ public final class ProxyRuntime: Sendable {
         inherited = Mutex(taken)
         handoffNotes = notes
         let threads = threads ?? configuration.global.nbthread ?? System.coreCount
+        self.threads = threads
         let state = try ProxyState(configuration, threads: threads)
         self.state = state
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -203,6 +209,27 @@ public final class ProxyRuntime: Sendable {
                 // The socket is ours (or handed over by the previous process): its descriptor can be passed on.
                 let descriptor = try listeningSocket(bind, frontend: frontend.section.name)
                 listeners.withLock { $0.append(descriptor) }
+                if frontend.runsOnDataPlane(bind) {
+                    let listener = PlaneListener(
+                        descriptor: descriptor, loops: try planeLoops(), keepalive: frontend.tcpKeepAlive
+                    ) { stream, remote in
+                        guard
+                            let (counters, _) = frontend.connectionAdmitted(
+                                remote: remote, local: stream.localAddress, acceptProxy: false,
+                                silence: { stream.silence() })
+                        else { return stream.close() }
+                        let session = TCPSession(
+                            frontend: frontend, sessions: sessions, connection: .plane(stream, remote: remote),
+                            counters: counters)
+                        // Nothing is read from the client before its session attaches it: no reads to hold.
+                        SessionStarter.start(session, on: TCPSessionLoop.plane(stream.loop)) {}
+                    }
+                    listener.start()
+                    planeListeners.withLock { $0.append(listener) }
+                    watchLimits(ListenerGate(.plane(listener), limits: frontend.limits, rate: frontend.sessionRate), frontend)
+                    if let address = listener.localAddress { bound.append(address) }
+                    continue
+                }
                 let channel = try await ServerBootstrap(group: group)
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
                     .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -210,36 +237,13 @@ public final class ProxyRuntime: Sendable {
                     .childChannelOption(.socketOption(.so_keepalive), value: 1, when: frontend.tcpKeepAlive)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            // `tcp-request connection` rules: before anything (a TLS handshake, a PROXY header), on
-                            // the connection's own address; a rejected one is closed unlogged, counted in `dcon`.
-                            // What it tracks (`track-sc`) stays with the session.
-                            let counters = frontend.stickTables.map(TrackedCounters.init)
-                            let connectionRules = frontend.section.rules.tcpConnectionRules
-                            // `expect-proxy layer4`: a PROXY header first on this connection.
-                            var expectsProxy = bind.acceptProxy
-                            if !connectionRules.isEmpty {
-                                let samples = StickSampleSource(client: channel.remoteAddress, frontend: channel.localAddress)
-                                let (decision, limits) = TCPRequestRule.decide(
-                                    connectionRules, client: AddressSet.key(channel.remoteAddress), counters: counters
-                                ) { action in
-                                    if action == .expectProxy { expectsProxy = true }
-                                    counters?.perform(action, level: .connection, samples: samples)
-                                }
-                                if decision != .accept {
-                                    counters?.endSession()
-                                    frontend.limitBlocked(
-                                        channel.remoteAddress?.ipAddress,
-                                        action: decision == .silentDrop ? "silent-drop" : "reject", limits: limits)
-                                    if decision == .silentDrop {
-                                        // Counted as HAProxy counts it: a denied request, not a denied connection.
-                                        SilentDrop.silence(channel)
-                                        frontend.sessions.update { $0.deniedRequests += 1 }
-                                    } else {
-                                        frontend.sessions.update { $0.deniedConnections += 1 }
-                                    }
-                                    try channel.pipeline.syncOperations.addHandler(ClosedOnArrival())
-                                    return
-                                }
+                            guard
+                                let (counters, expectsProxy) = frontend.connectionAdmitted(
+                                    remote: channel.remoteAddress, local: channel.localAddress,
+                                    acceptProxy: bind.acceptProxy, silence: { SilentDrop.silence(channel) })
+                            else {
+                                try channel.pipeline.syncOperations.addHandler(ClosedOnArrival())
+                                return
                             }
                             // What the client's TLS carries (its SNI, read on the way in; its certificate).
                             let clientTLS = tls.map { _ in ClientTLS() }
@@ -270,10 +274,8 @@ public final class ProxyRuntime: Sendable {
                     }
                     .withBoundSocket(descriptor).get()
                 channels.withLock { $0.append(channel) }
-                let gate = ListenerGate(channel, limits: frontend.limits, rate: frontend.sessionRate)
-                frontend.sessionRate?.add(listener: gate)
-                for limit in frontend.limits { limit.add(listener: gate) }
-                state.frontendControls[frontend.section.name]?.listeners.withLock { $0.append(gate) }
+                watchLimits(
+                    ListenerGate(.channel(channel), limits: frontend.limits, rate: frontend.sessionRate), frontend)
                 if let address = channel.localAddress { bound.append(address) }
             }
         }
@@ -288,6 +290,28 @@ public final class ProxyRuntime: Sendable {
         for service in peers { try await service.start(group: group) }
         for checker in checkers { checker.start() }
         return bound
+    }
+
+    /// A listener's gate joins the limits that may pause it and the runtime API's controls of its frontend.
+    private func watchLimits(_ gate: ListenerGate, _ frontend: Frontend) {
+        frontend.sessionRate?.add(listener: gate)
+        for limit in frontend.limits { limit.add(listener: gate) }
+        state.frontendControls[frontend.section.name]?.listeners.withLock { $0.append(gate) }
+    }
+
+    /// The TCP data plane's loops (as many as the NIO group's threads), started on first use.
+    private func planeLoops() throws -> [PlaneLoop] {
+        try plane.withLock { loops in
+            if loops.isEmpty {
+                let made = try (0..<threads).map { _ in try PlaneLoop() }
+                for (index, loop) in made.enumerated() {
+                    try loop.start()
+                    loop.execute { Tally.Shard.claim(index) }
+                }
+                loops = made
+            }
+            return loops
+        }
     }
 
     private let notifications = Mutex<[RepeatedTask]>([])
@@ -318,8 +342,13 @@ public final class ProxyRuntime: Sendable {
             defer { list = [] }
             return list
         }
-        guard !open.isEmpty else { return }
+        let openPlane = planeListeners.withLock { list -> [PlaneListener] in
+            defer { list = [] }
+            return list
+        }
+        guard !open.isEmpty || !openPlane.isEmpty else { return }
         for channel in open { try? await channel.close() }
+        for listener in openPlane { await listener.stop() }
         for frontend in frontends where !(state.frontendControls[frontend.section.name]?.shutDown.load(ordering: .relaxed) ?? false) {
             frontend.log.send(
                 "Proxy \(frontend.section.name) stopped (cumulated conns: FE: \(frontend.sessions.total), BE: \(frontend.backend?.sessions.total ?? 0)).",
@@ -347,6 +376,8 @@ public final class ProxyRuntime: Sendable {
         await statsSockets?.stop()
         for service in peers { await service.stop() }
         await closeListeners()
+        // The data plane's open sessions close (and log) as its loops end.
+        for loop in plane.withLock({ $0 }) { loop.stop() }
         try await group.shutdownGracefully()
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import TCPPlane
 
 /// The thread a session lives on, as the backend path needs it: to come back to it from another thread (a slot
 /// freed by a session of another loop) and to time a wait in a queue. A NIO event loop is one; a data plane with
@@ -45,3 +46,33 @@ struct NIOSessionLoop: SessionLoop {
         loop.assumeIsolated().scheduleTask(in: delay, body)
     }
 }
+
+/// The loop of a TCP session: a NIO event loop (sessions on NIO's channels: TLS listeners, PROXY protocol) or a
+/// loop of the TCP data plane (plain TCP).
+enum TCPSessionLoop: SessionLoop {
+    case nio(any EventLoop)
+    case plane(PlaneLoop)
+
+    var isCurrent: Bool {
+        switch self {
+        case .nio(let loop): loop.inEventLoop
+        case .plane(let loop): loop.isCurrent
+        }
+    }
+
+    func runNowOrSoon(_ body: @escaping @Sendable () -> Void) {
+        switch self {
+        case .nio(let loop): if loop.inEventLoop { body() } else { loop.execute(body) }
+        case .plane(let loop): loop.runNowOrSoon(body)
+        }
+    }
+
+    func schedule(after delay: TimeAmount, _ body: @escaping () -> Void) -> any SessionTimer {
+        switch self {
+        case .nio(let loop): loop.assumeIsolated().scheduleTask(in: delay, body)
+        case .plane(let loop): loop.schedule(after: delay, body)
+        }
+    }
+}
+
+extension PlaneTimer: SessionTimer {}

@@ -21,21 +21,29 @@ final class SessionStarter: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        let channel = context.channel
+        Self.start(session, on: NIOSessionLoop(loop: context.eventLoop)) {
+            try? channel.syncOptions?.setOption(.autoRead, value: false)
+        }
+    }
+
+    /// Starts `session` on `loop` (its own): `rate-limit sessions`, then maxconn, then the session. Over the rate
+    /// or the limit, `holdReads` stops reading the client until the session may start.
+    static func start<Loop: SessionLoop>(_ session: any ClientSession, on loop: Loop, holdReads: () -> Void) {
         // `rate-limit sessions`: over the rate, nothing is read until the window lets the session through.
         if let rate = session.sessionRate, !rate.tryTake() {
-            try? context.channel.syncOptions?.setOption(.autoRead, value: false)
-            let loop = NIOSessionLoop(loop: context.eventLoop)
+            holdReads()
             let bound = LoopBound(session, loop: loop)
             rate.admit {
-                loop.runNowOrSoon { Self.start(bound.value, on: loop, held: true) }
+                loop.runNowOrSoon { admit(bound.value, on: loop, held: true) }
             }
             return
         }
-        Self.start(session, on: NIOSessionLoop(loop: context.eventLoop), held: false)
+        admit(session, on: loop, held: false)
     }
 
     /// maxconn, then the session; `held`: its reads were paused (and its accept date is now).
-    private static func start(_ session: any ClientSession, on loop: NIOSessionLoop, held: Bool) {
+    private static func admit<Loop: SessionLoop>(_ session: any ClientSession, on loop: Loop, held: Bool) {
         let limits = session.limits
         guard !limits.isEmpty || held else { return session.begin() }
         if ProxyRuntime.ConnectionLimit.tryTake(limits) { return session.admit(paused: held) }

@@ -224,6 +224,12 @@ extension ProxyRuntime {
                 }
                 return shards[slot - 1]
             }
+
+            /// Gives the calling thread shard `index` (modulo the count): the TCP data plane's loops, which carry
+            /// the traffic, take one each rather than the next free ones (NIO's threads may have taken those).
+            static func claim(_ index: Int) {
+                tollgate_set_thread_slot(Int32(index % count + 1))
+            }
         }
     }
 }

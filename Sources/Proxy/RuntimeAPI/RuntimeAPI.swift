@@ -241,7 +241,7 @@ final class RuntimeAPI: Sendable {
                 guard !control.shutDown.exchange(true, ordering: .relaxed) else {
                     return CLIReply(text: "Frontend was already shut down.\n")
                 }
-                for gate in control.listeners.withLock({ $0 }) { gate.channel.close(promise: nil) }
+                for gate in control.listeners.withLock({ $0 }) { gate.close() }
                 frontend.log.send(
                     HAProxyEvent.proxyStopped(
                         name: frontend.section.name, frontendConnections: frontend.sessions.total,

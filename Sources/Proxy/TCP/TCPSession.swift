@@ -2,8 +2,10 @@ import HAProxyLog
 import LogCore
 import NIOCore
 import NIOPosix
+import TCPPlane
 
-/// One client connection through the proxy, on its channel's event loop.
+/// One client connection through the proxy, on its loop: a NIO channel's (TLS listeners, PROXY protocol) or a TCP
+/// data plane loop's (plain TCP).
 final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private let frontend: ProxyRuntime.Frontend
     /// The client came through a TLS listener (`%ft` logs `frontend~`): what its TLS carried.
@@ -11,7 +13,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private var tls: Bool { tlsInfo != nil }
     /// The process's sessions (`actconn`).
     private let sessions: ProxyRuntime.Tally
-    private let client: any Channel
+    private let client: TCPClientConnection
     /// The accept date and clock, reset when maxconn held the connection back (HAProxy accepts it only then).
     private var acceptedAt = CivilTime.now()
     /// `%rt`: the session's number among the process's streams.
@@ -31,9 +33,10 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private var inBackend = false
     /// Holds a slot of each of the frontend's maxconn limits.
     private var admitted = false
-    private let front: RelayHandler
-    /// The server side of the relay (a new one for each connection attempt).
-    fileprivate var back = RelayHandler()
+    /// The client side of the relay.
+    private let front: any TCPRelaySide
+    /// The server side of the relay, once connected.
+    private var back: (any TCPRelaySide)?
     private var openSides = 1
     private var logged = false
     /// Rejected by a `tcp-request content` rule (no queue time: `Tw` is -1).
@@ -43,7 +46,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     /// The backend the session goes to: the frontend's default, or the one a `use_backend` rule chose.
     private var backend: ProxyRuntime.Backend?
     /// `tcp-request inspect-delay`: its end, while the content rules wait for what the client sends first.
-    private var inspectTimer: Scheduled<Void>?
+    private var inspectTimer: (any SessionTimer)?
     private var inspecting = false
     /// What a PROXY protocol header said the client's and the frontend's addresses are.
     private var proxySource: SocketAddress?
@@ -62,19 +65,28 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         proxyDestination = destination
     }
 
-    init(
+    /// A session on an accepted NIO channel.
+    convenience init(
         frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil,
         counters: TrackedCounters? = nil
+    ) {
+        let relay = RelayHandler(
+            idleTimeout: frontend.clientTimeout,
+            finTimeout: ProxyRuntime.amount(frontend.section.settings.timeouts.clientFin))
+        self.init(frontend: frontend, sessions: sessions, connection: .channel(client, relay), tls: tls, counters: counters)
+    }
+
+    init(
+        frontend: ProxyRuntime.Frontend, sessions: ProxyRuntime.Tally, connection: TCPClientConnection,
+        tls: ClientTLS? = nil, counters: TrackedCounters? = nil
     ) {
         self.counters = counters
         tlsInfo = tls
         self.frontend = frontend
         self.sessions = sessions
-        self.client = client
+        client = connection
+        front = connection.side
         backend = frontend.backend
-        front = RelayHandler(
-            idleTimeout: frontend.clientTimeout,
-            finTimeout: ProxyRuntime.amount(frontend.section.settings.timeouts.clientFin))
     }
 
     var limits: [ProxyRuntime.ConnectionLimit] { frontend.limits }
@@ -89,7 +101,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             started = NIODeadline.now()
         }
         begin()
-        if paused { try? client.syncOptions?.setOption(.autoRead, value: true) }
+        if paused { client.resumeReading() }
     }
 
     private func releaseLimits() {
@@ -103,7 +115,9 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         sessions.opened()
         frontend.sessions.opened()
         front.onTimeout = { [self] in clientTimedOut() }
-        try? client.pipeline.syncOperations.addHandler(front)
+        client.start(
+            idleTimeout: frontend.clientTimeout,
+            finTimeout: ProxyRuntime.amount(frontend.section.settings.timeouts.clientFin))
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
         // `tcp-request session` rules (after a PROXY header, on the address it gave), then the session is counted
         // in what the connection tracks.
@@ -117,9 +131,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             front.readsBeforeAttach = true
             front.onEarly = { [self] in inspect(final: false) }
             if let delay = frontend.inspectDelay {
-                inspectTimer = client.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-                    inspect(final: true)
-                }
+                inspectTimer = client.loop.schedule(after: delay) { [self] in inspect(final: true) }
             }
             return inspect(final: frontend.inspectDelay == nil)
         }
@@ -144,7 +156,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             [self] in counters?.perform($0, level: .request, samples: samples)
         }
         if decision == .wait { return }
-        if decision == .silentDrop { SilentDrop.silence(client) }
+        if decision == .silentDrop { client.silence() }
         if decision == .reject || decision == .silentDrop, contentRule < frontend.section.rules.tcpContentRules.count {
             frontend.limitBlocked(
                 clientAddress?.ipAddress, action: decision == .silentDrop ? "silent-drop" : "reject",
@@ -176,7 +188,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         case .accept, .wait: return true
         case .reject: deny()
         case .silentDrop:
-            SilentDrop.silence(client)
+            client.silence()
             deny()
         }
         return false
@@ -200,25 +212,28 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         frontend.sessions.update { $0.deniedRequests += 1 }
         front.onClose = nil
         finish()
-        client.close(promise: nil)
+        client.close()
     }
 
     /// Ended from outside (its server went down, an administrator): logged with `cause` and no phase, as HAProxy 2.6
     /// logs such a session (`D-`, `K-`).
     private func kill(_ cause: TerminationState.Cause) {
         if termination == .normal { termination = TerminationState(cause, .normal) }
-        client.close(promise: nil)
+        client.close()
     }
 
     private func clientTimedOut() {
         if termination == .normal { termination = TerminationState(.clientTimeout, .data) }
-        client.close(promise: nil)
+        client.close()
     }
 
     fileprivate func serverTimedOut() {
         if termination == .normal { termination = TerminationState(.serverTimeout, .data) }
-        back.timedOut()
+        server?.close()
     }
+
+    /// The server's connection, once made.
+    private var server: TCPServerConnection?
 
     /// Enters the backend (counted in `beconn` from then on) and finds a server.
     private func connect() {
@@ -248,7 +263,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     // MARK: The backend path (`BackendAssignee`)
 
-    var sessionLoop: NIOSessionLoop { NIOSessionLoop(loop: client.eventLoop) }
+    var sessionLoop: TCPSessionLoop { client.loop }
     var clientAddress: SocketAddress? { proxySource ?? client.remoteAddress }
     func wantsServer(_ seat: TCPSession) -> Bool { !logged }
 
@@ -261,7 +276,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             front.onClose = nil
             // Logged before the client sees the close (as HAProxy): nothing the client does next can log first.
             finish()
-            client.close(promise: nil)
+            client.close()
         }
     }
 
@@ -269,10 +284,27 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     func attempt(_ seat: TCPSession, server index: Int, backend: ProxyRuntime.Backend) {
         guard let address = backend.addresses[index] else { return connectFailed() }
         for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.connectAttempts += 1 } }
-        let loop = client.eventLoop
-        let relay = RelayHandler(
-            idleTimeout: backend.serverTimeout, finTimeout: ProxyRuntime.amount(backend.section.settings.timeouts.serverFin))
-        back = relay
+        let finTimeout = ProxyRuntime.amount(backend.section.settings.timeouts.serverFin)
+        let loop: any EventLoop
+        switch client {
+        case .plane(let stream, _):
+            // On the data plane: a non-blocking connect from the client's loop (no TLS to servers there).
+            let bound = LoopBound(self, loop: sessionLoop)
+            return PlaneStream.connect(
+                to: address, on: stream.loop, keepalive: backend.tcpKeepAlive, timeout: backend.connectTimeout,
+                idleTimeout: backend.serverTimeout, finTimeout: finTimeout
+            ) { result in
+                let session = bound.value
+                switch result {
+                case .success(let server):
+                    server.onTimeout = { [session] in session.serverTimedOut() }
+                    session.connected(.plane(server))
+                case .failure: session.connectFailed()
+                }
+            }
+        case .channel(let channel, _): loop = channel.eventLoop
+        }
+        let relay = RelayHandler(idleTimeout: backend.serverTimeout, finTimeout: finTimeout)
         // The server's channel is made on the client's loop: both sides of the relay share it. Each attempt has
         // its own relay handler.
         let bound = NIOLoopBound((self, relay), eventLoop: loop)
@@ -305,7 +337,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             if case .failure(let error) = result { handshake?.fail(error) }
             let (session, relay) = bound.value
             switch result {
-            case .success(let channel): session.connected(channel, relay)
+            case .success(let channel): session.connected(.channel(channel, relay))
             case .failure: session.connectFailed()
             }
         }
@@ -316,33 +348,32 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         StickSampleSource(client: clientAddress, frontend: proxyDestination ?? client.localAddress, sni: tlsInfo?.sni)
     }
 
-    private func connected(_ channel: any Channel, _ relay: RelayHandler) {
-        back = relay
+    private func connected(_ connection: TCPServerConnection) {
+        server = connection
+        let back = connection.side
+        self.back = back
         if let server = claim.server, let backend { stickiness?.commit(server: server, name: backend.servers[server].name) }
         if let server = claim.server, let registry = backend?.registries?[server] {
-            let bound = NIOLoopBound(self, eventLoop: client.eventLoop)
-            registration = (
-                registry,
-                registry.add { cause in bound.eventLoop.execute { bound.value.kill(cause) } }
-            )
+            let loop = sessionLoop
+            let bound = LoopBound(self, loop: loop)
+            registration = (registry, registry.add { cause in loop.runNowOrSoon { bound.value.kill(cause) } })
         }
         if let server = claim.server, let backend, backend.serverTLS[server]?.traffic != true,
             let header = proxyHeader(for: backend.servers[server])
         {
             // `send-proxy`: the header goes first, before anything relayed (to a TLS server, before the handshake).
-            channel.writeAndFlush(channel.allocator.buffer(bytes: header), promise: nil)
+            connection.writeFirst(header)
         }
         connectedAfter = elapsedMilliseconds()
-        if frontend.logRules.logsServerAddresses { serverAddresses = (channel.localAddress, channel.remoteAddress) }
+        if frontend.logRules.logsServerAddresses { serverAddresses = (connection.localAddress, connection.remoteAddress) }
         openSides = 2
         serverSessions?.opened(balanced: true)
         if frontend.logASAP { logNow(final: false) }
         back.onClose = { [self] error in sideClosed(client: false, error: error) }
-        back.attach(front)
-        front.attach(back)
+        connection.attach(to: client)
         if !client.isActive {
             // The client left while we connected.
-            channel.close(promise: nil)
+            connection.close()
         }
     }
 
@@ -364,7 +395,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         if noServer { claim.noServer() }
         front.onClose = nil
         finish()
-        client.close(promise: nil)
+        client.close()
     }
 
     private func sideClosed(client isClient: Bool, error: Bool) {
@@ -403,7 +434,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
                 tally.addTimes(queue: queue, connect: connectedAfter - queue, data: 0, total: total)
             }
         }
-        let (bytesIn, bytesOut) = (front.bytesIn, back.bytesIn)
+        let (bytesIn, bytesOut) = (front.bytesIn, back?.bytesIn ?? 0)
         for tally in [frontend.sessions, backend?.sessions, serverSessions].compactMap({ $0 }) {
             tally.update {
                 $0.bytesIn += bytesIn
@@ -412,7 +443,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
                 if termination.endedBy(.serverAbort) && connectedAfter >= 0 { $0.serverAborts += 1 }
             }
         }
-        counters?.countBytes(in: front.bytesIn, out: back.bytesIn)
+        counters?.countBytes(in: front.bytesIn, out: back?.bytesIn ?? 0)
         counters?.endSession()
         sessions.closed()
         frontend.sessions.closed()
@@ -432,11 +463,11 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             claim: claim,
             queueTime: denied ? -1 : dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0,
             connectedAfter: connectedAfter,
-            totalTime: elapsedMilliseconds(), bytesRead: back.bytesIn, termination: termination, counts: counts)
+            totalTime: elapsedMilliseconds(), bytesRead: back?.bytesIn ?? 0, termination: termination, counts: counts)
         record.frontendTLS = tls
         record.logASAP = !final
         loggedEarly = !final
-        frontend.logTraffic(record, empty: final && back.bytesIn == 0 && front.bytesIn == 0, tls: tlsInfo) {
+        frontend.logTraffic(record, empty: final && (back?.bytesIn ?? 0) == 0 && front.bytesIn == 0, tls: tlsInfo) {
             var c = HAProxyLogContext(acceptDate: acceptedAt)
             if frontend.logRules.logsFrontendAddress {
                 let local = proxyDestination ?? client.localAddress
