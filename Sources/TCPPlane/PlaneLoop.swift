@@ -38,9 +38,10 @@ public final class PlaneLoop: @unchecked Sendable {
     private var owner: pthread_t?
     /// The monotonic clock as of the loop's last wake-up, in nanoseconds (one clock read per batch).
     public private(set) var now = NIODeadline.now()
-    /// One buffer of the loop for what a relay reads and writes on at once.
+    /// One buffer of the loop for what a relay reads and writes on at once (bulk moves in reads and writes of up to
+    /// its size: 256 kB, where 64 kB cost a tenth of the throughput through one connection).
     let scratch: UnsafeMutableRawBufferPointer
-    static let scratchSize = 64 * 1024
+    static let scratchSize = 256 * 1024
 
     public init() throws {
         let ep = plane_epoll_create()

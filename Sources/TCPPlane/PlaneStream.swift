@@ -302,6 +302,8 @@ public final class PlaneStream: PlaneReady {
             return
         }
         outputShut = true
+        // A side whose input has ended too closes now: the close sends the FIN (no shutdown call first).
+        if inputEnded { return close(error: false) }
         _ = plane_shutdown_output(fd)
         // Half-closed: this side now has its `-fin` timeout, from now.
         if let finTimeout {
