@@ -145,3 +145,6 @@ void plane_silence(int fd) {
     struct linger l = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
+
+#include <pthread.h>
+void plane_name_thread(const char *name) { pthread_setname_np(pthread_self(), name); }

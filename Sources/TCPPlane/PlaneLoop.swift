@@ -168,6 +168,8 @@ public final class PlaneLoop: @unchecked Sendable {
 
     private func run() {
         owner = pthread_self()
+        // Seen as such in `top -H`, `ps -L` and perf.
+        plane_name_thread("tollgate-plane")
         PlaneLoop.perThread = self
         let capacity = 256
         let data = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)

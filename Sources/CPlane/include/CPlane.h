@@ -62,4 +62,7 @@ int plane_address(int fd, int peer, void *address, uint32_t *length);
 /// CAP_NET_ADMIN), else a TTL/hop limit of 1 and SO_LINGER 0.
 void plane_silence(int fd);
 
+/// Names the calling thread (at most 15 bytes), as `top -H` and `ps -L` show it.
+void plane_name_thread(const char *name);
+
 #endif
