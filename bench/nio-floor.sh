@@ -14,7 +14,8 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 swift build -c release --package-path bench/nio-floor >/dev/null
 floor=$PWD/bench/nio-floor/.build/release/nio-floor
 
-cpu() { awk '{print $14 + $15}' /proc/$1/stat; }
+# user and system clock ticks of every thread of PID.
+cpu() { cat /proc/$1/task/*/stat | awk '{u += $14; s += $15} END {print u, s}'; }
 
 echo "# NIO's floor beside HAProxy $(haproxy -v | head -1 | awk '{print $3}') and the proxy, TCP mode, connection per request, $(nproc) cores, $(date -u +%F)"
 declare -A cps
@@ -36,7 +37,10 @@ for round in $(seq "$ROUNDS"); do
         rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
         count=$(awk '/requests in/ {print $1}' <<<"$out")
         # /proc counts in clock ticks (100 per second).
-        echo "round $round $name: $rate conn/s, $(awk "BEGIN {printf \"%.0f\", ($after - $before) * 10000 / $count}") µs CPU per connection"
+        echo "round $round $name: $rate conn/s, $(awk -v b="$before" -v a="$after" -v n="$count" 'BEGIN {
+            split(b, x, " "); split(a, y, " ")
+            printf "%.0f µs CPU per connection (user %.0f, system %.0f)", (y[1] + y[2] - x[1] - x[2]) * 10000 / n,
+                (y[1] - x[1]) * 10000 / n, (y[2] - x[2]) * 10000 / n }')"
         cps[$name]+="$rate "
     done
 done
