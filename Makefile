@@ -22,7 +22,7 @@ SWIFT ?= swift
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps build test docs demo screenshot bench release install manpages install-files uninstall clean
+.PHONY: test-plane-asan help deps build test docs demo screenshot bench release install manpages install-files uninstall clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -70,6 +70,16 @@ test: deps
 	$(SWIFT) test --skip-build; status=$$?; \
 	$(JOURNALD_STOP); \
 	exit $$status
+	@$(MAKE) --no-print-directory test-plane-asan
+
+# The TCP data plane's unsafe layer (Sources/TCPPlane, the only code of the proxy on raw descriptors and pointers)
+# under AddressSanitizer, in a build of its own (.build/asan; about 4 minutes from scratch on 2 cores). XCTest's own
+# allocations at exit are not ours: suppressed.
+test-plane-asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build/asan
+	@printf 'leak:XCTest\n' > .build/asan/lsan.supp
+	LSAN_OPTIONS=suppressions=$(CURDIR)/.build/asan/lsan.supp \
+	  $(SWIFT) test --skip-build --sanitize=address --scratch-path .build/asan --filter TCPPlaneTests
 
 # The "not in this build" pages are rendered from the lists in the code; the tests that compare them write them.
 docs: deps

@@ -212,7 +212,9 @@ struct Serve: ParsableCommand {
         print("Tollgate proxy version \(Proxy.version) \(Proxy.releaseDate) - reads HAProxy 2.6 configurations")
         print("Running on: \(text(system.sysname)) \(text(system.release)) \(text(system.version)) \(text(system.machine))")
         guard versionLevel > 1 else { return }
-        print("Build options: Swift 6, SwiftNIO event loops (epoll), one per thread (nbthread)")
+        print(
+            "Build options: Swift 6; plain TCP on its own epoll data plane, HTTP, TLS and PROXY protocol on SwiftNIO "
+                + "event loops; one loop of each per thread (nbthread)")
         print("TLS: BoringSSL through swift-nio-ssl (bind ssl crt; server ssl with verify, ca-file, sni, crt; check-ssl)")
         print("Logging: syslog over UDP, TCP and unix sockets (HAProxy's tcplog, httplog and state messages)")
         print("Runtime API: stats socket (UNIX and TCP, levels user, operator, admin), server-state-file")
