@@ -26,24 +26,8 @@ mariadbd --no-defaults --datadir="$work/db" --user=root --port=$db --bind-addres
     --max-connections=2000 --skip-log-bin >"$work/db.log" 2>&1 & pids+=($!)
 wait_port $db
 
-config() { # config PORT
-    cat <<CFG
-global
-    log 127.0.0.1:$logport local0 info
-    maxconn 5000
-    nbthread $THREADS
-defaults
-    log global
-    mode tcp
-    option tcplog
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-listen mariadb
-    bind 127.0.0.1:$1
-    server db 127.0.0.1:$db
-CFG
-}
+# The TCP benchmarks' configuration (bench/proxy-common.sh), both server lines on the one MariaDB.
+config() { tcp_config "$1" "$db" "$db" 5000; } # config PORT
 
 # Queries per second of one mariadb-slap run against PORT.
 slap() {

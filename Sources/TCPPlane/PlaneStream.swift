@@ -36,8 +36,11 @@ public final class PlaneStream: PlaneReady {
     private var earlyEnd = false
     private var sawError = false
 
-    /// Read before `attach` (up to `earlyLimit` bytes).
-    public var readsBeforeAttach = false
+    /// Read before `attach` (up to `earlyLimit` bytes). Input that arrived before this was set (a session held back
+    /// by maxconn) is read now: its edge has passed.
+    public var readsBeforeAttach = false {
+        didSet { if readsBeforeAttach && !attached && mayRead && fd >= 0 { readEarly() } }
+    }
     public var earlyLimit = 16_384
     /// Called after what arrived before `attach` grew, or its sender ended its side.
     public var onEarly: (() -> Void)?

@@ -185,6 +185,39 @@ struct PlaneRelayTests {
     }
 }
 
+@Suite("TCP data plane: a side's first bytes, read before the relay")
+struct PlaneEarlyReadTests {
+    @Test func bytesThatArrivedBeforeTheSessionAskedForThemAreRead() async throws {
+        // A session held back (maxconn) asks for the client's first bytes only later, after their edge has passed.
+        let loop = try PlaneLoop()
+        try loop.start()
+        defer { loop.stop() }
+        let fd = tollgate_tcp_listener("127.0.0.1", 0, -1, 128)
+        var ip = [CChar](repeating: 0, count: 64)
+        var bound: Int32 = 0
+        _ = tollgate_socket_name(fd, &ip, 64, &bound)
+        let seen = Mutex<[UInt8]?>(nil)
+        let listener = PlaneListener(descriptor: fd, loops: [loop], keepalive: false) { client, _ in
+            _ = client.loop.schedule(after: .milliseconds(200)) {
+                client.readsBeforeAttach = true
+                seen.withLock { $0 = client.earlyBytes }
+                client.close()
+            }
+        }
+        listener.start()
+        defer { listener.close() }
+        let port = Int(bound)
+        let sent = try await blocking {
+            let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+            defer { close(fd) }
+            _ = send(fd, "hello", 5, 0)
+            return readToEnd(fd).closed
+        }
+        #expect(sent)
+        #expect(seen.withLock { $0 } == Array("hello".utf8))
+    }
+}
+
 @Suite("TCP data plane: the loop's timers")
 struct PlaneTimerTests {
     @Test func timersFireInDeadlineOrderAndCancelledOnesLeaveTheHeap() async throws {
