@@ -415,7 +415,7 @@ struct ConfigTests {
                 userlist admins
                     user bob insecure-password x
                 frontend f
-                    bind :80 backlog 1024 name web
+                    bind :80 backlog 1024 name web tfo
                     option forwardfor
                     option http-use-htx
                     default_backend b
@@ -429,7 +429,7 @@ struct ConfigTests {
                 "3: 'nbproc' has no effect in this build (removed in HAProxy 2.5; this proxy uses threads (nbthread)); "
                     + "it is ignored.",
                 "4: 'ulimit-n' has no effect in this build (the proxy raises its own descriptor limit); it is ignored.",
-                "8: the bind option 'backlog' has no effect in this build (listen queue tuning); it is ignored.",
+                "8: the bind option 'tfo' has no effect in this build (TCP fast open tuning); it is ignored.",
                 "10: 'option http-use-htx' has no effect in this build (HTX is the only engine since HAProxy 2.1); "
                     + "it is ignored.",
                 "14: the server option 'id' has no effect in this build (a number for the runtime API, which is "

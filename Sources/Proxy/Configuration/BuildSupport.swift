@@ -205,7 +205,7 @@ extension BuildSupport {
             "crl-file", "name", "ssl-min-ver", "accept-proxy", "v6only", "v4v6",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "no-tls-tickets",
-            "interface", "transparent",
+            "interface", "transparent", "backlog",
         ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
@@ -292,7 +292,6 @@ extension BuildSupport {
             "http-use-htx": "HTX is the only engine since HAProxy 2.1",
         ],
         .bind: [
-            "backlog": "listen queue tuning",
             "id": "a number for the runtime API, which is refused",
             "nice": "scheduling tuning",
             "process": "removed with nbproc",

@@ -595,6 +595,20 @@ public struct HAProxyConfigParser {
                     i += 1
                     continue
                 }
+                if args[i] == "backlog", i + 1 < args.count {
+                    // As HAProxy reads it (atol): leading digits, anything else 0 (the default); below 0 refused.
+                    let value = Self.leadingInteger(args[i + 1])
+                    if value < 0 {
+                        alert(
+                            at,
+                            "'bind \(args[0])' in section '\(p.kind.rawValue)' : 'backlog' : invalid value \(value), "
+                                + "must be > 0")
+                    } else {
+                        for index in addresses.indices { addresses[index].backlog = value > 0 ? value : nil }
+                    }
+                    i += 2
+                    continue
+                }
                 notCarriedOut(.bind, args[i], at, section: p.kind.rawValue)
                 i += HAProxyKeywords.takesValue(.bind, args[i]) ? 2 : 1
             }
@@ -2245,6 +2259,18 @@ public struct HAProxyConfigParser {
         } else if let message = BuildSupport.warning(context, keyword) {
             warn(at, message)
         }
+    }
+
+    /// A number as C's atol reads it: blanks, a sign, the leading digits; 0 without any.
+    static func leadingInteger(_ text: String) -> Int {
+        var rest = text.drop { $0 == " " || $0 == "\t" }
+        var sign = 1
+        if let first = rest.first, first == "-" || first == "+" {
+            sign = first == "-" ? -1 : 1
+            rest = rest.dropFirst()
+        }
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        return sign * (Int(digits.prefix(18)) ?? 0)
     }
 
     mutating func alert(_ at: SourceLocation, _ message: String) {

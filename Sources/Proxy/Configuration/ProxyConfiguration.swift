@@ -256,6 +256,8 @@ public struct BindAddress: Hashable, Sendable {
     /// `transparent`: the address may be one this host does not hold (IP_TRANSPARENT: a virtual IP that moves
     /// between hosts).
     public var transparent = false
+    /// `backlog N`: the length of the socket's queue of connections not yet accepted (nil or 0: 1024).
+    public var backlog: Int?
 }
 
 /// A TLS listener's settings (`bind … ssl crt FILE|DIR alpn … ssl-min-ver …`), with the global

@@ -159,7 +159,7 @@ public final class ProxyRuntime: Sendable {
     }
 
     /// A listening socket for `bind`: the one a previous process handed over for its address and port, else a new
-    /// one (SO_REUSEADDR/SO_REUSEPORT, `v6only`, backlog 1024).
+    /// one (SO_REUSEADDR/SO_REUSEPORT, `v6only`, the bind's `backlog` or 1024).
     private func listeningSocket(_ bind: BindAddress, frontend: String) throws -> Int32 {
         let host = bind.host ?? "0.0.0.0"
         let wanted = (try? SocketAddress(ipAddress: host, port: bind.port))?.ipAddress ?? host
@@ -170,9 +170,11 @@ public final class ProxyRuntime: Sendable {
             return fd
         }
         let v6only: Int32 = bind.v6Only.map { $0 ? 1 : 0 } ?? -1
+        let backlog = Int32(clamping: bind.backlog ?? 1024)
         let fd =
-            bind.interface.map { tollgate_tcp_listener_on(host, Int32(bind.port), v6only, 1024, $0, bind.transparent ? 1 : 0) }
-            ?? tollgate_tcp_listener_on(host, Int32(bind.port), v6only, 1024, nil, bind.transparent ? 1 : 0)
+            bind.interface.map {
+                tollgate_tcp_listener_on(host, Int32(bind.port), v6only, backlog, $0, bind.transparent ? 1 : 0)
+            } ?? tollgate_tcp_listener_on(host, Int32(bind.port), v6only, backlog, nil, bind.transparent ? 1 : 0)
         guard fd >= 0 else {
             throw ListenerStartError(
                 "frontend '\(frontend)': cannot bind socket (\(String(cString: strerror(errno)))) for [\(host):\(bind.port)]")
