@@ -13,6 +13,11 @@ public final class StalledServer: Sendable {
     public let port: Int
 
     public init(backlog: Int32 = 1024) throws {
+        (fd, port) = try Self.listening(backlog: backlog)
+    }
+
+    /// A blocking TCP socket listening on 127.0.0.1 on a port of the system's choice, and that port.
+    static func listening(backlog: Int32) throws -> (fd: Int32, port: Int) {
         #if canImport(Darwin)
             let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
@@ -31,8 +36,7 @@ public final class StalledServer: Sendable {
             if fd >= 0 { close(fd) }
             throw PeerFailed(description: "cannot listen on 127.0.0.1: errno \(errno)")
         }
-        self.fd = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     public func stop() { close(fd) }
