@@ -117,9 +117,9 @@ public final class PlaneListener: Sendable {
             for _ in 0..<Self.batch {
                 var length = UInt32(MemoryLayout<sockaddr_storage>.size)
                 let client = withUnsafeMutableBytes(of: &storage) { raw in
-                    raw.baseAddress.map { plane_accept(fd, $0, &length) } ?? -PLANE_EAGAIN_INT
+                    raw.baseAddress.map { plane_accept(fd, $0, &length) } ?? -Int32(PLANE_EAGAIN)
                 }
-                if client == -PLANE_EAGAIN_INT { return }
+                if client == -Int32(PLANE_EAGAIN) { return }
                 if client < 0 {
                     // Out of descriptors or memory: accepting pauses for a tenth of a second (level-triggered, the
                     // waiting backlog would wake the loop at once, again and again), as HAProxy's does.
@@ -140,7 +140,6 @@ public final class PlaneListener: Sendable {
     }
 }
 
-private let PLANE_EAGAIN_INT: Int32 = 11
 
 /// Counts the loops still to let go of a listener.
 private final class Countdown: Sendable {

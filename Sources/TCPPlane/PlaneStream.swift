@@ -8,8 +8,8 @@ import NIOCore
 /// timeout (`timeout client` / `timeout server`), a side with no traffic for that long calls `onTimeout`; once its
 /// output is shut, its `-fin` timeout applies.
 ///
-/// Before `attach` a side reads only with `readsBeforeAttach` (a TCP frontend's content rules read the client's
-/// first bytes), into `earlyBytes`, up to a buffer; what it read goes to the partner on `attach`.
+/// Before `relay` joins it to its partner a side reads only with `readsBeforeAttach` (a TCP frontend's content rules
+/// read the client's first bytes), into `earlyBytes`, up to a buffer; what it read goes to the partner then.
 ///
 /// A held connection keeps no buffer: the only memory per side is this object (and `pending` while the partner is
 /// slower than the sender).
@@ -36,13 +36,13 @@ public final class PlaneStream: PlaneReady {
     private var earlyEnd = false
     private var sawError = false
 
-    /// Read before `attach` (up to `earlyLimit` bytes). Input that arrived before this was set (a session held back
+    /// Read before `relay` (up to `earlyLimit` bytes). Input that arrived before this was set (a session held back
     /// by maxconn) is read now: its edge has passed.
     public var readsBeforeAttach = false {
         didSet { if readsBeforeAttach && !attached && mayRead && fd >= 0 { readEarly() } }
     }
     public var earlyLimit = 16_384
-    /// Called after what arrived before `attach` grew, or its sender ended its side.
+    /// Called after what arrived before `relay` grew, or its sender ended its side.
     public var onEarly: (() -> Void)?
     /// Called once when this side's socket has closed, with whether it ended by an error (reset).
     public var onClose: ((_ error: Bool) -> Void)?
@@ -225,9 +225,9 @@ public final class PlaneStream: PlaneReady {
         if grew { onEarly?() }
     }
 
-    /// What arrived before `attach`.
+    /// What arrived before `relay`.
     public var earlyBytes: [UInt8] { early }
-    /// Whether the sender ended its side before `attach`.
+    /// Whether the sender ended its side before `relay`.
     public var earlyEnded: Bool { earlyEnd }
 
     /// Joins two sides into a relay (`first` is handed the other's early bytes last: the client's go first, so that
@@ -336,24 +336,17 @@ public final class PlaneStream: PlaneReady {
         close(error: false)
     }
 
-    /// Closes with a reset (SO_LINGER 0), as a side ended by an error.
-    public func reset() {
-        guard fd >= 0 else { return }
-        sawError = true
-        close(error: true, reset: true)
-    }
-
     /// HAProxy's `silent-drop` on this side's socket before it is closed (see `plane_silence`).
     public func silence() {
         guard fd >= 0 else { return }
         plane_silence(fd)
     }
 
-    private func close(error: Bool, reset: Bool = false) {
+    private func close(error: Bool) {
         guard fd >= 0 else { return }
         if connecting != nil { return finishConnect(PlaneError(code: 125, doing: "connect")) }  // ECANCELED
         loop.unwatch(fd)
-        plane_close(fd, reset ? 1 : 0)
+        plane_close(fd, 0)
         fd = -1
         idleTimer?.cancel()
         idleTimer = nil
