@@ -19,6 +19,9 @@ struct ProxyConfigInteropTests {
             + "listen l\n  bind :80\n  server s 10.0.0.1:80\n",
         ".if version_atleast(2.4) && !defined(TOLLGATE_UNSET) && streq(a,a)\nlisten l\n  bind :80\n.else\n  bogus\n"
             + ".endif\n.if feature(NO_SUCH_FEATURE)\n  lua-load /nonexistent.lua\n.endif\n",
+        // Environment variables as Docker images write them: a default for an unset one, `$NAME` without braces,
+        // a pseudo-variable; an empty argument ends what is read (HAProxy does not read the `ssl` after it).
+        "listen l\n  bind \"${TOLLGATE_UNSET_ADDR-127.0.0.1:18080}\"\n  bind \"127.0.0.1:180$.LINE\" \"$TOLLGATE_UNSET\" ssl\n",
     ]
 
     static let refused = [
@@ -46,6 +49,12 @@ struct ProxyConfigInteropTests {
         ".endif\nlisten l\n  bind :80\n",
         ".if 1\nlisten l\n  bind :80\n",
         ".if nothing(x)\n.endif\nlisten l\n  bind :80\n",
+        // A variable name that cannot be one, an unclosed brace, an empty address, a value left empty by an unset
+        // variable.
+        "listen l\n  bind \"$1\"\n",
+        "listen l\n  bind \"${TOLLGATE_UNSET\"\n",
+        "listen l\n  bind \"$TOLLGATE_UNSET\"\n",
+        "listen l\n  bind :80\n  mode http\n  http-request set-header X-Id \"$TOLLGATE_UNSET\" if TRUE\n",
     ]
 
     func check(_ text: String) throws -> (ours: Int32, theirs: Int32, said: String) {

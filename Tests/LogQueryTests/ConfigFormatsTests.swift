@@ -46,7 +46,7 @@ struct ConfigFormatsTests {
         #expect(
             failure("defaults\n\nfrontend a\n    log-format \"%ci %zz\"")
                 == "/etc/haproxy/haproxy.cfg:4: log-format: no such format variable 'zz'. If you wanted to emit the '%' character verbatim, you need to use '%%'")
-        #expect(failure("frontend a\n    log-format \"%ci") == "/etc/haproxy/haproxy.cfg:2: unmatched double quote in '    log-format \"%ci'")
+        #expect(failure("frontend a\n    log-format \"%ci") == "/etc/haproxy/haproxy.cfg:2: unmatched quote at position 16:\n  log-format \"%ci\n             ^")
         #expect(throws: ConfigFormats.Failure.self) { try ConfigFormats.read(path: "/nonexistent/haproxy.cfg") }
     }
 }

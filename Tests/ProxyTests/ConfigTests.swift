@@ -56,10 +56,36 @@ struct ConfigTests {
         (#""double \t tab" ''"#, ["double \t tab", ""]),
         (##"a\#b \x41"##, ["a#b", "A"]),
         (#""${TOLLGATE_TEST_VAR}/x""#, ["set-by-test/x"]),
+        (#""$TOLLGATE_TEST_VAR:80" '$TOLLGATE_TEST_VAR'"#, ["set-by-test:80", "$TOLLGATE_TEST_VAR"]),
+        (#""${TOLLGATE_UNSET_VAR-:8080}" "${TOLLGATE_TEST_VAR-:8080}""#, [":8080", "set-by-test"]),
+        (#"bind "${TOLLGATE_TEST_LIST[*]}" x"#, ["bind", "a", "b", "x"]),
+        (#""$.FILE:$.LINE in $.SECTION""#, ["h.cfg:7 in fe"]),
+        (#"\$x "\$x" \+ a\"#, [#"\$x"#, "$x", #"\+"#, #"a\"#]),
+        ("a\rb c", ["a"]),
     ])
     func wordsAreSplitAsHAProxySplitsThem(line: String, words: [String]) throws {
         setenv("TOLLGATE_TEST_VAR", "set-by-test", 1)
-        #expect(try HAProxyConfigWords.split(line) == words)
+        setenv("TOLLGATE_TEST_LIST", "a  b", 1)
+        unsetenv("TOLLGATE_UNSET_VAR")
+        #expect(try HAProxyConfigWords.split(line, at: .init(file: "h.cfg", line: 7, section: "fe")) == words)
+    }
+
+    /// HAProxy's words for a line it cannot split: the problem, its position, the line and a caret under it.
+    @Test(arguments: [
+        (#"  bind "$1""#, "forbidden first char in environment variable name at position 10:\n  bind \"$1\"\n         ^"),
+        (#"bind "${X"#, "unmatched brace in environment variable name at position 8:\n  bind \"${X\n         ^"),
+        (#"bind "${X[1]}""#, "truncated or invalid word expansion sequence at position 10:\n  bind \"${X[1]}\"\n           ^"),
+        (#"bind "$.NAME""#, "forbidden first char in environment variable name at position 8:\n  bind \"$.NAME\"\n         ^"),
+        (#"a \x4"#, "truncated or invalid hexadecimal sequence at position 3:\n  a \\x4\n    ^"),
+        ("a 'b", "unmatched quote at position 3:\n  a 'b\n    ^"),
+    ])
+    func linesHAProxyCannotSplit(line: String, message: String) {
+        #expect(throws: HAProxyConfigWords.Failure.self) { try HAProxyConfigWords.split(line) }
+        do {
+            _ = try HAProxyConfigWords.split(line)
+        } catch {
+            #expect(error.message == message)
+        }
     }
 
     @Test(arguments: [
@@ -160,7 +186,7 @@ struct ConfigTests {
             message: "frontend 'f' has no 'bind' directive. Please declare it as a backend if this was intended."),
         Bad(
             text: "listen l\n  bind :80\n  option httpchk \"OPTIONS", line: 3,
-            message: "unmatched double quote in '  option httpchk \"OPTIONS'"),
+            message: "unmatched quote at position 18:\n  option httpchk \"OPTIONS\n                 ^"),
         Bad(
             text: "backend a\nbackend a", line: 2,
             message: "backend 'a' has the same name as backend 'a' declared at haproxy.cfg:1."),

@@ -36,19 +36,20 @@ public enum ConfigFormats {
         var formats: [LogFormatReader] = []
         var seen: Set<String> = []
         var section = ""
+        var sectionName = ""
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = index + 1
             let words: [String]
             do {
-                words = try HAProxyConfigWords.split(String(raw))
+                words = try HAProxyConfigWords.split(String(raw), at: .init(file: file, line: line, section: sectionName))
             } catch {
                 throw Failure(description: "\(file):\(line): \(error.message)")
             }
             guard let keyword = words.first else { continue }
             switch keyword {
-            case "global", "defaults", "frontend", "listen", "backend", "peers", "userlist", "resolvers", "cache",
-                "program", "http-errors", "ring", "mailers":
+            case _ where HAProxyConfigWords.sectionKeywords.contains(keyword):
                 section = keyword
+                sectionName = words.count > 1 ? words[1] : keyword
             case "log-format" where ["defaults", "frontend", "listen"].contains(section):
                 guard words.count == 2 else {
                     throw Failure(description: "\(file):\(line): log-format expects one argument (spaces escaped or quoted)")

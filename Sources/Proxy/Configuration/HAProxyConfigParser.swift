@@ -134,15 +134,29 @@ public struct HAProxyConfigParser {
         var conditions = ConfigConditions()
         let environment: (String) -> Bool = { getenv($0) != nil }
         var lastLine = 0
+        var place = HAProxyConfigWords.Place(file: file)
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let location = SourceLocation(file: file, line: index + 1)
             lastLine = index + 1
-            let words: [String]
+            place.line = index + 1
+            var words: [String]
             do {
-                words = try HAProxyConfigWords.split(String(raw))
+                words = try HAProxyConfigWords.split(String(raw), at: place)
             } catch {
                 if conditions.taking { alert(location, error.message) }
                 continue
+            }
+            // HAProxy's keywords read their arguments up to the first empty one (`""`, or a variable that is not
+            // set): what follows it is not read. The same here, said aloud when something is left unread.
+            if let empty = words.firstIndex(of: "") {
+                let unread = words[empty...].filter { !$0.isEmpty }
+                words.removeSubrange(empty...)
+                if !unread.isEmpty && conditions.taking && !words.isEmpty {
+                    warn(
+                        location,
+                        "'\(words[0])' : the words after an empty argument are not read, as HAProxy does not read them: "
+                            + "'\(unread.joined(separator: " "))'.")
+                }
             }
             guard let keyword = words.first else { continue }
             switch keyword {
@@ -161,6 +175,7 @@ public struct HAProxyConfigParser {
             default:
                 guard conditions.taking else { continue }
             }
+            if HAProxyConfigWords.sectionKeywords.contains(keyword) { place.section = words.count > 1 ? words[1] : keyword }
             line(keyword, Array(words.dropFirst()), location)
         }
         if conditions.unterminated {
@@ -554,7 +569,7 @@ public struct HAProxyConfigParser {
                 return warn(at, "'bind' ignored because backend '\(p.name)' has no frontend capability.")
             }
             guard let list = args.first else {
-                return alert(at, "'bind' expects [addr1]:port1[-end1]{,[addr]:port[-end]}... as arguments.")
+                return alert(at, "'bind' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.")
             }
             var addresses = bindAddresses(list, at)
             // TLS options are carried out (bindTLS); every other bind option is refused, or warned about when it is
