@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a `stats socket` costs the TCP path (Debian's stock haproxy.cfg has one): with it, every frontend and the
-# process keep a limit the runtime API can set, and every TCP session is listed on its server for `shutdown
-# sessions server`. The proxy without and with the socket, and HAProxy 2.6 with it, same run: wrk -c50 with
+# process keep a limit the runtime API can set, and every session is listed (for `show sess`, `shutdown session`
+# and `shutdown sessions server`). The proxy without and with the socket, and HAProxy 2.6 with it, same run: wrk -c50 with
 # `Connection: close` (a new connection per request) through each to two nginx backends, ROUNDS runs each,
 # alternating, median conn/s. Usage: bench/stats-socket-overhead.sh (THREADS=2 for nbthread 2)
 set -euo pipefail

@@ -367,7 +367,8 @@ struct RuntimeAPIInteropTests {
 }
 
 /// Sessions ended from outside, beside HAProxy: `on-marked-down shutdown-sessions` when the server's check fails
-/// (logged `D-`), and the runtime API's `shutdown sessions server` (`K-`).
+/// (a TCP session logged `D-`, an HTTP request waiting on its server as HAProxy logs it), and the runtime API's
+/// `shutdown sessions server` (`K-`).
 @Suite("Sessions ended from outside beside HAProxy", .serialized)
 struct SessionShutdownTests {
     @Test func markedDownAndShutdownSessionsEndAsInHAProxy() async throws {
@@ -375,11 +376,12 @@ struct SessionShutdownTests {
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let echo = try await EchoBackend()
+        let stalled = try StalledServer()
         let haproxy = try Peers.find("haproxy")
         var states: [String: [String]] = [:]
         for who in ["haproxy", "proxy"] {
             let check = try await LineResponder(reply: "")
-            let (down, killed) = (try Peers.freePort(), try Peers.freePort())
+            let (down, killed, downHTTP) = (try Peers.freePort(), try Peers.freePort(), try Peers.freePort())
             let socket = dir.file("\(who).sock")
             try """
                 global
@@ -398,6 +400,11 @@ struct SessionShutdownTests {
                 listen killed
                     bind 127.0.0.1:\(killed)
                     server k 127.0.0.1:\(echo.port)
+                listen downhttp
+                    bind 127.0.0.1:\(downHTTP)
+                    mode http
+                    option httplog
+                    server h 127.0.0.1:\(stalled.port) check port \(check.port) inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions
 
                 """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
             let peer = try RunningPeer(
@@ -405,31 +412,39 @@ struct SessionShutdownTests {
                 (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: down) && access(socket, F_OK) == 0 })
-            // Two sessions that stay open, one on each server.
+            // Two sessions that stay open, one on each TCP server, and an HTTP request its server never answers.
             let a = try Peers.connectLoopback(port: down, timeoutSeconds: 10)
             let b = try Peers.connectLoopback(port: killed, timeoutSeconds: 10)
+            let c = try Peers.connectLoopback(port: downHTTP, timeoutSeconds: 10)
             defer {
                 close(a)
                 close(b)
+                close(c)
             }
+            let request = Array("GET / HTTP/1.1\r\nHost: example\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
             try await Task.sleep(for: .milliseconds(300))
             _ = messages.take()
             try await check.close()
             _ = try RuntimeAPIInteropTests.socat(socket, "shutdown sessions server killed/k\n")
-            // Both connections end from the proxy's side.
+            // The connections end from the proxy's side.
             #expect(Peers.readUntilClosed(a).isEmpty && Peers.readUntilClosed(b).isEmpty, "\(who)")
-            let lines = await messages.take(waitingFor: 2, { $0.contains(" down down/s ") || $0.contains(" killed killed/k ") })
+            let names = [" down down/s ", " killed killed/k ", " downhttp downhttp/h "]
+            let lines = await messages.take(waitingFor: 3, { line in names.contains { line.contains($0) } })
             states[who] = lines.compactMap { line -> String? in
-                guard line.contains(" down down/s ") || line.contains(" killed killed/k ") else { return nil }
+                guard names.contains(where: { line.contains($0) }) else { return nil }
                 let words = line.split(separator: " ")
-                // The proxy/server and the termination state (the field after the bytes).
-                guard let at = words.firstIndex(where: { $0.hasSuffix("/s") || $0.hasSuffix("/k") }), at + 3 < words.count
+                // The proxy/server and the termination state (after the bytes in tcplog, after the two capture
+                // dashes in httplog).
+                guard let at = words.firstIndex(where: { $0.hasSuffix("/s") || $0.hasSuffix("/k") || $0.hasSuffix("/h") })
                 else { return nil }
-                return "\(words[at]) \(words[at + 3])"
+                let state = words[at].hasSuffix("/h") ? at + 6 : at + 3
+                return state < words.count ? "\(words[at]) \(words[state])" : nil
             }.sorted()
         }
         #expect(states["proxy"] == states["haproxy"])
-        #expect(states["proxy"] == ["down/s D-", "killed/k K-"], "\(states)")
+        #expect(states["proxy"]?.filter { !$0.hasPrefix("downhttp") } == ["down/s D-", "killed/k K-"], "\(states)")
+        #expect(states["proxy"]?.count == 3, "\(states)")
     }
 }
 

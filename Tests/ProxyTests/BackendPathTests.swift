@@ -40,6 +40,7 @@ struct BackendPathTests {
         var attempted: [Int] = []
         var failure: AssignmentFailure?
         var ended = false
+        var listing: SessionDirectory.Listing?
         init(_ loop: ManualLoop) { self.loop = loop }
         var sessionLoop: ManualLoop { loop }
         var clientAddress: SocketAddress? { nil }
@@ -106,6 +107,42 @@ struct BackendPathTests {
         #expect(be.sessions.snapshot.retries == 2)
         #expect(be.sessions.snapshot.connectErrors == 1, "the backend counts the session that gave up, once")
         #expect(be.serverSessions[0].snapshot.connectErrors == 3, "the server counts each failed attempt")
+    }
+
+    /// What `show sess` shows follows the path: the backend once entered, the server of each attempt with the
+    /// retries before it, nothing once the session leaves the backend; and `shutdown sessions server` finds the
+    /// sessions by the server they are on.
+    @Test func theListingFollowsThePathAndEndsSessionsByServer() throws {
+        let be = try backend("    retries 2\n    option redispatch\n    server s1 127.0.0.1:1\n    server s2 127.0.0.1:2")
+        let configuration = try HAProxyConfigParser.parse(text: "listen l\n    bind :80\n    server s 127.0.0.1:1\n")
+        let directory = SessionDirectory(configuration)
+        let frontend = try #require(configuration.proxy(named: "l"))
+        let killed = Mutex<[String]>([])
+        let sessions = (0..<2).map { n in
+            let session = FakeSession(ManualLoop())
+            session.listing = directory.add(frontend: frontend, client: nil, frontendAddress: nil) { cause in
+                killed.withLock { $0.append("\(n) \(Character(Unicode.Scalar(cause.rawValue)))") }
+            }
+            return session
+        }
+        let session = sessions[0]
+        let listing = try #require(session.listing)
+        #expect(listing.now.backend == nil && listing.now.serverName == nil)
+        session.assignServer(session, be)
+        #expect(listing.now.backend?.name == "be" && listing.now.serverName == "s1" && listing.now.retries == 0)
+        session.attemptFailed(session, be, clientActive: true)
+        #expect(listing.now.serverName == "s2" && listing.now.server == 1 && listing.now.retries == 1)
+        sessions[1].assignServer(sessions[1], be)
+        #expect(sessions[1].listing?.now.serverName == "s2")
+        #expect(directory.kill(backend: "be", server: 0, .killed) == 0)
+        #expect(directory.kill(backend: "other", server: 1, .killed) == 0)
+        #expect(directory.kill(backend: "be", server: 1, .killed) == 2)
+        #expect(killed.withLock { $0.sorted() } == ["0 K", "1 K"])
+        session.leaveBackend(session, be)
+        #expect(listing.now.backend == nil && listing.now.server == nil)
+        #expect(directory.snapshot().map(\.id) == [1, 2])
+        directory.remove(listing)
+        #expect(directory.count == 1 && directory.listing(1) == nil && directory.listing(2) != nil)
     }
 
     @Test func redispatchMovesTheFirstRetryAndCountsIt() throws {

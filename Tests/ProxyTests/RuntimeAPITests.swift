@@ -119,15 +119,13 @@ struct RuntimeAPITests {
         }
     }
 
-    @Test func onMarkedDownIsReadAndRefusedWhereItWouldNotApply() throws {
-        let tcp = try HAProxyConfigParser.parse(
-            text: "defaults\n    mode tcp\nlisten l\n    bind :80\n    server s 127.0.0.1:1 check on-marked-down shutdown-sessions\n")
-        #expect(tcp.proxies.first?.servers.first?.shutdownSessionsOnDown == true)
+    @Test func onMarkedDownIsReadInBothModesAndAWrongWordRefused() throws {
+        for mode in ["tcp", "http"] {
+            let parsed = try HAProxyConfigParser.parse(
+                text: "defaults\n    mode \(mode)\nlisten l\n    bind :80\n    server s 127.0.0.1:1 check on-marked-down shutdown-sessions\n")
+            #expect(parsed.proxies.first?.servers.first?.shutdownSessionsOnDown == true)
+        }
         for (text, message) in [
-            (
-                "defaults\n    mode http\nlisten l\n    bind :80\n    server s 127.0.0.1:1 check on-marked-down shutdown-sessions\n",
-                "'on-marked-down shutdown-sessions' is carried out by this build in 'mode tcp' only"
-            ),
             (
                 "defaults\n    mode tcp\nlisten l\n    bind :80\n    server s 127.0.0.1:1 on-marked-down nothing\n",
                 "'on-marked-down' expects 'shutdown-sessions' but got 'nothing'"

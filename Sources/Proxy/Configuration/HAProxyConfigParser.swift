@@ -2190,13 +2190,6 @@ public struct HAProxyConfigParser {
         }
 
         for p in configuration.proxies {
-            // HTTP sessions are not listed per server: their servers' `on-marked-down` would not end them.
-            for server in p.servers where server.shutdownSessionsOnDown && p.settings.mode == .http {
-                alert(
-                    server.location,
-                    "'server \(server.name)' : 'on-marked-down shutdown-sessions' is carried out by this build in "
-                        + "'mode tcp' only: refused, because the sessions of a server marked down would go on.")
-            }
             if let name = p.defaultBackend, !configuration.proxies.contains(where: { $0.name == name && $0.isBackend })
             {
                 alert(

@@ -57,6 +57,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private var closeRequested = false
     private var ended = false
     private var admitted = false
+    /// Where this connection is listed for the runtime API and for being ended from outside (see
+    /// `SessionDirectory`).
+    private(set) var listing: SessionDirectory.Listing?
     /// The client's address and its text, read once per connection (not per request).
     lazy var peer: (address: SocketAddress?, ip: String?) = {
         let address = proxySource ?? client.remoteAddress
@@ -147,6 +150,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         counters?.countSession()
         process.opened()
         frontend.sessions.opened()
+        if let directory = frontend.directory {
+            let loop = NIOSessionLoop(loop: client.eventLoop)
+            let bound = LoopBound(self, loop: loop)
+            listing = directory.add(
+                frontend: frontend.section, client: peer.address, frontendAddress: proxyDestination ?? client.localAddress
+            ) { cause in loop.runNowOrSoon { bound.value.kill(cause) } }
+        }
         do {
             let operations = client.pipeline.syncOperations
             try operations.addHandler(reader)
@@ -311,6 +321,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         requestTimer.stop()
         let exchange = Exchange(head: head, reader: reader, bytesOut: bytesOut)
         self.exchange = exchange
+        listing?.update { $0.stream = exchange.stream }
         frontend.logConnect(client: peer.address, to: proxyDestination ?? client.localAddress)
         served += 1
         frontend.sessions.update { $0.requests += 1 }
@@ -1170,6 +1181,20 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         process.closed()
         frontend.sessions.closed()
         releaseLimits()
+        if let listing { frontend.directory?.remove(listing) }
+    }
+
+    /// Ended from outside (an administrator, its server going down): the request in progress is logged with
+    /// `cause` where it stood, and the connection closes.
+    private func kill(_ cause: TerminationState.Cause) {
+        guard !ended else { return }
+        closing = true
+        if let exchange, !exchange.logged {
+            exchange.termination = TerminationState(cause, exchange.phase)
+            abort(exchange)
+        } else {
+            closeClient()
+        }
     }
 
     private func closeClient() {

@@ -53,9 +53,9 @@ extension ProxyRuntime {
         /// `beconn` (queued sessions included), and each server's `srv_conn`.
         let sessions = Tally()
         let serverSessions: [Tally]
-        /// Each server's open sessions, when something may end them from outside (`on-marked-down
+        /// The sessions open now, when something may look at them or end them from outside (`on-marked-down
         /// shutdown-sessions`, the runtime API); nil otherwise.
-        let registries: [SessionRegistry]?
+        let directory: SessionDirectory?
         /// HTTP mode: idle server connections, and `option forwardfor`.
         let pool = HTTPServerPool()
         let forwardFor: ForwardFor?
@@ -64,12 +64,10 @@ extension ProxyRuntime {
         let responseEdits: ResponseHeaderEdits
         let errorFiles: [Int: HTTPErrorFile]
 
-        init(_ section: ProxySection, trackSessions: Bool = false, serverVerifyRequired: Bool = true) throws {
+        init(_ section: ProxySection, directory: SessionDirectory? = nil, serverVerifyRequired: Bool = true) throws {
             self.section = section
             serverTLS = try section.servers.map { try ServerTLSClient($0, globalVerifyRequired: serverVerifyRequired) }
-            registries =
-                trackSessions || section.servers.contains(where: \.shutdownSessionsOnDown)
-                ? section.servers.map { _ in SessionRegistry() } : nil
+            self.directory = directory
             name = section.name
             forwardFor = section.settings.forwardFor
             responseEdits = ResponseHeaderEdits(section.rules.responseRules)

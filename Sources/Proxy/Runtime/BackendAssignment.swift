@@ -47,6 +47,8 @@ protocol BackendAssignee: AnyObject, SendableMetatype {
     var clientAddress: SocketAddress? { get }
     /// Whether `seat` still wants a server (its session or request has not ended meanwhile).
     func wantsServer(_ seat: Seat) -> Bool
+    /// Where the session is listed for the runtime API (nil: nothing asks).
+    var listing: SessionDirectory.Listing? { get }
     /// Connects `seat` to `server`, whose slot it holds; reports a failure through `attemptFailed`.
     func attempt(_ seat: Seat, server: Int, backend: ProxyRuntime.Backend)
     /// The backend path gave up on `seat`: the session answers or closes, and logs.
@@ -57,6 +59,7 @@ extension BackendAssignee {
     /// Finds a server for `seat`: the held slot, or one from the balancer (again, leaving out the one that failed
     /// under `option redispatch`), or a place in a queue.
     func assignServer(_ seat: Seat, _ backend: ProxyRuntime.Backend) {
+        listing?.entered(backend)
         let step = seat.claim.next(redispatch: backend.redispatch)
         let excluding: Int?
         switch step {
@@ -109,6 +112,7 @@ extension BackendAssignee {
             backend.sessions.update { $0.retries += 1 }
             backend.serverSessions[server].update { $0.retries += 1 }
         }
+        listing?.attempting(server, of: backend, retries: seat.claim.retries)
         attempt(seat, server: server, backend: backend)
     }
 
@@ -173,5 +177,6 @@ extension BackendAssignee {
         // A seat holds a timer only while it holds a ticket.
         if seat.ticket != nil { leaveQueue(seat, backend, countingPlaces: false) }
         if let slot = seat.claim.release() { backend.release(slot) }
+        listing?.leftBackend()
     }
 }

@@ -49,6 +49,8 @@ extension ProxyRuntime {
         let users: UserlistAuth?
         /// The stick tables (nil without any): each session then keeps what it tracks.
         let stickTables: StickTables?
+        /// Where its sessions are listed for the runtime API (nil: nothing asks).
+        let directory: SessionDirectory?
         /// Where a limit's blocks are audited (see `AuditTrail.limitBlocked`).
         let audit: AuditTrail?
         /// `rate-limit sessions N`.
@@ -121,8 +123,9 @@ extension ProxyRuntime {
             usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
             stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil,
             compressionLevel: Int = 1, backendsByName: [String: Backend] = [:],
-            prometheus: (@Sendable (Substring) -> String)? = nil
+            prometheus: (@Sendable (Substring) -> String)? = nil, directory: SessionDirectory? = nil
         ) {
+            self.directory = directory
             self.prometheus = prometheus
             self.backendsByName = backendsByName
             routeTargets = routes

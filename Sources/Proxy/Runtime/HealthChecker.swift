@@ -243,7 +243,9 @@ final class HealthChecker: Sendable {
             let event: HAProxyEvent = up ? .serverUp(change) : .serverDown(change)
             log.send(event.message, severity: up ? .notice : .alert)
             // `on-marked-down shutdown-sessions`: the sessions still on it end (`D` in their log lines).
-            if !up && server.shutdownSessionsOnDown { backend.registries?[i].killAll(.serverDown) }
+            if !up && server.shutdownSessionsOnDown {
+                backend.directory?.kill(backend: section.name, server: i, .serverDown)
+            }
             if !up && counts.active == 0 && counts.backup == 0 {
                 let kind: HAProxyEvent.ProxyKind = section.kind == .listen ? .proxy : .backend
                 log.send(HAProxyEvent.noServerAvailable(kind: kind, name: section.name).message, severity: .emergency)

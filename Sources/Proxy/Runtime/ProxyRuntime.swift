@@ -95,7 +95,8 @@ public final class ProxyRuntime: Sendable {
                     sessionRate: SessionRate(p.settings.sessionRateLimit, loop: group.next()),
                     compressionLevel: configuration.global.compressionLevel,
                     backendsByName: p.rules.backendRules.contains { $0.dynamic != nil } ? state.backendsByName : [:],
-                    prometheus: { [state] query in PromexExporter.answer(state, query: query) }))
+                    prometheus: { [state] query in PromexExporter.answer(state, query: query) },
+                    directory: state.sessionDirectory))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.

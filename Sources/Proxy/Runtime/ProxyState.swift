@@ -33,17 +33,20 @@ final class ProxyState: Sendable {
 
     /// The event loops' threads (`nbthread`).
     let threads: Int
+    /// The sessions open now, when the runtime API or `on-marked-down shutdown-sessions` may ask (nil otherwise).
+    let sessionDirectory: SessionDirectory?
 
     init(_ configuration: ProxyConfiguration, threads: Int = 1) throws {
         stickTables = StickTables(configuration)
         self.configuration = configuration
         self.threads = threads
+        let directory = SessionDirectory.wanted(by: configuration) ? SessionDirectory(configuration) : nil
+        sessionDirectory = directory
         var byName: [String: ProxyRuntime.Backend] = [:]
         var backends: [ProxyRuntime.Backend] = []
         for p in configuration.proxies where p.isBackend {
             let backend = try ProxyRuntime.Backend(
-                p, trackSessions: !configuration.global.statsSockets.isEmpty,
-                serverVerifyRequired: configuration.global.serverVerifyRequired)
+                p, directory: directory, serverVerifyRequired: configuration.global.serverVerifyRequired)
             byName[p.name] = backend
             backends.append(backend)
         }

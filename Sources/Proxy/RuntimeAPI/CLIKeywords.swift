@@ -35,9 +35,11 @@ enum CLIKeywords {
         .init(["show", "peers"], "show peers [dict|-] [section]           : dump some information about all the peers or this peers section"),
         .init(["show", "table"], "show table <table> [<filter>]*          : report table usage stats or dump this table's contents (filter: data/key)"),
         .init(["show", "servers", "state"], "show servers state [<backend>]          : dump volatile server information (all or for a single backend)"),
+        .init(["show", "sess"], "show sess [id]                          : report the list of current sessions or dump this exact session"),
         .init(["show", "stat"], "show stat [desc|json|no-maint|typed|up]*: report counters for each proxy and server"),
         .init(["show", "version"], "show version                            : show version of the current process"),
         .init(["shutdown", "frontend"], "shutdown frontend <frontend>            : stop a specific frontend"),
+        .init(["shutdown", "session"], "shutdown session [id]                   : kill a specific session"),
         .init(["shutdown", "sessions", "server"], "shutdown sessions server <bk>/<srv>     : kill sessions on a server"),
         .init(["user"], "user                                    : lower the level of the current CLI session to user"),
         // Always valid, shown at the end of every list rather than among the others.

@@ -101,6 +101,9 @@ final class RuntimeAPI: Sendable {
             }
             return (CLIReply(text: ServersState.render(state, backend: name.isEmpty ? nil : name)), false)
         case ["show", "table"]: return (showTable(Array(args.dropFirst(2)), session), false)
+        case ["show", "sess"]:
+            guard session.level >= .operator else { return (.denied, false) }
+            return (CLIReply(text: ShowSess.render(state.sessionDirectory, target: arg(2))), false)
         case ["show", "peers"]:
             var name = arg(2)
             let dictionary = name == "dict"
@@ -230,12 +233,17 @@ final class RuntimeAPI: Sendable {
             }
         case ["shutdown", "sessions", "server"]:
             return serverCommand(arg(3)) { backend, i in
-                guard backend.section.settings.mode == .tcp, let registry = backend.registries?[i] else {
-                    return CLIReply(text: "Sessions of 'mode http' servers are not tracked by this build.\n")
-                }
-                registry.killAll(.killed)
+                backend.directory?.kill(backend: backend.name, server: i, .killed)
                 return .ok
             }
+        case ["shutdown", "session"]:
+            let id = ShowSess.number(arg(2))
+            guard id != 0 else { return CLIReply(text: "Session pointer expected (use 'show sess').\n") }
+            guard let listing = state.sessionDirectory?.listing(id) else {
+                return CLIReply(text: "No such session (use 'show sess').\n")
+            }
+            listing.kill(.killed)
+            return .ok
         case ["shutdown", "frontend"]:
             return frontendCommand(arg(2)) { frontend, control in
                 guard !control.shutDown.exchange(true, ordering: .relaxed) else {

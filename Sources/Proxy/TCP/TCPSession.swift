@@ -41,8 +41,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     private var logged = false
     /// Rejected by a `tcp-request content` rule (no queue time: `Tw` is -1).
     private var denied = false
-    /// Where this session is listed for being ended from outside (see `SessionRegistry`).
-    private var registration: (registry: SessionRegistry, id: UInt64)?
+    /// Where this session is listed for the runtime API and for being ended from outside (see `SessionDirectory`).
+    private(set) var listing: SessionDirectory.Listing?
     /// The backend the session goes to: the frontend's default, or the one a `use_backend` rule chose.
     private var backend: ProxyRuntime.Backend?
     /// `tcp-request inspect-delay`: its end, while the content rules wait for what the client sends first.
@@ -119,6 +119,14 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             idleTimeout: frontend.clientTimeout,
             finTimeout: ProxyRuntime.amount(frontend.section.settings.timeouts.clientFin))
         front.onClose = { [self] error in sideClosed(client: true, error: error) }
+        if let directory = frontend.directory {
+            let loop = sessionLoop
+            let bound = LoopBound(self, loop: loop)
+            listing = directory.add(
+                frontend: frontend.section, client: clientAddress, frontendAddress: proxyDestination ?? client.localAddress
+            ) { cause in loop.runNowOrSoon { bound.value.kill(cause) } }
+            listing?.update { $0.stream = streamNumber }
+        }
         // `tcp-request session` rules (after a PROXY header, on the address it gave), then the session is counted
         // in what the connection tracks.
         if !passes(frontend.section.rules.tcpSessionRules, level: .connection) { return }
@@ -353,11 +361,6 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         let back = connection.side
         self.back = back
         if let server = claim.server, let backend { stickiness?.commit(server: server, name: backend.servers[server].name) }
-        if let server = claim.server, let registry = backend?.registries?[server] {
-            let loop = sessionLoop
-            let bound = LoopBound(self, loop: loop)
-            registration = (registry, registry.add { cause in loop.runNowOrSoon { bound.value.kill(cause) } })
-        }
         if let server = claim.server, let backend, backend.serverTLS[server]?.traffic != true,
             let header = proxyHeader(for: backend.servers[server])
         {
@@ -420,7 +423,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         inspecting = false
         inspectTimer?.cancel()
         inspectTimer = nil
-        if let registration { registration.registry.remove(registration.id) }
+        if let listing { frontend.directory?.remove(listing) }
         // As HAProxy: the backend's and the server's counts no longer include this session when it is logged;
         // the process's and the frontend's still do.
         if inBackend { backend?.sessions.closed() }
