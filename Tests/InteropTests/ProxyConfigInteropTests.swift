@@ -22,6 +22,13 @@ struct ProxyConfigInteropTests {
         // Environment variables as Docker images write them: a default for an unset one, `$NAME` without braces,
         // a pseudo-variable; an empty argument ends what is read (HAProxy does not read the `ssl` after it).
         "listen l\n  bind \"${TOLLGATE_UNSET_ADDR-127.0.0.1:18080}\"\n  bind \"127.0.0.1:180$.LINE\" \"$TOLLGATE_UNSET\" ssl\n",
+        // Forms from real-world files: default_backend in defaults, `OR`, `no log`, a redirect's code first, an
+        // address with an unquoted variable, a server at a UNIX socket (HAProxy runs it; the proxy refuses it, so
+        // it is not here).
+        "global\n  log 127.0.0.1 local0\ndefaults\n  mode http\n  log global\n  timeout client 1s\n  timeout server 1s\n"
+            + "  timeout connect 1s\n  default_backend b\nfrontend f\n  bind 127.0.0.1:81$TOLLGATE_UNSET\n  no log\n"
+            + "  acl a path /a\n  acl c path /c\n  http-request redirect code 301 location /x if a OR c\nbackend b\n"
+            + "  server s 10.0.0.1:80\n",
     ]
 
     static let refused = [
@@ -51,6 +58,7 @@ struct ProxyConfigInteropTests {
         ".if nothing(x)\n.endif\nlisten l\n  bind :80\n",
         // A variable name that cannot be one, an unclosed brace, an empty address, a value left empty by an unset
         // variable.
+        "listen l\n  bind :80\n  no log global\n",
         "listen l\n  bind \"$1\"\n",
         "listen l\n  bind \"${TOLLGATE_UNSET\"\n",
         "listen l\n  bind \"$TOLLGATE_UNSET\"\n",

@@ -489,6 +489,62 @@ struct ConfigTests {
         #expect(c.proxy(named: "l")?.servers.first?.inter == .milliseconds(3000), "from defaults")
     }
 
+    /// Forms real configurations use that HAProxy reads: `default_backend` in `defaults` (the frontends and
+    /// listens after it use it; one named in the section wins), `OR` in capitals, `no log` (the proxy logs nothing
+    /// of what its defaults gave), a redirect's `code` before its target, addresses with environment variables
+    /// written without quotes.
+    @Test func formsFromRealWorldFilesAreReadAsHAProxyReadsThem() throws {
+        setenv("TOLLGATE_TEST_PORT", "8443", 1)
+        setenv("TOLLGATE_TEST_HOST", "10.0.0.9", 1)
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                global
+                    log 127.0.0.1:514 local0
+                defaults
+                    mode http
+                    log global
+                    default_backend app
+                frontend f
+                    bind :$TOLLGATE_TEST_PORT
+                    no log
+                    acl a path /a
+                    acl b path /b
+                    http-request redirect code 301 location /elsewhere drop-query if a OR b
+                frontend g
+                    bind :81
+                    default_backend other
+                listen l
+                    bind :82
+                    server s 10.0.0.1:80
+                backend app
+                    server a ${TOLLGATE_TEST_HOST}:80
+                backend other
+                    server o 10.0.0.2:80
+                """)
+        let f = try #require(c.proxy(named: "f"))
+        #expect(f.defaultBackend == "app" && c.proxy(named: "g")?.defaultBackend == "other")
+        #expect(c.proxy(named: "l")?.defaultBackend == "app", "a listen too, as HAProxy's defbe")
+        #expect(c.proxy(named: "app")?.defaultBackend == nil)
+        #expect(f.binds.first?.port == 8443 && c.proxy(named: "app")?.servers.first?.host == "10.0.0.9")
+        #expect(f.settings.logs.isEmpty && !f.settings.logGlobal && c.proxy(named: "g")?.settings.logGlobal == true)
+        #expect(f.rules.requestRules.count + f.rules.redirects.count == 1)
+        for (text, message) in [
+            ("listen l\n    bind :80\n    no log global\n", "'no log' does not expect arguments."),
+            ("listen l\n    bind :80\n    server s /run/app.sock\n", "'server s' : a server at a local socket ('/run/app.sock')"),
+            (
+                "listen l\n    bind :80\n    mode http\n    http-request redirect code 301\n",
+                "'http-request redirect' expects 'location', 'prefix' or 'scheme' followed by a target."
+            ),
+        ] {
+            #expect(throws: ConfigProblems.self) { try HAProxyConfigParser.parse(text: text) }
+            do {
+                _ = try HAProxyConfigParser.parse(text: text)
+            } catch {
+                #expect(error.alerts.contains { $0.message.hasPrefix(message) }, "\(error.alerts)")
+            }
+        }
+    }
+
     @Test func tcpProxiesWithHTTPRulesAndStatsAreRefused() {
         for (text, message) in [
             (

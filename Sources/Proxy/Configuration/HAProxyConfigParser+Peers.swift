@@ -44,7 +44,7 @@ extension HAProxyConfigParser {
                 return alert(
                     at, "One listener per \"peers\" section is authorized but another is already configured.")
             }
-            guard let (host, port) = hostAndPort(Self.withoutFamily(text)), let port else {
+            guard let (host, port) = hostAndPort(Self.withoutFamily(Self.environmentExpanded(text))), let port else {
                 return alert(at, "'bind \(text)' : invalid address: '\(text)' (expected [address]:port)")
             }
             if let option = args.dropFirst().first {
@@ -113,7 +113,7 @@ extension HAProxyConfigParser {
             guard let text = rest.first else {
                 return alert(at, "'\(keyword) \(name)' : invalid address: '' in ''")
             }
-            guard let (host, port) = hostAndPort(Self.withoutFamily(text)), let host, let port else {
+            guard let (host, port) = hostAndPort(Self.withoutFamily(Self.environmentExpanded(text))), let host, let port else {
                 return alert(at, "'\(keyword) \(name)' : invalid address: '\(text)' (expected address:port)")
             }
             peer.host = host

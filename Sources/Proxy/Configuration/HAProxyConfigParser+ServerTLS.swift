@@ -120,6 +120,20 @@ extension HAProxyConfigParser {
         list.withCString { tollgate_cipher_list_accepted($0) == 1 }
     }
 
+    /// Why BoringSSL refuses `list`, in the words of an alert: the first rule it cannot read (OpenSSL may skip a
+    /// malformed rule where BoringSSL refuses the whole list), or that it knows none of its ciphers.
+    static func cipherListRefusal(_ list: String) -> String {
+        let rules = list.split(whereSeparator: { ":, ".contains($0) })
+        let known = rules.filter { cipherListAccepted(String($0)) }
+        let malformed = rules.first {
+            !$0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-!@=._".contains($0)) }
+        }
+        if let malformed, !known.isEmpty {
+            return "this build's TLS, BoringSSL, refuses the whole list for its rule '\(malformed)'"
+        }
+        return "this build's TLS, BoringSSL, knows none of its ciphers"
+    }
+
     /// A server's `sni` expression, when it is one this build evaluates.
     static func serverSNI(_ expression: String) -> ServerSNI? {
         let lower = expression.lowercased()
@@ -171,7 +185,7 @@ extension HAProxyConfigParser {
                     alert(
                         server.location,
                         "Proxy '\(p.name)', server '\(server.name)': unable to set SSL cipher list to '\(ciphers)' "
-                            + "(this build's TLS, BoringSSL, knows none of its ciphers).")
+                            + "(\(Self.cipherListRefusal(ciphers))).")
                 }
                 let checksOverTLS =
                     tls.checkSSL ?? (tls.enabled && server.checkPort == nil && server.checkAddress == nil)

@@ -209,7 +209,10 @@ public struct HAProxyConfigParser {
             var settings = defaults
             settings.httpCheckRulesHere = 0
             settings.httpCheckOwn = false
-            configuration.proxies.append(ProxySection(kind: kind, name: name, settings: settings, location: at))
+            var proxy = ProxySection(kind: kind, name: name, settings: settings, location: at)
+            // A `defaults` section's `default_backend` (HAProxy's `defbe`): a listen uses it too, instead of itself.
+            if kind != .backend { proxy.defaultBackend = settings.defaultBackend }
+            configuration.proxies.append(proxy)
             section = .proxy(configuration.proxies.count - 1)
             return
         case "userlist":
@@ -252,6 +255,10 @@ public struct HAProxyConfigParser {
         case .global:
             globalKeyword(keyword, args, at)
         case .defaults:
+            if keyword == "default_backend" {
+                defaults.defaultBackend = required(args, at, keyword)
+                return
+            }
             var settings = defaults
             _ =
                 settingsKeyword(keyword, args, at, &settings, sectionName: "defaults")
@@ -411,8 +418,17 @@ public struct HAProxyConfigParser {
             let negated = keyword == "no"
             var words = args
             if negated {
+                if words == ["log"] {
+                    // `no log`: none of the log targets this proxy had (from its defaults' `log global` or `log`).
+                    s.logs = []
+                    s.logGlobal = false
+                    return true
+                }
                 guard words.first == "option" else {
-                    alert(at, "'no' only applies to 'option' here.")
+                    alert(
+                        at,
+                        words.first == "log"
+                            ? "'no log' does not expect arguments." : "'no' only applies to 'option' and 'log' here.")
                     return true
                 }
                 words.removeFirst()
@@ -545,7 +561,7 @@ public struct HAProxyConfigParser {
 
     private mutating func notInDefaults(_ keyword: String, _ at: SourceLocation) -> Bool {
         let proxyOnly = [
-            "bind", "server", "default_backend", "use_backend", "stats", "acl", "capture", "http-request",
+            "bind", "server", "use_backend", "stats", "acl", "capture", "http-request",
             "http-response",
         ]
         if proxyOnly.contains(keyword) {
@@ -634,8 +650,8 @@ public struct HAProxyConfigParser {
                 if let ciphers = tls.options.ciphers, !Self.cipherListAccepted(ciphers) {
                     alert(
                         at,
-                        "Proxy '\(p.name)': unable to set SSL cipher list to '\(ciphers)' for bind '\(args[0])' (this "
-                            + "build's TLS, BoringSSL, knows none of its ciphers).")
+                        "Proxy '\(p.name)': unable to set SSL cipher list to '\(ciphers)' for bind '\(args[0])' "
+                            + "(\(Self.cipherListRefusal(ciphers))).")
                 }
                 if tls.clientVerify != .none && tls.crlFile != nil {
                     alert(
@@ -1306,7 +1322,7 @@ public struct HAProxyConfigParser {
         var i = 1
         while i < words.count {
             var word = words[i]
-            if word == "or" || word == "||" {
+            if word.lowercased() == "or" || word == "||" {
                 alternatives.append([])
                 i += 1
                 continue
@@ -1675,32 +1691,41 @@ public struct HAProxyConfigParser {
         rules.responseRules.append(HTTPResponseRule(action: action))
     }
 
-    /// `location|prefix|scheme TARGET [code N] [drop-query]`, then the words after it (a condition); nil after an
-    /// alert. A target with a log-format expression, `append-slash`, `set-cookie` and `clear-cookie` are refused.
+    /// `location|prefix|scheme TARGET`, `code N`, `drop-query`, in any order as HAProxy reads them, then the words
+    /// after them (a condition); nil after an alert. A target with a log-format expression, `append-slash`,
+    /// `set-cookie` and `clear-cookie` are refused.
     private mutating func redirect(_ rule: String, _ args: [String], _ at: SourceLocation) -> (Redirect, [String])? {
-        guard args.count >= 2, let kind = Redirect.Kind(rawValue: args[0]) else {
-            alert(at, "'\(rule)' expects 'location', 'prefix' or 'scheme' followed by a target.")
-            return nil
-        }
-        if refusedLogFormat(
-            args[1], "'\(rule)' : the target", at, because: "clients would be sent elsewhere than the configuration asks")
-        {
-            return nil
-        }
-        var redirect = Redirect(kind: kind, target: args[1], code: 302, dropQuery: false)
-        var rest = Array(args.dropFirst(2))
+        var target: (kind: Redirect.Kind, text: String)?
+        var code = 302
+        var dropQuery = false
+        var rest = args[...]
         while let word = rest.first, word != "if", word != "unless" {
             switch word {
-            case "code":
-                guard rest.count >= 2, let code = Int(rest[1]), Redirect.reasons[code] != nil else {
-                    alert(at, "'\(rule)': unsupported HTTP code '\(rest.count >= 2 ? rest[1] : "")'.")
+            case "location", "prefix", "scheme":
+                guard rest.count >= 2, let kind = Redirect.Kind(rawValue: word) else {
+                    alert(at, "'\(rule)': missing argument for '\(word)'.")
                     return nil
                 }
-                redirect.code = code
-                rest.removeFirst(2)
+                let text = rest[rest.startIndex + 1]
+                if refusedLogFormat(
+                    text, "'\(rule)' : the target", at,
+                    because: "clients would be sent elsewhere than the configuration asks")
+                {
+                    return nil
+                }
+                target = (kind, text)
+                rest = rest.dropFirst(2)
+            case "code":
+                let value = rest.count >= 2 ? rest[rest.startIndex + 1] : ""
+                guard let number = Int(value), Redirect.reasons[number] != nil else {
+                    alert(at, "'\(rule)': unsupported HTTP code '\(value)'.")
+                    return nil
+                }
+                code = number
+                rest = rest.dropFirst(2)
             case "drop-query":
-                redirect.dropQuery = true
-                rest.removeFirst()
+                dropQuery = true
+                rest = rest.dropFirst()
             case "append-slash", "set-cookie", "clear-cookie", "ignore-empty":
                 alert(
                     at,
@@ -1708,11 +1733,18 @@ public struct HAProxyConfigParser {
                         + "refused, because clients would be sent elsewhere than the configuration asks.")
                 return nil
             default:
-                alert(at, "'\(rule)': expects 'code', 'drop-query', 'if' or 'unless', not '\(word)'.")
+                alert(
+                    at,
+                    "'\(rule)': expects 'location', 'prefix', 'scheme', 'code', 'drop-query', 'if' or 'unless', not "
+                        + "'\(word)'.")
                 return nil
             }
         }
-        return (redirect, rest)
+        guard let target else {
+            alert(at, "'\(rule)' expects 'location', 'prefix' or 'scheme' followed by a target.")
+            return nil
+        }
+        return (Redirect(kind: target.kind, target: target.text, code: code, dropQuery: dropQuery), Array(rest))
     }
 
     /// HAProxy 2.6's codes for `errorfile`.
@@ -1881,7 +1913,8 @@ public struct HAProxyConfigParser {
             minLevel: minLevel)
     }
 
-    private mutating func logAddress(_ text: String, _ at: SourceLocation) -> LogTarget.Address? {
+    private mutating func logAddress(_ written: String, _ at: SourceLocation) -> LogTarget.Address? {
+        let text = Self.environmentExpanded(written)
         // Standard output and error, a line per message, as HAProxy writes them (containers log this way).
         if text == "stdout" || text == "fd@1" { return .stream(descriptor: 1) }
         if text == "stderr" || text == "fd@2" { return .stream(descriptor: 2) }
@@ -1905,10 +1938,40 @@ public struct HAProxyConfigParser {
             rest = rest.drop { $0 != "@" }.dropFirst()
         }
         guard let (host, port) = hostAndPort(String(rest)), let host else {
-            alert(at, "'log' : invalid address '\(text)'.")
+            alert(at, "'log' : invalid address '\(written)'.")
             return nil
         }
         return tcp ? .tcp(host: host, port: port ?? 514) : .udp(host: host, port: port ?? 514)
+    }
+
+    /// An address with the environment variables in it expanded, as HAProxy 2.6 expands every address it reads
+    /// (quoted or not): `$NAME` or `${NAME}`, a name of letters, digits and `_`; an unset one is empty.
+    static func environmentExpanded(_ text: String) -> String {
+        guard text.contains("$") else { return text }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            guard bytes[i] == 0x24 else {
+                out.append(bytes[i])
+                i += 1
+                continue
+            }
+            var start = i + 1
+            let braced = start < bytes.count && bytes[start] == 0x7B
+            if braced { start += 1 }
+            var end = start
+            while end < bytes.count,
+                bytes[end] == 0x5F || (0x30...0x39).contains(bytes[end]) || (0x41...0x5A).contains(bytes[end] & 0xDF)
+            {
+                end += 1
+            }
+            if let value = getenv(String(decoding: bytes[start..<end], as: UTF8.self)) {
+                out.append(contentsOf: Array(String(cString: value).utf8))
+            }
+            i = braced && end < bytes.count && bytes[end] == 0x7D ? end + 1 : end
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `HOST[:PORT]`, `[V6]:PORT`, `V6:PORT` (the last colon starts the port when there are several),
@@ -1933,7 +1996,7 @@ public struct HAProxyConfigParser {
     private mutating func bindAddresses(_ text: String, _ at: SourceLocation) -> [BindAddress] {
         var result: [BindAddress] = []
         for item in text.split(separator: ",") {
-            var address = String(item)
+            var address = Self.environmentExpanded(String(item))
             for prefix in ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"] where address.hasPrefix(prefix) {
                 address.removeFirst(prefix.count)
             }
@@ -1967,7 +2030,15 @@ public struct HAProxyConfigParser {
             alert(at, "'server' expects <name> and <addr>[:<port>] as arguments.")
             return nil
         }
-        guard let (hostOrNil, port) = hostAndPort(args[1]), let host = hostOrNil else {
+        let address = Self.environmentExpanded(args[1])
+        if ["/", "unix@", "abns@", "fd@", "sockpair@"].contains(where: address.hasPrefix) {
+            alert(
+                at,
+                "'server \(args[0])' : a server at a local socket ('\(args[1])') is HAProxy's, not in this build "
+                    + "(\(BuildSupport.Family.routing.rawValue)): refused, because \(BuildSupport.Family.routing.consequence).")
+            return nil
+        }
+        guard let (hostOrNil, port) = hostAndPort(address), let host = hostOrNil else {
             alert(at, "'server \(args[0])' : invalid address: '\(args[1])'")
             return nil
         }
@@ -2124,7 +2195,7 @@ public struct HAProxyConfigParser {
             var total = 0
             for fe in configuration.proxies where fe.isFrontend {
                 let routes =
-                    (fe.kind == .listen && fe.name == p.name) || fe.defaultBackend == p.name
+                    (fe.kind == .listen && fe.defaultBackend == nil && fe.name == p.name) || fe.defaultBackend == p.name
                     || fe.rules.backendRules.contains { $0.dynamic == nil && $0.backend == p.name }
                 if routes { total += fe.settings.maxconn ?? configuration.global.maxconn ?? ideal }
             }

@@ -92,6 +92,8 @@ public struct LogFormatText: Hashable, Sendable {
 
 public struct ProxySettings: Hashable, Sendable {
     public var mode: ProxyMode = .tcp
+    /// `default_backend` in a `defaults` section: the frontends and listens after it start with it.
+    public var defaultBackend: String?
     /// `errorfile CODE FILE`: the response sent instead of HAProxy's page for CODE, as the file holds it (a
     /// whole HTTP response: status line, headers, body), read when the configuration is.
     public var errorFiles: [Int: [UInt8]] = [:]

@@ -69,7 +69,8 @@ public final class ProxyRuntime: Sendable {
         let users =
             configuration.userlists.isEmpty ? nil : UserlistAuth(lists: configuration.userlists, audit: state.audit)
         for p in configuration.proxies where p.isFrontend {
-            let backendName = p.kind == .listen ? p.name : p.defaultBackend
+            // A listen is its own backend, unless it names another (HAProxy's `defbe`, from it or its defaults).
+            let backendName = p.defaultBackend ?? (p.kind == .listen ? p.name : nil)
             let targets = (p.settings.logGlobal ? configuration.global.logs : []) + p.settings.logs
             frontends.append(
                 Frontend(
