@@ -528,6 +528,15 @@ struct ConfigTests {
         #expect(f.binds.first?.port == 8443 && c.proxy(named: "app")?.servers.first?.host == "10.0.0.9")
         #expect(f.settings.logs.isEmpty && !f.settings.logGlobal && c.proxy(named: "g")?.settings.logGlobal == true)
         #expect(f.rules.requestRules.count + f.rules.redirects.count == 1)
+        // An ACL left with no pattern (an unset variable): accepted with HAProxy's warning, and it never matches.
+        let empty = try HAProxyConfigParser.parse(
+            text: "defaults\n    mode http\nfrontend e\n    bind :80\n    acl p path_beg \"$TOLLGATE_UNSET\"\n"
+                + "    http-request deny if p\n")
+        #expect(empty.warnings.contains { $0.message.contains("no pattern to match against were provided") })
+        let test = try #require(empty.proxy(named: "e")?.rules.acls["p"]?.first)
+        for path in ["/", "/anything", ""] {
+            #expect(!test.matches(HTTPRequestHead(version: .http1_1, method: .GET, uri: path), path: Substring(path), client: nil))
+        }
         for (text, message) in [
             ("listen l\n    bind :80\n    no log global\n", "'no log' does not expect arguments."),
             ("listen l\n    bind :80\n    server s /run/app.sock\n", "'server s' : a server at a local socket ('/run/app.sock')"),

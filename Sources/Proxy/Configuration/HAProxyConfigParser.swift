@@ -1211,6 +1211,7 @@ public struct HAProxyConfigParser {
         var insensitive = false
         // `src`'s pattern files (`-f FILE`, HAProxy's one pattern a line, `#` comments).
         var patternFiles: [String] = []
+        var endOfFlags = false
         var method: ACLTest.Match?
         while let flag = rest.first, flag.hasPrefix("-"), flag != "-" {
             if flag == "-i" {
@@ -1227,6 +1228,7 @@ public struct HAProxyConfigParser {
                 rest.removeFirst()
             } else if flag == "--" {
                 rest.removeFirst()
+                endOfFlags = true
                 break
             } else if !["ssl_fc", "ssl_c_used", "ssl_fc_has_crt"].contains(criterion) && flag == "-f" && rest.count >= 2 {
                 rest.removeFirst()
@@ -1249,9 +1251,13 @@ public struct HAProxyConfigParser {
                 sample: criterion == "ssl_fc" ? .tlsConnection : .clientCertificate, match: .exact,
                 caseInsensitive: false, values: [])
         }
-        guard !rest.isEmpty || !patternFiles.isEmpty || method == .found else {
-            alert(at, "ACL criterion '\(first)' needs at least one value to match.")
-            return nil
+        if rest.isEmpty && patternFiles.isEmpty && method != .found && !endOfFlags {
+            // HAProxy's warning (an empty variable often leaves a pattern out): the ACL never matches.
+            warn(
+                at,
+                "parsing acl keyword '\(first)' : no pattern to match against were provided, so this ACL will never "
+                    + "match. If this is what you intended, please add '--' to get rid of this warning. If you intended "
+                    + "to match only for existence, please use '-m found'.")
         }
         guard let (sample, typedMatch) = ACLTest.typed(criterion, header: header) else { return nil }
         if sample != .source {
