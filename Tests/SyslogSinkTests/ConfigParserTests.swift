@@ -307,3 +307,65 @@ struct ConfigParserTests {
             String(decoding: bad.stderr, as: UTF8.self).contains("bad.conf:2: error: unknown priority name \"wrong\""))
     }
 }
+
+/// Forms from real-world rsyslog files that rsyslogd reads and the sink misread: a `/*` inside a `#` comment,
+/// `config.enabled`, a backtick constant in an expression, a legacy action with no selector, and rsyslogd's own
+/// refusals (a built-in module loaded by its bare name).
+@Suite("rsyslog.conf forms from real-world files")
+struct RealWorldFormsTests {
+    static func paths(_ c: SinkConfiguration) -> [String] {
+        c.rules.flatMap(\.actions).compactMap { action in
+            if case .file(let path, _, _, _, _, _, _) = action { return path }
+            return nil
+        }
+    }
+
+    @Test func aBlockCommentOpenerInsideAHashCommentOpensNothing() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: "# /* rsyslog configuration file\n#  * see rsyslog-*/doc.html\n*.info /var/log/messages\n")
+        #expect(Self.paths(c) == ["/var/log/messages"] && c.errors.isEmpty)
+        // A real block comment still hides what it spans.
+        let block = try RsyslogConfigParser.parse(text: "/* *.info /var/log/a\n*/\n*.info /var/log/b\n")
+        #expect(Self.paths(block) == ["/var/log/b"])
+    }
+
+    @Test func configEnabledLeavesOutWhatIsNotOn() throws {
+        setenv("TOLLGATE_TEST_ENABLE", "on", 1)
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                include(file="/nonexistent/tollgate.conf" config.enabled="off")
+                module(load="imudp")
+                input(type="imudp" port="5514" config.enabled="yes")
+                input(type="imudp" port="5515" config.enabled=`echo $TOLLGATE_TEST_ENABLE`)
+                action(type="omfile" file="/var/log/off.log" config.enabled="off")
+                action(type="omfile" file="/var/log/on.log" config.enabled="on")
+                """)
+        #expect(c.errors.isEmpty, "\(c.errors)")
+        #expect(Self.paths(c) == ["/var/log/on.log"])
+        #expect(c.inputs.count == 1, "only the input whose config.enabled is exactly \"on\" (rsyslogd's test)")
+        // A disabled action's parameters are still checked, as rsyslogd checks them.
+        let bad = try RsyslogConfigParser.parse(
+            text: "action(type=\"omfile\" fil=\"/var/log/x\" config.enabled=\"off\")\n*.* /var/log/y\n")
+        #expect(!bad.errors.isEmpty)
+    }
+
+    @Test func aBacktickConstantInAnExpression() throws {
+        setenv("TOLLGATE_TEST_TENANT", "acme", 1)
+        let c = try RsyslogConfigParser.parse(
+            text: "set $.index = \"logs-\" & `echo $TOLLGATE_TEST_TENANT` & \"-main\";\n*.* /var/log/x\n")
+        #expect(c.errors.isEmpty, "\(c.errors)")
+    }
+
+    @Test func aLegacyActionWithNoSelectorTakesEveryMessage() throws {
+        let c = try RsyslogConfigParser.parse(text: "*.info /var/log/a.log\n/var/log/all.log\n")
+        #expect(Self.paths(c) == ["/var/log/a.log", "/var/log/all.log"])
+        #expect(c.rules.last?.filter == .priority(try PriorityFilter("*.*")))
+    }
+
+    @Test(arguments: ["module(load=\"omfwd\")", "$ModLoad omfile", "module(load=\"omusrmsg.so\")"])
+    func builtInModulesLoadedByTheirBareNameAreRefusedAsRsyslogdRefusesThem(_ line: String) throws {
+        #expect(throws: ConfigDiagnostic.self) { try RsyslogConfigParser.parse(text: line + "\n*.* /var/log/x\n") }
+        let c = try RsyslogConfigParser.parse(text: "module(load=\"builtin:omfwd\")\n*.* /var/log/x\n")
+        #expect(c.errors.isEmpty)
+    }
+}

@@ -88,7 +88,8 @@ struct FailClosedTests {
     @Test("each family is an error on its line, and the rest loads", arguments: refused)
     func refusedFamilies(_ r: Refused) throws {
         let c = try RsyslogConfigParser.parse(
-            text: "module(load=\"imudp\")\n\(r.line)\nlocal0.* /var/log/haproxy.log\n", name: "t.conf")
+            text: "module(load=\"imudp\")\n\(r.line)\ninput(type=\"imudp\" port=\"514\")\nlocal0.* /var/log/haproxy.log\n",
+            name: "t.conf")
         #expect(c.errors.map(\.location.line) == [2], "\(c.errors)")
         #expect(c.errors.first?.message == r.message)
         #expect(c.rules.contains { $0.actions.contains { if case .file(let p, _, _, _, _, _, _) = $0 { p == "/var/log/haproxy.log" } else { false } } })

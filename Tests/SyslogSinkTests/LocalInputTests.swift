@@ -270,6 +270,7 @@ struct FileMessageAssemblerTests {
     @Test func legacyMonitorsAndTheirDefaults() throws {
         let c = try RsyslogConfigParser.parse(
             text: """
+                $WorkDirectory /var/spool/rsyslog
                 $ModLoad imfile
                 $InputFileName /var/log/app.log
                 $InputFileTag app:
@@ -296,5 +297,12 @@ struct FileMessageAssemblerTests {
         #expect(throws: ConfigDiagnostic.self) {
             try RsyslogConfigParser.parse(text: "module(load=\"imfile\")\ninput(type=\"imfile\" File=\"/x\")")
         }
+        // Without a work directory or statefile.directory, rsyslogd's error (its state files would go to `/`).
+        let unplaced = try RsyslogConfigParser.parse(text: "$ModLoad imfile\n$InputFileName /var/log/a\n$InputFileTag a:\n$InputRunFileMonitor\n*.* /var/log/all\n")
+        #expect(unplaced.errors.map(\.message).contains { $0.hasPrefix("imfile: no working or state file directory set") })
+        let placed = try RsyslogConfigParser.parse(
+            text: "module(load=\"imfile\" statefile.directory=\"/var/spool/rsyslog\")\n"
+                + "input(type=\"imfile\" File=\"/var/log/a\" Tag=\"a:\")\n*.* /var/log/all\n")
+        #expect(placed.errors.isEmpty, "\(placed.errors)")
     }
 }

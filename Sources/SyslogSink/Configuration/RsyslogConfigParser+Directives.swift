@@ -50,19 +50,26 @@ extension RsyslogConfigParser {
         }
         switch name {
         case "modload":
+            if let problem = RsyslogConfigParser.builtinLoadedByName(value) {
+                throw ConfigDiagnostic(severity: .error, location: location, message: problem)
+            }
             let module = RsyslogConfigParser.moduleName(value)
             if SinkSupport.modules.contains(module) {
                 if module == "imuxsock" { state.imuxsockLocation = location }
                 if module == "imklog" { state.kernelLog = (KernelLogSettings(), location, false) }
                 if module == "immark" { state.mark = (MarkSettings(), location, false) }
                 if module == "imjournal" { state.journal = (JournalInputSettings(), location) }
-                if module == "imfile" { state.fileModule = (true, 10, nil, 0) }
+                if module == "imfile" {
+                    state.fileModule = (true, 10, nil, 0)
+                    state.fileModuleLocation = location
+                }
                 if module == "impstats" { state.statistics = (StatisticsSettings(), location) }
                 if configuration.loadedModules.contains(module) {
                     throw ConfigDiagnostic(
                         severity: .error, location: location, message: "module '\(module)' already in this config")
                 }
                 configuration.loadedModules.insert(module)
+                state.moduleLocations[module] = location
             } else {
                 notHonoured(
                     location,
@@ -76,12 +83,14 @@ extension RsyslogConfigParser {
         case "udpserverrun":
             if requireModule("imudp") {
                 addInput(.udp(address: state.udpAddress, port: try port(), ruleset: state.udpRuleset), location)
+                state.inputModulesUsed.insert("imudp")
             }
         case "inputtcpserverrun":
             if requireModule("imtcp") {
                 addInput(
                     .tcp(address: nil, port: try port(), maxSessions: state.tcpMaxSessions, ruleset: state.tcpRuleset),
                     location)
+                state.inputModulesUsed.insert("imtcp")
             }
         case "inputudpserverbindruleset":
             if requireModule("imudp") { state.udpRuleset = RsyslogConfigParser.rulesetName(value) }
@@ -212,6 +221,7 @@ extension RsyslogConfigParser {
                 f.pollingInterval = module.polling ? min(module.interval, 1) : 0.2
                 f.stateDirectory = module.stateDirectory
                 addInput(.file(f), location)
+                state.inputModulesUsed.insert("imfile")
                 f = FileInputSettings.legacy  // rsyslog resets the $InputFile… settings after each monitor
             }
             state.legacyFile = f
@@ -328,6 +338,9 @@ extension RsyslogConfigParser {
         case "addunixlistensocket":
             if requireModule("imuxsock") { addInput(.unixSocket(path: value), location) }
         default:
+            if name == "mainmsgqueuesize", let size = Int(value) { state.mainQueueSize = (size, location) }
+            if name == "mainmsgqueuediscardmark", let mark = Int(value) { state.mainQueueDiscardMark = mark }
+            if name == "actionqueuediscardmark", let mark = Int(value) { state.actionDiscardMark = mark }
             if let parameter = RsyslogConfigParser.legacyQueueDirectives[name] {
                 // These apply to the next action only (rsyslog resets them once an action is read).
                 var queue = state.queue
@@ -570,6 +583,20 @@ extension RsyslogConfigParser {
     }
 
     /// A module as `$ModLoad` and `module(load=…)` name it: `imuxsock`, `imuxsock.so` and a full path to it are one.
+    /// rsyslogd's error for a module built into it loaded by its bare name (`omfwd`, `omfile.so`): only
+    /// `builtin:NAME` finds those; a bare name is looked for as a file in the module directory, which has none.
+    static func builtinLoadedByName(_ written: String) -> String? {
+        var name = written
+        if name.hasSuffix(".so") { name.removeLast(3) }
+        let builtins: Set<String> = [
+            "omfile", "ompipe", "omdiscard", "omfwd", "omusrmsg", "pmrfc5424", "pmrfc3164", "smfile", "smtradfile",
+            "smfwd", "smtradfwd",
+        ]
+        guard !written.contains("/"), builtins.contains(name) else { return nil }
+        return "could not load module '\(written)': it is built into rsyslogd, whose module directory has no "
+            + "\(name).so (rsyslogd refuses the line too): load it as 'builtin:\(name)', or not at all"
+    }
+
     static func moduleName(_ text: String) -> String {
         var name = text.lowercased()
         if !name.hasPrefix("builtin:"), let slash = name.lastIndex(of: "/") {
@@ -757,9 +784,16 @@ extension RsyslogConfigParser {
 
     mutating func object(_ name: String, _ statement: String, _ location: SourceLocation) throws {
         var p = try RsyslogConfigParser.parameters(statement, location)
+        // `config.enabled`: any value but "on" leaves the whole object out, unread, as rsyslogd does.
+        if let enabled = p.removeValue(forKey: "config.enabled"), enabled != "on" { return }
         // An object with a parameter this build cannot honour is left out (an input does not listen wider than
         // asked), except global(), whose other settings still apply.
-        if name == "module", let load = p["load"] { p["load"] = RsyslogConfigParser.moduleName(load) }
+        if name == "module", let load = p["load"] {
+            if let problem = RsyslogConfigParser.builtinLoadedByName(load) {
+                throw ConfigDiagnostic(severity: .error, location: location, message: problem)
+            }
+            p["load"] = RsyslogConfigParser.moduleName(load)
+        }
         let type = name == "module" ? p["load"] : p["type"]?.lowercased()
         if ["module", "input", "global", "template"].contains(name),
             name == "global" || type.map({ SinkSupport.modules.contains($0) }) == true || name == "template",
@@ -785,6 +819,7 @@ extension RsyslogConfigParser {
                     severity: .error, location: location, message: "module '\(module)' already in this config")
             }
             configuration.loadedModules.insert(module)
+            state.moduleLocations[module] = location
             if module == "imuxsock" {
                 state.imuxsockLocation = location
                 if p["syssock.use"]?.lowercased() == "off" { state.systemSocket = false }
@@ -855,6 +890,7 @@ extension RsyslogConfigParser {
                     throw ConfigDiagnostic(
                         severity: .error, location: location, message: "imfile: mode '\(mode)' is not inotify or polling")
                 }
+                state.fileModuleLocation = location
                 state.fileModule = (
                     mode == "polling", try p["pollinginterval"].map { Double(try number($0, "PollingInterval", location)) } ?? 10,
                     p["statefile.directory"], try p["readtimeout"].map { try number($0, "readTimeout", location) } ?? 0
@@ -874,6 +910,7 @@ extension RsyslogConfigParser {
         case "input":
             switch p["type"]?.lowercased() {
             case "imudp":
+                state.inputModulesUsed.insert("imudp")
                 // port=["514", "1514"]: one listener each.
                 for portText in (p["port"] ?? "514").components(separatedBy: ", ") {
                     if let name = p["name"] { pendingInputName = name }
@@ -886,6 +923,7 @@ extension RsyslogConfigParser {
                         ), location)
                 }
             case "imtcp", "imptcp":
+                state.inputModulesUsed.insert(p["type"]?.lowercased() ?? "imtcp")
                 for portText in (p["port"] ?? "").components(separatedBy: ", ") {
                     if let name = p["name"] ?? (p["type"]?.lowercased() == "imptcp" ? "imptcp" : nil) {
                         pendingInputName = name
@@ -927,6 +965,7 @@ extension RsyslogConfigParser {
                 f.pollingInterval = module.polling ? min(module.interval, 1) : 0.2
                 f.stateDirectory = module.stateDirectory
                 addInput(.file(f), location)
+                state.inputModulesUsed.insert("imfile")
             default:
                 let type = p["type"] ?? ""
                 notHonoured(
@@ -1130,6 +1169,9 @@ extension RsyslogConfigParser {
                 if c == q { quote = nil }
             } else if c == "\"" || c == "'" {
                 quote = c
+            } else if c == "#" && (i == 0 || chars[i - 1] == " " || chars[i - 1] == "\t") {
+                // A `#` comment runs to the end of the line: a `/*` in it opens nothing.
+                break
             } else if c == "/" && i + 1 < chars.count && chars[i + 1] == "*"
                 && (i == 0 || chars[i - 1] == " " || chars[i - 1] == "\t")
                 && !(i + 2 < chars.count && (chars[i + 2] == "." || chars[i + 2] == "/"))

@@ -544,6 +544,12 @@ struct ConditionReader {
                 }
                 tokens.append(.string(value))
                 i = j + 1
+            } else if c == "`" {
+                // A backtick constant, as in a parameter: `echo …` (with the environment) or `cat FILE`.
+                var rest = Substring(String(chars[i...]))
+                let before = rest.count
+                tokens.append(.string(try RsyslogConfigParser.backtickValue(&rest, "a backtick constant", location)))
+                i += before - rest.count
             } else if c.isNumber {
                 var j = i
                 while j < chars.count && chars[j].isNumber { j += 1 }

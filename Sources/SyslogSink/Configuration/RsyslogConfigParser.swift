@@ -53,6 +53,17 @@ public struct RsyslogConfigParser {
         /// imfile: loaded (`module()` switches to inotify mode, `$ModLoad` stays in polling mode), its module
         /// settings, and the `$InputFile…` settings of the next `$InputRunFileMonitor`.
         var fileModule: (polling: Bool, interval: Double, stateDirectory: String?, readTimeout: Int)?
+        /// Where imfile was loaded.
+        var fileModuleLocation: SourceLocation?
+        /// Where each module was loaded, and the input modules some input uses (rsyslogd refuses imudp, imtcp and
+        /// imfile loaded for nothing).
+        var moduleLocations: [String: SourceLocation] = [:]
+        var inputModulesUsed: Set<String> = []
+        /// `$ActionQueueDiscardMark` for the next action, and the main queue's legacy size and discard mark:
+        /// rsyslogd refuses a legacy queue smaller than its discard mark (980 and 98000 unless set).
+        var actionDiscardMark: Int?
+        var mainQueueSize: (Int, SourceLocation)?
+        var mainQueueDiscardMark: Int?
         var legacyFile = FileInputSettings.legacy
         /// `$InputUDPServerBindRuleset` / `$InputTCPServerBindRuleset`: the ruleset of the next listeners.
         var udpRuleset: String?
@@ -151,6 +162,29 @@ public struct RsyslogConfigParser {
             }
         }
         for index in leftOut.reversed() { configuration.inputs.remove(at: index) }
+        if let (size, at) = state.mainQueueSize, size < state.mainQueueDiscardMark ?? 98000 {
+            notHonoured(
+                at,
+                "queue \"main Q\": queue.discardMark \(state.mainQueueDiscardMark ?? 98000) is set larger than "
+                    + "queue.size (\(size)), as rsyslogd refuses it")
+        }
+        for (module, message) in [
+            ("imudp", "imudp: module loaded, but no listeners defined - no input will be gathered"),
+            ("imtcp", "imtcp: module loaded, but no listeners defined - no input will be gathered"),
+            ("imfile", "imfile: no files configured to be monitored - no input will be gathered"),
+        ] where configuration.loadedModules.contains(module) && !state.inputModulesUsed.contains(module) {
+            if let at = state.moduleLocations[module] { notHonoured(at, message) }
+        }
+        if let module = state.fileModule, let at = state.fileModuleLocation, module.stateDirectory == nil,
+            configuration.workDirectory == nil
+        {
+            // rsyslogd's error (it would then keep its state files in its working directory, `/`).
+            notHonoured(
+                at,
+                "imfile: no working or state file directory set, imfile will create state files in the current "
+                    + "working directory (probably the root dir). Use global(workDirectory=\"/some/path\") to set "
+                    + "the working directory")
+        }
         if configuration.loadedModules.contains("imuxsock") && state.systemSocket {
             configuration.inputs.insert(.unixSocket(path: state.systemSocketName), at: 0)
             if let at = state.imuxsockLocation { configuration.inputOrigins[.unixSocket(path: state.systemSocketName)] = at }
@@ -363,6 +397,10 @@ public struct RsyslogConfigParser {
                 }
             } else if RsyslogConfigParser.startsWithWord("if", trimmed) {
                 i = try ifStatement(trimmed, from: i, lines: logical, file: file, at: location, outer: nil)
+            } else if let first = trimmed.first, "/-?@|^".contains(first) {
+                // A legacy action with no selector before it (rsyslogd's grammar takes one alone): every message.
+                let all = try PriorityFilter("*.*")
+                try addRule(.priority(all), actionText: trimmed, at: location, location: location)
             } else {
                 notHonoured(location, "statement not in this build, not carried out: \(trimmed.prefix(60))")
             }
@@ -498,6 +536,14 @@ public struct RsyslogConfigParser {
         var queue = state.queue
         queue.workDirectory = configuration.workDirectory
         state.queue = ActionQueueSettings()
+        let discardMark = state.actionDiscardMark ?? 980
+        state.actionDiscardMark = nil
+        if queue.size < discardMark {
+            throw ConfigDiagnostic(
+                severity: .error, location: location,
+                message: "queue of this action: queue.discardMark \(discardMark) is set larger than queue.size "
+                    + "(\(queue.size)), as rsyslogd refuses it")
+        }
         if queue != ActionQueueSettings(workDirectory: queue.workDirectory) && !text.hasPrefix("@")
             && !text.hasPrefix(":ompgsql:") && !text.hasPrefix(":ommysql:")
         {
@@ -773,6 +819,12 @@ public struct RsyslogConfigParser {
     /// type="omjournal")`.
     mutating func actionObject(_ given: [String: String], _ location: SourceLocation) throws -> SinkAction? {
         var p = given
+        // `config.enabled`: any value but "on" makes the action do nothing; its parameters are still checked,
+        // as rsyslogd checks them.
+        if let enabled = p.removeValue(forKey: "config.enabled") {
+            let action = try actionObject(p, location)
+            return enabled == "on" ? action : nil
+        }
         let failoverKey = "action.execonlywhenpreviousissuspended"
         if let failover = p[failoverKey] {
             p[failoverKey] = nil
