@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")"
 out=verdicts.tsv
 printf 'file\thaproxy\tfirst_alert\n' > "$out"
-for f in [0-9][0-9]-*.cfg; do
+for f in [0-9][0-9]-*.cfg [0-9][0-9][0-9]-*.cfg; do
+    [ -e "$f" ] || continue
     log=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin haproxy -c -f "$f" 2>&1) && rc=0 || rc=$?
     if [ "$rc" -eq 0 ]; then
         printf '%s\tvalid\t\n' "$f" >> "$out"
