@@ -124,7 +124,7 @@ struct ConfigParserTests {
             ])
         #expect(
             c.inputs == [.tcp(address: nil, port: 10514, maxSessions: 500)], "the module's limit applies to its inputs")
-        #expect(c.warnings.contains { $0.message.contains(":omusrmsg:*") })
+        #expect(c.rules.flatMap(\.actions).contains(.userMessage(users: nil, template: " WallFmt")))
     }
 
     struct Bad: CustomTestStringConvertible, Sendable {
@@ -367,5 +367,33 @@ struct RealWorldFormsTests {
         #expect(throws: ConfigDiagnostic.self) { try RsyslogConfigParser.parse(text: line + "\n*.* /var/log/x\n") }
         let c = try RsyslogConfigParser.parse(text: "module(load=\"builtin:omfwd\")\n*.* /var/log/x\n")
         #expect(c.errors.isEmpty)
+    }
+}
+
+/// omusrmsg as rsyslogd reads it: `*` (the wall, rsyslog's banner), names (up to 20, the short form), a template
+/// after `;`; bare names and a bare `*` are refused as rsyslogd's -N1 refuses them.
+@Suite("omusrmsg in rsyslog.conf")
+struct UserMessageConfigTests {
+    @Test func wallNamesAndTemplates() throws {
+        let c = try RsyslogConfigParser.parse(
+            text: """
+                *.emerg :omusrmsg:*
+                kern.crit :omusrmsg:root, operator
+                local0.* :omusrmsg:root;RSYSLOG_TraditionalFileFormat
+                local1.* action(type="omusrmsg" users="ops")
+                """)
+        #expect(c.errors.isEmpty, "\(c.errors)")
+        #expect(
+            c.rules.flatMap(\.actions) == [
+                .userMessage(users: nil, template: " WallFmt"),
+                .userMessage(users: ["root", "operator"], template: " StdUsrMsgFmt"),
+                .userMessage(users: ["root"], template: "RSYSLOG_TraditionalFileFormat"),
+                .userMessage(users: ["ops"], template: " StdUsrMsgFmt"),
+            ])
+        #expect(c.templates[" wallfmt"] != nil && c.templates[" stdusrmsgfmt"] != nil)
+        for bad in ["*.emerg root,operator\n", "*.emerg *\n", "*.* action(type=\"omusrmsg\")\n"] {
+            let refused = try RsyslogConfigParser.parse(text: bad + "*.* /var/log/x\n")
+            #expect(!refused.errors.isEmpty, "\(bad)")
+        }
     }
 }

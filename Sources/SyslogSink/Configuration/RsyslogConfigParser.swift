@@ -637,8 +637,8 @@ public struct RsyslogConfigParser {
             notHonoured(
                 location,
                 "action '*' treated as ':omusrmsg:*' - please use ':omusrmsg:*' syntax instead, '*' will not be "
-                    + "supported in the future (messages to logged-in users are not in this build)")
-            return .ignored(text)
+                    + "supported in the future")
+            return nil
         }
         if body.hasPrefix(":ompgsql:") {
             // `:ompgsql:server,db,user,password[;template]`, each part required (rsyslog's parseSelectorAct).
@@ -689,12 +689,24 @@ public struct RsyslogConfigParser {
             return .database(.mysql(settings), template: name, queue: queue)
         }
         if body.hasPrefix(":omusrmsg:") {
-            warn(location, "action '\(text)' (messages to logged-in users) has no effect in this build")
-            return .ignored(text)
+            // `:omusrmsg:*` or `:omusrmsg:user1,user2`, then `;Template` (rsyslog's parseSelectorAct).
+            var spec = Substring(body.dropFirst(10))
+            var template: String?
+            if let semicolon = spec.firstIndex(of: ";") {
+                template = String(spec[spec.index(after: semicolon)...]).trimmingSpaces()
+                spec = spec[..<semicolon]
+            }
+            return userMessage(spec == "*" ? nil : String(spec), template: template, location)
         }
-        if body.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "," || $0 == "_" }) {
-            warn(location, "action '\(text)' (messages to users) is accepted and not carried out")
-            return .ignored(text)
+        if let first = body.first, first.isLetter || first.isNumber || first == "_" || first == ".",
+            body.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "," || $0 == "_" || $0 == "." })
+        {
+            // rsyslogd takes bare user names for omusrmsg with a warning, and its -N1 fails on that warning.
+            notHonoured(
+                location,
+                "action '\(body)' treated as ':omusrmsg:\(body)' - please use ':omusrmsg:\(body)' syntax instead, '\(body)' "
+                    + "will not be supported in the future")
+            return nil
         }
         throw ConfigDiagnostic(severity: .error, location: location, message: "cannot read action '\(text)'")
     }
@@ -740,13 +752,50 @@ public struct RsyslogConfigParser {
         return .set(variable: variable, value: try reader.readOperand(), reset: word == "reset")
     }
 
+    /// omusrmsg's action: to the users of `list` (`root, admin`: up to 20 names, each at most 32 bytes, as rsyslog
+    /// reads them), or to all (nil), with `template` or rsyslog's own (the wall's banner, or the short form).
+    mutating func userMessage(_ list: String?, template: String?, _ location: SourceLocation) -> SinkAction? {
+        var users: [String]?
+        if let list {
+            var names: [String] = []
+            for part in list.split(separator: ",", omittingEmptySubsequences: false) {
+                let name = String(part).trimmingSpaces()
+                if name.isEmpty {
+                    warn(location, "omusrmsg: no user name given - ignored")
+                } else if name.utf8.count > 32 {
+                    warn(location, "omusrmsg: user name '\(name.prefix(32))...' too long - ignored")
+                } else if names.count == 20 {
+                    warn(location, "omusrmsg supports only up to 20 user names in a single action - all others have been ignored")
+                    break
+                } else {
+                    names.append(name)
+                }
+            }
+            users = names
+        }
+        // rsyslog's built-in formats, under names no configuration can give (they start with a space).
+        let builtIn = users == nil ? " WallFmt" : " StdUsrMsgFmt"
+        if configuration.templates[builtIn.lowercased()] == nil {
+            let text =
+                users == nil
+                ? "\r\n\u{7}Message from syslogd@%HOSTNAME% at %timegenerated% ...\r\n %syslogtag%%msg%\n\r"
+                : " %syslogtag%%msg%\n\r"
+            define(builtIn, text, escapes: .none, location)
+        }
+        let name = template ?? builtIn
+        guard SyslogTemplate(name: name) != nil || configuration.templates[name.lowercased()] != nil else {
+            notHonoured(location, "Could not find template '\(name)' - action disabled")
+            return nil
+        }
+        return .userMessage(users: users, template: name)
+    }
+
     /// Whether an action delivers messages somewhere (what rsyslogd counts as an active action).
     static func delivers(_ action: SinkAction) -> Bool {
         switch action {
-        case .file, .dynamicFile, .forward, .relpForward, .journal, .pipe, .program, .database: return true
+        case .file, .dynamicFile, .forward, .relpForward, .journal, .pipe, .userMessage, .program, .database: return true
         case .whenPreviousSuspended(let inner): return delivers(inner)
         case .forEach(_, _, let rules): return rules.contains { $0.actions.contains(where: delivers) }
-        case .ignored(let text): return text.hasPrefix(":omusrmsg:") || text == "omusrmsg" || text == "*"
         default: return false
         }
     }
@@ -1059,8 +1108,15 @@ public struct RsyslogConfigParser {
             }
             return .database(.mysql(settings), template: name, queue: queue)
         case "omusrmsg":
-            warn(location, "action(type=\"omusrmsg\") (messages to logged-in users) has no effect in this build")
-            return .ignored("omusrmsg")
+            for key in p.keys.sorted() where !["type", "users", "template"].contains(key) {
+                notHonoured(location, "action(): parameter '\(key)' not known -- typo in config file?")
+                return nil
+            }
+            guard let users = p["users"] else {
+                notHonoured(location, "action(type=\"omusrmsg\"): parameter 'users' required but not specified")
+                return nil
+            }
+            return userMessage(users == "*" ? nil : users, template: p["template"], location)
         case "mmjsonparse":
             let container = p["container"]?.lowercased() ?? "$!"
             guard container.hasPrefix("$!") || container.hasPrefix("$.") else {

@@ -26,6 +26,8 @@ public enum SinkAction: Hashable, Sendable {
         timeout: Int, connectTimeout: Int = 10)
     /// Write to a named pipe (`|/dev/xconsole`, `action(type="ompipe" pipe=…)`).
     case pipe(path: String, template: String)
+    /// omusrmsg: write to the terminals of the logged-in users named (nil: all of them, `*`).
+    case userMessage(users: [String]?, template: String)
     /// omprog: each message a line on a program's standard input.
     case program(ProgramSettings, template: String)
     /// ompgsql, ommysql: each message an SQL statement (its template has `option.sql` or `option.stdsql`) run on a
@@ -45,7 +47,7 @@ public enum SinkAction: Hashable, Sendable {
     /// `foreach ($.x in EXPRESSION) do { … }`: the block's rules for each element of a JSON array (or each
     /// key/value pair of an object), the element in the variable.
     indirect case forEach(variable: String, source: SinkCondition.Operand, rules: [SinkRule])
-    /// Accepted and not carried out (`:omusrmsg:`, pipes): a warning says so.
+    /// Accepted and not carried out: a warning or an error says so.
     case ignored(String)
     /// `set $!x = …;` (`reset`: replace rather than merge objects), `unset $!x;`: the message's variables.
     case set(variable: String, value: SinkCondition.Operand, reset: Bool)

@@ -21,6 +21,7 @@ final class Ruleset {
         case forwardQueued(Forwarder, OutputTemplate)
         case journal(JournalWriter)
         case pipe(PipeWriter, OutputTemplate)
+        case userMessage(UserMessageWriter, OutputTemplate)
         case program(ProgramAction, OutputTemplate)
         /// ompgsql, ommysql: each message a statement, through the action's queue.
         case database(DatabaseAction, OutputTemplate)
@@ -129,7 +130,7 @@ final class Ruleset {
                 let made = make(action, rule.location, configuration, root: root)
                 guard configuration.repeatedMessageReduction else { return made }
                 switch made {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .database:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .userMessage, .program, .database:
                     let reducer = RepeatReducer()
                     reducers.append((reducer, made))
                     return .reduced(reducer, made)
@@ -251,6 +252,9 @@ final class Ruleset {
             return .journalFields(writer, template)
         case .ignored:
             return .skip
+        case .userMessage(let users, let templateName):
+            guard let template = output(templateName, location, configuration) else { return .skip }
+            return .userMessage(UserMessageWriter(users: users), template)
         case .pipe(let path, let templateName):
             guard let template = output(templateName, location, configuration) else { return .skip }
             let writer = PipeWriter(path: underRoot(path, root))
@@ -324,7 +328,7 @@ final class Ruleset {
                     continue
                 }
                 switch action {
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .database, .reduced:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .userMessage, .program, .database, .reduced:
                     previousSuspended = Ruleset.isSuspended(action)
                 default: break  // statements (set, stop, call…) are not actions rsyslog tracks
                 }
@@ -352,7 +356,7 @@ final class Ruleset {
                     Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
                 case .normalize(let normalizer):
                     normalizer.normalize(&message)
-                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .program, .database:
+                case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .userMessage, .program, .database:
                     perform(action, message)
                 case .reduced(let reducer, let inner):
                     reducer.admit(message) { perform(inner, $0) }
@@ -418,6 +422,8 @@ final class Ruleset {
         case .journal(let writer):
             writer.send(message)
         case .pipe(let writer, let template):
+            writer.write(template.render(message))
+        case .userMessage(let writer, let template):
             writer.write(template.render(message))
         case .program(let program, let template):
             program.send(template.render(message))
