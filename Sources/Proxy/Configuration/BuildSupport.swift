@@ -187,13 +187,13 @@ extension BuildSupport {
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
             "stick-table", "stick", "rate-limit", "log-format", "fullconn",
-            "unique-id-format", "unique-id-header", "hash-type", "compression",
+            "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
             "httpclose", "http-keep-alive", "http-pretend-keepalive", "abortonclose", "tcp-check", "mysql-check", "redis-check", "log-health-checks", "pgsql-check",
-            "ssl-hello-chk",
+            "ssl-hello-chk", "prefer-last-server",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",
@@ -226,7 +226,7 @@ extension BuildSupport {
         .httpResponse: ["set-header", "add-header", "del-header", "replace-header", "replace-value"],
         .aclCriterion: Set<String>([
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
-            "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
+            "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "hdr_val", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
             "req.ssl_hello_type", "req_ssl_hello_type", "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used",
             "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group", "req.hdr",
         ]).union(HAProxyKeywords.fetches.filter { StickCounterFetch.parse($0) != nil }),
@@ -275,7 +275,6 @@ extension BuildSupport {
         .proxy: [
             "backlog": "listen queue tuning",
             "id": "a number for the runtime API, which is refused",
-            "http-reuse": "server connection reuse tuning",
             "max-keep-alive-queue": "server connection reuse tuning",
             "bind-process": "removed with nbproc",
         ],
@@ -352,7 +351,7 @@ extension BuildSupport {
             "dontlog-normal": .logging,
             "mysql-check": .healthChecks, "pgsql-check": .healthChecks, "redis-check": .healthChecks,
             "ldap-check": .healthChecks, "smtpchk": .healthChecks, "spop-check": .healthChecks,
-            "external-check": .healthChecks, "persist": .routing, "prefer-last-server": .routing,
+            "external-check": .healthChecks, "persist": .routing,
             "accept-invalid-http-request": .accessRules, "accept-invalid-http-response": .accessRules,
             "originalto": .rewriting, "http-pretend-keepalive": .rewriting, "http-restrict-req-hdr-names": .accessRules,
             "transparent": .routing, "abortonclose": .limits, "independent-streams": .limits,

@@ -458,6 +458,17 @@ public struct HAProxyConfigParser {
             s.serverStateFileName = args.first == "use-backend-name" ? nil : args.first
         case "cookie":
             persistenceCookie(args, at, &s)
+        case "http-reuse":
+            guard let mode = args.first, ["never", "safe", "aggressive", "always"].contains(mode), args.count == 1 else {
+                alert(at, "'http-reuse' expects one of 'never', 'safe', 'aggressive', 'always'.")
+                return true
+            }
+            // `never` is carried out (a server connection serves one client connection); the others tune how idle
+            // connections are shared, which this build does its own way (the first request of a client may reuse).
+            s.httpReuseNever = mode == "never"
+            if mode != "never" {
+                warn(at, "'http-reuse \(mode)' has no effect in this build (server connection reuse tuning); it is ignored.")
+            }
         case "retries":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
         case "maxconn":
@@ -1147,6 +1158,18 @@ public struct HAProxyConfigParser {
             var test = ACLTest(sample: .usableServers(name), match: .exact, caseInsensitive: false, values: [])
             test.ranges = ranges
             usableServerTests.append((name, at))
+            return test
+        }
+        if first.hasPrefix("hdr_val(") && first.hasSuffix(")") {
+            // `hdr_val(NAME)`: the header's last value as an integer.
+            let name = String(first.dropFirst(8).dropLast()).lowercased()
+            let values = Array(words.dropFirst().drop { $0 == "-m" || $0 == "int" })
+            guard !name.isEmpty, !name.contains(","), !values.isEmpty, let ranges = ACLTest.integerRanges(values) else {
+                alert(at, "ACL criterion '\(first)' expects a header name and integers, ranges (N:M) or 'lt|le|gt|ge|eq N'.")
+                return nil
+            }
+            var test = ACLTest(sample: .headerValue(name), match: .exact, caseInsensitive: false, values: [])
+            test.ranges = ranges
             return test
         }
         if let counter = counterTest(words, at) { return counter }

@@ -94,6 +94,9 @@ public struct ProxySettings: Hashable, Sendable {
     public var mode: ProxyMode = .tcp
     /// `default_backend` in a `defaults` section: the frontends and listens after it start with it.
     public var defaultBackend: String?
+    /// `http-reuse never`: a server connection serves one client connection only (kept for its next request,
+    /// never given to another client's), as HAProxy keeps it in the session.
+    public var httpReuseNever = false
     /// `errorfile CODE FILE`: the response sent instead of HAProxy's page for CODE, as the file holds it (a
     /// whole HTTP response: status line, headers, body), read when the configuration is.
     public var errorFiles: [Int: [UInt8]] = [:]
@@ -183,6 +186,9 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     /// A session's line as soon as its server is reached (TCP) or has sent its response's head (HTTP), its total
     /// time and bytes so far marked `+`.
     case logasap
+    /// HTTP keep-alive: a request goes to the server whose connection the client's connection holds (a private one:
+    /// `http-reuse never`, or with a PROXY header), when the balance is not a hash and that server is usable.
+    case preferLastServer = "prefer-last-server"
 }
 
 /// `option forwardfor`: the client's address in a header to the server, unless the client is in `except`, or the
@@ -616,6 +622,8 @@ public struct ACLTest: Hashable, Sendable {
         case method
         /// `hdr*(NAME)`: every value of the header (its name in lower case).
         case header(String)
+        /// `hdr_val(NAME)`: the header's last value read as an integer (HAProxy's `strl2ic`), against `ranges`.
+        case headerValue(String)
         /// `src`: the client's address, against `addresses`.
         case source
         /// `ssl_fc`: the client's connection is TLS (never, in this build: a `bind … ssl` is refused).
@@ -644,8 +652,8 @@ public struct ACLTest: Hashable, Sendable {
             switch self {
             case .source, .usableServers, .clientHelloSNI, .clientHelloType, .counter: true
             // Known after the TLS handshake, which a TCP session does not wait for before choosing.
-            case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify,
-                .httpAuth, .httpAuthGroup:
+            case .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
+                .clientCertificateVerify, .httpAuth, .httpAuthGroup:
                 false
             }
         }
@@ -659,6 +667,7 @@ public struct ACLTest: Hashable, Sendable {
             case .path: "path"
             case .method: "method"
             case .header(let h): "hdr(\(h))"
+            case .headerValue(let h): "hdr_val(\(h))"
             case .source: "src"
             case .tlsConnection: "ssl_fc"
             case .usableServers(let b): "nbsrv(\(b))"

@@ -62,6 +62,8 @@ final class Exchange: BackendSeat {
     /// Cookie persistence: the server the request's cookie names (see `PersistenceCookies`), and the log's two
     /// cookie characters (nil: `N`).
     var persistTo: Int?
+    /// `option prefer-last-server`: the server of the connection's last request (see `BackendSeat`).
+    var preferredServer: Int?
     /// The backend's `stick` rules for this request (their keys are written with the server once it answers).
     var stickiness: StickPersistence?
     /// `http-request set-src`: the client's address for this request (nil: the connection's).

@@ -28,6 +28,16 @@ extension ACLTest {
                 if compare(value.utf8) { return true }
             }
             return false
+        case .headerValue(let name):
+            // The header's last value (its fields split at commas, as HAProxy's `hdr` reads them; none: no match).
+            guard let line = head.headers[name].last,
+                let value = line.split(separator: ",", omittingEmptySubsequences: false).last
+            else { return false }
+            var bytes = Array(value.utf8)[...]
+            while let b = bytes.first, b == 0x20 || b == 0x09 { bytes.removeFirst() }
+            while let b = bytes.last, b == 0x20 || b == 0x09 { bytes.removeLast() }
+            let n = Self.strl2ic(Array(bytes))
+            return ranges.contains { $0.contains(n) }
         case .source: return client.map(addresses.contains) ?? false
         case .tlsConnection: return tls != nil
         case .usableServers(let backend):
@@ -46,6 +56,27 @@ extension ACLTest {
             return values.contains { user.groups.contains($0) }
         case .counter(let fetch): return matches(counter: fetch, counters, client: client)
         }
+    }
+
+    /// HAProxy's `strl2ic`, as its `hdr_val` reads a header: digits from the start (a leading `-` negates) until a
+    /// byte above '9'; a byte below '0' is not a stop but adds its (negative) offset, as in HAProxy's C.
+    static func strl2ic(_ bytes: [UInt8]) -> Int {
+        var i: Int32 = 0
+        guard let first = bytes.first else { return 0 }
+        if first != UInt8(ascii: "-") {
+            for b in bytes {
+                let j = Int32(b) - 48
+                if j > 9 { break }
+                i = i &* 10 &+ j
+            }
+        } else {
+            for b in bytes.dropFirst() {
+                let j = Int32(b) - 48
+                if j > 9 { break }
+                i = i &* 10 &- j
+            }
+        }
+        return Int(i)
     }
 
     /// A sample through its converters, then compared (no result, no match).

@@ -29,6 +29,18 @@ extension HTTPSession {
         // TLS to the server (`ssl`): the SNI `sni` names for this request (a pooled connection must have sent it).
         let tls = backend.serverTLS[index].flatMap { $0.traffic ? $0 : nil }
         let sni = tls?.trafficName(clientSNI: tlsInfo?.sni) { exchange.forwardHead.headers[$0].last }
+        // This client's private connection (`http-reuse never`, PROXY header) to that server; one to another
+        // server is closed (a request that goes elsewhere does not come back to it).
+        if let kept = privateConnection, kept.backend === backend {
+            privateConnection = nil
+            if kept.connection.server == index, kept.connection.sni == sni, !kept.connection.closed,
+                kept.connection.channel?.isActive == true
+            {
+                for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.reuses += 1 } }
+                return connected(exchange, kept.connection, reused: true)
+            }
+            kept.connection.close()
+        }
         if let pooled = backend.pool.take(server: index, sni: sni, on: loop) {
             for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.reuses += 1 } }
             return connected(exchange, pooled, reused: true)

@@ -57,6 +57,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private var closeRequested = false
     private var ended = false
     private var admitted = false
+    /// The server connection of this client's last request when it is private (`http-reuse never`, or one that
+    /// began with a PROXY header): kept for this client's next request to that server, never shared, closed with
+    /// the client's connection; `option prefer-last-server` follows it, as HAProxy's session list.
+    var privateConnection: (backend: ProxyRuntime.Backend, connection: HTTPServerConnection)?
     /// Where this connection is listed for the runtime API and for being ended from outside (see
     /// `SessionDirectory`).
     private(set) var listing: SessionDirectory.Listing?
@@ -437,6 +441,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             }
             if exchange.persistTo == nil { exchange.persistTo = stickiness.server }
             exchange.stickiness = stickiness
+        }
+        // `option prefer-last-server` (the backend's): the server whose private connection this client holds,
+        // unless the balance is a hash.
+        if let kept = privateConnection, kept.backend === backend, !kept.connection.closed,
+            backend.section.settings.option(.preferLastServer), !backend.section.settings.balance.hashes
+        {
+            exchange.preferredServer = kept.connection.server
         }
         // The connection to the server is the proxy's own (kept alive when it can be): the client's `Connection`
         // header is not passed on. Names go in lower case (the reader made the client's so; a rule's may not be).
@@ -833,11 +844,17 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         flushToClient()
         exchange.connection = nil
         connection.owner = nil
-        // A connection that began with a PROXY header speaks for this client only: it is not shared.
         if exchange.plan.serverKeepAlive && connection.reusable && exchange.requestDone && !closesServerSide,
-            let backend = exchange.backend, backend.servers[connection.server].sendProxy == nil
+            let backend = exchange.backend
         {
-            backend.pool.give(connection, on: context.eventLoop)
+            // A connection that began with a PROXY header speaks for this client only, as one of an `http-reuse
+            // never` backend: kept for this client's next request. Any other goes to the backend's pool.
+            if backend.servers[connection.server].sendProxy != nil || backend.section.settings.httpReuseNever {
+                if let old = privateConnection, old.connection !== connection { old.connection.close() }
+                privateConnection = (backend, connection)
+            } else {
+                backend.pool.give(connection, on: context.eventLoop)
+            }
         } else {
             connection.close()
         }
@@ -1163,6 +1180,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         guard !ended else { return }
         ended = true
         cancelTimers()
+        privateConnection?.connection.close()
+        privateConnection = nil
         if let exchange, !exchange.logged {
             exchange.termination = TerminationState(.clientAbort, exchange.phase)
             if let connection = exchange.connection {

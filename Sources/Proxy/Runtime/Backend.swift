@@ -143,6 +143,18 @@ extension ProxyRuntime {
             }
         }
 
+        /// A slot on server `i` for `option prefer-last-server`, or a place in its queue when it is at its maxconn
+        /// (HAProxy's default `max-keep-alive-queue`); nil when it is not usable now (down, drained, in maintenance,
+        /// no weight), and the balancer chooses.
+        func assign(preferring i: Int, resume: () -> Resume) -> Assignment? {
+            shared.withLock { s in
+                guard s.balancer.servers.indices.contains(i), s.balancer.servers[i].available else { return nil }
+                guard s.balancer.hasSlot(i) else { return .queued(s.queues.enqueue(resume(), server: i)) }
+                s.balancer.opened(i)
+                return .server(i)
+            }
+        }
+
         /// The servers as cookie persistence sees them now (their cookie values, and whether each may take a
         /// session).
         func persistenceServers() -> [PersistenceCookies.Server] {

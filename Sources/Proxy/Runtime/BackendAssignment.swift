@@ -13,12 +13,15 @@ protocol BackendSeat: AnyObject, SendableMetatype {
     var dequeuedAt: NIODeadline? { get set }
     /// The server a persistence cookie sends the seat to, past the balancer (nil: none).
     var persistTo: Int? { get }
+    /// The server `option prefer-last-server` sends the seat to when it may take it now (nil: none).
+    var preferredServer: Int? { get }
     /// The request `balance uri|url_param|hdr` hashes (nil: a TCP session).
     var balanceRequest: HTTPRequestHead? { get }
 }
 
 extension BackendSeat {
     var persistTo: Int? { nil }
+    var preferredServer: Int? { nil }
     var balanceRequest: HTTPRequestHead? { nil }
 }
 
@@ -78,8 +81,12 @@ extension BackendAssignee {
                 }
             }
         }
-        // A persistence cookie's server first (not after a failure moved the seat away), if it still may take it.
-        let direct = excluding == nil ? seat.persistTo.flatMap { backend.assign(direct: $0, resume: resume) } : nil
+        // A persistence cookie's server first (not after a failure moved the seat away), if it still may take it;
+        // else the server `option prefer-last-server` names, if it is usable now.
+        let direct =
+            excluding == nil
+            ? seat.persistTo.flatMap { backend.assign(direct: $0, resume: resume) }
+                ?? seat.preferredServer.flatMap { backend.assign(preferring: $0, resume: resume) } : nil
         let assignment = direct ?? backend.assign(
             client: clientAddress, request: seat.balanceRequest, excluding: excluding, resume: resume)
         switch assignment {

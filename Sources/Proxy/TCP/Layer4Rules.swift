@@ -46,8 +46,8 @@ extension ACLTest {
             case .needMore: return input.final ? .no : .unknown
             }
         case .counter(let fetch): return known(matches(counter: fetch, input.counters, client: input.client))
-        case .path, .method, .header, .tlsConnection, .tlsSNI, .clientCertificate, .clientCertificateVerify, .httpAuth,
-            .httpAuthGroup:
+        case .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
+            .clientCertificateVerify, .httpAuth, .httpAuthGroup:
             return .no
         }
     }
