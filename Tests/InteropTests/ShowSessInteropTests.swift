@@ -105,9 +105,14 @@ struct ShowSessInteropTests {
             defer { [a, b, c].forEach { close($0) } }
             let request = Array("GET /wait HTTP/1.1\r\nHost: example\r\n\r\n".utf8)
             for fd in [b, c] { _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
-            try await Task.sleep(for: .milliseconds(400))
+            // All three accepted and the two requests waiting on their server (a loaded machine may take a while).
+            var list = ""
+            #expect(
+                try Peers.waitUntil(seconds: 20) {
+                    list = try RuntimeAPIInteropTests.socat(admin, "show sess\n")
+                    return Self.listed(list).filter { $0.contains(" srv=h ") || $0.contains(" srv=t ") }.count >= 3
+                }, "\(who): \(list)")
             _ = messages.take()
-            let list = try RuntimeAPIInteropTests.socat(admin, "show sess\n")
             let listed = Self.listed(list)
             seen += listed.map {
                 $0.replacingOccurrences(of: #"src=127.0.0.1:\d+"#, with: "src=127.0.0.1:P", options: .regularExpression)
@@ -130,7 +135,7 @@ struct ShowSessInteropTests {
             #expect(Peers.readUntilClosed(a).isEmpty, "\(who)")
             try await Task.sleep(for: .milliseconds(300))
             _ = try RuntimeAPIInteropTests.socat(admin, "shutdown sessions server httpb/h\n")
-            let lines = await messages.take(waitingFor: 3) { $0.contains(" tcpl tcpl/t ") || $0.contains(" httpf httpb/h ") }
+            let lines = await messages.take(waitingFor: 3, seconds: 20) { $0.contains(" tcpl tcpl/t ") || $0.contains(" httpf httpb/h ") }
             seen += lines.compactMap { line -> String? in
                 let words = line.split(separator: " ")
                 guard let at = words.firstIndex(where: { $0 == "tcpl/t" || $0 == "httpb/h" }) else { return nil }
