@@ -138,7 +138,12 @@ struct ShowSessInteropTests {
             #expect(Peers.readUntilClosed(a).isEmpty, "\(who)")
             try await Task.sleep(for: .milliseconds(300))
             _ = try RuntimeAPIInteropTests.socat(admin, "shutdown sessions server httpb/h\n")
-            let lines = await messages.take(waitingFor: 3, seconds: 20) { $0.contains(" tcpl tcpl/t ") || $0.contains(" httpf httpb/h ") }
+            // The three ended from outside (`K…`; the readiness probe's own line, `--`, may come late and is left out).
+            func killed(_ line: String) -> Bool {
+                (line.contains(" tcpl tcpl/t ") || line.contains(" httpf httpb/h "))
+                    && line.range(of: #" K[A-Z-]"#, options: .regularExpression) != nil
+            }
+            let lines = await messages.take(waitingFor: 3, seconds: 20, killed).filter(killed)
             seen += lines.compactMap { line -> String? in
                 let words = line.split(separator: " ")
                 guard let at = words.firstIndex(where: { $0 == "tcpl/t" || $0 == "httpb/h" }) else { return nil }
