@@ -500,6 +500,7 @@ struct ConfigTests {
             text: """
                 global
                     log 127.0.0.1:514 local0
+                    stats socket $TOLLGATE_TEST_HOST.sock level admin
                 defaults
                     mode http
                     log global
@@ -517,7 +518,7 @@ struct ConfigTests {
                     bind :82
                     server s 10.0.0.1:80
                 backend app
-                    server a ${TOLLGATE_TEST_HOST}:80
+                    server a ${TOLLGATE_TEST_HOST}:80 check addr $TOLLGATE_TEST_HOST port 81
                 backend other
                     server o 10.0.0.2:80
                 """)
@@ -526,6 +527,8 @@ struct ConfigTests {
         #expect(c.proxy(named: "l")?.defaultBackend == "app", "a listen too, as HAProxy's defbe")
         #expect(c.proxy(named: "app")?.defaultBackend == nil)
         #expect(f.binds.first?.port == 8443 && c.proxy(named: "app")?.servers.first?.host == "10.0.0.9")
+        #expect(c.proxy(named: "app")?.servers.first?.checkAddress == "10.0.0.9")
+        #expect(c.global.statsSockets.first?.address == .unix("10.0.0.9.sock"))
         #expect(f.settings.logs.isEmpty && !f.settings.logGlobal && c.proxy(named: "g")?.settings.logGlobal == true)
         #expect(f.rules.requestRules.count + f.rules.redirects.count == 1)
         // An ACL left with no pattern (an unset variable): accepted with HAProxy's warning, and it never matches.

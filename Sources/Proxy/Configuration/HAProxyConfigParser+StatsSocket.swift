@@ -145,7 +145,9 @@ extension HAProxyConfigParser {
     }
 
     /// A UNIX path (`/…`, `unix@…`, or any word without a port) or `[ipv4@|ipv6@]HOST:PORT`.
-    private mutating func statsSocketAddress(_ text: String, _ at: SourceLocation) -> StatsSocket.Address? {
+    private mutating func statsSocketAddress(_ written: String, _ at: SourceLocation) -> StatsSocket.Address? {
+        // Environment variables, as in every address HAProxy reads.
+        let text = Self.environmentExpanded(written)
         if text.hasPrefix("unix@") { return .unix(String(text.dropFirst(5))) }
         if text.hasPrefix("abns@") || text.hasPrefix("fd@") || text.hasPrefix("sockpair@") || text.hasPrefix("udp") {
             alert(

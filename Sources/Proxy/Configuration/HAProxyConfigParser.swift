@@ -2119,7 +2119,8 @@ public struct HAProxyConfigParser {
             case "no-check": server.check = false
             case "port": if let n = count(word, 1...65535) { server.checkPort = n }
             case "addr":
-                if let text = value(word) {
+                if let written = value(word) {
+                    let text = Self.environmentExpanded(written)
                     if HAProxyConfigParser.isAddressOrHostName(Substring(text)) {
                         server.checkAddress = text
                     } else {
