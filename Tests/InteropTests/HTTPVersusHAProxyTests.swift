@@ -310,6 +310,8 @@ struct HTTPVersusHAProxyTests {
                 redirect location /t code 307 if { path /t7 }
                 redirect prefix http://other.example drop-query if { path_beg /p/ }
                 redirect prefix / if { path_beg /same }
+                redirect prefix /app append-slash if { path_beg /slash }
+                http-request redirect scheme https drop-query append-slash if { path_beg /ss }
                 http-request redirect location /moved code 308 if { path /hr } || { path /old }
                 http-request redirect scheme https if { path_beg /hs }
                 monitor-uri /healthz
@@ -347,6 +349,10 @@ struct HTTPVersusHAProxyTests {
             (0, "GET /t7 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /p/q?x=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /same/x?y=2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            // `append-slash`: after the query when it is kept (HAProxy's reading), not twice.
+            (0, "GET /slash/x?y=2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /slash/dir/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /ss/a?q=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /hs HTTP/1.0\r\n\r\n", 1, true),
             (0, "GET /secure HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 1, true),
             // Kept alive: a redirect, then a page from the server on the same connection.
@@ -384,7 +390,9 @@ struct HTTPVersusHAProxyTests {
         Self.expectSame(lines, answers)
         #expect(answers[1][0].contains("\r\nlocation: https://a.example/secure/x?q=1\r\n"))
         #expect(answers[1][1].hasPrefix("HTTP/1.1 308 Permanent Redirect\r\n"))
-        #expect(answers[1][9].hasSuffix("<h1>200 OK</h1>\nService ready.\n</body></html>\n"))
+        #expect(answers[1][5].contains("\r\nlocation: /app/slash/x?y=2/\r\n"), "\(answers[1][5])")
+        #expect(answers[1][7].contains("\r\nlocation: https://a/ss/a/\r\n"), "\(answers[1][7])")
+        #expect(answers[1][12].hasSuffix("<h1>200 OK</h1>\nService ready.\n</body></html>\n"))
         #expect(lines[1].count == exchanges.map(\.lines).reduce(0, +), "the monitor URI's requests are not logged")
         try await logs.close()
     }

@@ -29,6 +29,10 @@ struct ProxyConfigInteropTests {
             + "  timeout connect 1s\n  default_backend b\nfrontend f\n  bind 127.0.0.1:81$TOLLGATE_UNSET\n  no log\n"
             + "  acl a path /a\n  acl c path /c\n  http-request redirect code 301 location /x if a OR c\nbackend b\n"
             + "  server s 10.0.0.1:80\n",
+        // Stats in defaults: every proxy after it; a TCP listen drops them (HAProxy's warning).
+        "defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n  stats enable\n"
+            + "  stats uri /st\n  stats auth a:b\nlisten l\n  bind 127.0.0.1:81\n  server s 10.0.0.1:80\n"
+            + "listen t\n  bind 127.0.0.1:82\n  mode tcp\n  server s 10.0.0.1:80\n",
         // An ACL whose only pattern came from an unset variable: it never matches (HAProxy's warning).
         "defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nfrontend f\n"
             + "  bind 127.0.0.1:81\n  acl p path_beg \"$TOLLGATE_UNSET\"\n  http-request deny if p\n  default_backend b\n"

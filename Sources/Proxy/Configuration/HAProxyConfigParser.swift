@@ -51,6 +51,9 @@ public struct HAProxyConfigParser {
     }
     private var section = Section.none
     private var defaults = ProxySettings()
+    /// The current `defaults` section's `stats` keywords (`enable`, `uri`, `auth`, `realm`, `refresh`,
+    /// `hide-version`): every proxy after it starts with them, as in HAProxy.
+    private var defaultsStats = StatsSettings()
 
     /// The name of this process in `peers` sections: `-L`, else `localpeer` in global, else the host name.
     var localPeer: String
@@ -190,6 +193,7 @@ public struct HAProxyConfigParser {
             return
         case "defaults":
             defaults = ProxySettings()
+            defaultsStats = StatsSettings()
             section = .defaults
             return
         case "frontend", "backend", "listen":
@@ -210,6 +214,8 @@ public struct HAProxyConfigParser {
             settings.httpCheckRulesHere = 0
             settings.httpCheckOwn = false
             var proxy = ProxySection(kind: kind, name: name, settings: settings, location: at)
+            proxy.stats = defaultsStats
+            proxy.stats.inherited = defaultsStats != StatsSettings()
             // A `defaults` section's `default_backend` (HAProxy's `defbe`): a listen uses it too, instead of itself.
             if kind != .backend { proxy.defaultBackend = settings.defaultBackend }
             configuration.proxies.append(proxy)
@@ -257,6 +263,14 @@ public struct HAProxyConfigParser {
         case .defaults:
             if keyword == "default_backend" {
                 defaults.defaultBackend = required(args, at, keyword)
+                return
+            }
+            if keyword == "stats", let what = args.first, what != "http-request", what != "admin" {
+                // `stats admin|http-request` take conditions, which a defaults section has no ACLs for: refused
+                // below with the other proxy-only keywords.
+                var given = defaultsStats
+                stats(args, at, &given)
+                defaultsStats = given
                 return
             }
             var settings = defaults
@@ -697,6 +711,8 @@ public struct HAProxyConfigParser {
             }
             p.defaultBackend = required(args, at, keyword)
         case "stats":
+            // The section's own stats settings from here on (those of its defaults are its starting point).
+            p.stats.inherited = false
             if args.first == "http-request" {
                 // Only `allow`, `deny` and `auth` act on the stats page in HAProxy 2.6.
                 guard let verb = args.dropFirst().first, ["allow", "deny", "auth"].contains(verb) else {
@@ -1720,13 +1736,14 @@ public struct HAProxyConfigParser {
         rules.responseRules.append(HTTPResponseRule(action: action))
     }
 
-    /// `location|prefix|scheme TARGET`, `code N`, `drop-query`, in any order as HAProxy reads them, then the words
-    /// after them (a condition); nil after an alert. A target with a log-format expression, `append-slash`,
+    /// `location|prefix|scheme TARGET`, `code N`, `drop-query`, `append-slash`, in any order as HAProxy reads them,
+    /// then the words after them (a condition); nil after an alert. A target with a log-format expression,
     /// `set-cookie` and `clear-cookie` are refused.
     private mutating func redirect(_ rule: String, _ args: [String], _ at: SourceLocation) -> (Redirect, [String])? {
         var target: (kind: Redirect.Kind, text: String)?
         var code = 302
         var dropQuery = false
+        var appendSlash = false
         var rest = args[...]
         while let word = rest.first, word != "if", word != "unless" {
             switch word {
@@ -1755,7 +1772,10 @@ public struct HAProxyConfigParser {
             case "drop-query":
                 dropQuery = true
                 rest = rest.dropFirst()
-            case "append-slash", "set-cookie", "clear-cookie", "ignore-empty":
+            case "append-slash":
+                appendSlash = true
+                rest = rest.dropFirst()
+            case "set-cookie", "clear-cookie", "ignore-empty":
                 alert(
                     at,
                     "'\(rule) … \(word)' is HAProxy's, not in this build (header, URL and response rewriting): "
@@ -1773,7 +1793,9 @@ public struct HAProxyConfigParser {
             alert(at, "'\(rule)' expects 'location', 'prefix' or 'scheme' followed by a target.")
             return nil
         }
-        return (Redirect(kind: target.kind, target: target.text, code: code, dropQuery: dropQuery), Array(rest))
+        var redirect = Redirect(kind: target.kind, target: target.text, code: code, dropQuery: dropQuery)
+        redirect.appendSlash = appendSlash
+        return (redirect, Array(rest))
     }
 
     /// HAProxy 2.6's codes for `errorfile`.
@@ -2290,7 +2312,7 @@ public struct HAProxyConfigParser {
             }
         }
 
-        for p in configuration.proxies {
+        for (i, p) in configuration.proxies.enumerated() {
             if let name = p.defaultBackend, !configuration.proxies.contains(where: { $0.name == name && $0.isBackend })
             {
                 alert(
@@ -2345,9 +2367,17 @@ public struct HAProxyConfigParser {
                         + "(HAProxy would ignore it; this build refuses to run without it). Set 'mode http', or remove it.")
             }
             if p.stats.enabled && p.settings.mode != .http {
-                alert(
-                    p.location,
-                    "\(p.kind.rawValue) '\(p.name)' : the stats page needs 'mode http' (it would not be served).")
+                if p.stats.inherited {
+                    // HAProxy's warning: a TCP proxy drops the stats its defaults gave it.
+                    warn(
+                        p.location,
+                        "'stats' statement ignored for \(p.kind.rawValue) '\(p.name)' as it requires HTTP mode.")
+                    configuration.proxies[i].stats = StatsSettings()
+                } else {
+                    alert(
+                        p.location,
+                        "\(p.kind.rawValue) '\(p.name)' : the stats page needs 'mode http' (it would not be served).")
+                }
             }
             if p.settings.option(.httplog) && p.settings.mode == .tcp {
                 warn(

@@ -455,6 +455,9 @@ public struct StatsSettings: Hashable, Sendable {
     public var requestRules: [HTTPRequestRule] = []
     /// Where the first `stats http-request` rule is (for the conflict with `stats auth`/`realm`).
     public var requestRulesAt: SourceLocation?
+    /// Given by a `defaults` section (not written in the proxy): in a `mode tcp` proxy it is dropped with HAProxy's
+    /// warning, where one written there is refused.
+    public var inherited = false
 
     public static func == (a: StatsSettings, b: StatsSettings) -> Bool {
         a.enabled == b.enabled && a.uri == b.uri && a.realm == b.realm && a.refresh == b.refresh
@@ -893,6 +896,9 @@ public struct Redirect: Hashable, Sendable {
     public var target: String
     public var code: Int
     public var dropQuery: Bool
+    /// `append-slash`: a `prefix` or `scheme` redirect's location gets a `/` at its end when it has none (after the
+    /// query too, when it is kept: HAProxy's reading).
+    public var appendSlash = false
 
     /// The codes HAProxy 2.6 takes, with their reasons.
     public static let reasons: [Int: String] = [

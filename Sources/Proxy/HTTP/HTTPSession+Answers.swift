@@ -171,13 +171,14 @@ extension HTTPSession {
         exchange.state.answeredByProxy()
         exchange.termination = TerminationState(.local, .request)
         let uri = redirect.dropQuery ? String(head.path) : head.uri
-        let location: String
+        var location: String
         switch redirect.kind {
         case .location: location = redirect.target
         // A prefix of exactly "/" adds nothing before the request's URI.
         case .prefix: location = (redirect.target == "/" ? "" : redirect.target) + uri
         case .scheme: location = redirect.target + "://" + (head.headers["host"].first ?? "") + uri
         }
+        if redirect.appendSlash, redirect.kind != .location, let last = location.last, last != "/" { location += "/" }
         let reason = Redirect.reasons[redirect.code] ?? "Found"
         let temporary = [302, 303, 307].contains(redirect.code)
         // A body still to come closes the connection (HAProxy does not read it); a request without one is answered
