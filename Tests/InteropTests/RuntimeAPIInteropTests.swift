@@ -423,7 +423,15 @@ struct SessionShutdownTests {
             }
             let request = Array("GET / HTTP/1.1\r\nHost: example\r\n\r\n".utf8)
             _ = request.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
-            try await Task.sleep(for: .milliseconds(300))
+            // The three on their servers (and the readiness probes gone) before anything ends them: `show sess` says
+            // so on both sides (a loaded machine may take a while).
+            var listed = ""
+            #expect(
+                try Peers.waitUntil(seconds: 20) {
+                    listed = try RuntimeAPIInteropTests.socat(socket, "show sess\n")
+                    let lines = listed.split(separator: "\n")
+                    return [" srv=s ", " srv=k ", " srv=h "].allSatisfy { srv in lines.filter { $0.contains(srv) }.count == 1 }
+                }, "\(who): \(listed)")
             _ = messages.take()
             try await check.close()
             _ = try RuntimeAPIInteropTests.socat(socket, "shutdown sessions server killed/k\n")
