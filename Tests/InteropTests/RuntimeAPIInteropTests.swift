@@ -425,12 +425,16 @@ struct SessionShutdownTests {
             _ = request.withUnsafeBytes { write(c, $0.baseAddress, $0.count) }
             // The three on their servers (and the readiness probes gone) before anything ends them: `show sess` says
             // so on both sides (a loaded machine may take a while).
+            // Found by their clients' ports: the readiness probes' sessions (and their lines) are not these.
+            let clients = [a, b, c].map { " 127.0.0.1:\(ShowSessInteropTests.localPort($0)) " }
             var listed = ""
             #expect(
                 try Peers.waitUntil(seconds: 20) {
                     listed = try RuntimeAPIInteropTests.socat(socket, "show sess\n")
-                    let lines = listed.split(separator: "\n")
-                    return [" srv=s ", " srv=k ", " srv=h "].allSatisfy { srv in lines.filter { $0.contains(srv) }.count == 1 }
+                    let lines = listed.split(separator: "\n").map { " " + $0.replacingOccurrences(of: "src=", with: " ") + " " }
+                    return zip(clients, [" srv=s ", " srv=k ", " srv=h "]).allSatisfy { client, srv in
+                        lines.contains { $0.contains(client) && $0.contains(srv) }
+                    }
                 }, "\(who): \(listed)")
             _ = messages.take()
             try await check.close()
@@ -438,9 +442,12 @@ struct SessionShutdownTests {
             // The connections end from the proxy's side.
             #expect(Peers.readUntilClosed(a).isEmpty && Peers.readUntilClosed(b).isEmpty, "\(who)")
             let names = [" down down/s ", " killed killed/k ", " downhttp downhttp/h "]
-            let lines = await messages.take(waitingFor: 3, { line in names.contains { line.contains($0) } })
+            func ours(_ line: String) -> Bool {
+                names.contains { line.contains($0) } && clients.contains { line.contains($0) }
+            }
+            let lines = await messages.take(waitingFor: 3, seconds: 20, ours)
             states[who] = lines.compactMap { line -> String? in
-                guard names.contains(where: { line.contains($0) }) else { return nil }
+                guard ours(line) else { return nil }
                 let words = line.split(separator: " ")
                 // The proxy/server and the termination state (after the bytes in tcplog, after the two capture
                 // dashes in httplog).
