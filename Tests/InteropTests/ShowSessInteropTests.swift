@@ -112,8 +112,11 @@ struct ShowSessInteropTests {
                 try Peers.waitUntil(seconds: 20) {
                     list = try RuntimeAPIInteropTests.socat(admin, "show sess\n")
                     let sessions = Self.listed(list)
-                    return sessions.filter { $0.contains(" srv=h ") }.count == 2
-                        && sessions.filter { $0.contains(" fe=tcpl ") }.count == 1
+                    // Found by their clients' ports (a readiness probe's session is none of them), and no other.
+                    func has(_ fd: Int32, _ srv: String) -> Bool {
+                        sessions.contains { $0.contains("src=127.0.0.1:\(Self.localPort(fd)) ") && $0.contains(srv) }
+                    }
+                    return has(a, " srv=t ") && has(b, " srv=h ") && has(c, " srv=h ") && sessions.count == 3
                 }, "\(who): \(list)")
             _ = messages.take()
             let listed = Self.listed(list)
