@@ -151,7 +151,13 @@ final class SessionDirectory: Sendable {
     @discardableResult
     func kill(backend: String, server: Int, _ cause: TerminationState.Cause) -> Int {
         let on = shards.flatMap { shard in
-            shard.listings.withLock { $0.values.filter { $0.now.backend?.name == backend && $0.now.server == server } }
+            shard.listings.withLock {
+                // One read of where each stands: backend and server from the same moment.
+                $0.values.filter { listing in
+                    let place = listing.now
+                    return place.backend?.name == backend && place.server == server
+                }
+            }
         }
         for listing in on { listing.kill(cause) }
         return on.count
