@@ -179,7 +179,7 @@ extension BuildSupport {
             "ssl-default-bind-ciphersuites", "ssl-default-bind-curves",
             "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file", "master-worker",
             "ssl-server-verify", "ssl-default-server-options", "ssl-default-server-ciphers",
-            "ssl-default-server-ciphersuites", "unix-bind", "tune.comp.maxlevel",
+            "ssl-default-server-ciphersuites", "unix-bind", "tune.comp.maxlevel", "set-var", "set-var-fmt",
         ],
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
@@ -221,14 +221,14 @@ extension BuildSupport {
             "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
             "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit", "allow",
             "set-path", "set-query", "set-uri", "replace-path", "replace-uri", "replace-header", "replace-value",
-            "use-service",
+            "use-service", "set-var", "set-var-fmt", "unset-var",
         ],
         .httpResponse: ["set-header", "add-header", "del-header", "replace-header", "replace-value"],
         .aclCriterion: Set<String>([
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
             "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "hdr_val", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
             "req.ssl_hello_type", "req_ssl_hello_type", "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used",
-            "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group", "req.hdr",
+            "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group", "req.hdr", "dst_port", "var",
         ]).union(HAProxyKeywords.fetches.filter { StickCounterFetch.parse($0) != nil }),
         .aclFlag: ["-i", "--", "-m", "-f"],
     ]
@@ -381,7 +381,7 @@ extension BuildSupport {
         .httpRequest: [
             "auth": .authentication, "reject": .accessRules, "return": .rewriting,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "cache-use": .rewriting,
-            "set-var": .accessRules, "unset-var": .accessRules, "capture": .logging, "set-log-level": .logging,
+            "capture": .logging, "set-log-level": .logging,
             "set-dst": .routing, "set-dst-port": .routing, "set-src-port": .accessRules,
             "do-resolve": .routing, "lua": .other, "wait-for-body": .accessRules, "wait-for-handshake": .tls,
             "normalize-uri": .rewriting, "early-hint": .rewriting, "send-spoe-group": .other,

@@ -313,6 +313,10 @@ public struct HAProxyConfigParser {
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
         case "stats": globalStats(args, at, &g)
+        case "set-var", "set-var-fmt":
+            configuration.global = g
+            globalVariable(keyword, args, at)
+            g = configuration.global
         case "unix-bind": unixBind(args, at, &g)
         case "no":
             // `no strict-limits` and the like: the keyword's own verdict (this build carries none of them out
@@ -1145,7 +1149,7 @@ public struct HAProxyConfigParser {
         guard let test = aclTest(first, Array(words.dropFirst()), at) else { return nil }
         guard !converters.isEmpty else { return test }
         switch test.sample {
-        case .path, .method, .header, .tlsSNI:
+        case .path, .method, .header, .tlsSNI, .variable:
             var converted = test
             converted.converters = converters
             return converted
@@ -1211,10 +1215,11 @@ public struct HAProxyConfigParser {
                 sample: group ? .httpAuthGroup(list) : .httpAuth(list), match: .exact, caseInsensitive: false,
                 values: values)
         }
-        // The integer fetches without an argument: `ssl_c_verify`, `req.ssl_hello_type`.
+        if first.hasPrefix("var("), first.hasSuffix(")") { return variableTest(first, values, at) }
+        // The integer fetches without an argument: `ssl_c_verify`, `req.ssl_hello_type`, `dst_port`.
         let integers: [String: ACLTest.Sample] = [
             "ssl_c_verify": .clientCertificateVerify, "req.ssl_hello_type": .clientHelloType,
-            "req_ssl_hello_type": .clientHelloType,
+            "req_ssl_hello_type": .clientHelloType, "dst_port": .frontendPort,
         ]
         if let sample = integers[first] {
             let values = Array(words.dropFirst().drop { $0 == "-m" || $0 == "int" })
@@ -1300,15 +1305,8 @@ public struct HAProxyConfigParser {
         }
         guard let (sample, typedMatch) = ACLTest.typed(criterion, header: header) else { return nil }
         if sample != .source {
-            // Pattern files of a string criterion: one pattern a line (blank lines and `#` comments skipped).
-            for file in patternFiles {
-                guard let text = TextFile.read(file) else {
-                    alert(at, "'\(criterion)' : failed to open pattern file <\(file)>.")
-                    return nil
-                }
-                rest += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-                    .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-            }
+            guard let patterns = patterns(from: patternFiles, criterion, at) else { return nil }
+            rest += patterns
         }
         var match = typedMatch
         if let method { match = method }
@@ -1319,6 +1317,14 @@ public struct HAProxyConfigParser {
         var test = ACLTest(
             sample: sample, match: match, caseInsensitive: insensitive,
             values: insensitive ? rest.map { $0.lowercased() } : rest)
+        if match == .integer {
+            guard sample != .source, let ranges = ACLTest.integerRanges(rest) else {
+                alert(at, "ACL criterion '\(first) -m int' expects integers, ranges (N:M) or 'lt|le|gt|ge|eq N'.")
+                return nil
+            }
+            test.ranges = ranges
+            test.values = []
+        }
         if match == .regex {
             switch PatternRegexes.compile(rest, ignoringCase: insensitive) {
             case .success(let regexes): test.regexes = regexes
@@ -1352,6 +1358,21 @@ public struct HAProxyConfigParser {
             test.values = []
         }
         return test
+    }
+
+    /// The patterns of an ACL's `-f` files: one a line, blank lines and `#` comments skipped; nil after an alert
+    /// (a file that cannot be read).
+    mutating func patterns(from files: [String], _ criterion: String, _ at: SourceLocation) -> [String]? {
+        var patterns: [String] = []
+        for file in files {
+            guard let text = TextFile.read(file) else {
+                alert(at, "'\(criterion)' : failed to open pattern file <\(file)>.")
+                return nil
+            }
+            patterns += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        return patterns
     }
 
     /// Nothing (no condition), or `if|unless TERMS`; nil after an alert.
@@ -1655,8 +1676,12 @@ public struct HAProxyConfigParser {
                 action = .setGPT0(counter: parsed.counter, value: parsed.value ?? 0)
             }
             rest = parsed.rest
+        case _ where verb.hasPrefix("set-var") || verb.hasPrefix("unset-var"):
+            guard let (variable, words) = variableAction("http-request", args, at) else { return }
+            action = .variable(variable)
+            rest = words
         default:
-            // `sc-inc-gpc(1,0)`, `set-var(txn.x)`: HAProxy's keyword is the name before its arguments.
+            // `sc-inc-gpc(1,0)`: HAProxy's keyword is the name before its arguments.
             return notCarriedOut(.httpRequest, String(verb.prefix { $0 != "(" }), at, section: "")
         }
         guard let condition = ruleCondition(rest, at, rules) else { return }
@@ -2390,7 +2415,7 @@ public struct HAProxyConfigParser {
 
     /// A keyword this build does not carry out: a warning when its absence changes nothing a user can observe,
     /// else an alert (see BuildSupport).
-    private mutating func notCarriedOut(
+    mutating func notCarriedOut(
         _ context: BuildSupport.Context, _ keyword: String, _ at: SourceLocation, section: String
     ) {
         if let message = BuildSupport.alert(context, keyword, in: section) {

@@ -14,6 +14,20 @@ public struct LogFormatValue: Hashable, Sendable {
         /// A TLS listener's client: `ssl_fc_sni`, `ssl_fc_protocol`, `ssl_c_used` / `ssl_fc_has_crt` (0 or 1),
         /// `ssl_c_verify` (0: verified), `ssl_c_s_dn`, `ssl_c_i_dn`.
         case tlsSNI, tlsProtocol, clientCertificateUsed, clientCertificateVerify, clientSubject, clientIssuer
+        /// `var(NAME[,DEFAULT])`: a variable's value (not set: the default as text, else no sample).
+        case variable(VariableName, default: String?)
+        /// `base`: the Host header's first value then the path (the path alone without one).
+        case base
+        /// `req.cook(NAME)`, `cook(NAME)`: the last value of the cookie in the request's `Cookie` headers;
+        /// `req.cook_cnt(NAME)`, `cook_cnt(NAME)`: how many times it occurs (an integer).
+        case cookie(String), cookieCount(String)
+        /// `req.hdr_cnt(NAME)`, `hdr_cnt(NAME)`: how many values the header has (an integer); `req.fhdr(NAME)`: its
+        /// last line, commas and all.
+        case headerCount(String), fullHeader(String)
+        /// `uuid`, `uuid(4)`: a random UUID (version 4) each time.
+        case uuid
+        /// `str(TEXT)`, `int(N)`: a constant.
+        case constant(VariableValue)
     }
 
     public enum Piece: Hashable, Sendable {
@@ -30,6 +44,9 @@ public struct LogFormatValue: Hashable, Sendable {
         case regsub(RewriteRegex, String, global: Bool)
         /// `map*(FILE[,DEFAULT])`: the value of the key the sample matches, else the default, else no sample.
         case map(MapFile, default: String?)
+        /// `field(INDEX,DELIMITERS[,COUNT])`: the INDEXth field (from 1; negative: from the end) and the COUNT-1
+        /// after it (0: every one after it), as HAProxy's converter cuts them; no such field, no sample.
+        case field(index: Int, delimiters: [UInt8], count: Int)
 
         /// The converted sample; nil when it has none (a map without the key nor a default).
         func apply(_ text: String) -> String? {
@@ -38,7 +55,52 @@ public struct LogFormatValue: Hashable, Sendable {
             case .upper: text.uppercased()
             case .regsub(let regex, let template, let global): regex.substitute(Substring(text), with: template, global: global)
             case .map(let file, let fallback): file.lookup(text) ?? fallback
+            case .field(let index, let delimiters, let count): Self.cutField(text, index, delimiters, count)
             }
+        }
+
+        /// HAProxy 2.6's `sample_conv_field`, byte for byte.
+        static func cutField(_ text: String, _ index: Int, _ delimiters: [UInt8], _ count: Int) -> String? {
+            let bytes = Array(text.utf8)
+            guard index != 0 else { return nil }
+            var count = count
+            var field: Int
+            var start: Int
+            var end: Int
+            var found = false
+            if index < 0 {
+                field = -1
+                start = bytes.count
+                end = bytes.count
+                while start > 0 && !found {
+                    if delimiters.contains(bytes[start - 1]) {
+                        if field == index {
+                            if count == 1 { found = true; break } else if count > 1 { count -= 1 }
+                        } else {
+                            end = start - 1
+                            field -= 1
+                        }
+                    }
+                    start -= 1
+                }
+            } else {
+                field = 1
+                start = 0
+                end = 0
+                while end < bytes.count && !found {
+                    if delimiters.contains(bytes[end]) {
+                        if field == index {
+                            if count == 1 { found = true; break } else if count > 1 { count -= 1 }
+                        } else {
+                            start = end + 1
+                            field += 1
+                        }
+                    }
+                    end += 1
+                }
+            }
+            guard found || field == index else { return nil }
+            return String(decoding: bytes[start..<end], as: UTF8.self)
         }
 
         /// The converter `text` names, or why it cannot be used (nil: not one this build has). Map files are read
@@ -46,6 +108,13 @@ public struct LogFormatValue: Hashable, Sendable {
         static func parse(_ text: Substring) -> Result<Converter, UnknownPart>? {
             if text == "lower" { return .success(.lower) }
             if text == "upper" { return .success(.upper) }
+            if text.hasPrefix("field("), text.hasSuffix(")") {
+                let args = LogFormatValue.arguments(text.dropFirst(6).dropLast())
+                guard args.count == 2 || args.count == 3, let index = Int(args[0]), !args[1].isEmpty else { return nil }
+                let count = args.count == 3 ? Int(args[2]) : 1
+                guard let count, count >= 0 else { return nil }
+                return .success(.field(index: index, delimiters: Array(args[1].utf8), count: count))
+            }
             if text.hasPrefix("regsub("), text.hasSuffix(")") {
                 let args = LogFormatValue.arguments(text.dropFirst(7).dropLast())
                 guard args.count == 2 || args.count == 3 else { return nil }
@@ -165,8 +234,11 @@ public struct LogFormatValue: Hashable, Sendable {
         "ci": .clientAddress, "cp": .clientPort, "fi": .frontendAddress, "fp": .frontendPort, "f": .frontendName,
     ]
 
-    private static func fetch(_ expression: String) -> Sample? {
+    /// One fetch, by HAProxy's name (with its arguments); nil when this build has no such fetch.
+    static func fetch(_ expression: String) -> Sample? {
         switch expression {
+        case "base": return .base
+        case "uuid", "uuid()", "uuid(4)": return .uuid
         case "src": return .clientAddress
         case "src_port": return .clientPort
         case "dst": return .frontendAddress
@@ -184,6 +256,28 @@ public struct LogFormatValue: Hashable, Sendable {
         case "ssl_c_s_dn": return .clientSubject
         case "ssl_c_i_dn": return .clientIssuer
         default:
+            if let open = expression.firstIndex(of: "("), expression.hasSuffix(")") {
+                let inside = String(expression[expression.index(after: open)..<expression.index(before: expression.endIndex)])
+                switch expression[..<open] {
+                case "var":
+                    let args = arguments(Substring(inside))
+                    guard args.count <= 2, case .success(let name) = VariableName.parse(args[0]) else { return nil }
+                    return .variable(name, default: args.count == 2 ? args[1] : nil)
+                case "str":
+                    let args = arguments(Substring(inside))
+                    return args.count == 1 ? .constant(.text(args[0])) : nil
+                case "int": return Int64(inside).map { .constant(.integer($0)) }
+                case "req.cook", "cook":
+                    return inside.isEmpty || inside.contains(",") ? nil : .cookie(inside)
+                case "req.cook_cnt", "cook_cnt":
+                    return inside.isEmpty || inside.contains(",") ? nil : .cookieCount(inside)
+                case "req.hdr_cnt", "hdr_cnt":
+                    return inside.isEmpty || inside.contains(",") ? nil : .headerCount(inside.lowercased())
+                case "req.fhdr":
+                    return inside.isEmpty || inside.contains(",") ? nil : .fullHeader(inside.lowercased())
+                default: break
+                }
+            }
             for prefix in ["hdr(", "req.hdr("] where expression.hasPrefix(prefix) && expression.hasSuffix(")") {
                 let name = expression.dropFirst(prefix.count).dropLast()
                 guard !name.isEmpty, !name.contains(","), !name.contains("(") else { return nil }
@@ -191,6 +285,25 @@ public struct LogFormatValue: Hashable, Sendable {
             }
             return nil
         }
+    }
+
+    /// A sample expression as `set-var` takes it (`req.hdr(host),lower,field(1,:)`): one fetch and its converters,
+    /// a value of one piece; or the part this build cannot evaluate.
+    public static func parseExpression(_ text: String) -> Result<LogFormatValue, UnknownPart> {
+        var parts = topLevelParts(text)
+        guard let sample = fetch(String(parts.removeFirst())) else { return .failure(UnknownPart(text: text)) }
+        var converters: [Converter] = []
+        for part in parts {
+            switch Converter.parse(part) {
+            case .success(let converter)?: converters.append(converter)
+            case .failure(let problem)?: return .failure(problem)
+            case nil: return .failure(UnknownPart(text: String(part)))
+            }
+        }
+        var value = LogFormatValue(literal: "")
+        value.pieces = [converters.isEmpty ? .sample(sample) : .converted(sample, converters)]
+        value.literal = nil
+        return .success(value)
     }
 
     /// The value of `text`, or the part of it this build cannot evaluate (a converter, a flag, another fetch or

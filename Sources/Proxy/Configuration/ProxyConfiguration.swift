@@ -597,6 +597,10 @@ public struct ProxyConfiguration: Sendable {
     public var peers: [PeersSection] = []
     /// This process's name in them (`-L`, `localpeer`, else the host name).
     public var localPeer = ""
+    /// `global`'s `set-var proc.NAME EXPR`: the process's variables as the file sets them, by name (without
+    /// `proc.`); and every `proc.` name a rule sets (HAProxy creates them as it reads the file).
+    public var processVariables: [String: VariableValue] = [:]
+    public var processVariableNames: Set<String> = []
 
     public init() {}
 
@@ -649,11 +653,17 @@ public struct ACLTest: Hashable, Sendable {
         case httpAuthGroup(String)
         /// `sc*_…`, `src_…`: a stick table's counter, against `ranges` (see `StickCounterFetch`).
         case counter(StickCounterFetch)
+        /// `dst_port`: the port the client connected to (the PROXY header's when one came), against `ranges`.
+        case frontendPort
+        /// `var(NAME)`: a variable's value (not set: no match), as text or (`-m int`) against `ranges`.
+        case variable(VariableName)
 
         /// Whether a TCP frontend evaluates it (on the connection and what the client sent first).
         public var isLayer4: Bool {
             switch self {
-            case .source, .usableServers, .clientHelloSNI, .clientHelloType, .counter: true
+            case .source, .usableServers, .clientHelloSNI, .clientHelloType, .counter, .frontendPort: true
+            // Set by `http-request` rules only, in this build.
+            case .variable: false
             // Known after the TLS handshake, which a TCP session does not wait for before choosing.
             case .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
                 .clientCertificateVerify, .httpAuth, .httpAuthGroup:
@@ -682,6 +692,8 @@ public struct ACLTest: Hashable, Sendable {
             case .httpAuth(let list): "http_auth(\(list))"
             case .httpAuthGroup(let list): "http_auth_group(\(list))"
             case .counter(let fetch): fetch.name
+            case .frontendPort: "dst_port"
+            case .variable(let name): "var(\(name))"
             }
         }
     }
@@ -691,6 +703,8 @@ public struct ACLTest: Hashable, Sendable {
     /// components, or whether the sample exists at all (`found`, no value).
     public enum Match: Hashable, Sendable {
         case exact, prefix, suffix, substring, directory, domain, found
+        /// `-m int`: the sample read as an integer, against `ranges`.
+        case integer
         /// `_reg`, `-m reg`: a regular expression found anywhere in the sample (see `PatternRegexes`).
         case regex
     }
@@ -779,7 +793,7 @@ public struct ACLTest: Hashable, Sendable {
     /// The `-m` methods this build carries out, and the match each is.
     public static let methods: [String: Match] = [
         "str": .exact, "beg": .prefix, "end": .suffix, "sub": .substring, "dir": .directory, "dom": .domain,
-        "found": .found, "reg": .regex,
+        "found": .found, "reg": .regex, "int": .integer,
     ]
 
     /// A criterion of `criteria`, typed (`header`: the `hdr*` criteria's argument).
@@ -949,6 +963,8 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case rewriteHeader(HeaderRewrite)
         /// `use-service prometheus-exporter`: the stats in the text format of HAProxy's built-in exporter.
         case prometheusExporter
+        /// `set-var(NAME[,COND…]) EXPR`, `set-var-fmt(NAME[,COND…]) FMT`, `unset-var(NAME)` (see `VariableAction`).
+        case variable(VariableAction)
     }
     public var action: Action
     public var condition: RuleCondition?

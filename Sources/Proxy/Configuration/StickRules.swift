@@ -13,6 +13,9 @@ public enum StickKeyFetch: Hashable, Sendable {
     case base32, url32, base32Source, url32Source
     /// `ssl_fc_sni`.
     case tlsSNI
+    /// Another sample expression of a request (`var(txn.id)`, `req.cook(id)`, `str(x)`, `hdr(host),lower`): see
+    /// `LogFormatValue.parseExpression`.
+    case expression(LogFormatValue)
 
     /// Known on a connection, before any byte of it (what `tcp-request connection` may use).
     public var isLayer4: Bool {
@@ -30,15 +33,19 @@ public enum StickKeyFetch: Hashable, Sendable {
             "base32+src": .base32Source, "url32+src": .url32Source, "ssl_fc_sni": .tlsSNI,
         ]
         if let fetch = plain[word] { return fetch }
-        guard let open = word.firstIndex(of: "("), word.hasSuffix(")") else { return nil }
-        let name = String(word[..<open])
-        let argument = String(word[word.index(after: open)..<word.index(before: word.endIndex)]).lowercased()
-        guard !argument.isEmpty, !argument.contains(",") else { return nil }
-        switch name {
-        case "req.hdr", "hdr": return .header(argument)
-        case "req.fhdr": return .fullHeader(argument)
-        default: return nil
+        if let open = word.firstIndex(of: "("), word.hasSuffix(")") {
+            let name = String(word[..<open])
+            let argument = String(word[word.index(after: open)..<word.index(before: word.endIndex)]).lowercased()
+            if !argument.isEmpty, !argument.contains(",") {
+                switch name {
+                case "req.hdr", "hdr": return .header(argument)
+                case "req.fhdr": return .fullHeader(argument)
+                default: break
+                }
+            }
         }
+        if case .success(let value) = LogFormatValue.parseExpression(word) { return .expression(value) }
+        return nil
     }
 }
 

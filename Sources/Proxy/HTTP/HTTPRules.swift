@@ -2,20 +2,31 @@ import NIOCore
 import LogCore
 import NIOHTTP1
 
+/// What a request's ACLs read besides its head, path and client: the client's TLS, how many servers serve each
+/// backend (`nbsrv`), the userlists, the tracked counters, the port the client connected to, the variables.
+struct RequestFacts {
+    var tls: ClientTLS? = nil
+    var servers: (String) -> Int = { _ in 0 }
+    var users: UserlistAuth? = nil
+    var counters: TrackedCounters? = nil
+    var frontendPort: Int? = nil
+    var variables: VariableStore? = nil
+}
+
 extension ACLTest {
     /// Whether the request matches: the path (without the query), the method, any value of the header, or the
     /// client's address (`client`, see `AddressSet`; nil for a client that has none, a unix socket's).
-    /// `servers`: how many servers serve a backend now, by name (`nbsrv`).
-    func matches(
-        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil, counters: TrackedCounters? = nil
-    ) -> Bool {
+    func matches(_ head: HTTPRequestHead, path: Substring, client: UInt128?, _ facts: RequestFacts = RequestFacts())
+        -> Bool
+    {
+        let tls = facts.tls
         if !converters.isEmpty {
             switch sample {
             case .path: return compareConverted(String(path))
             case .method: return compareConverted(head.method.rawValue)
             case .header(let name): return head.headers[name].contains { compareConverted($0) }
             case .tlsSNI: return tls?.sni.map { compareConverted($0) } ?? false
+            case .variable(let name): return facts.variables?[name].map { compareConverted($0.text) } ?? false
             default: break
             }
         }
@@ -41,8 +52,12 @@ extension ACLTest {
         case .source: return client.map(addresses.contains) ?? false
         case .tlsConnection: return tls != nil
         case .usableServers(let backend):
-            let count = servers(backend)
+            let count = facts.servers(backend)
             return ranges.contains { $0.contains(count) }
+        case .frontendPort: return facts.frontendPort.map { port in ranges.contains { $0.contains(port) } } ?? false
+        case .variable(let name):
+            guard let value = facts.variables?[name] else { return false }
+            return compare(value)
         case .clientHelloSNI, .clientHelloType:
             // TCP frontends only (the parser refuses them in HTTP mode).
             return false
@@ -50,12 +65,21 @@ extension ACLTest {
         case .clientCertificate: return tls?.certificate != nil
         // A certificate that fails its check ends the handshake here: a TLS client's result is 0.
         case .clientCertificateVerify: return tls != nil && ranges.contains { $0.contains(0) }
-        case .httpAuth(let list): return users?.user(of: list, head.headers) != nil
+        case .httpAuth(let list): return facts.users?.user(of: list, head.headers) != nil
         case .httpAuthGroup(let list):
-            guard let user = users?.user(of: list, head.headers) else { return false }
+            guard let user = facts.users?.user(of: list, head.headers) else { return false }
             return values.contains { user.groups.contains($0) }
-        case .counter(let fetch): return matches(counter: fetch, counters, client: client)
+        case .counter(let fetch): return matches(counter: fetch, facts.counters, client: client)
         }
+    }
+
+    /// A typed sample (a variable's): `-m int` reads it as an integer against `ranges` (not one: no match), the
+    /// other methods its text.
+    func compare(_ value: VariableValue) -> Bool {
+        guard match == .integer else { return compare(value.text.utf8) }
+        guard let n = value.integer else { return false }
+        let clamped = Int(clamping: n)
+        return ranges.contains { $0.contains(clamped) }
     }
 
     /// HAProxy's `strl2ic`, as its `hdr_val` reads a header: digits from the start (a leading `-` negates) until a
@@ -99,6 +123,10 @@ extension ACLTest {
     func compare<Sample: Collection<UInt8>>(_ sample: Sample) -> Bool {
         if match == .found { return true }
         if match == .regex { return regexes.matches(String(decoding: sample, as: UTF8.self)) }
+        if match == .integer {
+            guard let n = Int(String(decoding: sample, as: UTF8.self)) else { return false }
+            return ranges.contains { $0.contains(n) }
+        }
         return values.contains { value in
             let pattern = value.utf8
             switch match {
@@ -121,7 +149,7 @@ extension ACLTest {
                 return false
             case .directory: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "/"), equal)
             case .domain: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "."), equal)
-            case .found, .regex: return true
+            case .found, .regex, .integer: return true
             }
         }
     }
@@ -151,17 +179,12 @@ extension ACLTest {
 }
 
 extension RuleCondition {
-    func holds(
-        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil, counters: TrackedCounters? = nil
-    ) -> Bool {
+    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?, _ facts: RequestFacts = RequestFacts())
+        -> Bool
+    {
         let any = alternatives.contains { terms in
             terms.allSatisfy { term in
-                term.tests.contains {
-                    $0.matches(
-                        head, path: path, client: client, tls: tls, servers: servers, users: users, counters: counters)
-                }
-                    != term.negated
+                term.tests.contains { $0.matches(head, path: path, client: client, facts) } != term.negated
             }
         }
         return unless ? !any : any
@@ -183,12 +206,10 @@ extension AddressSet {
 
 extension Optional where Wrapped == RuleCondition {
     /// No condition always holds.
-    func holds(
-        _ head: HTTPRequestHead, path: Substring, client: UInt128?, tls: ClientTLS? = nil,
-        servers: (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil, counters: TrackedCounters? = nil
-    ) -> Bool {
-        self?.holds(head, path: path, client: client, tls: tls, servers: servers, users: users, counters: counters)
-            ?? true
+    func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?, _ facts: RequestFacts = RequestFacts())
+        -> Bool
+    {
+        self?.holds(head, path: path, client: client, facts) ?? true
     }
 }
 

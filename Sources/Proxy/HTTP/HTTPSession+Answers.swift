@@ -29,7 +29,7 @@ extension HTTPSession {
         if let monitor = frontend.section.settings.monitorURI, head.uri == monitor {
             // `monitor fail` conditions: a failing one answers 503 (HAProxy's page), still not logged.
             let failed = frontend.section.rules.monitorFail.contains {
-                $0.holds(head, path: head.path, client: clientForRules, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users)
+                $0.holds(head, path: head.path, client: clientForRules, facts)
             }
             answerMonitor(head, exchange, failed: failed)
             return true
@@ -250,9 +250,7 @@ extension HTTPSession {
         let client = peer.ip ?? "-"
         // `stats admin`: the first rule that holds for this request grants the page's form.
         let admin = stats.settings.adminRules.contains {
-            $0.holds(
-                head, path: head.path, client: clientForRules, tls: tlsInfo, servers: frontend.usableServers,
-                users: frontend.users)
+            $0.holds(head, path: head.path, client: clientForRules, facts)
         }
         let answer = stats.answer(head, client: client, admin: admin)
         if answer.awaitsForm {

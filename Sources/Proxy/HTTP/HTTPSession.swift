@@ -99,12 +99,22 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     /// What the connection and its current request track (`track-sc`), with the stick tables; nil without tables.
     let counters: TrackedCounters?
+    /// The session's variables and its current transaction's (`set-var`, `var()`).
+    let variables: VariableStore
+
+    /// What the request's ACLs read besides the request (see `RequestFacts`).
+    var facts: RequestFacts {
+        RequestFacts(
+            tls: tlsInfo, servers: frontend.usableServers, users: frontend.users, counters: counters,
+            frontendPort: (proxyDestination ?? client.localAddress)?.port, variables: variables)
+    }
 
     init(
         frontend: ProxyRuntime.Frontend, process: ProxyRuntime.Tally, client: any Channel, tls: ClientTLS? = nil,
         counters: TrackedCounters? = nil
     ) {
         self.counters = counters
+        variables = VariableStore(process: frontend.processVariables)
         tlsInfo = tls
         self.frontend = frontend
         self.process = process
@@ -139,7 +149,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let (verdict, limits) =
             sessionRules.isEmpty
             ? (.accept, [])
-            : TCPRequestRule.decide(sessionRules, client: clientForRules, counters: counters) { [self] in
+            : TCPRequestRule.decide(
+                sessionRules, client: clientForRules, frontendPort: facts.frontendPort, counters: counters
+            ) { [self] in
                 counters?.perform($0, level: .connection, samples: samples(nil))
             }
         if verdict != .accept {
@@ -199,7 +211,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private func rejectedByContentRules() -> Bool {
         let rules = frontend.section.rules.tcpContentRules
         guard !rules.isEmpty else { return false }
-        let (verdict, limits) = TCPRequestRule.decide(rules, client: clientForRules, counters: counters) { [self] in
+        let (verdict, limits) = TCPRequestRule.decide(
+            rules, client: clientForRules, frontendPort: facts.frontendPort, counters: counters
+        ) { [self] in
             counters?.perform($0, level: .request, samples: samples(nil))
         }
         guard verdict == .reject || verdict == .silentDrop else { return false }
@@ -325,6 +339,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         requestTimer.stop()
         let exchange = Exchange(head: head, reader: reader, bytesOut: bytesOut)
         self.exchange = exchange
+        variables.endTransaction()
         listing?.update { $0.stream = exchange.stream }
         frontend.logConnect(client: peer.address, to: proxyDestination ?? client.localAddress)
         served += 1
@@ -378,20 +393,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             return serveStats(stats, head)
         }
         // `redirect` rules, after every `http-request` rule (HAProxy's order, whatever the file's).
-        let servers = frontend.usableServers
         if let rule = rules.redirects.first(where: {
-            $0.condition.holds(
-                head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users,
-                counters: counters)
+            $0.condition.holds(head, path: path, client: clientKey, facts)
         }) {
             return respondRedirect(rule.redirect, head)
         }
         var chosen = frontend.backend
         for route in frontend.routeTargets
-        where route.condition.holds(
-            head, path: path, client: clientKey, tls: tlsInfo, servers: servers, users: frontend.users,
-            counters: counters)
-        {
+        where route.condition.holds(head, path: path, client: clientKey, facts) {
             switch route.target {
             case .backend(let backend): chosen = backend
             // A name no backend has: the default backend, the later rules unread (HAProxy's order).
@@ -420,9 +429,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 return
             }
             if let rule = own.redirects.first(where: {
-                $0.condition.holds(
-                    head, path: head.path, client: sourceKey(exchange), tls: tlsInfo, servers: servers,
-                    users: frontend.users, counters: counters)
+                $0.condition.holds(head, path: head.path, client: sourceKey(exchange), facts)
             }) {
                 return respondRedirect(rule.redirect, head)
             }
@@ -435,9 +442,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 backend.section.stickRules, tables: frontend.stickTables, samples: samples(head),
                 servers: backend.servers.count
             ) {
-                $0.holds(
-                    head, path: head.path, client: client, tls: tlsInfo, servers: servers, users: frontend.users,
-                    counters: counters)
+                $0.holds(head, path: head.path, client: client, facts)
             }
             if exchange.persistTo == nil { exchange.persistTo = stickiness.server }
             exchange.stickiness = stickiness
@@ -496,7 +501,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     func samples(_ head: HTTPRequestHead?, _ exchange: Exchange? = nil) -> StickSampleSource {
         StickSampleSource(
             client: source(exchange ?? self.exchange).address, frontend: proxyDestination ?? client.localAddress,
-            head: head, sni: tlsInfo?.sni)
+            head: head, sni: tlsInfo?.sni, evaluate: head.map { head in { [self] in evaluate($0, head) } })
     }
 
     /// A header value's text for this request (its samples fetched: see `LogFormatValue`).
@@ -506,38 +511,78 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         for piece in value.pieces {
             switch piece {
             case .literal(let text): out += text
-            case .sample(let sample): out += fetch(sample, head)
-            case .converted(let sample, let converters):
-                // A converter without a result leaves the value empty, as HAProxy's log-format does.
-                var value: String? = fetch(sample, head)
-                for converter in converters { value = value.flatMap(converter.apply) }
-                out += value ?? ""
+            // A sample or converter without a result leaves nothing, as HAProxy's log-format does.
+            case .sample(let sample): out += fetch(sample, head)?.text ?? ""
+            case .converted(let sample, let converters): out += converted(sample, converters, head)?.text ?? ""
             }
         }
         return out
     }
 
-    /// One sample of a header value ("" when it has none, as HAProxy leaves it).
-    private func fetch(_ sample: LogFormatValue.Sample, _ head: HTTPRequestHead) -> String {
+    /// A sample then its converters (each works on text); nil when one of them has no result.
+    private func converted(
+        _ sample: LogFormatValue.Sample, _ converters: [LogFormatValue.Converter], _ head: HTTPRequestHead
+    ) -> VariableValue? {
+        guard var value = fetch(sample, head) else { return nil }
+        for converter in converters {
+            guard let next = converter.apply(value.text) else { return nil }
+            value = .text(next)
+        }
+        return value
+    }
+
+    /// A `set-var` expression's value (one sample and its converters, typed), or a `set-var-fmt` format's text;
+    /// nil when the sample has none (the variable is then not set, as in HAProxy).
+    private func evaluate(_ value: LogFormatValue, _ head: HTTPRequestHead) -> VariableValue? {
+        if value.pieces.count == 1 {
+            switch value.pieces[0] {
+            case .sample(let sample): return fetch(sample, head)
+            case .converted(let sample, let converters): return converted(sample, converters, head)
+            case .literal: break
+            }
+        }
+        return .text(render(value, head))
+    }
+
+    /// One sample of the request (nil: it has none, as a missing header).
+    private func fetch(_ sample: LogFormatValue.Sample, _ head: HTTPRequestHead) -> VariableValue? {
+        func text(_ t: String?) -> VariableValue? { t.map { .text($0) } }
         switch sample {
-        case .clientAddress: return source(exchange).ip ?? ""
-        case .clientPort: return source(exchange).address?.port.map(String.init) ?? ""
-        case .frontendAddress: return (proxyDestination ?? client.localAddress)?.ipAddress ?? ""
-        case .frontendPort: return (proxyDestination ?? client.localAddress)?.port.map(String.init) ?? ""
-        case .header(let name): return head.headers[name].last ?? ""
-        case .path: return String(head.path)
-        case .method: return head.method.rawValue
-        case .url: return head.uri
-        case .query: return head.uri.firstIndex(of: "?").map { String(head.uri[head.uri.index(after: $0)...]) } ?? ""
-        case .frontendName: return frontend.section.name
-        case .tlsFlag: return tls ? "1" : "0"
-        case .tlsSNI: return tlsInfo?.sni ?? ""
-        case .tlsProtocol: return tlsInfo?.protocolName ?? ""
-        case .clientCertificateUsed: return tlsInfo.map { $0.certificate == nil ? "0" : "1" } ?? ""
+        case .clientAddress: return text(source(exchange).ip)
+        case .clientPort: return source(exchange).address?.port.map { .integer(Int64($0)) }
+        case .frontendAddress: return text((proxyDestination ?? client.localAddress)?.ipAddress)
+        case .frontendPort: return (proxyDestination ?? client.localAddress)?.port.map { .integer(Int64($0)) }
+        case .header(let name):
+            // A sample's `hdr()`: the last value (values split at commas).
+            guard let last = head.headers[name].last else { return nil }
+            let value = last.split(separator: ",", omittingEmptySubsequences: false).last ?? ""
+            return .text(String(value.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()))
+        case .fullHeader(let name): return text(head.headers[name].last)
+        case .headerCount(let name):
+            // Every value of every line of it, as HAProxy counts them (commas separate values).
+            let count = head.headers[name].reduce(0) { $0 + $1.split(separator: ",", omittingEmptySubsequences: false).count }
+            return .integer(Int64(count))
+        case .path: return .text(String(head.path))
+        case .method: return .text(head.method.rawValue)
+        case .url: return .text(head.uri)
+        case .query: return head.uri.firstIndex(of: "?").map { .text(String(head.uri[head.uri.index(after: $0)...])) }
+        case .base:
+            guard let host = head.headers["host"].first else { return .text(String(head.path)) }
+            return .text(host + head.path)
+        case .cookie(let name): return text(RequestCookies.values(of: name, in: head.headers).last)
+        case .cookieCount(let name): return .integer(Int64(RequestCookies.values(of: name, in: head.headers).count))
+        case .uuid: return .text(UUIDv4.random())
+        case .constant(let value): return value
+        case .variable(let name, let fallback): return variables[name] ?? fallback.map { .text($0) }
+        case .frontendName: return .text(frontend.section.name)
+        case .tlsFlag: return .integer(tls ? 1 : 0)
+        case .tlsSNI: return text(tlsInfo?.sni)
+        case .tlsProtocol: return text(tlsInfo?.protocolName)
+        case .clientCertificateUsed: return tlsInfo.map { .integer($0.certificate == nil ? 0 : 1) }
         // A certificate that fails its check ends the handshake here, so one that came is verified (0).
-        case .clientCertificateVerify: return tlsInfo == nil ? "" : "0"
-        case .clientSubject: return tlsInfo?.subjectDN ?? ""
-        case .clientIssuer: return tlsInfo?.issuerDN ?? ""
+        case .clientCertificateVerify: return tlsInfo == nil ? nil : .integer(0)
+        case .clientSubject: return text(tlsInfo?.subjectDN)
+        case .clientIssuer: return text(tlsInfo?.issuerDN)
         }
     }
 
@@ -553,11 +598,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         var head = head
         var path = path
         for rule in rules
-        where rule.condition.holds(
-            head, path: path, client: client, tls: tlsInfo, servers: frontend.usableServers, users: frontend.users,
-            counters: counters)
-        {
+        where rule.condition.holds(head, path: path, client: client, facts) {
             switch rule.action {
+            case .variable(let variable):
+                if let value = variable.value {
+                    if let result = evaluate(value, head) { variables.set(variable, result) }
+                } else {
+                    variables.unset(variable.name)
+                }
             case .track(let tracking):
                 counters?.track(tracking, samples(head, exchange).sample(tracking.key), level: .request, countsRequest: true)
             case .incrementGPC(let counter, let which):

@@ -55,6 +55,8 @@ extension ProxyRuntime {
         let audit: AuditTrail?
         /// `rate-limit sessions N`.
         let sessionRate: SessionRate?
+        /// The process's variables (`proc.*`), shared by every session.
+        let processVariables: ProcessVariables
 
         /// What decides whether and how a traffic line is logged, read from the options once (not per line).
         struct LogRules: Sendable {
@@ -123,8 +125,10 @@ extension ProxyRuntime {
             usableServers: @escaping @Sendable (String) -> Int = { _ in 0 }, users: UserlistAuth? = nil,
             stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil,
             compressionLevel: Int = 1, backendsByName: [String: Backend] = [:],
-            prometheus: (@Sendable (Substring) -> String)? = nil, directory: SessionDirectory? = nil
+            prometheus: (@Sendable (Substring) -> String)? = nil, directory: SessionDirectory? = nil,
+            processVariables: ProcessVariables = ProcessVariables([:], declared: [])
         ) {
+            self.processVariables = processVariables
             self.directory = directory
             self.prometheus = prometheus
             self.backendsByName = backendsByName
@@ -291,7 +295,7 @@ extension ProxyRuntime.Frontend {
         guard !connectionRules.isEmpty else { return (counters, expectsProxy) }
         let samples = StickSampleSource(client: remote, frontend: local())
         let (decision, limits) = TCPRequestRule.decide(
-            connectionRules, client: AddressSet.key(remote), counters: counters
+            connectionRules, client: AddressSet.key(remote), frontendPort: samples.frontend?.port, counters: counters
         ) { action in
             if action == .expectProxy { expectsProxy = true }
             counters?.perform(action, level: .connection, samples: samples)

@@ -66,6 +66,8 @@ public final class ProxyRuntime: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let processLimit = state.processLimit
         var frontends: [Frontend] = []
+        let processVariables = ProcessVariables(
+            configuration.processVariables, declared: configuration.processVariableNames)
         let users =
             configuration.userlists.isEmpty ? nil : UserlistAuth(lists: configuration.userlists, audit: state.audit)
         for p in configuration.proxies where p.isFrontend {
@@ -97,7 +99,7 @@ public final class ProxyRuntime: Sendable {
                     compressionLevel: configuration.global.compressionLevel,
                     backendsByName: p.rules.backendRules.contains { $0.dynamic != nil } ? state.backendsByName : [:],
                     prometheus: { [state] query in PromexExporter.answer(state, query: query) },
-                    directory: state.sessionDirectory))
+                    directory: state.sessionDirectory, processVariables: processVariables))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.

@@ -240,6 +240,8 @@ struct StickSampleSource {
     var frontend: SocketAddress?
     var head: HTTPRequestHead?
     var sni: String?
+    /// A request's sample expressions (`StickKeyFetch.expression`); nil outside an HTTP request.
+    var evaluate: ((LogFormatValue) -> VariableValue?)? = nil
 
     func sample(_ fetch: StickKeyFetch) -> StickSample? {
         switch fetch {
@@ -248,6 +250,12 @@ struct StickSampleSource {
         case .sourcePort: return client?.port.map { .integer(Int64($0)) }
         case .destinationPort: return frontend?.port.map { .integer(Int64($0)) }
         case .tlsSNI: return sni.map { .text(Array($0.utf8)) }
+        case .expression(let value):
+            switch evaluate?(value) {
+            case .integer(let n)?: return .integer(n)
+            case .text(let t)?: return .text(Array(t.utf8))
+            case nil: return nil
+            }
         default: break
         }
         guard let head else { return nil }
@@ -273,7 +281,7 @@ struct StickSampleSource {
             guard let address = AddressSet.key(client) else { return nil }
             let hash = Self.hash32(head, wholeURL: fetch == .url32Source)
             return .binary(withUnsafeBytes(of: hash.bigEndian) { Array($0) } + StickKeyText.bytes(address))
-        case .source, .destination, .sourcePort, .destinationPort, .tlsSNI: return nil
+        case .source, .destination, .sourcePort, .destinationPort, .tlsSNI, .expression: return nil
         }
     }
 

@@ -23,6 +23,8 @@ struct Layer4Input {
     var servers: (String) -> Int = { _ in 0 }
     /// What the session tracks, and the tables (`sc*_…`, `src_…`).
     var counters: TrackedCounters? = nil
+    /// The port the client connected to (`dst_port`).
+    var frontendPort: Int? = nil
 }
 
 extension ACLTest {
@@ -46,7 +48,8 @@ extension ACLTest {
             case .needMore: return input.final ? .no : .unknown
             }
         case .counter(let fetch): return known(matches(counter: fetch, input.counters, client: input.client))
-        case .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
+        case .frontendPort: return known(input.frontendPort.map { port in ranges.contains { $0.contains(port) } } ?? false)
+        case .variable, .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
             .clientCertificateVerify, .httpAuth, .httpAuthGroup:
             return .no
         }
@@ -117,11 +120,12 @@ extension TCPRequestRule {
     /// The rules at once, on what a connection has before any byte (its address, its counters); with the
     /// decision, the counters the deciding rule tested (a limit: audited when it blocks).
     static func decide(
-        _ rules: [TCPRequestRule], client: UInt128?, counters: TrackedCounters? = nil,
+        _ rules: [TCPRequestRule], client: UInt128?, frontendPort: Int? = nil, counters: TrackedCounters? = nil,
         perform: (Action) -> Void = { _ in }
     ) -> (decision: Decision, limits: [String]) {
         var next = 0
-        let input = Layer4Input(client: client, hello: ClientHelloPeek([]), final: true, counters: counters)
+        let input = Layer4Input(
+            client: client, hello: ClientHelloPeek([]), final: true, counters: counters, frontendPort: frontendPort)
         let decision = decide(rules, input, from: &next, perform: perform)
         return (decision, next < rules.count ? rules[next].condition?.limits ?? [] : [])
     }

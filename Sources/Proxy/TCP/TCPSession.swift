@@ -146,7 +146,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         if !passes(frontend.section.rules.tcpContentRules, level: .request) { return }
         route(
             Layer4Input(
-                client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true, counters: counters))
+                client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true, counters: counters,
+                frontendPort: frontendPort))
         connect()
     }
 
@@ -159,7 +160,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         let done = final || front.earlyEnded || bytes.count >= ProxyRuntime.bufferSize
         var input = Layer4Input(
             client: AddressSet.key(clientAddress), hello: ClientHelloPeek(bytes), final: done,
-            servers: frontend.usableServers, counters: counters)
+            servers: frontend.usableServers, counters: counters, frontendPort: frontendPort)
         let decision = TCPRequestRule.decide(frontend.section.rules.tcpContentRules, input, from: &contentRule) {
             [self] in counters?.perform($0, level: .request, samples: samples)
         }
@@ -185,9 +186,9 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     /// session (`reject`, `silent-drop`: logged `PR` with no server).
     private func passes(_ rules: [TCPRequestRule], level: TrackedCounters.Level) -> Bool {
         guard !rules.isEmpty else { return true }
-        let (decision, limits) = TCPRequestRule.decide(rules, client: AddressSet.key(clientAddress), counters: counters) {
-            [self] in counters?.perform($0, level: level, samples: samples)
-        }
+        let (decision, limits) = TCPRequestRule.decide(
+            rules, client: AddressSet.key(clientAddress), frontendPort: frontendPort, counters: counters
+        ) { [self] in counters?.perform($0, level: level, samples: samples) }
         if decision == .reject || decision == .silentDrop {
             frontend.limitBlocked(
                 clientAddress?.ipAddress, action: decision == .silentDrop ? "silent-drop" : "reject", limits: limits)
@@ -260,7 +261,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             if !stickRules.isEmpty {
                 let input = Layer4Input(
                     client: AddressSet.key(clientAddress), hello: ClientHelloPeek([]), final: true,
-                    servers: frontend.usableServers, counters: counters)
+                    servers: frontend.usableServers, counters: counters, frontendPort: frontendPort)
                 stickiness = StickPersistence(
                     stickRules, tables: frontend.stickTables, samples: samples, servers: backend.servers.count
                 ) { $0?.layer4(input) ?? .yes == .yes }
@@ -352,6 +353,9 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
     }
 
     /// What the session's keys are made from.
+    /// `dst_port`: the port the client connected to, or the one its PROXY header names.
+    private var frontendPort: Int? { (proxyDestination ?? client.localAddress)?.port }
+
     private var samples: StickSampleSource {
         StickSampleSource(client: clientAddress, frontend: proxyDestination ?? client.localAddress, sni: tlsInfo?.sni)
     }

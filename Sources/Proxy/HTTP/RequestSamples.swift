@@ -1,0 +1,45 @@
+import NIOHTTP1
+
+/// A request's cookies as HAProxy's `req.cook()` and `req.cook_cnt()` read them: every `Cookie` line, split at `;`,
+/// each `NAME=VALUE` with the spaces around the name and the value left out; names compared with their case.
+enum RequestCookies {
+    /// The values of the cookie `name`, in the order they came (a cookie without `=` has none).
+    static func values(of name: String, in headers: HTTPHeaders) -> [String] {
+        var found: [String] = []
+        for (field, line) in headers where field.utf8.count == 6 && field.lowercased() == "cookie" {
+            for pair in line.split(separator: ";", omittingEmptySubsequences: true) {
+                guard let equals = pair.firstIndex(of: "=") else { continue }
+                guard trimmed(pair[..<equals]) == name else { continue }
+                found.append(String(trimmed(pair[pair.index(after: equals)...])))
+            }
+        }
+        return found
+    }
+
+    private static func trimmed(_ text: Substring) -> Substring {
+        var text = text
+        while let c = text.first, c == " " || c == "\t" { text.removeFirst() }
+        while let c = text.last, c == " " || c == "\t" { text.removeLast() }
+        return text
+    }
+}
+
+/// `uuid`: a random version-4 UUID in HAProxy's form (lower-case hexadecimal, `8-4-4-4-12`).
+enum UUIDv4 {
+    static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return format(high: generator.next(), low: generator.next())
+    }
+
+    /// The UUID made of 128 random bits, its version (4) and variant (`10`) bits set.
+    static func format(high: UInt64, low: UInt64) -> String {
+        let high = (high & ~0xF000) | 0x4000
+        let low = (low & ~(UInt64(0xC) << 60)) | (UInt64(0x8) << 60)
+        func hex(_ value: UInt64, _ digits: Int) -> String {
+            let text = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, digits - text.count)) + text
+        }
+        return hex(high >> 32, 8) + "-" + hex((high >> 16) & 0xFFFF, 4) + "-" + hex(high & 0xFFFF, 4) + "-"
+            + hex(low >> 48, 4) + "-" + hex(low & 0xFFFF_FFFF_FFFF, 12)
+    }
+}
