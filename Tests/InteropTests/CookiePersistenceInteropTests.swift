@@ -118,4 +118,70 @@ struct CookiePersistenceInteropTests {
         try await b.close()
         try await scripted.close()
     }
+
+    /// `ignore-persist if …` and `force-persist if …` beside HAProxy 2.6: an ignored cookie is `U` and the balance
+    /// chooses (the cookie still taken out with `indirect`), and no `Set-Cookie` is inserted; a forced one reaches
+    /// its server in maintenance; the backend's first rule that holds decides.
+    @Test func ignoredAndForcedPersistenceAsInHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "cookie-rules")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let a = try await HTTPOrigin(name: "a", port: 0)
+        let b = try await HTTPOrigin(name: "b", port: 0)
+        let requests: [(String, String)] = [
+            ("/app", "Cookie: SRV=b\r\n"),
+            ("/static/x", "Cookie: SRV=b; k=1\r\n"),
+            ("/app", ""),
+            ("/static/y", ""),
+            ("/app", "Cookie: SRV=m\r\n"),
+            ("/app", "Cookie: SRV=m\r\nX-Force: 1\r\n"),
+            ("/static/z", "Cookie: SRV=m\r\nX-Force: 1\r\n"),
+        ]
+        var results: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            try """
+                \(httpPreamble(logPort: logs.port))
+                frontend web
+                    bind 127.0.0.1:\(port)
+                    default_backend web
+                backend web
+                    balance roundrobin
+                    cookie SRV insert indirect
+                    ignore-persist if { path_beg /static }
+                    force-persist if { hdr(x-force) -m found }
+                    server a 127.0.0.1:\(a.port) cookie a
+                    server b 127.0.0.1:\(b.port) cookie b
+                    server m 127.0.0.1:\(b.port) cookie m disabled
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
+            _ = await messages.take(waitingFor: 1, seconds: 0.3) { _ in false }
+            var seen: [String] = []
+            for (path, headers) in requests {
+                let request = "GET \(path) HTTP/1.1\r\nHost: x\r\n\(headers)Connection: close\r\n\r\n"
+                let answer = String(decoding: try Peers.exchange(port: port, Array(request.utf8)), as: UTF8.self)
+                let head = answer.components(separatedBy: "\r\n\r\n").first ?? ""
+                let cookies = head.split(separator: "\r\n").filter { $0.lowercased().hasPrefix("set-cookie") }
+                let body = answer.components(separatedBy: "\r\n\r\n").dropFirst().joined()
+                let origin = [a, b].first { body.contains("origin \($0.name)") }
+                let cookieSeen = origin?.lastHead?.headers["cookie"].joined(separator: " | ") ?? "-"
+                seen.append("\(path) \(headers.debugDescription) -> \(body.debugDescription) \(cookies) saw: \(cookieSeen)")
+            }
+            let lines = await messages.take(waitingFor: requests.count, seconds: 10) { $0.contains(" [") }
+            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
+            results[who] = seen
+        }
+        let ours = results["proxy"] ?? []
+        let theirs = results["haproxy"] ?? []
+        #expect(ours.count == theirs.count)
+        for (o, t) in zip(ours, theirs) { #expect(o == t) }
+        for state in ["--UN", "--VN", "--NI", "--DI"] {
+            #expect(ours.contains { $0.contains(" \(state) ") }, "\(state): \(ours)")
+        }
+        try await a.close()
+        try await b.close()
+    }
 }

@@ -27,6 +27,19 @@ struct PersistenceCookiesTests {
         #expect(PersistenceCookies.request(insertIndirect, cookieHeaders: ["x=1"], servers: servers).status == .none)
     }
 
+    @Test func ignoredAndForcedPersistence() {
+        let ignored = PersistenceCookies.request(
+            insertIndirect, cookieHeaders: ["k=1; SERVERID=a"], servers: servers, override: .ignore)
+        // Unused, and still taken out of what the server sees.
+        #expect(ignored.status == .unused && ignored.server == nil && ignored.headers == ["k=1"])
+        let forced = PersistenceCookies.request(
+            insertIndirect, cookieHeaders: ["SERVERID=b"], servers: Array(servers.prefix(2)), override: .force)
+        #expect(forced.status == .down && forced.server == 1)
+        let forcedUp = PersistenceCookies.request(
+            insertIndirect, cookieHeaders: ["SERVERID=a"], servers: servers, override: .force)
+        #expect(forcedUp.status == .valid && forcedUp.server == 0)
+    }
+
     @Test func indirectInsertTakesTheCookieOutOfWhatTheServerSees() {
         let r = PersistenceCookies.request(
             insertIndirect, cookieHeaders: ["a=1; SERVERID=a; b=2", "SERVERID=a", "c=3"], servers: servers)

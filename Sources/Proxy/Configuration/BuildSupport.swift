@@ -187,7 +187,8 @@ extension BuildSupport {
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
             "stick-table", "stick", "rate-limit", "log-format", "fullconn",
-            "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse",
+            "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse", "ignore-persist",
+            "force-persist",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -229,6 +230,7 @@ extension BuildSupport {
             "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "hdr_val", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
             "req.ssl_hello_type", "req_ssl_hello_type", "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used",
             "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group", "req.hdr", "dst_port", "var",
+            "always_true", "always_false",
         ]).union(HAProxyKeywords.fetches.filter { StickCounterFetch.parse($0) != nil }),
         .aclFlag: ["-i", "--", "-m", "-f"],
     ]
@@ -338,8 +340,8 @@ extension BuildSupport {
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,
             "unique-id-header": .logging,
             "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
-            "email-alert": .healthChecks, "use-server": .routing, "force-persist": .routing,
-            "ignore-persist": .routing, "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,
+            "email-alert": .healthChecks, "use-server": .routing,
+            "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,
             "source": .routing, "retry-on": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,
             "errorloc302": .rewriting, "errorloc303": .rewriting, "http-error": .rewriting, "filter": .other,
             "declare": .logging, "load-server-state-from-file": .routing, "server-state-file-name": .routing,

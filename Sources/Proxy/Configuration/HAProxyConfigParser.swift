@@ -780,6 +780,15 @@ public struct HAProxyConfigParser {
             guard let condition = ruleCondition(Array(args.dropFirst()), at, p.rules), let value = condition.value
             else { return }
             p.rules.monitorFail.append(value)
+        case "ignore-persist", "force-persist":
+            guard p.isBackend else {
+                return warn(at, "'\(keyword)' ignored because frontend '\(p.name)' has no backend capability.")
+            }
+            guard ["if", "unless"].contains(args.first ?? "") else {
+                return alert(at, "'\(keyword)' requires either 'if' or 'unless' followed by a condition.")
+            }
+            guard let condition = ruleCondition(args, at, p.rules), let value = condition.value else { return }
+            p.rules.persistRules.append(PersistRule(force: keyword == "force-persist", condition: value))
         case "http-request":
             httpRequestRule(args, at, &p.rules, section: p.name)
         case "http-response":
@@ -1216,6 +1225,16 @@ public struct HAProxyConfigParser {
                 values: values)
         }
         if first.hasPrefix("var("), first.hasSuffix(")") { return variableTest(first, values, at) }
+        // `always_true`, `always_false` (booleans, no pattern): what the predefined `TRUE` and `FALSE` test.
+        if ["always_true", "always_true()", "always_false", "always_false()"].contains(first) {
+            guard values.isEmpty else {
+                alert(at, "ACL criterion '\(first)' takes no value, not '\(values[0])'.")
+                return nil
+            }
+            return ACLTest(
+                sample: .method, match: first.hasPrefix("always_true") ? .found : .exact, caseInsensitive: false,
+                values: [])
+        }
         // The integer fetches without an argument: `ssl_c_verify`, `req.ssl_hello_type`, `dst_port`.
         let integers: [String: ACLTest.Sample] = [
             "ssl_c_verify": .clientCertificateVerify, "req.ssl_hello_type": .clientHelloType,

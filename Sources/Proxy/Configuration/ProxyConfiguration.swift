@@ -841,6 +841,13 @@ public struct RuleCondition: Hashable, Sendable {
     }
 }
 
+/// `ignore-persist if|unless COND` (the request's persistence cookie is not used, and its response gets none) and
+/// `force-persist if|unless COND` (the cookie's server takes the request even when it is down).
+public struct PersistRule: Hashable, Sendable {
+    public var force: Bool
+    public var condition: RuleCondition
+}
+
 /// `use_backend NAME [if|unless …]`.
 public struct BackendRule: Hashable, Sendable {
     public var backend: String
@@ -1006,6 +1013,8 @@ public struct HTTPRules: Hashable, Sendable {
     public var redirects: [RedirectRule] = []
     /// `monitor fail if|unless …`: a request for `monitor-uri` is answered 503 when one holds.
     public var monitorFail: [RuleCondition] = []
+    /// `ignore-persist|force-persist if|unless …` (a backend's): the first that holds decides.
+    public var persistRules: [PersistRule] = []
     public var requestCaptures: [HeaderCapture] = []
     public var responseCaptures: [HeaderCapture] = []
 }

@@ -50,6 +50,9 @@ final class Exchange: BackendSeat {
         }
         return Int64(size) + requestBytes
     }
+    /// What `ignore-persist`/`force-persist` decided for the request's persistence cookie.
+    var persistence = PersistenceCookies.Override.none
+    var forcesPersistence: Bool { persistence == .force }
     /// Body parts read before a server connection was ready.
     var body: [ByteBuffer] = []
 

@@ -477,10 +477,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// Cookie persistence on the request (see `PersistenceCookies`): the server its cookie names, and the cookie
     /// taken out of what the server sees in insert mode with `indirect`.
     private func persist(_ exchange: Exchange, _ cookie: PersistenceCookie, _ backend: ProxyRuntime.Backend) {
+        // `ignore-persist`, `force-persist`: the backend's first rule that holds (HAProxy evaluates them once the
+        // backend is known).
+        let head = exchange.forwardHead
+        if let rule = backend.section.rules.persistRules.first(where: {
+            $0.condition.holds(head, path: head.path, client: sourceKey(exchange), facts)
+        }) {
+            exchange.persistence = rule.force ? .force : .ignore
+        }
         let values = exchange.forwardHead.headers.compactMap { $0.name.lowercased() == "cookie" ? $0.value : nil }
         guard !values.isEmpty else { return exchange.cookieClient = PersistenceCookies.ClientStatus.none.rawValue }
         let decision = PersistenceCookies.request(
-            cookie, cookieHeaders: values, servers: backend.persistenceServers())
+            cookie, cookieHeaders: values, servers: backend.persistenceServers(), override: exchange.persistence)
         exchange.cookieClient = decision.status.rawValue
         exchange.persistTo = decision.server
         guard let rewritten = decision.headers else { return }
@@ -799,6 +807,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         _ exchange: Exchange, _ cookie: PersistenceCookie, _ serverCookie: String?, server: Int, _ head: HTTPHead,
         _ edits: ResponseHeaderEdits?
     ) -> ResponseHeaderEdits? {
+        // `ignore-persist`: the server's cookie is passed as it came, and none is inserted.
+        if exchange.persistence == .ignore { return edits }
         let method = exchange.head.method.rawValue
         let cacheable =
             cookie.nocache

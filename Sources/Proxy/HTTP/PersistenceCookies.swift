@@ -11,6 +11,12 @@ enum PersistenceCookies {
         case invalid = 0x49  // I: it names no server
         case down = 0x44  // D: it names a server that is down
         case valid = 0x56  // V: the server it names took the request
+        case unused = 0x55  // U: `ignore-persist` left it unused
+    }
+
+    /// What `ignore-persist` and `force-persist` decided for a request (the first rule that holds).
+    enum Override {
+        case none, ignore, force
     }
 
     /// The log's fourth character: what was done about the server's cookie.
@@ -39,7 +45,11 @@ enum PersistenceCookies {
     /// Reads the request's `Cookie` header values (in order): the first usable server whose cookie equals the
     /// value (up to a `|`) takes it; in insert mode with `indirect` the cookie is taken out of the headers, as
     /// HAProxy does (an emptied header goes).
-    static func request(_ cookie: PersistenceCookie, cookieHeaders: [String], servers: [Server]) -> Request {
+    /// `ignore-persist` (`override` `.ignore`) uses no cookie (each is `U`, still taken out in `indirect` mode);
+    /// `force-persist` (`.force`) sends the request to the cookie's server even when it is down.
+    static func request(
+        _ cookie: PersistenceCookie, cookieHeaders: [String], servers: [Server], override: Override = .none
+    ) -> Request {
         var result = Request(status: .none, server: nil, headers: nil)
         let strip = cookie.insert && cookie.indirect
         var rewritten: [String?] = []
@@ -58,20 +68,22 @@ enum PersistenceCookies {
                 let id = String(serverValue.prefix { $0 != "|" }).trimmingTrailingBlanks
                 var found: Int?
                 var down = false
-                if !id.isEmpty {
+                if !id.isEmpty && override != .ignore {
                     for (i, server) in servers.enumerated() where server.cookie == id {
-                        if server.usable {
+                        if server.usable || override == .force {
                             found = i
+                            // Forced to a server that is down: it takes the request, and the log says `D`.
+                            down = !server.usable
                             break
                         }
                         down = true
                     }
                 }
                 if let found {
-                    result.status = .valid
+                    result.status = down ? .down : .valid
                     result.server = found
                 } else {
-                    result.status = down ? .down : .invalid
+                    result.status = override == .ignore ? .unused : down ? .down : .invalid
                 }
                 if strip {
                     changed = true

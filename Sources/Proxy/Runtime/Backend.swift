@@ -134,9 +134,11 @@ extension ProxyRuntime {
         /// A slot on server `i`, which a persistence cookie names, or a place in its own queue when it is at its
         /// maxconn; nil when it may not take the session (down or in maintenance: a drained server keeps the clients
         /// that persist on it, as HAProxy), and the balancer chooses.
-        func assign(direct i: Int, resume: () -> Resume) -> Assignment? {
+        func assign(direct i: Int, forced: Bool = false, resume: () -> Resume) -> Assignment? {
             shared.withLock { s in
-                guard s.balancer.servers.indices.contains(i), Backend.persists(s.balancer.servers[i]) else { return nil }
+                guard s.balancer.servers.indices.contains(i), forced || Backend.persists(s.balancer.servers[i]) else {
+                    return nil
+                }
                 guard s.balancer.hasSlot(i) else { return .queued(s.queues.enqueue(resume(), server: i)) }
                 s.balancer.opened(i)
                 return .server(i)

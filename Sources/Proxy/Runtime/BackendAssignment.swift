@@ -13,6 +13,8 @@ protocol BackendSeat: AnyObject, SendableMetatype {
     var dequeuedAt: NIODeadline? { get set }
     /// The server a persistence cookie sends the seat to, past the balancer (nil: none).
     var persistTo: Int? { get }
+    /// `force-persist`: `persistTo` takes the seat even when it is down or in maintenance.
+    var forcesPersistence: Bool { get }
     /// The server `option prefer-last-server` sends the seat to when it may take it now (nil: none).
     var preferredServer: Int? { get }
     /// The request `balance uri|url_param|hdr` hashes (nil: a TCP session).
@@ -21,6 +23,7 @@ protocol BackendSeat: AnyObject, SendableMetatype {
 
 extension BackendSeat {
     var persistTo: Int? { nil }
+    var forcesPersistence: Bool { false }
     var preferredServer: Int? { nil }
     var balanceRequest: HTTPRequestHead? { nil }
 }
@@ -85,7 +88,7 @@ extension BackendAssignee {
         // else the server `option prefer-last-server` names, if it is usable now.
         let direct =
             excluding == nil
-            ? seat.persistTo.flatMap { backend.assign(direct: $0, resume: resume) }
+            ? seat.persistTo.flatMap { backend.assign(direct: $0, forced: seat.forcesPersistence, resume: resume) }
                 ?? seat.preferredServer.flatMap { backend.assign(preferring: $0, resume: resume) } : nil
         let assignment = direct ?? backend.assign(
             client: clientAddress, request: seat.balanceRequest, excluding: excluding, resume: resume)
