@@ -311,6 +311,11 @@ struct HTTPVersusHAProxyTests {
                 redirect prefix http://other.example drop-query if { path_beg /p/ }
                 redirect prefix / if { path_beg /same }
                 redirect prefix /app append-slash if { path_beg /slash }
+                redirect location /lit%[path] if { path /legacy }
+                http-request set-var(txn.apex) req.hdr(host),regsub(^www\\.,) if { hdr_beg(host) www. }
+                http-request redirect location https://%[var(txn.apex)]%[path]?%[query] code 301 if { path_beg /apex }
+                http-request redirect location %[var(txn.none)] ignore-empty if { path /empty }
+                http-request redirect prefix https://%[req.hdr(host),lower] if { path_beg /pfx }
                 http-request redirect scheme https drop-query append-slash if { path_beg /ss }
                 http-request redirect location /moved code 308 if { path /hr } || { path /old }
                 http-request redirect scheme https if { path_beg /hs }
@@ -382,6 +387,12 @@ struct HTTPVersusHAProxyTests {
             (0, "GET /tohttps/x?y=1 HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /tohttps/deny HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n", 1, true),
             (0, "GET /tohttps/stay HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n", 1, true),
+            // The legacy `redirect` takes its target as written; `http-request redirect` makes it (a variable, the
+            // path and query; `ignore-empty` with nothing made: no redirect, the request goes on).
+            (0, "GET /legacy HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /apex/x?y=1 HTTP/1.1\r\nHost: www.site.test\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /empty HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1, true),
+            (0, "GET /pfx/a?b=1 HTTP/1.1\r\nHost: H.test\r\nConnection: close\r\n\r\n", 1, true),
         ]
         guard let (lines, answers) = try await Self.run(config, frontends: 1, logs: logs, in: dir, exchanges) else {
             try await logs.close()
@@ -393,6 +404,10 @@ struct HTTPVersusHAProxyTests {
         #expect(answers[1][5].contains("\r\nlocation: /app/slash/x?y=2/\r\n"), "\(answers[1][5])")
         #expect(answers[1][7].contains("\r\nlocation: https://a/ss/a/\r\n"), "\(answers[1][7])")
         #expect(answers[1][12].hasSuffix("<h1>200 OK</h1>\nService ready.\n</body></html>\n"))
+        let made = answers[1].suffix(4)
+        #expect(made.first?.contains("\r\nlocation: /lit%[path]\r\n") == true, "\(made)")
+        #expect(made.dropFirst().first?.contains("\r\nlocation: https://site.test/apex/x?y=1\r\n") == true, "\(made)")
+        #expect(made.last?.contains("\r\nlocation: https://h.test/pfx/a?b=1\r\n") == true, "\(made)")
         #expect(lines[1].count == exchanges.map(\.lines).reduce(0, +), "the monitor URI's requests are not logged")
         try await logs.close()
     }

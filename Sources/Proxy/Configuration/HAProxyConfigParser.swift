@@ -1645,7 +1645,8 @@ public struct HAProxyConfigParser {
             }
             action = verb == "tarpit" ? .tarpit(status: status) : .deny(status: status)
         case "redirect":
-            guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at) else { return }
+            guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at, format: true)
+            else { return }
             action = .redirect(redirect)
             rest = words
         case "return":
@@ -1783,11 +1784,16 @@ public struct HAProxyConfigParser {
     /// `location|prefix|scheme TARGET`, `code N`, `drop-query`, `append-slash`, in any order as HAProxy reads them,
     /// then the words after them (a condition); nil after an alert. A target with a log-format expression,
     /// `set-cookie` and `clear-cookie` are refused.
-    private mutating func redirect(_ rule: String, _ args: [String], _ at: SourceLocation) -> (Redirect, [String])? {
+    /// `format`: an `http-request redirect`, whose target is a log-format (HAProxy's legacy `redirect` takes it as
+    /// written, `%` and all).
+    private mutating func redirect(_ rule: String, _ args: [String], _ at: SourceLocation, format: Bool = false)
+        -> (Redirect, [String])?
+    {
         var target: (kind: Redirect.Kind, text: String)?
         var code = 302
         var dropQuery = false
         var appendSlash = false
+        var ignoreEmpty = false
         var rest = args[...]
         while let word = rest.first, word != "if", word != "unless" {
             switch word {
@@ -1796,14 +1802,7 @@ public struct HAProxyConfigParser {
                     alert(at, "'\(rule)': missing argument for '\(word)'.")
                     return nil
                 }
-                let text = rest[rest.startIndex + 1]
-                if refusedLogFormat(
-                    text, "'\(rule)' : the target", at,
-                    because: "clients would be sent elsewhere than the configuration asks")
-                {
-                    return nil
-                }
-                target = (kind, text)
+                target = (kind, rest[rest.startIndex + 1])
                 rest = rest.dropFirst(2)
             case "code":
                 let value = rest.count >= 2 ? rest[rest.startIndex + 1] : ""
@@ -1819,7 +1818,10 @@ public struct HAProxyConfigParser {
             case "append-slash":
                 appendSlash = true
                 rest = rest.dropFirst()
-            case "set-cookie", "clear-cookie", "ignore-empty":
+            case "ignore-empty":
+                ignoreEmpty = true
+                rest = rest.dropFirst()
+            case "set-cookie", "clear-cookie":
                 alert(
                     at,
                     "'\(rule) … \(word)' is HAProxy's, not in this build (header, URL and response rewriting): "
@@ -1828,8 +1830,8 @@ public struct HAProxyConfigParser {
             default:
                 alert(
                     at,
-                    "'\(rule)': expects 'location', 'prefix', 'scheme', 'code', 'drop-query', 'if' or 'unless', not "
-                        + "'\(word)'.")
+                    "'\(rule)': expects 'code', 'prefix', 'location', 'scheme', 'set-cookie', 'clear-cookie', "
+                        + "'drop-query', 'ignore-empty' or 'append-slash' (was '\(word)').")
                 return nil
             }
         }
@@ -1839,6 +1841,12 @@ public struct HAProxyConfigParser {
         }
         var redirect = Redirect(kind: target.kind, target: target.text, code: code, dropQuery: dropQuery)
         redirect.appendSlash = appendSlash
+        redirect.ignoreEmpty = ignoreEmpty
+        // A prefix of exactly "/" is no log-format (it adds nothing), as HAProxy reads it.
+        if format && !(target.kind == .prefix && target.text == "/") {
+            guard let value = requestFormat(target.text, "'\(rule)'", at) else { return nil }
+            if let literal = value.literal { redirect.target = literal } else { redirect.format = value }
+        }
         return (redirect, Array(rest))
     }
 

@@ -920,6 +920,10 @@ public struct Redirect: Hashable, Sendable {
     /// `append-slash`: a `prefix` or `scheme` redirect's location gets a `/` at its end when it has none (after the
     /// query too, when it is kept: HAProxy's reading).
     public var appendSlash = false
+    /// `http-request redirect`'s target when it is a log-format with samples (made per request; nil: `target`).
+    public var format: LogFormatValue?
+    /// `ignore-empty`: a `location` whose log-format makes nothing is no redirect (the rules go on).
+    public var ignoreEmpty = false
 
     /// The codes HAProxy 2.6 takes, with their reasons.
     public static let reasons: [Int: String] = [

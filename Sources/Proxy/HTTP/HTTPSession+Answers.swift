@@ -166,17 +166,21 @@ extension HTTPSession {
 
     /// A `redirect` (`LR--`), as HAProxy 2.6 answers one: an empty body, the location, `cache-control: no-cache`
     /// for the temporary codes, the client's connection kept when it can be; logged with the size HAProxy counts.
-    func respondRedirect(_ redirect: Redirect, _ head: HTTPRequestHead) {
-        guard let exchange, let context else { return }
+    /// False when nothing was answered: an `ignore-empty` location whose log-format made nothing (the rules go on).
+    @discardableResult
+    func respondRedirect(_ redirect: Redirect, _ head: HTTPRequestHead) -> Bool {
+        guard let exchange, let context else { return true }
+        let target = redirect.format.map { render($0, head) } ?? redirect.target
+        if redirect.kind == .location && redirect.ignoreEmpty && target.isEmpty { return false }
         exchange.state.answeredByProxy()
         exchange.termination = TerminationState(.local, .request)
         let uri = redirect.dropQuery ? String(head.path) : head.uri
         var location: String
         switch redirect.kind {
-        case .location: location = redirect.target
+        case .location: location = target
         // A prefix of exactly "/" adds nothing before the request's URI.
-        case .prefix: location = (redirect.target == "/" ? "" : redirect.target) + uri
-        case .scheme: location = redirect.target + "://" + (head.headers["host"].first ?? "") + uri
+        case .prefix: location = (redirect.format == nil && target == "/" ? "" : target) + uri
+        case .scheme: location = target + "://" + (head.headers["host"].first ?? "") + uri
         }
         if redirect.appendSlash, redirect.kind != .location, let last = location.last, last != "/" { location += "/" }
         let reason = Redirect.reasons[redirect.code] ?? "Found"
@@ -204,8 +208,9 @@ extension HTTPSession {
         // As HAProxy counts a reply it makes: the status line and the fields as stored.
         let fields = 15 + 8 + location.utf8.count + (temporary ? 21 : 0) + (closesForBody ? 15 : 0)
         exchange.loggedBytes = Int64(21 + 8 + 3 + reason.utf8.count + fields)
-        if keep && exchange.state.finishesAtRequestEnd() { return }
+        if keep && exchange.state.finishesAtRequestEnd() { return true }
         finish(exchange)
+        return true
     }
 
     /// An `errorfile`'s response instead of HAProxy's page, as HAProxy 2.6 sends one (see `HTTPErrorFile`).

@@ -396,7 +396,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if let rule = rules.redirects.first(where: {
             $0.condition.holds(head, path: path, client: clientKey, facts)
         }) {
-            return respondRedirect(rule.redirect, head)
+            respondRedirect(rule.redirect, head)
+            return
         }
         var chosen = frontend.backend
         for route in frontend.routeTargets
@@ -431,7 +432,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             if let rule = own.redirects.first(where: {
                 $0.condition.holds(head, path: head.path, client: sourceKey(exchange), facts)
             }) {
-                return respondRedirect(rule.redirect, head)
+                respondRedirect(rule.redirect, head)
+                return
             }
         }
         if let cookie = backend.section.settings.cookie { persist(exchange, cookie, backend) }
@@ -513,7 +515,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
 
     /// A header value's text for this request (its samples fetched: see `LogFormatValue`).
-    private func render(_ value: LogFormatValue, _ head: HTTPRequestHead) -> String {
+    func render(_ value: LogFormatValue, _ head: HTTPRequestHead) -> String {
         if let literal = value.literal { return literal }
         var out = ""
         for piece in value.pieces {
@@ -671,8 +673,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 head.headers = headers
                 exchange.rewritten = true
             case .redirect(let redirect):
-                respondRedirect(redirect, head)
-                return true
+                if respondRedirect(redirect, head) { return true }
             case .returnReply(let reply):
                 respondReturn(reply, head)
                 return true
