@@ -16,16 +16,16 @@ struct ResponseHeaderEditsTests {
 
     @Test func setReplacesAddAppendsDelRemovesWhatCameBefore() {
         let e = edits([
-            .addHeader("X-Frame-Options", "DENY"), .setHeader("Strict-Transport-Security", "max-age=1"),
-            .delHeader("x-frame-options"), .addHeader("X-Frame-Options", "SAMEORIGIN"), .delHeader("Server"),
+            .addHeader("X-Frame-Options", .init(literal: "DENY")), .setHeader("Strict-Transport-Security", .init(literal: "max-age=1")),
+            .delHeader("x-frame-options"), .addHeader("X-Frame-Options", .init(literal: "SAMEORIGIN")), .delHeader("Server"),
         ])
         #expect(names(e) == ["strict-transport-security: max-age=1", "x-frame-options: SAMEORIGIN"])
         #expect(e.removed.map { String(decoding: $0, as: UTF8.self) } == ["strict-transport-security", "x-frame-options", "server"])
     }
 
     @Test func aBackendsRulesComeFirstThenTheFrontends() {
-        let backend = edits([.setHeader("X-A", "backend"), .addHeader("X-B", "1")])
-        let frontend = edits([.setHeader("x-a", "frontend")])
+        let backend = edits([.setHeader("X-A", .init(literal: "backend")), .addHeader("X-B", .init(literal: "1"))])
+        let frontend = edits([.setHeader("x-a", .init(literal: "frontend"))])
         #expect(names(backend.then(frontend)) == ["x-b: 1", "x-a: frontend"])
         #expect(backend.then(ResponseHeaderEdits()) == backend && ResponseHeaderEdits().then(frontend) == frontend)
         #expect(ResponseHeaderEdits().isEmpty && !frontend.isEmpty)

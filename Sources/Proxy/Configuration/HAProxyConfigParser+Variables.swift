@@ -6,7 +6,9 @@ import LogCore
 extension HAProxyConfigParser {
     /// A rule's variable action (`verb`: `set-var(…)`, `set-var-fmt(…)`, `unset-var(…)`) and the words after it (a
     /// condition); nil after an alert in HAProxy's words.
-    mutating func variableAction(_ rule: String, _ args: [String], _ at: SourceLocation) -> (VariableAction, [String])? {
+    mutating func variableAction(_ rule: String, _ args: [String], _ at: SourceLocation, response: Bool = false)
+        -> (VariableAction, [String])?
+    {
         let verb = args[0]
         let kind = verb.hasPrefix("set-var-fmt") ? "set-var-fmt" : verb.hasPrefix("set-var") ? "set-var" : "unset-var"
         func fail(_ message: String) -> (VariableAction, [String])? {
@@ -36,7 +38,10 @@ extension HAProxyConfigParser {
         guard args.count >= 2 else {
             return fail(kind == "set-var" ? "missing expression" : "missing format string")
         }
-        let parsed = kind == "set-var" ? LogFormatValue.parseExpression(args[1]) : LogFormatValue.parse(args[1])
+        let parsed =
+            kind == "set-var"
+            ? LogFormatValue.parseExpression(args[1], response: response)
+            : LogFormatValue.parse(args[1], response: response)
         switch parsed {
         case .success(let value):
             return (VariableAction(name: name, conditions: conditions, value: value), Array(args.dropFirst(2)))

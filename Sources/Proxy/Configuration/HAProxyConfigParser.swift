@@ -792,7 +792,7 @@ public struct HAProxyConfigParser {
         case "http-request":
             httpRequestRule(args, at, &p.rules, section: p.name)
         case "http-response":
-            httpResponseRule(args, at, &p.rules)
+            httpResponseRule(args, at, &p.rules, context: p.isFrontend ? "frontend" : "backend")
         case "redirect":
             guard let (redirect, rest) = redirect("redirect", args, at),
                 let condition = ruleCondition(rest, at, p.rules)
@@ -1155,7 +1155,8 @@ public struct HAProxyConfigParser {
                 return nil
             }
         }
-        guard let test = aclTest(first, Array(words.dropFirst()), at) else { return nil }
+        guard var test = aclTest(first, Array(words.dropFirst()), at) else { return nil }
+        test.keyword = String(first.prefix { $0 != "(" })
         guard !converters.isEmpty else { return test }
         switch test.sample {
         case .path, .method, .header, .tlsSNI, .variable:
@@ -1225,6 +1226,17 @@ public struct HAProxyConfigParser {
                 values: values)
         }
         if first.hasPrefix("var("), first.hasSuffix(")") { return variableTest(first, values, at) }
+        // A response's header (`res.hdr(NAME)`, `shdr(NAME)` and their `_beg`… forms): read as `hdr` reads a
+        // request's, on the response.
+        for prefix in ["res.hdr", "shdr"] where first.hasPrefix(prefix) && first.hasSuffix(")") {
+            guard var test = aclTest("hdr" + first.dropFirst(prefix.count), values, at) else { return nil }
+            guard case .header(let name) = test.sample else {
+                alert(at, "ACL criterion '\(first)' is HAProxy's, not in this build (access rules and ACLs).")
+                return nil
+            }
+            test.sample = .responseHeader(name)
+            return test
+        }
         // `always_true`, `always_false` (booleans, no pattern): what the predefined `TRUE` and `FALSE` test.
         if ["always_true", "always_true()", "always_false", "always_false()"].contains(first) {
             guard values.isEmpty else {
@@ -1238,7 +1250,7 @@ public struct HAProxyConfigParser {
         // The integer fetches without an argument: `ssl_c_verify`, `req.ssl_hello_type`, `dst_port`.
         let integers: [String: ACLTest.Sample] = [
             "ssl_c_verify": .clientCertificateVerify, "req.ssl_hello_type": .clientHelloType,
-            "req_ssl_hello_type": .clientHelloType, "dst_port": .frontendPort,
+            "req_ssl_hello_type": .clientHelloType, "dst_port": .frontendPort, "status": .status,
         ]
         if let sample = integers[first] {
             let values = Array(words.dropFirst().drop { $0 == "-m" || $0 == "int" })
@@ -1443,7 +1455,7 @@ public struct HAProxyConfigParser {
                 }
                 return nil
             }
-            alternatives[alternatives.count - 1].append(.init(negated: negated, tests: tests))
+            alternatives[alternatives.count - 1].append(.init(negated: negated, tests: tests, name: word))
             i += 1
         }
         guard alternatives.allSatisfy({ !$0.isEmpty }) else {
@@ -1587,7 +1599,7 @@ public struct HAProxyConfigParser {
         var rest: [String]
         switch verb {
         case "set-header", "add-header", "del-header":
-            guard let (header, words) = headerAction("http-request", args, at, seenBy: "servers", samples: true)
+            guard let (header, words) = headerAction("http-request", args, at, seenBy: "servers")
             else { return }
             switch header {
             case .set(let name, let value): action = .setHeader(name, value)
@@ -1734,17 +1746,19 @@ public struct HAProxyConfigParser {
         return regex
     }
 
-    private mutating func httpResponseRule(_ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules) {
+    private mutating func httpResponseRule(
+        _ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules, context: String
+    ) {
         guard let verb = args.first else { return alert(at, "'http-response' expects an action.") }
         let action: HTTPResponseRule.Action
         let rest: [String]
         switch verb {
         case "set-header", "add-header", "del-header":
-            guard let (header, words) = headerAction("http-response", args, at, seenBy: "clients", samples: false)
+            guard let (header, words) = headerAction("http-response", args, at, seenBy: "clients", response: true)
             else { return }
             switch header {
-            case .set(let name, let value): action = .setHeader(name, value.text)
-            case .add(let name, let value): action = .addHeader(name, value.text)
+            case .set(let name, let value): action = .setHeader(name, value)
+            case .add(let name, let value): action = .addHeader(name, value)
             case .delete(let name): action = .delHeader(name)
             }
             rest = words
@@ -1763,27 +1777,33 @@ public struct HAProxyConfigParser {
                     name: args[1].lowercased(), regex: regex, value: LogFormatValue(literal: args[3].replacingOccurrences(of: "%%", with: "%")),
                     eachValue: verb == "replace-value"))
             rest = Array(args.dropFirst(4))
+        case _ where verb.hasPrefix("set-var") || verb.hasPrefix("unset-var"):
+            guard let (variable, words) = variableAction("http-response", args, at, response: true) else { return }
+            action = .variable(variable)
+            rest = words
         default:
             return notCarriedOut(.httpResponse, verb, at, section: "")
         }
-        if let word = rest.first {
-            guard word == "if" || word == "unless" else {
-                let after = verb == "del-header" ? "name" : "value"
-                return alert(at, "'http-response \(verb)' : unexpected '\(word)' after the \(after).")
+        guard let condition = ruleCondition(rest, at, rules) else { return }
+        if let value = condition.value {
+            // HAProxy's warnings: an ACL that reads only what a request has never matches on a response.
+            for term in value.alternatives.joined() where term.tests.allSatisfy({ !$0.sample.knownOnResponse }) {
+                if let name = term.name {
+                    warn(
+                        at,
+                        "acl '\(name)' will never match because it only involves keywords that are incompatible with "
+                            + "'\(context) http-response header rule'")
+                } else if let test = term.tests.first {
+                    warn(
+                        at,
+                        "anonymous acl will never match because it uses keyword '\(test.keyword)' which is incompatible "
+                            + "with '\(context) http-response header rule'")
+                }
             }
-            return alert(
-                at,
-                "'http-response \(verb) … \(word) …' : a condition on a response rule is evaluated on the response "
-                    + "(its status and headers), which this build's ACLs do not read (access rules and ACLs): refused, "
-                    + "because the rule would apply where HAProxy would not, or the other way round. Without the "
-                    + "condition the rule is carried out.")
         }
-        rules.responseRules.append(HTTPResponseRule(action: action))
+        rules.responseRules.append(HTTPResponseRule(action: action, condition: condition.value))
     }
 
-    /// `location|prefix|scheme TARGET`, `code N`, `drop-query`, `append-slash`, in any order as HAProxy reads them,
-    /// then the words after them (a condition); nil after an alert. A target with a log-format expression,
-    /// `set-cookie` and `clear-cookie` are refused.
     /// `format`: an `http-request redirect`, whose target is a log-format (HAProxy's legacy `redirect` takes it as
     /// written, `%` and all).
     private mutating func redirect(_ rule: String, _ args: [String], _ at: SourceLocation, format: Bool = false)
@@ -1886,7 +1906,7 @@ public struct HAProxyConfigParser {
 
     /// `samples`: the value may fetch samples (a request's rules); else it must be text (`%%` for a `%`).
     private mutating func headerAction(
-        _ rule: String, _ args: [String], _ at: SourceLocation, seenBy: String, samples: Bool
+        _ rule: String, _ args: [String], _ at: SourceLocation, seenBy: String, response: Bool = false
     ) -> (HeaderAction, [String])? {
         let verb = args.first ?? ""
         if verb == "del-header" {
@@ -1901,14 +1921,8 @@ public struct HAProxyConfigParser {
             return nil
         }
         let value: LogFormatValue
-        switch LogFormatValue.parse(args[2]) {
-        case .success(let parsed) where samples || parsed.isLiteral:
-            value = parsed
-        case .success:
-            _ = refusedLogFormat(
-                args[2], "'\(rule) \(verb)' : the value", at,
-                because: "\(seenBy) would see other bytes than the configuration asks")
-            return nil
+        switch LogFormatValue.parse(args[2], response: response) {
+        case .success(let parsed): value = parsed
         case .failure(let unknown) where unknown.problem != nil:
             alert(at, "'\(rule) \(verb)' : \(unknown.problem ?? "").")
             return nil
@@ -1916,27 +1930,12 @@ public struct HAProxyConfigParser {
             alert(
                 at,
                 "'\(rule) \(verb)' : the value '\(args[2])' uses '\(unknown.text)', which this build cannot evaluate "
-                    + "(it takes src, src_port, dst, dst_port, hdr(), req.hdr(), path, method, url, query, fe_name, "
-                    + "ssl_fc, %ci, %cp, %fi, %fp, %f, without converters): refused, because \(seenBy) would see other "
-                    + "bytes than the configuration asks.")
+                    + "(docs/proxy.md lists the fetches and converters it has): refused, because \(seenBy) would see "
+                    + "other bytes than the configuration asks.")
             return nil
         }
         let action: HeaderAction = verb == "set-header" ? .set(args[1], value) : .add(args[1], value)
         return (action, Array(args.dropFirst(3)))
-    }
-
-    /// Whether `text` is a log-format expression (`%%` is a literal percent sign, any other `%` starts a variable or
-    /// a sample expression), which this build cannot evaluate: then it is refused with an alert (`what` names the
-    /// place, `consequence` what would go wrong).
-    private mutating func refusedLogFormat(
-        _ text: String, _ what: String, _ at: SourceLocation, because consequence: String
-    ) -> Bool {
-        guard HAProxyConfigParser.hasLogFormatVariable(text) else { return false }
-        alert(
-            at,
-            "\(what) '\(text)' is a log-format expression; evaluating them is HAProxy's, not in this build (header, "
-                + "URL and response rewriting): refused, because \(consequence).")
-        return true
     }
 
     /// Whether a log-format string names a variable or a sample expression (`%ci`, `%[src]`), not only `%%`.

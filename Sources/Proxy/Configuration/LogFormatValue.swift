@@ -28,6 +28,16 @@ public struct LogFormatValue: Hashable, Sendable {
         case uuid
         /// `str(TEXT)`, `int(N)`: a constant.
         case constant(VariableValue)
+        /// `status`: a response's status (in an `http-response` rule's value).
+        case status
+
+        /// Whether a response's rule can fetch it (what HAProxy calls needing "HTTP request headers" cannot).
+        var knownOnResponse: Bool {
+            switch self {
+            case .path, .method, .url, .query, .base, .cookie, .cookieCount, .headerCount, .fullHeader: false
+            default: true
+            }
+        }
     }
 
     public enum Piece: Hashable, Sendable {
@@ -234,8 +244,18 @@ public struct LogFormatValue: Hashable, Sendable {
         "ci": .clientAddress, "cp": .clientPort, "fi": .frontendAddress, "fp": .frontendPort, "f": .frontendName,
     ]
 
-    /// One fetch, by HAProxy's name (with its arguments); nil when this build has no such fetch.
-    static func fetch(_ expression: String) -> Sample? {
+    /// One fetch, by HAProxy's name (with its arguments); nil when this build has no such fetch. On a response
+    /// (`response`), `hdr(NAME)` and `res.hdr(NAME)` read the response's header, and `status` its status.
+    static func fetch(_ expression: String, response: Bool = false) -> Sample? {
+        if response {
+            if expression == "status" { return .status }
+            for prefix in ["hdr(", "res.hdr("] where expression.hasPrefix(prefix) && expression.hasSuffix(")") {
+                let name = expression.dropFirst(prefix.count).dropLast()
+                guard !name.isEmpty, !name.contains(","), !name.contains("(") else { return nil }
+                return .header(name.lowercased())
+            }
+            if expression.hasPrefix("req.") || expression.hasPrefix("res.") { return nil }
+        }
         switch expression {
         case "base": return .base
         case "uuid", "uuid()", "uuid(4)": return .uuid
@@ -289,9 +309,11 @@ public struct LogFormatValue: Hashable, Sendable {
 
     /// A sample expression as `set-var` takes it (`req.hdr(host),lower,field(1,:)`): one fetch and its converters,
     /// a value of one piece; or the part this build cannot evaluate.
-    public static func parseExpression(_ text: String) -> Result<LogFormatValue, UnknownPart> {
+    public static func parseExpression(_ text: String, response: Bool = false) -> Result<LogFormatValue, UnknownPart> {
         var parts = topLevelParts(text)
-        guard let sample = fetch(String(parts.removeFirst())) else { return .failure(UnknownPart(text: text)) }
+        let name = String(parts.removeFirst())
+        guard let sample = fetch(name, response: response) else { return .failure(UnknownPart(text: text)) }
+        if response && !sample.knownOnResponse { return .failure(UnknownPart.requestOnly(name)) }
         var converters: [Converter] = []
         for part in parts {
             switch Converter.parse(part) {
@@ -308,7 +330,7 @@ public struct LogFormatValue: Hashable, Sendable {
 
     /// The value of `text`, or the part of it this build cannot evaluate (a converter, a flag, another fetch or
     /// variable).
-    public static func parse(_ text: String) -> Result<LogFormatValue, UnknownPart> {
+    public static func parse(_ text: String, response: Bool = false) -> Result<LogFormatValue, UnknownPart> {
         var value = LogFormatValue(literal: "")
         value.pieces = []
         var literal = ""
@@ -335,9 +357,11 @@ public struct LogFormatValue: Hashable, Sendable {
                 guard let close = expressionEnd(rest.dropFirst()) else { return .failure(UnknownPart(text: "%" + rest)) }
                 let expression = String(rest[rest.index(after: rest.startIndex)..<close])
                 var parts = topLevelParts(expression)
-                guard let known = fetch(String(parts.removeFirst())) else {
+                let name = String(parts.removeFirst())
+                guard let known = fetch(name, response: response) else {
                     return .failure(UnknownPart(text: "%[\(expression)]"))
                 }
+                if response && !known.knownOnResponse { return .failure(UnknownPart.requestOnly(name)) }
                 for part in parts {
                     switch Converter.parse(part) {
                     case .success(let converter)?: converters.append(converter)
@@ -371,6 +395,14 @@ public struct LogFormatValue: Hashable, Sendable {
         public let text: String
         /// What is wrong when the part is known but cannot be used (a map file that cannot be read).
         public var problem: String?
+
+        /// A request's fetch in a response's value, in HAProxy's words.
+        static func requestOnly(_ fetch: String) -> UnknownPart {
+            UnknownPart(
+                text: fetch,
+                problem: "sample fetch <\(fetch)> may not be reliably used here because it needs 'HTTP request "
+                    + "headers' which is not available here")
+        }
 
         public init(text: String, problem: String? = nil) {
             self.text = text

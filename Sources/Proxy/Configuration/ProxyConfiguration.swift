@@ -657,13 +657,26 @@ public struct ACLTest: Hashable, Sendable {
         case frontendPort
         /// `var(NAME)`: a variable's value (not set: no match), as text or (`-m int`) against `ranges`.
         case variable(VariableName)
+        /// `status`: a response's status, against `ranges`; `res.hdr(NAME)`, `shdr(NAME)`: every value of a response
+        /// header. Known on a response only (a request's rule never matches them, as in HAProxy).
+        case status
+        case responseHeader(String)
+
+        /// Whether a response's rule can read it (HAProxy's "compatible with http-response"): what the response
+        /// carries, and what is known of the connection, the session and the process.
+        public var knownOnResponse: Bool {
+            switch self {
+            case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType: false
+            default: true
+            }
+        }
 
         /// Whether a TCP frontend evaluates it (on the connection and what the client sent first).
         public var isLayer4: Bool {
             switch self {
             case .source, .usableServers, .clientHelloSNI, .clientHelloType, .counter, .frontendPort: true
             // Set by `http-request` rules only, in this build.
-            case .variable: false
+            case .variable, .status, .responseHeader: false
             // Known after the TLS handshake, which a TCP session does not wait for before choosing.
             case .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
                 .clientCertificateVerify, .httpAuth, .httpAuthGroup:
@@ -694,6 +707,8 @@ public struct ACLTest: Hashable, Sendable {
             case .counter(let fetch): fetch.name
             case .frontendPort: "dst_port"
             case .variable(let name): "var(\(name))"
+            case .status: "status"
+            case .responseHeader(let h): "res.hdr(\(h))"
             }
         }
     }
@@ -711,6 +726,8 @@ public struct ACLTest: Hashable, Sendable {
 
     public var sample: Sample
     public var match: Match
+    /// The criterion as the file names it, without its arguments (`path_beg`, `hdr`), for messages.
+    public var keyword = ""
     public var caseInsensitive: Bool
     /// In lower case when `caseInsensitive`.
     public var values: [String]
@@ -828,6 +845,8 @@ public struct RuleCondition: Hashable, Sendable {
         public var negated: Bool
         /// The tests of a named ACL (any may match) or the one inline test.
         public var tests: [ACLTest]
+        /// The ACL's name (nil: an inline one).
+        public var name: String? = nil
     }
     public var unless: Bool
     public var alternatives: [[Term]]
@@ -981,17 +1000,33 @@ public struct HTTPRequestRule: Hashable, Sendable {
     public var condition: RuleCondition?
 }
 
-/// `http-response set-header|add-header|del-header …` on the responses a server sends (this build takes them
-/// without a condition: a condition there is evaluated on the response, whose fetches it does not have).
+/// `http-response set-header|add-header|del-header|replace-header|replace-value|set-var|unset-var … [if|unless …]`
+/// on the responses a server sends: values in log-format (`%[var(txn.id)]`, `%[res.hdr(NAME)]`), conditions on what
+/// is known then (the status, the response's headers, variables, the client's address; request fetches never
+/// match there, as in HAProxy).
 public struct HTTPResponseRule: Hashable, Sendable {
     public enum Action: Hashable, Sendable {
-        case setHeader(String, String)
-        case addHeader(String, String)
+        case setHeader(String, LogFormatValue)
+        case addHeader(String, LogFormatValue)
         case delHeader(String)
         /// `replace-header|replace-value NAME REGEX REPLACEMENT` (a replacement without samples).
         case rewriteHeader(HeaderRewrite)
+        /// `set-var(…)`, `set-var-fmt(…)`, `unset-var(…)`.
+        case variable(VariableAction)
     }
     public var action: Action
+    public var condition: RuleCondition? = nil
+
+    /// Whether the rule is the same on every response (no condition, no sample, no variable): then its edits are
+    /// made once, when the configuration is read.
+    public var isStatic: Bool {
+        guard condition == nil else { return false }
+        switch action {
+        case .setHeader(_, let value), .addHeader(_, let value): return value.isLiteral
+        case .delHeader, .rewriteHeader: return true
+        case .variable: return false
+        }
+    }
 }
 
 /// `capture request|response header NAME len N`.

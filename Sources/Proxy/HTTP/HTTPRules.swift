@@ -61,6 +61,8 @@ extension ACLTest {
         case .clientHelloSNI, .clientHelloType:
             // TCP frontends only (the parser refuses them in HTTP mode).
             return false
+        // Known on a response only: a request's rule never matches them, as in HAProxy.
+        case .status, .responseHeader: return false
         case .tlsSNI: return tls?.sni.map { compare($0.utf8) } ?? false
         case .clientCertificate: return tls?.certificate != nil
         // A certificate that fails its check ends the handshake here: a TLS client's result is 0.
@@ -178,7 +180,44 @@ extension ACLTest {
     }
 }
 
+extension ACLTest {
+    /// Whether a response matches (an `http-response` rule's condition): its status, its headers (`hdr()` reads the
+    /// response's there, as in HAProxy), and what is known of the connection and the session; a request's fetch
+    /// (`path`, `method`…) never matches, as HAProxy warns.
+    func matches(response: HTTPHead, client: UInt128?, _ facts: RequestFacts) -> Bool {
+        switch sample {
+        case .status: return ranges.contains { $0.contains(Int(response.status)) }
+        case .header(let name), .responseHeader(let name):
+            let values = response.values(of: name)
+            if !converters.isEmpty { return values.contains { compareConverted($0) } }
+            return values.contains { compare($0.utf8) }
+        case .headerValue(let name):
+            guard let line = response.values(of: name).last,
+                let value = line.split(separator: ",", omittingEmptySubsequences: false).last
+            else { return false }
+            let trimmed = value.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+            let n = Self.strl2ic(Array(String(trimmed).utf8))
+            return ranges.contains { $0.contains(n) }
+        case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType: return false
+        case .source, .tlsConnection, .usableServers, .tlsSNI, .clientCertificate, .clientCertificateVerify, .counter,
+            .frontendPort, .variable:
+            // What the request's rules read of the connection and the session: the same answer now.
+            return matches(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), path: "", client: client, facts)
+        }
+    }
+}
+
 extension RuleCondition {
+    /// A response's rule's condition (see `ACLTest.matches(response:)`).
+    func holds(response: HTTPHead, client: UInt128?, _ facts: RequestFacts) -> Bool {
+        let any = alternatives.contains { terms in
+            terms.allSatisfy { term in
+                term.tests.contains { $0.matches(response: response, client: client, facts) } != term.negated
+            }
+        }
+        return unless ? !any : any
+    }
+
     func holds(_ head: HTTPRequestHead, path: Substring, client: UInt128?, _ facts: RequestFacts = RequestFacts())
         -> Bool
     {

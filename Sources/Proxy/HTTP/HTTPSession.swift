@@ -514,16 +514,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             head: head, sni: tlsInfo?.sni, evaluate: head.map { head in { [self] in evaluate($0, head) } })
     }
 
-    /// A header value's text for this request (its samples fetched: see `LogFormatValue`).
-    func render(_ value: LogFormatValue, _ head: HTTPRequestHead) -> String {
+    /// A header value's text for this request (its samples fetched: see `LogFormatValue`); on its response
+    /// (`response`), `hdr()` and `status` read the response.
+    func render(_ value: LogFormatValue, _ head: HTTPRequestHead, response: HTTPHead? = nil) -> String {
         if let literal = value.literal { return literal }
         var out = ""
         for piece in value.pieces {
             switch piece {
             case .literal(let text): out += text
             // A sample or converter without a result leaves nothing, as HAProxy's log-format does.
-            case .sample(let sample): out += fetch(sample, head)?.text ?? ""
-            case .converted(let sample, let converters): out += converted(sample, converters, head)?.text ?? ""
+            case .sample(let sample): out += fetch(sample, head, response: response)?.text ?? ""
+            case .converted(let sample, let converters):
+                out += converted(sample, converters, head, response: response)?.text ?? ""
             }
         }
         return out
@@ -531,9 +533,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     /// A sample then its converters (each works on text); nil when one of them has no result.
     private func converted(
-        _ sample: LogFormatValue.Sample, _ converters: [LogFormatValue.Converter], _ head: HTTPRequestHead
+        _ sample: LogFormatValue.Sample, _ converters: [LogFormatValue.Converter], _ head: HTTPRequestHead,
+        response: HTTPHead? = nil
     ) -> VariableValue? {
-        guard var value = fetch(sample, head) else { return nil }
+        guard var value = fetch(sample, head, response: response) else { return nil }
         for converter in converters {
             guard let next = converter.apply(value.text) else { return nil }
             value = .text(next)
@@ -543,21 +546,64 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
 
     /// A `set-var` expression's value (one sample and its converters, typed), or a `set-var-fmt` format's text;
     /// nil when the sample has none (the variable is then not set, as in HAProxy).
-    private func evaluate(_ value: LogFormatValue, _ head: HTTPRequestHead) -> VariableValue? {
+    private func evaluate(_ value: LogFormatValue, _ head: HTTPRequestHead, response: HTTPHead? = nil) -> VariableValue? {
         if value.pieces.count == 1 {
             switch value.pieces[0] {
-            case .sample(let sample): return fetch(sample, head)
-            case .converted(let sample, let converters): return converted(sample, converters, head)
+            case .sample(let sample): return fetch(sample, head, response: response)
+            case .converted(let sample, let converters): return converted(sample, converters, head, response: response)
             case .literal: break
             }
         }
-        return .text(render(value, head))
+        return .text(render(value, head, response: response))
     }
 
-    /// One sample of the request (nil: it has none, as a missing header).
-    private func fetch(_ sample: LogFormatValue.Sample, _ head: HTTPRequestHead) -> VariableValue? {
+    /// A variable rule's work: set (when its expression has a result and its conditions allow) or unset.
+    private func perform(_ variable: VariableAction, _ head: HTTPRequestHead, response: HTTPHead? = nil) {
+        guard let value = variable.value else { return variables.unset(variable.name) }
+        if let result = evaluate(value, head, response: response) { variables.set(variable, result) }
+    }
+
+    /// The `http-response` rules made for this response (see `Frontend.responseRules`): each condition evaluated on
+    /// it, each value made, each variable rule carried out, in order; the header edits that result.
+    private func responseEdits(_ rules: [HTTPResponseRule], _ response: HTTPHead, _ exchange: Exchange)
+        -> ResponseHeaderEdits?
+    {
+        let client = sourceKey(exchange)
+        let facts = self.facts
+        var made: [HTTPResponseRule] = []
+        for rule in rules where rule.condition?.holds(response: response, client: client, facts) ?? true {
+            switch rule.action {
+            case .setHeader(let name, let value):
+                made.append(HTTPResponseRule(
+                    action: .setHeader(name, LogFormatValue(literal: render(value, exchange.head, response: response)))))
+            case .addHeader(let name, let value):
+                made.append(HTTPResponseRule(
+                    action: .addHeader(name, LogFormatValue(literal: render(value, exchange.head, response: response)))))
+            case .variable(let variable): perform(variable, exchange.head, response: response)
+            case .delHeader, .rewriteHeader: made.append(HTTPResponseRule(action: rule.action))
+            }
+        }
+        let edits = ResponseHeaderEdits(made)
+        return edits.isEmpty ? nil : edits
+    }
+
+    /// One sample of the request, or of its response (nil: it has none, as a missing header).
+    private func fetch(_ sample: LogFormatValue.Sample, _ head: HTTPRequestHead, response: HTTPHead? = nil)
+        -> VariableValue?
+    {
         func text(_ t: String?) -> VariableValue? { t.map { .text($0) } }
+        if let response {
+            switch sample {
+            case .header(let name):
+                guard let last = response.values(of: name).last else { return nil }
+                let value = last.split(separator: ",", omittingEmptySubsequences: false).last ?? ""
+                return .text(String(value.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()))
+            case .status: return .integer(Int64(response.status))
+            default: break
+            }
+        }
         switch sample {
+        case .status: return nil
         case .clientAddress: return text(source(exchange).ip)
         case .clientPort: return source(exchange).address?.port.map { .integer(Int64($0)) }
         case .frontendAddress: return text((proxyDestination ?? client.localAddress)?.ipAddress)
@@ -611,11 +657,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         where rule.condition.holds(head, path: path, client: client, facts) {
             switch rule.action {
             case .variable(let variable):
-                if let value = variable.value {
-                    if let result = evaluate(value, head) { variables.set(variable, result) }
-                } else {
-                    variables.unset(variable.name)
-                }
+                perform(variable, head)
             case .track(let tracking):
                 counters?.track(tracking, samples(head, exchange).sample(tracking.key), level: .request, countsRequest: true)
             case .incrementGPC(let counter, let which):
@@ -782,7 +824,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // Room for a small body of known length, which joins the head (see `heldHead`).
         var room = 0
         if case .sized(let length) = head.framing, length <= HTTPSession.joinedLimit / 2 { room = length }
-        var edits = frontend.responseEdits(from: exchange.backend)
+        var edits =
+            frontend.responseRules(from: exchange.backend).map { responseEdits($0, head, exchange) }
+            ?? frontend.responseEdits(from: exchange.backend)
         if let backend = exchange.backend, let cookie = backend.section.settings.cookie, let server = exchange.claim.server,
             head.status >= 200 || head.status == 101
         {

@@ -42,15 +42,18 @@ struct ResponseHeaderEdits: Hashable, Sendable {
     init(_ rules: [HTTPResponseRule]) {
         for rule in rules {
             switch rule.action {
+            // A value with samples is made per response first (see `HTTPSession`): here it is text.
             case .setHeader(let name, let value):
                 remove(name)
-                add(name, value)
+                add(name, value.text)
             case .addHeader(let name, let value):
-                add(name, value)
+                add(name, value.text)
             case .delHeader(let name):
                 remove(name)
             case .rewriteHeader(let rewrite):
                 self.rewrite(rewrite)
+            case .variable:
+                break
             }
         }
     }

@@ -117,6 +117,9 @@ extension ProxyRuntime {
         let errorFiles: [Int: HTTPErrorFile]
         /// The backends' edits then this frontend's, combined once per backend it can route to (not per response).
         private let combinedEdits: [ObjectIdentifier: ResponseHeaderEdits]
+        /// The same rules where one of them is made per response, by backend; and the frontend's own.
+        private let rulesPerResponse: [ObjectIdentifier: [HTTPResponseRule]]
+        private let ownRules: [HTTPResponseRule]?
 
         init(
             section: ProxySection, backend: Backend?, sessions: Tally, log: LogEmitter, clientTimeout: TimeAmount?, tcpKeepAlive: Bool,
@@ -168,20 +171,32 @@ extension ProxyRuntime {
             responseEdits = own
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
             var combined: [ObjectIdentifier: ResponseHeaderEdits] = [:]
+            var perResponse: [ObjectIdentifier: [HTTPResponseRule]] = [:]
             let dynamic = routeTargets.contains { if case .named = $0.target { true } else { false } }
             let reachable = dynamic ? Array(backendsByName.values) : routes.map(\.backend)
             for target in reachable + [backend].compactMap({ $0 }) {
                 // A `listen` section's rules once.
-                combined[ObjectIdentifier(target)] =
-                    target.section.name == section.name ? own : target.responseEdits.then(own)
+                let same = target.section.name == section.name
+                combined[ObjectIdentifier(target)] = same ? own : target.responseEdits.then(own)
+                let rules = (same ? [] : target.section.rules.responseRules) + section.rules.responseRules
+                if !rules.allSatisfy(\.isStatic) { perResponse[ObjectIdentifier(target)] = rules }
             }
             combinedEdits = combined
+            ownRules = section.rules.responseRules.allSatisfy(\.isStatic) ? nil : section.rules.responseRules
+            rulesPerResponse = perResponse
         }
 
         /// A limit (a rule on stick-table counters) blocked `client` with `action`: audited once a minute at most.
         func limitBlocked(_ client: String?, action: String, limits: [String]) {
             guard !limits.isEmpty else { return }
             audit?.limitBlocked(client: client ?? "-", proxy: section.name, action: action, limits: limits)
+        }
+
+        /// The `http-response` rules for a response from `backend` (the backend's, then the frontend's) when one of
+        /// them is made per response (a condition, a sample, a variable); nil when `responseEdits` says it all.
+        func responseRules(from backend: Backend?) -> [HTTPResponseRule]? {
+            guard let backend else { return ownRules }
+            return rulesPerResponse[ObjectIdentifier(backend)] ?? (combinedEdits[ObjectIdentifier(backend)] == nil ? ownRules : nil)
         }
 
         /// What the `http-response` rules do to a response from `backend`: the backend's, then the frontend's (a
