@@ -68,28 +68,8 @@ struct ResponseRulesInteropTests {
 
     @Test func aRequestFetchInAResponseValueIsRefusedAsHAProxyRefusesIt() throws {
         let dir = try TemporaryDirectory(prefix: "response-rules-bad")
-        let file = dir.file("bad.cfg")
-        try """
-        defaults
-            mode http
-            timeout connect 1s
-            timeout client 1s
-            timeout server 1s
-        frontend f
-            bind 127.0.0.1:1
-            http-response set-header X-Path %[path]
-            default_backend b
-        backend b
-            server s 127.0.0.1:2
-
-        """.write(toFile: file, atomically: true, encoding: .utf8)
-        let theirs = try Peers.run(try Peers.find("haproxy"), ["-c", "-f", file])
-        let ours = try Peers.run(try Products.path("proxy"), ["-c", "-f", file])
-        let text = String(decoding: ours.stderr + ours.stdout, as: UTF8.self)
-        #expect(theirs.status != 0)
-        #expect(
-            ours.status != 0 && text.contains("bad.cfg:8")
-                && text.contains("sample fetch <path> may not be reliably used here because it needs 'HTTP request headers'"),
-            "\(text)")
+        try expectRefusedAsByHAProxy(
+            "http-response set-header X-Path %[path]",
+            says: "sample fetch <path> may not be reliably used here because it needs 'HTTP request headers'", in: dir)
     }
 }
