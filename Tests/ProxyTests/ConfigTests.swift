@@ -321,31 +321,14 @@ struct ConfigTests {
             message: "'http-response deny' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "rewriting", line: "http-response set-header X-Client %[src]",
-            message: "'http-response set-header' : the value '%[src]' is a log-format expression; evaluating them "
-                + "is HAProxy's, not in this build (header, URL and response rewriting): refused, because clients "
-                + "would see other bytes than the configuration asks."),
-        Refused(
-            family: "access rules", line: "http-response set-header X-Frame-Options DENY if { path_beg /x }",
-            message: "'http-response set-header … if …' : a condition on a response rule is evaluated on the "
-                + "response (its status and headers), which this build's ACLs do not read (access rules and ACLs): "
-                + "refused, because the rule would apply where HAProxy would not, or the other way round. Without "
-                + "the condition the rule is carried out."),
-        Refused(
             family: "rewriting", line: "http-request set-header X-Client-Net %[src,ipmask(24)]",
             message: "'http-request set-header' : the value '%[src,ipmask(24)]' uses '%[src,ipmask(24)]', which this "
-                + "build cannot evaluate (it takes src, src_port, dst, dst_port, hdr(), req.hdr(), path, method, url, "
-                + "query, fe_name, ssl_fc, %ci, %cp, %fi, %fp, %f, without converters): refused, because servers would "
-                + "see other bytes than the configuration asks."),
+                + "build cannot evaluate (docs/proxy.md lists the fetches and converters it has): refused, because "
+                + "servers would see other bytes than the configuration asks."),
         Refused(
             family: "redirects", line: "redirect scheme https code 301 set-cookie SEEN=1",
             message: "'redirect … set-cookie' is HAProxy's, not in this build (header, URL and response rewriting): "
                 + "refused, because clients would be sent elsewhere than the configuration asks."),
-        Refused(
-            family: "redirects", line: "http-request redirect location %[hdr(host)]/x",
-            message: "'http-request redirect' : the target '%[hdr(host)]/x' is a log-format expression; evaluating "
-                + "them is HAProxy's, not in this build (header, URL and response rewriting): refused, because "
-                + "clients would be sent elsewhere than the configuration asks."),
         Refused(
             family: "redirects", line: "redirect scheme https code 305",
             message: "'redirect': unsupported HTTP code '305'."),
