@@ -194,7 +194,7 @@ extension BuildSupport {
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
             "httpclose", "http-keep-alive", "http-pretend-keepalive", "abortonclose", "tcp-check", "mysql-check", "redis-check", "log-health-checks", "pgsql-check",
-            "ssl-hello-chk", "prefer-last-server",
+            "ssl-hello-chk", "prefer-last-server", "http-buffer-request",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",
@@ -357,7 +357,7 @@ extension BuildSupport {
             "accept-invalid-http-request": .accessRules, "accept-invalid-http-response": .accessRules,
             "originalto": .rewriting, "http-pretend-keepalive": .rewriting, "http-restrict-req-hdr-names": .accessRules,
             "transparent": .routing, "abortonclose": .limits, "independent-streams": .limits,
-            "http-buffer-request": .accessRules, "checkcache": .rewriting, "disable-h2-upgrade": .rewriting,
+            "checkcache": .rewriting, "disable-h2-upgrade": .rewriting,
         ],
         .timeout: [:],
         .bind: [

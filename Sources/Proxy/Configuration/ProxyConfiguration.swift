@@ -189,6 +189,9 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     /// HTTP keep-alive: a request goes to the server whose connection the client's connection holds (a private one:
     /// `http-reuse never`, or with a PROXY header), when the balance is not a hash and that server is usable.
     case preferLastServer = "prefer-last-server"
+    /// A request's body is received whole (or a buffer's worth, 16 kB) before the rules run and a server is
+    /// chosen: a slow client's upload does not hold a server connection.
+    case httpBufferRequest = "http-buffer-request"
 }
 
 /// `option forwardfor`: the client's address in a header to the server, unless the client is in `except`, or the

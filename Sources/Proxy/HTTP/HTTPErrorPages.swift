@@ -90,6 +90,9 @@ enum HTTPErrorPages {
     static let badGateway = streamPage(502, "Bad Gateway", "The server returned an invalid or incomplete response.")
     static let unavailable = streamPage(503, "Service Unavailable", "No server is available to handle this request.")
     static let gatewayTimeout = streamPage(504, "Gateway Time-out", "The server didn't respond in time.")
+    /// The 408 of the stream (`option http-buffer-request`: a body that did not come in time), not the parser's.
+    static let streamRequestTimeout = streamPage(
+        408, "Request Time-out", "Your browser didn't send a complete request in time.")
 
     static func page(_ status: Int) -> Page {
         switch status {

@@ -94,6 +94,8 @@ final class Exchange: BackendSeat {
     var responseAt: NIODeadline?
     /// The response's size as HAProxy 2.6 logs it (`%B`): its head as stored inside HAProxy, then the body.
     var countedBytes: Int64 = 0
+    /// What `%B` counts of an interim response the proxy made before the exchange began (`100 Continue`).
+    var interimLogged: Int64 = 0
     var status = -1
     /// How the response goes back (decided when its head arrives; before that, nothing is relayed).
     var plan = ResponsePlan.none

@@ -270,6 +270,18 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// bytes), and a keep-alive connection that saw nothing is closed without a line.
     private func requestTimedOut(idle: Bool) {
         guard exchange == nil, !ended else { return }
+        if let held = heldRequest {
+            // `option http-buffer-request`: the body did not come in time; the stream's 408, with the request line.
+            heldRequest = nil
+            let local = badRequest()
+            local.requestLine = Exchange.requestLine(held.head)
+            local.termination = TerminationState(.clientTimeout, .request)
+            exchange = local
+            // The stream closes: its `connection: close` is part of the reply HAProxy counts (name and value).
+            let page = HTTPErrorPages.streamRequestTimeout
+            return respondLocally(
+                status: 408, page: .init(bytes: page.bytes, logged: page.logged + 15, keepsConnection: true))
+        }
         if idle && reader.firstByte == nil { return closeClient() }
         let local = badRequest()
         local.termination = TerminationState(.clientTimeout, .request)
@@ -294,9 +306,50 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             waiting.append(part)
             return
         }
+        if var held = heldRequest {
+            // `option http-buffer-request`: the body is kept until it is whole or fills a buffer.
+            held.parts.append(part)
+            if case .body(let buffer) = part { held.bytes += buffer.readableBytes }
+            if case .end = part {
+            } else if held.bytes < ProxyRuntime.bufferSize {
+                heldRequest = held
+                return
+            }
+            heldRequest = nil
+            var head = held.head
+            // Answered already: the server is not asked again.
+            if held.continued { head.headers.remove(name: "expect") }
+            start(head)
+            for part in held.parts { received(part) }
+            return
+        }
         guard case .head(let head) = part else { return }
         if rejectedByContentRules() { return }
+        if buffersBody(head) {
+            // HAProxy answers `100-continue` itself then (the client would otherwise wait for the server's).
+            let continued = head.headers.hasToken("100-continue", in: "expect")
+            if continued {
+                var buffer = client.allocator.buffer(capacity: 25)
+                buffer.writeString("HTTP/1.1 100 Continue\r\n\r\n")
+                send(buffer, flush: true)
+                // Counted in the request's `%B` as HAProxy counts the interim response it makes (its start line's
+                // internal size).
+                interimLogged = 40
+            }
+            heldRequest = (head, [], 0, continued)
+            return
+        }
         start(head)
+    }
+
+    /// `option http-buffer-request` (the frontend's, or its default backend's) and a request with a body: the
+    /// body is waited for (under `timeout http-request`) before the request starts.
+    private func buffersBody(_ head: HTTPRequestHead) -> Bool {
+        guard frontend.section.settings.option(.httpBufferRequest)
+            || frontend.backend?.section.settings.option(.httpBufferRequest) == true
+        else { return false }
+        if head.headers.hasToken("chunked", in: "transfer-encoding") { return true }
+        return head.headers["content-length"].first.flatMap { Int($0) }.map { $0 > 0 } ?? false
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -338,6 +391,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
         let exchange = Exchange(head: head, reader: reader, bytesOut: bytesOut)
+        exchange.interimLogged = interimLogged
+        interimLogged = 0
         self.exchange = exchange
         variables.endTransaction()
         listing?.update { $0.stream = exchange.stream }
@@ -838,7 +893,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             compression: exchange.compressing.map {
                 ($0 == .identity ? nil : $0.token, head.framing != .chunked)
             })
-        exchange.countedBytes = written.counted
+        exchange.countedBytes = written.counted + exchange.interimLogged
         if frontend.logASAP { logEarly(exchange) }
         // Held until the body's first part or the end of the batch: a small body goes out in the same buffer
         // (one write and one iovec instead of two).
@@ -876,6 +931,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         for field in decision.added { changed.append(field.name, field.value) }
         return changed
     }
+
+    /// What the next exchange's `%B` counts of what was sent before it began (the `100 Continue` the proxy made).
+    private var interimLogged: Int64 = 0
+    /// `option http-buffer-request`: a request whose body is being waited for, its parts so far.
+    private var heldRequest: (head: HTTPRequestHead, parts: [HTTPServerRequestPart], bytes: Int, continued: Bool)?
 
     /// A response head waiting for its body's first part (see `serverHead`); written before anything else goes
     /// to the client, and at the latest when the batch's flushes are made.

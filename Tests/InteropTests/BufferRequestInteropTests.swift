@@ -1,0 +1,78 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `option http-buffer-request` beside HAProxy 2.6: a request's body is received before a server is connected to (a
+/// slow upload holds no server connection), `100-continue` is answered by the proxy, a body that does not come in
+/// `timeout http-request` is a 408, and whole requests reach the server as they came. The same answers, the same
+/// lines, the same server connections counted.
+@Suite("option http-buffer-request beside HAProxy", .serialized)
+struct BufferRequestInteropTests {
+    @Test func theBodyIsWaitedForAsInHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "buffer-request")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        var results: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let origin = try await HTTPOrigin(name: "o")
+            let port = try Peers.freePort()
+            try """
+                global
+                    log 127.0.0.1:\(logs.port) local0 info
+                defaults
+                    log global
+                    mode http
+                    option httplog
+                    timeout connect 1s
+                    timeout client 5s
+                    timeout server 5s
+                    timeout http-request 1s
+                frontend f
+                    bind 127.0.0.1:\(port)
+                    option http-buffer-request
+                    default_backend b
+                backend b
+                    server o 127.0.0.1:\(origin.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
+            _ = await messages.take(waitingFor: 1, seconds: 0.3) { _ in false }
+            var seen: [String] = []
+            // A whole POST, and one with `Expect: 100-continue` (its `100` comes from the proxy).
+            for request in [
+                "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+                "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nok",
+                "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            ] {
+                let answer = String(decoding: try Peers.exchange(port: port, Array(request.utf8)), as: UTF8.self)
+                seen.append(answer.split(separator: "\r\n").prefix(3).joined(separator: " | "))
+            }
+            // A body that comes slowly: no server connection while it is awaited, then a 408.
+            let before = origin.connections
+            let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+            let partial = Array("POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc".utf8)
+            _ = partial.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            usleep(500_000)
+            seen.append("server connections while the body is awaited: \(origin.connections - before)")
+            let answer = String(decoding: Peers.readUntilClosed(fd), as: UTF8.self)
+            close(fd)
+            seen.append("slow: " + (answer.split(separator: "\r\n").first.map(String.init) ?? ""))
+            let lines = await messages.take(waitingFor: 4, seconds: 10) { $0.contains(" [") }
+            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
+            results[who] = seen
+            try await origin.close()
+        }
+        let ours = results["proxy"] ?? []
+        let theirs = results["haproxy"] ?? []
+        #expect(ours.count == theirs.count, "\(ours)\n\(theirs)")
+        for (o, t) in zip(ours, theirs) { #expect(o == t) }
+        #expect(ours.contains("server connections while the body is awaited: 0"), "\(ours)")
+        #expect(ours.contains("slow: HTTP/1.1 408 Request Time-out"), "\(ours)")
+    }
+}
