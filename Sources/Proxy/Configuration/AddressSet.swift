@@ -66,6 +66,31 @@ public struct AddressSet: Hashable, Sendable {
         return nil
     }
 
+    /// An IPv4 mask written in bits (`24`) or dotted (`255.255.255.0`), host order; nil when it is neither.
+    public static func ipv4Mask(_ text: String) -> UInt32? {
+        if let bits = Int(text) {
+            guard (0...32).contains(bits) else { return nil }
+            return bits == 0 ? 0 : ~UInt32(0) << (32 - bits)
+        }
+        var v4 = in_addr()
+        guard inet_pton(AF_INET, text, &v4) == 1 else { return nil }
+        let mask = UInt32(bigEndian: v4.s_addr)
+        // Leading ones only.
+        guard (~mask) & (~mask &+ 1) == 0 else { return nil }
+        return mask
+    }
+
+    /// An IPv6 address in its canonical text (`2001:db8::`).
+    public static func ipv6Text(_ address: UInt128) -> String {
+        var raw = in6_addr()
+        withUnsafeMutableBytes(of: &raw) { bytes in
+            for i in 0..<16 { bytes[i] = UInt8(truncatingIfNeeded: address >> (8 * UInt128(15 - i))) }
+        }
+        var out = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(AF_INET6, &raw, &out, socklen_t(out.count)) != nil else { return "" }
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// An IPv4 address (host order) as its IPv4-mapped IPv6 form.
     public static func mapped(_ v4: UInt32) -> UInt128 { UInt128(0xFFFF) << 32 | UInt128(v4) }
 

@@ -230,7 +230,8 @@ extension BuildSupport {
             "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "hdr_val", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
             "req.ssl_hello_type", "req_ssl_hello_type", "ssl_fc_sni", "ssl_fc_sni_end", "ssl_fc_sni_reg", "ssl_c_used",
             "ssl_fc_has_crt", "ssl_c_verify", "http_auth", "http_auth_group", "req.hdr", "dst_port", "var",
-            "always_true", "always_false", "status", "res.hdr", "shdr",
+            "always_true", "always_false", "status", "res.hdr", "shdr", "urlp", "url_param", "urlp_beg", "urlp_end",
+            "urlp_sub", "urlp_dir", "urlp_dom", "urlp_reg", "urlp_val",
         ]).union(HAProxyKeywords.fetches.filter { StickCounterFetch.parse($0) != nil }),
         .aclFlag: ["-i", "--", "-m", "-f"],
     ]

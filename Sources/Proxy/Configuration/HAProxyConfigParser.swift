@@ -1226,6 +1226,21 @@ public struct HAProxyConfigParser {
                 values: values)
         }
         if first.hasPrefix("var("), first.hasSuffix(")") { return variableTest(first, values, at) }
+        // URL parameters: `urlp(NAME[,DELIM])`, `url_param(…)`, `urlp_beg|end|sub|dir|dom|reg(…)` (read with the
+        // flags and patterns of the `hdr` forms), `urlp_val(…)` (integers).
+        if let open = first.firstIndex(of: "("), first.hasSuffix(")"),
+            let suffix = ["urlp": "", "url_param": "", "urlp_beg": "_beg", "urlp_end": "_end", "urlp_sub": "_sub",
+                "urlp_dir": "_dir", "urlp_dom": "_dom", "urlp_reg": "_reg", "urlp_val": "_val"][String(first[..<open])]
+        {
+            let args = LogFormatValue.arguments(first[first.index(after: open)..<first.index(before: first.endIndex)])
+            guard !args[0].isEmpty, args.count <= 2, args.count == 1 || args[1].count == 1 else {
+                alert(at, "ACL criterion '\(first)' expects a parameter name and an optional one-character delimiter.")
+                return nil
+            }
+            guard var test = aclTest("hdr\(suffix)(x)", values, at) else { return nil }
+            test.sample = .urlParameter(args[0], delimiter: args.count == 2 ? args[1].first : nil, integer: suffix == "_val")
+            return test
+        }
         // A response's header (`res.hdr(NAME)`, `shdr(NAME)` and their `_beg`… forms): read as `hdr` reads a
         // request's, on the response.
         for prefix in ["res.hdr", "shdr"] where first.hasPrefix(prefix) && first.hasSuffix(")") {

@@ -30,11 +30,17 @@ public struct LogFormatValue: Hashable, Sendable {
         case constant(VariableValue)
         /// `status`: a response's status (in an `http-response` rule's value).
         case status
+        /// `url_param(NAME[,DELIM])`, `urlp(…)`: the parameter's first value in the query; `urlp_val(…)`: as an
+        /// integer.
+        case urlParameter(String, delimiter: Character?, integer: Bool)
+        /// `env(NAME)`: the process's environment variable.
+        case environment(String)
 
         /// Whether a response's rule can fetch it (what HAProxy calls needing "HTTP request headers" cannot).
         var knownOnResponse: Bool {
             switch self {
-            case .path, .method, .url, .query, .base, .cookie, .cookieCount, .headerCount, .fullHeader: false
+            case .path, .method, .url, .query, .base, .cookie, .cookieCount, .headerCount, .fullHeader, .urlParameter:
+                false
             default: true
             }
         }
@@ -54,6 +60,8 @@ public struct LogFormatValue: Hashable, Sendable {
         case regsub(RewriteRegex, String, global: Bool)
         /// `map*(FILE[,DEFAULT])`: the value of the key the sample matches, else the default, else no sample.
         case map(MapFile, default: String?)
+        /// `ipmask(MASK4[,MASK6])`: an address's network (a mask in bits or dotted); no address, no sample.
+        case ipmask(v4: UInt32, v6: Int?)
         /// `field(INDEX,DELIMITERS[,COUNT])`: the INDEXth field (from 1; negative: from the end) and the COUNT-1
         /// after it (0: every one after it), as HAProxy's converter cuts them; no such field, no sample.
         case field(index: Int, delimiters: [UInt8], count: Int)
@@ -66,7 +74,20 @@ public struct LogFormatValue: Hashable, Sendable {
             case .regsub(let regex, let template, let global): regex.substitute(Substring(text), with: template, global: global)
             case .map(let file, let fallback): file.lookup(text) ?? fallback
             case .field(let index, let delimiters, let count): Self.cutField(text, index, delimiters, count)
+            case .ipmask(let v4, let v6): Self.network(text, v4: v4, v6: v6)
             }
+        }
+
+        /// `ipmask`: the network of an IPv4 address (dotted), or of an IPv6 one when a v6 mask is given.
+        static func network(_ text: String, v4: UInt32, v6: Int?) -> String? {
+            guard let address = AddressSet.address(text) else { return nil }
+            if address >> 32 == 0xFFFF {
+                let masked = UInt32(truncatingIfNeeded: address) & v4
+                return (0..<4).map { String((masked >> (24 - 8 * UInt32($0))) & 0xFF) }.joined(separator: ".")
+            }
+            guard let v6 else { return nil }
+            let mask: UInt128 = v6 == 0 ? 0 : ~UInt128(0) << (128 - v6)
+            return AddressSet.ipv6Text(address & mask)
         }
 
         /// HAProxy 2.6's `sample_conv_field`, byte for byte.
@@ -118,6 +139,16 @@ public struct LogFormatValue: Hashable, Sendable {
         static func parse(_ text: Substring) -> Result<Converter, UnknownPart>? {
             if text == "lower" { return .success(.lower) }
             if text == "upper" { return .success(.upper) }
+            if text.hasPrefix("ipmask("), text.hasSuffix(")") {
+                let args = LogFormatValue.arguments(text.dropFirst(7).dropLast())
+                guard args.count == 1 || args.count == 2, let v4 = AddressSet.ipv4Mask(args[0]) else { return nil }
+                var v6: Int?
+                if args.count == 2 {
+                    guard let bits = Int(args[1]), (0...128).contains(bits) else { return nil }
+                    v6 = bits
+                }
+                return .success(.ipmask(v4: v4, v6: v6))
+            }
             if text.hasPrefix("field("), text.hasSuffix(")") {
                 let args = LogFormatValue.arguments(text.dropFirst(6).dropLast())
                 guard args.count == 2 || args.count == 3, let index = Int(args[0]), !args[1].isEmpty else { return nil }
@@ -295,6 +326,14 @@ public struct LogFormatValue: Hashable, Sendable {
                     return inside.isEmpty || inside.contains(",") ? nil : .headerCount(inside.lowercased())
                 case "req.fhdr":
                     return inside.isEmpty || inside.contains(",") ? nil : .fullHeader(inside.lowercased())
+                case "url_param", "urlp", "urlp_val":
+                    let args = arguments(Substring(inside))
+                    guard !args[0].isEmpty, args.count <= 2, args.count == 1 || args[1].count == 1 else { return nil }
+                    return .urlParameter(
+                        args[0], delimiter: args.count == 2 ? args[1].first : nil,
+                        integer: expression.hasPrefix("urlp_val"))
+                case "env":
+                    return inside.isEmpty || inside.contains(",") ? nil : .environment(inside)
                 default: break
                 }
             }

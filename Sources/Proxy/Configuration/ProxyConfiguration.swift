@@ -664,12 +664,15 @@ public struct ACLTest: Hashable, Sendable {
         /// header. Known on a response only (a request's rule never matches them, as in HAProxy).
         case status
         case responseHeader(String)
+        /// `urlp(NAME[,DELIM])`, `url_param(…)` and the `urlp_*` forms: every value of the URL parameter (see
+        /// `URLParameters`); `urlp_val(…)`: read as an integer against `ranges`.
+        case urlParameter(String, delimiter: Character?, integer: Bool)
 
         /// Whether a response's rule can read it (HAProxy's "compatible with http-response"): what the response
         /// carries, and what is known of the connection, the session and the process.
         public var knownOnResponse: Bool {
             switch self {
-            case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType: false
+            case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType, .urlParameter: false
             default: true
             }
         }
@@ -679,7 +682,7 @@ public struct ACLTest: Hashable, Sendable {
             switch self {
             case .source, .usableServers, .clientHelloSNI, .clientHelloType, .counter, .frontendPort: true
             // Set by `http-request` rules only, in this build.
-            case .variable, .status, .responseHeader: false
+            case .variable, .status, .responseHeader, .urlParameter: false
             // Known after the TLS handshake, which a TCP session does not wait for before choosing.
             case .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
                 .clientCertificateVerify, .httpAuth, .httpAuthGroup:
@@ -712,6 +715,7 @@ public struct ACLTest: Hashable, Sendable {
             case .variable(let name): "var(\(name))"
             case .status: "status"
             case .responseHeader(let h): "res.hdr(\(h))"
+            case .urlParameter(let name, _, let integer): integer ? "urlp_val(\(name))" : "urlp(\(name))"
             }
         }
     }

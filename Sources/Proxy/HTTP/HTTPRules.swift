@@ -63,6 +63,16 @@ extension ACLTest {
             return false
         // Known on a response only: a request's rule never matches them, as in HAProxy.
         case .status, .responseHeader: return false
+        case .urlParameter(let name, let delimiter, let integer):
+            let values = URLParameters.values(of: name, in: head.uri[...], delimiter: delimiter)
+            if integer {
+                return values.contains { value in
+                    let n = Self.strl2ic(Array(value.utf8))
+                    return ranges.contains { $0.contains(n) }
+                }
+            }
+            if !converters.isEmpty { return values.contains { compareConverted(String($0)) } }
+            return values.contains { compare($0.utf8) }
         case .tlsSNI: return tls?.sni.map { compare($0.utf8) } ?? false
         case .clientCertificate: return tls?.certificate != nil
         // A certificate that fails its check ends the handshake here: a TLS client's result is 0.
@@ -198,7 +208,7 @@ extension ACLTest {
             let trimmed = value.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
             let n = Self.strl2ic(Array(String(trimmed).utf8))
             return ranges.contains { $0.contains(n) }
-        case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType: return false
+        case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType, .urlParameter: return false
         case .source, .tlsConnection, .usableServers, .tlsSNI, .clientCertificate, .clientCertificateVerify, .counter,
             .frontendPort, .variable:
             // What the request's rules read of the connection and the session: the same answer now.

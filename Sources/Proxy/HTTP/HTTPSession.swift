@@ -684,6 +684,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         case .cookieCount(let name): return .integer(Int64(RequestCookies.values(of: name, in: head.headers).count))
         case .uuid: return .text(UUIDv4.random())
         case .constant(let value): return value
+        case .urlParameter(let name, let delimiter, let integer):
+            guard let value = URLParameters.values(of: name, in: head.uri[...], delimiter: delimiter).first else {
+                return nil
+            }
+            return integer ? .integer(Int64(ACLTest.strl2ic(Array(value.utf8)))) : .text(String(value))
+        case .environment(let name): return text(ProcessEnvironment.value(name))
         case .variable(let name, let fallback): return variables[name] ?? fallback.map { .text($0) }
         case .frontendName: return .text(frontend.section.name)
         case .tlsFlag: return .integer(tls ? 1 : 0)

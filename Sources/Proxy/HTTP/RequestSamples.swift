@@ -1,5 +1,16 @@
 import NIOHTTP1
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `env(NAME)`: the process's environment variable (nil: not set).
+enum ProcessEnvironment {
+    static func value(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}
+
 /// A request's cookies as HAProxy's `req.cook()` and `req.cook_cnt()` read them: every `Cookie` line, split at `;`,
 /// each `NAME=VALUE` with the spaces around the name and the value left out; names compared with their case.
 enum RequestCookies {
@@ -41,5 +52,28 @@ enum UUIDv4 {
         }
         return hex(high >> 32, 8) + "-" + hex((high >> 16) & 0xFFFF, 4) + "-" + hex(high & 0xFFFF, 4) + "-"
             + hex(low >> 48, 4) + "-" + hex(low & 0xFFFF_FFFF_FFFF, 12)
+    }
+}
+
+/// A request's URL parameters as HAProxy's `url_param()`/`urlp()` find them: the query begins after the first `?`
+/// (or the given delimiter), parameters are separated by `&` (or the delimiter), a value ends before `;`; names
+/// compared with their case, values as sent (no URL decoding).
+enum URLParameters {
+    /// The values of `name` (every parameter's when nil), in order.
+    static func values(of name: String?, in uri: Substring, delimiter: Character? = nil) -> [Substring] {
+        guard let start = uri.firstIndex(where: { $0 == "?" || $0 == delimiter }) else { return [] }
+        var found: [Substring] = []
+        for parameter in uri[uri.index(after: start)...].split(
+            omittingEmptySubsequences: true, whereSeparator: { $0 == "&" || $0 == delimiter })
+        {
+            let key = parameter.prefix { $0 != "=" }
+            guard name.map({ key == $0 }) ?? true else { continue }
+            guard key.endIndex < parameter.endIndex else {
+                if name == nil { found.append(parameter[parameter.endIndex...]) }
+                continue
+            }
+            found.append(parameter[parameter.index(after: key.endIndex)...].prefix { $0 != ";" })
+        }
+        return found
     }
 }
