@@ -56,4 +56,47 @@ struct SampleFetchesInteropTests {
         #expect(ours.first?.contains("n=3 f=3 h=3") == true, "\(ours)")
         #expect(ours.last?.contains("uuid parts [8, 4, 4, 4, 12], version 4") == true, "\(ours)")
     }
+
+    /// `http-request capture SAMPLE len N` beside HAProxy 2.6: each rule's slot after the `capture request header`
+    /// slots declared before it, filled when the rule runs (cut to N bytes; empty when its condition does not hold
+    /// or the sample has none), in the log's `{…}` as HAProxy writes it.
+    @Test func capturesByRulesAreLoggedAsHAProxyLogsThem() async throws {
+        let dir = try TemporaryDirectory(prefix: "capture-rules")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let origin = try await HTTPOrigin(name: "o")
+        var results: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            try """
+                \(httpPreamble(logPort: logs.port))
+                frontend f
+                    bind 127.0.0.1:\(port)
+                    capture request header Host len 20
+                    http-request capture req.hdr(user-agent) len 8
+                    capture request header X-A len 5
+                    http-request capture url_param(q) len 10 if { path_beg /s }
+                    http-request set-var(txn.kind) str(search) if { path_beg /s }
+                    http-request capture var(txn.kind) len 3
+                    default_backend b
+                backend b
+                    server o 127.0.0.1:\(origin.port)
+
+                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
+            _ = await messages.take(waitingFor: 1, seconds: 0.3) { _ in false }
+            for (path, agent) in [("/s?q=a-long-query-text", "curl/8.5.0"), ("/p?q=x", "x"), ("/s", "Mozilla/5.0 (X11)")] {
+                let request = "GET \(path) HTTP/1.1\r\nHost: h.test\r\nUser-Agent: \(agent)\r\nX-A: 123456\r\nConnection: close\r\n\r\n"
+                _ = try Peers.exchange(port: port, Array(request.utf8))
+            }
+            let lines = await messages.take(waitingFor: 3, seconds: 10) { $0.contains(" [") }
+            results[who] = lines.filter { $0.contains(" [") }.map(normalizedHTTPLine)
+        }
+        let ours = results["proxy"] ?? []
+        #expect(ours == results["haproxy"] ?? [], "\(ours)\n\(results["haproxy"] ?? [])")
+        #expect(ours.first?.contains("{h.test|curl/8.5|12345|a-long-que|sea}") == true, "\(ours)")
+        try await origin.close()
+    }
 }

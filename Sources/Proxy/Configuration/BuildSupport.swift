@@ -222,7 +222,7 @@ extension BuildSupport {
             "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
             "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit", "allow",
             "set-path", "set-query", "set-uri", "replace-path", "replace-uri", "replace-header", "replace-value",
-            "use-service", "set-var", "set-var-fmt", "unset-var",
+            "use-service", "set-var", "set-var-fmt", "unset-var", "capture",
         ],
         .httpResponse: ["set-header", "add-header", "del-header", "replace-header", "replace-value"],
         .aclCriterion: Set<String>([
@@ -384,7 +384,7 @@ extension BuildSupport {
         .httpRequest: [
             "auth": .authentication, "reject": .accessRules, "return": .rewriting,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "cache-use": .rewriting,
-            "capture": .logging, "set-log-level": .logging,
+            "set-log-level": .logging,
             "set-dst": .routing, "set-dst-port": .routing, "set-src-port": .accessRules,
             "do-resolve": .routing, "lua": .other, "wait-for-body": .accessRules, "wait-for-handshake": .tls,
             "normalize-uri": .rewriting, "early-hint": .rewriting, "send-spoe-group": .other,

@@ -790,7 +790,7 @@ public struct HAProxyConfigParser {
             guard let condition = ruleCondition(args, at, p.rules), let value = condition.value else { return }
             p.rules.persistRules.append(PersistRule(force: keyword == "force-persist", condition: value))
         case "http-request":
-            httpRequestRule(args, at, &p.rules, section: p.name)
+            httpRequestRule(args, at, &p.rules, section: p.name, frontend: p.isFrontend)
         case "http-response":
             httpResponseRule(args, at, &p.rules, context: p.isFrontend ? "frontend" : "backend")
         case "redirect":
@@ -1607,7 +1607,7 @@ public struct HAProxyConfigParser {
     }
 
     private mutating func httpRequestRule(
-        _ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules, section: String
+        _ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules, section: String, frontend: Bool = true
     ) {
         guard let verb = args.first else { return alert(at, "'http-request' expects an action.") }
         let action: HTTPRequestRule.Action
@@ -1711,6 +1711,33 @@ public struct HAProxyConfigParser {
             }
             action = .setSource(header: name)
             rest = Array(args.dropFirst(2))
+        case "capture":
+            // `capture SAMPLE len N` (a new slot after the section's others); the `id N` form needs `declare
+            // capture`, which this build does not read.
+            func fail(_ text: String) { alert(at, "error detected while parsing an 'http-request capture' rule : \(text).") }
+            guard args.count >= 4 else { return fail("expects <expression> [ 'len' <length> | id <idx> ]") }
+            guard args[2] == "len" else {
+                if args[2] == "id" {
+                    return alert(
+                        at,
+                        "'http-request capture … id N' needs 'declare capture', which is HAProxy's, not in this build "
+                            + "(logging): refused, because the log lines would differ from what the configuration asks.")
+                }
+                return fail("expects 'len or 'id'")
+            }
+            guard frontend else { return fail("proxy '\(section)' has no frontend capability") }
+            guard let length = Int(args[3]), length > 0 else { return fail("length must be > 0") }
+            let value: LogFormatValue
+            switch LogFormatValue.parseExpression(args[1]) {
+            case .success(let parsed): value = parsed
+            case .failure(let unknown):
+                return alert(
+                    at,
+                    "'http-request capture' : \(unknown.problem ?? "'\(unknown.text)' is HAProxy's, not in this build (logging): refused, because the log lines would differ from what the configuration asks").")
+            }
+            action = .capture(slot: rules.requestCaptures.count, value, length: length)
+            rules.requestCaptures.append(HeaderCapture(name: "", length: length, sample: value))
+            rest = Array(args.dropFirst(4))
         case "track-sc0", "track-sc1", "track-sc2":
             guard let (tracking, words) = stickTracking("http-request", args, at, layer4: false) else { return }
             action = .track(tracking)

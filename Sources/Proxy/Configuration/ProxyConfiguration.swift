@@ -1002,6 +1002,8 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case prometheusExporter
         /// `set-var(NAME[,COND…]) EXPR`, `set-var-fmt(NAME[,COND…]) FMT`, `unset-var(NAME)` (see `VariableAction`).
         case variable(VariableAction)
+        /// `capture SAMPLE len N`: the sample's text, cut to N bytes, in capture slot `slot` (the log's `{…}`).
+        case capture(slot: Int, LogFormatValue, length: Int)
     }
     public var action: Action
     public var condition: RuleCondition?
@@ -1040,6 +1042,8 @@ public struct HTTPResponseRule: Hashable, Sendable {
 public struct HeaderCapture: Hashable, Sendable {
     public var name: String
     public var length: Int
+    /// `http-request capture SAMPLE len N`: the slot is filled by that rule, when it runs (nil: the header `name`).
+    public var sample: LogFormatValue? = nil
 }
 
 /// The HTTP rules of a frontend or listen section.

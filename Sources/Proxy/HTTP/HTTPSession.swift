@@ -424,7 +424,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         var path = noRules ? "" : head.path
         var clientKey = noRules ? nil : clientForRules
         if !rules.requestCaptures.isEmpty {
-            exchange.requestCaptures = rules.requestCaptures.map { $0.value(in: head.headers) }
+            // A rule's capture is made when the rule runs (empty until then).
+            exchange.requestCaptures = rules.requestCaptures.map { $0.sample == nil ? $0.value(in: head.headers) : "" }
         }
         if answeredByRequestRules(rules.requestRules, head, exchange, path: path, client: clientKey) { return }
         // What comes next (the stats page, redirects, use_backend, the backend's rules) sees the request as the rules
@@ -719,6 +720,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             switch rule.action {
             case .variable(let variable):
                 perform(variable, head)
+            case .capture(let slot, let value, let length):
+                guard let text = evaluate(value, head)?.text, exchange.requestCaptures?.indices.contains(slot) == true
+                else { continue }
+                exchange.requestCaptures?[slot] = String(decoding: text.utf8.prefix(length), as: UTF8.self)
             case .track(let tracking):
                 counters?.track(tracking, samples(head, exchange).sample(tracking.key), level: .request, countsRequest: true)
             case .incrementGPC(let counter, let which):
