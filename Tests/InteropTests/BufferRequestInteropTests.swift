@@ -16,33 +16,21 @@ struct BufferRequestInteropTests {
         let dir = try TemporaryDirectory(prefix: "buffer-request")
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
-        var results: [String: [String]] = [:]
-        for who in ["haproxy", "proxy"] {
-            let origin = try await HTTPOrigin(name: "o")
-            let port = try Peers.freePort()
-            try """
-                global
-                    log 127.0.0.1:\(logs.port) local0 info
-                defaults
-                    log global
-                    mode http
-                    option httplog
-                    timeout connect 1s
-                    timeout client 5s
-                    timeout server 5s
-                    timeout http-request 1s
-                frontend f
-                    bind 127.0.0.1:\(port)
-                    option http-buffer-request
-                    default_backend b
-                backend b
-                    server o 127.0.0.1:\(origin.port)
+        let origin = try await HTTPOrigin(name: "o")
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+            frontend f
+                bind 127.0.0.1:\(ports[0])
+                option http-buffer-request
+                timeout http-request 1s
+                default_backend b
+            backend b
+                server o 127.0.0.1:\(origin.port)
 
-                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
-            let peer = try startSide(who, in: dir)
-            defer { peer.stop() }
-            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
-            _ = await messages.take(waitingFor: 1, seconds: 0.3) { _ in false }
+            """
+        } _: { _, ports in
+            let port = ports[0]
             var seen: [String] = []
             // A whole POST, and one with `Expect: 100-continue` (its `100` comes from the proxy).
             for request in [
@@ -64,9 +52,7 @@ struct BufferRequestInteropTests {
             close(fd)
             seen.append("slow: " + (answer.split(separator: "\r\n").first.map(String.init) ?? ""))
             let lines = await messages.take(waitingFor: 4, seconds: 10) { $0.contains(" [") }
-            seen += lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
-            results[who] = seen
-            try await origin.close()
+            return seen + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
         }
         let ours = results["proxy"] ?? []
         let theirs = results["haproxy"] ?? []
@@ -74,5 +60,6 @@ struct BufferRequestInteropTests {
         for (o, t) in zip(ours, theirs) { #expect(o == t) }
         #expect(ours.contains("server connections while the body is awaited: 0"), "\(ours)")
         #expect(ours.contains("slow: HTTP/1.1 408 Request Time-out"), "\(ours)")
+        try await origin.close()
     }
 }

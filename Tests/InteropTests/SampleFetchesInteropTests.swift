@@ -65,34 +65,29 @@ struct SampleFetchesInteropTests {
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let origin = try await HTTPOrigin(name: "o")
-        var results: [String: [String]] = [:]
-        for who in ["haproxy", "proxy"] {
-            let port = try Peers.freePort()
-            try """
-                \(httpPreamble(logPort: logs.port))
-                frontend f
-                    bind 127.0.0.1:\(port)
-                    capture request header Host len 20
-                    http-request capture req.hdr(user-agent) len 8
-                    capture request header X-A len 5
-                    http-request capture url_param(q) len 10 if { path_beg /s }
-                    http-request set-var(txn.kind) str(search) if { path_beg /s }
-                    http-request capture var(txn.kind) len 3
-                    default_backend b
-                backend b
-                    server o 127.0.0.1:\(origin.port)
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+            frontend f
+                bind 127.0.0.1:\(ports[0])
+                capture request header Host len 20
+                http-request capture req.hdr(user-agent) len 8
+                capture request header X-A len 5
+                http-request capture url_param(q) len 10 if { path_beg /s }
+                http-request set-var(txn.kind) str(search) if { path_beg /s }
+                http-request capture var(txn.kind) len 3
+                default_backend b
+            backend b
+                server o 127.0.0.1:\(origin.port)
 
-                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
-            let peer = try startSide(who, in: dir)
-            defer { peer.stop() }
-            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
-            _ = await messages.take(waitingFor: 1, seconds: 0.3) { _ in false }
+            """
+        } _: { _, ports in
             for (path, agent) in [("/s?q=a-long-query-text", "curl/8.5.0"), ("/p?q=x", "x"), ("/s", "Mozilla/5.0 (X11)")] {
                 let request = "GET \(path) HTTP/1.1\r\nHost: h.test\r\nUser-Agent: \(agent)\r\nX-A: 123456\r\nConnection: close\r\n\r\n"
-                _ = try Peers.exchange(port: port, Array(request.utf8))
+                _ = try Peers.exchange(port: ports[0], Array(request.utf8))
             }
             let lines = await messages.take(waitingFor: 3, seconds: 10) { $0.contains(" [") }
-            results[who] = lines.filter { $0.contains(" [") }.map(normalizedHTTPLine)
+            return lines.filter { $0.contains(" [") }.map(normalizedHTTPLine)
         }
         let ours = results["proxy"] ?? []
         #expect(ours == results["haproxy"] ?? [], "\(ours)\n\(results["haproxy"] ?? [])")
