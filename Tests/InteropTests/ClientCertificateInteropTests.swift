@@ -26,7 +26,7 @@ struct ClientCertificateInteropTests {
         let origin = try await HTTPOrigin(name: "one", port: 0)
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
-        let results = try await besideHAProxy(ports: 2, in: dir, messages: messages) { ports in
+        let results = try await besideHAProxy(ports: 3, in: dir, messages: messages) { ports in
             """
             \(httpPreamble(logPort: logs.port))
             frontend optional
@@ -41,6 +41,9 @@ struct ClientCertificateInteropTests {
                 default_backend one
             frontend required
                 bind 127.0.0.1:\(ports[1]) ssl crt \(site) ca-file \(certs.caFile) verify required
+                default_backend one
+            frontend verify_file
+                bind 127.0.0.1:\(ports[2]) ssl crt \(site) ca-verify-file \(certs.caFile) verify required
                 default_backend one
             backend one
                 server o 127.0.0.1:\(origin.port)
@@ -57,14 +60,14 @@ struct ClientCertificateInteropTests {
             ]
             for (port, name) in [
                 (ports[0], "one.example.test"), (ports[0], "two.example.test"), (ports[0], "blocked.example.test"),
-                (ports[1], "one.example.test"),
+                (ports[1], "one.example.test"), (ports[2], "one.example.test"),
             ] {
                 for (client, options) in clients {
                     let run = try Peers.run(
                         curl,
                         ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "--cacert", certs.caFile,
                          "--resolve", "\(name):\(port):127.0.0.1", "https://\(name):\(port)/"] + options)
-                    var line = "\(port == ports[0] ? "optional" : "required") \(name) \(client): "
+                    var line = "\(port == ports[0] ? "optional" : port == ports[1] ? "required" : "verify-file") \(name) \(client): "
                         + String(decoding: run.stdout, as: UTF8.self)
                     if run.stdout == Data("200".utf8) {
                         let head = origin.lastHead
@@ -74,12 +77,15 @@ struct ClientCertificateInteropTests {
                     seen.append(line)
                 }
             }
-            let lines = await messages.take(waitingFor: 12, seconds: 10) { $0.contains(" [") }
+            let lines = await messages.take(waitingFor: 15, seconds: 10) { $0.contains(" [") }
             return seen + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
         }
         expectSameSides(results)
         let ours = results["proxy"] ?? []
         #expect(ours.contains { $0.hasPrefix("optional one.example.test alice: 200") && $0.contains("x-dn=/CN=alice") })
+        // `ca-verify-file` alone verifies as `ca-file` does.
+        #expect(ours.contains { $0.hasPrefix("verify-file one.example.test alice: 200") }, "\(ours)")
+        #expect(ours.contains { $0.hasPrefix("verify-file one.example.test mallory: 000") }, "\(ours)")
         try await origin.close()
     }
 }

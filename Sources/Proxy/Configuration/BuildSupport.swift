@@ -202,7 +202,7 @@ extension BuildSupport {
         ],
         .bind: [
             "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "prefer-client-ciphers",
-            "verify", "ca-file",
+            "verify", "ca-file", "ca-verify-file",
             "crl-file", "name", "ssl-min-ver", "accept-proxy", "v6only", "v4v6",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "no-tls-tickets",

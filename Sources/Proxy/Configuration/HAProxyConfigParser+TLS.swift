@@ -44,13 +44,17 @@ extension HAProxyConfigParser {
             tls.options.noTickets = true
         case "prefer-client-ciphers":
             break  // BoringSSL takes the client's order among the allowed ciphers: what this option asks
-        case "ca-file", "crl-file":
+        case "ca-file", "crl-file", "ca-verify-file":
             guard let path = value() else { return true }
             let full = path.hasPrefix("/") ? path : (configuration.global.caBase.map { $0 + "/" } ?? "") + path
             if !FileManager.default.isReadableFile(atPath: full) {
                 alert(at, "Couldn't open the \(word) '\(full)' (No such file or directory).")
             }
-            if word == "ca-file" { tls.caFile = full } else { tls.crlFile = full }
+            switch word {
+            case "ca-file": tls.caFile = full
+            case "ca-verify-file": tls.caVerifyFile = full
+            default: tls.crlFile = full
+            }
         case "verify":
             guard let mode = value() else { return true }
             guard let verify = BindTLS.ClientVerify(rawValue: mode) else {

@@ -691,7 +691,7 @@ public struct HAProxyConfigParser {
                 if !tls.crtGiven {
                     alert(at, "no SSL certificate specified for bind '\(args[0])' (use 'crt').")
                 }
-                if tls.clientVerify != .none && tls.caFile == nil {
+                if tls.clientVerify != .none && tls.caFile == nil && tls.caVerifyFile == nil {
                     alert(
                         at,
                         "Proxy '\(p.name)': verify is enabled but no CA file specified for bind '\(args[0])'.")

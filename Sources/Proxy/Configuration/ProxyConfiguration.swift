@@ -289,6 +289,9 @@ public struct BindTLS: Hashable, Sendable {
     public enum ClientVerify: String, Hashable, Sendable { case none, optional, required }
     public var clientVerify = ClientVerify.none
     public var caFile: String?
+    /// `ca-verify-file`: more CAs to verify client certificates against (HAProxy leaves their names out of the
+    /// list it sends; BoringSSL through swift-nio-ssl sends every trusted CA's name).
+    public var caVerifyFile: String?
     public var crlFile: String?
     public init() {}
 }

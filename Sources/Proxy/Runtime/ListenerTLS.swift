@@ -49,8 +49,9 @@ struct ListenerTLS: Sendable {
         if let curves = settings.options.curves { configuration.curves = curves.map(NIOTLSCurve.init(rawValue:)) }
         configuration.applicationProtocols = settings.alpn
         // Client certificates (`verify optional|required`): asked for with the CA's names, checked against it.
-        if settings.clientVerify != .none, let caFile = settings.caFile {
-            configuration.trustRoots = .certificates(try ServerTLSClient.certificates(at: caFile))
+        if settings.clientVerify != .none, settings.caFile != nil || settings.caVerifyFile != nil {
+            let files = [settings.caFile, settings.caVerifyFile].compactMap { $0 }
+            configuration.trustRoots = .certificates(try files.flatMap { try ServerTLSClient.certificates(at: $0) })
             configuration.sendCANameList = true
             configuration.certificateVerification =
                 settings.clientVerify == .required ? .noHostnameVerification : .optionalVerification
