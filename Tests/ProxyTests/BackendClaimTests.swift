@@ -56,6 +56,33 @@ struct BackendClaimTests {
         #expect(claim.server == 1)
     }
 
+    @Test func aResponseIsRetriedOnceLessThanAFailedConnectAndTheRefusedRetryIsCounted() {
+        // HAProxy 2.6's `do_l7_retry`: `++conn_retries < retries`; the log shows the count it reached.
+        var claim = BackendClaim()
+        _ = claim.next(redispatch: false)
+        claim.assigned(0, for: .choose(excluding: nil, released: nil, redispatching: false))
+        var attempts = 0
+        while true {
+            _ = claim.startAttempt()
+            attempts += 1
+            guard claim.mayRetryResponse(retries: 3) else {
+                claim.refusedResponseRetry()
+                break
+            }
+            _ = claim.next(redispatch: false)
+        }
+        #expect(attempts == 3 && claim.retries == 3)
+        #expect(RetryOn.parse(["503", "504"]).map { $0.connectionFailure } == .success(false))
+        #expect(RetryOn.parse(["all-retryable-errors"]).map { $0.statuses } == .success([500, 502, 503, 504]))
+        #expect(RetryOn.parse(["none"]).map(\.layer7) == .success(false))
+        if case .failure(let e) = RetryOn.parse(["none", "503"]) {
+            #expect(e.message == "'retry-on' 'none' keyworld only usable alone")
+        } else {
+            Issue.record("none with another keyword was accepted")
+        }
+        if case .failure(let e) = RetryOn.parse(["505"]) { #expect(e.message == "'retry-on': unknown keyword '505'") }
+    }
+
     @Test func aRedispatchThatFindsTheSameServerIsNotMarked() {
         // The balancer may have nothing else (one server): the session goes back to it, without the `+`.
         var claim = BackendClaim()

@@ -152,6 +152,18 @@ struct BalancerTests {
         var single = balancer(.roundrobin, [1])
         #expect(single.pick(excluding: 0) == 0, "with one server the retry goes to it again")
     }
+
+    @Test func theServerLeftOutKeepsItsTurn() {
+        // HAProxy's weighted round robin: after a redispatch away from server 0, the next request goes to it again
+        // (checked beside HAProxy in RetryOnInteropTests).
+        var b = balancer(.roundrobin, [1, 1])
+        var picks: [Int?] = []
+        for _ in 0..<3 {
+            picks.append(b.pick())
+            picks.append(b.pick(excluding: 0))
+        }
+        #expect(picks == [0, 1, 0, 1, 0, 1])
+    }
 }
 
 @Suite("Health checks: rise and fall")

@@ -79,6 +79,15 @@ struct BackendClaim: Sendable, Equatable {
     /// After a failed attempt: whether `retries` allows another one.
     func mayRetry(retries: Int) -> Bool { attempts <= retries }
 
+    /// After a response `retry-on` names (a status, a close, a timeout): whether another attempt may go. HAProxy
+    /// 2.6 counts the retry before comparing (`++conn_retries < retries`): one fewer than after a failed connect,
+    /// and a refused one is still counted in the log (`refusedResponseRetry`).
+    func mayRetryResponse(retries: Int) -> Bool { attempts < retries }
+
+    /// The retry `mayRetryResponse` refused, counted as HAProxy counts it.
+    mutating func refusedResponseRetry() { uncountedRetry = 1 }
+    private var uncountedRetry = 0
+
     /// The session ends: the slot it held, to give back.
     mutating func release() -> Int? {
         defer { slot = nil }
@@ -86,5 +95,5 @@ struct BackendClaim: Sendable, Equatable {
     }
 
     /// The log's retry count.
-    var retries: Int { max(0, attempts - 1) }
+    var retries: Int { max(0, attempts - 1) + uncountedRetry }
 }

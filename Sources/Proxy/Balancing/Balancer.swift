@@ -190,12 +190,15 @@ public struct Balancer: Sendable {
         let skipped = count > 1 ? excluding : nil
         var total = 0
         var best: Int?
-        for i in servers.indices where i != skipped && isCandidate(i) && hasSlot(i) {
-            if algorithm == .first { return .server(i) }
+        for i in servers.indices where isCandidate(i) && hasSlot(i) {
+            if algorithm == .first && i != skipped { return .server(i) }
+            // The server left out (a redispatch away from it) still takes its step, as HAProxy's weighted round
+            // robin does: the next request goes back to it.
             credit[i] += servers[i].effectiveWeight
             total += servers[i].effectiveWeight
-            if best.map({ credit[i] > credit[$0] }) ?? true { best = i }
+            if i != skipped, best.map({ credit[i] > credit[$0] }) ?? true { best = i }
         }
+        if algorithm == .first { return .queue(server: nil) }
         guard let best else { return .queue(server: nil) }
         credit[best] -= total
         return .server(best)

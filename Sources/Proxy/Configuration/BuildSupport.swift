@@ -187,7 +187,7 @@ extension BuildSupport {
             "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
             "stick-table", "stick", "rate-limit", "log-format", "fullconn",
-            "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse", "ignore-persist",
+            "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse", "ignore-persist", "retry-on",
             "force-persist",
         ],
         .option: [
@@ -343,7 +343,7 @@ extension BuildSupport {
             "monitor-net": .other, "tcp-check": .healthChecks, "external-check": .healthChecks,
             "email-alert": .healthChecks, "use-server": .routing,
             "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,
-            "source": .routing, "retry-on": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,
+            "source": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,
             "errorloc302": .rewriting, "errorloc303": .rewriting, "http-error": .rewriting, "filter": .other,
             "declare": .logging, "load-server-state-from-file": .routing, "server-state-file-name": .routing,
             "hash-balance-factor": .routing, "http-send-name-header": .rewriting, "disabled": .other,

@@ -489,6 +489,11 @@ public struct HAProxyConfigParser {
             }
         case "retries":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
+        case "retry-on":
+            switch RetryOn.parse(args) {
+            case .success(let retryOn): s.retryOn = retryOn
+            case .failure(let error): alert(at, error.message + ".")
+            }
         case "maxconn":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.maxconn = n }
         case "fullconn":
@@ -604,6 +609,9 @@ public struct HAProxyConfigParser {
     private mutating func proxyKeyword(
         _ keyword: String, _ args: [String], _ at: SourceLocation, _ p: inout ProxySection
     ) {
+        if keyword == "retry-on" && !p.isBackend {
+            return alert(at, "'retry-on' only available in backend or listen section.")
+        }
         if keyword == "rate-limit" && !p.isFrontend {
             return warn(at, "rate-limit sessions will be ignored because backend '\(p.name)' has no frontend capability")
         }

@@ -132,6 +132,8 @@ public struct ProxySettings: Hashable, Sendable {
     /// rules of `defaults`.
     public var httpCheckOwn = false
     public var retries = 3
+    /// `retry-on …`: what a retry answers (by default a failed connection only).
+    public var retryOn = RetryOn()
     public var maxconn: Int?
     /// `rate-limit sessions N`: new sessions a second the frontend takes at most (the others wait unaccepted).
     public var sessionRateLimit: Int?
@@ -192,6 +194,61 @@ public enum ProxyOption: String, Hashable, Sendable, CaseIterable {
     /// A request's body is received whole (or a buffer's worth, 16 kB) before the rules run and a server is
     /// chosen: a slow client's upload does not hold a server connection.
     case httpBufferRequest = "http-buffer-request"
+}
+
+/// `retry-on KEYWORD…`: the failures after which a request is tried again (up to `retries`), as HAProxy 2.6 reads
+/// them: a connection that failed (`conn-failure`, the default), and in HTTP mode, once the request went out whole,
+/// a close without a response (`empty-response`), an invalid one (`junk-response`), `timeout server` before one
+/// (`response-timeout`), or one of these statuses.
+public struct RetryOn: Hashable, Sendable {
+    public var connectionFailure = true
+    public var emptyResponse = false
+    public var junkResponse = false
+    public var responseTimeout = false
+    public var statuses: Set<Int> = []
+
+    public init() {}
+
+    /// Whether anything but a failed connection is retried (the request is then kept to be sent again).
+    public var layer7: Bool { emptyResponse || junkResponse || responseTimeout || !statuses.isEmpty }
+
+    /// The statuses `retry-on` takes.
+    public static let retryableStatuses: Set<Int> = [401, 403, 404, 408, 425, 500, 501, 502, 503, 504]
+
+    /// The keywords, or HAProxy's words for what is wrong with them.
+    public static func parse(_ words: [String]) -> Result<RetryOn, VariableNameError> {
+        guard !words.isEmpty else {
+            return .failure(VariableNameError(message: "'retry-on' needs at least one keyword to specify when to retry"))
+        }
+        var r = RetryOn()
+        r.connectionFailure = false
+        for (i, word) in words.enumerated() {
+            switch word {
+            case "conn-failure": r.connectionFailure = true
+            case "empty-response": r.emptyResponse = true
+            case "junk-response": r.junkResponse = true
+            case "response-timeout": r.responseTimeout = true
+            // TLS early data is never accepted by this build: no request is refused for it.
+            case "0rtt-rejected": break
+            case "all-retryable-errors":
+                r.connectionFailure = true
+                r.emptyResponse = true
+                r.junkResponse = true
+                r.responseTimeout = true
+                r.statuses.formUnion([500, 502, 503, 504])
+            case "none":
+                guard i == 0, words.count == 1 else {
+                    return .failure(VariableNameError(message: "'retry-on' 'none' keyworld only usable alone"))
+                }
+            default:
+                guard let status = Int(word), retryableStatuses.contains(status) else {
+                    return .failure(VariableNameError(message: "'retry-on': unknown keyword '\(word)'"))
+                }
+                r.statuses.insert(status)
+            }
+        }
+        return .success(r)
+    }
 }
 
 /// `option forwardfor`: the client's address in a header to the server, unless the client is in `except`, or the

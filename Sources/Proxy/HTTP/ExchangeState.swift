@@ -142,6 +142,14 @@ struct ExchangeState: Equatable, Sendable {
         return true
     }
 
+    /// `retry-on`: the server's response (or its close, or its silence) calls for another attempt, and the request
+    /// went out whole (`requestDone`): the exchange is back to looking for a server (no longer counted on it).
+    mutating func retryingResponse() -> Bool {
+        guard !logged, answer == .server, requestDone, case .onServer = leg else { return false }
+        leg = .inBackend
+        return true
+    }
+
     /// The server's connection closed before any response. When it was a kept connection and nothing of the
     /// body had gone out (`bodySent` false), the server had simply closed an idle connection: the exchange is
     /// back to looking for a server (no longer counted on it) and true is returned — try again. Otherwise false:

@@ -141,6 +141,8 @@ extension HTTPSession {
         }
         connection.sendHead(head)
         for buffer in exchange.body { connection.sendBody(buffer) }
+        // `retry-on` a response: the request is kept when it goes out whole (HAProxy's condition).
+        exchange.replay = backend.retryOn.layer7 && exchange.requestDone ? exchange.body : nil
         exchange.body = []
         if exchange.requestDone { connection.sendEnd() }
         connection.flush()
@@ -170,7 +172,40 @@ extension HTTPSession {
         abort(exchange)
     }
 
+    /// `retry-on`: the response (or its absence, `why`) calls for another attempt, the request went out whole and
+    /// `retries` allows it: the connection is dropped and the request goes again, to the same server or (with
+    /// `option redispatch`) another. True when it went.
+    func retriedOnResponse(_ exchange: Exchange, status: Int? = nil, emptyResponse: Bool = false, junk: Bool = false,
+        timeout: Bool = false
+    ) -> Bool {
+        guard let replay = exchange.replay, let backend = exchange.backend, let server = exchange.claim.server,
+            let connection = exchange.connection
+        else { return false }
+        let rule = backend.retryOn
+        let asked =
+            status.map(rule.statuses.contains) ?? false || (emptyResponse && rule.emptyResponse)
+            || (junk && rule.junkResponse) || (timeout && rule.responseTimeout)
+        guard asked else { return false }
+        guard exchange.claim.mayRetryResponse(retries: backend.retries) else {
+            exchange.claim.refusedResponseRetry()
+            return false
+        }
+        guard client.isActive, exchange.state.retryingResponse() else { return false }
+        connection.owner = nil
+        exchange.connection = nil
+        connection.close()
+        backend.serverSessions[server].closed()
+        exchange.responseHead = nil
+        exchange.responseAt = nil
+        exchange.body = replay
+        exchange.replay = nil
+        serverIdle.stop()
+        assignServer(exchange, backend)
+        return true
+    }
+
     func serverTimedOut(_ exchange: Exchange) {
+        if exchange.responseHead == nil && retriedOnResponse(exchange, timeout: true) { return }
         exchange.backend?.sessions.update { $0.responseErrors += 1 }
         if let connection = exchange.connection {
             connection.owner = nil

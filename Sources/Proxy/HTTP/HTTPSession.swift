@@ -863,6 +863,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// A response's head arrived: passed on to the client as HAProxy writes it.
     func serverHead(_ head: HTTPHead, on connection: HTTPServerConnection) {
         guard let exchange, exchange.connection === connection, let context else { return }
+        if retriedOnResponse(exchange, status: head.status) { return }
         serverIdle.touch()
         exchange.responseHead = head
         exchange.responseAt = .now()
@@ -1056,6 +1057,13 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 backend.serverSessions[server].closed()
                 return reattempt(exchange, backend)
             }
+            exchange.connection = connection
+            if retriedOnResponse(
+                exchange, emptyResponse: !connection.sawInvalidResponse, junk: connection.sawInvalidResponse)
+            {
+                return
+            }
+            exchange.connection = nil
             exchange.backend?.sessions.update { $0.responseErrors += 1 }
             // PH: an invalid response; SH: none before the close.
             exchange.termination = TerminationState(connection.sawInvalidResponse ? .proxy : .serverAbort, .headers)

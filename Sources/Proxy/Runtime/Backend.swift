@@ -44,6 +44,8 @@ extension ProxyRuntime {
         let serverTLS: [ServerTLSClient?]
         let shared: Mutex<Shared>
         let retries: Int
+        /// `retry-on`.
+        let retryOn: RetryOn
         let redispatch: Bool
         let connectTimeout: TimeAmount
         let serverTimeout: TimeAmount?
@@ -86,6 +88,7 @@ extension ProxyRuntime {
                     health: section.servers.map { ServerHealth($0, now: now) },
                     checksEnabled: section.servers.map(\.check)))
             retries = section.settings.retries
+            retryOn = section.settings.retryOn
             redispatch = section.settings.option(.redispatch)
             connectTimeout = ProxyRuntime.amount(section.settings.timeouts.connect) ?? .seconds(5)
             // `timeout tunnel` replaces the client and server timeouts of an established TCP session.

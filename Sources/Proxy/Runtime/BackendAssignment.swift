@@ -129,7 +129,8 @@ extension BackendAssignee {
     /// A connection attempt failed: another (with `retries` left and the client still there) or the end.
     func attemptFailed(_ seat: Seat, _ backend: ProxyRuntime.Backend, clientActive: Bool) {
         if let server = seat.claim.server { backend.serverSessions[server].update { $0.connectErrors += 1 } }
-        if seat.claim.mayRetry(retries: backend.retries) && clientActive {
+        // `retry-on` without `conn-failure`: a failed connection is not tried again.
+        if backend.retryOn.connectionFailure && seat.claim.mayRetry(retries: backend.retries) && clientActive {
             return assignServer(seat, backend)
         }
         backend.sessions.update { $0.connectErrors += 1 }
