@@ -321,8 +321,8 @@ struct ConfigTests {
             message: "'http-response deny' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
-            family: "rewriting", line: "http-request set-header X-Client-Net %[src,ipmask(24)]",
-            message: "'http-request set-header' : the value '%[src,ipmask(24)]' uses '%[src,ipmask(24)]', which this "
+            family: "rewriting", line: "http-request set-header X-Client-Net %[src,crc32(1)]",
+            message: "'http-request set-header' : the value '%[src,crc32(1)]' uses '%[src,crc32(1)]', which this "
                 + "build cannot evaluate (docs/proxy.md lists the fetches and converters it has): refused, because "
                 + "servers would see other bytes than the configuration asks."),
         Refused(

@@ -21,7 +21,7 @@ struct LogFormatValueTests {
 
     @Test func whatCannotBeEvaluatedIsNamed() {
         for (value, part) in [
-            ("%[src,ipmask(24)]", "%[src,ipmask(24)]"), ("%{+E}ci", "%{+E}"), ("%[sc0_conn_rate]", "%[sc0_conn_rate]"),
+            ("%[src,crc32(1)]", "%[src,crc32(1)]"), ("%{+E}ci", "%{+E}"), ("%[sc0_conn_rate]", "%[sc0_conn_rate]"),
             ("a %T b", "%T b"), ("%[src", "%[src"), ("50%", "%"),
         ] {
             #expect(throws: LogFormatValue.UnknownPart(text: part)) { try LogFormatValue.parse(value).get() }

@@ -85,7 +85,18 @@ import Testing
         #expect(LogFormatValue.fetch("str(a b)") == .constant(.text("a b")))
         #expect(LogFormatValue.fetch("req.cook_cnt(id)") == .cookieCount("id"))
         #expect(LogFormatValue.fetch("var(nope)") == nil)
-        #expect(throws: LogFormatValue.UnknownPart.self) { try LogFormatValue.parseExpression("src,ipmask(24)").get() }
+        #expect(throws: LogFormatValue.UnknownPart.self) { try LogFormatValue.parseExpression("src,crc32(1)").get() }
+    }
+
+    @Test func ipmaskKeepsTheNetwork() {
+        let network = LogFormatValue.Converter.network
+        #expect(network("192.0.2.77", 0xFFFF_FF00, nil) == "192.0.2.0")
+        #expect(network("192.0.2.77", 0xFFFF_0000, 64) == "192.0.0.0")
+        #expect(network("2001:db8:1:2::7", 0xFFFF_FF00, 48) == "2001:db8:1::")
+        #expect(network("2001:db8::7", 0xFFFF_FF00, nil) == nil, "an IPv6 address without a v6 mask has no result")
+        #expect(network("not-an-address", 0xFFFF_FF00, nil) == nil)
+        #expect(AddressSet.ipv4Mask("255.255.240.0") == 0xFFFF_F000 && AddressSet.ipv4Mask("20") == 0xFFFF_F000)
+        #expect(AddressSet.ipv4Mask("255.0.255.0") == nil)
     }
 
     @Test func cookiesAreReadAsReqCookReadsThem() {
