@@ -94,6 +94,26 @@ public struct PropertyTemplate: Sendable, Hashable {
         var inUTC = false
         /// `:R,ERE,1,DFLT:regex--end:` / `regex.expression=`: the value is what the expression finds.
         var regex: TemplateRegex?
+        /// Options rsyslog does not know (`no-such-option`): it ignores them, saying so.
+        var ignored: [String] = []
+    }
+
+    /// The property replacer's options as rsyslog 8.2302's template.c knows them.
+    static let rsyslogOptions: Set<String> = [
+        "date-mysql", "date-pgsql", "date-rfc3164", "date-rfc3164-buggyday", "date-rfc3339", "date-unixtimestamp",
+        "date-subseconds", "date-wdayname", "date-wday", "date-year", "date-month", "date-day", "date-hour",
+        "date-minute", "date-second", "date-tzoffshour", "date-tzoffsmin", "date-tzoffsdirection", "date-ordinal",
+        "date-week", "date-iso-week", "date-iso-week-year", "date-utc", "lowercase", "uppercase", "sp-if-no-1st-sp",
+        "compressspace", "escape-cc", "drop-cc", "space-cc", "drop-last-lf", "secpath-drop", "secpath-replace",
+        "pos-end-relative", "fixed-width", "csv", "json", "jsonf", "jsonr", "jsonfr", "mandatory-field",
+    ]
+
+    /// The options of the template's properties that rsyslog ignores (it says "invalid field option … ignored").
+    public var ignoredOptions: [String] {
+        parts.flatMap { part -> [String] in
+            if case .property(let r) = part { return r.ignored }
+            return []
+        }
     }
 
     /// The property replacer's regular expression: its type (BRE unless ERE), which match and which group of it,
@@ -353,7 +373,7 @@ public struct PropertyTemplate: Sendable, Hashable {
         }
     }
 
-    /// `name[:from:to[:options]]`.
+    /// `name[:from:to[:options[:fieldname]]]`.
     static func reference(_ spec: String) throws(ParseError) -> Reference {
         if let regexReference = try regexReference(spec) { return regexReference }
         let pieces = spec.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
@@ -395,7 +415,15 @@ public struct PropertyTemplate: Sendable, Hashable {
             r.from = min(f, t)
             r.to = max(f, t)
         }
-        if pieces.count > 3 { try applyOptions(pieces[3], to: &r) }
+        if pieces.count > 3 {
+            // `options[:fieldname]`: rsyslog reads the options up to a `:`, then the name `jsonf` gives the field.
+            let rest = pieces[3]
+            let options = rest.prefix { $0 != ":" }
+            try applyOptions(String(options), to: &r)
+            if options.endIndex < rest.endIndex {
+                r.fieldName = String(rest[rest.index(after: options.endIndex)...].prefix { $0 != ":" })
+            }
+        }
         return r
     }
 
@@ -458,7 +486,13 @@ public struct PropertyTemplate: Sendable, Hashable {
 
     /// The `:options` part (`date-rfc3339,lowercase,…`).
     static func applyOptions(_ text: String, to r: inout Reference) throws(ParseError) {
-            for option in text.split(separator: ",").map({ $0.lowercased() }) {
+            for written in text.split(separator: ",").map(String.init) {
+                // rsyslog reads the options in lower case, and passes over one it does not know.
+                let option = written.lowercased()
+                guard rsyslogOptions.contains(option) else {
+                    r.ignored.append(written)
+                    continue
+                }
                 if let date = DateFormat(rawValue: option) {
                     r.date = date
                     continue

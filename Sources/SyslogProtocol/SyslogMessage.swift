@@ -108,6 +108,21 @@ public struct SyslogMessage: Hashable, Sendable {
         get { slice(structuredDataSpan) }
         set { structuredDataSpan = span(of: newValue) }
     }
+    /// The MSG's bytes changed in place, as rsyslog's modules change them (its MSG lies in its raw message, so
+    /// `rawmsg` shows the change too); `bytes` has the MSG's length.
+    public mutating func overwriteMSG(_ bytes: [UInt8]) {
+        guard !msgSpan.isAbsent, bytes.count == Int(msgSpan.end - msgSpan.start) else {
+            msg = bytes[...]
+            return
+        }
+        let start = Int(msgSpan.start)
+        if msgSpan.inExtra {
+            extra.replaceSubrange(start..<(start + bytes.count), with: bytes)
+        } else {
+            raw.replaceSubrange(start..<(start + bytes.count), with: bytes)
+        }
+    }
+
     /// The MSG part. For RFC 3164 it usually starts with the space that followed the TAG.
     public var msg: ArraySlice<UInt8> {
         get { slice(msgSpan) ?? [] }

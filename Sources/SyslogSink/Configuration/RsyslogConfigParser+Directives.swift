@@ -1251,6 +1251,10 @@ extension RsyslogConfigParser {
         if case .failure(let problem) = compiled {
             notHonoured(location, "template '\(name)': \(problem): actions using it are disabled")
         }
+        // What rsyslogd passes over, with its words (the property is written without the option, as by it).
+        for option in (try? compiled.get())?.ignoredOptions ?? [] {
+            warn(location, "template error: invalid field option '\(option)' specified - ignored")
+        }
         configuration.templates[name.lowercased()] = UserTemplate(text: text, compiled: compiled)
     }
 }

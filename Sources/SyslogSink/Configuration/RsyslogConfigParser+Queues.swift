@@ -21,7 +21,7 @@ extension RsyslogConfigParser {
     static let queueParametersWithoutEffect: Set<String> = [
         "queue.timeoutenqueue", "queue.workerthreads", "queue.discardmark", "queue.discardseverity",
         "queue.checkpointinterval", "queue.syncqueuefiles", "queue.timeoutshutdown",
-        "queue.timeoutactioncompletion", "queue.spooldirectory", "queue.workerthreadminimummessages",
+        "queue.timeoutactioncompletion", "queue.workerthreadminimummessages",
         "queue.dequeueslowdown",
     ]
 
@@ -53,6 +53,13 @@ extension RsyslogConfigParser {
                     message: "queue.filename is a file name in the work directory, not '\(value)'")
             }
             q.fileName = value
+        case "queue.spooldirectory":
+            // The queue's files go there instead of the work directory, as rsyslog puts them.
+            guard !value.isEmpty else {
+                throw ConfigDiagnostic(
+                    severity: .error, location: location, message: "queue.spoolDirectory needs a directory")
+            }
+            q.workDirectory = value
         case "queue.size": q.size = try number(1...10_000_000)
         case "queue.highwatermark": q.highWatermark = try number(1...10_000_000)
         case "queue.lowwatermark": q.lowWatermark = try number(0...10_000_000)
@@ -121,7 +128,8 @@ extension RsyslogConfigParser {
         if q.fileName != nil && q.workDirectory == nil && q.kind != .direct {
             throw ConfigDiagnostic(
                 severity: .error, location: location,
-                message: "queue.filename needs a work directory: $WorkDirectory or global(workDirectory=…) before it")
+                message: "queue.filename needs a work directory: $WorkDirectory or global(workDirectory=…) before it, "
+                    + "or queue.spoolDirectory")
         }
     }
 }

@@ -32,7 +32,7 @@ extension RsyslogConfigParser {
         }
         guard let then = RsyslogConfigParser.thenRange(in: statement) else { return i }
         let expression = String(statement[statement.index(statement.startIndex, offsetBy: 2)..<then.lowerBound])
-        var reader = try ConditionReader(expression, location)
+        var reader = try ConditionReader(expression, location, templates: Set(configuration.templates.keys))
         let condition = try reader.read()
         var full = outer.map { SinkCondition.and($0, condition) } ?? condition
         var rest = String(statement[then.upperBound...]).trimmingSpaces()
@@ -182,7 +182,7 @@ extension RsyslogConfigParser {
             throw ConfigDiagnostic(
                 severity: .error, location: location, message: "foreach needs a local variable: foreach ($.x in …)")
         }
-        var reader = try ConditionReader(parts[1], location)
+        var reader = try ConditionReader(parts[1], location, templates: Set(configuration.templates.keys))
         let source = try reader.readOperand()
         // The block's statements become rules of their own, kept apart from the ones around the loop.
         let outside = configuration.rules
@@ -246,9 +246,12 @@ struct ConditionReader {
     private var tokens: [Token] = []
     private var position = 0
     private let location: SourceLocation
+    /// The templates defined so far (`exec_template()` names one of them, as rsyslog checks when it reads it).
+    private let templates: Set<String>
 
-    init(_ text: String, _ location: SourceLocation) throws {
+    init(_ text: String, _ location: SourceLocation, templates: Set<String>) throws {
         self.location = location
+        self.templates = templates
         tokens = try ConditionReader.tokenize(text, location)
     }
 
@@ -357,14 +360,14 @@ struct ConditionReader {
         "tolower": 1...1, "toupper": 1...1, "cstr": 1...1, "cnum": 1...1, "strlen": 1...1, "ltrim": 1...1,
         "rtrim": 1...1, "getenv": 1...1, "field": 3...3, "re_extract": 5...5, "re_extract_i": 5...5,
         "replace": 3...3, "substring": 3...3, "int2hex": 1...1, "num2ipv4": 1...1, "ipv42num": 1...1,
-        "lookup": 2...2,
+        "lookup": 2...2, "exec_template": 1...1,
     ]
 
     /// RainerScript functions rsyslog knows that this build does not compute (variables, lookup tables, time).
     static let otherFunctions: Set<String> = [
         "format_time", "parse_time", "is_time", "script_error", "previous_action_suspended",
         "random", "http_request", "parse_json", "get_property", "dyn_inc", "wrap", "percentile_observe",
-        "exec_template", "unflatten", "b64_decode",
+        "unflatten", "b64_decode",
     ]
 
     /// `&` (concatenation) < `+`/`-` < `*`/`/`/`%`, as RainerScript binds them.
@@ -449,6 +452,15 @@ struct ConditionReader {
             position += 1
             guard arity.contains(arguments.count) else {
                 throw error("\(name)() takes \(arity.lowerBound) argument\(arity.lowerBound == 1 ? "" : "s"), not \(arguments.count)")
+            }
+            if name == "exec_template" {
+                // rsyslog's checks when it reads the call (its words).
+                guard case .string(let template) = arguments[0] else {
+                    throw error("exec_template(): param 1 must be a constant string")
+                }
+                guard templates.contains(template.lowercased()) else {
+                    throw error("exec_template(): template '\(template)' could not be found")
+                }
             }
             if name == "re_extract" || name == "re_extract_i" {
                 guard case .string(let pattern) = arguments[1],

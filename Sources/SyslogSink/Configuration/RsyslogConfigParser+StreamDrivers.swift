@@ -48,6 +48,9 @@ extension RsyslogConfigParser {
         case "actionsendstreamdriverauthmode": state.forwardDriver.authMode = value
         case "actionsendstreamdriverpermittedpeer":
             state.forwardDriver.permittedPeers = (state.forwardDriver.permittedPeers ?? []) + [value]
+        // The forwarder sends again what the collector had not acknowledged when a connection breaks, the last
+        // message among them: what this asks, whatever its value.
+        case "actionsendresendlastmsgonreconnect": break
         default: return false
         }
         return true

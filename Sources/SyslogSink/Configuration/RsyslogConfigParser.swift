@@ -511,7 +511,7 @@ public struct RsyslogConfigParser {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "call_indirect needs its ';'")
             }
             expression.removeLast()
-            var reader = try ConditionReader(expression, location)
+            var reader = try ConditionReader(expression, location, templates: Set(configuration.templates.keys))
             return .callIndirect(try reader.readOperand())
         }
         if text.hasPrefix("call ") || text.hasPrefix("call\t") {
@@ -748,7 +748,7 @@ public struct RsyslogConfigParser {
         guard !rest.isEmpty else {
             throw ConfigDiagnostic(severity: .error, location: location, message: "\(word) \(name) needs '= value'")
         }
-        var reader = try ConditionReader(rest, location)
+        var reader = try ConditionReader(rest, location, templates: Set(configuration.templates.keys))
         return .set(variable: variable, value: try reader.readOperand(), reset: word == "reset")
     }
 
@@ -882,7 +882,8 @@ public struct RsyslogConfigParser {
             }
         }
         if let type = p["type"]?.lowercased(),
-            ["omfile", "omfwd", "omrelp", "omjournal", "mmjsonparse", "mmnormalize", "ompipe", "omprog", "ompgsql"].contains(type)
+            ["omfile", "omfwd", "omrelp", "omjournal", "mmjsonparse", "mmnormalize", "mmutf8fix", "ompipe", "omprog", "ompgsql"]
+                .contains(type)
         {
             guard parametersHonoured("action", type: type, &p, location) else { return nil }
         }
@@ -1127,6 +1128,30 @@ public struct RsyslogConfigParser {
             return .parseJSON(
                 cookie: p["cookie"] ?? "@cee:", container: String(container.dropFirst()),
                 useRawMessage: try p["userawmsg"].map { try binary($0, "useRawMsg", location) } ?? false)
+        case "mmutf8fix":
+            guard configuration.loadedModules.contains("mmutf8fix") else {
+                notHonoured(location, "action type 'mmutf8fix' without module(load=\"mmutf8fix\"): nothing is fixed")
+                return nil
+            }
+            // rsyslog 8.2302's mmutf8fix: `mode` utf-8 (the default) or controlcharacters (another is ignored, with
+            // its error), `replacementChar` one character (a space by default).
+            var controlCharacters = false
+            if let mode = p["mode"] {
+                if mode.hasPrefix("controlcharacters") {
+                    controlCharacters = true
+                } else if !mode.hasPrefix("utf-8") {
+                    warn(location, "mmutf8fix: invalid mode '\(mode)' - ignored")
+                }
+            }
+            var replacement = UInt8(ascii: " ")
+            if let text = p["replacementchar"] {
+                guard let first = text.utf8.first else {
+                    throw ConfigDiagnostic(
+                        severity: .error, location: location, message: "mmutf8fix: replacementChar needs a character")
+                }
+                replacement = first
+            }
+            return .fixUTF8(controlCharacters: controlCharacters, replacement: replacement)
         case "mmnormalize":
             guard configuration.loadedModules.contains("mmnormalize") else {
                 notHonoured(location, "action type 'mmnormalize' without module(load=\"mmnormalize\"): nothing is parsed")

@@ -176,6 +176,9 @@ enum RsyslogKeywords {
         "mmjsonparse": [
             "container", "cookie", "userawmsg",
         ],
+        "mmutf8fix": [
+            "mode", "replacementchar",
+        ],
         "mmnormalize": [
             "path", "rule", "rulebase", "userawmsg", "variable",
         ],

@@ -54,6 +54,8 @@ public enum SinkAction: Hashable, Sendable {
     case unset(variable: String)
     /// mmjsonparse: the JSON after `cookie` in the MSG (or the raw message) into the variables at `container`.
     case parseJSON(cookie: String, container: String, useRawMessage: Bool)
+    /// mmutf8fix: the MSG's invalid UTF-8 (or, `controlCharacters`, every byte outside 32…126) replaced byte by byte.
+    case fixUTF8(controlCharacters: Bool, replacement: UInt8)
     /// mmnormalize: the MSG (or the raw message) through a liblognorm rulebase (a file, or `rule=` lines); the
     /// fields it finds go into the variables at `path` (`$parsesuccess` OK), what it cannot parse too (FAIL).
     case normalize(rulebase: String?, rules: [String], path: String, useRawMessage: Bool)

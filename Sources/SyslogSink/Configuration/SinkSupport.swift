@@ -23,7 +23,7 @@ public enum SinkSupport {
 
     /// The modules this build runs (loaded by `$ModLoad` or `module(load=…)`).
     public static let modules: Set<String> = [
-        "imudp", "imtcp", "imptcp", "imuxsock", "imrelp", "omrelp", "mmnormalize", "lmnsd_gtls", "lmnsd_ossl", "lmnsd_ptcp", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse",
+        "imudp", "imtcp", "imptcp", "imuxsock", "imrelp", "omrelp", "mmnormalize", "lmnsd_gtls", "lmnsd_ossl", "lmnsd_ptcp", "imklog", "immark", "imjournal", "imfile", "impstats", "mmjsonparse", "mmutf8fix",
         "omjournal",
         "builtin:omfile", "builtin:ompipe", "ompipe", "omusrmsg", "builtin:omusrmsg", "omprog", "ompgsql", "ommysql",
         "builtin:omfwd", "omfile", "omfwd",
@@ -141,6 +141,9 @@ public enum SinkSupport {
             "streamdriver", "streamdrivermode", "streamdriverauthmode", "streamdriverpermittedpeers",
             "streamdriver.checkextendedkeypurpose", "streamdriver.prioritizesan", "streamdriver.cafile",
             "streamdriver.certfile", "streamdriver.keyfile",
+            // The forwarder keeps every message until the collector's kernel acknowledged it, and sends them again
+            // on the next connection: the last one (what this asks) and the others not yet acknowledged.
+            "resendlastmsgonreconnect",
         ],
         "action:omrelp": [
             "target", "port", "template", "timeout", "windowsize", "tls", "tls.cacert", "tls.mycert", "tls.myprivkey",
@@ -149,6 +152,7 @@ public enum SinkSupport {
         ],
         "action:omjournal": ["template", "action.execonlywhenpreviousissuspended"],
         "action:mmjsonparse": ["cookie", "container", "userawmsg"],
+        "action:mmutf8fix": ["mode", "replacementchar"],
         "action:mmnormalize": ["rulebase", "rule", "path", "userawmsg"],
         "action:ompipe": ["pipe", "template", "action.execonlywhenpreviousissuspended"],
         "action:omprog": [
@@ -193,7 +197,7 @@ public enum SinkSupport {
         ]
         let disk = memory + [
             "queue.filename", "queue.highwatermark", "queue.lowwatermark", "queue.maxdiskspace", "queue.maxfilesize",
-            "queue.saveonshutdown",
+            "queue.saveonshutdown", "queue.spooldirectory",
         ]
         return ["action:omfwd": disk, "action:omrelp": disk, "action:ompgsql": memory, "action:ommysql": memory]
     }()

@@ -43,6 +43,8 @@ final class Ruleset {
         case unset(String)
         /// mmjsonparse.
         case parseJSON(cookie: [UInt8], container: String, useRawMessage: Bool)
+        /// mmutf8fix.
+        case fixUTF8(controlCharacters: Bool, replacement: UInt8)
         case normalize(LogNormalizer)
     }
 
@@ -104,6 +106,7 @@ final class Ruleset {
         configurationErrors = configuration.errors.count
         slots = Array(repeating: false, count: configuration.conditionSlots)
         tables = configuration.lookupTables
+        templates = configuration.templates.compactMapValues { try? $0.compiled.get() }
         let names = configuration.rulesets.keys.sorted()
         for (i, name) in names.enumerated() { setIndex[name] = i + 1 }
         sets.append(build(configuration.rules, configuration, root: root))
@@ -281,6 +284,8 @@ final class Ruleset {
             return .unset(variable)
         case .parseJSON(let cookie, let container, let raw):
             return .parseJSON(cookie: Array(cookie.utf8), container: container, useRawMessage: raw)
+        case .fixUTF8(let controlCharacters, let replacement):
+            return .fixUTF8(controlCharacters: controlCharacters, replacement: replacement)
         case .normalize(let rulebase, let rules, let path, let raw):
             do {
                 return .normalize(try LogNormalizer(rulebase: rulebase, rules: rules, path: path, useRawMessage: raw))
@@ -293,6 +298,8 @@ final class Ruleset {
 
     /// The lookup tables (reloaded on HUP when they say so).
     private var tables: [String: LookupTable]
+    /// The templates `exec_template()` renders.
+    private let templates: [String: PropertyTemplate]
 
     /// Whether the last action run for the message being run is suspended (rsyslog's bPrevWasSuspended, across
     /// rules): what failover actions look at.
@@ -354,6 +361,14 @@ final class Ruleset {
                     }
                 case .parseJSON(let cookie, let container, let raw):
                     Ruleset.parseJSON(&message, cookie: cookie, container: container, useRawMessage: raw)
+                case .fixUTF8(let controlCharacters, let replacement):
+                    var bytes = Array(message.msg)
+                    if controlCharacters {
+                        UTF8Fix.controlCharacters(&bytes, replacement: replacement)
+                    } else {
+                        UTF8Fix.utf8(&bytes, replacement: replacement)
+                    }
+                    message.overwriteMSG(bytes)
                 case .normalize(let normalizer):
                     normalizer.normalize(&message)
                 case .file, .dynamicFile, .forward, .forwardQueued, .journal, .journalFields, .pipe, .userMessage, .program, .database:
@@ -433,7 +448,7 @@ final class Ruleset {
             writer.send(fields: template.fields(of: message))
         case .reduced(let reducer, let inner):
             reducer.admit(message) { perform(inner, $0) }
-        case .call, .callIndirect, .forEach, .stop, .skip, .set, .unset, .parseJSON, .normalize, .whenPreviousSuspended:
+        case .call, .callIndirect, .forEach, .stop, .skip, .set, .unset, .parseJSON, .fixUTF8, .normalize, .whenPreviousSuspended:
             break
         }
     }
@@ -841,6 +856,12 @@ final class Ruleset {
         case "lookup":
             guard case .string(let table) = arguments[0], let lookup = tables[table] else { return [] }
             return lookup.lookup(values[1])[...]
+        case "exec_template":
+            // The template's text for this message (the parser checked that it names one).
+            guard case .string(let name) = arguments[0], let template = templates[name.lowercased()] else { return [] }
+            var out: [UInt8] = []
+            template.render(m, into: &out)
+            return out[...]
         case "num2ipv4":
             let n = UInt32(truncatingIfNeeded: number(0))
             return ArraySlice("\(n >> 24).\((n >> 16) & 255).\((n >> 8) & 255).\(n & 255)".utf8)
