@@ -56,7 +56,7 @@ struct PropertyTemplateTests {
         ("%msg:R,ERE,1,FIELD:([0-9]+)%", "--end"),
         ("%nosuchproperty%", "unknown"),
         ("%$/global%", "global variables"),
-        ("%msg:::xml%", "option 'xml'"),
+        ("%msg:::compressspace%", "option 'compressspace'"),
         ("%msg", "closing '%'"),
         ("%msg:x:2%", "character range"),
         ("%msg:F,x:2%", "decimal character code"),
@@ -67,5 +67,10 @@ struct PropertyTemplateTests {
         } throws: { error in
             "\(error)".contains(reason)
         }
+    }
+
+    @Test func aFieldNameFollowsTheOptionsAndUnknownOptionsAreIgnoredAsRsyslogDoes() throws {
+        let t = try PropertyTemplate(parsing: "{%msg:::jsonf:text%,%hostname:::jsonf%,%msg:::no-such,uppercase%}", escapes: .none)
+        #expect(t.ignoredOptions == ["no-such"])
     }
 }

@@ -163,7 +163,8 @@ struct ConfigParserTests {
             message: "a Disk queue needs queue.filename"),
         Bad(
             text: "$ActionQueueType LinkedList\n$ActionQueueFileName fwd\n*.* @@c:514", line: 3,
-            message: "queue.filename needs a work directory: $WorkDirectory or global(workDirectory=…) before it"),
+            message: "queue.filename needs a work directory: $WorkDirectory or global(workDirectory=…) before it, "
+                + "or queue.spoolDirectory"),
         Bad(
             text: "$ActionQueueType Bogus", line: 1,
             message: "queue.type must be Direct, LinkedList, FixedArray or Disk, not 'Bogus'"),
