@@ -404,7 +404,7 @@ extension LocalInputInteropTests {
 
 extension LocalInputInteropTests {
     /// omprog beside rsyslogd's: a shell script that appends what it reads to a file (and one that confirms each
-    /// message with OK); the same lines reach both.
+    /// message with OK, and the legacy `:omprog:` line with `$ActionOMProgBinary`); the same lines reach both.
     @Test func programsGetTheLinesRsyslogdGivesThem() throws {
         let dir = try TemporaryDirectory(prefix: "omprog")
         let out = dir.file("logs")
@@ -416,6 +416,12 @@ extension LocalInputInteropTests {
         try "#!/bin/sh\necho OK\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> \"$1\"; echo OK; done\n"
             .write(toFile: dir.file("confirm.sh"), atomically: true, encoding: .utf8)
         chmod(dir.file("append.sh"), 0o755)
+        // The legacy `$ActionOMProgBinary` is one word (rsyslogd leaves arguments out): one script for each side.
+        for (name, base) in [("legacy-rsyslogd.sh", out), ("legacy-sink.sh", dir.file("sink") + out)] {
+            try "#!/bin/sh\nwhile IFS= read -r line; do printf '%s\\n' \"$line\" >> \(base)/legacy.out; done\n"
+                .write(toFile: dir.file(name), atomically: true, encoding: .utf8)
+            chmod(dir.file(name), 0o755)
+        }
         chmod(dir.file("confirm.sh"), 0o755)
         let rsPort = try Peers.freePort(udp: true)
         let sinkPort = try Peers.freePort(udp: true)
@@ -430,6 +436,8 @@ extension LocalInputInteropTests {
                 action(type="omprog" binary="\(dir.file("confirm.sh")) \(base)/confirmed.out" template="line"
                        confirmMessages="on" reportFailures="on")
             }
+            $ActionOMProgBinary \(dir.file(base == out ? "legacy-rsyslogd.sh" : "legacy-sink.sh"))
+            :programname, isequal, "app" :omprog:;line
             *.* \(out)/all.log
             """
         }
@@ -444,13 +452,13 @@ extension LocalInputInteropTests {
             let sender = try probed(port, base + "/all.log", "\(rsyslog.output) \(sink.output)")
             defer { sender.close() }
             for n in 1...20 { sender.send(Array("<13>Nov 26 08:00:00 h app: line \(n) with 'quotes' and \\ backslash".utf8)) }
-            for name in ["plain.out", "confirmed.out"] {
+            for name in ["plain.out", "confirmed.out", "legacy.out"] {
                 #expect(Peers.waitUntil(seconds: 15) { content("\(base)/\(name)").contains("line 20 ") }, "\(base)/\(name)")
             }
         }
         rsyslog.stop()
         sink.stop()
-        for name in ["plain.out", "confirmed.out"] {
+        for name in ["plain.out", "confirmed.out", "legacy.out"] {
             let theirs = content("\(out)/\(name)")
             #expect(theirs.split(separator: "\n").count == 20)
             #expect(content(dir.file("sink") + "\(out)/\(name)") == theirs, "\(name)")

@@ -246,6 +246,13 @@ extension RsyslogConfigParser {
                 throw ConfigDiagnostic(severity: .error, location: location, message: "$\(written): '\(value)' is not a port")
             }
             state.mysqlServerPort = n
+        case "actionomprogbinary":
+            guard requireModule("omprog") else { break }
+            // One word, as rsyslogd reads it: what follows is left out, with its words.
+            let word = value.prefix { $0 != " " && $0 != "\t" }
+            let extra = value.dropFirst(word.count).drop { $0 == " " || $0 == "\t" }
+            if !extra.isEmpty { warn(location, "extra characters in config line ignored: '\(extra)'") }
+            state.programBinary = String(word)
         case "ommysqlconfigfile":
             guard requireModule("ommysql") else { break }
             state.mysqlConfigFile = value

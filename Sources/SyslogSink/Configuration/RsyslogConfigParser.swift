@@ -30,6 +30,8 @@ public struct RsyslogConfigParser {
         /// ommysql's legacy settings for the `:ommysql:` lines after them: `$ActionOmmysqlServerPort`,
         /// `$OmMySQLConfigFile`, `$OmMySQLConfigSection`.
         var mysqlServerPort = 0
+        /// omprog's `$ActionOMProgBinary` for the `:omprog:` lines after it.
+        var programBinary: String?
         var mysqlConfigFile: String?
         var mysqlConfigSection: String?
         var fileCreateMode: UInt16 = 0o644
@@ -687,6 +689,27 @@ public struct RsyslogConfigParser {
                 return nil
             }
             return .database(.mysql(settings), template: name, queue: queue)
+        }
+        if body.hasPrefix(":omprog:") {
+            // `:omprog:[;template]` runs `$ActionOMProgBinary` (rsyslog's parseSelectorAct; RSYSLOG_FileFormat by
+            // default).
+            guard configuration.loadedModules.contains("omprog") else {
+                notHonoured(location, "'\(text)' without $ModLoad omprog: nothing is run")
+                return nil
+            }
+            guard let binary = state.programBinary, !binary.trimmingSpaces().isEmpty else {
+                throw ConfigDiagnostic(severity: .error, location: location, message: "no binary to execute specified")
+            }
+            let name = template ?? SyslogTemplate.fileFormat.rawValue
+            guard checkTemplate(name) else { return nil }
+            let settings = ProgramSettings(command: binary.split(separator: " ").map(String.init))
+            if access(settings.command[0], X_OK) != 0 {
+                warn(
+                    location,
+                    "omprog: binary '\(settings.command[0])' cannot be run now (\(String(cString: strerror(errno)))): "
+                        + "it is tried again with each message")
+            }
+            return .program(settings, template: name)
         }
         if body.hasPrefix(":omusrmsg:") {
             // `:omusrmsg:*` or `:omusrmsg:user1,user2`, then `;Template` (rsyslog's parseSelectorAct).
