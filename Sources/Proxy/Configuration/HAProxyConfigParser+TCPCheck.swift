@@ -65,6 +65,17 @@ extension HAProxyConfigParser {
             }
             s.checkProtocol = .sslHello
             s.httpCheck = nil
+        case "external-check":
+            guard !negated else {
+                if s.checkProtocol == .external { s.checkProtocol = nil }
+                return true
+            }
+            if let extra = args.first {
+                alert(at, "'option external-check' cannot handle unexpected argument '\(extra)'.")
+                return true
+            }
+            s.checkProtocol = .external
+            s.httpCheck = nil
         case "redis-check":
             guard !negated else {
                 s.checkProtocol = nil
@@ -251,6 +262,8 @@ public enum CheckProtocol: Hashable, Sendable {
     case redis
     /// `option ssl-hello-chk`.
     case sslHello
+    /// `option external-check`: `external-check command` run for each check (see `ExternalCheck`).
+    case external
 }
 
 extension ProxySettings {
@@ -262,7 +275,7 @@ extension ProxySettings {
         case .pgsql(let user)?: TCPCheck.pgsql(user: user)
         case .redis?: TCPCheck.redis
         case .sslHello?: TCPCheck.sslHello
-        case nil: nil
+        case .external?, nil: nil
         }
     }
 }

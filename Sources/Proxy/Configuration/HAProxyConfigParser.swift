@@ -313,6 +313,11 @@ public struct HAProxyConfigParser {
         case "description": g.description = args.joined(separator: " ")
         case "zero-warning": g.zeroWarning = true
         case "stats": globalStats(args, at, &g)
+        case "external-check":
+            guard args.isEmpty else { return alert(at, "'external-check' cannot handle unexpected argument '\(args[0])'.") }
+            g.externalCheck = true
+        case "insecure-fork-wanted":
+            g.insecureForkWanted = true
         case "set-var", "set-var-fmt":
             configuration.global = g
             globalVariable(keyword, args, at)
@@ -322,6 +327,7 @@ public struct HAProxyConfigParser {
             // `no strict-limits` and the like: the keyword's own verdict (this build carries none of them out
             // differently when negated).
             guard let negated = args.first else { return alert(at, "'no' expects a keyword.") }
+            if negated == "insecure-fork-wanted" { return g.insecureForkWanted = false }
             notCarriedOut(.global, negated, at, section: "global")
         case "master-worker":
             if let extra = args.first, extra != "no-exit-on-failure" {
@@ -489,6 +495,13 @@ public struct HAProxyConfigParser {
             }
         case "retries":
             if let n = number(args, at, keyword, range: 0...Int(Int32.max)) { s.retries = n }
+        case "external-check":
+            // `external-check command CMD` / `external-check path PATH` (the option chooses the check).
+            guard args.count == 2, args[0] == "command" || args[0] == "path" else {
+                alert(at, "'external-check' expects 'command <command>' or 'path <path>'.")
+                return true
+            }
+            if args[0] == "command" { s.externalCheckCommand = args[1] } else { s.externalCheckPath = args[1] }
         case "retry-on":
             switch RetryOn.parse(args) {
             case .success(let retryOn): s.retryOn = retryOn
@@ -2378,6 +2391,53 @@ public struct HAProxyConfigParser {
     }
 
     /// What only the whole configuration tells: backends named by `default_backend` exist, frontends bind.
+    /// `option external-check` and its command, as HAProxy 2.6 checks them once the file is read.
+    private mutating func checkExternalChecks() {
+        for i in configuration.proxies.indices where configuration.proxies[i].isBackend {
+            let p = configuration.proxies[i]
+            let kind = p.kind == .listen ? "proxy" : "backend"
+            if p.settings.checkProtocol == .external {
+                if !configuration.global.externalCheck {
+                    alert(
+                        p.location,
+                        "Proxy '\(p.name)' : 'option external-check' unable to find required 'global.external-check'.")
+                }
+                if p.settings.externalCheckCommand == nil {
+                    alert(
+                        p.location,
+                        "Proxy '\(p.name)' : 'option external-check' unable to find required 'external-check command'.")
+                }
+                if !configuration.global.insecureForkWanted {
+                    warn(
+                        p.location,
+                        "Proxy '\(p.name)' : 'insecure-fork-wanted' not enabled in the global section, 'option "
+                            + "external-check' will likely fail.")
+                }
+            }
+            if let command = p.settings.externalCheckCommand {
+                if p.settings.checkProtocol != .external {
+                    warn(
+                        p.location,
+                        "'external-check command' will be ignored for \(kind) '\(p.name)' (requires 'option "
+                            + "external-check').")
+                    configuration.proxies[i].settings.externalCheckCommand = nil
+                }
+                if !command.hasPrefix("/") && p.settings.externalCheckPath == nil {
+                    alert(
+                        p.location,
+                        "Proxy '\(p.name)': 'external-check command' does not have a leading '/' and 'external-check "
+                            + "path' is not set.")
+                }
+            }
+            if p.settings.externalCheckPath != nil && p.settings.checkProtocol != .external {
+                warn(
+                    p.location,
+                    "'external-check path' will be ignored for \(kind) '\(p.name)' (requires 'option external-check').")
+                configuration.proxies[i].settings.externalCheckPath = nil
+            }
+        }
+    }
+
     private mutating func checkReferences() {
         for p in configuration.proxies where !p.stats.requestRules.isEmpty {
             if !p.stats.credentials.isEmpty || p.stats.realm != nil {
@@ -2387,6 +2447,7 @@ public struct HAProxyConfigParser {
             }
         }
         checkServerTLS()
+        checkExternalChecks()
         checkUserlists()
         checkStickTables()
         checkPeers()

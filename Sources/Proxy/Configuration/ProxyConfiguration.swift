@@ -156,6 +156,10 @@ public struct ProxySettings: Hashable, Sendable {
     /// `option tcp-check|mysql-check|redis-check`, and the `tcp-check` rules with their comments (a `comment`
     /// line waits for the rule after it).
     public var checkProtocol: CheckProtocol?
+    /// `external-check command CMD` and `external-check path PATH` (the `PATH` the command is looked up in and
+    /// gets).
+    public var externalCheckCommand: String?
+    public var externalCheckPath: String?
     public var tcpCheckRules: [TCPCheck.Rule] = []
     public var tcpCheckComments: [String?] = []
     public var tcpCheckPendingComment: String?
@@ -543,6 +547,10 @@ public struct StatsSettings: Hashable, Sendable {
 public struct GlobalSettings: Hashable, Sendable {
     /// `tune.comp.maxlevel`: zlib's compression level for `compression` (HAProxy's default, 1).
     public var compressionLevel = 1
+    /// `external-check`: external checks may run; `insecure-fork-wanted`: their programs may be started (without
+    /// it HAProxy 2.6 cannot fork, and such a check fails).
+    public var externalCheck = false
+    public var insecureForkWanted = false
     public var logs: [LogTarget] = []
     /// `log-send-hostname [NAME]`: nil when absent; the machine's name when given without one.
     public var logSendHostname: String?

@@ -24,11 +24,22 @@ final class HealthChecker: Sendable {
     private let tasks = Mutex<[Int: Scheduled<Void>]>([:])
     private let stopped = Mutex(false)
 
-    init(backend: ProxyRuntime.Backend, section: ProxySection, log: LogEmitter, group: any EventLoopGroup) {
+    /// `option external-check`: the program each check runs, and whether it may be started at all
+    /// (`insecure-fork-wanted`).
+    private let external: ExternalCheck?
+    private let forkAllowed: Bool
+    private let forkRefusalSaid = Mutex(false)
+
+    init(
+        backend: ProxyRuntime.Backend, section: ProxySection, log: LogEmitter, group: any EventLoopGroup,
+        external: ExternalCheck? = nil, forkAllowed: Bool = false
+    ) {
         self.backend = backend
         self.section = section
         self.log = log
         self.group = group
+        self.external = external
+        self.forkAllowed = forkAllowed
     }
 
     /// Starts every checked server's checks, spread over the first interval as HAProxy spreads them.
@@ -60,6 +71,7 @@ final class HealthChecker: Sendable {
             return paused
         }
         if paused { return schedule(i, after: .microseconds(server.inter.microseconds)) }
+        if let external { return runExternalCheck(i, external) }
         let host = server.checkAddress ?? server.host
         guard let port = server.checkPort ?? server.port,
             let address = try? SocketAddress.makeAddressResolvingHost(host, port: port)
@@ -151,6 +163,34 @@ final class HealthChecker: Sendable {
             var timed = outcome
             timed.milliseconds = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
             record(i, timed)
+        }
+    }
+
+    /// `option external-check`: the program on the server's address and port, given `inter` to end (see
+    /// `ExternalCheck`). Without `insecure-fork-wanted` HAProxy 2.6 sets its process limit to 0, so it cannot
+    /// start it unless it runs as root (whom the limit does not bind): the check then fails as HAProxy's does,
+    /// with its alert (once).
+    private func runExternalCheck(_ i: Int, _ external: ExternalCheck) {
+        let server = section.servers[i]
+        guard forkAllowed || geteuid() == 0 else {
+            let first = forkRefusalSaid.withLock { said in
+                defer { said = true }
+                return !said
+            }
+            if first { ExternalCheck.sayForkRefused() }
+            return record(i, .init(passed: false, description: "Socket error", info: "Resource temporarily unavailable"))
+        }
+        let started = NIODeadline.now()
+        let target = ExternalCheck.Target(
+            name: server.name, id: i + 1, address: backend.addresses[i]?.ipAddress ?? server.resolvedIP ?? server.host,
+            port: server.port ?? 0, maxconn: server.maxconn ?? 0,
+            connections: backend.shared.withLock { $0.balancer.servers[i].connections },
+            ssl: backend.serverTLS[i]?.traffic == true)
+        let loop = group.next()
+        external.run(target, timeout: Double(server.inter.microseconds) / 1_000_000) { [self] outcome in
+            var timed = outcome
+            timed.milliseconds = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
+            loop.execute { self.record(i, timed) }
         }
     }
 

@@ -111,7 +111,19 @@ public final class ProxyRuntime: Sendable {
         var checkers: [HealthChecker] = []
         for p in configuration.proxies where p.isBackend && p.servers.contains(where: \.check) {
             guard let backend = state.backendsByName[p.name], let log = backendLogs[p.name] else { continue }
-            checkers.append(HealthChecker(backend: backend, section: p, log: log, group: group))
+            var external: ExternalCheck?
+            if p.settings.checkProtocol == .external, let command = p.settings.externalCheckCommand {
+                let index = configuration.proxies.firstIndex { $0.name == p.name } ?? 0
+                let first = p.binds.first
+                external = ExternalCheck(
+                    command: command, path: p.settings.externalCheckPath ?? "", proxyName: p.name,
+                    proxyID: (configuration.global.statsSockets.isEmpty ? 1 : 2) + index,
+                    listener: first.map { ($0.host ?? "0.0.0.0", $0.port) }, proto: p.settings.mode == .http ? "h1" : "tcp")
+            }
+            checkers.append(
+                HealthChecker(
+                    backend: backend, section: p, log: log, group: group, external: external,
+                    forkAllowed: configuration.global.insecureForkWanted))
         }
         self.checkers = checkers
         var peers: [PeersService] = []
