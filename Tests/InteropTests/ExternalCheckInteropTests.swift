@@ -42,14 +42,14 @@ struct ExternalCheckInteropTests {
                 backend b
                     option external-check
                     external-check command \(dir.file("\(who)-check.sh"))
-                    server s1 127.0.0.1:\(origin.port) check inter 200 rise 1 fall 1
-                    server s2 127.0.0.1:\(origin.port) check inter 200 rise 1 fall 1 maxconn 7
+                    server s1 127.0.0.1:\(origin.port) check inter 1000 rise 1 fall 1
+                    server s2 127.0.0.1:\(origin.port) check inter 1000 rise 1 fall 1 maxconn 7
                 listen l
                     bind 127.0.0.1:\(port)
                     option external-check
                     external-check path /nonexistent:\(dir.path)
                     external-check command \(who)-check.sh
-                    server s3 127.0.0.1:\(origin.port) check inter 200 rise 1 fall 1
+                    server s3 127.0.0.1:\(origin.port) check inter 1000 rise 1 fall 1
 
                 """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
             let peer = try startSide(who, in: dir)
@@ -61,9 +61,10 @@ struct ExternalCheckInteropTests {
                 }, "\(peer.output)")
             _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
             try "".write(toFile: "\(side)/fail-s2", atomically: true, encoding: .utf8)
-            let down = await messages.take(waitingFor: 1, seconds: 10) { $0.contains("is DOWN") }
+            // One server is watched (another that a loaded machine makes slower than `inter` would be a timeout).
+            let down = await messages.take(waitingFor: 1, seconds: 10) { $0.contains("b/s2 is DOWN") }
             try FileManager.default.removeItem(atPath: "\(side)/fail-s2")
-            let up = await messages.take(waitingFor: 1, seconds: 10) { $0.contains("is UP") }
+            let up = await messages.take(waitingFor: 1, seconds: 10) { $0.contains("b/s2 is UP") }
             var seen: [String] = []
             for server in ["s1", "s2", "s3"] {
                 let args = (try? String(contentsOfFile: "\(side)/args-\(server)", encoding: .utf8)) ?? "-"
@@ -71,7 +72,7 @@ struct ExternalCheckInteropTests {
                 seen.append("\(server) args: \(args) env: \(env)")
             }
             // Durations and the side's own paths and port vary between the runs.
-            results[who] = (seen + (down + up).filter { $0.contains("Server") }).map {
+            results[who] = (seen + (down + up).filter { $0.contains("Server b/s2 ") }).map {
                 $0.replacingOccurrences(of: String(port), with: "PORT").replacingOccurrences(of: dir.path, with: "DIR")
                     .replacingOccurrences(of: "\(who)-check", with: "SIDE-check")
                     .replacingOccurrences(of: #"check duration: \d+ms"#, with: "check duration: Tms", options: .regularExpression)
