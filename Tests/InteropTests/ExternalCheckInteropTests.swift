@@ -62,9 +62,9 @@ struct ExternalCheckInteropTests {
             _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
             try "".write(toFile: "\(side)/fail-s2", atomically: true, encoding: .utf8)
             // One server is watched (another that a loaded machine makes slower than `inter` would be a timeout).
-            let down = await messages.take(waitingFor: 1, seconds: 10) { $0.contains("b/s2 is DOWN") }
+            let down = await messages.take(waitingFor: 1, seconds: 30) { $0.contains("b/s2 is DOWN") }
             try FileManager.default.removeItem(atPath: "\(side)/fail-s2")
-            let up = await messages.take(waitingFor: 1, seconds: 10) { $0.contains("b/s2 is UP") }
+            let up = await messages.take(waitingFor: 1, seconds: 30) { $0.contains("b/s2 is UP") }
             var seen: [String] = []
             for server in ["s1", "s2", "s3"] {
                 let args = (try? String(contentsOfFile: "\(side)/args-\(server)", encoding: .utf8)) ?? "-"

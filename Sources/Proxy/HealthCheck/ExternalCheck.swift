@@ -1,3 +1,4 @@
+import CDatagrams
 import Foundation
 import Synchronization
 
@@ -75,38 +76,52 @@ struct ExternalCheck: Sendable {
             code: signalled ? -1 : Int(exitStatus))
     }
 
-    /// Starts the program; `done` gets its result once it ends, or after `timeout` (it is then sent SIGTERM).
+    /// Starts the program; `done` gets its result once it ends, or after `timeout` (it is then sent SIGTERM). A
+    /// thread of its own waits for it, so a busy event loop or dispatch pool cannot make a check late.
     func run(
         _ target: Target, timeout: Double, done: @escaping @Sendable (HealthChecker.CheckResult) -> Void
     ) {
-        guard let executable = executable() else {
+        guard let executable = executable(),
+            let pid = ExternalCheck.spawn(
+                executable, arguments: [command] + arguments(target),
+                environment: environment(target).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        else {
             // execvp fails in HAProxy's child, which exits -1 (255).
             return done(ExternalCheck.result(exitStatus: 255, signalled: false))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments(target)
-        process.environment = environment(target)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
         let finished = Once()
-        process.terminationHandler = { process in
-            let signalled = process.terminationReason == .uncaughtSignal
-            finished.run { done(ExternalCheck.result(exitStatus: process.terminationStatus, signalled: signalled)) }
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // WIFSIGNALED / WEXITSTATUS, spelled out (the C macros are not imported).
+            let signalled = status & 0x7F != 0 && status & 0x7F != 0x7F
+            finished.run { done(ExternalCheck.result(exitStatus: (status >> 8) & 0xFF, signalled: signalled)) }
         }
-        do {
-            try process.run()
-        } catch {
-            return finished.run { done(ExternalCheck.result(exitStatus: 255, signalled: false)) }
-        }
-        let pid = process.processIdentifier
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
             finished.run {
                 kill(pid, SIGTERM)
                 done(HealthChecker.CheckResult(passed: false, description: "External check timeout"))
             }
         }
+    }
+
+    /// posix_spawn with exactly `environment`, standard input, output and error on /dev/null and every other
+    /// descriptor closed in the child; the child's pid, nil when it could not be started.
+    static func spawn(_ path: String, arguments: [String], environment: [String]) -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        _ = tollgate_spawn_close_from(&actions, 3)
+        func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
+        let argv = cStrings(arguments)
+        let envp = cStrings(environment)
+        defer { for p in argv + envp { free(p) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        return result == 0 ? pid : nil
     }
 
     /// Runs its body once, whichever comes first (the program's end, the timeout).
