@@ -17,7 +17,7 @@ struct BufferRequestInteropTests {
         let logs = try await LoopbackUDPReceiver()
         let messages = RuntimeAPIInteropTests.Messages(logs)
         let origin = try await HTTPOrigin(name: "o")
-        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+        let results = try await besideHAProxy(ports: 2, in: dir, messages: messages) { ports in
             """
             \(httpPreamble(logPort: logs.port))
             frontend f
@@ -26,6 +26,13 @@ struct BufferRequestInteropTests {
                 timeout http-request 1s
                 default_backend b
             backend b
+                server o 127.0.0.1:\(origin.port)
+            frontend f2
+                bind 127.0.0.1:\(ports[1])
+                use_backend bb if { path_beg /b }
+                default_backend b
+            backend bb
+                option http-buffer-request
                 server o 127.0.0.1:\(origin.port)
 
             """
@@ -51,7 +58,18 @@ struct BufferRequestInteropTests {
             let answer = String(decoding: Peers.readUntilClosed(fd), as: UTF8.self)
             close(fd)
             seen.append("slow: " + (answer.split(separator: "\r\n").first.map(String.init) ?? ""))
-            let lines = await messages.take(waitingFor: 4, seconds: 10) { $0.contains(" [") }
+            // The option in the backend `use_backend` chose: the body is awaited there, then the server is chosen.
+            let viaBackend = try Peers.connectLoopback(port: ports[1], timeoutSeconds: 5)
+            let head = Array("POST /b/slow HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\nConnection: close\r\n\r\nabc".utf8)
+            let beforeBackend = origin.connections
+            _ = head.withUnsafeBytes { write(viaBackend, $0.baseAddress, $0.count) }
+            usleep(500_000)
+            seen.append("server connections while the backend awaits the body: \(origin.connections - beforeBackend)")
+            _ = Array("def".utf8).withUnsafeBytes { write(viaBackend, $0.baseAddress, $0.count) }
+            let answered = String(decoding: Peers.readUntilClosed(viaBackend), as: UTF8.self)
+            close(viaBackend)
+            seen.append("via backend: " + (answered.split(separator: "\r\n").first.map(String.init) ?? ""))
+            let lines = await messages.take(waitingFor: 5, seconds: 10) { $0.contains(" [") }
             return seen + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted()
         }
         let ours = results["proxy"] ?? []
@@ -60,6 +78,8 @@ struct BufferRequestInteropTests {
         for (o, t) in zip(ours, theirs) { #expect(o == t) }
         #expect(ours.contains("server connections while the body is awaited: 0"), "\(ours)")
         #expect(ours.contains("slow: HTTP/1.1 408 Request Time-out"), "\(ours)")
+        #expect(ours.contains("server connections while the backend awaits the body: 0"), "\(ours)")
+        #expect(ours.contains("via backend: HTTP/1.1 200 OK"), "\(ours)")
         try await origin.close()
     }
 }

@@ -53,6 +53,8 @@ final class Exchange: BackendSeat {
     /// What `ignore-persist`/`force-persist` decided for the request's persistence cookie.
     var persistence = PersistenceCookies.Override.none
     var forcesPersistence: Bool { persistence == .force }
+    /// `option http-buffer-request` in its backend: the request waits there for its body before a server is chosen.
+    var awaitingBody: ProxyRuntime.Backend?
     /// `retry-on` beyond a failed connection: the body as it went to the server, kept to be sent again (nil: the
     /// request did not go out whole, HAProxy's condition, and is not retried on a response).
     var replay: [ByteBuffer]?

@@ -373,6 +373,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 connection.sendBody(buffer)
             } else {
                 exchange.body.append(buffer)
+                if let backend = exchange.awaitingBody, exchange.requestBytes >= Int64(ProxyRuntime.bufferSize) {
+                    exchange.awaitingBody = nil
+                    assignServer(exchange, backend)
+                }
             }
         case .end:
             let form = exchange.state.awaitsStatsForm
@@ -383,6 +387,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             if let connection = exchange.connection, exchange.state.relaysToServer {
                 connection.sendEnd()
                 connection.flush()
+            }
+            if let backend = exchange.awaitingBody {
+                exchange.awaitingBody = nil
+                assignServer(exchange, backend)
             }
         }
     }
@@ -528,6 +536,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             buffer.writeString("HTTP/1.1 100 Continue\r\n\r\n")
             send(buffer, flush: true)
             exchange.forwardHead.headers.remove(name: "expect")
+        }
+        // `option http-buffer-request` in the backend `use_backend` chose (the frontend's was waited for before the
+        // rules): its server is chosen once the body is whole, or fills a buffer.
+        if backend.section.settings.option(.httpBufferRequest) && Self.bodyComing(head, exchange)
+            && exchange.requestBytes < Int64(ProxyRuntime.bufferSize)
+        {
+            exchange.awaitingBody = backend
+            return
         }
         assignServer(exchange, backend)
     }
@@ -1105,7 +1121,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // request, or its close, is seen without asking the kernel again), up to a few pipelined parts.
         guard let exchange else { return waiting.count < HTTPSession.waitingLimit && client.isWritable }
         if exchange.requestDone { return waiting.count < HTTPSession.waitingLimit && client.isWritable }
-        guard let connection = exchange.connection else { return exchange.body.isEmpty }
+        // Without a server yet, one part is held; `option http-buffer-request` holds up to a buffer's worth.
+        guard let connection = exchange.connection else {
+            return exchange.body.isEmpty
+                || (exchange.awaitingBody != nil && exchange.requestBytes < Int64(ProxyRuntime.bufferSize))
+        }
         return connection.isWritable
     }
 
