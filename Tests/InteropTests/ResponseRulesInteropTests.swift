@@ -20,6 +20,9 @@ struct ResponseRulesInteropTests {
             frontend f
                 bind 127.0.0.1:\(ports[0])
                 http-request set-var(txn.id) req.hdr(x-id)
+                http-request set-var(req.scoped) str(request-only)
+                http-request set-var(res.early) str(pruned)
+                http-response set-header X-Scopes "[%[var(req.scoped)]][%[var(res.early)]][%[var(txn.id)]]"
                 http-request set-var(txn.path) path
                 acl api var(txn.path) -m beg /api
                 acl never path_beg /never
@@ -62,6 +65,8 @@ struct ResponseRulesInteropTests {
         #expect(ours.first?.contains("x-id: abc") == true && ours.first?.contains("server:") == false, "\(ours)")
         #expect(ours.first?.contains("x-backend: b") == true && ours.first?.contains("x-html: 1") == true, "\(ours)")
         #expect(ours.dropFirst().first?.contains("x-not-found: 1") == true, "\(ours)")
+        // `req.` and `res.` variables set by the request's rules are gone when the response's begin, `txn.` stay.
+        #expect(ours.first?.contains("x-scopes: [][][abc]") == true, "\(ours)")
         #expect(ours.contains { $0.hasPrefix("/api/x") && $0.contains("x-api: yes") && !$0.contains("x-id:") }, "\(ours)")
         #expect(ours.allSatisfy { !$0.contains("x-never") && $0.contains("x-not-never: 1") }, "\(ours)")
     }

@@ -880,6 +880,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     func serverHead(_ head: HTTPHead, on connection: HTTPServerConnection) {
         guard let exchange, exchange.connection === connection, let context else { return }
         if retriedOnResponse(exchange, status: head.status) { return }
+        variables.startResponse()
         serverIdle.touch()
         exchange.responseHead = head
         exchange.responseAt = .now()

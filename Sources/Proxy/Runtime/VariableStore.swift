@@ -58,6 +58,15 @@ final class VariableStore {
         }
     }
 
+    /// The response's processing begins: the `req` and `res` variables set so far are gone (HAProxy prunes the
+    /// store they share between the request's rules and the response's), the `txn` ones stay.
+    func startResponse() {
+        let gone = transaction.keys.filter { $0.hasPrefix("req.") || $0.hasPrefix("res.") }
+        guard !gone.isEmpty else { return }
+        for key in gone { transaction[key] = nil }
+        created = created.filter { $0.scope != .request && $0.scope != .response }
+    }
+
     /// A new request begins: the last one's `txn`, `req` and `res` variables are gone.
     func endTransaction() {
         guard !transaction.isEmpty || !created.isEmpty else { return }
