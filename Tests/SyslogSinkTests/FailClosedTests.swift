@@ -170,6 +170,12 @@ struct FailClosedTests {
         let abort = try Peers.run(sink, ["-n", "-f", dir.file("abort.conf"), "--root", dir.file("root")], timeout: 20)
         #expect(abort.status == 1)
         #expect(String(decoding: abort.stderr, as: UTF8.self).contains("abortOnUncleanConfig is set: not starting"))
+        // The legacy spelling does the same.
+        try "$AbortOnUncleanConfig on\n$ModLoad imgssapi\n*.* /var/log/x\n"
+            .write(toFile: dir.file("legacy.conf"), atomically: true, encoding: .utf8)
+        let legacy = try Peers.run(sink, ["-n", "-f", dir.file("legacy.conf"), "--root", dir.file("root")], timeout: 20)
+        #expect(legacy.status == 1)
+        #expect(String(decoding: legacy.stderr, as: UTF8.self).contains("abortOnUncleanConfig is set: not starting"))
     }
 }
 

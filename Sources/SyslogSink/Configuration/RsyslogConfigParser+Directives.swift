@@ -240,6 +240,9 @@ extension RsyslogConfigParser {
             )
         case "actionexeconlywhenpreviousissuspended":
             state.failover = try onOff()
+        case "abortonuncleanconfig":
+            // `global(abortOnUncleanConfig=…)`'s legacy spelling: with any error, the sink does not start.
+            configuration.abortOnUncleanConfig = try onOff()
         case "actionommysqlserverport":
             guard requireModule("ommysql") else { break }
             guard let n = Int(value), (0...65535).contains(n) else {
