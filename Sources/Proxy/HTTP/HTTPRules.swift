@@ -41,13 +41,8 @@ extension ACLTest {
             return false
         case .headerValue(let name):
             // The header's last value (its fields split at commas, as HAProxy's `hdr` reads them; none: no match).
-            guard let line = head.headers[name].last,
-                let value = line.split(separator: ",", omittingEmptySubsequences: false).last
-            else { return false }
-            var bytes = Array(value.utf8)[...]
-            while let b = bytes.first, b == 0x20 || b == 0x09 { bytes.removeFirst() }
-            while let b = bytes.last, b == 0x20 || b == 0x09 { bytes.removeLast() }
-            let n = Self.strl2ic(Array(bytes))
+            guard let line = head.headers[name].last else { return false }
+            let n = Self.strl2ic(Array(HeaderValue.last(ofLine: line).utf8))
             return ranges.contains { $0.contains(n) }
         case .source: return client.map(addresses.contains) ?? false
         case .tlsConnection: return tls != nil
@@ -202,11 +197,8 @@ extension ACLTest {
             if !converters.isEmpty { return values.contains { compareConverted($0) } }
             return values.contains { compare($0.utf8) }
         case .headerValue(let name):
-            guard let line = response.values(of: name).last,
-                let value = line.split(separator: ",", omittingEmptySubsequences: false).last
-            else { return false }
-            let trimmed = value.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-            let n = Self.strl2ic(Array(String(trimmed).utf8))
+            guard let line = response.values(of: name).last else { return false }
+            let n = Self.strl2ic(Array(HeaderValue.last(ofLine: line).utf8))
             return ranges.contains { $0.contains(n) }
         case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType, .urlParameter: return false
         case .source, .tlsConnection, .usableServers, .tlsSNI, .clientCertificate, .clientCertificateVerify, .counter,

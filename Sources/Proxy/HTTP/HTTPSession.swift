@@ -667,9 +667,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if let response {
             switch sample {
             case .header(let name):
-                guard let last = response.values(of: name).last else { return nil }
-                let value = last.split(separator: ",", omittingEmptySubsequences: false).last ?? ""
-                return .text(String(value.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()))
+                return response.values(of: name).last.map { .text(String(HeaderValue.last(ofLine: $0))) }
             case .status: return .integer(Int64(response.status))
             default: break
             }
@@ -682,9 +680,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         case .frontendPort: return (proxyDestination ?? client.localAddress)?.port.map { .integer(Int64($0)) }
         case .header(let name):
             // A sample's `hdr()`: the last value (values split at commas).
-            guard let last = head.headers[name].last else { return nil }
-            let value = last.split(separator: ",", omittingEmptySubsequences: false).last ?? ""
-            return .text(String(value.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()))
+            return head.headers[name].last.map { .text(String(HeaderValue.last(ofLine: $0))) }
         case .fullHeader(let name): return text(head.headers[name].last)
         case .headerCount(let name):
             // Every value of every line of it, as HAProxy counts them (commas separate values).

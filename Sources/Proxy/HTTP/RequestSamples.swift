@@ -6,6 +6,17 @@ import NIOHTTP1
     import Darwin
 #endif
 
+/// A header's value as HAProxy's `hdr()` sample and `hdr_val` read it: the last comma-separated value of its last
+/// line, without the blanks around it.
+enum HeaderValue {
+    static func last(ofLine line: String) -> Substring {
+        var value = line.split(separator: ",", omittingEmptySubsequences: false).last ?? ""
+        while let c = value.first, c == " " || c == "\t" { value.removeFirst() }
+        while let c = value.last, c == " " || c == "\t" { value.removeLast() }
+        return value
+    }
+}
+
 /// `env(NAME)`: the process's environment variable (nil: not set).
 enum ProcessEnvironment {
     static func value(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }

@@ -195,6 +195,8 @@ extension ProxyRuntime {
         /// The `http-response` rules for a response from `backend` (the backend's, then the frontend's) when one of
         /// them is made per response (a condition, a sample, a variable); nil when `responseEdits` says it all.
         func responseRules(from backend: Backend?) -> [HTTPResponseRule]? {
+            // Most configurations have none: no lookup per response then.
+            guard ownRules != nil || !rulesPerResponse.isEmpty else { return nil }
             guard let backend else { return ownRules }
             return rulesPerResponse[ObjectIdentifier(backend)] ?? (combinedEdits[ObjectIdentifier(backend)] == nil ? ownRules : nil)
         }

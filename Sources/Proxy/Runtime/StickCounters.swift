@@ -262,9 +262,7 @@ struct StickSampleSource {
         switch fetch {
         case .header(let name):
             // A sample's `hdr()`: the last value (values split at commas).
-            guard let last = head.headers[name].last else { return nil }
-            let value = last.split(separator: ",", omittingEmptySubsequences: false).last ?? ""
-            return .text(Array(value.trimmingCharacters(in: .whitespaces).utf8))
+            return head.headers[name].last.map { .text(Array(HeaderValue.last(ofLine: $0).utf8)) }
         case .fullHeader(let name):
             return head.headers[name].last.map { .text(Array($0.utf8)) }
         case .path: return .text(Array(head.path.utf8))
