@@ -19,12 +19,15 @@ struct MariaDBThroughProxyTests {
             self.grants = grants
             port = try Peers.freePort()
             dir = root.file(name)
+            // Its own temporary folder: the bootstrap's temporary tables in a /tmp other programs share and clean
+            // up were seen removed under it ("Could not remove temporary table … error: 2").
+            try FileManager.default.createDirectory(atPath: dir + ".tmp", withIntermediateDirectories: true)
             let install = try Peers.find("mariadb-install-db")
             let made = try Peers.run(
                 install,
                 [
                     "--no-defaults", "--datadir=\(dir)", "--user=root", "--auth-root-authentication-method=normal",
-                    "--skip-test-db",
+                    "--skip-test-db", "--tmpdir=\(dir).tmp",
                 ])
             guard made.status == 0 else {
                 throw PeerFailed(description: "mariadb-install-db: \(String(decoding: made.stderr, as: UTF8.self))")
@@ -38,7 +41,7 @@ struct MariaDBThroughProxyTests {
                 mariadbd,
                 [
                     "--no-defaults", "--datadir=\(dir)", "--user=root", "--port=\(port)", "--bind-address=127.0.0.1",
-                    "--socket=\(dir).sock", "--pid-file=\(dir).pid", "--skip-name-resolve",
+                    "--socket=\(dir).sock", "--pid-file=\(dir).pid", "--skip-name-resolve", "--tmpdir=\(dir).tmp",
                 ] + (grants ? [] : ["--skip-grant-tables"]),
                 logPath: dir + ".log")
             guard Peers.waitUntil(seconds: 30, { (try? MariaDBThroughProxyTests.query(port: port)) != nil }) else {
