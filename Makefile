@@ -16,7 +16,7 @@
 # libpq-dev and libmariadb-dev are the sink's ompgsql and ommysql client libraries.
 APT_PACKAGES := libsystemd-dev zlib1g-dev libsqlite3-dev libpq-dev libmariadb-dev lnav libcrypt-dev liblognorm-dev pkg-config curl openssl haproxy rsyslog systemd logrotate mariadb-server mariadb-client nginx-light \
   rsyslog-gnutls rsyslog-openssl rsyslog-relp rsyslog-kafka rsyslog-elasticsearch rsyslog-pgsql rsyslog-mysql \
-  rsyslog-kubernetes socat hatop postgresql
+  rsyslog-kubernetes socat hatop postgresql dnsmasq-base
 SWIFT ?= swift
 # The demo's client uses bash's /dev/tcp.
 SHELL := /bin/bash

@@ -7,15 +7,15 @@ public final class EchoBackend: Sendable {
     public let port: Int
     private let channel: any Channel
 
-    /// On `port` of 127.0.0.1 (0: one the system chooses).
-    public init(port requested: Int = 0) async throws {
+    /// On `port` of `host` (127.0.0.1 unless another loopback address is wanted; port 0: one the system chooses).
+    public init(host: String = "127.0.0.1", port requested: Int = 0) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
             }
-            .bind(host: "127.0.0.1", port: requested).get()
+            .bind(host: host, port: requested).get()
         port = channel.localAddress?.port ?? 0
     }
 

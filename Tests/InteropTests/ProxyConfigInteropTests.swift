@@ -37,6 +37,15 @@ struct ProxyConfigInteropTests {
         "defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nfrontend f\n"
             + "  bind 127.0.0.1:81\n  acl p path_beg \"$TOLLGATE_UNSET\"\n  http-request deny if p\n  default_backend b\n"
             + "backend b\n  server s 10.0.0.1:80\n",
+        // Name resolution at run time: a resolvers section with its timings, servers and a template resolving
+        // through it (a name nothing resolves yet starts in maintenance, with or without `init-addr none`), an
+        // address that needs no resolving.
+        "resolvers dns\n  nameserver d1 127.0.0.1:53\n  nameserver d2 [::1]:5353\n  resolve_retries 3\n"
+            + "  timeout resolve 1s\n  timeout retry 500ms\n  hold valid 10s\n  hold nx 5s\n  hold obsolete 0s\n"
+            + "  accepted_payload_size 8192\nlisten l\n  bind 127.0.0.1:81\n"
+            + "  server-template web 1-3 web.invalid:80 resolvers dns resolve-prefer ipv4 init-addr none check\n"
+            + "  server a app.invalid:80 resolvers dns resolve-opts allow-dup-ip,ignore-weight\n"
+            + "  server b 10.0.0.1:80 resolvers dns resolve-net 10.0.0.0/8,192.168.0.0/16\n",
     ]
 
     static let refused = [
@@ -71,6 +80,16 @@ struct ProxyConfigInteropTests {
         "listen l\n  bind \"${TOLLGATE_UNSET\"\n",
         "listen l\n  bind \"$TOLLGATE_UNSET\"\n",
         "listen l\n  bind :80\n  mode http\n  http-request set-header X-Id \"$TOLLGATE_UNSET\" if TRUE\n",
+        // resolvers: a nameserver without its port, an unknown keyword, a payload too small, an unknown hold, a
+        // section nobody declared, a template without servers, an unknown family.
+        "resolvers dns\n  nameserver d1 127.0.0.1\n",
+        "resolvers dns\n  nameserver d1 127.0.0.1:53\n  bogus 1\n",
+        "resolvers dns\n  nameserver d1 127.0.0.1:53\n  accepted_payload_size 11\n",
+        "resolvers dns\n  nameserver d1 127.0.0.1:53\n  hold later 1s\n",
+        "listen l\n  bind :80\n  server s web.invalid:80 resolvers nope\n",
+        "listen l\n  bind :80\n  server-template t 0 web.invalid:80\n",
+        "resolvers dns\n  nameserver d1 127.0.0.1:53\nlisten l\n  bind :80\n"
+            + "  server s web.invalid:80 resolvers dns resolve-prefer ipv5\n",
     ]
 
     func check(_ text: String) throws -> (ours: Int32, theirs: Int32, said: String) {

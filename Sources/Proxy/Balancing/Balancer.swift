@@ -338,6 +338,16 @@ public struct Balancer: Sendable {
         return events
     }
 
+    /// Server `i` takes its address from an SRV record (HAProxy's HMAINT flag, only reported).
+    public mutating func markFromSRVRecord(_ i: Int) { servers[i].admin.fromSRVRecord = true }
+
+    /// The resolvers' verdict on server `i` (see `ServerAdmin.setResolution`).
+    public mutating func setResolution(_ i: Int, lost: Bool) -> [ServerAdmin.ResolutionEvent] {
+        let events = servers[i].admin.setResolution(lost: lost, up: servers[i].up, serving: servers[i].available)
+        if !servers[i].available { credit[i] = 0 }
+        return events
+    }
+
     /// An operator's `set weight` (0…256); 0 takes the server out of the balancing without marking it down.
     public mutating func setWeight(_ i: Int, _ weight: Int) {
         servers[i].weight = max(0, min(256, weight))

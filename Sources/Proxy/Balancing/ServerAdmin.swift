@@ -15,9 +15,11 @@ public struct ServerAdmin: Hashable, Sendable {
     public private(set) var drain = false
     /// `disabled` in the configuration (CMAINT): only reported.
     public let configuredMaintenance: Bool
-    /// No address (RMAINT: `init-addr … none` and nothing resolved): in maintenance whatever the operator asks,
-    /// as HAProxy keeps such a server until a resolver finds it an address (this build has none).
-    public let resolution: Bool
+    /// No address (RMAINT: `init-addr … none` and nothing resolved yet, or its resolvers lost it): in maintenance
+    /// whatever the operator asks, until its resolvers find it an address.
+    public private(set) var resolution: Bool
+    /// Its address and port come from an SRV record (HAProxy's HMAINT flag, which 2.6 sets then): only reported.
+    public var fromSRVRecord = false
 
     /// In maintenance: forced, or for want of an address.
     public var maintenance: Bool { forcedMaintenance || resolution }
@@ -47,6 +49,31 @@ public struct ServerAdmin: Hashable, Sendable {
         case leavesDrain
         /// `Server be/srv remains in forced drain mode.` (notice, after leaving maintenance into drain)
         case remainsInDrain
+    }
+
+    /// What HAProxy logs when a server's resolvers take its address away or give it one again.
+    public enum ResolutionEvent: Hashable, Sendable {
+        /// `Server be/srv is going DOWN for maintenance (CAUSE). …left. …` (alert when it was serving, else notice)
+        case goingDownForMaintenance(wasServing: Bool)
+        /// `Server be/srv was DOWN and now enters maintenance (CAUSE).` (notice)
+        case downEntersMaintenance
+        /// `Server be/srv ('FQDN') is UP/READY (resolves again).` (or DOWN, DRAIN; notice)
+        case resolvesAgain(up: Bool, drain: Bool)
+        /// `Server be/srv ('FQDN') resolves again but remains in maintenance.` (notice)
+        case resolvesAgainButRemainsInMaintenance
+    }
+
+    /// The resolvers' verdict on a server that is UP or DOWN by its health (`up`) and took traffic or not
+    /// (`serving`): it `lost` its address (RMAINT set), or has one again (cleared).
+    public mutating func setResolution(lost: Bool, up: Bool, serving: Bool) -> [ResolutionEvent] {
+        guard lost != resolution else { return [] }
+        let wasMaintenance = maintenance
+        resolution = lost
+        if lost {
+            guard !wasMaintenance else { return [] }
+            return up ? [.goingDownForMaintenance(wasServing: serving)] : [.downEntersMaintenance]
+        }
+        return forcedMaintenance ? [.resolvesAgainButRemainsInMaintenance] : [.resolvesAgain(up: up, drain: drain)]
     }
 
     /// Applies `request` to a server that is UP or DOWN by its health (`up`), and whether it took traffic before
@@ -100,9 +127,9 @@ public struct ServerAdmin: Hashable, Sendable {
         if !forcedMaintenance && saved & 0x08 != 0 && (savedInitialWeight > 0 || initialWeight == 0) { drain = true }
     }
 
-    /// `srv_admin_state` of `show servers state`: FMAINT 0x01, CMAINT 0x04, FDRAIN 0x08, RMAINT 0x20.
+    /// `srv_admin_state` of `show servers state`: FMAINT 0x01, CMAINT 0x04, FDRAIN 0x08, RMAINT 0x20, HMAINT 0x40.
     public var flags: Int {
         (forcedMaintenance ? 0x01 : 0) | (configuredMaintenance ? 0x04 : 0) | (drain ? 0x08 : 0)
-            | (resolution ? 0x20 : 0)
+            | (resolution ? 0x20 : 0) | (fromSRVRecord ? 0x40 : 0)
     }
 }

@@ -172,7 +172,7 @@ extension BuildSupport {
     /// What the parser carries out, by context (a test holds the parser to it: each of these loads without an
     /// alert or a not-in-this-build warning).
     public static let implemented: [Context: Set<String>] = [
-        .section: ["global", "defaults", "frontend", "backend", "listen", "userlist", "peers"],
+        .section: ["global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers"],
         .global: [
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
             "gid", "nbthread", "node", "localpeer", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
@@ -190,7 +190,7 @@ extension BuildSupport {
             "stick-table", "stick", "rate-limit", "log-format", "fullconn",
             "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse", "ignore-persist", "retry-on",
             "external-check",
-            "force-persist",
+            "force-persist", "server-template",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -218,6 +218,7 @@ extension BuildSupport {
             "check-sni", "verifyhost", "alpn", "ciphers", "ciphersuites", "no-tls-tickets",
             "tls-tickets", "ssl-reuse", "no-ssl-reuse", "ssl-min-ver", "ssl-max-ver", "no-sslv3", "no-tlsv10",
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "init-addr",
+            "resolvers", "resolve-prefer", "resolve-net", "resolve-opts",
         ],
         .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin", "http-request"],
         .httpRequest: [
@@ -241,7 +242,6 @@ extension BuildSupport {
     /// Keywords whose absence nobody can observe, with why.
     static let noEffect: [Context: [String: String]] = [
         .section: [
-            "resolvers": "read, and not used: every keyword that would use a resolver is refused",
             "cache": "read, and not used: the actions that use a cache are refused",
             "ring": "read, and not used: log targets that name a ring are refused",
             "mailers": "read, and not used: email alerts are refused",
@@ -343,7 +343,7 @@ extension BuildSupport {
             "unique-id-header": .logging,
             "monitor-net": .other, "tcp-check": .healthChecks,
             "email-alert": .healthChecks, "use-server": .routing,
-            "persist": .routing, "server-template": .routing, "dynamic-cookie-key": .routing,
+            "persist": .routing, "dynamic-cookie-key": .routing,
             "source": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,
             "errorloc302": .rewriting, "errorloc303": .rewriting, "http-error": .rewriting, "filter": .other,
             "declare": .logging, "load-server-state-from-file": .routing, "server-state-file-name": .routing,
@@ -376,8 +376,8 @@ extension BuildSupport {
             "on-marked-up": .healthChecks, "agent-check": .healthChecks, "agent-port": .healthChecks,
             "agent-inter": .healthChecks, "agent-addr": .healthChecks, "agent-send": .healthChecks,
             "track": .healthChecks, "check-send-proxy": .healthChecks, "error-limit": .healthChecks,
-            "maxqueue": .limits, "minconn": .limits, "resolvers": .routing, "resolve-prefer": .routing,
-            "resolve-net": .routing, "resolve-opts": .routing, "redir": .routing,
+            "maxqueue": .limits, "minconn": .limits,
+            "redir": .routing,
             "source": .routing, "usesrc": .routing, "namespace": .routing, "proto": .other, "max-reuse": .limits,
             "ws": .other, "shard": .stickTables, "non-stick": .stickTables, "stick": .stickTables,
         ],

@@ -48,6 +48,8 @@ public struct HAProxyConfigParser {
         case userlist(String)
         /// A `peers` section, by its place in `configuration.peers`.
         case peers(Int)
+        /// A `resolvers` section, by its place in `configuration.resolvers`.
+        case resolvers(Int)
     }
     private var section = Section.none
     private var defaults = ProxySettings()
@@ -235,6 +237,9 @@ public struct HAProxyConfigParser {
         case "peers":
             section = peersSection(args, at).map { .peers($0) } ?? .ignored
             return
+        case "resolvers":
+            section = resolversSection(args, at).map { .resolvers($0) } ?? .ignored
+            return
         case _ where BuildSupport.isKnown(.section, keyword):
             // A section this build does not read: those that only define what other keywords use (each of which is
             // refused) are skipped with a warning; one that acts by itself (program, log-forward) is refused.
@@ -253,6 +258,10 @@ public struct HAProxyConfigParser {
             var peers = configuration.peers[i]
             peersKeyword(keyword, args, at, &peers)
             configuration.peers[i] = peers
+        case .resolvers(let i):
+            var resolvers = configuration.resolvers[i]
+            resolversKeyword(keyword, args, at, &resolvers)
+            configuration.resolvers[i] = resolvers
         case .userlist(let name):
             if var list = configuration.userlists[name] {
                 userlistKeyword(keyword, args, at, &list)
@@ -730,6 +739,12 @@ public struct HAProxyConfigParser {
                 }
                 p.servers.append(server)
             }
+        case "server-template":
+            guard p.isBackend else {
+                return alert(
+                    at, "'server-template' not allowed because frontend '\(p.name)' has no backend capability.")
+            }
+            serverTemplate(args, at, &p)
         case "default_backend":
             guard p.isFrontend else {
                 return warn(at, "'default_backend' ignored because backend '\(p.name)' has no frontend capability.")
@@ -2153,8 +2168,11 @@ public struct HAProxyConfigParser {
         var v4 = in_addr()
         var v6 = in6_addr()
         if inet_pton(AF_INET, String(host), &v4) == 1 || inet_pton(AF_INET6, String(host), &v6) == 1 { return true }
-        // A name: letters, digits, dots and dashes, not only digits and dots (999.1.1.1 is a bad address).
-        let allowed = host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+        // A name: letters, digits, dots, dashes and underscores (SRV records' `_service._proto.name`, names in
+        // hosts files), not only digits and dots (999.1.1.1 is a bad address).
+        let allowed = host.allSatisfy {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_")
+        }
         return allowed && host.contains { $0.isLetter } && !host.hasPrefix("-")
     }
 
@@ -2190,7 +2208,7 @@ public struct HAProxyConfigParser {
     }
 
     /// `server NAME ADDRESS[:PORT] OPTIONS…`, starting from the `default-server` options read before it.
-    private mutating func serverLine(_ args: [String], _ at: SourceLocation, template: ServerLine?) -> ServerLine? {
+    mutating func serverLine(_ args: [String], _ at: SourceLocation, template: ServerLine?) -> ServerLine? {
         guard args.count >= 2 else {
             alert(at, "'server' expects <name> and <addr>[:<port>] as arguments.")
             return nil
@@ -2212,6 +2230,8 @@ public struct HAProxyConfigParser {
         server.host = host
         server.port = port
         server.location = at
+        // `_service._proto.name`: an SRV record (its targets give the addresses and ports).
+        server.srvRecord = host.hasPrefix("_") ? host : nil
         return serverOptions(server, args, from: 2, at)
     }
 
@@ -2312,6 +2332,7 @@ public struct HAProxyConfigParser {
             case "enabled": server.disabled = false
             default:
                 if serverTLSOption(args, &i, &server.tls, server: server.name, at) { break }
+                if resolveOption(args, &i, &server, at) { break }
                 notCarriedOut(.server, word, at, section: "")
                 if HAProxyKeywords.takesValue(.server, word) { i += 1 }
             }
@@ -2451,6 +2472,7 @@ public struct HAProxyConfigParser {
         checkUserlists()
         checkStickTables()
         checkPeers()
+        checkResolvers()
         compileLogFormats()
         computeFullconn()
         for i in configuration.proxies.indices where configuration.proxies[i].isBackend {

@@ -411,6 +411,13 @@ public struct ServerLine: Hashable, Sendable {
     public var cookie: String?
     /// `ssl`, `verify`, `ca-file`, `sni`, `check-ssl`…: TLS to this server.
     public var tls = ServerTLS()
+    /// `resolvers`, `resolve-prefer`, `resolve-opts`, `resolve-net`: its name resolved at run time.
+    public var resolve = ServerResolution()
+    /// `server-template … _service._proto.name`: the SRV record whose targets its servers take, in order (nil: an
+    /// address or a host name).
+    public var srvRecord: String?
+    /// `server-template`: the template's prefix, which its servers share (nil: a `server` line).
+    public var templatePrefix: String?
     public var location: SourceLocation
 }
 
@@ -666,6 +673,9 @@ public struct ProxyConfiguration: Sendable {
     public var userlists: [String: Userlist] = [:]
     /// The `peers` sections, in the order they are declared.
     public var peers: [PeersSection] = []
+    /// The `resolvers` sections, in the order they are declared (HAProxy's implicit `default`, from
+    /// /etc/resolv.conf, last).
+    public var resolvers: [ResolversSection] = []
     /// This process's name in them (`-L`, `localpeer`, else the host name).
     public var localPeer = ""
     /// `global`'s `set-var proc.NAME EXPR`: the process's variables as the file sets them, by name (without

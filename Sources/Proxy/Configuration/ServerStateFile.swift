@@ -162,17 +162,25 @@ extension HAProxyConfigParser {
 extension HAProxyConfigParser {
     /// Each server's name made an address as HAProxy 2.6 does at start (`init-addr`, default `last,libc`): the
     /// server-state file's address, the system's resolver, a given address, or none (the server then starts in
-    /// maintenance, `MAINT (resolution)`). A name nothing resolves is an alert naming it, as HAProxy's "could not
-    /// resolve address" (this build has no `resolvers` to try again later).
+    /// maintenance, `MAINT (resolution)`, until its `resolvers` find it one). A name nothing resolves is an alert
+    /// naming it, as HAProxy's "could not resolve address", unless its resolvers may find it later.
     mutating func resolveServerAddresses() {
         for p in configuration.proxies.indices {
             let backend = configuration.proxies[p].name
             for i in configuration.proxies[p].servers.indices {
                 var server = configuration.proxies[p].servers[i]
                 guard AddressSet.address(server.host) == nil else { continue }
+                // An SRV record's servers wait for its targets (nothing else can resolve it).
+                if server.srvRecord != nil {
+                    server.noAddress = true
+                    configuration.proxies[p].servers[i] = server
+                    continue
+                }
                 var resolved: String?
                 var none = false
-                for method in server.initAddr.isEmpty ? [.last, .libc] : server.initAddr {
+                // With `resolvers`, HAProxy's default ends in `none`: the resolvers will find it an address later.
+                let defaultMethods: [InitAddr] = server.resolve.resolvers == nil ? [.last, .libc] : [.last, .libc, .none]
+                for method in server.initAddr.isEmpty ? defaultMethods : server.initAddr {
                     switch method {
                     case .last:
                         resolved = configuration.serverStates[backend]?[server.name]?.address
@@ -187,6 +195,12 @@ extension HAProxyConfigParser {
                     server.resolvedIP = resolved
                 } else if none {
                     server.noAddress = true
+                    if server.initAddr.isEmpty {
+                        warn(
+                            server.location,
+                            "'server \(backend)/\(server.name)' : could not resolve address '\(server.host)', disabling "
+                                + "server.")
+                    }
                 } else {
                     alert(server.location, "'server \(backend)/\(server.name)' : could not resolve address '\(server.host)'.")
                 }

@@ -267,6 +267,19 @@ final class HTTPServerPool: Sendable {
         idle.withLock { pool in pool[key]?.connections.removeAll { $0 === connection } }
     }
 
+    /// Closes the idle connections to server `server` (its address changed: they lead to the old one).
+    func closeIdle(server: Int) {
+        let gone = idle.withLock { pool -> [HTTPServerConnection] in
+            var out: [HTTPServerConnection] = []
+            for (key, slot) in pool where key.server == server {
+                out += slot.connections
+                slot.connections.removeAll()
+            }
+            return out
+        }
+        for connection in gone { connection.channel?.close(promise: nil) }
+    }
+
     /// Keeps `connection` for a later request (or closes it when the pool is full).
     func give(_ connection: HTTPServerConnection, on loop: any EventLoop) {
         let key = Key(loop: ObjectIdentifier(loop), server: connection.server, sni: connection.sni)

@@ -45,7 +45,7 @@ extension HTTPSession {
             for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.reuses += 1 } }
             return connected(exchange, pooled, reused: true)
         }
-        guard let address = backend.addresses[index] else { return connectFailed(exchange) }
+        guard let address = backend.address(index) else { return connectFailed(exchange) }
         for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.connectAttempts += 1 } }
         let connection = HTTPServerConnection(server: index, sni: sni)
         let bound = NIOLoopBound((self, exchange, connection), eventLoop: loop)

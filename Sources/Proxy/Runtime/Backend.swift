@@ -39,7 +39,9 @@ extension ProxyRuntime {
 
         let name: String
         let servers: [ServerLine]
-        let addresses: [SocketAddress?]
+        /// Each server's address now: the one the file gave, or what its `resolvers` found since (nil: none, the
+        /// server is in maintenance for it).
+        private let addresses: Mutex<[SocketAddress?]>
         /// Each server's TLS (`ssl`, `check-ssl`), nil for a server spoken to in clear.
         let serverTLS: [ServerTLSClient?]
         let shared: Mutex<Shared>
@@ -76,10 +78,14 @@ extension ProxyRuntime {
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
             serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
-            addresses = section.servers.map { s in
-                // The address `init-addr` found when the file was read (none: the server is in maintenance).
-                s.noAddress ? nil : s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.resolvedIP ?? s.host, port: $0) }
-            }
+            addresses = Mutex(
+                section.servers.map { s in
+                    // The address `init-addr` found when the file was read (none: the server is in maintenance).
+                    s.noAddress
+                        ? nil
+                        : s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.resolvedIP ?? s.host, port: $0) }
+                })
+            srvTargets = Mutex(section.servers.map { _ in nil })
             let now = time(nil)
             shared = Mutex(
                 Shared(
@@ -241,9 +247,31 @@ extension ProxyRuntime {
             var queued: Int
         }
 
-        /// What an operator's change of a server's state did, with the figures HAProxy's lines give.
-        struct AdminChange {
-            var events: [ServerAdmin.AdminEvent]
+        /// Server `i`'s address now (nil: it has none).
+        func address(_ i: Int) -> SocketAddress? { addresses.withLock { $0[i] } }
+
+        /// The target and port an SRV record gave each server (nil: none, or not a server of an SRV record).
+        private let srvTargets: Mutex<[(target: String, port: Int)?]>
+
+        func srvTarget(_ i: Int) -> (target: String, port: Int)? { srvTargets.withLock { $0[i] } }
+
+        /// Server `i` takes an SRV record's target, port and weight (HAProxy's HMAINT flag from then on), or leaves
+        /// it (nil).
+        func setSRVTarget(_ i: Int, _ target: (target: String, port: Int, weight: Int?)?) {
+            srvTargets.withLock { $0[i] = target.map { ($0.target, $0.port) } }
+            if target != nil { shared.withLock { $0.balancer.markFromSRVRecord(i) } }
+            if let weight = target?.weight { adjust(i, weight: weight) }
+        }
+
+        /// Gives server `i` the address its resolvers found (nil: none); its idle connections to the old one go.
+        func setAddress(_ i: Int, _ address: SocketAddress?) {
+            addresses.withLock { $0[i] = address }
+            pool.closeIdle(server: i)
+        }
+
+        /// What a change of a server's administrative state did, with the figures HAProxy's lines give.
+        struct AdminChange<Event> {
+            var events: [Event]
             var counts: StateChange
             /// No server of the backend takes traffic any more (HAProxy's "has no server available!").
             var noneLeft: Bool
@@ -253,12 +281,22 @@ extension ProxyRuntime {
         /// out; leaving it sends the sessions queued for it to choose again ("requeued"), joining it lets it take
         /// sessions from the backend's queue; leaving maintenance restarts a checked server's health at `rise` (UP,
         /// one failed check from DOWN), as HAProxy does.
-        func setAdmin(_ i: Int, _ request: ServerAdmin.Request, now: Int) -> AdminChange {
+        func setAdmin(_ i: Int, _ request: ServerAdmin.Request, now: Int) -> AdminChange<ServerAdmin.AdminEvent> {
+            changeAdmin(i, now: now) { $0.setAdmin(i, request) }
+        }
+
+        /// The resolvers' verdict on server `i`: it lost its address (`lost`), or has one again (see
+        /// `ServerAdmin.setResolution`); the balancer and the queues follow as for an operator's change.
+        func setResolution(_ i: Int, lost: Bool, now: Int) -> AdminChange<ServerAdmin.ResolutionEvent> {
+            changeAdmin(i, now: now) { $0.setResolution(i, lost: lost) }
+        }
+
+        private func changeAdmin<Event>(_ i: Int, now: Int, _ apply: (inout Balancer) -> [Event]) -> AdminChange<Event> {
             var moved: [(Departure, Int?)] = []
-            let change = shared.withLock { s -> AdminChange in
+            let change = shared.withLock { s -> AdminChange<Event> in
                 let wasAvailable = s.balancer.servers[i].available
                 let wasMaintenance = s.balancer.servers[i].admin.maintenance
-                let events = s.balancer.setAdmin(i, request)
+                let events = apply(&s.balancer)
                 if s.balancer.servers[i].admin.maintenance { s.health[i].uncheckedHealth = 0 }
                 if wasMaintenance && !s.balancer.servers[i].admin.maintenance && servers[i].check {
                     s.checks[i] = HealthState(servers[i])

@@ -182,14 +182,15 @@ final class HealthChecker: Sendable {
         }
         let started = NIODeadline.now()
         let target = ExternalCheck.Target(
-            name: server.name, id: i + 1, address: backend.addresses[i]?.ipAddress ?? server.resolvedIP ?? server.host,
+            name: server.name, id: i + 1, address: backend.address(i)?.ipAddress ?? server.resolvedIP ?? server.host,
             port: server.port ?? 0, maxconn: server.maxconn ?? 0,
             connections: backend.shared.withLock { $0.balancer.servers[i].connections },
             ssl: backend.serverTLS[i]?.traffic == true)
         let loop = group.next()
         external.run(target, timeout: Double(server.inter.microseconds) / 1_000_000) { [self] outcome in
-            var timed = outcome
-            timed.milliseconds = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
+            var measured = outcome
+            measured.milliseconds = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
+            let timed = measured
             loop.execute { self.record(i, timed) }
         }
     }

@@ -24,6 +24,8 @@ public final class ProxyRuntime: Sendable {
     let state: ProxyState
     let frontends: [Frontend]
     private let checkers: [HealthChecker]
+    /// The `resolvers` sections at work, in their order (each finds its servers' addresses at run time).
+    let resolvers: [ResolverClient]
     /// The runtime API (`stats socket`), when the configuration has one.
     private let statsSockets: StatsSocketListener?
     /// The `peers` sections that share tables.
@@ -126,6 +128,7 @@ public final class ProxyRuntime: Sendable {
                     forkAllowed: configuration.global.insecureForkWanted))
         }
         self.checkers = checkers
+        resolvers = ProxyRuntime.resolverClients(configuration, state: state, logs: backendLogs, group: group)
         var peers: [PeersService] = []
         if let tables = state.stickTables {
             for section in configuration.peers where !section.disabled && section.local != nil {
@@ -138,7 +141,8 @@ public final class ProxyRuntime: Sendable {
         }
         self.peers = peers
         // One runtime API: the stats sockets' and the stats pages' admin forms (`stats admin`).
-        let api = RuntimeAPI(state: state, frontends: frontends, backendLogs: backendLogs, peers: peers)
+        let api = RuntimeAPI(
+            state: state, frontends: frontends, backendLogs: backendLogs, peers: peers, resolvers: resolvers)
         for frontend in frontends { frontend.stats?.attach(api) }
         statsSockets =
             configuration.global.statsSockets.isEmpty ? nil : StatsSocketListener(api: api, global: configuration.global)
@@ -307,6 +311,7 @@ public final class ProxyRuntime: Sendable {
         try await statsSockets?.start(group: group, listeners: { [weak self] in self?.handOverListeners() ?? [] })
         for service in peers { try await service.start(group: group) }
         for checker in checkers { checker.start() }
+        for client in resolvers where !client.isEmpty { client.start() }
         return bound
     }
 
@@ -391,6 +396,7 @@ public final class ProxyRuntime: Sendable {
     public func stop() async throws {
         for task in notifications.withLock({ $0 }) { task.cancel() }
         for checker in checkers { checker.stop() }
+        for client in resolvers { client.stop() }
         await statsSockets?.stop()
         for service in peers { await service.stop() }
         await closeListeners()

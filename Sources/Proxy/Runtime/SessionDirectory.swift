@@ -82,7 +82,7 @@ final class SessionDirectory: Sendable {
                 $0.backend = backend.section
                 $0.server = server
                 $0.serverName = backend.servers[server].name
-                $0.serverAddress = backend.addresses[server]
+                $0.serverAddress = backend.address(server)
                 $0.retries = retries
             }
         }

@@ -33,6 +33,7 @@ enum CLIKeywords {
         .init(["show", "cli", "sockets"], "show cli sockets                        : dump list of cli sockets"),
         .init(["show", "info"], "show info [desc|json|typed|float]*      : report information about the running process"),
         .init(["show", "peers"], "show peers [dict|-] [section]           : dump some information about all the peers or this peers section"),
+        .init(["show", "resolvers"], "show resolvers [id]                     : dumps counters from all resolvers section and associated name servers"),
         .init(["show", "table"], "show table <table> [<filter>]*          : report table usage stats or dump this table's contents (filter: data/key)"),
         .init(["show", "servers", "state"], "show servers state [<backend>]          : dump volatile server information (all or for a single backend)"),
         .init(["show", "sess"], "show sess [id]                          : report the list of current sessions or dump this exact session"),

@@ -40,15 +40,18 @@ final class RuntimeAPI: Sendable {
 
     /// The `peers` sections at work (`show peers`).
     private let peers: [PeersService]
+    /// The `resolvers` sections at work (`show resolvers`).
+    private let resolvers: [ResolverClient]
 
     init(
         state: ProxyState, frontends: [ProxyRuntime.Frontend], backendLogs: [String: LogEmitter],
-        peers: [PeersService] = []
+        peers: [PeersService] = [], resolvers: [ResolverClient] = []
     ) {
         self.state = state
         self.frontends = frontends
         self.backendLogs = backendLogs
         self.peers = peers
+        self.resolvers = resolvers
     }
 
     /// Runs one command (its words, see `CLICommandLine`).
@@ -104,6 +107,12 @@ final class RuntimeAPI: Sendable {
         case ["show", "sess"]:
             guard session.level >= .operator else { return (.denied, false) }
             return (CLIReply(text: ShowSess.render(state.sessionDirectory, target: arg(2))), false)
+        case ["show", "resolvers"]:
+            let name = arg(2)
+            guard !resolvers.isEmpty else { return (CLIReply(text: "No resolvers found\n"), false) }
+            let shown = resolvers.filter { name.isEmpty || $0.section.name == name }
+            guard !shown.isEmpty else { return (CLIReply(text: "Can't find that resolvers section\n"), false) }
+            return (CLIReply(text: shown.map { $0.report() }.joined()), false)
         case ["show", "peers"]:
             var name = arg(2)
             let dictionary = name == "dict"
@@ -306,7 +315,7 @@ final class RuntimeAPI: Sendable {
     }
 
     /// HAProxy's lines for an operator's change of a server's state, at its levels.
-    private func logAdmin(_ backend: ProxyRuntime.Backend, _ i: Int, _ change: ProxyRuntime.Backend.AdminChange) {
+    private func logAdmin(_ backend: ProxyRuntime.Backend, _ i: Int, _ change: ProxyRuntime.Backend.AdminChange<ServerAdmin.AdminEvent>) {
         guard let log = backendLogs[backend.name] else { return }
         let server = backend.servers[i]
         let counts = change.counts

@@ -33,16 +33,24 @@ enum ServersState {
                 let checkState = (line.check ? 0x02 | (enabled[i] ? 0x04 : 0) : 0) | (paused ? 0x08 : 0)
                 // A server without an address (RMAINT) has health 0, its address `-` and its name as the FQDN.
                 let checkHealth =
-                    paused || line.noAddress
+                    paused || server.admin.resolution
                     ? 0 : (line.check ? checks[i].health : (h.uncheckedHealth ?? line.rise))
                 let result = !line.check || h.checkStatus.isEmpty ? 0 : (h.checkStatus.hasSuffix("OK") ? 3 : 2)
-                let address = line.noAddress ? "-" : backend.addresses[i]?.ipAddress ?? line.host
-                let fqdn = address == line.host || AddressSet.address(line.host) != nil ? "-" : line.host
+                // The address now (what the resolvers found since, or none).
+                let address = backend.address(i)?.ipAddress ?? (line.noAddress || line.resolve.resolvers != nil ? "-" : line.host)
+                var fqdn = address == line.host || AddressSet.address(line.host) != nil ? "-" : line.host
+                var port = line.port.map(String.init) ?? "0"
+                if line.srvRecord != nil {
+                    // A server of an SRV record: its target and port, while it has one.
+                    let target = backend.srvTarget(i)
+                    fqdn = target?.target ?? "-"
+                    port = "\(target?.port ?? 0)"
+                }
                 let fields: [String] = [
                     "\(firstID + index)", section.name, "\(i + 1)", line.name, address, "\(op)",
                     "\(server.admin.flags)", "\(server.weight)", "\(server.initialWeight)", "\(max(0, now - h.lastChange))",
                     "\(checkStatusCode(line.check ? h.checkStatus : nil))", "\(result)", "\(checkHealth)", "\(checkState)",
-                    "0", "0", "0", fqdn, line.port.map(String.init) ?? "0", "-", "0", "\(line.checkPort ?? 0)",
+                    "0", "0", "0", fqdn, port, line.srvRecord ?? "-", "0", "\(line.checkPort ?? 0)",
                     line.checkAddress ?? "-", "-", "0",
                 ]
                 out += fields.joined(separator: " ") + "\n"

@@ -39,7 +39,7 @@ extension ProxyState {
                     h.checked = h.checked && checking[i]
                     h.up = state.up
                     h.maintenance = state.admin.maintenance
-                    h.resolution = state.admin.resolution && !state.admin.forcedMaintenance
+                    h.resolution = state.admin.resolution
                     h.drain = state.admin.drain
                     if state.available {
                         if line.backup { backup += 1 } else { active += 1 }

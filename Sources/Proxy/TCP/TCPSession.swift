@@ -291,7 +291,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     /// One connection attempt to `server`, whose slot this session holds.
     func attempt(_ seat: TCPSession, server index: Int, backend: ProxyRuntime.Backend) {
-        guard let address = backend.addresses[index] else { return connectFailed() }
+        guard let address = backend.address(index) else { return connectFailed() }
         for tally in [backend.sessions, backend.serverSessions[index]] { tally.update { $0.connectAttempts += 1 } }
         let finTimeout = ProxyRuntime.amount(backend.section.settings.timeouts.serverFin)
         let loop: any EventLoop
