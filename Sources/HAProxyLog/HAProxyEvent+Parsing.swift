@@ -80,6 +80,10 @@ extension HAProxyEvent {
             guard let change = readChange(&s, backend, server, backup, up: false) else { return nil }
             return .serverDown(change)
         }
+        if s.consume(" is stopping") {
+            guard let change = readChange(&s, backend, server, backup, up: true) else { return nil }
+            return .serverStopping(change)
+        }
         if s.consume(" is UP") {
             guard let change = readChange(&s, backend, server, backup, up: true) else { return nil }
             return .serverUp(change)

@@ -8,6 +8,9 @@ public enum HAProxyEvent: Hashable, Sendable {
     /// `[Backup ]Server be/srv is UP[, reason: …]. A active and B backup servers online.[ Running on backup.]
     /// R sessions requeued, Q total in queue.` (notice)
     case serverUp(ServerStateChange)
+    /// `[Backup ]Server be/srv is stopping[, reason: …]. A active and B backup servers online.[ Running on backup.]
+    /// R sessions requeued, Q total in queue.` (notice; `http-check disable-on-404` found a 404: NOLB)
+    case serverStopping(ServerStateChange)
     /// `[Backup ]Server be/srv is going DOWN for maintenance[, reason: …]. …` with the DOWN tail (alert)
     case serverGoingDownForMaintenance(ServerStateChange)
     /// `[Backup ]Server be/srv was DOWN and now enters maintenance.` (notice)
@@ -47,7 +50,7 @@ public enum HAProxyEvent: Hashable, Sendable {
         case .serverDown, .serverGoingDownForMaintenance: 1
         case .noServerAvailable: 0
         case .proxyStopped: 4
-        case .serverUp, .serverEntersMaintenance, .serverLeavesMaintenance, .serverEntersDrain, .serverLeavesDrain,
+        case .serverUp, .serverStopping, .serverEntersMaintenance, .serverLeavesMaintenance, .serverEntersDrain, .serverLeavesDrain,
             .serverRemainsInDrain, .healthCheck, .proxyStarted, .audit:
             5
         }
@@ -56,7 +59,8 @@ public enum HAProxyEvent: Hashable, Sendable {
     /// The backend and server the message is about, if it is about one.
     public var backendAndServer: (backend: String, server: String)? {
         switch self {
-        case .serverDown(let c), .serverUp(let c), .serverGoingDownForMaintenance(let c), .serverEntersDrain(let c):
+        case .serverDown(let c), .serverUp(let c), .serverGoingDownForMaintenance(let c), .serverEntersDrain(let c),
+            .serverStopping(let c):
             (c.backend, c.server)
         case .serverEntersMaintenance(let b, let s, _), .serverLeavesMaintenance(let b, let s, _, _),
             .serverLeavesDrain(let b, let s, _, _), .serverRemainsInDrain(let b, let s, _):
@@ -164,6 +168,8 @@ extension HAProxyEvent {
             s += downTail(c)
         case .serverUp(let c):
             s = serverPrefix(c.backup, c.backend, c.server) + " is UP" + reasonText(c.reason) + upTail(c)
+        case .serverStopping(let c):
+            s = serverPrefix(c.backup, c.backend, c.server) + " is stopping" + reasonText(c.reason) + upTail(c)
         case .serverEntersDrain(let c):
             s = serverPrefix(c.backup, c.backend, c.server) + " enters drain state" + reasonText(c.reason) + upTail(c)
         case .serverLeavesDrain(let b, let srv, let backup, let state):

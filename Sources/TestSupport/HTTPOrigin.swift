@@ -8,6 +8,7 @@ import NIOPosix
 /// - `POST /echo` (any body, either framing): `got N bytes`;
 /// - `GET /hang`: never answers; `GET /drop`: closes without answering;
 /// - `GET /missing`: `404 Not Found`;
+/// - `GET /health`: the status `setHealth` chose (200 at first), for health checks;
 /// - anything else: `200 OK` with `origin NAME\n` and a `Content-Length`.
 /// It counts the connections it accepted (to see server-side reuse) and keeps the last request head it read.
 public final class HTTPOrigin: Sendable {
@@ -15,6 +16,10 @@ public final class HTTPOrigin: Sendable {
     public let name: String
     private let channel: any Channel
     private let state = NIOLockedValueBox((connections: 0, lastHead: HTTPRequestHead?.none))
+    private let health = NIOLockedValueBox(200)
+
+    /// What `GET /health` answers from now on.
+    public func setHealth(_ status: Int) { health.withLockedValue { $0 = status } }
 
     public var connections: Int { state.withLockedValue { $0.connections } }
     public var lastHead: HTTPRequestHead? { state.withLockedValue { $0.lastHead } }
@@ -24,13 +29,14 @@ public final class HTTPOrigin: Sendable {
     ) async throws {
         self.name = name
         let state = self.state
+        let health = self.health
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 state.withLockedValue { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(name: name, state: state))
+                    try channel.pipeline.syncOperations.addHandler(Handler(name: name, state: state, health: health))
                 }
             }
             .bind(host: "127.0.0.1", port: requested).get()
@@ -48,9 +54,15 @@ public final class HTTPOrigin: Sendable {
         var head: HTTPRequestHead?
         var received = 0
 
-        init(name: String, state: NIOLockedValueBox<(connections: Int, lastHead: HTTPRequestHead?)>) {
+        let health: NIOLockedValueBox<Int>
+
+        init(
+            name: String, state: NIOLockedValueBox<(connections: Int, lastHead: HTTPRequestHead?)>,
+            health: NIOLockedValueBox<Int>
+        ) {
             self.name = name
             self.state = state
+            self.health = health
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -82,6 +94,14 @@ public final class HTTPOrigin: Sendable {
                 for part in ["one ", "two ", "three\n"] {
                     context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: part)))), promise: nil)
                 }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case "/health":
+                let status = HTTPResponseStatus(statusCode: health.withLockedValue { $0 })
+                let text = "\(status.code)\n"
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+                context.write(wrapOutboundOut(.head(.init(version: .http1_1, status: status, headers: headers))), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             default:
                 let text = head.uri == "/echo" ? "got \(received) bytes\n" : "origin \(name)\n"

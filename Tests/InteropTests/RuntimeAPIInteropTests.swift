@@ -39,6 +39,19 @@ struct RuntimeAPIInteropTests {
     }
 
     /// What socat gets back for `input` on the UNIX socket `path`.
+    /// The rows of a `show stat` answer, each by its column names.
+    static func statRows(_ path: String, _ command: String = "show stat\n") throws -> [[String: String]] {
+        let rows = try socat(path, command).split(separator: "\n")
+        let header = rows.first.map { $0.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false) } ?? []
+        return rows.dropFirst().map { row in
+            var named: [String: String] = [:]
+            for (key, value) in zip(header, row.split(separator: ",", omittingEmptySubsequences: false)) {
+                named[String(key)] = String(value)
+            }
+            return named
+        }
+    }
+
     static func socat(_ path: String, _ input: String) throws -> String {
         let result = try Peers.run(
             try Peers.find("socat"), ["-t2", "-", "UNIX-CONNECT:\(path)"], stdin: Data(input.utf8), timeout: 20)

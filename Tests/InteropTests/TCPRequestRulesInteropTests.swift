@@ -20,16 +20,9 @@ struct TCPRequestRulesInteropTests {
 
     /// Each frontend's `dcon` and `dreq` from `show stat`.
     static func denials(_ socket: String, _ names: [String]) throws -> [String: (Int, Int)] {
-        let stat = try RuntimeAPIInteropTests.socat(socket, "show stat -1 1 -1\n")
-        let rows = stat.split(separator: "\n")
-        let header = rows.first.map { $0.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false) } ?? []
         var counts: [String: (Int, Int)] = [:]
-        for row in rows.dropFirst() {
-            var named: [String: Substring] = [:]
-            for (key, value) in zip(header, row.split(separator: ",", omittingEmptySubsequences: false)) {
-                named[String(key)] = value
-            }
-            if let name = named["pxname"].map(String.init), names.contains(name) {
+        for named in try RuntimeAPIInteropTests.statRows(socket, "show stat -1 1 -1\n") {
+            if let name = named["pxname"], names.contains(name) {
                 counts[name] = (Int(named["dcon"] ?? "") ?? -1, Int(named["dreq"] ?? "") ?? -1)
             }
         }

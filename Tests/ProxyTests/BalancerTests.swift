@@ -187,6 +187,26 @@ struct HealthStateTests {
         #expect(h.isUp && h.health == 4)
     }
 
+    /// `http-check disable-on-404`: a 404 stops a server that is UP (NOLB, at full health) until a plain success;
+    /// failures take it DOWN from there as from UP.
+    @Test func aConditionalSuccessStopsAnUpServerUntilAPlainOne() {
+        var h = HealthState(rise: 2, fall: 2, inter: .milliseconds(300))
+        #expect(h.record(success: true, conditional: true) == .wentStopping)
+        #expect(h.isUp && h.stopping && h.health == 3)
+        #expect(h.record(success: true, conditional: true) == .none)
+        #expect(h.record(success: true) == .wentUp && !h.stopping)
+        #expect(h.record(success: true, conditional: true) == .wentStopping)
+        #expect(h.record(success: false) == .none && h.stopping && h.progress == (1, 2))
+        #expect(h.record(success: false) == .wentDown && !h.stopping && !h.isUp)
+        // The balancer leaves a stopping server out, and takes it in again.
+        var b = Balancer(
+            algorithm: .roundrobin, servers: [Balancer.Server(name: "a", weight: 1), Balancer.Server(name: "b", weight: 1)])
+        b.setStopping(0, true)
+        #expect((0..<4).map { _ in b.pick() } == [1, 1, 1, 1])
+        b.setStopping(0, false)
+        #expect(Set((0..<4).map { _ in b.pick() }) == [0, 1])
+    }
+
     @Test func aServerThatFailsItsFirstCheckIsDownAtOnce() {
         var h = HealthState(rise: 2, fall: 3, inter: .milliseconds(2000))
         #expect(h.record(success: false) == .wentDown)

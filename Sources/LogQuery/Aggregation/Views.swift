@@ -162,6 +162,7 @@ extension Views {
         switch e {
         case .serverDown: "down"
         case .serverUp: "up"
+        case .serverStopping: "stopping"
         case .serverGoingDownForMaintenance: "maintenance-down"
         case .serverEntersMaintenance: "maintenance"
         case .serverLeavesMaintenance: "maintenance-end"

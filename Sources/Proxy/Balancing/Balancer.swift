@@ -24,6 +24,8 @@ public struct Balancer: Sendable {
         /// `minconn` (with `maxconn` above it: a dynamic limit, see `Balancer.limit`).
         public var minconn: Int?
         public var up = true
+        /// `http-check disable-on-404` found it stopping (NOLB): no new sessions from the balancer.
+        public var stopping = false
         /// Maintenance and drain, set by `disabled` in the configuration or by an operator.
         public var admin = ServerAdmin(disabled: false)
         /// The weight in the configuration (`set weight` percentages are of it; `show servers state` shows it).
@@ -51,7 +53,7 @@ public struct Balancer: Sendable {
             self.maxconn = maxconn
         }
 
-        public var available: Bool { up && !admin.maintenance && !admin.drain && weight > 0 }
+        public var available: Bool { up && !stopping && !admin.maintenance && !admin.drain && weight > 0 }
         /// Below its `maxconn`.
         public var hasSlot: Bool { maxconn.map { $0 == 0 || connections < $0 } ?? true }
     }
@@ -304,7 +306,10 @@ public struct Balancer: Sendable {
         servers[i].up = up
         if !servers[i].available { credit[i] = 0 }
         if up && !wasUp, let now { startWarmup(i, at: now) }
-        if !up { (servers[i].warmupStart, servers[i].warmup) = (nil, nil) }
+        if !up {
+            (servers[i].warmupStart, servers[i].warmup) = (nil, nil)
+            servers[i].stopping = false
+        }
     }
 
     /// The server starts taking traffic again (UP, or out of maintenance) with `slowstart`: its weight ramps up.
@@ -336,6 +341,12 @@ public struct Balancer: Sendable {
         let events = servers[i].admin.apply(request, up: servers[i].up, serving: serving)
         if !servers[i].available { credit[i] = 0 }
         return events
+    }
+
+    /// Server `i` is stopping (NOLB, `http-check disable-on-404`) or no longer.
+    public mutating func setStopping(_ i: Int, _ stopping: Bool) {
+        servers[i].stopping = stopping
+        if !servers[i].available { credit[i] = 0 }
     }
 
     /// Server `i` takes its address from an SRV record (HAProxy's HMAINT flag, only reported).

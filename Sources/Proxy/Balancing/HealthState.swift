@@ -10,6 +10,9 @@ public struct HealthState: Hashable, Sendable {
     public let fall: Int
     public private(set) var health: Int
     public private(set) var isUp: Bool
+    /// `http-check disable-on-404`: UP, but a check answered 404, so the server takes no new sessions from the
+    /// balancer (HAProxy's NOLB, `SRV_ST_STOPPING`), only those that persist on it.
+    public private(set) var stopping = false
     private let inter: ConfigTime
     private let fastinter: ConfigTime?
     private let downinter: ConfigTime?
@@ -19,6 +22,8 @@ public struct HealthState: Hashable, Sendable {
         case none
         case wentUp
         case wentDown
+        /// A 404 under `disable-on-404` (NOLB).
+        case wentStopping
     }
 
     public init(rise: Int, fall: Int, inter: ConfigTime, fastinter: ConfigTime? = nil, downinter: ConfigTime? = nil) {
@@ -39,7 +44,15 @@ public struct HealthState: Hashable, Sendable {
 
     private var top: Int { rise + fall - 1 }
 
-    public mutating func record(success: Bool) -> Transition {
+    /// A check's result; `conditional`: a success under `http-check disable-on-404` (a 404, for a server that is
+    /// UP), which counts as one and stops the server (NOLB) until a plain success.
+    public mutating func record(success: Bool, conditional: Bool = false) -> Transition {
+        if success && isUp && conditional != stopping {
+            // Into NOLB or out of it, at full health.
+            health = top
+            stopping = conditional
+            return conditional ? .wentStopping : .wentUp
+        }
         if success {
             guard health < top else { return .none }
             health += 1
@@ -60,6 +73,7 @@ public struct HealthState: Hashable, Sendable {
         }
         health = 0
         isUp = false
+        stopping = false
         return .wentDown
     }
 

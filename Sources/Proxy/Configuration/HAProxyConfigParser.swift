@@ -583,7 +583,13 @@ public struct HAProxyConfigParser {
             // A section's own rules replace the ones it would take from `defaults`, the request of its `option
             // httpchk` with them.
             if ["send", "expect", "connect"].contains(args.first ?? "") { ownHTTPCheck(&s, option: false) }
-            if args.first == "send" {
+            if args.first == "disable-on-404" {
+                if args.count > 1 {
+                    alert(at, "'http-check' cannot handle unexpected argument '\(args[1])'.")
+                    return true
+                }
+                s.httpCheckDisableOn404 = true
+            } else if args.first == "send" {
                 httpCheckSend(Array(args.dropFirst()), at, &s)
             } else if args.first == "expect" {
                 guard s.httpCheckExpect == nil else {
@@ -2473,6 +2479,12 @@ public struct HAProxyConfigParser {
         checkStickTables()
         checkPeers()
         checkResolvers()
+        for i in configuration.proxies.indices where configuration.proxies[i].settings.httpCheckDisableOn404 {
+            let p = configuration.proxies[i]
+            guard p.isBackend, p.settings.checkProtocol == .tcpCheck else { continue }
+            warn(p.location, "'disable-on-404' will be ignored for backend '\(p.name)' (requires 'option httpchk').")
+            configuration.proxies[i].settings.httpCheckDisableOn404 = false
+        }
         compileLogFormats()
         computeFullconn()
         for i in configuration.proxies.indices where configuration.proxies[i].isBackend {

@@ -123,6 +123,8 @@ public struct ProxySettings: Hashable, Sendable {
     /// `option httpchk [METHOD] [URI] [VERSION]` as written (HAProxy's escapes applied).
     public var httpCheck: HTTPCheck?
     public var httpCheckExpect: HTTPCheckExpect?
+    /// `http-check disable-on-404`: a server UP that answers its check 404 stops taking new sessions (NOLB).
+    public var httpCheckDisableOn404 = false
     public var httpCheckSend: HTTPCheckSend?
     /// `cookie …` (HTTP mode).
     public var cookie: PersistenceCookie?

@@ -240,6 +240,9 @@ extension ProxyRuntime {
         /// The figures of HAProxy's DOWN/UP lines after a change of state.
         struct StateChange {
             var up: Bool
+            /// Into NOLB (`http-check disable-on-404`), and whether the server was in it before.
+            var stopping = false
+            var wasStopping = false
             var active: Int
             var backup: Int
             var sessions: Int
@@ -350,7 +353,9 @@ extension ProxyRuntime {
         /// details change, and when the server changes state the balancer takes it in or out (a server going down
         /// sends the sessions queued for it to choose again, "requeued"; one coming up takes sessions from the
         /// backend's queue while it has slots). Returns the state change if any, and when to check next.
-        func recordCheck(_ i: Int, passed: Bool, status: String, code: Int?, milliseconds: Int, now: Int)
+        func recordCheck(
+            _ i: Int, passed: Bool, conditional: Bool = false, status: String, code: Int?, milliseconds: Int, now: Int
+        )
             -> (
                 change: StateChange?, next: ConfigTime, before: Int, after: HealthState, weight: Int,
                 previousStatus: String
@@ -370,7 +375,8 @@ extension ProxyRuntime {
                 }
                 // HAProxy's `chkfail` counts the checks that failed while the server was UP.
                 let wasUp = s.checks[i].isUp
-                let transition = s.checks[i].record(success: passed)
+                let wasStopping = s.checks[i].stopping
+                let transition = s.checks[i].record(success: passed, conditional: conditional)
                 let state = s.checks[i]
                 var h = s.health[i]
                 h.checkStatus = status
@@ -381,10 +387,28 @@ extension ProxyRuntime {
                 h.health = state.health
                 let progress = state.progress
                 let steady = state.isUp ? state.health == state.rise + state.fall - 1 : state.health == 0
-                h.transition = steady ? nil : "\(state.isUp ? "UP" : "DOWN") \(progress.value)/\(progress.threshold)"
+                let word = state.isUp ? (state.stopping ? "NOLB" : "UP") : "DOWN"
+                h.transition = steady ? (state.stopping ? "NOLB" : nil) : "\(word) \(progress.value)/\(progress.threshold)"
                 guard transition != .none else {
                     s.health[i] = h
                     return (nil, state.nextInterval)
+                }
+                if transition == .wentStopping || (transition == .wentUp && wasStopping) {
+                    // NOLB and back: the server stays UP; the balancer leaves it out, or takes it in again.
+                    h.lastChange = now
+                    s.health[i] = h
+                    s.balancer.setStopping(i, transition == .wentStopping)
+                    if transition == .wentStopping {
+                        moved = s.queues.takeAll(server: i).map { ($0, nil) }
+                    } else {
+                        while let next = Backend.handOut(i, &s) { moved.append((next, i)) }
+                    }
+                    let upCounts = s.balancer.upCounts
+                    let change = StateChange(
+                        up: true, stopping: transition == .wentStopping, wasStopping: wasStopping,
+                        active: upCounts.active, backup: upCounts.backup, sessions: s.balancer.servers[i].connections,
+                        requeued: moved.count, queued: s.queues.count(server: i))
+                    return (change, state.nextInterval)
                 }
                 let up = transition == .wentUp
                 h.lastChange = now
@@ -404,8 +428,8 @@ extension ProxyRuntime {
                 }
                 let upCounts = s.balancer.upCounts
                 let change = StateChange(
-                    up: up, active: upCounts.active, backup: upCounts.backup, sessions: s.balancer.servers[i].connections,
-                    requeued: moved.count, queued: s.queues.count(server: i))
+                    up: up, wasStopping: wasStopping, active: upCounts.active, backup: upCounts.backup,
+                    sessions: s.balancer.servers[i].connections, requeued: moved.count, queued: s.queues.count(server: i))
                 return (change, state.nextInterval)
             }
             for (departure, server) in moved {

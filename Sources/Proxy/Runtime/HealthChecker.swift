@@ -87,6 +87,7 @@ final class HealthChecker: Sendable {
         let send = section.settings.httpCheckSend
         let request = section.settings.httpCheck.map { HealthChecker.request($0, send) }
         let expect = section.settings.httpCheckExpect
+        let disableOn404 = section.settings.httpCheckDisableOn404
         let loop = group.next()
         let result = loop.makePromise(of: CheckResult.self)
         // `check-ssl` (or `ssl` inherited): the check runs over TLS; its handshake is layer 6.
@@ -98,7 +99,9 @@ final class HealthChecker: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let request {
                         try channel.pipeline.syncOperations.addHandler(
-                            HTTPCheckHandler(request: request, expect: expect, result: result))
+                            HTTPCheckHandler(
+                                request: request, expect: expect,
+                                disableOn404: disableOn404, result: result))
                     }
                     if let tls, let handshake {
                         try tls.addHandlers(to: channel, sni: tls.checkName, prefix: nil, handshake: handshake)
@@ -240,15 +243,28 @@ final class HealthChecker: Sendable {
 
     struct CheckResult: Sendable {
         var passed: Bool
+        /// A 404 under `http-check disable-on-404`.
+        var conditional = false
         var description: String
         var code: Int?
         var info: String?
         var milliseconds = 0
     }
 
-    private func record(_ i: Int, _ result: CheckResult) {
+    private func record(_ i: Int, _ checked: CheckResult) {
+        var result = checked
+        if result.conditional {
+            if backend.shared.withLock({ $0.checks[i].isUp }) {
+                // A conditional success says no more than its code.
+                result.info = nil
+            } else {
+                // A server that is not UP stays stopped on a 404 (HAProxy's rule): a failure.
+                (result.passed, result.conditional, result.description) = (false, false, "Layer7 wrong status")
+            }
+        }
         let recorded = backend.recordCheck(
-            i, passed: result.passed, status: ServerHealth.checkStatus(for: result.description), code: result.code,
+            i, passed: result.passed, conditional: result.conditional,
+            status: ServerHealth.checkStatus(for: result.description), code: result.code,
             milliseconds: result.milliseconds, now: time(nil))
         let (change, next) = (recorded.change, recorded.next)
         let server = section.servers[i]
@@ -268,7 +284,7 @@ final class HealthChecker: Sendable {
                 let up = h.health >= h.rise
                 let report = HealthCheckReport(
                     backend: section.name, server: server.name, backup: server.backup, succeeded: result.passed,
-                    reason: reason, health: up ? h.health - h.rise + 1 : h.health, threshold: up ? h.fall : h.rise,
+                    conditionally: result.conditional, reason: reason, health: up ? h.health - h.rise + 1 : h.health, threshold: up ? h.fall : h.rise,
                     state: up ? (recorded.weight > 0 ? "UP" : "DRAIN") : "DOWN")
                 log.send(HAProxyEvent.healthCheck(report).message, severity: .notice)
             }
@@ -281,8 +297,9 @@ final class HealthChecker: Sendable {
                 activeServers: counts.active, backupServers: counts.backup,
                 runningOnBackup: counts.active == 0 && counts.backup > 0, sessionsActive: up ? 0 : counts.sessions,
                 requeued: counts.requeued, queued: counts.queued)
-            let event: HAProxyEvent = up ? .serverUp(change) : .serverDown(change)
-            log.send(event.message, severity: up ? .notice : .alert)
+            let event: HAProxyEvent = counts.stopping ? .serverStopping(change) : up ? .serverUp(change) : .serverDown(change)
+            // A server going DOWN from NOLB was not taking traffic: a notice, as HAProxy's.
+            log.send(event.message, severity: up || counts.wasStopping ? .notice : .alert)
             // `on-marked-down shutdown-sessions`: the sessions still on it end (`D` in their log lines).
             if !up && server.shutdownSessionsOnDown {
                 backend.directory?.kill(backend: section.name, server: i, .serverDown)
@@ -384,13 +401,19 @@ final class HTTPCheckHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
     private let request: [UInt8]
     private let expect: HTTPCheckExpect?
+    /// `http-check disable-on-404`: a 404 is a conditional success, whatever the expectation.
+    private let disableOn404: Bool
     private let result: EventLoopPromise<HealthChecker.CheckResult>
     private var received: [UInt8] = []
     private var done = false
 
-    init(request: [UInt8], expect: HTTPCheckExpect?, result: EventLoopPromise<HealthChecker.CheckResult>) {
+    init(
+        request: [UInt8], expect: HTTPCheckExpect?, disableOn404: Bool = false,
+        result: EventLoopPromise<HealthChecker.CheckResult>
+    ) {
         self.request = request
         self.expect = expect
+        self.disableOn404 = disableOn404
         self.result = result
     }
 
@@ -433,6 +456,13 @@ final class HTTPCheckHandler: ChannelInboundHandler {
             return
         }
         let reasonText = words.count > 2 ? String(words[2]) : nil
+        if disableOn404 && code == 404 {
+            // Conditional: the checker makes it a failure for a server that is not UP (its reason kept for that).
+            return result.succeed(
+                .init(
+                    passed: true, conditional: true, description: "Layer7 check conditionally passed", code: code,
+                    info: reasonText))
+        }
         var passed = (200..<400).contains(code)
         if let expect {
             switch expect.kind {

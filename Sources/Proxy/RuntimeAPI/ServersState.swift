@@ -26,7 +26,8 @@ enum ServersState {
                 let h = health[i]
                 let maintenance = server.admin.maintenance
                 // SRV_ST_STARTING (1) while warming up after `slowstart`.
-                let op = server.up && !maintenance ? (server.warmupStart != nil ? 1 : 2) : 0
+                // SRV_ST_STOPPING (3) in NOLB (`http-check disable-on-404`).
+                let op = server.up && !maintenance ? (server.stopping ? 3 : server.warmupStart != nil ? 1 : 2) : 0
                 // Checks paused: a checked server in maintenance, and (as 2.6 shows it) ever after a server that was
                 // `disabled` in the configuration; health 0 then too.
                 let paused = (line.check && maintenance) || server.admin.configuredMaintenance
@@ -35,7 +36,10 @@ enum ServersState {
                 let checkHealth =
                     paused || server.admin.resolution
                     ? 0 : (line.check ? checks[i].health : (h.uncheckedHealth ?? line.rise))
-                let result = !line.check || h.checkStatus.isEmpty ? 0 : (h.checkStatus.hasSuffix("OK") ? 3 : 2)
+                // CHK_RES_PASSED 3, CHK_RES_CONDPASS 4 (L7OKC), CHK_RES_FAILED 2.
+                let result =
+                    !line.check || h.checkStatus.isEmpty
+                    ? 0 : h.checkStatus == "L7OKC" ? 4 : (h.checkStatus.hasSuffix("OK") ? 3 : 2)
                 // The address now (what the resolvers found since, or none).
                 let address = backend.address(i)?.ipAddress ?? (line.noAddress || line.resolve.resolvers != nil ? "-" : line.host)
                 var fqdn = address == line.host || AddressSet.address(line.host) != nil ? "-" : line.host

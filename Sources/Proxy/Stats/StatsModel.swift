@@ -115,6 +115,7 @@ struct ServerHealth: Sendable {
         case "Layer6 timeout": "L6TOUT"
         case "Layer6 invalid response": "L6RSP"
         case "Layer7 check passed": "L7OK"
+        case "Layer7 check conditionally passed": "L7OKC"
         case "Layer7 wrong status": "L7STS"
         case "Layer7 timeout": "L7TOUT"
         case "Layer7 invalid response": "L7RSP"
