@@ -166,9 +166,13 @@ final class RuntimeAPI: Sendable {
                 }
                 return setState(arg(2), request)
             case "weight": return serverCommand(arg(2)) { backend, i in self.setWeight(backend, i, arg(4)) }
+            case "addr":
+                return serverCommand(arg(2)) { backend, i in
+                    self.setAddress(backend, i, arg(4), port: arg(5) == "port" ? arg(6) : nil)
+                }
             default:
                 return serverCommand(arg(2)) { _, _ in
-                    CLIReply(text: "usage: set server <backend>/<server> state | weight\n")
+                    CLIReply(text: "usage: set server <backend>/<server> addr | state | weight\n")
                 }
             }
         case ["set", "weight"]: return serverCommand(arg(2)) { backend, i in self.setWeight(backend, i, arg(3)) }
@@ -356,6 +360,64 @@ final class RuntimeAPI: Sendable {
             let kind: HAProxyEvent.ProxyKind = backend.section.kind == .listen ? .proxy : .backend
             log.send(HAProxyEvent.noServerAvailable(kind: kind, name: backend.name).message, severity: .emergency)
         }
+    }
+
+    /// `set server BE/SRV addr IP [port N]`: the server's address (and port) from now on, in HAProxy 2.6's words
+    /// (`IP changed from 'A' to 'B', port changed from '80' to '81' by 'stats socket command'`); idle connections
+    /// to the old address close; a server in maintenance for want of an address leaves it.
+    private func setAddress(_ backend: ProxyRuntime.Backend, _ i: Int, _ text: String, port: String?) -> CLIReply {
+        let by = " by 'stats socket command'\n"
+        guard !text.isEmpty else {
+            return CLIReply(text: "set server <b>/<s> addr requires an address and optionally a port.\n")
+        }
+        guard AddressSet.address(text) != nil, let parsed = try? SocketAddress(ipAddress: text, port: 0) else {
+            return CLIReply(text: "Invalid addr '\(text)'" + by)
+        }
+        let line = backend.servers[i]
+        guard let current = backend.address(i) ?? Self.portMapped(line) else {
+            // No address now (HAProxy's is of no family then).
+            return CLIReply(
+                text: "Update for the current server address family is only supported through configuration file" + by)
+        }
+        let currentIP = current.ipAddress ?? ""
+        let mapped = line.port == nil && backend.address(i) == nil
+        let currentPort = current.port ?? 0
+        var message: String
+        var newIP = currentIP
+        if parsed.ipAddress == currentIP {
+            message = "no need to change the addr"
+        } else {
+            message = "IP changed from '\(currentIP)' to '\(text)'"
+            newIP = parsed.ipAddress ?? text
+        }
+        var newPort = currentPort
+        if let port {
+            message += ", "
+            // strtol: an optional sign, then digits (what follows them is ignored).
+            let digits = port.drop { $0 == "+" || $0 == "-" }.prefix { $0.isNumber }
+            if let n = Int(digits), let first = port.first, first.isNumber {
+                if mapped || n != currentPort {
+                    message += "port changed from '\(mapped ? "+" : "")\(currentPort)' to '\(n)'"
+                    newPort = n
+                } else {
+                    message += "no need to change the port"
+                }
+            } else if !digits.isEmpty {
+                message += "a port map ('\(port)') is HAProxy's, not in this build"
+            } else {
+                message += "problem converting port '\(port)' to an int"
+            }
+        }
+        if newIP != currentIP || newPort != currentPort, let address = try? SocketAddress(ipAddress: newIP, port: newPort) {
+            backend.setAddress(i, address)
+        }
+        return CLIReply(text: message + by)
+    }
+
+    /// A server written without a port (it takes the client's): its configured address, port 0.
+    private static func portMapped(_ line: ServerLine) -> SocketAddress? {
+        guard line.port == nil, !line.noAddress else { return nil }
+        return try? SocketAddress(ipAddress: line.resolvedIP ?? line.host, port: 0)
     }
 
     /// `set weight` / `set server … weight`: an absolute weight 0–256, or a percentage of the configured one.

@@ -43,7 +43,7 @@ enum ServersState {
                 // The address now (what the resolvers found since, or none).
                 let address = backend.address(i)?.ipAddress ?? (line.noAddress || line.resolve.resolvers != nil ? "-" : line.host)
                 var fqdn = address == line.host || AddressSet.address(line.host) != nil ? "-" : line.host
-                var port = line.port.map(String.init) ?? "0"
+                var port = (backend.address(i)?.port ?? line.port).map(String.init) ?? "0"
                 if line.srvRecord != nil {
                     // A server of an SRV record: its target and port, while it has one.
                     let target = backend.srvTarget(i)
