@@ -121,7 +121,6 @@ final class ResolverClient: @unchecked Sendable {
     private var resolutions: [Resolution] = []
     private var channels: [(any Channel)?] = []
     private var destinations: [SocketAddress?] = []
-    private var next: Scheduled<Void>?
     private var stopped = false
     /// While an SRV answer is handed out: the lines of the servers that lost their targets, sent at its end.
     private var held: [() -> Void]?
@@ -197,7 +196,6 @@ final class ResolverClient: @unchecked Sendable {
     func stop() {
         loop.execute { [self] in
             stopped = true
-            next?.cancel()
             for r in resolutions { r.retry?.cancel() }
             for channel in channels { channel?.close(promise: nil) }
         }
@@ -213,8 +211,12 @@ final class ResolverClient: @unchecked Sendable {
 
     /// A new resolution of `r`: a new id, the preferred family, all its tries.
     private func begin(_ r: Resolution) {
+        guard !stopped else { return }
         // A target's resolution whose SRV entry went is not asked again.
-        guard !stopped, r.srv != nil || !r.requesters.isEmpty else { return }
+        guard r.srv != nil || !r.requesters.isEmpty else {
+            resolutions.removeAll { $0 === r }
+            return
+        }
         var id = UInt16.random(in: 1...UInt16.max, using: &random)
         while resolutions.contains(where: { $0 !== r && $0.pending && $0.id == id }) {
             id = UInt16.random(in: 1...UInt16.max, using: &random)
@@ -370,7 +372,7 @@ final class ResolverClient: @unchecked Sendable {
             if now > r.lastValid + hold {
                 for requester in r.requesters { lose(requester, cause: status.cause) }
                 // An SRV record's servers all leave their targets.
-                        let count = r.srv?.items.count ?? 0
+                let count = r.srv?.items.count ?? 0
                 for k in (0..<count).reversed() { removeTarget(r, k, cause: status.cause) }
             }
         }
