@@ -172,7 +172,7 @@ extension BuildSupport {
     /// What the parser carries out, by context (a test holds the parser to it: each of these loads without an
     /// alert or a not-in-this-build warning).
     public static let implemented: [Context: Set<String>] = [
-        .section: ["global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers"],
+        .section: ["global", "defaults", "frontend", "backend", "listen", "userlist", "peers", "resolvers", "http-errors"],
         .global: [
             "log", "log-send-hostname", "log-tag", "maxconn", "daemon", "pidfile", "chroot", "user", "uid", "group",
             "gid", "nbthread", "node", "localpeer", "description", "zero-warning", "crt-base", "ca-base", "ssl-default-bind-options",
@@ -190,7 +190,7 @@ extension BuildSupport {
             "stick-table", "stick", "rate-limit", "log-format", "fullconn",
             "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse", "ignore-persist", "retry-on",
             "external-check",
-            "force-persist", "server-template",
+            "force-persist", "server-template", "errorfiles",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -245,7 +245,6 @@ extension BuildSupport {
             "cache": "read, and not used: the actions that use a cache are refused",
             "ring": "read, and not used: log targets that name a ring are refused",
             "mailers": "read, and not used: email alerts are refused",
-            "http-errors": "read, and not used: the keywords that use it are refused",
         ],
         .global: [
             "nbproc": "removed in HAProxy 2.5; this proxy uses threads (nbthread)",
@@ -344,7 +343,7 @@ extension BuildSupport {
             "monitor-net": .other, "tcp-check": .healthChecks,
             "email-alert": .healthChecks, "use-server": .routing,
             "persist": .routing, "dynamic-cookie-key": .routing,
-            "source": .routing, "errorfiles": .rewriting, "errorloc": .rewriting,
+            "source": .routing, "errorloc": .rewriting,
             "errorloc302": .rewriting, "errorloc303": .rewriting, "http-error": .rewriting, "filter": .other,
             "declare": .logging, "load-server-state-from-file": .routing, "server-state-file-name": .routing,
             "hash-balance-factor": .routing, "http-send-name-header": .rewriting, "disabled": .other,

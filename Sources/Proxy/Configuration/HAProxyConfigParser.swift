@@ -50,6 +50,8 @@ public struct HAProxyConfigParser {
         case peers(Int)
         /// A `resolvers` section, by its place in `configuration.resolvers`.
         case resolvers(Int)
+        /// An `http-errors` section, by name.
+        case httpErrors(String)
     }
     private var section = Section.none
     private var defaults = ProxySettings()
@@ -240,6 +242,9 @@ public struct HAProxyConfigParser {
         case "resolvers":
             section = resolversSection(args, at).map { .resolvers($0) } ?? .ignored
             return
+        case "http-errors":
+            section = httpErrorsSection(args, at).map { .httpErrors($0) } ?? .ignored
+            return
         case _ where BuildSupport.isKnown(.section, keyword):
             // A section this build does not read: those that only define what other keywords use (each of which is
             // refused) are skipped with a warning; one that acts by itself (program, log-forward) is refused.
@@ -262,6 +267,11 @@ public struct HAProxyConfigParser {
             var resolvers = configuration.resolvers[i]
             resolversKeyword(keyword, args, at, &resolvers)
             configuration.resolvers[i] = resolvers
+        case .httpErrors(let name):
+            guard keyword == "errorfile" else {
+                return alert(at, "unknown keyword '\(keyword)' in 'http-errors' section")
+            }
+            if let (code, bytes) = readErrorFile(args, at) { configuration.httpErrors[name]?.files[code] = bytes }
         case .userlist(let name):
             if var list = configuration.userlists[name] {
                 userlistKeyword(keyword, args, at, &list)
@@ -410,6 +420,21 @@ public struct HAProxyConfigParser {
             warn(at, "'bind-process' has no effect in this build (removed with nbproc); it is ignored.")
         case "errorfile":
             errorFile(args, at, &s)
+        case "errorfiles":
+            guard let name = args.first else {
+                alert(at, "errorfiles : expects <name> as argument.")
+                return true
+            }
+            var codes: [Int]?
+            for word in args.dropFirst() {
+                let code = Int(word.prefix { $0.isNumber }) ?? 0
+                guard HAProxyConfigParser.errorFileCodes.contains(code) else {
+                    alert(at, "errorfiles : status code '\(code)' not handled.")
+                    return true
+                }
+                codes = (codes ?? []) + [code]
+            }
+            s.errorFileSources.append(.section(name: name, codes: codes, location: at))
         case "monitor-uri":
             if args.count == 1 {
                 s.monitorURI = args[0]
@@ -1712,7 +1737,23 @@ public struct HAProxyConfigParser {
                 }
                 rest.removeFirst(2)
             }
-            action = verb == "tarpit" ? .tarpit(status: status) : .deny(status: status)
+            // `errorfile FILE` (a whole response, read now) or `errorfiles NAME` (an http-errors section's file for
+            // the status) instead of the status's page.
+            var errorFiles: String?
+            var file: [UInt8]?
+            if verb == "deny", rest.first == "errorfile" || rest.first == "errorfiles" {
+                guard rest.count >= 2 else {
+                    return alert(at, "'http-request deny' : '\(rest[0])' expects an argument.")
+                }
+                if rest[0] == "errorfiles" {
+                    errorFiles = rest[1]
+                } else {
+                    guard let (_, bytes) = readErrorFile(["\(status)", rest[1]], at) else { return }
+                    file = bytes
+                }
+                rest.removeFirst(2)
+            }
+            action = verb == "tarpit" ? .tarpit(status: status) : .deny(status: status, errorFiles: errorFiles, file: file)
         case "redirect":
             guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at, format: true)
             else { return }
@@ -1962,22 +2003,33 @@ public struct HAProxyConfigParser {
     /// `errorfile CODE FILE`: the file is read now (a relative path from the current directory, as HAProxy reads
     /// it) and must be a whole HTTP response of at most 16 kB (HAProxy's buffer).
     private mutating func errorFile(_ args: [String], _ at: SourceLocation, _ s: inout ProxySettings) {
+        guard let (code, bytes) = readErrorFile(args, at) else { return }
+        s.errorFiles[code] = bytes
+        s.errorFileSources.append(.file(code: code, bytes: bytes))
+    }
+
+    /// `errorfile CODE FILE`'s code and file (in a proxy or an `http-errors` section), or nil with an alert.
+    mutating func readErrorFile(_ args: [String], _ at: SourceLocation) -> (Int, [UInt8])? {
         guard args.count == 2, let code = Int(args[0]) else {
-            return alert(at, "'errorfile' expects <status_code> and <file> as arguments.")
+            alert(at, "'errorfile' expects <status_code> and <file> as arguments.")
+            return nil
         }
         guard HAProxyConfigParser.errorFileCodes.contains(code) else {
-            return alert(at, "'errorfile' : status code \(code) is not one HAProxy answers with an error file.")
+            alert(at, "'errorfile' : status code \(code) is not one HAProxy answers with an error file.")
+            return nil
         }
         guard let bytes = TextFile.bytes(args[1]) else {
-            return alert(at, "'errorfile' : error opening file '\(args[1])'.")
+            alert(at, "'errorfile' : error opening file '\(args[1])'.")
+            return nil
         }
         guard bytes.count <= 16_384, HTTPErrorFile(bytes) != nil else {
-            return alert(
+            alert(
                 at,
                 "'errorfile' : '\(args[1])' is not a whole HTTP response of at most 16 kB (a status line, headers, "
                     + "an empty line, then the body).")
+            return nil
         }
-        s.errorFiles[code] = bytes
+        return (code, bytes)
     }
 
     /// A header action of an `http-request` or `http-response` rule (`args`: `set-header|add-header NAME VALUE`
@@ -2479,6 +2531,7 @@ public struct HAProxyConfigParser {
         checkStickTables()
         checkPeers()
         checkResolvers()
+        checkHTTPErrors()
         for i in configuration.proxies.indices where configuration.proxies[i].settings.httpCheckDisableOn404 {
             let p = configuration.proxies[i]
             guard p.isBackend, p.settings.checkProtocol == .tcpCheck else { continue }

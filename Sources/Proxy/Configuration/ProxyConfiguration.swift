@@ -100,6 +100,9 @@ public struct ProxySettings: Hashable, Sendable {
     /// `errorfile CODE FILE`: the response sent instead of HAProxy's page for CODE, as the file holds it (a
     /// whole HTTP response: status line, headers, body), read when the configuration is.
     public var errorFiles: [Int: [UInt8]] = [:]
+    /// The `errorfile` and `errorfiles` lines in order (those of `defaults` first), which `errorFiles` comes from
+    /// once the `http-errors` sections they name are known.
+    public var errorFileSources: [ErrorFileSource] = []
     /// `option forwardfor [except NETWORK] [header NAME] [if-none]`.
     public var forwardFor: ForwardFor?
     /// `monitor-uri URI`: a request for exactly this URI is answered 200 by the proxy and not logged.
@@ -371,6 +374,21 @@ public struct BindTLSOptions: Hashable, Sendable {
     /// `no-tls-tickets`: no session resumes from a ticket (each connection's ticket key is its own).
     public var noTickets = false
     public init() {}
+}
+
+/// Where a proxy's error files come from, in the order its lines give them.
+public enum ErrorFileSource: Hashable, Sendable {
+    /// `errorfile CODE FILE`.
+    case file(code: Int, bytes: [UInt8])
+    /// `errorfiles NAME [CODE…]`: the files of an `http-errors` section (all of them, or those codes).
+    case section(name: String, codes: [Int]?, location: SourceLocation)
+}
+
+/// An `http-errors NAME` section: `errorfile CODE FILE` lines that proxies take with `errorfiles NAME`.
+public struct HTTPErrorsSection: Hashable, Sendable {
+    public var name: String
+    public var location: SourceLocation
+    public var files: [Int: [UInt8]] = [:]
 }
 
 /// One `server` line.
@@ -675,6 +693,8 @@ public struct ProxyConfiguration: Sendable {
     public var userlists: [String: Userlist] = [:]
     /// The `peers` sections, in the order they are declared.
     public var peers: [PeersSection] = []
+    /// The `http-errors` sections, by name.
+    public var httpErrors: [String: HTTPErrorsSection] = [:]
     /// The `resolvers` sections, in the order they are declared (HAProxy's implicit `default`, from
     /// /etc/resolv.conf, last).
     public var resolvers: [ResolversSection] = []
@@ -1050,7 +1070,9 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case setHeader(String, LogFormatValue)
         case addHeader(String, LogFormatValue)
         case delHeader(String)
-        case deny(status: Int)
+        /// `deny [deny_status N] [errorfile FILE | errorfiles NAME]`: the status's page, or the file given (the
+        /// `http-errors` section's for the status, found once the whole configuration is read).
+        case deny(status: Int, errorFiles: String? = nil, file: [UInt8]? = nil)
         case redirect(Redirect)
         /// `set-src hdr(NAME)`: the client's address becomes the header's last value when that is an IP address
         /// (the port is kept), for this request: its log line, its later rules, `forwardfor`, `balance source`.

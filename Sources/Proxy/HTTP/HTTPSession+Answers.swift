@@ -81,7 +81,7 @@ extension HTTPSession {
     /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
     func respondLocally(
         status: Int?, logStatus: Int? = nil, header: (name: String, value: String)? = nil,
-        page streamPage: HTTPErrorPages.Page? = nil
+        page streamPage: HTTPErrorPages.Page? = nil, file given: HTTPErrorFile? = nil
     ) {
         guard let exchange, let context else { return }
         var keep = false
@@ -94,7 +94,7 @@ extension HTTPSession {
         }
         // The request parser's pages (400, 408) stay HAProxy's own whatever `errorfile` says, as in HAProxy 2.6.
         if let status, HTTPErrorPages.page(status).keepsConnection,
-            let file = exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status]
+            let file = given ?? exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status]
         {
             sendErrorFile(file, exchange, context)
         } else if let status {

@@ -761,12 +761,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 counters?.countError()
                 tarpit(exchange, status: status)
                 return true
-            case .deny(let status):
+            case .deny(let status, _, let file):
                 frontend.limitBlocked(source(exchange).ip, action: "deny status=\(status)", limits: rule.condition?.limits ?? [])
                 counters?.countError()
                 exchange.termination = TerminationState(.proxy, .request)
                 frontend.sessions.update { $0.deniedRequests += 1 }
-                respondLocally(status: status)
+                respondLocally(status: status, file: file.flatMap(HTTPErrorFile.init))
                 return true
             case .setHeader(let name, let value):
                 exchange.forwardHead.headers.replaceOrAdd(name: name, value: render(value, head))
