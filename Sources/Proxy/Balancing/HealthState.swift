@@ -77,6 +77,14 @@ public struct HealthState: Hashable, Sendable {
         return .wentDown
     }
 
+    /// `set server … health up|stopping|down`: the state an operator forces (the counter at its top, or 0), until
+    /// the next checks move it.
+    public mutating func force(up: Bool, stopping: Bool) {
+        health = up ? top : 0
+        isUp = up
+        self.stopping = up && stopping
+    }
+
     /// A reload's `server-state-file`: the operational state the server had (HAProxy's SRV_ST_*: 0 stopped,
     /// 1 starting, 2 running, 3 stopping) sets the counter as HAProxy 2.6 sets it.
     public mutating func restore(operationalState: Int, health saved: Int) {

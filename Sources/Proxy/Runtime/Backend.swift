@@ -337,6 +337,50 @@ extension ProxyRuntime {
             return change
         }
 
+        /// `set server … health up|stopping|down` on server `i`: its health forced (a checked server's counter, an
+        /// unchecked one's shown health), the balancer and the queues following; the change when its state changed.
+        func forceHealth(_ i: Int, up: Bool, stopping: Bool, now: Int) -> StateChange? {
+            var moved: [(Departure, Int?)] = []
+            let change = shared.withLock { s -> StateChange? in
+                let (wasUp, wasStopping) = (s.balancer.servers[i].up, s.balancer.servers[i].stopping)
+                s.checks[i].force(up: up, stopping: stopping)
+                let top = servers[i].rise + servers[i].fall - 1
+                var h = s.health[i]
+                h.health = s.checks[i].health
+                if !servers[i].check { h.uncheckedHealth = up ? top : 0 }
+                h.transition = up && stopping ? "NOLB" : nil
+                guard up != wasUp || (up && stopping != wasStopping) else {
+                    s.health[i] = h
+                    return nil
+                }
+                h.lastChange = now
+                if up && !wasUp {
+                    if let since = h.downSince { h.downtime += now - since }
+                    h.downSince = nil
+                } else if !up {
+                    h.downTransitions += 1
+                    h.downSince = now
+                }
+                s.health[i] = h
+                s.balancer.setUp(i, up, at: Backend.milliseconds())
+                s.balancer.setStopping(i, up && stopping)
+                if s.balancer.servers[i].available {
+                    while let next = Backend.handOut(i, &s) { moved.append((next, i)) }
+                } else {
+                    moved = s.queues.takeAll(server: i).map { ($0, nil) }
+                }
+                let upCounts = s.balancer.upCounts
+                return StateChange(
+                    up: up, stopping: up && stopping, wasStopping: wasStopping, active: upCounts.active,
+                    backup: upCounts.backup, sessions: s.balancer.servers[i].connections, requeued: moved.count,
+                    queued: s.queues.count(server: i))
+            }
+            for (departure, server) in moved {
+                departure.element(server, departure.serverPosition, departure.backendPosition)
+            }
+            return change
+        }
+
         /// An operator's `set weight` or `set maxconn server` on server `i`: a server coming back into the
         /// balancing, or given more slots, takes sessions waiting in the queues.
         func adjust(_ i: Int, weight: Int? = nil, maxconn: Int? = nil) {

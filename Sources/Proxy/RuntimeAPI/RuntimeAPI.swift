@@ -166,13 +166,26 @@ final class RuntimeAPI: Sendable {
                 }
                 return setState(arg(2), request)
             case "weight": return serverCommand(arg(2)) { backend, i in self.setWeight(backend, i, arg(4)) }
+            case "health":
+                return serverCommand(arg(2)) { backend, i in
+                    guard ["up", "stopping", "down"].contains(arg(4)) else {
+                        return CLIReply(text: "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n")
+                    }
+                    let change = backend.forceHealth(
+                        i, up: arg(4) != "down", stopping: arg(4) == "stopping", now: Int(time(nil)))
+                    if let change { self.logForcedHealth(backend, i, change) }
+                    return .ok
+                }
+            case "agent":
+                // No server here has an agent check (`agent-check` is refused).
+                return serverCommand(arg(2)) { _, _ in CLIReply(text: "agent checks are not enabled on this server.\n") }
             case "addr":
                 return serverCommand(arg(2)) { backend, i in
                     self.setAddress(backend, i, arg(4), port: arg(5) == "port" ? arg(6) : nil)
                 }
             default:
                 return serverCommand(arg(2)) { _, _ in
-                    CLIReply(text: "usage: set server <backend>/<server> addr | state | weight\n")
+                    CLIReply(text: "usage: set server <backend>/<server> addr | agent | health | state | weight\n")
                 }
             }
         case ["set", "weight"]: return serverCommand(arg(2)) { backend, i in self.setWeight(backend, i, arg(3)) }
@@ -412,6 +425,28 @@ final class RuntimeAPI: Sendable {
             backend.setAddress(i, address)
         }
         return CLIReply(text: message + by)
+    }
+
+    /// HAProxy's line for a health an operator forced (`Server be/srv is DOWN, changed from CLI. …`), at its level.
+    private func logForcedHealth(
+        _ backend: ProxyRuntime.Backend, _ i: Int, _ counts: ProxyRuntime.Backend.StateChange
+    ) {
+        guard let log = backendLogs[backend.name] else { return }
+        let server = backend.servers[i]
+        let change = ServerStateChange(
+            backend: backend.name, server: server.name, backup: server.backup, activeServers: counts.active,
+            backupServers: counts.backup, runningOnBackup: counts.active == 0 && counts.backup > 0,
+            sessionsActive: counts.up ? 0 : counts.sessions, requeued: counts.requeued, queued: counts.queued)
+        let event: HAProxyEvent =
+            counts.stopping ? .serverStopping(change) : counts.up ? .serverUp(change) : .serverDown(change)
+        let state = counts.stopping ? "stopping" : counts.up ? "UP" : "DOWN"
+        let head = (server.backup ? "Backup Server " : "Server ") + "\(backend.name)/\(server.name) is \(state)"
+        let message = head + ", changed from CLI" + event.message.dropFirst(head.count)
+        log.send(message, severity: counts.up || counts.wasStopping ? .notice : .alert)
+        if !counts.up && counts.active == 0 && counts.backup == 0 {
+            let kind: HAProxyEvent.ProxyKind = backend.section.kind == .listen ? .proxy : .backend
+            log.send(HAProxyEvent.noServerAvailable(kind: kind, name: backend.name).message, severity: .emergency)
+        }
     }
 
     /// A server written without a port (it takes the client's): its configured address, port 0.
