@@ -63,22 +63,13 @@ struct ResolversInteropTests {
     /// Both tests' `global`, `resolvers` (quick: a question every 200 ms, a name gone taken out after 600 ms) and
     /// `defaults` sections.
     static func preamble(logPort: Int, socket: String, dnsPort: Int) -> String {
-        """
-        global
-            log 127.0.0.1:\(logPort) local0 info
-            stats socket \(socket) level admin
+        tcpPreamble(logPort: logPort, socket: socket) + """
         resolvers dns
             nameserver d1 127.0.0.1:\(dnsPort)
             resolve_retries 2
             timeout resolve 200ms
             timeout retry 200ms
             hold nx 600ms
-        defaults
-            log global
-            mode tcp
-            timeout connect 1s
-            timeout client 5s
-            timeout server 5s
 
         """
     }

@@ -71,23 +71,14 @@ struct SetServerInteropTests {
         for who in ["haproxy", "proxy"] {
             let port = try Peers.freePort()
             let socket = dir.file("\(who).sock")
-            try """
-                global
-                    log 127.0.0.1:\(logs.port) local0 info
-                    stats socket \(socket) level admin
-                defaults
-                    log global
-                    mode tcp
-                    timeout connect 1s
-                    timeout client 5s
-                    timeout server 5s
+            try (tcpPreamble(logPort: logs.port, socket: socket) + """
                 listen l
                     bind 127.0.0.1:\(port)
                     balance first
                     server s 127.0.0.1:\(first.port)
                     server t 127.0.0.2:\(first.port)
 
-                """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+                """).write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
             let peer = try startSide(who, in: dir)
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")

@@ -185,6 +185,23 @@ func startSide(_ who: String, in dir: TemporaryDirectory) throws -> RunningPeer 
         program, (who == "haproxy" ? ["-db"] : []) + ["-f", dir.file("\(who).cfg")], logPath: dir.file("\(who).out"))
 }
 
+/// The `global` and `defaults` sections of a TCP comparison driven through the runtime API: lines to the test's
+/// receiver, an admin stats socket, short timeouts (no `option tcplog`: the lines compared are state changes).
+func tcpPreamble(logPort: Int, socket: String) -> String {
+    """
+    global
+        log 127.0.0.1:\(logPort) local0 info
+        stats socket \(socket) level admin
+    defaults
+        log global
+        mode tcp
+        timeout connect 1s
+        timeout client 5s
+        timeout server 5s
+
+    """
+}
+
 /// The `global` and `defaults` sections of an HTTP comparison: lines to the test's receiver, httplog, short timeouts.
 func httpPreamble(logPort: Int) -> String {
     """
