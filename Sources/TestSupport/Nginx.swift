@@ -59,7 +59,7 @@ public final class Nginx: Sendable {
                     location = /post { return 200 "posted\\n"; }
                     # What reached the server, for the tests of header rules and forwardfor.
                     location = /headers {
-                        return 200 "xff=$http_x_forwarded_for real=$http_x_real_ip gate=$http_x_gate\\n";
+                        return 200 "orig=$http_x_original_to xff=$http_x_forwarded_for real=$http_x_real_ip gate=$http_x_gate\\n";
                     }
                 }
             \(tlsServers)

@@ -413,7 +413,8 @@ struct HTTPVersusHAProxyTests {
     }
 
     /// What reaches the server (nginx echoes the headers at /headers): `option forwardfor` plain, with `except`, with
-    /// `header` and `if-none`, a backend's over its frontend's, and `http-request set-header`/`del-header`.
+    /// `header` and `if-none`, a backend's over its frontend's, `http-request set-header`/`del-header`, and `option
+    /// originalto` (the frontend's, and a backend's `except` that the frontend's option does not escape).
     @Test func headersReachingTheServerAsHAProxy() async throws {
         let dir = try TemporaryDirectory(prefix: "forwardfor-vs-haproxy")
         let nginx = try Nginx(in: dir)
@@ -442,6 +443,17 @@ struct HTTPVersusHAProxyTests {
                 http-request add-header X-Forwarded-For "%ci"
                 http-request set-header X-Gate "%[src] %[hdr(host)] [%[req.hdr(x-missing)]] 100%% %fi %[path] %[method] %[query] %[url] %f %[fe_name] %[ssl_fc]"
                 default_backend web
+            frontend original
+                bind 127.0.0.1:\(ports[4])
+                option originalto
+                default_backend web
+            frontend original_excepted
+                bind 127.0.0.1:\(ports[5])
+                option originalto
+                default_backend web_local
+            backend web_local
+                option originalto except 127.0.0.0/8
+                server n1 127.0.0.1:\(nginx.port)
             backend web
                 server n1 127.0.0.1:\(nginx.port)
             backend real_ip
@@ -458,8 +470,11 @@ struct HTTPVersusHAProxyTests {
             (2, get + "X-Real-IP: 192.0.2.9\r\n\r\n", 1, true),
             // Log-format values: samples fetched, `%%` a percent sign, a missing header empty.
             (3, "GET /headers?a=1&b=2 HTTP/1.1\r\nHost: first\r\nHost: first\r\nConnection: close\r\n\r\n", 1, true),
+            // `option originalto`: the address the client connected to; none when the backend excepts it.
+            (4, get + "\r\n", 1, true),
+            (5, get + "\r\n", 1, true),
         ]
-        guard let (lines, answers) = try await Self.run(config, frontends: 4, logs: logs, in: dir, exchanges) else {
+        guard let (lines, answers) = try await Self.run(config, frontends: 6, logs: logs, in: dir, exchanges) else {
             try await logs.close()
             return
         }
@@ -469,6 +484,8 @@ struct HTTPVersusHAProxyTests {
         #expect(answers[1][2].hasSuffix("xff= real=127.0.0.1 gate=\n"), "the backend's header, not the frontend's")
         #expect(answers[1][3].hasSuffix("xff= real=192.0.2.9 gate=\n"), "if-none keeps the client's")
         #expect(answers[1][4].contains("real=127.0.0.1 gate=127.0.0.1 first [] 100% 127.0.0.1 /headers GET"))
+        #expect(answers[1][5].hasSuffix("orig=127.0.0.1 xff= real= gate=\n"), "\(answers[1][5])")
+        #expect(answers[1][6].hasSuffix("orig= xff= real= gate=\n"), "the backend's except, as HAProxy checks both")
         try await logs.close()
     }
 

@@ -414,6 +414,30 @@ struct ConfigTests {
         }
     }
 
+    /// `setenv`, `presetenv`, `unsetenv` in global: the environment from that line on, as later lines expand it.
+    @Test func globalSetenvIsSeenByTheLinesAfterIt() throws {
+        setenv("TOLLGATE_TEST_PRESET", "7000", 1)
+        let c = try HAProxyConfigParser.parse(
+            text: """
+                global
+                    setenv TOLLGATE_TEST_SETENV 8081
+                    presetenv TOLLGATE_TEST_PRESET 9000
+                    setenv TOLLGATE_TEST_GONE 1
+                    unsetenv TOLLGATE_TEST_GONE
+                listen a
+                    bind 127.0.0.1:${TOLLGATE_TEST_SETENV}
+                    bind 127.0.0.1:${TOLLGATE_TEST_PRESET}
+                    bind "127.0.0.1:${TOLLGATE_TEST_GONE-8082}"
+                    server s 10.0.0.1:80
+
+                """)
+        #expect(c.proxy(named: "a")?.binds.map(\.port) == [8081, 7000, 8082])
+        #expect(String(cString: getenv("TOLLGATE_TEST_SETENV")) == "8081")
+        unsetenv("TOLLGATE_TEST_SETENV")
+        unsetenv("TOLLGATE_TEST_PRESET")
+        #expect(throws: ConfigProblems.self) { try HAProxyConfigParser.parse(text: "global\n  setenv ONLY_NAME\n") }
+    }
+
     @Test func onlyTuningIsAWarning() throws {
         let c = try HAProxyConfigParser.parse(
             text: """

@@ -180,7 +180,7 @@ extension BuildSupport {
             "ssl-default-bind-ciphers", "stats", "server-state-base", "server-state-file", "master-worker",
             "ssl-server-verify", "ssl-default-server-options", "ssl-default-server-ciphers",
             "ssl-default-server-ciphersuites", "unix-bind", "tune.comp.maxlevel", "set-var", "set-var-fmt",
-            "external-check", "insecure-fork-wanted",
+            "external-check", "insecure-fork-wanted", "setenv", "presetenv", "unsetenv", "resetenv",
         ],
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
@@ -196,7 +196,7 @@ extension BuildSupport {
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
             "log-separate-errors", "redispatch", "httpchk", "allbackups", "forwardfor", "http-server-close",
             "httpclose", "http-keep-alive", "http-pretend-keepalive", "abortonclose", "tcp-check", "mysql-check", "redis-check", "log-health-checks", "pgsql-check",
-            "ssl-hello-chk", "prefer-last-server", "http-buffer-request", "external-check",
+            "ssl-hello-chk", "prefer-last-server", "http-buffer-request", "external-check", "originalto",
         ],
         .timeout: [
             "connect", "client", "server", "queue", "check", "tunnel", "http-request", "http-keep-alive", "client-fin",
@@ -328,8 +328,8 @@ extension BuildSupport {
         .section: ["program": .runtimeAPI, "log-forward": .logging],
         .global: [
             "stats": .runtimeAPI, "master-worker": .runtimeAPI, "lua-load": .other, "lua-prepend-path": .other,
-            "ca-base": .tls, "crt-base": .tls, "issuers-chain-path": .tls, "setenv": .other, "presetenv": .other,
-            "unsetenv": .other, "resetenv": .other, "maxconnrate": .limits, "maxsessrate": .limits,
+            "ca-base": .tls, "crt-base": .tls, "issuers-chain-path": .tls,
+            "maxconnrate": .limits, "maxsessrate": .limits,
             "maxsslrate": .limits, "maxsslconn": .limits, "log-send-hostname": .logging,
             "h1-case-adjust": .rewriting, "h1-case-adjust-file": .rewriting,
             "server-state-base": .routing, "server-state-file": .routing, "default-path": .other,
@@ -356,7 +356,7 @@ extension BuildSupport {
             "ldap-check": .healthChecks, "smtpchk": .healthChecks, "spop-check": .healthChecks,
             "persist": .routing,
             "accept-invalid-http-request": .accessRules, "accept-invalid-http-response": .accessRules,
-            "originalto": .rewriting, "http-pretend-keepalive": .rewriting, "http-restrict-req-hdr-names": .accessRules,
+            "http-pretend-keepalive": .rewriting, "http-restrict-req-hdr-names": .accessRules,
             "transparent": .routing, "abortonclose": .limits, "independent-streams": .limits,
             "checkcache": .rewriting, "disable-h2-upgrade": .rewriting,
         ],

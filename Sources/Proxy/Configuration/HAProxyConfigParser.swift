@@ -335,6 +335,32 @@ public struct HAProxyConfigParser {
         case "external-check":
             guard args.isEmpty else { return alert(at, "'external-check' cannot handle unexpected argument '\(args[0])'.") }
             g.externalCheck = true
+        case "setenv", "presetenv":
+            // The process's environment, from this line on (`${NAME}` in later lines, `env(NAME)`, external checks).
+            guard args.count <= 2 else {
+                return alert(at, "'\(keyword)' cannot handle unexpected argument '\(args[2])'.")
+            }
+            guard args.count == 2, !args[1].isEmpty else { return alert(at, "'\(keyword)' expects a name and a value.") }
+            if setenv(args[0], args[1], keyword == "setenv" ? 1 : 0) != 0 {
+                alert(at, "'\(keyword)' failed on variable '\(args[0])' : \(String(cString: strerror(errno))).")
+            }
+        case "unsetenv":
+            guard !args.isEmpty else { return alert(at, "'unsetenv' expects at least one variable name.") }
+            for name in args where unsetenv(name) != 0 {
+                return alert(at, "'unsetenv' failed on variable '\(name)' : \(String(cString: strerror(errno))).")
+            }
+        case "resetenv":
+            // Every variable goes but those named.
+            var names: [String] = []
+            var entry = environ
+            while let pointer = entry.pointee {
+                let text = String(cString: pointer)
+                if let equals = text.firstIndex(of: "="), !args.contains(String(text[..<equals])) {
+                    names.append(String(text[..<equals]))
+                }
+                entry += 1
+            }
+            for name in names { unsetenv(name) }
         case "insecure-fork-wanted":
             g.insecureForkWanted = true
         case "set-var", "set-var-fmt":
@@ -915,6 +941,32 @@ public struct HAProxyConfigParser {
         return rule
     }
 
+    /// `option originalto`'s arguments: `except NETWORK`, `header NAME`; nil after an alert.
+    private mutating func originalTo(_ args: [String], _ at: SourceLocation) -> OriginalTo? {
+        var rule = OriginalTo()
+        var rest = args[...]
+        while let word = rest.popFirst() {
+            switch word {
+            case "except":
+                guard let network = rest.popFirst(), case .success(let set) = AddressSet.parse([network]) else {
+                    alert(at, "'option originalto' : missing or invalid netmask after 'except'.")
+                    return nil
+                }
+                rule.except = set
+            case "header":
+                guard let name = rest.popFirst(), !name.isEmpty else {
+                    alert(at, "'option originalto' : missing header name after 'header'.")
+                    return nil
+                }
+                rule.header = name.lowercased()
+            default:
+                alert(at, "'option originalto' : unknown argument '\(word)' (expects 'except', 'header').")
+                return nil
+            }
+        }
+        return rule
+    }
+
     /// HAProxy 2.6's balancing algorithms that this build does not have.
     static let otherBalanceAlgorithms: Set<String> = ["rdp-cookie", "hash"]
 
@@ -1073,7 +1125,15 @@ public struct HAProxyConfigParser {
         }
         // Only httplog (`clf`) and httpchk read arguments here: others (`forwardfor except 127.0.0.0/8 header X`,
         // `httplog` with anything but `clf`) would run otherwise than written, so they are refused.
-        let readsArguments = name == "httpchk" || name == "httplog" && args == ["clf"] || name == "forwardfor"
+        let readsArguments =
+            name == "httpchk" || name == "httplog" && args == ["clf"] || name == "forwardfor" || name == "originalto"
+        if name == "originalto" {
+            if negated {
+                s.originalTo = nil
+            } else if let rule = originalTo(args, at) {
+                s.originalTo = rule
+            }
+        }
         if name == "forwardfor" {
             if negated {
                 s.forwardFor = nil

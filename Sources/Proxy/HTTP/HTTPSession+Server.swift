@@ -132,6 +132,17 @@ extension HTTPSession {
         {
             head.headers.add(name: rule.header, value: ip)
         }
+        // `option originalto`: the address the client connected to, unless in the frontend's or the backend's
+        // `except`; the backend's header name when it has the option, as HAProxy.
+        let (front, back) = (frontend.section.settings.originalTo, backend.section.settings.originalTo)
+        if let rule = back ?? front, let local = proxyDestination ?? client.localAddress, let ip = local.ipAddress {
+            let key = AddressSet.key(local)
+            if !(front.map { key.map($0.except.contains) ?? false } ?? false)
+                && !(back.map { key.map($0.except.contains) ?? false } ?? false)
+            {
+                head.headers.add(name: rule.header, value: ip)
+            }
+        }
         // `option http-server-close` / `httpclose`: the server is told the connection closes after this request,
         // unless the backend pretends keep-alive.
         // (HTTP/1.0 closes by default: nothing is said then.)
