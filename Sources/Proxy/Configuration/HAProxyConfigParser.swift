@@ -909,58 +909,37 @@ public struct HAProxyConfigParser {
         }
     }
 
-    /// `option forwardfor`'s arguments: `except NETWORK`, `header NAME`, `if-none`; nil after an alert.
-    private mutating func forwardFor(_ args: [String], _ at: SourceLocation) -> ForwardFor? {
+    /// `option forwardfor`'s arguments (`except NETWORK`, `header NAME`, `if-none`), and `option originalto`'s (the
+    /// same but `if-none`, its header `x-original-to`); nil after an alert.
+    private mutating func forwardFor(_ args: [String], _ at: SourceLocation, option: String = "forwardfor")
+        -> ForwardFor?
+    {
         var rule = ForwardFor()
+        if option == "originalto" { rule.header = "x-original-to" }
         var rest = args[...]
         while let word = rest.popFirst() {
             switch word {
             case "except":
                 guard let network = rest.popFirst() else {
-                    alert(at, "'option forwardfor' : missing netmask after 'except'.")
+                    alert(at, "'option \(option)' : missing netmask after 'except'.")
                     return nil
                 }
                 guard case .success(let set) = AddressSet.parse([network]) else {
-                    alert(at, "'option forwardfor' : invalid netmask '\(network)' after 'except'.")
+                    alert(at, "'option \(option)' : invalid netmask '\(network)' after 'except'.")
                     return nil
                 }
                 rule.except = set
             case "header":
                 guard let name = rest.popFirst(), !name.isEmpty else {
-                    alert(at, "'option forwardfor' : missing header name after 'header'.")
+                    alert(at, "'option \(option)' : missing header name after 'header'.")
                     return nil
                 }
                 rule.header = name.lowercased()
-            case "if-none":
+            case "if-none" where option == "forwardfor":
                 rule.ifNone = true
             default:
-                alert(at, "'option forwardfor' : unknown argument '\(word)' (expects 'except', 'header', 'if-none').")
-                return nil
-            }
-        }
-        return rule
-    }
-
-    /// `option originalto`'s arguments: `except NETWORK`, `header NAME`; nil after an alert.
-    private mutating func originalTo(_ args: [String], _ at: SourceLocation) -> OriginalTo? {
-        var rule = OriginalTo()
-        var rest = args[...]
-        while let word = rest.popFirst() {
-            switch word {
-            case "except":
-                guard let network = rest.popFirst(), case .success(let set) = AddressSet.parse([network]) else {
-                    alert(at, "'option originalto' : missing or invalid netmask after 'except'.")
-                    return nil
-                }
-                rule.except = set
-            case "header":
-                guard let name = rest.popFirst(), !name.isEmpty else {
-                    alert(at, "'option originalto' : missing header name after 'header'.")
-                    return nil
-                }
-                rule.header = name.lowercased()
-            default:
-                alert(at, "'option originalto' : unknown argument '\(word)' (expects 'except', 'header').")
+                let expected = option == "forwardfor" ? "'except', 'header', 'if-none'" : "'except', 'header'"
+                alert(at, "'option \(option)' : unknown argument '\(word)' (expects \(expected)).")
                 return nil
             }
         }
@@ -1130,7 +1109,7 @@ public struct HAProxyConfigParser {
         if name == "originalto" {
             if negated {
                 s.originalTo = nil
-            } else if let rule = originalTo(args, at) {
+            } else if let rule = forwardFor(args, at, option: "originalto") {
                 s.originalTo = rule
             }
         }

@@ -105,8 +105,8 @@ public struct ProxySettings: Hashable, Sendable {
     public var errorFileSources: [ErrorFileSource] = []
     /// `option forwardfor [except NETWORK] [header NAME] [if-none]`.
     public var forwardFor: ForwardFor?
-    /// `option originalto [except NETWORK] [header NAME]`.
-    public var originalTo: OriginalTo?
+    /// `option originalto [except NETWORK] [header NAME]` (its header `x-original-to` unless named; no `if-none`).
+    public var originalTo: ForwardFor?
     /// `monitor-uri URI`: a request for exactly this URI is answered 200 by the proxy and not logged.
     public var monitorURI: String?
     /// `log global` (the global targets) and the proxy's own `log` lines.
@@ -269,14 +269,6 @@ public struct ForwardFor: Hashable, Sendable {
     /// In lower case.
     public var header = "x-forwarded-for"
     public var ifNone = false
-}
-
-/// `option originalto`: the address the client connected to, in `X-Original-To` (or the header named) on the
-/// requests to the servers, unless that address is in `except`.
-public struct OriginalTo: Hashable, Sendable {
-    public var except = AddressSet()
-    /// In lower case.
-    public var header = "x-original-to"
 }
 
 /// `option httpchk`: the request a check sends.
