@@ -37,6 +37,10 @@ struct ProxyConfigInteropTests {
         "defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\nfrontend f\n"
             + "  bind 127.0.0.1:81\n  acl p path_beg \"$TOLLGATE_UNSET\"\n  http-request deny if p\n  default_backend b\n"
             + "backend b\n  server s 10.0.0.1:80\n",
+        // setenv in global, seen by the lines after it (a bind's port), presetenv leaving a set variable alone.
+        "global\n  setenv TOLLGATE_C_PORT 18093\n  presetenv TOLLGATE_C_PORT 1\n  unsetenv TOLLGATE_C_NONE\n"
+            + "listen l\n  bind 127.0.0.1:${TOLLGATE_C_PORT}\n  option originalto except 10.0.0.0/8 header X-Dst\n"
+            + "  server s 10.0.0.1:80\n",
         // Name resolution at run time: a resolvers section with its timings, servers and a template resolving
         // through it (a name nothing resolves yet starts in maintenance, with or without `init-addr none`), an
         // address that needs no resolving.
