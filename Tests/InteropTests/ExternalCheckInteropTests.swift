@@ -42,14 +42,14 @@ struct ExternalCheckInteropTests {
                 backend b
                     option external-check
                     external-check command \(dir.file("\(who)-check.sh"))
-                    server s1 127.0.0.1:\(origin.port) check inter 1000 rise 1 fall 1
-                    server s2 127.0.0.1:\(origin.port) check inter 1000 rise 1 fall 1 maxconn 7
+                    server s1 127.0.0.1:\(origin.port) check inter 3000 rise 1 fall 1
+                    server s2 127.0.0.1:\(origin.port) check inter 3000 rise 1 fall 1 maxconn 7
                 listen l
                     bind 127.0.0.1:\(port)
                     option external-check
                     external-check path /nonexistent:\(dir.path)
                     external-check command \(who)-check.sh
-                    server s3 127.0.0.1:\(origin.port) check inter 1000 rise 1 fall 1
+                    server s3 127.0.0.1:\(origin.port) check inter 3000 rise 1 fall 1
 
                 """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
             let peer = try startSide(who, in: dir)
@@ -61,7 +61,9 @@ struct ExternalCheckInteropTests {
                 }, "\(peer.output)")
             _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
             try "".write(toFile: "\(side)/fail-s2", atomically: true, encoding: .utf8)
-            // One server is watched (another that a loaded machine makes slower than `inter` would be a timeout).
+            // One server is watched (another that a loaded machine makes slower than `inter` would be a timeout: HAProxy
+            // kills an external check still running after `inter`, so `inter` is 3 s here, room for a loaded machine's
+            // fork and shell; CI saw HAProxy's checks time out for 30 s at 1 s).
             let down = await messages.take(waitingFor: 1, seconds: 30) { $0.contains("b/s2 is DOWN") }
             try FileManager.default.removeItem(atPath: "\(side)/fail-s2")
             let up = await messages.take(waitingFor: 1, seconds: 30) { $0.contains("b/s2 is UP") }
