@@ -165,6 +165,27 @@ struct RuntimeAPITests {
         #expect(d.flags == 0x04)
     }
 
+    /// The resolvers' verdicts (RMAINT): a line when the server was UP or DOWN, none while an operator already keeps it
+    /// in maintenance; with an address again, "resolves again" (or "but remains in maintenance").
+    @Test func resolutionTransitionsAsHAProxy() {
+        var a = ServerAdmin(disabled: false)
+        #expect(a.setResolution(lost: true, up: true, serving: true) == [.goingDownForMaintenance(wasServing: true)])
+        #expect(a.maintenance && a.flags == 0x20)
+        #expect(a.setResolution(lost: true, up: true, serving: false) == [])
+        #expect(a.setResolution(lost: false, up: true, serving: false) == [.resolvesAgain(up: true, drain: false)])
+        #expect(a.setResolution(lost: true, up: false, serving: false) == [.downEntersMaintenance])
+        _ = a.setResolution(lost: false, up: false, serving: false)
+        _ = a.apply(.maint, up: true, serving: true)
+        #expect(a.setResolution(lost: true, up: true, serving: false) == [])
+        #expect(a.flags == 0x21)
+        #expect(a.setResolution(lost: false, up: true, serving: false) == [.resolvesAgainButRemainsInMaintenance])
+        // Started without an address (`init-addr none`): in maintenance, silent until an address comes.
+        var b = ServerAdmin(disabled: false, noAddress: true)
+        #expect(b.flags == 0x20 && b.setResolution(lost: true, up: true, serving: false) == [])
+        b.fromSRVRecord = true
+        #expect(b.flags == 0x60)
+    }
+
     @Test func balancerLeavesOutDrainedAndMaintainedServers() {
         var b = Balancer(
             algorithm: .roundrobin, servers: [.init(name: "a", weight: 1), .init(name: "b", weight: 1)])
