@@ -42,31 +42,31 @@ struct ExternalCheckInteropTests {
                 backend b
                     option external-check
                     external-check command \(dir.file("\(who)-check.sh"))
-                    server s1 127.0.0.1:\(origin.port) check inter 3000 rise 1 fall 1
-                    server s2 127.0.0.1:\(origin.port) check inter 3000 rise 1 fall 1 maxconn 7
+                    server s1 127.0.0.1:\(origin.port) check inter 8000 rise 1 fall 1
+                    server s2 127.0.0.1:\(origin.port) check inter 8000 rise 1 fall 1 maxconn 7
                 listen l
                     bind 127.0.0.1:\(port)
                     option external-check
                     external-check path /nonexistent:\(dir.path)
                     external-check command \(who)-check.sh
-                    server s3 127.0.0.1:\(origin.port) check inter 3000 rise 1 fall 1
+                    server s3 127.0.0.1:\(origin.port) check inter 8000 rise 1 fall 1
 
                 """.write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
             let peer = try startSide(who, in: dir)
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
             #expect(
-                Peers.waitUntil(seconds: 10) {
+                Peers.waitUntil(seconds: 30) {
                     ["s1", "s2", "s3"].allSatisfy { FileManager.default.fileExists(atPath: "\(side)/env-\($0)") }
                 }, "\(peer.output)")
             _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
             try "".write(toFile: "\(side)/fail-s2", atomically: true, encoding: .utf8)
             // One server is watched (another that a loaded machine makes slower than `inter` would be a timeout: HAProxy
-            // kills an external check still running after `inter`, so `inter` is 3 s here, room for a loaded machine's
-            // fork and shell; CI saw HAProxy's checks time out for 30 s at 1 s).
-            let down = await messages.take(waitingFor: 1, seconds: 30) { $0.contains("b/s2 is DOWN") }
+            // kills an external check still running after `inter`, so `inter` is 8 s here, room for a loaded machine's
+            // fork and shell; the whole suite on 2 cores saw HAProxy's checks time out for 30 s at 1 s and at 3 s).
+            let down = await messages.take(waitingFor: 1, seconds: 60) { $0.contains("b/s2 is DOWN") }
             try FileManager.default.removeItem(atPath: "\(side)/fail-s2")
-            let up = await messages.take(waitingFor: 1, seconds: 30) { $0.contains("b/s2 is UP") }
+            let up = await messages.take(waitingFor: 1, seconds: 60) { $0.contains("b/s2 is UP") }
             var seen: [String] = []
             for server in ["s1", "s2", "s3"] {
                 let args = (try? String(contentsOfFile: "\(side)/args-\(server)", encoding: .utf8)) ?? "-"
