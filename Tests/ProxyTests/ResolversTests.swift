@@ -91,7 +91,7 @@ struct ResolversTests {
         #expect(XXH32.hash([127, 0, 0, 11], seed: 1) == 0xA28E_CEF4)
     }
 
-    @Test func serversTakeDistinctAddressesInHAProxysOrder() {
+    @Test func serversTakeDistinctAddressesInHAProxysOrder() throws {
         var cache = ResolvedAddresses()
         cache.update(with: [[127, 0, 0, 11], [127, 0, 0, 12], [127, 0, 0, 13]], now: 0, obsolete: 0)
         let wish = ResolvedAddresses.Wish(preferIPv4: true)
@@ -110,8 +110,14 @@ struct ResolversTests {
         let duplicates = ResolvedAddresses.Wish(preferIPv4: true, allowDuplicates: true)
         #expect(cache.choose(for: duplicates, current: nil, taken: taken) == [127, 0, 0, 13])
         // resolve-net wins over key order.
-        let net = ResolvedAddresses.Wish(preferIPv4: true, networks: [([127, 0, 0, 11], 32)])
+        let net = ResolvedAddresses.Wish(preferIPv4: true, networks: try AddressSet.parse(["127.0.0.11/32"]).get())
         #expect(cache.choose(for: net, current: nil, taken: []) == [127, 0, 0, 11])
+        // resolve-net is read as ACL networks are (AddressSet): a dotted mask, IPv6.
+        #expect(AddressSet.address(bytes: [10, 1, 2, 3]) == AddressSet.address("10.1.2.3"))
+        #expect(AddressSet.address(bytes: Array(repeating: 0, count: 15) + [1]) == AddressSet.address("::1"))
+        let dotted = ResolvedAddresses.Wish(
+            preferIPv4: true, networks: try AddressSet.parse(["127.0.0.12/255.255.255.255"]).get())
+        #expect(cache.choose(for: dotted, current: nil, taken: []) == [127, 0, 0, 12])
         // The preferred family first.
         var mixed = ResolvedAddresses()
         mixed.update(with: [[127, 0, 0, 1], Array(repeating: 0, count: 15) + [1]], now: 0, obsolete: 0)

@@ -66,6 +66,15 @@ public struct AddressSet: Hashable, Sendable {
         return nil
     }
 
+    /// An address given as its bytes in network order (4: IPv4, 16: IPv6) in the set's form; nil for another length.
+    public static func address(bytes: [UInt8]) -> UInt128? {
+        switch bytes.count {
+        case 4: return mapped(bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        case 16: return bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }
+        default: return nil
+        }
+    }
+
     /// An IPv4 mask written in bits (`24`) or dotted (`255.255.255.0`), host order; nil when it is neither.
     public static func ipv4Mask(_ text: String) -> UInt32? {
         if let bits = Int(text) {

@@ -34,31 +34,21 @@ public struct ResolvedAddresses: Hashable, Sendable {
     public struct Wish: Hashable, Sendable {
         /// `resolve-prefer ipv4` (else IPv6 is preferred, HAProxy's default).
         public var preferIPv4: Bool
-        /// `resolve-net`: networks as (address, prefix length), the bytes in network order.
-        public var networks: [(bytes: [UInt8], bits: Int)]
+        /// `resolve-net`: the networks whose addresses are preferred.
+        public var networks: AddressSet
         /// `resolve-opts allow-dup-ip`.
         public var allowDuplicates: Bool
         /// `resolve-opts ignore-weight`: an SRV record's weight is not the server's.
         public var ignoresWeight: Bool
 
         public init(
-            preferIPv4: Bool, networks: [(bytes: [UInt8], bits: Int)] = [], allowDuplicates: Bool = false,
+            preferIPv4: Bool, networks: AddressSet = AddressSet(), allowDuplicates: Bool = false,
             ignoresWeight: Bool = false
         ) {
             self.preferIPv4 = preferIPv4
             self.networks = networks
             self.allowDuplicates = allowDuplicates
             self.ignoresWeight = ignoresWeight
-        }
-
-        public static func == (a: Wish, b: Wish) -> Bool {
-            a.preferIPv4 == b.preferIPv4 && a.allowDuplicates == b.allowDuplicates && a.ignoresWeight == b.ignoresWeight
-                && a.networks.map(\.bytes) == b.networks.map(\.bytes) && a.networks.map(\.bits) == b.networks.map(\.bits)
-        }
-
-        public func hash(into h: inout Hasher) {
-            h.combine(preferIPv4)
-            h.combine(allowDuplicates)
         }
     }
 
@@ -72,7 +62,7 @@ public struct ResolvedAddresses: Hashable, Sendable {
         for item in items {
             var score = 0
             if (item.bytes.count == 4) == wish.preferIPv4 { score += 8 }
-            if wish.networks.contains(where: { Self.within(item.bytes, $0.bytes, $0.bits) }) { score += 4 }
+            if AddressSet.address(bytes: item.bytes).map(wish.networks.contains) == true { score += 4 }
             if taken.contains(item.bytes) {
                 guard wish.allowDuplicates else { continue }
             } else {
@@ -82,18 +72,5 @@ public struct ResolvedAddresses: Hashable, Sendable {
             if score > (best?.score ?? -1) { best = (score, item.bytes) }
         }
         return best?.bytes
-    }
-
-    /// Whether `address` is in the network `network`/`bits` (of the same family).
-    static func within(_ address: [UInt8], _ network: [UInt8], _ bits: Int) -> Bool {
-        guard address.count == network.count else { return false }
-        var left = bits
-        for (a, n) in zip(address, network) {
-            guard left > 0 else { return true }
-            let mask: UInt8 = left >= 8 ? 0xFF : ~(0xFF >> UInt8(left))
-            if a & mask != n & mask { return false }
-            left -= 8
-        }
-        return true
     }
 }

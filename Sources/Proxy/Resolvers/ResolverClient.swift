@@ -638,38 +638,12 @@ extension ProxyRuntime {
                 else { continue }
                 let wish = ResolvedAddresses.Wish(
                     preferIPv4: server.resolve.preferIPv4,
-                    networks: server.resolve.networks.compactMap(ResolverClient.network),
+                    // Read (and checked) as `resolve-net` was when the file was.
+                    networks: (try? AddressSet.parse(server.resolve.networks).get()) ?? AddressSet(),
                     allowDuplicates: server.resolve.allowDuplicateIP, ignoresWeight: server.resolve.ignoreWeight)
                 client.add(.init(backend: backend, index: i, log: logs[p.name], wish: wish), name: server.host)
             }
         }
         return clients
-    }
-}
-
-extension ResolverClient {
-    /// `ADDRESS[/BITS]` as bytes and a prefix length (a lone address: all its bits).
-    static func network(_ text: String) -> (bytes: [UInt8], bits: Int)? {
-        let parts = text.split(separator: "/", maxSplits: 1)
-        guard let first = parts.first else { return nil }
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        let bytes: [UInt8]
-        if inet_pton(AF_INET, String(first), &v4) == 1 {
-            bytes = withUnsafeBytes(of: v4) { Array($0) }
-        } else if inet_pton(AF_INET6, String(first), &v6) == 1 {
-            bytes = withUnsafeBytes(of: v6) { Array($0) }
-        } else {
-            return nil
-        }
-        if parts.count == 2 {
-            // A dotted mask (255.255.0.0) or a length.
-            if let bits = Int(parts[1]) { return (bytes, bits) }
-            var mask = in_addr()
-            guard inet_pton(AF_INET, String(parts[1]), &mask) == 1 else { return nil }
-            let bits = withUnsafeBytes(of: mask) { $0.reduce(0) { $0 + $1.nonzeroBitCount } }
-            return (bytes, bits)
-        }
-        return (bytes, bytes.count * 8)
     }
 }
