@@ -21,6 +21,15 @@ struct HTTPErrorFile {
         logged = Int64(counted)
     }
 
+    /// The files a section's `http-request deny … errorfile(s)` rules answer with, read once, by their bytes.
+    static func denyFiles(_ rules: [HTTPRequestRule]) -> [[UInt8]: HTTPErrorFile] {
+        var files: [[UInt8]: HTTPErrorFile] = [:]
+        for rule in rules {
+            if case .deny(_, _, let bytes?) = rule.action, files[bytes] == nil { files[bytes] = HTTPErrorFile(bytes) }
+        }
+        return files
+    }
+
     /// The files of a section's `errorfile` lines (each checked when the configuration was read).
     static func load(_ files: [Int: [UInt8]]) -> [Int: HTTPErrorFile] {
         files.compactMapValues { HTTPErrorFile($0) }

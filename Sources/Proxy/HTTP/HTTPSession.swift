@@ -766,7 +766,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 counters?.countError()
                 exchange.termination = TerminationState(.proxy, .request)
                 frontend.sessions.update { $0.deniedRequests += 1 }
-                respondLocally(status: status, file: file.flatMap(HTTPErrorFile.init))
+                // The file read when the configuration was (the rule is the frontend's or its backend's).
+                respondLocally(status: status, file: file.flatMap { frontend.denyFiles[$0] ?? exchange.backend?.denyFiles[$0] })
                 return true
             case .setHeader(let name, let value):
                 exchange.forwardHead.headers.replaceOrAdd(name: name, value: render(value, head))

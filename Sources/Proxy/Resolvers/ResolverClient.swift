@@ -384,7 +384,7 @@ final class ResolverClient: @unchecked Sendable {
     private func handOut(_ r: Resolution, by updater: String, nameserver: Int) {
         for (k, requester) in r.requesters.enumerated() {
             let backend = requester.backend
-            let current = backend.address(requester.index).flatMap(Self.bytes)
+            let current = backend.address(requester.index).flatMap(Self.bytes(_:))
             let taken = Set(
                 r.requesters.enumerated().compactMap { j, other -> [UInt8]? in
                     guard j != k, other.backend === backend else { return nil }
@@ -561,12 +561,10 @@ final class ResolverClient: @unchecked Sendable {
         r.srv?.free.append(slot)
     }
 
+    /// An address's bytes in network order (nil: not IPv4 or IPv6), as `balance source` reads them.
     static func bytes(_ address: SocketAddress) -> [UInt8]? {
-        switch address {
-        case .v4(let a): return withUnsafeBytes(of: a.address.sin_addr) { Array($0) }
-        case .v6(let a): return withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
-        default: return nil
-        }
+        let bytes = ProxyRuntime.Backend.addressBytes(address)
+        return bytes.isEmpty ? nil : bytes
     }
 
     static func socketAddress(_ bytes: [UInt8], port: Int) -> SocketAddress? {
