@@ -47,15 +47,56 @@ public enum Peers {
         if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
         try? input.fileHandleForWriting.close()
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
+        var exited: Int32?
+        while process.isRunning && Date() < deadline {
+            // Foundation learns of the exit from SIGCHLD; on a loaded machine that news came late (a `logger` of
+            // a millisecond was "running" for 60 s in CI). The kernel's word, read without reaping the child,
+            // is the one that counts.
+            if let status = exitStatus(peeking: process.processIdentifier) {
+                exited = status
+                break
+            }
+            usleep(10_000)
+        }
+        if let exited {
+            group.wait()
+            let settled = Date().addingTimeInterval(2)
+            while process.isRunning && Date() < settled { usleep(10_000) }
+            return (process.isRunning ? exited : process.terminationStatus, outBox.data, errBox.data)
+        }
         if process.isRunning {
+            let state = describeState(process.processIdentifier)
             process.terminate()
             process.waitUntilExit()
-            throw PeerFailed(description: "\(executable) did not finish within \(timeout) s")
+            throw PeerFailed(
+                description: "\(executable) \(arguments.prefix(8).joined(separator: " ")) did not finish within "
+                    + "\(timeout) s (\(state))")
         }
         process.waitUntilExit()
         group.wait()
         return (process.terminationStatus, outBox.data, errBox.data)
+    }
+
+    /// The exit status of child `pid` if it has ended, without reaping it (`WNOWAIT`), so that Foundation's own
+    /// reaping still finds it; a death by signal reads as the signal's number, as `terminationStatus` has it.
+    static func exitStatus(peeking pid: Int32) -> Int32? {
+        #if canImport(Glibc)
+            var info = siginfo_t()
+            guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
+                info._sifields._kill.si_pid == pid
+            else { return nil }
+            return info._sifields._sigchld.si_status
+        #else
+            return nil
+        #endif
+    }
+
+    /// What a program that did not finish was doing: its state and the kernel function it waits in.
+    static func describeState(_ pid: Int32) -> String {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        let state = stat.split(separator: ")").last?.split(separator: " ").first.map(String.init) ?? "?"
+        let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? "?"
+        return "state \(state), waiting in \(wchan.isEmpty ? "-" : wchan)"
     }
 
     /// A port on 127.0.0.1 that was free a moment ago (for peers whose configuration needs a number). Taken below

@@ -303,12 +303,9 @@ final class PeerLink: ChannelInboundHandler, @unchecked Sendable {
             }
             confirmations += 1
         case .resyncConfirm?:
-            if service.stopping && peer.definition.isLocal {
-                service.handOverDone()
-                phase = .closed
-                context?.close(promise: nil)
-                return
-            }
+            // The process taking over has the lesson: this one may end once its sessions have, and until then
+            // the session stays open and carries their updates too, as HAProxy's does.
+            if service.stopping && peer.definition.isLocal { service.handOverDone() }
             for i in cursors.indices {
                 cursors[i].lastPushed = cursors[i].teachingOrigin
                 peer.acked[i] = cursors[i].teachingOrigin

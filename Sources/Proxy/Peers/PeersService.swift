@@ -148,9 +148,10 @@ final class PeersService: @unchecked Sendable {
         for channel in channels { try? await channel.close() }
     }
 
-    /// A soft stop (`-sf`, SIGUSR1): stop listening, end the sessions, and teach the tables to the process taking
-    /// over through the local peer's address, until it confirms (5 seconds at most, as long as it answers "try
-    /// again" or nothing).
+    /// A soft stop (`-sf`, SIGUSR1): stop listening, end the sessions with the other peers, and teach the tables
+    /// to the process taking over through the local peer's address, until it confirms (5 seconds at most, as long
+    /// as it answers "try again" or nothing). The session with that process stays open, carrying the updates of
+    /// the sessions still running here, until `finishHandOver`.
     func handOverToSuccessor() async {
         guard let local = localPeer, let address = section.listenAddress, !tables.isEmpty else {
             await stop()
@@ -158,17 +159,33 @@ final class PeersService: @unchecked Sendable {
         }
         let future: EventLoopFuture<Void>? = try? await loop.submit { () -> EventLoopFuture<Void> in
             self.stopping = true
-            self.timer?.cancel()
             self.listener?.close(promise: nil)
             for peer in self.peers { peer.link?.close() }
             let promise = self.loop.makePromise(of: Void.self)
             self.handOver = promise
             let deadline = NIODeadline.now() + Self.resyncTimeout
             self.teachSuccessor(local, host: Self.connectable(address.host), port: address.port, until: deadline)
-            self.loop.scheduleTask(deadline: deadline) { self.handOver?.succeed(()) }
+            self.loop.scheduleTask(deadline: deadline) { self.handOverDone() }
             return promise.futureResult
         }.get()
         try? await future?.get()
+    }
+
+    /// The soft stop's sessions have all ended: their last updates reach the process taking over (until it has
+    /// acknowledged them, a second at most), then every session closes.
+    func finishHandOver() async {
+        let deadline = NIODeadline.now() + .seconds(1)
+        while NIODeadline.now() < deadline {
+            let owed = (try? await loop.submit { () -> Bool in
+                guard let local = self.localPeer, let link = local.link, link.established else { return false }
+                link.flush()
+                return self.tables.indices.contains { i in
+                    self.tables[i].table.with { t, _ in t.localUpdate } > local.acked[i]
+                }
+            }.get()) ?? false
+            guard owed else { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         await stop()
     }
 
@@ -214,8 +231,9 @@ final class PeersService: @unchecked Sendable {
     /// Every 100 ms: connect to the peers without a session, keep the sessions alive, and move the start's
     /// resynchronisation on.
     private func tick() {
-        guard !stopping else { return }
         let now = NIODeadline.now()
+        // Stopping, only the session with the process taking over lives on (heartbeats keep it open).
+        guard !stopping else { return (localPeer?.link?.keepAlive(now: now)) ?? () }
         defer { publish(now: now) }
         switch resync {
         case .fromLocal(let deadline) where learningFrom == nil && now >= deadline:

@@ -387,6 +387,7 @@ public final class ProxyRuntime: Sendable {
         // The shared tables go to the process taking over (HAProxy's local peer lesson).
         for service in peers { await service.handOverToSuccessor() }
         await sessions.untilIdle()
+        for service in peers { await service.finishHandOver() }
     }
 
     /// The sessions open now.
