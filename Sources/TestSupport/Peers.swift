@@ -36,12 +36,18 @@ public enum Peers {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        // Read both pipes while the program runs, so a large output cannot fill a pipe and stall it.
+        // Read both pipes while the program runs, so a large output cannot fill a pipe and stall it. On threads of
+        // their own: the tests keep Dispatch's shared threads busy, and a reader waiting for one stalled the run.
         let group = DispatchGroup()
         let outBox = DataBox()
         let errBox = DataBox()
-        DispatchQueue.global().async(group: group) { outBox.data = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        for (pipe, box) in [(out, outBox), (err, errBox)] {
+            group.enter()
+            Thread {
+                box.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }.start()
+        }
         // A program may stop reading early (halog -m): its closed pipe must not kill the tests with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
@@ -278,7 +284,8 @@ public final class RunningPeer: @unchecked Sendable {
         try process.run()
     }
 
-    public var isRunning: Bool { process.isRunning }
+    /// Whether the peer still runs, in the kernel's word (Foundation's may come late on a loaded machine).
+    public var isRunning: Bool { process.isRunning && Peers.exitStatus(peeking: process.processIdentifier) == nil }
 
     /// The peer's process id.
     public var pid: Int32 { process.processIdentifier }
@@ -292,11 +299,11 @@ public final class RunningPeer: @unchecked Sendable {
     public var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     public func stop() {
-        if process.isRunning {
+        if isRunning {
             process.terminate()
             let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            while isRunning && Date() < deadline { usleep(10_000) }
+            if isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
     }
