@@ -105,6 +105,80 @@ struct StickTableInteropTests {
         #expect(tables["proxy"]?.first == tables["haproxy"]?.first, "\(tables)")
     }
 
+    /// A limit per path from a map (`set-var(txn.limit) path,map_beg(…)`), checked as `sc1_http_req_rate(t),
+    /// sub(txn.limit) gt 0`, as the real-world files write it; the other converters of integers in ACLs beside it.
+    @Test func aLimitReadFromAVariableThroughConvertersAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "stick-arith")
+        let curl = try Peers.find("curl")
+        let origin = try await LoopbackHTTPResponder()
+        let messages = RuntimeAPIInteropTests.Messages(try await LoopbackUDPReceiver())
+        try "/api 3\n/slow 1\n".write(toFile: dir.file("limits.map"), atomically: true, encoding: .utf8)
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            defaults
+                mode http
+                timeout connect 1s
+                timeout client 5s
+                timeout server 5s
+            backend paths
+                stick-table type binary len 20 size 1k expire 1m store http_req_rate(10s)
+            frontend site
+                bind 127.0.0.1:\(ports[0])
+                http-request set-var(txn.limit) path,map_beg(\(dir.file("limits.map")),5)
+                http-request track-sc1 base32+src table paths
+                acl over sc1_http_req_rate(paths),sub(txn.limit) gt 0
+                acl unset sc1_http_req_rate(paths),sub(txn.none) ge 0
+                acl third sc1_http_req_rate(paths),mod(3),not
+                acl big sc1_http_req_rate(paths),mul(-4),neg,div(2),add(-1) ge 5
+                acl odd sc1_http_req_rate(paths),odd
+                acl masked sc1_http_req_rate(paths),and(6),xor(1),or(8),cpl,neg ge 13
+                acl dashed sc1_http_req_rate(paths) lt -4
+                http-response set-header X-Third yes if third
+                http-response set-header X-Big yes if big
+                http-response set-header X-Odd yes if odd
+                http-response set-header X-Masked yes if masked
+                http-response set-header X-Dashed yes if dashed
+                http-response set-header X-Unset yes if unset
+                http-request deny deny_status 429 if over
+                default_backend app
+            backend app
+                server s 127.0.0.1:\(origin.port)
+
+            """
+        } _: { _, ports in
+            var seen: [String] = []
+            for path in ["api", "slow", "other"] {
+                let run = try Peers.run(
+                    curl, ["-s", "-o", "/dev/null", "-D", "-", "-w", "=%{http_code}\n", "http://127.0.0.1:\(ports[0])/\(path)?[1-7]"])
+                // Each answer: its status and the headers the conditions added.
+                var marks: [String] = []
+                // (Split as bytes: "\r\n" is one Character to Swift's strings.)
+                for raw in run.stdout.split(separator: UInt8(ascii: "\n")) {
+                    let line = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+                    if line.hasPrefix("x-") { marks.append(String(line.prefix { $0 != ":" })) }
+                    if line.hasPrefix("=") {
+                        seen.append("\(path) \(line.dropFirst()) \(marks.sorted().joined(separator: ","))")
+                        marks = []
+                    }
+                }
+            }
+            return seen
+        }
+        expectSameSides(results)
+        let statuses = (results["proxy"] ?? []).map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+        let expected = ["api": 3, "slow": 1, "other": 5].sorted { $0.key < $1.key }.flatMap { path, limit in
+            (1...7).map { "\(path) \($0 <= limit ? 200 : 429)" }
+        }
+        #expect(statuses.sorted() == expected.sorted(), "\(results)")
+        // Each condition held on some answers and not on others (`unset`: never, its variable is not set).
+        for mark in ["x-third", "x-big", "x-odd", "x-masked", "x-dashed"] {
+            let marked = (results["proxy"] ?? []).filter { $0.hasSuffix("200 ") == false && $0.contains(mark) }.count
+            #expect(marked > 0 && marked < 12, "\(mark): \(results)")
+        }
+        #expect(!(results["proxy"] ?? []).contains { $0.contains("x-unset") }, "\(results)")
+        try await origin.close()
+    }
+
     @Test func aConcurrentConnectionLimitHoldsExactly() async throws {
         let dir = try TemporaryDirectory(prefix: "stick-conn")
         let echo = try await EchoBackend()

@@ -706,6 +706,11 @@ struct ConfigTests {
         // The operator holds for the values after it, as in HAProxy.
         #expect(ACLTest.integerRanges(["ge", "2", "5", "7:9", ":3", "4:"]) == [2...Int.max, 5...Int.max, 7...9, Int.min...3, 4...Int.max])
         #expect(ACLTest.integerRanges(["x"]) == nil && ACLTest.integerRanges(["9:1"]) == nil)
+        // '-' separates a range as ':' does, whatever the operator (HAProxy 2.6's `parse_acl_expr` and
+        // `pat_parse_int`): `lt -13` is at most 13, and a negative number cannot be written.
+        #expect(ACLTest.integerRanges(["lt", "-13"]) == [Int.min...13])
+        #expect(ACLTest.integerRanges(["5-10", "7-"]) == [5...10, 7...Int.max])
+        #expect(ACLTest.integerRanges(["-5:3"]) == nil && ACLTest.integerRanges(["gt", "+1"]) == nil)
         let c = try HAProxyConfigParser.parse(
             text: """
                 frontend f

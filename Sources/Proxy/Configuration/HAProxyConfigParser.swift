@@ -1247,22 +1247,45 @@ public struct HAProxyConfigParser {
         var parts = LogFormatValue.topLevelParts(written)
         let first = String(parts.removeFirst())
         var converters: [LogFormatValue.Converter] = []
+        // Or converters of integers (`sc1_http_req_rate(t),sub(txn.limit)`, `ssl_fc,not`).
+        var integerConverters: [IntegerConverter] = []
         for part in parts {
-            switch LogFormatValue.Converter.parse(part) {
-            case .success(let converter)?: converters.append(converter)
-            case .failure(let unknown)?:
+            switch (LogFormatValue.Converter.parse(part), IntegerConverter.parse(part)) {
+            case (.success(let converter)?, _) where integerConverters.isEmpty: converters.append(converter)
+            case (.failure(let unknown)?, _):
                 alert(at, "ACL criterion '\(written)' : \(unknown.problem ?? "converter '\(part)' unknown").")
                 return nil
-            case nil:
+            case (_, .success(let converter)?) where converters.isEmpty: integerConverters.append(converter)
+            case (_, .failure(let error)?):
+                alert(at, "ACL criterion '\(written)' : converter '\(part)' : \(error.message).")
+                return nil
+            case (.success?, _), (_, .success?):
+                alert(
+                    at, "ACL criterion '\(written)' : this build does not chain converters of text and of integers: "
+                        + "refused, because \(BuildSupport.Family.accessRules.consequence).")
+                return nil
+            case (nil, nil):
                 alert(
                     at,
                     "ACL criterion '\(written)' : the converter '\(part)' is HAProxy's, not in this build (it has lower, "
-                        + "upper, regsub and map*): refused, because \(BuildSupport.Family.accessRules.consequence).")
+                        + "upper, regsub, map*, ipmask, field and \(IntegerConverter.names)): refused, because "
+                        + "\(BuildSupport.Family.accessRules.consequence).")
                 return nil
             }
         }
         guard var test = aclTest(first, Array(words.dropFirst()), at) else { return nil }
         test.keyword = String(first.prefix { $0 != "(" })
+        if !integerConverters.isEmpty {
+            guard test.sample.isInteger else {
+                alert(
+                    at, "ACL criterion '\(written)' : this build applies \(parts.count == 1 ? "the converter" : "converters") "
+                        + "'\(parts.joined(separator: ","))' to integer and boolean fetches only (stick counters, nbsrv, "
+                        + "dst_port, hdr_val, ssl_fc, ssl_c_used).")
+                return nil
+            }
+            test.integerConverters = integerConverters
+            return test
+        }
         guard !converters.isEmpty else { return test }
         switch test.sample {
         case .path, .method, .header, .tlsSNI, .variable:

@@ -26,7 +26,7 @@ public struct LogFormatValue: Hashable, Sendable {
         case headerCount(String), fullHeader(String)
         /// `uuid`, `uuid(4)`: a random UUID (version 4) each time.
         case uuid
-        /// `str(TEXT)`, `int(N)`: a constant.
+        /// `str(TEXT)`, `int(N)`, `bool(true|false)`: a constant.
         case constant(VariableValue)
         /// `status`: a response's status (in an `http-response` rule's value).
         case status
@@ -318,6 +318,13 @@ public struct LogFormatValue: Hashable, Sendable {
                     let args = arguments(Substring(inside))
                     return args.count == 1 ? .constant(.text(args[0])) : nil
                 case "int": return Int64(inside).map { .constant(.integer($0)) }
+                // HAProxy's `smp_check_const_bool`: true or 1, false or 0 (a boolean is 1 or 0 as text).
+                case "bool":
+                    switch inside.lowercased() {
+                    case "true", "1": return .constant(.integer(1))
+                    case "false", "0": return .constant(.integer(0))
+                    default: return nil
+                    }
                 case "req.cook", "cook":
                     return inside.isEmpty || inside.contains(",") ? nil : .cookie(inside)
                 case "req.cook_cnt", "cook_cnt":

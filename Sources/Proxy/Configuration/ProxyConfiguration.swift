@@ -779,6 +779,14 @@ public struct ACLTest: Hashable, Sendable {
             }
         }
 
+        /// Whether it is an integer or a boolean, which the converters of integers take (`IntegerConverter`).
+        public var isInteger: Bool {
+            switch self {
+            case .counter, .tlsConnection, .clientCertificate, .usableServers, .frontendPort, .headerValue: true
+            default: false
+            }
+        }
+
         /// Whether a TCP frontend evaluates it (on the connection and what the client sent first).
         public var isLayer4: Bool {
             switch self {
@@ -849,6 +857,9 @@ public struct ACLTest: Hashable, Sendable {
     /// `FETCH,CONV…`: the converters a string sample goes through before it is matched (`hdr(host),lower,
     /// map_str(FILE) -m found`); one without a result leaves no sample (no match).
     public var converters: [LogFormatValue.Converter] = []
+    /// `sc0_http_req_rate,sub(txn.limit)`: the converters a counter goes through before it is matched (an operand's
+    /// variable without an integer leaves no sample: no match).
+    public var integerConverters: [IntegerConverter] = []
 
     /// The criteria this build carries out: `path`, `path_beg`, `path_end`, `path_sub`, `method`, `hdr`,
     /// `hdr_beg`, `hdr_end`, `hdr_sub`, `src`.
@@ -862,35 +873,47 @@ public struct ACLTest: Hashable, Sendable {
     /// applies to the next value; nil for a value that is none of these.
     public static func integerRanges(_ words: [String]) -> [ClosedRange<Int>]? {
         var ranges: [ClosedRange<Int>] = []
-        var op: String?
+        var op = "eq"
         for word in words {
             if ["eq", "lt", "le", "gt", "ge"].contains(word) {
                 op = word
                 continue
             }
-            if let op, let n = Int(word) {
-                switch op {
-                case "lt": ranges.append(Int.min...(n - 1))
-                case "le": ranges.append(Int.min...n)
-                case "gt": ranges.append((n + 1)...Int.max)
-                case "ge": ranges.append(n...Int.max)
-                default: ranges.append(n...n)
-                }
+            // HAProxy's `parse_acl_expr`: a value with ':' or '-' is a range whatever the operator, and '-' is a
+            // separator there too (`-13` is `:13`, at most 13: a negative number cannot be written).
+            if op == "eq" || word.contains(":") || word.contains("-") {
+                guard let range = Self.patternRange(word) else { return nil }
+                ranges.append(range)
                 continue
             }
-            let parts = word.split(separator: ":", omittingEmptySubsequences: false)
-            if parts.count == 1, let n = Int(word) {
-                ranges.append(n...n)
-            } else if parts.count == 2 {
-                let low = parts[0].isEmpty ? Int.min : Int(parts[0])
-                let high = parts[1].isEmpty ? Int.max : Int(parts[1])
-                guard let low, let high, low <= high else { return nil }
-                ranges.append(low...high)
-            } else {
-                return nil
+            guard let n = Self.digits(Substring(word)) else { return nil }
+            switch op {
+            case "lt": ranges.append(Int.min...(n - 1))
+            case "le": ranges.append(Int.min...n)
+            case "gt": ranges.append((n == Int.max ? n : n + 1)...Int.max)
+            default: ranges.append(n...Int.max)
             }
         }
         return ranges
+    }
+
+    /// HAProxy 2.6's `pat_parse_int`: `N`, `N:M`, `:M`, `N:`, with '-' as a separator as well as ':'.
+    static func patternRange(_ word: String) -> ClosedRange<Int>? {
+        guard let separator = word.firstIndex(where: { $0 == ":" || $0 == "-" }) else {
+            return Self.digits(Substring(word)).map { $0...$0 }
+        }
+        let low = word[..<separator]
+        let high = word[word.index(after: separator)...]
+        if low.isEmpty && !high.isEmpty { return Self.digits(high).map { Int.min...$0 } }
+        if high.isEmpty { return Self.digits(low).map { $0...Int.max } }
+        guard let min = Self.digits(low), let max = Self.digits(high), min <= max else { return nil }
+        return min...max
+    }
+
+    /// `strl2llrc` on what reaches it here: digits only (a '-' was taken as a separator before), no overflow.
+    static func digits(_ text: Substring) -> Int? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        return Int(text)
     }
 
     /// HAProxy 2.6's predefined ACLs that this build carries out (a section's own ACL of the same name comes first).

@@ -20,6 +20,20 @@ extension ACLTest {
         -> Bool
     {
         let tls = facts.tls
+        if !integerConverters.isEmpty {
+            let value: Int64? =
+                switch sample {
+                case .counter(let fetch): facts.counters?.fetch(fetch, client: client)
+                case .tlsConnection: tls != nil ? 1 : 0
+                case .clientCertificate: tls?.certificate != nil ? 1 : 0
+                case .usableServers(let backend): Int64(facts.servers(backend))
+                case .frontendPort: facts.frontendPort.map(Int64.init)
+                case .headerValue(let name):
+                    head.headers[name].last.map { Int64(Self.strl2ic(Array(HeaderValue.last(ofLine: $0).utf8))) }
+                default: nil
+                }
+            return matches(converting: value, variables: facts.variables)
+        }
         if !converters.isEmpty {
             switch sample {
             case .path: return compareConverted(String(path))
@@ -118,6 +132,18 @@ extension ACLTest {
         return compare(value.utf8)
     }
 
+    /// An integer (or boolean) sample through the converters of integers, their operands' variables read in
+    /// `variables`; then in `ranges`, or (without values) not 0. No sample, or a converter without a result: no
+    /// match.
+    func matches(converting sample: Int64?, variables: VariableStore?) -> Bool {
+        guard var value = sample else { return false }
+        for converter in integerConverters {
+            guard let next = converter.apply(value, variable: { variables?[$0] }) else { return false }
+            value = next
+        }
+        return ranges.isEmpty ? value != 0 : ranges.contains { $0.contains(Int(clamping: value)) }
+    }
+
     /// A counter criterion: its value in `ranges` (no value, no match).
     func matches(counter fetch: StickCounterFetch, _ counters: TrackedCounters?, client: UInt128?) -> Bool {
         guard let value = counters?.fetch(fetch, client: client) else { return false }
@@ -199,6 +225,7 @@ extension ACLTest {
         case .headerValue(let name):
             guard let line = response.values(of: name).last else { return false }
             let n = Self.strl2ic(Array(HeaderValue.last(ofLine: line).utf8))
+            if !integerConverters.isEmpty { return matches(converting: Int64(n), variables: facts.variables) }
             return ranges.contains { $0.contains(n) }
         case .path, .method, .httpAuth, .httpAuthGroup, .clientHelloSNI, .clientHelloType, .urlParameter: return false
         case .source, .tlsConnection, .usableServers, .tlsSNI, .clientCertificate, .clientCertificateVerify, .counter,

@@ -30,6 +30,16 @@ struct Layer4Input {
 extension ACLTest {
     func layer4(_ input: Layer4Input) -> Layer4Verdict {
         func known(_ holds: Bool) -> Layer4Verdict { holds ? .yes : .no }
+        if !integerConverters.isEmpty {
+            // A TCP session sets no variables in this build: an operand's variable gives no sample there.
+            switch sample {
+            case .counter(let fetch):
+                return known(matches(converting: input.counters?.fetch(fetch, client: input.client), variables: nil))
+            case .usableServers(let backend): return known(matches(converting: Int64(input.servers(backend)), variables: nil))
+            case .frontendPort: return known(matches(converting: input.frontendPort.map(Int64.init), variables: nil))
+            default: return .no
+            }
+        }
         switch sample {
         case .source: return known(input.client.map(addresses.contains) ?? false)
         case .usableServers(let backend):
