@@ -9,6 +9,7 @@ import NIOPosix
 /// - `GET /hang`: never answers; `GET /drop`: closes without answering;
 /// - `GET /missing`: `404 Not Found`;
 /// - `GET /health`: the status `setHealth` chose (200 at first), for health checks;
+/// - `GET /slow`: as anything else, a second later;
 /// - anything else: `200 OK` with `origin NAME\n` and a `Content-Length`.
 /// It counts the connections it accepted (to see server-side reuse) and keeps the last request head it read.
 public final class HTTPOrigin: Sendable {
@@ -83,6 +84,8 @@ public final class HTTPOrigin: Sendable {
             switch head.uri {
             case "/hang":
                 return
+            case "/slow":
+                context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { self.plain(context, head) }
             case "/drop":
                 context.close(promise: nil)
                 return
@@ -104,15 +107,19 @@ public final class HTTPOrigin: Sendable {
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             default:
-                let text = head.uri == "/echo" ? "got \(received) bytes\n" : "origin \(name)\n"
-                var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: "text/plain")
-                headers.add(name: "Content-Length", value: "\(text.utf8.count)")
-                context.write(
-                    wrapOutboundOut(.head(.init(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                plain(context, head)
             }
+        }
+
+        private func plain(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+            let text = head.uri == "/echo" ? "got \(received) bytes\n" : "origin \(name)\n"
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/plain")
+            headers.add(name: "Content-Length", value: "\(text.utf8.count)")
+            context.write(
+                wrapOutboundOut(.head(.init(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }
 }

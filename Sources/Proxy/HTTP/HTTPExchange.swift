@@ -17,7 +17,8 @@ final class Exchange: BackendSeat {
     let headersAt: NIODeadline?
     /// The client's byte count when the exchange began (the log's `%B` is what was written since).
     let bytesOutStart: Int64
-    let clientKeepAlive: Bool
+    /// The client's connection stays open after this exchange (false once a soft stop has begun).
+    var clientKeepAlive: Bool
 
     /// Where the exchange stands (read, answered by whom, how far its server leg came, logged).
     var state = ExchangeState()

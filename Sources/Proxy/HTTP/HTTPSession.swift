@@ -51,6 +51,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// `timeout client` while an exchange waits on the client.
     private let clientIdle: IdleTimer
     var closing = false
+    /// The process is stopping (a soft stop): no request after the one in progress (see `softStop`).
+    private var stopping = false
     /// The client shut its side down: the requests it sent are answered, then the connection closes.
     var clientDone = false
     /// The proxy closed the connection (after a last response): no request is pending.
@@ -185,6 +187,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         batch = FlushBatch.current(on: context.eventLoop)
+        if let connections = frontend.connections?.on(context.eventLoop) {
+            connections.sessions[ObjectIdentifier(self)] = self
+            stopping = connections.stopping
+        }
         reader.receiver = self
         // The timers' actions, made once per connection (they find the exchange in progress when they fire). They
         // hold the session until `cancel` (when the client's channel closes or lets go of the session): a weak
@@ -228,6 +234,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        frontend.connections?.on(context.eventLoop)?.sessions[ObjectIdentifier(self)] = nil
         counters?.endSession()
         self.context = nil
         reader.receiver = nil
@@ -264,6 +271,21 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             : (settings.httpKeepAlive ?? settings.httpRequest ?? settings.client)
         guard let amount = ProxyRuntime.amount(timeout), let context else { return requestTimer.stop() }
         requestTimer.start(on: context.eventLoop, timeout: amount)
+    }
+
+    /// A soft stop, as HAProxy 2.6's: a kept-alive connection waiting between requests closes at once, without a
+    /// line; a request in progress is answered with `connection: close` (if its response has not begun), and the
+    /// connection closes after it. A connection that has not completed its first request, or has begun the next,
+    /// keeps its request timeout: a request it completes is served, then the connection closes.
+    func softStop() {
+        guard !stopping else { return }
+        stopping = true
+        guard !ended, !closeRequested else { return }
+        if let exchange {
+            if exchange.responseHead == nil && !exchange.logged { exchange.clientKeepAlive = false }
+            return
+        }
+        if served > 0 && waiting.isEmpty && heldRequest == nil && reader.firstByte == nil { closeClient() }
     }
 
     /// No complete request in time: `cR`, a 408 if anything was received (HAProxy logs the silent kind with 0
@@ -399,6 +421,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     private func start(_ head: HTTPRequestHead) {
         requestTimer.stop()
         let exchange = Exchange(head: head, reader: reader, bytesOut: bytesOut)
+        if stopping { exchange.clientKeepAlive = false }
         exchange.interimLogged = interimLogged
         interimLogged = 0
         self.exchange = exchange
@@ -1160,7 +1183,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         self.exchange = nil
         // A response that ended before its request's body (a server that answered early) leaves the connection in
         // an unknown state: it is closed, as is one that must close.
-        if closing || !client.isActive || !exchange.requestDone || (clientDone && waiting.isEmpty) {
+        if closing || !client.isActive || !exchange.requestDone || ((clientDone || stopping) && waiting.isEmpty) {
             return closeClient()
         }
         awaitRequest(first: false)

@@ -51,6 +51,8 @@ extension ProxyRuntime {
         let stickTables: StickTables?
         /// Where its sessions are listed for the runtime API (nil: nothing asks).
         let directory: SessionDirectory?
+        /// The HTTP connections a soft stop reaches (see `HTTPConnections`).
+        let connections: HTTPConnections?
         /// Where a limit's blocks are audited (see `AuditTrail.limitBlocked`).
         let audit: AuditTrail?
         /// `rate-limit sessions N`.
@@ -131,8 +133,9 @@ extension ProxyRuntime {
             stickTables: StickTables? = nil, audit: AuditTrail? = nil, sessionRate: SessionRate? = nil,
             compressionLevel: Int = 1, backendsByName: [String: Backend] = [:],
             prometheus: (@Sendable (Substring) -> String)? = nil, directory: SessionDirectory? = nil,
-            processVariables: ProcessVariables = ProcessVariables([:], declared: [])
+            processVariables: ProcessVariables = ProcessVariables([:], declared: []), connections: HTTPConnections? = nil
         ) {
+            self.connections = connections
             self.processVariables = processVariables
             self.directory = directory
             self.prometheus = prometheus

@@ -31,6 +31,8 @@ public final class ProxyRuntime: Sendable {
     /// The `peers` sections that share tables.
     let peers: [PeersService]
     private let group: MultiThreadedEventLoopGroup
+    /// The HTTP client connections, for a soft stop to close or finish.
+    private let httpConnections: HTTPConnections
     private let channels = Mutex<[any Channel]>([])
     /// The TCP data plane: its loops and the listeners it serves (plain TCP frontends).
     private let plane = Mutex<[PlaneLoop]>([])
@@ -66,6 +68,8 @@ public final class ProxyRuntime: Sendable {
         let state = try ProxyState(configuration, threads: threads)
         self.state = state
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let connections = HTTPConnections(group)
+        httpConnections = connections
         let processLimit = state.processLimit
         var frontends: [Frontend] = []
         let processVariables = ProcessVariables(
@@ -101,7 +105,8 @@ public final class ProxyRuntime: Sendable {
                     compressionLevel: configuration.global.compressionLevel,
                     backendsByName: p.rules.backendRules.contains { $0.dynamic != nil } ? state.backendsByName : [:],
                     prometheus: { [state] query in PromexExporter.answer(state, query: query) },
-                    directory: state.sessionDirectory, processVariables: processVariables))
+                    directory: state.sessionDirectory, processVariables: processVariables,
+                    connections: p.settings.mode == .http ? connections : nil))
         }
         self.frontends = frontends
         // Where each backend's server state changes are logged: its health checks' and the runtime API's.
@@ -384,6 +389,8 @@ public final class ProxyRuntime: Sendable {
     public func softStop() async {
         await statsSockets?.stop()
         await closeListeners()
+        // HTTP connections idle between requests close now, the others after their response, as HAProxy's.
+        await httpConnections.softStop()
         // The shared tables go to the process taking over (HAProxy's local peer lesson).
         for service in peers { await service.handOverToSuccessor() }
         await sessions.untilIdle()
