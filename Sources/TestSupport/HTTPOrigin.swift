@@ -9,7 +9,7 @@ import NIOPosix
 /// - `GET /hang`: never answers; `GET /drop`: closes without answering;
 /// - `GET /missing`: `404 Not Found`;
 /// - `GET /health`: the status `setHealth` chose (200 at first), for health checks;
-/// - `GET /slow`: as anything else, a second later;
+/// - `GET /slow`: as anything else, a second later; `GET /held`: as anything else, once `releaseHeld` is called;
 /// - anything else: `200 OK` with `origin NAME\n` and a `Content-Length`.
 /// It counts the connections it accepted (to see server-side reuse) and keeps the last request head it read.
 public final class HTTPOrigin: Sendable {
@@ -18,6 +18,12 @@ public final class HTTPOrigin: Sendable {
     private let channel: any Channel
     private let state = NIOLockedValueBox((connections: 0, lastHead: HTTPRequestHead?.none))
     private let health = NIOLockedValueBox(200)
+    private let held = NIOLockedValueBox<[@Sendable () -> Void]>([])
+
+    /// Answers the `GET /held` requests waiting so far.
+    public func releaseHeld() {
+        for answer in held.withLockedValue({ list in defer { list = [] }; return list }) { answer() }
+    }
 
     /// What `GET /health` answers from now on.
     public func setHealth(_ status: Int) { health.withLockedValue { $0 = status } }
@@ -31,13 +37,14 @@ public final class HTTPOrigin: Sendable {
         self.name = name
         let state = self.state
         let health = self.health
+        let held = self.held
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 state.withLockedValue { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(Handler(name: name, state: state, health: health))
+                    try channel.pipeline.syncOperations.addHandler(Handler(name: name, state: state, health: health, held: held))
                 }
             }
             .bind(host: "127.0.0.1", port: requested).get()
@@ -56,14 +63,16 @@ public final class HTTPOrigin: Sendable {
         var received = 0
 
         let health: NIOLockedValueBox<Int>
+        let held: NIOLockedValueBox<[@Sendable () -> Void]>
 
         init(
             name: String, state: NIOLockedValueBox<(connections: Int, lastHead: HTTPRequestHead?)>,
-            health: NIOLockedValueBox<Int>
+            health: NIOLockedValueBox<Int>, held: NIOLockedValueBox<[@Sendable () -> Void]>
         ) {
             self.name = name
             self.state = state
             self.health = health
+            self.held = held
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -86,6 +95,10 @@ public final class HTTPOrigin: Sendable {
                 return
             case "/slow":
                 context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { self.plain(context, head) }
+            case "/held":
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let loop = context.eventLoop
+                held.withLockedValue { $0.append({ loop.execute { bound.value.0.plain(bound.value.1, head) } }) }
             case "/drop":
                 context.close(promise: nil)
                 return

@@ -51,8 +51,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// `timeout client` while an exchange waits on the client.
     private let clientIdle: IdleTimer
     var closing = false
-    /// The process is stopping (a soft stop): no request after the one in progress (see `softStop`).
-    private var stopping = false
+    /// The soft stop reached this connection (see `softStop`).
+    private var stopSeen = false
+    /// The process is stopping: no request after the one in progress.
+    private var stopping: Bool { stopSeen || frontend.connections?.stopping.load(ordering: .relaxed) == true }
     /// The client shut its side down: the requests it sent are answered, then the connection closes.
     var clientDone = false
     /// The proxy closed the connection (after a last response): no request is pending.
@@ -189,7 +191,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         batch = FlushBatch.current(on: context.eventLoop)
         if let connections = frontend.connections?.on(context.eventLoop) {
             connections.sessions[ObjectIdentifier(self)] = self
-            stopping = connections.stopping
+            stopSeen = connections.stopping
         }
         reader.receiver = self
         // The timers' actions, made once per connection (they find the exchange in progress when they fire). They
@@ -278,8 +280,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// connection closes after it. A connection that has not completed its first request, or has begun the next,
     /// keeps its request timeout: a request it completes is served, then the connection closes.
     func softStop() {
-        guard !stopping else { return }
-        stopping = true
+        guard !stopSeen else { return }
+        stopSeen = true
         guard !ended, !closeRequested else { return }
         if let exchange {
             if exchange.responseHead == nil && !exchange.logged { exchange.clientKeepAlive = false }
@@ -908,6 +910,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if !captures.isEmpty { exchange.responseCaptures = captures.map { $0.value(in: head) } }
         exchange.status = head.status
         counters?.countResponse(status: head.status)
+        if stopping { exchange.clientKeepAlive = false }
         if let stickiness = exchange.stickiness, let server = exchange.claim.server, let backend = exchange.backend {
             stickiness.commit(server: server, name: backend.servers[server].name)
         }

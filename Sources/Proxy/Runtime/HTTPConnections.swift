@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// The HTTP client connections open on each event loop, for a soft stop (a reload's `-sf`, SIGUSR1) to reach them
 /// as HAProxy 2.6 does: a connection waiting between requests closes at once, one with a request not complete yet
@@ -16,6 +17,9 @@ final class HTTPConnections: Sendable {
     }
 
     private let loops: [ObjectIdentifier: (loop: any EventLoop, connections: OnLoop)]
+    /// Set before the loops are told, read as a response begins: a response on a loop not told yet closes its
+    /// connection too (HAProxy's stopped proxy flag).
+    let stopping = Atomic<Bool>(false)
 
     init(_ group: any EventLoopGroup) {
         var loops: [ObjectIdentifier: (loop: any EventLoop, connections: OnLoop)] = [:]
@@ -28,6 +32,7 @@ final class HTTPConnections: Sendable {
 
     /// Tells every connection of every loop that the process is stopping.
     func softStop() async {
+        stopping.store(true, ordering: .relaxed)
         for (loop, connections) in loops.values {
             try? await loop.submit {
                 connections.stopping = true
