@@ -7,6 +7,58 @@ import Testing
 /// back from `;csv`), and the same lines; a page without `stats admin` denies the form.
 @Suite("Stats page admin form beside HAProxy", .serialized)
 struct StatsAdminInteropTests {
+    /// `stats scope`: the page and its CSV list the named proxies only (`.`: the one serving the page), beside
+    /// HAProxy 2.6; without it, every proxy.
+    @Test func statsScopeShowsTheNamedProxiesOnly() async throws {
+        let dir = try TemporaryDirectory(prefix: "stats-scope")
+        let curl = try Peers.find("curl")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let results = try await besideHAProxy(ports: 3, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+            frontend site
+                bind 127.0.0.1:\(ports[0])
+                default_backend app
+            listen monitor
+                bind 127.0.0.1:\(ports[1])
+                stats enable
+                stats uri /stats
+                stats scope .
+                stats scope app
+                stats scope app
+                stats scope nosuchproxy
+            listen everything
+                bind 127.0.0.1:\(ports[2])
+                stats uri /stats
+            backend app
+                server a 127.0.0.1:9
+            backend other
+                server b 127.0.0.1:9
+
+            """
+        } _: { who, ports in
+            var seen: [String] = []
+            for port in [ports[1], ports[2]] {
+                let csv = try Peers.run(curl, ["-s", "http://127.0.0.1:\(port)/stats;csv"])
+                // Each row's proxy and object (`app,a`, `app,BACKEND`).
+                seen.append(
+                    String(decoding: csv.stdout, as: UTF8.self).split(separator: "\n").dropFirst()
+                        .map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(2).joined(separator: ",") }
+                        .joined(separator: " "))
+                // The HTML page (each side's own layout: HAProxy's anchors, our section titles) lists the same.
+                let html = String(decoding: try Peers.run(curl, ["-s", "http://127.0.0.1:\(port)/stats"]).stdout, as: UTF8.self)
+                seen.append(
+                    ["site", "monitor", "everything", "app", "other"].filter {
+                        html.contains(who == "haproxy" ? "<a name=\"\($0)\">" : "<h2>\($0)<span>")
+                    }.joined(separator: " "))
+            }
+            return seen
+        }
+        expectSameSides(results)
+        #expect(results["proxy"]?.first == "monitor,FRONTEND monitor,BACKEND app,a app,BACKEND", "\(results)")
+    }
+
     @Test func sameOutcomesStatesAndLines() async throws {
         let dir = try TemporaryDirectory(prefix: "stats-admin")
         let curl = try Peers.find("curl")

@@ -220,7 +220,7 @@ extension BuildSupport {
             "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "init-addr",
             "resolvers", "resolve-prefer", "resolve-net", "resolve-opts",
         ],
-        .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin", "http-request"],
+        .stats: ["enable", "uri", "auth", "realm", "refresh", "hide-version", "admin", "http-request", "scope"],
         .httpRequest: [
             "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
             "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit", "allow",
@@ -380,7 +380,7 @@ extension BuildSupport {
             "source": .routing, "usesrc": .routing, "namespace": .routing, "proto": .other, "max-reuse": .limits,
             "ws": .other, "shard": .stickTables, "non-stick": .stickTables, "stick": .stickTables,
         ],
-        .stats: ["scope": .accessRules, "socket": .runtimeAPI],
+        .stats: ["socket": .runtimeAPI],
         .httpRequest: [
             "auth": .authentication, "reject": .accessRules, "return": .rewriting,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "cache-use": .rewriting,

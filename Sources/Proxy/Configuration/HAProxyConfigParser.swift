@@ -1230,6 +1230,13 @@ public struct HAProxyConfigParser {
         case "hide-version":
             s.hideVersion = true
             s.enabled = true
+        case "scope":
+            // `stats scope NAME|.` (one per line, several lines add up): the page shows these proxies only.
+            guard let name = args.dropFirst().first else {
+                return alert(at, "'stats scope' needs a proxy name.")
+            }
+            if !s.scopes.contains(name) { s.scopes.append(name) }
+            s.enabled = true
         default:
             notCarriedOut(.stats, what, at, section: "")
         }

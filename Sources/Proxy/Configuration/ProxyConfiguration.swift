@@ -543,6 +543,8 @@ public struct StatsSettings: Hashable, Sendable {
     public var realm: String?
     public var refresh: ConfigTime?
     public var hideVersion = false
+    /// `stats scope NAME|.`: the proxies the page shows (`.`: the one serving it); empty: every one.
+    public var scopes: [String] = []
     /// `stats admin if|unless COND`: the conditions under which the page lets its user change servers' states (the
     /// first that holds grants it).
     public var adminRules: [RuleCondition] = []
@@ -558,6 +560,7 @@ public struct StatsSettings: Hashable, Sendable {
     public static func == (a: StatsSettings, b: StatsSettings) -> Bool {
         a.enabled == b.enabled && a.uri == b.uri && a.realm == b.realm && a.refresh == b.refresh
             && a.hideVersion == b.hideVersion && a.adminRules == b.adminRules && a.requestRules == b.requestRules
+            && a.scopes == b.scopes
             && a.credentials.map(\.user) == b.credentials.map(\.user)
             && a.credentials.map(\.password) == b.credentials.map(\.password)
     }
@@ -565,6 +568,7 @@ public struct StatsSettings: Hashable, Sendable {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(enabled)
         hasher.combine(uri)
+        hasher.combine(scopes)
         for c in credentials {
             hasher.combine(c.user)
             hasher.combine(c.password)

@@ -87,7 +87,12 @@ final class StatsPage: Sendable {
         }
         let options = head.uri.dropFirst(settings.uri.count).split(separator: ";").map(String.init)
         let upOnly = options.contains("up")
-        let shown = upOnly ? proxies.map(StatsPage.upOnly) : proxies
+        // `stats scope`: the listed proxies only (`.` is the one serving the page), as HAProxy's page and CSV.
+        let scoped =
+            settings.scopes.isEmpty
+            ? proxies
+            : proxies.filter { settings.scopes.contains($0.name) || ($0.name == proxyName && settings.scopes.contains(".")) }
+        let shown = upOnly ? scoped.map(StatsPage.upOnly) : scoped
         if options.contains("csv") {
             return Answer(
                 status: 200,
