@@ -20,6 +20,9 @@ public final class HTTPOrigin: Sendable {
     private let health = NIOLockedValueBox(200)
     private let held = NIOLockedValueBox<[@Sendable () -> Void]>([])
 
+    /// How many `GET /held` requests wait.
+    public var heldCount: Int { held.withLockedValue { $0.count } }
+
     /// Answers the `GET /held` requests waiting so far.
     public func releaseHeld() {
         for answer in held.withLockedValue({ list in defer { list = [] }; return list }) { answer() }

@@ -133,6 +133,7 @@ struct ServerTLSInteropTests {
             "ssl verify none crt \(dir.file("missing.pem"))", "ssl verify optional", "ssl verify none",
             "check-ssl verify none", "ssl verify required ca-file @system-ca sni str(example.com)",
             "ssl verify none ciphers PROFILE=SYSTEM", "ssl verify none ciphers ECDHE+AESGCM",
+            "ssl verify none ciphers ECDHE+AESGCM:DH+AE$", "ssl verify none ciphers ECDHE+AESGCM:$DH",
         ]
         for options in lines {
             let (theirs, ours, said) = try ProxyTLSTests.loadVerdicts(server: options, in: dir)

@@ -120,6 +120,27 @@ extension HAProxyConfigParser {
         list.withCString { tollgate_cipher_list_accepted($0) == 1 }
     }
 
+    /// OpenSSL's reading of a cipher list where BoringSSL's is stricter: a rule with a character no cipher rule
+    /// has, after the first character of a name (`DH+AE$`: a list cut short), is skipped by OpenSSL, and HAProxy
+    /// runs with the rest; a rule that starts with such a character makes OpenSSL refuse the list too. Returns the
+    /// list without the skipped rules and what was skipped; nil when nothing is skipped or OpenSSL refuses it too.
+    static func cipherListAsOpenSSLReadsIt(_ list: String) -> (list: String, skipped: [String])? {
+        func nameCharacter(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || "-.=".contains(c)) }
+        var kept: [Substring] = []
+        var skipped: [String] = []
+        for rule in list.split(whereSeparator: { ":, ".contains($0) }) {
+            if rule.allSatisfy({ nameCharacter($0) || "+!@".contains($0) }) {
+                kept.append(rule)
+                continue
+            }
+            let name = "+-!@".contains(rule.first ?? " ") ? rule.dropFirst() : rule[...]
+            guard let first = name.first, nameCharacter(first) else { return nil }
+            skipped.append(String(rule))
+        }
+        guard !skipped.isEmpty, !kept.isEmpty else { return nil }
+        return (kept.joined(separator: ":"), skipped)
+    }
+
     /// Why BoringSSL refuses `list`, in the words of an alert: the first rule it cannot read (OpenSSL may skip a
     /// malformed rule where BoringSSL refuses the whole list), or that it knows none of its ciphers.
     static func cipherListRefusal(_ list: String) -> String {
@@ -168,7 +189,7 @@ extension HAProxyConfigParser {
     /// What only the whole configuration tells: `verify required` (said, or the default) needs a CA.
     mutating func checkServerTLS() {
         let required = configuration.global.serverVerifyRequired
-        for p in configuration.proxies {
+        for (proxyIndex, p) in configuration.proxies.enumerated() {
             for server in p.servers where server.tls.sni == .clientSNI && p.settings.mode != .http {
                 alert(
                     server.location,
@@ -176,16 +197,21 @@ extension HAProxyConfigParser {
                         + "session reaches its server before the client's handshake ends): refused, because the "
                         + "server would be sent another name than the configuration asks.")
             }
-            for server in p.servers where server.tls.enabled || server.tls.checkSSL == true {
+            for (index, server) in p.servers.enumerated() where server.tls.enabled || server.tls.checkSSL == true {
                 let tls = server.tls
                 if let problem = Self.tlsSettingsProblem(tls.options, alpn: tls.alpn) {
                     alert(server.location, "Proxy '\(p.name)', server '\(server.name)': \(problem).")
                 }
                 if let ciphers = tls.options.ciphers, !Self.cipherListAccepted(ciphers) {
-                    alert(
-                        server.location,
-                        "Proxy '\(p.name)', server '\(server.name)': unable to set SSL cipher list to '\(ciphers)' "
-                            + "(\(Self.cipherListRefusal(ciphers))).")
+                    if let reading = Self.cipherListAsOpenSSLReadsIt(ciphers), Self.cipherListAccepted(reading.list) {
+                        configuration.proxies[proxyIndex].servers[index].tls.options.ciphers = reading.list
+                        warnSkippedCipherRules(reading.skipped, "Proxy '\(p.name)', server '\(server.name)'", server.location)
+                    } else {
+                        alert(
+                            server.location,
+                            "Proxy '\(p.name)', server '\(server.name)': unable to set SSL cipher list to '\(ciphers)' "
+                                + "(\(Self.cipherListRefusal(ciphers))).")
+                    }
                 }
                 let checksOverTLS =
                     tls.checkSSL ?? (tls.enabled && server.checkPort == nil && server.checkAddress == nil)
@@ -206,5 +232,14 @@ extension HAProxyConfigParser {
                         + "the global section to disable server-side verifications by default.")
             }
         }
+    }
+
+    /// The rules of a cipher list OpenSSL skips (see `cipherListAsOpenSSLReadsIt`), said once.
+    mutating func warnSkippedCipherRules(_ rules: [String], _ owner: String, _ at: SourceLocation) {
+        warn(
+            at,
+            "\(owner): the cipher rule\(rules.count == 1 ? "" : "s") \(rules.map { "'\($0)'" }.joined(separator: ", ")) "
+                + "\(rules.count == 1 ? "is" : "are") not well formed; OpenSSL (and so HAProxy) skips "
+                + "\(rules.count == 1 ? "it" : "them") and uses the rest of the list, as this build does.")
     }
 }

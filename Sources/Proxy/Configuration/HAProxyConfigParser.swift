@@ -764,10 +764,15 @@ public struct HAProxyConfigParser {
                     alert(at, "Proxy '\(p.name)': \(problem) for bind '\(args[0])'.")
                 }
                 if let ciphers = tls.options.ciphers, !Self.cipherListAccepted(ciphers) {
-                    alert(
-                        at,
-                        "Proxy '\(p.name)': unable to set SSL cipher list to '\(ciphers)' for bind '\(args[0])' "
-                            + "(\(Self.cipherListRefusal(ciphers))).")
+                    if let reading = Self.cipherListAsOpenSSLReadsIt(ciphers), Self.cipherListAccepted(reading.list) {
+                        tls.options.ciphers = reading.list
+                        warnSkippedCipherRules(reading.skipped, "Proxy '\(p.name)', bind '\(args[0])'", at)
+                    } else {
+                        alert(
+                            at,
+                            "Proxy '\(p.name)': unable to set SSL cipher list to '\(ciphers)' for bind '\(args[0])' "
+                                + "(\(Self.cipherListRefusal(ciphers))).")
+                    }
                 }
                 if tls.clientVerify != .none && tls.crlFile != nil {
                     alert(
