@@ -220,11 +220,14 @@ struct PeersInteropTests {
         let ports = try Peers.freePorts(3)
         let me = Member(program: proxy, name: "lb1", port: ports[0], socket: dir.file("lb1.sock"))
         let table = "stick-table type string len 32 size 1k expire 10m store http_req_cnt"
+        // The half-sent request waits for the new process's lesson: its request timeout leaves room for a loaded
+        // machine (in the whole suite, 5 s passed).
         let config = Self.config(me, peerPorts: [ports[1], ports[2]], key: "path", table: table)
+            .replacingOccurrences(of: "timeout client 5s", with: "timeout client 30s")
         let old = try Self.start(me, config, in: dir)
         defer { old.stop() }
         #expect(try await blocking { Peers.waitUntil(seconds: 10) { Peers.isListening(port: me.port) } })
-        let late = try Peers.connectLoopback(port: me.port, timeoutSeconds: 10)
+        let late = try Peers.connectLoopback(port: me.port, timeoutSeconds: 30)
         defer { close(late) }
         let head = Array("GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".utf8)
         _ = head.withUnsafeBytes { send(late, $0.baseAddress, $0.count, 0) }
