@@ -81,6 +81,61 @@ struct ResolversInteropTests {
     static let third = "127.0.0.12 web.test\n"
     static let fourth = "127.0.0.3 one.test\n127.0.0.12 web.test\n"
 
+    /// `set server BACKEND/SERVER fqdn NAME`: the server resolves the new name from then on (its address follows,
+    /// its line says so), and what cannot be done is answered in HAProxy's words.
+    @Test func setServerFQDNAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "resolvers-fqdn")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let echo = try await EchoBackend(host: "127.0.0.2")
+        let moved = try await EchoBackend(host: "127.0.0.4", port: echo.port)
+        var results: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let dns = try DNS(in: dir, hosts: "127.0.0.2 one.test\n127.0.0.4 two.test\n127.0.0.11 web.test\n")
+            defer { dns.stop() }
+            let port = try Peers.freePort()
+            let socket = dir.file("\(who).sock")
+            try (Self.preamble(logPort: logs.port, socket: socket, dnsPort: dns.port) + """
+                listen l
+                    bind 127.0.0.1:\(port)
+                    balance first
+                    server one one.test:\(echo.port) resolvers dns resolve-prefer ipv4 init-addr none
+                    server plain 127.0.0.2:\(echo.port)
+                    server-template t 1 _x._tcp.web.test resolvers dns init-addr none
+
+                """).write(toFile: dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
+            var seen: [String] = []
+            try await Task.sleep(for: .milliseconds(1500))
+            seen += try Self.servers(socket).map { "before: \($0)" }
+            for command in [
+                "set server l/one fqdn", "set server l/plain fqdn two.test", "set server l/t1 fqdn two.test",
+                "set server l/one fqdn one.test", "set server l/one fqdn bad!name", "set server l/one fqdn two.test",
+            ] {
+                seen.append("\(command): \(try RuntimeAPIInteropTests.socat(socket, command + "\n"))")
+            }
+            try await Task.sleep(for: .milliseconds(1500))
+            seen += try Self.servers(socket).map { "after: \($0)" }
+            // A client reaches the server at the new name's address.
+            let fd = try Peers.connectLoopback(port: port, timeoutSeconds: 5)
+            _ = Array("hello".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            shutdown(fd, Int32(SHUT_WR))
+            seen.append("client: \(String(decoding: Peers.readUntilClosed(fd), as: UTF8.self))")
+            close(fd)
+            // (Our audit lines of the commands aside: HAProxy has none.)
+            let lines = messages.take().filter { $0.contains("l/one") && !$0.contains("audit: cli command=") }
+            seen += lines.map { "log: " + $0 }
+            results[who] = seen
+        }
+        expectSameSides(results)
+        let ours = results["proxy"] ?? []
+        #expect(ours.contains { $0.hasPrefix("after: one 127.0.0.4 ") && $0.contains(" two.test ") }, "\(ours)")
+        try await echo.close()
+        try await moved.close()
+    }
+
     /// `show servers state` of backend `l`: name, address, operational and administrative state, FQDN and port.
     static func servers(_ socket: String) throws -> [String] {
         try RuntimeAPIInteropTests.socat(socket, "show servers state l\n").split(separator: "\n")

@@ -168,6 +168,21 @@ final class ResolverClient: @unchecked Sendable {
 
     var isEmpty: Bool { resolutions.isEmpty }
 
+    /// Server `index` of `backend` resolves `name` from now on (`set server … fqdn`): it leaves its resolution
+    /// and joins (or starts at once) the one of the new name, as HAProxy's `srv_set_fqdn`.
+    func rename(_ backend: ProxyRuntime.Backend, _ index: Int, to name: String) {
+        loop.execute { [self] in
+            guard let from = resolutions.first(where: { r in r.requesters.contains { $0.backend === backend && $0.index == index } }),
+                var requester = from.requesters.first(where: { $0.backend === backend && $0.index == index })
+            else { return }
+            from.requesters.removeAll { $0.same(requester) }
+            requester.fqdn = name
+            let before = resolutions.count
+            add(requester, name: name)
+            if resolutions.count > before, let new = resolutions.last { begin(new) }
+        }
+    }
+
     /// Opens a socket per nameserver and sends the first questions.
     func start() {
         loop.execute { [self] in

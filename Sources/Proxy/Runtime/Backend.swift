@@ -89,6 +89,7 @@ extension ProxyRuntime {
                         : s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.resolvedIP ?? s.host, port: $0) }
                 })
             srvTargets = Mutex(section.servers.map { _ in nil })
+            fqdns = Mutex(section.servers.map { _ in nil })
             let now = time(nil)
             shared = Mutex(
                 Shared(
@@ -260,6 +261,14 @@ extension ProxyRuntime {
         private let srvTargets: Mutex<[(target: String, port: Int)?]>
 
         func srvTarget(_ i: Int) -> (target: String, port: Int)? { srvTargets.withLock { $0[i] } }
+
+        /// The name each server resolves when the runtime API changed it (`set server … fqdn`; nil: its line's).
+        private let fqdns: Mutex<[String?]>
+
+        /// The name server `i` resolves now.
+        func fqdn(_ i: Int) -> String { fqdns.withLock { $0[i] } ?? servers[i].host }
+
+        func setFQDN(_ i: Int, _ name: String) { fqdns.withLock { $0[i] = name } }
 
         /// Server `i` takes an SRV record's target, port and weight (HAProxy's HMAINT flag from then on), or leaves
         /// it (nil).

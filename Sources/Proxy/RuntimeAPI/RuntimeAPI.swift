@@ -183,9 +183,11 @@ final class RuntimeAPI: Sendable {
                 return serverCommand(arg(2)) { backend, i in
                     self.setAddress(backend, i, arg(4), port: arg(5) == "port" ? arg(6) : nil)
                 }
+            case "fqdn":
+                return serverCommand(arg(2)) { backend, i in self.setFQDN(backend, i, arg(4)) }
             default:
                 return serverCommand(arg(2)) { _, _ in
-                    CLIReply(text: "usage: set server <backend>/<server> addr | agent | health | state | weight\n")
+                    CLIReply(text: "usage: set server <backend>/<server> addr | agent | fqdn | health | state | weight\n")
                 }
             }
         case ["set", "weight"]: return serverCommand(arg(2)) { backend, i in self.setWeight(backend, i, arg(3)) }
@@ -295,6 +297,27 @@ final class RuntimeAPI: Sendable {
     // MARK: finding what a command names
 
     /// Runs `body` on the server named `BACKEND/SERVER`, or answers as HAProxy does when it does not exist.
+    /// `set server B/S fqdn NAME`, as HAProxy 2.6's `srv_update_fqdn` answers it.
+    private func setFQDN(_ backend: ProxyRuntime.Backend, _ i: Int, _ name: String) -> CLIReply {
+        let line = backend.servers[i]
+        guard !name.isEmpty else { return CLIReply(text: "set server <b>/<s> fqdn requires a FQDN.\n") }
+        guard let section = line.resolve.resolvers, let client = resolvers.first(where: { $0.section.name == section })
+        else { return CLIReply(text: "set server <b>/<s> fqdn failed because no resolution is configured.\n") }
+        guard line.srvRecord == nil else {
+            return CLIReply(text: "set server <b>/<s> fqdn failed because SRV resolution is configured.\n")
+        }
+        let by = " by 'stats socket command'\n"
+        let current = backend.fqdn(i)
+        if name == current { return CLIReply(text: "no need to change the FDQN" + by) }
+        // HAProxy's `invalid_domainchar`: letters, digits, '.', '-' and '_' only; 255 bytes at most.
+        guard name.utf8.count <= 255,
+            name.utf8.allSatisfy({ c in (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c == 46 || c == 45 || c == 95 })
+        else { return CLIReply(text: "invalid fqdn '\(name)'" + by) }
+        backend.setFQDN(i, name)
+        client.rename(backend, i, to: name)
+        return CLIReply(text: "\(backend.section.name)/\(line.name) changed its FQDN from \(current) to \(name)" + by)
+    }
+
     private func serverCommand(
         _ name: String, requireSlash: Bool = true, _ body: (ProxyRuntime.Backend, Int) -> CLIReply
     ) -> CLIReply {

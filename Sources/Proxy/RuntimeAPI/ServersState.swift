@@ -42,7 +42,8 @@ enum ServersState {
                     ? 0 : h.checkStatus == "L7OKC" ? 4 : (h.checkStatus.hasSuffix("OK") ? 3 : 2)
                 // The address now (what the resolvers found since, or none).
                 let address = backend.address(i)?.ipAddress ?? (line.noAddress || line.resolve.resolvers != nil ? "-" : line.host)
-                var fqdn = address == line.host || AddressSet.address(line.host) != nil ? "-" : line.host
+                let name = backend.fqdn(i)
+                var fqdn = address == name || AddressSet.address(name) != nil ? "-" : name
                 var port = (backend.address(i)?.port ?? line.port).map(String.init) ?? "0"
                 if line.srvRecord != nil {
                     // A server of an SRV record: its target and port, while it has one.
