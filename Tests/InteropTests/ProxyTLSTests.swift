@@ -121,6 +121,65 @@ struct ProxyTLSTests {
         #expect(answers[1].first?.hasPrefix("301 https://127.0.0.1:PORT/x") ?? false, "\(answers)")
     }
 
+    /// `crt-list`: the certificate each name gets (a line's SNI filters replace its certificate's names, `!name`
+    /// takes one away, the first line is the default), beside HAProxy 2.6 with openssl s_client; a line's options in
+    /// brackets are refused here.
+    @Test func crtListChoosesCertificatesAsHAProxy() throws {
+        let c = try Certificates()
+        let list = c.dir.file("sites.crt-list")
+        try """
+            # the default first
+            \(c.folder)/10-site.pem
+            \(c.folder)/20-b.pem\tapi.test   *.wild.test !b.example.test
+
+            \(c.folder)/10-site.pem other.test
+
+            """.write(toFile: list, atomically: true, encoding: .utf8)
+        var answers: [String: [String]] = [:]
+        for who in ["haproxy", "proxy"] {
+            let port = try Peers.freePort()
+            try """
+                defaults
+                    mode http
+                    timeout client 5s
+                    timeout server 5s
+                    timeout connect 1s
+                frontend fe
+                    bind 127.0.0.1:\(port) ssl crt-list \(list)
+                    http-request return status 200
+
+                """.write(toFile: c.dir.file("\(who).cfg"), atomically: true, encoding: .utf8)
+            let peer = try startSide(who, in: c.dir)
+            defer { peer.stop() }
+            #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: port) }, "\(peer.output)")
+            var said: [String] = []
+            for name in ["localhost", "api.test", "y.wild.test", "b.example.test", "other.test", "unknown.test"] {
+                let hello = try Peers.run(
+                    try Peers.find("openssl"), ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", name],
+                    stdin: Data(), timeout: 10)
+                let subject = String(decoding: hello.stdout, as: UTF8.self).split(separator: "\n")
+                    .first { $0.hasPrefix("subject=") }.map(String.init) ?? "no certificate"
+                said.append("\(name): \(subject)")
+            }
+            answers[who] = said
+        }
+        expectSameSides(answers)
+        #expect(answers["proxy"]?.contains("api.test: subject=CN = b.example.test") == true, "\(answers)")
+        // Options per line are refused, with the file's line.
+        try "\(c.folder)/10-site.pem [alpn h2,http/1.1] site.test\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let verdict = try Self.loadVerdicts(bind: "ssl crt-list \(list)", in: c.dir)
+        #expect(verdict.haproxy && !verdict.proxy && verdict.said.contains("the options in brackets on line 1"), "\(verdict)")
+        // A list cut short (its last line without LF), or naming a file that is not there: refused by both.
+        for text in ["\(c.folder)/10-site.pem site.test", "\(c.dir.file("missing.pem"))\n"] {
+            try text.write(toFile: list, atomically: true, encoding: .utf8)
+            let refused = try Self.loadVerdicts(bind: "ssl crt-list \(list)", in: c.dir)
+            #expect(!refused.haproxy && !refused.proxy && refused.said.contains("check.cfg:7"), "\(refused)")
+        }
+        #expect(
+            try Self.loadVerdicts(bind: "ssl crt-list \(c.dir.file("nolist"))", in: c.dir).said.contains(
+                "'crt-list' : cannot open file"))
+    }
+
     /// `prefer-client-ciphers`: HAProxy and the proxy take the client's order among the allowed ciphers (openssl
     /// s_client offering AES-128 before AES-256, against a bind that lists AES-256 first).
     @Test func preferClientCiphersChoosesAsHAProxyChooses() throws {

@@ -203,7 +203,7 @@ extension BuildSupport {
             "server-fin", "tarpit",
         ],
         .bind: [
-            "ssl", "crt", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "prefer-client-ciphers",
+            "ssl", "crt", "crt-list", "alpn", "strict-sni", "ciphers", "ciphersuites", "curves", "ecdhe", "prefer-client-ciphers",
             "verify", "ca-file", "ca-verify-file",
             "crl-file", "name", "ssl-min-ver", "accept-proxy", "v6only", "v4v6",
             "ssl-max-ver", "no-sslv3",
@@ -362,7 +362,7 @@ extension BuildSupport {
         ],
         .timeout: [:],
         .bind: [
-            "ssl": .tls, "crt": .tls, "crt-list": .tls, "ca-file": .tls, "verify": .tls, "alpn": .tls, "npn": .tls,
+            "ssl": .tls, "crt": .tls, "ca-file": .tls, "verify": .tls, "alpn": .tls, "npn": .tls,
             "accept-proxy": .accessRules, "maxconn": .limits,
             "v4v6": .routing, "v6only": .routing, "namespace": .routing, "mode": .accessRules, "user": .accessRules,
             "group": .accessRules, "uid": .accessRules, "gid": .accessRules, "level": .runtimeAPI,

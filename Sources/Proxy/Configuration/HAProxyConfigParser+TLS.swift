@@ -25,6 +25,10 @@ extension HAProxyConfigParser {
             guard let path = value() else { return true }
             let full = path.hasPrefix("/") ? path : (configuration.global.crtBase.map { $0 + "/" } ?? "") + path
             if checkCertificatePath(full, bind: args[0], at) { tls.certificates.append(full) }
+        case "crt-list":
+            tls.crtGiven = true
+            guard let path = value() else { return true }
+            crtList(path, bind: args[0], into: &tls, at)
         case "alpn":
             guard let list = value() else { return true }
             // h2 is not served here: advertise only what is (HTTP/1.1, HTTP/1.0).
@@ -137,6 +141,52 @@ extension HAProxyConfigParser {
 
     /// HAProxy's load-time checks of a `crt` argument: the file or folder exists, and each certificate has its key
     /// (in the PEM, or in FILE.key).
+    /// `crt-list FILE`: one certificate a line (its path under `crt-base`), then the SNI names it serves (`*.`
+    /// wildcards; `!name` takes a name of the certificate's own away; none: the certificate's own names), `#`
+    /// comments and blank lines skipped; the first line's certificate is the default. A line's `[options]` (ALPN,
+    /// ciphers, verify… per certificate) are refused: the certificate would be served otherwise than it asks.
+    mutating func crtList(_ path: String, bind: String, into tls: inout BindTLS, _ at: SourceLocation) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            return alert(
+                at,
+                "'bind \(bind)' in section 'frontend' : 'crt-list' : cannot open file '\(path)' : No such file or "
+                    + "directory")
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // HAProxy's check for a list cut short: a last line (not a comment) without its LF.
+        if let last = lines.last, !last.isEmpty, !last.hasPrefix("#"), !last.hasPrefix("\r") {
+            return alert(
+                at,
+                "'bind \(bind)' in section 'frontend' : 'crt-list' : parsing [\(path):\(lines.count)]: Missing LF on "
+                    + "last line, file might have been truncated at position \(last.utf8.count).")
+        }
+        for (n, raw) in lines.enumerated() {
+            let line = raw.prefix { $0 != "#" }
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            guard let file = words.first else { continue }
+            if words.dropFirst().contains(where: { $0.hasPrefix("[") }) {
+                alert(
+                    at,
+                    "'bind \(bind)' : 'crt-list' : the options in brackets on line \(n + 1) of '\(path)' are HAProxy's, "
+                        + "not in this build (TLS): refused, because the certificate would be served otherwise than "
+                        + "they ask. See docs/not-in-this-build.md.")
+                continue
+            }
+            let full = file.hasPrefix("/") ? file : (configuration.global.crtBase.map { $0 + "/" } ?? "") + file
+            guard FileManager.default.fileExists(atPath: full) else {
+                alert(
+                    at,
+                    "'bind \(bind)' in section 'frontend' : 'crt-list' : unable to stat SSL certificate from file "
+                        + "'\(full)' : No such file or directory.")
+                continue
+            }
+            guard checkCertificatePath(full, bind: bind, at) else { continue }
+            tls.certificates.append(full)
+            let filters = words.dropFirst().map { $0.lowercased() }
+            if !filters.isEmpty { tls.sniFilters[tls.certificates.count - 1] = filters }
+        }
+    }
+
     mutating func checkCertificatePath(_ path: String, bind: String, _ at: SourceLocation) -> Bool {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {

@@ -345,6 +345,9 @@ public struct BindTLS: Hashable, Sendable {
     /// The `crt` arguments: PEM files (certificate, chain and key, or the key in FILE.key) or folders of them, in
     /// order; the first certificate is the default, the others are chosen by SNI.
     public var certificates: [String] = []
+    /// A `crt-list` line's SNI filters, by index into `certificates`: the names it serves instead of its own
+    /// (`!name`: one of its own taken away).
+    public var sniFilters: [Int: [String]] = [:]
     /// `alpn`: the protocols offered, without `h2`, which is not served.
     public var alpn: [String] = []
     public var options = BindTLSOptions()

@@ -33,11 +33,13 @@ struct ListenerTLS: Sendable {
 
     init(_ settings: BindTLS) throws {
         var certificates: [Certificate] = []
-        for path in settings.certificates {
+        for (index, path) in settings.certificates.enumerated() {
             var isDirectory: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             for file in isDirectory.boolValue ? TLSCertificateFiles.inFolder(path) : [path] {
-                certificates.append(try Self.load(file))
+                var certificate = try Self.load(file)
+                if let filters = settings.sniFilters[index] { certificate.names = Self.names(certificate.names, filteredBy: filters) }
+                certificates.append(certificate)
             }
         }
         guard let first = certificates.first else { throw ListenerTLSError("no certificate to serve") }
@@ -75,6 +77,13 @@ struct ListenerTLS: Sendable {
         // Built once here even under no-tls-tickets: a configuration BoringSSL refuses fails at start.
         let built = try NIOSSLContext(configuration: configuration)
         shared = settings.options.noTickets ? nil : built
+    }
+
+    /// A `crt-list` line's names: its filters, else the certificate's own; `!name` filters take names away.
+    static func names(_ own: [String], filteredBy filters: [String]) -> [String] {
+        let positive = filters.filter { !$0.hasPrefix("!") }
+        let negative = Set(filters.filter { $0.hasPrefix("!") }.map { String($0.dropFirst()) })
+        return (positive.isEmpty ? own : positive).filter { !negative.contains($0) }
     }
 
     /// The certificate for an SNI name: an exact name first, then a wildcard one.
