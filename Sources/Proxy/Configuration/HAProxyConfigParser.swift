@@ -1291,7 +1291,7 @@ public struct HAProxyConfigParser {
             guard test.sample.isInteger else {
                 alert(
                     at, "ACL criterion '\(written)' : this build applies \(parts.count == 1 ? "the converter" : "converters") "
-                        + "'\(parts.joined(separator: ","))' to integer and boolean fetches only (stick counters, nbsrv, "
+                        + "'\(parts.joined(separator: ","))' to integer and boolean fetches only (stick counters, nbsrv, hdr_cnt, "
                         + "dst_port, hdr_val, ssl_fc, ssl_c_used).")
                 return nil
             }
@@ -1331,15 +1331,17 @@ public struct HAProxyConfigParser {
             usableServerTests.append((name, at))
             return test
         }
-        if first.hasPrefix("hdr_val(") && first.hasSuffix(")") {
-            // `hdr_val(NAME)`: the header's last value as an integer.
-            let name = String(first.dropFirst(8).dropLast()).lowercased()
+        for prefix in ["hdr_val(", "req.hdr_val(", "hdr_cnt(", "req.hdr_cnt("] where first.hasPrefix(prefix) && first.hasSuffix(")") {
+            // `hdr_val(NAME)`: the header's last value as an integer; `hdr_cnt(NAME)`: how many values it has (each
+            // line's comma-separated parts counted, as HAProxy counts them).
+            let name = String(first.dropFirst(prefix.count).dropLast()).lowercased()
             let values = Array(words.dropFirst().drop { $0 == "-m" || $0 == "int" })
             guard !name.isEmpty, !name.contains(","), !values.isEmpty, let ranges = ACLTest.integerRanges(values) else {
                 alert(at, "ACL criterion '\(first)' expects a header name and integers, ranges (N:M) or 'lt|le|gt|ge|eq N'.")
                 return nil
             }
-            var test = ACLTest(sample: .headerValue(name), match: .exact, caseInsensitive: false, values: [])
+            let sample: ACLTest.Sample = prefix.contains("cnt") ? .headerCount(name) : .headerValue(name)
+            var test = ACLTest(sample: sample, match: .exact, caseInsensitive: false, values: [])
             test.ranges = ranges
             return test
         }

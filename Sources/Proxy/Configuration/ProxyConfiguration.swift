@@ -743,6 +743,9 @@ public struct ACLTest: Hashable, Sendable {
         case header(String)
         /// `hdr_val(NAME)`: the header's last value read as an integer (HAProxy's `strl2ic`), against `ranges`.
         case headerValue(String)
+        /// `hdr_cnt(NAME)`, `req.hdr_cnt(NAME)`: how many values the header has (each line's comma-separated parts),
+        /// against `ranges` (on a response, the response's header).
+        case headerCount(String)
         /// `src`: the client's address, against `addresses`.
         case source
         /// `ssl_fc`: the client's connection is TLS (never, in this build: a `bind … ssl` is refused).
@@ -789,7 +792,8 @@ public struct ACLTest: Hashable, Sendable {
         /// Whether it is an integer or a boolean, which the converters of integers take (`IntegerConverter`).
         public var isInteger: Bool {
             switch self {
-            case .counter, .tlsConnection, .clientCertificate, .usableServers, .frontendPort, .headerValue: true
+            case .counter, .tlsConnection, .clientCertificate, .usableServers, .frontendPort, .headerValue, .headerCount:
+                true
             default: false
             }
         }
@@ -801,7 +805,7 @@ public struct ACLTest: Hashable, Sendable {
             // Set by `http-request` rules only, in this build.
             case .variable, .status, .responseHeader, .urlParameter: false
             // Known after the TLS handshake, which a TCP session does not wait for before choosing.
-            case .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
+            case .path, .method, .header, .headerValue, .headerCount, .tlsConnection, .tlsSNI, .clientCertificate,
                 .clientCertificateVerify, .httpAuth, .httpAuthGroup:
                 false
             }
@@ -817,6 +821,7 @@ public struct ACLTest: Hashable, Sendable {
             case .method: "method"
             case .header(let h): "hdr(\(h))"
             case .headerValue(let h): "hdr_val(\(h))"
+            case .headerCount(let h): "hdr_cnt(\(h))"
             case .source: "src"
             case .tlsConnection: "ssl_fc"
             case .usableServers(let b): "nbsrv(\(b))"

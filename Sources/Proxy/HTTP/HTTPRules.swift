@@ -30,6 +30,7 @@ extension ACLTest {
                 case .frontendPort: facts.frontendPort.map(Int64.init)
                 case .headerValue(let name):
                     head.headers[name].last.map { Int64(Self.strl2ic(Array(HeaderValue.last(ofLine: $0).utf8))) }
+                case .headerCount(let name): Int64(Self.valueCount(head.headers[name]))
                 default: nil
                 }
             return matches(converting: value, variables: facts.variables)
@@ -58,6 +59,9 @@ extension ACLTest {
             guard let line = head.headers[name].last else { return false }
             let n = Self.strl2ic(Array(HeaderValue.last(ofLine: line).utf8))
             return ranges.contains { $0.contains(n) }
+        case .headerCount(let name):
+            let count = Self.valueCount(head.headers[name])
+            return ranges.contains { $0.contains(count) }
         case .source: return client.map(addresses.contains) ?? false
         case .tlsConnection: return tls != nil
         case .usableServers(let backend):
@@ -92,6 +96,11 @@ extension ACLTest {
             return values.contains { user.groups.contains($0) }
         case .counter(let fetch): return matches(counter: fetch, facts.counters, client: client)
         }
+    }
+
+    /// How many values a header's lines hold, as HAProxy's `hdr_cnt` counts them: each comma-separated part.
+    static func valueCount(_ lines: [String]) -> Int {
+        lines.reduce(0) { $0 + $1.utf8.reduce(1) { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 } }
     }
 
     /// A typed sample (a variable's): `-m int` reads it as an integer against `ranges` (not one: no match), the
@@ -222,6 +231,10 @@ extension ACLTest {
             let values = response.values(of: name)
             if !converters.isEmpty { return values.contains { compareConverted($0) } }
             return values.contains { compare($0.utf8) }
+        case .headerCount(let name):
+            let count = Self.valueCount(response.values(of: name))
+            if !integerConverters.isEmpty { return matches(converting: Int64(count), variables: facts.variables) }
+            return ranges.contains { $0.contains(count) }
         case .headerValue(let name):
             guard let line = response.values(of: name).last else { return false }
             let n = Self.strl2ic(Array(HeaderValue.last(ofLine: line).utf8))

@@ -59,7 +59,8 @@ extension ACLTest {
             }
         case .counter(let fetch): return known(matches(counter: fetch, input.counters, client: input.client))
         case .frontendPort: return known(input.frontendPort.map { port in ranges.contains { $0.contains(port) } } ?? false)
-        case .variable, .status, .responseHeader, .urlParameter, .path, .method, .header, .headerValue, .tlsConnection, .tlsSNI, .clientCertificate,
+        case .variable, .status, .responseHeader, .urlParameter, .path, .method, .header, .headerValue, .headerCount,
+            .tlsConnection, .tlsSNI, .clientCertificate,
             .clientCertificateVerify, .httpAuth, .httpAuthGroup:
             return .no
         }
