@@ -241,6 +241,8 @@ struct PeersInteropTests {
         let taught = try await blocking { Peers.waitUntil(seconds: 10) { Self.entries(next).count == 10 } }
         #expect(taught, "\(Self.entries(next))")
         #expect(old.isRunning)
+        // Longer than a session may stay silent (5.5 s): heartbeats both ways keep it open meanwhile.
+        try await Task.sleep(for: .seconds(7))
         _ = Array("\r\n".utf8).withUnsafeBytes { send(late, $0.baseAddress, $0.count, 0) }
         let answer = String(decoding: Peers.readUntilClosed(late), as: UTF8.self)
         #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")

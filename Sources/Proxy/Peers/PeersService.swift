@@ -243,7 +243,13 @@ final class PeersService: @unchecked Sendable {
         default:
             break
         }
-        for peer in peers where !peer.definition.isLocal {
+        for peer in peers {
+            // The previous process's session (it teaches this one, then passes on its last sessions' updates):
+            // heartbeats both ways keep it open, as HAProxy's sessions with any peer.
+            if peer.definition.isLocal {
+                peer.link?.keepAlive(now: now)
+                continue
+            }
             if let link = peer.link {
                 link.keepAlive(now: now)
                 if case .fromRemote = resync, learningFrom == nil, link.established, !peer.notUpToDate {
