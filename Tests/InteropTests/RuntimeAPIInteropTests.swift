@@ -405,8 +405,8 @@ struct SessionShutdownTests {
                     mode tcp
                     option tcplog
                     timeout connect 1s
-                    timeout client 30s
-                    timeout server 30s
+                    timeout client 300s
+                    timeout server 300s
                 listen down
                     bind 127.0.0.1:\(down)
                     server s 127.0.0.1:\(echo.port) check port \(check.port) inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions
@@ -426,6 +426,7 @@ struct SessionShutdownTests {
             defer { peer.stop() }
             #expect(Peers.waitUntil(seconds: 10) { Peers.isListening(port: down) && access(socket, F_OK) == 0 })
             // Two sessions that stay open, one on each TCP server, and an HTTP request its server never answers.
+            // (Their timeouts are far beyond the test: in the whole suite, HAProxy's 30 s once ended one first, `cD`.)
             let a = try Peers.connectLoopback(port: down, timeoutSeconds: 10)
             let b = try Peers.connectLoopback(port: killed, timeoutSeconds: 10)
             let c = try Peers.connectLoopback(port: downHTTP, timeoutSeconds: 10)
