@@ -709,8 +709,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         case .fullHeader(let name): return text(head.headers[name].last)
         case .headerCount(let name):
             // Every value of every line of it, as HAProxy counts them (commas separate values).
-            let count = head.headers[name].reduce(0) { $0 + $1.split(separator: ",", omittingEmptySubsequences: false).count }
-            return .integer(Int64(count))
+            return .integer(Int64(ACLTest.valueCount(head.headers[name])))
         case .path: return .text(String(head.path))
         case .method: return .text(head.method.rawValue)
         case .url: return .text(head.uri)
