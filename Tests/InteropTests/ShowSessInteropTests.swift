@@ -76,8 +76,8 @@ struct ShowSessInteropTests {
                 defaults
                     log global
                     timeout connect 1s
-                    timeout client 30s
-                    timeout server 30s
+                    timeout client 300s
+                    timeout server 300s
                 listen tcpl
                     bind 127.0.0.1:\(tcp)
                     mode tcp
@@ -98,7 +98,8 @@ struct ShowSessInteropTests {
             #expect(
                 Peers.waitUntil(seconds: 10) { Peers.isListening(port: tcp) && access(admin, F_OK) == 0 }, "\(peer.output)")
             var seen: [String] = []
-            // A TCP session relaying, and two HTTP requests waiting on a server that never answers.
+            // A TCP session relaying, and two HTTP requests waiting on a server that never answers (their timeouts
+            // far beyond the test: in the whole suite, HAProxy's 30 s once ended one before it was shut down).
             let a = try Peers.connectLoopback(port: tcp, timeoutSeconds: 10)
             let b = try Peers.connectLoopback(port: http, timeoutSeconds: 10)
             let c = try Peers.connectLoopback(port: http, timeoutSeconds: 10)
