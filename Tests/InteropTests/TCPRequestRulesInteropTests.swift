@@ -99,11 +99,18 @@ struct TCPRequestRulesInteropTests {
             // The counters before the clients: the readiness probes above count too, as many as it took, and under
             // load a probe's connection may be taken (and its line sent) a while after it closed; so the counters are
             // read until two readings half a second apart agree, and the probes' lines are dropped meanwhile.
+            // No probe's session is left open either (its count would show in the clients' lines, `feconn`/`beconn`).
+            func idle() throws -> Bool {
+                try RuntimeAPIInteropTests.statRows(socket, "show stat -1 3 -1\n")
+                    .filter { names.contains($0["pxname"] ?? "") }.allSatisfy { $0["scur"] == "0" }
+            }
             var before = try Self.denials(socket, names)
-            for _ in 0..<20 {
+            for _ in 0..<40 {
                 _ = await messages.take(waitingFor: 1, seconds: 0.5) { _ in false }
                 let again = try Self.denials(socket, names)
-                if names.allSatisfy({ again[$0]?.0 == before[$0]?.0 && again[$0]?.1 == before[$0]?.1 }) { break }
+                if names.allSatisfy({ again[$0]?.0 == before[$0]?.0 && again[$0]?.1 == before[$0]?.1 }), try idle() {
+                    break
+                }
                 before = again
             }
             var seen: [String] = []
