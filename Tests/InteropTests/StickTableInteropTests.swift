@@ -411,17 +411,21 @@ struct StickTableInteropTests {
                 }
             }
             group.wait()
-            let times = answered.withLock { $0 }.sorted()
-            // How many were answered in the first half second, and when the last one was (in tenths).
+            // From the first answer (threads start late under load): how many in its first half second, and when
+            // the last one was (in tenths).
+            let all = answered.withLock { $0 }.sorted()
+            let times = all.map { $0 - (all.first ?? 0) }
             return ["\(times.count)", "\(times.filter { $0 < 0.5 }.count)", "\(Int((times.last ?? 0) * 10))"]
         }
         let ours = (results["proxy"] ?? []).compactMap { Int($0) }
         let theirs = (results["haproxy"] ?? []).compactMap { Int($0) }
-        // A second's worth (about 11) at once, then 10 a second: the 30th about 2 s later, on both sides.
+        // A second's worth (about 10) at once, then 10 a second: the 30th about 2 s later, on both sides. Where the
+        // one-second periods fall (each side's own clock) moves up to 5 more into the first half second: HAProxy
+        // showed 10 to 15 from run to run.
         #expect(ours.count == 3 && theirs.count == 3 && ours[0] == 30 && theirs[0] == 30, "\(results)")
         guard ours.count == 3, theirs.count == 3 else { return }
-        #expect((8...14).contains(ours[1]) && (8...14).contains(theirs[1]), "\(results)")
-        #expect((15...35).contains(ours[2]) && abs(ours[2] - theirs[2]) <= 6, "\(results)")
+        #expect((8...16).contains(ours[1]) && (8...16).contains(theirs[1]), "\(results)")
+        #expect((12...35).contains(ours[2]) && abs(ours[2] - theirs[2]) <= 8, "\(results)")
     }
 
     @Test func stickOnInTCPModeKeepsEachClientOnItsServer() async throws {
