@@ -7,7 +7,7 @@ import NIOPosix
 /// - `GET /chunked`: a chunked response in three parts;
 /// - `POST /echo` (any body, either framing): `got N bytes`;
 /// - `GET /hang`: never answers; `GET /drop`: closes without answering;
-/// - `GET /missing`: `404 Not Found`;
+/// - `GET /missing`: `404 Not Found` with `not found\n`;
 /// - `GET /health`: the status `setHealth` chose (200 at first), for health checks;
 /// - `GET /slow`: as anything else, a second later; `GET /held`: as anything else, once `releaseHeld` is called;
 /// - anything else: `200 OK` with `origin NAME\n` and a `Content-Length`.
@@ -114,26 +114,26 @@ public final class HTTPOrigin: Sendable {
                     context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: part)))), promise: nil)
                 }
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case "/missing":
+                send(context, .notFound, "not found\n", type: "text/plain")
             case "/health":
                 let status = HTTPResponseStatus(statusCode: health.withLockedValue { $0 })
-                let text = "\(status.code)\n"
-                var headers = HTTPHeaders()
-                headers.add(name: "Content-Length", value: "\(text.utf8.count)")
-                context.write(wrapOutboundOut(.head(.init(version: .http1_1, status: status, headers: headers))), promise: nil)
-                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                send(context, status, "\(status.code)\n", type: nil)
             default:
                 plain(context, head)
             }
         }
 
         private func plain(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
-            let text = head.uri == "/echo" ? "got \(received) bytes\n" : "origin \(name)\n"
+            send(context, .ok, head.uri == "/echo" ? "got \(received) bytes\n" : "origin \(name)\n", type: "text/plain")
+        }
+
+        /// A response with a `Content-Length`, head and body in one flush (one segment on loopback).
+        private func send(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ text: String, type: String?) {
             var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "text/plain")
+            if let type { headers.add(name: "Content-Type", value: type) }
             headers.add(name: "Content-Length", value: "\(text.utf8.count)")
-            context.write(
-                wrapOutboundOut(.head(.init(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.head(.init(version: .http1_1, status: status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }

@@ -71,6 +71,106 @@ struct ResponseRulesInteropTests {
         #expect(ours.allSatisfy { !$0.contains("x-never") && $0.contains("x-not-never: 1") }, "\(ours)")
     }
 
+    /// `http-response deny` and `return` replace the server's response as HAProxy 2.6 does: the default 502 page,
+    /// `deny_status` with a reply's words, `return` with a string, an `errorfile`, an `http-errors` section's file,
+    /// nothing; the later rules not applied, the client kept alive as HAProxy keeps it, the lines `PH--`/`LH--`
+    /// with the same sizes (what had come of the server's response, then the reply), and `dresp` and the
+    /// response classes of `show stat` the same (the server counts what it answered).
+    @Test func denyAndReturnReplaceTheServersResponseAsHAProxyDoes() async throws {
+        let dir = try TemporaryDirectory(prefix: "response-replies")
+        let origin = try await HTTPOrigin(name: "o")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        try "HTTP/1.1 404 Not Found\r\ncontent-type: text/html\r\n\r\n<h1>gone</h1>\n"
+            .write(toFile: dir.file("404.http"), atomically: true, encoding: .utf8)
+        let paths = ["/missing", "/x"]
+        let results = try await besideHAProxy(ports: 7, in: dir, messages: messages) { ports in
+            """
+            global
+                stats socket \(dir.file("\(ports[0]).sock")) level admin
+            \(httpPreamble(logPort: logs.port).dropFirst("global\n".count))
+            http-errors site
+                errorfile 404 \(dir.file("404.http"))
+            frontend deny
+                bind 127.0.0.1:\(ports[0])
+                http-response deny if { status 404 }
+                default_backend b
+            frontend words
+                bind 127.0.0.1:\(ports[1])
+                http-response deny deny_status 403 hdr X-Why blocked if { status 404 }
+                http-response set-header X-After yes
+                default_backend b
+            frontend string
+                bind 127.0.0.1:\(ports[2])
+                http-response return status 410 content-type text/plain string "gone away" hdr X-A yes if { status 404 }
+                http-response set-header X-After yes
+                default_backend b
+            frontend file
+                bind 127.0.0.1:\(ports[3])
+                http-response return status 503 errorfile \(dir.file("404.http")) if { status 404 }
+                default_backend b
+            frontend section
+                bind 127.0.0.1:\(ports[4])
+                http-response return status 404 errorfiles site if { status 404 }
+                default_backend b
+            frontend nothing
+                bind 127.0.0.1:\(ports[5])
+                http-response return if { status 404 }
+                default_backend b
+            frontend inbackend
+                bind 127.0.0.1:\(ports[6])
+                default_backend guarded
+            backend b
+                server o 127.0.0.1:\(origin.port)
+            backend guarded
+                http-response deny deny_status 500 if { res.hdr(content-type) -m beg text/ } { status 404 }
+                server o 127.0.0.1:\(origin.port)
+
+            """
+        } _: { _, ports in
+            var seen: [String] = []
+            for port in ports {
+                // Two requests on one connection: the reply, then the server's own answer when HAProxy keeps it.
+                let pair = paths.map { "GET \($0) HTTP/1.1\r\nHost: h\r\n" }.joined(separator: "\r\n")
+                    .replacingOccurrences(of: "GET /x HTTP/1.1\r\nHost: h\r\n", with: "GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n")
+                    + "\r\n"
+                seen.append(String(decoding: try Peers.exchange(port: port, Array(pair.utf8)), as: UTF8.self))
+            }
+            let lines = await messages.take(waitingFor: 12, seconds: 20) { $0.contains(" [") }
+            let stats = try RuntimeAPIInteropTests.statRows(dir.file("\(ports[0]).sock")).map { row in
+                ["pxname", "svname", "dresp", "hrsp_2xx", "hrsp_4xx", "hrsp_5xx"].map { row[$0] ?? "?" }
+                    .joined(separator: ",")
+            }
+            return seen + lines.filter { $0.contains(" [") }.map(normalizedHTTPLine).sorted() + stats
+        }
+        expectSameSides(results)
+        let ours = results["proxy"] ?? []
+        #expect(ours.first?.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n") == true, "\(ours)")
+        #expect(ours.first?.contains("origin o\n") == true, "kept alive after the deny: \(ours)")
+        #expect(ours.contains { $0.contains(" PH-- ") } && ours.contains { $0.contains(" LH-- ") }, "\(ours)")
+        // The rule after the deny is not applied to its reply, only to the next response.
+        #expect(
+            ours.dropFirst().first?.hasPrefix(
+                "HTTP/1.1 403 Forbidden\r\nx-why: blocked\r\ncontent-length: 0\r\n\r\nHTTP/1.1 200 OK\r\n") == true,
+            "\(ours)")
+        #expect(ours.contains { $0.hasPrefix("deny,FRONTEND,1,") && $0.hasSuffix(",1") }, "one deny, one 502: \(ours)")
+        // Six 404s from the server, four 200s (the files' replies close: they have no length), two denied.
+        #expect(ours.contains("b,o,2,4,6,0"), "the server counts its own 404s: \(ours)")
+    }
+
+    @Test func repliesHAProxyRefusesAreRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "response-replies-bad")
+        for (line, says) in [
+            ("http-response return status 299 default-errorfiles", "status code '299' not handled by default with 'default-errorfiles' argument"),
+            ("http-response deny deny_status 700", "Unexpected status code '700'"),
+            ("http-response return string x", "a content type must be defined when non-empty payload is configured"),
+            ("http-response return status 204 content-type text/plain lf-string %[status]", "No body expected for 204 responses"),
+            ("http-response return string a file /etc/hostname", "unexpected 'file' argument, 'string' already defined"),
+        ] {
+            try expectRefusedAsByHAProxy(line, says: says, in: dir)
+        }
+    }
+
     @Test func aRequestFetchInAResponseValueIsRefusedAsHAProxyRefusesIt() throws {
         let dir = try TemporaryDirectory(prefix: "response-rules-bad")
         try expectRefusedAsByHAProxy(

@@ -317,8 +317,8 @@ struct ConfigTests {
                 + "rewriting): refused, because servers or clients would see other bytes than the configuration "
                 + "asks. See docs/not-in-this-build.md."),
         Refused(
-            family: "access rules", line: "http-response deny",
-            message: "'http-response deny' is HAProxy's, not in this build (access rules and ACLs): refused, because "
+            family: "access rules", line: "http-response allow",
+            message: "'http-response allow' is HAProxy's, not in this build (access rules and ACLs): refused, because "
                 + "it would let through what the rule is meant to stop or route. See docs/not-in-this-build.md."),
         Refused(
             family: "rewriting", line: "http-request set-header X-Client-Net %[src,crc32(1)]",

@@ -227,7 +227,10 @@ extension BuildSupport {
             "set-path", "set-query", "set-uri", "replace-path", "replace-uri", "replace-header", "replace-value",
             "use-service", "set-var", "set-var-fmt", "unset-var", "capture",
         ],
-        .httpResponse: ["set-header", "add-header", "del-header", "replace-header", "replace-value"],
+        .httpResponse: [
+            "set-header", "add-header", "del-header", "replace-header", "replace-value", "set-var", "set-var-fmt",
+            "unset-var", "deny", "return",
+        ],
         .aclCriterion: Set<String>([
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
             "hdr_end", "hdr_sub", "hdr_dir", "hdr_dom", "hdr_reg", "hdr_val", "src", "ssl_fc", "nbsrv", "req.ssl_sni", "req_ssl_sni",
@@ -391,8 +394,7 @@ extension BuildSupport {
             "set-bandwidth-limit": .limits, "set-timeout": .limits, "strict-mode": .rewriting,
         ],
         .httpResponse: [
-            "allow": .accessRules, "deny": .accessRules, "silent-drop": .accessRules, "set-var": .accessRules,
-            "set-var-fmt": .accessRules, "unset-var": .accessRules, "wait-for-body": .accessRules,
+            "allow": .accessRules, "silent-drop": .accessRules, "wait-for-body": .accessRules,
             "capture": .logging, "set-log-level": .logging, "send-spoe-group": .other, "lua": .other,
             "set-timeout": .limits, "set-bandwidth-limit": .limits,
         ],

@@ -1,6 +1,6 @@
 import LogCore
 
-/// `http-errors` sections and what takes their files (`errorfiles NAME [CODE…]` in proxies, `http-request deny …
+/// `http-errors` sections and what takes their files (`errorfiles NAME [CODE…]` in proxies, `deny`/`return` rules' `…
 /// errorfiles NAME`), as HAProxy 2.6 reads them.
 extension HAProxyConfigParser {
     /// `http-errors NAME`: its name.
@@ -24,7 +24,7 @@ extension HAProxyConfigParser {
     }
 
     /// Each proxy's error files from its `errorfile` and `errorfiles` lines in order (a later line wins), and the
-    /// `deny` rules' sections' files; a section nobody declared is an alert, a code a section lacks a warning.
+    /// `deny` and `return` rules' sections' files; a section nobody declared is an alert, a code a section lacks a warning.
     mutating func checkHTTPErrors() {
         for p in configuration.proxies.indices {
             let proxy = configuration.proxies[p]
@@ -56,14 +56,16 @@ extension HAProxyConfigParser {
                 }
                 configuration.proxies[p].settings.errorFiles = files
             }
-            for r in proxy.rules.requestRules.indices {
-                guard case .deny(let status, let name?, _) = proxy.rules.requestRules[r].action else { continue }
+            // The `errorfiles NAME` of `deny` and `return` rules: the section's file for the status.
+            func resolved(_ reply: ReturnReply) -> ReturnReply {
+                guard case .errorFiles(let name) = reply.payload else { return reply }
                 guard let section = configuration.httpErrors[name] else {
                     alert(
                         proxy.location,
                         "proxy '\(proxy.name)': unknown http-errors section '\(name)' referenced by an http reply.")
-                    continue
+                    return reply
                 }
+                let status = reply.status
                 // A code the section lacks: an empty reply of that status, with HAProxy's warning (as HAProxy 2.6).
                 if section.files[status] == nil {
                     warn(
@@ -72,9 +74,35 @@ extension HAProxyConfigParser {
                             + "http-errors section '\(name)'.")
                 }
                 let empty = Array("HTTP/1.1 \(status) \(HTTPReasons.phrase(status))\r\ncontent-length: 0\r\n\r\n".utf8)
-                configuration.proxies[p].rules.requestRules[r].action = .deny(
-                    status: status, errorFiles: name, file: section.files[status] ?? empty)
+                return ReturnReply(status: status, payload: .response(section.files[status] ?? empty))
             }
+            var rules = proxy.rules
+            for r in rules.requestRules.indices { rules.requestRules[r].action.resolveReply(resolved) }
+            for r in rules.responseRules.indices { rules.responseRules[r].action.resolveReply(resolved) }
+            configuration.proxies[p].rules.requestRules = rules.requestRules
+            configuration.proxies[p].rules.responseRules = rules.responseRules
+        }
+    }
+}
+
+extension HTTPRequestRule.Action {
+    /// A `deny` or `return` rule's reply as `resolve` makes it (the others as they are).
+    mutating func resolveReply(_ resolve: (ReturnReply) -> ReturnReply) {
+        switch self {
+        case .deny(let reply): self = .deny(resolve(reply))
+        case .returnReply(let reply): self = .returnReply(resolve(reply))
+        default: break
+        }
+    }
+}
+
+extension HTTPResponseRule.Action {
+    /// A `deny` or `return` rule's reply as `resolve` makes it (the others as they are).
+    mutating func resolveReply(_ resolve: (ReturnReply) -> ReturnReply) {
+        switch self {
+        case .deny(let reply): self = .deny(resolve(reply))
+        case .returnReply(let reply): self = .returnReply(resolve(reply))
+        default: break
         }
     }
 }

@@ -890,7 +890,7 @@ public struct HAProxyConfigParser {
         case "http-request":
             httpRequestRule(args, at, &p.rules, section: p.name, frontend: p.isFrontend)
         case "http-response":
-            httpResponseRule(args, at, &p.rules, context: p.isFrontend ? "frontend" : "backend")
+            httpResponseRule(args, at, &p.rules, context: p.isFrontend ? "frontend" : "backend", sectionName: p.name)
         case "redirect":
             guard let (redirect, rest) = redirect("redirect", args, at),
                 let condition = ruleCondition(rest, at, p.rules)
@@ -1801,35 +1801,25 @@ public struct HAProxyConfigParser {
         case "allow":
             action = .allow
             rest = Array(args.dropFirst())
-        case "deny", "tarpit":
+        case "deny":
+            guard let (reply, words) = denyReply(
+                Array(args.dropFirst()), at, section: section, rule: "http-request deny", defaultStatus: 403)
+            else { return }
+            action = .deny(reply)
+            rest = words
+        case "tarpit":
             rest = Array(args.dropFirst())
-            var status = verb == "tarpit" ? 500 : 403
+            var status = 500
             if rest.first == "deny_status", rest.count >= 2 {
                 if let n = Int(rest[1]), HTTPErrorPages.denyStatuses.contains(n) {
                     status = n
                 } else {
                     return alert(
-                        at, "'http-request \(verb)': status code '\(rest[1])' is not one this build can answer with.")
+                        at, "'http-request tarpit': status code '\(rest[1])' is not one this build can answer with.")
                 }
                 rest.removeFirst(2)
             }
-            // `errorfile FILE` (a whole response, read now) or `errorfiles NAME` (an http-errors section's file for
-            // the status) instead of the status's page.
-            var errorFiles: String?
-            var file: [UInt8]?
-            if verb == "deny", rest.first == "errorfile" || rest.first == "errorfiles" {
-                guard rest.count >= 2 else {
-                    return alert(at, "'http-request deny' : '\(rest[0])' expects an argument.")
-                }
-                if rest[0] == "errorfiles" {
-                    errorFiles = rest[1]
-                } else {
-                    guard let (_, bytes) = readErrorFile(["\(status)", rest[1]], at) else { return }
-                    file = bytes
-                }
-                rest.removeFirst(2)
-            }
-            action = verb == "tarpit" ? .tarpit(status: status) : .deny(status: status, errorFiles: errorFiles, file: file)
+            action = .tarpit(status: status)
         case "redirect":
             guard let (redirect, words) = redirect("http-request redirect", Array(args.dropFirst()), at, format: true)
             else { return }
@@ -1948,7 +1938,7 @@ public struct HAProxyConfigParser {
     }
 
     private mutating func httpResponseRule(
-        _ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules, context: String
+        _ args: [String], _ at: SourceLocation, _ rules: inout HTTPRules, context: String, sectionName: String
     ) {
         guard let verb = args.first else { return alert(at, "'http-response' expects an action.") }
         let action: HTTPResponseRule.Action
@@ -1981,6 +1971,18 @@ public struct HAProxyConfigParser {
         case _ where verb.hasPrefix("set-var") || verb.hasPrefix("unset-var"):
             guard let (variable, words) = variableAction("http-response", args, at, response: true) else { return }
             action = .variable(variable)
+            rest = words
+        case "deny":
+            guard let (reply, words) = denyReply(
+                Array(args.dropFirst()), at, section: sectionName, rule: "http-response deny", defaultStatus: 502)
+            else { return }
+            action = .deny(reply)
+            rest = words
+        case "return":
+            guard let (reply, words) = returnReply(
+                Array(args.dropFirst()), at, section: sectionName, rule: "http-response return")
+            else { return }
+            action = .returnReply(reply)
             rest = words
         default:
             return notCarriedOut(.httpResponse, verb, at, section: "")
@@ -2094,18 +2096,23 @@ public struct HAProxyConfigParser {
             alert(at, "'errorfile' : status code \(code) is not one HAProxy answers with an error file.")
             return nil
         }
-        guard let bytes = TextFile.bytes(args[1]) else {
-            alert(at, "'errorfile' : error opening file '\(args[1])'.")
+        return readResponseFile(args[1], at, keyword: "errorfile").map { (code, $0) }
+    }
+
+    /// A file holding a whole HTTP response (an `errorfile`, a reply's `errorfile`), checked, or nil after an alert.
+    mutating func readResponseFile(_ path: String, _ at: SourceLocation, keyword: String) -> [UInt8]? {
+        guard let bytes = TextFile.bytes(path) else {
+            alert(at, "'\(keyword)' : error opening file '\(path)'.")
             return nil
         }
         guard bytes.count <= 16_384, HTTPErrorFile(bytes) != nil else {
             alert(
                 at,
-                "'errorfile' : '\(args[1])' is not a whole HTTP response of at most 16 kB (a status line, headers, "
+                "'\(keyword)' : '\(path)' is not a whole HTTP response of at most 16 kB (a status line, headers, "
                     + "an empty line, then the body).")
             return nil
         }
-        return (code, bytes)
+        return bytes
     }
 
     /// A header action of an `http-request` or `http-response` rule (`args`: `set-header|add-header NAME VALUE`

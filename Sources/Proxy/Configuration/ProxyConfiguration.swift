@@ -1052,8 +1052,9 @@ public struct TCPRequestRule: Hashable, Sendable {
     }
 }
 
-/// `http-request return`'s answer, as HAProxy 2.6 builds it: the status and its reason, the `hdr` fields, then
-/// `content-length` and `content-type` (when a payload is given).
+/// The answer of a `return` or `deny` rule (`http-request`, `http-response`), HAProxy 2.6's "http reply": built
+/// from the rule's words (the status and its reason, the `hdr` fields, then `content-length` and `content-type`
+/// when a payload is given), or a whole response from a file, or the status's error page.
 public struct ReturnReply: Hashable, Sendable {
     public struct Header: Hashable, Sendable {
         public var name: String
@@ -1065,12 +1066,24 @@ public struct ReturnReply: Hashable, Sendable {
         case bytes([UInt8])
         /// `lf-string` / `lf-file`: log-format, evaluated per request.
         case format(LogFormatValue)
+        /// `errorfile FILE` (read with the configuration), or `errorfiles NAME` once resolved: a whole response, sent
+        /// as written (the rule's status is the one logged).
+        case response([UInt8])
+        /// `errorfiles NAME`: the `http-errors` section's file for the status, until the whole configuration is read.
+        case errorFiles(String)
+        /// `default-errorfiles`, and a `deny` without a reply of its own: the proxy's `errorfile` for the status, or
+        /// HAProxy's page.
+        case page
     }
     public var status = 200
     public var contentType: String?
     public var payload = Payload.none
     public var headers: [Header] = []
     public init() {}
+    public init(status: Int, payload: Payload) {
+        self.status = status
+        self.payload = payload
+    }
 }
 
 /// `redirect location|prefix|scheme TARGET [code N] [drop-query]` (and `http-request redirect …`).
@@ -1107,9 +1120,9 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case setHeader(String, LogFormatValue)
         case addHeader(String, LogFormatValue)
         case delHeader(String)
-        /// `deny [deny_status N] [errorfile FILE | errorfiles NAME]`: the status's page, or the file given (the
-        /// `http-errors` section's for the status, found once the whole configuration is read).
-        case deny(status: Int, errorFiles: String? = nil, file: [UInt8]? = nil)
+        /// `deny [deny_status N] [errorfile FILE | errorfiles NAME | the words of a return…]`: the status's page,
+        /// the file given, or the reply the words build (logged `PR--`, counted as a denied request).
+        case deny(ReturnReply)
         case redirect(Redirect)
         /// `set-src hdr(NAME)`: the client's address becomes the header's last value when that is an IP address
         /// (the port is kept), for this request: its log line, its later rules, `forwardfor`, `balance source`.
@@ -1148,10 +1161,10 @@ public struct HTTPRequestRule: Hashable, Sendable {
     public var condition: RuleCondition?
 }
 
-/// `http-response set-header|add-header|del-header|replace-header|replace-value|set-var|unset-var … [if|unless …]`
-/// on the responses a server sends: values in log-format (`%[var(txn.id)]`, `%[res.hdr(NAME)]`), conditions on what
-/// is known then (the status, the response's headers, variables, the client's address; request fetches never
-/// match there, as in HAProxy).
+/// `http-response set-header|add-header|del-header|replace-header|replace-value|set-var|unset-var|deny|return …
+/// [if|unless …]` on the responses a server sends: values in log-format (`%[var(txn.id)]`, `%[res.hdr(NAME)]`),
+/// conditions on what is known then (the status, the response's headers, variables, the client's address; request
+/// fetches never match there, as in HAProxy).
 public struct HTTPResponseRule: Hashable, Sendable {
     public enum Action: Hashable, Sendable {
         case setHeader(String, LogFormatValue)
@@ -1161,6 +1174,11 @@ public struct HTTPResponseRule: Hashable, Sendable {
         case rewriteHeader(HeaderRewrite)
         /// `set-var(…)`, `set-var-fmt(…)`, `unset-var(…)`.
         case variable(VariableAction)
+        /// `deny [deny_status N] …` (502 by default): the server's response is dropped and its connection closed,
+        /// the reply sent instead, logged `PH--`; the later rules are not applied.
+        case deny(ReturnReply)
+        /// `return …`: the same, logged `LH--`.
+        case returnReply(ReturnReply)
     }
     public var action: Action
     public var condition: RuleCondition? = nil
@@ -1172,7 +1190,7 @@ public struct HTTPResponseRule: Hashable, Sendable {
         switch action {
         case .setHeader(_, let value), .addHeader(_, let value): return value.isLiteral
         case .delHeader, .rewriteHeader: return true
-        case .variable: return false
+        case .variable, .deny, .returnReply: return false
         }
     }
 }

@@ -16,16 +16,23 @@ struct HTTPErrorFile {
         else { return nil }
         self.head = head
         body = Array(bytes[length...])
-        var counted = 21 + 8 + 3 + head.reason.count + body.count
-        for field in head.fields { counted += field.name.count + field.value.count }
-        logged = Int64(counted)
+        logged = head.storedSize + Int64(body.count)
     }
 
-    /// The files a section's `http-request deny … errorfile(s)` rules answer with, read once, by their bytes.
-    static func denyFiles(_ rules: [HTTPRequestRule]) -> [[UInt8]: HTTPErrorFile] {
+    /// The files a section's `deny` and `return` rules answer with (`errorfile FILE`, `errorfiles NAME`), read
+    /// once, by their bytes.
+    static func replyFiles(_ rules: HTTPRules) -> [[UInt8]: HTTPErrorFile] {
         var files: [[UInt8]: HTTPErrorFile] = [:]
-        for rule in rules {
-            if case .deny(_, _, let bytes?) = rule.action, files[bytes] == nil { files[bytes] = HTTPErrorFile(bytes) }
+        func add(_ reply: ReturnReply) {
+            if case .response(let bytes) = reply.payload, files[bytes] == nil { files[bytes] = HTTPErrorFile(bytes) }
+        }
+        for rule in rules.requestRules {
+            if case .deny(let reply) = rule.action { add(reply) }
+            if case .returnReply(let reply) = rule.action { add(reply) }
+        }
+        for rule in rules.responseRules {
+            if case .deny(let reply) = rule.action { add(reply) }
+            if case .returnReply(let reply) = rule.action { add(reply) }
         }
         return files
     }

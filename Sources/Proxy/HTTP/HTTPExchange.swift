@@ -110,6 +110,11 @@ final class Exchange: BackendSeat {
     var responseCaptures: [String]?
     /// The log's `%B` when the proxy answered itself (HAProxy's own count for its pages).
     var loggedBytes: Int64?
+    /// What HAProxy counts in `%B` of a server's response an `http-response deny|return` rule dropped (its head as
+    /// stored, the body that came with it), before the reply's own size.
+    var droppedResponseBytes: Int64 = 0
+    /// The status the server answered with, when a rule replaced its response (the server's stats count it).
+    var serverStatus: Int?
     var termination = TerminationState(.normal, .normal)
 
     init(head: HTTPRequestHead, reader: HTTPRequestReader, bytesOut: Int64) {

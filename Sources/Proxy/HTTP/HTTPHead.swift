@@ -38,6 +38,15 @@ struct HTTPHead {
 
     var isHTTP11: Bool { versionMinor >= 1 }
 
+    /// The size HAProxy 2.6 counts for this head once stored (its HTX blocks): 20 bytes and the status line's
+    /// version, code and reason, each field's name and value, one for the head's end. Part of `%B` when the head
+    /// is not sent as it came (an error file, a response a rule dropped).
+    var storedSize: Int64 {
+        var size = 21 + 8 + 3 + reason.count
+        for field in fields { size += field.name.count + field.value.count }
+        return Int64(size)
+    }
+
     /// The bytes at `range` of the head.
     func view(_ range: Range<Int>) -> ByteBufferView {
         bytes.viewBytes(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ByteBufferView()

@@ -118,10 +118,18 @@ final class HTTPServerConnection: ChannelDuplexHandler, BatchFlushing {
                     continue
                 }
                 switch head.framing {
-                case .none: reading = .body(HTTPBodyReader(sized: 0))
-                case .sized(let length): reading = .body(HTTPBodyReader(sized: length))
-                case .chunked: reading = .body(.chunked)
-                case .untilClose: reading = .body(.untilClose)
+                case .none:
+                    reading = .body(HTTPBodyReader(sized: 0))
+                    bodyWithHead = 0
+                case .sized(let length):
+                    reading = .body(HTTPBodyReader(sized: length))
+                    bodyWithHead = min(length, input.readableBytes)
+                case .chunked:
+                    reading = .body(.chunked)
+                    bodyWithHead = input.readableBytes
+                case .untilClose:
+                    reading = .body(.untilClose)
+                    bodyWithHead = input.readableBytes
                 }
                 owner.serverHead(head, on: self)
             case .body(var body):
@@ -156,6 +164,10 @@ final class HTTPServerConnection: ChannelDuplexHandler, BatchFlushing {
         sawError = true
         context.close(promise: nil)
     }
+
+    /// How much of the body had come with the response's head, as it is passed to `serverHead` (the bytes HAProxy
+    /// has received of a response that a rule then drops; a chunked body's counted with its framing).
+    private(set) var bodyWithHead = 0
 
     /// The server sent something that is not an HTTP response (HAProxy's `PH`).
     private(set) var sawInvalidResponse = false

@@ -92,9 +92,12 @@ extension HTTPSession {
             connection.owner = nil
             connection.close()
         }
-        // The request parser's pages (400, 408) stay HAProxy's own whatever `errorfile` says, as in HAProxy 2.6.
-        if let status, HTTPErrorPages.page(status).keepsConnection,
-            let file = given ?? exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status]
+        // The request parser's pages (400, 408) stay HAProxy's own whatever `errorfile` says, as in HAProxy 2.6 (a
+        // rule's own file is sent whatever its status).
+        if let status,
+            let file = given
+                ?? (HTTPErrorPages.page(status).keepsConnection
+                    ? exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status] : nil)
         {
             sendErrorFile(file, exchange, context)
         } else if let status {

@@ -661,15 +661,17 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     }
 
     /// The `http-response` rules made for this response (see `Frontend.responseRules`): each condition evaluated on
-    /// it, each value made, each variable rule carried out, in order; the header edits that result.
+    /// it, each value made, each variable rule carried out, in order; the header edits that result, or the `deny`
+    /// or `return` that replaces the response (the rules after it are not applied).
     private func responseEdits(_ rules: [HTTPResponseRule], _ response: HTTPHead, _ exchange: Exchange)
-        -> ResponseHeaderEdits?
+        -> (edits: ResponseHeaderEdits?, replaced: HTTPResponseRule.Action?)
     {
         let client = sourceKey(exchange)
         let facts = self.facts
         var made: [HTTPResponseRule] = []
         for rule in rules where rule.condition?.holds(response: response, client: client, facts) ?? true {
             switch rule.action {
+            case .deny, .returnReply: return (nil, rule.action)
             case .setHeader(let name, let value):
                 made.append(HTTPResponseRule(
                     action: .setHeader(name, LogFormatValue(literal: render(value, exchange.head, response: response)))))
@@ -681,7 +683,32 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             }
         }
         let edits = ResponseHeaderEdits(made)
-        return edits.isEmpty ? nil : edits
+        return (edits.isEmpty ? nil : edits, nil)
+    }
+
+    /// An `http-response deny|return` rule replaced the server's response: the server's connection is closed, its
+    /// response dropped, the reply sent instead (the client's connection kept as after the proxy's own answers),
+    /// logged `PH--` or `LH--` with no response time and with what HAProxy had received of the response in `%B`;
+    /// a deny is counted on the frontend, the backend and the server (`dresp`).
+    private func replaceResponse(
+        _ head: HTTPHead, by action: HTTPResponseRule.Action, _ exchange: Exchange, _ connection: HTTPServerConnection
+    ) {
+        exchange.droppedResponseBytes = head.storedSize + Int64(connection.bodyWithHead)
+        exchange.serverStatus = head.status
+        exchange.connection = nil
+        connection.owner = nil
+        connection.close()
+        switch action {
+        case .deny(let reply):
+            frontend.sessions.update { $0.deniedResponses += 1 }
+            exchange.backend?.sessions.update { $0.deniedResponses += 1 }
+            if let server = exchange.claim.server { exchange.backend?.serverSessions[server].update { $0.deniedResponses += 1 } }
+            answer(reply, exchange.head, exchange, termination: TerminationState(.proxy, .headers), response: head)
+        case .returnReply(let reply):
+            answer(reply, exchange.head, exchange, termination: TerminationState(.local, .headers), response: head)
+        default:
+            return
+        }
     }
 
     /// One sample of the request, or of its response (nil: it has none, as a missing header).
@@ -785,13 +812,12 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 counters?.countError()
                 tarpit(exchange, status: status)
                 return true
-            case .deny(let status, _, let file):
-                frontend.limitBlocked(source(exchange).ip, action: "deny status=\(status)", limits: rule.condition?.limits ?? [])
+            case .deny(let reply):
+                frontend.limitBlocked(
+                    source(exchange).ip, action: "deny status=\(reply.status)", limits: rule.condition?.limits ?? [])
                 counters?.countError()
-                exchange.termination = TerminationState(.proxy, .request)
                 frontend.sessions.update { $0.deniedRequests += 1 }
-                // The file read when the configuration was (the rule is the frontend's or its backend's).
-                respondLocally(status: status, file: file.flatMap { frontend.denyFiles[$0] ?? exchange.backend?.denyFiles[$0] })
+                answer(reply, head, exchange, termination: TerminationState(.proxy, .request))
                 return true
             case .setHeader(let name, let value):
                 exchange.forwardHead.headers.replaceOrAdd(name: name, value: render(value, head))
@@ -820,7 +846,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             case .redirect(let redirect):
                 if respondRedirect(redirect, head) { return true }
             case .returnReply(let reply):
-                respondReturn(reply, head)
+                answer(reply, head, exchange, termination: TerminationState(.local, .request))
                 return true
             case .auth(let realm):
                 // HAProxy's 401 with its challenge; logged `LR--` (the proxy's own answer), not a denial. Credentials
@@ -846,19 +872,38 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         return false
     }
 
-    /// `http-request return`: HAProxy's reply (its reason phrase, the `hdr` fields, `content-length`, then
-    /// `content-type`), logged `LR--` with the size HAProxy counts for a reply it makes (its stored blocks: the
-    /// status line's parts and 20 bytes, each field's name and value, one for the end of the head, the body).
-    private func respondReturn(_ reply: ReturnReply, _ head: HTTPRequestHead) {
+    /// A `deny` or `return` rule's reply (`response`: the server's response it replaces), with the termination
+    /// state it is logged with: the status's page (the proxy's `errorfile` for it, or HAProxy's), a file sent as
+    /// written, or the reply its words build.
+    func answer(
+        _ reply: ReturnReply, _ head: HTTPRequestHead, _ exchange: Exchange, termination: TerminationState,
+        response: HTTPHead? = nil
+    ) {
+        exchange.termination = termination
+        switch reply.payload {
+        case .page, .errorFiles:
+            respondLocally(status: reply.status)
+        case .response(let bytes):
+            // The file read when the configuration was (the rule is the frontend's or its backend's).
+            let file = frontend.replyFiles[bytes] ?? exchange.backend?.replyFiles[bytes]
+            respondLocally(status: reply.status, file: file)
+        case .none, .bytes, .format:
+            respondReturn(reply, head, response: response)
+        }
+    }
+
+    /// A reply built from a rule's words: HAProxy's (its reason phrase, the `hdr` fields, `content-length`, then
+    /// `content-type`), logged with the size HAProxy counts for a reply it makes (its stored blocks: the status
+    /// line's parts and 20 bytes, each field's name and value, one for the end of the head, the body).
+    private func respondReturn(_ reply: ReturnReply, _ head: HTTPRequestHead, response: HTTPHead?) {
         guard let exchange, let context else { return }
         exchange.state.answeredByProxy()
-        exchange.termination = TerminationState(.local, .request)
         let reason = HTTPReasons.phrase(reply.status)
         let body: [UInt8]
         switch reply.payload {
-        case .none: body = []
         case .bytes(let bytes): body = bytes
-        case .format(let format): body = Array(render(format, head).utf8)
+        case .format(let format): body = Array(render(format, head, response: response).utf8)
+        case .none, .page, .errorFiles, .response: body = []
         }
         let bodyComing = Self.bodyComing(head, exchange)
         let keep = exchange.clientKeepAlive && !bodyComing && !closing && !(clientDone && waiting.isEmpty)
@@ -866,7 +911,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         var text = "HTTP/1.1 \(reply.status) \(reason)\r\n"
         var stored = 20 + 8 + 3 + reason.utf8.count + 1 + body.count
         for header in reply.headers {
-            let value = render(header.value, head)
+            let value = render(header.value, head, response: response)
             text += "\(header.name): \(value)\r\n"
             stored += header.name.utf8.count + value.utf8.count
         }
@@ -903,12 +948,21 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         if retriedOnResponse(exchange, status: head.status) { return }
         variables.startResponse()
         serverIdle.touch()
-        exchange.responseHead = head
-        exchange.responseAt = .now()
         let captures = frontend.section.rules.responseCaptures
         if !captures.isEmpty { exchange.responseCaptures = captures.map { $0.value(in: head) } }
         exchange.status = head.status
         counters?.countResponse(status: head.status)
+        // The `http-response` rules: header edits, or a reply that replaces the response.
+        var edits: ResponseHeaderEdits?
+        if let rules = frontend.responseRules(from: exchange.backend) {
+            let outcome = responseEdits(rules, head, exchange)
+            if let replaced = outcome.replaced { return replaceResponse(head, by: replaced, exchange, connection) }
+            edits = outcome.edits
+        } else {
+            edits = frontend.responseEdits(from: exchange.backend)
+        }
+        exchange.responseHead = head
+        exchange.responseAt = .now()
         if stopping { exchange.clientKeepAlive = false }
         if let stickiness = exchange.stickiness, let server = exchange.claim.server, let backend = exchange.backend {
             stickiness.commit(server: server, name: backend.servers[server].name)
@@ -930,9 +984,6 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         // Room for a small body of known length, which joins the head (see `heldHead`).
         var room = 0
         if case .sized(let length) = head.framing, length <= HTTPSession.joinedLimit / 2 { room = length }
-        var edits =
-            frontend.responseRules(from: exchange.backend).map { responseEdits($0, head, exchange) }
-            ?? frontend.responseEdits(from: exchange.backend)
         if let backend = exchange.backend, let cookie = backend.section.settings.cookie, let server = exchange.claim.server,
             head.status >= 200 || head.status == 101
         {
@@ -1225,7 +1276,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let clientAbort = exchange.termination.endedBy(.clientAbort)
         // Each of the three tallies in turn (no array of them made per request), with its count of open sessions
         // for the log.
-        func account(_ tally: ProxyRuntime.Tally?) -> Int {
+        func account(_ tally: ProxyRuntime.Tally?, status: Int = status) -> Int {
             guard let tally else { return 0 }
             tally.update {
                 $0.bytesOut += bytesOut
@@ -1237,7 +1288,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         }
         let counts = HAProxyLogRecord.Connections(
             active: process.open, frontend: account(frontend.sessions), backend: account(backend?.sessions),
-            server: account(serverTally))
+            // A server counts the status it answered with, also when a rule replaced its response.
+            server: account(serverTally, status: exchange.serverStatus ?? status))
         if let counters {
             counters.countBytes(in: bytesIn, out: bytesOut)
             counters.endRequest()

@@ -67,8 +67,8 @@ extension ProxyRuntime {
         /// HTTP mode: the section's `http-response` header rules and `errorfile` responses.
         let responseEdits: ResponseHeaderEdits
         let errorFiles: [Int: HTTPErrorFile]
-        /// Its `deny … errorfile(s)` rules' files, read once.
-        let denyFiles: [[UInt8]: HTTPErrorFile]
+        /// Its `deny` and `return` rules' `errorfile(s)` files, read once.
+        let replyFiles: [[UInt8]: HTTPErrorFile]
 
         init(_ section: ProxySection, directory: SessionDirectory? = nil, serverVerifyRequired: Bool = true) throws {
             self.section = section
@@ -78,7 +78,7 @@ extension ProxyRuntime {
             forwardFor = section.settings.forwardFor
             responseEdits = ResponseHeaderEdits(section.rules.responseRules)
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
-            denyFiles = HTTPErrorFile.denyFiles(section.rules.requestRules)
+            replyFiles = HTTPErrorFile.replyFiles(section.rules)
             serverSessions = section.servers.map { _ in Tally() }
             servers = section.servers
             addresses = Mutex(

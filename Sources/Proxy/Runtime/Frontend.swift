@@ -117,8 +117,8 @@ extension ProxyRuntime {
         /// HTTP mode: the section's `http-response` header rules and `errorfile` responses.
         let responseEdits: ResponseHeaderEdits
         let errorFiles: [Int: HTTPErrorFile]
-        /// Its `deny … errorfile(s)` rules' files, read once.
-        let denyFiles: [[UInt8]: HTTPErrorFile]
+        /// Its `deny` and `return` rules' `errorfile(s)` files, read once.
+        let replyFiles: [[UInt8]: HTTPErrorFile]
         /// The backends' edits then this frontend's, combined once per backend it can route to (not per response).
         private let combinedEdits: [ObjectIdentifier: ResponseHeaderEdits]
         /// The same rules where one of them is made per response, by backend; and the frontend's own.
@@ -175,7 +175,7 @@ extension ProxyRuntime {
             let own = ResponseHeaderEdits(section.rules.responseRules)
             responseEdits = own
             errorFiles = HTTPErrorFile.load(section.settings.errorFiles)
-            denyFiles = HTTPErrorFile.denyFiles(section.rules.requestRules)
+            replyFiles = HTTPErrorFile.replyFiles(section.rules)
             var combined: [ObjectIdentifier: ResponseHeaderEdits] = [:]
             var perResponse: [ObjectIdentifier: [HTTPResponseRule]] = [:]
             let dynamic = routeTargets.contains { if case .named = $0.target { true } else { false } }

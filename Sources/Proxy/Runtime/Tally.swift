@@ -29,6 +29,8 @@ extension ProxyRuntime {
             /// HTTP responses by class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
             var responses = [0, 0, 0, 0, 0, 0]
             var deniedRequests = 0
+            /// Responses an `http-response deny` rule replaced (`dresp`).
+            var deniedResponses = 0
             /// Connections a `tcp-request connection` rule rejected (`dcon`).
             var deniedConnections = 0
             var requestErrors = 0
@@ -59,6 +61,7 @@ extension ProxyRuntime {
                 requests += other.requests
                 for i in responses.indices { responses[i] += other.responses[i] }
                 deniedRequests += other.deniedRequests
+                deniedResponses += other.deniedResponses
                 deniedConnections += other.deniedConnections
                 requestErrors += other.requestErrors
                 connectErrors += other.connectErrors

@@ -103,7 +103,7 @@ enum StatsCSV {
         let v = row.values
         var f = common(proxy, row, name: "FRONTEND", iid: iid, sid: "0")
         f["dreq"] = "\(v.deniedRequests)"
-        f["dresp"] = "0"
+        f["dresp"] = "\(v.deniedResponses)"
         f["ereq"] = "\(v.requestErrors)"
         f["dcon"] = "\(v.deniedConnections)"
         f["type"] = "0"
@@ -148,7 +148,7 @@ enum StatsCSV {
         let v = row.values
         f["qcur"] = "\(row.queueCurrent)"
         f["qmax"] = "\(row.queueMax)"
-        f["dresp"] = "0"
+        f["dresp"] = "\(v.deniedResponses)"
         f["econ"] = "\(v.connectErrors)"
         f["eresp"] = "\(v.responseErrors)"
         f["wretr"] = "\(v.retries)"

@@ -106,7 +106,7 @@ enum StatsHTML {
             out += cells(["", "", ""], first: true)
             out += cells([n(v.open), n(v.max), fe.limit.map(n) ?? "", n(v.total), ""], first: true)
             out += cells([bytes(v.bytesIn), bytes(v.bytesOut)], first: true)
-            out += cells([n(v.deniedRequests), "0"], first: true)
+            out += cells([n(v.deniedRequests), n(v.deniedResponses)], first: true)
             out += cells([n(v.requestErrors), "", ""], first: true)
             out += cells(["", ""], first: true)
             out += "<td class=\"l s\">\(fe.status)</td>" + cells(["", "", "", "", "", "", ""])
@@ -125,7 +125,7 @@ enum StatsHTML {
             out += cells([n(s.row.queueCurrent), n(s.row.queueMax), ""], first: true)
             out += cells([n(v.open), n(v.max), s.row.limit.map(n) ?? "", n(v.total), n(v.balanced)], first: true)
             out += cells([bytes(v.bytesIn), bytes(v.bytesOut)], first: true)
-            out += cells(["", "0"], first: true)
+            out += cells(["", n(v.deniedResponses)], first: true)
             out += cells(["", n(v.connectErrors), n(v.responseErrors)], first: true)
             out += cells([n(v.retries), n(v.redispatches)], first: true)
             let status = "\(escape(h.status))\(h.checked ? " " + duration(now - h.lastChange) : "")"
@@ -147,7 +147,7 @@ enum StatsHTML {
             out += cells([n(be.queueCurrent), n(be.queueMax), ""], first: true)
             out += cells([n(v.open), n(v.max), be.limit.map(n) ?? "", n(v.total), n(v.balanced)], first: true)
             out += cells([bytes(v.bytesIn), bytes(v.bytesOut)], first: true)
-            out += cells([n(v.deniedRequests), "0"], first: true)
+            out += cells([n(v.deniedRequests), n(v.deniedResponses)], first: true)
             out += cells(["", n(v.connectErrors), n(v.responseErrors)], first: true)
             out += cells([n(v.retries), n(v.redispatches)], first: true)
             out += "<td class=\"l s\">\(be.status) \(duration(be.lastChange))</td>"
