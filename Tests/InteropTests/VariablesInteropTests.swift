@@ -96,6 +96,43 @@ struct VariablesInteropTests {
         #expect(ours.last?.contains("seen=none") == true && ours.last?.contains("seen=yes") == true, "\(ours)")
     }
 
+    /// `var(…) -m bool`: integers and booleans true when not 0; text cast as HAProxy casts it (a sign and the digits
+    /// that follow, whatever comes after them: `12x` true, `true` false); no variable, no match; a value after it
+    /// plays no part.
+    @Test func boolMatchesAsHAProxyCastsTheVariable() async throws {
+        let dir = try TemporaryDirectory(prefix: "variables-bool")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let cases = [
+            ("s1", "str(1)"), ("strue", "str(true)"), ("s0", "str(0)"), ("s12x", "str(12x)"), ("sempty", "str()"),
+            ("sneg", "str(-3)"), ("szero", "str(-0)"), ("i5", "int(5)"), ("i0", "int(0)"), ("btrue", "bool(true)"),
+            ("bfalse", "bool(false)"),
+        ]
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            \(httpPreamble(logPort: logs.port))
+            frontend f
+                bind 127.0.0.1:\(ports[0])
+            \(cases.map { "    http-request set-var(txn.a) \($0.1) if { path /\($0.0) }" }.joined(separator: "\n"))
+                http-request return status 200 hdr X-M yes if { var(txn.a) -m bool 0 }
+                http-request return status 200 hdr X-M no
+
+            """
+        } _: { _, ports in
+            try (cases.map(\.0) + ["unset"]).map { path in
+                let request = "GET /\(path) HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+                let answer = String(decoding: try Peers.exchange(port: ports[0], Array(request.utf8)), as: UTF8.self)
+                return "\(path) " + (answer.split(separator: "\r\n").first { $0.hasPrefix("x-m:") } ?? "none")
+            }
+        }
+        expectSameSides(results)
+        #expect(
+            results["proxy"] == [
+                "s1 x-m: yes", "strue x-m: no", "s0 x-m: no", "s12x x-m: yes", "sempty x-m: no", "sneg x-m: yes",
+                "szero x-m: no", "i5 x-m: yes", "i0 x-m: no", "btrue x-m: yes", "bfalse x-m: no", "unset x-m: no",
+            ], "\(results)")
+    }
+
     @Test func namesAndMatchMethodsAreCheckedAsHAProxyChecksThem() throws {
         let dir = try TemporaryDirectory(prefix: "variables-bad")
         let cases: [(line: String, says: String)] = [

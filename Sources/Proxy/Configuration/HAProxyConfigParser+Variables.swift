@@ -161,7 +161,7 @@ extension HAProxyConfigParser {
                     alert(at, "ACL criterion '\(first)' : missing matching method after '-m'.")
                     return nil
                 }
-                guard let chosen = ACLTest.methods[word] else {
+                guard let chosen = word == "bool" ? .boolean : ACLTest.methods[word] else {
                     alert(
                         at,
                         "the ACL match '-m \(word)' is HAProxy's, not in this build (access rules and ACLs): refused, "
@@ -205,6 +205,9 @@ extension HAProxyConfigParser {
                 alert(at, "ACL criterion '\(first) -m found' takes no value, not '\(patterns[0])'.")
                 return nil
             }
+        case .boolean:
+            // As HAProxy: values after it are read and play no part.
+            test.values = []
         case .integer:
             guard let ranges = ACLTest.integerRanges(patterns) else {
                 alert(at, "ACL criterion '\(first) -m int' expects integers, ranges (N:M) or 'lt|le|gt|ge|eq N'.")
@@ -221,7 +224,7 @@ extension HAProxyConfigParser {
             }
         default: break
         }
-        if patterns.isEmpty && method != .found {
+        if patterns.isEmpty && method != .found && method != .boolean {
             warn(
                 at,
                 "parsing acl keyword '\(first)' : no pattern to match against were provided, so this ACL will never "

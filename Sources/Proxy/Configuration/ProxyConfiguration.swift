@@ -851,6 +851,8 @@ public struct ACLTest: Hashable, Sendable {
         case integer
         /// `_reg`, `-m reg`: a regular expression found anywhere in the sample (see `PatternRegexes`).
         case regex
+        /// `-m bool` (a variable's): the sample cast to a boolean as HAProxy casts it, true when not 0 (no value).
+        case boolean
     }
 
     public var sample: Sample

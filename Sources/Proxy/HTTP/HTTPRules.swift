@@ -106,10 +106,24 @@ extension ACLTest {
     /// A typed sample (a variable's): `-m int` reads it as an integer against `ranges` (not one: no match), the
     /// other methods its text.
     func compare(_ value: VariableValue) -> Bool {
+        if match == .boolean {
+            switch value {
+            case .integer(let n): return n != 0
+            case .text(let t): return Self.castToBoolean(t.utf8)
+            }
+        }
         guard match == .integer else { return compare(value.text.utf8) }
         guard let n = value.integer else { return false }
         let clamped = Int(clamping: n)
         return ranges.contains { $0.contains(clamped) }
+    }
+
+    /// HAProxy's cast of a string to a boolean (`c_str2int`, then not 0): an optional sign and the digits that
+    /// follow it, whatever comes after them (`12x` is true, `true` is 0 and false); an empty string has no value.
+    static func castToBoolean<Bytes: Collection<UInt8>>(_ text: Bytes) -> Bool {
+        var digits = text[...]
+        if let sign = digits.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") { digits = digits.dropFirst() }
+        return digits.prefix { (48...57).contains($0) }.contains { $0 != 48 }
     }
 
     /// HAProxy's `strl2ic`, as its `hdr_val` reads a header: digits from the start (a leading `-` negates) until a
@@ -164,6 +178,7 @@ extension ACLTest {
     /// allocated per request.
     func compare<Sample: Collection<UInt8>>(_ sample: Sample) -> Bool {
         if match == .found { return true }
+        if match == .boolean { return Self.castToBoolean(sample) }
         if match == .regex { return regexes.matches(String(decoding: sample, as: UTF8.self)) }
         if match == .integer {
             guard let n = Int(String(decoding: sample, as: UTF8.self)) else { return false }
@@ -191,7 +206,7 @@ extension ACLTest {
                 return false
             case .directory: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "/"), equal)
             case .domain: return Self.containsWord(Array(sample), Array(pattern), delimiter: UInt8(ascii: "."), equal)
-            case .found, .regex, .integer: return true
+            case .found, .regex, .integer, .boolean: return true
             }
         }
     }
