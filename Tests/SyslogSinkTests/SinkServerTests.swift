@@ -40,19 +40,23 @@ struct SinkServerTests {
         udp.send(Array("<999>bad pri".utf8))
         // TCP: once connected (the sender drops while connecting), one octet-counted message.
         let start = ContinuousClock.now
-        while tcp.currentCounters.sent == 0 && ContinuousClock.now - start < .seconds(30) {
+        while tcp.currentCounters.sent == 0 && ContinuousClock.now - start < .seconds(120) {
             tcp.send(Array("<14>Nov 26 08:51:11 host2 tcpapp: over tcp".utf8))
             try await Task.sleep(for: .milliseconds(50))
         }
         try await server.waitUntilProcessed(24)
-        #expect(try await server.counters().processed == 24)
+        // Under load the TCP line may have gone out twice: the loop above sends again until the sender counts one
+        // sent, and its count can come after the next try. Every line sent is processed, no more.
+        try await Task.sleep(for: .milliseconds(300))
+        let sent = 23 + tcp.currentCounters.sent
+        #expect(try await server.counters().processed == sent)
         // logrotate: rename, HUP, next line in a new file.
         try FileManager.default.moveItem(
             atPath: dir.file("var/log/haproxy.log"), toPath: dir.file("var/log/haproxy.log.1"))
         try await server.reopen()
         udp.send(header.datagram("after rotation", severity: .informational, time: now))
         let second = ContinuousClock.now + .seconds(10)
-        while try await server.counters().processed < 25 && ContinuousClock.now < second {
+        while try await server.counters().processed < sent + 1 && ContinuousClock.now < second {
             try await Task.sleep(for: .milliseconds(20))
         }
         try await server.stop()
@@ -435,8 +439,9 @@ struct SinkMetricsTests {
 extension SinkServer {
     /// Waits (up to 10 s) until `count` messages have been run through the rules.
     func waitUntilProcessed(_ count: Int) async throws {
-        // Generous: in a full run these suites share two cores with the interop suites' daemons.
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Generous: in a full run these suites share two cores with the interop suites' daemons (a test there has
+        // taken 150 s).
+        let deadline = ContinuousClock.now + .seconds(120)
         while try await counters().processed < count && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
