@@ -16,7 +16,8 @@ enum PlaneAddress {
         }
     }
 
-    /// Calls `body` with `address` in the kernel's form and its length (nil for a UNIX socket address).
+    /// Calls `body` with `address` in the kernel's form and its length (a UNIX socket's whole, as HAProxy gives an
+    /// abstract one: its name padded with zeros).
     static func with<T>(_ address: SocketAddress, _ body: (UnsafeRawPointer, UInt32) -> T) -> T? {
         switch address {
         case .v4(let a):
@@ -25,7 +26,8 @@ enum PlaneAddress {
         case .v6(let a):
             var raw = a.address
             return withUnsafeBytes(of: &raw) { r in r.baseAddress.map { body($0, UInt32(MemoryLayout<sockaddr_in6>.size)) } }
-        case .unixDomainSocket: return nil
+        case .unixDomainSocket:
+            return address.withSockAddr { pointer, length in body(UnsafeRawPointer(pointer), UInt32(length)) }
         }
     }
 

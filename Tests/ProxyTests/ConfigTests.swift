@@ -547,9 +547,14 @@ struct ConfigTests {
         for path in ["/", "/anything", ""] {
             #expect(!test.matches(HTTPRequestHead(version: .http1_1, method: .GET, uri: path), path: Substring(path), client: nil))
         }
+        // A server on a local socket: the path form, `unix@`, `abns@`.
+        let local = try HAProxyConfigParser.parse(
+            text: "listen l\n    bind :80\n    server s /run/app.sock\n    server u unix@/run/u.sock\n    server a abns@x\n")
+        #expect(local.proxy(named: "l")?.servers.map(\.localSocket) == [.path("/run/app.sock"), .path("/run/u.sock"), .abstract("x")])
+        #expect(LocalSocket("abns@x")?.sunPath == "\u{0}x" && LocalSocket("127.0.0.1:80") == nil)
         for (text, message) in [
             ("listen l\n    bind :80\n    no log global\n", "'no log' does not expect arguments."),
-            ("listen l\n    bind :80\n    server s /run/app.sock\n", "'server s' : a server at a local socket ('/run/app.sock')"),
+            ("listen l\n    bind :80\n    server s fd@3\n", "'server s' : a server at a local socket ('fd@3')"),
             (
                 "listen l\n    bind :80\n    mode http\n    http-request redirect code 301\n",
                 "'http-request redirect' expects 'location', 'prefix' or 'scheme' followed by a target."

@@ -2355,7 +2355,23 @@ public struct HAProxyConfigParser {
             return nil
         }
         let address = Self.environmentExpanded(args[1])
-        if ["/", "unix@", "abns@", "fd@", "sockpair@"].contains(where: address.hasPrefix) {
+        if let local = LocalSocket(address) {
+            guard local.sunPath.utf8.count <= 103 else {
+                alert(
+                    at,
+                    "'server \(args[0])' : socket path '\(address)' is too long: this build takes at most 103 bytes "
+                        + "(HAProxy 107).")
+                return nil
+            }
+            var server = template ?? ServerLine(name: args[0], host: address, port: nil, tls: defaultServerTLS, location: at)
+            server.name = args[0]
+            server.host = address
+            server.port = nil
+            server.localSocket = local
+            server.location = at
+            return serverOptions(server, args, from: 2, at)
+        }
+        if ["fd@", "sockpair@"].contains(where: address.hasPrefix) {
             alert(
                 at,
                 "'server \(args[0])' : a server at a local socket ('\(args[1])') is HAProxy's, not in this build "

@@ -396,10 +396,40 @@ public struct HTTPErrorsSection: Hashable, Sendable {
     public var files: [Int: [UInt8]] = [:]
 }
 
+/// A server or a listener on a local socket: `unix@/path` or `/path` (a file), `abns@name` (Linux's abstract
+/// namespace, the name padded with zeros to the whole address as HAProxy makes it).
+public enum LocalSocket: Hashable, Sendable {
+    case path(String)
+    case abstract(String)
+
+    /// `unix@PATH`, `/PATH`, `abns@NAME`; nil for another address.
+    public init?(_ text: String) {
+        if text.hasPrefix("unix@") {
+            self = .path(String(text.dropFirst(5)))
+        } else if text.hasPrefix("/") {
+            self = .path(text)
+        } else if text.hasPrefix("abns@") {
+            self = .abstract(String(text.dropFirst(5)))
+        } else {
+            return nil
+        }
+    }
+
+    /// The socket's address as the kernel takes it: a path's bytes, or a zero then the name's.
+    public var sunPath: String {
+        switch self {
+        case .path(let path): path
+        case .abstract(let name): "\u{0}" + name
+        }
+    }
+}
+
 /// One `server` line.
 public struct ServerLine: Hashable, Sendable {
     public var name: String
     public var host: String
+    /// A server on a local socket (`host` then holds the address as written, and `port` is nil).
+    public var localSocket: LocalSocket?
     /// nil: the port the client connected to (HAProxy's "no port" form).
     public var port: Int?
     public var check = false

@@ -169,7 +169,8 @@ extension HAProxyConfigParser {
             let backend = configuration.proxies[p].name
             for i in configuration.proxies[p].servers.indices {
                 var server = configuration.proxies[p].servers[i]
-                guard AddressSet.address(server.host) == nil else { continue }
+                // An address, or a local socket: nothing to resolve.
+                guard AddressSet.address(server.host) == nil, server.localSocket == nil else { continue }
                 // An SRV record's servers wait for its targets (nothing else can resolve it).
                 if server.srvRecord != nil {
                     server.noAddress = true

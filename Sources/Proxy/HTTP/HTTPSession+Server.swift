@@ -58,8 +58,8 @@ extension HTTPSession {
         }
         ClientBootstrap(group: loop)
             .connectTimeout(backend.connectTimeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1, when: !address.isLocal)
+            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive && !address.isLocal)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (_, _, connection) = bound.value

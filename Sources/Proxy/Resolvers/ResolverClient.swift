@@ -646,7 +646,7 @@ extension ProxyRuntime {
         for p in configuration.proxies where p.isBackend {
             guard let backend = state.backendsByName[p.name] else { continue }
             for (i, server) in p.servers.enumerated() {
-                guard let name = server.resolve.resolvers, AddressSet.address(server.host) == nil,
+                guard let name = server.resolve.resolvers, AddressSet.address(server.host) == nil, server.localSocket == nil,
                     let client = clients.first(where: { $0.section.name == name })
                 else { continue }
                 let wish = ResolvedAddresses.Wish(

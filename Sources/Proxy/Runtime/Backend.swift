@@ -84,7 +84,8 @@ extension ProxyRuntime {
             addresses = Mutex(
                 section.servers.map { s in
                     // The address `init-addr` found when the file was read (none: the server is in maintenance).
-                    s.noAddress
+                    if let local = s.localSocket { return try? SocketAddress(unixDomainSocketPath: local.sunPath) }
+                    return s.noAddress
                         ? nil
                         : s.port.flatMap { try? SocketAddress.makeAddressResolvingHost(s.resolvedIP ?? s.host, port: $0) }
                 })

@@ -73,16 +73,17 @@ final class HealthChecker: Sendable {
         if paused { return schedule(i, after: .microseconds(server.inter.microseconds)) }
         if let external { return runExternalCheck(i, external) }
         let host = server.checkAddress ?? server.host
-        guard let port = server.checkPort ?? server.port,
-            let address = try? SocketAddress.makeAddressResolvingHost(host, port: port)
-        else {
+        // A server on a local socket is checked there, unless its check has an address or port of its own.
+        let local = server.checkAddress == nil && server.checkPort == nil ? server.localSocket : nil
+        let port = server.checkPort ?? server.port
+        guard let address = Self.target(local: local, host: host, port: port) else {
             record(i, .init(passed: false, description: "Layer4 connection problem", info: "no address to check"))
             return
         }
         let timeout = ProxyRuntime.amount(section.settings.timeouts.check ?? server.inter) ?? .seconds(2)
         let started = NIODeadline.now()
         if let tcpCheck = section.settings.tcpCheck {
-            return runTCPCheck(i, tcpCheck, host: host, port: port, timeout: timeout, started: started)
+            return runTCPCheck(i, tcpCheck, local: local, host: host, port: port, timeout: timeout, started: started)
         }
         let send = section.settings.httpCheckSend
         let request = section.settings.httpCheck.map { HealthChecker.request($0, send) }
@@ -198,17 +199,29 @@ final class HealthChecker: Sendable {
         }
     }
 
+    /// Where a check connects: the server's local socket, or `host` (resolved) at `port`.
+    static func target(local: LocalSocket?, host: String, port: Int?) -> SocketAddress? {
+        if let local { return try? SocketAddress(unixDomainSocketPath: local.sunPath) }
+        guard let port else { return nil }
+        return try? SocketAddress.makeAddressResolvingHost(host, port: port)
+    }
+
     /// A tcp-check (`option tcp-check` rules, `option mysql-check`, `option redis-check`): its first connect goes
     /// to the check port (or the rule's port), then `TCPCheckHandler` runs the rules.
     private func runTCPCheck(
-        _ i: Int, _ check: TCPCheck, host: String, port: Int, timeout: TimeAmount, started: NIODeadline
+        _ i: Int, _ check: TCPCheck, local: LocalSocket?, host: String, port: Int?, timeout: TimeAmount,
+        started: NIODeadline
     ) {
         var run = TCPCheckRun(check)
         var connectPort = port
-        if case .connect(let rulePort)? = run.start().first, let rulePort { connectPort = rulePort }
+        var local = local
+        if case .connect(let rulePort)? = run.start().first, let rulePort {
+            connectPort = rulePort
+            local = nil
+        }
         let loop = group.next()
         let verdict = loop.makePromise(of: TCPCheckRun.Verdict.self)
-        guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: connectPort) else {
+        guard let address = Self.target(local: local, host: host, port: connectPort) else {
             record(i, .init(passed: false, description: "Layer4 connection problem", info: "no address to check"))
             return
         }

@@ -82,3 +82,11 @@ extension ClientBootstrap {
         condition ? channelOption(option, value: value) : self
     }
 }
+
+extension SocketAddress {
+    /// A UNIX socket's (a server or listener on a local socket): no TCP option applies to it.
+    var isLocal: Bool {
+        if case .unixDomainSocket = self { return true }
+        return false
+    }
+}

@@ -410,8 +410,8 @@ final class RuntimeAPI: Sendable {
             return CLIReply(text: "Invalid addr '\(text)'" + by)
         }
         let line = backend.servers[i]
-        guard let current = backend.address(i) ?? Self.portMapped(line) else {
-            // No address now (HAProxy's is of no family then).
+        guard let current = backend.address(i) ?? Self.portMapped(line), !current.isLocal else {
+            // No address now (HAProxy's is of no family then), or a local socket's.
             return CLIReply(
                 text: "Update for the current server address family is only supported through configuration file" + by)
         }
@@ -474,7 +474,7 @@ final class RuntimeAPI: Sendable {
 
     /// A server written without a port (it takes the client's): its configured address, port 0.
     private static func portMapped(_ line: ServerLine) -> SocketAddress? {
-        guard line.port == nil, !line.noAddress else { return nil }
+        guard line.port == nil, !line.noAddress, line.localSocket == nil else { return nil }
         return try? SocketAddress(ipAddress: line.resolvedIP ?? line.host, port: 0)
     }
 

@@ -41,7 +41,9 @@ enum ServersState {
                     !line.check || h.checkStatus.isEmpty
                     ? 0 : h.checkStatus == "L7OKC" ? 4 : (h.checkStatus.hasSuffix("OK") ? 3 : 2)
                 // The address now (what the resolvers found since, or none).
-                let address = backend.address(i)?.ipAddress ?? (line.noAddress || line.resolve.resolvers != nil ? "-" : line.host)
+                let address =
+                    backend.address(i)?.ipAddress
+                    ?? (line.noAddress || line.resolve.resolvers != nil || line.localSocket != nil ? "-" : line.host)
                 let name = backend.fqdn(i)
                 var fqdn = address == name || AddressSet.address(name) != nil ? "-" : name
                 var port = (backend.address(i)?.port ?? line.port).map(String.init) ?? "0"

@@ -47,7 +47,7 @@ extension ProxyState {
                     }
                     proxy.servers.append(
                         StatsServer(
-                            name: line.name, id: i + 1, address: line.port.map { "\(line.host):\($0)" } ?? line.host,
+                            name: line.name, id: i + 1, address: line.localSocket != nil ? "unix" : line.port.map { "\(line.host):\($0)" } ?? line.host,
                             row: StatsRow(
                                 values: backend.serverSessions[i].snapshot, limit: line.maxconn,
                                 queueCurrent: serverQueues[i], status: h.status, weight: state.effectiveWeight,

@@ -324,8 +324,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(backend.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1, when: !address.isLocal)
+            .channelOption(.socketOption(.so_keepalive), value: 1, when: backend.tcpKeepAlive && !address.isLocal)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let (session, relay) = bound.value

@@ -1,0 +1,122 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Servers on local sockets beside HAProxy 2.6: `unix@PATH` and `/PATH` (socat listening on the file, relaying to
+/// an HTTP origin) and `abns@NAME` (a helper HAProxy listening in Linux's abstract namespace), in HTTP and TCP mode,
+/// with health checks; the same answers, log lines, `show stat` (address `unix`, check status) and `show servers
+/// state` (address `-`, port 0).
+@Suite("Servers on local sockets beside HAProxy", .serialized)
+struct LocalSocketServersInteropTests {
+    @Test func unixAndAbstractServersAnswerAsBehindHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "local-servers")
+        let origin = try await HTTPOrigin(name: "o")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let path = dir.file("web.sock")
+        let relay = try RunningPeer(
+            try Peers.find("socat"), ["UNIX-LISTEN:\(path),fork", "TCP:127.0.0.1:\(origin.port)"],
+            logPath: dir.file("socat.out"))
+        defer { relay.stop() }
+        // HAProxy's abstract sockets: the name padded with zeros to the whole address (socat's are not).
+        let name = "tollgate-\(getpid())-\(origin.port)"
+        try """
+        defaults
+            mode tcp
+            timeout connect 5s
+            timeout client 30s
+            timeout server 30s
+        listen inner
+            bind abns@\(name)
+            server o 127.0.0.1:\(origin.port)
+
+        """.write(toFile: dir.file("inner.cfg"), atomically: true, encoding: .utf8)
+        let inner = try RunningPeer(try Peers.find("haproxy"), ["-db", "-f", dir.file("inner.cfg")], logPath: dir.file("inner.out"))
+        defer { inner.stop() }
+        #expect(Peers.waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: path) }, "\(relay.output)")
+        let results = try await besideHAProxy(ports: 4, in: dir, messages: messages) { ports in
+            """
+            global
+                stats socket \(dir.file("\(ports[0]).sock")) level admin
+            \(httpPreamble(logPort: logs.port).dropFirst("global\n".count))
+            frontend viaunix
+                bind 127.0.0.1:\(ports[0])
+                default_backend unixweb
+            frontend viapath
+                bind 127.0.0.1:\(ports[1])
+                mode tcp
+                option tcplog
+                # The origin keeps the connection: the client's timeout ends it (cD), soon.
+                timeout client 1s
+                default_backend pathtcp
+            frontend viaabns
+                bind 127.0.0.1:\(ports[2])
+                default_backend abnsweb
+            frontend viacheckport
+                bind 127.0.0.1:\(ports[3])
+                default_backend checkedelsewhere
+            backend unixweb
+                server u unix@\(path) check inter 200
+            backend pathtcp
+                mode tcp
+                server p \(path) check inter 200
+            backend abnsweb
+                server a abns@\(name) check inter 200
+            backend checkedelsewhere
+                server c unix@\(path) check port \(origin.port) addr 127.0.0.1 inter 200
+
+            """
+        } _: { _, ports in
+            // The checks have run (rise 2 at 200 ms).
+            try await Task.sleep(for: .milliseconds(1_500))
+            var seen: [String] = []
+            for port in ports {
+                let request = "GET /p\(port == ports[1] ? "tcp" : "") HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+                let answer = String(decoding: try Peers.exchange(port: port, Array(request.utf8)), as: UTF8.self)
+                seen.append(answer.split(separator: "\r\n").filter { !$0.lowercased().hasPrefix("date:") }.joined(separator: "|"))
+            }
+            let lines = await messages.take(waitingFor: 4, seconds: 20) { $0.contains(" [") }
+            let socket = dir.file("\(ports[0]).sock")
+            let stats = try RuntimeAPIInteropTests.statRows(socket).filter { $0["svname"] != "FRONTEND" }.map { row in
+                ["pxname", "svname", "status", "check_status", "addr", "hrsp_2xx"].map { row[$0] ?? "?" }.joined(separator: ",")
+            }
+            let state = try RuntimeAPIInteropTests.socat(socket, "show servers state\n").split(separator: "\n")
+                .filter { !$0.hasPrefix("#") && $0.split(separator: " ").count > 18 }
+                .map { line in
+                    let f = line.split(separator: " ").map(String.init)
+                    return [f[1], f[3], f[4], f[5], f[18]].joined(separator: " ")
+                }
+            // The count of active connections depends on when an earlier client's close was seen: left out.
+            return seen + lines.filter { $0.contains(" [") }.map { withoutActconn(normalizedHTTPLine($0)) }.sorted()
+                + stats + state
+        }
+        expectSameSides(results)
+        let ours = results["proxy"] ?? []
+        #expect(ours.prefix(4).allSatisfy { $0.hasPrefix("HTTP/1.1 200 OK|") && $0.hasSuffix("origin o\n") }, "\(ours)")
+        #expect(ours.contains("unixweb,u,UP,L4OK,unix,1"), "\(ours)")
+        #expect(ours.contains("abnsweb,a,UP,L4OK,unix,1"), "\(ours)")
+        #expect(ours.contains("unixweb u - 2 0") && ours.contains("pathtcp p - 2 0"), "\(ours)")
+        #expect(ours.contains { $0.contains(" viapath pathtcp/p ") && $0.contains(" 73 cD ") }, "\(ours)")
+    }
+
+    @Test func localSocketAddressesHAProxyRefusesAreRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "local-servers-bad")
+        let long = "/" + String(repeating: "x", count: 120)
+        let file = dir.file("bad.cfg")
+        try """
+        defaults
+            mode http
+            timeout connect 1s
+            timeout client 1s
+            timeout server 1s
+        backend b
+            server s unix@\(long)
+
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let theirs = try Peers.run(try Peers.find("haproxy"), ["-c", "-f", file])
+        let ours = try Peers.run(try Products.path("proxy"), ["-c", "-f", file])
+        let text = String(decoding: ours.stderr + ours.stdout, as: UTF8.self)
+        #expect(theirs.status != 0, "HAProxy accepted a path of 121 bytes")
+        #expect(ours.status != 0 && text.contains("bad.cfg:7") && text.contains("too long"), "\(text)")
+    }
+}
