@@ -305,7 +305,7 @@ struct Serve: ParsableCommand {
             if !MasterWorker.isWorker, let pidPath, !ProcessSetup.writePidFile(pidPath) {
                 throw StartFailure(description: "[ALERT] cannot create pidfile \(pidPath): \(String(cString: strerror(errno))).")
             }
-            let listening = "listening on " + bound.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }.joined(separator: ", ")
+            let listening = "listening on " + bound.map(\.listenerDescription).joined(separator: ", ")
             // The audit trail: who started, on which configuration (its SHA-256), taking over from whom. Sent before
             // the "listening" notice, so that nothing a watcher does on seeing it (a signal) is audited first.
             var started = "start pid=\(getpid()) version=\(Proxy.version) config=sha256:\(hash)"

@@ -99,6 +99,122 @@ struct LocalSocketServersInteropTests {
         #expect(ours.contains { $0.contains(" viapath pathtcp/p ") && $0.contains(" 73 cD ") }, "\(ours)")
     }
 
+    /// Listeners on local sockets: `bind unix@PATH mode 600` under `unix-bind prefix DIR mode 640` (curl through
+    /// `--unix-socket`, in HTTP and in TCP mode:
+    /// logged `unix:N`, N the listener's number in its frontend) and HAProxy's chained proxies, a TCP frontend
+    /// handing its clients to `bind abns@NAME accept-proxy` through `server … abns@NAME send-proxy-v2` (the inner
+    /// frontend logs the real client). The same answers, lines and socket file mode as HAProxy's.
+    @Test func unixAndAbstractListenersServeAsHAProxys() async throws {
+        let dir = try TemporaryDirectory(prefix: "local-binds")
+        let origin = try await HTTPOrigin(name: "o")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let name = "tollgate-binds-\(getpid())-\(origin.port)"
+        let web = dir.file("web.sock")
+        let raw = dir.file("raw.sock")
+        let results = try await besideHAProxy(ports: 2, in: dir, messages: messages) { ports in
+            """
+            global
+                unix-bind prefix \(dir.path)/ mode 640
+            \(httpPreamble(logPort: logs.port).dropFirst("global\n".count))
+            frontend web
+                bind 127.0.0.1:\(ports[0]) name tcp
+                bind unix@web.sock mode 600
+                bind abns@\(name) accept-proxy
+                default_backend app
+            frontend raw
+                mode tcp
+                option tcplog
+                timeout client 1s
+                bind unix@raw.sock
+                default_backend apptcp
+            listen outer
+                bind 127.0.0.1:\(ports[1])
+                mode tcp
+                no log
+                server inner abns@\(name) send-proxy-v2
+            backend app
+                server o 127.0.0.1:\(origin.port)
+            backend apptcp
+                mode tcp
+                server o 127.0.0.1:\(origin.port)
+
+            """
+        } _: { _, ports in
+            var seen: [String] = []
+            let curl = try Peers.find("curl")
+            for (socket, path) in [(web, "/unix"), (raw, "/raw")] {
+                let result = try Peers.run(curl, ["-s", "-m", "10", "--unix-socket", socket, "http://x\(path)"], timeout: 30)
+                seen.append("\(path): " + String(decoding: result.stdout, as: UTF8.self))
+            }
+            // Through the chain: TCP, then the abstract socket with a PROXY header.
+            let chained = "GET /chained HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+            let answer = String(decoding: try Peers.exchange(port: ports[1], Array(chained.utf8)), as: UTF8.self)
+            seen.append("/chained: " + (answer.split(separator: "\r\n").last.map(String.init) ?? ""))
+            // `mode 600` on the line; `unix-bind`'s 640 where the line gives none.
+            for file in [web, raw] {
+                var info = stat()
+                stat(file, &info)
+                seen.append("mode " + String(info.st_mode & 0o777, radix: 8))
+            }
+            let lines = await messages.take(waitingFor: 3, seconds: 20) { $0.contains(" [") }
+            // A local client's listener number kept (`unix:N` is not a port to blank).
+            return seen
+                + lines.filter { $0.contains(" [") }.map {
+                    withoutActconn(normalizedHTTPLine($0.replacingOccurrences(of: " unix:", with: " unix-")))
+                }.sorted()
+        }
+        expectSameSides(results)
+        let ours = results["proxy"] ?? []
+        #expect(
+            ours.prefix(5) == ["/unix: origin o\n", "/raw: origin o\n", "/chained: origin o\n", "mode 600", "mode 640"],
+            "\(ours)")
+        #expect(ours.contains { $0.contains(" unix-2 ") && $0.contains(" web app/o ") }, "\(ours)")
+        #expect(ours.contains { $0.contains(" unix-1 ") && $0.contains(" raw apptcp/o ") }, "\(ours)")
+        #expect(ours.contains { $0.contains(" 127.0.0.1:PORT ") && $0.contains("/chained") }, "\(ours)")
+    }
+
+    /// A reload with `-x`: the new process takes the old one's listeners on local sockets (an abstract name cannot be
+    /// bound twice), and curl is answered through the file before and after.
+    @Test func aReloadHandsLocalListenersOver() async throws {
+        let dir = try TemporaryDirectory(prefix: "local-reload")
+        let origin = try await HTTPOrigin(name: "o")
+        let web = dir.file("web.sock")
+        let name = "tollgate-reload-\(getpid())-\(origin.port)"
+        try """
+        global
+            stats socket \(dir.file("admin.sock")) level admin expose-fd listeners
+        defaults
+            mode http
+            timeout connect 5s
+            timeout client 30s
+            timeout server 30s
+        frontend web
+            bind unix@\(web)
+            bind abns@\(name)
+            default_backend app
+        backend app
+            server o 127.0.0.1:\(origin.port)
+
+        """.write(toFile: dir.file("p.cfg"), atomically: true, encoding: .utf8)
+        let proxy = try Products.path("proxy")
+        let curl = try Peers.find("curl")
+        func ask() throws -> String {
+            String(decoding: try Peers.run(curl, ["-s", "-m", "10", "--unix-socket", web, "http://x/"], timeout: 30).stdout, as: UTF8.self)
+        }
+        let old = try RunningPeer(proxy, ["-f", dir.file("p.cfg")], logPath: dir.file("old.out"))
+        defer { old.stop() }
+        #expect(Peers.waitUntil(seconds: 30) { old.output.contains("listening on") }, "\(old.output)")
+        #expect(try ask() == "origin o\n")
+        let new = try RunningPeer(
+            proxy, ["-f", dir.file("p.cfg"), "-x", dir.file("admin.sock"), "-sf", "\(old.pid)"], logPath: dir.file("new.out"))
+        defer { new.stop() }
+        #expect(Peers.waitUntil(seconds: 30) { new.output.contains("listening on") }, "\(new.output)")
+        #expect(new.output.contains("listening on unix@\(web), abns@\(name)"), "\(new.output)")
+        #expect(Peers.waitUntil(seconds: 30) { !old.isRunning }, "the old process ends: \(old.output)")
+        #expect(try ask() == "origin o\n" && new.isRunning, "\(new.output)")
+    }
+
     @Test func localSocketAddressesHAProxyRefusesAreRefused() throws {
         let dir = try TemporaryDirectory(prefix: "local-servers-bad")
         let long = "/" + String(repeating: "x", count: 120)

@@ -208,7 +208,7 @@ extension BuildSupport {
             "crl-file", "name", "ssl-min-ver", "accept-proxy", "v6only", "v4v6",
             "ssl-max-ver", "no-sslv3",
             "no-tlsv10", "no-tlsv11", "no-tlsv12", "no-tlsv13", "force-tlsv12", "force-tlsv13", "no-tls-tickets",
-            "interface", "transparent", "backlog",
+            "interface", "transparent", "backlog", "mode", "uid", "gid", "user", "group",
         ],
         .server: [
             "check", "no-check", "port", "addr", "inter", "fastinter", "downinter", "rise", "fall", "weight",
@@ -367,8 +367,7 @@ extension BuildSupport {
         .bind: [
             "ssl": .tls, "crt": .tls, "ca-file": .tls, "verify": .tls, "alpn": .tls, "npn": .tls,
             "accept-proxy": .accessRules, "maxconn": .limits,
-            "v4v6": .routing, "v6only": .routing, "namespace": .routing, "mode": .accessRules, "user": .accessRules,
-            "group": .accessRules, "uid": .accessRules, "gid": .accessRules, "level": .runtimeAPI,
+            "v4v6": .routing, "v6only": .routing, "namespace": .routing, "level": .runtimeAPI,
             "expose-fd": .runtimeAPI, "accept-netscaler-cip": .accessRules, "proto": .tls,
         ],
         .server: [

@@ -33,8 +33,8 @@ extension HAProxyConfigParser {
     }
 
     /// `unix-bind [prefix P] [mode M] [user U|uid N] [group G|gid N]`: checked as HAProxy checks it. HAProxy 2.6
-    /// applies it to the UNIX-socket `bind` lines of proxies only (not to `stats socket`, compared side by side),
-    /// and this build takes no such bind (it refuses them): kept, with nothing to apply it to.
+    /// applies it to the UNIX-socket `bind` lines of proxies only (not to `stats socket`, compared side by side):
+    /// the prefix before their paths, the mode and owner where a line gives none.
     mutating func unixBind(_ args: [String], _ at: SourceLocation, _ g: inout GlobalSettings) {
         var i = 0
         while i < args.count {
@@ -42,24 +42,39 @@ extension HAProxyConfigParser {
             let v = i + 1 < args.count ? args[i + 1] : ""
             switch word {
             case "prefix": g.unixBind.prefix = v
-            case "mode":
-                guard let mode = UInt32(v, radix: 8) else {
-                    return alert(at, "'unix-bind' : 'mode' : missing or invalid mode '\(v)' (octal integer expected)")
+            case _ where Self.ownershipWords.contains(word):
+                if let problem = Self.readOwnership(word, v, &g.unixBind.mode, &g.unixBind.uid, &g.unixBind.gid) {
+                    return alert(at, "'unix-bind' : \(problem)")
                 }
-                g.unixBind.mode = mode
-            case "uid", "gid":
-                guard let id = UInt32(v) else { return alert(at, "'unix-bind' : '\(word)' : missing or invalid \(word) '\(v)'") }
-                if word == "uid" { g.unixBind.uid = id } else { g.unixBind.gid = id }
-            case "user", "group":
-                let id = word == "user" ? getpwnam(v).map { $0.pointee.pw_uid } : getgrnam(v).map { $0.pointee.gr_gid }
-                guard let id else { return alert(at, "'unix-bind' : '\(word)' : unknown \(word) name '\(v)'") }
-                if word == "user" { g.unixBind.uid = id } else { g.unixBind.gid = id }
             default:
                 return alert(
                     at, "'unix-bind' only supports 'prefix', 'mode', 'uid', 'gid', 'user' and 'group' (got '\(word)').")
             }
             i += 2
         }
+    }
+
+    /// The words that set a UNIX socket file's mode and owner (`unix-bind`, `stats socket`, a proxy's `bind`).
+    static let ownershipWords: Set<String> = ["mode", "uid", "gid", "user", "group"]
+
+    /// One of `ownershipWords` and its value `v` read into `mode`, `uid` or `gid`; the problem in HAProxy's words
+    /// when the value is not one.
+    static func readOwnership(
+        _ word: String, _ v: String, _ mode: inout UInt32?, _ uid: inout UInt32?, _ gid: inout UInt32?
+    ) -> String? {
+        switch word {
+        case "mode":
+            guard let value = UInt32(v, radix: 8) else { return "'mode' : missing or invalid mode '\(v)' (octal integer expected)" }
+            mode = value
+        case "uid", "gid":
+            guard let id = UInt32(v) else { return "'\(word)' : missing or invalid \(word) '\(v)'" }
+            if word == "uid" { uid = id } else { gid = id }
+        default:
+            let id = word == "user" ? getpwnam(v).map { $0.pointee.pw_uid } : getgrnam(v).map { $0.pointee.gr_gid }
+            guard let id else { return "'\(word)' : unknown \(word) name '\(v)'" }
+            if word == "user" { uid = id } else { gid = id }
+        }
+        return nil
     }
 
     private mutating func statsSocket(_ args: [String], _ at: SourceLocation) -> StatsSocket? {
@@ -85,28 +100,11 @@ extension HAProxyConfigParser {
                     return nil
                 }
                 socket.level = level
-            case "mode":
-                let v = value(word) ?? ""
-                guard let mode = UInt32(v, radix: 8) else {
-                    alert(at, "'stats socket' : ''mode' : missing or invalid mode '\(v)' (octal integer expected)'")
+            case _ where Self.ownershipWords.contains(word):
+                if let problem = Self.readOwnership(word, value(word) ?? "", &socket.mode, &socket.uid, &socket.gid) {
+                    alert(at, "'stats socket' : '\(problem)'")
                     return nil
                 }
-                socket.mode = mode
-            case "uid", "gid":
-                let v = value(word) ?? ""
-                guard let id = UInt32(v) else {
-                    alert(at, "'stats socket' : ''\(word)' : missing or invalid \(word) '\(v)''")
-                    return nil
-                }
-                if word == "uid" { socket.uid = id } else { socket.gid = id }
-            case "user", "group":
-                let v = value(word) ?? ""
-                let id = word == "user" ? getpwnam(v).map { $0.pointee.pw_uid } : getgrnam(v).map { $0.pointee.gr_gid }
-                guard let id else {
-                    alert(at, "'stats socket' : ''\(word)' : unknown \(word) name '\(v)''")
-                    return nil
-                }
-                if word == "user" { socket.uid = id } else { socket.gid = id }
             case "expose-fd":
                 let v = value(word) ?? ""
                 guard v == "listeners" else {

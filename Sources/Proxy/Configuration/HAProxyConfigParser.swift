@@ -742,6 +742,19 @@ public struct HAProxyConfigParser {
                     i += 1
                     continue
                 }
+                if Self.ownershipWords.contains(args[i]), i + 1 < args.count {
+                    // A local socket file's mode and owner (nothing to a TCP listener, as in HAProxy).
+                    for index in addresses.indices {
+                        var o = addresses[index].ownership
+                        if let problem = Self.readOwnership(args[i], args[i + 1], &o.mode, &o.uid, &o.gid) {
+                            alert(at, "'bind \(args[0])' : \(problem)")
+                            break
+                        }
+                        addresses[index].ownership = o
+                    }
+                    i += 2
+                    continue
+                }
                 if args[i] == "backlog", i + 1 < args.count {
                     // As HAProxy reads it (atol): leading digits, anything else 0 (the default); below 0 refused.
                     let value = Self.leadingInteger(args[i + 1])
@@ -2321,6 +2334,22 @@ public struct HAProxyConfigParser {
         var result: [BindAddress] = []
         for item in text.split(separator: ",") {
             var address = Self.environmentExpanded(String(item))
+            if var local = LocalSocket(address) {
+                // `unix-bind prefix`: before a path (HAProxy's reading; an abstract name has none).
+                if case .path(let path) = local, let prefix = configuration.global.unixBind.prefix {
+                    local = .path(prefix + path)
+                }
+                guard local.sunPath.utf8.count <= 103 else {
+                    alert(at, "'bind' : socket path '\(address)' is too long: this build takes at most 103 bytes (HAProxy 107).")
+                    continue
+                }
+                var bind = BindAddress(host: nil, port: 0)
+                bind.localSocket = local
+                bind.ownership = configuration.global.unixBind
+                bind.ownership.prefix = nil
+                result.append(bind)
+                continue
+            }
             for prefix in ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"] where address.hasPrefix(prefix) {
                 address.removeFirst(prefix.count)
             }

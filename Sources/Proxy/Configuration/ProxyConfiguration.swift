@@ -337,6 +337,10 @@ public struct BindAddress: Hashable, Sendable {
     public var transparent = false
     /// `backlog N`: the length of the socket's queue of connections not yet accepted (nil or 0: 1024).
     public var backlog: Int?
+    /// A listener on a local socket (`unix@PATH`, `/PATH`, `abns@NAME`; `port` is then 0), and its file's `mode`
+    /// and owner (`uid`/`user`, `gid`/`group`; else `unix-bind`'s).
+    public var localSocket: LocalSocket?
+    public var ownership = UnixBind()
 }
 
 /// A TLS listener's settings (`bind … ssl crt FILE|DIR alpn … ssl-min-ver …`), with the global

@@ -12,6 +12,16 @@ extension HAProxyLogRecord {
     }
 }
 
+extension HAProxyLogRecord {
+    /// A client that came through a local socket (`bind unix@…`, `abns@…`) is logged as HAProxy logs it: `unix` and
+    /// the listener's number in its frontend.
+    mutating func client(_ address: SocketAddress?, listener: Int) {
+        guard address?.isLocal == true else { return }
+        clientIP = "unix"
+        clientPort = listener
+    }
+}
+
 extension Exchange {
     /// The log's `%B` for this exchange: a relayed response as HAProxy counts it (see `HTTPHeadWriter.response`),
     /// the proxy's own answers as HAProxy logs them, or else what was written to the client since it began.

@@ -73,6 +73,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let address = proxySource ?? client.remoteAddress
         return (address, address?.ipAddress)
     }()
+    /// The listener's number in its frontend when it is a local socket (its clients are logged `unix:N`).
+    var localListener = 0
     /// What a PROXY protocol header said the client's and the frontend's addresses are.
     private var proxySource: SocketAddress?
     private(set) var proxyDestination: SocketAddress?
@@ -1297,6 +1299,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         guard exchange.state.isLogged, !exchange.loggedEarly else { return }
         var record = exchange.logRecord(
             client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: now)
+        record.client(source(exchange).address, listener: localListener)
         // HAProxy's time figures of the backend and server: for an exchange that reached its server and its response.
         if record.connectTime >= 0 && record.responseTime >= 0 && record.queueTime >= 0 {
             let idle = max(0, Int((exchange.start - idleSince).nanoseconds / 1_000_000))
@@ -1347,6 +1350,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             server: serverTally?.open ?? 0)
         var record = exchange.logRecord(
             client: source(exchange), frontend: frontend, counts: counts, bytesOut: bytesOut, now: NIODeadline.now())
+        record.client(source(exchange).address, listener: localListener)
         record.frontendTLS = tls
         return record
     }

@@ -341,7 +341,7 @@ extension ProxyRuntime.Frontend {
     /// header to read (`accept-proxy`, `expect-proxy`) or TLS to a server keep the frontend's sessions on NIO's
     /// channels, where swift-nio-ssl and the PROXY protocol decoder live.
     func runsOnDataPlane(_ bind: BindAddress) -> Bool {
-        guard section.settings.mode == .tcp, bind.tls == nil, !bind.acceptProxy else { return false }
+        guard section.settings.mode == .tcp, bind.tls == nil, !bind.acceptProxy, bind.localSocket == nil else { return false }
         if section.rules.tcpConnectionRules.contains(where: { $0.action == .expectProxy }) { return false }
         let backends = [backend].compactMap { $0 } + routes.map(\.backend)
         return !backends.contains { backend in backend.serverTLS.contains { $0?.traffic == true } }

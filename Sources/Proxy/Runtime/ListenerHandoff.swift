@@ -54,6 +54,71 @@ enum ListenerHandoff {
         return fd
     }
 
+    /// A listening UNIX stream socket at `path`, made in one step for whoever connects there: bound under a
+    /// temporary name, given its mode and owner, then renamed over the path (a reload replaces the old process's
+    /// socket at once). The descriptor and the file's inode (to remove it later only if it is still this one).
+    static func placeUnixListener(at path: String, ownership: UnixBind, backlog: Int32 = 10) throws -> (Int32, ino_t) {
+        let temporary = "\(path).\(getpid()).tmp"
+        unlink(temporary)
+        let fd = try unixListener(temporary, backlog: backlog)
+        func fail(_ reason: String) throws -> Never {
+            close(fd)
+            unlink(temporary)
+            throw Failure(description: reason)
+        }
+        if let mode = ownership.mode, chmod(temporary, mode_t(mode)) != 0 {
+            try fail("cannot set mode \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
+        }
+        if ownership.uid != nil || ownership.gid != nil,
+            chown(temporary, ownership.uid ?? UInt32.max, ownership.gid ?? UInt32.max) != 0
+        {
+            try fail("cannot change its owner: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temporary, path) == 0 else { try fail(String(cString: strerror(errno))) }
+        var status = stat()
+        return (fd, stat(path, &status) == 0 ? status.st_ino : 0)
+    }
+
+    /// What an inherited listening socket on a local socket is matched by (`Inherited.ip`, port 0).
+    static func inheritedName(_ local: LocalSocket) -> String {
+        switch local {
+        case .path(let path): "unix@" + path
+        case .abstract(let name): "abns@" + name
+        }
+    }
+
+    /// The local socket `fd` listens on, as `inheritedName` writes it; nil for another family.
+    static func localName(of fd: Int32) -> String? {
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let got = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard got == 0 else { return nil }
+        return localName(address, length: Int(length))
+    }
+
+    /// A UNIX socket address as `inheritedName` writes it; nil for another family or an unnamed socket.
+    static func localName(_ address: sockaddr_un, length: Int) -> String? {
+        guard address.sun_family == sa_family_t(AF_UNIX) else { return nil }
+        var raw = address.sun_path
+        let bytes = withUnsafeBytes(of: &raw) { Array($0.prefix(max(0, length - 2))) }
+        guard let first = bytes.first else { return nil }
+        if first == 0 {
+            // An abstract name, padded with zeros to the whole address (HAProxy's and this build's).
+            let name = bytes.dropFirst().prefix { $0 != 0 }
+            return "abns@" + String(decoding: name, as: UTF8.self)
+        }
+        var path = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        // A file made by `placeUnixListener` was bound under its temporary name (`PATH.PID.tmp`): its path is PATH.
+        if path.hasSuffix(".tmp"), let dot = path.dropLast(4).lastIndex(of: "."),
+            path[path.index(after: dot)..<path.index(path.endIndex, offsetBy: -4)].allSatisfy(\.isNumber)
+        {
+            path = String(path[..<dot])
+        }
+        return "unix@" + path
+    }
+
     /// Sends `descriptors` on the connected UNIX socket `sock` (the old process's side). One message at most: more
     /// listeners than 253 would need the acknowledgements on a socket the event loop owns.
     static func send(_ descriptors: [Int32], on sock: Int32) -> Bool {
@@ -113,6 +178,7 @@ enum ListenerHandoff {
             }
         }
         return descriptors.compactMap { fd in
+            if let local = localName(of: fd) { return Inherited(ip: local, port: 0, descriptor: fd) }
             var ip = [CChar](repeating: 0, count: 64)
             var port: Int32 = 0
             guard tollgate_socket_name(fd, &ip, UInt(ip.count), &port) == 0 else {

@@ -186,6 +186,7 @@ public final class ProxyRuntime: Sendable {
     /// A listening socket for `bind`: the one a previous process handed over for its address and port, else a new
     /// one (SO_REUSEADDR/SO_REUSEPORT, `v6only`, the bind's `backlog` or 1024).
     private func listeningSocket(_ bind: BindAddress, frontend: String) throws -> Int32 {
+        if let local = bind.localSocket { return try localListeningSocket(local, bind, frontend: frontend) }
         let host = bind.host ?? "0.0.0.0"
         let wanted = (try? SocketAddress(ipAddress: host, port: bind.port))?.ipAddress ?? host
         if let fd = inherited.withLock({ list -> Int32? in
@@ -205,6 +206,27 @@ public final class ProxyRuntime: Sendable {
                 "frontend '\(frontend)': cannot bind socket (\(String(cString: strerror(errno)))) for [\(host):\(bind.port)]")
         }
         return fd
+    }
+
+    /// A listener on a local socket: handed over by the previous process (`-x`), else made here (a path's file in
+    /// one step, with its mode and owner: see `ListenerHandoff.placeUnixListener`; an abstract name directly).
+    private func localListeningSocket(_ local: LocalSocket, _ bind: BindAddress, frontend: String) throws -> Int32 {
+        let name = ListenerHandoff.inheritedName(local)
+        if let fd = inherited.withLock({ list -> Int32? in
+            guard let i = list.firstIndex(where: { $0.port == 0 && $0.ip == name }) else { return nil }
+            return list.remove(at: i).descriptor
+        }) {
+            return fd
+        }
+        let backlog = Int32(clamping: bind.backlog ?? 1024)
+        do {
+            switch local {
+            case .path(let path): return try ListenerHandoff.placeUnixListener(at: path, ownership: bind.ownership, backlog: backlog).0
+            case .abstract: return try ListenerHandoff.unixListener(local.sunPath, backlog: backlog)
+            }
+        } catch {
+            throw ListenerStartError("frontend '\(frontend)': cannot bind UNIX socket (\(error)) for [\(name)]")
+        }
     }
 
     /// HAProxy's `tune.bufsize`: the most a request's line and headers may take.
@@ -257,11 +279,12 @@ public final class ProxyRuntime: Sendable {
                     if let address = listener.localAddress { bound.append(address) }
                     continue
                 }
+                let local = bind.localSocket != nil
                 let channel = try await ServerBootstrap(group: group)
                     .childChannelOption(.allowRemoteHalfClosure, value: true)
-                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1, when: !local)
                     // SO_KEEPALIVE only when asked (off is the socket's default: no system call per session).
-                    .childChannelOption(.socketOption(.so_keepalive), value: 1, when: frontend.tcpKeepAlive)
+                    .childChannelOption(.socketOption(.so_keepalive), value: 1, when: frontend.tcpKeepAlive && !local)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             guard
@@ -290,6 +313,10 @@ public final class ProxyRuntime: Sendable {
                                 : TCPSession(
                                     frontend: frontend, sessions: sessions, client: channel, tls: clientTLS,
                                     counters: counters)
+                            if local {
+                                (session as? HTTPSession)?.localListener = index + 1
+                                (session as? TCPSession)?.localListener = index + 1
+                            }
                             if expectsProxy {
                                 // First in the pipeline: the header comes before anything, a TLS handshake too.
                                 try channel.pipeline.syncOperations.addHandler(

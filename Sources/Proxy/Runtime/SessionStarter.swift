@@ -89,4 +89,10 @@ extension SocketAddress {
         if case .unixDomainSocket = self { return true }
         return false
     }
+
+    /// How the proxy names a listener's address in its notices: `IP:PORT`, `unix@PATH`, `abns@NAME`.
+    public var listenerDescription: String {
+        guard case .unixDomainSocket(let local) = self else { return "\(ipAddress ?? "?"):\(port ?? 0)" }
+        return ListenerHandoff.localName(local.address, length: MemoryLayout<sockaddr_un>.size) ?? "unix@?"
+    }
 }

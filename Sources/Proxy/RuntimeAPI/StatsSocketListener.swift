@@ -74,25 +74,14 @@ final class StatsSocketListener: Sendable {
         _ socket: StatsSocket, path: String, label: String, group: any EventLoopGroup,
         listeners: @escaping @Sendable () -> [Int32]
     ) throws {
-        let temporary = "\(path).\(getpid()).tmp"
-        unlink(temporary)
-        let fd = try ListenerHandoff.unixListener(temporary)
-        func fail(_ reason: String) throws -> Never {
-            close(fd)
-            unlink(temporary)
-            throw StartError(reason)
+        var ownership = UnixBind()
+        (ownership.mode, ownership.uid, ownership.gid) = (socket.mode, socket.uid, socket.gid)
+        let (fd, inode): (Int32, ino_t)
+        do {
+            (fd, inode) = try ListenerHandoff.placeUnixListener(at: path, ownership: ownership)
+        } catch let failure as ListenerHandoff.Failure {
+            throw StartError(failure.description)
         }
-        if let mode = socket.mode, chmod(temporary, mode_t(mode)) != 0 {
-            try fail("cannot set mode \(String(mode, radix: 8)): \(String(cString: strerror(errno)))")
-        }
-        if socket.uid != nil || socket.gid != nil,
-            chown(temporary, socket.uid ?? UInt32.max, socket.gid ?? UInt32.max) != 0
-        {
-            try fail("cannot change its owner: \(String(cString: strerror(errno)))")
-        }
-        guard rename(temporary, path) == 0 else { try fail(String(cString: strerror(errno))) }
-        var status = stat()
-        let inode = stat(path, &status) == 0 ? status.st_ino : 0
         let (api, timeout) = (self.api, self.timeout)
         let acceptor = UnixAcceptor(fd: fd, name: "proxy stats socket \(path)") { [self] client in
             ClientBootstrap(group: group)

@@ -274,6 +274,8 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
 
     var sessionLoop: TCPSessionLoop { client.loop }
     var clientAddress: SocketAddress? { proxySource ?? client.remoteAddress }
+    /// The listener's number in its frontend when it is a local socket (its clients are logged `unix:N`).
+    var localListener = 0
     func wantsServer(_ seat: TCPSession) -> Bool { !logged }
 
     func assignmentFailed(_ seat: TCPSession, _ failure: AssignmentFailure) {
@@ -471,6 +473,7 @@ final class TCPSession: ClientSession, BackendAssignee, BackendSeat {
             queueTime: denied ? -1 : dequeuedAt.map { milliseconds(since: started, to: $0) } ?? 0,
             connectedAfter: connectedAfter,
             totalTime: elapsedMilliseconds(), bytesRead: back?.bytesIn ?? 0, termination: termination, counts: counts)
+        record.client(clientAddress, listener: localListener)
         record.frontendTLS = tls
         record.logASAP = !final
         loggedEarly = !final
