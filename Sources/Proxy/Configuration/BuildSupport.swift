@@ -185,7 +185,7 @@ extension BuildSupport {
         .proxy: [
             "mode", "log", "option", "no", "retries", "maxconn", "timeout", "balance", "http-check", "bind",
             "server", "default-server", "default_backend", "use_backend", "stats", "description", "acl",
-            "http-request", "http-response", "capture", "errorfile", "redirect", "monitor-uri", "monitor",
+            "http-request", "http-response", "capture", "errorfile", "errorloc", "errorloc302", "errorloc303", "redirect", "monitor-uri", "monitor",
             "load-server-state-from-file", "server-state-file-name", "tcp-check", "tcp-request", "cookie",
             "stick-table", "stick", "rate-limit", "log-format", "fullconn",
             "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse", "ignore-persist", "retry-on",
@@ -225,11 +225,11 @@ extension BuildSupport {
             "set-header", "add-header", "del-header", "deny", "redirect", "set-src", "auth", "return", "track-sc0",
             "track-sc1", "track-sc2", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "silent-drop", "tarpit", "allow",
             "set-path", "set-query", "set-uri", "replace-path", "replace-uri", "replace-header", "replace-value",
-            "use-service", "set-var", "set-var-fmt", "unset-var", "capture",
+            "use-service", "set-var", "set-var-fmt", "unset-var", "capture", "set-log-level",
         ],
         .httpResponse: [
             "set-header", "add-header", "del-header", "replace-header", "replace-value", "set-var", "set-var-fmt",
-            "unset-var", "deny", "return",
+            "unset-var", "deny", "return", "set-log-level",
         ],
         .aclCriterion: Set<String>([
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",
@@ -346,8 +346,8 @@ extension BuildSupport {
             "monitor-net": .other, "tcp-check": .healthChecks,
             "email-alert": .healthChecks, "use-server": .routing,
             "persist": .routing, "dynamic-cookie-key": .routing,
-            "source": .routing, "errorloc": .rewriting,
-            "errorloc302": .rewriting, "errorloc303": .rewriting, "http-error": .rewriting, "filter": .other,
+            "source": .routing,
+            "http-error": .rewriting, "filter": .other,
             "declare": .logging, "load-server-state-from-file": .routing, "server-state-file-name": .routing,
             "hash-balance-factor": .routing, "http-send-name-header": .rewriting, "disabled": .other,
             "enabled": .other, "guid": .other, "clitcpka-cnt": .limits, "srvtcpka-cnt": .limits,
@@ -386,7 +386,6 @@ extension BuildSupport {
         .httpRequest: [
             "auth": .authentication, "reject": .accessRules, "return": .rewriting,
             "sc-inc-gpc": .stickTables, "sc-set-gpt": .stickTables, "cache-use": .rewriting,
-            "set-log-level": .logging,
             "set-dst": .routing, "set-dst-port": .routing, "set-src-port": .accessRules,
             "do-resolve": .routing, "lua": .other, "wait-for-body": .accessRules, "wait-for-handshake": .tls,
             "normalize-uri": .rewriting, "early-hint": .rewriting, "send-spoe-group": .other,
@@ -394,7 +393,7 @@ extension BuildSupport {
         ],
         .httpResponse: [
             "allow": .accessRules, "silent-drop": .accessRules, "wait-for-body": .accessRules,
-            "capture": .logging, "set-log-level": .logging, "send-spoe-group": .other, "lua": .other,
+            "capture": .logging, "send-spoe-group": .other, "lua": .other,
             "set-timeout": .limits, "set-bandwidth-limit": .limits,
         ],
         // `src_*` are stick-table fetches, but for these two (the client's port, whether it is local).

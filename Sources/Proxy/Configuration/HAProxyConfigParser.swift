@@ -446,6 +446,22 @@ public struct HAProxyConfigParser {
             warn(at, "'bind-process' has no effect in this build (removed with nbproc); it is ignored.")
         case "errorfile":
             errorFile(args, at, &s)
+        case "errorloc", "errorloc302", "errorloc303":
+            // HAProxy's redirect in place of the error page: made into the error file it is in HAProxy 2.6.
+            guard args.count >= 2, !args[0].isEmpty, !args[1].isEmpty else {
+                alert(at, "\(keyword) : expects <status_code> and <url> as arguments.")
+                return true
+            }
+            let code = Self.leadingInteger(args[0])
+            guard HAProxyConfigParser.errorFileCodes.contains(code) else {
+                alert(at, "\(keyword) : status code '\(code)' not handled.")
+                return true
+            }
+            let bytes = Array(
+                (keyword == "errorloc303" ? "HTTP/1.1 303 See Other\r\n" : "HTTP/1.1 302 Found\r\n")
+                    .appending("Cache-Control: no-cache\r\nContent-length: 0\r\nLocation: \(args[1])\r\n\r\n").utf8)
+            s.errorFiles[code] = bytes
+            s.errorFileSources.append(.file(code: code, bytes: bytes))
         case "errorfiles":
             guard let name = args.first else {
                 alert(at, "errorfiles : expects <name> as argument.")
@@ -1873,6 +1889,10 @@ public struct HAProxyConfigParser {
             }
             action = .setSource(header: name)
             rest = Array(args.dropFirst(2))
+        case "set-log-level":
+            guard let level = logLevel("http-request", args, at) else { return }
+            action = .setLogLevel(level)
+            rest = Array(args.dropFirst(2))
         case "capture":
             // `capture SAMPLE len N` (a new slot after the section's others); the `id N` form needs `declare
             // capture`, which this build does not read.
@@ -1942,6 +1962,18 @@ public struct HAProxyConfigParser {
         }
     }
 
+    /// `set-log-level LEVEL|silent`'s level, or nil after HAProxy's alert.
+    private mutating func logLevel(_ rule: String, _ args: [String], _ at: SourceLocation) -> LogLevelOverride? {
+        guard args.count >= 2, let level = LogLevelOverride(args[1]) else {
+            alert(
+                at,
+                "error detected while parsing an '\(rule) set-log-level' rule : expects exactly 1 argument (log level "
+                    + "name or 'silent').")
+            return nil
+        }
+        return level
+    }
+
     private mutating func rewriteRegex(_ pattern: String, _ rule: String, _ at: SourceLocation) -> RewriteRegex? {
         guard let regex = RewriteRegex(pattern) else {
             alert(at, "\(rule) : failed to parse the regex '\(pattern)'.")
@@ -1985,6 +2017,10 @@ public struct HAProxyConfigParser {
             guard let (variable, words) = variableAction("http-response", args, at, response: true) else { return }
             action = .variable(variable)
             rest = words
+        case "set-log-level":
+            guard let level = logLevel("http-response", args, at) else { return }
+            action = .setLogLevel(level)
+            rest = Array(args.dropFirst(2))
         case "deny":
             guard let (reply, words) = denyReply(
                 Array(args.dropFirst()), at, section: sectionName, rule: "http-response deny", defaultStatus: 502)

@@ -35,6 +35,8 @@ public struct LogFormatValue: Hashable, Sendable {
         case urlParameter(String, delimiter: Character?, integer: Bool)
         /// `env(NAME)`: the process's environment variable.
         case environment(String)
+        /// `unique-id`: the request's ID as `unique-id-format` makes it (made when first asked; none without one).
+        case uniqueID
 
         /// Whether a response's rule can fetch it (what HAProxy calls needing "HTTP request headers" cannot).
         var knownOnResponse: Bool {
@@ -290,6 +292,7 @@ public struct LogFormatValue: Hashable, Sendable {
         switch expression {
         case "base": return .base
         case "uuid", "uuid()", "uuid(4)": return .uuid
+        case "unique-id": return .uniqueID
         case "src": return .clientAddress
         case "src_port": return .clientPort
         case "dst": return .frontendAddress

@@ -1122,6 +1122,25 @@ public struct ReturnReply: Hashable, Sendable {
     }
 }
 
+/// `set-log-level LEVEL|silent` (`http-request`, `http-response`): the severity a request's line is sent at instead
+/// of `info` (or `err` with `log-separate-errors`), or no line at all; the log targets' own level still filters it.
+public enum LogLevelOverride: Hashable, Sendable {
+    case silent
+    case severity(Severity)
+
+    /// HAProxy's words: its eight level names (no alias), or `silent`.
+    public init?(_ word: String) {
+        if word == "silent" {
+            self = .silent
+            return
+        }
+        guard ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"].contains(word),
+            let severity = Severity(name: word)
+        else { return nil }
+        self = .severity(severity)
+    }
+}
+
 /// `redirect location|prefix|scheme TARGET [code N] [drop-query]` (and `http-request redirect …`).
 public struct Redirect: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable { case location, prefix, scheme }
@@ -1192,6 +1211,8 @@ public struct HTTPRequestRule: Hashable, Sendable {
         case variable(VariableAction)
         /// `capture SAMPLE len N`: the sample's text, cut to N bytes, in capture slot `slot` (the log's `{…}`).
         case capture(slot: Int, LogFormatValue, length: Int)
+        /// `set-log-level LEVEL|silent`: the request's line is sent at that severity, or not at all.
+        case setLogLevel(LogLevelOverride)
     }
     public var action: Action
     public var condition: RuleCondition?
@@ -1215,6 +1236,8 @@ public struct HTTPResponseRule: Hashable, Sendable {
         case deny(ReturnReply)
         /// `return …`: the same, logged `LH--`.
         case returnReply(ReturnReply)
+        /// `set-log-level LEVEL|silent`.
+        case setLogLevel(LogLevelOverride)
     }
     public var action: Action
     public var condition: RuleCondition? = nil
@@ -1226,7 +1249,7 @@ public struct HTTPResponseRule: Hashable, Sendable {
         switch action {
         case .setHeader(_, let value), .addHeader(_, let value): return value.isLiteral
         case .delHeader, .rewriteHeader: return true
-        case .variable, .deny, .returnReply: return false
+        case .variable, .deny, .returnReply, .setLogLevel: return false
         }
     }
 }

@@ -115,6 +115,8 @@ final class Exchange: BackendSeat {
     var droppedResponseBytes: Int64 = 0
     /// The status the server answered with, when a rule replaced its response (the server's stats count it).
     var serverStatus: Int?
+    /// `set-log-level`: the severity of this request's line, or none at all (nil: the frontend's choice).
+    var logLevel: LogLevelOverride?
     var termination = TerminationState(.normal, .normal)
 
     init(head: HTTPRequestHead, reader: HTTPRequestReader, bytesOut: Int64) {

@@ -681,6 +681,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
                 made.append(HTTPResponseRule(
                     action: .addHeader(name, LogFormatValue(literal: render(value, exchange.head, response: response)))))
             case .variable(let variable): perform(variable, exchange.head, response: response)
+            case .setLogLevel(let level): exchange.logLevel = level
             case .delHeader, .rewriteHeader: made.append(HTTPResponseRule(action: rule.action))
             }
         }
@@ -749,6 +750,10 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         case .cookie(let name): return text(RequestCookies.values(of: name, in: head.headers).last)
         case .cookieCount(let name): return .integer(Int64(RequestCookies.values(of: name, in: head.headers).count))
         case .uuid: return .text(UUIDv4.random())
+        case .uniqueID:
+            guard let exchange else { return nil }
+            if exchange.uniqueID == nil { exchange.uniqueID = makeUniqueID(exchange) }
+            return text(exchange.uniqueID)
         case .constant(let value): return value
         case .urlParameter(let name, let delimiter, let integer):
             guard let value = URLParameters.values(of: name, in: head.uri[...], delimiter: delimiter).first else {
@@ -785,6 +790,8 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             switch rule.action {
             case .variable(let variable):
                 perform(variable, head)
+            case .setLogLevel(let level):
+                exchange.logLevel = level
             case .capture(let slot, let value, let length):
                 guard let text = evaluate(value, head)?.text, exchange.requestCaptures?.indices.contains(slot) == true
                 else { continue }
@@ -1309,7 +1316,9 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             }
         }
         record.frontendTLS = tls
-        frontend.logTraffic(record, probe: exchange.headersAt == nil && reader.bytesIn == 0, tls: tlsInfo) {
+        frontend.logTraffic(
+            record, probe: exchange.headersAt == nil && reader.bytesIn == 0, tls: tlsInfo, level: exchange.logLevel
+        ) {
             logContext(exchange, uploaded: exchange.requestLine == HAProxyLogRecord.badRequest ? bytesIn : exchange.uploadedBytes)
         }
         idleSince = now
@@ -1368,7 +1377,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         var record = recordSoFar(exchange, bytesOut: exchange.countedBytes)
         record.logASAP = true
         exchange.loggedEarly = true
-        frontend.logTraffic(record, probe: false, tls: tlsInfo) {
+        frontend.logTraffic(record, probe: false, tls: tlsInfo, level: exchange.logLevel) {
             logContext(exchange, uploaded: exchange.uploadedBytes)
         }
     }

@@ -52,7 +52,7 @@ struct ResponseHeaderEdits: Hashable, Sendable {
                 remove(name)
             case .rewriteHeader(let rewrite):
                 self.rewrite(rewrite)
-            case .variable, .deny, .returnReply:
+            case .variable, .deny, .returnReply, .setLogLevel:
                 break
             }
         }

@@ -279,12 +279,18 @@ extension ProxyRuntime {
         /// counters are filled here.
         func logTraffic(
             _ record: HAProxyLogRecord, empty: Bool = false, probe: Bool = false, tls: ClientTLS? = nil,
-            context: () -> HAProxyLogContext
+            level: LogLevelOverride? = nil, context: () -> HAProxyLogContext
         ) {
             let isError = record.isError
             if logRules.dontlogNormal && !isError { return }
             if logRules.dontlogNull && (probe || (empty && !isError)) { return }
-            let severity: Severity = logRules.separateErrors && isError ? .error : .informational
+            var severity: Severity = logRules.separateErrors && isError ? .error : .informational
+            // `set-log-level` (after `dontlog-normal`, as in HAProxy's `strm_log`).
+            switch level {
+            case .silent?: return
+            case .severity(let chosen)?: severity = chosen
+            case nil: break
+            }
             guard !log.targets.isEmpty, !logRules.connectLines else { return }
             if let custom = logRules.custom {
                 var c = context()
