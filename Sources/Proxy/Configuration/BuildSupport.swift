@@ -190,7 +190,7 @@ extension BuildSupport {
             "stick-table", "stick", "rate-limit", "log-format", "fullconn",
             "unique-id-format", "unique-id-header", "hash-type", "compression", "http-reuse", "ignore-persist", "retry-on",
             "external-check",
-            "force-persist", "server-template", "errorfiles",
+            "force-persist", "server-template", "errorfiles", "http-after-response",
         ],
         .option: [
             "tcplog", "httplog", "tcpka", "clitcpka", "srvtcpka", "dontlognull", "dontlog-normal",
@@ -338,7 +338,7 @@ extension BuildSupport {
             "server-state-base": .routing, "server-state-file": .routing, "default-path": .other,
         ],
         .proxy: [
-            "http-after-response": .rewriting, "tcp-request": .accessRules,
+            "tcp-request": .accessRules,
             "tcp-response": .accessRules,
             "stick store-response": .stickTables, "log-format": .logging,
             "log-format-sd": .logging, "error-log-format": .logging, "log-tag": .logging, "unique-id-format": .logging,

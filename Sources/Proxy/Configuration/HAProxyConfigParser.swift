@@ -920,6 +920,18 @@ public struct HAProxyConfigParser {
             httpRequestRule(args, at, &p.rules, section: p.name, frontend: p.isFrontend)
         case "http-response":
             httpResponseRule(args, at, &p.rules, context: p.isFrontend ? "frontend" : "backend", sectionName: p.name)
+        case "http-after-response":
+            // Header rules only here: they are the ones that also apply to the proxy's own replies.
+            guard let verb = args.first, ["set-header", "add-header", "del-header"].contains(verb) else {
+                return alert(
+                    at,
+                    "'http-after-response \(args.first ?? "")' is HAProxy's, not in this build (header, URL and response "
+                        + "rewriting): refused, because \(BuildSupport.Family.rewriting.consequence).")
+            }
+            var after = p.rules
+            after.responseRules = []
+            httpResponseRule(args, at, &after, context: p.isFrontend ? "frontend" : "backend", sectionName: p.name)
+            p.rules.afterResponseRules += after.responseRules
         case "redirect":
             guard let (redirect, rest) = redirect("redirect", args, at),
                 let condition = ruleCondition(rest, at, p.rules)
@@ -2765,7 +2777,8 @@ public struct HAProxyConfigParser {
             let layer4Routes = p.rules.backendRules.allSatisfy { $0.condition?.tests.allSatisfy(\.sample.isLayer4) ?? true }
             if p.settings.mode != .http
                 && !(layer4Routes && p.rules.requestRules.isEmpty && p.rules.requestCaptures.isEmpty
-                    && p.rules.responseCaptures.isEmpty && p.rules.responseRules.isEmpty && p.rules.redirects.isEmpty)
+                    && p.rules.responseCaptures.isEmpty && p.rules.responseRules.isEmpty && p.rules.redirects.isEmpty
+                    && p.rules.afterResponseRules.isEmpty)
             {
                 alert(
                     p.location,

@@ -1275,6 +1275,9 @@ public struct HTTPRules: Hashable, Sendable {
     public var requestRules: [HTTPRequestRule] = []
     /// A frontend's and a backend's alike (a backend's apply first, as in HAProxy).
     public var responseRules: [HTTPResponseRule] = []
+    /// `http-after-response set-header|add-header|del-header … [if|unless …]`: on every response, the server's (after
+    /// the `http-response` rules) and the proxy's own (pages, redirects, replies); a backend's first.
+    public var afterResponseRules: [HTTPResponseRule] = []
     /// `redirect` rules: after every `http-request` rule, before `use_backend`, as HAProxy orders them.
     public var redirects: [RedirectRule] = []
     /// `monitor fail if|unless …`: a request for `monitor-uri` is answered 503 when one holds.

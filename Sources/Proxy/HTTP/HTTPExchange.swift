@@ -113,6 +113,8 @@ final class Exchange: BackendSeat {
     /// What HAProxy counts in `%B` of a server's response an `http-response deny|return` rule dropped (its head as
     /// stored, the body that came with it), before the reply's own size.
     var droppedResponseBytes: Int64 = 0
+    /// What the `http-after-response` rules added to (or, below 0, removed from) a reply the proxy made, in `%B`.
+    var afterResponseBytes: Int64 = 0
     /// The status the server answered with, when a rule replaced its response (the server's stats count it).
     var serverStatus: Int?
     /// `set-log-level`: the severity of this request's line, or none at all (nil: the frontend's choice).

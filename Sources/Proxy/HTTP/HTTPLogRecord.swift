@@ -26,7 +26,8 @@ extension Exchange {
     /// The log's `%B` for this exchange: a relayed response as HAProxy counts it (see `HTTPHeadWriter.response`),
     /// the proxy's own answers as HAProxy logs them, or else what was written to the client since it began.
     func loggedBytesOut(clientBytesOut: Int64) -> Int64 {
-        loggedBytes.map { $0 + droppedResponseBytes } ?? (responseHead != nil ? countedBytes : clientBytesOut - bytesOutStart)
+        loggedBytes.map { $0 + droppedResponseBytes + afterResponseBytes }
+            ?? (responseHead != nil ? countedBytes : clientBytesOut - bytesOutStart)
     }
 
     /// The termination state with the persistence cookie's two characters, when the backend has a cookie that

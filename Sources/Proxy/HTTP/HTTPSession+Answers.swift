@@ -75,13 +75,14 @@ extension HTTPSession {
         exchange.termination = TerminationState(.proxy, .request)
         frontend.sessions.update { $0.requestErrors += 1 }
         _ = exchange.state.requestEnded()
-        respondLocally(status: status)
+        // HAProxy's HTTP/1 layer answers these itself: no `http-after-response` rule sees them.
+        respondLocally(status: status, afterRules: false)
     }
 
     /// Sends one of HAProxy's error pages (or nothing when `status` is nil), logs, and closes the connection.
     func respondLocally(
         status: Int?, logStatus: Int? = nil, header: (name: String, value: String)? = nil,
-        page streamPage: HTTPErrorPages.Page? = nil, file given: HTTPErrorFile? = nil
+        page streamPage: HTTPErrorPages.Page? = nil, file given: HTTPErrorFile? = nil, afterRules: Bool = true
     ) {
         guard let exchange, let context else { return }
         var keep = false
@@ -99,7 +100,7 @@ extension HTTPSession {
                 ?? (HTTPErrorPages.page(status).keepsConnection
                     ? exchange.backend?.errorFiles[status] ?? frontend.errorFiles[status] : nil)
         {
-            sendErrorFile(file, exchange, context)
+            sendErrorFile(file, exchange, context, afterRules: afterRules)
         } else if let status {
             var page = streamPage ?? HTTPErrorPages.page(status)
             if let header { page = page.adding(header.name, header.value) }
@@ -113,7 +114,7 @@ extension HTTPSession {
             let bytes = page.bytes(closing: !exchange.clientKeepAlive)
             var buffer = context.channel.allocator.buffer(capacity: bytes.count)
             buffer.writeBytes(bytes)
-            send(buffer, flush: true)
+            sendReply(buffer, afterRules: afterRules)
             exchange.loggedBytes = page.logged
         } else {
             closing = true
@@ -141,6 +142,66 @@ extension HTTPSession {
         }
     }
 
+    /// Sends a reply the proxy made, its head through the `http-after-response` rules first (`afterRules`).
+    func sendReply(_ buffer: ByteBuffer, afterRules: Bool = true) {
+        guard afterRules, let exchange else { return send(buffer, flush: true) }
+        send(afterResponse(buffer, exchange), flush: true)
+    }
+
+    /// The `http-after-response` rules (the backend's, then the frontend's) on a reply the proxy made, whose head is
+    /// at the start of `buffer`: its fields removed, set and added as HAProxy does (names in lower case, added ones
+    /// after the others). What they add and remove changes `%B`, as HAProxy counts a reply it makes as stored.
+    private func afterResponse(_ buffer: ByteBuffer, _ exchange: Exchange) -> ByteBuffer {
+        let rules = frontend.afterResponseRules(from: exchange.backend)
+        guard !rules.isEmpty, let length = HTTPHead.headLength(in: buffer),
+            let slice = buffer.getSlice(at: buffer.readerIndex, length: length),
+            let head = try? HTTPHead.response(slice, headRequest: false),
+            let edits = responseEdits(rules, head, exchange).edits
+        else { return buffer }
+        var out = client.allocator.buffer(capacity: buffer.readableBytes + 128)
+        var delta: Int64 = 0
+        var connection: [UInt8]?
+        head.bytes.withUnsafeReadableBytes { raw in
+            // The status line as it is, then the fields that stay, then the added ones; `connection` last, as
+            // HAProxy's HTTP/1 layer writes it when the message goes out.
+            var end = 0
+            while end + 1 < raw.count && !(raw[end] == 0x0D && raw[end + 1] == 0x0A) { end += 1 }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[0..<min(end + 2, raw.count)]))
+            for field in head.fields {
+                if edits.removes(raw, field.name) {
+                    delta -= Int64(field.name.count + field.value.count)
+                    continue
+                }
+                if HTTPHead.equalsLower(raw, field.name, "connection") {
+                    connection = Array(UnsafeRawBufferPointer(rebasing: raw[field.value]))
+                    continue
+                }
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.name]))
+                out.writeStaticString(": ")
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.value]))
+                out.writeStaticString("\r\n")
+            }
+        }
+        for field in edits.added {
+            out.writeBytes(field.name)
+            out.writeStaticString(": ")
+            out.writeBytes(field.value)
+            out.writeStaticString("\r\n")
+            delta += Int64(field.name.count + field.value.count)
+        }
+        if let connection {
+            out.writeStaticString("connection: ")
+            out.writeBytes(connection)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("\r\n")
+        if let rest = buffer.getSlice(at: buffer.readerIndex + length, length: buffer.readableBytes - length) {
+            out.writeImmutableBuffer(rest)
+        }
+        exchange.afterResponseBytes += delta
+        return out
+    }
+
     /// Whether the request's body is still to be read (a length above 0 or chunks): an answer made before it
     /// closes the connection, as HAProxy does not read it.
     static func bodyComing(_ head: HTTPRequestHead, _ exchange: Exchange) -> Bool {
@@ -161,7 +222,7 @@ extension HTTPSession {
         }
         var buffer = client.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
-        send(buffer, flush: true)
+        sendReply(buffer)
         exchange.status = failed ? 503 : 200
         if keep && exchange.state.finishesAtRequestEnd() { return }
         finish(exchange)
@@ -206,7 +267,7 @@ extension HTTPSession {
         text += "\r\n"
         var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
         buffer.writeString(text)
-        send(buffer, flush: true)
+        sendReply(buffer)
         exchange.status = redirect.code
         // As HAProxy counts a reply it makes: the status line and the fields as stored.
         let fields = 15 + 8 + location.utf8.count + (temporary ? 21 : 0) + (closesForBody ? 15 : 0)
@@ -217,7 +278,9 @@ extension HTTPSession {
     }
 
     /// An `errorfile`'s response instead of HAProxy's page, as HAProxy 2.6 sends one (see `HTTPErrorFile`).
-    private func sendErrorFile(_ file: HTTPErrorFile, _ exchange: Exchange, _ context: ChannelHandlerContext) {
+    private func sendErrorFile(
+        _ file: HTTPErrorFile, _ exchange: Exchange, _ context: ChannelHandlerContext, afterRules: Bool
+    ) {
         let plan = ResponsePlan(
             response: file.head, requestVersion: exchange.head.version, clientKeepAlive: exchange.clientKeepAlive,
             closesBothSides: closesBothSides)
@@ -229,7 +292,7 @@ extension HTTPSession {
             file.head, allocator: context.channel.allocator, connection: connection, keepVersion: true,
             room: file.body.count)
         written.bytes.writeBytes(file.body)
-        send(written.bytes, flush: true)
+        sendReply(written.bytes, afterRules: afterRules)
         exchange.loggedBytes = file.logged
     }
 
@@ -248,7 +311,7 @@ extension HTTPSession {
         if let logged = answer.logged { exchange.loggedBytes = logged }
         var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
         buffer.writeBytes(answer.bytes)
-        send(buffer, flush: true)
+        sendReply(buffer)
         if !exchange.clientKeepAlive { closing = true }
         finish(exchange)
     }
@@ -282,7 +345,7 @@ extension HTTPSession {
         if let logged = answer.logged { exchange.loggedBytes = logged }
         var buffer = context.channel.allocator.buffer(capacity: answer.bytes.count)
         buffer.writeBytes(answer.bytes)
-        send(buffer, flush: true)
+        sendReply(buffer)
         if !exchange.clientKeepAlive { closing = true }
         // Else the rest of the request (a body nobody reads) is dropped before the next one; logged at its end.
         if exchange.requestDone { finish(exchange) }
@@ -317,7 +380,7 @@ extension HTTPSession {
             }
         }
         exchange.loggedBytes = Int64(body.count)
-        send(buffer, flush: true)
+        sendReply(buffer)
         if !exchange.clientKeepAlive || !chunked { closing = true }
         if exchange.requestDone { finish(exchange) }
     }

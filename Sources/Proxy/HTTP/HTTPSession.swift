@@ -665,7 +665,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
     /// The `http-response` rules made for this response (see `Frontend.responseRules`): each condition evaluated on
     /// it, each value made, each variable rule carried out, in order; the header edits that result, or the `deny`
     /// or `return` that replaces the response (the rules after it are not applied).
-    private func responseEdits(_ rules: [HTTPResponseRule], _ response: HTTPHead, _ exchange: Exchange)
+    func responseEdits(_ rules: [HTTPResponseRule], _ response: HTTPHead, _ exchange: Exchange)
         -> (edits: ResponseHeaderEdits?, replaced: HTTPResponseRule.Action?)
     {
         let client = sourceKey(exchange)
@@ -942,7 +942,7 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         var buffer = context.channel.allocator.buffer(capacity: text.utf8.count + body.count)
         buffer.writeString(text)
         if head.method != .HEAD { buffer.writeBytes(body) }
-        send(buffer, flush: true)
+        sendReply(buffer)
         exchange.status = reply.status
         exchange.loggedBytes = Int64(stored)
         if keep && exchange.state.finishesAtRequestEnd() { return }
@@ -969,6 +969,11 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
             edits = outcome.edits
         } else {
             edits = frontend.responseEdits(from: exchange.backend)
+        }
+        // `http-after-response`: after the `http-response` rules.
+        let after = frontend.afterResponseRules(from: exchange.backend)
+        if !after.isEmpty, let more = responseEdits(after, head, exchange).edits {
+            edits = (edits ?? ResponseHeaderEdits()).then(more)
         }
         exchange.responseHead = head
         exchange.responseAt = .now()

@@ -207,6 +207,15 @@ extension ProxyRuntime {
             return rulesPerResponse[ObjectIdentifier(backend)] ?? (combinedEdits[ObjectIdentifier(backend)] == nil ? ownRules : nil)
         }
 
+        /// The `http-after-response` rules for a response from (or about) `backend`: the backend's, then the
+        /// frontend's (a `listen` section's once).
+        func afterResponseRules(from backend: Backend?) -> [HTTPResponseRule] {
+            let own = section.rules.afterResponseRules
+            guard let backend, backend.section.name != section.name else { return own }
+            let theirs = backend.section.rules.afterResponseRules
+            return theirs.isEmpty ? own : theirs + own
+        }
+
         /// What the `http-response` rules do to a response from `backend`: the backend's, then the frontend's (a
         /// `listen` section's once); nil when nothing.
         func responseEdits(from backend: Backend?) -> ResponseHeaderEdits? {
