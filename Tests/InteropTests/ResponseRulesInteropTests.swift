@@ -226,6 +226,52 @@ struct ResponseRulesInteropTests {
         #expect(ours.filter { $0.hasPrefix("/") }.allSatisfy { $0.contains("x-after: yes") && !$0.contains("content-type") }, "\(ours)")
     }
 
+    /// `http-response set-status CODE [reason TEXT]` as HAProxy 2.6: the client gets the status (HAProxy's reason
+    /// for it, or the one given), later rules see it, the line logs it with `%B` as the server sent its head, the
+    /// frontend and backend count it and the server what it answered.
+    @Test func setStatusAsHAProxy() async throws {
+        let dir = try TemporaryDirectory(prefix: "set-status")
+        let origin = try await HTTPOrigin(name: "o")
+        let logs = try await LoopbackUDPReceiver()
+        let messages = RuntimeAPIInteropTests.Messages(logs)
+        let results = try await besideHAProxy(ports: 1, in: dir, messages: messages) { ports in
+            """
+            global
+                stats socket \(dir.file("\(ports[0]).sock")) level admin
+            \(httpPreamble(logPort: logs.port).dropFirst("global\n".count))
+            frontend a
+                bind 127.0.0.1:\(ports[0])
+                http-response set-status 503 if { status 404 }
+                http-response set-status 201 reason "Made It" if { status 200 }
+                http-response set-header X-S %[status]
+                default_backend b
+            backend b
+                server o 127.0.0.1:\(origin.port)
+
+            """
+        } _: { _, ports in
+            var seen: [String] = []
+            for path in ["/missing", "/x"] {
+                let request = "GET \(path) HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+                let answer = String(decoding: try Peers.exchange(port: ports[0], Array(request.utf8)), as: UTF8.self)
+                seen.append("\(path): " + (answer.components(separatedBy: "\r\n\r\n").first ?? "").split(separator: "\r\n").joined(separator: "|"))
+            }
+            let lines = await messages.take(waitingFor: 2, seconds: 20) { $0.contains(" [") }
+            // A frontend's 4xx count also holds the readiness probes: left out.
+            let stats = try RuntimeAPIInteropTests.statRows(dir.file("\(ports[0]).sock")).map { row in
+                ["pxname", "svname", "hrsp_2xx", "hrsp_4xx", "hrsp_5xx"]
+                    .map { row["svname"] == "FRONTEND" && $0 == "hrsp_4xx" ? "-" : row[$0] ?? "?" }
+                    .joined(separator: ",")
+            }
+            return seen + lines.filter { $0.contains(" [") }.map { withoutActconn(normalizedHTTPLine($0)) }.sorted() + stats
+        }
+        expectSameSides(results)
+        let ours = results["proxy"] ?? []
+        #expect(ours.contains { $0.hasPrefix("/missing: HTTP/1.1 503 Service Unavailable|") && $0.contains("x-s: 503") }, "\(ours)")
+        #expect(ours.contains { $0.hasPrefix("/x: HTTP/1.1 201 Made It|") && $0.contains("x-s: 201") }, "\(ours)")
+        #expect(ours.contains("b,o,1,1,0") && ours.contains("b,BACKEND,1,0,1"), "\(ours)")
+    }
+
     @Test func repliesHAProxyRefusesAreRefused() throws {
         let dir = try TemporaryDirectory(prefix: "response-replies-bad")
         for (line, says) in [
@@ -234,6 +280,7 @@ struct ResponseRulesInteropTests {
             ("http-response return string x", "a content type must be defined when non-empty payload is configured"),
             ("http-response return status 204 content-type text/plain lf-string %[status]", "No body expected for 204 responses"),
             ("http-response return string a file /etc/hostname", "unexpected 'file' argument, 'string' already defined"),
+            ("http-response set-status 99", "expects an integer status code between 100 and 999"),
         ] {
             try expectRefusedAsByHAProxy(line, says: says, in: dir)
         }

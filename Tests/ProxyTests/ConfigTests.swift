@@ -312,8 +312,8 @@ struct ConfigTests {
                 + "refused, because it would let through what the rule is meant to stop or route. See "
                 + "docs/not-in-this-build.md."),
         Refused(
-            family: "rewriting", line: "http-response set-status 503",
-            message: "'http-response set-status' is HAProxy's, not in this build (header, URL and response "
+            family: "rewriting", line: "http-response redirect location /x",
+            message: "'http-response redirect' is HAProxy's, not in this build (header, URL and response "
                 + "rewriting): refused, because servers or clients would see other bytes than the configuration "
                 + "asks. See docs/not-in-this-build.md."),
         Refused(

@@ -229,7 +229,7 @@ extension BuildSupport {
         ],
         .httpResponse: [
             "set-header", "add-header", "del-header", "replace-header", "replace-value", "set-var", "set-var-fmt",
-            "unset-var", "deny", "return", "set-log-level",
+            "unset-var", "deny", "return", "set-log-level", "set-status",
         ],
         .aclCriterion: Set<String>([
             "path", "path_beg", "path_end", "path_sub", "path_dir", "path_dom", "path_reg", "method", "hdr", "hdr_beg",

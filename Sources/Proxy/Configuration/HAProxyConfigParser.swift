@@ -2033,6 +2033,22 @@ public struct HAProxyConfigParser {
             guard let level = logLevel("http-response", args, at) else { return }
             action = .setLogLevel(level)
             rest = Array(args.dropFirst(2))
+        case "set-status":
+            func fail(_ text: String) {
+                alert(at, "error detected in '\(sectionName)' while parsing 'http-response set-status' rule : \(text).")
+            }
+            guard args.count >= 2 else { return fail("expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>") }
+            guard let code = Int(args[1]), (100...999).contains(code) else {
+                return fail("expects an integer status code between 100 and 999")
+            }
+            var words = Array(args.dropFirst(2))
+            var reason: String?
+            if words.count >= 2, words[0] == "reason", words[1] != "if", words[1] != "unless" {
+                reason = words[1]
+                words.removeFirst(2)
+            }
+            action = .setStatus(code, reason: reason)
+            rest = words
         case "deny":
             guard let (reply, words) = denyReply(
                 Array(args.dropFirst()), at, section: sectionName, rule: "http-response deny", defaultStatus: 502)

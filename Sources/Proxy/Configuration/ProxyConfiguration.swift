@@ -1238,6 +1238,9 @@ public struct HTTPResponseRule: Hashable, Sendable {
         case returnReply(ReturnReply)
         /// `set-log-level LEVEL|silent`.
         case setLogLevel(LogLevelOverride)
+        /// `set-status CODE [reason TEXT]`: the client gets that status (and reason: HAProxy's for the code when none
+        /// is given); the line logs it, the server's stats count what it answered, `%B` counts the head as it came.
+        case setStatus(Int, reason: String?)
     }
     public var action: Action
     public var condition: RuleCondition? = nil
@@ -1248,7 +1251,7 @@ public struct HTTPResponseRule: Hashable, Sendable {
         guard condition == nil else { return false }
         switch action {
         case .setHeader(_, let value), .addHeader(_, let value): return value.isLiteral
-        case .delHeader, .rewriteHeader: return true
+        case .delHeader, .rewriteHeader, .setStatus: return true
         case .variable, .deny, .returnReply, .setLogLevel: return false
         }
     }

@@ -38,6 +38,11 @@ struct HTTPHead {
 
     var isHTTP11: Bool { versionMinor >= 1 }
 
+    /// The same head with another status (a `set-status` rule's, for the rules after it).
+    func replacingStatus(_ status: Int) -> HTTPHead {
+        HTTPHead(bytes: bytes, fields: fields, versionMinor: versionMinor, status: status, reason: reason, framing: framing)
+    }
+
     /// The size HAProxy 2.6 counts for this head once stored (its HTX blocks): 20 bytes and the status line's
     /// version, code and reason, each field's name and value, one for the head's end. Part of `%B` when the head
     /// is not sent as it came (an error file, a response a rule dropped).

@@ -671,9 +671,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         let client = sourceKey(exchange)
         let facts = self.facts
         var made: [HTTPResponseRule] = []
+        // What the later rules see: the status a `set-status` gave.
+        var response = response
         for rule in rules where rule.condition?.holds(response: response, client: client, facts) ?? true {
             switch rule.action {
             case .deny, .returnReply: return (nil, rule.action)
+            case .setStatus(let code, _):
+                made.append(rule)
+                response = response.replacingStatus(code)
             case .setHeader(let name, let value):
                 made.append(HTTPResponseRule(
                     action: .setHeader(name, LogFormatValue(literal: render(value, exchange.head, response: response)))))
@@ -970,9 +975,14 @@ final class HTTPSession: ChannelDuplexHandler, ClientSession, BackendAssignee, B
         } else {
             edits = frontend.responseEdits(from: exchange.backend)
         }
+        // `set-status`: the line logs it, the frontend and backend count it; the server counts its own.
+        if let status = edits?.status {
+            exchange.serverStatus = head.status
+            exchange.status = status.code
+        }
         // `http-after-response`: after the `http-response` rules.
         let after = frontend.afterResponseRules(from: exchange.backend)
-        if !after.isEmpty, let more = responseEdits(after, head, exchange).edits {
+        if !after.isEmpty, let more = responseEdits(after, edits?.status.map { head.replacingStatus($0.code) } ?? head, exchange).edits {
             edits = (edits ?? ResponseHeaderEdits()).then(more)
         }
         exchange.responseHead = head

@@ -166,8 +166,10 @@ enum HTTPHeadWriter {
     ) -> (bytes: ByteBuffer, counted: Int64) {
         let reason = head.reason
         var counted = 21 + 8 + 3 + reason.count
+        // `set-status`: another status line (HAProxy counts the server's).
+        let status = edits?.status
         // The whole head in one reservation (each write to a ByteBuffer checks its capacity and ownership).
-        var length = 9 + 3 + 1 + reason.count + 2 + 2
+        var length = 9 + 3 + 1 + (status?.reason.count ?? reason.count) + 2 + 2
         for field in head.fields { length += field.name.count + field.value.count + 4 }
         for field in edits?.added ?? [] { length += field.name.count + field.value.count + 4 }
         // A rewritten value may be longer than the server's (reckoned field by field when there are rewrites).
@@ -185,13 +187,18 @@ enum HTTPHeadWriter {
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { space in
                 var i = 0
                 space.put(keepVersion && !head.isHTTP11 ? "HTTP/1.0 " : "HTTP/1.1 ", at: &i)
-                // Three digits: the parser takes no other status.
-                space[i] = 0x30 &+ UInt8(truncatingIfNeeded: head.status / 100 % 10)
-                space[i + 1] = 0x30 &+ UInt8(truncatingIfNeeded: head.status / 10 % 10)
-                space[i + 2] = 0x30 &+ UInt8(truncatingIfNeeded: head.status % 10)
+                // Three digits: the parser and `set-status` take no other status.
+                let code = status?.code ?? head.status
+                space[i] = 0x30 &+ UInt8(truncatingIfNeeded: code / 100 % 10)
+                space[i + 1] = 0x30 &+ UInt8(truncatingIfNeeded: code / 10 % 10)
+                space[i + 2] = 0x30 &+ UInt8(truncatingIfNeeded: code % 10)
                 space[i + 3] = 0x20
                 i += 4
-                space.put(UnsafeRawBufferPointer(rebasing: raw[reason]), at: &i)
+                if let status {
+                    status.reason.withUnsafeBytes { space.put($0, at: &i) }
+                } else {
+                    space.put(UnsafeRawBufferPointer(rebasing: raw[reason]), at: &i)
+                }
                 space.putLineEnd(at: &i)
                 for field in head.fields {
                     if HTTPHead.equalsLower(raw, field.name, "connection") { continue }

@@ -16,7 +16,10 @@ struct ResponseHeaderEdits: Hashable, Sendable {
     /// added before it).
     private(set) var rewrites: [(name: [UInt8], rewrite: HeaderRewrite)] = []
 
-    var isEmpty: Bool { removed.isEmpty && added.isEmpty && removedCookie == nil && rewrites.isEmpty }
+    /// `set-status`: the status and reason the client gets instead of the server's.
+    private(set) var status: (code: Int, reason: [UInt8])?
+
+    var isEmpty: Bool { removed.isEmpty && added.isEmpty && removedCookie == nil && rewrites.isEmpty && status == nil }
 
     /// Drops the server's `Set-Cookie` fields that set cookie `name` (one response's edit, for persistence).
     mutating func removeSetCookie(named name: String) { removedCookie = Array(name.utf8) }
@@ -52,6 +55,8 @@ struct ResponseHeaderEdits: Hashable, Sendable {
                 remove(name)
             case .rewriteHeader(let rewrite):
                 self.rewrite(rewrite)
+            case .setStatus(let code, let reason):
+                status = (code, Array((reason ?? HTTPReasons.phrase(code)).utf8))
             case .variable, .deny, .returnReply, .setLogLevel:
                 break
             }
@@ -87,6 +92,7 @@ struct ResponseHeaderEdits: Hashable, Sendable {
         for name in next.removed { both.remove(name) }
         for (_, rewrite) in next.rewrites { both.rewrite(rewrite) }
         both.added += next.added
+        if let status = next.status { both.status = status }
         return both
     }
 
@@ -110,7 +116,8 @@ struct ResponseHeaderEdits: Hashable, Sendable {
     }
 
     static func == (a: ResponseHeaderEdits, b: ResponseHeaderEdits) -> Bool {
-        a.removed == b.removed && a.removedCookie == b.removedCookie
+        a.removed == b.removed && a.removedCookie == b.removedCookie && a.status?.code == b.status?.code
+            && a.status?.reason == b.status?.reason
             && a.added.elementsEqual(b.added) { $0.name == $1.name && $0.value == $1.value }
             && a.rewrites.elementsEqual(b.rewrites) { $0.rewrite == $1.rewrite }
     }
@@ -118,6 +125,7 @@ struct ResponseHeaderEdits: Hashable, Sendable {
     func hash(into hasher: inout Hasher) {
         hasher.combine(removed)
         hasher.combine(removedCookie)
+        hasher.combine(status?.code)
         for field in added {
             hasher.combine(field.name)
             hasher.combine(field.value)
