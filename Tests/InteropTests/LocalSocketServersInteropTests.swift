@@ -64,6 +64,7 @@ struct LocalSocketServersInteropTests {
                 server a abns@\(name) check inter 200
             backend checkedelsewhere
                 server c unix@\(path) check port \(origin.port) addr 127.0.0.1 inter 200
+                server portonly unix@\(path) check port 1 inter 200
 
             """
         } _: { _, ports in
@@ -94,6 +95,7 @@ struct LocalSocketServersInteropTests {
         let ours = results["proxy"] ?? []
         #expect(ours.prefix(4).allSatisfy { $0.hasPrefix("HTTP/1.1 200 OK|") && $0.hasSuffix("origin o\n") }, "\(ours)")
         #expect(ours.contains("unixweb,u,UP,L4OK,unix,1"), "\(ours)")
+        #expect(ours.contains { $0.hasPrefix("checkedelsewhere,portonly,UP,L4OK,unix,") }, "a port alone: \(ours)")
         #expect(ours.contains("abnsweb,a,UP,L4OK,unix,1"), "\(ours)")
         #expect(ours.contains("unixweb u - 2 0") && ours.contains("pathtcp p - 2 0"), "\(ours)")
         #expect(ours.contains { $0.contains(" viapath pathtcp/p ") && $0.contains(" 73 cD ") }, "\(ours)")

@@ -73,8 +73,9 @@ final class HealthChecker: Sendable {
         if paused { return schedule(i, after: .microseconds(server.inter.microseconds)) }
         if let external { return runExternalCheck(i, external) }
         let host = server.checkAddress ?? server.host
-        // A server on a local socket is checked there, unless its check has an address or port of its own.
-        let local = server.checkAddress == nil && server.checkPort == nil ? server.localSocket : nil
+        // A server on a local socket is checked there unless its check has an address of its own (a port alone
+        // changes nothing on a local socket, as in HAProxy).
+        let local = server.checkAddress == nil ? server.localSocket : nil
         let port = server.checkPort ?? server.port
         guard let address = Self.target(local: local, host: host, port: port) else {
             record(i, .init(passed: false, description: "Layer4 connection problem", info: "no address to check"))
