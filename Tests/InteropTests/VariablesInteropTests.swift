@@ -158,9 +158,11 @@ struct VariablesInteropTests {
     }
 }
 
-/// `line` in an HTTP frontend (line 8 of the file): HAProxy 2.6 refuses the file, and the proxy too, naming the file,
+/// `line` in an HTTP frontend (or `section`: a listen) at line 8 of the file: HAProxy 2.6 refuses the file, and the proxy too, naming the file,
 /// the line and saying `says`.
-func expectRefusedAsByHAProxy(_ line: String, says: String, in dir: TemporaryDirectory) throws {
+func expectRefusedAsByHAProxy(
+    _ line: String, says: String, in dir: TemporaryDirectory, section: String = "frontend f"
+) throws {
     let file = dir.file("bad.cfg")
     try """
     defaults
@@ -168,7 +170,7 @@ func expectRefusedAsByHAProxy(_ line: String, says: String, in dir: TemporaryDir
         timeout connect 1s
         timeout client 1s
         timeout server 1s
-    frontend f
+    \(section)
         bind 127.0.0.1:1
         \(line)
         default_backend b
